@@ -1,0 +1,71 @@
+/*
+ * codec.h — Avro wire format of every topic (schemas/*.avsc), with avro-c.
+ *
+ * Framing: Confluent's, 1 magic byte 0x00 + 4-byte big-endian schema id +
+ * Avro binary. Schema ids are fixed per schema file (SK_SCHEMA_ID_*), so no
+ * registry is needed to read them; a registry may later map the same ids.
+ *
+ * Decoding validates everything avro-c 1.11.1 does not: enum ranges, union
+ * branches, string sizes and identifier syntax, trailing bytes, times.
+ */
+#ifndef SK_CODEC_H
+#define SK_CODEC_H
+
+#include "arena.h"
+#include "event.h"
+
+enum {
+    SK_SCHEMA_ID_SCHEDULE_EVENT = 1001,
+    SK_SCHEMA_ID_COMMAND = 1002,
+    SK_SCHEMA_ID_AUDIT = 1003,
+    SK_SCHEMA_ID_DEAD_LETTER = 1004
+};
+
+#define SK_WIRE_HEADER_LEN 5
+
+typedef struct sk_codec sk_codec_t;
+
+/* Parses the embedded schemas; NULL on failure (message on stderr). One
+ * codec per thread: it reuses avro values between calls. */
+sk_codec_t *sk_codec_new(void);
+void sk_codec_destroy(sk_codec_t *codec);
+
+/*
+ * sk_codec_decode_schedule — decodes one framed ScheduleEvent. On success
+ * returns 0 and fills *out, whose strings are owned by the codec and valid
+ * until the next decode call. On failure returns SK_EPARSE (not decodable)
+ * or SK_EINVAL (decoded but invalid) and writes a readable reason into
+ * reason (e.g. "field 'type': enum index 9 out of range 0..4").
+ */
+int sk_codec_decode_schedule(sk_codec_t *codec, const void *buf, size_t len,
+                             sk_schedule_event_t *out, char *reason,
+                             size_t reason_len);
+
+/*
+ * Encoders: each writes one framed record into memory allocated from
+ * `arena` and returns 0 with *out / *out_len set, or a negative SK_E* code.
+ */
+int sk_codec_encode_schedule(sk_codec_t *codec, const sk_schedule_event_t *ev,
+                             sk_arena_t *arena, void **out, size_t *out_len);
+int sk_codec_encode_command(sk_codec_t *codec, const sk_command_t *cmd,
+                            sk_arena_t *arena, void **out, size_t *out_len);
+int sk_codec_encode_audit(sk_codec_t *codec, const sk_audit_t *audit,
+                          sk_arena_t *arena, void **out, size_t *out_len);
+int sk_codec_encode_dead_letter(sk_codec_t *codec, const sk_dead_letter_t *dl,
+                                sk_arena_t *arena, void **out, size_t *out_len);
+
+/*
+ * Decoders of the output records, for the CLI, tests and replay. Strings are
+ * copied into `arena`. Return 0, SK_EPARSE or SK_EINVAL (reason filled).
+ */
+int sk_codec_decode_command(sk_codec_t *codec, const void *buf, size_t len,
+                            sk_arena_t *arena, sk_command_t *out,
+                            char *reason, size_t reason_len);
+int sk_codec_decode_dead_letter(sk_codec_t *codec, const void *buf, size_t len,
+                                sk_arena_t *arena, sk_dead_letter_t *out,
+                                char *reason, size_t reason_len);
+
+/* Reads the schema id of a framed record; SK_EPARSE if not framed. */
+int sk_codec_schema_id(const void *buf, size_t len, int32_t *out_id);
+
+#endif
