@@ -1,0 +1,74 @@
+/*
+ * decide.h — the decision function: (input, compiled rules, the user's
+ * current state, now) -> (new state, commands, audit record, next wake-up).
+ *
+ * It is pure: no I/O, no clock, no globals. The same inputs give the same
+ * outputs byte for byte, which is what makes replay safe and command ids
+ * deterministic. It is idempotent: deciding an input again on the state it
+ * produced yields no command.
+ *
+ * The grant model (DESIGN.md, "Grants, sources and expiry"): a grant
+ * (user, entitlement) is held by sources, each with its own expiry. The
+ * grant exists while any source does; GRANT is emitted when the first source
+ * appears, REVOKE when the last one goes, EXTEND when the latest expiry moves.
+ */
+#ifndef SK_DECIDE_H
+#define SK_DECIDE_H
+
+#include "arena.h"
+#include "event.h"
+#include "rules.h"
+#include "state.h"
+
+/* How long an ended shift is remembered (so a late duplicate of its STARTED
+ * event cannot grant again) after its window closed. */
+#define SK_SHIFT_MEMORY_MS (7LL * 24 * 3600 * 1000)
+
+typedef enum sk_input_kind {
+    SK_INPUT_SCHEDULE = 0, /* a record of shiftkey.schedule.v1 */
+    SK_INPUT_TIMER = 1     /* the user's durable timer fired */
+} sk_input_kind_t;
+
+typedef struct sk_input {
+    sk_input_kind_t kind;
+    const sk_schedule_event_t *schedule; /* SK_INPUT_SCHEDULE only */
+    const char *user;                    /* the subject user */
+    sk_origin_t origin;                  /* where the input came from */
+    sk_ms_t now_ms;                      /* the decision time */
+} sk_input_t;
+
+typedef struct sk_decision {
+    /* rejected: the input is invalid for these rules (e.g. an unknown
+     * rotation); it belongs on the dead-letter topic. Nothing else changes. */
+    bool rejected;
+    sk_dead_letter_kind_t reject_kind;
+    const char *reject_reason;
+
+    sk_user_state_t state;   /* the user's state after the decision */
+    sk_state_diff_t diff;    /* fields to write / delete to get there */
+    size_t n_commands;
+    sk_command_t *commands;  /* in a stable order (entitlement key) */
+    sk_audit_t audit;        /* exactly one per decision */
+    sk_ms_t next_wake_ms;    /* when the user's timer must fire; SK_MS_NONE */
+    sk_ms_t keep_until_ms;   /* state may be dropped after this (key TTL) */
+} sk_decision_t;
+
+/*
+ * sk_decide — decides one input. `state` is the user's current state (not
+ * modified). Everything in *out is allocated from `arena` and borrows
+ * strings from `in`, `state` and `rules`, so all of them must outlive the
+ * use of *out. Returns 0 (also for a rejected input), or SK_ENOMEM.
+ */
+int sk_decide(const sk_rules_t *rules, const sk_input_t *in,
+              const sk_user_state_t *state, sk_arena_t *arena,
+              sk_decision_t *out);
+
+/*
+ * sk_decide_command_id — the deterministic id of a command: a 128-bit hash
+ * (32 hex chars) over action, user, entitlement, expiry and the sorted
+ * sources. Writes into out (33 bytes).
+ */
+void sk_decide_command_id(const sk_command_t *cmd, const char *ent_key,
+                          char out[33]);
+
+#endif

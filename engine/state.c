@@ -1,0 +1,202 @@
+/* state.c — a user's state to and from its Redis hash fields (see state.h). */
+#include "state.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char SOURCE_KIND_CHAR[] = "SRE"; /* by sk_source_kind_t */
+
+/* Splits s (len bytes) at spaces into at most max NUL-terminated arena
+ * copies. Returns the number of parts, or -1 on allocation failure. */
+static int split_words(sk_arena_t *a, const char *s, size_t len, char **parts,
+                       int max)
+{
+    int n = 0;
+    size_t i = 0;
+    while (i < len && n < max) {
+        size_t j = i;
+        while (j < len && s[j] != ' ')
+            j++;
+        parts[n] = sk_arena_strndup(a, s + i, j - i);
+        if (!parts[n])
+            return -1;
+        n++;
+        i = j + 1;
+    }
+    return i < len ? max + 1 : n; /* max + 1: too many words */
+}
+
+static int parse_ms(const char *s, sk_ms_t *out)
+{
+    if (strcmp(s, "-") == 0) {
+        *out = SK_MS_NONE;
+        return 0;
+    }
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (*s == '\0' || *end != '\0')
+        return -1;
+    *out = (sk_ms_t)v;
+    return 0;
+}
+
+/* Parses "s:<id>" -> "<rotation> <start> <end|-> <level> <status> <updated>". */
+static int parse_shift(sk_arena_t *a, const sk_state_field_t *f, sk_shift_t *sh)
+{
+    char *w[6];
+    long level, status;
+    if (split_words(a, f->value, f->value_len, w, 6) != 6)
+        return -1;
+    sh->id = sk_arena_strndup(a, f->name + 2, f->name_len - 2);
+    sh->rotation = w[0];
+    if (!sh->id || parse_ms(w[1], &sh->start_ms) || parse_ms(w[2], &sh->end_ms) ||
+        parse_ms(w[5], &sh->updated_ms))
+        return -1;
+    level = strtol(w[3], NULL, 10);
+    status = strtol(w[4], NULL, 10);
+    if (level < 1 || status < SK_SHIFT_STATUS_OPEN || status > SK_SHIFT_STATUS_CANCELLED)
+        return -1;
+    sh->level = (int)level;
+    sh->status = (sk_shift_status_t)status;
+    return 0;
+}
+
+/* Parses "g:<ent> <kind> <id>" -> "<expires> <rotation|->". */
+static int parse_source(sk_arena_t *a, const sk_state_field_t *f,
+                        sk_grant_source_t *src)
+{
+    char *name[3], *val[2];
+    if (split_words(a, f->name + 2, f->name_len - 2, name, 3) != 3 ||
+        split_words(a, f->value, f->value_len, val, 2) != 2)
+        return -1;
+    const char *k = strchr(SOURCE_KIND_CHAR, name[1][0]);
+    if (!k || name[1][0] == '\0' || name[1][1] != '\0' ||
+        k - SOURCE_KIND_CHAR >= SK_SOURCE_KIND_COUNT)
+        return -1;
+    src->ent_key = name[0];
+    src->kind = (sk_source_kind_t)(k - SOURCE_KIND_CHAR);
+    src->id = name[2];
+    src->rotation = strcmp(val[1], "-") == 0 ? "" : val[1];
+    return parse_ms(val[0], &src->expires_ms);
+}
+
+int sk_state_parse(sk_arena_t *arena, const char *user,
+                   const sk_state_field_t *fields, size_t n_fields,
+                   sk_user_state_t *out, size_t *n_bad)
+{
+    size_t bad = 0;
+    memset(out, 0, sizeof(*out));
+    out->user = user;
+    out->shifts = sk_arena_calloc(arena, n_fields + 1, sizeof(sk_shift_t));
+    out->sources = sk_arena_calloc(arena, n_fields + 1, sizeof(sk_grant_source_t));
+    if (!out->shifts || !out->sources)
+        return SK_ENOMEM;
+    for (size_t i = 0; i < n_fields; i++) {
+        const sk_state_field_t *f = &fields[i];
+        int rc = -1;
+        if (f->name_len > 2 && f->name[0] == 's' && f->name[1] == ':') {
+            rc = parse_shift(arena, f, &out->shifts[out->n_shifts]);
+            if (rc == 0)
+                out->n_shifts++;
+        } else if (f->name_len > 2 && f->name[0] == 'g' && f->name[1] == ':') {
+            rc = parse_source(arena, f, &out->sources[out->n_sources]);
+            if (rc == 0)
+                out->n_sources++;
+        }
+        if (rc != 0)
+            bad++;
+    }
+    if (n_bad)
+        *n_bad = bad;
+    return 0;
+}
+
+static int fmt_ms(char *buf, size_t len, sk_ms_t t)
+{
+    if (t == SK_MS_NONE)
+        return snprintf(buf, len, "-");
+    return snprintf(buf, len, "%" PRId64, t);
+}
+
+/* Serialises every field of st into a fresh array (n_fields = count). */
+static sk_state_field_t *state_fields(sk_arena_t *a, const sk_user_state_t *st,
+                                      size_t *n_fields)
+{
+    size_t n = st->n_shifts + st->n_sources, k = 0;
+    sk_state_field_t *f = sk_arena_calloc(a, n + 1, sizeof(*f));
+    char start[24], end[24], upd[24], exp[24];
+    if (!f)
+        return NULL;
+    for (size_t i = 0; i < st->n_shifts; i++, k++) {
+        const sk_shift_t *sh = &st->shifts[i];
+        fmt_ms(start, sizeof(start), sh->start_ms);
+        fmt_ms(end, sizeof(end), sh->end_ms);
+        fmt_ms(upd, sizeof(upd), sh->updated_ms);
+        f[k].name = sk_arena_sprintf(a, "s:%s", sh->id);
+        f[k].value = sk_arena_sprintf(a, "%s %s %s %d %d %s", sh->rotation, start,
+                                      end, sh->level, (int)sh->status, upd);
+    }
+    for (size_t i = 0; i < st->n_sources; i++, k++) {
+        const sk_grant_source_t *s = &st->sources[i];
+        assert(s->kind < SK_SOURCE_KIND_COUNT);
+        fmt_ms(exp, sizeof(exp), s->expires_ms);
+        f[k].name = sk_arena_sprintf(a, "g:%s %c %s", s->ent_key,
+                                     SOURCE_KIND_CHAR[s->kind], s->id);
+        f[k].value = sk_arena_sprintf(a, "%s %s", exp,
+                                      s->rotation[0] ? s->rotation : "-");
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!f[i].name || !f[i].value)
+            return NULL;
+        f[i].name_len = strlen(f[i].name);
+        f[i].value_len = strlen(f[i].value);
+    }
+    *n_fields = n;
+    return f;
+}
+
+static const sk_state_field_t *find_field(const sk_state_field_t *f, size_t n,
+                                          const sk_state_field_t *want)
+{
+    for (size_t i = 0; i < n; i++)
+        if (f[i].name_len == want->name_len &&
+            memcmp(f[i].name, want->name, want->name_len) == 0)
+            return &f[i];
+    return NULL;
+}
+
+int sk_state_diff(sk_arena_t *arena, const sk_user_state_t *before,
+                  const sk_user_state_t *after, sk_state_diff_t *out)
+{
+    size_t nb = 0, na = 0;
+    sk_state_field_t *fb = state_fields(arena, before, &nb);
+    sk_state_field_t *fa = state_fields(arena, after, &na);
+    memset(out, 0, sizeof(*out));
+    if (!fb || !fa)
+        return SK_ENOMEM;
+    out->set = sk_arena_calloc(arena, na + 1, sizeof(*out->set));
+    out->del = sk_arena_calloc(arena, nb + 1, sizeof(*out->del));
+    if (!out->set || !out->del)
+        return SK_ENOMEM;
+    for (size_t i = 0; i < na; i++) {
+        const sk_state_field_t *old = find_field(fb, nb, &fa[i]);
+        if (!old || old->value_len != fa[i].value_len ||
+            memcmp(old->value, fa[i].value, fa[i].value_len) != 0)
+            out->set[out->n_set++] = fa[i];
+    }
+    for (size_t i = 0; i < nb; i++)
+        if (!find_field(fa, na, &fb[i]))
+            out->del[out->n_del++] = fb[i].name;
+    return 0;
+}
+
+const sk_shift_t *sk_state_shift(const sk_user_state_t *st, const char *id)
+{
+    for (size_t i = 0; i < st->n_shifts; i++)
+        if (strcmp(st->shifts[i].id, id) == 0)
+            return &st->shifts[i];
+    return NULL;
+}
