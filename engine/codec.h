@@ -1,5 +1,5 @@
 /*
- * codec.h — Avro wire format of every topic (schemas/*.avsc), with avro-c.
+ * codec.h — Avro wire format of every topic (schemas/NAME.avsc), with avro-c.
  *
  * Framing: Confluent's, 1 magic byte 0x00 + 4-byte big-endian schema id +
  * Avro binary. Schema ids are fixed per schema file (SK_SCHEMA_ID_*), so no

@@ -435,7 +435,12 @@ static int fill_audit(decide_ctx_t *c, const char *ignored_why)
 
     audit_id(c->in, event_id, a->audit_id);
     a->at_ms = c->in->now_ms;
-    a->actor = ev ? sk_arena_sprintf(c->arena, "connector:%s", ev->source) : "timer";
+    if (ev)
+        a->actor = sk_arena_sprintf(c->arena, "connector:%s", ev->source);
+    else if (c->in->kind == SK_INPUT_TIMER)
+        a->actor = "timer";
+    else
+        a->actor = sk_arena_sprintf(c->arena, "topic:%s", c->in->origin.topic);
     a->user = c->in->user;
     a->event_id = event_id;
     a->decision = ignored_why ? "ignored" : decision_word(out, changed);
@@ -531,4 +536,17 @@ int sk_decide(const sk_rules_t *rules, const sk_input_t *in,
     rc = fill_audit(&c, ignored_why);
 out:
     return rc;
+}
+
+int sk_decide_reject(const sk_rules_t *rules, const sk_input_t *in,
+                     sk_dead_letter_kind_t kind, const char *reason,
+                     sk_arena_t *arena, sk_decision_t *out)
+{
+    decide_ctx_t c = {.rules = rules, .in = in, .arena = arena, .out = out,
+                      .wake = SK_MS_NONE};
+    memset(out, 0, sizeof(*out));
+    out->next_wake_ms = SK_MS_NONE;
+    reject(&c, kind, reason);
+    out->state.user = in->user;
+    return fill_audit(&c, NULL);
 }

@@ -64,6 +64,16 @@ int sk_decide(const sk_rules_t *rules, const sk_input_t *in,
               sk_decision_t *out);
 
 /*
+ * sk_decide_reject — the decision for an input that never reached the rules
+ * (undecodable, or invalid before decoding finished): rejected with `kind`
+ * and `reason`, no state change, one audit record. in->user may be "".
+ * Allocates from arena; returns 0 or SK_ENOMEM.
+ */
+int sk_decide_reject(const sk_rules_t *rules, const sk_input_t *in,
+                     sk_dead_letter_kind_t kind, const char *reason,
+                     sk_arena_t *arena, sk_decision_t *out);
+
+/*
  * sk_decide_command_id — the deterministic id of a command: a 128-bit hash
  * (32 hex chars) over action, user, entitlement, expiry and the sorted
  * sources. Writes into out (33 bytes).

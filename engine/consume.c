@@ -1,0 +1,97 @@
+/*
+ * consume.c — the consumer group on the schedule topic. Offsets are stored
+ * and committed by hand, only after the outbox of what they caused is on
+ * Kafka (emit.c). Redis holds the authoritative applied offset of each
+ * partition: on assignment the consumer starts right after it, and the apply
+ * script skips anything at or below it anyway.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "engine_internal.h"
+#include "log.h"
+
+/* On assignment: claim each partition, re-send its outbox and start after
+ * its applied offset. On revocation: flush what is staged, then let go. */
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    sk_engine_t *e = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        for (int i = 0; i < parts->cnt; i++) {
+            rd_kafka_topic_partition_t *tp = &parts->elems[i];
+            int64_t applied = -1;
+            if (tp->partition < 0 || tp->partition >= SK_MAX_PARTITIONS) {
+                SK_ERROR("partition %" PRId32 " is beyond the supported %d; not consumed",
+                         tp->partition, SK_MAX_PARTITIONS);
+                continue;
+            }
+            e->parts[tp->partition] = (sk_owned_t){.owned = true};
+            if (sk_engine_take_partition(e, tp->partition) == 0 &&
+                sk_store_applied_offset(e->store, tp->partition, tp->topic, &applied) == 0 &&
+                applied >= 0)
+                tp->offset = applied + 1;
+            SK_INFO("assigned %s[%" PRId32 "] epoch %" PRId64 ", starting at %s%" PRId64,
+                    tp->topic, tp->partition, e->parts[tp->partition].epoch,
+                    applied >= 0 ? "offset " : "the committed offset", applied >= 0 ? applied + 1 : (int64_t)0);
+        }
+        rd_kafka_assign(rk, parts);
+    } else {
+        (void)sk_emit_flush_all(e);
+        for (int i = 0; i < parts->cnt; i++) {
+            int32_t p = parts->elems[i].partition;
+            if (p >= 0 && p < SK_MAX_PARTITIONS)
+                e->parts[p].owned = false;
+            SK_INFO("revoked %s[%" PRId32 "]", parts->elems[i].topic, p);
+        }
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
+int sk_consume_open(sk_engine_t *e, char *err, size_t err_len)
+{
+    char errstr[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", e->cfg.brokers, errstr, sizeof(errstr)) ||
+        rd_kafka_conf_set(conf, "group.id", e->cfg.group_id, errstr, sizeof(errstr)) ||
+        rd_kafka_conf_set(conf, "client.id", e->cfg.client_id, errstr, sizeof(errstr)) ||
+        rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof(errstr)) ||
+        rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr, sizeof(errstr)) ||
+        rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof(errstr)) ||
+        rd_kafka_conf_set(conf, "partition.assignment.strategy", "range", errstr,
+                          sizeof(errstr)) ||
+        sk_kafka_conf_apply(conf, e->cfg.kafka_props, e->cfg.n_kafka_props, errstr,
+                            sizeof(errstr))) {
+        snprintf(err, err_len, "consumer configuration: %s", errstr);
+        rd_kafka_conf_destroy(conf);
+        return SK_EINVAL;
+    }
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_opaque(conf, e);
+    e->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    if (!e->consumer) {
+        snprintf(err, err_len, "consumer: %s", errstr);
+        rd_kafka_conf_destroy(conf);
+        return SK_EINVAL;
+    }
+    conf = NULL; /* now owned by the consumer */
+    rd_kafka_poll_set_consumer(e->consumer);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, e->cfg.schedule_topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t rerr = rd_kafka_subscribe(e->consumer, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (rerr) {
+        snprintf(err, err_len, "subscribe to %s: %s", e->cfg.schedule_topic, rd_kafka_err2str(rerr));
+        return SK_EINVAL;
+    }
+    return 0;
+}
+
+void sk_consume_close(sk_engine_t *e)
+{
+    if (!e->consumer)
+        return;
+    rd_kafka_consumer_close(e->consumer); /* revokes: flushes and commits */
+    rd_kafka_destroy(e->consumer);
+    e->consumer = NULL;
+}

@@ -1,0 +1,246 @@
+/* engine.c — the engine's life cycle and main loop (see engine.h). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine_internal.h"
+#include "log.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
+void sk_engine_config_defaults(sk_engine_config_t *c)
+{
+#define DEF(f, v) \
+    if (!c->f)    \
+    c->f = v
+    DEF(group_id, "shiftkey");
+    DEF(client_id, "shiftkeyd");
+    DEF(schedule_topic, "shiftkey.schedule.v1");
+    DEF(commands_topic, "shiftkey.commands.v1");
+    DEF(audit_topic, "shiftkey.audit.v1");
+    DEF(deadletter_topic, "shiftkey.deadletter.v1");
+    DEF(timer_interval_ms, 200);
+    DEF(batch_max, 500);
+#undef DEF
+}
+
+int sk_kafka_conf_apply(rd_kafka_conf_t *conf, const char *const *props, size_t n, char *err,
+                        size_t err_len)
+{
+    for (size_t i = 0; i < n; i++) {
+        char name[256];
+        const char *eq = strchr(props[i], '=');
+        if (!eq || eq == props[i] || (size_t)(eq - props[i]) >= sizeof(name)) {
+            snprintf(err, err_len, "'%s' is not name=value", props[i]);
+            return -1;
+        }
+        memcpy(name, props[i], (size_t)(eq - props[i]));
+        name[eq - props[i]] = '\0';
+        if (rd_kafka_conf_set(conf, name, eq + 1, err, err_len) != RD_KAFKA_CONF_OK)
+            return -1;
+    }
+    return 0;
+}
+
+static const char *keep(sk_engine_t *e, size_t *k, const char *s)
+{
+    if (!s || *k >= SK_ARRAY_LEN(e->strings))
+        return s;
+    return e->strings[(*k)++] = strdup(s);
+}
+
+static void log_rules(const sk_rules_t *r, const char *path)
+{
+    sk_rules_stats_t st;
+    sk_rules_stats(r, &st);
+    SK_INFO("rules %s: %zu files, %zu apps, %zu entitlements, %zu rotations, %zu profiles, "
+            "%zu enrollments (version %s)",
+            path, st.files, st.apps, st.entitlements, st.rotations, st.profiles, st.enrollments,
+            sk_rules_version(r));
+}
+
+sk_engine_t *sk_engine_new(const sk_engine_config_t *cfg, char *err, size_t err_len)
+{
+    sk_engine_t *e = calloc(1, sizeof(*e));
+    sk_rules_errors_t errs;
+    size_t k = 0;
+    if (!e) {
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+    sk_rules_errors_init(&errs);
+    e->cfg = *cfg;
+    sk_engine_config_defaults(&e->cfg);
+    e->cfg.brokers = keep(e, &k, e->cfg.brokers);
+    e->cfg.group_id = keep(e, &k, e->cfg.group_id);
+    e->cfg.client_id = keep(e, &k, e->cfg.client_id);
+    e->cfg.schedule_topic = keep(e, &k, e->cfg.schedule_topic);
+    e->cfg.commands_topic = keep(e, &k, e->cfg.commands_topic);
+    e->cfg.audit_topic = keep(e, &k, e->cfg.audit_topic);
+    e->cfg.deadletter_topic = keep(e, &k, e->cfg.deadletter_topic);
+    e->cfg.rules_path = keep(e, &k, e->cfg.rules_path);
+    e->cfg.kafka_props = NULL; /* applied at open below, not kept */
+    sk_arena_init(&e->arena, 64 * 1024);
+    if (!e->cfg.brokers || !e->cfg.rules_path) {
+        snprintf(err, err_len, "both the Kafka brokers and the rules path are required");
+        goto fail;
+    }
+    e->rules = sk_rules_load(e->cfg.rules_path, &errs);
+    if (!e->rules) {
+        size_t n = errs.count;
+        const sk_rules_error_t *x = &errs.items[0];
+        snprintf(err, err_len, "rules refused (%zu error%s); first: %s:%d:%d: %s", n,
+                 n == 1 ? "" : "s", x->file, x->line, x->column, x->message);
+        sk_rules_errors_print(&errs, stderr);
+        goto fail;
+    }
+    log_rules(e->rules, e->cfg.rules_path);
+    if (!(e->codec = sk_codec_new())) {
+        snprintf(err, err_len, "cannot parse the embedded Avro schemas");
+        goto fail;
+    }
+    if (!(e->store = sk_store_new(&cfg->redis))) {
+        snprintf(err, err_len, "out of memory");
+        goto fail;
+    }
+    if (sk_store_connect(e->store) != 0) {
+        SK_WARN("%s; will retry", sk_store_last_error(e->store));
+        e->redis_down_logged = true;
+    }
+    e->cfg.kafka_props = cfg->kafka_props;
+    if (sk_emit_open(e, err, err_len) || sk_consume_open(e, err, err_len))
+        goto fail;
+    e->cfg.kafka_props = NULL;
+    sk_rules_errors_fini(&errs);
+    return e;
+fail:
+    sk_rules_errors_fini(&errs);
+    sk_engine_destroy(e);
+    return NULL;
+}
+
+void sk_engine_destroy(sk_engine_t *e)
+{
+    if (!e)
+        return;
+    sk_consume_close(e);
+    sk_emit_close(e);
+    sk_store_destroy(e->store);
+    sk_codec_destroy(e->codec);
+    sk_rules_destroy(e->rules);
+    sk_arena_fini(&e->arena);
+    for (size_t i = 0; i < SK_ARRAY_LEN(e->strings); i++)
+        free(e->strings[i]);
+    free(e);
+}
+
+void sk_engine_stats(const sk_engine_t *e, sk_engine_stats_t *out) { *out = e->stats; }
+
+int sk_engine_take_partition(sk_engine_t *e, int32_t p)
+{
+    int rc = sk_store_claim(e->store, p, &e->parts[p].epoch);
+    if (rc) {
+        e->parts[p].epoch = 0; /* claim again before first use */
+        return rc;
+    }
+    e->parts[p].dirty = true; /* re-send whatever a previous owner staged */
+    return sk_emit_flush_partition(e, p);
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Reconnects to Redis with backoff, logging once per outage. */
+static int redis_recover(sk_engine_t *e, int *backoff_ms)
+{
+    if (sk_store_connect(e->store) == 0) {
+        if (e->redis_down_logged)
+            SK_INFO("Redis is reachable again; resuming");
+        e->redis_down_logged = false;
+        *backoff_ms = BACKOFF_MIN_MS;
+        return 0;
+    }
+    if (!e->redis_down_logged)
+        SK_WARN("%s; pausing, retrying with backoff up to %d ms", sk_store_last_error(e->store),
+                BACKOFF_MAX_MS);
+    e->redis_down_logged = true;
+    sleep_ms(*backoff_ms);
+    *backoff_ms = *backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *backoff_ms * 2;
+    return SK_EIO;
+}
+
+static void reload_rules(sk_engine_t *e)
+{
+    sk_rules_errors_t errs;
+    sk_rules_errors_init(&errs);
+    sk_rules_t *r = sk_rules_load(e->cfg.rules_path, &errs);
+    if (!r) {
+        SK_ERROR("rules reload refused (%zu errors); the rules in force stay (version %s):",
+                 errs.count, sk_rules_version(e->rules));
+        for (size_t i = 0; i < errs.count; i++)
+            SK_ERROR("%s:%d:%d: %s", errs.items[i].file, errs.items[i].line,
+                     errs.items[i].column, errs.items[i].message);
+    } else {
+        sk_rules_destroy(e->rules);
+        e->rules = r;
+        log_rules(r, e->cfg.rules_path);
+    }
+    sk_rules_errors_fini(&errs);
+}
+
+/* Applies one record, retrying through Redis outages until it is applied,
+ * fenced, or the engine is asked to stop. */
+static int apply_with_retry(sk_engine_t *e, const rd_kafka_message_t *m,
+                            volatile sig_atomic_t *stop)
+{
+    int backoff = BACKOFF_MIN_MS;
+    for (;;) {
+        int rc = sk_store_connected(e->store) ? sk_apply_record(e, m) : SK_EIO;
+        if (rc != SK_EIO || *stop)
+            return rc;
+        while (!*stop && redis_recover(e, &backoff) != 0)
+            ;
+    }
+}
+
+int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
+{
+    int batch = 0, backoff = BACKOFF_MIN_MS;
+    while (!*stop) {
+        if (reload && *reload) {
+            *reload = 0;
+            reload_rules(e);
+        }
+        if (!sk_store_connected(e->store) && redis_recover(e, &backoff) != 0)
+            continue; /* nothing is consumed while Redis is away */
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(e->consumer, batch ? 0 : 20);
+        if (m) {
+            if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                SK_WARN("consumer: %s", rd_kafka_message_errstr(m));
+            else if (!m->err)
+                (void)apply_with_retry(e, m, stop);
+            rd_kafka_message_destroy(m);
+            batch++;
+        }
+        if (!m || batch >= e->cfg.batch_max) {
+            if (sk_emit_flush_all(e) == SK_EIO && !sk_store_connected(e->store))
+                continue;
+            batch = 0;
+        }
+        sk_ms_t now = sk_now_ms();
+        if (now >= e->next_timer_scan) {
+            if (sk_timers_fire(e, now) == 0)
+                (void)sk_emit_flush_all(e);
+            e->next_timer_scan = now + e->cfg.timer_interval_ms;
+        }
+    }
+    if (sk_store_connected(e->store))
+        (void)sk_emit_flush_all(e);
+    return 0;
+}

@@ -1,0 +1,75 @@
+/*
+ * engine_internal.h — the engine's state, shared by the pipeline stages
+ * (consume.c, apply.c, emit.c, timers.c, engine.c). Not a public API.
+ */
+#ifndef SK_ENGINE_INTERNAL_H
+#define SK_ENGINE_INTERNAL_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+
+#include "arena.h"
+#include "codec.h"
+#include "decide.h"
+#include "engine.h"
+#include "rules.h"
+#include "store.h"
+
+#define SK_MAX_PARTITIONS 1024
+
+/* A partition of the input topic this instance owns. */
+typedef struct sk_owned {
+    bool owned;
+    int64_t epoch;        /* our claim in Redis */
+    bool dirty;           /* outbox has entries not yet produced */
+    int64_t next_offset;  /* next input offset, for the Kafka commit */
+    bool commit_pending;
+} sk_owned_t;
+
+struct sk_engine {
+    sk_engine_config_t cfg;
+    char *strings[16]; /* copies of cfg strings, freed at destroy */
+    sk_rules_t *rules;
+    sk_codec_t *codec;
+    sk_store_t *store;
+    rd_kafka_t *consumer;
+    rd_kafka_t *producer;
+    rd_kafka_topic_t *out_topics[SK_OUT_TOPIC_COUNT];
+    sk_owned_t parts[SK_MAX_PARTITIONS];
+    sk_arena_t arena;      /* per record, reset before each */
+    sk_engine_stats_t stats;
+    int delivery_errors;   /* set by the delivery report callback */
+    bool redis_down_logged;
+    sk_ms_t next_timer_scan;
+};
+
+/* consume.c */
+int sk_consume_open(sk_engine_t *e, char *err, size_t err_len);
+void sk_consume_close(sk_engine_t *e);
+
+/* apply.c: decode + decide + apply one input record; 0, SK_EIO (retry the
+ * same record after reconnecting) or SK_EFENCED (the partition is gone). */
+int sk_apply_record(sk_engine_t *e, const rd_kafka_message_t *msg);
+/* Decides + applies the timer of one user. Same return codes. */
+int sk_apply_timer(sk_engine_t *e, int32_t partition, const char *user, sk_ms_t now);
+
+/* emit.c */
+int sk_emit_open(sk_engine_t *e, char *err, size_t err_len);
+void sk_emit_close(sk_engine_t *e);
+/* Produces every staged outbox entry of partition p, waits for delivery,
+ * trims the outbox and commits the input offset. 0, SK_EIO or SK_EFENCED. */
+int sk_emit_flush_partition(sk_engine_t *e, int32_t p);
+/* The same for every owned partition marked dirty. */
+int sk_emit_flush_all(sk_engine_t *e);
+
+/* timers.c: fires the due timers of owned partitions. */
+int sk_timers_fire(sk_engine_t *e, sk_ms_t now);
+
+/* Claims partition p in Redis (new epoch) and re-sends its outbox. */
+int sk_engine_take_partition(sk_engine_t *e, int32_t p);
+
+/* Sets librdkafka "name=value" settings on conf; 0 or -1 with err. */
+int sk_kafka_conf_apply(rd_kafka_conf_t *conf, const char *const *props, size_t n,
+                        char *err, size_t err_len);
+
+#endif

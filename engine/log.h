@@ -1,0 +1,22 @@
+/*
+ * log.h — one line per event on stderr: "2026-11-23T10:00:00.123Z INFO  msg".
+ * The level is set once at start-up (sk_log_set_level) before threads start.
+ */
+#ifndef SK_LOG_H
+#define SK_LOG_H
+
+typedef enum sk_log_level { SK_LOG_DEBUG = 0, SK_LOG_INFO, SK_LOG_WARN, SK_LOG_ERROR } sk_log_level_t;
+
+void sk_log_set_level(sk_log_level_t level);
+
+/* Parses "debug", "info", "warn" or "error"; -1 if none of them. */
+int sk_log_level_parse(const char *name);
+
+void sk_log(sk_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define SK_DEBUG(...) sk_log(SK_LOG_DEBUG, __VA_ARGS__)
+#define SK_INFO(...) sk_log(SK_LOG_INFO, __VA_ARGS__)
+#define SK_WARN(...) sk_log(SK_LOG_WARN, __VA_ARGS__)
+#define SK_ERROR(...) sk_log(SK_LOG_ERROR, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * shiftkey — the command-line tool: check rules, publish shift events by
+ * hand, and watch what the engine decides.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli_rules.h"
+#include "cli_shift.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: shiftkey COMMAND [ARGS]   (shiftkey COMMAND --help for each)\n\n"
+            "commands:\n"
+            "  rules check PATH     check a rule set; print every error as file:line:column\n"
+            "  rules show PATH      what each rotation grants, with lead and grace times\n"
+            "  shift EVENT ...      publish a shift event (scheduled, started, updated, ended,\n"
+            "                       cancelled) on the schedule topic\n"
+            "  watch [commands|deadletters]  follow the engine's output\n\n"
+            "exit status: 0 ok, 1 failed (e.g. rules refused), 2 usage error\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("shiftkey 0.1.0\n");
+        return 0;
+    }
+    if (strcmp(cmd, "rules") == 0)
+        return sk_cli_rules(argc - 1, argv + 1);
+    if (strcmp(cmd, "shift") == 0)
+        return sk_cli_shift(argc - 1, argv + 1);
+    if (strcmp(cmd, "watch") == 0)
+        return sk_cli_watch(argc - 1, argv + 1);
+    fprintf(stderr, "shiftkey: unknown command '%s' (see shiftkey --help)\n", cmd);
+    return 2;
+}

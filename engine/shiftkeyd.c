@@ -1,0 +1,289 @@
+/*
+ * shiftkeyd — the shiftkey engine daemon. Every option is one row of the
+ * OPTIONS table, which drives parsing, environment variables and --help.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "embedded.h"
+#include "engine.h"
+#include "log.h"
+
+#define SK_VERSION "0.1.0"
+#define MAX_KAFKA_PROPS 64
+
+typedef struct opts {
+    const char *rules, *kafka, *bootstrap_file, *redis, *redis_user, *redis_password_file;
+    const char *redis_prefix, *group, *schedule_topic, *commands_topic, *audit_topic;
+    const char *deadletter_topic, *log_level, *partitions, *timer_interval_ms, *batch_max;
+    const char *kafka_props[MAX_KAFKA_PROPS];
+    size_t n_kafka_props;
+} opts_t;
+
+typedef struct option_row {
+    const char *name; /* --name; environment variable SHIFTKEY_<NAME> */
+    const char *arg;  /* placeholder in --help */
+    size_t offset;    /* into opts_t */
+    const char *def;  /* default, or NULL */
+    const char *doc;
+} option_row_t;
+
+#define O(f) offsetof(opts_t, f)
+static const option_row_t OPTIONS[] = {
+    {"rules", "PATH", O(rules), "/etc/shiftkey/rules", "rules directory (or file) of YAML rules"},
+    {"kafka", "BROKERS", O(kafka), NULL,
+     "Kafka bootstrap servers (host:port,...), or 'embedded' to run an in-process "
+     "Kafka-protocol broker on loopback (demos and tests only)"},
+    {"bootstrap-file", "PATH", O(bootstrap_file), "shiftkey.bootstrap",
+     "with --kafka embedded: where the broker's address is written for other clients"},
+    {"partitions", "N", O(partitions), "4", "with --kafka embedded: partitions per topic"},
+    {"redis", "HOST:PORT|unix:PATH", O(redis), "127.0.0.1:6379", "Redis holding grant state"},
+    {"redis-user", "NAME", O(redis_user), NULL, "Redis ACL user (AUTH)"},
+    {"redis-password-file", "PATH", O(redis_password_file), NULL,
+     "file holding the Redis password (or set SHIFTKEY_REDIS_PASSWORD)"},
+    {"redis-prefix", "PREFIX", O(redis_prefix), "sk", "prefix of every Redis key"},
+    {"group", "ID", O(group), "shiftkey", "Kafka consumer group of the engine instances"},
+    {"schedule-topic", "TOPIC", O(schedule_topic), "shiftkey.schedule.v1", "input: shift events"},
+    {"commands-topic", "TOPIC", O(commands_topic), "shiftkey.commands.v1",
+     "output: GRANT/REVOKE/EXTEND commands"},
+    {"audit-topic", "TOPIC", O(audit_topic), "shiftkey.audit.v1", "output: one record per decision"},
+    {"deadletter-topic", "TOPIC", O(deadletter_topic), "shiftkey.deadletter.v1",
+     "output: invalid input with the reason"},
+    {"timer-interval-ms", "MS", O(timer_interval_ms), "200", "how often due timers are looked for"},
+    {"batch-max", "N", O(batch_max), "500", "records applied before the outbox is flushed"},
+    {"log-level", "LEVEL", O(log_level), "info", "debug, info, warn or error"},
+};
+#undef O
+
+static const char **field(opts_t *o, const option_row_t *r)
+{
+    return (const char **)((char *)o + r->offset);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: shiftkeyd --kafka BROKERS|embedded [options]\n\n"
+            "shiftkey's engine: consumes on-call shift events, decides with the rules, keeps\n"
+            "grants in Redis with durable timers, and emits GRANT/REVOKE/EXTEND commands.\n\n"
+            "options (each also read from the environment as SHIFTKEY_<NAME>):\n");
+    for (size_t i = 0; i < SK_ARRAY_LEN(OPTIONS); i++) {
+        const option_row_t *r = &OPTIONS[i];
+        char head[64];
+        snprintf(head, sizeof(head), "--%s %s", r->name, r->arg);
+        fprintf(out, "  %-34s %s", head, r->doc);
+        if (r->def)
+            fprintf(out, " [%s]", r->def);
+        fprintf(out, "\n");
+    }
+    fprintf(out, "  %-34s %s\n", "--kafka-config NAME=VALUE",
+            "extra librdkafka setting (repeatable), e.g. security.protocol=SSL");
+    fprintf(out, "  %-34s %s\n", "--help, --version", "this text; the version");
+    fprintf(out, "\nsignals: SIGHUP reloads the rules (refused whole if any error; the rules in\n"
+                 "force stay), SIGTERM/SIGINT drain, commit and exit 0.\n"
+                 "example: shiftkeyd --kafka embedded --rules rules/examples --redis 127.0.0.1:6379\n");
+}
+
+static void env_name(const char *opt, char *buf, size_t len)
+{
+    size_t k = (size_t)snprintf(buf, len, "SHIFTKEY_");
+    for (; *opt && k + 1 < len; opt++)
+        buf[k++] = *opt == '-' ? '_' : (char)(*opt >= 'a' && *opt <= 'z' ? *opt - 32 : *opt);
+    buf[k] = '\0';
+}
+
+/* Fills o from defaults, then the environment, then argv. 0, 1 (exit 0), or -1 (usage error). */
+static int parse(int argc, char **argv, opts_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    for (size_t i = 0; i < SK_ARRAY_LEN(OPTIONS); i++) {
+        char env[64];
+        env_name(OPTIONS[i].name, env, sizeof(env));
+        const char *v = getenv(env);
+        *field(o, &OPTIONS[i]) = v && *v ? v : OPTIONS[i].def;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 1;
+        }
+        if (strcmp(a, "--version") == 0) {
+            printf("shiftkeyd %s\n", SK_VERSION);
+            return 1;
+        }
+        if (strncmp(a, "--", 2) != 0) {
+            fprintf(stderr, "shiftkeyd: unexpected argument '%s' (see --help)\n", a);
+            return -1;
+        }
+        a += 2;
+        const char *eq = strchr(a, '=');
+        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+        if (eq)
+            val = eq + 1;
+        else if (i + 1 < argc)
+            val = argv[++i];
+        if (!val) {
+            fprintf(stderr, "shiftkeyd: --%s needs a value (see --help)\n", a);
+            return -1;
+        }
+        if (nlen == 12 && strncmp(a, "kafka-config", 12) == 0) {
+            if (o->n_kafka_props == MAX_KAFKA_PROPS) {
+                fprintf(stderr, "shiftkeyd: too many --kafka-config settings\n");
+                return -1;
+            }
+            o->kafka_props[o->n_kafka_props++] = val;
+            continue;
+        }
+        size_t k = 0;
+        while (k < SK_ARRAY_LEN(OPTIONS) &&
+               !(strlen(OPTIONS[k].name) == nlen && strncmp(OPTIONS[k].name, a, nlen) == 0))
+            k++;
+        if (k == SK_ARRAY_LEN(OPTIONS)) {
+            fprintf(stderr, "shiftkeyd: unknown option '--%.*s' (see --help)\n", (int)nlen, a);
+            return -1;
+        }
+        *field(o, &OPTIONS[k]) = val;
+    }
+    if (!o->kafka) {
+        fprintf(stderr, "shiftkeyd: --kafka is required: a bootstrap list (host:port,...), or "
+                        "'embedded' for an in-process demo broker\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_int(const char *name, const char *v, int min, int max, int *out)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || *v == '\0' || *end != '\0' || n < min || n > max) {
+        fprintf(stderr, "shiftkeyd: --%s '%s': expected a whole number from %d to %d\n", name, v,
+                min, max);
+        return -1;
+    }
+    *out = (int)n;
+    return 0;
+}
+
+/* Reads the Redis password from the file or the environment (never argv,
+ * which other users can see in the process list). */
+static char *redis_password(const opts_t *o)
+{
+    const char *env = getenv("SHIFTKEY_REDIS_PASSWORD");
+    if (o->redis_password_file) {
+        FILE *f = fopen(o->redis_password_file, "r");
+        char buf[512];
+        if (!f || !fgets(buf, sizeof(buf), f)) {
+            fprintf(stderr, "shiftkeyd: cannot read the Redis password from %s\n",
+                    o->redis_password_file);
+            if (f)
+                fclose(f);
+            return NULL;
+        }
+        fclose(f);
+        buf[strcspn(buf, "\r\n")] = '\0';
+        return strdup(buf);
+    }
+    return env && *env ? strdup(env) : NULL;
+}
+
+static volatile sig_atomic_t stop_flag, reload_flag;
+static void on_stop(int sig) { (void)sig; stop_flag = 1; }
+static void on_hup(int sig) { (void)sig; reload_flag = 1; }
+
+int main(int argc, char **argv)
+{
+    opts_t o;
+    sk_engine_config_t cfg = {0};
+    sk_embedded_t *emb = NULL;
+    sk_engine_t *engine = NULL;
+    char err[1024], host[256];
+    char *password = NULL;
+    int partitions = 4, rc = 2, port = 6379, level;
+
+    int p = parse(argc, argv, &o);
+    if (p != 0)
+        return p > 0 ? 0 : 2;
+    if ((level = sk_log_level_parse(o.log_level)) < 0) {
+        fprintf(stderr, "shiftkeyd: --log-level '%s': use debug, info, warn or error\n", o.log_level);
+        return 2;
+    }
+    sk_log_set_level((sk_log_level_t)level);
+    if (parse_int("partitions", o.partitions, 1, 1024, &partitions) ||
+        parse_int("timer-interval-ms", o.timer_interval_ms, 10, 60000, &cfg.timer_interval_ms) ||
+        parse_int("batch-max", o.batch_max, 1, 100000, &cfg.batch_max))
+        return 2;
+    if (strncmp(o.redis, "unix:", 5) == 0) {
+        cfg.redis.unix_path = o.redis + 5;
+    } else {
+        const char *colon = strrchr(o.redis, ':');
+        size_t hl = colon ? (size_t)(colon - o.redis) : strlen(o.redis);
+        if (hl == 0 || hl >= sizeof(host) ||
+            (colon && parse_int("redis (port)", colon + 1, 1, 65535, &port)))
+            return 2;
+        memcpy(host, o.redis, hl);
+        host[hl] = '\0';
+        cfg.redis.host = host;
+        cfg.redis.port = port;
+    }
+    password = redis_password(&o);
+    if (o.redis_password_file && !password)
+        return 2;
+    cfg.redis.user = o.redis_user;
+    cfg.redis.password = password;
+    cfg.redis.prefix = o.redis_prefix;
+    cfg.rules_path = o.rules;
+    cfg.group_id = o.group;
+    cfg.schedule_topic = o.schedule_topic;
+    cfg.commands_topic = o.commands_topic;
+    cfg.audit_topic = o.audit_topic;
+    cfg.deadletter_topic = o.deadletter_topic;
+    cfg.kafka_props = o.kafka_props;
+    cfg.n_kafka_props = o.n_kafka_props;
+    cfg.brokers = o.kafka;
+
+    signal(SIGPIPE, SIG_IGN);
+    if (strcmp(o.kafka, "embedded") == 0) {
+        const char *topics[] = {o.schedule_topic, o.commands_topic, o.audit_topic,
+                                o.deadletter_topic};
+        emb = sk_embedded_start(partitions, topics, 4, o.bootstrap_file, err, sizeof(err));
+        if (!emb) {
+            SK_ERROR("%s", err);
+            goto out;
+        }
+        cfg.brokers = sk_embedded_bootstraps(emb);
+        SK_INFO("embedded Kafka-protocol broker on %s (%d partitions per topic; address in %s)",
+                cfg.brokers, partitions, o.bootstrap_file);
+    }
+    engine = sk_engine_new(&cfg, err, sizeof(err));
+    if (!engine) {
+        SK_ERROR("%s", err);
+        rc = 1;
+        goto out;
+    }
+    struct sigaction sa = {0};
+    sa.sa_handler = on_stop;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_hup;
+    sigaction(SIGHUP, &sa, NULL);
+    SK_INFO("shiftkeyd %s running: %s -> %s (group %s)", SK_VERSION, o.schedule_topic,
+            o.commands_topic, o.group);
+    rc = sk_engine_run(engine, &stop_flag, &reload_flag);
+    sk_engine_stats_t st;
+    sk_engine_stats(engine, &st);
+    SK_INFO("stopping: %llu records, %llu commands, %llu dead letters, %llu timers fired",
+            (unsigned long long)st.records, (unsigned long long)st.commands,
+            (unsigned long long)st.dead_letters, (unsigned long long)st.timers_fired);
+out:
+    sk_engine_destroy(engine);
+    sk_embedded_stop(emb);
+    free(password);
+    return rc;
+}

@@ -1,0 +1,473 @@
+/* store.c — Redis state through hiredis (see store.h for the layout). */
+#include "store.h"
+
+#include <hiredis.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Applies one input atomically; see sk_store_apply. */
+static const char APPLY_LUA[] =
+    "local cur = redis.call('GET', KEYS[1])\n"
+    "if cur ~= ARGV[1] then return redis.error_reply('FENCED epoch is ' .. tostring(cur)) end\n"
+    "if ARGV[2] ~= '' then\n"
+    "  local done = redis.call('HGET', KEYS[2], ARGV[2])\n"
+    "  if done and tonumber(done) >= tonumber(ARGV[3]) then return 0 end\n"
+    "  redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])\n"
+    "end\n"
+    "local i = 8\n"
+    "local ndel = tonumber(ARGV[i]); i = i + 1\n"
+    "if ndel > 0 then redis.call('HDEL', KEYS[5], unpack(ARGV, i, i + ndel - 1)) end\n"
+    "i = i + ndel\n"
+    "local nset = tonumber(ARGV[i]); i = i + 1\n"
+    "if nset > 0 then redis.call('HSET', KEYS[5], unpack(ARGV, i, i + 2 * nset - 1)) end\n"
+    "i = i + 2 * nset\n"
+    "if ARGV[5] == '1' then\n"
+    "  if redis.call('EXISTS', KEYS[5]) == 1 then redis.call('PEXPIREAT', KEYS[5], ARGV[7]) end\n"
+    "  if ARGV[6] == '-1' then redis.call('ZREM', KEYS[4], ARGV[4])\n"
+    "  else redis.call('ZADD', KEYS[4], ARGV[6], ARGV[4]) end\n"
+    "end\n"
+    "if i <= #ARGV then redis.call('RPUSH', KEYS[3], unpack(ARGV, i, #ARGV)) end\n"
+    "return 1\n";
+
+/* Trims the outbox if the caller still owns the partition. */
+static const char TRIM_LUA[] =
+    "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED') end\n"
+    "redis.call('LTRIM', KEYS[2], ARGV[2], -1)\n"
+    "return 1\n";
+
+struct sk_store {
+    sk_store_config_t cfg;
+    redisContext *rc;
+    char apply_sha[41];
+    char trim_sha[41];
+    char err[256];
+};
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+sk_store_t *sk_store_new(const sk_store_config_t *cfg)
+{
+    sk_store_t *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->cfg.host = strdup(cfg->host ? cfg->host : "127.0.0.1");
+    s->cfg.port = cfg->port ? cfg->port : 6379;
+    s->cfg.unix_path = dup_or_null(cfg->unix_path);
+    s->cfg.user = dup_or_null(cfg->user);
+    s->cfg.password = dup_or_null(cfg->password);
+    s->cfg.prefix = strdup(cfg->prefix ? cfg->prefix : "sk");
+    s->cfg.timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 2000;
+    if (!s->cfg.host || !s->cfg.prefix) {
+        sk_store_destroy(s);
+        return NULL;
+    }
+    return s;
+}
+
+void sk_store_destroy(sk_store_t *s)
+{
+    if (!s)
+        return;
+    if (s->rc)
+        redisFree(s->rc);
+    free((char *)s->cfg.host);
+    free((char *)s->cfg.unix_path);
+    free((char *)s->cfg.user);
+    free((char *)s->cfg.password);
+    free((char *)s->cfg.prefix);
+    free(s);
+}
+
+bool sk_store_connected(const sk_store_t *s) { return s->rc != NULL; }
+
+const char *sk_store_last_error(const sk_store_t *s) { return s->err; }
+
+static void set_err(sk_store_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void set_err(sk_store_t *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->err, sizeof(s->err), fmt, ap);
+    va_end(ap);
+}
+
+static void disconnect(sk_store_t *s)
+{
+    if (s->rc)
+        redisFree(s->rc);
+    s->rc = NULL;
+}
+
+/*
+ * Runs one command. Returns the reply (caller frees), or NULL after an I/O
+ * failure, which closes the connection. Error replies are returned as such.
+ */
+static redisReply *command(sk_store_t *s, int argc, const char **argv,
+                           const size_t *lens)
+{
+    if (!s->rc) {
+        set_err(s, "not connected to Redis");
+        return NULL;
+    }
+    redisReply *r = redisCommandArgv(s->rc, argc, argv, lens);
+    if (!r) {
+        set_err(s, "redis %s:%d: %s", s->cfg.unix_path ? s->cfg.unix_path : s->cfg.host,
+                s->cfg.port, s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+        disconnect(s);
+    }
+    return r;
+}
+
+static int load_script(sk_store_t *s, const char *body, char sha[41])
+{
+    const char *argv[] = {"SCRIPT", "LOAD", body};
+    size_t lens[] = {6, 4, strlen(body)};
+    redisReply *r = command(s, 3, argv, lens);
+    int rc = SK_EIO;
+    if (!r)
+        return SK_EIO;
+    if (r->type == REDIS_REPLY_STRING && r->len == 40) {
+        memcpy(sha, r->str, 41);
+        rc = 0;
+    } else {
+        set_err(s, "SCRIPT LOAD failed: %s", r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+int sk_store_connect(sk_store_t *s)
+{
+    struct timeval tv = {s->cfg.timeout_ms / 1000, (s->cfg.timeout_ms % 1000) * 1000};
+    disconnect(s);
+    s->rc = s->cfg.unix_path ? redisConnectUnixWithTimeout(s->cfg.unix_path, tv)
+                             : redisConnectWithTimeout(s->cfg.host, s->cfg.port, tv);
+    if (!s->rc || s->rc->err) {
+        set_err(s, "cannot connect to Redis at %s:%d: %s",
+                s->cfg.unix_path ? s->cfg.unix_path : s->cfg.host, s->cfg.port,
+                s->rc ? s->rc->errstr : "out of memory");
+        disconnect(s);
+        return SK_EIO;
+    }
+    redisSetTimeout(s->rc, tv);
+    if (s->cfg.password) {
+        const char *argv[] = {"AUTH", s->cfg.user ? s->cfg.user : "default", s->cfg.password};
+        size_t lens[] = {4, strlen(argv[1]), strlen(argv[2])};
+        redisReply *r = command(s, 3, argv, lens);
+        if (!r)
+            return SK_EIO;
+        int bad = r->type == REDIS_REPLY_ERROR;
+        if (bad)
+            set_err(s, "Redis AUTH as '%s' failed: %s (check the user and password)",
+                    argv[1], r->str);
+        freeReplyObject(r);
+        if (bad) {
+            disconnect(s);
+            return SK_EIO;
+        }
+    }
+    if (load_script(s, APPLY_LUA, s->apply_sha) || load_script(s, TRIM_LUA, s->trim_sha)) {
+        disconnect(s);
+        return SK_EIO;
+    }
+    s->err[0] = '\0';
+    return 0;
+}
+
+static void key(const sk_store_t *s, char *buf, size_t len, int32_t p, const char *what)
+{
+    snprintf(buf, len, "%s:{p%" PRId32 "}:%s", s->cfg.prefix, p, what);
+}
+
+int sk_store_claim(sk_store_t *s, int32_t partition, int64_t *epoch)
+{
+    char k[128];
+    key(s, k, sizeof(k), partition, "epoch");
+    const char *argv[] = {"INCR", k};
+    size_t lens[] = {4, strlen(k)};
+    redisReply *r = command(s, 2, argv, lens);
+    if (!r)
+        return SK_EIO;
+    int rc = r->type == REDIS_REPLY_INTEGER ? 0 : SK_EIO;
+    if (rc == 0)
+        *epoch = r->integer;
+    else
+        set_err(s, "INCR %s: unexpected reply", k);
+    freeReplyObject(r);
+    return rc;
+}
+
+int sk_store_applied_offset(sk_store_t *s, int32_t partition, const char *topic,
+                            int64_t *offset)
+{
+    char k[128];
+    key(s, k, sizeof(k), partition, "offsets");
+    const char *argv[] = {"HGET", k, topic};
+    size_t lens[] = {4, strlen(k), strlen(topic)};
+    redisReply *r = command(s, 3, argv, lens);
+    if (!r)
+        return SK_EIO;
+    int rc = 0;
+    if (r->type == REDIS_REPLY_NIL)
+        *offset = -1;
+    else if (r->type == REDIS_REPLY_STRING)
+        *offset = strtoll(r->str, NULL, 10);
+    else
+        rc = SK_EIO;
+    freeReplyObject(r);
+    return rc;
+}
+
+int sk_store_load_user(sk_store_t *s, int32_t partition, const char *user,
+                       sk_arena_t *arena, sk_user_state_t *out)
+{
+    char k[128 + SK_ID_MAX];
+    snprintf(k, sizeof(k), "%s:{p%" PRId32 "}:u:%s", s->cfg.prefix, partition, user);
+    const char *argv[] = {"HGETALL", k};
+    size_t lens[] = {7, strlen(k)};
+    redisReply *r = command(s, 2, argv, lens);
+    int rc = SK_EIO;
+    if (!r)
+        return SK_EIO;
+    if (r->type != REDIS_REPLY_ARRAY) {
+        set_err(s, "HGETALL %s: %s", k, r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+        goto out;
+    }
+    size_t n = r->elements / 2;
+    sk_state_field_t *f = sk_arena_calloc(arena, n + 1, sizeof(*f));
+    const char *u = sk_arena_strdup(arena, user);
+    rc = SK_ENOMEM;
+    if (!f || !u)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *kr = r->element[2 * i], *vr = r->element[2 * i + 1];
+        f[i].name = sk_arena_strndup(arena, kr->str, kr->len);
+        f[i].name_len = kr->len;
+        f[i].value = sk_arena_strndup(arena, vr->str, vr->len);
+        f[i].value_len = vr->len;
+        if (!f[i].name || !f[i].value)
+            goto out;
+    }
+    rc = sk_state_parse(arena, u, f, n, out, NULL);
+out:
+    freeReplyObject(r);
+    return rc;
+}
+
+/* Runs a loaded script by sha, reloading the scripts once on NOSCRIPT
+ * (Redis restarted or failed over and lost its script cache). */
+static redisReply *evalsha(sk_store_t *s, const char *sha_field_is_apply,
+                           int argc, const char **argv, size_t *lens)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        argv[1] = sha_field_is_apply ? s->apply_sha : s->trim_sha;
+        lens[1] = 40;
+        redisReply *r = command(s, argc, argv, lens);
+        if (!r)
+            return NULL;
+        if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0 && attempt == 0) {
+            freeReplyObject(r);
+            if (load_script(s, APPLY_LUA, s->apply_sha) || load_script(s, TRIM_LUA, s->trim_sha))
+                return NULL;
+            continue;
+        }
+        return r;
+    }
+    return NULL;
+}
+
+static char *fmt_i64(sk_arena_t *a, int64_t v) { return sk_arena_sprintf(a, "%" PRId64, v); }
+
+/* Serialises an outbox entry: topic byte, 4-byte big-endian key length, key, value. */
+static char *pack_entry(sk_arena_t *a, const sk_outbox_entry_t *e, size_t *len)
+{
+    *len = 5 + e->key_len + e->value_len;
+    unsigned char *p = sk_arena_alloc(a, *len);
+    if (!p)
+        return NULL;
+    p[0] = (unsigned char)e->topic;
+    p[1] = (unsigned char)(e->key_len >> 24);
+    p[2] = (unsigned char)(e->key_len >> 16);
+    p[3] = (unsigned char)(e->key_len >> 8);
+    p[4] = (unsigned char)e->key_len;
+    if (e->key_len)
+        memcpy(p + 5, e->key, e->key_len);
+    if (e->value_len)
+        memcpy(p + 5 + e->key_len, e->value, e->value_len);
+    return (char *)p;
+}
+
+int sk_store_apply(sk_store_t *s, const sk_apply_op_t *op, bool *applied)
+{
+    sk_arena_t a;
+    size_t n_del = op->diff ? op->diff->n_del : 0, n_set = op->diff ? op->diff->n_set : 0;
+    size_t argc = 2 + 5 + 7 + n_del + 1 + 2 * n_set + op->n_out, i = 0;
+    int rc = SK_ENOMEM;
+    redisReply *r = NULL;
+
+    sk_arena_init(&a, 4096);
+    const char **argv = sk_arena_calloc(&a, argc, sizeof(*argv));
+    size_t *lens = sk_arena_calloc(&a, argc, sizeof(*lens));
+    if (!argv || !lens)
+        goto out;
+    argv[i++] = "EVALSHA";
+    argv[i++] = NULL; /* sha, set by evalsha() */
+    argv[i++] = "5";
+    static const char *const what[] = {"epoch", "offsets", "outbox", "timers"};
+    for (size_t k = 0; k < 4; k++) {
+        char kb[128];
+        key(s, kb, sizeof(kb), op->partition, what[k]);
+        argv[i++] = sk_arena_strdup(&a, kb);
+    }
+    argv[i++] = sk_arena_sprintf(&a, "%s:{p%" PRId32 "}:u:%s", s->cfg.prefix,
+                                 op->partition, op->user ? op->user : "");
+    argv[i++] = fmt_i64(&a, op->epoch);
+    argv[i++] = op->topic ? op->topic : "";
+    argv[i++] = fmt_i64(&a, op->offset);
+    argv[i++] = op->user ? op->user : "";
+    argv[i++] = op->user ? "1" : "0";
+    argv[i++] = op->next_wake_ms == SK_MS_NONE ? "-1" : fmt_i64(&a, op->next_wake_ms);
+    argv[i++] = fmt_i64(&a, op->keep_until_ms);
+    argv[i++] = fmt_i64(&a, (int64_t)n_del);
+    for (size_t k = 0; k < n_del; k++)
+        argv[i++] = op->diff->del[k];
+    argv[i++] = fmt_i64(&a, (int64_t)n_set);
+    for (size_t k = 0; k < n_set; k++) {
+        argv[i] = op->diff->set[k].name;
+        lens[i++] = op->diff->set[k].name_len;
+        argv[i] = op->diff->set[k].value;
+        lens[i++] = op->diff->set[k].value_len;
+    }
+    for (size_t k = 0; k < op->n_out; k++) {
+        argv[i] = pack_entry(&a, &op->out[k], &lens[i]);
+        i++;
+    }
+    for (size_t k = 0; k < i; k++) {
+        if (!argv[k] && k != 1)
+            goto out;
+        if (!lens[k] && argv[k])
+            lens[k] = strlen(argv[k]);
+    }
+    r = evalsha(s, "apply", (int)i, argv, lens);
+    rc = SK_EIO;
+    if (!r)
+        goto out;
+    if (r->type == REDIS_REPLY_INTEGER) {
+        *applied = r->integer == 1;
+        rc = 0;
+    } else if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "FENCED", 6) == 0) {
+        set_err(s, "partition %" PRId32 " fenced: our epoch %" PRId64 ", %s", op->partition,
+                op->epoch, r->str);
+        rc = SK_EFENCED;
+    } else {
+        set_err(s, "apply script failed: %s", r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+    }
+out:
+    if (r)
+        freeReplyObject(r);
+    sk_arena_fini(&a);
+    return rc;
+}
+
+int sk_store_outbox_read(sk_store_t *s, int32_t partition, size_t max,
+                         sk_arena_t *arena, sk_outbox_entry_t **out, size_t *n)
+{
+    char k[128], stop[32];
+    key(s, k, sizeof(k), partition, "outbox");
+    snprintf(stop, sizeof(stop), "%zu", max ? max - 1 : 0);
+    const char *argv[] = {"LRANGE", k, "0", stop};
+    size_t lens[] = {6, strlen(k), 1, strlen(stop)};
+    redisReply *r = command(s, 4, argv, lens);
+    int rc = SK_EIO;
+    *n = 0;
+    if (!r)
+        return SK_EIO;
+    if (r->type != REDIS_REPLY_ARRAY)
+        goto out;
+    rc = SK_ENOMEM;
+    *out = sk_arena_calloc(arena, r->elements + 1, sizeof(**out));
+    if (!*out)
+        goto out;
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *e = r->element[i];
+        const unsigned char *p = (const unsigned char *)e->str;
+        if (e->type != REDIS_REPLY_STRING || e->len < 5 || p[0] >= SK_OUT_TOPIC_COUNT) {
+            set_err(s, "outbox entry %zu of partition %" PRId32 " is damaged", i, partition);
+            rc = SK_EIO;
+            goto out;
+        }
+        size_t klen = (size_t)p[1] << 24 | (size_t)p[2] << 16 | (size_t)p[3] << 8 | p[4];
+        if (klen > e->len - 5) {
+            set_err(s, "outbox entry %zu of partition %" PRId32 " is damaged", i, partition);
+            rc = SK_EIO;
+            goto out;
+        }
+        void *copy = sk_arena_alloc(arena, e->len);
+        if (!copy)
+            goto out;
+        memcpy(copy, e->str, e->len);
+        (*out)[i].topic = (sk_out_topic_t)p[0];
+        (*out)[i].key = (char *)copy + 5;
+        (*out)[i].key_len = klen;
+        (*out)[i].value = (char *)copy + 5 + klen;
+        (*out)[i].value_len = e->len - 5 - klen;
+    }
+    *n = r->elements;
+    rc = 0;
+out:
+    freeReplyObject(r);
+    return rc;
+}
+
+int sk_store_outbox_trim(sk_store_t *s, int32_t partition, int64_t epoch, size_t n)
+{
+    char ke[128], ko[128], ep[32], start[32];
+    key(s, ke, sizeof(ke), partition, "epoch");
+    key(s, ko, sizeof(ko), partition, "outbox");
+    snprintf(ep, sizeof(ep), "%" PRId64, epoch);
+    snprintf(start, sizeof(start), "%zu", n);
+    const char *argv[] = {"EVALSHA", NULL, "2", ke, ko, ep, start};
+    size_t lens[] = {7, 40, 1, strlen(ke), strlen(ko), strlen(ep), strlen(start)};
+    redisReply *r = evalsha(s, NULL, 7, argv, lens);
+    if (!r)
+        return SK_EIO;
+    int rc = r->type == REDIS_REPLY_INTEGER ? 0
+             : (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "FENCED", 6) == 0) ? SK_EFENCED
+                                                                                  : SK_EIO;
+    freeReplyObject(r);
+    return rc;
+}
+
+int sk_store_due_users(sk_store_t *s, int32_t partition, sk_ms_t now, size_t max,
+                       sk_arena_t *arena, const char ***users, size_t *n)
+{
+    char k[128], nowb[32], maxb[32];
+    key(s, k, sizeof(k), partition, "timers");
+    snprintf(nowb, sizeof(nowb), "%" PRId64, now);
+    snprintf(maxb, sizeof(maxb), "%zu", max);
+    const char *argv[] = {"ZRANGEBYSCORE", k, "-inf", nowb, "LIMIT", "0", maxb};
+    size_t lens[] = {13, strlen(k), 4, strlen(nowb), 5, 1, strlen(maxb)};
+    redisReply *r = command(s, 7, argv, lens);
+    int rc = SK_EIO;
+    *n = 0;
+    if (!r)
+        return SK_EIO;
+    if (r->type != REDIS_REPLY_ARRAY)
+        goto out;
+    rc = SK_ENOMEM;
+    *users = sk_arena_calloc(arena, r->elements + 1, sizeof(**users));
+    if (!*users)
+        goto out;
+    for (size_t i = 0; i < r->elements; i++)
+        if (!((*users)[i] = sk_arena_strndup(arena, r->element[i]->str, r->element[i]->len)))
+            goto out;
+    *n = r->elements;
+    rc = 0;
+out:
+    freeReplyObject(r);
+    return rc;
+}

@@ -1,0 +1,112 @@
+/*
+ * store.h — shiftkey's state in Redis, through hiredis (one connection,
+ * one thread). Every key of a Kafka partition shares the hash tag {p<N>}, so
+ * one Lua script can change a user's state, record the applied offset and
+ * stage the outputs atomically, and the layout works on Redis Cluster:
+ *
+ *   <prefix>:{p<N>}:epoch      owner epoch (INCR on every assignment)
+ *   <prefix>:{p<N>}:offsets    hash: input topic -> last applied offset
+ *   <prefix>:{p<N>}:outbox     list: staged output records, oldest first
+ *   <prefix>:{p<N>}:timers     sorted set: user -> due time (ms)
+ *   <prefix>:{p<N>}:u:<user>   hash: the user's state (state.h), with a TTL
+ *
+ * Errors: SK_EIO means the connection failed (it is closed; call
+ * sk_store_connect again, with backoff); SK_EFENCED means another instance
+ * claimed the partition since our epoch.
+ */
+#ifndef SK_STORE_H
+#define SK_STORE_H
+
+#include <stdbool.h>
+
+#include "arena.h"
+#include "state.h"
+
+typedef struct sk_store_config {
+    const char *host;      /* default 127.0.0.1 */
+    int port;              /* default 6379 */
+    const char *unix_path; /* used instead of host:port when set */
+    const char *user;      /* ACL user for AUTH; NULL = "default" */
+    const char *password;  /* NULL = no AUTH */
+    const char *prefix;    /* key prefix, default "sk" */
+    int timeout_ms;        /* per command, default 2000 */
+} sk_store_config_t;
+
+typedef struct sk_store sk_store_t;
+
+/* Output topics an outbox entry can go to. */
+typedef enum sk_out_topic {
+    SK_OUT_COMMANDS = 0,
+    SK_OUT_AUDIT = 1,
+    SK_OUT_DEADLETTER = 2,
+    SK_OUT_TOPIC_COUNT
+} sk_out_topic_t;
+
+/* One staged output record. Bytes are borrowed (or arena-owned when read). */
+typedef struct sk_outbox_entry {
+    sk_out_topic_t topic;
+    const void *key;
+    size_t key_len;
+    const void *value;
+    size_t value_len;
+} sk_outbox_entry_t;
+
+/* Everything one input changes, applied atomically by sk_store_apply. */
+typedef struct sk_apply_op {
+    int32_t partition;
+    int64_t epoch;
+    const char *topic;   /* input topic; NULL for a timer */
+    int64_t offset;      /* input offset; ignored for timers */
+    const char *user;    /* NULL: no user state is touched (dead letters) */
+    const sk_state_diff_t *diff; /* may be NULL */
+    sk_ms_t next_wake_ms;  /* SK_MS_NONE removes the user's timer */
+    sk_ms_t keep_until_ms; /* the user's key expires then */
+    size_t n_out;
+    const sk_outbox_entry_t *out;
+} sk_apply_op_t;
+
+/* Copies cfg (strings too). Does not connect. NULL on allocation failure. */
+sk_store_t *sk_store_new(const sk_store_config_t *cfg);
+void sk_store_destroy(sk_store_t *store);
+
+/* (Re)connects, authenticates and loads the scripts. 0, or SK_EIO with a
+ * reason readable through sk_store_last_error. */
+int sk_store_connect(sk_store_t *store);
+bool sk_store_connected(const sk_store_t *store);
+
+/* The last error text (never NULL; "" when none). Owned by the store. */
+const char *sk_store_last_error(const sk_store_t *store);
+
+/* Claims a partition: INCR of its epoch; *epoch gets the new value. */
+int sk_store_claim(sk_store_t *store, int32_t partition, int64_t *epoch);
+
+/* Last applied offset of topic in partition, or -1 when none. */
+int sk_store_applied_offset(sk_store_t *store, int32_t partition,
+                            const char *topic, int64_t *offset);
+
+/* Loads one user's state; strings are copied into arena. */
+int sk_store_load_user(sk_store_t *store, int32_t partition, const char *user,
+                       sk_arena_t *arena, sk_user_state_t *out);
+
+/*
+ * sk_store_apply — one atomic step: checks the epoch, skips the input if its
+ * offset was applied already (*applied = false), else writes the state diff,
+ * the key TTL, the timer, the applied offset, and appends the outbox
+ * entries (*applied = true). Returns 0, SK_EFENCED or SK_EIO.
+ */
+int sk_store_apply(sk_store_t *store, const sk_apply_op_t *op, bool *applied);
+
+/* Reads up to max staged entries, oldest first, into arena memory. */
+int sk_store_outbox_read(sk_store_t *store, int32_t partition, size_t max,
+                         sk_arena_t *arena, sk_outbox_entry_t **out, size_t *n);
+
+/* Drops the n oldest staged entries, if epoch still owns the partition. */
+int sk_store_outbox_trim(sk_store_t *store, int32_t partition, int64_t epoch,
+                         size_t n);
+
+/* Users whose timer is due at `now`, at most max, into arena memory. */
+int sk_store_due_users(sk_store_t *store, int32_t partition, sk_ms_t now,
+                       size_t max, sk_arena_t *arena, const char ***users,
+                       size_t *n);
+
+#endif
