@@ -73,9 +73,10 @@ void *sk_arena_calloc(sk_arena_t *a, size_t count, size_t size)
 {
     if (size && count > SIZE_MAX / size)
         return NULL;
-    void *p = sk_arena_alloc(a, count * size ? count * size : 1);
+    size_t n = count * size;
+    void *p = sk_arena_alloc(a, n > 0 ? n : 1);
     if (p)
-        memset(p, 0, count * size);
+        memset(p, 0, n);
     return p;
 }
 

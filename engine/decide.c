@@ -459,7 +459,8 @@ static int fill_audit(decide_ctx_t *c, const char *ignored_why)
         return SK_ENOMEM;
     for (size_t i = 0; i < out->n_commands; i++)
         ids[i] = out->commands[i].command_id;
-    memcpy(tr, c->trace, c->n_trace * sizeof(*tr));
+    if (c->n_trace)
+        memcpy(tr, c->trace, c->n_trace * sizeof(*tr));
     a->command_ids = ids;
     a->n_commands = out->n_commands;
     a->trace = tr;
@@ -485,7 +486,8 @@ int sk_decide(const sk_rules_t *rules, const sk_input_t *in,
     sk_shift_t *shifts = sk_arena_calloc(arena, n_shifts + 1, sizeof(*shifts));
     if (!shifts)
         goto out;
-    memcpy(shifts, state->shifts, n_shifts * sizeof(*shifts));
+    if (n_shifts)
+        memcpy(shifts, state->shifts, n_shifts * sizeof(*shifts));
     if (in->kind == SK_INPUT_SCHEDULE) {
         if ((rc = apply_event(&c, shifts, &n_shifts, &ignored_why)) != 0)
             goto out;
@@ -495,7 +497,8 @@ int sk_decide(const sk_rules_t *rules, const sk_input_t *in,
     if (unchanged) {
         /* the old shifts and sources stand; only the wake-up is recomputed */
         n_shifts = state->n_shifts;
-        memcpy(shifts, state->shifts, n_shifts * sizeof(*shifts));
+        if (n_shifts)
+            memcpy(shifts, state->shifts, n_shifts * sizeof(*shifts));
     } else {
         forget_old_shifts(&c, shifts, &n_shifts);
     }

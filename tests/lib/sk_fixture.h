@@ -1,0 +1,84 @@
+/*
+ * sk_fixture.h — real parts for integration tests: a private redis-server
+ * on a free loopback port, librdkafka's mock cluster over TCP, the engine
+ * running in a thread, a producer of schedule events and a reader of the
+ * commands topic.
+ */
+#ifndef SK_FIXTURE_H
+#define SK_FIXTURE_H
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/types.h>
+
+#include "codec.h"
+#include "engine.h"
+
+/* A redis-server child process. */
+typedef struct sk_fx_redis {
+    pid_t pid;
+    int port;
+    char dir[256];
+} sk_fx_redis_t;
+
+/* Starts redis-server on a free port (no persistence) and waits until it
+ * answers PING. 0 or -1. */
+int sk_fx_redis_start(sk_fx_redis_t *r);
+void sk_fx_redis_stop(sk_fx_redis_t *r);
+
+/* Runs a redis command, returns its integer or string reply parsed as a
+ * number, or -1. For assertions on Redis state. */
+long long sk_fx_redis_int(const sk_fx_redis_t *r, const char *fmt, ...);
+
+/* The mock Kafka cluster with the four shiftkey topics. */
+typedef struct sk_fx_kafka {
+    rd_kafka_t *rk; /* owns the mock cluster */
+    rd_kafka_mock_cluster_t *mcluster;
+    const char *bootstraps;
+    rd_kafka_t *producer;
+} sk_fx_kafka_t;
+
+int sk_fx_kafka_start(sk_fx_kafka_t *k, int partitions);
+void sk_fx_kafka_stop(sk_fx_kafka_t *k);
+
+/* Produces raw bytes to a topic with a key; waits for delivery. 0 or -1. */
+int sk_fx_produce(sk_fx_kafka_t *k, const char *topic, const char *key, const void *val,
+                  size_t len);
+
+/* Encodes and produces a schedule event keyed by its user. */
+int sk_fx_produce_event(sk_fx_kafka_t *k, const sk_schedule_event_t *ev);
+
+/* The engine in a thread. */
+typedef struct sk_fx_engine {
+    sk_engine_t *engine;
+    pthread_t thread;
+    volatile sig_atomic_t stop, reload;
+} sk_fx_engine_t;
+
+int sk_fx_engine_start(sk_fx_engine_t *fe, const char *brokers, int redis_port,
+                       const char *rules, const char *group);
+void sk_fx_engine_stop(sk_fx_engine_t *fe);
+
+/* A record read back from an output topic, decoded. */
+typedef struct sk_fx_record {
+    sk_command_t cmd;       /* for commands */
+    sk_dead_letter_t dl;    /* for dead letters */
+    sk_ms_t seen_ms;        /* when the reader got it */
+    const void *raw;        /* the bytes as on the topic */
+    size_t raw_len;
+} sk_fx_record_t;
+
+/* Reads a topic from the beginning, in the background, keeping everything. */
+typedef struct sk_fx_reader sk_fx_reader_t;
+sk_fx_reader_t *sk_fx_reader_new(const char *brokers, const char *topic, int partitions);
+void sk_fx_reader_destroy(sk_fx_reader_t *r);
+
+/* Waits until at least n records for `user` (key) are there, up to
+ * timeout_ms. Returns how many there are. Records stay owned by the reader. */
+size_t sk_fx_reader_wait(sk_fx_reader_t *r, const char *user, size_t n, int timeout_ms);
+size_t sk_fx_reader_get(sk_fx_reader_t *r, const char *user, const sk_fx_record_t **out,
+                        size_t max);
+
+#endif

@@ -1,0 +1,296 @@
+/*
+ * test_decide.c — the pure decision function, driven with fixed clocks:
+ * grants at shift start, revokes at end, overlapping sources, lead and
+ * grace, caps, overrides, duplicates, stale and invalid events.
+ */
+#include <string.h>
+
+#include "decide.h"
+#include "sk_test.h"
+
+#define RULES "tests/rules/engine"
+#define T0 1800000000000LL /* a fixed "now" */
+#define MIN 60000LL
+#define HOUR (60 * MIN)
+
+static sk_rules_t *rules;
+static sk_arena_t arena;
+
+static void setup(void)
+{
+    sk_rules_errors_t errs;
+    sk_rules_errors_init(&errs);
+    if (!rules)
+        rules = sk_rules_load(RULES, &errs);
+    if (!rules)
+        sk_rules_errors_print(&errs, stderr);
+    sk_rules_errors_fini(&errs);
+    sk_arena_fini(&arena);
+    sk_arena_init(&arena, 65536);
+}
+
+static sk_schedule_event_t ev(sk_shift_event_type_t type, const char *user, const char *rot,
+                              const char *shift, sk_ms_t start, sk_ms_t end, sk_ms_t at)
+{
+    return (sk_schedule_event_t){"ev-1", type, "test", rot, user, shift, start, end, 1, at};
+}
+
+/* Decides one event on `st` at `now`; the new state replaces *st. */
+static sk_decision_t step(sk_user_state_t *st, const sk_schedule_event_t *e, sk_ms_t now)
+{
+    sk_decision_t d;
+    sk_input_t in = {.kind = e ? SK_INPUT_SCHEDULE : SK_INPUT_TIMER,
+                     .schedule = e,
+                     .user = e ? e->user : st->user,
+                     .origin = {"t", 0, e ? 1 : -1},
+                     .now_ms = now};
+    int rc = sk_decide(rules, &in, st, &arena, &d);
+    CHECK_INT(rc, 0);
+    if (!d.rejected)
+        *st = d.state;
+    return d;
+}
+
+static const sk_command_t *find_cmd(const sk_decision_t *d, const char *ent)
+{
+    for (size_t i = 0; i < d->n_commands; i++)
+        if (strcmp(d->commands[i].entitlement, ent) == 0)
+            return &d->commands[i];
+    return NULL;
+}
+
+TEST(shift_start_grants_each_entitlement_until_shift_end)
+{
+    setup();
+    sk_user_state_t st = {.user = "alice"};
+    sk_schedule_event_t e = ev(SK_SHIFT_STARTED, "alice", "primary", "s1", T0, T0 + HOUR, T0);
+    sk_decision_t d = step(&st, &e, T0);
+    CHECK_INT(d.n_commands, 2);
+    const sk_command_t *r = find_cmd(&d, "read"), *w = find_cmd(&d, "write");
+    CHECK(r && w);
+    if (r && w) {
+        CHECK_INT(r->action, SK_CMD_GRANT);
+        CHECK_INT(r->expires_at_ms, T0 + HOUR);
+        CHECK_STR(r->app, "app");
+        CHECK_INT(r->n_sources, 1);
+        CHECK_STR(r->sources[0].id, "s1");
+        CHECK_INT(w->action, SK_CMD_GRANT);
+    }
+    CHECK_INT(d.next_wake_ms, T0 + HOUR);
+    CHECK_STR(d.audit.decision, "granted");
+    CHECK_INT(d.audit.n_commands, 2);
+    CHECK(d.audit.n_trace >= 3);
+    CHECK(d.diff.n_set == 3 && d.diff.n_del == 0); /* shift + 2 sources */
+}
+
+TEST(shift_end_revokes_and_clears_the_timer)
+{
+    setup();
+    sk_user_state_t st = {.user = "bob"};
+    sk_schedule_event_t s = ev(SK_SHIFT_STARTED, "bob", "primary", "s1", T0, T0 + HOUR, T0);
+    step(&st, &s, T0);
+    sk_schedule_event_t e = ev(SK_SHIFT_ENDED, "bob", "primary", "s1", T0, T0 + 30 * MIN, T0 + 30 * MIN);
+    sk_decision_t d = step(&st, &e, T0 + 30 * MIN);
+    CHECK_INT(d.n_commands, 2);
+    CHECK_INT(d.commands[0].action, SK_CMD_REVOKE);
+    CHECK_INT(d.commands[1].action, SK_CMD_REVOKE);
+    CHECK_INT(st.n_sources, 0);
+    CHECK_INT(d.next_wake_ms, SK_MS_NONE);
+    CHECK_STR(d.audit.decision, "revoked");
+}
+
+TEST(overlapping_sources_revoke_only_when_the_last_one_ends)
+{
+    setup();
+    sk_user_state_t st = {.user = "carol"};
+    sk_schedule_event_t a = ev(SK_SHIFT_STARTED, "carol", "primary", "pa", T0, T0 + HOUR, T0);
+    sk_schedule_event_t b = ev(SK_SHIFT_STARTED, "carol", "secondary", "sb", T0, T0 + 2 * HOUR, T0);
+    step(&st, &a, T0);
+    sk_decision_t d = step(&st, &b, T0);
+    CHECK_INT(d.n_commands, 1); /* read: expiry moves to the later source */
+    CHECK_INT(d.commands[0].action, SK_CMD_EXTEND);
+    CHECK_INT(d.commands[0].expires_at_ms, T0 + 2 * HOUR);
+    CHECK_INT(d.commands[0].n_sources, 2);
+    /* primary ends: write goes, read stays (held by the secondary shift) */
+    sk_schedule_event_t ae = ev(SK_SHIFT_ENDED, "carol", "primary", "pa", T0, T0 + HOUR, T0 + HOUR);
+    d = step(&st, &ae, T0 + HOUR);
+    CHECK_INT(d.n_commands, 1);
+    CHECK_STR(d.commands[0].entitlement, "write");
+    CHECK_INT(d.commands[0].action, SK_CMD_REVOKE);
+    /* the secondary's end passes with no event: the timer revokes read */
+    CHECK_INT(d.next_wake_ms, T0 + 2 * HOUR);
+    d = step(&st, NULL, T0 + 2 * HOUR);
+    CHECK_INT(d.n_commands, 1);
+    CHECK_STR(d.commands[0].entitlement, "read");
+    CHECK_INT(d.commands[0].action, SK_CMD_REVOKE);
+}
+
+TEST(entitlement_maximum_caps_the_grant)
+{
+    setup();
+    sk_user_state_t st = {.user = "dave"};
+    sk_schedule_event_t e = ev(SK_SHIFT_STARTED, "dave", "capped", "c1", T0, T0 + HOUR, T0);
+    sk_decision_t d = step(&st, &e, T0);
+    CHECK_INT(d.n_commands, 1);
+    CHECK_INT(d.commands[0].expires_at_ms, T0 + 3000);
+    d = step(&st, NULL, T0 + 3000);
+    CHECK_INT(d.n_commands, 1);
+    CHECK_INT(d.commands[0].action, SK_CMD_REVOKE);
+    /* the shift is still open, but the cap has passed: no re-grant */
+    sk_schedule_event_t again = ev(SK_SHIFT_STARTED, "dave", "capped", "c1", T0, T0 + HOUR, T0 + 4000);
+    d = step(&st, &again, T0 + 4000);
+    CHECK_INT(d.n_commands, 0);
+}
+
+TEST(future_shift_grants_at_start_minus_lead_and_revokes_after_grace)
+{
+    setup();
+    sk_user_state_t st = {.user = "erin"};
+    sk_ms_t start = T0 + 10 * MIN, end = T0 + HOUR;
+    sk_schedule_event_t e = ev(SK_SHIFT_SCHEDULED, "erin", "lead", "l1", start, end, T0);
+    sk_decision_t d = step(&st, &e, T0);
+    CHECK_INT(d.n_commands, 0);
+    CHECK_STR(d.audit.decision, "state_updated");
+    CHECK_INT(d.next_wake_ms, start - 1000);
+    d = step(&st, NULL, start - 1001); /* a timer just before: nothing */
+    CHECK_INT(d.n_commands, 0);
+    d = step(&st, NULL, start - 1000);
+    CHECK_INT(d.n_commands, 1);
+    CHECK_INT(d.commands[0].action, SK_CMD_GRANT);
+    CHECK_INT(d.commands[0].expires_at_ms, end + 1000);
+    CHECK_INT(d.next_wake_ms, end + 1000);
+}
+
+TEST(override_moves_the_expiry_and_the_timer)
+{
+    setup();
+    sk_user_state_t st = {.user = "frank"};
+    sk_schedule_event_t s = ev(SK_SHIFT_STARTED, "frank", "secondary", "o1", T0, T0 + HOUR, T0);
+    step(&st, &s, T0);
+    sk_schedule_event_t u = ev(SK_SHIFT_UPDATED, "frank", "secondary", "o1", T0, T0 + 20 * MIN, T0 + MIN);
+    sk_decision_t d = step(&st, &u, T0 + MIN);
+    CHECK_INT(d.n_commands, 1);
+    CHECK_INT(d.commands[0].action, SK_CMD_EXTEND);
+    CHECK_INT(d.commands[0].expires_at_ms, T0 + 20 * MIN);
+    CHECK_INT(d.next_wake_ms, T0 + 20 * MIN);
+}
+
+TEST(the_same_event_twice_gives_no_second_command)
+{
+    setup();
+    sk_user_state_t st = {.user = "gina"};
+    sk_schedule_event_t s = ev(SK_SHIFT_STARTED, "gina", "primary", "d1", T0, T0 + HOUR, T0);
+    sk_decision_t d1 = step(&st, &s, T0);
+    sk_decision_t d2 = step(&st, &s, T0 + 5000);
+    CHECK_INT(d1.n_commands, 2);
+    CHECK_INT(d2.n_commands, 0);
+    CHECK_INT(d2.diff.n_set + d2.diff.n_del, 0);
+    CHECK_STR(d2.audit.decision, "no_change");
+}
+
+TEST(command_ids_are_deterministic)
+{
+    setup();
+    sk_user_state_t a = {.user = "hank"}, b = {.user = "hank"};
+    sk_schedule_event_t s = ev(SK_SHIFT_STARTED, "hank", "primary", "x1", T0, T0 + HOUR, T0);
+    sk_decision_t d1 = step(&a, &s, T0);
+    sk_decision_t d2 = step(&b, &s, T0 + 999); /* decided later: same command */
+    CHECK_STR(d1.commands[0].command_id, d2.commands[0].command_id);
+    CHECK_INT(strlen(d1.commands[0].command_id), 32);
+    CHECK(strcmp(d1.commands[0].command_id, d1.commands[1].command_id) != 0);
+    sk_schedule_event_t later = ev(SK_SHIFT_STARTED, "hank", "primary", "x1", T0, T0 + 2 * HOUR, T0);
+    sk_user_state_t c = {.user = "hank"};
+    sk_decision_t d3 = step(&c, &later, T0);
+    CHECK(strcmp(d1.commands[0].command_id, d3.commands[0].command_id) != 0);
+}
+
+TEST(unknown_rotation_is_rejected_with_a_reason)
+{
+    setup();
+    sk_user_state_t st = {.user = "ivan"};
+    sk_schedule_event_t s = ev(SK_SHIFT_STARTED, "ivan", "nope", "n1", T0, T0 + HOUR, T0);
+    sk_decision_t d = step(&st, &s, T0);
+    CHECK(d.rejected);
+    CHECK_INT(d.reject_kind, SK_DL_UNKNOWN_REFERENCE);
+    CHECK_CONTAINS(d.reject_reason, "rotation 'nope' is not in the rules");
+    CHECK_INT(d.n_commands, 0);
+    CHECK_STR(d.audit.decision, "rejected");
+}
+
+TEST(start_after_end_is_rejected)
+{
+    setup();
+    sk_user_state_t st = {.user = "jill"};
+    sk_schedule_event_t s = ev(SK_SHIFT_STARTED, "jill", "primary", "b1", T0 + HOUR, T0, T0);
+    sk_decision_t d = step(&st, &s, T0);
+    CHECK(d.rejected);
+    CHECK_INT(d.reject_kind, SK_DL_INVALID);
+    CHECK_CONTAINS(d.reject_reason, "before it starts");
+}
+
+TEST(events_for_an_ended_shift_are_ignored)
+{
+    setup();
+    sk_user_state_t st = {.user = "kim"};
+    sk_schedule_event_t s = ev(SK_SHIFT_STARTED, "kim", "primary", "k1", T0, T0 + HOUR, T0);
+    sk_schedule_event_t e = ev(SK_SHIFT_ENDED, "kim", "primary", "k1", T0, T0 + MIN, T0 + MIN);
+    step(&st, &s, T0);
+    step(&st, &e, T0 + MIN);
+    sk_decision_t d = step(&st, &s, T0 + 2 * MIN); /* a late duplicate of STARTED */
+    CHECK_INT(d.n_commands, 0);
+    CHECK_STR(d.audit.decision, "ignored");
+}
+
+TEST(cancelled_shift_revokes_at_once)
+{
+    setup();
+    sk_user_state_t st = {.user = "lee"};
+    sk_schedule_event_t s = ev(SK_SHIFT_STARTED, "lee", "lead", "c1", T0, T0 + HOUR, T0);
+    sk_schedule_event_t c = ev(SK_SHIFT_CANCELLED, "lee", "lead", "c1", T0, T0 + HOUR, T0 + MIN);
+    step(&st, &s, T0);
+    sk_decision_t d = step(&st, &c, T0 + MIN);
+    CHECK_INT(d.n_commands, 1);
+    CHECK_INT(d.commands[0].action, SK_CMD_REVOKE);
+}
+
+TEST(state_survives_its_storage_form)
+{
+    setup();
+    sk_user_state_t st = {.user = "mo"}, back;
+    sk_schedule_event_t s = ev(SK_SHIFT_STARTED, "mo", "primary", "m1", T0, SK_MS_NONE, T0);
+    sk_decision_t d = step(&st, &s, T0);
+    size_t bad = 9;
+    CHECK_INT(d.commands[0].expires_at_ms, T0 + 8 * HOUR); /* open-ended: capped */
+    CHECK_INT(sk_state_parse(&arena, "mo", d.diff.set, d.diff.n_set, &back, &bad), 0);
+    CHECK_INT(bad, 0);
+    CHECK_INT(back.n_shifts, 1);
+    CHECK_INT(back.n_sources, 2);
+    CHECK_INT(back.shifts[0].end_ms, SK_MS_NONE);
+    /* deciding on the parsed state changes nothing */
+    sk_decision_t again = step(&back, &s, T0 + 1);
+    CHECK_INT(again.n_commands, 0);
+    CHECK_INT(again.diff.n_set + again.diff.n_del, 0);
+}
+
+static void teardown_all(void)
+{
+    sk_rules_destroy(rules);
+    sk_arena_fini(&arena);
+}
+
+TEST(zz_cleanup) { teardown_all(); CHECK(1); }
+
+SK_TEST_MAIN(SK_TEST_CASE(shift_start_grants_each_entitlement_until_shift_end),
+             SK_TEST_CASE(shift_end_revokes_and_clears_the_timer),
+             SK_TEST_CASE(overlapping_sources_revoke_only_when_the_last_one_ends),
+             SK_TEST_CASE(entitlement_maximum_caps_the_grant),
+             SK_TEST_CASE(future_shift_grants_at_start_minus_lead_and_revokes_after_grace),
+             SK_TEST_CASE(override_moves_the_expiry_and_the_timer),
+             SK_TEST_CASE(the_same_event_twice_gives_no_second_command),
+             SK_TEST_CASE(command_ids_are_deterministic),
+             SK_TEST_CASE(unknown_rotation_is_rejected_with_a_reason),
+             SK_TEST_CASE(start_after_end_is_rejected),
+             SK_TEST_CASE(events_for_an_ended_shift_are_ignored),
+             SK_TEST_CASE(cancelled_shift_revokes_at_once),
+             SK_TEST_CASE(state_survives_its_storage_form),
+             SK_TEST_CASE(zz_cleanup))
