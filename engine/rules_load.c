@@ -343,8 +343,10 @@ static int load_translate(const sk_rules_file_t *f, const char *logtext,
     } else if (strncmp(msg, "Expecting ", 10) == 0) {
         const char *got = strstr(msg, "got event: ");
         rc = sk_rules_errors_add(errs, f->path, at.line, at.col,
-                                 "wrong type for %s: expected %s, got %s",
+                                 "wrong type for %s: expected %s%s, got %s",
                                  what, load_type_name(w.schema),
+                                 w.path[0] ? "" : " (keys: apps, rotations, "
+                                                  "profiles, enrollments)",
                                  load_event_name(got ? got + 11 : ""));
     } else if (strncmp(msg, "Invalid ", 8) == 0 &&
                sscanf(strstr(msg, "value: ") ? strstr(msg, "value: ") : "",

@@ -193,7 +193,10 @@ int sk_pos_index_build(sk_pos_index_t *ix, const unsigned char *buf,
             ix->err_pos = pos_from_mark(parser.problem_mark);
             if (parser.context)
                 snprintf(ix->err_msg, sizeof(ix->err_msg),
-                         "YAML syntax error: %s %s", problem, parser.context);
+                         "YAML syntax error: %s %s (started at %d:%d)",
+                         problem, parser.context,
+                         (int)parser.context_mark.line + 1,
+                         (int)parser.context_mark.column + 1);
             else
                 snprintf(ix->err_msg, sizeof(ix->err_msg),
                          "YAML syntax error: %s", problem);
