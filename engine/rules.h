@@ -54,7 +54,9 @@ typedef struct sk_rotation {
 
 typedef struct sk_rules sk_rules_t;
 
-/* One load or compile error, printed as "file:line:column: message". */
+/* One load or compile error, printed as "file:line:column: message". An
+ * error about a path as a whole (unreadable, no rule files in a directory)
+ * has line and column 0 and prints as "path:0:0: message". */
 typedef struct sk_rules_error {
     char *file;
     int line;   /* 1-based; 0 if unknown */
