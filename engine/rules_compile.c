@@ -139,8 +139,9 @@ static int cc_id_syntax_ok(const char *id)
 static int cc_check_id(cc_t *c, size_t fi, const char *kind, const char *id,
                        const char *path)
 {
-    if (!id) {
-        cc_error(c, fi, cc_pos(c, fi, 0, "%s", path),
+    if (!id || !*id) {
+        cc_error(c, fi, cc_pos(c, fi, !id ? 0 : 1, "%s%s", path,
+                               !id ? "" : ".id"),
                  "missing required field 'id' in %s", kind);
         return 0;
     }

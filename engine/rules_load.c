@@ -297,7 +297,7 @@ static int load_translate(const sk_rules_file_t *f, const char *logtext,
                           cyaml_err_t err, sk_rules_errors_t *errs)
 {
     char msg[512] = "";
-    char what[192];
+    char what[600];
     char arg[256];
     const char *frames[32];
     size_t n_frames = 0;
@@ -531,6 +531,14 @@ static void load_file(sk_rules_file_t *f, const cyaml_config_t *base,
     }
     if (rc) {
         sk_rules_errors_add(errs, f->path, 0, 0, "%s", sk_strerror(rc));
+        return;
+    }
+    if (f->pos.second_doc.line) {
+        /* libcyaml reads only the first document: refuse the rest loudly */
+        sk_rules_errors_add(errs, f->path, f->pos.second_doc.line,
+                            f->pos.second_doc.col,
+                            "a second YAML document ('---') is not allowed: "
+                            "one rule file holds one document");
         return;
     }
     log.len = 0;

@@ -133,8 +133,12 @@ static int pos_event(pos_walk_t *w, const yaml_event_t *ev)
     const char *path = NULL;
     int rc = 0;
 
-    if (w->doc_done)
+    if (w->doc_done) {
+        if (ev->type == YAML_DOCUMENT_START_EVENT &&
+            w->ix->second_doc.line == 0)
+            w->ix->second_doc = pos_from_mark(ev->start_mark);
         return 0;
+    }
     switch (ev->type) {
     case YAML_SCALAR_EVENT:
         rc = pos_node(w, ev, SK_POS_SCALAR, &path);
@@ -178,6 +182,7 @@ int sk_pos_index_build(sk_pos_index_t *ix, const unsigned char *buf,
     sk_strmap_init(&ix->map);
     ix->err_pos.line = ix->err_pos.col = 0;
     ix->first_alias = ix->err_pos;
+    ix->second_doc = ix->err_pos;
     ix->err_msg[0] = '\0';
     memset(&w, 0, sizeof(w));
     w.ix = ix;

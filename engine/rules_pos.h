@@ -49,6 +49,7 @@ typedef struct sk_pos_index {
     sk_arena_t arena; /* paths and entries */
     sk_strmap_t map;  /* path -> sk_pos_entry_t* (first document wins) */
     sk_pos_t first_alias; /* where the first alias (*name) is; {0,0}: none */
+    sk_pos_t second_doc;  /* where a second document starts; {0,0}: none */
     sk_pos_t err_pos; /* set when sk_pos_index_build() fails to parse */
     char err_msg[256];
 } sk_pos_index_t;

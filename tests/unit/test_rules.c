@@ -174,6 +174,12 @@ TEST(test_duplicate_key_and_alias)
     CHECK_ERR(&e, 0, FIX "files/alias.yaml", 3, 5,
               "YAML aliases are not allowed");
     sk_rules_errors_fini(&e);
+
+    /* libcyaml would silently read only the first document */
+    CHECK_INT(load_bad(FIX "files/two_docs.yaml", &e), 1);
+    CHECK_ERR(&e, 0, FIX "files/two_docs.yaml", 3, 1,
+              "a second YAML document ('---') is not allowed");
+    sk_rules_errors_fini(&e);
 }
 
 TEST(test_yaml_syntax)
@@ -212,6 +218,18 @@ TEST(test_duplicate_id_across_files)
     CHECK_ERR(&e, 0, FIX "dup_id/b.yaml", 3, 9,
               "duplicate rotation 'payments-primary' (first defined at "
               "tests/rules/dup_id/a.yaml:2:9)");
+    sk_rules_errors_fini(&e);
+}
+
+TEST(test_missing_id)
+{
+    sk_rules_errors_t e;
+
+    CHECK_INT(load_bad(FIX "files/empty_id.yaml", &e), 2);
+    CHECK_ERR(&e, 0, FIX "files/empty_id.yaml", 2, 5,
+              "missing required field 'id' in app");
+    CHECK_ERR(&e, 1, FIX "files/empty_id.yaml", 4, 5,
+              "missing required field 'id' in app");
     sk_rules_errors_fini(&e);
 }
 
@@ -494,7 +512,7 @@ SK_TEST_MAIN(SK_TEST_CASE(test_duration_table), SK_TEST_CASE(test_strmap),
              SK_TEST_CASE(test_yaml_syntax),
              SK_TEST_CASE(test_unknown_reference),
              SK_TEST_CASE(test_duplicate_id_across_files),
-             SK_TEST_CASE(test_bad_duration),
+             SK_TEST_CASE(test_missing_id), SK_TEST_CASE(test_bad_duration),
              SK_TEST_CASE(test_missing_max_duration),
              SK_TEST_CASE(test_many_errors_all_reported),
              SK_TEST_CASE(test_refused_whole), SK_TEST_CASE(test_bad_paths),
