@@ -1,0 +1,80 @@
+#!/bin/sh
+# `make run`: a private redis-server, shiftkeyd with its embedded Kafka-
+# protocol broker and the example rules, and a short on-call schedule played
+# through the CLI, so you can watch GRANTs at shift start and REVOKEs at shift
+# end (one of them fired by the durable timer, with no end event at all).
+# SHIFTKEY_DEMO_KEEP=1 keeps everything running after the demo (Ctrl-C stops).
+set -eu
+cd "$(dirname "$0")/.."
+RUN=build/run
+mkdir -p "$RUN"
+BIN=build/bin
+SK="$BIN/shiftkey"
+BOOT="$RUN/bootstrap"
+rm -f "$BOOT"
+
+free_port() {
+    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+REDIS_PORT=$(free_port)
+pids=""
+cleanup() {
+    for p in $pids; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+say() { printf '\n\033[1m--- %s\033[0m\n' "$*"; }
+
+say "starting redis-server on 127.0.0.1:$REDIS_PORT (data in $RUN, not persisted)"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$RUN" \
+    >"$RUN/redis.log" 2>&1 &
+pids="$pids $!"
+i=0
+until redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; do
+    i=$((i + 1)); [ $i -gt 50 ] && { echo "redis-server did not start; see $RUN/redis.log"; exit 1; }
+    sleep 0.1
+done
+
+say "starting shiftkeyd --kafka embedded --rules rules/examples"
+"$BIN/shiftkeyd" --kafka embedded --bootstrap-file "$BOOT" --rules rules/examples \
+    --redis "127.0.0.1:$REDIS_PORT" --group shiftkey-demo &
+pids="$pids $!"
+i=0
+until [ -s "$BOOT" ]; do
+    i=$((i + 1)); [ $i -gt 100 ] && { echo "shiftkeyd did not start"; exit 1; }
+    sleep 0.1
+done
+sleep 1
+
+say "following the commands topic, as a provisioner would (shiftkey watch commands)"
+"$SK" watch commands --bootstrap-file "$BOOT" --from-beginning | sed 's/^/    [commands topic] /' &
+pids="$pids $!"
+sleep 2
+
+shift_event() { "$SK" shift "$@" --bootstrap-file "$BOOT" | sed 's/^/    [cli] /'; }
+
+say "alice's shift in demo-primary starts now and ends in 20 s"
+shift_event started --user alice@example.com --rotation demo-primary --id pd-alice-1 \
+    --start now --end +20s
+sleep 3
+say "bob is scheduled in demo-secondary from +4 s to +14 s (granted when it starts)"
+shift_event scheduled --user bob@example.com --rotation demo-secondary --id og-bob-1 \
+    --start +4s --end +14s
+sleep 2
+say "alice also takes demo-secondary until +25 s: an overlapping source"
+shift_event started --user alice@example.com --rotation demo-secondary --id og-alice-1 \
+    --start now --end +25s
+sleep 4
+say "alice's demo-primary shift ends early (handover): only what demo-secondary does not cover is revoked"
+shift_event ended --user alice@example.com --rotation demo-primary --id pd-alice-1 \
+    --start -9s --end now
+say "no more events: bob's and alice's remaining grants end by the durable timer"
+sleep 22
+say "state left in Redis (redis-cli --scan --pattern 'sk:*'):"
+redis-cli -p "$REDIS_PORT" --scan --pattern 'sk:*' | sort | sed 's/^/    /'
+if [ "${SHIFTKEY_DEMO_KEEP:-0}" = 1 ]; then
+    say "still running; broker at $(cat "$BOOT"), redis at 127.0.0.1:$REDIS_PORT. Ctrl-C stops."
+    wait
+fi
+say "demo done"

@@ -1,0 +1,59 @@
+#!/bin/sh
+# Runs the whole suite from the repository root: unit tests, integration
+# tests (mock Kafka over TCP + a real redis-server), black-box tests (kcat,
+# Python's confluent_kafka and avro, redis-cli). Each part prints its own
+# "N passed, N failed"; this script adds them up and prints the total last.
+set -u
+cd "$(dirname "$0")/.."
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0}"
+total_pass=0
+total_fail=0
+failed_parts=""
+log_dir=build/test/logs
+mkdir -p "$log_dir"
+
+run_part() { # name, command...
+    name=$1
+    shift
+    log="$log_dir/$name.log"
+    echo "== $name"
+    "$@" >"$log" 2>&1
+    rc=$?
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
+    f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+    p=${p:-0}
+    f=${f:-0}
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        f=1 # crashed or a sanitizer stopped it: count as a failure
+    fi
+    total_pass=$((total_pass + p))
+    total_fail=$((total_fail + f))
+    if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ]; then
+        failed_parts="$failed_parts $name"
+        echo "   FAILED (exit $rc): last lines of $log:"
+        tail -n 40 "$log" | sed 's/^/   | /'
+    else
+        echo "   $line"
+    fi
+}
+
+for t in build/test/bin/unit/test_*; do
+    [ -x "$t" ] && run_part "unit-$(basename "$t")" "$t"
+done
+for t in build/test/bin/integration/test_*; do
+    [ -x "$t" ] && run_part "integration-$(basename "$t")" "$t"
+done
+for t in tests/blackbox/test_*.py; do
+    [ -f "$t" ] && run_part "blackbox-$(basename "$t" .py)" /usr/bin/python3 "$t"
+done
+for t in tests/blackbox/test_*.sh; do
+    [ -f "$t" ] && run_part "blackbox-$(basename "$t" .sh)" sh "$t"
+done
+
+echo
+[ -n "$failed_parts" ] && echo "failed parts:$failed_parts (logs in $log_dir)"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ] && [ -z "$failed_parts" ]
