@@ -68,4 +68,50 @@ int sk_codec_decode_dead_letter(sk_codec_t *codec, const void *buf, size_t len,
 /* Reads the schema id of a framed record; SK_EPARSE if not framed. */
 int sk_codec_schema_id(const void *buf, size_t len, int32_t *out_id);
 
+
+/*
+ * ---- internal to codec.c, decode.c and encode.c (define SK_CODEC_INTERNAL
+ * before including); not part of the API. ----
+ */
+#ifdef SK_CODEC_INTERNAL
+#include <avro.h>
+
+typedef enum sk_codec_kind {
+    SK_CODEC_SCHEDULE = 0,
+    SK_CODEC_COMMAND,
+    SK_CODEC_AUDIT,
+    SK_CODEC_DEAD_LETTER,
+    SK_CODEC_KIND_COUNT
+} sk_codec_kind_t;
+
+/* One schema: parsed once, its generic value reused by every call. */
+typedef struct sk_codec_slot {
+    const char *name;          /* record name, e.g. "ScheduleEvent" */
+    int32_t id;                /* SK_SCHEMA_ID_* */
+    avro_schema_t schema;      /* owned */
+    avro_value_iface_t *iface; /* owned */
+    avro_value_t value;        /* owned; reset before each use */
+} sk_codec_slot_t;
+
+struct sk_codec {
+    sk_codec_slot_t slots[SK_CODEC_KIND_COUNT];
+    avro_reader_t reader; /* memory reader, re-pointed per decode */
+};
+
+/* Reads one framed record of `kind` into codec->slots[kind].value, after
+ * checking the framing and walking the body against the schema (lengths,
+ * enum and union ranges, trailing bytes). On failure returns SK_EPARSE with
+ * a reason. The value is owned by the codec, valid until its next use. */
+int sk_codec_read_framed(sk_codec_t *codec, sk_codec_kind_t kind,
+                         const void *buf, size_t len, avro_value_t **out,
+                         char *reason, size_t reason_len);
+
+/* Resets and returns the reusable value of `kind`, to be filled. */
+avro_value_t *sk_codec_value_for_write(sk_codec_t *codec, sk_codec_kind_t kind);
+
+/* Writes header + codec->slots[kind].value into arena memory. */
+int sk_codec_write_framed(sk_codec_t *codec, sk_codec_kind_t kind,
+                          sk_arena_t *arena, void **out, size_t *out_len);
+#endif /* SK_CODEC_INTERNAL */
+
 #endif

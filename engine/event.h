@@ -117,6 +117,8 @@ typedef enum sk_dead_letter_kind {
     SK_DL_KIND_COUNT
 } sk_dead_letter_kind_t;
 
+const char *sk_dead_letter_kind_name(sk_dead_letter_kind_t k);
+
 typedef struct sk_dead_letter {
     sk_ms_t at_ms;
     sk_dead_letter_kind_t kind;

@@ -1,0 +1,412 @@
+/*
+ * decode.c — framed Avro bytes → the structs of event.h (see codec.h).
+ *
+ * codec.c checks the framing and walks the bytes before avro-c reads them
+ * (SK_EPARSE on failure). Here every field is taken out of the avro value by
+ * name and validated for content (SK_EINVAL on failure): identifier syntax
+ * and sizes, enum ranges again, times. Every reason names the field.
+ */
+#define SK_CODEC_INTERNAL
+#include "codec.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Longest free text (reason, resource, permission, topic), bytes. */
+#define SK_TEXT_MAX 4096
+
+/* How a string field is checked. */
+typedef enum text_rule {
+    TEXT_ANY,         /* 0..SK_TEXT_MAX bytes, no NUL */
+    TEXT_ID,          /* sk_id_valid() */
+    TEXT_ID_OR_EMPTY, /* "" or sk_id_valid() */
+    TEXT_HEX32        /* exactly 32 lowercase hex characters */
+} text_rule_t;
+
+/* Where one record's fields are read from, and where errors go. */
+typedef struct dctx {
+    avro_value_t *rec;  /* record value, owned by the codec */
+    sk_arena_t *arena;  /* copy strings here; NULL: borrow from the value */
+    const char *prefix; /* prepended to field names in reasons, e.g. "sources[1]." */
+    char *reason;
+    size_t reason_len;
+} dctx_t;
+
+static int fail(dctx_t *d, int rc, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Writes "field 'PREFIXNAME': <message>" into the reason; returns rc. */
+static int fail(dctx_t *d, int rc, const char *name, const char *fmt, ...)
+{
+    if (d->reason && d->reason_len) {
+        int n = snprintf(d->reason, d->reason_len, "field '%s%s': ", d->prefix, name);
+        if (n >= 0 && (size_t)n < d->reason_len) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(d->reason + n, d->reason_len - (size_t)n, fmt, ap);
+            va_end(ap);
+        }
+    }
+    return rc;
+}
+
+static int field(dctx_t *d, const char *name, avro_value_t *out)
+{
+    if (avro_value_get_by_name(d->rec, name, out, NULL) != 0)
+        return fail(d, SK_EPARSE, name, "missing from the schema");
+    return 0;
+}
+
+static int text_check(dctx_t *d, const char *name, const char *s, size_t len, text_rule_t rule)
+{
+    if (strlen(s) != len)
+        return fail(d, SK_EINVAL, name, "contains a NUL byte");
+    switch (rule) {
+    case TEXT_ANY:
+        if (len > SK_TEXT_MAX)
+            return fail(d, SK_EINVAL, name, "%zu bytes, longer than the %d allowed", len,
+                        SK_TEXT_MAX);
+        return 0;
+    case TEXT_ID_OR_EMPTY:
+        if (len == 0)
+            return 0;
+        /* fall through */
+    case TEXT_ID:
+        if (len > SK_ID_MAX)
+            return fail(d, SK_EINVAL, name, "%zu bytes, longer than the %d allowed", len,
+                        SK_ID_MAX);
+        if (!sk_id_valid(s, len))
+            return fail(d, SK_EINVAL, name,
+                        "invalid identifier '%.64s' (1..%d printable ASCII characters, "
+                        "no spaces)",
+                        s, SK_ID_MAX);
+        return 0;
+    case TEXT_HEX32:
+        if (len != 32 || strspn(s, "0123456789abcdef") != 32)
+            return fail(d, SK_EINVAL, name, "'%.64s' is not 32 lowercase hex characters", s);
+        return 0;
+    }
+    return 0;
+}
+
+/* Reads string field `name`, checks it, and borrows or copies it. */
+static int get_text(dctx_t *d, const char *name, text_rule_t rule, const char **out)
+{
+    int rc;
+    avro_value_t v;
+    const char *s = NULL;
+    size_t size = 0;
+    if ((rc = field(d, name, &v)))
+        goto out;
+    if (avro_value_get_string(&v, &s, &size) != 0 || !s || size == 0) {
+        rc = fail(d, SK_EPARSE, name, "not a string");
+        goto out;
+    }
+    if ((rc = text_check(d, name, s, size - 1, rule)))
+        goto out;
+    if (d->arena && !(s = sk_arena_strndup(d->arena, s, size - 1))) {
+        rc = SK_ENOMEM;
+        goto out;
+    }
+    *out = s;
+out:
+    return rc;
+}
+
+static int get_long(dctx_t *d, const char *name, int64_t min, int64_t *out)
+{
+    int rc;
+    avro_value_t v;
+    if ((rc = field(d, name, &v)))
+        goto out;
+    if (avro_value_get_long(&v, out) != 0) {
+        rc = fail(d, SK_EPARSE, name, "not a long");
+        goto out;
+    }
+    if (*out < min)
+        rc = min == 0 ? fail(d, SK_EINVAL, name, "%" PRId64 " is negative", *out)
+                      : fail(d, SK_EINVAL, name, "%" PRId64 " is below %" PRId64, *out, min);
+out:
+    return rc;
+}
+
+static int get_int(dctx_t *d, const char *name, int32_t min, int32_t *out)
+{
+    int rc;
+    avro_value_t v;
+    if ((rc = field(d, name, &v)))
+        goto out;
+    if (avro_value_get_int(&v, out) != 0) {
+        rc = fail(d, SK_EPARSE, name, "not an int");
+        goto out;
+    }
+    if (*out < min)
+        rc = fail(d, SK_EINVAL, name, "%" PRId32 " is below %" PRId32, *out, min);
+out:
+    return rc;
+}
+
+/* Enum field; the range was walked already, checked again against count. */
+static int get_enum(dctx_t *d, const char *name, int count, int *out)
+{
+    int rc;
+    avro_value_t v;
+    if ((rc = field(d, name, &v)))
+        goto out;
+    if (avro_value_get_enum(&v, out) != 0) {
+        rc = fail(d, SK_EPARSE, name, "not an enum");
+        goto out;
+    }
+    if (*out < 0 || *out >= count)
+        rc = fail(d, SK_EINVAL, name, "enum index %d out of range (0..%d)", *out, count - 1);
+out:
+    return rc;
+}
+
+/* Union [null, T]: *branch gets the null-or-value child and 0 / 1. */
+static int get_optional(dctx_t *d, const char *name, avro_value_t *branch, int *present)
+{
+    int rc;
+    int disc = -1;
+    avro_value_t v;
+    if ((rc = field(d, name, &v)))
+        goto out;
+    if (avro_value_get_discriminant(&v, &disc) != 0 || disc < 0 || disc > 1 ||
+        avro_value_get_current_branch(&v, branch) != 0) {
+        rc = fail(d, SK_EPARSE, name, "union branch %d out of range (0..1)", disc);
+        goto out;
+    }
+    *present = disc == 1;
+out:
+    return rc;
+}
+
+/* ---- ScheduleEvent ---- */
+
+static int schedule_times(dctx_t *d, sk_schedule_event_t *ev)
+{
+    int rc;
+    int present = 0;
+    avro_value_t end;
+    int32_t level = 0;
+    char a[32], b[32];
+    if ((rc = get_long(d, "start", 0, &ev->start_ms)) ||
+        (rc = get_optional(d, "end", &end, &present)))
+        goto out;
+    ev->end_ms = SK_MS_NONE;
+    if (present) {
+        if (avro_value_get_long(&end, &ev->end_ms) != 0) {
+            rc = fail(d, SK_EPARSE, "end", "not a long");
+            goto out;
+        }
+        if (ev->end_ms == SK_MS_NONE) {
+            rc = fail(d, SK_EINVAL, "end", "%" PRId64 " is reserved; send null for open-ended",
+                      ev->end_ms);
+            goto out;
+        }
+        if (ev->end_ms <= ev->start_ms) {
+            rc = fail(d, SK_EINVAL, "end", "(%s) is %s 'start' (%s)",
+                      sk_ms_format(ev->end_ms, a, sizeof a),
+                      ev->end_ms < ev->start_ms ? "before" : "not after",
+                      sk_ms_format(ev->start_ms, b, sizeof b));
+            goto out;
+        }
+    }
+    if ((rc = get_int(d, "escalation_level", 1, &level)))
+        goto out;
+    ev->escalation_level = level;
+    rc = get_long(d, "occurred_at", 0, &ev->occurred_at_ms);
+out:
+    return rc;
+}
+
+int sk_codec_decode_schedule(sk_codec_t *codec, const void *buf, size_t len,
+                             sk_schedule_event_t *out, char *reason, size_t reason_len)
+{
+    int rc;
+    int type = 0;
+    avro_value_t *rec = NULL;
+    sk_schedule_event_t ev = {0};
+    dctx_t d = {.prefix = "", .reason = reason, .reason_len = reason_len};
+
+    if ((rc = sk_codec_read_framed(codec, SK_CODEC_SCHEDULE, buf, len, &rec, reason,
+                                   reason_len)))
+        goto out;
+    d.rec = rec;
+    if ((rc = get_text(&d, "event_id", TEXT_ID, &ev.event_id)) ||
+        (rc = get_enum(&d, "type", SK_SHIFT_EVENT_TYPE_COUNT, &type)) ||
+        (rc = get_text(&d, "source", TEXT_ID, &ev.source)) ||
+        (rc = get_text(&d, "rotation", TEXT_ID, &ev.rotation)) ||
+        (rc = get_text(&d, "user", TEXT_ID, &ev.user)) ||
+        (rc = get_text(&d, "shift_id", TEXT_ID, &ev.shift_id)) ||
+        (rc = schedule_times(&d, &ev)))
+        goto out;
+    ev.type = (sk_shift_event_type_t)type;
+    *out = ev;
+out:
+    return rc;
+}
+
+/* ---- Command ---- */
+
+static int command_source(dctx_t *d, sk_source_ref_t *ref)
+{
+    int rc;
+    int kind = 0;
+    if ((rc = get_enum(d, "kind", SK_SOURCE_KIND_COUNT, &kind)) ||
+        (rc = get_text(d, "id", TEXT_ID, &ref->id)) ||
+        (rc = get_text(d, "rotation", TEXT_ID_OR_EMPTY, &ref->rotation)) ||
+        (rc = get_long(d, "expires_at", 0, &ref->expires_at_ms)))
+        goto out;
+    ref->kind = (sk_source_kind_t)kind;
+out:
+    return rc;
+}
+
+static int command_sources(dctx_t *d, sk_command_t *cmd)
+{
+    int rc;
+    avro_value_t arr;
+    size_t n = 0;
+    sk_source_ref_t *refs = NULL;
+    char prefix[48];
+    if ((rc = field(d, "sources", &arr)))
+        goto out;
+    if (avro_value_get_size(&arr, &n) != 0) {
+        rc = fail(d, SK_EPARSE, "sources", "not an array");
+        goto out;
+    }
+    if (n && !(refs = sk_arena_calloc(d->arena, n, sizeof *refs))) {
+        rc = SK_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        avro_value_t item;
+        snprintf(prefix, sizeof prefix, "sources[%zu].", i);
+        dctx_t sub = {.rec = &item, .arena = d->arena, .prefix = prefix,
+                      .reason = d->reason, .reason_len = d->reason_len};
+        if (avro_value_get_by_index(&arr, i, &item, NULL) != 0) {
+            rc = fail(d, SK_EPARSE, "sources", "item %zu unreadable", i);
+            goto out;
+        }
+        if ((rc = command_source(&sub, &refs[i])))
+            goto out;
+    }
+    cmd->n_sources = n;
+    cmd->sources = refs;
+out:
+    return rc;
+}
+
+int sk_codec_decode_command(sk_codec_t *codec, const void *buf, size_t len, sk_arena_t *arena,
+                            sk_command_t *out, char *reason, size_t reason_len)
+{
+    int rc;
+    int action = 0;
+    int emergency = 0;
+    const char *id = NULL;
+    avro_value_t *rec = NULL, v;
+    sk_command_t cmd = {0};
+    dctx_t d = {.arena = arena, .prefix = "", .reason = reason, .reason_len = reason_len};
+
+    if ((rc = sk_codec_read_framed(codec, SK_CODEC_COMMAND, buf, len, &rec, reason,
+                                   reason_len)))
+        goto out;
+    d.rec = rec;
+    if ((rc = get_text(&d, "command_id", TEXT_HEX32, &id)) ||
+        (rc = get_enum(&d, "action", SK_CMD_ACTION_COUNT, &action)) ||
+        (rc = get_text(&d, "user", TEXT_ID, &cmd.user)) ||
+        (rc = get_text(&d, "app", TEXT_ID, &cmd.app)) ||
+        (rc = get_text(&d, "entitlement", TEXT_ID, &cmd.entitlement)) ||
+        (rc = get_text(&d, "resource", TEXT_ANY, &cmd.resource)) ||
+        (rc = get_text(&d, "permission", TEXT_ANY, &cmd.permission)) ||
+        (rc = get_long(&d, "expires_at", 0, &cmd.expires_at_ms)) ||
+        (rc = get_long(&d, "issued_at", 0, &cmd.issued_at_ms)) ||
+        (rc = get_text(&d, "reason", TEXT_ANY, &cmd.reason)) || (rc = field(&d, "emergency", &v)))
+        goto out;
+    if (avro_value_get_boolean(&v, &emergency) != 0) {
+        rc = fail(&d, SK_EPARSE, "emergency", "not a boolean");
+        goto out;
+    }
+    if ((rc = command_sources(&d, &cmd)))
+        goto out;
+    memcpy(cmd.command_id, id, 33);
+    cmd.action = (sk_command_action_t)action;
+    cmd.emergency = emergency != 0;
+    *out = cmd;
+out:
+    return rc;
+}
+
+/* ---- DeadLetter ---- */
+
+/* Copies bytes field value `v` into the arena (never NULL on success). */
+static int copy_bytes(dctx_t *d, const char *name, avro_value_t *v, const void **out,
+                      size_t *out_len)
+{
+    int rc = 0;
+    const void *b = NULL;
+    size_t n = 0;
+    void *copy;
+    if (avro_value_get_bytes(v, &b, &n) != 0) {
+        rc = fail(d, SK_EPARSE, name, "not bytes");
+        goto out;
+    }
+    if (!(copy = sk_arena_alloc(d->arena, n ? n : 1))) {
+        rc = SK_ENOMEM;
+        goto out;
+    }
+    if (n)
+        memcpy(copy, b, n);
+    *out = copy;
+    *out_len = n;
+out:
+    return rc;
+}
+
+static int dead_letter_origin(dctx_t *d, sk_origin_t *o)
+{
+    int rc;
+    avro_value_t rec;
+    dctx_t sub = {.rec = &rec, .arena = d->arena, .prefix = "origin.",
+                  .reason = d->reason, .reason_len = d->reason_len};
+    if ((rc = field(d, "origin", &rec)) || (rc = get_text(&sub, "topic", TEXT_ANY, &o->topic)) ||
+        (rc = get_int(&sub, "partition", INT32_MIN, &o->partition)) ||
+        (rc = get_long(&sub, "offset", INT64_MIN, &o->offset)))
+        goto out;
+out:
+    return rc;
+}
+
+int sk_codec_decode_dead_letter(sk_codec_t *codec, const void *buf, size_t len,
+                                sk_arena_t *arena, sk_dead_letter_t *out, char *reason,
+                                size_t reason_len)
+{
+    int rc;
+    int kind = 0, present = 0;
+    avro_value_t *rec = NULL, v, branch;
+    sk_dead_letter_t dl = {0};
+    dctx_t d = {.arena = arena, .prefix = "", .reason = reason, .reason_len = reason_len};
+
+    if ((rc = sk_codec_read_framed(codec, SK_CODEC_DEAD_LETTER, buf, len, &rec, reason,
+                                   reason_len)))
+        goto out;
+    d.rec = rec;
+    if ((rc = get_long(&d, "at", 0, &dl.at_ms)) ||
+        (rc = get_enum(&d, "kind", SK_DL_KIND_COUNT, &kind)) ||
+        (rc = get_text(&d, "reason", TEXT_ANY, &dl.reason)) ||
+        (rc = dead_letter_origin(&d, &dl.origin)) ||
+        (rc = get_optional(&d, "key", &branch, &present)))
+        goto out;
+    if (present && (rc = copy_bytes(&d, "key", &branch, &dl.key, &dl.key_len)))
+        goto out;
+    if ((rc = field(&d, "payload", &v)) ||
+        (rc = copy_bytes(&d, "payload", &v, &dl.payload, &dl.payload_len)))
+        goto out;
+    dl.kind = (sk_dead_letter_kind_t)kind;
+    *out = dl;
+out:
+    return rc;
+}
