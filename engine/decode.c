@@ -207,10 +207,12 @@ static int schedule_times(dctx_t *d, sk_schedule_event_t *ev)
             goto out;
         }
         if (ev->end_ms <= ev->start_ms) {
-            rc = fail(d, SK_EINVAL, "end", "(%s) is %s 'start' (%s)",
-                      sk_ms_format(ev->end_ms, a, sizeof a),
-                      ev->end_ms < ev->start_ms ? "before" : "not after",
-                      sk_ms_format(ev->start_ms, b, sizeof b));
+            if (d->reason && d->reason_len)
+                snprintf(d->reason, d->reason_len, "field 'end' (%s) is %s 'start' (%s)",
+                         sk_ms_format(ev->end_ms, a, sizeof a),
+                         ev->end_ms < ev->start_ms ? "before" : "not after",
+                         sk_ms_format(ev->start_ms, b, sizeof b));
+            rc = SK_EINVAL;
             goto out;
         }
     }
