@@ -1,0 +1,188 @@
+#!/usr/bin/python3
+"""Interop of the C codec (engine/codec.c, avro-c) with python3-avro.
+
+Run from the repository root with /usr/bin/python3, after the C unit test
+build/test/bin/unit/test_codec (or any build of tests/unit/test_codec.c) has
+written build/test/samples/*.bin:
+
+  - Python decodes every sample the C encoder wrote and checks each field;
+  - Python encodes the same ScheduleEvent as the C sample: byte-identical;
+  - Python writes build/test/samples/py_schedule.bin, which the C test case
+    `decodes_python_sample` decodes; when the C test binary is built, it is
+    run here on that file so the loop closes in one run;
+  - framing errors are refused.
+
+Ends with "N passed, N failed"; exit status 1 on any failure.
+"""
+
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import skwire  # noqa: E402
+
+SAMPLES = os.path.join("build", "test", "samples")
+C_TEST = os.environ.get("SK_CODEC_TEST_BIN",
+                        os.path.join("build", "test", "bin", "unit", "test_codec"))
+T0 = 1767225600000  # 2026-01-01T00:00:00Z, as in tests/unit/test_codec.c
+HOUR = 3600000
+
+passed = 0
+failed = 0
+
+
+def check(name, fn):
+    global passed, failed
+    try:
+        fn()
+    except Exception as e:  # one case's failure must not stop the others
+        failed += 1
+        print("FAIL %s: %s: %s" % (name, type(e).__name__, e))
+    else:
+        passed += 1
+        print("ok   %s" % name)
+
+
+def expect_eq(got, want, what):
+    if got != want:
+        raise AssertionError("%s: got %r, expected %r" % (what, got, want))
+
+
+def expect_raises(fn, needle):
+    try:
+        fn()
+    except ValueError as e:
+        if needle not in str(e):
+            raise AssertionError("error %r does not contain %r" % (str(e), needle))
+        return
+    raise AssertionError("no error raised (expected one containing %r)" % needle)
+
+
+def sample(name):
+    path = os.path.join(SAMPLES, name)
+    if not os.path.exists(path):
+        raise AssertionError("%s missing: run the C unit test test_codec first" % path)
+    with open(path, "rb") as f:
+        return f.read()
+
+
+C_SCHEDULE = {
+    "event_id": "ev-1", "type": "STARTED", "source": "pagerduty",
+    "rotation": "payments-primary", "user": "alice@example.com",
+    "shift_id": "PD-SHIFT-42", "start": T0, "end": T0 + 8 * HOUR,
+    "escalation_level": 2, "occurred_at": T0 - 60000,
+}
+
+PY_SCHEDULE = {
+    "event_id": "py-ev-1", "type": "UPDATED", "source": "python",
+    "rotation": "db-oncall", "user": "bob@example.com", "shift_id": "py-shift-9",
+    "start": T0, "end": T0 + 12 * HOUR, "escalation_level": 3, "occurred_at": T0 - 1,
+}
+
+
+def c_schedule():
+    name, rec = skwire.decode(sample("schedule.bin"))
+    expect_eq(name, "schedule_event", "schema")
+    expect_eq(rec, C_SCHEDULE, "record")
+
+
+def c_schedule_open():
+    name, rec = skwire.decode(sample("schedule_open.bin"))
+    expect_eq(name, "schedule_event", "schema")
+    expect_eq(rec["end"], None, "end")
+    expect_eq(rec["escalation_level"], 1, "escalation_level")
+
+
+def c_command():
+    name, rec = skwire.decode(sample("command.bin"))
+    expect_eq(name, "command", "schema")
+    expect_eq(rec["command_id"], "0123456789abcdef0123456789abcdef", "command_id")
+    expect_eq(rec["action"], "GRANT", "action")
+    expect_eq((rec["user"], rec["app"], rec["entitlement"]),
+              ("alice@example.com", "aws-prod", "admin"), "subject")
+    expect_eq(rec["resource"], "arn:aws:iam::123456789012:role/admin", "resource")
+    expect_eq(rec["permission"], "assume", "permission")
+    expect_eq((rec["expires_at"], rec["issued_at"]), (T0 + 8 * HOUR, T0), "times")
+    expect_eq(rec["emergency"], True, "emergency")
+    expect_eq(rec["sources"], [
+        {"kind": "SHIFT", "id": "PD-SHIFT-42", "rotation": "payments-primary",
+         "expires_at": T0 + 8 * HOUR},
+        {"kind": "REQUEST", "id": "req-7", "rotation": "", "expires_at": T0 + 2 * HOUR},
+    ], "sources")
+
+
+def c_audit():
+    name, rec = skwire.decode(sample("audit.bin"))
+    expect_eq(name, "audit_record", "schema")
+    expect_eq(rec["audit_id"], "fedcba9876543210fedcba9876543210", "audit_id")
+    expect_eq(rec["at"], T0, "at")
+    expect_eq(rec["actor"], "connector:pagerduty", "actor")
+    expect_eq(rec["decision"], "granted", "decision")
+    expect_eq(rec["origin"], {"topic": "shiftkey.schedule.v1", "partition": 3,
+                              "offset": 12345}, "origin")
+    expect_eq(len(rec["trace"]), 2, "trace length")
+    expect_eq(rec["command_ids"], ["0123456789abcdef0123456789abcdef"], "command_ids")
+
+
+def c_dead_letter():
+    name, rec = skwire.decode(sample("dead_letter.bin"))
+    expect_eq(name, "dead_letter", "schema")
+    expect_eq(rec["kind"], "INVALID", "kind")
+    expect_eq(rec["reason"], "field 'type': enum index 9 out of range (0..4)", "reason")
+    expect_eq(rec["origin"], {"topic": "shiftkey.schedule.v1", "partition": 1,
+                              "offset": 77}, "origin")
+    expect_eq(rec["key"], b"alice", "key")
+    expect_eq(rec["payload"], b"\x7b\x00\xff\x22\x00", "payload")
+
+
+def same_bytes_as_c():
+    expect_eq(skwire.encode("schedule_event", C_SCHEDULE), sample("schedule.bin"),
+              "Python's bytes vs the C encoder's")
+
+
+def python_round_trip_and_sample():
+    data = skwire.encode("schedule_event", PY_SCHEDULE)
+    expect_eq(data[:5], b"\x00\x00\x00\x03\xe9", "header")
+    expect_eq(skwire.decode(data), ("schedule_event", PY_SCHEDULE), "round trip")
+    os.makedirs(SAMPLES, exist_ok=True)
+    with open(os.path.join(SAMPLES, "py_schedule.bin"), "wb") as f:
+        f.write(data)
+
+
+def c_decodes_python_sample():
+    if not os.access(C_TEST, os.X_OK):
+        print("     (%s not built: the C side is checked on its next run)" % C_TEST)
+        return
+    out = subprocess.run([C_TEST, "decodes_python_sample"], capture_output=True,
+                         text=True, timeout=60)
+    if out.returncode != 0 or "1 passed, 0 failed" not in out.stdout \
+            or "no build/test/samples" in out.stdout:
+        raise AssertionError("C decoder refused py_schedule.bin:\n%s%s"
+                             % (out.stdout, out.stderr))
+
+
+def framing_refused():
+    good = skwire.encode("schedule_event", PY_SCHEDULE)
+    expect_raises(lambda: skwire.decode(b""), "empty record")
+    expect_raises(lambda: skwire.decode(b'{"type":"STARTED"}'),
+                  "not shiftkey framing: first byte 0x7b")
+    expect_raises(lambda: skwire.decode(b"\x00\x00\x00\x03"), "truncated")
+    expect_raises(lambda: skwire.decode(b"\x00\x00\x00\x00\x07" + good[5:]),
+                  "unknown schema id 7")
+    expect_raises(lambda: skwire.decode(good + b"\x00"), "1 trailing bytes")
+    expect_raises(lambda: skwire.decode(good[:-3]), "not a valid schedule_event")
+
+
+check("decodes C schedule sample", c_schedule)
+check("decodes C open-ended schedule sample", c_schedule_open)
+check("decodes C command sample", c_command)
+check("decodes C audit sample", c_audit)
+check("decodes C dead-letter sample", c_dead_letter)
+check("encodes the same bytes as C", same_bytes_as_c)
+check("round trip, writes py_schedule.bin", python_round_trip_and_sample)
+check("C decodes py_schedule.bin", c_decodes_python_sample)
+check("refuses bad framing", framing_refused)
+
+print("%d passed, %d failed" % (passed, failed))
+sys.exit(1 if failed else 0)
