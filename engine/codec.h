@@ -35,7 +35,7 @@ void sk_codec_destroy(sk_codec_t *codec);
  * returns 0 and fills *out, whose strings are owned by the codec and valid
  * until the next decode call. On failure returns SK_EPARSE (not decodable)
  * or SK_EINVAL (decoded but invalid) and writes a readable reason into
- * reason (e.g. "field 'type': enum index 9 out of range 0..4").
+ * reason (e.g. "field 'type': enum index 9 out of range (0..4)").
  */
 int sk_codec_decode_schedule(sk_codec_t *codec, const void *buf, size_t len,
                              sk_schedule_event_t *out, char *reason,
