@@ -31,9 +31,12 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 sk_store_applied_offset(e->store, tp->partition, tp->topic, &applied) == 0 &&
                 applied >= 0)
                 tp->offset = applied + 1;
-            SK_INFO("assigned %s[%" PRId32 "] epoch %" PRId64 ", starting at %s%" PRId64,
-                    tp->topic, tp->partition, e->parts[tp->partition].epoch,
-                    applied >= 0 ? "offset " : "the committed offset", applied >= 0 ? applied + 1 : (int64_t)0);
+            if (applied >= 0)
+                SK_INFO("assigned %s[%" PRId32 "] epoch %" PRId64 ", resuming after applied offset %" PRId64,
+                        tp->topic, tp->partition, e->parts[tp->partition].epoch, applied);
+            else
+                SK_INFO("assigned %s[%" PRId32 "] epoch %" PRId64 ", nothing applied yet",
+                        tp->topic, tp->partition, e->parts[tp->partition].epoch);
         }
         rd_kafka_assign(rk, parts);
     } else {

@@ -200,12 +200,26 @@ static int apply_with_retry(sk_engine_t *e, const rd_kafka_message_t *m,
                             volatile sig_atomic_t *stop)
 {
     int backoff = BACKOFF_MIN_MS;
+    bool logged = false;
     for (;;) {
         int rc = sk_store_connected(e->store) ? sk_apply_record(e, m) : SK_EIO;
-        if (rc != SK_EIO || *stop)
+        if (rc == 0 || rc == SK_EFENCED || *stop)
             return rc;
-        while (!*stop && redis_recover(e, &backoff) != 0)
-            ;
+        if (rc == SK_EIO && !sk_store_connected(e->store)) {
+            while (!*stop && redis_recover(e, &backoff) != 0)
+                ;
+            continue;
+        }
+        /* Anything else (Redis refusing a command, resource exhaustion, a
+         * bug) must not skip the record, which may carry a revoke: retry
+         * it, visibly. */
+        if (!logged)
+            SK_ERROR("%s[%" PRId32 "]@%" PRId64 ": %s (%s); retrying, the partition waits",
+                     rd_kafka_topic_name(m->rkt), m->partition, m->offset, sk_strerror(rc),
+                     sk_store_last_error(e->store));
+        logged = true;
+        sleep_ms(backoff);
+        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
     }
 }
 

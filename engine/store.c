@@ -1,6 +1,7 @@
 /* store.c — Redis state through hiredis (see store.h for the layout). */
 #include "store.h"
 
+#include <assert.h>
 #include <hiredis.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -305,7 +306,8 @@ int sk_store_apply(sk_store_t *s, const sk_apply_op_t *op, bool *applied)
 {
     sk_arena_t a;
     size_t n_del = op->diff ? op->diff->n_del : 0, n_set = op->diff ? op->diff->n_set : 0;
-    size_t argc = 2 + 5 + 7 + n_del + 1 + 2 * n_set + op->n_out, i = 0;
+    /* EVALSHA sha numkeys + 5 keys, 7 fixed ARGV, the counted lists */
+    size_t argc = 3 + 5 + 7 + 1 + n_del + 1 + 2 * n_set + op->n_out, i = 0;
     int rc = SK_ENOMEM;
     redisReply *r = NULL;
 
@@ -346,6 +348,7 @@ int sk_store_apply(sk_store_t *s, const sk_apply_op_t *op, bool *applied)
         argv[i] = pack_entry(&a, &op->out[k], &lens[i]);
         i++;
     }
+    assert(i == argc);
     for (size_t k = 0; k < i; k++) {
         if (!argv[k] && k != 1)
             goto out;
