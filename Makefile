@@ -32,6 +32,8 @@ TEST_BINS := $(patsubst tests/%.c,build/test/bin/%,$(UNIT_SRC) $(INTEG_SRC)) \
              build/test/bin/shiftkeyd build/test/bin/shiftkey
 
 .PHONY: all deps build test test-build run bench clean help format
+# keep objects of test binaries between runs
+.SECONDARY:
 .DEFAULT_GOAL := all
 
 all: deps build

@@ -62,9 +62,9 @@ static void log_commands(const sk_decision_t *d)
     char t[40];
     for (size_t i = 0; i < d->n_commands; i++) {
         const sk_command_t *c = &d->commands[i];
-        SK_INFO("%-6s %s %s/%s until %s (%s) id=%s", sk_command_action_name(c->action), c->user,
-                c->app, c->entitlement, sk_ms_format(c->expires_at_ms, t, sizeof(t)), c->reason,
-                c->command_id);
+        SK_INFO("%-6s %s %s/%s %s %s: %s [%s]", sk_command_action_name(c->action), c->user,
+                c->app, c->entitlement, c->action == SK_CMD_REVOKE ? "held until" : "until",
+                sk_ms_format(c->expires_at_ms, t, sizeof(t)), c->reason, c->command_id);
     }
 }
 

@@ -52,6 +52,7 @@ done
 for t in tests/blackbox/test_*.sh; do
     [ -f "$t" ] && run_part "blackbox-$(basename "$t" .sh)" sh "$t"
 done
+[ -f helm/check.sh ] && run_part helm-chart sh helm/check.sh
 
 echo
 [ -n "$failed_parts" ] && echo "failed parts:$failed_parts (logs in $log_dir)"

@@ -1,0 +1,88 @@
+#!/bin/sh
+# Black-box tests of the two binaries as a person or a script uses them:
+# exit codes, --help, rule errors as file:line:column, refusal of bad flags,
+# and the CLI publishing a shift that the engine turns into a GRANT.
+set -u
+cd "$(dirname "$0")/../.."
+SK=${SK_CLI:-build/test/bin/shiftkey}
+SKD=${SK_SHIFTKEYD:-build/test/bin/shiftkeyd}
+export ASAN_OPTIONS=detect_leaks=0
+pass=0
+fail=0
+tmp=$(mktemp -d)
+pids=""
+cleanup() {
+    for p in $pids; do kill "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+check() { # description, then a command that must succeed
+    desc=$1
+    shift
+    if "$@" >/dev/null 2>&1; then
+        pass=$((pass + 1)); echo "ok   $desc"
+    else
+        fail=$((fail + 1)); echo "FAIL $desc"
+    fi
+}
+exits() { # expected-code command...
+    want=$1
+    shift
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    [ "$?" -eq "$want" ]
+}
+
+check "shiftkey --help exits 0 and lists commands" sh -c "$SK --help | grep -q 'rules check'"
+check "shiftkey without a command is a usage error (2)" exits 2 "$SK"
+check "shiftkey unknown command is a usage error (2)" exits 2 "$SK" frobnicate
+check "shiftkey rules check on the examples exits 0" exits 0 "$SK" rules check rules/examples
+check "rules check prints the counts" sh -c "$SK rules check rules/examples | grep -q '^ok: 4 files, 6 apps, 11 entitlements, 6 rotations'"
+
+mkdir -p "$tmp/bad"
+cat >"$tmp/bad/apps.yaml" <<'YAML'
+apps:
+  - id: aws
+    entitlements:
+      - id: admin
+        max_duraton: 12h
+YAML
+check "rules check on a bad set exits 1" exits 1 "$SK" rules check "$tmp/bad"
+check "the error names file:line:column and suggests the key" \
+    grep -q "apps.yaml:5:9: unknown key 'max_duraton'.*max_duration" "$tmp/err"
+check "rules show prints each rotation's grants" sh -c "$SK rules show rules/examples | grep -q 'demo-primary'"
+
+check "shiftkeyd --help exits 0 and documents every flag" sh -c "$SKD --help | grep -q -- '--redis-password-file'"
+check "shiftkeyd without --kafka is refused (2)" exits 2 "$SKD" --rules rules/examples
+check "the refusal says what to do" grep -q "kafka is required" "$tmp/err"
+check "shiftkeyd with an unknown flag is refused (2)" exits 2 "$SKD" --kafka embedded --frob 1
+check "shiftkeyd with a bad port is refused (2)" exits 2 "$SKD" --kafka embedded --redis 127.0.0.1:99999
+check "shiftkeyd with bad rules exits 1 and prints the errors" \
+    exits 1 "$SKD" --kafka embedded --bootstrap-file "$tmp/b0" --rules "$tmp/bad"
+check "  ...with file:line:column" grep -q "apps.yaml:5:9" "$tmp/err"
+
+# end to end through the CLI: publish a shift, watch the GRANT
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$tmp" >/dev/null 2>&1 &
+pids="$pids $!"
+"$SKD" --kafka embedded --bootstrap-file "$tmp/boot" --rules rules/examples \
+    --redis "127.0.0.1:$port" >"$tmp/engine.log" 2>&1 &
+pids="$pids $!"
+i=0
+until grep -q "assigned shiftkey.schedule.v1" "$tmp/engine.log" 2>/dev/null || [ $i -gt 150 ]; do
+    sleep 0.1; i=$((i + 1))
+done
+check "shiftkey shift started publishes (exit 0)" exits 0 "$SK" shift started --user cli-user \
+    --rotation demo-secondary --id cli-1 --end +1h --bootstrap-file "$tmp/boot"
+check "shiftkey watch sees the GRANT" sh -c "$SK watch commands --from-beginning --count 1 --timeout 15 -o json --bootstrap-file $tmp/boot | grep -q '\"action\":\"GRANT\",\"user\":\"cli-user\",\"app\":\"demo\",\"entitlement\":\"console\"'"
+check "shiftkey shift with a bad time is a usage error (2)" exits 2 "$SK" shift started \
+    --user u --rotation demo-primary --id x --end tomorrowish --bootstrap-file "$tmp/boot"
+check "shiftkey shift without --user is a usage error (2)" exits 2 "$SK" shift started \
+    --rotation demo-primary --id x --bootstrap-file "$tmp/boot"
+check "shiftkey shift without a broker address says how to get one (2)" \
+    sh -c "cd $tmp && SHIFTKEY_KAFKA= $(pwd)/$SK shift started --user u --rotation r --id x 2>&1; test \$? -eq 2"
+check "redis-cli sees the user's state" sh -c "redis-cli -p $port --scan --pattern 'sk:*:u:cli-user' | grep -q cli-user"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
