@@ -45,9 +45,9 @@ static void print_command(const sk_command_t *c, int json)
 {
     char t[40];
     if (!json) {
-        printf("%-6s %-24s %s/%s until %s  %s  [%s]\n", sk_command_action_name(c->action), c->user,
-               c->app, c->entitlement, sk_ms_format(c->expires_at_ms, t, sizeof(t)), c->reason,
-               c->command_id);
+        printf("%-6s %-24s %s/%s %s %s  %s  [%s]\n", sk_command_action_name(c->action), c->user,
+               c->app, c->entitlement, c->action == SK_CMD_REVOKE ? "held until" : "until",
+               sk_ms_format(c->expires_at_ms, t, sizeof(t)), c->reason, c->command_id);
         return;
     }
     printf("{\"command_id\":");

@@ -315,6 +315,34 @@ static const wanted_source_t *latest_wanted(const wanted_source_t *w, size_t n,
     return best;
 }
 
+/* Why the last source went: it expired, or its shift ended or was
+ * cancelled before the planned expiry. */
+static const char *revoke_reason(decide_ctx_t *c, const sk_command_t *cmd, sk_ms_t old_exp)
+{
+    const sk_source_ref_t *last = cmd->n_sources ? &cmd->sources[0] : NULL;
+    for (size_t i = 1; i < cmd->n_sources; i++)
+        if (cmd->sources[i].expires_at_ms > last->expires_at_ms)
+            last = &cmd->sources[i];
+    if (!last || old_exp <= c->in->now_ms)
+        return sk_arena_sprintf(c->arena, "expired at %s; no source holds it any more",
+                                fmt_time(c, old_exp));
+    const sk_shift_t *sh = NULL;
+    for (size_t i = 0; i < c->old->n_shifts; i++)
+        if (strcmp(c->old->shifts[i].id, last->id) == 0)
+            sh = &c->old->shifts[i];
+    const sk_schedule_event_t *ev = c->in->schedule;
+    const char *what = ev && strcmp(ev->shift_id, last->id) == 0
+                           ? (ev->type == SK_SHIFT_CANCELLED ? "was cancelled"
+                              : ev->type == SK_SHIFT_ENDED   ? "ended"
+                                                             : "changed")
+                           : "no longer justifies it";
+    return sk_arena_sprintf(c->arena, "%s '%s'%s%s%s %s before its planned expiry %s; no other "
+                            "source holds it",
+                            sk_source_kind_name(last->kind), last->id,
+                            sh ? " in rotation '" : "", sh ? sh->rotation : "", sh ? "'" : "",
+                            what, fmt_time(c, old_exp));
+}
+
 static const char *command_reason(decide_ctx_t *c, const sk_command_t *cmd,
                                   const wanted_source_t *why, sk_ms_t old_exp)
 {
@@ -333,8 +361,7 @@ static const char *command_reason(decide_ctx_t *c, const sk_command_t *cmd,
                                 fmt_time(c, old_exp), fmt_time(c, cmd->expires_at_ms),
                                 sk_source_kind_name(why->src.kind), why->src.id);
     default:
-        return sk_arena_sprintf(c->arena, "no source holds it any more (last expiry %s)",
-                                fmt_time(c, old_exp));
+        return revoke_reason(c, cmd, old_exp);
     }
 }
 

@@ -19,6 +19,7 @@ free_port() {
 REDIS_PORT=$(free_port)
 pids=""
 cleanup() {
+    pkill -f "watch commands --bootstrap-file $BOOT" 2>/dev/null || true
     for p in $pids; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
 }
@@ -29,7 +30,7 @@ say() { printf '\n\033[1m--- %s\033[0m\n' "$*"; }
 say "starting redis-server on 127.0.0.1:$REDIS_PORT (data in $RUN, not persisted)"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$RUN" \
     >"$RUN/redis.log" 2>&1 &
-pids="$pids $!"
+pids="$! $pids" # stopped newest first
 i=0
 until redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; do
     i=$((i + 1)); [ $i -gt 50 ] && { echo "redis-server did not start; see $RUN/redis.log"; exit 1; }
@@ -39,7 +40,7 @@ done
 say "starting shiftkeyd --kafka embedded --rules rules/examples"
 "$BIN/shiftkeyd" --kafka embedded --bootstrap-file "$BOOT" --rules rules/examples \
     --redis "127.0.0.1:$REDIS_PORT" --group shiftkey-demo &
-pids="$pids $!"
+pids="$! $pids" # stopped newest first
 i=0
 until [ -s "$BOOT" ]; do
     i=$((i + 1)); [ $i -gt 100 ] && { echo "shiftkeyd did not start"; exit 1; }
@@ -48,8 +49,8 @@ done
 sleep 1
 
 say "following the commands topic, as a provisioner would (shiftkey watch commands)"
-"$SK" watch commands --bootstrap-file "$BOOT" --from-beginning | sed 's/^/    [commands topic] /' &
-pids="$pids $!"
+"$SK" watch commands --bootstrap-file "$BOOT" --from-beginning | sed -u "s/^/    [commands topic] /" &
+pids="$! $pids" # stopped newest first
 sleep 2
 
 shift_event() { "$SK" shift "$@" --bootstrap-file "$BOOT" | sed 's/^/    [cli] /'; }

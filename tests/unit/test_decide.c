@@ -94,6 +94,7 @@ TEST(shift_end_revokes_and_clears_the_timer)
     CHECK_INT(d.n_commands, 2);
     CHECK_INT(d.commands[0].action, SK_CMD_REVOKE);
     CHECK_INT(d.commands[1].action, SK_CMD_REVOKE);
+    CHECK_CONTAINS(d.commands[0].reason, "SHIFT 's1' in rotation 'primary' ended before its planned expiry");
     CHECK_INT(st.n_sources, 0);
     CHECK_INT(d.next_wake_ms, SK_MS_NONE);
     CHECK_STR(d.audit.decision, "revoked");
@@ -123,6 +124,8 @@ TEST(overlapping_sources_revoke_only_when_the_last_one_ends)
     CHECK_INT(d.n_commands, 1);
     CHECK_STR(d.commands[0].entitlement, "read");
     CHECK_INT(d.commands[0].action, SK_CMD_REVOKE);
+    CHECK_CONTAINS(d.commands[0].reason, "expired at");
+    CHECK_STR(d.audit.actor, "timer");
 }
 
 TEST(entitlement_maximum_caps_the_grant)
