@@ -89,7 +89,7 @@ test-build: $(TEST_BINS) $(BINS)
 # The whole suite: unit, integration (mock Kafka over TCP + real redis-server),
 # black-box (kcat, confluent_kafka, python3-avro, redis-cli).
 test: deps
-	@$(MAKE) --no-print-directory test-build
+	@$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) test-build
 	@sh tests/run.sh
 
 run: deps
@@ -101,5 +101,10 @@ format:
 
 clean:
 	rm -rf build
+
+# Further targets (make fuzz, make bench, ...) live beside their sources,
+# each in a fragment; a fragment adds what `make test` needs as extra
+# prerequisites of test-build (e.g. `test-build: build/test/bin/fuzz/x`).
+-include $(wildcard tests/fuzz/*.mk bench/*.mk)
 
 -include $(shell find build -name '*.d' 2>/dev/null)
