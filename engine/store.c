@@ -35,7 +35,7 @@ static const char APPLY_LUA[] =
 
 /* Trims the outbox if the caller still owns the partition. */
 static const char TRIM_LUA[] =
-    "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED') end\n"
+    "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED by a newer owner') end\n"
     "redis.call('LTRIM', KEYS[2], ARGV[2], -1)\n"
     "return 1\n";
 

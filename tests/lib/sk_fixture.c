@@ -36,8 +36,13 @@ static int free_port(void)
 
 int sk_fx_redis_start(sk_fx_redis_t *r)
 {
+    return sk_fx_redis_start_on(r, free_port());
+}
+
+int sk_fx_redis_start_on(sk_fx_redis_t *r, int port_number)
+{
     char port[16];
-    r->port = free_port();
+    r->port = port_number;
     snprintf(r->dir, sizeof(r->dir), "/tmp/sk-test-redis-%d", r->port);
     mkdir(r->dir, 0700);
     snprintf(port, sizeof(port), "%d", r->port);

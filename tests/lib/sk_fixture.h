@@ -26,6 +26,8 @@ typedef struct sk_fx_redis {
 /* Starts redis-server on a free port (no persistence) and waits until it
  * answers PING. 0 or -1. */
 int sk_fx_redis_start(sk_fx_redis_t *r);
+/* The same on a given port (e.g. to restart a stopped server). */
+int sk_fx_redis_start_on(sk_fx_redis_t *r, int port);
 void sk_fx_redis_stop(sk_fx_redis_t *r);
 
 /* Runs a redis command, returns its integer or string reply parsed as a
