@@ -42,6 +42,7 @@ int sk_fx_redis_start(sk_fx_redis_t *r)
 int sk_fx_redis_start_on(sk_fx_redis_t *r, int port_number)
 {
     char port[16];
+    const char *aof = r->durable ? "yes" : "no";
     r->port = port_number;
     snprintf(r->dir, sizeof(r->dir), "/tmp/sk-test-redis-%d", r->port);
     mkdir(r->dir, 0700);
@@ -52,7 +53,7 @@ int sk_fx_redis_start_on(sk_fx_redis_t *r, int port_number)
         dup2(devnull, 1);
         dup2(devnull, 2);
         execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", "no", "--dir", r->dir, (char *)NULL);
+               "--appendonly", aof, "--appendfsync", "always", "--dir", r->dir, (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 100; i++) {

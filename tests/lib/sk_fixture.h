@@ -21,6 +21,7 @@ typedef struct sk_fx_redis {
     pid_t pid;
     int port;
     char dir[256];
+    int durable; /* set before start: append-only file, fsync always */
 } sk_fx_redis_t;
 
 /* Starts redis-server on a free port (no persistence) and waits until it
