@@ -16,17 +16,18 @@ typedef struct staged {
     size_t n;
 } staged_t;
 
-static int stage(sk_engine_t *e, staged_t *st, sk_out_topic_t topic, const char *key,
+static int stage(staged_t *st, sk_out_topic_t topic, const void *key, size_t key_len,
                  void *value, size_t len)
 {
     if (st->n >= MAX_OUT)
         return SK_ENOMEM;
-    st->e[st->n++] = (sk_outbox_entry_t){topic, key, key ? strlen(key) : 0, value, len};
-    (void)e;
+    st->e[st->n++] = (sk_outbox_entry_t){topic, key, key_len, value, len};
     return 0;
 }
 
 /* Encodes the decision's records into the outbox entries. */
+/* Dead letters keep the original record key; everything else is keyed by
+ * the subject user. */
 static int stage_decision(sk_engine_t *e, const sk_decision_t *d, const sk_dead_letter_t *dl,
                           staged_t *st)
 {
@@ -35,17 +36,18 @@ static int stage_decision(sk_engine_t *e, const sk_decision_t *d, const sk_dead_
     int rc;
     for (size_t i = 0; i < d->n_commands; i++) {
         if ((rc = sk_codec_encode_command(e->codec, &d->commands[i], &e->arena, &buf, &len)) ||
-            (rc = stage(e, st, SK_OUT_COMMANDS, d->commands[i].user, buf, len)))
+            (rc = stage(st, SK_OUT_COMMANDS, d->commands[i].user, strlen(d->commands[i].user),
+                        buf, len)))
             return rc;
     }
     if (dl) {
         if ((rc = sk_codec_encode_dead_letter(e->codec, dl, &e->arena, &buf, &len)) ||
-            (rc = stage(e, st, SK_OUT_DEADLETTER, d->audit.user, buf, len)))
+            (rc = stage(st, SK_OUT_DEADLETTER, dl->key, dl->key_len, buf, len)))
             return rc;
     }
     if ((rc = sk_codec_encode_audit(e->codec, &d->audit, &e->arena, &buf, &len)))
         return rc;
-    return stage(e, st, SK_OUT_AUDIT, d->audit.user, buf, len);
+    return stage(st, SK_OUT_AUDIT, d->audit.user, strlen(d->audit.user), buf, len);
 }
 
 /* Makes sure we hold a current claim on the partition (the claim could not
