@@ -1,0 +1,311 @@
+/* runner.c — a connector's life cycle (see runner.h). */
+#include "runner.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "diff.h"
+#include "emit.h"
+#include "state.h"
+
+#define DELIVERY_TIMEOUT_MS 35000 /* message.timeout.ms is 30 s (emit.c) */
+
+typedef struct core_opts {
+    const char *rotation, *state, *kafka, *bootstrap_file, *topic, *user_map;
+    const char *interval, *lookahead, *once, *verbose;
+    const char *http_attempts, *http_backoff, *http_max_wait, *http_timeout;
+    sk_cfg_multi_t kafka_config;
+} core_opts_t;
+
+#define O(f) offsetof(core_opts_t, f)
+static const sk_cfg_row_t CORE_ROWS[] = {
+    {"rotation", "ID", O(rotation), NULL, "shiftkey rotation id (as in the rules) this schedule feeds; required"},
+    {"state", "FILE", O(state), NULL, "state file of the shifts last sent [shiftkey-<source>-<rotation>.state]"},
+    {"kafka", "BROKERS", O(kafka), NULL, "Kafka bootstrap servers host:port,... [else the bootstrap file]"},
+    {"bootstrap-file", "FILE", O(bootstrap_file), "shiftkey.bootstrap", "broker address written by shiftkeyd --kafka embedded"},
+    {"topic", "TOPIC", O(topic), "shiftkey.schedule.v1", "schedule topic"},
+    {"kafka-config", "NAME=VALUE", O(kafka_config), NULL, "extra librdkafka setting, e.g. security.protocol=SSL", 1},
+    {"user-map", "FILE", O(user_map), NULL, "platform user (e-mail or id) → directory id, lines KEY=ID or KEY: ID [the e-mail]"},
+    {"interval", "DURATION", O(interval), "5m", "time between polls"},
+    {"lookahead", "DURATION", O(lookahead), "24h", "how far ahead shifts are read and announced"},
+    {"once", NULL, O(once), NULL, "poll once, send, save, exit (tests, cron)"},
+    {"verbose", NULL, O(verbose), NULL, "log every event sent"},
+    {"http-attempts", "N", O(http_attempts), "5", "tries per request (429, 5xx and network errors are retried)"},
+    {"http-backoff", "DURATION", O(http_backoff), "1s", "first wait after a 5xx or network error; doubles"},
+    {"http-max-wait", "DURATION", O(http_max_wait), "60s", "longest wait honoured for a 429's ratelimit-reset"},
+    {"http-timeout", "DURATION", O(http_timeout), "30s", "per request"},
+};
+#undef O
+
+static volatile sig_atomic_t stop_flag;
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+int sk_conn_secret(const char *prog, const char *path, const char *env, char *buf, size_t len)
+{
+    if (path && *path) {
+        FILE *f = fopen(path, "r");
+        if (!f || !fgets(buf, (int)len, f)) {
+            fprintf(stderr, "%s: cannot read the token from %s\n", prog, path);
+            if (f)
+                fclose(f);
+            return -1;
+        }
+        fclose(f);
+        buf[strcspn(buf, "\r\n")] = '\0';
+        return 0;
+    }
+    const char *v = getenv(env);
+    if (!v || !*v) {
+        fprintf(stderr, "%s: no API token: set $%s or pass --token-file FILE (never on the "
+                "command line)\n", prog, env);
+        return -1;
+    }
+    snprintf(buf, len, "%s", v);
+    return 0;
+}
+
+int sk_conn_parse_iso(const char *s, sk_ms_t *out)
+{
+    struct tm tm = {0};
+    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    long ms = 0, off = 0;
+    if (!p)
+        return -1;
+    if (*p == '.') {
+        int digits = 0;
+        for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+            if (digits < 3)
+                ms = ms * 10 + (*p - '0');
+        for (; digits < 3; digits++)
+            ms *= 10;
+    }
+    if (*p == 'Z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int h, m;
+        if (sscanf(p + 1, "%2d:%2d", &h, &m) != 2)
+            return -1;
+        off = (h * 60 + m) * 60L * (*p == '+' ? 1 : -1);
+        p += 6;
+    } else {
+        return -1;
+    }
+    if (*p)
+        return -1;
+    *out = ((sk_ms_t)timegm(&tm) - off) * 1000 + ms;
+    return 0;
+}
+
+const char *sk_conn_format_iso(sk_ms_t ms, char *buf, size_t len)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+static const char *bootstrap(const core_opts_t *o, char *buf, size_t len)
+{
+    if (o->kafka && *o->kafka) {
+        snprintf(buf, len, "%s", o->kafka);
+        return buf;
+    }
+    FILE *f = fopen(o->bootstrap_file, "r");
+    if (!f)
+        return NULL;
+    char *ok = fgets(buf, (int)len, f);
+    fclose(f);
+    if (!ok)
+        return NULL;
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return *buf ? buf : NULL;
+}
+
+/* Everything one run needs, set up by start(). */
+typedef struct runner {
+    const sk_conn_source_t *src;
+    char prog[64];
+    core_opts_t o;
+    long long interval_ms, lookahead_ms;
+    sk_http_opts_t http;
+    sk_conn_usermap_t *users;
+    sk_conn_state_t state;
+    sk_conn_emitter_t *em;
+    char state_path[1024];
+} runner_t;
+
+/* Parses and checks the options. 0, 1 (help: exit 0), or -1 (usage: exit 2). */
+static int configure(runner_t *r, int argc, char **argv)
+{
+    const sk_conn_source_t *src = r->src;
+    sk_cfg_group_t groups[2] = {
+        {"options of every connector (environment: SHIFTKEY_<NAME>)", "SHIFTKEY_", CORE_ROWS,
+         SK_ARRAY_LEN(CORE_ROWS), &r->o},
+        src->opts,
+    };
+    int rc = sk_cfg_parse(r->prog, src->about, src->tail, groups, 2, argc, argv);
+    if (rc)
+        return rc;
+    long attempts;
+    long long backoff, max_wait, timeout;
+    if (!r->o.rotation || !sk_id_valid(r->o.rotation, strlen(r->o.rotation))) {
+        fprintf(stderr, "%s: --rotation is required: the rotation id as named in the rules "
+                "(printable, no spaces)\n", r->prog);
+        return -1;
+    }
+    if (sk_cfg_duration(r->prog, "interval", r->o.interval, 1000, &r->interval_ms) ||
+        sk_cfg_duration(r->prog, "lookahead", r->o.lookahead, 0, &r->lookahead_ms) ||
+        sk_cfg_int(r->prog, "http-attempts", r->o.http_attempts, 1, 100, &attempts) ||
+        sk_cfg_duration(r->prog, "http-backoff", r->o.http_backoff, 0, &backoff) ||
+        sk_cfg_duration(r->prog, "http-max-wait", r->o.http_max_wait, 0, &max_wait) ||
+        sk_cfg_duration(r->prog, "http-timeout", r->o.http_timeout, 1000, &timeout))
+        return -1;
+    if (src->check(src->opts.base, r->prog))
+        return -1;
+    r->http = (sk_http_opts_t){r->prog, (int)attempts, (int)backoff, (int)(max_wait / 1000),
+                               (int)(timeout / 1000)};
+    if (r->o.state)
+        snprintf(r->state_path, sizeof(r->state_path), "%s", r->o.state);
+    else
+        snprintf(r->state_path, sizeof(r->state_path), "shiftkey-%s-%s.state", src->name,
+                 r->o.rotation);
+    return 0;
+}
+
+/* One poll: fetch, diff, send, save. 0 ok, 1 failed. */
+static int poll_once(runner_t *r)
+{
+    sk_conn_shifts_t shifts = {0};
+    sk_conn_state_t next = {0};
+    sk_conn_events_t evs = {0};
+    sk_ms_t t0 = sk_now_ms();
+    sk_conn_poll_t p = {.prog = r->prog, .now_ms = t0, .horizon_ms = t0 + r->lookahead_ms,
+                        .users = r->users, .http = &r->http, .out = &shifts};
+    char err[1024] = "";
+    int fetched = r->src->fetch(r->src->opts.base, &p) == 0, rc = 1;
+    if (!fetched)
+        fprintf(stderr, "%s: cannot read the platform: %s; only ends due by time are sent\n",
+                r->prog, p.err);
+    if (sk_conn_diff(r->src->name, r->o.rotation, &r->state, fetched ? &shifts : NULL, p.now_ms,
+                     p.horizon_ms, &next, &evs)) {
+        snprintf(err, sizeof(err), "out of memory");
+        goto out;
+    }
+    if (sk_conn_emitter_send(r->em, &evs, DELIVERY_TIMEOUT_MS, err, sizeof(err)))
+        goto out;
+    if (sk_conn_state_save(r->state_path, r->src->name, r->o.rotation, &next, err, sizeof(err)))
+        goto out;
+    sk_conn_state_fini(&r->state);
+    r->state = next;
+    memset(&next, 0, sizeof(next));
+    rc = fetched ? 0 : 1;
+out:;
+    size_t count[SK_SHIFT_EVENT_TYPE_COUNT] = {0}, open = 0;
+    for (size_t i = 0; i < evs.n; i++) {
+        count[evs.v[i].ev.type]++;
+        if (r->o.verbose) {
+            char a[32], b[32];
+            const sk_schedule_event_t *e = &evs.v[i].ev;
+            fprintf(stderr, "%s: %s %s shift '%s' of %s (level %d) %s .. %s (event %s)\n",
+                    r->prog, err[0] ? "NOT sent:" : "sent", sk_shift_event_type_name(e->type),
+                    e->shift_id, e->user, e->escalation_level, sk_ms_format(e->start_ms, a, sizeof(a)),
+                    e->end_ms == SK_MS_NONE ? "open-ended" : sk_ms_format(e->end_ms, b, sizeof(b)),
+                    e->event_id);
+        }
+    }
+    for (size_t i = 0; i < r->state.n; i++)
+        open += !sk_conn_seen_closed(&r->state.v[i]);
+    fprintf(stderr,
+            "%s: poll %s: %zu shifts listed (%d skipped), %d requests (%d retried); %s %zu "
+            "SCHEDULED, %zu STARTED, %zu UPDATED, %zu ENDED, %zu CANCELLED; state %zu shifts (%zu "
+            "open) in %s; %lld ms%s%s\n",
+            r->prog, fetched ? "ok" : "FAILED", shifts.n, p.skipped, p.requests, p.retries,
+            err[0] ? "NOT sent" : "sent", count[SK_SHIFT_SCHEDULED], count[SK_SHIFT_STARTED],
+            count[SK_SHIFT_UPDATED], count[SK_SHIFT_ENDED], count[SK_SHIFT_CANCELLED], r->state.n,
+            open, r->state_path, (long long)(sk_now_ms() - t0), err[0] ? ": " : "", err);
+    sk_conn_events_fini(&evs);
+    sk_conn_state_fini(&next);
+    sk_conn_shifts_fini(&shifts);
+    return rc;
+}
+
+/* Loads the user map and the state, connects the producer. 0 or -1 (exit 1). */
+static int start(runner_t *r)
+{
+    char err[1024] = "", bs[1024];
+    r->users = sk_conn_usermap_new(r->o.user_map, err, sizeof(err));
+    if (!r->users) {
+        fprintf(stderr, "%s: %s\n", r->prog, err[0] ? err : "out of memory");
+        return -1;
+    }
+    if (sk_conn_state_load(r->state_path, r->src->name, r->o.rotation, &r->state, err,
+                           sizeof(err))) {
+        fprintf(stderr, "%s: %s\n", r->prog, err);
+        return -1;
+    }
+    const char *brokers = bootstrap(&r->o, bs, sizeof(bs));
+    if (!brokers) {
+        fprintf(stderr, "%s: no Kafka address: pass --kafka, set SHIFTKEY_KAFKA, or point "
+                "--bootstrap-file at the file shiftkeyd --kafka embedded writes (%s not found)\n",
+                r->prog, r->o.bootstrap_file);
+        return -1;
+    }
+    r->em = sk_conn_emitter_new(brokers, r->o.topic, r->o.kafka_config.v, r->o.kafka_config.n,
+                                err, sizeof(err));
+    if (!r->em) {
+        fprintf(stderr, "%s: %s\n", r->prog, err);
+        return -1;
+    }
+    fprintf(stderr, "%s: rotation %s, state %s (%zu shifts), user map %s (%zu entries), Kafka %s "
+            "topic %s, look-ahead %s, %s\n", r->prog, r->o.rotation, r->state_path, r->state.n,
+            r->o.user_map ? r->o.user_map : "none: e-mail addresses", sk_conn_usermap_size(r->users),
+            brokers, r->o.topic, r->o.lookahead, r->o.once ? "once" : "polling");
+    return 0;
+}
+
+int sk_conn_main(const sk_conn_source_t *src, int argc, char **argv)
+{
+    runner_t r = {.src = src};
+    int rc = 1;
+    snprintf(r.prog, sizeof(r.prog), "shiftkey-%s", src->name);
+    int c = configure(&r, argc, argv);
+    if (c)
+        return c > 0 ? 0 : 2;
+    if (sk_http_global_init()) {
+        fprintf(stderr, "%s: cannot initialise libcurl\n", r.prog);
+        return 1;
+    }
+    if (start(&r))
+        goto out;
+    if (r.o.once) {
+        rc = poll_once(&r);
+        goto out;
+    }
+    struct sigaction sa = {0};
+    sa.sa_handler = on_stop;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    while (!stop_flag) {
+        poll_once(&r);
+        for (sk_ms_t until = sk_now_ms() + r.interval_ms; !stop_flag && sk_now_ms() < until;) {
+            struct timespec ts = {0, 100 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    fprintf(stderr, "%s: stopped by a signal\n", r.prog);
+    rc = 0;
+out:
+    sk_conn_emitter_destroy(r.em);
+    sk_conn_state_fini(&r.state);
+    sk_conn_usermap_destroy(r.users);
+    sk_http_global_fini();
+    return rc;
+}
