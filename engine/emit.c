@@ -120,6 +120,7 @@ int sk_emit_flush_partition(sk_engine_t *e, int32_t p)
             rc = SK_EIO;
             goto out;
         }
+        sk_engine_failpoint_before_trim(e);
         if ((rc = sk_store_outbox_trim(e->store, p, e->parts[p].epoch, n)) != 0)
             goto out;
         e->stats.outbox_produced += n;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "engine_internal.h"
 #include "log.h"
@@ -62,6 +63,49 @@ static void log_rules(const sk_rules_t *r, const char *path)
             sk_rules_version(r));
 }
 
+/*
+ * Fault tests need a crash in the one window a SIGKILL rarely hits: after a
+ * record was applied (state + outbox in Redis) and before the outbox was
+ * produced, and after the outbox was produced but before it was trimmed.
+ * SHIFTKEY_FAILPOINT=crash-after-apply:N exits abruptly right after the N-th
+ * applied record; crash-before-trim:N after the N-th produced outbox chunk.
+ * Off unless set.
+ */
+static void failpoint_init(sk_engine_t *e)
+{
+    const char *fp = getenv("SHIFTKEY_FAILPOINT");
+    e->crash_after_apply = e->crash_before_trim = 0;
+    if (!fp || !*fp)
+        return;
+    if (sscanf(fp, "crash-after-apply:%ld", &e->crash_after_apply) == 1 && e->crash_after_apply > 0)
+        SK_WARN("failpoint armed: exit after applied record %ld, before emitting",
+                e->crash_after_apply);
+    else if (sscanf(fp, "crash-before-trim:%ld", &e->crash_before_trim) == 1 &&
+             e->crash_before_trim > 0)
+        SK_WARN("failpoint armed: exit after outbox flush %ld was produced, before the trim",
+                e->crash_before_trim);
+    else
+        SK_WARN("SHIFTKEY_FAILPOINT '%s' not understood; ignored", fp);
+}
+
+void sk_engine_failpoint_before_trim(sk_engine_t *e)
+{
+    if (e->crash_before_trim && ++e->flushes >= e->crash_before_trim) {
+        SK_WARN("failpoint: exiting after outbox flush %ld was produced, before the trim",
+                e->crash_before_trim);
+        _exit(137);
+    }
+}
+
+static void failpoint_check(sk_engine_t *e)
+{
+    if (e->crash_after_apply && (long)e->stats.records >= e->crash_after_apply) {
+        SK_WARN("failpoint: exiting after applied record %ld, outbox not emitted",
+                e->crash_after_apply);
+        _exit(137);
+    }
+}
+
 sk_engine_t *sk_engine_new(const sk_engine_config_t *cfg, char *err, size_t err_len)
 {
     sk_engine_t *e = calloc(1, sizeof(*e));
@@ -84,6 +128,7 @@ sk_engine_t *sk_engine_new(const sk_engine_config_t *cfg, char *err, size_t err_
     e->cfg.rules_path = keep(e, &k, e->cfg.rules_path);
     e->cfg.kafka_props = NULL; /* applied at open below, not kept */
     sk_arena_init(&e->arena, 64 * 1024);
+    failpoint_init(e);
     if (!e->cfg.brokers || !e->cfg.rules_path) {
         snprintf(err, err_len, "both the Kafka brokers and the rules path are required");
         goto fail;
@@ -203,6 +248,8 @@ static int apply_with_retry(sk_engine_t *e, const rd_kafka_message_t *m,
     bool logged = false;
     for (;;) {
         int rc = sk_store_connected(e->store) ? sk_apply_record(e, m) : SK_EIO;
+        if (rc == 0)
+            failpoint_check(e);
         if (rc == 0 || rc == SK_EFENCED || *stop)
             return rc;
         if (rc == SK_EIO && !sk_store_connected(e->store)) {

@@ -40,6 +40,9 @@ struct sk_engine {
     sk_engine_stats_t stats;
     int delivery_errors;   /* set by the delivery report callback */
     bool redis_down_logged;
+    long crash_after_apply; /* failpoints for fault tests (engine.c); 0 = off */
+    long crash_before_trim;
+    long flushes;
     sk_ms_t next_timer_scan;
 };
 
@@ -61,6 +64,10 @@ void sk_emit_close(sk_engine_t *e);
 int sk_emit_flush_partition(sk_engine_t *e, int32_t p);
 /* The same for every owned partition marked dirty. */
 int sk_emit_flush_all(sk_engine_t *e);
+
+/* Exits abruptly when the failpoint set for this stage is reached (fault
+ * tests only; see failpoint_init in engine.c). */
+void sk_engine_failpoint_before_trim(sk_engine_t *e);
 
 /* timers.c: fires the due timers of owned partitions. */
 int sk_timers_fire(sk_engine_t *e, sk_ms_t now);

@@ -67,14 +67,16 @@ def log(msg):
 class Rig:
     """The processes under test and the faults done to them."""
 
-    def __init__(self, tmp, instances):
+    def __init__(self, tmp, instances, failpoint):
         self.tmp = tmp
+        self.failpoint = failpoint
         self.redis_port = free_port()
         self.redis = None
         self.broker = None
         self.engines = [None] * instances
         self.engine_logs = []
         self.kills = 0
+        self.crashes = 0
         self.start_redis()
         self.start_broker()
 
@@ -118,6 +120,12 @@ class Rig:
         path = os.path.join(self.tmp, "engine-%d.log" % i)
         out = open(path, "a")
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
+        if i == 0 and self.failpoint and self.crashes < 2:
+            # engine 0 first exits right after applying a record, before
+            # emitting its outputs, then right after producing them, before
+            # trimming the outbox: the windows a SIGKILL rarely hits
+            env["SHIFTKEY_FAILPOINT"] = ("crash-after-apply:%d" if self.crashes == 0
+                                         else "crash-before-trim:%d") % self.failpoint
         self.engines[i] = subprocess.Popen(
             [SHIFTKEYD, "--kafka", self.bootstrap, "--rules", RULES,
              "--redis", "127.0.0.1:%d" % self.redis_port, "--group", "chaos",
@@ -128,6 +136,14 @@ class Rig:
             stdout=out, stderr=out, env=env)
         if path not in self.engine_logs:
             self.engine_logs.append(path)
+
+    def restart_crashed(self):
+        """Restarts engines that exited on their own (the failpoint)."""
+        for i, p in enumerate(self.engines):
+            if p.poll() is not None:
+                log("engine %d exited by itself (code %d): restarting" % (i, p.returncode))
+                self.crashes += 1
+                self.start_engine(i)
 
     def kill_engine(self, i, sig=signal.SIGKILL):
         p = self.engines[i]
@@ -224,6 +240,9 @@ def main():
     ap.add_argument("--redis-restarts", type=int, default=0)
     ap.add_argument("--broker-outages", type=int, default=0)
     ap.add_argument("--two-instances", action="store_true")
+    ap.add_argument("--crash-after", type=int, default=5,
+                    help="engine 0 exits right after its N-th applied record, then after "
+                         "its N-th produced outbox chunk (0: never)")
     ap.add_argument("--seed", type=int, default=int(time.time()))
     args = ap.parse_args()
     rnd = random.Random(args.seed)
@@ -237,7 +256,8 @@ def main():
     log("seed %d, %d users, %d kills, %d redis restarts, %d broker outages, %d instance(s)" % (
         args.seed, args.users, args.kills, args.redis_restarts, args.broker_outages,
         2 if args.two_instances else 1))
-    rig = Rig(tmp, 2 if args.two_instances else 1)
+    rig = Rig(tmp, 2 if args.two_instances else 1,
+              args.crash_after)
     try:
         for i in range(len(rig.engines)):
             rig.start_engine(i)
@@ -247,7 +267,7 @@ def main():
         rnd.shuffle(faults)
         duration = max(8.0, 3.0 * len(faults))
         produced = {"n": 0}
-        timers_from = now_ms() + int(duration * 1000) + 15000
+        timers_from = now_ms() + int(duration * 1000) + 40000
 
         def produce():
             p = Producer({"bootstrap.servers": rig.bootstrap, "enable.idempotence": True,
@@ -272,6 +292,7 @@ def main():
         t_fault = duration / (len(faults) + 1)
         for f in faults:
             time.sleep(t_fault * rnd.uniform(0.5, 1.5))
+            rig.restart_crashed()
             if f == "kill":
                 i = rnd.randrange(len(rig.engines))
                 rig.kill_engine(i)
@@ -287,12 +308,14 @@ def main():
                 rig.broker_cmd("down")
                 time.sleep(2.0)
                 rig.broker_cmd("up")
-        producer.join()
+        while producer.is_alive():
+            rig.restart_crashed()
+            producer.join(0.5)
 
         # converge: wait until every expected command is there (timers included)
         expected = {u: EXPECTED[sc][0] for u, sc in scenarios.items()}
         n_expected = sum(len(v) for v in expected.values())
-        deadline = time.time() + 90
+        deadline = time.time() + 120
         while True:
             recs = read_commands(rig.bootstrap, 2.0)
             first = {}
@@ -301,6 +324,7 @@ def main():
                 first.setdefault(cmd["command_id"], (key, cmd, val))
             if len(first) >= n_expected or time.time() > deadline:
                 break
+            rig.restart_crashed()
             time.sleep(2)
 
         # figures
@@ -338,11 +362,16 @@ def main():
         print("missing              %d" % missing)
         print("unexpected           %d" % unexpected)
         print("duplicate copies     %d (of which not byte-identical: %d)" % (dup_copies, dup_different))
-        print("kills survived       %d" % rig.kills)
+        print("kills survived       %d (SIGKILL) + %d (failpoints: after apply, before trim)" % (
+            rig.kills, rig.crashes))
         print()
         check(missing == 0, "every expected command is on the topic")
         check(unexpected == 0, "no command that should not exist")
         check(dup_different == 0, "every duplicate is byte-identical to its first copy")
+        if args.crash_after:
+            check(rig.crashes >= 2 and dup_copies >= 1,
+                  "both failpoint crashes happened; outputs produced before the crash were "
+                  "re-sent byte-identical")
 
         # Redis holds exactly the expected grants
         wrong = 0
