@@ -1,0 +1,133 @@
+/*
+ * bench.h — `make bench`: shiftkey's throughput, latency and timer precision
+ * against the raw Kafka and Redis limits, in one run (see bench/README.md).
+ *
+ * Each section is one file and fills its part of bench_results_t; the main
+ * program (bench_main.c) sets up the shared parts (a mock Kafka cluster in a
+ * child process, a private redis-server), runs the sections in order and
+ * reports (bench_report.c).
+ */
+#ifndef SK_BENCH_H
+#define SK_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define BENCH_PARTITIONS 16
+#define BENCH_RAW_TOPIC "bench.raw"
+
+/* Latency samples of one run: when (seconds since the run started) and how
+ * long (ms). Heap arrays owned by the struct. */
+typedef struct bench_lat {
+    double *at_s;
+    double *ms;
+    size_t n, cap;
+} bench_lat_t;
+
+typedef struct bench_pct {
+    size_t n;
+    double p50, p99, p999, max, mean;
+} bench_pct_t;
+
+void bench_lat_init(bench_lat_t *l, size_t cap);
+void bench_lat_fini(bench_lat_t *l);
+/* Thread-compatible, not thread-safe: one writer. Drops samples past cap. */
+void bench_lat_add(bench_lat_t *l, double at_s, double ms);
+void bench_lat_summary(const bench_lat_t *l, bench_pct_t *out);
+/* Writes "at_s<TAB>ms" lines; 0 or -1. */
+int bench_lat_write_tsv(const bench_lat_t *l, const char *path);
+
+/* Monotonic clock. */
+uint64_t bench_now_us(void);
+double bench_now_s(void);
+void bench_sleep_us(uint64_t us);
+
+/* Resident set size of this process (VmRSS / VmHWM), in MB. */
+double bench_rss_mb(void);
+double bench_hwm_mb(void);
+
+/* redis INFO memory used_memory in bytes, or -1. */
+long long bench_redis_used_memory(int port);
+
+/* The shared setup every section may use. */
+typedef struct bench_env {
+    bool quick;
+    const char *brokers; /* mock cluster bootstraps */
+    int redis_port;
+    char out_dir[256];   /* build/bench */
+    char tmp_dir[256];   /* generated rules etc. */
+    char rules_dir[300]; /* the benchmark's rule set (200 rotations, 500 profiles) */
+} bench_env_t;
+
+/* Shape of the benchmark's rule set and population. */
+#define BENCH_ROTATIONS 200
+#define BENCH_PROFILES 500
+#define BENCH_APPS 50
+#define BENCH_ENTS_PER_APP 8
+
+/* ---- results ---- */
+
+typedef struct bench_rate_run {
+    double target_rate;     /* events/s asked; 0 = closed loop (saturation) */
+    size_t events;          /* produced */
+    size_t completed;       /* decisions seen on the audit topic */
+    double seconds;
+    double events_per_s;    /* completed / seconds */
+    double commands_per_s;
+    bench_pct_t lat;        /* record produced -> first command readable, ms */
+    bench_lat_t samples;
+} bench_rate_run_t;
+
+typedef struct bench_results {
+    bool quick;
+    double load_before, load_after; /* 1-minute load average: other work on the machine */
+    int fetch_wait_ms;              /* the engine consumer's fetch.wait.max.ms */
+    /* raw Kafka pipe */
+    size_t kafka_records;
+    double kafka_record_bytes;
+    double kafka_produce_per_s;
+    double kafka_pipe_per_s; /* produced and consumed */
+    /* raw Redis, the engine's command mix */
+    size_t redis_events;
+    double redis_pipelined_per_s;
+    double redis_serial_per_s; /* one event at a time, 2 round trips, as the engine */
+    /* engine */
+    bench_rate_run_t sat, r1k, r10k;
+    double engine_rss_mb;     /* this process' RSS growth with the engine in it */
+    /* timers */
+    size_t timers_pending, timers_fired, timers_expected;
+    bench_pct_t timer_lat;
+    bench_lat_t timer_samples;
+    double redis_bytes_per_timer;
+    /* state size */
+    size_t active_grants, users_with_state;
+    double redis_bytes_per_grant;
+    /* rules */
+    size_t rules_profiles, rules_rotations;
+    double rules_compile_s;
+    /* decide */
+    double decide_per_s;
+    double decide_encode_per_s;
+    /* ratios */
+    double ratio_kafka, ratio_redis;
+} bench_results_t;
+
+/* ---- sections; each returns 0 or -1 (message on stderr) ---- */
+
+/* Writes a rule set of the given shape as YAML files into dir. */
+int bench_rules_write(const char *dir, int apps, int ents_per_app, int rotations, int profiles);
+int bench_rules_compile(const bench_env_t *env, bench_results_t *res);
+int bench_decide(const bench_env_t *env, bench_results_t *res);
+int bench_raw_kafka(const bench_env_t *env, bench_results_t *res);
+int bench_raw_redis(const bench_env_t *env, bench_results_t *res);
+/* The engine: saturation, fixed rates, timers, state size. */
+int bench_engine(const bench_env_t *env, bench_results_t *res);
+
+/* ---- report (bench_report.c) ---- */
+void bench_report_table(const bench_results_t *res, FILE *out);
+/* Writes the figures and the targets as JSON; 0 or -1. */
+int bench_report_json(const bench_results_t *res, const char *path);
+
+#endif

@@ -1,0 +1,30 @@
+# `make bench`: throughput, latency and timer precision of the engine against
+# the raw Kafka and Redis limits, in one run (bench/README.md). BENCH_QUICK=1
+# for the quick form; `make test` runs the quick form (bench/run-quick.sh)
+# only to prove the benchmark works.
+
+BENCH_SRC := $(wildcard bench/bench_*.c)
+BENCH_OBJ := $(patsubst %.c,build/release/%.o,$(BENCH_SRC)) build/release/bench/sk_fixture.o
+
+build/release/bench/sk_fixture.o: tests/lib/sk_fixture.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) $(PKG_CFLAGS) -Iengine -Itests/lib -MMD -MP -c $< -o $@
+
+build/release/bench/%.o: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) $(PKG_CFLAGS) -Iengine -Itests/lib -Ibench -MMD -MP -c $< -o $@
+
+build/bench/bench: $(BENCH_OBJ) build/release/libsk.a
+	@mkdir -p $(dir $@)
+	$(CC) $^ $(PKG_LIBS) -o $@
+
+test-build: build/bench/bench
+
+.PHONY: bench bench-plot-deps
+bench-plot-deps:
+	@sh bench/install-gnuplot.sh
+
+bench: deps bench-plot-deps
+	@$(MAKE) --no-print-directory build build/bench/bench
+	@BENCH_QUICK=$(BENCH_QUICK) build/bench/bench
+	@sh bench/plot.sh build/bench

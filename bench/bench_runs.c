@@ -1,0 +1,230 @@
+/*
+ * bench_runs.c — the engine end to end: sustained throughput and latency at
+ * saturation (closed loop: a fixed number of events in flight), latency at
+ * fixed rates (open loop: 1,000/s and 10,000/s), Redis bytes per active
+ * grant, and timer precision with many timers pending.
+ */
+#include <fcntl.h>
+#include <hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench_engine.h"
+
+#define DAY_MS (24LL * 3600 * 1000)
+
+static void run_begin(bench_engine_ctx_t *x, bench_rate_run_t *run, double rate, size_t cap)
+{
+    memset(run, 0, sizeof(*run));
+    run->target_rate = rate;
+    bench_lat_init(&run->samples, cap);
+    x->run_t0_us = bench_now_us();
+    atomic_store(&x->lat, &run->samples);
+}
+
+/* Waits for the run's decisions, then computes its figures. */
+static void run_end(bench_engine_ctx_t *x, bench_rate_run_t *run, size_t audit0, size_t cmds0,
+                    double drain_s)
+{
+    size_t want = audit0 + run->events;
+    size_t got = bench_engine_wait_audit(x, want, drain_s);
+    double secs = (double)(bench_now_us() - x->run_t0_us) / 1e6;
+    bench_sleep_us(200000); /* the last commands of the last decisions */
+    atomic_store(&x->lat, NULL);
+    run->completed = got - audit0;
+    run->seconds = secs;
+    run->events_per_s = (double)run->completed / secs;
+    run->commands_per_s = (double)(atomic_load(&x->commands_seen) - cmds0) / secs;
+    bench_lat_summary(&run->samples, &run->lat);
+    if (got < want)
+        fprintf(stderr, "bench: run at %.0f/s: %zu of %zu decisions seen\n", run->target_rate,
+                run->completed, run->events);
+}
+
+/* Closed loop: keeps `window` events in flight for `seconds` (or max events). */
+static int run_saturation(bench_engine_ctx_t *x, bench_rate_run_t *run, size_t window,
+                          double seconds, size_t max)
+{
+    size_t audit0 = atomic_load(&x->audit_seen), cmds0 = atomic_load(&x->commands_seen);
+    run_begin(x, run, 0, max);
+    double end = bench_now_s() + seconds;
+    while (run->events < max && bench_now_s() < end) {
+        size_t done = atomic_load(&x->audit_seen) - audit0;
+        if (run->events - done >= window) {
+            rd_kafka_poll(x->producer, 0);
+            bench_sleep_us(200);
+            continue;
+        }
+        if (bench_engine_produce_next(x) != 0)
+            return -1;
+        run->events++;
+    }
+    run_end(x, run, audit0, cmds0, 90);
+    return 0;
+}
+
+/* Open loop: event i is produced at t0 + i / rate, whatever the engine does. */
+static int run_rate(bench_engine_ctx_t *x, bench_rate_run_t *run, double rate, double seconds)
+{
+    size_t audit0 = atomic_load(&x->audit_seen), cmds0 = atomic_load(&x->commands_seen);
+    size_t n = (size_t)(rate * seconds);
+    run_begin(x, run, rate, n);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t due = x->run_t0_us + (uint64_t)((double)i * 1e6 / rate), now = bench_now_us();
+        if (due > now + 200)
+            bench_sleep_us(due - now);
+        if (bench_engine_produce_next(x) != 0)
+            return -1;
+        run->events++;
+    }
+    run_end(x, run, audit0, cmds0, 90);
+    return 0;
+}
+
+/* Counts "g:" fields (grant sources) and user hashes under sk:*:u:*. */
+static int count_grants(int port, size_t *grants, size_t *users)
+{
+    struct timeval tv = {10, 0};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+    char cursor[32] = "0";
+    *grants = *users = 0;
+    if (!c || c->err)
+        return -1;
+    do {
+        redisReply *r = redisCommand(c, "SCAN %s MATCH sk:*:u:* COUNT 1000", cursor);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            if (r)
+                freeReplyObject(r);
+            redisFree(c);
+            return -1;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+        redisReply *keys = r->element[1];
+        for (size_t i = 0; i < keys->elements; i++)
+            redisAppendCommand(c, "HKEYS %b", keys->element[i]->str, keys->element[i]->len);
+        for (size_t i = 0; i < keys->elements; i++) {
+            redisReply *h = NULL;
+            if (redisGetReply(c, (void **)&h) != REDIS_OK || !h)
+                break;
+            (*users)++;
+            for (size_t j = 0; h->type == REDIS_REPLY_ARRAY && j < h->elements; j++)
+                if (strncmp(h->element[j]->str, "g:", 2) == 0)
+                    (*grants)++;
+            freeReplyObject(h);
+        }
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
+    redisFree(c);
+    return 0;
+}
+
+/* Adds n far-future members to the partitions' timer sets (users that are
+ * not due for 30 days), pipelined. */
+static int seed_timers(int port, size_t n)
+{
+    struct timeval tv = {10, 0};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+    long long far = (long long)sk_now_ms() + 30 * DAY_MS;
+    int rc = 0;
+    if (!c || c->err)
+        return -1;
+    for (size_t i = 0; i < n && rc == 0; i += 1000) {
+        size_t b = n - i < 1000 ? n - i : 1000;
+        for (size_t j = 0; j < b; j++)
+            redisAppendCommand(c, "ZADD sk:{p%lld}:timers %lld x%07lld", (long long)((i + j) % BENCH_PARTITIONS),
+                               far + (long long)(i + j), (long long)(i + j));
+        for (size_t j = 0; j < b; j++) {
+            redisReply *r = NULL;
+            if (redisGetReply(c, (void **)&r) != REDIS_OK || !r || r->type == REDIS_REPLY_ERROR)
+                rc = -1;
+            if (r)
+                freeReplyObject(r);
+        }
+    }
+    redisFree(c);
+    return rc;
+}
+
+/* Timer users whose grants end (and timers fall due) spread over a window;
+ * measures due time -> REVOKE readable. */
+static int run_timers(bench_engine_ctx_t *x, bench_results_t *res)
+{
+    const bench_env_t *env = x->env;
+    size_t pending = env->quick ? 20000 : 1000000;
+    int n = env->quick ? 300 : 5000;
+    sk_ms_t lead = env->quick ? 3000 : 8000, spread = env->quick ? 2000 : 10000;
+    long long m0 = bench_redis_used_memory(env->redis_port);
+    if (seed_timers(env->redis_port, pending) != 0)
+        return -1;
+    long long m1 = bench_redis_used_memory(env->redis_port);
+    res->timers_pending = pending;
+    res->redis_bytes_per_timer = (double)(m1 - m0) / (double)pending;
+    bench_lat_init(&res->timer_samples, (size_t)n);
+    x->timer_lat = &res->timer_samples;
+    x->run_t0_us = bench_now_us();
+    sk_ms_t base = sk_now_ms() + lead;
+    for (int t = 0; t < n; t++)
+        if (bench_engine_produce_timer_user(x, t, base + spread * t / n) != 0)
+            return -1;
+    rd_kafka_flush(x->producer, 10000);
+    double deadline = bench_now_s() + (double)(lead + spread) / 1000.0 + 20;
+    while (atomic_load(&x->timer_revokes) < (size_t)n && bench_now_s() < deadline)
+        bench_sleep_us(20000);
+    x->timer_lat = NULL;
+    res->timers_expected = (size_t)n;
+    res->timers_fired = atomic_load(&x->timer_revokes);
+    bench_lat_summary(&res->timer_samples, &res->timer_lat);
+    res->timers_pending += (size_t)n;
+    return 0;
+}
+
+static void write_tsv(const bench_env_t *env, const char *name, const bench_lat_t *l)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", env->out_dir, name);
+    if (bench_lat_write_tsv(l, path) != 0)
+        perror(path);
+}
+
+int bench_engine(const bench_env_t *env, bench_results_t *res)
+{
+    bench_engine_ctx_t *x = calloc(1, sizeof(*x));
+    int rc = -1;
+    if (!x)
+        return -1;
+    long long mem0 = bench_redis_used_memory(env->redis_port);
+    if (bench_engine_open(x, env) != 0)
+        goto out;
+    res->fetch_wait_ms = x->fetch_wait_ms;
+    /* warm-up: the group forms, the engine claims its partitions */
+    size_t warm = env->quick ? 400 : 4000;
+    for (size_t i = 0; i < warm; i++)
+        if (bench_engine_produce_next(x) != 0)
+            goto out;
+    if (bench_engine_wait_audit(x, warm, 90) < warm) {
+        fprintf(stderr, "bench: warm-up: the engine did not decide %zu events in 90 s\n", warm);
+        goto out;
+    }
+    if (run_saturation(x, &res->sat, 4000, env->quick ? 4 : 30, env->quick ? 40000 : 250000) ||
+        run_rate(x, &res->r1k, 1000, env->quick ? 2 : 20) ||
+        run_rate(x, &res->r10k, 10000, env->quick ? 2 : 10))
+        goto out;
+    res->engine_rss_mb = bench_rss_mb() - x->rss_before_mb;
+    if (count_grants(env->redis_port, &res->active_grants, &res->users_with_state) == 0 &&
+        res->active_grants)
+        res->redis_bytes_per_grant =
+            (double)(bench_redis_used_memory(env->redis_port) - mem0) / (double)res->active_grants;
+    if (run_timers(x, res) != 0)
+        goto out;
+    write_tsv(env, "lat_saturation.tsv", &res->sat.samples);
+    write_tsv(env, "lat_1000.tsv", &res->r1k.samples);
+    write_tsv(env, "lat_10000.tsv", &res->r10k.samples);
+    write_tsv(env, "lat_timers.tsv", &res->timer_samples);
+    rc = 0;
+out:
+    bench_engine_close(x);
+    free(x);
+    return rc;
+}
