@@ -238,8 +238,9 @@ static int event_times(ical_ctx_t *c, icalcomponent *ev, const char *uid, struct
 
 static int overridden(icalcomponent *cal, const char *uid, struct icaltimetype occ)
 {
-    for (icalcomponent *e = icalcomponent_get_first_component(cal, ICAL_VEVENT_COMPONENT); e;
-         e = icalcomponent_get_next_component(cal, ICAL_VEVENT_COMPONENT)) {
+    /* an external iterator: the caller is walking cal's internal one */
+    icalcompiter it = icalcomponent_begin_component(cal, ICAL_VEVENT_COMPONENT);
+    for (icalcomponent *e = icalcompiter_deref(&it); e; e = icalcompiter_next(&it)) {
         struct icaltimetype rid = icalcomponent_get_recurrenceid(e);
         const char *u = icalcomponent_get_uid(e);
         if (!icaltime_is_null_time(rid) && u && strcmp(u, uid) == 0 &&

@@ -1,0 +1,589 @@
+#!/usr/bin/python3
+"""Black-box tests of the connectors (shiftkey-pagerduty, -opsgenie, -ical).
+
+Each connector runs --once against fake_platform.py (loopback HTTP, bodies
+shaped as the platforms document them) and shiftkeyd's embedded broker
+(librdkafka's mock cluster, with a private redis-server); the schedule
+events are read back from shiftkey.schedule.v1 with confluent_kafka and
+decoded with tests/blackbox/skwire.py, and compared exactly. Restarts keep
+the state file. The end-to-end case checks GRANT and REVOKE on the commands
+topic. Ends with "N passed, N failed".
+"""
+
+import calendar
+import datetime
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+sys.dont_write_bytecode = True
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+os.chdir(ROOT)
+sys.path.insert(0, os.path.join(ROOT, "tests", "blackbox"))
+import skwire  # noqa: E402
+
+from confluent_kafka import Consumer  # noqa: E402
+
+BIN = os.environ.get("SK_CONNECTORS_BIN", os.path.join("build", "test", "bin", "connectors"))
+SHIFTKEYD = os.environ.get("SK_SHIFTKEYD", os.path.join("build", "test", "bin", "shiftkeyd"))
+T_SCHEDULE = "shiftkey.schedule.v1"
+T_COMMANDS = "shiftkey.commands.v1"
+HOUR = 3600 * 1000
+DAY = 24 * HOUR
+
+passed = 0
+failed = 0
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print("ok   %s" % name, flush=True)
+    else:
+        failed += 1
+        print("FAIL %s%s" % (name, (": " + str(detail)) if detail else ""), flush=True)
+    return bool(ok)
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def iso(ms):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms // 1000))
+
+
+def iso_offset(ms, hours):
+    """ms as local time at UTC+hours, e.g. 2026-11-23T13:00:00+01:00 (PagerDuty style)."""
+    t = time.gmtime(ms // 1000 + hours * 3600)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", t) + "%+03d:00" % hours
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_until(pred, timeout, step=0.05):
+    deadline = time.time() + timeout
+    while True:
+        v = pred()
+        if v or time.time() >= deadline:
+            return v
+        time.sleep(step)
+
+
+class Reader(threading.Thread):
+    """Every record of the topics, decoded, in arrival order."""
+
+    def __init__(self, bootstrap, topics):
+        super().__init__(daemon=True)
+        self.consumer = Consumer({"bootstrap.servers": bootstrap,
+                                  "group.id": "conn-test-" + uuid.uuid4().hex[:8],
+                                  "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                                  "topic.metadata.refresh.interval.ms": 1000})
+        self.topics = topics
+        self.lock = threading.Lock()
+        self.records = []
+        self.assigned = set()
+        self.stop = threading.Event()
+
+    def run(self):
+        def on_assign(c, parts):
+            with self.lock:
+                self.assigned.update((p.topic, p.partition) for p in parts)
+        self.consumer.subscribe(self.topics, on_assign=on_assign)
+        while not self.stop.is_set():
+            m = self.consumer.poll(0.05)
+            if m is None or m.error():
+                continue
+            try:
+                name, rec = skwire.decode(m.value() or b"")
+            except Exception as e:  # reported by the checks
+                name, rec = "error", {"error": str(e)}
+            with self.lock:
+                self.records.append({"topic": m.topic(), "key": (m.key() or b"").decode(),
+                                     "name": name, "rec": rec})
+        self.consumer.close()
+
+    def select(self, topic):
+        with self.lock:
+            return [r for r in self.records if r["topic"] == topic]
+
+
+class Env:
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="sk-conn-")
+        self.procs = []
+        self.web = os.path.join(self.tmp, "web")
+        os.makedirs(self.web)
+
+    def start(self):
+        rport = free_port()
+        self.procs.append(subprocess.Popen(
+            ["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self.tmp],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        self.boot = os.path.join(self.tmp, "bootstrap")
+        self.engine_log = os.path.join(self.tmp, "engine.log")
+        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
+        time.sleep(0.2)
+        self.procs.append(subprocess.Popen(
+            [SHIFTKEYD, "--kafka", "embedded", "--bootstrap-file", self.boot, "--rules",
+             "rules/examples", "--redis", "127.0.0.1:%d" % rport, "--group", "conn-test"],
+            stdout=open(self.engine_log, "w"), stderr=subprocess.STDOUT, env=env))
+        self.procs.append(subprocess.Popen(
+            ["/usr/bin/python3", os.path.join(ROOT, "tests", "connectors", "fake_platform.py"), self.web]))
+        ok = wait_until(lambda: os.path.exists(self.boot) and os.path.getsize(self.boot) > 0
+                        and os.path.exists(os.path.join(self.web, "port"))
+                        and "assigned " + T_SCHEDULE in open(self.engine_log).read(), 20, 0.1)
+        if not ok:
+            return False
+        with open(self.boot) as f:
+            self.bootstrap = f.read().strip()
+        with open(os.path.join(self.web, "port")) as f:
+            self.base = "http://127.0.0.1:%s" % f.read().strip()
+        self.reader = Reader(self.bootstrap, [T_SCHEDULE, T_COMMANDS])
+        self.reader.start()
+        return wait_until(lambda: len(self.reader.assigned) >= 2, 20, 0.1)
+
+    def stop(self):
+        if hasattr(self, "reader"):
+            self.reader.stop.set()
+            self.reader.join(5)
+        for p in reversed(self.procs):
+            p.send_signal(signal.SIGTERM)
+        for p in reversed(self.procs):
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def write(self, name, data):
+        path = os.path.join(self.web, name)
+        with open(path + ".tmp", "w") as f:
+            f.write(data if isinstance(data, str) else json.dumps(data))
+        os.replace(path + ".tmp", path)
+        return path
+
+    def requests(self):
+        try:
+            with open(os.path.join(self.web, "requests.log")) as f:
+                return [json.loads(line) for line in f]
+        except OSError:
+            return []
+
+    def connector(self, name, *args, env=None):
+        """Runs one connector --once; returns (exit status, stderr text, new schedule records)."""
+        before = len(self.reader.select(T_SCHEDULE))
+        e = dict(os.environ)
+        e.update(env or {})
+        p = subprocess.run([os.path.join(BIN, "shiftkey-" + name), "--once", "--verbose",
+                            "--bootstrap-file", self.boot] + list(args),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e, timeout=60)
+        err = p.stderr.decode("utf-8", "replace")
+        sent = sum(int(x) for x in _counts(err))
+        wait_until(lambda: len(self.reader.select(T_SCHEDULE)) >= before + sent, 10)
+        time.sleep(0.2)  # anything unexpected would show up too
+        new = self.reader.select(T_SCHEDULE)[before:]
+        if "ERROR: AddressSanitizer" in err or "ERROR: LeakSanitizer" in err or "runtime error" in err:
+            print(err, file=sys.stderr)
+        return p.returncode, err, new
+
+
+def _counts(log):
+    """The five event counts of the poll line (sent or not)."""
+    import re
+    m = re.search(r"sent (\d+) SCHEDULED, (\d+) STARTED, (\d+) UPDATED, (\d+) ENDED, (\d+) CANCELLED", log)
+    return m.groups() if m else []
+
+
+def summary(records):
+    """(type, user, shift_id, start, end, level) of each record, sorted."""
+    return sorted((r["rec"]["type"], r["rec"]["user"], r["rec"]["shift_id"], r["rec"]["start"],
+                   r["rec"]["end"], r["rec"]["escalation_level"]) for r in records)
+
+
+def well_formed(records, source, rotation):
+    for r in records:
+        rec = r["rec"]
+        if r["name"] != "schedule_event" or r["key"] != rec["user"] or rec["source"] != source \
+                or rec["rotation"] != rotation or not rec["event_id"].startswith(source + "-"):
+            return False
+    return True
+
+
+# ---------------------------------------------------------------- PagerDuty
+
+def pd_oncall(user, email, sched, level, start, end, ep="PEP0001"):
+    return {"escalation_policy": {"id": ep, "type": "escalation_policy_reference",
+                                  "summary": "Payments", "self": "https://api.pagerduty.com/escalation_policies/" + ep,
+                                  "html_url": "https://example.pagerduty.com/escalation_policies/" + ep},
+            "escalation_level": level,
+            "schedule": None if sched is None else {
+                "id": sched, "type": "schedule_reference", "summary": "Payments primary",
+                "self": "https://api.pagerduty.com/schedules/" + sched,
+                "html_url": "https://example.pagerduty.com/schedules/" + sched},
+            "user": {"id": user, "type": "user", "name": email.split("@")[0].title(),
+                     "email": email, "time_zone": "Europe/Berlin",
+                     "self": "https://api.pagerduty.com/users/" + user,
+                     "html_url": "https://example.pagerduty.com/users/" + user},
+            "start": None if start is None else iso_offset(start, 1),
+            "end": None if end is None else iso_offset(end, 1)}
+
+
+def test_pagerduty(env):
+    t0 = now_ms() // 1000 * 1000
+    state = os.path.join(env.tmp, "pd.state")
+    args = ["--rotation", "payments-primary", "--state", state, "--base-url", env.base,
+            "--schedule-ids", "PSCHED1", "--escalation-policy-ids", "PEP0001", "--page-limit", "2",
+            "--lookahead", "24h", "--http-backoff", "100ms"]
+    tok = {"SHIFTKEY_PAGERDUTY_TOKEN": "pd-secret-token"}
+    a_start, a_end = t0 - HOUR, t0 + 2 * HOUR
+    b_start, b_end = t0 + 2 * HOUR, t0 + 10 * HOUR
+    e_start, e_end = t0 - HOUR, t0 + 5000
+    oncalls = [pd_oncall("PALICE1", "alice@example.com", "PSCHED1", 1, a_start, a_end),
+               pd_oncall("PBOB001", "Bob@Example.com", "PSCHED1", 1, b_start, b_end),
+               pd_oncall("PCAROL1", "carol@example.com", None, 2, None, None),
+               pd_oncall("PERIN01", "erin@example.com", "PSCHED1", 1, e_start, e_end),
+               # the same schedule shift seen again through level 3 of another policy: one shift
+               pd_oncall("PALICE1", "alice@example.com", "PSCHED1", 3, a_start, a_end, ep="PEP0002")]
+    env.write("pd_oncalls.json", oncalls)
+    env.write("faults", "429 1\n500\n")
+    t_run = time.time()
+    rc, log, recs = env.connector("pagerduty", *args, env=tok)
+    took = time.time() - t_run
+    check("pagerduty: first poll exits 0 after a 429 and a 500", rc == 0, log[-800:])
+    reqs = [r for r in env.requests() if r["path"] == "/oncalls"]
+    check("pagerduty: waited for ratelimit-reset (1 s) and retried the 500", len(reqs) == 5 and took >= 1.0,
+          "%d requests in %.1f s" % (len(reqs), took))
+    check("pagerduty: Authorization: Token token=… and the v2 Accept header",
+          all(r["authorization"] == "Token token=pd-secret-token" and
+              r["accept"] == "application/vnd.pagerduty+json;version=2" for r in reqs), reqs[:1])
+    q = reqs[-1]["query"] if reqs else {}
+    check("pagerduty: schedule_ids[], escalation_policy_ids[], include[]=users, since/until = now..+24h",
+          q.get("schedule_ids[]") == ["PSCHED1"] and q.get("escalation_policy_ids[]") == ["PEP0001"]
+          and q.get("include[]") == ["users"]
+          and abs(calendar.timegm(time.strptime(q["until"][0], "%Y-%m-%dT%H:%M:%SZ")) * 1000
+                  - calendar.timegm(time.strptime(q["since"][0], "%Y-%m-%dT%H:%M:%SZ")) * 1000 - DAY) < 2000,
+          q)
+    check("pagerduty: followed offset/limit/more over 3 pages",
+          sorted(set(r["query"]["offset"][0] for r in reqs)) == ["0", "2", "4"], [r["query"].get("offset") for r in reqs])
+    carol = [r for r in recs if r["rec"]["user"] == "carol@example.com"]
+    carol_start = carol[0]["rec"]["start"] if carol else 0
+    want = sorted([
+        ("STARTED", "alice@example.com", "pd:PSCHED1:PALICE1:" + iso(a_start), a_start, a_end, 1),
+        ("SCHEDULED", "bob@example.com", "pd:PSCHED1:PBOB001:" + iso(b_start), b_start, b_end, 1),
+        ("STARTED", "carol@example.com", "pd:ep.PEP0001.2:PCAROL1:permanent", carol_start, None, 2),
+        ("STARTED", "erin@example.com", "pd:PSCHED1:PERIN01:" + iso(e_start), e_start, e_end, 1),
+    ])
+    check("pagerduty: exact events (STARTED/SCHEDULED, permanent on-call open-ended at level 2, "
+          "lowest level kept, e-mail lower-cased)", summary(recs) == want, summary(recs))
+    check("pagerduty: permanent on-call starts when first seen", abs(carol_start - t0) < 5000, carol_start)
+    check("pagerduty: records keyed by user, source pagerduty, rotation payments-primary",
+          well_formed(recs, "pagerduty", "payments-primary"))
+    check("pagerduty: one log line per poll with counts",
+          "poll ok: 4 shifts listed (0 skipped), 5 requests (2 retried); sent 0 SCHEDULED" not in log
+          and "sent 1 SCHEDULED, 3 STARTED, 0 UPDATED, 0 ENDED, 0 CANCELLED" in log, log[-400:])
+
+    rc, log, recs = env.connector("pagerduty", *args, env=tok)
+    check("pagerduty: restart with the same on-calls sends nothing (state kept)", rc == 0 and recs == [],
+          summary(recs))
+
+    # erin's shift ends while the connector is down; the next poll cannot read PagerDuty
+    wait_until(lambda: now_ms() > e_end + 200, 10)
+    env.write("faults", "malformed\n")
+    rc, log, recs = env.connector("pagerduty", *args, env=tok)
+    check("pagerduty: a malformed body fails the poll (exit 1) and says why",
+          rc == 1 and "not a PagerDuty on-call list" in log, log[-600:])
+    check("pagerduty: ...but the shift that ended while down is ENDED by time",
+          summary(recs) == [("ENDED", "erin@example.com", "pd:PSCHED1:PERIN01:" + iso(e_start), e_start, e_end, 1)],
+          summary(recs))
+
+    # handover: alice's shift removed while running, bob's moved, dave added, erin gone for good
+    d_start, d_end = t0 + 3 * HOUR, t0 + 4 * HOUR
+    oncalls = [pd_oncall("PBOB001", "bob@example.com", "PSCHED1", 1, b_start, b_end + HOUR),
+               pd_oncall("PCAROL1", "carol@example.com", None, 2, None, None),
+               pd_oncall("PDAVE01", "dave@example.com", "PSCHED1", 1, d_start, d_end)]
+    env.write("pd_oncalls.json", oncalls)
+    t1 = now_ms()
+    rc, log, recs = env.connector("pagerduty", *args, env=tok)
+    s = summary(recs)
+    alice_end = [x[4] for x in s if x[1] == "alice@example.com"]
+    want = sorted([
+        ("ENDED", "alice@example.com", "pd:PSCHED1:PALICE1:" + iso(a_start), a_start, alice_end[0] if alice_end else -1, 1),
+        ("SCHEDULED", "dave@example.com", "pd:PSCHED1:PDAVE01:" + iso(d_start), d_start, d_end, 1),
+        ("UPDATED", "bob@example.com", "pd:PSCHED1:PBOB001:" + iso(b_start), b_start, b_end + HOUR, 1),
+    ])
+    check("pagerduty: changes → ENDED (removed while running), UPDATED (end moved), SCHEDULED (new); "
+          "no second ENDED", rc == 0 and s == want, s)
+    check("pagerduty: the early end is now", bool(alice_end) and t1 - 1000 <= alice_end[0] <= now_ms(), alice_end)
+    ids = [r["rec"]["event_id"] for r in env.reader.select(T_SCHEDULE) if r["rec"]["source"] == "pagerduty"]
+    check("pagerduty: event ids are unique", len(ids) == len(set(ids)), ids)
+
+    env.write("pd_oncalls.json", [pd_oncall("PCAROL1", "carol@example.com", None, 2, None, None),
+                                  pd_oncall("PDAVE01", "dave@example.com", "PSCHED1", 1, d_start, d_end)])
+    rc, log, recs = env.connector("pagerduty", *args, env=tok)
+    check("pagerduty: a future shift removed → CANCELLED",
+          summary(recs) == [("CANCELLED", "bob@example.com", "pd:PSCHED1:PBOB001:" + iso(b_start), b_start, b_end + HOUR, 1)],
+          summary(recs))
+
+    env.write("faults", "500\n500\n")
+    rc, log, recs = env.connector("pagerduty", *(args + ["--http-attempts", "2"]), env=tok)
+    check("pagerduty: 5xx until the attempts run out → exit 1, nothing sent", rc == 1 and recs == [] and
+          "HTTP 500" in log, log[-400:])
+    rc, log, _ = env.connector("pagerduty", "--rotation", "payments-primary", "--state", state,
+                               "--schedule-ids", "P1", env={"SHIFTKEY_PAGERDUTY_TOKEN": ""})
+    check("pagerduty: no token → usage error (2) naming the variable",
+          rc == 2 and "SHIFTKEY_PAGERDUTY_TOKEN" in log, log)
+    rc, log, _ = env.connector("pagerduty", "--rotation", "other-rotation", "--state", state,
+                               "--schedule-ids", "P1", "--base-url", env.base, env=tok)
+    check("pagerduty: a state file of another rotation is refused (1)",
+          rc == 1 and "belongs to another connector" in log, log)
+
+
+# ---------------------------------------------------------------- Opsgenie
+
+def test_opsgenie(env):
+    t0 = now_ms() // 1000 * 1000
+    sid = "4513b7ea-3b91-438f-b7e4-e3e54af9147c"
+    p1 = (t0 - 2 * HOUR, t0 + 6 * HOUR)
+    p2 = (t0 + 6 * HOUR, t0 + 18 * HOUR)
+    timeline = {
+        "data": {
+            "_parent": {"id": sid, "name": "Payments_Schedule", "enabled": True},
+            "startDate": iso(t0 - 7 * DAY), "endDate": iso(t0 + 2 * DAY),
+            "finalTimeline": {"rotations": [
+                {"id": "b3bd1c8b-rot1", "name": "Primary", "order": 1.0, "periods": [
+                    {"startDate": iso(p1[0]), "endDate": iso(p1[1]), "type": "default",
+                     "recipient": {"id": "uid-frank", "type": "user", "name": "frank@example.com"}},
+                    {"startDate": iso(p2[0]), "endDate": iso(p2[1]), "type": "override",
+                     "recipient": {"id": "uid-grace", "type": "user", "name": "grace@example.com"}}]},
+                {"id": "c4ce2d9c-rot2", "name": "Teams", "order": 2.0, "periods": [
+                    {"startDate": iso(p1[0]), "endDate": iso(p2[1]), "type": "default",
+                     "recipient": {"id": "team-1", "type": "team", "name": "payments_team"}}]}]},
+            "baseTimeline": {"rotations": []},
+            "overrideTimeline": {"rotations": []}},
+        "took": 0.07, "requestId": "d2f4c1a5-fake"}
+    env.write("og_%s.json" % sid, timeline)
+    state = os.path.join(env.tmp, "og.state")
+    args = ["--rotation", "payments-secondary", "--state", state, "--base-url", env.base,
+            "--schedule-ids", sid, "--lookahead", "24h"]
+    key = {"SHIFTKEY_OPSGENIE_API_KEY": "og-secret-key"}
+    rc, log, recs = env.connector("opsgenie", *args, env=key)
+    want = sorted([
+        ("STARTED", "frank@example.com", "og:%s:b3bd1c8b-rot1:uid-frank:%s" % (sid, iso(p1[0])), p1[0], p1[1], 1),
+        ("SCHEDULED", "grace@example.com", "og:%s:b3bd1c8b-rot1:uid-grace:%s" % (sid, iso(p2[0])), p2[0], p2[1], 1),
+    ])
+    check("opsgenie: final timeline periods → STARTED + SCHEDULED; team periods skipped",
+          rc == 0 and summary(recs) == want, (rc, summary(recs), log[-500:]))
+    check("opsgenie: records keyed by user, source opsgenie", well_formed(recs, "opsgenie", "payments-secondary"))
+    reqs = [r for r in env.requests() if r["path"].startswith("/v2/schedules/")]
+    r = reqs[-1] if reqs else {"query": {}, "path": ""}
+    check("opsgenie: GET /v2/schedules/{id}/timeline with GenieKey, intervalUnit=days, interval, date",
+          r["path"] == "/v2/schedules/%s/timeline" % sid and r["authorization"] == "GenieKey og-secret-key"
+          and r["query"].get("intervalUnit") == ["days"] and int(r["query"]["interval"][0]) >= 8
+          and "date" in r["query"], r)
+    rc, log, recs = env.connector("opsgenie", *args, env=key)
+    check("opsgenie: restart sends nothing", rc == 0 and recs == [], summary(recs))
+    timeline["data"]["finalTimeline"]["rotations"][0]["periods"][0]["endDate"] = iso(p1[1] - HOUR)
+    env.write("og_%s.json" % sid, timeline)
+    rc, log, recs = env.connector("opsgenie", *args, env=key)
+    check("opsgenie: an override shortening a shift → UPDATED",
+          summary(recs) == [("UPDATED", "frank@example.com", want[1][2], p1[0], p1[1] - HOUR, 1)], summary(recs))
+    rc, log, recs = env.connector("opsgenie", *args[:-4], "--schedule-ids", "nope", "--lookahead", "24h",
+                                  "--http-attempts", "1", env=key)
+    check("opsgenie: unknown schedule (404) → exit 1 with the reason", rc == 1 and "HTTP 404" in log, log[-300:])
+
+
+# ---------------------------------------------------------------- iCalendar
+
+def last_sunday(year, month):
+    d = datetime.date(year, month + 1, 1) - datetime.timedelta(days=1) if month < 12 else datetime.date(year, 12, 31)
+    return d - datetime.timedelta(days=(d.weekday() - 6) % 7)
+
+
+def berlin_offset(utc_ms):
+    """Europe/Berlin's UTC offset in hours by the EU rule (01:00 UTC, last Sundays of March/October)."""
+    t = datetime.datetime.utcfromtimestamp(utc_ms / 1000)
+    start = datetime.datetime.combine(last_sunday(t.year, 3), datetime.time(1))
+    end = datetime.datetime.combine(last_sunday(t.year, 10), datetime.time(1))
+    return 2 if start <= t < end else 1
+
+
+def berlin(y, mo, d, h=0, mi=0):
+    """UTC ms of a Berlin wall-clock time (not in the repeated hour)."""
+    local = calendar.timegm((y, mo, d, h, mi, 0)) * 1000
+    guess = local - HOUR
+    return local - berlin_offset(guess) * HOUR if berlin_offset(guess) == berlin_offset(local - 2 * HOUR) \
+        else local - berlin_offset(local - 2 * HOUR) * HOUR
+
+
+def ical_doc(events):
+    return "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//shiftkey tests//EN\r\n" + \
+        "".join("BEGIN:VEVENT\r\n" + "".join(l + "\r\n" for l in ev) + "END:VEVENT\r\n" for ev in events) + \
+        "END:VCALENDAR\r\n"
+
+
+def ymd(d):
+    return d.strftime("%Y%m%d")
+
+
+def utc_stamp(ms):
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(ms // 1000))
+
+
+def test_ical(env):
+    t0 = now_ms() // 1000 * 1000
+    today = datetime.datetime.utcfromtimestamp(t0 / 1000).date()
+    dst = last_sunday(today.year, 10)
+    if dst <= today + datetime.timedelta(days=3):
+        dst = last_sunday(today.year + 1, 10)
+    lookahead_days = (dst - today).days + 5
+    d_m2, d_p1 = dst - datetime.timedelta(days=2), dst + datetime.timedelta(days=1)
+    allday = today + datetime.timedelta(days=3)
+    c_start = t0 + 2 * DAY
+    events = {
+        "dst": ["UID:dst-night@shiftkey.test", "DTSTAMP:20261101T000000Z",
+                "DTSTART;TZID=Europe/Berlin:%sT000000" % ymd(dst),
+                "DTEND;TZID=Europe/Berlin:%sT060000" % ymd(dst),
+                "SUMMARY:Night shift", "ATTENDEE;CN=Heidi:mailto:Heidi@Example.com"],
+        "daily": ["UID:daily@shiftkey.test", "DTSTAMP:20261101T000000Z",
+                  "DTSTART;TZID=Europe/Berlin:%sT090000" % ymd(d_m2),
+                  "DTEND;TZID=Europe/Berlin:%sT170000" % ymd(d_m2),
+                  "RRULE:FREQ=DAILY;COUNT=4",
+                  "EXDATE;TZID=Europe/Berlin:%sT090000" % ymd(d_p1),
+                  "SUMMARY:On call: Ivan <ivan@example.com>"],
+        "cancel": ["UID:cancel-me@shiftkey.test", "DTSTAMP:20261101T000000Z",
+                   "DTSTART:%s" % utc_stamp(c_start), "DTEND:%s" % utc_stamp(c_start + 8 * HOUR),
+                   "STATUS:CONFIRMED", "ATTENDEE:mailto:judy@example.com"],
+        "allday": ["UID:allday@shiftkey.test", "DTSTAMP:20261101T000000Z",
+                   "DTSTART;VALUE=DATE:%s" % ymd(allday),
+                   "DTEND;VALUE=DATE:%s" % ymd(allday + datetime.timedelta(days=1)),
+                   "SUMMARY:Karl Example"],
+    }
+    umap = os.path.join(env.tmp, "users.yaml")
+    with open(umap, "w") as f:
+        f.write("# directory ids\nusers:\n  heidi@example.com: heidi\n  \"Karl Example\": karl\n")
+    feed = env.write("team.ics", ical_doc(events.values()))
+    state = os.path.join(env.tmp, "ical.state")
+    args = ["--rotation", "platform-sre", "--state", state, "--user-map", umap,
+            "--default-zone", "Europe/Berlin", "--lookahead", "%dd" % lookahead_days]
+    rc, log, recs = env.connector("ical", *args, "--url", env.base + "/ical/team.ics")
+    y, m, d = dst.year, dst.month, dst.day
+    dst_start, dst_end = berlin(y, m, d - 1, 22) - 0, None
+    # by the rule: 00:00 CEST = 22:00Z the day before; 06:00 CET = 05:00Z
+    dst_start = calendar.timegm((y, m, d, 0, 0, 0)) * 1000 - 2 * HOUR
+    dst_end = calendar.timegm((y, m, d, 6, 0, 0)) * 1000 - 1 * HOUR
+    occ = []
+    for day, off in ((d_m2, 2), (dst - datetime.timedelta(days=1), 2), (dst, 1)):
+        s = calendar.timegm((day.year, day.month, day.day, 9, 0, 0)) * 1000 - off * HOUR
+        occ.append(("SCHEDULED", "ivan@example.com", "ical:daily@shiftkey.test:" + iso(s), s, s + 8 * HOUR, 1))
+    a_off = berlin_offset(calendar.timegm((allday.year, allday.month, allday.day, 0, 0, 0)) * 1000)
+    a_start = calendar.timegm((allday.year, allday.month, allday.day, 0, 0, 0)) * 1000 - a_off * HOUR
+    want = sorted(occ + [
+        ("SCHEDULED", "heidi", "ical:dst-night@shiftkey.test", dst_start, dst_end, 1),
+        ("SCHEDULED", "judy@example.com", "ical:cancel-me@shiftkey.test", c_start, c_start + 8 * HOUR, 1),
+        ("SCHEDULED", "karl", "ical:allday@shiftkey.test", a_start, a_start + DAY, 1),
+    ])
+    check("ical: over HTTP, exact events: Europe/Berlin across the DST change (7 h night, 09:00 local "
+          "before and after), RRULE + EXDATE, all-day in --default-zone, SUMMARY e-mail, user map",
+          rc == 0 and summary(recs) == want, (rc, summary(recs), want, log[-600:]))
+    check("ical: records keyed by user, source ical", well_formed(recs, "ical", "platform-sre"))
+    check("ical: the night across the change is 7 hours", dst_end - dst_start == 7 * HOUR)
+
+    rc, log, recs = env.connector("ical", *args, "--url", feed)
+    check("ical: restart reading the same feed from a file sends nothing", rc == 0 and recs == [], summary(recs))
+
+    events["cancel"][4] = "STATUS:CANCELLED"
+    env.write("team.ics", ical_doc(events.values()))
+    rc, log, recs = env.connector("ical", *args, "--url", "file://" + feed)
+    check("ical: STATUS:CANCELLED → CANCELLED",
+          summary(recs) == [("CANCELLED", "judy@example.com", "ical:cancel-me@shiftkey.test", c_start,
+                             c_start + 8 * HOUR, 1)], summary(recs))
+    rc, log, recs = env.connector("ical", *args, "--url", feed)
+    check("ical: a cancelled shift is not announced again", rc == 0 and recs == [], summary(recs))
+    env.write("bad.ics", "this is not a calendar\n")
+    rc, log, recs = env.connector("ical", *args[:2], "--state", os.path.join(env.tmp, "bad.state"),
+                                  "--url", os.path.join(env.web, "bad.ics"))
+    check("ical: a file that is not iCalendar → exit 1", rc == 1 and "not an iCalendar feed" in log, log[-300:])
+
+
+# ------------------------------------------------------- end to end (engine)
+
+def test_end_to_end(env):
+    t0 = now_ms() // 1000 * 1000
+    ev = ["UID:e2e-shift@shiftkey.test", "DTSTAMP:20261101T000000Z",
+          "DTSTART:%s" % utc_stamp(t0 - 60000), "DTEND:%s" % utc_stamp(t0 + HOUR),
+          "ATTENDEE:mailto:mallory@example.com"]
+    feed = env.write("e2e.ics", ical_doc([ev]))
+    args = ["--rotation", "demo-primary", "--state", os.path.join(env.tmp, "e2e.state"), "--url", feed]
+    rc, log, recs = env.connector("ical", *args)
+    check("e2e: the shift starting now → STARTED", rc == 0 and [r["rec"]["type"] for r in recs] == ["STARTED"],
+          summary(recs))
+
+    def cmds(action):
+        return sorted(r["rec"]["entitlement"] for r in env.reader.select(T_COMMANDS)
+                      if r["rec"]["user"] == "mallory@example.com" and r["rec"]["action"] == action)
+    got = wait_until(lambda: cmds("GRANT") == ["console", "deploy"], 15)
+    check("e2e: shiftkeyd GRANTs demo/console and demo/deploy on shiftkey.commands.v1", got, cmds("GRANT"))
+    ev[3] = "DTEND:%s" % utc_stamp(now_ms() - 1000)
+    env.write("e2e.ics", ical_doc([ev]))
+    rc, log, recs = env.connector("ical", *args)
+    check("e2e: the fixture ended → ENDED", rc == 0 and [r["rec"]["type"] for r in recs] == ["ENDED"], summary(recs))
+    got = wait_until(lambda: cmds("REVOKE") == ["console", "deploy"], 15)
+    check("e2e: shiftkeyd REVOKEs both", got, cmds("REVOKE"))
+
+
+def test_cli(env):
+    for name in ("pagerduty", "opsgenie", "ical"):
+        p = subprocess.run([os.path.join(BIN, "shiftkey-" + name), "--help"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        out = p.stdout.decode()
+        check("%s --help exits 0 and documents --once, --lookahead, --user-map" % name,
+              p.returncode == 0 and all(w in out for w in ("--once", "--lookahead", "--user-map", "--rotation")))
+        p = subprocess.run([os.path.join(BIN, "shiftkey-" + name), "--frob"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        check("%s with an unknown option exits 2" % name, p.returncode == 2)
+        p = subprocess.run([os.path.join(BIN, "shiftkey-" + name), "--rotation", "r", "--interval", "soon"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        check("%s with a bad duration exits 2" % name, p.returncode == 2 and b"--interval" in p.stderr)
+
+
+def main():
+    t = time.time()
+    env = Env()
+    try:
+        test_cli(env)
+        if not check("shiftkeyd (embedded broker), redis-server and fake_platform.py start", env.start(),
+                     open(env.engine_log).read()[-800:] if os.path.exists(env.engine_log) else ""):
+            return 1
+        for test in (test_pagerduty, test_opsgenie, test_ical, test_end_to_end):
+            try:
+                test(env)
+            except Exception as e:  # a crash of one part is one failure, the others still run
+                import traceback
+                traceback.print_exc()
+                check("%s ran to the end" % test.__name__, False, "%s: %s" % (type(e).__name__, e))
+    finally:
+        env.stop()
+        print("(%.1f s)" % (time.time() - t))
+        print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
