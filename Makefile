@@ -93,7 +93,7 @@ test: deps
 	@sh tests/run.sh
 
 run: deps
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) build connectors
 	@sh scripts/demo.sh
 
 format:
@@ -105,6 +105,6 @@ clean:
 # Further targets (make fuzz, make bench, ...) live beside their sources,
 # each in a fragment; a fragment adds what `make test` needs as extra
 # prerequisites of test-build (e.g. `test-build: build/test/bin/fuzz/x`).
--include $(wildcard tests/fuzz/*.mk tests/chaos/*.mk bench/*.mk)
+-include $(wildcard tests/fuzz/*.mk tests/chaos/*.mk bench/*.mk connectors/*.mk)
 
 -include $(shell find build -name '*.d' 2>/dev/null)

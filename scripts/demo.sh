@@ -70,8 +70,17 @@ sleep 4
 say "alice's demo-primary shift ends early (handover): only what demo-secondary does not cover is revoked"
 shift_event ended --user alice@example.com --rotation demo-primary --id pd-alice-1 \
     --start -9s --end now
+say "carol's shift comes from an iCalendar feed, read by the iCal connector (shiftkey-ical)"
+ICAL="$BIN/shiftkey-ical --once --rotation demo-primary --state $RUN/ical.state --bootstrap-file $BOOT --url $RUN/demo.ics"
+rm -f "$RUN/ical.state"
+sh connectors/examples/demo-feed.sh 0 10 carol@example.com demo-ical-carol-1 >"$RUN/demo.ics"
+$ICAL 2>&1 | sed 's/^/    [ical] /'
 say "no more events: bob's and alice's remaining grants end by the durable timer"
-sleep 22
+sleep 8
+say "the feed changes: carol's shift was cut short; the connector sees it ended"
+sh connectors/examples/demo-feed.sh -8 -1 carol@example.com demo-ical-carol-1 >"$RUN/demo.ics"
+$ICAL 2>&1 | sed 's/^/    [ical] /'
+sleep 14
 say "state left in Redis (redis-cli --scan --pattern 'sk:*'):"
 redis-cli -p "$REDIS_PORT" --scan --pattern 'sk:*' | sort | sed 's/^/    /'
 if [ "${SHIFTKEY_DEMO_KEEP:-0}" = 1 ]; then

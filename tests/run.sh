@@ -49,6 +49,10 @@ done
 for t in tests/blackbox/test_*.py; do
     [ -f "$t" ] && run_part "blackbox-$(basename "$t" .py)" /usr/bin/python3 "$t"
 done
+for t in build/test/bin/connectors/test_*; do
+    [ -x "$t" ] && run_part "connectors-$(basename "$t")" "$t"
+done
+run_part connectors-blackbox /usr/bin/python3 tests/connectors/test_connectors.py
 for t in tests/blackbox/test_*.sh; do
     [ -f "$t" ] && run_part "blackbox-$(basename "$t" .sh)" sh "$t"
 done
