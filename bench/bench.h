@@ -50,6 +50,8 @@ double bench_hwm_mb(void);
 
 /* redis INFO memory used_memory in bytes, or -1. */
 long long bench_redis_used_memory(int port);
+/* redis INFO stats total_commands_processed, or -1. */
+long long bench_redis_commands(int port);
 
 /* The shared setup every section may use. */
 typedef struct bench_env {
@@ -95,7 +97,9 @@ typedef struct bench_results {
     double redis_serial_per_s; /* one event at a time, 2 round trips, as the engine */
     /* engine */
     bench_rate_run_t sat, r1k, r10k;
-    double engine_rss_mb;     /* this process' RSS growth with the engine in it */
+    double engine_rss_mb;
+    double engine_cpu_pct;        /* engine thread CPU time / wall time, saturation run */
+    double redis_cmds_per_event;  /* Redis commands (= round trips) per event, saturation */     /* this process' RSS growth with the engine in it */
     /* timers */
     size_t timers_pending, timers_fired, timers_expected;
     bench_pct_t timer_lat;

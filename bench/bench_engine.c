@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -162,7 +163,19 @@ int bench_engine_open(bench_engine_ctx_t *x, const bench_env_t *env)
         fprintf(stderr, "bench: engine: %s\n", err);
         return -1;
     }
-    return pthread_create(&x->engine_thread, NULL, engine_main, x) == 0 ? 0 : -1;
+    if (pthread_create(&x->engine_thread, NULL, engine_main, x) != 0)
+        return -1;
+    pthread_setname_np(x->engine_thread, "sk-engine"); /* for perf --comm */
+    pthread_getcpuclockid(x->engine_thread, &x->engine_clock);
+    return 0;
+}
+
+double bench_engine_cpu_s(const bench_engine_ctx_t *x)
+{
+    struct timespec ts;
+    if (clock_gettime(x->engine_clock, &ts) != 0)
+        return -1;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 void bench_engine_close(bench_engine_ctx_t *x)

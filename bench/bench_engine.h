@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "bench.h"
 #include "codec.h"
@@ -47,6 +48,7 @@ typedef struct bench_engine_ctx {
     bench_lat_t *timer_lat;
     double rss_before_mb;
     int fetch_wait_ms;
+    clockid_t engine_clock; /* CPU time of the engine thread */
 } bench_engine_ctx_t;
 
 int bench_engine_open(bench_engine_ctx_t *x, const bench_env_t *env);
@@ -59,6 +61,9 @@ int bench_engine_produce_next(bench_engine_ctx_t *x);
 /* Produces a STARTED shift for timer user t whose grant (and timer) ends at
  * due_ms (wall clock). 0 or -1. */
 int bench_engine_produce_timer_user(bench_engine_ctx_t *x, int t, sk_ms_t due_ms);
+
+/* CPU seconds the engine thread used so far, or -1. */
+double bench_engine_cpu_s(const bench_engine_ctx_t *x);
 
 /* Waits until the audit topic shows `n` decisions, up to timeout_s.
  * Returns the count seen. */

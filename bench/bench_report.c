@@ -68,6 +68,9 @@ void bench_report_table(const bench_results_t *r, FILE *o)
             "Redis, serial", r->redis_serial_per_s);
     fprintf(o, "\nengine end to end (record produced -> first command readable)\n");
     row_lat(o, "saturation (4000 in flight)", &r->sat);
+    fprintf(o, "  %-26s engine thread on CPU %.0f %% of the time; %.2f Redis commands"
+               " (round trips) per event\n",
+            "", r->engine_cpu_pct, r->redis_cmds_per_event);
     row_lat(o, "fixed rate 1,000/s", &r->r1k);
     row_lat(o, "fixed rate 10,000/s", &r->r10k);
     fprintf(o, "  %-26s %zu pending, %zu/%zu fired: p50 %.0f  p99 %.0f  p99.9 %.0f  max %.0f ms\n",
@@ -136,6 +139,8 @@ int bench_report_json(const bench_results_t *r, const char *path)
     json_run(f, "saturation", &r->sat, ",");
     json_run(f, "rate_1000", &r->r1k, ",");
     json_run(f, "rate_10000", &r->r10k, ",");
+    fprintf(f, "    \"engine_thread_cpu_pct\": %.1f,\n    \"redis_commands_per_event\": %.2f,\n",
+            r->engine_cpu_pct, r->redis_cmds_per_event);
     fprintf(f, "    \"process_rss_growth_mb\": %.1f\n  },\n", r->engine_rss_mb);
     fprintf(f, "  \"timers\": {\"pending\": %zu, \"expected\": %zu, \"fired\": %zu, "
                "\"redis_bytes_per_timer\": %.1f, ",

@@ -154,7 +154,7 @@ static int run_timers(bench_engine_ctx_t *x, bench_results_t *res)
     const bench_env_t *env = x->env;
     size_t pending = env->quick ? 20000 : 1000000;
     int n = env->quick ? 300 : 5000;
-    sk_ms_t lead = env->quick ? 3000 : 8000, spread = env->quick ? 2000 : 10000;
+    sk_ms_t lead = env->quick ? 2000 : 8000, spread = env->quick ? 1000 : 10000;
     long long m0 = bench_redis_used_memory(env->redis_port);
     if (seed_timers(env->redis_port, pending) != 0)
         return -1;
@@ -207,9 +207,16 @@ int bench_engine(const bench_env_t *env, bench_results_t *res)
         fprintf(stderr, "bench: warm-up: the engine did not decide %zu events in 90 s\n", warm);
         goto out;
     }
-    if (run_saturation(x, &res->sat, 4000, env->quick ? 4 : 30, env->quick ? 40000 : 250000) ||
+    long long cmds0 = bench_redis_commands(env->redis_port);
+    double cpu0 = bench_engine_cpu_s(x);
+    if (run_saturation(x, &res->sat, 4000, env->quick ? 3 : 30, env->quick ? 40000 : 250000))
+        goto out;
+    res->engine_cpu_pct = 100 * (bench_engine_cpu_s(x) - cpu0) / res->sat.seconds;
+    res->redis_cmds_per_event =
+        (double)(bench_redis_commands(env->redis_port) - cmds0) / (double)res->sat.completed;
+    if (
         run_rate(x, &res->r1k, 1000, env->quick ? 2 : 20) ||
-        run_rate(x, &res->r10k, 10000, env->quick ? 2 : 10))
+        run_rate(x, &res->r10k, 10000, env->quick ? 1 : 10))
         goto out;
     res->engine_rss_mb = bench_rss_mb() - x->rss_before_mb;
     if (count_grants(env->redis_port, &res->active_grants, &res->users_with_state) == 0 &&

@@ -111,18 +111,19 @@ static double status_mb(const char *field)
 double bench_rss_mb(void) { return status_mb("VmRSS:"); }
 double bench_hwm_mb(void) { return status_mb("VmHWM:"); }
 
-long long bench_redis_used_memory(int port)
+/* A number field of INFO's text, or -1. */
+static long long info_field(int port, const char *section, const char *field)
 {
     struct timeval tv = {2, 0};
     long long v = -1;
     redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
     if (!c || c->err)
         goto out;
-    redisReply *r = redisCommand(c, "INFO memory");
+    redisReply *r = redisCommand(c, "INFO %s", section);
     if (r && r->type == REDIS_REPLY_STRING) {
-        const char *p = strstr(r->str, "used_memory:");
+        const char *p = strstr(r->str, field);
         if (p)
-            v = strtoll(p + strlen("used_memory:"), NULL, 10);
+            v = strtoll(p + strlen(field), NULL, 10);
     }
     if (r)
         freeReplyObject(r);
@@ -130,4 +131,14 @@ out:
     if (c)
         redisFree(c);
     return v;
+}
+
+long long bench_redis_commands(int port)
+{
+    return info_field(port, "stats", "total_commands_processed:");
+}
+
+long long bench_redis_used_memory(int port)
+{
+    return info_field(port, "memory", "used_memory:");
 }
