@@ -29,6 +29,19 @@ typedef struct decide_ctx {
 } decide_ctx_t;
 
 static sk_ms_t ms_min(sk_ms_t a, sk_ms_t b) { return a < b ? a : b; }
+
+/* a + b for b >= 0, saturating at SK_MS_NONE (times near the end of int64
+ * come from input and must not wrap into the past). */
+static sk_ms_t ms_add(sk_ms_t a, sk_ms_t b)
+{
+    return a > SK_MS_NONE - b ? SK_MS_NONE : a + b;
+}
+
+/* a - b for b >= 0, saturating at INT64_MIN. */
+static sk_ms_t ms_sub(sk_ms_t a, sk_ms_t b)
+{
+    return a < INT64_MIN + b ? INT64_MIN : a - b;
+}
 static sk_ms_t ms_max(sk_ms_t a, sk_ms_t b) { return a > b ? a : b; }
 
 /* Adds a line to the audit trace; silently drops lines past the cap (the
@@ -133,8 +146,8 @@ static void forget_old_shifts(decide_ctx_t *c, sk_shift_t *shifts, size_t *n)
         const sk_shift_t *sh = &shifts[i];
         sk_ms_t closes = sh->end_ms == SK_MS_NONE
                              ? SK_MS_NONE
-                             : sh->end_ms + rotation_max_grace(sk_rules_rotation(c->rules, sh->rotation));
-        if (closes != SK_MS_NONE && c->in->now_ms >= closes + SK_SHIFT_MEMORY_MS)
+                             : ms_add(sh->end_ms, rotation_max_grace(sk_rules_rotation(c->rules, sh->rotation)));
+        if (closes != SK_MS_NONE && c->in->now_ms >= ms_add(closes, SK_SHIFT_MEMORY_MS))
             continue;
         shifts[k++] = *sh;
     }
@@ -159,9 +172,9 @@ static wanted_source_t *find_wanted(wanted_source_t *w, size_t n, const char *en
 static void edge_window(const sk_shift_t *sh, const sk_enrollment_edge_t *e,
                         sk_ms_t *from, sk_ms_t *until)
 {
-    *from = sh->start_ms - e->grant_before_ms;
-    sk_ms_t end = sh->end_ms == SK_MS_NONE ? SK_MS_NONE : sh->end_ms + e->revoke_after_ms;
-    *until = ms_min(end, *from + e->ent->max_duration_ms);
+    *from = ms_sub(sh->start_ms, e->grant_before_ms);
+    sk_ms_t end = sh->end_ms == SK_MS_NONE ? SK_MS_NONE : ms_add(sh->end_ms, e->revoke_after_ms);
+    *until = ms_min(end, ms_add(*from, e->ent->max_duration_ms));
 }
 
 static size_t want_shift_sources(decide_ctx_t *c, const sk_shift_t *shifts,
@@ -560,7 +573,7 @@ int sk_decide(const sk_rules_t *rules, const sk_input_t *in,
     for (size_t i = 0; i < out->state.n_sources; i++)
         c.wake = ms_min(c.wake, out->state.sources[i].expires_ms);
     out->next_wake_ms = c.wake;
-    out->keep_until_ms = (c.wake == SK_MS_NONE ? in->now_ms : c.wake) + SK_SHIFT_MEMORY_MS;
+    out->keep_until_ms = ms_add(c.wake == SK_MS_NONE ? in->now_ms : c.wake, SK_SHIFT_MEMORY_MS);
     if ((rc = sk_state_diff(arena, state, &out->state, &out->diff)) != 0)
         goto out;
     rc = fill_audit(&c, ignored_why);

@@ -218,8 +218,22 @@ static int schedule_times(dctx_t *d, sk_schedule_event_t *ev)
     }
     if ((rc = get_int(d, "escalation_level", 1, &level)))
         goto out;
+    if (level > SK_LEVEL_MAX) {
+        rc = fail(d, SK_EINVAL, "escalation_level", "%d is above the maximum %d", level,
+                  SK_LEVEL_MAX);
+        goto out;
+    }
     ev->escalation_level = level;
-    rc = get_long(d, "occurred_at", 0, &ev->occurred_at_ms);
+    if ((rc = get_long(d, "occurred_at", 0, &ev->occurred_at_ms)))
+        goto out;
+    /* times past year 9999 are mistakes (seconds sent as ms * 1000, ...)
+     * and would overflow the window arithmetic */
+    if (ev->start_ms > SK_MS_MAX_INPUT ||
+        (ev->end_ms != SK_MS_NONE && ev->end_ms > SK_MS_MAX_INPUT) ||
+        ev->occurred_at_ms > SK_MS_MAX_INPUT)
+        rc = fail(d, SK_EINVAL, ev->start_ms > SK_MS_MAX_INPUT ? "start"
+                                : ev->occurred_at_ms > SK_MS_MAX_INPUT ? "occurred_at" : "end",
+                  "is after year 9999; times are milliseconds since the Unix epoch");
 out:
     return rc;
 }

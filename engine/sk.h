@@ -30,11 +30,17 @@ typedef int64_t sk_ms_t;
 /* "No time": an open-ended shift end, or "no timer pending". */
 #define SK_MS_NONE INT64_MAX
 
+/* Latest time accepted from input: 9999-12-31T23:59:59.999Z. */
+#define SK_MS_MAX_INPUT 253402300799999LL
+
 /* Current wall-clock time. */
 sk_ms_t sk_now_ms(void);
 
 /* Formats t as "2026-11-23T10:15:00.000Z" into buf (at least 32 bytes). */
 const char *sk_ms_format(sk_ms_t t, char *buf, size_t len);
+
+/* Highest accepted escalation level. */
+#define SK_LEVEL_MAX 1000
 
 /* Longest accepted identifier (user, rotation, shift id, event id), bytes. */
 #define SK_ID_MAX 256

@@ -55,9 +55,11 @@ static int parse_shift(sk_arena_t *a, const sk_state_field_t *f, sk_shift_t *sh)
     if (!sh->id || parse_ms(w[1], &sh->start_ms) || parse_ms(w[2], &sh->end_ms) ||
         parse_ms(w[5], &sh->updated_ms))
         return -1;
-    level = strtol(w[3], NULL, 10);
-    status = strtol(w[4], NULL, 10);
-    if (level < 1 || status < SK_SHIFT_STATUS_OPEN || status > SK_SHIFT_STATUS_CANCELLED)
+    char *end_level, *end_status;
+    level = strtol(w[3], &end_level, 10);
+    status = strtol(w[4], &end_status, 10);
+    if (*end_level != '\0' || *end_status != '\0' || level < 1 || level > SK_LEVEL_MAX ||
+        status < SK_SHIFT_STATUS_OPEN || status > SK_SHIFT_STATUS_CANCELLED)
         return -1;
     sh->level = (int)level;
     sh->status = (sk_shift_status_t)status;
@@ -97,7 +99,11 @@ int sk_state_parse(sk_arena_t *arena, const char *user,
     for (size_t i = 0; i < n_fields; i++) {
         const sk_state_field_t *f = &fields[i];
         int rc = -1;
-        if (f->name_len > 2 && f->name[0] == 's' && f->name[1] == ':') {
+        /* a NUL would cut the name: such a field could never be updated or
+         * deleted by its parsed name, so it counts as damaged */
+        if (memchr(f->name, '\0', f->name_len) || memchr(f->value, '\0', f->value_len))
+            rc = -1;
+        else if (f->name_len > 2 && f->name[0] == 's' && f->name[1] == ':') {
             rc = parse_shift(arena, f, &out->shifts[out->n_shifts]);
             if (rc == 0)
                 out->n_shifts++;

@@ -46,6 +46,7 @@ done
 for t in build/test/bin/integration/test_*; do
     [ -x "$t" ] && run_part "integration-$(basename "$t")" "$t"
 done
+run_part fuzz-regression sh tests/fuzz/run-regression.sh
 for t in tests/blackbox/test_*.py; do
     [ -f "$t" ] && run_part "blackbox-$(basename "$t" .py)" /usr/bin/python3 "$t"
 done

@@ -275,6 +275,17 @@ TEST(state_survives_its_storage_form)
     CHECK_INT(again.diff.n_set + again.diff.n_del, 0);
 }
 
+TEST(times_near_the_end_of_int64_do_not_wrap)
+{
+    setup();
+    sk_user_state_t st = {.user = "max"};
+    sk_schedule_event_t s = ev(SK_SHIFT_SCHEDULED, "max", "lead", "m1", INT64_MAX - 1000,
+                               SK_MS_NONE, T0);
+    sk_decision_t d = step(&st, &s, T0); /* UBSan stops the test on overflow */
+    CHECK_INT(d.n_commands, 0);
+    CHECK_INT(d.next_wake_ms, INT64_MAX - 2000); /* start - 1 s lead */
+}
+
 static void teardown_all(void)
 {
     sk_rules_destroy(rules);
@@ -296,4 +307,5 @@ SK_TEST_MAIN(SK_TEST_CASE(shift_start_grants_each_entitlement_until_shift_end),
              SK_TEST_CASE(events_for_an_ended_shift_are_ignored),
              SK_TEST_CASE(cancelled_shift_revokes_at_once),
              SK_TEST_CASE(state_survives_its_storage_form),
+             SK_TEST_CASE(times_near_the_end_of_int64_do_not_wrap),
              SK_TEST_CASE(zz_cleanup))
