@@ -223,40 +223,36 @@ int sk_store_applied_offset(sk_store_t *s, int32_t partition, const char *topic,
     return rc;
 }
 
-int sk_store_load_user(sk_store_t *s, int32_t partition, const char *user,
-                       sk_arena_t *arena, sk_user_state_t *out)
+/* Parses an HGETALL reply into the user's state (strings copied). */
+static int parse_user_reply(sk_store_t *s, const redisReply *r, const char *user,
+                            sk_arena_t *arena, sk_user_state_t *out)
 {
-    char k[128 + SK_ID_MAX];
-    snprintf(k, sizeof(k), "%s:{p%" PRId32 "}:u:%s", s->cfg.prefix, partition, user);
-    const char *argv[] = {"HGETALL", k};
-    size_t lens[] = {7, strlen(k)};
-    redisReply *r = command(s, 2, argv, lens);
-    int rc = SK_EIO;
-    if (!r)
-        return SK_EIO;
     if (r->type != REDIS_REPLY_ARRAY) {
-        set_err(s, "HGETALL %s: %s", k, r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
-        goto out;
+        set_err(s, "HGETALL of user %s: %s", user,
+                r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+        return SK_EIO;
     }
     size_t n = r->elements / 2;
     sk_state_field_t *f = sk_arena_calloc(arena, n + 1, sizeof(*f));
     const char *u = sk_arena_strdup(arena, user);
-    rc = SK_ENOMEM;
     if (!f || !u)
-        goto out;
+        return SK_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        redisReply *kr = r->element[2 * i], *vr = r->element[2 * i + 1];
+        const redisReply *kr = r->element[2 * i], *vr = r->element[2 * i + 1];
         f[i].name = sk_arena_strndup(arena, kr->str, kr->len);
         f[i].name_len = kr->len;
         f[i].value = sk_arena_strndup(arena, vr->str, vr->len);
         f[i].value_len = vr->len;
         if (!f[i].name || !f[i].value)
-            goto out;
+            return SK_ENOMEM;
     }
-    rc = sk_state_parse(arena, u, f, n, out, NULL);
-out:
-    freeReplyObject(r);
-    return rc;
+    return sk_state_parse(arena, u, f, n, out, NULL);
+}
+
+int sk_store_load_user(sk_store_t *s, int32_t partition, const char *user,
+                       sk_arena_t *arena, sk_user_state_t *out)
+{
+    return sk_store_load_users(s, 1, &partition, &user, arena, out);
 }
 
 /* Runs a loaded script by sha, reloading the scripts once on NOSCRIPT
@@ -302,42 +298,40 @@ static char *pack_entry(sk_arena_t *a, const sk_outbox_entry_t *e, size_t *len)
     return (char *)p;
 }
 
-int sk_store_apply(sk_store_t *s, const sk_apply_op_t *op, bool *applied)
+/* Builds the EVALSHA command of one apply into arena memory. Returns 0 or
+ * SK_ENOMEM. argv[1] is the apply script's sha. */
+static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_apply_op_t *op,
+                      const char ***argv_out, size_t **lens_out, size_t *argc_out)
 {
-    sk_arena_t a;
     size_t n_del = op->diff ? op->diff->n_del : 0, n_set = op->diff ? op->diff->n_set : 0;
     /* EVALSHA sha numkeys + 5 keys, 7 fixed ARGV, the counted lists */
     size_t argc = 3 + 5 + 7 + 1 + n_del + 1 + 2 * n_set + op->n_out, i = 0;
-    int rc = SK_ENOMEM;
-    redisReply *r = NULL;
-
-    sk_arena_init(&a, 4096);
-    const char **argv = sk_arena_calloc(&a, argc, sizeof(*argv));
-    size_t *lens = sk_arena_calloc(&a, argc, sizeof(*lens));
+    const char **argv = sk_arena_calloc(a, argc, sizeof(*argv));
+    size_t *lens = sk_arena_calloc(a, argc, sizeof(*lens));
     if (!argv || !lens)
-        goto out;
+        return SK_ENOMEM;
     argv[i++] = "EVALSHA";
-    argv[i++] = NULL; /* sha, set by evalsha() */
+    argv[i++] = s->apply_sha;
     argv[i++] = "5";
     static const char *const what[] = {"epoch", "offsets", "outbox", "timers"};
     for (size_t k = 0; k < 4; k++) {
         char kb[128];
         key(s, kb, sizeof(kb), op->partition, what[k]);
-        argv[i++] = sk_arena_strdup(&a, kb);
+        argv[i++] = sk_arena_strdup(a, kb);
     }
-    argv[i++] = sk_arena_sprintf(&a, "%s:{p%" PRId32 "}:u:%s", s->cfg.prefix,
-                                 op->partition, op->user ? op->user : "");
-    argv[i++] = fmt_i64(&a, op->epoch);
+    argv[i++] = sk_arena_sprintf(a, "%s:{p%" PRId32 "}:u:%s", s->cfg.prefix, op->partition,
+                                 op->user ? op->user : "");
+    argv[i++] = fmt_i64(a, op->epoch);
     argv[i++] = op->topic ? op->topic : "";
-    argv[i++] = fmt_i64(&a, op->offset);
+    argv[i++] = fmt_i64(a, op->offset);
     argv[i++] = op->user ? op->user : "";
     argv[i++] = op->user ? "1" : "0";
-    argv[i++] = op->next_wake_ms == SK_MS_NONE ? "-1" : fmt_i64(&a, op->next_wake_ms);
-    argv[i++] = fmt_i64(&a, op->keep_until_ms);
-    argv[i++] = fmt_i64(&a, (int64_t)n_del);
+    argv[i++] = op->next_wake_ms == SK_MS_NONE ? "-1" : fmt_i64(a, op->next_wake_ms);
+    argv[i++] = fmt_i64(a, op->keep_until_ms);
+    argv[i++] = fmt_i64(a, (int64_t)n_del);
     for (size_t k = 0; k < n_del; k++)
         argv[i++] = op->diff->del[k];
-    argv[i++] = fmt_i64(&a, (int64_t)n_set);
+    argv[i++] = fmt_i64(a, (int64_t)n_set);
     for (size_t k = 0; k < n_set; k++) {
         argv[i] = op->diff->set[k].name;
         lens[i++] = op->diff->set[k].name_len;
@@ -345,34 +339,130 @@ int sk_store_apply(sk_store_t *s, const sk_apply_op_t *op, bool *applied)
         lens[i++] = op->diff->set[k].value_len;
     }
     for (size_t k = 0; k < op->n_out; k++) {
-        argv[i] = pack_entry(&a, &op->out[k], &lens[i]);
+        argv[i] = pack_entry(a, &op->out[k], &lens[i]);
         i++;
     }
     assert(i == argc);
     for (size_t k = 0; k < i; k++) {
-        if (!argv[k] && k != 1)
-            goto out;
-        if (!lens[k] && argv[k])
+        if (!argv[k])
+            return SK_ENOMEM;
+        if (!lens[k])
             lens[k] = strlen(argv[k]);
     }
-    r = evalsha(s, "apply", (int)i, argv, lens);
-    rc = SK_EIO;
-    if (!r)
-        goto out;
+    *argv_out = argv;
+    *lens_out = lens;
+    *argc_out = argc;
+    return 0;
+}
+
+/* Interprets the reply of one apply: 0 (with *applied), SK_EFENCED or SK_EIO. */
+static int apply_result(sk_store_t *s, const sk_apply_op_t *op, const redisReply *r, bool *applied)
+{
     if (r->type == REDIS_REPLY_INTEGER) {
         *applied = r->integer == 1;
-        rc = 0;
-    } else if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "FENCED", 6) == 0) {
+        return 0;
+    }
+    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "FENCED", 6) == 0) {
         set_err(s, "partition %" PRId32 " fenced: our epoch %" PRId64 ", %s", op->partition,
                 op->epoch, r->str);
-        rc = SK_EFENCED;
-    } else {
-        set_err(s, "apply script failed: %s", r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+        return SK_EFENCED;
     }
-out:
-    if (r)
+    set_err(s, "apply script failed: %s", r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+    return SK_EIO;
+}
+
+int sk_store_apply(sk_store_t *s, const sk_apply_op_t *op, bool *applied)
+{
+    int rc = 0;
+    sk_store_apply_many(s, op, 1, applied, &rc);
+    return rc;
+}
+
+int sk_store_apply_many(sk_store_t *s, const sk_apply_op_t *ops, size_t n, bool *applied,
+                        int *rcs)
+{
+    sk_arena_t a;
+    size_t sent = 0, got = 0;
+    int rc = 0;
+    bool noscript = false;
+
+    for (size_t i = 0; i < n; i++) {
+        rcs[i] = SK_EIO;
+        applied[i] = false;
+    }
+    if (!s->rc) {
+        set_err(s, "not connected to Redis");
+        return SK_EIO;
+    }
+    sk_arena_init(&a, 16384);
+    for (; sent < n; sent++) {
+        const char **argv;
+        size_t *lens, argc;
+        if ((rc = apply_argv(s, &a, &ops[sent], &argv, &lens, &argc)) != 0)
+            break;
+        if (redisAppendCommandArgv(s->rc, (int)argc, argv, lens) != REDIS_OK) {
+            rc = SK_ENOMEM;
+            break;
+        }
+    }
+    for (; got < sent; got++) {
+        redisReply *r = NULL;
+        if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
+            set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+            disconnect(s);
+            rc = SK_EIO;
+            break;
+        }
+        if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0)
+            noscript = true; /* not run: retried below */
+        else
+            rcs[got] = apply_result(s, &ops[got], r, &applied[got]);
         freeReplyObject(r);
+    }
     sk_arena_fini(&a);
+    if (noscript && s->rc) {
+        /* Redis lost its script cache (restart, failover, SCRIPT FLUSH):
+         * load the scripts again and run the ops that were refused, in order */
+        if (load_script(s, APPLY_LUA, s->apply_sha) || load_script(s, TRIM_LUA, s->trim_sha))
+            return SK_EIO;
+        for (size_t i = 0; i < got; i++)
+            if (rcs[i] == SK_EIO && (rcs[i] = sk_store_apply(s, &ops[i], &applied[i])) == SK_EIO)
+                return SK_EIO;
+    }
+    return rc;
+}
+
+int sk_store_load_users(sk_store_t *s, size_t n, const int32_t *partitions,
+                        const char *const *users, sk_arena_t *arena, sk_user_state_t *out)
+{
+    size_t sent = 0;
+    int rc = 0;
+    if (!s->rc) {
+        set_err(s, "not connected to Redis");
+        return SK_EIO;
+    }
+    for (; sent < n; sent++) {
+        char *k = sk_arena_sprintf(arena, "%s:{p%" PRId32 "}:u:%s", s->cfg.prefix,
+                                   partitions[sent], users[sent]);
+        const char *argv[] = {"HGETALL", k};
+        size_t lens[] = {7, k ? strlen(k) : 0};
+        if (!k || redisAppendCommandArgv(s->rc, 2, argv, lens) != REDIS_OK) {
+            rc = SK_ENOMEM;
+            break;
+        }
+    }
+    for (size_t i = 0; i < sent; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
+            set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+            disconnect(s);
+            return SK_EIO;
+        }
+        int prc = rc ? rc : parse_user_reply(s, r, users[i], arena, &out[i]);
+        freeReplyObject(r);
+        if (prc && !rc)
+            rc = prc;
+    }
     return rc;
 }
 

@@ -96,6 +96,20 @@ int sk_store_load_user(sk_store_t *store, int32_t partition, const char *user,
  */
 int sk_store_apply(sk_store_t *store, const sk_apply_op_t *op, bool *applied);
 
+/*
+ * sk_store_apply_many — the same for n ops, pipelined (one round trip), in
+ * order. applied[i] and rcs[i] (0, SK_EFENCED or SK_EIO) tell each op's
+ * fate. Returns SK_EIO when the connection failed (ops whose reply was not
+ * read are marked SK_EIO: they may or may not have run, which the offset
+ * check makes harmless to retry), else 0.
+ */
+int sk_store_apply_many(sk_store_t *store, const sk_apply_op_t *ops, size_t n, bool *applied,
+                        int *rcs);
+
+/* Loads n users' states pipelined (one round trip); out[i] for users[i]. */
+int sk_store_load_users(sk_store_t *store, size_t n, const int32_t *partitions,
+                        const char *const *users, sk_arena_t *arena, sk_user_state_t *out);
+
 /* Reads up to max staged entries, oldest first, into arena memory. */
 int sk_store_outbox_read(sk_store_t *store, int32_t partition, size_t max,
                          sk_arena_t *arena, sk_outbox_entry_t **out, size_t *n);
