@@ -9,17 +9,26 @@
 #include "engine_internal.h"
 #include "log.h"
 
-#define MAX_OUT 256 /* commands + audit + dead letter of one decision */
-
+/* The encoded outputs of one decision, in outbox form. */
 typedef struct staged {
-    sk_outbox_entry_t e[MAX_OUT];
-    size_t n;
+    sk_outbox_entry_t *e;
+    size_t n, cap;
 } staged_t;
+
+static staged_t *staged_new(sk_arena_t *a, size_t cap)
+{
+    staged_t *st = sk_arena_calloc(a, 1, sizeof(*st));
+    if (st && !(st->e = sk_arena_calloc(a, cap, sizeof(*st->e))))
+        return NULL;
+    if (st)
+        st->cap = cap;
+    return st;
+}
 
 static int stage(staged_t *st, sk_out_topic_t topic, const void *key, size_t key_len,
                  void *value, size_t len)
 {
-    if (st->n >= MAX_OUT)
+    if (st->n >= st->cap)
         return SK_ENOMEM;
     st->e[st->n++] = (sk_outbox_entry_t){topic, key, key_len, value, len};
     return 0;
@@ -70,119 +79,247 @@ static void log_commands(const sk_decision_t *d)
     }
 }
 
-/* Applies the op; on FENCED with the epoch gone (Redis lost its data) the
- * partition is claimed again once, loudly. */
+/*
+ * After FENCED on partition p. If Redis lost the epoch (restarted without
+ * its data, or flushed), the partition is claimed again, loudly, and false
+ * is returned: the work must be retried. Otherwise another instance owns it
+ * now: we let go and return true.
+ */
+static bool fenced(sk_engine_t *e, int32_t p)
+{
+    const char *why = sk_store_last_error(e->store);
+    if (strstr(why, "epoch is nil") || strstr(why, "epoch is false")) {
+        SK_WARN("partition %" PRId32 ": its epoch vanished from Redis (data lost or flushed?); "
+                "claiming it again",
+                p);
+        e->parts[p].epoch = 0;
+        return false;
+    }
+    SK_WARN("%s; leaving the partition to its new owner", why);
+    e->parts[p].owned = false;
+    e->stats.fenced++;
+    return true;
+}
+
+/* Applies one op (timers); FENCED is handled as fenced() says. */
 static int apply_op(sk_engine_t *e, sk_apply_op_t *op, bool *applied)
 {
     int rc = sk_store_apply(e->store, op, applied);
-    if (rc == SK_EFENCED) {
-        const char *why = sk_store_last_error(e->store);
-        if (strstr(why, "epoch is nil") || strstr(why, "epoch is false")) {
-            SK_WARN("partition %" PRId32 ": its epoch vanished from Redis (data lost or "
-                    "flushed?); claiming it again",
-                    op->partition);
-            e->parts[op->partition].epoch = 0;
-            if ((rc = ensure_claimed(e, op->partition)) != 0)
-                return rc;
-            op->epoch = e->parts[op->partition].epoch;
-            rc = sk_store_apply(e->store, op, applied);
-        }
-    }
-    if (rc == SK_EFENCED) {
-        SK_WARN("%s; leaving the partition to its new owner", sk_store_last_error(e->store));
-        e->parts[op->partition].owned = false;
-        e->stats.fenced++;
+    if (rc == SK_EFENCED && !fenced(e, op->partition)) {
+        if ((rc = ensure_claimed(e, op->partition)) != 0)
+            return rc;
+        op->epoch = e->parts[op->partition].epoch;
+        rc = sk_store_apply(e->store, op, applied);
+        if (rc == SK_EFENCED)
+            (void)fenced(e, op->partition);
     }
     return rc;
 }
 
-int sk_apply_record(sk_engine_t *e, const rd_kafka_message_t *msg)
-{
-    int32_t p = msg->partition;
-    sk_schedule_event_t ev;
+/* One record of a batch on its way through decode -> decide -> apply. */
+typedef struct item {
+    const rd_kafka_message_t *msg;
+    bool skip;             /* not ours, or known to be applied already */
+    sk_input_t in;
+    sk_schedule_event_t ev; /* strings copied into the batch arena */
+    int drc;               /* decode result */
+    const char *reason;    /* decode failure */
+    size_t user_idx;       /* into the batch's distinct users */
     sk_decision_t d;
-    sk_dead_letter_t dl = {0};
+    sk_dead_letter_t dl;
+    staged_t *st;
+} item_t;
+
+static const char *copy_str(sk_arena_t *a, const char *s) { return sk_arena_strdup(a, s); }
+
+/* Decodes one record into *it; the event's strings are copied because the
+ * codec reuses its buffers on the next decode. */
+static int decode_item(sk_engine_t *e, item_t *it)
+{
+    const rd_kafka_message_t *msg = it->msg;
     char reason[512];
-    staged_t *st = NULL;
-    bool applied = false;
-    int rc;
-
-    if (p < 0 || p >= SK_MAX_PARTITIONS || !e->parts[p].owned)
-        return 0; /* not ours (any more) */
-    if ((rc = ensure_claimed(e, p)) != 0)
-        return rc;
-    sk_arena_reset(&e->arena);
-    st = sk_arena_calloc(&e->arena, 1, sizeof(*st));
-    if (!st)
-        return SK_ENOMEM;
-
+    sk_schedule_event_t ev;
     const char *key = msg->key ? sk_arena_strndup(&e->arena, msg->key, msg->key_len) : "";
-    sk_input_t in = {.kind = SK_INPUT_SCHEDULE,
-                     .schedule = NULL,
-                     .user = key ? key : "",
-                     .origin = {rd_kafka_topic_name(msg->rkt), p, msg->offset},
-                     .now_ms = sk_now_ms()};
-    int drc = sk_codec_decode_schedule(e->codec, msg->payload, msg->len, &ev, reason,
+    if (!key)
+        return SK_ENOMEM;
+    it->in = (sk_input_t){.kind = SK_INPUT_SCHEDULE,
+                          .user = key,
+                          .origin = {rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset},
+                          .now_ms = sk_now_ms()};
+    it->drc = sk_codec_decode_schedule(e->codec, msg->payload, msg->len, &ev, reason,
                                        sizeof(reason));
-    if (drc == 0 && strcmp(in.user, ev.user) != 0) {
+    if (it->drc == 0 && strcmp(key, ev.user) != 0) {
         snprintf(reason, sizeof(reason),
                  "record key '%.64s' is not the event's user '%.64s': key every record by "
                  "its user so one user's events stay in order",
-                 in.user, ev.user);
-        drc = SK_EINVAL;
+                 key, ev.user);
+        it->drc = SK_EINVAL;
     }
-    if (drc != 0) {
-        in.user = "";
-        rc = sk_decide_reject(e->rules, &in,
-                              drc == SK_EPARSE ? SK_DL_UNDECODABLE : SK_DL_INVALID,
-                              sk_arena_strdup(&e->arena, reason), &e->arena, &d);
+    if (it->drc != 0) {
+        it->in.user = "";
+        it->reason = sk_arena_strdup(&e->arena, reason);
+        return it->reason ? 0 : SK_ENOMEM;
+    }
+    it->ev = ev;
+    it->ev.event_id = copy_str(&e->arena, ev.event_id);
+    it->ev.source = copy_str(&e->arena, ev.source);
+    it->ev.rotation = copy_str(&e->arena, ev.rotation);
+    it->ev.user = copy_str(&e->arena, ev.user);
+    it->ev.shift_id = copy_str(&e->arena, ev.shift_id);
+    if (!it->ev.event_id || !it->ev.source || !it->ev.rotation || !it->ev.user ||
+        !it->ev.shift_id)
+        return SK_ENOMEM;
+    it->in.schedule = &it->ev;
+    it->in.user = it->ev.user;
+    return 0;
+}
+
+/* Decides one item on the user's current state (updated in place for the
+ * next record of the same user in the batch) and encodes its outputs. */
+static int decide_item(sk_engine_t *e, item_t *it, sk_user_state_t *states)
+{
+    int rc;
+    if (it->drc != 0) {
+        rc = sk_decide_reject(e->rules, &it->in,
+                              it->drc == SK_EPARSE ? SK_DL_UNDECODABLE : SK_DL_INVALID,
+                              it->reason, &e->arena, &it->d);
     } else {
-        sk_user_state_t state;
-        in.schedule = &ev;
-        in.user = ev.user;
-        if ((rc = sk_store_load_user(e->store, p, ev.user, &e->arena, &state)) != 0)
-            return rc;
-        rc = sk_decide(e->rules, &in, &state, &e->arena, &d);
+        rc = sk_decide(e->rules, &it->in, &states[it->user_idx], &e->arena, &it->d);
+        if (rc == 0 && !it->d.rejected)
+            states[it->user_idx] = it->d.state;
     }
     if (rc)
         return rc;
-    if (d.rejected) {
-        dl = (sk_dead_letter_t){in.now_ms, d.reject_kind, d.reject_reason, in.origin,
-                                msg->key, msg->key_len, msg->payload, msg->len};
-    }
-    if ((rc = stage_decision(e, &d, d.rejected ? &dl : NULL, st)) != 0)
-        return rc;
-    sk_apply_op_t op = {.partition = p,
-                        .epoch = e->parts[p].epoch,
-                        .topic = in.origin.topic,
-                        .offset = msg->offset,
-                        .user = d.rejected ? NULL : in.user,
-                        .diff = &d.diff,
-                        .next_wake_ms = d.next_wake_ms,
-                        .keep_until_ms = d.keep_until_ms,
-                        .n_out = st->n,
-                        .out = st->e};
-    if ((rc = apply_op(e, &op, &applied)) != 0)
-        return rc;
+    if (it->d.rejected)
+        it->dl = (sk_dead_letter_t){it->in.now_ms, it->d.reject_kind, it->d.reject_reason,
+                                    it->in.origin, it->msg->key, it->msg->key_len,
+                                    it->msg->payload, it->msg->len};
+    it->st = staged_new(&e->arena, it->d.n_commands + 2);
+    if (!it->st)
+        return SK_ENOMEM;
+    return stage_decision(e, &it->d, it->d.rejected ? &it->dl : NULL, it->st);
+}
+
+static void note_applied(sk_engine_t *e, const item_t *it, bool applied)
+{
+    int32_t p = it->msg->partition;
     e->stats.records++;
-    e->parts[p].next_offset = msg->offset + 1;
+    e->parts[p].next_offset = it->msg->offset + 1;
+    e->parts[p].applied_offset = it->msg->offset;
     e->parts[p].commit_pending = true;
     if (!applied) {
         e->stats.duplicates_skipped++;
-        SK_DEBUG("skipped %s[%" PRId32 "]@%" PRId64 ": already applied", in.origin.topic, p,
-                 msg->offset);
-        return 0;
+        SK_DEBUG("skipped %s[%" PRId32 "]@%" PRId64 ": already applied", it->in.origin.topic, p,
+                 it->msg->offset);
+        return;
     }
     e->parts[p].dirty = true;
     e->stats.decisions++;
-    e->stats.commands += d.n_commands;
-    if (d.rejected) {
+    e->stats.commands += it->d.n_commands;
+    if (it->d.rejected) {
         e->stats.dead_letters++;
-        SK_WARN("dead letter %s[%" PRId32 "]@%" PRId64 ": %s", in.origin.topic, p, msg->offset,
-                d.reject_reason);
+        SK_WARN("dead letter %s[%" PRId32 "]@%" PRId64 ": %s", it->in.origin.topic, p,
+                it->msg->offset, it->d.reject_reason);
     }
-    log_commands(&d);
+    log_commands(&it->d);
+}
+
+/* Distinct (partition, user) pairs of the batch, for one pipelined load. */
+static int gather_users(sk_engine_t *e, item_t *items, size_t n, int32_t **parts,
+                        const char ***users, size_t *n_users)
+{
+    *parts = sk_arena_calloc(&e->arena, n + 1, sizeof(**parts));
+    *users = sk_arena_calloc(&e->arena, n + 1, sizeof(**users));
+    if (!*parts || !*users)
+        return SK_ENOMEM;
+    *n_users = 0;
+    for (size_t i = 0; i < n; i++) {
+        item_t *it = &items[i];
+        if (it->skip || it->drc != 0)
+            continue;
+        size_t k = 0;
+        while (k < *n_users && !((*parts)[k] == it->msg->partition &&
+                                 strcmp((*users)[k], it->ev.user) == 0))
+            k++;
+        if (k == *n_users) {
+            (*parts)[k] = it->msg->partition;
+            (*users)[k] = it->ev.user;
+            (*n_users)++;
+        }
+        it->user_idx = k;
+    }
     return 0;
+}
+
+int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
+{
+    int32_t *parts;
+    const char **users;
+    size_t n_users = 0, n_ops = 0;
+    sk_user_state_t *states;
+    int rc;
+
+    sk_arena_reset(&e->arena);
+    item_t *items = sk_arena_calloc(&e->arena, n + 1, sizeof(*items));
+    sk_apply_op_t *ops = sk_arena_calloc(&e->arena, n + 1, sizeof(*ops));
+    item_t **op_item = sk_arena_calloc(&e->arena, n + 1, sizeof(*op_item));
+    bool *applied = sk_arena_calloc(&e->arena, n + 1, sizeof(*applied));
+    int *rcs = sk_arena_calloc(&e->arena, n + 1, sizeof(*rcs));
+    if (!items || !ops || !op_item || !applied || !rcs)
+        return SK_ENOMEM;
+
+    /* decode; skip what is not ours or was applied before (a retry) */
+    for (size_t i = 0; i < n; i++) {
+        item_t *it = &items[i];
+        int32_t p = msgs[i]->partition;
+        it->msg = msgs[i];
+        if (p < 0 || p >= SK_MAX_PARTITIONS || !e->parts[p].owned ||
+            msgs[i]->offset <= e->parts[p].applied_offset) {
+            it->skip = true;
+            continue;
+        }
+        if ((rc = ensure_claimed(e, p)) != 0 || (rc = decode_item(e, it)) != 0)
+            return rc;
+    }
+    /* load every user's state in one round trip, then decide in order */
+    if ((rc = gather_users(e, items, n, &parts, &users, &n_users)) != 0)
+        return rc;
+    states = sk_arena_calloc(&e->arena, n_users + 1, sizeof(*states));
+    if (!states)
+        return SK_ENOMEM;
+    if (n_users && (rc = sk_store_load_users(e->store, n_users, parts, users, &e->arena, states)))
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        item_t *it = &items[i];
+        int32_t p = it->msg->partition;
+        if (it->skip)
+            continue;
+        if ((rc = decide_item(e, it, states)) != 0)
+            return rc;
+        ops[n_ops] = (sk_apply_op_t){.partition = p,
+                                     .epoch = e->parts[p].epoch,
+                                     .topic = it->in.origin.topic,
+                                     .offset = it->msg->offset,
+                                     .user = it->d.rejected ? NULL : it->in.user,
+                                     .diff = &it->d.diff,
+                                     .next_wake_ms = it->d.next_wake_ms,
+                                     .keep_until_ms = it->d.keep_until_ms,
+                                     .n_out = it->st->n,
+                                     .out = it->st->e};
+        op_item[n_ops++] = it;
+    }
+    /* apply all in one round trip, in order */
+    rc = sk_store_apply_many(e->store, ops, n_ops, applied, rcs);
+    for (size_t i = 0; i < n_ops; i++) {
+        int32_t p = ops[i].partition;
+        if (rcs[i] == 0)
+            note_applied(e, op_item[i], applied[i]);
+        else if (rcs[i] == SK_EFENCED && e->parts[p].owned)
+            rc = fenced(e, p) ? rc : SK_EAGAIN;
+        else if (rcs[i] == SK_EIO && rc == 0)
+            rc = SK_EIO;
+    }
+    return rc;
 }
 
 int sk_apply_timer(sk_engine_t *e, int32_t p, const char *user, sk_ms_t now)
@@ -193,14 +330,14 @@ int sk_apply_timer(sk_engine_t *e, int32_t p, const char *user, sk_ms_t now)
     int rc;
 
     sk_arena_reset(&e->arena);
-    staged_t *st = sk_arena_calloc(&e->arena, 1, sizeof(*st));
-    if (!st)
-        return SK_ENOMEM;
     sk_input_t in = {.kind = SK_INPUT_TIMER, .user = user, .origin = {"", p, -1}, .now_ms = now};
     if ((rc = sk_store_load_user(e->store, p, user, &e->arena, &state)) != 0)
         return rc;
     if ((rc = sk_decide(e->rules, &in, &state, &e->arena, &d)) != 0)
         return rc;
+    staged_t *st = staged_new(&e->arena, d.n_commands + 2);
+    if (!st)
+        return SK_ENOMEM;
     bool changed = d.n_commands || d.diff.n_set || d.diff.n_del;
     if (changed && (rc = stage_decision(e, &d, NULL, st)) != 0)
         return rc;

@@ -26,11 +26,13 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          tp->partition, SK_MAX_PARTITIONS);
                 continue;
             }
-            e->parts[tp->partition] = (sk_owned_t){.owned = true};
+            e->parts[tp->partition] = (sk_owned_t){.owned = true, .applied_offset = -1};
             if (sk_engine_take_partition(e, tp->partition) == 0 &&
                 sk_store_applied_offset(e->store, tp->partition, tp->topic, &applied) == 0 &&
-                applied >= 0)
+                applied >= 0) {
                 tp->offset = applied + 1;
+                e->parts[tp->partition].applied_offset = applied;
+            }
             if (applied >= 0)
                 SK_INFO("assigned %s[%" PRId32 "] epoch %" PRId64 ", resuming after applied offset %" PRId64,
                         tp->topic, tp->partition, e->parts[tp->partition].epoch, applied);

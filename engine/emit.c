@@ -6,6 +6,7 @@
  * delivered at least once and never lost.
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine_internal.h"
@@ -95,56 +96,88 @@ static void commit_offset(sk_engine_t *e, int32_t p)
     o->commit_pending = false;
 }
 
-int sk_emit_flush_partition(sk_engine_t *e, int32_t p)
+/* Produces the staged outbox of each listed partition (up to FLUSH_CHUNK
+ * entries each), waits once for the broker to acknowledge all of them, then
+ * trims each outbox by what was produced and commits its input offset.
+ * Partitions with more staged stay dirty. 0, SK_EIO or SK_EFENCED. */
+static int flush_set(sk_engine_t *e, const int32_t *ps, size_t n_ps)
 {
     sk_arena_t a;
+    size_t *counts = calloc(n_ps + 1, sizeof(*counts)), total = 0;
     int rc = 0;
+    if (!counts)
+        return SK_ENOMEM;
     sk_arena_init(&a, 64 * 1024);
-    for (;;) {
+    e->delivery_errors = 0;
+    for (size_t i = 0; i < n_ps; i++) {
         sk_outbox_entry_t *entries = NULL;
-        size_t n = 0;
-        sk_arena_reset(&a);
-        if ((rc = sk_store_outbox_read(e->store, p, FLUSH_CHUNK, &a, &entries, &n)) != 0)
+        if ((rc = sk_store_outbox_read(e->store, ps[i], FLUSH_CHUNK, &a, &entries, &counts[i])))
             goto out;
-        if (n == 0)
-            break;
-        e->delivery_errors = 0;
-        for (size_t i = 0; i < n; i++)
-            if ((rc = produce_one(e, &entries[i])) != 0)
+        for (size_t k = 0; k < counts[i]; k++)
+            if ((rc = produce_one(e, &entries[k])) != 0)
                 goto out;
+        total += counts[i];
+    }
+    if (total) {
         rd_kafka_flush(e->producer, DELIVERY_TIMEOUT_MS);
         if (e->delivery_errors || rd_kafka_outq_len(e->producer) > 0) {
-            SK_WARN("partition %" PRId32 ": %zu staged records not confirmed by Kafka; "
-                    "they stay staged and will be sent again",
-                    p, n);
+            SK_WARN("%zu staged records not confirmed by Kafka; they stay staged and will be "
+                    "sent again",
+                    total);
             rc = SK_EIO;
             goto out;
         }
         sk_engine_failpoint_before_trim(e);
-        if ((rc = sk_store_outbox_trim(e->store, p, e->parts[p].epoch, n)) != 0)
-            goto out;
-        e->stats.outbox_produced += n;
-        if (n < FLUSH_CHUNK)
-            break;
     }
-    e->parts[p].dirty = false;
-    commit_offset(e, p);
+    for (size_t i = 0; i < n_ps; i++) {
+        int32_t p = ps[i];
+        if (counts[i] && (rc = sk_store_outbox_trim(e->store, p, e->parts[p].epoch, counts[i])))
+            goto out;
+        e->stats.outbox_produced += counts[i];
+        e->parts[p].dirty = counts[i] == FLUSH_CHUNK; /* more may be staged */
+        commit_offset(e, p);
+    }
 out:
     sk_arena_fini(&a);
+    free(counts);
+    return rc;
+}
+
+int sk_emit_flush_partition(sk_engine_t *e, int32_t p)
+{
+    int rc = 0;
+    e->parts[p].dirty = true;
+    while (rc == 0 && e->parts[p].dirty)
+        rc = flush_set(e, &p, 1);
     return rc;
 }
 
 int sk_emit_flush_all(sk_engine_t *e)
 {
-    for (int32_t p = 0; p < SK_MAX_PARTITIONS; p++) {
-        sk_owned_t *o = &e->parts[p];
-        if (!o->owned || !(o->dirty || o->commit_pending))
+    int32_t ps[SK_MAX_PARTITIONS];
+    int rc = 0;
+    for (;;) {
+        size_t n = 0;
+        for (int32_t p = 0; p < SK_MAX_PARTITIONS; p++) {
+            sk_owned_t *o = &e->parts[p];
+            if (!o->owned)
+                continue;
+            if (o->dirty)
+                ps[n++] = p;
+            else if (o->commit_pending)
+                commit_offset(e, p);
+        }
+        if (n == 0)
+            return 0;
+        rc = flush_set(e, ps, n);
+        if (rc == SK_EFENCED) {
+            /* the trim found a newer owner: find out which, let it go */
+            for (size_t i = 0; i < n; i++)
+                if (sk_store_outbox_trim(e->store, ps[i], e->parts[ps[i]].epoch, 0) == SK_EFENCED)
+                    e->parts[ps[i]].owned = false;
             continue;
-        int rc = o->dirty ? sk_emit_flush_partition(e, p) : (commit_offset(e, p), 0);
-        if (rc == SK_EFENCED)
-            o->owned = false;
-        else if (rc)
+        }
+        if (rc)
             return rc;
     }
-    return 0;
 }

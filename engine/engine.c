@@ -11,6 +11,7 @@
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define FLUSH_DELAY_MS 5
 
 void sk_engine_config_defaults(sk_engine_config_t *c)
 {
@@ -239,40 +240,69 @@ static void reload_rules(sk_engine_t *e)
     sk_rules_errors_fini(&errs);
 }
 
-/* Applies one record, retrying through Redis outages until it is applied,
- * fenced, or the engine is asked to stop. */
-static int apply_with_retry(sk_engine_t *e, const rd_kafka_message_t *m,
+/* Applies a batch of records, retrying through Redis outages until it is
+ * applied or the engine is asked to stop. Never skips a record. */
+static int apply_with_retry(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n,
                             volatile sig_atomic_t *stop)
 {
     int backoff = BACKOFF_MIN_MS;
     bool logged = false;
     for (;;) {
-        int rc = sk_store_connected(e->store) ? sk_apply_record(e, m) : SK_EIO;
+        int rc = sk_store_connected(e->store) ? sk_apply_batch(e, msgs, n) : SK_EIO;
         if (rc == 0)
             failpoint_check(e);
-        if (rc == 0 || rc == SK_EFENCED || *stop)
+        if (rc == 0 || *stop)
             return rc;
+        if (rc == SK_EAGAIN)
+            continue; /* a partition was claimed again: redo at once */
         if (rc == SK_EIO && !sk_store_connected(e->store)) {
             while (!*stop && redis_recover(e, &backoff) != 0)
                 ;
             continue;
         }
         /* Anything else (Redis refusing a command, resource exhaustion, a
-         * bug) must not skip the record, which may carry a revoke: retry
-         * it, visibly. */
+         * bug) must not skip the records, which may carry a revoke: retry,
+         * visibly. */
         if (!logged)
-            SK_ERROR("%s[%" PRId32 "]@%" PRId64 ": %s (%s); retrying, the partition waits",
-                     rd_kafka_topic_name(m->rkt), m->partition, m->offset, sk_strerror(rc),
-                     sk_store_last_error(e->store));
+            SK_ERROR("%zu records from %s[%" PRId32 "]@%" PRId64 ": %s (%s); retrying, "
+                     "consumption waits",
+                     n, rd_kafka_topic_name(msgs[0]->rkt), msgs[0]->partition, msgs[0]->offset,
+                     sk_strerror(rc), sk_store_last_error(e->store));
         logged = true;
         sleep_ms(backoff);
         backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
     }
 }
 
+/* Polls up to max records: waits up to timeout_ms for the first, then takes
+ * what is already there. Consumer errors are logged and dropped. */
+static size_t poll_batch(sk_engine_t *e, rd_kafka_message_t **msgs, size_t max, int timeout_ms)
+{
+    size_t n = 0;
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(e->consumer, timeout_ms);
+    while (m) {
+        if (m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                SK_WARN("consumer: %s", rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+        } else {
+            msgs[n++] = m;
+        }
+        if (n == max)
+            break;
+        m = rd_kafka_consumer_poll(e->consumer, 0);
+    }
+    return n;
+}
+
 int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
 {
-    int batch = 0, backoff = BACKOFF_MIN_MS;
+    int backoff = BACKOFF_MIN_MS;
+    size_t max = (size_t)e->cfg.batch_max, pending = 0;
+    sk_ms_t first_pending = 0;
+    rd_kafka_message_t **msgs = calloc(max, sizeof(*msgs));
+    if (!msgs)
+        return SK_ENOMEM;
     while (!*stop) {
         if (reload && *reload) {
             *reload = 0;
@@ -280,19 +310,20 @@ int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atom
         }
         if (!sk_store_connected(e->store) && redis_recover(e, &backoff) != 0)
             continue; /* nothing is consumed while Redis is away */
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(e->consumer, batch ? 0 : 20);
-        if (m) {
-            if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                SK_WARN("consumer: %s", rd_kafka_message_errstr(m));
-            else if (!m->err)
-                (void)apply_with_retry(e, m, stop);
-            rd_kafka_message_destroy(m);
-            batch++;
+        size_t n = poll_batch(e, msgs, max, pending ? 1 : 20);
+        if (n) {
+            (void)apply_with_retry(e, msgs, n, stop);
+            for (size_t i = 0; i < n; i++)
+                rd_kafka_message_destroy(msgs[i]);
+            if (!pending)
+                first_pending = sk_now_ms();
+            pending += n;
         }
-        if (!m || batch >= e->cfg.batch_max) {
-            if (sk_emit_flush_all(e) == SK_EIO && !sk_store_connected(e->store))
-                continue;
-            batch = 0;
+        /* outputs leave when the consumer is idle, after batch_max records,
+         * or FLUSH_DELAY_MS after the oldest unsent one */
+        if (pending && (n == 0 || pending >= max || sk_now_ms() - first_pending >= FLUSH_DELAY_MS)) {
+            if (sk_emit_flush_all(e) == 0)
+                pending = 0;
         }
         sk_ms_t now = sk_now_ms();
         if (now >= e->next_timer_scan) {
@@ -301,6 +332,7 @@ int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atom
             e->next_timer_scan = now + e->cfg.timer_interval_ms;
         }
     }
+    free(msgs);
     if (sk_store_connected(e->store))
         (void)sk_emit_flush_all(e);
     return 0;

@@ -23,6 +23,7 @@ typedef struct sk_owned {
     int64_t epoch;        /* our claim in Redis */
     bool dirty;           /* outbox has entries not yet produced */
     int64_t next_offset;  /* next input offset, for the Kafka commit */
+    int64_t applied_offset; /* last input offset known applied in Redis, -1 none */
     bool commit_pending;
 } sk_owned_t;
 
@@ -50,9 +51,11 @@ struct sk_engine {
 int sk_consume_open(sk_engine_t *e, char *err, size_t err_len);
 void sk_consume_close(sk_engine_t *e);
 
-/* apply.c: decode + decide + apply one input record; 0, SK_EIO (retry the
- * same record after reconnecting) or SK_EFENCED (the partition is gone). */
-int sk_apply_record(sk_engine_t *e, const rd_kafka_message_t *msg);
+/* apply.c: decode + decide + apply a batch of input records, with one
+ * pipelined state load and one pipelined apply. 0; SK_EIO (reconnect, then
+ * retry the same batch: what was applied is skipped); SK_EAGAIN (a
+ * partition was claimed again: retry now); other codes: retry later. */
+int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n);
 /* Decides + applies the timer of one user. Same return codes. */
 int sk_apply_timer(sk_engine_t *e, int32_t partition, const char *user, sk_ms_t now);
 
