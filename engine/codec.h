@@ -33,7 +33,8 @@ void sk_codec_destroy(sk_codec_t *codec);
 /*
  * sk_codec_decode_schedule — decodes one framed ScheduleEvent. On success
  * returns 0 and fills *out, whose strings are owned by the codec and valid
- * until the next decode call. On failure returns SK_EPARSE (not decodable)
+ * until the next decode or encode of a ScheduleEvent (both reuse the same
+ * avro value: copy what must live longer). On failure returns SK_EPARSE (not decodable)
  * or SK_EINVAL (decoded but invalid) and writes a readable reason into
  * reason (e.g. "field 'type': enum index 9 out of range (0..4)").
  */

@@ -71,6 +71,11 @@ int sk_consume_open(sk_engine_t *e, char *err, size_t err_len)
         rd_kafka_conf_destroy(conf);
         return SK_EINVAL;
     }
+    if (e->cfg.fetch_wait_max_ms > 0) {
+        char v[16];
+        snprintf(v, sizeof(v), "%d", e->cfg.fetch_wait_max_ms);
+        rd_kafka_conf_set(conf, "fetch.wait.max.ms", v, errstr, sizeof(errstr));
+    }
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     rd_kafka_conf_set_opaque(conf, e);
     e->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));

@@ -258,6 +258,9 @@ int main(int argc, char **argv)
             goto out;
         }
         cfg.brokers = sk_embedded_bootstraps(emb);
+        /* the mock broker answers an empty fetch only after the full wait,
+         * even when records arrive meanwhile: keep the wait short */
+        cfg.fetch_wait_max_ms = 10;
         SK_INFO("embedded Kafka-protocol broker on %s (%d partitions per topic; address in %s)",
                 cfg.brokers, partitions, o.bootstrap_file);
     }

@@ -245,7 +245,24 @@ def main():
                          "its N-th produced outbox chunk (0: never)")
     ap.add_argument("--seed", type=int, default=int(time.time()))
     args = ap.parse_args()
-    rnd = random.Random(args.seed)
+    # librdkafka 2.0.2's mock cluster can itself abort under heavy group
+    # churn (assertion in rd_kafka_mock_cgrp_member_add). Such a run proves
+    # nothing either way: it is reported and run again with another seed.
+    for attempt in range(3):
+        rc = run_once(args, args.seed + attempt)
+        if rc != BROKER_CRASHED:
+            return rc
+        log("the mock broker crashed (a librdkafka mock limitation, not shiftkey): "
+            "run inconclusive, trying again with another seed")
+    print("0 passed, 1 failed")
+    return 1
+
+
+BROKER_CRASHED = 3
+
+
+def run_once(args, seed):
+    rnd = random.Random(seed)
     tmp = tempfile.mkdtemp(prefix="sk-chaos-")
     checks = {"passed": 0, "failed": 0}
 
@@ -254,14 +271,14 @@ def main():
         print(("ok   " if ok else "FAIL ") + what, flush=True)
 
     log("seed %d, %d users, %d kills, %d redis restarts, %d broker outages, %d instance(s)" % (
-        args.seed, args.users, args.kills, args.redis_restarts, args.broker_outages,
+        seed, args.users, args.kills, args.redis_restarts, args.broker_outages,
         2 if args.two_instances else 1))
     rig = Rig(tmp, 2 if args.two_instances else 1,
               args.crash_after)
     try:
         for i in range(len(rig.engines)):
             rig.start_engine(i)
-        scenarios, events = make_workload(args.users, args.seed)
+        scenarios, events = make_workload(args.users, seed)
         faults = (["kill"] * args.kills + ["redis"] * args.redis_restarts +
                   ["broker"] * args.broker_outages)
         rnd.shuffle(faults)
@@ -304,10 +321,11 @@ def main():
                 time.sleep(1.0)
                 rig.start_redis()
             else:
-                log("broker down for 2 s")
+                log("broker down for 2 s, then 5 produce requests refused (NOT_LEADER_OR_FOLLOWER)")
                 rig.broker_cmd("down")
                 time.sleep(2.0)
                 rig.broker_cmd("up")
+                rig.broker_cmd("errors 5 6")
         while producer.is_alive():
             rig.restart_crashed()
             producer.join(0.5)
@@ -322,10 +340,13 @@ def main():
             for key, val in recs:
                 _, cmd = skwire.decode(val)
                 first.setdefault(cmd["command_id"], (key, cmd, val))
-            if len(first) >= n_expected or time.time() > deadline:
+            if len(first) >= n_expected or time.time() > deadline or rig.broker.poll() is not None:
                 break
             rig.restart_crashed()
             time.sleep(2)
+
+        if rig.broker.poll() is not None:
+            return BROKER_CRASHED
 
         # figures
         by_user = {}
