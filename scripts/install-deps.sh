@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential pkg-config librdkafka-dev libavro-dev libhiredis-dev
 libcyaml-dev libyaml-dev libxxhash-dev redis-server redis-tools kcat
-python3 python3-confluent-kafka python3-avro"
+python3 python3-confluent-kafka python3-avro gnuplot-nox"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
