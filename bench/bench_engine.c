@@ -141,9 +141,9 @@ int bench_engine_open(bench_engine_ctx_t *x, const bench_env_t *env)
      * caught up waits up to 500 ms (the default) for its next records */
     const char *fw = getenv("BENCH_ENGINE_FETCH_WAIT_MS");
     char fetch_wait[64];
-    snprintf(fetch_wait, sizeof(fetch_wait), "fetch.wait.max.ms=%s", fw && *fw ? fw : "10");
+    snprintf(fetch_wait, sizeof(fetch_wait), "consumer:fetch.wait.max.ms=%s", fw && *fw ? fw : "10");
     x->fetch_wait_ms = atoi(fw && *fw ? fw : "10");
-    const char *eprops[] = {"session.timeout.ms=6000", "heartbeat.interval.ms=500", fetch_wait};
+    const char *eprops[] = {"consumer:session.timeout.ms=6000", "consumer:heartbeat.interval.ms=500", fetch_wait};
     char err[1024];
     const char *lvl = getenv("BENCH_LOG_LEVEL");
     x->env = env;

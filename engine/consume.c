@@ -65,7 +65,7 @@ int sk_consume_open(sk_engine_t *e, char *err, size_t err_len)
         rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "partition.assignment.strategy", "range", errstr,
                           sizeof(errstr)) ||
-        sk_kafka_conf_apply(conf, e->cfg.kafka_props, e->cfg.n_kafka_props, errstr,
+        sk_kafka_conf_apply(conf, "consumer", e->cfg.kafka_props, e->cfg.n_kafka_props, errstr,
                             sizeof(errstr))) {
         snprintf(err, err_len, "consumer configuration: %s", errstr);
         rd_kafka_conf_destroy(conf);

@@ -36,7 +36,7 @@ int sk_emit_open(sk_engine_t *e, char *err, size_t err_len)
         rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "linger.ms", "1", errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "message.timeout.ms", "0", errstr, sizeof(errstr)) ||
-        sk_kafka_conf_apply(conf, e->cfg.kafka_props, e->cfg.n_kafka_props, errstr,
+        sk_kafka_conf_apply(conf, "producer", e->cfg.kafka_props, e->cfg.n_kafka_props, errstr,
                             sizeof(errstr))) {
         snprintf(err, err_len, "producer configuration: %s", errstr);
         rd_kafka_conf_destroy(conf);

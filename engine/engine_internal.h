@@ -78,8 +78,10 @@ int sk_timers_fire(sk_engine_t *e, sk_ms_t now);
 /* Claims partition p in Redis (new epoch) and re-sends its outbox. */
 int sk_engine_take_partition(sk_engine_t *e, int32_t p);
 
-/* Sets librdkafka "name=value" settings on conf; 0 or -1 with err. */
-int sk_kafka_conf_apply(rd_kafka_conf_t *conf, const char *const *props, size_t n,
-                        char *err, size_t err_len);
+/* Sets librdkafka "name=value" settings on conf of the client `scope`
+ * ("consumer" or "producer"); a setting prefixed "consumer:" or "producer:"
+ * applies to that client only, others to both. 0 or -1 with err. */
+int sk_kafka_conf_apply(rd_kafka_conf_t *conf, const char *scope, const char *const *props,
+                        size_t n, char *err, size_t err_len);
 
 #endif

@@ -81,7 +81,9 @@ static void usage(FILE *out)
         fprintf(out, "\n");
     }
     fprintf(out, "  %-34s %s\n", "--kafka-config NAME=VALUE",
-            "extra librdkafka setting (repeatable), e.g. security.protocol=SSL");
+            "extra librdkafka setting (repeatable), e.g. security.protocol=SSL;");
+    fprintf(out, "  %-34s %s\n", "",
+            "prefix consumer: or producer: to set it on one client only");
     fprintf(out, "  %-34s %s\n", "--help, --version", "this text; the version");
     fprintf(out, "\nsignals: SIGHUP reloads the rules (refused whole if any error; the rules in\n"
                  "force stay), SIGTERM/SIGINT drain, commit and exit 0.\n"

@@ -130,8 +130,8 @@ class Rig:
             [SHIFTKEYD, "--kafka", self.bootstrap, "--rules", RULES,
              "--redis", "127.0.0.1:%d" % self.redis_port, "--group", "chaos",
              "--timer-interval-ms", "100",
-             "--kafka-config", "session.timeout.ms=3000",
-             "--kafka-config", "heartbeat.interval.ms=300",
+             "--kafka-config", "consumer:session.timeout.ms=3000",
+             "--kafka-config", "consumer:heartbeat.interval.ms=300",
              "--kafka-config", "client.id=chaos-%d" % i],
             stdout=out, stderr=out, env=env)
         if path not in self.engine_logs:

@@ -175,7 +175,8 @@ int sk_fx_engine_start(sk_fx_engine_t *fe, const char *brokers, int redis_port,
                        const char *rules, const char *group)
 {
     char err[1024];
-    static const char *const props[] = {"session.timeout.ms=6000", "heartbeat.interval.ms=500"};
+    static const char *const props[] = {"consumer:session.timeout.ms=6000",
+                                        "consumer:heartbeat.interval.ms=500"};
     sk_engine_config_t cfg = {.brokers = brokers, .rules_path = rules, .group_id = group,
                               .redis = {.host = "127.0.0.1", .port = redis_port},
                               .timer_interval_ms = 100, .kafka_props = props, .n_kafka_props = 2};
