@@ -114,4 +114,148 @@ const sk_rotation_t *sk_rules_rotation_at(const sk_rules_t *rules, size_t i);
  */
 int sk_duration_parse(const char *text, sk_ms_t *out_ms);
 
+/* ==== access requests (issue 3): directory, policies, request settings ====
+ *
+ * Everything below is compiled with the rest of the rule set and owned by
+ * it: every pointer reachable from these structs lives exactly as long as
+ * the sk_rules_t it came from. Arrays are in declaration order.
+ */
+
+typedef struct sk_group sk_group_t;
+
+/* A person of the directory (`people:`). */
+typedef struct sk_person {
+    const char *id;                 /* the user id used in events */
+    const char *email;              /* may be "" */
+    const struct sk_person *manager; /* NULL when none */
+    size_t n_groups;                /* groups from `groups:` of the person
+                                       and `members:` of groups, no repeats */
+    const sk_group_t *const *groups;
+    size_t n_platform_ids;          /* "pagerduty:PABC123", ... */
+    const char *const *platform_ids;
+} sk_person_t;
+
+/* A group (`groups:`); members are the union of its `members:` and of the
+ * people naming it in their `groups:`, without repeats. */
+struct sk_group {
+    const char *id;
+    const char *name; /* may be "" */
+    size_t n_members;
+    const sk_person_t *const *members;
+};
+
+/* An app's `owner`: a person, a group, or free text (neither matched). */
+typedef struct sk_app {
+    const char *id;
+    const char *name;               /* may be "" */
+    const char *owner;              /* as written; may be "" */
+    const sk_person_t *owner_person; /* set when owner is a person id */
+    const sk_group_t *owner_group;  /* set when owner is a group id */
+} sk_app_t;
+
+/* Who reviews one step: any combination; an approval from any of them
+ * counts. */
+typedef struct sk_reviewers {
+    size_t n_users;
+    const sk_person_t *const *users;
+    const sk_group_t *group;      /* NULL when not set */
+    int manager;                  /* 1: the requester's manager */
+    int app_owner;                /* 1: the owner of the entitlement's app */
+    const sk_rotation_t *on_call; /* NULL when not set */
+    int approvals;                /* >= 1: approvals the step needs */
+    int allow_self_approval;      /* 0 (default): the requester's own
+                                     approval never counts */
+} sk_reviewers_t;
+
+typedef enum sk_step_kind {
+    SK_STEP_AUTO_APPROVE = 1, /* approved at once */
+    SK_STEP_CONDITION,        /* condition true: next step; false: denied */
+    SK_STEP_REVIEWERS         /* wait for reviewers.approvals approvals */
+} sk_step_kind_t;
+
+typedef struct sk_expr sk_expr_t; /* expr.h */
+
+typedef struct sk_policy_step {
+    sk_step_kind_t kind;
+    const sk_expr_t *condition;   /* SK_STEP_CONDITION; evaluate: expr.h */
+    const char *condition_text;   /* as written; "" for other kinds */
+    sk_reviewers_t reviewers;     /* SK_STEP_REVIEWERS */
+} sk_policy_step_t;
+
+/* A request policy (`policies:`): steps in order. */
+typedef struct sk_policy {
+    const char *id;
+    const char *name; /* may be "" */
+    size_t n_steps;   /* >= 1 */
+    const sk_policy_step_t *steps;
+} sk_policy_t;
+
+/* One entry of `requestable_by`. */
+typedef enum sk_requester_kind {
+    SK_REQUESTER_EVERYONE = 1,
+    SK_REQUESTER_ROTATION, /* on call now in .rotation */
+    SK_REQUESTER_GROUP     /* member of .group */
+} sk_requester_kind_t;
+
+typedef struct sk_requester_rule {
+    sk_requester_kind_t kind;
+    const sk_rotation_t *rotation;
+    const sk_group_t *group;
+} sk_requester_rule_t;
+
+/* A provisioner: exactly one of person and group is set. */
+typedef struct sk_principal {
+    const sk_person_t *person;
+    const sk_group_t *group;
+} sk_principal_t;
+
+typedef enum sk_provisioning {
+    SK_PROVISIONING_AUTOMATIC = 1,
+    SK_PROVISIONING_MANUAL
+} sk_provisioning_t;
+
+/* A `request:` block of an entitlement or a profile, compiled. */
+typedef struct sk_request_settings {
+    const char *declared_in;  /* "entitlement:<app/id>" or "profile:<id>" */
+    int self_service;         /* default 0 */
+    size_t n_requestable_by;  /* 0: nobody may request it */
+    const sk_requester_rule_t *requestable_by;
+    const sk_policy_t *policy;            /* never NULL */
+    const sk_policy_t *emergency_policy;  /* NULL: no emergency requests */
+    sk_provisioning_t provisioning;       /* default automatic */
+    size_t n_provisioners;                /* >= 1 when manual */
+    const sk_principal_t *provisioners;
+    const sk_policy_t *revocation_policy; /* NULL when none */
+} sk_request_settings_t;
+
+/* Lookups; NULL when absent (or when rules or the id is NULL). */
+const sk_person_t *sk_rules_person(const sk_rules_t *rules, const char *id);
+const sk_group_t *sk_rules_group(const sk_rules_t *rules, const char *id);
+const sk_policy_t *sk_rules_policy(const sk_rules_t *rules, const char *id);
+const sk_app_t *sk_rules_app(const sk_rules_t *rules, const char *id);
+
+/* 1 when person is a member of group (see sk_group), else 0. */
+int sk_rules_in_group(const sk_person_t *person, const sk_group_t *group);
+
+/*
+ * sk_rules_request_settings — how the entitlement `key` ("app/id") may be
+ * requested. Precedence: the entitlement's own `request:` block; else the
+ * block of the first profile, in declaration order (files by name, then
+ * position), that lists the entitlement and has one; else NULL (the
+ * entitlement cannot be requested, only granted by enrollments).
+ */
+const sk_request_settings_t *sk_rules_request_settings(const sk_rules_t *rules,
+                                                       const char *key);
+
+/* The `request:` block of profile `id` itself; NULL when it has none. */
+const sk_request_settings_t *
+sk_rules_profile_request_settings(const sk_rules_t *rules, const char *id);
+
+/* Counts of the directory and policies (sk_rules_stats keeps its layout). */
+typedef struct sk_rules_access_stats {
+    size_t people, groups, policies, request_blocks;
+} sk_rules_access_stats_t;
+void sk_rules_access_stats(const sk_rules_t *rules,
+                           sk_rules_access_stats_t *out);
+
 #endif

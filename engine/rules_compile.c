@@ -34,6 +34,7 @@ struct sk_rules {
     sk_rotation_t *rot;     /* in declaration order */
     size_t n_rot;
     sk_rules_stats_t stats;
+    sk_rules_access_t *access; /* people, groups, policies, requests */
     char version[33];
 };
 
@@ -180,6 +181,11 @@ static int cc_unique(cc_t *c, sk_strmap_t *m, size_t fi, const char *kind,
     o->file = c->files[fi].path;
     o->pos = at;
     return 1;
+}
+
+int sk_rules_id_syntax_ok(const char *id)
+{
+    return cc_id_syntax_ok(id);
 }
 
 /* Closest key of map m to word (edit distance <= 2), or NULL. */
@@ -534,6 +540,11 @@ out:
     free(fill);
 }
 
+const char *sk_rules_suggest_map(const sk_strmap_t *m, const char *word)
+{
+    return cc_suggest(m, word);
+}
+
 static void cc_hash_str(XXH3_state_t *st, const char *s)
 {
     XXH3_128bits_update(st, s, strlen(s) + 1); /* with the NUL: unambiguous */
@@ -580,6 +591,8 @@ static int cc_version(sk_rules_t *r)
             cc_hash_num(st, e->max_escalation_level);
         }
     }
+    if (r->access)
+        sk_rules_access_hash(r->access, st);
     h = XXH3_128bits_digest(st);
     XXH3_freeState(st);
     snprintf(r->version, sizeof(r->version), "%016llx%016llx",
@@ -652,6 +665,9 @@ sk_rules_t *sk_rules_compile(const sk_rules_file_t *files, size_t n_files,
     for (size_t fi = 0; fi < n_files; fi++)
         if (files[fi].doc)
             cc_enrollments(&c, fi, files[fi].doc);
+    if (!c.oom)
+        r->access = sk_rules_access_compile(r, files, n_files, c.check_refs,
+                                            errs, &c.oom);
     if (c.oom || structural_failure || errs->count > c.errs_before)
         goto out;
     cc_flatten(&c);
@@ -687,8 +703,14 @@ void sk_rules_destroy(sk_rules_t *rules)
         return;
     sk_strmap_fini(&rules->rotations);
     sk_strmap_fini(&rules->ents);
+    sk_rules_access_destroy(rules->access);
     sk_arena_fini(&rules->arena);
     free(rules);
+}
+
+const sk_rules_access_t *sk_rules_access_of(const sk_rules_t *rules)
+{
+    return rules ? rules->access : NULL;
 }
 
 const sk_rotation_t *sk_rules_rotation(const sk_rules_t *rules, const char *id)

@@ -38,12 +38,28 @@ static const cyaml_schema_value_t string_entry = {
     CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, CYAML_UNLIMITED),
 };
 
+#define OPT_BOOL(key, type, member)                                            \
+    CYAML_FIELD_BOOL_PTR(key, CYAML_FLAG_OPTIONAL, type, member)
+
+static const cyaml_schema_field_t request_fields[] = {
+    OPT_BOOL("self_service", sk_raw_request_t, self_service),
+    OPT_SEQ("requestable_by", sk_raw_request_t, requestable_by, &string_entry),
+    OPT_STR("policy", sk_raw_request_t, policy),
+    OPT_STR("emergency_policy", sk_raw_request_t, emergency_policy),
+    OPT_STR("provisioning", sk_raw_request_t, provisioning),
+    OPT_SEQ("provisioners", sk_raw_request_t, provisioners, &string_entry),
+    OPT_STR("revocation_policy", sk_raw_request_t, revocation_policy),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t ent_fields[] = {
     OPT_STR("id", sk_raw_ent_t, id),
     OPT_STR("name", sk_raw_ent_t, name),
     OPT_STR("resource", sk_raw_ent_t, resource),
     OPT_STR("permission", sk_raw_ent_t, permission),
     OPT_STR("max_duration", sk_raw_ent_t, max_duration),
+    CYAML_FIELD_MAPPING_PTR("request", CYAML_FLAG_OPTIONAL, sk_raw_ent_t,
+                            request, request_fields),
     CYAML_FIELD_END,
 };
 static const cyaml_schema_value_t ent_entry = {
@@ -77,6 +93,8 @@ static const cyaml_schema_field_t profile_fields[] = {
     OPT_STR("name", sk_raw_profile_t, name),
     OPT_STR("description", sk_raw_profile_t, description),
     OPT_SEQ("entitlements", sk_raw_profile_t, entitlements, &string_entry),
+    CYAML_FIELD_MAPPING_PTR("request", CYAML_FLAG_OPTIONAL, sk_raw_profile_t,
+                            request, request_fields),
     CYAML_FIELD_END,
 };
 static const cyaml_schema_value_t profile_entry = {
@@ -97,11 +115,70 @@ static const cyaml_schema_value_t enroll_entry = {
     CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, sk_raw_enroll_t, enroll_fields),
 };
 
+static const cyaml_schema_field_t person_fields[] = {
+    OPT_STR("id", sk_raw_person_t, id),
+    OPT_STR("email", sk_raw_person_t, email),
+    OPT_STR("manager", sk_raw_person_t, manager),
+    OPT_SEQ("groups", sk_raw_person_t, groups, &string_entry),
+    OPT_SEQ("platform_ids", sk_raw_person_t, platform_ids, &string_entry),
+    CYAML_FIELD_END,
+};
+static const cyaml_schema_value_t person_entry = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, sk_raw_person_t, person_fields),
+};
+
+static const cyaml_schema_field_t group_fields[] = {
+    OPT_STR("id", sk_raw_group_t, id),
+    OPT_STR("name", sk_raw_group_t, name),
+    OPT_SEQ("members", sk_raw_group_t, members, &string_entry),
+    CYAML_FIELD_END,
+};
+static const cyaml_schema_value_t group_entry = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, sk_raw_group_t, group_fields),
+};
+
+static const cyaml_schema_field_t reviewers_fields[] = {
+    OPT_SEQ("users", sk_raw_reviewers_t, users, &string_entry),
+    OPT_STR("group", sk_raw_reviewers_t, group),
+    OPT_BOOL("manager", sk_raw_reviewers_t, manager),
+    OPT_BOOL("app_owner", sk_raw_reviewers_t, app_owner),
+    OPT_STR("on_call", sk_raw_reviewers_t, on_call),
+    CYAML_FIELD_INT_PTR("approvals", CYAML_FLAG_OPTIONAL, sk_raw_reviewers_t,
+                        approvals),
+    OPT_BOOL("allow_self_approval", sk_raw_reviewers_t, allow_self_approval),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t step_fields[] = {
+    OPT_BOOL("auto_approve", sk_raw_step_t, auto_approve),
+    OPT_STR("condition", sk_raw_step_t, condition),
+    CYAML_FIELD_MAPPING_PTR("reviewers", CYAML_FLAG_OPTIONAL, sk_raw_step_t,
+                            reviewers, reviewers_fields),
+    CYAML_FIELD_END,
+};
+static const cyaml_schema_value_t step_entry = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, sk_raw_step_t, step_fields),
+};
+
+static const cyaml_schema_field_t policy_fields[] = {
+    OPT_STR("id", sk_raw_policy_t, id),
+    OPT_STR("name", sk_raw_policy_t, name),
+    OPT_STR("description", sk_raw_policy_t, description),
+    OPT_SEQ("steps", sk_raw_policy_t, steps, &step_entry),
+    CYAML_FIELD_END,
+};
+static const cyaml_schema_value_t policy_entry = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, sk_raw_policy_t, policy_fields),
+};
+
 static const cyaml_schema_field_t doc_fields[] = {
     OPT_SEQ("apps", sk_raw_doc_t, apps, &app_entry),
     OPT_SEQ("rotations", sk_raw_doc_t, rotations, &rot_entry),
     OPT_SEQ("profiles", sk_raw_doc_t, profiles, &profile_entry),
     OPT_SEQ("enrollments", sk_raw_doc_t, enrollments, &enroll_entry),
+    OPT_SEQ("people", sk_raw_doc_t, people, &person_entry),
+    OPT_SEQ("groups", sk_raw_doc_t, groups, &group_entry),
+    OPT_SEQ("policies", sk_raw_doc_t, policies, &policy_entry),
     CYAML_FIELD_END,
 };
 static const cyaml_schema_value_t doc_schema = {
@@ -121,6 +198,18 @@ static const char *load_mapping_name(const cyaml_schema_field_t *fields)
         return "profile";
     if (fields == enroll_fields)
         return "enrollment";
+    if (fields == request_fields)
+        return "request";
+    if (fields == person_fields)
+        return "person";
+    if (fields == group_fields)
+        return "group";
+    if (fields == reviewers_fields)
+        return "reviewers";
+    if (fields == step_fields)
+        return "policy step";
+    if (fields == policy_fields)
+        return "policy";
     return "rule file (top level)";
 }
 
@@ -177,6 +266,8 @@ static void load_where_frame(load_where_t *w, const char *line)
                 ;
         }
         w->schema = f && f->key ? &f->value : NULL;
+        if (w->schema && w->schema->type == CYAML_MAPPING)
+            w->mapping = w->schema->mapping.fields; /* e.g. request: */
         w->field = f && f->key ? f->key : NULL;
         w->entry = 0;
         snprintf(w->path + plen, sizeof(w->path) - plen, "%s%s",
@@ -208,6 +299,8 @@ static const char *load_type_name(const cyaml_schema_value_t *s)
     switch (s->type) {
     case CYAML_STRING: return "a string";
     case CYAML_UINT: return "a non-negative integer";
+    case CYAML_INT: return "an integer";
+    case CYAML_BOOL: return "true or false";
     case CYAML_SEQUENCE: return "a sequence";
     case CYAML_MAPPING: return "a mapping";
     default: return "another type";
@@ -346,7 +439,8 @@ static int load_translate(const sk_rules_file_t *f, const char *logtext,
                                  "wrong type for %s: expected %s%s, got %s",
                                  what, load_type_name(w.schema),
                                  w.path[0] ? "" : " (keys: apps, rotations, "
-                                                  "profiles, enrollments)",
+                                                  "profiles, enrollments, "
+                                                  "people, groups, policies)",
                                  load_event_name(got ? got + 11 : ""));
     } else if (strncmp(msg, "Invalid ", 8) == 0 &&
                sscanf(strstr(msg, "value: ") ? strstr(msg, "value: ") : "",

@@ -15,6 +15,7 @@
 #define SK_RULES_POS_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "arena.h"
@@ -77,8 +78,19 @@ void sk_pos_index_fini(sk_pos_index_t *ix);
 
 /* ---- 2. raw documents (filled by libcyaml; every field optional) ------ */
 
+/* A `request:` block of an entitlement or a profile. */
+typedef struct sk_raw_request {
+    bool *self_service; /* NULL when absent */
+    char **requestable_by;
+    unsigned requestable_by_count;
+    char *policy, *emergency_policy, *provisioning, *revocation_policy;
+    char **provisioners;
+    unsigned provisioners_count;
+} sk_raw_request_t;
+
 typedef struct sk_raw_ent {
     char *id, *name, *resource, *permission, *max_duration;
+    sk_raw_request_t *request; /* NULL when absent */
 } sk_raw_ent_t;
 
 typedef struct sk_raw_app {
@@ -95,7 +107,42 @@ typedef struct sk_raw_profile {
     char *id, *name, *description;
     char **entitlements;
     unsigned entitlements_count;
+    sk_raw_request_t *request; /* NULL when absent */
 } sk_raw_profile_t;
+
+typedef struct sk_raw_person {
+    char *id, *email, *manager;
+    char **groups;
+    unsigned groups_count;
+    char **platform_ids;
+    unsigned platform_ids_count;
+} sk_raw_person_t;
+
+typedef struct sk_raw_group {
+    char *id, *name;
+    char **members;
+    unsigned members_count;
+} sk_raw_group_t;
+
+typedef struct sk_raw_reviewers {
+    char **users;
+    unsigned users_count;
+    char *group, *on_call;
+    bool *manager, *app_owner, *allow_self_approval; /* NULL when absent */
+    int *approvals;                                  /* NULL when absent */
+} sk_raw_reviewers_t;
+
+typedef struct sk_raw_step {
+    bool *auto_approve;            /* NULL when absent */
+    char *condition;
+    sk_raw_reviewers_t *reviewers; /* NULL when absent */
+} sk_raw_step_t;
+
+typedef struct sk_raw_policy {
+    char *id, *name, *description;
+    sk_raw_step_t *steps;
+    unsigned steps_count;
+} sk_raw_policy_t;
 
 typedef struct sk_raw_enroll {
     char *id;
@@ -116,6 +163,12 @@ typedef struct sk_raw_doc {
     unsigned profiles_count;
     sk_raw_enroll_t *enrollments;
     unsigned enrollments_count;
+    sk_raw_person_t *people;
+    unsigned people_count;
+    sk_raw_group_t *groups;
+    unsigned groups_count;
+    sk_raw_policy_t *policies;
+    unsigned policies_count;
 } sk_raw_doc_t;
 
 /* One rule file as loaded: its text, its position index, its raw data. */
@@ -159,5 +212,38 @@ int sk_rules_edit_distance(const char *a, const char *b);
  */
 const char *sk_rules_suggest(const char *word, const char *const *cands,
                              size_t n);
+
+/* ---- 4. access rules (rules_access.c) ---------------------------------- */
+
+/* People, groups, apps, policies and request settings of a rule set. */
+typedef struct sk_rules_access sk_rules_access_t;
+
+/*
+ * sk_rules_access_compile — checks and compiles the `people`, `groups`,
+ * `policies` sections, app owners and every `request:` block of `files`.
+ * `rules` must already hold its rotations and entitlements (they are
+ * referenced). Reference checks are skipped when check_refs is 0. Appends
+ * every error to errs; sets *oom on allocation failure. Returns the
+ * compiled part (owned by the caller, sk_rules_access_destroy()) or NULL on
+ * out of memory. Errors do not make it NULL: the caller refuses the whole
+ * set when errs grew.
+ */
+sk_rules_access_t *sk_rules_access_compile(const sk_rules_t *rules,
+                                           const sk_rules_file_t *files,
+                                           size_t n_files, int check_refs,
+                                           sk_rules_errors_t *errs, int *oom);
+void sk_rules_access_destroy(sk_rules_access_t *a);
+
+/* Feeds the compiled content into an XXH3_state_t (the rule set version). */
+void sk_rules_access_hash(const sk_rules_access_t *a, void *xxh3_state);
+
+/* The access part of a compiled rule set (rules_compile.c). */
+const sk_rules_access_t *sk_rules_access_of(const sk_rules_t *rules);
+
+/* 1 if id matches [a-z0-9][a-z0-9_.-]* and is at most 64 bytes. */
+int sk_rules_id_syntax_ok(const char *id);
+
+/* Closest key of map m to word (edit distance <= 2), or NULL. */
+const char *sk_rules_suggest_map(const sk_strmap_t *m, const char *word);
 
 #endif

@@ -139,7 +139,7 @@ TEST(test_unknown_key_skips_references)
     CHECK_INT(load_bad(FIX "struct_plus", &e), 2);
     CHECK_ERR(&e, 0, FIX "struct_plus/a.yaml", 5, 9,
               "unknown key 'bogus' in entitlement (expected one of: id, "
-              "name, resource, permission, max_duration)");
+              "name, resource, permission, max_duration, request)");
     CHECK_ERR(&e, 1, FIX "struct_plus/b.yaml", 2, 9,
               "invalid rotation id 'Demo'");
     sk_rules_errors_fini(&e);
