@@ -57,12 +57,16 @@ static const char *cli_rules_duration(sk_ms_t ms, char *buf, size_t len)
 static void cli_rules_print_check(const sk_rules_t *r)
 {
     sk_rules_stats_t st;
+    sk_rules_access_stats_t as;
 
     sk_rules_stats(r, &st);
+    sk_rules_access_stats(r, &as);
     printf("ok: %zu files, %zu apps, %zu entitlements, %zu rotations, "
-           "%zu profiles, %zu enrollments (version %s)\n",
+           "%zu profiles, %zu enrollments, %zu people, %zu groups, "
+           "%zu policies (version %s)\n",
            st.files, st.apps, st.entitlements, st.rotations, st.profiles,
-           st.enrollments, sk_rules_version(r));
+           st.enrollments, as.people, as.groups, as.policies,
+           sk_rules_version(r));
 }
 
 static void cli_rules_print_show(const sk_rules_t *r)

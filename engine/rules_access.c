@@ -121,6 +121,22 @@ static void ac_put(ac_t *c, sk_strmap_t *m, const char *key, void *v)
         c->oom = 1;
 }
 
+/* A person id is a user id as events carry it, often an e-mail address:
+ * like other ids, with '@' and '+' allowed after the first character. */
+static int ac_person_id_ok(const char *id)
+{
+    char buf[65];
+    size_t n = strlen(id);
+
+    if (n == 0 || n > 64)
+        return 0;
+    memcpy(buf, id, n + 1);
+    for (size_t i = 1; i < n; i++)
+        if (buf[i] == '@' || buf[i] == '+')
+            buf[i] = '.';
+    return sk_rules_id_syntax_ok(buf);
+}
+
 /*
  * Checks the id of entry `path` and that it is the first of its kind.
  * Returns 1 when the entry should be compiled.
@@ -137,12 +153,13 @@ static int ac_define(ac_t *c, size_t fi, const char *kind, const char *id,
                  "missing required field 'id' in %s", kind);
         return 0;
     }
-    if (!sk_rules_id_syntax_ok(id)) {
+    if (strcmp(kind, "person") == 0 ? !ac_person_id_ok(id)
+                                    : !sk_rules_id_syntax_ok(id)) {
         ac_error(c, fi, at,
                  "invalid %s id '%s': use lowercase letters, digits, '_', "
-                 "'.' and '-', starting with a letter or digit, at most 64 "
+                 "'.'%s and '-', starting with a letter or digit, at most 64 "
                  "characters",
-                 kind, id);
+                 kind, id, strcmp(kind, "person") == 0 ? ", '@', '+'" : "");
         return 0;
     }
     key = sk_arena_sprintf(&c->tmp, "%s:%s", kind, id);

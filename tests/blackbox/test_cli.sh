@@ -38,7 +38,7 @@ check "shiftkey --help exits 0 and lists commands" sh -c "$SK --help | grep -q '
 check "shiftkey without a command is a usage error (2)" exits 2 "$SK"
 check "shiftkey unknown command is a usage error (2)" exits 2 "$SK" frobnicate
 check "shiftkey rules check on the examples exits 0" exits 0 "$SK" rules check rules/examples
-check "rules check prints the counts" sh -c "$SK rules check rules/examples | grep -q '^ok: 4 files, 6 apps, 11 entitlements, 6 rotations'"
+check "rules check prints the counts" sh -c "$SK rules check rules/examples | grep -q '^ok: 6 files, 6 apps, 11 entitlements, 6 rotations, 6 profiles, 6 enrollments, 6 people, 3 groups, 5 policies'"
 
 mkdir -p "$tmp/bad"
 cat >"$tmp/bad/apps.yaml" <<'YAML'

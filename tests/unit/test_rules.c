@@ -363,7 +363,7 @@ TEST(test_examples)
         goto out;
     }
     sk_rules_stats(r, &st);
-    CHECK_INT(st.files, 4);
+    CHECK_INT(st.files, 6);
     CHECK_INT(st.apps, 6);
     CHECK_INT(st.entitlements, 11);
     CHECK_INT(st.rotations, 6);
