@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "expr.h"
 #include "rules.h"
 #include "sk_test.h"
 #include "strmap.h"
@@ -504,6 +505,174 @@ TEST(test_destroy_leak_free)
     sk_rules_errors_fini(NULL);
 }
 
+/* ---- access rules: directory, policies, request blocks ----------------- */
+
+TEST(test_access_errors)
+{
+    sk_rules_errors_t e;
+    const char *f = FIX "access_errors/rules.yaml";
+
+    CHECK_INT(load_bad(FIX "access_errors", &e), 15);
+    CHECK_ERR(&e, 0, f, 8, 28, "unknown rotation 'demo-primry' in "
+                               "requestable_by of entitlement 'demo/console'");
+    CHECK_ERR(&e, 1, f, 8, 50, "unknown group 'opps' in requestable_by of "
+                               "entitlement 'demo/console' (did you mean "
+                               "'ops'?)");
+    CHECK_ERR(&e, 2, f, 8, 62, "bad requestable_by 'someone'");
+    CHECK_ERR(&e, 3, f, 9, 19, "unknown policy 'two-stp' as policy of "
+                               "entitlement 'demo/console' (did you mean "
+                               "'two-step'?)");
+    CHECK_ERR(&e, 4, f, 10, 25, "is manual but no provisioners are named");
+    CHECK_ERR(&e, 5, f, 15, 14, "unknown person 'bobb' as manager of person "
+                                "'ann' (did you mean 'bob'?)");
+    CHECK_ERR(&e, 6, f, 16, 14, "unknown group 'opps' in groups of person "
+                                "'ann' (did you mean 'ops'?)");
+    CHECK_ERR(&e, 7, f, 20, 20, "unknown person 'zed' in members of group "
+                                "'ops'");
+    CHECK_ERR(&e, 8, f, 24, 46, "approvals must be at least 1 (got 0)");
+    CHECK_ERR(&e, 9, f, 25, 9, "must have exactly one of auto_approve, "
+                               "condition, reviewers (found several)");
+    CHECK_ERR(&e, 10, f, 27, 9, "(found none)");
+    CHECK_ERR(&e, 11, f, 28, 70, "bad condition in policy 'two-step': bad "
+                                 "duration '4x'");
+    CHECK_ERR(&e, 12, f, 29, 40, "unknown group 'opz' in condition of policy "
+                                 "'two-step' (did you mean 'ops'?)");
+    CHECK_ERR(&e, 13, f, 29, 68, "unknown rotation 'demo-primry' in condition "
+                                 "of policy 'two-step' (did you mean "
+                                 "'demo-primary'?)");
+    CHECK_ERR(&e, 14, f, 30, 20, "reviewers of policy 'two-step' name nobody");
+    sk_rules_errors_fini(&e);
+
+    CHECK_INT(load_bad(FIX "request_unknown_key", &e), 1);
+    CHECK_ERR(&e, 0, FIX "request_unknown_key/rules.yaml", 5, 11,
+              "unknown key 'manger' in reviewers (did you mean 'manager'?)");
+    sk_rules_errors_fini(&e);
+}
+
+TEST(test_manager_cycle)
+{
+    sk_rules_errors_t e;
+
+    CHECK_INT(load_bad(FIX "manager_cycle", &e), 2);
+    CHECK_ERR(&e, 0, FIX "manager_cycle/people.yaml", 3, 14,
+              "manager cycle: a -> b -> c -> a");
+    CHECK_ERR(&e, 1, FIX "manager_cycle/people.yaml", 11, 14,
+              "manager cycle: e -> e");
+    sk_rules_errors_fini(&e);
+}
+
+static int yes_payments(void *user, const char *id)
+{
+    (void)user;
+    return strcmp(id, "payments-primary") == 0;
+}
+
+TEST(test_access_examples)
+{
+    sk_rules_errors_t e;
+    sk_rules_t *r;
+    sk_rules_access_stats_t as;
+    const sk_person_t *bob, *alice, *carol;
+    const sk_group_t *pay;
+    const sk_policy_t *pol;
+    const sk_request_settings_t *s;
+    const sk_app_t *app;
+
+    sk_rules_errors_init(&e);
+    r = sk_rules_load("rules/examples", &e);
+    CHECK(r != NULL);
+    if (!r) {
+        sk_rules_errors_print(&e, stderr);
+        goto out;
+    }
+    sk_rules_access_stats(r, &as);
+    CHECK_INT(as.people, 6);
+    CHECK_INT(as.groups, 3);
+    CHECK_INT(as.policies, 5);
+    CHECK_INT(as.request_blocks, 4);
+
+    bob = sk_rules_person(r, "bob@example.com");
+    alice = sk_rules_person(r, "alice@example.com");
+    carol = sk_rules_person(r, "carol@example.com");
+    pay = sk_rules_group(r, "payments-team");
+    CHECK(bob && alice && carol && pay);
+    if (!bob || !alice || !carol || !pay)
+        goto out;
+    CHECK(bob->manager == alice);
+    CHECK(alice->manager == NULL);
+    CHECK_STR(bob->platform_ids[0], "pagerduty:PBOB001");
+    CHECK_INT(carol->n_platform_ids, 2);
+    /* carol is in payments-team through the group's members: */
+    CHECK(sk_rules_in_group(carol, pay));
+    CHECK(sk_rules_in_group(bob, pay));
+    CHECK(!sk_rules_in_group(bob, sk_rules_group(r, "security")));
+    CHECK_INT(pay->n_members, 3);
+    CHECK(sk_rules_person(r, "nobody") == NULL);
+    CHECK(sk_rules_group(NULL, "security") == NULL);
+
+    app = sk_rules_app(r, "postgres-payments");
+    CHECK(app && app->owner_group == pay && !app->owner_person);
+    app = sk_rules_app(r, "kubernetes-prod");
+    CHECK(app && app->owner_person == sk_rules_person(r, "frank@example.com"));
+    app = sk_rules_app(r, "gcp-billing"); /* free text stays text */
+    CHECK(app && !app->owner_person && !app->owner_group);
+    CHECK_STR(app ? app->owner : NULL, "finance-eng");
+
+    pol = sk_rules_policy(r, "oncall-self-service");
+    CHECK(pol && pol->n_steps == 2);
+    if (pol && pol->n_steps == 2) {
+        sk_expr_ctx_t ctx = {NULL, yes_payments, NULL, 3 * 3600000, 0};
+        CHECK_INT(pol->steps[0].kind, SK_STEP_CONDITION);
+        CHECK_INT(sk_expr_eval(pol->steps[0].condition, &ctx), 1);
+        ctx.duration_ms = 5 * 3600000;
+        CHECK_INT(sk_expr_eval(pol->steps[0].condition, &ctx), 0);
+        CHECK_INT(pol->steps[1].kind, SK_STEP_AUTO_APPROVE);
+    }
+    pol = sk_rules_policy(r, "two-step");
+    CHECK(pol && pol->n_steps == 2 && pol->steps[0].reviewers.manager &&
+          pol->steps[1].reviewers.app_owner &&
+          pol->steps[1].reviewers.approvals == 1 &&
+          !pol->steps[1].reviewers.allow_self_approval);
+    pol = sk_rules_policy(r, "sre-review");
+    CHECK(pol && pol->steps[0].reviewers.on_call ==
+                     sk_rules_rotation(r, "platform-sre"));
+
+    /* own block wins over the profile's */
+    s = sk_rules_request_settings(r, "postgres-payments/dba");
+    CHECK(s != NULL);
+    if (s) {
+        CHECK_STR(s->declared_in, "entitlement:postgres-payments/dba");
+        CHECK(s->policy == sk_rules_policy(r, "two-step"));
+        CHECK(s->emergency_policy == sk_rules_policy(r, "break-glass"));
+        CHECK(s->revocation_policy == sk_rules_policy(r, "security-revocation"));
+        CHECK_INT(s->provisioning, SK_PROVISIONING_MANUAL);
+        CHECK(s->n_provisioners == 1 && s->provisioners[0].person == alice);
+        CHECK(s->n_requestable_by == 1 &&
+              s->requestable_by[0].kind == SK_REQUESTER_GROUP &&
+              s->requestable_by[0].group == pay);
+        CHECK_INT(s->self_service, 0);
+    }
+    /* falls back to its first profile's block */
+    s = sk_rules_request_settings(r, "datadog/write");
+    CHECK(s != NULL);
+    if (s) {
+        CHECK_STR(s->declared_in, "profile:payments-oncall");
+        CHECK_INT(s->self_service, 1);
+        CHECK_INT(s->provisioning, SK_PROVISIONING_AUTOMATIC);
+        CHECK(s->n_requestable_by == 2 &&
+              s->requestable_by[0].kind == SK_REQUESTER_ROTATION &&
+              s->requestable_by[0].rotation ==
+                  sk_rules_rotation(r, "payments-primary"));
+        CHECK(s == sk_rules_profile_request_settings(r, "payments-oncall"));
+    }
+    CHECK(sk_rules_request_settings(r, "demo/console") == NULL);
+    CHECK(sk_rules_profile_request_settings(r, "demo-full") == NULL);
+    CHECK(sk_rules_profile_request_settings(r, "payments-dba") != NULL);
+out:
+    sk_rules_destroy(r);
+    sk_rules_errors_fini(&e);
+}
+
 SK_TEST_MAIN(SK_TEST_CASE(test_duration_table), SK_TEST_CASE(test_strmap),
              SK_TEST_CASE(test_unknown_key),
              SK_TEST_CASE(test_unknown_key_skips_references),
@@ -520,4 +689,7 @@ SK_TEST_MAIN(SK_TEST_CASE(test_duration_table), SK_TEST_CASE(test_strmap),
              SK_TEST_CASE(test_lookups),
              SK_TEST_CASE(test_single_file_and_defaults),
              SK_TEST_CASE(test_version_stable),
-             SK_TEST_CASE(test_destroy_leak_free))
+             SK_TEST_CASE(test_destroy_leak_free),
+             SK_TEST_CASE(test_access_errors),
+             SK_TEST_CASE(test_manager_cycle),
+             SK_TEST_CASE(test_access_examples))
