@@ -26,6 +26,9 @@ extern const char sk_schema_schedule_event[];
 extern const char sk_schema_command[];
 extern const char sk_schema_audit_record[];
 extern const char sk_schema_dead_letter[];
+extern const char sk_schema_access_request_event[];
+extern const char sk_schema_task_event[];
+extern const char sk_schema_provisioning_result[];
 
 #define WALK_MAX_DEPTH 32
 #define WALK_PATH_MAX 256
@@ -398,6 +401,38 @@ static const char *shift_name(int i) { return sk_shift_event_type_name((sk_shift
 static const char *action_name(int i) { return sk_command_action_name((sk_command_action_t)i); }
 static const char *kind_name(int i) { return sk_source_kind_name((sk_source_kind_t)i); }
 static const char *dl_name(int i) { return sk_dead_letter_kind_name((sk_dead_letter_kind_t)i); }
+static const char *req_name(int i) { return sk_request_event_type_name((sk_request_event_type_t)i); }
+static const char *target_name(int i) { return sk_target_kind_name((sk_target_kind_t)i); }
+static const char *task_kind_name(int i) { return sk_task_kind_name((sk_task_kind_t)i); }
+static const char *task_state_name(int i) { return sk_task_state_name((sk_task_state_t)i); }
+static const char *outcome_name(int i) { return sk_task_outcome_name((sk_task_outcome_t)i); }
+static const char *prov_name(int i) { return sk_provisioning_status_name((sk_provisioning_status_t)i); }
+
+/* Enum field `name` of slot `kind`; for a union [null, enum], the enum. */
+static avro_schema_t enum_field(sk_codec_t *c, sk_codec_kind_t kind, const char *name)
+{
+    avro_schema_t f = avro_schema_record_field_get(c->slots[kind].schema, name);
+    if (f && avro_typeof(f) == AVRO_UNION && avro_schema_union_size(f) == 2)
+        f = avro_schema_union_branch(f, 1);
+    return f;
+}
+
+/* The enums of the request, task and provisioning-result schemas. */
+static int codec_check_request_enums(sk_codec_t *c)
+{
+    return enum_matches(enum_field(c, SK_CODEC_REQUEST, "type"), SK_REQ_EVENT_TYPE_COUNT,
+                        req_name) &&
+           enum_matches(enum_field(c, SK_CODEC_REQUEST, "target_kind"), SK_TARGET_KIND_COUNT,
+                        target_name) &&
+           enum_matches(enum_field(c, SK_CODEC_TASK, "kind"), SK_TASK_KIND_COUNT,
+                        task_kind_name) &&
+           enum_matches(enum_field(c, SK_CODEC_TASK, "state"), SK_TASK_STATE_COUNT,
+                        task_state_name) &&
+           enum_matches(enum_field(c, SK_CODEC_TASK, "outcome"), SK_TASK_OUTCOME_COUNT,
+                        outcome_name) &&
+           enum_matches(enum_field(c, SK_CODEC_PROVISIONING_RESULT, "result"),
+                        SK_PROV_STATUS_COUNT, prov_name);
+}
 
 static int codec_check_enums(sk_codec_t *c)
 {
@@ -411,7 +446,8 @@ static int codec_check_enums(sk_codec_t *c)
            ref && enum_matches(avro_schema_record_field_get(ref, "kind"), SK_SOURCE_KIND_COUNT,
                                kind_name) &&
            enum_matches(avro_schema_record_field_get(c->slots[SK_CODEC_DEAD_LETTER].schema, "kind"),
-                        SK_DL_KIND_COUNT, dl_name);
+                        SK_DL_KIND_COUNT, dl_name) &&
+           codec_check_request_enums(c);
 }
 
 static int codec_slot_init(sk_codec_slot_t *slot, const char *name, int32_t id, const char *json)
@@ -449,7 +485,13 @@ sk_codec_t *sk_codec_new(void)
         codec_slot_init(&c->slots[SK_CODEC_AUDIT], "AuditRecord", SK_SCHEMA_ID_AUDIT,
                         sk_schema_audit_record) ||
         codec_slot_init(&c->slots[SK_CODEC_DEAD_LETTER], "DeadLetter",
-                        SK_SCHEMA_ID_DEAD_LETTER, sk_schema_dead_letter))
+                        SK_SCHEMA_ID_DEAD_LETTER, sk_schema_dead_letter) ||
+        codec_slot_init(&c->slots[SK_CODEC_REQUEST], "AccessRequestEvent",
+                        SK_SCHEMA_ID_REQUEST, sk_schema_access_request_event) ||
+        codec_slot_init(&c->slots[SK_CODEC_TASK], "TaskEvent", SK_SCHEMA_ID_TASK,
+                        sk_schema_task_event) ||
+        codec_slot_init(&c->slots[SK_CODEC_PROVISIONING_RESULT], "ProvisioningResult",
+                        SK_SCHEMA_ID_PROVISIONING_RESULT, sk_schema_provisioning_result))
         goto fail;
     if (!codec_check_enums(c)) {
         fprintf(stderr, "shiftkey: codec: enum symbols in schemas/ differ from event.h\n");

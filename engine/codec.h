@@ -18,7 +18,10 @@ enum {
     SK_SCHEMA_ID_SCHEDULE_EVENT = 1001,
     SK_SCHEMA_ID_COMMAND = 1002,
     SK_SCHEMA_ID_AUDIT = 1003,
-    SK_SCHEMA_ID_DEAD_LETTER = 1004
+    SK_SCHEMA_ID_DEAD_LETTER = 1004,
+    SK_SCHEMA_ID_REQUEST = 1005,
+    SK_SCHEMA_ID_TASK = 1006,
+    SK_SCHEMA_ID_PROVISIONING_RESULT = 1007
 };
 
 #define SK_WIRE_HEADER_LEN 5
@@ -66,6 +69,43 @@ int sk_codec_decode_dead_letter(sk_codec_t *codec, const void *buf, size_t len,
                                 sk_arena_t *arena, sk_dead_letter_t *out,
                                 char *reason, size_t reason_len);
 
+/*
+ * Access requests (shiftkey.requests.v1, AccessRequestEvent) and provisioning
+ * results (shiftkey.provisioning.results.v1, ProvisioningResult) are engine
+ * inputs, decoded like ScheduleEvent: strings are borrowed from the codec,
+ * valid until the next decode or encode of the same record type. Tasks
+ * (shiftkey.tasks.v1, TaskEvent) are an output: their decoder copies into
+ * `arena`, like the Command decoder. All three return 0, SK_EPARSE (not
+ * decodable) or SK_EINVAL (decoded, invalid content) with a reason naming
+ * the field, e.g. "field 'duration_ms': 0 is not positive".
+ *
+ * Content checked beyond the walk: identifiers (sk_id_valid), free text at
+ * most 4096 bytes, no NUL; times 0..SK_MS_MAX_INPUT; a request's duration
+ * 1..SK_MS_MAX_INPUT when present and present for DURATION_CHANGED, its
+ * assignee present for REASSIGNED, its policy for POLICY_CHANGED, an
+ * ENTITLEMENT target of the form app/entitlement; a task's outcome set
+ * exactly when it is CLOSED, step 0..SK_TASK_STEP_MAX; a result's
+ * command_id 32 lowercase hex, retryable only when FAILED.
+ *
+ * Encoders: as above (arena memory, SK_EINVAL for an enum out of range).
+ * A request with duration_ms SK_MS_NONE, assignee NULL or policy NULL
+ * writes null; a task with outcome SK_TASK_OUTCOME_NONE writes null.
+ */
+int sk_codec_decode_request(sk_codec_t *codec, const void *buf, size_t len,
+                            sk_request_event_t *out, char *reason, size_t reason_len);
+int sk_codec_encode_request(sk_codec_t *codec, const sk_request_event_t *ev,
+                            sk_arena_t *arena, void **out, size_t *out_len);
+int sk_codec_decode_task(sk_codec_t *codec, const void *buf, size_t len, sk_arena_t *arena,
+                         sk_task_t *out, char *reason, size_t reason_len);
+int sk_codec_encode_task(sk_codec_t *codec, const sk_task_t *task, sk_arena_t *arena,
+                         void **out, size_t *out_len);
+int sk_codec_decode_provisioning_result(sk_codec_t *codec, const void *buf, size_t len,
+                                        sk_provisioning_result_t *out, char *reason,
+                                        size_t reason_len);
+int sk_codec_encode_provisioning_result(sk_codec_t *codec,
+                                        const sk_provisioning_result_t *res,
+                                        sk_arena_t *arena, void **out, size_t *out_len);
+
 /* Reads the schema id of a framed record; SK_EPARSE if not framed. */
 int sk_codec_schema_id(const void *buf, size_t len, int32_t *out_id);
 
@@ -82,6 +122,9 @@ typedef enum sk_codec_kind {
     SK_CODEC_COMMAND,
     SK_CODEC_AUDIT,
     SK_CODEC_DEAD_LETTER,
+    SK_CODEC_REQUEST,
+    SK_CODEC_TASK,
+    SK_CODEC_PROVISIONING_RESULT,
     SK_CODEC_KIND_COUNT
 } sk_codec_kind_t;
 

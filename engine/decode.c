@@ -426,3 +426,299 @@ int sk_codec_decode_dead_letter(sk_codec_t *codec, const void *buf, size_t len,
 out:
     return rc;
 }
+
+/* ---- shared by the request, task and provisioning-result decoders ---- */
+
+/* Boolean field `name`. */
+static int get_bool(dctx_t *d, const char *name, bool *out)
+{
+    int rc;
+    int b = 0;
+    avro_value_t v;
+    if ((rc = field(d, name, &v)))
+        goto out;
+    if (avro_value_get_boolean(&v, &b) != 0) {
+        rc = fail(d, SK_EPARSE, name, "not a boolean");
+        goto out;
+    }
+    *out = b != 0;
+out:
+    return rc;
+}
+
+/* A time field: 0..SK_MS_MAX_INPUT. */
+static int get_time(dctx_t *d, const char *name, sk_ms_t *out)
+{
+    int rc;
+    if ((rc = get_long(d, name, 0, out)))
+        goto out;
+    /* past year 9999: a mistake (seconds sent as ms * 1000, ...) */
+    if (*out > SK_MS_MAX_INPUT)
+        rc = fail(d, SK_EINVAL, name,
+                  "is after year 9999; times are milliseconds since the Unix epoch");
+out:
+    return rc;
+}
+
+/* Union [null, string] field checked by `rule`: *out NULL when null. */
+static int get_optional_text(dctx_t *d, const char *name, text_rule_t rule, const char **out)
+{
+    int rc;
+    int present = 0;
+    avro_value_t branch;
+    const char *s = NULL;
+    size_t size = 0;
+    *out = NULL;
+    if ((rc = get_optional(d, name, &branch, &present)) || !present)
+        goto out;
+    if (avro_value_get_string(&branch, &s, &size) != 0 || !s || size == 0) {
+        rc = fail(d, SK_EPARSE, name, "not a string");
+        goto out;
+    }
+    if ((rc = text_check(d, name, s, size - 1, rule)))
+        goto out;
+    if (d->arena && !(s = sk_arena_strndup(d->arena, s, size - 1))) {
+        rc = SK_ENOMEM;
+        goto out;
+    }
+    *out = s;
+out:
+    return rc;
+}
+
+/* ---- AccessRequestEvent ---- */
+
+/* duration_ms: null, or 1..SK_MS_MAX_INPUT (SK_MS_NONE when null). */
+static int request_duration(dctx_t *d, sk_request_event_t *ev)
+{
+    int rc;
+    int present = 0;
+    avro_value_t branch;
+    ev->duration_ms = SK_MS_NONE;
+    if ((rc = get_optional(d, "duration_ms", &branch, &present)) || !present)
+        goto out;
+    if (avro_value_get_long(&branch, &ev->duration_ms) != 0) {
+        rc = fail(d, SK_EPARSE, "duration_ms", "not a long");
+        goto out;
+    }
+    if (ev->duration_ms <= 0)
+        rc = fail(d, SK_EINVAL, "duration_ms", "%" PRId64 " is not positive", ev->duration_ms);
+    else if (ev->duration_ms > SK_MS_MAX_INPUT)
+        rc = fail(d, SK_EINVAL, "duration_ms", "%" PRId64 " is above the maximum %lld",
+                  ev->duration_ms, (long long)SK_MS_MAX_INPUT);
+out:
+    return rc;
+}
+
+/* An ENTITLEMENT target is "app/entitlement": one '/', both sides non-empty. */
+static int request_target(dctx_t *d, const sk_request_event_t *ev)
+{
+    const char *slash = strchr(ev->target, '/');
+    if (ev->target_kind != SK_TARGET_ENTITLEMENT)
+        return 0;
+    if (!slash || slash == ev->target || slash[1] == '\0' || strchr(slash + 1, '/'))
+        return fail(d, SK_EINVAL, "target",
+                    "'%.64s' is not an entitlement key app/entitlement", ev->target);
+    return 0;
+}
+
+/* The fields some types require. */
+static int request_required(dctx_t *d, const sk_request_event_t *ev)
+{
+    const char *type = sk_request_event_type_name(ev->type);
+    if (ev->type == SK_REQ_DURATION_CHANGED && ev->duration_ms == SK_MS_NONE)
+        return fail(d, SK_EINVAL, "duration_ms", "null, but %s requires a duration", type);
+    if (ev->type == SK_REQ_REASSIGNED && !ev->assignee)
+        return fail(d, SK_EINVAL, "assignee", "null, but %s requires an assignee", type);
+    if (ev->type == SK_REQ_POLICY_CHANGED && !ev->policy)
+        return fail(d, SK_EINVAL, "policy", "null, but %s requires a policy", type);
+    return 0;
+}
+
+int sk_codec_decode_request(sk_codec_t *codec, const void *buf, size_t len,
+                            sk_request_event_t *out, char *reason, size_t reason_len)
+{
+    int rc;
+    int type = 0, kind = 0;
+    avro_value_t *rec = NULL;
+    sk_request_event_t ev = {0};
+    dctx_t d = {.prefix = "", .reason = reason, .reason_len = reason_len};
+
+    if ((rc = sk_codec_read_framed(codec, SK_CODEC_REQUEST, buf, len, &rec, reason,
+                                   reason_len)))
+        goto out;
+    d.rec = rec;
+    if ((rc = get_text(&d, "event_id", TEXT_ID, &ev.event_id)) ||
+        (rc = get_enum(&d, "type", SK_REQ_EVENT_TYPE_COUNT, &type)) ||
+        (rc = get_text(&d, "request_id", TEXT_ID, &ev.request_id)) ||
+        (rc = get_text(&d, "actor", TEXT_ID, &ev.actor)) ||
+        (rc = get_text(&d, "subject", TEXT_ID, &ev.subject)) ||
+        (rc = get_enum(&d, "target_kind", SK_TARGET_KIND_COUNT, &kind)) ||
+        (rc = get_text(&d, "target", TEXT_ID, &ev.target)))
+        goto out;
+    ev.type = (sk_request_event_type_t)type;
+    ev.target_kind = (sk_target_kind_t)kind;
+    if ((rc = request_target(&d, &ev)) || (rc = request_duration(&d, &ev)) ||
+        (rc = get_text(&d, "justification", TEXT_ANY, &ev.justification)) ||
+        (rc = get_bool(&d, "emergency", &ev.emergency)) ||
+        (rc = get_text(&d, "comment", TEXT_ANY, &ev.comment)) ||
+        (rc = get_optional_text(&d, "assignee", TEXT_ID, &ev.assignee)) ||
+        (rc = get_optional_text(&d, "policy", TEXT_ID, &ev.policy)) ||
+        (rc = get_text(&d, "source", TEXT_ID, &ev.source)) ||
+        (rc = get_time(&d, "occurred_at", &ev.occurred_at_ms)) ||
+        (rc = request_required(&d, &ev)))
+        goto out;
+    *out = ev;
+out:
+    return rc;
+}
+
+/* ---- TaskEvent ---- */
+
+/* outcome: null while open, an outcome exactly when CLOSED. */
+static int task_outcome(dctx_t *d, sk_task_t *t)
+{
+    int rc;
+    int present = 0, o = 0;
+    avro_value_t branch;
+    t->outcome = SK_TASK_OUTCOME_NONE;
+    if ((rc = get_optional(d, "outcome", &branch, &present)))
+        goto out;
+    if (present) {
+        if (avro_value_get_enum(&branch, &o) != 0) {
+            rc = fail(d, SK_EPARSE, "outcome", "not an enum");
+            goto out;
+        }
+        if (o < 0 || o >= SK_TASK_OUTCOME_COUNT) {
+            rc = fail(d, SK_EINVAL, "outcome", "enum index %d out of range (0..%d)", o,
+                      SK_TASK_OUTCOME_COUNT - 1);
+            goto out;
+        }
+        t->outcome = (sk_task_outcome_t)o;
+    }
+    if (t->state == SK_TASK_CLOSED && !present)
+        rc = fail(d, SK_EINVAL, "outcome", "null, but the task is CLOSED");
+    else if (t->state != SK_TASK_CLOSED && present)
+        rc = fail(d, SK_EINVAL, "outcome", "%s, but the task is %s (only CLOSED tasks have one)",
+                  sk_task_outcome_name(t->outcome), sk_task_state_name(t->state));
+out:
+    return rc;
+}
+
+static int task_assignees(dctx_t *d, sk_task_t *t)
+{
+    int rc;
+    avro_value_t arr;
+    size_t n = 0;
+    const char **names = NULL;
+    char prefix[48];
+    if ((rc = field(d, "assignees", &arr)))
+        goto out;
+    if (avro_value_get_size(&arr, &n) != 0) {
+        rc = fail(d, SK_EPARSE, "assignees", "not an array");
+        goto out;
+    }
+    if (n && !(names = sk_arena_calloc(d->arena, n, sizeof *names))) {
+        rc = SK_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        avro_value_t item;
+        const char *s = NULL;
+        size_t size = 0;
+        snprintf(prefix, sizeof prefix, "assignees[%zu]", i);
+        dctx_t sub = {.rec = &item, .arena = d->arena, .prefix = "",
+                      .reason = d->reason, .reason_len = d->reason_len};
+        if (avro_value_get_by_index(&arr, i, &item, NULL) != 0 ||
+            avro_value_get_string(&item, &s, &size) != 0 || !s || size == 0) {
+            rc = fail(d, SK_EPARSE, "assignees", "item %zu unreadable", i);
+            goto out;
+        }
+        if ((rc = text_check(&sub, prefix, s, size - 1, TEXT_ID)))
+            goto out;
+        if (!(names[i] = sk_arena_strndup(d->arena, s, size - 1))) {
+            rc = SK_ENOMEM;
+            goto out;
+        }
+    }
+    t->n_assignees = n;
+    t->assignees = names;
+out:
+    return rc;
+}
+
+int sk_codec_decode_task(sk_codec_t *codec, const void *buf, size_t len, sk_arena_t *arena,
+                         sk_task_t *out, char *reason, size_t reason_len)
+{
+    int rc;
+    int kind = 0, state = 0;
+    avro_value_t *rec = NULL;
+    sk_task_t t = {0};
+    dctx_t d = {.arena = arena, .prefix = "", .reason = reason, .reason_len = reason_len};
+
+    if ((rc = sk_codec_read_framed(codec, SK_CODEC_TASK, buf, len, &rec, reason, reason_len)))
+        goto out;
+    d.rec = rec;
+    if ((rc = get_text(&d, "task_id", TEXT_ID, &t.task_id)) ||
+        (rc = get_enum(&d, "kind", SK_TASK_KIND_COUNT, &kind)) ||
+        (rc = get_enum(&d, "state", SK_TASK_STATE_COUNT, &state)))
+        goto out;
+    t.kind = (sk_task_kind_t)kind;
+    t.state = (sk_task_state_t)state;
+    if ((rc = task_outcome(&d, &t)) ||
+        (rc = get_text(&d, "request_id", TEXT_ID_OR_EMPTY, &t.request_id)) ||
+        (rc = get_text(&d, "subject", TEXT_ID, &t.subject)) ||
+        (rc = get_text(&d, "target", TEXT_ID, &t.target)) ||
+        (rc = get_int(&d, "step", 0, &t.step)))
+        goto out;
+    if (t.step > SK_TASK_STEP_MAX) {
+        rc = fail(&d, SK_EINVAL, "step", "%" PRId32 " is above the maximum %d", t.step,
+                  SK_TASK_STEP_MAX);
+        goto out;
+    }
+    if ((rc = task_assignees(&d, &t)) || (rc = get_bool(&d, "emergency", &t.emergency)) ||
+        (rc = get_text(&d, "reason", TEXT_ANY, &t.reason)) ||
+        (rc = get_time(&d, "at", &t.at_ms)))
+        goto out;
+    *out = t;
+out:
+    return rc;
+}
+
+/* ---- ProvisioningResult ---- */
+
+int sk_codec_decode_provisioning_result(sk_codec_t *codec, const void *buf, size_t len,
+                                        sk_provisioning_result_t *out, char *reason,
+                                        size_t reason_len)
+{
+    int rc;
+    int result = 0;
+    const char *id = NULL;
+    avro_value_t *rec = NULL;
+    sk_provisioning_result_t r = {0};
+    dctx_t d = {.prefix = "", .reason = reason, .reason_len = reason_len};
+
+    if ((rc = sk_codec_read_framed(codec, SK_CODEC_PROVISIONING_RESULT, buf, len, &rec, reason,
+                                   reason_len)))
+        goto out;
+    d.rec = rec;
+    if ((rc = get_text(&d, "command_id", TEXT_HEX32, &id)) ||
+        (rc = get_enum(&d, "result", SK_PROV_STATUS_COUNT, &result)) ||
+        (rc = get_bool(&d, "retryable", &r.retryable)))
+        goto out;
+    r.result = (sk_provisioning_status_t)result;
+    if (r.retryable && r.result != SK_PROV_FAILED) {
+        rc = fail(&d, SK_EINVAL, "retryable", "true, but the result is %s (only FAILED is retried)",
+                  sk_provisioning_status_name(r.result));
+        goto out;
+    }
+    if ((rc = get_text(&d, "provisioner", TEXT_ID, &r.provisioner)) ||
+        (rc = get_text(&d, "user", TEXT_ID, &r.user)) ||
+        (rc = get_text(&d, "message", TEXT_ANY, &r.message)) ||
+        (rc = get_time(&d, "at", &r.at_ms)))
+        goto out;
+    memcpy(r.command_id, id, 33);
+    *out = r;
+out:
+    return rc;
+}

@@ -248,3 +248,100 @@ int sk_codec_encode_dead_letter(sk_codec_t *codec, const sk_dead_letter_t *dl,
 out:
     return rc;
 }
+
+/* Union [null, string]: null when s is NULL. */
+static void put_optional_str(ectx_t *e, const char *name, const char *s)
+{
+    avro_value_t branch;
+    put_optional(e, name, s != NULL, &branch);
+    if (!e->rc && s)
+        put_check(e, avro_value_set_string(&branch, s), name);
+}
+
+int sk_codec_encode_request(sk_codec_t *codec, const sk_request_event_t *ev,
+                            sk_arena_t *arena, void **out, size_t *out_len)
+{
+    int rc;
+    avro_value_t dur;
+    ectx_t e = {.rec = sk_codec_value_for_write(codec, SK_CODEC_REQUEST),
+                .what = "AccessRequestEvent"};
+    put_str(&e, "event_id", ev->event_id);
+    put_enum(&e, "type", (int)ev->type, SK_REQ_EVENT_TYPE_COUNT);
+    put_str(&e, "request_id", ev->request_id);
+    put_str(&e, "actor", ev->actor);
+    put_str(&e, "subject", ev->subject);
+    put_enum(&e, "target_kind", (int)ev->target_kind, SK_TARGET_KIND_COUNT);
+    put_str(&e, "target", ev->target);
+    put_optional(&e, "duration_ms", ev->duration_ms != SK_MS_NONE, &dur);
+    if (!e.rc && ev->duration_ms != SK_MS_NONE)
+        put_check(&e, avro_value_set_long(&dur, ev->duration_ms), "duration_ms");
+    put_str(&e, "justification", ev->justification);
+    put_bool(&e, "emergency", ev->emergency);
+    put_str(&e, "comment", ev->comment);
+    put_optional_str(&e, "assignee", ev->assignee);
+    put_optional_str(&e, "policy", ev->policy);
+    put_str(&e, "source", ev->source);
+    put_long(&e, "occurred_at", ev->occurred_at_ms);
+    if ((rc = e.rc))
+        goto out;
+    rc = sk_codec_write_framed(codec, SK_CODEC_REQUEST, arena, out, out_len);
+out:
+    return rc;
+}
+
+int sk_codec_encode_task(sk_codec_t *codec, const sk_task_t *task, sk_arena_t *arena,
+                         void **out, size_t *out_len)
+{
+    int rc;
+    avro_value_t outcome;
+    int has_outcome = task->outcome != SK_TASK_OUTCOME_NONE;
+    ectx_t e = {.rec = sk_codec_value_for_write(codec, SK_CODEC_TASK), .what = "TaskEvent"};
+    put_str(&e, "task_id", task->task_id);
+    put_enum(&e, "kind", (int)task->kind, SK_TASK_KIND_COUNT);
+    put_enum(&e, "state", (int)task->state, SK_TASK_STATE_COUNT);
+    if (has_outcome && ((int)task->outcome < 0 || task->outcome >= SK_TASK_OUTCOME_COUNT)) {
+        fprintf(stderr, "shiftkey: codec: TaskEvent.outcome: enum value %d out of range (0..%d)\n",
+                (int)task->outcome, SK_TASK_OUTCOME_COUNT - 1);
+        e.rc = e.rc ? e.rc : SK_EINVAL;
+    }
+    put_optional(&e, "outcome", has_outcome, &outcome);
+    if (!e.rc && has_outcome)
+        put_check(&e, avro_value_set_enum(&outcome, (int)task->outcome), "outcome");
+    put_str(&e, "request_id", task->request_id);
+    put_str(&e, "subject", task->subject);
+    put_str(&e, "target", task->target);
+    put_int(&e, "step", task->step);
+    put_str_array(&e, "assignees", task->assignees, task->assignees ? task->n_assignees : 0);
+    put_bool(&e, "emergency", task->emergency);
+    put_str(&e, "reason", task->reason);
+    put_long(&e, "at", task->at_ms);
+    if ((rc = e.rc))
+        goto out;
+    rc = sk_codec_write_framed(codec, SK_CODEC_TASK, arena, out, out_len);
+out:
+    return rc;
+}
+
+int sk_codec_encode_provisioning_result(sk_codec_t *codec,
+                                        const sk_provisioning_result_t *res,
+                                        sk_arena_t *arena, void **out, size_t *out_len)
+{
+    int rc;
+    char id[sizeof res->command_id];
+    ectx_t e = {.rec = sk_codec_value_for_write(codec, SK_CODEC_PROVISIONING_RESULT),
+                .what = "ProvisioningResult"};
+    memcpy(id, res->command_id, sizeof id - 1);
+    id[sizeof id - 1] = '\0'; /* never read past the fixed buffer */
+    put_str(&e, "command_id", id);
+    put_enum(&e, "result", (int)res->result, SK_PROV_STATUS_COUNT);
+    put_bool(&e, "retryable", res->retryable);
+    put_str(&e, "provisioner", res->provisioner);
+    put_str(&e, "user", res->user);
+    put_str(&e, "message", res->message);
+    put_long(&e, "at", res->at_ms);
+    if ((rc = e.rc))
+        goto out;
+    rc = sk_codec_write_framed(codec, SK_CODEC_PROVISIONING_RESULT, arena, out, out_len);
+out:
+    return rc;
+}

@@ -5,11 +5,15 @@ Run from the repository root with /usr/bin/python3, after the C unit test
 build/test/bin/unit/test_codec (or any build of tests/unit/test_codec.c) has
 written build/test/samples/*.bin:
 
-  - Python decodes every sample the C encoder wrote and checks each field;
-  - Python encodes the same ScheduleEvent as the C sample: byte-identical;
-  - Python writes build/test/samples/py_schedule.bin, which the C test case
-    `decodes_python_sample` decodes; when the C test binary is built, it is
-    run here on that file so the loop closes in one run;
+  - Python decodes every sample the C encoder wrote and checks each field
+    (ScheduleEvent, Command, AuditRecord, DeadLetter, AccessRequestEvent,
+    TaskEvent, ProvisioningResult);
+  - Python encodes the same ScheduleEvent, AccessRequestEvent, TaskEvent and
+    ProvisioningResult as the C samples: byte-identical;
+  - Python writes build/test/samples/py_schedule.bin and py_request.bin,
+    which the C test cases `decodes_python_sample` and
+    `decodes_python_request` decode; when the C test binary is built, it is
+    run here on those files so the loop closes in one run;
   - framing errors are refused.
 
 Ends with "N passed, N failed"; exit status 1 on any failure.
@@ -162,6 +166,100 @@ def c_decodes_python_sample():
                              % (out.stdout, out.stderr))
 
 
+C_REQUEST = {
+    "event_id": "rq-ev-1", "type": "REASSIGNED", "request_id": "req-7",
+    "actor": "bob@example.com", "subject": "alice@example.com",
+    "target_kind": "ENTITLEMENT", "target": "aws-prod/admin", "duration_ms": 2 * HOUR,
+    "justification": "INC-4711: payments are failing", "emergency": True,
+    "comment": "carol knows this system", "assignee": "carol@example.com", "policy": None,
+    "source": "slack", "occurred_at": T0 + 5000,
+}
+
+C_TASK = {
+    "task_id": "task-1", "kind": "PROVISIONING", "state": "CLOSED",
+    "outcome": "WONT_PROVISION", "request_id": "req-7", "subject": "alice@example.com",
+    "target": "aws-prod/admin", "step": 2,
+    "assignees": ["bob@example.com", "carol@example.com"], "emergency": True,
+    "reason": "the account is frozen", "at": T0 + HOUR,
+}
+
+C_PROVISIONING_RESULT = {
+    "command_id": "0123456789abcdef0123456789abcdef", "result": "FAILED", "retryable": True,
+    "provisioner": "aws-iam", "user": "alice@example.com",
+    "message": "throttled by IAM; will retry", "at": T0 + 1500,
+}
+
+PY_REQUEST = {
+    "event_id": "py-rq-1", "type": "CREATED", "request_id": "py-req-1",
+    "actor": "bob@example.com", "subject": "bob@example.com", "target_kind": "PROFILE",
+    "target": "oncall-db", "duration_ms": 4 * HOUR, "justification": "db failover drill",
+    "emergency": True, "comment": "", "assignee": None, "policy": None,
+    "source": "python", "occurred_at": T0 + 42,
+}
+
+
+def c_request():
+    data = sample("request.bin")
+    expect_eq(data[:5], b"\x00\x00\x00\x03\xed", "header (id 1005)")
+    expect_eq(skwire.decode(data), ("access_request_event", C_REQUEST), "record")
+    expect_eq(skwire.encode("access_request_event", C_REQUEST), data,
+              "Python's bytes vs the C encoder's")
+
+
+def c_task():
+    data = sample("task.bin")
+    expect_eq(data[:5], b"\x00\x00\x00\x03\xee", "header (id 1006)")
+    expect_eq(skwire.decode(data), ("task_event", C_TASK), "record")
+    expect_eq(skwire.encode("task_event", C_TASK), data, "Python's bytes vs the C encoder's")
+
+
+def c_provisioning_result():
+    data = sample("provisioning_result.bin")
+    expect_eq(data[:5], b"\x00\x00\x00\x03\xef", "header (id 1007)")
+    expect_eq(skwire.decode(data), ("provisioning_result", C_PROVISIONING_RESULT), "record")
+    expect_eq(skwire.encode("provisioning_result", C_PROVISIONING_RESULT), data,
+              "Python's bytes vs the C encoder's")
+
+
+def python_request_sample():
+    data = skwire.encode("access_request_event", PY_REQUEST)
+    expect_eq(skwire.decode(data), ("access_request_event", PY_REQUEST), "round trip")
+    # every optional field has a default, so it can be left out by writers
+    optional = ("target_kind", "duration_ms", "justification", "emergency", "comment",
+                "assignee", "policy")
+    for f in skwire.schema("access_request_event").fields:
+        expect_eq(f.has_default, f.name in optional, "has a default: " + f.name)
+    os.makedirs(SAMPLES, exist_ok=True)
+    with open(os.path.join(SAMPLES, "py_request.bin"), "wb") as f:
+        f.write(data)
+
+
+def c_decodes_python_request():
+    if not os.access(C_TEST, os.X_OK):
+        print("     (%s not built: the C side is checked on its next run)" % C_TEST)
+        return
+    out = subprocess.run([C_TEST, "decodes_python_request"], capture_output=True,
+                         text=True, timeout=60)
+    if out.returncode != 0 or "1 passed, 0 failed" not in out.stdout \
+            or "no build/test/samples" in out.stdout:
+        raise AssertionError("C decoder refused py_request.bin:\n%s%s"
+                             % (out.stdout, out.stderr))
+
+
+def new_schemas_refused_by_python():
+    good = skwire.encode("access_request_event", PY_REQUEST)
+    expect_raises(lambda: skwire.decode(good + b"\x00"), "trailing bytes")
+    expect_raises(lambda: skwire.decode(good[:-2]), "not a valid access_request_event")
+    bad = dict(PY_REQUEST, type="GRANTED")
+    try:
+        skwire.encode("access_request_event", bad)
+    except Exception as e:  # python-avro: AvroTypeException
+        if "GRANTED" not in str(e) and "type" not in str(e):
+            raise
+    else:
+        raise AssertionError("unknown enum symbol GRANTED accepted")
+
+
 def framing_refused():
     good = skwire.encode("schedule_event", PY_SCHEDULE)
     expect_raises(lambda: skwire.decode(b""), "empty record")
@@ -182,6 +280,12 @@ check("decodes C dead-letter sample", c_dead_letter)
 check("encodes the same bytes as C", same_bytes_as_c)
 check("round trip, writes py_schedule.bin", python_round_trip_and_sample)
 check("C decodes py_schedule.bin", c_decodes_python_sample)
+check("decodes C request sample, same bytes", c_request)
+check("decodes C task sample, same bytes", c_task)
+check("decodes C provisioning-result sample, same bytes", c_provisioning_result)
+check("request round trip, writes py_request.bin", python_request_sample)
+check("C decodes py_request.bin", c_decodes_python_request)
+check("refuses bad request records", new_schemas_refused_by_python)
 check("refuses bad framing", framing_refused)
 
 print("%d passed, %d failed" % (passed, failed))

@@ -5,8 +5,11 @@
  * ranges, trailing bytes, huge length prefixes, identifiers, times).
  *
  * Writes build/test/samples/{schedule,schedule_open,command,audit,
- * dead_letter}.bin for tests/blackbox/test_skwire_interop.py, and decodes
- * build/test/samples/py_schedule.bin written by that script when present.
+ * dead_letter,request,task,provisioning_result}.bin for
+ * tests/blackbox/test_skwire_interop.py, and decodes
+ * build/test/samples/py_schedule.bin and py_request.bin written by that
+ * script when present. The malformed cases of the request, task and
+ * provisioning-result records are in test_codec_request.c.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -725,6 +728,199 @@ TEST(decodes_python_sample)
     teardown(&f);
 }
 
+/* ---- issue 3: AccessRequestEvent, TaskEvent, ProvisioningResult ---- */
+
+TEST(request_round_trip)
+{
+    fixture_t f;
+    setup(&f);
+    sk_request_event_t ev = {
+        .event_id = "rq-ev-1",
+        .type = SK_REQ_REASSIGNED,
+        .request_id = "req-7",
+        .actor = "bob@example.com",
+        .subject = "alice@example.com",
+        .target_kind = SK_TARGET_ENTITLEMENT,
+        .target = "aws-prod/admin",
+        .duration_ms = 2 * HOUR,
+        .justification = "INC-4711: payments are failing",
+        .emergency = true,
+        .comment = "carol knows this system",
+        .assignee = "carol@example.com",
+        .policy = NULL,
+        .source = "slack",
+        .occurred_at_ms = T0 + 5000,
+    }, got;
+    void *buf = NULL;
+    size_t len = 0;
+    int32_t id = 0;
+    CHECK_INT(sk_codec_encode_request(f.codec, &ev, &f.arena, &buf, &len), 0);
+    CHECK_INT(sk_codec_schema_id(buf, len, &id), 0);
+    CHECK_INT(id, SK_SCHEMA_ID_REQUEST);
+    CHECK_INT(sk_codec_decode_request(f.codec, buf, len, &got, f.reason, sizeof f.reason), 0);
+    CHECK_STR(f.reason, "");
+    CHECK_STR(got.event_id, "rq-ev-1");
+    CHECK_INT(got.type, SK_REQ_REASSIGNED);
+    CHECK_STR(got.request_id, "req-7");
+    CHECK_STR(got.actor, "bob@example.com");
+    CHECK_STR(got.subject, "alice@example.com");
+    CHECK_INT(got.target_kind, SK_TARGET_ENTITLEMENT);
+    CHECK_STR(got.target, "aws-prod/admin");
+    CHECK_INT(got.duration_ms, 2 * HOUR);
+    CHECK_STR(got.justification, ev.justification);
+    CHECK(got.emergency);
+    CHECK_STR(got.comment, ev.comment);
+    CHECK_STR(got.assignee, "carol@example.com");
+    CHECK(got.policy == NULL);
+    CHECK_STR(got.source, "slack");
+    CHECK_INT(got.occurred_at_ms, T0 + 5000);
+    write_sample("request.bin", buf, len);
+    teardown(&f);
+}
+
+TEST(task_round_trip)
+{
+    fixture_t f;
+    setup(&f);
+    static const char *const who[] = {"bob@example.com", "carol@example.com"};
+    sk_task_t t = {
+        .task_id = "task-1",
+        .kind = SK_TASK_PROVISIONING,
+        .state = SK_TASK_CLOSED,
+        .outcome = SK_TASK_WONT_PROVISION,
+        .request_id = "req-7",
+        .subject = "alice@example.com",
+        .target = "aws-prod/admin",
+        .step = 2,
+        .n_assignees = 2,
+        .assignees = who,
+        .emergency = true,
+        .reason = "the account is frozen",
+        .at_ms = T0 + HOUR,
+    }, got;
+    void *buf = NULL;
+    size_t len = 0;
+    int32_t id = 0;
+    CHECK_INT(sk_codec_encode_task(f.codec, &t, &f.arena, &buf, &len), 0);
+    CHECK_INT(sk_codec_schema_id(buf, len, &id), 0);
+    CHECK_INT(id, SK_SCHEMA_ID_TASK);
+    CHECK_INT(sk_codec_decode_task(f.codec, buf, len, &f.arena, &got, f.reason,
+                                   sizeof f.reason), 0);
+    CHECK_STR(got.task_id, "task-1");
+    CHECK_INT(got.kind, SK_TASK_PROVISIONING);
+    CHECK_INT(got.state, SK_TASK_CLOSED);
+    CHECK_INT(got.outcome, SK_TASK_WONT_PROVISION);
+    CHECK_STR(got.request_id, "req-7");
+    CHECK_STR(got.subject, "alice@example.com");
+    CHECK_STR(got.target, "aws-prod/admin");
+    CHECK_INT(got.step, 2);
+    CHECK_INT(got.n_assignees, 2);
+    if (got.n_assignees == 2) {
+        CHECK_STR(got.assignees[0], "bob@example.com");
+        CHECK_STR(got.assignees[1], "carol@example.com");
+    }
+    CHECK(got.emergency);
+    CHECK_STR(got.reason, "the account is frozen");
+    CHECK_INT(got.at_ms, T0 + HOUR);
+    write_sample("task.bin", buf, len);
+
+    /* An open task of an on-call grant: no outcome, no request, no step. */
+    t.state = SK_TASK_CREATED;
+    t.outcome = SK_TASK_OUTCOME_NONE;
+    t.request_id = "";
+    t.step = 0;
+    t.n_assignees = 0;
+    t.assignees = NULL;
+    t.emergency = false;
+    CHECK_INT(sk_codec_encode_task(f.codec, &t, &f.arena, &buf, &len), 0);
+    CHECK_INT(sk_codec_decode_task(f.codec, buf, len, &f.arena, &got, f.reason,
+                                   sizeof f.reason), 0);
+    CHECK_INT(got.state, SK_TASK_CREATED);
+    CHECK_INT(got.outcome, SK_TASK_OUTCOME_NONE);
+    CHECK_STR(got.request_id, "");
+    CHECK_INT(got.step, 0);
+    CHECK_INT(got.n_assignees, 0);
+    CHECK(!got.emergency);
+    teardown(&f);
+}
+
+TEST(provisioning_result_round_trip)
+{
+    fixture_t f;
+    setup(&f);
+    sk_provisioning_result_t r = {
+        .result = SK_PROV_FAILED,
+        .retryable = true,
+        .provisioner = "aws-iam",
+        .user = "alice@example.com",
+        .message = "throttled by IAM; will retry",
+        .at_ms = T0 + 1500,
+    }, got;
+    memcpy(r.command_id, "0123456789abcdef0123456789abcdef", 33);
+    void *buf = NULL;
+    size_t len = 0;
+    int32_t id = 0;
+    CHECK_INT(sk_codec_encode_provisioning_result(f.codec, &r, &f.arena, &buf, &len), 0);
+    CHECK_INT(sk_codec_schema_id(buf, len, &id), 0);
+    CHECK_INT(id, SK_SCHEMA_ID_PROVISIONING_RESULT);
+    CHECK_INT(sk_codec_decode_provisioning_result(f.codec, buf, len, &got, f.reason,
+                                                  sizeof f.reason), 0);
+    CHECK_STR(got.command_id, r.command_id);
+    CHECK_INT(got.result, SK_PROV_FAILED);
+    CHECK(got.retryable);
+    CHECK_STR(got.provisioner, "aws-iam");
+    CHECK_STR(got.user, "alice@example.com");
+    CHECK_STR(got.message, r.message);
+    CHECK_INT(got.at_ms, T0 + 1500);
+    write_sample("provisioning_result.bin", buf, len);
+    for (int s = 0; s < SK_PROV_STATUS_COUNT; s++) {
+        r.result = (sk_provisioning_status_t)s;
+        r.retryable = s == SK_PROV_FAILED;
+        CHECK_INT(sk_codec_encode_provisioning_result(f.codec, &r, &f.arena, &buf, &len), 0);
+        CHECK_INT(sk_codec_decode_provisioning_result(f.codec, buf, len, &got, f.reason,
+                                                      sizeof f.reason), 0);
+        CHECK_INT(got.result, s);
+    }
+    teardown(&f);
+}
+
+TEST(decodes_python_request)
+{
+    fixture_t f;
+    setup(&f);
+    FILE *fp = fopen(SAMPLES "/py_request.bin", "rb");
+    if (!fp) {
+        printf("  (no " SAMPLES "/py_request.bin yet: run tests/blackbox/"
+               "test_skwire_interop.py once)\n");
+        teardown(&f);
+        return;
+    }
+    unsigned char buf[2048];
+    size_t len = fread(buf, 1, sizeof buf, fp);
+    fclose(fp);
+    sk_request_event_t got;
+    CHECK_INT(sk_codec_decode_request(f.codec, buf, len, &got, f.reason, sizeof f.reason), 0);
+    CHECK_STR(f.reason, "");
+    if (f.reason[0] == '\0') {
+        CHECK_STR(got.event_id, "py-rq-1");
+        CHECK_INT(got.type, SK_REQ_CREATED);
+        CHECK_STR(got.request_id, "py-req-1");
+        CHECK_STR(got.actor, "bob@example.com");
+        CHECK_STR(got.subject, "bob@example.com");
+        CHECK_INT(got.target_kind, SK_TARGET_PROFILE);
+        CHECK_STR(got.target, "oncall-db");
+        CHECK_INT(got.duration_ms, 4 * HOUR);
+        CHECK_STR(got.justification, "db failover drill");
+        CHECK(got.emergency);
+        CHECK_STR(got.comment, "");
+        CHECK(got.assignee == NULL);
+        CHECK(got.policy == NULL);
+        CHECK_STR(got.source, "python");
+        CHECK_INT(got.occurred_at_ms, T0 + 42);
+    }
+    teardown(&f);
+}
+
 SK_TEST_MAIN(SK_TEST_CASE(schedule_round_trip), SK_TEST_CASE(schedule_open_ended),
              SK_TEST_CASE(command_round_trip), SK_TEST_CASE(audit_encode),
              SK_TEST_CASE(dead_letter_round_trip), SK_TEST_CASE(encoding_is_deterministic),
@@ -734,4 +930,6 @@ SK_TEST_MAIN(SK_TEST_CASE(schedule_round_trip), SK_TEST_CASE(schedule_open_ended
              SK_TEST_CASE(huge_length_prefix_allocates_nothing),
              SK_TEST_CASE(invalid_identifiers_refused), SK_TEST_CASE(invalid_times_refused),
              SK_TEST_CASE(encoder_refuses_bad_enum), SK_TEST_CASE(random_bytes_never_crash),
-             SK_TEST_CASE(decodes_python_sample))
+             SK_TEST_CASE(decodes_python_sample), SK_TEST_CASE(request_round_trip),
+             SK_TEST_CASE(task_round_trip), SK_TEST_CASE(provisioning_result_round_trip),
+             SK_TEST_CASE(decodes_python_request))
