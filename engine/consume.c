@@ -26,6 +26,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          tp->partition, SK_MAX_PARTITIONS);
                 continue;
             }
+            sk_emit_forget(e, tp->partition);
             e->parts[tp->partition] = (sk_owned_t){.owned = true, .applied_offset = -1};
             if (sk_engine_take_partition(e, tp->partition) == 0 &&
                 sk_store_applied_offset(e->store, tp->partition, tp->topic, &applied) == 0 &&
@@ -45,8 +46,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         (void)sk_emit_flush_all(e);
         for (int i = 0; i < parts->cnt; i++) {
             int32_t p = parts->elems[i].partition;
-            if (p >= 0 && p < SK_MAX_PARTITIONS)
+            if (p >= 0 && p < SK_MAX_PARTITIONS) {
+                sk_emit_forget(e, p);
                 e->parts[p].owned = false;
+            }
             SK_INFO("revoked %s[%" PRId32 "]", parts->elems[i].topic, p);
         }
         rd_kafka_assign(rk, NULL);

@@ -11,7 +11,6 @@
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
-#define FLUSH_DELAY_MS 5
 
 void sk_engine_config_defaults(sk_engine_config_t *c)
 {
@@ -312,8 +311,7 @@ static size_t poll_batch(sk_engine_t *e, rd_kafka_message_t **msgs, size_t max, 
 int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
 {
     int backoff = BACKOFF_MIN_MS;
-    size_t max = (size_t)e->cfg.batch_max, pending = 0;
-    sk_ms_t first_pending = 0;
+    size_t max = (size_t)e->cfg.batch_max;
     rd_kafka_message_t **msgs = calloc(max, sizeof(*msgs));
     if (!msgs)
         return SK_ENOMEM;
@@ -324,27 +322,19 @@ int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atom
         }
         if (!sk_store_connected(e->store) && redis_recover(e, &backoff) != 0)
             continue; /* nothing is consumed while Redis is away */
-        size_t n = poll_batch(e, msgs, max, pending ? 1 : 20);
+        size_t n = poll_batch(e, msgs, max, 10);
         if (n) {
             (void)apply_with_retry(e, msgs, n, stop);
             for (size_t i = 0; i < n; i++)
                 rd_kafka_message_destroy(msgs[i]);
-            if (!pending)
-                first_pending = sk_now_ms();
-            pending += n;
-        }
-        /* outputs leave when the consumer is idle, after batch_max records,
-         * or FLUSH_DELAY_MS after the oldest unsent one */
-        if (pending && (n == 0 || pending >= max || sk_now_ms() - first_pending >= FLUSH_DELAY_MS)) {
-            if (sk_emit_flush_all(e) == 0)
-                pending = 0;
         }
         sk_ms_t now = sk_now_ms();
         if (now >= e->next_timer_scan) {
-            if (sk_timers_fire(e, now) == 0)
-                (void)sk_emit_flush_all(e);
+            (void)sk_timers_fire(e, now);
             e->next_timer_scan = now + e->cfg.timer_interval_ms;
         }
+        /* what was staged leaves at once; acknowledgements are not awaited */
+        (void)sk_emit_pump(e);
     }
     free(msgs);
     if (sk_store_connected(e->store))

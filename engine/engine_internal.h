@@ -17,6 +17,9 @@
 
 #define SK_MAX_PARTITIONS 1024
 
+/* Records of one partition's outbox produced together (emit.c). */
+typedef struct sk_chunk sk_chunk_t;
+
 /* A partition of the input topic this instance owns. */
 typedef struct sk_owned {
     bool owned;
@@ -25,6 +28,8 @@ typedef struct sk_owned {
     int64_t next_offset;  /* next input offset, for the Kafka commit */
     int64_t applied_offset; /* last input offset known applied in Redis, -1 none */
     bool commit_pending;
+    sk_chunk_t *chunks, *chunks_tail; /* produced, awaiting acknowledgement, oldest first */
+    size_t inflight;      /* outbox entries covered by those chunks */
 } sk_owned_t;
 
 struct sk_engine {
@@ -39,7 +44,6 @@ struct sk_engine {
     sk_owned_t parts[SK_MAX_PARTITIONS];
     sk_arena_t arena;      /* per record, reset before each */
     sk_engine_stats_t stats;
-    int delivery_errors;   /* set by the delivery report callback */
     bool redis_down_logged;
     long crash_after_apply; /* failpoints for fault tests (engine.c); 0 = off */
     long crash_before_trim;
@@ -62,11 +66,16 @@ int sk_apply_timer(sk_engine_t *e, int32_t partition, const char *user, sk_ms_t 
 /* emit.c */
 int sk_emit_open(sk_engine_t *e, char *err, size_t err_len);
 void sk_emit_close(sk_engine_t *e);
-/* Produces every staged outbox entry of partition p, waits for delivery,
- * trims the outbox and commits the input offset. 0, SK_EIO or SK_EFENCED. */
+/* One pass, without blocking: serves delivery reports, trims what was
+ * acknowledged, produces what was staged since, commits input offsets.
+ * 0 or SK_EIO (Redis). */
+int sk_emit_pump(sk_engine_t *e);
+/* Pumps until everything staged for partition p (or all owned ones) is
+ * acknowledged and trimmed, or 30 s passed. 0, SK_EIO. */
 int sk_emit_flush_partition(sk_engine_t *e, int32_t p);
-/* The same for every owned partition marked dirty. */
 int sk_emit_flush_all(sk_engine_t *e);
+/* Forgets partition p's chunks in flight (before it is reset or released). */
+void sk_emit_forget(sk_engine_t *e, int32_t p);
 
 /* Exits abruptly when the failpoint set for this stage is reached (fault
  * tests only; see failpoint_init in engine.c). */

@@ -469,11 +469,18 @@ int sk_store_load_users(sk_store_t *s, size_t n, const int32_t *partitions,
 int sk_store_outbox_read(sk_store_t *s, int32_t partition, size_t max,
                          sk_arena_t *arena, sk_outbox_entry_t **out, size_t *n)
 {
-    char k[128], stop[32];
+    return sk_store_outbox_read_from(s, partition, 0, max, arena, out, n);
+}
+
+int sk_store_outbox_read_from(sk_store_t *s, int32_t partition, size_t start, size_t max,
+                              sk_arena_t *arena, sk_outbox_entry_t **out, size_t *n)
+{
+    char k[128], from[32], stop[32];
     key(s, k, sizeof(k), partition, "outbox");
-    snprintf(stop, sizeof(stop), "%zu", max ? max - 1 : 0);
-    const char *argv[] = {"LRANGE", k, "0", stop};
-    size_t lens[] = {6, strlen(k), 1, strlen(stop)};
+    snprintf(from, sizeof(from), "%zu", start);
+    snprintf(stop, sizeof(stop), "%zu", start + (max ? max - 1 : 0));
+    const char *argv[] = {"LRANGE", k, from, stop};
+    size_t lens[] = {6, strlen(k), strlen(from), strlen(stop)};
     redisReply *r = command(s, 4, argv, lens);
     int rc = SK_EIO;
     *n = 0;

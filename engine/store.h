@@ -114,6 +114,10 @@ int sk_store_load_users(sk_store_t *store, size_t n, const int32_t *partitions,
 int sk_store_outbox_read(sk_store_t *store, int32_t partition, size_t max,
                          sk_arena_t *arena, sk_outbox_entry_t **out, size_t *n);
 
+/* The same from the start-th entry (0 = the oldest). */
+int sk_store_outbox_read_from(sk_store_t *store, int32_t partition, size_t start, size_t max,
+                              sk_arena_t *arena, sk_outbox_entry_t **out, size_t *n);
+
 /* Drops the n oldest staged entries, if epoch still owns the partition. */
 int sk_store_outbox_trim(sk_store_t *store, int32_t partition, int64_t epoch,
                          size_t n);
