@@ -28,7 +28,7 @@ typedef struct sk_engine_config {
     const char *rules_path;       /* directory or file of YAML rules */
     sk_store_config_t redis;
     int timer_interval_ms;        /* how often due timers are looked for; default 200 */
-    int batch_max;                /* records applied before the outbox is flushed; default 500 */
+    int batch_max;                /* most records polled, decided and applied as one pipelined batch; default 500 */
     int fetch_wait_max_ms;        /* consumer fetch.wait.max.ms; 0 = librdkafka's */
     const char *const *kafka_props; /* extra librdkafka "name=value" settings */
     size_t n_kafka_props;

@@ -54,7 +54,7 @@ static const option_row_t OPTIONS[] = {
     {"deadletter-topic", "TOPIC", O(deadletter_topic), "shiftkey.deadletter.v1",
      "output: invalid input with the reason"},
     {"timer-interval-ms", "MS", O(timer_interval_ms), "200", "how often due timers are looked for"},
-    {"batch-max", "N", O(batch_max), "500", "records applied before the outbox is flushed"},
+    {"batch-max", "N", O(batch_max), "500", "most records decided and applied as one pipelined batch"},
     {"log-level", "LEVEL", O(log_level), "info", "debug, info, warn or error"},
 };
 #undef O
