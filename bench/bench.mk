@@ -22,7 +22,7 @@ test-build: build/bench/bench
 
 .PHONY: bench bench-plot-deps
 bench-plot-deps:
-	@sh bench/install-gnuplot.sh
+	@sh scripts/install-deps.sh gnuplot-nox
 
 bench: deps bench-plot-deps
 	@$(MAKE) --no-print-directory build build/bench/bench

@@ -46,7 +46,7 @@ build/test/bin/connectors/test_conn_core: build/connectors/test/tests/connectors
 
 .PHONY: connectors connectors-deps
 connectors-deps:
-	@sh connectors/install-deps.sh
+	@sh scripts/install-deps.sh libcurl4-openssl-dev libjansson-dev libical-dev tzdata
 
 connectors: $(CONN_BINS)
 

@@ -1,10 +1,15 @@
 #!/bin/sh
-# Installs, through apt-get, the Debian packages shiftkey needs to build, run
-# and test, when any is missing. Idempotent; quiet when all are present.
+# Installs, through apt-get, Debian packages that are missing: with no
+# arguments, what shiftkey needs to build, run and test; with arguments,
+# exactly the packages named (the connectors' and the fuzzers' fragments use
+# it that way). Idempotent; quiet when all are present. Needs root or sudo.
+#   sh scripts/install-deps.sh
+#   sh scripts/install-deps.sh clang-14 libclang-rt-14-dev
 set -eu
 PKGS="build-essential pkg-config librdkafka-dev libavro-dev libhiredis-dev
 libcyaml-dev libyaml-dev libxxhash-dev redis-server redis-tools kcat
 python3 python3-confluent-kafka python3-avro gnuplot-nox"
+[ $# -gt 0 ] && PKGS="$*"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

@@ -48,7 +48,7 @@ build/fuzz/bin/fuzz_%: build/fuzz/tests/fuzz/fuzz_%.o build/fuzz/libsk.a
 
 .PHONY: fuzz fuzz-build fuzz-deps
 fuzz-deps: deps
-	@sh tests/fuzz/install-fuzz-deps.sh
+	@sh scripts/install-deps.sh clang-14 libclang-rt-14-dev
 
 fuzz-build: $(FUZZ_BINS)
 
