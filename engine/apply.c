@@ -1,7 +1,10 @@
 /*
- * apply.c — one input through decode -> decide -> apply: the decision's
- * outputs are encoded and staged in the partition's outbox in the same
- * atomic Redis step that changes the user's state and records the offset.
+ * apply.c — input records through decode -> decide -> apply, a polled batch
+ * at a time: the users' states are loaded in one pipelined round trip, the
+ * records decided in order on in-memory state, and each decision's outputs
+ * encoded and staged in the partition's outbox by the same atomic script
+ * that changes the user's state and records the offset (one pipelined round
+ * trip for the batch). Timers take the same path one user at a time.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -34,9 +37,8 @@ static int stage(staged_t *st, sk_out_topic_t topic, const void *key, size_t key
     return 0;
 }
 
-/* Encodes the decision's records into the outbox entries. */
-/* Dead letters keep the original record key; everything else is keyed by
- * the subject user. */
+/* Encodes the decision's records into outbox entries. Dead letters keep the
+ * original record key; everything else is keyed by the subject user. */
 static int stage_decision(sk_engine_t *e, const sk_decision_t *d, const sk_dead_letter_t *dl,
                           staged_t *st)
 {
