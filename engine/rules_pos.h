@@ -1,7 +1,8 @@
 /*
  * rules_pos.h — internals of the rules module, shared by rules_load.c,
- * rules_pos.c, rules_compile.c and rules_errors.c. Not a public header:
- * nothing outside engine/rules_*.c includes it.
+ * rules_pos.c, rules_compile.c, rules_errors.c, rules_access.c and
+ * rules_request.c (whose own shared internals are in rules_access.h). Not
+ * a public header: nothing outside engine/rules_*.c includes it.
  *
  * Three things live here:
  *   1. the position index: one libyaml event pass over a file that maps a
@@ -213,7 +214,7 @@ int sk_rules_edit_distance(const char *a, const char *b);
 const char *sk_rules_suggest(const char *word, const char *const *cands,
                              size_t n);
 
-/* ---- 4. access rules (rules_access.c) ---------------------------------- */
+/* ---- 4. access rules (rules_access.c, rules_request.c) ---------------- */
 
 /* People, groups, apps, policies and request settings of a rule set. */
 typedef struct sk_rules_access sk_rules_access_t;

@@ -512,9 +512,10 @@ TEST(test_access_errors)
     sk_rules_errors_t e;
     const char *f = FIX "access_errors/rules.yaml";
 
-    CHECK_INT(load_bad(FIX "access_errors", &e), 15);
+    CHECK_INT(load_bad(FIX "access_errors", &e), 16);
     CHECK_ERR(&e, 0, f, 8, 28, "unknown rotation 'demo-primry' in "
-                               "requestable_by of entitlement 'demo/console'");
+                               "requestable_by of entitlement 'demo/console' "
+                               "(did you mean 'demo-primary'?)");
     CHECK_ERR(&e, 1, f, 8, 50, "unknown group 'opps' in requestable_by of "
                                "entitlement 'demo/console' (did you mean "
                                "'ops'?)");
@@ -541,6 +542,9 @@ TEST(test_access_errors)
                                  "of policy 'two-step' (did you mean "
                                  "'demo-primary'?)");
     CHECK_ERR(&e, 14, f, 30, 20, "reviewers of policy 'two-step' name nobody");
+    CHECK_ERR(&e, 15, f, 31, 30, "unknown rotation 'demo-primry' in reviewers "
+                                 "of policy 'two-step' (did you mean "
+                                 "'demo-primary'?)");
     sk_rules_errors_fini(&e);
 
     CHECK_INT(load_bad(FIX "request_unknown_key", &e), 1);
