@@ -7,9 +7,15 @@
 #define SK_CLI_SHIFT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 int sk_cli_shift(int argc, char **argv);
 int sk_cli_watch(int argc, char **argv);
+/* Writes s as a JSON string literal (quoted, escaped) (cli_watch.c). */
+void sk_cli_json_str(FILE *out, const char *s);
+
+/* `shiftkey grants [USER]`: live grants and their sources (cli_grants.c). */
+int sk_cli_grants(int argc, char **argv);
 
 /* Parses "now", "+90s", "-5m", an ISO-8601 UTC time "2026-11-23T10:00:00Z"
  * or a number of ms since the epoch, relative to now_ms. 0 or SK_EINVAL. */

@@ -26,7 +26,7 @@ static void watch_usage(FILE *out)
             "Exit status: 0 when --count records were seen (or on Ctrl-C), 1 on timeout.\n");
 }
 
-static void json_str(FILE *out, const char *s)
+void sk_cli_json_str(FILE *out, const char *s)
 {
     fputc('"', out);
     for (; s && *s; s++) {
@@ -51,23 +51,23 @@ static void print_command(const sk_command_t *c, int json)
         return;
     }
     printf("{\"command_id\":");
-    json_str(stdout, c->command_id);
+    sk_cli_json_str(stdout, c->command_id);
     printf(",\"action\":");
-    json_str(stdout, sk_command_action_name(c->action));
+    sk_cli_json_str(stdout, sk_command_action_name(c->action));
     printf(",\"user\":");
-    json_str(stdout, c->user);
+    sk_cli_json_str(stdout, c->user);
     printf(",\"app\":");
-    json_str(stdout, c->app);
+    sk_cli_json_str(stdout, c->app);
     printf(",\"entitlement\":");
-    json_str(stdout, c->entitlement);
+    sk_cli_json_str(stdout, c->entitlement);
     printf(",\"expires_at\":%" PRId64 ",\"reason\":", c->expires_at_ms);
-    json_str(stdout, c->reason);
+    sk_cli_json_str(stdout, c->reason);
     printf(",\"sources\":[");
     for (size_t i = 0; i < c->n_sources; i++) {
         printf("%s{\"kind\":", i ? "," : "");
-        json_str(stdout, sk_source_kind_name(c->sources[i].kind));
+        sk_cli_json_str(stdout, sk_source_kind_name(c->sources[i].kind));
         printf(",\"id\":");
-        json_str(stdout, c->sources[i].id);
+        sk_cli_json_str(stdout, c->sources[i].id);
         printf(",\"expires_at\":%" PRId64 "}", c->sources[i].expires_at_ms);
     }
     printf("]}\n");
@@ -81,10 +81,10 @@ static void print_dead_letter(const sk_dead_letter_t *d, int json)
         return;
     }
     printf("{\"topic\":");
-    json_str(stdout, d->origin.topic);
+    sk_cli_json_str(stdout, d->origin.topic);
     printf(",\"partition\":%" PRId32 ",\"offset\":%" PRId64 ",\"reason\":", d->origin.partition,
            d->origin.offset);
-    json_str(stdout, d->reason);
+    sk_cli_json_str(stdout, d->reason);
     printf("}\n");
 }
 

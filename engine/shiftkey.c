@@ -17,7 +17,8 @@ static void usage(FILE *out)
             "  rules show PATH      what each rotation grants, with lead and grace times\n"
             "  shift EVENT ...      publish a shift event (scheduled, started, updated, ended,\n"
             "                       cancelled) on the schedule topic\n"
-            "  watch [commands|deadletters]  follow the engine's output\n\n"
+            "  watch [commands|deadletters]  follow the engine's output\n"
+            "  grants [USER]        live grants in Redis: until when, held by which sources\n\n"
             "exit status: 0 ok, 1 failed (e.g. rules refused), 2 usage error\n");
 }
 
@@ -42,6 +43,8 @@ int main(int argc, char **argv)
         return sk_cli_shift(argc - 1, argv + 1);
     if (strcmp(cmd, "watch") == 0)
         return sk_cli_watch(argc - 1, argv + 1);
+    if (strcmp(cmd, "grants") == 0)
+        return sk_cli_grants(argc - 1, argv + 1);
     fprintf(stderr, "shiftkey: unknown command '%s' (see shiftkey --help)\n", cmd);
     return 2;
 }

@@ -571,3 +571,53 @@ out:
     freeReplyObject(r);
     return rc;
 }
+
+int sk_store_scan_users(sk_store_t *s, const char *user, sk_arena_t *arena,
+                        int32_t **partitions, const char ***users, size_t *n)
+{
+    char cursor[32] = "0";
+    size_t cap = 64;
+    char *match = sk_arena_sprintf(arena, "%s:{p*}:u:%s", s->cfg.prefix, user ? user : "*");
+    *n = 0;
+    *partitions = sk_arena_calloc(arena, cap, sizeof(**partitions));
+    *users = sk_arena_calloc(arena, cap, sizeof(**users));
+    if (!match || !*partitions || !*users)
+        return SK_ENOMEM;
+    do {
+        const char *argv[] = {"SCAN", cursor, "MATCH", match, "COUNT", "1000"};
+        size_t lens[] = {4, strlen(cursor), 5, strlen(match), 5, 4};
+        redisReply *r = command(s, 6, argv, lens);
+        if (!r)
+            return SK_EIO;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            freeReplyObject(r);
+            return SK_EIO;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+        const redisReply *keys = r->element[1];
+        for (size_t i = 0; i < keys->elements; i++) {
+            const char *k = keys->element[i]->str, *tag = strstr(k, ":{p");
+            const char *u = tag ? strstr(tag, "}:u:") : NULL;
+            if (!u)
+                continue;
+            if (*n == cap) { /* grow: copy into a larger arena array */
+                int32_t *np = sk_arena_calloc(arena, cap * 2, sizeof(*np));
+                const char **nu = sk_arena_calloc(arena, cap * 2, sizeof(*nu));
+                if (!np || !nu) {
+                    freeReplyObject(r);
+                    return SK_ENOMEM;
+                }
+                memcpy(np, *partitions, cap * sizeof(*np));
+                memcpy(nu, *users, cap * sizeof(*nu));
+                *partitions = np;
+                *users = nu;
+                cap *= 2;
+            }
+            (*partitions)[*n] = (int32_t)strtol(tag + 3, NULL, 10);
+            (*users)[*n] = sk_arena_strdup(arena, u + 4);
+            (*n)++;
+        }
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
+    return 0;
+}

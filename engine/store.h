@@ -110,6 +110,14 @@ int sk_store_apply_many(sk_store_t *store, const sk_apply_op_t *ops, size_t n, b
 int sk_store_load_users(sk_store_t *store, size_t n, const int32_t *partitions,
                         const char *const *users, sk_arena_t *arena, sk_user_state_t *out);
 
+/*
+ * sk_store_scan_users — every user with state, or only `user` when not NULL,
+ * found with SCAN (for operators' tools, not the hot path): their
+ * partitions and ids, in arena memory. 0 or SK_EIO.
+ */
+int sk_store_scan_users(sk_store_t *store, const char *user, sk_arena_t *arena,
+                        int32_t **partitions, const char ***users, size_t *n);
+
 /* Reads up to max staged entries, oldest first, into arena memory. */
 int sk_store_outbox_read(sk_store_t *store, int32_t partition, size_t max,
                          sk_arena_t *arena, sk_outbox_entry_t **out, size_t *n);

@@ -83,6 +83,13 @@ check "shiftkey shift without --user is a usage error (2)" exits 2 "$SK" shift s
 check "shiftkey shift without a broker address says how to get one (2)" \
     sh -c "cd $tmp && SHIFTKEY_KAFKA= $(pwd)/$SK shift started --user u --rotation r --id x 2>&1; test \$? -eq 2"
 check "redis-cli sees the user's state" sh -c "redis-cli -p $port --scan --pattern 'sk:*:u:cli-user' | grep -q cli-user"
+check "shiftkey grants lists the grant and its shift source" sh -c \
+    "$SK grants cli-user --redis 127.0.0.1:$port | grep -E '^cli-user +demo/console +SHIFT +cli-1 +until '"
+check "shiftkey grants -o json is JSON a script can read" sh -c \
+    "$SK grants --redis 127.0.0.1:$port -o json | /usr/bin/python3 -c 'import json,sys; g=json.load(sys.stdin); assert any(x[\"user\"]==\"cli-user\" and x[\"entitlement\"]==\"demo/console\" and x[\"source\"]==\"SHIFT\" for x in g), g'"
+check "shiftkey grants for nobody lists nothing (exit 0)" sh -c \
+    "test \$($SK grants nobody --redis 127.0.0.1:$port -o json) = '[]'"
+check "shiftkey grants with Redis away says so (1)" exits 1 "$SK" grants --redis 127.0.0.1:1
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
