@@ -569,6 +569,9 @@ int sk_decide(const sk_rules_t *rules, const sk_input_t *in,
         for (size_t i = 0; i < n_w; i++)
             out->state.sources[i] = w[i].src;
         out->state.n_sources = n_w;
+        /* access requests are decided by sk_decide_request: carried over */
+        out->state.n_requests = state->n_requests;
+        out->state.requests = state->requests;
     }
     for (size_t i = 0; i < out->state.n_sources; i++)
         c.wake = ms_min(c.wake, out->state.sources[i].expires_ms);
@@ -579,6 +582,23 @@ int sk_decide(const sk_rules_t *rules, const sk_input_t *in,
     rc = fill_audit(&c, ignored_why);
 out:
     return rc;
+}
+
+int sk_decide_commands(const sk_rules_t *rules, const char *user, sk_ms_t now_ms,
+                       const sk_user_state_t *before, const sk_grant_source_t *after,
+                       size_t n_after, sk_arena_t *arena, sk_decision_t *out)
+{
+    sk_input_t in = {.kind = SK_INPUT_TIMER, .user = user, .now_ms = now_ms};
+    decide_ctx_t c = {.rules = rules, .in = &in, .old = before, .arena = arena,
+                      .out = out, .wake = SK_MS_NONE};
+    wanted_source_t *w = sk_arena_calloc(arena, n_after + 1, sizeof(*w));
+    assert(rules && user && before && arena && out);
+    if (!w)
+        return SK_ENOMEM;
+    for (size_t i = 0; i < n_after; i++)
+        w[i].src = after[i];
+    out->n_commands = 0;
+    return emit_commands(&c, w, n_after);
 }
 
 int sk_decide_reject(const sk_rules_t *rules, const sk_input_t *in,

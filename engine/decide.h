@@ -74,6 +74,17 @@ int sk_decide_reject(const sk_rules_t *rules, const sk_input_t *in,
                      sk_arena_t *arena, sk_decision_t *out);
 
 /*
+ * sk_decide_commands — the GRANT / EXTEND / REVOKE commands that turn the
+ * sources of `before` into `after` (n_after sources), compared per
+ * entitlement exactly as sk_decide does; for other deciders (requests).
+ * Sets out->commands and out->n_commands only. Allocates from arena and
+ * borrows strings from the inputs. Returns 0 or SK_ENOMEM.
+ */
+int sk_decide_commands(const sk_rules_t *rules, const char *user, sk_ms_t now_ms,
+                       const sk_user_state_t *before, const sk_grant_source_t *after,
+                       size_t n_after, sk_arena_t *arena, sk_decision_t *out);
+
+/*
  * sk_decide_command_id — the deterministic id of a command: a 128-bit hash
  * (32 hex chars) over action, user, entitlement, expiry and the sorted
  * sources. Writes into out (33 bytes).

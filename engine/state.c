@@ -85,6 +85,76 @@ static int parse_source(sk_arena_t *a, const sk_state_field_t *f,
     return parse_ms(val[0], &src->expires_ms);
 }
 
+static const char *const REQUEST_STATUS[] = {"OPEN", "APPROVED", "DENIED",
+                                             "CANCELLED", "PROVISIONING"};
+
+const char *sk_request_status_name(sk_request_status_t st)
+{
+    return (unsigned)st < SK_REQUEST_STATUS_COUNT ? REQUEST_STATUS[st] : "?";
+}
+
+/* Reads "<n> <id>..." from w[*i]; advances *i. -1 when malformed. */
+static int parse_id_list(sk_arena_t *a, char **w, int n_w, int *i,
+                         const char ***ids, size_t *n_ids)
+{
+    char *end;
+    if (*i >= n_w)
+        return -1;
+    long n = strtol(w[*i], &end, 10);
+    if (*end != '\0' || n < 0 || n > n_w - *i - 1)
+        return -1;
+    (*i)++;
+    *ids = sk_arena_calloc(a, (size_t)n + 1, sizeof(**ids));
+    if (!*ids)
+        return -1;
+    for (long k = 0; k < n; k++)
+        (*ids)[k] = w[(*i)++];
+    *n_ids = (size_t)n;
+    return 0;
+}
+
+/* Parses "q:<id>" (layout in state.h). */
+static int parse_request(sk_arena_t *a, const sk_state_field_t *f,
+                         sk_request_state_t *rq)
+{
+    enum { FIXED = 10, MAXW = FIXED + 2 + 2 * 256 };
+    char **w = sk_arena_calloc(a, MAXW + 1, sizeof(*w));
+    int n, i = FIXED;
+    char *end;
+    if (!w)
+        return -1;
+    n = split_words(a, f->value, f->value_len, w, MAXW);
+    if (n < FIXED + 2 || n > MAXW)
+        return -1;
+    memset(rq, 0, sizeof(*rq));
+    rq->id = sk_arena_strndup(a, f->name + 2, f->name_len - 2);
+    rq->status = SK_REQUEST_STATUS_COUNT;
+    for (int k = 0; k < SK_REQUEST_STATUS_COUNT; k++)
+        if (strcmp(w[0], REQUEST_STATUS[k]) == 0)
+            rq->status = (sk_request_status_t)k;
+    if (!rq->id || rq->status == SK_REQUEST_STATUS_COUNT)
+        return -1;
+    if (strcmp(w[1], "E") != 0 && strcmp(w[1], "P") != 0)
+        return -1;
+    rq->target_kind = w[1][0] == 'E' ? SK_TARGET_ENTITLEMENT : SK_TARGET_PROFILE;
+    rq->target = w[2];
+    if (parse_ms(w[3], &rq->duration_ms) || (strcmp(w[4], "0") != 0 && strcmp(w[4], "1") != 0))
+        return -1;
+    rq->emergency = w[4][0] == '1';
+    rq->policy = w[5];
+    rq->rules_version = w[6];
+    long step = strtol(w[7], &end, 10);
+    if (*end != '\0' || step < 0 || step > SK_TASK_STEP_MAX)
+        return -1;
+    rq->step = (int)step;
+    if (parse_ms(w[8], &rq->created_ms) || parse_ms(w[9], &rq->updated_ms))
+        return -1;
+    if (parse_id_list(a, w, n, &i, &rq->approvers, &rq->n_approvers) ||
+        parse_id_list(a, w, n, &i, &rq->assignees, &rq->n_assignees) || i != n)
+        return -1;
+    return 0;
+}
+
 int sk_state_parse(sk_arena_t *arena, const char *user,
                    const sk_state_field_t *fields, size_t n_fields,
                    sk_user_state_t *out, size_t *n_bad)
@@ -94,7 +164,8 @@ int sk_state_parse(sk_arena_t *arena, const char *user,
     out->user = user;
     out->shifts = sk_arena_calloc(arena, n_fields + 1, sizeof(sk_shift_t));
     out->sources = sk_arena_calloc(arena, n_fields + 1, sizeof(sk_grant_source_t));
-    if (!out->shifts || !out->sources)
+    out->requests = sk_arena_calloc(arena, n_fields + 1, sizeof(sk_request_state_t));
+    if (!out->shifts || !out->sources || !out->requests)
         return SK_ENOMEM;
     for (size_t i = 0; i < n_fields; i++) {
         const sk_state_field_t *f = &fields[i];
@@ -111,6 +182,10 @@ int sk_state_parse(sk_arena_t *arena, const char *user,
             rc = parse_source(arena, f, &out->sources[out->n_sources]);
             if (rc == 0)
                 out->n_sources++;
+        } else if (f->name_len > 2 && f->name[0] == 'q' && f->name[1] == ':') {
+            rc = parse_request(arena, f, &out->requests[out->n_requests]);
+            if (rc == 0)
+                out->n_requests++;
         }
         if (rc != 0)
             bad++;
@@ -127,11 +202,38 @@ static int fmt_ms(char *buf, size_t len, sk_ms_t t)
     return snprintf(buf, len, "%" PRId64, t);
 }
 
+/* "<n> <id> <id>..." of a list of ids. */
+static char *fmt_id_list(sk_arena_t *a, const char *const *ids, size_t n)
+{
+    char *s = sk_arena_sprintf(a, "%zu", n);
+    for (size_t i = 0; s && i < n; i++)
+        s = sk_arena_sprintf(a, "%s %s", s, ids[i]);
+    return s;
+}
+
+static char *fmt_request(sk_arena_t *a, const sk_request_state_t *rq)
+{
+    char dur[24], cre[24], upd[24];
+    assert(rq->status < SK_REQUEST_STATUS_COUNT);
+    fmt_ms(dur, sizeof(dur), rq->duration_ms);
+    fmt_ms(cre, sizeof(cre), rq->created_ms);
+    fmt_ms(upd, sizeof(upd), rq->updated_ms);
+    char *ap = fmt_id_list(a, rq->approvers, rq->n_approvers);
+    char *as = fmt_id_list(a, rq->assignees, rq->n_assignees);
+    if (!ap || !as)
+        return NULL;
+    return sk_arena_sprintf(a, "%s %c %s %s %d %s %s %d %s %s %s %s",
+                            REQUEST_STATUS[rq->status],
+                            rq->target_kind == SK_TARGET_PROFILE ? 'P' : 'E', rq->target,
+                            dur, rq->emergency ? 1 : 0, rq->policy, rq->rules_version,
+                            rq->step, cre, upd, ap, as);
+}
+
 /* Serialises every field of st into a fresh array (n_fields = count). */
 static sk_state_field_t *state_fields(sk_arena_t *a, const sk_user_state_t *st,
                                       size_t *n_fields)
 {
-    size_t n = st->n_shifts + st->n_sources, k = 0;
+    size_t n = st->n_shifts + st->n_sources + st->n_requests, k = 0;
     sk_state_field_t *f = sk_arena_calloc(a, n + 1, sizeof(*f));
     char start[24], end[24], upd[24], exp[24];
     if (!f)
@@ -153,6 +255,10 @@ static sk_state_field_t *state_fields(sk_arena_t *a, const sk_user_state_t *st,
                                      SOURCE_KIND_CHAR[s->kind], s->id);
         f[k].value = sk_arena_sprintf(a, "%s %s", exp,
                                       s->rotation[0] ? s->rotation : "-");
+    }
+    for (size_t i = 0; i < st->n_requests; i++, k++) {
+        f[k].name = sk_arena_sprintf(a, "q:%s", st->requests[i].id);
+        f[k].value = fmt_request(a, &st->requests[i]);
     }
     for (size_t i = 0; i < n; i++) {
         if (!f[i].name || !f[i].value)
@@ -204,5 +310,13 @@ const sk_shift_t *sk_state_shift(const sk_user_state_t *st, const char *id)
     for (size_t i = 0; i < st->n_shifts; i++)
         if (strcmp(st->shifts[i].id, id) == 0)
             return &st->shifts[i];
+    return NULL;
+}
+
+const sk_request_state_t *sk_state_request(const sk_user_state_t *st, const char *id)
+{
+    for (size_t i = 0; i < st->n_requests; i++)
+        if (strcmp(st->requests[i].id, id) == 0)
+            return &st->requests[i];
     return NULL;
 }

@@ -7,7 +7,14 @@
  * see sk_id_valid):
  *   "s:<shift_id>"                -> "<rotation> <start> <end|-> <level> <closed> <updated>"
  *   "g:<ent_key> <kind> <src_id>" -> "<expires> <rotation|->"
+ *   "q:<request_id>"              -> "<status> <target_kind> <target> <duration>
+ *                                     <emergency> <policy> <rules_version> <step>
+ *                                     <created> <updated> <n> <approver>... <m>
+ *                                     <assignee>..."
  * where kind is S (shift), R (request) or E (emergency) and times are ms.
+ * A request's status is a word (OPEN, APPROVED, ...), target_kind E
+ * (entitlement) or P (profile), step the 0-based index of the current step
+ * of the frozen policy; free text (justification, comments) is never stored.
  *
  * All memory of a parsed or computed state belongs to the arena it was made
  * in; nothing here does I/O.
@@ -43,12 +50,44 @@ typedef struct sk_grant_source {
     sk_ms_t expires_ms;
 } sk_grant_source_t;
 
+typedef enum sk_request_status {
+    SK_REQUEST_OPEN = 0,         /* waiting at a reviewers step */
+    SK_REQUEST_APPROVED = 1,     /* the grant source was added */
+    SK_REQUEST_DENIED = 2,       /* a deny, a false condition */
+    SK_REQUEST_CANCELLED = 3,    /* withdrawn by the requester */
+    SK_REQUEST_PROVISIONING = 4, /* approved, waiting for a manual provisioner */
+    SK_REQUEST_STATUS_COUNT
+} sk_request_status_t;
+
+const char *sk_request_status_name(sk_request_status_t s);
+
+/* An access request of the user, frozen at creation (see decide_request.h). */
+typedef struct sk_request_state {
+    const char *id;
+    sk_request_status_t status;
+    sk_target_kind_t target_kind;
+    const char *target;         /* "app/entitlement" or profile id */
+    sk_ms_t duration_ms;        /* the duration that will be granted (before the cap) */
+    bool emergency;
+    const char *policy;         /* the frozen policy id */
+    const char *rules_version;  /* the rules it was resolved under */
+    int step;                   /* 0-based index of the current step */
+    sk_ms_t created_ms;
+    sk_ms_t updated_ms;
+    size_t n_approvers;         /* approvals of the current step so far */
+    const char **approvers;
+    size_t n_assignees;         /* who may act on the current step */
+    const char **assignees;
+} sk_request_state_t;
+
 typedef struct sk_user_state {
     const char *user;
     size_t n_shifts;
     sk_shift_t *shifts;
     size_t n_sources;
     sk_grant_source_t *sources;
+    size_t n_requests;          /* access requests (issue 3) */
+    sk_request_state_t *requests;
 } sk_user_state_t;
 
 /* A field of the user's hash, name and value as bytes (not NUL-terminated
@@ -87,5 +126,6 @@ int sk_state_diff(sk_arena_t *arena, const sk_user_state_t *before,
 
 /* Finders; NULL when absent. */
 const sk_shift_t *sk_state_shift(const sk_user_state_t *st, const char *id);
+const sk_request_state_t *sk_state_request(const sk_user_state_t *st, const char *id);
 
 #endif

@@ -1,0 +1,61 @@
+/*
+ * decide_request.h — the decision for access requests (issue 3,
+ * docs/requests-design.md "The decision"): (request event, compiled rules,
+ * the subject's state, now, who is on call) -> (new state, commands, tasks,
+ * audit record, next wake-up).
+ *
+ * Pure like sk_decide: no I/O, no clock, no globals. The one input that is
+ * not in the subject's state — who is on call in a rotation named by a
+ * reviewers step — is resolved by the caller beforehand and passed in.
+ *
+ * A granted request is one more source of a grant (kind REQUEST, or
+ * EMERGENCY), id = request id, expiry = approval time + the approved
+ * duration capped by the entitlement's max_duration; commands are computed
+ * from the sources before and after by sk_decide_commands, so a shift's end
+ * does not revoke what a request holds, and the request's expiry revokes it
+ * through the ordinary timer path of sk_decide.
+ */
+#ifndef SK_DECIDE_REQUEST_H
+#define SK_DECIDE_REQUEST_H
+
+#include "decide.h"
+
+/* Who is on call now in one rotation (read by the caller before deciding). */
+typedef struct sk_oncall_list {
+    const char *rotation;
+    size_t n_users;
+    const char *const *users;
+} sk_oncall_list_t;
+
+typedef struct sk_request_input {
+    const sk_request_event_t *event; /* decoded; event->subject is the user */
+    sk_origin_t origin;
+    sk_ms_t now_ms;                  /* the decision time */
+    size_t n_oncall;                 /* pre-resolved on-call lists */
+    const sk_oncall_list_t *oncall;  /* a rotation not listed: nobody */
+} sk_request_input_t;
+
+typedef struct sk_request_decision {
+    /* rejected (dead letter), state, diff, commands, audit, next wake-up and
+     * keep-until, with the meaning they have in sk_decide. A refusal that is
+     * a decision (not requestable now, actor not assigned, ...) is NOT
+     * rejected: it is audited with decision "refused". */
+    sk_decision_t base;
+    bool refused;
+    const char *refuse_reason;
+    size_t n_tasks;
+    sk_task_t *tasks; /* task records to publish, in order */
+} sk_request_decision_t;
+
+/*
+ * sk_decide_request — decides one request event for the subject whose
+ * state is `state` (not modified; state->user must be the event's subject).
+ * Everything in *out is allocated from `arena` and borrows strings from
+ * `in`, `state` and `rules`. Returns 0 (also for rejected or refused
+ * events), or SK_ENOMEM.
+ */
+int sk_decide_request(const sk_rules_t *rules, const sk_request_input_t *in,
+                      const sk_user_state_t *state, sk_arena_t *arena,
+                      sk_request_decision_t *out);
+
+#endif
