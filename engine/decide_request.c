@@ -270,7 +270,6 @@ static int close_request(req_ctx_t *c, sk_request_status_t st, sk_task_outcome_t
 static int grant(req_ctx_t *c)
 {
     const sk_entitlement_t *ent = sk_rules_entitlement(c->rules, c->rq->target);
-    const sk_request_settings_t *set = sk_rules_request_settings(c->rules, c->rq->target);
     sk_request_state_t *rq = c->rq;
     if (!ent)
         return close_request(c, SK_REQUEST_DENIED, SK_TASK_DENIED, "denied",
@@ -289,8 +288,6 @@ static int grant(req_ctx_t *c)
     if (dur < rq->duration_ms)
         trace(c, sk_arena_sprintf(c->arena, "duration %s capped to the maximum %s of '%s'",
                                   fmt_dur(c, rq->duration_ms), fmt_dur(c, dur), ent->key));
-    if (set && set->provisioning == SK_PROVISIONING_MANUAL)
-        trace(c, "manual provisioning is not supported yet: granted as automatic");
     c->word = "granted";
     c->reason = sk_arena_sprintf(c->arena, "request '%s' approved (policy '%s') for %s",
                                  rq->id, rq->policy, fmt_dur(c, dur));
@@ -376,6 +373,16 @@ static int on_created(req_ctx_t *c)
                                                         "block): only enrollments grant it",
                                               ent->key)
                            : not_requestable(c, set);
+    /* secure defaults: only self-service entitlements are requested, and
+     * hand-provisioned ones wait for provisioning tasks (not built yet) */
+    if (!why && !set->self_service)
+        why = sk_arena_sprintf(c->arena, "'%s' is not self-service (%s): it is granted by "
+                                         "enrollments only",
+                               ent->key, set->declared_in);
+    if (!why && set->provisioning == SK_PROVISIONING_MANUAL)
+        why = sk_arena_sprintf(c->arena, "'%s' is provisioned by hand, and provisioning tasks "
+                                         "are not supported yet: ask its provisioners",
+                               ent->key);
     if (!why && ev->emergency && !set->emergency_policy)
         why = sk_arena_sprintf(c->arena, "'%s' has no emergency_policy: no emergency requests",
                                ent->key);

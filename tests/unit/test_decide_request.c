@@ -142,6 +142,23 @@ TEST(not_requestable_is_refused_with_a_reason_not_dead_lettered)
     CHECK_INT(d.base.commands[0].action, SK_CMD_EXTEND);
 }
 
+TEST(not_self_service_and_hand_provisioned_are_refused)
+{
+    setup();
+    sk_user_state_t st = {.user = "eve"};
+    sk_request_event_t a = rev(SK_REQ_CREATED, "r30", "eve", "eve", "app/nonself", HOUR);
+    sk_request_decision_t d = act(&st, &a, T0);
+    CHECK(d.refused);
+    CHECK_CONTAINS(d.refuse_reason, "'app/nonself' is not self-service");
+    CHECK_INT(d.base.n_commands, 0);
+    sk_request_event_t b = rev(SK_REQ_CREATED, "r31", "eve", "eve", "app/byhand", HOUR);
+    d = act(&st, &b, T0);
+    CHECK(d.refused);
+    CHECK_CONTAINS(d.refuse_reason, "provisioned by hand");
+    CHECK_INT(d.base.n_commands, 0);
+    CHECK_INT(d.n_tasks, 1);
+}
+
 TEST(an_unknown_entitlement_or_request_is_dead_lettered)
 {
     setup();
@@ -452,6 +469,7 @@ TEST(zz_cleanup) { teardown_all(); CHECK(1); }
 SK_TEST_MAIN(SK_TEST_CASE(self_service_auto_approve_grants_at_once),
              SK_TEST_CASE(a_duration_above_the_maximum_is_capped),
              SK_TEST_CASE(not_requestable_is_refused_with_a_reason_not_dead_lettered),
+             SK_TEST_CASE(not_self_service_and_hand_provisioned_are_refused),
              SK_TEST_CASE(an_unknown_entitlement_or_request_is_dead_lettered),
              SK_TEST_CASE(a_condition_is_evaluated_on_the_request),
              SK_TEST_CASE(two_step_deny_at_step_one_never_asks_step_two),
