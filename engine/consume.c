@@ -18,28 +18,41 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 {
     sk_engine_t *e = opaque;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        /* the input topics are co-partitioned (range assignor, same
+         * partition count): partition N of each comes together and is
+         * claimed once */
+        bool claimed[SK_MAX_PARTITIONS] = {false};
         for (int i = 0; i < parts->cnt; i++) {
             rd_kafka_topic_partition_t *tp = &parts->elems[i];
+            int32_t p = tp->partition;
+            int t = sk_engine_in_topic(e, tp->topic);
             int64_t applied = -1;
-            if (tp->partition < 0 || tp->partition >= SK_MAX_PARTITIONS) {
-                SK_ERROR("partition %" PRId32 " is beyond the supported %d; not consumed",
-                         tp->partition, SK_MAX_PARTITIONS);
+            if (p < 0 || p >= SK_MAX_PARTITIONS || t < 0) {
+                SK_ERROR("%s[%" PRId32 "] cannot be consumed (partition beyond %d or unknown "
+                         "topic)",
+                         tp->topic, p, SK_MAX_PARTITIONS);
                 continue;
             }
-            sk_emit_forget(e, tp->partition);
-            e->parts[tp->partition] = (sk_owned_t){.owned = true, .applied_offset = -1};
-            if (sk_engine_take_partition(e, tp->partition) == 0 &&
-                sk_store_applied_offset(e->store, tp->partition, tp->topic, &applied) == 0 &&
-                applied >= 0) {
+            if (!claimed[p]) {
+                sk_emit_forget(e, p);
+                e->parts[p] = (sk_owned_t){.owned = true};
+                for (int k = 0; k < SK_IN_TOPIC_COUNT; k++)
+                    e->parts[p].in[k].applied_offset = -1;
+                (void)sk_engine_take_partition(e, p);
+                claimed[p] = true;
+            }
+            if (e->parts[p].epoch > 0 &&
+                sk_store_applied_offset(e->store, p, tp->topic, &applied) == 0 && applied >= 0) {
                 tp->offset = applied + 1;
-                e->parts[tp->partition].applied_offset = applied;
+                e->parts[p].in[t].applied_offset = applied;
             }
             if (applied >= 0)
-                SK_INFO("assigned %s[%" PRId32 "] epoch %" PRId64 ", resuming after applied offset %" PRId64,
-                        tp->topic, tp->partition, e->parts[tp->partition].epoch, applied);
+                SK_INFO("assigned %s[%" PRId32 "] epoch %" PRId64
+                        ", resuming after applied offset %" PRId64,
+                        tp->topic, p, e->parts[p].epoch, applied);
             else
                 SK_INFO("assigned %s[%" PRId32 "] epoch %" PRId64 ", nothing applied yet",
-                        tp->topic, tp->partition, e->parts[tp->partition].epoch);
+                        tp->topic, p, e->parts[p].epoch);
         }
         rd_kafka_assign(rk, parts);
     } else {
@@ -89,12 +102,14 @@ int sk_consume_open(sk_engine_t *e, char *err, size_t err_len)
     }
     conf = NULL; /* now owned by the consumer */
     rd_kafka_poll_set_consumer(e->consumer);
-    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(2);
     rd_kafka_topic_partition_list_add(topics, e->cfg.schedule_topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(topics, e->cfg.requests_topic, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t rerr = rd_kafka_subscribe(e->consumer, topics);
     rd_kafka_topic_partition_list_destroy(topics);
     if (rerr) {
-        snprintf(err, err_len, "subscribe to %s: %s", e->cfg.schedule_topic, rd_kafka_err2str(rerr));
+        snprintf(err, err_len, "subscribe to %s and %s: %s", e->cfg.schedule_topic,
+                 e->cfg.requests_topic, rd_kafka_err2str(rerr));
         return SK_EINVAL;
     }
     return 0;

@@ -66,7 +66,7 @@ int sk_emit_open(sk_engine_t *e, char *err, size_t err_len)
     char errstr[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     const char *names[SK_OUT_TOPIC_COUNT] = {e->cfg.commands_topic, e->cfg.audit_topic,
-                                             e->cfg.deadletter_topic};
+                                             e->cfg.deadletter_topic, e->cfg.tasks_topic};
     if (rd_kafka_conf_set(conf, "bootstrap.servers", e->cfg.brokers, errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "client.id", e->cfg.client_id, errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof(errstr)) ||
@@ -123,15 +123,20 @@ static int produce_one(sk_engine_t *e, const sk_outbox_entry_t *o, sk_chunk_t *c
 static void commit_offset(sk_engine_t *e, int32_t p)
 {
     sk_owned_t *o = &e->parts[p];
-    if (!o->commit_pending || !e->consumer)
+    if (!e->consumer)
         return;
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, e->cfg.schedule_topic, p)->offset = o->next_offset;
-    rd_kafka_resp_err_t err = rd_kafka_commit(e->consumer, l, 1 /* async */);
-    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-        SK_DEBUG("offset commit of partition %" PRId32 ": %s", p, rd_kafka_err2str(err));
-    rd_kafka_topic_partition_list_destroy(l);
-    o->commit_pending = false;
+    for (int t = 0; t < SK_IN_TOPIC_COUNT; t++) {
+        if (!o->in[t].commit_pending)
+            continue;
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, sk_engine_in_topic_name(e, t), p)->offset =
+            o->in[t].next_offset;
+        rd_kafka_resp_err_t err = rd_kafka_commit(e->consumer, l, 1 /* async */);
+        if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+            SK_DEBUG("offset commit of partition %" PRId32 ": %s", p, rd_kafka_err2str(err));
+        rd_kafka_topic_partition_list_destroy(l);
+        o->in[t].commit_pending = false;
+    }
 }
 
 /* Trims partition p's outbox by each chunk at the head of its queue whose

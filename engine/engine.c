@@ -20,6 +20,8 @@ void sk_engine_config_defaults(sk_engine_config_t *c)
     DEF(group_id, "shiftkey");
     DEF(client_id, "shiftkeyd");
     DEF(schedule_topic, "shiftkey.schedule.v1");
+    DEF(requests_topic, "shiftkey.requests.v1");
+    DEF(tasks_topic, "shiftkey.tasks.v1");
     DEF(commands_topic, "shiftkey.commands.v1");
     DEF(audit_topic, "shiftkey.audit.v1");
     DEF(deadletter_topic, "shiftkey.deadletter.v1");
@@ -136,6 +138,8 @@ sk_engine_t *sk_engine_new(const sk_engine_config_t *cfg, char *err, size_t err_
     e->cfg.group_id = keep(e, &k, e->cfg.group_id);
     e->cfg.client_id = keep(e, &k, e->cfg.client_id);
     e->cfg.schedule_topic = keep(e, &k, e->cfg.schedule_topic);
+    e->cfg.requests_topic = keep(e, &k, e->cfg.requests_topic);
+    e->cfg.tasks_topic = keep(e, &k, e->cfg.tasks_topic);
     e->cfg.commands_topic = keep(e, &k, e->cfg.commands_topic);
     e->cfg.audit_topic = keep(e, &k, e->cfg.audit_topic);
     e->cfg.deadletter_topic = keep(e, &k, e->cfg.deadletter_topic);
@@ -197,6 +201,20 @@ void sk_engine_destroy(sk_engine_t *e)
 }
 
 void sk_engine_stats(const sk_engine_t *e, sk_engine_stats_t *out) { *out = e->stats; }
+
+int sk_engine_in_topic(const sk_engine_t *e, const char *name)
+{
+    if (strcmp(name, e->cfg.schedule_topic) == 0)
+        return SK_IN_SCHEDULE;
+    if (strcmp(name, e->cfg.requests_topic) == 0)
+        return SK_IN_REQUESTS;
+    return -1;
+}
+
+const char *sk_engine_in_topic_name(const sk_engine_t *e, int t)
+{
+    return t == SK_IN_REQUESTS ? e->cfg.requests_topic : e->cfg.schedule_topic;
+}
 
 int sk_engine_take_partition(sk_engine_t *e, int32_t p)
 {

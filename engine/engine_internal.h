@@ -17,6 +17,17 @@
 
 #define SK_MAX_PARTITIONS 1024
 
+/* The input topics, co-partitioned: partition N of each belongs to the
+ * same owner and shares the partition's Redis keys. */
+typedef enum sk_in_topic { SK_IN_SCHEDULE = 0, SK_IN_REQUESTS = 1, SK_IN_TOPIC_COUNT } sk_in_topic_t;
+
+/* Where an input topic's partition stands. */
+typedef struct sk_in_progress {
+    int64_t next_offset;    /* next offset, for the Kafka commit */
+    int64_t applied_offset; /* last offset known applied in Redis, -1 none */
+    bool commit_pending;
+} sk_in_progress_t;
+
 /* Records of one partition's outbox produced together (emit.c). */
 typedef struct sk_chunk sk_chunk_t;
 
@@ -25,9 +36,7 @@ typedef struct sk_owned {
     bool owned;
     int64_t epoch;        /* our claim in Redis */
     bool dirty;           /* outbox has entries not yet produced */
-    int64_t next_offset;  /* next input offset, for the Kafka commit */
-    int64_t applied_offset; /* last input offset known applied in Redis, -1 none */
-    bool commit_pending;
+    sk_in_progress_t in[SK_IN_TOPIC_COUNT];
     sk_chunk_t *chunks, *chunks_tail; /* produced, awaiting acknowledgement, oldest first */
     size_t inflight;      /* outbox entries covered by those chunks */
 } sk_owned_t;
@@ -83,6 +92,10 @@ void sk_engine_failpoint_before_trim(sk_engine_t *e);
 
 /* timers.c: fires the due timers of owned partitions. */
 int sk_timers_fire(sk_engine_t *e, sk_ms_t now);
+
+/* The input topic index of a topic name, or -1; and the name of an index. */
+int sk_engine_in_topic(const sk_engine_t *e, const char *name);
+const char *sk_engine_in_topic_name(const sk_engine_t *e, int t);
 
 /* Claims partition p in Redis (new epoch) and re-sends its outbox. */
 int sk_engine_take_partition(sk_engine_t *e, int32_t p);

@@ -18,7 +18,8 @@
 
 typedef struct opts {
     const char *rules, *kafka, *bootstrap_file, *redis, *redis_user, *redis_password_file;
-    const char *redis_prefix, *group, *schedule_topic, *commands_topic, *audit_topic;
+    const char *redis_prefix, *group, *schedule_topic, *requests_topic, *commands_topic;
+    const char *audit_topic, *tasks_topic;
     const char *deadletter_topic, *log_level, *partitions, *timer_interval_ms, *batch_max;
     const char *kafka_props[MAX_KAFKA_PROPS];
     size_t n_kafka_props;
@@ -48,11 +49,15 @@ static const option_row_t OPTIONS[] = {
     {"redis-prefix", "PREFIX", O(redis_prefix), "sk", "prefix of every Redis key"},
     {"group", "ID", O(group), "shiftkey", "Kafka consumer group of the engine instances"},
     {"schedule-topic", "TOPIC", O(schedule_topic), "shiftkey.schedule.v1", "input: shift events"},
+    {"requests-topic", "TOPIC", O(requests_topic), "shiftkey.requests.v1",
+     "input: access requests and reviewers' actions (same partition count as the schedule topic)"},
     {"commands-topic", "TOPIC", O(commands_topic), "shiftkey.commands.v1",
      "output: GRANT/REVOKE/EXTEND commands"},
     {"audit-topic", "TOPIC", O(audit_topic), "shiftkey.audit.v1", "output: one record per decision"},
     {"deadletter-topic", "TOPIC", O(deadletter_topic), "shiftkey.deadletter.v1",
      "output: invalid input with the reason"},
+    {"tasks-topic", "TOPIC", O(tasks_topic), "shiftkey.tasks.v1",
+     "output: review tasks created, updated, closed"},
     {"timer-interval-ms", "MS", O(timer_interval_ms), "200", "how often due timers are looked for"},
     {"batch-max", "N", O(batch_max), "500", "most records decided and applied as one pipelined batch"},
     {"log-level", "LEVEL", O(log_level), "info", "debug, info, warn or error"},
@@ -243,6 +248,8 @@ int main(int argc, char **argv)
     cfg.rules_path = o.rules;
     cfg.group_id = o.group;
     cfg.schedule_topic = o.schedule_topic;
+    cfg.requests_topic = o.requests_topic;
+    cfg.tasks_topic = o.tasks_topic;
     cfg.commands_topic = o.commands_topic;
     cfg.audit_topic = o.audit_topic;
     cfg.deadletter_topic = o.deadletter_topic;
@@ -252,9 +259,10 @@ int main(int argc, char **argv)
 
     signal(SIGPIPE, SIG_IGN);
     if (strcmp(o.kafka, "embedded") == 0) {
-        const char *topics[] = {o.schedule_topic, o.commands_topic, o.audit_topic,
-                                o.deadletter_topic};
-        emb = sk_embedded_start(partitions, topics, 4, o.bootstrap_file, err, sizeof(err));
+        const char *topics[] = {o.schedule_topic, o.requests_topic,   o.commands_topic,
+                                o.audit_topic,    o.deadletter_topic, o.tasks_topic};
+        emb = sk_embedded_start(partitions, topics, SK_ARRAY_LEN(topics), o.bootstrap_file, err,
+                                sizeof(err));
         if (!emb) {
             SK_ERROR("%s", err);
             goto out;

@@ -39,6 +39,7 @@ typedef enum sk_out_topic {
     SK_OUT_COMMANDS = 0,
     SK_OUT_AUDIT = 1,
     SK_OUT_DEADLETTER = 2,
+    SK_OUT_TASKS = 3,
     SK_OUT_TOPIC_COUNT
 } sk_out_topic_t;
 

@@ -20,7 +20,8 @@ int main(int argc, char **argv)
 {
     char errstr[256], line[256];
     static const char *const topics[] = {"shiftkey.schedule.v1", "shiftkey.commands.v1",
-                                         "shiftkey.audit.v1", "shiftkey.deadletter.v1"};
+                                         "shiftkey.audit.v1", "shiftkey.deadletter.v1",
+                                         "shiftkey.requests.v1", "shiftkey.tasks.v1"};
     if (argc != 3) {
         fprintf(stderr, "usage: mock_broker BOOTSTRAP_FILE PARTITIONS\n");
         return 2;
@@ -35,7 +36,7 @@ int main(int argc, char **argv)
     rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, 1);
     if (!mc)
         return 1;
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
         rd_kafka_mock_topic_create(mc, topics[i], atoi(argv[2]), 1);
     char tmp[512];
     snprintf(tmp, sizeof(tmp), "%s.tmp", argv[1]);

@@ -107,7 +107,8 @@ int sk_fx_kafka_start(sk_fx_kafka_t *k, int partitions)
 {
     char errstr[256];
     static const char *const topics[] = {"shiftkey.schedule.v1", "shiftkey.commands.v1",
-                                         "shiftkey.audit.v1", "shiftkey.deadletter.v1"};
+                                         "shiftkey.audit.v1", "shiftkey.deadletter.v1",
+                                         "shiftkey.requests.v1", "shiftkey.tasks.v1"};
     memset(k, 0, sizeof(*k));
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
@@ -117,7 +118,7 @@ int sk_fx_kafka_start(sk_fx_kafka_t *k, int partitions)
     k->mcluster = rd_kafka_mock_cluster_new(k->rk, 1);
     if (!k->mcluster)
         return -1;
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
         rd_kafka_mock_topic_create(k->mcluster, topics[i], partitions, 1);
     k->bootstraps = rd_kafka_mock_cluster_bootstraps(k->mcluster);
     conf = rd_kafka_conf_new();
@@ -164,6 +165,21 @@ int sk_fx_produce_event(sk_fx_kafka_t *k, const sk_schedule_event_t *ev)
     return rc;
 }
 
+int sk_fx_produce_request(sk_fx_kafka_t *k, const sk_request_event_t *ev)
+{
+    sk_codec_t *codec = sk_codec_new();
+    sk_arena_t a;
+    void *buf;
+    size_t len;
+    int rc = -1;
+    sk_arena_init(&a, 4096);
+    if (codec && sk_codec_encode_request(codec, ev, &a, &buf, &len) == 0)
+        rc = sk_fx_produce(k, "shiftkey.requests.v1", ev->subject, buf, len);
+    sk_arena_fini(&a);
+    sk_codec_destroy(codec);
+    return rc;
+}
+
 static void *engine_main(void *arg)
 {
     sk_fx_engine_t *fe = arg;
@@ -205,7 +221,7 @@ struct sk_fx_reader {
     rd_kafka_t *rk;
     pthread_t thread;
     volatile int stop;
-    int is_commands;
+    int is_commands; /* 1 commands, 2 tasks, 0 dead letters */
     pthread_mutex_t lock;
     sk_fx_record_t *recs;
     char **keys;
@@ -236,12 +252,14 @@ static void *reader_main(void *arg)
             memcpy(raw, m->payload, m->len);
             rec->raw = raw;
             rec->raw_len = m->len;
-            int rc = r->is_commands ? sk_codec_decode_command(r->codec, m->payload, m->len,
-                                                              &r->arena, &rec->cmd, reason,
-                                                              sizeof(reason))
-                                    : sk_codec_decode_dead_letter(r->codec, m->payload, m->len,
-                                                                  &r->arena, &rec->dl, reason,
-                                                                  sizeof(reason));
+            int rc = r->is_commands == 1
+                         ? sk_codec_decode_command(r->codec, m->payload, m->len, &r->arena,
+                                                   &rec->cmd, reason, sizeof(reason))
+                     : r->is_commands == 2
+                         ? sk_codec_decode_task(r->codec, m->payload, m->len, &r->arena,
+                                                &rec->task, reason, sizeof(reason))
+                         : sk_codec_decode_dead_letter(r->codec, m->payload, m->len, &r->arena,
+                                                       &rec->dl, reason, sizeof(reason));
             if (rc != 0)
                 fprintf(stderr, "reader: undecodable output record: %s\n", reason);
             r->keys[r->n] = m->key ? sk_arena_strndup(&r->arena, m->key, m->key_len) : "";
@@ -262,7 +280,7 @@ sk_fx_reader_t *sk_fx_reader_new(const char *brokers, const char *topic, int par
     rd_kafka_conf_set(conf, "group.id", "sk-test-reader", errstr, sizeof(errstr));
     rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof(errstr));
     r->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-    r->is_commands = strstr(topic, "commands") != NULL;
+    r->is_commands = strstr(topic, "commands") ? 1 : strstr(topic, "tasks") ? 2 : 0;
     r->cap = 50000;
     r->recs = calloc(r->cap, sizeof(*r->recs));
     r->keys = calloc(r->cap, sizeof(*r->keys));

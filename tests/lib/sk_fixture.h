@@ -53,6 +53,9 @@ int sk_fx_produce(sk_fx_kafka_t *k, const char *topic, const char *key, const vo
 /* Encodes and produces a schedule event keyed by its user. */
 int sk_fx_produce_event(sk_fx_kafka_t *k, const sk_schedule_event_t *ev);
 
+/* Encodes and produces a request event keyed by its subject. */
+int sk_fx_produce_request(sk_fx_kafka_t *k, const sk_request_event_t *ev);
+
 /* The engine in a thread. */
 typedef struct sk_fx_engine {
     sk_engine_t *engine;
@@ -68,6 +71,7 @@ void sk_fx_engine_stop(sk_fx_engine_t *fe);
 typedef struct sk_fx_record {
     sk_command_t cmd;       /* for commands */
     sk_dead_letter_t dl;    /* for dead letters */
+    sk_task_t task;         /* for tasks */
     sk_ms_t seen_ms;        /* when the reader got it */
     const void *raw;        /* the bytes as on the topic */
     size_t raw_len;
