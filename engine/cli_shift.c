@@ -91,7 +91,7 @@ static int type_from_name(const char *s)
     return -1;
 }
 
-static int produce(const char *brokers, const char *topic, const char *key, const void *val,
+int sk_cli_produce(const char *brokers, const char *topic, const char *key, const void *val,
                    size_t len)
 {
     char errstr[512];
@@ -195,7 +195,7 @@ int sk_cli_shift(int argc, char **argv)
                         "spaces, at most %d bytes)\n", SK_ID_MAX);
         goto out;
     }
-    rc = produce(brokers, topic, user, buf, len);
+    rc = sk_cli_produce(brokers, topic, user, buf, len);
     if (rc == 0)
         printf("published %s shift '%s' for %s in rotation %s (event %s)\n", argv[1], id, user,
                rotation, event_id);

@@ -11,6 +11,15 @@
 
 int sk_cli_shift(int argc, char **argv);
 int sk_cli_watch(int argc, char **argv);
+/* Publishes one record keyed by `key` and waits for the broker's
+ * acknowledgement. 0, or 1 with the reason on stderr. */
+int sk_cli_produce(const char *brokers, const char *topic, const char *key, const void *val,
+                   size_t len);
+
+/* `shiftkey request` and `shiftkey task` (cli_request.c). */
+int sk_cli_request(int argc, char **argv);
+int sk_cli_task(int argc, char **argv);
+
 /* Writes s as a JSON string literal (quoted, escaped) (cli_watch.c). */
 void sk_cli_json_str(FILE *out, const char *s);
 

@@ -699,8 +699,10 @@ static int valid_event(req_ctx_t *c)
         why = "missing or invalid actor";
     else if ((unsigned)ev->type >= SK_REQ_EVENT_TYPE_COUNT)
         why = "unknown request event type";
-    else if (!ev->target || !sk_id_valid(ev->target, strlen(ev->target)))
-        why = "missing or invalid target";
+    else if (!ev->target || (ev->type == SK_REQ_CREATED || *ev->target
+                                 ? !sk_id_valid(ev->target, strlen(ev->target))
+                                 : false))
+        why = "missing or invalid target"; /* actions after CREATED may leave it empty */
     if (why)
         reject(c, SK_DL_INVALID, why);
     return why == NULL;

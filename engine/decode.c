@@ -514,7 +514,7 @@ out:
 static int request_target(dctx_t *d, const sk_request_event_t *ev)
 {
     const char *slash = strchr(ev->target, '/');
-    if (ev->target_kind != SK_TARGET_ENTITLEMENT)
+    if (ev->target_kind != SK_TARGET_ENTITLEMENT || (ev->type != SK_REQ_CREATED && !*ev->target))
         return 0;
     if (!slash || slash == ev->target || slash[1] == '\0' || strchr(slash + 1, '/'))
         return fail(d, SK_EINVAL, "target",
@@ -554,7 +554,9 @@ int sk_codec_decode_request(sk_codec_t *codec, const void *buf, size_t len,
         (rc = get_text(&d, "actor", TEXT_ID, &ev.actor)) ||
         (rc = get_text(&d, "subject", TEXT_ID, &ev.subject)) ||
         (rc = get_enum(&d, "target_kind", SK_TARGET_KIND_COUNT, &kind)) ||
-        (rc = get_text(&d, "target", TEXT_ID, &ev.target)))
+        /* only CREATED names the target; later actions act on the request */
+        (rc = get_text(&d, "target", type == SK_REQ_CREATED ? TEXT_ID : TEXT_ID_OR_EMPTY,
+                       &ev.target)))
         goto out;
     ev.type = (sk_request_event_type_t)type;
     ev.target_kind = (sk_target_kind_t)kind;

@@ -18,7 +18,9 @@ static void usage(FILE *out)
             "  shift EVENT ...      publish a shift event (scheduled, started, updated, ended,\n"
             "                       cancelled) on the schedule topic\n"
             "  watch [commands|deadletters]  follow the engine's output\n"
-            "  grants [USER]        live grants in Redis: until when, held by which sources\n\n"
+            "  grants [USER]        live grants in Redis: until when, held by which sources\n"
+            "  request APP/ENT ...  ask for access (--duration, --emergency, --wait)\n"
+            "  task ACTION ID ...   approve, deny, cancel, escalate or comment a request\n\n"
             "exit status: 0 ok, 1 failed (e.g. rules refused), 2 usage error\n");
 }
 
@@ -45,6 +47,10 @@ int main(int argc, char **argv)
         return sk_cli_watch(argc - 1, argv + 1);
     if (strcmp(cmd, "grants") == 0)
         return sk_cli_grants(argc - 1, argv + 1);
+    if (strcmp(cmd, "request") == 0)
+        return sk_cli_request(argc - 1, argv + 1);
+    if (strcmp(cmd, "task") == 0)
+        return sk_cli_task(argc - 1, argv + 1);
     fprintf(stderr, "shiftkey: unknown command '%s' (see shiftkey --help)\n", cmd);
     return 2;
 }

@@ -14,7 +14,7 @@ pids=""
 cleanup() {
     for p in $pids; do kill "$p" 2>/dev/null; done
     wait 2>/dev/null
-    rm -rf "$tmp"
+    [ -n "${SK_KEEP_TMP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
 }
 trap cleanup EXIT
 
@@ -90,6 +90,30 @@ check "shiftkey grants -o json is JSON a script can read" sh -c \
 check "shiftkey grants for nobody lists nothing (exit 0)" sh -c \
     "test \$($SK grants nobody --redis 127.0.0.1:$port -o json) = '[]'"
 check "shiftkey grants with Redis away says so (1)" exits 1 "$SK" grants --redis 127.0.0.1:1
+
+# access requests through the CLI, decided by the engine on rules/examples:
+# dave (platform-team) asks for kubernetes-prod/edit; frank (platform-team) approves
+"$SK" request kubernetes-prod/edit --duration 1h --justification "deploy fix" \
+    --as dave@example.com --id cli-req-1 --wait 30 --bootstrap-file "$tmp/boot" \
+    >"$tmp/req.out" 2>&1 &
+req_pid=$!
+sleep 1
+check "shiftkey task approve publishes (exit 0)" exits 0 "$SK" task approve cli-req-1 \
+    --subject dave@example.com --as frank@example.com --bootstrap-file "$tmp/boot"
+wait $req_pid
+req_rc=$?
+check "shiftkey request --wait exits 0 once granted" test "$req_rc" -eq 0
+check "  ...and prints the GRANT" grep -q "^GRANT kubernetes-prod/edit for dave@example.com" "$tmp/req.out"
+check "shiftkey grants shows the request as the source" sh -c \
+    "$SK grants dave@example.com --redis 127.0.0.1:$port | grep -E 'kubernetes-prod/edit +REQUEST +cli-req-1'"
+check "a request the rules refuse (bob is not in platform-team): --wait exits 1" exits 1 \
+    "$SK" request kubernetes-prod/edit --duration 1h --as bob@example.com --id cli-req-2 \
+    --wait 30 --bootstrap-file "$tmp/boot"
+check "  ...and says why" grep -q "may not request" "$tmp/out"
+check "shiftkey request without --duration is a usage error (2)" exits 2 "$SK" request \
+    kubernetes-prod/edit --as dave@example.com --bootstrap-file "$tmp/boot"
+check "shiftkey task with an unknown action is a usage error (2)" exits 2 "$SK" task frob x \
+    --subject dave@example.com --bootstrap-file "$tmp/boot"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,263 @@
+/*
+ * cli_request.c — `shiftkey request` (ask for access, optionally waiting for
+ * the outcome) and `shiftkey task approve|deny|cancel|escalate` (reviewers'
+ * and requesters' actions). Both publish request events on
+ * shiftkey.requests.v1, keyed by the subject, for the engine to decide.
+ *
+ * Identity: --as names the actor and is trusted as given. This suits the
+ * embedded default and tests; in production the events must come from an
+ * authenticated front (SSO-backed CLI gateway, Slack app), not from here.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli_shift.h"
+#include "codec.h"
+#include "rules.h"
+
+#define REQUESTS_TOPIC "shiftkey.requests.v1"
+
+static const char *default_actor(void)
+{
+    const char *u = getenv("SHIFTKEY_USER");
+    if (!u || !*u)
+        u = getenv("USER");
+    return u && *u ? u : NULL;
+}
+
+static int publish(const char *brokers, const sk_request_event_t *ev)
+{
+    sk_codec_t *codec = sk_codec_new();
+    sk_arena_t a;
+    void *buf;
+    size_t len;
+    int rc = 1;
+    sk_arena_init(&a, 4096);
+    if (!codec || sk_codec_encode_request(codec, ev, &a, &buf, &len) != 0)
+        fprintf(stderr, "shiftkey: cannot encode the request event (ids: printable, no spaces)\n");
+    else
+        rc = sk_cli_produce(brokers, REQUESTS_TOPIC, ev->subject, buf, len);
+    sk_arena_fini(&a);
+    sk_codec_destroy(codec);
+    return rc;
+}
+
+/*
+ * Follows the commands and tasks topics for the outcome of one request:
+ * 0 when a command held by it appears, 1 when its task closes denied or
+ * cancelled, 3 on timeout.
+ */
+static int wait_outcome(const char *brokers, const char *subject, const char *request_id,
+                        int timeout_s)
+{
+    char errstr[256], group[64];
+    int rc = 3;
+    snprintf(group, sizeof(group), "shiftkey-wait-%d", (int)getpid());
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr));
+    rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof(errstr));
+    rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof(errstr));
+    rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof(errstr));
+    rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    if (!rk) {
+        fprintf(stderr, "shiftkey request: %s\n", errstr);
+        return 1;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(2);
+    rd_kafka_topic_partition_list_add(sub, "shiftkey.commands.v1", RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(sub, "shiftkey.tasks.v1", RD_KAFKA_PARTITION_UA);
+    rd_kafka_subscribe(rk, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    sk_codec_t *codec = sk_codec_new();
+    sk_arena_t a;
+    sk_arena_init(&a, 16384);
+    sk_ms_t deadline = sk_now_ms() + (sk_ms_t)timeout_s * 1000;
+    while (codec && rc == 3 && sk_now_ms() < deadline) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+        if (!m)
+            continue;
+        char reason[256], t[40];
+        sk_arena_reset(&a);
+        if (!m->err && m->key_len == strlen(subject) && memcmp(m->key, subject, m->key_len) == 0) {
+            sk_command_t cmd;
+            sk_task_t task;
+            if (strcmp(rd_kafka_topic_name(m->rkt), "shiftkey.commands.v1") == 0 &&
+                sk_codec_decode_command(codec, m->payload, m->len, &a, &cmd, reason,
+                                        sizeof(reason)) == 0) {
+                for (size_t i = 0; i < cmd.n_sources; i++)
+                    if (strcmp(cmd.sources[i].id, request_id) == 0 && cmd.action != SK_CMD_REVOKE) {
+                        printf("%s %s/%s for %s until %s\n", sk_command_action_name(cmd.action),
+                               cmd.app, cmd.entitlement, cmd.user,
+                               sk_ms_format(cmd.expires_at_ms, t, sizeof(t)));
+                        rc = 0;
+                    }
+            } else if (sk_codec_decode_task(codec, m->payload, m->len, &a, &task, reason,
+                                            sizeof(reason)) == 0 &&
+                       strcmp(task.request_id, request_id) == 0) {
+                printf("task %s: %s%s%s (%s)\n", task.task_id, sk_task_state_name(task.state),
+                       task.state == SK_TASK_CLOSED ? " " : "",
+                       task.state == SK_TASK_CLOSED ? sk_task_outcome_name(task.outcome) : "",
+                       task.reason);
+                if (task.state == SK_TASK_CLOSED &&
+                    (task.outcome == SK_TASK_DENIED || task.outcome == SK_TASK_CANCELLED))
+                    rc = 1;
+            }
+            fflush(stdout);
+        }
+        rd_kafka_message_destroy(m);
+    }
+    if (rc == 3)
+        fprintf(stderr, "shiftkey request: no outcome within %d s (it may still come: "
+                        "shiftkey grants %s)\n", timeout_s, subject);
+    sk_arena_fini(&a);
+    sk_codec_destroy(codec);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+static void request_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: shiftkey request APP/ENTITLEMENT --duration D [--justification TEXT]\n"
+            "                        [--emergency] [--as USER] [--id ID] [--wait SECONDS]\n\n"
+            "Asks for access; the rules decide (self-service, policy steps, reviewers).\n"
+            "  --as USER        who asks (default $SHIFTKEY_USER, else $USER)\n"
+            "  --wait SECONDS   wait for the outcome: exit 0 granted, 1 denied, 3 no outcome yet\n"
+            "  --kafka BROKERS / --bootstrap-file F   as for `shiftkey shift`\n");
+}
+
+int sk_cli_request(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"duration", 1, 0, 'd'}, {"justification", 1, 0, 'j'}, {"emergency", 0, 0, 'e'},
+        {"as", 1, 0, 'a'},       {"id", 1, 0, 'i'},             {"wait", 1, 0, 'w'},
+        {"kafka", 1, 0, 'k'},    {"bootstrap-file", 1, 0, 'b'}, {"help", 0, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *duration = NULL, *justification = "", *as = default_actor(), *id = NULL;
+    const char *kafka = NULL, *bfile = NULL;
+    int emergency = 0, wait_s = -1, c;
+    char bs[1024], idbuf[64];
+    sk_ms_t dur = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd': duration = optarg; break;
+        case 'j': justification = optarg; break;
+        case 'e': emergency = 1; break;
+        case 'a': as = optarg; break;
+        case 'i': id = optarg; break;
+        case 'w': wait_s = atoi(optarg); break;
+        case 'k': kafka = optarg; break;
+        case 'b': bfile = optarg; break;
+        case 'h': request_usage(stdout); return 0;
+        default: request_usage(stderr); return 2;
+        }
+    }
+    if (optind >= argc || !duration || sk_duration_parse(duration, &dur) != 0 || dur <= 0 || !as) {
+        fprintf(stderr, "shiftkey request: need APP/ENTITLEMENT, --duration (e.g. 2h) and a "
+                        "user (--as or $SHIFTKEY_USER)\n");
+        return 2;
+    }
+    const char *brokers = sk_cli_bootstrap(kafka, bfile, bs, sizeof(bs));
+    if (!brokers) {
+        fprintf(stderr, "shiftkey: no Kafka address: pass --kafka, set SHIFTKEY_KAFKA, or start "
+                        "shiftkeyd --kafka embedded\n");
+        return 2;
+    }
+    sk_ms_t now = sk_now_ms();
+    if (!id) {
+        snprintf(idbuf, sizeof(idbuf), "req-%" PRId64 "-%d", now, (int)getpid());
+        id = idbuf;
+    }
+    char event_id[96];
+    snprintf(event_id, sizeof(event_id), "%s-created", id);
+    sk_request_event_t ev = {.event_id = event_id, .type = SK_REQ_CREATED, .request_id = id,
+                             .actor = as, .subject = as, .target_kind = SK_TARGET_ENTITLEMENT,
+                             .target = argv[optind], .duration_ms = dur,
+                             .justification = justification, .emergency = emergency != 0,
+                             .comment = "", .source = "cli", .occurred_at_ms = now};
+    if (publish(brokers, &ev) != 0)
+        return 1;
+    printf("requested %s for %s as %s (request %s)\n", argv[optind], duration, as, id);
+    fflush(stdout);
+    return wait_s >= 0 ? wait_outcome(brokers, as, id, wait_s) : 0;
+}
+
+static void task_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: shiftkey task approve|deny|cancel|escalate|comment REQUEST_ID --subject USER\n"
+            "                     [--as USER] [--comment TEXT]\n\n"
+            "Acts on a request: reviewers approve or deny, the requester cancels or escalates\n"
+            "to emergency. --subject is the requester; --as who acts (default $SHIFTKEY_USER,\n"
+            "else $USER). The engine refuses, and audits, actions by anyone not allowed.\n");
+}
+
+int sk_cli_task(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"subject", 1, 0, 's'}, {"as", 1, 0, 'a'}, {"comment", 1, 0, 'c'}, {"kafka", 1, 0, 'k'},
+        {"bootstrap-file", 1, 0, 'b'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct {
+        const char *verb;
+        sk_request_event_type_t type;
+    } verbs[] = {{"approve", SK_REQ_APPROVED},   {"deny", SK_REQ_DENIED},
+                 {"cancel", SK_REQ_CANCELLED},   {"escalate", SK_REQ_ESCALATED},
+                 {"comment", SK_REQ_COMMENTED}};
+    const char *subject = NULL, *as = default_actor(), *comment = "", *kafka = NULL, *bfile = NULL;
+    char bs[1024], event_id[160];
+    int c, v = -1;
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        task_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (int i = 0; i < (int)SK_ARRAY_LEN(verbs); i++)
+        if (strcmp(argv[1], verbs[i].verb) == 0)
+            v = i;
+    if (v < 0) {
+        fprintf(stderr, "shiftkey task: unknown action '%s' (see shiftkey task --help)\n", argv[1]);
+        return 2;
+    }
+    optind = 2;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 's': subject = optarg; break;
+        case 'a': as = optarg; break;
+        case 'c': comment = optarg; break;
+        case 'k': kafka = optarg; break;
+        case 'b': bfile = optarg; break;
+        case 'h': task_usage(stdout); return 0;
+        default: task_usage(stderr); return 2;
+        }
+    }
+    if (optind >= argc || !subject || !as) {
+        fprintf(stderr, "shiftkey task: need REQUEST_ID, --subject (the requester) and a user "
+                        "(--as or $SHIFTKEY_USER)\n");
+        return 2;
+    }
+    const char *brokers = sk_cli_bootstrap(kafka, bfile, bs, sizeof(bs));
+    if (!brokers) {
+        fprintf(stderr, "shiftkey: no Kafka address: pass --kafka, set SHIFTKEY_KAFKA, or start "
+                        "shiftkeyd --kafka embedded\n");
+        return 2;
+    }
+    sk_ms_t now = sk_now_ms();
+    snprintf(event_id, sizeof(event_id), "%.64s-%s-%.40s-%" PRId64, argv[optind], argv[1], as, now);
+    sk_request_event_t ev = {.event_id = event_id, .type = verbs[v].type,
+                             .request_id = argv[optind], .actor = as, .subject = subject,
+                             .target_kind = SK_TARGET_ENTITLEMENT, .target = "",
+                             .duration_ms = SK_MS_NONE, .justification = "", .comment = comment,
+                             .source = "cli", .occurred_at_ms = now};
+    if (publish(brokers, &ev) != 0)
+        return 1;
+    printf("%s request %s of %s as %s: sent\n", argv[1], argv[optind], subject, as);
+    return 0;
+}
