@@ -35,24 +35,6 @@ static int cmp_idx(const void *a, const void *b, void *users)
     return strcmp(u[*(const size_t *)a], u[*(const size_t *)b]);
 }
 
-static char *read_password(const char *file)
-{
-    char buf[512];
-    FILE *f = file ? fopen(file, "r") : NULL;
-    if (!file) {
-        const char *env = getenv("SHIFTKEY_REDIS_PASSWORD");
-        return env && *env ? strdup(env) : NULL;
-    }
-    if (!f || !fgets(buf, sizeof(buf), f)) {
-        if (f)
-            fclose(f);
-        return NULL;
-    }
-    fclose(f);
-    buf[strcspn(buf, "\r\n")] = '\0';
-    return strdup(buf);
-}
-
 static void print_sources(const sk_user_state_t *st, int json, sk_ms_t now, int *first)
 {
     char t[40];
@@ -105,21 +87,11 @@ int sk_cli_grants(int argc, char **argv)
     const char *user = optind < argc ? argv[optind] : NULL;
     sk_store_config_t cfg = {.prefix = prefix, .user = ruser, .timeout_ms = 5000};
     redis = redis && *redis ? redis : "127.0.0.1:6379";
-    if (strncmp(redis, "unix:", 5) == 0) {
-        cfg.unix_path = redis + 5;
-    } else {
-        const char *colon = strrchr(redis, ':');
-        size_t hl = colon ? (size_t)(colon - redis) : strlen(redis);
-        if (hl == 0 || hl >= sizeof(host)) {
-            fprintf(stderr, "shiftkey grants: --redis '%s': use HOST:PORT or unix:PATH\n", redis);
-            return 2;
-        }
-        memcpy(host, redis, hl);
-        host[hl] = '\0';
-        cfg.host = host;
-        cfg.port = colon ? atoi(colon + 1) : 6379;
+    if (sk_store_config_address(&cfg, redis, host, sizeof(host)) != 0) {
+        fprintf(stderr, "shiftkey grants: --redis '%s': use HOST:PORT or unix:PATH\n", redis);
+        return 2;
     }
-    char *password = read_password(pwfile);
+    char *password = sk_store_password(pwfile);
     if (pwfile && !password) {
         fprintf(stderr, "shiftkey grants: cannot read the Redis password from %s\n", pwfile);
         return 2;

@@ -178,28 +178,6 @@ static int parse_int(const char *name, const char *v, int min, int max, int *out
     return 0;
 }
 
-/* Reads the Redis password from the file or the environment (never argv,
- * which other users can see in the process list). */
-static char *redis_password(const opts_t *o)
-{
-    const char *env = getenv("SHIFTKEY_REDIS_PASSWORD");
-    if (o->redis_password_file) {
-        FILE *f = fopen(o->redis_password_file, "r");
-        char buf[512];
-        if (!f || !fgets(buf, sizeof(buf), f)) {
-            fprintf(stderr, "shiftkeyd: cannot read the Redis password from %s\n",
-                    o->redis_password_file);
-            if (f)
-                fclose(f);
-            return NULL;
-        }
-        fclose(f);
-        buf[strcspn(buf, "\r\n")] = '\0';
-        return strdup(buf);
-    }
-    return env && *env ? strdup(env) : NULL;
-}
-
 static volatile sig_atomic_t stop_flag, reload_flag;
 static void on_stop(int sig) { (void)sig; stop_flag = 1; }
 static void on_hup(int sig) { (void)sig; reload_flag = 1; }
@@ -212,7 +190,7 @@ int main(int argc, char **argv)
     sk_engine_t *engine = NULL;
     char err[1024], host[256];
     char *password = NULL;
-    int partitions = 4, rc = 2, port = 6379, level;
+    int partitions = 4, rc = 2, level;
 
     int p = parse(argc, argv, &o);
     if (p != 0)
@@ -226,22 +204,17 @@ int main(int argc, char **argv)
         parse_int("timer-interval-ms", o.timer_interval_ms, 10, 60000, &cfg.timer_interval_ms) ||
         parse_int("batch-max", o.batch_max, 1, 100000, &cfg.batch_max))
         return 2;
-    if (strncmp(o.redis, "unix:", 5) == 0) {
-        cfg.redis.unix_path = o.redis + 5;
-    } else {
-        const char *colon = strrchr(o.redis, ':');
-        size_t hl = colon ? (size_t)(colon - o.redis) : strlen(o.redis);
-        if (hl == 0 || hl >= sizeof(host) ||
-            (colon && parse_int("redis (port)", colon + 1, 1, 65535, &port)))
-            return 2;
-        memcpy(host, o.redis, hl);
-        host[hl] = '\0';
-        cfg.redis.host = host;
-        cfg.redis.port = port;
-    }
-    password = redis_password(&o);
-    if (o.redis_password_file && !password)
+    if (sk_store_config_address(&cfg.redis, o.redis, host, sizeof(host)) != 0) {
+        fprintf(stderr, "shiftkeyd: --redis '%s': use HOST:PORT (port 1-65535) or unix:PATH\n",
+                o.redis);
         return 2;
+    }
+    password = sk_store_password(o.redis_password_file);
+    if (o.redis_password_file && !password) {
+        fprintf(stderr, "shiftkeyd: cannot read the Redis password from %s\n",
+                o.redis_password_file);
+        return 2;
+    }
     cfg.redis.user = o.redis_user;
     cfg.redis.password = password;
     cfg.redis.prefix = o.redis_prefix;

@@ -66,6 +66,23 @@ typedef struct sk_apply_op {
     const sk_outbox_entry_t *out;
 } sk_apply_op_t;
 
+/*
+ * sk_store_config_address — fills cfg's host/port or unix_path from
+ * "HOST:PORT", "HOST" (port 6379) or "unix:PATH". The host is copied into
+ * host_buf (host_len bytes), which must outlive cfg. 0, or SK_EINVAL for an
+ * empty host, a host too long or a port outside 1..65535.
+ */
+int sk_store_config_address(sk_store_config_t *cfg, const char *address, char *host_buf,
+                            size_t host_len);
+
+/*
+ * sk_store_password — the Redis password: the first line of `file` when it
+ * is given (NULL when it cannot be read), else $SHIFTKEY_REDIS_PASSWORD, else
+ * NULL (no AUTH). Never from the command line, which others can read. The
+ * caller frees the result.
+ */
+char *sk_store_password(const char *file);
+
 /* Copies cfg (strings too). Does not connect. NULL on allocation failure. */
 sk_store_t *sk_store_new(const sk_store_config_t *cfg);
 void sk_store_destroy(sk_store_t *store);
