@@ -223,8 +223,7 @@ int sk_engine_take_partition(sk_engine_t *e, int32_t p)
         e->parts[p].epoch = 0; /* claim again before first use */
         return rc;
     }
-    e->parts[p].dirty = true; /* re-send whatever a previous owner staged */
-    return sk_emit_flush_partition(e, p);
+    return sk_emit_flush_partition(e, p); /* re-sends whatever a previous owner staged */
 }
 
 static void sleep_ms(int ms)
