@@ -259,15 +259,15 @@ static int decide_item(sk_engine_t *e, item_t *it, sk_user_state_t *states)
         it->dl = (sk_dead_letter_t){it->in.now_ms, it->d.reject_kind, it->d.reject_reason,
                                     it->in.origin, it->msg->key, it->msg->key_len,
                                     it->msg->payload, it->msg->len};
-    it->st = staged_new(&e->arena, it->d.n_commands + it->rd.n_tasks + 2);
+    it->st = staged_new(&e->arena, it->d.n_commands + it->d.n_tasks + 2);
     if (!it->st)
         return SK_ENOMEM;
     if ((rc = stage_decision(e, &it->d, it->d.rejected ? &it->dl : NULL, it->st)) != 0)
         return rc;
-    for (size_t i = 0; i < it->rd.n_tasks; i++) {
+    for (size_t i = 0; i < it->d.n_tasks; i++) {
         void *buf;
         size_t len;
-        const sk_task_t *t = &it->rd.tasks[i];
+        const sk_task_t *t = &it->d.tasks[i];
         if ((rc = sk_codec_encode_task(e->codec, t, &e->arena, &buf, &len)) ||
             (rc = stage(it->st, SK_OUT_TASKS, t->subject, strlen(t->subject), buf, len)))
             return rc;

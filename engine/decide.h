@@ -48,6 +48,8 @@ typedef struct sk_decision {
     sk_state_diff_t diff;    /* fields to write / delete to get there */
     size_t n_commands;
     sk_command_t *commands;  /* in a stable order (entitlement key) */
+    size_t n_tasks;
+    sk_task_t *tasks;        /* task records to publish, in order */
     sk_audit_t audit;        /* exactly one per decision */
     sk_ms_t next_wake_ms;    /* when the user's timer must fire; SK_MS_NONE */
     sk_ms_t keep_until_ms;   /* state may be dropped after this (key TTL) */

@@ -759,12 +759,12 @@ int sk_decide_request(const sk_rules_t *rules, const sk_request_input_t *in,
                               SK_SHIFT_MEMORY_MS);
     if (sk_state_diff(arena, state, &d->state, &d->diff))
         goto out;
-    out->tasks = sk_arena_calloc(arena, c.n_tasks + 1, sizeof(*out->tasks));
-    if (!out->tasks)
+    d->tasks = sk_arena_calloc(arena, c.n_tasks + 1, sizeof(*d->tasks));
+    if (!d->tasks)
         goto out;
     if (c.n_tasks)
-        memcpy(out->tasks, c.tasks, c.n_tasks * sizeof(*out->tasks));
-    out->n_tasks = c.n_tasks;
+        memcpy(d->tasks, c.tasks, c.n_tasks * sizeof(*d->tasks));
+    d->n_tasks = c.n_tasks;
     rc = fill_audit(&c);
 out:
     return rc;

@@ -36,15 +36,13 @@ typedef struct sk_request_input {
 } sk_request_input_t;
 
 typedef struct sk_request_decision {
-    /* rejected (dead letter), state, diff, commands, audit, next wake-up and
-     * keep-until, with the meaning they have in sk_decide. A refusal that is
-     * a decision (not requestable now, actor not assigned, ...) is NOT
-     * rejected: it is audited with decision "refused". */
+    /* rejected (dead letter), state, diff, commands, tasks, audit, next
+     * wake-up and keep-until, with the meaning they have in sk_decide. A
+     * refusal that is a decision (not requestable now, actor not assigned,
+     * ...) is NOT rejected: it is audited with decision "refused". */
     sk_decision_t base;
     bool refused;
     const char *refuse_reason;
-    size_t n_tasks;
-    sk_task_t *tasks; /* task records to publish, in order */
 } sk_request_decision_t;
 
 /*
@@ -57,5 +55,24 @@ typedef struct sk_request_decision {
 int sk_decide_request(const sk_rules_t *rules, const sk_request_input_t *in,
                       const sk_user_state_t *state, sk_arena_t *arena,
                       sk_request_decision_t *out);
+
+/* One record of shiftkey.provisioning.results.v1 to decide. */
+typedef struct sk_result_input {
+    const sk_provisioning_result_t *result; /* decoded; result->user is the user */
+    sk_origin_t origin;
+    sk_ms_t now_ms;
+} sk_result_input_t;
+
+/*
+ * sk_decide_result — decides one provisioning result for the user whose
+ * state is `state` (not modified; state->user must be result->user): a
+ * manual provisioner's answer to a PROVISIONING / DEPROVISIONING task
+ * (command_id = the task id), or an automatic provisioner's answer to a
+ * command. Same ownership and return values as sk_decide_request.
+ * (Implemented in decide_result.c.)
+ */
+int sk_decide_result(const sk_rules_t *rules, const sk_result_input_t *in,
+                     const sk_user_state_t *state, sk_arena_t *arena,
+                     sk_request_decision_t *out);
 
 #endif

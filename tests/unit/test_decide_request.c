@@ -91,7 +91,7 @@ TEST(self_service_auto_approve_grants_at_once)
         CHECK_STR(g->sources[0].id, "r1");
         CHECK(!g->emergency);
     }
-    CHECK_INT(d.n_tasks, 0);
+    CHECK_INT(d.base.n_tasks, 0);
     CHECK_STR(d.base.audit.decision, "granted");
     CHECK_STR(d.base.audit.actor, "bob");
     CHECK_INT(d.base.next_wake_ms, T0 + 2 * HOUR);
@@ -128,10 +128,10 @@ TEST(not_requestable_is_refused_with_a_reason_not_dead_lettered)
     CHECK_STR(d.base.audit.decision, "refused");
     CHECK_INT(d.base.n_commands, 0);
     CHECK_INT(d.base.diff.n_set + d.base.diff.n_del, 0);
-    CHECK_INT(d.n_tasks, 1);
-    CHECK_INT(d.tasks[0].state, SK_TASK_CLOSED);
-    CHECK_INT(d.tasks[0].outcome, SK_TASK_DENIED);
-    CHECK_CONTAINS(d.tasks[0].reason, "may not request");
+    CHECK_INT(d.base.n_tasks, 1);
+    CHECK_INT(d.base.tasks[0].state, SK_TASK_CLOSED);
+    CHECK_INT(d.base.tasks[0].outcome, SK_TASK_DENIED);
+    CHECK_CONTAINS(d.base.tasks[0].reason, "may not request");
     /* on call in primary now: requestable */
     sk_schedule_event_t s = sev(SK_SHIFT_STARTED, "eve", T0 - HOUR, T0 + HOUR, T0 - HOUR);
     shift(&st, &s, T0 - HOUR);
@@ -156,7 +156,7 @@ TEST(not_self_service_and_hand_provisioned_are_refused)
     CHECK(d.refused);
     CHECK_CONTAINS(d.refuse_reason, "provisioned by hand");
     CHECK_INT(d.base.n_commands, 0);
-    CHECK_INT(d.n_tasks, 1);
+    CHECK_INT(d.base.n_tasks, 1);
 }
 
 TEST(an_unknown_entitlement_or_request_is_dead_lettered)
@@ -189,8 +189,8 @@ TEST(a_condition_is_evaluated_on_the_request)
     CHECK_INT(d.base.n_commands, 0);
     CHECK_STR(d.base.audit.decision, "denied");
     CHECK_CONTAINS(d.base.audit.reason, "is false");
-    CHECK_INT(d.n_tasks, 1);
-    CHECK_INT(d.tasks[0].outcome, SK_TASK_DENIED);
+    CHECK_INT(d.base.n_tasks, 1);
+    CHECK_INT(d.base.tasks[0].outcome, SK_TASK_DENIED);
     CHECK_INT(sk_state_request(&st, "c2")->status, SK_REQUEST_DENIED);
     sk_user_state_t dana = {.user = "dana"}; /* in owners: the condition is false */
     sk_request_event_t od = rev(SK_REQ_CREATED, "c3", "dana", "dana", "app/short", 30 * MIN);
@@ -206,26 +206,26 @@ TEST(two_step_deny_at_step_one_never_asks_step_two)
     sk_request_decision_t d = act(&st, &c, T0);
     CHECK_STR(d.base.audit.decision, "pending");
     CHECK_INT(d.base.n_commands, 0);
-    CHECK_INT(d.n_tasks, 1);
-    CHECK_INT(d.tasks[0].state, SK_TASK_CREATED);
-    CHECK_INT(d.tasks[0].step, 1);
-    CHECK_INT(d.tasks[0].n_assignees, 1);
-    CHECK_STR(d.tasks[0].assignees[0], "ann"); /* bob's manager */
-    const char *task1 = d.tasks[0].task_id;
+    CHECK_INT(d.base.n_tasks, 1);
+    CHECK_INT(d.base.tasks[0].state, SK_TASK_CREATED);
+    CHECK_INT(d.base.tasks[0].step, 1);
+    CHECK_INT(d.base.tasks[0].n_assignees, 1);
+    CHECK_STR(d.base.tasks[0].assignees[0], "ann"); /* bob's manager */
+    const char *task1 = d.base.tasks[0].task_id;
     sk_request_event_t deny = rev(SK_REQ_DENIED, "w1", "ann", "bob", "app/write", SK_MS_NONE);
     d = act(&st, &deny, T0 + MIN);
     CHECK_STR(d.base.audit.decision, "denied");
-    CHECK_INT(d.n_tasks, 1);
-    CHECK_STR(d.tasks[0].task_id, task1);
-    CHECK_INT(d.tasks[0].state, SK_TASK_CLOSED);
-    CHECK_INT(d.tasks[0].outcome, SK_TASK_DENIED);
+    CHECK_INT(d.base.n_tasks, 1);
+    CHECK_STR(d.base.tasks[0].task_id, task1);
+    CHECK_INT(d.base.tasks[0].state, SK_TASK_CLOSED);
+    CHECK_INT(d.base.tasks[0].outcome, SK_TASK_DENIED);
     CHECK_INT(d.base.n_commands, 0);
     /* a later approval changes nothing: step 2 is never asked */
     sk_request_event_t ap = rev(SK_REQ_APPROVED, "w1", "ann", "bob", "app/write", SK_MS_NONE);
     d = act(&st, &ap, T0 + 2 * MIN);
     CHECK(d.refused);
     CHECK_CONTAINS(d.refuse_reason, "already DENIED");
-    CHECK_INT(d.n_tasks, 0);
+    CHECK_INT(d.base.n_tasks, 0);
     CHECK_INT(d.base.n_commands, 0);
 }
 
@@ -238,17 +238,17 @@ TEST(two_step_approvals_grant_after_the_last_step)
     sk_request_event_t a1 = rev(SK_REQ_APPROVED, "w2", "ann", "bob", "app/write", SK_MS_NONE);
     sk_request_decision_t d = act(&st, &a1, T0 + MIN);
     CHECK_STR(d.base.audit.decision, "pending");
-    CHECK_INT(d.n_tasks, 2); /* step 1 closed, step 2 created */
-    CHECK_INT(d.tasks[0].outcome, SK_TASK_APPROVED);
-    CHECK_INT(d.tasks[1].step, 2);
-    CHECK_INT(d.tasks[1].n_assignees, 3); /* owners: ann, carl, dana */
+    CHECK_INT(d.base.n_tasks, 2); /* step 1 closed, step 2 created */
+    CHECK_INT(d.base.tasks[0].outcome, SK_TASK_APPROVED);
+    CHECK_INT(d.base.tasks[1].step, 2);
+    CHECK_INT(d.base.tasks[1].n_assignees, 3); /* owners: ann, carl, dana */
     sk_request_event_t a2 = rev(SK_REQ_APPROVED, "w2", "dana", "bob", "app/write", SK_MS_NONE);
     d = act(&st, &a2, T0 + 2 * MIN);
     CHECK_STR(d.base.audit.decision, "granted");
     CHECK_INT(d.base.n_commands, 1);
     CHECK_INT(d.base.commands[0].expires_at_ms, T0 + 2 * MIN + HOUR);
-    CHECK_INT(d.n_tasks, 1);
-    CHECK_INT(d.tasks[0].outcome, SK_TASK_APPROVED);
+    CHECK_INT(d.base.n_tasks, 1);
+    CHECK_INT(d.base.tasks[0].outcome, SK_TASK_APPROVED);
 }
 
 TEST(an_unassigned_reviewer_is_refused_and_audited)
@@ -284,8 +284,8 @@ TEST(self_approval_is_refused_unless_the_step_allows_it)
     /* team-self allows it: bob is among the assignees and may approve */
     sk_request_event_t c2 = rev(SK_REQ_CREATED, "d1", "bob", "bob", "app/deploy", HOUR);
     d = act(&st, &c2, T0);
-    CHECK_INT(d.n_tasks, 1);
-    CHECK_INT(d.tasks[0].n_assignees, 2); /* bob, carl */
+    CHECK_INT(d.base.n_tasks, 1);
+    CHECK_INT(d.base.tasks[0].n_assignees, 2); /* bob, carl */
     sk_request_event_t a2 = rev(SK_REQ_APPROVED, "d1", "bob", "bob", "app/deploy", SK_MS_NONE);
     d = act(&st, &a2, T0 + MIN);
     CHECK(!d.refused);
@@ -298,15 +298,15 @@ TEST(on_call_reviewers_come_from_the_pre_resolved_list)
     sk_user_state_t st = {.user = "eve"};
     sk_request_event_t c = rev(SK_REQ_CREATED, "a1", "eve", "eve", "app/admin", 3 * HOUR);
     sk_request_decision_t d = act(&st, &c, T0);
-    CHECK_INT(d.n_tasks, 1);
-    CHECK_INT(d.tasks[0].n_assignees, 2);
-    CHECK_STR(d.tasks[0].assignees[0], "carl");
+    CHECK_INT(d.base.n_tasks, 1);
+    CHECK_INT(d.base.tasks[0].n_assignees, 2);
+    CHECK_STR(d.base.tasks[0].assignees[0], "carl");
     /* an assignee shortens the duration, then approves: capped at 1h anyway */
     sk_request_event_t dc = rev(SK_REQ_DURATION_CHANGED, "a1", "carl", "eve", "app/admin",
                                 30 * MIN);
     d = act(&st, &dc, T0 + MIN);
     CHECK_STR(d.base.audit.decision, "state_updated");
-    CHECK_INT(d.tasks[0].state, SK_TASK_UPDATED);
+    CHECK_INT(d.base.tasks[0].state, SK_TASK_UPDATED);
     sk_request_event_t a = rev(SK_REQ_APPROVED, "a1", "dana", "eve", "app/admin", SK_MS_NONE);
     d = act(&st, &a, T0 + 2 * MIN);
     CHECK_INT(d.base.n_commands, 1);
@@ -325,8 +325,8 @@ TEST(cancel_by_the_requester_closes_the_task)
     x.actor = "bob";
     d = act(&st, &x, T0 + MIN);
     CHECK_STR(d.base.audit.decision, "cancelled");
-    CHECK_INT(d.n_tasks, 1);
-    CHECK_INT(d.tasks[0].outcome, SK_TASK_CANCELLED);
+    CHECK_INT(d.base.n_tasks, 1);
+    CHECK_INT(d.base.tasks[0].outcome, SK_TASK_CANCELLED);
     CHECK_INT(sk_state_request(&st, "w5")->status, SK_REQUEST_CANCELLED);
 }
 
@@ -344,9 +344,9 @@ TEST(escalation_switches_to_the_emergency_policy_and_flags_the_grant)
         CHECK(d.base.commands[0].emergency);
         CHECK_INT(d.base.commands[0].sources[0].kind, SK_SOURCE_EMERGENCY);
     }
-    CHECK_INT(d.n_tasks, 1); /* the step-1 review closes */
-    CHECK_INT(d.tasks[0].outcome, SK_TASK_CANCELLED);
-    CHECK(d.tasks[0].emergency);
+    CHECK_INT(d.base.n_tasks, 1); /* the step-1 review closes */
+    CHECK_INT(d.base.tasks[0].outcome, SK_TASK_CANCELLED);
+    CHECK(d.base.tasks[0].emergency);
     CHECK_CONTAINS(d.base.audit.reason, "[emergency]");
     CHECK_STR(sk_state_request(&st, "e1")->policy, "break-glass");
     CHECK(sk_state_request(&st, "e1")->emergency);
@@ -441,7 +441,7 @@ TEST(command_task_and_audit_ids_are_deterministic)
     sk_request_event_t w = rev(SK_REQ_CREATED, "k2", "bob", "bob", "app/write", HOUR);
     d1 = act(&a, &w, T0);
     d2 = act(&b, &w, T0);
-    CHECK_STR(d1.tasks[0].task_id, d2.tasks[0].task_id);
+    CHECK_STR(d1.base.tasks[0].task_id, d2.base.tasks[0].task_id);
 }
 
 TEST(unsupported_events_are_audited_and_change_nothing)
