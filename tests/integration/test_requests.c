@@ -106,6 +106,63 @@ TEST(a_request_for_an_unknown_entitlement_is_a_dead_letter)
         CHECK_CONTAINS(d[0]->dl.reason, "entitlement 'app/nope' is not in the rules");
 }
 
+static bool has_assignee(const sk_task_t *t, const char *who)
+{
+    for (size_t i = 0; i < t->n_assignees; i++)
+        if (strcmp(t->assignees[i], who) == 0)
+            return true;
+    return false;
+}
+
+/* The latest task of `subject` of this kind and state; NULL when none. */
+static const sk_task_t *last_task(const char *subject, sk_task_kind_t kind, sk_task_state_t st)
+{
+    const sk_fx_record_t *t[64];
+    size_t n = sk_fx_reader_get(tasks, subject, t, 64);
+    const sk_task_t *found = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (t[i]->task.kind == kind && t[i]->task.state == st)
+            found = &t[i]->task;
+    return found;
+}
+
+TEST(an_on_call_reviewers_step_asks_whoever_is_on_call)
+{
+    /* dana goes on call in primary (which also grants her app/read) */
+    sk_ms_t now = sk_now_ms();
+    sk_schedule_event_t ev = {.event_id = "oc-1", .type = SK_SHIFT_STARTED, .source = "test",
+                              .rotation = "primary", .user = "dana", .shift_id = "oc-shift-1",
+                              .start_ms = now - 60000, .end_ms = now + HOUR,
+                              .escalation_level = 1, .occurred_at_ms = now};
+    CHECK_INT(sk_fx_produce_event(&kafka, &ev), 0);
+    CHECK_INT(sk_fx_reader_wait(commands, "dana", 1, 15000), 1);
+    CHECK_INT(sk_fx_redis_int(&redis, "EVAL %s 0", "local n = 0 for _, k in ipairs("
+              "redis.call('KEYS', 'sk:{p*}:oncall:primary')) do "
+              "n = n + redis.call('HLEN', k) end return n"), 1);
+    /* carl asks for app/admin, reviewed by whoever is on call in primary */
+    sk_request_event_t c = req(SK_REQ_CREATED, "oc-q1", "r-oncall", "carl", "carl", "app/admin",
+                               HOUR / 2);
+    CHECK_INT(sk_fx_produce_request(&kafka, &c), 0);
+    CHECK(sk_fx_reader_wait(tasks, "carl", 1, 15000) >= 1);
+    const sk_task_t *t = last_task("carl", SK_TASK_REQUEST_REVIEW, SK_TASK_CREATED);
+    CHECK(t != NULL);
+    if (t) {
+        CHECK(has_assignee(t, "dana"));
+        CHECK_INT(t->n_assignees, 1);
+    }
+    /* dana approves: granted */
+    sk_request_event_t a = req(SK_REQ_APPROVED, "oc-q2", "r-oncall", "dana", "carl", "app/admin",
+                               SK_MS_NONE);
+    CHECK_INT(sk_fx_produce_request(&kafka, &a), 0);
+    CHECK_INT(sk_fx_reader_wait(commands, "carl", 1, 15000), 1);
+    const sk_fx_record_t *r[2];
+    if (sk_fx_reader_get(commands, "carl", r, 2) >= 1) {
+        CHECK_INT(r[0]->cmd.action, SK_CMD_GRANT);
+        CHECK_STR(r[0]->cmd.entitlement, "admin");
+        CHECK_STR(r[0]->cmd.sources[0].id, "r-oncall");
+    }
+}
+
 TEST(z_teardown)
 {
     sk_fx_reader_destroy(commands);
@@ -121,4 +178,5 @@ SK_TEST_MAIN(SK_TEST_CASE(a_setup), SK_TEST_CASE(self_service_request_is_granted
              SK_TEST_CASE(two_step_policy_grants_after_both_reviewers),
              SK_TEST_CASE(a_requester_who_may_not_request_is_refused_with_a_task),
              SK_TEST_CASE(a_request_for_an_unknown_entitlement_is_a_dead_letter),
+             SK_TEST_CASE(an_on_call_reviewers_step_asks_whoever_is_on_call),
              SK_TEST_CASE(z_teardown))
