@@ -95,7 +95,8 @@ static void log_commands(const sk_decision_t *d)
  * After FENCED on partition p. If Redis lost the epoch (restarted without
  * its data, or flushed), the partition is claimed again, loudly, and false
  * is returned: the work must be retried. Otherwise another instance owns it
- * now: we let go and return true.
+ * now: we let go (dropping our chunks in flight, whose trims would be
+ * fenced anyway) and return true.
  */
 static bool fenced(sk_engine_t *e, int32_t p)
 {
@@ -108,6 +109,7 @@ static bool fenced(sk_engine_t *e, int32_t p)
         return false;
     }
     SK_WARN("%s; leaving the partition to its new owner", why);
+    sk_emit_forget(e, p); /* its chunks in flight are the new owner's to trim */
     e->parts[p].owned = false;
     e->stats.fenced++;
     return true;
