@@ -400,6 +400,8 @@ int sk_cli_task_list(int argc, char **argv)
         print_table_header();
         for (size_t i = 0; i < kept; i++)
             print_table_row(v[i], now);
+        if (kept == 0)
+            printf("(no %stasks%s)\n", o.all ? "" : "open ", o.all ? "" : "; --all shows closed ones");
     }
     if (t.undecodable)
         fprintf(stderr, "shiftkey task list: %zu undecodable records skipped\n", t.undecodable);
