@@ -111,7 +111,7 @@ static const verb_t verbs[] = {
      "approve the current step of a request (the last approval grants)"},
     {"deny", ON_REQUEST, SK_REQ_DENIED, 0, 0, "an assignee of the current step",
      "deny a request: it ends, later steps are never asked"},
-    {"comment", ON_REQUEST, SK_REQ_COMMENTED, 1, 0, "anyone",
+    {"comment", ON_REQUEST, SK_REQ_COMMENTED, 0, 0, "anyone",
      "comment on a request (audited; nothing changes)"},
     {"cancel", ON_REQUEST, SK_REQ_CANCELLED, 1, 0, "the requester",
      "withdraw a request"},
