@@ -292,8 +292,16 @@ static int resolve(const verb_t *v, const action_opts_t *o, const sk_cli_tasks_t
     ref->request_id = id;
     ref->task_id = id;
     ref->subject = o->subject ? o->subject : t ? t->subject : v->by_subject ? o->as : NULL;
+    const int manual = t && (t->kind == SK_TASK_PROVISIONING || t->kind == SK_TASK_DEPROVISIONING);
+    if (is_task && manual != (v->on == ON_PROVISIONING)) {
+        fprintf(stderr, "shiftkey task %s: task %s is a %s task: %s\n", v->name, id,
+                sk_task_kind_name(t->kind),
+                manual ? "answer it with shiftkey task provisioned, deprovisioned or wont-provision"
+                       : "act on it with approve, deny, confirm, reject, ...");
+        return 1;
+    }
     if (v->on == ON_PROVISIONING) {
-        if (!is_task && t && (t->kind == SK_TASK_PROVISIONING || t->kind == SK_TASK_DEPROVISIONING))
+        if (!is_task && manual)
             ref->task_id = t->task_id; /* the request's latest task */
         else if (!is_hex32(id)) {
             fprintf(stderr, "shiftkey task %s: '%s' is not a task id (32 hex characters) nor a "

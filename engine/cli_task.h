@@ -56,6 +56,13 @@ void sk_cli_tasks_free(sk_cli_tasks_t *t);
  * into t. */
 const sk_task_t *sk_cli_tasks_find(const sk_cli_tasks_t *t, const char *id);
 
+/* One task on stdout: a JSON object (no newline; fields as in `task list -o
+ * json`), or a table row (with a newline) under the header line; `now`
+ * gives the AGE column. */
+void sk_cli_print_task_json(const sk_task_t *t);
+void sk_cli_print_task_header(void);
+void sk_cli_print_task_row(const sk_task_t *t, sk_ms_t now);
+
 /* `shiftkey task list` and `shiftkey task show` (cli_tasklist.c); argv[0]
  * is "list" / "show". Exit codes: 0, 1 (show found nothing, broker
  * unreachable), 2 usage. */

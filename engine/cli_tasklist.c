@@ -161,7 +161,7 @@ const sk_task_t *sk_cli_tasks_find(const sk_cli_tasks_t *t, const char *id)
 
 /* ---- printing ---- */
 
-static void print_task_json(const sk_task_t *t)
+void sk_cli_print_task_json(const sk_task_t *t)
 {
     printf("{\"task_id\":");
     sk_cli_json_str(stdout, t->task_id);
@@ -196,7 +196,7 @@ static void print_json_array(const sk_task_t *const *v, size_t n)
     printf("[");
     for (size_t i = 0; i < n; i++) {
         printf(i ? ",\n " : "");
-        print_task_json(v[i]);
+        sk_cli_print_task_json(v[i]);
     }
     printf("]\n");
 }
@@ -224,13 +224,13 @@ static const char *status(const sk_task_t *t)
                                       : sk_task_state_name(t->state);
 }
 
-static void print_table_header(void)
+void sk_cli_print_task_header(void)
 {
     printf("%-32s %-14s %-14s %-20s %-24s %4s %-24s %-3s %5s %-16s %s\n", "TASK", "KIND",
            "STATE", "SUBJECT", "TARGET", "STEP", "ASSIGNEES", "EMG", "AGE", "REQUEST", "REASON");
 }
 
-static void print_table_row(const sk_task_t *t, sk_ms_t now)
+void sk_cli_print_task_row(const sk_task_t *t, sk_ms_t now)
 {
     char a[16], who[256];
     size_t off = 0;
@@ -397,9 +397,9 @@ int sk_cli_task_list(int argc, char **argv)
         print_json_array(v, kept);
     } else {
         sk_ms_t now = sk_now_ms();
-        print_table_header();
+        sk_cli_print_task_header();
         for (size_t i = 0; i < kept; i++)
-            print_table_row(v[i], now);
+            sk_cli_print_task_row(v[i], now);
         if (kept == 0)
             printf("(no %stasks%s)\n", o.all ? "" : "open ", o.all ? "" : "; --all shows closed ones");
     }
@@ -463,10 +463,10 @@ int sk_cli_task_show(int argc, char **argv)
     } else {
         char when[40];
         printf("%-24s ", "AT");
-        print_table_header();
+        sk_cli_print_task_header();
         for (size_t i = 0; i < n; i++) {
             printf("%-24s ", sk_ms_format(v[i]->at_ms, when, sizeof(when)));
-            print_table_row(v[i], sk_now_ms());
+            sk_cli_print_task_row(v[i], sk_now_ms());
         }
     }
     rc = 0;

@@ -14,7 +14,7 @@ python3-avro (skwire.py) on the topics, redis-cli on the state,
 
   - a full cycle: dave requests kubernetes-prod/edit for a few seconds
     (--wait), `task list` shows the open review task (table and -o json,
-    --assignee / --user filters), frank approves with `task approve REQUEST`
+    --assignee / --user filters, `watch tasks -o json`), frank approves with `task approve REQUEST`
     (subject read from the tasks topic), --wait exits 0 and prints the
     GRANT, the GRANT on the commands topic is held by the request and ends
     by a REVOKE from the timer at its expiry; the task is then no longer
@@ -29,7 +29,7 @@ python3-avro (skwire.py) on the topics, redis-cli on the state,
   - --help of every new command exits 0; usage errors exit 2.
 
 Prints "ok   ..." / "FAIL ..." per check and "N passed, N failed" last.
-Takes about 25 s.
+Takes about 30 s.
 """
 
 import json
@@ -238,6 +238,14 @@ def scenario(tmp, engine_log):
           and mine[0]["request_id"] == r1 and mine[0]["subject"] == DAVE
           and mine[0]["target"] == ENT and mine[0]["step"] == 1 and FRANK in mine[0]["assignees"]
           and mine[0]["emergency"] is False and abs(mine[0]["at"] - now_ms()) < 60000, mine)
+    rc, out, err = cli.run("watch", "tasks", "--from-beginning", "--count", "1", "--timeout", "15",
+                           "-o", "json")
+    line = json.loads(out.splitlines()[0]) if rc == 0 and out.strip() else {}
+    check("watch tasks -o json prints the task event as a JSON line",
+          line.get("task_id") == task1 and line.get("state") == "CREATED", out + err)
+    rc, _, err = cli.run("task", "provisioned", task1, "--as", "alice@example.com")
+    check("task provisioned of a review task exits 1 and says what to use",
+          rc == 1 and "REQUEST_REVIEW task" in err and "approve" in err, err)
     rc, out, _ = cli.run("task", "list", "--assignee", FRANK)
     check("task list --assignee frank shows it", rc == 0 and task1 in out, out)
     rc, out, _ = cli.run("task", "list", "--user", "bob@example.com")
