@@ -117,12 +117,20 @@ static int wait_outcome(const char *brokers, const char *subject, const char *re
 static void request_usage(FILE *out)
 {
     fprintf(out,
-            "usage: shiftkey request APP/ENTITLEMENT --duration D [--justification TEXT]\n"
+            "usage: shiftkey request APP/ENTITLEMENT|PROFILE --duration D [--justification TEXT]\n"
             "                        [--emergency] [--as USER] [--id ID] [--wait SECONDS]\n\n"
-            "Asks for access; the rules decide (self-service, policy steps, reviewers).\n"
+            "Asks for access to an entitlement (app/entitlement) or an access profile; the\n"
+            "rules decide (self-service, policy steps, reviewers). Reviewers see the task in\n"
+            "shiftkey task list and answer with shiftkey task approve|deny ID.\n"
+            "  --duration D     how long: 90s, 15m, 2h, 1d (capped by the entitlement's max)\n"
+            "  --justification TEXT  why (shown to the reviewers, audited)\n"
+            "  --emergency      break-glass: the emergency policy applies\n"
+            "  --id ID          the request's id [req-<ms>-<pid>]\n"
             "  --as USER        who asks (default $SHIFTKEY_USER, else $USER)\n"
             "  --wait SECONDS   wait for the outcome: exit 0 granted, 1 denied, 3 no outcome yet\n"
-            "  --kafka BROKERS / --bootstrap-file F   as for `shiftkey shift`\n");
+            "  --kafka BROKERS / --bootstrap-file F   as for `shiftkey shift`\n"
+            "Exit status: 0 published (with --wait: granted), 1 not published (with --wait:\n"
+            "refused, denied or cancelled), 2 usage error, 3 --wait ran out (it may still come).\n");
 }
 
 int sk_cli_request(int argc, char **argv)
@@ -171,7 +179,9 @@ int sk_cli_request(int argc, char **argv)
     char event_id[96];
     snprintf(event_id, sizeof(event_id), "%s-created", id);
     sk_request_event_t ev = {.event_id = event_id, .type = SK_REQ_CREATED, .request_id = id,
-                             .actor = as, .subject = as, .target_kind = SK_TARGET_ENTITLEMENT,
+                             .actor = as, .subject = as,
+                             .target_kind = strchr(argv[optind], '/') ? SK_TARGET_ENTITLEMENT
+                                                                      : SK_TARGET_PROFILE,
                              .target = argv[optind], .duration_ms = dur,
                              .justification = justification, .emergency = emergency != 0,
                              .comment = "", .source = "cli", .occurred_at_ms = now};
