@@ -12,6 +12,7 @@
 #include "decide_request.h"
 #include "engine_internal.h"
 #include "log.h"
+#include "oncall_index.h"
 
 /* The encoded outputs of one decision, in outbox form. */
 typedef struct staged {
@@ -38,8 +39,9 @@ static int stage(staged_t *st, sk_out_topic_t topic, const void *key, size_t key
     return 0;
 }
 
-/* Encodes the decision's records into outbox entries. Dead letters keep the
- * original record key; everything else is keyed by the subject user. */
+/* Encodes the decision's records into outbox entries: commands, the dead
+ * letter, the audit record, then tasks. Dead letters keep the original
+ * record key; everything else is keyed by the subject user. */
 static int stage_decision(sk_engine_t *e, const sk_decision_t *d, const sk_dead_letter_t *dl,
                           staged_t *st)
 {
@@ -57,9 +59,16 @@ static int stage_decision(sk_engine_t *e, const sk_decision_t *d, const sk_dead_
             (rc = stage(st, SK_OUT_DEADLETTER, dl->key, dl->key_len, buf, len)))
             return rc;
     }
-    if ((rc = sk_codec_encode_audit(e->codec, &d->audit, &e->arena, &buf, &len)))
+    if ((rc = sk_codec_encode_audit(e->codec, &d->audit, &e->arena, &buf, &len)) ||
+        (rc = stage(st, SK_OUT_AUDIT, d->audit.user, strlen(d->audit.user), buf, len)))
         return rc;
-    return stage(st, SK_OUT_AUDIT, d->audit.user, strlen(d->audit.user), buf, len);
+    for (size_t i = 0; i < d->n_tasks; i++) {
+        const sk_task_t *t = &d->tasks[i];
+        if ((rc = sk_codec_encode_task(e->codec, t, &e->arena, &buf, &len)) ||
+            (rc = stage(st, SK_OUT_TASKS, t->subject, strlen(t->subject), buf, len)))
+            return rc;
+    }
+    return 0;
 }
 
 /* Makes sure we hold a current claim on the partition (the claim could not
@@ -86,7 +95,8 @@ static void log_commands(const sk_decision_t *d)
  * After FENCED on partition p. If Redis lost the epoch (restarted without
  * its data, or flushed), the partition is claimed again, loudly, and false
  * is returned: the work must be retried. Otherwise another instance owns it
- * now: we let go and return true.
+ * now: we let go (dropping our chunks in flight, whose trims would be
+ * fenced anyway) and return true.
  */
 static bool fenced(sk_engine_t *e, int32_t p)
 {
@@ -99,6 +109,7 @@ static bool fenced(sk_engine_t *e, int32_t p)
         return false;
     }
     SK_WARN("%s; leaving the partition to its new owner", why);
+    sk_emit_forget(e, p); /* its chunks in flight are the new owner's to trim */
     e->parts[p].owned = false;
     e->stats.fenced++;
     return true;
@@ -135,6 +146,8 @@ typedef struct item {
     sk_decision_t d;
     sk_dead_letter_t dl;
     staged_t *st;
+    sk_oncall_op_t *oncall; /* on-call index writes of the decision */
+    size_t n_oncall;
 } item_t;
 
 static const char *copy_str(sk_arena_t *a, const char *s) { return sk_arena_strdup(a, s); }
@@ -231,19 +244,29 @@ static int decode_item(sk_engine_t *e, item_t *it)
 }
 
 /* Decides one item on the user's current state (updated in place for the
- * next record of the same user in the batch) and encodes its outputs. */
-static int decide_item(sk_engine_t *e, item_t *it, sk_user_state_t *states)
+ * next record of the same user in the batch) and encodes its outputs.
+ * `oncall` is the batch's view of the on-call index: requests resolve
+ * their on_call reviewers from it, and every decision's index writes are
+ * applied to it for the records after. */
+static int decide_item(sk_engine_t *e, item_t *it, sk_user_state_t *states,
+                       sk_oncall_view_t *oncall)
 {
+    sk_user_state_t before = it->drc == 0 ? states[it->user_idx] : (sk_user_state_t){0};
     int rc;
     if (it->drc != 0) {
         rc = sk_decide_reject(e->rules, &it->in,
                               it->drc == SK_EPARSE ? SK_DL_UNDECODABLE : SK_DL_INVALID,
                               it->reason, &e->arena, &it->d);
     } else if (it->topic == SK_IN_REQUESTS) {
-        /* reviewers "on call in a rotation" are not resolved yet (no
-         * rotation -> users index): such steps find no one */
         sk_request_input_t rin = {.event = &it->req, .origin = it->in.origin,
                                   .now_ms = it->in.now_ms};
+        sk_oncall_list_t *lists = NULL;
+        size_t n_lists = 0;
+        if (oncall->n_rotations &&
+            (rc = sk_oncall_view_lists(oncall, it->in.now_ms, &e->arena, &lists, &n_lists)))
+            return rc;
+        rin.oncall = lists;
+        rin.n_oncall = n_lists;
         rc = sk_decide_request(e->rules, &rin, &states[it->user_idx], &e->arena, &it->rd);
         it->d = it->rd.base;
         if (rc == 0 && !it->d.rejected)
@@ -255,6 +278,10 @@ static int decide_item(sk_engine_t *e, item_t *it, sk_user_state_t *states)
     }
     if (rc)
         return rc;
+    if (!it->d.rejected &&
+        ((rc = sk_oncall_ops(&before, &it->d.state, &e->arena, &it->oncall, &it->n_oncall)) ||
+         (rc = sk_oncall_view_apply(oncall, it->oncall, it->n_oncall))))
+        return rc;
     if (it->d.rejected)
         it->dl = (sk_dead_letter_t){it->in.now_ms, it->d.reject_kind, it->d.reject_reason,
                                     it->in.origin, it->msg->key, it->msg->key_len,
@@ -262,17 +289,7 @@ static int decide_item(sk_engine_t *e, item_t *it, sk_user_state_t *states)
     it->st = staged_new(&e->arena, it->d.n_commands + it->d.n_tasks + 2);
     if (!it->st)
         return SK_ENOMEM;
-    if ((rc = stage_decision(e, &it->d, it->d.rejected ? &it->dl : NULL, it->st)) != 0)
-        return rc;
-    for (size_t i = 0; i < it->d.n_tasks; i++) {
-        void *buf;
-        size_t len;
-        const sk_task_t *t = &it->d.tasks[i];
-        if ((rc = sk_codec_encode_task(e->codec, t, &e->arena, &buf, &len)) ||
-            (rc = stage(it->st, SK_OUT_TASKS, t->subject, strlen(t->subject), buf, len)))
-            return rc;
-    }
-    return 0;
+    return stage_decision(e, &it->d, it->d.rejected ? &it->dl : NULL, it->st);
 }
 
 static void note_applied(sk_engine_t *e, const item_t *it, bool applied)
@@ -330,12 +347,50 @@ static int gather_users(sk_engine_t *e, item_t *items, size_t n, int32_t **parts
     return 0;
 }
 
+/*
+ * Reads the on-call index of every rotation that an on_call reviewers step
+ * of the batch's requests may name, for all partitions, into *view (one
+ * pipelined round trip; none when no request of the batch can reach such a
+ * step). Needs the users' states loaded (a request's frozen policy).
+ */
+static int load_oncall(sk_engine_t *e, const item_t *items, size_t n,
+                       const sk_user_state_t *states, sk_oncall_view_t *view)
+{
+    const char *rots[SK_ONCALL_MAX_ROTATIONS];
+    size_t n_rots = 0;
+    int32_t n_parts = 0;
+    sk_oncall_op_t *fields;
+    size_t n_fields;
+    int rc;
+    for (size_t i = 0; i < n; i++) {
+        const item_t *it = &items[i];
+        if (it->skip || it->drc != 0 || it->topic != SK_IN_REQUESTS)
+            continue;
+        if (sk_oncall_rotations(e->rules, &it->req, &states[it->user_idx], rots,
+                                SK_ONCALL_MAX_ROTATIONS, &n_rots) != 0) {
+            SK_WARN("more than %d rotations named by on_call reviewers in one batch; "
+                    "the others find no one",
+                    SK_ONCALL_MAX_ROTATIONS);
+            break;
+        }
+    }
+    if ((rc = sk_oncall_view_init(view, &e->arena, rots, n_rots)) != 0 || n_rots == 0)
+        return rc;
+    if ((rc = sk_consume_partition_count(e, &n_parts)) != 0)
+        return rc;
+    if ((rc = sk_store_oncall_read(e->store, n_parts, rots, n_rots, &e->arena, &fields,
+                                   &n_fields)) != 0)
+        return rc;
+    return sk_oncall_view_apply(view, fields, n_fields);
+}
+
 int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
 {
     int32_t *parts;
     const char **users;
     size_t n_users = 0, n_ops = 0;
     sk_user_state_t *states;
+    sk_oncall_view_t oncall;
     int rc;
 
     sk_arena_reset(&e->arena);
@@ -369,12 +424,14 @@ int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
         return SK_ENOMEM;
     if (n_users && (rc = sk_store_load_users(e->store, n_users, parts, users, &e->arena, states)))
         return rc;
+    if ((rc = load_oncall(e, items, n, states, &oncall)) != 0)
+        return rc;
     for (size_t i = 0; i < n; i++) {
         item_t *it = &items[i];
         int32_t p = it->msg->partition;
         if (it->skip)
             continue;
-        if ((rc = decide_item(e, it, states)) != 0)
+        if ((rc = decide_item(e, it, states, &oncall)) != 0)
             return rc;
         ops[n_ops] = (sk_apply_op_t){.partition = p,
                                      .epoch = e->parts[p].epoch,
@@ -385,7 +442,9 @@ int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
                                      .next_wake_ms = it->d.next_wake_ms,
                                      .keep_until_ms = it->d.keep_until_ms,
                                      .n_out = it->st->n,
-                                     .out = it->st->e};
+                                     .out = it->st->e,
+                                     .n_oncall = it->n_oncall,
+                                     .oncall = it->oncall};
         op_item[n_ops++] = it;
     }
     /* apply all in one round trip, in order */
@@ -415,10 +474,14 @@ int sk_apply_timer(sk_engine_t *e, int32_t p, const char *user, sk_ms_t now)
         return rc;
     if ((rc = sk_decide(e->rules, &in, &state, &e->arena, &d)) != 0)
         return rc;
-    staged_t *st = staged_new(&e->arena, d.n_commands + 2);
+    sk_oncall_op_t *oncall = NULL;
+    size_t n_oncall = 0;
+    if ((rc = sk_oncall_ops(&state, &d.state, &e->arena, &oncall, &n_oncall)) != 0)
+        return rc;
+    staged_t *st = staged_new(&e->arena, d.n_commands + d.n_tasks + 2);
     if (!st)
         return SK_ENOMEM;
-    bool changed = d.n_commands || d.diff.n_set || d.diff.n_del;
+    bool changed = d.n_commands || d.n_tasks || d.diff.n_set || d.diff.n_del;
     if (changed && (rc = stage_decision(e, &d, NULL, st)) != 0)
         return rc;
     sk_apply_op_t op = {.partition = p,
@@ -430,7 +493,9 @@ int sk_apply_timer(sk_engine_t *e, int32_t p, const char *user, sk_ms_t now)
                         .next_wake_ms = d.next_wake_ms > now ? d.next_wake_ms : SK_MS_NONE,
                         .keep_until_ms = d.keep_until_ms,
                         .n_out = st->n,
-                        .out = st->e};
+                        .out = st->e,
+                        .n_oncall = n_oncall,
+                        .oncall = oncall};
     if ((rc = apply_op(e, &op, &applied)) != 0)
         return rc;
     e->stats.timers_fired++;

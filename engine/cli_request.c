@@ -1,8 +1,8 @@
 /*
  * cli_request.c — `shiftkey request` (ask for access, optionally waiting for
- * the outcome) and `shiftkey task approve|deny|cancel|escalate` (reviewers'
- * and requesters' actions). Both publish request events on
- * shiftkey.requests.v1, keyed by the subject, for the engine to decide.
+ * the outcome): publishes a CREATED request event on shiftkey.requests.v1,
+ * keyed by the requester, for the engine to decide. What comes after it
+ * (approve, deny, ...) is `shiftkey task` (cli_task.c).
  *
  * Identity: --as names the actor and is trusted as given. This suits the
  * embedded default and tests; in production the events must come from an
@@ -17,18 +17,9 @@
 #include <unistd.h>
 
 #include "cli_shift.h"
+#include "cli_task.h"
 #include "codec.h"
 #include "rules.h"
-
-#define REQUESTS_TOPIC "shiftkey.requests.v1"
-
-static const char *default_actor(void)
-{
-    const char *u = getenv("SHIFTKEY_USER");
-    if (!u || !*u)
-        u = getenv("USER");
-    return u && *u ? u : NULL;
-}
 
 static int publish(const char *brokers, const sk_request_event_t *ev)
 {
@@ -41,7 +32,7 @@ static int publish(const char *brokers, const sk_request_event_t *ev)
     if (!codec || sk_codec_encode_request(codec, ev, &a, &buf, &len) != 0)
         fprintf(stderr, "shiftkey: cannot encode the request event (ids: printable, no spaces)\n");
     else
-        rc = sk_cli_produce(brokers, REQUESTS_TOPIC, ev->subject, buf, len);
+        rc = sk_cli_produce(brokers, SK_CLI_REQUESTS_TOPIC, ev->subject, buf, len);
     sk_arena_fini(&a);
     sk_codec_destroy(codec);
     return rc;
@@ -126,12 +117,20 @@ static int wait_outcome(const char *brokers, const char *subject, const char *re
 static void request_usage(FILE *out)
 {
     fprintf(out,
-            "usage: shiftkey request APP/ENTITLEMENT --duration D [--justification TEXT]\n"
+            "usage: shiftkey request APP/ENTITLEMENT|PROFILE --duration D [--justification TEXT]\n"
             "                        [--emergency] [--as USER] [--id ID] [--wait SECONDS]\n\n"
-            "Asks for access; the rules decide (self-service, policy steps, reviewers).\n"
+            "Asks for access to an entitlement (app/entitlement) or an access profile; the\n"
+            "rules decide (self-service, policy steps, reviewers). Reviewers see the task in\n"
+            "shiftkey task list and answer with shiftkey task approve|deny ID.\n"
+            "  --duration D     how long: 90s, 15m, 2h, 1d (capped by the entitlement's max)\n"
+            "  --justification TEXT  why (shown to the reviewers, audited)\n"
+            "  --emergency      break-glass: the emergency policy applies\n"
+            "  --id ID          the request's id [req-<ms>-<pid>]\n"
             "  --as USER        who asks (default $SHIFTKEY_USER, else $USER)\n"
             "  --wait SECONDS   wait for the outcome: exit 0 granted, 1 denied, 3 no outcome yet\n"
-            "  --kafka BROKERS / --bootstrap-file F   as for `shiftkey shift`\n");
+            "  --kafka BROKERS / --bootstrap-file F   as for `shiftkey shift`\n"
+            "Exit status: 0 published (with --wait: granted), 1 not published (with --wait:\n"
+            "refused, denied or cancelled), 2 usage error, 3 --wait ran out (it may still come).\n");
 }
 
 int sk_cli_request(int argc, char **argv)
@@ -141,7 +140,7 @@ int sk_cli_request(int argc, char **argv)
         {"as", 1, 0, 'a'},       {"id", 1, 0, 'i'},             {"wait", 1, 0, 'w'},
         {"kafka", 1, 0, 'k'},    {"bootstrap-file", 1, 0, 'b'}, {"help", 0, 0, 'h'},
         {0, 0, 0, 0}};
-    const char *duration = NULL, *justification = "", *as = default_actor(), *id = NULL;
+    const char *duration = NULL, *justification = "", *as = sk_cli_default_actor(), *id = NULL;
     const char *kafka = NULL, *bfile = NULL;
     int emergency = 0, wait_s = -1, c;
     char bs[1024], idbuf[64];
@@ -180,7 +179,9 @@ int sk_cli_request(int argc, char **argv)
     char event_id[96];
     snprintf(event_id, sizeof(event_id), "%s-created", id);
     sk_request_event_t ev = {.event_id = event_id, .type = SK_REQ_CREATED, .request_id = id,
-                             .actor = as, .subject = as, .target_kind = SK_TARGET_ENTITLEMENT,
+                             .actor = as, .subject = as,
+                             .target_kind = strchr(argv[optind], '/') ? SK_TARGET_ENTITLEMENT
+                                                                      : SK_TARGET_PROFILE,
                              .target = argv[optind], .duration_ms = dur,
                              .justification = justification, .emergency = emergency != 0,
                              .comment = "", .source = "cli", .occurred_at_ms = now};
@@ -189,75 +190,4 @@ int sk_cli_request(int argc, char **argv)
     printf("requested %s for %s as %s (request %s)\n", argv[optind], duration, as, id);
     fflush(stdout);
     return wait_s >= 0 ? wait_outcome(brokers, as, id, wait_s) : 0;
-}
-
-static void task_usage(FILE *out)
-{
-    fprintf(out,
-            "usage: shiftkey task approve|deny|cancel|escalate|comment REQUEST_ID --subject USER\n"
-            "                     [--as USER] [--comment TEXT]\n\n"
-            "Acts on a request: reviewers approve or deny, the requester cancels or escalates\n"
-            "to emergency. --subject is the requester; --as who acts (default $SHIFTKEY_USER,\n"
-            "else $USER). The engine refuses, and audits, actions by anyone not allowed.\n");
-}
-
-int sk_cli_task(int argc, char **argv)
-{
-    static const struct option longopts[] = {
-        {"subject", 1, 0, 's'}, {"as", 1, 0, 'a'}, {"comment", 1, 0, 'c'}, {"kafka", 1, 0, 'k'},
-        {"bootstrap-file", 1, 0, 'b'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-    static const struct {
-        const char *verb;
-        sk_request_event_type_t type;
-    } verbs[] = {{"approve", SK_REQ_APPROVED},   {"deny", SK_REQ_DENIED},
-                 {"cancel", SK_REQ_CANCELLED},   {"escalate", SK_REQ_ESCALATED},
-                 {"comment", SK_REQ_COMMENTED}};
-    const char *subject = NULL, *as = default_actor(), *comment = "", *kafka = NULL, *bfile = NULL;
-    char bs[1024], event_id[160];
-    int c, v = -1;
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        task_usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    for (int i = 0; i < (int)SK_ARRAY_LEN(verbs); i++)
-        if (strcmp(argv[1], verbs[i].verb) == 0)
-            v = i;
-    if (v < 0) {
-        fprintf(stderr, "shiftkey task: unknown action '%s' (see shiftkey task --help)\n", argv[1]);
-        return 2;
-    }
-    optind = 2;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 's': subject = optarg; break;
-        case 'a': as = optarg; break;
-        case 'c': comment = optarg; break;
-        case 'k': kafka = optarg; break;
-        case 'b': bfile = optarg; break;
-        case 'h': task_usage(stdout); return 0;
-        default: task_usage(stderr); return 2;
-        }
-    }
-    if (optind >= argc || !subject || !as) {
-        fprintf(stderr, "shiftkey task: need REQUEST_ID, --subject (the requester) and a user "
-                        "(--as or $SHIFTKEY_USER)\n");
-        return 2;
-    }
-    const char *brokers = sk_cli_bootstrap(kafka, bfile, bs, sizeof(bs));
-    if (!brokers) {
-        fprintf(stderr, "shiftkey: no Kafka address: pass --kafka, set SHIFTKEY_KAFKA, or start "
-                        "shiftkeyd --kafka embedded\n");
-        return 2;
-    }
-    sk_ms_t now = sk_now_ms();
-    snprintf(event_id, sizeof(event_id), "%.64s-%s-%.40s-%" PRId64, argv[optind], argv[1], as, now);
-    sk_request_event_t ev = {.event_id = event_id, .type = verbs[v].type,
-                             .request_id = argv[optind], .actor = as, .subject = subject,
-                             .target_kind = SK_TARGET_ENTITLEMENT, .target = "",
-                             .duration_ms = SK_MS_NONE, .justification = "", .comment = comment,
-                             .source = "cli", .occurred_at_ms = now};
-    if (publish(brokers, &ev) != 0)
-        return 1;
-    printf("%s request %s of %s as %s: sent\n", argv[1], argv[optind], subject, as);
-    return 0;
 }

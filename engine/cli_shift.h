@@ -16,9 +16,13 @@ int sk_cli_watch(int argc, char **argv);
 int sk_cli_produce(const char *brokers, const char *topic, const char *key, const void *val,
                    size_t len);
 
-/* `shiftkey request` and `shiftkey task` (cli_request.c). */
+/* `shiftkey request` (cli_request.c); `shiftkey task`, `shiftkey escalate ID`
+ * (the same as `task escalate`) and `shiftkey revoke USER TARGET`
+ * (cli_task.c). argv[0] is the command's own name. */
 int sk_cli_request(int argc, char **argv);
 int sk_cli_task(int argc, char **argv);
+int sk_cli_escalate(int argc, char **argv);
+int sk_cli_revoke(int argc, char **argv);
 
 /* Writes s as a JSON string literal (quoted, escaped) (cli_watch.c). */
 void sk_cli_json_str(FILE *out, const char *s);

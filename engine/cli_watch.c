@@ -1,6 +1,6 @@
 /*
- * cli_watch.c — `shiftkey watch`: follows the commands (or dead-letter)
- * topic and prints each record, as a table line or as JSON.
+ * cli_watch.c — `shiftkey watch`: follows the commands (or dead-letter, or
+ * tasks) topic and prints each record, as a table line or as JSON.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli_shift.h"
+#include "cli_task.h"
 #include "codec.h"
 
 static volatile sig_atomic_t watch_stop;
@@ -20,9 +21,11 @@ static void on_sigint(int sig) { (void)sig; watch_stop = 1; }
 static void watch_usage(FILE *out)
 {
     fprintf(out,
-            "usage: shiftkey watch [commands|deadletters] [--from-beginning] [--count N]\n"
+            "usage: shiftkey watch [commands|deadletters|tasks] [--from-beginning] [--count N]\n"
             "                      [--timeout SECONDS] [-o table|json] [--kafka BROKERS]\n\n"
-            "Follows shiftkey's output and prints one line per record (Ctrl-C stops).\n"
+            "Follows shiftkey's output and prints one line per record (Ctrl-C stops):\n"
+            "the commands (default), the dead letters, or the task events (reviews,\n"
+            "manual provisioning, revocations, as notifiers see them).\n"
             "Exit status: 0 when --count records were seen (or on Ctrl-C), 1 on timeout.\n");
 }
 
@@ -116,9 +119,10 @@ int sk_cli_watch(int argc, char **argv)
         what = argv[optind];
     const char *topic = strcmp(what, "commands") == 0      ? "shiftkey.commands.v1"
                         : strcmp(what, "deadletters") == 0 ? "shiftkey.deadletter.v1"
+                        : strcmp(what, "tasks") == 0       ? SK_CLI_TASKS_TOPIC
                                                            : NULL;
     if (!topic) {
-        fprintf(stderr, "shiftkey watch: '%s': use commands or deadletters\n", what);
+        fprintf(stderr, "shiftkey watch: '%s': use commands, deadletters or tasks\n", what);
         return 2;
     }
     const char *brokers = sk_cli_bootstrap(kafka, bfile, bs, sizeof(bs));
@@ -166,6 +170,16 @@ int sk_cli_watch(int argc, char **argv)
                     print_command(&cmd, json);
                 else
                     fprintf(stderr, "undecodable record at offset %" PRId64 ": %s\n", m->offset, reason);
+            } else if (strcmp(what, "tasks") == 0) {
+                sk_task_t task;
+                if (sk_codec_decode_task(codec, m->payload, m->len, &arena, &task, reason,
+                                         sizeof(reason)) != 0)
+                    fprintf(stderr, "undecodable record at offset %" PRId64 ": %s\n", m->offset, reason);
+                else if (json) {
+                    sk_cli_print_task_json(&task);
+                    putchar('\n');
+                } else
+                    sk_cli_print_task_row(&task, sk_now_ms());
             } else {
                 sk_dead_letter_t dl;
                 if (sk_codec_decode_dead_letter(codec, m->payload, m->len, &arena, &dl, reason,

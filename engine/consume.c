@@ -22,6 +22,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
          * partition count): partition N of each comes together and is
          * claimed once */
         bool claimed[SK_MAX_PARTITIONS] = {false};
+        e->n_partitions = 0; /* topics may have grown: read again when needed */
         for (int i = 0; i < parts->cnt; i++) {
             rd_kafka_topic_partition_t *tp = &parts->elems[i];
             int32_t p = tp->partition;
@@ -112,6 +113,36 @@ int sk_consume_open(sk_engine_t *e, char *err, size_t err_len)
                  e->cfg.requests_topic, rd_kafka_err2str(rerr));
         return SK_EINVAL;
     }
+    return 0;
+}
+
+int sk_consume_partition_count(sk_engine_t *e, int32_t *n)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    if (e->n_partitions > 0) {
+        *n = e->n_partitions;
+        return 0;
+    }
+    rd_kafka_topic_t *t = rd_kafka_topic_new(e->consumer, e->cfg.schedule_topic, NULL);
+    rd_kafka_resp_err_t err =
+        t ? rd_kafka_metadata(e->consumer, 0, t, &md, 5000) : RD_KAFKA_RESP_ERR__FAIL;
+    if (t)
+        rd_kafka_topic_destroy(t);
+    if (err || !md || md->topic_cnt != 1 || md->topics[0].err ||
+        md->topics[0].partition_cnt <= 0) {
+        SK_WARN("partition count of %s: %s", e->cfg.schedule_topic,
+                err ? rd_kafka_err2str(err)
+                    : md && md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err)
+                                               : "no metadata");
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        return SK_EIO;
+    }
+    e->n_partitions = md->topics[0].partition_cnt;
+    if (e->n_partitions > SK_MAX_PARTITIONS)
+        e->n_partitions = SK_MAX_PARTITIONS;
+    rd_kafka_metadata_destroy(md);
+    *n = e->n_partitions;
     return 0;
 }
 

@@ -58,11 +58,16 @@ struct sk_engine {
     long crash_before_trim;
     long flushes;
     sk_ms_t next_timer_scan;
+    int32_t n_partitions;  /* of the input topics; 0 = not known yet */
 };
 
 /* consume.c */
 int sk_consume_open(sk_engine_t *e, char *err, size_t err_len);
 void sk_consume_close(sk_engine_t *e);
+/* The partition count of the input topics (from the cluster's metadata,
+ * cached until the next assignment): the on-call index is read from every
+ * partition, owned or not. 0, or SK_EIO when the metadata cannot be had. */
+int sk_consume_partition_count(sk_engine_t *e, int32_t *n);
 
 /* apply.c: decode + decide + apply a batch of input records, with one
  * pipelined state load and one pipelined apply. 0; SK_EIO (reconnect, then

@@ -1,6 +1,7 @@
 /*
  * shiftkey — the command-line tool: check rules, publish shift events by
- * hand, and watch what the engine decides.
+ * hand, ask for access and act on requests and tasks, and watch what the
+ * engine decides.
  */
 #include <stdio.h>
 #include <string.h>
@@ -20,7 +21,14 @@ static void usage(FILE *out)
             "  watch [commands|deadletters]  follow the engine's output\n"
             "  grants [USER]        live grants in Redis: until when, held by which sources\n"
             "  request APP/ENT ...  ask for access (--duration, --emergency, --wait)\n"
-            "  task ACTION ID ...   approve, deny, cancel, escalate or comment a request\n\n"
+            "  task list|show       open tasks (reviews, provisioning, revocations); one task\n"
+            "  task ACTION ID...    act on requests: approve, deny, comment, cancel, escalate,\n"
+            "                       duration, reassign, delete, restart, hard-reset,\n"
+            "                       change-policy, skip-step, process-now, remind; on\n"
+            "                       revocations: confirm, reject; provisioners: provisioned,\n"
+            "                       wont-provision, deprovisioned\n"
+            "  escalate ID...       the same as task escalate (make it an emergency request)\n"
+            "  revoke USER APP/ENT  propose removing a user's access\n\n"
             "exit status: 0 ok, 1 failed (e.g. rules refused), 2 usage error\n");
 }
 
@@ -51,6 +59,10 @@ int main(int argc, char **argv)
         return sk_cli_request(argc - 1, argv + 1);
     if (strcmp(cmd, "task") == 0)
         return sk_cli_task(argc - 1, argv + 1);
+    if (strcmp(cmd, "escalate") == 0)
+        return sk_cli_escalate(argc - 1, argv + 1);
+    if (strcmp(cmd, "revoke") == 0)
+        return sk_cli_revoke(argc - 1, argv + 1);
     fprintf(stderr, "shiftkey: unknown command '%s' (see shiftkey --help)\n", cmd);
     return 2;
 }

@@ -25,6 +25,12 @@ static const char APPLY_LUA[] =
     "local nset = tonumber(ARGV[i]); i = i + 1\n"
     "if nset > 0 then redis.call('HSET', KEYS[5], unpack(ARGV, i, i + 2 * nset - 1)) end\n"
     "i = i + 2 * nset\n"
+    "local nidx = tonumber(ARGV[i]); i = i + 1\n"
+    "for j = 1, nidx do\n"
+    "  if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[5 + j], ARGV[i])\n"
+    "  else redis.call('HSET', KEYS[5 + j], ARGV[i], ARGV[i + 1]) end\n"
+    "  i = i + 2\n"
+    "end\n"
     "if ARGV[5] == '1' then\n"
     "  if redis.call('EXISTS', KEYS[5]) == 1 then redis.call('PEXPIREAT', KEYS[5], ARGV[7]) end\n"
     "  if ARGV[6] == '-1' then redis.call('ZREM', KEYS[4], ARGV[4])\n"
@@ -322,6 +328,12 @@ static redisReply *evalsha(sk_store_t *s, const char *sha_field_is_apply,
 
 static char *fmt_i64(sk_arena_t *a, int64_t v) { return sk_arena_sprintf(a, "%" PRId64, v); }
 
+/* The on-call index hash of a rotation in partition p, in arena memory. */
+static char *oncall_key(const sk_store_t *s, sk_arena_t *a, int32_t p, const char *rotation)
+{
+    return sk_arena_sprintf(a, "%s:{p%" PRId32 "}:oncall:%s", s->cfg.prefix, p, rotation);
+}
+
 /* Serialises an outbox entry: topic byte, 4-byte big-endian key length, key, value. */
 static char *pack_entry(sk_arena_t *a, const sk_outbox_entry_t *e, size_t *len)
 {
@@ -347,15 +359,18 @@ static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_apply_op_t *op,
                       const char ***argv_out, size_t **lens_out, size_t *argc_out)
 {
     size_t n_del = op->diff ? op->diff->n_del : 0, n_set = op->diff ? op->diff->n_set : 0;
-    /* EVALSHA sha numkeys + 5 keys, 7 fixed ARGV, the counted lists */
-    size_t argc = 3 + 5 + 7 + 1 + n_del + 1 + 2 * n_set + op->n_out, i = 0;
+    /* EVALSHA sha numkeys + 5 keys + one per index write, 7 fixed ARGV,
+     * the counted lists */
+    size_t n_idx = op->n_oncall;
+    size_t argc = 3 + 5 + n_idx + 7 + 1 + n_del + 1 + 2 * n_set + 1 + 2 * n_idx + op->n_out;
+    size_t i = 0;
     const char **argv = sk_arena_calloc(a, argc, sizeof(*argv));
     size_t *lens = sk_arena_calloc(a, argc, sizeof(*lens));
     if (!argv || !lens)
         return SK_ENOMEM;
     argv[i++] = "EVALSHA";
     argv[i++] = s->apply_sha;
-    argv[i++] = "5";
+    argv[i++] = fmt_i64(a, 5 + (int64_t)n_idx);
     static const char *const what[] = {"epoch", "offsets", "outbox", "timers"};
     for (size_t k = 0; k < 4; k++) {
         char kb[128];
@@ -364,6 +379,8 @@ static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_apply_op_t *op,
     }
     argv[i++] = sk_arena_sprintf(a, "%s:{p%" PRId32 "}:u:%s", s->cfg.prefix, op->partition,
                                  op->user ? op->user : "");
+    for (size_t k = 0; k < n_idx; k++)
+        argv[i++] = oncall_key(s, a, op->partition, op->oncall[k].rotation);
     argv[i++] = fmt_i64(a, op->epoch);
     argv[i++] = op->topic ? op->topic : "";
     argv[i++] = fmt_i64(a, op->offset);
@@ -380,6 +397,13 @@ static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_apply_op_t *op,
         lens[i++] = op->diff->set[k].name_len;
         argv[i] = op->diff->set[k].value;
         lens[i++] = op->diff->set[k].value_len;
+    }
+    argv[i++] = fmt_i64(a, (int64_t)n_idx);
+    for (size_t k = 0; k < n_idx; k++) {
+        argv[i++] = op->oncall[k].field;
+        argv[i] = op->oncall[k].value ? op->oncall[k].value : "";
+        lens[i] = strlen(argv[i]);
+        i++;
     }
     for (size_t k = 0; k < op->n_out; k++) {
         argv[i] = pack_entry(a, &op->out[k], &lens[i]);
@@ -663,4 +687,71 @@ int sk_store_scan_users(sk_store_t *s, const char *user, sk_arena_t *arena,
         freeReplyObject(r);
     } while (strcmp(cursor, "0") != 0);
     return 0;
+}
+
+int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const *rotations,
+                         size_t n_rotations, sk_arena_t *arena, sk_oncall_op_t **out, size_t *n)
+{
+    size_t sent = 0, want = (size_t)(n_partitions > 0 ? n_partitions : 0) * n_rotations;
+    size_t cap = 0, have = 0;
+    int rc = 0;
+    *out = NULL;
+    *n = 0;
+    if (!s->rc) {
+        set_err(s, "not connected to Redis");
+        return SK_EIO;
+    }
+    const char **rot_of = sk_arena_calloc(arena, want + 1, sizeof(*rot_of));
+    if (!rot_of)
+        return SK_ENOMEM;
+    for (int32_t p = 0; p < n_partitions && rc == 0; p++) {
+        for (size_t r = 0; r < n_rotations; r++) {
+            char *k = oncall_key(s, arena, p, rotations[r]);
+            const char *argv[] = {"HGETALL", k};
+            size_t lens[] = {7, k ? strlen(k) : 0};
+            if (!k || redisAppendCommandArgv(s->rc, 2, argv, lens) != REDIS_OK) {
+                rc = SK_ENOMEM;
+                break;
+            }
+            rot_of[sent++] = rotations[r];
+        }
+    }
+    for (size_t i = 0; i < sent; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
+            set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+            disconnect(s);
+            return SK_EIO;
+        }
+        if (rc == 0 && r->type != REDIS_REPLY_ARRAY) {
+            set_err(s, "HGETALL of the on-call index of %s: %s", rot_of[i],
+                    r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+            rc = SK_EIO;
+        }
+        for (size_t f = 0; rc == 0 && f + 1 < r->elements; f += 2) {
+            if (have == cap) {
+                size_t ncap = cap ? cap * 2 : 64;
+                sk_oncall_op_t *grown = sk_arena_calloc(arena, ncap, sizeof(*grown));
+                if (!grown) {
+                    rc = SK_ENOMEM;
+                    break;
+                }
+                if (have)
+                    memcpy(grown, *out, have * sizeof(*grown));
+                *out = grown;
+                cap = ncap;
+            }
+            sk_oncall_op_t *e = &(*out)[have];
+            e->rotation = rot_of[i];
+            e->field = sk_arena_strndup(arena, r->element[f]->str, r->element[f]->len);
+            e->value = sk_arena_strndup(arena, r->element[f + 1]->str, r->element[f + 1]->len);
+            if (!e->field || !e->value)
+                rc = SK_ENOMEM;
+            else
+                have++;
+        }
+        freeReplyObject(r);
+    }
+    *n = have;
+    return rc;
 }

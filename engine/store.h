@@ -9,6 +9,10 @@
  *   <prefix>:{p<N>}:outbox     list: staged output records, oldest first
  *   <prefix>:{p<N>}:timers     sorted set: user -> due time (ms)
  *   <prefix>:{p<N>}:u:<user>   hash: the user's state (state.h), with a TTL
+ *   <prefix>:{p<N>}:oncall:<rotation>
+ *                              hash: "<user> <shift_id>" -> "<start> <end|->"
+ *                              for each open shift of the partition's users
+ *                              in the rotation (oncall_index.h)
  *
  * Errors: SK_EIO means the connection failed (it is closed; call
  * sk_store_connect again, with backoff); SK_EFENCED means another instance
@@ -20,6 +24,7 @@
 #include <stdbool.h>
 
 #include "arena.h"
+#include "oncall_index.h"
 #include "state.h"
 
 typedef struct sk_store_config {
@@ -64,6 +69,8 @@ typedef struct sk_apply_op {
     sk_ms_t keep_until_ms; /* the user's key expires then */
     size_t n_out;
     const sk_outbox_entry_t *out;
+    size_t n_oncall;     /* on-call index writes that go with the diff */
+    const sk_oncall_op_t *oncall;
 } sk_apply_op_t;
 
 /*
@@ -109,8 +116,9 @@ int sk_store_load_user(sk_store_t *store, int32_t partition, const char *user,
 /*
  * sk_store_apply — one atomic step: checks the epoch, skips the input if its
  * offset was applied already (*applied = false), else writes the state diff,
- * the key TTL, the timer, the applied offset, and appends the outbox
- * entries (*applied = true). Returns 0, SK_EFENCED or SK_EIO.
+ * the on-call index writes, the key TTL, the timer, the applied offset, and
+ * appends the outbox entries (*applied = true). Returns 0, SK_EFENCED or
+ * SK_EIO.
  */
 int sk_store_apply(sk_store_t *store, const sk_apply_op_t *op, bool *applied);
 
@@ -135,6 +143,16 @@ int sk_store_load_users(sk_store_t *store, size_t n, const int32_t *partitions,
  */
 int sk_store_scan_users(sk_store_t *store, const char *user, sk_arena_t *arena,
                         int32_t **partitions, const char ***users, size_t *n);
+
+/*
+ * sk_store_oncall_read — the on-call index of the given rotations in
+ * partitions 0..n_partitions-1 (all of them, owned or not), one HGETALL
+ * each, pipelined in one round trip. *out gets every field as an op with a
+ * value (rotation borrowed from `rotations`, field and value copied), in
+ * arena memory. 0, SK_EIO or SK_ENOMEM.
+ */
+int sk_store_oncall_read(sk_store_t *store, int32_t n_partitions, const char *const *rotations,
+                         size_t n_rotations, sk_arena_t *arena, sk_oncall_op_t **out, size_t *n);
 
 /* Reads up to max staged entries, oldest first, into arena memory. */
 int sk_store_outbox_read(sk_store_t *store, int32_t partition, size_t max,

@@ -2,7 +2,9 @@
 # `make run`: a private redis-server, shiftkeyd with its embedded Kafka-
 # protocol broker and the example rules, and a short on-call schedule played
 # through the CLI, so you can watch GRANTs at shift start and REVOKEs at shift
-# end (one of them fired by the durable timer, with no end event at all).
+# end (one of them fired by the durable timer, with no end event at all);
+# then an access request approved from the CLI: request, open task, approval,
+# GRANT held by the request, REVOKE when its 10 s are over.
 # SHIFTKEY_DEMO_KEEP=1 keeps everything running after the demo (Ctrl-C stops).
 set -eu
 cd "$(dirname "$0")/.."
@@ -80,7 +82,25 @@ sleep 8
 say "the feed changes: carol's shift was cut short; the connector sees it ended"
 sh connectors/examples/demo-feed.sh -8 -1 carol@example.com demo-ical-carol-1 >"$RUN/demo.ics"
 $ICAL 2>&1 | sed 's/^/    [ical] /'
-sleep 14
+
+say "an access request: dave asks for kubernetes-prod/edit for 10 s (policy sre-review: one reviewer)"
+"$SK" request kubernetes-prod/edit --duration 10s --justification "deploy the hotfix" \
+    --as dave@example.com --id demo-req-1 --wait 30 --bootstrap-file "$BOOT" 2>&1 |
+    sed -u 's/^/    [dave: shiftkey request --wait] /' &
+req_pid=$!
+sleep 1.5
+say "the open review task (shiftkey task list)"
+"$SK" task list --bootstrap-file "$BOOT" | sed 's/^/    [cli] /'
+say "frank, an assignee, approves it from the CLI (shiftkey task approve demo-req-1)"
+"$SK" task approve demo-req-1 --as frank@example.com --comment "ok for the hotfix" \
+    --bootstrap-file "$BOOT" | sed 's/^/    [cli] /'
+wait "$req_pid" || true
+sleep 0.5
+say "the task is closed, so the list of open tasks is empty; its history (shiftkey task show)"
+"$SK" task list --bootstrap-file "$BOOT" | sed 's/^/    [cli] /'
+"$SK" task show demo-req-1 --bootstrap-file "$BOOT" | sed 's/^/    [cli] /'
+say "no more events: dave's 10 s grant ends by the durable timer"
+sleep 11
 say "state left in Redis (redis-cli --scan --pattern 'sk:*'):"
 redis-cli -p "$REDIS_PORT" --scan --pattern 'sk:*' | sort | sed 's/^/    /'
 if [ "${SHIFTKEY_DEMO_KEEP:-0}" = 1 ]; then

@@ -221,7 +221,7 @@ struct sk_fx_reader {
     rd_kafka_t *rk;
     pthread_t thread;
     volatile int stop;
-    int is_commands; /* 1 commands, 2 tasks, 0 dead letters */
+    int is_commands; /* 1 commands, 2 tasks, 3 audit (raw only), 0 dead letters */
     pthread_mutex_t lock;
     sk_fx_record_t *recs;
     char **keys;
@@ -252,7 +252,8 @@ static void *reader_main(void *arg)
             memcpy(raw, m->payload, m->len);
             rec->raw = raw;
             rec->raw_len = m->len;
-            int rc = r->is_commands == 1
+            int rc = r->is_commands == 3 ? 0
+                     : r->is_commands == 1
                          ? sk_codec_decode_command(r->codec, m->payload, m->len, &r->arena,
                                                    &rec->cmd, reason, sizeof(reason))
                      : r->is_commands == 2
@@ -280,7 +281,10 @@ sk_fx_reader_t *sk_fx_reader_new(const char *brokers, const char *topic, int par
     rd_kafka_conf_set(conf, "group.id", "sk-test-reader", errstr, sizeof(errstr));
     rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof(errstr));
     r->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-    r->is_commands = strstr(topic, "commands") ? 1 : strstr(topic, "tasks") ? 2 : 0;
+    r->is_commands = strstr(topic, "commands") ? 1
+                     : strstr(topic, "tasks")  ? 2
+                     : strstr(topic, "audit")  ? 3
+                                               : 0;
     r->cap = 50000;
     r->recs = calloc(r->cap, sizeof(*r->recs));
     r->keys = calloc(r->cap, sizeof(*r->keys));
@@ -346,4 +350,9 @@ size_t sk_fx_reader_get(sk_fx_reader_t *r, const char *user, const sk_fx_record_
             out[k++] = &r->recs[i];
     pthread_mutex_unlock(&r->lock);
     return k;
+}
+
+bool sk_fx_record_contains(const sk_fx_record_t *rec, const char *text)
+{
+    return rec->raw && memmem(rec->raw, rec->raw_len, text, strlen(text)) != NULL;
 }

@@ -11,6 +11,7 @@
 #include <librdkafka/rdkafka_mock.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "codec.h"
@@ -77,7 +78,9 @@ typedef struct sk_fx_record {
     size_t raw_len;
 } sk_fx_record_t;
 
-/* Reads a topic from the beginning, in the background, keeping everything. */
+/* Reads a topic from the beginning, in the background, keeping everything.
+ * Commands, tasks and dead letters are decoded; audit records are kept raw
+ * (search them with sk_fx_record_contains). */
 typedef struct sk_fx_reader sk_fx_reader_t;
 sk_fx_reader_t *sk_fx_reader_new(const char *brokers, const char *topic, int partitions);
 void sk_fx_reader_destroy(sk_fx_reader_t *r);
@@ -87,5 +90,9 @@ void sk_fx_reader_destroy(sk_fx_reader_t *r);
 size_t sk_fx_reader_wait(sk_fx_reader_t *r, const char *user, size_t n, int timeout_ms);
 size_t sk_fx_reader_get(sk_fx_reader_t *r, const char *user, const sk_fx_record_t **out,
                         size_t max);
+
+/* True when the record's bytes contain `text` (Avro strings are stored as
+ * is, so this finds a decision word or a reason in an audit record). */
+bool sk_fx_record_contains(const sk_fx_record_t *rec, const char *text);
 
 #endif
