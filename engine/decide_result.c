@@ -45,6 +45,13 @@ static int on_provisioning(dr_ctx_t *c, const sk_provisioning_result_t *r)
     const char *who = r->provisioner, *msg = with_message(c, r);
     if (!dr_has_id(rq->assignees, rq->n_assignees, who))
         return not_a_provisioner(c, r, sk_arena_sprintf(c->arena, "request '%s'", rq->id));
+    if (r->result == SK_PROV_PROVISIONED && !sk_rules_entitlement(c->rules, rq->target)) {
+        c->changed = true;
+        return dr_close_request(c, SK_REQUEST_DENIED, SK_TASK_CANCELLED, "denied",
+                                sk_arena_sprintf(c->arena, "'%s' is no longer in the rules: "
+                                                           "request '%s' is not granted",
+                                                 rq->target, rq->id));
+    }
     switch (r->result) {
     case SK_PROV_PROVISIONED: {
         const char *line = sk_arena_sprintf(c->arena, "'%s' provisioned '%s' for '%s' by hand%s",
@@ -163,15 +170,24 @@ static int on_result(dr_ctx_t *c, const sk_provisioning_result_t *r)
 {
     for (size_t i = 0; i < c->n_requests; i++) {
         sk_request_state_t *rq = &c->requests[i];
-        if (rq->status != SK_REQUEST_PROVISIONING)
+        if (rq->kind != SK_REQUEST_KIND_ACCESS || rq->status == SK_REQUEST_OPEN)
             continue;
         const char *id = dr_provision_task_id(c, rq);
         if (!id)
             return SK_ENOMEM;
-        if (strcmp(id, r->command_id) == 0) {
-            c->rq = rq;
+        if (strcmp(id, r->command_id) != 0)
+            continue;
+        c->rq = rq;
+        if (rq->status == SK_REQUEST_PROVISIONING)
             return on_provisioning(c, r);
-        }
+        /* a late or repeated answer to a task already closed */
+        c->word = "ignored";
+        c->reason = sk_arena_sprintf(c->arena, "the PROVISIONING task of request '%s' is "
+                                               "closed (%s); %s from '%s' ignored",
+                                     rq->id, sk_request_status_name(rq->status),
+                                     sk_provisioning_status_name(r->result), r->provisioner);
+        dr_trace(c, c->reason);
+        return 0;
     }
     for (size_t i = 0; i < c->n_open_tasks; i++)
         if (strcmp(c->open_tasks[i].id, r->command_id) == 0)

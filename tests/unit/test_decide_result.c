@@ -171,11 +171,38 @@ TEST(provisioned_grants_from_the_answer_and_closes_the_task)
     CHECK_INT(d.base.tasks[0].outcome, SK_TASK_PROVISIONED);
     CHECK_INT(sk_state_request(&st, "h3")->status, SK_REQUEST_APPROVED);
     CHECK_INT(d.base.next_wake_ms, T0 + 10 * MIN + HOUR);
-    /* the same result again matches no open task: no command */
+    /* the same result again answers a closed task: no command, no task */
     d = answer(&st, task, SK_PROV_PROVISIONED, "ann", "done", T0 + 11 * MIN);
-    CHECK_INT(d.base.n_commands, 0);
-    CHECK_STR(d.base.audit.decision, "confirmed");
+    CHECK_INT(d.base.n_commands + d.base.n_tasks, 0);
+    CHECK_STR(d.base.audit.decision, "ignored");
     CHECK_INT(d.base.diff.n_set + d.base.diff.n_del, 0);
+    d = answer(&st, task, SK_PROV_WONT_PROVISION, "ann", "", T0 + 12 * MIN);
+    CHECK_INT(d.base.n_commands + d.base.n_tasks, 0);
+    CHECK_INT(sk_state_request(&st, "h3")->status, SK_REQUEST_APPROVED);
+}
+
+TEST(the_requester_may_cancel_while_waiting_for_a_provisioner)
+{
+    setup();
+    sk_user_state_t st = {.user = "bob"};
+    const char *task = provisioning_task(&st, "h6", "app/byhand");
+    sk_request_event_t x = {.event_id = "re-2", .type = SK_REQ_CANCELLED, .request_id = "h6",
+                            .actor = "bob", .subject = "bob", .target = "", .duration_ms = SK_MS_NONE,
+                            .justification = "", .comment = "", .source = "test",
+                            .occurred_at_ms = T0 + MIN};
+    sk_request_input_t in = {.event = &x, .now_ms = T0 + MIN};
+    sk_request_decision_t d;
+    CHECK_INT(sk_decide_request(rules, &in, &st, &arena, &d), 0);
+    st = d.base.state;
+    CHECK_STR(d.base.audit.decision, "cancelled");
+    CHECK_INT(d.base.n_tasks, 1);
+    CHECK_STR(d.base.tasks[0].task_id, task);
+    CHECK_INT(d.base.tasks[0].kind, SK_TASK_PROVISIONING);
+    CHECK_INT(d.base.tasks[0].outcome, SK_TASK_CANCELLED);
+    /* a provisioner's late answer grants nothing */
+    d = answer(&st, task, SK_PROV_PROVISIONED, "ann", "", T0 + 2 * MIN);
+    CHECK_INT(d.base.n_commands, 0);
+    CHECK_STR(d.base.audit.decision, "ignored");
 }
 
 TEST(only_a_listed_provisioner_may_answer)
@@ -346,6 +373,7 @@ TEST(zz_cleanup)
 SK_TEST_MAIN(SK_TEST_CASE(an_approved_hand_provisioned_request_opens_a_provisioning_task),
              SK_TEST_CASE(wont_provision_closes_with_the_reason_and_grants_nothing),
              SK_TEST_CASE(provisioned_grants_from_the_answer_and_closes_the_task),
+             SK_TEST_CASE(the_requester_may_cancel_while_waiting_for_a_provisioner),
              SK_TEST_CASE(only_a_listed_provisioner_may_answer),
              SK_TEST_CASE(failed_leaves_the_task_open_with_the_message),
              SK_TEST_CASE(a_hand_provisioned_grant_that_expires_opens_a_deprovisioning_task),
