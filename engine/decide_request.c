@@ -742,7 +742,7 @@ int dr_finish(dr_ctx_t *c)
             return SK_ENOMEM;
         for (size_t i = c->n_tasks; i < d->n_tasks; i++)
             dr_trace(c, d->tasks[i].reason);
-        int pruned = sk_decide_prune(c->in->now_ms, &d->state, c->arena, &wake);
+        int pruned = sk_decide_prune(c->rules, c->in->now_ms, &d->state, c->arena, &wake);
         if (pruned < 0)
             return SK_ENOMEM;
         if (pruned > 0)

@@ -312,29 +312,49 @@ int sk_decide_deprovisioning(const sk_rules_t *rules, sk_ms_t now_ms, sk_arena_t
 
 /* ---- shared: pruning closed requests (decide.h) ---- */
 
-/* 1 when rq is over: nothing more can happen to it. */
-static bool request_closed(const sk_user_state_t *st, const sk_request_state_t *rq)
+/* 1 when a shift still in st has a grant window of `ent` that had begun by
+ * `at`: a confirmed revocation at `at` keeps that window revoked (decide.c)
+ * only while it is remembered. */
+static bool shift_window_begun(const sk_rules_t *rules, const sk_user_state_t *st,
+                               const char *ent, sk_ms_t at)
+{
+    for (size_t i = 0; i < st->n_shifts; i++) {
+        const sk_shift_t *sh = &st->shifts[i];
+        const sk_rotation_t *rot = sk_rules_rotation(rules, sh->rotation);
+        for (size_t j = 0; rot && j < rot->n_edges; j++) {
+            const sk_enrollment_edge_t *e = &rot->edges[j];
+            if (strcmp(e->ent->key, ent) == 0 && sh->start_ms - e->grant_before_ms <= at)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* 1 when rq is over: nothing more can happen to it, nor depends on it. */
+static bool request_closed(const sk_rules_t *rules, const sk_user_state_t *st,
+                           const sk_request_state_t *rq)
 {
     if (rq->status == SK_REQUEST_DENIED || rq->status == SK_REQUEST_CANCELLED)
         return true;
     if (rq->status != SK_REQUEST_APPROVED)
         return false;
     if (rq->kind == SK_REQUEST_KIND_REVOCATION)
-        return true;
+        return !shift_window_begun(rules, st, rq->target, rq->updated_ms);
     for (size_t i = 0; i < st->n_sources; i++)
         if (st->sources[i].kind != SK_SOURCE_SHIFT && strcmp(st->sources[i].id, rq->id) == 0)
             return false;
     return true;
 }
 
-int sk_decide_prune(sk_ms_t now_ms, sk_user_state_t *state, sk_arena_t *arena, sk_ms_t *wake)
+int sk_decide_prune(const sk_rules_t *rules, sk_ms_t now_ms, sk_user_state_t *state,
+                    sk_arena_t *arena, sk_ms_t *wake)
 {
     size_t drop = 0;
-    assert(state && arena && wake);
+    assert(rules && state && arena && wake);
     for (size_t i = 0; i < state->n_requests; i++) {
         const sk_request_state_t *rq = &state->requests[i];
         sk_ms_t forget = ms_add(rq->updated_ms, SK_SHIFT_MEMORY_MS);
-        if (!request_closed(state, rq))
+        if (!request_closed(rules, state, rq))
             continue;
         if (now_ms >= forget)
             drop++;
@@ -349,7 +369,7 @@ int sk_decide_prune(sk_ms_t now_ms, sk_user_state_t *state, sk_arena_t *arena, s
         return SK_ENOMEM;
     for (size_t i = 0; i < state->n_requests; i++) {
         const sk_request_state_t *rq = &state->requests[i];
-        if (request_closed(state, rq) && now_ms >= ms_add(rq->updated_ms, SK_SHIFT_MEMORY_MS))
+        if (request_closed(rules, state, rq) && now_ms >= ms_add(rq->updated_ms, SK_SHIFT_MEMORY_MS))
             continue;
         keep[k++] = *rq;
     }

@@ -551,6 +551,23 @@ TEST(closed_requests_are_forgotten_after_the_memory)
     CHECK_INT(open.n_requests, 1);
 }
 
+TEST(a_confirmed_revocation_is_remembered_while_the_shift_it_revoked_is)
+{
+    setup();
+    sk_user_state_t st = eve_with_logs(); /* shift until T0 + 4h */
+    on_eve(&st, SK_REQ_REVOCATION_PROPOSED, "v7", "bob", "app/logs", T0);
+    sk_request_decision_t d =
+        on_eve(&st, SK_REQ_REVOCATION_CONFIRMED, "v7", "ann", "", T0 + MIN);
+    CHECK_INT(d.base.n_commands, 1);
+    sk_decision_t t = schedule(&st, NULL, T0 + MIN + SK_SHIFT_MEMORY_MS);
+    CHECK_INT(t.n_commands, 0);
+    CHECK_INT(st.n_requests, 1); /* the shift is still remembered */
+    t = schedule(&st, NULL, T0 + 4 * HOUR + SK_SHIFT_MEMORY_MS);
+    CHECK_INT(st.n_shifts, 0);
+    CHECK_INT(st.n_requests, 0); /* forgotten with it */
+    CHECK_INT(t.n_commands, 0);
+}
+
 TEST(zz_cleanup)
 {
     sk_rules_destroy(rules);
@@ -571,4 +588,5 @@ SK_TEST_MAIN(SK_TEST_CASE(comments_and_reminders_by_requester_assignee_or_admin)
              SK_TEST_CASE(revoking_a_hand_provisioned_grant_opens_a_deprovisioning_task),
              SK_TEST_CASE(a_profile_request_grants_each_entitlement_capped),
              SK_TEST_CASE(closed_requests_are_forgotten_after_the_memory),
+             SK_TEST_CASE(a_confirmed_revocation_is_remembered_while_the_shift_it_revoked_is),
              SK_TEST_CASE(zz_cleanup))
