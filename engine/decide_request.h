@@ -107,8 +107,9 @@ typedef struct sk_result_input {
  *   - anything else: a command of an automatic provisioner. PROVISIONED /
  *     DEPROVISIONED are audited "confirmed" and change nothing; FAILED /
  *     WONT_PROVISION are audited "provisioning_failed" and open a
- *     PROVISIONING task without assignees whose reason names the command
- *     and the message, so that notifiers surface it.
+ *     PROVISIONING task without assignees (request_id "", target
+ *     "command:<command_id>") whose reason names the command and the
+ *     message, so that notifiers surface it.
  *
  * Rejected (dead letter, SK_DL_INVALID): user not state->user, provisioner
  * not a valid id, unknown status, empty command_id. The audit record's

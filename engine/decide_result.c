@@ -160,7 +160,10 @@ static int on_automatic(dr_ctx_t *c, const sk_provisioning_result_t *r)
                                                           r->command_id, status)),
                    .kind = SK_TASK_PROVISIONING, .state = SK_TASK_CREATED,
                    .outcome = SK_TASK_OUTCOME_NONE, .request_id = "", .subject = c->old->user,
-                   .target = "", .reason = c->reason, .at_ms = c->in->now_ms};
+                   .target = sk_arena_sprintf(c->arena, "command:%s", r->command_id),
+                   .reason = c->reason, .at_ms = c->in->now_ms};
+    if (!t.target)
+        return SK_ENOMEM;
     return dr_task_raw(c, &t);
 }
 

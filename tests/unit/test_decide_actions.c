@@ -10,6 +10,7 @@
  */
 #include <string.h>
 
+#include "codec.h"
 #include "decide_request.h"
 #include "sk_test.h"
 
@@ -21,6 +22,26 @@
 
 static sk_rules_t *rules;
 static sk_arena_t arena;
+static sk_codec_t *codec;
+
+/* Every task a decision makes must be valid on the wire: encode, decode. */
+static void check_wire(const sk_task_t *tasks, size_t n)
+{
+    char why[256] = "";
+    if (!codec)
+        codec = sk_codec_new();
+    for (size_t i = 0; i < n; i++) {
+        void *buf = NULL;
+        size_t len = 0;
+        sk_task_t back;
+        CHECK_INT(sk_codec_encode_task(codec, &tasks[i], &arena, &buf, &len), 0);
+        int rc = sk_codec_decode_task(codec, buf, len, &arena, &back, why, sizeof(why));
+        if (rc != 0)
+            fprintf(stderr, "  task %s (%s): %s\n", tasks[i].task_id,
+                    sk_task_kind_name(tasks[i].kind), why);
+        CHECK_INT(rc, 0);
+    }
+}
 
 static void setup(void)
 {
@@ -56,6 +77,7 @@ static sk_request_decision_t act(sk_user_state_t *st, const sk_request_event_t *
     sk_request_input_t in = {.event = e, .origin = {"shiftkey.requests.v1", 0, 3},
                              .now_ms = now, .n_oncall = 1, .oncall = oncall};
     CHECK_INT(sk_decide_request(rules, &in, st, &arena, &d), 0);
+    check_wire(d.base.tasks, d.base.n_tasks);
     if (!d.base.rejected)
         *st = d.base.state;
     return d;
@@ -67,6 +89,7 @@ static sk_decision_t schedule(sk_user_state_t *st, const sk_schedule_event_t *e,
     sk_input_t in = {.kind = e ? SK_INPUT_SCHEDULE : SK_INPUT_TIMER, .schedule = e,
                      .user = st->user, .origin = {"t", 0, e ? 1 : -1}, .now_ms = now};
     CHECK_INT(sk_decide(rules, &in, st, &arena, &d), 0);
+    check_wire(d.tasks, d.n_tasks);
     if (!d.rejected)
         *st = d.state;
     return d;
@@ -572,6 +595,7 @@ TEST(zz_cleanup)
 {
     sk_rules_destroy(rules);
     sk_arena_fini(&arena);
+    sk_codec_destroy(codec);
     CHECK(1);
 }
 

@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "codec.h"
 #include "decide_request.h"
 #include "sk_test.h"
 
@@ -18,6 +19,26 @@
 
 static sk_rules_t *rules;
 static sk_arena_t arena;
+static sk_codec_t *codec;
+
+/* Every task a decision makes must be valid on the wire: encode, decode. */
+static void check_wire(const sk_task_t *tasks, size_t n)
+{
+    char why[256] = "";
+    if (!codec)
+        codec = sk_codec_new();
+    for (size_t i = 0; i < n; i++) {
+        void *buf = NULL;
+        size_t len = 0;
+        sk_task_t back;
+        CHECK_INT(sk_codec_encode_task(codec, &tasks[i], &arena, &buf, &len), 0);
+        int rc = sk_codec_decode_task(codec, buf, len, &arena, &back, why, sizeof(why));
+        if (rc != 0)
+            fprintf(stderr, "  task %s (%s): %s\n", tasks[i].task_id,
+                    sk_task_kind_name(tasks[i].kind), why);
+        CHECK_INT(rc, 0);
+    }
+}
 
 static void setup(void)
 {
@@ -44,6 +65,7 @@ static sk_request_decision_t create(sk_user_state_t *st, const char *id, const c
                              .now_ms = T0};
     sk_request_decision_t d;
     CHECK_INT(sk_decide_request(rules, &in, st, &arena, &d), 0);
+    check_wire(d.base.tasks, d.base.n_tasks);
     if (!d.base.rejected)
         *st = d.base.state;
     return d;
@@ -61,6 +83,7 @@ static sk_request_decision_t answer(sk_user_state_t *st, const char *command_id,
                             .now_ms = now};
     sk_request_decision_t d;
     CHECK_INT(sk_decide_result(rules, &in, st, &arena, &d), 0);
+    check_wire(d.base.tasks, d.base.n_tasks);
     if (!d.base.rejected)
         *st = d.base.state;
     return d;
@@ -73,6 +96,7 @@ static sk_decision_t timer(sk_user_state_t *st, sk_ms_t now)
     sk_input_t in = {.kind = SK_INPUT_TIMER, .user = st->user, .origin = {"", 0, -1},
                      .now_ms = now};
     CHECK_INT(sk_decide(rules, &in, st, &arena, &d), 0);
+    check_wire(d.tasks, d.n_tasks);
     if (!d.rejected)
         *st = d.state;
     return d;
@@ -367,6 +391,7 @@ TEST(zz_cleanup)
 {
     sk_rules_destroy(rules);
     sk_arena_fini(&arena);
+    sk_codec_destroy(codec);
     CHECK(1);
 }
 
