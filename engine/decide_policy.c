@@ -14,13 +14,6 @@
 
 #include "expr.h"
 
-static sk_ms_t ms_min(sk_ms_t a, sk_ms_t b) { return a < b ? a : b; }
-
-static sk_ms_t ms_add(sk_ms_t a, sk_ms_t b)
-{
-    return a > SK_MS_NONE - b ? SK_MS_NONE : a + b;
-}
-
 /* ---- who the requester is ---- */
 
 int dr_on_call(const dr_ctx_t *c, const char *rotation_id)
@@ -185,11 +178,11 @@ int dr_grant_now(dr_ctx_t *c)
                                                      ? "profile" : "entitlement",
                                                  rq->target));
     for (size_t i = 0; i < n; i++) {
-        sk_ms_t dur = ms_min(rq->duration_ms, ents[i]->max_duration_ms);
+        sk_ms_t dur = dr_ms_min(rq->duration_ms, ents[i]->max_duration_ms);
         sk_grant_source_t s = {.ent_key = ents[i]->key,
                                .kind = rq->emergency ? SK_SOURCE_EMERGENCY : SK_SOURCE_REQUEST,
                                .id = rq->id, .rotation = "",
-                               .expires_ms = ms_add(c->in->now_ms, dur)};
+                               .expires_ms = dr_ms_add(c->in->now_ms, dur)};
         if (push_source(c, &s))
             return SK_ENOMEM;
         longest = dur > longest ? dur : longest;

@@ -15,13 +15,6 @@
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
-static sk_ms_t ms_min(sk_ms_t a, sk_ms_t b) { return a < b ? a : b; }
-
-static sk_ms_t ms_add(sk_ms_t a, sk_ms_t b)
-{
-    return a > SK_MS_NONE - b ? SK_MS_NONE : a + b;
-}
-
 void dr_trace(dr_ctx_t *c, const char *line)
 {
     if (!line)
@@ -599,7 +592,7 @@ static sk_ms_t next_wake(dr_ctx_t *c, const sk_user_state_t *st)
 {
     sk_ms_t wake = SK_MS_NONE, now = c->in->now_ms;
     for (size_t i = 0; i < st->n_sources; i++)
-        wake = ms_min(wake, st->sources[i].expires_ms);
+        wake = dr_ms_min(wake, st->sources[i].expires_ms);
     for (size_t i = 0; i < st->n_shifts; i++) {
         const sk_shift_t *sh = &st->shifts[i];
         const sk_rotation_t *rot = sk_rules_rotation(c->rules, sh->rotation);
@@ -608,7 +601,7 @@ static sk_ms_t next_wake(dr_ctx_t *c, const sk_user_state_t *st)
         for (size_t j = 0; j < rot->n_edges; j++) {
             sk_ms_t from = sh->start_ms - rot->edges[j].grant_before_ms;
             if (sh->start_ms >= INT64_MIN + rot->edges[j].grant_before_ms && now < from)
-                wake = ms_min(wake, from);
+                wake = dr_ms_min(wake, from);
         }
     }
     return wake;
@@ -750,8 +743,8 @@ int dr_finish(dr_ctx_t *c)
                                                    "the memory of %s",
                                          pruned, dr_fmt_dur(c, SK_SHIFT_MEMORY_MS)));
     }
-    d->next_wake_ms = ms_min(next_wake(c, &d->state), wake);
-    d->keep_until_ms = ms_add(d->next_wake_ms == SK_MS_NONE ? c->in->now_ms : d->next_wake_ms,
+    d->next_wake_ms = dr_ms_min(next_wake(c, &d->state), wake);
+    d->keep_until_ms = dr_ms_add(d->next_wake_ms == SK_MS_NONE ? c->in->now_ms : d->next_wake_ms,
                               SK_SHIFT_MEMORY_MS);
     if (sk_state_diff(c->arena, c->old, &d->state, &d->diff))
         return SK_ENOMEM;

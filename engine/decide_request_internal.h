@@ -4,8 +4,8 @@
  * creation and reviews), decide_policy.c (reviewers, the policy run, grants,
  * provisioning by hand, revoking), decide_actions.c (the other request
  * actions and revocation proposals) and decide_result.c (provisioning
- * results). Not a public header: only those files include it. Everything here is pure; every string a helper makes
- * is allocated from c->arena.
+ * results). Not a public header: only those files include it. Everything
+ * here is pure; every string a helper makes is allocated from c->arena.
  */
 #ifndef SK_DECIDE_REQUEST_INTERNAL_H
 #define SK_DECIDE_REQUEST_INTERNAL_H
@@ -56,6 +56,14 @@ int dr_begin(dr_ctx_t *c, const sk_rules_t *rules, const sk_request_input_t *in,
 int dr_finish(dr_ctx_t *c);
 
 /* ---- small helpers ---- */
+
+static inline sk_ms_t dr_ms_min(sk_ms_t a, sk_ms_t b) { return a < b ? a : b; }
+
+/* a + b for b >= 0, saturating at SK_MS_NONE. */
+static inline sk_ms_t dr_ms_add(sk_ms_t a, sk_ms_t b)
+{
+    return a > SK_MS_NONE - b ? SK_MS_NONE : a + b;
+}
 
 void dr_trace(dr_ctx_t *c, const char *line);
 const char *dr_fmt_dur(dr_ctx_t *c, sk_ms_t ms);

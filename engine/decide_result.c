@@ -16,11 +16,6 @@
 #include <assert.h>
 #include <string.h>
 
-static sk_ms_t ms_add(sk_ms_t a, sk_ms_t b)
-{
-    return a > SK_MS_NONE - b ? SK_MS_NONE : a + b;
-}
-
 /* ": message", or "" when the result has none. */
 static const char *with_message(dr_ctx_t *c, const sk_provisioning_result_t *r)
 {
@@ -356,7 +351,7 @@ int sk_decide_prune(const sk_rules_t *rules, sk_ms_t now_ms, sk_user_state_t *st
     assert(rules && state && arena && wake);
     for (size_t i = 0; i < state->n_requests; i++) {
         const sk_request_state_t *rq = &state->requests[i];
-        sk_ms_t forget = ms_add(rq->updated_ms, SK_SHIFT_MEMORY_MS);
+        sk_ms_t forget = dr_ms_add(rq->updated_ms, SK_SHIFT_MEMORY_MS);
         if (!request_closed(rules, state, rq))
             continue;
         if (now_ms >= forget)
@@ -372,7 +367,8 @@ int sk_decide_prune(const sk_rules_t *rules, sk_ms_t now_ms, sk_user_state_t *st
         return SK_ENOMEM;
     for (size_t i = 0; i < state->n_requests; i++) {
         const sk_request_state_t *rq = &state->requests[i];
-        if (request_closed(rules, state, rq) && now_ms >= ms_add(rq->updated_ms, SK_SHIFT_MEMORY_MS))
+        if (request_closed(rules, state, rq) &&
+            now_ms >= dr_ms_add(rq->updated_ms, SK_SHIFT_MEMORY_MS))
             continue;
         keep[k++] = *rq;
     }
