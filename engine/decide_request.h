@@ -20,6 +20,16 @@
 
 #include "decide.h"
 
+/*
+ * Administrators: the members of the directory group with this reserved id
+ * in the rules. They may reassign any review, restart, hard-reset, change
+ * the policy of, skip a step of, delete or cancel any request or revocation
+ * proposal. A rule set without this group has no administrators (the
+ * secure default): those actions are then open only to whom the action
+ * names besides administrators (see each action in decide_actions.c).
+ */
+#define SK_ADMIN_GROUP "shiftkey-admins"
+
 /* Who is on call now in one rotation (read by the caller before deciding). */
 typedef struct sk_oncall_list {
     const char *rotation;

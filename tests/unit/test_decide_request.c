@@ -142,7 +142,7 @@ TEST(not_requestable_is_refused_with_a_reason_not_dead_lettered)
     CHECK_INT(d.base.commands[0].action, SK_CMD_EXTEND);
 }
 
-TEST(not_self_service_and_hand_provisioned_are_refused)
+TEST(not_self_service_and_a_hand_provisioned_profile_are_refused)
 {
     setup();
     sk_user_state_t st = {.user = "eve"};
@@ -151,12 +151,14 @@ TEST(not_self_service_and_hand_provisioned_are_refused)
     CHECK(d.refused);
     CHECK_CONTAINS(d.refuse_reason, "'app/nonself' is not self-service");
     CHECK_INT(d.base.n_commands, 0);
-    sk_request_event_t b = rev(SK_REQ_CREATED, "r31", "eve", "eve", "app/byhand", HOUR);
+    sk_request_event_t b = rev(SK_REQ_CREATED, "r31", "eve", "eve", "p-hand", HOUR);
+    b.target_kind = SK_TARGET_PROFILE;
     d = act(&st, &b, T0);
     CHECK(d.refused);
-    CHECK_CONTAINS(d.refuse_reason, "provisioned by hand");
+    CHECK_CONTAINS(d.refuse_reason, "profile 'p-hand' is provisioned by hand");
     CHECK_INT(d.base.n_commands, 0);
     CHECK_INT(d.base.n_tasks, 1);
+    CHECK_INT(d.base.tasks[0].outcome, SK_TASK_DENIED);
 }
 
 TEST(an_unknown_entitlement_or_request_is_dead_lettered)
@@ -444,7 +446,7 @@ TEST(command_task_and_audit_ids_are_deterministic)
     CHECK_STR(d1.base.tasks[0].task_id, d2.base.tasks[0].task_id);
 }
 
-TEST(unsupported_events_are_audited_and_change_nothing)
+TEST(a_comment_updates_the_task_and_changes_nothing)
 {
     setup();
     sk_user_state_t st = {.user = "bob"};
@@ -453,8 +455,10 @@ TEST(unsupported_events_are_audited_and_change_nothing)
     sk_request_event_t m = rev(SK_REQ_COMMENTED, "u1", "ann", "bob", "app/write", SK_MS_NONE);
     m.comment = "looking";
     sk_request_decision_t d = act(&st, &m, T0 + MIN);
-    CHECK_STR(d.base.audit.decision, "not_supported");
-    CHECK_CONTAINS(d.base.audit.reason, "COMMENTED is not supported yet");
+    CHECK_STR(d.base.audit.decision, "commented");
+    CHECK_CONTAINS(d.base.audit.reason, "comment by 'ann'");
+    CHECK_INT(d.base.n_tasks, 1);
+    CHECK_INT(d.base.tasks[0].state, SK_TASK_UPDATED);
     CHECK_INT(d.base.diff.n_set + d.base.diff.n_del, 0);
 }
 
@@ -469,7 +473,7 @@ TEST(zz_cleanup) { teardown_all(); CHECK(1); }
 SK_TEST_MAIN(SK_TEST_CASE(self_service_auto_approve_grants_at_once),
              SK_TEST_CASE(a_duration_above_the_maximum_is_capped),
              SK_TEST_CASE(not_requestable_is_refused_with_a_reason_not_dead_lettered),
-             SK_TEST_CASE(not_self_service_and_hand_provisioned_are_refused),
+             SK_TEST_CASE(not_self_service_and_a_hand_provisioned_profile_are_refused),
              SK_TEST_CASE(an_unknown_entitlement_or_request_is_dead_lettered),
              SK_TEST_CASE(a_condition_is_evaluated_on_the_request),
              SK_TEST_CASE(two_step_deny_at_step_one_never_asks_step_two),
@@ -482,5 +486,5 @@ SK_TEST_MAIN(SK_TEST_CASE(self_service_auto_approve_grants_at_once),
              SK_TEST_CASE(a_request_outlives_the_shift_holding_the_same_entitlement),
              SK_TEST_CASE(request_state_survives_its_storage_form),
              SK_TEST_CASE(command_task_and_audit_ids_are_deterministic),
-             SK_TEST_CASE(unsupported_events_are_audited_and_change_nothing),
+             SK_TEST_CASE(a_comment_updates_the_task_and_changes_nothing),
              SK_TEST_CASE(zz_cleanup))
