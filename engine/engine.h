@@ -23,6 +23,7 @@ typedef struct sk_engine_config {
     const char *client_id;        /* default "shiftkeyd" */
     const char *schedule_topic;   /* default "shiftkey.schedule.v1" */
     const char *requests_topic;   /* default "shiftkey.requests.v1" */
+    const char *results_topic;    /* default "shiftkey.provisioning.results.v1" */
     const char *tasks_topic;      /* default "shiftkey.tasks.v1" */
     const char *commands_topic;   /* default "shiftkey.commands.v1" */
     const char *audit_topic;      /* default "shiftkey.audit.v1" */

@@ -387,6 +387,112 @@ TEST(a_shift_end_does_not_revoke_what_a_request_holds)
     }
 }
 
+/* Waits for the open PROVISIONING task of this request; its id, or NULL. */
+static const char *provisioning_task(const char *subject, const char *request_id)
+{
+    sk_ms_t deadline = sk_now_ms() + 15000;
+    do {
+        const sk_fx_record_t *t[64];
+        size_t n = sk_fx_reader_get(tasks, subject, t, 64);
+        for (size_t i = 0; i < n; i++)
+            if (t[i]->task.kind == SK_TASK_PROVISIONING &&
+                t[i]->task.state == SK_TASK_CREATED &&
+                strcmp(t[i]->task.request_id, request_id) == 0)
+                return t[i]->task.task_id;
+        sk_fx_reader_wait(tasks, subject, 1000, 50);
+    } while (sk_now_ms() < deadline);
+    return NULL;
+}
+
+static sk_provisioning_result_t result(const char *task_id, sk_provisioning_status_t st,
+                                       const char *provisioner, const char *user)
+{
+    sk_provisioning_result_t r = {.result = st, .provisioner = provisioner, .user = user,
+                                  .message = "ticket OPS-7", .at_ms = sk_now_ms()};
+    snprintf(r.command_id, sizeof(r.command_id), "%s", task_id ? task_id : "");
+    return r;
+}
+
+TEST(manual_provisioning_wont_provision_closes_the_task_without_a_grant)
+{
+    /* app/byhand: auto-approved, then provisioned by hand by ann */
+    sk_request_event_t c = req(SK_REQ_CREATED, "mp-1", "r-hand1", "gus", "gus", "app/byhand",
+                               HOUR);
+    CHECK_INT(sk_fx_produce_request(&kafka, &c), 0);
+    const char *task = provisioning_task("gus", "r-hand1");
+    CHECK(task != NULL);
+    if (!task)
+        return;
+    const sk_task_t *open = last_task("gus", SK_TASK_PROVISIONING, SK_TASK_CREATED);
+    CHECK(open && has_assignee(open, "ann"));
+    /* bob is not a provisioner: refused, the task stays open */
+    sk_provisioning_result_t bad = result(task, SK_PROV_PROVISIONED, "bob", "gus");
+    CHECK_INT(sk_fx_produce_result(&kafka, &bad), 0);
+    CHECK(audit_has("gus", "'bob' is not a provisioner", NULL, 15000));
+    sk_provisioning_result_t no = result(task, SK_PROV_WONT_PROVISION, "ann", "gus");
+    CHECK_INT(sk_fx_produce_result(&kafka, &no), 0);
+    CHECK(audit_has("gus", "won't provision", NULL, 15000));
+    const sk_fx_record_t *t[64];
+    size_t n = sk_fx_reader_get(tasks, "gus", t, 64);
+    bool closed = false;
+    for (size_t i = 0; i < n; i++)
+        closed |= strcmp(t[i]->task.task_id, task) == 0 && t[i]->task.state == SK_TASK_CLOSED &&
+                  t[i]->task.outcome == SK_TASK_WONT_PROVISION;
+    CHECK(closed);
+    const sk_fx_record_t *cmd[4];
+    CHECK_INT(commands_of("gus", "r-hand1", cmd, 4), 0);
+    CHECK_INT(sk_fx_reader_wait(commands, "gus", 1, 300), 0);
+}
+
+TEST(manual_provisioning_provisioned_grants)
+{
+    sk_request_event_t c = req(SK_REQ_CREATED, "mp-2", "r-hand2", "gus", "gus", "app/byhand",
+                               HOUR);
+    sk_ms_t before = sk_now_ms();
+    CHECK_INT(sk_fx_produce_request(&kafka, &c), 0);
+    const char *task = provisioning_task("gus", "r-hand2");
+    CHECK(task != NULL);
+    if (!task)
+        return;
+    CHECK_INT(sk_fx_reader_wait(commands, "gus", 1, 300), 0); /* not before it is done */
+    sk_provisioning_result_t ok = result(task, SK_PROV_PROVISIONED, "ann", "gus");
+    CHECK_INT(sk_fx_produce_result(&kafka, &ok), 0);
+    CHECK_INT(sk_fx_reader_wait(commands, "gus", 1, 15000), 1);
+    const sk_fx_record_t *cmd[4];
+    CHECK_INT(commands_of("gus", "r-hand2", cmd, 4), 1);
+    if (cmd[0]) {
+        CHECK_INT(cmd[0]->cmd.action, SK_CMD_GRANT);
+        CHECK_STR(cmd[0]->cmd.entitlement, "byhand");
+        CHECK(cmd[0]->cmd.expires_at_ms >= before + HOUR);
+    }
+    const sk_fx_record_t *t[64];
+    size_t n = sk_fx_reader_get(tasks, "gus", t, 64);
+    bool closed = false;
+    for (size_t i = 0; i < n; i++)
+        closed |= strcmp(t[i]->task.task_id, task) == 0 && t[i]->task.state == SK_TASK_CLOSED &&
+                  t[i]->task.outcome == SK_TASK_PROVISIONED;
+    CHECK(closed);
+}
+
+TEST(a_result_keyed_by_another_user_is_a_dead_letter)
+{
+    sk_provisioning_result_t r = result("0123456789abcdef0123456789abcdef", SK_PROV_PROVISIONED,
+                                        "ann", "hal");
+    sk_arena_t a;
+    void *buf;
+    size_t len;
+    sk_codec_t *codec = sk_codec_new();
+    sk_arena_init(&a, 4096);
+    CHECK_INT(sk_codec_encode_provisioning_result(codec, &r, &a, &buf, &len), 0);
+    CHECK_INT(sk_fx_produce(&kafka, "shiftkey.provisioning.results.v1", "ivy", buf, len), 0);
+    CHECK(sk_fx_reader_wait(deadletters, "ivy", 1, 15000) >= 1);
+    const sk_fx_record_t *d[2];
+    if (sk_fx_reader_get(deadletters, "ivy", d, 2) >= 1)
+        CHECK_CONTAINS(d[0]->dl.reason, "is not the result's user 'hal'");
+    sk_arena_fini(&a);
+    sk_codec_destroy(codec);
+}
+
 TEST(z_teardown)
 {
     sk_fx_reader_destroy(commands);
@@ -410,4 +516,7 @@ SK_TEST_MAIN(SK_TEST_CASE(a_setup), SK_TEST_CASE(self_service_request_is_granted
              SK_TEST_CASE(a_duration_above_the_maximum_is_capped),
              SK_TEST_CASE(escalation_switches_to_the_emergency_policy),
              SK_TEST_CASE(a_shift_end_does_not_revoke_what_a_request_holds),
+             SK_TEST_CASE(manual_provisioning_wont_provision_closes_the_task_without_a_grant),
+             SK_TEST_CASE(manual_provisioning_provisioned_grants),
+             SK_TEST_CASE(a_result_keyed_by_another_user_is_a_dead_letter),
              SK_TEST_CASE(z_teardown))
