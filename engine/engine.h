@@ -3,9 +3,12 @@
  * around it, and the integration tests drive it in-process.
  *
  * Data flow of one input record (each stage its own file):
- *   consume.c  poll the consumer group, own partitions, seek past applied work
- *   decode.c   Avro -> sk_schedule_event_t, validated
- *   decide.c   pure decision: new state, commands, audit, next timer
+ *   consume.c  poll the consumer group on the schedule, requests and
+ *              provisioning results topics (co-partitioned), own
+ *              partitions, seek past applied work
+ *   decode.c   Avro -> sk_schedule_event_t (and the other inputs), validated
+ *   decide.c   pure decision: new state, commands, tasks, audit, next timer
+ *              (decide_request.c, decide_result.c for the other inputs)
  *   apply.c    encode the outputs and apply state + outbox atomically (store.c)
  *   emit.c     produce the outbox, then commit the input offsets
  *   timers.c   due user timers -> the same decide/apply/emit path
