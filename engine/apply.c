@@ -5,6 +5,11 @@
  * encoded and staged in the partition's outbox by the same atomic script
  * that changes the user's state and records the offset (one pipelined round
  * trip for the batch). Timers take the same path one user at a time.
+ *
+ * Three input topics, co-partitioned and keyed by the subject user: shift
+ * events (sk_decide), access requests (sk_decide_request, with the on-call
+ * index read for the rotations their reviewers steps name) and provisioning
+ * results (sk_decide_result).
  */
 #include <inttypes.h>
 #include <string.h>
@@ -138,6 +143,7 @@ typedef struct item {
     sk_input_t in;
     sk_schedule_event_t ev; /* schedule records; strings copied into the batch arena */
     sk_request_event_t req; /* request records; likewise */
+    sk_provisioning_result_t res; /* provisioning results; likewise */
     const char *user;      /* the subject user, once decoded */
     sk_request_decision_t rd; /* request records: the decision with its tasks */
     int drc;               /* decode result */
@@ -199,6 +205,37 @@ static int decode_request(sk_engine_t *e, item_t *it, const char *key)
     return 0;
 }
 
+/* Decodes a record of the provisioning results topic into *it (see
+ * decode_item): the key must be the result's user. */
+static int decode_result(sk_engine_t *e, item_t *it, const char *key)
+{
+    char reason[512];
+    sk_provisioning_result_t r;
+    bool ok = true;
+    it->drc = sk_codec_decode_provisioning_result(e->codec, it->msg->payload, it->msg->len, &r,
+                                                  reason, sizeof(reason));
+    if (it->drc == 0 && strcmp(key, r.user) != 0) {
+        snprintf(reason, sizeof(reason),
+                 "record key '%.64s' is not the result's user '%.64s': key every provisioning "
+                 "result by its user so it lands where the user's state is",
+                 key, r.user);
+        it->drc = SK_EINVAL;
+    }
+    if (it->drc != 0) {
+        it->in.user = "";
+        it->reason = sk_arena_strdup(&e->arena, reason);
+        return it->reason ? 0 : SK_ENOMEM;
+    }
+    it->res = r; /* command_id is an array: copied with the struct */
+    it->res.provisioner = keep_str(e, r.provisioner, &ok);
+    it->res.user = keep_str(e, r.user, &ok);
+    it->res.message = keep_str(e, r.message, &ok);
+    if (!ok)
+        return SK_ENOMEM;
+    it->in.user = it->user = it->res.user;
+    return 0;
+}
+
 /* Decodes one record into *it; the event's strings are copied because the
  * codec reuses its buffers on the next decode. */
 static int decode_item(sk_engine_t *e, item_t *it)
@@ -215,6 +252,8 @@ static int decode_item(sk_engine_t *e, item_t *it)
                           .now_ms = sk_now_ms()};
     if (it->topic == SK_IN_REQUESTS)
         return decode_request(e, it, key);
+    if (it->topic == SK_IN_RESULTS)
+        return decode_result(e, it, key);
     it->drc = sk_codec_decode_schedule(e->codec, msg->payload, msg->len, &ev, reason,
                                        sizeof(reason));
     if (it->drc == 0 && strcmp(key, ev.user) != 0) {
@@ -271,6 +310,13 @@ static int decide_item(sk_engine_t *e, item_t *it, sk_user_state_t *states,
         it->d = it->rd.base;
         if (rc == 0 && !it->d.rejected)
             states[it->user_idx] = it->d.state;
+    } else if (it->topic == SK_IN_RESULTS) {
+        sk_result_input_t rin = {.result = &it->res, .origin = it->in.origin,
+                                 .now_ms = it->in.now_ms};
+        rc = sk_decide_result(e->rules, &rin, &states[it->user_idx], &e->arena, &it->rd);
+        it->d = it->rd.base;
+        if (rc == 0 && !it->d.rejected)
+            states[it->user_idx] = it->d.state;
     } else {
         rc = sk_decide(e->rules, &it->in, &states[it->user_idx], &e->arena, &it->d);
         if (rc == 0 && !it->d.rejected)
@@ -317,6 +363,10 @@ static void note_applied(sk_engine_t *e, const item_t *it, bool applied)
         SK_INFO("request %s of %s (%s by %s): %s: %s", it->req.request_id, it->req.subject,
                 sk_request_event_type_name(it->req.type), it->req.actor, it->d.audit.decision,
                 it->d.audit.reason);
+    else if (it->topic == SK_IN_RESULTS)
+        SK_INFO("provisioning result %s for %s (%s by %s): %s: %s", it->res.command_id,
+                it->res.user, sk_provisioning_status_name(it->res.result), it->res.provisioner,
+                it->d.audit.decision, it->d.audit.reason);
     log_commands(&it->d);
 }
 

@@ -39,33 +39,30 @@ static int publish(const char *brokers, const sk_request_event_t *ev)
 }
 
 /*
- * Follows the commands and tasks topics for the outcome of one request:
- * 0 when a command held by it appears, 1 when its task closes denied or
- * cancelled, 3 on timeout.
+ * A consumer of the commands and tasks topics from their ends as of now,
+ * for wait_outcome: made before the request is published, so that nothing
+ * it causes is missed and nothing older is read. NULL on failure.
  */
-static int wait_outcome(const char *brokers, const char *subject, const char *request_id,
+static rd_kafka_t *outcome_reader(const char *brokers)
+{
+    static const char *const topics[] = {"shiftkey.commands.v1", SK_CLI_TASKS_TOPIC};
+    rd_kafka_t *rk = sk_cli_consumer_new(brokers, 0);
+    if (rk && sk_cli_assign_topics(rk, topics, 2, 1, 10000) < 0) {
+        rd_kafka_destroy(rk);
+        rk = NULL;
+    }
+    return rk;
+}
+
+/*
+ * Follows rk (outcome_reader) for the outcome of one request: 0 when a
+ * command held by it appears, 1 when its task closes denied or cancelled,
+ * 3 on timeout. Closes and destroys rk.
+ */
+static int wait_outcome(rd_kafka_t *rk, const char *subject, const char *request_id,
                         int timeout_s)
 {
-    char errstr[256], group[64];
     int rc = 3;
-    snprintf(group, sizeof(group), "shiftkey-wait-%d", (int)getpid());
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr));
-    rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof(errstr));
-    rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof(errstr));
-    rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof(errstr));
-    rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-    if (!rk) {
-        fprintf(stderr, "shiftkey request: %s\n", errstr);
-        return 1;
-    }
-    rd_kafka_poll_set_consumer(rk);
-    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(2);
-    rd_kafka_topic_partition_list_add(sub, "shiftkey.commands.v1", RD_KAFKA_PARTITION_UA);
-    rd_kafka_topic_partition_list_add(sub, "shiftkey.tasks.v1", RD_KAFKA_PARTITION_UA);
-    rd_kafka_subscribe(rk, sub);
-    rd_kafka_topic_partition_list_destroy(sub);
     sk_codec_t *codec = sk_codec_new();
     sk_arena_t a;
     sk_arena_init(&a, 16384);
@@ -185,9 +182,15 @@ int sk_cli_request(int argc, char **argv)
                              .target = argv[optind], .duration_ms = dur,
                              .justification = justification, .emergency = emergency != 0,
                              .comment = "", .source = "cli", .occurred_at_ms = now};
-    if (publish(brokers, &ev) != 0)
+    rd_kafka_t *reader = NULL;
+    if (wait_s >= 0 && !(reader = outcome_reader(brokers)))
         return 1;
+    if (publish(brokers, &ev) != 0) {
+        if (reader)
+            rd_kafka_destroy(reader);
+        return 1;
+    }
     printf("requested %s for %s as %s (request %s)\n", argv[optind], duration, as, id);
     fflush(stdout);
-    return wait_s >= 0 ? wait_outcome(brokers, as, id, wait_s) : 0;
+    return reader ? wait_outcome(reader, as, id, wait_s) : 0;
 }

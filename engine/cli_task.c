@@ -395,8 +395,14 @@ static int run_action(const verb_t *v, int argc, char **argv)
     int have_tasks = 0;
     if (needs_lookup(v, &o, (int)n, ids)) {
         have_tasks = sk_cli_tasks_read(brokers, 10000, &tasks) == 0;
-        if (!have_tasks)
+        if (!have_tasks) {
             sk_cli_tasks_free(&tasks);
+            if (!o.subject) {
+                fprintf(stderr, "shiftkey task %s: cannot find whose request it is without "
+                                "reading " SK_CLI_TASKS_TOPIC "; nothing sent\n", v->name);
+                return 1;
+            }
+        }
     }
     sk_codec_t *codec = sk_codec_new();
     sk_arena_t a;

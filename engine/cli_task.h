@@ -7,6 +7,7 @@
 #ifndef SK_CLI_TASK_H
 #define SK_CLI_TASK_H
 
+#include <librdkafka/rdkafka.h>
 #include <stddef.h>
 
 #include "arena.h"
@@ -33,6 +34,18 @@ typedef struct sk_cli_record {
  * failed, each with its reason on stderr (0: all acknowledged). */
 size_t sk_cli_produce_many(const char *brokers, const char *topic, sk_cli_record_t *recs,
                            size_t n);
+
+/* A consumer for reading by assignment (no group membership: its group id
+ * is private and nothing is committed); with partition_eof it reports the
+ * end of each partition. NULL with the reason on stderr. */
+rd_kafka_t *sk_cli_consumer_new(const char *brokers, int partition_eof);
+
+/* Assigns every partition of the n topics to rk: from its current end
+ * (from_end: only what comes next), else from its beginning, skipping
+ * empty partitions. A topic that does not exist is skipped. Returns the
+ * number of partitions assigned, or -1 with the reason on stderr. */
+int sk_cli_assign_topics(rd_kafka_t *rk, const char *const *topics, size_t n, int from_end,
+                         int timeout_ms);
 
 /* Every TaskEvent on shiftkey.tasks.v1, in offset order per partition (so
  * the events of one task, one subject, are in order). Strings live in

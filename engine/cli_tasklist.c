@@ -34,65 +34,70 @@ static int tasks_push(sk_cli_tasks_t *t, const sk_task_t *task)
     return 0;
 }
 
-/* Partitions of `topic` that hold records, assigned from their low
- * watermark. Returns how many were assigned (0: empty or no such topic),
- * -1 when the broker does not answer. */
-static int assign_nonempty(rd_kafka_t *rk, const char *topic, int timeout_ms)
+int sk_cli_assign_topics(rd_kafka_t *rk, const char *const *topics, size_t n, int from_end,
+                         int timeout_ms)
 {
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
-    rd_kafka_topic_destroy(rkt);
-    if (err) {
-        fprintf(stderr, "shiftkey task: cannot read the metadata of %s: %s (is the broker up?)\n",
-                topic, rd_kafka_err2str(err));
-        return -1;
-    }
     int assigned = 0;
-    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(8);
-    for (int i = 0; i < md->topic_cnt; i++) {
-        const struct rd_kafka_metadata_topic *mt = &md->topics[i];
-        if (strcmp(mt->topic, topic) != 0 || mt->err)
-            continue; /* unknown topic: nothing published yet */
-        for (int p = 0; p < mt->partition_cnt; p++) {
-            int64_t lo = 0, hi = 0;
-            int32_t id = mt->partitions[p].id;
-            if (rd_kafka_query_watermark_offsets(rk, topic, id, &lo, &hi, timeout_ms) != 0) {
-                assigned = -1;
-                break;
-            }
-            if (hi > lo) {
-                rd_kafka_topic_partition_list_add(parts, topic, id)->offset = lo;
-                assigned++;
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(16);
+    for (size_t t = 0; t < n && assigned >= 0; t++) {
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topics[t], NULL);
+        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+        rd_kafka_topic_destroy(rkt);
+        if (err) {
+            fprintf(stderr, "shiftkey: cannot read the metadata of %s: %s (is the broker up?)\n",
+                    topics[t], rd_kafka_err2str(err));
+            assigned = -1;
+            break;
+        }
+        for (int i = 0; i < md->topic_cnt && assigned >= 0; i++) {
+            const struct rd_kafka_metadata_topic *mt = &md->topics[i];
+            if (strcmp(mt->topic, topics[t]) != 0 || mt->err)
+                continue; /* unknown topic: nothing published yet */
+            for (int p = 0; p < mt->partition_cnt; p++) {
+                int64_t lo = 0, hi = 0;
+                int32_t id = mt->partitions[p].id;
+                if (rd_kafka_query_watermark_offsets(rk, topics[t], id, &lo, &hi, timeout_ms)) {
+                    fprintf(stderr, "shiftkey: cannot read the offsets of %s (is the broker "
+                                    "up?)\n", topics[t]);
+                    assigned = -1;
+                    break;
+                }
+                if (from_end || hi > lo) {
+                    rd_kafka_topic_partition_list_add(parts, topics[t], id)->offset =
+                        from_end ? hi : lo;
+                    assigned++;
+                }
             }
         }
+        rd_kafka_metadata_destroy(md);
     }
-    rd_kafka_metadata_destroy(md);
-    if (assigned > 0 && rd_kafka_assign(rk, parts) != 0)
+    if (assigned > 0 && rd_kafka_assign(rk, parts) != 0) {
+        fprintf(stderr, "shiftkey: cannot assign the partitions to read\n");
         assigned = -1;
-    if (assigned < 0)
-        fprintf(stderr, "shiftkey task: cannot read the offsets of %s (is the broker up?)\n", topic);
+    }
     rd_kafka_topic_partition_list_destroy(parts);
     return assigned;
 }
 
-static rd_kafka_t *reader_new(const char *brokers)
+rd_kafka_t *sk_cli_consumer_new(const char *brokers, int partition_eof)
 {
     char errstr[512], group[64];
-    snprintf(group, sizeof(group), "shiftkey-tasks-%d", (int)getpid());
+    snprintf(group, sizeof(group), "shiftkey-cli-%d", (int)getpid());
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof(errstr));
     rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof(errstr));
-    rd_kafka_conf_set(conf, "enable.partition.eof", "true", errstr, sizeof(errstr));
+    rd_kafka_conf_set(conf, "enable.partition.eof", partition_eof ? "true" : "false", errstr,
+                      sizeof(errstr));
     rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
     if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr))) {
-        fprintf(stderr, "shiftkey task: %s\n", errstr);
+        fprintf(stderr, "shiftkey: %s\n", errstr);
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
     if (!rk) {
-        fprintf(stderr, "shiftkey task: %s\n", errstr);
+        fprintf(stderr, "shiftkey: %s\n", errstr);
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
@@ -104,11 +109,12 @@ int sk_cli_tasks_read(const char *brokers, int timeout_ms, sk_cli_tasks_t *out)
 {
     memset(out, 0, sizeof(*out));
     sk_arena_init(&out->arena, 65536);
-    rd_kafka_t *rk = reader_new(brokers);
+    rd_kafka_t *rk = sk_cli_consumer_new(brokers, 1);
     if (!rk)
         return -1;
     sk_codec_t *codec = sk_codec_new();
-    int left = codec ? assign_nonempty(rk, SK_CLI_TASKS_TOPIC, timeout_ms) : -1;
+    const char *topic = SK_CLI_TASKS_TOPIC;
+    int left = codec ? sk_cli_assign_topics(rk, &topic, 1, 0, timeout_ms) : -1;
     int rc = left < 0 ? -1 : 0;
     sk_ms_t deadline = sk_now_ms() + timeout_ms;
     while (left > 0 && rc == 0) {

@@ -1,5 +1,6 @@
 /*
- * consume.c — the consumer group on the schedule topic. Offsets are stored
+ * consume.c — the consumer group on the input topics (schedule, requests,
+ * provisioning results; co-partitioned). Offsets are stored
  * and committed by hand, only after the outbox of what they caused is on
  * Kafka (emit.c). Redis holds the authoritative applied offset of each
  * partition: on assignment the consumer starts right after it, and the apply
@@ -103,14 +104,15 @@ int sk_consume_open(sk_engine_t *e, char *err, size_t err_len)
     }
     conf = NULL; /* now owned by the consumer */
     rd_kafka_poll_set_consumer(e->consumer);
-    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(2);
-    rd_kafka_topic_partition_list_add(topics, e->cfg.schedule_topic, RD_KAFKA_PARTITION_UA);
-    rd_kafka_topic_partition_list_add(topics, e->cfg.requests_topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(SK_IN_TOPIC_COUNT);
+    for (int t = 0; t < SK_IN_TOPIC_COUNT; t++)
+        rd_kafka_topic_partition_list_add(topics, sk_engine_in_topic_name(e, t),
+                                          RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t rerr = rd_kafka_subscribe(e->consumer, topics);
     rd_kafka_topic_partition_list_destroy(topics);
     if (rerr) {
-        snprintf(err, err_len, "subscribe to %s and %s: %s", e->cfg.schedule_topic,
-                 e->cfg.requests_topic, rd_kafka_err2str(rerr));
+        snprintf(err, err_len, "subscribe to %s, %s and %s: %s", e->cfg.schedule_topic,
+                 e->cfg.requests_topic, e->cfg.results_topic, rd_kafka_err2str(rerr));
         return SK_EINVAL;
     }
     return 0;

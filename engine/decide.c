@@ -177,6 +177,20 @@ static void edge_window(const sk_shift_t *sh, const sk_enrollment_edge_t *e,
     *until = ms_min(end, ms_add(*from, e->ent->max_duration_ms));
 }
 
+/* 1 when a confirmed revocation of `ent` (a revocation proposal of the
+ * user, APPROVED) came at or after `from`: the grant windows that had
+ * begun by then stay revoked; later windows grant again. */
+static int revoked_since(const decide_ctx_t *c, const char *ent, sk_ms_t from)
+{
+    for (size_t i = 0; i < c->old->n_requests; i++) {
+        const sk_request_state_t *rq = &c->old->requests[i];
+        if (rq->kind == SK_REQUEST_KIND_REVOCATION && rq->status == SK_REQUEST_APPROVED &&
+            rq->updated_ms >= from && strcmp(rq->target, ent) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static size_t want_shift_sources(decide_ctx_t *c, const sk_shift_t *shifts,
                                  size_t n_shifts, wanted_source_t *w, size_t n)
 {
@@ -196,7 +210,7 @@ static size_t want_shift_sources(decide_ctx_t *c, const sk_shift_t *shifts,
                 c->wake = ms_min(c->wake, from);
                 continue;
             }
-            if (now >= until)
+            if (now >= until || revoked_since(c, e->ent->key, from))
                 continue;
             wanted_source_t *ws = find_wanted(w, n, e->ent->key, SK_SOURCE_SHIFT, sh->id);
             if (ws) {
@@ -510,6 +524,24 @@ static int fill_audit(decide_ctx_t *c, const char *ignored_why)
 
 /* ---- the decision ---- */
 
+/* What every decider does last: DEPROVISIONING tasks for hand-provisioned
+ * entitlements revoked, and closed requests forgotten (their forgetting
+ * time joins the wake-up). Traced. */
+static int close_out(decide_ctx_t *c)
+{
+    sk_decision_t *out = c->out;
+    if (sk_decide_deprovisioning(c->rules, c->in->now_ms, c->arena, out))
+        return SK_ENOMEM;
+    for (size_t i = 0; i < out->n_tasks; i++)
+        trace(c, out->tasks[i].reason);
+    int pruned = sk_decide_prune(c->rules, c->in->now_ms, &out->state, c->arena, &c->wake);
+    if (pruned < 0)
+        return SK_ENOMEM;
+    if (pruned > 0)
+        trace(c, sk_arena_sprintf(c->arena, "forgot %d closed request(s)", pruned));
+    return 0;
+}
+
 int sk_decide(const sk_rules_t *rules, const sk_input_t *in,
               const sk_user_state_t *state, sk_arena_t *arena, sk_decision_t *out)
 {
@@ -572,7 +604,12 @@ int sk_decide(const sk_rules_t *rules, const sk_input_t *in,
         /* access requests are decided by sk_decide_request: carried over */
         out->state.n_requests = state->n_requests;
         out->state.requests = state->requests;
+        out->state.n_open_tasks = state->n_open_tasks;
+        out->state.open_tasks = state->open_tasks;
     }
+    if (!out->rejected && (rc = close_out(&c)) != 0)
+        goto out;
+    rc = SK_ENOMEM;
     for (size_t i = 0; i < out->state.n_sources; i++)
         c.wake = ms_min(c.wake, out->state.sources[i].expires_ms);
     out->next_wake_ms = c.wake;

@@ -87,6 +87,35 @@ int sk_decide_commands(const sk_rules_t *rules, const char *user, sk_ms_t now_ms
                        size_t n_after, sk_arena_t *arena, sk_decision_t *out);
 
 /*
+ * sk_decide_deprovisioning — for each REVOKE command of d whose entitlement
+ * is provisioned by hand (its request settings say `provisioning: manual`),
+ * appends a DEPROVISIONING task (CREATED, assignees = the provisioners,
+ * task_id = the command id) to d->tasks, and remembers it in d->state as
+ * an open task ("t:" field, state.h) unless it is already there. Call it
+ * after the commands and the new state are set and before the diff.
+ * Replaces d->tasks and d->state.open_tasks with arena copies when it adds
+ * anything. Pure; used by every decider. Returns 0 or SK_ENOMEM.
+ * (Implemented in decide_result.c.)
+ */
+int sk_decide_deprovisioning(const sk_rules_t *rules, sk_ms_t now_ms, sk_arena_t *arena,
+                             sk_decision_t *d);
+
+/*
+ * sk_decide_prune — drops from *state the closed requests whose last update
+ * is SK_SHIFT_MEMORY_MS or more before now_ms: DENIED and CANCELLED ones,
+ * APPROVED requests no grant source holds any more, and closed revocation
+ * proposals — a confirmed one only once no shift left in the state has a
+ * grant window of its entitlement that had begun when it was confirmed
+ * (sk_decide keeps those windows revoked while it is remembered). Lowers
+ * *wake to the earliest time a closed request still kept becomes droppable.
+ * Replaces state->requests with an arena copy when it drops anything.
+ * Returns how many it dropped, or SK_ENOMEM. (Implemented in
+ * decide_result.c.)
+ */
+int sk_decide_prune(const sk_rules_t *rules, sk_ms_t now_ms, sk_user_state_t *state,
+                    sk_arena_t *arena, sk_ms_t *wake);
+
+/*
  * sk_decide_command_id — the deterministic id of a command: a 128-bit hash
  * (32 hex chars) over action, user, entitlement, expiry and the sorted
  * sources. Writes into out (33 bytes).

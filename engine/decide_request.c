@@ -1,6 +1,12 @@
 /* decide_request.c — the pure decision for access requests (see
- * decide_request.h for the contract, docs/requests-design.md for the plan). */
-#include "decide_request.h"
+ * decide_request.h for the contract, docs/requests-design.md for the plan):
+ * the frame every request decider shares (decide_request_internal.h: the
+ * working memory, tasks, the audit record, the new state), and the events
+ * CREATED, APPROVED / DENIED (and their revocation twins), CANCELLED,
+ * DURATION_CHANGED and ESCALATED. The policy run is in decide_policy.c,
+ * the other actions in decide_actions.c, provisioning results in
+ * decide_result.c. */
+#include "decide_request_internal.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -9,41 +15,7 @@
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
-#include "expr.h"
-
-#define MAX_TASKS 8
-
-/* Working memory of one decision. */
-typedef struct req_ctx {
-    const sk_rules_t *rules;
-    const sk_request_input_t *in;
-    const sk_request_event_t *ev;
-    const sk_user_state_t *old;
-    sk_arena_t *arena;
-    sk_request_decision_t *out;
-    const sk_person_t *requester;      /* NULL when not in the directory */
-    sk_request_state_t *requests;      /* the new request table */
-    size_t n_requests;
-    sk_request_state_t *rq;            /* the request acted on, in requests */
-    sk_grant_source_t *sources;        /* the new sources */
-    size_t n_sources;
-    const char *trace[64];
-    size_t n_trace;
-    sk_task_t tasks[MAX_TASKS];
-    size_t n_tasks;
-    bool changed;                      /* the request table changed */
-    const char *word;                  /* audit decision when no command */
-    const char *reason;                /* audit reason when no command */
-} req_ctx_t;
-
-static sk_ms_t ms_min(sk_ms_t a, sk_ms_t b) { return a < b ? a : b; }
-
-static sk_ms_t ms_add(sk_ms_t a, sk_ms_t b)
-{
-    return a > SK_MS_NONE - b ? SK_MS_NONE : a + b;
-}
-
-static void trace(req_ctx_t *c, const char *line)
+void dr_trace(dr_ctx_t *c, const char *line)
 {
     if (!line)
         return;
@@ -53,7 +25,7 @@ static void trace(req_ctx_t *c, const char *line)
         c->trace[c->n_trace++] = "(trace truncated)";
 }
 
-static const char *fmt_dur(req_ctx_t *c, sk_ms_t ms)
+const char *dr_fmt_dur(dr_ctx_t *c, sk_ms_t ms)
 {
     if (ms % 3600000 == 0)
         return sk_arena_sprintf(c->arena, "%" PRId64 "h", ms / 3600000);
@@ -70,7 +42,7 @@ static void hash_hex(XXH3_state_t *st, char out[33])
 
 /* ---- outcomes that change nothing ---- */
 
-static int reject(req_ctx_t *c, sk_dead_letter_kind_t kind, const char *reason)
+int dr_reject(dr_ctx_t *c, sk_dead_letter_kind_t kind, const char *reason)
 {
     c->out->base.rejected = true;
     c->out->base.reject_kind = kind;
@@ -78,89 +50,137 @@ static int reject(req_ctx_t *c, sk_dead_letter_kind_t kind, const char *reason)
     return 0;
 }
 
-static int refuse(req_ctx_t *c, const char *reason)
+int dr_refuse(dr_ctx_t *c, const char *reason)
 {
     c->out->refused = true;
     c->out->refuse_reason = reason ? reason : "refused";
-    trace(c, c->out->refuse_reason);
+    dr_trace(c, c->out->refuse_reason);
     return 0;
+}
+
+/* ---- ids ---- */
+
+bool dr_has_id(const char *const *ids, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ids[i], id) == 0)
+            return true;
+    return false;
+}
+
+const char **dr_ids_with(dr_ctx_t *c, const char *const *ids, size_t n, const char *id,
+                         size_t *n_out)
+{
+    const char **out = sk_arena_calloc(c->arena, n + 2, sizeof(*out));
+    if (!out)
+        return NULL;
+    if (n)
+        memcpy(out, ids, n * sizeof(*out));
+    if (!dr_has_id(ids, n, id))
+        out[n++] = id;
+    *n_out = n;
+    return out;
+}
+
+bool dr_is_admin(const dr_ctx_t *c, const char *actor)
+{
+    const sk_group_t *g = sk_rules_group(c->rules, SK_ADMIN_GROUP);
+    const sk_person_t *p = sk_rules_person(c->rules, actor);
+    return g && p && sk_rules_in_group(p, g);
 }
 
 /* ---- tasks ---- */
 
-/* A task id: deterministic over subject, request, policy, emergency flag,
- * step and a tag, so a replay produces the same task. */
-static const char *task_id(req_ctx_t *c, const char *policy, int step, const char *tag)
+const char *dr_task_id(dr_ctx_t *c, const sk_request_state_t *rq, int step, const char *tag)
 {
     XXH3_state_t st;
-    char num[32], *out = sk_arena_alloc(c->arena, 33);
+    char num[48], *out = sk_arena_alloc(c->arena, 33);
+    const char *id = rq ? rq->id : c->ev->request_id, *policy = rq ? rq->policy : "";
     if (!out)
         return NULL;
     XXH3_128bits_reset(&st);
     XXH3_128bits_update(&st, c->old->user, strlen(c->old->user) + 1);
-    XXH3_128bits_update(&st, c->ev->request_id, strlen(c->ev->request_id) + 1);
+    XXH3_128bits_update(&st, id, strlen(id) + 1);
     XXH3_128bits_update(&st, policy, strlen(policy) + 1);
     XXH3_128bits_update(&st, tag, strlen(tag) + 1);
-    snprintf(num, sizeof(num), "%d:%d", step, c->rq && c->rq->emergency ? 1 : 0);
+    /* the round joins the hash only from 1 on: ids of round 0 never change */
+    if (rq && rq->round > 0)
+        snprintf(num, sizeof(num), "%d:%d:%d", step, rq->emergency ? 1 : 0, rq->round);
+    else
+        snprintf(num, sizeof(num), "%d:%d", step, rq && rq->emergency ? 1 : 0);
     XXH3_128bits_update(&st, num, strlen(num) + 1);
     hash_hex(&st, out);
     return out;
 }
 
-/* Adds a REQUEST_REVIEW task record for the current step of c->rq (or, with
- * no request, for the refused creation). */
-static int add_task(req_ctx_t *c, sk_task_state_t state, sk_task_outcome_t outcome,
-                    const char *reason)
+const char *dr_provision_task_id(dr_ctx_t *c, const sk_request_state_t *rq)
 {
-    assert(c->n_tasks < MAX_TASKS);
-    sk_task_t *t = &c->tasks[c->n_tasks];
-    const sk_request_state_t *rq = c->rq;
-    memset(t, 0, sizeof(*t));
-    t->kind = SK_TASK_REQUEST_REVIEW;
-    t->state = state;
-    t->outcome = state == SK_TASK_CLOSED ? outcome : SK_TASK_OUTCOME_NONE;
-    t->request_id = c->ev->request_id;
-    t->subject = c->old->user;
-    t->target = rq ? rq->target : c->ev->target;
-    t->step = rq ? rq->step + 1 : 0;
-    t->n_assignees = rq ? rq->n_assignees : 0;
-    t->assignees = rq ? (const char *const *)rq->assignees : NULL;
-    t->emergency = rq ? rq->emergency : c->ev->emergency;
-    t->reason = reason;
-    t->at_ms = c->in->now_ms;
-    t->task_id = rq ? task_id(c, rq->policy, rq->step, "review")
-                    : task_id(c, "", 0, "refused");
+    return dr_task_id(c, rq, 0, "provision");
+}
+
+sk_task_kind_t dr_task_kind(const sk_request_state_t *rq)
+{
+    if (rq && rq->status == SK_REQUEST_PROVISIONING)
+        return SK_TASK_PROVISIONING;
+    if (rq && rq->kind == SK_REQUEST_KIND_REVOCATION)
+        return SK_TASK_REVOCATION;
+    return SK_TASK_REQUEST_REVIEW;
+}
+
+int dr_task_raw(dr_ctx_t *c, const sk_task_t *t)
+{
+    assert(c->n_tasks < DR_MAX_TASKS);
     if (!t->task_id || !t->reason)
         return SK_ENOMEM;
-    c->n_tasks++;
+    c->tasks[c->n_tasks++] = *t;
     return 0;
 }
 
-/* ---- who the requester is ---- */
-
-/* On call now in rotation_id: an open shift of the requester covering now. */
-static int cb_on_call(void *user, const char *rotation_id)
+int dr_task(dr_ctx_t *c, sk_task_kind_t kind, sk_task_state_t state, sk_task_outcome_t outcome,
+            const char *reason)
 {
-    const req_ctx_t *c = user;
-    sk_ms_t now = c->in->now_ms;
-    for (size_t i = 0; i < c->old->n_shifts; i++) {
-        const sk_shift_t *sh = &c->old->shifts[i];
-        if (sh->status == SK_SHIFT_STATUS_OPEN && strcmp(sh->rotation, rotation_id) == 0 &&
-            sh->start_ms <= now && (sh->end_ms == SK_MS_NONE || now < sh->end_ms))
-            return 1;
-    }
-    return 0;
+    const sk_request_state_t *rq = c->rq;
+    bool prov = kind == SK_TASK_PROVISIONING;
+    sk_task_t t = {
+        .kind = kind,
+        .state = state,
+        .outcome = state == SK_TASK_CLOSED ? outcome : SK_TASK_OUTCOME_NONE,
+        .request_id = rq ? rq->id : c->ev->request_id,
+        .subject = c->old->user,
+        .target = rq ? rq->target : c->ev->target,
+        .step = rq && !prov ? rq->step + 1 : 0,
+        .n_assignees = rq ? rq->n_assignees : 0,
+        .assignees = rq ? (const char *const *)rq->assignees : NULL,
+        .emergency = rq ? rq->emergency : c->ev->emergency,
+        .reason = reason,
+        .at_ms = c->in->now_ms,
+    };
+    if (prov)
+        t.task_id = dr_provision_task_id(c, rq);
+    else
+        t.task_id = rq ? dr_task_id(c, rq, rq->step, "review") : dr_task_id(c, NULL, 0, "refused");
+    return dr_task_raw(c, &t);
 }
 
-static int cb_in_group(void *user, const char *group_id)
+int dr_close_request(dr_ctx_t *c, sk_request_status_t st, sk_task_outcome_t outcome,
+                     const char *word, const char *reason)
 {
-    const req_ctx_t *c = user;
-    const sk_group_t *g = sk_rules_group(c->rules, group_id);
-    return c->requester && g && sk_rules_in_group(c->requester, g);
+    sk_task_kind_t kind = dr_task_kind(c->rq);
+    c->rq->status = st;
+    c->word = word;
+    c->reason = reason;
+    dr_trace(c, reason);
+    return dr_task(c, kind, SK_TASK_CLOSED, outcome, reason);
 }
 
-/* NULL when requestable now, else why not. */
-static const char *not_requestable(req_ctx_t *c, const sk_request_settings_t *set)
+int dr_abandon_task(dr_ctx_t *c, const char *why)
+{
+    if (!c->rq->n_assignees)
+        return 0;
+    return dr_task(c, dr_task_kind(c->rq), SK_TASK_CLOSED, SK_TASK_CANCELLED, why);
+}
+
+static const char *not_requestable(dr_ctx_t *c, const sk_request_settings_t *set)
 {
     const char *why = "";
     for (size_t i = 0; i < set->n_requestable_by; i++) {
@@ -169,7 +189,7 @@ static const char *not_requestable(req_ctx_t *c, const sk_request_settings_t *se
         case SK_REQUESTER_EVERYONE:
             return NULL;
         case SK_REQUESTER_ROTATION:
-            if (cb_on_call(c, r->rotation->id))
+            if (dr_on_call(c, r->rotation->id))
                 return NULL;
             why = sk_arena_sprintf(c->arena, "%s%snot on call in rotation '%s'", why,
                                    *why ? "; " : "", r->rotation->id);
@@ -189,213 +209,94 @@ static const char *not_requestable(req_ctx_t *c, const sk_request_settings_t *se
                             set->n_requestable_by ? why : "requestable by nobody");
 }
 
-/* ---- reviewers ---- */
-
-static bool has_id(const char *const *ids, size_t n, const char *id)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(ids[i], id) == 0)
-            return true;
-    return false;
-}
-
-static void add_id(const char **ids, size_t *n, const char *id, const char *requester,
-                   bool self_ok)
-{
-    if (!self_ok && strcmp(id, requester) == 0)
-        return;
-    if (!has_id(ids, *n, id))
-        ids[(*n)++] = id;
-}
-
-static void add_group(const char **ids, size_t *n, const sk_group_t *g, const char *requester,
-                      bool self_ok)
-{
-    for (size_t i = 0; g && i < g->n_members; i++)
-        add_id(ids, n, g->members[i]->id, requester, self_ok);
-}
-
-/* Resolves the assignees of a reviewers step into c->rq; 0 or SK_ENOMEM. */
-static int resolve_reviewers(req_ctx_t *c, const sk_reviewers_t *rv)
-{
-    const char *me = c->old->user;
-    bool self = rv->allow_self_approval != 0;
-    const sk_oncall_list_t *oc = NULL;
-    size_t cap = rv->n_users + 2;
-    if (rv->group)
-        cap += rv->group->n_members;
-    const sk_entitlement_t *ent = sk_rules_entitlement(c->rules, c->rq->target);
-    const sk_app_t *app = ent ? sk_rules_app(c->rules, ent->app) : NULL;
-    if (rv->app_owner && app && app->owner_group)
-        cap += app->owner_group->n_members;
-    for (size_t i = 0; rv->on_call && i < c->in->n_oncall; i++)
-        if (strcmp(c->in->oncall[i].rotation, rv->on_call->id) == 0)
-            oc = &c->in->oncall[i];
-    cap += oc ? oc->n_users : 0;
-    const char **ids = sk_arena_calloc(c->arena, cap + 1, sizeof(*ids));
-    size_t n = 0;
-    if (!ids)
-        return SK_ENOMEM;
-    for (size_t i = 0; i < rv->n_users; i++)
-        add_id(ids, &n, rv->users[i]->id, me, self);
-    add_group(ids, &n, rv->group, me, self);
-    if (rv->manager && c->requester && c->requester->manager)
-        add_id(ids, &n, c->requester->manager->id, me, self);
-    if (rv->app_owner && app && app->owner_person)
-        add_id(ids, &n, app->owner_person->id, me, self);
-    if (rv->app_owner && app)
-        add_group(ids, &n, app->owner_group, me, self);
-    for (size_t i = 0; oc && i < oc->n_users; i++)
-        add_id(ids, &n, oc->users[i], me, self);
-    c->rq->assignees = ids;
-    c->rq->n_assignees = n;
-    c->rq->approvers = NULL;
-    c->rq->n_approvers = 0;
-    return 0;
-}
-
-/* ---- running the policy ---- */
-
-static int close_request(req_ctx_t *c, sk_request_status_t st, sk_task_outcome_t outcome,
-                         const char *word, const char *reason)
-{
-    c->rq->status = st;
-    c->word = word;
-    c->reason = reason;
-    trace(c, reason);
-    return add_task(c, SK_TASK_CLOSED, outcome, reason);
-}
-
-/* Every step passed: the request becomes a grant source. */
-static int grant(req_ctx_t *c)
-{
-    const sk_entitlement_t *ent = sk_rules_entitlement(c->rules, c->rq->target);
-    sk_request_state_t *rq = c->rq;
-    if (!ent)
-        return close_request(c, SK_REQUEST_DENIED, SK_TASK_DENIED, "denied",
-                             sk_arena_sprintf(c->arena, "entitlement '%s' is no longer in the rules",
-                                              rq->target));
-    sk_ms_t dur = ms_min(rq->duration_ms, ent->max_duration_ms);
-    sk_grant_source_t *s = &c->sources[c->n_sources++];
-    s->ent_key = ent->key;
-    s->kind = rq->emergency ? SK_SOURCE_EMERGENCY : SK_SOURCE_REQUEST;
-    s->id = rq->id;
-    s->rotation = "";
-    s->expires_ms = ms_add(c->in->now_ms, dur);
-    rq->status = SK_REQUEST_APPROVED;
-    rq->assignees = NULL;
-    rq->n_assignees = 0;
-    if (dur < rq->duration_ms)
-        trace(c, sk_arena_sprintf(c->arena, "duration %s capped to the maximum %s of '%s'",
-                                  fmt_dur(c, rq->duration_ms), fmt_dur(c, dur), ent->key));
-    c->word = "granted";
-    c->reason = sk_arena_sprintf(c->arena, "request '%s' approved (policy '%s') for %s",
-                                 rq->id, rq->policy, fmt_dur(c, dur));
-    trace(c, c->reason);
-    return 0;
-}
-
-/* Runs the frozen policy of c->rq from its current step until a reviewers
- * step waits, a condition denies, or every step passed (grant). */
-static int run_steps(req_ctx_t *c)
-{
-    sk_request_state_t *rq = c->rq;
-    const sk_policy_t *pol = sk_rules_policy(c->rules, rq->policy);
-    if (!pol)
-        return close_request(c, SK_REQUEST_DENIED, SK_TASK_DENIED, "denied",
-                             sk_arena_sprintf(c->arena, "policy '%s' is no longer in the rules",
-                                              rq->policy));
-    for (; rq->step < (int)pol->n_steps; rq->step++) {
-        const sk_policy_step_t *st = &pol->steps[rq->step];
-        if (st->kind == SK_STEP_AUTO_APPROVE) {
-            trace(c, sk_arena_sprintf(c->arena, "policy '%s' step %d: auto_approve", pol->id,
-                                      rq->step + 1));
-        } else if (st->kind == SK_STEP_CONDITION) {
-            sk_expr_ctx_t x = {.user = c, .on_call = cb_on_call, .in_group = cb_in_group,
-                               .duration_ms = rq->duration_ms, .emergency = rq->emergency};
-            int v = sk_expr_eval(st->condition, &x);
-            trace(c, sk_arena_sprintf(c->arena, "policy '%s' step %d: condition '%s' is %s",
-                                      pol->id, rq->step + 1, st->condition_text,
-                                      v ? "true" : "false"));
-            if (!v)
-                return close_request(c, SK_REQUEST_DENIED, SK_TASK_DENIED, "denied",
-                                     sk_arena_sprintf(c->arena,
-                                                      "denied: condition '%s' of policy '%s' "
-                                                      "step %d is false",
-                                                      st->condition_text, pol->id, rq->step + 1));
-        } else {
-            if (resolve_reviewers(c, &st->reviewers))
-                return SK_ENOMEM;
-            if (rq->n_assignees == 0)
-                return close_request(c, SK_REQUEST_DENIED, SK_TASK_DENIED, "denied",
-                                     sk_arena_sprintf(c->arena,
-                                                      "denied: nobody can review step %d of "
-                                                      "policy '%s'",
-                                                      rq->step + 1, pol->id));
-            c->word = "pending";
-            c->reason = sk_arena_sprintf(c->arena,
-                                         "waiting for %d approval(s) at step %d of policy '%s'",
-                                         st->reviewers.approvals, rq->step + 1, pol->id);
-            trace(c, c->reason);
-            return add_task(c, SK_TASK_CREATED, SK_TASK_OUTCOME_NONE, c->reason);
-        }
-    }
-    return grant(c);
-}
 
 /* ---- events ---- */
 
-static int on_created(req_ctx_t *c)
+/* The request settings of the target of a CREATED; rejects unknown
+ * targets; sets *key to the target's canonical key, *why when it cannot be
+ * requested at all. Returns the settings or NULL. */
+static const sk_request_settings_t *created_settings(dr_ctx_t *c, const char **key,
+                                                     const char **why)
 {
     const sk_request_event_t *ev = c->ev;
+    const sk_request_settings_t *set = NULL;
+    *key = NULL;
+    if (ev->target_kind == SK_TARGET_PROFILE) {
+        const sk_profile_t *p = sk_rules_profile(c->rules, ev->target);
+        if (!p) {
+            dr_reject(c, SK_DL_UNKNOWN_REFERENCE,
+                      sk_arena_sprintf(c->arena, "profile '%s' is not in the rules (version %s)",
+                                       ev->target, sk_rules_version(c->rules)));
+            return NULL;
+        }
+        *key = p->id;
+        set = sk_rules_profile_request_settings(c->rules, p->id);
+        if (!set)
+            *why = sk_arena_sprintf(c->arena, "profile '%s' cannot be requested (no request "
+                                              "block of its own): request its entitlements",
+                                    p->id);
+        return set;
+    }
+    const sk_entitlement_t *ent = sk_rules_entitlement(c->rules, ev->target);
+    if (!ent) {
+        dr_reject(c, SK_DL_UNKNOWN_REFERENCE,
+                  sk_arena_sprintf(c->arena, "entitlement '%s' is not in the rules (version %s)",
+                                   ev->target, sk_rules_version(c->rules)));
+        return NULL;
+    }
+    *key = ent->key;
+    set = sk_rules_request_settings(c->rules, ent->key);
+    if (!set)
+        *why = sk_arena_sprintf(c->arena, "'%s' cannot be requested (no request block): only "
+                                          "enrollments grant it",
+                                ent->key);
+    return set;
+}
+
+static int on_created(dr_ctx_t *c)
+{
+    const sk_request_event_t *ev = c->ev;
+    const char *key, *why = NULL;
     if (c->rq) {
         c->word = "ignored";
         c->reason = sk_arena_sprintf(c->arena, "request '%s' already exists; duplicate ignored",
                                      ev->request_id);
         return 0;
     }
-    if (ev->target_kind != SK_TARGET_ENTITLEMENT) {
-        c->word = "not_supported";
-        c->reason = "requests for a profile are not supported yet; nothing changed";
-        return 0;
-    }
-    const sk_entitlement_t *ent = sk_rules_entitlement(c->rules, ev->target);
-    if (!ent)
-        return reject(c, SK_DL_UNKNOWN_REFERENCE,
-                      sk_arena_sprintf(c->arena, "entitlement '%s' is not in the rules (version %s)",
-                                       ev->target, sk_rules_version(c->rules)));
+    const sk_request_settings_t *set = created_settings(c, &key, &why);
+    if (!key)
+        return 0; /* rejected */
     if (ev->duration_ms == SK_MS_NONE || ev->duration_ms <= 0)
-        return reject(c, SK_DL_INVALID,
-                      sk_arena_sprintf(c->arena, "request '%s' has no positive duration",
-                                       ev->request_id));
-    const sk_request_settings_t *set = sk_rules_request_settings(c->rules, ent->key);
-    const char *why = !set ? sk_arena_sprintf(c->arena, "'%s' cannot be requested (no request "
-                                                        "block): only enrollments grant it",
-                                              ent->key)
-                           : not_requestable(c, set);
-    /* secure defaults: only self-service entitlements are requested, and
-     * hand-provisioned ones wait for provisioning tasks (not built yet) */
+        return dr_reject(c, SK_DL_INVALID,
+                         sk_arena_sprintf(c->arena, "request '%s' has no positive duration",
+                                          ev->request_id));
+    if (!why)
+        why = not_requestable(c, set);
+    /* secure default: only self-service targets are requested */
     if (!why && !set->self_service)
         why = sk_arena_sprintf(c->arena, "'%s' is not self-service (%s): it is granted by "
                                          "enrollments only",
-                               ent->key, set->declared_in);
-    if (!why && set->provisioning == SK_PROVISIONING_MANUAL)
-        why = sk_arena_sprintf(c->arena, "'%s' is provisioned by hand, and provisioning tasks "
-                                         "are not supported yet: ask its provisioners",
-                               ent->key);
+                               key, set->declared_in);
+    if (!why && set->provisioning == SK_PROVISIONING_MANUAL &&
+        ev->target_kind == SK_TARGET_PROFILE)
+        why = sk_arena_sprintf(c->arena, "profile '%s' is provisioned by hand (%s): a whole "
+                                         "profile cannot be requested, request its entitlements "
+                                         "one by one",
+                               key, set->declared_in);
     if (!why && ev->emergency && !set->emergency_policy)
         why = sk_arena_sprintf(c->arena, "'%s' has no emergency_policy: no emergency requests",
-                               ent->key);
+                               key);
     if (why) {
-        refuse(c, why);
-        return add_task(c, SK_TASK_CLOSED, SK_TASK_DENIED, why);
+        dr_refuse(c, why);
+        return dr_task(c, SK_TASK_REQUEST_REVIEW, SK_TASK_CLOSED, SK_TASK_DENIED, why);
     }
     sk_request_state_t *rq = &c->requests[c->n_requests++];
     memset(rq, 0, sizeof(*rq));
     rq->id = ev->request_id;
     rq->status = SK_REQUEST_OPEN;
+    rq->kind = SK_REQUEST_KIND_ACCESS;
     rq->target_kind = ev->target_kind;
-    rq->target = ent->key;
+    rq->target = key;
     rq->duration_ms = ev->duration_ms;
     rq->emergency = ev->emergency;
     rq->policy = ev->emergency ? set->emergency_policy->id : set->policy->id;
@@ -403,176 +304,215 @@ static int on_created(req_ctx_t *c)
     rq->created_ms = c->in->now_ms;
     c->rq = rq;
     c->changed = true;
-    trace(c, sk_arena_sprintf(c->arena, "request '%s' for '%s' (%s, %s): policy '%s' from %s",
-                              rq->id, rq->target, fmt_dur(c, rq->duration_ms),
-                              rq->emergency ? "emergency" : "normal", rq->policy,
-                              set->declared_in));
-    return run_steps(c);
+    dr_trace(c, sk_arena_sprintf(c->arena, "request '%s' for '%s' (%s, %s): policy '%s' from %s",
+                                 rq->id, rq->target, dr_fmt_dur(c, rq->duration_ms),
+                                 rq->emergency ? "emergency" : "normal", rq->policy,
+                                 set->declared_in));
+    return dr_run_steps(c);
 }
 
-/* Checks that the request exists and is open; refuses or rejects when not.
- * Returns 1 when the event may act on it. */
-static int need_open(req_ctx_t *c)
+int dr_need_open(dr_ctx_t *c, bool provisioning_ok)
 {
     if (!c->rq) {
-        reject(c, SK_DL_UNKNOWN_REFERENCE,
-               sk_arena_sprintf(c->arena, "request '%s' of '%s' is not known",
-                                c->ev->request_id, c->old->user));
+        dr_reject(c, SK_DL_UNKNOWN_REFERENCE,
+                  sk_arena_sprintf(c->arena, "request '%s' of '%s' is not known",
+                                   c->ev->request_id, c->old->user));
         return 0;
     }
-    if (c->rq->status != SK_REQUEST_OPEN) {
-        refuse(c, sk_arena_sprintf(c->arena, "request '%s' is already %s; %s refused",
-                                   c->rq->id, sk_request_status_name(c->rq->status),
-                                   sk_request_event_type_name(c->ev->type)));
+    if (c->rq->status != SK_REQUEST_OPEN &&
+        !(provisioning_ok && c->rq->status == SK_REQUEST_PROVISIONING)) {
+        dr_refuse(c, sk_arena_sprintf(c->arena, "request '%s' is already %s; %s refused",
+                                      c->rq->id, sk_request_status_name(c->rq->status),
+                                      sk_request_event_type_name(c->ev->type)));
         return 0;
     }
     return 1;
 }
 
-/* The current reviewers step of c->rq, or NULL. */
-static const sk_policy_step_t *current_step(req_ctx_t *c)
+const sk_policy_step_t *dr_current_step(dr_ctx_t *c)
 {
     const sk_policy_t *pol = sk_rules_policy(c->rules, c->rq->policy);
-    if (!pol || c->rq->step >= (int)pol->n_steps ||
+    if (c->rq->status != SK_REQUEST_OPEN || !pol || c->rq->step >= (int)pol->n_steps ||
         pol->steps[c->rq->step].kind != SK_STEP_REVIEWERS)
         return NULL;
     return &pol->steps[c->rq->step];
 }
 
 /* 1 when the actor may act on the current step, else refuses. */
-static int actor_assigned(req_ctx_t *c, const sk_policy_step_t *st)
+static int actor_assigned(dr_ctx_t *c, const sk_policy_step_t *st)
 {
     const char *actor = c->ev->actor;
     if (!st) {
-        refuse(c, sk_arena_sprintf(c->arena, "request '%s' waits at no reviewers step",
-                                   c->rq->id));
+        dr_refuse(c, sk_arena_sprintf(c->arena, "request '%s' waits at no reviewers step",
+                                      c->rq->id));
         return 0;
     }
     if (strcmp(actor, c->old->user) == 0 && !st->reviewers.allow_self_approval) {
-        refuse(c, sk_arena_sprintf(c->arena, "'%s' may not review their own request '%s': "
-                                             "policy '%s' step %d does not allow self-approval",
-                                   actor, c->rq->id, c->rq->policy, c->rq->step + 1));
+        dr_refuse(c, sk_arena_sprintf(c->arena, "'%s' may not review their own request '%s': "
+                                                "policy '%s' step %d does not allow "
+                                                "self-approval",
+                                      actor, c->rq->id, c->rq->policy, c->rq->step + 1));
         return 0;
     }
-    if (!has_id(c->rq->assignees, c->rq->n_assignees, actor)) {
-        refuse(c, sk_arena_sprintf(c->arena, "'%s' is not an assignee of step %d of request "
-                                             "'%s'; %s refused",
-                                   actor, c->rq->step + 1, c->rq->id,
-                                   sk_request_event_type_name(c->ev->type)));
+    if (!dr_has_id(c->rq->assignees, c->rq->n_assignees, actor)) {
+        dr_refuse(c, sk_arena_sprintf(c->arena, "'%s' is not an assignee of step %d of request "
+                                                "'%s'; %s refused",
+                                      actor, c->rq->step + 1, c->rq->id,
+                                      sk_request_event_type_name(c->ev->type)));
         return 0;
     }
     return 1;
 }
 
-static int on_review(req_ctx_t *c)
+/* 1 when the event's kind (review / revocation) matches the record's. */
+static int right_kind(dr_ctx_t *c)
 {
-    if (!need_open(c))
+    sk_request_event_type_t t = c->ev->type;
+    bool rev_event = t == SK_REQ_REVOCATION_CONFIRMED || t == SK_REQ_REVOCATION_DENIED;
+    bool rev = c->rq->kind == SK_REQUEST_KIND_REVOCATION;
+    if (rev_event == rev)
+        return 1;
+    dr_refuse(c, rev ? sk_arena_sprintf(c->arena, "'%s' is a revocation proposal: use "
+                                                  "REVOCATION_CONFIRMED or REVOCATION_DENIED, "
+                                                  "not %s",
+                                        c->rq->id, sk_request_event_type_name(t))
+                     : sk_arena_sprintf(c->arena, "'%s' is an access request: use APPROVED or "
+                                                  "DENIED, not %s",
+                                        c->rq->id, sk_request_event_type_name(t)));
+    return 0;
+}
+
+/* APPROVED / DENIED of a request, REVOCATION_CONFIRMED / _DENIED of a
+ * revocation proposal: the same review of the current step. */
+static int on_review(dr_ctx_t *c)
+{
+    if (!dr_need_open(c, false) || !right_kind(c))
         return 0;
-    const sk_policy_step_t *st = current_step(c);
+    const sk_policy_step_t *st = dr_current_step(c);
     if (!actor_assigned(c, st))
         return 0;
     sk_request_state_t *rq = c->rq;
     const char *actor = c->ev->actor;
-    c->changed = true;
-    if (c->ev->type == SK_REQ_DENIED)
-        return close_request(c, SK_REQUEST_DENIED, SK_TASK_DENIED, "denied",
-                             sk_arena_sprintf(c->arena, "denied by '%s' at step %d of policy '%s'",
-                                              actor, rq->step + 1, rq->policy));
-    if (has_id(rq->approvers, rq->n_approvers, actor)) {
-        c->changed = false;
+    bool rev = rq->kind == SK_REQUEST_KIND_REVOCATION;
+    if (c->ev->type == SK_REQ_DENIED || c->ev->type == SK_REQ_REVOCATION_DENIED) {
+        c->changed = true;
+        return dr_close_request(
+            c, SK_REQUEST_DENIED, SK_TASK_DENIED, rev ? "kept" : "denied",
+            rev ? sk_arena_sprintf(c->arena, "revocation denied by '%s' at step %d of policy "
+                                             "'%s': '%s' keeps '%s'",
+                                   actor, rq->step + 1, rq->policy, c->old->user, rq->target)
+                : sk_arena_sprintf(c->arena, "denied by '%s' at step %d of policy '%s'", actor,
+                                   rq->step + 1, rq->policy));
+    }
+    if (dr_has_id(rq->approvers, rq->n_approvers, actor)) {
         c->word = "ignored";
         c->reason = sk_arena_sprintf(c->arena, "'%s' already approved step %d", actor,
                                      rq->step + 1);
         return 0;
     }
-    const char **ap = sk_arena_calloc(c->arena, rq->n_approvers + 2, sizeof(*ap));
-    if (!ap)
+    rq->approvers = dr_ids_with(c, rq->approvers, rq->n_approvers, actor, &rq->n_approvers);
+    if (!rq->approvers)
         return SK_ENOMEM;
-    if (rq->n_approvers)
-        memcpy(ap, rq->approvers, rq->n_approvers * sizeof(*ap));
-    ap[rq->n_approvers++] = actor;
-    rq->approvers = ap;
-    const char *line = sk_arena_sprintf(c->arena, "approved by '%s' (%zu of %d) at step %d of "
+    c->changed = true;
+    const char *line = sk_arena_sprintf(c->arena, "%s by '%s' (%zu of %d) at step %d of "
                                                   "policy '%s'",
-                                        actor, rq->n_approvers, st->reviewers.approvals,
-                                        rq->step + 1, rq->policy);
-    trace(c, line);
+                                        rev ? "confirmed" : "approved", actor, rq->n_approvers,
+                                        st->reviewers.approvals, rq->step + 1, rq->policy);
+    dr_trace(c, line);
     if ((int)rq->n_approvers < st->reviewers.approvals) {
         c->word = "pending";
         c->reason = line;
-        return add_task(c, SK_TASK_UPDATED, SK_TASK_OUTCOME_NONE, line);
+        return dr_task(c, dr_task_kind(rq), SK_TASK_UPDATED, SK_TASK_OUTCOME_NONE, line);
     }
-    if (add_task(c, SK_TASK_CLOSED, SK_TASK_APPROVED, line))
+    if (dr_task(c, dr_task_kind(rq), SK_TASK_CLOSED, rev ? SK_TASK_CONFIRMED : SK_TASK_APPROVED,
+                line))
         return SK_ENOMEM;
     rq->step++;
-    return run_steps(c);
+    return dr_run_steps(c);
 }
 
-static int on_cancelled(req_ctx_t *c)
+static int on_cancelled(dr_ctx_t *c)
 {
-    if (!need_open(c))
+    if (!dr_need_open(c, true))
         return 0;
-    if (strcmp(c->ev->actor, c->old->user) != 0)
-        return refuse(c, sk_arena_sprintf(c->arena, "only the requester '%s' may cancel "
-                                                    "request '%s' (not '%s')",
-                                          c->old->user, c->rq->id, c->ev->actor));
+    const char *actor = c->ev->actor;
+    bool rev = c->rq->kind == SK_REQUEST_KIND_REVOCATION;
+    if (rev && !dr_is_admin(c, actor))
+        return dr_refuse(c, sk_arena_sprintf(c->arena, "only an administrator (group '%s') may "
+                                                       "cancel revocation '%s' (not '%s')",
+                                             SK_ADMIN_GROUP, c->rq->id, actor));
+    if (!rev && strcmp(actor, c->old->user) != 0)
+        return dr_refuse(c, sk_arena_sprintf(c->arena, "only the requester '%s' may cancel "
+                                                       "request '%s' (not '%s')",
+                                             c->old->user, c->rq->id, actor));
     c->changed = true;
-    return close_request(c, SK_REQUEST_CANCELLED, SK_TASK_CANCELLED, "cancelled",
-                         sk_arena_sprintf(c->arena, "cancelled by the requester '%s'",
-                                          c->ev->actor));
+    return dr_close_request(c, SK_REQUEST_CANCELLED, SK_TASK_CANCELLED, "cancelled",
+                            sk_arena_sprintf(c->arena, "cancelled by %s '%s'",
+                                             rev ? "the administrator" : "the requester", actor));
 }
 
-static int on_duration_changed(req_ctx_t *c)
+static int on_duration_changed(dr_ctx_t *c)
 {
-    if (!need_open(c) || !actor_assigned(c, current_step(c)))
+    if (!dr_need_open(c, false))
+        return 0;
+    if (c->rq->kind == SK_REQUEST_KIND_REVOCATION)
+        return dr_refuse(c, sk_arena_sprintf(c->arena, "'%s' is a revocation proposal: it has "
+                                                       "no duration",
+                                             c->rq->id));
+    if (!actor_assigned(c, dr_current_step(c)))
         return 0;
     if (c->ev->duration_ms == SK_MS_NONE || c->ev->duration_ms <= 0)
-        return reject(c, SK_DL_INVALID, "DURATION_CHANGED without a positive duration");
+        return dr_reject(c, SK_DL_INVALID, "DURATION_CHANGED without a positive duration");
     sk_request_state_t *rq = c->rq;
     c->reason = sk_arena_sprintf(c->arena, "duration changed from %s to %s by '%s'",
-                                 fmt_dur(c, rq->duration_ms), fmt_dur(c, c->ev->duration_ms),
+                                 dr_fmt_dur(c, rq->duration_ms), dr_fmt_dur(c, c->ev->duration_ms),
                                  c->ev->actor);
     rq->duration_ms = c->ev->duration_ms;
     c->changed = true;
     c->word = "state_updated";
-    trace(c, c->reason);
-    return add_task(c, SK_TASK_UPDATED, SK_TASK_OUTCOME_NONE, c->reason);
+    dr_trace(c, c->reason);
+    return dr_task(c, dr_task_kind(rq), SK_TASK_UPDATED, SK_TASK_OUTCOME_NONE, c->reason);
 }
 
-static int on_escalated(req_ctx_t *c)
+static int on_escalated(dr_ctx_t *c)
 {
-    if (!need_open(c))
+    if (!dr_need_open(c, false))
         return 0;
     sk_request_state_t *rq = c->rq;
     const char *actor = c->ev->actor;
-    const sk_request_settings_t *set = sk_rules_request_settings(c->rules, rq->target);
-    if (strcmp(actor, c->old->user) != 0 && !has_id(rq->assignees, rq->n_assignees, actor))
-        return refuse(c, sk_arena_sprintf(c->arena, "'%s' is neither the requester nor an "
-                                                    "assignee of request '%s'",
-                                          actor, rq->id));
+    const sk_request_settings_t *set = dr_settings(c, rq);
+    if (strcmp(actor, c->old->user) != 0 && !dr_has_id(rq->assignees, rq->n_assignees, actor))
+        return dr_refuse(c, sk_arena_sprintf(c->arena, "'%s' is neither the requester nor an "
+                                                       "assignee of request '%s'",
+                                             actor, rq->id));
+    if (rq->kind == SK_REQUEST_KIND_REVOCATION)
+        return dr_refuse(c, sk_arena_sprintf(c->arena, "'%s' is a revocation proposal: it "
+                                                       "cannot be escalated",
+                                             rq->id));
     if (rq->emergency)
-        return refuse(c, sk_arena_sprintf(c->arena, "request '%s' is already an emergency "
-                                                    "request", rq->id));
+        return dr_refuse(c, sk_arena_sprintf(c->arena, "request '%s' is already an emergency "
+                                                       "request",
+                                             rq->id));
     if (!set || !set->emergency_policy)
-        return refuse(c, sk_arena_sprintf(c->arena, "'%s' has no emergency_policy: cannot "
-                                                    "escalate", rq->target));
+        return dr_refuse(c, sk_arena_sprintf(c->arena, "'%s' has no emergency_policy: cannot "
+                                                       "escalate",
+                                             rq->target));
     const char *why = sk_arena_sprintf(c->arena, "escalated by '%s' to emergency policy '%s'",
                                        actor, set->emergency_policy->id);
     if (rq->n_assignees) {
         /* closed under its own id (made while not an emergency), flagged */
-        if (add_task(c, SK_TASK_CLOSED, SK_TASK_CANCELLED, why))
+        if (dr_abandon_task(c, why))
             return SK_ENOMEM;
         c->tasks[c->n_tasks - 1].emergency = true;
     }
-    trace(c, why);
+    dr_trace(c, why);
     rq->emergency = true;
     rq->policy = set->emergency_policy->id;
     rq->rules_version = sk_rules_version(c->rules);
     rq->step = 0;
     rq->approvers = rq->assignees = NULL;
     rq->n_approvers = rq->n_assignees = 0;
-    c->changed = true;
-    return run_steps(c);
+    return dr_run_steps(c);
 }
 
 /* ---- the audit record and the wake-up ---- */
@@ -590,7 +530,7 @@ static const char *commands_word(const sk_decision_t *d)
     }
 }
 
-static int fill_audit(req_ctx_t *c)
+static int fill_audit(dr_ctx_t *c)
 {
     sk_request_decision_t *out = c->out;
     sk_audit_t *a = &out->base.audit;
@@ -628,9 +568,9 @@ static int fill_audit(req_ctx_t *c)
     if (c->rq && c->rq->emergency)
         a->reason = sk_arena_sprintf(c->arena, "[emergency] %s", a->reason);
     if (ev->justification && ev->justification[0])
-        trace(c, sk_arena_sprintf(c->arena, "justification: %s", ev->justification));
+        dr_trace(c, sk_arena_sprintf(c->arena, "justification: %s", ev->justification));
     if (ev->comment && ev->comment[0])
-        trace(c, sk_arena_sprintf(c->arena, "comment: %s", ev->comment));
+        dr_trace(c, sk_arena_sprintf(c->arena, "comment: %s", ev->comment));
     const char **ids = sk_arena_calloc(c->arena, out->base.n_commands + 1, sizeof(*ids));
     const char **tr = sk_arena_calloc(c->arena, c->n_trace + 1, sizeof(*tr));
     if (!ids || !tr || !a->reason)
@@ -648,11 +588,11 @@ static int fill_audit(req_ctx_t *c)
 
 /* The user's next wake-up: the earliest source expiry, or the earliest
  * future start of a grant window of an open shift (as sk_decide computes). */
-static sk_ms_t next_wake(req_ctx_t *c, const sk_user_state_t *st)
+static sk_ms_t next_wake(dr_ctx_t *c, const sk_user_state_t *st)
 {
     sk_ms_t wake = SK_MS_NONE, now = c->in->now_ms;
     for (size_t i = 0; i < st->n_sources; i++)
-        wake = ms_min(wake, st->sources[i].expires_ms);
+        wake = dr_ms_min(wake, st->sources[i].expires_ms);
     for (size_t i = 0; i < st->n_shifts; i++) {
         const sk_shift_t *sh = &st->shifts[i];
         const sk_rotation_t *rot = sk_rules_rotation(c->rules, sh->rotation);
@@ -661,7 +601,7 @@ static sk_ms_t next_wake(req_ctx_t *c, const sk_user_state_t *st)
         for (size_t j = 0; j < rot->n_edges; j++) {
             sk_ms_t from = sh->start_ms - rot->edges[j].grant_before_ms;
             if (sh->start_ms >= INT64_MIN + rot->edges[j].grant_before_ms && now < from)
-                wake = ms_min(wake, from);
+                wake = dr_ms_min(wake, from);
         }
     }
     return wake;
@@ -669,15 +609,27 @@ static sk_ms_t next_wake(req_ctx_t *c, const sk_user_state_t *st)
 
 /* ---- the decision ---- */
 
-static int dispatch(req_ctx_t *c)
+static int dispatch(dr_ctx_t *c)
 {
     switch (c->ev->type) {
     case SK_REQ_CREATED: return on_created(c);
     case SK_REQ_APPROVED:
-    case SK_REQ_DENIED: return on_review(c);
+    case SK_REQ_DENIED:
+    case SK_REQ_REVOCATION_CONFIRMED:
+    case SK_REQ_REVOCATION_DENIED: return on_review(c);
     case SK_REQ_CANCELLED: return on_cancelled(c);
     case SK_REQ_DURATION_CHANGED: return on_duration_changed(c);
     case SK_REQ_ESCALATED: return on_escalated(c);
+    case SK_REQ_COMMENTED: return dr_on_commented(c);
+    case SK_REQ_REMINDER_SENT: return dr_on_reminder(c);
+    case SK_REQ_REASSIGNED: return dr_on_reassigned(c);
+    case SK_REQ_PROCESS_NOW: return dr_on_process_now(c);
+    case SK_REQ_RESTARTED:
+    case SK_REQ_HARD_RESET:
+    case SK_REQ_POLICY_CHANGED: return dr_on_restart(c);
+    case SK_REQ_STEP_SKIPPED: return dr_on_step_skipped(c);
+    case SK_REQ_DELETED: return dr_on_deleted(c);
+    case SK_REQ_REVOCATION_PROPOSED: return dr_on_revocation_proposed(c);
     default:
         c->word = "not_supported";
         c->reason = sk_arena_sprintf(c->arena, "%s is not supported yet; nothing changed",
@@ -687,10 +639,11 @@ static int dispatch(req_ctx_t *c)
 }
 
 /* Validates what the rules cannot judge; 1 when the event may be decided. */
-static int valid_event(req_ctx_t *c)
+static int valid_event(dr_ctx_t *c)
 {
     const sk_request_event_t *ev = c->ev;
     const char *why = NULL;
+    bool creates = ev->type == SK_REQ_CREATED || ev->type == SK_REQ_REVOCATION_PROPOSED;
     if (!ev->request_id || !sk_id_valid(ev->request_id, strlen(ev->request_id)))
         why = "missing or invalid request_id";
     else if (!ev->subject || strcmp(ev->subject, c->old->user) != 0)
@@ -699,73 +652,121 @@ static int valid_event(req_ctx_t *c)
         why = "missing or invalid actor";
     else if ((unsigned)ev->type >= SK_REQ_EVENT_TYPE_COUNT)
         why = "unknown request event type";
-    else if (!ev->target || (ev->type == SK_REQ_CREATED || *ev->target
+    else if ((unsigned)ev->target_kind >= SK_TARGET_KIND_COUNT)
+        why = "unknown target kind";
+    else if (!ev->target || (creates || *ev->target
                                  ? !sk_id_valid(ev->target, strlen(ev->target))
                                  : false))
         why = "missing or invalid target"; /* actions after CREATED may leave it empty */
     if (why)
-        reject(c, SK_DL_INVALID, why);
+        dr_reject(c, SK_DL_INVALID, why);
     return why == NULL;
+}
+
+int dr_begin(dr_ctx_t *c, const sk_rules_t *rules, const sk_request_input_t *in,
+             const sk_user_state_t *state, sk_arena_t *arena, sk_request_decision_t *out)
+{
+    memset(c, 0, sizeof(*c));
+    memset(out, 0, sizeof(*out));
+    c->rules = rules;
+    c->in = in;
+    c->ev = in->event;
+    c->old = state;
+    c->arena = arena;
+    c->out = out;
+    c->rerun_step = -1;
+    out->base.next_wake_ms = SK_MS_NONE;
+    c->cap_sources = state->n_sources + 1;
+    c->requests = sk_arena_calloc(arena, state->n_requests + 1, sizeof(*c->requests));
+    c->sources = sk_arena_calloc(arena, c->cap_sources, sizeof(*c->sources));
+    c->open_tasks = sk_arena_calloc(arena, state->n_open_tasks + 1, sizeof(*c->open_tasks));
+    if (!c->requests || !c->sources || !c->open_tasks)
+        return SK_ENOMEM;
+    if (state->n_requests)
+        memcpy(c->requests, state->requests, state->n_requests * sizeof(*c->requests));
+    if (state->n_sources)
+        memcpy(c->sources, state->sources, state->n_sources * sizeof(*c->sources));
+    if (state->n_open_tasks)
+        memcpy(c->open_tasks, state->open_tasks, state->n_open_tasks * sizeof(*c->open_tasks));
+    c->n_requests = state->n_requests;
+    c->n_sources = state->n_sources;
+    c->n_open_tasks = state->n_open_tasks;
+    c->requester = sk_rules_person(rules, state->user);
+    return 0;
+}
+
+/* The new state's commands (from the sources before and after). */
+static int new_state(dr_ctx_t *c)
+{
+    sk_decision_t *d = &c->out->base;
+    if (c->rq)
+        c->rq->updated_ms = c->in->now_ms;
+    d->state.requests = c->requests;
+    d->state.n_requests = c->n_requests;
+    d->state.sources = c->sources;
+    d->state.n_sources = c->n_sources;
+    d->state.open_tasks = c->open_tasks;
+    d->state.n_open_tasks = c->n_open_tasks;
+    if (sk_decide_commands(c->rules, c->old->user, c->in->now_ms, c->old, c->sources,
+                           c->n_sources, c->arena, d))
+        return SK_ENOMEM;
+    for (size_t i = 0; i < d->n_commands; i++)
+        for (size_t j = 0; j < d->commands[i].n_sources; j++)
+            if (d->commands[i].sources[j].kind == SK_SOURCE_EMERGENCY)
+                d->commands[i].emergency = true;
+    return 0;
+}
+
+int dr_finish(dr_ctx_t *c)
+{
+    sk_decision_t *d = &c->out->base;
+    sk_ms_t wake = SK_MS_NONE;
+    d->state = *c->old;
+    if (!d->rejected && !c->out->refused && c->changed && new_state(c))
+        return SK_ENOMEM;
+    d->tasks = sk_arena_calloc(c->arena, c->n_tasks + 1, sizeof(*d->tasks));
+    if (!d->tasks)
+        return SK_ENOMEM;
+    if (c->n_tasks)
+        memcpy(d->tasks, c->tasks, c->n_tasks * sizeof(*d->tasks));
+    d->n_tasks = c->n_tasks;
+    if (!d->rejected) {
+        if (sk_decide_deprovisioning(c->rules, c->in->now_ms, c->arena, d))
+            return SK_ENOMEM;
+        for (size_t i = c->n_tasks; i < d->n_tasks; i++)
+            dr_trace(c, d->tasks[i].reason);
+        int pruned = sk_decide_prune(c->rules, c->in->now_ms, &d->state, c->arena, &wake);
+        if (pruned < 0)
+            return SK_ENOMEM;
+        if (pruned > 0)
+            dr_trace(c, sk_arena_sprintf(c->arena, "forgot %d closed request(s) older than "
+                                                   "the memory of %s",
+                                         pruned, dr_fmt_dur(c, SK_SHIFT_MEMORY_MS)));
+    }
+    d->next_wake_ms = dr_ms_min(next_wake(c, &d->state), wake);
+    d->keep_until_ms = dr_ms_add(d->next_wake_ms == SK_MS_NONE ? c->in->now_ms : d->next_wake_ms,
+                              SK_SHIFT_MEMORY_MS);
+    if (sk_state_diff(c->arena, c->old, &d->state, &d->diff))
+        return SK_ENOMEM;
+    return fill_audit(c);
 }
 
 int sk_decide_request(const sk_rules_t *rules, const sk_request_input_t *in,
                       const sk_user_state_t *state, sk_arena_t *arena,
                       sk_request_decision_t *out)
 {
-    req_ctx_t c = {.rules = rules, .in = in, .ev = in ? in->event : NULL, .old = state,
-                   .arena = arena, .out = out};
-    sk_decision_t *d = &out->base;
-    int rc = SK_ENOMEM;
+    dr_ctx_t c;
+    int rc;
 
     assert(rules && in && in->event && state && state->user && arena && out);
-    memset(out, 0, sizeof(*out));
-    d->next_wake_ms = SK_MS_NONE;
-    c.requests = sk_arena_calloc(arena, state->n_requests + 1, sizeof(*c.requests));
-    c.sources = sk_arena_calloc(arena, state->n_sources + 1, sizeof(*c.sources));
-    if (!c.requests || !c.sources)
-        goto out;
-    if (state->n_requests)
-        memcpy(c.requests, state->requests, state->n_requests * sizeof(*c.requests));
-    if (state->n_sources)
-        memcpy(c.sources, state->sources, state->n_sources * sizeof(*c.sources));
-    c.n_requests = state->n_requests;
-    c.n_sources = state->n_sources;
-    c.requester = sk_rules_person(rules, state->user);
+    if ((rc = dr_begin(&c, rules, in, state, arena, out)) != 0)
+        return rc;
     if (valid_event(&c)) {
         for (size_t i = 0; i < c.n_requests; i++)
             if (strcmp(c.requests[i].id, c.ev->request_id) == 0)
                 c.rq = &c.requests[i];
         if ((rc = dispatch(&c)) != 0)
-            goto out;
-        rc = SK_ENOMEM;
+            return rc;
     }
-    d->state = *state;
-    if (!d->rejected && !out->refused && c.changed) {
-        c.rq->updated_ms = in->now_ms;
-        d->state.requests = c.requests;
-        d->state.n_requests = c.n_requests;
-        d->state.sources = c.sources;
-        d->state.n_sources = c.n_sources;
-        if (sk_decide_commands(rules, state->user, in->now_ms, state, c.sources, c.n_sources,
-                               arena, d))
-            goto out;
-        for (size_t i = 0; i < d->n_commands; i++)
-            for (size_t j = 0; j < d->commands[i].n_sources; j++)
-                if (d->commands[i].sources[j].kind == SK_SOURCE_EMERGENCY)
-                    d->commands[i].emergency = true;
-    }
-    d->next_wake_ms = next_wake(&c, &d->state);
-    d->keep_until_ms = ms_add(d->next_wake_ms == SK_MS_NONE ? in->now_ms : d->next_wake_ms,
-                              SK_SHIFT_MEMORY_MS);
-    if (sk_state_diff(arena, state, &d->state, &d->diff))
-        goto out;
-    d->tasks = sk_arena_calloc(arena, c.n_tasks + 1, sizeof(*d->tasks));
-    if (!d->tasks)
-        goto out;
-    if (c.n_tasks)
-        memcpy(d->tasks, c.tasks, c.n_tasks * sizeof(*d->tasks));
-    d->n_tasks = c.n_tasks;
-    rc = fill_audit(&c);
-out:
-    return rc;
+    return dr_finish(&c);
 }

@@ -21,6 +21,7 @@ void sk_engine_config_defaults(sk_engine_config_t *c)
     DEF(client_id, "shiftkeyd");
     DEF(schedule_topic, "shiftkey.schedule.v1");
     DEF(requests_topic, "shiftkey.requests.v1");
+    DEF(results_topic, "shiftkey.provisioning.results.v1");
     DEF(tasks_topic, "shiftkey.tasks.v1");
     DEF(commands_topic, "shiftkey.commands.v1");
     DEF(audit_topic, "shiftkey.audit.v1");
@@ -139,6 +140,7 @@ sk_engine_t *sk_engine_new(const sk_engine_config_t *cfg, char *err, size_t err_
     e->cfg.client_id = keep(e, &k, e->cfg.client_id);
     e->cfg.schedule_topic = keep(e, &k, e->cfg.schedule_topic);
     e->cfg.requests_topic = keep(e, &k, e->cfg.requests_topic);
+    e->cfg.results_topic = keep(e, &k, e->cfg.results_topic);
     e->cfg.tasks_topic = keep(e, &k, e->cfg.tasks_topic);
     e->cfg.commands_topic = keep(e, &k, e->cfg.commands_topic);
     e->cfg.audit_topic = keep(e, &k, e->cfg.audit_topic);
@@ -208,12 +210,16 @@ int sk_engine_in_topic(const sk_engine_t *e, const char *name)
         return SK_IN_SCHEDULE;
     if (strcmp(name, e->cfg.requests_topic) == 0)
         return SK_IN_REQUESTS;
+    if (strcmp(name, e->cfg.results_topic) == 0)
+        return SK_IN_RESULTS;
     return -1;
 }
 
 const char *sk_engine_in_topic_name(const sk_engine_t *e, int t)
 {
-    return t == SK_IN_REQUESTS ? e->cfg.requests_topic : e->cfg.schedule_topic;
+    return t == SK_IN_REQUESTS  ? e->cfg.requests_topic
+           : t == SK_IN_RESULTS ? e->cfg.results_topic
+                                : e->cfg.schedule_topic;
 }
 
 int sk_engine_take_partition(sk_engine_t *e, int32_t p)

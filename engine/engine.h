@@ -3,9 +3,12 @@
  * around it, and the integration tests drive it in-process.
  *
  * Data flow of one input record (each stage its own file):
- *   consume.c  poll the consumer group, own partitions, seek past applied work
- *   decode.c   Avro -> sk_schedule_event_t, validated
- *   decide.c   pure decision: new state, commands, audit, next timer
+ *   consume.c  poll the consumer group on the schedule, requests and
+ *              provisioning results topics (co-partitioned), own
+ *              partitions, seek past applied work
+ *   decode.c   Avro -> sk_schedule_event_t (and the other inputs), validated
+ *   decide.c   pure decision: new state, commands, tasks, audit, next timer
+ *              (decide_request.c, decide_result.c for the other inputs)
  *   apply.c    encode the outputs and apply state + outbox atomically (store.c)
  *   emit.c     produce the outbox, then commit the input offsets
  *   timers.c   due user timers -> the same decide/apply/emit path
@@ -23,6 +26,7 @@ typedef struct sk_engine_config {
     const char *client_id;        /* default "shiftkeyd" */
     const char *schedule_topic;   /* default "shiftkey.schedule.v1" */
     const char *requests_topic;   /* default "shiftkey.requests.v1" */
+    const char *results_topic;    /* default "shiftkey.provisioning.results.v1" */
     const char *tasks_topic;      /* default "shiftkey.tasks.v1" */
     const char *commands_topic;   /* default "shiftkey.commands.v1" */
     const char *audit_topic;      /* default "shiftkey.audit.v1" */

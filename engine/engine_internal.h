@@ -19,7 +19,12 @@
 
 /* The input topics, co-partitioned: partition N of each belongs to the
  * same owner and shares the partition's Redis keys. */
-typedef enum sk_in_topic { SK_IN_SCHEDULE = 0, SK_IN_REQUESTS = 1, SK_IN_TOPIC_COUNT } sk_in_topic_t;
+typedef enum sk_in_topic {
+    SK_IN_SCHEDULE = 0,
+    SK_IN_REQUESTS = 1,
+    SK_IN_RESULTS = 2, /* shiftkey.provisioning.results.v1 */
+    SK_IN_TOPIC_COUNT
+} sk_in_topic_t;
 
 /* Where an input topic's partition stands. */
 typedef struct sk_in_progress {

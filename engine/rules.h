@@ -251,6 +251,17 @@ const sk_request_settings_t *sk_rules_request_settings(const sk_rules_t *rules,
 const sk_request_settings_t *
 sk_rules_profile_request_settings(const sk_rules_t *rules, const char *id);
 
+/* A profile (`profiles:`) with its entitlements, for requests of a whole
+ * profile; unknown entitlement references are left out. */
+typedef struct sk_profile {
+    const char *id;
+    size_t n_entitlements;
+    const sk_entitlement_t *const *entitlements; /* declaration order */
+} sk_profile_t;
+
+/* The profile `id`; NULL when absent. */
+const sk_profile_t *sk_rules_profile(const sk_rules_t *rules, const char *id);
+
 /* Counts of the directory and policies (sk_rules_stats keeps its layout). */
 typedef struct sk_rules_access_stats {
     size_t people, groups, policies, request_blocks;

@@ -449,6 +449,7 @@ sk_rules_access_t *sk_rules_access_compile(const sk_rules_t *rules,
     sk_strmap_init(&a->apps);
     sk_strmap_init(&a->ent_req);
     sk_strmap_init(&a->prof_req);
+    sk_strmap_init(&a->profiles);
     sk_arena_init(&c.tmp, 4096);
     sk_strmap_init(&c.origin);
     sk_strmap_init(&c.rot_ids);
@@ -489,6 +490,7 @@ void sk_rules_access_destroy(sk_rules_access_t *a)
     sk_strmap_fini(&a->apps);
     sk_strmap_fini(&a->ent_req);
     sk_strmap_fini(&a->prof_req);
+    sk_strmap_fini(&a->profiles);
     sk_arena_fini(&a->arena);
     free(a);
 }

@@ -18,6 +18,7 @@ struct sk_rules_access {
     sk_strmap_t people, groups, policies, apps;
     sk_strmap_t ent_req;  /* entitlement key -> sk_request_settings_t* */
     sk_strmap_t prof_req; /* profile id -> sk_request_settings_t* */
+    sk_strmap_t profiles; /* profile id -> sk_profile_t* (its entitlements) */
     sk_person_t *person;
     size_t n_person;
     sk_group_t *group;

@@ -340,6 +340,28 @@ static sk_request_settings_t *ac_request(ac_t *c, size_t fi, const char *path,
     return s;
 }
 
+/* Records profile rp (the first of its id) with its known entitlements. */
+static void ac_profile(ac_t *c, const sk_raw_profile_t *rp)
+{
+    sk_profile_t *p;
+    const sk_entitlement_t **ents;
+
+    if (!rp->id || sk_strmap_get(&c->a->profiles, rp->id))
+        return;
+    p = ac_calloc(c, 1, sizeof(*p));
+    ents = ac_calloc(c, rp->entitlements_count, sizeof(*ents));
+    if (!p || !ents)
+        return;
+    p->id = ac_str(c, rp->id);
+    for (unsigned k = 0; k < rp->entitlements_count; k++) {
+        const sk_entitlement_t *e = sk_rules_entitlement(c->rules, rp->entitlements[k]);
+        if (e)
+            ents[p->n_entitlements++] = e;
+    }
+    p->entitlements = ents;
+    ac_put(c, &c->a->profiles, p->id, p);
+}
+
 /* Request blocks of entitlements, then of profiles, then the fallback of
  * entitlements without a block of their own to their first profile's. */
 void ac_requests(ac_t *c)
@@ -390,6 +412,7 @@ void ac_requests(ac_t *c)
             const sk_raw_profile_t *rp = &d->profiles[i];
             sk_request_settings_t *s =
                 rp->id ? sk_strmap_get(&a->prof_req, rp->id) : NULL;
+            ac_profile(c, rp);
             for (unsigned k = 0; s && k < rp->entitlements_count; k++) {
                 const sk_entitlement_t *e =
                     sk_rules_entitlement(c->rules, rp->entitlements[k]);
@@ -413,6 +436,12 @@ const sk_request_settings_t *sk_rules_request_settings(const sk_rules_t *rules,
 {
     const sk_rules_access_t *a = sk_rules_access_of(rules);
     return a && key ? sk_strmap_get(&a->ent_req, key) : NULL;
+}
+
+const sk_profile_t *sk_rules_profile(const sk_rules_t *rules, const char *id)
+{
+    const sk_rules_access_t *a = sk_rules_access_of(rules);
+    return a && id ? sk_strmap_get(&a->profiles, id) : NULL;
 }
 
 const sk_request_settings_t *

@@ -18,7 +18,7 @@ static void usage(FILE *out)
             "  rules show PATH      what each rotation grants, with lead and grace times\n"
             "  shift EVENT ...      publish a shift event (scheduled, started, updated, ended,\n"
             "                       cancelled) on the schedule topic\n"
-            "  watch [commands|deadletters]  follow the engine's output\n"
+            "  watch [commands|deadletters|tasks]  follow the engine's output\n"
             "  grants [USER]        live grants in Redis: until when, held by which sources\n"
             "  request APP/ENT ...  ask for access (--duration, --emergency, --wait)\n"
             "  task list|show       open tasks (reviews, provisioning, revocations); one task\n"

@@ -18,7 +18,8 @@
 
 typedef struct opts {
     const char *rules, *kafka, *bootstrap_file, *redis, *redis_user, *redis_password_file;
-    const char *redis_prefix, *group, *schedule_topic, *requests_topic, *commands_topic;
+    const char *redis_prefix, *group, *schedule_topic, *requests_topic, *results_topic;
+    const char *commands_topic;
     const char *audit_topic, *tasks_topic;
     const char *deadletter_topic, *log_level, *partitions, *timer_interval_ms, *batch_max;
     const char *kafka_props[MAX_KAFKA_PROPS];
@@ -51,6 +52,8 @@ static const option_row_t OPTIONS[] = {
     {"schedule-topic", "TOPIC", O(schedule_topic), "shiftkey.schedule.v1", "input: shift events"},
     {"requests-topic", "TOPIC", O(requests_topic), "shiftkey.requests.v1",
      "input: access requests and reviewers' actions (same partition count as the schedule topic)"},
+    {"results-topic", "TOPIC", O(results_topic), "shiftkey.provisioning.results.v1",
+     "input: provisioners' results, keyed by user (same partition count as the schedule topic)"},
     {"commands-topic", "TOPIC", O(commands_topic), "shiftkey.commands.v1",
      "output: GRANT/REVOKE/EXTEND commands"},
     {"audit-topic", "TOPIC", O(audit_topic), "shiftkey.audit.v1", "output: one record per decision"},
@@ -222,6 +225,7 @@ int main(int argc, char **argv)
     cfg.group_id = o.group;
     cfg.schedule_topic = o.schedule_topic;
     cfg.requests_topic = o.requests_topic;
+    cfg.results_topic = o.results_topic;
     cfg.tasks_topic = o.tasks_topic;
     cfg.commands_topic = o.commands_topic;
     cfg.audit_topic = o.audit_topic;
@@ -232,8 +236,9 @@ int main(int argc, char **argv)
 
     signal(SIGPIPE, SIG_IGN);
     if (strcmp(o.kafka, "embedded") == 0) {
-        const char *topics[] = {o.schedule_topic, o.requests_topic,   o.commands_topic,
-                                o.audit_topic,    o.deadletter_topic, o.tasks_topic};
+        const char *topics[] = {o.schedule_topic,   o.requests_topic, o.results_topic,
+                                o.commands_topic,   o.audit_topic,    o.deadletter_topic,
+                                o.tasks_topic};
         emb = sk_embedded_start(partitions, topics, SK_ARRAY_LEN(topics), o.bootstrap_file, err,
                                 sizeof(err));
         if (!emb) {

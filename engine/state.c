@@ -117,7 +117,7 @@ static int parse_id_list(sk_arena_t *a, char **w, int n_w, int *i,
 static int parse_request(sk_arena_t *a, const sk_state_field_t *f,
                          sk_request_state_t *rq)
 {
-    enum { FIXED = 10, MAXW = FIXED + 2 + 2 * 256 };
+    enum { FIXED = 10, MAXW = FIXED + 2 + 2 * 256 + 2 };
     char **w = sk_arena_calloc(a, MAXW + 1, sizeof(*w));
     int n, i = FIXED;
     char *end;
@@ -150,7 +150,45 @@ static int parse_request(sk_arena_t *a, const sk_state_field_t *f,
     if (parse_ms(w[8], &rq->created_ms) || parse_ms(w[9], &rq->updated_ms))
         return -1;
     if (parse_id_list(a, w, n, &i, &rq->approvers, &rq->n_approvers) ||
-        parse_id_list(a, w, n, &i, &rq->assignees, &rq->n_assignees) || i != n)
+        parse_id_list(a, w, n, &i, &rq->assignees, &rq->n_assignees))
+        return -1;
+    if (i == n)
+        return 0; /* written before the tail existed: an access request, round 0 */
+    if (n - i != 2 || (strcmp(w[i], "A") != 0 && strcmp(w[i], "R") != 0))
+        return -1;
+    rq->kind = w[i][0] == 'R' ? SK_REQUEST_KIND_REVOCATION : SK_REQUEST_KIND_ACCESS;
+    long round = strtol(w[i + 1], &end, 10);
+    if (*end != '\0' || w[i + 1][0] < '0' || w[i + 1][0] > '9' ||
+        (w[i + 1][0] == '0' && w[i + 1][1] != '\0') || round < 0 || round > SK_ROUND_MAX)
+        return -1;
+    rq->round = (int)round;
+    /* "A 0" is never written: accepting it would give one state two forms */
+    return rq->kind == SK_REQUEST_KIND_ACCESS && rq->round == 0 ? -1 : 0;
+}
+
+/* Parses "t:<id>" -> "<kind> <ent_key> <request_id|-> <created> <n> <id>...". */
+static int parse_open_task(sk_arena_t *a, const sk_state_field_t *f, sk_open_task_t *t)
+{
+    enum { FIXED = 4, MAXW = FIXED + 1 + 256 };
+    char **w = sk_arena_calloc(a, MAXW + 1, sizeof(*w));
+    int n, i = FIXED;
+    if (!w)
+        return -1;
+    n = split_words(a, f->value, f->value_len, w, MAXW);
+    if (n < FIXED + 1 || n > MAXW)
+        return -1;
+    memset(t, 0, sizeof(*t));
+    t->id = sk_arena_strndup(a, f->name + 2, f->name_len - 2);
+    t->kind = SK_TASK_KIND_COUNT;
+    for (int k = 0; k < SK_TASK_KIND_COUNT; k++)
+        if (strcmp(w[0], sk_task_kind_name((sk_task_kind_t)k)) == 0)
+            t->kind = (sk_task_kind_t)k;
+    if (!t->id || t->kind == SK_TASK_KIND_COUNT || w[1][0] == '\0' || w[2][0] == '\0')
+        return -1;
+    t->ent_key = w[1];
+    t->request_id = strcmp(w[2], "-") == 0 ? "" : w[2];
+    if (parse_ms(w[3], &t->created_ms) ||
+        parse_id_list(a, w, n, &i, &t->assignees, &t->n_assignees) || i != n)
         return -1;
     return 0;
 }
@@ -165,7 +203,8 @@ int sk_state_parse(sk_arena_t *arena, const char *user,
     out->shifts = sk_arena_calloc(arena, n_fields + 1, sizeof(sk_shift_t));
     out->sources = sk_arena_calloc(arena, n_fields + 1, sizeof(sk_grant_source_t));
     out->requests = sk_arena_calloc(arena, n_fields + 1, sizeof(sk_request_state_t));
-    if (!out->shifts || !out->sources || !out->requests)
+    out->open_tasks = sk_arena_calloc(arena, n_fields + 1, sizeof(sk_open_task_t));
+    if (!out->shifts || !out->sources || !out->requests || !out->open_tasks)
         return SK_ENOMEM;
     for (size_t i = 0; i < n_fields; i++) {
         const sk_state_field_t *f = &fields[i];
@@ -186,6 +225,10 @@ int sk_state_parse(sk_arena_t *arena, const char *user,
             rc = parse_request(arena, f, &out->requests[out->n_requests]);
             if (rc == 0)
                 out->n_requests++;
+        } else if (f->name_len > 2 && f->name[0] == 't' && f->name[1] == ':') {
+            rc = parse_open_task(arena, f, &out->open_tasks[out->n_open_tasks]);
+            if (rc == 0)
+                out->n_open_tasks++;
         }
         if (rc != 0)
             bad++;
@@ -222,18 +265,33 @@ static char *fmt_request(sk_arena_t *a, const sk_request_state_t *rq)
     char *as = fmt_id_list(a, rq->assignees, rq->n_assignees);
     if (!ap || !as)
         return NULL;
-    return sk_arena_sprintf(a, "%s %c %s %s %d %s %s %d %s %s %s %s",
+    char tail[32] = "";
+    if (rq->kind != SK_REQUEST_KIND_ACCESS || rq->round != 0)
+        snprintf(tail, sizeof(tail), " %c %d",
+                 rq->kind == SK_REQUEST_KIND_REVOCATION ? 'R' : 'A', rq->round);
+    return sk_arena_sprintf(a, "%s %c %s %s %d %s %s %d %s %s %s %s%s",
                             REQUEST_STATUS[rq->status],
                             rq->target_kind == SK_TARGET_PROFILE ? 'P' : 'E', rq->target,
                             dur, rq->emergency ? 1 : 0, rq->policy, rq->rules_version,
-                            rq->step, cre, upd, ap, as);
+                            rq->step, cre, upd, ap, as, tail);
+}
+
+static char *fmt_open_task(sk_arena_t *a, const sk_open_task_t *t)
+{
+    char cre[24];
+    fmt_ms(cre, sizeof(cre), t->created_ms);
+    char *as = fmt_id_list(a, t->assignees, t->n_assignees);
+    if (!as)
+        return NULL;
+    return sk_arena_sprintf(a, "%s %s %s %s %s", sk_task_kind_name(t->kind), t->ent_key,
+                            t->request_id[0] ? t->request_id : "-", cre, as);
 }
 
 /* Serialises every field of st into a fresh array (n_fields = count). */
 static sk_state_field_t *state_fields(sk_arena_t *a, const sk_user_state_t *st,
                                       size_t *n_fields)
 {
-    size_t n = st->n_shifts + st->n_sources + st->n_requests, k = 0;
+    size_t n = st->n_shifts + st->n_sources + st->n_requests + st->n_open_tasks, k = 0;
     sk_state_field_t *f = sk_arena_calloc(a, n + 1, sizeof(*f));
     char start[24], end[24], upd[24], exp[24];
     if (!f)
@@ -259,6 +317,10 @@ static sk_state_field_t *state_fields(sk_arena_t *a, const sk_user_state_t *st,
     for (size_t i = 0; i < st->n_requests; i++, k++) {
         f[k].name = sk_arena_sprintf(a, "q:%s", st->requests[i].id);
         f[k].value = fmt_request(a, &st->requests[i]);
+    }
+    for (size_t i = 0; i < st->n_open_tasks; i++, k++) {
+        f[k].name = sk_arena_sprintf(a, "t:%s", st->open_tasks[i].id);
+        f[k].value = fmt_open_task(a, &st->open_tasks[i]);
     }
     for (size_t i = 0; i < n; i++) {
         if (!f[i].name || !f[i].value)
@@ -318,5 +380,13 @@ const sk_request_state_t *sk_state_request(const sk_user_state_t *st, const char
     for (size_t i = 0; i < st->n_requests; i++)
         if (strcmp(st->requests[i].id, id) == 0)
             return &st->requests[i];
+    return NULL;
+}
+
+const sk_open_task_t *sk_state_open_task(const sk_user_state_t *st, const char *id)
+{
+    for (size_t i = 0; i < st->n_open_tasks; i++)
+        if (strcmp(st->open_tasks[i].id, id) == 0)
+            return &st->open_tasks[i];
     return NULL;
 }

@@ -10,11 +10,30 @@
  *   "q:<request_id>"              -> "<status> <target_kind> <target> <duration>
  *                                     <emergency> <policy> <rules_version> <step>
  *                                     <created> <updated> <n> <approver>... <m>
- *                                     <assignee>..."
+ *                                     <assignee>... [<rkind> <round>]"
+ *   "t:<task_id>"                 -> "<task_kind> <ent_key> <request_id|-> <created>
+ *                                     <n> <assignee>..."
  * where kind is S (shift), R (request) or E (emergency) and times are ms.
  * A request's status is a word (OPEN, APPROVED, ...), target_kind E
  * (entitlement) or P (profile), step the 0-based index of the current step
  * of the frozen policy; free text (justification, comments) is never stored.
+ * The optional tail says what the record is — rkind A (an access request)
+ * or R (a revocation proposal) — and its round (how often RESTARTED,
+ * HARD_RESET or POLICY_CHANGED sent it back to step 0, so task ids of a new
+ * round differ from the old one's). It is written only when it is not
+ * "A 0", so values written before it existed parse and store unchanged.
+ *
+ * For a request, `assignees` are who may act now: the reviewers of the
+ * current step (OPEN), or the provisioners (PROVISIONING). Task ids are not
+ * stored for requests: they are recomputed from the state (decide_request.c,
+ * dr_task_id: subject, request id, policy, step, emergency, round, tag), so
+ * the PROVISIONING task of a request is known from its q: field alone.
+ *
+ * "t:" fields are open tasks that belong to no request step: today the
+ * DEPROVISIONING tasks opened when a REVOKE leaves an entitlement that is
+ * provisioned by hand (task_id = the REVOKE command's id; request_id the
+ * request that held it, or "-"; assignees the provisioners then). The field
+ * is deleted when a provisioner closes the task.
  *
  * All memory of a parsed or computed state belongs to the arena it was made
  * in; nothing here does I/O.
@@ -61,6 +80,17 @@ typedef enum sk_request_status {
 
 const char *sk_request_status_name(sk_request_status_t s);
 
+/* The largest round stored (restarts of one request). */
+#define SK_ROUND_MAX 1000000
+
+/* What a q: record is. */
+typedef enum sk_request_kind {
+    SK_REQUEST_KIND_ACCESS = 0,     /* a request for access */
+    SK_REQUEST_KIND_REVOCATION = 1, /* a proposal to remove access: APPROVED =
+                                       confirmed (revoked), DENIED = kept */
+    SK_REQUEST_KIND_COUNT
+} sk_request_kind_t;
+
 /* An access request of the user, frozen at creation (see decide_request.h). */
 typedef struct sk_request_state {
     const char *id;
@@ -78,7 +108,20 @@ typedef struct sk_request_state {
     const char **approvers;
     size_t n_assignees;         /* who may act on the current step */
     const char **assignees;
+    sk_request_kind_t kind;     /* access request or revocation proposal */
+    int round;                  /* restarts to step 0 so far (task ids) */
 } sk_request_state_t;
+
+/* An open task that is not a request's step ("t:" fields). */
+typedef struct sk_open_task {
+    const char *id;             /* task id (= the REVOKE command id) */
+    sk_task_kind_t kind;        /* SK_TASK_DEPROVISIONING */
+    const char *ent_key;        /* "app/entitlement" */
+    const char *request_id;     /* the request that held it; "" when none */
+    sk_ms_t created_ms;
+    size_t n_assignees;         /* who may answer it */
+    const char **assignees;
+} sk_open_task_t;
 
 typedef struct sk_user_state {
     const char *user;
@@ -88,6 +131,8 @@ typedef struct sk_user_state {
     sk_grant_source_t *sources;
     size_t n_requests;          /* access requests (issue 3) */
     sk_request_state_t *requests;
+    size_t n_open_tasks;        /* open tasks outside requests ("t:") */
+    sk_open_task_t *open_tasks;
 } sk_user_state_t;
 
 /* A field of the user's hash, name and value as bytes (not NUL-terminated
@@ -127,5 +172,6 @@ int sk_state_diff(sk_arena_t *arena, const sk_user_state_t *before,
 /* Finders; NULL when absent. */
 const sk_shift_t *sk_state_shift(const sk_user_state_t *st, const char *id);
 const sk_request_state_t *sk_state_request(const sk_user_state_t *st, const char *id);
+const sk_open_task_t *sk_state_open_task(const sk_user_state_t *st, const char *id);
 
 #endif

@@ -159,6 +159,8 @@ def check_help_and_usage(cli):
         (["revoke", DAVE, "--as", FRANK], "USER and APP/ENTITLEMENT"),
         (["task", "approve", "r1", "--bogus"], "--help"),
     ]
+    rc, _, err = cli.run("task", "list", "--kafka", "127.0.0.1:1", "--timeout", "2", kafka=False)
+    check("task list with the broker away exits 1 and says so", rc == 1 and "broker up" in err, err)
     for args, says in usage_errors:
         rc, _, err = cli.run(*args)
         check("usage error exits 2 and says what to do: shiftkey %s" % " ".join(args),

@@ -29,6 +29,47 @@ static sk_request_event_t req(sk_request_event_type_t type, const char *event_id
                                 .comment = "", .source = "test", .occurred_at_ms = sk_now_ms()};
 }
 
+/* Waits up to 15 s for a CLOSED task of subject with this outcome, of
+ * request_id (any when NULL), flagged emergency when `emergency`. Tasks
+ * and commands are different topics: one may be read before the other. */
+static bool wait_closed_task(const char *subject, const char *request_id,
+                             sk_task_outcome_t outcome, bool emergency)
+{
+    sk_ms_t deadline = sk_now_ms() + 15000;
+    do {
+        const sk_fx_record_t *t[64];
+        size_t n = sk_fx_reader_get(tasks, subject, t, 64);
+        for (size_t i = 0; i < n; i++)
+            if ((!request_id || strcmp(t[i]->task.request_id, request_id) == 0) &&
+                t[i]->task.state == SK_TASK_CLOSED && t[i]->task.outcome == outcome &&
+                (!emergency || t[i]->task.emergency))
+                return true;
+        sk_fx_reader_wait(tasks, subject, 1000, 50);
+    } while (sk_now_ms() < deadline);
+    return false;
+}
+
+/* Waits up to 15 s for a task of subject's request_id of this kind and
+ * state; the latest such task, or NULL. */
+static const sk_task_t *wait_task(const char *subject, const char *request_id,
+                                  sk_task_kind_t kind, sk_task_state_t state)
+{
+    sk_ms_t deadline = sk_now_ms() + 15000;
+    do {
+        const sk_fx_record_t *t[64];
+        const sk_task_t *found = NULL;
+        size_t n = sk_fx_reader_get(tasks, subject, t, 64);
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(t[i]->task.request_id, request_id) == 0 && t[i]->task.kind == kind &&
+                t[i]->task.state == state)
+                found = &t[i]->task;
+        if (found)
+            return found;
+        sk_fx_reader_wait(tasks, subject, 1000, 50);
+    } while (sk_now_ms() < deadline);
+    return NULL;
+}
+
 TEST(a_setup)
 {
     CHECK_INT(sk_fx_redis_start(&redis), 0);
@@ -75,13 +116,7 @@ TEST(two_step_policy_grants_after_both_reviewers)
         CHECK_INT(r[1]->cmd.action, SK_CMD_GRANT);
         CHECK_STR(r[1]->cmd.entitlement, "write");
     }
-    const sk_fx_record_t *t[16];
-    size_t n = sk_fx_reader_get(tasks, "bob", t, 16);
-    bool closed_approved = false;
-    for (size_t i = 0; i < n; i++)
-        closed_approved |= t[i]->task.state == SK_TASK_CLOSED &&
-                           t[i]->task.outcome == SK_TASK_APPROVED;
-    CHECK(closed_approved);
+    CHECK(wait_closed_task("bob", "r-two", SK_TASK_APPROVED, false));
 }
 
 TEST(a_requester_who_may_not_request_is_refused_with_a_task)
@@ -116,18 +151,6 @@ static bool has_assignee(const sk_task_t *t, const char *who)
     return false;
 }
 
-/* The latest task of `subject` of this kind and state; NULL when none. */
-static const sk_task_t *last_task(const char *subject, sk_task_kind_t kind, sk_task_state_t st)
-{
-    const sk_fx_record_t *t[64];
-    size_t n = sk_fx_reader_get(tasks, subject, t, 64);
-    const sk_task_t *found = NULL;
-    for (size_t i = 0; i < n; i++)
-        if (t[i]->task.kind == kind && t[i]->task.state == st)
-            found = &t[i]->task;
-    return found;
-}
-
 TEST(an_on_call_reviewers_step_asks_whoever_is_on_call)
 {
     /* dana goes on call in primary (which also grants her app/read) */
@@ -145,8 +168,7 @@ TEST(an_on_call_reviewers_step_asks_whoever_is_on_call)
     sk_request_event_t c = req(SK_REQ_CREATED, "oc-q1", "r-oncall", "carl", "carl", "app/admin",
                                HOUR / 2);
     CHECK_INT(sk_fx_produce_request(&kafka, &c), 0);
-    CHECK(sk_fx_reader_wait(tasks, "carl", 1, 15000) >= 1);
-    const sk_task_t *t = last_task("carl", SK_TASK_REQUEST_REVIEW, SK_TASK_CREATED);
+    const sk_task_t *t = wait_task("carl", "r-oncall", SK_TASK_REQUEST_REVIEW, SK_TASK_CREATED);
     CHECK(t != NULL);
     if (t) {
         CHECK(has_assignee(t, "dana"));
@@ -219,6 +241,7 @@ TEST(after_a_deny_the_second_reviewer_is_never_asked)
     sk_request_event_t c = req(SK_REQ_CREATED, "dn-1", "r-deny", "bob", "bob", "app/write", HOUR);
     CHECK_INT(sk_fx_produce_request(&kafka, &c), 0);
     CHECK(audit_has("bob", "r-deny", "pending", 15000));
+    CHECK(wait_task("bob", "r-deny", SK_TASK_REQUEST_REVIEW, SK_TASK_CREATED) != NULL);
     int step = 0;
     CHECK_INT(tasks_of("bob", "r-deny", &step), 1);
     CHECK_INT(step, 1);
@@ -231,16 +254,9 @@ TEST(after_a_deny_the_second_reviewer_is_never_asked)
                                   SK_MS_NONE);
     CHECK_INT(sk_fx_produce_request(&kafka, &late), 0);
     CHECK(audit_has("bob", "dn-3", "refused", 15000));
+    CHECK(wait_closed_task("bob", "r-deny", SK_TASK_DENIED, false));
     CHECK_INT(tasks_of("bob", "r-deny", &step), 2); /* opened, closed: step 2 never opened */
     CHECK_INT(step, 1);
-    const sk_fx_record_t *t[64];
-    size_t n = sk_fx_reader_get(tasks, "bob", t, 64);
-    bool closed_denied = false;
-    for (size_t i = 0; i < n; i++)
-        closed_denied |= strcmp(t[i]->task.request_id, "r-deny") == 0 &&
-                         t[i]->task.state == SK_TASK_CLOSED &&
-                         t[i]->task.outcome == SK_TASK_DENIED;
-    CHECK(closed_denied);
     const sk_fx_record_t *cmd[4];
     CHECK_INT(commands_of("bob", "r-deny", cmd, 4), 0);
 }
@@ -251,6 +267,7 @@ TEST(a_reviewer_who_is_not_assigned_cannot_approve)
                                HOUR);
     CHECK_INT(sk_fx_produce_request(&kafka, &c), 0);
     CHECK(audit_has("bob", "un-1", "pending", 15000));
+    CHECK(wait_task("bob", "r-unassigned", SK_TASK_REQUEST_REVIEW, SK_TASK_CREATED) != NULL);
     /* eve is nobody's reviewer; dana reviews step 2, not step 1 */
     sk_request_event_t e = req(SK_REQ_APPROVED, "un-2", "r-unassigned", "eve", "bob", "app/write",
                                SK_MS_NONE);
@@ -274,9 +291,8 @@ TEST(self_approval_is_refused_and_a_peer_can_approve)
                                HOUR);
     CHECK_INT(sk_fx_produce_request(&kafka, &c), 0);
     CHECK(audit_has("bob", "sa-1", "pending", 15000));
-    const sk_task_t *t = last_task("bob", SK_TASK_REQUEST_REVIEW, SK_TASK_CREATED);
-    CHECK(t && strcmp(t->request_id, "r-self") == 0 && !has_assignee(t, "bob") &&
-          has_assignee(t, "carl"));
+    const sk_task_t *t = wait_task("bob", "r-self", SK_TASK_REQUEST_REVIEW, SK_TASK_CREATED);
+    CHECK(t && !has_assignee(t, "bob") && has_assignee(t, "carl"));
     sk_request_event_t self = req(SK_REQ_APPROVED, "sa-2", "r-self", "bob", "bob", "peer/review",
                                   SK_MS_NONE);
     CHECK_INT(sk_fx_produce_request(&kafka, &self), 0);
@@ -336,14 +352,7 @@ TEST(escalation_switches_to_the_emergency_policy)
         CHECK(emergency_source);
     }
     /* the step-1 review task was closed as cancelled, flagged emergency */
-    const sk_fx_record_t *t[64];
-    size_t n = sk_fx_reader_get(tasks, "bob", t, 64);
-    bool cancelled = false;
-    for (size_t i = 0; i < n; i++)
-        cancelled |= strcmp(t[i]->task.request_id, "r-esc") == 0 &&
-                     t[i]->task.state == SK_TASK_CLOSED &&
-                     t[i]->task.outcome == SK_TASK_CANCELLED && t[i]->task.emergency;
-    CHECK(cancelled);
+    CHECK(wait_closed_task("bob", "r-esc", SK_TASK_CANCELLED, true));
 }
 
 TEST(a_shift_end_does_not_revoke_what_a_request_holds)
@@ -387,6 +396,133 @@ TEST(a_shift_end_does_not_revoke_what_a_request_holds)
     }
 }
 
+/* Waits for the open PROVISIONING task of this request; its id, or NULL. */
+static const char *provisioning_task(const char *subject, const char *request_id)
+{
+    sk_ms_t deadline = sk_now_ms() + 15000;
+    do {
+        const sk_fx_record_t *t[64];
+        size_t n = sk_fx_reader_get(tasks, subject, t, 64);
+        for (size_t i = 0; i < n; i++)
+            if (t[i]->task.kind == SK_TASK_PROVISIONING &&
+                t[i]->task.state == SK_TASK_CREATED &&
+                strcmp(t[i]->task.request_id, request_id) == 0)
+                return t[i]->task.task_id;
+        sk_fx_reader_wait(tasks, subject, 1000, 50);
+    } while (sk_now_ms() < deadline);
+    return NULL;
+}
+
+static sk_provisioning_result_t result(const char *task_id, sk_provisioning_status_t st,
+                                       const char *provisioner, const char *user)
+{
+    sk_provisioning_result_t r = {.result = st, .provisioner = provisioner, .user = user,
+                                  .message = "ticket OPS-7", .at_ms = sk_now_ms()};
+    snprintf(r.command_id, sizeof(r.command_id), "%s", task_id ? task_id : "");
+    return r;
+}
+
+TEST(manual_provisioning_wont_provision_closes_the_task_without_a_grant)
+{
+    /* app/byhand: auto-approved, then provisioned by hand by ann */
+    sk_request_event_t c = req(SK_REQ_CREATED, "mp-1", "r-hand1", "gus", "gus", "app/byhand",
+                               HOUR);
+    CHECK_INT(sk_fx_produce_request(&kafka, &c), 0);
+    const char *task = provisioning_task("gus", "r-hand1");
+    CHECK(task != NULL);
+    if (!task)
+        return;
+    const sk_task_t *open = wait_task("gus", "r-hand1", SK_TASK_PROVISIONING, SK_TASK_CREATED);
+    CHECK(open && has_assignee(open, "ann"));
+    /* bob is not a provisioner: refused, the task stays open */
+    sk_provisioning_result_t bad = result(task, SK_PROV_PROVISIONED, "bob", "gus");
+    CHECK_INT(sk_fx_produce_result(&kafka, &bad), 0);
+    CHECK(audit_has("gus", "'bob' is not a provisioner", NULL, 15000));
+    sk_provisioning_result_t no = result(task, SK_PROV_WONT_PROVISION, "ann", "gus");
+    CHECK_INT(sk_fx_produce_result(&kafka, &no), 0);
+    CHECK(audit_has("gus", "won't provision", NULL, 15000));
+    CHECK(wait_closed_task("gus", "r-hand1", SK_TASK_WONT_PROVISION, false));
+    const sk_fx_record_t *cmd[4];
+    CHECK_INT(commands_of("gus", "r-hand1", cmd, 4), 0);
+    CHECK_INT(sk_fx_reader_wait(commands, "gus", 1, 300), 0);
+}
+
+TEST(manual_provisioning_provisioned_grants)
+{
+    sk_request_event_t c = req(SK_REQ_CREATED, "mp-2", "r-hand2", "gus", "gus", "app/byhand",
+                               HOUR);
+    sk_ms_t before = sk_now_ms();
+    CHECK_INT(sk_fx_produce_request(&kafka, &c), 0);
+    const char *task = provisioning_task("gus", "r-hand2");
+    CHECK(task != NULL);
+    if (!task)
+        return;
+    CHECK_INT(sk_fx_reader_wait(commands, "gus", 1, 300), 0); /* not before it is done */
+    sk_provisioning_result_t ok = result(task, SK_PROV_PROVISIONED, "ann", "gus");
+    CHECK_INT(sk_fx_produce_result(&kafka, &ok), 0);
+    CHECK_INT(sk_fx_reader_wait(commands, "gus", 1, 15000), 1);
+    const sk_fx_record_t *cmd[4];
+    CHECK_INT(commands_of("gus", "r-hand2", cmd, 4), 1);
+    if (cmd[0]) {
+        CHECK_INT(cmd[0]->cmd.action, SK_CMD_GRANT);
+        CHECK_STR(cmd[0]->cmd.entitlement, "byhand");
+        CHECK(cmd[0]->cmd.expires_at_ms >= before + HOUR);
+    }
+    CHECK(wait_closed_task("gus", "r-hand2", SK_TASK_PROVISIONED, false));
+}
+
+TEST(a_hand_provisioned_grant_expiring_opens_a_deprovisioning_task_on_the_timer)
+{
+    /* hana gets app/byhand for 3 s; at expiry the timer revokes it and,
+     * since it was provisioned by hand, asks ann to take it away */
+    sk_request_event_t c = req(SK_REQ_CREATED, "dp-1", "r-hand3", "hana", "hana", "app/byhand",
+                               3000);
+    CHECK_INT(sk_fx_produce_request(&kafka, &c), 0);
+    const char *task = provisioning_task("hana", "r-hand3");
+    CHECK(task != NULL);
+    if (!task)
+        return;
+    sk_provisioning_result_t ok = result(task, SK_PROV_PROVISIONED, "ann", "hana");
+    CHECK_INT(sk_fx_produce_result(&kafka, &ok), 0);
+    CHECK_INT(sk_fx_reader_wait(commands, "hana", 2, 20000), 2);
+    const sk_fx_record_t *r[4];
+    if (sk_fx_reader_get(commands, "hana", r, 4) < 2)
+        return;
+    CHECK_INT(r[0]->cmd.action, SK_CMD_GRANT);
+    CHECK_INT(r[1]->cmd.action, SK_CMD_REVOKE);
+    const char *revoke_id = r[1]->cmd.command_id;
+    const sk_task_t *dep = wait_task("hana", "r-hand3", SK_TASK_DEPROVISIONING, SK_TASK_CREATED);
+    CHECK(dep != NULL);
+    if (!dep)
+        return;
+    CHECK_STR(dep->task_id, revoke_id);
+    CHECK_STR(dep->request_id, "r-hand3");
+    CHECK(has_assignee(dep, "ann"));
+    /* ann reports it done: the task closes */
+    sk_provisioning_result_t done = result(dep->task_id, SK_PROV_DEPROVISIONED, "ann", "hana");
+    CHECK_INT(sk_fx_produce_result(&kafka, &done), 0);
+    CHECK(wait_task("hana", "r-hand3", SK_TASK_DEPROVISIONING, SK_TASK_CLOSED) != NULL);
+}
+
+TEST(a_result_keyed_by_another_user_is_a_dead_letter)
+{
+    sk_provisioning_result_t r = result("0123456789abcdef0123456789abcdef", SK_PROV_PROVISIONED,
+                                        "ann", "hal");
+    sk_arena_t a;
+    void *buf;
+    size_t len;
+    sk_codec_t *codec = sk_codec_new();
+    sk_arena_init(&a, 4096);
+    CHECK_INT(sk_codec_encode_provisioning_result(codec, &r, &a, &buf, &len), 0);
+    CHECK_INT(sk_fx_produce(&kafka, "shiftkey.provisioning.results.v1", "ivy", buf, len), 0);
+    CHECK(sk_fx_reader_wait(deadletters, "ivy", 1, 15000) >= 1);
+    const sk_fx_record_t *d[2];
+    if (sk_fx_reader_get(deadletters, "ivy", d, 2) >= 1)
+        CHECK_CONTAINS(d[0]->dl.reason, "is not the result's user 'hal'");
+    sk_arena_fini(&a);
+    sk_codec_destroy(codec);
+}
+
 TEST(z_teardown)
 {
     sk_fx_reader_destroy(commands);
@@ -410,4 +546,8 @@ SK_TEST_MAIN(SK_TEST_CASE(a_setup), SK_TEST_CASE(self_service_request_is_granted
              SK_TEST_CASE(a_duration_above_the_maximum_is_capped),
              SK_TEST_CASE(escalation_switches_to_the_emergency_policy),
              SK_TEST_CASE(a_shift_end_does_not_revoke_what_a_request_holds),
+             SK_TEST_CASE(manual_provisioning_wont_provision_closes_the_task_without_a_grant),
+             SK_TEST_CASE(manual_provisioning_provisioned_grants),
+             SK_TEST_CASE(a_hand_provisioned_grant_expiring_opens_a_deprovisioning_task_on_the_timer),
+             SK_TEST_CASE(a_result_keyed_by_another_user_is_a_dead_letter),
              SK_TEST_CASE(z_teardown))

@@ -108,7 +108,8 @@ int sk_fx_kafka_start(sk_fx_kafka_t *k, int partitions)
     char errstr[256];
     static const char *const topics[] = {"shiftkey.schedule.v1", "shiftkey.commands.v1",
                                          "shiftkey.audit.v1", "shiftkey.deadletter.v1",
-                                         "shiftkey.requests.v1", "shiftkey.tasks.v1"};
+                                         "shiftkey.requests.v1", "shiftkey.tasks.v1",
+                                         "shiftkey.provisioning.results.v1"};
     memset(k, 0, sizeof(*k));
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
@@ -175,6 +176,21 @@ int sk_fx_produce_request(sk_fx_kafka_t *k, const sk_request_event_t *ev)
     sk_arena_init(&a, 4096);
     if (codec && sk_codec_encode_request(codec, ev, &a, &buf, &len) == 0)
         rc = sk_fx_produce(k, "shiftkey.requests.v1", ev->subject, buf, len);
+    sk_arena_fini(&a);
+    sk_codec_destroy(codec);
+    return rc;
+}
+
+int sk_fx_produce_result(sk_fx_kafka_t *k, const sk_provisioning_result_t *res)
+{
+    sk_codec_t *codec = sk_codec_new();
+    sk_arena_t a;
+    void *buf;
+    size_t len;
+    int rc = -1;
+    sk_arena_init(&a, 4096);
+    if (codec && sk_codec_encode_provisioning_result(codec, res, &a, &buf, &len) == 0)
+        rc = sk_fx_produce(k, "shiftkey.provisioning.results.v1", res->user, buf, len);
     sk_arena_fini(&a);
     sk_codec_destroy(codec);
     return rc;

@@ -36,7 +36,8 @@ void sk_fx_redis_stop(sk_fx_redis_t *r);
  * number, or -1. For assertions on Redis state. */
 long long sk_fx_redis_int(const sk_fx_redis_t *r, const char *fmt, ...);
 
-/* The mock Kafka cluster with the four shiftkey topics. */
+/* The mock Kafka cluster with the seven shiftkey topics (same partition
+ * count each). */
 typedef struct sk_fx_kafka {
     rd_kafka_t *rk; /* owns the mock cluster */
     rd_kafka_mock_cluster_t *mcluster;
@@ -56,6 +57,9 @@ int sk_fx_produce_event(sk_fx_kafka_t *k, const sk_schedule_event_t *ev);
 
 /* Encodes and produces a request event keyed by its subject. */
 int sk_fx_produce_request(sk_fx_kafka_t *k, const sk_request_event_t *ev);
+
+/* Encodes and produces a provisioning result keyed by its user. */
+int sk_fx_produce_result(sk_fx_kafka_t *k, const sk_provisioning_result_t *res);
 
 /* The engine in a thread. */
 typedef struct sk_fx_engine {

@@ -1,0 +1,408 @@
+/*
+ * test_decide_result.c — provisioning by hand and provisioning results,
+ * driven with fixed clocks on tests/rules/requests: the PROVISIONING task
+ * of an approved request of a hand-provisioned entitlement, its answers
+ * (PROVISIONED grants, WONT_PROVISION denies, FAILED stays open), who may
+ * answer, DEPROVISIONING tasks when such a grant ends and their answers,
+ * and results of automatic provisioners.
+ */
+#include <string.h>
+
+#include "codec.h"
+#include "decide_request.h"
+#include "sk_test.h"
+
+#define RULES "tests/rules/requests"
+#define T0 1800000000000LL
+#define MIN 60000LL
+#define HOUR (60 * MIN)
+
+static sk_rules_t *rules;
+static sk_arena_t arena;
+static sk_codec_t *codec;
+
+/* Every task a decision makes must be valid on the wire: encode, decode. */
+static void check_wire(const sk_task_t *tasks, size_t n)
+{
+    char why[256] = "";
+    if (!codec)
+        codec = sk_codec_new();
+    for (size_t i = 0; i < n; i++) {
+        void *buf = NULL;
+        size_t len = 0;
+        sk_task_t back;
+        CHECK_INT(sk_codec_encode_task(codec, &tasks[i], &arena, &buf, &len), 0);
+        int rc = sk_codec_decode_task(codec, buf, len, &arena, &back, why, sizeof(why));
+        if (rc != 0)
+            fprintf(stderr, "  task %s (%s): %s\n", tasks[i].task_id,
+                    sk_task_kind_name(tasks[i].kind), why);
+        CHECK_INT(rc, 0);
+    }
+}
+
+static void setup(void)
+{
+    sk_rules_errors_t errs;
+    sk_rules_errors_init(&errs);
+    if (!rules)
+        rules = sk_rules_load(RULES, &errs);
+    if (!rules)
+        sk_rules_errors_print(&errs, stderr);
+    sk_rules_errors_fini(&errs);
+    sk_arena_fini(&arena);
+    sk_arena_init(&arena, 65536);
+}
+
+/* Creates request `id` of `user` for `target` (1h) at T0. */
+static sk_request_decision_t create(sk_user_state_t *st, const char *id, const char *target)
+{
+    sk_request_event_t e = {.event_id = "re-1", .type = SK_REQ_CREATED, .request_id = id,
+                            .actor = st->user, .subject = st->user,
+                            .target_kind = SK_TARGET_ENTITLEMENT, .target = target,
+                            .duration_ms = HOUR, .justification = "", .comment = "",
+                            .source = "test", .occurred_at_ms = T0};
+    sk_request_input_t in = {.event = &e, .origin = {"shiftkey.requests.v1", 0, 1},
+                             .now_ms = T0};
+    sk_request_decision_t d;
+    CHECK_INT(sk_decide_request(rules, &in, st, &arena, &d), 0);
+    check_wire(d.base.tasks, d.base.n_tasks);
+    if (!d.base.rejected)
+        *st = d.base.state;
+    return d;
+}
+
+/* Decides one provisioning result on *st at `now`; the new state replaces *st. */
+static sk_request_decision_t answer(sk_user_state_t *st, const char *command_id,
+                                    sk_provisioning_status_t status, const char *who,
+                                    const char *message, sk_ms_t now)
+{
+    sk_provisioning_result_t r = {.result = status, .provisioner = who, .user = st->user,
+                                  .message = message, .at_ms = now};
+    snprintf(r.command_id, sizeof(r.command_id), "%s", command_id);
+    sk_result_input_t in = {.result = &r, .origin = {"shiftkey.provisioning.results.v1", 0, 9},
+                            .now_ms = now};
+    sk_request_decision_t d;
+    CHECK_INT(sk_decide_result(rules, &in, st, &arena, &d), 0);
+    check_wire(d.base.tasks, d.base.n_tasks);
+    if (!d.base.rejected)
+        *st = d.base.state;
+    return d;
+}
+
+/* The user's timer through sk_decide. */
+static sk_decision_t timer(sk_user_state_t *st, sk_ms_t now)
+{
+    sk_decision_t d;
+    sk_input_t in = {.kind = SK_INPUT_TIMER, .user = st->user, .origin = {"", 0, -1},
+                     .now_ms = now};
+    CHECK_INT(sk_decide(rules, &in, st, &arena, &d), 0);
+    check_wire(d.tasks, d.n_tasks);
+    if (!d.rejected)
+        *st = d.state;
+    return d;
+}
+
+/* The state after a round trip through its storage form. */
+static sk_user_state_t stored(const sk_user_state_t *st)
+{
+    sk_user_state_t empty = {.user = st->user}, back;
+    sk_state_diff_t all;
+    size_t bad = 9;
+    CHECK_INT(sk_state_diff(&arena, &empty, st, &all), 0);
+    CHECK_INT(sk_state_parse(&arena, st->user, all.set, all.n_set, &back, &bad), 0);
+    CHECK_INT(bad, 0);
+    return back;
+}
+
+/* Opens the PROVISIONING task of `id` (app/byhand for bob); returns its id. */
+static const char *provisioning_task(sk_user_state_t *st, const char *id, const char *target)
+{
+    sk_request_decision_t d = create(st, id, target);
+    CHECK(!d.refused && !d.base.rejected);
+    CHECK_INT(d.base.n_tasks, 1);
+    return d.base.n_tasks ? d.base.tasks[0].task_id : "";
+}
+
+TEST(an_approved_hand_provisioned_request_opens_a_provisioning_task)
+{
+    setup();
+    sk_user_state_t st = {.user = "bob"};
+    sk_request_decision_t d = create(&st, "h1", "app/byhand");
+    CHECK(!d.refused);
+    CHECK_INT(d.base.n_commands, 0); /* no grant yet */
+    CHECK_STR(d.base.audit.decision, "provisioning");
+    CHECK_INT(d.base.n_tasks, 1);
+    const sk_task_t *t = &d.base.tasks[0];
+    CHECK_INT(t->kind, SK_TASK_PROVISIONING);
+    CHECK_INT(t->state, SK_TASK_CREATED);
+    CHECK_INT(t->step, 0);
+    CHECK_INT(t->n_assignees, 1);
+    CHECK_STR(t->assignees[0], "ann");
+    CHECK_STR(t->request_id, "h1");
+    CHECK_INT(strlen(t->task_id), 32);
+    CHECK_INT(sk_state_request(&st, "h1")->status, SK_REQUEST_PROVISIONING);
+    CHECK_INT(st.n_sources, 0);
+    /* the task id is known again from the stored state alone */
+    sk_user_state_t back = stored(&st);
+    d = answer(&back, t->task_id, SK_PROV_PROVISIONED, "ann", "", T0 + MIN);
+    CHECK_STR(d.base.audit.decision, "granted");
+    /* groups of provisioners count through their members */
+    sk_user_state_t eve = {.user = "eve"};
+    d = create(&eve, "v1", "app/vault");
+    CHECK_INT(d.base.n_tasks, 1);
+    CHECK_INT(d.base.tasks[0].n_assignees, 2);
+    CHECK_STR(d.base.tasks[0].assignees[1], "pat");
+}
+
+TEST(wont_provision_closes_with_the_reason_and_grants_nothing)
+{
+    setup();
+    sk_user_state_t st = {.user = "bob"};
+    const char *task = provisioning_task(&st, "h2", "app/byhand");
+    sk_request_decision_t d =
+        answer(&st, task, SK_PROV_WONT_PROVISION, "ann", "no licence left", T0 + MIN);
+    CHECK(!d.refused && !d.base.rejected);
+    CHECK_INT(d.base.n_commands, 0);
+    CHECK_STR(d.base.audit.decision, "denied");
+    CHECK_CONTAINS(d.base.audit.reason, "no licence left");
+    CHECK_STR(d.base.audit.actor, "ann");
+    CHECK_INT(d.base.n_tasks, 1);
+    CHECK_STR(d.base.tasks[0].task_id, task);
+    CHECK_INT(d.base.tasks[0].kind, SK_TASK_PROVISIONING);
+    CHECK_INT(d.base.tasks[0].state, SK_TASK_CLOSED);
+    CHECK_INT(d.base.tasks[0].outcome, SK_TASK_WONT_PROVISION);
+    CHECK_CONTAINS(d.base.tasks[0].reason, "no licence left");
+    CHECK_INT(sk_state_request(&st, "h2")->status, SK_REQUEST_DENIED);
+    CHECK_INT(st.n_sources, 0);
+}
+
+TEST(provisioned_grants_from_the_answer_and_closes_the_task)
+{
+    setup();
+    sk_user_state_t st = {.user = "bob"};
+    const char *task = provisioning_task(&st, "h3", "app/byhand");
+    sk_request_decision_t d = answer(&st, task, SK_PROV_PROVISIONED, "ann", "done", T0 + 10 * MIN);
+    CHECK_STR(d.base.audit.decision, "granted");
+    CHECK_INT(d.base.n_commands, 1);
+    if (d.base.n_commands == 1) {
+        CHECK_INT(d.base.commands[0].action, SK_CMD_GRANT);
+        CHECK_STR(d.base.commands[0].entitlement, "byhand");
+        CHECK_INT(d.base.commands[0].expires_at_ms, T0 + 10 * MIN + HOUR); /* from now */
+        CHECK_STR(d.base.commands[0].sources[0].id, "h3");
+    }
+    CHECK_INT(d.base.n_tasks, 1);
+    CHECK_INT(d.base.tasks[0].state, SK_TASK_CLOSED);
+    CHECK_INT(d.base.tasks[0].outcome, SK_TASK_PROVISIONED);
+    CHECK_INT(sk_state_request(&st, "h3")->status, SK_REQUEST_APPROVED);
+    CHECK_INT(d.base.next_wake_ms, T0 + 10 * MIN + HOUR);
+    /* the same result again answers a closed task: no command, no task */
+    d = answer(&st, task, SK_PROV_PROVISIONED, "ann", "done", T0 + 11 * MIN);
+    CHECK_INT(d.base.n_commands + d.base.n_tasks, 0);
+    CHECK_STR(d.base.audit.decision, "ignored");
+    CHECK_INT(d.base.diff.n_set + d.base.diff.n_del, 0);
+    d = answer(&st, task, SK_PROV_WONT_PROVISION, "ann", "", T0 + 12 * MIN);
+    CHECK_INT(d.base.n_commands + d.base.n_tasks, 0);
+    CHECK_INT(sk_state_request(&st, "h3")->status, SK_REQUEST_APPROVED);
+}
+
+TEST(the_requester_may_cancel_while_waiting_for_a_provisioner)
+{
+    setup();
+    sk_user_state_t st = {.user = "bob"};
+    const char *task = provisioning_task(&st, "h6", "app/byhand");
+    sk_request_event_t x = {.event_id = "re-2", .type = SK_REQ_CANCELLED, .request_id = "h6",
+                            .actor = "bob", .subject = "bob", .target = "",
+                            .duration_ms = SK_MS_NONE, .justification = "", .comment = "", .source = "test",
+                            .occurred_at_ms = T0 + MIN};
+    sk_request_input_t in = {.event = &x, .now_ms = T0 + MIN};
+    sk_request_decision_t d;
+    CHECK_INT(sk_decide_request(rules, &in, &st, &arena, &d), 0);
+    st = d.base.state;
+    CHECK_STR(d.base.audit.decision, "cancelled");
+    CHECK_INT(d.base.n_tasks, 1);
+    CHECK_STR(d.base.tasks[0].task_id, task);
+    CHECK_INT(d.base.tasks[0].kind, SK_TASK_PROVISIONING);
+    CHECK_INT(d.base.tasks[0].outcome, SK_TASK_CANCELLED);
+    /* a provisioner's late answer grants nothing */
+    d = answer(&st, task, SK_PROV_PROVISIONED, "ann", "", T0 + 2 * MIN);
+    CHECK_INT(d.base.n_commands, 0);
+    CHECK_STR(d.base.audit.decision, "ignored");
+}
+
+TEST(only_a_listed_provisioner_may_answer)
+{
+    setup();
+    sk_user_state_t st = {.user = "bob"};
+    const char *task = provisioning_task(&st, "h4", "app/byhand");
+    sk_request_decision_t d = answer(&st, task, SK_PROV_PROVISIONED, "eve", "", T0 + MIN);
+    CHECK(d.refused && !d.base.rejected);
+    CHECK_CONTAINS(d.refuse_reason, "'eve' is not a provisioner of request 'h4'");
+    CHECK_STR(d.base.audit.decision, "refused");
+    CHECK_STR(d.base.audit.actor, "eve");
+    CHECK_INT(d.base.n_commands, 0);
+    CHECK_INT(d.base.n_tasks, 0);
+    CHECK_INT(d.base.diff.n_set + d.base.diff.n_del, 0);
+    CHECK_INT(sk_state_request(&st, "h4")->status, SK_REQUEST_PROVISIONING);
+    /* pat provisions vault through the group prov */
+    sk_user_state_t eve = {.user = "eve"};
+    task = provisioning_task(&eve, "v2", "app/vault");
+    d = answer(&eve, task, SK_PROV_PROVISIONED, "pat", "", T0 + MIN);
+    CHECK(!d.refused);
+    CHECK_INT(d.base.n_commands, 1);
+}
+
+TEST(failed_leaves_the_task_open_with_the_message)
+{
+    setup();
+    sk_user_state_t st = {.user = "bob"};
+    const char *task = provisioning_task(&st, "h5", "app/byhand");
+    sk_request_decision_t d = answer(&st, task, SK_PROV_FAILED, "ann", "LDAP down", T0 + MIN);
+    CHECK(!d.refused);
+    CHECK_STR(d.base.audit.decision, "provisioning_failed");
+    CHECK_CONTAINS(d.base.audit.reason, "LDAP down");
+    CHECK_INT(d.base.n_tasks, 1);
+    CHECK_INT(d.base.tasks[0].state, SK_TASK_UPDATED);
+    CHECK_STR(d.base.tasks[0].task_id, task);
+    CHECK_CONTAINS(d.base.tasks[0].reason, "LDAP down");
+    CHECK_INT(d.base.n_commands, 0);
+    CHECK_INT(sk_state_request(&st, "h5")->status, SK_REQUEST_PROVISIONING);
+    /* and a later PROVISIONED still works */
+    d = answer(&st, task, SK_PROV_PROVISIONED, "ann", "", T0 + 2 * MIN);
+    CHECK_INT(d.base.n_commands, 1);
+}
+
+/* Grants vault to eve by hand at T0 + MIN (expires T0 + MIN + 1h). */
+static void vault_granted(sk_user_state_t *eve, const char *id)
+{
+    const char *task = provisioning_task(eve, id, "app/vault");
+    sk_request_decision_t d = answer(eve, task, SK_PROV_PROVISIONED, "ann", "", T0 + MIN);
+    CHECK_INT(d.base.n_commands, 1);
+}
+
+TEST(a_hand_provisioned_grant_that_expires_opens_a_deprovisioning_task)
+{
+    setup();
+    sk_user_state_t eve = {.user = "eve"};
+    vault_granted(&eve, "v3");
+    sk_decision_t e = timer(&eve, T0 + MIN + HOUR);
+    CHECK_INT(e.n_commands, 1);
+    CHECK_INT(e.commands[0].action, SK_CMD_REVOKE);
+    CHECK_INT(e.n_tasks, 1);
+    const sk_task_t *t = &e.tasks[0];
+    CHECK_INT(t->kind, SK_TASK_DEPROVISIONING);
+    CHECK_INT(t->state, SK_TASK_CREATED);
+    CHECK_STR(t->task_id, e.commands[0].command_id);
+    CHECK_STR(t->request_id, "v3");
+    CHECK_STR(t->target, "app/vault");
+    CHECK_INT(t->n_assignees, 2);
+    CHECK_CONTAINS(t->reason, "take 'app/vault' away from 'eve' by hand");
+    CHECK_INT(eve.n_open_tasks, 1);
+    bool stored_t = false;
+    for (size_t i = 0; i < e.diff.n_set; i++)
+        stored_t |= strncmp(e.diff.set[i].name, "t:", 2) == 0;
+    CHECK(stored_t);
+    /* idempotent: the timer again changes nothing */
+    sk_decision_t again = timer(&eve, T0 + MIN + HOUR);
+    CHECK_INT(again.n_commands + again.n_tasks, 0);
+    /* survives storage; an outsider cannot close it; a provisioner can */
+    sk_user_state_t back = stored(&eve);
+    CHECK_INT(back.n_open_tasks, 1);
+    char id[33];
+    snprintf(id, sizeof(id), "%s", t->task_id);
+    sk_request_decision_t d = answer(&back, id, SK_PROV_DEPROVISIONED, "bob", "", T0 + 2 * HOUR);
+    CHECK(d.refused);
+    CHECK_INT(back.n_open_tasks, 1);
+    d = answer(&back, id, SK_PROV_DEPROVISIONED, "pat", "removed", T0 + 2 * HOUR);
+    CHECK(!d.refused);
+    CHECK_STR(d.base.audit.decision, "deprovisioned");
+    CHECK_INT(d.base.n_tasks, 1);
+    CHECK_INT(d.base.tasks[0].kind, SK_TASK_DEPROVISIONING);
+    CHECK_INT(d.base.tasks[0].state, SK_TASK_CLOSED);
+    CHECK_INT(d.base.tasks[0].outcome, SK_TASK_PROVISIONED);
+    CHECK_INT(back.n_open_tasks, 0);
+    CHECK_INT(d.base.diff.n_del, 1);
+    CHECK_CONTAINS(d.base.diff.del[0], "t:");
+    CHECK_INT(d.base.n_commands, 0);
+}
+
+TEST(wont_deprovision_closes_with_a_warning)
+{
+    setup();
+    sk_user_state_t eve = {.user = "eve"};
+    vault_granted(&eve, "v4");
+    sk_decision_t e = timer(&eve, T0 + MIN + HOUR);
+    CHECK_INT(e.n_tasks, 1);
+    char id[33];
+    snprintf(id, sizeof(id), "%s", e.n_tasks ? e.tasks[0].task_id : "");
+    sk_request_decision_t d = answer(&eve, id, SK_PROV_FAILED, "ann", "busy", T0 + 2 * HOUR);
+    CHECK_INT(d.base.tasks[0].state, SK_TASK_UPDATED);
+    CHECK_INT(eve.n_open_tasks, 1);
+    d = answer(&eve, id, SK_PROV_WONT_PROVISION, "ann", "shared account", T0 + 2 * HOUR);
+    CHECK_STR(d.base.audit.decision, "wont_deprovision");
+    CHECK_CONTAINS(d.base.audit.reason, "access may remain");
+    CHECK_CONTAINS(d.base.audit.reason, "shared account");
+    CHECK_INT(d.base.tasks[0].outcome, SK_TASK_WONT_PROVISION);
+    CHECK_INT(eve.n_open_tasks, 0);
+}
+
+TEST(results_of_automatic_provisioners_are_audited)
+{
+    setup();
+    sk_user_state_t st = {.user = "bob"};
+    const char *cmd = "0123456789abcdef0123456789abcdef";
+    sk_request_decision_t d = answer(&st, cmd, SK_PROV_PROVISIONED, "aws-connector", "", T0);
+    CHECK_STR(d.base.audit.decision, "confirmed");
+    CHECK_INT(d.base.n_tasks + d.base.n_commands, 0);
+    CHECK_INT(d.base.diff.n_set + d.base.diff.n_del, 0);
+    CHECK_STR(d.base.audit.event_id, cmd);
+    d = answer(&st, cmd, SK_PROV_FAILED, "aws-connector", "throttled", T0);
+    CHECK_STR(d.base.audit.decision, "provisioning_failed");
+    CHECK_CONTAINS(d.base.audit.reason, "throttled");
+    CHECK_CONTAINS(d.base.audit.reason, cmd);
+    CHECK_INT(d.base.n_tasks, 1);
+    CHECK_INT(d.base.tasks[0].kind, SK_TASK_PROVISIONING);
+    CHECK_INT(d.base.tasks[0].state, SK_TASK_CREATED);
+    CHECK_INT(d.base.tasks[0].n_assignees, 0);
+    CHECK_CONTAINS(d.base.tasks[0].reason, cmd);
+    CHECK_INT(d.base.diff.n_set + d.base.diff.n_del, 0);
+    d = answer(&st, cmd, SK_PROV_WONT_PROVISION, "aws-connector", "", T0);
+    CHECK_STR(d.base.audit.decision, "provisioning_failed");
+}
+
+TEST(invalid_results_are_rejected)
+{
+    setup();
+    sk_user_state_t st = {.user = "bob"};
+    sk_request_decision_t d = answer(&st, "abc", SK_PROV_PROVISIONED, "", "", T0);
+    CHECK(d.base.rejected);
+    CHECK_INT(d.base.reject_kind, SK_DL_INVALID);
+    sk_provisioning_result_t r = {.result = SK_PROV_PROVISIONED, .provisioner = "ann",
+                                  .user = "someone-else", .message = "", .at_ms = T0};
+    snprintf(r.command_id, sizeof(r.command_id), "abc");
+    sk_result_input_t in = {.result = &r, .now_ms = T0};
+    CHECK_INT(sk_decide_result(rules, &in, &st, &arena, &d), 0);
+    CHECK(d.base.rejected);
+    CHECK_STR(d.base.audit.decision, "rejected");
+    d = answer(&st, "", SK_PROV_PROVISIONED, "ann", "", T0);
+    CHECK(d.base.rejected);
+}
+
+TEST(zz_cleanup)
+{
+    sk_rules_destroy(rules);
+    sk_arena_fini(&arena);
+    sk_codec_destroy(codec);
+    CHECK(1);
+}
+
+SK_TEST_MAIN(SK_TEST_CASE(an_approved_hand_provisioned_request_opens_a_provisioning_task),
+             SK_TEST_CASE(wont_provision_closes_with_the_reason_and_grants_nothing),
+             SK_TEST_CASE(provisioned_grants_from_the_answer_and_closes_the_task),
+             SK_TEST_CASE(the_requester_may_cancel_while_waiting_for_a_provisioner),
+             SK_TEST_CASE(only_a_listed_provisioner_may_answer),
+             SK_TEST_CASE(failed_leaves_the_task_open_with_the_message),
+             SK_TEST_CASE(a_hand_provisioned_grant_that_expires_opens_a_deprovisioning_task),
+             SK_TEST_CASE(wont_deprovision_closes_with_a_warning),
+             SK_TEST_CASE(results_of_automatic_provisioners_are_audited),
+             SK_TEST_CASE(invalid_results_are_rejected),
+             SK_TEST_CASE(zz_cleanup))
