@@ -534,7 +534,7 @@ static int close_out(decide_ctx_t *c)
         return SK_ENOMEM;
     for (size_t i = 0; i < out->n_tasks; i++)
         trace(c, out->tasks[i].reason);
-    int pruned = sk_decide_prune(c->in->now_ms, &out->state, c->arena, &c->wake);
+    int pruned = sk_decide_prune(c->rules, c->in->now_ms, &out->state, c->arena, &c->wake);
     if (pruned < 0)
         return SK_ENOMEM;
     if (pruned > 0)

@@ -103,13 +103,17 @@ int sk_decide_deprovisioning(const sk_rules_t *rules, sk_ms_t now_ms, sk_arena_t
 /*
  * sk_decide_prune — drops from *state the closed requests whose last update
  * is SK_SHIFT_MEMORY_MS or more before now_ms: DENIED and CANCELLED ones,
- * closed revocation proposals, and APPROVED requests no grant source holds
- * any more. Lowers *wake to the earliest time a request still kept becomes
- * droppable (closed requests only). Replaces state->requests with an arena
- * copy when it drops anything. Returns how many it dropped, or SK_ENOMEM.
- * (Implemented in decide_result.c.)
+ * APPROVED requests no grant source holds any more, and closed revocation
+ * proposals — a confirmed one only once no shift left in the state has a
+ * grant window of its entitlement that had begun when it was confirmed
+ * (sk_decide keeps those windows revoked while it is remembered). Lowers
+ * *wake to the earliest time a closed request still kept becomes droppable.
+ * Replaces state->requests with an arena copy when it drops anything.
+ * Returns how many it dropped, or SK_ENOMEM. (Implemented in
+ * decide_result.c.)
  */
-int sk_decide_prune(sk_ms_t now_ms, sk_user_state_t *state, sk_arena_t *arena, sk_ms_t *wake);
+int sk_decide_prune(const sk_rules_t *rules, sk_ms_t now_ms, sk_user_state_t *state,
+                    sk_arena_t *arena, sk_ms_t *wake);
 
 /*
  * sk_decide_command_id — the deterministic id of a command: a 128-bit hash

@@ -8,6 +8,17 @@
  * not in the subject's state — who is on call in a rotation named by a
  * reviewers step — is resolved by the caller beforehand and passed in.
  *
+ * Events (each audited with its actor; comments and justifications go to
+ * the audit trace, never to state): CREATED (an entitlement, or a whole
+ * profile: one source per entitlement, each capped), APPROVED / DENIED,
+ * CANCELLED, DURATION_CHANGED, ESCALATED, and, in decide_actions.c,
+ * COMMENTED, REMINDER_SENT, REASSIGNED, PROCESS_NOW, RESTARTED, HARD_RESET,
+ * POLICY_CHANGED, STEP_SKIPPED, DELETED and the revocation proposals
+ * (REVOCATION_PROPOSED, then REVOCATION_CONFIRMED / _DENIED by assignees of
+ * the revocation_policy's steps, tasks of kind REVOCATION; confirmed, every
+ * source of the entitlement goes). An approved request of an entitlement
+ * provisioned by hand waits (PROVISIONING) for sk_decide_result.
+ *
  * A granted request is one more source of a grant (kind REQUEST, or
  * EMERGENCY), id = request id, expiry = approval time + the approved
  * duration capped by the entitlement's max_duration; commands are computed
@@ -75,11 +86,36 @@ typedef struct sk_result_input {
 
 /*
  * sk_decide_result — decides one provisioning result for the user whose
- * state is `state` (not modified; state->user must be result->user): a
- * manual provisioner's answer to a PROVISIONING / DEPROVISIONING task
- * (command_id = the task id), or an automatic provisioner's answer to a
- * command. Same ownership and return values as sk_decide_request.
- * (Implemented in decide_result.c.)
+ * state is `state` (not modified; state->user must be result->user), by
+ * what its command_id answers:
+ *
+ *   - the PROVISIONING task of one of the user's requests (status
+ *     PROVISIONING; the task id is recomputed from the request's stored
+ *     state). Only one of the request's provisioners (its assignees) may
+ *     answer, else refused. PROVISIONED: the grant source is added now
+ *     (expiry now + duration, capped by max_duration), GRANT (or EXTEND),
+ *     task CLOSED PROVISIONED. WONT_PROVISION: request DENIED, task CLOSED
+ *     WONT_PROVISION with the message. FAILED: task UPDATED with the
+ *     message; it stays open. An answer to such a task already closed is
+ *     audited "ignored".
+ *   - an open DEPROVISIONING task (a "t:" field, state.h): only its
+ *     provisioners; DEPROVISIONED or PROVISIONED close it (CLOSED
+ *     PROVISIONED, audited "deprovisioned"), WONT_PROVISION closes it
+ *     (CLOSED WONT_PROVISION, audited "wont_deprovision" with a reason that
+ *     says the access may remain), FAILED updates it; closing deletes the
+ *     field.
+ *   - anything else: a command of an automatic provisioner. PROVISIONED /
+ *     DEPROVISIONED are audited "confirmed" and change nothing; FAILED /
+ *     WONT_PROVISION are audited "provisioning_failed" and open a
+ *     PROVISIONING task without assignees (request_id "", target
+ *     "command:<command_id>") whose reason names the command and the
+ *     message, so that notifiers surface it.
+ *
+ * Rejected (dead letter, SK_DL_INVALID): user not state->user, provisioner
+ * not a valid id, unknown status, empty command_id. The audit record's
+ * actor is the provisioner and its event_id the command_id. Same ownership
+ * and return values as sk_decide_request (strings also borrow from
+ * in->result).
  */
 int sk_decide_result(const sk_rules_t *rules, const sk_result_input_t *in,
                      const sk_user_state_t *state, sk_arena_t *arena,

@@ -1,11 +1,11 @@
 /*
  * decide_request_internal.h — the working memory and helpers shared by the
- * request deciders: decide_request.c (the context, tasks, reviewers, the
- * policy run, grants, the audit record, creation and reviews),
- * decide_actions.c (the other request actions and revocations) and
- * decide_result.c (provisioning results). Not a public header: only those
- * files include it. Everything here is pure; every string a helper makes
- * is allocated from c->arena.
+ * request deciders: decide_request.c (the context, tasks, the audit record,
+ * creation and reviews), decide_policy.c (reviewers, the policy run, grants,
+ * provisioning by hand, revoking), decide_actions.c (the other request
+ * actions and revocation proposals) and decide_result.c (provisioning
+ * results). Not a public header: only those files include it. Everything
+ * here is pure; every string a helper makes is allocated from c->arena.
  */
 #ifndef SK_DECIDE_REQUEST_INTERNAL_H
 #define SK_DECIDE_REQUEST_INTERNAL_H
@@ -57,6 +57,14 @@ int dr_finish(dr_ctx_t *c);
 
 /* ---- small helpers ---- */
 
+static inline sk_ms_t dr_ms_min(sk_ms_t a, sk_ms_t b) { return a < b ? a : b; }
+
+/* a + b for b >= 0, saturating at SK_MS_NONE. */
+static inline sk_ms_t dr_ms_add(sk_ms_t a, sk_ms_t b)
+{
+    return a > SK_MS_NONE - b ? SK_MS_NONE : a + b;
+}
+
 void dr_trace(dr_ctx_t *c, const char *line);
 const char *dr_fmt_dur(dr_ctx_t *c, sk_ms_t ms);
 int dr_reject(dr_ctx_t *c, sk_dead_letter_kind_t kind, const char *reason);
@@ -69,6 +77,10 @@ const char **dr_ids_with(dr_ctx_t *c, const char *const *ids, size_t n, const ch
 bool dr_is_admin(const dr_ctx_t *c, const char *actor);
 
 /* ---- requests and tasks ---- */
+
+/* 1 when the subject has an open shift in rotation_id covering now
+ * (decide_policy.c). */
+int dr_on_call(const dr_ctx_t *c, const char *rotation_id);
 
 /* The request settings that govern rq (its entitlement's, or its
  * profile's own block); NULL when the rules have none any more. */

@@ -16,11 +16,6 @@
 #include <assert.h>
 #include <string.h>
 
-static sk_ms_t ms_add(sk_ms_t a, sk_ms_t b)
-{
-    return a > SK_MS_NONE - b ? SK_MS_NONE : a + b;
-}
-
 /* ": message", or "" when the result has none. */
 static const char *with_message(dr_ctx_t *c, const sk_provisioning_result_t *r)
 {
@@ -45,6 +40,13 @@ static int on_provisioning(dr_ctx_t *c, const sk_provisioning_result_t *r)
     const char *who = r->provisioner, *msg = with_message(c, r);
     if (!dr_has_id(rq->assignees, rq->n_assignees, who))
         return not_a_provisioner(c, r, sk_arena_sprintf(c->arena, "request '%s'", rq->id));
+    if (r->result == SK_PROV_PROVISIONED && !sk_rules_entitlement(c->rules, rq->target)) {
+        c->changed = true;
+        return dr_close_request(c, SK_REQUEST_DENIED, SK_TASK_CANCELLED, "denied",
+                                sk_arena_sprintf(c->arena, "'%s' is no longer in the rules: "
+                                                           "request '%s' is not granted",
+                                                 rq->target, rq->id));
+    }
     switch (r->result) {
     case SK_PROV_PROVISIONED: {
         const char *line = sk_arena_sprintf(c->arena, "'%s' provisioned '%s' for '%s' by hand%s",
@@ -153,7 +155,10 @@ static int on_automatic(dr_ctx_t *c, const sk_provisioning_result_t *r)
                                                           r->command_id, status)),
                    .kind = SK_TASK_PROVISIONING, .state = SK_TASK_CREATED,
                    .outcome = SK_TASK_OUTCOME_NONE, .request_id = "", .subject = c->old->user,
-                   .target = "", .reason = c->reason, .at_ms = c->in->now_ms};
+                   .target = sk_arena_sprintf(c->arena, "command:%s", r->command_id),
+                   .reason = c->reason, .at_ms = c->in->now_ms};
+    if (!t.target)
+        return SK_ENOMEM;
     return dr_task_raw(c, &t);
 }
 
@@ -163,15 +168,24 @@ static int on_result(dr_ctx_t *c, const sk_provisioning_result_t *r)
 {
     for (size_t i = 0; i < c->n_requests; i++) {
         sk_request_state_t *rq = &c->requests[i];
-        if (rq->status != SK_REQUEST_PROVISIONING)
+        if (rq->kind != SK_REQUEST_KIND_ACCESS || rq->status == SK_REQUEST_OPEN)
             continue;
         const char *id = dr_provision_task_id(c, rq);
         if (!id)
             return SK_ENOMEM;
-        if (strcmp(id, r->command_id) == 0) {
-            c->rq = rq;
+        if (strcmp(id, r->command_id) != 0)
+            continue;
+        c->rq = rq;
+        if (rq->status == SK_REQUEST_PROVISIONING)
             return on_provisioning(c, r);
-        }
+        /* a late or repeated answer to a task already closed */
+        c->word = "ignored";
+        c->reason = sk_arena_sprintf(c->arena, "the PROVISIONING task of request '%s' is "
+                                               "closed (%s); %s from '%s' ignored",
+                                     rq->id, sk_request_status_name(rq->status),
+                                     sk_provisioning_status_name(r->result), r->provisioner);
+        dr_trace(c, c->reason);
+        return 0;
     }
     for (size_t i = 0; i < c->n_open_tasks; i++)
         if (strcmp(c->open_tasks[i].id, r->command_id) == 0)
@@ -296,29 +310,49 @@ int sk_decide_deprovisioning(const sk_rules_t *rules, sk_ms_t now_ms, sk_arena_t
 
 /* ---- shared: pruning closed requests (decide.h) ---- */
 
-/* 1 when rq is over: nothing more can happen to it. */
-static bool request_closed(const sk_user_state_t *st, const sk_request_state_t *rq)
+/* 1 when a shift still in st has a grant window of `ent` that had begun by
+ * `at`: a confirmed revocation at `at` keeps that window revoked (decide.c)
+ * only while it is remembered. */
+static bool shift_window_begun(const sk_rules_t *rules, const sk_user_state_t *st,
+                               const char *ent, sk_ms_t at)
+{
+    for (size_t i = 0; i < st->n_shifts; i++) {
+        const sk_shift_t *sh = &st->shifts[i];
+        const sk_rotation_t *rot = sk_rules_rotation(rules, sh->rotation);
+        for (size_t j = 0; rot && j < rot->n_edges; j++) {
+            const sk_enrollment_edge_t *e = &rot->edges[j];
+            if (strcmp(e->ent->key, ent) == 0 && sh->start_ms - e->grant_before_ms <= at)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* 1 when rq is over: nothing more can happen to it, nor depends on it. */
+static bool request_closed(const sk_rules_t *rules, const sk_user_state_t *st,
+                           const sk_request_state_t *rq)
 {
     if (rq->status == SK_REQUEST_DENIED || rq->status == SK_REQUEST_CANCELLED)
         return true;
     if (rq->status != SK_REQUEST_APPROVED)
         return false;
     if (rq->kind == SK_REQUEST_KIND_REVOCATION)
-        return true;
+        return !shift_window_begun(rules, st, rq->target, rq->updated_ms);
     for (size_t i = 0; i < st->n_sources; i++)
         if (st->sources[i].kind != SK_SOURCE_SHIFT && strcmp(st->sources[i].id, rq->id) == 0)
             return false;
     return true;
 }
 
-int sk_decide_prune(sk_ms_t now_ms, sk_user_state_t *state, sk_arena_t *arena, sk_ms_t *wake)
+int sk_decide_prune(const sk_rules_t *rules, sk_ms_t now_ms, sk_user_state_t *state,
+                    sk_arena_t *arena, sk_ms_t *wake)
 {
     size_t drop = 0;
-    assert(state && arena && wake);
+    assert(rules && state && arena && wake);
     for (size_t i = 0; i < state->n_requests; i++) {
         const sk_request_state_t *rq = &state->requests[i];
-        sk_ms_t forget = ms_add(rq->updated_ms, SK_SHIFT_MEMORY_MS);
-        if (!request_closed(state, rq))
+        sk_ms_t forget = dr_ms_add(rq->updated_ms, SK_SHIFT_MEMORY_MS);
+        if (!request_closed(rules, state, rq))
             continue;
         if (now_ms >= forget)
             drop++;
@@ -333,7 +367,8 @@ int sk_decide_prune(sk_ms_t now_ms, sk_user_state_t *state, sk_arena_t *arena, s
         return SK_ENOMEM;
     for (size_t i = 0; i < state->n_requests; i++) {
         const sk_request_state_t *rq = &state->requests[i];
-        if (request_closed(state, rq) && now_ms >= ms_add(rq->updated_ms, SK_SHIFT_MEMORY_MS))
+        if (request_closed(rules, state, rq) &&
+            now_ms >= dr_ms_add(rq->updated_ms, SK_SHIFT_MEMORY_MS))
             continue;
         keep[k++] = *rq;
     }

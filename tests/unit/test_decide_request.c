@@ -429,6 +429,55 @@ TEST(request_state_survives_its_storage_form)
     CHECK_STR(d.base.audit.decision, "ignored");
 }
 
+static sk_state_field_t field(const char *name, const char *value)
+{
+    return (sk_state_field_t){name, strlen(name), value, strlen(value)};
+}
+
+TEST(request_kinds_rounds_and_open_tasks_survive_storage)
+{
+    setup();
+    const char *old_value = "OPEN E app/write 3600000 0 two-step v1 0 1 2 0 0";
+    sk_state_field_t f[] = {
+        field("q:old", old_value), /* written before kinds and rounds */
+        field("q:rev", "APPROVED E app/logs 0 0 revoke-review v1 0 1 2 0 0 R 0"),
+        field("q:rnd", "OPEN E app/write 3600000 0 two-step v1 0 1 2 0 1 ann A 3"),
+        field("t:abc", "DEPROVISIONING app/vault h1 5 2 ann pat"),
+        field("q:bad", "OPEN E app/write 3600000 0 two-step v1 0 1 2 0 0 A 0"),
+        field("t:bad2", "DEPROVISIONING app/vault - 5 3 ann"),
+    };
+    sk_user_state_t st, back;
+    size_t bad = 0;
+    CHECK_INT(sk_state_parse(&arena, "bob", f, 6, &st, &bad), 0);
+    CHECK_INT(bad, 2);
+    CHECK_INT(st.n_requests, 3);
+    CHECK_INT(st.n_open_tasks, 1);
+    CHECK_INT(sk_state_request(&st, "old")->kind, SK_REQUEST_KIND_ACCESS);
+    CHECK_INT(sk_state_request(&st, "old")->round, 0);
+    CHECK_INT(sk_state_request(&st, "rev")->kind, SK_REQUEST_KIND_REVOCATION);
+    CHECK_INT(sk_state_request(&st, "rnd")->round, 3);
+    const sk_open_task_t *t = sk_state_open_task(&st, "abc");
+    CHECK(t != NULL);
+    if (t) {
+        CHECK_INT(t->kind, SK_TASK_DEPROVISIONING);
+        CHECK_STR(t->ent_key, "app/vault");
+        CHECK_STR(t->request_id, "h1");
+        CHECK_INT(t->created_ms, 5);
+        CHECK_INT(t->n_assignees, 2);
+    }
+    sk_user_state_t empty = {.user = "bob"};
+    sk_state_diff_t all, none;
+    CHECK_INT(sk_state_diff(&arena, &empty, &st, &all), 0);
+    CHECK_INT(all.n_set, 4);
+    for (size_t i = 0; i < all.n_set; i++)
+        if (strcmp(all.set[i].name, "q:old") == 0)
+            CHECK_STR(all.set[i].value, old_value); /* stored as it was */
+    CHECK_INT(sk_state_parse(&arena, "bob", all.set, all.n_set, &back, &bad), 0);
+    CHECK_INT(bad, 0);
+    CHECK_INT(sk_state_diff(&arena, &st, &back, &none), 0);
+    CHECK_INT(none.n_set + none.n_del, 0);
+}
+
 TEST(command_task_and_audit_ids_are_deterministic)
 {
     setup();
@@ -485,6 +534,7 @@ SK_TEST_MAIN(SK_TEST_CASE(self_service_auto_approve_grants_at_once),
              SK_TEST_CASE(escalation_switches_to_the_emergency_policy_and_flags_the_grant),
              SK_TEST_CASE(a_request_outlives_the_shift_holding_the_same_entitlement),
              SK_TEST_CASE(request_state_survives_its_storage_form),
+             SK_TEST_CASE(request_kinds_rounds_and_open_tasks_survive_storage),
              SK_TEST_CASE(command_task_and_audit_ids_are_deterministic),
              SK_TEST_CASE(a_comment_updates_the_task_and_changes_nothing),
              SK_TEST_CASE(zz_cleanup))

@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "codec.h"
 #include "decide_request.h"
 #include "sk_test.h"
 
@@ -18,6 +19,26 @@
 
 static sk_rules_t *rules;
 static sk_arena_t arena;
+static sk_codec_t *codec;
+
+/* Every task a decision makes must be valid on the wire: encode, decode. */
+static void check_wire(const sk_task_t *tasks, size_t n)
+{
+    char why[256] = "";
+    if (!codec)
+        codec = sk_codec_new();
+    for (size_t i = 0; i < n; i++) {
+        void *buf = NULL;
+        size_t len = 0;
+        sk_task_t back;
+        CHECK_INT(sk_codec_encode_task(codec, &tasks[i], &arena, &buf, &len), 0);
+        int rc = sk_codec_decode_task(codec, buf, len, &arena, &back, why, sizeof(why));
+        if (rc != 0)
+            fprintf(stderr, "  task %s (%s): %s\n", tasks[i].task_id,
+                    sk_task_kind_name(tasks[i].kind), why);
+        CHECK_INT(rc, 0);
+    }
+}
 
 static void setup(void)
 {
@@ -44,6 +65,7 @@ static sk_request_decision_t create(sk_user_state_t *st, const char *id, const c
                              .now_ms = T0};
     sk_request_decision_t d;
     CHECK_INT(sk_decide_request(rules, &in, st, &arena, &d), 0);
+    check_wire(d.base.tasks, d.base.n_tasks);
     if (!d.base.rejected)
         *st = d.base.state;
     return d;
@@ -61,6 +83,7 @@ static sk_request_decision_t answer(sk_user_state_t *st, const char *command_id,
                             .now_ms = now};
     sk_request_decision_t d;
     CHECK_INT(sk_decide_result(rules, &in, st, &arena, &d), 0);
+    check_wire(d.base.tasks, d.base.n_tasks);
     if (!d.base.rejected)
         *st = d.base.state;
     return d;
@@ -73,6 +96,7 @@ static sk_decision_t timer(sk_user_state_t *st, sk_ms_t now)
     sk_input_t in = {.kind = SK_INPUT_TIMER, .user = st->user, .origin = {"", 0, -1},
                      .now_ms = now};
     CHECK_INT(sk_decide(rules, &in, st, &arena, &d), 0);
+    check_wire(d.tasks, d.n_tasks);
     if (!d.rejected)
         *st = d.state;
     return d;
@@ -171,11 +195,38 @@ TEST(provisioned_grants_from_the_answer_and_closes_the_task)
     CHECK_INT(d.base.tasks[0].outcome, SK_TASK_PROVISIONED);
     CHECK_INT(sk_state_request(&st, "h3")->status, SK_REQUEST_APPROVED);
     CHECK_INT(d.base.next_wake_ms, T0 + 10 * MIN + HOUR);
-    /* the same result again matches no open task: no command */
+    /* the same result again answers a closed task: no command, no task */
     d = answer(&st, task, SK_PROV_PROVISIONED, "ann", "done", T0 + 11 * MIN);
-    CHECK_INT(d.base.n_commands, 0);
-    CHECK_STR(d.base.audit.decision, "confirmed");
+    CHECK_INT(d.base.n_commands + d.base.n_tasks, 0);
+    CHECK_STR(d.base.audit.decision, "ignored");
     CHECK_INT(d.base.diff.n_set + d.base.diff.n_del, 0);
+    d = answer(&st, task, SK_PROV_WONT_PROVISION, "ann", "", T0 + 12 * MIN);
+    CHECK_INT(d.base.n_commands + d.base.n_tasks, 0);
+    CHECK_INT(sk_state_request(&st, "h3")->status, SK_REQUEST_APPROVED);
+}
+
+TEST(the_requester_may_cancel_while_waiting_for_a_provisioner)
+{
+    setup();
+    sk_user_state_t st = {.user = "bob"};
+    const char *task = provisioning_task(&st, "h6", "app/byhand");
+    sk_request_event_t x = {.event_id = "re-2", .type = SK_REQ_CANCELLED, .request_id = "h6",
+                            .actor = "bob", .subject = "bob", .target = "",
+                            .duration_ms = SK_MS_NONE, .justification = "", .comment = "", .source = "test",
+                            .occurred_at_ms = T0 + MIN};
+    sk_request_input_t in = {.event = &x, .now_ms = T0 + MIN};
+    sk_request_decision_t d;
+    CHECK_INT(sk_decide_request(rules, &in, &st, &arena, &d), 0);
+    st = d.base.state;
+    CHECK_STR(d.base.audit.decision, "cancelled");
+    CHECK_INT(d.base.n_tasks, 1);
+    CHECK_STR(d.base.tasks[0].task_id, task);
+    CHECK_INT(d.base.tasks[0].kind, SK_TASK_PROVISIONING);
+    CHECK_INT(d.base.tasks[0].outcome, SK_TASK_CANCELLED);
+    /* a provisioner's late answer grants nothing */
+    d = answer(&st, task, SK_PROV_PROVISIONED, "ann", "", T0 + 2 * MIN);
+    CHECK_INT(d.base.n_commands, 0);
+    CHECK_STR(d.base.audit.decision, "ignored");
 }
 
 TEST(only_a_listed_provisioner_may_answer)
@@ -340,12 +391,14 @@ TEST(zz_cleanup)
 {
     sk_rules_destroy(rules);
     sk_arena_fini(&arena);
+    sk_codec_destroy(codec);
     CHECK(1);
 }
 
 SK_TEST_MAIN(SK_TEST_CASE(an_approved_hand_provisioned_request_opens_a_provisioning_task),
              SK_TEST_CASE(wont_provision_closes_with_the_reason_and_grants_nothing),
              SK_TEST_CASE(provisioned_grants_from_the_answer_and_closes_the_task),
+             SK_TEST_CASE(the_requester_may_cancel_while_waiting_for_a_provisioner),
              SK_TEST_CASE(only_a_listed_provisioner_may_answer),
              SK_TEST_CASE(failed_leaves_the_task_open_with_the_message),
              SK_TEST_CASE(a_hand_provisioned_grant_that_expires_opens_a_deprovisioning_task),
