@@ -38,6 +38,7 @@ static void broker_child(int out_fd, int ctl_fd)
     static const char *const topics[] = {"shiftkey.schedule.v1", "shiftkey.commands.v1",
                                          "shiftkey.audit.v1", "shiftkey.deadletter.v1",
                                          "shiftkey.requests.v1", "shiftkey.tasks.v1",
+                                         "shiftkey.provisioning.results.v1",
                                          BENCH_RAW_TOPIC};
     char err[256], c;
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the bench */
