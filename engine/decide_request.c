@@ -680,8 +680,12 @@ int dr_begin(dr_ctx_t *c, const sk_rules_t *rules, const sk_request_input_t *in,
     c->requests = sk_arena_calloc(arena, state->n_requests + 1, sizeof(*c->requests));
     c->sources = sk_arena_calloc(arena, c->cap_sources, sizeof(*c->sources));
     c->open_tasks = sk_arena_calloc(arena, state->n_open_tasks + 1, sizeof(*c->open_tasks));
-    if (!c->requests || !c->sources || !c->open_tasks)
+    c->retries = sk_arena_calloc(arena, state->n_retries + 1, sizeof(*c->retries));
+    if (!c->requests || !c->sources || !c->open_tasks || !c->retries)
         return SK_ENOMEM;
+    if (state->n_retries)
+        memcpy(c->retries, state->retries, state->n_retries * sizeof(*c->retries));
+    c->n_retries = state->n_retries;
     if (state->n_requests)
         memcpy(c->requests, state->requests, state->n_requests * sizeof(*c->requests));
     if (state->n_sources)
@@ -707,6 +711,8 @@ static int new_state(dr_ctx_t *c)
     d->state.n_sources = c->n_sources;
     d->state.open_tasks = c->open_tasks;
     d->state.n_open_tasks = c->n_open_tasks;
+    d->state.retries = c->retries;
+    d->state.n_retries = c->n_retries;
     if (sk_decide_commands(c->rules, c->old->user, c->in->now_ms, c->old, c->sources,
                            c->n_sources, c->arena, d))
         return SK_ENOMEM;
@@ -733,8 +739,13 @@ int dr_finish(dr_ctx_t *c)
     if (!d->rejected) {
         if (sk_decide_deprovisioning(c->rules, c->in->now_ms, c->arena, d))
             return SK_ENOMEM;
+        size_t n_cmds = d->n_commands;
+        if (sk_decide_retries(c->rules, c->in->now_ms, c->arena, d, &wake))
+            return SK_ENOMEM;
         for (size_t i = c->n_tasks; i < d->n_tasks; i++)
             dr_trace(c, d->tasks[i].reason);
+        for (size_t i = n_cmds; i < d->n_commands; i++)
+            dr_trace(c, d->commands[i].reason);
         int pruned = sk_decide_prune(c->rules, c->in->now_ms, &d->state, c->arena, &wake);
         if (pruned < 0)
             return SK_ENOMEM;

@@ -33,6 +33,8 @@ typedef struct dr_ctx {
     size_t n_sources, cap_sources;
     sk_open_task_t *open_tasks;        /* the new open tasks ("t:") */
     size_t n_open_tasks;
+    sk_retry_t *retries;               /* the new command retries ("r:") */
+    size_t n_retries;
     const char *trace[64];
     size_t n_trace;
     sk_task_t tasks[DR_MAX_TASKS];
