@@ -237,7 +237,8 @@ static int schedule_retry(dr_ctx_t *c, const sk_provisioning_result_t *r, bool *
     if (found <= 0)
         return found;
     sk_retry_t *rt = &c->retries[c->n_retries++];
-    *rt = (sk_retry_t){.command_id = c->ev->event_id /* the arena copy */, .ent_key = ent, .action = action,
+    /* c->ev->event_id is the arena copy of the command id */
+    *rt = (sk_retry_t){.command_id = c->ev->event_id, .ent_key = ent, .action = action,
                        .attempt = 0, .next_ms = dr_ms_add(c->in->now_ms, backoff(0))};
     *done = true;
     c->changed = true;

@@ -212,7 +212,8 @@ TEST(the_requester_may_cancel_while_waiting_for_a_provisioner)
     const char *task = provisioning_task(&st, "h6", "app/byhand");
     sk_request_event_t x = {.event_id = "re-2", .type = SK_REQ_CANCELLED, .request_id = "h6",
                             .actor = "bob", .subject = "bob", .target = "",
-                            .duration_ms = SK_MS_NONE, .justification = "", .comment = "", .source = "test",
+                            .duration_ms = SK_MS_NONE, .justification = "", .comment = "",
+                            .source = "test",
                             .occurred_at_ms = T0 + MIN};
     sk_request_input_t in = {.event = &x, .now_ms = T0 + MIN};
     sk_request_decision_t d;
