@@ -616,6 +616,9 @@ int sk_decide(const sk_rules_t *rules, const sk_input_t *in,
     }
     if (!out->rejected && (rc = close_out(&c)) != 0)
         goto out;
+    if (out->rejected &&
+        (rc = sk_decide_pending_wake(rules, in->now_ms, &out->state, arena, &c.wake)) != 0)
+        goto out;
     rc = SK_ENOMEM;
     for (size_t i = 0; i < out->state.n_sources; i++)
         c.wake = ms_min(c.wake, out->state.sources[i].expires_ms);

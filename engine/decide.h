@@ -139,6 +139,16 @@ int sk_decide_prune(const sk_rules_t *rules, sk_ms_t now_ms, sk_user_state_t *st
                     sk_arena_t *arena, sk_ms_t *wake);
 
 /*
+ * sk_decide_pending_wake — lowers *wake to when the next retry of *state is
+ * due or its next closed request may be forgotten, changing nothing: for
+ * decisions that leave the state as it was (rejected inputs), so that
+ * their wake-up does not lose those times. Returns 0 or SK_ENOMEM.
+ * (Implemented in decide_result.c.)
+ */
+int sk_decide_pending_wake(const sk_rules_t *rules, sk_ms_t now_ms, const sk_user_state_t *state,
+                           sk_arena_t *arena, sk_ms_t *wake);
+
+/*
  * sk_decide_command_id — the deterministic id of a command: a 128-bit hash
  * (32 hex chars) over action, user, entitlement, expiry and the sorted
  * sources. Writes into out (33 bytes).

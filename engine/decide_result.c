@@ -580,3 +580,12 @@ int sk_decide_retries(const sk_rules_t *rules, sk_ms_t now_ms, sk_arena_t *arena
     st->n_retries = k;
     return 0;
 }
+
+int sk_decide_pending_wake(const sk_rules_t *rules, sk_ms_t now_ms, const sk_user_state_t *state,
+                           sk_arena_t *arena, sk_ms_t *wake)
+{
+    sk_user_state_t scratch = *state; /* pruned copy, thrown away */
+    for (size_t i = 0; i < state->n_retries; i++)
+        *wake = dr_ms_min(*wake, state->retries[i].next_ms);
+    return sk_decide_prune(rules, now_ms, &scratch, arena, wake) < 0 ? SK_ENOMEM : 0;
+}

@@ -417,6 +417,20 @@ TEST(a_retryable_failure_is_retried_with_backoff_then_given_up)
     d = failed_retryable(&st, cmd, T0 + 2000); /* again before the retry */
     CHECK_STR(d.base.audit.decision, "retry_pending");
     CHECK_INT(d.base.diff.n_set + d.base.diff.n_del, 0);
+    CHECK_INT(d.base.next_wake_ms, T0 + 1000 + MIN);
+    /* a refused request event keeps the retry's wake-up */
+    sk_request_event_t x = {.event_id = "re-5", .type = SK_REQ_CANCELLED, .request_id = "g1",
+                            .actor = "bob", .subject = "bob", .target = "",
+                            .duration_ms = SK_MS_NONE, .justification = "", .comment = "",
+                            .source = "test", .occurred_at_ms = T0 + 3000};
+    sk_request_input_t xin = {.event = &x, .now_ms = T0 + 3000};
+    CHECK_INT(sk_decide_request(rules, &xin, &st, &arena, &d), 0);
+    CHECK(d.refused);
+    CHECK_INT(d.base.next_wake_ms, T0 + 1000 + MIN);
+    x.request_id = "nope"; /* and so does a rejected one */
+    CHECK_INT(sk_decide_request(rules, &xin, &st, &arena, &d), 0);
+    CHECK(d.base.rejected);
+    CHECK_INT(d.base.next_wake_ms, T0 + 1000 + MIN);
     sk_user_state_t back = stored(&st);
     CHECK_INT(back.n_retries, 1);
     CHECK_INT(back.retries[0].next_ms, T0 + 1000 + MIN);
