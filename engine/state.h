@@ -24,6 +24,11 @@
  * round differ from the old one's). It is written only when it is not
  * "A 0", so values written before it existed parse and store unchanged.
  *
+ * A revocation proposal (rkind R) is OPEN while its revocation_policy
+ * runs, APPROVED once confirmed (the access was taken) and DENIED when
+ * refused (the access stays). Closed requests and proposals are dropped
+ * SK_SHIFT_MEMORY_MS after their last update (decide.h, sk_decide_prune).
+ *
  * For a request, `assignees` are who may act now: the reviewers of the
  * current step (OPEN), or the provisioners (PROVISIONING). Task ids are not
  * stored for requests: they are recomputed from the state (decide_request.c,
