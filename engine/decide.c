@@ -525,15 +525,20 @@ static int fill_audit(decide_ctx_t *c, const char *ignored_why)
 /* ---- the decision ---- */
 
 /* What every decider does last: DEPROVISIONING tasks for hand-provisioned
- * entitlements revoked, and closed requests forgotten (their forgetting
- * time joins the wake-up). Traced. */
+ * entitlements revoked, retries of failed commands that are due, and
+ * closed requests forgotten (retry and forgetting times join the wake-up).
+ * Traced. */
 static int close_out(decide_ctx_t *c)
 {
     sk_decision_t *out = c->out;
-    if (sk_decide_deprovisioning(c->rules, c->in->now_ms, c->arena, out))
+    size_t n_cmds = out->n_commands;
+    if (sk_decide_deprovisioning(c->rules, c->in->now_ms, c->arena, out) ||
+        sk_decide_retries(c->rules, c->in->now_ms, c->arena, out, &c->wake))
         return SK_ENOMEM;
     for (size_t i = 0; i < out->n_tasks; i++)
         trace(c, out->tasks[i].reason);
+    for (size_t i = n_cmds; i < out->n_commands; i++)
+        trace(c, out->commands[i].reason);
     int pruned = sk_decide_prune(c->rules, c->in->now_ms, &out->state, c->arena, &c->wake);
     if (pruned < 0)
         return SK_ENOMEM;
@@ -606,8 +611,13 @@ int sk_decide(const sk_rules_t *rules, const sk_input_t *in,
         out->state.requests = state->requests;
         out->state.n_open_tasks = state->n_open_tasks;
         out->state.open_tasks = state->open_tasks;
+        out->state.n_retries = state->n_retries;
+        out->state.retries = state->retries;
     }
     if (!out->rejected && (rc = close_out(&c)) != 0)
+        goto out;
+    if (out->rejected &&
+        (rc = sk_decide_pending_wake(rules, in->now_ms, &out->state, arena, &c.wake)) != 0)
         goto out;
     rc = SK_ENOMEM;
     for (size_t i = 0; i < out->state.n_sources; i++)

@@ -100,6 +100,29 @@ int sk_decide_commands(const sk_rules_t *rules, const char *user, sk_ms_t now_ms
 int sk_decide_deprovisioning(const sk_rules_t *rules, sk_ms_t now_ms, sk_arena_t *arena,
                              sk_decision_t *d);
 
+/* Retries of a GRANT / EXTEND an automatic provisioner answered FAILED
+ * (retryable): at most SK_RETRY_MAX, the k-th (k from 0) due
+ * SK_RETRY_BASE_MS << k after the previous answer or retry, at most
+ * SK_RETRY_CAP_MS. */
+#define SK_RETRY_MAX 5
+#define SK_RETRY_BASE_MS (60LL * 1000)
+#define SK_RETRY_CAP_MS (3600LL * 1000)
+
+/*
+ * sk_decide_retries — the retries of d->state ("r:" fields, state.h) that
+ * are due at now_ms: the command is recomputed from the sources of its
+ * entitlement in d->state; when it still has the id retried it is emitted
+ * again (same id, issued now; appended to d->commands) and the next retry
+ * scheduled, or after SK_RETRY_MAX retries a PROVISIONING task without
+ * assignees says it gave up; when a later change superseded it the retry
+ * is dropped. Lowers *wake to the next retry due. Call after the commands
+ * and the new state are set and before the diff; replaces d->commands,
+ * d->tasks and d->state.retries with arena copies when anything is due.
+ * Returns 0 or SK_ENOMEM. (Implemented in decide_result.c.)
+ */
+int sk_decide_retries(const sk_rules_t *rules, sk_ms_t now_ms, sk_arena_t *arena,
+                      sk_decision_t *d, sk_ms_t *wake);
+
 /*
  * sk_decide_prune — drops from *state the closed requests whose last update
  * is SK_SHIFT_MEMORY_MS or more before now_ms: DENIED and CANCELLED ones,
@@ -114,6 +137,16 @@ int sk_decide_deprovisioning(const sk_rules_t *rules, sk_ms_t now_ms, sk_arena_t
  */
 int sk_decide_prune(const sk_rules_t *rules, sk_ms_t now_ms, sk_user_state_t *state,
                     sk_arena_t *arena, sk_ms_t *wake);
+
+/*
+ * sk_decide_pending_wake — lowers *wake to when the next retry of *state is
+ * due or its next closed request may be forgotten, changing nothing: for
+ * decisions that leave the state as it was (rejected inputs), so that
+ * their wake-up does not lose those times. Returns 0 or SK_ENOMEM.
+ * (Implemented in decide_result.c.)
+ */
+int sk_decide_pending_wake(const sk_rules_t *rules, sk_ms_t now_ms, const sk_user_state_t *state,
+                           sk_arena_t *arena, sk_ms_t *wake);
 
 /*
  * sk_decide_command_id — the deterministic id of a command: a 128-bit hash

@@ -15,6 +15,9 @@
  *   POLICY_CHANGED            admin: event->policy becomes the policy
  *   STEP_SKIPPED              admin: the current step passes
  *   DELETED                   admin, or the requester while OPEN: forgotten
+ *                             (its grant sources stay until they expire; a
+ *                             deleted confirmed revocation no longer keeps
+ *                             the grant windows it revoked from returning)
  *   REVOCATION_PROPOSED       anyone in the directory, for an entitlement the
  *                             subject holds now and whose request settings
  *                             have a revocation_policy

@@ -129,8 +129,8 @@ sk_task_kind_t dr_task_kind(const sk_request_state_t *rq)
 
 int dr_task_raw(dr_ctx_t *c, const sk_task_t *t)
 {
-    assert(c->n_tasks < DR_MAX_TASKS);
-    if (!t->task_id || !t->reason)
+    assert(c->n_tasks < DR_MAX_TASKS); /* a decision makes at most a few */
+    if (c->n_tasks >= DR_MAX_TASKS || !t->task_id || !t->reason)
         return SK_ENOMEM;
     c->tasks[c->n_tasks++] = *t;
     return 0;
@@ -680,8 +680,12 @@ int dr_begin(dr_ctx_t *c, const sk_rules_t *rules, const sk_request_input_t *in,
     c->requests = sk_arena_calloc(arena, state->n_requests + 1, sizeof(*c->requests));
     c->sources = sk_arena_calloc(arena, c->cap_sources, sizeof(*c->sources));
     c->open_tasks = sk_arena_calloc(arena, state->n_open_tasks + 1, sizeof(*c->open_tasks));
-    if (!c->requests || !c->sources || !c->open_tasks)
+    c->retries = sk_arena_calloc(arena, state->n_retries + 1, sizeof(*c->retries));
+    if (!c->requests || !c->sources || !c->open_tasks || !c->retries)
         return SK_ENOMEM;
+    if (state->n_retries)
+        memcpy(c->retries, state->retries, state->n_retries * sizeof(*c->retries));
+    c->n_retries = state->n_retries;
     if (state->n_requests)
         memcpy(c->requests, state->requests, state->n_requests * sizeof(*c->requests));
     if (state->n_sources)
@@ -707,6 +711,8 @@ static int new_state(dr_ctx_t *c)
     d->state.n_sources = c->n_sources;
     d->state.open_tasks = c->open_tasks;
     d->state.n_open_tasks = c->n_open_tasks;
+    d->state.retries = c->retries;
+    d->state.n_retries = c->n_retries;
     if (sk_decide_commands(c->rules, c->old->user, c->in->now_ms, c->old, c->sources,
                            c->n_sources, c->arena, d))
         return SK_ENOMEM;
@@ -714,6 +720,36 @@ static int new_state(dr_ctx_t *c)
         for (size_t j = 0; j < d->commands[i].n_sources; j++)
             if (d->commands[i].sources[j].kind == SK_SOURCE_EMERGENCY)
                 d->commands[i].emergency = true;
+    return 0;
+}
+
+/* The steps every decision of the user ends with (decide.h):
+ * DEPROVISIONING tasks, due retries (not on a refusal: it changes
+ * nothing, they wait for the timer), closed requests forgotten; each
+ * lowers *wake. A rejected event only reads their times. */
+static int close_out(dr_ctx_t *c, sk_ms_t *wake)
+{
+    sk_decision_t *d = &c->out->base;
+    size_t n_cmds = d->n_commands, n_tasks = d->n_tasks;
+    if (d->rejected)
+        return sk_decide_pending_wake(c->rules, c->in->now_ms, &d->state, c->arena, wake);
+    if (sk_decide_deprovisioning(c->rules, c->in->now_ms, c->arena, d))
+        return SK_ENOMEM;
+    if (!c->out->refused && sk_decide_retries(c->rules, c->in->now_ms, c->arena, d, wake))
+        return SK_ENOMEM;
+    for (size_t i = 0; c->out->refused && i < d->state.n_retries; i++)
+        *wake = dr_ms_min(*wake, d->state.retries[i].next_ms);
+    for (size_t i = n_tasks; i < d->n_tasks; i++)
+        dr_trace(c, d->tasks[i].reason);
+    for (size_t i = n_cmds; i < d->n_commands; i++)
+        dr_trace(c, d->commands[i].reason);
+    int pruned = sk_decide_prune(c->rules, c->in->now_ms, &d->state, c->arena, wake);
+    if (pruned < 0)
+        return SK_ENOMEM;
+    if (pruned > 0)
+        dr_trace(c, sk_arena_sprintf(c->arena, "forgot %d closed request(s) older than the "
+                                               "memory of %s",
+                                     pruned, dr_fmt_dur(c, SK_SHIFT_MEMORY_MS)));
     return 0;
 }
 
@@ -730,22 +766,11 @@ int dr_finish(dr_ctx_t *c)
     if (c->n_tasks)
         memcpy(d->tasks, c->tasks, c->n_tasks * sizeof(*d->tasks));
     d->n_tasks = c->n_tasks;
-    if (!d->rejected) {
-        if (sk_decide_deprovisioning(c->rules, c->in->now_ms, c->arena, d))
-            return SK_ENOMEM;
-        for (size_t i = c->n_tasks; i < d->n_tasks; i++)
-            dr_trace(c, d->tasks[i].reason);
-        int pruned = sk_decide_prune(c->rules, c->in->now_ms, &d->state, c->arena, &wake);
-        if (pruned < 0)
-            return SK_ENOMEM;
-        if (pruned > 0)
-            dr_trace(c, sk_arena_sprintf(c->arena, "forgot %d closed request(s) older than "
-                                                   "the memory of %s",
-                                         pruned, dr_fmt_dur(c, SK_SHIFT_MEMORY_MS)));
-    }
+    if (close_out(c, &wake))
+        return SK_ENOMEM;
     d->next_wake_ms = dr_ms_min(next_wake(c, &d->state), wake);
     d->keep_until_ms = dr_ms_add(d->next_wake_ms == SK_MS_NONE ? c->in->now_ms : d->next_wake_ms,
-                              SK_SHIFT_MEMORY_MS);
+                                 SK_SHIFT_MEMORY_MS);
     if (sk_state_diff(c->arena, c->old, &d->state, &d->diff))
         return SK_ENOMEM;
     return fill_audit(c);

@@ -105,7 +105,11 @@ typedef struct sk_result_input {
  *     says the access may remain), FAILED updates it; closing deletes the
  *     field.
  *   - anything else: a command of an automatic provisioner. PROVISIONED /
- *     DEPROVISIONED are audited "confirmed" and change nothing; FAILED /
+ *     DEPROVISIONED are audited "confirmed" (and end the command's
+ *     retries). FAILED with retryable set, for a GRANT / EXTEND that the
+ *     user's sources still call for, schedules a retry ("r:" field,
+ *     audited "retry_scheduled"; the retries themselves are made by
+ *     sk_decide_retries on the user's timer, decide.h). Otherwise FAILED /
  *     WONT_PROVISION are audited "provisioning_failed" and open a
  *     PROVISIONING task without assignees (request_id "", target
  *     "command:<command_id>") whose reason names the command and the

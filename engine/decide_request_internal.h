@@ -33,6 +33,8 @@ typedef struct dr_ctx {
     size_t n_sources, cap_sources;
     sk_open_task_t *open_tasks;        /* the new open tasks ("t:") */
     size_t n_open_tasks;
+    sk_retry_t *retries;               /* the new command retries ("r:") */
+    size_t n_retries;
     const char *trace[64];
     size_t n_trace;
     sk_task_t tasks[DR_MAX_TASKS];
@@ -104,7 +106,8 @@ sk_task_kind_t dr_task_kind(const sk_request_state_t *rq);
 int dr_task(dr_ctx_t *c, sk_task_kind_t kind, sk_task_state_t state, sk_task_outcome_t outcome,
             const char *reason);
 
-/* Appends a free-standing task record (t->at_ms and t->subject are set). */
+/* Appends a free-standing task record (t->at_ms and t->subject are set).
+ * SK_ENOMEM when an id or reason is NULL or DR_MAX_TASKS are reached. */
 int dr_task_raw(dr_ctx_t *c, const sk_task_t *t);
 
 /* Ends c->rq with status st; closes its open task with outcome. */

@@ -133,6 +133,125 @@ static int on_deprovisioning(dr_ctx_t *c, const sk_provisioning_result_t *r, siz
 
 /* ---- a command of an automatic provisioner ---- */
 
+/* How long before retry number `attempt` (0 = the first). */
+static sk_ms_t backoff(int attempt)
+{
+    sk_ms_t d = SK_RETRY_BASE_MS;
+    for (int i = 0; i < attempt && d < SK_RETRY_CAP_MS; i++)
+        d *= 2;
+    return d < SK_RETRY_CAP_MS ? d : SK_RETRY_CAP_MS;
+}
+
+/*
+ * The command that gives `ent` as the sources of st hold it now, as
+ * `action` (GRANT or EXTEND: same sources and expiry, so the same id as the
+ * one sk_decide_commands emitted for them). *out NULL when no source of st
+ * holds ent. Returns 0 or SK_ENOMEM.
+ */
+static int hold_command(const sk_rules_t *rules, const sk_user_state_t *st, const char *ent,
+                        sk_command_action_t action, sk_ms_t now, sk_arena_t *arena,
+                        sk_command_t **out)
+{
+    sk_grant_source_t *rest = sk_arena_calloc(arena, st->n_sources + 1, sizeof(*rest));
+    sk_user_state_t before = *st;
+    sk_decision_t tmp = {0};
+    size_t n = 0;
+    *out = NULL;
+    if (!rest)
+        return SK_ENOMEM;
+    for (size_t i = 0; i < st->n_sources; i++)
+        if (strcmp(st->sources[i].ent_key, ent) != 0)
+            rest[n++] = st->sources[i];
+    if (n == st->n_sources)
+        return 0;
+    before.sources = rest;
+    before.n_sources = n;
+    if (sk_decide_commands(rules, st->user, now, &before, st->sources, st->n_sources, arena,
+                           &tmp))
+        return SK_ENOMEM;
+    if (tmp.n_commands != 1 || tmp.commands[0].action != SK_CMD_GRANT)
+        return 0;
+    sk_command_t *cmd = &tmp.commands[0];
+    cmd->action = action;
+    sk_decide_command_id(cmd, ent, cmd->command_id);
+    for (size_t i = 0; i < cmd->n_sources; i++)
+        cmd->emergency |= cmd->sources[i].kind == SK_SOURCE_EMERGENCY;
+    *out = cmd;
+    return 0;
+}
+
+/* Finds which GRANT / EXTEND of the user's current sources `id` is: sets
+ * *ent and *action. Returns 1 when found, 0 when not, or SK_ENOMEM. */
+static int find_command(dr_ctx_t *c, const char *id, const char **ent,
+                        sk_command_action_t *action)
+{
+    static const sk_command_action_t actions[] = {SK_CMD_GRANT, SK_CMD_EXTEND};
+    for (size_t i = 0; i < c->old->n_sources; i++) {
+        for (size_t k = 0; k < SK_ARRAY_LEN(actions); k++) {
+            sk_command_t *cmd;
+            if (hold_command(c->rules, c->old, c->old->sources[i].ent_key, actions[k],
+                             c->in->now_ms, c->arena, &cmd))
+                return SK_ENOMEM;
+            if (cmd && strcmp(cmd->command_id, id) == 0) {
+                *ent = c->old->sources[i].ent_key;
+                *action = actions[k];
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Drops the retry of command `id`, if any. */
+static void drop_retry(dr_ctx_t *c, const char *id)
+{
+    for (size_t i = 0; i < c->n_retries; i++) {
+        if (strcmp(c->retries[i].command_id, id) != 0)
+            continue;
+        memmove(&c->retries[i], &c->retries[i + 1],
+                (c->n_retries - i - 1) * sizeof(*c->retries));
+        c->n_retries--;
+        c->changed = true;
+        dr_trace(c, sk_arena_sprintf(c->arena, "no more retries of command %s", id));
+        return;
+    }
+}
+
+/* FAILED (retryable) for a GRANT / EXTEND of the current sources: the
+ * first retry is scheduled. Sets *done when it handled the result. */
+static int schedule_retry(dr_ctx_t *c, const sk_provisioning_result_t *r, bool *done)
+{
+    const char *ent;
+    sk_command_action_t action;
+    *done = false;
+    if (sk_state_retry(c->old, r->command_id)) {
+        *done = true;
+        c->word = "retry_pending";
+        c->reason = sk_arena_sprintf(c->arena, "command %s failed again (retryable%s): its next "
+                                               "retry is already scheduled",
+                                     r->command_id, with_message(c, r));
+        dr_trace(c, c->reason);
+        return 0;
+    }
+    int found = find_command(c, r->command_id, &ent, &action);
+    if (found <= 0)
+        return found;
+    sk_retry_t *rt = &c->retries[c->n_retries++];
+    /* c->ev->event_id is the arena copy of the command id */
+    *rt = (sk_retry_t){.command_id = c->ev->event_id, .ent_key = ent, .action = action,
+                       .attempt = 0, .next_ms = dr_ms_add(c->in->now_ms, backoff(0))};
+    *done = true;
+    c->changed = true;
+    c->word = "retry_scheduled";
+    c->reason = sk_arena_sprintf(c->arena, "'%s' reports FAILED (retryable) for %s of '%s' "
+                                           "(command %s)%s: retry 1 of %d in %s",
+                                 r->provisioner, sk_command_action_name(action), ent,
+                                 r->command_id, with_message(c, r), SK_RETRY_MAX,
+                                 dr_fmt_dur(c, backoff(0)));
+    dr_trace(c, c->reason);
+    return 0;
+}
+
 static int on_automatic(dr_ctx_t *c, const sk_provisioning_result_t *r)
 {
     const char *status = sk_provisioning_status_name(r->result), *msg = with_message(c, r);
@@ -141,8 +260,16 @@ static int on_automatic(dr_ctx_t *c, const sk_provisioning_result_t *r)
         c->reason = sk_arena_sprintf(c->arena, "'%s' confirms command %s: %s%s", r->provisioner,
                                      r->command_id, status, msg);
         dr_trace(c, c->reason);
+        drop_retry(c, r->command_id);
         return 0;
     }
+    if (r->result == SK_PROV_FAILED && r->retryable) {
+        bool done;
+        int rc = schedule_retry(c, r, &done);
+        if (rc || done)
+            return rc;
+    }
+    drop_retry(c, r->command_id);
     c->word = "provisioning_failed";
     c->reason = sk_arena_sprintf(c->arena, "'%s' reports %s%s for command %s%s: look at the "
                                            "access of '%s' by hand",
@@ -216,8 +343,14 @@ int sk_decide_result(const sk_rules_t *rules, const sk_result_input_t *in,
 {
     assert(rules && in && in->result && state && state->user && arena && out);
     const sk_provisioning_result_t *r = in->result;
+    /* the id may be kept in the new state ("r:"): copied out of the
+     * result's own storage, which a caller may reuse */
+    const char *command_id =
+        sk_arena_strndup(arena, r->command_id, strnlen(r->command_id, sizeof(r->command_id)));
+    if (!command_id)
+        return SK_ENOMEM;
     /* seen by the shared helpers as an event by the provisioner */
-    sk_request_event_t ev = {.event_id = r->command_id, .type = SK_REQ_EVENT_TYPE_COUNT,
+    sk_request_event_t ev = {.event_id = command_id, .type = SK_REQ_EVENT_TYPE_COUNT,
                              .request_id = "", .actor = r->provisioner ? r->provisioner : "",
                              .subject = state->user, .target = "", .justification = "",
                              .comment = "", .source = "provisioning", .occurred_at_ms = r->at_ms};
@@ -375,4 +508,84 @@ int sk_decide_prune(const sk_rules_t *rules, sk_ms_t now_ms, sk_user_state_t *st
     state->requests = keep;
     state->n_requests = k;
     return (int)drop;
+}
+
+/* ---- shared: retries of failed commands (decide.h) ---- */
+
+/* The task that says the retries of r gave up. */
+static int gave_up_task(const sk_retry_t *r, const char *user, sk_ms_t now, sk_arena_t *arena,
+                        sk_task_t *t)
+{
+    *t = (sk_task_t){.task_id = r->command_id, .kind = SK_TASK_PROVISIONING,
+                     .state = SK_TASK_CREATED, .outcome = SK_TASK_OUTCOME_NONE,
+                     .request_id = "", .subject = user, .target = r->ent_key, .at_ms = now};
+    t->reason = sk_arena_sprintf(arena, "%s of '%s' to '%s' (command %s) still failed after %d "
+                                        "retries: look at the access by hand",
+                                 sk_command_action_name(r->action), r->ent_key, user,
+                                 r->command_id, r->attempt);
+    return t->reason ? 0 : SK_ENOMEM;
+}
+
+int sk_decide_retries(const sk_rules_t *rules, sk_ms_t now_ms, sk_arena_t *arena,
+                      sk_decision_t *d, sk_ms_t *wake)
+{
+    sk_user_state_t *st = &d->state;
+    size_t n = st->n_retries, k = 0;
+    assert(rules && arena && d && wake);
+    if (n == 0)
+        return 0;
+    sk_retry_t *keep = sk_arena_calloc(arena, n + 1, sizeof(*keep));
+    sk_command_t *cmds = sk_arena_calloc(arena, d->n_commands + n + 1, sizeof(*cmds));
+    sk_task_t *tasks = sk_arena_calloc(arena, d->n_tasks + n + 1, sizeof(*tasks));
+    if (!keep || !cmds || !tasks)
+        return SK_ENOMEM;
+    if (d->n_commands)
+        memcpy(cmds, d->commands, d->n_commands * sizeof(*cmds));
+    if (d->n_tasks)
+        memcpy(tasks, d->tasks, d->n_tasks * sizeof(*tasks));
+    size_t nc = d->n_commands, nt = d->n_tasks;
+    for (size_t i = 0; i < n; i++) {
+        sk_retry_t r = st->retries[i];
+        sk_command_t *cmd;
+        if (r.next_ms > now_ms) {
+            keep[k++] = r;
+            *wake = r.next_ms < *wake ? r.next_ms : *wake;
+            continue;
+        }
+        if (hold_command(rules, st, r.ent_key, r.action, now_ms, arena, &cmd))
+            return SK_ENOMEM;
+        if (!cmd || strcmp(cmd->command_id, r.command_id) != 0)
+            continue; /* superseded by a later change: dropped */
+        if (r.attempt >= SK_RETRY_MAX) {
+            if (gave_up_task(&r, st->user, now_ms, arena, &tasks[nt++]))
+                return SK_ENOMEM;
+            continue;
+        }
+        r.attempt++;
+        cmd->reason = sk_arena_sprintf(arena, "retry %d of %d of command %s after a FAILED "
+                                              "(retryable) result: %s",
+                                       r.attempt, SK_RETRY_MAX, r.command_id, cmd->reason);
+        if (!cmd->reason)
+            return SK_ENOMEM;
+        cmds[nc++] = *cmd;
+        r.next_ms = dr_ms_add(now_ms, backoff(r.attempt));
+        *wake = r.next_ms < *wake ? r.next_ms : *wake;
+        keep[k++] = r;
+    }
+    d->commands = cmds;
+    d->n_commands = nc;
+    d->tasks = tasks;
+    d->n_tasks = nt;
+    st->retries = keep;
+    st->n_retries = k;
+    return 0;
+}
+
+int sk_decide_pending_wake(const sk_rules_t *rules, sk_ms_t now_ms, const sk_user_state_t *state,
+                           sk_arena_t *arena, sk_ms_t *wake)
+{
+    sk_user_state_t scratch = *state; /* pruned copy, thrown away */
+    for (size_t i = 0; i < state->n_retries; i++)
+        *wake = dr_ms_min(*wake, state->retries[i].next_ms);
+    return sk_decide_prune(rules, now_ms, &scratch, arena, wake) < 0 ? SK_ENOMEM : 0;
 }

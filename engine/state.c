@@ -193,6 +193,31 @@ static int parse_open_task(sk_arena_t *a, const sk_state_field_t *f, sk_open_tas
     return 0;
 }
 
+/* Parses "r:<command_id>" -> "<ent_key> <action> <attempt> <next>". */
+static int parse_retry(sk_arena_t *a, const sk_state_field_t *f, sk_retry_t *r)
+{
+    char *w[4], *end;
+    if (split_words(a, f->value, f->value_len, w, 4) != 4)
+        return -1;
+    memset(r, 0, sizeof(*r));
+    r->command_id = sk_arena_strndup(a, f->name + 2, f->name_len - 2);
+    r->ent_key = w[0];
+    if (!r->command_id || w[0][0] == '\0')
+        return -1;
+    if (strcmp(w[1], "GRANT") == 0)
+        r->action = SK_CMD_GRANT;
+    else if (strcmp(w[1], "EXTEND") == 0)
+        r->action = SK_CMD_EXTEND;
+    else
+        return -1;
+    long attempt = strtol(w[2], &end, 10);
+    if (*end != '\0' || w[2][0] < '0' || w[2][0] > '9' || (w[2][0] == '0' && w[2][1]) ||
+        attempt < 0 || attempt > SK_ROUND_MAX)
+        return -1;
+    r->attempt = (int)attempt;
+    return parse_ms(w[3], &r->next_ms);
+}
+
 int sk_state_parse(sk_arena_t *arena, const char *user,
                    const sk_state_field_t *fields, size_t n_fields,
                    sk_user_state_t *out, size_t *n_bad)
@@ -204,7 +229,8 @@ int sk_state_parse(sk_arena_t *arena, const char *user,
     out->sources = sk_arena_calloc(arena, n_fields + 1, sizeof(sk_grant_source_t));
     out->requests = sk_arena_calloc(arena, n_fields + 1, sizeof(sk_request_state_t));
     out->open_tasks = sk_arena_calloc(arena, n_fields + 1, sizeof(sk_open_task_t));
-    if (!out->shifts || !out->sources || !out->requests || !out->open_tasks)
+    out->retries = sk_arena_calloc(arena, n_fields + 1, sizeof(sk_retry_t));
+    if (!out->shifts || !out->sources || !out->requests || !out->open_tasks || !out->retries)
         return SK_ENOMEM;
     for (size_t i = 0; i < n_fields; i++) {
         const sk_state_field_t *f = &fields[i];
@@ -229,6 +255,10 @@ int sk_state_parse(sk_arena_t *arena, const char *user,
             rc = parse_open_task(arena, f, &out->open_tasks[out->n_open_tasks]);
             if (rc == 0)
                 out->n_open_tasks++;
+        } else if (f->name_len > 2 && f->name[0] == 'r' && f->name[1] == ':') {
+            rc = parse_retry(arena, f, &out->retries[out->n_retries]);
+            if (rc == 0)
+                out->n_retries++;
         }
         if (rc != 0)
             bad++;
@@ -291,7 +321,9 @@ static char *fmt_open_task(sk_arena_t *a, const sk_open_task_t *t)
 static sk_state_field_t *state_fields(sk_arena_t *a, const sk_user_state_t *st,
                                       size_t *n_fields)
 {
-    size_t n = st->n_shifts + st->n_sources + st->n_requests + st->n_open_tasks, k = 0;
+    size_t n = st->n_shifts + st->n_sources + st->n_requests + st->n_open_tasks +
+               st->n_retries,
+           k = 0;
     sk_state_field_t *f = sk_arena_calloc(a, n + 1, sizeof(*f));
     char start[24], end[24], upd[24], exp[24];
     if (!f)
@@ -321,6 +353,13 @@ static sk_state_field_t *state_fields(sk_arena_t *a, const sk_user_state_t *st,
     for (size_t i = 0; i < st->n_open_tasks; i++, k++) {
         f[k].name = sk_arena_sprintf(a, "t:%s", st->open_tasks[i].id);
         f[k].value = fmt_open_task(a, &st->open_tasks[i]);
+    }
+    for (size_t i = 0; i < st->n_retries; i++, k++) {
+        const sk_retry_t *r = &st->retries[i];
+        fmt_ms(exp, sizeof(exp), r->next_ms);
+        f[k].name = sk_arena_sprintf(a, "r:%s", r->command_id);
+        f[k].value = sk_arena_sprintf(a, "%s %s %d %s", r->ent_key,
+                                      sk_command_action_name(r->action), r->attempt, exp);
     }
     for (size_t i = 0; i < n; i++) {
         if (!f[i].name || !f[i].value)
@@ -388,5 +427,13 @@ const sk_open_task_t *sk_state_open_task(const sk_user_state_t *st, const char *
     for (size_t i = 0; i < st->n_open_tasks; i++)
         if (strcmp(st->open_tasks[i].id, id) == 0)
             return &st->open_tasks[i];
+    return NULL;
+}
+
+const sk_retry_t *sk_state_retry(const sk_user_state_t *st, const char *command_id)
+{
+    for (size_t i = 0; i < st->n_retries; i++)
+        if (strcmp(st->retries[i].command_id, command_id) == 0)
+            return &st->retries[i];
     return NULL;
 }

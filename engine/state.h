@@ -13,6 +13,7 @@
  *                                     <assignee>... [<rkind> <round>]"
  *   "t:<task_id>"                 -> "<task_kind> <ent_key> <request_id|-> <created>
  *                                     <n> <assignee>..."
+ *   "r:<command_id>"              -> "<ent_key> <action> <attempt> <next>"
  * where kind is S (shift), R (request) or E (emergency) and times are ms.
  * A request's status is a word (OPEN, APPROVED, ...), target_kind E
  * (entitlement) or P (profile), step the 0-based index of the current step
@@ -22,6 +23,11 @@
  * HARD_RESET or POLICY_CHANGED sent it back to step 0, so task ids of a new
  * round differ from the old one's). It is written only when it is not
  * "A 0", so values written before it existed parse and store unchanged.
+ *
+ * A revocation proposal (rkind R) is OPEN while its revocation_policy
+ * runs, APPROVED once confirmed (the access was taken) and DENIED when
+ * refused (the access stays). Closed requests and proposals are dropped
+ * SK_SHIFT_MEMORY_MS after their last update (decide.h, sk_decide_prune).
  *
  * For a request, `assignees` are who may act now: the reviewers of the
  * current step (OPEN), or the provisioners (PROVISIONING). Task ids are not
@@ -34,6 +40,13 @@
  * provisioned by hand (task_id = the REVOKE command's id; request_id the
  * request that held it, or "-"; assignees the provisioners then). The field
  * is deleted when a provisioner closes the task.
+ *
+ * "r:" fields are retries of a GRANT or EXTEND command an automatic
+ * provisioner answered FAILED (retryable): the command is recomputed from
+ * the sources of ent_key when the retry is due (so a command that a later
+ * change superseded is not retried), action is GRANT or EXTEND, attempt
+ * the retries made so far, next when the next one is due (decide.h,
+ * sk_decide_retries).
  *
  * All memory of a parsed or computed state belongs to the arena it was made
  * in; nothing here does I/O.
@@ -123,6 +136,15 @@ typedef struct sk_open_task {
     const char **assignees;
 } sk_open_task_t;
 
+/* A pending retry of a command ("r:" fields). */
+typedef struct sk_retry {
+    const char *command_id;     /* the command retried (its id never changes) */
+    const char *ent_key;        /* "app/entitlement" */
+    sk_command_action_t action; /* SK_CMD_GRANT or SK_CMD_EXTEND */
+    int attempt;                /* retries made so far, >= 0 */
+    sk_ms_t next_ms;            /* when the next retry is due */
+} sk_retry_t;
+
 typedef struct sk_user_state {
     const char *user;
     size_t n_shifts;
@@ -133,6 +155,8 @@ typedef struct sk_user_state {
     sk_request_state_t *requests;
     size_t n_open_tasks;        /* open tasks outside requests ("t:") */
     sk_open_task_t *open_tasks;
+    size_t n_retries;           /* pending command retries ("r:") */
+    sk_retry_t *retries;
 } sk_user_state_t;
 
 /* A field of the user's hash, name and value as bytes (not NUL-terminated
@@ -173,5 +197,6 @@ int sk_state_diff(sk_arena_t *arena, const sk_user_state_t *before,
 const sk_shift_t *sk_state_shift(const sk_user_state_t *st, const char *id);
 const sk_request_state_t *sk_state_request(const sk_user_state_t *st, const char *id);
 const sk_open_task_t *sk_state_open_task(const sk_user_state_t *st, const char *id);
+const sk_retry_t *sk_state_retry(const sk_user_state_t *st, const char *command_id);
 
 #endif

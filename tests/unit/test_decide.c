@@ -292,6 +292,39 @@ static void teardown_all(void)
     sk_arena_fini(&arena);
 }
 
+static sk_state_field_t field(const char *name, const char *value)
+{
+    return (sk_state_field_t){name, strlen(name), value, strlen(value)};
+}
+
+TEST(requests_open_tasks_and_retries_are_carried_over)
+{
+    setup();
+    sk_state_field_t f[] = {
+        field("q:r1", "OPEN E app/write 3600000 0 two-step v1 0 1 2 0 1 ann"),
+        field("t:0123456789abcdef0123456789abcdef", "DEPROVISIONING app/read - 5 1 ann"),
+        field("r:fedcba9876543210fedcba9876543210", "app/short GRANT 0 1800000120000"),
+    };
+    sk_user_state_t st;
+    size_t bad = 9;
+    CHECK_INT(sk_state_parse(&arena, "alice", f, 3, &st, &bad), 0);
+    CHECK_INT(bad, 0);
+    sk_schedule_event_t e = ev(SK_SHIFT_STARTED, "alice", "primary", "s1", T0, T0 + HOUR, T0);
+    sk_decision_t d = step(&st, &e, T0);
+    CHECK_INT(d.n_commands, 2);
+    CHECK_INT(st.n_requests + st.n_open_tasks + st.n_retries, 3);
+    for (size_t i = 0; i < d.diff.n_set; i++)
+        CHECK(d.diff.set[i].name[0] == 's' || d.diff.set[i].name[0] == 'g');
+    CHECK_INT(d.diff.n_del, 0);
+    CHECK_INT(d.next_wake_ms, T0 + 2 * MIN); /* the retry, before the shift's end */
+    /* the retry is due, but nothing holds app/short: dropped, no command */
+    d = step(&st, NULL, T0 + 2 * MIN);
+    CHECK_INT(d.n_commands, 0);
+    CHECK_INT(st.n_retries, 0);
+    CHECK_INT(d.diff.n_del, 1);
+    CHECK_INT(d.next_wake_ms, T0 + HOUR);
+}
+
 TEST(zz_cleanup) { teardown_all(); CHECK(1); }
 
 SK_TEST_MAIN(SK_TEST_CASE(shift_start_grants_each_entitlement_until_shift_end),
@@ -308,4 +341,5 @@ SK_TEST_MAIN(SK_TEST_CASE(shift_start_grants_each_entitlement_until_shift_end),
              SK_TEST_CASE(cancelled_shift_revokes_at_once),
              SK_TEST_CASE(state_survives_its_storage_form),
              SK_TEST_CASE(times_near_the_end_of_int64_do_not_wrap),
+             SK_TEST_CASE(requests_open_tasks_and_retries_are_carried_over),
              SK_TEST_CASE(zz_cleanup))

@@ -445,11 +445,16 @@ TEST(request_kinds_rounds_and_open_tasks_survive_storage)
         field("t:abc", "DEPROVISIONING app/vault h1 5 2 ann pat"),
         field("q:bad", "OPEN E app/write 3600000 0 two-step v1 0 1 2 0 0 A 0"),
         field("t:bad2", "DEPROVISIONING app/vault - 5 3 ann"),
+        field("r:0123456789abcdef0123456789abcdef", "app/read EXTEND 2 99"),
+        field("r:bad3", "app/read REVOKE 2 99"),
     };
     sk_user_state_t st, back;
     size_t bad = 0;
-    CHECK_INT(sk_state_parse(&arena, "bob", f, 6, &st, &bad), 0);
-    CHECK_INT(bad, 2);
+    CHECK_INT(sk_state_parse(&arena, "bob", f, 8, &st, &bad), 0);
+    CHECK_INT(bad, 3);
+    CHECK_INT(st.n_retries, 1);
+    const sk_retry_t *r = sk_state_retry(&st, "0123456789abcdef0123456789abcdef");
+    CHECK(r && r->action == SK_CMD_EXTEND && r->attempt == 2 && r->next_ms == 99);
     CHECK_INT(st.n_requests, 3);
     CHECK_INT(st.n_open_tasks, 1);
     CHECK_INT(sk_state_request(&st, "old")->kind, SK_REQUEST_KIND_ACCESS);
@@ -468,7 +473,7 @@ TEST(request_kinds_rounds_and_open_tasks_survive_storage)
     sk_user_state_t empty = {.user = "bob"};
     sk_state_diff_t all, none;
     CHECK_INT(sk_state_diff(&arena, &empty, &st, &all), 0);
-    CHECK_INT(all.n_set, 4);
+    CHECK_INT(all.n_set, 5);
     for (size_t i = 0; i < all.n_set; i++)
         if (strcmp(all.set[i].name, "q:old") == 0)
             CHECK_STR(all.set[i].value, old_value); /* stored as it was */

@@ -212,7 +212,8 @@ TEST(the_requester_may_cancel_while_waiting_for_a_provisioner)
     const char *task = provisioning_task(&st, "h6", "app/byhand");
     sk_request_event_t x = {.event_id = "re-2", .type = SK_REQ_CANCELLED, .request_id = "h6",
                             .actor = "bob", .subject = "bob", .target = "",
-                            .duration_ms = SK_MS_NONE, .justification = "", .comment = "", .source = "test",
+                            .duration_ms = SK_MS_NONE, .justification = "", .comment = "",
+                            .source = "test",
                             .occurred_at_ms = T0 + MIN};
     sk_request_input_t in = {.event = &x, .now_ms = T0 + MIN};
     sk_request_decision_t d;
@@ -369,6 +370,129 @@ TEST(results_of_automatic_provisioners_are_audited)
     CHECK_STR(d.base.audit.decision, "provisioning_failed");
 }
 
+/* A FAILED (retryable) answer of an automatic provisioner. */
+static sk_request_decision_t failed_retryable(sk_user_state_t *st, const char *command_id,
+                                              sk_ms_t now)
+{
+    sk_provisioning_result_t r = {.result = SK_PROV_FAILED, .retryable = true,
+                                  .provisioner = "aws-connector", .user = st->user,
+                                  .message = "throttled", .at_ms = now};
+    snprintf(r.command_id, sizeof(r.command_id), "%s", command_id);
+    sk_result_input_t in = {.result = &r, .now_ms = now};
+    sk_request_decision_t d;
+    CHECK_INT(sk_decide_result(rules, &in, st, &arena, &d), 0);
+    check_wire(d.base.tasks, d.base.n_tasks);
+    if (!d.base.rejected)
+        *st = d.base.state;
+    return d;
+}
+
+/* bob holds app/read for 8h from T0 by request; returns the GRANT's id. */
+static const char *read_granted(sk_user_state_t *st, const char *id)
+{
+    sk_request_event_t e = {.event_id = "re-3", .type = SK_REQ_CREATED, .request_id = id,
+                            .actor = st->user, .subject = st->user,
+                            .target_kind = SK_TARGET_ENTITLEMENT, .target = "app/read",
+                            .duration_ms = 8 * HOUR, .justification = "", .comment = "",
+                            .source = "test", .occurred_at_ms = T0};
+    sk_request_input_t in = {.event = &e, .now_ms = T0};
+    sk_request_decision_t d;
+    CHECK_INT(sk_decide_request(rules, &in, st, &arena, &d), 0);
+    *st = d.base.state;
+    CHECK_INT(d.base.n_commands, 1);
+    return d.base.n_commands ? sk_arena_strdup(&arena, d.base.commands[0].command_id) : "";
+}
+
+TEST(a_retryable_failure_is_retried_with_backoff_then_given_up)
+{
+    setup();
+    sk_user_state_t st = {.user = "bob"};
+    const char *cmd = read_granted(&st, "g1");
+    sk_request_decision_t d = failed_retryable(&st, cmd, T0 + 1000);
+    CHECK_STR(d.base.audit.decision, "retry_scheduled");
+    CHECK_CONTAINS(d.base.audit.reason, "retry 1 of 5 in 1m");
+    CHECK_INT(d.base.n_tasks, 0);
+    CHECK_INT(st.n_retries, 1);
+    CHECK_INT(d.base.next_wake_ms, T0 + 1000 + MIN);
+    d = failed_retryable(&st, cmd, T0 + 2000); /* again before the retry */
+    CHECK_STR(d.base.audit.decision, "retry_pending");
+    CHECK_INT(d.base.diff.n_set + d.base.diff.n_del, 0);
+    CHECK_INT(d.base.next_wake_ms, T0 + 1000 + MIN);
+    /* a refused request event keeps the retry's wake-up */
+    sk_request_event_t x = {.event_id = "re-5", .type = SK_REQ_CANCELLED, .request_id = "g1",
+                            .actor = "bob", .subject = "bob", .target = "",
+                            .duration_ms = SK_MS_NONE, .justification = "", .comment = "",
+                            .source = "test", .occurred_at_ms = T0 + 3000};
+    sk_request_input_t xin = {.event = &x, .now_ms = T0 + 3000};
+    CHECK_INT(sk_decide_request(rules, &xin, &st, &arena, &d), 0);
+    CHECK(d.refused);
+    CHECK_INT(d.base.next_wake_ms, T0 + 1000 + MIN);
+    x.request_id = "nope"; /* and so does a rejected one */
+    CHECK_INT(sk_decide_request(rules, &xin, &st, &arena, &d), 0);
+    CHECK(d.base.rejected);
+    CHECK_INT(d.base.next_wake_ms, T0 + 1000 + MIN);
+    sk_user_state_t back = stored(&st);
+    CHECK_INT(back.n_retries, 1);
+    CHECK_INT(back.retries[0].next_ms, T0 + 1000 + MIN);
+    sk_ms_t gap = MIN;
+    for (int k = 1; k <= SK_RETRY_MAX; k++) {
+        sk_ms_t due = st.retries[0].next_ms;
+        sk_decision_t t = timer(&st, due);
+        CHECK_INT(t.n_commands, 1);
+        if (t.n_commands == 1) {
+            CHECK_STR(t.commands[0].command_id, cmd); /* the same command again */
+            CHECK_INT(t.commands[0].action, SK_CMD_GRANT);
+            CHECK_INT(t.commands[0].issued_at_ms, due);
+            CHECK_CONTAINS(t.commands[0].reason, "after a FAILED (retryable) result");
+        }
+        CHECK_INT(st.retries[0].attempt, k);
+        gap *= 2;
+        CHECK_INT(st.retries[0].next_ms, due + gap);
+        CHECK_INT(t.next_wake_ms, due + gap);
+        t = timer(&st, due); /* idempotent */
+        CHECK_INT(t.n_commands + t.diff.n_set + t.diff.n_del, 0);
+    }
+    sk_decision_t t = timer(&st, st.retries[0].next_ms);
+    CHECK_INT(t.n_commands, 0);
+    CHECK_INT(t.n_tasks, 1);
+    CHECK_INT(t.tasks[0].kind, SK_TASK_PROVISIONING);
+    CHECK_STR(t.tasks[0].target, "app/read");
+    CHECK_CONTAINS(t.tasks[0].reason, "still failed after 5 retries");
+    CHECK_INT(st.n_retries, 0);
+}
+
+TEST(a_retry_stops_when_confirmed_or_superseded)
+{
+    setup();
+    sk_user_state_t st = {.user = "bob"};
+    const char *cmd = read_granted(&st, "g2");
+    failed_retryable(&st, cmd, T0 + 1000);
+    sk_request_decision_t d = answer(&st, cmd, SK_PROV_PROVISIONED, "aws-connector", "", T0 + 2000);
+    CHECK_STR(d.base.audit.decision, "confirmed");
+    CHECK_INT(st.n_retries, 0);
+    CHECK_INT(d.base.diff.n_del, 1);
+    /* superseded: a later request extends read before the retry is due */
+    failed_retryable(&st, cmd, T0 + 3000);
+    CHECK_INT(st.n_retries, 1);
+    sk_request_event_t e = {.event_id = "re-4", .type = SK_REQ_CREATED, .request_id = "g3",
+                            .actor = "bob", .subject = "bob",
+                            .target_kind = SK_TARGET_ENTITLEMENT, .target = "app/read",
+                            .duration_ms = 8 * HOUR, .justification = "", .comment = "",
+                            .source = "test", .occurred_at_ms = T0 + 4000};
+    sk_request_input_t in = {.event = &e, .now_ms = T0 + 4000};
+    CHECK_INT(sk_decide_request(rules, &in, &st, &arena, &d), 0);
+    st = d.base.state;
+    CHECK_INT(d.base.n_commands, 1); /* the EXTEND */
+    sk_decision_t t = timer(&st, T0 + 3000 + MIN);
+    CHECK_INT(t.n_commands, 0);
+    CHECK_INT(t.n_tasks, 0);
+    CHECK_INT(st.n_retries, 0);
+    /* a FAILED for a command no source explains (a REVOKE) opens the task */
+    d = failed_retryable(&st, "ffffffffffffffffffffffffffffffff", T0 + 5000);
+    CHECK_STR(d.base.audit.decision, "provisioning_failed");
+    CHECK_INT(d.base.n_tasks, 1);
+}
+
 TEST(invalid_results_are_rejected)
 {
     setup();
@@ -404,5 +528,7 @@ SK_TEST_MAIN(SK_TEST_CASE(an_approved_hand_provisioned_request_opens_a_provision
              SK_TEST_CASE(a_hand_provisioned_grant_that_expires_opens_a_deprovisioning_task),
              SK_TEST_CASE(wont_deprovision_closes_with_a_warning),
              SK_TEST_CASE(results_of_automatic_provisioners_are_audited),
+             SK_TEST_CASE(a_retryable_failure_is_retried_with_backoff_then_given_up),
+             SK_TEST_CASE(a_retry_stops_when_confirmed_or_superseded),
              SK_TEST_CASE(invalid_results_are_rejected),
              SK_TEST_CASE(zz_cleanup))
