@@ -8,8 +8,8 @@
  * not NUL-terminated buffer, so ASan sees any read past its length.
  *
  * Invariants: parsing never fails on content (bad fields are skipped and
- * counted); every field is either parsed or counted bad; parsed shifts and
- * sources hold their ranges; the diff of the state against itself is
+ * counted); every field is either parsed (a shift, source, request, open
+ * task or retry) or counted bad; parsed records hold their ranges; the diff of the state against itself is
  * empty; the state's storage form (diff from an empty state) names each
  * field once and only fields that exist in the hash, so a later diff can
  * update or delete every field it read; and that storage form parses back,
@@ -84,6 +84,13 @@ static size_t split_fields(const uint8_t *data, size_t size, sk_state_field_t *f
     return n;
 }
 
+/* Fields a parsed state stands for: shifts, sources, requests, open tasks
+ * and retries, one field each. */
+static size_t n_parsed(const sk_user_state_t *st)
+{
+    return st->n_shifts + st->n_sources + st->n_requests + st->n_open_tasks + st->n_retries;
+}
+
 static void check_state(const sk_user_state_t *st)
 {
     for (size_t i = 0; i < st->n_shifts; i++) {
@@ -100,6 +107,20 @@ static void check_state(const sk_user_state_t *st)
         FUZZ_CHECK((unsigned)s->kind < SK_SOURCE_KIND_COUNT, "source %zu: kind %d", i,
                    (int)s->kind);
     }
+    for (size_t i = 0; i < st->n_requests; i++) {
+        const sk_request_state_t *r = &st->requests[i];
+        FUZZ_CHECK(r->id && r->target && r->policy && r->rules_version, "request %zu: NULL", i);
+        FUZZ_CHECK((unsigned)r->status < SK_REQUEST_STATUS_COUNT, "request %zu: status %d", i,
+                   (int)r->status);
+        FUZZ_CHECK(r->step >= 0, "request %zu: step %d", i, r->step);
+        FUZZ_CHECK(sk_state_request(st, r->id) != NULL, "request '%s' not found", r->id);
+    }
+    for (size_t i = 0; i < st->n_open_tasks; i++)
+        FUZZ_CHECK(sk_state_open_task(st, st->open_tasks[i].id) != NULL,
+                   "open task %zu not found", i);
+    for (size_t i = 0; i < st->n_retries; i++)
+        FUZZ_CHECK(sk_state_retry(st, st->retries[i].command_id) != NULL, "retry %zu not found",
+                   i);
 }
 
 static void check_canonical(const sk_user_state_t *st, const sk_state_field_t *in,
@@ -112,8 +133,8 @@ static void check_canonical(const sk_user_state_t *st, const sk_state_field_t *i
 
     FUZZ_CHECK(sk_state_diff(&g_arena, &empty, st, &d) == 0, "diff from empty failed");
     FUZZ_CHECK(d.n_del == 0, "diff from empty deletes %zu fields", d.n_del);
-    FUZZ_CHECK(d.n_set == st->n_shifts + st->n_sources, "storage form: %zu fields for %zu",
-               d.n_set, st->n_shifts + st->n_sources);
+    FUZZ_CHECK(d.n_set == n_parsed(st), "storage form: %zu fields for %zu", d.n_set,
+               n_parsed(st));
     for (size_t i = 0; i < d.n_set; i++) {
         const sk_state_field_t *f = &d.set[i];
         for (size_t j = 0; j < i; j++)
@@ -129,9 +150,11 @@ static void check_canonical(const sk_user_state_t *st, const sk_state_field_t *i
     }
     FUZZ_CHECK(sk_state_parse(&g_arena, "u", d.set, d.n_set, &st2, &bad2) == 0, "re-parse");
     FUZZ_CHECK(bad2 == 0, "storage form has %zu fields that do not parse", bad2);
-    FUZZ_CHECK(st2.n_shifts == st->n_shifts && st2.n_sources == st->n_sources,
-               "re-parse: %zu shifts %zu sources, was %zu and %zu", st2.n_shifts,
-               st2.n_sources, st->n_shifts, st->n_sources);
+    FUZZ_CHECK(st2.n_shifts == st->n_shifts && st2.n_sources == st->n_sources &&
+                   n_parsed(&st2) == n_parsed(st),
+               "re-parse: %zu shifts %zu sources %zu fields, was %zu, %zu and %zu",
+               st2.n_shifts, st2.n_sources, n_parsed(&st2), st->n_shifts, st->n_sources,
+               n_parsed(st));
     FUZZ_CHECK(sk_state_diff(&g_arena, st, &st2, &d) == 0, "diff");
     FUZZ_CHECK(d.n_set == 0 && d.n_del == 0, "re-parsed state differs: %zu sets, %zu dels",
                d.n_set, d.n_del);
@@ -175,9 +198,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     FUZZ_CHECK(sk_state_parse(&g_arena, "u", fields, n, &st, &bad) == 0, "parse failed");
-    FUZZ_CHECK(bad <= n && st.n_shifts + st.n_sources + bad == n,
-               "%zu fields: %zu shifts + %zu sources + %zu bad", n, st.n_shifts,
-               st.n_sources, bad);
+    FUZZ_CHECK(bad <= n && n_parsed(&st) + bad == n, "%zu fields: %zu parsed + %zu bad", n,
+               n_parsed(&st), bad);
     check_state(&st);
     FUZZ_CHECK(sk_state_diff(&g_arena, &st, &st, &d) == 0, "diff failed");
     FUZZ_CHECK(d.n_set == 0 && d.n_del == 0, "diff of a state with itself: %zu sets, %zu dels",
