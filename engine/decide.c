@@ -623,7 +623,10 @@ int sk_decide(const sk_rules_t *rules, const sk_input_t *in,
     for (size_t i = 0; i < out->state.n_sources; i++)
         c.wake = ms_min(c.wake, out->state.sources[i].expires_ms);
     out->next_wake_ms = c.wake;
-    out->keep_until_ms = ms_add(c.wake == SK_MS_NONE ? in->now_ms : c.wake, SK_SHIFT_MEMORY_MS);
+    out->keep_until_ms = sk_state_awaits_people(&out->state)
+                             ? SK_MS_NONE
+                             : ms_add(c.wake == SK_MS_NONE ? in->now_ms : c.wake,
+                                      SK_SHIFT_MEMORY_MS);
     if ((rc = sk_state_diff(arena, state, &out->state, &out->diff)) != 0)
         goto out;
     rc = fill_audit(&c, ignored_why);

@@ -52,7 +52,9 @@ typedef struct sk_decision {
     sk_task_t *tasks;        /* task records to publish, in order */
     sk_audit_t audit;        /* exactly one per decision */
     sk_ms_t next_wake_ms;    /* when the user's timer must fire; SK_MS_NONE */
-    sk_ms_t keep_until_ms;   /* state may be dropped after this (key TTL) */
+    sk_ms_t keep_until_ms;   /* state may be dropped after this (key TTL);
+                                SK_MS_NONE while a request or task of the
+                                user waits for people (sk_state_awaits_people) */
 } sk_decision_t;
 
 /*

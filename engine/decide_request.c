@@ -769,8 +769,11 @@ int dr_finish(dr_ctx_t *c)
     if (close_out(c, &wake))
         return SK_ENOMEM;
     d->next_wake_ms = dr_ms_min(next_wake(c, &d->state), wake);
-    d->keep_until_ms = dr_ms_add(d->next_wake_ms == SK_MS_NONE ? c->in->now_ms : d->next_wake_ms,
-                                 SK_SHIFT_MEMORY_MS);
+    d->keep_until_ms =
+        sk_state_awaits_people(&d->state)
+            ? SK_MS_NONE
+            : dr_ms_add(d->next_wake_ms == SK_MS_NONE ? c->in->now_ms : d->next_wake_ms,
+                        SK_SHIFT_MEMORY_MS);
     if (sk_state_diff(c->arena, c->old, &d->state, &d->diff))
         return SK_ENOMEM;
     return fill_audit(c);

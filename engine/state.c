@@ -437,3 +437,14 @@ const sk_retry_t *sk_state_retry(const sk_user_state_t *st, const char *command_
             return &st->retries[i];
     return NULL;
 }
+
+bool sk_state_awaits_people(const sk_user_state_t *st)
+{
+    if (st->n_open_tasks)
+        return true;
+    for (size_t i = 0; i < st->n_requests; i++)
+        if (st->requests[i].status == SK_REQUEST_OPEN ||
+            st->requests[i].status == SK_REQUEST_PROVISIONING)
+            return true;
+    return false;
+}

@@ -193,6 +193,14 @@ int sk_state_parse(sk_arena_t *arena, const char *user,
 int sk_state_diff(sk_arena_t *arena, const sk_user_state_t *before,
                   const sk_user_state_t *after, sk_state_diff_t *out);
 
+/*
+ * sk_state_awaits_people — true when the state holds something only a person
+ * can end: a request waiting for reviewers (OPEN) or provisioners
+ * (PROVISIONING), or an open task outside requests ("t:"). Such a state must
+ * not expire with its key: a pending review would vanish without a trace.
+ */
+bool sk_state_awaits_people(const sk_user_state_t *st);
+
 /* Finders; NULL when absent. */
 const sk_shift_t *sk_state_shift(const sk_user_state_t *st, const char *id);
 const sk_request_state_t *sk_state_request(const sk_user_state_t *st, const char *id);

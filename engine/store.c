@@ -32,7 +32,10 @@ static const char APPLY_LUA[] =
     "  i = i + 2\n"
     "end\n"
     "if ARGV[5] == '1' then\n"
-    "  if redis.call('EXISTS', KEYS[5]) == 1 then redis.call('PEXPIREAT', KEYS[5], ARGV[7]) end\n"
+    "  if redis.call('EXISTS', KEYS[5]) == 1 then\n"
+    "    if ARGV[7] == '-1' then redis.call('PERSIST', KEYS[5])\n"
+    "    else redis.call('PEXPIREAT', KEYS[5], ARGV[7]) end\n"
+    "  end\n"
     "  if ARGV[6] == '-1' then redis.call('ZREM', KEYS[4], ARGV[4])\n"
     "  else redis.call('ZADD', KEYS[4], ARGV[6], ARGV[4]) end\n"
     "end\n"
@@ -387,7 +390,7 @@ static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_apply_op_t *op,
     argv[i++] = op->user ? op->user : "";
     argv[i++] = op->user ? "1" : "0";
     argv[i++] = op->next_wake_ms == SK_MS_NONE ? "-1" : fmt_i64(a, op->next_wake_ms);
-    argv[i++] = fmt_i64(a, op->keep_until_ms);
+    argv[i++] = op->keep_until_ms == SK_MS_NONE ? "-1" : fmt_i64(a, op->keep_until_ms);
     argv[i++] = fmt_i64(a, (int64_t)n_del);
     for (size_t k = 0; k < n_del; k++)
         argv[i++] = op->diff->del[k];

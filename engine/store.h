@@ -66,7 +66,7 @@ typedef struct sk_apply_op {
     const char *user;    /* NULL: no user state is touched (dead letters) */
     const sk_state_diff_t *diff; /* may be NULL */
     sk_ms_t next_wake_ms;  /* SK_MS_NONE removes the user's timer */
-    sk_ms_t keep_until_ms; /* the user's key expires then */
+    sk_ms_t keep_until_ms; /* the user's key expires then; SK_MS_NONE: never */
     size_t n_out;
     const sk_outbox_entry_t *out;
     size_t n_oncall;     /* on-call index writes that go with the diff */

@@ -80,6 +80,30 @@ TEST(apply_writes_state_timer_offset_and_outbox_atomically)
     sk_store_destroy(s);
 }
 
+TEST(a_state_waiting_for_people_never_expires)
+{
+    sk_store_t *s = connect_store();
+    int64_t epoch = 0;
+    bool applied = false;
+    if (!s)
+        return;
+    CHECK_INT(sk_store_claim(s, 7, &epoch), 0);
+    sk_state_field_t f = {"g:x S 1", 7, "100 r", 5};
+    sk_state_diff_t diff = {.n_set = 1, .set = &f};
+    sk_apply_op_t op = {.partition = 7, .epoch = epoch, .topic = "in", .offset = 1,
+                        .user = "cy", .diff = &diff, .next_wake_ms = 1234,
+                        .keep_until_ms = sk_now_ms() + 60000};
+    CHECK_INT(sk_store_apply(s, &op, &applied), 0);
+    CHECK(sk_fx_redis_int(&redis, "PTTL sk:{p7}:u:cy") > 0);
+    /* keep_until SK_MS_NONE (a review waits for people): the TTL goes */
+    op.offset = 2;
+    op.keep_until_ms = SK_MS_NONE;
+    CHECK_INT(sk_store_apply(s, &op, &applied), 0);
+    CHECK(applied);
+    CHECK_INT(sk_fx_redis_int(&redis, "PTTL sk:{p7}:u:cy"), -1);
+    sk_store_destroy(s);
+}
+
 TEST(outbox_reads_in_order_and_trims_exactly_what_was_sent)
 {
     sk_store_t *s = connect_store();
@@ -183,5 +207,6 @@ TEST(z_teardown)
 SK_TEST_MAIN(SK_TEST_CASE(a_setup),
              SK_TEST_CASE(apply_writes_state_timer_offset_and_outbox_atomically),
              SK_TEST_CASE(outbox_reads_in_order_and_trims_exactly_what_was_sent),
+             SK_TEST_CASE(a_state_waiting_for_people_never_expires),
              SK_TEST_CASE(a_former_owner_is_fenced), SK_TEST_CASE(lost_script_cache_is_reloaded),
              SK_TEST_CASE(redis_restart_is_an_io_error_then_reconnects), SK_TEST_CASE(z_teardown))

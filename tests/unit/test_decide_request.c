@@ -213,10 +213,14 @@ TEST(two_step_deny_at_step_one_never_asks_step_two)
     CHECK_INT(d.base.tasks[0].step, 1);
     CHECK_INT(d.base.tasks[0].n_assignees, 1);
     CHECK_STR(d.base.tasks[0].assignees[0], "ann"); /* bob's manager */
+    /* a review waiting for people keeps the user's key: no TTL */
+    CHECK(d.base.keep_until_ms == SK_MS_NONE);
     const char *task1 = d.base.tasks[0].task_id;
     sk_request_event_t deny = rev(SK_REQ_DENIED, "w1", "ann", "bob", "app/write", SK_MS_NONE);
     d = act(&st, &deny, T0 + MIN);
     CHECK_STR(d.base.audit.decision, "denied");
+    CHECK(d.base.keep_until_ms != SK_MS_NONE); /* closed: the key expires again */
+    CHECK(d.base.keep_until_ms > T0 + MIN);
     CHECK_INT(d.base.n_tasks, 1);
     CHECK_STR(d.base.tasks[0].task_id, task1);
     CHECK_INT(d.base.tasks[0].state, SK_TASK_CLOSED);
