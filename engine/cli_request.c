@@ -56,8 +56,8 @@ static rd_kafka_t *outcome_reader(const char *brokers)
 
 /*
  * Follows rk (outcome_reader) for the outcome of one request: 0 when a
- * command held by it appears, 1 when its task closes denied or cancelled,
- * 3 on timeout. Closes and destroys rk.
+ * command held by it appears, 1 when one of its tasks closes denied,
+ * cancelled, expired or won't-provision, 3 on timeout. Closes and destroys rk.
  */
 static int wait_outcome(rd_kafka_t *rk, const char *subject, const char *request_id,
                         int timeout_s)
@@ -94,7 +94,8 @@ static int wait_outcome(rd_kafka_t *rk, const char *subject, const char *request
                        task.state == SK_TASK_CLOSED ? sk_task_outcome_name(task.outcome) : "",
                        task.reason);
                 if (task.state == SK_TASK_CLOSED &&
-                    (task.outcome == SK_TASK_DENIED || task.outcome == SK_TASK_CANCELLED))
+                    (task.outcome == SK_TASK_DENIED || task.outcome == SK_TASK_CANCELLED ||
+                     task.outcome == SK_TASK_WONT_PROVISION || task.outcome == SK_TASK_EXPIRED))
                     rc = 1;
             }
             fflush(stdout);
@@ -124,7 +125,8 @@ static void request_usage(FILE *out)
             "  --emergency      break-glass: the emergency policy applies\n"
             "  --id ID          the request's id [req-<ms>-<pid>]\n"
             "  --as USER        who asks (default $SHIFTKEY_USER, else $USER)\n"
-            "  --wait SECONDS   wait for the outcome: exit 0 granted, 1 denied, 3 no outcome yet\n"
+            "  --wait SECONDS   wait for the outcome: exit 0 granted, 1 refused, denied,\n"
+            "                   cancelled or not provisioned, 3 no outcome yet\n"
             "  --kafka BROKERS / --bootstrap-file F   as for `shiftkey shift`\n"
             "Exit status: 0 published (with --wait: granted), 1 not published (with --wait:\n"
             "refused, denied or cancelled), 2 usage error, 3 --wait ran out (it may still come).\n");

@@ -179,7 +179,8 @@ static void verb_usage(const verb_t *v, FILE *out)
             v->name, prov ? "TASK_ID" : "ID", v->needs & NEED_COMMENT ? "--comment REASON" : "[--comment TEXT]",
             v->needs & NEED_TO ? " --to USER" : "", v->needs & NEED_POLICY ? " --policy POLICY" : "",
             v->needs & NEED_DURATION ? " --duration D" : "");
-    fprintf(out, "%c%s.\nDone by %s.\n", toupper((unsigned char)v->what[0]), v->what + 1, v->who);
+    fprintf(out, "%c%s.\nDone by %s.%s\n", toupper((unsigned char)v->what[0]), v->what + 1,
+            v->who, v->type == SK_REQ_ESCALATED && !prov ? " Also: shiftkey escalate ID..." : "");
     if (prov)
         fprintf(out, "Publishes a ProvisioningResult (%s) on " SK_CLI_RESULTS_TOPIC " whose\n"
                      "command_id is the task id (32 hex characters; a request id works when its\n"

@@ -99,8 +99,10 @@ sleep 0.5
 say "the task is closed, so the list of open tasks is empty; its history (shiftkey task show)"
 "$SK" task list --bootstrap-file "$BOOT" | sed 's/^/    [cli] /'
 "$SK" task show demo-req-1 --bootstrap-file "$BOOT" | sed 's/^/    [cli] /'
+say "dave's grant in Redis, held by the request (shiftkey grants dave@example.com)"
+"$SK" grants dave@example.com --redis "127.0.0.1:$REDIS_PORT" | sed 's/^/    [cli] /'
 say "no more events: dave's 10 s grant ends by the durable timer"
-sleep 11
+sleep 10
 say "state left in Redis (redis-cli --scan --pattern 'sk:*'):"
 redis-cli -p "$REDIS_PORT" --scan --pattern 'sk:*' | sort | sed 's/^/    /'
 if [ "${SHIFTKEY_DEMO_KEEP:-0}" = 1 ]; then

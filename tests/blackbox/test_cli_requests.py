@@ -167,9 +167,18 @@ def check_help_and_usage(cli):
               rc == 2 and says in err, "exit %d, stderr %r" % (rc, err))
 
 
-def scenario(tmp, engine_log):
-    nonce = uuid.uuid4().hex[:6]
-    # ---- redis-server, shiftkeyd ----
+class Stack:
+    """What start_stack started: the CLI, the reader, redis-cli, the broker."""
+
+    def __init__(self, cli, reader, rcli, bootstrap):
+        self.cli, self.reader, self.rcli, self.bootstrap = cli, reader, rcli, bootstrap
+
+
+def start_stack(tmp, engine_log, rules=RULES, help_checks=None):
+    """Starts redis-server, shiftkeyd on `rules` and a confluent_kafka reader
+    of the commands, tasks, requests and provisioning results topics (kept
+    in procs for main() to stop). help_checks(cli), when given, runs while
+    the reader starts. Returns a Stack, or None when setup failed."""
     port = free_port()
     procs["redis"] = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
@@ -181,27 +190,25 @@ def scenario(tmp, engine_log):
         return p.stdout.decode("utf-8", "replace") if p.returncode == 0 else None
     if not check("redis-server answers PING",
                  wait_until(lambda: (rcli("ping") or "").strip() == "PONG", time.time() + 10, 0.1)):
-        return False
+        return None
     boot_file = os.path.join(tmp, "bootstrap")
     env = dict(os.environ)
     env["ASAN_OPTIONS"] = "detect_leaks=0"
     with open(engine_log, "wb") as err:
         procs["engine"] = engine = subprocess.Popen(
-            [SHIFTKEYD, "--kafka", "embedded", "--bootstrap-file", boot_file, "--rules", RULES,
+            [SHIFTKEYD, "--kafka", "embedded", "--bootstrap-file", boot_file, "--rules", rules,
              "--redis", "127.0.0.1:%d" % port, "--partitions", str(PARTITIONS), "--group", "bbcli",
              "--timer-interval-ms", "100"], stdout=subprocess.DEVNULL, stderr=err, env=env)
     ok = wait_until(lambda: len(set(re.findall(r"assigned %s\[(\d+)\]" % re.escape(T_REQUESTS),
                                                read_text(engine_log)))) == PARTITIONS
                     or engine.poll() is not None, time.time() + 20, 0.1)
     if not check("shiftkeyd is assigned the requests topic", ok and engine.poll() is None):
-        return False
+        return None
     bootstrap = read_text(boot_file).strip()
     cli = Cli(boot_file)
 
-    check_help_and_usage(cli)
-
     reader = Reader(bootstrap, [T_COMMANDS, T_TASKS, T_REQUESTS, T_RESULTS])
-    reader.consumer.close()  # replaced: refresh metadata often, the results topic comes later
+    reader.consumer.close()  # replaced: refresh metadata often, the results topic may come later
     from confluent_kafka import Consumer
     reader.consumer = Consumer({
         "bootstrap.servers": bootstrap, "group.id": "bbcli-" + uuid.uuid4().hex[:8],
@@ -209,10 +216,21 @@ def scenario(tmp, engine_log):
         "topic.metadata.refresh.interval.ms": 500})
     procs["reader"] = reader
     reader.start()
+    if help_checks:
+        help_checks(cli)
     if not check("confluent_kafka reader is assigned commands, tasks and requests",
                  wait_until(lambda: len([a for a in reader.assigned if a[0] != T_RESULTS])
                             == 3 * PARTITIONS, time.time() + 20, 0.1), reader.errors[:3]):
+        return None
+    return Stack(cli, reader, rcli, bootstrap)
+
+
+def scenario(tmp, engine_log):
+    nonce = uuid.uuid4().hex[:6]
+    st = start_stack(tmp, engine_log, help_checks=check_help_and_usage)
+    if not st:
         return False
+    cli, reader, rcli = st.cli, st.reader, st.rcli
 
     # ---- the full cycle: request -> task -> approve -> GRANT -> expiry -> REVOKE ----
     r1 = "bb-r1-%s" % nonce
@@ -407,13 +425,15 @@ def scenario(tmp, engine_log):
     return True
 
 
-def main():
+def main(scenario_fn=None):
+    """Runs scenario_fn(tmp, engine_log) (default: this file's scenario),
+    stops what it started, prints the counts; the exit status."""
     global failed
     tmp = tempfile.mkdtemp(prefix="sk-bbcli-")
     engine_log = os.path.join(tmp, "shiftkeyd.stderr")
     t0 = time.time()
     try:
-        ok = scenario(tmp, engine_log)
+        ok = (scenario_fn or scenario)(tmp, engine_log)
     except Exception as e:
         failed += 1
         ok = False
