@@ -132,7 +132,12 @@ int dr_task_raw(dr_ctx_t *c, const sk_task_t *t)
     assert(c->n_tasks < DR_MAX_TASKS); /* a decision makes at most a few */
     if (c->n_tasks >= DR_MAX_TASKS || !t->task_id || !t->reason)
         return SK_ENOMEM;
-    c->tasks[c->n_tasks++] = *t;
+    c->tasks[c->n_tasks] = *t;
+    if (t->state == SK_TASK_CLOSED) { /* the schema: nobody acts on a closed task */
+        c->tasks[c->n_tasks].n_assignees = 0;
+        c->tasks[c->n_tasks].assignees = NULL;
+    }
+    c->n_tasks++;
     return 0;
 }
 

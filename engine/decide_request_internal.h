@@ -106,7 +106,8 @@ sk_task_kind_t dr_task_kind(const sk_request_state_t *rq);
 int dr_task(dr_ctx_t *c, sk_task_kind_t kind, sk_task_state_t state, sk_task_outcome_t outcome,
             const char *reason);
 
-/* Appends a free-standing task record (t->at_ms and t->subject are set).
+/* Appends a free-standing task record (t->at_ms and t->subject are set); a
+ * CLOSED one loses its assignees (empty once closed, as the schema says).
  * SK_ENOMEM when an id or reason is NULL or DR_MAX_TASKS are reached. */
 int dr_task_raw(dr_ctx_t *c, const sk_task_t *t);
 

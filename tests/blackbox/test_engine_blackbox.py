@@ -45,7 +45,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import skwire  # noqa: E402
 
-from confluent_kafka import Consumer, Producer  # noqa: E402
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition  # noqa: E402
 
 SHIFTKEYD = os.environ.get("SK_SHIFTKEYD", os.path.join("build", "test", "bin", "shiftkeyd"))
 RULES = os.path.join("rules", "examples")
@@ -123,7 +123,11 @@ def read_text(path):
 
 class Reader(threading.Thread):
     """Consumes the output topics in the background with confluent_kafka and
-    keeps every record with its arrival time (time.time())."""
+    keeps every record with its arrival time (time.time()). It assigns every
+    partition itself, from the beginning, instead of joining a consumer group:
+    the mock cluster's group join can take tens of seconds on a loaded
+    machine, which made the tests flaky. A topic not there yet is assigned
+    when the metadata shows it."""
 
     def __init__(self, bootstrap, topics):
         super().__init__(daemon=True)
@@ -146,9 +150,33 @@ class Reader(threading.Thread):
             for p in partitions:
                 self.assigned.add((p.topic, p.partition))
 
+    def _assign_new(self):
+        """Assigns the partitions of every topic the metadata shows that is
+        not assigned yet; returns True when every topic is assigned."""
+        try:
+            md = self.consumer.list_topics(timeout=2)
+        except Exception as e:  # the broker may still be starting
+            with self.lock:
+                self.errors.append("metadata: %s" % e)
+            return False
+        new = []
+        for t in self.topics:
+            tm = md.topics.get(t)
+            if tm is None or tm.error is not None or not tm.partitions:
+                continue
+            new += [TopicPartition(t, p, OFFSET_BEGINNING) for p in sorted(tm.partitions)
+                    if (t, p) not in self.assigned]
+        if new:
+            self.consumer.incremental_assign(new)
+            self._on_assign(self.consumer, new)
+        with self.lock:
+            return len({t for t, _ in self.assigned}) == len(self.topics)
+
     def run(self):
-        self.consumer.subscribe(self.topics, on_assign=self._on_assign)
+        complete, next_look = False, 0.0
         while not self.stop.is_set():
+            if not complete and time.time() >= next_look:
+                complete, next_look = self._assign_new(), time.time() + 0.5
             m = self.consumer.poll(0.05)
             if m is None:
                 continue
