@@ -60,7 +60,7 @@ static const option_row_t OPTIONS[] = {
     {"deadletter-topic", "TOPIC", O(deadletter_topic), "shiftkey.deadletter.v1",
      "output: invalid input with the reason"},
     {"tasks-topic", "TOPIC", O(tasks_topic), "shiftkey.tasks.v1",
-     "output: review tasks created, updated, closed"},
+     "output: review, provisioning and revocation tasks (created, updated, closed)"},
     {"timer-interval-ms", "MS", O(timer_interval_ms), "200", "how often due timers are looked for"},
     {"batch-max", "N", O(batch_max), "500", "most records decided and applied as one pipelined batch"},
     {"log-level", "LEVEL", O(log_level), "info", "debug, info, warn or error"},
@@ -76,8 +76,9 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: shiftkeyd --kafka BROKERS|embedded [options]\n\n"
-            "shiftkey's engine: consumes on-call shift events, decides with the rules, keeps\n"
-            "grants in Redis with durable timers, and emits GRANT/REVOKE/EXTEND commands.\n\n"
+            "shiftkey's engine: consumes on-call shift events, access requests with reviewers'\n"
+            "actions, and provisioners' results; decides with the rules; keeps grants in\n"
+            "Redis with durable timers; emits GRANT/REVOKE/EXTEND commands and tasks.\n\n"
             "options (each also read from the environment as SHIFTKEY_<NAME>):\n");
     for (size_t i = 0; i < SK_ARRAY_LEN(OPTIONS); i++) {
         const option_row_t *r = &OPTIONS[i];
