@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "decide.h"
+#include "sk_decide_fx.h"
 #include "sk_test.h"
 
 #define RULES "tests/rules/engine"
@@ -18,13 +19,8 @@ static sk_arena_t arena;
 
 static void setup(void)
 {
-    sk_rules_errors_t errs;
-    sk_rules_errors_init(&errs);
     if (!rules)
-        rules = sk_rules_load(RULES, &errs);
-    if (!rules)
-        sk_rules_errors_print(&errs, stderr);
-    sk_rules_errors_fini(&errs);
+        rules = sk_dfx_load_rules(RULES);
     sk_arena_fini(&arena);
     sk_arena_init(&arena, 65536);
 }

@@ -12,6 +12,7 @@
 
 #include "codec.h"
 #include "decide_request.h"
+#include "sk_decide_fx.h"
 #include "sk_test.h"
 
 #define RULES "tests/rules/requests"
@@ -27,31 +28,15 @@ static sk_codec_t *codec;
 /* Every task a decision makes must be valid on the wire: encode, decode. */
 static void check_wire(const sk_task_t *tasks, size_t n)
 {
-    char why[256] = "";
     if (!codec)
         codec = sk_codec_new();
-    for (size_t i = 0; i < n; i++) {
-        void *buf = NULL;
-        size_t len = 0;
-        sk_task_t back;
-        CHECK_INT(sk_codec_encode_task(codec, &tasks[i], &arena, &buf, &len), 0);
-        int rc = sk_codec_decode_task(codec, buf, len, &arena, &back, why, sizeof(why));
-        if (rc != 0)
-            fprintf(stderr, "  task %s (%s): %s\n", tasks[i].task_id,
-                    sk_task_kind_name(tasks[i].kind), why);
-        CHECK_INT(rc, 0);
-    }
+    sk_dfx_check_tasks_wire(codec, &arena, tasks, n);
 }
 
 static void setup(void)
 {
-    sk_rules_errors_t errs;
-    sk_rules_errors_init(&errs);
     if (!rules)
-        rules = sk_rules_load(RULES, &errs);
-    if (!rules)
-        sk_rules_errors_print(&errs, stderr);
-    sk_rules_errors_fini(&errs);
+        rules = sk_dfx_load_rules(RULES);
     sk_arena_fini(&arena);
     sk_arena_init(&arena, 65536);
 }

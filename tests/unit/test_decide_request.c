@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "decide_request.h"
+#include "sk_decide_fx.h"
 #include "sk_test.h"
 
 #define RULES "tests/rules/requests"
@@ -19,13 +20,8 @@ static sk_arena_t arena;
 
 static void setup(void)
 {
-    sk_rules_errors_t errs;
-    sk_rules_errors_init(&errs);
     if (!rules)
-        rules = sk_rules_load(RULES, &errs);
-    if (!rules)
-        sk_rules_errors_print(&errs, stderr);
-    sk_rules_errors_fini(&errs);
+        rules = sk_dfx_load_rules(RULES);
     sk_arena_fini(&arena);
     sk_arena_init(&arena, 65536);
 }
@@ -225,6 +221,7 @@ TEST(two_step_deny_at_step_one_never_asks_step_two)
     CHECK_STR(d.base.tasks[0].task_id, task1);
     CHECK_INT(d.base.tasks[0].state, SK_TASK_CLOSED);
     CHECK_INT(d.base.tasks[0].outcome, SK_TASK_DENIED);
+    CHECK_INT(d.base.tasks[0].n_assignees, 0); /* nobody acts on a closed task */
     CHECK_INT(d.base.n_commands, 0);
     /* a later approval changes nothing: step 2 is never asked */
     sk_request_event_t ap = rev(SK_REQ_APPROVED, "w1", "ann", "bob", "app/write", SK_MS_NONE);
