@@ -253,6 +253,8 @@ int sk_oncall_view_lists(const sk_oncall_view_t *v, sk_ms_t now, sk_arena_t *are
                                      &start, &end);
             if (rc == SK_ENOMEM)
                 return rc;
+            if (rc == 0 && end == SK_MS_NONE && start < SK_MS_NONE - SK_ONCALL_OPEN_END_MAX_MS)
+                end = start + SK_ONCALL_OPEN_END_MAX_MS; /* see the header */
             if (rc == 0 && start <= now && now < end)
                 users[n++] = user;
         }

@@ -90,10 +90,19 @@ int sk_oncall_view_init(sk_oncall_view_t *v, sk_arena_t *arena, const char *cons
 int sk_oncall_view_apply(sk_oncall_view_t *v, const sk_oncall_op_t *ops, size_t n);
 
 /*
+ * An open-ended shift (no end) counts as on call for at most this long after
+ * its start. Its index field can outlive the user's state (the key expires,
+ * the index field does not), so without a bound a stale field would make
+ * someone a reviewer for ever; the bound fails closed (fewer reviewers).
+ */
+#define SK_ONCALL_OPEN_END_MAX_MS (7LL * 24 * 3600 * 1000)
+
+/*
  * sk_oncall_view_lists — for each tracked rotation, the users with a shift
- * in it whose window covers now (start <= now < end, or no end), sorted by
- * id, without repeats; fields that do not parse are skipped. *lists has
- * one entry per tracked rotation, allocated from arena. 0 or SK_ENOMEM.
+ * in it whose window covers now (start <= now < end; with no end, start <=
+ * now < start + SK_ONCALL_OPEN_END_MAX_MS), sorted by id, without repeats;
+ * fields that do not parse are skipped. *lists has one entry per tracked
+ * rotation, allocated from arena. 0 or SK_ENOMEM.
  */
 int sk_oncall_view_lists(const sk_oncall_view_t *v, sk_ms_t now, sk_arena_t *arena,
                          sk_oncall_list_t **lists, size_t *n_lists);

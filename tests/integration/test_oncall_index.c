@@ -189,6 +189,13 @@ TEST(the_view_lists_who_covers_now_sorted_without_repeats)
     CHECK_INT(sk_oncall_view_lists(&v, 100, &a, &l, &nl), 0);
     CHECK(nl == 2 && l[0].n_users == 2 && strcmp(l[0].users[0], "late") == 0 &&
           strcmp(l[0].users[1], "zoe") == 0);
+    /* an open-ended shift counts for a bounded time only (a stale field) */
+    sk_oncall_op_t open_end[] = {{"backup", "olga s8", "1000 -"}};
+    CHECK_INT(sk_oncall_view_apply(&v, open_end, 1), 0);
+    CHECK_INT(sk_oncall_view_lists(&v, 1000 + SK_ONCALL_OPEN_END_MAX_MS - 1, &a, &l, &nl), 0);
+    CHECK(nl == 2 && l[1].n_users == 1 && strcmp(l[1].users[0], "olga") == 0);
+    CHECK_INT(sk_oncall_view_lists(&v, 1000 + SK_ONCALL_OPEN_END_MAX_MS, &a, &l, &nl), 0);
+    CHECK(nl == 2 && l[1].n_users == 0);
     sk_arena_fini(&a);
 }
 
