@@ -20,7 +20,8 @@ request's expiry depends on the engine's clock: request commands are matched
 on (action, entitlement, request sources) and their expires_at must be
 issued_at + the (capped) duration. Before the run, the checks themselves are
 run on made-up topic contents with a lost request, a doubled GRANT, a wrong
-expiry and altered duplicates, and must report each of them.
+expiry and altered duplicates, and must report each of them; --plant puts
+a fault into a real run (a lost request, a doubled GRANT) to see it fail.
 
     /usr/bin/python3 tests/chaos/chaos.py --kills 3 --users 60 --broker-outages 1  # short
     make chaos                                                                    # long
@@ -605,6 +606,26 @@ def self_test(check):
           "byte-identical is reported (%d)" % f["task_different"])
 
 
+def plant_doubled_grant(bootstrap, cmd_recs):
+    """Puts a copy of the first request GRANT in cmd_recs on the commands
+    topic, issued 1 s later (expiry moved with it) under another
+    command_id: what a request decided twice would leave behind."""
+    for key, val in cmd_recs:
+        _, cmd = skwire.decode(val)
+        if cmd["action"] == "GRANT" and any(s["kind"] == "REQUEST" for s in cmd["sources"]):
+            break
+    else:
+        return
+    cmd = dict(cmd, command_id="f" * 32, issued_at=cmd["issued_at"] + 1000,
+               expires_at=cmd["expires_at"] + 1000,
+               sources=[dict(s, expires_at=s["expires_at"] + 1000) for s in cmd["sources"]])
+    p = Producer({"bootstrap.servers": bootstrap, "log_level": 3})
+    p.produce(T_COMMANDS, key=key.encode(), value=skwire.encode("command", cmd))
+    p.flush(10)
+    log("planted fault: a second GRANT %s/%s for %s (%s)" % (
+        cmd["app"], cmd["entitlement"], key, cmd["sources"][0]["id"]))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--kills", type=int, default=3)
@@ -618,6 +639,11 @@ def main():
                     help="engine 0 exits right after its N-th applied record, then after "
                          "its N-th produced outbox chunk (0: never)")
     ap.add_argument("--seed", type=int, default=int(time.time()))
+    ap.add_argument("--plant", choices=["lost-request", "doubled-grant"],
+                    help="plant a fault the checks must report, to see them fail: the first "
+                         "req/auto CREATED is not produced (lost-request), or a copy of a "
+                         "request GRANT with another command_id and expiry is put on the "
+                         "commands topic after the run (doubled-grant)")
     args = ap.parse_args()
     if args.requesters < 0:
         args.requesters = args.users // 2
@@ -672,6 +698,7 @@ def run_once(args, seed, passed_before):
         duration = max(8.0, 3.0 * len(faults))
         produced = {"shift": 0, "request": 0}
         t_start = now_ms()
+        planted = []
         timers_from = t_start + int(duration * 1000) + 40000
 
         def produce():
@@ -680,6 +707,11 @@ def run_once(args, seed, passed_before):
             gap = duration / max(1, len(events))
             for stream, user, what, step in events:
                 t = now_ms()
+                if args.plant == "lost-request" and stream == "request" and step == 0 and \
+                        not planted:
+                    planted.append(user)
+                    log("planted fault: %s's req/auto CREATED is not produced" % user)
+                    continue
                 if stream == "shift":
                     # ends after the faults (a kill can keep partitions unowned
                     # until the dead member's session times out), during the run
@@ -746,6 +778,9 @@ def run_once(args, seed, passed_before):
 
         if rig.broker.poll() is not None:
             return BROKER_CRASHED
+        if args.plant == "doubled-grant":
+            plant_doubled_grant(rig.bootstrap, recs[T_COMMANDS])
+            recs = read_topics(rig.bootstrap, [T_COMMANDS, T_TASKS], 2.0)
 
         f = evaluate(model, recs[T_COMMANDS], recs[T_TASKS], t_start, now_ms(), log)
         n_reviewed = sum(1 for r in model.requests.values() for v in r.values() if v[2])
