@@ -247,9 +247,11 @@ class Model:
         self.commands[user].extend((a, "app/" + e, ()) for a, e in cmds)
         self.grants[user].update("app/" + e for e in held)
 
-    def add_requester(self, user, reviewed):
-        """A requester: req/auto, and req/reviewed when reviewed."""
-        self._user(user, "auto+reviewed" if reviewed else "auto")
+    def add_requester(self, user, reviewed, resent=False):
+        """A requester: req/auto, and req/reviewed when reviewed (resent:
+        one of the records is sent twice, which changes nothing)."""
+        self._user(user, ("auto+reviewed" if reviewed else "auto") + (
+            "+resent" if resent else ""))
         auto_id, rev_id = request_ids(user)
         plan = [(auto_id, REQ_AUTO, False)] + ([(rev_id, REQ_REVIEWED, True)] if reviewed else [])
         for rid, (ent, _, granted), rev in plan:
@@ -277,13 +279,16 @@ def request_ids(user):
 
 
 def requester_plan(users, n):
-    """(user, reviewed) of each of n requesters. By i % 4: 0 a shift user,
-    req/auto only; 1 a requester only, req/auto only; 2 a shift user, both;
-    3 a requester only, both. Past the shift users, all are requesters only."""
+    """(user, reviewed, resent) of each of n requesters. By i % 4: 0 a shift
+    user, req/auto only; 1 a requester only, req/auto only; 2 a shift user,
+    both; 3 a requester only, both. Past the shift users, all are requesters
+    only. Every third (i % 3 == 0) sends its last request record twice, as a
+    client retrying would: the copy must change nothing."""
     plan = []
     for i in range(n):
         shared = i % 2 == 0 and i < users
-        plan.append(("chaos-%04d" % i if shared else "chaos-req-%04d" % i, i % 4 >= 2))
+        plan.append(("chaos-%04d" % i if shared else "chaos-req-%04d" % i, i % 4 >= 2,
+                     i % 3 == 0))
     return plan
 
 
@@ -292,8 +297,10 @@ SHIFT_EVENTS = {"active": 1, "timer": 1, "ended": 2, "overlap": 3}
 
 def make_workload(users, requesters, seed):
     """The model and the input records as (stream, user, what, step): stream
-    "shift" (what = scenario) or "request" (what = reviewed). One user's
-    records of one stream keep their order; all else is shuffled."""
+    "shift" (what = scenario) or "request" (what = the user's request
+    records in order, each "auto", "rev", "approve" or "resend"; step indexes
+    it). One user's records of one stream keep their order; all else is
+    shuffled."""
     rnd = random.Random(seed)
     model = Model()
     events = []
@@ -303,9 +310,11 @@ def make_workload(users, requesters, seed):
         sc = names[u % len(names)]
         model.add_shift_user(user, sc)
         events += [("shift", user, sc)] * SHIFT_EVENTS[sc]
-    for user, reviewed in requester_plan(users, requesters):
-        model.add_requester(user, reviewed)
-        events += [("request", user, reviewed)] * (3 if reviewed else 1)
+    for user, reviewed, resent in requester_plan(users, requesters):
+        model.add_requester(user, reviewed, resent)
+        kinds = ("auto",) + (("rev", "approve") if reviewed else ()) + (
+            ("resend",) if resent else ())
+        events += [("request", user, kinds)] * len(kinds)
     rnd.shuffle(events)
     seen = {}
     ordered = []
@@ -337,17 +346,17 @@ def event_record(user, sc, step, t, timer_end):
                 shift_id=user + "-p", start=t - 1000, end=t)
 
 
-def request_record(user, step, t):
-    """Step 0: user creates req/auto; 1: user creates req/reviewed; 2: the
-    reviewer approves it. An AccessRequestEvent dict."""
+def request_record(user, kind, t):
+    """An AccessRequestEvent dict: user creates req/auto ("auto") or
+    req/reviewed ("rev"), or the reviewer approves req/reviewed ("approve")."""
     auto_id, rev_id = request_ids(user)
     base = {"subject": user, "target_kind": "ENTITLEMENT", "duration_ms": None,
             "justification": "", "emergency": False, "comment": "", "assignee": None,
             "policy": None, "source": "chaos", "occurred_at": t}
-    if step == 0:
+    if kind == "auto":
         return dict(base, event_id=user + "-ca", type="CREATED", request_id=auto_id, actor=user,
                     target=REQ_AUTO[0], duration_ms=REQ_AUTO[1], justification="chaos")
-    if step == 1:
+    if kind == "rev":
         return dict(base, event_id=user + "-cr", type="CREATED", request_id=rev_id, actor=user,
                     target=REQ_REVIEWED[0], duration_ms=REQ_REVIEWED[1], justification="chaos")
     return dict(base, event_id=user + "-ap", type="APPROVED", request_id=rev_id, actor=REVIEWER,
@@ -696,7 +705,8 @@ def run_once(args, seed, passed_before):
         rnd.shuffle(faults)
         done = {"redis": 0, "broker": 0}
         duration = max(8.0, 3.0 * len(faults))
-        produced = {"shift": 0, "request": 0}
+        produced = {"shift": 0, "request": 0, "resent": 0}
+        last_sent = {}
         t_start = now_ms()
         planted = []
         timers_from = t_start + int(duration * 1000) + 40000
@@ -708,7 +718,7 @@ def run_once(args, seed, passed_before):
             for stream, user, what, step in events:
                 t = now_ms()
                 if args.plant == "lost-request" and stream == "request" and step == 0 and \
-                        not planted:
+                        "resend" not in what and not planted:
                     planted.append(user)
                     log("planted fault: %s's req/auto CREATED is not produced" % user)
                     continue
@@ -719,9 +729,14 @@ def run_once(args, seed, passed_before):
                     p.produce(T_SCHEDULE, key=user.encode(),
                               value=skwire.encode("schedule_event", rec))
                 else:
-                    p.produce(T_REQUESTS, key=user.encode(),
-                              value=skwire.encode("access_request_event",
-                                                  request_record(user, step, t)))
+                    if what[step] == "resend":
+                        value = last_sent[user]
+                        produced["resent"] += 1
+                    else:
+                        value = skwire.encode("access_request_event",
+                                              request_record(user, what[step], t))
+                        last_sent[user] = value
+                    p.produce(T_REQUESTS, key=user.encode(), value=value)
                 p.poll(0)
                 produced[stream] += 1
                 time.sleep(gap)
@@ -785,8 +800,9 @@ def run_once(args, seed, passed_before):
         f = evaluate(model, recs[T_COMMANDS], recs[T_TASKS], t_start, now_ms(), log)
         n_reviewed = sum(1 for r in model.requests.values() for v in r.values() if v[2])
         print()
-        print("records in           %d (%d shift events, %d request events)" % (
-            n_produced(), produced["shift"], produced["request"]))
+        print("records in           %d (%d shift events, %d request events of which %d "
+              "sent twice)" % (n_produced(), produced["shift"], produced["request"],
+                               produced["resent"]))
         print("requests             %d (%d auto-approved, %d reviewed and approved)" % (
             model.n_requests(), model.n_requests() - n_reviewed, n_reviewed))
         print("commands expected    %d (of which %d request GRANTs)" % (
