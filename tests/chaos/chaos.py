@@ -2,21 +2,37 @@
 
 Runs a real redis-server (append-only, fsync always), the mock Kafka broker
 as its own process (tests/chaos/mock_broker), and one or two shiftkeyd
-processes. A steady load of shift events with known expected outcomes is
-produced with Python's confluent_kafka (Avro by python3-avro through
-tests/blackbox/skwire.py), while the engine is killed with SIGKILL at random
-moments and restarted, Redis is restarted and the broker set down and up.
-At the end every expected command must be on the commands topic, every
-duplicate byte-identical to its first copy, no unexpected command may exist,
-and Redis must hold exactly the expected grants.
+processes. A steady load of shift events and access requests with known
+expected outcomes is produced with Python's confluent_kafka (Avro by
+python3-avro through tests/blackbox/skwire.py), while the engine is killed
+with SIGKILL at random moments and restarted, Redis is restarted and the
+broker set down and up. At the end every expected command must be on the commands topic and
+every expected review task on the tasks topic, every duplicate byte-identical
+to its first copy, no unexpected command or task may exist, and Redis must
+hold exactly the expected grants, request sources and request statuses.
 
-    /usr/bin/python3 tests/chaos/chaos.py --kills 3 --users 60     # short form
-    make chaos                                                     # long form
+Requests (rules: tests/rules/chaos/requests.yaml): every requester asks for
+req/auto (auto-approved: one GRANT at once); every second one also asks for
+req/reviewed (one reviewer) and that reviewer approves it (a CREATED and a
+CLOSED/APPROVED task, then one GRANT). Half of the requesters are shift
+users as well, so one user's hash is changed from both input topics. A
+request's expiry depends on the engine's clock: request commands are matched
+on (action, entitlement, request sources) and their expires_at must be
+issued_at + the (capped) duration. Before the run, the checks themselves are
+run on made-up topic contents with a lost request, a doubled GRANT, a wrong
+expiry and altered duplicates, and must report each of them; --plant puts
+a fault into a real run (a lost request, a doubled GRANT) to see it fail.
+
+    /usr/bin/python3 tests/chaos/chaos.py --kills 3 --users 60 --broker-outages 1  # short
+    make chaos                                                                    # long
+
+--requesters N sets how many users make requests (default: half of --users).
 
 Prints the figures and ends with "N passed, N failed".
 """
 
 import argparse
+import hashlib
 import os
 import random
 import shutil
@@ -35,17 +51,29 @@ from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 
 SHIFTKEYD = os.environ.get("SK_SHIFTKEYD", os.path.join(ROOT, "build/test/bin/shiftkeyd"))
 BROKER = os.path.join(ROOT, "build/test/bin/chaos/mock_broker")
-RULES = os.path.join(ROOT, "tests/rules/engine")
+RULES = os.path.join(ROOT, "tests/rules/chaos")
 PARTITIONS = 8
 HOUR = 3600 * 1000
+T_SCHEDULE = "shiftkey.schedule.v1"
+T_REQUESTS = "shiftkey.requests.v1"
+T_COMMANDS = "shiftkey.commands.v1"
+T_TASKS = "shiftkey.tasks.v1"
 
-# scenario -> expected (action, entitlement) commands and final sources
+# shift scenario -> expected (action, entitlement of app) commands and the
+# entitlements of app held at the end
 EXPECTED = {
     "active": ([("GRANT", "read"), ("GRANT", "write")], {"read", "write"}),
     "ended": ([("GRANT", "read"), ("GRANT", "write"), ("REVOKE", "read"), ("REVOKE", "write")], set()),
     "timer": ([("GRANT", "read"), ("REVOKE", "read")], set()),
     "overlap": ([("GRANT", "read"), ("GRANT", "write"), ("EXTEND", "read"), ("REVOKE", "write")], {"read"}),
 }
+
+# requests (tests/rules/chaos/requests.yaml): the entitlement, the duration
+# asked for and the one granted (req/reviewed is capped by its max_duration
+# of 8h); both end long after the run, so no REVOKE is expected
+REVIEWER = "chaos-reviewer"
+REQ_AUTO = ("req/auto", 4 * HOUR, 4 * HOUR)
+REQ_REVIEWED = ("req/reviewed", 10 * HOUR, 8 * HOUR)
 
 
 def now_ms():
@@ -169,30 +197,133 @@ class Rig:
             self.redis.wait()
 
 
-def make_workload(users, seed):
-    """Events as (delay-index, user, dict) and each user's scenario."""
+
+
+# ---- the expected outcome ----
+
+def command_summary(cmd):
+    """What a command is matched on: (action, entitlement key, request
+    sources). Shift sources are left out (shift commands are matched on
+    action and entitlement, as before requests); request sources are kept as
+    sorted (kind, id) pairs, so a grant held by the wrong request, or by
+    none, does not match."""
+    reqs = tuple(sorted((s["kind"], s["id"]) for s in cmd["sources"] if s["kind"] != "SHIFT"))
+    return (cmd["action"], cmd["app"] + "/" + cmd["entitlement"], reqs)
+
+
+def task_summary(task):
+    """What a task record is matched on. Assignees are compared while the
+    task is open only: a CLOSED review task carries the step's reviewers
+    (engine/decide_request.c dr_task), although schemas/task_event.avsc says
+    "empty once closed"; that is not what this test is about."""
+    open_ = task["state"] != "CLOSED"
+    return (task["request_id"], task["kind"], task["state"], task["outcome"], task["target"],
+            task["step"], tuple(task["assignees"]) if open_ else ())
+
+
+class Model:
+    """What the run must leave behind, per user: the commands (as
+    command_summary tuples), the entitlement keys held at the end, the
+    requests (request id -> (entitlement key, granted duration, reviewed))
+    and the review tasks (as task_summary tuples)."""
+
+    def __init__(self):
+        self.commands = {}
+        self.grants = {}
+        self.requests = {}
+        self.tasks = {}
+        self.label = {}
+
+    def _user(self, user, label):
+        self.commands.setdefault(user, [])
+        self.grants.setdefault(user, set())
+        self.requests.setdefault(user, {})
+        self.tasks.setdefault(user, [])
+        self.label[user] = self.label[user] + "+" + label if user in self.label else label
+
+    def add_shift_user(self, user, sc):
+        """One shift user in scenario sc (a key of EXPECTED)."""
+        self._user(user, sc)
+        cmds, held = EXPECTED[sc]
+        self.commands[user].extend((a, "app/" + e, ()) for a, e in cmds)
+        self.grants[user].update("app/" + e for e in held)
+
+    def add_requester(self, user, reviewed, resent=False):
+        """A requester: req/auto, and req/reviewed when reviewed (resent:
+        one of the records is sent twice, which changes nothing)."""
+        self._user(user, ("auto+reviewed" if reviewed else "auto") + (
+            "+resent" if resent else ""))
+        auto_id, rev_id = request_ids(user)
+        plan = [(auto_id, REQ_AUTO, False)] + ([(rev_id, REQ_REVIEWED, True)] if reviewed else [])
+        for rid, (ent, _, granted), rev in plan:
+            self.commands[user].append(("GRANT", ent, (("REQUEST", rid),)))
+            self.grants[user].add(ent)
+            self.requests[user][rid] = (ent, granted, rev)
+            if rev:
+                self.tasks[user].append((rid, "REQUEST_REVIEW", "CREATED", None, ent, 1,
+                                         (REVIEWER,)))
+                self.tasks[user].append((rid, "REQUEST_REVIEW", "CLOSED", "APPROVED", ent, 1, ()))
+
+    def n_commands(self):
+        return sum(len(v) for v in self.commands.values())
+
+    def n_tasks(self):
+        return sum(len(v) for v in self.tasks.values())
+
+    def n_requests(self):
+        return sum(len(v) for v in self.requests.values())
+
+
+def request_ids(user):
+    """The ids of user's auto-approved and reviewed requests."""
+    return user + "-auto", user + "-rev"
+
+
+def requester_plan(users, n):
+    """(user, reviewed, resent) of each of n requesters. By i % 4: 0 a shift
+    user, req/auto only; 1 a requester only, req/auto only; 2 a shift user,
+    both; 3 a requester only, both. Past the shift users, all are requesters
+    only. Every third (i % 3 == 0) sends its last request record twice, as a
+    client retrying would: the copy must change nothing."""
+    plan = []
+    for i in range(n):
+        shared = i % 2 == 0 and i < users
+        plan.append(("chaos-%04d" % i if shared else "chaos-req-%04d" % i, i % 4 >= 2,
+                     i % 3 == 0))
+    return plan
+
+
+SHIFT_EVENTS = {"active": 1, "timer": 1, "ended": 2, "overlap": 3}
+
+
+def make_workload(users, requesters, seed):
+    """The model and the input records as (stream, user, what, step): stream
+    "shift" (what = scenario) or "request" (what = the user's request
+    records in order, each "auto", "rev", "approve" or "resend"; step indexes
+    it). One user's records of one stream keep their order; all else is
+    shuffled."""
     rnd = random.Random(seed)
-    scenarios = {}
+    model = Model()
     events = []
     names = list(EXPECTED)
     for u in range(users):
         user = "chaos-%04d" % u
         sc = names[u % len(names)]
-        scenarios[user] = sc
-        events.append((user, sc, 0))
-        if sc in ("ended", "overlap"):
-            events.append((user, sc, 1))
-        if sc == "overlap":
-            events.append((user, sc, 2))
-    # keep each user's events in order, interleave users at random
+        model.add_shift_user(user, sc)
+        events += [("shift", user, sc)] * SHIFT_EVENTS[sc]
+    for user, reviewed, resent in requester_plan(users, requesters):
+        model.add_requester(user, reviewed, resent)
+        kinds = ("auto",) + (("rev", "approve") if reviewed else ()) + (
+            ("resend",) if resent else ())
+        events += [("request", user, kinds)] * len(kinds)
     rnd.shuffle(events)
     seen = {}
     ordered = []
-    for user, sc, _ in events:
-        k = seen.get(user, 0)
-        seen[user] = k + 1
-        ordered.append((user, sc, k))
-    return scenarios, ordered
+    for stream, user, what in events:
+        k = seen.get((stream, user), 0)
+        seen[(stream, user)] = k + 1
+        ordered.append((stream, user, what, k))
+    return model, ordered
 
 
 def event_record(user, sc, step, t, timer_end):
@@ -216,27 +347,301 @@ def event_record(user, sc, step, t, timer_end):
                 shift_id=user + "-p", start=t - 1000, end=t)
 
 
-def read_commands(bootstrap, seconds):
-    """Every record of the commands topic: list of (key, value bytes)."""
+def request_record(user, kind, t):
+    """An AccessRequestEvent dict: user creates req/auto ("auto") or
+    req/reviewed ("rev"), or the reviewer approves req/reviewed ("approve")."""
+    auto_id, rev_id = request_ids(user)
+    base = {"subject": user, "target_kind": "ENTITLEMENT", "duration_ms": None,
+            "justification": "", "emergency": False, "comment": "", "assignee": None,
+            "policy": None, "source": "chaos", "occurred_at": t}
+    if kind == "auto":
+        return dict(base, event_id=user + "-ca", type="CREATED", request_id=auto_id, actor=user,
+                    target=REQ_AUTO[0], duration_ms=REQ_AUTO[1], justification="chaos")
+    if kind == "rev":
+        return dict(base, event_id=user + "-cr", type="CREATED", request_id=rev_id, actor=user,
+                    target=REQ_REVIEWED[0], duration_ms=REQ_REVIEWED[1], justification="chaos")
+    return dict(base, event_id=user + "-ap", type="APPROVED", request_id=rev_id, actor=REVIEWER,
+                target=REQ_REVIEWED[0], comment="ok")
+
+
+def read_topics(bootstrap, topics, seconds):
+    """Every record of the topics, from their beginning: topic -> list of
+    (key, value bytes), in each partition's order. Stops after `seconds`
+    without a record (at least 1 s after the last one)."""
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": "chaos-reader-%d" % now_ms(),
                   "enable.auto.commit": False, "log_level": 3})
-    c.assign([TopicPartition("shiftkey.commands.v1", p, 0) for p in range(PARTITIONS)])
-    out = []
+    c.assign([TopicPartition(t, p, 0) for t in topics for p in range(PARTITIONS)])
+    out = {t: [] for t in topics}
     idle_until = time.time() + seconds
     while time.time() < idle_until:
         m = c.poll(0.2)
         if m is None or m.error():
             continue
-        out.append((m.key().decode(), m.value()))
+        out[m.topic()].append((m.key().decode(), m.value()))
         idle_until = max(idle_until, time.time() + 1.0)
     c.close()
     return out
+
+
+# ---- checking what the topics hold ----
+
+def dedupe(recs, identity):
+    """First copies of records and how many copies repeat them: recs are
+    (key, value bytes); identity(record dict) names a record (a command id,
+    a task's id + state + outcome). Returns (firsts as (key, record, bytes),
+    copies, copies that are not byte-identical to the first, records whose
+    key is not their user)."""
+    seen = {}
+    firsts = []
+    copies = different = bad_keys = 0
+    for key, val in recs:
+        _, rec = skwire.decode(val)
+        who = rec.get("user", rec.get("subject"))
+        if key != who:
+            bad_keys += 1
+        ident = identity(rec)
+        if ident in seen:
+            copies += 1
+            if seen[ident] != val:
+                different += 1
+            continue
+        seen[ident] = val
+        firsts.append((key, rec, val))
+    return firsts, copies, different, bad_keys
+
+
+def compare(want_by_user, got_by_user, label, what, say):
+    """Multiset comparison per user of expected and found summaries.
+    Returns (missing, unexpected); says the first five of each."""
+    missing = unexpected = 0
+    for u, want in want_by_user.items():
+        got = list(got_by_user.get(u, []))
+        for w in want:
+            if w in got:
+                got.remove(w)
+            else:
+                missing += 1
+                if missing <= 5:
+                    say("missing %s %s for %s (%s)" % (what, w, u, label[u]))
+        if got and unexpected < 5:
+            say("unexpected %s %s for %s (%s)" % (what, got, u, label[u]))
+        unexpected += len(got)
+    for u, got in got_by_user.items():
+        if u not in want_by_user:
+            if unexpected < 5:
+                say("unexpected %s %s for %s (not in the workload)" % (what, got, u))
+            unexpected += len(got)
+    return missing, unexpected
+
+
+def expiry_errors(model, firsts, t0, t1, say):
+    """Commands held by a request whose expiry is not issued_at + the
+    granted duration (the request's and the command's), or whose issued_at
+    is outside [t0, t1]. Returns how many."""
+    wrong = 0
+    for _, cmd, _ in firsts:
+        for s in cmd["sources"]:
+            if s["kind"] == "SHIFT":
+                continue
+            req = model.requests.get(cmd["user"], {}).get(s["id"])
+            ok = (req is not None and t0 <= cmd["issued_at"] <= t1 and
+                  s["expires_at"] == cmd["issued_at"] + req[1] and
+                  cmd["expires_at"] == s["expires_at"])
+            if not ok:
+                wrong += 1
+                if wrong <= 5:
+                    say("request %s of %s: %s issued %d expires %d (source %d), expected %s" % (
+                        s["id"], cmd["user"], cmd["action"], cmd["issued_at"], cmd["expires_at"],
+                        s["expires_at"],
+                        "issued_at + %d ms" % req[1] if req else "no such request"))
+    return wrong
+
+
+def split_task_ids(firsts, say):
+    """Requests whose task records do not all carry one task id."""
+    ids = {}
+    for _, t, _ in firsts:
+        ids.setdefault((t["subject"], t["request_id"]), set()).add(t["task_id"])
+    split = [k for k, v in ids.items() if len(v) != 1]
+    for k in split[:5]:
+        say("request %s of %s: tasks with different ids %s" % (k[1], k[0], sorted(ids[k])))
+    return len(split)
+
+
+def evaluate(model, cmd_recs, task_recs, t0, t1, say):
+    """Figures of the commands and tasks topics' records against the model
+    (a dict); say(str) is told the first problems of each kind."""
+    f = {}
+    cmds, f["copies"], f["different"], f["cmd_bad_keys"] = dedupe(
+        cmd_recs, lambda c: c["command_id"])
+    got = {}
+    for _, cmd, _ in cmds:
+        got.setdefault(cmd["user"], []).append(command_summary(cmd))
+    f["commands"] = len(cmds)
+    f["missing"], f["unexpected"] = compare(model.commands, got, model.label, "command", say)
+    f["expiry_wrong"] = expiry_errors(model, cmds, t0, t1, say)
+    f["request_grants"] = sum(1 for _, c, _ in cmds
+                              if any(s["kind"] != "SHIFT" for s in c["sources"]))
+    tasks, f["task_copies"], f["task_different"], f["task_bad_keys"] = dedupe(
+        task_recs, lambda t: (t["task_id"], t["state"], t["outcome"]))
+    got = {}
+    for _, t, _ in tasks:
+        got.setdefault(t["subject"], []).append(task_summary(t))
+    f["tasks"] = len(tasks)
+    f["tasks_missing"], f["tasks_unexpected"] = compare(
+        {u: v for u, v in model.tasks.items() if v}, got, model.label, "task", say)
+    f["task_ids_split"] = split_task_ids(tasks, say)
+    return f
+
+
+def redis_errors(rig, model, say):
+    """Users whose Redis hash is not what the model says: the entitlements
+    held (g: fields), exactly the expected request sources (kind R, the
+    request id) and every request APPROVED (q: fields). Returns how many."""
+    wrong = 0
+    for u in model.label:
+        ents, req_sources, statuses = set(), set(), {}
+        for k in rig.redis_cli("--scan", "--pattern", "sk:*:u:%s" % u).split():
+            lines = rig.redis_cli("HGETALL", k).split("\n")
+            for name, value in zip(lines[0::2], lines[1::2]):
+                if name.startswith("g:"):
+                    ent, kind, sid = name[2:].split(" ")
+                    ents.add(ent)
+                    if kind != "S":
+                        req_sources.add((ent, kind, sid))
+                elif name.startswith("q:"):
+                    statuses[name[2:]] = value.split(" ")[0]
+        reqs = model.requests[u]
+        want_sources = {(ent, "R", rid) for rid, (ent, _, _) in reqs.items()}
+        want_statuses = {rid: "APPROVED" for rid in reqs}
+        if ents != model.grants[u] or req_sources != want_sources or statuses != want_statuses:
+            wrong += 1
+            if wrong <= 5:
+                say("redis: %s (%s) holds %s, request sources %s, requests %s; expected %s, %s, %s"
+                    % (u, model.label[u], sorted(ents), sorted(req_sources), statuses,
+                       sorted(model.grants[u]), sorted(want_sources), want_statuses))
+    return wrong
+
+
+# ---- the checks checked: made-up topic contents with known faults ----
+
+def fake_command(user, summary, issued, seq, expiry_shift=0, reason="made up"):
+    """Framed bytes of a command that matches summary, as the engine would
+    write it (durations from the model's requests)."""
+    action, ent, reqs = summary
+    app, e = ent.split("/")
+    sources = [{"kind": "SHIFT", "id": user + "-p", "rotation": "primary",
+                "expires_at": issued + HOUR}] if not reqs else []
+    dur = HOUR
+    for kind, rid in reqs:
+        dur = (REQ_AUTO if rid.endswith("-auto") else REQ_REVIEWED)[2]
+        sources.append({"kind": kind, "id": rid, "rotation": "",
+                        "expires_at": issued + dur + expiry_shift})
+    rec = {"command_id": "%032x" % seq, "action": action, "user": user, "app": app,
+           "entitlement": e, "resource": "", "permission": "",
+           "expires_at": issued + dur + expiry_shift, "issued_at": issued, "reason": reason,
+           "emergency": False, "sources": sources}
+    return user, skwire.encode("command", rec)
+
+
+def fake_task(user, summary, at):
+    """Framed bytes of a task record that matches summary (task_summary);
+    the task id depends on user and request only, as the engine's does for
+    one review step."""
+    rid, kind, state, outcome, target, step, assignees = summary
+    rec = {"task_id": hashlib.md5((user + " " + rid).encode()).hexdigest(), "kind": kind,
+           "state": state,
+           "outcome": outcome, "request_id": rid, "subject": user, "target": target, "step": step,
+           "assignees": list(assignees), "emergency": False, "reason": "made up", "at": at}
+    return user, skwire.encode("task_event", rec)
+
+
+def self_test(check):
+    """Runs evaluate() on made-up topic contents: first as the engine should
+    leave them (no problem may be found), then with one fault at a time, each
+    of which must be found."""
+    model = Model()
+    model.add_shift_user("st-0000", "active")
+    model.add_requester("st-0000", False)
+    model.add_requester("st-req-0001", True)
+    t0 = now_ms()
+    cmds, seq = [], 0
+    for u, want in model.commands.items():
+        for s in want:
+            seq += 1
+            cmds.append(fake_command(u, s, t0 + seq, seq))
+    tasks = [fake_task(u, s, t0 + i) for u, want in model.tasks.items() for i, s in enumerate(want)]
+    quiet = []
+
+    def figures(c, t):
+        return evaluate(model, c, t, t0, t0 + 1000, quiet.append)
+
+    def problems(f):
+        return {k: v for k, v in f.items()
+                if k not in ("commands", "request_grants", "tasks", "copies", "task_copies") and v}
+
+    base = problems(figures(cmds + cmds[:2], tasks + tasks[:1]))
+    check(not base, "checker self-test: the expected records (with identical duplicates) pass %s"
+          % (base or ""))
+    auto_grant = [i for i, (k, v) in enumerate(cmds)
+                  if command_summary(skwire.decode(v)[1])[1] == "req/auto"][0]
+    lost = cmds[:auto_grant] + cmds[auto_grant + 1:]
+    f = figures(lost, tasks)
+    check(f["missing"] == 1 and f["unexpected"] == 0,
+          "checker self-test: a lost request (its GRANT missing) is reported (missing %d)"
+          % f["missing"])
+    user, _ = cmds[auto_grant]
+    summary = command_summary(skwire.decode(cmds[auto_grant][1])[1])
+    doubled = cmds + [fake_command(user, summary, t0 + 500, 999)]
+    f = figures(doubled, tasks)
+    check(f["unexpected"] == 1 and f["missing"] == 0,
+          "checker self-test: a doubled GRANT with another command_id is reported (unexpected %d)"
+          % f["unexpected"])
+    late = cmds[:auto_grant] + [fake_command(user, summary, t0 + 1, 998, expiry_shift=1000)] + \
+        cmds[auto_grant + 1:]
+    f = figures(late, tasks)
+    check(f["expiry_wrong"] == 1, "checker self-test: a request grant expiring 1 s late is "
+          "reported (%d)" % f["expiry_wrong"])
+    first = model.commands["st-0000"][0]
+    altered = cmds + [fake_command("st-0000", first, t0 + 1, 1, reason="altered")]
+    f = figures(altered, tasks)
+    check(f["different"] == 1, "checker self-test: a command duplicate that is not "
+          "byte-identical is reported (%d)" % f["different"])
+    f = figures(cmds, tasks[:-1])
+    check(f["tasks_missing"] == 1, "checker self-test: a lost CLOSED task is reported (%d)"
+          % f["tasks_missing"])
+    u0, s0 = "st-req-0001", model.tasks["st-req-0001"][0]
+    f = figures(cmds, tasks + [fake_task(u0, s0, t0 + 77)])
+    check(f["task_different"] == 1, "checker self-test: a task duplicate that is not "
+          "byte-identical is reported (%d)" % f["task_different"])
+
+
+def plant_doubled_grant(bootstrap, cmd_recs):
+    """Puts a copy of the first request GRANT in cmd_recs on the commands
+    topic, issued 1 s later (expiry moved with it) under another
+    command_id: what a request decided twice would leave behind."""
+    for key, val in cmd_recs:
+        _, cmd = skwire.decode(val)
+        if cmd["action"] == "GRANT" and any(s["kind"] == "REQUEST" for s in cmd["sources"]):
+            break
+    else:
+        return
+    cmd = dict(cmd, command_id="f" * 32, issued_at=cmd["issued_at"] + 1000,
+               expires_at=cmd["expires_at"] + 1000,
+               sources=[dict(s, expires_at=s["expires_at"] + 1000) for s in cmd["sources"]])
+    p = Producer({"bootstrap.servers": bootstrap, "log_level": 3})
+    p.produce(T_COMMANDS, key=key.encode(), value=skwire.encode("command", cmd))
+    p.flush(10)
+    log("planted fault: a second GRANT %s/%s for %s (%s)" % (
+        cmd["app"], cmd["entitlement"], key, cmd["sources"][0]["id"]))
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--kills", type=int, default=3)
     ap.add_argument("--users", type=int, default=60)
+    ap.add_argument("--requesters", type=int, default=-1,
+                    help="users with access requests (default: half of --users)")
     ap.add_argument("--redis-restarts", type=int, default=0)
     ap.add_argument("--broker-outages", type=int, default=0)
     ap.add_argument("--two-instances", action="store_true")
@@ -244,65 +649,104 @@ def main():
                     help="engine 0 exits right after its N-th applied record, then after "
                          "its N-th produced outbox chunk (0: never)")
     ap.add_argument("--seed", type=int, default=int(time.time()))
+    ap.add_argument("--plant", choices=["lost-request", "doubled-grant"],
+                    help="plant a fault the checks must report, to see them fail: the first "
+                         "req/auto CREATED is not produced (lost-request), or a copy of a "
+                         "request GRANT with another command_id and expiry is put on the "
+                         "commands topic after the run (doubled-grant)")
     args = ap.parse_args()
+    if args.requesters < 0:
+        args.requesters = args.users // 2
+    st = {"passed": 0, "failed": 0}
+
+    def check(ok, what):
+        st["passed" if ok else "failed"] += 1
+        print(("ok   " if ok else "FAIL ") + what, flush=True)
+
+    self_test(check)
+    if st["failed"]:
+        print("%d passed, %d failed" % (st["passed"], st["failed"]))
+        return 1
     # librdkafka 2.0.2's mock cluster can itself abort under heavy group
     # churn (assertion in rd_kafka_mock_cgrp_member_add). Such a run proves
     # nothing either way: it is reported and run again with another seed.
     for attempt in range(3):
-        rc = run_once(args, args.seed + attempt)
+        rc = run_once(args, args.seed + attempt, st["passed"])
         if rc != BROKER_CRASHED:
             return rc
         log("the mock broker crashed (a librdkafka mock limitation, not shiftkey): "
             "run inconclusive, trying again with another seed")
-    print("0 passed, 1 failed")
+    print("%d passed, 1 failed" % st["passed"])
     return 1
 
 
 BROKER_CRASHED = 3
 
 
-def run_once(args, seed):
+def run_once(args, seed, passed_before):
     rnd = random.Random(seed)
     tmp = tempfile.mkdtemp(prefix="sk-chaos-")
-    checks = {"passed": 0, "failed": 0}
+    checks = {"passed": passed_before, "failed": 0}
 
     def check(ok, what):
         checks["passed" if ok else "failed"] += 1
         print(("ok   " if ok else "FAIL ") + what, flush=True)
 
-    log("seed %d, %d users, %d kills, %d redis restarts, %d broker outages, %d instance(s)" % (
-        seed, args.users, args.kills, args.redis_restarts, args.broker_outages,
-        2 if args.two_instances else 1))
+    log("seed %d, %d users, %d requesters, %d kills, %d redis restarts, %d broker outages, "
+        "%d instance(s)" % (seed, args.users, args.requesters, args.kills, args.redis_restarts,
+                            args.broker_outages, 2 if args.two_instances else 1))
     rig = Rig(tmp, 2 if args.two_instances else 1,
               args.crash_after)
     try:
         for i in range(len(rig.engines)):
             rig.start_engine(i)
-        scenarios, events = make_workload(args.users, seed)
+        model, events = make_workload(args.users, args.requesters, seed)
         faults = (["kill"] * args.kills + ["redis"] * args.redis_restarts +
                   ["broker"] * args.broker_outages)
         rnd.shuffle(faults)
+        done = {"redis": 0, "broker": 0}
         duration = max(8.0, 3.0 * len(faults))
-        produced = {"n": 0}
-        timers_from = now_ms() + int(duration * 1000) + 40000
+        produced = {"shift": 0, "request": 0, "resent": 0}
+        last_sent = {}
+        t_start = now_ms()
+        planted = []
+        timers_from = t_start + int(duration * 1000) + 40000
 
         def produce():
             p = Producer({"bootstrap.servers": rig.bootstrap, "enable.idempotence": True,
                           "log_level": 3})
             gap = duration / max(1, len(events))
-            for user, sc, step in events:
+            for stream, user, what, step in events:
                 t = now_ms()
-                # ends after the faults (a kill can keep partitions unowned
-                # until the dead member's session times out), during the run
-                rec = event_record(user, sc, step, t, timers_from + rnd.randint(0, 10000))
-                p.produce("shiftkey.schedule.v1", key=user.encode(),
-                          value=skwire.encode("schedule_event", rec))
+                if args.plant == "lost-request" and stream == "request" and step == 0 and \
+                        "resend" not in what and not planted:
+                    planted.append(user)
+                    log("planted fault: %s's req/auto CREATED is not produced" % user)
+                    continue
+                if stream == "shift":
+                    # ends after the faults (a kill can keep partitions unowned
+                    # until the dead member's session times out), during the run
+                    rec = event_record(user, what, step, t, timers_from + rnd.randint(0, 10000))
+                    p.produce(T_SCHEDULE, key=user.encode(),
+                              value=skwire.encode("schedule_event", rec))
+                else:
+                    if what[step] == "resend":
+                        value = last_sent[user]
+                        produced["resent"] += 1
+                    else:
+                        value = skwire.encode("access_request_event",
+                                              request_record(user, what[step], t))
+                        last_sent[user] = value
+                    p.produce(T_REQUESTS, key=user.encode(), value=value)
                 p.poll(0)
-                produced["n"] += 1
+                produced[stream] += 1
                 time.sleep(gap)
             left = p.flush(30)
             if left:
                 log("producer: %d records not delivered" % left)
+
+        def n_produced():
+            return produced["shift"] + produced["request"]
 
         producer = threading.Thread(target=produce)
         producer.start()
@@ -313,100 +757,94 @@ def run_once(args, seed):
             if f == "kill":
                 i = rnd.randrange(len(rig.engines))
                 rig.kill_engine(i)
-                log("SIGKILL engine %d after %d records produced; restarting" % (i, produced["n"]))
+                log("SIGKILL engine %d after %d records produced; restarting" % (i, n_produced()))
                 rig.start_engine(i)
             elif f == "redis":
-                log("restarting redis-server")
+                log("restarting redis-server after %d records produced" % n_produced())
                 rig.stop_redis()
                 time.sleep(1.0)
                 rig.start_redis()
+                done["redis"] += 1
             else:
-                log("broker down for 2 s, then 5 produce requests refused (NOT_LEADER_OR_FOLLOWER)")
+                log("broker down for 2 s after %d records produced, then 5 produce requests "
+                    "refused (NOT_LEADER_OR_FOLLOWER)" % n_produced())
                 rig.broker_cmd("down")
                 time.sleep(2.0)
                 rig.broker_cmd("up")
                 rig.broker_cmd("errors 5 6")
+                done["broker"] += 1
         while producer.is_alive():
             rig.restart_crashed()
             producer.join(0.5)
 
-        # converge: wait until every expected command is there (timers included)
-        expected = {u: EXPECTED[sc][0] for u, sc in scenarios.items()}
-        n_expected = sum(len(v) for v in expected.values())
+        # converge: wait until every expected command and task is there
+        # (timers included)
+        n_expected, n_tasks = model.n_commands(), model.n_tasks()
         deadline = time.time() + 120
         while True:
-            recs = read_commands(rig.bootstrap, 2.0)
-            first = {}
-            for key, val in recs:
-                _, cmd = skwire.decode(val)
-                first.setdefault(cmd["command_id"], (key, cmd, val))
-            if len(first) >= n_expected or time.time() > deadline or rig.broker.poll() is not None:
+            recs = read_topics(rig.bootstrap, [T_COMMANDS, T_TASKS], 2.0)
+            n_cmds = len({skwire.decode(v)[1]["command_id"] for _, v in recs[T_COMMANDS]})
+            n_found_tasks = len({(t["task_id"], t["state"], t["outcome"])
+                                 for t in (skwire.decode(v)[1] for _, v in recs[T_TASKS])})
+            if ((n_cmds >= n_expected and n_found_tasks >= n_tasks) or time.time() > deadline or
+                    rig.broker.poll() is not None):
                 break
             rig.restart_crashed()
             time.sleep(2)
 
         if rig.broker.poll() is not None:
             return BROKER_CRASHED
+        if args.plant == "doubled-grant":
+            plant_doubled_grant(rig.bootstrap, recs[T_COMMANDS])
+            recs = read_topics(rig.bootstrap, [T_COMMANDS, T_TASKS], 2.0)
 
-        # figures
-        by_user = {}
-        dup_copies, dup_different = 0, 0
-        seen = {}
-        for key, val in recs:
-            _, cmd = skwire.decode(val)
-            cid = cmd["command_id"]
-            if cid in seen:
-                dup_copies += 1
-                if seen[cid] != val:
-                    dup_different += 1
-                continue
-            seen[cid] = val
-            by_user.setdefault(cmd["user"], []).append((cmd["action"], cmd["entitlement"]))
-        missing, unexpected = 0, 0
-        for u, want in expected.items():
-            got = by_user.get(u, [])
-            for w in want:
-                if w in got:
-                    got.remove(w)
-                else:
-                    missing += 1
-                    if missing <= 5:
-                        log("missing %s %s for %s (%s)" % (w[0], w[1], u, scenarios[u]))
-            unexpected += len(got)
-            if got and unexpected <= 5:
-                log("unexpected %s for %s (%s)" % (got, u, scenarios[u]))
-        unexpected += sum(len(v) for u, v in by_user.items() if u not in expected)
+        f = evaluate(model, recs[T_COMMANDS], recs[T_TASKS], t_start, now_ms(), log)
+        n_reviewed = sum(1 for r in model.requests.values() for v in r.values() if v[2])
         print()
-        print("records in           %d" % produced["n"])
-        print("commands expected    %d" % n_expected)
-        print("commands found       %d (distinct ids)" % len(seen))
-        print("missing              %d" % missing)
-        print("unexpected           %d" % unexpected)
-        print("duplicate copies     %d (of which not byte-identical: %d)" % (dup_copies, dup_different))
+        print("records in           %d (%d shift events, %d request events of which %d "
+              "sent twice)" % (n_produced(), produced["shift"], produced["request"],
+                               produced["resent"]))
+        print("requests             %d (%d auto-approved, %d reviewed and approved)" % (
+            model.n_requests(), model.n_requests() - n_reviewed, n_reviewed))
+        print("commands expected    %d (of which %d request GRANTs)" % (
+            n_expected, model.n_requests()))
+        print("commands found       %d (distinct ids; %d held by a request)" % (
+            f["commands"], f["request_grants"]))
+        print("missing              %d" % f["missing"])
+        print("unexpected           %d" % f["unexpected"])
+        print("request expiry wrong %d" % f["expiry_wrong"])
+        print("duplicate copies     %d (of which not byte-identical: %d)" % (
+            f["copies"], f["different"]))
+        print("tasks expected       %d" % n_tasks)
+        print("tasks found          %d (distinct task id + state + outcome)" % f["tasks"])
+        print("tasks missing        %d" % f["tasks_missing"])
+        print("tasks unexpected     %d" % f["tasks_unexpected"])
+        print("task copies          %d (of which not byte-identical: %d)" % (
+            f["task_copies"], f["task_different"]))
         print("kills survived       %d (SIGKILL) + %d (failpoints: after apply, before trim)" % (
             rig.kills, rig.crashes))
+        print("restarts, outages    %d redis-server restart(s), %d broker outage(s)" % (
+            done["redis"], done["broker"]))
         print()
-        check(missing == 0, "every expected command is on the topic")
-        check(unexpected == 0, "no command that should not exist")
-        check(dup_different == 0, "every duplicate is byte-identical to its first copy")
+        check(f["missing"] == 0, "every expected command is on the topic")
+        check(f["unexpected"] == 0, "no command that should not exist")
+        check(f["expiry_wrong"] == 0,
+              "every request grant expires at its decision time + the (capped) duration")
+        check(f["different"] == 0, "every duplicate is byte-identical to its first copy")
+        check(f["cmd_bad_keys"] == 0 and f["task_bad_keys"] == 0,
+              "every command and task is keyed by its user")
+        check(f["tasks_missing"] == 0 and f["tasks_unexpected"] == 0,
+              "every reviewed request has exactly its CREATED and CLOSED/APPROVED task")
+        check(f["task_different"] == 0 and f["task_ids_split"] == 0,
+              "every task duplicate is byte-identical; one task id per request")
         if args.crash_after:
-            check(rig.crashes >= 2 and dup_copies >= 1,
+            check(rig.crashes >= 2 and f["copies"] >= 1,
                   "both failpoint crashes happened; outputs produced before the crash were "
                   "re-sent byte-identical")
 
-        # Redis holds exactly the expected grants
-        wrong = 0
-        for u, sc in scenarios.items():
-            keys = rig.redis_cli("--scan", "--pattern", "sk:*:u:%s" % u).split()
-            ents = set()
-            for k in keys:
-                fields = rig.redis_cli("HKEYS", k).split("\n")
-                ents |= {f.split(" ")[0].split("/")[-1] for f in fields if f.startswith("g:")}
-            if ents != EXPECTED[sc][1]:
-                wrong += 1
-                if wrong <= 5:
-                    log("redis: %s (%s) holds %s, expected %s" % (u, sc, ents, EXPECTED[sc][1]))
-        check(wrong == 0, "Redis holds exactly the expected grants (%d users)" % len(scenarios))
+        wrong = redis_errors(rig, model, log)
+        check(wrong == 0, "Redis holds exactly the expected grants, request sources and "
+              "APPROVED requests (%d users)" % len(model.label))
 
         # a clean stop still works after all that
         rcs = [rig.kill_engine(i, signal.SIGTERM) for i in range(len(rig.engines))]
@@ -421,8 +859,8 @@ def run_once(args, seed):
             print("engine logs kept in %s/chaos-engine-*.log" % keep)
             for path in rig.engine_logs:
                 print("---- tail of %s" % path)
-                with open(path, errors="replace") as f:
-                    lines = [ln for ln in f.readlines() if not ln.startswith("%")]
+                with open(path, errors="replace") as fh:
+                    lines = [ln for ln in fh.readlines() if not ln.startswith("%")]
                 print("".join(lines[-30:]))
         shutil.rmtree(tmp, ignore_errors=True)
     print("%d passed, %d failed" % (checks["passed"], checks["failed"]))
