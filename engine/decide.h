@@ -102,7 +102,7 @@ int sk_decide_commands(const sk_rules_t *rules, const char *user, sk_ms_t now_ms
 int sk_decide_deprovisioning(const sk_rules_t *rules, sk_ms_t now_ms, sk_arena_t *arena,
                              sk_decision_t *d);
 
-/* Retries of a GRANT / EXTEND an automatic provisioner answered FAILED
+/* Retries of a command an automatic provisioner answered FAILED
  * (retryable): at most SK_RETRY_MAX, the k-th (k from 0) due
  * SK_RETRY_BASE_MS << k after the previous answer or retry, at most
  * SK_RETRY_CAP_MS. */
@@ -111,15 +111,19 @@ int sk_decide_deprovisioning(const sk_rules_t *rules, sk_ms_t now_ms, sk_arena_t
 #define SK_RETRY_CAP_MS (3600LL * 1000)
 
 /*
- * sk_decide_retries — the retries of d->state ("r:" fields, state.h) that
- * are due at now_ms: the command is recomputed from the sources of its
- * entitlement in d->state; when it still has the id retried it is emitted
- * again (same id, issued now; appended to d->commands) and the next retry
- * scheduled, or after SK_RETRY_MAX retries a PROVISIONING task without
- * assignees says it gave up; when a later change superseded it the retry
- * is dropped. Lowers *wake to the next retry due. Call after the commands
- * and the new state are set and before the diff; replaces d->commands,
- * d->tasks and d->state.retries with arena copies when anything is due.
+ * sk_decide_retries — first remembers each REVOKE of d of an automatically
+ * provisioned entitlement as a REVOKE memo in d->state (state.h, "r:"), and
+ * drops the REVOKE records of entitlements d grants, extends or revokes
+ * anew. Then the retries of d->state that are due at now_ms: a GRANT or
+ * EXTEND is recomputed from the sources of its entitlement in d->state, and
+ * when it still has the id retried it is emitted again (same id, issued
+ * now; appended to d->commands); a REVOKE is emitted again under its id
+ * while no source holds the entitlement; then the next retry is scheduled,
+ * or after SK_RETRY_MAX retries a PROVISIONING task without assignees says
+ * it gave up; when a later change superseded it the retry is dropped.
+ * Lowers *wake to the next retry due. Call after the commands and the new
+ * state are set and before the diff; replaces d->commands, d->tasks and
+ * d->state.retries with arena copies when anything changes.
  * Returns 0 or SK_ENOMEM. (Implemented in decide_result.c.)
  */
 int sk_decide_retries(const sk_rules_t *rules, sk_ms_t now_ms, sk_arena_t *arena,

@@ -14,6 +14,7 @@
 #include "decide_request_internal.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <string.h>
 
 /* ": message", or "" when the result has none. */
@@ -142,6 +143,47 @@ static sk_ms_t backoff(int attempt)
     return d < SK_RETRY_CAP_MS ? d : SK_RETRY_CAP_MS;
 }
 
+/* A remembered REVOKE no provisioner has answered FAILED yet: kept so that a
+ * FAILED (retryable) answer to it can be retried; never due by itself. */
+static bool retry_is_memo(const sk_retry_t *r)
+{
+    return r->action == SK_CMD_REVOKE && r->next_ms == SK_MS_NONE;
+}
+
+/* The REVOKE of `ent` for user, sent again under its first id `id` (the
+ * sources that held it are gone; the command names none). NULL when out of
+ * memory. */
+static sk_command_t *revoke_again(const sk_rules_t *rules, const char *user, const char *ent,
+                                  const char *id, sk_ms_t now, sk_arena_t *arena)
+{
+    const sk_entitlement_t *e = sk_rules_entitlement(rules, ent);
+    sk_command_t *cmd = sk_arena_calloc(arena, 1, sizeof(*cmd));
+    if (!cmd)
+        return NULL;
+    cmd->action = SK_CMD_REVOKE;
+    cmd->user = user;
+    cmd->app = e ? e->app : ent;
+    cmd->entitlement = e ? e->id : "";
+    cmd->resource = e ? e->resource : "";
+    cmd->permission = e ? e->permission : "";
+    cmd->expires_at_ms = now;
+    cmd->issued_at_ms = now;
+    cmd->reason = sk_arena_sprintf(arena, "'%s' was revoked; no source holds it", ent);
+    if (!cmd->reason)
+        return NULL;
+    snprintf(cmd->command_id, sizeof(cmd->command_id), "%s", id);
+    return cmd;
+}
+
+/* 1 when a source of st holds ent. */
+static bool held(const sk_user_state_t *st, const char *ent)
+{
+    for (size_t i = 0; i < st->n_sources; i++)
+        if (strcmp(st->sources[i].ent_key, ent) == 0)
+            return true;
+    return false;
+}
+
 /*
  * The command that gives `ent` as the sources of st hold it now, as
  * `action` (GRANT or EXTEND: same sources and expiry, so the same id as the
@@ -224,6 +266,24 @@ static int schedule_retry(dr_ctx_t *c, const sk_provisioning_result_t *r, bool *
     const char *ent;
     sk_command_action_t action;
     *done = false;
+    for (size_t i = 0; i < c->n_retries; i++) {
+        sk_retry_t *m = &c->retries[i];
+        if (strcmp(m->command_id, r->command_id) != 0 || !retry_is_memo(m))
+            continue;
+        /* a REVOKE this user's decisions remembered: its first retry */
+        m->attempt = 0;
+        m->next_ms = dr_ms_add(c->in->now_ms, backoff(0));
+        *done = true;
+        c->changed = true;
+        c->word = "retry_scheduled";
+        c->reason = sk_arena_sprintf(c->arena, "'%s' reports FAILED (retryable) for REVOKE of "
+                                               "'%s' (command %s)%s: retry 1 of %d in %s",
+                                     r->provisioner, m->ent_key, r->command_id,
+                                     with_message(c, r), SK_RETRY_MAX,
+                                     dr_fmt_dur(c, backoff(0)));
+        dr_trace(c, c->reason);
+        return 0;
+    }
     if (sk_state_retry(c->old, r->command_id)) {
         *done = true;
         c->word = "retry_pending";
@@ -526,12 +586,69 @@ static int gave_up_task(const sk_retry_t *r, const char *user, sk_ms_t now, sk_a
     return t->reason ? 0 : SK_ENOMEM;
 }
 
+/*
+ * Remembers each REVOKE of d of an entitlement provisioned automatically as
+ * a retry memo ("r:<id>" -> "<ent> REVOKE 0 -"), so that a FAILED
+ * (retryable) answer to it can be retried; a REVOKE that is not answered so
+ * is forgotten when the entitlement is granted again or revoked anew (at
+ * most one per entitlement), or with the user's key. A GRANT or EXTEND of
+ * an entitlement drops its REVOKE records. Commands already retried (their
+ * id has a record) change nothing. 0 or SK_ENOMEM.
+ */
+static int remember_revokes(const sk_rules_t *rules, sk_arena_t *arena, sk_decision_t *d)
+{
+    sk_user_state_t *st = &d->state;
+    const char *key;
+    size_t add = 0;
+    for (size_t i = 0; i < d->n_commands; i++)
+        if (!sk_state_retry(st, d->commands[i].command_id))
+            add++;
+    if (add == 0)
+        return 0;
+    sk_retry_t *rs = sk_arena_calloc(arena, st->n_retries + add + 1, sizeof(*rs));
+    size_t n = 0;
+    if (!rs)
+        return SK_ENOMEM;
+    for (size_t i = 0; i < st->n_retries; i++) {
+        const sk_retry_t *r = &st->retries[i];
+        bool superseded = false;
+        for (size_t j = 0; j < d->n_commands && r->action == SK_CMD_REVOKE; j++) {
+            const sk_command_t *cmd = &d->commands[j];
+            const char *ent = sk_arena_sprintf(arena, "%s/%s", cmd->app, cmd->entitlement);
+            if (!ent)
+                return SK_ENOMEM;
+            if (strcmp(ent, r->ent_key) == 0 && strcmp(cmd->command_id, r->command_id) != 0)
+                superseded = true;
+        }
+        if (!superseded)
+            rs[n++] = *r;
+    }
+    for (size_t i = 0; i < d->n_commands; i++) {
+        const sk_command_t *cmd = &d->commands[i];
+        if (cmd->action != SK_CMD_REVOKE || sk_state_retry(st, cmd->command_id) ||
+            manual_settings(rules, arena, cmd, &key)) /* those get DEPROVISIONING tasks */
+            continue;
+        if (!key)
+            return SK_ENOMEM;
+        const char *id = sk_arena_strdup(arena, cmd->command_id);
+        if (!id)
+            return SK_ENOMEM;
+        rs[n++] = (sk_retry_t){.command_id = id, .ent_key = key, .action = SK_CMD_REVOKE,
+                               .attempt = 0, .next_ms = SK_MS_NONE};
+    }
+    st->retries = rs;
+    st->n_retries = n;
+    return 0;
+}
+
 int sk_decide_retries(const sk_rules_t *rules, sk_ms_t now_ms, sk_arena_t *arena,
                       sk_decision_t *d, sk_ms_t *wake)
 {
     sk_user_state_t *st = &d->state;
-    size_t n = st->n_retries, k = 0;
     assert(rules && arena && d && wake);
+    if (remember_revokes(rules, arena, d))
+        return SK_ENOMEM;
+    size_t n = st->n_retries, k = 0;
     if (n == 0)
         return 0;
     sk_retry_t *keep = sk_arena_calloc(arena, n + 1, sizeof(*keep));
@@ -552,10 +669,17 @@ int sk_decide_retries(const sk_rules_t *rules, sk_ms_t now_ms, sk_arena_t *arena
             *wake = r.next_ms < *wake ? r.next_ms : *wake;
             continue;
         }
-        if (hold_command(rules, st, r.ent_key, r.action, now_ms, arena, &cmd))
-            return SK_ENOMEM;
-        if (!cmd || strcmp(cmd->command_id, r.command_id) != 0)
-            continue; /* superseded by a later change: dropped */
+        if (r.action == SK_CMD_REVOKE) {
+            if (held(st, r.ent_key))
+                continue; /* granted again since: the REVOKE is superseded */
+            if (!(cmd = revoke_again(rules, st->user, r.ent_key, r.command_id, now_ms, arena)))
+                return SK_ENOMEM;
+        } else {
+            if (hold_command(rules, st, r.ent_key, r.action, now_ms, arena, &cmd))
+                return SK_ENOMEM;
+            if (!cmd || strcmp(cmd->command_id, r.command_id) != 0)
+                continue; /* superseded by a later change: dropped */
+        }
         if (r.attempt >= SK_RETRY_MAX) {
             if (gave_up_task(&r, st->user, now_ms, arena, &tasks[nt++]))
                 return SK_ENOMEM;

@@ -208,6 +208,8 @@ static int parse_retry(sk_arena_t *a, const sk_state_field_t *f, sk_retry_t *r)
         r->action = SK_CMD_GRANT;
     else if (strcmp(w[1], "EXTEND") == 0)
         r->action = SK_CMD_EXTEND;
+    else if (strcmp(w[1], "REVOKE") == 0)
+        r->action = SK_CMD_REVOKE;
     else
         return -1;
     long attempt = strtol(w[2], &end, 10);

@@ -41,12 +41,17 @@
  * request that held it, or "-"; assignees the provisioners then). The field
  * is deleted when a provisioner closes the task.
  *
- * "r:" fields are retries of a GRANT or EXTEND command an automatic
- * provisioner answered FAILED (retryable): the command is recomputed from
- * the sources of ent_key when the retry is due (so a command that a later
- * change superseded is not retried), action is GRANT or EXTEND, attempt
- * the retries made so far, next when the next one is due (decide.h,
- * sk_decide_retries).
+ * "r:" fields are retries of a command an automatic provisioner answered
+ * FAILED (retryable), attempt the retries made so far, next when the next
+ * one is due (decide.h, sk_decide_retries). A GRANT or EXTEND is recomputed
+ * from the sources of ent_key when the retry is due (so a command that a
+ * later change superseded is not retried). A REVOKE cannot be recomputed
+ * (its sources are gone), so every REVOKE of an automatically provisioned
+ * entitlement is remembered when it is emitted, as a memo with attempt 0
+ * and next "-" (never due by itself; at most one per entitlement, dropped
+ * when the entitlement is granted again or revoked anew): a FAILED
+ * (retryable) answer arms it, and it is sent again under its own id while
+ * the entitlement stays unheld.
  *
  * All memory of a parsed or computed state belongs to the arena it was made
  * in; nothing here does I/O.

@@ -447,15 +447,18 @@ TEST(request_kinds_rounds_and_open_tasks_survive_storage)
         field("q:bad", "OPEN E app/write 3600000 0 two-step v1 0 1 2 0 0 A 0"),
         field("t:bad2", "DEPROVISIONING app/vault - 5 3 ann"),
         field("r:0123456789abcdef0123456789abcdef", "app/read EXTEND 2 99"),
-        field("r:bad3", "app/read REVOKE 2 99"),
+        field("r:bad3", "app/read DELETE 2 99"),
+        field("r:fedcba9876543210fedcba9876543210", "app/read REVOKE 0 -"), /* a memo */
     };
     sk_user_state_t st, back;
     size_t bad = 0;
-    CHECK_INT(sk_state_parse(&arena, "bob", f, 8, &st, &bad), 0);
+    CHECK_INT(sk_state_parse(&arena, "bob", f, 9, &st, &bad), 0);
     CHECK_INT(bad, 3);
-    CHECK_INT(st.n_retries, 1);
+    CHECK_INT(st.n_retries, 2);
     const sk_retry_t *r = sk_state_retry(&st, "0123456789abcdef0123456789abcdef");
     CHECK(r && r->action == SK_CMD_EXTEND && r->attempt == 2 && r->next_ms == 99);
+    r = sk_state_retry(&st, "fedcba9876543210fedcba9876543210");
+    CHECK(r && r->action == SK_CMD_REVOKE && r->attempt == 0 && r->next_ms == SK_MS_NONE);
     CHECK_INT(st.n_requests, 3);
     CHECK_INT(st.n_open_tasks, 1);
     CHECK_INT(sk_state_request(&st, "old")->kind, SK_REQUEST_KIND_ACCESS);
@@ -474,7 +477,7 @@ TEST(request_kinds_rounds_and_open_tasks_survive_storage)
     sk_user_state_t empty = {.user = "bob"};
     sk_state_diff_t all, none;
     CHECK_INT(sk_state_diff(&arena, &empty, &st, &all), 0);
-    CHECK_INT(all.n_set, 5);
+    CHECK_INT(all.n_set, 6);
     for (size_t i = 0; i < all.n_set; i++)
         if (strcmp(all.set[i].name, "q:old") == 0)
             CHECK_STR(all.set[i].value, old_value); /* stored as it was */

@@ -478,6 +478,59 @@ TEST(a_retry_stops_when_confirmed_or_superseded)
     CHECK_INT(d.base.n_tasks, 1);
 }
 
+TEST(a_failed_revoke_is_retried_until_confirmed_or_granted_again)
+{
+    setup();
+    sk_user_state_t st = {.user = "bob"};
+    read_granted(&st, "g4");
+    sk_ms_t end = T0 + 8 * HOUR;
+    sk_decision_t t = timer(&st, end); /* the request's grant expires */
+    CHECK_INT(t.n_commands, 1);
+    if (t.n_commands != 1)
+        return;
+    CHECK_INT(t.commands[0].action, SK_CMD_REVOKE);
+    const char *revoke = sk_arena_strdup(&arena, t.commands[0].command_id);
+    /* remembered, without a wake-up of its own */
+    CHECK_INT(st.n_retries, 1);
+    const sk_retry_t *m = sk_state_retry(&st, revoke);
+    CHECK(m && m->action == SK_CMD_REVOKE && m->next_ms == SK_MS_NONE);
+    CHECK(t.next_wake_ms != end + MIN);
+    CHECK_INT(stored(&st).n_retries, 1);
+    sk_request_decision_t d = failed_retryable(&st, revoke, end + 1000);
+    CHECK_STR(d.base.audit.decision, "retry_scheduled");
+    CHECK_CONTAINS(d.base.audit.reason, "REVOKE of 'app/read'");
+    CHECK_INT(d.base.next_wake_ms, end + 1000 + MIN);
+    t = timer(&st, end + 1000 + MIN);
+    CHECK_INT(t.n_commands, 1);
+    if (t.n_commands == 1) {
+        CHECK_STR(t.commands[0].command_id, revoke); /* the same REVOKE again */
+        CHECK_INT(t.commands[0].action, SK_CMD_REVOKE);
+        CHECK_STR(t.commands[0].app, "app");
+        CHECK_STR(t.commands[0].entitlement, "read");
+        CHECK_CONTAINS(t.commands[0].reason, "after a FAILED (retryable) result");
+    }
+    CHECK_INT(st.n_retries, 1);
+    d = answer(&st, revoke, SK_PROV_DEPROVISIONED, "aws-connector", "", end + 2 * MIN);
+    CHECK_STR(d.base.audit.decision, "confirmed");
+    CHECK_INT(st.n_retries, 0);
+
+    /* granted again: a remembered REVOKE of the same entitlement is dropped */
+    sk_user_state_t eve = {.user = "bob"};
+    read_granted(&eve, "g5");
+    t = timer(&eve, end);
+    CHECK_INT(eve.n_retries, 1);
+    sk_request_event_t e = {.event_id = "re-6", .type = SK_REQ_CREATED, .request_id = "g6",
+                            .actor = "bob", .subject = "bob",
+                            .target_kind = SK_TARGET_ENTITLEMENT, .target = "app/read",
+                            .duration_ms = HOUR, .justification = "", .comment = "",
+                            .source = "test", .occurred_at_ms = end + MIN};
+    sk_request_input_t in = {.event = &e, .now_ms = end + MIN};
+    CHECK_INT(sk_decide_request(rules, &in, &eve, &arena, &d), 0);
+    eve = d.base.state;
+    CHECK_INT(d.base.n_commands, 1); /* the GRANT */
+    CHECK_INT(eve.n_retries, 0);
+}
+
 TEST(invalid_results_are_rejected)
 {
     setup();
@@ -515,5 +568,6 @@ SK_TEST_MAIN(SK_TEST_CASE(an_approved_hand_provisioned_request_opens_a_provision
              SK_TEST_CASE(results_of_automatic_provisioners_are_audited),
              SK_TEST_CASE(a_retryable_failure_is_retried_with_backoff_then_given_up),
              SK_TEST_CASE(a_retry_stops_when_confirmed_or_superseded),
+             SK_TEST_CASE(a_failed_revoke_is_retried_until_confirmed_or_granted_again),
              SK_TEST_CASE(invalid_results_are_rejected),
              SK_TEST_CASE(zz_cleanup))
