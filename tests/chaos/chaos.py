@@ -140,9 +140,17 @@ class Rig:
             self.bootstrap = f.read().strip()
 
     def broker_cmd(self, cmd):
-        self.broker.stdin.write(cmd + "\n")
-        self.broker.stdin.flush()
-        self.broker.stdout.readline()
+        """Sends one command to the mock broker process. A broker that died
+        (librdkafka's mock can abort on its own, see main) is left for the
+        run's end to report: the run is then re-done with another seed."""
+        if self.broker.poll() is not None:
+            return
+        try:
+            self.broker.stdin.write(cmd + "\n")
+            self.broker.stdin.flush()
+            self.broker.stdout.readline()
+        except (BrokenPipeError, OSError):
+            pass
 
     def start_engine(self, i):
         path = os.path.join(self.tmp, "engine-%d.log" % i)
