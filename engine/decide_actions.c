@@ -15,6 +15,8 @@
  *   POLICY_CHANGED            admin: event->policy becomes the policy
  *   STEP_SKIPPED              admin: the current step passes
  *   DELETED                   admin, or the requester while OPEN: forgotten
+ *                             (never a confirmed revocation: it keeps the
+ *                             access revoked)
  *                             (its grant sources stay until they expire; a
  *                             deleted confirmed revocation no longer keeps
  *                             the grant windows it revoked from returning)
@@ -268,6 +270,11 @@ int dr_on_deleted(dr_ctx_t *c)
     if (!dr_is_admin(c, c->ev->actor) &&
         !(is_requester(c) && rq->status == SK_REQUEST_OPEN && rq->kind == SK_REQUEST_KIND_ACCESS))
         return refuse_actor(c, "an administrator, or the requester while it is OPEN");
+    if (rq->kind == SK_REQUEST_KIND_REVOCATION && rq->status == SK_REQUEST_APPROVED)
+        return dr_refuse(c, sk_arena_sprintf(c->arena, "revocation '%s' is confirmed: it keeps "
+                                                       "the access revoked while remembered, "
+                                                       "so it cannot be deleted",
+                                             rq->id));
     const char *why = sk_arena_sprintf(c->arena, "request '%s' (%s) deleted by '%s'", rq->id,
                                        sk_request_status_name(rq->status), c->ev->actor);
     if (!why || (open && dr_abandon_task(c, why)))

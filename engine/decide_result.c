@@ -98,10 +98,16 @@ static int on_deprovisioning(dr_ctx_t *c, const sk_provisioning_result_t *r, siz
     const sk_open_task_t t = c->open_tasks[idx];
     const char *who = r->provisioner, *msg = with_message(c, r);
     sk_task_outcome_t outcome = SK_TASK_PROVISIONED;
-    if (!dr_has_id(t.assignees, t.n_assignees, who))
+    /* with no provisioner to ask, an administrator answers: the access must
+     * not stay with nobody able to close the task */
+    bool admin_fallback = t.n_assignees == 0 && dr_is_admin(c, who);
+    if (!dr_has_id(t.assignees, t.n_assignees, who) && !admin_fallback)
         return not_a_provisioner(c, r, sk_arena_sprintf(c->arena, "'%s' (deprovisioning task "
-                                                                  "'%s')",
-                                                        t.ent_key, t.id));
+                                                                  "'%s'%s)",
+                                                        t.ent_key, t.id,
+                                                        t.n_assignees ? ""
+                                                                      : "; with no provisioner, "
+                                                                        "an administrator"));
     switch (r->result) {
     case SK_PROV_PROVISIONED:
     case SK_PROV_DEPROVISIONED:
@@ -457,7 +463,8 @@ static int open_deprovisioning(const sk_request_settings_t *set, const char *key
     t->reason = sk_arena_sprintf(arena, "take '%s' away from '%s' by hand (%s: provisioning "
                                         "manual)%s: %s",
                                  key, cmd->user, set->declared_in,
-                                 n ? "" : " — the rules name no provisioner who can",
+                                 n ? "" : " — the rules name no provisioner who can: an "
+                                          "administrator (group " SK_ADMIN_GROUP ") must",
                                  cmd->reason);
     return ids && id && t->reason ? 0 : SK_ENOMEM;
 }

@@ -401,6 +401,11 @@ TEST(a_confirmed_revocation_revokes_and_stays_revoked)
     CHECK_INT(d.base.tasks[0].state, SK_TASK_CLOSED);
     CHECK_INT(d.base.tasks[0].outcome, SK_TASK_CONFIRMED);
     CHECK_INT(st.n_sources, 0);
+    /* not even an administrator deletes it: it keeps the access revoked */
+    d = on_eve(&st, SK_REQ_DELETED, "v1", "root", "", T0 + MIN);
+    CHECK(d.refused);
+    CHECK_CONTAINS(d.refuse_reason, "cannot be deleted");
+    CHECK(sk_state_request(&st, "v1") != NULL);
     /* the shift that held it does not bring it back */
     sk_decision_t t = schedule(&st, NULL, T0 + 2 * MIN);
     CHECK_INT(t.n_commands, 0);

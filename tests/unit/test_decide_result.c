@@ -311,6 +311,32 @@ TEST(a_hand_provisioned_grant_that_expires_opens_a_deprovisioning_task)
     CHECK_INT(d.base.n_commands, 0);
 }
 
+TEST(with_no_provisioner_an_administrator_closes_a_deprovisioning_task)
+{
+    setup();
+    /* eve holds app/orphan (its provisioner group emptied since) */
+    sk_grant_source_t src = {.ent_key = "app/orphan", .kind = SK_SOURCE_REQUEST, .id = "o1",
+                             .rotation = "", .expires_ms = T0 + HOUR};
+    sk_user_state_t eve = {.user = "eve", .n_sources = 1, .sources = &src};
+    sk_decision_t e = timer(&eve, T0 + HOUR);
+    CHECK_INT(e.n_commands, 1);
+    CHECK_INT(e.n_tasks, 1);
+    if (e.n_tasks != 1)
+        return;
+    CHECK_INT(e.tasks[0].kind, SK_TASK_DEPROVISIONING);
+    CHECK_INT(e.tasks[0].n_assignees, 0);
+    CHECK_CONTAINS(e.tasks[0].reason, "an administrator (group shiftkey-admins) must");
+    char id[33];
+    snprintf(id, sizeof(id), "%s", e.tasks[0].task_id);
+    sk_request_decision_t d = answer(&eve, id, SK_PROV_DEPROVISIONED, "bob", "", T0 + 2 * HOUR);
+    CHECK(d.refused);
+    CHECK_CONTAINS(d.refuse_reason, "with no provisioner, an administrator");
+    d = answer(&eve, id, SK_PROV_DEPROVISIONED, "root", "done by hand", T0 + 2 * HOUR);
+    CHECK(!d.refused);
+    CHECK_STR(d.base.audit.decision, "deprovisioned");
+    CHECK_INT(eve.n_open_tasks, 0);
+}
+
 TEST(wont_deprovision_closes_with_a_warning)
 {
     setup();
@@ -564,6 +590,7 @@ SK_TEST_MAIN(SK_TEST_CASE(an_approved_hand_provisioned_request_opens_a_provision
              SK_TEST_CASE(only_a_listed_provisioner_may_answer),
              SK_TEST_CASE(failed_leaves_the_task_open_with_the_message),
              SK_TEST_CASE(a_hand_provisioned_grant_that_expires_opens_a_deprovisioning_task),
+             SK_TEST_CASE(with_no_provisioner_an_administrator_closes_a_deprovisioning_task),
              SK_TEST_CASE(wont_deprovision_closes_with_a_warning),
              SK_TEST_CASE(results_of_automatic_provisioners_are_audited),
              SK_TEST_CASE(a_retryable_failure_is_retried_with_backoff_then_given_up),
