@@ -303,7 +303,9 @@ static int cmp_source_ref(const void *a, const void *b)
     return strcmp(x->id, y->id);
 }
 
-/* Fills the command's source list from sources of `ent` (either array). */
+/* Fills the command's source list from sources of `ent` (either array), and
+ * flags the command emergency when an EMERGENCY source is among them: the
+ * one place every decider's commands get the flag. */
 static int command_sources(decide_ctx_t *c, sk_command_t *cmd, const char *ent,
                            const wanted_source_t *w, size_t n_w)
 {
@@ -327,6 +329,8 @@ static int command_sources(decide_ctx_t *c, sk_command_t *cmd, const char *ent,
     qsort(refs, n, sizeof(*refs), cmp_source_ref);
     cmd->sources = refs;
     cmd->n_sources = n;
+    for (size_t i = 0; i < n; i++)
+        cmd->emergency |= refs[i].kind == SK_SOURCE_EMERGENCY;
     return 0;
 }
 

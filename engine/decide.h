@@ -81,7 +81,9 @@ int sk_decide_reject(const sk_rules_t *rules, const sk_input_t *in,
  * sk_decide_commands — the GRANT / EXTEND / REVOKE commands that turn the
  * sources of `before` into `after` (n_after sources), compared per
  * entitlement exactly as sk_decide does; for other deciders (requests).
- * Sets out->commands and out->n_commands only. Allocates from arena and
+ * Sets out->commands and out->n_commands only; a command held (or, for a
+ * REVOKE, last held) by an EMERGENCY source is flagged emergency, as every
+ * command sk_decide makes is. Allocates from arena and
  * borrows strings from the inputs. Returns 0 or SK_ENOMEM.
  */
 int sk_decide_commands(const sk_rules_t *rules, const char *user, sk_ms_t now_ms,

@@ -718,14 +718,8 @@ static int new_state(dr_ctx_t *c)
     d->state.n_open_tasks = c->n_open_tasks;
     d->state.retries = c->retries;
     d->state.n_retries = c->n_retries;
-    if (sk_decide_commands(c->rules, c->old->user, c->in->now_ms, c->old, c->sources,
-                           c->n_sources, c->arena, d))
-        return SK_ENOMEM;
-    for (size_t i = 0; i < d->n_commands; i++)
-        for (size_t j = 0; j < d->commands[i].n_sources; j++)
-            if (d->commands[i].sources[j].kind == SK_SOURCE_EMERGENCY)
-                d->commands[i].emergency = true;
-    return 0;
+    return sk_decide_commands(c->rules, c->old->user, c->in->now_ms, c->old, c->sources,
+                              c->n_sources, c->arena, d);
 }
 
 /* The steps every decision of the user ends with (decide.h):

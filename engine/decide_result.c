@@ -222,8 +222,6 @@ static int hold_command(const sk_rules_t *rules, const sk_user_state_t *st, cons
     sk_command_t *cmd = &tmp.commands[0];
     cmd->action = action;
     sk_decide_command_id(cmd, ent, cmd->command_id);
-    for (size_t i = 0; i < cmd->n_sources; i++)
-        cmd->emergency |= cmd->sources[i].kind == SK_SOURCE_EMERGENCY;
     *out = cmd;
     return 0;
 }

@@ -356,6 +356,16 @@ TEST(escalation_switches_to_the_emergency_policy_and_flags_the_grant)
     /* escalating again is refused */
     d = act(&st, &e, T0 + 2 * MIN);
     CHECK(d.refused);
+    /* the REVOKE at the emergency grant's expiry (the timer) is flagged too */
+    CHECK_INT(st.n_sources, 1);
+    if (st.n_sources == 1) {
+        sk_decision_t t = shift(&st, NULL, st.sources[0].expires_ms);
+        CHECK_INT(t.n_commands, 1);
+        if (t.n_commands == 1) {
+            CHECK_INT(t.commands[0].action, SK_CMD_REVOKE);
+            CHECK(t.commands[0].emergency);
+        }
+    }
 }
 
 TEST(a_request_outlives_the_shift_holding_the_same_entitlement)
