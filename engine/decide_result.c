@@ -600,16 +600,27 @@ static int gave_up_task(const sk_retry_t *r, const char *user, sk_ms_t now, sk_a
  * an entitlement drops its REVOKE records. Commands already retried (their
  * id has a record) change nothing. 0 or SK_ENOMEM.
  */
+/* 1 when cmd is about the entitlement key "app/entitlement" `ent`. */
+static bool command_for(const sk_command_t *cmd, const char *ent)
+{
+    size_t n = strlen(cmd->app);
+    return strncmp(ent, cmd->app, n) == 0 && ent[n] == '/' &&
+           strcmp(ent + n + 1, cmd->entitlement) == 0;
+}
+
 static int remember_revokes(const sk_rules_t *rules, sk_arena_t *arena, sk_decision_t *d)
 {
     sk_user_state_t *st = &d->state;
     const char *key;
     size_t add = 0;
+    bool revoke_records = false;
     for (size_t i = 0; i < d->n_commands; i++)
-        if (!sk_state_retry(st, d->commands[i].command_id))
-            add++;
-    if (add == 0)
-        return 0;
+        add += d->commands[i].action == SK_CMD_REVOKE &&
+               !sk_state_retry(st, d->commands[i].command_id);
+    for (size_t i = 0; i < st->n_retries; i++)
+        revoke_records |= st->retries[i].action == SK_CMD_REVOKE;
+    if (d->n_commands == 0 || (add == 0 && !revoke_records))
+        return 0; /* the common case: nothing to remember or to drop */
     sk_retry_t *rs = sk_arena_calloc(arena, st->n_retries + add + 1, sizeof(*rs));
     size_t n = 0;
     if (!rs)
@@ -617,14 +628,9 @@ static int remember_revokes(const sk_rules_t *rules, sk_arena_t *arena, sk_decis
     for (size_t i = 0; i < st->n_retries; i++) {
         const sk_retry_t *r = &st->retries[i];
         bool superseded = false;
-        for (size_t j = 0; j < d->n_commands && r->action == SK_CMD_REVOKE; j++) {
-            const sk_command_t *cmd = &d->commands[j];
-            const char *ent = sk_arena_sprintf(arena, "%s/%s", cmd->app, cmd->entitlement);
-            if (!ent)
-                return SK_ENOMEM;
-            if (strcmp(ent, r->ent_key) == 0 && strcmp(cmd->command_id, r->command_id) != 0)
-                superseded = true;
-        }
+        for (size_t j = 0; j < d->n_commands && r->action == SK_CMD_REVOKE; j++)
+            superseded |= command_for(&d->commands[j], r->ent_key) &&
+                          strcmp(d->commands[j].command_id, r->command_id) != 0;
         if (!superseded)
             rs[n++] = *r;
     }
