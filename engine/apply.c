@@ -359,11 +359,12 @@ static void note_applied(sk_engine_t *e, const item_t *it, bool applied)
         SK_WARN("dead letter %s[%" PRId32 "]@%" PRId64 ": %s", it->in.origin.topic, p,
                 it->msg->offset, it->d.reject_reason);
     }
-    if (it->topic == SK_IN_REQUESTS)
+    /* an undecodable record has no fields to name: its dead-letter line says it all */
+    if (it->drc == 0 && it->topic == SK_IN_REQUESTS)
         SK_INFO("request %s of %s (%s by %s): %s: %s", it->req.request_id, it->req.subject,
                 sk_request_event_type_name(it->req.type), it->req.actor, it->d.audit.decision,
                 it->d.audit.reason);
-    else if (it->topic == SK_IN_RESULTS)
+    else if (it->drc == 0 && it->topic == SK_IN_RESULTS)
         SK_INFO("provisioning result %s for %s (%s by %s): %s: %s", it->res.command_id,
                 it->res.user, sk_provisioning_status_name(it->res.result), it->res.provisioner,
                 it->d.audit.decision, it->d.audit.reason);
