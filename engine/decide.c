@@ -191,6 +191,35 @@ static int revoked_since(const decide_ctx_t *c, const char *ent, sk_ms_t from)
     return 0;
 }
 
+/* 1 when edge e grants to shift sh (its escalation level is covered). */
+static bool edge_applies(const sk_shift_t *sh, const sk_enrollment_edge_t *e)
+{
+    return !e->max_escalation_level || sh->level <= e->max_escalation_level;
+}
+
+sk_ms_t sk_decide_next_window_start(const sk_rules_t *rules, const sk_shift_t *shifts,
+                                    size_t n_shifts, sk_ms_t now_ms)
+{
+    sk_ms_t wake = SK_MS_NONE;
+    for (size_t i = 0; i < n_shifts; i++) {
+        const sk_shift_t *sh = &shifts[i];
+        const sk_rotation_t *rot = sk_rules_rotation(rules, sh->rotation);
+        if (sh->status == SK_SHIFT_STATUS_CANCELLED || !rot)
+            continue;
+        for (size_t j = 0; j < rot->n_edges; j++) {
+            sk_ms_t from, until;
+            if (!edge_applies(sh, &rot->edges[j]))
+                continue;
+            edge_window(sh, &rot->edges[j], &from, &until);
+            if (now_ms < from)
+                wake = ms_min(wake, from);
+        }
+    }
+    return wake;
+}
+
+/* The shift sources wanted now (grant windows that have begun and not
+ * ended); windows still to come are sk_decide_next_window_start's. */
 static size_t want_shift_sources(decide_ctx_t *c, const sk_shift_t *shifts,
                                  size_t n_shifts, wanted_source_t *w, size_t n)
 {
@@ -203,14 +232,10 @@ static size_t want_shift_sources(decide_ctx_t *c, const sk_shift_t *shifts,
         for (size_t j = 0; j < rot->n_edges; j++) {
             const sk_enrollment_edge_t *e = &rot->edges[j];
             sk_ms_t from, until;
-            if (e->max_escalation_level && sh->level > e->max_escalation_level)
+            if (!edge_applies(sh, e))
                 continue;
             edge_window(sh, e, &from, &until);
-            if (now < from) {
-                c->wake = ms_min(c->wake, from);
-                continue;
-            }
-            if (now >= until || revoked_since(c, e->ent->key, from))
+            if (now < from || now >= until || revoked_since(c, e->ent->key, from))
                 continue;
             wanted_source_t *ws = find_wanted(w, n, e->ent->key, SK_SOURCE_SHIFT, sh->id);
             if (ws) {
@@ -594,6 +619,7 @@ int sk_decide(const sk_rules_t *rules, const sk_input_t *in,
     if (!w)
         goto out;
     n_w = want_shift_sources(&c, shifts, n_shifts, w, 0);
+    c.wake = ms_min(c.wake, sk_decide_next_window_start(rules, shifts, n_shifts, in->now_ms));
     if (unchanged) {
         out->state = *state;
     } else {

@@ -157,6 +157,16 @@ int sk_decide_pending_wake(const sk_rules_t *rules, sk_ms_t now_ms, const sk_use
                            sk_arena_t *arena, sk_ms_t *wake);
 
 /*
+ * sk_decide_next_window_start — the earliest start of a grant window (shift
+ * start minus the edge's grant_before) after now_ms among `shifts` that are
+ * not cancelled, through the enrollment edges of their rotations that cover
+ * their escalation level; SK_MS_NONE when none. The wake-up every decider
+ * needs for grants still to come. Pure.
+ */
+sk_ms_t sk_decide_next_window_start(const sk_rules_t *rules, const sk_shift_t *shifts,
+                                    size_t n_shifts, sk_ms_t now_ms);
+
+/*
  * sk_decide_command_id — the deterministic id of a command: a 128-bit hash
  * (32 hex chars) over action, user, entitlement, expiry and the sorted
  * sources. Writes into out (33 bytes).

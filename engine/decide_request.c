@@ -592,23 +592,13 @@ static int fill_audit(dr_ctx_t *c)
 }
 
 /* The user's next wake-up: the earliest source expiry, or the earliest
- * future start of a grant window of an open shift (as sk_decide computes). */
+ * future start of a grant window of a shift (the same as sk_decide). */
 static sk_ms_t next_wake(dr_ctx_t *c, const sk_user_state_t *st)
 {
-    sk_ms_t wake = SK_MS_NONE, now = c->in->now_ms;
+    sk_ms_t wake = sk_decide_next_window_start(c->rules, st->shifts, st->n_shifts,
+                                               c->in->now_ms);
     for (size_t i = 0; i < st->n_sources; i++)
         wake = dr_ms_min(wake, st->sources[i].expires_ms);
-    for (size_t i = 0; i < st->n_shifts; i++) {
-        const sk_shift_t *sh = &st->shifts[i];
-        const sk_rotation_t *rot = sk_rules_rotation(c->rules, sh->rotation);
-        if (sh->status != SK_SHIFT_STATUS_OPEN || !rot)
-            continue;
-        for (size_t j = 0; j < rot->n_edges; j++) {
-            sk_ms_t from = sh->start_ms - rot->edges[j].grant_before_ms;
-            if (sh->start_ms >= INT64_MIN + rot->edges[j].grant_before_ms && now < from)
-                wake = dr_ms_min(wake, from);
-        }
-    }
     return wake;
 }
 
