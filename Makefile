@@ -16,7 +16,12 @@ TEST_CFLAGS := $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined
 TEST_LDFLAGS := -fsanitize=address,undefined
 
-ENGINE_SRC := $(filter-out engine/shiftkeyd.c engine/shiftkey.c,$(wildcard engine/*.c))
+# The engine's layers, lowest first (engine/README.md): libsk.a holds them
+# all; the daemon is engine/shiftkeyd.c over libsk.a, and the CLI links its
+# own object list (engine/cli/) over libsk.a, so neither links the other.
+LAYERS     := base codec rules decide pipeline
+ENGINE_SRC := $(foreach l,$(LAYERS),$(wildcard engine/$(l)/*.c))
+CLI_SRC    := $(wildcard engine/cli/*.c)
 SCHEMAS    := $(wildcard schemas/*.avsc)
 GEN_SRC    := build/gen/schemas_embedded.c
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
@@ -24,6 +29,8 @@ INTEG_SRC  := $(wildcard tests/integration/test_*.c)
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
 
 REL_OBJ  := $(patsubst %.c,build/release/%.o,$(ENGINE_SRC) $(GEN_SRC))
+REL_CLI_OBJ  := $(patsubst %.c,build/release/%.o,$(CLI_SRC))
+TEST_CLI_OBJ := $(patsubst %.c,build/test/%.o,$(CLI_SRC))
 TEST_OBJ := $(patsubst %.c,build/test/%.o,$(ENGINE_SRC) $(GEN_SRC))
 TESTLIB_OBJ := $(patsubst %.c,build/test/%.o,$(TESTLIB_SRC))
 
@@ -69,11 +76,19 @@ build/release/libsk.a: $(REL_OBJ)
 build/test/libsk.a: $(TEST_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
-build/bin/%: build/release/engine/%.o build/release/libsk.a
+build/bin/shiftkeyd: build/release/engine/shiftkeyd.o build/release/libsk.a
 	@mkdir -p $(dir $@)
 	$(CC) $^ $(PKG_LIBS) -o $@
 
-build/test/bin/shiftkeyd build/test/bin/shiftkey: build/test/bin/%: build/test/engine/%.o build/test/libsk.a
+build/bin/shiftkey: $(REL_CLI_OBJ) build/release/libsk.a
+	@mkdir -p $(dir $@)
+	$(CC) $^ $(PKG_LIBS) -o $@
+
+build/test/bin/shiftkeyd: build/test/engine/shiftkeyd.o build/test/libsk.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_LDFLAGS) $^ $(PKG_LIBS) -o $@
+
+build/test/bin/shiftkey: $(TEST_CLI_OBJ) build/test/libsk.a
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_LDFLAGS) $^ $(PKG_LIBS) -o $@
 
@@ -97,7 +112,7 @@ run: deps
 	@sh scripts/demo.sh
 
 format:
-	clang-format -i engine/*.c engine/*.h tests/*/*.c tests/lib/*.h
+	clang-format -i engine/*.c engine/*/*.[ch] tests/*/*.c tests/lib/*.h
 
 clean:
 	rm -rf build

@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "bench.h"
-#include "codec.h"
-#include "decide.h"
-#include "rules.h"
+#include "codec/codec.h"
+#include "decide/decide.h"
+#include "rules/rules.h"
 
 #define N_USERS 64
 #define HOUR_MS (3600LL * 1000)

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
+#include "base/log.h"
 
 #define HOUR_MS (3600LL * 1000)
 

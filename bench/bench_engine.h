@@ -14,8 +14,8 @@
 #include <time.h>
 
 #include "bench.h"
-#include "codec.h"
-#include "engine.h"
+#include "codec/codec.h"
+#include "pipeline/engine.h"
 
 #define BENCH_USERS 100000
 #define BENCH_TIMER_USERS_MAX 20000

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "sk.h"
+#include "base/sk.h"
 #include "sk_fixture.h"
 
 typedef struct broker {

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "bench.h"
-#include "codec.h"
+#include "codec/codec.h"
 
 typedef struct pipe_reader {
     rd_kafka_t *rk;

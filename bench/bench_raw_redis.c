@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "bench.h"
-#include "sk.h"
+#include "base/sk.h"
 
 #define BATCH 500
 #define OUT_ENTRIES 4

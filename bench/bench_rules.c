@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 
 #include "bench.h"
-#include "rules.h"
+#include "rules/rules.h"
 
 static FILE *open_in(const char *dir, const char *name)
 {

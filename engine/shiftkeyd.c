@@ -9,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "embedded.h"
-#include "engine.h"
-#include "log.h"
+#include "pipeline/embedded.h"
+#include "pipeline/engine.h"
+#include "base/log.h"
 
 #define SK_VERSION "0.1.0"
 #define MAX_KAFKA_PROPS 64

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rules.h" /* sk_duration_parse */
-#include "sk.h"
+#include "base/duration.h"
+#include "base/sk.h"
 
 static const char **field(const sk_cfg_group_t *g, const sk_cfg_row_t *r)
 {

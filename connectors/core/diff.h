@@ -22,7 +22,7 @@
 #ifndef SK_CONN_DIFF_H
 #define SK_CONN_DIFF_H
 
-#include "event.h"
+#include "codec/event.h"
 #include "shift.h"
 #include "state.h"
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
+#include "codec/codec.h"
 
 struct sk_conn_emitter {
     rd_kafka_t *rk;

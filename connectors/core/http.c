@@ -8,7 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "sk.h"
+#include "base/sk.h"
 
 typedef struct buf {
     char *p;

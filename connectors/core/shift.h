@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "sk.h"
+#include "base/sk.h"
 
 /* A start the platform does not give (PagerDuty's permanent on-call, whose
  * start is null): the diff keeps the start it saw first, or takes now. */

@@ -19,8 +19,8 @@
 
 #include <stddef.h>
 
-#include "event.h"
-#include "sk.h"
+#include "codec/event.h"
+#include "base/sk.h"
 
 typedef struct sk_conn_seen {
     char *id;   /* shift id; owned */

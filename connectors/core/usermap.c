@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "sk.h"
+#include "base/sk.h"
 
 typedef struct entry {
     char *key, *id;

@@ -12,7 +12,7 @@
  */
 #include <string.h>
 
-#include "codec.h"
+#include "codec/codec.h"
 #include "fuzz_common.h"
 
 static sk_codec_t *g_codec;

@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "fuzz_common.h"
-#include "rules.h"
+#include "rules/rules.h"
 
 #define SPLIT_MARK "#@file\n"
 #define MAX_FILES 16

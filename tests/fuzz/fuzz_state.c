@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "state.h"
+#include "decide/state.h"
 
 #define MAX_FIELDS 256
 

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "codec.h"
+#include "codec/codec.h"
 
 #define T0 1767225600000LL /* 2026-01-01T00:00:00Z */
 #define HOUR 3600000LL

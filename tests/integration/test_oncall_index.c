@@ -7,10 +7,10 @@
  */
 #include <string.h>
 
-#include "oncall_index.h"
+#include "decide/oncall_index.h"
 #include "sk_fixture.h"
 #include "sk_test.h"
-#include "store.h"
+#include "pipeline/store.h"
 
 static sk_fx_redis_t redis;
 

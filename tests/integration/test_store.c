@@ -7,7 +7,7 @@
 
 #include "sk_fixture.h"
 #include "sk_test.h"
-#include "store.h"
+#include "pipeline/store.h"
 
 static sk_fx_redis_t redis;
 

@@ -6,9 +6,9 @@
 #ifndef SK_DECIDE_FX_H
 #define SK_DECIDE_FX_H
 
-#include "arena.h"
-#include "codec.h"
-#include "rules.h"
+#include "base/arena.h"
+#include "codec/codec.h"
+#include "rules/rules.h"
 
 /*
  * sk_dfx_load_rules — loads the rule set at `path` (a directory or file

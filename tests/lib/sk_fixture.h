@@ -14,8 +14,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "codec.h"
-#include "engine.h"
+#include "codec/codec.h"
+#include "pipeline/engine.h"
 
 /* A redis-server child process. */
 typedef struct sk_fx_redis {

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "codec.h"
+#include "codec/codec.h"
 #include "sk_test.h"
 
 #define SAMPLES "build/test/samples"

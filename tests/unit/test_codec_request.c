@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
+#include "codec/codec.h"
 #include "sk_test.h"
 
 #define T0 1767225600000LL /* 2026-01-01T00:00:00Z */

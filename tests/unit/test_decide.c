@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "decide.h"
+#include "decide/decide.h"
 #include "sk_decide_fx.h"
 #include "sk_test.h"
 

@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "decide_request.h"
+#include "decide/decide_request.h"
 #include "sk_decide_fx.h"
 #include "sk_test.h"
 

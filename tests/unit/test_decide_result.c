@@ -8,8 +8,8 @@
  */
 #include <string.h>
 
-#include "codec.h"
-#include "decide_request.h"
+#include "codec/codec.h"
+#include "decide/decide_request.h"
 #include "sk_decide_fx.h"
 #include "sk_test.h"
 

@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "expr.h"
+#include "rules/expr.h"
 #include "sk_test.h"
 
 static int oc(void *user, const char *id)

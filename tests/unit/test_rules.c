@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "expr.h"
-#include "rules.h"
+#include "rules/expr.h"
+#include "rules/rules.h"
 #include "sk_test.h"
-#include "strmap.h"
+#include "base/strmap.h"
 
 #define FIX "tests/rules/"
 

@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "sk_test.h"
-#include "store.h"
+#include "pipeline/store.h"
 
 TEST(addresses_parse_or_are_refused)
 {

@@ -1,0 +1,68 @@
+/*
+ * shiftkey — the command-line tool: check rules, publish shift events by
+ * hand, ask for access and act on requests and tasks, and watch what the
+ * engine decides.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli_rules.h"
+#include "cli/cli_shift.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: shiftkey COMMAND [ARGS]   (shiftkey COMMAND --help for each)\n\n"
+            "commands:\n"
+            "  rules check PATH     check a rule set; print every error as file:line:column\n"
+            "  rules show PATH      what each rotation grants, with lead and grace times\n"
+            "  shift EVENT ...      publish a shift event (scheduled, started, updated, ended,\n"
+            "                       cancelled) on the schedule topic\n"
+            "  watch [commands|deadletters|tasks]  follow the engine's output\n"
+            "  grants [USER]        live grants in Redis: until when, held by which sources\n"
+            "  request APP/ENT ...  ask for access (--duration, --emergency, --wait)\n"
+            "  task list|show       open tasks (reviews, provisioning, revocations); one task\n"
+            "  task ACTION ID...    act on requests: approve, deny, comment, cancel, escalate,\n"
+            "                       duration, reassign, delete, restart, hard-reset,\n"
+            "                       change-policy, skip-step, process-now, remind; on\n"
+            "                       revocations: confirm, reject; provisioners: provisioned,\n"
+            "                       wont-provision, deprovisioned\n"
+            "  escalate ID...       the same as task escalate (make it an emergency request)\n"
+            "  revoke USER APP/ENT  propose removing a user's access\n\n"
+            "exit status: 0 ok, 1 failed (e.g. rules refused), 2 usage error\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("shiftkey 0.1.0\n");
+        return 0;
+    }
+    if (strcmp(cmd, "rules") == 0)
+        return sk_cli_rules(argc - 1, argv + 1);
+    if (strcmp(cmd, "shift") == 0)
+        return sk_cli_shift(argc - 1, argv + 1);
+    if (strcmp(cmd, "watch") == 0)
+        return sk_cli_watch(argc - 1, argv + 1);
+    if (strcmp(cmd, "grants") == 0)
+        return sk_cli_grants(argc - 1, argv + 1);
+    if (strcmp(cmd, "request") == 0)
+        return sk_cli_request(argc - 1, argv + 1);
+    if (strcmp(cmd, "task") == 0)
+        return sk_cli_task(argc - 1, argv + 1);
+    if (strcmp(cmd, "escalate") == 0)
+        return sk_cli_escalate(argc - 1, argv + 1);
+    if (strcmp(cmd, "revoke") == 0)
+        return sk_cli_revoke(argc - 1, argv + 1);
+    fprintf(stderr, "shiftkey: unknown command '%s' (see shiftkey --help)\n", cmd);
+    return 2;
+}

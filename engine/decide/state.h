@@ -1,0 +1,215 @@
+/*
+ * state.h — one user's live state as the decision function sees it: the
+ * shifts known for the user and the sources that hold each grant. Also its
+ * storage form: the fields of the user's Redis hash (apply.c stores them).
+ *
+ * Field layout (values are space-separated; identifiers never hold spaces,
+ * see sk_id_valid):
+ *   "s:<shift_id>"                -> "<rotation> <start> <end|-> <level> <closed> <updated>"
+ *   "g:<ent_key> <kind> <src_id>" -> "<expires> <rotation|->"
+ *   "q:<request_id>"              -> "<status> <target_kind> <target> <duration>
+ *                                     <emergency> <policy> <rules_version> <step>
+ *                                     <created> <updated> <n> <approver>... <m>
+ *                                     <assignee>... [<rkind> <round>]"
+ *   "t:<task_id>"                 -> "<task_kind> <ent_key> <request_id|-> <created>
+ *                                     <n> <assignee>..."
+ *   "r:<command_id>"              -> "<ent_key> <action> <attempt> <next>"
+ * where kind is S (shift), R (request) or E (emergency) and times are ms.
+ * A request's status is a word (OPEN, APPROVED, ...), target_kind E
+ * (entitlement) or P (profile), step the 0-based index of the current step
+ * of the frozen policy; free text (justification, comments) is never stored.
+ * The optional tail says what the record is — rkind A (an access request)
+ * or R (a revocation proposal) — and its round (how often RESTARTED,
+ * HARD_RESET or POLICY_CHANGED sent it back to step 0, so task ids of a new
+ * round differ from the old one's). It is written only when it is not
+ * "A 0", so values written before it existed parse and store unchanged.
+ *
+ * A revocation proposal (rkind R) is OPEN while its revocation_policy
+ * runs, APPROVED once confirmed (the access was taken) and DENIED when
+ * refused (the access stays). Closed requests and proposals are dropped
+ * SK_SHIFT_MEMORY_MS after their last update (decide.h, sk_decide_prune).
+ *
+ * For a request, `assignees` are who may act now: the reviewers of the
+ * current step (OPEN), or the provisioners (PROVISIONING). Task ids are not
+ * stored for requests: they are recomputed from the state (decide_request.c,
+ * dr_task_id: subject, request id, policy, step, emergency, round, tag), so
+ * the PROVISIONING task of a request is known from its q: field alone.
+ *
+ * "t:" fields are open tasks that belong to no request step: today the
+ * DEPROVISIONING tasks opened when a REVOKE leaves an entitlement that is
+ * provisioned by hand (task_id = the REVOKE command's id; request_id the
+ * request that held it, or "-"; assignees the provisioners then). The field
+ * is deleted when a provisioner closes the task.
+ *
+ * "r:" fields are retries of a command an automatic provisioner answered
+ * FAILED (retryable), attempt the retries made so far, next when the next
+ * one is due (decide.h, sk_decide_retries). A GRANT or EXTEND is recomputed
+ * from the sources of ent_key when the retry is due (so a command that a
+ * later change superseded is not retried). A REVOKE cannot be recomputed
+ * (its sources are gone), so every REVOKE of an automatically provisioned
+ * entitlement is remembered when it is emitted, as a memo with attempt 0
+ * and next "-" (never due by itself; at most one per entitlement, dropped
+ * when the entitlement is granted again or revoked anew): a FAILED
+ * (retryable) answer arms it, and it is sent again under its own id while
+ * the entitlement stays unheld.
+ *
+ * All memory of a parsed or computed state belongs to the arena it was made
+ * in; nothing here does I/O.
+ */
+#ifndef SK_STATE_H
+#define SK_STATE_H
+
+#include "base/arena.h"
+#include "codec/event.h"
+
+typedef enum sk_shift_status {
+    SK_SHIFT_STATUS_OPEN = 0,      /* scheduled or running: grants in its window */
+    SK_SHIFT_STATUS_ENDED = 1,     /* ended: grants until end + grace, never again */
+    SK_SHIFT_STATUS_CANCELLED = 2 /* withdrawn: grants nothing, never again */
+} sk_shift_status_t;
+
+typedef struct sk_shift {
+    const char *id;
+    const char *rotation;
+    sk_ms_t start_ms;
+    sk_ms_t end_ms;       /* SK_MS_NONE when open-ended */
+    int level;            /* escalation level, >= 1 */
+    sk_shift_status_t status;
+    sk_ms_t updated_ms;   /* occurred_at of the last event applied to it */
+} sk_shift_t;
+
+/* One justification holding one grant, with its own expiry. */
+typedef struct sk_grant_source {
+    const char *ent_key;  /* "app/entitlement" */
+    sk_source_kind_t kind;
+    const char *id;       /* shift id (or request id) */
+    const char *rotation; /* for shifts; "" otherwise */
+    sk_ms_t expires_ms;
+} sk_grant_source_t;
+
+typedef enum sk_request_status {
+    SK_REQUEST_OPEN = 0,         /* waiting at a reviewers step */
+    SK_REQUEST_APPROVED = 1,     /* the grant source was added */
+    SK_REQUEST_DENIED = 2,       /* a deny, a false condition */
+    SK_REQUEST_CANCELLED = 3,    /* withdrawn by the requester */
+    SK_REQUEST_PROVISIONING = 4, /* approved, waiting for a manual provisioner */
+    SK_REQUEST_STATUS_COUNT
+} sk_request_status_t;
+
+const char *sk_request_status_name(sk_request_status_t s);
+
+/* The largest round stored (restarts of one request). */
+#define SK_ROUND_MAX 1000000
+
+/* What a q: record is. */
+typedef enum sk_request_kind {
+    SK_REQUEST_KIND_ACCESS = 0,     /* a request for access */
+    SK_REQUEST_KIND_REVOCATION = 1, /* a proposal to remove access: APPROVED =
+                                       confirmed (revoked), DENIED = kept */
+    SK_REQUEST_KIND_COUNT
+} sk_request_kind_t;
+
+/* An access request of the user, frozen at creation (see decide_request.h). */
+typedef struct sk_request_state {
+    const char *id;
+    sk_request_status_t status;
+    sk_target_kind_t target_kind;
+    const char *target;         /* "app/entitlement" or profile id */
+    sk_ms_t duration_ms;        /* the duration that will be granted (before the cap) */
+    bool emergency;
+    const char *policy;         /* the frozen policy id */
+    const char *rules_version;  /* the rules it was resolved under */
+    int step;                   /* 0-based index of the current step */
+    sk_ms_t created_ms;
+    sk_ms_t updated_ms;
+    size_t n_approvers;         /* approvals of the current step so far */
+    const char **approvers;
+    size_t n_assignees;         /* who may act on the current step */
+    const char **assignees;
+    sk_request_kind_t kind;     /* access request or revocation proposal */
+    int round;                  /* restarts to step 0 so far (task ids) */
+} sk_request_state_t;
+
+/* An open task that is not a request's step ("t:" fields). */
+typedef struct sk_open_task {
+    const char *id;             /* task id (= the REVOKE command id) */
+    sk_task_kind_t kind;        /* SK_TASK_DEPROVISIONING */
+    const char *ent_key;        /* "app/entitlement" */
+    const char *request_id;     /* the request that held it; "" when none */
+    sk_ms_t created_ms;
+    size_t n_assignees;         /* who may answer it */
+    const char **assignees;
+} sk_open_task_t;
+
+/* A pending retry of a command ("r:" fields). */
+typedef struct sk_retry {
+    const char *command_id;     /* the command retried (its id never changes) */
+    const char *ent_key;        /* "app/entitlement" */
+    sk_command_action_t action; /* SK_CMD_GRANT or SK_CMD_EXTEND */
+    int attempt;                /* retries made so far, >= 0 */
+    sk_ms_t next_ms;            /* when the next retry is due */
+} sk_retry_t;
+
+typedef struct sk_user_state {
+    const char *user;
+    size_t n_shifts;
+    sk_shift_t *shifts;
+    size_t n_sources;
+    sk_grant_source_t *sources;
+    size_t n_requests;          /* access requests (issue 3) */
+    sk_request_state_t *requests;
+    size_t n_open_tasks;        /* open tasks outside requests ("t:") */
+    sk_open_task_t *open_tasks;
+    size_t n_retries;           /* pending command retries ("r:") */
+    sk_retry_t *retries;
+} sk_user_state_t;
+
+/* A field of the user's hash, name and value as bytes (not NUL-terminated
+ * when read from Redis; the lengths rule). */
+typedef struct sk_state_field {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+} sk_state_field_t;
+
+/* The change that turns one stored state into another. */
+typedef struct sk_state_diff {
+    size_t n_set;
+    sk_state_field_t *set; /* fields to write (NUL-terminated copies) */
+    size_t n_del;
+    const char **del;      /* field names to delete */
+} sk_state_diff_t;
+
+/*
+ * sk_state_parse — builds the state of `user` from its hash fields. Strings
+ * are copied into `arena`. A field that cannot be parsed is skipped and
+ * counted in *n_bad (may be NULL), so one damaged field cannot block a user.
+ * Returns 0 or SK_ENOMEM.
+ */
+int sk_state_parse(sk_arena_t *arena, const char *user,
+                   const sk_state_field_t *fields, size_t n_fields,
+                   sk_user_state_t *out, size_t *n_bad);
+
+/*
+ * sk_state_diff — the field writes and deletes that turn `before` into
+ * `after`. Allocates from `arena`. Returns 0 or SK_ENOMEM.
+ */
+int sk_state_diff(sk_arena_t *arena, const sk_user_state_t *before,
+                  const sk_user_state_t *after, sk_state_diff_t *out);
+
+/*
+ * sk_state_awaits_people — true when the state holds something only a person
+ * can end: a request waiting for reviewers (OPEN) or provisioners
+ * (PROVISIONING), or an open task outside requests ("t:"). Such a state must
+ * not expire with its key: a pending review would vanish without a trace.
+ */
+bool sk_state_awaits_people(const sk_user_state_t *st);
+
+/* Finders; NULL when absent. */
+const sk_shift_t *sk_state_shift(const sk_user_state_t *st, const char *id);
+const sk_request_state_t *sk_state_request(const sk_user_state_t *st, const char *id);
+const sk_open_task_t *sk_state_open_task(const sk_user_state_t *st, const char *id);
+const sk_retry_t *sk_state_retry(const sk_user_state_t *st, const char *command_id);
+
+#endif

@@ -1,0 +1,558 @@
+/*
+ * apply.c — input records through decode -> decide -> apply, a polled batch
+ * at a time: the users' states are loaded in one pipelined round trip, the
+ * records decided in order on in-memory state, and each decision's outputs
+ * encoded and staged in the partition's outbox by the same atomic script
+ * that changes the user's state and records the offset (one pipelined round
+ * trip for the batch). Timers take the same path one user at a time.
+ *
+ * Three input topics, co-partitioned and keyed by the subject user: shift
+ * events (sk_decide), access requests (sk_decide_request, with the on-call
+ * index read for the rotations their reviewers steps name) and provisioning
+ * results (sk_decide_result).
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "decide/decide_request.h"
+#include "pipeline/engine_internal.h"
+#include "base/log.h"
+#include "decide/oncall_index.h"
+
+/* The encoded outputs of one decision, in outbox form. */
+typedef struct staged {
+    sk_outbox_entry_t *e;
+    size_t n, cap;
+} staged_t;
+
+static staged_t *staged_new(sk_arena_t *a, size_t cap)
+{
+    staged_t *st = sk_arena_calloc(a, 1, sizeof(*st));
+    if (st && !(st->e = sk_arena_calloc(a, cap, sizeof(*st->e))))
+        return NULL;
+    if (st)
+        st->cap = cap;
+    return st;
+}
+
+static int stage(staged_t *st, sk_out_topic_t topic, const void *key, size_t key_len,
+                 void *value, size_t len)
+{
+    if (st->n >= st->cap)
+        return SK_ENOMEM;
+    st->e[st->n++] = (sk_outbox_entry_t){topic, key, key_len, value, len};
+    return 0;
+}
+
+/* Encodes the decision's records into outbox entries: commands, the dead
+ * letter, the audit record, then tasks. Dead letters keep the original
+ * record key; everything else is keyed by the subject user. */
+static int stage_decision(sk_engine_t *e, const sk_decision_t *d, const sk_dead_letter_t *dl,
+                          staged_t *st)
+{
+    void *buf;
+    size_t len;
+    int rc;
+    for (size_t i = 0; i < d->n_commands; i++) {
+        if ((rc = sk_codec_encode_command(e->codec, &d->commands[i], &e->arena, &buf, &len)) ||
+            (rc = stage(st, SK_OUT_COMMANDS, d->commands[i].user, strlen(d->commands[i].user),
+                        buf, len)))
+            return rc;
+    }
+    if (dl) {
+        if ((rc = sk_codec_encode_dead_letter(e->codec, dl, &e->arena, &buf, &len)) ||
+            (rc = stage(st, SK_OUT_DEADLETTER, dl->key, dl->key_len, buf, len)))
+            return rc;
+    }
+    if ((rc = sk_codec_encode_audit(e->codec, &d->audit, &e->arena, &buf, &len)) ||
+        (rc = stage(st, SK_OUT_AUDIT, d->audit.user, strlen(d->audit.user), buf, len)))
+        return rc;
+    for (size_t i = 0; i < d->n_tasks; i++) {
+        const sk_task_t *t = &d->tasks[i];
+        if ((rc = sk_codec_encode_task(e->codec, t, &e->arena, &buf, &len)) ||
+            (rc = stage(st, SK_OUT_TASKS, t->subject, strlen(t->subject), buf, len)))
+            return rc;
+    }
+    return 0;
+}
+
+/* Makes sure we hold a current claim on the partition (the claim could not
+ * be made at assignment if Redis was down then). */
+static int ensure_claimed(sk_engine_t *e, int32_t p)
+{
+    if (e->parts[p].epoch > 0)
+        return 0;
+    return sk_engine_take_partition(e, p);
+}
+
+static void log_commands(const sk_decision_t *d)
+{
+    char t[40];
+    for (size_t i = 0; i < d->n_commands; i++) {
+        const sk_command_t *c = &d->commands[i];
+        SK_INFO("%-6s %s %s/%s %s %s: %s [%s]", sk_command_action_name(c->action), c->user,
+                c->app, c->entitlement, c->action == SK_CMD_REVOKE ? "held until" : "until",
+                sk_ms_format(c->expires_at_ms, t, sizeof(t)), c->reason, c->command_id);
+    }
+}
+
+/*
+ * After FENCED on partition p. If Redis lost the epoch (restarted without
+ * its data, or flushed), the partition is claimed again, loudly, and false
+ * is returned: the work must be retried. Otherwise another instance owns it
+ * now: we let go (dropping our chunks in flight, whose trims would be
+ * fenced anyway) and return true.
+ */
+static bool fenced(sk_engine_t *e, int32_t p)
+{
+    const char *why = sk_store_last_error(e->store);
+    if (strstr(why, "epoch is nil") || strstr(why, "epoch is false")) {
+        SK_WARN("partition %" PRId32 ": its epoch vanished from Redis (data lost or flushed?); "
+                "claiming it again",
+                p);
+        e->parts[p].epoch = 0;
+        return false;
+    }
+    SK_WARN("%s; leaving the partition to its new owner", why);
+    sk_emit_forget(e, p); /* its chunks in flight are the new owner's to trim */
+    e->parts[p].owned = false;
+    e->stats.fenced++;
+    return true;
+}
+
+/* Applies one op (timers); FENCED is handled as fenced() says. */
+static int apply_op(sk_engine_t *e, sk_apply_op_t *op, bool *applied)
+{
+    int rc = sk_store_apply(e->store, op, applied);
+    if (rc == SK_EFENCED && !fenced(e, op->partition)) {
+        if ((rc = ensure_claimed(e, op->partition)) != 0)
+            return rc;
+        op->epoch = e->parts[op->partition].epoch;
+        rc = sk_store_apply(e->store, op, applied);
+        if (rc == SK_EFENCED)
+            (void)fenced(e, op->partition);
+    }
+    return rc;
+}
+
+/* One record of a batch on its way through decode -> decide -> apply. */
+typedef struct item {
+    const rd_kafka_message_t *msg;
+    int topic;             /* sk_in_topic_t */
+    bool skip;             /* not ours, or known to be applied already */
+    sk_input_t in;
+    sk_schedule_event_t ev; /* schedule records; strings copied into the batch arena */
+    sk_request_event_t req; /* request records; likewise */
+    sk_provisioning_result_t res; /* provisioning results; likewise */
+    const char *user;      /* the subject user, once decoded */
+    sk_request_decision_t rd; /* request records: the decision with its tasks */
+    int drc;               /* decode result */
+    const char *reason;    /* decode failure */
+    size_t user_idx;       /* into the batch's distinct users */
+    sk_decision_t d;
+    sk_dead_letter_t dl;
+    staged_t *st;
+    sk_oncall_op_t *oncall; /* on-call index writes of the decision */
+    size_t n_oncall;
+} item_t;
+
+static const char *copy_str(sk_arena_t *a, const char *s) { return sk_arena_strdup(a, s); }
+
+/* Copies a string the codec owns into the batch arena (NULL stays NULL);
+ * *ok becomes false when out of memory. */
+static const char *keep_str(sk_engine_t *e, const char *s, bool *ok)
+{
+    const char *c = s ? sk_arena_strdup(&e->arena, s) : NULL;
+    if (s && !c)
+        *ok = false;
+    return c;
+}
+
+/* Decodes a record of the requests topic into *it (see decode_item). */
+static int decode_request(sk_engine_t *e, item_t *it, const char *key)
+{
+    char reason[512];
+    sk_request_event_t rq;
+    bool ok = true;
+    it->drc = sk_codec_decode_request(e->codec, it->msg->payload, it->msg->len, &rq, reason,
+                                      sizeof(reason));
+    if (it->drc == 0 && strcmp(key, rq.subject) != 0) {
+        snprintf(reason, sizeof(reason),
+                 "record key '%.64s' is not the request's subject '%.64s': key every request "
+                 "event by its subject so one request's events stay in order",
+                 key, rq.subject);
+        it->drc = SK_EINVAL;
+    }
+    if (it->drc != 0) {
+        it->in.user = "";
+        it->reason = sk_arena_strdup(&e->arena, reason);
+        return it->reason ? 0 : SK_ENOMEM;
+    }
+    it->req = rq;
+    it->req.event_id = keep_str(e, rq.event_id, &ok);
+    it->req.request_id = keep_str(e, rq.request_id, &ok);
+    it->req.actor = keep_str(e, rq.actor, &ok);
+    it->req.subject = keep_str(e, rq.subject, &ok);
+    it->req.target = keep_str(e, rq.target, &ok);
+    it->req.justification = keep_str(e, rq.justification, &ok);
+    it->req.comment = keep_str(e, rq.comment, &ok);
+    it->req.assignee = keep_str(e, rq.assignee, &ok);
+    it->req.policy = keep_str(e, rq.policy, &ok);
+    it->req.source = keep_str(e, rq.source, &ok);
+    if (!ok)
+        return SK_ENOMEM;
+    it->in.user = it->user = it->req.subject;
+    return 0;
+}
+
+/* Decodes a record of the provisioning results topic into *it (see
+ * decode_item): the key must be the result's user. */
+static int decode_result(sk_engine_t *e, item_t *it, const char *key)
+{
+    char reason[512];
+    sk_provisioning_result_t r;
+    bool ok = true;
+    it->drc = sk_codec_decode_provisioning_result(e->codec, it->msg->payload, it->msg->len, &r,
+                                                  reason, sizeof(reason));
+    if (it->drc == 0 && strcmp(key, r.user) != 0) {
+        snprintf(reason, sizeof(reason),
+                 "record key '%.64s' is not the result's user '%.64s': key every provisioning "
+                 "result by its user so it lands where the user's state is",
+                 key, r.user);
+        it->drc = SK_EINVAL;
+    }
+    if (it->drc != 0) {
+        it->in.user = "";
+        it->reason = sk_arena_strdup(&e->arena, reason);
+        return it->reason ? 0 : SK_ENOMEM;
+    }
+    it->res = r; /* command_id is an array: copied with the struct */
+    it->res.provisioner = keep_str(e, r.provisioner, &ok);
+    it->res.user = keep_str(e, r.user, &ok);
+    it->res.message = keep_str(e, r.message, &ok);
+    if (!ok)
+        return SK_ENOMEM;
+    it->in.user = it->user = it->res.user;
+    return 0;
+}
+
+/* Decodes one record into *it; the event's strings are copied because the
+ * codec reuses its buffers on the next decode. */
+static int decode_item(sk_engine_t *e, item_t *it)
+{
+    const rd_kafka_message_t *msg = it->msg;
+    char reason[512];
+    sk_schedule_event_t ev;
+    const char *key = msg->key ? sk_arena_strndup(&e->arena, msg->key, msg->key_len) : "";
+    if (!key)
+        return SK_ENOMEM;
+    it->in = (sk_input_t){.kind = SK_INPUT_SCHEDULE,
+                          .user = key,
+                          .origin = {rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset},
+                          .now_ms = sk_now_ms()};
+    if (it->topic == SK_IN_REQUESTS)
+        return decode_request(e, it, key);
+    if (it->topic == SK_IN_RESULTS)
+        return decode_result(e, it, key);
+    it->drc = sk_codec_decode_schedule(e->codec, msg->payload, msg->len, &ev, reason,
+                                       sizeof(reason));
+    if (it->drc == 0 && strcmp(key, ev.user) != 0) {
+        snprintf(reason, sizeof(reason),
+                 "record key '%.64s' is not the event's user '%.64s': key every record by "
+                 "its user so one user's events stay in order",
+                 key, ev.user);
+        it->drc = SK_EINVAL;
+    }
+    if (it->drc != 0) {
+        it->in.user = "";
+        it->reason = sk_arena_strdup(&e->arena, reason);
+        return it->reason ? 0 : SK_ENOMEM;
+    }
+    it->ev = ev;
+    it->ev.event_id = copy_str(&e->arena, ev.event_id);
+    it->ev.source = copy_str(&e->arena, ev.source);
+    it->ev.rotation = copy_str(&e->arena, ev.rotation);
+    it->ev.user = copy_str(&e->arena, ev.user);
+    it->ev.shift_id = copy_str(&e->arena, ev.shift_id);
+    if (!it->ev.event_id || !it->ev.source || !it->ev.rotation || !it->ev.user ||
+        !it->ev.shift_id)
+        return SK_ENOMEM;
+    it->in.schedule = &it->ev;
+    it->in.user = it->user = it->ev.user;
+    return 0;
+}
+
+/* Decides one item on the user's current state (updated in place for the
+ * next record of the same user in the batch) and encodes its outputs.
+ * `oncall` is the batch's view of the on-call index: requests resolve
+ * their on_call reviewers from it, and every decision's index writes are
+ * applied to it for the records after. */
+static int decide_item(sk_engine_t *e, item_t *it, sk_user_state_t *states,
+                       sk_oncall_view_t *oncall)
+{
+    sk_user_state_t before = it->drc == 0 ? states[it->user_idx] : (sk_user_state_t){0};
+    int rc;
+    if (it->drc != 0) {
+        rc = sk_decide_reject(e->rules, &it->in,
+                              it->drc == SK_EPARSE ? SK_DL_UNDECODABLE : SK_DL_INVALID,
+                              it->reason, &e->arena, &it->d);
+    } else if (it->topic == SK_IN_REQUESTS) {
+        sk_request_input_t rin = {.event = &it->req, .origin = it->in.origin,
+                                  .now_ms = it->in.now_ms};
+        sk_oncall_list_t *lists = NULL;
+        size_t n_lists = 0;
+        if (oncall->n_rotations &&
+            (rc = sk_oncall_view_lists(oncall, it->in.now_ms, &e->arena, &lists, &n_lists)))
+            return rc;
+        rin.oncall = lists;
+        rin.n_oncall = n_lists;
+        rc = sk_decide_request(e->rules, &rin, &states[it->user_idx], &e->arena, &it->rd);
+        it->d = it->rd.base;
+        if (rc == 0 && !it->d.rejected)
+            states[it->user_idx] = it->d.state;
+    } else if (it->topic == SK_IN_RESULTS) {
+        sk_result_input_t rin = {.result = &it->res, .origin = it->in.origin,
+                                 .now_ms = it->in.now_ms};
+        rc = sk_decide_result(e->rules, &rin, &states[it->user_idx], &e->arena, &it->rd);
+        it->d = it->rd.base;
+        if (rc == 0 && !it->d.rejected)
+            states[it->user_idx] = it->d.state;
+    } else {
+        rc = sk_decide(e->rules, &it->in, &states[it->user_idx], &e->arena, &it->d);
+        if (rc == 0 && !it->d.rejected)
+            states[it->user_idx] = it->d.state;
+    }
+    if (rc)
+        return rc;
+    if (!it->d.rejected &&
+        ((rc = sk_oncall_ops(&before, &it->d.state, &e->arena, &it->oncall, &it->n_oncall)) ||
+         (rc = sk_oncall_view_apply(oncall, it->oncall, it->n_oncall))))
+        return rc;
+    if (it->d.rejected)
+        it->dl = (sk_dead_letter_t){it->in.now_ms, it->d.reject_kind, it->d.reject_reason,
+                                    it->in.origin, it->msg->key, it->msg->key_len,
+                                    it->msg->payload, it->msg->len};
+    it->st = staged_new(&e->arena, it->d.n_commands + it->d.n_tasks + 2);
+    if (!it->st)
+        return SK_ENOMEM;
+    return stage_decision(e, &it->d, it->d.rejected ? &it->dl : NULL, it->st);
+}
+
+static void note_applied(sk_engine_t *e, const item_t *it, bool applied)
+{
+    int32_t p = it->msg->partition;
+    e->stats.records++;
+    e->parts[p].in[it->topic].next_offset = it->msg->offset + 1;
+    e->parts[p].in[it->topic].applied_offset = it->msg->offset;
+    e->parts[p].in[it->topic].commit_pending = true;
+    if (!applied) {
+        e->stats.duplicates_skipped++;
+        SK_DEBUG("skipped %s[%" PRId32 "]@%" PRId64 ": already applied", it->in.origin.topic, p,
+                 it->msg->offset);
+        return;
+    }
+    e->parts[p].dirty = true;
+    e->stats.decisions++;
+    e->stats.commands += it->d.n_commands;
+    if (it->d.rejected) {
+        e->stats.dead_letters++;
+        SK_WARN("dead letter %s[%" PRId32 "]@%" PRId64 ": %s", it->in.origin.topic, p,
+                it->msg->offset, it->d.reject_reason);
+    }
+    /* an undecodable record has no fields to name: its dead-letter line says it all */
+    if (it->drc == 0 && it->topic == SK_IN_REQUESTS)
+        SK_INFO("request %s of %s (%s by %s): %s: %s", it->req.request_id, it->req.subject,
+                sk_request_event_type_name(it->req.type), it->req.actor, it->d.audit.decision,
+                it->d.audit.reason);
+    else if (it->drc == 0 && it->topic == SK_IN_RESULTS)
+        SK_INFO("provisioning result %s for %s (%s by %s): %s: %s", it->res.command_id,
+                it->res.user, sk_provisioning_status_name(it->res.result), it->res.provisioner,
+                it->d.audit.decision, it->d.audit.reason);
+    log_commands(&it->d);
+}
+
+/* Distinct (partition, user) pairs of the batch, for one pipelined load. */
+static int gather_users(sk_engine_t *e, item_t *items, size_t n, int32_t **parts,
+                        const char ***users, size_t *n_users)
+{
+    *parts = sk_arena_calloc(&e->arena, n + 1, sizeof(**parts));
+    *users = sk_arena_calloc(&e->arena, n + 1, sizeof(**users));
+    if (!*parts || !*users)
+        return SK_ENOMEM;
+    *n_users = 0;
+    for (size_t i = 0; i < n; i++) {
+        item_t *it = &items[i];
+        if (it->skip || it->drc != 0)
+            continue;
+        size_t k = 0;
+        while (k < *n_users && !((*parts)[k] == it->msg->partition &&
+                                 strcmp((*users)[k], it->user) == 0))
+            k++;
+        if (k == *n_users) {
+            (*parts)[k] = it->msg->partition;
+            (*users)[k] = it->user;
+            (*n_users)++;
+        }
+        it->user_idx = k;
+    }
+    return 0;
+}
+
+/*
+ * Reads the on-call index of every rotation that an on_call reviewers step
+ * of the batch's requests may name, for all partitions, into *view (one
+ * pipelined round trip; none when no request of the batch can reach such a
+ * step). Needs the users' states loaded (a request's frozen policy).
+ */
+static int load_oncall(sk_engine_t *e, const item_t *items, size_t n,
+                       const sk_user_state_t *states, sk_oncall_view_t *view)
+{
+    const char *rots[SK_ONCALL_MAX_ROTATIONS];
+    size_t n_rots = 0;
+    int32_t n_parts = 0;
+    sk_oncall_op_t *fields;
+    size_t n_fields;
+    int rc;
+    for (size_t i = 0; i < n; i++) {
+        const item_t *it = &items[i];
+        if (it->skip || it->drc != 0 || it->topic != SK_IN_REQUESTS)
+            continue;
+        if (sk_oncall_rotations(e->rules, &it->req, &states[it->user_idx], rots,
+                                SK_ONCALL_MAX_ROTATIONS, &n_rots) != 0) {
+            SK_WARN("more than %d rotations named by on_call reviewers in one batch; "
+                    "the others find no one",
+                    SK_ONCALL_MAX_ROTATIONS);
+            break;
+        }
+    }
+    if ((rc = sk_oncall_view_init(view, &e->arena, rots, n_rots)) != 0 || n_rots == 0)
+        return rc;
+    if ((rc = sk_consume_partition_count(e, &n_parts)) != 0)
+        return rc;
+    if ((rc = sk_store_oncall_read(e->store, n_parts, rots, n_rots, &e->arena, &fields,
+                                   &n_fields)) != 0)
+        return rc;
+    return sk_oncall_view_apply(view, fields, n_fields);
+}
+
+int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
+{
+    int32_t *parts;
+    const char **users;
+    size_t n_users = 0, n_ops = 0;
+    sk_user_state_t *states;
+    sk_oncall_view_t oncall;
+    int rc;
+
+    sk_arena_reset(&e->arena);
+    item_t *items = sk_arena_calloc(&e->arena, n + 1, sizeof(*items));
+    sk_apply_op_t *ops = sk_arena_calloc(&e->arena, n + 1, sizeof(*ops));
+    item_t **op_item = sk_arena_calloc(&e->arena, n + 1, sizeof(*op_item));
+    bool *applied = sk_arena_calloc(&e->arena, n + 1, sizeof(*applied));
+    int *rcs = sk_arena_calloc(&e->arena, n + 1, sizeof(*rcs));
+    if (!items || !ops || !op_item || !applied || !rcs)
+        return SK_ENOMEM;
+
+    /* decode; skip what is not ours or was applied before (a retry) */
+    for (size_t i = 0; i < n; i++) {
+        item_t *it = &items[i];
+        int32_t p = msgs[i]->partition;
+        it->msg = msgs[i];
+        it->topic = sk_engine_in_topic(e, rd_kafka_topic_name(msgs[i]->rkt));
+        if (p < 0 || p >= SK_MAX_PARTITIONS || it->topic < 0 || !e->parts[p].owned ||
+            msgs[i]->offset <= e->parts[p].in[it->topic].applied_offset) {
+            it->skip = true;
+            continue;
+        }
+        if ((rc = ensure_claimed(e, p)) != 0 || (rc = decode_item(e, it)) != 0)
+            return rc;
+    }
+    /* load every user's state in one round trip, then decide in order */
+    if ((rc = gather_users(e, items, n, &parts, &users, &n_users)) != 0)
+        return rc;
+    states = sk_arena_calloc(&e->arena, n_users + 1, sizeof(*states));
+    if (!states)
+        return SK_ENOMEM;
+    if (n_users && (rc = sk_store_load_users(e->store, n_users, parts, users, &e->arena, states)))
+        return rc;
+    if ((rc = load_oncall(e, items, n, states, &oncall)) != 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        item_t *it = &items[i];
+        int32_t p = it->msg->partition;
+        if (it->skip)
+            continue;
+        if ((rc = decide_item(e, it, states, &oncall)) != 0)
+            return rc;
+        ops[n_ops] = (sk_apply_op_t){.partition = p,
+                                     .epoch = e->parts[p].epoch,
+                                     .topic = it->in.origin.topic,
+                                     .offset = it->msg->offset,
+                                     .user = it->d.rejected ? NULL : it->in.user,
+                                     .diff = &it->d.diff,
+                                     .next_wake_ms = it->d.next_wake_ms,
+                                     .keep_until_ms = it->d.keep_until_ms,
+                                     .n_out = it->st->n,
+                                     .out = it->st->e,
+                                     .n_oncall = it->n_oncall,
+                                     .oncall = it->oncall};
+        op_item[n_ops++] = it;
+    }
+    /* apply all in one round trip, in order */
+    rc = sk_store_apply_many(e->store, ops, n_ops, applied, rcs);
+    for (size_t i = 0; i < n_ops; i++) {
+        int32_t p = ops[i].partition;
+        if (rcs[i] == 0)
+            note_applied(e, op_item[i], applied[i]);
+        else if (rcs[i] == SK_EFENCED && e->parts[p].owned)
+            rc = fenced(e, p) ? rc : SK_EAGAIN;
+        else if (rcs[i] == SK_EIO && rc == 0)
+            rc = SK_EIO;
+    }
+    return rc;
+}
+
+int sk_apply_timer(sk_engine_t *e, int32_t p, const char *user, sk_ms_t now)
+{
+    sk_user_state_t state;
+    sk_decision_t d;
+    bool applied = false;
+    int rc;
+
+    sk_arena_reset(&e->arena);
+    sk_input_t in = {.kind = SK_INPUT_TIMER, .user = user, .origin = {"", p, -1}, .now_ms = now};
+    if ((rc = sk_store_load_user(e->store, p, user, &e->arena, &state)) != 0)
+        return rc;
+    if ((rc = sk_decide(e->rules, &in, &state, &e->arena, &d)) != 0)
+        return rc;
+    sk_oncall_op_t *oncall = NULL;
+    size_t n_oncall = 0;
+    if ((rc = sk_oncall_ops(&state, &d.state, &e->arena, &oncall, &n_oncall)) != 0)
+        return rc;
+    staged_t *st = staged_new(&e->arena, d.n_commands + d.n_tasks + 2);
+    if (!st)
+        return SK_ENOMEM;
+    bool changed = d.n_commands || d.n_tasks || d.diff.n_set || d.diff.n_del;
+    if (changed && (rc = stage_decision(e, &d, NULL, st)) != 0)
+        return rc;
+    sk_apply_op_t op = {.partition = p,
+                        .epoch = e->parts[p].epoch,
+                        .topic = NULL,
+                        .offset = -1,
+                        .user = user,
+                        .diff = &d.diff,
+                        .next_wake_ms = d.next_wake_ms > now ? d.next_wake_ms : SK_MS_NONE,
+                        .keep_until_ms = d.keep_until_ms,
+                        .n_out = st->n,
+                        .out = st->e,
+                        .n_oncall = n_oncall,
+                        .oncall = oncall};
+    if ((rc = apply_op(e, &op, &applied)) != 0)
+        return rc;
+    e->stats.timers_fired++;
+    e->stats.commands += d.n_commands;
+    if (st->n)
+        e->parts[p].dirty = true;
+    log_commands(&d);
+    return 0;
+}

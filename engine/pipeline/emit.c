@@ -1,0 +1,277 @@
+/*
+ * emit.c — the outbox to Kafka, without waiting on the broker: each pass
+ * produces the newly staged entries of every dirty partition as a chunk
+ * (idempotent producer), and trims a partition's outbox by a chunk only once
+ * every record of it, and of the chunks before it, was acknowledged. A
+ * failed chunk makes the partition produce its outbox again from the head
+ * (same bytes, same command ids). A crash anywhere re-sends what is staged
+ * on restart: commands are delivered at least once and never lost.
+ *
+ * Chunks are heap objects referenced by the delivery reports of their
+ * records (the report's opaque); a chunk leaves its partition's queue when
+ * trimmed, or is orphaned when the partition is forgotten, and is freed when
+ * its last report has arrived. Reports are served by rd_kafka_poll on the
+ * engine's thread, so no locking is needed.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/engine_internal.h"
+#include "base/log.h"
+
+#define FLUSH_CHUNK 1000
+#define MAX_INFLIGHT 5000 /* entries of one partition produced, not yet trimmed */
+#define DELIVERY_TIMEOUT_MS 30000
+
+struct sk_chunk {
+    sk_chunk_t *next;
+    size_t count;     /* outbox entries it covers, after the chunks before it */
+    size_t remaining; /* delivery reports still to come */
+    bool failed;
+    bool orphan;      /* no longer in a queue: free at the last report */
+};
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    sk_chunk_t *c = m->_private;
+    (void)rk;
+    (void)opaque;
+    if (m->err) {
+        c->failed = true;
+        SK_WARN("delivery to %s failed: %s", rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+    }
+    if (--c->remaining == 0 && c->orphan)
+        free(c);
+}
+
+/* Drops partition p's chunks from its queue: those still awaiting reports
+ * are freed by the last one, the others now. */
+void sk_emit_forget(sk_engine_t *e, int32_t p)
+{
+    sk_owned_t *o = &e->parts[p];
+    for (sk_chunk_t *c = o->chunks, *next; c; c = next) {
+        next = c->next;
+        if (c->remaining)
+            c->orphan = true;
+        else
+            free(c);
+    }
+    o->chunks = o->chunks_tail = NULL;
+    o->inflight = 0;
+}
+
+int sk_emit_open(sk_engine_t *e, char *err, size_t err_len)
+{
+    char errstr[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    const char *names[SK_OUT_TOPIC_COUNT] = {e->cfg.commands_topic, e->cfg.audit_topic,
+                                             e->cfg.deadletter_topic, e->cfg.tasks_topic};
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", e->cfg.brokers, errstr, sizeof(errstr)) ||
+        rd_kafka_conf_set(conf, "client.id", e->cfg.client_id, errstr, sizeof(errstr)) ||
+        rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof(errstr)) ||
+        rd_kafka_conf_set(conf, "linger.ms", "1", errstr, sizeof(errstr)) ||
+        rd_kafka_conf_set(conf, "message.timeout.ms", "0", errstr, sizeof(errstr)) ||
+        sk_kafka_conf_apply(conf, "producer", e->cfg.kafka_props, e->cfg.n_kafka_props, errstr,
+                            sizeof(errstr))) {
+        snprintf(err, err_len, "producer configuration: %s", errstr);
+        rd_kafka_conf_destroy(conf);
+        return SK_EINVAL;
+    }
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_opaque(conf, e);
+    e->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (!e->producer) {
+        snprintf(err, err_len, "producer: %s", errstr);
+        rd_kafka_conf_destroy(conf);
+        return SK_EINVAL;
+    }
+    conf = NULL; /* now owned by the producer */
+    for (int i = 0; i < SK_OUT_TOPIC_COUNT; i++)
+        e->out_topics[i] = rd_kafka_topic_new(e->producer, names[i], NULL);
+    return 0;
+}
+
+void sk_emit_close(sk_engine_t *e)
+{
+    if (!e->producer)
+        return;
+    for (int32_t p = 0; p < SK_MAX_PARTITIONS; p++)
+        sk_emit_forget(e, p);
+    rd_kafka_flush(e->producer, 10000); /* the last reports free the orphans */
+    for (int i = 0; i < SK_OUT_TOPIC_COUNT; i++)
+        if (e->out_topics[i])
+            rd_kafka_topic_destroy(e->out_topics[i]);
+    rd_kafka_destroy(e->producer);
+    e->producer = NULL;
+}
+
+static int produce_one(sk_engine_t *e, const sk_outbox_entry_t *o, sk_chunk_t *c)
+{
+    for (;;) {
+        if (rd_kafka_produce(e->out_topics[o->topic], RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                             (void *)o->value, o->value_len, o->key, o->key_len, c) == 0)
+            return 0;
+        if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            SK_WARN("produce failed: %s", rd_kafka_err2str(rd_kafka_last_error()));
+            return SK_EIO;
+        }
+        rd_kafka_poll(e->producer, 10);
+    }
+}
+
+static void commit_offset(sk_engine_t *e, int32_t p)
+{
+    sk_owned_t *o = &e->parts[p];
+    if (!e->consumer)
+        return;
+    for (int t = 0; t < SK_IN_TOPIC_COUNT; t++) {
+        if (!o->in[t].commit_pending)
+            continue;
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, sk_engine_in_topic_name(e, t), p)->offset =
+            o->in[t].next_offset;
+        rd_kafka_resp_err_t err = rd_kafka_commit(e->consumer, l, 1 /* async */);
+        if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+            SK_DEBUG("offset commit of partition %" PRId32 ": %s", p, rd_kafka_err2str(err));
+        rd_kafka_topic_partition_list_destroy(l);
+        o->in[t].commit_pending = false;
+    }
+}
+
+/* Trims partition p's outbox by each chunk at the head of its queue whose
+ * records were all acknowledged. After a failed chunk the partition starts
+ * over from the head of its outbox. 0, SK_EIO or SK_EFENCED. */
+static int retire(sk_engine_t *e, int32_t p)
+{
+    sk_owned_t *o = &e->parts[p];
+    while (o->chunks && o->chunks->remaining == 0) {
+        sk_chunk_t *c = o->chunks;
+        if (c->failed) {
+            SK_WARN("partition %" PRId32 ": %zu staged records were not all accepted by Kafka; "
+                    "producing the outbox again from its head",
+                    p, o->inflight);
+            sk_emit_forget(e, p);
+            o->dirty = true;
+            return 0;
+        }
+        sk_engine_failpoint_before_trim(e);
+        int rc = sk_store_outbox_trim(e->store, p, o->epoch, c->count);
+        if (rc)
+            return rc;
+        e->stats.outbox_produced += c->count;
+        o->inflight -= c->count;
+        o->chunks = c->next;
+        if (!o->chunks)
+            o->chunks_tail = NULL;
+        free(c);
+    }
+    return 0;
+}
+
+/* Produces up to FLUSH_CHUNK newly staged entries of partition p as one
+ * chunk. 0, SK_EIO or SK_ENOMEM. */
+static int produce_staged(sk_engine_t *e, int32_t p, sk_arena_t *a)
+{
+    sk_owned_t *o = &e->parts[p];
+    sk_outbox_entry_t *entries = NULL;
+    size_t n = 0;
+    int rc;
+    if (o->inflight >= MAX_INFLIGHT)
+        return 0; /* let the acknowledgements catch up */
+    if ((rc = sk_store_outbox_read_from(e->store, p, o->inflight, FLUSH_CHUNK, a, &entries, &n)))
+        return rc;
+    if (n < FLUSH_CHUNK)
+        o->dirty = false; /* everything staged is produced or in this chunk */
+    if (n == 0)
+        return 0;
+    sk_chunk_t *c = calloc(1, sizeof(*c));
+    if (!c)
+        return SK_ENOMEM;
+    c->count = n;
+    for (size_t i = 0; i < n; i++) {
+        c->remaining++;
+        if ((rc = produce_one(e, &entries[i], c)) != 0) {
+            c->remaining--;
+            c->failed = true; /* retire() starts the partition over */
+            break;
+        }
+    }
+    if (o->chunks_tail)
+        o->chunks_tail->next = c;
+    else
+        o->chunks = c;
+    o->chunks_tail = c;
+    o->inflight += n;
+    if (c->remaining == 0 && c->failed)
+        return retire(e, p);
+    return 0;
+}
+
+int sk_emit_pump(sk_engine_t *e)
+{
+    sk_arena_t a;
+    int rc = 0;
+    rd_kafka_poll(e->producer, 0); /* serve delivery reports */
+    sk_arena_init(&a, 64 * 1024);
+    for (int32_t p = 0; p < SK_MAX_PARTITIONS && rc != SK_EIO; p++) {
+        sk_owned_t *o = &e->parts[p];
+        if (!o->owned)
+            continue;
+        rc = retire(e, p);
+        if (rc == 0 && o->dirty) {
+            sk_arena_reset(&a);
+            rc = produce_staged(e, p, &a);
+        }
+        if (rc == SK_EFENCED) {
+            SK_WARN("partition %" PRId32 ": %s; leaving it to its new owner", p,
+                    sk_store_last_error(e->store));
+            sk_emit_forget(e, p);
+            o->owned = false;
+            rc = 0;
+        }
+        if (rc == 0)
+            commit_offset(e, p);
+    }
+    sk_arena_fini(&a);
+    return rc;
+}
+
+/* True when partition p (or every owned one, p < 0) has nothing staged
+ * that is not yet trimmed. */
+static bool drained(const sk_engine_t *e, int32_t p)
+{
+    for (int32_t q = p < 0 ? 0 : p; q < (p < 0 ? SK_MAX_PARTITIONS : p + 1); q++) {
+        const sk_owned_t *o = &e->parts[q];
+        if (o->owned && (o->dirty || o->chunks))
+            return false;
+    }
+    return true;
+}
+
+/* Pumps until drained or the delivery timeout passes. */
+static int drain(sk_engine_t *e, int32_t p)
+{
+    sk_ms_t deadline = sk_now_ms() + DELIVERY_TIMEOUT_MS;
+    for (;;) {
+        int rc = sk_emit_pump(e);
+        if (rc)
+            return rc;
+        if (drained(e, p))
+            return 0;
+        if (sk_now_ms() >= deadline) {
+            SK_WARN("outputs not confirmed by Kafka within %d ms; they stay staged",
+                    DELIVERY_TIMEOUT_MS);
+            return SK_EIO;
+        }
+        rd_kafka_poll(e->producer, 5);
+    }
+}
+
+int sk_emit_flush_partition(sk_engine_t *e, int32_t p)
+{
+    e->parts[p].dirty = true;
+    return drain(e, p);
+}
+
+int sk_emit_flush_all(sk_engine_t *e) { return drain(e, -1); }

@@ -1,0 +1,366 @@
+/* engine.c — the engine's life cycle and main loop (see engine.h). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pipeline/engine_internal.h"
+#include "base/log.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
+void sk_engine_config_defaults(sk_engine_config_t *c)
+{
+#define DEF(f, v) \
+    if (!c->f)    \
+    c->f = v
+    DEF(group_id, "shiftkey");
+    DEF(client_id, "shiftkeyd");
+    DEF(schedule_topic, "shiftkey.schedule.v1");
+    DEF(requests_topic, "shiftkey.requests.v1");
+    DEF(results_topic, "shiftkey.provisioning.results.v1");
+    DEF(tasks_topic, "shiftkey.tasks.v1");
+    DEF(commands_topic, "shiftkey.commands.v1");
+    DEF(audit_topic, "shiftkey.audit.v1");
+    DEF(deadletter_topic, "shiftkey.deadletter.v1");
+    DEF(timer_interval_ms, 200);
+    DEF(batch_max, 500);
+#undef DEF
+}
+
+int sk_kafka_conf_apply(rd_kafka_conf_t *conf, const char *scope, const char *const *props,
+                        size_t n, char *err, size_t err_len)
+{
+    for (size_t i = 0; i < n; i++) {
+        char name[256];
+        const char *prop = props[i];
+        /* "consumer:name=value" and "producer:name=value" apply to one client */
+        const char *colon = strchr(prop, ':'), *eq = strchr(prop, '=');
+        if (colon && eq && colon < eq) {
+            size_t sl = (size_t)(colon - prop);
+            if (!((sl == 8 && strncmp(prop, "consumer", 8) == 0) ||
+                  (sl == 8 && strncmp(prop, "producer", 8) == 0))) {
+                snprintf(err, err_len, "'%s': the prefix must be consumer: or producer:", prop);
+                return -1;
+            }
+            if (strncmp(prop, scope, sl) != 0)
+                continue;
+            prop = colon + 1;
+        }
+        eq = strchr(prop, '=');
+        if (!eq || eq == prop || (size_t)(eq - prop) >= sizeof(name)) {
+            snprintf(err, err_len, "'%s' is not name=value", props[i]);
+            return -1;
+        }
+        memcpy(name, prop, (size_t)(eq - prop));
+        name[eq - prop] = '\0';
+        if (rd_kafka_conf_set(conf, name, eq + 1, err, err_len) != RD_KAFKA_CONF_OK)
+            return -1;
+    }
+    return 0;
+}
+
+static const char *keep(sk_engine_t *e, size_t *k, const char *s)
+{
+    if (!s || *k >= SK_ARRAY_LEN(e->strings))
+        return s;
+    return e->strings[(*k)++] = strdup(s);
+}
+
+static void log_rules(const sk_rules_t *r, const char *path)
+{
+    sk_rules_stats_t st;
+    sk_rules_stats(r, &st);
+    SK_INFO("rules %s: %zu files, %zu apps, %zu entitlements, %zu rotations, %zu profiles, "
+            "%zu enrollments (version %s)",
+            path, st.files, st.apps, st.entitlements, st.rotations, st.profiles, st.enrollments,
+            sk_rules_version(r));
+}
+
+/*
+ * Fault tests need a crash in the one window a SIGKILL rarely hits: after a
+ * record was applied (state + outbox in Redis) and before the outbox was
+ * produced, and after the outbox was produced but before it was trimmed.
+ * SHIFTKEY_FAILPOINT=crash-after-apply:N exits abruptly right after the N-th
+ * applied record; crash-before-trim:N after the N-th produced outbox chunk.
+ * Off unless set.
+ */
+static void failpoint_init(sk_engine_t *e)
+{
+    const char *fp = getenv("SHIFTKEY_FAILPOINT");
+    e->crash_after_apply = e->crash_before_trim = 0;
+    if (!fp || !*fp)
+        return;
+    if (sscanf(fp, "crash-after-apply:%ld", &e->crash_after_apply) == 1 && e->crash_after_apply > 0)
+        SK_WARN("failpoint armed: exit after applied record %ld, before emitting",
+                e->crash_after_apply);
+    else if (sscanf(fp, "crash-before-trim:%ld", &e->crash_before_trim) == 1 &&
+             e->crash_before_trim > 0)
+        SK_WARN("failpoint armed: exit after outbox flush %ld was produced, before the trim",
+                e->crash_before_trim);
+    else
+        SK_WARN("SHIFTKEY_FAILPOINT '%s' not understood; ignored", fp);
+}
+
+void sk_engine_failpoint_before_trim(sk_engine_t *e)
+{
+    if (e->crash_before_trim && ++e->flushes >= e->crash_before_trim) {
+        SK_WARN("failpoint: exiting after outbox flush %ld was produced, before the trim",
+                e->crash_before_trim);
+        _exit(137);
+    }
+}
+
+static void failpoint_check(sk_engine_t *e)
+{
+    if (e->crash_after_apply && (long)e->stats.records >= e->crash_after_apply) {
+        SK_WARN("failpoint: exiting after applied record %ld, outbox not emitted",
+                e->crash_after_apply);
+        _exit(137);
+    }
+}
+
+sk_engine_t *sk_engine_new(const sk_engine_config_t *cfg, char *err, size_t err_len)
+{
+    sk_engine_t *e = calloc(1, sizeof(*e));
+    sk_rules_errors_t errs;
+    size_t k = 0;
+    if (!e) {
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+    sk_rules_errors_init(&errs);
+    e->cfg = *cfg;
+    sk_engine_config_defaults(&e->cfg);
+    e->cfg.brokers = keep(e, &k, e->cfg.brokers);
+    e->cfg.group_id = keep(e, &k, e->cfg.group_id);
+    e->cfg.client_id = keep(e, &k, e->cfg.client_id);
+    e->cfg.schedule_topic = keep(e, &k, e->cfg.schedule_topic);
+    e->cfg.requests_topic = keep(e, &k, e->cfg.requests_topic);
+    e->cfg.results_topic = keep(e, &k, e->cfg.results_topic);
+    e->cfg.tasks_topic = keep(e, &k, e->cfg.tasks_topic);
+    e->cfg.commands_topic = keep(e, &k, e->cfg.commands_topic);
+    e->cfg.audit_topic = keep(e, &k, e->cfg.audit_topic);
+    e->cfg.deadletter_topic = keep(e, &k, e->cfg.deadletter_topic);
+    e->cfg.rules_path = keep(e, &k, e->cfg.rules_path);
+    e->cfg.kafka_props = NULL; /* applied at open below, not kept */
+    sk_arena_init(&e->arena, 64 * 1024);
+    failpoint_init(e);
+    if (!e->cfg.brokers || !e->cfg.rules_path) {
+        snprintf(err, err_len, "both the Kafka brokers and the rules path are required");
+        goto fail;
+    }
+    e->rules = sk_rules_load(e->cfg.rules_path, &errs);
+    if (!e->rules) {
+        size_t n = errs.count;
+        const sk_rules_error_t *x = &errs.items[0];
+        snprintf(err, err_len, "rules refused (%zu error%s); first: %s:%d:%d: %s", n,
+                 n == 1 ? "" : "s", x->file, x->line, x->column, x->message);
+        sk_rules_errors_print(&errs, stderr);
+        goto fail;
+    }
+    log_rules(e->rules, e->cfg.rules_path);
+    if (!(e->codec = sk_codec_new())) {
+        snprintf(err, err_len, "cannot parse the embedded Avro schemas");
+        goto fail;
+    }
+    if (!(e->store = sk_store_new(&cfg->redis))) {
+        snprintf(err, err_len, "out of memory");
+        goto fail;
+    }
+    if (sk_store_connect(e->store) != 0) {
+        SK_WARN("%s; will retry", sk_store_last_error(e->store));
+        e->redis_down_logged = true;
+    }
+    e->cfg.kafka_props = cfg->kafka_props;
+    if (sk_emit_open(e, err, err_len) || sk_consume_open(e, err, err_len))
+        goto fail;
+    e->cfg.kafka_props = NULL;
+    sk_rules_errors_fini(&errs);
+    return e;
+fail:
+    sk_rules_errors_fini(&errs);
+    sk_engine_destroy(e);
+    return NULL;
+}
+
+void sk_engine_destroy(sk_engine_t *e)
+{
+    if (!e)
+        return;
+    sk_consume_close(e);
+    sk_emit_close(e);
+    sk_store_destroy(e->store);
+    sk_codec_destroy(e->codec);
+    sk_rules_destroy(e->rules);
+    sk_arena_fini(&e->arena);
+    for (size_t i = 0; i < SK_ARRAY_LEN(e->strings); i++)
+        free(e->strings[i]);
+    free(e);
+}
+
+void sk_engine_stats(const sk_engine_t *e, sk_engine_stats_t *out) { *out = e->stats; }
+
+int sk_engine_in_topic(const sk_engine_t *e, const char *name)
+{
+    if (strcmp(name, e->cfg.schedule_topic) == 0)
+        return SK_IN_SCHEDULE;
+    if (strcmp(name, e->cfg.requests_topic) == 0)
+        return SK_IN_REQUESTS;
+    if (strcmp(name, e->cfg.results_topic) == 0)
+        return SK_IN_RESULTS;
+    return -1;
+}
+
+const char *sk_engine_in_topic_name(const sk_engine_t *e, int t)
+{
+    return t == SK_IN_REQUESTS  ? e->cfg.requests_topic
+           : t == SK_IN_RESULTS ? e->cfg.results_topic
+                                : e->cfg.schedule_topic;
+}
+
+int sk_engine_take_partition(sk_engine_t *e, int32_t p)
+{
+    int rc = sk_store_claim(e->store, p, &e->parts[p].epoch);
+    if (rc) {
+        e->parts[p].epoch = 0; /* claim again before first use */
+        return rc;
+    }
+    return sk_emit_flush_partition(e, p); /* re-sends whatever a previous owner staged */
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Reconnects to Redis with backoff, logging once per outage. */
+static int redis_recover(sk_engine_t *e, int *backoff_ms)
+{
+    if (sk_store_connect(e->store) == 0) {
+        if (e->redis_down_logged)
+            SK_INFO("Redis is reachable again; resuming");
+        e->redis_down_logged = false;
+        *backoff_ms = BACKOFF_MIN_MS;
+        return 0;
+    }
+    if (!e->redis_down_logged)
+        SK_WARN("%s; pausing, retrying with backoff up to %d ms", sk_store_last_error(e->store),
+                BACKOFF_MAX_MS);
+    e->redis_down_logged = true;
+    sleep_ms(*backoff_ms);
+    *backoff_ms = *backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *backoff_ms * 2;
+    return SK_EIO;
+}
+
+static void reload_rules(sk_engine_t *e)
+{
+    sk_rules_errors_t errs;
+    sk_rules_errors_init(&errs);
+    sk_rules_t *r = sk_rules_load(e->cfg.rules_path, &errs);
+    if (!r) {
+        SK_ERROR("rules reload refused (%zu errors); the rules in force stay (version %s):",
+                 errs.count, sk_rules_version(e->rules));
+        for (size_t i = 0; i < errs.count; i++)
+            SK_ERROR("%s:%d:%d: %s", errs.items[i].file, errs.items[i].line,
+                     errs.items[i].column, errs.items[i].message);
+    } else {
+        sk_rules_destroy(e->rules);
+        e->rules = r;
+        log_rules(r, e->cfg.rules_path);
+    }
+    sk_rules_errors_fini(&errs);
+}
+
+/* Applies a batch of records, retrying through Redis outages until it is
+ * applied or the engine is asked to stop. Never skips a record. */
+static int apply_with_retry(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n,
+                            volatile sig_atomic_t *stop)
+{
+    int backoff = BACKOFF_MIN_MS;
+    bool logged = false;
+    for (;;) {
+        int rc = sk_store_connected(e->store) ? sk_apply_batch(e, msgs, n) : SK_EIO;
+        if (rc == 0)
+            failpoint_check(e);
+        if (rc == 0 || *stop)
+            return rc;
+        if (rc == SK_EAGAIN)
+            continue; /* a partition was claimed again: redo at once */
+        if (rc == SK_EIO && !sk_store_connected(e->store)) {
+            while (!*stop && redis_recover(e, &backoff) != 0)
+                ;
+            continue;
+        }
+        /* Anything else (Redis refusing a command, resource exhaustion, a
+         * bug) must not skip the records, which may carry a revoke: retry,
+         * visibly. */
+        if (!logged)
+            SK_ERROR("%zu records from %s[%" PRId32 "]@%" PRId64 ": %s (%s); retrying, "
+                     "consumption waits",
+                     n, rd_kafka_topic_name(msgs[0]->rkt), msgs[0]->partition, msgs[0]->offset,
+                     sk_strerror(rc), sk_store_last_error(e->store));
+        logged = true;
+        sleep_ms(backoff);
+        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+    }
+}
+
+/* Polls up to max records: waits up to timeout_ms for the first, then takes
+ * what is already there. Consumer errors are logged and dropped. */
+static size_t poll_batch(sk_engine_t *e, rd_kafka_message_t **msgs, size_t max, int timeout_ms)
+{
+    size_t n = 0;
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(e->consumer, timeout_ms);
+    while (m) {
+        if (m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                SK_WARN("consumer: %s", rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+        } else {
+            msgs[n++] = m;
+        }
+        if (n == max)
+            break;
+        m = rd_kafka_consumer_poll(e->consumer, 0);
+    }
+    return n;
+}
+
+int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
+{
+    int backoff = BACKOFF_MIN_MS;
+    size_t max = (size_t)e->cfg.batch_max;
+    rd_kafka_message_t **msgs = calloc(max, sizeof(*msgs));
+    if (!msgs)
+        return SK_ENOMEM;
+    while (!*stop) {
+        if (reload && *reload) {
+            *reload = 0;
+            reload_rules(e);
+        }
+        if (!sk_store_connected(e->store) && redis_recover(e, &backoff) != 0)
+            continue; /* nothing is consumed while Redis is away */
+        size_t n = poll_batch(e, msgs, max, 10);
+        if (n) {
+            (void)apply_with_retry(e, msgs, n, stop);
+            for (size_t i = 0; i < n; i++)
+                rd_kafka_message_destroy(msgs[i]);
+        }
+        sk_ms_t now = sk_now_ms();
+        if (now >= e->next_timer_scan) {
+            (void)sk_timers_fire(e, now);
+            e->next_timer_scan = now + e->cfg.timer_interval_ms;
+        }
+        /* what was staged leaves at once; acknowledgements are not awaited */
+        (void)sk_emit_pump(e);
+    }
+    free(msgs);
+    if (sk_store_connected(e->store))
+        (void)sk_emit_flush_all(e);
+    return 0;
+}

@@ -1,0 +1,74 @@
+/*
+ * engine.h — the shiftkey engine as a library: shiftkeyd is a thin main()
+ * around it, and the integration tests drive it in-process.
+ *
+ * Data flow of one input record (each stage its own file):
+ *   consume.c  poll the consumer group on the schedule, requests and
+ *              provisioning results topics (co-partitioned), own
+ *              partitions, seek past applied work
+ *   decode.c   Avro -> sk_schedule_event_t (and the other inputs), validated
+ *   decide.c   pure decision: new state, commands, tasks, audit, next timer
+ *              (decide_request.c, decide_result.c for the other inputs)
+ *   apply.c    encode the outputs and apply state + outbox atomically (store.c)
+ *   emit.c     produce the outbox, then commit the input offsets
+ *   timers.c   due user timers -> the same decide/apply/emit path
+ */
+#ifndef SK_ENGINE_H
+#define SK_ENGINE_H
+
+#include <signal.h>
+
+#include "pipeline/store.h"
+
+typedef struct sk_engine_config {
+    const char *brokers;          /* Kafka bootstrap servers */
+    const char *group_id;         /* consumer group; default "shiftkey" */
+    const char *client_id;        /* default "shiftkeyd" */
+    const char *schedule_topic;   /* default "shiftkey.schedule.v1" */
+    const char *requests_topic;   /* default "shiftkey.requests.v1" */
+    const char *results_topic;    /* default "shiftkey.provisioning.results.v1" */
+    const char *tasks_topic;      /* default "shiftkey.tasks.v1" */
+    const char *commands_topic;   /* default "shiftkey.commands.v1" */
+    const char *audit_topic;      /* default "shiftkey.audit.v1" */
+    const char *deadletter_topic; /* default "shiftkey.deadletter.v1" */
+    const char *rules_path;       /* directory or file of YAML rules */
+    sk_store_config_t redis;
+    int timer_interval_ms;        /* how often due timers are looked for; default 200 */
+    int batch_max;                /* most records polled, decided and applied as one pipelined batch; default 500 */
+    int fetch_wait_max_ms;        /* consumer fetch.wait.max.ms; 0 = librdkafka's */
+    const char *const *kafka_props; /* extra librdkafka "name=value" settings */
+    size_t n_kafka_props;
+} sk_engine_config_t;
+
+/* Defaults for every field left zero/NULL. */
+void sk_engine_config_defaults(sk_engine_config_t *cfg);
+
+typedef struct sk_engine sk_engine_t;
+
+/*
+ * sk_engine_new — loads the rules, creates the consumer and the producer
+ * and connects to Redis (a Redis that is down is retried later, not an
+ * error). Returns NULL on a configuration error, with the reason in err.
+ * The config's strings are copied.
+ */
+sk_engine_t *sk_engine_new(const sk_engine_config_t *cfg, char *err, size_t err_len);
+
+/*
+ * sk_engine_run — consumes, decides, applies and emits until *stop becomes
+ * non-zero; then flushes what is staged, commits and returns 0. When
+ * *reload becomes non-zero it reloads the rules (a rule set with errors is
+ * refused and the old one stays in force) and resets *reload to 0.
+ */
+int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload);
+
+/* Leaves the group (committing offsets) and frees everything. */
+void sk_engine_destroy(sk_engine_t *e);
+
+/* Counters since start, for logs, tests and benchmarks. */
+typedef struct sk_engine_stats {
+    uint64_t records, decisions, commands, dead_letters, duplicates_skipped;
+    uint64_t timers_fired, outbox_produced, fenced;
+} sk_engine_stats_t;
+void sk_engine_stats(const sk_engine_t *e, sk_engine_stats_t *out);
+
+#endif

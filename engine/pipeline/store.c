@@ -1,0 +1,760 @@
+/* store.c — Redis state through hiredis (see store.h for the layout). */
+#include "pipeline/store.h"
+
+#include <assert.h>
+#include <hiredis.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Applies one input atomically; see sk_store_apply. */
+static const char APPLY_LUA[] =
+    "local cur = redis.call('GET', KEYS[1])\n"
+    "if cur ~= ARGV[1] then return redis.error_reply('FENCED epoch is ' .. tostring(cur)) end\n"
+    "if ARGV[2] ~= '' then\n"
+    "  local done = redis.call('HGET', KEYS[2], ARGV[2])\n"
+    "  if done and tonumber(done) >= tonumber(ARGV[3]) then return 0 end\n"
+    "  redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])\n"
+    "end\n"
+    "local i = 8\n"
+    "local ndel = tonumber(ARGV[i]); i = i + 1\n"
+    "if ndel > 0 then redis.call('HDEL', KEYS[5], unpack(ARGV, i, i + ndel - 1)) end\n"
+    "i = i + ndel\n"
+    "local nset = tonumber(ARGV[i]); i = i + 1\n"
+    "if nset > 0 then redis.call('HSET', KEYS[5], unpack(ARGV, i, i + 2 * nset - 1)) end\n"
+    "i = i + 2 * nset\n"
+    "local nidx = tonumber(ARGV[i]); i = i + 1\n"
+    "for j = 1, nidx do\n"
+    "  if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[5 + j], ARGV[i])\n"
+    "  else redis.call('HSET', KEYS[5 + j], ARGV[i], ARGV[i + 1]) end\n"
+    "  i = i + 2\n"
+    "end\n"
+    "if ARGV[5] == '1' then\n"
+    "  if redis.call('EXISTS', KEYS[5]) == 1 then\n"
+    "    if ARGV[7] == '-1' then redis.call('PERSIST', KEYS[5])\n"
+    "    else redis.call('PEXPIREAT', KEYS[5], ARGV[7]) end\n"
+    "  end\n"
+    "  if ARGV[6] == '-1' then redis.call('ZREM', KEYS[4], ARGV[4])\n"
+    "  else redis.call('ZADD', KEYS[4], ARGV[6], ARGV[4]) end\n"
+    "end\n"
+    "if i <= #ARGV then redis.call('RPUSH', KEYS[3], unpack(ARGV, i, #ARGV)) end\n"
+    "return 1\n";
+
+/* Trims the outbox if the caller still owns the partition. */
+static const char TRIM_LUA[] =
+    "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED by a newer owner') end\n"
+    "redis.call('LTRIM', KEYS[2], ARGV[2], -1)\n"
+    "return 1\n";
+
+struct sk_store {
+    sk_store_config_t cfg;
+    redisContext *rc;
+    char apply_sha[41];
+    char trim_sha[41];
+    char err[256];
+};
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+int sk_store_config_address(sk_store_config_t *cfg, const char *address, char *host_buf,
+                            size_t host_len)
+{
+    if (strncmp(address, "unix:", 5) == 0) {
+        cfg->unix_path = address + 5;
+        return *cfg->unix_path ? 0 : SK_EINVAL;
+    }
+    const char *colon = strrchr(address, ':');
+    size_t hl = colon ? (size_t)(colon - address) : strlen(address);
+    long port = 6379;
+    if (colon) {
+        char *end;
+        port = strtol(colon + 1, &end, 10);
+        if (colon[1] == '\0' || *end != '\0')
+            return SK_EINVAL;
+    }
+    if (hl == 0 || hl >= host_len || port < 1 || port > 65535)
+        return SK_EINVAL;
+    memcpy(host_buf, address, hl);
+    host_buf[hl] = '\0';
+    cfg->host = host_buf;
+    cfg->port = (int)port;
+    return 0;
+}
+
+char *sk_store_password(const char *file)
+{
+    char buf[512];
+    if (!file) {
+        const char *env = getenv("SHIFTKEY_REDIS_PASSWORD");
+        return env && *env ? strdup(env) : NULL;
+    }
+    FILE *f = fopen(file, "r");
+    if (!f || !fgets(buf, sizeof(buf), f)) {
+        if (f)
+            fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return strdup(buf);
+}
+
+sk_store_t *sk_store_new(const sk_store_config_t *cfg)
+{
+    sk_store_t *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->cfg.host = strdup(cfg->host ? cfg->host : "127.0.0.1");
+    s->cfg.port = cfg->port ? cfg->port : 6379;
+    s->cfg.unix_path = dup_or_null(cfg->unix_path);
+    s->cfg.user = dup_or_null(cfg->user);
+    s->cfg.password = dup_or_null(cfg->password);
+    s->cfg.prefix = strdup(cfg->prefix ? cfg->prefix : "sk");
+    s->cfg.timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 2000;
+    if (!s->cfg.host || !s->cfg.prefix) {
+        sk_store_destroy(s);
+        return NULL;
+    }
+    return s;
+}
+
+void sk_store_destroy(sk_store_t *s)
+{
+    if (!s)
+        return;
+    if (s->rc)
+        redisFree(s->rc);
+    free((char *)s->cfg.host);
+    free((char *)s->cfg.unix_path);
+    free((char *)s->cfg.user);
+    free((char *)s->cfg.password);
+    free((char *)s->cfg.prefix);
+    free(s);
+}
+
+bool sk_store_connected(const sk_store_t *s) { return s->rc != NULL; }
+
+const char *sk_store_last_error(const sk_store_t *s) { return s->err; }
+
+static void set_err(sk_store_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void set_err(sk_store_t *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->err, sizeof(s->err), fmt, ap);
+    va_end(ap);
+}
+
+static void disconnect(sk_store_t *s)
+{
+    if (s->rc)
+        redisFree(s->rc);
+    s->rc = NULL;
+}
+
+/*
+ * Runs one command. Returns the reply (caller frees), or NULL after an I/O
+ * failure, which closes the connection. Error replies are returned as such.
+ */
+static redisReply *command(sk_store_t *s, int argc, const char **argv,
+                           const size_t *lens)
+{
+    if (!s->rc) {
+        set_err(s, "not connected to Redis");
+        return NULL;
+    }
+    redisReply *r = redisCommandArgv(s->rc, argc, argv, lens);
+    if (!r) {
+        set_err(s, "redis %s:%d: %s", s->cfg.unix_path ? s->cfg.unix_path : s->cfg.host,
+                s->cfg.port, s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+        disconnect(s);
+    }
+    return r;
+}
+
+static int load_script(sk_store_t *s, const char *body, char sha[41])
+{
+    const char *argv[] = {"SCRIPT", "LOAD", body};
+    size_t lens[] = {6, 4, strlen(body)};
+    redisReply *r = command(s, 3, argv, lens);
+    int rc = SK_EIO;
+    if (!r)
+        return SK_EIO;
+    if (r->type == REDIS_REPLY_STRING && r->len == 40) {
+        memcpy(sha, r->str, 41);
+        rc = 0;
+    } else {
+        set_err(s, "SCRIPT LOAD failed: %s", r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+int sk_store_connect(sk_store_t *s)
+{
+    struct timeval tv = {s->cfg.timeout_ms / 1000, (s->cfg.timeout_ms % 1000) * 1000};
+    disconnect(s);
+    s->rc = s->cfg.unix_path ? redisConnectUnixWithTimeout(s->cfg.unix_path, tv)
+                             : redisConnectWithTimeout(s->cfg.host, s->cfg.port, tv);
+    if (!s->rc || s->rc->err) {
+        set_err(s, "cannot connect to Redis at %s:%d: %s",
+                s->cfg.unix_path ? s->cfg.unix_path : s->cfg.host, s->cfg.port,
+                s->rc ? s->rc->errstr : "out of memory");
+        disconnect(s);
+        return SK_EIO;
+    }
+    redisSetTimeout(s->rc, tv);
+    if (s->cfg.password) {
+        const char *argv[] = {"AUTH", s->cfg.user ? s->cfg.user : "default", s->cfg.password};
+        size_t lens[] = {4, strlen(argv[1]), strlen(argv[2])};
+        redisReply *r = command(s, 3, argv, lens);
+        if (!r)
+            return SK_EIO;
+        int bad = r->type == REDIS_REPLY_ERROR;
+        if (bad)
+            set_err(s, "Redis AUTH as '%s' failed: %s (check the user and password)",
+                    argv[1], r->str);
+        freeReplyObject(r);
+        if (bad) {
+            disconnect(s);
+            return SK_EIO;
+        }
+    }
+    if (load_script(s, APPLY_LUA, s->apply_sha) || load_script(s, TRIM_LUA, s->trim_sha)) {
+        disconnect(s);
+        return SK_EIO;
+    }
+    s->err[0] = '\0';
+    return 0;
+}
+
+static void key(const sk_store_t *s, char *buf, size_t len, int32_t p, const char *what)
+{
+    snprintf(buf, len, "%s:{p%" PRId32 "}:%s", s->cfg.prefix, p, what);
+}
+
+int sk_store_claim(sk_store_t *s, int32_t partition, int64_t *epoch)
+{
+    char k[128];
+    key(s, k, sizeof(k), partition, "epoch");
+    const char *argv[] = {"INCR", k};
+    size_t lens[] = {4, strlen(k)};
+    redisReply *r = command(s, 2, argv, lens);
+    if (!r)
+        return SK_EIO;
+    int rc = r->type == REDIS_REPLY_INTEGER ? 0 : SK_EIO;
+    if (rc == 0)
+        *epoch = r->integer;
+    else
+        set_err(s, "INCR %s: unexpected reply", k);
+    freeReplyObject(r);
+    return rc;
+}
+
+int sk_store_applied_offset(sk_store_t *s, int32_t partition, const char *topic,
+                            int64_t *offset)
+{
+    char k[128];
+    key(s, k, sizeof(k), partition, "offsets");
+    const char *argv[] = {"HGET", k, topic};
+    size_t lens[] = {4, strlen(k), strlen(topic)};
+    redisReply *r = command(s, 3, argv, lens);
+    if (!r)
+        return SK_EIO;
+    int rc = 0;
+    if (r->type == REDIS_REPLY_NIL)
+        *offset = -1;
+    else if (r->type == REDIS_REPLY_STRING)
+        *offset = strtoll(r->str, NULL, 10);
+    else
+        rc = SK_EIO;
+    freeReplyObject(r);
+    return rc;
+}
+
+/* Parses an HGETALL reply into the user's state (strings copied). */
+static int parse_user_reply(sk_store_t *s, const redisReply *r, const char *user,
+                            sk_arena_t *arena, sk_user_state_t *out)
+{
+    if (r->type != REDIS_REPLY_ARRAY) {
+        set_err(s, "HGETALL of user %s: %s", user,
+                r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+        return SK_EIO;
+    }
+    size_t n = r->elements / 2;
+    sk_state_field_t *f = sk_arena_calloc(arena, n + 1, sizeof(*f));
+    const char *u = sk_arena_strdup(arena, user);
+    if (!f || !u)
+        return SK_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *kr = r->element[2 * i], *vr = r->element[2 * i + 1];
+        f[i].name = sk_arena_strndup(arena, kr->str, kr->len);
+        f[i].name_len = kr->len;
+        f[i].value = sk_arena_strndup(arena, vr->str, vr->len);
+        f[i].value_len = vr->len;
+        if (!f[i].name || !f[i].value)
+            return SK_ENOMEM;
+    }
+    return sk_state_parse(arena, u, f, n, out, NULL);
+}
+
+int sk_store_load_user(sk_store_t *s, int32_t partition, const char *user,
+                       sk_arena_t *arena, sk_user_state_t *out)
+{
+    return sk_store_load_users(s, 1, &partition, &user, arena, out);
+}
+
+/* Runs a loaded script by sha, reloading the scripts once on NOSCRIPT
+ * (Redis restarted or failed over and lost its script cache). */
+static redisReply *evalsha(sk_store_t *s, const char *sha_field_is_apply,
+                           int argc, const char **argv, size_t *lens)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        argv[1] = sha_field_is_apply ? s->apply_sha : s->trim_sha;
+        lens[1] = 40;
+        redisReply *r = command(s, argc, argv, lens);
+        if (!r)
+            return NULL;
+        if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0 && attempt == 0) {
+            freeReplyObject(r);
+            if (load_script(s, APPLY_LUA, s->apply_sha) || load_script(s, TRIM_LUA, s->trim_sha))
+                return NULL;
+            continue;
+        }
+        return r;
+    }
+    return NULL;
+}
+
+static char *fmt_i64(sk_arena_t *a, int64_t v) { return sk_arena_sprintf(a, "%" PRId64, v); }
+
+/* The on-call index hash of a rotation in partition p, in arena memory. */
+static char *oncall_key(const sk_store_t *s, sk_arena_t *a, int32_t p, const char *rotation)
+{
+    return sk_arena_sprintf(a, "%s:{p%" PRId32 "}:oncall:%s", s->cfg.prefix, p, rotation);
+}
+
+/* Serialises an outbox entry: topic byte, 4-byte big-endian key length, key, value. */
+static char *pack_entry(sk_arena_t *a, const sk_outbox_entry_t *e, size_t *len)
+{
+    *len = 5 + e->key_len + e->value_len;
+    unsigned char *p = sk_arena_alloc(a, *len);
+    if (!p)
+        return NULL;
+    p[0] = (unsigned char)e->topic;
+    p[1] = (unsigned char)(e->key_len >> 24);
+    p[2] = (unsigned char)(e->key_len >> 16);
+    p[3] = (unsigned char)(e->key_len >> 8);
+    p[4] = (unsigned char)e->key_len;
+    if (e->key_len)
+        memcpy(p + 5, e->key, e->key_len);
+    if (e->value_len)
+        memcpy(p + 5 + e->key_len, e->value, e->value_len);
+    return (char *)p;
+}
+
+/* Builds the EVALSHA command of one apply into arena memory. Returns 0 or
+ * SK_ENOMEM. argv[1] is the apply script's sha. */
+static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_apply_op_t *op,
+                      const char ***argv_out, size_t **lens_out, size_t *argc_out)
+{
+    size_t n_del = op->diff ? op->diff->n_del : 0, n_set = op->diff ? op->diff->n_set : 0;
+    /* EVALSHA sha numkeys + 5 keys + one per index write, 7 fixed ARGV,
+     * the counted lists */
+    size_t n_idx = op->n_oncall;
+    size_t argc = 3 + 5 + n_idx + 7 + 1 + n_del + 1 + 2 * n_set + 1 + 2 * n_idx + op->n_out;
+    size_t i = 0;
+    const char **argv = sk_arena_calloc(a, argc, sizeof(*argv));
+    size_t *lens = sk_arena_calloc(a, argc, sizeof(*lens));
+    if (!argv || !lens)
+        return SK_ENOMEM;
+    argv[i++] = "EVALSHA";
+    argv[i++] = s->apply_sha;
+    argv[i++] = fmt_i64(a, 5 + (int64_t)n_idx);
+    static const char *const what[] = {"epoch", "offsets", "outbox", "timers"};
+    for (size_t k = 0; k < 4; k++) {
+        char kb[128];
+        key(s, kb, sizeof(kb), op->partition, what[k]);
+        argv[i++] = sk_arena_strdup(a, kb);
+    }
+    argv[i++] = sk_arena_sprintf(a, "%s:{p%" PRId32 "}:u:%s", s->cfg.prefix, op->partition,
+                                 op->user ? op->user : "");
+    for (size_t k = 0; k < n_idx; k++)
+        argv[i++] = oncall_key(s, a, op->partition, op->oncall[k].rotation);
+    argv[i++] = fmt_i64(a, op->epoch);
+    argv[i++] = op->topic ? op->topic : "";
+    argv[i++] = fmt_i64(a, op->offset);
+    argv[i++] = op->user ? op->user : "";
+    argv[i++] = op->user ? "1" : "0";
+    argv[i++] = op->next_wake_ms == SK_MS_NONE ? "-1" : fmt_i64(a, op->next_wake_ms);
+    argv[i++] = op->keep_until_ms == SK_MS_NONE ? "-1" : fmt_i64(a, op->keep_until_ms);
+    argv[i++] = fmt_i64(a, (int64_t)n_del);
+    for (size_t k = 0; k < n_del; k++)
+        argv[i++] = op->diff->del[k];
+    argv[i++] = fmt_i64(a, (int64_t)n_set);
+    for (size_t k = 0; k < n_set; k++) {
+        argv[i] = op->diff->set[k].name;
+        lens[i++] = op->diff->set[k].name_len;
+        argv[i] = op->diff->set[k].value;
+        lens[i++] = op->diff->set[k].value_len;
+    }
+    argv[i++] = fmt_i64(a, (int64_t)n_idx);
+    for (size_t k = 0; k < n_idx; k++) {
+        argv[i++] = op->oncall[k].field;
+        argv[i] = op->oncall[k].value ? op->oncall[k].value : "";
+        lens[i] = strlen(argv[i]);
+        i++;
+    }
+    for (size_t k = 0; k < op->n_out; k++) {
+        argv[i] = pack_entry(a, &op->out[k], &lens[i]);
+        i++;
+    }
+    assert(i == argc);
+    for (size_t k = 0; k < i; k++) {
+        if (!argv[k])
+            return SK_ENOMEM;
+        if (!lens[k])
+            lens[k] = strlen(argv[k]);
+    }
+    *argv_out = argv;
+    *lens_out = lens;
+    *argc_out = argc;
+    return 0;
+}
+
+/* Interprets the reply of one apply: 0 (with *applied), SK_EFENCED or SK_EIO. */
+static int apply_result(sk_store_t *s, const sk_apply_op_t *op, const redisReply *r, bool *applied)
+{
+    if (r->type == REDIS_REPLY_INTEGER) {
+        *applied = r->integer == 1;
+        return 0;
+    }
+    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "FENCED", 6) == 0) {
+        set_err(s, "partition %" PRId32 " fenced: our epoch %" PRId64 ", %s", op->partition,
+                op->epoch, r->str);
+        return SK_EFENCED;
+    }
+    set_err(s, "apply script failed: %s", r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+    return SK_EIO;
+}
+
+int sk_store_apply(sk_store_t *s, const sk_apply_op_t *op, bool *applied)
+{
+    int rc = 0;
+    sk_store_apply_many(s, op, 1, applied, &rc);
+    return rc;
+}
+
+int sk_store_apply_many(sk_store_t *s, const sk_apply_op_t *ops, size_t n, bool *applied,
+                        int *rcs)
+{
+    sk_arena_t a;
+    size_t sent = 0, got = 0;
+    int rc = 0;
+    bool noscript = false;
+
+    for (size_t i = 0; i < n; i++) {
+        rcs[i] = SK_EIO;
+        applied[i] = false;
+    }
+    if (!s->rc) {
+        set_err(s, "not connected to Redis");
+        return SK_EIO;
+    }
+    sk_arena_init(&a, 16384);
+    for (; sent < n; sent++) {
+        const char **argv;
+        size_t *lens, argc;
+        if ((rc = apply_argv(s, &a, &ops[sent], &argv, &lens, &argc)) != 0)
+            break;
+        if (redisAppendCommandArgv(s->rc, (int)argc, argv, lens) != REDIS_OK) {
+            rc = SK_ENOMEM;
+            break;
+        }
+    }
+    for (; got < sent; got++) {
+        redisReply *r = NULL;
+        if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
+            set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+            disconnect(s);
+            rc = SK_EIO;
+            break;
+        }
+        if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0)
+            noscript = true; /* not run: retried below */
+        else
+            rcs[got] = apply_result(s, &ops[got], r, &applied[got]);
+        freeReplyObject(r);
+    }
+    sk_arena_fini(&a);
+    if (noscript && s->rc) {
+        /* Redis lost its script cache (restart, failover, SCRIPT FLUSH):
+         * load the scripts again and run the ops that were refused, in order */
+        if (load_script(s, APPLY_LUA, s->apply_sha) || load_script(s, TRIM_LUA, s->trim_sha))
+            return SK_EIO;
+        for (size_t i = 0; i < got; i++)
+            if (rcs[i] == SK_EIO && (rcs[i] = sk_store_apply(s, &ops[i], &applied[i])) == SK_EIO)
+                return SK_EIO;
+    }
+    return rc;
+}
+
+int sk_store_load_users(sk_store_t *s, size_t n, const int32_t *partitions,
+                        const char *const *users, sk_arena_t *arena, sk_user_state_t *out)
+{
+    size_t sent = 0;
+    int rc = 0;
+    if (!s->rc) {
+        set_err(s, "not connected to Redis");
+        return SK_EIO;
+    }
+    for (; sent < n; sent++) {
+        char *k = sk_arena_sprintf(arena, "%s:{p%" PRId32 "}:u:%s", s->cfg.prefix,
+                                   partitions[sent], users[sent]);
+        const char *argv[] = {"HGETALL", k};
+        size_t lens[] = {7, k ? strlen(k) : 0};
+        if (!k || redisAppendCommandArgv(s->rc, 2, argv, lens) != REDIS_OK) {
+            rc = SK_ENOMEM;
+            break;
+        }
+    }
+    for (size_t i = 0; i < sent; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
+            set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+            disconnect(s);
+            return SK_EIO;
+        }
+        int prc = rc ? rc : parse_user_reply(s, r, users[i], arena, &out[i]);
+        freeReplyObject(r);
+        if (prc && !rc)
+            rc = prc;
+    }
+    return rc;
+}
+
+int sk_store_outbox_read(sk_store_t *s, int32_t partition, size_t max,
+                         sk_arena_t *arena, sk_outbox_entry_t **out, size_t *n)
+{
+    return sk_store_outbox_read_from(s, partition, 0, max, arena, out, n);
+}
+
+int sk_store_outbox_read_from(sk_store_t *s, int32_t partition, size_t start, size_t max,
+                              sk_arena_t *arena, sk_outbox_entry_t **out, size_t *n)
+{
+    char k[128], from[32], stop[32];
+    key(s, k, sizeof(k), partition, "outbox");
+    snprintf(from, sizeof(from), "%zu", start);
+    snprintf(stop, sizeof(stop), "%zu", start + (max ? max - 1 : 0));
+    const char *argv[] = {"LRANGE", k, from, stop};
+    size_t lens[] = {6, strlen(k), strlen(from), strlen(stop)};
+    redisReply *r = command(s, 4, argv, lens);
+    int rc = SK_EIO;
+    *n = 0;
+    if (!r)
+        return SK_EIO;
+    if (r->type != REDIS_REPLY_ARRAY)
+        goto out;
+    rc = SK_ENOMEM;
+    *out = sk_arena_calloc(arena, r->elements + 1, sizeof(**out));
+    if (!*out)
+        goto out;
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *e = r->element[i];
+        const unsigned char *p = (const unsigned char *)e->str;
+        if (e->type != REDIS_REPLY_STRING || e->len < 5 || p[0] >= SK_OUT_TOPIC_COUNT) {
+            set_err(s, "outbox entry %zu of partition %" PRId32 " is damaged", i, partition);
+            rc = SK_EIO;
+            goto out;
+        }
+        size_t klen = (size_t)p[1] << 24 | (size_t)p[2] << 16 | (size_t)p[3] << 8 | p[4];
+        if (klen > e->len - 5) {
+            set_err(s, "outbox entry %zu of partition %" PRId32 " is damaged", i, partition);
+            rc = SK_EIO;
+            goto out;
+        }
+        void *copy = sk_arena_alloc(arena, e->len);
+        if (!copy)
+            goto out;
+        memcpy(copy, e->str, e->len);
+        (*out)[i].topic = (sk_out_topic_t)p[0];
+        (*out)[i].key = (char *)copy + 5;
+        (*out)[i].key_len = klen;
+        (*out)[i].value = (char *)copy + 5 + klen;
+        (*out)[i].value_len = e->len - 5 - klen;
+    }
+    *n = r->elements;
+    rc = 0;
+out:
+    freeReplyObject(r);
+    return rc;
+}
+
+int sk_store_outbox_trim(sk_store_t *s, int32_t partition, int64_t epoch, size_t n)
+{
+    char ke[128], ko[128], ep[32], start[32];
+    key(s, ke, sizeof(ke), partition, "epoch");
+    key(s, ko, sizeof(ko), partition, "outbox");
+    snprintf(ep, sizeof(ep), "%" PRId64, epoch);
+    snprintf(start, sizeof(start), "%zu", n);
+    const char *argv[] = {"EVALSHA", NULL, "2", ke, ko, ep, start};
+    size_t lens[] = {7, 40, 1, strlen(ke), strlen(ko), strlen(ep), strlen(start)};
+    redisReply *r = evalsha(s, NULL, 7, argv, lens);
+    if (!r)
+        return SK_EIO;
+    int rc = r->type == REDIS_REPLY_INTEGER ? 0
+             : (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "FENCED", 6) == 0) ? SK_EFENCED
+                                                                                  : SK_EIO;
+    freeReplyObject(r);
+    return rc;
+}
+
+int sk_store_due_users(sk_store_t *s, int32_t partition, sk_ms_t now, size_t max,
+                       sk_arena_t *arena, const char ***users, size_t *n)
+{
+    char k[128], nowb[32], maxb[32];
+    key(s, k, sizeof(k), partition, "timers");
+    snprintf(nowb, sizeof(nowb), "%" PRId64, now);
+    snprintf(maxb, sizeof(maxb), "%zu", max);
+    const char *argv[] = {"ZRANGEBYSCORE", k, "-inf", nowb, "LIMIT", "0", maxb};
+    size_t lens[] = {13, strlen(k), 4, strlen(nowb), 5, 1, strlen(maxb)};
+    redisReply *r = command(s, 7, argv, lens);
+    int rc = SK_EIO;
+    *n = 0;
+    if (!r)
+        return SK_EIO;
+    if (r->type != REDIS_REPLY_ARRAY)
+        goto out;
+    rc = SK_ENOMEM;
+    *users = sk_arena_calloc(arena, r->elements + 1, sizeof(**users));
+    if (!*users)
+        goto out;
+    for (size_t i = 0; i < r->elements; i++)
+        if (!((*users)[i] = sk_arena_strndup(arena, r->element[i]->str, r->element[i]->len)))
+            goto out;
+    *n = r->elements;
+    rc = 0;
+out:
+    freeReplyObject(r);
+    return rc;
+}
+
+int sk_store_scan_users(sk_store_t *s, const char *user, sk_arena_t *arena,
+                        int32_t **partitions, const char ***users, size_t *n)
+{
+    char cursor[32] = "0";
+    size_t cap = 64;
+    char *match = sk_arena_sprintf(arena, "%s:{p*}:u:%s", s->cfg.prefix, user ? user : "*");
+    *n = 0;
+    *partitions = sk_arena_calloc(arena, cap, sizeof(**partitions));
+    *users = sk_arena_calloc(arena, cap, sizeof(**users));
+    if (!match || !*partitions || !*users)
+        return SK_ENOMEM;
+    do {
+        const char *argv[] = {"SCAN", cursor, "MATCH", match, "COUNT", "1000"};
+        size_t lens[] = {4, strlen(cursor), 5, strlen(match), 5, 4};
+        redisReply *r = command(s, 6, argv, lens);
+        if (!r)
+            return SK_EIO;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            freeReplyObject(r);
+            return SK_EIO;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+        const redisReply *keys = r->element[1];
+        for (size_t i = 0; i < keys->elements; i++) {
+            const char *k = keys->element[i]->str, *tag = strstr(k, ":{p");
+            const char *u = tag ? strstr(tag, "}:u:") : NULL;
+            if (!u)
+                continue;
+            if (*n == cap) { /* grow: copy into a larger arena array */
+                int32_t *np = sk_arena_calloc(arena, cap * 2, sizeof(*np));
+                const char **nu = sk_arena_calloc(arena, cap * 2, sizeof(*nu));
+                if (!np || !nu) {
+                    freeReplyObject(r);
+                    return SK_ENOMEM;
+                }
+                memcpy(np, *partitions, cap * sizeof(*np));
+                memcpy(nu, *users, cap * sizeof(*nu));
+                *partitions = np;
+                *users = nu;
+                cap *= 2;
+            }
+            (*partitions)[*n] = (int32_t)strtol(tag + 3, NULL, 10);
+            (*users)[*n] = sk_arena_strdup(arena, u + 4);
+            (*n)++;
+        }
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
+    return 0;
+}
+
+int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const *rotations,
+                         size_t n_rotations, sk_arena_t *arena, sk_oncall_op_t **out, size_t *n)
+{
+    size_t sent = 0, want = (size_t)(n_partitions > 0 ? n_partitions : 0) * n_rotations;
+    size_t cap = 0, have = 0;
+    int rc = 0;
+    *out = NULL;
+    *n = 0;
+    if (!s->rc) {
+        set_err(s, "not connected to Redis");
+        return SK_EIO;
+    }
+    const char **rot_of = sk_arena_calloc(arena, want + 1, sizeof(*rot_of));
+    if (!rot_of)
+        return SK_ENOMEM;
+    for (int32_t p = 0; p < n_partitions && rc == 0; p++) {
+        for (size_t r = 0; r < n_rotations; r++) {
+            char *k = oncall_key(s, arena, p, rotations[r]);
+            const char *argv[] = {"HGETALL", k};
+            size_t lens[] = {7, k ? strlen(k) : 0};
+            if (!k || redisAppendCommandArgv(s->rc, 2, argv, lens) != REDIS_OK) {
+                rc = SK_ENOMEM;
+                break;
+            }
+            rot_of[sent++] = rotations[r];
+        }
+    }
+    for (size_t i = 0; i < sent; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
+            set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+            disconnect(s);
+            return SK_EIO;
+        }
+        if (rc == 0 && r->type != REDIS_REPLY_ARRAY) {
+            set_err(s, "HGETALL of the on-call index of %s: %s", rot_of[i],
+                    r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+            rc = SK_EIO;
+        }
+        for (size_t f = 0; rc == 0 && f + 1 < r->elements; f += 2) {
+            if (have == cap) {
+                size_t ncap = cap ? cap * 2 : 64;
+                sk_oncall_op_t *grown = sk_arena_calloc(arena, ncap, sizeof(*grown));
+                if (!grown) {
+                    rc = SK_ENOMEM;
+                    break;
+                }
+                if (have)
+                    memcpy(grown, *out, have * sizeof(*grown));
+                *out = grown;
+                cap = ncap;
+            }
+            sk_oncall_op_t *e = &(*out)[have];
+            e->rotation = rot_of[i];
+            e->field = sk_arena_strndup(arena, r->element[f]->str, r->element[f]->len);
+            e->value = sk_arena_strndup(arena, r->element[f + 1]->str, r->element[f + 1]->len);
+            if (!e->field || !e->value)
+                rc = SK_ENOMEM;
+            else
+                have++;
+        }
+        freeReplyObject(r);
+    }
+    *n = have;
+    return rc;
+}

@@ -1,0 +1,174 @@
+/*
+ * store.h — shiftkey's state in Redis, through hiredis (one connection,
+ * one thread). Every key of a Kafka partition shares the hash tag {p<N>}, so
+ * one Lua script can change a user's state, record the applied offset and
+ * stage the outputs atomically, and the layout works on Redis Cluster:
+ *
+ *   <prefix>:{p<N>}:epoch      owner epoch (INCR on every assignment)
+ *   <prefix>:{p<N>}:offsets    hash: input topic -> last applied offset
+ *   <prefix>:{p<N>}:outbox     list: staged output records, oldest first
+ *   <prefix>:{p<N>}:timers     sorted set: user -> due time (ms)
+ *   <prefix>:{p<N>}:u:<user>   hash: the user's state (state.h), with a TTL
+ *   <prefix>:{p<N>}:oncall:<rotation>
+ *                              hash: "<user> <shift_id>" -> "<start> <end|->"
+ *                              for each open shift of the partition's users
+ *                              in the rotation (oncall_index.h)
+ *
+ * Errors: SK_EIO means the connection failed (it is closed; call
+ * sk_store_connect again, with backoff); SK_EFENCED means another instance
+ * claimed the partition since our epoch.
+ */
+#ifndef SK_STORE_H
+#define SK_STORE_H
+
+#include <stdbool.h>
+
+#include "base/arena.h"
+#include "decide/oncall_index.h"
+#include "decide/state.h"
+
+typedef struct sk_store_config {
+    const char *host;      /* default 127.0.0.1 */
+    int port;              /* default 6379 */
+    const char *unix_path; /* used instead of host:port when set */
+    const char *user;      /* ACL user for AUTH; NULL = "default" */
+    const char *password;  /* NULL = no AUTH */
+    const char *prefix;    /* key prefix, default "sk" */
+    int timeout_ms;        /* per command, default 2000 */
+} sk_store_config_t;
+
+typedef struct sk_store sk_store_t;
+
+/* Output topics an outbox entry can go to. */
+typedef enum sk_out_topic {
+    SK_OUT_COMMANDS = 0,
+    SK_OUT_AUDIT = 1,
+    SK_OUT_DEADLETTER = 2,
+    SK_OUT_TASKS = 3,
+    SK_OUT_TOPIC_COUNT
+} sk_out_topic_t;
+
+/* One staged output record. Bytes are borrowed (or arena-owned when read). */
+typedef struct sk_outbox_entry {
+    sk_out_topic_t topic;
+    const void *key;
+    size_t key_len;
+    const void *value;
+    size_t value_len;
+} sk_outbox_entry_t;
+
+/* Everything one input changes, applied atomically by sk_store_apply. */
+typedef struct sk_apply_op {
+    int32_t partition;
+    int64_t epoch;
+    const char *topic;   /* input topic; NULL for a timer */
+    int64_t offset;      /* input offset; ignored for timers */
+    const char *user;    /* NULL: no user state is touched (dead letters) */
+    const sk_state_diff_t *diff; /* may be NULL */
+    sk_ms_t next_wake_ms;  /* SK_MS_NONE removes the user's timer */
+    sk_ms_t keep_until_ms; /* the user's key expires then; SK_MS_NONE: never */
+    size_t n_out;
+    const sk_outbox_entry_t *out;
+    size_t n_oncall;     /* on-call index writes that go with the diff */
+    const sk_oncall_op_t *oncall;
+} sk_apply_op_t;
+
+/*
+ * sk_store_config_address — fills cfg's host/port or unix_path from
+ * "HOST:PORT", "HOST" (port 6379) or "unix:PATH". The host is copied into
+ * host_buf (host_len bytes), which must outlive cfg. 0, or SK_EINVAL for an
+ * empty host, a host too long or a port outside 1..65535.
+ */
+int sk_store_config_address(sk_store_config_t *cfg, const char *address, char *host_buf,
+                            size_t host_len);
+
+/*
+ * sk_store_password — the Redis password: the first line of `file` when it
+ * is given (NULL when it cannot be read), else $SHIFTKEY_REDIS_PASSWORD, else
+ * NULL (no AUTH). Never from the command line, which others can read. The
+ * caller frees the result.
+ */
+char *sk_store_password(const char *file);
+
+/* Copies cfg (strings too). Does not connect. NULL on allocation failure. */
+sk_store_t *sk_store_new(const sk_store_config_t *cfg);
+void sk_store_destroy(sk_store_t *store);
+
+/* (Re)connects, authenticates and loads the scripts. 0, or SK_EIO with a
+ * reason readable through sk_store_last_error. */
+int sk_store_connect(sk_store_t *store);
+bool sk_store_connected(const sk_store_t *store);
+
+/* The last error text (never NULL; "" when none). Owned by the store. */
+const char *sk_store_last_error(const sk_store_t *store);
+
+/* Claims a partition: INCR of its epoch; *epoch gets the new value. */
+int sk_store_claim(sk_store_t *store, int32_t partition, int64_t *epoch);
+
+/* Last applied offset of topic in partition, or -1 when none. */
+int sk_store_applied_offset(sk_store_t *store, int32_t partition,
+                            const char *topic, int64_t *offset);
+
+/* Loads one user's state; strings are copied into arena. */
+int sk_store_load_user(sk_store_t *store, int32_t partition, const char *user,
+                       sk_arena_t *arena, sk_user_state_t *out);
+
+/*
+ * sk_store_apply — one atomic step: checks the epoch, skips the input if its
+ * offset was applied already (*applied = false), else writes the state diff,
+ * the on-call index writes, the key TTL, the timer, the applied offset, and
+ * appends the outbox entries (*applied = true). Returns 0, SK_EFENCED or
+ * SK_EIO.
+ */
+int sk_store_apply(sk_store_t *store, const sk_apply_op_t *op, bool *applied);
+
+/*
+ * sk_store_apply_many — the same for n ops, pipelined (one round trip), in
+ * order. applied[i] and rcs[i] (0, SK_EFENCED or SK_EIO) tell each op's
+ * fate. Returns SK_EIO when the connection failed (ops whose reply was not
+ * read are marked SK_EIO: they may or may not have run, which the offset
+ * check makes harmless to retry), else 0.
+ */
+int sk_store_apply_many(sk_store_t *store, const sk_apply_op_t *ops, size_t n, bool *applied,
+                        int *rcs);
+
+/* Loads n users' states pipelined (one round trip); out[i] for users[i]. */
+int sk_store_load_users(sk_store_t *store, size_t n, const int32_t *partitions,
+                        const char *const *users, sk_arena_t *arena, sk_user_state_t *out);
+
+/*
+ * sk_store_scan_users — every user with state, or only `user` when not NULL,
+ * found with SCAN (for operators' tools, not the hot path): their
+ * partitions and ids, in arena memory. 0 or SK_EIO.
+ */
+int sk_store_scan_users(sk_store_t *store, const char *user, sk_arena_t *arena,
+                        int32_t **partitions, const char ***users, size_t *n);
+
+/*
+ * sk_store_oncall_read — the on-call index of the given rotations in
+ * partitions 0..n_partitions-1 (all of them, owned or not), one HGETALL
+ * each, pipelined in one round trip. *out gets every field as an op with a
+ * value (rotation borrowed from `rotations`, field and value copied), in
+ * arena memory. 0, SK_EIO or SK_ENOMEM.
+ */
+int sk_store_oncall_read(sk_store_t *store, int32_t n_partitions, const char *const *rotations,
+                         size_t n_rotations, sk_arena_t *arena, sk_oncall_op_t **out, size_t *n);
+
+/* Reads up to max staged entries, oldest first, into arena memory. */
+int sk_store_outbox_read(sk_store_t *store, int32_t partition, size_t max,
+                         sk_arena_t *arena, sk_outbox_entry_t **out, size_t *n);
+
+/* The same from the start-th entry (0 = the oldest). */
+int sk_store_outbox_read_from(sk_store_t *store, int32_t partition, size_t start, size_t max,
+                              sk_arena_t *arena, sk_outbox_entry_t **out, size_t *n);
+
+/* Drops the n oldest staged entries, if epoch still owns the partition. */
+int sk_store_outbox_trim(sk_store_t *store, int32_t partition, int64_t epoch,
+                         size_t n);
+
+/* Users whose timer is due at `now`, at most max, into arena memory. */
+int sk_store_due_users(sk_store_t *store, int32_t partition, sk_ms_t now,
+                       size_t max, sk_arena_t *arena, const char ***users,
+                       size_t *n);
+
+#endif
