@@ -139,11 +139,9 @@ static int pd_fetch(void *base, sk_conn_poll_t *p)
             snprintf(p->err, sizeof(p->err), "request URL too long");
             return SK_EINVAL;
         }
-        int rc = sk_http_get(p->http, url, headers, &resp, p->err, sizeof(p->err));
-        p->requests++;
+        int rc = sk_conn_poll_get(p, url, headers, &resp);
         if (rc)
             return rc;
-        p->retries += resp.retries;
         json_error_t jerr;
         json_t *root = json_loadb(resp.body, resp.len, 0, &jerr);
         sk_http_resp_fini(&resp);
