@@ -76,15 +76,6 @@ static int stage_decision(sk_engine_t *e, const sk_decision_t *d, const sk_dead_
     return 0;
 }
 
-/* Makes sure we hold a current claim on the partition (the claim could not
- * be made at assignment if Redis was down then). */
-static int ensure_claimed(sk_engine_t *e, int32_t p)
-{
-    if (e->parts[p].epoch > 0)
-        return 0;
-    return sk_engine_take_partition(e, p);
-}
-
 static void log_commands(const sk_decision_t *d)
 {
     char t[40];
@@ -125,7 +116,7 @@ static int apply_op(sk_engine_t *e, sk_apply_op_t *op, bool *applied)
 {
     int rc = sk_store_apply(e->store, op, applied);
     if (rc == SK_EFENCED && !fenced(e, op->partition)) {
-        if ((rc = ensure_claimed(e, op->partition)) != 0)
+        if ((rc = sk_partition_ensure(e, op->partition)) != 0)
             return rc;
         op->epoch = e->parts[op->partition].epoch;
         rc = sk_store_apply(e->store, op, applied);
@@ -427,7 +418,7 @@ static int load_oncall(sk_engine_t *e, const item_t *items, size_t n,
     }
     if ((rc = sk_oncall_view_init(view, &e->arena, rots, n_rots)) != 0 || n_rots == 0)
         return rc;
-    if ((rc = sk_consume_partition_count(e, &n_parts)) != 0)
+    if ((rc = sk_partition_count(e, &n_parts)) != 0)
         return rc;
     if ((rc = sk_store_oncall_read(e->store, n_parts, rots, n_rots, &e->arena, &fields,
                                    &n_fields)) != 0)
@@ -458,13 +449,13 @@ int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
         item_t *it = &items[i];
         int32_t p = msgs[i]->partition;
         it->msg = msgs[i];
-        it->topic = sk_engine_in_topic(e, rd_kafka_topic_name(msgs[i]->rkt));
+        it->topic = sk_in_topic_index(&e->cfg, rd_kafka_topic_name(msgs[i]->rkt));
         if (p < 0 || p >= SK_MAX_PARTITIONS || it->topic < 0 || !e->parts[p].owned ||
             msgs[i]->offset <= e->parts[p].in[it->topic].applied_offset) {
             it->skip = true;
             continue;
         }
-        if ((rc = ensure_claimed(e, p)) != 0 || (rc = decode_item(e, it)) != 0)
+        if ((rc = sk_partition_ensure(e, p)) != 0 || (rc = decode_item(e, it)) != 0)
             return rc;
     }
     /* load every user's state in one round trip, then decide in order */
