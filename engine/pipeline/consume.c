@@ -1,10 +1,13 @@
 /*
  * consume.c — the consumer group on the input topics (schedule, requests,
- * provisioning results; co-partitioned). Offsets are stored
- * and committed by hand, only after the outbox of what they caused is on
- * Kafka (emit.c). Redis holds the authoritative applied offset of each
- * partition: on assignment the consumer starts right after it, and the apply
- * script skips anything at or below it anyway.
+ * provisioning results; co-partitioned). Neither auto-commit nor the offset
+ * store is used: emit.c commits the offsets by hand (asynchronously) once
+ * the records are applied in Redis, where their outbox is staged in the same
+ * atomic step, without waiting for Kafka to acknowledge that outbox (Redis
+ * keeps it until then, and a new owner re-sends it). Redis holds the
+ * authoritative applied offset of each partition: on assignment the
+ * consumer starts right after it, and the apply script skips anything at or
+ * below it anyway; the committed offset only matters when Redis has none.
  */
 #include <inttypes.h>
 #include <string.h>

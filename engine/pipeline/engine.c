@@ -81,9 +81,13 @@ sk_engine_t *sk_engine_new(const sk_engine_config_t *cfg, char *err, size_t err_
     e->rules = sk_rules_load(e->cfg.rules_path, &errs);
     if (!e->rules) {
         size_t n = errs.count;
-        const sk_rules_error_t *x = &errs.items[0];
-        snprintf(err, err_len, "rules refused (%zu error%s); first: %s:%d:%d: %s", n,
-                 n == 1 ? "" : "s", x->file, x->line, x->column, x->message);
+        const sk_rules_error_t *x = n ? &errs.items[0] : NULL;
+        if (x)
+            snprintf(err, err_len, "rules refused (%zu error%s); first: %s:%d:%d: %s", n,
+                     n == 1 ? "" : "s", x->file, x->line, x->column, x->message);
+        else /* the loader gave up without saying why (out of memory) */
+            snprintf(err, err_len, "rules refused with no error recorded (out of memory?): %s",
+                     e->cfg.rules_path);
         sk_rules_errors_print(&errs, stderr);
         goto fail;
     }

@@ -5,7 +5,10 @@
  * The files call one another one way only, lowest first: a file calls only
  * files listed before it (read from the objects: no circle in `nm`).
  *
- *   store.c       Redis: plain hash writes, reads, the outbox (store.h)
+ *   store.c       Redis: plain hash writes and reads, the outbox (store.h;
+ *                 store_config.c: its address and password)
+ *   load.c        users' states and the on-call index read through store.c
+ *                 into the decision model (load.h)
  *   kafka_conf.c  extra librdkafka settings (kafka_conf.h)
  *   failpoint.c   crashes on purpose, for the fault tests (failpoint.h)
  *   in_topic.c    input topic names <-> indexes (in_topic.h)
