@@ -76,7 +76,12 @@ struct sk_engine {
 };
 
 /* emit.c */
+/* Creates the idempotent producer and the output topics' handles (with the
+ * "producer" settings of cfg.kafka_props). 0, or SK_EINVAL with err. */
 int sk_emit_open(sk_engine_t *e, char *err, size_t err_len);
+/* Forgets every partition's chunks, waits up to 10 s for what is in flight
+ * and destroys the producer. Nothing is trimmed: what was not trimmed is
+ * re-sent by the next owner. Safe when sk_emit_open failed or never ran. */
 void sk_emit_close(sk_engine_t *e);
 /* One pass, without blocking: serves delivery reports, trims what was
  * acknowledged, produces what was staged since, commits input offsets.
@@ -111,11 +116,19 @@ int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n);
  * SK_EFENCED when the partition was left to its new owner. */
 int sk_apply_timer(sk_engine_t *e, int32_t partition, const char *user, sk_ms_t now);
 
-/* timers.c: fires the due timers of owned partitions. */
+/* timers.c: fires the timers due at `now` of the owned partitions (claiming
+ * a partition first when needed; the rest of a partition left to a new
+ * owner is skipped). 0, or the first other error of the store or apply
+ * (what is left waits for the next scan). */
 int sk_timers_fire(sk_engine_t *e, sk_ms_t now);
 
 /* consume.c */
+/* Creates the consumer (manual commits, range assignment, the "consumer"
+ * settings of cfg.kafka_props) and subscribes to the input topics;
+ * partitions are claimed as they are assigned. 0, or SK_EINVAL with err. */
 int sk_consume_open(sk_engine_t *e, char *err, size_t err_len);
+/* Leaves the group (the revocation flushes what is staged and commits) and
+ * destroys the consumer. Safe when sk_consume_open failed or never ran. */
 void sk_consume_close(sk_engine_t *e);
 
 #endif
