@@ -273,15 +273,24 @@ static int oncall_lists(sk_sim_t *s, const sk_request_event_t *ev, const sk_user
     (void)sk_oncall_rotations(s->rules, ev, st, rots, SK_ONCALL_MAX_ROTATIONS, &n_rots);
     if ((rc = sk_oncall_view_init(&view, &s->work, rots, n_rots)) != 0 || n_rots == 0)
         return rc;
+    /* The index holds each field once, so the view is filled directly
+     * (sk_oncall_view_apply looks each field up: quadratic over a big
+     * rotation); the window rule stays sk_oncall_view_lists'. */
+    size_t total = 0;
     for (size_t r = 0; r < n_rots; r++) {
         const sk_strmap_t *m = sk_strmap_get(&s->oncall, rots[r]);
-        for (size_t k = 0; m && k < m->cap; k++) {
-            if (!m->slots[k].key || !m->slots[k].value)
-                continue;
-            sk_oncall_op_t op = {rots[r], m->slots[k].key, m->slots[k].value};
-            if ((rc = sk_oncall_view_apply(&view, &op, 1)) != 0)
-                return rc;
-        }
+        total += m ? m->count : 0;
+    }
+    if (!(view.entries = sk_arena_calloc(&s->work, total + 1, sizeof(*view.entries))))
+        return SK_ENOMEM;
+    view.cap = total + 1;
+    view.n = 0;
+    for (size_t r = 0; r < n_rots; r++) {
+        const sk_strmap_t *m = sk_strmap_get(&s->oncall, rots[r]);
+        for (size_t k = 0; m && k < m->cap; k++)
+            if (m->slots[k].key && m->slots[k].value)
+                view.entries[view.n++] =
+                    (sk_oncall_op_t){view.rotations[r], m->slots[k].key, m->slots[k].value};
     }
     return sk_oncall_view_lists(&view, now, &s->work, lists, n_lists);
 }
