@@ -36,3 +36,8 @@ build/bench/gen-recording: build/release/bench/gen_recording.o build/release/lib
 	$(CC) $^ $(PKG_LIBS) -o $@
 
 test-build: build/bench/gen-recording
+
+.PHONY: bench-replay
+bench-replay: build/bin/shiftkey build/bench/gen-recording
+	@sh bench/replay.sh
+bench: bench-replay

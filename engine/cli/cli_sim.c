@@ -1,14 +1,15 @@
 /*
  * cli_sim.c — the engine's decisions in memory (see cli_sim.h).
  *
- * Per user: its hash fields (copied into the user's own arena, replaced
- * whole after each decision) and its wake-up. Timers: a binary min-heap of
+ * Per user: its hash fields (each decision's diff applied to them, as the
+ * apply script does in Redis) and its wake-up. Timers: a binary min-heap of
  * (due, user) with lazy deletion — an entry whose due is no longer the
  * user's wake-up is dropped when it comes out. The on-call index: per
  * rotation a map of field -> value, as in Redis.
  */
 #include "cli/cli_sim.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,9 +18,8 @@
 
 typedef struct sim_user {
     char *id;
-    sk_arena_t arena; /* the fields below */
-    sk_state_field_t *fields;
-    size_t n_fields;
+    sk_state_field_t *fields; /* names and values malloc'd, NUL-terminated */
+    size_t n_fields, cap_fields;
     sk_ms_t wake; /* SK_MS_NONE: none */
 } sim_user_t;
 
@@ -27,6 +27,17 @@ typedef struct sim_timer {
     sk_ms_t due;
     sim_user_t *user;
 } sim_timer_t;
+
+/* One rotation of the on-call index: its fields in an array (read whole per
+ * request), and where each is (field -> index + 1; NULL once deleted). */
+typedef struct sim_rotation {
+    sk_arena_t names; /* field names, kept until the end (the map borrows them) */
+    sk_strmap_t where;
+    sk_oncall_op_t *e; /* values malloc'd */
+    size_t n, cap;
+} sim_rotation_t;
+
+static void fields_clear(sim_user_t *u);
 
 struct sk_sim {
     const sk_rules_t *rules;
@@ -37,7 +48,7 @@ struct sk_sim {
     size_t n_users, cap_users;
     sim_timer_t *heap;
     size_t n_heap, cap_heap;
-    sk_strmap_t oncall; /* rotation -> sk_strmap_t of field -> value (NULL: deleted) */
+    sk_strmap_t oncall; /* rotation id -> sim_rotation_t */
     sk_arena_t work;    /* one decision */
     sk_ms_t now;
     size_t decisions;
@@ -63,7 +74,8 @@ void sk_sim_destroy(sk_sim_t *s)
     if (!s)
         return;
     for (size_t i = 0; i < s->n_users; i++) {
-        sk_arena_fini(&s->all[i]->arena);
+        fields_clear(s->all[i]);
+        free(s->all[i]->fields);
         free(s->all[i]->id);
         free(s->all[i]);
     }
@@ -71,13 +83,13 @@ void sk_sim_destroy(sk_sim_t *s)
         sk_strmap_slot_t *slot = &s->oncall.slots[i];
         if (!slot->key)
             continue;
-        sk_strmap_t *m = slot->value;
-        for (size_t k = 0; k < m->cap; k++) {
-            free((char *)m->slots[k].key);
-            free(m->slots[k].value);
-        }
-        sk_strmap_fini(m);
-        free(m);
+        sim_rotation_t *r = slot->value;
+        for (size_t k = 0; k < r->n; k++)
+            free((char *)r->e[k].value);
+        free(r->e);
+        sk_strmap_fini(&r->where);
+        sk_arena_fini(&r->names);
+        free(r);
         free((char *)slot->key);
     }
     sk_strmap_fini(&s->oncall);
@@ -122,10 +134,8 @@ static sim_user_t *sim_user(sk_sim_t *s, const char *id)
         free(u);
         return NULL;
     }
-    sk_arena_init(&u->arena, 512);
     u->wake = SK_MS_NONE;
     if (sk_strmap_put(&s->users, u->id, u) != 0) {
-        sk_arena_fini(&u->arena);
         free(u->id);
         free(u);
         return NULL;
@@ -204,27 +214,75 @@ static int parse_user(sk_sim_t *s, const sim_user_t *u, const char *id, sk_arena
     return sk_state_parse(a, u->id, u->fields, u->n_fields, out, NULL);
 }
 
-/* Replaces u's fields with the storage form of st (st may borrow from u's
- * arena: it is serialised into the work arena first). */
-static int store_state(sk_sim_t *s, sim_user_t *u, const sk_user_state_t *st)
+static void fields_clear(sim_user_t *u)
 {
-    sk_user_state_t empty = {.user = u->id};
-    sk_state_diff_t all;
-    int rc = sk_state_diff(&s->work, &empty, st, &all);
-    if (rc)
-        return rc;
-    sk_arena_reset(&u->arena);
+    for (size_t i = 0; i < u->n_fields; i++) {
+        free((char *)u->fields[i].name);
+        free((char *)u->fields[i].value);
+    }
     u->n_fields = 0;
-    u->fields = sk_arena_calloc(&u->arena, all.n_set + 1, sizeof(*u->fields));
-    if (!u->fields)
+}
+
+static size_t field_find(const sim_user_t *u, const char *name, size_t len)
+{
+    for (size_t i = 0; i < u->n_fields; i++)
+        if (u->fields[i].name_len == len && memcmp(u->fields[i].name, name, len) == 0)
+            return i;
+    return u->n_fields;
+}
+
+/* Sets (or, value NULL, deletes) one field of u. 0 or SK_ENOMEM. */
+static int field_put(sim_user_t *u, const char *name, size_t name_len, const char *value,
+                     size_t value_len)
+{
+    size_t i = field_find(u, name, name_len);
+    if (!value) {
+        if (i < u->n_fields) {
+            free((char *)u->fields[i].name);
+            free((char *)u->fields[i].value);
+            u->fields[i] = u->fields[--u->n_fields];
+        }
+        return 0;
+    }
+    char *v = strndup(value, value_len);
+    if (!v)
         return SK_ENOMEM;
-    for (size_t i = 0; i < all.n_set; i++) {
-        const sk_state_field_t *f = &all.set[i];
-        char *name = sk_arena_strndup(&u->arena, f->name, f->name_len);
-        char *value = sk_arena_strndup(&u->arena, f->value, f->value_len);
-        if (!name || !value)
+    if (i < u->n_fields) {
+        free((char *)u->fields[i].value);
+        u->fields[i].value = v;
+        u->fields[i].value_len = value_len;
+        return 0;
+    }
+    if (u->n_fields == u->cap_fields) {
+        size_t cap = u->cap_fields ? u->cap_fields * 2 : 8;
+        sk_state_field_t *f = realloc(u->fields, cap * sizeof(*f));
+        if (!f) {
+            free(v);
             return SK_ENOMEM;
-        u->fields[u->n_fields++] = (sk_state_field_t){name, f->name_len, value, f->value_len};
+        }
+        u->fields = f;
+        u->cap_fields = cap;
+    }
+    char *n = strndup(name, name_len);
+    if (!n) {
+        free(v);
+        return SK_ENOMEM;
+    }
+    u->fields[u->n_fields++] = (sk_state_field_t){n, name_len, v, value_len};
+    return 0;
+}
+
+/* Applies a decision's state diff to u's fields, as Redis would. */
+static int apply_diff(sim_user_t *u, const sk_state_diff_t *diff)
+{
+    int rc;
+    for (size_t i = 0; i < diff->n_del; i++)
+        if ((rc = field_put(u, diff->del[i], strlen(diff->del[i]), NULL, 0)) != 0)
+            return rc;
+    for (size_t i = 0; i < diff->n_set; i++) {
+        const sk_state_field_t *f = &diff->set[i];
+        if ((rc = field_put(u, f->name, f->name_len, f->value, f->value_len)) != 0)
+            return rc;
     }
     return 0;
 }
@@ -233,30 +291,55 @@ static int store_state(sk_sim_t *s, sim_user_t *u, const sk_user_state_t *st)
 
 int sk_sim_load_oncall(sk_sim_t *s, const char *rotation, const char *field, const char *value)
 {
-    sk_strmap_t *m = sk_strmap_get(&s->oncall, rotation);
-    if (!m) {
+    sim_rotation_t *r = sk_strmap_get(&s->oncall, rotation);
+    if (!r) {
         char *key = strdup(rotation);
-        if (!key || !(m = calloc(1, sizeof(*m))) || sk_strmap_put(&s->oncall, key, m) != 0) {
+        if (!key || !(r = calloc(1, sizeof(*r))) || sk_strmap_put(&s->oncall, key, r) != 0) {
             free(key);
-            free(m);
+            free(r);
             return SK_ENOMEM;
         }
-        sk_strmap_init(m);
+        sk_arena_init(&r->names, 16 * 1024);
+        sk_strmap_init(&r->where);
     }
-    void *old = NULL;
-    char *v = value ? strdup(value) : NULL;
-    if (value && !v)
+    size_t at = (size_t)(uintptr_t)sk_strmap_get(&r->where, field); /* index + 1; 0: absent */
+    if (!value) {
+        if (at) {
+            free((char *)r->e[at - 1].value);
+            r->e[at - 1] = r->e[--r->n];
+            if (at - 1 < r->n)
+                sk_strmap_put(&r->where, r->e[at - 1].field, (void *)(uintptr_t)at);
+            sk_strmap_put(&r->where, field, NULL);
+        }
+        return 0;
+    }
+    char *v = strdup(value);
+    if (!v)
         return SK_ENOMEM;
-    if (sk_strmap_find(m, field, &old)) {
-        free(old);
-        return sk_strmap_put(m, field, v); /* the stored key is kept */
+    if (at) {
+        free((char *)r->e[at - 1].value);
+        r->e[at - 1].value = v;
+        return 0;
     }
-    char *k = strdup(field);
-    if (!k || sk_strmap_put(m, k, v) != 0) {
-        free(k);
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 64;
+        sk_oncall_op_t *e = realloc(r->e, cap * sizeof(*e));
+        if (!e) {
+            free(v);
+            return SK_ENOMEM;
+        }
+        r->e = e;
+        r->cap = cap;
+    }
+    void *had;
+    const char *name = field;
+    if (!sk_strmap_find(&r->where, field, &had) && !(name = sk_arena_strdup(&r->names, field))) {
         free(v);
         return SK_ENOMEM;
     }
+    r->e[r->n++] = (sk_oncall_op_t){rotation, name, v};
+    if (sk_strmap_put(&r->where, name, (void *)(uintptr_t)r->n) != 0)
+        return SK_ENOMEM;
     return 0;
 }
 
@@ -278,19 +361,18 @@ static int oncall_lists(sk_sim_t *s, const sk_request_event_t *ev, const sk_user
      * rotation); the window rule stays sk_oncall_view_lists'. */
     size_t total = 0;
     for (size_t r = 0; r < n_rots; r++) {
-        const sk_strmap_t *m = sk_strmap_get(&s->oncall, rots[r]);
-        total += m ? m->count : 0;
+        const sim_rotation_t *rot = sk_strmap_get(&s->oncall, rots[r]);
+        total += rot ? rot->n : 0;
     }
     if (!(view.entries = sk_arena_calloc(&s->work, total + 1, sizeof(*view.entries))))
         return SK_ENOMEM;
     view.cap = total + 1;
     view.n = 0;
     for (size_t r = 0; r < n_rots; r++) {
-        const sk_strmap_t *m = sk_strmap_get(&s->oncall, rots[r]);
-        for (size_t k = 0; m && k < m->cap; k++)
-            if (m->slots[k].key && m->slots[k].value)
-                view.entries[view.n++] =
-                    (sk_oncall_op_t){view.rotations[r], m->slots[k].key, m->slots[k].value};
+        const sim_rotation_t *rot = sk_strmap_get(&s->oncall, rots[r]);
+        for (size_t k = 0; rot && k < rot->n; k++)
+            view.entries[view.n++] =
+                (sk_oncall_op_t){view.rotations[r], rot->e[k].field, rot->e[k].value};
     }
     return sk_oncall_view_lists(&view, now, &s->work, lists, n_lists);
 }
@@ -312,7 +394,7 @@ static int sim_keep(sk_sim_t *s, sim_user_t *u, const sk_user_state_t *before, s
         for (size_t i = 0; i < n_ops; i++)
             if ((rc = sk_sim_load_oncall(s, ops[i].rotation, ops[i].field, ops[i].value)))
                 return rc;
-        if ((rc = store_state(s, u, &d->state)) != 0)
+        if ((rc = apply_diff(u, &d->diff)) != 0)
             return rc;
         sk_ms_t wake = d->next_wake_ms;
         if (timer && wake <= o->at_ms)
@@ -464,19 +546,13 @@ int sk_sim_load_user(sk_sim_t *s, const char *user, const sk_state_field_t *fiel
                      sk_ms_t wake_ms)
 {
     sim_user_t *u = sim_user(s, user);
+    int rc;
     if (!u)
         return SK_ENOMEM;
-    sk_arena_reset(&u->arena);
-    u->n_fields = 0;
-    if (!(u->fields = sk_arena_calloc(&u->arena, n_fields + 1, sizeof(*u->fields))))
-        return SK_ENOMEM;
-    for (size_t i = 0; i < n_fields; i++) {
-        char *name = sk_arena_strndup(&u->arena, fields[i].name, fields[i].name_len);
-        char *value = sk_arena_strndup(&u->arena, fields[i].value, fields[i].value_len);
-        if (!name || !value)
-            return SK_ENOMEM;
-        u->fields[u->n_fields++] =
-            (sk_state_field_t){name, fields[i].name_len, value, fields[i].value_len};
-    }
+    fields_clear(u);
+    for (size_t i = 0; i < n_fields; i++)
+        if ((rc = field_put(u, fields[i].name, fields[i].name_len, fields[i].value,
+                            fields[i].value_len)) != 0)
+            return rc;
     return set_wake(s, u, wake_ms);
 }
