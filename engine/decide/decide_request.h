@@ -71,8 +71,9 @@ typedef struct sk_request_decision {
  * sk_decide_request — decides one request event for the subject whose
  * state is `state` (not modified; state->user must be the event's subject).
  * Everything in *out is allocated from `arena` and borrows strings from
- * `in`, `state` and `rules`. Returns 0 (also for rejected or refused
- * events), or SK_ENOMEM.
+ * `in`, `state` and `rules`; free text is bounded as in sk_decide. Returns
+ * 0 (also for rejected or refused events), or SK_ENOMEM: an allocation
+ * failure is never a refusal.
  */
 int sk_decide_request(const sk_rules_t *rules, const sk_request_input_t *in,
                       const sk_user_state_t *state, sk_arena_t *arena,

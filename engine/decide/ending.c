@@ -87,6 +87,28 @@ const char *sk_decide_commands_word(const sk_decision_t *d)
     }
 }
 
+/* Bounds every free text of the decision (ending.h); SK_ENOMEM or 0. */
+static int bound_texts(sk_decide_end_t *e)
+{
+    sk_decision_t *d = e->d;
+    for (size_t i = 0; i < d->n_tasks; i++)
+        if (d->tasks[i].reason &&
+            !(d->tasks[i].reason = sk_decide_text_bound(e->arena, d->tasks[i].reason)))
+            return SK_ENOMEM;
+    for (size_t i = 0; i < d->n_commands; i++)
+        if (d->commands[i].reason &&
+            !(d->commands[i].reason = sk_decide_text_bound(e->arena, d->commands[i].reason)))
+            return SK_ENOMEM;
+    if (d->reject_reason && !(d->reject_reason = sk_decide_text_bound(e->arena, d->reject_reason)))
+        return SK_ENOMEM;
+    if (d->audit.reason && !(d->audit.reason = sk_decide_text_bound(e->arena, d->audit.reason)))
+        return SK_ENOMEM;
+    for (size_t i = 0; i < e->trace.n; i++)
+        if (!(e->trace.lines[i] = sk_decide_text_bound(e->arena, e->trace.lines[i])))
+            return SK_ENOMEM;
+    return 0;
+}
+
 static void audit_id(const sk_audit_t *a, const sk_origin_t *o, sk_ms_t id_tail, char out[33])
 {
     char buf[96];
@@ -111,7 +133,7 @@ int sk_decide_end_audit(sk_decide_end_t *e, const sk_origin_t *origin, sk_ms_t i
     sk_audit_t *a = &d->audit;
     int rc = SK_ENOMEM;
     assert(origin && a->user && a->event_id);
-    if (!a->decision || !a->reason)
+    if (!a->decision || !a->reason || bound_texts(e))
         goto out;
     audit_id(a, origin, id_tail, a->audit_id);
     a->at_ms = e->now_ms;

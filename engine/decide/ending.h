@@ -50,7 +50,9 @@ void sk_decide_end_init(sk_decide_end_t *e, const sk_rules_t *rules, sk_ms_t now
 int sk_decide_end_close(sk_decide_end_t *e, bool retries_due);
 
 /*
- * sk_decide_end_audit — completes d->audit, whose actor, user,
+ * sk_decide_end_audit — bounds every free text of d (task and command
+ * reasons, the reject reason, the audit reason and trace lines) with
+ * sk_decide_text_bound, then completes d->audit, whose actor, user,
  * event_id, decision and reason the decider set: audit_id (a 128-bit hash
  * of user, event_id, origin and, unless `id_tail` is SK_MS_NONE, id_tail),
  * at_ms, rules_version, origin, command ids and the trace. SK_ENOMEM when

@@ -15,35 +15,66 @@
 #include "decide/request_actions.h"
 #include "decide/request_policy.h"
 
-static const char *not_requestable(sk_rq_ctx_t *c, const sk_request_settings_t *set)
+/* Sets *why to why the subject may not request under `set` now, or NULL
+ * when they may. 0, or SK_ENOMEM when the reason cannot be made (never a
+ * refusal, nor a pass, made of a failed allocation). */
+static int not_requestable(sk_rq_ctx_t *c, const sk_request_settings_t *set, const char **why)
 {
-    const char *why = "";
+    const char *list = "";
+    *why = NULL;
     for (size_t i = 0; i < set->n_requestable_by; i++) {
         const sk_requester_rule_t *r = &set->requestable_by[i];
         switch (r->kind) {
         case SK_REQUESTER_EVERYONE:
-            return NULL;
+            return 0;
         case SK_REQUESTER_ROTATION:
             if (sk_rq_on_call(c, r->rotation->id))
-                return NULL;
-            why = sk_arena_sprintf(c->arena, "%s%snot on call in rotation '%s'", why,
-                                   *why ? "; " : "", r->rotation->id);
+                return 0;
+            list = sk_arena_sprintf(c->arena, "%s%snot on call in rotation '%s'", list,
+                                    *list ? "; " : "", r->rotation->id);
             break;
         case SK_REQUESTER_GROUP:
             if (c->requester && sk_rules_in_group(c->requester, r->group))
-                return NULL;
-            why = sk_arena_sprintf(c->arena, "%s%snot in group '%s'", why, *why ? "; " : "",
-                                   r->group->id);
+                return 0;
+            list = sk_arena_sprintf(c->arena, "%s%snot in group '%s'", list, *list ? "; " : "",
+                                    r->group->id);
             break;
         }
-        if (!why)
-            return "out of memory";
+        if (!list)
+            return SK_ENOMEM;
     }
-    return sk_arena_sprintf(c->arena, "'%s' may not request '%s' now (%s): %s", c->old->user,
+    *why = sk_arena_sprintf(c->arena, "'%s' may not request '%s' now (%s): %s", c->old->user,
                             c->ev->target, set->declared_in,
-                            set->n_requestable_by ? why : "requestable by nobody");
+                            set->n_requestable_by ? list : "requestable by nobody");
+    return *why ? 0 : SK_ENOMEM;
 }
 
+/* Sets *why to why a CREATED for `key` (settings `set`) is refused, or
+ * NULL when it may go on to the policy. 0 or SK_ENOMEM. */
+static int created_refusal(sk_rq_ctx_t *c, const sk_request_settings_t *set, const char *key,
+                           const char **why)
+{
+    const sk_request_event_t *ev = c->ev;
+    int rc = not_requestable(c, set, why);
+    if (rc || *why)
+        return rc;
+    /* secure default: only self-service targets are requested */
+    if (!set->self_service)
+        *why = sk_arena_sprintf(c->arena, "'%s' is not self-service (%s): it is granted by "
+                                          "enrollments only",
+                                key, set->declared_in);
+    else if (set->provisioning == SK_PROVISIONING_MANUAL && ev->target_kind == SK_TARGET_PROFILE)
+        *why = sk_arena_sprintf(c->arena, "profile '%s' is provisioned by hand (%s): a whole "
+                                          "profile cannot be requested, request its "
+                                          "entitlements one by one",
+                                key, set->declared_in);
+    else if (ev->emergency && !set->emergency_policy)
+        *why = sk_arena_sprintf(c->arena, "'%s' has no emergency_policy: no emergency requests",
+                                key);
+    else
+        return 0;
+    return *why ? 0 : SK_ENOMEM;
+}
 
 /* ---- events ---- */
 
@@ -105,24 +136,14 @@ static int on_created(sk_rq_ctx_t *c)
         return sk_rq_reject(c, SK_DL_INVALID,
                          sk_arena_sprintf(c->arena, "request '%s' has no positive duration",
                                           ev->request_id));
-    if (!why)
-        why = not_requestable(c, set);
-    /* secure default: only self-service targets are requested */
-    if (!why && !set->self_service)
-        why = sk_arena_sprintf(c->arena, "'%s' is not self-service (%s): it is granted by "
-                                         "enrollments only",
-                               key, set->declared_in);
-    if (!why && set->provisioning == SK_PROVISIONING_MANUAL &&
-        ev->target_kind == SK_TARGET_PROFILE)
-        why = sk_arena_sprintf(c->arena, "profile '%s' is provisioned by hand (%s): a whole "
-                                         "profile cannot be requested, request its entitlements "
-                                         "one by one",
-                               key, set->declared_in);
-    if (!why && ev->emergency && !set->emergency_policy)
-        why = sk_arena_sprintf(c->arena, "'%s' has no emergency_policy: no emergency requests",
-                               key);
+    if (!set && !why)
+        return SK_ENOMEM; /* the reason it cannot be requested could not be made */
+    int rc;
+    if (!why && (rc = created_refusal(c, set, key, &why)) != 0)
+        return rc;
     if (why) {
-        sk_rq_refuse(c, why);
+        if ((rc = sk_rq_refuse(c, why)) != 0)
+            return rc;
         return sk_rq_task(c, SK_TASK_REQUEST_REVIEW, SK_TASK_CLOSED, SK_TASK_DENIED, why);
     }
     sk_request_state_t *rq = &c->requests[c->n_requests++];

@@ -30,17 +30,25 @@ static void hash_hex(XXH3_state_t *st, char out[33])
 
 int sk_rq_reject(sk_rq_ctx_t *c, sk_dead_letter_kind_t kind, const char *reason)
 {
+    if (!reason) {
+        c->enomem = true;
+        return 0;
+    }
     c->out->base.rejected = true;
     c->out->base.reject_kind = kind;
-    c->out->base.reject_reason = reason ? reason : "rejected";
+    c->out->base.reject_reason = reason;
     return 0;
 }
 
 int sk_rq_refuse(sk_rq_ctx_t *c, const char *reason)
 {
+    if (!reason) {
+        c->enomem = true; /* never audited as a refusal */
+        return SK_ENOMEM;
+    }
     c->out->refused = true;
-    c->out->refuse_reason = reason ? reason : "refused";
-    sk_rq_trace(c, c->out->refuse_reason);
+    c->out->refuse_reason = reason;
+    sk_rq_trace(c, reason);
     return 0;
 }
 
@@ -304,6 +312,8 @@ int sk_rq_finish(sk_rq_ctx_t *c)
 {
     sk_decision_t *d = &c->out->base;
     int rc = SK_ENOMEM;
+    if (c->enomem)
+        goto out;
     d->state = *c->old;
     if (!d->rejected && !c->out->refused && c->changed && new_state(c))
         goto out;

@@ -40,6 +40,7 @@ typedef struct sk_rq_ctx {
     sk_task_t tasks[SK_RQ_MAX_TASKS];
     size_t n_tasks;
     bool changed;                      /* requests, sources or open tasks changed */
+    bool enomem;                       /* an allocation failed: the decision fails */
     const char *word;                  /* audit decision when no command */
     const char *reason;                /* audit reason when no command */
     int rerun_step;                    /* PROCESS_NOW: the step re-run, else -1 */
@@ -55,17 +56,21 @@ int sk_rq_begin(sk_rq_ctx_t *c, const sk_rules_t *rules, const sk_request_input_
 
 /* Builds out from c: the new state (unless rejected, refused or
  * unchanged) and its commands, then the common ending (ending.h) and the
- * audit record. 0 or SK_ENOMEM. */
+ * audit record. SK_ENOMEM when an allocation failed on the way (c->enomem)
+ * or here, else 0. */
 int sk_rq_finish(sk_rq_ctx_t *c);
 
 /* ---- outcomes ---- */
 
 void sk_rq_trace(sk_rq_ctx_t *c, const char *line);
 
-/* Rejects the event (dead letter). Returns 0. */
+/* Rejects the event (dead letter); a NULL reason (its allocation failed)
+ * sets c->enomem. Returns 0. */
 int sk_rq_reject(sk_rq_ctx_t *c, sk_dead_letter_kind_t kind, const char *reason);
 
-/* Refuses the event (audited "refused"). Returns 0. */
+/* Refuses the event (audited "refused"); a NULL reason (its allocation
+ * failed) sets c->enomem: an allocation failure is never a decision.
+ * Returns 0, or SK_ENOMEM for a NULL reason. */
 int sk_rq_refuse(sk_rq_ctx_t *c, const char *reason);
 
 /* ---- ids and people ---- */
