@@ -5,8 +5,7 @@ Looks in the repository's text files (C sources, scripts, Markdown, YAML)
 for names of our own files: a path under one of the top folders
 (engine/decide/state.h, schemas/command.avsc, docs/reliability.md; rule
 file names are examples and are not checked), a file of an engine layer
-(decide/state.h) or a bare C file name (shift.c, store.h). or a bare
-C file name (shift.c, store.h). Each must name a file in the repository;
+(decide/state.h) or a bare C file name (shift.c, store.h). Each must name a file in the repository;
 templates (NAME, FOO) and build outputs are skipped. Ends with
 "N passed, N failed"; prints each stale name as file:line: name.
 """
