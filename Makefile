@@ -5,7 +5,7 @@
 #   build/test     -O1 -g with AddressSanitizer + UBSan, what `make test` uses
 
 CC      ?= cc
-PKGS    := rdkafka avro-c hiredis libcyaml libxxhash libmicrohttpd
+PKGS    := rdkafka avro-c hiredis libcyaml libxxhash libmicrohttpd jansson
 WARN    := -Wall -Wextra -Wstrict-prototypes -Wshadow -Wno-missing-field-initializers -Werror
 CSTD    := -std=c11 -D_GNU_SOURCE
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -22,7 +22,7 @@ TEST_LDFLAGS := -fsanitize=address,undefined
 LAYERS     := base codec rules decide pipeline
 ENGINE_SRC := $(foreach l,$(LAYERS),$(wildcard engine/$(l)/*.c))
 CLI_SRC    := $(wildcard engine/cli/*.c)
-SCHEMAS    := $(wildcard schemas/*.avsc)
+SCHEMAS    := $(wildcard schemas/*.avsc schemas/versions/*/*.avsc)
 GEN_SRC    := build/gen/schemas_embedded.c
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 INTEG_SRC  := $(wildcard tests/integration/test_*.c)

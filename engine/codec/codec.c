@@ -29,6 +29,12 @@ extern const char sk_schema_dead_letter[];
 extern const char sk_schema_access_request_event[];
 extern const char sk_schema_task_event[];
 extern const char sk_schema_provisioning_result[];
+/* Other versions: schemas/versions/NAME/ID.avsc. */
+extern const struct sk_schema_version {
+    int32_t id;
+    const char *json;
+} sk_schema_versions[];
+extern const size_t sk_schema_versions_count;
 
 #define WALK_MAX_DEPTH 32
 #define WALK_PATH_MAX 256
@@ -305,9 +311,9 @@ int sk_codec_read_framed(sk_codec_t *codec, sk_codec_kind_t kind, const void *bu
         goto out;
     }
     sk_codec_schema_id(buf, len, &id);
-    if (id != slot->id) {
-        fmt_reason(reason, reason_len, "schema id %" PRId32 " is not a %s (%" PRId32 ")", id,
-                   slot->name, slot->id);
+    if (id != slot->id) { /* another version: codec_resolve.c */
+        rc = sk_codec_read_other(codec, kind, id, b + SK_WIRE_HEADER_LEN, len - SK_WIRE_HEADER_LEN,
+                                 len, out, reason, reason_len);
         goto out;
     }
 
@@ -334,6 +340,19 @@ int sk_codec_read_framed(sk_codec_t *codec, sk_codec_kind_t kind, const void *bu
     *out = &slot->value;
     rc = 0;
 out:
+    return rc;
+}
+
+int sk_codec_walk(avro_schema_t s, const uint8_t *body, size_t len, size_t given, char *reason,
+                  size_t reason_len)
+{
+    walk_t w = {.p = body, .len = len, .given = given, .reason = reason, .reason_len = reason_len};
+    int rc = walk_value(&w, s);
+    if (rc == 0 && w.pos != w.len) {
+        fmt_reason(reason, reason_len, "%zu trailing bytes after the record (it ends at byte %zu of the %zu given)",
+                   w.len - w.pos, w.pos + (given - len), given);
+        rc = SK_EPARSE;
+    }
     return rc;
 }
 
@@ -493,6 +512,19 @@ sk_codec_t *sk_codec_new(void)
         codec_slot_init(&c->slots[SK_CODEC_PROVISIONING_RESULT], "ProvisioningResult",
                         SK_SCHEMA_ID_PROVISIONING_RESULT, sk_schema_provisioning_result))
         goto fail;
+    c->reader_json[SK_CODEC_SCHEDULE] = sk_schema_schedule_event;
+    c->reader_json[SK_CODEC_COMMAND] = sk_schema_command;
+    c->reader_json[SK_CODEC_AUDIT] = sk_schema_audit_record;
+    c->reader_json[SK_CODEC_DEAD_LETTER] = sk_schema_dead_letter;
+    c->reader_json[SK_CODEC_REQUEST] = sk_schema_access_request_event;
+    c->reader_json[SK_CODEC_TASK] = sk_schema_task_event;
+    c->reader_json[SK_CODEC_PROVISIONING_RESULT] = sk_schema_provisioning_result;
+    for (size_t i = 0; i < sk_schema_versions_count; i++) {
+        char why[256]; /* a refusal is remembered for the id: its records say why */
+        if (sk_codec_add_writer(c, sk_schema_versions[i].id, sk_schema_versions[i].json, why,
+                                sizeof(why)) == SK_ENOMEM)
+            goto fail;
+    }
     if (!codec_check_enums(c)) {
         fprintf(stderr, "shiftkey: codec: enum symbols in schemas/ differ from event.h\n");
         goto fail;
@@ -520,5 +552,6 @@ void sk_codec_destroy(sk_codec_t *codec)
     }
     if (codec->reader)
         avro_reader_free(codec->reader);
+    sk_codec_writers_free(codec);
     free(codec);
 }
