@@ -23,7 +23,7 @@ typedef struct opts {
     const char *redis_prefix, *group;
     const char *topic[SK_TOPIC_COUNT]; /* base/topics.h */
     const char *log_level, *partitions, *timer_interval_ms, *batch_max;
-    const char *log_format, *diag_addr;
+    const char *log_format, *diag_addr, *schema_dir, *schema_registry;
     const char *kafka_props[MAX_KAFKA_PROPS];
     size_t n_kafka_props;
 } opts_t;
@@ -58,6 +58,10 @@ static const option_row_t OPTIONS[] = {
     {"batch-max", "N", O(batch_max), "500", "most records decided and applied as one pipelined batch"},
     {"log-level", "LEVEL", O(log_level), "info", "debug, info, warn or error"},
     {"log-format", "FORMAT", O(log_format), "text", "text, or json (one object per line)"},
+    {"schema-dir", "DIR", O(schema_dir), NULL,
+     "more writer schemas of the input topics: DIR/[NAME/]ID.avsc (schema evolution)"},
+    {"schema-registry", "URL", O(schema_registry), NULL,
+     "schema registry (Confluent API) asked for schema ids nothing else knows, cached"},
     {"diag-addr", "HOST:PORT", O(diag_addr), NULL,
      "serve /metrics (Prometheus), /healthz and /readyz over HTTP here (off by default)"},
 };
@@ -238,6 +242,8 @@ int main(int argc, char **argv)
     cfg.kafka_props = o.kafka_props;
     cfg.n_kafka_props = o.n_kafka_props;
     cfg.brokers = o.kafka;
+    cfg.schema_dir = o.schema_dir;
+    cfg.schema_registry = o.schema_registry;
 
     signal(SIGPIPE, SIG_IGN);
     if (strcmp(o.kafka, "embedded") == 0) {

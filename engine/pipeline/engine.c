@@ -99,6 +99,8 @@ sk_engine_t *sk_engine_new(const sk_engine_config_t *cfg, char *err, size_t err_
         snprintf(err, err_len, "cannot parse the embedded Avro schemas");
         goto fail;
     }
+    if (sk_engine_schemas_open(e, cfg, err, err_len) != 0)
+        goto fail;
     if (!(e->store = sk_store_new(&cfg->redis))) {
         snprintf(err, err_len, "out of memory");
         goto fail;
@@ -127,6 +129,7 @@ void sk_engine_destroy(sk_engine_t *e)
     sk_emit_close(e);
     sk_store_destroy(e->store);
     sk_codec_destroy(e->codec);
+    sk_schema_registry_destroy(e->registry);
     sk_rules_destroy(e->rules);
     sk_arena_fini(&e->arena);
     for (size_t i = 0; i < SK_ARRAY_LEN(e->strings); i++)
