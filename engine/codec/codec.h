@@ -183,10 +183,13 @@ struct sk_codec {
     void *lookup_ctx;
 };
 
-/* Walks a body of `len` bytes (of a framed record of `given` bytes) against
- * schema s (codec.c): 0, or SK_EPARSE with a reason. */
-int sk_codec_walk(avro_schema_t s, const uint8_t *body, size_t len, size_t given, char *reason,
-                  size_t reason_len);
+/* Walks one value of schema s over a body of `len` bytes (of a framed
+ * record of `given` bytes) without reading it (codec_walk.c): every length,
+ * count, enum index and union branch checked against the bytes left. 0 and
+ * *end the bytes the value takes (the caller refuses trailing bytes), or
+ * SK_EPARSE with a reason naming the field. */
+int sk_codec_walk(avro_schema_t s, const uint8_t *body, size_t len, size_t given, size_t *end,
+                  char *reason, size_t reason_len);
 
 /* Reads a body framed with schema id `id`, not the slot's, through its
  * writer schema into the slot's value (codec_resolve.c). Same contract as

@@ -321,9 +321,16 @@ int sk_codec_read_other(sk_codec_t *c, sk_codec_kind_t kind, int32_t id, const u
                  c->slots[w->kind].name, slot->name, slot->id);
         return SK_EPARSE;
     }
-    int rc = sk_codec_walk(w->ws, body, len, given, reason, reason_len);
+    size_t end = 0;
+    int rc = sk_codec_walk(w->ws, body, len, given, &end, reason, reason_len);
     if (rc)
         return rc;
+    if (end != len) {
+        snprintf(reason, reason_len,
+                 "%zu trailing bytes after the %s record (writer schema %" PRId32 ")", len - end,
+                 slot->name, id);
+        return SK_EPARSE;
+    }
     avro_value_reset(&w->rrv);
     avro_reader_memory_set_source(c->reader, (const char *)body, (int64_t)len);
     if (avro_value_read(c->reader, &w->res) != 0) {
