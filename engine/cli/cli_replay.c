@@ -6,6 +6,11 @@
  * (and for how long), commands and tasks only one side made, requests whose
  * outcome changes. Each record is decoded once and decided by both sides at
  * its Kafka timestamp; timers fire in between as they would have.
+ *
+ * The two sides move in step: after each record (with the timers due
+ * before it) their commands and tasks are compared, and only what differs
+ * is kept, as a net count per signature (one side's +1, the other's -1), so
+ * a million records keep maps of the differences, not of every command.
  */
 #include <getopt.h>
 #include <stdint.h>
@@ -31,23 +36,35 @@ typedef struct side {
     sk_sim_t *sim;
     sk_arena_t arena;
     sk_strmap_t access;   /* "user ent" -> held_t */
-    sk_strmap_t cmds;     /* signature -> count */
-    sk_strmap_t tasks;    /* signature -> count */
     sk_strmap_t requests; /* "request of user" -> outcome */
     size_t n_cmds, n_tasks, n_dead;
+    /* this step's outputs: signatures in `step` memory, compared and dropped */
+    sk_arena_t step;
+    const char **cmds, **tasks;
+    size_t n_step_cmds, n_step_tasks, cap_cmds, cap_tasks;
 } side_t;
 
-/* Adds one to the count of a signature. */
-static void bump(side_t *s, sk_strmap_t *m, const char *sig)
+/* What differs over the whole replay: signature -> net count (in force
+ * minus new), keys in `arena`. */
+typedef struct net {
+    sk_arena_t arena;
+    sk_strmap_t cmds, tasks;
+} net_t;
+
+/* Appends a copy of sig to a step list. */
+static void step_push(side_t *s, const char ***v, size_t *n, size_t *cap, const char *sig)
 {
-    void *v;
-    if (sk_strmap_find(m, sig, &v)) {
-        sk_strmap_put(m, sig, (void *)((uintptr_t)v + 1));
-        return;
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 64;
+        const char **nv = realloc(*v, c * sizeof(*nv));
+        if (!nv)
+            return;
+        *v = nv;
+        *cap = c;
     }
-    char *k = sk_arena_strdup(&s->arena, sig);
+    const char *k = sk_arena_strdup(&s->step, sig);
     if (k)
-        sk_strmap_put(m, k, (void *)(uintptr_t)1);
+        (*v)[(*n)++] = k;
 }
 
 static held_t *held_of(side_t *s, const char *user, const char *app, const char *ent)
@@ -68,7 +85,7 @@ static void side_sink(void *ctx, const sk_sim_out_t *o)
 {
     side_t *s = ctx;
     const sk_decision_t *d = o->d;
-    char sig[2048], t[40];
+    char sig[2048];
     for (size_t i = 0; i < d->n_commands; i++) {
         const sk_command_t *c = &d->commands[i];
         held_t *h = held_of(s, c->user, c->app, c->entitlement);
@@ -79,11 +96,11 @@ static void side_sink(void *ctx, const sk_sim_out_t *o)
             h->since = c->issued_at_ms;
             h->grants++;
         }
-        snprintf(sig, sizeof(sig), "%-6s %s/%s to %s %s %s", sk_command_action_name(c->action),
+        /* the time as ms after '@': made readable only when printed */
+        snprintf(sig, sizeof(sig), "%-6s %s/%s to %s %s @%lld", sk_command_action_name(c->action),
                  c->app, c->entitlement, c->user, c->action == SK_CMD_REVOKE ? "at" : "until",
-                 sk_ms_format(c->action == SK_CMD_REVOKE ? c->issued_at_ms : c->expires_at_ms, t,
-                              sizeof(t)));
-        bump(s, &s->cmds, sig);
+                 (long long)(c->action == SK_CMD_REVOKE ? c->issued_at_ms : c->expires_at_ms));
+        step_push(s, &s->cmds, &s->n_step_cmds, &s->cap_cmds, sig);
         s->n_cmds++;
     }
     for (size_t i = 0; i < d->n_tasks; i++) {
@@ -98,7 +115,7 @@ static void side_sink(void *ctx, const sk_sim_out_t *o)
             n += snprintf(sig + n, sizeof(sig) - (size_t)n, "%s%s", a ? " " : "", k->assignees[a]);
         if (n > 0 && (size_t)n < sizeof(sig) - 1)
             snprintf(sig + n, sizeof(sig) - (size_t)n, "]");
-        bump(s, &s->tasks, sig);
+        step_push(s, &s->tasks, &s->n_step_tasks, &s->cap_tasks, sig);
         s->n_tasks++;
     }
     if (d->rejected)
@@ -123,8 +140,7 @@ static int side_init(side_t *s, const char *label, const char *dir)
     s->label = label;
     sk_arena_init(&s->arena, 1 << 20);
     sk_strmap_init(&s->access);
-    sk_strmap_init(&s->cmds);
-    sk_strmap_init(&s->tasks);
+    sk_arena_init(&s->step, 64 * 1024);
     sk_strmap_init(&s->requests);
     sk_rules_errors_init(&errs);
     s->rules = sk_rules_load(dir, &errs);
@@ -143,10 +159,64 @@ static void side_fini(side_t *s)
     sk_sim_destroy(s->sim);
     sk_rules_destroy(s->rules);
     sk_strmap_fini(&s->access);
-    sk_strmap_fini(&s->cmds);
-    sk_strmap_fini(&s->tasks);
+    sk_arena_fini(&s->step);
+    free(s->cmds);
+    free(s->tasks);
     sk_strmap_fini(&s->requests);
     sk_arena_fini(&s->arena);
+}
+
+/* ---- comparing step by step ---- */
+
+static int cmp_sig(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Adds delta to the net count of sig. */
+static void net_add(net_t *n, sk_strmap_t *m, const char *sig, intptr_t delta)
+{
+    void *v;
+    if (sk_strmap_find(m, sig, &v)) {
+        sk_strmap_put(m, sig, (void *)((intptr_t)v + delta));
+        return;
+    }
+    char *k = sk_arena_strdup(&n->arena, sig);
+    if (k)
+        sk_strmap_put(m, k, (void *)delta);
+}
+
+/* The signatures only one of two step lists has (as multisets) into m. */
+static void step_merge(net_t *n, sk_strmap_t *m, const char **a, size_t na, const char **b,
+                       size_t nb)
+{
+    size_t i = 0, k = 0;
+    if (na > 1)
+        qsort(a, na, sizeof(*a), cmp_sig);
+    if (nb > 1)
+        qsort(b, nb, sizeof(*b), cmp_sig);
+    while (i < na || k < nb) {
+        int c = i == na ? 1 : k == nb ? -1 : strcmp(a[i], b[k]);
+        if (c == 0)
+            i++, k++;
+        else if (c < 0)
+            net_add(n, m, a[i++], 1);
+        else
+            net_add(n, m, b[k++], -1);
+    }
+}
+
+/* Compares the two sides' outputs of one step and starts the next. */
+static void step_end(net_t *n, side_t *sides)
+{
+    step_merge(n, &n->cmds, sides[0].cmds, sides[0].n_step_cmds, sides[1].cmds,
+               sides[1].n_step_cmds);
+    step_merge(n, &n->tasks, sides[0].tasks, sides[0].n_step_tasks, sides[1].tasks,
+               sides[1].n_step_tasks);
+    for (int i = 0; i < 2; i++) {
+        sides[i].n_step_cmds = sides[i].n_step_tasks = 0;
+        sk_arena_reset(&sides[i].step);
+    }
 }
 
 /* ---- deciding the recording ---- */
@@ -226,30 +296,31 @@ static const char *dur(sk_ms_t ms, char *buf, size_t len)
     return buf;
 }
 
-/* Lines: a key whose count differs ("-" only in force, "+" only new). */
-static size_t diff_counts(const char *title, const sk_strmap_t *a, const sk_strmap_t *b,
-                          size_t limit)
+/* A signature as printed: the ms after '@' as an ISO time. */
+static char *pretty(const char *sig, char sign, intptr_t count)
 {
-    size_t cap = a->count + b->count + 1, n = 0;
-    char **lines = malloc(cap * sizeof(*lines));
-    const sk_strmap_t *m[2] = {a, b};
+    char t[40], *out = NULL;
+    const char *at = strrchr(sig, '@');
+    int len = at ? (int)(at - sig) : (int)strlen(sig);
+    const char *when = at ? sk_ms_format(strtoll(at + 1, NULL, 10), t, sizeof(t)) : "";
+    if (asprintf(&out, count > 1 ? "%c %.*s%s (x%ld)" : "%c %.*s%s", sign, len, sig, when,
+                 (long)count) < 0)
+        return NULL;
+    return out;
+}
+
+/* Lines: a signature one side made more often ("-" in force, "+" new). */
+static size_t diff_counts(const char *title, const sk_strmap_t *m, size_t limit)
+{
+    size_t n = 0;
+    char **lines = malloc((m->count + 1) * sizeof(*lines));
     if (!lines)
         return 0;
-    for (int side = 0; side < 2; side++) {
-        for (size_t i = 0; i < m[side]->cap; i++) {
-            const char *k = m[side]->slots[i].key;
-            if (!k)
-                continue;
-            uintptr_t mine = (uintptr_t)m[side]->slots[i].value;
-            uintptr_t other = (uintptr_t)sk_strmap_get(m[1 - side], k);
-            if (mine <= other)
-                continue;
-            if (mine - other == 1 && asprintf(&lines[n], "%c %s", side ? '+' : '-', k) > 0)
-                n++;
-            else if (mine - other > 1 && asprintf(&lines[n], "%c %s (x%zu)", side ? '+' : '-', k,
-                                                  (size_t)(mine - other)) > 0)
-                n++;
-        }
+    for (size_t i = 0; i < m->cap; i++) {
+        const char *k = m->slots[i].key;
+        intptr_t v = (intptr_t)m->slots[i].value;
+        if (k && v && (lines[n] = pretty(k, v > 0 ? '-' : '+', v > 0 ? v : -v)) != NULL)
+            n++;
     }
     if (n)
         printf("%s (- only with the rules in force, + only with the new rules):\n", title);
@@ -364,6 +435,7 @@ int sk_cli_replay(int argc, char **argv)
     size_t limit = 50;
     sk_recs_t recs = {0};
     side_t sides[2];
+    net_t net;
     sk_codec_t *codec = NULL;
     int rc = 2, c, inited = 0;
     char bs[1024];
@@ -414,6 +486,9 @@ int sk_cli_replay(int argc, char **argv)
         goto out;
     }
     memset(sides, 0, sizeof(sides));
+    sk_arena_init(&net.arena, 64 * 1024);
+    sk_strmap_init(&net.cmds);
+    sk_strmap_init(&net.tasks);
     inited = 1;
     if (side_init(&sides[0], "in force", current) || side_init(&sides[1], "new", rules) ||
         !(codec = sk_codec_new()))
@@ -426,11 +501,13 @@ int sk_cli_replay(int argc, char **argv)
             fprintf(stderr, "shiftkey replay: out of memory\n");
             goto out;
         }
+        step_end(&net, sides);
         last = recs.v[i].ts_ms;
     }
     sk_ms_t end = until ? until_ms : last;
     if (sk_sim_advance(sides[0].sim, end) || sk_sim_advance(sides[1].sim, end))
         goto out;
+    step_end(&net, sides);
     double secs = (double)(sk_now_ms() - t0) / 1000.0;
     char a[40], b[40];
     printf("replay: %zu records from %s to %s, decided in %.2f s (%.0f records/s)\n", recs.n,
@@ -441,8 +518,8 @@ int sk_cli_replay(int argc, char **argv)
                sides[i].label, i ? rules : current, sk_rules_version(sides[i].rules),
                sk_sim_decisions(sides[i].sim), sides[i].n_cmds, sides[i].n_tasks, sides[i].n_dead);
     size_t n = diff_access(&sides[0], &sides[1], end, limit);
-    n += diff_counts("commands", &sides[0].cmds, &sides[1].cmds, limit);
-    n += diff_counts("tasks", &sides[0].tasks, &sides[1].tasks, limit);
+    n += diff_counts("commands", &net.cmds, limit);
+    n += diff_counts("tasks", &net.tasks, limit);
     n += diff_requests(&sides[0], &sides[1], limit);
     if (n)
         printf("%zu difference%s\n", n, n == 1 ? "" : "s");
@@ -453,6 +530,9 @@ out:
     if (inited) {
         side_fini(&sides[0]);
         side_fini(&sides[1]);
+        sk_strmap_fini(&net.cmds);
+        sk_strmap_fini(&net.tasks);
+        sk_arena_fini(&net.arena);
     }
     sk_codec_destroy(codec);
     sk_recs_free(&recs);
