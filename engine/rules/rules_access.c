@@ -465,6 +465,8 @@ sk_rules_access_t *sk_rules_access_compile(const sk_rules_t *rules,
             ac_policies(&c);
         if (!c.oom)
             ac_requests(&c);
+        if (!c.oom)
+            ac_signers(&c);
     }
     sk_strmap_fini(&c.rot_ids);
     sk_strmap_fini(&c.origin);

@@ -12,6 +12,7 @@
 
 #include "rules/expr.h"
 #include "rules/rules_pos.h"
+#include "rules/signers.h"
 
 struct sk_rules_access {
     sk_arena_t arena;
@@ -30,6 +31,7 @@ struct sk_rules_access {
     sk_expr_t **exprs; /* every compiled condition, freed on destroy */
     size_t n_exprs;
     size_t request_blocks;
+    sk_signers_t signers; /* rules_signers.c */
 };
 
 /* Compile state, on the stack of sk_rules_access_compile(). */
@@ -87,5 +89,9 @@ void ac_policies(ac_t *c);
 /* rules_request.c: compiles every `request:` block, then gives entitlements
  * without one the block of their first profile that has one. */
 void ac_requests(ac_t *c);
+
+/* rules_signers.c: compiles `identity`, `signing_window` and `signers`
+ * (after the directory). */
+void ac_signers(ac_t *c);
 
 #endif

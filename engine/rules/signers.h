@@ -47,6 +47,9 @@ typedef struct sk_signers {
     const sk_signer_t *signers; /* declaration order */
 } sk_signers_t;
 
+/* The signers of a rule set (never NULL for a loaded rule set). */
+const sk_signers_t *sk_rules_signers(const sk_rules_t *rules);
+
 /* The signer with that id, or NULL. Linear: signer lists are short. */
 const sk_signer_t *sk_signers_find(const sk_signers_t *s, const char *id);
 

@@ -4,6 +4,7 @@
  * field refused, malformed envelopes refused), key files (0600, refused when
  * others may read them), the signer rules, and sk_identity_check's verdicts.
  */
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -197,6 +198,16 @@ static sk_rules_t *load_rules(void)
     return r;
 }
 
+/* tests/lib/sk_sign_fx.c's derivation, repeated so this unit test stays
+ * free of the fixture: seed = BLAKE2b-256(signer). */
+static void sk_fx_test_key_local(const char *signer, sk_signing_key_t *k)
+{
+    unsigned char seed[SK_KEY_SEED_LEN];
+    (void)sk_keyfile_init();
+    crypto_generichash(seed, sizeof(seed), (const unsigned char *)signer, strlen(signer), NULL, 0);
+    CHECK_INT(sk_keyfile_generate(signer, seed, k), 0);
+}
+
 static sk_signing_key_t k_bob, k_slack, k_prov;
 static unsigned char keys_bob[1][SK_KEY_PUBLIC_LEN], keys_slack[2][SK_KEY_PUBLIC_LEN],
     keys_prov[1][SK_KEY_PUBLIC_LEN];
@@ -322,7 +333,98 @@ TEST(identity_refuses_two_envelopes_and_garbage)
     CHECK_CONTAINS(res.reason, "2 sk-sig headers");
 }
 
-SK_TEST_MAIN(SK_TEST_CASE(murmur2_matches_java), SK_TEST_CASE(partition_for_key_is_positive_modulo),
+/* The loader: signers of tests/rules/requests, and every signer error. */
+TEST(rules_signers_loaded)
+{
+    sk_rules_t *r = load_rules();
+    sk_signing_key_t k;
+    const sk_signers_t *s = sk_rules_signers(r);
+    CHECK(s != NULL);
+    CHECK_INT(s->mode, SK_IDENTITY_SIGNED);
+    CHECK_INT(s->window_ms, 5 * 60 * 1000);
+    CHECK_INT(s->n, 8);
+    const sk_signer_t *front = sk_signers_find(s, "fx-front");
+    CHECK(front && front->front && front->n_keys == 1);
+    /* the key in the YAML is the C test key: both come from the same seed */
+    sk_fx_test_key_local("fx-front", &k);
+    CHECK(front && memcmp(front->keys[0], k.pub, SK_KEY_PUBLIC_LEN) == 0);
+    const sk_signer_t *ann = sk_signers_find(s, "ann");
+    CHECK(ann && !ann->front);
+    CHECK_INT(sk_signers_may_vouch(r, sk_signers_find(s, "fx-slack"), "carl"), 1);
+    sk_rules_destroy(r);
+}
+
+static int load_errors(const char *yaml, char *first, size_t len)
+{
+    char dir[] = "/tmp/sk-rules-XXXXXX", path[64];
+    sk_rules_errors_t errs;
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/r.yaml", dir);
+    FILE *f = fopen(path, "w");
+    fputs("people:\n  - id: ann\n    groups: [eng]\ngroups:\n  - id: eng\n", f);
+    fputs(yaml, f);
+    fclose(f);
+    sk_rules_errors_init(&errs);
+    sk_rules_t *r = sk_rules_load(dir, &errs);
+    int n = (int)errs.count;
+    snprintf(first, len, "%s", n ? errs.items[0].message : "");
+    if (n)
+        fprintf(stderr, "    (%s:%d:%d: %s)\n", "r.yaml", errs.items[0].line, errs.items[0].column,
+                errs.items[0].message);
+    sk_rules_errors_fini(&errs);
+    sk_rules_destroy(r);
+    unlink(path);
+    rmdir(dir);
+    return n;
+}
+
+TEST(rules_signer_errors)
+{
+    char m[512];
+    const char *key = "jm/sMRVxSEoqqHcE7rxXUwqFZODuRHLUQMLLWIXLwWY=";
+    char y[1024];
+    CHECK_INT(load_errors("identity: unsigned-demo\n", m, sizeof(m)), 0);
+    CHECK_INT(load_errors("identity: trust-me\n", m, sizeof(m)), 1);
+    CHECK_CONTAINS(m, "bad identity 'trust-me'");
+    CHECK_INT(load_errors("signing_window: 0\n", m, sizeof(m)), 1);
+    CHECK_CONTAINS(m, "bad signing_window");
+    snprintf(y, sizeof(y), "signers:\n  - id: zed\n    public_keys: [\"%s\"]\n", key);
+    CHECK_INT(load_errors(y, m, sizeof(m)), 1);
+    CHECK_CONTAINS(m, "unknown person 'zed' as signer");
+    snprintf(y, sizeof(y), "signers:\n  - id: ann\n    public_keys: [\"c2hvcnQ=\"]\n");
+    CHECK_INT(load_errors(y, m, sizeof(m)), 1);
+    CHECK_CONTAINS(m, "bad public key of signer 'ann'");
+    snprintf(y, sizeof(y), "signers:\n  - id: ann\n");
+    CHECK_INT(load_errors(y, m, sizeof(m)), 1);
+    CHECK_CONTAINS(m, "no public_keys");
+    snprintf(y, sizeof(y), "signers:\n  - id: slack\n    front: true\n    public_keys: [\"%s\"]\n",
+             key);
+    CHECK_INT(load_errors(y, m, sizeof(m)), 1);
+    CHECK_CONTAINS(m, "vouches for nobody");
+    snprintf(y, sizeof(y),
+             "signers:\n  - id: slack\n    front: true\n    public_keys: [\"%s\"]\n"
+             "    vouches_for: [group:engg]\n",
+             key);
+    CHECK_INT(load_errors(y, m, sizeof(m)), 1);
+    CHECK_CONTAINS(m, "unknown group 'engg'");
+    CHECK_CONTAINS(m, "did you mean 'eng'");
+    snprintf(y, sizeof(y),
+             "signers:\n  - id: ann\n    public_keys: [\"%s\"]\n    vouches_for: [everyone]\n",
+             key);
+    CHECK_INT(load_errors(y, m, sizeof(m)), 1);
+    CHECK_CONTAINS(m, "needs front: true");
+    snprintf(y, sizeof(y),
+             "signers:\n  - id: ann\n    public_keys: [\"%s\"]\n  - id: ann\n"
+             "    public_keys: [\"%s\"]\n",
+             key, key);
+    CHECK_INT(load_errors(y, m, sizeof(m)), 1);
+    CHECK_CONTAINS(m, "duplicate signer 'ann'");
+    snprintf(y, sizeof(y), "signers:\n  - id: ann\n    public_key: [\"%s\"]\n", key);
+    CHECK_INT(load_errors(y, m, sizeof(m)), 1);
+    CHECK_CONTAINS(m, "unknown key 'public_key' in signer");
+}
+
+SK_TEST_MAIN(SK_TEST_CASE(rules_signers_loaded), SK_TEST_CASE(rules_signer_errors), SK_TEST_CASE(murmur2_matches_java), SK_TEST_CASE(partition_for_key_is_positive_modulo),
              SK_TEST_CASE(envelope_round_trip_and_every_field_bound),
              SK_TEST_CASE(envelope_parse_refuses_malformed),
              SK_TEST_CASE(keyfile_written_0600_read_back_and_refused_when_open),
