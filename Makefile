@@ -38,7 +38,7 @@ BINS      := build/bin/shiftkeyd build/bin/shiftkey
 TEST_BINS := $(patsubst tests/%.c,build/test/bin/%,$(UNIT_SRC) $(INTEG_SRC)) \
              build/test/bin/shiftkeyd build/test/bin/shiftkey
 
-.PHONY: all deps build test test-build run bench clean help format
+.PHONY: all deps build test test-build run bench clean help format format-check check-layers
 # keep objects of test binaries between runs
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -50,7 +50,9 @@ help:
 	@echo "make test     install deps, build with sanitizers, run the whole suite"
 	@echo "make build    build the release binaries into build/bin/"
 	@echo "make deps     apt-get install what is missing (needs root or sudo)"
-	@echo "make format   clang-format every C file"
+	@echo "make format   clang-format every C file (.clang-format)"
+	@echo "make format-check  fail on any file clang-format would change (part of make test)"
+	@echo "make check-layers  fail on an include that points up, a circle, an unprefixed symbol"
 	@echo "make clean    remove build/"
 
 deps:
@@ -111,8 +113,17 @@ run: deps
 	@$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) build connectors
 	@sh scripts/demo.sh
 
+FORMAT_SRC = $(wildcard engine/*.c engine/*/*.[ch] connectors/*/*.[ch] tests/*/*.c tests/lib/*.[ch] bench/*.[ch])
+
 format:
-	clang-format -i engine/*.c engine/*/*.[ch] tests/*/*.c tests/lib/*.h
+	clang-format -i $(FORMAT_SRC)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_SRC) && echo "format-check: $(words $(FORMAT_SRC)) files as .clang-format says"
+
+# The layers of engine/README.md, checked on the sources and the test objects.
+check-layers: $(TEST_OBJ) $(TEST_CLI_OBJ) build/test/engine/shiftkeyd.o
+	@python3 scripts/check-layers.py build/test
 
 clean:
 	rm -rf build

@@ -12,16 +12,16 @@
 #include "pipeline/embedded.h"
 #include "pipeline/engine.h"
 #include "base/log.h"
+#include "base/topics.h"
+#include "base/version.h"
 
-#define SK_VERSION "0.1.0"
 #define MAX_KAFKA_PROPS 64
 
 typedef struct opts {
     const char *rules, *kafka, *bootstrap_file, *redis, *redis_user, *redis_password_file;
-    const char *redis_prefix, *group, *schedule_topic, *requests_topic, *results_topic;
-    const char *commands_topic;
-    const char *audit_topic, *tasks_topic;
-    const char *deadletter_topic, *log_level, *partitions, *timer_interval_ms, *batch_max;
+    const char *redis_prefix, *group;
+    const char *topic[SK_TOPIC_COUNT]; /* base/topics.h */
+    const char *log_level, *partitions, *timer_interval_ms, *batch_max;
     const char *kafka_props[MAX_KAFKA_PROPS];
     size_t n_kafka_props;
 } opts_t;
@@ -49,18 +49,9 @@ static const option_row_t OPTIONS[] = {
      "file holding the Redis password (or set SHIFTKEY_REDIS_PASSWORD)"},
     {"redis-prefix", "PREFIX", O(redis_prefix), "sk", "prefix of every Redis key"},
     {"group", "ID", O(group), "shiftkey", "Kafka consumer group of the engine instances"},
-    {"schedule-topic", "TOPIC", O(schedule_topic), "shiftkey.schedule.v1", "input: shift events"},
-    {"requests-topic", "TOPIC", O(requests_topic), "shiftkey.requests.v1",
-     "input: access requests and reviewers' actions (same partition count as the schedule topic)"},
-    {"results-topic", "TOPIC", O(results_topic), "shiftkey.provisioning.results.v1",
-     "input: provisioners' results, keyed by user (same partition count as the schedule topic)"},
-    {"commands-topic", "TOPIC", O(commands_topic), "shiftkey.commands.v1",
-     "output: GRANT/REVOKE/EXTEND commands"},
-    {"audit-topic", "TOPIC", O(audit_topic), "shiftkey.audit.v1", "output: one record per decision"},
-    {"deadletter-topic", "TOPIC", O(deadletter_topic), "shiftkey.deadletter.v1",
-     "output: invalid input with the reason"},
-    {"tasks-topic", "TOPIC", O(tasks_topic), "shiftkey.tasks.v1",
-     "output: review, provisioning and revocation tasks (created, updated, closed)"},
+#define TOPIC_ROW(id, opt, name, doc) {opt, "TOPIC", O(topic[SK_TOPIC_##id]), name, doc},
+    SK_TOPICS(TOPIC_ROW)
+#undef TOPIC_ROW
     {"timer-interval-ms", "MS", O(timer_interval_ms), "200", "how often due timers are looked for"},
     {"batch-max", "N", O(batch_max), "500", "most records decided and applied as one pipelined batch"},
     {"log-level", "LEVEL", O(log_level), "info", "debug, info, warn or error"},
@@ -224,23 +215,20 @@ int main(int argc, char **argv)
     cfg.redis.prefix = o.redis_prefix;
     cfg.rules_path = o.rules;
     cfg.group_id = o.group;
-    cfg.schedule_topic = o.schedule_topic;
-    cfg.requests_topic = o.requests_topic;
-    cfg.results_topic = o.results_topic;
-    cfg.tasks_topic = o.tasks_topic;
-    cfg.commands_topic = o.commands_topic;
-    cfg.audit_topic = o.audit_topic;
-    cfg.deadletter_topic = o.deadletter_topic;
+    cfg.schedule_topic = o.topic[SK_TOPIC_SCHEDULE];
+    cfg.requests_topic = o.topic[SK_TOPIC_REQUESTS];
+    cfg.results_topic = o.topic[SK_TOPIC_RESULTS];
+    cfg.tasks_topic = o.topic[SK_TOPIC_TASKS];
+    cfg.commands_topic = o.topic[SK_TOPIC_COMMANDS];
+    cfg.audit_topic = o.topic[SK_TOPIC_AUDIT];
+    cfg.deadletter_topic = o.topic[SK_TOPIC_DEADLETTER];
     cfg.kafka_props = o.kafka_props;
     cfg.n_kafka_props = o.n_kafka_props;
     cfg.brokers = o.kafka;
 
     signal(SIGPIPE, SIG_IGN);
     if (strcmp(o.kafka, "embedded") == 0) {
-        const char *topics[] = {o.schedule_topic,   o.requests_topic, o.results_topic,
-                                o.commands_topic,   o.audit_topic,    o.deadletter_topic,
-                                o.tasks_topic};
-        emb = sk_embedded_start(partitions, topics, SK_ARRAY_LEN(topics), o.bootstrap_file, err,
+        emb = sk_embedded_start(partitions, o.topic, SK_TOPIC_COUNT, o.bootstrap_file, err,
                                 sizeof(err));
         if (!emb) {
             SK_ERROR("%s", err);
@@ -265,8 +253,8 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sa.sa_handler = on_hup;
     sigaction(SIGHUP, &sa, NULL);
-    SK_INFO("shiftkeyd %s running: %s -> %s (group %s)", SK_VERSION, o.schedule_topic,
-            o.commands_topic, o.group);
+    SK_INFO("shiftkeyd %s running: %s -> %s (group %s)", SK_VERSION, o.topic[SK_TOPIC_SCHEDULE],
+            o.topic[SK_TOPIC_COMMANDS], o.group);
     rc = sk_engine_run(engine, &stop_flag, &reload_flag);
     sk_engine_stats_t st;
     sk_engine_stats(engine, &st);

@@ -12,7 +12,10 @@
 #include "base/keyfile.h"
 #include "base/sk.h"
 
-int sk_keyfile_init(void) { return sodium_init() < 0 ? SK_EIO : 0; }
+int sk_keyfile_init(void)
+{
+    return sodium_init() < 0 ? SK_EIO : 0;
+}
 
 int sk_keyfile_generate(const char *signer, const unsigned char *seed, sk_signing_key_t *k)
 {
@@ -72,8 +75,7 @@ int sk_keyfile_write(const char *path, const sk_signing_key_t *k, char *err, siz
         snprintf(err, err_len, "libsodium cannot start");
         return SK_EIO;
     }
-    sodium_bin2base64(b64, sizeof(b64), k->secret, SK_KEY_SEED_LEN,
-                      sodium_base64_VARIANT_ORIGINAL);
+    sodium_bin2base64(b64, sizeof(b64), k->secret, SK_KEY_SEED_LEN, sodium_base64_VARIANT_ORIGINAL);
     len = (size_t)snprintf(line, sizeof(line), "%s %s %s\n", SK_KEY_MAGIC, k->signer, b64);
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -118,8 +120,7 @@ int sk_keyfile_read(const char *path, sk_signing_key_t *k, char *err, size_t err
     n = fread(buf, 1, sizeof(buf) - 1, f);
     buf[n] = '\0';
     rc = SK_EINVAL;
-    if (n == sizeof(buf) - 1 ||
-        sscanf(buf, "%31s %255s %127s", magic, signer, b64) != 3 ||
+    if (n == sizeof(buf) - 1 || sscanf(buf, "%31s %255s %127s", magic, signer, b64) != 3 ||
         strcmp(magic, SK_KEY_MAGIC) != 0) {
         snprintf(err, err_len, "%s: not a shiftkey key file (expected '%s SIGNER SEED')", path,
                  SK_KEY_MAGIC);
@@ -167,4 +168,7 @@ int sk_keyfile_public_decode(const char *b64, unsigned char pub[SK_KEY_PUBLIC_LE
     return 0;
 }
 
-void sk_keyfile_wipe(sk_signing_key_t *k) { sodium_memzero(k, sizeof(*k)); }
+void sk_keyfile_wipe(sk_signing_key_t *k)
+{
+    sodium_memzero(k, sizeof(*k));
+}

@@ -16,12 +16,12 @@
 
 #include <stddef.h>
 
-#define SK_KEY_PUBLIC_LEN 32
-#define SK_KEY_SEED_LEN 32
-#define SK_KEY_SECRET_LEN 64
-#define SK_KEY_SIGNER_MAX 255
+#define SK_KEY_PUBLIC_LEN     32
+#define SK_KEY_SEED_LEN       32
+#define SK_KEY_SECRET_LEN     64
+#define SK_KEY_SIGNER_MAX     255
 #define SK_KEY_PUBLIC_B64_LEN 45 /* 44 characters and the NUL */
-#define SK_KEY_MAGIC "shiftkey-ed25519-v1"
+#define SK_KEY_MAGIC          "shiftkey-ed25519-v1"
 
 /* A signing key in memory. The secret is the libsodium form (seed then
  * public key); wipe with sk_keyfile_wipe() when done. */

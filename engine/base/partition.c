@@ -16,8 +16,8 @@ uint32_t sk_partition_murmur2(const void *key, size_t len)
 
     /* four bytes at a time, little-endian, as Java reads them */
     for (; i + 4 <= len; i += 4) {
-        uint32_t k = (uint32_t)data[i] | (uint32_t)data[i + 1] << 8 |
-                     (uint32_t)data[i + 2] << 16 | (uint32_t)data[i + 3] << 24;
+        uint32_t k = (uint32_t)data[i] | (uint32_t)data[i + 1] << 8 | (uint32_t)data[i + 2] << 16 |
+                     (uint32_t)data[i + 3] << 24;
         k *= m;
         k ^= k >> r;
         k *= m;
@@ -31,9 +31,7 @@ uint32_t sk_partition_murmur2(const void *key, size_t len)
     case 2:
         h ^= (uint32_t)data[i + 1] << 8;
         /* fall through */
-    case 1:
-        h ^= (uint32_t)data[i];
-        h *= m;
+    case 1: h ^= (uint32_t)data[i]; h *= m;
     }
     h ^= h >> 13;
     h *= m;

@@ -32,7 +32,7 @@ static int publish(const char *brokers, const sk_request_event_t *ev)
     if (!codec || sk_codec_encode_request(codec, ev, &a, &buf, &len) != 0)
         fprintf(stderr, "shiftkey: cannot encode the request event (ids: printable, no spaces)\n");
     else
-        rc = sk_cli_produce(brokers, SK_CLI_REQUESTS_TOPIC, ev->subject, buf, len);
+        rc = sk_cli_produce(brokers, sk_cli_topic(SK_TOPIC_REQUESTS), ev->subject, buf, len);
     sk_arena_fini(&a);
     sk_codec_destroy(codec);
     return rc;
@@ -45,7 +45,7 @@ static int publish(const char *brokers, const sk_request_event_t *ev)
  */
 static rd_kafka_t *outcome_reader(const char *brokers)
 {
-    static const char *const topics[] = {"shiftkey.commands.v1", SK_CLI_TASKS_TOPIC};
+    const char *const topics[] = {sk_cli_topic(SK_TOPIC_COMMANDS), sk_cli_topic(SK_TOPIC_TASKS)};
     rd_kafka_t *rk = sk_cli_consumer_new(brokers, 0);
     if (rk && sk_cli_assign_topics(rk, topics, 2, 1, 10000) < 0) {
         rd_kafka_destroy(rk);
@@ -76,7 +76,7 @@ static int wait_outcome(rd_kafka_t *rk, const char *subject, const char *request
         if (!m->err && m->key_len == strlen(subject) && memcmp(m->key, subject, m->key_len) == 0) {
             sk_command_t cmd;
             sk_task_t task;
-            if (strcmp(rd_kafka_topic_name(m->rkt), "shiftkey.commands.v1") == 0 &&
+            if (strcmp(rd_kafka_topic_name(m->rkt), sk_cli_topic(SK_TOPIC_COMMANDS)) == 0 &&
                 sk_codec_decode_command(codec, m->payload, m->len, &a, &cmd, reason,
                                         sizeof(reason)) == 0) {
                 for (size_t i = 0; i < cmd.n_sources; i++)

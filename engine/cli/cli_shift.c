@@ -78,7 +78,7 @@ static void shift_usage(FILE *out)
             "  --event-id ID    event id [generated from the shift, type and time]\n"
             "  --kafka BROKERS  bootstrap servers [$SHIFTKEY_KAFKA, else the file below]\n"
             "  --bootstrap-file F  written by shiftkeyd --kafka embedded [" DEFAULT_BOOTSTRAP_FILE "]\n"
-            "  --topic T        [shiftkey.schedule.v1]\n");
+            "  --topic T        [%s]\n", sk_cli_topic(SK_TOPIC_SCHEDULE));
 }
 
 static int type_from_name(const char *s)
@@ -133,7 +133,7 @@ int sk_cli_shift(int argc, char **argv)
         {"event-id", 1, 0, 'E'}, {"kafka", 1, 0, 'k'}, {"bootstrap-file", 1, 0, 'b'},
         {"topic", 1, 0, 't'}, {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
     const char *user = NULL, *rotation = NULL, *id = NULL, *start = "now", *end = NULL;
-    const char *event_id = NULL, *kafka = NULL, *bfile = NULL, *topic = "shiftkey.schedule.v1";
+    const char *event_id = NULL, *kafka = NULL, *bfile = NULL, *topic = sk_cli_topic(SK_TOPIC_SCHEDULE);
     int level = 1, c, rc = 1;
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         shift_usage(argc < 2 ? stderr : stdout);

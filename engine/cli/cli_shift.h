@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "cli/cli_common.h"
+
 int sk_cli_shift(int argc, char **argv);
 int sk_cli_watch(int argc, char **argv);
 /* Publishes one record keyed by `key` and waits for the broker's
@@ -23,9 +25,6 @@ int sk_cli_request(int argc, char **argv);
 int sk_cli_task(int argc, char **argv);
 int sk_cli_escalate(int argc, char **argv);
 int sk_cli_revoke(int argc, char **argv);
-
-/* Writes s as a JSON string literal (quoted, escaped) (cli_watch.c). */
-void sk_cli_json_str(FILE *out, const char *s);
 
 /* `shiftkey grants [USER]`: live grants and their sources (cli_grants.c). */
 int sk_cli_grants(int argc, char **argv);

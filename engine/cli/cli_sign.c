@@ -16,8 +16,7 @@
 
 const char *sk_cli_key_dir(char *buf, size_t len)
 {
-    const char *d = getenv("SHIFTKEY_KEY_DIR"), *x = getenv("XDG_CONFIG_HOME"),
-               *h = getenv("HOME");
+    const char *d = getenv("SHIFTKEY_KEY_DIR"), *x = getenv("XDG_CONFIG_HOME"), *h = getenv("HOME");
     if (d && *d)
         snprintf(buf, len, "%s", d);
     else if (x && *x)
@@ -36,9 +35,8 @@ static int only_key(const char *dir, char *path, size_t path_len, char *err, siz
     struct dirent *de;
     int found = 0;
     if (!d) {
-        snprintf(err, err_len,
-                 "no signing key: %s: %s (create one with `shiftkey keygen YOUR-ID`)", dir,
-                 strerror(errno));
+        snprintf(err, err_len, "no signing key: %s: %s (create one with `shiftkey keygen YOUR-ID`)",
+                 dir, strerror(errno));
         return 1;
     }
     while ((de = readdir(d)) != NULL) {
@@ -86,8 +84,8 @@ int sk_cli_key_load(const char *as, const char *key_file, sk_signing_key_t *k, c
     if (sk_keyfile_read(path, k, err, err_len) != 0) {
         if (as && *as && errno == ENOENT)
             snprintf(err, err_len,
-                     "you hold no key for '%.64s' (%s): --as only selects among your own keys",
-                     as, path);
+                     "you hold no key for '%.64s' (%s): --as only selects among your own keys", as,
+                     path);
         return 1;
     }
     if (as && *as && strcmp(as, k->signer) != 0) {
@@ -117,18 +115,17 @@ rd_kafka_headers_t *sk_cli_sign_headers(const sk_signing_key_t *k, const char *t
 
 static void keygen_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: shiftkey keygen ID [--key-dir DIR | --out FILE]\n\n"
-            "Creates an Ed25519 signing key for ID (your person id, or a front's signer id),\n"
-            "writes it 0600 to DIR/ID.key (default: $SHIFTKEY_KEY_DIR, else\n"
-            "$XDG_CONFIG_HOME/shiftkey/keys, else ~/.config/shiftkey/keys) and prints the\n"
-            "public key for the rules' `signers:`. An existing key is never replaced.\n");
+    fprintf(out, "usage: shiftkey keygen ID [--key-dir DIR | --out FILE]\n\n"
+                 "Creates an Ed25519 signing key for ID (your person id, or a front's signer id),\n"
+                 "writes it 0600 to DIR/ID.key (default: $SHIFTKEY_KEY_DIR, else\n"
+                 "$XDG_CONFIG_HOME/shiftkey/keys, else ~/.config/shiftkey/keys) and prints the\n"
+                 "public key for the rules' `signers:`. An existing key is never replaced.\n");
 }
 
 int sk_cli_keygen(int argc, char **argv)
 {
-    static const struct option opts[] = {{"key-dir", 1, 0, 'd'}, {"out", 1, 0, 'o'},
-                                         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"key-dir", 1, 0, 'd'}, {"out", 1, 0, 'o'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     const char *dir_flag = NULL, *out = NULL;
     char dir[1024], path[1200], err[512], b64[SK_KEY_PUBLIC_B64_LEN];
     sk_signing_key_t k;

@@ -185,19 +185,21 @@ static void verb_usage(const verb_t *v, FILE *out)
     fprintf(out, "%c%s.\nDone by %s.%s\n", toupper((unsigned char)v->what[0]), v->what + 1,
             v->who, v->type == SK_REQ_ESCALATED && !prov ? " Also: shiftkey escalate ID..." : "");
     if (prov)
-        fprintf(out, "Publishes a ProvisioningResult (%s) on " SK_CLI_RESULTS_TOPIC " whose\n"
+        fprintf(out, "Publishes a ProvisioningResult (%s) on %s whose\n"
                      "command_id is the task id (32 hex characters; a request id works when its\n"
                      "latest task is a (de)provisioning task).\n",
-                sk_provisioning_status_name((sk_provisioning_status_t)v->type));
+                sk_provisioning_status_name((sk_provisioning_status_t)v->type),
+                sk_cli_topic(SK_TOPIC_RESULTS));
     else
-        fprintf(out, "Publishes one %s event per ID on " SK_CLI_REQUESTS_TOPIC ".\n",
-                sk_request_event_type_name((sk_request_event_type_t)v->type));
+        fprintf(out, "Publishes one %s event per ID on %s.\n",
+                sk_request_event_type_name((sk_request_event_type_t)v->type),
+                sk_cli_topic(SK_TOPIC_REQUESTS));
     fprintf(out, "  ID               a request id, or a task id from shiftkey task list\n"
                  "  --subject USER   whose access it is (the requester, the holder); default: read\n"
-                 "                   from " SK_CLI_TASKS_TOPIC "%s\n"
+                 "                   from %s%s\n"
                  "  --as USER        who acts (default $SHIFTKEY_USER, else $USER)%s\n"
                  "  --comment TEXT   %s\n",
-            v->by_subject ? ", else the actor" : "",
+            sk_cli_topic(SK_TOPIC_TASKS), v->by_subject ? ", else the actor" : "",
             prov ? "; the provisioner" : "",
             v->needs & NEED_COMMENT ? "why (required)" : "a comment, audited with the action");
     if (v->needs & NEED_TO)
@@ -324,8 +326,9 @@ static int resolve(const verb_t *v, const action_opts_t *o, const sk_cli_tasks_t
         ref->request_id = t->request_id;
     }
     if (!ref->subject) {
-        fprintf(stderr, "shiftkey task %s: no task or request '%s' on " SK_CLI_TASKS_TOPIC
-                        ": pass --subject USER (whose access it is)\n", v->name, id);
+        fprintf(stderr, "shiftkey task %s: no task or request '%s' on %s"
+                        ": pass --subject USER (whose access it is)\n", v->name, id,
+                sk_cli_topic(SK_TOPIC_TASKS));
         return 1;
     }
     return 0;
@@ -403,7 +406,7 @@ static int run_action(const verb_t *v, int argc, char **argv)
             sk_cli_tasks_free(&tasks);
             if (!o.subject) {
                 fprintf(stderr, "shiftkey task %s: cannot find whose request it is without "
-                                "reading " SK_CLI_TASKS_TOPIC "; nothing sent\n", v->name);
+                                "reading %s; nothing sent\n", v->name, sk_cli_topic(SK_TOPIC_TASKS));
                 return 1;
             }
         }
@@ -436,8 +439,8 @@ static int run_action(const verb_t *v, int argc, char **argv)
         names[sent++] = ids[i];
     }
     if (sent > 0)
-        sk_cli_produce_many(brokers, v->on == ON_PROVISIONING ? SK_CLI_RESULTS_TOPIC
-                                                              : SK_CLI_REQUESTS_TOPIC,
+        sk_cli_produce_many(brokers, v->on == ON_PROVISIONING ? sk_cli_topic(SK_TOPIC_RESULTS)
+                                                              : sk_cli_topic(SK_TOPIC_REQUESTS),
                             recs, sent);
     for (size_t i = 0; i < sent; i++) {
         if (!recs[i].ok) {
@@ -498,13 +501,14 @@ static void revoke_usage(FILE *out)
             "usage: shiftkey revoke USER APP/ENTITLEMENT|PROFILE [--justification TEXT]\n"
             "                       [--comment TEXT] [--id ID] [--as USER] [--kafka BROKERS]\n\n"
             "Proposes removing USER's access to an entitlement (app/entitlement) or an access\n"
-            "profile: publishes REVOCATION_PROPOSED on " SK_CLI_REQUESTS_TOPIC ". The\n"
+            "profile: publishes REVOCATION_PROPOSED on %s. The\n"
             "entitlement's revocation policy decides; its reviewers answer with\n"
             "shiftkey task confirm|reject ID --subject USER.\n"
             "  --id ID          the proposal's id [rev-<ms>-<pid>]\n"
             "  --as USER        who proposes (default $SHIFTKEY_USER, else $USER)\n"
             "  --kafka BROKERS / --bootstrap-file F   as for shiftkey shift\n"
-            "Exit status: 0 published, 1 not published, 2 usage error.\n");
+            "Exit status: 0 published, 1 not published, 2 usage error.\n",
+            sk_cli_topic(SK_TOPIC_REQUESTS));
 }
 
 int sk_cli_revoke(int argc, char **argv)
@@ -562,7 +566,7 @@ int sk_cli_revoke(int argc, char **argv)
                         "at most 256 bytes)\n");
     } else {
         rec.val = buf;
-        if (sk_cli_produce_many(brokers, SK_CLI_REQUESTS_TOPIC, &rec, 1) == 0) {
+        if (sk_cli_produce_many(brokers, sk_cli_topic(SK_TOPIC_REQUESTS), &rec, 1) == 0) {
             printf("proposed revoking %s from %s as %s (request %s)\n", target, user, as, id);
             rc = 0;
         }

@@ -13,9 +13,7 @@
 #include "base/arena.h"
 #include "codec/event.h"
 
-#define SK_CLI_REQUESTS_TOPIC "shiftkey.requests.v1"
-#define SK_CLI_TASKS_TOPIC "shiftkey.tasks.v1"
-#define SK_CLI_RESULTS_TOPIC "shiftkey.provisioning.results.v1"
+#include "cli/cli_common.h"
 
 /* $SHIFTKEY_USER, else $USER; NULL when neither is set. Borrowed from the
  * environment. */

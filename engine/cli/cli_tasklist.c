@@ -113,14 +113,14 @@ int sk_cli_tasks_read(const char *brokers, int timeout_ms, sk_cli_tasks_t *out)
     if (!rk)
         return -1;
     sk_codec_t *codec = sk_codec_new();
-    const char *topic = SK_CLI_TASKS_TOPIC;
+    const char *topic = sk_cli_topic(SK_TOPIC_TASKS);
     int left = codec ? sk_cli_assign_topics(rk, &topic, 1, 0, timeout_ms) : -1;
     int rc = left < 0 ? -1 : 0;
     sk_ms_t deadline = sk_now_ms() + timeout_ms;
     while (left > 0 && rc == 0) {
         if (sk_now_ms() >= deadline) {
             fprintf(stderr, "shiftkey task: %s not read to its end within %d s (is the broker "
-                            "up?)\n", SK_CLI_TASKS_TOPIC, timeout_ms / 1000);
+                            "up?)\n", topic, timeout_ms / 1000);
             rc = -1;
             break;
         }
@@ -461,7 +461,7 @@ int sk_cli_task_show(int argc, char **argv)
             v[n++] = &t.v[i];
     if (n == 0) {
         fprintf(stderr, "shiftkey task show: no task or request '%s' on %s (shiftkey task list "
-                        "--all shows every task)\n", id, SK_CLI_TASKS_TOPIC);
+                        "--all shows every task)\n", id, sk_cli_topic(SK_TOPIC_TASKS));
         goto out;
     }
     if (o.json) {

@@ -29,21 +29,6 @@ static void watch_usage(FILE *out)
             "Exit status: 0 when --count records were seen (or on Ctrl-C), 1 on timeout.\n");
 }
 
-void sk_cli_json_str(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
-    }
-    fputc('"', out);
-}
-
 static void print_command(const sk_command_t *c, int json)
 {
     char t[40];
@@ -117,9 +102,9 @@ int sk_cli_watch(int argc, char **argv)
     }
     if (optind < argc)
         what = argv[optind];
-    const char *topic = strcmp(what, "commands") == 0      ? "shiftkey.commands.v1"
-                        : strcmp(what, "deadletters") == 0 ? "shiftkey.deadletter.v1"
-                        : strcmp(what, "tasks") == 0       ? SK_CLI_TASKS_TOPIC
+    const char *topic = strcmp(what, "commands") == 0      ? sk_cli_topic(SK_TOPIC_COMMANDS)
+                        : strcmp(what, "deadletters") == 0 ? sk_cli_topic(SK_TOPIC_DEADLETTER)
+                        : strcmp(what, "tasks") == 0       ? sk_cli_topic(SK_TOPIC_TASKS)
                                                            : NULL;
     if (!topic) {
         fprintf(stderr, "shiftkey watch: '%s': use commands, deadletters or tasks\n", what);

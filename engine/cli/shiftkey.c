@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/version.h"
+#include "cli/cli_common.h"
 #include "cli/cli_rules.h"
 #include "cli/cli_shift.h"
 #include "cli/cli_sign.h"
@@ -31,11 +33,17 @@ static void usage(FILE *out)
             "  escalate ID...       the same as task escalate (make it an emergency request)\n"
             "  revoke USER APP/ENT  propose removing a user's access\n"
             "  keygen ID            create your signing key (0600) and print its public key\n\n"
+            "global options (anywhere on the line; also $SHIFTKEY_<NAME>, as for shiftkeyd):\n"
+            "  --schedule-topic, --requests-topic, --results-topic, --commands-topic,\n"
+            "  --audit-topic, --deadletter-topic, --tasks-topic NAME   topics renamed for\n"
+            "                       this deployment (the daemon's options of the same names)\n\n"
             "exit status: 0 ok, 1 failed (e.g. rules refused), 2 usage error\n");
 }
 
 int main(int argc, char **argv)
 {
+    if (sk_cli_topics_take(&argc, argv) != 0)
+        return 2;
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -46,7 +54,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "--version") == 0) {
-        printf("shiftkey 0.1.0\n");
+        printf("shiftkey %s\n", SK_VERSION);
         return 0;
     }
     if (strcmp(cmd, "rules") == 0)

@@ -60,9 +60,9 @@ static unsigned char *message_new(const char *topic, const void *key, size_t key
     return m;
 }
 
-int sk_envelope_sign(const sk_signing_key_t *k, const char *topic, const void *key,
-                     size_t key_len, const void *value, size_t value_len, sk_ms_t issued_at_ms,
-                     unsigned char *out, size_t out_cap, size_t *out_len)
+int sk_envelope_sign(const sk_signing_key_t *k, const char *topic, const void *key, size_t key_len,
+                     const void *value, size_t value_len, sk_ms_t issued_at_ms, unsigned char *out,
+                     size_t out_cap, size_t *out_len)
 {
     size_t signer_len = strlen(k->signer), mlen = 0;
     unsigned char *m = NULL, *p;

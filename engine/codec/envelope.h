@@ -37,11 +37,11 @@
 #include "base/keyfile.h"
 #include "base/sk.h"
 
-#define SK_ENVELOPE_HEADER "sk-sig"
-#define SK_ENVELOPE_VERSION 1
-#define SK_ENVELOPE_SIG_LEN 64
+#define SK_ENVELOPE_HEADER     "sk-sig"
+#define SK_ENVELOPE_VERSION    1
+#define SK_ENVELOPE_SIG_LEN    64
 #define SK_ENVELOPE_SIGNER_MAX 255
-#define SK_ENVELOPE_MAX (2 + SK_ENVELOPE_SIGNER_MAX + 8 + SK_ENVELOPE_SIG_LEN)
+#define SK_ENVELOPE_MAX        (2 + SK_ENVELOPE_SIGNER_MAX + 8 + SK_ENVELOPE_SIG_LEN)
 
 /* A parsed envelope; self-contained (no pointers into the input). */
 typedef struct sk_envelope {
@@ -57,9 +57,9 @@ typedef struct sk_envelope {
  * 0. Returns 0, SK_EINVAL (signer id invalid, out too small, topic NULL),
  * or SK_ENOMEM. Leaves out untouched on error. No I/O.
  */
-int sk_envelope_sign(const sk_signing_key_t *k, const char *topic, const void *key,
-                     size_t key_len, const void *value, size_t value_len, sk_ms_t issued_at_ms,
-                     unsigned char *out, size_t out_cap, size_t *out_len);
+int sk_envelope_sign(const sk_signing_key_t *k, const char *topic, const void *key, size_t key_len,
+                     const void *value, size_t value_len, sk_ms_t issued_at_ms, unsigned char *out,
+                     size_t out_cap, size_t *out_len);
 
 /*
  * sk_envelope_parse — parses len bytes at buf (any bytes, e.g. straight

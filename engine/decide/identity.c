@@ -8,9 +8,14 @@
 
 const char *sk_identity_verdict_name(sk_identity_verdict_t v)
 {
-    static const char *const names[] = {"ok",           "unsigned_demo", "unsigned",
-                                        "malformed_signature", "unknown_signer",
-                                        "bad_signature", "signer_not_allowed", "out_of_window"};
+    static const char *const names[] = {"ok",
+                                        "unsigned_demo",
+                                        "unsigned",
+                                        "malformed_signature",
+                                        "unknown_signer",
+                                        "bad_signature",
+                                        "signer_not_allowed",
+                                        "out_of_window"};
     return (unsigned)v < SK_ARRAY_LEN(names) ? names[v] : "?";
 }
 
@@ -22,8 +27,8 @@ static int64_t distance(sk_ms_t a, sk_ms_t b)
     return b - a < 0 ? INT64_MAX : b - a;
 }
 
-int sk_identity_check(const sk_signers_t *s, const sk_rules_t *rules,
-                      const sk_identity_input_t *in, sk_identity_result_t *out)
+int sk_identity_check(const sk_signers_t *s, const sk_rules_t *rules, const sk_identity_input_t *in,
+                      sk_identity_result_t *out)
 {
     sk_envelope_t env;
     char why[256];
@@ -65,8 +70,8 @@ int sk_identity_check(const sk_signers_t *s, const sk_rules_t *rules,
     }
     out->verdict = SK_IDENTITY_BAD_SIGNATURE;
     for (size_t i = 0; i < signer->n_keys; i++) {
-        rc = sk_envelope_verify(&env, signer->keys[i], in->topic, in->key, in->key_len,
-                                in->value, in->value_len);
+        rc = sk_envelope_verify(&env, signer->keys[i], in->topic, in->key, in->key_len, in->value,
+                                in->value_len);
         if (rc == SK_ENOMEM)
             goto out;
         if (rc == 0) {
@@ -84,9 +89,10 @@ int sk_identity_check(const sk_signers_t *s, const sk_rules_t *rules,
     }
     if (!sk_signers_may_vouch(rules, signer, actor)) {
         out->verdict = SK_IDENTITY_NOT_ALLOWED;
-        snprintf(out->reason, sizeof(out->reason),
-                 "signer '%.64s' may not act for '%.64s'%s", env.signer, actor,
-                 signer->front ? " (not in its vouches_for)" : " (a person signs only as themselves)");
+        snprintf(out->reason, sizeof(out->reason), "signer '%.64s' may not act for '%.64s'%s",
+                 env.signer, actor,
+                 signer->front ? " (not in its vouches_for)"
+                               : " (a person signs only as themselves)");
         goto out;
     }
     if (distance(env.issued_at_ms, in->now_ms) > s->window_ms ||
@@ -101,8 +107,7 @@ int sk_identity_check(const sk_signers_t *s, const sk_rules_t *rules,
                  sk_ms_format(in->now_ms, c, sizeof(c)));
         goto out;
     }
-    snprintf(out->reason, sizeof(out->reason), "signed by '%.64s' for '%.64s'", env.signer,
-             actor);
+    snprintf(out->reason, sizeof(out->reason), "signed by '%.64s' for '%.64s'", env.signer, actor);
 out:
     return rc;
 }

@@ -8,6 +8,7 @@
 
 #include "pipeline/engine_internal.h"
 #include "base/log.h"
+#include "base/topics.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -19,13 +20,13 @@ void sk_engine_config_defaults(sk_engine_config_t *c)
     c->f = v
     DEF(group_id, "shiftkey");
     DEF(client_id, "shiftkeyd");
-    DEF(schedule_topic, "shiftkey.schedule.v1");
-    DEF(requests_topic, "shiftkey.requests.v1");
-    DEF(results_topic, "shiftkey.provisioning.results.v1");
-    DEF(tasks_topic, "shiftkey.tasks.v1");
-    DEF(commands_topic, "shiftkey.commands.v1");
-    DEF(audit_topic, "shiftkey.audit.v1");
-    DEF(deadletter_topic, "shiftkey.deadletter.v1");
+    DEF(schedule_topic, sk_topic_def(SK_TOPIC_SCHEDULE)->default_name);
+    DEF(requests_topic, sk_topic_def(SK_TOPIC_REQUESTS)->default_name);
+    DEF(results_topic, sk_topic_def(SK_TOPIC_RESULTS)->default_name);
+    DEF(tasks_topic, sk_topic_def(SK_TOPIC_TASKS)->default_name);
+    DEF(commands_topic, sk_topic_def(SK_TOPIC_COMMANDS)->default_name);
+    DEF(audit_topic, sk_topic_def(SK_TOPIC_AUDIT)->default_name);
+    DEF(deadletter_topic, sk_topic_def(SK_TOPIC_DEADLETTER)->default_name);
     DEF(timer_interval_ms, 200);
     DEF(batch_max, 500);
 #undef DEF

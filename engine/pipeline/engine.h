@@ -24,6 +24,7 @@ typedef struct sk_engine_config {
     const char *brokers;          /* Kafka bootstrap servers */
     const char *group_id;         /* consumer group; default "shiftkey" */
     const char *client_id;        /* default "shiftkeyd" */
+    /* topic names: defaults and options in base/topics.h */
     const char *schedule_topic;   /* default "shiftkey.schedule.v1" */
     const char *requests_topic;   /* default "shiftkey.requests.v1" */
     const char *results_topic;    /* default "shiftkey.provisioning.results.v1" */

@@ -18,129 +18,6 @@
 
 #include <xxhash.h>
 
-/* Position of the value at a path in file fi. */
-sk_pos_t ac_pos(const ac_t *c, size_t fi, const char *fmt, ...)
-{
-    char path[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(path, sizeof(path), fmt, ap);
-    va_end(ap);
-    return sk_pos_index_at(&c->files[fi].pos, 0, "%s", path);
-}
-
-void ac_error(ac_t *c, size_t fi, sk_pos_t at, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    if (sk_rules_errors_vadd(c->errs, c->files[fi].path, at.line, at.col, fmt,
-                             ap) != 0)
-        c->oom = 1;
-    va_end(ap);
-}
-
-/* "unknown <kind> '<ref>' <where> (did you mean '<hint>'?)" */
-void ac_unknown(ac_t *c, size_t fi, sk_pos_t at, const char *kind,
-                const char *ref, const char *where, const sk_strmap_t *known)
-{
-    const char *hint = sk_rules_suggest_map(known, ref);
-
-    if (hint)
-        ac_error(c, fi, at, "unknown %s '%s' %s (did you mean '%s'?)", kind,
-                 ref, where, hint);
-    else
-        ac_error(c, fi, at, "unknown %s '%s' %s", kind, ref, where);
-}
-
-const char *ac_str(ac_t *c, const char *s)
-{
-    char *copy = sk_arena_strdup(&c->a->arena, s ? s : "");
-
-    if (!copy)
-        c->oom = 1;
-    return copy ? copy : "";
-}
-
-void *ac_calloc(ac_t *c, size_t n, size_t size)
-{
-    void *p = sk_arena_calloc(&c->a->arena, n + 1, size);
-
-    if (!p)
-        c->oom = 1;
-    return p;
-}
-
-void ac_put(ac_t *c, sk_strmap_t *m, const char *key, void *v)
-{
-    if (sk_strmap_put(m, key, v) != 0)
-        c->oom = 1;
-}
-
-/* A person id is a user id as events carry it, often an e-mail address:
- * like other ids, with '@' and '+' allowed after the first character. */
-static int ac_person_id_ok(const char *id)
-{
-    char buf[65];
-    size_t n = strlen(id);
-
-    if (n == 0 || n > 64)
-        return 0;
-    memcpy(buf, id, n + 1);
-    for (size_t i = 1; i < n; i++)
-        if (buf[i] == '@' || buf[i] == '+')
-            buf[i] = '.';
-    return sk_rules_id_syntax_ok(buf);
-}
-
-/*
- * Checks the id of entry `path` and that it is the first of its kind.
- * Returns 1 when the entry should be compiled.
- */
-int ac_define(ac_t *c, size_t fi, const char *kind, const char *id,
-              const char *path)
-{
-    sk_pos_t at = ac_pos(c, fi, "%s.id", path);
-    char *key;
-    ac_origin_t *o;
-
-    if (!id || !*id) {
-        ac_error(c, fi, ac_pos(c, fi, "%s", path),
-                 "missing required field 'id' in %s", kind);
-        return 0;
-    }
-    if (strcmp(kind, "person") == 0 ? !ac_person_id_ok(id)
-                                    : !sk_rules_id_syntax_ok(id)) {
-        ac_error(c, fi, at,
-                 "invalid %s id '%s': use lowercase letters, digits, '_', "
-                 "'.'%s and '-', starting with a letter or digit, at most 64 "
-                 "characters",
-                 kind, id, strcmp(kind, "person") == 0 ? ", '@', '+'" : "");
-        return 0;
-    }
-    key = sk_arena_sprintf(&c->tmp, "%s:%s", kind, id);
-    if (!key) {
-        c->oom = 1;
-        return 0;
-    }
-    o = sk_strmap_get(&c->origin, key);
-    if (o) {
-        ac_error(c, fi, at, "duplicate %s '%s' (first defined at %s:%d:%d)",
-                 kind, id, o->file, o->pos.line, o->pos.col);
-        return 0;
-    }
-    o = sk_arena_calloc(&c->tmp, 1, sizeof(*o));
-    if (!o) {
-        c->oom = 1;
-        return 0;
-    }
-    o->file = c->files[fi].path;
-    o->pos = at;
-    ac_put(c, &c->origin, key, o);
-    return 1;
-}
-
 /* ---- directory ---------------------------------------------------------- */
 
 static void ac_define_directory(ac_t *c)
@@ -155,37 +32,37 @@ static void ac_define_directory(ac_t *c)
             sk_person_t *p;
             const char **ids;
             snprintf(path, sizeof(path), "people[%u]", i);
-            if (!ac_define(c, fi, "person", rp->id, path))
+            if (!sk_ac_define(c, fi, "person", rp->id, path))
                 continue;
             p = &a->person[a->n_person++];
-            p->id = ac_str(c, rp->id);
-            p->email = ac_str(c, rp->email);
-            ids = ac_calloc(c, rp->platform_ids_count, sizeof(*ids));
+            p->id = sk_ac_str(c, rp->id);
+            p->email = sk_ac_str(c, rp->email);
+            ids = sk_ac_calloc(c, rp->platform_ids_count, sizeof(*ids));
             for (unsigned k = 0; ids && k < rp->platform_ids_count; k++) {
                 const char *pid = rp->platform_ids[k];
                 const char *colon = strchr(pid, ':');
                 if (!colon || colon == pid || !colon[1])
-                    ac_error(c, fi,
-                             ac_pos(c, fi, "%s.platform_ids[%u]", path, k),
+                    sk_ac_error(c, fi,
+                             sk_ac_pos(c, fi, "%s.platform_ids[%u]", path, k),
                              "bad platform id '%s' of person '%s': use "
                              "<platform>:<id>, e.g. pagerduty:PABC123",
                              pid, rp->id);
-                ids[p->n_platform_ids++] = ac_str(c, pid);
+                ids[p->n_platform_ids++] = sk_ac_str(c, pid);
             }
             p->platform_ids = ids;
-            ac_put(c, &a->people, p->id, p);
+            sk_ac_put(c, &a->people, p->id, p);
         }
         for (unsigned i = 0; d && i < d->groups_count; i++) {
             const sk_raw_group_t *rg = &d->groups[i];
             char path[32];
             sk_group_t *g;
             snprintf(path, sizeof(path), "groups[%u]", i);
-            if (!ac_define(c, fi, "group", rg->id, path))
+            if (!sk_ac_define(c, fi, "group", rg->id, path))
                 continue;
             g = &a->group[a->n_group++];
-            g->id = ac_str(c, rg->id);
-            g->name = ac_str(c, rg->name);
-            ac_put(c, &a->groups, g->id, g);
+            g->id = sk_ac_str(c, rg->id);
+            g->name = sk_ac_str(c, rg->name);
+            sk_ac_put(c, &a->groups, g->id, g);
         }
     }
 }
@@ -235,8 +112,8 @@ static void ac_resolve_directory(ac_t *c)
                         char mw[128];
                         snprintf(mw, sizeof(mw), "as manager of person '%s'",
                                  rp->id);
-                        ac_unknown(c, fi,
-                                   ac_pos(c, fi, "people[%u].manager", i),
+                        sk_ac_unknown(c, fi,
+                                   sk_ac_pos(c, fi, "people[%u].manager", i),
                                    "person", rp->manager, mw, &a->people);
                     }
                 }
@@ -244,8 +121,8 @@ static void ac_resolve_directory(ac_t *c)
                     sk_group_t *g = sk_strmap_get(&a->groups, rp->groups[k]);
                     if (!g) {
                         if (pass == 1 && c->check_refs)
-                            ac_unknown(c, fi,
-                                       ac_pos(c, fi, "people[%u].groups[%u]",
+                            sk_ac_unknown(c, fi,
+                                       sk_ac_pos(c, fi, "people[%u].groups[%u]",
                                               i, k),
                                        "group", rp->groups[k], where,
                                        &a->groups);
@@ -270,8 +147,8 @@ static void ac_resolve_directory(ac_t *c)
                     sk_person_t *p = sk_strmap_get(&a->people, rg->members[k]);
                     if (!p) {
                         if (pass == 1 && c->check_refs)
-                            ac_unknown(c, fi,
-                                       ac_pos(c, fi, "groups[%u].members[%u]",
+                            sk_ac_unknown(c, fi,
+                                       sk_ac_pos(c, fi, "groups[%u].members[%u]",
                                               i, k),
                                        "person", rg->members[k], where,
                                        &a->people);
@@ -285,9 +162,9 @@ static void ac_resolve_directory(ac_t *c)
             }
         }
         for (size_t i = 0; pass == 0 && i < a->n_person; i++)
-            a->person[i].groups = ac_calloc(c, pcount[i], sizeof(void *));
+            a->person[i].groups = sk_ac_calloc(c, pcount[i], sizeof(void *));
         for (size_t i = 0; pass == 0 && i < a->n_group; i++)
-            a->group[i].members = ac_calloc(c, gcount[i], sizeof(void *));
+            a->group[i].members = sk_ac_calloc(c, gcount[i], sizeof(void *));
         if (c->oom)
             goto out;
     }
@@ -346,7 +223,7 @@ static void ac_manager_cycles(ac_t *c)
             } while (q != p);
             snprintf(msg + used, sizeof(msg) - used, "%s", p->id);
             if (ac_find_person(c, p->id, &fi, &ri))
-                ac_error(c, fi, ac_pos(c, fi, "people[%u].manager", ri),
+                sk_ac_error(c, fi, sk_ac_pos(c, fi, "people[%u].manager", ri),
                          "manager cycle: %s", msg);
         }
         for (p = &a->person[i]; p && state[p - a->person] == 1; p = p->manager)
@@ -369,18 +246,18 @@ static void ac_apps(ac_t *c)
                 sk_strmap_get(&a->apps, ra->id))
                 continue; /* reported by rules_compile.c */
             app = &a->app[a->n_app++];
-            app->id = ac_str(c, ra->id);
-            app->name = ac_str(c, ra->name);
-            app->owner = ac_str(c, ra->owner);
+            app->id = sk_ac_str(c, ra->id);
+            app->name = sk_ac_str(c, ra->name);
+            app->owner = sk_ac_str(c, ra->owner);
             app->owner_person = sk_strmap_get(&a->people, app->owner);
             app->owner_group = sk_strmap_get(&a->groups, app->owner);
             if (app->owner_person && app->owner_group) {
-                ac_error(c, fi, ac_pos(c, fi, "apps[%u].owner", i),
+                sk_ac_error(c, fi, sk_ac_pos(c, fi, "apps[%u].owner", i),
                          "owner '%s' of app '%s' names both a person and a "
                          "group: rename one of them",
                          ra->owner, ra->id);
             }
-            ac_put(c, &a->apps, app->id, app);
+            sk_ac_put(c, &a->apps, app->id, app);
         }
     }
 }
@@ -402,10 +279,10 @@ static int ac_alloc(ac_t *c)
         for (unsigned i = 0; i < d->policies_count; i++)
             nsteps += d->policies[i].steps_count;
     }
-    c->a->person = ac_calloc(c, np, sizeof(sk_person_t));
-    c->a->group = ac_calloc(c, ng, sizeof(sk_group_t));
-    c->a->policy = ac_calloc(c, npol, sizeof(sk_policy_t));
-    c->a->app = ac_calloc(c, napp, sizeof(sk_app_t));
+    c->a->person = sk_ac_calloc(c, np, sizeof(sk_person_t));
+    c->a->group = sk_ac_calloc(c, ng, sizeof(sk_group_t));
+    c->a->policy = sk_ac_calloc(c, npol, sizeof(sk_policy_t));
+    c->a->app = sk_ac_calloc(c, napp, sizeof(sk_app_t));
     c->a->exprs = calloc(nsteps + 1, sizeof(sk_expr_t *));
     if (!c->a->exprs)
         c->oom = 1;
@@ -418,7 +295,7 @@ static int ac_rotation_ids(ac_t *c)
 {
     for (size_t i = 0; i < sk_rules_rotation_count(c->rules); i++) {
         const sk_rotation_t *rot = sk_rules_rotation_at(c->rules, i);
-        ac_put(c, &c->rot_ids, rot->id, (void *)rot);
+        sk_ac_put(c, &c->rot_ids, rot->id, (void *)rot);
     }
     return c->oom ? SK_ENOMEM : 0;
 }
@@ -462,11 +339,11 @@ sk_rules_access_t *sk_rules_access_compile(const sk_rules_t *rules,
         if (!c.oom)
             ac_apps(&c);
         if (!c.oom)
-            ac_policies(&c);
+            sk_ac_policies(&c);
         if (!c.oom)
-            ac_requests(&c);
+            sk_ac_requests(&c);
         if (!c.oom)
-            ac_signers(&c);
+            sk_ac_signers(&c);
     }
     sk_strmap_fini(&c.rot_ids);
     sk_strmap_fini(&c.origin);
@@ -580,45 +457,4 @@ void sk_rules_access_hash(const sk_rules_access_t *a, void *xxh3_state)
     }
 }
 
-/* ---- lookups ------------------------------------------------------------ */
-
-const sk_person_t *sk_rules_person(const sk_rules_t *rules, const char *id)
-{
-    const sk_rules_access_t *a = sk_rules_access_of(rules);
-    return a && id ? sk_strmap_get(&a->people, id) : NULL;
-}
-
-const sk_group_t *sk_rules_group(const sk_rules_t *rules, const char *id)
-{
-    const sk_rules_access_t *a = sk_rules_access_of(rules);
-    return a && id ? sk_strmap_get(&a->groups, id) : NULL;
-}
-
-const sk_app_t *sk_rules_app(const sk_rules_t *rules, const char *id)
-{
-    const sk_rules_access_t *a = sk_rules_access_of(rules);
-    return a && id ? sk_strmap_get(&a->apps, id) : NULL;
-}
-
-int sk_rules_in_group(const sk_person_t *person, const sk_group_t *group)
-{
-    for (size_t i = 0; person && group && i < person->n_groups; i++)
-        if (person->groups[i] == group)
-            return 1;
-    return 0;
-}
-
-void sk_rules_access_stats(const sk_rules_t *rules,
-                           sk_rules_access_stats_t *out)
-{
-    const sk_rules_access_t *a = sk_rules_access_of(rules);
-
-    memset(out, 0, sizeof(*out));
-    if (!a)
-        return;
-    out->people = a->n_person;
-    out->groups = a->n_group;
-    out->policies = a->n_policy;
-    out->request_blocks = a->request_blocks;
-}
 

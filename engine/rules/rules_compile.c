@@ -13,7 +13,7 @@
  * entitlements by "app/entitlement" key. Profiles and enrollments exist only
  * while compiling: they are flattened into the rotations' edges.
  */
-#include "rules/rules_pos.h"
+#include "rules/rules_model.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,21 +22,8 @@
 
 #include <xxhash.h>
 
-#define RULES_ID_MAX 64
 #define RULES_LEVEL_MAX 100
 
-struct sk_rules {
-    sk_arena_t arena;       /* everything below points into it */
-    sk_strmap_t rotations;  /* id -> sk_rotation_t* */
-    sk_strmap_t ents;       /* key -> sk_entitlement_t* */
-    sk_entitlement_t *ent;  /* in declaration order */
-    size_t n_ent;
-    sk_rotation_t *rot;     /* in declaration order */
-    size_t n_rot;
-    sk_rules_stats_t stats;
-    sk_rules_access_t *access; /* people, groups, policies, requests */
-    char version[33];
-};
 
 /* Where something was first defined, for duplicate messages. */
 typedef struct cc_origin {
@@ -115,23 +102,6 @@ static void cc_error(cc_t *c, size_t fi, sk_pos_t at, const char *fmt, ...)
     va_end(ap);
 }
 
-/* 1 if id matches [a-z0-9][a-z0-9_.-]* and is at most 64 bytes. */
-static int cc_id_syntax_ok(const char *id)
-{
-    size_t n = strlen(id);
-
-    if (n == 0 || n > RULES_ID_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char ch = id[i];
-        int ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
-        if (i > 0)
-            ok = ok || ch == '_' || ch == '.' || ch == '-';
-        if (!ok)
-            return 0;
-    }
-    return 1;
-}
 
 /*
  * Checks the id of entry `path` (e.g. "apps[3]") in file fi: present and
@@ -146,12 +116,12 @@ static int cc_check_id(cc_t *c, size_t fi, const char *kind, const char *id,
                  "missing required field 'id' in %s", kind);
         return 0;
     }
-    if (!cc_id_syntax_ok(id)) {
+    if (!sk_rules_id_syntax_ok(id)) {
         cc_error(c, fi, cc_pos(c, fi, 0, "%s.id", path),
                  "invalid %s id '%s': use lowercase letters, digits, '_', "
                  "'.' and '-', starting with a letter or digit, at most %d "
                  "characters",
-                 kind, id, RULES_ID_MAX);
+                 kind, id, SK_RULES_ID_MAX);
         return 0;
     }
     return 1;
@@ -183,40 +153,14 @@ static int cc_unique(cc_t *c, sk_strmap_t *m, size_t fi, const char *kind,
     return 1;
 }
 
-int sk_rules_id_syntax_ok(const char *id)
-{
-    return cc_id_syntax_ok(id);
-}
 
-/* Closest key of map m to word (edit distance <= 2), or NULL. */
-static const char *cc_suggest(const sk_strmap_t *m, const char *word)
-{
-    const char *best = NULL;
-    int best_d = 3;
-    int len = (int)strlen(word);
-
-    for (size_t i = 0; i < m->cap; i++) {
-        const char *k = m->slots[i].key;
-        int d;
-        if (!k)
-            continue;
-        d = sk_rules_edit_distance(word, k);
-        if (d > 2 || d >= len)
-            continue;
-        if (!best || d < best_d || (d == best_d && strcmp(k, best) < 0)) {
-            best = k;
-            best_d = d;
-        }
-    }
-    return best;
-}
 
 /* Reports an unknown reference with a suggestion when there is one. */
 static void cc_unknown(cc_t *c, size_t fi, sk_pos_t at, const char *kind,
                        const char *ref, const char *in_kind, const char *in_id,
                        const sk_strmap_t *known)
 {
-    const char *hint = cc_suggest(known, ref);
+    const char *hint = sk_rules_suggest_map(known, ref);
 
     if (hint)
         cc_error(c, fi, at, "unknown %s '%s' in %s '%s' (did you mean '%s'?)",
@@ -270,7 +214,7 @@ static const char *cc_str(cc_t *c, const char *s)
 static void cc_entitlement(cc_t *c, size_t fi, const char *app, unsigned ai,
                            unsigned ei, const sk_raw_ent_t *re)
 {
-    char path[64], key[2 * RULES_ID_MAX + 2];
+    char path[64], key[2 * SK_RULES_ID_MAX + 2];
     sk_ms_t max = 0;
     sk_entitlement_t *e;
     int ok;
@@ -540,10 +484,6 @@ out:
     free(fill);
 }
 
-const char *sk_rules_suggest_map(const sk_strmap_t *m, const char *word)
-{
-    return cc_suggest(m, word);
-}
 
 static void cc_hash_str(XXH3_state_t *st, const char *s)
 {
@@ -708,41 +648,3 @@ void sk_rules_destroy(sk_rules_t *rules)
     free(rules);
 }
 
-const sk_rules_access_t *sk_rules_access_of(const sk_rules_t *rules)
-{
-    return rules ? rules->access : NULL;
-}
-
-const sk_rotation_t *sk_rules_rotation(const sk_rules_t *rules, const char *id)
-{
-    return rules && id ? sk_strmap_get(&rules->rotations, id) : NULL;
-}
-
-const sk_entitlement_t *sk_rules_entitlement(const sk_rules_t *rules,
-                                             const char *key)
-{
-    return rules && key ? sk_strmap_get(&rules->ents, key) : NULL;
-}
-
-void sk_rules_stats(const sk_rules_t *rules, sk_rules_stats_t *out)
-{
-    if (rules)
-        *out = rules->stats;
-    else
-        memset(out, 0, sizeof(*out));
-}
-
-const char *sk_rules_version(const sk_rules_t *rules)
-{
-    return rules ? rules->version : "";
-}
-
-size_t sk_rules_rotation_count(const sk_rules_t *rules)
-{
-    return rules ? rules->n_rot : 0;
-}
-
-const sk_rotation_t *sk_rules_rotation_at(const sk_rules_t *rules, size_t i)
-{
-    return rules && i < rules->n_rot ? &rules->rot[i] : NULL;
-}

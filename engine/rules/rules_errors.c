@@ -159,3 +159,44 @@ const char *sk_rules_suggest(const char *word, const char *const *cands,
     }
     return best;
 }
+
+/* Closest key of map m to word (edit distance <= 2), or NULL. */
+const char *sk_rules_suggest_map(const sk_strmap_t *m, const char *word)
+{
+    const char *best = NULL;
+    int best_d = 3;
+    int len = (int)strlen(word);
+
+    for (size_t i = 0; i < m->cap; i++) {
+        const char *k = m->slots[i].key;
+        int d;
+        if (!k)
+            continue;
+        d = sk_rules_edit_distance(word, k);
+        if (d > 2 || d >= len)
+            continue;
+        if (!best || d < best_d || (d == best_d && strcmp(k, best) < 0)) {
+            best = k;
+            best_d = d;
+        }
+    }
+    return best;
+}
+
+/* 1 if id matches [a-z0-9][a-z0-9_.-]* and is at most 64 bytes. */
+int sk_rules_id_syntax_ok(const char *id)
+{
+    size_t n = strlen(id);
+
+    if (n == 0 || n > SK_RULES_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = id[i];
+        int ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+        if (i > 0)
+            ok = ok || ch == '_' || ch == '.' || ch == '-';
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}

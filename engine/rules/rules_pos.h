@@ -250,10 +250,13 @@ void sk_rules_access_destroy(sk_rules_access_t *a);
 /* Feeds the compiled content into an XXH3_state_t (the rule set version). */
 void sk_rules_access_hash(const sk_rules_access_t *a, void *xxh3_state);
 
-/* The access part of a compiled rule set (rules_compile.c). */
+/* The access part of a compiled rule set (rules_lookup.c). */
 const sk_rules_access_t *sk_rules_access_of(const sk_rules_t *rules);
 
 /* 1 if id matches [a-z0-9][a-z0-9_.-]* and is at most 64 bytes. */
+/* Longest rule id (rotation, app, entitlement, person, ...), bytes. */
+#define SK_RULES_ID_MAX 64
+
 int sk_rules_id_syntax_ok(const char *id);
 
 /* Closest key of map m to word (edit distance <= 2), or NULL. */

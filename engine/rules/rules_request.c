@@ -44,14 +44,14 @@ static void ac_expr_ref(void *user, sk_expr_ref_kind_t kind, const char *name,
                 best = id;
         }
         if (best)
-            ac_error(x->c, x->fi, at,
+            sk_ac_error(x->c, x->fi, at,
                      "unknown rotation '%s' %s (did you mean '%s'?)", name,
                      where, best);
         else
-            ac_error(x->c, x->fi, at, "unknown rotation '%s' %s", name, where);
+            sk_ac_error(x->c, x->fi, at, "unknown rotation '%s' %s", name, where);
     } else if (kind == SK_EXPR_REF_GROUP &&
                !sk_strmap_get(&x->c->a->groups, name)) {
-        ac_unknown(x->c, x->fi, at, "group", name, where, &x->c->a->groups);
+        sk_ac_unknown(x->c, x->fi, at, "group", name, where, &x->c->a->groups);
     }
 }
 
@@ -79,14 +79,14 @@ static void ac_condition(ac_t *c, size_t fi, const char *path,
                          sk_policy_step_t *st)
 {
     sk_expr_error_t err;
-    sk_pos_t at = ac_text_start(c, fi, ac_pos(c, fi, "%s.condition", path));
+    sk_pos_t at = ac_text_start(c, fi, sk_ac_pos(c, fi, "%s.condition", path));
     sk_expr_t *e = sk_expr_compile(text, &err);
     ac_expr_refs_t x = {c, fi, at, policy};
 
     st->kind = SK_STEP_CONDITION;
-    st->condition_text = ac_str(c, text);
+    st->condition_text = sk_ac_str(c, text);
     if (!e) {
-        ac_error(c, fi, (sk_pos_t){at.line, at.col + (int)err.offset},
+        sk_ac_error(c, fi, (sk_pos_t){at.line, at.col + (int)err.offset},
                  "bad condition in policy '%s': %s", policy, err.message);
         return;
     }
@@ -100,7 +100,7 @@ static void ac_reviewers(ac_t *c, size_t fi, const char *path,
                          const char *policy, const sk_raw_reviewers_t *rr,
                          sk_reviewers_t *rv)
 {
-    const sk_person_t **users = ac_calloc(c, rr->users_count, sizeof(*users));
+    const sk_person_t **users = sk_ac_calloc(c, rr->users_count, sizeof(*users));
     char where[128];
 
     snprintf(where, sizeof(where), "in reviewers of policy '%s'", policy);
@@ -109,20 +109,20 @@ static void ac_reviewers(ac_t *c, size_t fi, const char *path,
         if (p)
             users[rv->n_users++] = p;
         else if (c->check_refs)
-            ac_unknown(c, fi, ac_pos(c, fi, "%s.reviewers.users[%u]", path, k),
+            sk_ac_unknown(c, fi, sk_ac_pos(c, fi, "%s.reviewers.users[%u]", path, k),
                        "person", rr->users[k], where, &c->a->people);
     }
     rv->users = users;
     if (rr->group) {
         rv->group = sk_strmap_get(&c->a->groups, rr->group);
         if (!rv->group && c->check_refs)
-            ac_unknown(c, fi, ac_pos(c, fi, "%s.reviewers.group", path),
+            sk_ac_unknown(c, fi, sk_ac_pos(c, fi, "%s.reviewers.group", path),
                        "group", rr->group, where, &c->a->groups);
     }
     if (rr->on_call) {
         rv->on_call = sk_rules_rotation(c->rules, rr->on_call);
         if (!rv->on_call && c->check_refs)
-            ac_unknown(c, fi, ac_pos(c, fi, "%s.reviewers.on_call", path),
+            sk_ac_unknown(c, fi, sk_ac_pos(c, fi, "%s.reviewers.on_call", path),
                        "rotation", rr->on_call, where, &c->rot_ids);
     }
     rv->manager = rr->manager && *rr->manager;
@@ -130,12 +130,12 @@ static void ac_reviewers(ac_t *c, size_t fi, const char *path,
     rv->allow_self_approval = rr->allow_self_approval && *rr->allow_self_approval;
     rv->approvals = rr->approvals ? *rr->approvals : 1;
     if (rv->approvals < 1)
-        ac_error(c, fi, ac_pos(c, fi, "%s.reviewers.approvals", path),
+        sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s.reviewers.approvals", path),
                  "approvals must be at least 1 (got %d) in policy '%s'",
                  rv->approvals, policy);
     if (rr->users_count == 0 && !rr->group && !rv->manager &&
         !rv->app_owner && !rr->on_call)
-        ac_error(c, fi, ac_pos(c, fi, "%s.reviewers", path),
+        sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s.reviewers", path),
                  "reviewers of policy '%s' name nobody: set users, group, "
                  "manager, app_owner or on_call",
                  policy);
@@ -148,7 +148,7 @@ static void ac_step(ac_t *c, size_t fi, const char *path, const char *policy,
 
     st->condition_text = "";
     if (kinds != 1) {
-        ac_error(c, fi, ac_pos(c, fi, "%s", path),
+        sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s", path),
                  "a step of policy '%s' must have exactly one of "
                  "auto_approve, condition, reviewers (found %s)",
                  policy, kinds == 0 ? "none" : "several");
@@ -157,7 +157,7 @@ static void ac_step(ac_t *c, size_t fi, const char *path, const char *policy,
     if (rs->auto_approve) {
         st->kind = SK_STEP_AUTO_APPROVE;
         if (!*rs->auto_approve)
-            ac_error(c, fi, ac_pos(c, fi, "%s.auto_approve", path),
+            sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s.auto_approve", path),
                      "auto_approve must be true in policy '%s' (remove the "
                      "step instead)",
                      policy);
@@ -169,7 +169,7 @@ static void ac_step(ac_t *c, size_t fi, const char *path, const char *policy,
     }
 }
 
-void ac_policies(ac_t *c)
+void sk_ac_policies(ac_t *c)
 {
     sk_rules_access_t *a = c->a;
 
@@ -181,16 +181,16 @@ void ac_policies(ac_t *c)
             sk_policy_t *p;
             sk_policy_step_t *steps;
             snprintf(path, sizeof(path), "policies[%u]", i);
-            if (!ac_define(c, fi, "policy", rp->id, path))
+            if (!sk_ac_define(c, fi, "policy", rp->id, path))
                 continue;
             p = &a->policy[a->n_policy++];
-            p->id = ac_str(c, rp->id);
-            p->name = ac_str(c, rp->name);
-            ac_put(c, &a->policies, p->id, p);
+            p->id = sk_ac_str(c, rp->id);
+            p->name = sk_ac_str(c, rp->name);
+            sk_ac_put(c, &a->policies, p->id, p);
             if (rp->steps_count == 0)
-                ac_error(c, fi, ac_pos(c, fi, "%s.id", path),
+                sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s.id", path),
                          "policy '%s' has no steps", rp->id);
-            steps = ac_calloc(c, rp->steps_count, sizeof(*steps));
+            steps = sk_ac_calloc(c, rp->steps_count, sizeof(*steps));
             for (unsigned k = 0; steps && k < rp->steps_count; k++) {
                 snprintf(spath, sizeof(spath), "%s.steps[%u]", path, k);
                 ac_step(c, fi, spath, p->id, &rp->steps[k], &steps[k]);
@@ -213,7 +213,7 @@ static const sk_policy_t *ac_policy_ref(ac_t *c, size_t fi, const char *path,
 
     if (!p && c->check_refs) {
         snprintf(where, sizeof(where), "as %s of %s", field, owner);
-        ac_unknown(c, fi, ac_pos(c, fi, "%s.request.%s", path, field),
+        sk_ac_unknown(c, fi, sk_ac_pos(c, fi, "%s.request.%s", path, field),
                    "policy", ref, where, &c->a->policies);
     }
     return p;
@@ -224,13 +224,13 @@ static void ac_requestable(ac_t *c, size_t fi, const char *path,
                            sk_request_settings_t *s)
 {
     sk_requester_rule_t *rules =
-        ac_calloc(c, rq->requestable_by_count, sizeof(*rules));
+        sk_ac_calloc(c, rq->requestable_by_count, sizeof(*rules));
     char where[160];
 
     snprintf(where, sizeof(where), "in requestable_by of %s", owner);
     for (unsigned k = 0; rules && k < rq->requestable_by_count; k++) {
         const char *v = rq->requestable_by[k];
-        sk_pos_t at = ac_pos(c, fi, "%s.request.requestable_by[%u]", path, k);
+        sk_pos_t at = sk_ac_pos(c, fi, "%s.request.requestable_by[%u]", path, k);
         sk_requester_rule_t *r = &rules[s->n_requestable_by];
         if (strcmp(v, "everyone") == 0) {
             r->kind = SK_REQUESTER_EVERYONE;
@@ -239,7 +239,7 @@ static void ac_requestable(ac_t *c, size_t fi, const char *path,
             r->rotation = sk_rules_rotation(c->rules, v + 9);
             if (!r->rotation) {
                 if (c->check_refs)
-                    ac_unknown(c, fi, at, "rotation", v + 9, where,
+                    sk_ac_unknown(c, fi, at, "rotation", v + 9, where,
                                &c->rot_ids);
                 continue;
             }
@@ -248,12 +248,12 @@ static void ac_requestable(ac_t *c, size_t fi, const char *path,
             r->group = sk_strmap_get(&c->a->groups, v + 6);
             if (!r->group) {
                 if (c->check_refs)
-                    ac_unknown(c, fi, at, "group", v + 6, where,
+                    sk_ac_unknown(c, fi, at, "group", v + 6, where,
                                &c->a->groups);
                 continue;
             }
         } else {
-            ac_error(c, fi, at,
+            sk_ac_error(c, fi, at,
                      "bad requestable_by '%s' of %s: use rotation:<id>, "
                      "group:<id> or everyone",
                      v, owner);
@@ -268,7 +268,7 @@ static void ac_provisioners(ac_t *c, size_t fi, const char *path,
                             const sk_raw_request_t *rq, const char *owner,
                             sk_request_settings_t *s)
 {
-    sk_principal_t *pr = ac_calloc(c, rq->provisioners_count, sizeof(*pr));
+    sk_principal_t *pr = sk_ac_calloc(c, rq->provisioners_count, sizeof(*pr));
     char where[160];
 
     snprintf(where, sizeof(where), "in provisioners of %s", owner);
@@ -285,8 +285,8 @@ static void ac_provisioners(ac_t *c, size_t fi, const char *path,
             const char *hint = sk_rules_suggest_map(&c->a->people, v);
             if (!hint)
                 hint = sk_rules_suggest_map(&c->a->groups, v);
-            ac_error(c, fi,
-                     ac_pos(c, fi, "%s.request.provisioners[%u]", path, k),
+            sk_ac_error(c, fi,
+                     sk_ac_pos(c, fi, "%s.request.provisioners[%u]", path, k),
                      "unknown person or group '%s' %s%s%s%s", v, where,
                      hint ? " (did you mean '" : "", hint ? hint : "",
                      hint ? "'?)" : "");
@@ -304,16 +304,16 @@ static sk_request_settings_t *ac_request(ac_t *c, size_t fi, const char *path,
                                          const char *owner,
                                          const char *declared_in)
 {
-    sk_request_settings_t *s = ac_calloc(c, 1, sizeof(*s));
+    sk_request_settings_t *s = sk_ac_calloc(c, 1, sizeof(*s));
 
     if (!s)
         return NULL;
     c->a->request_blocks++;
-    s->declared_in = ac_str(c, declared_in);
+    s->declared_in = sk_ac_str(c, declared_in);
     s->self_service = rq->self_service && *rq->self_service;
     ac_requestable(c, fi, path, rq, owner, s);
     if (!rq->policy)
-        ac_error(c, fi, ac_pos(c, fi, "%s.request", path),
+        sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s.request", path),
                  "missing required field 'policy' in request of %s", owner);
     else
         s->policy = ac_policy_ref(c, fi, path, "policy", rq->policy, owner);
@@ -327,13 +327,13 @@ static sk_request_settings_t *ac_request(ac_t *c, size_t fi, const char *path,
     if (rq->provisioning && strcmp(rq->provisioning, "manual") == 0)
         s->provisioning = SK_PROVISIONING_MANUAL;
     else if (rq->provisioning && strcmp(rq->provisioning, "automatic") != 0)
-        ac_error(c, fi, ac_pos(c, fi, "%s.request.provisioning", path),
+        sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s.request.provisioning", path),
                  "bad provisioning '%s' of %s: expected automatic or manual",
                  rq->provisioning, owner);
     ac_provisioners(c, fi, path, rq, owner, s);
     if (s->provisioning == SK_PROVISIONING_MANUAL &&
         rq->provisioners_count == 0)
-        ac_error(c, fi, ac_pos(c, fi, "%s.request.provisioning", path),
+        sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s.request.provisioning", path),
                  "provisioning of %s is manual but no provisioners are "
                  "named",
                  owner);
@@ -348,23 +348,23 @@ static void ac_profile(ac_t *c, const sk_raw_profile_t *rp)
 
     if (!rp->id || sk_strmap_get(&c->a->profiles, rp->id))
         return;
-    p = ac_calloc(c, 1, sizeof(*p));
-    ents = ac_calloc(c, rp->entitlements_count, sizeof(*ents));
+    p = sk_ac_calloc(c, 1, sizeof(*p));
+    ents = sk_ac_calloc(c, rp->entitlements_count, sizeof(*ents));
     if (!p || !ents)
         return;
-    p->id = ac_str(c, rp->id);
+    p->id = sk_ac_str(c, rp->id);
     for (unsigned k = 0; k < rp->entitlements_count; k++) {
         const sk_entitlement_t *e = sk_rules_entitlement(c->rules, rp->entitlements[k]);
         if (e)
             ents[p->n_entitlements++] = e;
     }
     p->entitlements = ents;
-    ac_put(c, &c->a->profiles, p->id, p);
+    sk_ac_put(c, &c->a->profiles, p->id, p);
 }
 
 /* Request blocks of entitlements, then of profiles, then the fallback of
  * entitlements without a block of their own to their first profile's. */
-void ac_requests(ac_t *c)
+void sk_ac_requests(ac_t *c)
 {
     sk_rules_access_t *a = c->a;
     char path[64], owner[192], in[192];
@@ -387,7 +387,7 @@ void ac_requests(ac_t *c)
                 s = ac_request(c, fi, path, re->request, owner, in);
                 e = sk_rules_entitlement(c->rules, in + 12);
                 if (s && e && !sk_strmap_get(&a->ent_req, e->key))
-                    ac_put(c, &a->ent_req, e->key, s);
+                    sk_ac_put(c, &a->ent_req, e->key, s);
             }
         }
         for (unsigned i = 0; d && i < d->profiles_count; i++) {
@@ -402,8 +402,8 @@ void ac_requests(ac_t *c)
             s = ac_request(c, fi, path, rp->request, owner, in);
             if (!s || sk_strmap_get(&a->prof_req, rp->id))
                 continue;
-            id = ac_str(c, rp->id);
-            ac_put(c, &a->prof_req, id, s);
+            id = sk_ac_str(c, rp->id);
+            sk_ac_put(c, &a->prof_req, id, s);
         }
     }
     for (size_t fi = 0; fi < c->n_files; fi++) {
@@ -417,36 +417,9 @@ void ac_requests(ac_t *c)
                 const sk_entitlement_t *e =
                     sk_rules_entitlement(c->rules, rp->entitlements[k]);
                 if (e && !sk_strmap_get(&a->ent_req, e->key))
-                    ac_put(c, &a->ent_req, e->key, s);
+                    sk_ac_put(c, &a->ent_req, e->key, s);
             }
         }
     }
 }
 
-/* ---- lookups ------------------------------------------------------------ */
-
-const sk_policy_t *sk_rules_policy(const sk_rules_t *rules, const char *id)
-{
-    const sk_rules_access_t *a = sk_rules_access_of(rules);
-    return a && id ? sk_strmap_get(&a->policies, id) : NULL;
-}
-
-const sk_request_settings_t *sk_rules_request_settings(const sk_rules_t *rules,
-                                                       const char *key)
-{
-    const sk_rules_access_t *a = sk_rules_access_of(rules);
-    return a && key ? sk_strmap_get(&a->ent_req, key) : NULL;
-}
-
-const sk_profile_t *sk_rules_profile(const sk_rules_t *rules, const char *id)
-{
-    const sk_rules_access_t *a = sk_rules_access_of(rules);
-    return a && id ? sk_strmap_get(&a->profiles, id) : NULL;
-}
-
-const sk_request_settings_t *
-sk_rules_profile_request_settings(const sk_rules_t *rules, const char *id)
-{
-    const sk_rules_access_t *a = sk_rules_access_of(rules);
-    return a && id ? sk_strmap_get(&a->prof_req, id) : NULL;
-}

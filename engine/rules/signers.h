@@ -33,11 +33,11 @@ typedef enum sk_identity_mode {
 
 typedef struct sk_signer {
     const char *id;
-    bool front;                        /* false: a person, vouching for itself */
-    size_t n_keys;                     /* >= 1 */
+    bool front;    /* false: a person, vouching for itself */
+    size_t n_keys; /* >= 1 */
     const unsigned char (*keys)[SK_KEY_PUBLIC_LEN];
-    size_t n_vouches;                  /* fronts: >= 1 */
-    const char *const *vouches_for;    /* person id, "group:<id>" or "everyone" */
+    size_t n_vouches;               /* fronts: >= 1 */
+    const char *const *vouches_for; /* person id, "group:<id>" or "everyone" */
 } sk_signer_t;
 
 typedef struct sk_signers {

@@ -43,8 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(sk_envelope_verify(&env, k.pub, "t", data, size, data, size) == SK_EINVAL,
                "a fuzzed signature verified");
     /* signing the same (signer, time) gives an envelope of the same shape */
-    rc = sk_envelope_sign(&k, "t", data, size, data, size, env.issued_at_ms, again,
-                          sizeof again, &len);
+    rc = sk_envelope_sign(&k, "t", data, size, data, size, env.issued_at_ms, again, sizeof again,
+                          &len);
     FUZZ_CHECK(rc == 0 && len == size, "sign rc %d len %zu", rc, len);
     FUZZ_CHECK(memcmp(again, data, 2 + n + 8) == 0, "signed prefix differs");
     FUZZ_CHECK(sk_envelope_parse(again, len, &env2, reason, sizeof reason) == 0, "reparse");

@@ -31,8 +31,7 @@ int sk_fx_produce_signed(sk_fx_kafka_t *fx, const char *topic, const char *key, 
     rd_kafka_resp_err_t err = rd_kafka_producev(
         fx->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
         RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_PARTITION(partition),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
     if (err) {
         if (h)
             rd_kafka_headers_destroy(h);
@@ -51,8 +50,8 @@ int sk_fx_produce_request_as(sk_fx_kafka_t *fx, const sk_request_event_t *ev,
     int rc = -1;
     sk_arena_init(&a, 4096);
     if (codec && sk_codec_encode_request(codec, ev, &a, &buf, &len) == 0)
-        rc = sk_fx_produce_signed(fx, "shiftkey.requests.v1", ev->subject, buf, len, k,
-                                  sk_now_ms(), RD_KAFKA_PARTITION_UA);
+        rc = sk_fx_produce_signed(fx, "shiftkey.requests.v1", ev->subject, buf, len, k, sk_now_ms(),
+                                  RD_KAFKA_PARTITION_UA);
     sk_arena_fini(&a);
     sk_codec_destroy(codec);
     return rc;

@@ -61,8 +61,8 @@ TEST(envelope_round_trip_and_every_field_bound)
     size_t len = 0;
     const char *val = "\0\0\0\x03\xedpayload";
     key_for("carol@example.com", 7, &k);
-    CHECK_INT(sk_envelope_sign(&k, "shiftkey.requests.v1", "bob", 3, val, 12, 1700000000123,
-                               buf, sizeof(buf), &len),
+    CHECK_INT(sk_envelope_sign(&k, "shiftkey.requests.v1", "bob", 3, val, 12, 1700000000123, buf,
+                               sizeof(buf), &len),
               0);
     CHECK_INT(len, 74 + strlen("carol@example.com"));
     CHECK_INT(buf[0], 1);
@@ -72,25 +72,22 @@ TEST(envelope_round_trip_and_every_field_bound)
     CHECK_INT(env.issued_at_ms, 1700000000123);
     CHECK_INT(sk_envelope_verify(&env, k.pub, "shiftkey.requests.v1", "bob", 3, val, 12), 0);
     /* another topic, key, value, time or signer id: refused */
-    CHECK_INT(sk_envelope_verify(&env, k.pub, "shiftkey.provisioning.results.v1", "bob", 3, val,
-                                 12),
-              SK_EINVAL);
+    CHECK_INT(
+        sk_envelope_verify(&env, k.pub, "shiftkey.provisioning.results.v1", "bob", 3, val, 12),
+        SK_EINVAL);
     CHECK_INT(sk_envelope_verify(&env, k.pub, "shiftkey.requests.v1", "bob2", 4, val, 12),
               SK_EINVAL);
     CHECK_INT(sk_envelope_verify(&env, k.pub, "shiftkey.requests.v1", "bob", 3, val, 11),
               SK_EINVAL);
     sk_envelope_t t = env;
     t.issued_at_ms++;
-    CHECK_INT(sk_envelope_verify(&t, k.pub, "shiftkey.requests.v1", "bob", 3, val, 12),
-              SK_EINVAL);
+    CHECK_INT(sk_envelope_verify(&t, k.pub, "shiftkey.requests.v1", "bob", 3, val, 12), SK_EINVAL);
     t = env;
     t.signer[0] = 'd';
-    CHECK_INT(sk_envelope_verify(&t, k.pub, "shiftkey.requests.v1", "bob", 3, val, 12),
-              SK_EINVAL);
+    CHECK_INT(sk_envelope_verify(&t, k.pub, "shiftkey.requests.v1", "bob", 3, val, 12), SK_EINVAL);
     t = env;
     t.sig[10] ^= 1;
-    CHECK_INT(sk_envelope_verify(&t, k.pub, "shiftkey.requests.v1", "bob", 3, val, 12),
-              SK_EINVAL);
+    CHECK_INT(sk_envelope_verify(&t, k.pub, "shiftkey.requests.v1", "bob", 3, val, 12), SK_EINVAL);
     /* another key */
     sk_signing_key_t other;
     key_for("carol@example.com", 8, &other);
@@ -273,10 +270,17 @@ static sk_identity_verdict_t verdict_of(const sk_rules_t *r, const sk_signing_ke
                   0);
     if (tamper == 1)
         env[len - 1] ^= 0x80;
-    sk_identity_input_t in = {.topic = "req", .key = "bob", .key_len = 3, .value = val,
-                              .value_len = strlen(val) - (tamper == 2), .envelope = k ? env : NULL,
-                              .envelope_len = len, .n_envelopes = k ? 1 : 0, .actor = actor,
-                              .occurred_at_ms = occurred, .now_ms = now};
+    sk_identity_input_t in = {.topic = "req",
+                              .key = "bob",
+                              .key_len = 3,
+                              .value = val,
+                              .value_len = strlen(val) - (tamper == 2),
+                              .envelope = k ? env : NULL,
+                              .envelope_len = len,
+                              .n_envelopes = k ? 1 : 0,
+                              .actor = actor,
+                              .occurred_at_ms = occurred,
+                              .now_ms = now};
     CHECK_INT(sk_identity_check(&signers, r, &in, &res), 0);
     if (signer_out)
         strcpy(signer_out, res.signer);
@@ -323,8 +327,14 @@ TEST(identity_refuses_two_envelopes_and_garbage)
 {
     sk_identity_result_t res;
     setup_signers(SK_IDENTITY_SIGNED);
-    sk_identity_input_t in = {.topic = "req", .value = "v", .value_len = 1, .envelope = "xx",
-                              .envelope_len = 2, .n_envelopes = 1, .actor = "bob", .now_ms = 1};
+    sk_identity_input_t in = {.topic = "req",
+                              .value = "v",
+                              .value_len = 1,
+                              .envelope = "xx",
+                              .envelope_len = 2,
+                              .n_envelopes = 1,
+                              .actor = "bob",
+                              .now_ms = 1};
     CHECK_INT(sk_identity_check(&signers, NULL, &in, &res), 0);
     CHECK_INT(res.verdict, SK_IDENTITY_MALFORMED);
     in.n_envelopes = 2;
@@ -424,7 +434,8 @@ TEST(rules_signer_errors)
     CHECK_CONTAINS(m, "unknown key 'public_key' in signer");
 }
 
-SK_TEST_MAIN(SK_TEST_CASE(rules_signers_loaded), SK_TEST_CASE(rules_signer_errors), SK_TEST_CASE(murmur2_matches_java), SK_TEST_CASE(partition_for_key_is_positive_modulo),
+SK_TEST_MAIN(SK_TEST_CASE(rules_signers_loaded), SK_TEST_CASE(rules_signer_errors),
+             SK_TEST_CASE(murmur2_matches_java), SK_TEST_CASE(partition_for_key_is_positive_modulo),
              SK_TEST_CASE(envelope_round_trip_and_every_field_bound),
              SK_TEST_CASE(envelope_parse_refuses_malformed),
              SK_TEST_CASE(keyfile_written_0600_read_back_and_refused_when_open),
