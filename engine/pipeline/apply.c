@@ -18,6 +18,7 @@
 #include "pipeline/engine_internal.h"
 #include "base/log.h"
 #include "decide/oncall_index.h"
+#include "pipeline/verify.h"
 
 /* The encoded outputs of one decision, in outbox form. */
 typedef struct staged {
@@ -148,6 +149,8 @@ typedef struct item {
     sk_request_decision_t rd; /* request records: the decision with its tasks */
     int drc;               /* decode result */
     const char *reason;    /* decode failure */
+    const char *refused_actor;   /* refused by verify.c: the actor the record claims */
+    const char *refused_verdict; /* and why, e.g. "bad_signature" */
     size_t user_idx;       /* into the batch's distinct users */
     sk_decision_t d;
     sk_dead_letter_t dl;
@@ -166,6 +169,33 @@ static const char *keep_str(sk_engine_t *e, const char *s, bool *ok)
     if (s && !c)
         *ok = false;
     return c;
+}
+
+/* Refuses item it (decoded) as verify.c said: a dead letter, and an audit
+ * record that names the claimed actor and the signer (decide_item). */
+static int refuse_item(sk_engine_t *e, item_t *it, const sk_verify_t *v, const char *actor)
+{
+    it->drc = SK_EINVAL; /* in.user stays the subject: the audit record names it */
+    it->user = NULL;
+    it->refused_actor = actor ? actor : "";
+    it->refused_verdict = v->verdict;
+    it->reason = sk_arena_sprintf(&e->arena, "identity refused (%s): %s; claimed actor '%.64s', "
+                                  "signer '%.64s'",
+                                  v->verdict, v->reason, it->refused_actor,
+                                  v->signer[0] ? v->signer : "(none)");
+    return it->reason ? 0 : SK_ENOMEM;
+}
+
+/* The identity checks of a decoded request or result (pipeline/verify.c). */
+static int verify_item(sk_engine_t *e, item_t *it, const char *actor, const char *event_id,
+                       sk_ms_t occurred_at_ms)
+{
+    sk_verify_t v;
+    int rc = sk_verify_identity(e, it->msg, it->user, actor, event_id, occurred_at_ms,
+                                it->in.now_ms, &v);
+    if (rc != 0 || v.accepted)
+        return rc;
+    return refuse_item(e, it, &v, actor);
 }
 
 /* Decodes a record of the requests topic into *it (see decode_item). */
@@ -202,7 +232,7 @@ static int decode_request(sk_engine_t *e, item_t *it, const char *key)
     if (!ok)
         return SK_ENOMEM;
     it->in.user = it->user = it->req.subject;
-    return 0;
+    return verify_item(e, it, it->req.actor, it->req.event_id, it->req.occurred_at_ms);
 }
 
 /* Decodes a record of the provisioning results topic into *it (see
@@ -233,7 +263,13 @@ static int decode_result(sk_engine_t *e, item_t *it, const char *key)
     if (!ok)
         return SK_ENOMEM;
     it->in.user = it->user = it->res.user;
-    return 0;
+    /* a result has no event id: the answer itself is the event */
+    const char *event_id = sk_arena_sprintf(&e->arena, "%s:%s:%lld", r.command_id,
+                                            sk_provisioning_status_name(r.result),
+                                            (long long)r.at_ms);
+    if (!event_id)
+        return SK_ENOMEM;
+    return verify_item(e, it, it->res.provisioner, event_id, r.at_ms);
 }
 
 /* Decodes one record into *it; the event's strings are copied because the
@@ -250,6 +286,17 @@ static int decode_item(sk_engine_t *e, item_t *it)
                           .user = key,
                           .origin = {rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset},
                           .now_ms = sk_now_ms()};
+    /* a record on another partition than its key's is never decided */
+    sk_verify_t v;
+    int rc = sk_verify_partition(e, msg, &v);
+    if (rc != 0)
+        return rc;
+    if (!v.accepted) {
+        it->drc = SK_EINVAL;
+        it->in.user = "";
+        it->reason = sk_arena_strdup(&e->arena, v.reason);
+        return it->reason ? 0 : SK_ENOMEM;
+    }
     if (it->topic == SK_IN_REQUESTS)
         return decode_request(e, it, key);
     if (it->topic == SK_IN_RESULTS)
@@ -296,6 +343,13 @@ static int decide_item(sk_engine_t *e, item_t *it, sk_user_state_t *states,
         rc = sk_decide_reject(e->rules, &it->in,
                               it->drc == SK_EPARSE ? SK_DL_UNDECODABLE : SK_DL_INVALID,
                               it->reason, &e->arena, &it->d);
+        if (rc == 0 && it->refused_actor) {
+            it->d.audit.actor = it->refused_actor;
+            it->d.audit.decision =
+                sk_arena_sprintf(&e->arena, "refused_%s", it->refused_verdict);
+            if (!it->d.audit.decision)
+                return SK_ENOMEM;
+        }
     } else if (it->topic == SK_IN_REQUESTS) {
         sk_request_input_t rin = {.event = &it->req, .origin = it->in.origin,
                                   .now_ms = it->in.now_ms};

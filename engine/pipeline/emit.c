@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/partition.h"
 #include "pipeline/engine_internal.h"
 #include "base/log.h"
 
@@ -70,6 +71,7 @@ int sk_emit_open(sk_engine_t *e, char *err, size_t err_len)
     if (rd_kafka_conf_set(conf, "bootstrap.servers", e->cfg.brokers, errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "client.id", e->cfg.client_id, errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof(errstr)) ||
+        rd_kafka_conf_set(conf, "partitioner", SK_PARTITIONER, errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "linger.ms", "1", errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "message.timeout.ms", "0", errstr, sizeof(errstr)) ||
         sk_kafka_conf_apply(conf, "producer", e->cfg.kafka_props, e->cfg.n_kafka_props, errstr,

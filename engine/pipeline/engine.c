@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "pipeline/engine_internal.h"
+#include "pipeline/verify.h"
 #include "base/log.h"
 #include "base/topics.h"
 
@@ -79,6 +80,7 @@ static void log_rules(const sk_rules_t *r, const char *path)
             "%zu enrollments (version %s)",
             path, st.files, st.apps, st.entitlements, st.rotations, st.profiles, st.enrollments,
             sk_rules_version(r));
+    sk_verify_announce(r);
 }
 
 /*
