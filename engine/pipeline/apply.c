@@ -151,6 +151,7 @@ typedef struct item {
     const char *reason;    /* decode failure */
     const char *refused_actor;   /* refused by verify.c: the actor the record claims */
     const char *refused_verdict; /* and why, e.g. "bad_signature" */
+    const char *refused_event;   /* and the event id it carries */
     size_t user_idx;       /* into the batch's distinct users */
     sk_decision_t d;
     sk_dead_letter_t dl;
@@ -173,8 +174,10 @@ static const char *keep_str(sk_engine_t *e, const char *s, bool *ok)
 
 /* Refuses item it (decoded) as verify.c said: a dead letter, and an audit
  * record that names the claimed actor and the signer (decide_item). */
-static int refuse_item(sk_engine_t *e, item_t *it, const sk_verify_t *v, const char *actor)
+static int refuse_item(sk_engine_t *e, item_t *it, const sk_verify_t *v, const char *actor,
+                       const char *event_id)
 {
+    it->refused_event = event_id;
     it->drc = SK_EINVAL; /* in.user stays the subject: the audit record names it */
     it->user = NULL;
     it->refused_actor = actor ? actor : "";
@@ -195,7 +198,7 @@ static int verify_item(sk_engine_t *e, item_t *it, const char *actor, const char
                                 it->in.now_ms, &v);
     if (rc != 0 || v.accepted)
         return rc;
-    return refuse_item(e, it, &v, actor);
+    return refuse_item(e, it, &v, actor, event_id);
 }
 
 /* Decodes a record of the requests topic into *it (see decode_item). */
@@ -345,6 +348,7 @@ static int decide_item(sk_engine_t *e, item_t *it, sk_user_state_t *states,
                               it->reason, &e->arena, &it->d);
         if (rc == 0 && it->refused_actor) {
             it->d.audit.actor = it->refused_actor;
+            it->d.audit.event_id = it->refused_event;
             it->d.audit.decision =
                 sk_arena_sprintf(&e->arena, "refused_%s", it->refused_verdict);
             if (!it->d.audit.decision)

@@ -74,11 +74,12 @@ int sk_verify_partition(sk_engine_t *e, const rd_kafka_message_t *msg, sk_verify
         out->accepted = false;
         out->verdict = "wrong_partition";
         snprintf(out->reason, sizeof(out->reason),
-                 "record on partition %" PRId32 " but its key '%.64s' maps to partition %" PRId32
+                 "record on partition %" PRId32 " but its key '%.*s' maps to partition %" PRId32
                  " of %" PRId32 " (murmur2, as Java clients and librdkafka's "
                  "partitioner=murmur2_random): produce with that partitioner; a record "
                  "elsewhere would make a second copy of the user's state",
-                 msg->partition, (const char *)msg->key, want, n);
+                 msg->partition, (int)(msg->key_len > 64 ? 64 : msg->key_len),
+                 (const char *)msg->key, want, n);
     }
     return 0;
 }
