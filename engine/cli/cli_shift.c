@@ -1,4 +1,5 @@
 /* cli_shift.c — publish shift events and watch outputs (see cli_shift.h). */
+#include "base/partition.h"
 #include "cli/cli_shift.h"
 
 #include <getopt.h>
@@ -98,6 +99,7 @@ int sk_cli_produce(const char *brokers, const char *topic, const char *key, cons
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof(errstr)) ||
+        rd_kafka_conf_set(conf, "partitioner", SK_PARTITIONER, errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr))) {
         fprintf(stderr, "shiftkey: %s\n", errstr);
         rd_kafka_conf_destroy(conf);

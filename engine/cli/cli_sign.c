@@ -113,6 +113,18 @@ rd_kafka_headers_t *sk_cli_sign_headers(const sk_signing_key_t *k, const char *t
     return h;
 }
 
+int sk_cli_signer(const char *cmd, const char *as, const char *key_file, sk_signing_key_t *k)
+{
+    char err[1024];
+    if (!as || !*as)
+        as = getenv("SHIFTKEY_USER");
+    if (sk_cli_key_load(as, key_file, k, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s: %s\n", cmd, err);
+        return 1;
+    }
+    return 0;
+}
+
 static void keygen_usage(FILE *out)
 {
     fprintf(out, "usage: shiftkey keygen ID [--key-dir DIR | --out FILE]\n\n"

@@ -36,6 +36,14 @@ int sk_cli_key_load(const char *as, const char *key_file, sk_signing_key_t *k, c
 rd_kafka_headers_t *sk_cli_sign_headers(const sk_signing_key_t *k, const char *topic,
                                         const char *key, const void *val, size_t len);
 
+/*
+ * sk_cli_signer — the key the CLI acts with: selected by `as` (--as), else
+ * $SHIFTKEY_USER, else the only key held (sk_cli_key_load, key_file from
+ * --key). The actor of every event is k->signer. 0, or 1 with the reason
+ * on stderr prefixed by `cmd`.
+ */
+int sk_cli_signer(const char *cmd, const char *as, const char *key_file, sk_signing_key_t *k);
+
 /* `shiftkey keygen ID [--key-dir DIR | --out FILE]`: exit code 0, 1, 2. */
 int sk_cli_keygen(int argc, char **argv);
 
