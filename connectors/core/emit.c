@@ -43,6 +43,9 @@ sk_conn_emitter_t *sk_conn_emitter_new(const char *brokers, const char *topic,
     const char *base[][2] = {{"bootstrap.servers", brokers},
                              {"enable.idempotence", "true"},
                              {"acks", "all"},
+                             /* the one partitioner of shiftkey: the engine refuses a
+                              * record off its key's murmur2 partition */
+                             {"partitioner", "murmur2_random"},
                              {"linger.ms", "5"},
                              {"message.timeout.ms", "30000"},
                              {"log_level", "3"}};

@@ -149,6 +149,7 @@ int sk_cli_request(int argc, char **argv)
         {"key", 1, 0, 'K'},      {0, 0, 0, 0}};
     const char *duration = NULL, *justification = "", *as = NULL, *id = NULL, *key = NULL;
     sk_signing_key_t signer;
+    char as_buf[SK_KEY_SIGNER_MAX + 1];
     const char *kafka = NULL, *bfile = NULL;
     int emergency = 0, wait_s = -1, c;
     char bs[1024], idbuf[64];
@@ -173,9 +174,11 @@ int sk_cli_request(int argc, char **argv)
         fprintf(stderr, "shiftkey request: need APP/ENTITLEMENT and --duration (e.g. 2h)\n");
         return 2;
     }
-    if (sk_cli_signer("shiftkey request", as, key, &signer) != 0)
-        return 1;
-    as = signer.signer;
+    int signer_rc = sk_cli_signer("shiftkey request", as, key, &signer);
+    if (signer_rc != 0)
+        return signer_rc;
+    snprintf(as_buf, sizeof(as_buf), "%s", signer.signer); /* outlives the wiped key */
+    as = as_buf;
     const char *brokers = sk_cli_bootstrap(kafka, bfile, bs, sizeof(bs));
     if (!brokers) {
         fprintf(stderr, "shiftkey: no Kafka address: pass --kafka, set SHIFTKEY_KAFKA, or start "

@@ -50,9 +50,10 @@ static int only_key(const char *dir, char *path, size_t path_len, char *err, siz
     closedir(d);
     if (found == 1)
         return 0;
-    if (found)
+    if (found) {
         snprintf(err, err_len, "%d keys in %s: choose one with --as ID", found, dir);
-    else
+        return 2; /* a usage error: the user must say which */
+    } else
         snprintf(err, err_len, "no signing key in %s (create one with `shiftkey keygen YOUR-ID`)",
                  dir);
     return 1;
@@ -77,8 +78,10 @@ int sk_cli_key_load(const char *as, const char *key_file, sk_signing_key_t *k, c
                 return 1;
             }
             snprintf(path, sizeof(path), "%s/%s.key", dir, as);
-        } else if (only_key(dir, path, sizeof(path), err, err_len) != 0) {
-            return 1;
+        } else {
+            int rc = only_key(dir, path, sizeof(path), err, err_len);
+            if (rc != 0)
+                return rc;
         }
     }
     if (sk_keyfile_read(path, k, err, err_len) != 0) {
@@ -116,13 +119,12 @@ rd_kafka_headers_t *sk_cli_sign_headers(const sk_signing_key_t *k, const char *t
 int sk_cli_signer(const char *cmd, const char *as, const char *key_file, sk_signing_key_t *k)
 {
     char err[1024];
+    int rc;
     if (!as || !*as)
         as = getenv("SHIFTKEY_USER");
-    if (sk_cli_key_load(as, key_file, k, err, sizeof(err)) != 0) {
+    if ((rc = sk_cli_key_load(as, key_file, k, err, sizeof(err))) != 0)
         fprintf(stderr, "%s: %s\n", cmd, err);
-        return 1;
-    }
-    return 0;
+    return rc;
 }
 
 static void keygen_usage(FILE *out)

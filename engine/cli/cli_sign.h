@@ -21,8 +21,9 @@ const char *sk_cli_key_dir(char *buf, size_t len);
 /*
  * sk_cli_key_load — the key to sign with: key_file (or $SHIFTKEY_KEY) when
  * set, whose signer must be `as` when `as` is given; else `<dir>/<as>.key`;
- * else the only key of the directory. 0, or 1 with the reason in err
- * (no key, several keys and no --as, a key file others may read, ...).
+ * else the only key of the directory. 0; 2 with the reason in err when the
+ * directory holds several keys and none was chosen (a usage error); 1 for
+ * the rest (no key, a key file others may read, another signer's key, ...).
  */
 int sk_cli_key_load(const char *as, const char *key_file, sk_signing_key_t *k, char *err,
                     size_t err_len);
@@ -39,8 +40,8 @@ rd_kafka_headers_t *sk_cli_sign_headers(const sk_signing_key_t *k, const char *t
 /*
  * sk_cli_signer — the key the CLI acts with: selected by `as` (--as), else
  * $SHIFTKEY_USER, else the only key held (sk_cli_key_load, key_file from
- * --key). The actor of every event is k->signer. 0, or 1 with the reason
- * on stderr prefixed by `cmd`.
+ * --key). The actor of every event is k->signer. 0, or sk_cli_key_load's
+ * 1 or 2 (an exit code) with the reason on stderr prefixed by `cmd`.
  */
 int sk_cli_signer(const char *cmd, const char *as, const char *key_file, sk_signing_key_t *k);
 

@@ -286,8 +286,9 @@ static int parse_action(const verb_t *v, int argc, char **argv, action_opts_t *o
         return 2;
     }
     /* who acts is whose key signs: --as only selects among the keys held */
-    if (sk_cli_signer("shiftkey task", o->as, o->key, &o->signer) != 0)
-        return 1;
+    int signer_rc = sk_cli_signer("shiftkey task", o->as, o->key, &o->signer);
+    if (signer_rc != 0)
+        return signer_rc;
     o->as = o->signer.signer;
     return -1;
 }
@@ -612,6 +613,7 @@ int sk_cli_revoke(int argc, char **argv)
         {"help", 0, 0, 'h'}, {"key", 1, 0, 'K'}, {0, 0, 0, 0}};
     const char *justification = "", *comment = "", *id = NULL, *as = NULL, *key = NULL;
     sk_signing_key_t signer;
+    char as_buf[SK_KEY_SIGNER_MAX + 1];
     const char *kafka = NULL, *bfile = NULL;
     char bs[1024], idbuf[64];
     int c;
@@ -634,9 +636,11 @@ int sk_cli_revoke(int argc, char **argv)
                         "shiftkey revoke --help)\n");
         return 2;
     }
-    if (sk_cli_signer("shiftkey revoke", as, key, &signer) != 0)
-        return 1;
-    as = signer.signer;
+    int signer_rc = sk_cli_signer("shiftkey revoke", as, key, &signer);
+    if (signer_rc != 0)
+        return signer_rc;
+    snprintf(as_buf, sizeof(as_buf), "%s", signer.signer); /* outlives the wiped key */
+    as = as_buf;
     const char *user = argv[optind], *target = argv[optind + 1];
     const char *brokers = need_brokers(kafka, bfile, bs, sizeof(bs));
     if (!brokers)

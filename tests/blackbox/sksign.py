@@ -91,6 +91,22 @@ def keygen(cli, key_dir, ident):
     return out.stdout.strip()
 
 
+def people_of(rules_dir):
+    """The person ids of a rules directory (the `- id:` entries under `people:`)."""
+    ids = []
+    for name in sorted(os.listdir(rules_dir)):
+        if not name.endswith((".yaml", ".yml")):
+            continue
+        section = None
+        with open(os.path.join(rules_dir, name), encoding="utf-8") as f:
+            for line in f:
+                if line[:1].isalpha():
+                    section = line.split(":")[0]
+                elif section == "people" and line.lstrip().startswith("- id:"):
+                    ids.append(line.split("id:", 1)[1].split("#")[0].strip().strip("'\""))
+    return ids
+
+
 def signed_rules(cli, src, dst, key_dir, people, fronts=None, window=None):
     """Copies the rules directory src to dst and adds dst/signers.yaml declaring a key
     (made by the CLI into key_dir) for each person, plus fronts: {id: (pub_b64,

@@ -46,6 +46,8 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "blackbox"))
+import nacl.signing  # noqa: E402
+import sksign  # noqa: E402
 import skwire  # noqa: E402
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 
@@ -56,6 +58,11 @@ PARTITIONS = 8
 HOUR = 3600 * 1000
 T_SCHEDULE = "shiftkey.schedule.v1"
 T_REQUESTS = "shiftkey.requests.v1"
+# the front that signs the fault test's requests (tests/rules/chaos/signers.yaml);
+# a deterministic test key: seed = BLAKE2b-256 of the id
+CHAOS_FRONT = "chaos-front"
+CHAOS_FRONT_KEY = nacl.signing.SigningKey(hashlib.blake2b(CHAOS_FRONT.encode(),
+                                                          digest_size=32).digest())
 T_COMMANDS = "shiftkey.commands.v1"
 T_TASKS = "shiftkey.tasks.v1"
 
@@ -722,7 +729,7 @@ def run_once(args, seed, passed_before):
 
         def produce():
             p = Producer({"bootstrap.servers": rig.bootstrap, "enable.idempotence": True,
-                          "log_level": 3})
+                          "partitioner": "murmur2_random", "log_level": 3})
             gap = duration / max(1, len(events))
             for stream, user, what, step in events:
                 t = now_ms()
@@ -739,13 +746,17 @@ def run_once(args, seed, passed_before):
                               value=skwire.encode("schedule_event", rec))
                 else:
                     if what[step] == "resend":
-                        value = last_sent[user]
+                        # the same signed bytes again: the engine refuses the replay
+                        value, env = last_sent[user]
                         produced["resent"] += 1
                     else:
                         value = skwire.encode("access_request_event",
                                               request_record(user, what[step], t))
-                        last_sent[user] = value
-                    p.produce(T_REQUESTS, key=user.encode(), value=value)
+                        env = sksign.envelope(CHAOS_FRONT_KEY, CHAOS_FRONT, T_REQUESTS, user,
+                                              value)
+                        last_sent[user] = (value, env)
+                    p.produce(T_REQUESTS, key=user.encode(), value=value,
+                              headers=[(sksign.HEADER, env)])
                 p.poll(0)
                 produced[stream] += 1
                 time.sleep(gap)
