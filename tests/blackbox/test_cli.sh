@@ -66,7 +66,19 @@ check "  ...with file:line:column" grep -q "apps.yaml:5:9" "$tmp/err"
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$tmp" >/dev/null 2>&1 &
 pids="$pids $!"
-"$SKD" --kafka embedded --bootstrap-file "$tmp/boot" --rules rules/examples \
+# signatures on: a key per person who acts below (shiftkey keygen), declared
+# in a copy of the example rules; the CLI signs with the key --as selects
+cp -r rules/examples "$tmp/rules"
+export SHIFTKEY_KEY_DIR="$tmp/keys"
+{
+    echo "signers:"
+    for p in dave frank bob; do
+        echo "  - id: $p@example.com"
+        echo "    public_keys: [\"$("$SK" keygen "$p@example.com" 2>/dev/null)\"]"
+    done
+} >"$tmp/rules/signers.yaml"
+check "shiftkey keygen wrote 0600 key files" sh -c "test \"\$(stat -c %a $tmp/keys/dave@example.com.key)\" = 600"
+"$SKD" --kafka embedded --bootstrap-file "$tmp/boot" --rules "$tmp/rules" \
     --redis "127.0.0.1:$port" >"$tmp/engine.log" 2>&1 &
 pids="$pids $!"
 i=0
@@ -110,6 +122,9 @@ check "a request the rules refuse (bob is not in platform-team): --wait exits 1"
     "$SK" request kubernetes-prod/edit --duration 1h --as bob@example.com --id cli-req-2 \
     --wait 30 --bootstrap-file "$tmp/boot"
 check "  ...and says why" grep -q "may not request" "$tmp/out"
+check "acting as someone whose key you do not hold is refused (1)" exits 1 "$SK" task approve \
+    cli-req-1 --subject dave@example.com --as erin@example.com --bootstrap-file "$tmp/boot"
+check "  ...and says so" grep -q "hold no key for 'erin@example.com'" "$tmp/err"
 check "shiftkey request without --duration is a usage error (2)" exits 2 "$SK" request \
     kubernetes-prod/edit --as dave@example.com --bootstrap-file "$tmp/boot"
 check "shiftkey task with an unknown action is a usage error (2)" exits 2 "$SK" task frob x \
