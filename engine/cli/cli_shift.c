@@ -1,5 +1,5 @@
 /* cli_shift.c — publish shift events and watch outputs (see cli_shift.h). */
-#include "base/partition.h"
+#include "base/keyhash.h"
 #include "cli/cli_shift.h"
 
 #include <getopt.h>

@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base/partition.h"
+#include "base/keyhash.h"
 #include "cli/cli_shift.h"
 #include "cli/cli_sign.h"
 #include "cli/cli_task.h"

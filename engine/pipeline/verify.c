@@ -3,7 +3,7 @@
  * (DESIGN.md, "Identity and trust"; README.md, "Signed actions"):
  *
  *   1. every input record (all three topics) must sit on the partition its
- *      key maps to with murmur2 (base/partition.h): a record elsewhere would
+ *      key maps to with murmur2 (base/keyhash.h): a record elsewhere would
  *      make a second, independent copy of the user's state;
  *   2. requests and provisioning results must carry a valid signature of a
  *      signer the rules allow to act for the record's actor, made within the
@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "base/log.h"
-#include "base/partition.h"
+#include "base/keyhash.h"
 #include "decide/identity.h"
 #include "pipeline/engine_internal.h"
 #include "pipeline/verify.h"
@@ -67,9 +67,9 @@ int sk_verify_partition(sk_engine_t *e, const rd_kafka_message_t *msg, sk_verify
     int rc;
     memset(out, 0, sizeof(*out));
     out->accepted = true;
-    if ((rc = sk_consume_partition_count(e, &n)) != 0)
+    if ((rc = sk_partition_count(e, &n)) != 0)
         return rc;
-    want = sk_partition_for_key(msg->key, msg->key_len, n);
+    want = sk_keyhash_partition(msg->key, msg->key_len, n);
     if (msg->key && want != msg->partition) {
         out->accepted = false;
         out->verdict = "wrong_partition";

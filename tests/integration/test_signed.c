@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/partition.h"
+#include "base/keyhash.h"
 #include "sk_fixture.h"
 #include "sk_sign_fx.h"
 #include "sk_test.h"
@@ -248,7 +248,7 @@ TEST(self_approval_is_still_refused_when_correctly_signed)
 TEST(a_record_on_the_wrong_partition_is_a_dead_letter_and_state_stays_single)
 {
     const char *user = "carl";
-    int32_t right = sk_partition_for_key(user, strlen(user), PARTS);
+    int32_t right = sk_keyhash_partition(user, strlen(user), PARTS);
     int32_t wrong = (right + 1) % PARTS;
     sk_request_event_t c = req(SK_REQ_CREATED, "wp-1", "r-part", user, user, "app/read");
     sk_arena_t a;
@@ -279,7 +279,7 @@ TEST(a_record_on_the_wrong_partition_is_a_dead_letter_and_state_stays_single)
                               .occurred_at_ms = sk_now_ms()};
     sk_codec_t *codec = sk_codec_new();
     CHECK_INT(sk_codec_encode_schedule(codec, &ev, &a, &buf, &len), 0);
-    int32_t dr = sk_partition_for_key("dana", 4, PARTS);
+    int32_t dr = sk_keyhash_partition("dana", 4, PARTS);
     CHECK_INT(sk_fx_produce_signed(&kafka, "shiftkey.schedule.v1", "dana", buf, len, NULL,
                                    sk_now_ms(), (dr + 1) % PARTS),
               0);

@@ -1,6 +1,6 @@
 /* sk_fixture.c — real Redis, mock Kafka and the engine for tests. */
 #include "sk_fixture.h"
-#include "base/partition.h"
+#include "base/keyhash.h"
 #include "sk_sign_fx.h"
 
 #include <arpa/inet.h>
@@ -127,7 +127,7 @@ int sk_fx_kafka_start(sk_fx_kafka_t *k, int partitions)
     conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "bootstrap.servers", k->bootstraps, errstr, sizeof(errstr));
     rd_kafka_conf_set(conf, "linger.ms", "0", errstr, sizeof(errstr));
-    /* the one partitioner of shiftkey (base/partition.h): the engine refuses
+    /* the one partitioner of shiftkey (base/keyhash.h): the engine refuses
      * a record on another partition than its key's */
     rd_kafka_conf_set(conf, "partitioner", SK_PARTITIONER, errstr, sizeof(errstr));
     k->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));

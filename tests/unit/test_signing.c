@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "base/keyfile.h"
-#include "base/partition.h"
+#include "base/keyhash.h"
 #include "codec/envelope.h"
 #include "decide/identity.h"
 #include "rules/signers.h"
@@ -30,18 +30,18 @@ TEST(murmur2_matches_java)
              {"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971},
              {"abc", 479470107}};
     for (size_t i = 0; i < SK_ARRAY_LEN(v); i++)
-        CHECK_INT((int32_t)sk_partition_murmur2(v[i].key, strlen(v[i].key)), v[i].java);
+        CHECK_INT((int32_t)sk_keyhash_murmur2(v[i].key, strlen(v[i].key)), v[i].java);
 }
 
 TEST(partition_for_key_is_positive_modulo)
 {
     /* "21" hashes negative: Java masks the sign bit before the modulo */
-    uint32_t h = sk_partition_murmur2("21", 2);
-    CHECK_INT(sk_partition_for_key("21", 2, 7), (int32_t)((h & 0x7fffffff) % 7));
-    CHECK_INT(sk_partition_for_key("21", 2, 1), 0);
-    CHECK_INT(sk_partition_for_key("21", 2, 0), -1);
+    uint32_t h = sk_keyhash_murmur2("21", 2);
+    CHECK_INT(sk_keyhash_partition("21", 2, 7), (int32_t)((h & 0x7fffffff) % 7));
+    CHECK_INT(sk_keyhash_partition("21", 2, 1), 0);
+    CHECK_INT(sk_keyhash_partition("21", 2, 0), -1);
     for (int n = 1; n < 50; n++) {
-        int32_t p = sk_partition_for_key("carol@example.com", 17, n);
+        int32_t p = sk_keyhash_partition("carol@example.com", 17, n);
         CHECK(p >= 0 && p < n);
     }
 }

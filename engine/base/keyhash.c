@@ -1,11 +1,11 @@
 /*
- * partition.c — murmur2 key partitioning, bit-compatible with Java's
+ * keyhash.c — murmur2 key partitioning, bit-compatible with Java's
  * org.apache.kafka.common.utils.Utils.murmur2 and librdkafka's
- * rd_murmur2() (the `murmur2_random` partitioner). See partition.h.
+ * rd_murmur2() (the `murmur2_random` partitioner). See keyhash.h.
  */
-#include "base/partition.h"
+#include "base/keyhash.h"
 
-uint32_t sk_partition_murmur2(const void *key, size_t len)
+uint32_t sk_keyhash_murmur2(const void *key, size_t len)
 {
     const uint32_t seed = 0x9747b28c;
     const uint32_t m = 0x5bd1e995;
@@ -39,9 +39,9 @@ uint32_t sk_partition_murmur2(const void *key, size_t len)
     return h;
 }
 
-int32_t sk_partition_for_key(const void *key, size_t len, int32_t n_partitions)
+int32_t sk_keyhash_partition(const void *key, size_t len, int32_t n_partitions)
 {
     if (n_partitions < 1)
         return -1;
-    return (int32_t)((sk_partition_murmur2(key, len) & 0x7fffffff) % (uint32_t)n_partitions);
+    return (int32_t)((sk_keyhash_murmur2(key, len) & 0x7fffffff) % (uint32_t)n_partitions);
 }
