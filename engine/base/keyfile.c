@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -171,4 +172,50 @@ int sk_keyfile_public_decode(const char *b64, unsigned char pub[SK_KEY_PUBLIC_LE
 void sk_keyfile_wipe(sk_signing_key_t *k)
 {
     sodium_memzero(k, sizeof(*k));
+}
+
+int sk_keyfile_read_settings(const char *path, char **props, size_t max, size_t *n, char *err,
+                             size_t err_len)
+{
+    char line[4096];
+    FILE *f = NULL;
+    int rc, lineno = 0;
+
+    if ((rc = sk_keyfile_check_private(path, err, err_len)) != 0)
+        goto out;
+    rc = SK_EIO;
+    if (!(f = fopen(path, "re"))) {
+        snprintf(err, err_len, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    rc = 0;
+    while (fgets(line, sizeof(line), f)) {
+        char *s = line, *eq;
+        lineno++;
+        s[strcspn(s, "\r\n")] = '\0';
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (!*s || *s == '#')
+            continue;
+        if (!(eq = strchr(s, '=')) || eq == s) {
+            snprintf(err, err_len, "%s:%d: expected NAME=VALUE", path, lineno);
+            rc = SK_EINVAL;
+            break;
+        }
+        if (*n >= max) {
+            snprintf(err, err_len, "%s:%d: too many settings (at most %zu)", path, lineno, max);
+            rc = SK_EINVAL;
+            break;
+        }
+        if (!(props[*n] = strdup(s))) {
+            rc = SK_ENOMEM;
+            break;
+        }
+        (*n)++;
+    }
+out:
+    if (f)
+        fclose(f);
+    sodium_memzero(line, sizeof(line));
+    return rc;
 }

@@ -68,6 +68,17 @@ int sk_keyfile_read(const char *path, sk_signing_key_t *k, char *err, size_t err
  */
 int sk_keyfile_check_private(const char *path, char *err, size_t err_len);
 
+/*
+ * sk_keyfile_read_settings — reads a credentials file of librdkafka
+ * settings, one `name=value` a line (blank lines and lines starting with
+ * '#' skipped; e.g. sasl.password=...), after sk_keyfile_check_private.
+ * Appends each line as a new heap string to props (at most max in all,
+ * *n counts them); the caller frees each. 0, or SK_EINVAL / SK_EIO with
+ * err naming the path (and the line: "creds:3: expected NAME=VALUE").
+ */
+int sk_keyfile_read_settings(const char *path, char **props, size_t max, size_t *n, char *err,
+                             size_t err_len);
+
 /* Base64 (standard, padded) of a public key into out (>= SK_KEY_PUBLIC_B64_LEN). */
 void sk_keyfile_public_encode(const unsigned char pub[SK_KEY_PUBLIC_LEN], char *out);
 

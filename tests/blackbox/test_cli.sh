@@ -58,6 +58,14 @@ check "shiftkeyd without --kafka is refused (2)" exits 2 "$SKD" --rules rules/ex
 check "the refusal says what to do" grep -q "kafka is required" "$tmp/err"
 check "shiftkeyd with an unknown flag is refused (2)" exits 2 "$SKD" --kafka embedded --frob 1
 check "shiftkeyd with a bad port is refused (2)" exits 2 "$SKD" --kafka embedded --redis 127.0.0.1:99999
+check "shiftkeyd --redis-user without a password is refused (2)" \
+    exits 2 env -u SHIFTKEY_REDIS_PASSWORD "$SKD" --kafka embedded --redis-user engine
+check "  ...and says what to set" grep -q "without a password" "$tmp/err"
+printf 'security.protocol=SASL_SSL\nsasl.password=secret\n' >"$tmp/kafka.conf"
+chmod 644 "$tmp/kafka.conf"
+check "shiftkeyd --kafka-config-file readable by others is refused (2)" \
+    exits 2 "$SKD" --kafka embedded --kafka-config-file "$tmp/kafka.conf"
+check "  ...and says chmod 600" grep -q "chmod 600" "$tmp/err"
 check "shiftkeyd with bad rules exits 1 and prints the errors" \
     exits 1 "$SKD" --kafka embedded --bootstrap-file "$tmp/b0" --rules "$tmp/bad"
 check "  ...with file:line:column" grep -q "apps.yaml:5:9" "$tmp/err"
