@@ -55,7 +55,9 @@ int sk_keyfile_check_private(const char *path, char *err, size_t err_len)
         snprintf(err, err_len, "%s: not a regular file", path);
         return SK_EINVAL;
     }
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+    /* group read stays allowed: Kubernetes mounts secrets 0440 for the
+     * pod's fsGroup; others, and anyone but the owner writing, are refused */
+    if (st.st_mode & (S_IRWXO | S_IWGRP | S_IXGRP)) {
         snprintf(err, err_len,
                  "%s: holds a secret but its mode %03o lets others read or change it; run "
                  "`chmod 600 %s`",

@@ -3,7 +3,8 @@
  * secrets: signing keys, and credential files such as Kafka's SASL settings.
  *
  * A key file is one line of text, written 0600 and refused when its mode
- * lets anyone but the owner read or write it:
+ * lets others (the world) read it or anyone but the owner change it (group
+ * read is allowed: Kubernetes mounts secrets 0440 for the pod's fsGroup):
  *
  *   shiftkey-ed25519-v1 <signer id> <base64 of the 32-byte seed>
  *
@@ -54,15 +55,16 @@ int sk_keyfile_write(const char *path, const sk_signing_key_t *k, char *err, siz
 
 /*
  * sk_keyfile_read — reads a key file. Refuses (SK_EINVAL) a file that is
- * not a regular file, whose mode grants any group or other permission, or
+ * not a regular file, whose mode is more open than 0640, or
  * whose content is not one key line; SK_EIO when it cannot be read.
  * err names the path and the reason. *k is wiped on error.
  */
 int sk_keyfile_read(const char *path, sk_signing_key_t *k, char *err, size_t err_len);
 
 /*
- * sk_keyfile_check_private — 0 if path is a regular file that only its
- * owner may read or write (no group/other bits); SK_EINVAL (too open: the
+ * sk_keyfile_check_private — 0 if path is a regular file that the world
+ * may not read and only its owner may change (mode at most 0640);
+ * SK_EINVAL (too open: the
  * message says `chmod 600 PATH`), SK_EIO (cannot stat) with err. For every
  * file holding a secret: key files, credential files.
  */

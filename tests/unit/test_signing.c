@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/keyfile.h"
+#include "base/log.h"
 #include "base/keyhash.h"
 #include "codec/envelope.h"
 #include "decide/identity.h"
@@ -144,10 +145,15 @@ TEST(keyfile_written_0600_read_back_and_refused_when_open)
     /* never replaced */
     CHECK_INT(sk_keyfile_write(path, &k, err, sizeof(err)), SK_EINVAL);
     CHECK_CONTAINS(err, "exists");
-    /* readable by the group: refused, with the fix */
-    CHECK_INT(chmod(path, 0640), 0);
+    /* readable by anyone: refused, with the fix; writable by the group too */
+    CHECK_INT(chmod(path, 0644), 0);
     CHECK_INT(sk_keyfile_read(path, &r, err, sizeof(err)), SK_EINVAL);
     CHECK_CONTAINS(err, "chmod 600");
+    CHECK_INT(chmod(path, 0660), 0);
+    CHECK_INT(sk_keyfile_check_private(path, err, sizeof(err)), SK_EINVAL);
+    /* group read (a Kubernetes secret mounted 0440 for the fsGroup) is allowed */
+    CHECK_INT(chmod(path, 0440), 0);
+    CHECK_INT(sk_keyfile_check_private(path, err, sizeof(err)), 0);
     CHECK_INT(chmod(path, 0604), 0);
     CHECK_INT(sk_keyfile_check_private(path, err, sizeof(err)), SK_EINVAL);
     CHECK_INT(chmod(path, 0600), 0);
@@ -434,8 +440,21 @@ TEST(rules_signer_errors)
     CHECK_CONTAINS(m, "unknown key 'public_key' in signer");
 }
 
-SK_TEST_MAIN(SK_TEST_CASE(rules_signers_loaded), SK_TEST_CASE(rules_signer_errors),
-             SK_TEST_CASE(murmur2_matches_java), SK_TEST_CASE(partition_for_key_is_positive_modulo),
+/* Free text cannot forge a log line. */
+TEST(log_lines_escape_free_text)
+{
+    char out[128];
+    sk_log_escape("ok\n2026-12-01T00:00:00.000Z INFO  GRANT mallory", out, sizeof(out));
+    CHECK_STR(out, "ok\\x0a2026-12-01T00:00:00.000Z INFO  GRANT mallory");
+    sk_log_escape("a\\x0ab\r\t\x7f", out, sizeof(out));
+    CHECK_STR(out, "a\\\\x0ab\\x0d\\x09\\x7f");
+    CHECK_INT(sk_log_escape("\n\n\n\n", out, 8), 0 + 4); /* truncated, whole escapes only */
+    CHECK_STR(out, "\\x0a");
+}
+
+SK_TEST_MAIN(SK_TEST_CASE(log_lines_escape_free_text), SK_TEST_CASE(rules_signers_loaded),
+             SK_TEST_CASE(rules_signer_errors), SK_TEST_CASE(murmur2_matches_java),
+             SK_TEST_CASE(partition_for_key_is_positive_modulo),
              SK_TEST_CASE(envelope_round_trip_and_every_field_bound),
              SK_TEST_CASE(envelope_parse_refuses_malformed),
              SK_TEST_CASE(keyfile_written_0600_read_back_and_refused_when_open),
