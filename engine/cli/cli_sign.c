@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +125,31 @@ int sk_cli_signer(const char *cmd, const char *as, const char *key_file, sk_sign
         as = getenv("SHIFTKEY_USER");
     if ((rc = sk_cli_key_load(as, key_file, k, err, sizeof(err))) != 0)
         fprintf(stderr, "%s: %s\n", cmd, err);
+    return rc;
+}
+
+int sk_cli_kafka_credentials(rd_kafka_conf_t *conf)
+{
+    const char *path = getenv("SHIFTKEY_KAFKA_CONFIG_FILE");
+    char *props[64], err[512];
+    size_t n = 0;
+    int rc = 0;
+    if (!path || !*path)
+        return 0;
+    if (sk_keyfile_read_settings(path, props, SK_ARRAY_LEN(props), &n, err, sizeof(err)) != 0) {
+        fprintf(stderr, "shiftkey: $SHIFTKEY_KAFKA_CONFIG_FILE: %s\n", err);
+        rc = 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *eq = strchr(props[i], '=');
+        *eq = '\0';
+        if (rc == 0 && rd_kafka_conf_set(conf, props[i], eq + 1, err, sizeof(err)) != 0) {
+            fprintf(stderr, "shiftkey: $SHIFTKEY_KAFKA_CONFIG_FILE: %s: %s\n", props[i], err);
+            rc = 1;
+        }
+        sodium_memzero(eq + 1, strlen(eq + 1));
+        free(props[i]);
+    }
     return rc;
 }
 

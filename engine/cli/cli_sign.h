@@ -45,6 +45,14 @@ rd_kafka_headers_t *sk_cli_sign_headers(const sk_signing_key_t *k, const char *t
  */
 int sk_cli_signer(const char *cmd, const char *as, const char *key_file, sk_signing_key_t *k);
 
+/*
+ * sk_cli_kafka_credentials — sets on conf the librdkafka settings of the
+ * file $SHIFTKEY_KAFKA_CONFIG_FILE (NAME=VALUE lines: SASL, TLS), refused
+ * when others may read it; nothing when the variable is unset. 0, or 1
+ * with the reason on stderr. Credentials never on the command line.
+ */
+int sk_cli_kafka_credentials(rd_kafka_conf_t *conf);
+
 /* `shiftkey keygen ID [--key-dir DIR | --out FILE]`: exit code 0, 1, 2. */
 int sk_cli_keygen(int argc, char **argv);
 

@@ -68,6 +68,10 @@ size_t sk_cli_produce_many(const char *brokers, const char *topic, sk_cli_record
         rd_kafka_conf_destroy(conf);
         return n;
     }
+    if (sk_cli_kafka_credentials(conf) != 0) {
+        rd_kafka_conf_destroy(conf);
+        return n;
+    }
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (!rk) {

@@ -95,6 +95,16 @@ until grep -q "assigned shiftkey.schedule.v1" "$tmp/engine.log" 2>/dev/null || [
 done
 check "shiftkey shift started publishes (exit 0)" exits 0 "$SK" shift started --user cli-user \
     --rotation demo-secondary --id cli-1 --end +1h --bootstrap-file "$tmp/boot"
+printf 'client.id=cli-from-file\n' >"$tmp/cli-kafka.conf"
+chmod 644 "$tmp/cli-kafka.conf"
+check "the CLI refuses a Kafka credentials file others may read (1)" exits 1 env \
+    SHIFTKEY_KAFKA_CONFIG_FILE="$tmp/cli-kafka.conf" "$SK" shift started --user cli-user2 \
+    --rotation demo-secondary --id cli-2 --end +1h --bootstrap-file "$tmp/boot"
+check "  ...and says chmod 600" grep -q "chmod 600" "$tmp/err"
+chmod 600 "$tmp/cli-kafka.conf"
+check "the CLI reads a 0600 Kafka credentials file (exit 0)" exits 0 env \
+    SHIFTKEY_KAFKA_CONFIG_FILE="$tmp/cli-kafka.conf" "$SK" shift started --user cli-user2 \
+    --rotation demo-secondary --id cli-2 --end +1h --bootstrap-file "$tmp/boot"
 check "shiftkey watch sees the GRANT" sh -c "$SK watch commands --from-beginning --count 1 --timeout 15 -o json --bootstrap-file $tmp/boot | grep -q '\"action\":\"GRANT\",\"user\":\"cli-user\",\"app\":\"demo\",\"entitlement\":\"console\"'"
 check "shiftkey shift with a bad time is a usage error (2)" exits 2 "$SK" shift started \
     --user u --rotation demo-primary --id x --end tomorrowish --bootstrap-file "$tmp/boot"
