@@ -115,6 +115,13 @@ static int ac_signer(ac_t *c, size_t fi, unsigned i, const sk_raw_signer_t *rs, 
                       "as signer (a signer that is not a person needs front: true)", &c->a->people);
         return 0;
     }
+    if (front && sk_strmap_get(&c->a->people, rs->id)) {
+        sk_ac_error(c, fi, id_at,
+                    "front '%s' has the id of a person: a front would act as that person; "
+                    "give the front its own id",
+                    rs->id);
+        return 0;
+    }
     if (front && rs->vouches_for_count == 0) {
         sk_ac_error(c, fi, at, "front '%s' vouches for nobody: set vouches_for", rs->id);
         return 0;

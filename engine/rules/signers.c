@@ -21,8 +21,12 @@ int sk_signers_may_vouch(const sk_rules_t *rules, const sk_signer_t *signer, con
 {
     if (!signer || !actor || !*actor)
         return 0;
+    /* a signer always acts for itself: a person, or a front that is itself
+     * the actor (an automatic provisioner answering as itself) */
+    if (strcmp(signer->id, actor) == 0)
+        return 1;
     if (!signer->front)
-        return strcmp(signer->id, actor) == 0;
+        return 0;
     for (size_t i = 0; i < signer->n_vouches; i++) {
         const char *v = signer->vouches_for[i];
         if (strcmp(v, "everyone") == 0 || strcmp(v, actor) == 0)

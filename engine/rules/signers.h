@@ -54,8 +54,9 @@ const sk_signers_t *sk_rules_signers(const sk_rules_t *rules);
 const sk_signer_t *sk_signers_find(const sk_signers_t *s, const char *id);
 
 /*
- * sk_signers_may_vouch — 1 when signer may act for actor: a person signer
- * only for itself; a front for an actor its vouches_for names directly, as
+ * sk_signers_may_vouch — 1 when signer may act for actor: any signer for
+ * itself (its id is the actor: a person, or a provisioner front answering
+ * as itself); a front also for an actor its vouches_for names directly, as
  * a member of a named group (the directory of rules), or for anyone with
  * `everyone`. 0 otherwise (NULL arguments included). Pure.
  */

@@ -252,6 +252,8 @@ TEST(signers_may_vouch)
     CHECK_INT(sk_signers_may_vouch(r, &signer_list[2], "pat"), 1);
     CHECK_INT(sk_signers_may_vouch(r, &signer_list[2], "prov"), 1);
     CHECK_INT(sk_signers_may_vouch(r, &signer_list[2], "ann"), 0);
+    /* a front acts for itself: an automatic provisioner answering as itself */
+    CHECK_INT(sk_signers_may_vouch(r, &signer_list[2], "prov-bot"), 1);
     const char *what;
     CHECK_INT(sk_signers_check_entry(r, "group:eng", &what), 0);
     CHECK_INT(sk_signers_check_entry(r, "group:nope", &what), SK_ENOTFOUND);
@@ -435,6 +437,12 @@ TEST(rules_signer_errors)
              key, key);
     CHECK_INT(load_errors(y, m, sizeof(m)), 1);
     CHECK_CONTAINS(m, "duplicate signer 'ann'");
+    snprintf(y, sizeof(y),
+             "signers:\n  - id: ann\n    front: true\n    public_keys: [\"%s\"]\n"
+             "    vouches_for: [everyone]\n",
+             key);
+    CHECK_INT(load_errors(y, m, sizeof(m)), 1);
+    CHECK_CONTAINS(m, "front 'ann' has the id of a person");
     snprintf(y, sizeof(y), "signers:\n  - id: ann\n    public_key: [\"%s\"]\n", key);
     CHECK_INT(load_errors(y, m, sizeof(m)), 1);
     CHECK_CONTAINS(m, "unknown key 'public_key' in signer");
