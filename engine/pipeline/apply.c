@@ -106,14 +106,13 @@ static int stage_decision(sk_engine_t *e, const sk_decision_t *d, const sk_dead_
             return rc;
     }
     if ((rc = sk_codec_encode_audit(e->codec, &d->audit, &e->arena, &buf, &len)) ||
-        (rc = stage_bounded(e, st, SK_OUT_AUDIT, p, d->audit.user, strlen(d->audit.user), buf,
-                            len)))
+        (rc =
+             stage_bounded(e, st, SK_OUT_AUDIT, p, d->audit.user, strlen(d->audit.user), buf, len)))
         return rc;
     for (size_t i = 0; i < d->n_tasks; i++) {
         const sk_task_t *t = &d->tasks[i];
         if ((rc = sk_codec_encode_task(e->codec, t, &e->arena, &buf, &len)) ||
-            (rc = stage_bounded(e, st, SK_OUT_TASKS, p, t->subject, strlen(t->subject), buf,
-                                len)))
+            (rc = stage_bounded(e, st, SK_OUT_TASKS, p, t->subject, strlen(t->subject), buf, len)))
             return rc;
     }
     return 0;

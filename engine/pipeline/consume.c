@@ -35,8 +35,8 @@ static bool offsets_fit(sk_engine_t *e, const char *topic, int32_t p, int64_t ap
     int64_t lo = -1, hi = -1;
     char why[900];
     const char *prefix = e->cfg.redis.prefix ? e->cfg.redis.prefix : "sk";
-    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(e->consumer, topic, p, &lo, &hi,
-                                                               3000);
+    rd_kafka_resp_err_t err =
+        rd_kafka_query_watermark_offsets(e->consumer, topic, p, &lo, &hi, 3000);
     if (err) {
         SK_WARN("%s[%" PRId32 "]: its watermarks cannot be read (%s): applied offset %" PRId64
                 " not checked against the topic",

@@ -31,12 +31,12 @@
 
 struct sk_chunk {
     sk_chunk_t *next;
-    int32_t partition; /* whose outbox */
-    size_t count;      /* outbox entries it covers, after the chunks before it */
-    size_t remaining;  /* delivery reports still to come */
-    bool failed;       /* a record may be cured by producing again: start over */
-    bool orphan;       /* no longer in a queue: free at the last report */
-    bool noticed;      /* its notices are produced: the reports to come are theirs */
+    int32_t partition;            /* whose outbox */
+    size_t count;                 /* outbox entries it covers, after the chunks before it */
+    size_t remaining;             /* delivery reports still to come */
+    bool failed;                  /* a record may be cured by producing again: start over */
+    bool orphan;                  /* no longer in a queue: free at the last report */
+    bool noticed;                 /* its notices are produced: the reports to come are theirs */
     sk_poison_refusal_t *refused; /* records refused for good, awaiting their notice */
 };
 
@@ -68,8 +68,8 @@ static void refused(sk_chunk_t *c, rd_kafka_resp_err_t err, const char *topic, c
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     sk_chunk_t *c = m->_private;
-    bool purged = m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
-                  m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
+    bool purged =
+        m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
     (void)rk;
     (void)opaque;
     if (!c) { /* an engine audit record (engine_audit.c): at most once */
@@ -323,7 +323,7 @@ static int produce_staged(sk_engine_t *e, int32_t p, sk_arena_t *a)
             if ((rc = produce_one(e, &entries[i], c)) != 0) {
                 c->remaining--;
                 if (rc == 1)
-                    continue; /* refused for good: its notice comes at retire */
+                    continue;     /* refused for good: its notice comes at retire */
                 c->failed = true; /* retire() starts the partition over */
                 break;
             }
@@ -407,7 +407,10 @@ int sk_emit_flush_partition(sk_engine_t *e, int32_t p)
     return drain(e, p, DELIVERY_TIMEOUT_MS);
 }
 
-int sk_emit_flush_all(sk_engine_t *e) { return drain(e, -1, DELIVERY_TIMEOUT_MS); }
+int sk_emit_flush_all(sk_engine_t *e)
+{
+    return drain(e, -1, DELIVERY_TIMEOUT_MS);
+}
 
 int sk_emit_flush_within(sk_engine_t *e, int32_t p, int timeout_ms)
 {

@@ -180,8 +180,10 @@ static void reload_rules(sk_engine_t *e)
                      e->cfg.rules_path, errs.count, errs.items[0].file, errs.items[0].line,
                      errs.items[0].column, errs.items[0].message);
         else
-            snprintf(why, sizeof(why), "rules reload from %s refused (out of memory?); the "
-                     "rules in force stay", e->cfg.rules_path);
+            snprintf(why, sizeof(why),
+                     "rules reload from %s refused (out of memory?); the "
+                     "rules in force stay",
+                     e->cfg.rules_path);
         (void)sk_engine_audit(e, "rules_refused", -1, NULL, why);
     } else {
         const char *old = sk_rules_version(e->rules);

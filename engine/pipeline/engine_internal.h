@@ -86,17 +86,17 @@ struct sk_engine {
 
 /* poison.c */
 /* Bytes of the original value, and of its key, a dead letter keeps. */
-#define SK_DL_PAYLOAD_MAX 8192
+#define SK_DL_PAYLOAD_MAX      8192
 #define SK_DL_PAYLOAD_MAX_TEXT "8192"
-#define SK_DL_KEY_MAX 1024
-#define SK_DL_KEY_MAX_TEXT "1024"
+#define SK_DL_KEY_MAX          1024
+#define SK_DL_KEY_MAX_TEXT     "1024"
 /* Bytes of reason text in a dead letter or an engine audit record. */
-#define SK_DL_REASON_MAX 1024
+#define SK_DL_REASON_MAX       1024
 /* Bytes of the value a notice for a refused output keeps. */
-#define SK_NOTICE_PREFIX_MAX 512
+#define SK_NOTICE_PREFIX_MAX   512
 /* An encoded output larger than this is never staged: a notice is staged
  * instead (Kafka's default message.max.bytes is 1,000,000). */
-#define SK_OUT_RECORD_MAX (256 * 1024)
+#define SK_OUT_RECORD_MAX      (256 * 1024)
 
 /* An output record Kafka refused for good, remembered until its notice is
  * produced. Heap memory (sk_poison_refusal_new, free()). */

@@ -86,9 +86,9 @@ int sk_poison_bound_dead_letter(sk_arena_t *a, sk_dead_letter_t *dl)
     if (cut_key)
         sk_poison_sha256_hex(dl->key, dl->key_len, ksha);
     const char *r = sk_arena_sprintf(
-        a, "%.*s%s; value %zu bytes, sha256 %s%s%s%s%s%s", (int)n, why, n < strlen(why) ? " ..." : "",
-        dl->payload_len, vsha, cut_value ? " (payload: its first " : "",
-        cut_value ? SK_DL_PAYLOAD_MAX_TEXT " bytes)" : "",
+        a, "%.*s%s; value %zu bytes, sha256 %s%s%s%s%s%s", (int)n, why,
+        n < strlen(why) ? " ..." : "", dl->payload_len, vsha,
+        cut_value ? " (payload: its first " : "", cut_value ? SK_DL_PAYLOAD_MAX_TEXT " bytes)" : "",
         cut_key ? sk_arena_sprintf(a, "; key %zu bytes, sha256 ", dl->key_len) : "",
         cut_key ? ksha : "", cut_key ? " (key: its first " SK_DL_KEY_MAX_TEXT " bytes)" : "");
     if (!r)
@@ -114,8 +114,8 @@ int sk_poison_notice(sk_arena_t *a, const sk_poison_refusal_t *r, sk_dead_letter
         "output refused by Kafka for good (%.200s): a %zu-byte record for %s, key '%s'%s "
         "(%zu bytes), value sha256 %s, was dropped; this notice stands for it (payload: "
         "its first %zu bytes)",
-        why, r->value_len, r->topic_name, key, r->key_len > 128 ? "..." : "", r->key_len,
-        r->sha256, r->prefix_len);
+        why, r->value_len, r->topic_name, key, r->key_len > 128 ? "..." : "", r->key_len, r->sha256,
+        r->prefix_len);
     if (!reason || !(reason = bound_reason(a, reason)))
         return SK_ENOMEM;
     *dl = (sk_dead_letter_t){.at_ms = r->at_ms,
@@ -139,8 +139,7 @@ bool sk_poison_permanent(int kafka_err)
     case RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP:
     case RD_KAFKA_RESP_ERR_INVALID_RECORD:
     case RD_KAFKA_RESP_ERR__BAD_MSG:
-    case RD_KAFKA_RESP_ERR__INVALID_ARG:
-        return true;
+    case RD_KAFKA_RESP_ERR__INVALID_ARG: return true;
     default:
         /* retriable errors, a fatal producer, authorization, unknown topic:
          * not about this record; it stays staged and is produced again */

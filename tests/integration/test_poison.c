@@ -24,8 +24,8 @@
 #include "sk_fixture.h"
 #include "sk_test.h"
 
-#define PARTS 4
-#define BIG 1100000
+#define PARTS       4
+#define BIG         1100000
 #define PRODUCE_API 0 /* Kafka's ApiKey of Produce */
 
 static sk_fx_redis_t redis;
@@ -44,8 +44,8 @@ static sk_schedule_event_t shift(sk_shift_event_type_t type, const char *id, con
                                  const char *shift_id)
 {
     sk_ms_t now = sk_now_ms();
-    return (sk_schedule_event_t){id,       type, "test", "primary", user, shift_id, now - 1000,
-                                 now + 3600000, 1, now};
+    return (sk_schedule_event_t){id,       type,       "test",        "primary", user,
+                                 shift_id, now - 1000, now + 3600000, 1,         now};
 }
 
 /* The partition of user's state key, or -1. */
@@ -74,10 +74,10 @@ static int produce_big(int p, const char *key, const void *val, size_t len)
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (!rk)
         return -1;
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        rk, RD_KAFKA_V_TOPIC("shiftkey.schedule.v1"), RD_KAFKA_V_PARTITION(p),
-        RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE((void *)val, len),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    rd_kafka_resp_err_t err =
+        rd_kafka_producev(rk, RD_KAFKA_V_TOPIC("shiftkey.schedule.v1"), RD_KAFKA_V_PARTITION(p),
+                          RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE((void *)val, len),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     int rc = err == 0 && rd_kafka_flush(rk, 10000) == 0 ? 0 : -1;
     if (err)
         fprintf(stderr, "  produce_big: %s\n", rd_kafka_err2str(err));
@@ -112,7 +112,10 @@ static const sk_fx_record_t *wait_record(sk_fx_reader_t *rd, const char *key, co
     return NULL;
 }
 
-static void engine_stats(sk_engine_stats_t *st) { sk_engine_stats(eng.engine, st); }
+static void engine_stats(sk_engine_stats_t *st)
+{
+    sk_engine_stats(eng.engine, st);
+}
 
 TEST(a_setup)
 {
@@ -153,8 +156,8 @@ TEST(b_oversized_input_is_dead_lettered_bounded_and_later_commands_pass)
     CHECK_INT(sk_fx_produce_event(&kafka, &e1), 0);
     CHECK_INT(sk_fx_reader_wait(commands, "big-user", 4, 20000), 4);
     CHECK_INT(count_action("big-user", SK_CMD_REVOKE), 2);
-    fprintf(stderr, "  REVOKEs behind a %d-byte input reached the commands topic in %lld ms\n",
-            BIG, (long long)(sk_now_ms() - t0));
+    fprintf(stderr, "  REVOKEs behind a %d-byte input reached the commands topic in %lld ms\n", BIG,
+            (long long)(sk_now_ms() - t0));
     /* the dead letter: the first 8192 bytes, the length and the SHA-256 */
     CHECK(sk_fx_reader_wait(dead, "big-user", 1, 10000) >= 1);
     const sk_fx_record_t *r[4];
@@ -164,8 +167,8 @@ TEST(b_oversized_input_is_dead_lettered_bounded_and_later_commands_pass)
         crypto_hash_sha256(h, big, BIG);
         hex(h, sizeof(h), sha);
         snprintf(len_text, sizeof(len_text), "value %d bytes", BIG);
-        fprintf(stderr, "  dead letter: %zu bytes on the topic, payload %zu bytes\n",
-                r[0]->raw_len, r[0]->dl.payload_len);
+        fprintf(stderr, "  dead letter: %zu bytes on the topic, payload %zu bytes\n", r[0]->raw_len,
+                r[0]->dl.payload_len);
         CHECK_INT(r[0]->dl.payload_len, 8192);
         CHECK(r[0]->dl.payload && memcmp(r[0]->dl.payload, big, 8192) == 0);
         CHECK(r[0]->raw_len < 8192 + 2048);

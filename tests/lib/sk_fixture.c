@@ -219,9 +219,13 @@ int sk_fx_engine_start_with(sk_fx_engine_t *fe, const char *brokers, int redis_p
     size_t n = 2;
     for (size_t i = 0; i < n_extra && n < 16; i++)
         props[n++] = extra[i];
-    sk_engine_config_t cfg = {.brokers = brokers, .rules_path = rules, .group_id = group,
+    sk_engine_config_t cfg = {.brokers = brokers,
+                              .rules_path = rules,
+                              .group_id = group,
                               .redis = {.host = "127.0.0.1", .port = redis_port},
-                              .timer_interval_ms = 100, .kafka_props = props, .n_kafka_props = n};
+                              .timer_interval_ms = 100,
+                              .kafka_props = props,
+                              .n_kafka_props = n};
     memset(fe, 0, sizeof(*fe));
     fe->engine = sk_engine_new(&cfg, err, sizeof(err));
     if (!fe->engine) {
