@@ -28,16 +28,21 @@
  * consuming would skip records silently: the partition is stopped instead,
  * with an ERROR line and an engine audit record saying what to do, and
  * false is returned. Watermarks that cannot be read are logged, and the
- * offset is taken as it is (true).
+ * offset is taken as it is (true); *unreadable is then set, and the later
+ * partitions of the same assignment are not asked (one slow broker must not
+ * hold the assignment for seconds per partition).
  */
-static bool offsets_fit(sk_engine_t *e, const char *topic, int32_t p, int64_t applied)
+static bool offsets_fit(sk_engine_t *e, const char *topic, int32_t p, int64_t applied,
+                        bool *unreadable)
 {
     int64_t lo = -1, hi = -1;
     char why[900];
     const char *prefix = e->cfg.redis.prefix ? e->cfg.redis.prefix : "sk";
     rd_kafka_resp_err_t err =
-        rd_kafka_query_watermark_offsets(e->consumer, topic, p, &lo, &hi, 3000);
+        *unreadable ? RD_KAFKA_RESP_ERR__TIMED_OUT
+                    : rd_kafka_query_watermark_offsets(e->consumer, topic, p, &lo, &hi, 2000);
     if (err) {
+        *unreadable = true;
         SK_WARN("%s[%" PRId32 "]: its watermarks cannot be read (%s): applied offset %" PRId64
                 " not checked against the topic",
                 topic, p, rd_kafka_err2str(err), applied);
@@ -81,6 +86,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
          * claimed once */
         bool claimed[SK_MAX_PARTITIONS] = {false};
         rd_kafka_topic_partition_list_t *paused = NULL;
+        bool unreadable = false; /* the watermarks: not asked again after a failure */
         e->n_partitions = 0; /* topics may have grown: read again when needed */
         for (int i = 0; i < parts->cnt; i++) {
             rd_kafka_topic_partition_t *tp = &parts->elems[i];
@@ -105,7 +111,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 sk_store_applied_offset(e->store, p, tp->topic, &applied) == 0 && applied >= 0) {
                 tp->offset = applied + 1;
                 e->parts[p].in[t].applied_offset = applied;
-                if (!e->parts[p].stopped && !offsets_fit(e, tp->topic, p, applied))
+                if (!e->parts[p].stopped && !offsets_fit(e, tp->topic, p, applied, &unreadable))
                     e->parts[p].stopped = true;
             }
             if (applied >= 0)

@@ -330,6 +330,22 @@ TEST(g_sigterm_with_outputs_kafka_never_confirms_takes_under_10s)
     CHECK_INT(sk_fx_reader_wait(commands, "stuck-user", 2, 20000), 2);
 }
 
+TEST(h_sigterm_with_the_broker_down_takes_under_10s)
+{
+    sk_schedule_event_t s = shift(SK_SHIFT_STARTED, "down-1", "down-user", "dn1");
+    CHECK_INT(sk_fx_produce_event(&kafka, &s), 0);
+    CHECK_INT(sk_fx_reader_wait(commands, "down-user", 2, 20000), 2);
+    /* the only broker stops answering: no produce, no commit, no group */
+    rd_kafka_mock_broker_set_down(kafka.mcluster, 1);
+    sleep_ms(1000);
+    sk_ms_t t0 = sk_now_ms();
+    sk_fx_engine_stop(&eng);
+    sk_ms_t took = sk_now_ms() - t0;
+    fprintf(stderr, "  stop with the broker down took %lld ms\n", (long long)took);
+    CHECK(took < 10000);
+    rd_kafka_mock_broker_set_up(kafka.mcluster, 1);
+}
+
 TEST(z_teardown)
 {
     char cmd[512];
@@ -350,4 +366,4 @@ SK_TEST_MAIN(SK_TEST_CASE(a_setup),
              SK_TEST_CASE(e_rules_reload_is_an_engine_audit_record),
              SK_TEST_CASE(f_applied_offset_beyond_the_topic_end_stops_the_partition),
              SK_TEST_CASE(g_sigterm_with_outputs_kafka_never_confirms_takes_under_10s),
-             SK_TEST_CASE(z_teardown))
+             SK_TEST_CASE(h_sigterm_with_the_broker_down_takes_under_10s), SK_TEST_CASE(z_teardown))
