@@ -63,7 +63,8 @@ static void *copy_bytes(sk_arena_t *a, const void *b, size_t n)
 static int stage_bounded(sk_engine_t *e, staged_t *st, sk_out_topic_t topic, int32_t p,
                          const void *key, size_t key_len, void *value, size_t len)
 {
-    static const char *const names[] = {"commands", "audit", "dead letters", "tasks"};
+    const char *const names[SK_OUT_TOPIC_COUNT] = {e->cfg.commands_topic, e->cfg.audit_topic,
+                                                   e->cfg.deadletter_topic, e->cfg.tasks_topic};
     sk_dead_letter_t dl;
     if (len <= SK_OUT_RECORD_MAX)
         return stage(st, topic, key, key_len, value, len);
