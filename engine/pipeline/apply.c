@@ -13,6 +13,7 @@
  * results (sk_decide_result).
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
@@ -47,6 +48,44 @@ static int stage(staged_t *st, sk_out_topic_t topic, const void *key, size_t key
     return 0;
 }
 
+/* A copy of n bytes in arena memory (n > 0), or NULL. */
+static void *copy_bytes(sk_arena_t *a, const void *b, size_t n)
+{
+    void *c = sk_arena_alloc(a, n);
+    if (c)
+        memcpy(c, b, n);
+    return c;
+}
+
+/* Stages an encoded output; one larger than SK_OUT_RECORD_MAX (no input
+ * should make one: decoded texts are bounded) is never staged, a notice
+ * naming it is (poison.c), so no record in an outbox can be too large for
+ * Kafka. 0 or SK_ENOMEM. */
+static int stage_bounded(sk_engine_t *e, staged_t *st, sk_out_topic_t topic, int32_t p,
+                         const void *key, size_t key_len, void *value, size_t len)
+{
+    const char *const names[SK_OUT_TOPIC_COUNT] = {e->cfg.commands_topic, e->cfg.audit_topic,
+                                                   e->cfg.deadletter_topic, e->cfg.tasks_topic};
+    sk_dead_letter_t dl;
+    if (len <= SK_OUT_RECORD_MAX)
+        return stage(st, topic, key, key_len, value, len);
+    sk_poison_refusal_t *r = sk_poison_refusal_new(names[topic], p, key, key_len, value, len,
+                                                   "larger than the engine's bound on an output");
+    int rc = r ? sk_poison_notice(&e->arena, r, &dl) : SK_ENOMEM;
+    if (rc == 0) {
+        dl.key = dl.key ? copy_bytes(&e->arena, dl.key, dl.key_len) : NULL;
+        dl.payload = copy_bytes(&e->arena, dl.payload, dl.payload_len);
+        if ((dl.key_len && !dl.key) || !dl.payload)
+            rc = SK_ENOMEM;
+    }
+    free(r);
+    if (rc == 0) {
+        SK_ERROR("partition %" PRId32 ": %s", p, dl.reason);
+        rc = sk_codec_encode_dead_letter(e->codec, &dl, &e->arena, &value, &len);
+    }
+    return rc ? rc : stage(st, SK_OUT_DEADLETTER, dl.key, dl.key_len, value, len);
+}
+
 /* Encodes the decision's records into outbox entries: commands, the dead
  * letter, the audit record, then tasks. Dead letters keep the original
  * record key; everything else is keyed by the subject user. */
@@ -56,24 +95,26 @@ static int stage_decision(sk_engine_t *e, const sk_decision_t *d, const sk_dead_
     void *buf;
     size_t len;
     int rc;
+    int32_t p = d->audit.origin.partition;
     for (size_t i = 0; i < d->n_commands; i++) {
         if ((rc = sk_codec_encode_command(e->codec, &d->commands[i], &e->arena, &buf, &len)) ||
-            (rc = stage(st, SK_OUT_COMMANDS, d->commands[i].user, strlen(d->commands[i].user),
-                        buf, len)))
+            (rc = stage_bounded(e, st, SK_OUT_COMMANDS, p, d->commands[i].user,
+                                strlen(d->commands[i].user), buf, len)))
             return rc;
     }
     if (dl) {
         if ((rc = sk_codec_encode_dead_letter(e->codec, dl, &e->arena, &buf, &len)) ||
-            (rc = stage(st, SK_OUT_DEADLETTER, dl->key, dl->key_len, buf, len)))
+            (rc = stage_bounded(e, st, SK_OUT_DEADLETTER, p, dl->key, dl->key_len, buf, len)))
             return rc;
     }
     if ((rc = sk_codec_encode_audit(e->codec, &d->audit, &e->arena, &buf, &len)) ||
-        (rc = stage(st, SK_OUT_AUDIT, d->audit.user, strlen(d->audit.user), buf, len)))
+        (rc =
+             stage_bounded(e, st, SK_OUT_AUDIT, p, d->audit.user, strlen(d->audit.user), buf, len)))
         return rc;
     for (size_t i = 0; i < d->n_tasks; i++) {
         const sk_task_t *t = &d->tasks[i];
         if ((rc = sk_codec_encode_task(e->codec, t, &e->arena, &buf, &len)) ||
-            (rc = stage(st, SK_OUT_TASKS, t->subject, strlen(t->subject), buf, len)))
+            (rc = stage_bounded(e, st, SK_OUT_TASKS, p, t->subject, strlen(t->subject), buf, len)))
             return rc;
     }
     return 0;
@@ -415,10 +456,14 @@ static int decide_item(sk_engine_t *e, item_t *it, sk_user_state_t *states,
         ((rc = sk_oncall_ops(&before, &it->d.state, &e->arena, &it->oncall, &it->n_oncall)) ||
          (rc = sk_oncall_view_apply(oncall, it->oncall, it->n_oncall))))
         return rc;
-    if (it->d.rejected)
+    if (it->d.rejected) {
         it->dl = (sk_dead_letter_t){it->in.now_ms, it->d.reject_kind, it->d.reject_reason,
                                     it->in.origin, it->msg->key, it->msg->key_len,
                                     it->msg->payload, it->msg->len};
+        /* a prefix, the length and a SHA-256: never the whole record */
+        if ((rc = sk_poison_bound_dead_letter(&e->arena, &it->dl)) != 0)
+            return rc;
+    }
     it->st = staged_new(&e->arena, it->d.n_commands + it->d.n_tasks + 2);
     if (!it->st)
         return SK_ENOMEM;
@@ -542,7 +587,7 @@ int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
         it->msg = msgs[i];
         it->topic = sk_in_topic_index(&e->cfg, rd_kafka_topic_name(msgs[i]->rkt));
         if (p < 0 || p >= SK_MAX_PARTITIONS || it->topic < 0 || !e->parts[p].owned ||
-            msgs[i]->offset <= e->parts[p].in[it->topic].applied_offset) {
+            e->parts[p].stopped || msgs[i]->offset <= e->parts[p].in[it->topic].applied_offset) {
             it->skip = true;
             continue;
         }

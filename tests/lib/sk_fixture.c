@@ -219,12 +219,26 @@ static void *engine_main(void *arg)
 int sk_fx_engine_start(sk_fx_engine_t *fe, const char *brokers, int redis_port,
                        const char *rules, const char *group)
 {
+    return sk_fx_engine_start_with(fe, brokers, redis_port, rules, group, NULL, 0);
+}
+
+int sk_fx_engine_start_with(sk_fx_engine_t *fe, const char *brokers, int redis_port,
+                            const char *rules, const char *group, const char *const *extra,
+                            size_t n_extra)
+{
     char err[1024];
-    static const char *const props[] = {"consumer:session.timeout.ms=6000",
-                                        "consumer:heartbeat.interval.ms=500"};
-    sk_engine_config_t cfg = {.brokers = brokers, .rules_path = rules, .group_id = group,
+    const char *props[16] = {"consumer:session.timeout.ms=6000",
+                             "consumer:heartbeat.interval.ms=500"};
+    size_t n = 2;
+    for (size_t i = 0; i < n_extra && n < 16; i++)
+        props[n++] = extra[i];
+    sk_engine_config_t cfg = {.brokers = brokers,
+                              .rules_path = rules,
+                              .group_id = group,
                               .redis = {.host = "127.0.0.1", .port = redis_port},
-                              .timer_interval_ms = 100, .kafka_props = props, .n_kafka_props = 2};
+                              .timer_interval_ms = 100,
+                              .kafka_props = props,
+                              .n_kafka_props = n};
     memset(fe, 0, sizeof(*fe));
     fe->engine = sk_engine_new(&cfg, err, sizeof(err));
     if (!fe->engine) {
