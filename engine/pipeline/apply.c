@@ -479,6 +479,8 @@ static void note_applied(sk_engine_t *e, const item_t *it, bool applied)
         it->in.origin.topic, applied, &it->d, rq && it->rd.refused, rq ? it->rd.refuse_reason : NULL,
         rq && it->topic == SK_IN_REQUESTS ? sk_request_event_type_name(it->req.type) : "result",
         rd_kafka_message_timestamp(it->msg, NULL), sk_now_ms());
+    sk_engine_metrics_identity(&e->m, it->topic == SK_IN_REQUESTS ? "request" : "result",
+                               it->refused_verdict);
     e->stats.records++;
     e->parts[p].in[it->topic].next_offset = it->msg->offset + 1;
     e->parts[p].in[it->topic].applied_offset = it->msg->offset;

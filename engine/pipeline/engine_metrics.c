@@ -145,6 +145,15 @@ void sk_engine_metrics_decision(sk_engine_metrics_t *m, const char *kind, const 
                       sk_task_state_name(d->tasks[i].state));
 }
 
+void sk_engine_metrics_identity(sk_engine_metrics_t *m, const char *kind, const char *verdict)
+{
+    char reason[64];
+    if (!verdict || !m->refused)
+        return;
+    snprintf(reason, sizeof(reason), "identity_%s", verdict);
+    sk_metric_add(m->refused, 1, kind, reason);
+}
+
 void sk_engine_metrics_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     sk_engine_t *e = opaque;

@@ -64,6 +64,10 @@ void sk_engine_metrics_decision(sk_engine_metrics_t *m, const char *kind, const 
                                 const char *refuse_reason, const char *action, sk_ms_t record_ms,
                                 sk_ms_t now_ms);
 
+/* A request or result whose identity verify.c refused (verdict NULL: none):
+ * shiftkey_refused_actions_total{action=kind, reason="identity_<verdict>"}. */
+void sk_engine_metrics_identity(sk_engine_metrics_t *m, const char *kind, const char *verdict);
+
 /* An error librdkafka reported (error_cb: the engine as opaque). */
 void sk_engine_metrics_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque);
 

@@ -108,7 +108,7 @@ def check_metrics(st, diag, engine_log):
     check("record-to-command latency observed",
           val(m1, "shiftkey_record_to_command_seconds_count") >= 1)
     from confluent_kafka import Producer
-    p = Producer({"bootstrap.servers": st.bootstrap})
+    p = Producer({"bootstrap.servers": st.bootstrap, "partitioner": "murmur2_random"})
     p.produce(sched, key=b"mallory@example.com", value=b"not avro at all")
     p.flush(10)
     check("a record that is not Avro: dead_letters{reason=UNDECODABLE} 1",
