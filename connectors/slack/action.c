@@ -20,10 +20,10 @@ struct sk_slack_publisher {
 
 typedef struct row {
     const char *action;
-    int on_results;  /* a ProvisioningResult, else an AccessRequestEvent */
-    int type;        /* sk_provisioning_status_t / sk_request_event_type_t */
+    int on_results; /* a ProvisioningResult, else an AccessRequestEvent */
+    int type;       /* sk_provisioning_status_t / sk_request_event_type_t */
     int needs_modal;
-    int kind;        /* the task kind it answers; -1: any request task */
+    int kind; /* the task kind it answers; -1: any request task */
 } row_t;
 
 static const row_t rows[] = {
@@ -66,8 +66,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 }
 
 sk_slack_publisher_t *sk_slack_publisher_new(const char *brokers, const char *requests_topic,
-                                             const char *results_topic, char *err,
-                                             size_t err_len)
+                                             const char *results_topic, char *err, size_t err_len)
 {
     sk_slack_publisher_t *p = calloc(1, sizeof(*p));
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -151,8 +150,7 @@ static void make_id(char out[40], const char *const *parts, size_t n)
         h = XXH3_128bits_digest(st);
     }
     XXH3_freeState(st);
-    snprintf(out, 40, "slack-%016" PRIx64 "%016" PRIx64, (uint64_t)h.high64,
-             (uint64_t)h.low64);
+    snprintf(out, 40, "slack-%016" PRIx64 "%016" PRIx64, (uint64_t)h.high64, (uint64_t)h.low64);
 }
 
 int sk_slack_action_send(sk_slack_publisher_t *p, const sk_slack_action_t *a, char *err,
@@ -181,8 +179,10 @@ int sk_slack_action_send(sk_slack_publisher_t *p, const sk_slack_action_t *a, ch
     }
     if (r->on_results) {
         sk_provisioning_result_t res = {.result = (sk_provisioning_status_t)r->type,
-                                        .provisioner = a->actor, .user = a->ref->subject,
-                                        .message = a->comment, .at_ms = sk_now_ms()};
+                                        .provisioner = a->actor,
+                                        .user = a->ref->subject,
+                                        .message = a->comment,
+                                        .at_ms = sk_now_ms()};
         if (strlen(a->ref->task_id) != 32) {
             snprintf(err, err_len, "task %s is not a (de)provisioning task id", a->ref->task_id);
             goto out;
@@ -190,13 +190,20 @@ int sk_slack_action_send(sk_slack_publisher_t *p, const sk_slack_action_t *a, ch
         memcpy(res.command_id, a->ref->task_id, 33);
         rc = sk_codec_encode_provisioning_result(p->codec, &res, &arena, &buf, &len);
     } else {
-        sk_request_event_t ev = {
-            .event_id = id, .type = (sk_request_event_type_t)r->type,
-            .request_id = a->ref->request_id, .actor = a->actor, .subject = a->ref->subject,
-            .target_kind = SK_TARGET_ENTITLEMENT, .target = a->ref->target,
-            .duration_ms = r->type == SK_REQ_DURATION_CHANGED ? a->duration_ms : SK_MS_NONE,
-            .justification = "", .emergency = r->type == SK_REQ_ESCALATED,
-            .comment = a->comment, .source = "slack", .occurred_at_ms = sk_now_ms()};
+        sk_request_event_t ev = {.event_id = id,
+                                 .type = (sk_request_event_type_t)r->type,
+                                 .request_id = a->ref->request_id,
+                                 .actor = a->actor,
+                                 .subject = a->ref->subject,
+                                 .target_kind = SK_TARGET_ENTITLEMENT,
+                                 .target = a->ref->target,
+                                 .duration_ms = r->type == SK_REQ_DURATION_CHANGED ? a->duration_ms
+                                                                                   : SK_MS_NONE,
+                                 .justification = "",
+                                 .emergency = r->type == SK_REQ_ESCALATED,
+                                 .comment = a->comment,
+                                 .source = "slack",
+                                 .occurred_at_ms = sk_now_ms()};
         if (!a->ref->request_id[0]) {
             snprintf(err, err_len, "the task belongs to no request");
             goto out;
@@ -226,13 +233,20 @@ int sk_slack_request_send(sk_slack_publisher_t *p, const char *actor, const char
     const char *parts[] = {"request", view_id, actor};
     make_id(request_id_out, parts, SK_ARRAY_LEN(parts));
     snprintf(event_id, sizeof(event_id), "%s-created", request_id_out);
-    sk_request_event_t ev = {
-        .event_id = event_id, .type = SK_REQ_CREATED, .request_id = request_id_out,
-        .actor = actor, .subject = actor,
-        .target_kind = strchr(target, '/') ? SK_TARGET_ENTITLEMENT : SK_TARGET_PROFILE,
-        .target = target, .duration_ms = duration_ms, .justification = justification,
-        .emergency = emergency != 0, .comment = "", .source = "slack",
-        .occurred_at_ms = sk_now_ms()};
+    sk_request_event_t ev = {.event_id = event_id,
+                             .type = SK_REQ_CREATED,
+                             .request_id = request_id_out,
+                             .actor = actor,
+                             .subject = actor,
+                             .target_kind =
+                                 strchr(target, '/') ? SK_TARGET_ENTITLEMENT : SK_TARGET_PROFILE,
+                             .target = target,
+                             .duration_ms = duration_ms,
+                             .justification = justification,
+                             .emergency = emergency != 0,
+                             .comment = "",
+                             .source = "slack",
+                             .occurred_at_ms = sk_now_ms()};
     sk_arena_init(&arena, 4096);
     rc = sk_codec_encode_request(p->codec, &ev, &arena, &buf, &len);
     if (rc != 0) {

@@ -27,8 +27,7 @@ typedef struct sk_slack_publisher sk_slack_publisher_t;
 
 /* A producer for brokers; NULL with the reason in err. */
 sk_slack_publisher_t *sk_slack_publisher_new(const char *brokers, const char *requests_topic,
-                                             const char *results_topic, char *err,
-                                             size_t err_len);
+                                             const char *results_topic, char *err, size_t err_len);
 void sk_slack_publisher_destroy(sk_slack_publisher_t *p);
 
 /*
@@ -71,7 +70,6 @@ int sk_slack_action_send(sk_slack_publisher_t *p, const sk_slack_action_t *a, ch
  * request). 0, SK_EINVAL (err), SK_EIO. */
 int sk_slack_request_send(sk_slack_publisher_t *p, const char *actor, const char *target,
                           sk_ms_t duration_ms, const char *justification, int emergency,
-                          const char *view_id, char *request_id_out, char *err,
-                          size_t err_len);
+                          const char *view_id, char *request_id_out, char *err, size_t err_len);
 
 #endif

@@ -98,8 +98,7 @@ static int post(const sk_slack_api_t *api, const char *url, const char *what, in
             if (wait > api->max_wait_s)
                 wait = api->max_wait_s;
             SK_WARN("%s: rate limited (429), waiting %ld s as Retry-After says", what, wait);
-            snprintf(err, err_len, "%s: still rate limited (429) after %d attempts", what,
-                     attempt);
+            snprintf(err, err_len, "%s: still rate limited (429) after %d attempts", what, attempt);
             rc = SK_EAGAIN;
             nap(api, wait * 1000);
             continue;
@@ -109,16 +108,17 @@ static int post(const sk_slack_api_t *api, const char *url, const char *what, in
         else
             snprintf(err, err_len, "%s: HTTP %ld", what, status);
         rc = SK_EIO;
-        if (cc == CURLE_OK && status < 500)
-            return SK_EIO; /* 4xx other than 429: trying again will not help */
+        if ((cc == CURLE_OK && status < 500) || cc == CURLE_URL_MALFORMAT ||
+            cc == CURLE_UNSUPPORTED_PROTOCOL)
+            return SK_EIO; /* 4xx other than 429, a bad URL: trying again will not help */
         nap(api, backoff);
         backoff = backoff < 16000 ? backoff * 2 : backoff;
     }
     return rc;
 }
 
-int sk_slack_api_call(const sk_slack_api_t *api, const char *method, json_t *args,
-                      json_t **reply, char *err, size_t err_len)
+int sk_slack_api_call(const sk_slack_api_t *api, const char *method, json_t *args, json_t **reply,
+                      char *err, size_t err_len)
 {
     char url[1024];
     buf_t b = {0};

@@ -12,11 +12,11 @@
 #include <signal.h>
 
 typedef struct sk_slack_api {
-    const char *base_url;  /* "https://slack.com/api", no trailing '/' */
-    const char *token;     /* bot token (xoxb-…); borrowed, never logged */
-    int attempts;          /* tries per call, >= 1 (429s included) */
-    int max_wait_s;        /* longest Retry-After honoured per wait */
-    int timeout_s;         /* per HTTP request */
+    const char *base_url;        /* "https://slack.com/api", no trailing '/' */
+    const char *token;           /* bot token (xoxb-…); borrowed, never logged */
+    int attempts;                /* tries per call, >= 1 (429s included) */
+    int max_wait_s;              /* longest Retry-After honoured per wait */
+    int timeout_s;               /* per HTTP request */
     volatile sig_atomic_t *stop; /* when set, waits end early (may be NULL) */
 } sk_slack_api_t;
 
@@ -30,8 +30,8 @@ typedef struct sk_slack_api {
  * or 5xx failures after every attempt. err says why ("chat.update: HTTP
  * 500"); the token never appears in it.
  */
-int sk_slack_api_call(const sk_slack_api_t *api, const char *method, json_t *args,
-                      json_t **reply, char *err, size_t err_len);
+int sk_slack_api_call(const sk_slack_api_t *api, const char *method, json_t *args, json_t **reply,
+                      char *err, size_t err_len);
 
 /*
  * sk_slack_post_url — POSTs body (borrowed JSON) to a response_url (no

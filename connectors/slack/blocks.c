@@ -83,8 +83,7 @@ static const char *outcome_label(const sk_task_t *t)
 {
     switch (t->outcome) {
     case SK_TASK_APPROVED: return "✅ Approved";
-    case SK_TASK_DENIED:
-        return t->kind == SK_TASK_REVOCATION ? "❎ Revocation denied" : "❌ Denied";
+    case SK_TASK_DENIED: return t->kind == SK_TASK_REVOCATION ? "❎ Revocation denied" : "❌ Denied";
     case SK_TASK_PROVISIONED:
         return t->kind == SK_TASK_DEPROVISIONING ? "✅ Deprovisioned" : "✅ Provisioned";
     case SK_TASK_WONT_PROVISION: return "🚫 Won't provision";
@@ -119,8 +118,7 @@ static void fmt_duration(sk_ms_t ms, char *buf, size_t len)
 }
 
 /* The headline and details of a task, in mrkdwn. */
-static char *task_text(const sk_slack_task_view_t *v, sk_slack_note_t note,
-                       const sk_rules_t *rules)
+static char *task_text(const sk_slack_task_view_t *v, sk_slack_note_t note, const sk_rules_t *rules)
 {
     const sk_task_t *t = &v->task;
     sb_t b = {0};
@@ -162,12 +160,11 @@ static char *task_text(const sk_slack_task_view_t *v, sk_slack_note_t note,
     return sb_take(&b);
 }
 
-static json_t *button(const char *action, const char *label, const char *style,
-                      const char *value)
+static json_t *button(const char *action, const char *label, const char *style, const char *value)
 {
-    json_t *btn = json_pack("{s:s, s:s, s:{s:s, s:s, s:b}, s:s}", "type", "button", "action_id",
-                            action, "text", "type", "plain_text", "text", label, "emoji", 1,
-                            "value", value);
+    json_t *btn =
+        json_pack("{s:s, s:s, s:{s:s, s:s, s:b}, s:s}", "type", "button", "action_id", action,
+                  "text", "type", "plain_text", "text", label, "emoji", 1, "value", value);
     if (btn && style)
         json_object_set_new(btn, "style", json_string(style));
     return btn;
@@ -208,8 +205,8 @@ static json_t *task_buttons(const sk_task_t *t)
         break;
     default: break;
     }
-    return json_pack("{s:s, s:s, s:o}", "type", "actions", "block_id", "task_actions",
-                     "elements", els);
+    return json_pack("{s:s, s:s, s:o}", "type", "actions", "block_id", "task_actions", "elements",
+                     els);
 }
 
 static json_t *section(const char *mrkdwn)
@@ -291,7 +288,7 @@ json_t *sk_slack_blocks_requester_grant(const sk_command_t *c)
 json_t *sk_slack_blocks_security_grant(const sk_command_t *c)
 {
     sb_t b = {0};
-    sb_printf(&b, "⚡ *Emergency access granted*: `");
+    sb_printf(&b, "⚡ *Emergency access %s*: `", c->action == SK_CMD_GRANT ? "granted" : "extended");
     sb_esc(&b, c->app);
     sb_printf(&b, "/");
     sb_esc(&b, c->entitlement);
@@ -324,15 +321,14 @@ json_t *sk_slack_blocks_security_task(const sk_task_t *t)
 static json_t *input(const char *id, const char *label, json_t *element, int optional)
 {
     json_object_set_new(element, "action_id", json_string(id));
-    return json_pack("{s:s, s:s, s:{s:s, s:s}, s:o, s:b}", "type", "input", "block_id", id,
-                     "label", "type", "plain_text", "text", label, "element", element,
-                     "optional", optional);
+    return json_pack("{s:s, s:s, s:{s:s, s:s}, s:o, s:b}", "type", "input", "block_id", id, "label",
+                     "type", "plain_text", "text", label, "element", element, "optional", optional);
 }
 
 static json_t *text_input(int multiline, const char *placeholder)
 {
-    return json_pack("{s:s, s:b, s:{s:s, s:s}}", "type", "plain_text_input", "multiline",
-                     multiline, "placeholder", "type", "plain_text", "text", placeholder);
+    return json_pack("{s:s, s:b, s:{s:s, s:s}}", "type", "plain_text_input", "multiline", multiline,
+                     "placeholder", "type", "plain_text", "text", placeholder);
 }
 
 static json_t *modal(const char *callback, const char *title, const char *submit,
@@ -376,22 +372,22 @@ json_t *sk_slack_blocks_request_modal(const sk_rules_t *rules, const char *targe
                                                   "plain_text", "text", label, "value", e->key));
         }
         json_array_append_new(
-            blocks, input("target", "Access", json_pack("{s:s, s:o}", "type", "static_select",
-                                                         "options", opts), 0));
+            blocks, input("target", "Access",
+                          json_pack("{s:s, s:o}", "type", "static_select", "options", opts), 0));
     }
     json_array_append_new(blocks, input("duration", "Duration (e.g. 2h, 30m)",
                                         text_input(0, "the entitlement's default"), 1));
-    json_array_append_new(blocks, input("justification", "Justification",
-                                        text_input(1, "why you need it"), 0));
+    json_array_append_new(
+        blocks, input("justification", "Justification", text_input(1, "why you need it"), 0));
     if (emergency_ok)
         json_array_append_new(
-            blocks,
-            input("emergency",
-                  target && *target ? "Emergency" : "Emergency (where a break-glass policy exists: ⚡)",
-                  json_pack("{s:s, s:[{s:{s:s, s:s}, s:s}]}", "type", "checkboxes", "options",
-                            "text", "type", "plain_text", "text", "⚡ Break-glass: bypass the review",
-                            "value", "emergency"),
-                  1));
+            blocks, input("emergency",
+                          target && *target ? "Emergency"
+                                            : "Emergency (where a break-glass policy exists: ⚡)",
+                          json_pack("{s:s, s:[{s:{s:s, s:s}, s:s}]}", "type", "checkboxes",
+                                    "options", "text", "type", "plain_text", "text",
+                                    "⚡ Break-glass: bypass the review", "value", "emergency"),
+                          1));
     return modal("request", "Request access", "Request", target ? target : "", blocks);
 }
 
@@ -408,9 +404,9 @@ json_t *sk_slack_blocks_action_modal(const char *action, const char *value)
                               input("duration", "New duration (e.g. 1h)", text_input(0, "1h"), 0));
     } else {
         int required = strcmp(action, "wont_provision") == 0;
-        title = strcmp(action, "deny") == 0       ? "Deny the request"
-                : strcmp(action, "reject") == 0   ? "Deny the revocation"
-                                                  : "Won't provision";
+        title = strcmp(action, "deny") == 0     ? "Deny the request"
+                : strcmp(action, "reject") == 0 ? "Deny the revocation"
+                                                : "Won't provision";
         submit = strcmp(action, "wont_provision") == 0 ? "Refuse" : "Deny";
         json_array_append_new(blocks, input("comment", required ? "Why (required)" : "Comment",
                                             text_input(1, "optional"), !required));
@@ -445,8 +441,7 @@ json_t *sk_slack_blocks_task_list(const char *title, const sk_slack_task_view_t 
                 json_array_append_new(blocks, acts);
         }
     }
-    m = json_pack("{s:s, s:s, s:o}", "response_type", "ephemeral", "text", title, "blocks",
-                  blocks);
+    m = json_pack("{s:s, s:s, s:o}", "response_type", "ephemeral", "text", title, "blocks", blocks);
     return m;
 }
 
@@ -470,10 +465,10 @@ int sk_slack_mail_render(const sk_slack_task_view_t *v, sk_slack_note_t note, ch
               v->justification ? v->justification : "", t->request_id, t->task_id, t->reason);
     if (note != SK_SLACK_NOTE_CLOSED)
         sb_printf(&x, "\nAct with: shiftkey task %s %s\n",
-                  t->kind == SK_TASK_REQUEST_REVIEW    ? "approve|deny"
-                  : t->kind == SK_TASK_PROVISIONING    ? "provisioned|wont-provision"
+                  t->kind == SK_TASK_REQUEST_REVIEW   ? "approve|deny"
+                  : t->kind == SK_TASK_PROVISIONING   ? "provisioned|wont-provision"
                   : t->kind == SK_TASK_DEPROVISIONING ? "deprovisioned"
-                                                       : "confirm|reject",
+                                                      : "confirm|reject",
                   t->task_id);
     sb_printf(&h, "<html><body><p><b>%s%s</b>: ", t->emergency ? "&#9889; EMERGENCY " : "",
               kind_title(t->kind));

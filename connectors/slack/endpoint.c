@@ -17,7 +17,7 @@
 #include "payload.h"
 #include "verify.h"
 
-#define BODY_MAX 65536
+#define BODY_MAX  65536
 #define QUEUE_MAX 1000
 
 typedef struct job {
@@ -116,8 +116,8 @@ static const sk_person_t *identify(sk_slack_endpoint_t *ep, const char *uid)
     args = json_pack("{s:s}", "user", uid);
     if (sk_slack_api_call(c->api, "users.info", args, &reply, err, sizeof(err)) == 0) {
         json_t *u = json_object_get(reply, "user");
-        const char *email = json_string_value(json_object_get(json_object_get(u, "profile"),
-                                                              "email"));
+        const char *email =
+            json_string_value(json_object_get(json_object_get(u, "profile"), "email"));
         p = sk_slack_dir_by_email(c->rules, email);
     } else
         SK_WARN("shiftkey-slack: %s", err);
@@ -134,8 +134,7 @@ static void tell(sk_slack_endpoint_t *ep, const sk_slack_input_t *in, const char
     int rc;
     if (in->response_url[0]) {
         m = sk_slack_blocks_ephemeral(text);
-        rc = m ? sk_slack_post_url(ep->cfg->api, in->response_url, m, err, sizeof(err))
-               : SK_ENOMEM;
+        rc = m ? sk_slack_post_url(ep->cfg->api, in->response_url, m, err, sizeof(err)) : SK_ENOMEM;
     } else {
         m = json_pack("{s:s, s:s}", "channel", in->user_id, "text", text);
         rc = m ? sk_slack_api_call(ep->cfg->api, "chat.postMessage", m, NULL, err, sizeof(err))
@@ -149,8 +148,8 @@ static void tell(sk_slack_endpoint_t *ep, const sk_slack_input_t *in, const char
 static void open_view(sk_slack_endpoint_t *ep, const sk_slack_input_t *in, json_t *view)
 {
     char err[256];
-    json_t *args = view ? json_pack("{s:s, s:o}", "trigger_id", in->trigger_id, "view", view)
-                        : NULL;
+    json_t *args =
+        view ? json_pack("{s:s, s:o}", "trigger_id", in->trigger_id, "view", view) : NULL;
     if (!args || sk_slack_api_call(ep->cfg->api, "views.open", args, NULL, err, sizeof(err))) {
         SK_WARN("shiftkey-slack: views.open: %s", args ? err : "out of memory");
         tell(ep, in, "Sorry, the form could not be opened; try again.");
@@ -158,19 +157,21 @@ static void open_view(sk_slack_endpoint_t *ep, const sk_slack_input_t *in, json_
     json_decref(args);
 }
 
-static void list_tasks(sk_slack_endpoint_t *ep, const sk_slack_input_t *in,
-                       const sk_person_t *p, int mine_to_do)
+static void list_tasks(sk_slack_endpoint_t *ep, const sk_slack_input_t *in, const sk_person_t *p,
+                       int mine_to_do)
 {
     sk_arena_t a;
     sk_slack_task_view_t *v;
     size_t n;
     char title[160], err[256];
     json_t *m;
+    if (!in->response_url[0])
+        return; /* nowhere to answer (Slack always sends one) */
     sk_arena_init(&a, 16384);
-    n = sk_slack_tasks_open(ep->cfg->tasks, mine_to_do ? p->id : NULL,
-                            mine_to_do ? NULL : p->id, &a, &v);
-    snprintf(title, sizeof(title), "%s: %zu", mine_to_do ? "*Tasks assigned to you*"
-                                                         : "*Your open requests*", n);
+    n = sk_slack_tasks_open(ep->cfg->tasks, mine_to_do ? p->id : NULL, mine_to_do ? NULL : p->id,
+                            &a, &v);
+    snprintf(title, sizeof(title), "%s: %zu",
+             mine_to_do ? "*Tasks assigned to you*" : "*Your open requests*", n);
     m = sk_slack_blocks_task_list(title, v, n, mine_to_do, ep->cfg->rules);
     if (!m || sk_slack_post_url(ep->cfg->api, in->response_url, m, err, sizeof(err)) != 0)
         SK_WARN("shiftkey-slack: cannot answer /shiftkey: %s", m ? err : "out of memory");
@@ -180,8 +181,8 @@ static void list_tasks(sk_slack_endpoint_t *ep, const sk_slack_input_t *in,
 
 /* A button (or the modal completing one) by person p. */
 static void do_action(sk_slack_endpoint_t *ep, const sk_slack_input_t *in, const sk_person_t *p,
-                      const char *action, const char *value, const char *comment,
-                      sk_ms_t duration, int from_modal)
+                      const char *action, const char *value, const char *comment, sk_ms_t duration,
+                      int from_modal)
 {
     sk_slack_task_ref_t ref;
     int needs_modal = 0, may;
@@ -195,7 +196,8 @@ static void do_action(sk_slack_endpoint_t *ep, const sk_slack_input_t *in, const
     if (may == 0 && !(strcmp(action, "escalate") == 0 && strcmp(ref.subject, p->id) == 0)) {
         snprintf(text, sizeof(text),
                  "You are not an assignee of this task (or it is already closed): nothing was "
-                 "sent for `%s`.", ref.task_id);
+                 "sent for `%s`.",
+                 ref.task_id);
         tell(ep, in, text);
         atomic_fetch_add(&ep->n_refused, 1);
         return;
@@ -204,8 +206,11 @@ static void do_action(sk_slack_endpoint_t *ep, const sk_slack_input_t *in, const
         open_view(ep, in, sk_slack_blocks_action_modal(action, value));
         return;
     }
-    sk_slack_action_t a = {.action = action, .ref = &ref, .actor = p->id,
-                           .comment = comment ? comment : "", .duration_ms = duration};
+    sk_slack_action_t a = {.action = action,
+                           .ref = &ref,
+                           .actor = p->id,
+                           .comment = comment ? comment : "",
+                           .duration_ms = duration};
     if (sk_slack_action_send(ep->pub, &a, err, sizeof(err)) != 0) {
         atomic_fetch_add(&ep->n_failed, 1);
         SK_WARN("shiftkey-slack: %s by %s on %s: %s", action, p->id, ref.task_id, err);
@@ -216,14 +221,14 @@ static void do_action(sk_slack_endpoint_t *ep, const sk_slack_input_t *in, const
     atomic_fetch_add(&ep->n_sent, 1);
     SK_INFO("shiftkey-slack: %s by %s on task %s (request %s) sent", action, p->id, ref.task_id,
             ref.request_id);
-    snprintf(text, sizeof(text), "Sent: *%s* on `%s` as %s. The message updates once shiftkey "
-                                 "has decided.", action, ref.request_id[0] ? ref.request_id
-                                                                            : ref.task_id, p->id);
+    snprintf(text, sizeof(text),
+             "Sent: *%s* on `%s` as %s. The message updates once shiftkey "
+             "has decided.",
+             action, ref.request_id[0] ? ref.request_id : ref.task_id, p->id);
     tell(ep, in, text);
 }
 
-static void do_submission(sk_slack_endpoint_t *ep, const sk_slack_input_t *in,
-                          const sk_person_t *p)
+static void do_submission(sk_slack_endpoint_t *ep, const sk_slack_input_t *in, const sk_person_t *p)
 {
     char err[512], text[4096], rid[64];
     sk_ms_t d = SK_MS_NONE;
@@ -239,8 +244,9 @@ static void do_submission(sk_slack_endpoint_t *ep, const sk_slack_input_t *in,
         } else {
             atomic_fetch_add(&ep->n_sent, 1);
             SK_INFO("shiftkey-slack: request %s by %s for %s sent", rid, p->id, target);
-            snprintf(text, sizeof(text), "%sYour request `%s` for `%s` is sent. `/shiftkey "
-                                         "status` shows where it stands.",
+            snprintf(text, sizeof(text),
+                     "%sYour request `%s` for `%s` is sent. `/shiftkey "
+                     "status` shows where it stands.",
                      in->emergency ? "⚡ " : "", rid, target);
         }
         tell(ep, in, text);
@@ -299,11 +305,10 @@ static void *worker_main(void *arg)
 
 /* ---- the answer within 3 s ---- */
 
-static const char *help_text =
-    "*shiftkey* — just-in-time access\n"
-    "`/shiftkey request [app/entitlement]` ask for access (a form)\n"
-    "`/shiftkey status` your open requests\n"
-    "`/shiftkey tasks` what waits for you (with the buttons)";
+static const char *help_text = "*shiftkey* — just-in-time access\n"
+                               "`/shiftkey request [app/entitlement]` ask for access (a form)\n"
+                               "`/shiftkey status` your open requests\n"
+                               "`/shiftkey tasks` what waits for you (with the buttons)";
 
 /* Checks a submitted modal; NULL when fine, else a {"response_action":"errors"} answer. */
 static json_t *check_submission(sk_slack_endpoint_t *ep, const sk_slack_input_t *in)
@@ -328,8 +333,8 @@ static json_t *check_submission(sk_slack_endpoint_t *ep, const sk_slack_input_t 
             return json_pack("{s:s, s:{s:s}}", "response_action", "errors", "errors", "target",
                              "This access cannot be requested");
         if (in->emergency && !rs->emergency_policy)
-            return json_pack("{s:s, s:{s:s}}", "response_action", "errors", "errors",
-                             "emergency", "This access has no break-glass policy");
+            return json_pack("{s:s, s:{s:s}}", "response_action", "errors", "errors", "emergency",
+                             "This access has no break-glass policy");
         if (!in->justification[0])
             return json_pack("{s:s, s:{s:s}}", "response_action", "errors", "errors",
                              "justification", "Say why you need it");
@@ -347,8 +352,8 @@ static enum MHD_Result answer(sk_slack_endpoint_t *ep, struct MHD_Connection *c,
     if (!p && !ep->cfg->email_lookup) {
         atomic_fetch_add(&ep->n_refused, 1);
         if (in->kind == SK_SLACK_IN_VIEW_SUBMISSION)
-            return reply_json(c, json_pack("{s:s, s:{s:s}}", "response_action", "errors",
-                                           "errors", "justification", unknown_text));
+            return reply_json(c, json_pack("{s:s, s:{s:s}}", "response_action", "errors", "errors",
+                                           "justification", unknown_text));
         if (in->kind == SK_SLACK_IN_COMMAND)
             return reply_json(c, sk_slack_blocks_ephemeral(unknown_text));
         enqueue(ep, in, &queued); /* the worker answers on response_url */
@@ -389,7 +394,8 @@ static enum MHD_Result on_post(sk_slack_endpoint_t *ep, struct MHD_Connection *c
     seen = sk_slack_replay_seen(&ep->replay, sig, ts_v, now);
     if (seen) {
         atomic_fetch_add(&ep->n_refused, 1);
-        SK_WARN("shiftkey-slack: refused a request: %s", seen == 1 ? "replayed" : "replay table full");
+        SK_WARN("shiftkey-slack: refused a request: %s",
+                seen == 1 ? "replayed" : "replay table full");
         return reply(c, 401, "text/plain", "replayed request");
     }
     in = malloc(sizeof(*in));
@@ -407,8 +413,8 @@ static enum MHD_Result on_post(sk_slack_endpoint_t *ep, struct MHD_Connection *c
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload, size_t *upload_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
 {
     sk_slack_endpoint_t *ep = cls;
     conn_t *cc = *con_cls;
@@ -421,8 +427,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             snprintf(metrics, sizeof(metrics),
                      "shiftkey_slack_requests_accepted %ld\nshiftkey_slack_requests_refused %ld\n"
                      "shiftkey_slack_actions_sent %ld\nshiftkey_slack_actions_failed %ld\n",
-                     atomic_load(&ep->n_ok), atomic_load(&ep->n_refused),
-                     atomic_load(&ep->n_sent), atomic_load(&ep->n_failed));
+                     atomic_load(&ep->n_ok), atomic_load(&ep->n_refused), atomic_load(&ep->n_sent),
+                     atomic_load(&ep->n_failed));
             return reply(c, 200, "text/plain; version=0.0.4", metrics);
         }
         return reply(c, 404, "text/plain", "not found\n");
@@ -492,8 +498,8 @@ sk_slack_endpoint_t *sk_slack_endpoint_start(const sk_slack_endpoint_cfg_t *cfg,
         goto fail;
     }
     addr.sin_port = htons((uint16_t)port);
-    ep->pub = sk_slack_publisher_new(cfg->brokers, cfg->requests_topic, cfg->results_topic, err,
-                                     err_len);
+    ep->pub =
+        sk_slack_publisher_new(cfg->brokers, cfg->requests_topic, cfg->results_topic, err, err_len);
     if (!ep->pub)
         goto fail;
     if (pthread_create(&ep->worker, NULL, worker_main, ep) != 0) {

@@ -31,8 +31,8 @@
 #include "shared.h"
 
 typedef struct sk_slack_endpoint_cfg {
-    const char *listen;           /* "127.0.0.1:3000" or ":3000" */
-    const char *signing_secret;   /* borrowed */
+    const char *listen;         /* "127.0.0.1:3000" or ":3000" */
+    const char *signing_secret; /* borrowed */
     const sk_rules_t *rules;
     sk_slack_tasks_t *tasks;
     const sk_slack_api_t *api;

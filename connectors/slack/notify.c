@@ -19,9 +19,12 @@ typedef struct ntf {
     rd_kafka_t *main_rk; /* tasks + commands */
     rd_kafka_t *req_rk;  /* requests: what each request said */
     sk_codec_t *codec;
-    sk_arena_t arena;    /* per record */
-    sk_strmap_t dm;      /* Slack user id -> DM channel id (heap strings) */
+    sk_arena_t arena; /* per record */
+    sk_strmap_t dm;   /* Slack user id -> DM channel id (heap strings) */
     int assigned[3];
+    int n_task_parts;       /* partitions of the tasks topic */
+    unsigned char eof[256]; /* tasks partitions read to their end once */
+    int n_eof;              /* == n_task_parts: caught up (reminders may run) */
 } ntf_t;
 
 enum { DELIVERED = 0, RETRY = 1 };
@@ -38,6 +41,7 @@ static rd_kafka_t *consumer_new(const char *brokers, char *err, size_t len)
         rd_kafka_conf_set(conf, "group.id", group, err, len) ||
         rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, len) ||
         rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, len) ||
+        rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, len) ||
         rd_kafka_conf_set(conf, "log_level", "3", err, len)) {
         rd_kafka_conf_destroy(conf);
         return NULL;
@@ -52,7 +56,7 @@ static rd_kafka_t *consumer_new(const char *brokers, char *err, size_t len)
 
 /* Assigns every partition of topic from the beginning once it exists.
  * 1 when assigned (now or before). */
-static int assign_topic(rd_kafka_t *rk, const char *topic, int *done)
+static int assign_topic(rd_kafka_t *rk, const char *topic, int *done, int *n_parts)
 {
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_topic_t *t;
@@ -69,6 +73,8 @@ static int assign_topic(rd_kafka_t *rk, const char *topic, int *done)
         rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, l);
         if (!e) {
             *done = 1;
+            if (n_parts)
+                *n_parts = md->topics[0].partition_cnt;
             SK_INFO("shiftkey-slack: reading %s (%d partitions) from the beginning", topic,
                     md->topics[0].partition_cnt);
         } else
@@ -357,7 +363,7 @@ static int on_command(ntf_t *n, const sk_command_t *cmd)
     const char *sec = n->cfg->security_channel;
     char key[64];
     int from_request = 0;
-    if (cmd->action != SK_CMD_GRANT)
+    if (cmd->action == SK_CMD_REVOKE)
         return DELIVERED;
     for (size_t i = 0; i < cmd->n_sources; i++)
         from_request |= cmd->sources[i].kind != SK_SOURCE_SHIFT;
@@ -366,7 +372,7 @@ static int on_command(ntf_t *n, const sk_command_t *cmd)
         if (tell_once(n, sec, NULL, sk_slack_blocks_security_grant(cmd), key) != DELIVERED)
             return RETRY;
     }
-    if (from_request) {
+    if (from_request && cmd->action == SK_CMD_GRANT) {
         snprintf(key, sizeof(key), "G:%s/requester", cmd->command_id);
         return tell_once(n, NULL, cmd->user, sk_slack_blocks_requester_grant(cmd), key);
     }
@@ -378,12 +384,12 @@ static void drain_requests(ntf_t *n, int wait_ms)
 {
     rd_kafka_message_t *m;
     char why[256];
-    assign_topic(n->req_rk, n->cfg->requests_topic, &n->assigned[2]);
+    assign_topic(n->req_rk, n->cfg->requests_topic, &n->assigned[2], NULL);
     while ((m = rd_kafka_consumer_poll(n->req_rk, wait_ms))) {
         sk_request_event_t ev;
         wait_ms = 0;
-        if (!m->err && sk_codec_decode_request(n->codec, m->payload, m->len, &ev, why,
-                                               sizeof(why)) == 0 &&
+        if (!m->err &&
+            sk_codec_decode_request(n->codec, m->payload, m->len, &ev, why, sizeof(why)) == 0 &&
             ev.type == SK_REQ_CREATED)
             sk_slack_tasks_note_request(n->cfg->tasks, ev.request_id, ev.justification,
                                         ev.duration_ms);
@@ -401,16 +407,19 @@ static int on_record(ntf_t *n, const rd_kafka_message_t *m)
         return DELIVERED;
     if (id == SK_SCHEMA_ID_TASK) {
         sk_task_t t;
-        if (sk_codec_decode_task(n->codec, m->payload, m->len, &n->arena, &t, why,
-                                 sizeof(why)) != 0) {
+        if (sk_codec_decode_task(n->codec, m->payload, m->len, &n->arena, &t, why, sizeof(why)) !=
+            0) {
             SK_WARN("shiftkey-slack: skipped an undecodable task (%s)", why);
             return DELIVERED;
         }
         sk_slack_tasks_update(n->cfg->tasks, &t);
-        if (t.request_id[0] &&
-            sk_slack_tasks_get(n->cfg->tasks, NULL, t.request_id, &n->arena,
-                               &(sk_slack_task_view_t){0}) != 0)
-            drain_requests(n, 500); /* the CREATED is on the topic by now: read it */
+        /* the request's CREATED is on the requests topic before its first
+         * task: wait a little for it (justification, duration) */
+        for (int i = 0; i < 30 && t.request_id[0] && t.state != SK_TASK_CLOSED &&
+                        sk_slack_tasks_get(n->cfg->tasks, NULL, t.request_id, &n->arena,
+                                           &(sk_slack_task_view_t){0}) != 0;
+             i++)
+            drain_requests(n, 100);
         return on_task(n, &t);
     }
     if (id == SK_SCHEMA_ID_COMMAND) {
@@ -441,9 +450,8 @@ static void remind_due(ntf_t *n, sk_ms_t now)
         char key[400];
         if (v[i].task.n_assignees == 0 || age < c->remind_after_ms)
             continue;
-        target = c->remind_every_ms > 0
-                     ? 1 + (int)((age - c->remind_after_ms) / c->remind_every_ms)
-                     : 1;
+        target =
+            c->remind_every_ms > 0 ? 1 + (int)((age - c->remind_after_ms) / c->remind_every_ms) : 1;
         due = sent < target;
         if (!due)
             continue;
@@ -480,8 +488,8 @@ int sk_slack_notifier_run(const sk_slack_notifier_cfg_t *cfg)
     while (!*cfg->stop) {
         sk_ms_t now = sk_now_ms();
         if (!n.assigned[0] || !n.assigned[1]) {
-            assign_topic(n.main_rk, cfg->tasks_topic, &n.assigned[0]);
-            assign_topic(n.main_rk, cfg->commands_topic, &n.assigned[1]);
+            assign_topic(n.main_rk, cfg->tasks_topic, &n.assigned[0], &n.n_task_parts);
+            assign_topic(n.main_rk, cfg->commands_topic, &n.assigned[1], NULL);
         }
         drain_requests(&n, 0);
         if (!held)
@@ -490,6 +498,13 @@ int sk_slack_notifier_run(const sk_slack_notifier_cfg_t *cfg)
             struct timespec ts = {0, 50 * 1000000L};
             nanosleep(&ts, NULL);
             continue;
+        }
+        if (held && held->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && held->rkt &&
+            strcmp(rd_kafka_topic_name(held->rkt), cfg->tasks_topic) == 0 && held->partition >= 0 &&
+            held->partition < (int32_t)sizeof(n.eof) && !n.eof[held->partition]) {
+            n.eof[held->partition] = 1;
+            if (++n.n_eof == n.n_task_parts)
+                SK_INFO("shiftkey-slack: caught up with %s", cfg->tasks_topic);
         }
         if (held && held->err) {
             if (held->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
@@ -507,7 +522,9 @@ int sk_slack_notifier_run(const sk_slack_notifier_cfg_t *cfg)
                 backoff = backoff < 30000 ? backoff * 2 : backoff;
             }
         }
-        if (now >= next_remind && !held) {
+        /* reminders only once the tasks topic was read to its end: before,
+         * a task closed since the last run still looks open */
+        if (now >= next_remind && !held && n.n_task_parts > 0 && n.n_eof >= n.n_task_parts) {
             remind_due(&n, now);
             next_remind = now + 1000;
         }

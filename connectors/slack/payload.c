@@ -149,8 +149,8 @@ static int parse_interaction(const char *js, sk_slack_input_t *in, char *why, si
         in->kind = SK_SLACK_IN_VIEW_SUBMISSION;
         if (jget(view, "callback_id", in->callback_id, sizeof(in->callback_id)) != 0 ||
             jget(view, "id", in->view_id, sizeof(in->view_id)) != 0 ||
-            jget(view, "private_metadata", in->private_metadata,
-                 sizeof(in->private_metadata)) == SK_EINVAL) {
+            jget(view, "private_metadata", in->private_metadata, sizeof(in->private_metadata)) ==
+                SK_EINVAL) {
             snprintf(why, why_len, "view_submission without callback_id or id");
             goto out;
         }
@@ -209,8 +209,8 @@ int sk_slack_input_parse(const char *body, size_t len, sk_slack_input_t *in, cha
     if (sk_slack_form_get(body, len, "text", in->text, sizeof(in->text)) == SK_EINVAL ||
         sk_slack_form_get(body, len, "trigger_id", in->trigger_id, sizeof(in->trigger_id)) ==
             SK_EINVAL ||
-        sk_slack_form_get(body, len, "response_url", in->response_url,
-                          sizeof(in->response_url)) == SK_EINVAL) {
+        sk_slack_form_get(body, len, "response_url", in->response_url, sizeof(in->response_url)) ==
+            SK_EINVAL) {
         snprintf(why, why_len, "a field of the command is too long or badly encoded");
         rc = SK_EINVAL;
         goto out;

@@ -12,29 +12,29 @@
 #include <stddef.h>
 
 typedef enum sk_slack_input_kind {
-    SK_SLACK_IN_COMMAND = 1,     /* /shiftkey ... */
-    SK_SLACK_IN_BLOCK_ACTION,    /* a button of one of our messages */
-    SK_SLACK_IN_VIEW_SUBMISSION  /* a modal of ours submitted */
+    SK_SLACK_IN_COMMAND = 1,    /* /shiftkey ... */
+    SK_SLACK_IN_BLOCK_ACTION,   /* a button of one of our messages */
+    SK_SLACK_IN_VIEW_SUBMISSION /* a modal of ours submitted */
 } sk_slack_input_kind_t;
 
 typedef struct sk_slack_input {
     sk_slack_input_kind_t kind;
-    char user_id[64];       /* Slack user id of who acted (U…, W…) */
-    char trigger_id[256];   /* for views.open; "" when absent */
+    char user_id[64];        /* Slack user id of who acted (U…, W…) */
+    char trigger_id[256];    /* for views.open; "" when absent */
     char response_url[1024]; /* for ephemeral answers; "" when absent */
     /* SK_SLACK_IN_COMMAND */
-    char command[64];       /* "/shiftkey" */
-    char text[4096];        /* what follows the command */
+    char command[64]; /* "/shiftkey" */
+    char text[4096];  /* what follows the command */
     /* SK_SLACK_IN_BLOCK_ACTION */
-    char action_id[64];     /* "approve", "deny", ... */
-    char value[2048];       /* the button's value (sk_slack_task_ref_parse) */
+    char action_id[64];       /* "approve", "deny", ... */
+    char value[2048];         /* the button's value (sk_slack_task_ref_parse) */
     char channel[64], ts[64]; /* the message clicked; "" when unknown */
     /* SK_SLACK_IN_VIEW_SUBMISSION: the modal and its inputs */
-    char callback_id[64];   /* "request", or the action the modal completes */
+    char callback_id[64]; /* "request", or the action the modal completes */
     char view_id[64];
     char private_metadata[2048];
     char target[300], duration[64], justification[4096], comment[4096];
-    int emergency;          /* the emergency checkbox was ticked */
+    int emergency; /* the emergency checkbox was ticked */
 } sk_slack_input_t;
 
 /*

@@ -143,8 +143,7 @@ static int copy_task(sk_arena_t *a, const sk_task_t *t, sk_task_t *out)
     out->subject = sk_arena_strdup(a, t->subject);
     out->target = sk_arena_strdup(a, t->target);
     out->reason = sk_arena_strdup(a, t->reason ? t->reason : "");
-    if (!as || !out->task_id || !out->request_id || !out->subject || !out->target ||
-        !out->reason)
+    if (!as || !out->task_id || !out->request_id || !out->subject || !out->target || !out->reason)
         return SK_ENOMEM;
     for (size_t i = 0; i < t->n_assignees; i++)
         if (!(as[i] = sk_arena_strdup(a, t->assignees[i])))
@@ -235,8 +234,8 @@ int sk_slack_tasks_may_act(sk_slack_tasks_t *tt, const char *task_id, const char
 }
 
 /* Fills out from entry e (may be NULL) and the request info; lock held. */
-static int view_of(sk_slack_tasks_t *tt, const entry_t *e, const char *request_id,
-                   sk_arena_t *a, sk_slack_task_view_t *out)
+static int view_of(sk_slack_tasks_t *tt, const entry_t *e, const char *request_id, sk_arena_t *a,
+                   sk_slack_task_view_t *out)
 {
     const reqinfo_t *r;
     memset(out, 0, sizeof(*out));

@@ -45,16 +45,16 @@ int sk_slack_secret(const char *path, const char *env, int required, char *buf, 
 
 /* One task as last seen, with what the request's CREATED event told. */
 typedef struct sk_slack_task_view {
-    sk_task_t task;          /* strings owned by the table or the snapshot's arena */
-    sk_ms_t created_ms;      /* at of the task's first event */
+    sk_task_t task;            /* strings owned by the table or the snapshot's arena */
+    sk_ms_t created_ms;        /* at of the task's first event */
     const char *justification; /* "" when unknown */
-    sk_ms_t duration_ms;     /* SK_MS_NONE when unknown */
+    sk_ms_t duration_ms;       /* SK_MS_NONE when unknown */
 } sk_slack_task_view_t;
 
 typedef struct sk_slack_tasks {
     pthread_mutex_t lock;
-    sk_strmap_t by_id;       /* task id -> entry (heap) */
-    sk_strmap_t requests;    /* request id -> request info (heap) */
+    sk_strmap_t by_id;    /* task id -> entry (heap) */
+    sk_strmap_t requests; /* request id -> request info (heap) */
 } sk_slack_tasks_t;
 
 void sk_slack_tasks_init(sk_slack_tasks_t *tt);

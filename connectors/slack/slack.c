@@ -36,21 +36,32 @@ typedef struct opts {
 #define O(f) offsetof(opts_t, f)
 static const sk_cfg_row_t rows[] = {
     {"rules", "DIR", O(rules), NULL, "rules (the directory: people with platform_ids slack:U…)"},
-    {"kafka", "BROKERS", O(kafka), NULL, "Kafka bootstrap servers host:port,... [else the bootstrap file]"},
-    {"bootstrap-file", "FILE", O(bootstrap_file), "shiftkey.bootstrap", "broker address written by shiftkeyd --kafka embedded"},
-    {"listen", "ADDR:PORT", O(listen), "127.0.0.1:3000", "where Slack's requests arrive (behind your TLS proxy)"},
+    {"kafka", "BROKERS", O(kafka), NULL,
+     "Kafka bootstrap servers host:port,... [else the bootstrap file]"},
+    {"bootstrap-file", "FILE", O(bootstrap_file), "shiftkey.bootstrap",
+     "broker address written by shiftkeyd --kafka embedded"},
+    {"listen", "ADDR:PORT", O(listen), "127.0.0.1:3000",
+     "where Slack's requests arrive (behind your TLS proxy)"},
     {"api-url", "URL", O(api_url), "https://slack.com/api", "Slack Web API base"},
-    {"bot-token-file", "FILE", O(bot_token_file), NULL, "bot token (xoxb-…), mode 0600 [else $SHIFTKEY_SLACK_BOT_TOKEN]"},
-    {"signing-secret-file", "FILE", O(signing_secret_file), NULL, "the app's signing secret, mode 0600 [else $SHIFTKEY_SLACK_SIGNING_SECRET]"},
-    {"state", "FILE", O(state), "shiftkey-slack.journal", "the notifier's journal (messages per task, what was sent)"},
-    {"security-channel", "CHANNEL", O(security_channel), NULL, "channel id told of every emergency grant and task"},
-    {"email-lookup", NULL, O(email_lookup), NULL, "match people without a slack: id by e-mail (trusts Slack's e-mail)"},
-    {"smtp-url", "URL", O(smtp_url), NULL, "e-mail for people without a Slack id: smtp://host:port (STARTTLS when offered) or smtps://"},
+    {"bot-token-file", "FILE", O(bot_token_file), NULL,
+     "bot token (xoxb-…), mode 0600 [else $SHIFTKEY_SLACK_BOT_TOKEN]"},
+    {"signing-secret-file", "FILE", O(signing_secret_file), NULL,
+     "the app's signing secret, mode 0600 [else $SHIFTKEY_SLACK_SIGNING_SECRET]"},
+    {"state", "FILE", O(state), "shiftkey-slack.journal",
+     "the notifier's journal (messages per task, what was sent)"},
+    {"security-channel", "CHANNEL", O(security_channel), NULL,
+     "channel id told of every emergency grant and task"},
+    {"email-lookup", NULL, O(email_lookup), NULL,
+     "match people without a slack: id by e-mail (trusts Slack's e-mail)"},
+    {"smtp-url", "URL", O(smtp_url), NULL,
+     "e-mail for people without a Slack id: smtp://host:port (STARTTLS when offered) or smtps://"},
     {"smtp-from", "ADDRESS", O(smtp_from), "shiftkey@localhost", "From: of the e-mails"},
-    {"smtp-user", "USER", O(smtp_user), NULL, "SMTP AUTH user (password: --smtp-password-file or $SHIFTKEY_SLACK_SMTP_PASSWORD)"},
+    {"smtp-user", "USER", O(smtp_user), NULL,
+     "SMTP AUTH user (password: --smtp-password-file or $SHIFTKEY_SLACK_SMTP_PASSWORD)"},
     {"smtp-password-file", "FILE", O(smtp_password_file), NULL, "SMTP password, mode 0600"},
     {"email-always", NULL, O(email_always), NULL, "e-mail people with a Slack id too"},
-    {"remind-after", "DURATION", O(remind_after), "4h", "first automatic reminder of an open task (0: none)"},
+    {"remind-after", "DURATION", O(remind_after), "4h",
+     "first automatic reminder of an open task (0: none)"},
     {"remind-every", "DURATION", O(remind_every), "24h", "then again every (0: only once)"},
     {"max-wait", "SECONDS", O(max_wait), "60", "longest Retry-After honoured per 429"},
     {"no-endpoint", NULL, O(no_endpoint), NULL, "notifier only: no HTTP endpoint"},
@@ -135,11 +146,10 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": cannot initialise libsodium or libcurl\n");
         goto out;
     }
-    if (sk_slack_secret(o.bot_token_file, "SHIFTKEY_SLACK_BOT_TOKEN", 1, token, sizeof(token),
-                        err, sizeof(err)) ||
-        (!o.no_endpoint &&
-         sk_slack_secret(o.signing_secret_file, "SHIFTKEY_SLACK_SIGNING_SECRET", 1, secret,
-                         sizeof(secret), err, sizeof(err))) ||
+    if (sk_slack_secret(o.bot_token_file, "SHIFTKEY_SLACK_BOT_TOKEN", 1, token, sizeof(token), err,
+                        sizeof(err)) ||
+        (!o.no_endpoint && sk_slack_secret(o.signing_secret_file, "SHIFTKEY_SLACK_SIGNING_SECRET",
+                                           1, secret, sizeof(secret), err, sizeof(err))) ||
         sk_slack_secret(o.smtp_password_file, "SHIFTKEY_SLACK_SMTP_PASSWORD", 0, smtp_pw,
                         sizeof(smtp_pw), err, sizeof(err))) {
         fprintf(stderr, PROG ": %s\n", err);
@@ -148,7 +158,7 @@ int main(int argc, char **argv)
     brokers = brokers_of(&o, bs, sizeof(bs));
     if (!brokers) {
         fprintf(stderr, PROG ": no Kafka address: pass --kafka, set SHIFTKEY_KAFKA, or point "
-                        "--bootstrap-file at the file shiftkeyd --kafka embedded writes\n");
+                             "--bootstrap-file at the file shiftkeyd --kafka embedded writes\n");
         goto out;
     }
     rules = sk_rules_load(o.rules, &rerrs);
@@ -161,23 +171,43 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": state: %s\n", err);
         goto out;
     }
-    sk_slack_api_t api = {.base_url = o.api_url, .token = token, .attempts = 5,
-                          .max_wait_s = (int)max_wait, .timeout_s = 10, .stop = &stop_flag};
-    sk_slack_smtp_t smtp = {.url = o.smtp_url, .from = o.smtp_from, .user = o.smtp_user,
-                            .password = smtp_pw, .timeout_s = 30};
+    sk_slack_api_t api = {.base_url = o.api_url,
+                          .token = token,
+                          .attempts = 5,
+                          .max_wait_s = (int)max_wait,
+                          .timeout_s = 10,
+                          .stop = &stop_flag};
+    sk_slack_smtp_t smtp = {.url = o.smtp_url,
+                            .from = o.smtp_from,
+                            .user = o.smtp_user,
+                            .password = smtp_pw,
+                            .timeout_s = 30};
     const char *t_req = sk_topic_env_name(SK_TOPIC_REQUESTS);
     const char *t_res = sk_topic_env_name(SK_TOPIC_RESULTS);
-    sk_slack_endpoint_cfg_t ecfg = {.listen = o.listen, .signing_secret = secret, .rules = rules,
-                                    .tasks = &tasks, .api = &api,
-                                    .email_lookup = o.email_lookup != NULL, .brokers = brokers,
-                                    .requests_topic = t_req, .results_topic = t_res};
-    sk_slack_notifier_cfg_t ncfg = {
-        .brokers = brokers, .tasks_topic = sk_topic_env_name(SK_TOPIC_TASKS),
-        .commands_topic = sk_topic_env_name(SK_TOPIC_COMMANDS), .requests_topic = t_req,
-        .rules = rules, .api = &api, .smtp = &smtp, .email_always = o.email_always != NULL,
-        .email_lookup = o.email_lookup != NULL, .security_channel = o.security_channel,
-        .remind_after_ms = remind_after, .remind_every_ms = remind_every, .tasks = &tasks,
-        .journal = journal, .stop = &stop_flag};
+    sk_slack_endpoint_cfg_t ecfg = {.listen = o.listen,
+                                    .signing_secret = secret,
+                                    .rules = rules,
+                                    .tasks = &tasks,
+                                    .api = &api,
+                                    .email_lookup = o.email_lookup != NULL,
+                                    .brokers = brokers,
+                                    .requests_topic = t_req,
+                                    .results_topic = t_res};
+    sk_slack_notifier_cfg_t ncfg = {.brokers = brokers,
+                                    .tasks_topic = sk_topic_env_name(SK_TOPIC_TASKS),
+                                    .commands_topic = sk_topic_env_name(SK_TOPIC_COMMANDS),
+                                    .requests_topic = t_req,
+                                    .rules = rules,
+                                    .api = &api,
+                                    .smtp = &smtp,
+                                    .email_always = o.email_always != NULL,
+                                    .email_lookup = o.email_lookup != NULL,
+                                    .security_channel = o.security_channel,
+                                    .remind_after_ms = remind_after,
+                                    .remind_every_ms = remind_every,
+                                    .tasks = &tasks,
+                                    .journal = journal,
+                                    .stop = &stop_flag};
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
     signal(SIGPIPE, SIG_IGN);
@@ -188,8 +218,8 @@ int main(int argc, char **argv)
     size_t with_id = 0;
     for (size_t i = 0; i < sk_rules_person_count(rules); i++)
         with_id += sk_slack_dir_slack_id(sk_rules_person_at(rules, i)) != NULL;
-    SK_INFO(PROG ": started (rules %s, %zu of %zu people with a slack: id)", sk_rules_version(rules),
-            with_id, sk_rules_person_count(rules));
+    SK_INFO(PROG ": started (rules %s, %zu of %zu people with a slack: id)",
+            sk_rules_version(rules), with_id, sk_rules_person_count(rules));
     rc = sk_slack_notifier_run(&ncfg) == 0 ? 0 : 1;
     SK_INFO(PROG ": stopping");
 out:

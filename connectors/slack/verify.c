@@ -26,9 +26,9 @@ static int parse_ts(const char *s, int64_t *out)
     return 0;
 }
 
-int sk_slack_verify(const char *secret, size_t secret_len, const char *ts_hdr,
-                    const char *sig_hdr, const void *body, size_t body_len, int64_t now_s,
-                    int64_t *ts_out, char *why, size_t why_len)
+int sk_slack_verify(const char *secret, size_t secret_len, const char *ts_hdr, const char *sig_hdr,
+                    const void *body, size_t body_len, int64_t now_s, int64_t *ts_out, char *why,
+                    size_t why_len)
 {
     static const char hexd[] = "0123456789abcdef";
     crypto_auth_hmacsha256_state st;
@@ -38,8 +38,8 @@ int sk_slack_verify(const char *secret, size_t secret_len, const char *ts_hdr,
     int rc = SK_EINVAL;
 
     if (!sig_hdr || !ts_hdr) {
-        snprintf(why, why_len, "no %s header", !sig_hdr ? "X-Slack-Signature"
-                                                       : "X-Slack-Request-Timestamp");
+        snprintf(why, why_len, "no %s header",
+                 !sig_hdr ? "X-Slack-Signature" : "X-Slack-Request-Timestamp");
         goto out;
     }
     if (parse_ts(ts_hdr, &ts) != 0) {

@@ -24,9 +24,9 @@
  * not secret: it is fixed). Headers may be NULL (missing). On success,
  * *ts_out (may be NULL) is the parsed timestamp.
  */
-int sk_slack_verify(const char *secret, size_t secret_len, const char *ts_hdr,
-                    const char *sig_hdr, const void *body, size_t body_len, int64_t now_s,
-                    int64_t *ts_out, char *why, size_t why_len);
+int sk_slack_verify(const char *secret, size_t secret_len, const char *ts_hdr, const char *sig_hdr,
+                    const void *body, size_t body_len, int64_t now_s, int64_t *ts_out, char *why,
+                    size_t why_len);
 
 /* Replay guard: remembers the signatures accepted in the last
  * 2 * SK_SLACK_MAX_SKEW_S seconds, in a bounded table. */

@@ -66,8 +66,9 @@ TEST(verify_refuses)
                               NULL, why, sizeof(why)),
               0);
     /* one byte of the body changed */
-    CHECK_INT(sk_slack_verify(SECRET, strlen(SECRET), "1700000000", sig, "command=%2Fshiftkey&user_id=U2&text=status",
-                              strlen(body), now, NULL, why, sizeof(why)),
+    CHECK_INT(sk_slack_verify(SECRET, strlen(SECRET), "1700000000", sig,
+                              "command=%2Fshiftkey&user_id=U2&text=status", strlen(body), now, NULL,
+                              why, sizeof(why)),
               SK_EINVAL);
     CHECK_CONTAINS(why, "bad signature");
     /* 301 s later: stale */
@@ -75,8 +76,8 @@ TEST(verify_refuses)
                               now + 301, NULL, why, sizeof(why)),
               SK_EINVAL);
     CHECK_CONTAINS(why, "stale");
-    CHECK_INT(sk_slack_verify(SECRET, strlen(SECRET), NULL, sig, body, strlen(body), now, NULL,
-                              why, sizeof(why)),
+    CHECK_INT(sk_slack_verify(SECRET, strlen(SECRET), NULL, sig, body, strlen(body), now, NULL, why,
+                              sizeof(why)),
               SK_EINVAL);
     CHECK_INT(sk_slack_verify(SECRET, strlen(SECRET), "1700000000", NULL, body, strlen(body), now,
                               NULL, why, sizeof(why)),
@@ -274,13 +275,21 @@ TEST(secret_files)
 TEST(blocks_of_a_task)
 {
     const char *as[] = {"mgr@example.com"};
-    sk_slack_task_view_t v = {
-        .task = {.task_id = "T1", .kind = SK_TASK_REQUEST_REVIEW, .state = SK_TASK_CREATED,
-                 .outcome = SK_TASK_OUTCOME_NONE, .request_id = "R1",
-                 .subject = "dev@example.com", .target = "pgdb/dba", .step = 1,
-                 .n_assignees = 1, .assignees = as, .emergency = true,
-                 .reason = "review <needed>", .at_ms = 1},
-        .justification = "incident & more", .duration_ms = 1800000};
+    sk_slack_task_view_t v = {.task = {.task_id = "T1",
+                                       .kind = SK_TASK_REQUEST_REVIEW,
+                                       .state = SK_TASK_CREATED,
+                                       .outcome = SK_TASK_OUTCOME_NONE,
+                                       .request_id = "R1",
+                                       .subject = "dev@example.com",
+                                       .target = "pgdb/dba",
+                                       .step = 1,
+                                       .n_assignees = 1,
+                                       .assignees = as,
+                                       .emergency = true,
+                                       .reason = "review <needed>",
+                                       .at_ms = 1},
+                              .justification = "incident & more",
+                              .duration_ms = 1800000};
     json_t *m = sk_slack_blocks_task(&v, SK_SLACK_NOTE_NEW, NULL);
     char *s = json_dumps(m, 0);
     CHECK_CONTAINS(s, "⚡");
