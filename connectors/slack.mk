@@ -45,3 +45,27 @@ slack: build/bin/shiftkey-slack
 connectors: build/bin/shiftkey-slack
 deps: slack-deps
 test-build: build/test/bin/connectors/shiftkey-slack build/test/bin/slack/test_slack_unit
+
+# The payload parser's fuzz target (tests/slack/fuzz_slack_payload.c): the
+# regression build beside the others in build/test/bin/fuzz/ (run over
+# tests/fuzz/corpus/slack_payload/ by tests/fuzz/run-regression.sh), and the
+# libFuzzer build for `make fuzz` (FUZZ_TARGETS=slack_payload).
+build/test/bin/fuzz/fuzz_slack_payload: build/slack/test/tests/slack/fuzz_slack_payload.o \
+		build/test/tests/fuzz/driver.o build/slack/test/connectors/slack/payload.o \
+		build/slack/test/connectors/slack/verify.o build/test/libsk.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_LDFLAGS) $^ $(SLACK_LIBS) $(PKG_LIBS) -o $@
+
+build/fuzz/slack/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) $(SLACK_CFLAGS) $(SLACK_INC) -MMD -MP -c $< -o $@
+
+build/fuzz/bin/fuzz_slack_payload: build/fuzz/slack/tests/slack/fuzz_slack_payload.o \
+		build/fuzz/slack/connectors/slack/payload.o build/fuzz/slack/connectors/slack/verify.o \
+		build/fuzz/libsk.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) $^ $(SLACK_LIBS) $(PKG_LIBS) -o $@
+
+FUZZ_NAMES += slack_payload
+test-build: build/test/bin/fuzz/fuzz_slack_payload
+fuzz-build: build/fuzz/bin/fuzz_slack_payload
