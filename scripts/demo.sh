@@ -4,7 +4,8 @@
 # through the CLI, so you can watch GRANTs at shift start and REVOKEs at shift
 # end (one of them fired by the durable timer, with no end event at all);
 # then an access request approved from the CLI: request, open task, approval,
-# GRANT held by the request, REVOKE when its 10 s are over.
+# GRANT held by the request, REVOKE when its 10 s are over; then the Slack
+# app against a fake Slack (scripts/demo-slack.sh).
 # SHIFTKEY_DEMO_KEEP=1 keeps everything running after the demo (Ctrl-C stops).
 set -eu
 cd "$(dirname "$0")/.."
@@ -105,6 +106,7 @@ say "no more events: dave's 10 s grant ends by the durable timer"
 sleep 10
 say "state left in Redis (redis-cli --scan --pattern 'sk:*'):"
 redis-cli -p "$REDIS_PORT" --scan --pattern 'sk:*' | sort | sed 's/^/    /'
+BIN="$BIN" BOOT="$BOOT" RUN="$RUN" sh scripts/demo-slack.sh || echo "    (the Slack part of the demo failed)"
 if [ "${SHIFTKEY_DEMO_KEEP:-0}" = 1 ]; then
     say "still running; broker at $(cat "$BOOT"), redis at 127.0.0.1:$REDIS_PORT. Ctrl-C stops."
     wait

@@ -12,6 +12,8 @@ and answers as Slack documents it:
   POST /api/users.lookupByEmail {"email": E}        -> {"ok":true,"user":{"id":U}} or users_not_found
   POST /response/<id>           anything            -> 200 "ok" (a response_url)
 
+  GET  /_calls                                      -> every call recorded (JSON)
+
 A wrong or missing bot token answers {"ok":false,"error":"invalid_auth"}.
 Rate limits: FakeSlack.ratelimit(n, retry_after) makes the next n API calls
 answer HTTP 429 with a Retry-After header, as Slack does.
@@ -43,6 +45,11 @@ class FakeSlack:
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *a):
                 pass
+
+            def do_GET(self):
+                if self.path == "/_calls":
+                    return fake._send(self, 200, fake.all_calls())
+                return fake._send(self, 404, {"ok": False})
 
             def do_POST(self):
                 n = int(self.headers.get("Content-Length") or 0)
