@@ -31,7 +31,10 @@ the topics with confluent_kafka + skwire.py:
   - `shiftkey task remind` → the assignee re-notified; an automatic reminder
     after --remind-after, once, not again after a restart; no DM twice after
     a restart; a task closed after the restart still updates its DM;
-  - /shiftkey tasks and /shiftkey status list what is open.
+  - /shiftkey tasks and /shiftkey status list what is open;
+  - Edit duration (modal) → DURATION_CHANGED; Escalate → ESCALATED → break-glass;
+  - a revocation confirmed in Slack by security, then Deprovisioned pressed
+    by the provisioner.
 
 Prints "ok   ..." / "FAIL ..." per check and "N passed, N failed" last.
 """
@@ -530,6 +533,52 @@ def scenario(tmp, engine_log):
     st, _, url = app.command(U[DEV], "status")
     txt = answer_text(fake, url)
     check("/shiftkey status lists the requester's open requests", rid6 in txt, txt)
+
+    # ---- edit duration (modal), escalate to emergency ----
+    dm6 = dms_to(fake, U[MGR], lambda c: rid6 in c["args"]["text"])
+    nviews = len(fake.select("views.open"))
+    app.click(U[MGR], "duration", button_value(dm6[0], "duration") if dm6 else "")
+    views = wait_until(lambda: len(fake.select("views.open")) > nviews and fake.select("views.open"),
+                       time.time() + 10, 0.05)
+    meta = views[-1]["args"]["view"]["private_metadata"] if views else ""
+    st, text = app.submit(U[MGR], "duration", {"duration": "1m"}, metadata=meta)
+    dur = wait_recs(reader, T_REQUESTS, lambda r: r["type"] == "DURATION_CHANGED"
+                    and r["request_id"] == rid6)
+    check("Edit duration… opens a modal; its submission → DURATION_CHANGED of 1 min by the "
+          "assignee", views and dur and dur[0]["duration_ms"] == 60000 and dur[0]["actor"] == MGR,
+          (views[-1:] if views else None, dur))
+    n_sec = len(fake.select("chat.postMessage", lambda c: c["args"].get("channel") == SEC_CHANNEL))
+    app.click(U[MGR], "escalate", button_value(dm6[0], "escalate") if dm6 else "")
+    esc = wait_recs(reader, T_REQUESTS, lambda r: r["type"] == "ESCALATED"
+                    and r["request_id"] == rid6)
+    check("⚡ Escalate to emergency → ESCALATED (emergency) by the assignee",
+          esc and esc[0]["emergency"] and esc[0]["actor"] == MGR, esc)
+    check("... the break-glass policy grants it and the security channel hears of it",
+          wait_until(lambda: len(fake.select("chat.postMessage", lambda c: c["args"].get("channel")
+                                             == SEC_CHANNEL)) > n_sec, time.time() + 20, 0.05))
+
+    # ---- revocation confirmed in Slack, deprovisioned in Slack ----
+    p = subprocess.run([SK, "revoke", DEV, "pgdb/dba", "--as", MGR, "--id", "rev-slack-1",
+                        "--bootstrap-file", boot_file], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, env=env, timeout=30)
+    sdm = wait_dm(fake, "U0SEC", lambda c: "rev-slack-1" in c["args"]["text"])
+    check("the revocation reaches security by DM with Confirm / Deny revocation",
+          p.returncode == 0 and sdm and button_value(sdm[0], "confirm")
+          and button_value(sdm[0], "reject"), (p.stderr, sdm))
+    app.click("U0SEC", "confirm", button_value(sdm[0], "confirm") if sdm else "")
+    conf = wait_recs(reader, T_REQUESTS, lambda r: r["type"] == "REVOCATION_CONFIRMED"
+                     and r["request_id"] == "rev-slack-1")
+    check("Confirm revocation → REVOCATION_CONFIRMED by security", conf, conf)
+    ddm = wait_dm(fake, U[PAT], lambda c: "Manual deprovisioning" in c["args"]["text"]
+                  and "pgdb/dba" in c["args"]["text"])
+    check("the provisioner gets the deprovisioning DM with Deprovisioned",
+          ddm and button_value(ddm[-1], "deprovisioned"), ddm)
+    app.click(U[PAT], "deprovisioned", button_value(ddm[-1], "deprovisioned") if ddm else "")
+    check("Deprovisioned pressed in Slack closes the task: its DM is updated",
+          wait_until(lambda: fake.select("chat.update", lambda c: c["args"].get("channel")
+                                         == "D" + U[PAT] and "Manual deprovisioning" in c["args"]["text"]
+                                         and "Deprovisioned" in c["args"]["text"]),
+                     time.time() + 20, 0.05), fake.select("chat.update")[-2:])
     return True
 
 
