@@ -33,6 +33,8 @@ the topics with confluent_kafka + skwire.py:
     a restart; a task closed after the restart still updates its DM;
   - /shiftkey tasks and /shiftkey status list what is open;
   - Edit duration (modal) → DURATION_CHANGED; Escalate → ESCALATED → break-glass;
+  - --email-lookup: a person without a slack: id is DMed (users.lookupByEmail)
+    and identified when clicking (users.info's e-mail);
   - a revocation confirmed in Slack by security, then Deprovisioned pressed
     by the provisioner.
 
@@ -579,6 +581,24 @@ def scenario(tmp, engine_log):
                                          == "D" + U[PAT] and "Manual deprovisioning" in c["args"]["text"]
                                          and "Deprovisioned" in c["args"]["text"]),
                      time.time() + 20, 0.05), fake.select("chat.update")[-2:])
+
+    # ---- unknown user pressing a button; --email-lookup ----
+    st, _, url = app.click("U0NOBODY", "approve", value)
+    check("an unknown Slack user pressing a button gets the ephemeral answer on response_url",
+          st == 200 and "does not know you" in answer_text(fake, url))
+    fake.emails["U0NS"] = NOSLACK  # Slack knows noslack's e-mail; the directory has no slack: id
+    app.stop()
+    check("shiftkey-slack restarts with --email-lookup", app.start(["--email-lookup"]),
+          tail(app.log))
+    app.submit(U[DEV2], "request", {"target": "kube/edit", "duration": "5m",
+                                    "justification": "lookup by e-mail"})
+    ns = wait_dm(fake, "U0NS", lambda c: "lookup by e-mail" in c["args"]["text"])
+    check("--email-lookup: the reviewer without a slack: id now gets the DM "
+          "(users.lookupByEmail)", ns and fake.select("users.lookupByEmail"), ns)
+    st, _, url = app.click("U0NS", "approve", button_value(ns[0], "approve") if ns else "")
+    ok = wait_recs(reader, T_REQUESTS, lambda r: r["type"] == "APPROVED" and r["actor"] == NOSLACK)
+    check("--email-lookup: the clicker is found by the e-mail Slack reports (users.info) and "
+          "approves", ok and fake.select("users.info"), (ok, answer_text(fake, url, 2)))
     return True
 
 
