@@ -379,7 +379,8 @@ static int on_command(ntf_t *n, const sk_command_t *cmd)
     return DELIVERED;
 }
 
-/* Reads what the requests topic has now (CREATED: justification, duration). */
+/* Reads what the requests topic has now (CREATED, REVOCATION_PROPOSED:
+ * justification, duration). */
 static void drain_requests(ntf_t *n, int wait_ms)
 {
     rd_kafka_message_t *m;
@@ -390,7 +391,7 @@ static void drain_requests(ntf_t *n, int wait_ms)
         wait_ms = 0;
         if (!m->err &&
             sk_codec_decode_request(n->codec, m->payload, m->len, &ev, why, sizeof(why)) == 0 &&
-            ev.type == SK_REQ_CREATED)
+            (ev.type == SK_REQ_CREATED || ev.type == SK_REQ_REVOCATION_PROPOSED))
             sk_slack_tasks_note_request(n->cfg->tasks, ev.request_id, ev.justification,
                                         ev.duration_ms);
         rd_kafka_message_destroy(m);
@@ -401,7 +402,7 @@ static void drain_requests(ntf_t *n, int wait_ms)
 static int on_record(ntf_t *n, const rd_kafka_message_t *m)
 {
     int32_t id;
-    char why[256];
+    char why[256], key[600];
     sk_arena_reset(&n->arena);
     if (sk_codec_schema_id(m->payload, m->len, &id) != 0)
         return DELIVERED;
@@ -413,6 +414,9 @@ static int on_record(ntf_t *n, const rd_kafka_message_t *m)
             return DELIVERED;
         }
         sk_slack_tasks_update(n->cfg->tasks, &t);
+        event_key(&t, key, sizeof(key));
+        if (sk_slack_journal_done(n->cfg->journal, key))
+            return DELIVERED; /* notified before (a restart, a re-sent outbox) */
         /* the request's CREATED is on the requests topic before its first
          * task: wait a little for it (justification, duration) */
         for (int i = 0; i < 30 && t.request_id[0] && t.state != SK_TASK_CLOSED &&
