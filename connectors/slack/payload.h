@@ -4,7 +4,7 @@
  * interactions (a `payload` field holding JSON: block_actions from
  * buttons, view_submission from modals). Pure: no I/O, no globals; every
  * field is bounded and copied, so the struct owns nothing and can be
- * queued as is. tests/fuzz/fuzz_slack_payload.c fuzzes sk_slack_input_parse.
+ * queued as is. tests/slack/fuzz_slack_payload.c fuzzes sk_slack_input_parse.
  */
 #ifndef SK_SLACK_PAYLOAD_H
 #define SK_SLACK_PAYLOAD_H
