@@ -6,7 +6,9 @@
 # /shiftkey request (the modal, submitted) as Slack would post it, signed
 # with the app's signing secret; the reviewers get the review DM with its
 # buttons, frank presses Approve, the DM is updated (chat.update) and dave
-# is told of the grant. Processes are stopped by their own pids.
+# is told of the grant. The app signs each action with its front key
+# ($RUN/keys/slack.key, declared in $RUN/rules/signers.yaml by demo.sh).
+# Processes are stopped by their own pids.
 #
 # Against a real workspace: connectors/README.md ("Installing the app").
 set -eu
@@ -36,7 +38,14 @@ sed -u 's/^/    [fake Slack] /' <"$RUN/fake.fifo" &
 /usr/bin/python3 tests/slack/fake_slack.py "$FAKE_PORT" --token xoxb-demo >"$RUN/fake.fifo" 2>&1 &
 spids="$! $spids"
 sed -u 's/^/    [shiftkey-slack] /' <"$RUN/app.fifo" &
-SHIFTKEY_SLACK_BOT_TOKEN=xoxb-demo "$BIN/shiftkey-slack" --rules rules/examples \
+RULES=rules/examples
+FRONT=""
+if [ -f "$RUN/rules/signers.yaml" ] && [ -f "$RUN/keys/slack.key" ]; then
+    RULES="$RUN/rules" # the engine's copy, whose signers: declare the app as a front
+    FRONT="--front-key-file $RUN/keys/slack.key"
+fi
+# shellcheck disable=SC2086
+SHIFTKEY_SLACK_BOT_TOKEN=xoxb-demo "$BIN/shiftkey-slack" --rules "$RULES" $FRONT \
     --bootstrap-file "$BOOT" --listen "127.0.0.1:$APP_PORT" \
     --api-url "http://127.0.0.1:$FAKE_PORT/api" --signing-secret-file "$SECRET" \
     --state "$RUN/slack.journal" --security-channel C0SECURITY --log-level warn \

@@ -9,13 +9,25 @@
 #include <xxhash.h>
 
 #include "base/arena.h"
+#include "base/strmap.h"
 #include "codec/codec.h"
+#include "codec/envelope.h"
 #include "codec/event.h"
+#include "rules/signers.h"
+
+#define SENT_MAX 4096 /* event ids remembered for repeated clicks */
 
 struct sk_slack_publisher {
     rd_kafka_t *rk;
     sk_codec_t *codec;
     char *requests_topic, *results_topic;
+    int signs;                 /* key is set */
+    sk_signing_key_t key;      /* the front key; wiped on destroy */
+    const sk_signer_t *signer; /* its declaration in the rules */
+    const sk_rules_t *rules;
+    sk_strmap_t sent;     /* event id -> 1, the last SENT_MAX sent */
+    char *ring[SENT_MAX]; /* their keys, oldest replaced first */
+    size_t ring_at;
 };
 
 typedef struct row {
@@ -66,12 +78,20 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 }
 
 sk_slack_publisher_t *sk_slack_publisher_new(const char *brokers, const char *requests_topic,
-                                             const char *results_topic, char *err, size_t err_len)
+                                             const char *results_topic, const sk_signing_key_t *key,
+                                             const sk_rules_t *rules, char *err, size_t err_len)
 {
     sk_slack_publisher_t *p = calloc(1, sizeof(*p));
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (!p || !conf)
         goto fail;
+    sk_strmap_init(&p->sent);
+    p->rules = rules;
+    if (key) {
+        p->key = *key;
+        p->signs = 1;
+        p->signer = sk_signers_find(sk_rules_signers(rules), key->signer);
+    }
     if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, err_len) ||
         rd_kafka_conf_set(conf, "enable.idempotence", "true", err, err_len) ||
         rd_kafka_conf_set(conf, "partitioner", "murmur2_random", err, err_len) ||
@@ -107,6 +127,10 @@ void sk_slack_publisher_destroy(sk_slack_publisher_t *p)
         rd_kafka_destroy(p->rk);
     }
     sk_codec_destroy(p->codec);
+    sk_keyfile_wipe(&p->key);
+    for (size_t i = 0; i < SENT_MAX; i++)
+        free(p->ring[i]);
+    sk_strmap_fini(&p->sent);
     free(p->requests_topic);
     free(p->results_topic);
     free(p);
@@ -116,18 +140,33 @@ int sk_slack_action_publish(sk_slack_publisher_t *p, const char *topic, const ch
                             const void *value, size_t len, char *err, size_t err_len)
 {
     volatile int status = 0; /* 1 acknowledged, 2 failed; set by on_delivery */
+    unsigned char env[SK_ENVELOPE_MAX];
+    size_t env_len = 0;
+    rd_kafka_headers_t *h = NULL;
     rd_kafka_resp_err_t e;
-    /* Signed actions (issue 11) go here: an "sk-sig" header from
-     * sk_envelope_sign(front key, topic, key, value, now), added with
-     * RD_KAFKA_V_HEADER. */
-    e = rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
-                          RD_KAFKA_V_VALUE((void *)value, len),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                          RD_KAFKA_V_OPAQUE((void *)&status), RD_KAFKA_V_END);
+    if (p->signs) {
+        h = rd_kafka_headers_new(1);
+        if (!h ||
+            sk_envelope_sign(&p->key, topic, key, strlen(key), value, len, sk_now_ms(), env,
+                             sizeof(env), &env_len) != 0 ||
+            rd_kafka_header_add(h, SK_ENVELOPE_HEADER, -1, env, env_len) != 0) {
+            if (h)
+                rd_kafka_headers_destroy(h);
+            snprintf(err, err_len, "cannot sign the record for %s", topic);
+            return SK_EINVAL;
+        }
+    }
+    e = rd_kafka_producev(
+        p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+        RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_OPAQUE((void *)&status), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
     if (e) {
+        if (h)
+            rd_kafka_headers_destroy(h); /* not taken over on failure */
         snprintf(err, err_len, "cannot produce to %s: %s", topic, rd_kafka_err2str(e));
         return SK_EIO;
     }
+    h = NULL; /* now owned by the message */
     for (int i = 0; i < 120 && !status; i++)
         rd_kafka_poll(p->rk, 100);
     if (status != 1) {
@@ -153,7 +192,40 @@ static void make_id(char out[40], const char *const *parts, size_t n)
     snprintf(out, 40, "slack-%016" PRIx64 "%016" PRIx64, (uint64_t)h.high64, (uint64_t)h.low64);
 }
 
-int sk_slack_action_send(sk_slack_publisher_t *p, const sk_slack_action_t *a, char *err,
+/* 0 when the front may act for actor (or records are unsigned), else
+ * SK_EINVAL with the reason. */
+static int may_vouch(const sk_slack_publisher_t *p, const char *actor, char *err, size_t err_len)
+{
+    if (!p->signs || sk_signers_may_vouch(p->rules, p->signer, actor))
+        return 0;
+    snprintf(err, err_len, "the rules do not let the Slack app (signer '%s') act for %s",
+             p->key.signer, actor);
+    return SK_EINVAL;
+}
+
+/* Remembers a sent event id (the oldest of SENT_MAX forgotten). */
+static void remember(sk_slack_publisher_t *p, const char *id)
+{
+    char *k = strdup(id);
+    if (!k)
+        return;
+    if (p->ring[p->ring_at]) {
+        /* forget the oldest: a map entry cannot be removed, so rebuild */
+        free(p->ring[p->ring_at]);
+        p->ring[p->ring_at] = k;
+        sk_strmap_fini(&p->sent);
+        sk_strmap_init(&p->sent);
+        for (size_t i = 0; i < SENT_MAX; i++)
+            if (p->ring[i])
+                sk_strmap_put(&p->sent, p->ring[i], (void *)1);
+    } else {
+        p->ring[p->ring_at] = k;
+        sk_strmap_put(&p->sent, k, (void *)1);
+    }
+    p->ring_at = (p->ring_at + 1) % SENT_MAX;
+}
+
+int sk_slack_action_send(sk_slack_publisher_t *p, const sk_slack_action_t *a, int *again, char *err,
                          size_t err_len)
 {
     const row_t *r = find(a->action);
@@ -177,6 +249,13 @@ int sk_slack_action_send(sk_slack_publisher_t *p, const sk_slack_action_t *a, ch
         const char *parts[] = {a->action, a->ref->task_id, a->actor, dur};
         make_id(id, parts, SK_ARRAY_LEN(parts));
     }
+    *again = sk_strmap_find(&p->sent, id, NULL);
+    if (*again) {
+        rc = 0; /* sent and acknowledged before: the same event again would be a replay */
+        goto out;
+    }
+    if ((rc = may_vouch(p, a->actor, err, err_len)) != 0)
+        goto out;
     if (r->on_results) {
         sk_provisioning_result_t res = {.result = (sk_provisioning_status_t)r->type,
                                         .provisioner = a->actor,
@@ -216,6 +295,8 @@ int sk_slack_action_send(sk_slack_publisher_t *p, const sk_slack_action_t *a, ch
     }
     rc = sk_slack_action_publish(p, r->on_results ? p->results_topic : p->requests_topic,
                                  a->ref->subject, buf, len, err, err_len);
+    if (rc == 0)
+        remember(p, id);
 out:
     sk_arena_fini(&arena);
     return rc;
@@ -233,6 +314,10 @@ int sk_slack_request_send(sk_slack_publisher_t *p, const char *actor, const char
     const char *parts[] = {"request", view_id, actor};
     make_id(request_id_out, parts, SK_ARRAY_LEN(parts));
     snprintf(event_id, sizeof(event_id), "%s-created", request_id_out);
+    if (sk_strmap_find(&p->sent, event_id, NULL))
+        return 0; /* the same view submitted again: sent already */
+    if ((rc = may_vouch(p, actor, err, err_len)) != 0)
+        return rc;
     sk_request_event_t ev = {.event_id = event_id,
                              .type = SK_REQ_CREATED,
                              .request_id = request_id_out,
@@ -254,6 +339,8 @@ int sk_slack_request_send(sk_slack_publisher_t *p, const char *actor, const char
         goto out;
     }
     rc = sk_slack_action_publish(p, p->requests_topic, actor, buf, len, err, err_len);
+    if (rc == 0)
+        remember(p, event_id);
 out:
     sk_arena_fini(&arena);
     return rc;

@@ -211,10 +211,17 @@ static void do_action(sk_slack_endpoint_t *ep, const sk_slack_input_t *in, const
                            .actor = p->id,
                            .comment = comment ? comment : "",
                            .duration_ms = duration};
-    if (sk_slack_action_send(ep->pub, &a, err, sizeof(err)) != 0) {
+    int again = 0;
+    if (sk_slack_action_send(ep->pub, &a, &again, err, sizeof(err)) != 0) {
         atomic_fetch_add(&ep->n_failed, 1);
         SK_WARN("shiftkey-slack: %s by %s on %s: %s", action, p->id, ref.task_id, err);
         snprintf(text, sizeof(text), "Not sent (%s); try again.", err);
+        tell(ep, in, text);
+        return;
+    }
+    if (again) {
+        snprintf(text, sizeof(text), "Already sent: *%s* on `%s`; nothing more to do.", action,
+                 ref.request_id[0] ? ref.request_id : ref.task_id);
         tell(ep, in, text);
         return;
     }
@@ -498,8 +505,8 @@ sk_slack_endpoint_t *sk_slack_endpoint_start(const sk_slack_endpoint_cfg_t *cfg,
         goto fail;
     }
     addr.sin_port = htons((uint16_t)port);
-    ep->pub =
-        sk_slack_publisher_new(cfg->brokers, cfg->requests_topic, cfg->results_topic, err, err_len);
+    ep->pub = sk_slack_publisher_new(cfg->brokers, cfg->requests_topic, cfg->results_topic,
+                                     cfg->front_key, cfg->rules, err, err_len);
     if (!ep->pub)
         goto fail;
     if (pthread_create(&ep->worker, NULL, worker_main, ep) != 0) {

@@ -27,6 +27,7 @@
 #include <stddef.h>
 
 #include "api.h"
+#include "base/keyfile.h"
 #include "rules/rules.h"
 #include "shared.h"
 
@@ -38,6 +39,8 @@ typedef struct sk_slack_endpoint_cfg {
     const sk_slack_api_t *api;
     int email_lookup;
     const char *brokers, *requests_topic, *results_topic;
+    const sk_signing_key_t
+        *front_key; /* signs every record; NULL: unsigned (unsigned-demo rules) */
 } sk_slack_endpoint_cfg_t;
 
 typedef struct sk_slack_endpoint sk_slack_endpoint_t;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "base/keyfile.h"
 #include "base/log.h"
 #include "base/topics.h"
 #include "cfg.h"
@@ -22,6 +23,7 @@
 #include "journal.h"
 #include "mail.h"
 #include "notify.h"
+#include "rules/signers.h"
 #include "shared.h"
 
 #define PROG "shiftkey-slack"
@@ -30,7 +32,7 @@ typedef struct opts {
     const char *rules, *kafka, *bootstrap_file, *listen, *api_url, *bot_token_file;
     const char *signing_secret_file, *state, *security_channel, *email_lookup, *smtp_url;
     const char *smtp_from, *smtp_user, *smtp_password_file, *email_always, *remind_after;
-    const char *remind_every, *max_wait, *no_endpoint, *log_level;
+    const char *remind_every, *max_wait, *no_endpoint, *log_level, *front_key_file;
 } opts_t;
 
 #define O(f) offsetof(opts_t, f)
@@ -47,6 +49,9 @@ static const sk_cfg_row_t rows[] = {
      "bot token (xoxb-…), mode 0600 [else $SHIFTKEY_SLACK_BOT_TOKEN]"},
     {"signing-secret-file", "FILE", O(signing_secret_file), NULL,
      "the app's signing secret, mode 0600 [else $SHIFTKEY_SLACK_SIGNING_SECRET]"},
+    {"front-key-file", "FILE", O(front_key_file), NULL,
+     "the app's signing key (shiftkey keygen slack), mode 0600; the rules' signers: declare it "
+     "as a front"},
     {"state", "FILE", O(state), "shiftkey-slack.journal",
      "the notifier's journal (messages per task, what was sent)"},
     {"security-channel", "CHANNEL", O(security_channel), NULL,
@@ -73,7 +78,8 @@ static const char *about =
     "The Slack app of shiftkey: /shiftkey request|status|tasks and the buttons of its\n"
     "messages become actions on the requests and results topics; tasks become DMs that\n"
     "are updated when they close, e-mails, reminders and security-channel notices.\n"
-    "Secrets come from files (0600) or the environment, never from the command line.\n";
+    "Secrets come from files (0600) or the environment, never from the command line.\n"
+    "Every action is signed with the app's front key (--front-key-file).\n";
 
 static volatile sig_atomic_t stop_flag;
 
@@ -113,6 +119,47 @@ static int ms_opt(const char *name, const char *v, sk_ms_t *out)
     return 0;
 }
 
+/*
+ * front_key_check — loads --front-key-file and checks that the rules
+ * declare its signer as a front: every action the app sends is signed
+ * with it (DESIGN.md, "Identity and trust"). Without a key the app runs
+ * only when the rules accept unsigned actions (identity: unsigned-demo).
+ * 0 with *have set when a key was loaded; -1 with the reason on stderr.
+ */
+static int front_key_check(const opts_t *o, const sk_rules_t *rules, sk_signing_key_t *k, int *have)
+{
+    const sk_signers_t *signers = sk_rules_signers(rules);
+    const sk_signer_t *s;
+    char err[1024];
+    *have = 0;
+    if (!o->front_key_file || !*o->front_key_file) {
+        if (signers->mode == SK_IDENTITY_SIGNED) {
+            fprintf(stderr,
+                    PROG ": the rules accept signed actions only: give --front-key-file (a key "
+                         "made by `shiftkey keygen slack`, declared in signers: with front: true "
+                         "and vouches_for)\n");
+            return -1;
+        }
+        SK_WARN(PROG ": no --front-key-file: actions go out UNSIGNED (identity: unsigned-demo)");
+        return 0;
+    }
+    if (sk_keyfile_read(o->front_key_file, k, err, sizeof(err)) != 0) {
+        fprintf(stderr, PROG ": --front-key-file: %s\n", err);
+        return -1;
+    }
+    s = sk_signers_find(signers, k->signer);
+    if (!s || !s->front) {
+        fprintf(stderr,
+                PROG ": the key of %s is signer '%s', which the rules do not declare as a front "
+                     "(signers: - id: %s, front: true, public_keys, vouches_for)\n",
+                o->front_key_file, k->signer, k->signer);
+        sk_keyfile_wipe(k);
+        return -1;
+    }
+    *have = 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     opts_t o = {0};
@@ -124,6 +171,8 @@ int main(int argc, char **argv)
     sk_slack_journal_t *journal = NULL;
     sk_slack_endpoint_t *ep = NULL;
     sk_slack_tasks_t tasks;
+    sk_signing_key_t front_key = {0};
+    int have_key = 0;
     long max_wait = 60;
     sk_ms_t remind_after = 0, remind_every = 0;
     int rc = 1, lvl;
@@ -166,6 +215,8 @@ int main(int argc, char **argv)
         sk_rules_errors_print(&rerrs, stderr);
         goto out;
     }
+    if (!o.no_endpoint && front_key_check(&o, rules, &front_key, &have_key) != 0)
+        goto out;
     journal = sk_slack_journal_open(o.state, err, sizeof(err));
     if (!journal) {
         fprintf(stderr, PROG ": state: %s\n", err);
@@ -192,7 +243,8 @@ int main(int argc, char **argv)
                                     .email_lookup = o.email_lookup != NULL,
                                     .brokers = brokers,
                                     .requests_topic = t_req,
-                                    .results_topic = t_res};
+                                    .results_topic = t_res,
+                                    .front_key = have_key ? &front_key : NULL};
     sk_slack_notifier_cfg_t ncfg = {.brokers = brokers,
                                     .tasks_topic = sk_topic_env_name(SK_TOPIC_TASKS),
                                     .commands_topic = sk_topic_env_name(SK_TOPIC_COMMANDS),
@@ -228,6 +280,7 @@ out:
     sk_rules_destroy(rules);
     sk_rules_errors_fini(&rerrs);
     sk_slack_tasks_fini(&tasks);
+    sk_keyfile_wipe(&front_key);
     sodium_memzero(token, sizeof(token));
     sodium_memzero(secret, sizeof(secret));
     sodium_memzero(smtp_pw, sizeof(smtp_pw));

@@ -6,7 +6,9 @@ Run from the repository root (tests/run.sh does):
     /usr/bin/python3 tests/slack/test_slack_app.py
 
 Starts a private redis-server, build/test/bin/shiftkeyd with its embedded
-broker and tests/slack/rules, a fake Slack Web API (fake_slack.py), an SMTP
+broker and a copy of tests/slack/rules whose signers: declare the Slack app
+as a front (its key by `shiftkey keygen slack`; signed actions only, as the
+engine runs by default), a fake Slack Web API (fake_slack.py), an SMTP
 sink (Debian's python3-aiosmtpd) and build/test/bin/connectors/shiftkey-slack,
 then acts as Slack does — slash commands and interactions signed with the
 test signing secret (v0= + hex HMAC-SHA256 of "v0:{ts}:{body}") — and reads
@@ -35,6 +37,8 @@ the topics with confluent_kafka + skwire.py:
   - Edit duration (modal) → DURATION_CHANGED; Escalate → ESCALATED → break-glass;
   - --email-lookup: a person without a slack: id is DMed (users.lookupByEmail)
     and identified when clicking (users.info's e-mail);
+  - without --front-key-file the app refuses to start; every record it
+    produced is signed by the front 'slack' (verified with python3-nacl);
   - a revocation confirmed in Slack by security, then Deprovisioned pressed
     by the provisioner.
 
@@ -61,6 +65,7 @@ sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "blackbox"))
+import sksign  # noqa: E402
 from fake_slack import FakeSlack  # noqa: E402
 from test_engine_blackbox import Reader, free_port, read_text, tail, wait_until  # noqa: E402
 
@@ -119,8 +124,9 @@ class Mailbox:
 class App:
     """shiftkey-slack as a process, and Slack's side of the conversation."""
 
-    def __init__(self, tmp, boot_file, fake, mailbox):
+    def __init__(self, tmp, boot_file, fake, mailbox, rules, front_key):
         self.tmp, self.boot_file, self.fake, self.mailbox = tmp, boot_file, fake, mailbox
+        self.rules, self.front_key = rules, front_key
         self.port = free_port()
         self.secret_file = os.path.join(tmp, "signing-secret")
         with open(os.open(self.secret_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
@@ -133,7 +139,8 @@ class App:
         env = dict(os.environ)
         env["ASAN_OPTIONS"] = "detect_leaks=1"
         env["SHIFTKEY_SLACK_BOT_TOKEN"] = TOKEN
-        argv = [APP, "--rules", RULES, "--bootstrap-file", self.boot_file,
+        argv = [APP, "--rules", self.rules, "--front-key-file", self.front_key,
+                "--bootstrap-file", self.boot_file,
                 "--listen", "127.0.0.1:%d" % self.port, "--api-url", self.fake.url + "/api",
                 "--signing-secret-file", self.secret_file,
                 "--state", os.path.join(self.tmp, "slack.journal"),
@@ -257,7 +264,7 @@ def wait_dm(fake, user, pred=lambda c: True, n=1, timeout=20):
                       time.time() + timeout, 0.05) or dms_to(fake, user, pred)
 
 
-def start_engine(tmp, engine_log):
+def start_engine(tmp, engine_log, rules):
     port = free_port()
     procs["redis"] = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
@@ -272,7 +279,7 @@ def start_engine(tmp, engine_log):
     env["ASAN_OPTIONS"] = "detect_leaks=0"
     with open(engine_log, "wb") as err:
         procs["engine"] = engine = subprocess.Popen(
-            [SHIFTKEYD, "--kafka", "embedded", "--bootstrap-file", boot_file, "--rules", RULES,
+            [SHIFTKEYD, "--kafka", "embedded", "--bootstrap-file", boot_file, "--rules", rules,
              "--redis", "127.0.0.1:%d" % port, "--partitions", str(PARTITIONS), "--group",
              "bbslack", "--timer-interval-ms", "100"],
             stdout=subprocess.DEVNULL, stderr=err, env=env)
@@ -284,8 +291,64 @@ def start_engine(tmp, engine_log):
     return boot_file
 
 
+def signed_setup(tmp):
+    """Keys: the Slack app's front key and the CLI users' keys (shiftkey keygen),
+    and a copy of the rules whose signers: declare them; (rules dir, key dir,
+    front key file, front public key)."""
+    key_dir = os.path.join(tmp, "keys")
+    os.makedirs(key_dir, mode=0o700)
+    pub = sksign.keygen(SK, key_dir, "slack")
+    rules = os.path.join(tmp, "rules")
+    sksign.signed_rules(SK, RULES, rules, key_dir, [DEV, MGR],
+                        fronts={"slack": (pub, ["everyone"])})
+    return rules, key_dir, os.path.join(key_dir, "slack.key"), pub
+
+
+def check_signatures(bootstrap, pub):
+    """Every record shiftkey-slack produced carries an sk-sig envelope by the
+    front 'slack' that verifies (python3-nacl, sksign.py) over topic, key and value."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "bbslack-sig-" + uuid.uuid4().hex,
+                  "enable.auto.commit": False, "enable.partition.eof": True})
+    parts = [TopicPartition(t, p, OFFSET_BEGINNING) for t in (T_REQUESTS, T_RESULTS)
+             for p in range(PARTITIONS)]
+    c.assign(parts)
+    eof, seen, bad = 0, 0, []
+    deadline = time.time() + 15
+    while eof < len(parts) and time.time() < deadline:
+        m = c.poll(0.5)
+        if m is None:
+            continue
+        if m.error():
+            eof += 1
+            continue
+        try:
+            name, rec = sksign_decode(m.value())
+        except Exception:
+            continue
+        if m.topic() == T_REQUESTS and rec.get("source") != "slack":
+            continue
+        seen += 1
+        env = dict(m.headers() or []).get(sksign.HEADER)
+        try:
+            signer, _ = sksign.verify(pub, env, m.topic(), m.key(), m.value())
+            if signer != "slack":
+                bad.append((m.topic(), signer))
+        except Exception as e:
+            bad.append((m.topic(), rec, str(e)))
+    c.close()
+    return seen, bad
+
+
+def sksign_decode(value):
+    import skwire
+    return skwire.decode(value or b"")
+
+
 def scenario(tmp, engine_log):
-    boot_file = start_engine(tmp, engine_log)
+    rules, key_dir, front_key, front_pub = signed_setup(tmp)
+    os.environ["SHIFTKEY_KEY_DIR"] = key_dir  # the CLI's keys (task remind, revoke)
+    boot_file = start_engine(tmp, engine_log, rules)
     if not boot_file:
         return False
     bootstrap = read_text(boot_file).strip()
@@ -296,7 +359,17 @@ def scenario(tmp, engine_log):
     procs["fake"] = fake
     mailbox = Mailbox()
     procs["mailbox"] = mailbox
-    app = App(tmp, boot_file, fake, mailbox)
+    env0 = dict(os.environ)
+    env0["SHIFTKEY_SLACK_BOT_TOKEN"] = TOKEN
+    env0["SHIFTKEY_SLACK_SIGNING_SECRET"] = SECRET
+    env0["ASAN_OPTIONS"] = "detect_leaks=0"
+    p = subprocess.run([APP, "--rules", rules, "--bootstrap-file", boot_file, "--listen",
+                        "127.0.0.1:%d" % free_port(), "--state", os.path.join(tmp, "x.journal")],
+                       env=env0,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
+    check("without --front-key-file, shiftkey-slack refuses to start on rules that accept "
+          "signed actions only", p.returncode == 1 and b"--front-key-file" in p.stderr, p.stderr)
+    app = App(tmp, boot_file, fake, mailbox, rules, front_key)
     procs["app"] = app
     if not check("shiftkey-slack starts and answers /healthz", app.start(), tail(app.log)):
         return False
@@ -398,7 +471,7 @@ def scenario(tmp, engine_log):
     time.sleep(1.5)
     approvals = recs(reader, T_REQUESTS, lambda r: r["type"] == "APPROVED"
                      and r["request_id"] == rid)
-    check("a repeated click is idempotent: the same event id (dropped by the engine), one GRANT",
+    check("a repeated click is idempotent: one event, one GRANT",
           len({a["event_id"] for a in approvals}) == 1 and len(
               recs(reader, T_COMMANDS, lambda r: r["action"] == "GRANT" and r["user"] == DEV
                    and r["app"] == "kube")) == 1, (approvals, n_before))
@@ -599,6 +672,11 @@ def scenario(tmp, engine_log):
     ok = wait_recs(reader, T_REQUESTS, lambda r: r["type"] == "APPROVED" and r["actor"] == NOSLACK)
     check("--email-lookup: the clicker is found by the e-mail Slack reports (users.info) and "
           "approves", ok and fake.select("users.info"), (ok, answer_text(fake, url, 2)))
+
+    seen, bad = check_signatures(bootstrap, front_pub)
+    check("every record shiftkey-slack produced (requests and results) is signed by the front "
+          "'slack' over topic, key and value (verified with python3-nacl)", seen >= 10 and not bad,
+          (seen, bad[:3]))
     return True
 
 
