@@ -4,11 +4,13 @@
 # through the CLI, so you can watch GRANTs at shift start and REVOKEs at shift
 # end (one of them fired by the durable timer, with no end event at all);
 # then an access request approved from the CLI: request, open task, approval,
-# GRANT held by the request, REVOKE when its 10 s are over.
+# GRANT held by the request, REVOKE when its 10 s are over; then the Slack
+# app against a fake Slack (scripts/demo-slack.sh).
 # Signatures are on: the demo makes a key for each demo person (shiftkey
-# keygen, into build/run/keys) and runs the engine on a copy of the example
-# rules that declares their public keys (build/run/rules/signers.yaml); the
-# CLI signs every action with the key --as selects.
+# keygen, into build/run/keys) and one for the Slack app (a front vouching
+# for everyone), and runs the engine on a copy of the example rules that
+# declares their public keys (build/run/rules/signers.yaml); the CLI signs
+# every action with the key --as selects, shiftkey-slack with its front key.
 # SHIFTKEY_DEMO_KEEP=1 keeps everything running after the demo (Ctrl-C stops).
 set -eu
 cd "$(dirname "$0")/.."
@@ -57,6 +59,11 @@ export SHIFTKEY_KEY_DIR="$RUN/keys"
         echo "  - id: $p@example.com"
         echo "    public_keys: [\"$pub\"]"
     done
+    pub=$("$SK" keygen slack 2>/dev/null)
+    echo "  - id: slack # the Slack app (scripts/demo-slack.sh), a front"
+    echo "    front: true"
+    echo "    public_keys: [\"$pub\"]"
+    echo "    vouches_for: [everyone]"
 } >"$RUN/rules/signers.yaml"
 sed 's/^/    /' "$RUN/rules/signers.yaml" | head -6
 
@@ -129,6 +136,7 @@ say "no more events: dave's 10 s grant ends by the durable timer"
 sleep 10
 say "state left in Redis (redis-cli --scan --pattern 'sk:*'):"
 redis-cli -p "$REDIS_PORT" --scan --pattern 'sk:*' | sort | sed 's/^/    /'
+BIN="$BIN" BOOT="$BOOT" RUN="$RUN" sh scripts/demo-slack.sh || echo "    (the Slack part of the demo failed)"
 if [ "${SHIFTKEY_DEMO_KEEP:-0}" = 1 ]; then
     say "still running; broker at $(cat "$BOOT"), redis at 127.0.0.1:$REDIS_PORT. Ctrl-C stops."
     wait
