@@ -29,6 +29,7 @@ extern const char sk_schema_dead_letter[];
 extern const char sk_schema_access_request_event[];
 extern const char sk_schema_task_event[];
 extern const char sk_schema_provisioning_result[];
+extern const char sk_schema_changelog_record[];
 
 #define WALK_MAX_DEPTH 32
 #define WALK_PATH_MAX 256
@@ -491,7 +492,9 @@ sk_codec_t *sk_codec_new(void)
         codec_slot_init(&c->slots[SK_CODEC_TASK], "TaskEvent", SK_SCHEMA_ID_TASK,
                         sk_schema_task_event) ||
         codec_slot_init(&c->slots[SK_CODEC_PROVISIONING_RESULT], "ProvisioningResult",
-                        SK_SCHEMA_ID_PROVISIONING_RESULT, sk_schema_provisioning_result))
+                        SK_SCHEMA_ID_PROVISIONING_RESULT, sk_schema_provisioning_result) ||
+        codec_slot_init(&c->slots[SK_CODEC_CHANGELOG], "ChangelogRecord",
+                        SK_SCHEMA_ID_CHANGELOG, sk_schema_changelog_record))
         goto fail;
     if (!codec_check_enums(c)) {
         fprintf(stderr, "shiftkey: codec: enum symbols in schemas/ differ from event.h\n");

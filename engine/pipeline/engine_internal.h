@@ -13,6 +13,8 @@
  *   failpoint.c   crashes on purpose, for the fault tests (failpoint.h)
  *   in_topic.c    input topic names <-> indexes (in_topic.h)
  *   emit.c        outbox -> Kafka, trims, input offset commits
+ *   ledger.c      the changelog topic: each step's record, the check that
+ *                 Redis is not behind it, and the restore of a partition
  *   partition.c   claims a partition (then re-sends its outbox via emit.c);
  *                 the input topics' partition count
  *   apply.c       decode -> decide -> apply of a batch, and of a timer
@@ -55,6 +57,11 @@ typedef struct sk_owned {
     sk_in_progress_t in[SK_IN_TOPIC_COUNT];
     sk_chunk_t *chunks, *chunks_tail; /* produced, awaiting acknowledgement, oldest first */
     size_t inflight;      /* outbox entries covered by those chunks */
+    int64_t seq;          /* the step sequence known applied (Redis must hold at least it) */
+    int64_t seq_next;     /* the last one given to a step */
+    int64_t ledger_off[SK_IN_TOPIC_COUNT]; /* applied offsets the next record states */
+    bool lost;            /* Redis lost its state: restore before any other use */
+    bool stale_polled;    /* restored and moved back: records already polled are dropped */
 } sk_owned_t;
 
 struct sk_engine {
@@ -66,6 +73,7 @@ struct sk_engine {
     rd_kafka_t *consumer;
     rd_kafka_t *producer;
     rd_kafka_topic_t *out_topics[SK_OUT_TOPIC_COUNT];
+    rd_kafka_t *ledger;    /* reads the changelog (no group), ledger.c */
     sk_owned_t parts[SK_MAX_PARTITIONS];
     sk_arena_t arena;      /* per record, reset before each */
     sk_engine_stats_t stats;
@@ -94,13 +102,49 @@ int sk_emit_flush_all(sk_engine_t *e);
 /* Forgets partition p's chunks in flight (before it is reset or released). */
 void sk_emit_forget(sk_engine_t *e, int32_t p);
 
+/* ledger.c */
+/* Creates the changelog reader. 0, or SK_EINVAL with err. */
+int sk_ledger_open(sk_engine_t *e, char *err, size_t err_len);
+void sk_ledger_close(sk_engine_t *e);
+/*
+ * sk_ledger_stage — the changelog record of one step of partition p: the
+ * user's whole state `st` (user and st NULL: a step without a user, key
+ * ""), its timer and
+ * expiry, and the applied offsets parts[p].ledger_off; *out becomes its
+ * outbox entry (arena memory) and *seq its new step sequence. 0 or an
+ * encoder's error.
+ */
+int sk_ledger_stage(sk_engine_t *e, int32_t p, const char *user, const sk_user_state_t *st,
+                    sk_ms_t next_wake_ms, sk_ms_t keep_until_ms, sk_outbox_entry_t *out,
+                    int64_t *seq);
+/* The last step sequence in changelog partition p (0 when it is empty).
+ * 0, or SK_EIO when Kafka does not answer (logged). */
+int sk_ledger_tail(sk_engine_t *e, int32_t p, int64_t *seq);
+/*
+ * sk_ledger_restore — rebuilds partition p in Redis from the changelog read
+ * from its beginning to its end, under the new epoch `epoch`: users, their
+ * timers and expiries, the on-call index, the applied offsets; then the
+ * partition resumes from there (with `seek`, the consumer is moved back to
+ * the restored offsets and what was already polled of p is dropped). Logs
+ * and counts it. 0, or SK_EIO (Kafka or Redis; the partition stays lost).
+ */
+int sk_ledger_restore(sk_engine_t *e, int32_t p, int64_t epoch, bool seek);
+/* Checks every owned partition at once (sk_store_check_many): one whose
+ * state was lost is marked so (restored by sk_partition_ensure), one
+ * fenced is left. 0 or SK_EIO. */
+int sk_ledger_check(sk_engine_t *e);
+
 /* partition.c */
-/* Claims partition p in Redis (a new epoch) and re-sends its outbox. 0, or
- * the store's error (the epoch is then 0: claim again before first use), or
- * the flush's. */
+/* Claims partition p in Redis (a new epoch) and re-sends its outbox; when
+ * Redis is behind the changelog (its step sequence below the ledger's),
+ * restores the partition from it first. 0, or the store's or the ledger's
+ * error (the epoch is then 0: claim again before first use), or the
+ * flush's. */
 int sk_partition_take(sk_engine_t *e, int32_t p);
 /* Takes partition p unless we hold a claim already (the claim could not be
- * made at assignment if Redis was down then). Same return codes. */
+ * made at assignment if Redis was down then) and its state is not lost; a
+ * lost state is restored from the changelog (the consumer moved back).
+ * Same return codes. */
 int sk_partition_ensure(sk_engine_t *e, int32_t p);
 /* The partition count of the input topics (from the cluster's metadata,
  * cached until the next assignment): the on-call index is read from every

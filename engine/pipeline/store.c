@@ -9,19 +9,40 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Applies one input atomically; see sk_store_apply. A partition with no
- * epoch at all (Redis lost or flushed its data) is told apart from one
- * claimed by another owner by the error's code (its first word). */
+/*
+ * The fence every script starts with (KEYS[1] the epoch, KEYS[2] the
+ * offsets hash with the step sequence in its field "#seq"; ARGV[1] our
+ * epoch, ARGV[2] of the check script / ARGV[8] of the apply script the
+ * sequence the ledger has reached). Three answers tell why a partition is
+ * not ours to write, by the error's first word:
+ *   NOEPOCH  no epoch at all: Redis lost or flushed its data;
+ *   LOST     an epoch below ours, or a sequence below the ledger's: Redis
+ *            went back in time (a failover to a replica that lagged, a
+ *            restore from an old snapshot);
+ *   FENCED   an epoch above ours: another instance claimed the partition.
+ * NOEPOCH and LOST both mean "state lost: restore it from the changelog".
+ */
+#define FENCE_LUA(floor_argv)                                                                   \
+    "local cur = redis.call('GET', KEYS[1])\n"                                                  \
+    "if not cur then return redis.error_reply('NOEPOCH the partition has no epoch') end\n"      \
+    "if tonumber(cur) < tonumber(ARGV[1]) then\n"                                               \
+    "  return redis.error_reply('LOST epoch went back from ' .. ARGV[1] .. ' to ' .. cur) end\n" \
+    "if cur ~= ARGV[1] then return redis.error_reply('FENCED epoch is ' .. cur) end\n"          \
+    "local seq = tonumber(redis.call('HGET', KEYS[2], '#seq') or '0')\n"                        \
+    "if seq < tonumber(ARGV[" floor_argv "]) then\n"                                            \
+    "  return redis.error_reply('LOST step sequence is ' .. seq .. ', the ledger is at ' .. "     \
+    "ARGV[" floor_argv "]) end\n"
+
+/* Applies one input atomically; see sk_store_apply. */
 static const char APPLY_LUA[] =
-    "local cur = redis.call('GET', KEYS[1])\n"
-    "if not cur then return redis.error_reply('NOEPOCH the partition has no epoch') end\n"
-    "if cur ~= ARGV[1] then return redis.error_reply('FENCED epoch is ' .. cur) end\n"
+    FENCE_LUA("8")
     "if ARGV[2] ~= '' then\n"
     "  local done = redis.call('HGET', KEYS[2], ARGV[2])\n"
     "  if done and tonumber(done) >= tonumber(ARGV[3]) then return 0 end\n"
     "  redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])\n"
     "end\n"
-    "local i = 8\n"
+    "if ARGV[9] ~= '' then redis.call('HSET', KEYS[2], '#seq', ARGV[9]) end\n"
+    "local i = 10\n"
     "local ndel = tonumber(ARGV[i]); i = i + 1\n"
     "if ndel > 0 then redis.call('HDEL', KEYS[5], unpack(ARGV, i, i + ndel - 1)) end\n"
     "i = i + ndel\n"
@@ -45,17 +66,30 @@ static const char APPLY_LUA[] =
     "if i <= #ARGV then redis.call('RPUSH', KEYS[3], unpack(ARGV, i, #ARGV)) end\n"
     "return 1\n";
 
-/* Trims the outbox if the caller still owns the partition. */
+/* Trims the outbox if the caller still owns the partition: KEYS[1] epoch,
+ * KEYS[2] offsets, KEYS[3] outbox; ARGV[1] epoch, ARGV[2] the ledger's
+ * sequence, ARGV[3] how many to drop. */
 static const char TRIM_LUA[] =
-    "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED by a newer owner') end\n"
-    "redis.call('LTRIM', KEYS[2], ARGV[2], -1)\n"
+    FENCE_LUA("2")
+    "redis.call('LTRIM', KEYS[3], ARGV[3], -1)\n"
     "return 1\n";
+
+/* The fence alone (sk_store_check_many): KEYS and ARGV as the trim's. */
+static const char CHECK_LUA[] = FENCE_LUA("2") "return 1\n";
+
+/* A claim: a new epoch, at least ARGV[1]; returns it and the sequence. */
+static const char CLAIM_LUA[] =
+    "local e = redis.call('INCR', KEYS[1])\n"
+    "if e < tonumber(ARGV[1]) then e = tonumber(ARGV[1]); redis.call('SET', KEYS[1], e) end\n"
+    "return {e, tonumber(redis.call('HGET', KEYS[2], '#seq') or '0')}\n";
 
 struct sk_store {
     sk_store_config_t cfg;
     redisContext *rc;
     char apply_sha[41];
     char trim_sha[41];
+    char check_sha[41];
+    char claim_sha[41];
     char err[256];
 };
 
@@ -153,10 +187,11 @@ static int load_script(sk_store_t *s, const char *body, char sha[41])
     return rc;
 }
 
-/* Loads both scripts (again, after Redis lost its script cache). 0 or SK_EIO. */
+/* Loads the scripts (again, after Redis lost its script cache). 0 or SK_EIO. */
 static int load_scripts(sk_store_t *s)
 {
-    if (load_script(s, APPLY_LUA, s->apply_sha) || load_script(s, TRIM_LUA, s->trim_sha))
+    if (load_script(s, APPLY_LUA, s->apply_sha) || load_script(s, TRIM_LUA, s->trim_sha) ||
+        load_script(s, CHECK_LUA, s->check_sha) || load_script(s, CLAIM_LUA, s->claim_sha))
         return SK_EIO;
     return 0;
 }
@@ -206,18 +241,56 @@ static void key(const sk_store_t *s, char *buf, size_t len, int32_t p, const cha
 
 int sk_store_claim(sk_store_t *s, int32_t partition, int64_t *epoch)
 {
-    char k[128];
-    key(s, k, sizeof(k), partition, "epoch");
-    const char *argv[] = {"INCR", k};
-    size_t lens[] = {4, strlen(k)};
-    redisReply *r = command(s, 2, argv, lens);
+    int64_t seq;
+    return sk_store_claim_above(s, partition, 0, epoch, &seq);
+}
+
+/* Runs one of our scripts by its sha (*sha is read at each attempt),
+ * reloading the scripts once on NOSCRIPT (Redis restarted or failed over and
+ * lost its script cache); a second NOSCRIPT is returned as it is. NULL
+ * after an I/O failure. */
+static redisReply *evalsha(sk_store_t *s, const char *sha, int argc, const char **argv,
+                           size_t *lens)
+{
+    for (int attempt = 0;; attempt++) {
+        argv[0] = "EVALSHA";
+        lens[0] = 7;
+        argv[1] = sha;
+        lens[1] = 40;
+        redisReply *r = command(s, argc, argv, lens);
+        if (!r || attempt > 0 || r->type != REDIS_REPLY_ERROR ||
+            strncmp(r->str, "NOSCRIPT", 8) != 0)
+            return r;
+        freeReplyObject(r);
+        if (load_scripts(s) != 0)
+            return NULL;
+    }
+}
+
+int sk_store_claim_above(sk_store_t *s, int32_t partition, int64_t min_epoch, int64_t *epoch,
+                         int64_t *seq)
+{
+    char ke[128], ko[128], min[32];
+    key(s, ke, sizeof(ke), partition, "epoch");
+    key(s, ko, sizeof(ko), partition, "offsets");
+    snprintf(min, sizeof(min), "%" PRId64, min_epoch);
+    const char *argv[] = {"EVALSHA", NULL, "2", ke, ko, min};
+    size_t lens[] = {7, 40, 1, strlen(ke), strlen(ko), strlen(min)};
+    redisReply *r = evalsha(s, s->claim_sha, 6, argv, lens);
     if (!r)
         return SK_EIO;
-    int rc = r->type == REDIS_REPLY_INTEGER ? 0 : SK_EIO;
-    if (rc == 0)
-        *epoch = r->integer;
-    else
-        set_err(s, "INCR %s: unexpected reply", k);
+    int rc = r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+                     r->element[0]->type == REDIS_REPLY_INTEGER &&
+                     r->element[1]->type == REDIS_REPLY_INTEGER
+                 ? 0
+                 : SK_EIO;
+    if (rc == 0) {
+        *epoch = r->element[0]->integer;
+        *seq = r->element[1]->integer;
+    } else {
+        set_err(s, "claim of partition %" PRId32 ": %s", partition,
+                r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    }
     freeReplyObject(r);
     return rc;
 }
@@ -272,24 +345,6 @@ static int parse_hash_reply(sk_store_t *s, const redisReply *r, const char *user
     return 0;
 }
 
-/* Runs the trim script, reloading the scripts once on NOSCRIPT (Redis
- * restarted or failed over and lost its script cache); a second NOSCRIPT is
- * returned as it is. NULL after an I/O failure. */
-static redisReply *evalsha_trim(sk_store_t *s, int argc, const char **argv, size_t *lens)
-{
-    for (int attempt = 0;; attempt++) {
-        argv[1] = s->trim_sha;
-        lens[1] = 40;
-        redisReply *r = command(s, argc, argv, lens);
-        if (!r || attempt > 0 || r->type != REDIS_REPLY_ERROR ||
-            strncmp(r->str, "NOSCRIPT", 8) != 0)
-            return r;
-        freeReplyObject(r);
-        if (load_scripts(s) != 0)
-            return NULL;
-    }
-}
-
 static char *fmt_i64(sk_arena_t *a, int64_t v) { return sk_arena_sprintf(a, "%" PRId64, v); }
 
 /* The on-call index hash of a rotation in partition p, in arena memory. */
@@ -324,9 +379,9 @@ static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_store_writes_t *op,
 {
     size_t n_del = op->n_del, n_set = op->n_set;
     /* EVALSHA sha numkeys + 5 keys + one per index write, 7 fixed ARGV,
-     * the counted lists */
+     * the counted lists (9 fixed ARGV) */
     size_t n_idx = op->n_oncall;
-    size_t argc = 3 + 5 + n_idx + 7 + 1 + n_del + 1 + 2 * n_set + 1 + 2 * n_idx + op->n_out;
+    size_t argc = 3 + 5 + n_idx + 9 + 1 + n_del + 1 + 2 * n_set + 1 + 2 * n_idx + op->n_out;
     size_t i = 0;
     const char **argv = sk_arena_calloc(a, argc, sizeof(*argv));
     size_t *lens = sk_arena_calloc(a, argc, sizeof(*lens));
@@ -352,6 +407,8 @@ static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_store_writes_t *op,
     argv[i++] = op->user ? "1" : "0";
     argv[i++] = op->next_wake_ms == SK_MS_NONE ? "-1" : fmt_i64(a, op->next_wake_ms);
     argv[i++] = op->keep_until_ms == SK_MS_NONE ? "-1" : fmt_i64(a, op->keep_until_ms);
+    argv[i++] = fmt_i64(a, op->seq_floor);
+    argv[i++] = op->seq > 0 ? fmt_i64(a, op->seq) : "";
     argv[i++] = fmt_i64(a, (int64_t)n_del);
     for (size_t k = 0; k < n_del; k++)
         argv[i++] = op->del[k];
@@ -386,6 +443,27 @@ static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_store_writes_t *op,
     return 0;
 }
 
+/* The meaning of a reply of a fenced script that did not answer an
+ * integer: SK_EFENCED, SK_ENOTFOUND (NOEPOCH, LOST: state lost) or SK_EIO,
+ * with the error text set. */
+static int fence_result(sk_store_t *s, int32_t p, int64_t epoch, const char *what,
+                        const redisReply *r)
+{
+    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "FENCED ", 7) == 0) {
+        set_err(s, "partition %" PRId32 " fenced: our epoch %" PRId64 ", %s", p, epoch, r->str);
+        return SK_EFENCED;
+    }
+    if (r->type == REDIS_REPLY_ERROR &&
+        (strncmp(r->str, "NOEPOCH ", 8) == 0 || strncmp(r->str, "LOST ", 5) == 0)) {
+        set_err(s, "partition %" PRId32 ": state lost in Redis (our epoch %" PRId64 "): %s", p,
+                epoch, r->str);
+        return SK_ENOTFOUND;
+    }
+    set_err(s, "partition %" PRId32 ": %s failed: %s", p, what,
+            r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+    return SK_EIO;
+}
+
 /* Interprets the reply of one apply: 0 (with *applied), SK_EFENCED,
  * SK_ENOTFOUND or SK_EIO. */
 static int apply_result(sk_store_t *s, const sk_store_writes_t *op, const redisReply *r,
@@ -395,18 +473,7 @@ static int apply_result(sk_store_t *s, const sk_store_writes_t *op, const redisR
         *applied = r->integer == 1;
         return 0;
     }
-    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "FENCED ", 7) == 0) {
-        set_err(s, "partition %" PRId32 " fenced: our epoch %" PRId64 ", %s", op->partition,
-                op->epoch, r->str);
-        return SK_EFENCED;
-    }
-    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOEPOCH ", 8) == 0) {
-        set_err(s, "partition %" PRId32 ": our epoch %" PRId64 " is gone from Redis: %s",
-                op->partition, op->epoch, r->str);
-        return SK_ENOTFOUND;
-    }
-    set_err(s, "apply script failed: %s", r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
-    return SK_EIO;
+    return fence_result(s, op->partition, op->epoch, "apply script", r);
 }
 
 int sk_store_apply(sk_store_t *s, const sk_store_writes_t *w, bool *applied)
@@ -600,25 +667,81 @@ out:
     return rc;
 }
 
-int sk_store_outbox_trim(sk_store_t *s, int32_t partition, int64_t epoch, size_t n)
+int sk_store_outbox_trim(sk_store_t *s, int32_t partition, int64_t epoch, int64_t seq_floor,
+                         size_t n)
 {
-    char ke[128], ko[128], ep[32], start[32];
+    char ke[128], ko[128], kb[128], ep[32], fl[32], start[32];
     key(s, ke, sizeof(ke), partition, "epoch");
-    key(s, ko, sizeof(ko), partition, "outbox");
+    key(s, ko, sizeof(ko), partition, "offsets");
+    key(s, kb, sizeof(kb), partition, "outbox");
     snprintf(ep, sizeof(ep), "%" PRId64, epoch);
+    snprintf(fl, sizeof(fl), "%" PRId64, seq_floor);
     snprintf(start, sizeof(start), "%zu", n);
-    const char *argv[] = {"EVALSHA", NULL, "2", ke, ko, ep, start};
-    size_t lens[] = {7, 40, 1, strlen(ke), strlen(ko), strlen(ep), strlen(start)};
-    redisReply *r = evalsha_trim(s, 7, argv, lens);
+    const char *argv[] = {"EVALSHA", NULL, "3", ke, ko, kb, ep, fl, start};
+    size_t lens[] = {7, 40, 1, strlen(ke), strlen(ko), strlen(kb), strlen(ep), strlen(fl),
+                     strlen(start)};
+    redisReply *r = evalsha(s, s->trim_sha, 9, argv, lens);
     if (!r)
         return SK_EIO;
     int rc = r->type == REDIS_REPLY_INTEGER ? 0
-             : (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "FENCED", 6) == 0) ? SK_EFENCED
-                                                                                  : SK_EIO;
-    if (rc)
-        set_err(s, "outbox trim of partition %" PRId32 ": %s", partition,
-                r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+                                            : fence_result(s, partition, epoch, "outbox trim", r);
     freeReplyObject(r);
+    return rc;
+}
+
+int sk_store_check_many(sk_store_t *s, size_t n, const int32_t *partitions,
+                        const int64_t *epochs, const int64_t *seq_floors, int *rcs)
+{
+    sk_arena_t a;
+    size_t sent = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++)
+        rcs[i] = SK_EIO;
+    if (!s->rc) {
+        set_err(s, "not connected to Redis");
+        return SK_EIO;
+    }
+    sk_arena_init(&a, 4096);
+    for (int round = 0; round < 2; round++) {
+        bool noscript = false;
+        for (sent = 0; sent < n; sent++) {
+            char *ke = sk_arena_sprintf(&a, "%s:{p%" PRId32 "}:epoch", s->cfg.prefix,
+                                        partitions[sent]);
+            char *ko = sk_arena_sprintf(&a, "%s:{p%" PRId32 "}:offsets", s->cfg.prefix,
+                                        partitions[sent]);
+            char *ep = fmt_i64(&a, epochs[sent]), *fl = fmt_i64(&a, seq_floors[sent]);
+            if (!ke || !ko || !ep || !fl) {
+                rc = SK_ENOMEM;
+                break;
+            }
+            const char *argv[] = {"EVALSHA", s->check_sha, "2", ke, ko, ep, fl};
+            size_t lens[] = {7, 40, 1, strlen(ke), strlen(ko), strlen(ep), strlen(fl)};
+            if (redisAppendCommandArgv(s->rc, 7, argv, lens) != REDIS_OK) {
+                rc = SK_ENOMEM;
+                break;
+            }
+        }
+        for (size_t i = 0; i < sent; i++) {
+            redisReply *r = NULL;
+            if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
+                set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+                disconnect(s);
+                rc = SK_EIO;
+                goto out;
+            }
+            if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0)
+                noscript = true;
+            else
+                rcs[i] = r->type == REDIS_REPLY_INTEGER
+                             ? 0
+                             : fence_result(s, partitions[i], epochs[i], "check", r);
+            freeReplyObject(r);
+        }
+        if (rc || !noscript || round == 1 || (rc = load_scripts(s)) != 0)
+            break;
+    }
+out:
+    sk_arena_fini(&a);
     return rc;
 }
 
@@ -767,5 +890,190 @@ int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const 
         freeReplyObject(r);
     }
     *n = have;
+    return rc;
+}
+
+/* Reads and frees n pipelined replies; the first error reply or I/O
+ * failure is the result (SK_EIO, with the text set). */
+static int read_replies(sk_store_t *s, size_t n, const char *what)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
+            set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+            disconnect(s);
+            return SK_EIO;
+        }
+        if (r->type == REDIS_REPLY_ERROR && rc == 0) {
+            set_err(s, "%s: %s", what, r->str);
+            rc = SK_EIO;
+        }
+        freeReplyObject(r);
+    }
+    return rc;
+}
+
+/* Deletes every key of partition p but its outbox (SCAN, then DEL). */
+static int wipe_partition(sk_store_t *s, int32_t p, sk_arena_t *a)
+{
+    char cursor[32] = "0", outbox[128];
+    char *match = sk_arena_sprintf(a, "%s:{p%" PRId32 "}:*", s->cfg.prefix, p);
+    key(s, outbox, sizeof(outbox), p, "outbox");
+    if (!match)
+        return SK_ENOMEM;
+    do {
+        const char *argv[] = {"SCAN", cursor, "MATCH", match, "COUNT", "1000"};
+        size_t lens[] = {4, strlen(cursor), 5, strlen(match), 5, 4}, n = 0;
+        redisReply *r = command(s, 6, argv, lens);
+        if (!r)
+            return SK_EIO;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            set_err(s, "SCAN %s: %s", match, r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+            freeReplyObject(r);
+            return SK_EIO;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+        const redisReply *keys = r->element[1];
+        for (size_t i = 0; i < keys->elements; i++) {
+            if (strcmp(keys->element[i]->str, outbox) == 0)
+                continue;
+            const char *dargv[] = {"DEL", keys->element[i]->str};
+            size_t dlens[] = {3, keys->element[i]->len};
+            if (redisAppendCommandArgv(s->rc, 2, dargv, dlens) != REDIS_OK) {
+                freeReplyObject(r);
+                return SK_ENOMEM;
+            }
+            n++;
+        }
+        freeReplyObject(r);
+        int rc = read_replies(s, n, "DEL");
+        if (rc)
+            return rc;
+    } while (strcmp(cursor, "0") != 0);
+    return 0;
+}
+
+/* Appends one command of argc arguments (lens 0: strlen). */
+static int append(sk_store_t *s, size_t argc, const char **argv, size_t *lens)
+{
+    for (size_t i = 0; i < argc; i++)
+        if (!lens[i])
+            lens[i] = strlen(argv[i]);
+    return redisAppendCommandArgv(s->rc, (int)argc, argv, lens) == REDIS_OK ? 0 : SK_ENOMEM;
+}
+
+/* The writes of one restored user: its hash, expiry and timer. */
+static int restore_user(sk_store_t *s, sk_arena_t *a, int32_t p,
+                        const sk_store_restore_user_t *u, size_t *sent)
+{
+    char *k = sk_arena_sprintf(a, "%s:{p%" PRId32 "}:u:%s", s->cfg.prefix, p, u->user);
+    char timers[128];
+    key(s, timers, sizeof(timers), p, "timers");
+    if (!k)
+        return SK_ENOMEM;
+    if (u->n_fields) {
+        size_t argc = 2 + 2 * u->n_fields, i = 0;
+        const char **argv = sk_arena_calloc(a, argc, sizeof(*argv));
+        size_t *lens = sk_arena_calloc(a, argc, sizeof(*lens));
+        if (!argv || !lens)
+            return SK_ENOMEM;
+        argv[i++] = "HSET";
+        argv[i++] = k;
+        for (size_t f = 0; f < u->n_fields; f++) {
+            argv[i] = u->fields[f].name;
+            lens[i++] = u->fields[f].name_len;
+            argv[i] = u->fields[f].value;
+            lens[i++] = u->fields[f].value_len;
+        }
+        if (append(s, argc, argv, lens))
+            return SK_ENOMEM;
+        (*sent)++;
+        if (u->keep_until_ms != SK_MS_NONE) {
+            const char *eargv[] = {"PEXPIREAT", k, fmt_i64(a, u->keep_until_ms)};
+            size_t elens[3] = {0};
+            if (!eargv[2] || append(s, 3, eargv, elens))
+                return SK_ENOMEM;
+            (*sent)++;
+        }
+    }
+    if (u->next_wake_ms != SK_MS_NONE) {
+        const char *zargv[] = {"ZADD", timers, fmt_i64(a, u->next_wake_ms), u->user};
+        size_t zlens[4] = {0};
+        if (!zargv[2] || append(s, 4, zargv, zlens))
+            return SK_ENOMEM;
+        (*sent)++;
+    }
+    return 0;
+}
+
+int sk_store_restore(sk_store_t *s, const sk_store_restore_t *rs)
+{
+    sk_arena_t a;
+    char ke[128], ko[128];
+    size_t sent = 0;
+    int rc = SK_EIO;
+    int32_t p = rs->partition;
+    if (!s->rc) {
+        set_err(s, "not connected to Redis");
+        return SK_EIO;
+    }
+    sk_arena_init(&a, 64 * 1024);
+    key(s, ke, sizeof(ke), p, "epoch");
+    key(s, ko, sizeof(ko), p, "offsets");
+    /* the epoch first: until it is set again, the partition reads as lost */
+    const char *dargv[] = {"DEL", ke};
+    size_t dlens[2] = {0};
+    if ((rc = append(s, 2, dargv, dlens)) || (rc = read_replies(s, 1, "DEL epoch")) ||
+        (rc = wipe_partition(s, p, &a)))
+        goto out;
+    for (size_t i = 0; i < rs->n_users; i++)
+        if ((rc = restore_user(s, &a, p, &rs->users[i], &sent)))
+            goto out;
+    for (size_t i = 0; i < rs->n_oncall; i++) {
+        const sk_store_oncall_field_t *o = &rs->oncall[i];
+        const char *argv[] = {"HSET", oncall_key(s, &a, p, o->rotation), o->field, o->value};
+        size_t lens[4] = {0};
+        if (!argv[1] || !o->value || (rc = append(s, 4, argv, lens)))
+            goto out;
+        sent++;
+    }
+    {
+        size_t argc = 4 + 2 * rs->n_offsets, i = 0;
+        const char **argv = sk_arena_calloc(&a, argc, sizeof(*argv));
+        size_t *lens = sk_arena_calloc(&a, argc, sizeof(*lens));
+        rc = SK_ENOMEM;
+        if (!argv || !lens)
+            goto out;
+        argv[i++] = "HSET";
+        argv[i++] = ko;
+        argv[i++] = "#seq";
+        argv[i++] = fmt_i64(&a, rs->seq);
+        for (size_t k = 0; k < rs->n_offsets; k++) {
+            argv[i++] = rs->topics[k];
+            argv[i++] = fmt_i64(&a, rs->offsets[k]);
+        }
+        for (size_t k = 0; k < argc; k++)
+            if (!argv[k])
+                goto out;
+        if ((rc = append(s, argc, argv, lens)))
+            goto out;
+        sent++;
+    }
+    if ((rc = read_replies(s, sent, "restore")) != 0)
+        goto out;
+    sent = 0;
+    {
+        const char *argv[] = {"SET", ke, fmt_i64(&a, rs->epoch)};
+        size_t lens[3] = {0};
+        rc = SK_ENOMEM;
+        if (!argv[2] || (rc = append(s, 3, argv, lens)) || (rc = read_replies(s, 1, "SET epoch")))
+            goto out;
+    }
+    rc = 0;
+out:
+    if (rc == SK_ENOMEM && sent && s->rc)
+        (void)read_replies(s, sent, "restore"); /* keep the connection in step */
+    sk_arena_fini(&a);
     return rc;
 }
