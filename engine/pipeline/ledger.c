@@ -435,7 +435,11 @@ int sk_ledger_check(sk_engine_t *e)
     for (size_t i = 0; i < n; i++) {
         sk_owned_t *o = &e->parts[parts[i]];
         if (rcs[i] == SK_ENOTFOUND) {
-            SK_ERROR("%s", sk_store_last_error(e->store));
+            SK_ERROR("partition %" PRId32 ": state lost in Redis (no epoch, an epoch below our "
+                     "%" PRId64 " or a step below the ledger's %" PRId64
+                     "); the partition stops until it is restored",
+                     parts[i], o->epoch, o->seq);
+            sk_emit_forget(e, parts[i]);
             o->lost = true;
         } else if (rcs[i] == SK_EFENCED) {
             SK_WARN("partition %" PRId32 " fenced (epoch %" PRId64 "): leaving it to its new "

@@ -4,7 +4,10 @@
  * rules reload that is accepted, and one that is refused whole while the
  * rules in force stay; a partition whose epoch vanished from Redis is
  * claimed again and goes on; a partition claimed by another instance in the
- * middle of the stream is left to it while the others go on.
+ * middle of the stream is left to it while the others go on. Redis data
+ * loss during a shift (FLUSHALL; Redis replaced by an empty one): the
+ * partition is restored from the changelog at once (`shiftkey grants`
+ * shows the grant again) and the REVOKE still comes at the shift's end.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,6 +173,102 @@ TEST(x_a_partition_whose_epoch_vanished_is_claimed_again)
     CHECK_INT(st.fenced, fenced_before); /* not taken for another owner */
 }
 
+/* The revokes of `user` on the commands topic (at most max), and when the
+ * last one was seen. */
+static int revokes_of(const char *user, sk_ms_t *last_seen)
+{
+    const sk_fx_record_t *r[16];
+    size_t n = sk_fx_reader_get(commands, user, r, 16);
+    int k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (r[i]->cmd.action == SK_CMD_REVOKE) {
+            k++;
+            *last_seen = r[i]->seen_ms;
+        }
+    return k;
+}
+
+/* `shiftkey grants USER` against the test's Redis: true when it lists app/read. */
+static bool cli_lists_grant(const char *user)
+{
+    char cmd[256], out[4096];
+    snprintf(cmd, sizeof(cmd), "build/test/bin/shiftkey grants %s --redis 127.0.0.1:%d 2>&1",
+             user, redis.port);
+    FILE *f = popen(cmd, "r");
+    size_t n = f ? fread(out, 1, sizeof(out) - 1, f) : 0;
+    if (f)
+        pclose(f);
+    out[n] = '\0';
+    return strstr(out, "app/read") != NULL;
+}
+
+typedef enum { FAULT_FLUSHALL, FAULT_EMPTY_REDIS } fault_t;
+
+/*
+ * A shift of 6 s starts; once its GRANTs are out, Redis loses everything.
+ * The engine must find the partition's state lost at once, restore it from
+ * the changelog (the grant listed again), and REVOKE at the shift's end.
+ */
+static void data_loss_during_a_shift(fault_t fault, const char *user, const char *shift)
+{
+    sk_engine_stats_t st;
+    sk_ms_t end = sk_now_ms() + 6000, seen = 0;
+    sk_schedule_event_t a = started(shift, user, "primary", end);
+    CHECK_INT(sk_fx_produce_event(&kafka, &a), 0);
+    CHECK_INT(sk_fx_reader_wait(commands, user, 2, 15000), 2);
+    int p = partition_of(user);
+    CHECK(p >= 0);
+    if (p < 0)
+        return;
+    sleep_ms(500); /* the outbox trimmed, the changelog record acknowledged */
+    sk_engine_stats(eng.engine, &st);
+    uint64_t restores = st.restores;
+    sk_ms_t t0 = sk_now_ms();
+    if (fault == FAULT_FLUSHALL) {
+        CHECK_INT(sk_fx_redis_int(&redis, "FLUSHALL"), -1); /* status reply */
+    } else {
+        char cmd[512];
+        sk_fx_redis_stop(&redis);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", redis.dir);
+        CHECK_INT(system(cmd), 0);
+        CHECK_INT(sk_fx_redis_start_on(&redis, redis.port), 0);
+    }
+    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p%d}:u:%s", p, user), 0);
+    /* detected without any new input, and restored */
+    sk_ms_t deadline = sk_now_ms() + 10000;
+    while (sk_fx_redis_int(&redis, "EXISTS sk:{p%d}:u:%s", p, user) != 1 &&
+           sk_now_ms() < deadline)
+        sleep_ms(20);
+    sk_ms_t back = sk_now_ms();
+    sk_engine_stats(eng.engine, &st);
+    fprintf(stderr, "  %s: state back after %lld ms (restore itself %llu ms, %llu restores)\n",
+            fault == FAULT_FLUSHALL ? "FLUSHALL" : "Redis replaced by an empty one",
+            (long long)(back - t0), (unsigned long long)st.restore_ms_last,
+            (unsigned long long)(st.restores - restores));
+    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p%d}:u:%s", p, user), 1);
+    CHECK(st.restores > restores);
+    CHECK(sk_fx_redis_int(&redis, "ZSCORE sk:{p%d}:timers %s", p, user) > 0);
+    CHECK(cli_lists_grant(user));
+    /* the REVOKEs (read, write) still come at the shift's end */
+    deadline = end + 15000;
+    while (revokes_of(user, &seen) < 2 && sk_now_ms() < deadline)
+        sleep_ms(50);
+    CHECK_INT(revokes_of(user, &seen), 2);
+    fprintf(stderr, "  revoked %lld ms after the shift's end\n", (long long)(seen - end));
+    CHECK(seen >= end && seen - end <= 2000);
+    CHECK(!cli_lists_grant(user));
+}
+
+TEST(x_flushall_during_a_shift_still_revokes_at_its_end)
+{
+    data_loss_during_a_shift(FAULT_FLUSHALL, "fl-user", "fl1");
+}
+
+TEST(x_redis_replaced_by_an_empty_one_still_revokes_at_the_end)
+{
+    data_loss_during_a_shift(FAULT_EMPTY_REDIS, "er-user", "er1");
+}
+
 TEST(y_a_partition_fenced_mid_batch_is_left_to_its_new_owner)
 {
     sk_ms_t end = sk_now_ms() + 3600000;
@@ -228,5 +327,7 @@ TEST(z_teardown)
 SK_TEST_MAIN(SK_TEST_CASE(a_setup), SK_TEST_CASE(redis_restart_mid_stream_loses_and_doubles_nothing),
              SK_TEST_CASE(rules_reload_accepted_then_refused_whole),
              SK_TEST_CASE(x_a_partition_whose_epoch_vanished_is_claimed_again),
+             SK_TEST_CASE(x_flushall_during_a_shift_still_revokes_at_its_end),
+             SK_TEST_CASE(x_redis_replaced_by_an_empty_one_still_revokes_at_the_end),
              SK_TEST_CASE(y_a_partition_fenced_mid_batch_is_left_to_its_new_owner),
              SK_TEST_CASE(z_teardown))
