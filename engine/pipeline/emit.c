@@ -38,6 +38,12 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     sk_chunk_t *c = m->_private;
     (void)rk;
     (void)opaque;
+    if (!c) { /* produced outside the outbox (ledger.c failing closed) */
+        if (m->err)
+            SK_ERROR("delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
+                     rd_kafka_err2str(m->err));
+        return;
+    }
     if (m->err) {
         c->failed = true;
         SK_WARN("delivery to %s failed: %s", rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));

@@ -62,6 +62,7 @@ typedef struct sk_owned {
     int64_t ledger_off[SK_IN_TOPIC_COUNT]; /* applied offsets the next record states */
     bool lost;            /* Redis lost its state: restore before any other use */
     bool stale_polled;    /* restored and moved back: records already polled are dropped */
+    bool failed_closed;   /* lost, not restorable: the ledger's grants were revoked */
 } sk_owned_t;
 
 struct sk_engine {

@@ -22,6 +22,13 @@
  * Redis lost beyond the ledger is applied again (same decisions, same
  * command ids). Grants whose expiry passed meanwhile are revoked at once by
  * their timers, which are due.
+ *
+ * Where the ledger can be read but Redis refuses the restore (read-only,
+ * out of memory, a denied command), the partition fails closed: a REVOKE
+ * of every grant the ledger says is held is produced straight to the
+ * commands topic (its id is the one the timer's REVOKE at the same expiry
+ * would have, so provisioners see one revocation), loudly, once per loss;
+ * the partition stays stopped and the restore is tried again.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -30,6 +37,7 @@
 #include "base/log.h"
 #include "base/strmap.h"
 #include "codec/changelog.h"
+#include "decide/decide.h"
 #include "decide/oncall_index.h"
 #include "pipeline/engine_internal.h"
 #include "pipeline/kafka_conf.h"
@@ -317,6 +325,90 @@ static int restore_writes(replay_t *r, sk_ms_t now, sk_store_restore_t *rs)
     return 0;
 }
 
+/* The REVOKE of ent_key for a user the ledger says holds it until `until`. */
+static int fail_closed_revoke(sk_engine_t *e, sk_arena_t *a, const char *user,
+                              const char *ent_key, sk_ms_t until, bool emergency)
+{
+    const sk_entitlement_t *ent = sk_rules_entitlement(e->rules, ent_key);
+    const char *slash = strchr(ent_key, '/');
+    void *buf;
+    size_t len;
+    int rc;
+    sk_command_t cmd = {
+        .action = SK_CMD_REVOKE,
+        .user = user,
+        .app = slash ? sk_arena_strndup(a, ent_key, (size_t)(slash - ent_key)) : ent_key,
+        .entitlement = slash ? slash + 1 : "",
+        .resource = ent ? ent->resource : "",
+        .permission = ent ? ent->permission : "",
+        .expires_at_ms = until,
+        .issued_at_ms = sk_now_ms(),
+        .reason = "fail closed: the engine's state of this user was lost in Redis and could "
+                  "not be restored from the changelog",
+        .emergency = emergency};
+    if (!cmd.app)
+        return SK_ENOMEM;
+    sk_decide_command_id(&cmd, ent_key, cmd.command_id);
+    if ((rc = sk_codec_encode_command(e->codec, &cmd, a, &buf, &len)) != 0)
+        return rc;
+    /* no chunk: the delivery report of a record outside the outbox is only logged */
+    if (rd_kafka_produce(e->out_topics[SK_OUT_COMMANDS], RD_KAFKA_PARTITION_UA,
+                         RD_KAFKA_MSG_F_COPY, buf, len, user, strlen(user), NULL) != 0)
+        return SK_EIO;
+    SK_ERROR("REVOKE %s %s held until %" PRId64 ": %s [%s]", user, ent_key, until, cmd.reason,
+             cmd.command_id);
+    return 0;
+}
+
+/*
+ * Fails partition p closed: a REVOKE of every grant the ledger (r) says is
+ * held, straight to the commands topic. Returns how many were sent, or a
+ * negative error.
+ */
+static int fail_closed(sk_engine_t *e, int32_t p, replay_t *r)
+{
+    int sent = 0, rc = 0;
+    for (size_t i = 0; i < r->n && rc == 0; i++) {
+        const sk_changelog_record_t *rec = r->last[i];
+        sk_state_field_t *sf = sk_arena_calloc(&r->arena, rec->n_fields + 1, sizeof(*sf));
+        sk_user_state_t st;
+        if (!sf)
+            return SK_ENOMEM;
+        for (size_t k = 0; k < rec->n_fields; k++)
+            sf[k] = (sk_state_field_t){rec->fields[k].name, rec->fields[k].name_len,
+                                       rec->fields[k].value, rec->fields[k].value_len};
+        if (sk_state_parse(&r->arena, rec->user, sf, rec->n_fields, &st, NULL) != 0)
+            return SK_ENOMEM;
+        /* one REVOKE per entitlement held, at the latest expiry of its sources */
+        for (size_t k = 0; k < st.n_sources && rc == 0; k++) {
+            const sk_grant_source_t *g = &st.sources[k];
+            bool first = true, emergency = false;
+            sk_ms_t until = 0;
+            for (size_t j = 0; j < st.n_sources; j++) {
+                if (strcmp(st.sources[j].ent_key, g->ent_key) != 0)
+                    continue;
+                first = first && j >= k;
+                emergency = emergency || st.sources[j].kind == SK_SOURCE_EMERGENCY;
+                if (st.sources[j].expires_ms > until)
+                    until = st.sources[j].expires_ms;
+            }
+            if (!first)
+                continue; /* its entitlement was revoked with an earlier source */
+            if ((rc = fail_closed_revoke(e, &r->arena, rec->user, g->ent_key, until,
+                                         emergency)) == 0)
+                sent++;
+        }
+    }
+    rd_kafka_flush(e->producer, 5000);
+    SK_ERROR("partition %" PRId32 ": FAILED CLOSED: %d REVOKEs sent for what %s says is held; "
+             "the partition stays stopped until Redis accepts the restore",
+             p, sent, e->cfg.changelog_topic);
+    /* TODO(issue 12, engine audit records): audit record "partition failed
+     * closed" (partition, REVOKEs sent, why) with the poison branch's
+     * engine-audit function once it is on main. */
+    return rc ? rc : sent;
+}
+
 /* Moves the consumer of partition p back to right after the restored
  * offsets (the beginning for a topic with none). */
 static void seek_back(sk_engine_t *e, int32_t p)
@@ -352,9 +444,10 @@ int sk_ledger_restore(sk_engine_t *e, int32_t p, int64_t epoch, bool seek)
     int64_t offs[SK_IN_TOPIC_COUNT];
     int rc;
 
-    SK_ERROR("partition %" PRId32 ": Redis is behind the ledger (state lost: flushed, "
-             "replaced or failed over); the partition stops and is restored from %s",
-             p, e->cfg.changelog_topic);
+    if (!o->failed_closed) /* said once per loss */
+        SK_ERROR("partition %" PRId32 ": Redis is behind the ledger (state lost: flushed, "
+                 "replaced or failed over); the partition stops and is restored from %s",
+                 p, e->cfg.changelog_topic);
     /* TODO(issue 12, engine audit records): emit an audit record "partition
      * stopped: state lost" here once the poison branch's engine-audit
      * function is on main; until then the ERROR line above is the record. */
@@ -378,14 +471,22 @@ int sk_ledger_restore(sk_engine_t *e, int32_t p, int64_t epoch, bool seek)
     rs.offsets = offs;
     rs.seq = r.seq > o->seq ? r.seq : o->seq;
     if ((rc = sk_store_restore(e->store, &rs)) != 0) {
-        SK_ERROR("partition %" PRId32 ": restore from %s refused by Redis: %s; it stays "
-                 "stopped and is tried again",
-                 p, e->cfg.changelog_topic, sk_store_last_error(e->store));
+        if (!o->failed_closed)
+            SK_ERROR("partition %" PRId32 ": restore from %s refused by Redis: %s; it stays "
+                     "stopped and is tried again",
+                     p, e->cfg.changelog_topic, sk_store_last_error(e->store));
+        /* Redis answers but refuses: fail closed (once per loss); a Redis
+         * that does not answer is an outage, waited for like any other */
+        if (sk_store_connected(e->store) && !o->failed_closed && e->producer) {
+            o->failed_closed = true;
+            (void)fail_closed(e, p, &r);
+        }
         goto out;
     }
     o->epoch = epoch;
     o->seq = o->seq_next = rs.seq;
     o->lost = false;
+    o->failed_closed = false;
     o->dirty = true; /* whatever the outbox still holds is re-sent */
     for (int t = 0; t < SK_IN_TOPIC_COUNT; t++) {
         o->in[t].applied_offset = o->ledger_off[t] = r.off[t];

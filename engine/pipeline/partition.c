@@ -32,9 +32,17 @@ static int take(sk_engine_t *e, int32_t p, bool seek)
     sk_owned_t *o = &e->parts[p];
     int64_t ledger = 0, redis = 0, epoch = 0;
     int rc;
-    if ((rc = sk_ledger_tail(e, p, &ledger)) != 0 ||
-        (rc = sk_store_claim_above(e->store, p, o->epoch + 1, &epoch, &redis)) != 0) {
+    if ((rc = sk_ledger_tail(e, p, &ledger)) != 0) {
         o->epoch = 0; /* claim again before first use */
+        return rc;
+    }
+    if ((rc = sk_store_claim_above(e->store, p, o->epoch + 1, &epoch, &redis)) != 0) {
+        /* a lost partition in a Redis that answers but refuses writes
+         * (read-only, out of memory) cannot be restored: the restore fails
+         * closed */
+        if (o->lost && sk_store_connected(e->store))
+            (void)sk_ledger_restore(e, p, o->epoch + 1, seek);
+        o->epoch = 0;
         return rc;
     }
     if (o->seq > ledger)

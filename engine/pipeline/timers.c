@@ -18,7 +18,7 @@
 int sk_timers_fire(sk_engine_t *e, sk_ms_t now)
 {
     sk_arena_t a;
-    int rc = 0;
+    int rc = 0, first_rc = 0;
     sk_arena_init(&a, 16 * 1024);
     /* every scan checks that no owned partition's state is behind the
      * ledger (lost): such a partition is restored by the ensure below */
@@ -27,8 +27,15 @@ int sk_timers_fire(sk_engine_t *e, sk_ms_t now)
     for (int32_t p = 0; p < SK_MAX_PARTITIONS; p++) {
         if (!e->parts[p].owned)
             continue;
-        if ((rc = sk_partition_ensure(e, p)) != 0)
+        int erc = sk_partition_ensure(e, p);
+        if (erc == SK_EIO && !sk_store_connected(e->store)) {
+            rc = erc; /* Redis is away: the loop reconnects first */
             goto out;
+        }
+        if (erc) { /* this one stays stopped (lost, not restorable yet): the others go on */
+            first_rc = first_rc ? first_rc : erc;
+            continue;
+        }
         const char **users = NULL;
         size_t n = 0;
         sk_arena_reset(&a);
@@ -45,5 +52,5 @@ int sk_timers_fire(sk_engine_t *e, sk_ms_t now)
     }
 out:
     sk_arena_fini(&a);
-    return rc;
+    return rc ? rc : first_rc;
 }

@@ -240,7 +240,10 @@ static void data_loss_during_a_shift(fault_t fault, const char *user, const char
            sk_now_ms() < deadline)
         sleep_ms(20);
     sk_ms_t back = sk_now_ms();
-    sk_engine_stats(eng.engine, &st);
+    do { /* the engine counts the restore right after its writes */
+        sleep_ms(10);
+        sk_engine_stats(eng.engine, &st);
+    } while (st.restores == restores && sk_now_ms() < deadline);
     fprintf(stderr, "  %s: state back after %lld ms (restore itself %llu ms, %llu restores)\n",
             fault == FAULT_FLUSHALL ? "FLUSHALL" : "Redis replaced by an empty one",
             (long long)(back - t0), (unsigned long long)st.restore_ms_last,
@@ -267,6 +270,48 @@ TEST(x_flushall_during_a_shift_still_revokes_at_its_end)
 TEST(x_redis_replaced_by_an_empty_one_still_revokes_at_the_end)
 {
     data_loss_during_a_shift(FAULT_EMPTY_REDIS, "er-user", "er1");
+}
+
+/*
+ * Redis loses everything and then refuses writes (a replica of a primary
+ * that is gone): the partition cannot be restored, so it fails closed at
+ * once — REVOKEs of what the ledger says is held, long before the shift's
+ * end — and is restored once Redis takes writes again.
+ */
+TEST(x_state_lost_and_not_restorable_fails_closed)
+{
+    sk_ms_t end = sk_now_ms() + 3600000, seen = 0;
+    sk_schedule_event_t a = started("fc1", "fc-user", "primary", end);
+    CHECK_INT(sk_fx_produce_event(&kafka, &a), 0);
+    CHECK_INT(sk_fx_reader_wait(commands, "fc-user", 2, 15000), 2);
+    int p = partition_of("fc-user");
+    CHECK(p >= 0);
+    if (p < 0)
+        return;
+    sleep_ms(500);
+    sk_ms_t t0 = sk_now_ms();
+    CHECK_INT(sk_fx_redis_int(&redis, "FLUSHALL"), -1);
+    CHECK_INT(sk_fx_redis_int(&redis, "REPLICAOF 127.0.0.1 1"), -1); /* read-only now */
+    sk_ms_t deadline = sk_now_ms() + 15000;
+    while (revokes_of("fc-user", &seen) < 2 && sk_now_ms() < deadline)
+        sleep_ms(50);
+    CHECK_INT(revokes_of("fc-user", &seen), 2);
+    fprintf(stderr, "  failed closed: REVOKEs %lld ms after the loss (shift ends in an hour)\n",
+            (long long)(seen - t0));
+    const sk_fx_record_t *r[8];
+    size_t n = sk_fx_reader_get(commands, "fc-user", r, 8);
+    for (size_t i = 0; i < n; i++)
+        if (r[i]->cmd.action == SK_CMD_REVOKE) {
+            CHECK_STR(r[i]->cmd.app, "app");
+            CHECK_INT(r[i]->cmd.expires_at_ms, end);
+            CHECK(strstr(r[i]->cmd.reason, "fail closed") != NULL);
+        }
+    /* Redis takes writes again: the partition is restored and goes on */
+    CHECK_INT(sk_fx_redis_int(&redis, "REPLICAOF NO ONE"), -1);
+    deadline = sk_now_ms() + 10000;
+    while (sk_fx_redis_int(&redis, "EXISTS sk:{p%d}:u:fc-user", p) != 1 && sk_now_ms() < deadline)
+        sleep_ms(50);
+    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p%d}:u:fc-user", p), 1);
 }
 
 TEST(y_a_partition_fenced_mid_batch_is_left_to_its_new_owner)
@@ -329,5 +374,6 @@ SK_TEST_MAIN(SK_TEST_CASE(a_setup), SK_TEST_CASE(redis_restart_mid_stream_loses_
              SK_TEST_CASE(x_a_partition_whose_epoch_vanished_is_claimed_again),
              SK_TEST_CASE(x_flushall_during_a_shift_still_revokes_at_its_end),
              SK_TEST_CASE(x_redis_replaced_by_an_empty_one_still_revokes_at_the_end),
+             SK_TEST_CASE(x_state_lost_and_not_restorable_fails_closed),
              SK_TEST_CASE(y_a_partition_fenced_mid_batch_is_left_to_its_new_owner),
              SK_TEST_CASE(z_teardown))
