@@ -26,8 +26,8 @@
     X(TASKS, "tasks-topic", "shiftkey.tasks.v1",                                                   \
       "output: review, provisioning and revocation tasks (created, updated, closed)")              \
     X(CHANGELOG, "changelog-topic", "shiftkey.changelog.v1",                                      \
-      "ledger: each user's state and the applied offsets, keyed by user (cleanup.policy=compact, " \
-      "same partition count as the schedule topic); Redis is restored from it")
+      "ledger: users' state and applied offsets, Redis is restored from it (compacted, same "     \
+      "partition count as the schedule topic)")
 
 typedef enum sk_topic {
 #define SK_TOPIC_ENUM(id, opt, name, doc) SK_TOPIC_##id,
