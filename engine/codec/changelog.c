@@ -23,11 +23,17 @@ static void check(int avro_rc, int *rc)
         *rc = avro_rc == ENOMEM ? SK_ENOMEM : SK_EINVAL;
 }
 
-static int64_t time_out(sk_ms_t t) { return t == SK_MS_NONE ? -1 : t; }
-static sk_ms_t time_in(int64_t t) { return t < 0 ? SK_MS_NONE : t; }
+static int64_t time_out(sk_ms_t t)
+{
+    return t == SK_MS_NONE ? -1 : t;
+}
+static sk_ms_t time_in(int64_t t)
+{
+    return t < 0 ? SK_MS_NONE : t;
+}
 
-int sk_codec_encode_changelog(sk_codec_t *codec, const sk_changelog_record_t *r,
-                              sk_arena_t *arena, void **out, size_t *out_len)
+int sk_codec_encode_changelog(sk_codec_t *codec, const sk_changelog_record_t *r, sk_arena_t *arena,
+                              void **out, size_t *out_len)
 {
     avro_value_t *rec = sk_codec_value_for_write(codec, SK_CODEC_CHANGELOG);
     avro_value_t v, arr, item, f;
@@ -47,9 +53,9 @@ int sk_codec_encode_changelog(sk_codec_t *codec, const sk_changelog_record_t *r,
             const sk_changelog_field_t *sf = &r->fields[i];
             check(avro_value_append(&arr, &item, NULL), &rc);
             if (field_of(&item, "name", &f, &rc))
-                check(avro_value_set_bytes(&f, (void *)(sf->name_len ? sf->name : ""),
-                                           sf->name_len),
-                      &rc);
+                check(
+                    avro_value_set_bytes(&f, (void *)(sf->name_len ? sf->name : ""), sf->name_len),
+                    &rc);
             if (field_of(&item, "value", &f, &rc))
                 check(avro_value_set_bytes(&f, (void *)(sf->value_len ? sf->value : ""),
                                            sf->value_len),
@@ -148,16 +154,14 @@ static int read_offsets(avro_value_t *rec, sk_arena_t *a, sk_changelog_record_t 
     return rc;
 }
 
-int sk_codec_decode_changelog(sk_codec_t *codec, const void *buf, size_t len,
-                              sk_arena_t *arena, sk_changelog_record_t *out, char *reason,
-                              size_t reason_len)
+int sk_codec_decode_changelog(sk_codec_t *codec, const void *buf, size_t len, sk_arena_t *arena,
+                              sk_changelog_record_t *out, char *reason, size_t reason_len)
 {
     avro_value_t *rec = NULL, v;
     sk_changelog_record_t r = {0};
     int64_t keep = -1, wake = -1;
     int rc;
-    if ((rc = sk_codec_read_framed(codec, SK_CODEC_CHANGELOG, buf, len, &rec, reason,
-                                   reason_len)))
+    if ((rc = sk_codec_read_framed(codec, SK_CODEC_CHANGELOG, buf, len, &rec, reason, reason_len)))
         goto out;
     if (!field_of(rec, "seq", &v, &rc) || avro_value_get_long(&v, &r.seq) != 0 ||
         !field_of(rec, "partition", &v, &rc) || avro_value_get_int(&v, &r.partition) != 0 ||

@@ -25,9 +25,9 @@ typedef struct sk_changelog_offset {
 } sk_changelog_offset_t;
 
 typedef struct sk_changelog_record {
-    int64_t seq;        /* the partition's step sequence, > 0 */
+    int64_t seq; /* the partition's step sequence, > 0 */
     int32_t partition;
-    const char *user;   /* "" when the step had no user (a dead letter) */
+    const char *user; /* "" when the step had no user (a dead letter) */
     size_t n_fields;
     const sk_changelog_field_t *fields;
     sk_ms_t keep_until_ms; /* SK_MS_NONE: never */
@@ -50,8 +50,7 @@ int sk_codec_encode_changelog(sk_codec_t *codec, const sk_changelog_record_t *re
  * SK_EPARSE (not decodable) or SK_EINVAL (seq not positive, a negative
  * partition) with a reason.
  */
-int sk_codec_decode_changelog(sk_codec_t *codec, const void *buf, size_t len,
-                              sk_arena_t *arena, sk_changelog_record_t *out, char *reason,
-                              size_t reason_len);
+int sk_codec_decode_changelog(sk_codec_t *codec, const void *buf, size_t len, sk_arena_t *arena,
+                              sk_changelog_record_t *out, char *reason, size_t reason_len);
 
 #endif

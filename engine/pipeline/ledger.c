@@ -26,8 +26,8 @@
  * Where the ledger can be read but Redis refuses the restore (read-only,
  * out of memory, a denied command), the partition fails closed: a REVOKE
  * of every grant the ledger says is held is produced straight to the
- * commands topic (its id is the one the timer's REVOKE at the same expiry
- * would have, so provisioners see one revocation), loudly, once per loss;
+ * commands topic (sk_decide_revoke_all: the ids a decision removing the
+ * sources would give), loudly, once per loss;
  * the partition stays stopped and the restore is tried again.
  */
 #include <inttypes.h>
@@ -97,8 +97,8 @@ int sk_ledger_stage(sk_engine_t *e, int32_t p, const char *user, const sk_user_s
         return rc;
     for (int t = 0; t < SK_IN_TOPIC_COUNT; t++)
         if (o->ledger_off[t] >= 0)
-            offs[n_offs++] = (sk_changelog_offset_t){sk_in_topic_name(&e->cfg, t),
-                                                     o->ledger_off[t]};
+            offs[n_offs++] =
+                (sk_changelog_offset_t){sk_in_topic_name(&e->cfg, t), o->ledger_off[t]};
     /* sk_state_field_t and sk_changelog_field_t are the same four members */
     sk_changelog_field_t *cf = sk_arena_calloc(&e->arena, n_fields + 1, sizeof(*cf));
     if (!cf)
@@ -125,10 +125,10 @@ int sk_ledger_stage(sk_engine_t *e, int32_t p, const char *user, const sk_user_s
 /* What a read of a changelog partition gathers. */
 typedef struct replay {
     sk_arena_t arena;
-    sk_strmap_t users;             /* user -> index into last[] */
-    sk_changelog_record_t **last;  /* the last record of each user, in order of first sight */
+    sk_strmap_t users;            /* user -> index into last[] */
+    sk_changelog_record_t **last; /* the last record of each user, in order of first sight */
     size_t n, cap;
-    int64_t seq;                   /* the highest step sequence */
+    int64_t seq;                    /* the highest step sequence */
     int64_t off[SK_IN_TOPIC_COUNT]; /* the highest applied offset of each input topic */
     size_t records, bad;
 } replay_t;
@@ -179,8 +179,7 @@ static int replay_add(sk_engine_t *e, replay_t *r, const rd_kafka_message_t *m, 
 
 /* Reads changelog partition p from `from` to just before `end` into r
  * (keep: every user's last record too, else only the sequence). */
-static int read_range(sk_engine_t *e, int32_t p, int64_t from, int64_t end, bool keep,
-                      replay_t *r)
+static int read_range(sk_engine_t *e, int32_t p, int64_t from, int64_t end, bool keep, replay_t *r)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, e->cfg.changelog_topic, p)->offset = from;
@@ -190,16 +189,15 @@ static int read_range(sk_engine_t *e, int32_t p, int64_t from, int64_t end, bool
     int64_t next = from;
     sk_ms_t deadline = sk_now_ms() + LEDGER_TIMEOUT_MS;
     if (err) {
-        SK_ERROR("changelog %s[%" PRId32 "]: %s", e->cfg.changelog_topic, p,
-                 rd_kafka_err2str(err));
+        SK_ERROR("changelog %s[%" PRId32 "]: %s", e->cfg.changelog_topic, p, rd_kafka_err2str(err));
         return SK_EIO;
     }
     while (rc == 0 && next < end) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(e->ledger, 100);
         if (!m) {
             if (sk_now_ms() > deadline) {
-                SK_ERROR("changelog %s[%" PRId32 "]: read stopped at offset %" PRId64
-                         " of %" PRId64 " (no answer within %d ms)",
+                SK_ERROR("changelog %s[%" PRId32 "]: read stopped at offset %" PRId64 " of %" PRId64
+                         " (no answer within %d ms)",
                          e->cfg.changelog_topic, p, next, end, LEDGER_TIMEOUT_MS);
                 rc = SK_EIO;
             }
@@ -240,12 +238,11 @@ static void replay_fini(replay_t *r)
 /* The changelog partition's offsets [*lo, *hi). */
 static int watermarks(sk_engine_t *e, int32_t p, int64_t *lo, int64_t *hi)
 {
-    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-        e->ledger, e->cfg.changelog_topic, p, lo, hi, LEDGER_TIMEOUT_MS);
+    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(e->ledger, e->cfg.changelog_topic, p,
+                                                               lo, hi, LEDGER_TIMEOUT_MS);
     if (err) {
         SK_ERROR("changelog %s[%" PRId32 "]: %s — the ledger must exist with as many "
-                 "partitions as %s (cleanup.policy=compact); partition %" PRId32
-                 " waits for it",
+                 "partitions as %s (cleanup.policy=compact); partition %" PRId32 " waits for it",
                  e->cfg.changelog_topic, p, rd_kafka_err2str(err), e->cfg.schedule_topic, p);
         return SK_EIO;
     }
@@ -325,39 +322,32 @@ static int restore_writes(replay_t *r, sk_ms_t now, sk_store_restore_t *rs)
     return 0;
 }
 
-/* The REVOKE of ent_key for a user the ledger says holds it until `until`. */
-static int fail_closed_revoke(sk_engine_t *e, sk_arena_t *a, const char *user,
-                              const char *ent_key, sk_ms_t until, bool emergency)
+/* Produces the REVOKEs of every entitlement `st` holds straight to the
+ * commands topic (outside the outbox: Redis refuses writes). Returns how
+ * many, or a negative error. */
+static int fail_closed_user(sk_engine_t *e, sk_arena_t *a, const sk_user_state_t *st)
 {
-    const sk_entitlement_t *ent = sk_rules_entitlement(e->rules, ent_key);
-    const char *slash = strchr(ent_key, '/');
+    sk_decision_t d = {0};
     void *buf;
     size_t len;
     int rc;
-    sk_command_t cmd = {
-        .action = SK_CMD_REVOKE,
-        .user = user,
-        .app = slash ? sk_arena_strndup(a, ent_key, (size_t)(slash - ent_key)) : ent_key,
-        .entitlement = slash ? slash + 1 : "",
-        .resource = ent ? ent->resource : "",
-        .permission = ent ? ent->permission : "",
-        .expires_at_ms = until,
-        .issued_at_ms = sk_now_ms(),
-        .reason = "fail closed: the engine's state of this user was lost in Redis and could "
-                  "not be restored from the changelog",
-        .emergency = emergency};
-    if (!cmd.app)
-        return SK_ENOMEM;
-    sk_decide_command_id(&cmd, ent_key, cmd.command_id);
-    if ((rc = sk_codec_encode_command(e->codec, &cmd, a, &buf, &len)) != 0)
+    if ((rc = sk_decide_revoke_all(e->rules, st, sk_now_ms(), a, &d)) != 0)
         return rc;
-    /* no chunk: the delivery report of a record outside the outbox is only logged */
-    if (rd_kafka_produce(e->out_topics[SK_OUT_COMMANDS], RD_KAFKA_PARTITION_UA,
-                         RD_KAFKA_MSG_F_COPY, buf, len, user, strlen(user), NULL) != 0)
-        return SK_EIO;
-    SK_ERROR("REVOKE %s %s held until %" PRId64 ": %s [%s]", user, ent_key, until, cmd.reason,
-             cmd.command_id);
-    return 0;
+    for (size_t i = 0; i < d.n_commands; i++) {
+        sk_command_t *cmd = &d.commands[i];
+        cmd->reason = "fail closed: the engine's state of this user was lost in Redis and "
+                      "could not be restored from the changelog";
+        if ((rc = sk_codec_encode_command(e->codec, cmd, a, &buf, &len)) != 0)
+            return rc;
+        /* no chunk: the delivery report of a record outside the outbox is only logged */
+        if (rd_kafka_produce(e->out_topics[SK_OUT_COMMANDS], RD_KAFKA_PARTITION_UA,
+                             RD_KAFKA_MSG_F_COPY, buf, len, (void *)cmd->user, strlen(cmd->user),
+                             NULL) != 0)
+            return SK_EIO;
+        SK_ERROR("REVOKE %s %s/%s held until %" PRId64 ": %s [%s]", cmd->user, cmd->app,
+                 cmd->entitlement, cmd->expires_at_ms, cmd->reason, cmd->command_id);
+    }
+    return (int)d.n_commands;
 }
 
 /*
@@ -379,24 +369,11 @@ static int fail_closed(sk_engine_t *e, int32_t p, replay_t *r)
                                        rec->fields[k].value, rec->fields[k].value_len};
         if (sk_state_parse(&r->arena, rec->user, sf, rec->n_fields, &st, NULL) != 0)
             return SK_ENOMEM;
-        /* one REVOKE per entitlement held, at the latest expiry of its sources */
-        for (size_t k = 0; k < st.n_sources && rc == 0; k++) {
-            const sk_grant_source_t *g = &st.sources[k];
-            bool first = true, emergency = false;
-            sk_ms_t until = 0;
-            for (size_t j = 0; j < st.n_sources; j++) {
-                if (strcmp(st.sources[j].ent_key, g->ent_key) != 0)
-                    continue;
-                first = first && j >= k;
-                emergency = emergency || st.sources[j].kind == SK_SOURCE_EMERGENCY;
-                if (st.sources[j].expires_ms > until)
-                    until = st.sources[j].expires_ms;
-            }
-            if (!first)
-                continue; /* its entitlement was revoked with an earlier source */
-            if ((rc = fail_closed_revoke(e, &r->arena, rec->user, g->ent_key, until,
-                                         emergency)) == 0)
-                sent++;
+        if (st.n_sources == 0)
+            continue;
+        if ((rc = fail_closed_user(e, &r->arena, &st)) >= 0) {
+            sent += rc;
+            rc = 0;
         }
     }
     rd_kafka_flush(e->producer, 5000);
@@ -421,8 +398,8 @@ static void seek_back(sk_engine_t *e, int32_t p)
     }
     rd_kafka_error_t *err = rd_kafka_seek_partitions(e->consumer, l, LEDGER_TIMEOUT_MS);
     if (err) {
-        SK_ERROR("partition %" PRId32 ": moving the consumer back after the restore failed: %s",
-                 p, rd_kafka_error_string(err));
+        SK_ERROR("partition %" PRId32 ": moving the consumer back after the restore failed: %s", p,
+                 rd_kafka_error_string(err));
         rd_kafka_error_destroy(err);
     }
     for (int i = 0; i < l->cnt; i++)
@@ -502,11 +479,11 @@ int sk_ledger_restore(sk_engine_t *e, int32_t p, int64_t epoch, bool seek)
     if (ms > e->stats.restore_ms_max)
         e->stats.restore_ms_max = ms;
     SK_ERROR("partition %" PRId32 ": restored from %s in %" PRIu64 " ms: %zu records read "
-             "(%zu unreadable), %zu users, %zu on-call fields, step %" PRId64
-             ", epoch %" PRId64 "; resuming (%s %" PRId64 ", %s %" PRId64 ", %s %" PRId64 ")",
+             "(%zu unreadable), %zu users, %zu on-call fields, step %" PRId64 ", epoch %" PRId64
+             "; resuming (%s %" PRId64 ", %s %" PRId64 ", %s %" PRId64 ")",
              p, e->cfg.changelog_topic, ms, r.records, r.bad, rs.n_users, rs.n_oncall, rs.seq,
-             epoch, sk_in_topic_name(&e->cfg, 0), r.off[0], sk_in_topic_name(&e->cfg, 1),
-             r.off[1], sk_in_topic_name(&e->cfg, 2), r.off[2]);
+             epoch, sk_in_topic_name(&e->cfg, 0), r.off[0], sk_in_topic_name(&e->cfg, 1), r.off[1],
+             sk_in_topic_name(&e->cfg, 2), r.off[2]);
     /* TODO(issue 12, engine audit records): audit record "partition restored"
      * (users, step, duration) here, with the poison branch's function. */
 out:
