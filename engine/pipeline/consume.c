@@ -51,6 +51,12 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 sk_store_applied_offset(e->store, p, tp->topic, &applied) == 0 && applied >= 0) {
                 tp->offset = applied + 1;
                 e->parts[p].in[t].applied_offset = applied;
+            } else if (e->parts[p].epoch > 0 && e->parts[p].seq > 0) {
+                /* the partition has a ledger but nothing of this topic is
+                 * applied (restored from a changelog that has none of it):
+                 * the committed offset may be past records whose effect
+                 * Redis lost, so start from the beginning */
+                tp->offset = RD_KAFKA_OFFSET_BEGINNING;
             }
             if (applied >= 0)
                 SK_INFO("assigned %s[%" PRId32 "] epoch %" PRId64

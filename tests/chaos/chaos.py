@@ -31,7 +31,7 @@ a fault into a real run (a lost request, a doubled GRANT) to see it fail.
 Access never outlives its expiry by more than EXCESS_BOUND_MS: just before
 each fault a probe user starts a shift; once Redis holds its grant, the
 fault comes and the shift ends 1.2 s later (a probe the engine was too busy
-to grant within 12 s is not measured: it must then have both of its
+to grant within 6 s is not measured: it must then have both of its
 commands, or none, since a shift seen after its end grants nothing), and
 every REVOKE's excess (when Kafka got it, minus the expiry it names) is
 measured; the worst excess is printed per fault kind (the REVOKEs of the
@@ -74,7 +74,7 @@ T_COMMANDS = "shiftkey.commands.v1"
 T_TASKS = "shiftkey.tasks.v1"
 # how long access may outlive its expiry under any fault of the run
 EXCESS_BOUND_MS = 10000
-PROBE_LEAD_MS = 12000  # a probe's GRANT is awaited this long before its fault
+PROBE_LEAD_MS = 6000   # a probe's GRANT is awaited this long before its fault
 PROBE_AFTER_MS = 1200  # and its shift ends this long after the GRANT is held
 
 # shift scenario -> expected (action, entitlement of app) commands and the
@@ -799,7 +799,7 @@ def run_once(args, seed, passed_before):
             probe_producer.produce(T_SCHEDULE, key=user.encode(),
                                    value=skwire.encode("schedule_event", rec))
             probe_producer.flush(10)
-            while now_ms() < t + PROBE_LEAD_MS:
+            while now_ms() < min(t + PROBE_LEAD_MS, faults_until):
                 if rig.redis_cli("--scan", "--pattern", "sk:*:u:%s" % user):
                     probes[user] = kind
                     model.add_shift_user(user, "timer")
@@ -812,7 +812,12 @@ def run_once(args, seed, passed_before):
         last_sent = {}
         t_start = now_ms()
         planted = []
-        timers_from = t_start + int(duration * 1000) + 40000
+        # the workload's timers end after the faults (probes and the wait
+        # before a data loss make that phase longer), during the run; the
+        # faults never run into them (faults_until)
+        timers_from = (t_start + int(duration * 1000) + 40000 + 3000 * len(faults) +
+                       8000 * len(losses))
+        faults_until = timers_from - 15000
 
         def produce():
             p = Producer({"bootstrap.servers": rig.bootstrap, "enable.idempotence": True,
@@ -857,11 +862,12 @@ def run_once(args, seed, passed_before):
             time.sleep(t_fault * rnd.uniform(0.5, 1.5))
             rig.restart_crashed()
             if f in ("flushall", "empty") and args.crash_after and rig.crashes < 2:
-                until = time.time() + 30
+                until = min(time.time() + 30, faults_until / 1000.0 - 8)
                 while rig.crashes < 2 and time.time() < until:
                     rig.restart_crashed()
                     time.sleep(0.5)
-                time.sleep(6)  # the restarted engine re-sends what the crash left staged
+                # the restarted engine re-sends what the crash left staged
+                time.sleep(max(0.0, min(6.0, faults_until / 1000.0 - 2 - time.time())))
             probe(f)
             if f == "kill":
                 i = rnd.randrange(len(rig.engines))
