@@ -6,7 +6,8 @@
  * files listed before it (read from the objects: no circle in `nm`).
  *
  *   store.c       Redis: plain hash writes and reads, the outbox (store.h;
- *                 store_config.c: its address and password)
+ *                 store_config.c: its address and password; store_restore.c:
+ *                 a partition rebuilt from the changelog)
  *   load.c        users' states and the on-call index read through store.c
  *                 into the decision model (load.h)
  *   kafka_conf.c  extra librdkafka settings (kafka_conf.h)

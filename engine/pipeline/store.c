@@ -1,5 +1,5 @@
 /* store.c — Redis state through hiredis (see store.h for the layout). */
-#include "pipeline/store.h"
+#include "pipeline/store_internal.h"
 
 #include <assert.h>
 #include <hiredis.h>
@@ -83,16 +83,6 @@ static const char CLAIM_LUA[] =
     "if e < tonumber(ARGV[1]) then e = tonumber(ARGV[1]); redis.call('SET', KEYS[1], e) end\n"
     "return {e, tonumber(redis.call('HGET', KEYS[2], '#seq') or '0')}\n";
 
-struct sk_store {
-    sk_store_config_t cfg;
-    redisContext *rc;
-    char apply_sha[41];
-    char trim_sha[41];
-    char check_sha[41];
-    char claim_sha[41];
-    char err[256];
-};
-
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
 sk_store_t *sk_store_new(const sk_store_config_t *cfg)
@@ -132,9 +122,7 @@ bool sk_store_connected(const sk_store_t *s) { return s->rc != NULL; }
 
 const char *sk_store_last_error(const sk_store_t *s) { return s->err; }
 
-static void set_err(sk_store_t *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void set_err(sk_store_t *s, const char *fmt, ...)
+void sk_store_set_err(sk_store_t *s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -142,7 +130,7 @@ static void set_err(sk_store_t *s, const char *fmt, ...)
     va_end(ap);
 }
 
-static void disconnect(sk_store_t *s)
+void sk_store_disconnect(sk_store_t *s)
 {
     if (s->rc)
         redisFree(s->rc);
@@ -153,18 +141,18 @@ static void disconnect(sk_store_t *s)
  * Runs one command. Returns the reply (caller frees), or NULL after an I/O
  * failure, which closes the connection. Error replies are returned as such.
  */
-static redisReply *command(sk_store_t *s, int argc, const char **argv,
+redisReply *sk_store_command(sk_store_t *s, int argc, const char **argv,
                            const size_t *lens)
 {
     if (!s->rc) {
-        set_err(s, "not connected to Redis");
+        sk_store_set_err(s, "not connected to Redis");
         return NULL;
     }
     redisReply *r = redisCommandArgv(s->rc, argc, argv, lens);
     if (!r) {
-        set_err(s, "redis %s:%d: %s", s->cfg.unix_path ? s->cfg.unix_path : s->cfg.host,
+        sk_store_set_err(s, "redis %s:%d: %s", s->cfg.unix_path ? s->cfg.unix_path : s->cfg.host,
                 s->cfg.port, s->rc->errstr[0] ? s->rc->errstr : "connection lost");
-        disconnect(s);
+        sk_store_disconnect(s);
     }
     return r;
 }
@@ -173,7 +161,7 @@ static int load_script(sk_store_t *s, const char *body, char sha[41])
 {
     const char *argv[] = {"SCRIPT", "LOAD", body};
     size_t lens[] = {6, 4, strlen(body)};
-    redisReply *r = command(s, 3, argv, lens);
+    redisReply *r = sk_store_command(s, 3, argv, lens);
     int rc = SK_EIO;
     if (!r)
         return SK_EIO;
@@ -181,7 +169,7 @@ static int load_script(sk_store_t *s, const char *body, char sha[41])
         memcpy(sha, r->str, 41);
         rc = 0;
     } else {
-        set_err(s, "SCRIPT LOAD failed: %s", r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+        sk_store_set_err(s, "SCRIPT LOAD failed: %s", r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
     }
     freeReplyObject(r);
     return rc;
@@ -199,42 +187,42 @@ static int load_scripts(sk_store_t *s)
 int sk_store_connect(sk_store_t *s)
 {
     struct timeval tv = {s->cfg.timeout_ms / 1000, (s->cfg.timeout_ms % 1000) * 1000};
-    disconnect(s);
+    sk_store_disconnect(s);
     s->rc = s->cfg.unix_path ? redisConnectUnixWithTimeout(s->cfg.unix_path, tv)
                              : redisConnectWithTimeout(s->cfg.host, s->cfg.port, tv);
     if (!s->rc || s->rc->err) {
-        set_err(s, "cannot connect to Redis at %s:%d: %s",
+        sk_store_set_err(s, "cannot connect to Redis at %s:%d: %s",
                 s->cfg.unix_path ? s->cfg.unix_path : s->cfg.host, s->cfg.port,
                 s->rc ? s->rc->errstr : "out of memory");
-        disconnect(s);
+        sk_store_disconnect(s);
         return SK_EIO;
     }
     redisSetTimeout(s->rc, tv);
     if (s->cfg.password) {
         const char *argv[] = {"AUTH", s->cfg.user ? s->cfg.user : "default", s->cfg.password};
         size_t lens[] = {4, strlen(argv[1]), strlen(argv[2])};
-        redisReply *r = command(s, 3, argv, lens);
+        redisReply *r = sk_store_command(s, 3, argv, lens);
         if (!r)
             return SK_EIO;
         int bad = r->type == REDIS_REPLY_ERROR;
         if (bad)
-            set_err(s, "Redis AUTH as '%s' failed: %s (check the user and password)",
+            sk_store_set_err(s, "Redis AUTH as '%s' failed: %s (check the user and password)",
                     argv[1], r->str);
         freeReplyObject(r);
         if (bad) {
-            disconnect(s);
+            sk_store_disconnect(s);
             return SK_EIO;
         }
     }
     if (load_scripts(s) != 0) {
-        disconnect(s);
+        sk_store_disconnect(s);
         return SK_EIO;
     }
     s->err[0] = '\0';
     return 0;
 }
 
-static void key(const sk_store_t *s, char *buf, size_t len, int32_t p, const char *what)
+void sk_store_key(const sk_store_t *s, char *buf, size_t len, int32_t p, const char *what)
 {
     snprintf(buf, len, "%s:{p%" PRId32 "}:%s", s->cfg.prefix, p, what);
 }
@@ -257,7 +245,7 @@ static redisReply *evalsha(sk_store_t *s, const char *sha, int argc, const char 
         lens[0] = 7;
         argv[1] = sha;
         lens[1] = 40;
-        redisReply *r = command(s, argc, argv, lens);
+        redisReply *r = sk_store_command(s, argc, argv, lens);
         if (!r || attempt > 0 || r->type != REDIS_REPLY_ERROR ||
             strncmp(r->str, "NOSCRIPT", 8) != 0)
             return r;
@@ -271,8 +259,8 @@ int sk_store_claim_above(sk_store_t *s, int32_t partition, int64_t min_epoch, in
                          int64_t *seq)
 {
     char ke[128], ko[128], min[32];
-    key(s, ke, sizeof(ke), partition, "epoch");
-    key(s, ko, sizeof(ko), partition, "offsets");
+    sk_store_key(s, ke, sizeof(ke), partition, "epoch");
+    sk_store_key(s, ko, sizeof(ko), partition, "offsets");
     snprintf(min, sizeof(min), "%" PRId64, min_epoch);
     const char *argv[] = {"EVALSHA", NULL, "2", ke, ko, min};
     size_t lens[] = {7, 40, 1, strlen(ke), strlen(ko), strlen(min)};
@@ -288,7 +276,7 @@ int sk_store_claim_above(sk_store_t *s, int32_t partition, int64_t min_epoch, in
         *epoch = r->element[0]->integer;
         *seq = r->element[1]->integer;
     } else {
-        set_err(s, "claim of partition %" PRId32 ": %s", partition,
+        sk_store_set_err(s, "claim of partition %" PRId32 ": %s", partition,
                 r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
     }
     freeReplyObject(r);
@@ -299,10 +287,10 @@ int sk_store_applied_offset(sk_store_t *s, int32_t partition, const char *topic,
                             int64_t *offset)
 {
     char k[128];
-    key(s, k, sizeof(k), partition, "offsets");
+    sk_store_key(s, k, sizeof(k), partition, "offsets");
     const char *argv[] = {"HGET", k, topic};
     size_t lens[] = {4, strlen(k), strlen(topic)};
-    redisReply *r = command(s, 3, argv, lens);
+    redisReply *r = sk_store_command(s, 3, argv, lens);
     if (!r)
         return SK_EIO;
     int rc = 0;
@@ -323,7 +311,7 @@ static int parse_hash_reply(sk_store_t *s, const redisReply *r, const char *user
 {
     *out = (sk_store_hash_t){0};
     if (r->type != REDIS_REPLY_ARRAY) {
-        set_err(s, "HGETALL of user %s: %s", user,
+        sk_store_set_err(s, "HGETALL of user %s: %s", user,
                 r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
         return SK_EIO;
     }
@@ -348,7 +336,7 @@ static int parse_hash_reply(sk_store_t *s, const redisReply *r, const char *user
 static char *fmt_i64(sk_arena_t *a, int64_t v) { return sk_arena_sprintf(a, "%" PRId64, v); }
 
 /* The on-call index hash of a rotation in partition p, in arena memory. */
-static char *oncall_key(const sk_store_t *s, sk_arena_t *a, int32_t p, const char *rotation)
+char *sk_store_oncall_key(const sk_store_t *s, sk_arena_t *a, int32_t p, const char *rotation)
 {
     return sk_arena_sprintf(a, "%s:{p%" PRId32 "}:oncall:%s", s->cfg.prefix, p, rotation);
 }
@@ -393,13 +381,13 @@ static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_store_writes_t *op,
     static const char *const what[] = {"epoch", "offsets", "outbox", "timers"};
     for (size_t k = 0; k < 4; k++) {
         char kb[128];
-        key(s, kb, sizeof(kb), op->partition, what[k]);
+        sk_store_key(s, kb, sizeof(kb), op->partition, what[k]);
         argv[i++] = sk_arena_strdup(a, kb);
     }
     argv[i++] = sk_arena_sprintf(a, "%s:{p%" PRId32 "}:u:%s", s->cfg.prefix, op->partition,
                                  op->user ? op->user : "");
     for (size_t k = 0; k < n_idx; k++)
-        argv[i++] = oncall_key(s, a, op->partition, op->oncall[k].rotation);
+        argv[i++] = sk_store_oncall_key(s, a, op->partition, op->oncall[k].rotation);
     argv[i++] = fmt_i64(a, op->epoch);
     argv[i++] = op->topic ? op->topic : "";
     argv[i++] = fmt_i64(a, op->offset);
@@ -450,16 +438,16 @@ static int fence_result(sk_store_t *s, int32_t p, int64_t epoch, const char *wha
                         const redisReply *r)
 {
     if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "FENCED ", 7) == 0) {
-        set_err(s, "partition %" PRId32 " fenced: our epoch %" PRId64 ", %s", p, epoch, r->str);
+        sk_store_set_err(s, "partition %" PRId32 " fenced: our epoch %" PRId64 ", %s", p, epoch, r->str);
         return SK_EFENCED;
     }
     if (r->type == REDIS_REPLY_ERROR &&
         (strncmp(r->str, "NOEPOCH ", 8) == 0 || strncmp(r->str, "LOST ", 5) == 0)) {
-        set_err(s, "partition %" PRId32 ": state lost in Redis (our epoch %" PRId64 "): %s", p,
+        sk_store_set_err(s, "partition %" PRId32 ": state lost in Redis (our epoch %" PRId64 "): %s", p,
                 epoch, r->str);
         return SK_ENOTFOUND;
     }
-    set_err(s, "partition %" PRId32 ": %s failed: %s", p, what,
+    sk_store_set_err(s, "partition %" PRId32 ": %s failed: %s", p, what,
             r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
     return SK_EIO;
 }
@@ -510,13 +498,13 @@ static int apply_round(sk_store_t *s, const sk_store_writes_t *w, const size_t *
         size_t i = idx[got];
         redisReply *r = NULL;
         if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
-            set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
-            disconnect(s);
+            sk_store_set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+            sk_store_disconnect(s);
             rc = SK_EIO;
             goto out;
         }
         if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
-            set_err(s, "apply script: %s", r->str);
+            sk_store_set_err(s, "apply script: %s", r->str);
             rcs[i] = SK_EAGAIN;
             *noscript = true;
         } else {
@@ -541,7 +529,7 @@ int sk_store_apply_many(sk_store_t *s, const sk_store_writes_t *w, size_t n, boo
         applied[i] = false;
     }
     if (!s->rc) {
-        set_err(s, "not connected to Redis");
+        sk_store_set_err(s, "not connected to Redis");
         return SK_EIO;
     }
     if (n == 0)
@@ -582,7 +570,7 @@ int sk_store_read_users(sk_store_t *s, size_t n, const int32_t *partitions,
     size_t sent = 0;
     int rc = 0;
     if (!s->rc) {
-        set_err(s, "not connected to Redis");
+        sk_store_set_err(s, "not connected to Redis");
         return SK_EIO;
     }
     for (; sent < n; sent++) {
@@ -598,8 +586,8 @@ int sk_store_read_users(sk_store_t *s, size_t n, const int32_t *partitions,
     for (size_t i = 0; i < sent; i++) {
         redisReply *r = NULL;
         if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
-            set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
-            disconnect(s);
+            sk_store_set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+            sk_store_disconnect(s);
             return SK_EIO;
         }
         int prc = rc ? rc : parse_hash_reply(s, r, users[i], arena, &out[i]);
@@ -620,12 +608,12 @@ int sk_store_outbox_read_from(sk_store_t *s, int32_t partition, size_t start, si
                               sk_arena_t *arena, sk_outbox_entry_t **out, size_t *n)
 {
     char k[128], from[32], stop[32];
-    key(s, k, sizeof(k), partition, "outbox");
+    sk_store_key(s, k, sizeof(k), partition, "outbox");
     snprintf(from, sizeof(from), "%zu", start);
     snprintf(stop, sizeof(stop), "%zu", start + (max ? max - 1 : 0));
     const char *argv[] = {"LRANGE", k, from, stop};
     size_t lens[] = {6, strlen(k), strlen(from), strlen(stop)};
-    redisReply *r = command(s, 4, argv, lens);
+    redisReply *r = sk_store_command(s, 4, argv, lens);
     int rc = SK_EIO;
     *n = 0;
     if (!r)
@@ -640,13 +628,13 @@ int sk_store_outbox_read_from(sk_store_t *s, int32_t partition, size_t start, si
         redisReply *e = r->element[i];
         const unsigned char *p = (const unsigned char *)e->str;
         if (e->type != REDIS_REPLY_STRING || e->len < 5 || p[0] >= SK_OUT_TOPIC_COUNT) {
-            set_err(s, "outbox entry %zu of partition %" PRId32 " is damaged", i, partition);
+            sk_store_set_err(s, "outbox entry %zu of partition %" PRId32 " is damaged", i, partition);
             rc = SK_EIO;
             goto out;
         }
         size_t klen = (size_t)p[1] << 24 | (size_t)p[2] << 16 | (size_t)p[3] << 8 | p[4];
         if (klen > e->len - 5) {
-            set_err(s, "outbox entry %zu of partition %" PRId32 " is damaged", i, partition);
+            sk_store_set_err(s, "outbox entry %zu of partition %" PRId32 " is damaged", i, partition);
             rc = SK_EIO;
             goto out;
         }
@@ -671,9 +659,9 @@ int sk_store_outbox_trim(sk_store_t *s, int32_t partition, int64_t epoch, int64_
                          size_t n)
 {
     char ke[128], ko[128], kb[128], ep[32], fl[32], start[32];
-    key(s, ke, sizeof(ke), partition, "epoch");
-    key(s, ko, sizeof(ko), partition, "offsets");
-    key(s, kb, sizeof(kb), partition, "outbox");
+    sk_store_key(s, ke, sizeof(ke), partition, "epoch");
+    sk_store_key(s, ko, sizeof(ko), partition, "offsets");
+    sk_store_key(s, kb, sizeof(kb), partition, "outbox");
     snprintf(ep, sizeof(ep), "%" PRId64, epoch);
     snprintf(fl, sizeof(fl), "%" PRId64, seq_floor);
     snprintf(start, sizeof(start), "%zu", n);
@@ -698,7 +686,7 @@ int sk_store_check_many(sk_store_t *s, size_t n, const int32_t *partitions,
     for (size_t i = 0; i < n; i++)
         rcs[i] = SK_EIO;
     if (!s->rc) {
-        set_err(s, "not connected to Redis");
+        sk_store_set_err(s, "not connected to Redis");
         return SK_EIO;
     }
     sk_arena_init(&a, 4096);
@@ -724,8 +712,8 @@ int sk_store_check_many(sk_store_t *s, size_t n, const int32_t *partitions,
         for (size_t i = 0; i < sent; i++) {
             redisReply *r = NULL;
             if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
-                set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
-                disconnect(s);
+                sk_store_set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+                sk_store_disconnect(s);
                 rc = SK_EIO;
                 goto out;
             }
@@ -749,12 +737,12 @@ int sk_store_due_users(sk_store_t *s, int32_t partition, sk_ms_t now, size_t max
                        sk_arena_t *arena, const char ***users, size_t *n)
 {
     char k[128], nowb[32], maxb[32];
-    key(s, k, sizeof(k), partition, "timers");
+    sk_store_key(s, k, sizeof(k), partition, "timers");
     snprintf(nowb, sizeof(nowb), "%" PRId64, now);
     snprintf(maxb, sizeof(maxb), "%zu", max);
     const char *argv[] = {"ZRANGEBYSCORE", k, "-inf", nowb, "LIMIT", "0", maxb};
     size_t lens[] = {13, strlen(k), 4, strlen(nowb), 5, 1, strlen(maxb)};
-    redisReply *r = command(s, 7, argv, lens);
+    redisReply *r = sk_store_command(s, 7, argv, lens);
     int rc = SK_EIO;
     *n = 0;
     if (!r)
@@ -789,7 +777,7 @@ int sk_store_scan_users(sk_store_t *s, const char *user, sk_arena_t *arena,
     do {
         const char *argv[] = {"SCAN", cursor, "MATCH", match, "COUNT", "1000"};
         size_t lens[] = {4, strlen(cursor), 5, strlen(match), 5, 4};
-        redisReply *r = command(s, 6, argv, lens);
+        redisReply *r = sk_store_command(s, 6, argv, lens);
         if (!r)
             return SK_EIO;
         if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
@@ -835,7 +823,7 @@ int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const 
     *out = NULL;
     *n = 0;
     if (!s->rc) {
-        set_err(s, "not connected to Redis");
+        sk_store_set_err(s, "not connected to Redis");
         return SK_EIO;
     }
     const char **rot_of = sk_arena_calloc(arena, want + 1, sizeof(*rot_of));
@@ -843,7 +831,7 @@ int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const 
         return SK_ENOMEM;
     for (int32_t p = 0; p < n_partitions && rc == 0; p++) {
         for (size_t r = 0; r < n_rotations; r++) {
-            char *k = oncall_key(s, arena, p, rotations[r]);
+            char *k = sk_store_oncall_key(s, arena, p, rotations[r]);
             const char *argv[] = {"HGETALL", k};
             size_t lens[] = {7, k ? strlen(k) : 0};
             if (!k || redisAppendCommandArgv(s->rc, 2, argv, lens) != REDIS_OK) {
@@ -856,12 +844,12 @@ int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const 
     for (size_t i = 0; i < sent; i++) {
         redisReply *r = NULL;
         if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
-            set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
-            disconnect(s);
+            sk_store_set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+            sk_store_disconnect(s);
             return SK_EIO;
         }
         if (rc == 0 && r->type != REDIS_REPLY_ARRAY) {
-            set_err(s, "HGETALL of the on-call index of %s: %s", rot_of[i],
+            sk_store_set_err(s, "HGETALL of the on-call index of %s: %s", rot_of[i],
                     r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
             rc = SK_EIO;
         }
@@ -890,190 +878,5 @@ int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const 
         freeReplyObject(r);
     }
     *n = have;
-    return rc;
-}
-
-/* Reads and frees n pipelined replies; the first error reply or I/O
- * failure is the result (SK_EIO, with the text set). */
-static int read_replies(sk_store_t *s, size_t n, const char *what)
-{
-    int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        redisReply *r = NULL;
-        if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
-            set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
-            disconnect(s);
-            return SK_EIO;
-        }
-        if (r->type == REDIS_REPLY_ERROR && rc == 0) {
-            set_err(s, "%s: %s", what, r->str);
-            rc = SK_EIO;
-        }
-        freeReplyObject(r);
-    }
-    return rc;
-}
-
-/* Deletes every key of partition p but its outbox (SCAN, then DEL). */
-static int wipe_partition(sk_store_t *s, int32_t p, sk_arena_t *a)
-{
-    char cursor[32] = "0", outbox[128];
-    char *match = sk_arena_sprintf(a, "%s:{p%" PRId32 "}:*", s->cfg.prefix, p);
-    key(s, outbox, sizeof(outbox), p, "outbox");
-    if (!match)
-        return SK_ENOMEM;
-    do {
-        const char *argv[] = {"SCAN", cursor, "MATCH", match, "COUNT", "1000"};
-        size_t lens[] = {4, strlen(cursor), 5, strlen(match), 5, 4}, n = 0;
-        redisReply *r = command(s, 6, argv, lens);
-        if (!r)
-            return SK_EIO;
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-            set_err(s, "SCAN %s: %s", match, r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
-            freeReplyObject(r);
-            return SK_EIO;
-        }
-        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
-        const redisReply *keys = r->element[1];
-        for (size_t i = 0; i < keys->elements; i++) {
-            if (strcmp(keys->element[i]->str, outbox) == 0)
-                continue;
-            const char *dargv[] = {"DEL", keys->element[i]->str};
-            size_t dlens[] = {3, keys->element[i]->len};
-            if (redisAppendCommandArgv(s->rc, 2, dargv, dlens) != REDIS_OK) {
-                freeReplyObject(r);
-                return SK_ENOMEM;
-            }
-            n++;
-        }
-        freeReplyObject(r);
-        int rc = read_replies(s, n, "DEL");
-        if (rc)
-            return rc;
-    } while (strcmp(cursor, "0") != 0);
-    return 0;
-}
-
-/* Appends one command of argc arguments (lens 0: strlen). */
-static int append(sk_store_t *s, size_t argc, const char **argv, size_t *lens)
-{
-    for (size_t i = 0; i < argc; i++)
-        if (!lens[i])
-            lens[i] = strlen(argv[i]);
-    return redisAppendCommandArgv(s->rc, (int)argc, argv, lens) == REDIS_OK ? 0 : SK_ENOMEM;
-}
-
-/* The writes of one restored user: its hash, expiry and timer. */
-static int restore_user(sk_store_t *s, sk_arena_t *a, int32_t p,
-                        const sk_store_restore_user_t *u, size_t *sent)
-{
-    char *k = sk_arena_sprintf(a, "%s:{p%" PRId32 "}:u:%s", s->cfg.prefix, p, u->user);
-    char timers[128];
-    key(s, timers, sizeof(timers), p, "timers");
-    if (!k)
-        return SK_ENOMEM;
-    if (u->n_fields) {
-        size_t argc = 2 + 2 * u->n_fields, i = 0;
-        const char **argv = sk_arena_calloc(a, argc, sizeof(*argv));
-        size_t *lens = sk_arena_calloc(a, argc, sizeof(*lens));
-        if (!argv || !lens)
-            return SK_ENOMEM;
-        argv[i++] = "HSET";
-        argv[i++] = k;
-        for (size_t f = 0; f < u->n_fields; f++) {
-            argv[i] = u->fields[f].name;
-            lens[i++] = u->fields[f].name_len;
-            argv[i] = u->fields[f].value;
-            lens[i++] = u->fields[f].value_len;
-        }
-        if (append(s, argc, argv, lens))
-            return SK_ENOMEM;
-        (*sent)++;
-        if (u->keep_until_ms != SK_MS_NONE) {
-            const char *eargv[] = {"PEXPIREAT", k, fmt_i64(a, u->keep_until_ms)};
-            size_t elens[3] = {0};
-            if (!eargv[2] || append(s, 3, eargv, elens))
-                return SK_ENOMEM;
-            (*sent)++;
-        }
-    }
-    if (u->next_wake_ms != SK_MS_NONE) {
-        const char *zargv[] = {"ZADD", timers, fmt_i64(a, u->next_wake_ms), u->user};
-        size_t zlens[4] = {0};
-        if (!zargv[2] || append(s, 4, zargv, zlens))
-            return SK_ENOMEM;
-        (*sent)++;
-    }
-    return 0;
-}
-
-int sk_store_restore(sk_store_t *s, const sk_store_restore_t *rs)
-{
-    sk_arena_t a;
-    char ke[128], ko[128];
-    size_t sent = 0;
-    int rc = SK_EIO;
-    int32_t p = rs->partition;
-    if (!s->rc) {
-        set_err(s, "not connected to Redis");
-        return SK_EIO;
-    }
-    sk_arena_init(&a, 64 * 1024);
-    key(s, ke, sizeof(ke), p, "epoch");
-    key(s, ko, sizeof(ko), p, "offsets");
-    /* the epoch first: until it is set again, the partition reads as lost */
-    const char *dargv[] = {"DEL", ke};
-    size_t dlens[2] = {0};
-    if ((rc = append(s, 2, dargv, dlens)) || (rc = read_replies(s, 1, "DEL epoch")) ||
-        (rc = wipe_partition(s, p, &a)))
-        goto out;
-    for (size_t i = 0; i < rs->n_users; i++)
-        if ((rc = restore_user(s, &a, p, &rs->users[i], &sent)))
-            goto out;
-    for (size_t i = 0; i < rs->n_oncall; i++) {
-        const sk_store_oncall_field_t *o = &rs->oncall[i];
-        const char *argv[] = {"HSET", oncall_key(s, &a, p, o->rotation), o->field, o->value};
-        size_t lens[4] = {0};
-        if (!argv[1] || !o->value || (rc = append(s, 4, argv, lens)))
-            goto out;
-        sent++;
-    }
-    {
-        size_t argc = 4 + 2 * rs->n_offsets, i = 0;
-        const char **argv = sk_arena_calloc(&a, argc, sizeof(*argv));
-        size_t *lens = sk_arena_calloc(&a, argc, sizeof(*lens));
-        rc = SK_ENOMEM;
-        if (!argv || !lens)
-            goto out;
-        argv[i++] = "HSET";
-        argv[i++] = ko;
-        argv[i++] = "#seq";
-        argv[i++] = fmt_i64(&a, rs->seq);
-        for (size_t k = 0; k < rs->n_offsets; k++) {
-            argv[i++] = rs->topics[k];
-            argv[i++] = fmt_i64(&a, rs->offsets[k]);
-        }
-        for (size_t k = 0; k < argc; k++)
-            if (!argv[k])
-                goto out;
-        if ((rc = append(s, argc, argv, lens)))
-            goto out;
-        sent++;
-    }
-    if ((rc = read_replies(s, sent, "restore")) != 0)
-        goto out;
-    sent = 0;
-    {
-        const char *argv[] = {"SET", ke, fmt_i64(&a, rs->epoch)};
-        size_t lens[3] = {0};
-        rc = SK_ENOMEM;
-        if (!argv[2] || (rc = append(s, 3, argv, lens)) || (rc = read_replies(s, 1, "SET epoch")))
-            goto out;
-    }
-    rc = 0;
-out:
-    if (rc == SK_ENOMEM && sent && s->rc)
-        (void)read_replies(s, sent, "restore"); /* keep the connection in step */
-    sk_arena_fini(&a);
     return rc;
 }
