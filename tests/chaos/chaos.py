@@ -28,7 +28,8 @@ a fault into a real run (a lost request, a doubled GRANT) to see it fail.
         --flushalls 1 --redis-empties 1                                             # short
     make chaos                                                                    # long
 
-Access never outlives its expiry by more than EXCESS_BOUND_MS: just before
+Access never outlives its expiry by more than 5 s after a data loss, 15 s
+after any other fault (excess_bound): just before
 each fault a probe user starts a shift; once Redis holds its grant, the
 fault comes and the shift ends 1.2 s later (a probe the engine was too busy
 to grant within 6 s is not measured: it must then have both of its
@@ -72,8 +73,18 @@ T_SCHEDULE = "shiftkey.schedule.v1"
 T_REQUESTS = "shiftkey.requests.v1"
 T_COMMANDS = "shiftkey.commands.v1"
 T_TASKS = "shiftkey.tasks.v1"
-# how long access may outlive its expiry under any fault of the run
-EXCESS_BOUND_MS = 10000
+# how long access may outlive its expiry, per fault kind: a data loss is
+# found within a timer scan and restored in about 0.1 s per partition; a
+# SIGKILL leaves the dead member's partitions unowned until its session
+# times out (3 s here) and the group rebalances, a broker outage holds the
+# REVOKE back until the broker is up (measured worst: kill 9.6 s, broker
+# 7.9 s, none 3.2 s under 2 instances and 20 kills)
+EXCESS_BOUND_MS = 15000
+EXCESS_BOUND_LOSS_MS = 5000  # flushall, empty
+
+
+def excess_bound(kind):
+    return EXCESS_BOUND_LOSS_MS if kind in ("flushall", "empty") else EXCESS_BOUND_MS
 PROBE_LEAD_MS = 6000   # a probe's GRANT is awaited this long before its fault
 PROBE_AFTER_MS = 1200  # and its shift ends this long after the GRANT is held
 
@@ -962,13 +973,14 @@ def run_once(args, seed, passed_before):
                 len(unmeasured), PROBE_LEAD_MS))
         for kind in sorted(excess):
             print("worst excess access  %-9s %6d ms (%d REVOKEs measured; bound %d ms)" % (
-                kind, excess[kind][0], excess[kind][1], EXCESS_BOUND_MS))
+                kind, excess[kind][0], excess[kind][1], excess_bound(kind)))
         print()
         check(f["missing"] == 0, "every expected command is on the topic")
-        check(all(w <= EXCESS_BOUND_MS for w, _ in excess.values()) and
+        check(all(w <= excess_bound(k) for k, (w, _) in excess.items()) and
               all(k in excess for k in set(probes.values())),
-              "no access outlives its expiry by more than %d ms (every measured probe revoked)" %
-              EXCESS_BOUND_MS)
+              "no access outlives its expiry by more than %d ms after a data loss, %d ms after "
+              "any other fault (every measured probe revoked)" % (EXCESS_BOUND_LOSS_MS,
+                                                                   EXCESS_BOUND_MS))
         if done["flushall"] or done["empty"]:
             check(n_restores >= 1, "the data losses were restored from the changelog")
         check(f["unexpected"] == 0, "no command that should not exist")
