@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "pipeline/engine_internal.h"
+#include "pipeline/verify.h"
 #include "base/log.h"
 #include "base/topics.h"
 
@@ -48,6 +49,7 @@ static void log_rules(const sk_rules_t *r, const char *path)
             "%zu enrollments (version %s)",
             path, st.files, st.apps, st.entitlements, st.rotations, st.profiles, st.enrollments,
             sk_rules_version(r));
+    sk_verify_announce(r);
 }
 
 sk_engine_t *sk_engine_new(const sk_engine_config_t *cfg, char *err, size_t err_len)
@@ -95,10 +97,14 @@ sk_engine_t *sk_engine_new(const sk_engine_config_t *cfg, char *err, size_t err_
         goto fail;
     }
     log_rules(e->rules, e->cfg.rules_path);
+    sk_engine_metrics_init(&e->m, cfg->metrics);
+    sk_engine_metrics_rules(&e->m, e->rules, true);
     if (!(e->codec = sk_codec_new())) {
         snprintf(err, err_len, "cannot parse the embedded Avro schemas");
         goto fail;
     }
+    if (sk_engine_schemas_open(e, cfg, err, err_len) != 0)
+        goto fail;
     if (!(e->store = sk_store_new(&cfg->redis))) {
         snprintf(err, err_len, "out of memory");
         goto fail;
@@ -124,12 +130,16 @@ void sk_engine_destroy(sk_engine_t *e)
 {
     if (!e)
         return;
+    if (!e->stop_deadline)
+        e->stop_deadline = sk_now_ms() + SK_STOP_BUDGET_MS;
     sk_consume_close(e);
     sk_ledger_close(e);
     sk_emit_close(e);
     sk_store_destroy(e->store);
     sk_codec_destroy(e->codec);
+    sk_schema_registry_destroy(e->registry);
     sk_rules_destroy(e->rules);
+    sk_rules_destroy(e->sweep_from);
     sk_arena_fini(&e->arena);
     for (size_t i = 0; i < SK_ARRAY_LEN(e->strings); i++)
         free(e->strings[i]);
@@ -154,6 +164,7 @@ static int redis_recover(sk_engine_t *e, int *backoff_ms)
         *backoff_ms = BACKOFF_MIN_MS;
         return 0;
     }
+    sk_engine_metrics_redis_error(&e->m);
     if (!e->redis_down_logged)
         SK_WARN("%s; pausing, retrying with backoff up to %d ms", sk_store_last_error(e->store),
                 BACKOFF_MAX_MS);
@@ -168,18 +179,56 @@ static void reload_rules(sk_engine_t *e)
     sk_rules_errors_t errs;
     sk_rules_errors_init(&errs);
     sk_rules_t *r = sk_rules_load(e->cfg.rules_path, &errs);
+    char why[900];
     if (!r) {
         SK_ERROR("rules reload refused (%zu errors); the rules in force stay (version %s):",
                  errs.count, sk_rules_version(e->rules));
+        sk_engine_metrics_rules(&e->m, e->rules, false);
         for (size_t i = 0; i < errs.count; i++)
             SK_ERROR("%s:%d:%d: %s", errs.items[i].file, errs.items[i].line,
                      errs.items[i].column, errs.items[i].message);
+        if (errs.count)
+            snprintf(why, sizeof(why),
+                     "rules reload from %s refused (%zu errors; first: %s:%d:%d: %s); the "
+                     "rules in force stay",
+                     e->cfg.rules_path, errs.count, errs.items[0].file, errs.items[0].line,
+                     errs.items[0].column, errs.items[0].message);
+        else
+            snprintf(why, sizeof(why),
+                     "rules reload from %s refused (out of memory?); the "
+                     "rules in force stay",
+                     e->cfg.rules_path);
+        (void)sk_engine_audit(e, "rules_refused", -1, NULL, why);
     } else {
-        sk_rules_destroy(e->rules);
+        const char *old = sk_rules_version(e->rules);
+        snprintf(why, sizeof(why), "rules reloaded from %s: version %s replaces %s",
+                 e->cfg.rules_path, sk_rules_version(r), old);
+        /* the rules a pending sweep started from stay its baseline */
+        if (e->sweep_from)
+            sk_rules_destroy(e->rules);
+        else
+            e->sweep_from = e->rules;
         e->rules = r;
         log_rules(r, e->cfg.rules_path);
+        sk_engine_metrics_rules(&e->m, r, true);
+        (void)sk_engine_audit(e, "rules_reloaded", -1, NULL, why);
     }
     sk_rules_errors_fini(&errs);
+}
+
+/* Decides again the users a rules change touched (sweep.c); on failure the
+ * old rules are kept and the sweep is tried again at the next turn. */
+static void sweep_if_pending(sk_engine_t *e)
+{
+    if (!e->sweep_from || !sk_store_connected(e->store))
+        return;
+    int rc = sk_sweep_rules(e, e->sweep_from, sk_now_ms());
+    if (rc) {
+        SK_WARN("rules change not yet applied to every user (%s); trying again", sk_strerror(rc));
+        return;
+    }
+    sk_rules_destroy(e->sweep_from);
+    e->sweep_from = NULL;
 }
 
 /* Applies a batch of records, retrying through Redis outages until it is
@@ -251,6 +300,7 @@ int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atom
         }
         if (!sk_store_connected(e->store) && redis_recover(e, &backoff) != 0)
             continue; /* nothing is consumed while Redis is away */
+        sweep_if_pending(e);
         /* records polled before a restore moved a partition back were
          * dropped; from here on, the consumer delivers from the new place */
         for (int32_t p = 0; p < SK_MAX_PARTITIONS; p++)
@@ -268,9 +318,13 @@ int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atom
         }
         /* what was staged leaves at once; acknowledgements are not awaited */
         (void)sk_emit_pump(e);
+        sk_engine_metrics_sample(e, now);
     }
     free(msgs);
+    /* stopping: everything, Kafka's answers or not, within SK_STOP_BUDGET_MS
+     * (what is not confirmed stays staged for the next owner) */
+    e->stop_deadline = sk_now_ms() + SK_STOP_BUDGET_MS;
     if (sk_store_connected(e->store))
-        (void)sk_emit_flush_all(e);
+        (void)sk_emit_flush_within(e, -1, SK_STOP_BUDGET_MS - 2000);
     return 0;
 }

@@ -28,6 +28,7 @@
 
 #include <signal.h>
 
+#include "base/metrics.h"
 #include "pipeline/store.h"
 
 typedef struct sk_engine_config {
@@ -51,6 +52,10 @@ typedef struct sk_engine_config {
     int fetch_wait_max_ms;        /* consumer fetch.wait.max.ms; 0 = librdkafka's */
     const char *const *kafka_props; /* extra librdkafka "name=value" settings */
     size_t n_kafka_props;
+    const char *schema_dir;       /* more writer schemas (schema_registry.h); NULL: none */
+    const char *schema_registry;  /* schema registry base URL for unknown ids; NULL: none */
+    sk_metrics_t *metrics;        /* where to report (engine_metrics.h); NULL = nowhere.
+                                     Borrowed: it must outlive the engine */
 } sk_engine_config_t;
 
 /* Defaults for every field left zero/NULL. */
@@ -81,6 +86,8 @@ void sk_engine_destroy(sk_engine_t *e);
 typedef struct sk_engine_stats {
     uint64_t records, decisions, commands, dead_letters, duplicates_skipped;
     uint64_t timers_fired, outbox_produced, fenced;
+    uint64_t outputs_refused;    /* records Kafka refused for good, replaced by a notice */
+    uint64_t partitions_stopped; /* offsets that did not fit the topics */
     uint64_t restores;        /* partitions rebuilt from the changelog */
     uint64_t restored_users;  /* users written back by those restores */
     uint64_t restore_ms_last; /* how long the last one took (read + write), ms */

@@ -31,6 +31,7 @@
  * the partition stays stopped and the restore is tried again.
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -380,9 +381,14 @@ static int fail_closed(sk_engine_t *e, int32_t p, replay_t *r)
     SK_ERROR("partition %" PRId32 ": FAILED CLOSED: %d REVOKEs sent for what %s says is held; "
              "the partition stays stopped until Redis accepts the restore",
              p, sent, e->cfg.changelog_topic);
-    /* TODO(issue 12, engine audit records): audit record "partition failed
-     * closed" (partition, REVOKEs sent, why) with the poison branch's
-     * engine-audit function once it is on main. */
+    {
+        char why[240];
+        snprintf(why, sizeof(why),
+                 "partition %" PRId32 " failed closed: its state was lost and Redis refused the "
+                 "restore; %d REVOKEs sent for what %s says is held",
+                 p, sent, e->cfg.changelog_topic);
+        (void)sk_engine_audit(e, "failed_closed", p, e->cfg.changelog_topic, why);
+    }
     return rc ? rc : sent;
 }
 
@@ -425,9 +431,14 @@ int sk_ledger_restore(sk_engine_t *e, int32_t p, int64_t epoch, bool seek)
         SK_ERROR("partition %" PRId32 ": Redis is behind the ledger (state lost: flushed, "
                  "replaced or failed over); the partition stops and is restored from %s",
                  p, e->cfg.changelog_topic);
-    /* TODO(issue 12, engine audit records): emit an audit record "partition
-     * stopped: state lost" here once the poison branch's engine-audit
-     * function is on main; until then the ERROR line above is the record. */
+    if (!o->failed_closed) {
+        char why[200];
+        snprintf(why, sizeof(why),
+                 "Redis is behind the ledger (state lost: flushed, replaced or failed over); "
+                 "partition %" PRId32 " stops and is restored from %s",
+                 p, e->cfg.changelog_topic);
+        (void)sk_engine_audit(e, "state_lost", p, e->cfg.changelog_topic, why);
+    }
     sk_emit_forget(e, p);
     o->epoch = 0;
     if (e->producer)
@@ -484,8 +495,14 @@ int sk_ledger_restore(sk_engine_t *e, int32_t p, int64_t epoch, bool seek)
              p, e->cfg.changelog_topic, ms, r.records, r.bad, rs.n_users, rs.n_oncall, rs.seq,
              epoch, sk_in_topic_name(&e->cfg, 0), r.off[0], sk_in_topic_name(&e->cfg, 1), r.off[1],
              sk_in_topic_name(&e->cfg, 2), r.off[2]);
-    /* TODO(issue 12, engine audit records): audit record "partition restored"
-     * (users, step, duration) here, with the poison branch's function. */
+    {
+        char why[240];
+        snprintf(why, sizeof(why),
+                 "partition %" PRId32 " restored from %s in %" PRIu64 " ms: %zu users, step "
+                 "%" PRId64 ", epoch %" PRId64,
+                 p, e->cfg.changelog_topic, ms, rs.n_users, rs.seq, epoch);
+        (void)sk_engine_audit(e, "restored", p, e->cfg.changelog_topic, why);
+    }
 out:
     replay_fini(&r);
     return rc;
