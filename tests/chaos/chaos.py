@@ -32,8 +32,8 @@ a fault into a real run (a lost request, a doubled GRANT) to see it fail.
 
 Access never outlives its expiry by more than 5 s after a data loss, 15 s
 after any other fault (excess_bound): just before
-each fault a probe user starts a shift; once Redis holds its grant, the
-fault comes and the shift ends 1.2 s later (a probe the engine was too busy
+each fault a probe user starts a shift; Redis holds its grant when the
+fault comes, and the shift ends 1.2 s later (a probe the engine was too busy
 to grant within 6 s is not measured: it must then have both of its
 commands, or none, since a shift seen after its end grants nothing), and
 every REVOKE's excess (when Kafka got it, minus the expiry it names) is
@@ -92,6 +92,7 @@ T_DEADLETTER = "shiftkey.deadletter.v1"
 EXCESS_BOUND_MS = 15000
 EXCESS_BOUND_LOSS_MS = 5000  # flushall, empty
 PROBE_LEAD_MS = 6000   # a probe's GRANT is awaited this long before its fault
+PROBE_LEAD_LOSS_MS = 15000  # before a data loss (they come last, after the crashes)
 PROBE_AFTER_MS = 1200  # and its shift ends this long after the GRANT is held
 
 
@@ -853,22 +854,25 @@ def run_once(args, seed, passed_before):
         done = {"redis": 0, "broker": 0, "flushall": 0, "empty": 0}
         probes = {}  # measured probe user -> the kind of fault its expiry falls into
         unmeasured = []  # probes not granted in time: all of their commands, or none
-        probe_producer = Producer({"bootstrap.servers": rig.bootstrap, "log_level": 3})
+        probe_producer = Producer({"bootstrap.servers": rig.bootstrap, "log_level": 3,
+                                   "partitioner": "murmur2_random"})
 
         def probe(kind):
             """A shift whose grant is held when the fault comes, and whose end
             falls PROBE_AFTER_MS into it."""
             user = "probe-%s-%d" % (kind, len(probes) + len(unmeasured))
             t = now_ms()
-            rec = event_record(user, "timer", 0, t, t + PROBE_LEAD_MS + PROBE_AFTER_MS)
+            lead = PROBE_LEAD_LOSS_MS if kind in ("flushall", "empty") else PROBE_LEAD_MS
+            rec = event_record(user, "timer", 0, t, t + lead + PROBE_AFTER_MS)
             probe_producer.produce(T_SCHEDULE, key=user.encode(),
                                    value=skwire.encode("schedule_event", rec))
             probe_producer.flush(10)
-            while now_ms() < min(t + PROBE_LEAD_MS, faults_until):
+            while now_ms() < min(t + lead, faults_until):
                 if rig.redis_cli("--scan", "--pattern", "sk:*:u:%s" % user):
                     probes[user] = kind
                     model.add_shift_user(user, "timer")
-                    time.sleep(0.3)  # the GRANT out, the changelog record acknowledged
+                    # the fault comes PROBE_AFTER_MS before the shift's end
+                    time.sleep(max(0.3, (t + lead - now_ms()) / 1000.0))
                     return
                 time.sleep(0.05)
             unmeasured.append(user)
@@ -880,8 +884,8 @@ def run_once(args, seed, passed_before):
         # the workload's timers end after the faults (probes and the wait
         # before a data loss make that phase longer), during the run; the
         # faults never run into them (faults_until)
-        timers_from = (t_start + int(duration * 1000) + 40000 + 3000 * len(faults) +
-                       8000 * len(losses))
+        timers_from = (t_start + int(duration * 1000) + 40000 + 7000 * len(faults) +
+                       20000 * len(losses))
         faults_until = timers_from - 15000
         poison = poison_plan(events, args.poison_big, args.poison_garbage, seed)
 
