@@ -39,7 +39,7 @@ static void broker_child(int out_fd, int ctl_fd)
                                          "shiftkey.audit.v1", "shiftkey.deadletter.v1",
                                          "shiftkey.requests.v1", "shiftkey.tasks.v1",
                                          "shiftkey.provisioning.results.v1",
-                                         BENCH_RAW_TOPIC};
+                                         "shiftkey.changelog.v1", BENCH_RAW_TOPIC};
     char err[256], c;
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the bench */
     rd_kafka_conf_t *conf = rd_kafka_conf_new();

@@ -271,6 +271,7 @@ int main(int argc, char **argv)
     cfg.commands_topic = o.topic[SK_TOPIC_COMMANDS];
     cfg.audit_topic = o.topic[SK_TOPIC_AUDIT];
     cfg.deadletter_topic = o.topic[SK_TOPIC_DEADLETTER];
+    cfg.changelog_topic = o.topic[SK_TOPIC_CHANGELOG];
     cfg.kafka_props = o.kafka_props;
     cfg.n_kafka_props = o.n_kafka_props;
     cfg.brokers = o.kafka;

@@ -64,7 +64,8 @@ for t in tests/blackbox/test_*.sh; do
     [ -f "$t" ] && run_part "blackbox-$(basename "$t" .sh)" sh "$t"
 done
 # the short form of the fault test (make chaos runs the long one)
-run_part chaos-short /usr/bin/python3 tests/chaos/chaos.py --kills 3 --users 60 --broker-outages 1
+run_part chaos-short /usr/bin/python3 tests/chaos/chaos.py --kills 3 --users 60 --broker-outages 1 \
+    --flushalls 1 --redis-empties 1
 [ -x build/bench/bench ] && run_part bench-quick sh bench/run-quick.sh
 [ -f helm/check.sh ] && run_part helm-chart sh helm/check.sh
 

@@ -24,7 +24,10 @@
     X(DEADLETTER, "deadletter-topic", "shiftkey.deadletter.v1",                                   \
       "output: invalid input with the reason")                                                     \
     X(TASKS, "tasks-topic", "shiftkey.tasks.v1",                                                   \
-      "output: review, provisioning and revocation tasks (created, updated, closed)")
+      "output: review, provisioning and revocation tasks (created, updated, closed)")              \
+    X(CHANGELOG, "changelog-topic", "shiftkey.changelog.v1",                                      \
+      "ledger: users' state and applied offsets, Redis is restored from it (compacted, same "     \
+      "partition count as the schedule topic)")
 
 typedef enum sk_topic {
 #define SK_TOPIC_ENUM(id, opt, name, doc) SK_TOPIC_##id,

@@ -24,6 +24,7 @@ extern const char sk_schema_dead_letter[];
 extern const char sk_schema_access_request_event[];
 extern const char sk_schema_task_event[];
 extern const char sk_schema_provisioning_result[];
+extern const char sk_schema_changelog_record[];
 /* Other versions: schemas/versions/NAME/ID.avsc. */
 extern const struct sk_schema_version {
     int32_t id;
@@ -267,7 +268,9 @@ sk_codec_t *sk_codec_new(void)
         codec_slot_init(&c->slots[SK_CODEC_TASK], "TaskEvent", SK_SCHEMA_ID_TASK,
                         sk_schema_task_event) ||
         codec_slot_init(&c->slots[SK_CODEC_PROVISIONING_RESULT], "ProvisioningResult",
-                        SK_SCHEMA_ID_PROVISIONING_RESULT, sk_schema_provisioning_result))
+                        SK_SCHEMA_ID_PROVISIONING_RESULT, sk_schema_provisioning_result) ||
+        codec_slot_init(&c->slots[SK_CODEC_CHANGELOG], "ChangelogRecord",
+                        SK_SCHEMA_ID_CHANGELOG, sk_schema_changelog_record))
         goto fail;
     c->reader_json[SK_CODEC_SCHEDULE] = sk_schema_schedule_event;
     c->reader_json[SK_CODEC_COMMAND] = sk_schema_command;

@@ -303,3 +303,9 @@ int sk_decide_commands(const sk_rules_t *rules, const char *user, sk_ms_t now_ms
         w[i].src = after[i];
     return sk_decide_commands_wanted(&a, w, n_after, out);
 }
+
+int sk_decide_revoke_all(const sk_rules_t *rules, const sk_user_state_t *state, sk_ms_t now_ms,
+                         sk_arena_t *arena, sk_decision_t *out)
+{
+    return sk_decide_commands(rules, state->user, now_ms, state, NULL, 0, arena, out);
+}

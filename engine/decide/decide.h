@@ -89,6 +89,17 @@ int sk_decide_reject(const sk_rules_t *rules, const sk_input_t *in,
                      sk_dead_letter_kind_t kind, const char *reason,
                      sk_arena_t *arena, sk_decision_t *out);
 
+/*
+ * sk_decide_revoke_all — the REVOKE of every entitlement `state` holds, as
+ * if all its sources ended at now_ms (failing closed when the state is
+ * lost and cannot be restored, pipeline/ledger.c): the same commands, ids
+ * and emergency flags a decision that removed the sources would make.
+ * Sets out->commands and out->n_commands only (arena memory). Returns 0 or
+ * SK_ENOMEM.
+ */
+int sk_decide_revoke_all(const sk_rules_t *rules, const sk_user_state_t *state, sk_ms_t now_ms,
+                         sk_arena_t *arena, sk_decision_t *out);
+
 /* Retries of a command an automatic provisioner answered FAILED
  * (retryable; sk_decide_result schedules the first, decide_request.h): at
  * most SK_RETRY_MAX, the k-th (k from 0) due SK_RETRY_BASE_MS << k after

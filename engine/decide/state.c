@@ -402,6 +402,14 @@ static sk_state_field_t *state_fields(sk_arena_t *a, const sk_user_state_t *st,
     return f;
 }
 
+int sk_state_fields(sk_arena_t *arena, const sk_user_state_t *st, sk_state_field_t **out,
+                    size_t *n)
+{
+    *n = 0;
+    *out = state_fields(arena, st, n);
+    return *out ? 0 : SK_ENOMEM;
+}
+
 static const sk_state_field_t *find_field(const sk_state_field_t *f, size_t n,
                                           const sk_state_field_t *want)
 {

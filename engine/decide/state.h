@@ -216,6 +216,14 @@ int sk_state_diff(sk_arena_t *arena, const sk_user_state_t *before,
                   const sk_user_state_t *after, sk_state_diff_t *out);
 
 /*
+ * sk_state_fields — every field of st in its storage form (the whole hash,
+ * as the changelog keeps it), NUL-terminated copies in `arena`. 0 or
+ * SK_ENOMEM.
+ */
+int sk_state_fields(sk_arena_t *arena, const sk_user_state_t *st, sk_state_field_t **out,
+                    size_t *n);
+
+/*
  * sk_state_awaits_people — true when the state holds something only a person
  * can end: a request waiting for reviewers (OPEN) or provisioners
  * (PROVISIONING), or an open task outside requests ("t:"). Such a state must

@@ -132,18 +132,20 @@ static void log_commands(const sk_decision_t *d)
 }
 
 /*
- * After SK_ENOTFOUND on partition p: Redis lost the partition's epoch
- * (restarted without its data, or flushed). We drop our claim, loudly (once),
- * so that it is claimed again before the work is retried.
+ * After SK_ENOTFOUND on partition p: Redis lost the partition's state (its
+ * epoch vanished: restarted without its data, flushed, replaced; or it went
+ * back in time: a failover to a replica that lagged). The partition stops,
+ * loudly (once): it is restored from the changelog (sk_partition_ensure)
+ * before the work is retried.
  */
-static void epoch_lost(sk_engine_t *e, int32_t p)
+static void state_lost(sk_engine_t *e, int32_t p)
 {
-    if (e->parts[p].epoch == 0)
+    if (e->parts[p].lost)
         return; /* another write of the same batch said so already */
-    SK_WARN("partition %" PRId32 ": its epoch vanished from Redis (data lost or flushed?); "
-            "claiming it again",
-            p);
-    e->parts[p].epoch = 0;
+    SK_ERROR("%s; the partition stops until it is restored from the changelog",
+             sk_store_last_error(e->store));
+    sk_emit_forget(e, p);
+    e->parts[p].lost = true;
 }
 
 /*
@@ -159,21 +161,20 @@ static void let_go(sk_engine_t *e, int32_t p)
     e->stats.fenced++;
 }
 
-/* Applies one input's writes (timers): a lost epoch is claimed again and
- * the writes retried once; a newer owner is left the partition (SK_EFENCED
- * is returned). */
+/* Applies one input's writes (timers): a lost state stops the partition
+ * (SK_EAGAIN: it is restored, and its timers read again, before its next
+ * use); a newer owner is left the partition (SK_EFENCED is returned). */
 static int apply_op(sk_engine_t *e, sk_store_writes_t *w, bool *applied)
 {
     int rc = sk_store_apply(e->store, w, applied);
     if (rc == SK_ENOTFOUND) {
-        epoch_lost(e, w->partition);
-        if ((rc = sk_partition_ensure(e, w->partition)) != 0)
-            return rc;
-        w->epoch = e->parts[w->partition].epoch;
-        rc = sk_store_apply(e->store, w, applied);
+        state_lost(e, w->partition);
+        return SK_EAGAIN;
     }
     if (rc == SK_EFENCED)
         let_go(e, w->partition);
+    if (rc == 0 && *applied && w->seq > e->parts[w->partition].seq)
+        e->parts[w->partition].seq = w->seq;
     return rc;
 }
 
@@ -464,7 +465,7 @@ static int decide_item(sk_engine_t *e, item_t *it, sk_user_state_t *states,
         if ((rc = sk_poison_bound_dead_letter(&e->arena, &it->dl)) != 0)
             return rc;
     }
-    it->st = staged_new(&e->arena, it->d.n_commands + it->d.n_tasks + 2);
+    it->st = staged_new(&e->arena, it->d.n_commands + it->d.n_tasks + 3);
     if (!it->st)
         return SK_ENOMEM;
     return stage_decision(e, &it->d, it->d.rejected ? &it->dl : NULL, it->st);
@@ -599,8 +600,16 @@ int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
             it->skip = true;
             continue;
         }
-        if ((rc = sk_partition_ensure(e, p)) != 0 || (rc = decode_item(e, it)) != 0)
+        if ((rc = sk_partition_ensure(e, p)) != 0)
             return rc;
+        if (e->parts[p].stale_polled) {
+            it->skip = true; /* restored and moved back: it comes again, in order */
+            continue;
+        }
+        if ((rc = decode_item(e, it)) != 0)
+            return rc;
+        for (int t = 0; t < SK_IN_TOPIC_COUNT; t++)
+            e->parts[p].ledger_off[t] = e->parts[p].in[t].applied_offset;
     }
     /* load every user's state in one round trip, then decide in order */
     if ((rc = gather_users(e, items, n, &parts, &users, &n_users)) != 0)
@@ -619,13 +628,26 @@ int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
             continue;
         if ((rc = decide_item(e, it, states, &oncall)) != 0)
             return rc;
+        /* the ledger's record of the step: the user's whole state after it */
+        sk_outbox_entry_t rec;
+        int64_t seq = 0;
+        if (it->msg->offset > e->parts[p].ledger_off[it->topic])
+            e->parts[p].ledger_off[it->topic] = it->msg->offset;
+        if ((rc = sk_ledger_stage(e, p, it->d.rejected ? NULL : it->in.user,
+                                  it->d.rejected ? NULL : &states[it->user_idx],
+                                  it->d.next_wake_ms, it->d.keep_until_ms, &rec, &seq)) != 0 ||
+            (rc = stage(it->st, rec.topic, rec.key, rec.key_len, (void *)rec.value,
+                        rec.value_len)) != 0)
+            return rc;
         ops[n_ops] = (sk_store_writes_t){.partition = p,
                                          .epoch = e->parts[p].epoch,
                                          .topic = it->in.origin.topic,
                                          .offset = it->msg->offset,
                                          .user = it->d.rejected ? NULL : it->in.user,
                                          .next_wake_ms = it->d.next_wake_ms,
-                                         .keep_until_ms = it->d.keep_until_ms};
+                                         .keep_until_ms = it->d.keep_until_ms,
+                                         .seq_floor = e->parts[p].seq,
+                                         .seq = seq};
         if ((rc = writes_of(&e->arena, &it->d.diff, it->oncall, it->n_oncall, it->st,
                             &ops[n_ops])) != 0)
             return rc;
@@ -637,10 +659,12 @@ int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
         int32_t p = ops[i].partition;
         if (rcs[i] == 0) {
             note_applied(e, op_item[i], applied[i]);
+            if (applied[i] && ops[i].seq > e->parts[p].seq)
+                e->parts[p].seq = ops[i].seq;
         } else if (rcs[i] == SK_EFENCED && e->parts[p].owned) {
             let_go(e, p);
         } else if (rcs[i] == SK_ENOTFOUND && e->parts[p].owned) {
-            epoch_lost(e, p);
+            state_lost(e, p);
             rc = SK_EAGAIN;
         } else if (rcs[i] == SK_EIO && rc == 0) {
             rc = SK_EIO;
@@ -672,19 +696,29 @@ int sk_apply_redecide(sk_engine_t *e, int32_t p, const char *user, sk_ms_t now,
     size_t n_oncall = 0;
     if ((rc = sk_oncall_ops(&state, &d.state, &e->arena, &oncall, &n_oncall)) != 0)
         return rc;
-    staged_t *st = staged_new(&e->arena, d.n_commands + d.n_tasks + 2);
+    staged_t *st = staged_new(&e->arena, d.n_commands + d.n_tasks + 3);
     if (!st)
         return SK_ENOMEM;
     bool changed = d.n_commands || d.n_tasks || d.diff.n_set || d.diff.n_del;
     if (changed && (rc = stage_decision(e, &d, NULL, st)) != 0)
+        return rc;
+    sk_ms_t wake = d.next_wake_ms > now ? d.next_wake_ms : SK_MS_NONE;
+    sk_outbox_entry_t rec;
+    int64_t seq = 0;
+    for (int t = 0; t < SK_IN_TOPIC_COUNT; t++)
+        e->parts[p].ledger_off[t] = e->parts[p].in[t].applied_offset;
+    if ((rc = sk_ledger_stage(e, p, user, &d.state, wake, d.keep_until_ms, &rec, &seq)) != 0 ||
+        (rc = stage(st, rec.topic, rec.key, rec.key_len, (void *)rec.value, rec.value_len)))
         return rc;
     sk_store_writes_t w = {.partition = p,
                            .epoch = e->parts[p].epoch,
                            .topic = NULL,
                            .offset = -1,
                            .user = user,
-                           .next_wake_ms = d.next_wake_ms > now ? d.next_wake_ms : SK_MS_NONE,
-                           .keep_until_ms = d.keep_until_ms};
+                           .next_wake_ms = wake,
+                           .keep_until_ms = d.keep_until_ms,
+                           .seq_floor = e->parts[p].seq,
+                           .seq = seq};
     if ((rc = writes_of(&e->arena, &d.diff, oncall, n_oncall, st, &w)) != 0 ||
         (rc = apply_op(e, &w, &applied)) != 0)
         return rc;

@@ -113,6 +113,12 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 e->parts[p].in[t].applied_offset = applied;
                 if (!e->parts[p].stopped && !offsets_fit(e, tp->topic, p, applied, &unreadable))
                     e->parts[p].stopped = true;
+            } else if (e->parts[p].epoch > 0 && e->parts[p].seq > 0) {
+                /* the partition has a ledger but nothing of this topic is
+                 * applied (restored from a changelog that has none of it):
+                 * the committed offset may be past records whose effect
+                 * Redis lost, so start from the beginning */
+                tp->offset = RD_KAFKA_OFFSET_BEGINNING;
             }
             if (applied >= 0)
                 SK_INFO("assigned %s[%" PRId32 "] epoch %" PRId64

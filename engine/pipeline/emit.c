@@ -73,10 +73,11 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
     (void)rk;
     (void)opaque;
-    if (!c) { /* an engine audit record (engine_audit.c): at most once */
+    if (!c) { /* produced outside the outbox, at most once: an engine audit
+                 * record (engine_audit.c) or a fail-closed REVOKE (ledger.c) */
         if (m->err && !purged)
-            SK_WARN("engine audit record to %s failed: %s", rd_kafka_topic_name(m->rkt),
-                    rd_kafka_err2str(m->err));
+            SK_ERROR("record to %s outside the outbox failed: %s", rd_kafka_topic_name(m->rkt),
+                     rd_kafka_err2str(m->err));
         return;
     }
     if (m->err && sk_poison_permanent(m->err) && !c->noticed) {
@@ -116,7 +117,8 @@ int sk_emit_open(sk_engine_t *e, char *err, size_t err_len)
     char errstr[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     const char *names[SK_OUT_TOPIC_COUNT] = {e->cfg.commands_topic, e->cfg.audit_topic,
-                                             e->cfg.deadletter_topic, e->cfg.tasks_topic};
+                                             e->cfg.deadletter_topic, e->cfg.tasks_topic,
+                                             e->cfg.changelog_topic};
     if (rd_kafka_conf_set(conf, "bootstrap.servers", e->cfg.brokers, errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "client.id", e->cfg.client_id, errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof(errstr)) ||
@@ -171,13 +173,16 @@ void sk_emit_close(sk_engine_t *e)
     e->producer = NULL;
 }
 
-/* Produces one outbox entry as a record of chunk c. 0 when queued; 1 when
- * Kafka refused it at once for good (remembered in c: no report comes);
- * SK_EIO for any other error. */
-static int produce_one(sk_engine_t *e, const sk_outbox_entry_t *o, sk_chunk_t *c)
+/* Produces one entry of partition p's outbox as a record of chunk c:
+ * changelog records go to the changelog partition of the same number (the
+ * ledger of p), the others by key. 0 when queued; 1 when Kafka refused it
+ * at once for good (remembered in c: no report comes); SK_EIO for any other
+ * error. */
+static int produce_one(sk_engine_t *e, int32_t p, const sk_outbox_entry_t *o, sk_chunk_t *c)
 {
+    int32_t part = o->topic == SK_OUT_CHANGELOG ? p : RD_KAFKA_PARTITION_UA;
     for (;;) {
-        if (rd_kafka_produce(e->out_topics[o->topic], RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+        if (rd_kafka_produce(e->out_topics[o->topic], part, RD_KAFKA_MSG_F_COPY,
                              (void *)o->value, o->value_len, o->key, o->key_len, c) == 0)
             return 0;
         rd_kafka_resp_err_t err = rd_kafka_last_error();
@@ -223,7 +228,7 @@ static int produce_notices(sk_engine_t *e, int32_t p, sk_chunk_t *c)
         e->stats.outputs_refused++;
         sk_outbox_entry_t notice = {SK_OUT_DEADLETTER, dl.key, dl.key_len, buf, len};
         c->remaining++;
-        int prc = produce_one(e, &notice, c);
+        int prc = produce_one(e, p, &notice, c);
         if (prc != 0) {
             c->remaining--;
             if (prc < 0)
@@ -281,7 +286,7 @@ static int retire(sk_engine_t *e, int32_t p)
                 return 0; /* trimmed once the notices are acknowledged */
         }
         sk_failpoint_before_trim(&e->failpoints);
-        int rc = sk_store_outbox_trim(e->store, p, o->epoch, c->count);
+        int rc = sk_store_outbox_trim(e->store, p, o->epoch, o->seq, c->count);
         if (rc)
             return rc;
         e->stats.outbox_produced += c->count;
@@ -323,7 +328,7 @@ static int produce_staged(sk_engine_t *e, int32_t p, sk_arena_t *a)
             if ((entries[i].topic == SK_OUT_COMMANDS) != (pass == 0))
                 continue;
             c->remaining++;
-            if ((rc = produce_one(e, &entries[i], c)) != 0) {
+            if ((rc = produce_one(e, p, &entries[i], c)) != 0) {
                 c->remaining--;
                 if (rc == 1)
                     continue;     /* refused for good: its notice comes at retire */
@@ -351,8 +356,8 @@ int sk_emit_pump(sk_engine_t *e)
     sk_arena_init(&a, 64 * 1024);
     for (int32_t p = 0; p < SK_MAX_PARTITIONS && rc != SK_EIO; p++) {
         sk_owned_t *o = &e->parts[p];
-        if (!o->owned)
-            continue;
+        if (!o->owned || o->lost)
+            continue; /* a lost partition waits for its restore */
         rc = retire(e, p);
         if (rc == 0 && o->dirty) {
             sk_arena_reset(&a);
@@ -363,6 +368,13 @@ int sk_emit_pump(sk_engine_t *e)
                     sk_store_last_error(e->store));
             sk_emit_forget(e, p);
             o->owned = false;
+            rc = 0;
+        } else if (rc == SK_ENOTFOUND) {
+            /* the trim found the state lost (flushed, replaced, failed over):
+             * the partition is restored before anything else uses it */
+            SK_ERROR("%s", sk_store_last_error(e->store));
+            sk_emit_forget(e, p);
+            o->lost = true;
             rc = 0;
         }
         if (rc == 0)
@@ -378,7 +390,7 @@ static bool drained(const sk_engine_t *e, int32_t p)
 {
     for (int32_t q = p < 0 ? 0 : p; q < (p < 0 ? SK_MAX_PARTITIONS : p + 1); q++) {
         const sk_owned_t *o = &e->parts[q];
-        if (o->owned && (o->dirty || o->chunks))
+        if (o->owned && !o->lost && (o->dirty || o->chunks))
             return false;
     }
     return true;

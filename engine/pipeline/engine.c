@@ -28,6 +28,7 @@ void sk_engine_config_defaults(sk_engine_config_t *c)
     DEF(commands_topic, sk_topic_def(SK_TOPIC_COMMANDS)->default_name);
     DEF(audit_topic, sk_topic_def(SK_TOPIC_AUDIT)->default_name);
     DEF(deadletter_topic, sk_topic_def(SK_TOPIC_DEADLETTER)->default_name);
+    DEF(changelog_topic, sk_topic_def(SK_TOPIC_CHANGELOG)->default_name);
     DEF(timer_interval_ms, 200);
     DEF(batch_max, 500);
 #undef DEF
@@ -73,6 +74,7 @@ sk_engine_t *sk_engine_new(const sk_engine_config_t *cfg, char *err, size_t err_
     e->cfg.commands_topic = keep(e, &k, e->cfg.commands_topic);
     e->cfg.audit_topic = keep(e, &k, e->cfg.audit_topic);
     e->cfg.deadletter_topic = keep(e, &k, e->cfg.deadletter_topic);
+    e->cfg.changelog_topic = keep(e, &k, e->cfg.changelog_topic);
     e->cfg.rules_path = keep(e, &k, e->cfg.rules_path);
     e->cfg.kafka_props = NULL; /* applied at open below, not kept */
     sk_arena_init(&e->arena, 64 * 1024);
@@ -112,7 +114,8 @@ sk_engine_t *sk_engine_new(const sk_engine_config_t *cfg, char *err, size_t err_
         e->redis_down_logged = true;
     }
     e->cfg.kafka_props = cfg->kafka_props;
-    if (sk_emit_open(e, err, err_len) || sk_consume_open(e, err, err_len))
+    if (sk_emit_open(e, err, err_len) || sk_ledger_open(e, err, err_len) ||
+        sk_consume_open(e, err, err_len))
         goto fail;
     e->cfg.kafka_props = NULL;
     sk_rules_errors_fini(&errs);
@@ -130,6 +133,7 @@ void sk_engine_destroy(sk_engine_t *e)
     if (!e->stop_deadline)
         e->stop_deadline = sk_now_ms() + SK_STOP_BUDGET_MS;
     sk_consume_close(e);
+    sk_ledger_close(e);
     sk_emit_close(e);
     sk_store_destroy(e->store);
     sk_codec_destroy(e->codec);
@@ -297,6 +301,10 @@ int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atom
         if (!sk_store_connected(e->store) && redis_recover(e, &backoff) != 0)
             continue; /* nothing is consumed while Redis is away */
         sweep_if_pending(e);
+        /* records polled before a restore moved a partition back were
+         * dropped; from here on, the consumer delivers from the new place */
+        for (int32_t p = 0; p < SK_MAX_PARTITIONS; p++)
+            e->parts[p].stale_polled = false;
         size_t n = poll_batch(e, msgs, max, 10);
         if (n) {
             (void)apply_with_retry(e, msgs, n, stop);

@@ -43,6 +43,8 @@ typedef struct sk_engine_config {
     const char *commands_topic;   /* default "shiftkey.commands.v1" */
     const char *audit_topic;      /* default "shiftkey.audit.v1" */
     const char *deadletter_topic; /* default "shiftkey.deadletter.v1" */
+    const char *changelog_topic;  /* default "shiftkey.changelog.v1": the ledger Redis is
+                                     restored from (compacted, partitions as the inputs') */
     const char *rules_path;       /* directory or file of YAML rules */
     sk_store_config_t redis;
     int timer_interval_ms;        /* how often due timers are looked for; default 200 */
@@ -86,6 +88,10 @@ typedef struct sk_engine_stats {
     uint64_t timers_fired, outbox_produced, fenced;
     uint64_t outputs_refused;    /* records Kafka refused for good, replaced by a notice */
     uint64_t partitions_stopped; /* offsets that did not fit the topics */
+    uint64_t restores;        /* partitions rebuilt from the changelog */
+    uint64_t restored_users;  /* users written back by those restores */
+    uint64_t restore_ms_last; /* how long the last one took (read + write), ms */
+    uint64_t restore_ms_max;
 } sk_engine_stats_t;
 void sk_engine_stats(const sk_engine_t *e, sk_engine_stats_t *out);
 

@@ -6,7 +6,8 @@
  * files listed before it (read from the objects: no circle in `nm`).
  *
  *   store.c       Redis: plain hash writes and reads, the outbox (store.h;
- *                 store_config.c: its address and password)
+ *                 store_config.c: its address and password; store_restore.c:
+ *                 a partition rebuilt from the changelog)
  *   load.c        users' states and the on-call index read through store.c
  *                 into the decision model (load.h)
  *   kafka_conf.c  extra librdkafka settings (kafka_conf.h)
@@ -16,6 +17,8 @@
  *   engine_audit.c  audit records about the engine itself (reloads, stops)
  *   emit.c        outbox -> Kafka, trims, input offset commits; a record
  *                 Kafka refuses for good is replaced by a notice
+ *   ledger.c      the changelog topic: each step's record, the check that
+ *                 Redis is not behind it, and the restore of a partition
  *   partition.c   claims a partition (then re-sends its outbox via emit.c);
  *                 the input topics' partition count
  *   apply.c       decode -> decide -> apply of a batch, and of a timer
@@ -61,6 +64,12 @@ typedef struct sk_owned {
     sk_in_progress_t in[SK_IN_TOPIC_COUNT];
     sk_chunk_t *chunks, *chunks_tail; /* produced, awaiting acknowledgement, oldest first */
     size_t inflight;      /* outbox entries covered by those chunks */
+    int64_t seq;          /* the step sequence known applied (Redis must hold at least it) */
+    int64_t seq_next;     /* the last one given to a step */
+    int64_t ledger_off[SK_IN_TOPIC_COUNT]; /* applied offsets the next record states */
+    bool lost;            /* Redis lost its state: restore before any other use */
+    bool stale_polled;    /* restored and moved back: records already polled are dropped */
+    bool failed_closed;   /* lost, not restorable: the ledger's grants were revoked */
 } sk_owned_t;
 
 struct sk_engine {
@@ -73,6 +82,7 @@ struct sk_engine {
     rd_kafka_t *consumer;
     rd_kafka_t *producer;
     rd_kafka_topic_t *out_topics[SK_OUT_TOPIC_COUNT];
+    rd_kafka_t *ledger;    /* reads the changelog (no group), ledger.c */
     sk_owned_t parts[SK_MAX_PARTITIONS];
     sk_arena_t arena;      /* per record, reset before each */
     sk_engine_stats_t stats;
@@ -145,7 +155,7 @@ bool sk_poison_permanent(int kafka_err);
 /*
  * sk_engine_audit — an audit record about the engine itself, on the audit
  * topic, keyed "shiftkey-engine": decision = kind ("rules_reloaded",
- * "rules_refused", "partition_stopped", "output_refused", "restored",
+ * "rules_refused", "partition_stopped", "output_refused", "state_lost", "restored",
  * "failed_closed", ...), origin = the partition (-1: none) and topic (NULL:
  * ""), reason cut to SK_DL_REASON_MAX bytes, actor "engine:<client id>",
  * the rules version in force. Produced at once, not through an outbox: at
@@ -176,13 +186,49 @@ int sk_emit_flush_within(sk_engine_t *e, int32_t p, int timeout_ms);
 /* Forgets partition p's chunks in flight (before it is reset or released). */
 void sk_emit_forget(sk_engine_t *e, int32_t p);
 
+/* ledger.c */
+/* Creates the changelog reader. 0, or SK_EINVAL with err. */
+int sk_ledger_open(sk_engine_t *e, char *err, size_t err_len);
+void sk_ledger_close(sk_engine_t *e);
+/*
+ * sk_ledger_stage — the changelog record of one step of partition p: the
+ * user's whole state `st` (user and st NULL: a step without a user, key
+ * ""), its timer and
+ * expiry, and the applied offsets parts[p].ledger_off; *out becomes its
+ * outbox entry (arena memory) and *seq its new step sequence. 0 or an
+ * encoder's error.
+ */
+int sk_ledger_stage(sk_engine_t *e, int32_t p, const char *user, const sk_user_state_t *st,
+                    sk_ms_t next_wake_ms, sk_ms_t keep_until_ms, sk_outbox_entry_t *out,
+                    int64_t *seq);
+/* The last step sequence in changelog partition p (0 when it is empty).
+ * 0, or SK_EIO when Kafka does not answer (logged). */
+int sk_ledger_tail(sk_engine_t *e, int32_t p, int64_t *seq);
+/*
+ * sk_ledger_restore — rebuilds partition p in Redis from the changelog read
+ * from its beginning to its end, under the new epoch `epoch`: users, their
+ * timers and expiries, the on-call index, the applied offsets; then the
+ * partition resumes from there (with `seek`, the consumer is moved back to
+ * the restored offsets and what was already polled of p is dropped). Logs
+ * and counts it. 0, or SK_EIO (Kafka or Redis; the partition stays lost).
+ */
+int sk_ledger_restore(sk_engine_t *e, int32_t p, int64_t epoch, bool seek);
+/* Checks every owned partition at once (sk_store_check_many): one whose
+ * state was lost is marked so (restored by sk_partition_ensure), one
+ * fenced is left. 0 or SK_EIO. */
+int sk_ledger_check(sk_engine_t *e);
+
 /* partition.c */
 /* Claims partition p in Redis (a new epoch) and marks its outbox to be
- * re-sent by the next pumps (without waiting for Kafka). 0, or the store's
- * error (the epoch is then 0: claim again before first use). */
+ * re-sent by the next pumps (without waiting for Kafka); when Redis is
+ * behind the changelog (its step sequence below the ledger's), restores
+ * the partition from it first. 0, or the store's or the ledger's error (the
+ * epoch is then 0: claim again before first use). */
 int sk_partition_take(sk_engine_t *e, int32_t p);
 /* Takes partition p unless we hold a claim already (the claim could not be
- * made at assignment if Redis was down then). Same return codes. */
+ * made at assignment if Redis was down then) and its state is not lost; a
+ * lost state is restored from the changelog (the consumer moved back).
+ * Same return codes. */
 int sk_partition_ensure(sk_engine_t *e, int32_t p);
 /* The partition count of the input topics (from the cluster's metadata,
  * cached until the next assignment): the on-call index is read from every

@@ -9,26 +9,71 @@
 #include "base/log.h"
 #include "pipeline/engine_internal.h"
 
-int sk_partition_take(sk_engine_t *e, int32_t p)
+/* Reads the applied offsets of partition p from Redis into what the engine
+ * knows (the claim at runtime, when the assignment could not). */
+static int read_offsets(sk_engine_t *e, int32_t p)
 {
-    int rc = sk_store_claim(e->store, p, &e->parts[p].epoch);
-    if (rc) {
-        e->parts[p].epoch = 0; /* claim again before first use */
+    for (int t = 0; t < SK_IN_TOPIC_COUNT; t++) {
+        int64_t a = -1;
+        int rc = sk_store_applied_offset(e->store, p, sk_in_topic_name(&e->cfg, t), &a);
+        if (rc)
+            return rc;
+        if (a > e->parts[p].in[t].applied_offset)
+            e->parts[p].in[t].applied_offset = a;
+        e->parts[p].ledger_off[t] = e->parts[p].in[t].applied_offset;
+    }
+    return 0;
+}
+
+/* Claims p; restores it first when Redis is behind the ledger (the
+ * changelog's last step, or the last one we know applied). */
+static int take(sk_engine_t *e, int32_t p, bool seek)
+{
+    sk_owned_t *o = &e->parts[p];
+    int64_t ledger = 0, redis = 0, epoch = 0;
+    int rc;
+    if ((rc = sk_ledger_tail(e, p, &ledger)) != 0) {
+        o->epoch = 0; /* claim again before first use */
         return rc;
+    }
+    if ((rc = sk_store_claim_above(e->store, p, o->epoch + 1, &epoch, &redis)) != 0) {
+        /* a lost partition in a Redis that answers but refuses writes
+         * (read-only, out of memory) cannot be restored: the restore fails
+         * closed */
+        if (o->lost && sk_store_connected(e->store))
+            (void)sk_ledger_restore(e, p, o->epoch + 1, seek);
+        o->epoch = 0;
+        return rc;
+    }
+    if (o->seq > ledger)
+        ledger = o->seq;
+    if (redis < ledger) {
+        if ((rc = sk_ledger_restore(e, p, epoch, seek)) != 0)
+            return rc;
+    } else {
+        o->epoch = epoch;
+        o->lost = false; /* an epoch alone was lost: the state is not behind */
+        o->seq = o->seq_next = redis;
+        if ((rc = read_offsets(e, p)) != 0) {
+            o->epoch = 0;
+            return rc;
+        }
     }
     /* whatever a previous owner staged is produced by the next pumps, before
      * anything staged after it (the outbox is read from its head); the claim
      * does not wait for Kafka, so a partition whose outputs Kafka does not
      * confirm never holds up the others */
-    e->parts[p].dirty = true;
+    o->dirty = true;
     return 0;
 }
 
+int sk_partition_take(sk_engine_t *e, int32_t p) { return take(e, p, false); }
+
 int sk_partition_ensure(sk_engine_t *e, int32_t p)
 {
-    if (e->parts[p].epoch > 0)
+    if (e->parts[p].epoch > 0 && !e->parts[p].lost)
         return 0;
-    return sk_partition_take(e, p);
+    return take(e, p, true);
 }
 
 int sk_partition_count(sk_engine_t *e, int32_t *n)

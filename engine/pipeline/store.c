@@ -1,5 +1,5 @@
 /* store.c — Redis state through hiredis (see store.h for the layout). */
-#include "pipeline/store.h"
+#include "pipeline/store_internal.h"
 
 #include <assert.h>
 #include <hiredis.h>
@@ -9,19 +9,40 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Applies one input atomically; see sk_store_apply. A partition with no
- * epoch at all (Redis lost or flushed its data) is told apart from one
- * claimed by another owner by the error's code (its first word). */
+/*
+ * The fence every script starts with (KEYS[1] the epoch, KEYS[2] the
+ * offsets hash with the step sequence in its field "#seq"; ARGV[1] our
+ * epoch, ARGV[2] of the check script / ARGV[8] of the apply script the
+ * sequence the ledger has reached). Three answers tell why a partition is
+ * not ours to write, by the error's first word:
+ *   NOEPOCH  no epoch at all: Redis lost or flushed its data;
+ *   LOST     an epoch below ours, or a sequence below the ledger's: Redis
+ *            went back in time (a failover to a replica that lagged, a
+ *            restore from an old snapshot);
+ *   FENCED   an epoch above ours: another instance claimed the partition.
+ * NOEPOCH and LOST both mean "state lost: restore it from the changelog".
+ */
+#define FENCE_LUA(floor_argv)                                                                   \
+    "local cur = redis.call('GET', KEYS[1])\n"                                                  \
+    "if not cur then return redis.error_reply('NOEPOCH the partition has no epoch') end\n"      \
+    "if tonumber(cur) < tonumber(ARGV[1]) then\n"                                               \
+    "  return redis.error_reply('LOST epoch went back from ' .. ARGV[1] .. ' to ' .. cur) end\n" \
+    "if cur ~= ARGV[1] then return redis.error_reply('FENCED epoch is ' .. cur) end\n"          \
+    "local seq = tonumber(redis.call('HGET', KEYS[2], '#seq') or '0')\n"                        \
+    "if seq < tonumber(ARGV[" floor_argv "]) then\n"                                            \
+    "  return redis.error_reply('LOST step sequence is ' .. seq .. ', the ledger is at ' .. "     \
+    "ARGV[" floor_argv "]) end\n"
+
+/* Applies one input atomically; see sk_store_apply. */
 static const char APPLY_LUA[] =
-    "local cur = redis.call('GET', KEYS[1])\n"
-    "if not cur then return redis.error_reply('NOEPOCH the partition has no epoch') end\n"
-    "if cur ~= ARGV[1] then return redis.error_reply('FENCED epoch is ' .. cur) end\n"
+    FENCE_LUA("8")
     "if ARGV[2] ~= '' then\n"
     "  local done = redis.call('HGET', KEYS[2], ARGV[2])\n"
     "  if done and tonumber(done) >= tonumber(ARGV[3]) then return 0 end\n"
     "  redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])\n"
     "end\n"
-    "local i = 8\n"
+    "if ARGV[9] ~= '' then redis.call('HSET', KEYS[2], '#seq', ARGV[9]) end\n"
+    "local i = 10\n"
     "local ndel = tonumber(ARGV[i]); i = i + 1\n"
     "if ndel > 0 then redis.call('HDEL', KEYS[5], unpack(ARGV, i, i + ndel - 1)) end\n"
     "i = i + ndel\n"
@@ -45,19 +66,22 @@ static const char APPLY_LUA[] =
     "if i <= #ARGV then redis.call('RPUSH', KEYS[3], unpack(ARGV, i, #ARGV)) end\n"
     "return 1\n";
 
-/* Trims the outbox if the caller still owns the partition. */
+/* Trims the outbox if the caller still owns the partition: KEYS[1] epoch,
+ * KEYS[2] offsets, KEYS[3] outbox; ARGV[1] epoch, ARGV[2] the ledger's
+ * sequence, ARGV[3] how many to drop. */
 static const char TRIM_LUA[] =
-    "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED by a newer owner') end\n"
-    "redis.call('LTRIM', KEYS[2], ARGV[2], -1)\n"
+    FENCE_LUA("2")
+    "redis.call('LTRIM', KEYS[3], ARGV[3], -1)\n"
     "return 1\n";
 
-struct sk_store {
-    sk_store_config_t cfg;
-    redisContext *rc;
-    char apply_sha[41];
-    char trim_sha[41];
-    char err[256];
-};
+/* The fence alone (sk_store_check_many): KEYS and ARGV as the trim's. */
+static const char CHECK_LUA[] = FENCE_LUA("2") "return 1\n";
+
+/* A claim: a new epoch, at least ARGV[1]; returns it and the sequence. */
+static const char CLAIM_LUA[] =
+    "local e = redis.call('INCR', KEYS[1])\n"
+    "if e < tonumber(ARGV[1]) then e = tonumber(ARGV[1]); redis.call('SET', KEYS[1], e) end\n"
+    "return {e, tonumber(redis.call('HGET', KEYS[2], '#seq') or '0')}\n";
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
@@ -98,9 +122,7 @@ bool sk_store_connected(const sk_store_t *s) { return s->rc != NULL; }
 
 const char *sk_store_last_error(const sk_store_t *s) { return s->err; }
 
-static void set_err(sk_store_t *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void set_err(sk_store_t *s, const char *fmt, ...)
+void sk_store_set_err(sk_store_t *s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -108,7 +130,7 @@ static void set_err(sk_store_t *s, const char *fmt, ...)
     va_end(ap);
 }
 
-static void disconnect(sk_store_t *s)
+void sk_store_disconnect(sk_store_t *s)
 {
     if (s->rc)
         redisFree(s->rc);
@@ -119,18 +141,18 @@ static void disconnect(sk_store_t *s)
  * Runs one command. Returns the reply (caller frees), or NULL after an I/O
  * failure, which closes the connection. Error replies are returned as such.
  */
-static redisReply *command(sk_store_t *s, int argc, const char **argv,
+redisReply *sk_store_command(sk_store_t *s, int argc, const char **argv,
                            const size_t *lens)
 {
     if (!s->rc) {
-        set_err(s, "not connected to Redis");
+        sk_store_set_err(s, "not connected to Redis");
         return NULL;
     }
     redisReply *r = redisCommandArgv(s->rc, argc, argv, lens);
     if (!r) {
-        set_err(s, "redis %s:%d: %s", s->cfg.unix_path ? s->cfg.unix_path : s->cfg.host,
+        sk_store_set_err(s, "redis %s:%d: %s", s->cfg.unix_path ? s->cfg.unix_path : s->cfg.host,
                 s->cfg.port, s->rc->errstr[0] ? s->rc->errstr : "connection lost");
-        disconnect(s);
+        sk_store_disconnect(s);
     }
     return r;
 }
@@ -139,7 +161,7 @@ static int load_script(sk_store_t *s, const char *body, char sha[41])
 {
     const char *argv[] = {"SCRIPT", "LOAD", body};
     size_t lens[] = {6, 4, strlen(body)};
-    redisReply *r = command(s, 3, argv, lens);
+    redisReply *r = sk_store_command(s, 3, argv, lens);
     int rc = SK_EIO;
     if (!r)
         return SK_EIO;
@@ -147,16 +169,17 @@ static int load_script(sk_store_t *s, const char *body, char sha[41])
         memcpy(sha, r->str, 41);
         rc = 0;
     } else {
-        set_err(s, "SCRIPT LOAD failed: %s", r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+        sk_store_set_err(s, "SCRIPT LOAD failed: %s", r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
     }
     freeReplyObject(r);
     return rc;
 }
 
-/* Loads both scripts (again, after Redis lost its script cache). 0 or SK_EIO. */
+/* Loads the scripts (again, after Redis lost its script cache). 0 or SK_EIO. */
 static int load_scripts(sk_store_t *s)
 {
-    if (load_script(s, APPLY_LUA, s->apply_sha) || load_script(s, TRIM_LUA, s->trim_sha))
+    if (load_script(s, APPLY_LUA, s->apply_sha) || load_script(s, TRIM_LUA, s->trim_sha) ||
+        load_script(s, CHECK_LUA, s->check_sha) || load_script(s, CLAIM_LUA, s->claim_sha))
         return SK_EIO;
     return 0;
 }
@@ -164,60 +187,98 @@ static int load_scripts(sk_store_t *s)
 int sk_store_connect(sk_store_t *s)
 {
     struct timeval tv = {s->cfg.timeout_ms / 1000, (s->cfg.timeout_ms % 1000) * 1000};
-    disconnect(s);
+    sk_store_disconnect(s);
     s->rc = s->cfg.unix_path ? redisConnectUnixWithTimeout(s->cfg.unix_path, tv)
                              : redisConnectWithTimeout(s->cfg.host, s->cfg.port, tv);
     if (!s->rc || s->rc->err) {
-        set_err(s, "cannot connect to Redis at %s:%d: %s",
+        sk_store_set_err(s, "cannot connect to Redis at %s:%d: %s",
                 s->cfg.unix_path ? s->cfg.unix_path : s->cfg.host, s->cfg.port,
                 s->rc ? s->rc->errstr : "out of memory");
-        disconnect(s);
+        sk_store_disconnect(s);
         return SK_EIO;
     }
     redisSetTimeout(s->rc, tv);
     if (s->cfg.password) {
         const char *argv[] = {"AUTH", s->cfg.user ? s->cfg.user : "default", s->cfg.password};
         size_t lens[] = {4, strlen(argv[1]), strlen(argv[2])};
-        redisReply *r = command(s, 3, argv, lens);
+        redisReply *r = sk_store_command(s, 3, argv, lens);
         if (!r)
             return SK_EIO;
         int bad = r->type == REDIS_REPLY_ERROR;
         if (bad)
-            set_err(s, "Redis AUTH as '%s' failed: %s (check the user and password)",
+            sk_store_set_err(s, "Redis AUTH as '%s' failed: %s (check the user and password)",
                     argv[1], r->str);
         freeReplyObject(r);
         if (bad) {
-            disconnect(s);
+            sk_store_disconnect(s);
             return SK_EIO;
         }
     }
     if (load_scripts(s) != 0) {
-        disconnect(s);
+        sk_store_disconnect(s);
         return SK_EIO;
     }
     s->err[0] = '\0';
     return 0;
 }
 
-static void key(const sk_store_t *s, char *buf, size_t len, int32_t p, const char *what)
+void sk_store_key(const sk_store_t *s, char *buf, size_t len, int32_t p, const char *what)
 {
     snprintf(buf, len, "%s:{p%" PRId32 "}:%s", s->cfg.prefix, p, what);
 }
 
 int sk_store_claim(sk_store_t *s, int32_t partition, int64_t *epoch)
 {
-    char k[128];
-    key(s, k, sizeof(k), partition, "epoch");
-    const char *argv[] = {"INCR", k};
-    size_t lens[] = {4, strlen(k)};
-    redisReply *r = command(s, 2, argv, lens);
+    int64_t seq;
+    return sk_store_claim_above(s, partition, 0, epoch, &seq);
+}
+
+/* Runs one of our scripts by its sha (*sha is read at each attempt),
+ * reloading the scripts once on NOSCRIPT (Redis restarted or failed over and
+ * lost its script cache); a second NOSCRIPT is returned as it is. NULL
+ * after an I/O failure. */
+static redisReply *evalsha(sk_store_t *s, const char *sha, int argc, const char **argv,
+                           size_t *lens)
+{
+    for (int attempt = 0;; attempt++) {
+        argv[0] = "EVALSHA";
+        lens[0] = 7;
+        argv[1] = sha;
+        lens[1] = 40;
+        redisReply *r = sk_store_command(s, argc, argv, lens);
+        if (!r || attempt > 0 || r->type != REDIS_REPLY_ERROR ||
+            strncmp(r->str, "NOSCRIPT", 8) != 0)
+            return r;
+        freeReplyObject(r);
+        if (load_scripts(s) != 0)
+            return NULL;
+    }
+}
+
+int sk_store_claim_above(sk_store_t *s, int32_t partition, int64_t min_epoch, int64_t *epoch,
+                         int64_t *seq)
+{
+    char ke[128], ko[128], min[32];
+    sk_store_key(s, ke, sizeof(ke), partition, "epoch");
+    sk_store_key(s, ko, sizeof(ko), partition, "offsets");
+    snprintf(min, sizeof(min), "%" PRId64, min_epoch);
+    const char *argv[] = {"EVALSHA", NULL, "2", ke, ko, min};
+    size_t lens[] = {7, 40, 1, strlen(ke), strlen(ko), strlen(min)};
+    redisReply *r = evalsha(s, s->claim_sha, 6, argv, lens);
     if (!r)
         return SK_EIO;
-    int rc = r->type == REDIS_REPLY_INTEGER ? 0 : SK_EIO;
-    if (rc == 0)
-        *epoch = r->integer;
-    else
-        set_err(s, "INCR %s: unexpected reply", k);
+    int rc = r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+                     r->element[0]->type == REDIS_REPLY_INTEGER &&
+                     r->element[1]->type == REDIS_REPLY_INTEGER
+                 ? 0
+                 : SK_EIO;
+    if (rc == 0) {
+        *epoch = r->element[0]->integer;
+        *seq = r->element[1]->integer;
+    } else {
+        sk_store_set_err(s, "claim of partition %" PRId32 ": %s", partition,
+                r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    }
     freeReplyObject(r);
     return rc;
 }
@@ -226,10 +287,10 @@ int sk_store_applied_offset(sk_store_t *s, int32_t partition, const char *topic,
                             int64_t *offset)
 {
     char k[128];
-    key(s, k, sizeof(k), partition, "offsets");
+    sk_store_key(s, k, sizeof(k), partition, "offsets");
     const char *argv[] = {"HGET", k, topic};
     size_t lens[] = {4, strlen(k), strlen(topic)};
-    redisReply *r = command(s, 3, argv, lens);
+    redisReply *r = sk_store_command(s, 3, argv, lens);
     if (!r)
         return SK_EIO;
     int rc = 0;
@@ -250,7 +311,7 @@ static int parse_hash_reply(sk_store_t *s, const redisReply *r, const char *user
 {
     *out = (sk_store_hash_t){0};
     if (r->type != REDIS_REPLY_ARRAY) {
-        set_err(s, "HGETALL of user %s: %s", user,
+        sk_store_set_err(s, "HGETALL of user %s: %s", user,
                 r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
         return SK_EIO;
     }
@@ -272,28 +333,10 @@ static int parse_hash_reply(sk_store_t *s, const redisReply *r, const char *user
     return 0;
 }
 
-/* Runs the trim script, reloading the scripts once on NOSCRIPT (Redis
- * restarted or failed over and lost its script cache); a second NOSCRIPT is
- * returned as it is. NULL after an I/O failure. */
-static redisReply *evalsha_trim(sk_store_t *s, int argc, const char **argv, size_t *lens)
-{
-    for (int attempt = 0;; attempt++) {
-        argv[1] = s->trim_sha;
-        lens[1] = 40;
-        redisReply *r = command(s, argc, argv, lens);
-        if (!r || attempt > 0 || r->type != REDIS_REPLY_ERROR ||
-            strncmp(r->str, "NOSCRIPT", 8) != 0)
-            return r;
-        freeReplyObject(r);
-        if (load_scripts(s) != 0)
-            return NULL;
-    }
-}
-
 static char *fmt_i64(sk_arena_t *a, int64_t v) { return sk_arena_sprintf(a, "%" PRId64, v); }
 
 /* The on-call index hash of a rotation in partition p, in arena memory. */
-static char *oncall_key(const sk_store_t *s, sk_arena_t *a, int32_t p, const char *rotation)
+char *sk_store_oncall_key(const sk_store_t *s, sk_arena_t *a, int32_t p, const char *rotation)
 {
     return sk_arena_sprintf(a, "%s:{p%" PRId32 "}:oncall:%s", s->cfg.prefix, p, rotation);
 }
@@ -324,9 +367,9 @@ static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_store_writes_t *op,
 {
     size_t n_del = op->n_del, n_set = op->n_set;
     /* EVALSHA sha numkeys + 5 keys + one per index write, 7 fixed ARGV,
-     * the counted lists */
+     * the counted lists (9 fixed ARGV) */
     size_t n_idx = op->n_oncall;
-    size_t argc = 3 + 5 + n_idx + 7 + 1 + n_del + 1 + 2 * n_set + 1 + 2 * n_idx + op->n_out;
+    size_t argc = 3 + 5 + n_idx + 9 + 1 + n_del + 1 + 2 * n_set + 1 + 2 * n_idx + op->n_out;
     size_t i = 0;
     const char **argv = sk_arena_calloc(a, argc, sizeof(*argv));
     size_t *lens = sk_arena_calloc(a, argc, sizeof(*lens));
@@ -338,13 +381,13 @@ static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_store_writes_t *op,
     static const char *const what[] = {"epoch", "offsets", "outbox", "timers"};
     for (size_t k = 0; k < 4; k++) {
         char kb[128];
-        key(s, kb, sizeof(kb), op->partition, what[k]);
+        sk_store_key(s, kb, sizeof(kb), op->partition, what[k]);
         argv[i++] = sk_arena_strdup(a, kb);
     }
     argv[i++] = sk_arena_sprintf(a, "%s:{p%" PRId32 "}:u:%s", s->cfg.prefix, op->partition,
                                  op->user ? op->user : "");
     for (size_t k = 0; k < n_idx; k++)
-        argv[i++] = oncall_key(s, a, op->partition, op->oncall[k].rotation);
+        argv[i++] = sk_store_oncall_key(s, a, op->partition, op->oncall[k].rotation);
     argv[i++] = fmt_i64(a, op->epoch);
     argv[i++] = op->topic ? op->topic : "";
     argv[i++] = fmt_i64(a, op->offset);
@@ -352,6 +395,8 @@ static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_store_writes_t *op,
     argv[i++] = op->user ? "1" : "0";
     argv[i++] = op->next_wake_ms == SK_MS_NONE ? "-1" : fmt_i64(a, op->next_wake_ms);
     argv[i++] = op->keep_until_ms == SK_MS_NONE ? "-1" : fmt_i64(a, op->keep_until_ms);
+    argv[i++] = fmt_i64(a, op->seq_floor);
+    argv[i++] = op->seq > 0 ? fmt_i64(a, op->seq) : "";
     argv[i++] = fmt_i64(a, (int64_t)n_del);
     for (size_t k = 0; k < n_del; k++)
         argv[i++] = op->del[k];
@@ -386,6 +431,27 @@ static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_store_writes_t *op,
     return 0;
 }
 
+/* The meaning of a reply of a fenced script that did not answer an
+ * integer: SK_EFENCED, SK_ENOTFOUND (NOEPOCH, LOST: state lost) or SK_EIO,
+ * with the error text set. */
+static int fence_result(sk_store_t *s, int32_t p, int64_t epoch, const char *what,
+                        const redisReply *r)
+{
+    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "FENCED ", 7) == 0) {
+        sk_store_set_err(s, "partition %" PRId32 " fenced: our epoch %" PRId64 ", %s", p, epoch, r->str);
+        return SK_EFENCED;
+    }
+    if (r->type == REDIS_REPLY_ERROR &&
+        (strncmp(r->str, "NOEPOCH ", 8) == 0 || strncmp(r->str, "LOST ", 5) == 0)) {
+        sk_store_set_err(s, "partition %" PRId32 ": state lost in Redis (our epoch %" PRId64 "): %s", p,
+                epoch, r->str);
+        return SK_ENOTFOUND;
+    }
+    sk_store_set_err(s, "partition %" PRId32 ": %s failed: %s", p, what,
+            r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+    return SK_EIO;
+}
+
 /* Interprets the reply of one apply: 0 (with *applied), SK_EFENCED,
  * SK_ENOTFOUND or SK_EIO. */
 static int apply_result(sk_store_t *s, const sk_store_writes_t *op, const redisReply *r,
@@ -395,18 +461,7 @@ static int apply_result(sk_store_t *s, const sk_store_writes_t *op, const redisR
         *applied = r->integer == 1;
         return 0;
     }
-    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "FENCED ", 7) == 0) {
-        set_err(s, "partition %" PRId32 " fenced: our epoch %" PRId64 ", %s", op->partition,
-                op->epoch, r->str);
-        return SK_EFENCED;
-    }
-    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOEPOCH ", 8) == 0) {
-        set_err(s, "partition %" PRId32 ": our epoch %" PRId64 " is gone from Redis: %s",
-                op->partition, op->epoch, r->str);
-        return SK_ENOTFOUND;
-    }
-    set_err(s, "apply script failed: %s", r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
-    return SK_EIO;
+    return fence_result(s, op->partition, op->epoch, "apply script", r);
 }
 
 int sk_store_apply(sk_store_t *s, const sk_store_writes_t *w, bool *applied)
@@ -443,13 +498,13 @@ static int apply_round(sk_store_t *s, const sk_store_writes_t *w, const size_t *
         size_t i = idx[got];
         redisReply *r = NULL;
         if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
-            set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
-            disconnect(s);
+            sk_store_set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+            sk_store_disconnect(s);
             rc = SK_EIO;
             goto out;
         }
         if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
-            set_err(s, "apply script: %s", r->str);
+            sk_store_set_err(s, "apply script: %s", r->str);
             rcs[i] = SK_EAGAIN;
             *noscript = true;
         } else {
@@ -474,7 +529,7 @@ int sk_store_apply_many(sk_store_t *s, const sk_store_writes_t *w, size_t n, boo
         applied[i] = false;
     }
     if (!s->rc) {
-        set_err(s, "not connected to Redis");
+        sk_store_set_err(s, "not connected to Redis");
         return SK_EIO;
     }
     if (n == 0)
@@ -515,7 +570,7 @@ int sk_store_read_users(sk_store_t *s, size_t n, const int32_t *partitions,
     size_t sent = 0;
     int rc = 0;
     if (!s->rc) {
-        set_err(s, "not connected to Redis");
+        sk_store_set_err(s, "not connected to Redis");
         return SK_EIO;
     }
     for (; sent < n; sent++) {
@@ -531,8 +586,8 @@ int sk_store_read_users(sk_store_t *s, size_t n, const int32_t *partitions,
     for (size_t i = 0; i < sent; i++) {
         redisReply *r = NULL;
         if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
-            set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
-            disconnect(s);
+            sk_store_set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+            sk_store_disconnect(s);
             return SK_EIO;
         }
         int prc = rc ? rc : parse_hash_reply(s, r, users[i], arena, &out[i]);
@@ -553,12 +608,12 @@ int sk_store_outbox_read_from(sk_store_t *s, int32_t partition, size_t start, si
                               sk_arena_t *arena, sk_outbox_entry_t **out, size_t *n)
 {
     char k[128], from[32], stop[32];
-    key(s, k, sizeof(k), partition, "outbox");
+    sk_store_key(s, k, sizeof(k), partition, "outbox");
     snprintf(from, sizeof(from), "%zu", start);
     snprintf(stop, sizeof(stop), "%zu", start + (max ? max - 1 : 0));
     const char *argv[] = {"LRANGE", k, from, stop};
     size_t lens[] = {6, strlen(k), strlen(from), strlen(stop)};
-    redisReply *r = command(s, 4, argv, lens);
+    redisReply *r = sk_store_command(s, 4, argv, lens);
     int rc = SK_EIO;
     *n = 0;
     if (!r)
@@ -573,13 +628,13 @@ int sk_store_outbox_read_from(sk_store_t *s, int32_t partition, size_t start, si
         redisReply *e = r->element[i];
         const unsigned char *p = (const unsigned char *)e->str;
         if (e->type != REDIS_REPLY_STRING || e->len < 5 || p[0] >= SK_OUT_TOPIC_COUNT) {
-            set_err(s, "outbox entry %zu of partition %" PRId32 " is damaged", i, partition);
+            sk_store_set_err(s, "outbox entry %zu of partition %" PRId32 " is damaged", i, partition);
             rc = SK_EIO;
             goto out;
         }
         size_t klen = (size_t)p[1] << 24 | (size_t)p[2] << 16 | (size_t)p[3] << 8 | p[4];
         if (klen > e->len - 5) {
-            set_err(s, "outbox entry %zu of partition %" PRId32 " is damaged", i, partition);
+            sk_store_set_err(s, "outbox entry %zu of partition %" PRId32 " is damaged", i, partition);
             rc = SK_EIO;
             goto out;
         }
@@ -600,25 +655,81 @@ out:
     return rc;
 }
 
-int sk_store_outbox_trim(sk_store_t *s, int32_t partition, int64_t epoch, size_t n)
+int sk_store_outbox_trim(sk_store_t *s, int32_t partition, int64_t epoch, int64_t seq_floor,
+                         size_t n)
 {
-    char ke[128], ko[128], ep[32], start[32];
-    key(s, ke, sizeof(ke), partition, "epoch");
-    key(s, ko, sizeof(ko), partition, "outbox");
+    char ke[128], ko[128], kb[128], ep[32], fl[32], start[32];
+    sk_store_key(s, ke, sizeof(ke), partition, "epoch");
+    sk_store_key(s, ko, sizeof(ko), partition, "offsets");
+    sk_store_key(s, kb, sizeof(kb), partition, "outbox");
     snprintf(ep, sizeof(ep), "%" PRId64, epoch);
+    snprintf(fl, sizeof(fl), "%" PRId64, seq_floor);
     snprintf(start, sizeof(start), "%zu", n);
-    const char *argv[] = {"EVALSHA", NULL, "2", ke, ko, ep, start};
-    size_t lens[] = {7, 40, 1, strlen(ke), strlen(ko), strlen(ep), strlen(start)};
-    redisReply *r = evalsha_trim(s, 7, argv, lens);
+    const char *argv[] = {"EVALSHA", NULL, "3", ke, ko, kb, ep, fl, start};
+    size_t lens[] = {7, 40, 1, strlen(ke), strlen(ko), strlen(kb), strlen(ep), strlen(fl),
+                     strlen(start)};
+    redisReply *r = evalsha(s, s->trim_sha, 9, argv, lens);
     if (!r)
         return SK_EIO;
     int rc = r->type == REDIS_REPLY_INTEGER ? 0
-             : (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "FENCED", 6) == 0) ? SK_EFENCED
-                                                                                  : SK_EIO;
-    if (rc)
-        set_err(s, "outbox trim of partition %" PRId32 ": %s", partition,
-                r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+                                            : fence_result(s, partition, epoch, "outbox trim", r);
     freeReplyObject(r);
+    return rc;
+}
+
+int sk_store_check_many(sk_store_t *s, size_t n, const int32_t *partitions,
+                        const int64_t *epochs, const int64_t *seq_floors, int *rcs)
+{
+    sk_arena_t a;
+    size_t sent = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++)
+        rcs[i] = SK_EIO;
+    if (!s->rc) {
+        sk_store_set_err(s, "not connected to Redis");
+        return SK_EIO;
+    }
+    sk_arena_init(&a, 4096);
+    for (int round = 0; round < 2; round++) {
+        bool noscript = false;
+        for (sent = 0; sent < n; sent++) {
+            char *ke = sk_arena_sprintf(&a, "%s:{p%" PRId32 "}:epoch", s->cfg.prefix,
+                                        partitions[sent]);
+            char *ko = sk_arena_sprintf(&a, "%s:{p%" PRId32 "}:offsets", s->cfg.prefix,
+                                        partitions[sent]);
+            char *ep = fmt_i64(&a, epochs[sent]), *fl = fmt_i64(&a, seq_floors[sent]);
+            if (!ke || !ko || !ep || !fl) {
+                rc = SK_ENOMEM;
+                break;
+            }
+            const char *argv[] = {"EVALSHA", s->check_sha, "2", ke, ko, ep, fl};
+            size_t lens[] = {7, 40, 1, strlen(ke), strlen(ko), strlen(ep), strlen(fl)};
+            if (redisAppendCommandArgv(s->rc, 7, argv, lens) != REDIS_OK) {
+                rc = SK_ENOMEM;
+                break;
+            }
+        }
+        for (size_t i = 0; i < sent; i++) {
+            redisReply *r = NULL;
+            if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
+                sk_store_set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+                sk_store_disconnect(s);
+                rc = SK_EIO;
+                goto out;
+            }
+            if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0)
+                noscript = true;
+            else
+                rcs[i] = r->type == REDIS_REPLY_INTEGER
+                             ? 0
+                             : fence_result(s, partitions[i], epochs[i], "check", r);
+            freeReplyObject(r);
+        }
+        if (rc || !noscript || round == 1 || (rc = load_scripts(s)) != 0)
+            break;
+    }
+out:
+    sk_arena_fini(&a);
     return rc;
 }
 
@@ -626,12 +737,12 @@ int sk_store_due_users(sk_store_t *s, int32_t partition, sk_ms_t now, size_t max
                        sk_arena_t *arena, const char ***users, size_t *n)
 {
     char k[128], nowb[32], maxb[32];
-    key(s, k, sizeof(k), partition, "timers");
+    sk_store_key(s, k, sizeof(k), partition, "timers");
     snprintf(nowb, sizeof(nowb), "%" PRId64, now);
     snprintf(maxb, sizeof(maxb), "%zu", max);
     const char *argv[] = {"ZRANGEBYSCORE", k, "-inf", nowb, "LIMIT", "0", maxb};
     size_t lens[] = {13, strlen(k), 4, strlen(nowb), 5, 1, strlen(maxb)};
-    redisReply *r = command(s, 7, argv, lens);
+    redisReply *r = sk_store_command(s, 7, argv, lens);
     int rc = SK_EIO;
     *n = 0;
     if (!r)
@@ -666,7 +777,7 @@ int sk_store_scan_users(sk_store_t *s, const char *user, sk_arena_t *arena,
     do {
         const char *argv[] = {"SCAN", cursor, "MATCH", match, "COUNT", "1000"};
         size_t lens[] = {4, strlen(cursor), 5, strlen(match), 5, 4};
-        redisReply *r = command(s, 6, argv, lens);
+        redisReply *r = sk_store_command(s, 6, argv, lens);
         if (!r)
             return SK_EIO;
         if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
@@ -712,7 +823,7 @@ int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const 
     *out = NULL;
     *n = 0;
     if (!s->rc) {
-        set_err(s, "not connected to Redis");
+        sk_store_set_err(s, "not connected to Redis");
         return SK_EIO;
     }
     const char **rot_of = sk_arena_calloc(arena, want + 1, sizeof(*rot_of));
@@ -720,7 +831,7 @@ int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const 
         return SK_ENOMEM;
     for (int32_t p = 0; p < n_partitions && rc == 0; p++) {
         for (size_t r = 0; r < n_rotations; r++) {
-            char *k = oncall_key(s, arena, p, rotations[r]);
+            char *k = sk_store_oncall_key(s, arena, p, rotations[r]);
             const char *argv[] = {"HGETALL", k};
             size_t lens[] = {7, k ? strlen(k) : 0};
             if (!k || redisAppendCommandArgv(s->rc, 2, argv, lens) != REDIS_OK) {
@@ -733,12 +844,12 @@ int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const 
     for (size_t i = 0; i < sent; i++) {
         redisReply *r = NULL;
         if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
-            set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
-            disconnect(s);
+            sk_store_set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+            sk_store_disconnect(s);
             return SK_EIO;
         }
         if (rc == 0 && r->type != REDIS_REPLY_ARRAY) {
-            set_err(s, "HGETALL of the on-call index of %s: %s", rot_of[i],
+            sk_store_set_err(s, "HGETALL of the on-call index of %s: %s", rot_of[i],
                     r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
             rc = SK_EIO;
         }
@@ -786,7 +897,7 @@ int sk_store_seen_once(sk_store_t *s, int32_t partition, const char *user, const
     snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_ms);
     const char *set[] = {"SET", k, tag, "NX", "PX", ttl};
     size_t set_lens[] = {3, strlen(k), strlen(tag), 2, 2, strlen(ttl)};
-    if (!(r = command(s, 6, set, set_lens)))
+    if (!(r = sk_store_command(s, 6, set, set_lens)))
         goto out;
     if (r->type == REDIS_REPLY_STATUS) {
         *first = true;
@@ -798,7 +909,7 @@ int sk_store_seen_once(sk_store_t *s, int32_t partition, const char *user, const
     freeReplyObject(r);
     const char *get[] = {"GET", k};
     size_t get_lens[] = {3, strlen(k)};
-    if (!(r = command(s, 2, get, get_lens)))
+    if (!(r = sk_store_command(s, 2, get, get_lens)))
         goto out;
     /* gone meanwhile (expired): the window is over, verify.c refuses it anyway */
     *first = r->type == REDIS_REPLY_STRING && strcmp(r->str, tag) == 0;

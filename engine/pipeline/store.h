@@ -5,7 +5,9 @@
  * stage the outputs atomically, and the layout works on Redis Cluster:
  *
  *   <prefix>:{p<N>}:epoch      owner epoch (INCR on every assignment)
- *   <prefix>:{p<N>}:offsets    hash: input topic -> last applied offset
+ *   <prefix>:{p<N>}:offsets    hash: input topic -> last applied offset, and
+ *                              "#seq" -> the last step sequence applied
+ *                              (the ledger's, see pipeline/ledger.c)
  *   <prefix>:{p<N>}:outbox     list: staged output records, oldest first
  *   <prefix>:{p<N>}:timers     sorted set: user -> due time (ms)
  *   <prefix>:{p<N>}:u:<user>   hash: the user's state, with a TTL
@@ -20,9 +22,11 @@
  *
  * Errors: SK_EIO means the connection failed (it is closed; call
  * sk_store_connect again, with backoff); SK_EFENCED means another instance
- * claimed the partition since our epoch; SK_ENOTFOUND means the partition
- * has no epoch at all in Redis (its data was lost or flushed: claim it
- * again).
+ * claimed the partition since our epoch; SK_ENOTFOUND means the partition's
+ * state is lost: no epoch at all in Redis (its data was lost or flushed), an
+ * epoch below ours or a step sequence below the ledger's (Redis went back
+ * in time: a failover to a replica that lagged) — restore it from the
+ * changelog.
  */
 #ifndef SK_STORE_H
 #define SK_STORE_H
@@ -50,6 +54,7 @@ typedef enum sk_out_topic {
     SK_OUT_AUDIT = 1,
     SK_OUT_DEADLETTER = 2,
     SK_OUT_TASKS = 3,
+    SK_OUT_CHANGELOG = 4, /* to the partition of the outbox, not by key */
     SK_OUT_TOPIC_COUNT
 } sk_out_topic_t;
 
@@ -106,7 +111,33 @@ typedef struct sk_store_writes {
     const sk_store_oncall_field_t *oncall;
     size_t n_out;        /* records appended to the outbox, in order */
     const sk_outbox_entry_t *out;
+    int64_t seq_floor;   /* the step sequence the ledger has reached: a Redis below it
+                            lost state (refused, SK_ENOTFOUND) */
+    int64_t seq;         /* this step's sequence (its changelog record is in out); 0 none */
 } sk_store_writes_t;
+
+/* One user as the changelog has it, for sk_store_restore. */
+typedef struct sk_store_restore_user {
+    const char *user;
+    size_t n_fields; /* 0: no hash (a timer alone is still set) */
+    const sk_store_field_t *fields;
+    sk_ms_t next_wake_ms;  /* SK_MS_NONE: no timer */
+    sk_ms_t keep_until_ms; /* SK_MS_NONE: no expiry */
+} sk_store_restore_user_t;
+
+/* A partition's state rebuilt from the changelog. Pointers borrowed. */
+typedef struct sk_store_restore {
+    int32_t partition;
+    int64_t epoch; /* our new claim, set last */
+    int64_t seq;   /* the ledger's last step sequence */
+    size_t n_users;
+    const sk_store_restore_user_t *users;
+    size_t n_oncall; /* on-call index fields to set */
+    const sk_store_oncall_field_t *oncall;
+    size_t n_offsets; /* applied offsets: topics[i] -> offsets[i] */
+    const char *const *topics;
+    const int64_t *offsets;
+} sk_store_restore_t;
 
 /*
  * sk_store_config_address — fills cfg's host/port or unix_path from
@@ -140,15 +171,44 @@ const char *sk_store_last_error(const sk_store_t *store);
 /* Claims a partition: INCR of its epoch; *epoch gets the new value. */
 int sk_store_claim(sk_store_t *store, int32_t partition, int64_t *epoch);
 
+/*
+ * sk_store_claim_above — the same, with an epoch of at least min_epoch (an
+ * epoch that went back after a data loss must not fence us out), and
+ * *seq the partition's last step sequence in Redis (0 when none). 0 or
+ * SK_EIO.
+ */
+int sk_store_claim_above(sk_store_t *store, int32_t partition, int64_t min_epoch,
+                         int64_t *epoch, int64_t *seq);
+
+/*
+ * sk_store_check_many — the fence of the scripts alone, for n partitions
+ * pipelined: rcs[i] is 0 (Redis holds epochs[i] and a step sequence of at
+ * least seq_floors[i]), SK_EFENCED, SK_ENOTFOUND (state lost) or SK_EIO.
+ * Returns SK_EIO when the connection failed, SK_ENOMEM, else 0.
+ */
+int sk_store_check_many(sk_store_t *store, size_t n, const int32_t *partitions,
+                        const int64_t *epochs, const int64_t *seq_floors, int *rcs);
+
+/*
+ * sk_store_restore — rebuilds a partition: deletes its epoch, then every
+ * key of it but the outbox (whatever is staged is still re-sent), writes
+ * the users' hashes, expiries and timers, the on-call index, the applied
+ * offsets and the step sequence, and sets the epoch last, so a restore cut
+ * short reads as lost and is made again. 0, SK_EIO or SK_ENOMEM.
+ */
+int sk_store_restore(sk_store_t *store, const sk_store_restore_t *restore);
+
 /* Last applied offset of topic in partition, or -1 when none. */
 int sk_store_applied_offset(sk_store_t *store, int32_t partition,
                             const char *topic, int64_t *offset);
 
 /*
- * sk_store_apply — one atomic step: checks the epoch, skips the input if its
+ * sk_store_apply — one atomic step: checks the epoch and the step
+ * sequence (seq_floor), skips the input if its
  * offset was applied already (*applied = false), else writes the user's
  * hash fields, the on-call index fields, the hash's TTL, the timer, the
- * applied offset, and appends the outbox entries (*applied = true). Returns
+ * applied offset, the step sequence (seq, when not 0), and appends the
+ * outbox entries (*applied = true). Returns
  * 0, SK_EFENCED (another owner's epoch), SK_ENOTFOUND (no epoch in Redis),
  * or SK_EIO (the connection failed, or the script cache was lost twice in a
  * row). Nothing is written unless 0 is returned with *applied.
@@ -211,8 +271,9 @@ int sk_store_outbox_read(sk_store_t *store, int32_t partition, size_t max,
 int sk_store_outbox_read_from(sk_store_t *store, int32_t partition, size_t start, size_t max,
                               sk_arena_t *arena, sk_outbox_entry_t **out, size_t *n);
 
-/* Drops the n oldest staged entries, if epoch still owns the partition. */
-int sk_store_outbox_trim(sk_store_t *store, int32_t partition, int64_t epoch,
+/* Drops the n oldest staged entries, if epoch still owns the partition and
+ * its state is not lost (the fence of sk_store_apply, same codes). */
+int sk_store_outbox_trim(sk_store_t *store, int32_t partition, int64_t epoch, int64_t seq_floor,
                          size_t n);
 
 /* Users whose timer is due at `now`, at most max, into arena memory. */

@@ -13,4 +13,4 @@ test-build: build/test/bin/chaos/mock_broker
 .PHONY: chaos
 chaos: deps
 	@$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) test-build
-	/usr/bin/python3 tests/chaos/chaos.py --kills 20 --users 400 --redis-restarts 2 --broker-outages 2 --two-instances
+	/usr/bin/python3 tests/chaos/chaos.py --kills 20 --users 400 --redis-restarts 2 --broker-outages 2 --flushalls 2 --redis-empties 2 --two-instances

@@ -5,8 +5,9 @@ as its own process (tests/chaos/mock_broker), and one or two shiftkeyd
 processes. A steady load of shift events and access requests with known
 expected outcomes is produced with Python's confluent_kafka (Avro by
 python3-avro through tests/blackbox/skwire.py), while the engine is killed
-with SIGKILL at random moments and restarted, Redis is restarted and the
-broker set down and up. At the end every expected command must be on the commands topic and
+with SIGKILL at random moments and restarted, Redis is restarted, flushed
+(FLUSHALL) and replaced by an empty one, and the broker set down and up. At
+the end every expected command must be on the commands topic and
 every expected review task on the tasks topic, every poison input (about 1 MB
 of garbage, or a few bytes) dead-lettered with its length and SHA-256 and no
 more than 8 KiB of it, every duplicate byte-identical
@@ -25,8 +26,22 @@ run on made-up topic contents with a lost request, a doubled GRANT, a wrong
 expiry and altered duplicates, and must report each of them; --plant puts
 a fault into a real run (a lost request, a doubled GRANT) to see it fail.
 
-    /usr/bin/python3 tests/chaos/chaos.py --kills 3 --users 60 --broker-outages 1  # short
+    /usr/bin/python3 tests/chaos/chaos.py --kills 3 --users 60 --broker-outages 1 \
+        --flushalls 1 --redis-empties 1                                             # short
     make chaos                                                                    # long
+
+Access never outlives its expiry by more than 5 s after a data loss, 15 s
+after any other fault (excess_bound): just before
+each fault a probe user starts a shift; Redis holds its grant when the
+fault comes, and the shift ends 1.2 s later (a probe the engine was too busy
+to grant within 6 s is not measured: it must then have both of its
+commands, or none, since a shift seen after its end grants nothing), and
+every REVOKE's excess (when Kafka got it, minus the expiry it names) is
+measured; the worst excess is printed per fault kind (the REVOKEs of the
+workload that no probe watched count as "none"), and each must be within
+the bound. After a FLUSHALL or an empty Redis the engine must restore the
+partitions from the changelog topic (it says so in its log, with the time
+the restore took; the worst is printed).
 
 --requesters N sets how many users make requests (default: half of --users).
 
@@ -68,6 +83,22 @@ CHAOS_FRONT_KEY = nacl.signing.SigningKey(hashlib.blake2b(CHAOS_FRONT.encode(),
 T_COMMANDS = "shiftkey.commands.v1"
 T_TASKS = "shiftkey.tasks.v1"
 T_DEADLETTER = "shiftkey.deadletter.v1"
+# how long access may outlive its expiry, per fault kind: a data loss is
+# found within a timer scan and restored in about 0.1 s per partition; a
+# SIGKILL leaves the dead member's partitions unowned until its session
+# times out (3 s here) and the group rebalances, a broker outage holds the
+# REVOKE back until the broker is up (measured worst: kill 9.6 s, broker
+# 7.9 s, none 3.2 s under 2 instances and 20 kills)
+EXCESS_BOUND_MS = 15000
+EXCESS_BOUND_LOSS_MS = 5000  # flushall, empty
+PROBE_LEAD_MS = 6000   # a probe's GRANT is awaited this long before its fault
+PROBE_LEAD_LOSS_MS = 15000  # before a data loss (they come last, after the crashes)
+PROBE_AFTER_MS = 1200  # and its shift ends this long after the GRANT is held
+
+
+def excess_bound(kind):
+    return EXCESS_BOUND_LOSS_MS if kind in ("flushall", "empty") else EXCESS_BOUND_MS
+
 
 # shift scenario -> expected (action, entitlement of app) commands and the
 # entitlements of app held at the end
@@ -133,6 +164,18 @@ class Rig:
     def stop_redis(self):
         self.redis.send_signal(signal.SIGTERM)
         self.redis.wait(10)
+
+    def empty_redis(self):
+        """Replaces Redis by an empty one on the same port: its data files
+        are deleted while it is down."""
+        self.stop_redis()
+        for name in ("appendonlydir", "appendonly.aof", "dump.rdb"):
+            path = os.path.join(self.tmp, name)
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+            elif os.path.exists(path):
+                os.unlink(path)
+        self.start_redis()
 
     def redis_cli(self, *args):
         r = subprocess.run(["redis-cli", "-p", str(self.redis_port)] + list(args),
@@ -419,10 +462,11 @@ def request_record(user, kind, t):
                 target=REQ_REVIEWED[0], comment="ok")
 
 
-def read_topics(bootstrap, topics, seconds):
+def read_topics(bootstrap, topics, seconds, stamps=None):
     """Every record of the topics, from their beginning: topic -> list of
     (key, value bytes), in each partition's order. Stops after `seconds`
-    without a record (at least 1 s after the last one)."""
+    without a record (at least 1 s after the last one). With `stamps` (a
+    dict), stamps[value bytes] gets the first Kafka timestamp of each value."""
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": "chaos-reader-%d" % now_ms(),
                   "enable.auto.commit": False, "log_level": 3})
     c.assign([TopicPartition(t, p, 0) for t in topics for p in range(PARTITIONS)])
@@ -433,6 +477,8 @@ def read_topics(bootstrap, topics, seconds):
         if m is None or m.error():
             continue
         out[m.topic()].append(((m.key() or b"").decode(errors="replace"), m.value()))
+        if stamps is not None:
+            stamps.setdefault(m.value(), m.timestamp()[1])
         idle_until = max(idle_until, time.time() + 1.0)
     c.close()
     return out
@@ -671,6 +717,36 @@ def self_test(check):
           "byte-identical is reported (%d)" % f["task_different"])
 
 
+def revoke_excess(cmd_recs, stamps, probes):
+    """The worst excess access per fault kind, in ms: for every REVOKE, when
+    Kafka got it minus the expiry it names (expires_at); a probe user's
+    REVOKE counts for its fault's kind, any other for "none". Returns
+    {kind: (worst ms, REVOKEs measured)}."""
+    worst = {}
+    for _, v in cmd_recs:
+        cmd = skwire.decode(v)[1]
+        if cmd["action"] != "REVOKE" or v not in stamps:
+            continue
+        kind = probes.get(cmd["user"], "none")
+        excess = stamps[v] - cmd["expires_at"]
+        w, n = worst.get(kind, (None, 0))
+        worst[kind] = (excess if w is None or excess > w else w, n + 1)
+    return worst
+
+
+def restore_times(logs):
+    """(restores, worst ms) from the engines' "restored from ... in N ms" lines."""
+    n, ms = 0, 0
+    for path in logs:
+        with open(path, errors="replace") as fh:
+            for line in fh:
+                i = line.find(": restored from ")
+                if i >= 0 and " in " in line[i:]:
+                    n += 1
+                    ms = max(ms, int(line[i:].split(" in ", 1)[1].split(" ", 1)[0]))
+    return n, ms
+
+
 def plant_doubled_grant(bootstrap, cmd_recs):
     """Puts a copy of the first request GRANT in cmd_recs on the commands
     topic, issued 1 s later (expiry moved with it) under another
@@ -699,6 +775,10 @@ def main():
                     help="users with access requests (default: half of --users)")
     ap.add_argument("--redis-restarts", type=int, default=0)
     ap.add_argument("--broker-outages", type=int, default=0)
+    ap.add_argument("--flushalls", type=int, default=0,
+                    help="FLUSHALL of Redis mid-run (restored from the changelog)")
+    ap.add_argument("--redis-empties", type=int, default=0,
+                    help="Redis replaced by an empty one mid-run (restored from the changelog)")
     ap.add_argument("--two-instances", action="store_true")
     ap.add_argument("--crash-after", type=int, default=5,
                     help="engine 0 exits right after its N-th applied record, then after "
@@ -753,8 +833,10 @@ def run_once(args, seed, passed_before):
         print(("ok   " if ok else "FAIL ") + what, flush=True)
 
     log("seed %d, %d users, %d requesters, %d kills, %d redis restarts, %d broker outages, "
-        "%d instance(s)" % (seed, args.users, args.requesters, args.kills, args.redis_restarts,
-                            args.broker_outages, 2 if args.two_instances else 1))
+        "%d FLUSHALLs, %d empty Redis, %d instance(s)" % (
+            seed, args.users, args.requesters, args.kills, args.redis_restarts,
+            args.broker_outages, args.flushalls, args.redis_empties,
+            2 if args.two_instances else 1))
     rig = Rig(tmp, 2 if args.two_instances else 1,
               args.crash_after)
     try:
@@ -764,13 +846,47 @@ def run_once(args, seed, passed_before):
         faults = (["kill"] * args.kills + ["redis"] * args.redis_restarts +
                   ["broker"] * args.broker_outages)
         rnd.shuffle(faults)
-        done = {"redis": 0, "broker": 0}
+        # data losses last: the failpoint crashes come first and their outbox
+        # must be re-sent before a FLUSHALL can take it (that check needs it)
+        losses = ["flushall"] * args.flushalls + ["empty"] * args.redis_empties
+        rnd.shuffle(losses)
+        faults += losses
+        done = {"redis": 0, "broker": 0, "flushall": 0, "empty": 0}
+        probes = {}  # measured probe user -> the kind of fault its expiry falls into
+        unmeasured = []  # probes not granted in time: all of their commands, or none
+        probe_producer = Producer({"bootstrap.servers": rig.bootstrap, "log_level": 3,
+                                   "partitioner": "murmur2_random"})
+
+        def probe(kind):
+            """A shift whose grant is held when the fault comes, and whose end
+            falls PROBE_AFTER_MS into it."""
+            user = "probe-%s-%d" % (kind, len(probes) + len(unmeasured))
+            t = now_ms()
+            lead = PROBE_LEAD_LOSS_MS if kind in ("flushall", "empty") else PROBE_LEAD_MS
+            rec = event_record(user, "timer", 0, t, t + lead + PROBE_AFTER_MS)
+            probe_producer.produce(T_SCHEDULE, key=user.encode(),
+                                   value=skwire.encode("schedule_event", rec))
+            probe_producer.flush(10)
+            while now_ms() < min(t + lead, faults_until):
+                if rig.redis_cli("--scan", "--pattern", "sk:*:u:%s" % user):
+                    probes[user] = kind
+                    model.add_shift_user(user, "timer")
+                    # the fault comes PROBE_AFTER_MS before the shift's end
+                    time.sleep(max(0.3, (t + lead - now_ms()) / 1000.0))
+                    return
+                time.sleep(0.05)
+            unmeasured.append(user)
         duration = max(8.0, 3.0 * len(faults))
         produced = {"shift": 0, "request": 0, "resent": 0}
         last_sent = {}
         t_start = now_ms()
         planted = []
-        timers_from = t_start + int(duration * 1000) + 40000
+        # the workload's timers end after the faults (probes and the wait
+        # before a data loss make that phase longer), during the run; the
+        # faults never run into them (faults_until)
+        timers_from = (t_start + int(duration * 1000) + 40000 + 7000 * len(faults) +
+                       20000 * len(losses))
+        faults_until = timers_from - 15000
         poison = poison_plan(events, args.poison_big, args.poison_garbage, seed)
 
         def produce():
@@ -825,6 +941,14 @@ def run_once(args, seed, passed_before):
         for f in faults:
             time.sleep(t_fault * rnd.uniform(0.5, 1.5))
             rig.restart_crashed()
+            if f in ("flushall", "empty") and args.crash_after and rig.crashes < 2:
+                until = min(time.time() + 30, faults_until / 1000.0 - 8)
+                while rig.crashes < 2 and time.time() < until:
+                    rig.restart_crashed()
+                    time.sleep(0.5)
+                # the restarted engine re-sends what the crash left staged
+                time.sleep(max(0.0, min(6.0, faults_until / 1000.0 - 2 - time.time())))
+            probe(f)
             if f == "kill":
                 i = rnd.randrange(len(rig.engines))
                 rig.kill_engine(i)
@@ -836,7 +960,7 @@ def run_once(args, seed, passed_before):
                 time.sleep(1.0)
                 rig.start_redis()
                 done["redis"] += 1
-            else:
+            elif f == "broker":
                 log("broker down for 2 s after %d records produced, then 5 produce requests "
                     "refused (NOT_LEADER_OR_FOLLOWER)" % n_produced())
                 rig.broker_cmd("down")
@@ -844,6 +968,14 @@ def run_once(args, seed, passed_before):
                 rig.broker_cmd("up")
                 rig.broker_cmd("errors 5 6")
                 done["broker"] += 1
+            elif f == "flushall":
+                log("FLUSHALL of Redis after %d records produced" % n_produced())
+                rig.redis_cli("FLUSHALL")
+                done["flushall"] += 1
+            else:
+                log("Redis replaced by an empty one after %d records produced" % n_produced())
+                rig.empty_redis()
+                done["empty"] += 1
         while producer.is_alive():
             rig.restart_crashed()
             producer.join(0.5)
@@ -852,8 +984,9 @@ def run_once(args, seed, passed_before):
         # (timers included)
         n_expected, n_tasks = model.n_commands(), model.n_tasks()
         deadline = time.time() + 120
+        stamps = {}
         while True:
-            recs = read_topics(rig.bootstrap, [T_COMMANDS, T_TASKS], 2.0)
+            recs = read_topics(rig.bootstrap, [T_COMMANDS, T_TASKS], 2.0, stamps)
             n_cmds = len({skwire.decode(v)[1]["command_id"] for _, v in recs[T_COMMANDS]})
             n_found_tasks = len({(t["task_id"], t["state"], t["outcome"])
                                  for t in (skwire.decode(v)[1] for _, v in recs[T_TASKS])})
@@ -865,6 +998,9 @@ def run_once(args, seed, passed_before):
 
         if rig.broker.poll() is not None:
             return BROKER_CRASHED
+        for user in unmeasured:  # granted late, or never: both commands, or none
+            if any(k == user for k, _ in recs[T_COMMANDS]):
+                model.add_shift_user(user, "timer")
         dead = read_topics(rig.bootstrap, [T_DEADLETTER], 2.0)[T_DEADLETTER]
         pf = poison_figures(poison, dead)
         if args.plant == "doubled-grant":
@@ -902,8 +1038,26 @@ def run_once(args, seed, passed_before):
             rig.kills, rig.crashes))
         print("restarts, outages    %d redis-server restart(s), %d broker outage(s)" % (
             done["redis"], done["broker"]))
+        n_restores, restore_ms = restore_times(rig.engine_logs)
+        print("data losses          %d FLUSHALL, %d Redis replaced by an empty one: %d partition "
+              "restores from the changelog, the slowest %d ms" % (
+                  done["flushall"], done["empty"], n_restores, restore_ms))
+        excess = revoke_excess(recs[T_COMMANDS], stamps, probes)
+        if unmeasured:
+            print("probes not measured  %d (the engine was busy elsewhere for %d ms)" % (
+                len(unmeasured), PROBE_LEAD_MS))
+        for kind in sorted(excess):
+            print("worst excess access  %-9s %6d ms (%d REVOKEs measured; bound %d ms)" % (
+                kind, excess[kind][0], excess[kind][1], excess_bound(kind)))
         print()
         check(f["missing"] == 0, "every expected command is on the topic")
+        check(all(w <= excess_bound(k) for k, (w, _) in excess.items()) and
+              all(k in excess for k in set(probes.values())),
+              "no access outlives its expiry by more than %d ms after a data loss, %d ms after "
+              "any other fault (every measured probe revoked)" % (EXCESS_BOUND_LOSS_MS,
+                                                                   EXCESS_BOUND_MS))
+        if done["flushall"] or done["empty"]:
+            check(n_restores >= 1, "the data losses were restored from the changelog")
         check(f["unexpected"] == 0, "no command that should not exist")
         check(pf["found"] == len(poison) and pf["largest_payload"] <= 8192 and
               pf["largest"] <= 8192 + 2048,

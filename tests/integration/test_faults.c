@@ -5,7 +5,10 @@
  * rules in force stay; a reload that removes an entitlement or a rotation
  * revokes what they gave at once, with complete commands; a partition whose epoch vanished from Redis is
  * claimed again and goes on; a partition claimed by another instance in the
- * middle of the stream is left to it while the others go on.
+ * middle of the stream is left to it while the others go on. Redis data
+ * loss during a shift (FLUSHALL; Redis replaced by an empty one): the
+ * partition is restored from the changelog at once (`shiftkey grants`
+ * shows the grant again) and the REVOKE still comes at the shift's end.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,6 +246,147 @@ TEST(x_a_partition_whose_epoch_vanished_is_claimed_again)
     CHECK_INT(st.fenced, fenced_before); /* not taken for another owner */
 }
 
+/* The revokes of `user` on the commands topic (at most max), and when the
+ * last one was seen. */
+static int revokes_of(const char *user, sk_ms_t *last_seen)
+{
+    const sk_fx_record_t *r[16];
+    size_t n = sk_fx_reader_get(commands, user, r, 16);
+    int k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (r[i]->cmd.action == SK_CMD_REVOKE) {
+            k++;
+            *last_seen = r[i]->seen_ms;
+        }
+    return k;
+}
+
+/* `shiftkey grants USER` against the test's Redis: true when it lists app/read. */
+static bool cli_lists_grant(const char *user)
+{
+    char cmd[256], out[4096];
+    snprintf(cmd, sizeof(cmd), "build/test/bin/shiftkey grants %s --redis 127.0.0.1:%d 2>&1",
+             user, redis.port);
+    FILE *f = popen(cmd, "r");
+    size_t n = f ? fread(out, 1, sizeof(out) - 1, f) : 0;
+    if (f)
+        pclose(f);
+    out[n] = '\0';
+    return strstr(out, "app/read") != NULL;
+}
+
+typedef enum { FAULT_FLUSHALL, FAULT_EMPTY_REDIS } fault_t;
+
+/*
+ * A shift of 6 s starts; once its GRANTs are out, Redis loses everything.
+ * The engine must find the partition's state lost at once, restore it from
+ * the changelog (the grant listed again), and REVOKE at the shift's end.
+ */
+static void data_loss_during_a_shift(fault_t fault, const char *user, const char *shift)
+{
+    sk_engine_stats_t st;
+    sk_ms_t end = sk_now_ms() + 6000, seen = 0;
+    sk_schedule_event_t a = started(shift, user, "primary", end);
+    CHECK_INT(sk_fx_produce_event(&kafka, &a), 0);
+    CHECK_INT(sk_fx_reader_wait(commands, user, 2, 15000), 2);
+    int p = partition_of(user);
+    CHECK(p >= 0);
+    if (p < 0)
+        return;
+    sleep_ms(500); /* the outbox trimmed, the changelog record acknowledged */
+    sk_engine_stats(eng.engine, &st);
+    uint64_t restores = st.restores;
+    sk_ms_t t0 = sk_now_ms();
+    if (fault == FAULT_FLUSHALL) {
+        CHECK_INT(sk_fx_redis_int(&redis, "FLUSHALL"), -1); /* status reply */
+    } else {
+        char cmd[512];
+        sk_fx_redis_stop(&redis);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", redis.dir);
+        CHECK_INT(system(cmd), 0);
+        CHECK_INT(sk_fx_redis_start_on(&redis, redis.port), 0);
+    }
+    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p%d}:u:%s", p, user), 0);
+    /* detected without any new input, and restored */
+    sk_ms_t deadline = sk_now_ms() + 10000;
+    while (sk_fx_redis_int(&redis, "EXISTS sk:{p%d}:u:%s", p, user) != 1 &&
+           sk_now_ms() < deadline)
+        sleep_ms(20);
+    sk_ms_t back = sk_now_ms();
+    do { /* the engine counts the restore right after its writes */
+        sleep_ms(10);
+        sk_engine_stats(eng.engine, &st);
+    } while (st.restores == restores && sk_now_ms() < deadline);
+    fprintf(stderr, "  %s: state back after %lld ms (restore itself %llu ms, %llu restores)\n",
+            fault == FAULT_FLUSHALL ? "FLUSHALL" : "Redis replaced by an empty one",
+            (long long)(back - t0), (unsigned long long)st.restore_ms_last,
+            (unsigned long long)(st.restores - restores));
+    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p%d}:u:%s", p, user), 1);
+    CHECK(st.restores > restores);
+    CHECK(sk_fx_redis_int(&redis, "ZSCORE sk:{p%d}:timers %s", p, user) > 0);
+    CHECK(cli_lists_grant(user));
+    /* the REVOKEs (read, write) still come at the shift's end */
+    deadline = end + 15000;
+    while (revokes_of(user, &seen) < 2 && sk_now_ms() < deadline)
+        sleep_ms(50);
+    CHECK_INT(revokes_of(user, &seen), 2);
+    fprintf(stderr, "  revoked %lld ms after the shift's end\n", (long long)(seen - end));
+    CHECK(seen >= end && seen - end <= 2000);
+    CHECK(!cli_lists_grant(user));
+}
+
+TEST(x_flushall_during_a_shift_still_revokes_at_its_end)
+{
+    data_loss_during_a_shift(FAULT_FLUSHALL, "fl-user", "fl1");
+}
+
+TEST(x_redis_replaced_by_an_empty_one_still_revokes_at_the_end)
+{
+    data_loss_during_a_shift(FAULT_EMPTY_REDIS, "er-user", "er1");
+}
+
+/*
+ * Redis loses everything and then refuses writes (a replica of a primary
+ * that is gone): the partition cannot be restored, so it fails closed at
+ * once — REVOKEs of what the ledger says is held, long before the shift's
+ * end — and is restored once Redis takes writes again.
+ */
+TEST(x_state_lost_and_not_restorable_fails_closed)
+{
+    sk_ms_t end = sk_now_ms() + 3600000, seen = 0;
+    sk_schedule_event_t a = started("fc1", "fc-user", "primary", end);
+    CHECK_INT(sk_fx_produce_event(&kafka, &a), 0);
+    CHECK_INT(sk_fx_reader_wait(commands, "fc-user", 2, 15000), 2);
+    int p = partition_of("fc-user");
+    CHECK(p >= 0);
+    if (p < 0)
+        return;
+    sleep_ms(500);
+    sk_ms_t t0 = sk_now_ms();
+    CHECK_INT(sk_fx_redis_int(&redis, "FLUSHALL"), -1);
+    CHECK_INT(sk_fx_redis_int(&redis, "REPLICAOF 127.0.0.1 1"), -1); /* read-only now */
+    sk_ms_t deadline = sk_now_ms() + 15000;
+    while (revokes_of("fc-user", &seen) < 2 && sk_now_ms() < deadline)
+        sleep_ms(50);
+    CHECK_INT(revokes_of("fc-user", &seen), 2);
+    fprintf(stderr, "  failed closed: REVOKEs %lld ms after the loss (shift ends in an hour)\n",
+            (long long)(seen - t0));
+    const sk_fx_record_t *r[8];
+    size_t n = sk_fx_reader_get(commands, "fc-user", r, 8);
+    for (size_t i = 0; i < n; i++)
+        if (r[i]->cmd.action == SK_CMD_REVOKE) {
+            CHECK_STR(r[i]->cmd.app, "app");
+            CHECK_INT(r[i]->cmd.expires_at_ms, end);
+            CHECK(strstr(r[i]->cmd.reason, "fail closed") != NULL);
+        }
+    /* Redis takes writes again: the partition is restored and goes on */
+    CHECK_INT(sk_fx_redis_int(&redis, "REPLICAOF NO ONE"), -1);
+    deadline = sk_now_ms() + 10000;
+    while (sk_fx_redis_int(&redis, "EXISTS sk:{p%d}:u:fc-user", p) != 1 && sk_now_ms() < deadline)
+        sleep_ms(50);
+    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p%d}:u:fc-user", p), 1);
+}
+
 TEST(y_a_partition_fenced_mid_batch_is_left_to_its_new_owner)
 {
     sk_ms_t end = sk_now_ms() + 3600000;
@@ -302,5 +446,8 @@ SK_TEST_MAIN(SK_TEST_CASE(a_setup), SK_TEST_CASE(redis_restart_mid_stream_loses_
              SK_TEST_CASE(rules_reload_accepted_then_refused_whole),
              SK_TEST_CASE(rules_reload_that_removes_access_takes_it_back_at_once),
              SK_TEST_CASE(x_a_partition_whose_epoch_vanished_is_claimed_again),
+             SK_TEST_CASE(x_flushall_during_a_shift_still_revokes_at_its_end),
+             SK_TEST_CASE(x_redis_replaced_by_an_empty_one_still_revokes_at_the_end),
+             SK_TEST_CASE(x_state_lost_and_not_restorable_fails_closed),
              SK_TEST_CASE(y_a_partition_fenced_mid_batch_is_left_to_its_new_owner),
              SK_TEST_CASE(z_teardown))

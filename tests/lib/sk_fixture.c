@@ -111,7 +111,7 @@ int sk_fx_kafka_start(sk_fx_kafka_t *k, int partitions)
     static const char *const topics[] = {"shiftkey.schedule.v1", "shiftkey.commands.v1",
                                          "shiftkey.audit.v1", "shiftkey.deadletter.v1",
                                          "shiftkey.requests.v1", "shiftkey.tasks.v1",
-                                         "shiftkey.provisioning.results.v1"};
+                                         "shiftkey.provisioning.results.v1", "shiftkey.changelog.v1"};
     memset(k, 0, sizeof(*k));
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));

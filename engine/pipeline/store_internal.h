@@ -1,0 +1,39 @@
+/*
+ * store_internal.h — what store.c shares with store_restore.c (the rebuild
+ * of a partition from the changelog): the store object and a few helpers.
+ * Not an API: everything else uses store.h.
+ */
+#ifndef SK_STORE_INTERNAL_H
+#define SK_STORE_INTERNAL_H
+
+#include <hiredis.h>
+
+#include "pipeline/store.h"
+
+struct sk_store {
+    sk_store_config_t cfg;
+    redisContext *rc;
+    char apply_sha[41];
+    char trim_sha[41];
+    char check_sha[41];
+    char claim_sha[41];
+    char err[256];
+};
+
+/* Sets the text sk_store_last_error returns. */
+void sk_store_set_err(sk_store_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Closes the connection (sk_store_connect opens it again). */
+void sk_store_disconnect(sk_store_t *s);
+
+/* Runs one command. Returns the reply (caller frees), or NULL after an I/O
+ * failure, which closes the connection. Error replies are returned as such. */
+redisReply *sk_store_command(sk_store_t *s, int argc, const char **argv, const size_t *lens);
+
+/* "<prefix>:{p<p>}:<what>" into buf. */
+void sk_store_key(const sk_store_t *s, char *buf, size_t len, int32_t p, const char *what);
+
+/* The on-call index hash of a rotation in partition p, in arena memory. */
+char *sk_store_oncall_key(const sk_store_t *s, sk_arena_t *a, int32_t p, const char *rotation);
+
+#endif
