@@ -199,8 +199,10 @@ void sk_engine_metrics_sample(sk_engine_t *e, sk_ms_t now)
     sk_metric_set(m->redis_up, sk_store_connected(e->store) ? 1 : 0);
     sk_metric_add(m->timers, (double)(e->stats.timers_fired - m->last_timers));
     sk_metric_add(m->fenced, (double)(e->stats.fenced - m->last_fenced));
+    sk_metric_add(m->restores, (double)(e->stats.restores - m->last_restores));
     m->last_timers = e->stats.timers_fired;
     m->last_fenced = e->stats.fenced;
+    m->last_restores = e->stats.restores;
     if (now >= m->next_kafka_probe) {
         /* a metadata round trip (at most 200 ms, every 5 s): the brokers answer */
         const struct rd_kafka_metadata *md = NULL;

@@ -41,7 +41,7 @@ typedef struct sk_engine_metrics {
     sk_metric_t *lag, *outbox, *partitions, *redis_up, *kafka_up;
     sk_metric_t *redis_errors, *kafka_errors;
     sk_metric_t *rules_info, *reloads;
-    uint64_t last_timers, last_fenced; /* engine stats already counted */
+    uint64_t last_timers, last_fenced, last_restores; /* engine stats already counted */
     sk_ms_t next_sample, next_kafka_probe;
 } sk_engine_metrics_t;
 
