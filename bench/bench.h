@@ -16,7 +16,7 @@
 #include <stdio.h>
 
 #define BENCH_PARTITIONS 16
-#define BENCH_RAW_TOPIC "bench.raw"
+#define BENCH_RAW_TOPIC  "bench.raw"
 
 /* Latency samples of one run: when (seconds since the run started) and how
  * long (ms). Heap arrays owned by the struct. */
@@ -64,21 +64,21 @@ typedef struct bench_env {
 } bench_env_t;
 
 /* Shape of the benchmark's rule set and population. */
-#define BENCH_ROTATIONS 200
-#define BENCH_PROFILES 500
-#define BENCH_APPS 50
+#define BENCH_ROTATIONS    200
+#define BENCH_PROFILES     500
+#define BENCH_APPS         50
 #define BENCH_ENTS_PER_APP 8
 
 /* ---- results ---- */
 
 typedef struct bench_rate_run {
-    double target_rate;     /* events/s asked; 0 = closed loop (saturation) */
-    size_t events;          /* produced */
-    size_t completed;       /* decisions seen on the audit topic */
+    double target_rate; /* events/s asked; 0 = closed loop (saturation) */
+    size_t events;      /* produced */
+    size_t completed;   /* decisions seen on the audit topic */
     double seconds;
-    double events_per_s;    /* completed / seconds */
+    double events_per_s; /* completed / seconds */
     double commands_per_s;
-    bench_pct_t lat;        /* record produced -> first command readable, ms */
+    bench_pct_t lat; /* record produced -> first command readable, ms */
     bench_lat_t samples;
 } bench_rate_run_t;
 
@@ -97,9 +97,9 @@ typedef struct bench_results {
     double redis_serial_per_s; /* one event at a time, 2 round trips, as the engine */
     /* engine */
     bench_rate_run_t sat, r1k, r10k;
-    double engine_rss_mb;
-    double engine_cpu_pct;        /* engine thread CPU time / wall time, saturation run */
-    double redis_cmds_per_event;  /* Redis commands (= round trips) per event, saturation */     /* this process' RSS growth with the engine in it */
+    double engine_rss_mb;        /* this process' RSS growth with the engine in it */
+    double engine_cpu_pct;       /* engine thread CPU time / wall time, saturation run */
+    double redis_cmds_per_event; /* Redis commands (= round trips) per event, saturation */
     /* timers */
     size_t timers_pending, timers_fired, timers_expected;
     bench_pct_t timer_lat;

@@ -32,18 +32,26 @@ static int build(fixture_t *fx, const sk_rules_t *rules, sk_arena_t *keep, sk_ms
         snprintf(fx->shift[u], sizeof(fx->shift[u]), "sh-%d-0", u);
         for (int t = 0; t < 4; t++) {
             sk_schedule_event_t *e = &fx->ev[u][t];
-            *e = (sk_schedule_event_t){.event_id = "e-bench", .type = types[t],
-                                       .source = "pagerduty", .rotation = fx->rot[u],
-                                       .user = fx->user[u], .shift_id = fx->shift[u],
-                                       .escalation_level = 1, .occurred_at_ms = now + t};
+            *e = (sk_schedule_event_t){.event_id = "e-bench",
+                                       .type = types[t],
+                                       .source = "pagerduty",
+                                       .rotation = fx->rot[u],
+                                       .user = fx->user[u],
+                                       .shift_id = fx->shift[u],
+                                       .escalation_level = 1,
+                                       .occurred_at_ms = now + t};
             e->start_ms = t == 0 ? now + 2 * HOUR_MS : now - 60000;
-            e->end_ms = t == 0 ? now + 10 * HOUR_MS : t == 2 ? now + 9 * HOUR_MS
-                                                     : t == 3 ? now + t : now + 8 * HOUR_MS;
+            e->end_ms = t == 0   ? now + 10 * HOUR_MS
+                        : t == 2 ? now + 9 * HOUR_MS
+                        : t == 3 ? now + t
+                                 : now + 8 * HOUR_MS;
         }
         /* the state a STARTED leaves, kept for UPDATED and ENDED */
         sk_user_state_t empty = {.user = fx->user[u]};
-        sk_input_t in = {.kind = SK_INPUT_SCHEDULE, .schedule = &fx->ev[u][1],
-                         .user = fx->user[u], .origin = {"shiftkey.schedule.v1", 0, u},
+        sk_input_t in = {.kind = SK_INPUT_SCHEDULE,
+                         .schedule = &fx->ev[u][1],
+                         .user = fx->user[u],
+                         .origin = {"shiftkey.schedule.v1", 0, u},
                          .now_ms = now};
         sk_decision_t d;
         if (sk_decide(rules, &in, &empty, keep, &d) != 0 || d.n_commands == 0) {
@@ -56,8 +64,8 @@ static int build(fixture_t *fx, const sk_rules_t *rules, sk_arena_t *keep, sk_ms
 }
 
 /* Runs the mix for `seconds`; returns decisions/s, or -1. */
-static double run(const fixture_t *fx, const sk_rules_t *rules, sk_codec_t *codec,
-                  sk_ms_t now, double seconds)
+static double run(const fixture_t *fx, const sk_rules_t *rules, sk_codec_t *codec, sk_ms_t now,
+                  double seconds)
 {
     sk_arena_t a;
     sk_user_state_t empty = {0};
@@ -68,8 +76,10 @@ static double run(const fixture_t *fx, const sk_rules_t *rules, sk_codec_t *code
         for (int k = 0; k < 1024; k++, n++) {
             int u = (int)(n % N_USERS), ty = (int)((n / N_USERS) % 4);
             const sk_user_state_t *st = ty >= 2 ? &fx->started[u] : &empty;
-            sk_input_t in = {.kind = SK_INPUT_SCHEDULE, .schedule = &fx->ev[u][ty],
-                             .user = fx->user[u], .origin = {"shiftkey.schedule.v1", 0, (int64_t)n},
+            sk_input_t in = {.kind = SK_INPUT_SCHEDULE,
+                             .schedule = &fx->ev[u][ty],
+                             .user = fx->user[u],
+                             .origin = {"shiftkey.schedule.v1", 0, (int64_t)n},
                              .now_ms = now + 10};
             sk_decision_t d;
             empty.user = fx->user[u];

@@ -95,8 +95,7 @@ static void *reader_main(void *arg)
     return NULL;
 }
 
-static rd_kafka_t *kafka_client(rd_kafka_type_t type, const char *brokers,
-                                const char *const *kv)
+static rd_kafka_t *kafka_client(rd_kafka_type_t type, const char *brokers, const char *const *kv)
 {
     char err[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -115,8 +114,8 @@ static rd_kafka_t *kafka_client(rd_kafka_type_t type, const char *brokers,
 
 static int open_reader(bench_engine_ctx_t *x)
 {
-    static const char *const conf[] = {"group.id", "bench-reader", "enable.auto.commit", "false",
-                                       "fetch.wait.max.ms", "5", NULL};
+    static const char *const conf[] = {
+        "group.id", "bench-reader", "enable.auto.commit", "false", "fetch.wait.max.ms", "5", NULL};
     static const char *const topics[] = {"shiftkey.commands.v1", "shiftkey.audit.v1"};
     if (!(x->reader = kafka_client(RD_KAFKA_CONSUMER, x->env->brokers, conf)))
         return -1;
@@ -141,9 +140,11 @@ int bench_engine_open(bench_engine_ctx_t *x, const bench_env_t *env)
      * caught up waits up to 500 ms (the default) for its next records */
     const char *fw = getenv("BENCH_ENGINE_FETCH_WAIT_MS");
     char fetch_wait[64];
-    snprintf(fetch_wait, sizeof(fetch_wait), "consumer:fetch.wait.max.ms=%s", fw && *fw ? fw : "10");
+    snprintf(fetch_wait, sizeof(fetch_wait), "consumer:fetch.wait.max.ms=%s",
+             fw && *fw ? fw : "10");
     x->fetch_wait_ms = atoi(fw && *fw ? fw : "10");
-    const char *eprops[] = {"consumer:session.timeout.ms=6000", "consumer:heartbeat.interval.ms=500", fetch_wait};
+    const char *eprops[] = {"consumer:session.timeout.ms=6000",
+                            "consumer:heartbeat.interval.ms=500", fetch_wait};
     char err[1024];
     const char *lvl = getenv("BENCH_LOG_LEVEL");
     x->env = env;
@@ -155,10 +156,12 @@ int bench_engine_open(bench_engine_ctx_t *x, const bench_env_t *env)
         open_reader(x) != 0)
         return -1;
     x->rss_before_mb = bench_rss_mb();
-    sk_engine_config_t cfg = {.brokers = env->brokers, .rules_path = env->rules_dir,
+    sk_engine_config_t cfg = {.brokers = env->brokers,
+                              .rules_path = env->rules_dir,
                               .group_id = "shiftkey-bench",
                               .redis = {.host = "127.0.0.1", .port = env->redis_port},
-                              .kafka_props = eprops, .n_kafka_props = 3};
+                              .kafka_props = eprops,
+                              .n_kafka_props = 3};
     if (!(x->engine = sk_engine_new(&cfg, err, sizeof(err)))) {
         fprintf(stderr, "bench: engine: %s\n", err);
         return -1;
@@ -240,9 +243,14 @@ int bench_engine_produce_next(bench_engine_ctx_t *x)
     snprintf(rot, sizeof(rot), "rot-%04u", u % BENCH_ROTATIONS);
     snprintf(shift, sizeof(shift), "sh-%u-%u", u, k / 4);
     snprintf(id, sizeof(id), "e-%llu", (unsigned long long)s);
-    sk_schedule_event_t ev = {.event_id = id, .type = type, .source = "pagerduty",
-                              .rotation = rot, .user = user, .shift_id = shift,
-                              .escalation_level = 1, .occurred_at_ms = now};
+    sk_schedule_event_t ev = {.event_id = id,
+                              .type = type,
+                              .source = "pagerduty",
+                              .rotation = rot,
+                              .user = user,
+                              .shift_id = shift,
+                              .escalation_level = 1,
+                              .occurred_at_ms = now};
     switch (type) {
     case SK_SHIFT_SCHEDULED: /* future: no command, a timer 1h45m ahead */
         ev.start_ms = now + 2 * HOUR_MS;
@@ -273,9 +281,15 @@ int bench_engine_produce_timer_user(bench_engine_ctx_t *x, int t, sk_ms_t due_ms
     snprintf(rot, sizeof(rot), "rot-%04d", t % BENCH_ROTATIONS);
     snprintf(shift, sizeof(shift), "tsh-%d", t);
     snprintf(id, sizeof(id), "te-%d", t);
-    sk_schedule_event_t ev = {.event_id = id, .type = SK_SHIFT_STARTED, .source = "pagerduty",
-                              .rotation = rot, .user = user, .shift_id = shift,
-                              .start_ms = now - 60000, .end_ms = due_ms, .escalation_level = 1,
+    sk_schedule_event_t ev = {.event_id = id,
+                              .type = SK_SHIFT_STARTED,
+                              .source = "pagerduty",
+                              .rotation = rot,
+                              .user = user,
+                              .shift_id = shift,
+                              .start_ms = now - 60000,
+                              .end_ms = due_ms,
+                              .escalation_level = 1,
                               .occurred_at_ms = now};
     atomic_store(&x->timer_due_ms[t], due_ms);
     return produce(x, &ev);

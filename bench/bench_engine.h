@@ -17,7 +17,7 @@
 #include "codec/codec.h"
 #include "pipeline/engine.h"
 
-#define BENCH_USERS 100000
+#define BENCH_USERS           100000
 #define BENCH_TIMER_USERS_MAX 20000
 
 typedef struct bench_engine_ctx {
@@ -30,10 +30,10 @@ typedef struct bench_engine_ctx {
     rd_kafka_t *producer;
     sk_codec_t *codec;
     sk_arena_t arena;
-    uint64_t seq;                     /* events produced so far */
+    uint64_t seq;                      /* events produced so far */
     uint32_t user_events[BENCH_USERS]; /* per user: events produced */
     /* shared with the reader thread */
-    _Atomic uint64_t send_us[BENCH_USERS]; /* produce time of an event that should
+    _Atomic uint64_t send_us[BENCH_USERS];               /* produce time of an event that should
                                               yield commands; 0 = none pending */
     _Atomic int64_t timer_due_ms[BENCH_TIMER_USERS_MAX]; /* 0 = fired or none */
     atomic_size_t audit_seen, commands_seen, timer_revokes;

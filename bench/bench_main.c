@@ -27,7 +27,7 @@
 
 typedef struct broker {
     pid_t pid;
-    int ctl;            /* write end: closing it stops the child */
+    int ctl; /* write end: closing it stops the child */
     char bootstraps[256];
 } broker_t;
 
@@ -35,11 +35,15 @@ typedef struct broker {
  * of BENCH_PARTITIONS partitions, until its control pipe closes. */
 static void broker_child(int out_fd, int ctl_fd)
 {
-    static const char *const topics[] = {"shiftkey.schedule.v1", "shiftkey.commands.v1",
-                                         "shiftkey.audit.v1", "shiftkey.deadletter.v1",
-                                         "shiftkey.requests.v1", "shiftkey.tasks.v1",
+    static const char *const topics[] = {"shiftkey.schedule.v1",
+                                         "shiftkey.commands.v1",
+                                         "shiftkey.audit.v1",
+                                         "shiftkey.deadletter.v1",
+                                         "shiftkey.requests.v1",
+                                         "shiftkey.tasks.v1",
                                          "shiftkey.provisioning.results.v1",
-                                         "shiftkey.changelog.v1", BENCH_RAW_TOPIC};
+                                         "shiftkey.changelog.v1",
+                                         BENCH_RAW_TOPIC};
     char err[256], c;
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the bench */
     rd_kafka_conf_t *conf = rd_kafka_conf_new();

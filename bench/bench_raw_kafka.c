@@ -63,11 +63,16 @@ static size_t sample_event(char *buf, size_t cap)
     void *out = NULL;
     size_t len = 0;
     sk_ms_t now = sk_now_ms();
-    sk_schedule_event_t ev = {.event_id = "e-00000001", .type = SK_SHIFT_STARTED,
-                              .source = "pagerduty", .rotation = "rot-0042",
-                              .user = "u012345", .shift_id = "sh-12345-0",
-                              .start_ms = now - 60000, .end_ms = now + 8 * 3600000LL,
-                              .escalation_level = 1, .occurred_at_ms = now};
+    sk_schedule_event_t ev = {.event_id = "e-00000001",
+                              .type = SK_SHIFT_STARTED,
+                              .source = "pagerduty",
+                              .rotation = "rot-0042",
+                              .user = "u012345",
+                              .shift_id = "sh-12345-0",
+                              .start_ms = now - 60000,
+                              .end_ms = now + 8 * 3600000LL,
+                              .escalation_level = 1,
+                              .occurred_at_ms = now};
     sk_arena_init(&a, 4096);
     if (codec && sk_codec_encode_schedule(codec, &ev, &a, &out, &len) == 0 && len <= cap)
         memcpy(buf, out, len);
@@ -81,8 +86,8 @@ static size_t sample_event(char *buf, size_t cap)
 int bench_raw_kafka(const bench_env_t *env, bench_results_t *res)
 {
     static const char *const pconf[] = {"linger.ms", "5", "enable.idempotence", "true", NULL};
-    static const char *const cconf[] = {"group.id", "bench-raw", "enable.auto.commit", "false",
-                                        "fetch.wait.max.ms", "10", NULL};
+    static const char *const cconf[] = {
+        "group.id", "bench-raw", "enable.auto.commit", "false", "fetch.wait.max.ms", "10", NULL};
     char val[1024];
     size_t n = env->quick ? 20000 : 300000, len = sample_event(val, sizeof(val));
     pipe_reader_t r = {.want = n};

@@ -17,9 +17,9 @@
 #include "bench.h"
 #include "base/sk.h"
 
-#define BATCH 500
+#define BATCH       500
 #define OUT_ENTRIES 4
-#define OUT_BYTES 320
+#define OUT_BYTES   320
 
 static const char SCRIPT[] =
     "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED') end\n"
@@ -65,8 +65,8 @@ static int event_cmds(raw_ctx_t *x, size_t i, bool serial)
     for (int j = 0; j < 3; j++)
         snprintf(f[j], sizeof(f[j]), "g:app%03d/ent0%d S sh-%zu", j, j, i);
     const char *argv[3 + 5 + 11 + OUT_ENTRIES] = {
-        "EVALSHA", x->sha, "5", k[0], k[1], k[2], k[3], k[4], "1", "shiftkey.schedule.v1", off,
-        user, exp, f[0], exp, f[1], exp, f[2], exp};
+        "EVALSHA", x->sha, "5", k[0], k[1], k[2], k[3], k[4], "1", "shiftkey.schedule.v1",
+        off,       user,   exp, f[0], exp,  f[1], exp,  f[2], exp};
     size_t lens[SK_ARRAY_LEN(argv)];
     int argc = 19;
     for (int j = 0; j < OUT_ENTRIES; j++)

@@ -15,23 +15,45 @@ typedef struct target {
 static size_t targets(const bench_results_t *r, target_t *t)
 {
     size_t n = 0;
-    t[n++] = (target_t){"engine_throughput", ">= 100,000 schedule events/s end to end",
-                        r->sat.events_per_s, 100000, 1, "events/s"};
-    t[n++] = (target_t){"engine_vs_raw_redis", ">= 50 % of raw Redis (same command mix)",
-                        100 * r->ratio_redis, 50, 1, "%"};
+    t[n++] = (target_t){"engine_throughput",
+                        ">= 100,000 schedule events/s end to end",
+                        r->sat.events_per_s,
+                        100000,
+                        1,
+                        "events/s"};
+    t[n++] = (target_t){"engine_vs_raw_redis",
+                        ">= 50 % of raw Redis (same command mix)",
+                        100 * r->ratio_redis,
+                        50,
+                        1,
+                        "%"};
     t[n++] = (target_t){"p99_at_10000", "p99 <= 5 ms at 10,000/s", r->r10k.lat.p99, 5, 0, "ms"};
-    t[n++] = (target_t){"p999_at_10000", "p99.9 <= 20 ms at 10,000/s", r->r10k.lat.p999, 20, 0,
-                        "ms"};
-    t[n++] = (target_t){"timer_p99", "timer p99 <= 1 s with 1,000,000 timers pending",
-                        r->timer_lat.p99, 1000, 0, "ms"};
-    t[n++] = (target_t){"engine_rss", "engine RSS <= 100 MB (1,000,000 active grants)",
-                        r->engine_rss_mb, 100, 0, "MB"};
-    t[n++] = (target_t){"redis_bytes_per_grant", "Redis <= 300 bytes per active grant",
-                        r->redis_bytes_per_grant, 300, 0, "bytes"};
-    t[n++] = (target_t){"rules_compile", "10,000-profile rule set compiles in <= 1 s",
-                        r->rules_compile_s, 1, 0, "s"};
-    t[n++] = (target_t){"decide", "decision function >= 1,000,000 decisions/s (one core)",
-                        r->decide_per_s, 1e6, 1, "decisions/s"};
+    t[n++] =
+        (target_t){"p999_at_10000", "p99.9 <= 20 ms at 10,000/s", r->r10k.lat.p999, 20, 0, "ms"};
+    t[n++] = (target_t){
+        "timer_p99", "timer p99 <= 1 s with 1,000,000 timers pending", r->timer_lat.p99, 1000, 0,
+        "ms"};
+    t[n++] = (target_t){
+        "engine_rss", "engine RSS <= 100 MB (1,000,000 active grants)", r->engine_rss_mb, 100, 0,
+        "MB"};
+    t[n++] = (target_t){"redis_bytes_per_grant",
+                        "Redis <= 300 bytes per active grant",
+                        r->redis_bytes_per_grant,
+                        300,
+                        0,
+                        "bytes"};
+    t[n++] = (target_t){"rules_compile",
+                        "10,000-profile rule set compiles in <= 1 s",
+                        r->rules_compile_s,
+                        1,
+                        0,
+                        "s"};
+    t[n++] = (target_t){"decide",
+                        "decision function >= 1,000,000 decisions/s (one core)",
+                        r->decide_per_s,
+                        1e6,
+                        1,
+                        "decisions/s"};
     return n;
 }
 
@@ -42,8 +64,9 @@ static int met(const target_t *t)
 
 static void row_lat(FILE *o, const char *name, const bench_rate_run_t *r)
 {
-    fprintf(o, "  %-26s %10.0f ev/s %9.0f cmd/s  p50 %7.2f  p99 %8.2f  p99.9 %8.2f  max %8.2f ms"
-               "  (n=%zu)\n",
+    fprintf(o,
+            "  %-26s %10.0f ev/s %9.0f cmd/s  p50 %7.2f  p99 %8.2f  p99.9 %8.2f  max %8.2f ms"
+            "  (n=%zu)\n",
             name, r->events_per_s, r->commands_per_s, r->lat.p50, r->lat.p99, r->lat.p999,
             r->lat.max, r->lat.n);
 }
@@ -55,8 +78,9 @@ void bench_report_table(const bench_results_t *r, FILE *o)
     fprintf(o, "\nshiftkey bench%s (2 cores; mock Kafka, %d partitions; private redis-server)\n\n",
             r->quick ? " (quick form: figures prove the benchmark runs, not the engine)" : "",
             BENCH_PARTITIONS);
-    fprintf(o, "load average: %.2f before, %.2f after (2 cores: anything above ~0.3 before the"
-               " run is other work competing with it)\n\n",
+    fprintf(o,
+            "load average: %.2f before, %.2f after (2 cores: anything above ~0.3 before the"
+            " run is other work competing with it)\n\n",
             r->load_before, r->load_after);
     fprintf(o, "raw limits (no shiftkey logic)\n");
     fprintf(o, "  %-26s %10.0f rec/s  (produce only %.0f rec/s; %zu records of %.0f B)\n",
@@ -68,16 +92,18 @@ void bench_report_table(const bench_results_t *r, FILE *o)
             "Redis, serial", r->redis_serial_per_s);
     fprintf(o, "\nengine end to end (record produced -> first command readable)\n");
     row_lat(o, "saturation (4000 in flight)", &r->sat);
-    fprintf(o, "  %-26s engine thread on CPU %.0f %% of the time; %.2f Redis commands"
-               " (round trips) per event\n",
+    fprintf(o,
+            "  %-26s engine thread on CPU %.0f %% of the time; %.2f Redis commands"
+            " (round trips) per event\n",
             "", r->engine_cpu_pct, r->redis_cmds_per_event);
     row_lat(o, "fixed rate 1,000/s", &r->r1k);
     row_lat(o, "fixed rate 10,000/s", &r->r10k);
     fprintf(o, "  %-26s %zu pending, %zu/%zu fired: p50 %.0f  p99 %.0f  p99.9 %.0f  max %.0f ms\n",
             "timers (due -> REVOKE)", r->timers_pending, r->timers_fired, r->timers_expected,
             r->timer_lat.p50, r->timer_lat.p99, r->timer_lat.p999, r->timer_lat.max);
-    fprintf(o, "  %-26s %zu active grants over %zu users: %.0f B/grant in Redis, %.0f B/timer;"
-               " process RSS +%.0f MB\n",
+    fprintf(o,
+            "  %-26s %zu active grants over %zu users: %.0f B/grant in Redis, %.0f B/timer;"
+            " process RSS +%.0f MB\n",
             "state size", r->active_grants, r->users_with_state, r->redis_bytes_per_grant,
             r->redis_bytes_per_timer, r->engine_rss_mb);
     fprintf(o, "\nengine parts (one core)\n");
@@ -85,9 +111,10 @@ void bench_report_table(const bench_results_t *r, FILE *o)
             "decision function", r->decide_per_s, r->decide_encode_per_s);
     fprintf(o, "  %-26s %10.3f s   (%zu profiles, %zu rotations)\n", "rules load + compile",
             r->rules_compile_s, r->rules_profiles, r->rules_rotations);
-    fprintf(o, "\nratios\n  engine / raw Kafka pipe     %6.1f %%\n"
-               "  engine / raw Redis (pipel.) %6.1f %%\n"
-               "  engine / raw Redis (serial) %6.1f %%\n",
+    fprintf(o,
+            "\nratios\n  engine / raw Kafka pipe     %6.1f %%\n"
+            "  engine / raw Redis (pipel.) %6.1f %%\n"
+            "  engine / raw Redis (serial) %6.1f %%\n",
             100 * r->ratio_kafka, 100 * r->ratio_redis,
             r->redis_serial_per_s > 0 ? 100 * r->sat.events_per_s / r->redis_serial_per_s : 0);
     fprintf(o, "\ntargets (issue)\n");
@@ -99,15 +126,17 @@ void bench_report_table(const bench_results_t *r, FILE *o)
 
 static void json_pct(FILE *f, const char *name, const bench_pct_t *p, const char *end)
 {
-    fprintf(f, "\"%s\": {\"n\": %zu, \"p50\": %.3f, \"p99\": %.3f, \"p999\": %.3f, \"max\": %.3f, "
-               "\"mean\": %.3f}%s",
+    fprintf(f,
+            "\"%s\": {\"n\": %zu, \"p50\": %.3f, \"p99\": %.3f, \"p999\": %.3f, \"max\": %.3f, "
+            "\"mean\": %.3f}%s",
             name, p->n, p->p50, p->p99, p->p999, p->max, p->mean, end);
 }
 
 static void json_run(FILE *f, const char *name, const bench_rate_run_t *r, const char *end)
 {
-    fprintf(f, "    \"%s\": {\"target_rate\": %.0f, \"events\": %zu, \"completed\": %zu, "
-               "\"seconds\": %.3f, \"events_per_s\": %.1f, \"commands_per_s\": %.1f, ",
+    fprintf(f,
+            "    \"%s\": {\"target_rate\": %.0f, \"events\": %zu, \"completed\": %zu, "
+            "\"seconds\": %.3f, \"events_per_s\": %.1f, \"commands_per_s\": %.1f, ",
             name, r->target_rate, r->events, r->completed, r->seconds, r->events_per_s,
             r->commands_per_s);
     json_pct(f, "latency_ms", &r->lat, "}");
@@ -126,14 +155,17 @@ int bench_report_json(const bench_results_t *r, const char *path)
         return -1;
     fprintf(f, "{\n  \"quick\": %s,\n  \"date\": \"%s\",\n  \"cores\": 2,\n  \"partitions\": %d,\n",
             r->quick ? "true" : "false", when, BENCH_PARTITIONS);
-    fprintf(f, "  \"load_average_before\": %.2f,\n  \"load_average_after\": %.2f,\n"
-               "  \"engine_fetch_wait_max_ms\": %d,\n",
+    fprintf(f,
+            "  \"load_average_before\": %.2f,\n  \"load_average_after\": %.2f,\n"
+            "  \"engine_fetch_wait_max_ms\": %d,\n",
             r->load_before, r->load_after, r->fetch_wait_ms);
-    fprintf(f, "  \"raw_kafka\": {\"records\": %zu, \"record_bytes\": %.0f, \"produce_per_s\": %.1f, "
-               "\"pipe_per_s\": %.1f},\n",
+    fprintf(f,
+            "  \"raw_kafka\": {\"records\": %zu, \"record_bytes\": %.0f, \"produce_per_s\": %.1f, "
+            "\"pipe_per_s\": %.1f},\n",
             r->kafka_records, r->kafka_record_bytes, r->kafka_produce_per_s, r->kafka_pipe_per_s);
-    fprintf(f, "  \"raw_redis\": {\"events\": %zu, \"pipelined_events_per_s\": %.1f, "
-               "\"serial_events_per_s\": %.1f},\n",
+    fprintf(f,
+            "  \"raw_redis\": {\"events\": %zu, \"pipelined_events_per_s\": %.1f, "
+            "\"serial_events_per_s\": %.1f},\n",
             r->redis_events, r->redis_pipelined_per_s, r->redis_serial_per_s);
     fprintf(f, "  \"engine\": {\n");
     json_run(f, "saturation", &r->sat, ",");
@@ -142,12 +174,14 @@ int bench_report_json(const bench_results_t *r, const char *path)
     fprintf(f, "    \"engine_thread_cpu_pct\": %.1f,\n    \"redis_commands_per_event\": %.2f,\n",
             r->engine_cpu_pct, r->redis_cmds_per_event);
     fprintf(f, "    \"process_rss_growth_mb\": %.1f\n  },\n", r->engine_rss_mb);
-    fprintf(f, "  \"timers\": {\"pending\": %zu, \"expected\": %zu, \"fired\": %zu, "
-               "\"redis_bytes_per_timer\": %.1f, ",
+    fprintf(f,
+            "  \"timers\": {\"pending\": %zu, \"expected\": %zu, \"fired\": %zu, "
+            "\"redis_bytes_per_timer\": %.1f, ",
             r->timers_pending, r->timers_expected, r->timers_fired, r->redis_bytes_per_timer);
     json_pct(f, "due_to_revoke_ms", &r->timer_lat, "},\n");
-    fprintf(f, "  \"state\": {\"active_grants\": %zu, \"users\": %zu, "
-               "\"redis_bytes_per_grant\": %.1f},\n",
+    fprintf(f,
+            "  \"state\": {\"active_grants\": %zu, \"users\": %zu, "
+            "\"redis_bytes_per_grant\": %.1f},\n",
             r->active_grants, r->users_with_state, r->redis_bytes_per_grant);
     fprintf(f, "  \"rules_compile\": {\"profiles\": %zu, \"rotations\": %zu, \"seconds\": %.4f},\n",
             r->rules_profiles, r->rules_rotations, r->rules_compile_s);
@@ -157,8 +191,9 @@ int bench_report_json(const bench_results_t *r, const char *path)
             r->ratio_kafka, r->ratio_redis);
     fprintf(f, "  \"targets\": [\n");
     for (size_t i = 0; i < n; i++)
-        fprintf(f, "    {\"name\": \"%s\", \"goal\": \"%s\", \"value\": %.4f, \"unit\": \"%s\", "
-                   "\"met\": %s}%s\n",
+        fprintf(f,
+                "    {\"name\": \"%s\", \"goal\": \"%s\", \"value\": %.4f, \"unit\": \"%s\", "
+                "\"met\": %s}%s\n",
                 t[i].name, t[i].goal, t[i].value, t[i].unit, met(&t[i]) ? "true" : "false",
                 i + 1 < n ? "," : "");
     fprintf(f, "  ]\n}\n");

@@ -40,8 +40,9 @@ int bench_rules_write(const char *dir, int apps, int ents_per_app, int rotations
     for (int a = 0; a < apps; a++) {
         fprintf(f, "  - id: app%03d\n    name: Application %d\n    entitlements:\n", a, a);
         for (int e = 0; e < ents_per_app; e++)
-            fprintf(f, "      - id: ent%02d\n        resource: \"arn:aws:iam::%012d:role/R%d\"\n"
-                       "        permission: assume-role\n        max_duration: 12h\n",
+            fprintf(f,
+                    "      - id: ent%02d\n        resource: \"arn:aws:iam::%012d:role/R%d\"\n"
+                    "        permission: assume-role\n        max_duration: 12h\n",
                     e, a, e);
     }
     fclose(f);

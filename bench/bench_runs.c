@@ -133,8 +133,9 @@ static int seed_timers(int port, size_t n)
     for (size_t i = 0; i < n && rc == 0; i += 1000) {
         size_t b = n - i < 1000 ? n - i : 1000;
         for (size_t j = 0; j < b; j++)
-            redisAppendCommand(c, "ZADD sk:{p%lld}:timers %lld x%07lld", (long long)((i + j) % BENCH_PARTITIONS),
-                               far + (long long)(i + j), (long long)(i + j));
+            redisAppendCommand(c, "ZADD sk:{p%lld}:timers %lld x%07lld",
+                               (long long)((i + j) % BENCH_PARTITIONS), far + (long long)(i + j),
+                               (long long)(i + j));
         for (size_t j = 0; j < b; j++) {
             redisReply *r = NULL;
             if (redisGetReply(c, (void **)&r) != REDIS_OK || !r || r->type == REDIS_REPLY_ERROR)
@@ -214,8 +215,7 @@ int bench_engine(const bench_env_t *env, bench_results_t *res)
     res->engine_cpu_pct = 100 * (bench_engine_cpu_s(x) - cpu0) / res->sat.seconds;
     res->redis_cmds_per_event =
         (double)(bench_redis_commands(env->redis_port) - cmds0) / (double)res->sat.completed;
-    if (
-        run_rate(x, &res->r1k, 1000, env->quick ? 2 : 20) ||
+    if (run_rate(x, &res->r1k, 1000, env->quick ? 2 : 20) ||
         run_rate(x, &res->r10k, 10000, env->quick ? 1 : 10))
         goto out;
     res->engine_rss_mb = bench_rss_mb() - x->rss_before_mb;

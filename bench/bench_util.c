@@ -13,7 +13,10 @@ uint64_t bench_now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-double bench_now_s(void) { return (double)bench_now_us() / 1e6; }
+double bench_now_s(void)
+{
+    return (double)bench_now_us() / 1e6;
+}
 
 void bench_sleep_us(uint64_t us)
 {
@@ -108,8 +111,14 @@ static double status_mb(const char *field)
     return kb < 0 ? -1 : kb / 1024.0;
 }
 
-double bench_rss_mb(void) { return status_mb("VmRSS:"); }
-double bench_hwm_mb(void) { return status_mb("VmHWM:"); }
+double bench_rss_mb(void)
+{
+    return status_mb("VmRSS:");
+}
+double bench_hwm_mb(void)
+{
+    return status_mb("VmHWM:");
+}
 
 /* A number field of INFO's text, or -1. */
 static long long info_field(int port, const char *section, const char *field)

@@ -59,8 +59,10 @@ static const option_row_t OPTIONS[] = {
 #define TOPIC_ROW(id, opt, name, doc) {opt, "TOPIC", O(topic[SK_TOPIC_##id]), name, doc},
     SK_TOPICS(TOPIC_ROW)
 #undef TOPIC_ROW
-    {"timer-interval-ms", "MS", O(timer_interval_ms), "200", "how often due timers are looked for"},
-    {"batch-max", "N", O(batch_max), "500", "most records decided and applied as one pipelined batch"},
+        {"timer-interval-ms", "MS", O(timer_interval_ms), "200",
+         "how often due timers are looked for"},
+    {"batch-max", "N", O(batch_max), "500",
+     "most records decided and applied as one pipelined batch"},
     {"log-level", "LEVEL", O(log_level), "info", "debug, info, warn or error"},
     {"log-format", "FORMAT", O(log_format), "text", "text, or json (one object per line)"},
     {"schema-dir", "DIR", O(schema_dir), NULL,
@@ -96,12 +98,12 @@ static void usage(FILE *out)
     }
     fprintf(out, "  %-34s %s\n", "--kafka-config NAME=VALUE",
             "extra librdkafka setting (repeatable), e.g. security.protocol=SSL;");
-    fprintf(out, "  %-34s %s\n", "",
-            "prefix consumer: or producer: to set it on one client only");
+    fprintf(out, "  %-34s %s\n", "", "prefix consumer: or producer: to set it on one client only");
     fprintf(out, "  %-34s %s\n", "--help, --version", "this text; the version");
-    fprintf(out, "\nsignals: SIGHUP reloads the rules (refused whole if any error; the rules in\n"
-                 "force stay), SIGTERM/SIGINT drain, commit and exit 0.\n"
-                 "example: shiftkeyd --kafka embedded --rules rules/examples --redis 127.0.0.1:6379\n");
+    fprintf(out,
+            "\nsignals: SIGHUP reloads the rules (refused whole if any error; the rules in\n"
+            "force stay), SIGTERM/SIGINT drain, commit and exit 0.\n"
+            "example: shiftkeyd --kafka embedded --rules rules/examples --redis 127.0.0.1:6379\n");
 }
 
 static void env_name(const char *opt, char *buf, size_t len)
@@ -188,8 +190,16 @@ static int parse_int(const char *name, const char *v, int min, int max, int *out
 }
 
 static volatile sig_atomic_t stop_flag, reload_flag;
-static void on_stop(int sig) { (void)sig; stop_flag = 1; }
-static void on_hup(int sig) { (void)sig; reload_flag = 1; }
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+static void on_hup(int sig)
+{
+    (void)sig;
+    reload_flag = 1;
+}
 
 int main(int argc, char **argv)
 {
@@ -209,7 +219,8 @@ int main(int argc, char **argv)
     if (p != 0)
         return p > 0 ? 0 : 2;
     if ((level = sk_log_level_parse(o.log_level)) < 0) {
-        fprintf(stderr, "shiftkeyd: --log-level '%s': use debug, info, warn or error\n", o.log_level);
+        fprintf(stderr, "shiftkeyd: --log-level '%s': use debug, info, warn or error\n",
+                o.log_level);
         return 2;
     }
     sk_log_set_level((sk_log_level_t)level);
@@ -240,8 +251,9 @@ int main(int argc, char **argv)
         return 2;
     }
     if (o.redis_user && !password) {
-        fprintf(stderr, "shiftkeyd: --redis-user %s without a password: set "
-                        "--redis-password-file or SHIFTKEY_REDIS_PASSWORD\n",
+        fprintf(stderr,
+                "shiftkeyd: --redis-user %s without a password: set "
+                "--redis-password-file or SHIFTKEY_REDIS_PASSWORD\n",
                 o.redis_user);
         return 2;
     }

@@ -67,8 +67,8 @@ static const sk_cfg_row_t *find(const sk_cfg_group_t *groups, size_t n_groups, c
     return NULL;
 }
 
-int sk_cfg_parse(const char *prog, const char *head, const char *tail,
-                 const sk_cfg_group_t *groups, size_t n_groups, int argc, char **argv)
+int sk_cfg_parse(const char *prog, const char *head, const char *tail, const sk_cfg_group_t *groups,
+                 size_t n_groups, int argc, char **argv)
 {
     for (size_t g = 0; g < n_groups; g++)
         for (size_t i = 0; i < groups[g].n_rows; i++) {
@@ -151,8 +151,10 @@ int sk_cfg_duration(const char *prog, const char *name, const char *v, long long
 {
     sk_ms_t ms;
     if (!v || sk_duration_parse(v, &ms) != 0 || ms < min_ms) {
-        fprintf(stderr, "%s: --%s '%s': expected a duration such as 90s, 15m, 24h or 500ms "
-                "(at least %lld ms)\n", prog, name, v ? v : "", min_ms);
+        fprintf(stderr,
+                "%s: --%s '%s': expected a duration such as 90s, 15m, 24h or 500ms "
+                "(at least %lld ms)\n",
+                prog, name, v ? v : "", min_ms);
         return -1;
     }
     *out_ms = ms;

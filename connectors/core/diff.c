@@ -196,14 +196,17 @@ static int diff_unlisted(diff_ctx_t *c, sk_conn_seen_t *e, sk_ms_t horizon, int 
 }
 
 /* A listed shift not in the state. */
-static int diff_new(diff_ctx_t *c, sk_conn_state_t *next, const sk_conn_shift_t *s,
-                    sk_ms_t horizon)
+static int diff_new(diff_ctx_t *c, sk_conn_state_t *next, const sk_conn_shift_t *s, sk_ms_t horizon)
 {
     sk_ms_t start = s->start_ms == SK_CONN_START_UNKNOWN ? c->now : s->start_ms;
     if (s->cancelled || listed_end_passed(s->end_ms, c->now) || start >= horizon)
         return 0;
-    sk_conn_seen_t e = {.id = s->id, .user = s->user, .start_ms = start, .end_ms = s->end_ms,
-                        .level = s->level, .last = SK_SHIFT_SCHEDULED};
+    sk_conn_seen_t e = {.id = s->id,
+                        .user = s->user,
+                        .start_ms = start,
+                        .end_ms = s->end_ms,
+                        .level = s->level,
+                        .last = SK_SHIFT_SCHEDULED};
     e.flags = (s->start_clipped ? SK_CONN_SEEN_START_BOUND : 0) |
               (s->end_clipped ? SK_CONN_SEEN_END_BOUND : 0);
     if (sk_conn_state_add(next, &e))
@@ -217,7 +220,8 @@ static void forget_closed(sk_conn_state_t *st, sk_ms_t now)
     size_t k = 0;
     for (size_t i = 0; i < st->n; i++) {
         sk_conn_seen_t *e = &st->v[i];
-        sk_ms_t last = e->end_ms == SK_MS_NONE || e->end_ms < e->updated_ms ? e->updated_ms : e->end_ms;
+        sk_ms_t last =
+            e->end_ms == SK_MS_NONE || e->end_ms < e->updated_ms ? e->updated_ms : e->end_ms;
         if (sk_conn_seen_closed(e) && now - last > SK_CONN_TOMBSTONE_MS) {
             free(e->id);
             free(e->user);
@@ -265,7 +269,8 @@ int sk_conn_diff(const char *source, const char *rotation, const sk_conn_state_t
         st.open++;
         st.vanished += now_shifts && !listed[i] && vanishes(e, now_ms, horizon_ms);
     }
-    hold = opts && opts->max_end_share < 1.0 && (double)st.vanished > opts->max_end_share * (double)st.open;
+    hold = opts && opts->max_end_share < 1.0 &&
+           (double)st.vanished > opts->max_end_share * (double)st.open;
     for (size_t i = 0; i < n_old; i++) {
         sk_conn_seen_t *e = &next->v[i];
         if (!listed[i] && !sk_conn_seen_closed(e) &&

@@ -170,8 +170,9 @@ int sk_conn_emitter_send(sk_conn_emitter_t *em, const sk_conn_events_t *evs, int
 wait:
     rd_kafka_flush(em->rk, timeout_ms);
     if (rc == 0 && (em->failed || em->delivered < produced)) {
-        snprintf(err, errlen, "kafka: %zu of %zu events not acknowledged: %s", produced - em->delivered,
-                 produced, em->failed ? rd_kafka_err2str(em->first_err) : "timed out (is the broker up?)");
+        snprintf(err, errlen, "kafka: %zu of %zu events not acknowledged: %s",
+                 produced - em->delivered, produced,
+                 em->failed ? rd_kafka_err2str(em->first_err) : "timed out (is the broker up?)");
         rc = SK_EIO;
     }
 out:

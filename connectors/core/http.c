@@ -84,7 +84,8 @@ void sk_http_limits_header(sk_http_limits_t *l, const char *line, size_t len, sk
             l->retry_after_ms = n * 1000;
         else if (sk_conn_parse_http_date(v, &t) == 0)
             l->retry_after_ms = t > now_ms ? t - now_ms : 0;
-    } else if (strcasecmp(name, "ratelimit-reset") == 0 || strcasecmp(name, "X-RateLimit-Reset") == 0) {
+    } else if (strcasecmp(name, "ratelimit-reset") == 0 ||
+               strcasecmp(name, "X-RateLimit-Reset") == 0) {
         if (n >= 1000000000LL) /* epoch seconds */
             l->reset_ms = n * 1000 > now_ms ? n * 1000 - now_ms : 0;
         else if (n >= 0)
@@ -246,12 +247,13 @@ int sk_http_get(const sk_http_opts_t *o, const char *url, const char *const *hea
         if (!retryable || attempt >= o->attempts)
             break;
         const char *why = "backoff";
-        long long wait_ms = sk_http_wait_ms(&b.lim, cc == CURLE_OK ? status : 0, attempt,
-                                            o->backoff_ms, o->max_wait_s * 1000LL, &jitter_seed, &why);
+        long long wait_ms =
+            sk_http_wait_ms(&b.lim, cc == CURLE_OK ? status : 0, attempt, o->backoff_ms,
+                            o->max_wait_s * 1000LL, &jitter_seed, &why);
         if (wait_ms < 0) {
             size_t k = strlen(err);
-            snprintf(err + k, errlen - k, " (the server asks to wait longer than --http-max-wait %d s)",
-                     o->max_wait_s);
+            snprintf(err + k, errlen - k,
+                     " (the server asks to wait longer than --http-max-wait %d s)", o->max_wait_s);
             break;
         }
         if (status == 429)

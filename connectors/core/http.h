@@ -23,16 +23,16 @@
 #include "base/sk.h"
 
 typedef struct sk_http_opts {
-    const char *prog;   /* prefix of log lines */
-    int attempts;       /* tries in all, >= 1 */
-    int backoff_ms;     /* first backoff (no hint from the server); doubles */
-    int max_wait_s;     /* longest wait honoured (a 429's hint or the backoff) */
-    int timeout_s;      /* per request */
+    const char *prog; /* prefix of log lines */
+    int attempts;     /* tries in all, >= 1 */
+    int backoff_ms;   /* first backoff (no hint from the server); doubles */
+    int max_wait_s;   /* longest wait honoured (a 429's hint or the backoff) */
+    int timeout_s;    /* per request */
 } sk_http_opts_t;
 
 typedef struct sk_http_resp {
-    long status;  /* HTTP status; 0 for file:// */
-    char *body;   /* NUL-terminated; owned, free with sk_http_resp_fini */
+    long status; /* HTTP status; 0 for file:// */
+    char *body;  /* NUL-terminated; owned, free with sk_http_resp_fini */
     size_t len;
     int attempts; /* requests made, retries included; set on failure too */
 } sk_http_resp_t;

@@ -22,27 +22,39 @@ typedef struct core_opts {
 
 #define O(f) offsetof(core_opts_t, f)
 static const sk_cfg_row_t CORE_ROWS[] = {
-    {"rotation", "ID", O(rotation), NULL, "shiftkey rotation id (as in the rules) this schedule feeds; required"},
-    {"state", "FILE", O(state), NULL, "state file of the shifts last sent [shiftkey-<source>-<rotation>.state]"},
-    {"kafka", "BROKERS", O(kafka), NULL, "Kafka bootstrap servers host:port,... [else the bootstrap file]"},
-    {"bootstrap-file", "FILE", O(bootstrap_file), "shiftkey.bootstrap", "broker address written by shiftkeyd --kafka embedded"},
+    {"rotation", "ID", O(rotation), NULL,
+     "shiftkey rotation id (as in the rules) this schedule feeds; required"},
+    {"state", "FILE", O(state), NULL,
+     "state file of the shifts last sent [shiftkey-<source>-<rotation>.state]"},
+    {"kafka", "BROKERS", O(kafka), NULL,
+     "Kafka bootstrap servers host:port,... [else the bootstrap file]"},
+    {"bootstrap-file", "FILE", O(bootstrap_file), "shiftkey.bootstrap",
+     "broker address written by shiftkeyd --kafka embedded"},
     {"topic", "TOPIC", O(topic), "shiftkey.schedule.v1", "schedule topic"},
-    {"kafka-config", "NAME=VALUE", O(kafka_config), NULL, "extra librdkafka setting, e.g. security.protocol=SSL", 1},
-    {"user-map", "FILE", O(user_map), NULL, "platform user (e-mail or id) → directory id, lines KEY=ID or KEY: ID [the e-mail]"},
+    {"kafka-config", "NAME=VALUE", O(kafka_config), NULL,
+     "extra librdkafka setting, e.g. security.protocol=SSL", 1},
+    {"user-map", "FILE", O(user_map), NULL,
+     "platform user (e-mail or id) → directory id, lines KEY=ID or KEY: ID [the e-mail]"},
     {"interval", "DURATION", O(interval), "5m", "time between polls"},
     {"lookahead", "DURATION", O(lookahead), "24h", "how far ahead shifts are read and announced"},
     {"once", NULL, O(once), NULL, "poll once, send, save, exit (tests, cron)"},
     {"verbose", NULL, O(verbose), NULL, "log every event sent"},
-    {"check", NULL, O(check), NULL, "call the platform once and print the events a poll would send "
+    {"check", NULL, O(check), NULL,
+     "call the platform once and print the events a poll would send "
      "(stdout), then exit: sends nothing, writes no state, needs no Kafka (setting up credentials)"},
-    {"max-end-share", "FRACTION", O(max_end_share), "0.5", "a poll that would end or cancel more "
+    {"max-end-share", "FRACTION", O(max_end_share), "0.5",
+     "a poll that would end or cancel more "
      "than this share of the open shifts is held until the next poll confirms it (1: never hold)"},
-    {"clock-offset", "DURATION", O(clock_offset), NULL, "testing only: act as if the time were "
+    {"clock-offset", "DURATION", O(clock_offset), NULL,
+     "testing only: act as if the time were "
      "now + DURATION (simulated days against a fake platform)"},
-    {"http-attempts", "N", O(http_attempts), "5", "tries per request (429, 5xx and network errors are retried)"},
-    {"http-backoff", "DURATION", O(http_backoff), "1s", "first backoff (5xx, network error, 429 "
+    {"http-attempts", "N", O(http_attempts), "5",
+     "tries per request (429, 5xx and network errors are retried)"},
+    {"http-backoff", "DURATION", O(http_backoff), "1s",
+     "first backoff (5xx, network error, 429 "
      "without a hint); doubles, with jitter"},
-    {"http-max-wait", "DURATION", O(http_max_wait), "60s", "longest wait: a 429 asking for more fails "
+    {"http-max-wait", "DURATION", O(http_max_wait), "60s",
+     "longest wait: a 429 asking for more fails "
      "the poll; backoffs are capped to it"},
     {"http-timeout", "DURATION", O(http_timeout), "30s", "per request"},
 };
@@ -71,8 +83,10 @@ int sk_conn_secret(const char *prog, const char *path, const char *env, char *bu
     }
     const char *v = getenv(env);
     if (!v || !*v) {
-        fprintf(stderr, "%s: no API token: set $%s or pass --token-file FILE (never on the "
-                "command line)\n", prog, env);
+        fprintf(stderr,
+                "%s: no API token: set $%s or pass --token-file FILE (never on the "
+                "command line)\n",
+                prog, env);
         return -1;
     }
     snprintf(buf, len, "%s", v);
@@ -134,8 +148,10 @@ static int configure(runner_t *r, int argc, char **argv)
     long attempts;
     long long backoff, max_wait, timeout;
     if (!r->o.rotation || !sk_id_valid(r->o.rotation, strlen(r->o.rotation))) {
-        fprintf(stderr, "%s: --rotation is required: the rotation id as named in the rules "
-                "(printable, no spaces)\n", r->prog);
+        fprintf(stderr,
+                "%s: --rotation is required: the rotation id as named in the rules "
+                "(printable, no spaces)\n",
+                r->prog);
         return -1;
     }
     if (sk_cfg_duration(r->prog, "interval", r->o.interval, 1000, &r->interval_ms) ||
@@ -192,20 +208,27 @@ static int poll_once(runner_t *r)
     sk_conn_events_t evs = {0};
     sk_conn_diff_stats_t ds = {0};
     sk_ms_t t0 = sk_now_ms(), now = t0 + r->clock_offset_ms;
-    sk_conn_poll_t p = {.prog = r->prog, .now_ms = now, .horizon_ms = now + r->lookahead_ms,
-                        .users = r->users, .http = &r->http, .out = &shifts};
+    sk_conn_poll_t p = {.prog = r->prog,
+                        .now_ms = now,
+                        .horizon_ms = now + r->lookahead_ms,
+                        .users = r->users,
+                        .http = &r->http,
+                        .out = &shifts};
     char err[1024] = "";
     int fetched = r->src->fetch(r->src->opts.base, &p) == 0, rc = 1, check = r->o.check != NULL;
     if (!fetched)
-        fprintf(stderr, "%s: cannot read the platform: %s; nothing is ended for it, only ends due "
-                "by time are sent\n", r->prog, p.err);
+        fprintf(stderr,
+                "%s: cannot read the platform: %s; nothing is ended for it, only ends due "
+                "by time are sent\n",
+                r->prog, p.err);
     if (sk_conn_diff(r->src->name, r->o.rotation, &r->state, fetched ? &shifts : NULL, p.now_ms,
                      p.horizon_ms, &r->diff_opts, &next, &evs, &ds)) {
         snprintf(err, sizeof(err), "out of memory");
         goto out;
     }
     if (ds.held)
-        fprintf(stderr, "%s: HELD: this poll would end or cancel %zu of %zu open shifts (more than "
+        fprintf(stderr,
+                "%s: HELD: this poll would end or cancel %zu of %zu open shifts (more than "
                 "--max-end-share %s): %zu not ended until the next poll confirms they are gone; "
                 "check the platform and the connector's access if this is not expected\n",
                 r->prog, ds.vanished, ds.open, r->o.max_end_share, ds.held);
@@ -236,11 +259,17 @@ out:;
             "%s: poll %s: %zu shifts listed (%d skipped), %d requests (%d retried); %s %zu "
             "SCHEDULED, %zu STARTED, %zu UPDATED, %zu ENDED, %zu CANCELLED; %zu held; state %zu "
             "shifts (%zu open) in %s; %lld ms%s%s\n",
-            r->prog, !fetched ? "FAILED" : ds.held ? "HELD" : "ok", shifts.n, p.skipped, p.requests,
-            p.retries, check ? "would send" : err[0] ? "NOT sent" : "sent", count[SK_SHIFT_SCHEDULED],
-            count[SK_SHIFT_STARTED], count[SK_SHIFT_UPDATED], count[SK_SHIFT_ENDED],
-            count[SK_SHIFT_CANCELLED], ds.held, r->state.n, open, r->state_path,
-            (long long)(sk_now_ms() - t0), err[0] ? ": " : "", err);
+            r->prog,
+            !fetched  ? "FAILED"
+            : ds.held ? "HELD"
+                      : "ok",
+            shifts.n, p.skipped, p.requests, p.retries,
+            check    ? "would send"
+            : err[0] ? "NOT sent"
+                     : "sent",
+            count[SK_SHIFT_SCHEDULED], count[SK_SHIFT_STARTED], count[SK_SHIFT_UPDATED],
+            count[SK_SHIFT_ENDED], count[SK_SHIFT_CANCELLED], ds.held, r->state.n, open,
+            r->state_path, (long long)(sk_now_ms() - t0), err[0] ? ": " : "", err);
     sk_conn_events_fini(&evs);
     sk_conn_state_fini(&next);
     sk_conn_shifts_fini(&shifts);
@@ -264,7 +293,8 @@ static int start(runner_t *r)
     }
     const char *brokers = r->o.check ? "none (--check)" : bootstrap(&r->o, bs, sizeof(bs));
     if (!brokers) {
-        fprintf(stderr, "%s: no Kafka address: pass --kafka, set SHIFTKEY_KAFKA, or point "
+        fprintf(stderr,
+                "%s: no Kafka address: pass --kafka, set SHIFTKEY_KAFKA, or point "
                 "--bootstrap-file at the file shiftkeyd --kafka embedded writes (%s not found)\n",
                 r->prog, r->o.bootstrap_file);
         return -1;
@@ -277,11 +307,15 @@ static int start(runner_t *r)
             return -1;
         }
     }
-    fprintf(stderr, "%s: rotation %s, state %s (%zu shifts), user map %s (%zu entries), Kafka %s "
-            "topic %s, look-ahead %s, %s\n", r->prog, r->o.rotation, r->state_path, r->state.n,
-            r->o.user_map ? r->o.user_map : "none: e-mail addresses", sk_conn_usermap_size(r->users),
-            brokers, r->o.topic, r->o.lookahead,
-            r->o.check ? "check" : r->o.once ? "once" : "polling");
+    fprintf(stderr,
+            "%s: rotation %s, state %s (%zu shifts), user map %s (%zu entries), Kafka %s "
+            "topic %s, look-ahead %s, %s\n",
+            r->prog, r->o.rotation, r->state_path, r->state.n,
+            r->o.user_map ? r->o.user_map : "none: e-mail addresses",
+            sk_conn_usermap_size(r->users), brokers, r->o.topic, r->o.lookahead,
+            r->o.check  ? "check"
+            : r->o.once ? "once"
+                        : "polling");
     return 0;
 }
 

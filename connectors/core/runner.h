@@ -20,21 +20,21 @@
 
 /* What a source gets for one poll, and fills. */
 typedef struct sk_conn_poll {
-    const char *prog;         /* "shiftkey-pagerduty", for log lines */
-    sk_ms_t now_ms;           /* the poll's clock */
-    sk_ms_t horizon_ms;       /* now + look-ahead */
+    const char *prog;   /* "shiftkey-pagerduty", for log lines */
+    sk_ms_t now_ms;     /* the poll's clock */
+    sk_ms_t horizon_ms; /* now + look-ahead */
     const sk_conn_usermap_t *users;
     const sk_http_opts_t *http;
-    sk_conn_shifts_t *out;    /* append shifts here (sk_conn_shifts_add) */
-    int requests, retries;    /* HTTP requests made / retried (sk_conn_poll_get counts them) */
-    int skipped;              /* entries that could not become shifts (logged by the source) */
-    char err[1024];           /* why the poll failed */
+    sk_conn_shifts_t *out; /* append shifts here (sk_conn_shifts_add) */
+    int requests, retries; /* HTTP requests made / retried (sk_conn_poll_get counts them) */
+    int skipped;           /* entries that could not become shifts (logged by the source) */
+    char err[1024];        /* why the poll failed */
 } sk_conn_poll_t;
 
 typedef struct sk_conn_source {
-    const char *name;   /* "pagerduty": the event source and program shiftkey-<name> */
-    const char *about;  /* --help: usage line and description, ends with "\n" */
-    const char *tail;   /* --help: text after the options (examples), or NULL */
+    const char *name;    /* "pagerduty": the event source and program shiftkey-<name> */
+    const char *about;   /* --help: usage line and description, ends with "\n" */
+    const char *tail;    /* --help: text after the options (examples), or NULL */
     sk_cfg_group_t opts; /* the source's own options (title, env prefix, rows, base) */
     /* Validates the source's options; prints the reason and returns -1 on a usage error. */
     int (*check)(void *base, const char *prog);

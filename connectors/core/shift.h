@@ -16,8 +16,8 @@
 #define SK_CONN_START_UNKNOWN INT64_MIN
 
 typedef struct sk_conn_shift {
-    char *id;       /* stable id at the source (identifier syntax); owned */
-    char *user;     /* directory id, after the user map; owned */
+    char *id;         /* stable id at the source (identifier syntax); owned */
+    char *user;       /* directory id, after the user map; owned */
     sk_ms_t start_ms; /* or SK_CONN_START_UNKNOWN */
     sk_ms_t end_ms;   /* SK_MS_NONE when open-ended */
     int level;        /* escalation level, >= 1 */

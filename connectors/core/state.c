@@ -31,8 +31,12 @@ static int grow(void **v, size_t *cap, size_t n, size_t size)
 int sk_conn_shifts_add(sk_conn_shifts_t *s, const char *id, const char *user, sk_ms_t start_ms,
                        sk_ms_t end_ms, int level, bool cancelled)
 {
-    sk_conn_shift_t in = {.id = (char *)id, .user = (char *)user, .start_ms = start_ms,
-                          .end_ms = end_ms, .level = level, .cancelled = cancelled};
+    sk_conn_shift_t in = {.id = (char *)id,
+                          .user = (char *)user,
+                          .start_ms = start_ms,
+                          .end_ms = end_ms,
+                          .level = level,
+                          .cancelled = cancelled};
     return sk_conn_shifts_add_ex(s, &in);
 }
 
@@ -42,9 +46,11 @@ int sk_conn_shifts_add_ex(sk_conn_shifts_t *s, const sk_conn_shift_t *in)
     int level = in->level < 1 ? 1 : in->level;
     if (!id || !user || !sk_id_valid(id, strlen(id)) || !sk_id_valid(user, strlen(user)))
         return SK_EINVAL;
-    if (in->start_ms != SK_CONN_START_UNKNOWN && in->end_ms != SK_MS_NONE && in->end_ms <= in->start_ms)
+    if (in->start_ms != SK_CONN_START_UNKNOWN && in->end_ms != SK_MS_NONE &&
+        in->end_ms <= in->start_ms)
         return SK_EINVAL;
-    if (in->series && (strncmp(id, in->series, strlen(in->series)) != 0 || id[strlen(in->series)] != ':'))
+    if (in->series &&
+        (strncmp(id, in->series, strlen(in->series)) != 0 || id[strlen(in->series)] != ':'))
         return SK_EINVAL;
     for (size_t i = 0; i < s->n; i++) {
         sk_conn_shift_t *o = &s->v[i];
@@ -235,7 +241,8 @@ int sk_conn_state_load(const char *path, const char *source, const char *rotatio
                 goto out;
             }
             if (strcmp(line, want) != 0) {
-                snprintf(err, errlen, "%s:1: the file belongs to another connector ('%s'; this one "
+                snprintf(err, errlen,
+                         "%s:1: the file belongs to another connector ('%s'; this one "
                          "is source=%s rotation=%s): give each connector its own --state",
                          path, line + strlen(STATE_MAGIC) + 1, source, rotation);
                 rc = SK_EINVAL;
@@ -298,8 +305,8 @@ int sk_conn_state_save(const char *path, const char *source, const char *rotatio
         for (size_t b = 0; b < sizeof(FLAG_CHARS) - 1; b++)
             if (e->flags & (1u << b))
                 fl[k++] = FLAG_CHARS[b];
-        fprintf(f, "\t%d\t%s\t%u\t%lld\t%s\n", e->level, sk_shift_event_type_name(e->last),
-                e->seq, (long long)e->updated_ms, k ? fl : "-");
+        fprintf(f, "\t%d\t%s\t%u\t%lld\t%s\n", e->level, sk_shift_event_type_name(e->last), e->seq,
+                (long long)e->updated_ms, k ? fl : "-");
     }
     if (fflush(f) || fsync(fileno(f)))
         goto fail;

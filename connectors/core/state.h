@@ -27,8 +27,8 @@
 #include "base/sk.h"
 
 typedef struct sk_conn_seen {
-    char *id;   /* shift id; owned */
-    char *user; /* owned */
+    char *id;                 /* shift id; owned */
+    char *user;               /* owned */
     sk_ms_t start_ms, end_ms; /* end SK_MS_NONE = open-ended */
     int level;
     sk_shift_event_type_t last; /* last event type sent */
@@ -38,8 +38,8 @@ typedef struct sk_conn_seen {
 } sk_conn_seen_t;
 
 #define SK_CONN_SEEN_START_BOUND 1u /* start_ms is a window edge: the real start is earlier */
-#define SK_CONN_SEEN_END_BOUND 2u   /* end_ms is a window edge: the real end is later */
-#define SK_CONN_SEEN_HELD 4u        /* unlisted in a held poll: ended if still unlisted next poll */
+#define SK_CONN_SEEN_END_BOUND   2u /* end_ms is a window edge: the real end is later */
+#define SK_CONN_SEEN_HELD        4u /* unlisted in a held poll: ended if still unlisted next poll */
 
 typedef struct sk_conn_state {
     sk_conn_seen_t *v;

@@ -100,8 +100,10 @@ sk_conn_usermap_t *sk_conn_usermap_new(const char *path, char *err, size_t errle
         *sep = '\0';
         char *key = trim(s), *id = trim(sep + (sep == colon ? 2 : 1));
         if (!*key || !sk_id_valid(id, strlen(id))) {
-            snprintf(err, errlen, "%s:%d: '%s' is not a valid user id (1..256 printable "
-                     "characters, no spaces)", path, lineno, id);
+            snprintf(err, errlen,
+                     "%s:%d: '%s' is not a valid user id (1..256 printable "
+                     "characters, no spaces)",
+                     path, lineno, id);
             goto fail;
         }
         if (add(m, key, id)) {

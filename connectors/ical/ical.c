@@ -61,14 +61,17 @@ static int ical_check(void *base, const char *prog)
         o->src = o->url;
     }
     if (!o->src || !*o->src) {
-        fprintf(stderr, "%s: --url (or $SHIFTKEY_ICAL_URL, or --url-file) is required: the feed's "
-                "URL or a file\n", prog);
+        fprintf(stderr,
+                "%s: --url (or $SHIFTKEY_ICAL_URL, or --url-file) is required: the feed's "
+                "URL or a file\n",
+                prog);
         return -1;
     }
     if (strcasecmp(o->default_zone, "UTC") != 0 &&
         !icaltimezone_get_builtin_timezone(o->default_zone)) {
-        fprintf(stderr, "%s: --default-zone '%s': not a known time zone (e.g. UTC, Europe/Berlin)\n",
-                prog, o->default_zone);
+        fprintf(stderr,
+                "%s: --default-zone '%s': not a known time zone (e.g. UTC, Europe/Berlin)\n", prog,
+                o->default_zone);
         return -1;
     }
     return 0;
@@ -174,16 +177,20 @@ static int add_people(ical_ctx_t *c, icalcomponent *ev, const char *id, sk_ms_t 
         for (char *save = NULL, *tok = strtok_r(text, " \t<>()[],;\"'", &save); tok;
              tok = strtok_r(NULL, " \t<>()[],;\"'", &save))
             if (strchr(tok, '@') && !email[0])
-                snprintf(email, sizeof(email), "%s", strncasecmp(tok, "mailto:", 7) ? tok : tok + 7);
+                snprintf(email, sizeof(email), "%s",
+                         strncasecmp(tok, "mailto:", 7) ? tok : tok + 7);
         snprintf(text, sizeof(text), "%s", sum);
     }
-    const char *who = sum ? sk_conn_usermap_resolve(p->users, text, email, ubuf, sizeof(ubuf)) : NULL;
+    const char *who =
+        sum ? sk_conn_usermap_resolve(p->users, text, email, ubuf, sizeof(ubuf)) : NULL;
     int rc = who ? sk_conn_shifts_add(p->out, id, who, start, end, 1, cancelled) : SK_EINVAL;
     if (rc == SK_ENOMEM)
         return rc;
     if (rc) {
-        fprintf(stderr, "%s: event %s skipped: no ATTENDEE mailto:, and its SUMMARY '%s' is neither "
-                "an e-mail address nor in the user map\n", p->prog, id, sum ? sum : "");
+        fprintf(stderr,
+                "%s: event %s skipped: no ATTENDEE mailto:, and its SUMMARY '%s' is neither "
+                "an e-mail address nor in the user map\n",
+                p->prog, id, sum ? sum : "");
         p->skipped++;
     }
     return 0;
@@ -375,9 +382,10 @@ static const sk_conn_source_t ICAL = {
         "Reads an iCalendar on-call feed (PagerDuty, Opsgenie, Grafana OnCall exports, or a file)\n"
         "and sends the differences since the last poll to shiftkey's schedule topic as shift\n"
         "events, keyed by user: one shift per VEVENT (occurrence) and ATTENDEE (else SUMMARY).\n",
-    .tail = "\nexit status: 0 ok, 1 failed (feed, Kafka or state file), 2 usage error\n"
-            "example: SHIFTKEY_ICAL_URL='https://example.pagerduty.com/private/.../feed' \\\n"
-            "             shiftkey-ical --rotation payments-primary --kafka broker:9092 --state ical.state\n",
+    .tail =
+        "\nexit status: 0 ok, 1 failed (feed, Kafka or state file), 2 usage error\n"
+        "example: SHIFTKEY_ICAL_URL='https://example.pagerduty.com/private/.../feed' \\\n"
+        "             shiftkey-ical --rotation payments-primary --kafka broker:9092 --state ical.state\n",
     .opts = {"iCalendar (environment: SHIFTKEY_ICAL_<NAME>)", "SHIFTKEY_ICAL_", ICAL_ROWS,
              SK_ARRAY_LEN(ICAL_ROWS), &IC},
     .check = ical_check,

@@ -23,10 +23,13 @@ typedef struct jsm_opts {
 
 #define O(f) offsetof(jsm_opts_t, f)
 static const sk_cfg_row_t JSM_ROWS[] = {
-    {"cloud-id", "ID", O(cloud_id), NULL, "the Atlassian site's cloud id "
+    {"cloud-id", "ID", O(cloud_id), NULL,
+     "the Atlassian site's cloud id "
      "(https://<site>.atlassian.net/_edge/tenant_info); required"},
-    {"schedule-ids", "ID,ID", O(schedule_ids), NULL, "JSM Operations schedule ids to follow; required"},
-    {"email", "ADDRESS", O(email), NULL, "e-mail of the Atlassian account the API token belongs to; required"},
+    {"schedule-ids", "ID,ID", O(schedule_ids), NULL,
+     "JSM Operations schedule ids to follow; required"},
+    {"email", "ADDRESS", O(email), NULL,
+     "e-mail of the Atlassian account the API token belongs to; required"},
     {"api-token-file", "FILE", O(api_token_file), NULL,
      "file holding the Atlassian API token [else $SHIFTKEY_JSM_API_TOKEN]"},
     {"base-url", "URL", O(base_url), "https://api.atlassian.com", "API gateway URL"},
@@ -94,7 +97,8 @@ static int jsm_fetch(void *base, sk_conn_poll_t *p)
     }
     const char *headers[] = {auth, "Accept: application/json", NULL};
     snprintf(tmp, sizeof(tmp), "%s", o->schedule_ids);
-    for (char *save = NULL, *s = strtok_r(tmp, ", ", &save); s && !rc; s = strtok_r(NULL, ", ", &save))
+    for (char *save = NULL, *s = strtok_r(tmp, ", ", &save); s && !rc;
+         s = strtok_r(NULL, ", ", &save))
         rc = sk_og_schedule(&SK_OG_JSM, p, api, s, headers);
 out:
     memset(cred, 0, sizeof(cred)); /* the token in clear */
@@ -112,12 +116,13 @@ static const sk_conn_source_t JSM_SOURCE = {
         "sends the differences since the last poll to shiftkey's schedule topic as shift events.\n"
         "Basic auth: --email and an API token from $SHIFTKEY_JSM_API_TOKEN or --api-token-file, never\n"
         "the command line. Responders are Atlassian account ids: map them with --user-map.\n",
-    .tail = "\nexit status: 0 ok, 1 failed (platform, Kafka or state file), 2 usage error\n"
-            "example: SHIFTKEY_JSM_API_TOKEN=... shiftkey-jsm --rotation payments-primary \\\n"
-            "             --cloud-id 0a1b2c3d-... --schedule-ids f8f2a4ec-... --email ops-bot@example.com \\\n"
-            "             --user-map /etc/shiftkey/users.map --kafka broker:9092 --state /var/lib/shiftkey/jsm.state\n",
-    .opts = {"Jira Service Management Operations (environment: SHIFTKEY_JSM_<NAME>)", "SHIFTKEY_JSM_",
-             JSM_ROWS, SK_ARRAY_LEN(JSM_ROWS), &JSM},
+    .tail =
+        "\nexit status: 0 ok, 1 failed (platform, Kafka or state file), 2 usage error\n"
+        "example: SHIFTKEY_JSM_API_TOKEN=... shiftkey-jsm --rotation payments-primary \\\n"
+        "             --cloud-id 0a1b2c3d-... --schedule-ids f8f2a4ec-... --email ops-bot@example.com \\\n"
+        "             --user-map /etc/shiftkey/users.map --kafka broker:9092 --state /var/lib/shiftkey/jsm.state\n",
+    .opts = {"Jira Service Management Operations (environment: SHIFTKEY_JSM_<NAME>)",
+             "SHIFTKEY_JSM_", JSM_ROWS, SK_ARRAY_LEN(JSM_ROWS), &JSM},
     .check = jsm_check,
     .fetch = jsm_fetch,
 };

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BACK_MS (7LL * 86400000)
+#define BACK_MS  (7LL * 86400000)
 /* asked beyond the horizon too: an "at least until" end (a period cut at the
  * window's end) then moves once a week, not at every poll (diff.h) */
 #define AHEAD_MS (7LL * 86400000)
-#define DAY_MS 86400000LL
+#define DAY_MS   86400000LL
 
 const sk_og_flavor_t SK_OG_OPSGENIE = {"og", "recipient", 1, 1};
 const sk_og_flavor_t SK_OG_JSM = {"jsm", "responder", 0, 0};
@@ -52,8 +52,10 @@ static int period(parse_ctx_t *c, const char *rot, json_t *per, char *why, size_
         return -1;
     }
     if (!json_is_object(who) || !type) {
-        snprintf(why, whylen, "a period without %s.type (not the timeline shape this connector "
-                 "reads: is it an Opsgenie or a JSM Operations API?)", c->fl->who);
+        snprintf(why, whylen,
+                 "a period without %s.type (not the timeline shape this connector "
+                 "reads: is it an Opsgenie or a JSM Operations API?)",
+                 c->fl->who);
         return -1;
     }
     for (size_t i = 0; i < SK_ARRAY_LEN(NOT_A_PERSON); i++)
@@ -63,8 +65,10 @@ static int period(parse_ctx_t *c, const char *rot, json_t *per, char *why, size_
             return 0;
         }
     if (strcmp(type, "user") != 0) {
-        snprintf(why, whylen, "unknown %s type '%.40s' (known: user, team, escalation, none, "
-                 "noone)", c->fl->who, type);
+        snprintf(why, whylen,
+                 "unknown %s type '%.40s' (known: user, team, escalation, none, "
+                 "noone)",
+                 c->fl->who, type);
         return -1;
     }
     if (!uid) {
@@ -109,7 +113,7 @@ int sk_og_timeline_parse(const sk_og_flavor_t *fl, sk_conn_poll_t *p, const char
     if (!root || !json_is_array(rots)) {
         snprintf(p->err, sizeof(p->err), "schedule %s: not a%s timeline: %s", sched,
                  fl->wrapped ? "n Opsgenie" : " JSM Operations",
-                 !root ? jerr.text
+                 !root         ? jerr.text
                  : fl->wrapped ? "no data.finalTimeline.rotations array"
                                : "no finalTimeline.rotations array");
         goto out;
@@ -122,16 +126,19 @@ int sk_og_timeline_parse(const sk_og_flavor_t *fl, sk_conn_poll_t *p, const char
         c.to = t;
     size_t i, j;
     json_t *rot, *per;
-    json_array_foreach(rots, i, rot) {
+    json_array_foreach(rots, i, rot)
+    {
         const char *rid = jstr(rot, "id");
         json_t *pers = json_object_get(rot, "periods");
         if (!pers)
             continue; /* a rotation with nobody in the interval */
         if (!rid || !json_is_array(pers)) {
-            snprintf(p->err, sizeof(p->err), "schedule %s, rotation %zu: no id or periods", sched, i);
+            snprintf(p->err, sizeof(p->err), "schedule %s, rotation %zu: no id or periods", sched,
+                     i);
             goto out;
         }
-        json_array_foreach(pers, j, per) {
+        json_array_foreach(pers, j, per)
+        {
             char why[256];
             if (period(&c, rid, per, why, sizeof(why)) < 0) {
                 snprintf(p->err, sizeof(p->err), "schedule %s, rotation %s, period %zu: %s", sched,
@@ -141,8 +148,10 @@ int sk_og_timeline_parse(const sk_og_flavor_t *fl, sk_conn_poll_t *p, const char
         }
     }
     if (c.not_person)
-        fprintf(stderr, "%s: schedule %s: %d periods of teams, escalations or nobody skipped (not "
-                "a person to grant)\n", p->prog, sched, c.not_person);
+        fprintf(stderr,
+                "%s: schedule %s: %d periods of teams, escalations or nobody skipped (not "
+                "a person to grant)\n",
+                p->prog, sched, c.not_person);
     rc = 0;
 out:
     json_decref(root);

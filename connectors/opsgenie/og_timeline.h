@@ -22,10 +22,10 @@
 #include "runner.h"
 
 typedef struct sk_og_flavor {
-    const char *prefix;   /* shift id prefix: "og", "jsm" */
-    const char *who;      /* the period's person: "recipient" or "responder" */
-    int wrapped;          /* the timeline is under "data" */
-    int identifier_type;  /* send identifierType=id (Opsgenie) */
+    const char *prefix;  /* shift id prefix: "og", "jsm" */
+    const char *who;     /* the period's person: "recipient" or "responder" */
+    int wrapped;         /* the timeline is under "data" */
+    int identifier_type; /* send identifierType=id (Opsgenie) */
 } sk_og_flavor_t;
 
 extern const sk_og_flavor_t SK_OG_OPSGENIE, SK_OG_JSM;

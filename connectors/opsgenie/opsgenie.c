@@ -25,7 +25,8 @@ static const sk_cfg_row_t OG_ROWS[] = {
     {"schedule-ids", "ID,ID", O(schedule_ids), NULL, "Opsgenie schedule ids to follow; required"},
     {"api-key-file", "FILE", O(api_key_file), NULL,
      "file holding the API key (GenieKey) [else $SHIFTKEY_OPSGENIE_API_KEY]"},
-    {"base-url", "URL", O(base_url), "https://api.opsgenie.com", "API base URL (EU: https://api.eu.opsgenie.com)"},
+    {"base-url", "URL", O(base_url), "https://api.opsgenie.com",
+     "API base URL (EU: https://api.eu.opsgenie.com)"},
 };
 #undef O
 
@@ -35,10 +36,12 @@ static int og_check(void *base, const char *prog)
 {
     og_opts_t *o = base;
     if (!o->schedule_ids || !*o->schedule_ids) {
-        fprintf(stderr, "%s: --schedule-ids is required (Opsgenie schedule ids, comma-separated)\n", prog);
+        fprintf(stderr, "%s: --schedule-ids is required (Opsgenie schedule ids, comma-separated)\n",
+                prog);
         return -1;
     }
-    return sk_conn_secret(prog, o->api_key_file, "SHIFTKEY_OPSGENIE_API_KEY", o->key, sizeof(o->key));
+    return sk_conn_secret(prog, o->api_key_file, "SHIFTKEY_OPSGENIE_API_KEY", o->key,
+                          sizeof(o->key));
 }
 
 static int og_fetch(void *base, sk_conn_poll_t *p)
@@ -65,9 +68,10 @@ static const sk_conn_source_t OPSGENIE = {
         "look-ahead window and sends the differences since the last poll to shiftkey's schedule\n"
         "topic as shift events, keyed by user.\n"
         "The API key comes from $SHIFTKEY_OPSGENIE_API_KEY or --api-key-file, never the command line.\n",
-    .tail = "\nexit status: 0 ok, 1 failed (platform, Kafka or state file), 2 usage error\n"
-            "example: SHIFTKEY_OPSGENIE_API_KEY=... shiftkey-opsgenie --rotation payments-primary \\\n"
-            "             --schedule-ids 4513b7ea-... --kafka broker:9092 --state /var/lib/shiftkey/og.state\n",
+    .tail =
+        "\nexit status: 0 ok, 1 failed (platform, Kafka or state file), 2 usage error\n"
+        "example: SHIFTKEY_OPSGENIE_API_KEY=... shiftkey-opsgenie --rotation payments-primary \\\n"
+        "             --schedule-ids 4513b7ea-... --kafka broker:9092 --state /var/lib/shiftkey/og.state\n",
     .opts = {"Opsgenie (environment: SHIFTKEY_OPSGENIE_<NAME>)", "SHIFTKEY_OPSGENIE_", OG_ROWS,
              SK_ARRAY_LEN(OG_ROWS), &OG},
     .check = og_check,

@@ -28,7 +28,8 @@ static const sk_cfg_row_t PD_ROWS[] = {
      "PagerDuty escalation policy ids to follow (every level; with --schedule-ids: both filters apply)"},
     {"token-file", "FILE", O(token_file), NULL,
      "file holding the REST API token [else $SHIFTKEY_PAGERDUTY_TOKEN]"},
-    {"base-url", "URL", O(base_url), "https://api.pagerduty.com", "API base URL (EU: https://api.eu.pagerduty.com)"},
+    {"base-url", "URL", O(base_url), "https://api.pagerduty.com",
+     "API base URL (EU: https://api.eu.pagerduty.com)"},
     {"page-limit", "N", O(page_limit), "100", "on-calls per page (offset/limit/more pagination)"},
 };
 #undef O
@@ -39,8 +40,10 @@ static int pd_check(void *base, const char *prog)
 {
     pd_opts_t *o = base;
     if (!o->schedule_ids && !o->escalation_policy_ids) {
-        fprintf(stderr, "%s: give --schedule-ids and/or --escalation-policy-ids (without a "
-                "filter every on-call of the account would be granted)\n", prog);
+        fprintf(stderr,
+                "%s: give --schedule-ids and/or --escalation-policy-ids (without a "
+                "filter every on-call of the account would be granted)\n",
+                prog);
         return -1;
     }
     if (sk_cfg_int(prog, "page-limit", o->page_limit, 1, 100, &o->limit))
@@ -74,7 +77,8 @@ static const char *jstr(json_t *obj, const char *key)
 static int pd_oncall(sk_conn_poll_t *p, json_t *oc, char *why, size_t whylen)
 {
     json_t *user = json_object_get(oc, "user"), *sched = json_object_get(oc, "schedule");
-    json_t *ep = json_object_get(oc, "escalation_policy"), *lvl = json_object_get(oc, "escalation_level");
+    json_t *ep = json_object_get(oc, "escalation_policy"),
+           *lvl = json_object_get(oc, "escalation_level");
     json_t *js = json_object_get(oc, "start"), *je = json_object_get(oc, "end");
     const char *uid = jstr(user, "id"), *email = jstr(user, "email");
     const char *sid = json_is_object(sched) ? jstr(sched, "id") : NULL;
@@ -86,15 +90,19 @@ static int pd_oncall(sk_conn_poll_t *p, json_t *oc, char *why, size_t whylen)
         snprintf(why, whylen, "an on-call without user.id or schedule/escalation_policy id");
         return -1;
     }
-    if ((!json_is_null(js) && js && (!json_is_string(js) || sk_conn_parse_iso(json_string_value(js), &start))) ||
-        (!json_is_null(je) && je && (!json_is_string(je) || sk_conn_parse_iso(json_string_value(je), &end)))) {
+    if ((!json_is_null(js) && js &&
+         (!json_is_string(js) || sk_conn_parse_iso(json_string_value(js), &start))) ||
+        (!json_is_null(je) && je &&
+         (!json_is_string(je) || sk_conn_parse_iso(json_string_value(je), &end)))) {
         snprintf(why, whylen, "on-call of user %s: start/end is not an ISO 8601 time", uid);
         return -1;
     }
     const char *who = sk_conn_usermap_resolve(p->users, uid, email, ubuf, sizeof(ubuf));
     if (!who) {
-        fprintf(stderr, "%s: on-call of PagerDuty user %s skipped: no e-mail (include[]=users) "
-                "and not in the user map\n", p->prog, uid);
+        fprintf(stderr,
+                "%s: on-call of PagerDuty user %s skipped: no e-mail (include[]=users) "
+                "and not in the user map\n",
+                p->prog, uid);
         p->skipped++;
         return 1;
     }
@@ -104,9 +112,10 @@ static int pd_oncall(sk_conn_poll_t *p, json_t *oc, char *why, size_t whylen)
         snprintf(src, sizeof(src), "ep.%s.%d", epid, level);
     char series[SK_ID_MAX + 1];
     int n1 = snprintf(series, sizeof(series), "pd:%s:%s", src, uid);
-    int n2 = snprintf(id, sizeof(id), "%s:%s", series,
-                      start == SK_CONN_START_UNKNOWN ? "permanent"
-                                                     : sk_conn_format_iso(start, sbuf, sizeof(sbuf)));
+    int n2 =
+        snprintf(id, sizeof(id), "%s:%s", series,
+                 start == SK_CONN_START_UNKNOWN ? "permanent"
+                                                : sk_conn_format_iso(start, sbuf, sizeof(sbuf)));
     if (n1 < 0 || (size_t)n1 >= sizeof(series) || n2 < 0 || (size_t)n2 >= sizeof(id))
         id[0] = '\0'; /* too long to be an id: refused below, skipped and logged */
     /* PagerDuty returns a shift's own start and end, not clipped to since /
@@ -114,8 +123,12 @@ static int pd_oncall(sk_conn_poll_t *p, json_t *oc, char *why, size_t whylen)
      * every check against its documented bodies). Should an account ever
      * return them clipped, the start would equal `since` to the second:
      * then it is marked clipped and keeps the id known from earlier polls. */
-    sk_conn_shift_t sh = {.id = id, .user = (char *)who, .start_ms = start, .end_ms = end,
-                          .level = level, .series = series};
+    sk_conn_shift_t sh = {.id = id,
+                          .user = (char *)who,
+                          .start_ms = start,
+                          .end_ms = end,
+                          .level = level,
+                          .series = series};
     sh.start_clipped = start != SK_CONN_START_UNKNOWN && start == p->now_ms / 1000 * 1000;
     sh.end_clipped = end != SK_MS_NONE && end == p->horizon_ms / 1000 * 1000;
     int rc = sk_conn_shifts_add_ex(p->out, &sh);
@@ -124,8 +137,10 @@ static int pd_oncall(sk_conn_poll_t *p, json_t *oc, char *why, size_t whylen)
         return -1;
     }
     if (rc) {
-        fprintf(stderr, "%s: on-call %s of %s skipped: not a valid shift (ids printable without "
-                "spaces, end after start)\n", p->prog, id, who);
+        fprintf(stderr,
+                "%s: on-call %s of %s skipped: not a valid shift (ids printable without "
+                "spaces, end after start)\n",
+                p->prog, id, who);
         p->skipped++;
         return 1;
     }
@@ -143,8 +158,9 @@ static int pd_fetch(void *base, sk_conn_poll_t *p)
     for (long offset = 0, pages = 0;; pages++) {
         char url[8192];
         sk_http_resp_t resp;
-        snprintf(url, sizeof(url), "%s/oncalls?include%%5B%%5D=users&limit=%ld&offset=%ld&since=",
-                 o->base_url, o->limit, offset);
+        snprintf(url, sizeof(url),
+                 "%s/oncalls?include%%5B%%5D=users&limit=%ld&offset=%ld&since=", o->base_url,
+                 o->limit, offset);
         if (sk_http_url_append(url, sizeof(url), since, 1) ||
             sk_http_url_append(url, sizeof(url), "&until=", 0) ||
             sk_http_url_append(url, sizeof(url), until, 1) ||
@@ -168,14 +184,17 @@ static int pd_fetch(void *base, sk_conn_poll_t *p)
         sk_http_resp_fini(&resp);
         json_t *list = json_object_get(root, "oncalls"), *more = json_object_get(root, "more");
         if (!root || !json_is_array(list)) {
-            snprintf(p->err, sizeof(p->err), "GET %s/oncalls (offset %ld): not a PagerDuty on-call "
-                     "list: %s", o->base_url, offset, root ? "no 'oncalls' array" : jerr.text);
+            snprintf(p->err, sizeof(p->err),
+                     "GET %s/oncalls (offset %ld): not a PagerDuty on-call "
+                     "list: %s",
+                     o->base_url, offset, root ? "no 'oncalls' array" : jerr.text);
             json_decref(root);
             return SK_EPARSE;
         }
         size_t i;
         json_t *oc;
-        json_array_foreach(list, i, oc) {
+        json_array_foreach(list, i, oc)
+        {
             char why[256];
             if (pd_oncall(p, oc, why, sizeof(why)) < 0) {
                 snprintf(p->err, sizeof(p->err), "GET %s/oncalls (offset %ld), entry %zu: %s",
@@ -190,7 +209,8 @@ static int pd_fetch(void *base, sk_conn_poll_t *p)
         if (!again)
             return 0;
         if (pages >= 1000) {
-            snprintf(p->err, sizeof(p->err), "more than 1000 pages of on-calls: narrow the filters");
+            snprintf(p->err, sizeof(p->err),
+                     "more than 1000 pages of on-calls: narrow the filters");
             return SK_EINVAL;
         }
     }
@@ -204,9 +224,10 @@ static const sk_conn_source_t PAGERDUTY = {
         "the differences since the last poll to shiftkey's schedule topic as shift events\n"
         "(SCHEDULED, STARTED, UPDATED, ENDED, CANCELLED), keyed by user.\n"
         "The API token comes from $SHIFTKEY_PAGERDUTY_TOKEN or --token-file, never the command line.\n",
-    .tail = "\nexit status: 0 ok, 1 failed (platform, Kafka or state file), 2 usage error\n"
-            "example: SHIFTKEY_PAGERDUTY_TOKEN=... shiftkey-pagerduty --rotation payments-primary \\\n"
-            "             --schedule-ids P1A2B3C --kafka broker:9092 --state /var/lib/shiftkey/pd.state\n",
+    .tail =
+        "\nexit status: 0 ok, 1 failed (platform, Kafka or state file), 2 usage error\n"
+        "example: SHIFTKEY_PAGERDUTY_TOKEN=... shiftkey-pagerduty --rotation payments-primary \\\n"
+        "             --schedule-ids P1A2B3C --kafka broker:9092 --state /var/lib/shiftkey/pd.state\n",
     .opts = {"PagerDuty (environment: SHIFTKEY_PAGERDUTY_<NAME>)", "SHIFTKEY_PAGERDUTY_", PD_ROWS,
              SK_ARRAY_LEN(PD_ROWS), &PD},
     .check = pd_check,

@@ -40,7 +40,6 @@ char *sk_arena_strndup(sk_arena_t *a, const char *s, size_t len);
 char *sk_arena_strdup(sk_arena_t *a, const char *s);
 
 /* printf into the arena; returns NULL on failure. */
-char *sk_arena_sprintf(sk_arena_t *a, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+char *sk_arena_sprintf(sk_arena_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

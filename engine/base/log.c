@@ -10,9 +10,15 @@
 static sk_log_level_t log_level = SK_LOG_INFO; /* set once at start-up */
 static int log_json;                           /* likewise */
 
-void sk_log_set_level(sk_log_level_t level) { log_level = level; }
+void sk_log_set_level(sk_log_level_t level)
+{
+    log_level = level;
+}
 
-void sk_log_set_json(int json) { log_json = json; }
+void sk_log_set_json(int json)
+{
+    log_json = json;
+}
 
 int sk_log_format_parse(const char *name, int *json)
 {

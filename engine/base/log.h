@@ -9,7 +9,12 @@
 
 #include <stddef.h>
 
-typedef enum sk_log_level { SK_LOG_DEBUG = 0, SK_LOG_INFO, SK_LOG_WARN, SK_LOG_ERROR } sk_log_level_t;
+typedef enum sk_log_level {
+    SK_LOG_DEBUG = 0,
+    SK_LOG_INFO,
+    SK_LOG_WARN,
+    SK_LOG_ERROR
+} sk_log_level_t;
 
 void sk_log_set_level(sk_log_level_t level);
 
@@ -35,8 +40,8 @@ void sk_log(sk_log_level_t level, const char *fmt, ...) __attribute__((format(pr
 size_t sk_log_escape(const char *in, char *out, size_t out_len);
 
 #define SK_DEBUG(...) sk_log(SK_LOG_DEBUG, __VA_ARGS__)
-#define SK_INFO(...) sk_log(SK_LOG_INFO, __VA_ARGS__)
-#define SK_WARN(...) sk_log(SK_LOG_WARN, __VA_ARGS__)
+#define SK_INFO(...)  sk_log(SK_LOG_INFO, __VA_ARGS__)
+#define SK_WARN(...)  sk_log(SK_LOG_WARN, __VA_ARGS__)
 #define SK_ERROR(...) sk_log(SK_LOG_ERROR, __VA_ARGS__)
 
 #endif

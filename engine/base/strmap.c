@@ -31,8 +31,8 @@ void sk_strmap_fini(sk_strmap_t *m)
 
 /* Index of the slot holding key, or of the empty slot where it would go.
  * cap must be a power of two > 0 and the table must have an empty slot. */
-static size_t strmap_probe(const sk_strmap_slot_t *slots, size_t cap,
-                           const char *key, uint64_t hash)
+static size_t strmap_probe(const sk_strmap_slot_t *slots, size_t cap, const char *key,
+                           uint64_t hash)
 {
     size_t mask = cap - 1;
     size_t i = (size_t)hash & mask;

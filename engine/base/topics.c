@@ -8,7 +8,8 @@
 #include "base/topics.h"
 
 static const sk_topic_def_t TOPICS[SK_TOPIC_COUNT] = {
-#define SK_TOPIC_ROW(id, opt, name, doc) [SK_TOPIC_##id] = {opt, "SHIFTKEY_" #id "_TOPIC", name, doc},
+#define SK_TOPIC_ROW(id, opt, name, doc)                                                           \
+    [SK_TOPIC_##id] = {opt, "SHIFTKEY_" #id "_TOPIC", name, doc},
     SK_TOPICS(SK_TOPIC_ROW)
 #undef SK_TOPIC_ROW
 };

@@ -13,20 +13,20 @@
 
 /* X(ID, option, default name, what it carries) */
 #define SK_TOPICS(X)                                                                               \
-    X(SCHEDULE, "schedule-topic", "shiftkey.schedule.v1", "input: shift events")                  \
-    X(REQUESTS, "requests-topic", "shiftkey.requests.v1",                                         \
-      "input: access requests and reviewers' actions (same partition count as the schedule "     \
+    X(SCHEDULE, "schedule-topic", "shiftkey.schedule.v1", "input: shift events")                   \
+    X(REQUESTS, "requests-topic", "shiftkey.requests.v1",                                          \
+      "input: access requests and reviewers' actions (same partition count as the schedule "       \
       "topic)")                                                                                    \
-    X(RESULTS, "results-topic", "shiftkey.provisioning.results.v1",                               \
-      "input: provisioners' results, keyed by user (same partition count as the schedule topic)") \
-    X(COMMANDS, "commands-topic", "shiftkey.commands.v1", "output: GRANT/REVOKE/EXTEND commands") \
-    X(AUDIT, "audit-topic", "shiftkey.audit.v1", "output: one record per decision")               \
-    X(DEADLETTER, "deadletter-topic", "shiftkey.deadletter.v1",                                   \
+    X(RESULTS, "results-topic", "shiftkey.provisioning.results.v1",                                \
+      "input: provisioners' results, keyed by user (same partition count as the schedule topic)")  \
+    X(COMMANDS, "commands-topic", "shiftkey.commands.v1", "output: GRANT/REVOKE/EXTEND commands")  \
+    X(AUDIT, "audit-topic", "shiftkey.audit.v1", "output: one record per decision")                \
+    X(DEADLETTER, "deadletter-topic", "shiftkey.deadletter.v1",                                    \
       "output: invalid input with the reason")                                                     \
     X(TASKS, "tasks-topic", "shiftkey.tasks.v1",                                                   \
       "output: review, provisioning and revocation tasks (created, updated, closed)")              \
-    X(CHANGELOG, "changelog-topic", "shiftkey.changelog.v1",                                      \
-      "ledger: users' state and applied offsets, Redis is restored from it (compacted, same "     \
+    X(CHANGELOG, "changelog-topic", "shiftkey.changelog.v1",                                       \
+      "ledger: users' state and applied offsets, Redis is restored from it (compacted, same "      \
       "partition count as the schedule topic)")
 
 typedef enum sk_topic {

@@ -15,12 +15,13 @@
 
 static void grants_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: shiftkey grants [USER] [--redis HOST:PORT|unix:PATH] [--redis-prefix P] [-o json]\n\n"
-            "Lists the live grants in the engine's Redis: user, entitlement, expiry, and every\n"
-            "source holding it (a shift, a request). The password comes from\n"
-            "$SHIFTKEY_REDIS_PASSWORD or --redis-password-file; the user from --redis-user.\n"
-            "Exit status: 0 listed (also when empty), 1 Redis unreachable, 2 usage error.\n");
+    fprintf(
+        out,
+        "usage: shiftkey grants [USER] [--redis HOST:PORT|unix:PATH] [--redis-prefix P] [-o json]\n\n"
+        "Lists the live grants in the engine's Redis: user, entitlement, expiry, and every\n"
+        "source holding it (a shift, a request). The password comes from\n"
+        "$SHIFTKEY_REDIS_PASSWORD or --redis-password-file; the user from --redis-user.\n"
+        "Exit status: 0 listed (also when empty), 1 Redis unreachable, 2 usage error.\n");
 }
 
 static int cmp_src(const void *a, const void *b)
@@ -66,10 +67,13 @@ static void print_sources(const sk_user_state_t *st, int json, sk_ms_t now, int 
 
 int sk_cli_grants(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"redis", 1, 0, 'r'}, {"redis-prefix", 1, 0, 'p'}, {"redis-user", 1, 0, 'u'},
-        {"redis-password-file", 1, 0, 'P'}, {"output", 1, 0, 'o'}, {"help", 0, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option longopts[] = {{"redis", 1, 0, 'r'},
+                                             {"redis-prefix", 1, 0, 'p'},
+                                             {"redis-user", 1, 0, 'u'},
+                                             {"redis-password-file", 1, 0, 'P'},
+                                             {"output", 1, 0, 'o'},
+                                             {"help", 0, 0, 'h'},
+                                             {0, 0, 0, 0}};
     const char *redis = getenv("SHIFTKEY_REDIS"), *prefix = "sk", *ruser = NULL, *pwfile = NULL;
     int json = 0, c, rc = 1;
     char host[256];

@@ -34,8 +34,7 @@ static int publish(const char *brokers, const sk_request_event_t *ev,
     sk_arena_init(&a, 4096);
     if (!codec || sk_codec_encode_request(codec, ev, &a, &buf, &len) != 0)
         fprintf(stderr, "shiftkey: cannot encode the request event (ids: printable, no spaces)\n");
-    else
-    {
+    else {
         rec.val = buf;
         rec.len = len;
         rc = sk_cli_produce_many(brokers, sk_cli_topic(SK_TOPIC_REQUESTS), &rec, 1) ? 1 : 0;
@@ -66,8 +65,7 @@ static rd_kafka_t *outcome_reader(const char *brokers)
  * command held by it appears, 1 when one of its tasks closes denied,
  * cancelled, expired or won't-provision, 3 on timeout. Closes and destroys rk.
  */
-static int wait_outcome(rd_kafka_t *rk, const char *subject, const char *request_id,
-                        int timeout_s)
+static int wait_outcome(rd_kafka_t *rk, const char *subject, const char *request_id, int timeout_s)
 {
     int rc = 3;
     sk_codec_t *codec = sk_codec_new();
@@ -110,8 +108,10 @@ static int wait_outcome(rd_kafka_t *rk, const char *subject, const char *request
         rd_kafka_message_destroy(m);
     }
     if (rc == 3)
-        fprintf(stderr, "shiftkey request: no outcome within %d s (it may still come: "
-                        "shiftkey grants %s)\n", timeout_s, subject);
+        fprintf(stderr,
+                "shiftkey request: no outcome within %d s (it may still come: "
+                "shiftkey grants %s)\n",
+                timeout_s, subject);
     sk_arena_fini(&a);
     sk_codec_destroy(codec);
     rd_kafka_consumer_close(rk);
@@ -121,32 +121,39 @@ static int wait_outcome(rd_kafka_t *rk, const char *subject, const char *request
 
 static void request_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: shiftkey request APP/ENTITLEMENT|PROFILE --duration D [--justification TEXT]\n"
-            "                        [--emergency] [--as USER] [--id ID] [--wait SECONDS]\n\n"
-            "Asks for access to an entitlement (app/entitlement) or an access profile; the\n"
-            "rules decide (self-service, policy steps, reviewers). Reviewers see the task in\n"
-            "shiftkey task list and answer with shiftkey task approve|deny ID.\n"
-            "  --duration D     how long: 90s, 15m, 2h, 1d (capped by the entitlement's max)\n"
-            "  --justification TEXT  why (shown to the reviewers, audited)\n"
-            "  --emergency      break-glass: the emergency policy applies\n"
-            "  --id ID          the request's id [req-<ms>-<pid>]\n"
-            "  --as USER        which of your keys asks (default $SHIFTKEY_USER, else your\n"
-            "                   only key; see shiftkey keygen); --key FILE: that key file\n"
-            "  --wait SECONDS   wait for the outcome: exit 0 granted, 1 refused, denied,\n"
-            "                   cancelled or not provisioned, 3 no outcome yet\n"
-            "  --kafka BROKERS / --bootstrap-file F   as for `shiftkey shift`\n"
-            "Exit status: 0 published (with --wait: granted), 1 not published (with --wait:\n"
-            "refused, denied or cancelled), 2 usage error, 3 --wait ran out (it may still come).\n");
+    fprintf(
+        out,
+        "usage: shiftkey request APP/ENTITLEMENT|PROFILE --duration D [--justification TEXT]\n"
+        "                        [--emergency] [--as USER] [--id ID] [--wait SECONDS]\n\n"
+        "Asks for access to an entitlement (app/entitlement) or an access profile; the\n"
+        "rules decide (self-service, policy steps, reviewers). Reviewers see the task in\n"
+        "shiftkey task list and answer with shiftkey task approve|deny ID.\n"
+        "  --duration D     how long: 90s, 15m, 2h, 1d (capped by the entitlement's max)\n"
+        "  --justification TEXT  why (shown to the reviewers, audited)\n"
+        "  --emergency      break-glass: the emergency policy applies\n"
+        "  --id ID          the request's id [req-<ms>-<pid>]\n"
+        "  --as USER        which of your keys asks (default $SHIFTKEY_USER, else your\n"
+        "                   only key; see shiftkey keygen); --key FILE: that key file\n"
+        "  --wait SECONDS   wait for the outcome: exit 0 granted, 1 refused, denied,\n"
+        "                   cancelled or not provisioned, 3 no outcome yet\n"
+        "  --kafka BROKERS / --bootstrap-file F   as for `shiftkey shift`\n"
+        "Exit status: 0 published (with --wait: granted), 1 not published (with --wait:\n"
+        "refused, denied or cancelled), 2 usage error, 3 --wait ran out (it may still come).\n");
 }
 
 int sk_cli_request(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"duration", 1, 0, 'd'}, {"justification", 1, 0, 'j'}, {"emergency", 0, 0, 'e'},
-        {"as", 1, 0, 'a'},       {"id", 1, 0, 'i'},             {"wait", 1, 0, 'w'},
-        {"kafka", 1, 0, 'k'},    {"bootstrap-file", 1, 0, 'b'}, {"help", 0, 0, 'h'},
-        {"key", 1, 0, 'K'},      {0, 0, 0, 0}};
+    static const struct option longopts[] = {{"duration", 1, 0, 'd'},
+                                             {"justification", 1, 0, 'j'},
+                                             {"emergency", 0, 0, 'e'},
+                                             {"as", 1, 0, 'a'},
+                                             {"id", 1, 0, 'i'},
+                                             {"wait", 1, 0, 'w'},
+                                             {"kafka", 1, 0, 'k'},
+                                             {"bootstrap-file", 1, 0, 'b'},
+                                             {"help", 0, 0, 'h'},
+                                             {"key", 1, 0, 'K'},
+                                             {0, 0, 0, 0}};
     const char *duration = NULL, *justification = "", *as = NULL, *id = NULL, *key = NULL;
     sk_signing_key_t signer;
     char as_buf[SK_KEY_SIGNER_MAX + 1];
@@ -192,13 +199,20 @@ int sk_cli_request(int argc, char **argv)
     }
     char event_id[96];
     snprintf(event_id, sizeof(event_id), "%s-created", id);
-    sk_request_event_t ev = {.event_id = event_id, .type = SK_REQ_CREATED, .request_id = id,
-                             .actor = as, .subject = as,
+    sk_request_event_t ev = {.event_id = event_id,
+                             .type = SK_REQ_CREATED,
+                             .request_id = id,
+                             .actor = as,
+                             .subject = as,
                              .target_kind = strchr(argv[optind], '/') ? SK_TARGET_ENTITLEMENT
                                                                       : SK_TARGET_PROFILE,
-                             .target = argv[optind], .duration_ms = dur,
-                             .justification = justification, .emergency = emergency != 0,
-                             .comment = "", .source = "cli", .occurred_at_ms = now};
+                             .target = argv[optind],
+                             .duration_ms = dur,
+                             .justification = justification,
+                             .emergency = emergency != 0,
+                             .comment = "",
+                             .source = "cli",
+                             .occurred_at_ms = now};
     rd_kafka_t *reader = NULL;
     if (wait_s >= 0 && !(reader = outcome_reader(brokers)))
         return 1;

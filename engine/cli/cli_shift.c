@@ -69,18 +69,20 @@ const char *sk_cli_bootstrap(const char *flag, const char *file, char *buf, size
 
 static void shift_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: shiftkey shift scheduled|started|updated|ended|cancelled --user U --rotation R\n"
-            "                      --id SHIFT_ID [--start T] [--end T] [--level N] [options]\n\n"
-            "Publishes one shift event on the schedule topic, as a connector would (source 'cli').\n"
-            "T is 'now', '+15m', '-1h', an ISO time 2026-11-23T10:00:00Z, or epoch ms.\n"
-            "  --start T        shift start [now]\n"
-            "  --end T          shift end; omit for open-ended\n"
-            "  --level N        escalation level [1]\n"
-            "  --event-id ID    event id [generated from the shift, type and time]\n"
-            "  --kafka BROKERS  bootstrap servers [$SHIFTKEY_KAFKA, else the file below]\n"
-            "  --bootstrap-file F  written by shiftkeyd --kafka embedded [" DEFAULT_BOOTSTRAP_FILE "]\n"
-            "  --topic T        [%s]\n", sk_cli_topic(SK_TOPIC_SCHEDULE));
+    fprintf(
+        out,
+        "usage: shiftkey shift scheduled|started|updated|ended|cancelled --user U --rotation R\n"
+        "                      --id SHIFT_ID [--start T] [--end T] [--level N] [options]\n\n"
+        "Publishes one shift event on the schedule topic, as a connector would (source 'cli').\n"
+        "T is 'now', '+15m', '-1h', an ISO time 2026-11-23T10:00:00Z, or epoch ms.\n"
+        "  --start T        shift start [now]\n"
+        "  --end T          shift end; omit for open-ended\n"
+        "  --level N        escalation level [1]\n"
+        "  --event-id ID    event id [generated from the shift, type and time]\n"
+        "  --kafka BROKERS  bootstrap servers [$SHIFTKEY_KAFKA, else the file below]\n"
+        "  --bootstrap-file F  written by shiftkeyd --kafka embedded [" DEFAULT_BOOTSTRAP_FILE "]\n"
+        "  --topic T        [%s]\n",
+        sk_cli_topic(SK_TOPIC_SCHEDULE));
 }
 
 static int type_from_name(const char *s)
@@ -116,9 +118,10 @@ int sk_cli_produce(const char *brokers, const char *topic, const char *key, cons
         rd_kafka_conf_destroy(conf);
         return 1;
     }
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
-        RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    rd_kafka_resp_err_t err =
+        rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                          RD_KAFKA_V_VALUE((void *)val, len),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     if (!err && rd_kafka_flush(rk, 10000) != 0)
         err = RD_KAFKA_RESP_ERR__TIMED_OUT;
     if (!err && rd_kafka_outq_len(rk) > 0)
@@ -135,12 +138,13 @@ int sk_cli_produce(const char *brokers, const char *topic, const char *key, cons
 int sk_cli_shift(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"user", 1, 0, 'u'},  {"rotation", 1, 0, 'r'}, {"id", 1, 0, 'i'},
-        {"start", 1, 0, 's'}, {"end", 1, 0, 'e'},      {"level", 1, 0, 'l'},
-        {"event-id", 1, 0, 'E'}, {"kafka", 1, 0, 'k'}, {"bootstrap-file", 1, 0, 'b'},
-        {"topic", 1, 0, 't'}, {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
+        {"user", 1, 0, 'u'},     {"rotation", 1, 0, 'r'}, {"id", 1, 0, 'i'},
+        {"start", 1, 0, 's'},    {"end", 1, 0, 'e'},      {"level", 1, 0, 'l'},
+        {"event-id", 1, 0, 'E'}, {"kafka", 1, 0, 'k'},    {"bootstrap-file", 1, 0, 'b'},
+        {"topic", 1, 0, 't'},    {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
     const char *user = NULL, *rotation = NULL, *id = NULL, *start = "now", *end = NULL;
-    const char *event_id = NULL, *kafka = NULL, *bfile = NULL, *topic = sk_cli_topic(SK_TOPIC_SCHEDULE);
+    const char *event_id = NULL, *kafka = NULL, *bfile = NULL,
+               *topic = sk_cli_topic(SK_TOPIC_SCHEDULE);
     int level = 1, c, rc = 1;
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         shift_usage(argc < 2 ? stderr : stdout);
@@ -148,8 +152,10 @@ int sk_cli_shift(int argc, char **argv)
     }
     int type = type_from_name(argv[1]);
     if (type < 0) {
-        fprintf(stderr, "shiftkey shift: unknown event '%s': use scheduled, started, updated, "
-                        "ended or cancelled\n", argv[1]);
+        fprintf(stderr,
+                "shiftkey shift: unknown event '%s': use scheduled, started, updated, "
+                "ended or cancelled\n",
+                argv[1]);
         return 2;
     }
     optind = 2;
@@ -175,8 +181,10 @@ int sk_cli_shift(int argc, char **argv)
     }
     long long now = (long long)sk_now_ms(), start_ms, end_ms = SK_MS_NONE;
     if (sk_cli_parse_time(start, now, &start_ms) || (end && sk_cli_parse_time(end, now, &end_ms))) {
-        fprintf(stderr, "shiftkey shift: bad time '%s': use now, +15m, -1h, "
-                        "2026-11-23T10:00:00Z or epoch ms\n", end && sk_cli_parse_time(end, now, &end_ms) ? end : start);
+        fprintf(stderr,
+                "shiftkey shift: bad time '%s': use now, +15m, -1h, "
+                "2026-11-23T10:00:00Z or epoch ms\n",
+                end && sk_cli_parse_time(end, now, &end_ms) ? end : start);
         return 2;
     }
     char eid[SK_ID_MAX + 1], bs[1024];
@@ -186,20 +194,25 @@ int sk_cli_shift(int argc, char **argv)
     }
     const char *brokers = bootstrap(kafka, bfile, bs, sizeof(bs));
     if (!brokers) {
-        fprintf(stderr, "shiftkey: no Kafka address: pass --kafka, set SHIFTKEY_KAFKA, or start "
-                        "shiftkeyd --kafka embedded (it writes %s)\n", bfile ? bfile : DEFAULT_BOOTSTRAP_FILE);
+        fprintf(stderr,
+                "shiftkey: no Kafka address: pass --kafka, set SHIFTKEY_KAFKA, or start "
+                "shiftkeyd --kafka embedded (it writes %s)\n",
+                bfile ? bfile : DEFAULT_BOOTSTRAP_FILE);
         return 2;
     }
-    sk_schedule_event_t ev = {event_id, (sk_shift_event_type_t)type, "cli", rotation, user, id,
-                              start_ms, end_ms, level, now};
+    sk_schedule_event_t ev = {
+        event_id, (sk_shift_event_type_t)type, "cli", rotation, user, id, start_ms, end_ms, level,
+        now};
     sk_codec_t *codec = sk_codec_new();
     sk_arena_t arena;
     void *buf;
     size_t len;
     sk_arena_init(&arena, 4096);
     if (!codec || sk_codec_encode_schedule(codec, &ev, &arena, &buf, &len) != 0) {
-        fprintf(stderr, "shiftkey shift: cannot encode the event (check the ids: printable, no "
-                        "spaces, at most %d bytes)\n", SK_ID_MAX);
+        fprintf(stderr,
+                "shiftkey shift: cannot encode the event (check the ids: printable, no "
+                "spaces, at most %d bytes)\n",
+                SK_ID_MAX);
         goto out;
     }
     rc = sk_cli_produce(brokers, topic, user, buf, len);

@@ -52,8 +52,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
                 rd_kafka_err2str(m->err));
 }
 
-size_t sk_cli_produce_many(const char *brokers, const char *topic, sk_cli_record_t *recs,
-                           size_t n)
+size_t sk_cli_produce_many(const char *brokers, const char *topic, sk_cli_record_t *recs, size_t n)
 {
     char errstr[512];
     for (size_t i = 0; i < n; i++)
@@ -81,8 +80,8 @@ size_t sk_cli_produce_many(const char *brokers, const char *topic, sk_cli_record
     }
     for (size_t i = 0; i < n; i++) {
         rd_kafka_headers_t *h = NULL;
-        if (recs[i].sign && !(h = sk_cli_sign_headers(recs[i].sign, topic, recs[i].key,
-                                                      recs[i].val, recs[i].len))) {
+        if (recs[i].sign && !(h = sk_cli_sign_headers(recs[i].sign, topic, recs[i].key, recs[i].val,
+                                                      recs[i].len))) {
             fprintf(stderr, "shiftkey: cannot sign the record for %s\n", recs[i].key);
             continue;
         }
@@ -127,7 +126,8 @@ static const verb_t verbs[] = {
      "approve the current step of a request (the last approval grants)"},
     {"deny", ON_REQUEST, SK_REQ_DENIED, 0, 0, "an assignee of the current step",
      "deny a request: it ends, later steps are never asked"},
-    {"comment", ON_REQUEST, SK_REQ_COMMENTED, 0, 0, "the requester, an assignee or an administrator",
+    {"comment", ON_REQUEST, SK_REQ_COMMENTED, 0, 0,
+     "the requester, an assignee or an administrator",
      "comment on a request (audited; nothing changes)"},
     {"cancel", ON_REQUEST, SK_REQ_CANCELLED, 1, 0, "the requester (a revocation: an administrator)",
      "withdraw a request"},
@@ -148,11 +148,9 @@ static const verb_t verbs[] = {
     {"skip-step", ON_REQUEST, SK_REQ_STEP_SKIPPED, 0, 0, "an administrator",
      "skip the current step of the request's policy"},
     {"process-now", ON_REQUEST, SK_REQ_PROCESS_NOW, 0, 0,
-     "the requester, an assignee or an administrator",
-     "re-evaluate the request at once"},
+     "the requester, an assignee or an administrator", "re-evaluate the request at once"},
     {"remind", ON_REQUEST, SK_REQ_REMINDER_SENT, 0, 0,
-     "the requester, an assignee or an administrator",
-     "remind the assignees of the current step"},
+     "the requester, an assignee or an administrator", "remind the assignees of the current step"},
     {"confirm", ON_REQUEST, SK_REQ_REVOCATION_CONFIRMED, 0, 0, "an assignee of the revocation",
      "confirm a proposed revocation (shiftkey revoke): the access is removed"},
     {"reject", ON_REQUEST, SK_REQ_REVOCATION_DENIED, 0, 0, "an assignee of the revocation",
@@ -186,37 +184,43 @@ static void task_usage(FILE *out)
         fprintf(out, "  %-15s %s\n", verbs[i].name, verbs[i].what);
     fprintf(out, "  %-15s %s\n  %-15s %s\n", "list", "open tasks, their state and assignees",
             "show", "every event of a task or a request");
-    fprintf(out, "\nshiftkey task ACTION --help: that action's options. Exit status: 0 every event\n"
-                 "published, 1 one or more failed (or an ID not found), 2 usage error.\n");
+    fprintf(out,
+            "\nshiftkey task ACTION --help: that action's options. Exit status: 0 every event\n"
+            "published, 1 one or more failed (or an ID not found), 2 usage error.\n");
 }
 
 static void verb_usage(const verb_t *v, FILE *out)
 {
     const int prov = v->on == ON_PROVISIONING;
-    fprintf(out, "usage: shiftkey task %s %s... [--subject USER] [--as USER] %s%s%s%s\n"
-                 "                     [--kafka BROKERS] [--bootstrap-file F]\n\n",
-            v->name, prov ? "TASK_ID" : "ID", v->needs & NEED_COMMENT ? "--comment REASON" : "[--comment TEXT]",
-            v->needs & NEED_TO ? " --to USER" : "", v->needs & NEED_POLICY ? " --policy POLICY" : "",
+    fprintf(out,
+            "usage: shiftkey task %s %s... [--subject USER] [--as USER] %s%s%s%s\n"
+            "                     [--kafka BROKERS] [--bootstrap-file F]\n\n",
+            v->name, prov ? "TASK_ID" : "ID",
+            v->needs & NEED_COMMENT ? "--comment REASON" : "[--comment TEXT]",
+            v->needs & NEED_TO ? " --to USER" : "",
+            v->needs & NEED_POLICY ? " --policy POLICY" : "",
             v->needs & NEED_DURATION ? " --duration D" : "");
-    fprintf(out, "%c%s.\nDone by %s.%s\n", toupper((unsigned char)v->what[0]), v->what + 1,
-            v->who, v->type == SK_REQ_ESCALATED && !prov ? " Also: shiftkey escalate ID..." : "");
+    fprintf(out, "%c%s.\nDone by %s.%s\n", toupper((unsigned char)v->what[0]), v->what + 1, v->who,
+            v->type == SK_REQ_ESCALATED && !prov ? " Also: shiftkey escalate ID..." : "");
     if (prov)
-        fprintf(out, "Publishes a ProvisioningResult (%s) on %s whose\n"
-                     "command_id is the task id (32 hex characters; a request id works when its\n"
-                     "latest task is a (de)provisioning task).\n",
+        fprintf(out,
+                "Publishes a ProvisioningResult (%s) on %s whose\n"
+                "command_id is the task id (32 hex characters; a request id works when its\n"
+                "latest task is a (de)provisioning task).\n",
                 sk_provisioning_status_name((sk_provisioning_status_t)v->type),
                 sk_cli_topic(SK_TOPIC_RESULTS));
     else
         fprintf(out, "Publishes one %s event per ID on %s.\n",
                 sk_request_event_type_name((sk_request_event_type_t)v->type),
                 sk_cli_topic(SK_TOPIC_REQUESTS));
-    fprintf(out, "  ID               a request id, or a task id from shiftkey task list\n"
-                 "  --subject USER   whose access it is (the requester, the holder); default: read\n"
-                 "                   from %s%s\n"
-                 "  --as USER        which of your keys acts (default $SHIFTKEY_USER, else your\n"
-                 "                   only key; see shiftkey keygen)%s\n"
-                 "  --key FILE       the key file to sign with (or $SHIFTKEY_KEY)\n"
-                 "  --comment TEXT   %s\n",
+    fprintf(out,
+            "  ID               a request id, or a task id from shiftkey task list\n"
+            "  --subject USER   whose access it is (the requester, the holder); default: read\n"
+            "                   from %s%s\n"
+            "  --as USER        which of your keys acts (default $SHIFTKEY_USER, else your\n"
+            "                   only key; see shiftkey keygen)%s\n"
+            "  --key FILE       the key file to sign with (or $SHIFTKEY_KEY)\n"
+            "  --comment TEXT   %s\n",
             sk_cli_topic(SK_TOPIC_TASKS), v->by_subject ? ", else the actor" : "",
             prov ? "; the provisioner" : "",
             v->needs & NEED_COMMENT ? "why (required)" : "a comment, audited with the action");
@@ -243,11 +247,17 @@ typedef struct action_opts {
  * exit code. */
 static int parse_action(const verb_t *v, int argc, char **argv, action_opts_t *o)
 {
-    static const struct option longopts[] = {
-        {"subject", 1, 0, 's'},  {"as", 1, 0, 'a'},       {"comment", 1, 0, 'c'},
-        {"to", 1, 0, 't'},       {"policy", 1, 0, 'p'},   {"duration", 1, 0, 'd'},
-        {"kafka", 1, 0, 'k'},    {"bootstrap-file", 1, 0, 'b'}, {"help", 0, 0, 'h'},
-        {"key", 1, 0, 'K'},      {0, 0, 0, 0}};
+    static const struct option longopts[] = {{"subject", 1, 0, 's'},
+                                             {"as", 1, 0, 'a'},
+                                             {"comment", 1, 0, 'c'},
+                                             {"to", 1, 0, 't'},
+                                             {"policy", 1, 0, 'p'},
+                                             {"duration", 1, 0, 'd'},
+                                             {"kafka", 1, 0, 'k'},
+                                             {"bootstrap-file", 1, 0, 'b'},
+                                             {"help", 0, 0, 'h'},
+                                             {"key", 1, 0, 'K'},
+                                             {0, 0, 0, 0}};
     int c;
     memset(o, 0, sizeof(*o));
     o->comment = "";
@@ -264,9 +274,7 @@ static int parse_action(const verb_t *v, int argc, char **argv, action_opts_t *o
         case 'b': o->bfile = optarg; break;
         case 'K': o->key = optarg; break;
         case 'h': verb_usage(v, stdout); return 0;
-        default:
-            fprintf(stderr, "(see shiftkey task %s --help)\n", v->name);
-            return 2;
+        default: fprintf(stderr, "(see shiftkey task %s --help)\n", v->name); return 2;
         }
     }
     const char *err = NULL;
@@ -308,7 +316,7 @@ typedef struct target_ref {
     const char *request_id; /* for request events */
     const char *task_id;    /* for provisioning results (command_id) */
     const char *subject;
-    char *owned_subject;    /* from SUBJECT/ID: freed by run_action */
+    char *owned_subject; /* from SUBJECT/ID: freed by run_action */
 } target_ref_t;
 
 /* Resolves one ID with the tasks read (tasks may be NULL: not read).
@@ -402,34 +410,36 @@ static int resolve(const verb_t *v, const action_opts_t *o, const sk_cli_tasks_t
         if (!is_task && manual)
             ref->task_id = t->task_id; /* the request's latest task */
         else if (!is_hex32(id)) {
-            fprintf(stderr, "shiftkey task %s: '%s' is not a task id (32 hex characters) nor a "
-                            "request with an open (de)provisioning task: see shiftkey task list\n",
+            fprintf(stderr,
+                    "shiftkey task %s: '%s' is not a task id (32 hex characters) nor a "
+                    "request with an open (de)provisioning task: see shiftkey task list\n",
                     v->name, id);
             return 1;
         }
     } else if (is_task) {
         if (!t->request_id[0]) {
-            fprintf(stderr, "shiftkey task %s: task %s belongs to no request (an on-call "
-                            "grant's %s task): answer it with shiftkey task provisioned, "
-                            "deprovisioned or wont-provision\n", v->name, id,
-                    sk_task_kind_name(t->kind));
+            fprintf(stderr,
+                    "shiftkey task %s: task %s belongs to no request (an on-call "
+                    "grant's %s task): answer it with shiftkey task provisioned, "
+                    "deprovisioned or wont-provision\n",
+                    v->name, id, sk_task_kind_name(t->kind));
             return 1;
         }
         ref->request_id = t->request_id;
     }
     if (!ref->subject) {
-        fprintf(stderr, "shiftkey task %s: no task or request '%s' on %s"
-                        ": pass --subject USER (whose access it is)\n", v->name, id,
-                sk_cli_topic(SK_TOPIC_TASKS));
+        fprintf(stderr,
+                "shiftkey task %s: no task or request '%s' on %s"
+                ": pass --subject USER (whose access it is)\n",
+                v->name, id, sk_cli_topic(SK_TOPIC_TASKS));
         return 1;
     }
     return 0;
 }
 
 /* Encodes the event of one resolved ID into arena memory. 0 or -1. */
-static int encode_action(sk_codec_t *codec, sk_arena_t *a, const verb_t *v,
-                         const action_opts_t *o, const target_ref_t *ref, size_t nth,
-                         sk_cli_record_t *rec)
+static int encode_action(sk_codec_t *codec, sk_arena_t *a, const verb_t *v, const action_opts_t *o,
+                         const target_ref_t *ref, size_t nth, sk_cli_record_t *rec)
 {
     sk_ms_t now = sk_now_ms();
     void *buf = NULL;
@@ -437,20 +447,30 @@ static int encode_action(sk_codec_t *codec, sk_arena_t *a, const verb_t *v,
     int rc;
     if (v->on == ON_PROVISIONING) {
         sk_provisioning_result_t r = {.result = (sk_provisioning_status_t)v->type,
-                                      .provisioner = o->as, .user = ref->subject,
-                                      .message = o->comment, .at_ms = now};
+                                      .provisioner = o->as,
+                                      .user = ref->subject,
+                                      .message = o->comment,
+                                      .at_ms = now};
         snprintf(r.command_id, sizeof(r.command_id), "%s", ref->task_id);
         rc = sk_codec_encode_provisioning_result(codec, &r, a, &buf, &len);
     } else {
         char *event_id = sk_arena_sprintf(a, "%.64s-%s-%.40s-%" PRId64 "-%zu", ref->request_id,
                                           v->name, o->as, now, nth);
-        sk_request_event_t ev = {
-            .event_id = event_id, .type = (sk_request_event_type_t)v->type,
-            .request_id = ref->request_id, .actor = o->as, .subject = ref->subject,
-            .target_kind = SK_TARGET_ENTITLEMENT, .target = "",
-            .duration_ms = o->duration_text ? o->duration : SK_MS_NONE, .justification = "",
-            .emergency = v->type == SK_REQ_ESCALATED, .comment = o->comment,
-            .assignee = o->to, .policy = o->policy, .source = "cli", .occurred_at_ms = now};
+        sk_request_event_t ev = {.event_id = event_id,
+                                 .type = (sk_request_event_type_t)v->type,
+                                 .request_id = ref->request_id,
+                                 .actor = o->as,
+                                 .subject = ref->subject,
+                                 .target_kind = SK_TARGET_ENTITLEMENT,
+                                 .target = "",
+                                 .duration_ms = o->duration_text ? o->duration : SK_MS_NONE,
+                                 .justification = "",
+                                 .emergency = v->type == SK_REQ_ESCALATED,
+                                 .comment = o->comment,
+                                 .assignee = o->to,
+                                 .policy = o->policy,
+                                 .source = "cli",
+                                 .occurred_at_ms = now};
         rc = event_id ? sk_codec_encode_request(codec, &ev, a, &buf, &len) : -1;
     }
     if (rc != 0)
@@ -497,8 +517,10 @@ static int run_action(const verb_t *v, int argc, char **argv)
         if (!have_tasks) {
             sk_cli_tasks_free(&tasks);
             if (!o.subject) {
-                fprintf(stderr, "shiftkey task %s: cannot find whose request it is without "
-                                "reading %s; nothing sent\n", v->name, sk_cli_topic(SK_TOPIC_TASKS));
+                fprintf(stderr,
+                        "shiftkey task %s: cannot find whose request it is without "
+                        "reading %s; nothing sent\n",
+                        v->name, sk_cli_topic(SK_TOPIC_TASKS));
                 return 1;
             }
         }
@@ -523,9 +545,10 @@ static int run_action(const verb_t *v, int argc, char **argv)
         }
         if (encode_action(codec, &a, v, &o, &ref, i, &recs[sent]) != 0) {
             free(ref.owned_subject);
-            fprintf(stderr, "shiftkey task %s: cannot encode the event for '%s' (ids: printable, "
-                            "no spaces, at most 256 bytes; text at most 4096 bytes)\n", v->name,
-                    ids[i]);
+            fprintf(stderr,
+                    "shiftkey task %s: cannot encode the event for '%s' (ids: printable, "
+                    "no spaces, at most 256 bytes; text at most 4096 bytes)\n",
+                    v->name, ids[i]);
             failed++;
             continue;
         }
@@ -533,8 +556,9 @@ static int run_action(const verb_t *v, int argc, char **argv)
         names[sent++] = ids[i];
     }
     if (sent > 0)
-        sk_cli_produce_many(brokers, v->on == ON_PROVISIONING ? sk_cli_topic(SK_TOPIC_RESULTS)
-                                                              : sk_cli_topic(SK_TOPIC_REQUESTS),
+        sk_cli_produce_many(brokers,
+                            v->on == ON_PROVISIONING ? sk_cli_topic(SK_TOPIC_RESULTS)
+                                                     : sk_cli_topic(SK_TOPIC_REQUESTS),
                             recs, sent);
     for (size_t i = 0; i < sent; i++) {
         if (!recs[i].ok) {
@@ -578,8 +602,7 @@ int sk_cli_task(int argc, char **argv)
         return sk_cli_task_show(argc - 1, argv + 1);
     const verb_t *v = find_verb(argv[1]);
     if (!v) {
-        fprintf(stderr, "shiftkey task: unknown action '%s' (see shiftkey task --help)\n",
-                argv[1]);
+        fprintf(stderr, "shiftkey task: unknown action '%s' (see shiftkey task --help)\n", argv[1]);
         return 2;
     }
     return run_action(v, argc - 1, argv + 1);
@@ -611,10 +634,15 @@ static void revoke_usage(FILE *out)
 
 int sk_cli_revoke(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"justification", 1, 0, 'j'}, {"comment", 1, 0, 'c'}, {"id", 1, 0, 'i'},
-        {"as", 1, 0, 'a'},  {"kafka", 1, 0, 'k'}, {"bootstrap-file", 1, 0, 'b'},
-        {"help", 0, 0, 'h'}, {"key", 1, 0, 'K'}, {0, 0, 0, 0}};
+    static const struct option longopts[] = {{"justification", 1, 0, 'j'},
+                                             {"comment", 1, 0, 'c'},
+                                             {"id", 1, 0, 'i'},
+                                             {"as", 1, 0, 'a'},
+                                             {"kafka", 1, 0, 'k'},
+                                             {"bootstrap-file", 1, 0, 'b'},
+                                             {"help", 0, 0, 'h'},
+                                             {"key", 1, 0, 'K'},
+                                             {0, 0, 0, 0}};
     const char *justification = "", *comment = "", *id = NULL, *as = NULL, *key = NULL;
     sk_signing_key_t signer;
     char as_buf[SK_KEY_SIGNER_MAX + 1];
@@ -656,11 +684,19 @@ int sk_cli_revoke(int argc, char **argv)
     }
     char event_id[96];
     snprintf(event_id, sizeof(event_id), "%.80s-proposed", id);
-    sk_request_event_t ev = {
-        .event_id = event_id, .type = SK_REQ_REVOCATION_PROPOSED, .request_id = id, .actor = as,
-        .subject = user, .target_kind = strchr(target, '/') ? SK_TARGET_ENTITLEMENT : SK_TARGET_PROFILE,
-        .target = target, .duration_ms = SK_MS_NONE, .justification = justification,
-        .comment = comment, .source = "cli", .occurred_at_ms = now};
+    sk_request_event_t ev = {.event_id = event_id,
+                             .type = SK_REQ_REVOCATION_PROPOSED,
+                             .request_id = id,
+                             .actor = as,
+                             .subject = user,
+                             .target_kind =
+                                 strchr(target, '/') ? SK_TARGET_ENTITLEMENT : SK_TARGET_PROFILE,
+                             .target = target,
+                             .duration_ms = SK_MS_NONE,
+                             .justification = justification,
+                             .comment = comment,
+                             .source = "cli",
+                             .occurred_at_ms = now};
     sk_codec_t *codec = sk_codec_new();
     sk_arena_t a;
     sk_cli_record_t rec = {.key = user, .sign = &signer};

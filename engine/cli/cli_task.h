@@ -25,7 +25,7 @@ typedef struct sk_cli_record {
     const char *key;
     const void *val;
     size_t len;
-    int ok; /* 1 once the broker acknowledged it */
+    int ok;                       /* 1 once the broker acknowledged it */
     const sk_signing_key_t *sign; /* signs it ("sk-sig" header) when not NULL */
 } sk_cli_record_t;
 
@@ -33,8 +33,7 @@ typedef struct sk_cli_record {
  * each record signed by its `sign` key) and waits (up to 10 s)
  * for every acknowledgement. Sets recs[i].ok; returns the number that
  * failed, each with its reason on stderr (0: all acknowledged). */
-size_t sk_cli_produce_many(const char *brokers, const char *topic, sk_cli_record_t *recs,
-                           size_t n);
+size_t sk_cli_produce_many(const char *brokers, const char *topic, sk_cli_record_t *recs, size_t n);
 
 /* A consumer for reading by assignment (no group membership: its group id
  * is private and nothing is committed); with partition_eof it reports the

@@ -59,8 +59,10 @@ int sk_cli_assign_topics(rd_kafka_t *rk, const char *const *topics, size_t n, in
                 int64_t lo = 0, hi = 0;
                 int32_t id = mt->partitions[p].id;
                 if (rd_kafka_query_watermark_offsets(rk, topics[t], id, &lo, &hi, timeout_ms)) {
-                    fprintf(stderr, "shiftkey: cannot read the offsets of %s (is the broker "
-                                    "up?)\n", topics[t]);
+                    fprintf(stderr,
+                            "shiftkey: cannot read the offsets of %s (is the broker "
+                            "up?)\n",
+                            topics[t]);
                     assigned = -1;
                     break;
                 }
@@ -121,8 +123,10 @@ int sk_cli_tasks_read(const char *brokers, int timeout_ms, sk_cli_tasks_t *out)
     sk_ms_t deadline = sk_now_ms() + timeout_ms;
     while (left > 0 && rc == 0) {
         if (sk_now_ms() >= deadline) {
-            fprintf(stderr, "shiftkey task: %s not read to its end within %d s (is the broker "
-                            "up?)\n", topic, timeout_ms / 1000);
+            fprintf(stderr,
+                    "shiftkey task: %s not read to its end within %d s (is the broker "
+                    "up?)\n",
+                    topic, timeout_ms / 1000);
             rc = -1;
             break;
         }
@@ -234,8 +238,8 @@ static const char *status(const sk_task_t *t)
 
 void sk_cli_print_task_header(void)
 {
-    printf("%-32s %-14s %-14s %-20s %-24s %4s %-24s %-3s %5s %-16s %s\n", "TASK", "KIND",
-           "STATE", "SUBJECT", "TARGET", "STEP", "ASSIGNEES", "EMG", "AGE", "REQUEST", "REASON");
+    printf("%-32s %-14s %-14s %-20s %-24s %4s %-24s %-3s %5s %-16s %s\n", "TASK", "KIND", "STATE",
+           "SUBJECT", "TARGET", "STEP", "ASSIGNEES", "EMG", "AGE", "REQUEST", "REASON");
 }
 
 void sk_cli_print_task_row(const sk_task_t *t, sk_ms_t now)
@@ -244,8 +248,8 @@ void sk_cli_print_task_row(const sk_task_t *t, sk_ms_t now)
     size_t off = 0;
     who[0] = '\0';
     for (size_t i = 0; i < t->n_assignees && off < sizeof(who); i++)
-        off += (size_t)snprintf(who + off, sizeof(who) - off, "%s%s", i ? "," : "",
-                                t->assignees[i]);
+        off +=
+            (size_t)snprintf(who + off, sizeof(who) - off, "%s%s", i ? "," : "", t->assignees[i]);
     printf("%-32s %-14s %-14s %-20s %-24s %4" PRId32 " %-24s %-3s %5s %-16s %s\n", t->task_id,
            sk_task_kind_name(t->kind), status(t), t->subject, t->target, t->step,
            who[0] ? who : "-", t->emergency ? "yes" : "no", age(t->at_ms, now, a, sizeof(a)),
@@ -326,9 +330,9 @@ typedef struct read_opts {
 static int parse_read_opts(int argc, char **argv, read_opts_t *o, void (*usage)(FILE *))
 {
     static const struct option longopts[] = {
-        {"user", 1, 0, 'u'},   {"assignee", 1, 0, 'A'}, {"all", 0, 0, 'a'},
-        {"output", 1, 0, 'o'}, {"kafka", 1, 0, 'k'},    {"bootstrap-file", 1, 0, 'b'},
-        {"timeout", 1, 0, 'T'}, {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+        {"user", 1, 0, 'u'},    {"assignee", 1, 0, 'A'}, {"all", 0, 0, 'a'},
+        {"output", 1, 0, 'o'},  {"kafka", 1, 0, 'k'},    {"bootstrap-file", 1, 0, 'b'},
+        {"timeout", 1, 0, 'T'}, {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
     int c;
     memset(o, 0, sizeof(*o));
     o->timeout_s = 10;
@@ -376,8 +380,10 @@ int sk_cli_task_list(int argc, char **argv)
     if (rc >= 0)
         return rc;
     if (optind < argc) {
-        fprintf(stderr, "shiftkey task list: unexpected '%s' (filter with --user or "
-                        "--assignee; see --help)\n", argv[optind]);
+        fprintf(stderr,
+                "shiftkey task list: unexpected '%s' (filter with --user or "
+                "--assignee; see --help)\n",
+                argv[optind]);
         return 2;
     }
     const char *brokers = read_brokers(&o, bs, sizeof(bs));
@@ -409,7 +415,8 @@ int sk_cli_task_list(int argc, char **argv)
         for (size_t i = 0; i < kept; i++)
             sk_cli_print_task_row(v[i], now);
         if (kept == 0)
-            printf("(no %stasks%s)\n", o.all ? "" : "open ", o.all ? "" : "; --all shows closed ones");
+            printf("(no %stasks%s)\n", o.all ? "" : "open ",
+                   o.all ? "" : "; --all shows closed ones");
     }
     if (t.undecodable)
         fprintf(stderr, "shiftkey task list: %zu undecodable records skipped\n", t.undecodable);
@@ -424,13 +431,14 @@ out:
 
 static void show_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: shiftkey task show ID [-o table|json] [--kafka BROKERS] [--bootstrap-file F]\n\n"
-            "Prints every event of a task, in order, from shiftkey.tasks.v1. ID is a task id\n"
-            "(shiftkey task list) or a request id: then every task of that request.\n"
-            "  -o json       a JSON array (fields as in shiftkey task list -o json)\n"
-            "  --timeout S   give up reading after S seconds [10]\n"
-            "Exit status: 0 shown, 1 nothing found (or broker unreachable), 2 usage error.\n");
+    fprintf(
+        out,
+        "usage: shiftkey task show ID [-o table|json] [--kafka BROKERS] [--bootstrap-file F]\n\n"
+        "Prints every event of a task, in order, from shiftkey.tasks.v1. ID is a task id\n"
+        "(shiftkey task list) or a request id: then every task of that request.\n"
+        "  -o json       a JSON array (fields as in shiftkey task list -o json)\n"
+        "  --timeout S   give up reading after S seconds [10]\n"
+        "Exit status: 0 shown, 1 nothing found (or broker unreachable), 2 usage error.\n");
 }
 
 int sk_cli_task_show(int argc, char **argv)
@@ -462,8 +470,10 @@ int sk_cli_task_show(int argc, char **argv)
         if (strcmp(t.v[i].task_id, id) == 0 || strcmp(t.v[i].request_id, id) == 0)
             v[n++] = &t.v[i];
     if (n == 0) {
-        fprintf(stderr, "shiftkey task show: no task or request '%s' on %s (shiftkey task list "
-                        "--all shows every task)\n", id, sk_cli_topic(SK_TOPIC_TASKS));
+        fprintf(stderr,
+                "shiftkey task show: no task or request '%s' on %s (shiftkey task list "
+                "--all shows every task)\n",
+                id, sk_cli_topic(SK_TOPIC_TASKS));
         goto out;
     }
     if (o.json) {

@@ -17,7 +17,11 @@
 #include "codec/codec.h"
 
 static volatile sig_atomic_t watch_stop;
-static void on_sigint(int sig) { (void)sig; watch_stop = 1; }
+static void on_sigint(int sig)
+{
+    (void)sig;
+    watch_stop = 1;
+}
 
 static void watch_usage(FILE *out)
 {
@@ -79,10 +83,10 @@ static void print_dead_letter(const sk_dead_letter_t *d, int json)
 
 int sk_cli_watch(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"from-beginning", 0, 0, 'B'}, {"count", 1, 0, 'n'}, {"timeout", 1, 0, 'T'},
-        {"kafka", 1, 0, 'k'}, {"bootstrap-file", 1, 0, 'b'}, {"help", 0, 0, 'h'},
-        {"output", 1, 0, 'o'}, {0, 0, 0, 0}};
+    static const struct option longopts[] = {{"from-beginning", 0, 0, 'B'}, {"count", 1, 0, 'n'},
+                                             {"timeout", 1, 0, 'T'},        {"kafka", 1, 0, 'k'},
+                                             {"bootstrap-file", 1, 0, 'b'}, {"help", 0, 0, 'h'},
+                                             {"output", 1, 0, 'o'},         {0, 0, 0, 0}};
     const char *kafka = NULL, *bfile = NULL, *what = "commands";
     int from_beginning = 0, json = 0, c, rc = 1;
     long count = -1, timeout_s = -1, seen = 0;
@@ -159,12 +163,14 @@ int sk_cli_watch(int argc, char **argv)
                                             sizeof(reason)) == 0)
                     print_command(&cmd, json);
                 else
-                    fprintf(stderr, "undecodable record at offset %" PRId64 ": %s\n", m->offset, reason);
+                    fprintf(stderr, "undecodable record at offset %" PRId64 ": %s\n", m->offset,
+                            reason);
             } else if (strcmp(what, "tasks") == 0) {
                 sk_task_t task;
                 if (sk_codec_decode_task(codec, m->payload, m->len, &arena, &task, reason,
                                          sizeof(reason)) != 0)
-                    fprintf(stderr, "undecodable record at offset %" PRId64 ": %s\n", m->offset, reason);
+                    fprintf(stderr, "undecodable record at offset %" PRId64 ": %s\n", m->offset,
+                            reason);
                 else if (json) {
                     sk_cli_print_task_json(&task);
                     putchar('\n');
@@ -176,7 +182,8 @@ int sk_cli_watch(int argc, char **argv)
                                                 sizeof(reason)) == 0)
                     print_dead_letter(&dl, json);
                 else
-                    fprintf(stderr, "undecodable record at offset %" PRId64 ": %s\n", m->offset, reason);
+                    fprintf(stderr, "undecodable record at offset %" PRId64 ": %s\n", m->offset,
+                            reason);
             }
             fflush(stdout);
             seen++;

@@ -57,8 +57,8 @@ int sk_codec_schema_id(const void *buf, size_t len, int32_t *out_id)
     return 0;
 }
 
-int sk_codec_read_framed(sk_codec_t *codec, sk_codec_kind_t kind, const void *buf,
-                         size_t len, avro_value_t **out, char *reason, size_t reason_len)
+int sk_codec_read_framed(sk_codec_t *codec, sk_codec_kind_t kind, const void *buf, size_t len,
+                         avro_value_t **out, char *reason, size_t reason_len)
 {
     int rc = SK_EPARSE;
     const uint8_t *b = buf;
@@ -120,8 +120,8 @@ avro_value_t *sk_codec_value_for_write(sk_codec_t *codec, sk_codec_kind_t kind)
     return &codec->slots[kind].value;
 }
 
-int sk_codec_write_framed(sk_codec_t *codec, sk_codec_kind_t kind, sk_arena_t *arena,
-                          void **out, size_t *out_len)
+int sk_codec_write_framed(sk_codec_t *codec, sk_codec_kind_t kind, sk_arena_t *arena, void **out,
+                          size_t *out_len)
 {
     int rc = SK_EINVAL;
     sk_codec_slot_t *slot = &codec->slots[kind];
@@ -146,8 +146,7 @@ int sk_codec_write_framed(sk_codec_t *codec, sk_codec_kind_t kind, sk_arena_t *a
         rc = SK_ENOMEM;
         goto out;
     }
-    if (avro_value_write(writer, &slot->value) != 0 ||
-        avro_writer_tell(writer) != (int64_t)size) {
+    if (avro_value_write(writer, &slot->value) != 0 || avro_writer_tell(writer) != (int64_t)size) {
         fprintf(stderr, "shiftkey: codec: writing %s: %s\n", slot->name, avro_strerror());
         goto out;
     }
@@ -174,16 +173,46 @@ static int enum_matches(avro_schema_t e, int count, const char *(*name)(int))
     return 1;
 }
 
-static const char *shift_name(int i) { return sk_shift_event_type_name((sk_shift_event_type_t)i); }
-static const char *action_name(int i) { return sk_command_action_name((sk_command_action_t)i); }
-static const char *kind_name(int i) { return sk_source_kind_name((sk_source_kind_t)i); }
-static const char *dl_name(int i) { return sk_dead_letter_kind_name((sk_dead_letter_kind_t)i); }
-static const char *req_name(int i) { return sk_request_event_type_name((sk_request_event_type_t)i); }
-static const char *target_name(int i) { return sk_target_kind_name((sk_target_kind_t)i); }
-static const char *task_kind_name(int i) { return sk_task_kind_name((sk_task_kind_t)i); }
-static const char *task_state_name(int i) { return sk_task_state_name((sk_task_state_t)i); }
-static const char *outcome_name(int i) { return sk_task_outcome_name((sk_task_outcome_t)i); }
-static const char *prov_name(int i) { return sk_provisioning_status_name((sk_provisioning_status_t)i); }
+static const char *shift_name(int i)
+{
+    return sk_shift_event_type_name((sk_shift_event_type_t)i);
+}
+static const char *action_name(int i)
+{
+    return sk_command_action_name((sk_command_action_t)i);
+}
+static const char *kind_name(int i)
+{
+    return sk_source_kind_name((sk_source_kind_t)i);
+}
+static const char *dl_name(int i)
+{
+    return sk_dead_letter_kind_name((sk_dead_letter_kind_t)i);
+}
+static const char *req_name(int i)
+{
+    return sk_request_event_type_name((sk_request_event_type_t)i);
+}
+static const char *target_name(int i)
+{
+    return sk_target_kind_name((sk_target_kind_t)i);
+}
+static const char *task_kind_name(int i)
+{
+    return sk_task_kind_name((sk_task_kind_t)i);
+}
+static const char *task_state_name(int i)
+{
+    return sk_task_state_name((sk_task_state_t)i);
+}
+static const char *outcome_name(int i)
+{
+    return sk_task_outcome_name((sk_task_outcome_t)i);
+}
+static const char *prov_name(int i)
+{
+    return sk_provisioning_status_name((sk_provisioning_status_t)i);
+}
 
 /* Enum field `name` of slot `kind`; for a union [null, enum], the enum. */
 static avro_schema_t enum_field(sk_codec_t *c, sk_codec_kind_t kind, const char *name)
@@ -201,27 +230,26 @@ static int codec_check_request_enums(sk_codec_t *c)
                         req_name) &&
            enum_matches(enum_field(c, SK_CODEC_REQUEST, "target_kind"), SK_TARGET_KIND_COUNT,
                         target_name) &&
-           enum_matches(enum_field(c, SK_CODEC_TASK, "kind"), SK_TASK_KIND_COUNT,
-                        task_kind_name) &&
+           enum_matches(enum_field(c, SK_CODEC_TASK, "kind"), SK_TASK_KIND_COUNT, task_kind_name) &&
            enum_matches(enum_field(c, SK_CODEC_TASK, "state"), SK_TASK_STATE_COUNT,
                         task_state_name) &&
            enum_matches(enum_field(c, SK_CODEC_TASK, "outcome"), SK_TASK_OUTCOME_COUNT,
                         outcome_name) &&
-           enum_matches(enum_field(c, SK_CODEC_PROVISIONING_RESULT, "result"),
-                        SK_PROV_STATUS_COUNT, prov_name);
+           enum_matches(enum_field(c, SK_CODEC_PROVISIONING_RESULT, "result"), SK_PROV_STATUS_COUNT,
+                        prov_name);
 }
 
 static int codec_check_enums(sk_codec_t *c)
 {
-    avro_schema_t src = avro_schema_record_field_get(c->slots[SK_CODEC_COMMAND].schema,
-                                                     "sources");
+    avro_schema_t src = avro_schema_record_field_get(c->slots[SK_CODEC_COMMAND].schema, "sources");
     avro_schema_t ref = src ? avro_schema_array_items(src) : NULL;
     return enum_matches(avro_schema_record_field_get(c->slots[SK_CODEC_SCHEDULE].schema, "type"),
                         SK_SHIFT_EVENT_TYPE_COUNT, shift_name) &&
            enum_matches(avro_schema_record_field_get(c->slots[SK_CODEC_COMMAND].schema, "action"),
                         SK_CMD_ACTION_COUNT, action_name) &&
-           ref && enum_matches(avro_schema_record_field_get(ref, "kind"), SK_SOURCE_KIND_COUNT,
-                               kind_name) &&
+           ref &&
+           enum_matches(avro_schema_record_field_get(ref, "kind"), SK_SOURCE_KIND_COUNT,
+                        kind_name) &&
            enum_matches(avro_schema_record_field_get(c->slots[SK_CODEC_DEAD_LETTER].schema, "kind"),
                         SK_DL_KIND_COUNT, dl_name) &&
            codec_check_request_enums(c);
@@ -255,22 +283,22 @@ sk_codec_t *sk_codec_new(void)
     sk_codec_t *c = calloc(1, sizeof *c);
     if (!c)
         goto fail;
-    if (codec_slot_init(&c->slots[SK_CODEC_SCHEDULE], "ScheduleEvent",
-                        SK_SCHEMA_ID_SCHEDULE_EVENT, sk_schema_schedule_event) ||
+    if (codec_slot_init(&c->slots[SK_CODEC_SCHEDULE], "ScheduleEvent", SK_SCHEMA_ID_SCHEDULE_EVENT,
+                        sk_schema_schedule_event) ||
         codec_slot_init(&c->slots[SK_CODEC_COMMAND], "Command", SK_SCHEMA_ID_COMMAND,
                         sk_schema_command) ||
         codec_slot_init(&c->slots[SK_CODEC_AUDIT], "AuditRecord", SK_SCHEMA_ID_AUDIT,
                         sk_schema_audit_record) ||
-        codec_slot_init(&c->slots[SK_CODEC_DEAD_LETTER], "DeadLetter",
-                        SK_SCHEMA_ID_DEAD_LETTER, sk_schema_dead_letter) ||
-        codec_slot_init(&c->slots[SK_CODEC_REQUEST], "AccessRequestEvent",
-                        SK_SCHEMA_ID_REQUEST, sk_schema_access_request_event) ||
+        codec_slot_init(&c->slots[SK_CODEC_DEAD_LETTER], "DeadLetter", SK_SCHEMA_ID_DEAD_LETTER,
+                        sk_schema_dead_letter) ||
+        codec_slot_init(&c->slots[SK_CODEC_REQUEST], "AccessRequestEvent", SK_SCHEMA_ID_REQUEST,
+                        sk_schema_access_request_event) ||
         codec_slot_init(&c->slots[SK_CODEC_TASK], "TaskEvent", SK_SCHEMA_ID_TASK,
                         sk_schema_task_event) ||
         codec_slot_init(&c->slots[SK_CODEC_PROVISIONING_RESULT], "ProvisioningResult",
                         SK_SCHEMA_ID_PROVISIONING_RESULT, sk_schema_provisioning_result) ||
-        codec_slot_init(&c->slots[SK_CODEC_CHANGELOG], "ChangelogRecord",
-                        SK_SCHEMA_ID_CHANGELOG, sk_schema_changelog_record))
+        codec_slot_init(&c->slots[SK_CODEC_CHANGELOG], "ChangelogRecord", SK_SCHEMA_ID_CHANGELOG,
+                        sk_schema_changelog_record))
         goto fail;
     c->reader_json[SK_CODEC_SCHEDULE] = sk_schema_schedule_event;
     c->reader_json[SK_CODEC_COMMAND] = sk_schema_command;

@@ -43,32 +43,29 @@ void sk_codec_destroy(sk_codec_t *codec);
  * reason (e.g. "field 'type': enum index 9 out of range (0..4)").
  */
 int sk_codec_decode_schedule(sk_codec_t *codec, const void *buf, size_t len,
-                             sk_schedule_event_t *out, char *reason,
-                             size_t reason_len);
+                             sk_schedule_event_t *out, char *reason, size_t reason_len);
 
 /*
  * Encoders: each writes one framed record into memory allocated from
  * `arena` and returns 0 with *out / *out_len set, or a negative SK_E* code.
  */
-int sk_codec_encode_schedule(sk_codec_t *codec, const sk_schedule_event_t *ev,
-                             sk_arena_t *arena, void **out, size_t *out_len);
-int sk_codec_encode_command(sk_codec_t *codec, const sk_command_t *cmd,
-                            sk_arena_t *arena, void **out, size_t *out_len);
-int sk_codec_encode_audit(sk_codec_t *codec, const sk_audit_t *audit,
-                          sk_arena_t *arena, void **out, size_t *out_len);
-int sk_codec_encode_dead_letter(sk_codec_t *codec, const sk_dead_letter_t *dl,
-                                sk_arena_t *arena, void **out, size_t *out_len);
+int sk_codec_encode_schedule(sk_codec_t *codec, const sk_schedule_event_t *ev, sk_arena_t *arena,
+                             void **out, size_t *out_len);
+int sk_codec_encode_command(sk_codec_t *codec, const sk_command_t *cmd, sk_arena_t *arena,
+                            void **out, size_t *out_len);
+int sk_codec_encode_audit(sk_codec_t *codec, const sk_audit_t *audit, sk_arena_t *arena, void **out,
+                          size_t *out_len);
+int sk_codec_encode_dead_letter(sk_codec_t *codec, const sk_dead_letter_t *dl, sk_arena_t *arena,
+                                void **out, size_t *out_len);
 
 /*
  * Decoders of the output records, for the CLI, tests and replay. Strings are
  * copied into `arena`. Return 0, SK_EPARSE or SK_EINVAL (reason filled).
  */
-int sk_codec_decode_command(sk_codec_t *codec, const void *buf, size_t len,
-                            sk_arena_t *arena, sk_command_t *out,
-                            char *reason, size_t reason_len);
-int sk_codec_decode_dead_letter(sk_codec_t *codec, const void *buf, size_t len,
-                                sk_arena_t *arena, sk_dead_letter_t *out,
-                                char *reason, size_t reason_len);
+int sk_codec_decode_command(sk_codec_t *codec, const void *buf, size_t len, sk_arena_t *arena,
+                            sk_command_t *out, char *reason, size_t reason_len);
+int sk_codec_decode_dead_letter(sk_codec_t *codec, const void *buf, size_t len, sk_arena_t *arena,
+                                sk_dead_letter_t *out, char *reason, size_t reason_len);
 
 /*
  * Access requests (shiftkey.requests.v1, AccessRequestEvent) and provisioning
@@ -92,19 +89,18 @@ int sk_codec_decode_dead_letter(sk_codec_t *codec, const void *buf, size_t len,
  * A request with duration_ms SK_MS_NONE, assignee NULL or policy NULL
  * writes null; a task with outcome SK_TASK_OUTCOME_NONE writes null.
  */
-int sk_codec_decode_request(sk_codec_t *codec, const void *buf, size_t len,
-                            sk_request_event_t *out, char *reason, size_t reason_len);
-int sk_codec_encode_request(sk_codec_t *codec, const sk_request_event_t *ev,
-                            sk_arena_t *arena, void **out, size_t *out_len);
+int sk_codec_decode_request(sk_codec_t *codec, const void *buf, size_t len, sk_request_event_t *out,
+                            char *reason, size_t reason_len);
+int sk_codec_encode_request(sk_codec_t *codec, const sk_request_event_t *ev, sk_arena_t *arena,
+                            void **out, size_t *out_len);
 int sk_codec_decode_task(sk_codec_t *codec, const void *buf, size_t len, sk_arena_t *arena,
                          sk_task_t *out, char *reason, size_t reason_len);
-int sk_codec_encode_task(sk_codec_t *codec, const sk_task_t *task, sk_arena_t *arena,
-                         void **out, size_t *out_len);
+int sk_codec_encode_task(sk_codec_t *codec, const sk_task_t *task, sk_arena_t *arena, void **out,
+                         size_t *out_len);
 int sk_codec_decode_provisioning_result(sk_codec_t *codec, const void *buf, size_t len,
                                         sk_provisioning_result_t *out, char *reason,
                                         size_t reason_len);
-int sk_codec_encode_provisioning_result(sk_codec_t *codec,
-                                        const sk_provisioning_result_t *res,
+int sk_codec_encode_provisioning_result(sk_codec_t *codec, const sk_provisioning_result_t *res,
                                         sk_arena_t *arena, void **out, size_t *out_len);
 
 /* Reads the schema id of a framed record; SK_EPARSE if not framed. */
@@ -144,7 +140,6 @@ typedef int (*sk_codec_lookup_fn)(void *ctx, int32_t id, char **json, char *reas
 /* Sets the lookup (NULL: none); ctx is passed to it. */
 void sk_codec_set_lookup(sk_codec_t *codec, sk_codec_lookup_fn fn, void *ctx);
 
-
 /*
  * ---- internal to codec.c, decode.c and encode.c (define SK_CODEC_INTERNAL
  * before including); not part of the API. ----
@@ -177,7 +172,7 @@ typedef struct sk_codec_writer sk_codec_writer_t;
 
 struct sk_codec {
     sk_codec_slot_t slots[SK_CODEC_KIND_COUNT];
-    avro_reader_t reader; /* memory reader, re-pointed per decode */
+    avro_reader_t reader;                         /* memory reader, re-pointed per decode */
     const char *reader_json[SK_CODEC_KIND_COUNT]; /* the embedded reader schemas */
     sk_codec_writer_t *writers;                   /* other versions (codec_resolve.c) */
     size_t n_writers, cap_writers;
@@ -207,16 +202,15 @@ void sk_codec_writers_free(sk_codec_t *codec);
  * checking the framing and walking the body against the schema (lengths,
  * enum and union ranges, trailing bytes). On failure returns SK_EPARSE with
  * a reason. The value is owned by the codec, valid until its next use. */
-int sk_codec_read_framed(sk_codec_t *codec, sk_codec_kind_t kind,
-                         const void *buf, size_t len, avro_value_t **out,
-                         char *reason, size_t reason_len);
+int sk_codec_read_framed(sk_codec_t *codec, sk_codec_kind_t kind, const void *buf, size_t len,
+                         avro_value_t **out, char *reason, size_t reason_len);
 
 /* Resets and returns the reusable value of `kind`, to be filled. */
 avro_value_t *sk_codec_value_for_write(sk_codec_t *codec, sk_codec_kind_t kind);
 
 /* Writes header + codec->slots[kind].value into arena memory. */
-int sk_codec_write_framed(sk_codec_t *codec, sk_codec_kind_t kind,
-                          sk_arena_t *arena, void **out, size_t *out_len);
+int sk_codec_write_framed(sk_codec_t *codec, sk_codec_kind_t kind, sk_arena_t *arena, void **out,
+                          size_t *out_len);
 #endif /* SK_CODEC_INTERNAL */
 
 #endif

@@ -228,8 +228,10 @@ static int schedule_times(dctx_t *d, sk_schedule_event_t *ev)
     if (ev->start_ms > SK_MS_MAX_INPUT ||
         (ev->end_ms != SK_MS_NONE && ev->end_ms > SK_MS_MAX_INPUT) ||
         ev->occurred_at_ms > SK_MS_MAX_INPUT)
-        rc = fail(d, SK_EINVAL, ev->start_ms > SK_MS_MAX_INPUT ? "start"
-                                : ev->occurred_at_ms > SK_MS_MAX_INPUT ? "occurred_at" : "end",
+        rc = fail(d, SK_EINVAL,
+                  ev->start_ms > SK_MS_MAX_INPUT         ? "start"
+                  : ev->occurred_at_ms > SK_MS_MAX_INPUT ? "occurred_at"
+                                                         : "end",
                   "is after year 9999; times are milliseconds since the Unix epoch");
 out:
     return rc;
@@ -244,8 +246,7 @@ int sk_codec_decode_schedule(sk_codec_t *codec, const void *buf, size_t len,
     sk_schedule_event_t ev = {0};
     dctx_t d = {.prefix = "", .reason = reason, .reason_len = reason_len};
 
-    if ((rc = sk_codec_read_framed(codec, SK_CODEC_SCHEDULE, buf, len, &rec, reason,
-                                   reason_len)))
+    if ((rc = sk_codec_read_framed(codec, SK_CODEC_SCHEDULE, buf, len, &rec, reason, reason_len)))
         goto out;
     d.rec = rec;
     if ((rc = get_text(&d, "event_id", TEXT_ID, &ev.event_id)) ||
@@ -253,8 +254,7 @@ int sk_codec_decode_schedule(sk_codec_t *codec, const void *buf, size_t len,
         (rc = get_text(&d, "source", TEXT_ID, &ev.source)) ||
         (rc = get_text(&d, "rotation", TEXT_ID, &ev.rotation)) ||
         (rc = get_text(&d, "user", TEXT_ID, &ev.user)) ||
-        (rc = get_text(&d, "shift_id", TEXT_ID, &ev.shift_id)) ||
-        (rc = schedule_times(&d, &ev)))
+        (rc = get_text(&d, "shift_id", TEXT_ID, &ev.shift_id)) || (rc = schedule_times(&d, &ev)))
         goto out;
     ev.type = (sk_shift_event_type_t)type;
     *out = ev;
@@ -298,8 +298,11 @@ static int command_sources(dctx_t *d, sk_command_t *cmd)
     for (size_t i = 0; i < n; i++) {
         avro_value_t item;
         snprintf(prefix, sizeof prefix, "sources[%zu].", i);
-        dctx_t sub = {.rec = &item, .arena = d->arena, .prefix = prefix,
-                      .reason = d->reason, .reason_len = d->reason_len};
+        dctx_t sub = {.rec = &item,
+                      .arena = d->arena,
+                      .prefix = prefix,
+                      .reason = d->reason,
+                      .reason_len = d->reason_len};
         if (avro_value_get_by_index(&arr, i, &item, NULL) != 0) {
             rc = fail(d, SK_EPARSE, "sources", "item %zu unreadable", i);
             goto out;
@@ -324,8 +327,7 @@ int sk_codec_decode_command(sk_codec_t *codec, const void *buf, size_t len, sk_a
     sk_command_t cmd = {0};
     dctx_t d = {.arena = arena, .prefix = "", .reason = reason, .reason_len = reason_len};
 
-    if ((rc = sk_codec_read_framed(codec, SK_CODEC_COMMAND, buf, len, &rec, reason,
-                                   reason_len)))
+    if ((rc = sk_codec_read_framed(codec, SK_CODEC_COMMAND, buf, len, &rec, reason, reason_len)))
         goto out;
     d.rec = rec;
     if ((rc = get_text(&d, "command_id", TEXT_HEX32, &id)) ||
@@ -383,8 +385,11 @@ static int dead_letter_origin(dctx_t *d, sk_origin_t *o)
 {
     int rc;
     avro_value_t rec;
-    dctx_t sub = {.rec = &rec, .arena = d->arena, .prefix = "origin.",
-                  .reason = d->reason, .reason_len = d->reason_len};
+    dctx_t sub = {.rec = &rec,
+                  .arena = d->arena,
+                  .prefix = "origin.",
+                  .reason = d->reason,
+                  .reason_len = d->reason_len};
     if ((rc = field(d, "origin", &rec)) || (rc = get_text(&sub, "topic", TEXT_ANY, &o->topic)) ||
         (rc = get_int(&sub, "partition", INT32_MIN, &o->partition)) ||
         (rc = get_long(&sub, "offset", INT64_MIN, &o->offset)))
@@ -393,9 +398,8 @@ out:
     return rc;
 }
 
-int sk_codec_decode_dead_letter(sk_codec_t *codec, const void *buf, size_t len,
-                                sk_arena_t *arena, sk_dead_letter_t *out, char *reason,
-                                size_t reason_len)
+int sk_codec_decode_dead_letter(sk_codec_t *codec, const void *buf, size_t len, sk_arena_t *arena,
+                                sk_dead_letter_t *out, char *reason, size_t reason_len)
 {
     int rc;
     int kind = 0, present = 0;
@@ -403,8 +407,8 @@ int sk_codec_decode_dead_letter(sk_codec_t *codec, const void *buf, size_t len,
     sk_dead_letter_t dl = {0};
     dctx_t d = {.arena = arena, .prefix = "", .reason = reason, .reason_len = reason_len};
 
-    if ((rc = sk_codec_read_framed(codec, SK_CODEC_DEAD_LETTER, buf, len, &rec, reason,
-                                   reason_len)))
+    if ((rc =
+             sk_codec_read_framed(codec, SK_CODEC_DEAD_LETTER, buf, len, &rec, reason, reason_len)))
         goto out;
     d.rec = rec;
     if ((rc = get_long(&d, "at", 0, &dl.at_ms)) ||
@@ -514,8 +518,8 @@ static int request_target(dctx_t *d, const sk_request_event_t *ev)
     if (ev->target_kind != SK_TARGET_ENTITLEMENT || (ev->type != SK_REQ_CREATED && !*ev->target))
         return 0;
     if (!slash || slash == ev->target || slash[1] == '\0' || strchr(slash + 1, '/'))
-        return fail(d, SK_EINVAL, "target",
-                    "'%.64s' is not an entitlement key app/entitlement", ev->target);
+        return fail(d, SK_EINVAL, "target", "'%.64s' is not an entitlement key app/entitlement",
+                    ev->target);
     return 0;
 }
 
@@ -532,8 +536,8 @@ static int request_required(dctx_t *d, const sk_request_event_t *ev)
     return 0;
 }
 
-int sk_codec_decode_request(sk_codec_t *codec, const void *buf, size_t len,
-                            sk_request_event_t *out, char *reason, size_t reason_len)
+int sk_codec_decode_request(sk_codec_t *codec, const void *buf, size_t len, sk_request_event_t *out,
+                            char *reason, size_t reason_len)
 {
     int rc;
     int type = 0, kind = 0;
@@ -541,8 +545,7 @@ int sk_codec_decode_request(sk_codec_t *codec, const void *buf, size_t len,
     sk_request_event_t ev = {0};
     dctx_t d = {.prefix = "", .reason = reason, .reason_len = reason_len};
 
-    if ((rc = sk_codec_read_framed(codec, SK_CODEC_REQUEST, buf, len, &rec, reason,
-                                   reason_len)))
+    if ((rc = sk_codec_read_framed(codec, SK_CODEC_REQUEST, buf, len, &rec, reason, reason_len)))
         goto out;
     d.rec = rec;
     if ((rc = get_text(&d, "event_id", TEXT_ID, &ev.event_id)) ||
@@ -564,8 +567,7 @@ int sk_codec_decode_request(sk_codec_t *codec, const void *buf, size_t len,
         (rc = get_optional_text(&d, "assignee", TEXT_ID, &ev.assignee)) ||
         (rc = get_optional_text(&d, "policy", TEXT_ID, &ev.policy)) ||
         (rc = get_text(&d, "source", TEXT_ID, &ev.source)) ||
-        (rc = get_time(&d, "occurred_at", &ev.occurred_at_ms)) ||
-        (rc = request_required(&d, &ev)))
+        (rc = get_time(&d, "occurred_at", &ev.occurred_at_ms)) || (rc = request_required(&d, &ev)))
         goto out;
     *out = ev;
 out:
@@ -626,8 +628,11 @@ static int task_assignees(dctx_t *d, sk_task_t *t)
         const char *s = NULL;
         size_t size = 0;
         snprintf(prefix, sizeof prefix, "assignees[%zu]", i);
-        dctx_t sub = {.rec = &item, .arena = d->arena, .prefix = "",
-                      .reason = d->reason, .reason_len = d->reason_len};
+        dctx_t sub = {.rec = &item,
+                      .arena = d->arena,
+                      .prefix = "",
+                      .reason = d->reason,
+                      .reason_len = d->reason_len};
         if (avro_value_get_by_index(&arr, i, &item, NULL) != 0 ||
             avro_value_get_string(&item, &s, &size) != 0 || !s || size == 0) {
             rc = fail(d, SK_EPARSE, "assignees", "item %zu unreadable", i);
@@ -667,8 +672,7 @@ int sk_codec_decode_task(sk_codec_t *codec, const void *buf, size_t len, sk_aren
     if ((rc = task_outcome(&d, &t)) ||
         (rc = get_text(&d, "request_id", TEXT_ID_OR_EMPTY, &t.request_id)) ||
         (rc = get_text(&d, "subject", TEXT_ID, &t.subject)) ||
-        (rc = get_text(&d, "target", TEXT_ID, &t.target)) ||
-        (rc = get_int(&d, "step", 0, &t.step)))
+        (rc = get_text(&d, "target", TEXT_ID, &t.target)) || (rc = get_int(&d, "step", 0, &t.step)))
         goto out;
     if (t.step > SK_TASK_STEP_MAX) {
         rc = fail(&d, SK_EINVAL, "step", "%" PRId32 " is above the maximum %d", t.step,
@@ -676,8 +680,7 @@ int sk_codec_decode_task(sk_codec_t *codec, const void *buf, size_t len, sk_aren
         goto out;
     }
     if ((rc = task_assignees(&d, &t)) || (rc = get_bool(&d, "emergency", &t.emergency)) ||
-        (rc = get_text(&d, "reason", TEXT_ANY, &t.reason)) ||
-        (rc = get_time(&d, "at", &t.at_ms)))
+        (rc = get_text(&d, "reason", TEXT_ANY, &t.reason)) || (rc = get_time(&d, "at", &t.at_ms)))
         goto out;
     *out = t;
 out:
@@ -713,8 +716,7 @@ int sk_codec_decode_provisioning_result(sk_codec_t *codec, const void *buf, size
     }
     if ((rc = get_text(&d, "provisioner", TEXT_ID, &r.provisioner)) ||
         (rc = get_text(&d, "user", TEXT_ID, &r.user)) ||
-        (rc = get_text(&d, "message", TEXT_ANY, &r.message)) ||
-        (rc = get_time(&d, "at", &r.at_ms)))
+        (rc = get_text(&d, "message", TEXT_ANY, &r.message)) || (rc = get_time(&d, "at", &r.at_ms)))
         goto out;
     memcpy(r.command_id, id, 33);
     *out = r;

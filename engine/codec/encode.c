@@ -79,8 +79,8 @@ static void put_enum(ectx_t *e, const char *name, int x, int count)
     avro_value_t v;
     if (x < 0 || x >= count) {
         if (!e->rc)
-            fprintf(stderr, "shiftkey: codec: %s.%s: enum value %d out of range (0..%d)\n",
-                    e->what, name, x, count - 1);
+            fprintf(stderr, "shiftkey: codec: %s.%s: enum value %d out of range (0..%d)\n", e->what,
+                    name, x, count - 1);
         e->rc = e->rc ? e->rc : SK_EINVAL;
         return;
     }
@@ -130,13 +130,12 @@ static void put_str_array(ectx_t *e, const char *name, const char *const *strs, 
     }
 }
 
-int sk_codec_encode_schedule(sk_codec_t *codec, const sk_schedule_event_t *ev,
-                             sk_arena_t *arena, void **out, size_t *out_len)
+int sk_codec_encode_schedule(sk_codec_t *codec, const sk_schedule_event_t *ev, sk_arena_t *arena,
+                             void **out, size_t *out_len)
 {
     int rc;
     avro_value_t end;
-    ectx_t e = {.rec = sk_codec_value_for_write(codec, SK_CODEC_SCHEDULE),
-                .what = "ScheduleEvent"};
+    ectx_t e = {.rec = sk_codec_value_for_write(codec, SK_CODEC_SCHEDULE), .what = "ScheduleEvent"};
     put_str(&e, "event_id", ev->event_id);
     put_enum(&e, "type", (int)ev->type, SK_SHIFT_EVENT_TYPE_COUNT);
     put_str(&e, "source", ev->source);
@@ -199,8 +198,8 @@ out:
     return rc;
 }
 
-int sk_codec_encode_audit(sk_codec_t *codec, const sk_audit_t *audit, sk_arena_t *arena,
-                          void **out, size_t *out_len)
+int sk_codec_encode_audit(sk_codec_t *codec, const sk_audit_t *audit, sk_arena_t *arena, void **out,
+                          size_t *out_len)
 {
     int rc;
     char id[sizeof audit->audit_id];
@@ -226,13 +225,12 @@ out:
     return rc;
 }
 
-int sk_codec_encode_dead_letter(sk_codec_t *codec, const sk_dead_letter_t *dl,
-                                sk_arena_t *arena, void **out, size_t *out_len)
+int sk_codec_encode_dead_letter(sk_codec_t *codec, const sk_dead_letter_t *dl, sk_arena_t *arena,
+                                void **out, size_t *out_len)
 {
     int rc;
     avro_value_t key, payload;
-    ectx_t e = {.rec = sk_codec_value_for_write(codec, SK_CODEC_DEAD_LETTER),
-                .what = "DeadLetter"};
+    ectx_t e = {.rec = sk_codec_value_for_write(codec, SK_CODEC_DEAD_LETTER), .what = "DeadLetter"};
     put_long(&e, "at", dl->at_ms);
     put_enum(&e, "kind", (int)dl->kind, SK_DL_KIND_COUNT);
     put_str(&e, "reason", dl->reason);
@@ -258,8 +256,8 @@ static void put_optional_str(ectx_t *e, const char *name, const char *s)
         put_check(e, avro_value_set_string(&branch, s), name);
 }
 
-int sk_codec_encode_request(sk_codec_t *codec, const sk_request_event_t *ev,
-                            sk_arena_t *arena, void **out, size_t *out_len)
+int sk_codec_encode_request(sk_codec_t *codec, const sk_request_event_t *ev, sk_arena_t *arena,
+                            void **out, size_t *out_len)
 {
     int rc;
     avro_value_t dur;
@@ -289,8 +287,8 @@ out:
     return rc;
 }
 
-int sk_codec_encode_task(sk_codec_t *codec, const sk_task_t *task, sk_arena_t *arena,
-                         void **out, size_t *out_len)
+int sk_codec_encode_task(sk_codec_t *codec, const sk_task_t *task, sk_arena_t *arena, void **out,
+                         size_t *out_len)
 {
     int rc;
     avro_value_t outcome;
@@ -322,8 +320,7 @@ out:
     return rc;
 }
 
-int sk_codec_encode_provisioning_result(sk_codec_t *codec,
-                                        const sk_provisioning_result_t *res,
+int sk_codec_encode_provisioning_result(sk_codec_t *codec, const sk_provisioning_result_t *res,
                                         sk_arena_t *arena, void **out, size_t *out_len)
 {
     int rc;

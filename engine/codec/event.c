@@ -106,12 +106,9 @@ const char *sk_task_state_name(sk_task_state_t s)
 const char *sk_task_outcome_name(sk_task_outcome_t o)
 {
     static const char *const names[] = {
-        [SK_TASK_APPROVED] = "APPROVED",
-        [SK_TASK_DENIED] = "DENIED",
-        [SK_TASK_PROVISIONED] = "PROVISIONED",
-        [SK_TASK_WONT_PROVISION] = "WONT_PROVISION",
-        [SK_TASK_CONFIRMED] = "CONFIRMED",
-        [SK_TASK_CANCELLED] = "CANCELLED",
+        [SK_TASK_APPROVED] = "APPROVED",       [SK_TASK_DENIED] = "DENIED",
+        [SK_TASK_PROVISIONED] = "PROVISIONED", [SK_TASK_WONT_PROVISION] = "WONT_PROVISION",
+        [SK_TASK_CONFIRMED] = "CONFIRMED",     [SK_TASK_CANCELLED] = "CANCELLED",
         [SK_TASK_EXPIRED] = "EXPIRED",
     };
     if (o == SK_TASK_OUTCOME_NONE)

@@ -32,15 +32,15 @@ typedef enum sk_shift_event_type {
 const char *sk_shift_event_type_name(sk_shift_event_type_t t);
 
 typedef struct sk_schedule_event {
-    const char *event_id;  /* unique per event at its source */
+    const char *event_id; /* unique per event at its source */
     sk_shift_event_type_t type;
-    const char *source;    /* pagerduty, opsgenie, ical, cli, ... */
-    const char *rotation;  /* rotation id as in the rules */
-    const char *user;      /* subject user id; also the record key */
-    const char *shift_id;  /* stable id of the shift at its source */
-    sk_ms_t start_ms;      /* shift start */
-    sk_ms_t end_ms;        /* shift end; SK_MS_NONE when open-ended */
-    int escalation_level;  /* >= 1 */
+    const char *source;     /* pagerduty, opsgenie, ical, cli, ... */
+    const char *rotation;   /* rotation id as in the rules */
+    const char *user;       /* subject user id; also the record key */
+    const char *shift_id;   /* stable id of the shift at its source */
+    sk_ms_t start_ms;       /* shift start */
+    sk_ms_t end_ms;         /* shift end; SK_MS_NONE when open-ended */
+    int escalation_level;   /* >= 1 */
     sk_ms_t occurred_at_ms; /* when the source observed the change */
 } sk_schedule_event_t;
 
@@ -73,16 +73,16 @@ typedef struct sk_source_ref {
 } sk_source_ref_t;
 
 typedef struct sk_command {
-    char command_id[33];   /* 32 hex chars: deterministic, see decide.h */
+    char command_id[33]; /* 32 hex chars: deterministic, see decide.h */
     sk_command_action_t action;
     const char *user;
     const char *app;
     const char *entitlement; /* entitlement id within the app */
     const char *resource;
     const char *permission;
-    sk_ms_t expires_at_ms;   /* GRANT/EXTEND: new expiry; REVOKE: old expiry */
+    sk_ms_t expires_at_ms; /* GRANT/EXTEND: new expiry; REVOKE: old expiry */
     sk_ms_t issued_at_ms;
-    const char *reason;      /* one readable sentence */
+    const char *reason; /* one readable sentence */
     bool emergency;
     size_t n_sources;
     const sk_source_ref_t *sources; /* sources holding it after this command */
@@ -92,13 +92,13 @@ typedef struct sk_command {
 
 /* Where an input came from: a Kafka record or a timer. */
 typedef struct sk_origin {
-    const char *topic;   /* "" for timers */
+    const char *topic; /* "" for timers */
     int32_t partition;
-    int64_t offset;      /* -1 for timers */
+    int64_t offset; /* -1 for timers */
 } sk_origin_t;
 
 typedef struct sk_audit {
-    char audit_id[33];    /* deterministic, like command ids */
+    char audit_id[33]; /* deterministic, like command ids */
     sk_ms_t at_ms;
     const char *actor;    /* "connector:pagerduty", "timer", ... */
     const char *user;     /* subject */
@@ -108,7 +108,7 @@ typedef struct sk_audit {
     const char *rules_version;
     sk_origin_t origin;
     size_t n_trace;
-    const char *const *trace;       /* rule path of each step, readable */
+    const char *const *trace; /* rule path of each step, readable */
     size_t n_commands;
     const char *const *command_ids; /* commands this decision caused */
 } sk_audit_t;
@@ -116,8 +116,8 @@ typedef struct sk_audit {
 /* ---- output: shiftkey.deadletter.v1 (schemas/dead_letter.avsc) ---- */
 
 typedef enum sk_dead_letter_kind {
-    SK_DL_UNDECODABLE = 0, /* not our framing / not valid Avro */
-    SK_DL_INVALID = 1,     /* valid Avro, invalid content */
+    SK_DL_UNDECODABLE = 0,       /* not our framing / not valid Avro */
+    SK_DL_INVALID = 1,           /* valid Avro, invalid content */
     SK_DL_UNKNOWN_REFERENCE = 2, /* names something the rules lack */
     SK_DL_KIND_COUNT
 } sk_dead_letter_kind_t;
@@ -129,7 +129,7 @@ typedef struct sk_dead_letter {
     sk_dead_letter_kind_t kind;
     const char *reason;
     sk_origin_t origin;
-    const void *key;     /* original record key; may be NULL */
+    const void *key; /* original record key; may be NULL */
     size_t key_len;
     const void *payload; /* original record value, unchanged */
     size_t payload_len;
@@ -172,14 +172,14 @@ typedef enum sk_target_kind {
 const char *sk_target_kind_name(sk_target_kind_t k);
 
 typedef struct sk_request_event {
-    const char *event_id;   /* unique per event at its source */
+    const char *event_id; /* unique per event at its source */
     sk_request_event_type_t type;
     const char *request_id; /* the request acted on */
     const char *actor;      /* who did it */
     const char *subject;    /* whose access it is; also the record key */
     sk_target_kind_t target_kind;
-    const char *target;     /* "app/entitlement" or profile id */
-    sk_ms_t duration_ms;    /* > 0; SK_MS_NONE when absent */
+    const char *target;        /* "app/entitlement" or profile id */
+    sk_ms_t duration_ms;       /* > 0; SK_MS_NONE when absent */
     const char *justification; /* "" when none */
     bool emergency;
     const char *comment;    /* "" when none */
@@ -240,7 +240,7 @@ typedef struct sk_task {
     size_t n_assignees;
     const char *const *assignees; /* who may act now */
     bool emergency;
-    const char *reason;        /* one readable sentence */
+    const char *reason; /* one readable sentence */
     sk_ms_t at_ms;
 } sk_task_t;
 
@@ -257,12 +257,12 @@ typedef enum sk_provisioning_status {
 const char *sk_provisioning_status_name(sk_provisioning_status_t s);
 
 typedef struct sk_provisioning_result {
-    char command_id[33];  /* the Command answered: 32 hex chars */
+    char command_id[33]; /* the Command answered: 32 hex chars */
     sk_provisioning_status_t result;
-    bool retryable;       /* FAILED only */
+    bool retryable; /* FAILED only */
     const char *provisioner;
-    const char *user;     /* subject; also the record key */
-    const char *message;  /* "" when none */
+    const char *user;    /* subject; also the record key */
+    const char *message; /* "" when none */
     sk_ms_t at_ms;
 } sk_provisioning_result_t;
 

@@ -57,8 +57,8 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Every entitlement key that has a source before or after, sorted, unique. */
-static const char **entitlement_keys(cmd_ctx_t *c, const sk_decide_wanted_t *w,
-                                     size_t n_w, size_t *n_keys)
+static const char **entitlement_keys(cmd_ctx_t *c, const sk_decide_wanted_t *w, size_t n_w,
+                                     size_t *n_keys)
 {
     size_t cap = c->old->n_sources + n_w, n = 0;
     const char **keys = sk_arena_calloc(c->arena, cap + 1, sizeof(*keys));
@@ -141,7 +141,7 @@ static int command_sources(cmd_ctx_t *c, sk_command_t *cmd, const char *ent,
 
 /* The wanted source of `ent` with the latest expiry (for reasons/trace). */
 static const sk_decide_wanted_t *latest_wanted(const sk_decide_wanted_t *w, size_t n,
-                                            const char *ent)
+                                               const char *ent)
 {
     const sk_decide_wanted_t *best = NULL;
     for (size_t i = 0; i < n; i++)
@@ -172,11 +172,11 @@ static const char *revoke_reason(cmd_ctx_t *c, const sk_command_t *cmd, sk_ms_t 
                               : ev->type == SK_SHIFT_ENDED   ? "ended"
                                                              : "changed")
                            : "no longer justifies it";
-    return sk_arena_sprintf(c->arena, "%s '%s'%s%s%s %s before its planned expiry %s; no other "
+    return sk_arena_sprintf(c->arena,
+                            "%s '%s'%s%s%s %s before its planned expiry %s; no other "
                             "source holds it",
-                            sk_source_kind_name(last->kind), last->id,
-                            sh ? " in rotation '" : "", sh ? sh->rotation : "", sh ? "'" : "",
-                            what, fmt_time(c, old_exp));
+                            sk_source_kind_name(last->kind), last->id, sh ? " in rotation '" : "",
+                            sh ? sh->rotation : "", sh ? "'" : "", what, fmt_time(c, old_exp));
 }
 
 static const char *command_reason(cmd_ctx_t *c, const sk_command_t *cmd,
@@ -190,14 +190,13 @@ static const char *command_reason(cmd_ctx_t *c, const sk_command_t *cmd,
                                     "on call in rotation '%s' (shift '%s'): profile '%s' "
                                     "via enrollment '%s'",
                                     why->src.rotation, why->src.id, e->profile, e->enrollment);
-        return sk_arena_sprintf(c->arena, "held by %s '%s'",
-                                sk_source_kind_name(why->src.kind), why->src.id);
+        return sk_arena_sprintf(c->arena, "held by %s '%s'", sk_source_kind_name(why->src.kind),
+                                why->src.id);
     case SK_CMD_EXTEND:
         return sk_arena_sprintf(c->arena, "expiry moved from %s to %s (%s '%s')",
                                 fmt_time(c, old_exp), fmt_time(c, cmd->expires_at_ms),
                                 sk_source_kind_name(why->src.kind), why->src.id);
-    default:
-        return revoke_reason(c, cmd, old_exp);
+    default: return revoke_reason(c, cmd, old_exp);
     }
 }
 
@@ -226,7 +225,8 @@ int sk_decide_commands_wanted(const sk_decide_cmd_args_t *a, const sk_decide_wan
             }
         for (size_t i = 0; i < n_w; i++)
             if (strcmp(w[i].src.ent_key, keys[k]) == 0) {
-                new_exp = has ? sk_decide_ms_max(new_exp, w[i].src.expires_ms) : w[i].src.expires_ms;
+                new_exp =
+                    has ? sk_decide_ms_max(new_exp, w[i].src.expires_ms) : w[i].src.expires_ms;
                 has = true;
             }
         sk_command_t *cmd = &out->commands[out->n_commands];
@@ -277,8 +277,7 @@ int sk_decide_hold_command(const sk_rules_t *rules, const sk_user_state_t *st, c
         return 0;
     before.sources = rest;
     before.n_sources = n;
-    if (sk_decide_commands(rules, st->user, now, &before, st->sources, st->n_sources, arena,
-                           &tmp))
+    if (sk_decide_commands(rules, st->user, now, &before, st->sources, st->n_sources, arena, &tmp))
         return SK_ENOMEM;
     if (tmp.n_commands != 1 || tmp.commands[0].action != SK_CMD_GRANT)
         return 0;
@@ -293,8 +292,8 @@ int sk_decide_commands(const sk_rules_t *rules, const char *user, sk_ms_t now_ms
                        const sk_user_state_t *before, const sk_grant_source_t *after,
                        size_t n_after, sk_arena_t *arena, sk_decision_t *out)
 {
-    sk_decide_cmd_args_t a = {.rules = rules, .user = user, .now_ms = now_ms, .before = before,
-                              .arena = arena};
+    sk_decide_cmd_args_t a = {
+        .rules = rules, .user = user, .now_ms = now_ms, .before = before, .arena = arena};
     assert(rules && user && before && arena && out);
     sk_decide_wanted_t *w = sk_arena_calloc(arena, n_after + 1, sizeof(*w));
     if (!w)

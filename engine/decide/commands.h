@@ -28,7 +28,7 @@ typedef struct sk_decide_cmd_args {
                                          a REVOKE's reason says what it did */
     const sk_user_state_t *before;    /* the sources (and shifts) before */
     sk_arena_t *arena;
-    sk_decide_trace_t *trace;         /* one line per command; NULL: none */
+    sk_decide_trace_t *trace; /* one line per command; NULL: none */
 } sk_decide_cmd_args_t;
 
 /*

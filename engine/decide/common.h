@@ -18,8 +18,14 @@
 /* ---- saturating time arithmetic (times near the ends of int64 come from
  * input and must not wrap into the past or the future) ---- */
 
-static inline sk_ms_t sk_decide_ms_min(sk_ms_t a, sk_ms_t b) { return a < b ? a : b; }
-static inline sk_ms_t sk_decide_ms_max(sk_ms_t a, sk_ms_t b) { return a > b ? a : b; }
+static inline sk_ms_t sk_decide_ms_min(sk_ms_t a, sk_ms_t b)
+{
+    return a < b ? a : b;
+}
+static inline sk_ms_t sk_decide_ms_max(sk_ms_t a, sk_ms_t b)
+{
+    return a > b ? a : b;
+}
 
 /* a + b for b >= 0, saturating at SK_MS_NONE. */
 static inline sk_ms_t sk_decide_ms_add(sk_ms_t a, sk_ms_t b)

@@ -53,15 +53,15 @@ typedef struct sk_decision {
     sk_dead_letter_kind_t reject_kind;
     const char *reject_reason;
 
-    sk_user_state_t state;   /* the user's state after the decision */
-    sk_state_diff_t diff;    /* fields to write / delete to get there */
+    sk_user_state_t state; /* the user's state after the decision */
+    sk_state_diff_t diff;  /* fields to write / delete to get there */
     size_t n_commands;
-    sk_command_t *commands;  /* in a stable order (entitlement key) */
+    sk_command_t *commands; /* in a stable order (entitlement key) */
     size_t n_tasks;
-    sk_task_t *tasks;        /* task records to publish, in order */
-    sk_audit_t audit;        /* exactly one per decision */
-    sk_ms_t next_wake_ms;    /* when the user's timer must fire; SK_MS_NONE */
-    sk_ms_t keep_until_ms;   /* state may be dropped after this (key TTL);
+    sk_task_t *tasks;      /* task records to publish, in order */
+    sk_audit_t audit;      /* exactly one per decision */
+    sk_ms_t next_wake_ms;  /* when the user's timer must fire; SK_MS_NONE */
+    sk_ms_t keep_until_ms; /* state may be dropped after this (key TTL);
                                 SK_MS_NONE while a request or task of the
                                 user waits for people (sk_state_awaits_people) */
 } sk_decision_t;
@@ -75,9 +75,8 @@ typedef struct sk_decision {
  * every record made from it decodes again. Returns 0 (also for a rejected
  * input), or SK_ENOMEM (never a decision made of a failed allocation).
  */
-int sk_decide(const sk_rules_t *rules, const sk_input_t *in,
-              const sk_user_state_t *state, sk_arena_t *arena,
-              sk_decision_t *out);
+int sk_decide(const sk_rules_t *rules, const sk_input_t *in, const sk_user_state_t *state,
+              sk_arena_t *arena, sk_decision_t *out);
 
 /*
  * sk_decide_reject — the decision for an input that never reached the rules
@@ -85,9 +84,8 @@ int sk_decide(const sk_rules_t *rules, const sk_input_t *in,
  * and `reason`, no state change, one audit record. in->user may be "".
  * Allocates from arena; returns 0 or SK_ENOMEM.
  */
-int sk_decide_reject(const sk_rules_t *rules, const sk_input_t *in,
-                     sk_dead_letter_kind_t kind, const char *reason,
-                     sk_arena_t *arena, sk_decision_t *out);
+int sk_decide_reject(const sk_rules_t *rules, const sk_input_t *in, sk_dead_letter_kind_t kind,
+                     const char *reason, sk_arena_t *arena, sk_decision_t *out);
 
 /*
  * sk_decide_revoke_all — the REVOKE of every entitlement `state` holds, as
@@ -105,8 +103,8 @@ int sk_decide_revoke_all(const sk_rules_t *rules, const sk_user_state_t *state, 
  * most SK_RETRY_MAX, the k-th (k from 0) due SK_RETRY_BASE_MS << k after
  * the previous answer or retry, at most SK_RETRY_CAP_MS. Every decision of
  * the user makes the retries that are due (the closing steps, followups.h). */
-#define SK_RETRY_MAX 5
+#define SK_RETRY_MAX     5
 #define SK_RETRY_BASE_MS (60LL * 1000)
-#define SK_RETRY_CAP_MS (3600LL * 1000)
+#define SK_RETRY_CAP_MS  (3600LL * 1000)
 
 #endif

@@ -52,9 +52,9 @@ typedef struct sk_oncall_list {
 typedef struct sk_request_input {
     const sk_request_event_t *event; /* decoded; event->subject is the user */
     sk_origin_t origin;
-    sk_ms_t now_ms;                  /* the decision time */
-    size_t n_oncall;                 /* pre-resolved on-call lists */
-    const sk_oncall_list_t *oncall;  /* a rotation not listed: nobody */
+    sk_ms_t now_ms;                 /* the decision time */
+    size_t n_oncall;                /* pre-resolved on-call lists */
+    const sk_oncall_list_t *oncall; /* a rotation not listed: nobody */
 } sk_request_input_t;
 
 typedef struct sk_request_decision {
@@ -76,8 +76,7 @@ typedef struct sk_request_decision {
  * failure is never a refusal.
  */
 int sk_decide_request(const sk_rules_t *rules, const sk_request_input_t *in,
-                      const sk_user_state_t *state, sk_arena_t *arena,
-                      sk_request_decision_t *out);
+                      const sk_user_state_t *state, sk_arena_t *arena, sk_request_decision_t *out);
 
 /* One record of shiftkey.provisioning.results.v1 to decide. */
 typedef struct sk_result_input {
@@ -125,7 +124,6 @@ typedef struct sk_result_input {
  * in->result).
  */
 int sk_decide_result(const sk_rules_t *rules, const sk_result_input_t *in,
-                     const sk_user_state_t *state, sk_arena_t *arena,
-                     sk_request_decision_t *out);
+                     const sk_user_state_t *state, sk_arena_t *arena, sk_request_decision_t *out);
 
 #endif

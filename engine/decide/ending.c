@@ -44,11 +44,11 @@ static int closing_steps(sk_decide_end_t *e, bool retries_due)
     if (pruned < 0)
         return SK_ENOMEM;
     if (pruned > 0)
-        sk_decide_trace_add(&e->trace,
-                            sk_arena_sprintf(e->arena, "forgot %d closed request(s) older than "
-                                                       "the memory of %s",
-                                             pruned,
-                                             sk_decide_fmt_dur(e->arena, SK_SHIFT_MEMORY_MS)));
+        sk_decide_trace_add(
+            &e->trace, sk_arena_sprintf(e->arena,
+                                        "forgot %d closed request(s) older than "
+                                        "the memory of %s",
+                                        pruned, sk_decide_fmt_dur(e->arena, SK_SHIFT_MEMORY_MS)));
     return 0;
 }
 
@@ -91,15 +91,15 @@ int sk_decide_end_close(sk_decide_end_t *e, bool retries_due)
     assert(e->rules && e->arena && e->old && d);
     if ((rc = closing_steps(e, retries_due)) != 0 || (rc = held_details(e)) != 0)
         goto out;
-    sk_ms_t wake = sk_decide_ms_min(e->wake, sk_decide_next_window_start(e->rules, st->shifts,
-                                                                         st->n_shifts, e->now_ms));
+    sk_ms_t wake = sk_decide_ms_min(
+        e->wake, sk_decide_next_window_start(e->rules, st->shifts, st->n_shifts, e->now_ms));
     for (size_t i = 0; i < st->n_sources; i++)
         wake = sk_decide_ms_min(wake, st->sources[i].expires_ms);
     e->wake = d->next_wake_ms = wake;
-    d->keep_until_ms = sk_state_awaits_people(st)
-                           ? SK_MS_NONE
-                           : sk_decide_ms_add(wake == SK_MS_NONE ? e->now_ms : wake,
-                                              SK_SHIFT_MEMORY_MS);
+    d->keep_until_ms =
+        sk_state_awaits_people(st)
+            ? SK_MS_NONE
+            : sk_decide_ms_add(wake == SK_MS_NONE ? e->now_ms : wake, SK_SHIFT_MEMORY_MS);
     rc = sk_state_diff(e->arena, e->old, st, &d->diff) ? SK_ENOMEM : 0;
 out:
     return rc;

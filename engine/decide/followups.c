@@ -105,19 +105,32 @@ static int open_deprovisioning(const sk_request_settings_t *set, const char *key
     for (size_t i = 0; i < cmd->n_sources && !req[0]; i++)
         if (cmd->sources[i].kind != SK_SOURCE_SHIFT)
             req = cmd->sources[i].id;
-    *o = (sk_open_task_t){.id = id, .kind = SK_TASK_DEPROVISIONING, .ent_key = key,
-                          .request_id = req, .created_ms = now, .n_assignees = n,
+    *o = (sk_open_task_t){.id = id,
+                          .kind = SK_TASK_DEPROVISIONING,
+                          .ent_key = key,
+                          .request_id = req,
+                          .created_ms = now,
+                          .n_assignees = n,
                           .assignees = ids};
-    *t = (sk_task_t){.task_id = id, .kind = SK_TASK_DEPROVISIONING, .state = SK_TASK_CREATED,
-                     .outcome = SK_TASK_OUTCOME_NONE, .request_id = req, .subject = cmd->user,
-                     .target = key, .step = 0, .n_assignees = n,
-                     .assignees = (const char *const *)ids, .emergency = cmd->emergency,
+    *t = (sk_task_t){.task_id = id,
+                     .kind = SK_TASK_DEPROVISIONING,
+                     .state = SK_TASK_CREATED,
+                     .outcome = SK_TASK_OUTCOME_NONE,
+                     .request_id = req,
+                     .subject = cmd->user,
+                     .target = key,
+                     .step = 0,
+                     .n_assignees = n,
+                     .assignees = (const char *const *)ids,
+                     .emergency = cmd->emergency,
                      .at_ms = now};
-    t->reason = sk_arena_sprintf(arena, "take '%s' away from '%s' by hand (%s: provisioning "
-                                        "manual)%s: %s",
+    t->reason = sk_arena_sprintf(arena,
+                                 "take '%s' away from '%s' by hand (%s: provisioning "
+                                 "manual)%s: %s",
                                  key, cmd->user, set->declared_in,
-                                 n ? "" : " — the rules name no provisioner who can: an "
-                                          "administrator (group " SK_ADMIN_GROUP ") must",
+                                 n ? ""
+                                   : " — the rules name no provisioner who can: an "
+                                     "administrator (group " SK_ADMIN_GROUP ") must",
                                  cmd->reason);
     return ids && id && t->reason ? 0 : SK_ENOMEM;
 }
@@ -136,8 +149,7 @@ int sk_decide_deprovisioning(const sk_rules_t *rules, sk_ms_t now_ms, sk_arena_t
     if (add == 0)
         return 0;
     sk_task_t *tasks = sk_arena_calloc(arena, d->n_tasks + add + 1, sizeof(*tasks));
-    sk_open_task_t *open =
-        sk_arena_calloc(arena, d->state.n_open_tasks + add + 1, sizeof(*open));
+    sk_open_task_t *open = sk_arena_calloc(arena, d->state.n_open_tasks + add + 1, sizeof(*open));
     if (!tasks || !open)
         return SK_ENOMEM;
     if (d->n_tasks)
@@ -166,8 +178,8 @@ int sk_decide_deprovisioning(const sk_rules_t *rules, sk_ms_t now_ms, sk_arena_t
 /* 1 when a shift still in st has a grant window of `ent` that had begun by
  * `at`: a confirmed revocation at `at` keeps that window revoked (shift.c)
  * only while it is remembered. */
-static bool shift_window_begun(const sk_rules_t *rules, const sk_user_state_t *st,
-                               const char *ent, sk_ms_t at)
+static bool shift_window_begun(const sk_rules_t *rules, const sk_user_state_t *st, const char *ent,
+                               sk_ms_t at)
 {
     for (size_t i = 0; i < st->n_shifts; i++) {
         const sk_shift_t *sh = &st->shifts[i];
@@ -236,13 +248,19 @@ int sk_decide_prune(const sk_rules_t *rules, sk_ms_t now_ms, sk_user_state_t *st
 static int gave_up_task(const sk_retry_t *r, const char *user, sk_ms_t now, sk_arena_t *arena,
                         sk_task_t *t)
 {
-    *t = (sk_task_t){.task_id = r->command_id, .kind = SK_TASK_PROVISIONING,
-                     .state = SK_TASK_CREATED, .outcome = SK_TASK_OUTCOME_NONE,
-                     .request_id = "", .subject = user, .target = r->ent_key, .at_ms = now};
-    t->reason = sk_arena_sprintf(arena, "%s of '%s' to '%s' (command %s) still failed after %d "
-                                        "retries: look at the access by hand",
-                                 sk_command_action_name(r->action), r->ent_key, user,
-                                 r->command_id, r->attempt);
+    *t = (sk_task_t){.task_id = r->command_id,
+                     .kind = SK_TASK_PROVISIONING,
+                     .state = SK_TASK_CREATED,
+                     .outcome = SK_TASK_OUTCOME_NONE,
+                     .request_id = "",
+                     .subject = user,
+                     .target = r->ent_key,
+                     .at_ms = now};
+    t->reason = sk_arena_sprintf(arena,
+                                 "%s of '%s' to '%s' (command %s) still failed after %d "
+                                 "retries: look at the access by hand",
+                                 sk_command_action_name(r->action), r->ent_key, user, r->command_id,
+                                 r->attempt);
     return t->reason ? 0 : SK_ENOMEM;
 }
 
@@ -299,16 +317,19 @@ static int remember_revokes(const sk_rules_t *rules, sk_arena_t *arena, sk_decis
         const char *id = sk_arena_strdup(arena, cmd->command_id);
         if (!id)
             return SK_ENOMEM;
-        rs[n++] = (sk_retry_t){.command_id = id, .ent_key = key, .action = SK_CMD_REVOKE,
-                               .attempt = 0, .next_ms = SK_MS_NONE};
+        rs[n++] = (sk_retry_t){.command_id = id,
+                               .ent_key = key,
+                               .action = SK_CMD_REVOKE,
+                               .attempt = 0,
+                               .next_ms = SK_MS_NONE};
     }
     st->retries = rs;
     st->n_retries = n;
     return 0;
 }
 
-int sk_decide_retries(const sk_rules_t *rules, sk_ms_t now_ms, sk_arena_t *arena,
-                      sk_decision_t *d, sk_ms_t *wake)
+int sk_decide_retries(const sk_rules_t *rules, sk_ms_t now_ms, sk_arena_t *arena, sk_decision_t *d,
+                      sk_ms_t *wake)
 {
     sk_user_state_t *st = &d->state;
     assert(rules && arena && d && wake);
@@ -352,8 +373,9 @@ int sk_decide_retries(const sk_rules_t *rules, sk_ms_t now_ms, sk_arena_t *arena
             continue;
         }
         r.attempt++;
-        cmd->reason = sk_arena_sprintf(arena, "retry %d of %d of command %s after a FAILED "
-                                              "(retryable) result: %s",
+        cmd->reason = sk_arena_sprintf(arena,
+                                       "retry %d of %d of command %s after a FAILED "
+                                       "(retryable) result: %s",
                                        r.attempt, SK_RETRY_MAX, r.command_id, cmd->reason);
         if (!cmd->reason)
             return SK_ENOMEM;

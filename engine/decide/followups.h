@@ -41,8 +41,8 @@ int sk_decide_deprovisioning(const sk_rules_t *rules, sk_ms_t now_ms, sk_arena_t
  * d->commands, d->tasks and d->state.retries with arena copies when
  * anything changes. Returns 0 or SK_ENOMEM.
  */
-int sk_decide_retries(const sk_rules_t *rules, sk_ms_t now_ms, sk_arena_t *arena,
-                      sk_decision_t *d, sk_ms_t *wake);
+int sk_decide_retries(const sk_rules_t *rules, sk_ms_t now_ms, sk_arena_t *arena, sk_decision_t *d,
+                      sk_ms_t *wake);
 
 /*
  * sk_decide_prune — drops from *state the closed requests whose last update

@@ -249,8 +249,8 @@ int sk_oncall_view_lists(const sk_oncall_view_t *v, sk_ms_t now, sk_arena_t *are
             sk_ms_t start, end;
             if (strcmp(v->entries[i].rotation, v->rotations[r]) != 0)
                 continue;
-            int rc = sk_oncall_parse(v->entries[i].field, v->entries[i].value, arena, &user,
-                                     &start, &end);
+            int rc = sk_oncall_parse(v->entries[i].field, v->entries[i].value, arena, &user, &start,
+                                     &end);
             if (rc == SK_ENOMEM)
                 return rc;
             if (rc == 0 && end == SK_MS_NONE && start < SK_MS_NONE - SK_ONCALL_OPEN_END_MAX_MS)

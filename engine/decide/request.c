@@ -25,8 +25,7 @@ static int not_requestable(sk_rq_ctx_t *c, const sk_request_settings_t *set, con
     for (size_t i = 0; i < set->n_requestable_by; i++) {
         const sk_requester_rule_t *r = &set->requestable_by[i];
         switch (r->kind) {
-        case SK_REQUESTER_EVERYONE:
-            return 0;
+        case SK_REQUESTER_EVERYONE: return 0;
         case SK_REQUESTER_ROTATION:
             if (sk_rq_on_call(c, r->rotation->id))
                 return 0;
@@ -60,17 +59,19 @@ static int created_refusal(sk_rq_ctx_t *c, const sk_request_settings_t *set, con
         return rc;
     /* secure default: only self-service targets are requested */
     if (!set->self_service)
-        *why = sk_arena_sprintf(c->arena, "'%s' is not self-service (%s): it is granted by "
-                                          "enrollments only",
+        *why = sk_arena_sprintf(c->arena,
+                                "'%s' is not self-service (%s): it is granted by "
+                                "enrollments only",
                                 key, set->declared_in);
     else if (set->provisioning == SK_PROVISIONING_MANUAL && ev->target_kind == SK_TARGET_PROFILE)
-        *why = sk_arena_sprintf(c->arena, "profile '%s' is provisioned by hand (%s): a whole "
-                                          "profile cannot be requested, request its "
-                                          "entitlements one by one",
+        *why = sk_arena_sprintf(c->arena,
+                                "profile '%s' is provisioned by hand (%s): a whole "
+                                "profile cannot be requested, request its "
+                                "entitlements one by one",
                                 key, set->declared_in);
     else if (ev->emergency && !set->emergency_policy)
-        *why = sk_arena_sprintf(c->arena, "'%s' has no emergency_policy: no emergency requests",
-                                key);
+        *why =
+            sk_arena_sprintf(c->arena, "'%s' has no emergency_policy: no emergency requests", key);
     else
         return 0;
     return *why ? 0 : SK_ENOMEM;
@@ -91,30 +92,32 @@ static const sk_request_settings_t *created_settings(sk_rq_ctx_t *c, const char 
         const sk_profile_t *p = sk_rules_profile(c->rules, ev->target);
         if (!p) {
             sk_rq_reject(c, SK_DL_UNKNOWN_REFERENCE,
-                      sk_arena_sprintf(c->arena, "profile '%s' is not in the rules (version %s)",
-                                       ev->target, sk_rules_version(c->rules)));
+                         sk_arena_sprintf(c->arena, "profile '%s' is not in the rules (version %s)",
+                                          ev->target, sk_rules_version(c->rules)));
             return NULL;
         }
         *key = p->id;
         set = sk_rules_profile_request_settings(c->rules, p->id);
         if (!set)
-            *why = sk_arena_sprintf(c->arena, "profile '%s' cannot be requested (no request "
-                                              "block of its own): request its entitlements",
+            *why = sk_arena_sprintf(c->arena,
+                                    "profile '%s' cannot be requested (no request "
+                                    "block of its own): request its entitlements",
                                     p->id);
         return set;
     }
     const sk_entitlement_t *ent = sk_rules_entitlement(c->rules, ev->target);
     if (!ent) {
         sk_rq_reject(c, SK_DL_UNKNOWN_REFERENCE,
-                  sk_arena_sprintf(c->arena, "entitlement '%s' is not in the rules (version %s)",
-                                   ev->target, sk_rules_version(c->rules)));
+                     sk_arena_sprintf(c->arena, "entitlement '%s' is not in the rules (version %s)",
+                                      ev->target, sk_rules_version(c->rules)));
         return NULL;
     }
     *key = ent->key;
     set = sk_rules_request_settings(c->rules, ent->key);
     if (!set)
-        *why = sk_arena_sprintf(c->arena, "'%s' cannot be requested (no request block): only "
-                                          "enrollments grant it",
+        *why = sk_arena_sprintf(c->arena,
+                                "'%s' cannot be requested (no request block): only "
+                                "enrollments grant it",
                                 ent->key);
     return set;
 }
@@ -133,9 +136,9 @@ static int on_created(sk_rq_ctx_t *c)
     if (!key)
         return 0; /* rejected */
     if (ev->duration_ms == SK_MS_NONE || ev->duration_ms <= 0)
-        return sk_rq_reject(c, SK_DL_INVALID,
-                         sk_arena_sprintf(c->arena, "request '%s' has no positive duration",
-                                          ev->request_id));
+        return sk_rq_reject(
+            c, SK_DL_INVALID,
+            sk_arena_sprintf(c->arena, "request '%s' has no positive duration", ev->request_id));
     if (!set && !why)
         return SK_ENOMEM; /* the reason it cannot be requested could not be made */
     int rc;
@@ -160,10 +163,10 @@ static int on_created(sk_rq_ctx_t *c)
     rq->created_ms = c->in->now_ms;
     c->rq = rq;
     c->changed = true;
-    sk_rq_trace(c, sk_arena_sprintf(c->arena, "request '%s' for '%s' (%s, %s): policy '%s' from %s",
-                                 rq->id, rq->target, sk_decide_fmt_dur(c->arena, rq->duration_ms),
-                                 rq->emergency ? "emergency" : "normal", rq->policy,
-                                 set->declared_in));
+    sk_rq_trace(
+        c, sk_arena_sprintf(c->arena, "request '%s' for '%s' (%s, %s): policy '%s' from %s", rq->id,
+                            rq->target, sk_decide_fmt_dur(c->arena, rq->duration_ms),
+                            rq->emergency ? "emergency" : "normal", rq->policy, set->declared_in));
     return sk_rq_run_steps(c);
 }
 
@@ -172,22 +175,24 @@ static int actor_assigned(sk_rq_ctx_t *c, const sk_policy_step_t *st)
 {
     const char *actor = c->ev->actor;
     if (!st) {
-        sk_rq_refuse(c, sk_arena_sprintf(c->arena, "request '%s' waits at no reviewers step",
-                                      c->rq->id));
+        sk_rq_refuse(
+            c, sk_arena_sprintf(c->arena, "request '%s' waits at no reviewers step", c->rq->id));
         return 0;
     }
     if (strcmp(actor, c->old->user) == 0 && !st->reviewers.allow_self_approval) {
-        sk_rq_refuse(c, sk_arena_sprintf(c->arena, "'%s' may not review their own request '%s': "
-                                                "policy '%s' step %d does not allow "
-                                                "self-approval",
-                                      actor, c->rq->id, c->rq->policy, c->rq->step + 1));
+        sk_rq_refuse(c, sk_arena_sprintf(c->arena,
+                                         "'%s' may not review their own request '%s': "
+                                         "policy '%s' step %d does not allow "
+                                         "self-approval",
+                                         actor, c->rq->id, c->rq->policy, c->rq->step + 1));
         return 0;
     }
     if (!sk_decide_has_id(c->rq->assignees, c->rq->n_assignees, actor)) {
-        sk_rq_refuse(c, sk_arena_sprintf(c->arena, "'%s' is not an assignee of step %d of request "
-                                                "'%s'; %s refused",
-                                      actor, c->rq->step + 1, c->rq->id,
-                                      sk_request_event_type_name(c->ev->type)));
+        sk_rq_refuse(c, sk_arena_sprintf(c->arena,
+                                         "'%s' is not an assignee of step %d of request "
+                                         "'%s'; %s refused",
+                                         actor, c->rq->step + 1, c->rq->id,
+                                         sk_request_event_type_name(c->ev->type)));
         return 0;
     }
     return 1;
@@ -201,13 +206,15 @@ static int right_kind(sk_rq_ctx_t *c)
     bool rev = c->rq->kind == SK_REQUEST_KIND_REVOCATION;
     if (rev_event == rev)
         return 1;
-    sk_rq_refuse(c, rev ? sk_arena_sprintf(c->arena, "'%s' is a revocation proposal: use "
-                                                  "REVOCATION_CONFIRMED or REVOCATION_DENIED, "
-                                                  "not %s",
-                                        c->rq->id, sk_request_event_type_name(t))
-                     : sk_arena_sprintf(c->arena, "'%s' is an access request: use APPROVED or "
-                                                  "DENIED, not %s",
-                                        c->rq->id, sk_request_event_type_name(t)));
+    sk_rq_refuse(c, rev ? sk_arena_sprintf(c->arena,
+                                           "'%s' is a revocation proposal: use "
+                                           "REVOCATION_CONFIRMED or REVOCATION_DENIED, "
+                                           "not %s",
+                                           c->rq->id, sk_request_event_type_name(t))
+                        : sk_arena_sprintf(c->arena,
+                                           "'%s' is an access request: use APPROVED or "
+                                           "DENIED, not %s",
+                                           c->rq->id, sk_request_event_type_name(t)));
     return 0;
 }
 
@@ -227,24 +234,26 @@ static int on_review(sk_rq_ctx_t *c)
         c->changed = true;
         return sk_rq_close_request(
             c, SK_REQUEST_DENIED, SK_TASK_DENIED, rev ? "kept" : "denied",
-            rev ? sk_arena_sprintf(c->arena, "revocation denied by '%s' at step %d of policy "
-                                             "'%s': '%s' keeps '%s'",
+            rev ? sk_arena_sprintf(c->arena,
+                                   "revocation denied by '%s' at step %d of policy "
+                                   "'%s': '%s' keeps '%s'",
                                    actor, rq->step + 1, rq->policy, c->old->user, rq->target)
                 : sk_arena_sprintf(c->arena, "denied by '%s' at step %d of policy '%s'", actor,
                                    rq->step + 1, rq->policy));
     }
     if (sk_decide_has_id(rq->approvers, rq->n_approvers, actor)) {
         c->word = "ignored";
-        c->reason = sk_arena_sprintf(c->arena, "'%s' already approved step %d", actor,
-                                     rq->step + 1);
+        c->reason =
+            sk_arena_sprintf(c->arena, "'%s' already approved step %d", actor, rq->step + 1);
         return 0;
     }
     rq->approvers = sk_rq_ids_with(c, rq->approvers, rq->n_approvers, actor, &rq->n_approvers);
     if (!rq->approvers)
         return SK_ENOMEM;
     c->changed = true;
-    const char *line = sk_arena_sprintf(c->arena, "%s by '%s' (%zu of %d) at step %d of "
-                                                  "policy '%s'",
+    const char *line = sk_arena_sprintf(c->arena,
+                                        "%s by '%s' (%zu of %d) at step %d of "
+                                        "policy '%s'",
                                         rev ? "confirmed" : "approved", actor, rq->n_approvers,
                                         st->reviewers.approvals, rq->step + 1, rq->policy);
     sk_rq_trace(c, line);
@@ -253,8 +262,8 @@ static int on_review(sk_rq_ctx_t *c)
         c->reason = line;
         return sk_rq_task(c, sk_rq_task_kind(rq), SK_TASK_UPDATED, SK_TASK_OUTCOME_NONE, line);
     }
-    if (sk_rq_task(c, sk_rq_task_kind(rq), SK_TASK_CLOSED, rev ? SK_TASK_CONFIRMED : SK_TASK_APPROVED,
-                line))
+    if (sk_rq_task(c, sk_rq_task_kind(rq), SK_TASK_CLOSED,
+                   rev ? SK_TASK_CONFIRMED : SK_TASK_APPROVED, line))
         return SK_ENOMEM;
     rq->step++;
     return sk_rq_run_steps(c);
@@ -267,17 +276,20 @@ static int on_cancelled(sk_rq_ctx_t *c)
     const char *actor = c->ev->actor;
     bool rev = c->rq->kind == SK_REQUEST_KIND_REVOCATION;
     if (rev && !sk_rq_is_admin(c, actor))
-        return sk_rq_refuse(c, sk_arena_sprintf(c->arena, "only an administrator (group '%s') may "
-                                                       "cancel revocation '%s' (not '%s')",
-                                             SK_ADMIN_GROUP, c->rq->id, actor));
+        return sk_rq_refuse(c, sk_arena_sprintf(c->arena,
+                                                "only an administrator (group '%s') may "
+                                                "cancel revocation '%s' (not '%s')",
+                                                SK_ADMIN_GROUP, c->rq->id, actor));
     if (!rev && strcmp(actor, c->old->user) != 0)
-        return sk_rq_refuse(c, sk_arena_sprintf(c->arena, "only the requester '%s' may cancel "
-                                                       "request '%s' (not '%s')",
-                                             c->old->user, c->rq->id, actor));
+        return sk_rq_refuse(c, sk_arena_sprintf(c->arena,
+                                                "only the requester '%s' may cancel "
+                                                "request '%s' (not '%s')",
+                                                c->old->user, c->rq->id, actor));
     c->changed = true;
     return sk_rq_close_request(c, SK_REQUEST_CANCELLED, SK_TASK_CANCELLED, "cancelled",
-                            sk_arena_sprintf(c->arena, "cancelled by %s '%s'",
-                                             rev ? "the administrator" : "the requester", actor));
+                               sk_arena_sprintf(c->arena, "cancelled by %s '%s'",
+                                                rev ? "the administrator" : "the requester",
+                                                actor));
 }
 
 static int on_duration_changed(sk_rq_ctx_t *c)
@@ -285,17 +297,18 @@ static int on_duration_changed(sk_rq_ctx_t *c)
     if (!sk_rq_need_open(c, false))
         return 0;
     if (c->rq->kind == SK_REQUEST_KIND_REVOCATION)
-        return sk_rq_refuse(c, sk_arena_sprintf(c->arena, "'%s' is a revocation proposal: it has "
-                                                       "no duration",
-                                             c->rq->id));
+        return sk_rq_refuse(c, sk_arena_sprintf(c->arena,
+                                                "'%s' is a revocation proposal: it has "
+                                                "no duration",
+                                                c->rq->id));
     if (!actor_assigned(c, sk_rq_current_step(c)))
         return 0;
     if (c->ev->duration_ms == SK_MS_NONE || c->ev->duration_ms <= 0)
         return sk_rq_reject(c, SK_DL_INVALID, "DURATION_CHANGED without a positive duration");
     sk_request_state_t *rq = c->rq;
     c->reason = sk_arena_sprintf(c->arena, "duration changed from %s to %s by '%s'",
-                                 sk_decide_fmt_dur(c->arena, rq->duration_ms), sk_decide_fmt_dur(c->arena, c->ev->duration_ms),
-                                 c->ev->actor);
+                                 sk_decide_fmt_dur(c->arena, rq->duration_ms),
+                                 sk_decide_fmt_dur(c->arena, c->ev->duration_ms), c->ev->actor);
     rq->duration_ms = c->ev->duration_ms;
     c->changed = true;
     c->word = "state_updated";
@@ -310,22 +323,27 @@ static int on_escalated(sk_rq_ctx_t *c)
     sk_request_state_t *rq = c->rq;
     const char *actor = c->ev->actor;
     const sk_request_settings_t *set = sk_rq_settings(c, rq);
-    if (strcmp(actor, c->old->user) != 0 && !sk_decide_has_id(rq->assignees, rq->n_assignees, actor))
-        return sk_rq_refuse(c, sk_arena_sprintf(c->arena, "'%s' is neither the requester nor an "
-                                                       "assignee of request '%s'",
-                                             actor, rq->id));
+    if (strcmp(actor, c->old->user) != 0 &&
+        !sk_decide_has_id(rq->assignees, rq->n_assignees, actor))
+        return sk_rq_refuse(c, sk_arena_sprintf(c->arena,
+                                                "'%s' is neither the requester nor an "
+                                                "assignee of request '%s'",
+                                                actor, rq->id));
     if (rq->kind == SK_REQUEST_KIND_REVOCATION)
-        return sk_rq_refuse(c, sk_arena_sprintf(c->arena, "'%s' is a revocation proposal: it "
-                                                       "cannot be escalated",
-                                             rq->id));
+        return sk_rq_refuse(c, sk_arena_sprintf(c->arena,
+                                                "'%s' is a revocation proposal: it "
+                                                "cannot be escalated",
+                                                rq->id));
     if (rq->emergency)
-        return sk_rq_refuse(c, sk_arena_sprintf(c->arena, "request '%s' is already an emergency "
-                                                       "request",
-                                             rq->id));
+        return sk_rq_refuse(c, sk_arena_sprintf(c->arena,
+                                                "request '%s' is already an emergency "
+                                                "request",
+                                                rq->id));
     if (!set || !set->emergency_policy)
-        return sk_rq_refuse(c, sk_arena_sprintf(c->arena, "'%s' has no emergency_policy: cannot "
-                                                       "escalate",
-                                             rq->target));
+        return sk_rq_refuse(c, sk_arena_sprintf(c->arena,
+                                                "'%s' has no emergency_policy: cannot "
+                                                "escalate",
+                                                rq->target));
     const char *why = sk_arena_sprintf(c->arena, "escalated by '%s' to emergency policy '%s'",
                                        actor, set->emergency_policy->id);
     if (rq->n_assignees) {
@@ -391,9 +409,8 @@ static int valid_event(sk_rq_ctx_t *c)
         why = "unknown request event type";
     else if ((unsigned)ev->target_kind >= SK_TARGET_KIND_COUNT)
         why = "unknown target kind";
-    else if (!ev->target || (creates || *ev->target
-                                 ? !sk_id_valid(ev->target, strlen(ev->target))
-                                 : false))
+    else if (!ev->target ||
+             (creates || *ev->target ? !sk_id_valid(ev->target, strlen(ev->target)) : false))
         why = "missing or invalid target"; /* actions after CREATED may leave it empty */
     if (why)
         sk_rq_reject(c, SK_DL_INVALID, why);
@@ -401,8 +418,7 @@ static int valid_event(sk_rq_ctx_t *c)
 }
 
 int sk_decide_request(const sk_rules_t *rules, const sk_request_input_t *in,
-                      const sk_user_state_t *state, sk_arena_t *arena,
-                      sk_request_decision_t *out)
+                      const sk_user_state_t *state, sk_arena_t *arena, sk_request_decision_t *out)
 {
     sk_rq_ctx_t c;
     int rc;

@@ -46,10 +46,11 @@ static bool is_assignee(const sk_rq_ctx_t *c)
 /* Refuses the event: only `who` may do it. */
 static int refuse_actor(sk_rq_ctx_t *c, const char *who)
 {
-    return sk_rq_refuse(c, sk_arena_sprintf(c->arena, "%s of request '%s' by '%s' refused: only %s "
-                                                   "may do it",
-                                         sk_request_event_type_name(c->ev->type), c->rq->id,
-                                         c->ev->actor, who));
+    return sk_rq_refuse(c, sk_arena_sprintf(c->arena,
+                                            "%s of request '%s' by '%s' refused: only %s "
+                                            "may do it",
+                                            sk_request_event_type_name(c->ev->type), c->rq->id,
+                                            c->ev->actor, who));
 }
 
 /* 1 when the actor is the requester, an assignee or an admin; else refuses. */
@@ -76,8 +77,8 @@ int sk_rq_on_commented(sk_rq_ctx_t *c)
         return 0;
     const char *text = c->ev->comment && c->ev->comment[0] ? c->ev->comment : NULL;
     return note(c, "commented",
-                sk_arena_sprintf(c->arena, "comment by '%s'%s%s", c->ev->actor,
-                                 text ? ": " : "", text ? text : ""));
+                sk_arena_sprintf(c->arena, "comment by '%s'%s%s", c->ev->actor, text ? ": " : "",
+                                 text ? text : ""));
 }
 
 int sk_rq_on_reminder(sk_rq_ctx_t *c)
@@ -85,8 +86,8 @@ int sk_rq_on_reminder(sk_rq_ctx_t *c)
     if (!sk_rq_need_open(c, true) || !involved(c))
         return 0;
     return note(c, "reminded",
-                sk_arena_sprintf(c->arena, "reminder sent by '%s' to %zu assignee(s)",
-                                 c->ev->actor, c->rq->n_assignees));
+                sk_arena_sprintf(c->arena, "reminder sent by '%s' to %zu assignee(s)", c->ev->actor,
+                                 c->rq->n_assignees));
 }
 
 /* 1 when `who` may review the step st of c->rq, else refuses. */
@@ -95,18 +96,20 @@ static int allowed_reviewer(sk_rq_ctx_t *c, const sk_policy_step_t *st, const ch
     const char **ids;
     size_t n;
     if (strcmp(who, c->old->user) == 0 && !st->reviewers.allow_self_approval) {
-        sk_rq_refuse(c, sk_arena_sprintf(c->arena, "'%s' may not review their own request '%s': "
-                                                "step %d of policy '%s' does not allow "
-                                                "self-approval",
-                                      who, c->rq->id, c->rq->step + 1, c->rq->policy));
+        sk_rq_refuse(c, sk_arena_sprintf(c->arena,
+                                         "'%s' may not review their own request '%s': "
+                                         "step %d of policy '%s' does not allow "
+                                         "self-approval",
+                                         who, c->rq->id, c->rq->step + 1, c->rq->policy));
         return 0;
     }
     if (sk_rq_reviewers(c, &st->reviewers, &ids, &n))
         return -1;
     if (!sk_decide_has_id(ids, n, who)) {
-        sk_rq_refuse(c, sk_arena_sprintf(c->arena, "'%s' is not an allowed reviewer of step %d of "
-                                                "policy '%s'",
-                                      who, c->rq->step + 1, c->rq->policy));
+        sk_rq_refuse(c, sk_arena_sprintf(c->arena,
+                                         "'%s' is not an allowed reviewer of step %d of "
+                                         "policy '%s'",
+                                         who, c->rq->step + 1, c->rq->policy));
         return 0;
     }
     return 1;
@@ -123,8 +126,8 @@ int sk_rq_on_reassigned(sk_rq_ctx_t *c)
     const sk_policy_step_t *st = sk_rq_current_step(c);
     bool assignee = is_assignee(c);
     if (!st)
-        return sk_rq_refuse(c, sk_arena_sprintf(c->arena, "request '%s' waits at no reviewers step",
-                                             rq->id));
+        return sk_rq_refuse(
+            c, sk_arena_sprintf(c->arena, "request '%s' waits at no reviewers step", rq->id));
     if (!assignee && !sk_rq_is_admin(c, actor))
         return refuse_actor(c, "an assignee of the step or an administrator");
     int ok = allowed_reviewer(c, st, to);
@@ -144,8 +147,8 @@ int sk_rq_on_reassigned(sk_rq_ctx_t *c)
     c->changed = true;
     c->word = "reassigned";
     c->reason = sk_arena_sprintf(c->arena, "step %d of request '%s' reassigned %s '%s' to '%s'",
-                                 rq->step + 1, rq->id,
-                                 assignee ? "from" : "by the administrator", actor, to);
+                                 rq->step + 1, rq->id, assignee ? "from" : "by the administrator",
+                                 actor, to);
     sk_rq_trace(c, c->reason);
     return sk_rq_task(c, sk_rq_task_kind(rq), SK_TASK_ASSIGNED, SK_TASK_OUTCOME_NONE, c->reason);
 }
@@ -158,9 +161,10 @@ int sk_rq_on_process_now(sk_rq_ctx_t *c)
     c->rerun_step = rq->step;
     c->kept_approvers = rq->approvers;
     c->n_kept = rq->n_approvers;
-    sk_rq_trace(c, sk_arena_sprintf(c->arena, "processed now by '%s': step %d of policy '%s' "
-                                           "evaluated again",
-                                 c->ev->actor, rq->step + 1, rq->policy));
+    sk_rq_trace(c, sk_arena_sprintf(c->arena,
+                                    "processed now by '%s': step %d of policy '%s' "
+                                    "evaluated again",
+                                    c->ev->actor, rq->step + 1, rq->policy));
     return sk_rq_run_steps(c);
 }
 
@@ -170,17 +174,19 @@ static const sk_policy_t *recomputed_policy(sk_rq_ctx_t *c)
 {
     const sk_request_state_t *rq = c->rq;
     const sk_request_settings_t *set = sk_rq_settings(c, rq);
-    const sk_policy_t *pol = !set ? NULL
+    const sk_policy_t *pol = !set                                     ? NULL
                              : rq->kind == SK_REQUEST_KIND_REVOCATION ? set->revocation_policy
-                             : rq->emergency ? set->emergency_policy
-                                             : set->policy;
+                             : rq->emergency                          ? set->emergency_policy
+                                                                      : set->policy;
     if (!pol)
-        sk_rq_refuse(c, sk_arena_sprintf(c->arena, "the rules (version %s) give '%s' no %s: "
-                                                "request '%s' cannot be reset",
+        sk_rq_refuse(c,
+                     sk_arena_sprintf(c->arena,
+                                      "the rules (version %s) give '%s' no %s: "
+                                      "request '%s' cannot be reset",
                                       sk_rules_version(c->rules), rq->target,
                                       rq->kind == SK_REQUEST_KIND_REVOCATION ? "revocation_policy"
-                                      : rq->emergency ? "emergency_policy"
-                                                      : "request block",
+                                      : rq->emergency                        ? "emergency_policy"
+                                                                             : "request block",
                                       rq->id));
     return pol;
 }
@@ -193,9 +199,10 @@ static const sk_policy_t *named_policy(sk_rq_ctx_t *c)
     if (!id || !*id)
         sk_rq_refuse(c, "POLICY_CHANGED names no policy");
     else if (!pol)
-        sk_rq_refuse(c, sk_arena_sprintf(c->arena, "policy '%s' is not in the rules (version %s); "
-                                                "the policy of request '%s' is unchanged",
-                                      id, sk_rules_version(c->rules), c->rq->id));
+        sk_rq_refuse(c, sk_arena_sprintf(c->arena,
+                                         "policy '%s' is not in the rules (version %s); "
+                                         "the policy of request '%s' is unchanged",
+                                         id, sk_rules_version(c->rules), c->rq->id));
     return pol;
 }
 
@@ -221,12 +228,13 @@ int sk_rq_on_restart(sk_rq_ctx_t *c)
         why = sk_arena_sprintf(c->arena, "restarted by '%s' at step 1 of policy '%s'", actor,
                                rq->policy);
     else if (type == SK_REQ_HARD_RESET)
-        why = sk_arena_sprintf(c->arena, "hard reset by '%s': policy '%s' from the rules "
-                                         "(version %s), step 1",
+        why = sk_arena_sprintf(c->arena,
+                               "hard reset by '%s': policy '%s' from the rules "
+                               "(version %s), step 1",
                                actor, pol->id, sk_rules_version(c->rules));
     else
-        why = sk_arena_sprintf(c->arena, "policy changed by '%s' from '%s' to '%s', step 1",
-                               actor, rq->policy, pol->id);
+        why = sk_arena_sprintf(c->arena, "policy changed by '%s' from '%s' to '%s', step 1", actor,
+                               rq->policy, pol->id);
     if (!why || sk_rq_abandon_task(c, why))
         return SK_ENOMEM;
     sk_rq_trace(c, why);
@@ -249,10 +257,11 @@ int sk_rq_on_step_skipped(sk_rq_ctx_t *c)
     if (!sk_rq_is_admin(c, c->ev->actor))
         return refuse_actor(c, "an administrator");
     if (!sk_rq_current_step(c))
-        return sk_rq_refuse(c, sk_arena_sprintf(c->arena, "request '%s' waits at no reviewers step",
-                                             rq->id));
-    const char *why = sk_arena_sprintf(c->arena, "step %d of policy '%s' skipped by the "
-                                                 "administrator '%s'",
+        return sk_rq_refuse(
+            c, sk_arena_sprintf(c->arena, "request '%s' waits at no reviewers step", rq->id));
+    const char *why = sk_arena_sprintf(c->arena,
+                                       "step %d of policy '%s' skipped by the "
+                                       "administrator '%s'",
                                        rq->step + 1, rq->policy, c->ev->actor);
     if (!why || sk_rq_abandon_task(c, why))
         return SK_ENOMEM;
@@ -273,10 +282,11 @@ int sk_rq_on_deleted(sk_rq_ctx_t *c)
         !(is_requester(c) && rq->status == SK_REQUEST_OPEN && rq->kind == SK_REQUEST_KIND_ACCESS))
         return refuse_actor(c, "an administrator, or the requester while it is OPEN");
     if (rq->kind == SK_REQUEST_KIND_REVOCATION && rq->status == SK_REQUEST_APPROVED)
-        return sk_rq_refuse(c, sk_arena_sprintf(c->arena, "revocation '%s' is confirmed: it keeps "
-                                                       "the access revoked while remembered, "
-                                                       "so it cannot be deleted",
-                                             rq->id));
+        return sk_rq_refuse(c, sk_arena_sprintf(c->arena,
+                                                "revocation '%s' is confirmed: it keeps "
+                                                "the access revoked while remembered, "
+                                                "so it cannot be deleted",
+                                                rq->id));
     const char *why = sk_arena_sprintf(c->arena, "request '%s' (%s) deleted by '%s'", rq->id,
                                        sk_request_status_name(rq->status), c->ev->actor);
     if (!why || (open && sk_rq_abandon_task(c, why)))
@@ -304,15 +314,17 @@ static const char *not_revocable(sk_rq_ctx_t *c, const sk_entitlement_t *ent,
         held |= strcmp(c->old->sources[i].ent_key, ent->key) == 0 &&
                 c->old->sources[i].expires_ms > c->in->now_ms;
     if (!sk_rules_person(c->rules, c->ev->actor))
-        return sk_arena_sprintf(c->arena, "'%s' is not in the directory: only people of the "
-                                          "directory may propose a revocation",
+        return sk_arena_sprintf(c->arena,
+                                "'%s' is not in the directory: only people of the "
+                                "directory may propose a revocation",
                                 c->ev->actor);
     if (!held)
         return sk_arena_sprintf(c->arena, "'%s' does not hold '%s' now: nothing to revoke",
                                 c->old->user, ent->key);
     if (!set || !set->revocation_policy)
-        return sk_arena_sprintf(c->arena, "'%s' has no revocation_policy: its revocation "
-                                          "cannot be proposed",
+        return sk_arena_sprintf(c->arena,
+                                "'%s' has no revocation_policy: its revocation "
+                                "cannot be proposed",
                                 ent->key);
     return NULL;
 }
@@ -331,9 +343,10 @@ int sk_rq_on_revocation_proposed(sk_rq_ctx_t *c)
     const sk_entitlement_t *ent = sk_rules_entitlement(c->rules, ev->target);
     if (!ent)
         return sk_rq_reject(c, SK_DL_UNKNOWN_REFERENCE,
-                         sk_arena_sprintf(c->arena, "entitlement '%s' is not in the rules "
-                                                    "(version %s)",
-                                          ev->target, sk_rules_version(c->rules)));
+                            sk_arena_sprintf(c->arena,
+                                             "entitlement '%s' is not in the rules "
+                                             "(version %s)",
+                                             ev->target, sk_rules_version(c->rules)));
     const sk_request_settings_t *set = sk_rules_request_settings(c->rules, ent->key);
     const char *why = not_revocable(c, ent, set);
     if (why) {
@@ -353,9 +366,10 @@ int sk_rq_on_revocation_proposed(sk_rq_ctx_t *c)
     rq->created_ms = c->in->now_ms;
     c->rq = rq;
     c->changed = true;
-    sk_rq_trace(c, sk_arena_sprintf(c->arena, "revocation '%s' of '%s' held by '%s' proposed by "
-                                           "'%s': policy '%s' from %s",
-                                 rq->id, rq->target, c->old->user, ev->actor, rq->policy,
-                                 set->declared_in));
+    sk_rq_trace(c, sk_arena_sprintf(c->arena,
+                                    "revocation '%s' of '%s' held by '%s' proposed by "
+                                    "'%s': policy '%s' from %s",
+                                    rq->id, rq->target, c->old->user, ev->actor, rq->policy,
+                                    set->declared_in));
     return sk_rq_run_steps(c);
 }

@@ -52,11 +52,10 @@ int sk_rq_refuse(sk_rq_ctx_t *c, const char *reason)
     return 0;
 }
 
-
 /* ---- ids and people ---- */
 
 const char **sk_rq_ids_with(sk_rq_ctx_t *c, const char *const *ids, size_t n, const char *id,
-                         size_t *n_out)
+                            size_t *n_out)
 {
     const char **out = sk_arena_calloc(c->arena, n + 2, sizeof(*out));
     if (!out)
@@ -147,8 +146,8 @@ int sk_rq_task_raw(sk_rq_ctx_t *c, const sk_task_t *t)
     return 0;
 }
 
-int sk_rq_task(sk_rq_ctx_t *c, sk_task_kind_t kind, sk_task_state_t state, sk_task_outcome_t outcome,
-            const char *reason)
+int sk_rq_task(sk_rq_ctx_t *c, sk_task_kind_t kind, sk_task_state_t state,
+               sk_task_outcome_t outcome, const char *reason)
 {
     const sk_request_state_t *rq = c->rq;
     bool prov = kind == SK_TASK_PROVISIONING;
@@ -169,12 +168,13 @@ int sk_rq_task(sk_rq_ctx_t *c, sk_task_kind_t kind, sk_task_state_t state, sk_ta
     if (prov)
         t.task_id = sk_rq_provision_task_id(c, rq);
     else
-        t.task_id = rq ? sk_rq_task_id(c, rq, rq->step, "review") : sk_rq_task_id(c, NULL, 0, "refused");
+        t.task_id =
+            rq ? sk_rq_task_id(c, rq, rq->step, "review") : sk_rq_task_id(c, NULL, 0, "refused");
     return sk_rq_task_raw(c, &t);
 }
 
 int sk_rq_close_request(sk_rq_ctx_t *c, sk_request_status_t st, sk_task_outcome_t outcome,
-                     const char *word, const char *reason)
+                        const char *word, const char *reason)
 {
     sk_task_kind_t kind = sk_rq_task_kind(c->rq);
     c->rq->status = st;
@@ -195,15 +195,15 @@ int sk_rq_need_open(sk_rq_ctx_t *c, bool provisioning_ok)
 {
     if (!c->rq) {
         sk_rq_reject(c, SK_DL_UNKNOWN_REFERENCE,
-                  sk_arena_sprintf(c->arena, "request '%s' of '%s' is not known",
-                                   c->ev->request_id, c->old->user));
+                     sk_arena_sprintf(c->arena, "request '%s' of '%s' is not known",
+                                      c->ev->request_id, c->old->user));
         return 0;
     }
     if (c->rq->status != SK_REQUEST_OPEN &&
         !(provisioning_ok && c->rq->status == SK_REQUEST_PROVISIONING)) {
         sk_rq_refuse(c, sk_arena_sprintf(c->arena, "request '%s' is already %s; %s refused",
-                                      c->rq->id, sk_request_status_name(c->rq->status),
-                                      sk_request_event_type_name(c->ev->type)));
+                                         c->rq->id, sk_request_status_name(c->rq->status),
+                                         sk_request_event_type_name(c->ev->type)));
         return 0;
     }
     return 1;
@@ -221,7 +221,7 @@ const sk_policy_step_t *sk_rq_current_step(sk_rq_ctx_t *c)
 /* ---- the decision ---- */
 
 int sk_rq_begin(sk_rq_ctx_t *c, const sk_rules_t *rules, const sk_request_input_t *in,
-             const sk_user_state_t *state, sk_arena_t *arena, sk_request_decision_t *out)
+                const sk_user_state_t *state, sk_arena_t *arena, sk_request_decision_t *out)
 {
     memset(c, 0, sizeof(*c));
     memset(out, 0, sizeof(*out));

@@ -26,25 +26,25 @@ typedef struct sk_rq_ctx {
     const sk_user_state_t *old;
     sk_arena_t *arena;
     sk_request_decision_t *out;
-    const sk_person_t *requester;      /* the subject; NULL when not in the directory */
-    sk_request_state_t *requests;      /* the new request table */
+    const sk_person_t *requester; /* the subject; NULL when not in the directory */
+    sk_request_state_t *requests; /* the new request table */
     size_t n_requests;
-    sk_request_state_t *rq;            /* the request acted on, in requests; NULL if none */
-    sk_grant_source_t *sources;        /* the new sources */
+    sk_request_state_t *rq;     /* the request acted on, in requests; NULL if none */
+    sk_grant_source_t *sources; /* the new sources */
     size_t n_sources, cap_sources;
-    sk_open_task_t *open_tasks;        /* the new open tasks ("t:") */
+    sk_open_task_t *open_tasks; /* the new open tasks ("t:") */
     size_t n_open_tasks;
-    sk_retry_t *retries;               /* the new command retries ("r:") */
+    sk_retry_t *retries; /* the new command retries ("r:") */
     size_t n_retries;
-    sk_decide_end_t end;               /* the trace and the common ending */
+    sk_decide_end_t end; /* the trace and the common ending */
     sk_task_t tasks[SK_RQ_MAX_TASKS];
     size_t n_tasks;
-    bool changed;                      /* requests, sources or open tasks changed */
-    bool enomem;                       /* an allocation failed: the decision fails */
-    const char *word;                  /* audit decision when no command */
-    const char *reason;                /* audit reason when no command */
-    int rerun_step;                    /* PROCESS_NOW: the step re-run, else -1 */
-    const char **kept_approvers;       /* its approvals, kept */
+    bool changed;                /* requests, sources or open tasks changed */
+    bool enomem;                 /* an allocation failed: the decision fails */
+    const char *word;            /* audit decision when no command */
+    const char *reason;          /* audit reason when no command */
+    int rerun_step;              /* PROCESS_NOW: the step re-run, else -1 */
+    const char **kept_approvers; /* its approvals, kept */
     size_t n_kept;
 } sk_rq_ctx_t;
 
@@ -93,8 +93,7 @@ const sk_request_settings_t *sk_rq_settings(const sk_rq_ctx_t *c, const sk_reque
 
 /* The id of a task of rq: deterministic over subject, request, policy,
  * step, emergency, round and tag ("review", "provision"). NULL on ENOMEM. */
-const char *sk_rq_task_id(sk_rq_ctx_t *c, const sk_request_state_t *rq, int step,
-                          const char *tag);
+const char *sk_rq_task_id(sk_rq_ctx_t *c, const sk_request_state_t *rq, int step, const char *tag);
 
 /* The id of rq's PROVISIONING task (recomputed from the stored state). */
 const char *sk_rq_provision_task_id(sk_rq_ctx_t *c, const sk_request_state_t *rq);

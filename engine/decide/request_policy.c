@@ -29,8 +29,7 @@ static int cb_in_group(void *user, const char *group_id)
 
 /* ---- reviewers and provisioners ---- */
 
-static void add_id(const char **ids, size_t *n, const char *id, const char *requester,
-                   bool self_ok)
+static void add_id(const char **ids, size_t *n, const char *id, const char *requester, bool self_ok)
 {
     if (!self_ok && strcmp(id, requester) == 0)
         return;
@@ -132,24 +131,26 @@ int sk_rq_grant_now(sk_rq_ctx_t *c)
         n = 1;
     }
     if (n == 0)
-        return sk_rq_close_request(c, SK_REQUEST_DENIED, SK_TASK_DENIED, "denied",
-                                sk_arena_sprintf(c->arena, "%s '%s' is no longer in the rules",
-                                                 rq->target_kind == SK_TARGET_PROFILE
-                                                     ? "profile" : "entitlement",
-                                                 rq->target));
+        return sk_rq_close_request(
+            c, SK_REQUEST_DENIED, SK_TASK_DENIED, "denied",
+            sk_arena_sprintf(c->arena, "%s '%s' is no longer in the rules",
+                             rq->target_kind == SK_TARGET_PROFILE ? "profile" : "entitlement",
+                             rq->target));
     for (size_t i = 0; i < n; i++) {
         sk_ms_t dur = sk_decide_ms_min(rq->duration_ms, ents[i]->max_duration_ms);
         sk_grant_source_t s = {.ent_key = ents[i]->key,
                                .kind = rq->emergency ? SK_SOURCE_EMERGENCY : SK_SOURCE_REQUEST,
-                               .id = rq->id, .rotation = "",
+                               .id = rq->id,
+                               .rotation = "",
                                .expires_ms = sk_decide_ms_add(c->in->now_ms, dur)};
         if (push_source(c, &s))
             return SK_ENOMEM;
         longest = dur > longest ? dur : longest;
         if (dur < rq->duration_ms)
-            sk_rq_trace(c, sk_arena_sprintf(c->arena, "duration %s capped to the maximum %s of '%s'",
-                                         sk_decide_fmt_dur(c->arena, rq->duration_ms), sk_decide_fmt_dur(c->arena, dur),
-                                         ents[i]->key));
+            sk_rq_trace(c,
+                        sk_arena_sprintf(c->arena, "duration %s capped to the maximum %s of '%s'",
+                                         sk_decide_fmt_dur(c->arena, rq->duration_ms),
+                                         sk_decide_fmt_dur(c->arena, dur), ents[i]->key));
     }
     rq->status = SK_REQUEST_APPROVED;
     rq->assignees = NULL;
@@ -157,12 +158,14 @@ int sk_rq_grant_now(sk_rq_ctx_t *c)
     c->changed = true;
     c->word = "granted";
     if (prof)
-        c->reason = sk_arena_sprintf(c->arena, "request '%s' approved (policy '%s'): %zu "
-                                               "entitlement(s) of profile '%s' for up to %s",
-                                     rq->id, rq->policy, n, prof->id, sk_decide_fmt_dur(c->arena, longest));
+        c->reason =
+            sk_arena_sprintf(c->arena,
+                             "request '%s' approved (policy '%s'): %zu "
+                             "entitlement(s) of profile '%s' for up to %s",
+                             rq->id, rq->policy, n, prof->id, sk_decide_fmt_dur(c->arena, longest));
     else
-        c->reason = sk_arena_sprintf(c->arena, "request '%s' approved (policy '%s') for %s",
-                                     rq->id, rq->policy, sk_decide_fmt_dur(c->arena, longest));
+        c->reason = sk_arena_sprintf(c->arena, "request '%s' approved (policy '%s') for %s", rq->id,
+                                     rq->policy, sk_decide_fmt_dur(c->arena, longest));
     sk_rq_trace(c, c->reason);
     return 0;
 }
@@ -178,9 +181,10 @@ static int start_provisioning(sk_rq_ctx_t *c, const sk_request_settings_t *set)
         return SK_ENOMEM;
     if (n == 0)
         return sk_rq_close_request(c, SK_REQUEST_DENIED, SK_TASK_DENIED, "denied",
-                                sk_arena_sprintf(c->arena, "denied: nobody can provision '%s' "
-                                                           "(%s names no person)",
-                                                 rq->target, set->declared_in));
+                                   sk_arena_sprintf(c->arena,
+                                                    "denied: nobody can provision '%s' "
+                                                    "(%s names no person)",
+                                                    rq->target, set->declared_in));
     rq->status = SK_REQUEST_PROVISIONING;
     rq->assignees = ids;
     rq->n_assignees = n;
@@ -188,8 +192,9 @@ static int start_provisioning(sk_rq_ctx_t *c, const sk_request_settings_t *set)
     rq->n_approvers = 0;
     c->changed = true;
     c->word = "provisioning";
-    c->reason = sk_arena_sprintf(c->arena, "request '%s' approved (policy '%s'); '%s' is "
-                                           "provisioned by hand: waiting for a provisioner (%s)",
+    c->reason = sk_arena_sprintf(c->arena,
+                                 "request '%s' approved (policy '%s'); '%s' is "
+                                 "provisioned by hand: waiting for a provisioner (%s)",
                                  rq->id, rq->policy, rq->target, ids[0]);
     sk_rq_trace(c, c->reason);
     return sk_rq_task(c, SK_TASK_PROVISIONING, SK_TASK_CREATED, SK_TASK_OUTCOME_NONE, c->reason);
@@ -213,11 +218,13 @@ static int revoke_now(sk_rq_ctx_t *c)
     rq->n_assignees = 0;
     c->changed = true;
     c->word = "confirmed";
-    c->reason = gone ? sk_arena_sprintf(c->arena, "revocation '%s' confirmed (policy '%s'): '%s' "
-                                                  "is taken from '%s' (%zu source(s) removed)",
+    c->reason = gone ? sk_arena_sprintf(c->arena,
+                                        "revocation '%s' confirmed (policy '%s'): '%s' "
+                                        "is taken from '%s' (%zu source(s) removed)",
                                         rq->id, rq->policy, rq->target, c->old->user, gone)
-                     : sk_arena_sprintf(c->arena, "revocation '%s' confirmed (policy '%s'): '%s' "
-                                                  "was no longer held",
+                     : sk_arena_sprintf(c->arena,
+                                        "revocation '%s' confirmed (policy '%s'): '%s' "
+                                        "was no longer held",
                                         rq->id, rq->policy, rq->target);
     sk_rq_trace(c, c->reason);
     return 0;
@@ -232,11 +239,12 @@ static int all_steps_passed(sk_rq_ctx_t *c)
     if (set && set->provisioning == SK_PROVISIONING_MANUAL) {
         if (rq->target_kind == SK_TARGET_PROFILE)
             return sk_rq_close_request(c, SK_REQUEST_DENIED, SK_TASK_DENIED, "denied",
-                                    sk_arena_sprintf(c->arena, "profile '%s' is provisioned by "
-                                                               "hand: a whole profile cannot be "
-                                                               "requested, request its "
-                                                               "entitlements one by one",
-                                                     rq->target));
+                                       sk_arena_sprintf(c->arena,
+                                                        "profile '%s' is provisioned by "
+                                                        "hand: a whole profile cannot be "
+                                                        "requested, request its "
+                                                        "entitlements one by one",
+                                                        rq->target));
         return start_provisioning(c, set);
     }
     return sk_rq_grant_now(c);
@@ -292,17 +300,18 @@ static int reviewers_step(sk_rq_ctx_t *c, const sk_policy_step_t *st, bool *pass
         if ((int)rq->n_approvers >= st->reviewers.approvals) {
             *passed = true;
             return sk_rq_task(c, sk_rq_task_kind(rq), SK_TASK_CLOSED,
-                           rq->kind == SK_REQUEST_KIND_REVOCATION ? SK_TASK_CONFIRMED
-                                                                  : SK_TASK_APPROVED,
-                           sk_arena_sprintf(c->arena, "step %d already has %zu approval(s)",
-                                            rq->step + 1, rq->n_approvers));
+                              rq->kind == SK_REQUEST_KIND_REVOCATION ? SK_TASK_CONFIRMED
+                                                                     : SK_TASK_APPROVED,
+                              sk_arena_sprintf(c->arena, "step %d already has %zu approval(s)",
+                                               rq->step + 1, rq->n_approvers));
         }
     }
     if (n == 0)
         return sk_rq_close_request(c, SK_REQUEST_DENIED, SK_TASK_DENIED, "denied",
-                                sk_arena_sprintf(c->arena, "denied: nobody can review step %d of "
-                                                           "policy '%s'",
-                                                 rq->step + 1, rq->policy));
+                                   sk_arena_sprintf(c->arena,
+                                                    "denied: nobody can review step %d of "
+                                                    "policy '%s'",
+                                                    rq->step + 1, rq->policy));
     return wait_at(c, st, rerun, rerun && !same_ids(was, n_was, ids, n));
 }
 
@@ -312,28 +321,31 @@ int sk_rq_run_steps(sk_rq_ctx_t *c)
     const sk_policy_t *pol = sk_rules_policy(c->rules, rq->policy);
     c->changed = true;
     if (!pol)
-        return sk_rq_close_request(c, SK_REQUEST_DENIED, SK_TASK_DENIED, "denied",
-                                sk_arena_sprintf(c->arena, "policy '%s' is no longer in the rules",
-                                                 rq->policy));
+        return sk_rq_close_request(
+            c, SK_REQUEST_DENIED, SK_TASK_DENIED, "denied",
+            sk_arena_sprintf(c->arena, "policy '%s' is no longer in the rules", rq->policy));
     for (; rq->step < (int)pol->n_steps; rq->step++) {
         const sk_policy_step_t *st = &pol->steps[rq->step];
         if (st->kind == SK_STEP_AUTO_APPROVE) {
             sk_rq_trace(c, sk_arena_sprintf(c->arena, "policy '%s' step %d: auto_approve", pol->id,
-                                         rq->step + 1));
+                                            rq->step + 1));
         } else if (st->kind == SK_STEP_CONDITION) {
-            sk_expr_ctx_t x = {.user = c, .on_call = cb_on_call, .in_group = cb_in_group,
-                               .duration_ms = rq->duration_ms, .emergency = rq->emergency};
+            sk_expr_ctx_t x = {.user = c,
+                               .on_call = cb_on_call,
+                               .in_group = cb_in_group,
+                               .duration_ms = rq->duration_ms,
+                               .emergency = rq->emergency};
             int v = sk_expr_eval(st->condition, &x);
             sk_rq_trace(c, sk_arena_sprintf(c->arena, "policy '%s' step %d: condition '%s' is %s",
-                                         pol->id, rq->step + 1, st->condition_text,
-                                         v ? "true" : "false"));
+                                            pol->id, rq->step + 1, st->condition_text,
+                                            v ? "true" : "false"));
             if (!v)
                 return sk_rq_close_request(c, SK_REQUEST_DENIED, SK_TASK_DENIED, "denied",
-                                        sk_arena_sprintf(c->arena,
-                                                         "denied: condition '%s' of policy '%s' "
-                                                         "step %d is false",
-                                                         st->condition_text, pol->id,
-                                                         rq->step + 1));
+                                           sk_arena_sprintf(c->arena,
+                                                            "denied: condition '%s' of policy '%s' "
+                                                            "step %d is false",
+                                                            st->condition_text, pol->id,
+                                                            rq->step + 1));
         } else {
             bool passed;
             int rc = reviewers_step(c, st, &passed);

@@ -76,15 +76,15 @@ static int apply_event(decide_ctx_t *c, sk_shift_t *shifts, size_t *n_shifts,
         if (strcmp(shifts[i].id, ev->shift_id) == 0)
             sh = &shifts[i];
     if (sh && sh->status != SK_SHIFT_STATUS_OPEN) {
-        *ignored_why = sk_arena_sprintf(c->arena, "shift '%s' is already %s; event ignored",
-                                        sh->id, sh->status == SK_SHIFT_STATUS_ENDED ? "ended" : "cancelled");
+        *ignored_why =
+            sk_arena_sprintf(c->arena, "shift '%s' is already %s; event ignored", sh->id,
+                             sh->status == SK_SHIFT_STATUS_ENDED ? "ended" : "cancelled");
         return 0;
     }
     if (sh && ev->occurred_at_ms < sh->updated_ms) {
-        *ignored_why = sk_arena_sprintf(c->arena,
-                                        "event is older (%s) than the last one applied to shift '%s' (%s); ignored",
-                                        fmt_time(c, ev->occurred_at_ms), sh->id,
-                                        fmt_time(c, sh->updated_ms));
+        *ignored_why = sk_arena_sprintf(
+            c->arena, "event is older (%s) than the last one applied to shift '%s' (%s); ignored",
+            fmt_time(c, ev->occurred_at_ms), sh->id, fmt_time(c, sh->updated_ms));
         return 0;
     }
     if (!sh) {
@@ -105,8 +105,8 @@ static int apply_event(decide_ctx_t *c, sk_shift_t *shifts, size_t *n_shifts,
         sh->status = SK_SHIFT_STATUS_CANCELLED;
     }
     trace(c, sk_arena_sprintf(c->arena, "%s shift '%s' in rotation '%s' (level %d): %s -> %s",
-                              sk_shift_event_type_name(ev->type), sh->id, sh->rotation,
-                              sh->level, fmt_time(c, sh->start_ms), fmt_time(c, sh->end_ms)));
+                              sk_shift_event_type_name(ev->type), sh->id, sh->rotation, sh->level,
+                              fmt_time(c, sh->start_ms), fmt_time(c, sh->end_ms)));
     return 0;
 }
 
@@ -116,9 +116,11 @@ static void forget_old_shifts(decide_ctx_t *c, sk_shift_t *shifts, size_t *n)
     size_t k = 0;
     for (size_t i = 0; i < *n; i++) {
         const sk_shift_t *sh = &shifts[i];
-        sk_ms_t closes = sh->end_ms == SK_MS_NONE
-                             ? SK_MS_NONE
-                             : sk_decide_ms_add(sh->end_ms, rotation_max_grace(sk_rules_rotation(c->rules, sh->rotation)));
+        sk_ms_t closes =
+            sh->end_ms == SK_MS_NONE
+                ? SK_MS_NONE
+                : sk_decide_ms_add(sh->end_ms,
+                                   rotation_max_grace(sk_rules_rotation(c->rules, sh->rotation)));
         if (closes != SK_MS_NONE && c->in->now_ms >= sk_decide_ms_add(closes, SK_SHIFT_MEMORY_MS))
             continue;
         shifts[k++] = *sh;
@@ -129,7 +131,7 @@ static void forget_old_shifts(decide_ctx_t *c, sk_shift_t *shifts, size_t *n)
 /* ---- step 2: the sources the shifts justify now ---- */
 
 static sk_decide_wanted_t *find_wanted(sk_decide_wanted_t *w, size_t n, const char *ent,
-                                    sk_source_kind_t kind, const char *id)
+                                       sk_source_kind_t kind, const char *id)
 {
     for (size_t i = 0; i < n; i++)
         if (w[i].src.kind == kind && strcmp(w[i].src.ent_key, ent) == 0 &&
@@ -154,8 +156,8 @@ static int revoked_since(const decide_ctx_t *c, const char *ent, sk_ms_t from)
 
 /* The shift sources wanted now (grant windows that have begun and not
  * ended); windows still to come are sk_decide_next_window_start's. */
-static size_t want_shift_sources(decide_ctx_t *c, const sk_shift_t *shifts,
-                                 size_t n_shifts, sk_decide_wanted_t *w, size_t n)
+static size_t want_shift_sources(decide_ctx_t *c, const sk_shift_t *shifts, size_t n_shifts,
+                                 sk_decide_wanted_t *w, size_t n)
 {
     const sk_ms_t now = c->in->now_ms;
     for (size_t i = 0; i < n_shifts; i++) {
@@ -201,8 +203,9 @@ static size_t keep_other_sources(decide_ctx_t *c, sk_decide_wanted_t *w, size_t 
         if (s->kind == SK_SOURCE_SHIFT || s->expires_ms <= c->in->now_ms)
             continue;
         if (!sk_rules_entitlement(c->rules, s->ent_key)) {
-            trace(c, sk_arena_sprintf(c->arena, "%s %s of %s ends: the rules in force no longer "
-                                                "have the entitlement",
+            trace(c, sk_arena_sprintf(c->arena,
+                                      "%s %s of %s ends: the rules in force no longer "
+                                      "have the entitlement",
                                       sk_source_kind_name(s->kind), s->id, s->ent_key));
             continue;
         }
@@ -233,16 +236,16 @@ static int fill_audit(decide_ctx_t *c, const char *ignored_why)
         a->actor = sk_arena_sprintf(c->arena, "topic:%s", c->in->origin.topic);
     a->user = c->in->user;
     a->event_id = ev ? ev->event_id : "";
-    a->decision = out->rejected      ? "rejected"
-                  : ignored_why      ? "ignored"
-                  : out->n_commands  ? sk_decide_commands_word(out)
-                  : changed          ? "state_updated"
-                                     : "no_change";
-    a->reason = out->rejected    ? out->reject_reason
-                : ignored_why    ? ignored_why
+    a->decision = out->rejected     ? "rejected"
+                  : ignored_why     ? "ignored"
+                  : out->n_commands ? sk_decide_commands_word(out)
+                  : changed         ? "state_updated"
+                                    : "no_change";
+    a->reason = out->rejected     ? out->reject_reason
+                : ignored_why     ? ignored_why
                 : out->n_commands ? out->commands[0].reason
-                : changed        ? "state updated; no access change yet"
-                                 : "nothing to change";
+                : changed         ? "state updated; no access change yet"
+                                  : "nothing to change";
     if (!a->actor)
         return SK_ENOMEM;
     /* a timer has no offset: its time tells its audit records apart */
@@ -276,8 +279,8 @@ static int new_state(decide_ctx_t *c, sk_shift_t *shifts, size_t n_shifts,
     return 0;
 }
 
-int sk_decide(const sk_rules_t *rules, const sk_input_t *in,
-              const sk_user_state_t *state, sk_arena_t *arena, sk_decision_t *out)
+int sk_decide(const sk_rules_t *rules, const sk_input_t *in, const sk_user_state_t *state,
+              sk_arena_t *arena, sk_decision_t *out)
 {
     decide_ctx_t c = {.rules = rules, .in = in, .old = state, .arena = arena, .out = out};
     const char *ignored_why = NULL;
@@ -316,8 +319,12 @@ int sk_decide(const sk_rules_t *rules, const sk_input_t *in,
             goto out;
         n_w = want_shift_sources(&c, shifts, n_shifts, w, 0);
         n_w = keep_other_sources(&c, w, n_w);
-        sk_decide_cmd_args_t args = {.rules = rules, .user = in->user, .now_ms = in->now_ms,
-                                     .event = in->schedule, .before = state, .arena = arena,
+        sk_decide_cmd_args_t args = {.rules = rules,
+                                     .user = in->user,
+                                     .now_ms = in->now_ms,
+                                     .event = in->schedule,
+                                     .before = state,
+                                     .arena = arena,
                                      .trace = &c.end.trace};
         if ((rc = sk_decide_commands_wanted(&args, w, n_w, out)) != 0 ||
             (rc = new_state(&c, shifts, n_shifts, w, n_w)) != 0)
@@ -330,9 +337,8 @@ out:
     return rc;
 }
 
-int sk_decide_reject(const sk_rules_t *rules, const sk_input_t *in,
-                     sk_dead_letter_kind_t kind, const char *reason,
-                     sk_arena_t *arena, sk_decision_t *out)
+int sk_decide_reject(const sk_rules_t *rules, const sk_input_t *in, sk_dead_letter_kind_t kind,
+                     const char *reason, sk_arena_t *arena, sk_decision_t *out)
 {
     decide_ctx_t c = {.rules = rules, .in = in, .arena = arena, .out = out};
     memset(out, 0, sizeof(*out));

@@ -11,8 +11,7 @@ static const char SOURCE_KIND_CHAR[] = "SRE"; /* by sk_source_kind_t */
 
 /* Splits s (len bytes) at spaces into at most max NUL-terminated arena
  * copies. Returns the number of parts, or -1 on allocation failure. */
-static int split_words(sk_arena_t *a, const char *s, size_t len, char **parts,
-                       int max)
+static int split_words(sk_arena_t *a, const char *s, size_t len, char **parts, int max)
 {
     int n = 0;
     size_t i = 0;
@@ -67,8 +66,7 @@ static int parse_shift(sk_arena_t *a, const sk_state_field_t *f, sk_shift_t *sh)
 }
 
 /* Parses "g:<ent> <kind> <id>" -> "<expires> <rotation|->". */
-static int parse_source(sk_arena_t *a, const sk_state_field_t *f,
-                        sk_grant_source_t *src)
+static int parse_source(sk_arena_t *a, const sk_state_field_t *f, sk_grant_source_t *src)
 {
     char *name[3], *val[2];
     if (split_words(a, f->name + 2, f->name_len - 2, name, 3) != 3 ||
@@ -85,8 +83,8 @@ static int parse_source(sk_arena_t *a, const sk_state_field_t *f,
     return parse_ms(val[0], &src->expires_ms);
 }
 
-static const char *const REQUEST_STATUS[] = {"OPEN", "APPROVED", "DENIED",
-                                             "CANCELLED", "PROVISIONING"};
+static const char *const REQUEST_STATUS[] = {"OPEN", "APPROVED", "DENIED", "CANCELLED",
+                                             "PROVISIONING"};
 
 const char *sk_request_status_name(sk_request_status_t st)
 {
@@ -94,8 +92,7 @@ const char *sk_request_status_name(sk_request_status_t st)
 }
 
 /* Reads "<n> <id>..." from w[*i]; advances *i. -1 when malformed. */
-static int parse_id_list(sk_arena_t *a, char **w, int n_w, int *i,
-                         const char ***ids, size_t *n_ids)
+static int parse_id_list(sk_arena_t *a, char **w, int n_w, int *i, const char ***ids, size_t *n_ids)
 {
     char *end;
     if (*i >= n_w)
@@ -114,8 +111,7 @@ static int parse_id_list(sk_arena_t *a, char **w, int n_w, int *i,
 }
 
 /* Parses "q:<id>" (layout in state.h). */
-static int parse_request(sk_arena_t *a, const sk_state_field_t *f,
-                         sk_request_state_t *rq)
+static int parse_request(sk_arena_t *a, const sk_state_field_t *f, sk_request_state_t *rq)
 {
     enum { FIXED = 10, MAXW = FIXED + 2 + 2 * 256 + 2 };
     char **w = sk_arena_calloc(a, MAXW + 1, sizeof(*w));
@@ -237,9 +233,8 @@ static int parse_held(sk_arena_t *a, const sk_state_field_t *f, sk_held_detail_t
     return 0;
 }
 
-int sk_state_parse(sk_arena_t *arena, const char *user,
-                   const sk_state_field_t *fields, size_t n_fields,
-                   sk_user_state_t *out, size_t *n_bad)
+int sk_state_parse(sk_arena_t *arena, const char *user, const sk_state_field_t *fields,
+                   size_t n_fields, sk_user_state_t *out, size_t *n_bad)
 {
     size_t bad = 0;
     memset(out, 0, sizeof(*out));
@@ -322,13 +317,12 @@ static char *fmt_request(sk_arena_t *a, const sk_request_state_t *rq)
         return NULL;
     char tail[32] = "";
     if (rq->kind != SK_REQUEST_KIND_ACCESS || rq->round != 0)
-        snprintf(tail, sizeof(tail), " %c %d",
-                 rq->kind == SK_REQUEST_KIND_REVOCATION ? 'R' : 'A', rq->round);
-    return sk_arena_sprintf(a, "%s %c %s %s %d %s %s %d %s %s %s %s%s",
-                            REQUEST_STATUS[rq->status],
-                            rq->target_kind == SK_TARGET_PROFILE ? 'P' : 'E', rq->target,
-                            dur, rq->emergency ? 1 : 0, rq->policy, rq->rules_version,
-                            rq->step, cre, upd, ap, as, tail);
+        snprintf(tail, sizeof(tail), " %c %d", rq->kind == SK_REQUEST_KIND_REVOCATION ? 'R' : 'A',
+                 rq->round);
+    return sk_arena_sprintf(a, "%s %c %s %s %d %s %s %d %s %s %s %s%s", REQUEST_STATUS[rq->status],
+                            rq->target_kind == SK_TARGET_PROFILE ? 'P' : 'E', rq->target, dur,
+                            rq->emergency ? 1 : 0, rq->policy, rq->rules_version, rq->step, cre,
+                            upd, ap, as, tail);
 }
 
 static char *fmt_open_task(sk_arena_t *a, const sk_open_task_t *t)
@@ -343,11 +337,10 @@ static char *fmt_open_task(sk_arena_t *a, const sk_open_task_t *t)
 }
 
 /* Serialises every field of st into a fresh array (n_fields = count). */
-static sk_state_field_t *state_fields(sk_arena_t *a, const sk_user_state_t *st,
-                                      size_t *n_fields)
+static sk_state_field_t *state_fields(sk_arena_t *a, const sk_user_state_t *st, size_t *n_fields)
 {
-    size_t n = st->n_shifts + st->n_sources + st->n_requests + st->n_open_tasks +
-               st->n_retries + st->n_held,
+    size_t n = st->n_shifts + st->n_sources + st->n_requests + st->n_open_tasks + st->n_retries +
+               st->n_held,
            k = 0;
     sk_state_field_t *f = sk_arena_calloc(a, n + 1, sizeof(*f));
     char start[24], end[24], upd[24], exp[24];
@@ -359,17 +352,15 @@ static sk_state_field_t *state_fields(sk_arena_t *a, const sk_user_state_t *st,
         fmt_ms(end, sizeof(end), sh->end_ms);
         fmt_ms(upd, sizeof(upd), sh->updated_ms);
         f[k].name = sk_arena_sprintf(a, "s:%s", sh->id);
-        f[k].value = sk_arena_sprintf(a, "%s %s %s %d %d %s", sh->rotation, start,
-                                      end, sh->level, (int)sh->status, upd);
+        f[k].value = sk_arena_sprintf(a, "%s %s %s %d %d %s", sh->rotation, start, end, sh->level,
+                                      (int)sh->status, upd);
     }
     for (size_t i = 0; i < st->n_sources; i++, k++) {
         const sk_grant_source_t *s = &st->sources[i];
         assert(s->kind < SK_SOURCE_KIND_COUNT);
         fmt_ms(exp, sizeof(exp), s->expires_ms);
-        f[k].name = sk_arena_sprintf(a, "g:%s %c %s", s->ent_key,
-                                     SOURCE_KIND_CHAR[s->kind], s->id);
-        f[k].value = sk_arena_sprintf(a, "%s %s", exp,
-                                      s->rotation[0] ? s->rotation : "-");
+        f[k].name = sk_arena_sprintf(a, "g:%s %c %s", s->ent_key, SOURCE_KIND_CHAR[s->kind], s->id);
+        f[k].value = sk_arena_sprintf(a, "%s %s", exp, s->rotation[0] ? s->rotation : "-");
     }
     for (size_t i = 0; i < st->n_requests; i++, k++) {
         f[k].name = sk_arena_sprintf(a, "q:%s", st->requests[i].id);
@@ -389,8 +380,8 @@ static sk_state_field_t *state_fields(sk_arena_t *a, const sk_user_state_t *st,
     for (size_t i = 0; i < st->n_held; i++, k++) {
         const sk_held_detail_t *h = &st->held[i];
         f[k].name = sk_arena_sprintf(a, "e:%s", h->ent_key);
-        f[k].value = sk_arena_sprintf(a, "%zu %s%s", strlen(h->resource), h->resource,
-                                      h->permission);
+        f[k].value =
+            sk_arena_sprintf(a, "%zu %s%s", strlen(h->resource), h->resource, h->permission);
     }
     for (size_t i = 0; i < n; i++) {
         if (!f[i].name || !f[i].value)
@@ -402,8 +393,7 @@ static sk_state_field_t *state_fields(sk_arena_t *a, const sk_user_state_t *st,
     return f;
 }
 
-int sk_state_fields(sk_arena_t *arena, const sk_user_state_t *st, sk_state_field_t **out,
-                    size_t *n)
+int sk_state_fields(sk_arena_t *arena, const sk_user_state_t *st, sk_state_field_t **out, size_t *n)
 {
     *n = 0;
     *out = state_fields(arena, st, n);
@@ -414,14 +404,13 @@ static const sk_state_field_t *find_field(const sk_state_field_t *f, size_t n,
                                           const sk_state_field_t *want)
 {
     for (size_t i = 0; i < n; i++)
-        if (f[i].name_len == want->name_len &&
-            memcmp(f[i].name, want->name, want->name_len) == 0)
+        if (f[i].name_len == want->name_len && memcmp(f[i].name, want->name, want->name_len) == 0)
             return &f[i];
     return NULL;
 }
 
-int sk_state_diff(sk_arena_t *arena, const sk_user_state_t *before,
-                  const sk_user_state_t *after, sk_state_diff_t *out)
+int sk_state_diff(sk_arena_t *arena, const sk_user_state_t *before, const sk_user_state_t *after,
+                  sk_state_diff_t *out)
 {
     size_t nb = 0, na = 0;
     sk_state_field_t *fb = state_fields(arena, before, &nb);

@@ -71,8 +71,8 @@
 #include "codec/event.h"
 
 typedef enum sk_shift_status {
-    SK_SHIFT_STATUS_OPEN = 0,      /* scheduled or running: grants in its window */
-    SK_SHIFT_STATUS_ENDED = 1,     /* ended: grants until end + grace, never again */
+    SK_SHIFT_STATUS_OPEN = 0,     /* scheduled or running: grants in its window */
+    SK_SHIFT_STATUS_ENDED = 1,    /* ended: grants until end + grace, never again */
     SK_SHIFT_STATUS_CANCELLED = 2 /* withdrawn: grants nothing, never again */
 } sk_shift_status_t;
 
@@ -80,15 +80,15 @@ typedef struct sk_shift {
     const char *id;
     const char *rotation;
     sk_ms_t start_ms;
-    sk_ms_t end_ms;       /* SK_MS_NONE when open-ended */
-    int level;            /* escalation level, >= 1 */
+    sk_ms_t end_ms; /* SK_MS_NONE when open-ended */
+    int level;      /* escalation level, >= 1 */
     sk_shift_status_t status;
-    sk_ms_t updated_ms;   /* occurred_at of the last event applied to it */
+    sk_ms_t updated_ms; /* occurred_at of the last event applied to it */
 } sk_shift_t;
 
 /* One justification holding one grant, with its own expiry. */
 typedef struct sk_grant_source {
-    const char *ent_key;  /* "app/entitlement" */
+    const char *ent_key; /* "app/entitlement" */
     sk_source_kind_t kind;
     const char *id;       /* shift id (or request id) */
     const char *rotation; /* for shifts; "" otherwise */
@@ -122,30 +122,30 @@ typedef struct sk_request_state {
     const char *id;
     sk_request_status_t status;
     sk_target_kind_t target_kind;
-    const char *target;         /* "app/entitlement" or profile id */
-    sk_ms_t duration_ms;        /* the duration that will be granted (before the cap) */
+    const char *target;  /* "app/entitlement" or profile id */
+    sk_ms_t duration_ms; /* the duration that will be granted (before the cap) */
     bool emergency;
-    const char *policy;         /* the frozen policy id */
-    const char *rules_version;  /* the rules it was resolved under */
-    int step;                   /* 0-based index of the current step */
+    const char *policy;        /* the frozen policy id */
+    const char *rules_version; /* the rules it was resolved under */
+    int step;                  /* 0-based index of the current step */
     sk_ms_t created_ms;
     sk_ms_t updated_ms;
-    size_t n_approvers;         /* approvals of the current step so far */
+    size_t n_approvers; /* approvals of the current step so far */
     const char **approvers;
-    size_t n_assignees;         /* who may act on the current step */
+    size_t n_assignees; /* who may act on the current step */
     const char **assignees;
-    sk_request_kind_t kind;     /* access request or revocation proposal */
-    int round;                  /* restarts to step 0 so far (task ids) */
+    sk_request_kind_t kind; /* access request or revocation proposal */
+    int round;              /* restarts to step 0 so far (task ids) */
 } sk_request_state_t;
 
 /* An open task that is not a request's step ("t:" fields). */
 typedef struct sk_open_task {
-    const char *id;             /* task id (= the REVOKE command id) */
-    sk_task_kind_t kind;        /* SK_TASK_DEPROVISIONING */
-    const char *ent_key;        /* "app/entitlement" */
-    const char *request_id;     /* the request that held it; "" when none */
+    const char *id;         /* task id (= the REVOKE command id) */
+    sk_task_kind_t kind;    /* SK_TASK_DEPROVISIONING */
+    const char *ent_key;    /* "app/entitlement" */
+    const char *request_id; /* the request that held it; "" when none */
     sk_ms_t created_ms;
-    size_t n_assignees;         /* who may answer it */
+    size_t n_assignees; /* who may answer it */
     const char **assignees;
 } sk_open_task_t;
 
@@ -160,8 +160,8 @@ typedef struct sk_retry {
 
 /* What a held entitlement is ("e:" fields). */
 typedef struct sk_held_detail {
-    const char *ent_key;    /* "app/entitlement" */
-    const char *resource;   /* as the rules said while it was held */
+    const char *ent_key;  /* "app/entitlement" */
+    const char *resource; /* as the rules said while it was held */
     const char *permission;
 } sk_held_detail_t;
 
@@ -171,13 +171,13 @@ typedef struct sk_user_state {
     sk_shift_t *shifts;
     size_t n_sources;
     sk_grant_source_t *sources;
-    size_t n_requests;          /* access requests (issue 3) */
+    size_t n_requests; /* access requests (issue 3) */
     sk_request_state_t *requests;
-    size_t n_open_tasks;        /* open tasks outside requests ("t:") */
+    size_t n_open_tasks; /* open tasks outside requests ("t:") */
     sk_open_task_t *open_tasks;
-    size_t n_retries;           /* pending command retries ("r:") */
+    size_t n_retries; /* pending command retries ("r:") */
     sk_retry_t *retries;
-    size_t n_held;              /* details of held entitlements ("e:") */
+    size_t n_held; /* details of held entitlements ("e:") */
     sk_held_detail_t *held;
 } sk_user_state_t;
 
@@ -195,7 +195,7 @@ typedef struct sk_state_diff {
     size_t n_set;
     sk_state_field_t *set; /* fields to write (NUL-terminated copies) */
     size_t n_del;
-    const char **del;      /* field names to delete */
+    const char **del; /* field names to delete */
 } sk_state_diff_t;
 
 /*
@@ -204,16 +204,15 @@ typedef struct sk_state_diff {
  * counted in *n_bad (may be NULL), so one damaged field cannot block a user.
  * Returns 0 or SK_ENOMEM.
  */
-int sk_state_parse(sk_arena_t *arena, const char *user,
-                   const sk_state_field_t *fields, size_t n_fields,
-                   sk_user_state_t *out, size_t *n_bad);
+int sk_state_parse(sk_arena_t *arena, const char *user, const sk_state_field_t *fields,
+                   size_t n_fields, sk_user_state_t *out, size_t *n_bad);
 
 /*
  * sk_state_diff — the field writes and deletes that turn `before` into
  * `after`. Allocates from `arena`. Returns 0 or SK_ENOMEM.
  */
-int sk_state_diff(sk_arena_t *arena, const sk_user_state_t *before,
-                  const sk_user_state_t *after, sk_state_diff_t *out);
+int sk_state_diff(sk_arena_t *arena, const sk_user_state_t *before, const sk_user_state_t *after,
+                  sk_state_diff_t *out);
 
 /*
  * sk_state_fields — every field of st in its storage form (the whole hash,

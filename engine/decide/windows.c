@@ -12,8 +12,8 @@ void sk_decide_edge_window(const sk_shift_t *sh, const sk_enrollment_edge_t *e, 
                            sk_ms_t *until)
 {
     *from = sk_decide_ms_sub(sh->start_ms, e->grant_before_ms);
-    sk_ms_t end = sh->end_ms == SK_MS_NONE ? SK_MS_NONE
-                                           : sk_decide_ms_add(sh->end_ms, e->revoke_after_ms);
+    sk_ms_t end =
+        sh->end_ms == SK_MS_NONE ? SK_MS_NONE : sk_decide_ms_add(sh->end_ms, e->revoke_after_ms);
     *until = sk_decide_ms_min(end, sk_decide_ms_add(*from, e->ent->max_duration_ms));
 }
 

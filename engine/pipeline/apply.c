@@ -39,8 +39,8 @@ static staged_t *staged_new(sk_arena_t *a, size_t cap)
     return st;
 }
 
-static int stage(staged_t *st, sk_out_topic_t topic, const void *key, size_t key_len,
-                 void *value, size_t len)
+static int stage(staged_t *st, sk_out_topic_t topic, const void *key, size_t key_len, void *value,
+                 size_t len)
 {
     if (st->n >= st->cap)
         return SK_ENOMEM;
@@ -125,8 +125,8 @@ static void log_commands(const sk_decision_t *d)
     char t[40];
     for (size_t i = 0; i < d->n_commands; i++) {
         const sk_command_t *c = &d->commands[i];
-        SK_INFO("%-6s %s %s/%s %s %s: %s [%s]", sk_command_action_name(c->action), c->user,
-                c->app, c->entitlement, c->action == SK_CMD_REVOKE ? "held until" : "until",
+        SK_INFO("%-6s %s %s/%s %s %s: %s [%s]", sk_command_action_name(c->action), c->user, c->app,
+                c->entitlement, c->action == SK_CMD_REVOKE ? "held until" : "until",
                 sk_ms_format(c->expires_at_ms, t, sizeof(t)), c->reason, c->command_id);
     }
 }
@@ -192,8 +192,8 @@ static int writes_of(sk_arena_t *a, const sk_state_diff_t *diff, const sk_oncall
     if (!set || !idx)
         return SK_ENOMEM;
     for (size_t k = 0; k < diff->n_set; k++)
-        set[k] = (sk_store_field_t){diff->set[k].name, diff->set[k].name_len,
-                                    diff->set[k].value, diff->set[k].value_len};
+        set[k] = (sk_store_field_t){diff->set[k].name, diff->set[k].name_len, diff->set[k].value,
+                                    diff->set[k].value_len};
     for (size_t k = 0; k < n_oncall; k++)
         idx[k] = (sk_store_oncall_field_t){oncall[k].rotation, oncall[k].field, oncall[k].value};
     w->n_del = diff->n_del;
@@ -210,20 +210,20 @@ static int writes_of(sk_arena_t *a, const sk_state_diff_t *diff, const sk_oncall
 /* One record of a batch on its way through decode -> decide -> apply. */
 typedef struct item {
     const rd_kafka_message_t *msg;
-    int topic;             /* sk_in_topic_t */
-    bool skip;             /* not ours, or known to be applied already */
+    int topic; /* sk_in_topic_t */
+    bool skip; /* not ours, or known to be applied already */
     sk_input_t in;
-    sk_schedule_event_t ev; /* schedule records; strings copied into the batch arena */
-    sk_request_event_t req; /* request records; likewise */
+    sk_schedule_event_t ev;       /* schedule records; strings copied into the batch arena */
+    sk_request_event_t req;       /* request records; likewise */
     sk_provisioning_result_t res; /* provisioning results; likewise */
-    const char *user;      /* the subject user, once decoded */
-    sk_request_decision_t rd; /* request records: the decision with its tasks */
-    int drc;               /* decode result */
-    const char *reason;    /* decode failure */
-    const char *refused_actor;   /* refused by verify.c: the actor the record claims */
-    const char *refused_verdict; /* and why, e.g. "bad_signature" */
-    const char *refused_event;   /* and the event id it carries */
-    size_t user_idx;       /* into the batch's distinct users */
+    const char *user;             /* the subject user, once decoded */
+    sk_request_decision_t rd;     /* request records: the decision with its tasks */
+    int drc;                      /* decode result */
+    const char *reason;           /* decode failure */
+    const char *refused_actor;    /* refused by verify.c: the actor the record claims */
+    const char *refused_verdict;  /* and why, e.g. "bad_signature" */
+    const char *refused_event;    /* and the event id it carries */
+    size_t user_idx;              /* into the batch's distinct users */
     sk_decision_t d;
     sk_dead_letter_t dl;
     staged_t *st;
@@ -231,7 +231,10 @@ typedef struct item {
     size_t n_oncall;
 } item_t;
 
-static const char *copy_str(sk_arena_t *a, const char *s) { return sk_arena_strdup(a, s); }
+static const char *copy_str(sk_arena_t *a, const char *s)
+{
+    return sk_arena_strdup(a, s);
+}
 
 /* Copies a string the codec owns into the batch arena (NULL stays NULL);
  * *ok becomes false when out of memory. */
@@ -253,7 +256,8 @@ static int refuse_item(sk_engine_t *e, item_t *it, const sk_verify_t *v, const c
     it->user = NULL;
     it->refused_actor = actor ? actor : "";
     it->refused_verdict = v->verdict;
-    it->reason = sk_arena_sprintf(&e->arena, "identity refused (%s): %s; claimed actor '%.64s', "
+    it->reason = sk_arena_sprintf(&e->arena,
+                                  "identity refused (%s): %s; claimed actor '%.64s', "
                                   "signer '%.64s'",
                                   v->verdict, v->reason, it->refused_actor,
                                   v->signer[0] ? v->signer : "(none)");
@@ -338,9 +342,9 @@ static int decode_result(sk_engine_t *e, item_t *it, const char *key)
         return SK_ENOMEM;
     it->in.user = it->user = it->res.user;
     /* a result has no event id: the answer itself is the event */
-    const char *event_id = sk_arena_sprintf(&e->arena, "%s:%s:%lld", r.command_id,
-                                            sk_provisioning_status_name(r.result),
-                                            (long long)r.at_ms);
+    const char *event_id =
+        sk_arena_sprintf(&e->arena, "%s:%s:%lld", r.command_id,
+                         sk_provisioning_status_name(r.result), (long long)r.at_ms);
     if (!event_id)
         return SK_ENOMEM;
     return verify_item(e, it, it->res.provisioner, event_id, r.at_ms);
@@ -375,8 +379,8 @@ static int decode_item(sk_engine_t *e, item_t *it)
         return decode_request(e, it, key);
     if (it->topic == SK_IN_RESULTS)
         return decode_result(e, it, key);
-    it->drc = sk_codec_decode_schedule(e->codec, msg->payload, msg->len, &ev, reason,
-                                       sizeof(reason));
+    it->drc =
+        sk_codec_decode_schedule(e->codec, msg->payload, msg->len, &ev, reason, sizeof(reason));
     if (it->drc == 0 && strcmp(key, ev.user) != 0) {
         snprintf(reason, sizeof(reason),
                  "record key '%.64s' is not the event's user '%.64s': key every record by "
@@ -395,8 +399,7 @@ static int decode_item(sk_engine_t *e, item_t *it)
     it->ev.rotation = copy_str(&e->arena, ev.rotation);
     it->ev.user = copy_str(&e->arena, ev.user);
     it->ev.shift_id = copy_str(&e->arena, ev.shift_id);
-    if (!it->ev.event_id || !it->ev.source || !it->ev.rotation || !it->ev.user ||
-        !it->ev.shift_id)
+    if (!it->ev.event_id || !it->ev.source || !it->ev.rotation || !it->ev.user || !it->ev.shift_id)
         return SK_ENOMEM;
     it->in.schedule = &it->ev;
     it->in.user = it->user = it->ev.user;
@@ -415,19 +418,18 @@ static int decide_item(sk_engine_t *e, item_t *it, sk_user_state_t *states,
     int rc;
     if (it->drc != 0) {
         rc = sk_decide_reject(e->rules, &it->in,
-                              it->drc == SK_EPARSE ? SK_DL_UNDECODABLE : SK_DL_INVALID,
-                              it->reason, &e->arena, &it->d);
+                              it->drc == SK_EPARSE ? SK_DL_UNDECODABLE : SK_DL_INVALID, it->reason,
+                              &e->arena, &it->d);
         if (rc == 0 && it->refused_actor) {
             it->d.audit.actor = it->refused_actor;
             it->d.audit.event_id = it->refused_event;
-            it->d.audit.decision =
-                sk_arena_sprintf(&e->arena, "refused_%s", it->refused_verdict);
+            it->d.audit.decision = sk_arena_sprintf(&e->arena, "refused_%s", it->refused_verdict);
             if (!it->d.audit.decision)
                 return SK_ENOMEM;
         }
     } else if (it->topic == SK_IN_REQUESTS) {
-        sk_request_input_t rin = {.event = &it->req, .origin = it->in.origin,
-                                  .now_ms = it->in.now_ms};
+        sk_request_input_t rin = {
+            .event = &it->req, .origin = it->in.origin, .now_ms = it->in.now_ms};
         sk_oncall_list_t *lists = NULL;
         size_t n_lists = 0;
         if (oncall->n_rotations &&
@@ -440,8 +442,8 @@ static int decide_item(sk_engine_t *e, item_t *it, sk_user_state_t *states,
         if (rc == 0 && !it->d.rejected)
             states[it->user_idx] = it->d.state;
     } else if (it->topic == SK_IN_RESULTS) {
-        sk_result_input_t rin = {.result = &it->res, .origin = it->in.origin,
-                                 .now_ms = it->in.now_ms};
+        sk_result_input_t rin = {
+            .result = &it->res, .origin = it->in.origin, .now_ms = it->in.now_ms};
         rc = sk_decide_result(e->rules, &rin, &states[it->user_idx], &e->arena, &it->rd);
         it->d = it->rd.base;
         if (rc == 0 && !it->d.rejected)
@@ -458,9 +460,9 @@ static int decide_item(sk_engine_t *e, item_t *it, sk_user_state_t *states,
          (rc = sk_oncall_view_apply(oncall, it->oncall, it->n_oncall))))
         return rc;
     if (it->d.rejected) {
-        it->dl = (sk_dead_letter_t){it->in.now_ms, it->d.reject_kind, it->d.reject_reason,
-                                    it->in.origin, it->msg->key, it->msg->key_len,
-                                    it->msg->payload, it->msg->len};
+        it->dl =
+            (sk_dead_letter_t){it->in.now_ms, it->d.reject_kind, it->d.reject_reason, it->in.origin,
+                               it->msg->key,  it->msg->key_len,  it->msg->payload,    it->msg->len};
         /* a prefix, the length and a SHA-256: never the whole record */
         if ((rc = sk_poison_bound_dead_letter(&e->arena, &it->dl)) != 0)
             return rc;
@@ -476,8 +478,12 @@ static void note_applied(sk_engine_t *e, const item_t *it, bool applied)
     int32_t p = it->msg->partition;
     bool rq = it->drc == 0 && it->topic != SK_IN_SCHEDULE; /* it->rd is set */
     sk_engine_metrics_decision(
-        &e->m, it->topic == SK_IN_REQUESTS ? "request" : rq ? "result" : "schedule",
-        it->in.origin.topic, applied, &it->d, rq && it->rd.refused, rq ? it->rd.refuse_reason : NULL,
+        &e->m,
+        it->topic == SK_IN_REQUESTS ? "request"
+        : rq                        ? "result"
+                                    : "schedule",
+        it->in.origin.topic, applied, &it->d, rq && it->rd.refused,
+        rq ? it->rd.refuse_reason : NULL,
         rq && it->topic == SK_IN_REQUESTS ? sk_request_event_type_name(it->req.type) : "result",
         rd_kafka_message_timestamp(it->msg, NULL), sk_now_ms());
     sk_engine_metrics_identity(&e->m, it->topic == SK_IN_REQUESTS ? "request" : "result",
@@ -526,8 +532,8 @@ static int gather_users(sk_engine_t *e, item_t *items, size_t n, int32_t **parts
         if (it->skip || it->drc != 0)
             continue;
         size_t k = 0;
-        while (k < *n_users && !((*parts)[k] == it->msg->partition &&
-                                 strcmp((*users)[k], it->user) == 0))
+        while (k < *n_users &&
+               !((*parts)[k] == it->msg->partition && strcmp((*users)[k], it->user) == 0))
             k++;
         if (k == *n_users) {
             (*parts)[k] = it->msg->partition;
@@ -545,8 +551,8 @@ static int gather_users(sk_engine_t *e, item_t *items, size_t n, int32_t **parts
  * pipelined round trip; none when no request of the batch can reach such a
  * step). Needs the users' states loaded (a request's frozen policy).
  */
-static int load_oncall(sk_engine_t *e, const item_t *items, size_t n,
-                       const sk_user_state_t *states, sk_oncall_view_t *view)
+static int load_oncall(sk_engine_t *e, const item_t *items, size_t n, const sk_user_state_t *states,
+                       sk_oncall_view_t *view)
 {
     const char *rots[SK_ONCALL_MAX_ROTATIONS];
     size_t n_rots = 0;
@@ -634,8 +640,8 @@ int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
         if (it->msg->offset > e->parts[p].ledger_off[it->topic])
             e->parts[p].ledger_off[it->topic] = it->msg->offset;
         if ((rc = sk_ledger_stage(e, p, it->d.rejected ? NULL : it->in.user,
-                                  it->d.rejected ? NULL : &states[it->user_idx],
-                                  it->d.next_wake_ms, it->d.keep_until_ms, &rec, &seq)) != 0 ||
+                                  it->d.rejected ? NULL : &states[it->user_idx], it->d.next_wake_ms,
+                                  it->d.keep_until_ms, &rec, &seq)) != 0 ||
             (rc = stage(it->st, rec.topic, rec.key, rec.key_len, (void *)rec.value,
                         rec.value_len)) != 0)
             return rc;

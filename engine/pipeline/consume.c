@@ -87,7 +87,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         bool claimed[SK_MAX_PARTITIONS] = {false};
         rd_kafka_topic_partition_list_t *paused = NULL;
         bool unreadable = false; /* the watermarks: not asked again after a failure */
-        e->n_partitions = 0; /* topics may have grown: read again when needed */
+        e->n_partitions = 0;     /* topics may have grown: read again when needed */
         for (int i = 0; i < parts->cnt; i++) {
             rd_kafka_topic_partition_t *tp = &parts->elems[i];
             int32_t p = tp->partition;
@@ -167,8 +167,7 @@ int sk_consume_open(sk_engine_t *e, char *err, size_t err_len)
         rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof(errstr)) ||
-        rd_kafka_conf_set(conf, "partition.assignment.strategy", "range", errstr,
-                          sizeof(errstr)) ||
+        rd_kafka_conf_set(conf, "partition.assignment.strategy", "range", errstr, sizeof(errstr)) ||
         sk_kafka_conf_apply(conf, "consumer", e->cfg.kafka_props, e->cfg.n_kafka_props, errstr,
                             sizeof(errstr))) {
         snprintf(err, err_len, "consumer configuration: %s", errstr);

@@ -26,8 +26,8 @@
 #include "pipeline/engine_internal.h"
 #include "pipeline/kafka_conf.h"
 
-#define FLUSH_CHUNK 1000
-#define MAX_INFLIGHT 5000 /* entries of one partition produced, not yet trimmed */
+#define FLUSH_CHUNK         1000
+#define MAX_INFLIGHT        5000 /* entries of one partition produced, not yet trimmed */
 #define DELIVERY_TIMEOUT_MS 30000
 
 struct sk_chunk {
@@ -182,8 +182,8 @@ static int produce_one(sk_engine_t *e, int32_t p, const sk_outbox_entry_t *o, sk
 {
     int32_t part = o->topic == SK_OUT_CHANGELOG ? p : RD_KAFKA_PARTITION_UA;
     for (;;) {
-        if (rd_kafka_produce(e->out_topics[o->topic], part, RD_KAFKA_MSG_F_COPY,
-                             (void *)o->value, o->value_len, o->key, o->key_len, c) == 0)
+        if (rd_kafka_produce(e->out_topics[o->topic], part, RD_KAFKA_MSG_F_COPY, (void *)o->value,
+                             o->value_len, o->key, o->key_len, c) == 0)
             return 0;
         rd_kafka_resp_err_t err = rd_kafka_last_error();
         if (sk_poison_permanent(err)) {

@@ -16,8 +16,8 @@
 
 void sk_engine_config_defaults(sk_engine_config_t *c)
 {
-#define DEF(f, v) \
-    if (!c->f)    \
+#define DEF(f, v)                                                                                  \
+    if (!c->f)                                                                                     \
     c->f = v
     DEF(group_id, "shiftkey");
     DEF(client_id, "shiftkeyd");
@@ -146,7 +146,10 @@ void sk_engine_destroy(sk_engine_t *e)
     free(e);
 }
 
-void sk_engine_stats(const sk_engine_t *e, sk_engine_stats_t *out) { *out = e->stats; }
+void sk_engine_stats(const sk_engine_t *e, sk_engine_stats_t *out)
+{
+    *out = e->stats;
+}
 
 static void sleep_ms(int ms)
 {
@@ -185,8 +188,8 @@ static void reload_rules(sk_engine_t *e)
                  errs.count, sk_rules_version(e->rules));
         sk_engine_metrics_rules(&e->m, e->rules, false);
         for (size_t i = 0; i < errs.count; i++)
-            SK_ERROR("%s:%d:%d: %s", errs.items[i].file, errs.items[i].line,
-                     errs.items[i].column, errs.items[i].message);
+            SK_ERROR("%s:%d:%d: %s", errs.items[i].file, errs.items[i].line, errs.items[i].column,
+                     errs.items[i].message);
         if (errs.count)
             snprintf(why, sizeof(why),
                      "rules reload from %s refused (%zu errors; first: %s:%d:%d: %s); the "

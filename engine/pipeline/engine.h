@@ -32,9 +32,9 @@
 #include "pipeline/store.h"
 
 typedef struct sk_engine_config {
-    const char *brokers;          /* Kafka bootstrap servers */
-    const char *group_id;         /* consumer group; default "shiftkey" */
-    const char *client_id;        /* default "shiftkeyd" */
+    const char *brokers;   /* Kafka bootstrap servers */
+    const char *group_id;  /* consumer group; default "shiftkey" */
+    const char *client_id; /* default "shiftkeyd" */
     /* topic names: defaults and options in base/topics.h */
     const char *schedule_topic;   /* default "shiftkey.schedule.v1" */
     const char *requests_topic;   /* default "shiftkey.requests.v1" */
@@ -47,14 +47,14 @@ typedef struct sk_engine_config {
                                      restored from (compacted, partitions as the inputs') */
     const char *rules_path;       /* directory or file of YAML rules */
     sk_store_config_t redis;
-    int timer_interval_ms;        /* how often due timers are looked for; default 200 */
-    int batch_max;                /* most records polled, decided and applied as one pipelined batch; default 500 */
-    int fetch_wait_max_ms;        /* consumer fetch.wait.max.ms; 0 = librdkafka's */
+    int timer_interval_ms; /* how often due timers are looked for; default 200 */
+    int batch_max; /* most records polled, decided and applied as one pipelined batch; default 500 */
+    int fetch_wait_max_ms;          /* consumer fetch.wait.max.ms; 0 = librdkafka's */
     const char *const *kafka_props; /* extra librdkafka "name=value" settings */
     size_t n_kafka_props;
-    const char *schema_dir;       /* more writer schemas (schema_registry.h); NULL: none */
-    const char *schema_registry;  /* schema registry base URL for unknown ids; NULL: none */
-    sk_metrics_t *metrics;        /* where to report (engine_metrics.h); NULL = nowhere.
+    const char *schema_dir;      /* more writer schemas (schema_registry.h); NULL: none */
+    const char *schema_registry; /* schema registry base URL for unknown ids; NULL: none */
+    sk_metrics_t *metrics;       /* where to report (engine_metrics.h); NULL = nowhere.
                                      Borrowed: it must outlive the engine */
 } sk_engine_config_t;
 
@@ -88,9 +88,9 @@ typedef struct sk_engine_stats {
     uint64_t timers_fired, outbox_produced, fenced;
     uint64_t outputs_refused;    /* records Kafka refused for good, replaced by a notice */
     uint64_t partitions_stopped; /* offsets that did not fit the topics */
-    uint64_t restores;        /* partitions rebuilt from the changelog */
-    uint64_t restored_users;  /* users written back by those restores */
-    uint64_t restore_ms_last; /* how long the last one took (read + write), ms */
+    uint64_t restores;           /* partitions rebuilt from the changelog */
+    uint64_t restored_users;     /* users written back by those restores */
+    uint64_t restore_ms_last;    /* how long the last one took (read + write), ms */
     uint64_t restore_ms_max;
 } sk_engine_stats_t;
 void sk_engine_stats(const sk_engine_t *e, sk_engine_stats_t *out);

@@ -58,18 +58,18 @@ typedef struct sk_chunk sk_chunk_t;
 /* A partition of the input topic this instance owns. */
 typedef struct sk_owned {
     bool owned;
-    int64_t epoch;        /* our claim in Redis */
-    bool dirty;           /* outbox has entries not yet produced */
-    bool stopped;         /* offsets do not fit the topics: no input is consumed */
+    int64_t epoch; /* our claim in Redis */
+    bool dirty;    /* outbox has entries not yet produced */
+    bool stopped;  /* offsets do not fit the topics: no input is consumed */
     sk_in_progress_t in[SK_IN_TOPIC_COUNT];
     sk_chunk_t *chunks, *chunks_tail; /* produced, awaiting acknowledgement, oldest first */
-    size_t inflight;      /* outbox entries covered by those chunks */
-    int64_t seq;          /* the step sequence known applied (Redis must hold at least it) */
-    int64_t seq_next;     /* the last one given to a step */
+    size_t inflight;                  /* outbox entries covered by those chunks */
+    int64_t seq;      /* the step sequence known applied (Redis must hold at least it) */
+    int64_t seq_next; /* the last one given to a step */
     int64_t ledger_off[SK_IN_TOPIC_COUNT]; /* applied offsets the next record states */
-    bool lost;            /* Redis lost its state: restore before any other use */
-    bool stale_polled;    /* restored and moved back: records already polled are dropped */
-    bool failed_closed;   /* lost, not restorable: the ledger's grants were revoked */
+    bool lost;                             /* Redis lost its state: restore before any other use */
+    bool stale_polled;  /* restored and moved back: records already polled are dropped */
+    bool failed_closed; /* lost, not restorable: the ledger's grants were revoked */
 } sk_owned_t;
 
 struct sk_engine {
@@ -82,15 +82,15 @@ struct sk_engine {
     rd_kafka_t *consumer;
     rd_kafka_t *producer;
     rd_kafka_topic_t *out_topics[SK_OUT_TOPIC_COUNT];
-    rd_kafka_t *ledger;    /* reads the changelog (no group), ledger.c */
+    rd_kafka_t *ledger; /* reads the changelog (no group), ledger.c */
     sk_owned_t parts[SK_MAX_PARTITIONS];
-    sk_arena_t arena;      /* per record, reset before each */
+    sk_arena_t arena; /* per record, reset before each */
     sk_engine_stats_t stats;
     bool redis_down_logged;
     sk_failpoints_t failpoints; /* fault tests only; all zero = off */
     sk_ms_t next_timer_scan;
     sk_schema_registry_t *registry; /* NULL without --schema-registry */
-    sk_engine_metrics_t m;  /* what it reports (engine_metrics.h); all NULL without a registry */
+    sk_engine_metrics_t m; /* what it reports (engine_metrics.h); all NULL without a registry */
     int32_t n_partitions;  /* of the input topics; 0 = not known yet (consume.c resets) */
     sk_ms_t stop_deadline; /* once stopping: everything is let go by then (0: not stopping) */
 };

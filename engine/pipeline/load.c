@@ -1,8 +1,8 @@
 /* load.c — users' states and the on-call index from the store (see load.h). */
 #include "pipeline/load.h"
 
-int sk_load_users(sk_store_t *store, size_t n, const int32_t *partitions,
-                  const char *const *users, sk_arena_t *arena, sk_user_state_t *out)
+int sk_load_users(sk_store_t *store, size_t n, const int32_t *partitions, const char *const *users,
+                  sk_arena_t *arena, sk_user_state_t *out)
 {
     sk_store_hash_t *h = sk_arena_calloc(arena, n + 1, sizeof(*h));
     int rc;

@@ -17,8 +17,8 @@
  * has an empty state; a field that does not parse is skipped (sk_state_parse).
  * Strings are copied into arena. 0, SK_EIO or SK_ENOMEM.
  */
-int sk_load_users(sk_store_t *store, size_t n, const int32_t *partitions,
-                  const char *const *users, sk_arena_t *arena, sk_user_state_t *out);
+int sk_load_users(sk_store_t *store, size_t n, const int32_t *partitions, const char *const *users,
+                  sk_arena_t *arena, sk_user_state_t *out);
 
 /* The same for one user. */
 int sk_load_user(sk_store_t *store, int32_t partition, const char *user, sk_arena_t *arena,

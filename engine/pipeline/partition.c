@@ -67,7 +67,10 @@ static int take(sk_engine_t *e, int32_t p, bool seek)
     return 0;
 }
 
-int sk_partition_take(sk_engine_t *e, int32_t p) { return take(e, p, false); }
+int sk_partition_take(sk_engine_t *e, int32_t p)
+{
+    return take(e, p, false);
+}
 
 int sk_partition_ensure(sk_engine_t *e, int32_t p)
 {
@@ -88,12 +91,11 @@ int sk_partition_count(sk_engine_t *e, int32_t *n)
         t ? rd_kafka_metadata(e->consumer, 0, t, &md, 5000) : RD_KAFKA_RESP_ERR__FAIL;
     if (t)
         rd_kafka_topic_destroy(t);
-    if (err || !md || md->topic_cnt != 1 || md->topics[0].err ||
-        md->topics[0].partition_cnt <= 0) {
+    if (err || !md || md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt <= 0) {
         SK_WARN("partition count of %s: %s", e->cfg.schedule_topic,
-                err ? rd_kafka_err2str(err)
-                    : md && md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err)
-                                               : "no metadata");
+                err                        ? rd_kafka_err2str(err)
+                : md && md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err)
+                                           : "no metadata");
         if (md)
             rd_kafka_metadata_destroy(md);
         return SK_EIO;

@@ -22,57 +22,54 @@
  *   FENCED   an epoch above ours: another instance claimed the partition.
  * NOEPOCH and LOST both mean "state lost: restore it from the changelog".
  */
-#define FENCE_LUA(floor_argv)                                                                   \
-    "local cur = redis.call('GET', KEYS[1])\n"                                                  \
-    "if not cur then return redis.error_reply('NOEPOCH the partition has no epoch') end\n"      \
-    "if tonumber(cur) < tonumber(ARGV[1]) then\n"                                               \
-    "  return redis.error_reply('LOST epoch went back from ' .. ARGV[1] .. ' to ' .. cur) end\n" \
-    "if cur ~= ARGV[1] then return redis.error_reply('FENCED epoch is ' .. cur) end\n"          \
-    "local seq = tonumber(redis.call('HGET', KEYS[2], '#seq') or '0')\n"                        \
-    "if seq < tonumber(ARGV[" floor_argv "]) then\n"                                            \
-    "  return redis.error_reply('LOST step sequence is ' .. seq .. ', the ledger is at ' .. "     \
+#define FENCE_LUA(floor_argv)                                                                      \
+    "local cur = redis.call('GET', KEYS[1])\n"                                                     \
+    "if not cur then return redis.error_reply('NOEPOCH the partition has no epoch') end\n"         \
+    "if tonumber(cur) < tonumber(ARGV[1]) then\n"                                                  \
+    "  return redis.error_reply('LOST epoch went back from ' .. ARGV[1] .. ' to ' .. cur) end\n"   \
+    "if cur ~= ARGV[1] then return redis.error_reply('FENCED epoch is ' .. cur) end\n"             \
+    "local seq = tonumber(redis.call('HGET', KEYS[2], '#seq') or '0')\n"                           \
+    "if seq < tonumber(ARGV[" floor_argv "]) then\n"                                               \
+    "  return redis.error_reply('LOST step sequence is ' .. seq .. ', the ledger is at ' .. "      \
     "ARGV[" floor_argv "]) end\n"
 
 /* Applies one input atomically; see sk_store_apply. */
-static const char APPLY_LUA[] =
-    FENCE_LUA("8")
-    "if ARGV[2] ~= '' then\n"
-    "  local done = redis.call('HGET', KEYS[2], ARGV[2])\n"
-    "  if done and tonumber(done) >= tonumber(ARGV[3]) then return 0 end\n"
-    "  redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])\n"
-    "end\n"
-    "if ARGV[9] ~= '' then redis.call('HSET', KEYS[2], '#seq', ARGV[9]) end\n"
-    "local i = 10\n"
-    "local ndel = tonumber(ARGV[i]); i = i + 1\n"
-    "if ndel > 0 then redis.call('HDEL', KEYS[5], unpack(ARGV, i, i + ndel - 1)) end\n"
-    "i = i + ndel\n"
-    "local nset = tonumber(ARGV[i]); i = i + 1\n"
-    "if nset > 0 then redis.call('HSET', KEYS[5], unpack(ARGV, i, i + 2 * nset - 1)) end\n"
-    "i = i + 2 * nset\n"
-    "local nidx = tonumber(ARGV[i]); i = i + 1\n"
-    "for j = 1, nidx do\n"
-    "  if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[5 + j], ARGV[i])\n"
-    "  else redis.call('HSET', KEYS[5 + j], ARGV[i], ARGV[i + 1]) end\n"
-    "  i = i + 2\n"
-    "end\n"
-    "if ARGV[5] == '1' then\n"
-    "  if redis.call('EXISTS', KEYS[5]) == 1 then\n"
-    "    if ARGV[7] == '-1' then redis.call('PERSIST', KEYS[5])\n"
-    "    else redis.call('PEXPIREAT', KEYS[5], ARGV[7]) end\n"
-    "  end\n"
-    "  if ARGV[6] == '-1' then redis.call('ZREM', KEYS[4], ARGV[4])\n"
-    "  else redis.call('ZADD', KEYS[4], ARGV[6], ARGV[4]) end\n"
-    "end\n"
-    "if i <= #ARGV then redis.call('RPUSH', KEYS[3], unpack(ARGV, i, #ARGV)) end\n"
-    "return 1\n";
+static const char APPLY_LUA[] = FENCE_LUA(
+    "8") "if ARGV[2] ~= '' then\n"
+         "  local done = redis.call('HGET', KEYS[2], ARGV[2])\n"
+         "  if done and tonumber(done) >= tonumber(ARGV[3]) then return 0 end\n"
+         "  redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])\n"
+         "end\n"
+         "if ARGV[9] ~= '' then redis.call('HSET', KEYS[2], '#seq', ARGV[9]) end\n"
+         "local i = 10\n"
+         "local ndel = tonumber(ARGV[i]); i = i + 1\n"
+         "if ndel > 0 then redis.call('HDEL', KEYS[5], unpack(ARGV, i, i + ndel - 1)) end\n"
+         "i = i + ndel\n"
+         "local nset = tonumber(ARGV[i]); i = i + 1\n"
+         "if nset > 0 then redis.call('HSET', KEYS[5], unpack(ARGV, i, i + 2 * nset - 1)) end\n"
+         "i = i + 2 * nset\n"
+         "local nidx = tonumber(ARGV[i]); i = i + 1\n"
+         "for j = 1, nidx do\n"
+         "  if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[5 + j], ARGV[i])\n"
+         "  else redis.call('HSET', KEYS[5 + j], ARGV[i], ARGV[i + 1]) end\n"
+         "  i = i + 2\n"
+         "end\n"
+         "if ARGV[5] == '1' then\n"
+         "  if redis.call('EXISTS', KEYS[5]) == 1 then\n"
+         "    if ARGV[7] == '-1' then redis.call('PERSIST', KEYS[5])\n"
+         "    else redis.call('PEXPIREAT', KEYS[5], ARGV[7]) end\n"
+         "  end\n"
+         "  if ARGV[6] == '-1' then redis.call('ZREM', KEYS[4], ARGV[4])\n"
+         "  else redis.call('ZADD', KEYS[4], ARGV[6], ARGV[4]) end\n"
+         "end\n"
+         "if i <= #ARGV then redis.call('RPUSH', KEYS[3], unpack(ARGV, i, #ARGV)) end\n"
+         "return 1\n";
 
 /* Trims the outbox if the caller still owns the partition: KEYS[1] epoch,
  * KEYS[2] offsets, KEYS[3] outbox; ARGV[1] epoch, ARGV[2] the ledger's
  * sequence, ARGV[3] how many to drop. */
-static const char TRIM_LUA[] =
-    FENCE_LUA("2")
-    "redis.call('LTRIM', KEYS[3], ARGV[3], -1)\n"
-    "return 1\n";
+static const char TRIM_LUA[] = FENCE_LUA("2") "redis.call('LTRIM', KEYS[3], ARGV[3], -1)\n"
+                                              "return 1\n";
 
 /* The fence alone (sk_store_check_many): KEYS and ARGV as the trim's. */
 static const char CHECK_LUA[] = FENCE_LUA("2") "return 1\n";
@@ -83,7 +80,10 @@ static const char CLAIM_LUA[] =
     "if e < tonumber(ARGV[1]) then e = tonumber(ARGV[1]); redis.call('SET', KEYS[1], e) end\n"
     "return {e, tonumber(redis.call('HGET', KEYS[2], '#seq') or '0')}\n";
 
-static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
 
 sk_store_t *sk_store_new(const sk_store_config_t *cfg)
 {
@@ -118,9 +118,15 @@ void sk_store_destroy(sk_store_t *s)
     free(s);
 }
 
-bool sk_store_connected(const sk_store_t *s) { return s->rc != NULL; }
+bool sk_store_connected(const sk_store_t *s)
+{
+    return s->rc != NULL;
+}
 
-const char *sk_store_last_error(const sk_store_t *s) { return s->err; }
+const char *sk_store_last_error(const sk_store_t *s)
+{
+    return s->err;
+}
 
 void sk_store_set_err(sk_store_t *s, const char *fmt, ...)
 {
@@ -141,8 +147,7 @@ void sk_store_disconnect(sk_store_t *s)
  * Runs one command. Returns the reply (caller frees), or NULL after an I/O
  * failure, which closes the connection. Error replies are returned as such.
  */
-redisReply *sk_store_command(sk_store_t *s, int argc, const char **argv,
-                           const size_t *lens)
+redisReply *sk_store_command(sk_store_t *s, int argc, const char **argv, const size_t *lens)
 {
     if (!s->rc) {
         sk_store_set_err(s, "not connected to Redis");
@@ -151,7 +156,7 @@ redisReply *sk_store_command(sk_store_t *s, int argc, const char **argv,
     redisReply *r = redisCommandArgv(s->rc, argc, argv, lens);
     if (!r) {
         sk_store_set_err(s, "redis %s:%d: %s", s->cfg.unix_path ? s->cfg.unix_path : s->cfg.host,
-                s->cfg.port, s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+                         s->cfg.port, s->rc->errstr[0] ? s->rc->errstr : "connection lost");
         sk_store_disconnect(s);
     }
     return r;
@@ -169,7 +174,8 @@ static int load_script(sk_store_t *s, const char *body, char sha[41])
         memcpy(sha, r->str, 41);
         rc = 0;
     } else {
-        sk_store_set_err(s, "SCRIPT LOAD failed: %s", r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+        sk_store_set_err(s, "SCRIPT LOAD failed: %s",
+                         r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
     }
     freeReplyObject(r);
     return rc;
@@ -192,8 +198,8 @@ int sk_store_connect(sk_store_t *s)
                              : redisConnectWithTimeout(s->cfg.host, s->cfg.port, tv);
     if (!s->rc || s->rc->err) {
         sk_store_set_err(s, "cannot connect to Redis at %s:%d: %s",
-                s->cfg.unix_path ? s->cfg.unix_path : s->cfg.host, s->cfg.port,
-                s->rc ? s->rc->errstr : "out of memory");
+                         s->cfg.unix_path ? s->cfg.unix_path : s->cfg.host, s->cfg.port,
+                         s->rc ? s->rc->errstr : "out of memory");
         sk_store_disconnect(s);
         return SK_EIO;
     }
@@ -207,7 +213,7 @@ int sk_store_connect(sk_store_t *s)
         int bad = r->type == REDIS_REPLY_ERROR;
         if (bad)
             sk_store_set_err(s, "Redis AUTH as '%s' failed: %s (check the user and password)",
-                    argv[1], r->str);
+                             argv[1], r->str);
         freeReplyObject(r);
         if (bad) {
             sk_store_disconnect(s);
@@ -277,14 +283,13 @@ int sk_store_claim_above(sk_store_t *s, int32_t partition, int64_t min_epoch, in
         *seq = r->element[1]->integer;
     } else {
         sk_store_set_err(s, "claim of partition %" PRId32 ": %s", partition,
-                r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+                         r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
     }
     freeReplyObject(r);
     return rc;
 }
 
-int sk_store_applied_offset(sk_store_t *s, int32_t partition, const char *topic,
-                            int64_t *offset)
+int sk_store_applied_offset(sk_store_t *s, int32_t partition, const char *topic, int64_t *offset)
 {
     char k[128];
     sk_store_key(s, k, sizeof(k), partition, "offsets");
@@ -306,13 +311,13 @@ int sk_store_applied_offset(sk_store_t *s, int32_t partition, const char *topic,
 
 /* Copies an HGETALL reply of a user's hash into *out (fields NUL-terminated
  * copies in arena). 0, SK_EIO (an error reply) or SK_ENOMEM. */
-static int parse_hash_reply(sk_store_t *s, const redisReply *r, const char *user,
-                            sk_arena_t *arena, sk_store_hash_t *out)
+static int parse_hash_reply(sk_store_t *s, const redisReply *r, const char *user, sk_arena_t *arena,
+                            sk_store_hash_t *out)
 {
     *out = (sk_store_hash_t){0};
     if (r->type != REDIS_REPLY_ARRAY) {
         sk_store_set_err(s, "HGETALL of user %s: %s", user,
-                r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+                         r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
         return SK_EIO;
     }
     size_t n = r->elements / 2;
@@ -333,7 +338,10 @@ static int parse_hash_reply(sk_store_t *s, const redisReply *r, const char *user
     return 0;
 }
 
-static char *fmt_i64(sk_arena_t *a, int64_t v) { return sk_arena_sprintf(a, "%" PRId64, v); }
+static char *fmt_i64(sk_arena_t *a, int64_t v)
+{
+    return sk_arena_sprintf(a, "%" PRId64, v);
+}
 
 /* The on-call index hash of a rotation in partition p, in arena memory. */
 char *sk_store_oncall_key(const sk_store_t *s, sk_arena_t *a, int32_t p, const char *rotation)
@@ -438,17 +446,19 @@ static int fence_result(sk_store_t *s, int32_t p, int64_t epoch, const char *wha
                         const redisReply *r)
 {
     if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "FENCED ", 7) == 0) {
-        sk_store_set_err(s, "partition %" PRId32 " fenced: our epoch %" PRId64 ", %s", p, epoch, r->str);
+        sk_store_set_err(s, "partition %" PRId32 " fenced: our epoch %" PRId64 ", %s", p, epoch,
+                         r->str);
         return SK_EFENCED;
     }
     if (r->type == REDIS_REPLY_ERROR &&
         (strncmp(r->str, "NOEPOCH ", 8) == 0 || strncmp(r->str, "LOST ", 5) == 0)) {
-        sk_store_set_err(s, "partition %" PRId32 ": state lost in Redis (our epoch %" PRId64 "): %s", p,
-                epoch, r->str);
+        sk_store_set_err(s,
+                         "partition %" PRId32 ": state lost in Redis (our epoch %" PRId64 "): %s",
+                         p, epoch, r->str);
         return SK_ENOTFOUND;
     }
     sk_store_set_err(s, "partition %" PRId32 ": %s failed: %s", p, what,
-            r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+                     r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
     return SK_EIO;
 }
 
@@ -574,8 +584,8 @@ int sk_store_read_users(sk_store_t *s, size_t n, const int32_t *partitions,
         return SK_EIO;
     }
     for (; sent < n; sent++) {
-        char *k = sk_arena_sprintf(arena, "%s:{p%" PRId32 "}:u:%s", s->cfg.prefix,
-                                   partitions[sent], users[sent]);
+        char *k = sk_arena_sprintf(arena, "%s:{p%" PRId32 "}:u:%s", s->cfg.prefix, partitions[sent],
+                                   users[sent]);
         const char *argv[] = {"HGETALL", k};
         size_t lens[] = {7, k ? strlen(k) : 0};
         if (!k || redisAppendCommandArgv(s->rc, 2, argv, lens) != REDIS_OK) {
@@ -598,8 +608,8 @@ int sk_store_read_users(sk_store_t *s, size_t n, const int32_t *partitions,
     return rc;
 }
 
-int sk_store_outbox_read(sk_store_t *s, int32_t partition, size_t max,
-                         sk_arena_t *arena, sk_outbox_entry_t **out, size_t *n)
+int sk_store_outbox_read(sk_store_t *s, int32_t partition, size_t max, sk_arena_t *arena,
+                         sk_outbox_entry_t **out, size_t *n)
 {
     return sk_store_outbox_read_from(s, partition, 0, max, arena, out, n);
 }
@@ -628,13 +638,15 @@ int sk_store_outbox_read_from(sk_store_t *s, int32_t partition, size_t start, si
         redisReply *e = r->element[i];
         const unsigned char *p = (const unsigned char *)e->str;
         if (e->type != REDIS_REPLY_STRING || e->len < 5 || p[0] >= SK_OUT_TOPIC_COUNT) {
-            sk_store_set_err(s, "outbox entry %zu of partition %" PRId32 " is damaged", i, partition);
+            sk_store_set_err(s, "outbox entry %zu of partition %" PRId32 " is damaged", i,
+                             partition);
             rc = SK_EIO;
             goto out;
         }
         size_t klen = (size_t)p[1] << 24 | (size_t)p[2] << 16 | (size_t)p[3] << 8 | p[4];
         if (klen > e->len - 5) {
-            sk_store_set_err(s, "outbox entry %zu of partition %" PRId32 " is damaged", i, partition);
+            sk_store_set_err(s, "outbox entry %zu of partition %" PRId32 " is damaged", i,
+                             partition);
             rc = SK_EIO;
             goto out;
         }
@@ -666,19 +678,19 @@ int sk_store_outbox_trim(sk_store_t *s, int32_t partition, int64_t epoch, int64_
     snprintf(fl, sizeof(fl), "%" PRId64, seq_floor);
     snprintf(start, sizeof(start), "%zu", n);
     const char *argv[] = {"EVALSHA", NULL, "3", ke, ko, kb, ep, fl, start};
-    size_t lens[] = {7, 40, 1, strlen(ke), strlen(ko), strlen(kb), strlen(ep), strlen(fl),
-                     strlen(start)};
+    size_t lens[] = {7,          40,         1,          strlen(ke),   strlen(ko),
+                     strlen(kb), strlen(ep), strlen(fl), strlen(start)};
     redisReply *r = evalsha(s, s->trim_sha, 9, argv, lens);
     if (!r)
         return SK_EIO;
-    int rc = r->type == REDIS_REPLY_INTEGER ? 0
-                                            : fence_result(s, partition, epoch, "outbox trim", r);
+    int rc =
+        r->type == REDIS_REPLY_INTEGER ? 0 : fence_result(s, partition, epoch, "outbox trim", r);
     freeReplyObject(r);
     return rc;
 }
 
-int sk_store_check_many(sk_store_t *s, size_t n, const int32_t *partitions,
-                        const int64_t *epochs, const int64_t *seq_floors, int *rcs)
+int sk_store_check_many(sk_store_t *s, size_t n, const int32_t *partitions, const int64_t *epochs,
+                        const int64_t *seq_floors, int *rcs)
 {
     sk_arena_t a;
     size_t sent = 0;
@@ -693,10 +705,10 @@ int sk_store_check_many(sk_store_t *s, size_t n, const int32_t *partitions,
     for (int round = 0; round < 2; round++) {
         bool noscript = false;
         for (sent = 0; sent < n; sent++) {
-            char *ke = sk_arena_sprintf(&a, "%s:{p%" PRId32 "}:epoch", s->cfg.prefix,
-                                        partitions[sent]);
-            char *ko = sk_arena_sprintf(&a, "%s:{p%" PRId32 "}:offsets", s->cfg.prefix,
-                                        partitions[sent]);
+            char *ke =
+                sk_arena_sprintf(&a, "%s:{p%" PRId32 "}:epoch", s->cfg.prefix, partitions[sent]);
+            char *ko =
+                sk_arena_sprintf(&a, "%s:{p%" PRId32 "}:offsets", s->cfg.prefix, partitions[sent]);
             char *ep = fmt_i64(&a, epochs[sent]), *fl = fmt_i64(&a, seq_floors[sent]);
             if (!ke || !ko || !ep || !fl) {
                 rc = SK_ENOMEM;
@@ -712,7 +724,8 @@ int sk_store_check_many(sk_store_t *s, size_t n, const int32_t *partitions,
         for (size_t i = 0; i < sent; i++) {
             redisReply *r = NULL;
             if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
-                sk_store_set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+                sk_store_set_err(s, "redis: %s",
+                                 s->rc->errstr[0] ? s->rc->errstr : "connection lost");
                 sk_store_disconnect(s);
                 rc = SK_EIO;
                 goto out;
@@ -733,8 +746,8 @@ out:
     return rc;
 }
 
-int sk_store_due_users(sk_store_t *s, int32_t partition, sk_ms_t now, size_t max,
-                       sk_arena_t *arena, const char ***users, size_t *n)
+int sk_store_due_users(sk_store_t *s, int32_t partition, sk_ms_t now, size_t max, sk_arena_t *arena,
+                       const char ***users, size_t *n)
 {
     char k[128], nowb[32], maxb[32];
     sk_store_key(s, k, sizeof(k), partition, "timers");
@@ -763,8 +776,8 @@ out:
     return rc;
 }
 
-int sk_store_scan_users(sk_store_t *s, const char *user, sk_arena_t *arena,
-                        int32_t **partitions, const char ***users, size_t *n)
+int sk_store_scan_users(sk_store_t *s, const char *user, sk_arena_t *arena, int32_t **partitions,
+                        const char ***users, size_t *n)
 {
     char cursor[32] = "0";
     size_t cap = 64;
@@ -850,7 +863,7 @@ int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const 
         }
         if (rc == 0 && r->type != REDIS_REPLY_ARRAY) {
             sk_store_set_err(s, "HGETALL of the on-call index of %s: %s", rot_of[i],
-                    r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+                             r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
             rc = SK_EIO;
         }
         for (size_t f = 0; rc == 0 && f + 1 < r->elements; f += 2) {

@@ -97,23 +97,23 @@ typedef struct sk_store_oncall_field {
  */
 typedef struct sk_store_writes {
     int32_t partition;
-    int64_t epoch;       /* our claim; the writes are refused under another */
-    const char *topic;   /* input topic; NULL for a timer */
-    int64_t offset;      /* input offset; ignored for timers */
-    const char *user;    /* NULL: no user hash, TTL or timer is touched (dead letters) */
-    size_t n_del;        /* fields of the user's hash to delete (first) */
+    int64_t epoch;     /* our claim; the writes are refused under another */
+    const char *topic; /* input topic; NULL for a timer */
+    int64_t offset;    /* input offset; ignored for timers */
+    const char *user;  /* NULL: no user hash, TTL or timer is touched (dead letters) */
+    size_t n_del;      /* fields of the user's hash to delete (first) */
     const char *const *del;
-    size_t n_set;        /* fields of the user's hash to set (then) */
+    size_t n_set; /* fields of the user's hash to set (then) */
     const sk_store_field_t *set;
     sk_ms_t next_wake_ms;  /* the user's timer; SK_MS_NONE removes it */
     sk_ms_t keep_until_ms; /* the user's hash expires then; SK_MS_NONE: never */
-    size_t n_oncall;     /* on-call index writes, in order */
+    size_t n_oncall;       /* on-call index writes, in order */
     const sk_store_oncall_field_t *oncall;
-    size_t n_out;        /* records appended to the outbox, in order */
+    size_t n_out; /* records appended to the outbox, in order */
     const sk_outbox_entry_t *out;
-    int64_t seq_floor;   /* the step sequence the ledger has reached: a Redis below it
+    int64_t seq_floor; /* the step sequence the ledger has reached: a Redis below it
                             lost state (refused, SK_ENOTFOUND) */
-    int64_t seq;         /* this step's sequence (its changelog record is in out); 0 none */
+    int64_t seq;       /* this step's sequence (its changelog record is in out); 0 none */
 } sk_store_writes_t;
 
 /* One user as the changelog has it, for sk_store_restore. */
@@ -177,8 +177,8 @@ int sk_store_claim(sk_store_t *store, int32_t partition, int64_t *epoch);
  * *seq the partition's last step sequence in Redis (0 when none). 0 or
  * SK_EIO.
  */
-int sk_store_claim_above(sk_store_t *store, int32_t partition, int64_t min_epoch,
-                         int64_t *epoch, int64_t *seq);
+int sk_store_claim_above(sk_store_t *store, int32_t partition, int64_t min_epoch, int64_t *epoch,
+                         int64_t *seq);
 
 /*
  * sk_store_check_many — the fence of the scripts alone, for n partitions
@@ -199,8 +199,8 @@ int sk_store_check_many(sk_store_t *store, size_t n, const int32_t *partitions,
 int sk_store_restore(sk_store_t *store, const sk_store_restore_t *restore);
 
 /* Last applied offset of topic in partition, or -1 when none. */
-int sk_store_applied_offset(sk_store_t *store, int32_t partition,
-                            const char *topic, int64_t *offset);
+int sk_store_applied_offset(sk_store_t *store, int32_t partition, const char *topic,
+                            int64_t *offset);
 
 /*
  * sk_store_apply — one atomic step: checks the epoch and the step
@@ -260,12 +260,12 @@ int sk_store_oncall_read(sk_store_t *store, int32_t n_partitions, const char *co
  * again after a crash is not a replay of itself); false for a replay.
  * Remembers it for ttl_ms. 0 or SK_EIO.
  */
-int sk_store_seen_once(sk_store_t *store, int32_t partition, const char *user,
-                       const char *event_id, const char *tag, sk_ms_t ttl_ms, bool *first);
+int sk_store_seen_once(sk_store_t *store, int32_t partition, const char *user, const char *event_id,
+                       const char *tag, sk_ms_t ttl_ms, bool *first);
 
 /* Reads up to max staged entries, oldest first, into arena memory. */
-int sk_store_outbox_read(sk_store_t *store, int32_t partition, size_t max,
-                         sk_arena_t *arena, sk_outbox_entry_t **out, size_t *n);
+int sk_store_outbox_read(sk_store_t *store, int32_t partition, size_t max, sk_arena_t *arena,
+                         sk_outbox_entry_t **out, size_t *n);
 
 /* The same from the start-th entry (0 = the oldest). */
 int sk_store_outbox_read_from(sk_store_t *store, int32_t partition, size_t start, size_t max,
@@ -277,8 +277,7 @@ int sk_store_outbox_trim(sk_store_t *store, int32_t partition, int64_t epoch, in
                          size_t n);
 
 /* Users whose timer is due at `now`, at most max, into arena memory. */
-int sk_store_due_users(sk_store_t *store, int32_t partition, sk_ms_t now,
-                       size_t max, sk_arena_t *arena, const char ***users,
-                       size_t *n);
+int sk_store_due_users(sk_store_t *store, int32_t partition, sk_ms_t now, size_t max,
+                       sk_arena_t *arena, const char ***users, size_t *n);
 
 #endif

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #define EXPR_DEPTH_MAX 64
-#define EXPR_NAME_MAX 128
+#define EXPR_NAME_MAX  128
 
 typedef enum expr_op {
     EX_TRUE = 1,
@@ -59,15 +59,15 @@ static void ex_fail(expr_parser_t *p, size_t at, const char *fmt, const char *ar
 
 static void ex_skip_ws(expr_parser_t *p)
 {
-    while (p->text[p->pos] == ' ' || p->text[p->pos] == '\t' ||
-           p->text[p->pos] == '\n' || p->text[p->pos] == '\r')
+    while (p->text[p->pos] == ' ' || p->text[p->pos] == '\t' || p->text[p->pos] == '\n' ||
+           p->text[p->pos] == '\r')
         p->pos++;
 }
 
 static int ex_is_word(char ch)
 {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-           (ch >= '0' && ch <= '9') || ch == '_';
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '_';
 }
 
 /* Reads a word ([A-Za-z0-9_]+) into buf; returns its length (0: none). */
@@ -149,20 +149,20 @@ static sk_expr_t *ex_requester(expr_parser_t *p)
     } else if (strcmp(fn, "in_group") == 0) {
         op = EX_IN_GROUP;
     } else {
-        ex_fail(p, at, "unknown function 'requester.%.40s' (expected on_call or "
-                       "in_group)", fn);
+        ex_fail(p, at,
+                "unknown function 'requester.%.40s' (expected on_call or "
+                "in_group)",
+                fn);
         return NULL;
     }
     if (!ex_accept(p, "(")) {
-        ex_fail(p, p->pos, "expected '(', got %s",
-                ex_here(p, here, sizeof(here)));
+        ex_fail(p, p->pos, "expected '(', got %s", ex_here(p, here, sizeof(here)));
         return NULL;
     }
     ex_skip_ws(p);
     start = p->pos;
     if (p->text[start] != '"') {
-        ex_fail(p, start, "expected a quoted name, got %s",
-                ex_here(p, here, sizeof(here)));
+        ex_fail(p, start, "expected a quoted name, got %s", ex_here(p, here, sizeof(here)));
         return NULL;
     }
     p->pos++;
@@ -185,8 +185,7 @@ static sk_expr_t *ex_requester(expr_parser_t *p)
     if (!e->name) {
         ex_fail(p, 0, "out of memory%s", NULL);
     } else if (!ex_accept(p, ")")) {
-        ex_fail(p, p->pos, "expected ')', got %s",
-                ex_here(p, here, sizeof(here)));
+        ex_fail(p, p->pos, "expected ')', got %s", ex_here(p, here, sizeof(here)));
     }
     if (p->failed) {
         sk_expr_destroy(e);
@@ -213,8 +212,9 @@ static sk_expr_t *ex_duration(expr_parser_t *p)
         if (ex_accept(p, ops[i].tok))
             cmp = ops[i].cmp;
     if (!cmp) {
-        ex_fail(p, p->pos, "expected a comparison (< <= > >= == !=) after "
-                           "'duration', got %s",
+        ex_fail(p, p->pos,
+                "expected a comparison (< <= > >= == !=) after "
+                "'duration', got %s",
                 ex_here(p, here, sizeof(here)));
         return NULL;
     }
@@ -227,8 +227,10 @@ static sk_expr_t *ex_duration(expr_parser_t *p)
         return NULL;
     }
     if (sk_duration_parse(lit, &ms) != 0) {
-        ex_fail(p, at, "bad duration '%.40s': use a number and a unit: 90s, 15m, "
-                       "4h, 7d", lit);
+        ex_fail(p, at,
+                "bad duration '%.40s': use a number and a unit: 90s, 15m, "
+                "4h, 7d",
+                lit);
         return NULL;
     }
     e = ex_node(p, EX_DURATION);
@@ -249,16 +251,14 @@ static sk_expr_t *ex_primary(expr_parser_t *p)
     if (ex_accept(p, "(")) {
         sk_expr_t *e = ex_or(p);
         if (e && !ex_accept(p, ")")) {
-            ex_fail(p, p->pos, "expected ')', got %s",
-                    ex_here(p, here, sizeof(here)));
+            ex_fail(p, p->pos, "expected ')', got %s", ex_here(p, here, sizeof(here)));
             sk_expr_destroy(e);
             return NULL;
         }
         return e;
     }
     if (!ex_is_word(p->text[at])) {
-        ex_fail(p, at, "expected a condition, got %s",
-                ex_here(p, here, sizeof(here)));
+        ex_fail(p, at, "expected a condition, got %s", ex_here(p, here, sizeof(here)));
         return NULL;
     }
     p->pos += ex_word(p, w, sizeof(w));
@@ -272,8 +272,9 @@ static sk_expr_t *ex_primary(expr_parser_t *p)
         return ex_node(p, EX_TRUE);
     if (strcmp(w, "false") == 0)
         return ex_node(p, EX_FALSE);
-    ex_fail(p, at, "unknown name '%.40s' (expected requester.on_call, "
-                   "requester.in_group, duration, emergency, true or false)",
+    ex_fail(p, at,
+            "unknown name '%.40s' (expected requester.on_call, "
+            "requester.in_group, duration, emergency, true or false)",
             w);
     return NULL;
 }
@@ -397,18 +398,15 @@ int sk_expr_eval(const sk_expr_t *e, const sk_expr_ctx_t *ctx)
     case EX_NOT: return !sk_expr_eval(e->a, ctx);
     case EX_AND: return sk_expr_eval(e->a, ctx) && sk_expr_eval(e->b, ctx);
     case EX_OR: return sk_expr_eval(e->a, ctx) || sk_expr_eval(e->b, ctx);
-    case EX_ON_CALL:
-        return ctx->on_call ? ctx->on_call(ctx->user, e->name) != 0 : 0;
-    case EX_IN_GROUP:
-        return ctx->in_group ? ctx->in_group(ctx->user, e->name) != 0 : 0;
+    case EX_ON_CALL: return ctx->on_call ? ctx->on_call(ctx->user, e->name) != 0 : 0;
+    case EX_IN_GROUP: return ctx->in_group ? ctx->in_group(ctx->user, e->name) != 0 : 0;
     case EX_DURATION: return ex_compare(e->cmp, ctx->duration_ms, e->ms);
     }
     return 0;
 }
 
 void sk_expr_refs(const sk_expr_t *e,
-                  void (*fn)(void *user, sk_expr_ref_kind_t kind,
-                             const char *name, size_t offset),
+                  void (*fn)(void *user, sk_expr_ref_kind_t kind, const char *name, size_t offset),
                   void *user)
 {
     if (!e)

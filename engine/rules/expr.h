@@ -79,8 +79,7 @@ typedef enum sk_expr_ref_kind {
  * borrowed from e.
  */
 void sk_expr_refs(const sk_expr_t *e,
-                  void (*fn)(void *user, sk_expr_ref_kind_t kind,
-                             const char *name, size_t offset),
+                  void (*fn)(void *user, sk_expr_ref_kind_t kind, const char *name, size_t offset),
                   void *user);
 
 #endif

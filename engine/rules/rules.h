@@ -18,13 +18,13 @@
 
 /* One entitlement of one app: what a provisioner grants. */
 typedef struct sk_entitlement {
-    const char *key;          /* "app/entitlement", unique in the rule set */
-    const char *app;          /* app id */
-    const char *id;           /* entitlement id within the app */
-    const char *name;         /* display name; may be "" */
-    const char *resource;     /* what the provisioner acts on; may be "" */
-    const char *permission;   /* the permission on it; may be "" */
-    sk_ms_t max_duration_ms;  /* > 0: no grant of it lasts longer */
+    const char *key;         /* "app/entitlement", unique in the rule set */
+    const char *app;         /* app id */
+    const char *id;          /* entitlement id within the app */
+    const char *name;        /* display name; may be "" */
+    const char *resource;    /* what the provisioner acts on; may be "" */
+    const char *permission;  /* the permission on it; may be "" */
+    sk_ms_t max_duration_ms; /* > 0: no grant of it lasts longer */
 } sk_entitlement_t;
 
 /*
@@ -46,8 +46,8 @@ typedef struct sk_enrollment_edge {
 /* A rotation (an on-call schedule) and what being on call in it gives. */
 typedef struct sk_rotation {
     const char *id;
-    const char *name;     /* display name; may be "" */
-    const char *platform; /* pagerduty, opsgenie, ical, manual; may be "" */
+    const char *name;        /* display name; may be "" */
+    const char *platform;    /* pagerduty, opsgenie, ical, manual; may be "" */
     const char *external_id; /* the platform's schedule id; may be "" */
     size_t n_edges;
     const sk_enrollment_edge_t *edges; /* ordered as declared */
@@ -91,8 +91,7 @@ void sk_rules_destroy(sk_rules_t *rules);
 
 /* Lookups; NULL when absent. O(1) expected (hash tables). */
 const sk_rotation_t *sk_rules_rotation(const sk_rules_t *rules, const char *id);
-const sk_entitlement_t *sk_rules_entitlement(const sk_rules_t *rules,
-                                             const char *key);
+const sk_entitlement_t *sk_rules_entitlement(const sk_rules_t *rules, const char *key);
 
 /* Counts, for logs and `rules check`. */
 typedef struct sk_rules_stats {
@@ -131,13 +130,13 @@ typedef struct sk_group sk_group_t;
 
 /* A person of the directory (`people:`). */
 typedef struct sk_person {
-    const char *id;                 /* the user id used in events */
-    const char *email;              /* may be "" */
+    const char *id;                  /* the user id used in events */
+    const char *email;               /* may be "" */
     const struct sk_person *manager; /* NULL when none */
-    size_t n_groups;                /* groups from `groups:` of the person
+    size_t n_groups;                 /* groups from `groups:` of the person
                                        and `members:` of groups, no repeats */
     const sk_group_t *const *groups;
-    size_t n_platform_ids;          /* "pagerduty:PABC123", ... */
+    size_t n_platform_ids; /* "pagerduty:PABC123", ... */
     const char *const *platform_ids;
 } sk_person_t;
 
@@ -153,10 +152,10 @@ struct sk_group {
 /* An app's `owner`: a person, a group, or free text (neither matched). */
 typedef struct sk_app {
     const char *id;
-    const char *name;               /* may be "" */
-    const char *owner;              /* as written; may be "" */
+    const char *name;                /* may be "" */
+    const char *owner;               /* as written; may be "" */
     const sk_person_t *owner_person; /* set when owner is a person id */
-    const sk_group_t *owner_group;  /* set when owner is a group id */
+    const sk_group_t *owner_group;   /* set when owner is a group id */
 } sk_app_t;
 
 /* Who reviews one step: any combination; an approval from any of them
@@ -183,9 +182,9 @@ typedef struct sk_expr sk_expr_t; /* expr.h */
 
 typedef struct sk_policy_step {
     sk_step_kind_t kind;
-    const sk_expr_t *condition;   /* SK_STEP_CONDITION; evaluate: expr.h */
-    const char *condition_text;   /* as written; "" for other kinds */
-    sk_reviewers_t reviewers;     /* SK_STEP_REVIEWERS */
+    const sk_expr_t *condition; /* SK_STEP_CONDITION; evaluate: expr.h */
+    const char *condition_text; /* as written; "" for other kinds */
+    sk_reviewers_t reviewers;   /* SK_STEP_REVIEWERS */
 } sk_policy_step_t;
 
 /* A request policy (`policies:`): steps in order. */
@@ -222,14 +221,14 @@ typedef enum sk_provisioning {
 
 /* A `request:` block of an entitlement or a profile, compiled. */
 typedef struct sk_request_settings {
-    const char *declared_in;  /* "entitlement:<app/id>" or "profile:<id>" */
-    int self_service;         /* default 0 */
-    size_t n_requestable_by;  /* 0: nobody may request it */
+    const char *declared_in; /* "entitlement:<app/id>" or "profile:<id>" */
+    int self_service;        /* default 0 */
+    size_t n_requestable_by; /* 0: nobody may request it */
     const sk_requester_rule_t *requestable_by;
-    const sk_policy_t *policy;            /* never NULL */
-    const sk_policy_t *emergency_policy;  /* NULL: no emergency requests */
-    sk_provisioning_t provisioning;       /* default automatic */
-    size_t n_provisioners;                /* >= 1 when manual */
+    const sk_policy_t *policy;           /* never NULL */
+    const sk_policy_t *emergency_policy; /* NULL: no emergency requests */
+    sk_provisioning_t provisioning;      /* default automatic */
+    size_t n_provisioners;               /* >= 1 when manual */
     const sk_principal_t *provisioners;
     const sk_policy_t *revocation_policy; /* NULL when none */
 } sk_request_settings_t;
@@ -250,12 +249,11 @@ int sk_rules_in_group(const sk_person_t *person, const sk_group_t *group);
  * position), that lists the entitlement and has one; else NULL (the
  * entitlement cannot be requested, only granted by enrollments).
  */
-const sk_request_settings_t *sk_rules_request_settings(const sk_rules_t *rules,
-                                                       const char *key);
+const sk_request_settings_t *sk_rules_request_settings(const sk_rules_t *rules, const char *key);
 
 /* The `request:` block of profile `id` itself; NULL when it has none. */
-const sk_request_settings_t *
-sk_rules_profile_request_settings(const sk_rules_t *rules, const char *id);
+const sk_request_settings_t *sk_rules_profile_request_settings(const sk_rules_t *rules,
+                                                               const char *id);
 
 /* A profile (`profiles:`) with its entitlements, for requests of a whole
  * profile; unknown entitlement references are left out. */
@@ -283,7 +281,6 @@ const sk_entitlement_t *sk_rules_entitlement_at(const sk_rules_t *rules, size_t 
 typedef struct sk_rules_access_stats {
     size_t people, groups, policies, request_blocks;
 } sk_rules_access_stats_t;
-void sk_rules_access_stats(const sk_rules_t *rules,
-                           sk_rules_access_stats_t *out);
+void sk_rules_access_stats(const sk_rules_t *rules, sk_rules_access_stats_t *out);
 
 #endif

@@ -42,11 +42,10 @@ static void ac_define_directory(ac_t *c)
                 const char *pid = rp->platform_ids[k];
                 const char *colon = strchr(pid, ':');
                 if (!colon || colon == pid || !colon[1])
-                    sk_ac_error(c, fi,
-                             sk_ac_pos(c, fi, "%s.platform_ids[%u]", path, k),
-                             "bad platform id '%s' of person '%s': use "
-                             "<platform>:<id>, e.g. pagerduty:PABC123",
-                             pid, rp->id);
+                    sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s.platform_ids[%u]", path, k),
+                                "bad platform id '%s' of person '%s': use "
+                                "<platform>:<id>, e.g. pagerduty:PABC123",
+                                pid, rp->id);
                 ids[p->n_platform_ids++] = sk_ac_str(c, pid);
             }
             p->platform_ids = ids;
@@ -99,33 +98,26 @@ static void ac_resolve_directory(ac_t *c)
             const sk_raw_doc_t *d = c->files[fi].doc;
             for (unsigned i = 0; d && i < d->people_count; i++) {
                 const sk_raw_person_t *rp = &d->people[i];
-                sk_person_t *p = rp->id ? sk_strmap_get(&a->people, rp->id)
-                                        : NULL;
+                sk_person_t *p = rp->id ? sk_strmap_get(&a->people, rp->id) : NULL;
                 char where[128];
                 if (!p)
                     continue;
-                snprintf(where, sizeof(where), "in groups of person '%s'",
-                         rp->id);
+                snprintf(where, sizeof(where), "in groups of person '%s'", rp->id);
                 if (pass == 1 && rp->manager) {
                     p->manager = sk_strmap_get(&a->people, rp->manager);
                     if (!p->manager && c->check_refs) {
                         char mw[128];
-                        snprintf(mw, sizeof(mw), "as manager of person '%s'",
-                                 rp->id);
-                        sk_ac_unknown(c, fi,
-                                   sk_ac_pos(c, fi, "people[%u].manager", i),
-                                   "person", rp->manager, mw, &a->people);
+                        snprintf(mw, sizeof(mw), "as manager of person '%s'", rp->id);
+                        sk_ac_unknown(c, fi, sk_ac_pos(c, fi, "people[%u].manager", i), "person",
+                                      rp->manager, mw, &a->people);
                     }
                 }
                 for (unsigned k = 0; k < rp->groups_count; k++) {
                     sk_group_t *g = sk_strmap_get(&a->groups, rp->groups[k]);
                     if (!g) {
                         if (pass == 1 && c->check_refs)
-                            sk_ac_unknown(c, fi,
-                                       sk_ac_pos(c, fi, "people[%u].groups[%u]",
-                                              i, k),
-                                       "group", rp->groups[k], where,
-                                       &a->groups);
+                            sk_ac_unknown(c, fi, sk_ac_pos(c, fi, "people[%u].groups[%u]", i, k),
+                                          "group", rp->groups[k], where, &a->groups);
                     } else if (pass == 0) {
                         pcount[p - a->person]++;
                         gcount[g - a->group]++;
@@ -136,22 +128,17 @@ static void ac_resolve_directory(ac_t *c)
             }
             for (unsigned i = 0; d && i < d->groups_count; i++) {
                 const sk_raw_group_t *rg = &d->groups[i];
-                sk_group_t *g = rg->id ? sk_strmap_get(&a->groups, rg->id)
-                                       : NULL;
+                sk_group_t *g = rg->id ? sk_strmap_get(&a->groups, rg->id) : NULL;
                 char where[128];
                 if (!g)
                     continue;
-                snprintf(where, sizeof(where), "in members of group '%s'",
-                         rg->id);
+                snprintf(where, sizeof(where), "in members of group '%s'", rg->id);
                 for (unsigned k = 0; k < rg->members_count; k++) {
                     sk_person_t *p = sk_strmap_get(&a->people, rg->members[k]);
                     if (!p) {
                         if (pass == 1 && c->check_refs)
-                            sk_ac_unknown(c, fi,
-                                       sk_ac_pos(c, fi, "groups[%u].members[%u]",
-                                              i, k),
-                                       "person", rg->members[k], where,
-                                       &a->people);
+                            sk_ac_unknown(c, fi, sk_ac_pos(c, fi, "groups[%u].members[%u]", i, k),
+                                          "person", rg->members[k], where, &a->people);
                     } else if (pass == 0) {
                         pcount[p - a->person]++;
                         gcount[g - a->group]++;
@@ -174,8 +161,7 @@ out:
 }
 
 /* Where person p's `manager:` is declared: file index and path. */
-static int ac_find_person(const ac_t *c, const char *id, size_t *fi_out,
-                          unsigned *i_out)
+static int ac_find_person(const ac_t *c, const char *id, size_t *fi_out, unsigned *i_out)
 {
     for (size_t fi = 0; fi < c->n_files; fi++) {
         const sk_raw_doc_t *d = c->files[fi].doc;
@@ -215,16 +201,15 @@ static void ac_manager_cycles(ac_t *c)
             unsigned ri;
             const sk_person_t *q = p;
             do {
-                used += (size_t)snprintf(msg + used, sizeof(msg) - used,
-                                         "%s -> ", q->id);
+                used += (size_t)snprintf(msg + used, sizeof(msg) - used, "%s -> ", q->id);
                 if (used >= sizeof(msg))
                     used = sizeof(msg) - 1;
                 q = q->manager;
             } while (q != p);
             snprintf(msg + used, sizeof(msg) - used, "%s", p->id);
             if (ac_find_person(c, p->id, &fi, &ri))
-                sk_ac_error(c, fi, sk_ac_pos(c, fi, "people[%u].manager", ri),
-                         "manager cycle: %s", msg);
+                sk_ac_error(c, fi, sk_ac_pos(c, fi, "people[%u].manager", ri), "manager cycle: %s",
+                            msg);
         }
         for (p = &a->person[i]; p && state[p - a->person] == 1; p = p->manager)
             state[p - a->person] = 2;
@@ -242,8 +227,7 @@ static void ac_apps(ac_t *c)
         for (unsigned i = 0; d && i < d->apps_count; i++) {
             const sk_raw_app_t *ra = &d->apps[i];
             sk_app_t *app;
-            if (!ra->id || !sk_rules_id_syntax_ok(ra->id) ||
-                sk_strmap_get(&a->apps, ra->id))
+            if (!ra->id || !sk_rules_id_syntax_ok(ra->id) || sk_strmap_get(&a->apps, ra->id))
                 continue; /* reported by rules_compile.c */
             app = &a->app[a->n_app++];
             app->id = sk_ac_str(c, ra->id);
@@ -253,9 +237,9 @@ static void ac_apps(ac_t *c)
             app->owner_group = sk_strmap_get(&a->groups, app->owner);
             if (app->owner_person && app->owner_group) {
                 sk_ac_error(c, fi, sk_ac_pos(c, fi, "apps[%u].owner", i),
-                         "owner '%s' of app '%s' names both a person and a "
-                         "group: rename one of them",
-                         ra->owner, ra->id);
+                            "owner '%s' of app '%s' names both a person and a "
+                            "group: rename one of them",
+                            ra->owner, ra->id);
             }
             sk_ac_put(c, &a->apps, app->id, app);
         }
@@ -300,10 +284,9 @@ static int ac_rotation_ids(ac_t *c)
     return c->oom ? SK_ENOMEM : 0;
 }
 
-sk_rules_access_t *sk_rules_access_compile(const sk_rules_t *rules,
-                                           const sk_rules_file_t *files,
-                                           size_t n_files, int check_refs,
-                                           sk_rules_errors_t *errs, int *oom)
+sk_rules_access_t *sk_rules_access_compile(const sk_rules_t *rules, const sk_rules_file_t *files,
+                                           size_t n_files, int check_refs, sk_rules_errors_t *errs,
+                                           int *oom)
 {
     ac_t c;
     sk_rules_access_t *a = calloc(1, sizeof(*a));
@@ -433,8 +416,7 @@ void sk_rules_access_hash(const sk_rules_access_t *a, void *xxh3_state)
                 ac_hash_str(st, r->users[u]->id);
             ac_hash_str(st, r->group ? r->group->id : "");
             ac_hash_str(st, r->on_call ? r->on_call->id : "");
-            ac_hash_num(st, r->manager * 8 + r->app_owner * 4 +
-                                r->allow_self_approval * 2);
+            ac_hash_num(st, r->manager * 8 + r->app_owner * 4 + r->allow_self_approval * 2);
             ac_hash_num(st, r->approvals);
         }
     }
@@ -456,5 +438,3 @@ void sk_rules_access_hash(const sk_rules_access_t *a, void *xxh3_state)
         ac_hash_num(st, (long long)sum);
     }
 }
-
-

@@ -26,7 +26,7 @@ typedef struct ac {
     sk_rules_errors_t *errs;
     int oom;
     sk_arena_t tmp;
-    sk_strmap_t origin; /* "kind:id" -> sk_pos_t* + file, duplicates */
+    sk_strmap_t origin;  /* "kind:id" -> sk_pos_t* + file, duplicates */
     sk_strmap_t rot_ids; /* rotation id -> sk_rotation_t*, for suggestions */
 } ac_t;
 
@@ -45,8 +45,8 @@ void sk_ac_error(ac_t *c, size_t fi, sk_pos_t at, const char *fmt, ...)
 
 /* "unknown <kind> '<ref>' <where> (did you mean '<hint>'?)", the hint being
  * the closest key of `known` (sk_rules_suggest_map()), if any. */
-void sk_ac_unknown(ac_t *c, size_t fi, sk_pos_t at, const char *kind,
-                const char *ref, const char *where, const sk_strmap_t *known);
+void sk_ac_unknown(ac_t *c, size_t fi, sk_pos_t at, const char *kind, const char *ref,
+                   const char *where, const sk_strmap_t *known);
 
 /* Copy of s ("" for NULL) in the access arena; "" (and c->oom) on failure. */
 const char *sk_ac_str(ac_t *c, const char *s);
@@ -62,8 +62,7 @@ void sk_ac_put(ac_t *c, sk_strmap_t *m, const char *key, void *v);
  * and that it is the first of its kind ("person", "group", "policy").
  * Returns 1 when the entry should be compiled, 0 after an error.
  */
-int sk_ac_define(ac_t *c, size_t fi, const char *kind, const char *id,
-              const char *path);
+int sk_ac_define(ac_t *c, size_t fi, const char *kind, const char *id, const char *path);
 
 /* rules_request.c: compiles the `policies` sections (after the directory). */
 void sk_ac_policies(ac_t *c);

@@ -30,21 +30,19 @@ void sk_ac_error(ac_t *c, size_t fi, sk_pos_t at, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    if (sk_rules_errors_vadd(c->errs, c->files[fi].path, at.line, at.col, fmt,
-                             ap) != 0)
+    if (sk_rules_errors_vadd(c->errs, c->files[fi].path, at.line, at.col, fmt, ap) != 0)
         c->oom = 1;
     va_end(ap);
 }
 
 /* "unknown <kind> '<ref>' <where> (did you mean '<hint>'?)" */
-void sk_ac_unknown(ac_t *c, size_t fi, sk_pos_t at, const char *kind,
-                const char *ref, const char *where, const sk_strmap_t *known)
+void sk_ac_unknown(ac_t *c, size_t fi, sk_pos_t at, const char *kind, const char *ref,
+                   const char *where, const sk_strmap_t *known)
 {
     const char *hint = sk_rules_suggest_map(known, ref);
 
     if (hint)
-        sk_ac_error(c, fi, at, "unknown %s '%s' %s (did you mean '%s'?)", kind,
-                 ref, where, hint);
+        sk_ac_error(c, fi, at, "unknown %s '%s' %s (did you mean '%s'?)", kind, ref, where, hint);
     else
         sk_ac_error(c, fi, at, "unknown %s '%s' %s", kind, ref, where);
 }
@@ -93,25 +91,22 @@ static int ac_person_id_ok(const char *id)
  * Checks the id of entry `path` and that it is the first of its kind.
  * Returns 1 when the entry should be compiled.
  */
-int sk_ac_define(ac_t *c, size_t fi, const char *kind, const char *id,
-              const char *path)
+int sk_ac_define(ac_t *c, size_t fi, const char *kind, const char *id, const char *path)
 {
     sk_pos_t at = sk_ac_pos(c, fi, "%s.id", path);
     char *key;
     ac_origin_t *o;
 
     if (!id || !*id) {
-        sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s", path),
-                 "missing required field 'id' in %s", kind);
+        sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s", path), "missing required field 'id' in %s", kind);
         return 0;
     }
-    if (strcmp(kind, "person") == 0 ? !ac_person_id_ok(id)
-                                    : !sk_rules_id_syntax_ok(id)) {
+    if (strcmp(kind, "person") == 0 ? !ac_person_id_ok(id) : !sk_rules_id_syntax_ok(id)) {
         sk_ac_error(c, fi, at,
-                 "invalid %s id '%s': use lowercase letters, digits, '_', "
-                 "'.'%s and '-', starting with a letter or digit, at most 64 "
-                 "characters",
-                 kind, id, strcmp(kind, "person") == 0 ? ", '@', '+'" : "");
+                    "invalid %s id '%s': use lowercase letters, digits, '_', "
+                    "'.'%s and '-', starting with a letter or digit, at most 64 "
+                    "characters",
+                    kind, id, strcmp(kind, "person") == 0 ? ", '@', '+'" : "");
         return 0;
     }
     key = sk_arena_sprintf(&c->tmp, "%s:%s", kind, id);
@@ -121,8 +116,8 @@ int sk_ac_define(ac_t *c, size_t fi, const char *kind, const char *id,
     }
     o = sk_strmap_get(&c->origin, key);
     if (o) {
-        sk_ac_error(c, fi, at, "duplicate %s '%s' (first defined at %s:%d:%d)",
-                 kind, id, o->file, o->pos.line, o->pos.col);
+        sk_ac_error(c, fi, at, "duplicate %s '%s' (first defined at %s:%d:%d)", kind, id, o->file,
+                    o->pos.line, o->pos.col);
         return 0;
     }
     o = sk_arena_calloc(&c->tmp, 1, sizeof(*o));
@@ -135,4 +130,3 @@ int sk_ac_define(ac_t *c, size_t fi, const char *kind, const char *id,
     sk_ac_put(c, &c->origin, key, o);
     return 1;
 }
-

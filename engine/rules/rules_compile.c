@@ -24,7 +24,6 @@
 
 #define RULES_LEVEL_MAX 100
 
-
 /* Where something was first defined, for duplicate messages. */
 typedef struct cc_origin {
     const char *file;
@@ -54,29 +53,27 @@ typedef struct cc {
     sk_rules_t *r;
     const sk_rules_file_t *files;
     size_t n_files;
-    int check_refs;          /* 0 after a structural failure */
+    int check_refs; /* 0 after a structural failure */
     sk_rules_errors_t *errs;
     size_t errs_before;
     int oom;
-    sk_arena_t tmp;          /* compile-time only */
-    sk_strmap_t app_origin;  /* app id -> cc_origin_t* */
-    sk_strmap_t ent_origin;  /* key -> cc_origin_t* */
-    sk_strmap_t rot_origin;  /* rotation id -> cc_origin_t* */
-    sk_strmap_t profiles;    /* id -> cc_profile_t* */
-    sk_strmap_t enr_origin;  /* enrollment id -> cc_origin_t* */
+    sk_arena_t tmp;         /* compile-time only */
+    sk_strmap_t app_origin; /* app id -> cc_origin_t* */
+    sk_strmap_t ent_origin; /* key -> cc_origin_t* */
+    sk_strmap_t rot_origin; /* rotation id -> cc_origin_t* */
+    sk_strmap_t profiles;   /* id -> cc_profile_t* */
+    sk_strmap_t enr_origin; /* enrollment id -> cc_origin_t* */
     cc_enroll_t *enrolls;
     size_t n_enrolls;
 } cc_t;
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static sk_pos_t cc_pos(const cc_t *c, size_t fi, int want_key,
-                       const char *fmt, ...)
+static sk_pos_t cc_pos(const cc_t *c, size_t fi, int want_key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* Position of a path in file fi (see sk_pos_index_at). */
-static sk_pos_t cc_pos(const cc_t *c, size_t fi, int want_key,
-                       const char *fmt, ...)
+static sk_pos_t cc_pos(const cc_t *c, size_t fi, int want_key, const char *fmt, ...)
 {
     char path[512];
     va_list ap;
@@ -96,23 +93,19 @@ static void cc_error(cc_t *c, size_t fi, sk_pos_t at, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    if (sk_rules_errors_vadd(c->errs, c->files[fi].path, at.line, at.col, fmt,
-                             ap) != 0)
+    if (sk_rules_errors_vadd(c->errs, c->files[fi].path, at.line, at.col, fmt, ap) != 0)
         c->oom = 1;
     va_end(ap);
 }
-
 
 /*
  * Checks the id of entry `path` (e.g. "apps[3]") in file fi: present and
  * well-formed. `kind` names the entry in messages. Returns 1 when usable.
  */
-static int cc_check_id(cc_t *c, size_t fi, const char *kind, const char *id,
-                       const char *path)
+static int cc_check_id(cc_t *c, size_t fi, const char *kind, const char *id, const char *path)
 {
     if (!id || !*id) {
-        cc_error(c, fi, cc_pos(c, fi, !id ? 0 : 1, "%s%s", path,
-                               !id ? "" : ".id"),
+        cc_error(c, fi, cc_pos(c, fi, !id ? 0 : 1, "%s%s", path, !id ? "" : ".id"),
                  "missing required field 'id' in %s", kind);
         return 0;
     }
@@ -131,15 +124,15 @@ static int cc_check_id(cc_t *c, size_t fi, const char *kind, const char *id,
  * Registers `key` in the origin map `m`. Returns 1 when new; 0 after
  * reporting "duplicate <kind> 'key' (first defined at ...)".
  */
-static int cc_unique(cc_t *c, sk_strmap_t *m, size_t fi, const char *kind,
-                     const char *key, sk_pos_t at)
+static int cc_unique(cc_t *c, sk_strmap_t *m, size_t fi, const char *kind, const char *key,
+                     sk_pos_t at)
 {
     cc_origin_t *o = sk_strmap_get(m, key);
     char *kcopy;
 
     if (o) {
-        cc_error(c, fi, at, "duplicate %s '%s' (first defined at %s:%d:%d)",
-                 kind, key, o->file, o->pos.line, o->pos.col);
+        cc_error(c, fi, at, "duplicate %s '%s' (first defined at %s:%d:%d)", kind, key, o->file,
+                 o->pos.line, o->pos.col);
         return 0;
     }
     o = sk_arena_calloc(&c->tmp, 1, sizeof(*o));
@@ -153,21 +146,17 @@ static int cc_unique(cc_t *c, sk_strmap_t *m, size_t fi, const char *kind,
     return 1;
 }
 
-
-
 /* Reports an unknown reference with a suggestion when there is one. */
-static void cc_unknown(cc_t *c, size_t fi, sk_pos_t at, const char *kind,
-                       const char *ref, const char *in_kind, const char *in_id,
-                       const sk_strmap_t *known)
+static void cc_unknown(cc_t *c, size_t fi, sk_pos_t at, const char *kind, const char *ref,
+                       const char *in_kind, const char *in_id, const sk_strmap_t *known)
 {
     const char *hint = sk_rules_suggest_map(known, ref);
 
     if (hint)
-        cc_error(c, fi, at, "unknown %s '%s' in %s '%s' (did you mean '%s'?)",
-                 kind, ref, in_kind, in_id, hint);
+        cc_error(c, fi, at, "unknown %s '%s' in %s '%s' (did you mean '%s'?)", kind, ref, in_kind,
+                 in_id, hint);
     else
-        cc_error(c, fi, at, "unknown %s '%s' in %s '%s'", kind, ref, in_kind,
-                 in_id);
+        cc_error(c, fi, at, "unknown %s '%s' in %s '%s'", kind, ref, in_kind, in_id);
 }
 
 /*
@@ -175,9 +164,8 @@ static void cc_unknown(cc_t *c, size_t fi, sk_pos_t at, const char *kind,
  * Absent text gives `dflt` (or an error when dflt < 0: required).
  * Returns 1 when *out is usable.
  */
-static int cc_duration(cc_t *c, size_t fi, const char *text,
-                       const char *field, const char *path, const char *kind,
-                       const char *id, sk_ms_t dflt, sk_ms_t *out)
+static int cc_duration(cc_t *c, size_t fi, const char *text, const char *field, const char *path,
+                       const char *kind, const char *id, sk_ms_t dflt, sk_ms_t *out)
 {
     if (!text) {
         if (dflt >= 0) {
@@ -211,8 +199,8 @@ static const char *cc_str(cc_t *c, const char *s)
 /* ---- checks, one kind at a time ---------------------------------------- */
 
 /* Checks one entitlement of app `app` and, when valid, compiles it. */
-static void cc_entitlement(cc_t *c, size_t fi, const char *app, unsigned ai,
-                           unsigned ei, const sk_raw_ent_t *re)
+static void cc_entitlement(cc_t *c, size_t fi, const char *app, unsigned ai, unsigned ei,
+                           const sk_raw_ent_t *re)
 {
     char path[64], key[2 * SK_RULES_ID_MAX + 2];
     sk_ms_t max = 0;
@@ -223,10 +211,8 @@ static void cc_entitlement(cc_t *c, size_t fi, const char *app, unsigned ai,
     if (!cc_check_id(c, fi, "entitlement", re->id, path))
         return;
     snprintf(key, sizeof(key), "%s/%s", app, re->id);
-    ok = cc_unique(c, &c->ent_origin, fi, "entitlement", key,
-                   cc_pos(c, fi, 0, "%s.id", path));
-    if (!cc_duration(c, fi, re->max_duration, "max_duration", path,
-                     "entitlement", key, -1, &max))
+    ok = cc_unique(c, &c->ent_origin, fi, "entitlement", key, cc_pos(c, fi, 0, "%s.id", path));
+    if (!cc_duration(c, fi, re->max_duration, "max_duration", path, "entitlement", key, -1, &max))
         return;
     if (max == 0) {
         cc_error(c, fi, cc_pos(c, fi, 0, "%s.max_duration", path),
@@ -258,8 +244,7 @@ static void cc_apps(cc_t *c, size_t fi, const sk_raw_doc_t *d)
         snprintf(path, sizeof(path), "apps[%u]", ai);
         if (!cc_check_id(c, fi, "app", a->id, path))
             continue;
-        if (!cc_unique(c, &c->app_origin, fi, "app", a->id,
-                       cc_pos(c, fi, 0, "%s.id", path)))
+        if (!cc_unique(c, &c->app_origin, fi, "app", a->id, cc_pos(c, fi, 0, "%s.id", path)))
             continue; /* its entitlements would only repeat the error */
         c->r->stats.apps++;
         for (unsigned ei = 0; ei < a->entitlements_count; ei++)
@@ -267,8 +252,7 @@ static void cc_apps(cc_t *c, size_t fi, const sk_raw_doc_t *d)
     }
 }
 
-static const char *const cc_platforms[] = {"pagerduty", "opsgenie", "ical",
-                                           "manual"};
+static const char *const cc_platforms[] = {"pagerduty", "opsgenie", "ical", "manual"};
 
 static void cc_rotations(cc_t *c, size_t fi, const sk_raw_doc_t *d)
 {
@@ -283,17 +267,16 @@ static void cc_rotations(cc_t *c, size_t fi, const sk_raw_doc_t *d)
             continue;
         if (rr->platform) {
             size_t k = 0;
-            while (k < SK_ARRAY_LEN(cc_platforms) &&
-                   strcmp(rr->platform, cc_platforms[k]) != 0)
+            while (k < SK_ARRAY_LEN(cc_platforms) && strcmp(rr->platform, cc_platforms[k]) != 0)
                 k++;
             if (k == SK_ARRAY_LEN(cc_platforms)) {
-                const char *hint = sk_rules_suggest(
-                    rr->platform, cc_platforms, SK_ARRAY_LEN(cc_platforms));
+                const char *hint =
+                    sk_rules_suggest(rr->platform, cc_platforms, SK_ARRAY_LEN(cc_platforms));
                 cc_error(c, fi, cc_pos(c, fi, 0, "%s.platform", path),
-                         "unknown platform '%s' in rotation '%s' (%s%s%s)",
-                         rr->platform, rr->id,
-                         hint ? "did you mean '" : "expected pagerduty, "
-                                                   "opsgenie, ical or manual",
+                         "unknown platform '%s' in rotation '%s' (%s%s%s)", rr->platform, rr->id,
+                         hint ? "did you mean '"
+                              : "expected pagerduty, "
+                                "opsgenie, ical or manual",
                          hint ? hint : "", hint ? "'?" : "");
                 ok = 0;
             }
@@ -328,15 +311,15 @@ static void cc_profiles(cc_t *c, size_t fi, const sk_raw_doc_t *d)
             cc_error(c, fi, at, "profile '%s' has no entitlements", rp->id);
         if (sk_strmap_get(&c->profiles, rp->id)) {
             const cc_profile_t *first = sk_strmap_get(&c->profiles, rp->id);
-            cc_error(c, fi, at, "duplicate profile '%s' (first defined at "
-                     "%s:%d:%d)", rp->id, first->origin.file,
-                     first->origin.pos.line, first->origin.pos.col);
+            cc_error(c, fi, at,
+                     "duplicate profile '%s' (first defined at "
+                     "%s:%d:%d)",
+                     rp->id, first->origin.file, first->origin.pos.line, first->origin.pos.col);
             continue;
         }
         p = sk_arena_calloc(&c->tmp, 1, sizeof(*p));
         if (p)
-            p->ents = sk_arena_calloc(&c->tmp, rp->entitlements_count + 1,
-                                      sizeof(*p->ents));
+            p->ents = sk_arena_calloc(&c->tmp, rp->entitlements_count + 1, sizeof(*p->ents));
         if (!p || !p->ents || !(p->id = sk_arena_strdup(&c->tmp, rp->id)) ||
             sk_strmap_put(&c->profiles, p->id, p) != 0) {
             c->oom = 1;
@@ -348,37 +331,32 @@ static void cc_profiles(cc_t *c, size_t fi, const sk_raw_doc_t *d)
             const char *ref = rp->entitlements[k];
             const sk_entitlement_t *e = sk_strmap_get(&c->r->ents, ref);
             if (!e && c->check_refs && !sk_strmap_get(&c->ent_origin, ref))
-                cc_unknown(c, fi,
-                           cc_pos(c, fi, 0, "%s.entitlements[%u]", path, k),
-                           "entitlement", ref, "profile", rp->id,
-                           &c->ent_origin);
+                cc_unknown(c, fi, cc_pos(c, fi, 0, "%s.entitlements[%u]", path, k), "entitlement",
+                           ref, "profile", rp->id, &c->ent_origin);
             p->ents[p->n_ents++] = e;
         }
     }
 }
 
 /* Resolves the rotation and profile lists of one enrollment into ce. */
-static void cc_enroll_refs(cc_t *c, size_t fi, const char *path,
-                           const sk_raw_enroll_t *re, cc_enroll_t *ce)
+static void cc_enroll_refs(cc_t *c, size_t fi, const char *path, const sk_raw_enroll_t *re,
+                           cc_enroll_t *ce)
 {
     for (unsigned k = 0; k < re->rotations_count; k++) {
         sk_rotation_t *rot = sk_strmap_get(&c->r->rotations, re->rotations[k]);
         if (rot)
             ce->rots[ce->n_rots++] = rot;
-        else if (c->check_refs &&
-                 !sk_strmap_get(&c->rot_origin, re->rotations[k]))
-            cc_unknown(c, fi, cc_pos(c, fi, 0, "%s.rotations[%u]", path, k),
-                       "rotation", re->rotations[k], "enrollment", re->id,
-                       &c->rot_origin);
+        else if (c->check_refs && !sk_strmap_get(&c->rot_origin, re->rotations[k]))
+            cc_unknown(c, fi, cc_pos(c, fi, 0, "%s.rotations[%u]", path, k), "rotation",
+                       re->rotations[k], "enrollment", re->id, &c->rot_origin);
     }
     for (unsigned k = 0; k < re->profiles_count; k++) {
         const cc_profile_t *p = sk_strmap_get(&c->profiles, re->profiles[k]);
         if (p)
             ce->profiles[ce->n_profiles++] = p;
         else if (c->check_refs)
-            cc_unknown(c, fi, cc_pos(c, fi, 0, "%s.profiles[%u]", path, k),
-                       "profile", re->profiles[k], "enrollment", re->id,
-                       &c->profiles);
+            cc_unknown(c, fi, cc_pos(c, fi, 0, "%s.profiles[%u]", path, k), "profile",
+                       re->profiles[k], "enrollment", re->id, &c->profiles);
     }
 }
 
@@ -404,12 +382,11 @@ static void cc_enrollments(cc_t *c, size_t fi, const sk_raw_doc_t *d)
             cc_error(c, fi, at, "enrollment '%s' lists no profiles", re->id);
             ok = 0;
         }
-        ok &= cc_duration(c, fi, re->grant_before, "grant_before", path,
-                          "enrollment", re->id, 0, &ce->before);
-        ok &= cc_duration(c, fi, re->revoke_after, "revoke_after", path,
-                          "enrollment", re->id, 0, &ce->after);
-        if (re->max_escalation_level &&
-            *re->max_escalation_level > RULES_LEVEL_MAX) {
+        ok &= cc_duration(c, fi, re->grant_before, "grant_before", path, "enrollment", re->id, 0,
+                          &ce->before);
+        ok &= cc_duration(c, fi, re->revoke_after, "revoke_after", path, "enrollment", re->id, 0,
+                          &ce->after);
+        if (re->max_escalation_level && *re->max_escalation_level > RULES_LEVEL_MAX) {
             cc_error(c, fi, cc_pos(c, fi, 0, "%s.max_escalation_level", path),
                      "max_escalation_level %u is too large (at most %d; 0 "
                      "means every level)",
@@ -417,12 +394,9 @@ static void cc_enrollments(cc_t *c, size_t fi, const sk_raw_doc_t *d)
             ok = 0;
         }
         ce->id = cc_str(c, re->id);
-        ce->level = re->max_escalation_level ? (int)*re->max_escalation_level
-                                             : 0;
-        ce->rots = sk_arena_calloc(&c->tmp, re->rotations_count + 1,
-                                   sizeof(*ce->rots));
-        ce->profiles = sk_arena_calloc(&c->tmp, re->profiles_count + 1,
-                                       sizeof(*ce->profiles));
+        ce->level = re->max_escalation_level ? (int)*re->max_escalation_level : 0;
+        ce->rots = sk_arena_calloc(&c->tmp, re->rotations_count + 1, sizeof(*ce->rots));
+        ce->profiles = sk_arena_calloc(&c->tmp, re->profiles_count + 1, sizeof(*ce->profiles));
         if (!ce->rots || !ce->profiles) {
             c->oom = 1;
             return;
@@ -472,8 +446,8 @@ static void cc_flatten(cc_t *c)
             }
         }
         for (size_t i = 0; pass == 0 && i < r->n_rot; i++) {
-            r->rot[i].edges = sk_arena_calloc(&r->arena, r->rot[i].n_edges + 1,
-                                              sizeof(sk_enrollment_edge_t));
+            r->rot[i].edges =
+                sk_arena_calloc(&r->arena, r->rot[i].n_edges + 1, sizeof(sk_enrollment_edge_t));
             if (!r->rot[i].edges) {
                 c->oom = 1;
                 goto out;
@@ -483,7 +457,6 @@ static void cc_flatten(cc_t *c)
 out:
     free(fill);
 }
-
 
 static void cc_hash_str(XXH3_state_t *st, const char *s)
 {
@@ -535,8 +508,8 @@ static int cc_version(sk_rules_t *r)
         sk_rules_access_hash(r->access, st);
     h = XXH3_128bits_digest(st);
     XXH3_freeState(st);
-    snprintf(r->version, sizeof(r->version), "%016llx%016llx",
-             (unsigned long long)h.high64, (unsigned long long)h.low64);
+    snprintf(r->version, sizeof(r->version), "%016llx%016llx", (unsigned long long)h.high64,
+             (unsigned long long)h.low64);
     return 0;
 }
 
@@ -562,8 +535,8 @@ static int cc_alloc(cc_t *c)
     return c->r->ent && c->r->rot && c->enrolls ? 0 : SK_ENOMEM;
 }
 
-sk_rules_t *sk_rules_compile(const sk_rules_file_t *files, size_t n_files,
-                             int structural_failure, sk_rules_errors_t *errs)
+sk_rules_t *sk_rules_compile(const sk_rules_file_t *files, size_t n_files, int structural_failure,
+                             sk_rules_errors_t *errs)
 {
     cc_t c;
     sk_rules_t *r = calloc(1, sizeof(*r));
@@ -606,8 +579,7 @@ sk_rules_t *sk_rules_compile(const sk_rules_file_t *files, size_t n_files,
         if (files[fi].doc)
             cc_enrollments(&c, fi, files[fi].doc);
     if (!c.oom)
-        r->access = sk_rules_access_compile(r, files, n_files, c.check_refs,
-                                            errs, &c.oom);
+        r->access = sk_rules_access_compile(r, files, n_files, c.check_refs, errs, &c.oom);
     if (c.oom || structural_failure || errs->count > c.errs_before)
         goto out;
     cc_flatten(&c);
@@ -647,4 +619,3 @@ void sk_rules_destroy(sk_rules_t *rules)
     sk_arena_fini(&rules->arena);
     free(rules);
 }
-

@@ -38,13 +38,12 @@ void sk_rules_errors_print(const sk_rules_errors_t *errs, FILE *out)
 {
     for (size_t i = 0; i < errs->count; i++) {
         const sk_rules_error_t *e = &errs->items[i];
-        fprintf(out, "%s:%d:%d: %s\n", e->file, e->line, e->column,
-                e->message);
+        fprintf(out, "%s:%d:%d: %s\n", e->file, e->line, e->column, e->message);
     }
 }
 
-int sk_rules_errors_vadd(sk_rules_errors_t *errs, const char *file, int line,
-                         int col, const char *fmt, va_list ap)
+int sk_rules_errors_vadd(sk_rules_errors_t *errs, const char *file, int line, int col,
+                         const char *fmt, va_list ap)
 {
     int rc = SK_ENOMEM;
     char *msg = NULL, *fcopy = NULL;
@@ -78,8 +77,8 @@ out:
     return rc;
 }
 
-int sk_rules_errors_add(sk_rules_errors_t *errs, const char *file, int line,
-                        int col, const char *fmt, ...)
+int sk_rules_errors_add(sk_rules_errors_t *errs, const char *file, int line, int col,
+                        const char *fmt, ...)
 {
     va_list ap;
     int rc;
@@ -140,8 +139,7 @@ int sk_rules_edit_distance(const char *a, const char *b)
     return row[lb] > 255 ? 255 : row[lb];
 }
 
-const char *sk_rules_suggest(const char *word, const char *const *cands,
-                             size_t n)
+const char *sk_rules_suggest(const char *word, const char *const *cands, size_t n)
 {
     const char *best = NULL;
     int best_d = 3;

@@ -23,23 +23,21 @@
 #include <cyaml/cyaml.h>
 
 #define RULES_FILE_MAX (16u * 1024 * 1024)
-#define RULES_LOG_MAX 4096
+#define RULES_LOG_MAX  4096
 
 /* ---- schemas ----------------------------------------------------------- */
 
-#define OPT_STR(key, type, member)                                             \
-    CYAML_FIELD_STRING_PTR(key, CYAML_FLAG_OPTIONAL, type, member, 0,          \
-                           CYAML_UNLIMITED)
-#define OPT_SEQ(key, type, member, entry)                                      \
-    CYAML_FIELD_SEQUENCE(key, CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER, type,  \
-                         member, entry, 0, CYAML_UNLIMITED)
+#define OPT_STR(key, type, member)                                                                 \
+    CYAML_FIELD_STRING_PTR(key, CYAML_FLAG_OPTIONAL, type, member, 0, CYAML_UNLIMITED)
+#define OPT_SEQ(key, type, member, entry)                                                          \
+    CYAML_FIELD_SEQUENCE(key, CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER, type, member, entry, 0,    \
+                         CYAML_UNLIMITED)
 
 static const cyaml_schema_value_t string_entry = {
     CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, CYAML_UNLIMITED),
 };
 
-#define OPT_BOOL(key, type, member)                                            \
-    CYAML_FIELD_BOOL_PTR(key, CYAML_FLAG_OPTIONAL, type, member)
+#define OPT_BOOL(key, type, member) CYAML_FIELD_BOOL_PTR(key, CYAML_FLAG_OPTIONAL, type, member)
 
 static const cyaml_schema_field_t request_fields[] = {
     OPT_BOOL("self_service", sk_raw_request_t, self_service),
@@ -58,8 +56,7 @@ static const cyaml_schema_field_t ent_fields[] = {
     OPT_STR("resource", sk_raw_ent_t, resource),
     OPT_STR("permission", sk_raw_ent_t, permission),
     OPT_STR("max_duration", sk_raw_ent_t, max_duration),
-    CYAML_FIELD_MAPPING_PTR("request", CYAML_FLAG_OPTIONAL, sk_raw_ent_t,
-                            request, request_fields),
+    CYAML_FIELD_MAPPING_PTR("request", CYAML_FLAG_OPTIONAL, sk_raw_ent_t, request, request_fields),
     CYAML_FIELD_END,
 };
 static const cyaml_schema_value_t ent_entry = {
@@ -93,8 +90,8 @@ static const cyaml_schema_field_t profile_fields[] = {
     OPT_STR("name", sk_raw_profile_t, name),
     OPT_STR("description", sk_raw_profile_t, description),
     OPT_SEQ("entitlements", sk_raw_profile_t, entitlements, &string_entry),
-    CYAML_FIELD_MAPPING_PTR("request", CYAML_FLAG_OPTIONAL, sk_raw_profile_t,
-                            request, request_fields),
+    CYAML_FIELD_MAPPING_PTR("request", CYAML_FLAG_OPTIONAL, sk_raw_profile_t, request,
+                            request_fields),
     CYAML_FIELD_END,
 };
 static const cyaml_schema_value_t profile_entry = {
@@ -107,8 +104,8 @@ static const cyaml_schema_field_t enroll_fields[] = {
     OPT_SEQ("profiles", sk_raw_enroll_t, profiles, &string_entry),
     OPT_STR("grant_before", sk_raw_enroll_t, grant_before),
     OPT_STR("revoke_after", sk_raw_enroll_t, revoke_after),
-    CYAML_FIELD_UINT_PTR("max_escalation_level", CYAML_FLAG_OPTIONAL,
-                         sk_raw_enroll_t, max_escalation_level),
+    CYAML_FIELD_UINT_PTR("max_escalation_level", CYAML_FLAG_OPTIONAL, sk_raw_enroll_t,
+                         max_escalation_level),
     CYAML_FIELD_END,
 };
 static const cyaml_schema_value_t enroll_entry = {
@@ -143,8 +140,7 @@ static const cyaml_schema_field_t reviewers_fields[] = {
     OPT_BOOL("manager", sk_raw_reviewers_t, manager),
     OPT_BOOL("app_owner", sk_raw_reviewers_t, app_owner),
     OPT_STR("on_call", sk_raw_reviewers_t, on_call),
-    CYAML_FIELD_INT_PTR("approvals", CYAML_FLAG_OPTIONAL, sk_raw_reviewers_t,
-                        approvals),
+    CYAML_FIELD_INT_PTR("approvals", CYAML_FLAG_OPTIONAL, sk_raw_reviewers_t, approvals),
     OPT_BOOL("allow_self_approval", sk_raw_reviewers_t, allow_self_approval),
     CYAML_FIELD_END,
 };
@@ -152,8 +148,8 @@ static const cyaml_schema_field_t reviewers_fields[] = {
 static const cyaml_schema_field_t step_fields[] = {
     OPT_BOOL("auto_approve", sk_raw_step_t, auto_approve),
     OPT_STR("condition", sk_raw_step_t, condition),
-    CYAML_FIELD_MAPPING_PTR("reviewers", CYAML_FLAG_OPTIONAL, sk_raw_step_t,
-                            reviewers, reviewers_fields),
+    CYAML_FIELD_MAPPING_PTR("reviewers", CYAML_FLAG_OPTIONAL, sk_raw_step_t, reviewers,
+                            reviewers_fields),
     CYAML_FIELD_END,
 };
 static const cyaml_schema_value_t step_entry = {
@@ -237,16 +233,14 @@ typedef struct load_log {
     size_t len;
 } load_log_t;
 
-static void load_log_fn(cyaml_log_t level, void *ctx, const char *fmt,
-                        va_list args)
+static void load_log_fn(cyaml_log_t level, void *ctx, const char *fmt, va_list args)
 {
     load_log_t *log = ctx;
     int n;
 
     if (level < CYAML_LOG_ERROR || log->len >= sizeof(log->text) - 1)
         return;
-    n = vsnprintf(log->text + log->len, sizeof(log->text) - log->len, fmt,
-                  args);
+    n = vsnprintf(log->text + log->len, sizeof(log->text) - log->len, fmt, args);
     if (n > 0)
         log->len += (size_t)n;
     if (log->len >= sizeof(log->text))
@@ -257,12 +251,12 @@ static void load_log_fn(cyaml_log_t level, void *ctx, const char *fmt,
 
 /* The failing node, reconstructed from the backtrace. */
 typedef struct load_where {
-    char path[512];                       /* position-index path */
-    const cyaml_schema_value_t *schema;   /* schema of the failing node */
-    const cyaml_schema_field_t *mapping;  /* fields of the innermost mapping */
-    const char *field;                    /* innermost field name, or NULL */
-    unsigned entry;                       /* innermost entry (1-based), or 0 */
-    sk_pos_t logged;                      /* innermost position libcyaml gave */
+    char path[512];                      /* position-index path */
+    const cyaml_schema_value_t *schema;  /* schema of the failing node */
+    const cyaml_schema_field_t *mapping; /* fields of the innermost mapping */
+    const char *field;                   /* innermost field name, or NULL */
+    unsigned entry;                      /* innermost entry (1-based), or 0 */
+    sk_pos_t logged;                     /* innermost position libcyaml gave */
 } load_where_t;
 
 /* Applies one backtrace frame, outermost first. */
@@ -273,8 +267,7 @@ static void load_where_frame(load_where_t *w, const char *line)
     size_t l, c;
     size_t plen = strlen(w->path);
 
-    if (sscanf(line, " in mapping field '%127[^']' (line: %zu, column: %zu)",
-               name, &l, &c) == 3) {
+    if (sscanf(line, " in mapping field '%127[^']' (line: %zu, column: %zu)", name, &l, &c) == 3) {
         const cyaml_schema_field_t *f = NULL;
         if (w->schema && w->schema->type == CYAML_MAPPING) {
             w->mapping = w->schema->mapping.fields;
@@ -286,10 +279,8 @@ static void load_where_frame(load_where_t *w, const char *line)
             w->mapping = w->schema->mapping.fields; /* e.g. request: */
         w->field = f && f->key ? f->key : NULL;
         w->entry = 0;
-        snprintf(w->path + plen, sizeof(w->path) - plen, "%s%s",
-                 plen ? "." : "", name);
-    } else if (sscanf(line, " in sequence entry '%u' (line: %zu, column: %zu)",
-                      &n, &l, &c) == 3) {
+        snprintf(w->path + plen, sizeof(w->path) - plen, "%s%s", plen ? "." : "", name);
+    } else if (sscanf(line, " in sequence entry '%u' (line: %zu, column: %zu)", &n, &l, &c) == 3) {
         if (w->schema && w->schema->type == CYAML_SEQUENCE)
             w->schema = w->schema->sequence.entry;
         else
@@ -297,10 +288,8 @@ static void load_where_frame(load_where_t *w, const char *line)
         if (w->schema && w->schema->type == CYAML_MAPPING)
             w->mapping = w->schema->mapping.fields;
         w->entry = n;
-        snprintf(w->path + plen, sizeof(w->path) - plen, "[%u]",
-                 n > 0 ? n - 1 : 0);
-    } else if (sscanf(line, " in mapping (line: %zu, column: %zu)", &l,
-                      &c) != 2) {
+        snprintf(w->path + plen, sizeof(w->path) - plen, "[%u]", n > 0 ? n - 1 : 0);
+    } else if (sscanf(line, " in mapping (line: %zu, column: %zu)", &l, &c) != 2) {
         return;
     }
     w->logged.line = (int)l;
@@ -355,15 +344,13 @@ static void load_node_name(const load_where_t *w, char *buf, size_t len)
 }
 
 /* Lists the keys a mapping accepts: "id, name, owner, entitlements". */
-static void load_key_list(const cyaml_schema_field_t *fields, char *buf,
-                          size_t len)
+static void load_key_list(const cyaml_schema_field_t *fields, char *buf, size_t len)
 {
     size_t used = 0;
 
     buf[0] = '\0';
     for (const cyaml_schema_field_t *f = fields; f && f->key; f++) {
-        int n = snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
-                         f->key);
+        int n = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", f->key);
         if (n < 0 || (size_t)n >= len - used)
             break;
         used += (size_t)n;
@@ -371,16 +358,15 @@ static void load_key_list(const cyaml_schema_field_t *fields, char *buf,
 }
 
 /* Error for "Unexpected key: K". */
-static int load_unknown_key(const sk_rules_file_t *f, const load_where_t *w,
-                            const char *key, sk_rules_errors_t *errs)
+static int load_unknown_key(const sk_rules_file_t *f, const load_where_t *w, const char *key,
+                            sk_rules_errors_t *errs)
 {
     const char *cands[16];
     size_t n = 0;
     const char *hint;
     char keys[256];
     const cyaml_schema_field_t *fields = w->mapping ? w->mapping : doc_fields;
-    sk_pos_t at = sk_pos_index_at(&f->pos, 1, "%s%s%s", w->path,
-                                  w->path[0] ? "." : "", key);
+    sk_pos_t at = sk_pos_index_at(&f->pos, 1, "%s%s%s", w->path, w->path[0] ? "." : "", key);
 
     if (at.line == 0)
         at = w->logged;
@@ -394,16 +380,16 @@ static int load_unknown_key(const sk_rules_file_t *f, const load_where_t *w,
                                    key, load_mapping_name(fields), hint);
     load_key_list(fields, keys, sizeof(keys));
     return sk_rules_errors_add(errs, f->path, at.line, at.col,
-                               "unknown key '%s' in %s (expected one of: %s)",
-                               key, load_mapping_name(fields), keys);
+                               "unknown key '%s' in %s (expected one of: %s)", key,
+                               load_mapping_name(fields), keys);
 }
 
 /*
  * Turns what libcyaml logged for file f (and its error code) into one
  * error. Returns 0 or SK_ENOMEM.
  */
-static int load_translate(const sk_rules_file_t *f, const char *logtext,
-                          cyaml_err_t err, sk_rules_errors_t *errs)
+static int load_translate(const sk_rules_file_t *f, const char *logtext, cyaml_err_t err,
+                          sk_rules_errors_t *errs)
 {
     char msg[512] = "";
     char what[600];
@@ -438,8 +424,7 @@ static int load_translate(const sk_rules_file_t *f, const char *logtext,
 
     if (sscanf(msg, "Unexpected key: %255[^\n]", arg) == 1) {
         rc = load_unknown_key(f, &w, arg, errs);
-    } else if (sscanf(msg, "Mapping field already seen: %255[^\n]", arg) ==
-               1) {
+    } else if (sscanf(msg, "Mapping field already seen: %255[^\n]", arg) == 1) {
         sk_pos_t dup = sk_pos_index_at(&f->pos, 1, "%s#dup", w.path);
         sk_pos_t first = sk_pos_index_at(&f->pos, 1, "%s", w.path);
         if (dup.line == 0)
@@ -447,31 +432,30 @@ static int load_translate(const sk_rules_file_t *f, const char *logtext,
         rc = sk_rules_errors_add(errs, f->path, dup.line, dup.col,
                                  "duplicate key '%s' in %s (first at "
                                  "%d:%d)",
-                                 arg, load_mapping_name(w.mapping), first.line,
-                                 first.col);
+                                 arg, load_mapping_name(w.mapping), first.line, first.col);
     } else if (strncmp(msg, "Expecting ", 10) == 0) {
         const char *got = strstr(msg, "got event: ");
         rc = sk_rules_errors_add(errs, f->path, at.line, at.col,
-                                 "wrong type for %s: expected %s%s, got %s",
-                                 what, load_type_name(w.schema),
-                                 w.path[0] ? "" : " (keys: apps, rotations, "
-                                                  "profiles, enrollments, "
-                                                  "people, groups, policies)",
+                                 "wrong type for %s: expected %s%s, got %s", what,
+                                 load_type_name(w.schema),
+                                 w.path[0] ? ""
+                                           : " (keys: apps, rotations, "
+                                             "profiles, enrollments, "
+                                             "people, groups, policies)",
                                  load_event_name(got ? got + 11 : ""));
     } else if (strncmp(msg, "Invalid ", 8) == 0 &&
-               sscanf(strstr(msg, "value: ") ? strstr(msg, "value: ") : "",
-                      "value: '%255[^']'", arg) == 1) {
+               sscanf(strstr(msg, "value: ") ? strstr(msg, "value: ") : "", "value: '%255[^']'",
+                      arg) == 1) {
         rc = sk_rules_errors_add(errs, f->path, at.line, at.col,
-                                 "bad value '%s' for %s: expected %s", arg,
-                                 what, load_type_name(w.schema));
+                                 "bad value '%s' for %s: expected %s", arg, what,
+                                 load_type_name(w.schema));
     } else if (err == CYAML_ERR_ALIAS) {
         sk_pos_t al = f->pos.first_alias.line ? f->pos.first_alias : at;
         rc = sk_rules_errors_add(errs, f->path, al.line, al.col,
                                  "YAML aliases are not allowed in rule files");
     } else {
         rc = sk_rules_errors_add(errs, f->path, at.line, at.col, "%s%s%s",
-                                 msg[0] ? msg : cyaml_strerror(err),
-                                 w.path[0] ? " in " : "", what);
+                                 msg[0] ? msg : cyaml_strerror(err), w.path[0] ? " in " : "", what);
     }
 out:
     free(text);
@@ -500,8 +484,7 @@ static int load_cmp_names(const void *a, const void *b)
  * *out (malloc'd array of malloc'd paths, sorted). Returns 0, or an error
  * code after adding an error that names the path.
  */
-static int load_list(const char *path, char ***out, size_t *n_out,
-                     sk_rules_errors_t *errs)
+static int load_list(const char *path, char ***out, size_t *n_out, sk_rules_errors_t *errs)
 {
     int rc = 0;
     struct stat st;
@@ -514,8 +497,7 @@ static int load_list(const char *path, char ***out, size_t *n_out,
 
     if (stat(path, &st) != 0) {
         rc = SK_EIO;
-        sk_rules_errors_add(errs, path, 0, 0, "cannot read rules: %s",
-                            strerror(errno));
+        sk_rules_errors_add(errs, path, 0, 0, "cannot read rules: %s", strerror(errno));
         goto out;
     }
     if (!S_ISDIR(st.st_mode)) {
@@ -530,8 +512,7 @@ static int load_list(const char *path, char ***out, size_t *n_out,
     dir = opendir(path);
     if (!dir) {
         rc = SK_EIO;
-        sk_rules_errors_add(errs, path, 0, 0, "cannot read rules: %s",
-                            strerror(errno));
+        sk_rules_errors_add(errs, path, 0, 0, "cannot read rules: %s", strerror(errno));
         goto out;
     }
     while ((de = readdir(dir)) != NULL) {
@@ -555,8 +536,7 @@ static int load_list(const char *path, char ***out, size_t *n_out,
     }
     if (n == 0) {
         rc = SK_ENOTFOUND;
-        sk_rules_errors_add(errs, path, 0, 0,
-                            "no rule files (*.yaml, *.yml) in directory");
+        sk_rules_errors_add(errs, path, 0, 0, "no rule files (*.yaml, *.yml) in directory");
         goto out;
     }
     qsort(names, n, sizeof(*names), load_cmp_names);
@@ -585,21 +565,17 @@ static int load_read(sk_rules_file_t *f, sk_rules_errors_t *errs)
 
     if (!fp) {
         rc = SK_EIO;
-        sk_rules_errors_add(errs, f->path, 0, 0, "cannot read: %s",
-                            strerror(errno));
+        sk_rules_errors_add(errs, f->path, 0, 0, "cannot read: %s", strerror(errno));
         goto out;
     }
-    if (fseek(fp, 0, SEEK_END) != 0 || (size = ftell(fp)) < 0 ||
-        fseek(fp, 0, SEEK_SET) != 0) {
+    if (fseek(fp, 0, SEEK_END) != 0 || (size = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) != 0) {
         rc = SK_EIO;
-        sk_rules_errors_add(errs, f->path, 0, 0, "cannot read: %s",
-                            strerror(errno));
+        sk_rules_errors_add(errs, f->path, 0, 0, "cannot read: %s", strerror(errno));
         goto out;
     }
     if ((unsigned long)size > RULES_FILE_MAX) {
         rc = SK_EINVAL;
-        sk_rules_errors_add(errs, f->path, 0, 0,
-                            "file too large (%ld bytes, limit %u)", size,
+        sk_rules_errors_add(errs, f->path, 0, 0, "file too large (%ld bytes, limit %u)", size,
                             RULES_FILE_MAX);
         goto out;
     }
@@ -622,8 +598,7 @@ out:
 }
 
 /* Loads one file: read, index, schema. Marks it failed on any error. */
-static void load_file(sk_rules_file_t *f, const cyaml_config_t *base,
-                      sk_rules_errors_t *errs)
+static void load_file(sk_rules_file_t *f, const cyaml_config_t *base, sk_rules_errors_t *errs)
 {
     load_log_t log;
     cyaml_config_t cfg = *base;
@@ -635,8 +610,8 @@ static void load_file(sk_rules_file_t *f, const cyaml_config_t *base,
         return;
     rc = sk_pos_index_build(&f->pos, f->text, f->len);
     if (rc == SK_EPARSE) {
-        sk_rules_errors_add(errs, f->path, f->pos.err_pos.line,
-                            f->pos.err_pos.col, "%s", f->pos.err_msg);
+        sk_rules_errors_add(errs, f->path, f->pos.err_pos.line, f->pos.err_pos.col, "%s",
+                            f->pos.err_msg);
         return;
     }
     if (rc) {
@@ -645,8 +620,7 @@ static void load_file(sk_rules_file_t *f, const cyaml_config_t *base,
     }
     if (f->pos.second_doc.line) {
         /* libcyaml reads only the first document: refuse the rest loudly */
-        sk_rules_errors_add(errs, f->path, f->pos.second_doc.line,
-                            f->pos.second_doc.col,
+        sk_rules_errors_add(errs, f->path, f->pos.second_doc.line, f->pos.second_doc.col,
                             "a second YAML document ('---') is not allowed: "
                             "one rule file holds one document");
         return;
@@ -654,8 +628,7 @@ static void load_file(sk_rules_file_t *f, const cyaml_config_t *base,
     log.len = 0;
     log.text[0] = '\0';
     cfg.log_ctx = &log;
-    err = cyaml_load_data(f->text, f->len, &cfg, &doc_schema,
-                          (cyaml_data_t **)&f->doc, NULL);
+    err = cyaml_load_data(f->text, f->len, &cfg, &doc_schema, (cyaml_data_t **)&f->doc, NULL);
     if (err != CYAML_OK) {
         f->doc = NULL;
         load_translate(f, log.text, err, errs);

@@ -23,8 +23,7 @@ const sk_rotation_t *sk_rules_rotation(const sk_rules_t *rules, const char *id)
     return rules && id ? sk_strmap_get(&rules->rotations, id) : NULL;
 }
 
-const sk_entitlement_t *sk_rules_entitlement(const sk_rules_t *rules,
-                                             const char *key)
+const sk_entitlement_t *sk_rules_entitlement(const sk_rules_t *rules, const char *key)
 {
     return rules && key ? sk_strmap_get(&rules->ents, key) : NULL;
 }
@@ -80,8 +79,7 @@ int sk_rules_in_group(const sk_person_t *person, const sk_group_t *group)
     return 0;
 }
 
-void sk_rules_access_stats(const sk_rules_t *rules,
-                           sk_rules_access_stats_t *out)
+void sk_rules_access_stats(const sk_rules_t *rules, sk_rules_access_stats_t *out)
 {
     const sk_rules_access_t *a = sk_rules_access_of(rules);
 
@@ -100,8 +98,7 @@ const sk_policy_t *sk_rules_policy(const sk_rules_t *rules, const char *id)
     return a && id ? sk_strmap_get(&a->policies, id) : NULL;
 }
 
-const sk_request_settings_t *sk_rules_request_settings(const sk_rules_t *rules,
-                                                       const char *key)
+const sk_request_settings_t *sk_rules_request_settings(const sk_rules_t *rules, const char *key)
 {
     const sk_rules_access_t *a = sk_rules_access_of(rules);
     return a && key ? sk_strmap_get(&a->ent_req, key) : NULL;
@@ -113,8 +110,8 @@ const sk_profile_t *sk_rules_profile(const sk_rules_t *rules, const char *id)
     return a && id ? sk_strmap_get(&a->profiles, id) : NULL;
 }
 
-const sk_request_settings_t *
-sk_rules_profile_request_settings(const sk_rules_t *rules, const char *id)
+const sk_request_settings_t *sk_rules_profile_request_settings(const sk_rules_t *rules,
+                                                               const char *id)
 {
     const sk_rules_access_t *a = sk_rules_access_of(rules);
     return a && id ? sk_strmap_get(&a->prof_req, id) : NULL;
@@ -154,8 +151,8 @@ static int same_str(const char *a, const char *b)
 int sk_rules_entitlement_same(const sk_rules_t *a, const sk_rules_t *b, const char *key)
 {
     const sk_entitlement_t *x = sk_rules_entitlement(a, key), *y = sk_rules_entitlement(b, key);
-    return x && y && same_str(x->resource, y->resource) &&
-           same_str(x->permission, y->permission) && x->max_duration_ms == y->max_duration_ms;
+    return x && y && same_str(x->resource, y->resource) && same_str(x->permission, y->permission) &&
+           x->max_duration_ms == y->max_duration_ms;
 }
 
 int sk_rules_rotation_same(const sk_rules_t *a, const sk_rules_t *b, const char *id)
@@ -165,7 +162,8 @@ int sk_rules_rotation_same(const sk_rules_t *a, const sk_rules_t *b, const char 
         return 0;
     for (size_t i = 0; i < x->n_edges; i++) {
         const sk_enrollment_edge_t *p = &x->edges[i], *q = &y->edges[i];
-        if (strcmp(p->ent->key, q->ent->key) != 0 || !sk_rules_entitlement_same(a, b, p->ent->key) ||
+        if (strcmp(p->ent->key, q->ent->key) != 0 ||
+            !sk_rules_entitlement_same(a, b, p->ent->key) ||
             p->grant_before_ms != q->grant_before_ms || p->revoke_after_ms != q->revoke_after_ms ||
             p->max_escalation_level != q->max_escalation_level)
             return 0;

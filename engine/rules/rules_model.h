@@ -15,12 +15,12 @@
 #include "rules/signers.h"
 
 struct sk_rules {
-    sk_arena_t arena;       /* everything below points into it */
-    sk_strmap_t rotations;  /* id -> sk_rotation_t* */
-    sk_strmap_t ents;       /* key -> sk_entitlement_t* */
-    sk_entitlement_t *ent;  /* in declaration order */
+    sk_arena_t arena;      /* everything below points into it */
+    sk_strmap_t rotations; /* id -> sk_rotation_t* */
+    sk_strmap_t ents;      /* key -> sk_entitlement_t* */
+    sk_entitlement_t *ent; /* in declaration order */
     size_t n_ent;
-    sk_rotation_t *rot;     /* in declaration order */
+    sk_rotation_t *rot; /* in declaration order */
     size_t n_rot;
     sk_rules_stats_t stats;
     sk_rules_access_t *access; /* people, groups, policies, requests */

@@ -20,17 +20,17 @@
 typedef struct pos_frame {
     const char *path;
     int is_map;
-    int want_key;      /* mapping: the next node is a key */
-    const char *key;   /* mapping: the key just read */
+    int want_key;    /* mapping: the next node is a key */
+    const char *key; /* mapping: the key just read */
     sk_pos_t key_pos;
-    size_t index;      /* sequence: index of the next entry */
+    size_t index; /* sequence: index of the next entry */
 } pos_frame_t;
 
 typedef struct pos_walk {
     sk_pos_index_t *ix;
     pos_frame_t stack[POS_MAX_DEPTH];
-    int depth;          /* frames in use */
-    int doc_done;       /* the first document ended */
+    int depth;    /* frames in use */
+    int doc_done; /* the first document ended */
 } pos_walk_t;
 
 static sk_pos_t pos_from_mark(yaml_mark_t m)
@@ -40,8 +40,8 @@ static sk_pos_t pos_from_mark(yaml_mark_t m)
 }
 
 /* Records a node with its path; first writer of a path wins. */
-static int pos_record(sk_pos_index_t *ix, const char *path, sk_pos_t key,
-                      sk_pos_t value, sk_pos_kind_t kind)
+static int pos_record(sk_pos_index_t *ix, const char *path, sk_pos_t key, sk_pos_t value,
+                      sk_pos_kind_t kind)
 {
     sk_pos_entry_t *e;
 
@@ -95,16 +95,13 @@ static int pos_node(pos_walk_t *w, const yaml_event_t *ev, sk_pos_kind_t kind,
             if (kind == SK_POS_SCALAR || kind == SK_POS_ALIAS)
                 return 0;
             /* a complex key is a collection: index it under "<path>.?" */
-            path = sk_arena_sprintf(&ix->arena, "%s%s?", f->path,
-                                    *f->path ? "." : "");
+            path = sk_arena_sprintf(&ix->arena, "%s%s?", f->path, *f->path ? "." : "");
         } else if (f->is_map) {
-            path = sk_arena_sprintf(&ix->arena, "%s%s%s", f->path,
-                                    *f->path ? "." : "", f->key);
+            path = sk_arena_sprintf(&ix->arena, "%s%s%s", f->path, *f->path ? "." : "", f->key);
             key_at = f->key_pos;
             f->want_key = 1;
         } else {
-            path = sk_arena_sprintf(&ix->arena, "%s[%zu]", f->path,
-                                    f->index++);
+            path = sk_arena_sprintf(&ix->arena, "%s[%zu]", f->path, f->index++);
         }
         if (!path)
             return SK_ENOMEM;
@@ -134,18 +131,13 @@ static int pos_event(pos_walk_t *w, const yaml_event_t *ev)
     int rc = 0;
 
     if (w->doc_done) {
-        if (ev->type == YAML_DOCUMENT_START_EVENT &&
-            w->ix->second_doc.line == 0)
+        if (ev->type == YAML_DOCUMENT_START_EVENT && w->ix->second_doc.line == 0)
             w->ix->second_doc = pos_from_mark(ev->start_mark);
         return 0;
     }
     switch (ev->type) {
-    case YAML_SCALAR_EVENT:
-        rc = pos_node(w, ev, SK_POS_SCALAR, &path);
-        break;
-    case YAML_ALIAS_EVENT:
-        rc = pos_node(w, ev, SK_POS_ALIAS, &path);
-        break;
+    case YAML_SCALAR_EVENT: rc = pos_node(w, ev, SK_POS_SCALAR, &path); break;
+    case YAML_ALIAS_EVENT: rc = pos_node(w, ev, SK_POS_ALIAS, &path); break;
     case YAML_SEQUENCE_START_EVENT:
         rc = pos_node(w, ev, SK_POS_SEQUENCE, &path);
         if (!rc)
@@ -161,17 +153,13 @@ static int pos_event(pos_walk_t *w, const yaml_event_t *ev)
         if (w->depth > 0)
             w->depth--;
         break;
-    case YAML_DOCUMENT_END_EVENT:
-        w->doc_done = 1;
-        break;
-    default:
-        break;
+    case YAML_DOCUMENT_END_EVENT: w->doc_done = 1; break;
+    default: break;
     }
     return rc;
 }
 
-int sk_pos_index_build(sk_pos_index_t *ix, const unsigned char *buf,
-                       size_t len)
+int sk_pos_index_build(sk_pos_index_t *ix, const unsigned char *buf, size_t len)
 {
     int rc = 0;
     yaml_parser_t parser;
@@ -198,13 +186,10 @@ int sk_pos_index_build(sk_pos_index_t *ix, const unsigned char *buf,
             ix->err_pos = pos_from_mark(parser.problem_mark);
             if (parser.context)
                 snprintf(ix->err_msg, sizeof(ix->err_msg),
-                         "YAML syntax error: %s %s (started at %d:%d)",
-                         problem, parser.context,
-                         (int)parser.context_mark.line + 1,
-                         (int)parser.context_mark.column + 1);
+                         "YAML syntax error: %s %s (started at %d:%d)", problem, parser.context,
+                         (int)parser.context_mark.line + 1, (int)parser.context_mark.column + 1);
             else
-                snprintf(ix->err_msg, sizeof(ix->err_msg),
-                         "YAML syntax error: %s", problem);
+                snprintf(ix->err_msg, sizeof(ix->err_msg), "YAML syntax error: %s", problem);
             rc = SK_EPARSE;
             break;
         }
@@ -212,8 +197,8 @@ int sk_pos_index_build(sk_pos_index_t *ix, const unsigned char *buf,
         done = ev.type == YAML_STREAM_END_EVENT;
         yaml_event_delete(&ev);
         if (rc == SK_EPARSE) {
-            snprintf(ix->err_msg, sizeof(ix->err_msg),
-                     "YAML nesting deeper than %d levels", POS_MAX_DEPTH);
+            snprintf(ix->err_msg, sizeof(ix->err_msg), "YAML nesting deeper than %d levels",
+                     POS_MAX_DEPTH);
             break;
         }
         if (rc)
@@ -224,14 +209,12 @@ out:
     return rc;
 }
 
-const sk_pos_entry_t *sk_pos_index_get(const sk_pos_index_t *ix,
-                                       const char *path)
+const sk_pos_entry_t *sk_pos_index_get(const sk_pos_index_t *ix, const char *path)
 {
     return sk_strmap_get(&ix->map, path);
 }
 
-sk_pos_t sk_pos_index_at(const sk_pos_index_t *ix, int want_key,
-                         const char *fmt, ...)
+sk_pos_t sk_pos_index_at(const sk_pos_index_t *ix, int want_key, const char *fmt, ...)
 {
     char path[512];
     va_list ap;

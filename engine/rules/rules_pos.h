@@ -48,11 +48,11 @@ typedef struct sk_pos_entry {
 } sk_pos_entry_t;
 
 typedef struct sk_pos_index {
-    sk_arena_t arena; /* paths and entries */
-    sk_strmap_t map;  /* path -> sk_pos_entry_t* (first document wins) */
+    sk_arena_t arena;     /* paths and entries */
+    sk_strmap_t map;      /* path -> sk_pos_entry_t* (first document wins) */
     sk_pos_t first_alias; /* where the first alias (*name) is; {0,0}: none */
     sk_pos_t second_doc;  /* where a second document starts; {0,0}: none */
-    sk_pos_t err_pos; /* set when sk_pos_index_build() fails to parse */
+    sk_pos_t err_pos;     /* set when sk_pos_index_build() fails to parse */
     char err_msg[256];
 } sk_pos_index_t;
 
@@ -62,17 +62,14 @@ typedef struct sk_pos_index {
  * error (then err_pos / err_msg say where and what); SK_ENOMEM. In every
  * case ix must be released with sk_pos_index_fini().
  */
-int sk_pos_index_build(sk_pos_index_t *ix, const unsigned char *buf,
-                       size_t len);
+int sk_pos_index_build(sk_pos_index_t *ix, const unsigned char *buf, size_t len);
 
 /* The entry for `path`, or NULL. Borrowed from ix. */
-const sk_pos_entry_t *sk_pos_index_get(const sk_pos_index_t *ix,
-                                       const char *path);
+const sk_pos_entry_t *sk_pos_index_get(const sk_pos_index_t *ix, const char *path);
 
 /* printf-style path lookup; returns {0,0} positions if absent. `want_key`
  * selects the key position (falls back to the value position). */
-sk_pos_t sk_pos_index_at(const sk_pos_index_t *ix, int want_key,
-                         const char *fmt, ...)
+sk_pos_t sk_pos_index_at(const sk_pos_index_t *ix, int want_key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 void sk_pos_index_fini(sk_pos_index_t *ix);
@@ -134,7 +131,7 @@ typedef struct sk_raw_reviewers {
 } sk_raw_reviewers_t;
 
 typedef struct sk_raw_step {
-    bool *auto_approve;            /* NULL when absent */
+    bool *auto_approve; /* NULL when absent */
     char *condition;
     sk_raw_reviewers_t *reviewers; /* NULL when absent */
 } sk_raw_step_t;
@@ -190,8 +187,8 @@ typedef struct sk_rules_file {
     unsigned char *text; /* file bytes */
     size_t len;
     sk_pos_index_t pos;
-    sk_raw_doc_t *doc;   /* NULL if the file failed or is empty */
-    int failed;          /* 1 after a syntax or schema error */
+    sk_raw_doc_t *doc; /* NULL if the file failed or is empty */
+    int failed;        /* 1 after a syntax or schema error */
 } sk_rules_file_t;
 
 /*
@@ -201,17 +198,16 @@ typedef struct sk_rules_file {
  * result is always NULL. Appends every error to errs; returns the rule set
  * only when no error at all was found. Borrows files; copies what it keeps.
  */
-sk_rules_t *sk_rules_compile(const sk_rules_file_t *files, size_t n_files,
-                             int structural_failure, sk_rules_errors_t *errs);
+sk_rules_t *sk_rules_compile(const sk_rules_file_t *files, size_t n_files, int structural_failure,
+                             sk_rules_errors_t *errs);
 
 /* ---- 3. errors --------------------------------------------------------- */
 
 /* Appends "file:line:col: message". Returns 0 or SK_ENOMEM. */
-int sk_rules_errors_add(sk_rules_errors_t *errs, const char *file, int line,
-                        int col, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-int sk_rules_errors_vadd(sk_rules_errors_t *errs, const char *file, int line,
-                         int col, const char *fmt, va_list ap);
+int sk_rules_errors_add(sk_rules_errors_t *errs, const char *file, int line, int col,
+                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int sk_rules_errors_vadd(sk_rules_errors_t *errs, const char *file, int line, int col,
+                         const char *fmt, va_list ap);
 
 /* Sorts errors by file, line, column, keeping the order of equal places. */
 void sk_rules_errors_sort(sk_rules_errors_t *errs);
@@ -223,8 +219,7 @@ int sk_rules_edit_distance(const char *a, const char *b);
  * sk_rules_suggest — the candidate closest to `word` if its edit distance
  * is at most 2 (and smaller than the word), else NULL. Borrowed from cands.
  */
-const char *sk_rules_suggest(const char *word, const char *const *cands,
-                             size_t n);
+const char *sk_rules_suggest(const char *word, const char *const *cands, size_t n);
 
 /* ---- 4. access rules (rules_access.c, rules_request.c) ---------------- */
 
@@ -241,10 +236,9 @@ typedef struct sk_rules_access sk_rules_access_t;
  * out of memory. Errors do not make it NULL: the caller refuses the whole
  * set when errs grew.
  */
-sk_rules_access_t *sk_rules_access_compile(const sk_rules_t *rules,
-                                           const sk_rules_file_t *files,
-                                           size_t n_files, int check_refs,
-                                           sk_rules_errors_t *errs, int *oom);
+sk_rules_access_t *sk_rules_access_compile(const sk_rules_t *rules, const sk_rules_file_t *files,
+                                           size_t n_files, int check_refs, sk_rules_errors_t *errs,
+                                           int *oom);
 void sk_rules_access_destroy(sk_rules_access_t *a);
 
 /* Feeds the compiled content into an XXH3_state_t (the rule set version). */

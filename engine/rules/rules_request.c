@@ -24,33 +24,28 @@ typedef struct ac_expr_refs {
     const char *policy;
 } ac_expr_refs_t;
 
-static void ac_expr_ref(void *user, sk_expr_ref_kind_t kind, const char *name,
-                        size_t offset)
+static void ac_expr_ref(void *user, sk_expr_ref_kind_t kind, const char *name, size_t offset)
 {
     ac_expr_refs_t *x = user;
     sk_pos_t at = {x->at.line, x->at.col + (int)offset};
     char where[128];
 
     snprintf(where, sizeof(where), "in condition of policy '%s'", x->policy);
-    if (kind == SK_EXPR_REF_ROTATION &&
-        !sk_rules_rotation(x->c->rules, name)) {
+    if (kind == SK_EXPR_REF_ROTATION && !sk_rules_rotation(x->c->rules, name)) {
         /* rotation ids are in the rule set's own map: suggest from rotations */
         const char *best = NULL;
         for (size_t i = 0; i < sk_rules_rotation_count(x->c->rules); i++) {
             const char *id = sk_rules_rotation_at(x->c->rules, i)->id;
             if (sk_rules_edit_distance(name, id) <= 2 &&
-                (!best || sk_rules_edit_distance(name, id) <
-                              sk_rules_edit_distance(name, best)))
+                (!best || sk_rules_edit_distance(name, id) < sk_rules_edit_distance(name, best)))
                 best = id;
         }
         if (best)
-            sk_ac_error(x->c, x->fi, at,
-                     "unknown rotation '%s' %s (did you mean '%s'?)", name,
-                     where, best);
+            sk_ac_error(x->c, x->fi, at, "unknown rotation '%s' %s (did you mean '%s'?)", name,
+                        where, best);
         else
             sk_ac_error(x->c, x->fi, at, "unknown rotation '%s' %s", name, where);
-    } else if (kind == SK_EXPR_REF_GROUP &&
-               !sk_strmap_get(&x->c->a->groups, name)) {
+    } else if (kind == SK_EXPR_REF_GROUP && !sk_strmap_get(&x->c->a->groups, name)) {
         sk_ac_unknown(x->c, x->fi, at, "group", name, where, &x->c->a->groups);
     }
 }
@@ -74,8 +69,7 @@ static sk_pos_t ac_text_start(const ac_t *c, size_t fi, sk_pos_t at)
     return at;
 }
 
-static void ac_condition(ac_t *c, size_t fi, const char *path,
-                         const char *policy, const char *text,
+static void ac_condition(ac_t *c, size_t fi, const char *path, const char *policy, const char *text,
                          sk_policy_step_t *st)
 {
     sk_expr_error_t err;
@@ -87,7 +81,7 @@ static void ac_condition(ac_t *c, size_t fi, const char *path,
     st->condition_text = sk_ac_str(c, text);
     if (!e) {
         sk_ac_error(c, fi, (sk_pos_t){at.line, at.col + (int)err.offset},
-                 "bad condition in policy '%s': %s", policy, err.message);
+                    "bad condition in policy '%s': %s", policy, err.message);
         return;
     }
     c->a->exprs[c->a->n_exprs++] = e; /* now owned by the access part */
@@ -96,9 +90,8 @@ static void ac_condition(ac_t *c, size_t fi, const char *path,
         sk_expr_refs(e, ac_expr_ref, &x);
 }
 
-static void ac_reviewers(ac_t *c, size_t fi, const char *path,
-                         const char *policy, const sk_raw_reviewers_t *rr,
-                         sk_reviewers_t *rv)
+static void ac_reviewers(ac_t *c, size_t fi, const char *path, const char *policy,
+                         const sk_raw_reviewers_t *rr, sk_reviewers_t *rv)
 {
     const sk_person_t **users = sk_ac_calloc(c, rr->users_count, sizeof(*users));
     char where[128];
@@ -109,21 +102,21 @@ static void ac_reviewers(ac_t *c, size_t fi, const char *path,
         if (p)
             users[rv->n_users++] = p;
         else if (c->check_refs)
-            sk_ac_unknown(c, fi, sk_ac_pos(c, fi, "%s.reviewers.users[%u]", path, k),
-                       "person", rr->users[k], where, &c->a->people);
+            sk_ac_unknown(c, fi, sk_ac_pos(c, fi, "%s.reviewers.users[%u]", path, k), "person",
+                          rr->users[k], where, &c->a->people);
     }
     rv->users = users;
     if (rr->group) {
         rv->group = sk_strmap_get(&c->a->groups, rr->group);
         if (!rv->group && c->check_refs)
-            sk_ac_unknown(c, fi, sk_ac_pos(c, fi, "%s.reviewers.group", path),
-                       "group", rr->group, where, &c->a->groups);
+            sk_ac_unknown(c, fi, sk_ac_pos(c, fi, "%s.reviewers.group", path), "group", rr->group,
+                          where, &c->a->groups);
     }
     if (rr->on_call) {
         rv->on_call = sk_rules_rotation(c->rules, rr->on_call);
         if (!rv->on_call && c->check_refs)
-            sk_ac_unknown(c, fi, sk_ac_pos(c, fi, "%s.reviewers.on_call", path),
-                       "rotation", rr->on_call, where, &c->rot_ids);
+            sk_ac_unknown(c, fi, sk_ac_pos(c, fi, "%s.reviewers.on_call", path), "rotation",
+                          rr->on_call, where, &c->rot_ids);
     }
     rv->manager = rr->manager && *rr->manager;
     rv->app_owner = rr->app_owner && *rr->app_owner;
@@ -131,14 +124,12 @@ static void ac_reviewers(ac_t *c, size_t fi, const char *path,
     rv->approvals = rr->approvals ? *rr->approvals : 1;
     if (rv->approvals < 1)
         sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s.reviewers.approvals", path),
-                 "approvals must be at least 1 (got %d) in policy '%s'",
-                 rv->approvals, policy);
-    if (rr->users_count == 0 && !rr->group && !rv->manager &&
-        !rv->app_owner && !rr->on_call)
+                    "approvals must be at least 1 (got %d) in policy '%s'", rv->approvals, policy);
+    if (rr->users_count == 0 && !rr->group && !rv->manager && !rv->app_owner && !rr->on_call)
         sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s.reviewers", path),
-                 "reviewers of policy '%s' name nobody: set users, group, "
-                 "manager, app_owner or on_call",
-                 policy);
+                    "reviewers of policy '%s' name nobody: set users, group, "
+                    "manager, app_owner or on_call",
+                    policy);
 }
 
 static void ac_step(ac_t *c, size_t fi, const char *path, const char *policy,
@@ -149,18 +140,18 @@ static void ac_step(ac_t *c, size_t fi, const char *path, const char *policy,
     st->condition_text = "";
     if (kinds != 1) {
         sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s", path),
-                 "a step of policy '%s' must have exactly one of "
-                 "auto_approve, condition, reviewers (found %s)",
-                 policy, kinds == 0 ? "none" : "several");
+                    "a step of policy '%s' must have exactly one of "
+                    "auto_approve, condition, reviewers (found %s)",
+                    policy, kinds == 0 ? "none" : "several");
         return;
     }
     if (rs->auto_approve) {
         st->kind = SK_STEP_AUTO_APPROVE;
         if (!*rs->auto_approve)
             sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s.auto_approve", path),
-                     "auto_approve must be true in policy '%s' (remove the "
-                     "step instead)",
-                     policy);
+                        "auto_approve must be true in policy '%s' (remove the "
+                        "step instead)",
+                        policy);
     } else if (rs->condition) {
         ac_condition(c, fi, path, policy, rs->condition, st);
     } else {
@@ -188,8 +179,8 @@ void sk_ac_policies(ac_t *c)
             p->name = sk_ac_str(c, rp->name);
             sk_ac_put(c, &a->policies, p->id, p);
             if (rp->steps_count == 0)
-                sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s.id", path),
-                         "policy '%s' has no steps", rp->id);
+                sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s.id", path), "policy '%s' has no steps",
+                            rp->id);
             steps = sk_ac_calloc(c, rp->steps_count, sizeof(*steps));
             for (unsigned k = 0; steps && k < rp->steps_count; k++) {
                 snprintf(spath, sizeof(spath), "%s.steps[%u]", path, k);
@@ -204,27 +195,24 @@ void sk_ac_policies(ac_t *c)
 /* ---- request blocks ----------------------------------------------------- */
 
 /* Resolves a policy reference; NULL (after an error) when unknown. */
-static const sk_policy_t *ac_policy_ref(ac_t *c, size_t fi, const char *path,
-                                        const char *field, const char *ref,
-                                        const char *owner)
+static const sk_policy_t *ac_policy_ref(ac_t *c, size_t fi, const char *path, const char *field,
+                                        const char *ref, const char *owner)
 {
     const sk_policy_t *p = sk_strmap_get(&c->a->policies, ref);
     char where[160];
 
     if (!p && c->check_refs) {
         snprintf(where, sizeof(where), "as %s of %s", field, owner);
-        sk_ac_unknown(c, fi, sk_ac_pos(c, fi, "%s.request.%s", path, field),
-                   "policy", ref, where, &c->a->policies);
+        sk_ac_unknown(c, fi, sk_ac_pos(c, fi, "%s.request.%s", path, field), "policy", ref, where,
+                      &c->a->policies);
     }
     return p;
 }
 
-static void ac_requestable(ac_t *c, size_t fi, const char *path,
-                           const sk_raw_request_t *rq, const char *owner,
-                           sk_request_settings_t *s)
+static void ac_requestable(ac_t *c, size_t fi, const char *path, const sk_raw_request_t *rq,
+                           const char *owner, sk_request_settings_t *s)
 {
-    sk_requester_rule_t *rules =
-        sk_ac_calloc(c, rq->requestable_by_count, sizeof(*rules));
+    sk_requester_rule_t *rules = sk_ac_calloc(c, rq->requestable_by_count, sizeof(*rules));
     char where[160];
 
     snprintf(where, sizeof(where), "in requestable_by of %s", owner);
@@ -239,8 +227,7 @@ static void ac_requestable(ac_t *c, size_t fi, const char *path,
             r->rotation = sk_rules_rotation(c->rules, v + 9);
             if (!r->rotation) {
                 if (c->check_refs)
-                    sk_ac_unknown(c, fi, at, "rotation", v + 9, where,
-                               &c->rot_ids);
+                    sk_ac_unknown(c, fi, at, "rotation", v + 9, where, &c->rot_ids);
                 continue;
             }
         } else if (strncmp(v, "group:", 6) == 0) {
@@ -248,15 +235,14 @@ static void ac_requestable(ac_t *c, size_t fi, const char *path,
             r->group = sk_strmap_get(&c->a->groups, v + 6);
             if (!r->group) {
                 if (c->check_refs)
-                    sk_ac_unknown(c, fi, at, "group", v + 6, where,
-                               &c->a->groups);
+                    sk_ac_unknown(c, fi, at, "group", v + 6, where, &c->a->groups);
                 continue;
             }
         } else {
             sk_ac_error(c, fi, at,
-                     "bad requestable_by '%s' of %s: use rotation:<id>, "
-                     "group:<id> or everyone",
-                     v, owner);
+                        "bad requestable_by '%s' of %s: use rotation:<id>, "
+                        "group:<id> or everyone",
+                        v, owner);
             continue;
         }
         s->n_requestable_by++;
@@ -264,9 +250,8 @@ static void ac_requestable(ac_t *c, size_t fi, const char *path,
     s->requestable_by = rules;
 }
 
-static void ac_provisioners(ac_t *c, size_t fi, const char *path,
-                            const sk_raw_request_t *rq, const char *owner,
-                            sk_request_settings_t *s)
+static void ac_provisioners(ac_t *c, size_t fi, const char *path, const sk_raw_request_t *rq,
+                            const char *owner, sk_request_settings_t *s)
 {
     sk_principal_t *pr = sk_ac_calloc(c, rq->provisioners_count, sizeof(*pr));
     char where[160];
@@ -285,11 +270,9 @@ static void ac_provisioners(ac_t *c, size_t fi, const char *path,
             const char *hint = sk_rules_suggest_map(&c->a->people, v);
             if (!hint)
                 hint = sk_rules_suggest_map(&c->a->groups, v);
-            sk_ac_error(c, fi,
-                     sk_ac_pos(c, fi, "%s.request.provisioners[%u]", path, k),
-                     "unknown person or group '%s' %s%s%s%s", v, where,
-                     hint ? " (did you mean '" : "", hint ? hint : "",
-                     hint ? "'?)" : "");
+            sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s.request.provisioners[%u]", path, k),
+                        "unknown person or group '%s' %s%s%s%s", v, where,
+                        hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
         }
     }
     s->provisioners = pr;
@@ -300,8 +283,7 @@ static void ac_provisioners(ac_t *c, size_t fi, const char *path,
  * 'demo/console'" or "profile 'x'"); declared_in names it for traces.
  */
 static sk_request_settings_t *ac_request(ac_t *c, size_t fi, const char *path,
-                                         const sk_raw_request_t *rq,
-                                         const char *owner,
+                                         const sk_raw_request_t *rq, const char *owner,
                                          const char *declared_in)
 {
     sk_request_settings_t *s = sk_ac_calloc(c, 1, sizeof(*s));
@@ -314,29 +296,28 @@ static sk_request_settings_t *ac_request(ac_t *c, size_t fi, const char *path,
     ac_requestable(c, fi, path, rq, owner, s);
     if (!rq->policy)
         sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s.request", path),
-                 "missing required field 'policy' in request of %s", owner);
+                    "missing required field 'policy' in request of %s", owner);
     else
         s->policy = ac_policy_ref(c, fi, path, "policy", rq->policy, owner);
     if (rq->emergency_policy)
-        s->emergency_policy = ac_policy_ref(c, fi, path, "emergency_policy",
-                                            rq->emergency_policy, owner);
+        s->emergency_policy =
+            ac_policy_ref(c, fi, path, "emergency_policy", rq->emergency_policy, owner);
     if (rq->revocation_policy)
-        s->revocation_policy = ac_policy_ref(c, fi, path, "revocation_policy",
-                                             rq->revocation_policy, owner);
+        s->revocation_policy =
+            ac_policy_ref(c, fi, path, "revocation_policy", rq->revocation_policy, owner);
     s->provisioning = SK_PROVISIONING_AUTOMATIC;
     if (rq->provisioning && strcmp(rq->provisioning, "manual") == 0)
         s->provisioning = SK_PROVISIONING_MANUAL;
     else if (rq->provisioning && strcmp(rq->provisioning, "automatic") != 0)
         sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s.request.provisioning", path),
-                 "bad provisioning '%s' of %s: expected automatic or manual",
-                 rq->provisioning, owner);
+                    "bad provisioning '%s' of %s: expected automatic or manual", rq->provisioning,
+                    owner);
     ac_provisioners(c, fi, path, rq, owner, s);
-    if (s->provisioning == SK_PROVISIONING_MANUAL &&
-        rq->provisioners_count == 0)
+    if (s->provisioning == SK_PROVISIONING_MANUAL && rq->provisioners_count == 0)
         sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s.request.provisioning", path),
-                 "provisioning of %s is manual but no provisioners are "
-                 "named",
-                 owner);
+                    "provisioning of %s is manual but no provisioners are "
+                    "named",
+                    owner);
     return s;
 }
 
@@ -379,10 +360,8 @@ void sk_ac_requests(ac_t *c)
                 sk_request_settings_t *s;
                 if (!re->request || !ra->id || !re->id)
                     continue;
-                snprintf(path, sizeof(path), "apps[%u].entitlements[%u]", i,
-                         k);
-                snprintf(owner, sizeof(owner), "entitlement '%s/%s'", ra->id,
-                         re->id);
+                snprintf(path, sizeof(path), "apps[%u].entitlements[%u]", i, k);
+                snprintf(owner, sizeof(owner), "entitlement '%s/%s'", ra->id, re->id);
                 snprintf(in, sizeof(in), "entitlement:%s/%s", ra->id, re->id);
                 s = ac_request(c, fi, path, re->request, owner, in);
                 e = sk_rules_entitlement(c->rules, in + 12);
@@ -410,16 +389,13 @@ void sk_ac_requests(ac_t *c)
         const sk_raw_doc_t *d = c->files[fi].doc;
         for (unsigned i = 0; d && i < d->profiles_count; i++) {
             const sk_raw_profile_t *rp = &d->profiles[i];
-            sk_request_settings_t *s =
-                rp->id ? sk_strmap_get(&a->prof_req, rp->id) : NULL;
+            sk_request_settings_t *s = rp->id ? sk_strmap_get(&a->prof_req, rp->id) : NULL;
             ac_profile(c, rp);
             for (unsigned k = 0; s && k < rp->entitlements_count; k++) {
-                const sk_entitlement_t *e =
-                    sk_rules_entitlement(c->rules, rp->entitlements[k]);
+                const sk_entitlement_t *e = sk_rules_entitlement(c->rules, rp->entitlements[k]);
                 if (e && !sk_strmap_get(&a->ent_req, e->key))
                     sk_ac_put(c, &a->ent_req, e->key, s);
             }
         }
     }
 }
-

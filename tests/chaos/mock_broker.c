@@ -19,10 +19,14 @@
 int main(int argc, char **argv)
 {
     char errstr[256], line[256];
-    static const char *const topics[] = {"shiftkey.schedule.v1", "shiftkey.commands.v1",
-                                         "shiftkey.audit.v1", "shiftkey.deadletter.v1",
-                                         "shiftkey.requests.v1", "shiftkey.tasks.v1",
-                                         "shiftkey.provisioning.results.v1", "shiftkey.changelog.v1"};
+    static const char *const topics[] = {"shiftkey.schedule.v1",
+                                         "shiftkey.commands.v1",
+                                         "shiftkey.audit.v1",
+                                         "shiftkey.deadletter.v1",
+                                         "shiftkey.requests.v1",
+                                         "shiftkey.tasks.v1",
+                                         "shiftkey.provisioning.results.v1",
+                                         "shiftkey.changelog.v1"};
     if (argc != 3) {
         fprintf(stderr, "usage: mock_broker BOOTSTRAP_FILE PARTITIONS\n");
         return 2;

@@ -17,8 +17,8 @@
 #include "state.h"
 #include "usermap.h"
 
-#define H 3600000LL
-#define NOW 1800000000000LL /* 2027-01-15T08:00:00Z */
+#define H       3600000LL
+#define NOW     1800000000000LL /* 2027-01-15T08:00:00Z */
 #define HORIZON (NOW + 24 * H)
 
 /* Runs the diff of shifts against *st, replaces *st with the next state, returns the events. */
@@ -39,9 +39,11 @@ TEST(new_shifts_scheduled_or_started)
     sk_conn_state_t st = {0};
     CHECK_INT(sk_conn_shifts_add(&s, "a", "alice", NOW - H, NOW + H, 1, false), 0);
     CHECK_INT(sk_conn_shifts_add(&s, "b", "bob", NOW + H, NOW + 2 * H, 2, false), 0);
-    CHECK_INT(sk_conn_shifts_add(&s, "c", "carol", NOW - 2 * H, NOW - H, 1, false), 0);     /* over */
-    CHECK_INT(sk_conn_shifts_add(&s, "d", "dave", NOW + 30 * H, NOW + 31 * H, 1, false), 0); /* beyond */
-    CHECK_INT(sk_conn_shifts_add(&s, "e", "erin", NOW + H, NOW + 2 * H, 1, true), 0);       /* cancelled */
+    CHECK_INT(sk_conn_shifts_add(&s, "c", "carol", NOW - 2 * H, NOW - H, 1, false), 0); /* over */
+    CHECK_INT(sk_conn_shifts_add(&s, "d", "dave", NOW + 30 * H, NOW + 31 * H, 1, false),
+              0); /* beyond */
+    CHECK_INT(sk_conn_shifts_add(&s, "e", "erin", NOW + H, NOW + 2 * H, 1, true),
+              0); /* cancelled */
     sk_conn_events_t evs = step(&st, &s, NOW);
     CHECK_INT(evs.n, 2);
     CHECK_INT(evs.v[0].ev.type, SK_SHIFT_STARTED);
@@ -155,9 +157,11 @@ TEST(state_file_round_trip)
     close(fd);
     unlink(path);
     sk_conn_state_t st = {0}, back = {0};
-    CHECK_INT(sk_conn_state_load(path, "ical", "rot", &back, err, sizeof(err)), 0); /* missing: empty */
+    CHECK_INT(sk_conn_state_load(path, "ical", "rot", &back, err, sizeof(err)),
+              0); /* missing: empty */
     CHECK_INT(back.n, 0);
-    sk_conn_seen_t e = {"ical:x", "alice@example.com", NOW, SK_MS_NONE, 2, SK_SHIFT_STARTED, 3, NOW};
+    sk_conn_seen_t e = {"ical:x", "alice@example.com", NOW, SK_MS_NONE,
+                        2,        SK_SHIFT_STARTED,    3,   NOW};
     sk_conn_state_add(&st, &e);
     e.id = "ical:y";
     e.end_ms = NOW + H;
@@ -198,8 +202,10 @@ TEST(user_map)
         CHECK_INT(sk_conn_usermap_size(m), 3);
         CHECK_STR(sk_conn_usermap_resolve(m, "PX", "alice@example.COM", buf, sizeof(buf)), "alice");
         CHECK_STR(sk_conn_usermap_resolve(m, "PBOB001", "bob@x", buf, sizeof(buf)), "bob");
-        CHECK_STR(sk_conn_usermap_resolve(m, NULL, "carol@example.com", buf, sizeof(buf)), "c.smith");
-        CHECK_STR(sk_conn_usermap_resolve(m, "PZ", "Dave@Example.com", buf, sizeof(buf)), "dave@example.com");
+        CHECK_STR(sk_conn_usermap_resolve(m, NULL, "carol@example.com", buf, sizeof(buf)),
+                  "c.smith");
+        CHECK_STR(sk_conn_usermap_resolve(m, "PZ", "Dave@Example.com", buf, sizeof(buf)),
+                  "dave@example.com");
         CHECK(sk_conn_usermap_resolve(m, "PZ", NULL, buf, sizeof(buf)) == NULL);
         sk_conn_usermap_destroy(m);
     }
@@ -226,10 +232,10 @@ TEST(iso_times)
     CHECK_INT(t, 1792890000000LL);
     /* issue 10: offsets were read with sscanf("%2d:%2d") and then p += 6:
      * "+1:30" read past the end (ASan: heap-buffer-overflow), "+-1:-3" passed */
-    const char *bad[] = {"2026-10-25T01:00:00+1:30", "2026-10-25T01:00:00+-1:-3",
-                         "2026-10-25T01:00:00+01", "2026-10-25T01:00:00+24:00",
+    const char *bad[] = {"2026-10-25T01:00:00+1:30",  "2026-10-25T01:00:00+-1:-3",
+                         "2026-10-25T01:00:00+01",    "2026-10-25T01:00:00+24:00",
                          "2026-10-25T01:00:00+01:60", "2026-10-25T01:00:00+01:00x",
-                         "2026-10-25T01:00:00.Z", "2026-10-25T01:00:00+"};
+                         "2026-10-25T01:00:00.Z",     "2026-10-25T01:00:00+"};
     for (size_t i = 0; i < SK_ARRAY_LEN(bad); i++) {
         char *heap = strdup(bad[i]); /* exact size: any over-read is caught by ASan */
         t = 42;
@@ -239,7 +245,6 @@ TEST(iso_times)
     }
     CHECK_STR(sk_conn_format_iso(1792890000000LL, buf, sizeof(buf)), "2026-10-25T01:00:00Z");
 }
-
 
 /* The Opsgenie / JSM timeline window cuts a period: [max(start, from), min(end, to)). */
 static void add_clipped(sk_conn_shifts_t *s, const char *series, const char *user, sk_ms_t start,
@@ -282,7 +287,8 @@ TEST(clipped_period_over_simulated_days)
         sk_conn_state_t next;
         sk_conn_events_t evs;
         sk_conn_diff_stats_t ds;
-        CHECK_INT(sk_conn_diff("opsgenie", "rot", &st, &s, now, horizon, &opts, &next, &evs, &ds), 0);
+        CHECK_INT(sk_conn_diff("opsgenie", "rot", &st, &s, now, horizon, &opts, &next, &evs, &ds),
+                  0);
         CHECK_INT(ds.held, 0);
         for (size_t i = 0; i < evs.n; i++) {
             const sk_schedule_event_t *e = &evs.v[i].ev;
@@ -349,7 +355,9 @@ TEST(mass_disappearance_held_until_confirmed)
     CHECK_INT(evs.n, 4);
     sk_conn_events_fini(&evs);
     /* 4 of 4 vanish: held, nothing sent, marked in the state (and its file) */
-    CHECK_INT(sk_conn_diff("t", "rot", &st, &none, NOW + 60000, NOW + 25 * H, &opts, &next, &evs, &ds), 0);
+    CHECK_INT(
+        sk_conn_diff("t", "rot", &st, &none, NOW + 60000, NOW + 25 * H, &opts, &next, &evs, &ds),
+        0);
     CHECK_INT(evs.n, 0);
     CHECK_INT(ds.open, 4);
     CHECK_INT(ds.vanished, 4);
@@ -359,19 +367,25 @@ TEST(mass_disappearance_held_until_confirmed)
     sk_conn_state_fini(&st);
     st = next;
     /* they are back: nothing sent, marks gone */
-    CHECK_INT(sk_conn_diff("t", "rot", &st, &all, NOW + 120000, NOW + 25 * H, &opts, &next, &evs, &ds), 0);
+    CHECK_INT(
+        sk_conn_diff("t", "rot", &st, &all, NOW + 120000, NOW + 25 * H, &opts, &next, &evs, &ds),
+        0);
     CHECK_INT(evs.n, 0);
     CHECK(!(next.v[0].flags & SK_CONN_SEEN_HELD));
     sk_conn_events_fini(&evs);
     sk_conn_state_fini(&st);
     st = next;
     /* gone again, twice: held, then confirmed → 4 ENDED */
-    CHECK_INT(sk_conn_diff("t", "rot", &st, &none, NOW + 180000, NOW + 25 * H, &opts, &next, &evs, &ds), 0);
+    CHECK_INT(
+        sk_conn_diff("t", "rot", &st, &none, NOW + 180000, NOW + 25 * H, &opts, &next, &evs, &ds),
+        0);
     CHECK_INT(evs.n, 0);
     sk_conn_events_fini(&evs);
     sk_conn_state_fini(&st);
     st = next;
-    CHECK_INT(sk_conn_diff("t", "rot", &st, &none, NOW + 240000, NOW + 25 * H, &opts, &next, &evs, &ds), 0);
+    CHECK_INT(
+        sk_conn_diff("t", "rot", &st, &none, NOW + 240000, NOW + 25 * H, &opts, &next, &evs, &ds),
+        0);
     CHECK_INT(count_type(&evs, SK_SHIFT_ENDED), 4);
     CHECK_INT(ds.held, 0);
     sk_conn_events_fini(&evs);
@@ -381,13 +395,17 @@ TEST(mass_disappearance_held_until_confirmed)
     /* 1 of 4 vanishes: under the share, ended at once; max_end_share 1: never held */
     evs = step(&st, &all, NOW);
     sk_conn_events_fini(&evs);
-    CHECK_INT(sk_conn_diff("t", "rot", &st, &one_gone, NOW + 60000, NOW + 25 * H, &opts, &next, &evs, &ds), 0);
+    CHECK_INT(sk_conn_diff("t", "rot", &st, &one_gone, NOW + 60000, NOW + 25 * H, &opts, &next,
+                           &evs, &ds),
+              0);
     CHECK_INT(count_type(&evs, SK_SHIFT_ENDED), 1);
     CHECK_INT(ds.held, 0);
     sk_conn_events_fini(&evs);
     sk_conn_state_fini(&next);
     opts.max_end_share = 1.0;
-    CHECK_INT(sk_conn_diff("t", "rot", &st, &none, NOW + 60000, NOW + 25 * H, &opts, &next, &evs, &ds), 0);
+    CHECK_INT(
+        sk_conn_diff("t", "rot", &st, &none, NOW + 60000, NOW + 25 * H, &opts, &next, &evs, &ds),
+        0);
     CHECK_INT(count_type(&evs, SK_SHIFT_ENDED), 4);
     sk_conn_events_fini(&evs);
     sk_conn_state_fini(&next);
@@ -429,7 +447,8 @@ TEST(jsm_vendor_example_timeline)
         return;
     char path[] = "/tmp/sk-conn-jsm-users-XXXXXX";
     int fd = mkstemp(path);
-    const char *map = "5b2b0e011b3a756623f4e25e: alice\ne75fed1b-4234-45bc-b5b3-b936979f3cc0: bob\n";
+    const char *map =
+        "5b2b0e011b3a756623f4e25e: alice\ne75fed1b-4234-45bc-b5b3-b936979f3cc0: bob\n";
     CHECK(write(fd, map, strlen(map)) == (ssize_t)strlen(map));
     close(fd);
     sk_conn_usermap_t *um = sk_conn_usermap_new(path, err, sizeof(err));
@@ -445,14 +464,16 @@ TEST(jsm_vendor_example_timeline)
     size_t clipped_end = 0;
     for (size_t i = 0; i < out.n; i++) {
         CHECK(strncmp(out.v[i].id, "jsm:sched1:", 11) == 0);
-        CHECK(out.v[i].series && strncmp(out.v[i].id, out.v[i].series, strlen(out.v[i].series)) == 0);
+        CHECK(out.v[i].series &&
+              strncmp(out.v[i].id, out.v[i].series, strlen(out.v[i].series)) == 0);
         clipped_end += out.v[i].end_clipped;
         CHECK(!out.v[i].start_clipped || out.v[i].start_ms == from);
     }
     CHECK_INT(clipped_end, 1); /* Secondary's last base period ends at the window's end */
     CHECK_STR(out.v[0].user, "alice");
-    CHECK_STR(out.v[0].id, "jsm:sched1:072cb9c1-698e-49fa-b1dc-1e8c190a76a6:5b2b0e011b3a756623f4e25e:"
-                           "2024-02-01T08:11:21Z");
+    CHECK_STR(out.v[0].id,
+              "jsm:sched1:072cb9c1-698e-49fa-b1dc-1e8c190a76a6:5b2b0e011b3a756623f4e25e:"
+              "2024-02-01T08:11:21Z");
     sk_conn_shifts_fini(&out);
     /* the same body read as Opsgenie: not a timeline (no data wrapper) → failed poll */
     p.skipped = 0;
@@ -470,15 +491,19 @@ TEST(timeline_shapes_not_understood_fail)
 {
     sk_conn_shifts_t out = {0};
     sk_conn_poll_t p = {.prog = "test", .out = &out};
-    const char *responder = "{\"data\":{\"finalTimeline\":{\"rotations\":[{\"id\":\"r1\",\"periods\":["
-                            "{\"startDate\":\"2027-01-15T00:00:00Z\",\"endDate\":\"2027-01-16T00:00:00Z\","
-                            "\"responder\":{\"id\":\"u1\",\"type\":\"user\"}}]}]}}}";
-    CHECK_INT(sk_og_timeline_parse(&SK_OG_OPSGENIE, &p, "s", responder, strlen(responder), 0, 0), SK_EPARSE);
+    const char *responder =
+        "{\"data\":{\"finalTimeline\":{\"rotations\":[{\"id\":\"r1\",\"periods\":["
+        "{\"startDate\":\"2027-01-15T00:00:00Z\",\"endDate\":\"2027-01-16T00:00:00Z\","
+        "\"responder\":{\"id\":\"u1\",\"type\":\"user\"}}]}]}}}";
+    CHECK_INT(sk_og_timeline_parse(&SK_OG_OPSGENIE, &p, "s", responder, strlen(responder), 0, 0),
+              SK_EPARSE);
     CHECK_CONTAINS(p.err, "without recipient.type");
-    const char *unknown = "{\"data\":{\"finalTimeline\":{\"rotations\":[{\"id\":\"r1\",\"periods\":["
-                          "{\"startDate\":\"2027-01-15T00:00:00Z\",\"endDate\":\"2027-01-16T00:00:00Z\","
-                          "\"recipient\":{\"id\":\"g1\",\"type\":\"group\",\"name\":\"x\"}}]}]}}}";
-    CHECK_INT(sk_og_timeline_parse(&SK_OG_OPSGENIE, &p, "s", unknown, strlen(unknown), 0, 0), SK_EPARSE);
+    const char *unknown =
+        "{\"data\":{\"finalTimeline\":{\"rotations\":[{\"id\":\"r1\",\"periods\":["
+        "{\"startDate\":\"2027-01-15T00:00:00Z\",\"endDate\":\"2027-01-16T00:00:00Z\","
+        "\"recipient\":{\"id\":\"g1\",\"type\":\"group\",\"name\":\"x\"}}]}]}}}";
+    CHECK_INT(sk_og_timeline_parse(&SK_OG_OPSGENIE, &p, "s", unknown, strlen(unknown), 0, 0),
+              SK_EPARSE);
     CHECK_CONTAINS(p.err, "unknown recipient type 'group'");
     CHECK_INT(out.n, 0);
     const char *notjson = "<html>maintenance</html>";
@@ -546,9 +571,11 @@ TEST(rate_limit_headers_and_backoff)
 }
 
 SK_TEST_MAIN(SK_TEST_CASE(new_shifts_scheduled_or_started), SK_TEST_CASE(moved_gone_and_closed),
-             SK_TEST_CASE(unreadable_platform_only_time_ends), SK_TEST_CASE(event_ids_deterministic),
-             SK_TEST_CASE(state_file_round_trip), SK_TEST_CASE(user_map), SK_TEST_CASE(iso_times),
+             SK_TEST_CASE(unreadable_platform_only_time_ends),
+             SK_TEST_CASE(event_ids_deterministic), SK_TEST_CASE(state_file_round_trip),
+             SK_TEST_CASE(user_map), SK_TEST_CASE(iso_times),
              SK_TEST_CASE(clipped_period_over_simulated_days),
              SK_TEST_CASE(mass_disappearance_held_until_confirmed),
-             SK_TEST_CASE(jsm_vendor_example_timeline), SK_TEST_CASE(timeline_shapes_not_understood_fail),
+             SK_TEST_CASE(jsm_vendor_example_timeline),
+             SK_TEST_CASE(timeline_shapes_not_understood_fail),
              SK_TEST_CASE(rate_limit_headers_and_backoff))

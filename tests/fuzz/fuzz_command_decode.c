@@ -40,8 +40,7 @@ static int id_ok(const char *s)
 
 static void check_command(const sk_command_t *c)
 {
-    FUZZ_CHECK(strlen(c->command_id) == 32 &&
-                   strspn(c->command_id, "0123456789abcdef") == 32,
+    FUZZ_CHECK(strlen(c->command_id) == 32 && strspn(c->command_id, "0123456789abcdef") == 32,
                "command_id '%.40s'", c->command_id);
     FUZZ_CHECK((unsigned)c->action < SK_CMD_ACTION_COUNT, "action %d", (int)c->action);
     FUZZ_CHECK(id_ok(c->user), "user");
@@ -73,8 +72,7 @@ static void check_same(const sk_command_t *a, const sk_command_t *b)
     FUZZ_CHECK(a->issued_at_ms == b->issued_at_ms, "issued_at");
     FUZZ_CHECK(strcmp(a->reason, b->reason) == 0, "reason");
     FUZZ_CHECK(a->emergency == b->emergency, "emergency");
-    FUZZ_CHECK(a->n_sources == b->n_sources, "n_sources %zu vs %zu", a->n_sources,
-               b->n_sources);
+    FUZZ_CHECK(a->n_sources == b->n_sources, "n_sources %zu vs %zu", a->n_sources, b->n_sources);
     for (size_t i = 0; i < a->n_sources; i++) {
         FUZZ_CHECK(a->sources[i].kind == b->sources[i].kind, "sources[%zu].kind", i);
         FUZZ_CHECK(strcmp(a->sources[i].id, b->sources[i].id) == 0, "sources[%zu].id", i);

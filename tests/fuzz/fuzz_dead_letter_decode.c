@@ -51,8 +51,8 @@ static void check_same(const sk_dead_letter_t *a, const sk_dead_letter_t *b)
     FUZZ_CHECK(a->origin.partition == b->origin.partition, "origin.partition");
     FUZZ_CHECK(a->origin.offset == b->origin.offset, "origin.offset");
     FUZZ_CHECK((a->key == NULL) == (b->key == NULL), "key presence");
-    FUZZ_CHECK(a->key_len == b->key_len && (a->key_len == 0 ||
-                                            memcmp(a->key, b->key, a->key_len) == 0),
+    FUZZ_CHECK(a->key_len == b->key_len &&
+                   (a->key_len == 0 || memcmp(a->key, b->key, a->key_len) == 0),
                "key");
     FUZZ_CHECK(a->payload_len == b->payload_len &&
                    (a->payload_len == 0 || memcmp(a->payload, b->payload, a->payload_len) == 0),
@@ -78,8 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_dl(&dl);
     rc = sk_codec_encode_dead_letter(g_codec, &dl, &g_arena, &enc, &enc_len);
     FUZZ_CHECK(rc == 0 && enc && enc_len >= SK_WIRE_HEADER_LEN, "re-encode rc %d", rc);
-    rc = sk_codec_decode_dead_letter(g_codec, enc, enc_len, &g_arena, &dl2, reason,
-                                     sizeof reason);
+    rc = sk_codec_decode_dead_letter(g_codec, enc, enc_len, &g_arena, &dl2, reason, sizeof reason);
     FUZZ_CHECK(rc == 0, "decode of the re-encoded dead letter: rc %d: %s", rc, reason);
     check_dl(&dl2);
     check_same(&dl, &dl2);

@@ -71,8 +71,8 @@ static void check_event(const sk_request_event_t *ev)
     FUZZ_CHECK(ev->type != SK_REQ_DURATION_CHANGED || ev->duration_ms != SK_MS_NONE,
                "DURATION_CHANGED without duration");
     FUZZ_CHECK(id_ok(ev->source), "source");
-    FUZZ_CHECK(ev->occurred_at_ms >= 0 && ev->occurred_at_ms <= SK_MS_MAX_INPUT,
-               "occurred_at %lld", (long long)ev->occurred_at_ms);
+    FUZZ_CHECK(ev->occurred_at_ms >= 0 && ev->occurred_at_ms <= SK_MS_MAX_INPUT, "occurred_at %lld",
+               (long long)ev->occurred_at_ms);
 }
 
 static const char *dup_or_null(const char *s)

@@ -27,11 +27,11 @@
 #include "rules/rules.h"
 
 #define SPLIT_MARK "#@file\n"
-#define MAX_FILES 16
+#define MAX_FILES  16
 
-static char g_dir[64];   /* per-process temporary directory */
-static pid_t g_owner;    /* the process that made g_dir */
-static FILE *g_devnull;  /* sink for sk_rules_errors_print */
+static char g_dir[64];  /* per-process temporary directory */
+static pid_t g_owner;   /* the process that made g_dir */
+static FILE *g_devnull; /* sink for sk_rules_errors_print */
 
 static void remove_dir(void)
 {
@@ -99,8 +99,8 @@ static const uint8_t *find_mark(const uint8_t *p, const uint8_t *end)
 
 /* Writes the input as one file or, split at SPLIT_MARK, as several files of
  * one directory. Returns the path to load and sets *n_files. */
-static const char *write_input(const uint8_t *data, size_t size, char *path,
-                               size_t path_len, size_t *n_files)
+static const char *write_input(const uint8_t *data, size_t size, char *path, size_t path_len,
+                               size_t *n_files)
 {
     const uint8_t *end = data + size, *mark = find_mark(data, end);
     if (!mark) {
@@ -143,16 +143,14 @@ static void remove_input(size_t n_files, int split)
 static void check_errors(const sk_rules_errors_t *errs)
 {
     FUZZ_CHECK(errs->count >= 1, "refused with no error");
-    FUZZ_CHECK(errs->count <= errs->cap && errs->items, "error list count %zu cap %zu",
-               errs->count, errs->cap);
+    FUZZ_CHECK(errs->count <= errs->cap && errs->items, "error list count %zu cap %zu", errs->count,
+               errs->cap);
     for (size_t i = 0; i < errs->count; i++) {
         const sk_rules_error_t *e = &errs->items[i];
         FUZZ_CHECK(e->file && e->file[0], "error %zu without a file", i);
         FUZZ_CHECK(e->message && e->message[0], "error %zu without a message", i);
-        FUZZ_CHECK(e->line >= 0 && e->column >= 0, "error %zu at %d:%d", i, e->line,
-                   e->column);
-        FUZZ_CHECK(!strchr(e->message, '\n'), "error %zu: message spans lines: %s", i,
-                   e->message);
+        FUZZ_CHECK(e->line >= 0 && e->column >= 0, "error %zu at %d:%d", i, e->line, e->column);
+        FUZZ_CHECK(!strchr(e->message, '\n'), "error %zu: message spans lines: %s", i, e->message);
     }
     sk_rules_errors_print(errs, g_devnull);
 }
@@ -164,8 +162,7 @@ static void check_rules(const sk_rules_t *r, size_t n_files)
     FUZZ_CHECK(st.files == n_files, "stats.files %zu, loaded %zu", st.files, n_files);
     FUZZ_CHECK(st.rotations == sk_rules_rotation_count(r), "stats.rotations %zu vs %zu",
                st.rotations, sk_rules_rotation_count(r));
-    FUZZ_CHECK(st.entitlements == 0 || st.apps > 0, "%zu entitlements in 0 apps",
-               st.entitlements);
+    FUZZ_CHECK(st.entitlements == 0 || st.apps > 0, "%zu entitlements in 0 apps", st.entitlements);
     const char *v = sk_rules_version(r);
     FUZZ_CHECK(v && strlen(v) == 32 && strspn(v, "0123456789abcdef") == 32, "version '%s'",
                v ? v : "(null)");
@@ -180,8 +177,8 @@ static void check_rules(const sk_rules_t *r, size_t n_files)
         for (size_t j = 0; j < rot->n_edges; j++) {
             const sk_enrollment_edge_t *e = &rot->edges[j];
             FUZZ_CHECK(e->ent && e->enrollment && e->profile, "edge %s[%zu]", rot->id, j);
-            FUZZ_CHECK(sk_rules_entitlement(r, e->ent->key) == e->ent,
-                       "lookup of entitlement '%s'", e->ent->key);
+            FUZZ_CHECK(sk_rules_entitlement(r, e->ent->key) == e->ent, "lookup of entitlement '%s'",
+                       e->ent->key);
             FUZZ_CHECK(e->ent->max_duration_ms > 0, "%s: max_duration %lld", e->ent->key,
                        (long long)e->ent->max_duration_ms);
             FUZZ_CHECK(e->grant_before_ms >= 0 && e->revoke_after_ms >= 0,
@@ -189,8 +186,7 @@ static void check_rules(const sk_rules_t *r, size_t n_files)
             FUZZ_CHECK(e->max_escalation_level >= 0 && e->max_escalation_level <= 100,
                        "edge %s[%zu]: level %d", rot->id, j, e->max_escalation_level);
             size_t klen = strlen(e->ent->app);
-            FUZZ_CHECK(strncmp(e->ent->key, e->ent->app, klen) == 0 &&
-                           e->ent->key[klen] == '/' &&
+            FUZZ_CHECK(strncmp(e->ent->key, e->ent->app, klen) == 0 && e->ent->key[klen] == '/' &&
                            strcmp(e->ent->key + klen + 1, e->ent->id) == 0,
                        "key '%s' is not app/id", e->ent->key);
             n_edges++;

@@ -98,8 +98,8 @@ static void check_state(const sk_user_state_t *st)
         const sk_shift_t *sh = &st->shifts[i];
         FUZZ_CHECK(sh->id && sh->rotation, "shift %zu: NULL text", i);
         FUZZ_CHECK(sh->level >= 1, "shift %zu: level %d", i, sh->level);
-        FUZZ_CHECK((unsigned)sh->status <= SK_SHIFT_STATUS_CANCELLED, "shift %zu: status %d",
-                   i, (int)sh->status);
+        FUZZ_CHECK((unsigned)sh->status <= SK_SHIFT_STATUS_CANCELLED, "shift %zu: status %d", i,
+                   (int)sh->status);
         FUZZ_CHECK(sk_state_shift(st, sh->id) != NULL, "shift '%s' not found", sh->id);
     }
     for (size_t i = 0; i < st->n_sources; i++) {
@@ -117,11 +117,10 @@ static void check_state(const sk_user_state_t *st)
         FUZZ_CHECK(sk_state_request(st, r->id) != NULL, "request '%s' not found", r->id);
     }
     for (size_t i = 0; i < st->n_open_tasks; i++)
-        FUZZ_CHECK(sk_state_open_task(st, st->open_tasks[i].id) != NULL,
-                   "open task %zu not found", i);
-    for (size_t i = 0; i < st->n_retries; i++)
-        FUZZ_CHECK(sk_state_retry(st, st->retries[i].command_id) != NULL, "retry %zu not found",
+        FUZZ_CHECK(sk_state_open_task(st, st->open_tasks[i].id) != NULL, "open task %zu not found",
                    i);
+    for (size_t i = 0; i < st->n_retries; i++)
+        FUZZ_CHECK(sk_state_retry(st, st->retries[i].command_id) != NULL, "retry %zu not found", i);
     for (size_t i = 0; i < st->n_held; i++) {
         const sk_held_detail_t *h = &st->held[i];
         FUZZ_CHECK(h->ent_key && h->resource && h->permission, "held %zu: NULL text", i);
@@ -129,8 +128,7 @@ static void check_state(const sk_user_state_t *st)
     }
 }
 
-static void check_canonical(const sk_user_state_t *st, const sk_state_field_t *in,
-                            size_t n_in)
+static void check_canonical(const sk_user_state_t *st, const sk_state_field_t *in, size_t n_in)
 {
     static const sk_user_state_t empty = {.user = "u"};
     sk_state_diff_t d;
@@ -139,13 +137,12 @@ static void check_canonical(const sk_user_state_t *st, const sk_state_field_t *i
 
     FUZZ_CHECK(sk_state_diff(&g_arena, &empty, st, &d) == 0, "diff from empty failed");
     FUZZ_CHECK(d.n_del == 0, "diff from empty deletes %zu fields", d.n_del);
-    FUZZ_CHECK(d.n_set == n_parsed(st), "storage form: %zu fields for %zu", d.n_set,
-               n_parsed(st));
+    FUZZ_CHECK(d.n_set == n_parsed(st), "storage form: %zu fields for %zu", d.n_set, n_parsed(st));
     for (size_t i = 0; i < d.n_set; i++) {
         const sk_state_field_t *f = &d.set[i];
         for (size_t j = 0; j < i; j++)
-            FUZZ_CHECK(!same_name(&d.set[j], f),
-                       "two parsed fields are stored under one name '%s'", f->name);
+            FUZZ_CHECK(!same_name(&d.set[j], f), "two parsed fields are stored under one name '%s'",
+                       f->name);
         size_t k = 0;
         while (k < n_in && !same_name(&in[k], f))
             k++;
@@ -158,12 +155,11 @@ static void check_canonical(const sk_user_state_t *st, const sk_state_field_t *i
     FUZZ_CHECK(bad2 == 0, "storage form has %zu fields that do not parse", bad2);
     FUZZ_CHECK(st2.n_shifts == st->n_shifts && st2.n_sources == st->n_sources &&
                    n_parsed(&st2) == n_parsed(st),
-               "re-parse: %zu shifts %zu sources %zu fields, was %zu, %zu and %zu",
-               st2.n_shifts, st2.n_sources, n_parsed(&st2), st->n_shifts, st->n_sources,
-               n_parsed(st));
+               "re-parse: %zu shifts %zu sources %zu fields, was %zu, %zu and %zu", st2.n_shifts,
+               st2.n_sources, n_parsed(&st2), st->n_shifts, st->n_sources, n_parsed(st));
     FUZZ_CHECK(sk_state_diff(&g_arena, st, &st2, &d) == 0, "diff");
-    FUZZ_CHECK(d.n_set == 0 && d.n_del == 0, "re-parsed state differs: %zu sets, %zu dels",
-               d.n_set, d.n_del);
+    FUZZ_CHECK(d.n_set == 0 && d.n_del == 0, "re-parsed state differs: %zu sets, %zu dels", d.n_set,
+               d.n_del);
 }
 
 /* 1 when SK_FUZZ_SKIP_OPEN is set and a field name holds a NUL byte. */

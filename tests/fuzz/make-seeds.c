@@ -14,7 +14,7 @@
 
 #include "codec/codec.h"
 
-#define T0 1767225600000LL /* 2026-01-01T00:00:00Z */
+#define T0   1767225600000LL /* 2026-01-01T00:00:00Z */
 #define HOUR 3600000LL
 
 static int write_seed(const char *dir, const char *target, const char *name, const void *buf,
@@ -36,11 +36,16 @@ static int schedules(sk_codec_t *c, sk_arena_t *a, const char *dir)
     for (int t = 0; t < SK_SHIFT_EVENT_TYPE_COUNT; t++) {
         for (int open = 0; open < 2; open++) {
             sk_schedule_event_t ev = {
-                .event_id = "ev-1", .type = (sk_shift_event_type_t)t,
-                .source = "pagerduty", .rotation = "payments-primary",
-                .user = "alice@example.com", .shift_id = "PD-SHIFT-42",
-                .start_ms = T0, .end_ms = open ? SK_MS_NONE : T0 + 8 * HOUR,
-                .escalation_level = 1 + t, .occurred_at_ms = T0 - 60000,
+                .event_id = "ev-1",
+                .type = (sk_shift_event_type_t)t,
+                .source = "pagerduty",
+                .rotation = "payments-primary",
+                .user = "alice@example.com",
+                .shift_id = "PD-SHIFT-42",
+                .start_ms = T0,
+                .end_ms = open ? SK_MS_NONE : T0 + 8 * HOUR,
+                .escalation_level = 1 + t,
+                .occurred_at_ms = T0 - 60000,
             };
             void *buf;
             size_t len;
@@ -64,12 +69,18 @@ static int commands(sk_codec_t *c, sk_arena_t *a, const char *dir)
     int bad = 0;
     for (int act = 0; act < SK_CMD_ACTION_COUNT; act++) {
         sk_command_t cmd = {
-            .action = (sk_command_action_t)act, .user = "alice@example.com",
-            .app = "aws-prod", .entitlement = "admin",
+            .action = (sk_command_action_t)act,
+            .user = "alice@example.com",
+            .app = "aws-prod",
+            .entitlement = "admin",
             .resource = act ? "" : "arn:aws:iam::123456789012:role/admin",
-            .permission = "assume", .expires_at_ms = T0 + 8 * HOUR, .issued_at_ms = T0,
-            .reason = "on call in payments-primary", .emergency = act == 2,
-            .n_sources = (size_t)act + 1, .sources = src,
+            .permission = "assume",
+            .expires_at_ms = T0 + 8 * HOUR,
+            .issued_at_ms = T0,
+            .reason = "on call in payments-primary",
+            .emergency = act == 2,
+            .n_sources = (size_t)act + 1,
+            .sources = src,
         };
         memcpy(cmd.command_id, "0123456789abcdef0123456789abcdef", 33);
         void *buf;
@@ -91,16 +102,19 @@ static int dead_letters(sk_codec_t *c, sk_arena_t *a, const char *dir)
     int bad = 0;
     for (int k = 0; k < SK_DL_KIND_COUNT; k++) {
         sk_dead_letter_t dl = {
-            .at_ms = T0, .kind = (sk_dead_letter_kind_t)k, .reason = "field 'type': bad",
+            .at_ms = T0,
+            .kind = (sk_dead_letter_kind_t)k,
+            .reason = "field 'type': bad",
             .origin = {"shiftkey.schedule.v1", 3, 42},
-            .key = k == 1 ? NULL : "alice@example.com", .key_len = k == 1 ? 0 : 17,
-            .payload = payload, .payload_len = k == 2 ? 0 : sizeof payload,
+            .key = k == 1 ? NULL : "alice@example.com",
+            .key_len = k == 1 ? 0 : 17,
+            .payload = payload,
+            .payload_len = k == 2 ? 0 : sizeof payload,
         };
         void *buf;
         size_t len;
         bad |= sk_codec_encode_dead_letter(c, &dl, a, &buf, &len) != 0 ||
-               write_seed(dir, "dead_letter_decode", sk_dead_letter_kind_name(dl.kind), buf,
-                          len);
+               write_seed(dir, "dead_letter_decode", sk_dead_letter_kind_name(dl.kind), buf, len);
     }
     return bad;
 }

@@ -21,8 +21,8 @@ static sk_fx_reader_t *commands, *deadletters;
 static sk_schedule_event_t ev(sk_shift_event_type_t type, const char *event_id, const char *user,
                               const char *rot, const char *shift, sk_ms_t start, sk_ms_t end)
 {
-    return (sk_schedule_event_t){event_id, type, "test", rot, user, shift, start, end, 1,
-                                 sk_now_ms()};
+    return (sk_schedule_event_t){event_id, type,  "test", rot, user,
+                                 shift,    start, end,    1,   sk_now_ms()};
 }
 
 static size_t cmds(const char *user, const sk_fx_record_t **out, size_t max)
@@ -78,12 +78,15 @@ TEST(shift_start_grants_and_shift_end_revokes)
 TEST(overlapping_rotations_keep_the_shared_entitlement)
 {
     sk_ms_t now = sk_now_ms();
-    sk_schedule_event_t a = ev(SK_SHIFT_STARTED, "o1", "u-overlap", "primary", "pa", now, now + 3600000);
-    sk_schedule_event_t b = ev(SK_SHIFT_STARTED, "o2", "u-overlap", "secondary", "sb", now, now + 3600000);
+    sk_schedule_event_t a =
+        ev(SK_SHIFT_STARTED, "o1", "u-overlap", "primary", "pa", now, now + 3600000);
+    sk_schedule_event_t b =
+        ev(SK_SHIFT_STARTED, "o2", "u-overlap", "secondary", "sb", now, now + 3600000);
     CHECK_INT(sk_fx_produce_event(&kafka, &a), 0);
     CHECK_INT(sk_fx_produce_event(&kafka, &b), 0);
     CHECK_INT(sk_fx_reader_wait(commands, "u-overlap", 2, 15000), 2);
-    sk_schedule_event_t ae = ev(SK_SHIFT_ENDED, "o3", "u-overlap", "primary", "pa", now, sk_now_ms());
+    sk_schedule_event_t ae =
+        ev(SK_SHIFT_ENDED, "o3", "u-overlap", "primary", "pa", now, sk_now_ms());
     CHECK_INT(sk_fx_produce_event(&kafka, &ae), 0);
     CHECK_INT(sk_fx_reader_wait(commands, "u-overlap", 3, 15000), 3);
     const sk_fx_record_t *r[8];
@@ -93,7 +96,8 @@ TEST(overlapping_rotations_keep_the_shared_entitlement)
         CHECK_INT(r[2]->cmd.action, SK_CMD_REVOKE);
         CHECK_STR(r[2]->cmd.entitlement, "write");
     }
-    sk_schedule_event_t be = ev(SK_SHIFT_ENDED, "o4", "u-overlap", "secondary", "sb", now, sk_now_ms());
+    sk_schedule_event_t be =
+        ev(SK_SHIFT_ENDED, "o4", "u-overlap", "secondary", "sb", now, sk_now_ms());
     CHECK_INT(sk_fx_produce_event(&kafka, &be), 0);
     CHECK_INT(sk_fx_reader_wait(commands, "u-overlap", 4, 15000), 4);
     n = cmds("u-overlap", r, 8);
@@ -139,11 +143,13 @@ TEST(future_shift_grants_at_start_minus_lead_not_before)
 TEST(override_sends_the_new_expiry_and_moves_the_timer)
 {
     sk_ms_t now = sk_now_ms();
-    sk_schedule_event_t s = ev(SK_SHIFT_STARTED, "v1", "u-override", "secondary", "v1", now, now + 3600000);
+    sk_schedule_event_t s =
+        ev(SK_SHIFT_STARTED, "v1", "u-override", "secondary", "v1", now, now + 3600000);
     CHECK_INT(sk_fx_produce_event(&kafka, &s), 0);
     CHECK_INT(sk_fx_reader_wait(commands, "u-override", 1, 15000), 1);
     sk_ms_t new_end = sk_now_ms() + 1500;
-    sk_schedule_event_t u = ev(SK_SHIFT_UPDATED, "v2", "u-override", "secondary", "v1", now, new_end);
+    sk_schedule_event_t u =
+        ev(SK_SHIFT_UPDATED, "v2", "u-override", "secondary", "v1", now, new_end);
     CHECK_INT(sk_fx_produce_event(&kafka, &u), 0);
     CHECK_INT(sk_fx_reader_wait(commands, "u-override", 3, 15000), 3);
     const sk_fx_record_t *r[4];
@@ -158,7 +164,8 @@ TEST(override_sends_the_new_expiry_and_moves_the_timer)
 TEST(duplicates_and_replays_send_no_second_command)
 {
     sk_ms_t now = sk_now_ms();
-    sk_schedule_event_t s = ev(SK_SHIFT_STARTED, "d1", "u-dup", "primary", "d1", now, now + 3600000);
+    sk_schedule_event_t s =
+        ev(SK_SHIFT_STARTED, "d1", "u-dup", "primary", "d1", now, now + 3600000);
     CHECK_INT(sk_fx_produce_event(&kafka, &s), 0);
     CHECK_INT(sk_fx_produce_event(&kafka, &s), 0); /* delivered twice */
     CHECK_INT(sk_fx_reader_wait(commands, "u-dup", 2, 15000), 2);
@@ -166,9 +173,14 @@ TEST(duplicates_and_replays_send_no_second_command)
      * starts from the applied offsets in Redis; then also forget those, so
      * every record is decided again */
     sk_fx_engine_stop(&eng);
-    CHECK(sk_fx_redis_int(&redis, "EVAL %s 0", "for _,k in ipairs(redis.call('KEYS','sk:*:offsets')) do redis.call('DEL',k) end return 1") == 1);
+    CHECK(
+        sk_fx_redis_int(
+            &redis, "EVAL %s 0",
+            "for _,k in ipairs(redis.call('KEYS','sk:*:offsets')) do redis.call('DEL',k) end return 1") ==
+        1);
     CHECK_INT(sk_fx_engine_start(&eng, kafka.bootstraps, redis.port, RULES, "sk-test-replay"), 0);
-    sk_schedule_event_t mark = ev(SK_SHIFT_STARTED, "d2", "u-dup-mark", "secondary", "m", now, now + 3600000);
+    sk_schedule_event_t mark =
+        ev(SK_SHIFT_STARTED, "d2", "u-dup-mark", "secondary", "m", now, now + 3600000);
     CHECK_INT(sk_fx_produce_event(&kafka, &mark), 0);
     CHECK_INT(sk_fx_reader_wait(commands, "u-dup-mark", 1, 20000), 1);
     sleep_ms(500);
@@ -209,7 +221,8 @@ TEST(bad_records_become_dead_letters_and_the_engine_goes_on)
 {
     sk_ms_t now = sk_now_ms();
     static const char garbage[] = "{\"not\": \"avro\"}";
-    CHECK_INT(sk_fx_produce(&kafka, "shiftkey.schedule.v1", "u-bad", garbage, sizeof(garbage) - 1), 0);
+    CHECK_INT(sk_fx_produce(&kafka, "shiftkey.schedule.v1", "u-bad", garbage, sizeof(garbage) - 1),
+              0);
     /* a valid record, truncated */
     sk_codec_t *codec = sk_codec_new();
     sk_arena_t a;
@@ -225,9 +238,11 @@ TEST(bad_records_become_dead_letters_and_the_engine_goes_on)
     memcpy(bad, buf, len);
     bad[SK_WIRE_HEADER_LEN + 3] = 0x12; /* zigzag 9 */
     CHECK_INT(sk_fx_produce(&kafka, "shiftkey.schedule.v1", "u-bad", bad, len), 0);
-    sk_schedule_event_t unknown = ev(SK_SHIFT_STARTED, "b2", "u-bad", "no-such-rotation", "b2", now, now + 60000);
+    sk_schedule_event_t unknown =
+        ev(SK_SHIFT_STARTED, "b2", "u-bad", "no-such-rotation", "b2", now, now + 60000);
     CHECK_INT(sk_fx_produce_event(&kafka, &unknown), 0);
-    sk_schedule_event_t backwards = ev(SK_SHIFT_STARTED, "b3", "u-bad", "primary", "b3", now + 60000, now);
+    sk_schedule_event_t backwards =
+        ev(SK_SHIFT_STARTED, "b3", "u-bad", "primary", "b3", now + 60000, now);
     sk_codec_encode_schedule(codec, &backwards, &a, &buf, &len);
     CHECK_INT(sk_fx_produce(&kafka, "shiftkey.schedule.v1", "u-bad", buf, len), 0);
     /* and the engine goes on with the next good record */

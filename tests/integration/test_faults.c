@@ -103,8 +103,7 @@ TEST(redis_restart_mid_stream_loses_and_doubles_nothing)
             if (strcmp(r[a]->cmd.command_id, r[b]->cmd.command_id) == 0)
                 CHECK(r[a]->raw_len == r[b]->raw_len &&
                       memcmp(r[a]->raw, r[b]->raw, r[a]->raw_len) == 0);
-    CHECK_INT(sk_fx_redis_int(&redis, "EVAL %s 0",
-                              "return #redis.call('KEYS','sk:*:u:f-*')"),
+    CHECK_INT(sk_fx_redis_int(&redis, "EVAL %s 0", "return #redis.call('KEYS','sk:*:u:f-*')"),
               USERS);
 }
 
@@ -119,7 +118,8 @@ TEST(rules_reload_accepted_then_refused_whole)
     if (!f)
         return;
     fputs("rotations:\n  - id: extra\nenrollments:\n  - id: e-extra\n    rotations: [extra]\n"
-          "    profiles: [p-secondary]\n", f);
+          "    profiles: [p-secondary]\n",
+          f);
     fclose(f);
     eng.reload = 1;
     sleep_ms(500);
@@ -170,11 +170,11 @@ static const sk_fx_record_t *wait_command(const char *user, sk_command_action_t 
 }
 
 #define SWEEP_RULES(ENTS, PROFILE_ENTS)                                                            \
-    "apps:\n  - id: sw\n    entitlements:\n" ENTS "rotations:\n  - id: sweep\nprofiles:\n"       \
-    "  - id: p-sweep\n    entitlements: [" PROFILE_ENTS "]\nenrollments:\n  - id: e-sweep\n"     \
+    "apps:\n  - id: sw\n    entitlements:\n" ENTS "rotations:\n  - id: sweep\nprofiles:\n"         \
+    "  - id: p-sweep\n    entitlements: [" PROFILE_ENTS "]\nenrollments:\n  - id: e-sweep\n"       \
     "    rotations: [sweep]\n    profiles: [p-sweep]\n"
 #define ENT_GONE                                                                                   \
-    "      - id: gone\n        max_duration: 8h\n        resource: pg://prod/main db\n"          \
+    "      - id: gone\n        max_duration: 8h\n        resource: pg://prod/main db\n"            \
     "        permission: SELECT\n"
 #define ENT_KEPT "      - id: kept\n        max_duration: 8h\n"
 
@@ -265,8 +265,8 @@ static int revokes_of(const char *user, sk_ms_t *last_seen)
 static bool cli_lists_grant(const char *user)
 {
     char cmd[256], out[4096];
-    snprintf(cmd, sizeof(cmd), "build/test/bin/shiftkey grants %s --redis 127.0.0.1:%d 2>&1",
-             user, redis.port);
+    snprintf(cmd, sizeof(cmd), "build/test/bin/shiftkey grants %s --redis 127.0.0.1:%d 2>&1", user,
+             redis.port);
     FILE *f = popen(cmd, "r");
     size_t n = f ? fread(out, 1, sizeof(out) - 1, f) : 0;
     if (f)
@@ -309,8 +309,7 @@ static void data_loss_during_a_shift(fault_t fault, const char *user, const char
     CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p%d}:u:%s", p, user), 0);
     /* detected without any new input, and restored */
     sk_ms_t deadline = sk_now_ms() + 10000;
-    while (sk_fx_redis_int(&redis, "EXISTS sk:{p%d}:u:%s", p, user) != 1 &&
-           sk_now_ms() < deadline)
+    while (sk_fx_redis_int(&redis, "EXISTS sk:{p%d}:u:%s", p, user) != 1 && sk_now_ms() < deadline)
         sleep_ms(20);
     sk_ms_t back = sk_now_ms();
     do { /* the engine counts the restore right after its writes */
@@ -442,7 +441,8 @@ TEST(z_teardown)
     CHECK_INT(system(cmd), 0);
 }
 
-SK_TEST_MAIN(SK_TEST_CASE(a_setup), SK_TEST_CASE(redis_restart_mid_stream_loses_and_doubles_nothing),
+SK_TEST_MAIN(SK_TEST_CASE(a_setup),
+             SK_TEST_CASE(redis_restart_mid_stream_loses_and_doubles_nothing),
              SK_TEST_CASE(rules_reload_accepted_then_refused_whole),
              SK_TEST_CASE(rules_reload_that_removes_access_takes_it_back_at_once),
              SK_TEST_CASE(x_a_partition_whose_epoch_vanished_is_claimed_again),

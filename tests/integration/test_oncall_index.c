@@ -17,8 +17,13 @@ static sk_fx_redis_t redis;
 static sk_shift_t shift(const char *id, const char *rot, sk_ms_t start, sk_ms_t end,
                         sk_shift_status_t st)
 {
-    return (sk_shift_t){.id = id, .rotation = rot, .start_ms = start, .end_ms = end, .level = 1,
-                        .status = st, .updated_ms = 1};
+    return (sk_shift_t){.id = id,
+                        .rotation = rot,
+                        .start_ms = start,
+                        .end_ms = end,
+                        .level = 1,
+                        .status = st,
+                        .updated_ms = 1};
 }
 
 static sk_user_state_t user_with(sk_shift_t *shifts, size_t n)
@@ -168,13 +173,12 @@ TEST(the_view_lists_who_covers_now_sorted_without_repeats)
     sk_arena_init(&a, 4096);
     sk_oncall_view_t v;
     const char *rots[] = {"primary", "backup"};
-    sk_oncall_op_t fields[] = {{"primary", "zoe s1", "100 200"},
-                               {"primary", "adam s2", "100 -"},
-                               {"primary", "zoe s3", "50 300"},   /* zoe twice: one entry */
-                               {"primary", "late s4", "150 300"}, /* not started yet */
-                               {"primary", "gone s5", "10 100"},  /* over at 100 */
-                               {"primary", "bad s6", "garbage"},
-                               {"other", "omar s7", "0 -"}};    /* not tracked */
+    sk_oncall_op_t fields[] = {
+        {"primary", "zoe s1", "100 200"},  {"primary", "adam s2", "100 -"},
+        {"primary", "zoe s3", "50 300"},                                 /* zoe twice: one entry */
+        {"primary", "late s4", "150 300"},                               /* not started yet */
+        {"primary", "gone s5", "10 100"},                                /* over at 100 */
+        {"primary", "bad s6", "garbage"},  {"other", "omar s7", "0 -"}}; /* not tracked */
     CHECK_INT(sk_oncall_view_init(&v, &a, rots, 2), 0);
     CHECK_INT(sk_oncall_view_apply(&v, fields, SK_ARRAY_LEN(fields)), 0);
     CHECK_INT(v.n, 6);
@@ -218,22 +222,24 @@ TEST(a_request_reaches_the_rotations_of_its_policies)
         return;
     const char *rots[8];
     size_t n = 0;
-    sk_request_event_t ev = {.request_id = "r1", .target_kind = SK_TARGET_ENTITLEMENT,
-                             .target = "app/admin"};
+    sk_request_event_t ev = {
+        .request_id = "r1", .target_kind = SK_TARGET_ENTITLEMENT, .target = "app/admin"};
     sk_user_state_t st = {.user = "bob"};
     CHECK_INT(sk_oncall_rotations(rules, &ev, &st, rots, 8, &n), 0);
     CHECK(n == 1 && strcmp(rots[0], "primary") == 0);
     /* an action without a target: the request frozen in state names it */
-    sk_request_state_t rq = {.id = "r1", .target_kind = SK_TARGET_ENTITLEMENT,
-                             .target = "app/admin", .policy = "on-call-review"};
+    sk_request_state_t rq = {.id = "r1",
+                             .target_kind = SK_TARGET_ENTITLEMENT,
+                             .target = "app/admin",
+                             .policy = "on-call-review"};
     sk_user_state_t st2 = {.user = "bob", .n_requests = 1, .requests = &rq};
     sk_request_event_t act = {.request_id = "r1", .target = NULL};
     n = 0;
     CHECK_INT(sk_oncall_rotations(rules, &act, &st2, rots, 8, &n), 0);
     CHECK(n == 1 && strcmp(rots[0], "primary") == 0);
     /* a target whose policies have no on_call step: nothing to read */
-    sk_request_event_t w = {.request_id = "r2", .target_kind = SK_TARGET_ENTITLEMENT,
-                            .target = "app/write"};
+    sk_request_event_t w = {
+        .request_id = "r2", .target_kind = SK_TARGET_ENTITLEMENT, .target = "app/write"};
     n = 0;
     CHECK_INT(sk_oncall_rotations(rules, &w, &st, rots, 8, &n), 0);
     CHECK_INT(n, 0);
@@ -241,7 +247,10 @@ TEST(a_request_reaches_the_rotations_of_its_policies)
     sk_rules_errors_fini(&errs);
 }
 
-TEST(b_redis_setup) { CHECK_INT(sk_fx_redis_start(&redis), 0); }
+TEST(b_redis_setup)
+{
+    CHECK_INT(sk_fx_redis_start(&redis), 0);
+}
 
 TEST(the_apply_script_writes_the_index_and_every_partition_is_read_back)
 {
@@ -256,17 +265,28 @@ TEST(the_apply_script_writes_the_index_and_every_partition_is_read_back)
     }
     CHECK_INT(sk_store_claim(s, 1, &e1), 0);
     CHECK_INT(sk_store_claim(s, 3, &e2), 0);
-    sk_store_oncall_field_t w1[] = {{"primary", "xena s1", "100 -"},
-                                    {"backup", "xena s2", "5 6"}};
-    sk_store_writes_t op = {.partition = 1, .epoch = e1, .topic = "in", .offset = 1, .user = "xena",
-                        .next_wake_ms = SK_MS_NONE, .keep_until_ms = sk_now_ms() + 60000,
-                        .n_oncall = 2, .oncall = w1};
+    sk_store_oncall_field_t w1[] = {{"primary", "xena s1", "100 -"}, {"backup", "xena s2", "5 6"}};
+    sk_store_writes_t op = {.partition = 1,
+                            .epoch = e1,
+                            .topic = "in",
+                            .offset = 1,
+                            .user = "xena",
+                            .next_wake_ms = SK_MS_NONE,
+                            .keep_until_ms = sk_now_ms() + 60000,
+                            .n_oncall = 2,
+                            .oncall = w1};
     CHECK_INT(sk_store_apply(s, &op, &applied), 0);
     CHECK(applied);
     sk_store_oncall_field_t w2[] = {{"primary", "yuri s9", "100 200"}};
-    sk_store_writes_t op2 = {.partition = 3, .epoch = e2, .topic = "in", .offset = 1, .user = "yuri",
-                         .next_wake_ms = SK_MS_NONE, .keep_until_ms = sk_now_ms() + 60000,
-                         .n_oncall = 1, .oncall = w2};
+    sk_store_writes_t op2 = {.partition = 3,
+                             .epoch = e2,
+                             .topic = "in",
+                             .offset = 1,
+                             .user = "yuri",
+                             .next_wake_ms = SK_MS_NONE,
+                             .keep_until_ms = sk_now_ms() + 60000,
+                             .n_oncall = 1,
+                             .oncall = w2};
     CHECK_INT(sk_store_apply(s, &op2, &applied), 0);
     CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p1}:oncall:primary"), 1);
     CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p3}:oncall:primary"), 1);

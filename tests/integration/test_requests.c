@@ -11,7 +11,7 @@
 
 #define RULES "tests/rules/requests"
 #define PARTS 4
-#define HOUR 3600000LL
+#define HOUR  3600000LL
 
 static sk_fx_redis_t redis;
 static sk_fx_kafka_t kafka;
@@ -22,18 +22,25 @@ static sk_request_event_t req(sk_request_event_type_t type, const char *event_id
                               const char *actor, const char *subject, const char *target,
                               sk_ms_t dur)
 {
-    return (sk_request_event_t){.event_id = event_id, .type = type, .request_id = id,
-                                .actor = actor, .subject = subject,
-                                .target_kind = SK_TARGET_ENTITLEMENT, .target = target,
-                                .duration_ms = dur, .justification = "incident 42",
-                                .comment = "", .source = "test", .occurred_at_ms = sk_now_ms()};
+    return (sk_request_event_t){.event_id = event_id,
+                                .type = type,
+                                .request_id = id,
+                                .actor = actor,
+                                .subject = subject,
+                                .target_kind = SK_TARGET_ENTITLEMENT,
+                                .target = target,
+                                .duration_ms = dur,
+                                .justification = "incident 42",
+                                .comment = "",
+                                .source = "test",
+                                .occurred_at_ms = sk_now_ms()};
 }
 
 /* Waits up to 15 s for a CLOSED task of subject with this outcome, of
  * request_id (any when NULL), flagged emergency when `emergency`. Tasks
  * and commands are different topics: one may be read before the other. */
-static bool wait_closed_task(const char *subject, const char *request_id,
-                             sk_task_outcome_t outcome, bool emergency)
+static bool wait_closed_task(const char *subject, const char *request_id, sk_task_outcome_t outcome,
+                             bool emergency)
 {
     sk_ms_t deadline = sk_now_ms() + 15000;
     do {
@@ -51,8 +58,8 @@ static bool wait_closed_task(const char *subject, const char *request_id,
 
 /* Waits up to 15 s for a task of subject's request_id of this kind and
  * state; the latest such task, or NULL. */
-static const sk_task_t *wait_task(const char *subject, const char *request_id,
-                                  sk_task_kind_t kind, sk_task_state_t state)
+static const sk_task_t *wait_task(const char *subject, const char *request_id, sk_task_kind_t kind,
+                                  sk_task_state_t state)
 {
     sk_ms_t deadline = sk_now_ms() + 15000;
     do {
@@ -103,12 +110,14 @@ TEST(two_step_policy_grants_after_both_reviewers)
     CHECK_INT(sk_fx_produce_request(&kafka, &c), 0);
     /* step 1: bob's manager ann reviews */
     CHECK(sk_fx_reader_wait(tasks, "bob", 1, 15000) >= 1);
-    sk_request_event_t a1 = req(SK_REQ_APPROVED, "q3", "r-two", "ann", "bob", "app/write", SK_MS_NONE);
+    sk_request_event_t a1 =
+        req(SK_REQ_APPROVED, "q3", "r-two", "ann", "bob", "app/write", SK_MS_NONE);
     CHECK_INT(sk_fx_produce_request(&kafka, &a1), 0);
     /* step 2: the app owner (group owners) reviews; carl approves */
     CHECK(sk_fx_reader_wait(tasks, "bob", 3, 15000) >= 3);
     CHECK_INT(sk_fx_reader_wait(commands, "bob", 2, 10), 1); /* not granted yet */
-    sk_request_event_t a2 = req(SK_REQ_APPROVED, "q4", "r-two", "carl", "bob", "app/write", SK_MS_NONE);
+    sk_request_event_t a2 =
+        req(SK_REQ_APPROVED, "q4", "r-two", "carl", "bob", "app/write", SK_MS_NONE);
     CHECK_INT(sk_fx_produce_request(&kafka, &a2), 0);
     CHECK_INT(sk_fx_reader_wait(commands, "bob", 2, 15000), 2);
     const sk_fx_record_t *r[4];
@@ -155,18 +164,26 @@ TEST(an_on_call_reviewers_step_asks_whoever_is_on_call)
 {
     /* dana goes on call in primary (which also grants her app/read) */
     sk_ms_t now = sk_now_ms();
-    sk_schedule_event_t ev = {.event_id = "oc-1", .type = SK_SHIFT_STARTED, .source = "test",
-                              .rotation = "primary", .user = "dana", .shift_id = "oc-shift-1",
-                              .start_ms = now - 60000, .end_ms = now + HOUR,
-                              .escalation_level = 1, .occurred_at_ms = now};
+    sk_schedule_event_t ev = {.event_id = "oc-1",
+                              .type = SK_SHIFT_STARTED,
+                              .source = "test",
+                              .rotation = "primary",
+                              .user = "dana",
+                              .shift_id = "oc-shift-1",
+                              .start_ms = now - 60000,
+                              .end_ms = now + HOUR,
+                              .escalation_level = 1,
+                              .occurred_at_ms = now};
     CHECK_INT(sk_fx_produce_event(&kafka, &ev), 0);
     CHECK_INT(sk_fx_reader_wait(commands, "dana", 1, 15000), 1);
-    CHECK_INT(sk_fx_redis_int(&redis, "EVAL %s 0", "local n = 0 for _, k in ipairs("
-              "redis.call('KEYS', 'sk:{p*}:oncall:primary')) do "
-              "n = n + redis.call('HLEN', k) end return n"), 1);
+    CHECK_INT(sk_fx_redis_int(&redis, "EVAL %s 0",
+                              "local n = 0 for _, k in ipairs("
+                              "redis.call('KEYS', 'sk:{p*}:oncall:primary')) do "
+                              "n = n + redis.call('HLEN', k) end return n"),
+              1);
     /* carl asks for app/admin, reviewed by whoever is on call in primary */
-    sk_request_event_t c = req(SK_REQ_CREATED, "oc-q1", "r-oncall", "carl", "carl", "app/admin",
-                               HOUR / 2);
+    sk_request_event_t c =
+        req(SK_REQ_CREATED, "oc-q1", "r-oncall", "carl", "carl", "app/admin", HOUR / 2);
     CHECK_INT(sk_fx_produce_request(&kafka, &c), 0);
     const sk_task_t *t = wait_task("carl", "r-oncall", SK_TASK_REQUEST_REVIEW, SK_TASK_CREATED);
     CHECK(t != NULL);
@@ -175,8 +192,8 @@ TEST(an_on_call_reviewers_step_asks_whoever_is_on_call)
         CHECK_INT(t->n_assignees, 1);
     }
     /* dana approves: granted */
-    sk_request_event_t a = req(SK_REQ_APPROVED, "oc-q2", "r-oncall", "dana", "carl", "app/admin",
-                               SK_MS_NONE);
+    sk_request_event_t a =
+        req(SK_REQ_APPROVED, "oc-q2", "r-oncall", "dana", "carl", "app/admin", SK_MS_NONE);
     CHECK_INT(sk_fx_produce_request(&kafka, &a), 0);
     CHECK_INT(sk_fx_reader_wait(commands, "carl", 1, 15000), 1);
     const sk_fx_record_t *r[2];
@@ -206,8 +223,8 @@ static size_t tasks_of(const char *subject, const char *request_id, int *max_ste
 }
 
 /* The commands of subject whose first source is this request. */
-static size_t commands_of(const char *subject, const char *request_id,
-                          const sk_fx_record_t **out, size_t max)
+static size_t commands_of(const char *subject, const char *request_id, const sk_fx_record_t **out,
+                          size_t max)
 {
     const sk_fx_record_t *r[64];
     size_t n = sk_fx_reader_get(commands, subject, r, 64), k = 0;
@@ -258,13 +275,13 @@ TEST(after_a_deny_the_second_reviewer_is_never_asked)
     int step = 0;
     CHECK_INT(tasks_of("bob", "r-deny", &step), 1);
     CHECK_INT(step, 1);
-    sk_request_event_t d = req(SK_REQ_DENIED, "dn-2", "r-deny", "ann", "bob", "app/write",
-                               SK_MS_NONE);
+    sk_request_event_t d =
+        req(SK_REQ_DENIED, "dn-2", "r-deny", "ann", "bob", "app/write", SK_MS_NONE);
     CHECK_INT(sk_fx_produce_request(&kafka, &d), 0);
     CHECK(audit_has("bob", "dn-2", "denied", 15000));
     /* a later approval of step 2's reviewers changes nothing either */
-    sk_request_event_t late = req(SK_REQ_APPROVED, "dn-3", "r-deny", "carl", "bob", "app/write",
-                                  SK_MS_NONE);
+    sk_request_event_t late =
+        req(SK_REQ_APPROVED, "dn-3", "r-deny", "carl", "bob", "app/write", SK_MS_NONE);
     CHECK_INT(sk_fx_produce_request(&kafka, &late), 0);
     CHECK(audit_has("bob", "dn-3", "refused", 15000));
     CHECK(wait_closed_task("bob", "r-deny", SK_TASK_DENIED, false));
@@ -276,16 +293,16 @@ TEST(after_a_deny_the_second_reviewer_is_never_asked)
 
 TEST(a_reviewer_who_is_not_assigned_cannot_approve)
 {
-    sk_request_event_t c = req(SK_REQ_CREATED, "un-1", "r-unassigned", "bob", "bob", "app/write",
-                               HOUR);
+    sk_request_event_t c =
+        req(SK_REQ_CREATED, "un-1", "r-unassigned", "bob", "bob", "app/write", HOUR);
     CHECK_INT(sk_fx_produce_request(&kafka, &c), 0);
     CHECK(audit_has("bob", "un-1", "pending", 15000));
     CHECK(wait_task("bob", "r-unassigned", SK_TASK_REQUEST_REVIEW, SK_TASK_CREATED) != NULL);
     /* eve is nobody's reviewer; dana reviews step 2, not step 1 */
-    sk_request_event_t e = req(SK_REQ_APPROVED, "un-2", "r-unassigned", "eve", "bob", "app/write",
-                               SK_MS_NONE);
-    sk_request_event_t d = req(SK_REQ_APPROVED, "un-3", "r-unassigned", "dana", "bob",
-                               "app/write", SK_MS_NONE);
+    sk_request_event_t e =
+        req(SK_REQ_APPROVED, "un-2", "r-unassigned", "eve", "bob", "app/write", SK_MS_NONE);
+    sk_request_event_t d =
+        req(SK_REQ_APPROVED, "un-3", "r-unassigned", "dana", "bob", "app/write", SK_MS_NONE);
     CHECK_INT(sk_fx_produce_request(&kafka, &e), 0);
     CHECK_INT(sk_fx_produce_request(&kafka, &d), 0);
     CHECK(audit_has("bob", "un-2", "refused", 15000));
@@ -300,20 +317,19 @@ TEST(a_reviewer_who_is_not_assigned_cannot_approve)
 
 TEST(self_approval_is_refused_and_a_peer_can_approve)
 {
-    sk_request_event_t c = req(SK_REQ_CREATED, "sa-1", "r-self", "bob", "bob", "peer/review",
-                               HOUR);
+    sk_request_event_t c = req(SK_REQ_CREATED, "sa-1", "r-self", "bob", "bob", "peer/review", HOUR);
     CHECK_INT(sk_fx_produce_request(&kafka, &c), 0);
     CHECK(audit_has("bob", "sa-1", "pending", 15000));
     const sk_task_t *t = wait_task("bob", "r-self", SK_TASK_REQUEST_REVIEW, SK_TASK_CREATED);
     CHECK(t && !has_assignee(t, "bob") && has_assignee(t, "carl"));
-    sk_request_event_t self = req(SK_REQ_APPROVED, "sa-2", "r-self", "bob", "bob", "peer/review",
-                                  SK_MS_NONE);
+    sk_request_event_t self =
+        req(SK_REQ_APPROVED, "sa-2", "r-self", "bob", "bob", "peer/review", SK_MS_NONE);
     CHECK_INT(sk_fx_produce_request(&kafka, &self), 0);
     CHECK(audit_has("bob", "sa-2", "may not review their own request", 15000));
     const sk_fx_record_t *cmd[4] = {0};
     CHECK_INT(commands_of("bob", "r-self", cmd, 4), 0);
-    sk_request_event_t peer = req(SK_REQ_APPROVED, "sa-3", "r-self", "carl", "bob", "peer/review",
-                                  SK_MS_NONE);
+    sk_request_event_t peer =
+        req(SK_REQ_APPROVED, "sa-3", "r-self", "carl", "bob", "peer/review", SK_MS_NONE);
     CHECK_INT(sk_fx_produce_request(&kafka, &peer), 0);
     CHECK(audit_has("bob", "sa-3", "granted", 15000));
     CHECK_INT(commands_of_wait("bob", "r-self", cmd, 4, 1), 1);
@@ -324,8 +340,8 @@ TEST(a_duration_above_the_maximum_is_capped)
 {
     /* carl asks app/read (max 8h) for a day: self-service, granted for 8h */
     sk_ms_t before = sk_now_ms();
-    sk_request_event_t c = req(SK_REQ_CREATED, "cap-1", "r-cap", "carl", "carl", "app/read",
-                               24 * HOUR);
+    sk_request_event_t c =
+        req(SK_REQ_CREATED, "cap-1", "r-cap", "carl", "carl", "app/read", 24 * HOUR);
     CHECK_INT(sk_fx_produce_request(&kafka, &c), 0);
     CHECK(audit_has("carl", "cap-1", "granted", 15000));
     sk_ms_t after = sk_now_ms();
@@ -348,8 +364,8 @@ TEST(escalation_switches_to_the_emergency_policy)
     CHECK(audit_has("bob", "es-1", "pending", 15000));
     const sk_fx_record_t *cmd[4] = {0};
     CHECK_INT(commands_of("bob", "r-esc", cmd, 4), 0);
-    sk_request_event_t e = req(SK_REQ_ESCALATED, "es-2", "r-esc", "bob", "bob", "app/write",
-                               SK_MS_NONE);
+    sk_request_event_t e =
+        req(SK_REQ_ESCALATED, "es-2", "r-esc", "bob", "bob", "app/write", SK_MS_NONE);
     CHECK_INT(sk_fx_produce_request(&kafka, &e), 0);
     CHECK(audit_has("bob", "es-2", "break-glass", 15000));
     sk_ms_t deadline = sk_now_ms() + 15000;
@@ -372,10 +388,16 @@ TEST(a_shift_end_does_not_revoke_what_a_request_holds)
 {
     /* fay is on call in primary (app/read), and asks for app/read for 5 s */
     sk_ms_t now = sk_now_ms();
-    sk_schedule_event_t st = {.event_id = "fy-1", .type = SK_SHIFT_STARTED, .source = "test",
-                              .rotation = "primary", .user = "fay", .shift_id = "fay-shift",
-                              .start_ms = now - 60000, .end_ms = now + HOUR,
-                              .escalation_level = 1, .occurred_at_ms = now};
+    sk_schedule_event_t st = {.event_id = "fy-1",
+                              .type = SK_SHIFT_STARTED,
+                              .source = "test",
+                              .rotation = "primary",
+                              .user = "fay",
+                              .shift_id = "fay-shift",
+                              .start_ms = now - 60000,
+                              .end_ms = now + HOUR,
+                              .escalation_level = 1,
+                              .occurred_at_ms = now};
     CHECK_INT(sk_fx_produce_event(&kafka, &st), 0);
     CHECK_INT(sk_fx_reader_wait(commands, "fay", 1, 15000), 1);
     sk_request_event_t c = req(SK_REQ_CREATED, "fy-2", "r-fay", "fay", "fay", "app/read", 5000);
@@ -417,8 +439,7 @@ static const char *provisioning_task(const char *subject, const char *request_id
         const sk_fx_record_t *t[64];
         size_t n = sk_fx_reader_get(tasks, subject, t, 64);
         for (size_t i = 0; i < n; i++)
-            if (t[i]->task.kind == SK_TASK_PROVISIONING &&
-                t[i]->task.state == SK_TASK_CREATED &&
+            if (t[i]->task.kind == SK_TASK_PROVISIONING && t[i]->task.state == SK_TASK_CREATED &&
                 strcmp(t[i]->task.request_id, request_id) == 0)
                 return t[i]->task.task_id;
         sk_fx_reader_wait(tasks, subject, 1000, 50);
@@ -429,8 +450,11 @@ static const char *provisioning_task(const char *subject, const char *request_id
 static sk_provisioning_result_t result(const char *task_id, sk_provisioning_status_t st,
                                        const char *provisioner, const char *user)
 {
-    sk_provisioning_result_t r = {.result = st, .provisioner = provisioner, .user = user,
-                                  .message = "ticket OPS-7", .at_ms = sk_now_ms()};
+    sk_provisioning_result_t r = {.result = st,
+                                  .provisioner = provisioner,
+                                  .user = user,
+                                  .message = "ticket OPS-7",
+                                  .at_ms = sk_now_ms()};
     snprintf(r.command_id, sizeof(r.command_id), "%s", task_id ? task_id : "");
     return r;
 }
@@ -438,8 +462,7 @@ static sk_provisioning_result_t result(const char *task_id, sk_provisioning_stat
 TEST(manual_provisioning_wont_provision_closes_the_task_without_a_grant)
 {
     /* app/byhand: auto-approved, then provisioned by hand by ann */
-    sk_request_event_t c = req(SK_REQ_CREATED, "mp-1", "r-hand1", "gus", "gus", "app/byhand",
-                               HOUR);
+    sk_request_event_t c = req(SK_REQ_CREATED, "mp-1", "r-hand1", "gus", "gus", "app/byhand", HOUR);
     CHECK_INT(sk_fx_produce_request(&kafka, &c), 0);
     const char *task = provisioning_task("gus", "r-hand1");
     CHECK(task != NULL);
@@ -462,8 +485,7 @@ TEST(manual_provisioning_wont_provision_closes_the_task_without_a_grant)
 
 TEST(manual_provisioning_provisioned_grants)
 {
-    sk_request_event_t c = req(SK_REQ_CREATED, "mp-2", "r-hand2", "gus", "gus", "app/byhand",
-                               HOUR);
+    sk_request_event_t c = req(SK_REQ_CREATED, "mp-2", "r-hand2", "gus", "gus", "app/byhand", HOUR);
     sk_ms_t before = sk_now_ms();
     CHECK_INT(sk_fx_produce_request(&kafka, &c), 0);
     const char *task = provisioning_task("gus", "r-hand2");
@@ -488,8 +510,8 @@ TEST(a_hand_provisioned_grant_expiring_opens_a_deprovisioning_task_on_the_timer)
 {
     /* hana gets app/byhand for 3 s; at expiry the timer revokes it and,
      * since it was provisioned by hand, asks ann to take it away */
-    sk_request_event_t c = req(SK_REQ_CREATED, "dp-1", "r-hand3", "hana", "hana", "app/byhand",
-                               3000);
+    sk_request_event_t c =
+        req(SK_REQ_CREATED, "dp-1", "r-hand3", "hana", "hana", "app/byhand", 3000);
     CHECK_INT(sk_fx_produce_request(&kafka, &c), 0);
     const char *task = provisioning_task("hana", "r-hand3");
     CHECK(task != NULL);
@@ -519,8 +541,8 @@ TEST(a_hand_provisioned_grant_expiring_opens_a_deprovisioning_task_on_the_timer)
 
 TEST(a_result_keyed_by_another_user_is_a_dead_letter)
 {
-    sk_provisioning_result_t r = result("0123456789abcdef0123456789abcdef", SK_PROV_PROVISIONED,
-                                        "ann", "hal");
+    sk_provisioning_result_t r =
+        result("0123456789abcdef0123456789abcdef", SK_PROV_PROVISIONED, "ann", "hal");
     sk_arena_t a;
     void *buf;
     size_t len;
@@ -548,19 +570,19 @@ TEST(z_teardown)
     CHECK(1);
 }
 
-SK_TEST_MAIN(SK_TEST_CASE(a_setup), SK_TEST_CASE(self_service_request_is_granted_at_once),
-             SK_TEST_CASE(two_step_policy_grants_after_both_reviewers),
-             SK_TEST_CASE(a_requester_who_may_not_request_is_refused_with_a_task),
-             SK_TEST_CASE(a_request_for_an_unknown_entitlement_is_a_dead_letter),
-             SK_TEST_CASE(an_on_call_reviewers_step_asks_whoever_is_on_call),
-             SK_TEST_CASE(after_a_deny_the_second_reviewer_is_never_asked),
-             SK_TEST_CASE(a_reviewer_who_is_not_assigned_cannot_approve),
-             SK_TEST_CASE(self_approval_is_refused_and_a_peer_can_approve),
-             SK_TEST_CASE(a_duration_above_the_maximum_is_capped),
-             SK_TEST_CASE(escalation_switches_to_the_emergency_policy),
-             SK_TEST_CASE(a_shift_end_does_not_revoke_what_a_request_holds),
-             SK_TEST_CASE(manual_provisioning_wont_provision_closes_the_task_without_a_grant),
-             SK_TEST_CASE(manual_provisioning_provisioned_grants),
-             SK_TEST_CASE(a_hand_provisioned_grant_expiring_opens_a_deprovisioning_task_on_the_timer),
-             SK_TEST_CASE(a_result_keyed_by_another_user_is_a_dead_letter),
-             SK_TEST_CASE(z_teardown))
+SK_TEST_MAIN(
+    SK_TEST_CASE(a_setup), SK_TEST_CASE(self_service_request_is_granted_at_once),
+    SK_TEST_CASE(two_step_policy_grants_after_both_reviewers),
+    SK_TEST_CASE(a_requester_who_may_not_request_is_refused_with_a_task),
+    SK_TEST_CASE(a_request_for_an_unknown_entitlement_is_a_dead_letter),
+    SK_TEST_CASE(an_on_call_reviewers_step_asks_whoever_is_on_call),
+    SK_TEST_CASE(after_a_deny_the_second_reviewer_is_never_asked),
+    SK_TEST_CASE(a_reviewer_who_is_not_assigned_cannot_approve),
+    SK_TEST_CASE(self_approval_is_refused_and_a_peer_can_approve),
+    SK_TEST_CASE(a_duration_above_the_maximum_is_capped),
+    SK_TEST_CASE(escalation_switches_to_the_emergency_policy),
+    SK_TEST_CASE(a_shift_end_does_not_revoke_what_a_request_holds),
+    SK_TEST_CASE(manual_provisioning_wont_provision_closes_the_task_without_a_grant),
+    SK_TEST_CASE(manual_provisioning_provisioned_grants),
+    SK_TEST_CASE(a_hand_provisioned_grant_expiring_opens_a_deprovisioning_task_on_the_timer),
+    SK_TEST_CASE(a_result_keyed_by_another_user_is_a_dead_letter), SK_TEST_CASE(z_teardown))

@@ -39,9 +39,17 @@ static int apply_one(sk_store_t *s, int64_t epoch, int64_t offset, const char *f
 {
     sk_store_field_t set = {field, strlen(field), value, strlen(value)};
     sk_outbox_entry_t e = {SK_OUT_COMMANDS, "ana", 3, out, strlen(out)};
-    sk_store_writes_t w = {.partition = 3, .epoch = epoch, .topic = "in", .offset = offset,
-                           .user = "ana", .n_set = 1, .set = &set, .next_wake_ms = 1234,
-                           .keep_until_ms = sk_now_ms() + 60000, .n_out = 1, .out = &e};
+    sk_store_writes_t w = {.partition = 3,
+                           .epoch = epoch,
+                           .topic = "in",
+                           .offset = offset,
+                           .user = "ana",
+                           .n_set = 1,
+                           .set = &set,
+                           .next_wake_ms = 1234,
+                           .keep_until_ms = sk_now_ms() + 60000,
+                           .n_out = 1,
+                           .out = &e};
     return sk_store_apply(s, &w, applied);
 }
 
@@ -98,8 +106,14 @@ TEST(a_state_waiting_for_people_never_expires)
         return;
     CHECK_INT(sk_store_claim(s, 7, &epoch), 0);
     sk_store_field_t f = {"g:x S 1", 7, "100 r", 5};
-    sk_store_writes_t op = {.partition = 7, .epoch = epoch, .topic = "in", .offset = 1,
-                            .user = "cy", .n_set = 1, .set = &f, .next_wake_ms = 1234,
+    sk_store_writes_t op = {.partition = 7,
+                            .epoch = epoch,
+                            .topic = "in",
+                            .offset = 1,
+                            .user = "cy",
+                            .n_set = 1,
+                            .set = &f,
+                            .next_wake_ms = 1234,
                             .keep_until_ms = sk_now_ms() + 60000};
     CHECK_INT(sk_store_apply(s, &op, &applied), 0);
     CHECK(sk_fx_redis_int(&redis, "PTTL sk:{p7}:u:cy") > 0);
@@ -154,8 +168,14 @@ TEST(a_former_owner_is_fenced)
     CHECK_INT(sk_store_claim(new_owner, 5, &e_new), 0);
     CHECK(e_new > e_old);
     sk_store_field_t set = {"g:z S 1", 7, "1 r", 3};
-    sk_store_writes_t op = {.partition = 5, .epoch = e_old, .topic = "in", .offset = 1,
-                            .user = "bo", .n_set = 1, .set = &set, .next_wake_ms = SK_MS_NONE,
+    sk_store_writes_t op = {.partition = 5,
+                            .epoch = e_old,
+                            .topic = "in",
+                            .offset = 1,
+                            .user = "bo",
+                            .n_set = 1,
+                            .set = &set,
+                            .next_wake_ms = SK_MS_NONE,
                             .keep_until_ms = sk_now_ms() + 60000};
     CHECK_INT(sk_store_apply(old_owner, &op, &applied), SK_EFENCED);
     CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p5}:u:bo"), 0);
@@ -177,8 +197,12 @@ TEST(lost_script_cache_is_reloaded)
     CHECK_INT(sk_store_claim(s, 6, &epoch), 0);
     CHECK_INT(sk_fx_redis_int(&redis, "SCRIPT FLUSH"), -1); /* status reply */
     CHECK_INT(sk_fx_redis_int(&redis, "SCRIPT EXISTS 0"), 1);
-    sk_store_writes_t op = {.partition = 6, .epoch = epoch, .topic = "in", .offset = 1,
-                            .user = "cy", .next_wake_ms = SK_MS_NONE,
+    sk_store_writes_t op = {.partition = 6,
+                            .epoch = epoch,
+                            .topic = "in",
+                            .offset = 1,
+                            .user = "cy",
+                            .next_wake_ms = SK_MS_NONE,
                             .keep_until_ms = sk_now_ms() + 60000};
     CHECK_INT(sk_store_apply(s, &op, &applied), 0);
     CHECK(applied);
@@ -195,8 +219,12 @@ TEST(a_lost_epoch_is_told_apart_from_a_newer_owner)
     CHECK_INT(sk_store_claim(s, 9, &epoch), 0);
     /* Redis lost the partition's data (restart without persistence, FLUSHALL) */
     CHECK_INT(sk_fx_redis_int(&redis, "DEL sk:{p9}:epoch"), 1);
-    sk_store_writes_t op = {.partition = 9, .epoch = epoch, .topic = "in", .offset = 1,
-                            .user = "di", .next_wake_ms = SK_MS_NONE,
+    sk_store_writes_t op = {.partition = 9,
+                            .epoch = epoch,
+                            .topic = "in",
+                            .offset = 1,
+                            .user = "di",
+                            .next_wake_ms = SK_MS_NONE,
                             .keep_until_ms = sk_now_ms() + 60000};
     CHECK_INT(sk_store_apply(s, &op, &applied), SK_ENOTFOUND);
     CHECK(!applied);
@@ -219,9 +247,15 @@ TEST(redis_behind_the_ledger_is_lost_not_fenced)
         return;
     CHECK_INT(sk_store_claim_above(s, 10, 0, &epoch, &seq), 0);
     CHECK_INT(seq, 0);
-    sk_store_writes_t op = {.partition = 10, .epoch = epoch, .topic = "in", .offset = 1,
-                            .user = "el", .next_wake_ms = SK_MS_NONE,
-                            .keep_until_ms = SK_MS_NONE, .seq_floor = 0, .seq = 5};
+    sk_store_writes_t op = {.partition = 10,
+                            .epoch = epoch,
+                            .topic = "in",
+                            .offset = 1,
+                            .user = "el",
+                            .next_wake_ms = SK_MS_NONE,
+                            .keep_until_ms = SK_MS_NONE,
+                            .seq_floor = 0,
+                            .seq = 5};
     CHECK_INT(sk_store_apply(s, &op, &applied), 0);
     CHECK(applied);
     CHECK_INT(sk_fx_redis_int(&redis, "HGET sk:{p10}:offsets #seq"), 5);
@@ -271,8 +305,15 @@ TEST(restore_rebuilds_a_partition_but_keeps_its_outbox)
     sk_store_oncall_field_t idx = {"primary", "fa s1", "1 2"};
     const char *topics[1] = {"in"};
     int64_t offs[1] = {41};
-    sk_store_restore_t rs = {.partition = 12, .epoch = 9, .seq = 77, .n_users = 1, .users = &u,
-                             .n_oncall = 1, .oncall = &idx, .n_offsets = 1, .topics = topics,
+    sk_store_restore_t rs = {.partition = 12,
+                             .epoch = 9,
+                             .seq = 77,
+                             .n_users = 1,
+                             .users = &u,
+                             .n_oncall = 1,
+                             .oncall = &idx,
+                             .n_offsets = 1,
+                             .topics = topics,
                              .offsets = offs};
     CHECK_INT(sk_store_restore(s, &rs), 0);
     CHECK_INT(sk_fx_redis_int(&redis, "GET sk:{p12}:epoch"), 9);
@@ -368,8 +409,7 @@ static int fake_redis_start(fake_redis_t *f)
     socklen_t al = sizeof(a);
     *f = (fake_redis_t){0};
     if ((f->listen_fd = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
-        bind(f->listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-        listen(f->listen_fd, 1) != 0 ||
+        bind(f->listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(f->listen_fd, 1) != 0 ||
         getsockname(f->listen_fd, (struct sockaddr *)&a, &al) != 0)
         return -1;
     f->port = ntohs(a.sin_port);
@@ -386,12 +426,20 @@ TEST(a_script_cache_that_keeps_failing_is_retried_once_then_an_io_error)
     int rcs[2] = {0, 0};
     CHECK(s && sk_store_connect(s) == 0);
     if (s && sk_store_connected(s)) {
-        sk_store_writes_t ops[2] = {{.partition = 1, .epoch = 1, .topic = "in", .offset = 1,
-                                 .user = "ed", .next_wake_ms = SK_MS_NONE,
-                                 .keep_until_ms = SK_MS_NONE},
-                                {.partition = 1, .epoch = 1, .topic = "in", .offset = 2,
-                                 .user = "ed", .next_wake_ms = SK_MS_NONE,
-                                 .keep_until_ms = SK_MS_NONE}};
+        sk_store_writes_t ops[2] = {{.partition = 1,
+                                     .epoch = 1,
+                                     .topic = "in",
+                                     .offset = 1,
+                                     .user = "ed",
+                                     .next_wake_ms = SK_MS_NONE,
+                                     .keep_until_ms = SK_MS_NONE},
+                                    {.partition = 1,
+                                     .epoch = 1,
+                                     .topic = "in",
+                                     .offset = 2,
+                                     .user = "ed",
+                                     .next_wake_ms = SK_MS_NONE,
+                                     .keep_until_ms = SK_MS_NONE}};
         CHECK_INT(sk_store_apply_many(s, ops, 2, applied, rcs), SK_EIO);
         CHECK_INT(rcs[0], SK_EIO);
         CHECK_INT(rcs[1], SK_EIO);

@@ -16,8 +16,7 @@ sk_rules_t *sk_dfx_load_rules(const char *path)
     return rules;
 }
 
-void sk_dfx_check_tasks_wire(sk_codec_t *codec, sk_arena_t *arena, const sk_task_t *tasks,
-                             size_t n)
+void sk_dfx_check_tasks_wire(sk_codec_t *codec, sk_arena_t *arena, const sk_task_t *tasks, size_t n)
 {
     char why[256] = "";
     CHECK(codec != NULL);

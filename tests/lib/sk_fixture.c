@@ -108,10 +108,14 @@ long long sk_fx_redis_int(const sk_fx_redis_t *r, const char *fmt, ...)
 int sk_fx_kafka_start(sk_fx_kafka_t *k, int partitions)
 {
     char errstr[256];
-    static const char *const topics[] = {"shiftkey.schedule.v1", "shiftkey.commands.v1",
-                                         "shiftkey.audit.v1", "shiftkey.deadletter.v1",
-                                         "shiftkey.requests.v1", "shiftkey.tasks.v1",
-                                         "shiftkey.provisioning.results.v1", "shiftkey.changelog.v1"};
+    static const char *const topics[] = {"shiftkey.schedule.v1",
+                                         "shiftkey.commands.v1",
+                                         "shiftkey.audit.v1",
+                                         "shiftkey.deadletter.v1",
+                                         "shiftkey.requests.v1",
+                                         "shiftkey.tasks.v1",
+                                         "shiftkey.provisioning.results.v1",
+                                         "shiftkey.changelog.v1"};
     memset(k, 0, sizeof(*k));
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
@@ -145,8 +149,7 @@ void sk_fx_kafka_stop(sk_fx_kafka_t *k)
     memset(k, 0, sizeof(*k));
 }
 
-int sk_fx_produce(sk_fx_kafka_t *k, const char *topic, const char *key, const void *val,
-                  size_t len)
+int sk_fx_produce(sk_fx_kafka_t *k, const char *topic, const char *key, const void *val, size_t len)
 {
     /* signed input topics: signed by the test front (sk_sign_fx.h) */
     if (strcmp(topic, "shiftkey.requests.v1") == 0 ||
@@ -158,7 +161,8 @@ int sk_fx_produce(sk_fx_kafka_t *k, const char *topic, const char *key, const vo
     }
     rd_kafka_resp_err_t err = rd_kafka_producev(
         k->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
-        RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_END);
     if (err)
         return -1;
     return rd_kafka_flush(k->producer, 10000) == 0 ? 0 : -1;
@@ -216,8 +220,8 @@ static void *engine_main(void *arg)
     return NULL;
 }
 
-int sk_fx_engine_start(sk_fx_engine_t *fe, const char *brokers, int redis_port,
-                       const char *rules, const char *group)
+int sk_fx_engine_start(sk_fx_engine_t *fe, const char *brokers, int redis_port, const char *rules,
+                       const char *group)
 {
     return sk_fx_engine_start_with(fe, brokers, redis_port, rules, group, NULL, 0);
 }
@@ -300,8 +304,8 @@ static void *reader_main(void *arg)
                          ? sk_codec_decode_command(r->codec, m->payload, m->len, &r->arena,
                                                    &rec->cmd, reason, sizeof(reason))
                      : r->is_commands == 2
-                         ? sk_codec_decode_task(r->codec, m->payload, m->len, &r->arena,
-                                                &rec->task, reason, sizeof(reason))
+                         ? sk_codec_decode_task(r->codec, m->payload, m->len, &r->arena, &rec->task,
+                                                reason, sizeof(reason))
                          : sk_codec_decode_dead_letter(r->codec, m->payload, m->len, &r->arena,
                                                        &rec->dl, reason, sizeof(reason));
             if (rc != 0)
@@ -383,8 +387,7 @@ size_t sk_fx_reader_wait(sk_fx_reader_t *r, const char *user, size_t n, int time
     }
 }
 
-size_t sk_fx_reader_get(sk_fx_reader_t *r, const char *user, const sk_fx_record_t **out,
-                        size_t max)
+size_t sk_fx_reader_get(sk_fx_reader_t *r, const char *user, const sk_fx_record_t **out, size_t max)
 {
     size_t k = 0;
     pthread_mutex_lock(&r->lock);

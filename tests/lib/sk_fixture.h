@@ -68,8 +68,8 @@ typedef struct sk_fx_engine {
     volatile sig_atomic_t stop, reload;
 } sk_fx_engine_t;
 
-int sk_fx_engine_start(sk_fx_engine_t *fe, const char *brokers, int redis_port,
-                       const char *rules, const char *group);
+int sk_fx_engine_start(sk_fx_engine_t *fe, const char *brokers, int redis_port, const char *rules,
+                       const char *group);
 /* The same with extra librdkafka settings ("producer:message.max.bytes=4096"). */
 int sk_fx_engine_start_with(sk_fx_engine_t *fe, const char *brokers, int redis_port,
                             const char *rules, const char *group, const char *const *extra,
@@ -78,11 +78,11 @@ void sk_fx_engine_stop(sk_fx_engine_t *fe);
 
 /* A record read back from an output topic, decoded. */
 typedef struct sk_fx_record {
-    sk_command_t cmd;       /* for commands */
-    sk_dead_letter_t dl;    /* for dead letters */
-    sk_task_t task;         /* for tasks */
-    sk_ms_t seen_ms;        /* when the reader got it */
-    const void *raw;        /* the bytes as on the topic */
+    sk_command_t cmd;    /* for commands */
+    sk_dead_letter_t dl; /* for dead letters */
+    sk_task_t task;      /* for tasks */
+    sk_ms_t seen_ms;     /* when the reader got it */
+    const void *raw;     /* the bytes as on the topic */
     size_t raw_len;
 } sk_fx_record_t;
 

@@ -6,8 +6,7 @@
 
 extern int sk_test_failures_;
 
-int sk_test_run(const char *suite, const sk_test_case_t *cases, size_t n,
-                int argc, char **argv)
+int sk_test_run(const char *suite, const sk_test_case_t *cases, size_t n, int argc, char **argv)
 {
     int passed = 0, failed = 0;
     const char *only = argc > 1 ? argv[1] : getenv("SK_TEST_ONLY");

@@ -20,8 +20,8 @@
 #include "sk_test.h"
 
 #define SAMPLES "build/test/samples"
-#define T0 1767225600000LL /* 2026-01-01T00:00:00Z */
-#define HOUR 3600000LL
+#define T0      1767225600000LL /* 2026-01-01T00:00:00Z */
+#define HOUR    3600000LL
 
 typedef struct fixture {
     sk_codec_t *codec;
@@ -217,8 +217,8 @@ TEST(command_round_trip)
     CHECK_INT(sk_codec_encode_command(f.codec, &cmd, &f.arena, &buf, &len), 0);
     CHECK_INT(sk_codec_schema_id(buf, len, &id), 0);
     CHECK_INT(id, SK_SCHEMA_ID_COMMAND);
-    CHECK_INT(sk_codec_decode_command(f.codec, buf, len, &f.arena, &got, f.reason,
-                                      sizeof f.reason), 0);
+    CHECK_INT(sk_codec_decode_command(f.codec, buf, len, &f.arena, &got, f.reason, sizeof f.reason),
+              0);
     CHECK_STR(got.command_id, cmd.command_id);
     CHECK_INT(got.action, SK_CMD_GRANT);
     CHECK_STR(got.user, cmd.user);
@@ -249,8 +249,8 @@ TEST(command_round_trip)
     cmd.n_sources = 0;
     cmd.sources = NULL;
     CHECK_INT(sk_codec_encode_command(f.codec, &cmd, &f.arena, &buf, &len), 0);
-    CHECK_INT(sk_codec_decode_command(f.codec, buf, len, &f.arena, &got, f.reason,
-                                      sizeof f.reason), 0);
+    CHECK_INT(sk_codec_decode_command(f.codec, buf, len, &f.arena, &got, f.reason, sizeof f.reason),
+              0);
     CHECK_INT(got.action, SK_CMD_REVOKE);
     CHECK(!got.emergency);
     CHECK_INT(got.n_sources, 0);
@@ -261,8 +261,9 @@ TEST(audit_encode)
 {
     fixture_t f;
     setup(&f);
-    static const char *const trace[] = {"profile oncall-payments: auto-enrol rotation payments-primary",
-                                        "entitlement aws-prod/admin: max 12h"};
+    static const char *const trace[] = {
+        "profile oncall-payments: auto-enrol rotation payments-primary",
+        "entitlement aws-prod/admin: max 12h"};
     static const char *const ids[] = {"0123456789abcdef0123456789abcdef"};
     sk_audit_t a = {
         .at_ms = T0,
@@ -297,21 +298,24 @@ TEST(dead_letter_round_trip)
     fixture_t f;
     setup(&f);
     static const unsigned char payload[] = {0x7b, 0x00, 0xff, 0x22, 0x00};
-    sk_dead_letter_t dl = {
-        .at_ms = T0,
-        .kind = SK_DL_INVALID,
-        .reason = "field 'type': enum index 9 out of range (0..4)",
-        .origin = {"shiftkey.schedule.v1", 1, 77},
-        .key = "alice",
-        .key_len = 5,
-        .payload = payload,
-        .payload_len = sizeof payload,
-    }, got;
+    sk_dead_letter_t dl =
+                         {
+                             .at_ms = T0,
+                             .kind = SK_DL_INVALID,
+                             .reason = "field 'type': enum index 9 out of range (0..4)",
+                             .origin = {"shiftkey.schedule.v1", 1, 77},
+                             .key = "alice",
+                             .key_len = 5,
+                             .payload = payload,
+                             .payload_len = sizeof payload,
+                         },
+                     got;
     void *buf = NULL;
     size_t len = 0;
     CHECK_INT(sk_codec_encode_dead_letter(f.codec, &dl, &f.arena, &buf, &len), 0);
-    CHECK_INT(sk_codec_decode_dead_letter(f.codec, buf, len, &f.arena, &got, f.reason,
-                                          sizeof f.reason), 0);
+    CHECK_INT(
+        sk_codec_decode_dead_letter(f.codec, buf, len, &f.arena, &got, f.reason, sizeof f.reason),
+        0);
     CHECK_INT(got.at_ms, T0);
     CHECK_INT(got.kind, SK_DL_INVALID);
     CHECK_STR(got.reason, dl.reason);
@@ -332,8 +336,9 @@ TEST(dead_letter_round_trip)
     dl.kind = SK_DL_UNDECODABLE;
     dl.origin = (sk_origin_t){"", -1, -1};
     CHECK_INT(sk_codec_encode_dead_letter(f.codec, &dl, &f.arena, &buf, &len), 0);
-    CHECK_INT(sk_codec_decode_dead_letter(f.codec, buf, len, &f.arena, &got, f.reason,
-                                          sizeof f.reason), 0);
+    CHECK_INT(
+        sk_codec_decode_dead_letter(f.codec, buf, len, &f.arena, &got, f.reason, sizeof f.reason),
+        0);
     CHECK(got.key == NULL);
     CHECK_INT(got.key_len, 0);
     CHECK_INT(got.payload_len, 0);
@@ -399,7 +404,7 @@ TEST(framing_refused)
     CHECK_INT(sk_codec_schema_id(zero, 1, &id), SK_EPARSE);
 
     /* Garbage after a valid header. */
-    static const unsigned char garbage[] = {0, 0, 0, 0x03, 0xe9, 0xff, 0xff, 0xff,
+    static const unsigned char garbage[] = {0,    0,    0,    0x03, 0xe9, 0xff, 0xff, 0xff,
                                             0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
     CHECK_INT(decode_event(&f, garbage, sizeof garbage, &got), SK_EPARSE);
     CHECK_CONTAINS(f.reason, "field 'event_id': malformed varint");
@@ -475,8 +480,8 @@ TEST(enum_index_out_of_range)
                   varint_len(sample_sources[0].expires_at_ms) + 1 /* array end */;
     CHECK_INT(c[cn - tail - 1], 2 * SK_SOURCE_SHIFT);
     c[cn - tail - 1] = 2 * 3;
-    CHECK_INT(sk_codec_decode_command(f.codec, cb, cn, &f.arena, &cgot, f.reason,
-                                      sizeof f.reason), SK_EPARSE);
+    CHECK_INT(sk_codec_decode_command(f.codec, cb, cn, &f.arena, &cgot, f.reason, sizeof f.reason),
+              SK_EPARSE);
     CHECK_STR(f.reason, "field 'sources[0].kind': enum index 3 out of range (0..2)");
     free(buf);
     teardown(&f);
@@ -559,8 +564,8 @@ TEST(huge_length_prefix_allocates_nothing)
     unsigned char *big = malloc(cn + 16);
     memcpy(big, cb, cn);
     size_t bn = cn - 1 + put_varint(big + cn - 1, (int64_t)1 << 40);
-    CHECK_INT(sk_codec_decode_command(f.codec, big, bn, &f.arena, &cgot, f.reason,
-                                      sizeof f.reason), SK_EPARSE);
+    CHECK_INT(sk_codec_decode_command(f.codec, big, bn, &f.arena, &cgot, f.reason, sizeof f.reason),
+              SK_EPARSE);
     CHECK_CONTAINS(f.reason, "field 'sources': item count 1099511627776 exceeds the 0 bytes left");
     free(big);
     teardown(&f);
@@ -734,23 +739,25 @@ TEST(request_round_trip)
 {
     fixture_t f;
     setup(&f);
-    sk_request_event_t ev = {
-        .event_id = "rq-ev-1",
-        .type = SK_REQ_REASSIGNED,
-        .request_id = "req-7",
-        .actor = "bob@example.com",
-        .subject = "alice@example.com",
-        .target_kind = SK_TARGET_ENTITLEMENT,
-        .target = "aws-prod/admin",
-        .duration_ms = 2 * HOUR,
-        .justification = "INC-4711: payments are failing",
-        .emergency = true,
-        .comment = "carol knows this system",
-        .assignee = "carol@example.com",
-        .policy = NULL,
-        .source = "slack",
-        .occurred_at_ms = T0 + 5000,
-    }, got;
+    sk_request_event_t ev =
+                           {
+                               .event_id = "rq-ev-1",
+                               .type = SK_REQ_REASSIGNED,
+                               .request_id = "req-7",
+                               .actor = "bob@example.com",
+                               .subject = "alice@example.com",
+                               .target_kind = SK_TARGET_ENTITLEMENT,
+                               .target = "aws-prod/admin",
+                               .duration_ms = 2 * HOUR,
+                               .justification = "INC-4711: payments are failing",
+                               .emergency = true,
+                               .comment = "carol knows this system",
+                               .assignee = "carol@example.com",
+                               .policy = NULL,
+                               .source = "slack",
+                               .occurred_at_ms = T0 + 5000,
+                           },
+                       got;
     void *buf = NULL;
     size_t len = 0;
     int32_t id = 0;
@@ -783,29 +790,31 @@ TEST(task_round_trip)
     fixture_t f;
     setup(&f);
     static const char *const who[] = {"bob@example.com", "carol@example.com"};
-    sk_task_t t = {
-        .task_id = "task-1",
-        .kind = SK_TASK_PROVISIONING,
-        .state = SK_TASK_CLOSED,
-        .outcome = SK_TASK_WONT_PROVISION,
-        .request_id = "req-7",
-        .subject = "alice@example.com",
-        .target = "aws-prod/admin",
-        .step = 2,
-        .n_assignees = 2,
-        .assignees = who,
-        .emergency = true,
-        .reason = "the account is frozen",
-        .at_ms = T0 + HOUR,
-    }, got;
+    sk_task_t t =
+                  {
+                      .task_id = "task-1",
+                      .kind = SK_TASK_PROVISIONING,
+                      .state = SK_TASK_CLOSED,
+                      .outcome = SK_TASK_WONT_PROVISION,
+                      .request_id = "req-7",
+                      .subject = "alice@example.com",
+                      .target = "aws-prod/admin",
+                      .step = 2,
+                      .n_assignees = 2,
+                      .assignees = who,
+                      .emergency = true,
+                      .reason = "the account is frozen",
+                      .at_ms = T0 + HOUR,
+                  },
+              got;
     void *buf = NULL;
     size_t len = 0;
     int32_t id = 0;
     CHECK_INT(sk_codec_encode_task(f.codec, &t, &f.arena, &buf, &len), 0);
     CHECK_INT(sk_codec_schema_id(buf, len, &id), 0);
     CHECK_INT(id, SK_SCHEMA_ID_TASK);
-    CHECK_INT(sk_codec_decode_task(f.codec, buf, len, &f.arena, &got, f.reason,
-                                   sizeof f.reason), 0);
+    CHECK_INT(sk_codec_decode_task(f.codec, buf, len, &f.arena, &got, f.reason, sizeof f.reason),
+              0);
     CHECK_STR(got.task_id, "task-1");
     CHECK_INT(got.kind, SK_TASK_PROVISIONING);
     CHECK_INT(got.state, SK_TASK_CLOSED);
@@ -833,8 +842,8 @@ TEST(task_round_trip)
     t.assignees = NULL;
     t.emergency = false;
     CHECK_INT(sk_codec_encode_task(f.codec, &t, &f.arena, &buf, &len), 0);
-    CHECK_INT(sk_codec_decode_task(f.codec, buf, len, &f.arena, &got, f.reason,
-                                   sizeof f.reason), 0);
+    CHECK_INT(sk_codec_decode_task(f.codec, buf, len, &f.arena, &got, f.reason, sizeof f.reason),
+              0);
     CHECK_INT(got.state, SK_TASK_CREATED);
     CHECK_INT(got.outcome, SK_TASK_OUTCOME_NONE);
     CHECK_STR(got.request_id, "");
@@ -848,14 +857,16 @@ TEST(provisioning_result_round_trip)
 {
     fixture_t f;
     setup(&f);
-    sk_provisioning_result_t r = {
-        .result = SK_PROV_FAILED,
-        .retryable = true,
-        .provisioner = "aws-iam",
-        .user = "alice@example.com",
-        .message = "throttled by IAM; will retry",
-        .at_ms = T0 + 1500,
-    }, got;
+    sk_provisioning_result_t r =
+                                 {
+                                     .result = SK_PROV_FAILED,
+                                     .retryable = true,
+                                     .provisioner = "aws-iam",
+                                     .user = "alice@example.com",
+                                     .message = "throttled by IAM; will retry",
+                                     .at_ms = T0 + 1500,
+                                 },
+                             got;
     memcpy(r.command_id, "0123456789abcdef0123456789abcdef", 33);
     void *buf = NULL;
     size_t len = 0;
@@ -863,8 +874,8 @@ TEST(provisioning_result_round_trip)
     CHECK_INT(sk_codec_encode_provisioning_result(f.codec, &r, &f.arena, &buf, &len), 0);
     CHECK_INT(sk_codec_schema_id(buf, len, &id), 0);
     CHECK_INT(id, SK_SCHEMA_ID_PROVISIONING_RESULT);
-    CHECK_INT(sk_codec_decode_provisioning_result(f.codec, buf, len, &got, f.reason,
-                                                  sizeof f.reason), 0);
+    CHECK_INT(
+        sk_codec_decode_provisioning_result(f.codec, buf, len, &got, f.reason, sizeof f.reason), 0);
     CHECK_STR(got.command_id, r.command_id);
     CHECK_INT(got.result, SK_PROV_FAILED);
     CHECK(got.retryable);
@@ -877,8 +888,9 @@ TEST(provisioning_result_round_trip)
         r.result = (sk_provisioning_status_t)s;
         r.retryable = s == SK_PROV_FAILED;
         CHECK_INT(sk_codec_encode_provisioning_result(f.codec, &r, &f.arena, &buf, &len), 0);
-        CHECK_INT(sk_codec_decode_provisioning_result(f.codec, buf, len, &got, f.reason,
-                                                      sizeof f.reason), 0);
+        CHECK_INT(
+            sk_codec_decode_provisioning_result(f.codec, buf, len, &got, f.reason, sizeof f.reason),
+            0);
         CHECK_INT(got.result, s);
     }
     teardown(&f);

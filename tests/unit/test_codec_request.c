@@ -15,8 +15,8 @@
 #include "codec/codec.h"
 #include "sk_test.h"
 
-#define T0 1767225600000LL /* 2026-01-01T00:00:00Z */
-#define HOUR 3600000LL
+#define T0    1767225600000LL /* 2026-01-01T00:00:00Z */
+#define HOUR  3600000LL
 #define HEX32 "0123456789abcdef0123456789abcdef"
 
 typedef struct fixture {
@@ -207,8 +207,7 @@ static size_t request_duration_at(const sk_request_event_t *ev)
 
 static size_t request_emergency_at(const sk_request_event_t *ev)
 {
-    return request_duration_at(ev) + 1 + varint_len(ev->duration_ms) +
-           str_len(ev->justification);
+    return request_duration_at(ev) + 1 + varint_len(ev->duration_ms) + str_len(ev->justification);
 }
 
 TEST(request_all_types_and_optionals)
@@ -338,8 +337,8 @@ TEST(request_framing_and_ranges_refused)
     unsigned char *longer = malloc(f.len + 3);
     memcpy(longer, f.buf, f.len);
     memcpy(longer + f.len, "\x00\x01\x02", 3);
-    CHECK_INT(sk_codec_decode_request(f.codec, longer, f.len + 3, &got, f.reason,
-                                      sizeof f.reason), SK_EPARSE);
+    CHECK_INT(sk_codec_decode_request(f.codec, longer, f.len + 3, &got, f.reason, sizeof f.reason),
+              SK_EPARSE);
     char want[160];
     snprintf(want, sizeof want,
              "3 trailing bytes after the AccessRequestEvent record (it ends at byte %zu of "
@@ -358,8 +357,7 @@ TEST(request_framing_and_ranges_refused)
     n += put_varint(rec + n, (int64_t)1 << 50);
     memcpy(rec + n, "req", 3);
     n += 3;
-    CHECK_INT(sk_codec_decode_request(f.codec, rec, n, &got, f.reason, sizeof f.reason),
-              SK_EPARSE);
+    CHECK_INT(sk_codec_decode_request(f.codec, rec, n, &got, f.reason, sizeof f.reason), SK_EPARSE);
     snprintf(want, sizeof want,
              "field 'request_id': length 1125899906842624 exceeds the 3 bytes left: truncated "
              "record (needs more bytes than the %zu given)",
@@ -380,8 +378,9 @@ TEST(truncated_at_every_length)
     t.state = SK_TASK_CLOSED;
     t.outcome = SK_TASK_APPROVED;
     for (int which = 0; which < 3; which++) {
-        int rc = which == 0 ? enc_request(&f, &ev) : which == 1 ? enc_task(&f, &t)
-                                                                : enc_result(&f, &r);
+        int rc = which == 0   ? enc_request(&f, &ev)
+                 : which == 1 ? enc_task(&f, &t)
+                              : enc_result(&f, &r);
         CHECK_INT(rc, 0);
         size_t len = f.len;
         unsigned char *whole = malloc(len);
@@ -392,8 +391,9 @@ TEST(truncated_at_every_length)
             memcpy(cut, whole, n);
             f.buf = cut;
             f.len = n;
-            rc = which == 0 ? dec_request(&f, &rgot)
-                 : which == 1 ? dec_task(&f, &tgot) : dec_result(&f, &pgot);
+            rc = which == 0   ? dec_request(&f, &rgot)
+                 : which == 1 ? dec_task(&f, &tgot)
+                              : dec_result(&f, &pgot);
             CHECK_INT(rc, SK_EPARSE);
             if (n >= SK_WIRE_HEADER_LEN)
                 CHECK_CONTAINS(f.reason, "truncated record");
@@ -403,8 +403,9 @@ TEST(truncated_at_every_length)
         }
         f.buf = whole;
         f.len = len;
-        rc = which == 0 ? dec_request(&f, &rgot)
-             : which == 1 ? dec_task(&f, &tgot) : dec_result(&f, &pgot);
+        rc = which == 0   ? dec_request(&f, &rgot)
+             : which == 1 ? dec_task(&f, &tgot)
+                          : dec_result(&f, &pgot);
         CHECK_INT(rc, 0);
         free(whole);
     }
@@ -424,28 +425,34 @@ TEST(request_content_refused)
 
     ev = sample_request();
     ev.event_id = "";
-    request_refused(&f, &ev, SK_EINVAL, "field 'event_id': invalid identifier '' (1..256 "
-                                        "printable ASCII characters, no spaces)");
+    request_refused(&f, &ev, SK_EINVAL,
+                    "field 'event_id': invalid identifier '' (1..256 "
+                    "printable ASCII characters, no spaces)");
     ev = sample_request();
     ev.request_id = longid;
-    request_refused(&f, &ev, SK_EINVAL, "field 'request_id': 257 bytes, longer than the 256 "
-                                        "allowed");
+    request_refused(&f, &ev, SK_EINVAL,
+                    "field 'request_id': 257 bytes, longer than the 256 "
+                    "allowed");
     ev = sample_request();
     ev.actor = "bob smith";
-    request_refused(&f, &ev, SK_EINVAL, "field 'actor': invalid identifier 'bob smith' (1..256 "
-                                        "printable ASCII characters, no spaces)");
+    request_refused(&f, &ev, SK_EINVAL,
+                    "field 'actor': invalid identifier 'bob smith' (1..256 "
+                    "printable ASCII characters, no spaces)");
     ev = sample_request();
     ev.subject = "";
-    request_refused(&f, &ev, SK_EINVAL, "field 'subject': invalid identifier '' (1..256 "
-                                        "printable ASCII characters, no spaces)");
+    request_refused(&f, &ev, SK_EINVAL,
+                    "field 'subject': invalid identifier '' (1..256 "
+                    "printable ASCII characters, no spaces)");
     ev = sample_request();
     ev.source = "sl\tack";
-    request_refused(&f, &ev, SK_EINVAL, "field 'source': invalid identifier 'sl\tack' (1..256 "
-                                        "printable ASCII characters, no spaces)");
+    request_refused(&f, &ev, SK_EINVAL,
+                    "field 'source': invalid identifier 'sl\tack' (1..256 "
+                    "printable ASCII characters, no spaces)");
     ev = sample_request();
     ev.target = "aws prod/admin";
-    request_refused(&f, &ev, SK_EINVAL, "field 'target': invalid identifier 'aws prod/admin' "
-                                        "(1..256 printable ASCII characters, no spaces)");
+    request_refused(&f, &ev, SK_EINVAL,
+                    "field 'target': invalid identifier 'aws prod/admin' "
+                    "(1..256 printable ASCII characters, no spaces)");
     static const char *const not_keys[] = {"aws-prod", "aws-prod/", "/admin", "a/b/c"};
     for (size_t i = 0; i < SK_ARRAY_LEN(not_keys); i++) {
         char want[128];
@@ -457,22 +464,26 @@ TEST(request_content_refused)
     }
     ev = sample_request();
     ev.justification = text;
-    request_refused(&f, &ev, SK_EINVAL, "field 'justification': 4097 bytes, longer than the "
-                                        "4096 allowed");
+    request_refused(&f, &ev, SK_EINVAL,
+                    "field 'justification': 4097 bytes, longer than the "
+                    "4096 allowed");
     ev = sample_request();
     ev.comment = text;
-    request_refused(&f, &ev, SK_EINVAL, "field 'comment': 4097 bytes, longer than the 4096 "
-                                        "allowed");
+    request_refused(&f, &ev, SK_EINVAL,
+                    "field 'comment': 4097 bytes, longer than the 4096 "
+                    "allowed");
     ev = sample_request();
     ev.type = SK_REQ_REASSIGNED;
     ev.assignee = "dave example";
-    request_refused(&f, &ev, SK_EINVAL, "field 'assignee': invalid identifier 'dave example' "
-                                        "(1..256 printable ASCII characters, no spaces)");
+    request_refused(&f, &ev, SK_EINVAL,
+                    "field 'assignee': invalid identifier 'dave example' "
+                    "(1..256 printable ASCII characters, no spaces)");
     ev = sample_request();
     ev.type = SK_REQ_POLICY_CHANGED;
     ev.policy = "";
-    request_refused(&f, &ev, SK_EINVAL, "field 'policy': invalid identifier '' (1..256 "
-                                        "printable ASCII characters, no spaces)");
+    request_refused(&f, &ev, SK_EINVAL,
+                    "field 'policy': invalid identifier '' (1..256 "
+                    "printable ASCII characters, no spaces)");
 
     /* A NUL inside the comment, patched in. */
     ev = sample_request();
@@ -509,22 +520,26 @@ TEST(request_times_and_required_fields_refused)
     ev.occurred_at_ms = -1;
     request_refused(&f, &ev, SK_EINVAL, "field 'occurred_at': -1 is negative");
     ev.occurred_at_ms = SK_MS_MAX_INPUT + 1;
-    request_refused(&f, &ev, SK_EINVAL, "field 'occurred_at': is after year 9999; times are "
-                                        "milliseconds since the Unix epoch");
+    request_refused(&f, &ev, SK_EINVAL,
+                    "field 'occurred_at': is after year 9999; times are "
+                    "milliseconds since the Unix epoch");
 
     ev = sample_request();
     ev.type = SK_REQ_DURATION_CHANGED;
     ev.duration_ms = SK_MS_NONE;
-    request_refused(&f, &ev, SK_EINVAL, "field 'duration_ms': null, but DURATION_CHANGED "
-                                        "requires a duration");
+    request_refused(&f, &ev, SK_EINVAL,
+                    "field 'duration_ms': null, but DURATION_CHANGED "
+                    "requires a duration");
     ev = sample_request();
     ev.type = SK_REQ_REASSIGNED;
-    request_refused(&f, &ev, SK_EINVAL, "field 'assignee': null, but REASSIGNED requires an "
-                                        "assignee");
+    request_refused(&f, &ev, SK_EINVAL,
+                    "field 'assignee': null, but REASSIGNED requires an "
+                    "assignee");
     ev = sample_request();
     ev.type = SK_REQ_POLICY_CHANGED;
-    request_refused(&f, &ev, SK_EINVAL, "field 'policy': null, but POLICY_CHANGED requires a "
-                                        "policy");
+    request_refused(&f, &ev, SK_EINVAL,
+                    "field 'policy': null, but POLICY_CHANGED requires a "
+                    "policy");
     teardown(&f);
 }
 
@@ -542,8 +557,9 @@ TEST(task_content_refused)
     task_refused(&f, &t, SK_EINVAL, "field 'outcome': null, but the task is CLOSED");
     t = sample_task();
     t.outcome = SK_TASK_APPROVED;
-    task_refused(&f, &t, SK_EINVAL, "field 'outcome': APPROVED, but the task is ASSIGNED (only "
-                                    "CLOSED tasks have one)");
+    task_refused(&f, &t, SK_EINVAL,
+                 "field 'outcome': APPROVED, but the task is ASSIGNED (only "
+                 "CLOSED tasks have one)");
     t = sample_task();
     t.step = -1;
     task_refused(&f, &t, SK_EINVAL, "field 'step': -1 is below 0");
@@ -554,21 +570,25 @@ TEST(task_content_refused)
     task_refused(&f, &t, SK_EINVAL, "field 'task_id': 257 bytes, longer than the 256 allowed");
     t = sample_task();
     t.request_id = "req 7";
-    task_refused(&f, &t, SK_EINVAL, "field 'request_id': invalid identifier 'req 7' (1..256 "
-                                    "printable ASCII characters, no spaces)");
+    task_refused(&f, &t, SK_EINVAL,
+                 "field 'request_id': invalid identifier 'req 7' (1..256 "
+                 "printable ASCII characters, no spaces)");
     t = sample_task();
     t.subject = "";
-    task_refused(&f, &t, SK_EINVAL, "field 'subject': invalid identifier '' (1..256 printable "
-                                    "ASCII characters, no spaces)");
+    task_refused(&f, &t, SK_EINVAL,
+                 "field 'subject': invalid identifier '' (1..256 printable "
+                 "ASCII characters, no spaces)");
     t = sample_task();
     t.target = "";
-    task_refused(&f, &t, SK_EINVAL, "field 'target': invalid identifier '' (1..256 printable "
-                                    "ASCII characters, no spaces)");
+    task_refused(&f, &t, SK_EINVAL,
+                 "field 'target': invalid identifier '' (1..256 printable "
+                 "ASCII characters, no spaces)");
     static const char *const bad_assignees[] = {"bob@example.com", "carol example"};
     t = sample_task();
     t.assignees = bad_assignees;
-    task_refused(&f, &t, SK_EINVAL, "field 'assignees[1]': invalid identifier 'carol example' "
-                                    "(1..256 printable ASCII characters, no spaces)");
+    task_refused(&f, &t, SK_EINVAL,
+                 "field 'assignees[1]': invalid identifier 'carol example' "
+                 "(1..256 printable ASCII characters, no spaces)");
     static char text[4098];
     memset(text, 'r', 4097);
     t = sample_task();
@@ -578,8 +598,9 @@ TEST(task_content_refused)
     t.at_ms = -7;
     task_refused(&f, &t, SK_EINVAL, "field 'at': -7 is negative");
     t.at_ms = SK_MS_MAX_INPUT + 1;
-    task_refused(&f, &t, SK_EINVAL, "field 'at': is after year 9999; times are milliseconds "
-                                    "since the Unix epoch");
+    task_refused(&f, &t, SK_EINVAL,
+                 "field 'at': is after year 9999; times are milliseconds "
+                 "since the Unix epoch");
 
     /* Walk errors: kind, state and the outcome's branch and index. */
     t = sample_task();
@@ -636,40 +657,47 @@ TEST(provisioning_result_content_refused)
 
     r = sample_result();
     memcpy(r.command_id, "0123456789ABCDEF0123456789abcdef", 33);
-    result_refused(&f, &r, SK_EINVAL, "field 'command_id': '0123456789ABCDEF0123456789abcdef' "
-                                      "is not 32 lowercase hex characters");
+    result_refused(&f, &r, SK_EINVAL,
+                   "field 'command_id': '0123456789ABCDEF0123456789abcdef' "
+                   "is not 32 lowercase hex characters");
     r = sample_result();
     r.command_id[10] = '\0';
-    result_refused(&f, &r, SK_EINVAL, "field 'command_id': '0123456789' is not 32 lowercase hex "
-                                      "characters");
+    result_refused(&f, &r, SK_EINVAL,
+                   "field 'command_id': '0123456789' is not 32 lowercase hex "
+                   "characters");
     r = sample_result();
     r.retryable = true;
-    result_refused(&f, &r, SK_EINVAL, "field 'retryable': true, but the result is PROVISIONED "
-                                      "(only FAILED is retried)");
+    result_refused(&f, &r, SK_EINVAL,
+                   "field 'retryable': true, but the result is PROVISIONED "
+                   "(only FAILED is retried)");
     r.result = SK_PROV_FAILED;
     CHECK_INT(enc_result(&f, &r), 0);
     CHECK_INT(dec_result(&f, &got), 0);
     CHECK(got.retryable);
     r = sample_result();
     r.provisioner = "aws iam";
-    result_refused(&f, &r, SK_EINVAL, "field 'provisioner': invalid identifier 'aws iam' "
-                                      "(1..256 printable ASCII characters, no spaces)");
+    result_refused(&f, &r, SK_EINVAL,
+                   "field 'provisioner': invalid identifier 'aws iam' "
+                   "(1..256 printable ASCII characters, no spaces)");
     r = sample_result();
     r.user = "";
-    result_refused(&f, &r, SK_EINVAL, "field 'user': invalid identifier '' (1..256 printable "
-                                      "ASCII characters, no spaces)");
+    result_refused(&f, &r, SK_EINVAL,
+                   "field 'user': invalid identifier '' (1..256 printable "
+                   "ASCII characters, no spaces)");
     static char text[4098];
     memset(text, 'm', 4097);
     r = sample_result();
     r.message = text;
-    result_refused(&f, &r, SK_EINVAL, "field 'message': 4097 bytes, longer than the 4096 "
-                                      "allowed");
+    result_refused(&f, &r, SK_EINVAL,
+                   "field 'message': 4097 bytes, longer than the 4096 "
+                   "allowed");
     r = sample_result();
     r.at_ms = -1;
     result_refused(&f, &r, SK_EINVAL, "field 'at': -1 is negative");
     r.at_ms = SK_MS_MAX_INPUT + 1;
-    result_refused(&f, &r, SK_EINVAL, "field 'at': is after year 9999; times are milliseconds "
-                                      "since the Unix epoch");
+    result_refused(&f, &r, SK_EINVAL,
+                   "field 'at': is after year 9999; times are milliseconds "
+                   "since the Unix epoch");
 
     r = sample_result();
     CHECK_INT(enc_result(&f, &r), 0);
@@ -864,6 +892,7 @@ TEST(random_bytes_never_crash)
 SK_TEST_MAIN(SK_TEST_CASE(request_all_types_and_optionals),
              SK_TEST_CASE(request_framing_and_ranges_refused),
              SK_TEST_CASE(truncated_at_every_length), SK_TEST_CASE(request_content_refused),
-             SK_TEST_CASE(request_times_and_required_fields_refused), SK_TEST_CASE(task_content_refused),
-             SK_TEST_CASE(provisioning_result_content_refused), SK_TEST_CASE(encoders_refuse_bad_enums),
-             SK_TEST_CASE(encoding_is_deterministic), SK_TEST_CASE(random_bytes_never_crash))
+             SK_TEST_CASE(request_times_and_required_fields_refused),
+             SK_TEST_CASE(task_content_refused), SK_TEST_CASE(provisioning_result_content_refused),
+             SK_TEST_CASE(encoders_refuse_bad_enums), SK_TEST_CASE(encoding_is_deterministic),
+             SK_TEST_CASE(random_bytes_never_crash))

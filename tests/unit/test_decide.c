@@ -10,9 +10,9 @@
 #include "sk_test.h"
 
 #define RULES "tests/rules/engine"
-#define T0 1800000000000LL /* a fixed "now" */
-#define MIN 60000LL
-#define HOUR (60 * MIN)
+#define T0    1800000000000LL /* a fixed "now" */
+#define MIN   60000LL
+#define HOUR  (60 * MIN)
 
 static sk_rules_t *rules;
 static sk_arena_t arena;
@@ -85,12 +85,14 @@ TEST(shift_end_revokes_and_clears_the_timer)
     sk_user_state_t st = {.user = "bob"};
     sk_schedule_event_t s = ev(SK_SHIFT_STARTED, "bob", "primary", "s1", T0, T0 + HOUR, T0);
     step(&st, &s, T0);
-    sk_schedule_event_t e = ev(SK_SHIFT_ENDED, "bob", "primary", "s1", T0, T0 + 30 * MIN, T0 + 30 * MIN);
+    sk_schedule_event_t e =
+        ev(SK_SHIFT_ENDED, "bob", "primary", "s1", T0, T0 + 30 * MIN, T0 + 30 * MIN);
     sk_decision_t d = step(&st, &e, T0 + 30 * MIN);
     CHECK_INT(d.n_commands, 2);
     CHECK_INT(d.commands[0].action, SK_CMD_REVOKE);
     CHECK_INT(d.commands[1].action, SK_CMD_REVOKE);
-    CHECK_CONTAINS(d.commands[0].reason, "SHIFT 's1' in rotation 'primary' ended before its planned expiry");
+    CHECK_CONTAINS(d.commands[0].reason,
+                   "SHIFT 's1' in rotation 'primary' ended before its planned expiry");
     CHECK_INT(st.n_sources, 0);
     CHECK_INT(d.next_wake_ms, SK_MS_NONE);
     CHECK_STR(d.audit.decision, "revoked");
@@ -136,7 +138,8 @@ TEST(entitlement_maximum_caps_the_grant)
     CHECK_INT(d.n_commands, 1);
     CHECK_INT(d.commands[0].action, SK_CMD_REVOKE);
     /* the shift is still open, but the cap has passed: no re-grant */
-    sk_schedule_event_t again = ev(SK_SHIFT_STARTED, "dave", "capped", "c1", T0, T0 + HOUR, T0 + 4000);
+    sk_schedule_event_t again =
+        ev(SK_SHIFT_STARTED, "dave", "capped", "c1", T0, T0 + HOUR, T0 + 4000);
     d = step(&st, &again, T0 + 4000);
     CHECK_INT(d.n_commands, 0);
 }
@@ -166,7 +169,8 @@ TEST(override_moves_the_expiry_and_the_timer)
     sk_user_state_t st = {.user = "frank"};
     sk_schedule_event_t s = ev(SK_SHIFT_STARTED, "frank", "secondary", "o1", T0, T0 + HOUR, T0);
     step(&st, &s, T0);
-    sk_schedule_event_t u = ev(SK_SHIFT_UPDATED, "frank", "secondary", "o1", T0, T0 + 20 * MIN, T0 + MIN);
+    sk_schedule_event_t u =
+        ev(SK_SHIFT_UPDATED, "frank", "secondary", "o1", T0, T0 + 20 * MIN, T0 + MIN);
     sk_decision_t d = step(&st, &u, T0 + MIN);
     CHECK_INT(d.n_commands, 1);
     CHECK_INT(d.commands[0].action, SK_CMD_EXTEND);
@@ -197,7 +201,8 @@ TEST(command_ids_are_deterministic)
     CHECK_STR(d1.commands[0].command_id, d2.commands[0].command_id);
     CHECK_INT(strlen(d1.commands[0].command_id), 32);
     CHECK(strcmp(d1.commands[0].command_id, d1.commands[1].command_id) != 0);
-    sk_schedule_event_t later = ev(SK_SHIFT_STARTED, "hank", "primary", "x1", T0, T0 + 2 * HOUR, T0);
+    sk_schedule_event_t later =
+        ev(SK_SHIFT_STARTED, "hank", "primary", "x1", T0, T0 + 2 * HOUR, T0);
     sk_user_state_t c = {.user = "hank"};
     sk_decision_t d3 = step(&c, &later, T0);
     CHECK(strcmp(d1.commands[0].command_id, d3.commands[0].command_id) != 0);
@@ -275,8 +280,8 @@ TEST(times_near_the_end_of_int64_do_not_wrap)
 {
     setup();
     sk_user_state_t st = {.user = "max"};
-    sk_schedule_event_t s = ev(SK_SHIFT_SCHEDULED, "max", "lead", "m1", INT64_MAX - 1000,
-                               SK_MS_NONE, T0);
+    sk_schedule_event_t s =
+        ev(SK_SHIFT_SCHEDULED, "max", "lead", "m1", INT64_MAX - 1000, SK_MS_NONE, T0);
     sk_decision_t d = step(&st, &s, T0); /* UBSan stops the test on overflow */
     CHECK_INT(d.n_commands, 0);
     CHECK_INT(d.next_wake_ms, INT64_MAX - 2000); /* start - 1 s lead */
@@ -321,7 +326,11 @@ TEST(requests_open_tasks_and_retries_are_carried_over)
     CHECK_INT(d.next_wake_ms, T0 + HOUR);
 }
 
-TEST(zz_cleanup) { teardown_all(); CHECK(1); }
+TEST(zz_cleanup)
+{
+    teardown_all();
+    CHECK(1);
+}
 
 SK_TEST_MAIN(SK_TEST_CASE(shift_start_grants_each_entitlement_until_shift_end),
              SK_TEST_CASE(shift_end_revokes_and_clears_the_timer),

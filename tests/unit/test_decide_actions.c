@@ -16,10 +16,10 @@
 #include "sk_test.h"
 
 #define RULES "tests/rules/requests"
-#define T0 1800000000000LL
-#define MIN 60000LL
-#define HOUR (60 * MIN)
-#define DAY (24 * HOUR)
+#define T0    1800000000000LL
+#define MIN   60000LL
+#define HOUR  (60 * MIN)
+#define DAY   (24 * HOUR)
 
 static sk_rules_t *rules;
 static sk_arena_t arena;
@@ -44,11 +44,17 @@ static void setup(void)
 static sk_request_event_t ev(sk_request_event_type_t type, const char *req, const char *actor,
                              const char *subject, const char *target)
 {
-    return (sk_request_event_t){.event_id = "ae-1", .type = type, .request_id = req,
-                                .actor = actor, .subject = subject,
-                                .target_kind = SK_TARGET_ENTITLEMENT, .target = target,
+    return (sk_request_event_t){.event_id = "ae-1",
+                                .type = type,
+                                .request_id = req,
+                                .actor = actor,
+                                .subject = subject,
+                                .target_kind = SK_TARGET_ENTITLEMENT,
+                                .target = target,
                                 .duration_ms = type == SK_REQ_CREATED ? HOUR : SK_MS_NONE,
-                                .justification = "", .comment = "", .source = "test",
+                                .justification = "",
+                                .comment = "",
+                                .source = "test",
                                 .occurred_at_ms = T0};
 }
 
@@ -59,8 +65,11 @@ static sk_oncall_list_t oncall[] = {{"primary", 2, oncall_a}};
 static sk_request_decision_t act(sk_user_state_t *st, const sk_request_event_t *e, sk_ms_t now)
 {
     sk_request_decision_t d;
-    sk_request_input_t in = {.event = e, .origin = {"shiftkey.requests.v1", 0, 3},
-                             .now_ms = now, .n_oncall = 1, .oncall = oncall};
+    sk_request_input_t in = {.event = e,
+                             .origin = {"shiftkey.requests.v1", 0, 3},
+                             .now_ms = now,
+                             .n_oncall = 1,
+                             .oncall = oncall};
     CHECK_INT(sk_decide_request(rules, &in, st, &arena, &d), 0);
     check_wire(d.base.tasks, d.base.n_tasks);
     if (!d.base.rejected)
@@ -71,8 +80,11 @@ static sk_request_decision_t act(sk_user_state_t *st, const sk_request_event_t *
 static sk_decision_t schedule(sk_user_state_t *st, const sk_schedule_event_t *e, sk_ms_t now)
 {
     sk_decision_t d;
-    sk_input_t in = {.kind = e ? SK_INPUT_SCHEDULE : SK_INPUT_TIMER, .schedule = e,
-                     .user = st->user, .origin = {"t", 0, e ? 1 : -1}, .now_ms = now};
+    sk_input_t in = {.kind = e ? SK_INPUT_SCHEDULE : SK_INPUT_TIMER,
+                     .schedule = e,
+                     .user = st->user,
+                     .origin = {"t", 0, e ? 1 : -1},
+                     .now_ms = now};
     CHECK_INT(sk_decide(rules, &in, st, &arena, &d), 0);
     check_wire(d.tasks, d.n_tasks);
     if (!d.rejected)
@@ -90,8 +102,8 @@ static sk_user_state_t two_step(const char *id)
 }
 
 /* Decides `type` by `actor` on request `id` of bob. */
-static sk_request_decision_t by(sk_user_state_t *st, sk_request_event_type_t type,
-                                const char *id, const char *actor, sk_ms_t now)
+static sk_request_decision_t by(sk_user_state_t *st, sk_request_event_type_t type, const char *id,
+                                const char *actor, sk_ms_t now)
 {
     sk_request_event_t e = ev(type, id, actor, "bob", "");
     return act(st, &e, now);
@@ -146,7 +158,7 @@ TEST(reassignment_within_the_allowed_reviewers)
     setup();
     sk_user_state_t st = two_step("r1");
     sk_request_decision_t d = by(&st, SK_REQ_APPROVED, "r1", "ann", T0 + MIN); /* to step 2 */
-    CHECK_INT(sk_state_request(&st, "r1")->n_assignees, 3);                   /* ann carl dana */
+    CHECK_INT(sk_state_request(&st, "r1")->n_assignees, 3);                    /* ann carl dana */
     /* no assignee named: dead letter */
     d = by(&st, SK_REQ_REASSIGNED, "r1", "dana", T0 + 2 * MIN);
     CHECK(d.base.rejected);
@@ -353,8 +365,8 @@ TEST(delete_by_the_requester_while_open_or_by_an_administrator)
 static sk_schedule_event_t secondary(const char *user, const char *shift, sk_ms_t start,
                                      sk_ms_t end)
 {
-    return (sk_schedule_event_t){"se-2", SK_SHIFT_STARTED, "test", "secondary", user, shift,
-                                 start, end, 1, start};
+    return (sk_schedule_event_t){
+        "se-2", SK_SHIFT_STARTED, "test", "secondary", user, shift, start, end, 1, start};
 }
 
 /* eve on call in secondary from T0 - 1h to T0 + 4h: holds app/logs. */
@@ -379,8 +391,7 @@ TEST(a_confirmed_revocation_revokes_and_stays_revoked)
 {
     setup();
     sk_user_state_t st = eve_with_logs();
-    sk_request_decision_t d =
-        on_eve(&st, SK_REQ_REVOCATION_PROPOSED, "v1", "bob", "app/logs", T0);
+    sk_request_decision_t d = on_eve(&st, SK_REQ_REVOCATION_PROPOSED, "v1", "bob", "app/logs", T0);
     CHECK(!d.refused && !d.base.rejected);
     CHECK_STR(d.base.audit.decision, "pending");
     CHECK_INT(d.base.n_tasks, 1);
@@ -471,8 +482,11 @@ TEST(revoking_a_hand_provisioned_grant_opens_a_deprovisioning_task)
     sk_user_state_t st = {.user = "eve"};
     sk_request_event_t c = ev(SK_REQ_CREATED, "h1", "eve", "eve", "app/vault");
     sk_request_decision_t d = act(&st, &c, T0);
-    sk_provisioning_result_t r = {.result = SK_PROV_PROVISIONED, .provisioner = "ann",
-                                  .user = "eve", .message = "", .at_ms = T0};
+    sk_provisioning_result_t r = {.result = SK_PROV_PROVISIONED,
+                                  .provisioner = "ann",
+                                  .user = "eve",
+                                  .message = "",
+                                  .at_ms = T0};
     snprintf(r.command_id, sizeof(r.command_id), "%s", d.base.tasks[0].task_id);
     sk_result_input_t in = {.result = &r, .now_ms = T0 + MIN};
     CHECK_INT(sk_decide_result(rules, &in, &st, &arena, &d), 0);
@@ -569,8 +583,7 @@ TEST(a_confirmed_revocation_is_remembered_while_the_shift_it_revoked_is)
     setup();
     sk_user_state_t st = eve_with_logs(); /* shift until T0 + 4h */
     on_eve(&st, SK_REQ_REVOCATION_PROPOSED, "v7", "bob", "app/logs", T0);
-    sk_request_decision_t d =
-        on_eve(&st, SK_REQ_REVOCATION_CONFIRMED, "v7", "ann", "", T0 + MIN);
+    sk_request_decision_t d = on_eve(&st, SK_REQ_REVOCATION_CONFIRMED, "v7", "ann", "", T0 + MIN);
     CHECK_INT(d.base.n_commands, 1);
     sk_decision_t t = schedule(&st, NULL, T0 + MIN + SK_SHIFT_MEMORY_MS);
     CHECK_INT(t.n_commands, 0);

@@ -13,9 +13,9 @@
 #include "sk_test.h"
 
 #define RULES "tests/rules/requests"
-#define T0 1800000000000LL /* a fixed "now" */
-#define MIN 60000LL
-#define HOUR (60 * MIN)
+#define T0    1800000000000LL /* a fixed "now" */
+#define MIN   60000LL
+#define HOUR  (60 * MIN)
 
 static sk_rules_t *rules;
 static sk_arena_t arena;
@@ -31,11 +31,18 @@ static void setup(void)
 static sk_request_event_t rev(sk_request_event_type_t type, const char *req, const char *actor,
                               const char *subject, const char *target, sk_ms_t dur)
 {
-    return (sk_request_event_t){.event_id = "re-1", .type = type, .request_id = req,
-                                .actor = actor, .subject = subject,
-                                .target_kind = SK_TARGET_ENTITLEMENT, .target = target,
-                                .duration_ms = dur, .justification = "incident 42",
-                                .comment = "", .source = "test", .occurred_at_ms = T0};
+    return (sk_request_event_t){.event_id = "re-1",
+                                .type = type,
+                                .request_id = req,
+                                .actor = actor,
+                                .subject = subject,
+                                .target_kind = SK_TARGET_ENTITLEMENT,
+                                .target = target,
+                                .duration_ms = dur,
+                                .justification = "incident 42",
+                                .comment = "",
+                                .source = "test",
+                                .occurred_at_ms = T0};
 }
 
 static const char *const oncall_users[] = {"carl", "dana"};
@@ -45,8 +52,11 @@ static const sk_oncall_list_t oncall[] = {{"primary", 2, oncall_users}};
 static sk_request_decision_t act(sk_user_state_t *st, const sk_request_event_t *e, sk_ms_t now)
 {
     sk_request_decision_t d;
-    sk_request_input_t in = {.event = e, .origin = {"shiftkey.requests.v1", 0, 7},
-                             .now_ms = now, .n_oncall = 1, .oncall = oncall};
+    sk_request_input_t in = {.event = e,
+                             .origin = {"shiftkey.requests.v1", 0, 7},
+                             .now_ms = now,
+                             .n_oncall = 1,
+                             .oncall = oncall};
     CHECK_INT(sk_decide_request(rules, &in, st, &arena, &d), 0);
     if (!d.base.rejected)
         *st = d.base.state;
@@ -57,8 +67,11 @@ static sk_request_decision_t act(sk_user_state_t *st, const sk_request_event_t *
 static sk_decision_t shift(sk_user_state_t *st, const sk_schedule_event_t *e, sk_ms_t now)
 {
     sk_decision_t d;
-    sk_input_t in = {.kind = e ? SK_INPUT_SCHEDULE : SK_INPUT_TIMER, .schedule = e,
-                     .user = st->user, .origin = {"t", 0, e ? 1 : -1}, .now_ms = now};
+    sk_input_t in = {.kind = e ? SK_INPUT_SCHEDULE : SK_INPUT_TIMER,
+                     .schedule = e,
+                     .user = st->user,
+                     .origin = {"t", 0, e ? 1 : -1},
+                     .now_ms = now};
     CHECK_INT(sk_decide(rules, &in, st, &arena, &d), 0);
     if (!d.rejected)
         *st = d.state;
@@ -307,8 +320,8 @@ TEST(on_call_reviewers_come_from_the_pre_resolved_list)
     CHECK_INT(d.base.tasks[0].n_assignees, 2);
     CHECK_STR(d.base.tasks[0].assignees[0], "carl");
     /* an assignee shortens the duration, then approves: capped at 1h anyway */
-    sk_request_event_t dc = rev(SK_REQ_DURATION_CHANGED, "a1", "carl", "eve", "app/admin",
-                                30 * MIN);
+    sk_request_event_t dc =
+        rev(SK_REQ_DURATION_CHANGED, "a1", "carl", "eve", "app/admin", 30 * MIN);
     d = act(&st, &dc, T0 + MIN);
     CHECK_STR(d.base.audit.decision, "state_updated");
     CHECK_INT(d.base.tasks[0].state, SK_TASK_UPDATED);
@@ -572,8 +585,11 @@ TEST(an_allocation_failure_is_an_error_never_a_refusal)
     setup();
     sk_user_state_t st = {.user = "eve"};
     sk_request_event_t c = rev(SK_REQ_CREATED, "r3", "eve", "eve", "app/read", HOUR);
-    sk_request_input_t in = {.event = &c, .origin = {"shiftkey.requests.v1", 0, 7},
-                             .now_ms = T0, .n_oncall = 1, .oncall = oncall};
+    sk_request_input_t in = {.event = &c,
+                             .origin = {"shiftkey.requests.v1", 0, 7},
+                             .now_ms = T0,
+                             .n_oncall = 1,
+                             .oncall = oncall};
     sk_request_decision_t want;
     sprintf_calls = sprintf_fail_at = 0;
     CHECK_INT(sk_decide_request(rules, &in, &st, &arena, &want), 0);
@@ -597,7 +613,11 @@ TEST(an_allocation_failure_is_an_error_never_a_refusal)
     sprintf_fail_at = 0;
 }
 
-TEST(zz_cleanup) { teardown_all(); CHECK(1); }
+TEST(zz_cleanup)
+{
+    teardown_all();
+    CHECK(1);
+}
 
 SK_TEST_MAIN(SK_TEST_CASE(self_service_auto_approve_grants_at_once),
              SK_TEST_CASE(a_duration_above_the_maximum_is_capped),

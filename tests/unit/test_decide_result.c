@@ -14,9 +14,9 @@
 #include "sk_test.h"
 
 #define RULES "tests/rules/requests"
-#define T0 1800000000000LL
-#define MIN 60000LL
-#define HOUR (60 * MIN)
+#define T0    1800000000000LL
+#define MIN   60000LL
+#define HOUR  (60 * MIN)
 
 static sk_rules_t *rules;
 static sk_arena_t arena;
@@ -41,13 +41,19 @@ static void setup(void)
 /* Creates request `id` of `user` for `target` (1h) at T0. */
 static sk_request_decision_t create(sk_user_state_t *st, const char *id, const char *target)
 {
-    sk_request_event_t e = {.event_id = "re-1", .type = SK_REQ_CREATED, .request_id = id,
-                            .actor = st->user, .subject = st->user,
-                            .target_kind = SK_TARGET_ENTITLEMENT, .target = target,
-                            .duration_ms = HOUR, .justification = "", .comment = "",
-                            .source = "test", .occurred_at_ms = T0};
-    sk_request_input_t in = {.event = &e, .origin = {"shiftkey.requests.v1", 0, 1},
-                             .now_ms = T0};
+    sk_request_event_t e = {.event_id = "re-1",
+                            .type = SK_REQ_CREATED,
+                            .request_id = id,
+                            .actor = st->user,
+                            .subject = st->user,
+                            .target_kind = SK_TARGET_ENTITLEMENT,
+                            .target = target,
+                            .duration_ms = HOUR,
+                            .justification = "",
+                            .comment = "",
+                            .source = "test",
+                            .occurred_at_ms = T0};
+    sk_request_input_t in = {.event = &e, .origin = {"shiftkey.requests.v1", 0, 1}, .now_ms = T0};
     sk_request_decision_t d;
     CHECK_INT(sk_decide_request(rules, &in, st, &arena, &d), 0);
     check_wire(d.base.tasks, d.base.n_tasks);
@@ -61,11 +67,11 @@ static sk_request_decision_t answer(sk_user_state_t *st, const char *command_id,
                                     sk_provisioning_status_t status, const char *who,
                                     const char *message, sk_ms_t now)
 {
-    sk_provisioning_result_t r = {.result = status, .provisioner = who, .user = st->user,
-                                  .message = message, .at_ms = now};
+    sk_provisioning_result_t r = {
+        .result = status, .provisioner = who, .user = st->user, .message = message, .at_ms = now};
     snprintf(r.command_id, sizeof(r.command_id), "%s", command_id);
-    sk_result_input_t in = {.result = &r, .origin = {"shiftkey.provisioning.results.v1", 0, 9},
-                            .now_ms = now};
+    sk_result_input_t in = {
+        .result = &r, .origin = {"shiftkey.provisioning.results.v1", 0, 9}, .now_ms = now};
     sk_request_decision_t d;
     CHECK_INT(sk_decide_result(rules, &in, st, &arena, &d), 0);
     check_wire(d.base.tasks, d.base.n_tasks);
@@ -78,8 +84,8 @@ static sk_request_decision_t answer(sk_user_state_t *st, const char *command_id,
 static sk_decision_t timer(sk_user_state_t *st, sk_ms_t now)
 {
     sk_decision_t d;
-    sk_input_t in = {.kind = SK_INPUT_TIMER, .user = st->user, .origin = {"", 0, -1},
-                     .now_ms = now};
+    sk_input_t in = {
+        .kind = SK_INPUT_TIMER, .user = st->user, .origin = {"", 0, -1}, .now_ms = now};
     CHECK_INT(sk_decide(rules, &in, st, &arena, &d), 0);
     check_wire(d.tasks, d.n_tasks);
     if (!d.rejected)
@@ -195,9 +201,15 @@ TEST(the_requester_may_cancel_while_waiting_for_a_provisioner)
     setup();
     sk_user_state_t st = {.user = "bob"};
     const char *task = provisioning_task(&st, "h6", "app/byhand");
-    sk_request_event_t x = {.event_id = "re-2", .type = SK_REQ_CANCELLED, .request_id = "h6",
-                            .actor = "bob", .subject = "bob", .target = "",
-                            .duration_ms = SK_MS_NONE, .justification = "", .comment = "",
+    sk_request_event_t x = {.event_id = "re-2",
+                            .type = SK_REQ_CANCELLED,
+                            .request_id = "h6",
+                            .actor = "bob",
+                            .subject = "bob",
+                            .target = "",
+                            .duration_ms = SK_MS_NONE,
+                            .justification = "",
+                            .comment = "",
                             .source = "test",
                             .occurred_at_ms = T0 + MIN};
     sk_request_input_t in = {.event = &x, .now_ms = T0 + MIN};
@@ -315,8 +327,11 @@ TEST(with_no_provisioner_an_administrator_closes_a_deprovisioning_task)
 {
     setup();
     /* eve holds app/orphan (its provisioner group emptied since) */
-    sk_grant_source_t src = {.ent_key = "app/orphan", .kind = SK_SOURCE_REQUEST, .id = "o1",
-                             .rotation = "", .expires_ms = T0 + HOUR};
+    sk_grant_source_t src = {.ent_key = "app/orphan",
+                             .kind = SK_SOURCE_REQUEST,
+                             .id = "o1",
+                             .rotation = "",
+                             .expires_ms = T0 + HOUR};
     sk_user_state_t eve = {.user = "eve", .n_sources = 1, .sources = &src};
     sk_decision_t e = timer(&eve, T0 + HOUR);
     CHECK_INT(e.n_commands, 1);
@@ -385,9 +400,12 @@ TEST(results_of_automatic_provisioners_are_audited)
 static sk_request_decision_t failed_retryable(sk_user_state_t *st, const char *command_id,
                                               sk_ms_t now)
 {
-    sk_provisioning_result_t r = {.result = SK_PROV_FAILED, .retryable = true,
-                                  .provisioner = "aws-connector", .user = st->user,
-                                  .message = "throttled", .at_ms = now};
+    sk_provisioning_result_t r = {.result = SK_PROV_FAILED,
+                                  .retryable = true,
+                                  .provisioner = "aws-connector",
+                                  .user = st->user,
+                                  .message = "throttled",
+                                  .at_ms = now};
     snprintf(r.command_id, sizeof(r.command_id), "%s", command_id);
     sk_result_input_t in = {.result = &r, .now_ms = now};
     sk_request_decision_t d;
@@ -401,11 +419,18 @@ static sk_request_decision_t failed_retryable(sk_user_state_t *st, const char *c
 /* bob holds app/read for 8h from T0 by request; returns the GRANT's id. */
 static const char *read_granted(sk_user_state_t *st, const char *id)
 {
-    sk_request_event_t e = {.event_id = "re-3", .type = SK_REQ_CREATED, .request_id = id,
-                            .actor = st->user, .subject = st->user,
-                            .target_kind = SK_TARGET_ENTITLEMENT, .target = "app/read",
-                            .duration_ms = 8 * HOUR, .justification = "", .comment = "",
-                            .source = "test", .occurred_at_ms = T0};
+    sk_request_event_t e = {.event_id = "re-3",
+                            .type = SK_REQ_CREATED,
+                            .request_id = id,
+                            .actor = st->user,
+                            .subject = st->user,
+                            .target_kind = SK_TARGET_ENTITLEMENT,
+                            .target = "app/read",
+                            .duration_ms = 8 * HOUR,
+                            .justification = "",
+                            .comment = "",
+                            .source = "test",
+                            .occurred_at_ms = T0};
     sk_request_input_t in = {.event = &e, .now_ms = T0};
     sk_request_decision_t d;
     CHECK_INT(sk_decide_request(rules, &in, st, &arena, &d), 0);
@@ -430,10 +455,17 @@ TEST(a_retryable_failure_is_retried_with_backoff_then_given_up)
     CHECK_INT(d.base.diff.n_set + d.base.diff.n_del, 0);
     CHECK_INT(d.base.next_wake_ms, T0 + 1000 + MIN);
     /* a refused request event keeps the retry's wake-up */
-    sk_request_event_t x = {.event_id = "re-5", .type = SK_REQ_CANCELLED, .request_id = "g1",
-                            .actor = "bob", .subject = "bob", .target = "",
-                            .duration_ms = SK_MS_NONE, .justification = "", .comment = "",
-                            .source = "test", .occurred_at_ms = T0 + 3000};
+    sk_request_event_t x = {.event_id = "re-5",
+                            .type = SK_REQ_CANCELLED,
+                            .request_id = "g1",
+                            .actor = "bob",
+                            .subject = "bob",
+                            .target = "",
+                            .duration_ms = SK_MS_NONE,
+                            .justification = "",
+                            .comment = "",
+                            .source = "test",
+                            .occurred_at_ms = T0 + 3000};
     sk_request_input_t xin = {.event = &x, .now_ms = T0 + 3000};
     CHECK_INT(sk_decide_request(rules, &xin, &st, &arena, &d), 0);
     CHECK(d.refused);
@@ -485,11 +517,18 @@ TEST(a_retry_stops_when_confirmed_or_superseded)
     /* superseded: a later request extends read before the retry is due */
     failed_retryable(&st, cmd, T0 + 3000);
     CHECK_INT(st.n_retries, 1);
-    sk_request_event_t e = {.event_id = "re-4", .type = SK_REQ_CREATED, .request_id = "g3",
-                            .actor = "bob", .subject = "bob",
-                            .target_kind = SK_TARGET_ENTITLEMENT, .target = "app/read",
-                            .duration_ms = 8 * HOUR, .justification = "", .comment = "",
-                            .source = "test", .occurred_at_ms = T0 + 4000};
+    sk_request_event_t e = {.event_id = "re-4",
+                            .type = SK_REQ_CREATED,
+                            .request_id = "g3",
+                            .actor = "bob",
+                            .subject = "bob",
+                            .target_kind = SK_TARGET_ENTITLEMENT,
+                            .target = "app/read",
+                            .duration_ms = 8 * HOUR,
+                            .justification = "",
+                            .comment = "",
+                            .source = "test",
+                            .occurred_at_ms = T0 + 4000};
     sk_request_input_t in = {.event = &e, .now_ms = T0 + 4000};
     CHECK_INT(sk_decide_request(rules, &in, &st, &arena, &d), 0);
     st = d.base.state;
@@ -545,11 +584,18 @@ TEST(a_failed_revoke_is_retried_until_confirmed_or_granted_again)
     read_granted(&eve, "g5");
     t = timer(&eve, end);
     CHECK_INT(eve.n_retries, 1);
-    sk_request_event_t e = {.event_id = "re-6", .type = SK_REQ_CREATED, .request_id = "g6",
-                            .actor = "bob", .subject = "bob",
-                            .target_kind = SK_TARGET_ENTITLEMENT, .target = "app/read",
-                            .duration_ms = HOUR, .justification = "", .comment = "",
-                            .source = "test", .occurred_at_ms = end + MIN};
+    sk_request_event_t e = {.event_id = "re-6",
+                            .type = SK_REQ_CREATED,
+                            .request_id = "g6",
+                            .actor = "bob",
+                            .subject = "bob",
+                            .target_kind = SK_TARGET_ENTITLEMENT,
+                            .target = "app/read",
+                            .duration_ms = HOUR,
+                            .justification = "",
+                            .comment = "",
+                            .source = "test",
+                            .occurred_at_ms = end + MIN};
     sk_request_input_t in = {.event = &e, .now_ms = end + MIN};
     CHECK_INT(sk_decide_request(rules, &in, &eve, &arena, &d), 0);
     eve = d.base.state;
@@ -564,8 +610,11 @@ TEST(invalid_results_are_rejected)
     sk_request_decision_t d = answer(&st, "abc", SK_PROV_PROVISIONED, "", "", T0);
     CHECK(d.base.rejected);
     CHECK_INT(d.base.reject_kind, SK_DL_INVALID);
-    sk_provisioning_result_t r = {.result = SK_PROV_PROVISIONED, .provisioner = "ann",
-                                  .user = "someone-else", .message = "", .at_ms = T0};
+    sk_provisioning_result_t r = {.result = SK_PROV_PROVISIONED,
+                                  .provisioner = "ann",
+                                  .user = "someone-else",
+                                  .message = "",
+                                  .at_ms = T0};
     snprintf(r.command_id, sizeof(r.command_id), "abc");
     sk_result_input_t in = {.result = &r, .now_ms = T0};
     CHECK_INT(sk_decide_result(rules, &in, &st, &arena, &d), 0);
@@ -580,8 +629,11 @@ static bool utf8_ok(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
-        int n = *p < 0x80 ? 0 : (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2
-                : (*p & 0xF8) == 0xF0 ? 3 : -1;
+        int n = *p < 0x80             ? 0
+                : (*p & 0xE0) == 0xC0 ? 1
+                : (*p & 0xF0) == 0xE0 ? 2
+                : (*p & 0xF8) == 0xF0 ? 3
+                                      : -1;
         if (n < 0)
             return false;
         for (p++; n > 0; n--, p++)
@@ -605,8 +657,8 @@ TEST(a_longest_message_is_cut_so_that_the_task_still_decodes)
     const sk_task_t *t;
     /* an automatic provisioner's FAILED: a PROVISIONING task without assignees */
     sk_user_state_t st = {.user = "bob"};
-    sk_request_decision_t d = answer(&st, "0123456789abcdef0123456789abcdef", SK_PROV_FAILED,
-                                     "aws-connector", msg, T0);
+    sk_request_decision_t d =
+        answer(&st, "0123456789abcdef0123456789abcdef", SK_PROV_FAILED, "aws-connector", msg, T0);
     CHECK_INT(d.base.n_tasks, 1);
     t = &d.base.tasks[0];
     CHECK(strlen(t->reason) <= SK_TEXT_MAX);

@@ -11,7 +11,7 @@
 #include "sk_decide_fx.h"
 #include "sk_test.h"
 
-#define T0 1800000000000LL
+#define T0   1800000000000LL
 #define HOUR 3600000LL
 
 static sk_rules_t *before, *after;
@@ -27,12 +27,15 @@ static void setup(void)
     sk_arena_init(&arena, 65536);
 }
 
-static sk_decision_t decide(const sk_rules_t *r, sk_input_kind_t kind,
-                            const sk_schedule_event_t *e, const sk_user_state_t *st, sk_ms_t now)
+static sk_decision_t decide(const sk_rules_t *r, sk_input_kind_t kind, const sk_schedule_event_t *e,
+                            const sk_user_state_t *st, sk_ms_t now)
 {
     sk_decision_t d;
-    sk_input_t in = {.kind = kind, .schedule = e, .user = st->user,
-                     .origin = {"t", 0, e ? 1 : -1}, .now_ms = now};
+    sk_input_t in = {.kind = kind,
+                     .schedule = e,
+                     .user = st->user,
+                     .origin = {"t", 0, e ? 1 : -1},
+                     .now_ms = now};
     CHECK_INT(sk_decide(r, &in, st, &arena, &d), 0);
     return d;
 }
@@ -62,7 +65,7 @@ TEST(a_held_entitlement_remembers_its_resource_and_permission)
     setup();
     sk_user_state_t st = {.user = "ann"};
     sk_schedule_event_t e = {"e1", SK_SHIFT_STARTED, "test", "ops", "ann", "s1",
-                             T0, T0 + HOUR, 1, T0};
+                             T0,   T0 + HOUR,        1,      T0};
     sk_decision_t d = decide(before, SK_INPUT_SCHEDULE, &e, &st, T0);
     CHECK_INT(d.n_commands, 2);
     bool found = false;
@@ -89,7 +92,7 @@ TEST(rules_that_forgot_an_entitlement_revoke_it_completely)
     setup();
     sk_user_state_t st = {.user = "ann"};
     sk_schedule_event_t e = {"e1", SK_SHIFT_STARTED, "test", "ops", "ann", "s1",
-                             T0, T0 + HOUR, 1, T0};
+                             T0,   T0 + HOUR,        1,      T0};
     sk_decision_t d = decide(before, SK_INPUT_SCHEDULE, &e, &st, T0);
     st = d.state;
     d = decide(after, SK_INPUT_RULES, NULL, &st, T0 + 1000);
@@ -110,8 +113,8 @@ TEST(a_request_source_of_a_forgotten_entitlement_ends)
     setup();
     sk_grant_source_t src = {"db/ro", SK_SOURCE_REQUEST, "req-1", "", T0 + 4 * HOUR};
     sk_held_detail_t held = {"db/ro", "pg://prod/main db", "SELECT"};
-    sk_user_state_t st = {.user = "bob", .n_sources = 1, .sources = &src,
-                          .n_held = 1, .held = &held};
+    sk_user_state_t st = {
+        .user = "bob", .n_sources = 1, .sources = &src, .n_held = 1, .held = &held};
     sk_decision_t d = decide(before, SK_INPUT_RULES, NULL, &st, T0);
     CHECK_INT(d.n_commands, 0); /* the rules still have it: nothing changes */
     d = decide(after, SK_INPUT_RULES, NULL, &st, T0);

@@ -49,8 +49,7 @@ TEST(test_truth_tables)
                 CHECK_INT(eval(both, rot, d, em), oncall && shrt);
                 CHECK_INT(eval(either, rot, d, em), oncall || em);
                 CHECK_INT(eval("!emergency", rot, d, em), !em);
-                CHECK_INT(eval("!(requester.on_call(\"p\") && !emergency)",
-                               rot, d, em),
+                CHECK_INT(eval("!(requester.on_call(\"p\") && !emergency)", rot, d, em),
                           !(oncall && !em));
             }
         }
@@ -112,10 +111,9 @@ TEST(test_parse_errors)
         sk_expr_t *e = sk_expr_compile(cases[i].text, &err);
         CHECK(e == NULL);
         sk_expr_destroy(e);
-        if (err.offset != cases[i].offset ||
-            !strstr(err.message, cases[i].frag)) {
-            fprintf(stderr, "  '%s': offset %zu (want %zu) '%s'\n",
-                    cases[i].text, err.offset, cases[i].offset, err.message);
+        if (err.offset != cases[i].offset || !strstr(err.message, cases[i].frag)) {
+            fprintf(stderr, "  '%s': offset %zu (want %zu) '%s'\n", cases[i].text, err.offset,
+                    cases[i].offset, err.message);
             sk_test_failures_++;
         }
     }
@@ -145,8 +143,7 @@ typedef struct refs_seen {
     char text[256];
 } refs_seen_t;
 
-static void ref_cb(void *user, sk_expr_ref_kind_t kind, const char *name,
-                   size_t offset)
+static void ref_cb(void *user, sk_expr_ref_kind_t kind, const char *name, size_t offset)
 {
     refs_seen_t *s = user;
     size_t n = strlen(s->text);

@@ -30,18 +30,17 @@ static size_t load_bad(const char *path, sk_rules_errors_t *errs)
 }
 
 /* Asserts error i is at file:line:col and its message contains frag. */
-#define CHECK_ERR(errs_, i_, file_, ln_, cl_, frag_)                          \
-    do {                                                                      \
-        if ((i_) >= (errs_)->count) {                                         \
-            fprintf(stderr, "  %s:%d: no error #%d\n", __FILE__, __LINE__,   \
-                    (int)(i_));                                               \
-            sk_test_failures_++;                                              \
-            break;                                                            \
-        }                                                                     \
-        CHECK_STR((errs_)->items[i_].file, file_);                            \
-        CHECK_INT((errs_)->items[i_].line, ln_);                              \
-        CHECK_INT((errs_)->items[i_].column, cl_);                            \
-        CHECK_CONTAINS((errs_)->items[i_].message, frag_);                    \
+#define CHECK_ERR(errs_, i_, file_, ln_, cl_, frag_)                                               \
+    do {                                                                                           \
+        if ((i_) >= (errs_)->count) {                                                              \
+            fprintf(stderr, "  %s:%d: no error #%d\n", __FILE__, __LINE__, (int)(i_));             \
+            sk_test_failures_++;                                                                   \
+            break;                                                                                 \
+        }                                                                                          \
+        CHECK_STR((errs_)->items[i_].file, file_);                                                 \
+        CHECK_INT((errs_)->items[i_].line, ln_);                                                   \
+        CHECK_INT((errs_)->items[i_].column, cl_);                                                 \
+        CHECK_CONTAINS((errs_)->items[i_].message, frag_);                                         \
     } while (0)
 
 /* ---- durations and the map --------------------------------------------- */
@@ -80,8 +79,7 @@ TEST(test_duration_table)
         sk_ms_t ms = -1;
         int rc = sk_duration_parse(cases[i].text, &ms);
         if (rc != cases[i].rc || (rc == 0 && ms != cases[i].ms)) {
-            fprintf(stderr, "  duration '%s': rc %d ms %lld\n", cases[i].text,
-                    rc, (long long)ms);
+            fprintf(stderr, "  duration '%s': rc %d ms %lld\n", cases[i].text, rc, (long long)ms);
             sk_test_failures_++;
         }
     }
@@ -141,8 +139,7 @@ TEST(test_unknown_key_skips_references)
     CHECK_ERR(&e, 0, FIX "struct_plus/a.yaml", 5, 9,
               "unknown key 'bogus' in entitlement (expected one of: id, "
               "name, resource, permission, max_duration, request)");
-    CHECK_ERR(&e, 1, FIX "struct_plus/b.yaml", 2, 9,
-              "invalid rotation id 'Demo'");
+    CHECK_ERR(&e, 1, FIX "struct_plus/b.yaml", 2, 9, "invalid rotation id 'Demo'");
     sk_rules_errors_fini(&e);
 }
 
@@ -172,8 +169,7 @@ TEST(test_duplicate_key_and_alias)
     sk_rules_errors_fini(&e);
 
     CHECK_INT(load_bad(FIX "files/alias.yaml", &e), 1);
-    CHECK_ERR(&e, 0, FIX "files/alias.yaml", 3, 5,
-              "YAML aliases are not allowed");
+    CHECK_ERR(&e, 0, FIX "files/alias.yaml", 3, 5, "YAML aliases are not allowed");
     sk_rules_errors_fini(&e);
 
     /* libcyaml would silently read only the first document */
@@ -227,10 +223,8 @@ TEST(test_missing_id)
     sk_rules_errors_t e;
 
     CHECK_INT(load_bad(FIX "files/empty_id.yaml", &e), 2);
-    CHECK_ERR(&e, 0, FIX "files/empty_id.yaml", 2, 5,
-              "missing required field 'id' in app");
-    CHECK_ERR(&e, 1, FIX "files/empty_id.yaml", 4, 5,
-              "missing required field 'id' in app");
+    CHECK_ERR(&e, 0, FIX "files/empty_id.yaml", 2, 5, "missing required field 'id' in app");
+    CHECK_ERR(&e, 1, FIX "files/empty_id.yaml", 4, 5, "missing required field 'id' in app");
     sk_rules_errors_fini(&e);
 }
 
@@ -268,18 +262,15 @@ TEST(test_many_errors_all_reported)
     CHECK_ERR(&e, 1, FIX "many/a_apps.yaml", 10, 13,
               "duplicate entitlement 'demo/console' (first defined at "
               "tests/rules/many/a_apps.yaml:8:13)");
-    CHECK_ERR(&e, 2, FIX "many/a_apps.yaml", 13, 23,
-              "bad duration '2 hours' for 'max_duration'");
+    CHECK_ERR(&e, 2, FIX "many/a_apps.yaml", 13, 23, "bad duration '2 hours' for 'max_duration'");
     CHECK_ERR(&e, 3, FIX "many/b_rest.yaml", 3, 15,
               "unknown platform 'pagerduti' in rotation 'demo-primary' (did "
               "you mean 'pagerduty'?)");
-    CHECK_ERR(&e, 4, FIX "many/b_rest.yaml", 5, 9,
-              "profile 'empty' has no entitlements");
+    CHECK_ERR(&e, 4, FIX "many/b_rest.yaml", 5, 9, "profile 'empty' has no entitlements");
     CHECK_ERR(&e, 5, FIX "many/b_rest.yaml", 8, 20,
               "unknown entitlement 'demo/consol' in profile 'demo' (did you "
               "mean 'demo/console'?)");
-    CHECK_ERR(&e, 6, FIX "many/b_rest.yaml", 10, 9,
-              "enrollment 'auto' lists no rotations");
+    CHECK_ERR(&e, 6, FIX "many/b_rest.yaml", 10, 9, "enrollment 'auto' lists no rotations");
     sk_rules_errors_fini(&e);
 }
 
@@ -300,8 +291,7 @@ TEST(test_bad_paths)
     sk_rules_errors_t e;
 
     CHECK_INT(load_bad(FIX "empty_dir", &e), 1);
-    CHECK_ERR(&e, 0, FIX "empty_dir", 0, 0,
-              "no rule files (*.yaml, *.yml) in directory");
+    CHECK_ERR(&e, 0, FIX "empty_dir", 0, 0, "no rule files (*.yaml, *.yml) in directory");
     sk_rules_errors_fini(&e);
 
     CHECK_INT(load_bad(FIX "does-not-exist", &e), 1);
@@ -330,9 +320,8 @@ TEST(test_errors_print)
 /* ---- good rule sets ---------------------------------------------------- */
 
 /* Asserts edge k of rot. */
-static void check_edge(const sk_rotation_t *rot, size_t k, const char *key,
-                       const char *enrollment, const char *profile,
-                       sk_ms_t before, sk_ms_t after, int level)
+static void check_edge(const sk_rotation_t *rot, size_t k, const char *key, const char *enrollment,
+                       const char *profile, sk_ms_t before, sk_ms_t after, int level)
 {
     const sk_enrollment_edge_t *e;
 
@@ -375,32 +364,24 @@ TEST(test_examples)
     rot = sk_rules_rotation(r, "demo-primary");
     CHECK(rot != NULL);
     CHECK_INT(rot ? rot->n_edges : 0, 2);
-    check_edge(rot, 0, "demo/console", "demo-primary-auto", "demo-full", 0, 0,
-               0);
-    check_edge(rot, 1, "demo/deploy", "demo-primary-auto", "demo-full", 0, 0,
-               0);
-    CHECK_INT(rot && rot->n_edges ? rot->edges[0].ent->max_duration_ms : 0,
-              8 * 3600000);
-    CHECK_INT(rot && rot->n_edges > 1 ? rot->edges[1].ent->max_duration_ms
-                                      : 0,
-              2 * 3600000);
+    check_edge(rot, 0, "demo/console", "demo-primary-auto", "demo-full", 0, 0, 0);
+    check_edge(rot, 1, "demo/deploy", "demo-primary-auto", "demo-full", 0, 0, 0);
+    CHECK_INT(rot && rot->n_edges ? rot->edges[0].ent->max_duration_ms : 0, 8 * 3600000);
+    CHECK_INT(rot && rot->n_edges > 1 ? rot->edges[1].ent->max_duration_ms : 0, 2 * 3600000);
     CHECK_STR(rot ? rot->platform : NULL, "manual");
 
     /* demo-secondary shares demo/console through another profile */
     rot = sk_rules_rotation(r, "demo-secondary");
     CHECK_INT(rot ? rot->n_edges : 0, 1);
-    check_edge(rot, 0, "demo/console", "demo-secondary-auto", "demo-console",
-               0, 0, 0);
-    CHECK(rot && sk_rules_rotation(r, "demo-primary")->edges[0].ent ==
-                     rot->edges[0].ent);
+    check_edge(rot, 0, "demo/console", "demo-secondary-auto", "demo-console", 0, 0, 0);
+    CHECK(rot && sk_rules_rotation(r, "demo-primary")->edges[0].ent == rot->edges[0].ent);
 
     /* payments-primary: 4 edges with lead and grace, then the DBA edge */
     rot = sk_rules_rotation(r, "payments-primary");
     CHECK_INT(rot ? rot->n_edges : 0, 5);
-    check_edge(rot, 0, "aws-prod/readonly", "payments-oncall-auto",
-               "payments-oncall", 15 * 60000, 30 * 60000, 0);
-    check_edge(rot, 4, "postgres-payments/dba", "payments-dba-primary",
-               "payments-dba", 0, 0, 1);
+    check_edge(rot, 0, "aws-prod/readonly", "payments-oncall-auto", "payments-oncall", 15 * 60000,
+               30 * 60000, 0);
+    check_edge(rot, 4, "postgres-payments/dba", "payments-dba-primary", "payments-dba", 0, 0, 1);
     CHECK_STR(rot ? rot->external_id : NULL, "P1A2B3C");
 
     /* declaration order */
@@ -459,10 +440,8 @@ TEST(test_single_file_and_defaults)
     CHECK_INT(st.files, 1);
     rot = sk_rules_rotation(r, "demo-primary");
     CHECK_INT(rot ? rot->n_edges : 0, 1);
-    check_edge(rot, 0, "demo/console", "demo-auto", "demo", 5 * 60000, 90000,
-               2);
-    CHECK_INT(rot && rot->n_edges ? rot->edges[0].ent->max_duration_ms : 0,
-              5400000);
+    check_edge(rot, 0, "demo/console", "demo-auto", "demo", 5 * 60000, 90000, 2);
+    CHECK_INT(rot && rot->n_edges ? rot->edges[0].ent->max_duration_ms : 0, 5400000);
     CHECK_STR(rot ? rot->name : NULL, "");
     sk_rules_destroy(r);
     sk_rules_errors_fini(&e);
@@ -513,38 +492,49 @@ TEST(test_access_errors)
     const char *f = FIX "access_errors/rules.yaml";
 
     CHECK_INT(load_bad(FIX "access_errors", &e), 16);
-    CHECK_ERR(&e, 0, f, 8, 28, "unknown rotation 'demo-primry' in "
-                               "requestable_by of entitlement 'demo/console' "
-                               "(did you mean 'demo-primary'?)");
-    CHECK_ERR(&e, 1, f, 8, 50, "unknown group 'opps' in requestable_by of "
-                               "entitlement 'demo/console' (did you mean "
-                               "'ops'?)");
+    CHECK_ERR(&e, 0, f, 8, 28,
+              "unknown rotation 'demo-primry' in "
+              "requestable_by of entitlement 'demo/console' "
+              "(did you mean 'demo-primary'?)");
+    CHECK_ERR(&e, 1, f, 8, 50,
+              "unknown group 'opps' in requestable_by of "
+              "entitlement 'demo/console' (did you mean "
+              "'ops'?)");
     CHECK_ERR(&e, 2, f, 8, 62, "bad requestable_by 'someone'");
-    CHECK_ERR(&e, 3, f, 9, 19, "unknown policy 'two-stp' as policy of "
-                               "entitlement 'demo/console' (did you mean "
-                               "'two-step'?)");
+    CHECK_ERR(&e, 3, f, 9, 19,
+              "unknown policy 'two-stp' as policy of "
+              "entitlement 'demo/console' (did you mean "
+              "'two-step'?)");
     CHECK_ERR(&e, 4, f, 10, 25, "is manual but no provisioners are named");
-    CHECK_ERR(&e, 5, f, 15, 14, "unknown person 'bobb' as manager of person "
-                                "'ann' (did you mean 'bob'?)");
-    CHECK_ERR(&e, 6, f, 16, 14, "unknown group 'opps' in groups of person "
-                                "'ann' (did you mean 'ops'?)");
-    CHECK_ERR(&e, 7, f, 20, 20, "unknown person 'zed' in members of group "
-                                "'ops'");
+    CHECK_ERR(&e, 5, f, 15, 14,
+              "unknown person 'bobb' as manager of person "
+              "'ann' (did you mean 'bob'?)");
+    CHECK_ERR(&e, 6, f, 16, 14,
+              "unknown group 'opps' in groups of person "
+              "'ann' (did you mean 'ops'?)");
+    CHECK_ERR(&e, 7, f, 20, 20,
+              "unknown person 'zed' in members of group "
+              "'ops'");
     CHECK_ERR(&e, 8, f, 24, 46, "approvals must be at least 1 (got 0)");
-    CHECK_ERR(&e, 9, f, 25, 9, "must have exactly one of auto_approve, "
-                               "condition, reviewers (found several)");
+    CHECK_ERR(&e, 9, f, 25, 9,
+              "must have exactly one of auto_approve, "
+              "condition, reviewers (found several)");
     CHECK_ERR(&e, 10, f, 27, 9, "(found none)");
-    CHECK_ERR(&e, 11, f, 28, 70, "bad condition in policy 'two-step': bad "
-                                 "duration '4x'");
-    CHECK_ERR(&e, 12, f, 29, 40, "unknown group 'opz' in condition of policy "
-                                 "'two-step' (did you mean 'ops'?)");
-    CHECK_ERR(&e, 13, f, 29, 68, "unknown rotation 'demo-primry' in condition "
-                                 "of policy 'two-step' (did you mean "
-                                 "'demo-primary'?)");
+    CHECK_ERR(&e, 11, f, 28, 70,
+              "bad condition in policy 'two-step': bad "
+              "duration '4x'");
+    CHECK_ERR(&e, 12, f, 29, 40,
+              "unknown group 'opz' in condition of policy "
+              "'two-step' (did you mean 'ops'?)");
+    CHECK_ERR(&e, 13, f, 29, 68,
+              "unknown rotation 'demo-primry' in condition "
+              "of policy 'two-step' (did you mean "
+              "'demo-primary'?)");
     CHECK_ERR(&e, 14, f, 30, 20, "reviewers of policy 'two-step' name nobody");
-    CHECK_ERR(&e, 15, f, 31, 30, "unknown rotation 'demo-primry' in reviewers "
-                                 "of policy 'two-step' (did you mean "
-                                 "'demo-primary'?)");
+    CHECK_ERR(&e, 15, f, 31, 30,
+              "unknown rotation 'demo-primry' in reviewers "
+              "of policy 'two-step' (did you mean "
+              "'demo-primary'?)");
     sk_rules_errors_fini(&e);
 
     CHECK_INT(load_bad(FIX "request_unknown_key", &e), 1);
@@ -558,10 +548,8 @@ TEST(test_manager_cycle)
     sk_rules_errors_t e;
 
     CHECK_INT(load_bad(FIX "manager_cycle", &e), 2);
-    CHECK_ERR(&e, 0, FIX "manager_cycle/people.yaml", 3, 14,
-              "manager cycle: a -> b -> c -> a");
-    CHECK_ERR(&e, 1, FIX "manager_cycle/people.yaml", 11, 14,
-              "manager cycle: e -> e");
+    CHECK_ERR(&e, 0, FIX "manager_cycle/people.yaml", 3, 14, "manager cycle: a -> b -> c -> a");
+    CHECK_ERR(&e, 1, FIX "manager_cycle/people.yaml", 11, 14, "manager cycle: e -> e");
     sk_rules_errors_fini(&e);
 }
 
@@ -634,12 +622,10 @@ TEST(test_access_examples)
     }
     pol = sk_rules_policy(r, "two-step");
     CHECK(pol && pol->n_steps == 2 && pol->steps[0].reviewers.manager &&
-          pol->steps[1].reviewers.app_owner &&
-          pol->steps[1].reviewers.approvals == 1 &&
+          pol->steps[1].reviewers.app_owner && pol->steps[1].reviewers.approvals == 1 &&
           !pol->steps[1].reviewers.allow_self_approval);
     pol = sk_rules_policy(r, "sre-review");
-    CHECK(pol && pol->steps[0].reviewers.on_call ==
-                     sk_rules_rotation(r, "platform-sre"));
+    CHECK(pol && pol->steps[0].reviewers.on_call == sk_rules_rotation(r, "platform-sre"));
 
     /* own block wins over the profile's */
     s = sk_rules_request_settings(r, "postgres-payments/dba");
@@ -651,8 +637,7 @@ TEST(test_access_examples)
         CHECK(s->revocation_policy == sk_rules_policy(r, "security-revocation"));
         CHECK_INT(s->provisioning, SK_PROVISIONING_MANUAL);
         CHECK(s->n_provisioners == 1 && s->provisioners[0].person == alice);
-        CHECK(s->n_requestable_by == 1 &&
-              s->requestable_by[0].kind == SK_REQUESTER_GROUP &&
+        CHECK(s->n_requestable_by == 1 && s->requestable_by[0].kind == SK_REQUESTER_GROUP &&
               s->requestable_by[0].group == pay);
         CHECK_INT(s->self_service, 0);
     }
@@ -663,10 +648,8 @@ TEST(test_access_examples)
         CHECK_STR(s->declared_in, "profile:payments-oncall");
         CHECK_INT(s->self_service, 1);
         CHECK_INT(s->provisioning, SK_PROVISIONING_AUTOMATIC);
-        CHECK(s->n_requestable_by == 2 &&
-              s->requestable_by[0].kind == SK_REQUESTER_ROTATION &&
-              s->requestable_by[0].rotation ==
-                  sk_rules_rotation(r, "payments-primary"));
+        CHECK(s->n_requestable_by == 2 && s->requestable_by[0].kind == SK_REQUESTER_ROTATION &&
+              s->requestable_by[0].rotation == sk_rules_rotation(r, "payments-primary"));
         CHECK(s == sk_rules_profile_request_settings(r, "payments-oncall"));
     }
     CHECK(sk_rules_request_settings(r, "demo/console") == NULL);
@@ -678,22 +661,14 @@ out:
 }
 
 SK_TEST_MAIN(SK_TEST_CASE(test_duration_table), SK_TEST_CASE(test_strmap),
-             SK_TEST_CASE(test_unknown_key),
-             SK_TEST_CASE(test_unknown_key_skips_references),
-             SK_TEST_CASE(test_wrong_type),
-             SK_TEST_CASE(test_duplicate_key_and_alias),
-             SK_TEST_CASE(test_yaml_syntax),
-             SK_TEST_CASE(test_unknown_reference),
-             SK_TEST_CASE(test_duplicate_id_across_files),
-             SK_TEST_CASE(test_missing_id), SK_TEST_CASE(test_bad_duration),
-             SK_TEST_CASE(test_missing_max_duration),
-             SK_TEST_CASE(test_many_errors_all_reported),
-             SK_TEST_CASE(test_refused_whole), SK_TEST_CASE(test_bad_paths),
-             SK_TEST_CASE(test_errors_print), SK_TEST_CASE(test_examples),
-             SK_TEST_CASE(test_lookups),
-             SK_TEST_CASE(test_single_file_and_defaults),
-             SK_TEST_CASE(test_version_stable),
-             SK_TEST_CASE(test_destroy_leak_free),
-             SK_TEST_CASE(test_access_errors),
-             SK_TEST_CASE(test_manager_cycle),
-             SK_TEST_CASE(test_access_examples))
+             SK_TEST_CASE(test_unknown_key), SK_TEST_CASE(test_unknown_key_skips_references),
+             SK_TEST_CASE(test_wrong_type), SK_TEST_CASE(test_duplicate_key_and_alias),
+             SK_TEST_CASE(test_yaml_syntax), SK_TEST_CASE(test_unknown_reference),
+             SK_TEST_CASE(test_duplicate_id_across_files), SK_TEST_CASE(test_missing_id),
+             SK_TEST_CASE(test_bad_duration), SK_TEST_CASE(test_missing_max_duration),
+             SK_TEST_CASE(test_many_errors_all_reported), SK_TEST_CASE(test_refused_whole),
+             SK_TEST_CASE(test_bad_paths), SK_TEST_CASE(test_errors_print),
+             SK_TEST_CASE(test_examples), SK_TEST_CASE(test_lookups),
+             SK_TEST_CASE(test_single_file_and_defaults), SK_TEST_CASE(test_version_stable),
+             SK_TEST_CASE(test_destroy_leak_free), SK_TEST_CASE(test_access_errors),
+             SK_TEST_CASE(test_manager_cycle), SK_TEST_CASE(test_access_examples))
