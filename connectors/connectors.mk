@@ -1,4 +1,4 @@
-# Connectors (PagerDuty, Opsgenie, iCalendar): a Makefile fragment included
+# Connectors (PagerDuty, Opsgenie, Jira Service Management Operations, iCalendar): a Makefile fragment included
 # by the top Makefile. `make connectors` builds the release binaries into
 # build/bin/; the test build (sanitizers) goes into build/test/bin/connectors/
 # and is a prerequisite of test-build. Engine code (codec, event, sk, arena,
@@ -9,8 +9,12 @@ CONN_PKGS    := libcurl jansson libical
 CONN_CFLAGS   = $(shell pkg-config --cflags $(CONN_PKGS) 2>/dev/null)
 CONN_LIBS     = $(shell pkg-config --libs $(CONN_PKGS) 2>/dev/null)
 CONN_CORE_SRC := $(wildcard connectors/core/*.c)
-CONN_NAMES    := pagerduty opsgenie ical
-CONN_INC      := -Iconnectors/core -Iengine
+CONN_NAMES    := pagerduty opsgenie ical jsm
+CONN_INC      := -Iconnectors/core -Iconnectors/opsgenie -Iengine
+# objects a program needs besides its own file and the core: Opsgenie's
+# timeline reader is shared with Jira Service Management Operations
+CONN_EXTRA_opsgenie := connectors/opsgenie/og_timeline
+CONN_EXTRA_jsm      := connectors/opsgenie/og_timeline
 
 CONN_BINS      := $(patsubst %,build/bin/shiftkey-%,$(CONN_NAMES))
 CONN_TEST_BINS := $(patsubst %,build/test/bin/connectors/shiftkey-%,$(CONN_NAMES)) \
@@ -29,18 +33,21 @@ CONN_CORE_TEST := $(patsubst %.c,build/connectors/test/%.o,$(CONN_CORE_SRC))
 
 # one program per source: connectors/NAME/NAME.c + the core + libsk.a
 define CONN_PROGRAM
-build/bin/shiftkey-$(1): build/connectors/release/connectors/$(1)/$(1).o $$(CONN_CORE_REL) build/release/libsk.a
+build/bin/shiftkey-$(1): build/connectors/release/connectors/$(1)/$(1).o \
+		$$(patsubst %,build/connectors/release/%.o,$$(CONN_EXTRA_$(1))) $$(CONN_CORE_REL) build/release/libsk.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$^ $$(CONN_LIBS) $$(PKG_LIBS) -o $$@
 
-build/test/bin/connectors/shiftkey-$(1): build/connectors/test/connectors/$(1)/$(1).o $$(CONN_CORE_TEST) build/test/libsk.a
+build/test/bin/connectors/shiftkey-$(1): build/connectors/test/connectors/$(1)/$(1).o \
+		$$(patsubst %,build/connectors/test/%.o,$$(CONN_EXTRA_$(1))) $$(CONN_CORE_TEST) build/test/libsk.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(TEST_LDFLAGS) $$^ $$(CONN_LIBS) $$(PKG_LIBS) -o $$@
 endef
 $(foreach n,$(CONN_NAMES),$(eval $(call CONN_PROGRAM,$(n))))
 
 build/test/bin/connectors/test_conn_core: build/connectors/test/tests/connectors/test_conn_core.o \
-		build/connectors/test/tests/lib/sk_test.o $(CONN_CORE_TEST) build/test/libsk.a
+		build/connectors/test/tests/lib/sk_test.o build/connectors/test/connectors/opsgenie/og_timeline.o \
+		$(CONN_CORE_TEST) build/test/libsk.a
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_LDFLAGS) $^ $(CONN_LIBS) $(PKG_LIBS) -o $@
 

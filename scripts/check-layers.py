@@ -81,10 +81,16 @@ def symbols(obj):
     return defined, undefined
 
 
-def engine_objects(objdir):
+def engine_objects(root, objdir):
+    """The objects of engine sources that exist now (a stale object of a
+    moved or deleted file is not part of the program)."""
     objs = []
     for dirpath, _, files in os.walk(os.path.join(objdir, "engine")):
-        objs += [os.path.join(dirpath, f) for f in files if f.endswith(".o")]
+        for f in files:
+            obj = os.path.join(dirpath, f)
+            src = os.path.join(root, os.path.relpath(obj, objdir))[:-2] + ".c"
+            if f.endswith(".o") and os.path.exists(src):
+                objs.append(obj)
     return sorted(objs)
 
 
@@ -141,7 +147,7 @@ def main():
 
     report("includes point down", check_includes(root))
 
-    objs = engine_objects(objdir)
+    objs = engine_objects(root, objdir)
     if not objs:
         print(f"check-layers: no objects under {objdir}/engine (build first)", file=sys.stderr)
         return 2

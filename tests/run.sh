@@ -41,6 +41,7 @@ run_part() { # name, command...
 }
 
 run_part check-layers /usr/bin/python3 scripts/check-layers.py build/test
+run_part check-refs /usr/bin/python3 scripts/check-refs.py
 run_part format-check sh -c 'make --no-print-directory format-check && echo "1 passed, 0 failed"'
 for t in build/test/bin/unit/test_*; do
     [ -x "$t" ] && run_part "unit-$(basename "$t")" "$t"

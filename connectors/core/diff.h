@@ -18,6 +18,21 @@
  *
  * When the platform could not be read (`now_shifts` NULL), only what time
  * alone decides is sent: ENDED for shifts whose end has passed.
+ *
+ * Window clipping (shift.h): a listed shift clipped at its start that is not
+ * known by its id continues the open shift of the same series and user known
+ * from an earlier poll (its id and its earlier start are kept), so a long
+ * period asked for through a sliding window is one shift, not a daily
+ * ENDED + STARTED pair. An end clipped at the window's end means "at least
+ * until": a later known end is kept; a known end that is itself a bound is
+ * moved (UPDATED) only once it comes inside the look-ahead.
+ *
+ * Mass disappearance: when the shifts that vanish from a readable listing
+ * (would be ENDED now or CANCELLED) are more than opts->max_end_share of the
+ * shifts open before the poll, the poll is held: each such shift is marked
+ * (SK_CONN_SEEN_HELD) and nothing is sent for it; if it is still missing at
+ * the next poll it is closed then, if it is listed again the mark goes. A
+ * parse gap or an empty answer thus never revokes everyone in one poll.
  */
 #ifndef SK_CONN_DIFF_H
 #define SK_CONN_DIFF_H
@@ -53,15 +68,27 @@ void sk_conn_event_id(const char *source, const char *shift_id, const char *user
                       sk_shift_event_type_t type, sk_ms_t start_ms, sk_ms_t end_ms, unsigned seq,
                       char out[80]);
 
+typedef struct sk_conn_diff_opts {
+    double max_end_share; /* 0..1; >= 1 never holds; 0 holds every disappearance once */
+} sk_conn_diff_opts_t;
+
+typedef struct sk_conn_diff_stats {
+    size_t open;     /* shifts open before the poll */
+    size_t vanished; /* of those, no longer listed and would be closed for it */
+    size_t held;     /* of those, held until the next poll (0 when the poll was not held) */
+} sk_conn_diff_stats_t;
+
 /*
  * sk_conn_diff — computes the events and the next state. `old` is not
  * modified; `next` receives a new state (caller frees with
  * sk_conn_state_fini), `out` the events (caller frees with
- * sk_conn_events_fini). Every event has occurred_at = now. Returns 0 or
- * SK_ENOMEM (nothing allocated is left behind).
+ * sk_conn_events_fini). Every event has occurred_at = now. opts may be
+ * NULL (never hold); stats, if not NULL, receives the counts of the poll.
+ * Returns 0 or SK_ENOMEM (nothing allocated is left behind).
  */
 int sk_conn_diff(const char *source, const char *rotation, const sk_conn_state_t *old,
                  const sk_conn_shifts_t *now_shifts, sk_ms_t now_ms, sk_ms_t horizon_ms,
-                 sk_conn_state_t *next, sk_conn_events_t *out);
+                 const sk_conn_diff_opts_t *opts, sk_conn_state_t *next, sk_conn_events_t *out,
+                 sk_conn_diff_stats_t *stats);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * emit.h — schedule events to Kafka: Avro (engine/codec.h) in Confluent
+ * emit.h — schedule events to Kafka: Avro (engine/codec/codec.h) in Confluent
  * framing, key = user, idempotent producer, and a send that returns only
  * once the broker acknowledged every record (so the state file is saved
  * only after Kafka has the events: a crash re-sends, never loses).

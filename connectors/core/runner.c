@@ -15,7 +15,7 @@
 
 typedef struct core_opts {
     const char *rotation, *state, *kafka, *bootstrap_file, *topic, *user_map;
-    const char *interval, *lookahead, *once, *verbose;
+    const char *interval, *lookahead, *once, *verbose, *check, *max_end_share, *clock_offset;
     const char *http_attempts, *http_backoff, *http_max_wait, *http_timeout;
     sk_cfg_multi_t kafka_config;
 } core_opts_t;
@@ -33,9 +33,17 @@ static const sk_cfg_row_t CORE_ROWS[] = {
     {"lookahead", "DURATION", O(lookahead), "24h", "how far ahead shifts are read and announced"},
     {"once", NULL, O(once), NULL, "poll once, send, save, exit (tests, cron)"},
     {"verbose", NULL, O(verbose), NULL, "log every event sent"},
+    {"check", NULL, O(check), NULL, "call the platform once and print the events a poll would send "
+     "(stdout), then exit: sends nothing, writes no state, needs no Kafka (setting up credentials)"},
+    {"max-end-share", "FRACTION", O(max_end_share), "0.5", "a poll that would end or cancel more "
+     "than this share of the open shifts is held until the next poll confirms it (1: never hold)"},
+    {"clock-offset", "DURATION", O(clock_offset), NULL, "testing only: act as if the time were "
+     "now + DURATION (simulated days against a fake platform)"},
     {"http-attempts", "N", O(http_attempts), "5", "tries per request (429, 5xx and network errors are retried)"},
-    {"http-backoff", "DURATION", O(http_backoff), "1s", "first wait after a 5xx or network error; doubles"},
-    {"http-max-wait", "DURATION", O(http_max_wait), "60s", "longest wait honoured for a 429's ratelimit-reset"},
+    {"http-backoff", "DURATION", O(http_backoff), "1s", "first backoff (5xx, network error, 429 "
+     "without a hint); doubles, with jitter"},
+    {"http-max-wait", "DURATION", O(http_max_wait), "60s", "longest wait: a 429 asking for more fails "
+     "the poll; backoffs are capped to it"},
     {"http-timeout", "DURATION", O(http_timeout), "30s", "per request"},
 };
 #undef O
@@ -71,45 +79,13 @@ int sk_conn_secret(const char *prog, const char *path, const char *env, char *bu
     return 0;
 }
 
-int sk_conn_parse_iso(const char *s, sk_ms_t *out)
+int sk_conn_poll_get(sk_conn_poll_t *p, const char *url, const char *const *headers,
+                     sk_http_resp_t *out)
 {
-    struct tm tm = {0};
-    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    long ms = 0, off = 0;
-    if (!p)
-        return -1;
-    if (*p == '.') {
-        int digits = 0;
-        for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-            if (digits < 3)
-                ms = ms * 10 + (*p - '0');
-        for (; digits < 3; digits++)
-            ms *= 10;
-    }
-    if (*p == 'Z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int h, m;
-        if (sscanf(p + 1, "%2d:%2d", &h, &m) != 2)
-            return -1;
-        off = (h * 60 + m) * 60L * (*p == '+' ? 1 : -1);
-        p += 6;
-    } else {
-        return -1;
-    }
-    if (*p)
-        return -1;
-    *out = ((sk_ms_t)timegm(&tm) - off) * 1000 + ms;
-    return 0;
-}
-
-const char *sk_conn_format_iso(sk_ms_t ms, char *buf, size_t len)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
+    int rc = sk_http_get(p->http, url, headers, out, p->err, sizeof(p->err));
+    p->requests += out->attempts;
+    p->retries += out->attempts > 1 ? out->attempts - 1 : 0;
+    return rc;
 }
 
 static const char *bootstrap(const core_opts_t *o, char *buf, size_t len)
@@ -134,7 +110,8 @@ typedef struct runner {
     const sk_conn_source_t *src;
     char prog[64];
     core_opts_t o;
-    long long interval_ms, lookahead_ms;
+    long long interval_ms, lookahead_ms, clock_offset_ms;
+    sk_conn_diff_opts_t diff_opts;
     sk_http_opts_t http;
     sk_conn_usermap_t *users;
     sk_conn_state_t state;
@@ -168,6 +145,18 @@ static int configure(runner_t *r, int argc, char **argv)
         sk_cfg_duration(r->prog, "http-max-wait", r->o.http_max_wait, 0, &max_wait) ||
         sk_cfg_duration(r->prog, "http-timeout", r->o.http_timeout, 1000, &timeout))
         return -1;
+    r->clock_offset_ms = 0;
+    if (r->o.clock_offset &&
+        sk_cfg_duration(r->prog, "clock-offset", r->o.clock_offset, 0, &r->clock_offset_ms))
+        return -1;
+    char *end;
+    double share = strtod(r->o.max_end_share, &end);
+    if (end == r->o.max_end_share || *end || !(share >= 0.0 && share <= 1.0)) {
+        fprintf(stderr, "%s: --max-end-share '%s': expected a fraction from 0 to 1, e.g. 0.5\n",
+                r->prog, r->o.max_end_share);
+        return -1;
+    }
+    r->diff_opts.max_end_share = share;
     if (src->check(src->opts.base, r->prog))
         return -1;
     r->http = (sk_http_opts_t){r->prog, (int)attempts, (int)backoff, (int)(max_wait / 1000),
@@ -180,23 +169,51 @@ static int configure(runner_t *r, int argc, char **argv)
     return 0;
 }
 
-/* One poll: fetch, diff, send, save. 0 ok, 1 failed. */
+/* One line per event: on stderr with --verbose, on stdout with --check. */
+static void log_events(const runner_t *r, const sk_conn_events_t *evs, const char *what, FILE *to)
+{
+    for (size_t i = 0; i < evs->n; i++) {
+        char a[32], b[32];
+        const sk_schedule_event_t *e = &evs->v[i].ev;
+        fprintf(to, "%s: %s %s shift '%s' of %s (level %d) %s .. %s (event %s)\n", r->prog, what,
+                sk_shift_event_type_name(e->type), e->shift_id, e->user, e->escalation_level,
+                sk_ms_format(e->start_ms, a, sizeof(a)),
+                e->end_ms == SK_MS_NONE ? "open-ended" : sk_ms_format(e->end_ms, b, sizeof(b)),
+                e->event_id);
+    }
+}
+
+/* One poll: fetch, diff, send, save (with --check: fetch, diff, print).
+ * 0 ok, 1 failed. */
 static int poll_once(runner_t *r)
 {
     sk_conn_shifts_t shifts = {0};
     sk_conn_state_t next = {0};
     sk_conn_events_t evs = {0};
-    sk_ms_t t0 = sk_now_ms();
-    sk_conn_poll_t p = {.prog = r->prog, .now_ms = t0, .horizon_ms = t0 + r->lookahead_ms,
+    sk_conn_diff_stats_t ds = {0};
+    sk_ms_t t0 = sk_now_ms(), now = t0 + r->clock_offset_ms;
+    sk_conn_poll_t p = {.prog = r->prog, .now_ms = now, .horizon_ms = now + r->lookahead_ms,
                         .users = r->users, .http = &r->http, .out = &shifts};
     char err[1024] = "";
-    int fetched = r->src->fetch(r->src->opts.base, &p) == 0, rc = 1;
+    int fetched = r->src->fetch(r->src->opts.base, &p) == 0, rc = 1, check = r->o.check != NULL;
     if (!fetched)
-        fprintf(stderr, "%s: cannot read the platform: %s; only ends due by time are sent\n",
-                r->prog, p.err);
+        fprintf(stderr, "%s: cannot read the platform: %s; nothing is ended for it, only ends due "
+                "by time are sent\n", r->prog, p.err);
     if (sk_conn_diff(r->src->name, r->o.rotation, &r->state, fetched ? &shifts : NULL, p.now_ms,
-                     p.horizon_ms, &next, &evs)) {
+                     p.horizon_ms, &r->diff_opts, &next, &evs, &ds)) {
         snprintf(err, sizeof(err), "out of memory");
+        goto out;
+    }
+    if (ds.held)
+        fprintf(stderr, "%s: HELD: this poll would end or cancel %zu of %zu open shifts (more than "
+                "--max-end-share %s): %zu not ended until the next poll confirms they are gone; "
+                "check the platform and the connector's access if this is not expected\n",
+                r->prog, ds.vanished, ds.open, r->o.max_end_share, ds.held);
+    if (check) {
+        log_events(r, &evs, "would send", stdout);
+        printf("%s: check: %s; %zu events would be sent; nothing sent, state %s not written\n",
+               r->prog, fetched ? "platform read" : "platform NOT readable", evs.n, r->state_path);
+        rc = fetched ? 0 : 1;
         goto out;
     }
     if (sk_conn_emitter_send(r->em, &evs, DELIVERY_TIMEOUT_MS, err, sizeof(err)))
@@ -209,35 +226,29 @@ static int poll_once(runner_t *r)
     rc = fetched ? 0 : 1;
 out:;
     size_t count[SK_SHIFT_EVENT_TYPE_COUNT] = {0}, open = 0;
-    for (size_t i = 0; i < evs.n; i++) {
+    for (size_t i = 0; i < evs.n; i++)
         count[evs.v[i].ev.type]++;
-        if (r->o.verbose) {
-            char a[32], b[32];
-            const sk_schedule_event_t *e = &evs.v[i].ev;
-            fprintf(stderr, "%s: %s %s shift '%s' of %s (level %d) %s .. %s (event %s)\n",
-                    r->prog, err[0] ? "NOT sent:" : "sent", sk_shift_event_type_name(e->type),
-                    e->shift_id, e->user, e->escalation_level, sk_ms_format(e->start_ms, a, sizeof(a)),
-                    e->end_ms == SK_MS_NONE ? "open-ended" : sk_ms_format(e->end_ms, b, sizeof(b)),
-                    e->event_id);
-        }
-    }
+    if (r->o.verbose && !check)
+        log_events(r, &evs, err[0] ? "NOT sent:" : "sent", stderr);
     for (size_t i = 0; i < r->state.n; i++)
         open += !sk_conn_seen_closed(&r->state.v[i]);
     fprintf(stderr,
             "%s: poll %s: %zu shifts listed (%d skipped), %d requests (%d retried); %s %zu "
-            "SCHEDULED, %zu STARTED, %zu UPDATED, %zu ENDED, %zu CANCELLED; state %zu shifts (%zu "
-            "open) in %s; %lld ms%s%s\n",
-            r->prog, fetched ? "ok" : "FAILED", shifts.n, p.skipped, p.requests, p.retries,
-            err[0] ? "NOT sent" : "sent", count[SK_SHIFT_SCHEDULED], count[SK_SHIFT_STARTED],
-            count[SK_SHIFT_UPDATED], count[SK_SHIFT_ENDED], count[SK_SHIFT_CANCELLED], r->state.n,
-            open, r->state_path, (long long)(sk_now_ms() - t0), err[0] ? ": " : "", err);
+            "SCHEDULED, %zu STARTED, %zu UPDATED, %zu ENDED, %zu CANCELLED; %zu held; state %zu "
+            "shifts (%zu open) in %s; %lld ms%s%s\n",
+            r->prog, !fetched ? "FAILED" : ds.held ? "HELD" : "ok", shifts.n, p.skipped, p.requests,
+            p.retries, check ? "would send" : err[0] ? "NOT sent" : "sent", count[SK_SHIFT_SCHEDULED],
+            count[SK_SHIFT_STARTED], count[SK_SHIFT_UPDATED], count[SK_SHIFT_ENDED],
+            count[SK_SHIFT_CANCELLED], ds.held, r->state.n, open, r->state_path,
+            (long long)(sk_now_ms() - t0), err[0] ? ": " : "", err);
     sk_conn_events_fini(&evs);
     sk_conn_state_fini(&next);
     sk_conn_shifts_fini(&shifts);
     return rc;
 }
 
-/* Loads the user map and the state, connects the producer. 0 or -1 (exit 1). */
+/* Loads the user map and the state, connects the producer (not with
+ * --check). 0 or -1 (exit 1). */
 static int start(runner_t *r)
 {
     char err[1024] = "", bs[1024];
@@ -251,23 +262,26 @@ static int start(runner_t *r)
         fprintf(stderr, "%s: %s\n", r->prog, err);
         return -1;
     }
-    const char *brokers = bootstrap(&r->o, bs, sizeof(bs));
+    const char *brokers = r->o.check ? "none (--check)" : bootstrap(&r->o, bs, sizeof(bs));
     if (!brokers) {
         fprintf(stderr, "%s: no Kafka address: pass --kafka, set SHIFTKEY_KAFKA, or point "
                 "--bootstrap-file at the file shiftkeyd --kafka embedded writes (%s not found)\n",
                 r->prog, r->o.bootstrap_file);
         return -1;
     }
-    r->em = sk_conn_emitter_new(brokers, r->o.topic, r->o.kafka_config.v, r->o.kafka_config.n,
-                                err, sizeof(err));
-    if (!r->em) {
-        fprintf(stderr, "%s: %s\n", r->prog, err);
-        return -1;
+    if (!r->o.check) {
+        r->em = sk_conn_emitter_new(brokers, r->o.topic, r->o.kafka_config.v, r->o.kafka_config.n,
+                                    err, sizeof(err));
+        if (!r->em) {
+            fprintf(stderr, "%s: %s\n", r->prog, err);
+            return -1;
+        }
     }
     fprintf(stderr, "%s: rotation %s, state %s (%zu shifts), user map %s (%zu entries), Kafka %s "
             "topic %s, look-ahead %s, %s\n", r->prog, r->o.rotation, r->state_path, r->state.n,
             r->o.user_map ? r->o.user_map : "none: e-mail addresses", sk_conn_usermap_size(r->users),
-            brokers, r->o.topic, r->o.lookahead, r->o.once ? "once" : "polling");
+            brokers, r->o.topic, r->o.lookahead,
+            r->o.check ? "check" : r->o.once ? "once" : "polling");
     return 0;
 }
 
@@ -285,7 +299,7 @@ int sk_conn_main(const sk_conn_source_t *src, int argc, char **argv)
     }
     if (start(&r))
         goto out;
-    if (r.o.once) {
+    if (r.o.once || r.o.check) {
         rc = poll_once(&r);
         goto out;
     }

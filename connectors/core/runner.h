@@ -15,6 +15,7 @@
 #include "cfg.h"
 #include "http.h"
 #include "shift.h"
+#include "timefmt.h"
 #include "usermap.h"
 
 /* What a source gets for one poll, and fills. */
@@ -25,7 +26,7 @@ typedef struct sk_conn_poll {
     const sk_conn_usermap_t *users;
     const sk_http_opts_t *http;
     sk_conn_shifts_t *out;    /* append shifts here (sk_conn_shifts_add) */
-    int requests, retries;    /* HTTP requests made / retried (for the log line) */
+    int requests, retries;    /* HTTP requests made / retried (sk_conn_poll_get counts them) */
     int skipped;              /* entries that could not become shifts (logged by the source) */
     char err[1024];           /* why the poll failed */
 } sk_conn_poll_t;
@@ -42,6 +43,14 @@ typedef struct sk_conn_source {
     int (*fetch)(void *base, sk_conn_poll_t *p);
 } sk_conn_source_t;
 
+/*
+ * sk_conn_poll_get — sk_http_get for a source's fetch: errors go to p->err,
+ * and every attempt (retries included, failed requests too) is counted in
+ * p->requests and p->retries for the poll's log line. 0 or SK_EIO.
+ */
+int sk_conn_poll_get(sk_conn_poll_t *p, const char *url, const char *const *headers,
+                     sk_http_resp_t *out);
+
 /* Runs a connector: returns the exit status. */
 int sk_conn_main(const sk_conn_source_t *src, int argc, char **argv);
 
@@ -52,12 +61,5 @@ int sk_conn_main(const sk_conn_source_t *src, int argc, char **argv);
  * message on stderr.
  */
 int sk_conn_secret(const char *prog, const char *path, const char *env, char *buf, size_t len);
-
-/* Parses an ISO 8601 time ("2026-10-25T01:00:00Z", "…+02:00", "….123Z") to
- * ms. 0 or -1. */
-int sk_conn_parse_iso(const char *s, sk_ms_t *out);
-
-/* Formats ms as "2026-10-25T01:00:00Z" (UTC, whole seconds). */
-const char *sk_conn_format_iso(sk_ms_t ms, char *buf, size_t len);
 
 #endif

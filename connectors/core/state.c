@@ -12,6 +12,8 @@
 #include "shift.h"
 
 #define STATE_MAGIC "# shiftkey connector state v1"
+/* letter i of the flags field is bit i of sk_conn_seen_t.flags (state.h) */
+static const char FLAG_CHARS[] = "seh";
 
 static int grow(void **v, size_t *cap, size_t n, size_t size)
 {
@@ -29,34 +31,45 @@ static int grow(void **v, size_t *cap, size_t n, size_t size)
 int sk_conn_shifts_add(sk_conn_shifts_t *s, const char *id, const char *user, sk_ms_t start_ms,
                        sk_ms_t end_ms, int level, bool cancelled)
 {
+    sk_conn_shift_t in = {.id = (char *)id, .user = (char *)user, .start_ms = start_ms,
+                          .end_ms = end_ms, .level = level, .cancelled = cancelled};
+    return sk_conn_shifts_add_ex(s, &in);
+}
+
+int sk_conn_shifts_add_ex(sk_conn_shifts_t *s, const sk_conn_shift_t *in)
+{
+    const char *id = in->id, *user = in->user;
+    int level = in->level < 1 ? 1 : in->level;
     if (!id || !user || !sk_id_valid(id, strlen(id)) || !sk_id_valid(user, strlen(user)))
         return SK_EINVAL;
-    if (start_ms != SK_CONN_START_UNKNOWN && end_ms != SK_MS_NONE && end_ms <= start_ms)
+    if (in->start_ms != SK_CONN_START_UNKNOWN && in->end_ms != SK_MS_NONE && in->end_ms <= in->start_ms)
         return SK_EINVAL;
-    if (level < 1)
-        level = 1;
+    if (in->series && (strncmp(id, in->series, strlen(in->series)) != 0 || id[strlen(in->series)] != ':'))
+        return SK_EINVAL;
     for (size_t i = 0; i < s->n; i++) {
         sk_conn_shift_t *o = &s->v[i];
         if (strcmp(o->id, id) == 0 && strcmp(o->user, user) == 0) {
             if (level < o->level)
                 o->level = level;
+            o->start_clipped |= in->start_clipped;
+            o->end_clipped |= in->end_clipped;
             return 0;
         }
     }
     if (grow((void **)&s->v, &s->cap, s->n, sizeof(*s->v)))
         return SK_ENOMEM;
     sk_conn_shift_t *sh = &s->v[s->n];
+    *sh = *in;
+    sh->level = level;
     sh->id = strdup(id);
     sh->user = strdup(user);
-    if (!sh->id || !sh->user) {
+    sh->series = in->series ? strdup(in->series) : NULL;
+    if (!sh->id || !sh->user || (in->series && !sh->series)) {
         free(sh->id);
         free(sh->user);
+        free(sh->series);
         return SK_ENOMEM;
     }
-    sh->start_ms = start_ms;
-    sh->end_ms = end_ms;
-    sh->level = level;
-    sh->cancelled = cancelled;
     s->n++;
     return 0;
 }
@@ -66,6 +79,7 @@ void sk_conn_shifts_fini(sk_conn_shifts_t *s)
     for (size_t i = 0; i < s->n; i++) {
         free(s->v[i].id);
         free(s->v[i].user);
+        free(s->v[i].series);
     }
     free(s->v);
     memset(s, 0, sizeof(*s));
@@ -150,9 +164,9 @@ static int parse_ms(const char *s, sk_ms_t *out)
 /* Parses one data line into e (strings borrowed from line). 0 or -1 with *what set. */
 static int parse_line(char *line, sk_conn_seen_t *e, const char **what)
 {
-    char *f[8];
+    char *f[9];
     size_t n = 0;
-    for (char *p = line; n < 8; n++) {
+    for (char *p = line; n < 9; n++) {
         f[n] = p;
         p = strchr(p, '\t');
         if (!p) {
@@ -161,8 +175,8 @@ static int parse_line(char *line, sk_conn_seen_t *e, const char **what)
         }
         *p++ = '\0';
     }
-    if (n != 8) {
-        *what = "expected 8 tab-separated fields";
+    if (n != 8 && n != 9) {
+        *what = "expected 8 or 9 tab-separated fields";
         return -1;
     }
     char *end;
@@ -184,6 +198,14 @@ static int parse_line(char *line, sk_conn_seen_t *e, const char **what)
         return *what = "bad sequence number", -1;
     if (parse_ms(f[7], &e->updated_ms))
         return *what = "bad update time", -1;
+    e->flags = 0;
+    const char *fs = n == 9 ? f[8] : "-";
+    for (const char *c = strcmp(fs, "-") == 0 ? "" : fs; *c; c++) {
+        const char *at = strchr(FLAG_CHARS, *c);
+        if (!at)
+            return *what = "bad flags (expected letters of 'seh' or '-')", -1;
+        e->flags |= 1u << (at - FLAG_CHARS);
+    }
     return 0;
 }
 
@@ -271,8 +293,13 @@ int sk_conn_state_save(const char *path, const char *source, const char *rotatio
             fprintf(f, "-");
         else
             fprintf(f, "%lld", (long long)e->end_ms);
-        fprintf(f, "\t%d\t%s\t%u\t%lld\n", e->level, sk_shift_event_type_name(e->last), e->seq,
-                (long long)e->updated_ms);
+        char fl[8] = "";
+        size_t k = 0;
+        for (size_t b = 0; b < sizeof(FLAG_CHARS) - 1; b++)
+            if (e->flags & (1u << b))
+                fl[k++] = FLAG_CHARS[b];
+        fprintf(f, "\t%d\t%s\t%u\t%lld\t%s\n", e->level, sk_shift_event_type_name(e->last),
+                e->seq, (long long)e->updated_ms, k ? fl : "-");
     }
     if (fflush(f) || fsync(fileno(f)))
         goto fail;

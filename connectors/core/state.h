@@ -7,12 +7,16 @@
  * temporary file, fsync, rename, fsync of the directory):
  *
  *   # shiftkey connector state v1 source=<source> rotation=<rotation>
- *   <shift id> <user> <start ms> <end ms|-> <level> <last type> <seq> <updated ms>
+ *   <shift id> <user> <start ms> <end ms|-> <level> <last type> <seq> <updated ms> [<flags>]
  *
  * <last type> is the last event sent for the shift (SCHEDULED, STARTED,
  * UPDATED, ENDED, CANCELLED); ENDED and CANCELLED lines are tombstones kept
  * 7 days after the shift's end so the shift is never announced again.
  * <seq> counts the events sent for the shift (part of the event id).
+ * <flags> (optional, files of earlier versions have none; "-" when empty):
+ * 's' the start is the edge of a query window (the real one is earlier), 'e'
+ * the end is such an edge ("at least until"), 'h' the shift disappeared in a
+ * poll that was held (diff.h: a mass disappearance waits for a second poll).
  */
 #ifndef SK_CONN_STATE_H
 #define SK_CONN_STATE_H
@@ -30,7 +34,12 @@ typedef struct sk_conn_seen {
     sk_shift_event_type_t last; /* last event type sent */
     unsigned seq;               /* events sent for this shift */
     sk_ms_t updated_ms;         /* when the last one was sent */
+    unsigned flags;             /* SK_CONN_SEEN_* */
 } sk_conn_seen_t;
+
+#define SK_CONN_SEEN_START_BOUND 1u /* start_ms is a window edge: the real start is earlier */
+#define SK_CONN_SEEN_END_BOUND 2u   /* end_ms is a window edge: the real end is later */
+#define SK_CONN_SEEN_HELD 4u        /* unlisted in a held poll: ended if still unlisted next poll */
 
 typedef struct sk_conn_state {
     sk_conn_seen_t *v;

@@ -79,10 +79,8 @@ static char *ical_read(const ical_opts_t *o, sk_conn_poll_t *p)
 {
     if (strstr(o->src, "://")) {
         sk_http_resp_t r;
-        p->requests++;
-        if (sk_http_get(p->http, o->src, NULL, &r, p->err, sizeof(p->err)))
+        if (sk_conn_poll_get(p, o->src, NULL, &r))
             return NULL;
-        p->retries += r.retries;
         return r.body;
     }
     FILE *f = fopen(o->src, "rb");

@@ -102,9 +102,23 @@ static int pd_oncall(sk_conn_poll_t *p, json_t *oc, char *why, size_t whylen)
         snprintf(src, sizeof(src), "%s", sid);
     else
         snprintf(src, sizeof(src), "ep.%s.%d", epid, level);
-    snprintf(id, sizeof(id), "pd:%s:%s:%s", src, uid,
-             start == SK_CONN_START_UNKNOWN ? "permanent" : sk_conn_format_iso(start, sbuf, sizeof(sbuf)));
-    int rc = sk_conn_shifts_add(p->out, id, who, start, end, level, false);
+    char series[SK_ID_MAX + 1];
+    int n1 = snprintf(series, sizeof(series), "pd:%s:%s", src, uid);
+    int n2 = snprintf(id, sizeof(id), "%s:%s", series,
+                      start == SK_CONN_START_UNKNOWN ? "permanent"
+                                                     : sk_conn_format_iso(start, sbuf, sizeof(sbuf)));
+    if (n1 < 0 || (size_t)n1 >= sizeof(series) || n2 < 0 || (size_t)n2 >= sizeof(id))
+        id[0] = '\0'; /* too long to be an id: refused below, skipped and logged */
+    /* PagerDuty returns a shift's own start and end, not clipped to since /
+     * until (its API reference: on-calls "overlapping" the range; seen so in
+     * every check against its documented bodies). Should an account ever
+     * return them clipped, the start would equal `since` to the second:
+     * then it is marked clipped and keeps the id known from earlier polls. */
+    sk_conn_shift_t sh = {.id = id, .user = (char *)who, .start_ms = start, .end_ms = end,
+                          .level = level, .series = series};
+    sh.start_clipped = start != SK_CONN_START_UNKNOWN && start == p->now_ms / 1000 * 1000;
+    sh.end_clipped = end != SK_MS_NONE && end == p->horizon_ms / 1000 * 1000;
+    int rc = sk_conn_shifts_add_ex(p->out, &sh);
     if (rc == SK_ENOMEM) {
         snprintf(why, whylen, "out of memory");
         return -1;
@@ -126,7 +140,7 @@ static int pd_fetch(void *base, sk_conn_poll_t *p)
     const char *headers[] = {auth, "Accept: application/vnd.pagerduty+json;version=2", NULL};
     sk_conn_format_iso(p->now_ms, since, sizeof(since));
     sk_conn_format_iso(p->horizon_ms, until, sizeof(until));
-    for (long offset = 0;;) {
+    for (long offset = 0, pages = 0;; pages++) {
         char url[8192];
         sk_http_resp_t resp;
         snprintf(url, sizeof(url), "%s/oncalls?include%%5B%%5D=users&limit=%ld&offset=%ld&since=",
@@ -135,15 +149,20 @@ static int pd_fetch(void *base, sk_conn_poll_t *p)
             sk_http_url_append(url, sizeof(url), "&until=", 0) ||
             sk_http_url_append(url, sizeof(url), until, 1) ||
             add_list(url, sizeof(url), "schedule_ids", o->schedule_ids) ||
-            add_list(url, sizeof(url), "escalation_policy_ids", o->escalation_policy_ids)) {
+            add_list(url, sizeof(url), "escalation_policy_ids", o->escalation_policy_ids) ||
+            /* with both filters, a user put directly on the policy (no schedule) is returned
+             * only if null is among the schedule ids (PagerDuty API reference, GET /oncalls:
+             * "schedule_ids[]... null includes permanent on-calls due to direct user
+             * escalation targets"). Not with --schedule-ids alone: it would bring every
+             * direct-user on-call of the account. */
+            (o->schedule_ids && o->escalation_policy_ids &&
+             add_list(url, sizeof(url), "schedule_ids", "null"))) {
             snprintf(p->err, sizeof(p->err), "request URL too long");
             return SK_EINVAL;
         }
-        int rc = sk_http_get(p->http, url, headers, &resp, p->err, sizeof(p->err));
-        p->requests++;
+        int rc = sk_conn_poll_get(p, url, headers, &resp);
         if (rc)
             return rc;
-        p->retries += resp.retries;
         json_error_t jerr;
         json_t *root = json_loadb(resp.body, resp.len, 0, &jerr);
         sk_http_resp_fini(&resp);
@@ -170,7 +189,7 @@ static int pd_fetch(void *base, sk_conn_poll_t *p)
         json_decref(root);
         if (!again)
             return 0;
-        if (p->requests >= 1000) {
+        if (pages >= 1000) {
             snprintf(p->err, sizeof(p->err), "more than 1000 pages of on-calls: narrow the filters");
             return SK_EINVAL;
         }

@@ -10,6 +10,7 @@
 
 #include "cli/cli_shift.h"
 #include "decide/state.h"
+#include "pipeline/load.h"
 #include "pipeline/store.h"
 
 static void grants_usage(FILE *out)
@@ -114,7 +115,7 @@ int sk_cli_grants(int argc, char **argv)
     }
     sk_user_state_t *states = sk_arena_calloc(&a, n + 1, sizeof(*states));
     size_t *order = sk_arena_calloc(&a, n + 1, sizeof(*order));
-    if (!states || !order || (n && sk_store_load_users(store, n, parts, users, &a, states))) {
+    if (!states || !order || (n && sk_load_users(store, n, parts, users, &a, states))) {
         fprintf(stderr, "shiftkey grants: %s\n", sk_store_last_error(store));
         goto out;
     }

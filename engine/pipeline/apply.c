@@ -1,10 +1,11 @@
 /*
  * apply.c — input records through decode -> decide -> apply, a polled batch
  * at a time: the users' states are loaded in one pipelined round trip, the
- * records decided in order on in-memory state, and each decision's outputs
- * encoded and staged in the partition's outbox by the same atomic script
- * that changes the user's state and records the offset (one pipelined round
- * trip for the batch). Timers take the same path one user at a time.
+ * records decided in order on in-memory state, and each decision turned
+ * into plain store writes (writes_of: the user's hash fields, on-call index
+ * fields, and its outputs encoded as outbox records), which the same atomic
+ * script applies with the offset (one pipelined round trip for the batch).
+ * Timers take the same path one user at a time.
  *
  * Three input topics, co-partitioned and keyed by the subject user: shift
  * events (sk_decide), access requests (sk_decide_request, with the on-call
@@ -14,10 +15,11 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "decide/decide_request.h"
-#include "pipeline/engine_internal.h"
 #include "base/log.h"
+#include "decide/decide_request.h"
 #include "decide/oncall_index.h"
+#include "pipeline/engine_internal.h"
+#include "pipeline/load.h"
 
 /* The encoded outputs of one decision, in outbox form. */
 typedef struct staged {
@@ -76,15 +78,6 @@ static int stage_decision(sk_engine_t *e, const sk_decision_t *d, const sk_dead_
     return 0;
 }
 
-/* Makes sure we hold a current claim on the partition (the claim could not
- * be made at assignment if Redis was down then). */
-static int ensure_claimed(sk_engine_t *e, int32_t p)
-{
-    if (e->parts[p].epoch > 0)
-        return 0;
-    return sk_engine_take_partition(e, p);
-}
-
 static void log_commands(const sk_decision_t *d)
 {
     char t[40];
@@ -97,42 +90,78 @@ static void log_commands(const sk_decision_t *d)
 }
 
 /*
- * After FENCED on partition p. If Redis lost the epoch (restarted without
- * its data, or flushed), the partition is claimed again, loudly, and false
- * is returned: the work must be retried. Otherwise another instance owns it
- * now: we let go (dropping our chunks in flight, whose trims would be
- * fenced anyway) and return true.
+ * After SK_ENOTFOUND on partition p: Redis lost the partition's epoch
+ * (restarted without its data, or flushed). We drop our claim, loudly (once),
+ * so that it is claimed again before the work is retried.
  */
-static bool fenced(sk_engine_t *e, int32_t p)
+static void epoch_lost(sk_engine_t *e, int32_t p)
 {
-    const char *why = sk_store_last_error(e->store);
-    if (strstr(why, "epoch is nil") || strstr(why, "epoch is false")) {
-        SK_WARN("partition %" PRId32 ": its epoch vanished from Redis (data lost or flushed?); "
-                "claiming it again",
-                p);
-        e->parts[p].epoch = 0;
-        return false;
-    }
-    SK_WARN("%s; leaving the partition to its new owner", why);
-    sk_emit_forget(e, p); /* its chunks in flight are the new owner's to trim */
-    e->parts[p].owned = false;
-    e->stats.fenced++;
-    return true;
+    if (e->parts[p].epoch == 0)
+        return; /* another write of the same batch said so already */
+    SK_WARN("partition %" PRId32 ": its epoch vanished from Redis (data lost or flushed?); "
+            "claiming it again",
+            p);
+    e->parts[p].epoch = 0;
 }
 
-/* Applies one op (timers); FENCED is handled as fenced() says. */
-static int apply_op(sk_engine_t *e, sk_apply_op_t *op, bool *applied)
+/*
+ * After SK_EFENCED on partition p: another instance owns it now. We let go,
+ * dropping our chunks in flight (their trims would be fenced anyway: they
+ * are the new owner's to trim).
+ */
+static void let_go(sk_engine_t *e, int32_t p)
 {
-    int rc = sk_store_apply(e->store, op, applied);
-    if (rc == SK_EFENCED && !fenced(e, op->partition)) {
-        if ((rc = ensure_claimed(e, op->partition)) != 0)
+    SK_WARN("%s; leaving the partition to its new owner", sk_store_last_error(e->store));
+    sk_emit_forget(e, p);
+    e->parts[p].owned = false;
+    e->stats.fenced++;
+}
+
+/* Applies one input's writes (timers): a lost epoch is claimed again and
+ * the writes retried once; a newer owner is left the partition (SK_EFENCED
+ * is returned). */
+static int apply_op(sk_engine_t *e, sk_store_writes_t *w, bool *applied)
+{
+    int rc = sk_store_apply(e->store, w, applied);
+    if (rc == SK_ENOTFOUND) {
+        epoch_lost(e, w->partition);
+        if ((rc = sk_partition_ensure(e, w->partition)) != 0)
             return rc;
-        op->epoch = e->parts[op->partition].epoch;
-        rc = sk_store_apply(e->store, op, applied);
-        if (rc == SK_EFENCED)
-            (void)fenced(e, op->partition);
+        w->epoch = e->parts[w->partition].epoch;
+        rc = sk_store_apply(e->store, w, applied);
     }
+    if (rc == SK_EFENCED)
+        let_go(e, w->partition);
     return rc;
+}
+
+/*
+ * The store writes of a decision, as plain data (store.h): the state diff's
+ * field deletes and sets, the on-call index writes and the staged outputs.
+ * The other fields of *w (partition, epoch, input, user, times) are the
+ * caller's. Arrays in arena memory; strings borrowed. 0 or SK_ENOMEM.
+ */
+static int writes_of(sk_arena_t *a, const sk_state_diff_t *diff, const sk_oncall_op_t *oncall,
+                     size_t n_oncall, const staged_t *st, sk_store_writes_t *w)
+{
+    sk_store_field_t *set = sk_arena_calloc(a, diff->n_set + 1, sizeof(*set));
+    sk_store_oncall_field_t *idx = sk_arena_calloc(a, n_oncall + 1, sizeof(*idx));
+    if (!set || !idx)
+        return SK_ENOMEM;
+    for (size_t k = 0; k < diff->n_set; k++)
+        set[k] = (sk_store_field_t){diff->set[k].name, diff->set[k].name_len,
+                                    diff->set[k].value, diff->set[k].value_len};
+    for (size_t k = 0; k < n_oncall; k++)
+        idx[k] = (sk_store_oncall_field_t){oncall[k].rotation, oncall[k].field, oncall[k].value};
+    w->n_del = diff->n_del;
+    w->del = diff->del;
+    w->n_set = diff->n_set;
+    w->set = set;
+    w->n_oncall = n_oncall;
+    w->oncall = idx;
+    w->n_out = st->n;
+    w->out = st->e;
+    return 0;
 }
 
 /* One record of a batch on its way through decode -> decide -> apply. */
@@ -410,8 +439,6 @@ static int load_oncall(sk_engine_t *e, const item_t *items, size_t n,
     const char *rots[SK_ONCALL_MAX_ROTATIONS];
     size_t n_rots = 0;
     int32_t n_parts = 0;
-    sk_oncall_op_t *fields;
-    size_t n_fields;
     int rc;
     for (size_t i = 0; i < n; i++) {
         const item_t *it = &items[i];
@@ -427,12 +454,9 @@ static int load_oncall(sk_engine_t *e, const item_t *items, size_t n,
     }
     if ((rc = sk_oncall_view_init(view, &e->arena, rots, n_rots)) != 0 || n_rots == 0)
         return rc;
-    if ((rc = sk_consume_partition_count(e, &n_parts)) != 0)
+    if ((rc = sk_partition_count(e, &n_parts)) != 0)
         return rc;
-    if ((rc = sk_store_oncall_read(e->store, n_parts, rots, n_rots, &e->arena, &fields,
-                                   &n_fields)) != 0)
-        return rc;
-    return sk_oncall_view_apply(view, fields, n_fields);
+    return sk_load_oncall(e->store, n_parts, view);
 }
 
 int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
@@ -446,7 +470,7 @@ int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
 
     sk_arena_reset(&e->arena);
     item_t *items = sk_arena_calloc(&e->arena, n + 1, sizeof(*items));
-    sk_apply_op_t *ops = sk_arena_calloc(&e->arena, n + 1, sizeof(*ops));
+    sk_store_writes_t *ops = sk_arena_calloc(&e->arena, n + 1, sizeof(*ops));
     item_t **op_item = sk_arena_calloc(&e->arena, n + 1, sizeof(*op_item));
     bool *applied = sk_arena_calloc(&e->arena, n + 1, sizeof(*applied));
     int *rcs = sk_arena_calloc(&e->arena, n + 1, sizeof(*rcs));
@@ -458,13 +482,13 @@ int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
         item_t *it = &items[i];
         int32_t p = msgs[i]->partition;
         it->msg = msgs[i];
-        it->topic = sk_engine_in_topic(e, rd_kafka_topic_name(msgs[i]->rkt));
+        it->topic = sk_in_topic_index(&e->cfg, rd_kafka_topic_name(msgs[i]->rkt));
         if (p < 0 || p >= SK_MAX_PARTITIONS || it->topic < 0 || !e->parts[p].owned ||
             msgs[i]->offset <= e->parts[p].in[it->topic].applied_offset) {
             it->skip = true;
             continue;
         }
-        if ((rc = ensure_claimed(e, p)) != 0 || (rc = decode_item(e, it)) != 0)
+        if ((rc = sk_partition_ensure(e, p)) != 0 || (rc = decode_item(e, it)) != 0)
             return rc;
     }
     /* load every user's state in one round trip, then decide in order */
@@ -473,7 +497,7 @@ int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
     states = sk_arena_calloc(&e->arena, n_users + 1, sizeof(*states));
     if (!states)
         return SK_ENOMEM;
-    if (n_users && (rc = sk_store_load_users(e->store, n_users, parts, users, &e->arena, states)))
+    if (n_users && (rc = sk_load_users(e->store, n_users, parts, users, &e->arena, states)))
         return rc;
     if ((rc = load_oncall(e, items, n, states, &oncall)) != 0)
         return rc;
@@ -484,30 +508,32 @@ int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
             continue;
         if ((rc = decide_item(e, it, states, &oncall)) != 0)
             return rc;
-        ops[n_ops] = (sk_apply_op_t){.partition = p,
-                                     .epoch = e->parts[p].epoch,
-                                     .topic = it->in.origin.topic,
-                                     .offset = it->msg->offset,
-                                     .user = it->d.rejected ? NULL : it->in.user,
-                                     .diff = &it->d.diff,
-                                     .next_wake_ms = it->d.next_wake_ms,
-                                     .keep_until_ms = it->d.keep_until_ms,
-                                     .n_out = it->st->n,
-                                     .out = it->st->e,
-                                     .n_oncall = it->n_oncall,
-                                     .oncall = it->oncall};
+        ops[n_ops] = (sk_store_writes_t){.partition = p,
+                                         .epoch = e->parts[p].epoch,
+                                         .topic = it->in.origin.topic,
+                                         .offset = it->msg->offset,
+                                         .user = it->d.rejected ? NULL : it->in.user,
+                                         .next_wake_ms = it->d.next_wake_ms,
+                                         .keep_until_ms = it->d.keep_until_ms};
+        if ((rc = writes_of(&e->arena, &it->d.diff, it->oncall, it->n_oncall, it->st,
+                            &ops[n_ops])) != 0)
+            return rc;
         op_item[n_ops++] = it;
     }
     /* apply all in one round trip, in order */
     rc = sk_store_apply_many(e->store, ops, n_ops, applied, rcs);
     for (size_t i = 0; i < n_ops; i++) {
         int32_t p = ops[i].partition;
-        if (rcs[i] == 0)
+        if (rcs[i] == 0) {
             note_applied(e, op_item[i], applied[i]);
-        else if (rcs[i] == SK_EFENCED && e->parts[p].owned)
-            rc = fenced(e, p) ? rc : SK_EAGAIN;
-        else if (rcs[i] == SK_EIO && rc == 0)
+        } else if (rcs[i] == SK_EFENCED && e->parts[p].owned) {
+            let_go(e, p);
+        } else if (rcs[i] == SK_ENOTFOUND && e->parts[p].owned) {
+            epoch_lost(e, p);
+            rc = SK_EAGAIN;
+        } else if (rcs[i] == SK_EIO && rc == 0) {
             rc = SK_EIO;
+        }
     }
     return rc;
 }
@@ -521,7 +547,7 @@ int sk_apply_timer(sk_engine_t *e, int32_t p, const char *user, sk_ms_t now)
 
     sk_arena_reset(&e->arena);
     sk_input_t in = {.kind = SK_INPUT_TIMER, .user = user, .origin = {"", p, -1}, .now_ms = now};
-    if ((rc = sk_store_load_user(e->store, p, user, &e->arena, &state)) != 0)
+    if ((rc = sk_load_user(e->store, p, user, &e->arena, &state)) != 0)
         return rc;
     if ((rc = sk_decide(e->rules, &in, &state, &e->arena, &d)) != 0)
         return rc;
@@ -535,19 +561,15 @@ int sk_apply_timer(sk_engine_t *e, int32_t p, const char *user, sk_ms_t now)
     bool changed = d.n_commands || d.n_tasks || d.diff.n_set || d.diff.n_del;
     if (changed && (rc = stage_decision(e, &d, NULL, st)) != 0)
         return rc;
-    sk_apply_op_t op = {.partition = p,
-                        .epoch = e->parts[p].epoch,
-                        .topic = NULL,
-                        .offset = -1,
-                        .user = user,
-                        .diff = &d.diff,
-                        .next_wake_ms = d.next_wake_ms > now ? d.next_wake_ms : SK_MS_NONE,
-                        .keep_until_ms = d.keep_until_ms,
-                        .n_out = st->n,
-                        .out = st->e,
-                        .n_oncall = n_oncall,
-                        .oncall = oncall};
-    if ((rc = apply_op(e, &op, &applied)) != 0)
+    sk_store_writes_t w = {.partition = p,
+                           .epoch = e->parts[p].epoch,
+                           .topic = NULL,
+                           .offset = -1,
+                           .user = user,
+                           .next_wake_ms = d.next_wake_ms > now ? d.next_wake_ms : SK_MS_NONE,
+                           .keep_until_ms = d.keep_until_ms};
+    if ((rc = writes_of(&e->arena, &d.diff, oncall, n_oncall, st, &w)) != 0 ||
+        (rc = apply_op(e, &w, &applied)) != 0)
         return rc;
     e->stats.timers_fired++;
     e->stats.commands += d.n_commands;

@@ -1,16 +1,20 @@
 /*
  * consume.c — the consumer group on the input topics (schedule, requests,
- * provisioning results; co-partitioned). Offsets are stored
- * and committed by hand, only after the outbox of what they caused is on
- * Kafka (emit.c). Redis holds the authoritative applied offset of each
- * partition: on assignment the consumer starts right after it, and the apply
- * script skips anything at or below it anyway.
+ * provisioning results; co-partitioned). Neither auto-commit nor the offset
+ * store is used: emit.c commits the offsets by hand (asynchronously) once
+ * the records are applied in Redis, where their outbox is staged in the same
+ * atomic step, without waiting for Kafka to acknowledge that outbox (Redis
+ * keeps it until then, and a new owner re-sends it). Redis holds the
+ * authoritative applied offset of each partition: on assignment the
+ * consumer starts right after it, and the apply script skips anything at or
+ * below it anyway; the committed offset only matters when Redis has none.
  */
 #include <inttypes.h>
 #include <string.h>
 
-#include "pipeline/engine_internal.h"
 #include "base/log.h"
+#include "pipeline/engine_internal.h"
+#include "pipeline/kafka_conf.h"
 
 /* On assignment: claim each partition, re-send its outbox and start after
  * its applied offset. On revocation: flush what is staged, then let go. */
@@ -27,7 +31,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         for (int i = 0; i < parts->cnt; i++) {
             rd_kafka_topic_partition_t *tp = &parts->elems[i];
             int32_t p = tp->partition;
-            int t = sk_engine_in_topic(e, tp->topic);
+            int t = sk_in_topic_index(&e->cfg, tp->topic);
             int64_t applied = -1;
             if (p < 0 || p >= SK_MAX_PARTITIONS || t < 0) {
                 SK_ERROR("%s[%" PRId32 "] cannot be consumed (partition beyond %d or unknown "
@@ -40,7 +44,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 e->parts[p] = (sk_owned_t){.owned = true};
                 for (int k = 0; k < SK_IN_TOPIC_COUNT; k++)
                     e->parts[p].in[k].applied_offset = -1;
-                (void)sk_engine_take_partition(e, p);
+                (void)sk_partition_take(e, p);
                 claimed[p] = true;
             }
             if (e->parts[p].epoch > 0 &&
@@ -106,7 +110,7 @@ int sk_consume_open(sk_engine_t *e, char *err, size_t err_len)
     rd_kafka_poll_set_consumer(e->consumer);
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(SK_IN_TOPIC_COUNT);
     for (int t = 0; t < SK_IN_TOPIC_COUNT; t++)
-        rd_kafka_topic_partition_list_add(topics, sk_engine_in_topic_name(e, t),
+        rd_kafka_topic_partition_list_add(topics, sk_in_topic_name(&e->cfg, t),
                                           RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t rerr = rd_kafka_subscribe(e->consumer, topics);
     rd_kafka_topic_partition_list_destroy(topics);
@@ -115,36 +119,6 @@ int sk_consume_open(sk_engine_t *e, char *err, size_t err_len)
                  e->cfg.requests_topic, e->cfg.results_topic, rd_kafka_err2str(rerr));
         return SK_EINVAL;
     }
-    return 0;
-}
-
-int sk_consume_partition_count(sk_engine_t *e, int32_t *n)
-{
-    const struct rd_kafka_metadata *md = NULL;
-    if (e->n_partitions > 0) {
-        *n = e->n_partitions;
-        return 0;
-    }
-    rd_kafka_topic_t *t = rd_kafka_topic_new(e->consumer, e->cfg.schedule_topic, NULL);
-    rd_kafka_resp_err_t err =
-        t ? rd_kafka_metadata(e->consumer, 0, t, &md, 5000) : RD_KAFKA_RESP_ERR__FAIL;
-    if (t)
-        rd_kafka_topic_destroy(t);
-    if (err || !md || md->topic_cnt != 1 || md->topics[0].err ||
-        md->topics[0].partition_cnt <= 0) {
-        SK_WARN("partition count of %s: %s", e->cfg.schedule_topic,
-                err ? rd_kafka_err2str(err)
-                    : md && md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err)
-                                               : "no metadata");
-        if (md)
-            rd_kafka_metadata_destroy(md);
-        return SK_EIO;
-    }
-    e->n_partitions = md->topics[0].partition_cnt;
-    if (e->n_partitions > SK_MAX_PARTITIONS)
-        e->n_partitions = SK_MAX_PARTITIONS;
-    rd_kafka_metadata_destroy(md);
-    *n = e->n_partitions;
     return 0;
 }
 

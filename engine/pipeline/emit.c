@@ -17,8 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/engine_internal.h"
 #include "base/log.h"
+#include "pipeline/engine_internal.h"
+#include "pipeline/kafka_conf.h"
 
 #define FLUSH_CHUNK 1000
 #define MAX_INFLIGHT 5000 /* entries of one partition produced, not yet trimmed */
@@ -129,7 +130,7 @@ static void commit_offset(sk_engine_t *e, int32_t p)
         if (!o->in[t].commit_pending)
             continue;
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(l, sk_engine_in_topic_name(e, t), p)->offset =
+        rd_kafka_topic_partition_list_add(l, sk_in_topic_name(&e->cfg, t), p)->offset =
             o->in[t].next_offset;
         rd_kafka_resp_err_t err = rd_kafka_commit(e->consumer, l, 1 /* async */);
         if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
@@ -155,7 +156,7 @@ static int retire(sk_engine_t *e, int32_t p)
             o->dirty = true;
             return 0;
         }
-        sk_engine_failpoint_before_trim(e);
+        sk_failpoint_before_trim(&e->failpoints);
         int rc = sk_store_outbox_trim(e->store, p, o->epoch, c->count);
         if (rc)
             return rc;

@@ -32,38 +32,6 @@ void sk_engine_config_defaults(sk_engine_config_t *c)
 #undef DEF
 }
 
-int sk_kafka_conf_apply(rd_kafka_conf_t *conf, const char *scope, const char *const *props,
-                        size_t n, char *err, size_t err_len)
-{
-    for (size_t i = 0; i < n; i++) {
-        char name[256];
-        const char *prop = props[i];
-        /* "consumer:name=value" and "producer:name=value" apply to one client */
-        const char *colon = strchr(prop, ':'), *eq = strchr(prop, '=');
-        if (colon && eq && colon < eq) {
-            size_t sl = (size_t)(colon - prop);
-            if (!((sl == 8 && strncmp(prop, "consumer", 8) == 0) ||
-                  (sl == 8 && strncmp(prop, "producer", 8) == 0))) {
-                snprintf(err, err_len, "'%s': the prefix must be consumer: or producer:", prop);
-                return -1;
-            }
-            if (strncmp(prop, scope, sl) != 0)
-                continue;
-            prop = colon + 1;
-        }
-        eq = strchr(prop, '=');
-        if (!eq || eq == prop || (size_t)(eq - prop) >= sizeof(name)) {
-            snprintf(err, err_len, "'%s' is not name=value", props[i]);
-            return -1;
-        }
-        memcpy(name, prop, (size_t)(eq - prop));
-        name[eq - prop] = '\0';
-        if (rd_kafka_conf_set(conf, name, eq + 1, err, err_len) != RD_KAFKA_CONF_OK)
-            return -1;
-    }
-    return 0;
-}
-
 static const char *keep(sk_engine_t *e, size_t *k, const char *s)
 {
     if (!s || *k >= SK_ARRAY_LEN(e->strings))
@@ -79,49 +47,6 @@ static void log_rules(const sk_rules_t *r, const char *path)
             "%zu enrollments (version %s)",
             path, st.files, st.apps, st.entitlements, st.rotations, st.profiles, st.enrollments,
             sk_rules_version(r));
-}
-
-/*
- * Fault tests need a crash in the one window a SIGKILL rarely hits: after a
- * record was applied (state + outbox in Redis) and before the outbox was
- * produced, and after the outbox was produced but before it was trimmed.
- * SHIFTKEY_FAILPOINT=crash-after-apply:N exits abruptly right after the N-th
- * applied record; crash-before-trim:N after the N-th produced outbox chunk.
- * Off unless set.
- */
-static void failpoint_init(sk_engine_t *e)
-{
-    const char *fp = getenv("SHIFTKEY_FAILPOINT");
-    e->crash_after_apply = e->crash_before_trim = 0;
-    if (!fp || !*fp)
-        return;
-    if (sscanf(fp, "crash-after-apply:%ld", &e->crash_after_apply) == 1 && e->crash_after_apply > 0)
-        SK_WARN("failpoint armed: exit after applied record %ld, before emitting",
-                e->crash_after_apply);
-    else if (sscanf(fp, "crash-before-trim:%ld", &e->crash_before_trim) == 1 &&
-             e->crash_before_trim > 0)
-        SK_WARN("failpoint armed: exit after outbox flush %ld was produced, before the trim",
-                e->crash_before_trim);
-    else
-        SK_WARN("SHIFTKEY_FAILPOINT '%s' not understood; ignored", fp);
-}
-
-void sk_engine_failpoint_before_trim(sk_engine_t *e)
-{
-    if (e->crash_before_trim && ++e->flushes >= e->crash_before_trim) {
-        SK_WARN("failpoint: exiting after outbox flush %ld was produced, before the trim",
-                e->crash_before_trim);
-        _exit(137);
-    }
-}
-
-static void failpoint_check(sk_engine_t *e)
-{
-    if (e->crash_after_apply && (long)e->stats.records >= e->crash_after_apply) {
-        SK_WARN("failpoint: exiting after applied record %ld, outbox not emitted",
-                e->crash_after_apply);
-        _exit(137);
-    }
 }
 
 sk_engine_t *sk_engine_new(const sk_engine_config_t *cfg, char *err, size_t err_len)
@@ -149,7 +74,7 @@ sk_engine_t *sk_engine_new(const sk_engine_config_t *cfg, char *err, size_t err_
     e->cfg.rules_path = keep(e, &k, e->cfg.rules_path);
     e->cfg.kafka_props = NULL; /* applied at open below, not kept */
     sk_arena_init(&e->arena, 64 * 1024);
-    failpoint_init(e);
+    sk_failpoint_init(&e->failpoints);
     if (!e->cfg.brokers || !e->cfg.rules_path) {
         snprintf(err, err_len, "both the Kafka brokers and the rules path are required");
         goto fail;
@@ -157,9 +82,13 @@ sk_engine_t *sk_engine_new(const sk_engine_config_t *cfg, char *err, size_t err_
     e->rules = sk_rules_load(e->cfg.rules_path, &errs);
     if (!e->rules) {
         size_t n = errs.count;
-        const sk_rules_error_t *x = &errs.items[0];
-        snprintf(err, err_len, "rules refused (%zu error%s); first: %s:%d:%d: %s", n,
-                 n == 1 ? "" : "s", x->file, x->line, x->column, x->message);
+        const sk_rules_error_t *x = n ? &errs.items[0] : NULL;
+        if (x)
+            snprintf(err, err_len, "rules refused (%zu error%s); first: %s:%d:%d: %s", n,
+                     n == 1 ? "" : "s", x->file, x->line, x->column, x->message);
+        else /* the loader gave up without saying why (out of memory) */
+            snprintf(err, err_len, "rules refused with no error recorded (out of memory?): %s",
+                     e->cfg.rules_path);
         sk_rules_errors_print(&errs, stderr);
         goto fail;
     }
@@ -204,34 +133,6 @@ void sk_engine_destroy(sk_engine_t *e)
 }
 
 void sk_engine_stats(const sk_engine_t *e, sk_engine_stats_t *out) { *out = e->stats; }
-
-int sk_engine_in_topic(const sk_engine_t *e, const char *name)
-{
-    if (strcmp(name, e->cfg.schedule_topic) == 0)
-        return SK_IN_SCHEDULE;
-    if (strcmp(name, e->cfg.requests_topic) == 0)
-        return SK_IN_REQUESTS;
-    if (strcmp(name, e->cfg.results_topic) == 0)
-        return SK_IN_RESULTS;
-    return -1;
-}
-
-const char *sk_engine_in_topic_name(const sk_engine_t *e, int t)
-{
-    return t == SK_IN_REQUESTS  ? e->cfg.requests_topic
-           : t == SK_IN_RESULTS ? e->cfg.results_topic
-                                : e->cfg.schedule_topic;
-}
-
-int sk_engine_take_partition(sk_engine_t *e, int32_t p)
-{
-    int rc = sk_store_claim(e->store, p, &e->parts[p].epoch);
-    if (rc) {
-        e->parts[p].epoch = 0; /* claim again before first use */
-        return rc;
-    }
-    return sk_emit_flush_partition(e, p); /* re-sends whatever a previous owner staged */
-}
 
 static void sleep_ms(int ms)
 {
@@ -287,7 +188,7 @@ static int apply_with_retry(sk_engine_t *e, rd_kafka_message_t *const *msgs, siz
     for (;;) {
         int rc = sk_store_connected(e->store) ? sk_apply_batch(e, msgs, n) : SK_EIO;
         if (rc == 0)
-            failpoint_check(e);
+            sk_failpoint_after_apply(&e->failpoints, e->stats.records);
         if (rc == 0 || *stop)
             return rc;
         if (rc == SK_EAGAIN)

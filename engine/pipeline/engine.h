@@ -2,16 +2,26 @@
  * engine.h — the shiftkey engine as a library: shiftkeyd is a thin main()
  * around it, and the integration tests drive it in-process.
  *
- * Data flow of one input record (each stage its own file):
- *   consume.c  poll the consumer group on the schedule, requests and
- *              provisioning results topics (co-partitioned), own
- *              partitions, seek past applied work
- *   decode.c   Avro -> sk_schedule_event_t (and the other inputs), validated
- *   decide.c   pure decision: new state, commands, tasks, audit, next timer
- *              (decide_request.c, decide_result.c for the other inputs)
- *   apply.c    encode the outputs and apply state + outbox atomically (store.c)
- *   emit.c     produce the outbox, then commit the input offsets
- *   timers.c   due user timers -> the same decide/apply/emit path
+ * Data flow of one input record (each stage its own file, under engine/):
+ *   pipeline/consume.c  the consumer group on the schedule, requests and
+ *                       provisioning results topics (co-partitioned): owns
+ *                       partitions (pipeline/partition.c claims them) and
+ *                       starts after the offset applied in Redis
+ *   codec/decode.c      Avro -> sk_schedule_event_t (and the other inputs),
+ *                       validated
+ *   decide/decide.c     pure decision: new state, commands, tasks, audit, next
+ *                       timer (decide/decide_request.c, decide/decide_result.c
+ *                       for the other inputs)
+ *   pipeline/apply.c    loads the users' states (pipeline/load.c), decides,
+ *                       encodes the outputs and turns the decision into plain
+ *                       writes that pipeline/store.c applies with the outbox
+ *                       atomically
+ *   pipeline/emit.c     produces the outbox, trims what Kafka acknowledged,
+ *                       commits the input offsets
+ *   pipeline/timers.c   due user timers -> the same decide/apply/emit path
+ *   pipeline/engine.c   the loop over all of them
+ * engine_internal.h lists the pipeline files in the order they call one
+ * another.
  */
 #ifndef SK_ENGINE_H
 #define SK_ENGINE_H

@@ -1,6 +1,24 @@
 /*
- * engine_internal.h — the engine's state, shared by the pipeline stages
- * (consume.c, apply.c, emit.c, timers.c, engine.c). Not a public API.
+ * engine_internal.h — the engine's state, shared by the pipeline files, and
+ * their functions. Not a public API.
+ *
+ * The files call one another one way only, lowest first: a file calls only
+ * files listed before it (read from the objects: no circle in `nm`).
+ *
+ *   store.c       Redis: plain hash writes and reads, the outbox (store.h;
+ *                 store_config.c: its address and password)
+ *   load.c        users' states and the on-call index read through store.c
+ *                 into the decision model (load.h)
+ *   kafka_conf.c  extra librdkafka settings (kafka_conf.h)
+ *   failpoint.c   crashes on purpose, for the fault tests (failpoint.h)
+ *   in_topic.c    input topic names <-> indexes (in_topic.h)
+ *   emit.c        outbox -> Kafka, trims, input offset commits
+ *   partition.c   claims a partition (then re-sends its outbox via emit.c);
+ *                 the input topics' partition count
+ *   apply.c       decode -> decide -> apply of a batch, and of a timer
+ *   timers.c      due timers -> apply.c
+ *   consume.c     the consumer group: assignment claims, revocation flushes
+ *   engine.c      the life cycle and the main loop, over all of the above
  */
 #ifndef SK_ENGINE_INTERNAL_H
 #define SK_ENGINE_INTERNAL_H
@@ -12,19 +30,12 @@
 #include "codec/codec.h"
 #include "decide/decide.h"
 #include "pipeline/engine.h"
-#include "rules/rules.h"
+#include "pipeline/failpoint.h"
+#include "pipeline/in_topic.h"
 #include "pipeline/store.h"
+#include "rules/rules.h"
 
 #define SK_MAX_PARTITIONS 1024
-
-/* The input topics, co-partitioned: partition N of each belongs to the
- * same owner and shares the partition's Redis keys. */
-typedef enum sk_in_topic {
-    SK_IN_SCHEDULE = 0,
-    SK_IN_REQUESTS = 1,
-    SK_IN_RESULTS = 2, /* shiftkey.provisioning.results.v1 */
-    SK_IN_TOPIC_COUNT
-} sk_in_topic_t;
 
 /* Where an input topic's partition stands. */
 typedef struct sk_in_progress {
@@ -59,31 +70,18 @@ struct sk_engine {
     sk_arena_t arena;      /* per record, reset before each */
     sk_engine_stats_t stats;
     bool redis_down_logged;
-    long crash_after_apply; /* failpoints for fault tests (engine.c); 0 = off */
-    long crash_before_trim;
-    long flushes;
+    sk_failpoints_t failpoints; /* fault tests only; all zero = off */
     sk_ms_t next_timer_scan;
-    int32_t n_partitions;  /* of the input topics; 0 = not known yet */
+    int32_t n_partitions;  /* of the input topics; 0 = not known yet (consume.c resets) */
 };
 
-/* consume.c */
-int sk_consume_open(sk_engine_t *e, char *err, size_t err_len);
-void sk_consume_close(sk_engine_t *e);
-/* The partition count of the input topics (from the cluster's metadata,
- * cached until the next assignment): the on-call index is read from every
- * partition, owned or not. 0, or SK_EIO when the metadata cannot be had. */
-int sk_consume_partition_count(sk_engine_t *e, int32_t *n);
-
-/* apply.c: decode + decide + apply a batch of input records, with one
- * pipelined state load and one pipelined apply. 0; SK_EIO (reconnect, then
- * retry the same batch: what was applied is skipped); SK_EAGAIN (a
- * partition was claimed again: retry now); other codes: retry later. */
-int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n);
-/* Decides + applies the timer of one user. Same return codes. */
-int sk_apply_timer(sk_engine_t *e, int32_t partition, const char *user, sk_ms_t now);
-
 /* emit.c */
+/* Creates the idempotent producer and the output topics' handles (with the
+ * "producer" settings of cfg.kafka_props). 0, or SK_EINVAL with err. */
 int sk_emit_open(sk_engine_t *e, char *err, size_t err_len);
+/* Forgets every partition's chunks, waits up to 10 s for what is in flight
+ * and destroys the producer. Nothing is trimmed: what was not trimmed is
+ * re-sent by the next owner. Safe when sk_emit_open failed or never ran. */
 void sk_emit_close(sk_engine_t *e);
 /* One pass, without blocking: serves delivery reports, trims what was
  * acknowledged, produces what was staged since, commits input offsets.
@@ -96,24 +94,41 @@ int sk_emit_flush_all(sk_engine_t *e);
 /* Forgets partition p's chunks in flight (before it is reset or released). */
 void sk_emit_forget(sk_engine_t *e, int32_t p);
 
-/* Exits abruptly when the failpoint set for this stage is reached (fault
- * tests only; see failpoint_init in engine.c). */
-void sk_engine_failpoint_before_trim(sk_engine_t *e);
+/* partition.c */
+/* Claims partition p in Redis (a new epoch) and re-sends its outbox. 0, or
+ * the store's error (the epoch is then 0: claim again before first use), or
+ * the flush's. */
+int sk_partition_take(sk_engine_t *e, int32_t p);
+/* Takes partition p unless we hold a claim already (the claim could not be
+ * made at assignment if Redis was down then). Same return codes. */
+int sk_partition_ensure(sk_engine_t *e, int32_t p);
+/* The partition count of the input topics (from the cluster's metadata,
+ * cached until the next assignment): the on-call index is read from every
+ * partition, owned or not. 0, or SK_EIO when the metadata cannot be had. */
+int sk_partition_count(sk_engine_t *e, int32_t *n);
 
-/* timers.c: fires the due timers of owned partitions. */
+/* apply.c: decode + decide + apply a batch of input records, with one
+ * pipelined state load and one pipelined apply. 0; SK_EIO (reconnect, then
+ * retry the same batch: what was applied is skipped); SK_EAGAIN (a
+ * partition was claimed again: retry now); other codes: retry later. */
+int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n);
+/* Decides + applies the timer of one user. Same return codes, and
+ * SK_EFENCED when the partition was left to its new owner. */
+int sk_apply_timer(sk_engine_t *e, int32_t partition, const char *user, sk_ms_t now);
+
+/* timers.c: fires the timers due at `now` of the owned partitions (claiming
+ * a partition first when needed; the rest of a partition left to a new
+ * owner is skipped). 0, or the first other error of the store or apply
+ * (what is left waits for the next scan). */
 int sk_timers_fire(sk_engine_t *e, sk_ms_t now);
 
-/* The input topic index of a topic name, or -1; and the name of an index. */
-int sk_engine_in_topic(const sk_engine_t *e, const char *name);
-const char *sk_engine_in_topic_name(const sk_engine_t *e, int t);
-
-/* Claims partition p in Redis (new epoch) and re-sends its outbox. */
-int sk_engine_take_partition(sk_engine_t *e, int32_t p);
-
-/* Sets librdkafka "name=value" settings on conf of the client `scope`
- * ("consumer" or "producer"); a setting prefixed "consumer:" or "producer:"
- * applies to that client only, others to both. 0 or -1 with err. */
-int sk_kafka_conf_apply(rd_kafka_conf_t *conf, const char *scope, const char *const *props,
-                        size_t n, char *err, size_t err_len);
+/* consume.c */
+/* Creates the consumer (manual commits, range assignment, the "consumer"
+ * settings of cfg.kafka_props) and subscribes to the input topics;
+ * partitions are claimed as they are assigned. 0, or SK_EINVAL with err. */
+int sk_consume_open(sk_engine_t *e, char *err, size_t err_len);
+/* Leaves the group (the revocation flushes what is staged and commits) and
+ * destroys the consumer. Safe when sk_consume_open failed or never ran. */
+void sk_consume_close(sk_engine_t *e);
 
 #endif

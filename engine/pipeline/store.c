@@ -9,10 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Applies one input atomically; see sk_store_apply. */
+/* Applies one input atomically; see sk_store_apply. A partition with no
+ * epoch at all (Redis lost or flushed its data) is told apart from one
+ * claimed by another owner by the error's code (its first word). */
 static const char APPLY_LUA[] =
     "local cur = redis.call('GET', KEYS[1])\n"
-    "if cur ~= ARGV[1] then return redis.error_reply('FENCED epoch is ' .. tostring(cur)) end\n"
+    "if not cur then return redis.error_reply('NOEPOCH the partition has no epoch') end\n"
+    "if cur ~= ARGV[1] then return redis.error_reply('FENCED epoch is ' .. cur) end\n"
     "if ARGV[2] ~= '' then\n"
     "  local done = redis.call('HGET', KEYS[2], ARGV[2])\n"
     "  if done and tonumber(done) >= tonumber(ARGV[3]) then return 0 end\n"
@@ -57,49 +60,6 @@ struct sk_store {
 };
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
-
-int sk_store_config_address(sk_store_config_t *cfg, const char *address, char *host_buf,
-                            size_t host_len)
-{
-    if (strncmp(address, "unix:", 5) == 0) {
-        cfg->unix_path = address + 5;
-        return *cfg->unix_path ? 0 : SK_EINVAL;
-    }
-    const char *colon = strrchr(address, ':');
-    size_t hl = colon ? (size_t)(colon - address) : strlen(address);
-    long port = 6379;
-    if (colon) {
-        char *end;
-        port = strtol(colon + 1, &end, 10);
-        if (colon[1] == '\0' || *end != '\0')
-            return SK_EINVAL;
-    }
-    if (hl == 0 || hl >= host_len || port < 1 || port > 65535)
-        return SK_EINVAL;
-    memcpy(host_buf, address, hl);
-    host_buf[hl] = '\0';
-    cfg->host = host_buf;
-    cfg->port = (int)port;
-    return 0;
-}
-
-char *sk_store_password(const char *file)
-{
-    char buf[512];
-    if (!file) {
-        const char *env = getenv("SHIFTKEY_REDIS_PASSWORD");
-        return env && *env ? strdup(env) : NULL;
-    }
-    FILE *f = fopen(file, "r");
-    if (!f || !fgets(buf, sizeof(buf), f)) {
-        if (f)
-            fclose(f);
-        return NULL;
-    }
-    fclose(f);
-    buf[strcspn(buf, "\r\n")] = '\0';
-    return strdup(buf);
-}
 
 sk_store_t *sk_store_new(const sk_store_config_t *cfg)
 {
@@ -193,6 +153,14 @@ static int load_script(sk_store_t *s, const char *body, char sha[41])
     return rc;
 }
 
+/* Loads both scripts (again, after Redis lost its script cache). 0 or SK_EIO. */
+static int load_scripts(sk_store_t *s)
+{
+    if (load_script(s, APPLY_LUA, s->apply_sha) || load_script(s, TRIM_LUA, s->trim_sha))
+        return SK_EIO;
+    return 0;
+}
+
 int sk_store_connect(sk_store_t *s)
 {
     struct timeval tv = {s->cfg.timeout_ms / 1000, (s->cfg.timeout_ms % 1000) * 1000};
@@ -223,7 +191,7 @@ int sk_store_connect(sk_store_t *s)
             return SK_EIO;
         }
     }
-    if (load_script(s, APPLY_LUA, s->apply_sha) || load_script(s, TRIM_LUA, s->trim_sha)) {
+    if (load_scripts(s) != 0) {
         disconnect(s);
         return SK_EIO;
     }
@@ -275,19 +243,20 @@ int sk_store_applied_offset(sk_store_t *s, int32_t partition, const char *topic,
     return rc;
 }
 
-/* Parses an HGETALL reply into the user's state (strings copied). */
-static int parse_user_reply(sk_store_t *s, const redisReply *r, const char *user,
-                            sk_arena_t *arena, sk_user_state_t *out)
+/* Copies an HGETALL reply of a user's hash into *out (fields NUL-terminated
+ * copies in arena). 0, SK_EIO (an error reply) or SK_ENOMEM. */
+static int parse_hash_reply(sk_store_t *s, const redisReply *r, const char *user,
+                            sk_arena_t *arena, sk_store_hash_t *out)
 {
+    *out = (sk_store_hash_t){0};
     if (r->type != REDIS_REPLY_ARRAY) {
         set_err(s, "HGETALL of user %s: %s", user,
                 r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
         return SK_EIO;
     }
     size_t n = r->elements / 2;
-    sk_state_field_t *f = sk_arena_calloc(arena, n + 1, sizeof(*f));
-    const char *u = sk_arena_strdup(arena, user);
-    if (!f || !u)
+    sk_store_field_t *f = sk_arena_calloc(arena, n + 1, sizeof(*f));
+    if (!f)
         return SK_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         const redisReply *kr = r->element[2 * i], *vr = r->element[2 * i + 1];
@@ -298,35 +267,27 @@ static int parse_user_reply(sk_store_t *s, const redisReply *r, const char *user
         if (!f[i].name || !f[i].value)
             return SK_ENOMEM;
     }
-    return sk_state_parse(arena, u, f, n, out, NULL);
+    out->fields = f;
+    out->n_fields = n;
+    return 0;
 }
 
-int sk_store_load_user(sk_store_t *s, int32_t partition, const char *user,
-                       sk_arena_t *arena, sk_user_state_t *out)
+/* Runs the trim script, reloading the scripts once on NOSCRIPT (Redis
+ * restarted or failed over and lost its script cache); a second NOSCRIPT is
+ * returned as it is. NULL after an I/O failure. */
+static redisReply *evalsha_trim(sk_store_t *s, int argc, const char **argv, size_t *lens)
 {
-    return sk_store_load_users(s, 1, &partition, &user, arena, out);
-}
-
-/* Runs a loaded script by sha, reloading the scripts once on NOSCRIPT
- * (Redis restarted or failed over and lost its script cache). */
-static redisReply *evalsha(sk_store_t *s, const char *sha_field_is_apply,
-                           int argc, const char **argv, size_t *lens)
-{
-    for (int attempt = 0; attempt < 2; attempt++) {
-        argv[1] = sha_field_is_apply ? s->apply_sha : s->trim_sha;
+    for (int attempt = 0;; attempt++) {
+        argv[1] = s->trim_sha;
         lens[1] = 40;
         redisReply *r = command(s, argc, argv, lens);
-        if (!r)
+        if (!r || attempt > 0 || r->type != REDIS_REPLY_ERROR ||
+            strncmp(r->str, "NOSCRIPT", 8) != 0)
+            return r;
+        freeReplyObject(r);
+        if (load_scripts(s) != 0)
             return NULL;
-        if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0 && attempt == 0) {
-            freeReplyObject(r);
-            if (load_script(s, APPLY_LUA, s->apply_sha) || load_script(s, TRIM_LUA, s->trim_sha))
-                return NULL;
-            continue;
-        }
-        return r;
     }
-    return NULL;
 }
 
 static char *fmt_i64(sk_arena_t *a, int64_t v) { return sk_arena_sprintf(a, "%" PRId64, v); }
@@ -358,10 +319,10 @@ static char *pack_entry(sk_arena_t *a, const sk_outbox_entry_t *e, size_t *len)
 
 /* Builds the EVALSHA command of one apply into arena memory. Returns 0 or
  * SK_ENOMEM. argv[1] is the apply script's sha. */
-static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_apply_op_t *op,
+static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_store_writes_t *op,
                       const char ***argv_out, size_t **lens_out, size_t *argc_out)
 {
-    size_t n_del = op->diff ? op->diff->n_del : 0, n_set = op->diff ? op->diff->n_set : 0;
+    size_t n_del = op->n_del, n_set = op->n_set;
     /* EVALSHA sha numkeys + 5 keys + one per index write, 7 fixed ARGV,
      * the counted lists */
     size_t n_idx = op->n_oncall;
@@ -393,13 +354,13 @@ static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_apply_op_t *op,
     argv[i++] = op->keep_until_ms == SK_MS_NONE ? "-1" : fmt_i64(a, op->keep_until_ms);
     argv[i++] = fmt_i64(a, (int64_t)n_del);
     for (size_t k = 0; k < n_del; k++)
-        argv[i++] = op->diff->del[k];
+        argv[i++] = op->del[k];
     argv[i++] = fmt_i64(a, (int64_t)n_set);
     for (size_t k = 0; k < n_set; k++) {
-        argv[i] = op->diff->set[k].name;
-        lens[i++] = op->diff->set[k].name_len;
-        argv[i] = op->diff->set[k].value;
-        lens[i++] = op->diff->set[k].value_len;
+        argv[i] = op->set[k].name;
+        lens[i++] = op->set[k].name_len;
+        argv[i] = op->set[k].value;
+        lens[i++] = op->set[k].value_len;
     }
     argv[i++] = fmt_i64(a, (int64_t)n_idx);
     for (size_t k = 0; k < n_idx; k++) {
@@ -425,36 +386,88 @@ static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_apply_op_t *op,
     return 0;
 }
 
-/* Interprets the reply of one apply: 0 (with *applied), SK_EFENCED or SK_EIO. */
-static int apply_result(sk_store_t *s, const sk_apply_op_t *op, const redisReply *r, bool *applied)
+/* Interprets the reply of one apply: 0 (with *applied), SK_EFENCED,
+ * SK_ENOTFOUND or SK_EIO. */
+static int apply_result(sk_store_t *s, const sk_store_writes_t *op, const redisReply *r,
+                        bool *applied)
 {
     if (r->type == REDIS_REPLY_INTEGER) {
         *applied = r->integer == 1;
         return 0;
     }
-    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "FENCED", 6) == 0) {
+    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "FENCED ", 7) == 0) {
         set_err(s, "partition %" PRId32 " fenced: our epoch %" PRId64 ", %s", op->partition,
                 op->epoch, r->str);
         return SK_EFENCED;
+    }
+    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOEPOCH ", 8) == 0) {
+        set_err(s, "partition %" PRId32 ": our epoch %" PRId64 " is gone from Redis: %s",
+                op->partition, op->epoch, r->str);
+        return SK_ENOTFOUND;
     }
     set_err(s, "apply script failed: %s", r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
     return SK_EIO;
 }
 
-int sk_store_apply(sk_store_t *s, const sk_apply_op_t *op, bool *applied)
+int sk_store_apply(sk_store_t *s, const sk_store_writes_t *w, bool *applied)
 {
     int rc = 0;
-    sk_store_apply_many(s, op, 1, applied, &rc);
+    (void)sk_store_apply_many(s, w, 1, applied, &rc);
     return rc;
 }
 
-int sk_store_apply_many(sk_store_t *s, const sk_apply_op_t *ops, size_t n, bool *applied,
-                        int *rcs)
+/*
+ * Sends the inputs w[i] with i in idx[0..n) pipelined and reads their
+ * replies into applied[] and rcs[]; an input refused with NOSCRIPT (not
+ * run) gets SK_EAGAIN and sets *noscript. Returns SK_EIO when the connection failed (it
+ * is closed), SK_ENOMEM, else 0.
+ */
+static int apply_round(sk_store_t *s, const sk_store_writes_t *w, const size_t *idx, size_t n,
+                       bool *applied, int *rcs, bool *noscript)
 {
     sk_arena_t a;
-    size_t sent = 0, got = 0;
+    size_t sent = 0;
     int rc = 0;
+    sk_arena_init(&a, 16384);
+    for (; sent < n; sent++) {
+        const char **argv;
+        size_t *lens, argc;
+        if ((rc = apply_argv(s, &a, &w[idx[sent]], &argv, &lens, &argc)) != 0)
+            break;
+        if (redisAppendCommandArgv(s->rc, (int)argc, argv, lens) != REDIS_OK) {
+            rc = SK_ENOMEM;
+            break;
+        }
+    }
+    for (size_t got = 0; got < sent; got++) {
+        size_t i = idx[got];
+        redisReply *r = NULL;
+        if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
+            set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+            disconnect(s);
+            rc = SK_EIO;
+            goto out;
+        }
+        if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+            set_err(s, "apply script: %s", r->str);
+            rcs[i] = SK_EAGAIN;
+            *noscript = true;
+        } else {
+            rcs[i] = apply_result(s, &w[i], r, &applied[i]);
+        }
+        freeReplyObject(r);
+    }
+out:
+    sk_arena_fini(&a);
+    return rc;
+}
+
+int sk_store_apply_many(sk_store_t *s, const sk_store_writes_t *w, size_t n, bool *applied,
+                        int *rcs)
+{
+    size_t *idx = NULL, n_idx = n;
     bool noscript = false;
+    int rc = 0;
 
     for (size_t i = 0; i < n; i++) {
         rcs[i] = SK_EIO;
@@ -464,46 +477,40 @@ int sk_store_apply_many(sk_store_t *s, const sk_apply_op_t *ops, size_t n, bool 
         set_err(s, "not connected to Redis");
         return SK_EIO;
     }
-    sk_arena_init(&a, 16384);
-    for (; sent < n; sent++) {
-        const char **argv;
-        size_t *lens, argc;
-        if ((rc = apply_argv(s, &a, &ops[sent], &argv, &lens, &argc)) != 0)
-            break;
-        if (redisAppendCommandArgv(s->rc, (int)argc, argv, lens) != REDIS_OK) {
-            rc = SK_ENOMEM;
-            break;
-        }
-    }
-    for (; got < sent; got++) {
-        redisReply *r = NULL;
-        if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
-            set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
-            disconnect(s);
+    if (n == 0)
+        return 0;
+    if (!(idx = malloc(n * sizeof(*idx))))
+        return SK_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
+    /* at most two rounds: Redis may have lost its script cache (restart,
+     * failover, SCRIPT FLUSH) since we loaded the scripts; load them again
+     * and send the refused inputs once more, in order. Refused again, they
+     * stay SK_EIO: the caller retries later, with backoff. */
+    for (int round = 0; round < 2; round++) {
+        if ((rc = apply_round(s, w, idx, n_idx, applied, rcs, &noscript)) != 0 || !noscript)
+            goto out;
+        if (round == 1 || (rc = load_scripts(s)) != 0) {
             rc = SK_EIO;
-            break;
+            goto out;
         }
-        if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0)
-            noscript = true; /* not run: retried below */
-        else
-            rcs[got] = apply_result(s, &ops[got], r, &applied[got]);
-        freeReplyObject(r);
+        noscript = false;
+        size_t k = 0;
+        for (size_t j = 0; j < n_idx; j++)
+            if (rcs[idx[j]] == SK_EAGAIN)
+                idx[k++] = idx[j];
+        n_idx = k;
     }
-    sk_arena_fini(&a);
-    if (noscript && s->rc) {
-        /* Redis lost its script cache (restart, failover, SCRIPT FLUSH):
-         * load the scripts again and run the ops that were refused, in order */
-        if (load_script(s, APPLY_LUA, s->apply_sha) || load_script(s, TRIM_LUA, s->trim_sha))
-            return SK_EIO;
-        for (size_t i = 0; i < got; i++)
-            if (rcs[i] == SK_EIO && (rcs[i] = sk_store_apply(s, &ops[i], &applied[i])) == SK_EIO)
-                return SK_EIO;
-    }
+out:
+    for (size_t i = 0; i < n; i++)
+        if (rcs[i] == SK_EAGAIN)
+            rcs[i] = SK_EIO;
+    free(idx);
     return rc;
 }
 
-int sk_store_load_users(sk_store_t *s, size_t n, const int32_t *partitions,
-                        const char *const *users, sk_arena_t *arena, sk_user_state_t *out)
+int sk_store_read_users(sk_store_t *s, size_t n, const int32_t *partitions,
+                        const char *const *users, sk_arena_t *arena, sk_store_hash_t *out)
 {
     size_t sent = 0;
     int rc = 0;
@@ -528,7 +535,7 @@ int sk_store_load_users(sk_store_t *s, size_t n, const int32_t *partitions,
             disconnect(s);
             return SK_EIO;
         }
-        int prc = rc ? rc : parse_user_reply(s, r, users[i], arena, &out[i]);
+        int prc = rc ? rc : parse_hash_reply(s, r, users[i], arena, &out[i]);
         freeReplyObject(r);
         if (prc && !rc)
             rc = prc;
@@ -602,12 +609,15 @@ int sk_store_outbox_trim(sk_store_t *s, int32_t partition, int64_t epoch, size_t
     snprintf(start, sizeof(start), "%zu", n);
     const char *argv[] = {"EVALSHA", NULL, "2", ke, ko, ep, start};
     size_t lens[] = {7, 40, 1, strlen(ke), strlen(ko), strlen(ep), strlen(start)};
-    redisReply *r = evalsha(s, NULL, 7, argv, lens);
+    redisReply *r = evalsha_trim(s, 7, argv, lens);
     if (!r)
         return SK_EIO;
     int rc = r->type == REDIS_REPLY_INTEGER ? 0
              : (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "FENCED", 6) == 0) ? SK_EFENCED
                                                                                   : SK_EIO;
+    if (rc)
+        set_err(s, "outbox trim of partition %" PRId32 ": %s", partition,
+                r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
     freeReplyObject(r);
     return rc;
 }
@@ -693,7 +703,8 @@ int sk_store_scan_users(sk_store_t *s, const char *user, sk_arena_t *arena,
 }
 
 int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const *rotations,
-                         size_t n_rotations, sk_arena_t *arena, sk_oncall_op_t **out, size_t *n)
+                         size_t n_rotations, sk_arena_t *arena, sk_store_oncall_field_t **out,
+                         size_t *n)
 {
     size_t sent = 0, want = (size_t)(n_partitions > 0 ? n_partitions : 0) * n_rotations;
     size_t cap = 0, have = 0;
@@ -734,7 +745,7 @@ int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const 
         for (size_t f = 0; rc == 0 && f + 1 < r->elements; f += 2) {
             if (have == cap) {
                 size_t ncap = cap ? cap * 2 : 64;
-                sk_oncall_op_t *grown = sk_arena_calloc(arena, ncap, sizeof(*grown));
+                sk_store_oncall_field_t *grown = sk_arena_calloc(arena, ncap, sizeof(*grown));
                 if (!grown) {
                     rc = SK_ENOMEM;
                     break;
@@ -744,7 +755,7 @@ int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const 
                 *out = grown;
                 cap = ncap;
             }
-            sk_oncall_op_t *e = &(*out)[have];
+            sk_store_oncall_field_t *e = &(*out)[have];
             e->rotation = rot_of[i];
             e->field = sk_arena_strndup(arena, r->element[f]->str, r->element[f]->len);
             e->value = sk_arena_strndup(arena, r->element[f + 1]->str, r->element[f + 1]->len);

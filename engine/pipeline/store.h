@@ -8,15 +8,21 @@
  *   <prefix>:{p<N>}:offsets    hash: input topic -> last applied offset
  *   <prefix>:{p<N>}:outbox     list: staged output records, oldest first
  *   <prefix>:{p<N>}:timers     sorted set: user -> due time (ms)
- *   <prefix>:{p<N>}:u:<user>   hash: the user's state (state.h), with a TTL
+ *   <prefix>:{p<N>}:u:<user>   hash: the user's state, with a TTL
  *   <prefix>:{p<N>}:oncall:<rotation>
- *                              hash: "<user> <shift_id>" -> "<start> <end|->"
- *                              for each open shift of the partition's users
- *                              in the rotation (oncall_index.h)
+ *                              hash: the on-call index of the rotation
+ *
+ * The store moves bytes, not meaning: it writes and reads hash fields, and
+ * knows nothing of the decision model. What the fields of a user's hash
+ * mean is decide/state.h's; what the on-call index holds is
+ * decide/oncall_index.h's; load.h reads both back into that model, and
+ * apply.c turns a decision into an sk_store_writes_t.
  *
  * Errors: SK_EIO means the connection failed (it is closed; call
  * sk_store_connect again, with backoff); SK_EFENCED means another instance
- * claimed the partition since our epoch.
+ * claimed the partition since our epoch; SK_ENOTFOUND means the partition
+ * has no epoch at all in Redis (its data was lost or flushed: claim it
+ * again).
  */
 #ifndef SK_STORE_H
 #define SK_STORE_H
@@ -24,8 +30,7 @@
 #include <stdbool.h>
 
 #include "base/arena.h"
-#include "decide/oncall_index.h"
-#include "decide/state.h"
+#include "base/sk.h"
 
 typedef struct sk_store_config {
     const char *host;      /* default 127.0.0.1 */
@@ -57,21 +62,51 @@ typedef struct sk_outbox_entry {
     size_t value_len;
 } sk_outbox_entry_t;
 
-/* Everything one input changes, applied atomically by sk_store_apply. */
-typedef struct sk_apply_op {
+/* One field of a hash: name and value as bytes (not NUL-terminated). */
+typedef struct sk_store_field {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+} sk_store_field_t;
+
+/* A user's hash as read: its fields, in arena memory. */
+typedef struct sk_store_hash {
+    sk_store_field_t *fields;
+    size_t n_fields;
+} sk_store_hash_t;
+
+/* One field of a partition's on-call index hash <prefix>:{p<N>}:oncall:<rotation>
+ * (NUL-terminated strings). As a write, a NULL value deletes the field; read
+ * back, value is never NULL. */
+typedef struct sk_store_oncall_field {
+    const char *rotation; /* which hash */
+    const char *field;
+    const char *value;
+} sk_store_oncall_field_t;
+
+/*
+ * Everything one input changes in its partition, applied atomically by
+ * sk_store_apply: plain hash writes, built by the caller (apply.c) from a
+ * decision. Every pointer is borrowed for the duration of the call.
+ */
+typedef struct sk_store_writes {
     int32_t partition;
-    int64_t epoch;
+    int64_t epoch;       /* our claim; the writes are refused under another */
     const char *topic;   /* input topic; NULL for a timer */
     int64_t offset;      /* input offset; ignored for timers */
-    const char *user;    /* NULL: no user state is touched (dead letters) */
-    const sk_state_diff_t *diff; /* may be NULL */
-    sk_ms_t next_wake_ms;  /* SK_MS_NONE removes the user's timer */
-    sk_ms_t keep_until_ms; /* the user's key expires then; SK_MS_NONE: never */
-    size_t n_out;
+    const char *user;    /* NULL: no user hash, TTL or timer is touched (dead letters) */
+    size_t n_del;        /* fields of the user's hash to delete (first) */
+    const char *const *del;
+    size_t n_set;        /* fields of the user's hash to set (then) */
+    const sk_store_field_t *set;
+    sk_ms_t next_wake_ms;  /* the user's timer; SK_MS_NONE removes it */
+    sk_ms_t keep_until_ms; /* the user's hash expires then; SK_MS_NONE: never */
+    size_t n_oncall;     /* on-call index writes, in order */
+    const sk_store_oncall_field_t *oncall;
+    size_t n_out;        /* records appended to the outbox, in order */
     const sk_outbox_entry_t *out;
-    size_t n_oncall;     /* on-call index writes that go with the diff */
-    const sk_oncall_op_t *oncall;
-} sk_apply_op_t;
+} sk_store_writes_t;
 
 /*
  * sk_store_config_address — fills cfg's host/port or unix_path from
@@ -109,32 +144,35 @@ int sk_store_claim(sk_store_t *store, int32_t partition, int64_t *epoch);
 int sk_store_applied_offset(sk_store_t *store, int32_t partition,
                             const char *topic, int64_t *offset);
 
-/* Loads one user's state; strings are copied into arena. */
-int sk_store_load_user(sk_store_t *store, int32_t partition, const char *user,
-                       sk_arena_t *arena, sk_user_state_t *out);
-
 /*
  * sk_store_apply — one atomic step: checks the epoch, skips the input if its
- * offset was applied already (*applied = false), else writes the state diff,
- * the on-call index writes, the key TTL, the timer, the applied offset, and
- * appends the outbox entries (*applied = true). Returns 0, SK_EFENCED or
- * SK_EIO.
+ * offset was applied already (*applied = false), else writes the user's
+ * hash fields, the on-call index fields, the hash's TTL, the timer, the
+ * applied offset, and appends the outbox entries (*applied = true). Returns
+ * 0, SK_EFENCED (another owner's epoch), SK_ENOTFOUND (no epoch in Redis),
+ * or SK_EIO (the connection failed, or the script cache was lost twice in a
+ * row). Nothing is written unless 0 is returned with *applied.
  */
-int sk_store_apply(sk_store_t *store, const sk_apply_op_t *op, bool *applied);
+int sk_store_apply(sk_store_t *store, const sk_store_writes_t *w, bool *applied);
 
 /*
- * sk_store_apply_many — the same for n ops, pipelined (one round trip), in
- * order. applied[i] and rcs[i] (0, SK_EFENCED or SK_EIO) tell each op's
- * fate. Returns SK_EIO when the connection failed (ops whose reply was not
- * read are marked SK_EIO: they may or may not have run, which the offset
- * check makes harmless to retry), else 0.
+ * sk_store_apply_many — the same for n inputs, pipelined (one round trip),
+ * in order. applied[i] and rcs[i] (0, SK_EFENCED, SK_ENOTFOUND or SK_EIO)
+ * tell each one's fate. When Redis lost its script cache, the scripts are
+ * loaded again and the refused inputs sent once more, in order; refused
+ * again, they stay SK_EIO. Returns SK_EIO when the connection failed or the
+ * retry was refused (inputs whose reply was not read are marked SK_EIO:
+ * they may or may not have run, which the offset check makes harmless to
+ * retry), SK_ENOMEM, else 0.
  */
-int sk_store_apply_many(sk_store_t *store, const sk_apply_op_t *ops, size_t n, bool *applied,
+int sk_store_apply_many(sk_store_t *store, const sk_store_writes_t *w, size_t n, bool *applied,
                         int *rcs);
 
-/* Loads n users' states pipelined (one round trip); out[i] for users[i]. */
-int sk_store_load_users(sk_store_t *store, size_t n, const int32_t *partitions,
-                        const char *const *users, sk_arena_t *arena, sk_user_state_t *out);
+/* Reads n users' hashes pipelined (one round trip): out[i] for users[i] in
+ * partitions[i] (no fields when the user has none), copied into arena.
+ * 0, SK_EIO or SK_ENOMEM. */
+int sk_store_read_users(sk_store_t *store, size_t n, const int32_t *partitions,
+                        const char *const *users, sk_arena_t *arena, sk_store_hash_t *out);
 
 /*
  * sk_store_scan_users — every user with state, or only `user` when not NULL,
@@ -147,12 +185,13 @@ int sk_store_scan_users(sk_store_t *store, const char *user, sk_arena_t *arena,
 /*
  * sk_store_oncall_read — the on-call index of the given rotations in
  * partitions 0..n_partitions-1 (all of them, owned or not), one HGETALL
- * each, pipelined in one round trip. *out gets every field as an op with a
- * value (rotation borrowed from `rotations`, field and value copied), in
- * arena memory. 0, SK_EIO or SK_ENOMEM.
+ * each, pipelined in one round trip. *out gets every field (rotation
+ * borrowed from `rotations`, field and value copied), in arena memory.
+ * 0, SK_EIO or SK_ENOMEM.
  */
 int sk_store_oncall_read(sk_store_t *store, int32_t n_partitions, const char *const *rotations,
-                         size_t n_rotations, sk_arena_t *arena, sk_oncall_op_t **out, size_t *n);
+                         size_t n_rotations, sk_arena_t *arena, sk_store_oncall_field_t **out,
+                         size_t *n);
 
 /* Reads up to max staged entries, oldest first, into arena memory. */
 int sk_store_outbox_read(sk_store_t *store, int32_t partition, size_t max,

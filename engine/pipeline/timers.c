@@ -20,7 +20,7 @@ int sk_timers_fire(sk_engine_t *e, sk_ms_t now)
     for (int32_t p = 0; p < SK_MAX_PARTITIONS; p++) {
         if (!e->parts[p].owned)
             continue;
-        if (e->parts[p].epoch <= 0 && (rc = sk_engine_take_partition(e, p)) != 0)
+        if ((rc = sk_partition_ensure(e, p)) != 0)
             goto out;
         const char **users = NULL;
         size_t n = 0;

@@ -2,7 +2,7 @@
  * rules_pos.h — internals of the rules module, shared by rules_load.c,
  * rules_pos.c, rules_compile.c, rules_errors.c, rules_access.c and
  * rules_request.c (whose own shared internals are in rules_access.h). Not
- * a public header: nothing outside engine/rules_*.c includes it.
+ * a public header: nothing outside engine/rules/rules_*.c includes it.
  *
  * Three things live here:
  *   1. the position index: one libyaml event pass over a file that maps a

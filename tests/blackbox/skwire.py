@@ -1,8 +1,8 @@
 """skwire — shiftkey's wire format, read and written with python3-avro only.
 
-A black-box counterpart of engine/codec.c written without any of its code:
+A black-box counterpart of engine/codec/codec.c written without any of its code:
 it loads the schema files (../../schemas/*.avsc, relative to this module)
-and applies the framing of engine/codec.h: one magic byte 0x00, the schema
+and applies the framing of engine/codec/codec.h: one magic byte 0x00, the schema
 id as a 4-byte big-endian integer, then the Avro binary body.
 
     data = encode("schedule_event", {...})     # framed bytes
@@ -27,7 +27,7 @@ import avro.schema
 SCHEMA_DIR = os.path.normpath(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas"))
 
-# Fixed schema ids: SK_SCHEMA_ID_* in engine/codec.h.
+# Fixed schema ids: SK_SCHEMA_ID_* in engine/codec/codec.h.
 SCHEMA_IDS = {
     "schedule_event": 1001,
     "command": 1002,

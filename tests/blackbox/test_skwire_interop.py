@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Interop of the C codec (engine/codec.c, avro-c) with python3-avro.
+"""Interop of the C codec (engine/codec/codec.c, avro-c) with python3-avro.
 
 Run from the repository root with /usr/bin/python3, after the C unit test
 build/test/bin/unit/test_codec (or any build of tests/unit/test_codec.c) has

@@ -13,9 +13,20 @@ platform by rewriting files:
                          "more": bool, "total": null}
                         (limit/offset from the query string, limit default 25)
   DIR/og_<ID>.json      the body of GET /v2/schedules/<ID>/timeline
+  DIR/og_<ID>.periods.json  instead: {"rotations": [{"id", "name", "periods": [...]}]}
+                        with the periods' real times; served as Opsgenie does,
+                        cut to the window the query asks (date at 00:00 UTC,
+                        interval days), under "data" with startDate/endDate
+  DIR/jsm_<ID>.json     the body of GET /jsm/ops/api/<cloud>/v1/schedules/<ID>/timeline
+                        (JSM Operations: no "data" wrapper, "responder")
   DIR/<NAME>.ics        the body of GET /ical/<NAME>.ics (text/calendar)
   DIR/faults            one fault per line, each used once by the next request:
-                        429 <seconds>  → 429 with ratelimit-reset: <seconds>
+                        429 <seconds>  → 429 with ratelimit-reset: <seconds> (PagerDuty)
+                        429 retry-after <s>       → Retry-After: <s> (seconds)
+                        429 retry-after-date <s>  → Retry-After: <HTTP date now + s>
+                        429 og <s>     → X-RateLimit-State: THROTTLED, X-RateLimit-Period-In-Sec: <s>
+                        429 jsm <s>    → X-RateLimit-Reset: <ISO 8601 now + s> (Atlassian)
+                        429 none       → no hint at all
                         500            → 500 with a PagerDuty-style error body
                         malformed      → 200 with a body that is not JSON
 
@@ -23,9 +34,12 @@ Every request is appended to DIR/requests.log as one JSON line: method,
 path, query (parsed), and the Authorization and Accept headers.
 """
 
+import calendar
+import email.utils
 import json
 import os
 import sys
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -79,11 +93,9 @@ class Handler(BaseHTTPRequestHandler):
                                 "accept": self.headers.get("Accept")}) + "\n")
         fault = next_fault()
         if fault and fault.startswith("429"):
-            secs = fault.split()[1] if len(fault.split()) > 1 else "1"
             return self.send(429, json.dumps({"error": {"message": "Rate Limit Exceeded",
                                                         "code": 2020}}),
-                             headers=[("ratelimit-limit", "960"), ("ratelimit-remaining", "0"),
-                                      ("ratelimit-reset", secs)])
+                             headers=rate_limit_headers(fault.split()[1:]))
         if fault == "500":
             return self.send(500, json.dumps({"error": {"message": "Internal Server Error",
                                                         "code": 2000}}))
@@ -91,8 +103,17 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, '{"oncalls": [{"user": ')
         if url.path == "/oncalls":
             return self.oncalls(query)
+        if url.path.startswith("/jsm/ops/api/") and url.path.endswith("/timeline"):
+            sid = urllib.parse.unquote(url.path.split("/")[-2])
+            body = read("jsm_%s.json" % sid)
+            if body is None:
+                return self.send(404, json.dumps({"errors": [{"title": "Schedule not found"}]}))
+            return self.send(200, body)
         if url.path.startswith("/v2/schedules/") and url.path.endswith("/timeline"):
             sid = urllib.parse.unquote(url.path[len("/v2/schedules/"):-len("/timeline")])
+            truth = read("og_%s.periods.json" % sid)
+            if truth is not None:
+                return self.send(200, json.dumps(clip_timeline(json.loads(truth), query)))
             body = read("og_%s.json" % sid)
             if body is None:
                 return self.send(404, json.dumps({"message": "No schedule exists with identifier [%s]" % sid,
@@ -113,6 +134,55 @@ class Handler(BaseHTTPRequestHandler):
         page = items[offset:offset + limit]
         self.send(200, json.dumps({"oncalls": page, "limit": limit, "offset": offset,
                                    "more": offset + limit < len(items), "total": None}))
+
+
+def rate_limit_headers(args):
+    """The headers of a 429 in the form each vendor documents."""
+    kind = args[0] if args else "1"
+    secs = args[1] if len(args) > 1 else "1"
+    if kind.isdigit():  # PagerDuty
+        return [("ratelimit-limit", "960"), ("ratelimit-remaining", "0"), ("ratelimit-reset", kind)]
+    if kind == "retry-after":
+        return [("Retry-After", secs)]
+    if kind == "retry-after-date":
+        return [("Retry-After", email.utils.formatdate(time.time() + int(secs), usegmt=True))]
+    if kind == "og":  # Opsgenie
+        return [("X-RateLimit-State", "THROTTLED"), ("X-RateLimit-Reason", "CONFIGURATION"),
+                ("X-RateLimit-Period-In-Sec", secs)]
+    if kind == "jsm":  # Atlassian
+        reset = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + int(secs) + 1))
+        return [("X-RateLimit-Limit", "100"), ("X-RateLimit-Remaining", "0"),
+                ("X-RateLimit-Reset", reset), ("X-RateLimit-NearLimit", "true")]
+    return []
+
+
+def _ms(s):
+    return calendar.timegm(time.strptime(s[:19], "%Y-%m-%dT%H:%M:%S")) * 1000
+
+
+def _iso(ms):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms // 1000))
+
+
+def clip_timeline(truth, query):
+    """Opsgenie's timeline for the asked window: periods cut at its edges."""
+    day = 86400000
+    start = _ms(query["date"][0]) // day * day
+    end = start + int(query.get("interval", ["1"])[0]) * day
+    rots = []
+    for r in truth["rotations"]:
+        periods = []
+        for p in r["periods"]:
+            ps, pe = _ms(p["startDate"]), _ms(p["endDate"])
+            if pe <= start or ps >= end:
+                continue
+            q = dict(p, startDate=_iso(max(ps, start)), endDate=_iso(min(pe, end)))
+            periods.append(q)
+        rots.append(dict(r, periods=periods))
+    return {"data": {"_parent": {"id": "fake", "name": "fake", "enabled": True},
+                     "startDate": _iso(start), "endDate": _iso(end),
+                     "finalTimeline": {"rotations": rots}},
+            "took": 0.01, "requestId": "fake"}
 
 
 def main():

@@ -275,7 +275,7 @@ def test_pagerduty(env):
               r["accept"] == "application/vnd.pagerduty+json;version=2" for r in reqs), reqs[:1])
     q = reqs[-1]["query"] if reqs else {}
     check("pagerduty: schedule_ids[], escalation_policy_ids[], include[]=users, since/until = now..+24h",
-          q.get("schedule_ids[]") == ["PSCHED1"] and q.get("escalation_policy_ids[]") == ["PEP0001"]
+          q.get("schedule_ids[]") == ["PSCHED1", "null"] and q.get("escalation_policy_ids[]") == ["PEP0001"]
           and q.get("include[]") == ["users"]
           and abs(calendar.timegm(time.strptime(q["until"][0], "%Y-%m-%dT%H:%M:%SZ")) * 1000
                   - calendar.timegm(time.strptime(q["since"][0], "%Y-%m-%dT%H:%M:%SZ")) * 1000 - DAY) < 2000,
@@ -522,6 +522,210 @@ def test_ical(env):
     check("ical: a file that is not iCalendar → exit 1", rc == 1 and "not an iCalendar feed" in log, log[-300:])
 
 
+# ------------------------------------- issue 18: the vendors' real behaviour
+
+def og_truth(rotations):
+    return {"rotations": [{"id": rid, "name": rid, "order": 1.0, "periods": [
+        {"startDate": iso(a), "endDate": iso(b), "type": "default",
+         "recipient": {"id": uid, "type": "user", "name": uid + "@example.com"}} for (uid, a, b) in per]}
+        for rid, per in rotations]}
+
+
+def test_opsgenie_window(env):
+    """Periods longer than the window, over simulated days (--clock-offset): one STARTED, no
+    ENDED/STARTED pair; a mass disappearance held until confirmed; shapes not understood fail."""
+    t0 = now_ms() // 1000 * 1000
+    sid = "c0ffee00-long-periods"
+    key = {"SHIFTKEY_OPSGENIE_API_KEY": "og-secret-key"}
+    state = os.path.join(env.tmp, "og-window.state")
+    args = ["--rotation", "og-window", "--state", state, "--base-url", env.base, "--schedule-ids", sid,
+            "--lookahead", "24h"]
+    f_start, f_end = t0 - 10 * DAY, t0 + 9 * DAY + 5 * HOUR   # longer than the 7 days looked back
+    g_start, g_end = t0 - 12 * DAY, t0 + 30 * DAY
+    env.write("og_%s.periods.json" % sid, og_truth([("rot-a", [("frank", f_start, f_end)]),
+                                                    ("rot-b", [("grace", g_start, g_end)])]))
+    seen = []
+    for day in range(0, 5):
+        rc, log, recs = env.connector("opsgenie", *args, "--clock-offset", "%dh" % (24 * day), env=key)
+        seen.append((rc, summary(recs)))
+    types = [x[0] for _, recs in seen for x in recs]
+    ids = {x[1]: x[2] for _, recs in seen for x in recs}
+    starts = {(x[1], x[3]) for _, recs in seen for x in recs}
+    check("opsgenie: clipped periods over 5 simulated days: STARTED once each, then no ENDED/STARTED",
+          all(rc == 0 for rc, _ in seen) and types.count("STARTED") == 2 and "ENDED" not in types
+          and set(types) <= {"STARTED", "UPDATED"} and len(seen[0][1]) == 2
+          and all(x[4] >= t0 + 24 * HOUR for _, recs in seen for x in recs), seen)
+    check("opsgenie: each shift keeps its first id and start", len(ids) == 2 and len(starts) == 2, (ids, starts))
+
+    # a responder-shaped (JSM) body at the Opsgenie endpoint: a failed poll, nothing ended
+    body = {"data": {"finalTimeline": {"rotations": [{"id": "rot-a", "periods": [
+        {"startDate": iso(t0 - DAY), "endDate": iso(t0 + DAY), "type": "base",
+         "responder": {"id": "frank", "type": "user"}}]}]}}}
+    os.unlink(os.path.join(env.web, "og_%s.periods.json" % sid))
+    env.write("og_%s.json" % sid, body)
+    rc, log, recs = env.connector("opsgenie", *args, env=key)
+    check("opsgenie: periods without recipient → failed poll with the reason, nothing sent",
+          rc == 1 and recs == [] and "without recipient.type" in log and "poll FAILED" in log, log[-500:])
+    body["data"]["finalTimeline"]["rotations"][0]["periods"][0]["recipient"] = {"id": "x", "type": "group"}
+    env.write("og_%s.json" % sid, body)
+    rc, log, recs = env.connector("opsgenie", *args, env=key)
+    check("opsgenie: an unknown recipient type → failed poll, nothing sent",
+          rc == 1 and recs == [] and "unknown recipient type 'group'" in log, log[-500:])
+
+    # everyone vanishes: held, then confirmed by the next poll
+    env.write("og_%s.json" % sid, {"data": {"finalTimeline": {"rotations": []}}})
+    rc, log, recs = env.connector("opsgenie", *args, env=key)
+    check("opsgenie: an empty answer for 2 open shifts is HELD (loud log, nothing sent)",
+          rc == 0 and recs == [] and "HELD: this poll would end or cancel 2 of 2 open shifts" in log
+          and "poll HELD" in log, log[-600:])
+    rc, log, recs = env.connector("opsgenie", *args, env=key)
+    check("opsgenie: ...and ended when the next poll confirms it",
+          rc == 0 and sorted(x[0] for x in summary(recs)) == ["ENDED", "ENDED"], summary(recs))
+
+
+def test_rate_limits(env):
+    """429 in each vendor's documented form: waited as told, honest counts in the poll line."""
+    t0 = now_ms() // 1000 * 1000
+    sid = "rl-sched"
+    key = {"SHIFTKEY_OPSGENIE_API_KEY": "k"}
+    env.write("og_%s.periods.json" % sid, og_truth([("r", [("ivy", t0 - HOUR, t0 + HOUR)])]))
+    for n, (fault, why, least) in enumerate([("429 og 1", "X-RateLimit-Period-In-Sec", 1.0),
+                                             ("429 retry-after 1", "Retry-After", 1.0),
+                                             ("429 retry-after-date 2", "Retry-After", 1.0),
+                                             ("429 jsm 1", "rate-limit reset", 1.0),
+                                             ("429 none", "backoff", 0.05)]):
+        env.write("faults", fault + "\n")
+        args = ["--rotation", "rl", "--state", os.path.join(env.tmp, "rl%d.state" % n), "--base-url",
+                env.base, "--schedule-ids", sid, "--http-backoff", "200ms"]
+        t = time.time()
+        rc, log, recs = env.connector("opsgenie", *args, env=key)
+        took = time.time() - t
+        check("rate limit '%s': waited (%s, %.1f s), then read; '2 requests (1 retried)'" % (fault, why, took),
+              rc == 0 and len(recs) == 1 and why in log and "2 requests (1 retried)" in log and took >= least,
+              log[-600:])
+    env.write("faults", "429 retry-after 120\n")
+    rc, log, recs = env.connector("opsgenie", "--rotation", "rl", "--state", os.path.join(env.tmp, "rlx.state"),
+                                  "--base-url", env.base, "--schedule-ids", sid, env=key)
+    check("rate limit longer than --http-max-wait fails the poll at once, counted",
+          rc == 1 and "longer than --http-max-wait" in log and "1 requests (0 retried)" in log, log[-400:])
+    env.write("faults", "500\n500\n")
+    rc, log, recs = env.connector("opsgenie", "--rotation", "rl", "--state", os.path.join(env.tmp, "rly.state"),
+                                  "--base-url", env.base, "--schedule-ids", sid, "--http-attempts", "2",
+                                  "--http-backoff", "100ms", env=key)
+    check("failed requests are counted too: '2 requests (1 retried)'",
+          rc == 1 and "2 requests (1 retried)" in log, log[-400:])
+
+
+def shift_dates(obj, delta):
+    if isinstance(obj, dict):
+        return {k: (iso_ms(parse_iso(v) + delta) if k in ("startDate", "endDate") else shift_dates(v, delta))
+                for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [shift_dates(v, delta) for v in obj]
+    return obj
+
+
+def parse_iso(s):
+    base = calendar.timegm(time.strptime(s[:19], "%Y-%m-%dT%H:%M:%S")) * 1000
+    return base + (int((s[20:23] + "00")[:3]) if len(s) > 20 and s[19] == "." else 0)
+
+
+def iso_ms(ms):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + ".%03dZ" % (ms % 1000)
+
+
+def test_jsm(env):
+    """Atlassian's documented example body of GET /v1/schedules/{id}/timeline, moved to now."""
+    with open(os.path.join(ROOT, "tests", "connectors", "vendor", "jsm_ops_timeline_example.json")) as f:
+        example = json.load(f)
+    t0 = now_ms() // 1000 * 1000
+    delta = t0 - parse_iso("2024-02-04T12:00:00Z")
+    env.write("jsm_sched-1.json", shift_dates(example, delta))
+    umap = os.path.join(env.tmp, "jsm-users.map")
+    with open(umap, "w") as f:
+        f.write("5b2b0e011b3a756623f4e25e: alice\ne75fed1b-4234-45bc-b5b3-b936979f3cc0: bob\n")
+    horizon = t0 + 48 * HOUR
+    want = []
+    for rot in example["finalTimeline"]["rotations"]:
+        for p in rot["periods"]:
+            r = p.get("responder", {})
+            s, e = parse_iso(p["startDate"]) + delta, parse_iso(p["endDate"]) + delta
+            if r.get("type") != "user" or e <= t0 or s >= horizon:
+                continue
+            user = {"5b2b0e011b3a756623f4e25e": "alice"}.get(r["id"], "bob")
+            want.append(("STARTED" if s <= t0 else "SCHEDULED", user,
+                         "jsm:sched-1:%s:%s:%s" % (rot["id"], r["id"], iso(s)), s, e, 1))
+    args = ["--rotation", "jsm-primary", "--state", os.path.join(env.tmp, "jsm.state"), "--base-url", env.base,
+            "--cloud-id", "cloud-123", "--schedule-ids", "sched-1", "--email", "bot@example.com",
+            "--user-map", umap, "--lookahead", "48h"]
+    rc, log, recs = env.connector("jsm", *args, env={"SHIFTKEY_JSM_API_TOKEN": "jsm-token"})
+    check("jsm: the reference's example timeline → exact events (responder users; team, escalation "
+          "and noone periods skipped and counted)", rc == 0 and summary(recs) == sorted(want)
+          and "10 periods of teams, escalations or nobody skipped" in log and len(want) == 5,
+          (rc, summary(recs), sorted(want), log[-600:]))
+    check("jsm: records keyed by user, source jsm", well_formed(recs, "jsm", "jsm-primary"))
+    r = [x for x in env.requests() if x["path"].startswith("/jsm/")][-1:]
+    import base64
+    check("jsm: GET /jsm/ops/api/{cloudId}/v1/schedules/{id}/timeline, Basic e-mail:token, days window",
+          r and r[0]["path"] == "/jsm/ops/api/cloud-123/v1/schedules/sched-1/timeline"
+          and r[0]["authorization"] == "Basic " + base64.b64encode(b"bot@example.com:jsm-token").decode()
+          and r[0]["query"].get("intervalUnit") == ["days"] and "identifierType" not in r[0]["query"], r)
+    p = subprocess.run([os.path.join(BIN, "shiftkey-jsm")] + args + ["--api-token", "x"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ, SHIFTKEY_JSM_API_TOKEN="t"))
+    check("jsm: no token option on the command line (usage error)", p.returncode == 2)
+
+
+def test_pagerduty_null_and_check(env):
+    tok = {"SHIFTKEY_PAGERDUTY_TOKEN": "pd-token"}
+    t0 = now_ms() // 1000 * 1000
+    env.write("pd_oncalls.json", [pd_oncall("PZOE001", "zoe@example.com", None, 1, None, None, ep="PEP0009")])
+    base = ["--rotation", "pd-null", "--base-url", env.base]
+    rc, log, recs = env.connector("pagerduty", *base, "--state", os.path.join(env.tmp, "pdn.state"),
+                                  "--schedule-ids", "PSCHED9", "--escalation-policy-ids", "PEP0009", env=tok)
+    q = [x for x in env.requests() if x["path"] == "/oncalls"][-1]["query"]
+    check("pagerduty: schedules and policies filtered → schedule_ids[]=null sent (direct-user on-calls)",
+          q.get("schedule_ids[]") == ["PSCHED9", "null"] and q.get("escalation_policy_ids[]") == ["PEP0009"], q)
+    rc, log, recs = env.connector("pagerduty", *base, "--state", os.path.join(env.tmp, "pdn2.state"),
+                                  "--schedule-ids", "PSCHED9", env=tok)
+    q = [x for x in env.requests() if x["path"] == "/oncalls"][-1]["query"]
+    check("pagerduty: schedules only → no null (it would bring every direct-user on-call)",
+          q.get("schedule_ids[]") == ["PSCHED9"], q)
+    # --check on every connector: calls the API once, prints, sends nothing, writes no state
+    sid = "check-sched"
+    env.write("og_%s.periods.json" % sid, og_truth([("r", [("kim", t0 - HOUR, t0 + HOUR)])]))
+    env.write("check.ics", ical_doc([["UID:chk@shiftkey.test", "DTSTAMP:20261101T000000Z",
+                                      "DTSTART:%s" % utc_stamp(t0 - HOUR), "DTEND:%s" % utc_stamp(t0 + HOUR),
+                                      "ATTENDEE:mailto:kim@example.com"]]))
+    env.write("jsm_check.json", {"finalTimeline": {"rotations": [{"id": "r", "periods": [
+        {"startDate": iso(t0 - HOUR), "endDate": iso(t0 + HOUR), "type": "base",
+         "responder": {"id": "kim@example.com", "type": "user"}}]}]}})
+    kmap = os.path.join(env.tmp, "kim.map")
+    with open(kmap, "w") as f:
+        f.write("kim@example.com: kim\n")
+    runs = {"pagerduty": (["--schedule-ids", "PSCHED9", "--escalation-policy-ids", "PEP0009"], tok),
+            "opsgenie": (["--schedule-ids", sid], {"SHIFTKEY_OPSGENIE_API_KEY": "k"}),
+            "jsm": (["--cloud-id", "c", "--schedule-ids", "check", "--email", "a@example.com",
+                     "--user-map", kmap],
+                    {"SHIFTKEY_JSM_API_TOKEN": "t"}),
+            "ical": (["--url", env.base + "/ical/check.ics"], {})}
+    for name, (extra, e) in runs.items():
+        st = os.path.join(env.tmp, "check-%s.state" % name)
+        before = len(env.reader.select(T_SCHEDULE))
+        n_req = len(env.requests())
+        opts = ["--rotation", "chk", "--state", st, "--check"] + extra
+        if name != "ical":
+            opts += ["--base-url", env.base]
+        p = subprocess.run([os.path.join(BIN, "shiftkey-" + name)] + opts, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=dict(os.environ, **e), timeout=60)
+        out = p.stdout.decode()
+        time.sleep(0.3)
+        check("%s --check: one API call, prints the STARTED it would send, no Kafka, no state file" % name,
+              p.returncode == 0 and "would send STARTED" in out and "nothing sent" in out
+              and not os.path.exists(st) and len(env.reader.select(T_SCHEDULE)) == before
+              and len(env.requests()) - n_req == 1,
+              (p.returncode, out, p.stderr.decode()[-400:]))
+
+
 # ------------------------------------------------------- end to end (engine)
 
 def test_end_to_end(env):
@@ -549,7 +753,7 @@ def test_end_to_end(env):
 
 
 def test_cli(env):
-    for name in ("pagerduty", "opsgenie", "ical"):
+    for name in ("pagerduty", "opsgenie", "ical", "jsm"):
         p = subprocess.run([os.path.join(BIN, "shiftkey-" + name), "--help"], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE)
         out = p.stdout.decode()
@@ -571,7 +775,8 @@ def main():
         if not check("shiftkeyd (embedded broker), redis-server and fake_platform.py start", env.start(),
                      open(env.engine_log).read()[-800:] if os.path.exists(env.engine_log) else ""):
             return 1
-        for test in (test_pagerduty, test_opsgenie, test_ical, test_end_to_end):
+        for test in (test_pagerduty, test_opsgenie, test_ical, test_end_to_end, test_opsgenie_window,
+                     test_rate_limits, test_jsm, test_pagerduty_null_and_check):
             try:
                 test(env)
             except Exception as e:  # a crash of one part is one failure, the others still run

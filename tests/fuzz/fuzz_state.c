@@ -1,5 +1,5 @@
 /*
- * fuzz_state.c — a user's stored state (engine/state.h): sk_state_parse()
+ * fuzz_state.c — a user's stored state (engine/decide/state.h): sk_state_parse()
  * on hash fields as Redis would return them, then sk_state_diff().
  *
  * Input: lines (split at '\n') taken in pairs, field name then value; a
@@ -16,8 +16,8 @@
  * with no bad field, to the same state.
  *
  * SK_FUZZ_SKIP_OPEN=1 skips inputs that reach the open bug of
- * tests/fuzz/crashes-open/state/ (a NUL byte inside a field name), so a
- * fuzzing run can look past it until engine/state.c is fixed.
+ * crashes-open/state/ beside tests/fuzz/crashes/ (a NUL byte inside a field name), so a
+ * fuzzing run can look past it until engine/decide/state.c is fixed.
  */
 #include <string.h>
 

@@ -3,7 +3,7 @@
 # build/test/bin/fuzz/fuzz_NAME (ASan/UBSan, driver.c) runs every input of
 # tests/fuzz/corpus/NAME/, seeds plus what `make fuzz` kept, each input in
 # its own process. Fixed crashes belong in the corpus as regression tests;
-# reproducers of bugs not yet fixed wait in tests/fuzz/crashes-open/ (not
+# reproducers of bugs not yet fixed wait in crashes-open/ beside crashes/ (not
 # run here). Prints each target's line and the total "N passed, N failed".
 set -u
 cd "$(dirname "$0")/../.."

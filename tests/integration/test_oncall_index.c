@@ -34,6 +34,15 @@ static const sk_oncall_op_t *find_op(const sk_oncall_op_t *ops, size_t n, const 
     return NULL;
 }
 
+static const sk_store_oncall_field_t *find_field(const sk_store_oncall_field_t *f, size_t n,
+                                                 const char *field)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(f[i].field, field) == 0)
+            return &f[i];
+    return NULL;
+}
+
 TEST(a_shift_that_opens_is_indexed_under_its_rotation)
 {
     sk_arena_t a;
@@ -247,21 +256,22 @@ TEST(the_apply_script_writes_the_index_and_every_partition_is_read_back)
     }
     CHECK_INT(sk_store_claim(s, 1, &e1), 0);
     CHECK_INT(sk_store_claim(s, 3, &e2), 0);
-    sk_oncall_op_t w1[] = {{"primary", "xena s1", "100 -"}, {"backup", "xena s2", "5 6"}};
-    sk_apply_op_t op = {.partition = 1, .epoch = e1, .topic = "in", .offset = 1, .user = "xena",
+    sk_store_oncall_field_t w1[] = {{"primary", "xena s1", "100 -"},
+                                    {"backup", "xena s2", "5 6"}};
+    sk_store_writes_t op = {.partition = 1, .epoch = e1, .topic = "in", .offset = 1, .user = "xena",
                         .next_wake_ms = SK_MS_NONE, .keep_until_ms = sk_now_ms() + 60000,
                         .n_oncall = 2, .oncall = w1};
     CHECK_INT(sk_store_apply(s, &op, &applied), 0);
     CHECK(applied);
-    sk_oncall_op_t w2[] = {{"primary", "yuri s9", "100 200"}};
-    sk_apply_op_t op2 = {.partition = 3, .epoch = e2, .topic = "in", .offset = 1, .user = "yuri",
+    sk_store_oncall_field_t w2[] = {{"primary", "yuri s9", "100 200"}};
+    sk_store_writes_t op2 = {.partition = 3, .epoch = e2, .topic = "in", .offset = 1, .user = "yuri",
                          .next_wake_ms = SK_MS_NONE, .keep_until_ms = sk_now_ms() + 60000,
                          .n_oncall = 1, .oncall = w2};
     CHECK_INT(sk_store_apply(s, &op2, &applied), 0);
     CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p1}:oncall:primary"), 1);
     CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p3}:oncall:primary"), 1);
     /* a replay of the same offset changes nothing; a fenced epoch neither */
-    sk_oncall_op_t del[] = {{"primary", "xena s1", NULL}};
+    sk_store_oncall_field_t del[] = {{"primary", "xena s1", NULL}};
     op.oncall = del;
     op.n_oncall = 1;
     CHECK_INT(sk_store_apply(s, &op, &applied), 0);
@@ -275,12 +285,12 @@ TEST(the_apply_script_writes_the_index_and_every_partition_is_read_back)
     sk_arena_t a;
     sk_arena_init(&a, 4096);
     const char *rots[] = {"primary"};
-    sk_oncall_op_t *f;
+    sk_store_oncall_field_t *f;
     size_t n;
     CHECK_INT(sk_store_oncall_read(s, 4, rots, 1, &a, &f, &n), 0);
     CHECK_INT(n, 2);
-    CHECK(n == 2 && (find_op(f, n, "xena s1") && find_op(f, n, "yuri s9")));
-    CHECK(n == 2 && strcmp(find_op(f, n, "yuri s9")->value, "100 200") == 0);
+    CHECK(n == 2 && (find_field(f, n, "xena s1") && find_field(f, n, "yuri s9")));
+    CHECK(n == 2 && strcmp(find_field(f, n, "yuri s9")->value, "100 200") == 0);
 
     /* the shift ends: its field goes */
     op.epoch = e1;

@@ -1,12 +1,22 @@
 /*
  * test_store.c — the Redis layer against a real redis-server: the atomic
  * apply (state, timer, offset, outbox), duplicate offsets, owner-epoch
- * fencing, outbox read and trim, script cache loss and a Redis restart.
+ * fencing and a lost epoch told apart, outbox read and trim, script cache
+ * loss (reloaded once, and a bounded retry against a fake server that never
+ * keeps a script) and a Redis restart.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "sk_fixture.h"
 #include "sk_test.h"
+#include "pipeline/load.h"
 #include "pipeline/store.h"
 
 static sk_fx_redis_t redis;
@@ -27,13 +37,12 @@ static sk_store_t *connect_store(void)
 static int apply_one(sk_store_t *s, int64_t epoch, int64_t offset, const char *field,
                      const char *value, const char *out, bool *applied)
 {
-    sk_state_field_t set = {field, strlen(field), value, strlen(value)};
-    sk_state_diff_t diff = {.n_set = 1, .set = &set};
+    sk_store_field_t set = {field, strlen(field), value, strlen(value)};
     sk_outbox_entry_t e = {SK_OUT_COMMANDS, "ana", 3, out, strlen(out)};
-    sk_apply_op_t op = {.partition = 3, .epoch = epoch, .topic = "in", .offset = offset,
-                        .user = "ana", .diff = &diff, .next_wake_ms = 1234,
-                        .keep_until_ms = sk_now_ms() + 60000, .n_out = 1, .out = &e};
-    return sk_store_apply(s, &op, applied);
+    sk_store_writes_t w = {.partition = 3, .epoch = epoch, .topic = "in", .offset = offset,
+                           .user = "ana", .n_set = 1, .set = &set, .next_wake_ms = 1234,
+                           .keep_until_ms = sk_now_ms() + 60000, .n_out = 1, .out = &e};
+    return sk_store_apply(s, &w, applied);
 }
 
 TEST(a_setup)
@@ -66,11 +75,11 @@ TEST(apply_writes_state_timer_offset_and_outbox_atomically)
     CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p3}:u:ana"), 1);
     CHECK_INT(sk_fx_redis_int(&redis, "LLEN sk:{p3}:outbox"), 1);
 
-    /* the state reads back through sk_store_load_user */
+    /* the state reads back through sk_load_user */
     sk_arena_t a;
     sk_user_state_t st;
     sk_arena_init(&a, 4096);
-    CHECK_INT(sk_store_load_user(s, 3, "ana", &a, &st), 0);
+    CHECK_INT(sk_load_user(s, 3, "ana", &a, &st), 0);
     CHECK_INT(st.n_sources, 1);
     if (st.n_sources == 1) {
         CHECK_STR(st.sources[0].ent_key, "x");
@@ -88,11 +97,10 @@ TEST(a_state_waiting_for_people_never_expires)
     if (!s)
         return;
     CHECK_INT(sk_store_claim(s, 7, &epoch), 0);
-    sk_state_field_t f = {"g:x S 1", 7, "100 r", 5};
-    sk_state_diff_t diff = {.n_set = 1, .set = &f};
-    sk_apply_op_t op = {.partition = 7, .epoch = epoch, .topic = "in", .offset = 1,
-                        .user = "cy", .diff = &diff, .next_wake_ms = 1234,
-                        .keep_until_ms = sk_now_ms() + 60000};
+    sk_store_field_t f = {"g:x S 1", 7, "100 r", 5};
+    sk_store_writes_t op = {.partition = 7, .epoch = epoch, .topic = "in", .offset = 1,
+                            .user = "cy", .n_set = 1, .set = &f, .next_wake_ms = 1234,
+                            .keep_until_ms = sk_now_ms() + 60000};
     CHECK_INT(sk_store_apply(s, &op, &applied), 0);
     CHECK(sk_fx_redis_int(&redis, "PTTL sk:{p7}:u:cy") > 0);
     /* keep_until SK_MS_NONE (a review waits for people): the TTL goes */
@@ -145,11 +153,10 @@ TEST(a_former_owner_is_fenced)
     CHECK_INT(sk_store_claim(old_owner, 5, &e_old), 0);
     CHECK_INT(sk_store_claim(new_owner, 5, &e_new), 0);
     CHECK(e_new > e_old);
-    sk_state_field_t set = {"g:z S 1", 7, "1 r", 3};
-    sk_state_diff_t diff = {.n_set = 1, .set = &set};
-    sk_apply_op_t op = {.partition = 5, .epoch = e_old, .topic = "in", .offset = 1,
-                        .user = "bo", .diff = &diff, .next_wake_ms = SK_MS_NONE,
-                        .keep_until_ms = sk_now_ms() + 60000};
+    sk_store_field_t set = {"g:z S 1", 7, "1 r", 3};
+    sk_store_writes_t op = {.partition = 5, .epoch = e_old, .topic = "in", .offset = 1,
+                            .user = "bo", .n_set = 1, .set = &set, .next_wake_ms = SK_MS_NONE,
+                            .keep_until_ms = sk_now_ms() + 60000};
     CHECK_INT(sk_store_apply(old_owner, &op, &applied), SK_EFENCED);
     CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p5}:u:bo"), 0);
     CHECK_INT(sk_store_outbox_trim(old_owner, 5, e_old, 1), SK_EFENCED);
@@ -170,13 +177,156 @@ TEST(lost_script_cache_is_reloaded)
     CHECK_INT(sk_store_claim(s, 6, &epoch), 0);
     CHECK_INT(sk_fx_redis_int(&redis, "SCRIPT FLUSH"), -1); /* status reply */
     CHECK_INT(sk_fx_redis_int(&redis, "SCRIPT EXISTS 0"), 1);
-    sk_state_diff_t diff = {0};
-    sk_apply_op_t op = {.partition = 6, .epoch = epoch, .topic = "in", .offset = 1,
-                        .user = "cy", .diff = &diff, .next_wake_ms = SK_MS_NONE,
-                        .keep_until_ms = sk_now_ms() + 60000};
+    sk_store_writes_t op = {.partition = 6, .epoch = epoch, .topic = "in", .offset = 1,
+                            .user = "cy", .next_wake_ms = SK_MS_NONE,
+                            .keep_until_ms = sk_now_ms() + 60000};
     CHECK_INT(sk_store_apply(s, &op, &applied), 0);
     CHECK(applied);
     sk_store_destroy(s);
+}
+
+TEST(a_lost_epoch_is_told_apart_from_a_newer_owner)
+{
+    sk_store_t *s = connect_store();
+    int64_t epoch = 0;
+    bool applied = true;
+    if (!s)
+        return;
+    CHECK_INT(sk_store_claim(s, 9, &epoch), 0);
+    /* Redis lost the partition's data (restart without persistence, FLUSHALL) */
+    CHECK_INT(sk_fx_redis_int(&redis, "DEL sk:{p9}:epoch"), 1);
+    sk_store_writes_t op = {.partition = 9, .epoch = epoch, .topic = "in", .offset = 1,
+                            .user = "di", .next_wake_ms = SK_MS_NONE,
+                            .keep_until_ms = sk_now_ms() + 60000};
+    CHECK_INT(sk_store_apply(s, &op, &applied), SK_ENOTFOUND);
+    CHECK(!applied);
+    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p9}:u:di"), 0);
+    /* claimed again, the same op goes through */
+    CHECK_INT(sk_store_claim(s, 9, &op.epoch), 0);
+    CHECK_INT(sk_store_apply(s, &op, &applied), 0);
+    CHECK(applied);
+    sk_store_destroy(s);
+}
+
+/*
+ * A fake Redis that loads every script but never keeps one: SCRIPT gets a
+ * sha, EVALSHA always NOSCRIPT, anything else +OK. It serves one
+ * connection and gives up after FAKE_MAX_EVALSHA EVALSHAs (so a client that
+ * retries without a bound ends with an I/O error instead of hanging).
+ */
+#define FAKE_MAX_EVALSHA 50
+typedef struct fake_redis {
+    int listen_fd, port;
+    int evalsha, script_loads;
+    pthread_t thread;
+} fake_redis_t;
+
+/* Parses one RESP array of bulk strings at buf[0..len); the first argument
+ * into cmd. Returns the bytes used, or 0 when the command is incomplete. */
+static size_t resp_command(const char *buf, size_t len, char *cmd, size_t cmd_len)
+{
+    const char *p = buf, *end = buf + len;
+    long argc;
+    char *nl;
+    if (len < 4 || *p != '*' || !(nl = memchr(p, '\n', len)))
+        return 0;
+    argc = strtol(p + 1, NULL, 10);
+    p = nl + 1;
+    for (long i = 0; i < argc; i++) {
+        if (p >= end || *p != '$' || !(nl = memchr(p, '\n', (size_t)(end - p))))
+            return 0;
+        long n = strtol(p + 1, NULL, 10);
+        p = nl + 1;
+        if (end - p < n + 2)
+            return 0;
+        if (i == 0)
+            snprintf(cmd, cmd_len, "%.*s", (int)n, p);
+        p += n + 2;
+    }
+    return (size_t)(p - buf);
+}
+
+static void *fake_redis_serve(void *arg)
+{
+    fake_redis_t *f = arg;
+    static char buf[1 << 16];
+    size_t have = 0;
+    int fd = accept(f->listen_fd, NULL, NULL);
+    if (fd < 0)
+        return NULL;
+    for (;;) {
+        char cmd[32];
+        size_t used;
+        ssize_t r = read(fd, buf + have, sizeof(buf) - have);
+        if (r <= 0)
+            break;
+        have += (size_t)r;
+        while ((used = resp_command(buf, have, cmd, sizeof(cmd))) > 0) {
+            const char *reply = "+OK\r\n";
+            if (strcasecmp(cmd, "SCRIPT") == 0) {
+                f->script_loads++;
+                reply = "$40\r\n0123456789012345678901234567890123456789\r\n";
+            } else if (strcasecmp(cmd, "EVALSHA") == 0) {
+                if (++f->evalsha > FAKE_MAX_EVALSHA)
+                    goto out;
+                reply = "-NOSCRIPT No matching script. Please use EVAL.\r\n";
+            }
+            if (write(fd, reply, strlen(reply)) < 0)
+                goto out;
+            memmove(buf, buf + used, have - used);
+            have -= used;
+        }
+    }
+out:
+    close(fd);
+    return NULL;
+}
+
+static int fake_redis_start(fake_redis_t *f)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof(a);
+    *f = (fake_redis_t){0};
+    if ((f->listen_fd = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
+        bind(f->listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+        listen(f->listen_fd, 1) != 0 ||
+        getsockname(f->listen_fd, (struct sockaddr *)&a, &al) != 0)
+        return -1;
+    f->port = ntohs(a.sin_port);
+    return pthread_create(&f->thread, NULL, fake_redis_serve, f) == 0 ? 0 : -1;
+}
+
+TEST(a_script_cache_that_keeps_failing_is_retried_once_then_an_io_error)
+{
+    fake_redis_t f;
+    CHECK_INT(fake_redis_start(&f), 0);
+    sk_store_config_t cfg = {.host = "127.0.0.1", .port = f.port};
+    sk_store_t *s = sk_store_new(&cfg);
+    bool applied[2] = {true, true};
+    int rcs[2] = {0, 0};
+    CHECK(s && sk_store_connect(s) == 0);
+    if (s && sk_store_connected(s)) {
+        sk_store_writes_t ops[2] = {{.partition = 1, .epoch = 1, .topic = "in", .offset = 1,
+                                 .user = "ed", .next_wake_ms = SK_MS_NONE,
+                                 .keep_until_ms = SK_MS_NONE},
+                                {.partition = 1, .epoch = 1, .topic = "in", .offset = 2,
+                                 .user = "ed", .next_wake_ms = SK_MS_NONE,
+                                 .keep_until_ms = SK_MS_NONE}};
+        CHECK_INT(sk_store_apply_many(s, ops, 2, applied, rcs), SK_EIO);
+        CHECK_INT(rcs[0], SK_EIO);
+        CHECK_INT(rcs[1], SK_EIO);
+        CHECK(!applied[0] && !applied[1]);
+        CHECK_CONTAINS(sk_store_last_error(s), "NOSCRIPT");
+        /* both ops sent, the scripts reloaded once, both ops sent once more */
+        CHECK_INT(f.evalsha, 4);
+        CHECK_INT(f.script_loads, 4);
+        /* the outbox trim is bounded the same way */
+        CHECK_INT(sk_store_outbox_trim(s, 1, 1, 1), SK_EIO);
+        CHECK_INT(f.evalsha, 6);
+    }
+    sk_store_destroy(s); /* closes the connection: the fake server ends */
+    pthread_join(f.thread, NULL);
+    close(f.listen_fd);
 }
 
 TEST(redis_restart_is_an_io_error_then_reconnects)
@@ -209,4 +359,6 @@ SK_TEST_MAIN(SK_TEST_CASE(a_setup),
              SK_TEST_CASE(outbox_reads_in_order_and_trims_exactly_what_was_sent),
              SK_TEST_CASE(a_state_waiting_for_people_never_expires),
              SK_TEST_CASE(a_former_owner_is_fenced), SK_TEST_CASE(lost_script_cache_is_reloaded),
+             SK_TEST_CASE(a_lost_epoch_is_told_apart_from_a_newer_owner),
+             SK_TEST_CASE(a_script_cache_that_keeps_failing_is_retried_once_then_an_io_error),
              SK_TEST_CASE(redis_restart_is_an_io_error_then_reconnects), SK_TEST_CASE(z_teardown))

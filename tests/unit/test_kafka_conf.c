@@ -1,7 +1,7 @@
 /* test_kafka_conf.c — --kafka-config settings reach the right client. */
 #include <string.h>
 
-#include "pipeline/engine_internal.h"
+#include "pipeline/kafka_conf.h"
 #include "sk_test.h"
 
 static const char *get(rd_kafka_conf_t *c, const char *name, char *buf, size_t len)

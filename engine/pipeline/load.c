@@ -1,0 +1,47 @@
+/* load.c — users' states and the on-call index from the store (see load.h). */
+#include "pipeline/load.h"
+
+int sk_load_users(sk_store_t *store, size_t n, const int32_t *partitions,
+                  const char *const *users, sk_arena_t *arena, sk_user_state_t *out)
+{
+    sk_store_hash_t *h = sk_arena_calloc(arena, n + 1, sizeof(*h));
+    int rc;
+    if (!h)
+        return SK_ENOMEM;
+    if ((rc = sk_store_read_users(store, n, partitions, users, arena, h)) != 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        sk_state_field_t *f = sk_arena_calloc(arena, h[i].n_fields + 1, sizeof(*f));
+        const char *u = sk_arena_strdup(arena, users[i]);
+        if (!f || !u)
+            return SK_ENOMEM;
+        for (size_t k = 0; k < h[i].n_fields; k++)
+            f[k] = (sk_state_field_t){h[i].fields[k].name, h[i].fields[k].name_len,
+                                      h[i].fields[k].value, h[i].fields[k].value_len};
+        if ((rc = sk_state_parse(arena, u, f, h[i].n_fields, &out[i], NULL)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int sk_load_user(sk_store_t *store, int32_t partition, const char *user, sk_arena_t *arena,
+                 sk_user_state_t *out)
+{
+    return sk_load_users(store, 1, &partition, &user, arena, out);
+}
+
+int sk_load_oncall(sk_store_t *store, int32_t n_partitions, sk_oncall_view_t *view)
+{
+    sk_store_oncall_field_t *fields;
+    size_t n;
+    int rc;
+    if ((rc = sk_store_oncall_read(store, n_partitions, view->rotations, view->n_rotations,
+                                   view->arena, &fields, &n)) != 0)
+        return rc;
+    sk_oncall_op_t *ops = sk_arena_calloc(view->arena, n + 1, sizeof(*ops));
+    if (!ops)
+        return SK_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        ops[i] = (sk_oncall_op_t){fields[i].rotation, fields[i].field, fields[i].value};
+    return sk_oncall_view_apply(view, ops, n);
+}
