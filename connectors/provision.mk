@@ -45,4 +45,4 @@ provision: build/bin/shiftkey-provision
 connectors: build/bin/shiftkey-provision
 
 deps: provision-deps
-test-build: build/test/bin/provision/shiftkey-provision
+test-build: build/test/bin/provision/shiftkey-provision build/test/bin/provision/test_prov_unit

@@ -4,7 +4,9 @@
 # through the CLI, so you can watch GRANTs at shift start and REVOKEs at shift
 # end (one of them fired by the durable timer, with no end event at all);
 # then an access request approved from the CLI: request, open task, approval,
-# GRANT held by the request, REVOKE when its 10 s are over.
+# GRANT held by the request, REVOKE when its 10 s are over. With PostgreSQL
+# on the machine, shiftkey-provision applies the demo app's commands to a
+# private server and psql shows the role memberships (demo-provision.sh).
 # SHIFTKEY_DEMO_KEEP=1 keeps everything running after the demo (Ctrl-C stops).
 set -eu
 cd "$(dirname "$0")/.."
@@ -21,6 +23,7 @@ free_port() {
 REDIS_PORT=$(free_port)
 pids=""
 cleanup() {
+    prov_cleanup 2>/dev/null || true
     pkill -f "watch commands --bootstrap-file $BOOT" 2>/dev/null || true
     for p in $pids; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
@@ -28,6 +31,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 say() { printf '\n\033[1m--- %s\033[0m\n' "$*"; }
+. scripts/demo-provision.sh # PostgreSQL + shiftkey-provision: prov_start, prov_show
 
 say "starting redis-server on 127.0.0.1:$REDIS_PORT (data in $RUN, not persisted)"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$RUN" \
@@ -55,12 +59,15 @@ say "following the commands topic, as a provisioner would (shiftkey watch comman
 pids="$! $pids" # stopped newest first
 sleep 2
 
+prov_start
+
 shift_event() { "$SK" shift "$@" --bootstrap-file "$BOOT" | sed 's/^/    [cli] /'; }
 
 say "alice's shift in demo-primary starts now and ends in 20 s"
 shift_event started --user alice@example.com --rotation demo-primary --id pd-alice-1 \
     --start now --end +20s
 sleep 3
+prov_show "while alice is on call: she holds demo/console and demo/deploy"
 say "bob is scheduled in demo-secondary from +4 s to +14 s (granted when it starts)"
 shift_event scheduled --user bob@example.com --rotation demo-secondary --id og-bob-1 \
     --start +4s --end +14s
@@ -72,6 +79,8 @@ sleep 4
 say "alice's demo-primary shift ends early (handover): only what demo-secondary does not cover is revoked"
 shift_event ended --user alice@example.com --rotation demo-primary --id pd-alice-1 \
     --start -9s --end now
+sleep 1
+prov_show "after the handover: demo/deploy revoked, demo/console still held by demo-secondary"
 say "carol's shift comes from an iCalendar feed, read by the iCal connector (shiftkey-ical)"
 ICAL="$BIN/shiftkey-ical --once --rotation demo-primary --state $RUN/ical.state --bootstrap-file $BOOT --url $RUN/demo.ics"
 rm -f "$RUN/ical.state"
@@ -103,6 +112,7 @@ say "dave's grant in Redis, held by the request (shiftkey grants dave@example.co
 "$SK" grants dave@example.com --redis "127.0.0.1:$REDIS_PORT" | sed 's/^/    [cli] /'
 say "no more events: dave's 10 s grant ends by the durable timer"
 sleep 10
+prov_show "now that nobody is on call: every membership taken away"
 say "state left in Redis (redis-cli --scan --pattern 'sk:*'):"
 redis-cli -p "$REDIS_PORT" --scan --pattern 'sk:*' | sort | sed 's/^/    /'
 if [ "${SHIFTKEY_DEMO_KEEP:-0}" = 1 ]; then

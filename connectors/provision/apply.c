@@ -271,15 +271,21 @@ static void reconcile_object(sk_prov_rt_t *rt, const char *object)
     }
     /* the other way: held in the state, gone from the target (removed by hand) */
     for (size_t i = 0; i < rt->state.n_grants; i++) {
-        const sk_prov_grant_t *g = &rt->state.grants[i];
+        sk_prov_grant_t *g = &rt->state.grants[i];
         const char *o = sk_prov_object(rt, g->ent);
         int found = 0;
-        for (size_t k = 0; o && strcmp(o, object) == 0 && k < have.n && !found; k++)
+        if (!o || strcmp(o, object) != 0)
+            continue;
+        for (size_t k = 0; k < have.n && !found; k++)
             found = strcmp(have.v[k], g->member) == 0;
-        if (o && strcmp(o, object) == 0 && !found)
-            SK_INFO("%s: reconcile: %s of %s (%s) is no longer on the target (removed by "
-                    "hand?); not given again",
-                    rt->provisioner, g->ent, g->user, g->member);
+        if (found || g->missing_logged) {
+            g->missing_logged = !found;
+            continue;
+        }
+        g->missing_logged = true; /* said once, not at every run */
+        SK_INFO("%s: reconcile: %s of %s (%s) is no longer on the target (removed by "
+                "hand?); not given again",
+                rt->provisioner, g->ent, g->user, g->member);
     }
 out:
     sk_prov_names_fini(&have);

@@ -230,7 +230,9 @@ int sk_prov_secret(const sk_prov_conf_t *c, sk_prov_section_t s, const char *nam
                 fclose(f);
             return -1;
         }
-        if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
+        /* group-readable is fine (Kubernetes mounts secrets 0440 for the fsGroup);
+         * world access or a group that may write is not */
+        if (sb.st_mode & (S_IRWXO | S_IWGRP)) {
             sk_prov_conf_error(c, line, "%s %s: readable by others (mode %03o); chmod 600 it",
                                kfile, path, (unsigned)(sb.st_mode & 0777));
             fclose(f);

@@ -153,6 +153,7 @@ typedef struct sk_prov_grant {
     char command_id[33];       /* the GRANT or EXTEND that set expires_at */
     sk_ms_t expires_at_ms;
     sk_ms_t retry_at_ms; /* in memory only: next try of a failed local expiry */
+    bool missing_logged; /* in memory only: reconciliation said it is gone from the target */
 } sk_prov_grant_t;
 
 /* A command answered for good (de-duplication by command id). */
@@ -211,9 +212,8 @@ typedef struct sk_prov_opts {
     const char *commands_topic, *results_topic;
     const char *const *kafka_props; /* "name=value" */
     size_t n_kafka_props;
-    sk_ms_t reconcile_interval_ms; /* 0: only at start */
-    const char *metrics_addr;      /* "127.0.0.1:9464", or NULL */
-    bool check_only;               /* --check: load, check the target, exit */
+    const char *metrics_addr; /* "127.0.0.1:9464", or NULL */
+    bool check_only;          /* --check: load, check the target, exit */
 } sk_prov_opts_t;
 
 /*

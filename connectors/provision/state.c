@@ -78,6 +78,7 @@ int sk_prov_state_set_grant(sk_prov_state_t *st, const char *user, const char *e
     snprintf(g->command_id, sizeof(g->command_id), "%s", command_id);
     g->expires_at_ms = expires_at_ms;
     g->retry_at_ms = 0;
+    g->missing_logged = false;
     return 0;
 nomem:
     free(m);
