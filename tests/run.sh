@@ -57,6 +57,7 @@ for t in build/test/bin/connectors/test_*; do
     [ -x "$t" ] && run_part "connectors-$(basename "$t")" "$t"
 done
 run_part connectors-blackbox /usr/bin/python3 tests/connectors/test_connectors.py
+run_part provision-unit build/test/bin/provision/test_prov_unit
 run_part provision-blackbox /usr/bin/python3 tests/provision/test_provision.py
 for t in tests/blackbox/test_*.sh; do
     [ -f "$t" ] && run_part "blackbox-$(basename "$t" .sh)" sh "$t"

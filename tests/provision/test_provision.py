@@ -68,14 +68,20 @@ class HookHandler(http.server.BaseHTTPRequestHandler):
                                 hashlib.sha256).hexdigest()
         ok = hmac.compare_digest(want, self.headers.get("X-Shiftkey-Signature", "")) and \
             abs(time.time() - int(ts or 0)) < 300
+        doc = json.loads(body)
         with Hook.lock:
-            Hook.requests.append((dict(self.headers), json.loads(body), ok))
+            Hook.requests.append((dict(self.headers), doc, ok))
             fail = Hook.fail_next > 0
             Hook.fail_next -= 1 if fail else 0
         status = 503 if fail else (200 if ok else 401)
+        reply = b'{"message": "done by the test receiver"}'
+        if doc["user"].startswith("frank"):  # the receiver's own verdict
+            reply = b'{"result": "WONT_PROVISION", "message": "frank has no account here"}'
+        if doc["user"].startswith("gus"):  # refused: not retried
+            status, reply = 403, b"forbidden"
         self.send_response(status)
         self.end_headers()
-        self.wfile.write(b'{"message": "done by the test receiver"}' if status == 200 else b"no")
+        self.wfile.write(reply if status == 200 else b"no" if status != 403 else reply)
 
     def log_message(self, *a):
         pass
@@ -175,9 +181,11 @@ def exec_script(tmp):
     with open(path, "w") as f:
         f.write("#!/bin/sh\n"
                 "[ -e %s/exec.down ] && { echo 'backend down'; exit 75; }\n"
+                "echo \"$SHIFTKEY_COMMAND_ID\" >> %s/exec.starts\n"
+                "[ \"$SHIFTKEY_PRINCIPAL\" = slowpoke ] && sleep 4\n"
                 "echo \"$SHIFTKEY_ACTION $SHIFTKEY_CAUSE $SHIFTKEY_USER $SHIFTKEY_PRINCIPAL "
                 "$SHIFTKEY_ENTITLEMENT $SHIFTKEY_OBJECT $SHIFTKEY_COMMAND_ID $SHIFTKEY_SECRET\" "
-                ">> %s/exec.log\necho \"ok: $SHIFTKEY_ACTION\"\n" % (tmp, tmp))
+                ">> %s/exec.log\necho \"ok: $SHIFTKEY_ACTION\"\n" % (tmp, tmp, tmp))
     os.chmod(path, 0o755)
     return path
 
@@ -278,8 +286,9 @@ sh/run = runners
 """.format(tmp=tmp, script=exec_script(tmp)), env={"EXEC_SECRET": "s3cret"})
         provs = [p_pg, p_ldap, p_hook, p_exec]
         mport = provfx.free_port()
-        started = [p_pg.start(boot, "--metrics", "127.0.0.1:%d" % mport)] + \
-            [p.start(boot) for p in provs[1:]]
+        short = ("--kafka-config", "consumer:session.timeout.ms=6000")  # SIGKILLed below
+        started = [p_pg.start(boot, "--metrics", "127.0.0.1:%d" % mport), p_ldap.start(boot),
+                   p_hook.start(boot), p_exec.start(boot, *short)]
         if not check("four provisioners started", all(started),
                      "\n".join(p.text() for p in provs)):
             return
@@ -424,6 +433,48 @@ sh/run = runners
         check("/metrics of the first PostgreSQL provisioner answered",
               "shiftkey_prov_results_total{result=\"provisioned\"}" in out or
               p_pg.proc.returncode is not None, out)
+
+        # ---- answers of the webhook receiver and the program ----
+        def produce_grant(user, app, ent):
+            cid_ = uuid.uuid4().hex
+            now_ = int(time.time() * 1000)
+            env.produce(T_COMMANDS, user, skwire.encode("command", {
+                "command_id": cid_, "action": "GRANT", "user": user, "app": app,
+                "entitlement": ent, "resource": "", "permission": "", "expires_at": now_ + 600000,
+                "issued_at": now_, "reason": "test", "emergency": False, "sources": []}))
+            return cid_
+        c1 = produce_grant("frank@example.com", "hook", "deploy")
+        r1 = wait_until(lambda: results(env, c1), 20)
+        check("webhook: the receiver's own verdict in a 2xx body → WONT_PROVISION with its message",
+              r1 and r1[0]["rec"]["result"] == "WONT_PROVISION"
+              and r1[0]["rec"]["message"] == "frank has no account here", r1)
+        c2 = produce_grant("gus@example.com", "hook", "deploy")
+        r2 = wait_until(lambda: results(env, c2), 20)
+        check("webhook: a 403 → FAILED, not retryable, not tried again",
+              r2 and r2[0]["rec"]["result"] == "FAILED" and r2[0]["rec"]["retryable"] is False
+              and "HTTP 403" in r2[0]["rec"]["message"]
+              and len(hook_requests("GRANT", "gus@example.com")) == 1, r2)
+        open(os.path.join(tmp, "exec.down"), "w").close()
+        c3 = produce_grant("gina@example.com", "sh", "run")
+        r3 = wait_until(lambda: results(env, c3), 20)
+        check("exec: exit 75 → FAILED retryable with the program's first line",
+              r3 and r3[0]["rec"]["result"] == "FAILED" and r3[0]["rec"]["retryable"] is True
+              and "exited 75: backend down" in r3[0]["rec"]["message"], r3)
+        os.unlink(os.path.join(tmp, "exec.down"))
+
+        # ---- killed mid-command: not committed, so applied again after the restart ----
+        c4 = produce_grant("slowpoke@example.com", "sh", "run")
+        starts = lambda: open(os.path.join(tmp, "exec.starts")).read().split().count(c4)  # noqa
+        wait_until(lambda: starts() == 1, 20)
+        p_exec.proc.kill()
+        p_exec.proc.wait(10)
+        check("the provisioner SIGKILLed while applying: no result yet", not results(env, c4))
+        check("restarted", p_exec.start(boot, *short))
+        r4 = wait_until(lambda: results(env, c4), 40)
+        check("after the restart the uncommitted command is applied again and answered once "
+              "(offset committed only after the result)",
+              r4 and len(r4) == 1 and r4[0]["rec"]["result"] == "PROVISIONED" and starts() == 2,
+              (r4, starts()))
 
         # ---- the engine stopped: the provisioner still ends access at expires_at ----
         env.cli("shift", "started", "--user", "carol@example.com", "--rotation", "prov-primary",
