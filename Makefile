@@ -101,6 +101,9 @@ build/test/bin/integration/%: build/test/tests/integration/%.o $(TESTLIB_OBJ) bu
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_LDFLAGS) $^ $(PKG_LIBS) -o $@
 
+# an sk_arena_sprintf failpoint for the allocation-failure test of the deciders
+build/test/bin/unit/test_decide_request: TEST_LDFLAGS += -Wl,--wrap=sk_arena_sprintf
+
 test-build: $(TEST_BINS) $(BINS)
 
 # The whole suite: unit, integration (mock Kafka over TCP + real redis-server),

@@ -4,8 +4,8 @@
 Looks in the repository's text files (C sources, scripts, Markdown, YAML)
 for names of our own files: a path under one of the top folders
 (engine/decide/state.h, schemas/command.avsc, docs/reliability.md; rule
-file names are examples and are not checked) or a bare
-C file name (decide.c, store.h). Each must name a file in the repository;
+file names are examples and are not checked), a file of an engine layer
+(decide/state.h) or a bare C file name (shift.c, store.h). Each must name a file in the repository;
 templates (NAME, FOO) and build outputs are skipped. Ends with
 "N passed, N failed"; prints each stale name as file:line: name.
 """
@@ -16,6 +16,7 @@ import sys
 
 PATH = re.compile(r"(?<![\w./-])((?:engine|connectors|tests|schemas|docs|scripts|bench|helm)"
                   r"/[\w./-]*\w)")
+LAYER = re.compile(r"(?<![\w./-])((?:base|codec|rules|decide|pipeline|cli)/[\w-]+\.[ch])\b")
 BARE = re.compile(r"(?<![\w./<\"-])([a-z][a-z0-9_]*\.[ch])\b")
 TEXT = (".c", ".h", ".py", ".sh", ".md", ".mk", ".yaml", ".tpl", "Makefile")
 
@@ -47,6 +48,9 @@ def main():
                 if any(h.startswith(ref) for h in have):
                     continue  # a prefix: "tests/unit/test_", "tests/chaos/mock_broker"
                 stale.append(f"{f}:{no}: {ref}")
+            for m in LAYER.finditer(line):
+                if "engine/" + m.group(1) not in have:
+                    stale.append(f"{f}:{no}: {m.group(1)} (under engine/)")
             for m in BARE.finditer(line):
                 ref = m.group(1)
                 if ref in names or ref in ("x.c", "a.c", "b.c"):

@@ -14,9 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Longest free text (reason, resource, permission, topic), bytes. */
-#define SK_TEXT_MAX 4096
-
 /* How a string field is checked. */
 typedef enum text_rule {
     TEXT_ANY,         /* 0..SK_TEXT_MAX bytes, no NUL */

@@ -13,6 +13,11 @@
 
 #include "base/sk.h"
 
+/* Longest free text a record may carry (a reason, a message, a comment,
+ * resource, permission, topic), in bytes: the decoders refuse longer ones
+ * (decode.c), so whatever makes a record bounds its text to this. */
+#define SK_TEXT_MAX 4096
+
 /* ---- input: shiftkey.schedule.v1 (schemas/schedule_event.avsc) ---- */
 
 typedef enum sk_shift_event_type {

@@ -11,7 +11,8 @@
  * Events (each audited with its actor; comments and justifications go to
  * the audit trace, never to state): CREATED (an entitlement, or a whole
  * profile: one source per entitlement, each capped), APPROVED / DENIED,
- * CANCELLED, DURATION_CHANGED, ESCALATED, and, in decide_actions.c,
+ * CANCELLED, DURATION_CHANGED, ESCALATED (request.c), and, in
+ * request_actions.c,
  * COMMENTED, REMINDER_SENT, REASSIGNED, PROCESS_NOW, RESTARTED, HARD_RESET,
  * POLICY_CHANGED, STEP_SKIPPED, DELETED and the revocation proposals
  * (REVOCATION_PROPOSED, then REVOCATION_CONFIRMED / _DENIED by assignees of
@@ -37,7 +38,7 @@
  * the policy of, skip a step of, delete or cancel any request or revocation
  * proposal. A rule set without this group has no administrators (the
  * secure default): those actions are then open only to whom the action
- * names besides administrators (see each action in decide_actions.c).
+ * names besides administrators (see each action in request_actions.c).
  */
 #define SK_ADMIN_GROUP "shiftkey-admins"
 
@@ -70,8 +71,9 @@ typedef struct sk_request_decision {
  * sk_decide_request — decides one request event for the subject whose
  * state is `state` (not modified; state->user must be the event's subject).
  * Everything in *out is allocated from `arena` and borrows strings from
- * `in`, `state` and `rules`. Returns 0 (also for rejected or refused
- * events), or SK_ENOMEM.
+ * `in`, `state` and `rules`; free text is bounded as in sk_decide. Returns
+ * 0 (also for rejected or refused events), or SK_ENOMEM: an allocation
+ * failure is never a refusal.
  */
 int sk_decide_request(const sk_rules_t *rules, const sk_request_input_t *in,
                       const sk_user_state_t *state, sk_arena_t *arena,
@@ -109,7 +111,8 @@ typedef struct sk_result_input {
  *     retries). FAILED with retryable set, for a GRANT / EXTEND that the
  *     user's sources still call for, schedules a retry ("r:" field,
  *     audited "retry_scheduled"; the retries themselves are made by
- *     sk_decide_retries on the user's timer, decide.h). Otherwise FAILED /
+ *     the closing steps of the user's next decisions, followups.h).
+ *     Otherwise FAILED /
  *     WONT_PROVISION are audited "provisioning_failed" and open a
  *     PROVISIONING task without assignees (request_id "", target
  *     "command:<command_id>") whose reason names the command and the

@@ -27,12 +27,12 @@
  * A revocation proposal (rkind R) is OPEN while its revocation_policy
  * runs, APPROVED once confirmed (the access was taken) and DENIED when
  * refused (the access stays). Closed requests and proposals are dropped
- * SK_SHIFT_MEMORY_MS after their last update (decide.h, sk_decide_prune).
+ * SK_SHIFT_MEMORY_MS after their last update (followups.h, sk_decide_prune).
  *
  * For a request, `assignees` are who may act now: the reviewers of the
  * current step (OPEN), or the provisioners (PROVISIONING). Task ids are not
- * stored for requests: they are recomputed from the state (decide_request.c,
- * dr_task_id: subject, request id, policy, step, emergency, round, tag), so
+ * stored for requests: they are recomputed from the state (request_ctx.c,
+ * sk_rq_task_id: subject, request id, policy, step, emergency, round, tag), so
  * the PROVISIONING task of a request is known from its q: field alone.
  *
  * "t:" fields are open tasks that belong to no request step: today the
@@ -43,7 +43,7 @@
  *
  * "r:" fields are retries of a command an automatic provisioner answered
  * FAILED (retryable), attempt the retries made so far, next when the next
- * one is due (decide.h, sk_decide_retries). A GRANT or EXTEND is recomputed
+ * one is due (followups.h, sk_decide_retries). A GRANT or EXTEND is recomputed
  * from the sources of ent_key when the retry is due (so a command that a
  * later change superseded is not retried). A REVOKE cannot be recomputed
  * (its sources are gone), so every REVOKE of an automatically provisioned

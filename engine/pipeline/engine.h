@@ -9,9 +9,9 @@
  *                       starts after the offset applied in Redis
  *   codec/decode.c      Avro -> sk_schedule_event_t (and the other inputs),
  *                       validated
- *   decide/decide.c     pure decision: new state, commands, tasks, audit, next
- *                       timer (decide/decide_request.c, decide/decide_result.c
- *                       for the other inputs)
+ *   decide/shift.c      pure decision: new state, commands, tasks, audit, next
+ *                       timer (decide/request.c, decide/result.c for the
+ *                       other inputs)
  *   pipeline/apply.c    loads the users' states (pipeline/load.c), decides,
  *                       encodes the outputs and turns the decision into plain
  *                       writes that pipeline/store.c applies with the outbox

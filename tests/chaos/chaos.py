@@ -221,9 +221,8 @@ def command_summary(cmd):
 
 def task_summary(task):
     """What a task record is matched on. Assignees are compared while the
-    task is open only: a CLOSED review task carries the step's reviewers
-    (engine/decide_request.c dr_task), although schemas/task_event.avsc says
-    "empty once closed"; that is not what this test is about."""
+    task is open only: a CLOSED task carries none (schemas/task_event.avsc,
+    engine/decide/request_ctx.c), and that is not what this test is about."""
     open_ = task["state"] != "CLOSED"
     return (task["request_id"], task["kind"], task["state"], task["outcome"], task["target"],
             task["step"], tuple(task["assignees"]) if open_ else ())

@@ -4,7 +4,7 @@
  *
  * Every input either is refused (SK_EPARSE / SK_EINVAL with a non-empty
  * reason: it becomes a dead letter) or decodes to an event that holds the
- * invariants decide.c relies on (valid ids, type in range, level >= 1, end
+ * invariants decide/shift.c relies on (valid ids, type in range, level >= 1, end
  * open or after start, times >= 0); such an event re-encodes, decodes to
  * the same event, and re-encodes to the same bytes.
  */

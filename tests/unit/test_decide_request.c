@@ -4,6 +4,8 @@
  * auto-approve, caps, two-step reviews, assignees and self-approval,
  * escalation, a request next to an on-call shift, storage round trip.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "decide/decide_request.h"
@@ -536,6 +538,65 @@ static void teardown_all(void)
     sk_arena_fini(&arena);
 }
 
+/* The test binary is linked with -Wl,--wrap=sk_arena_sprintf (Makefile):
+ * the deciders' sk_arena_sprintf calls come here, and the `fail_at`-th of
+ * them (counting from 1; 0: none) fails as when out of memory. */
+static int sprintf_calls, sprintf_fail_at;
+
+char *__wrap_sk_arena_sprintf(sk_arena_t *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+char *__wrap_sk_arena_sprintf(sk_arena_t *a, const char *fmt, ...)
+{
+    va_list ap;
+    if (++sprintf_calls == sprintf_fail_at)
+        return NULL;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *p = n < 0 ? NULL : sk_arena_alloc(a, (size_t)n + 1);
+    if (!p)
+        return NULL;
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+/* An allocation failure is an error, never a decision: whichever string
+ * of the decision cannot be made, sk_decide_request returns SK_ENOMEM or
+ * the decision it makes with memory enough (the "not requestable" refusal
+ * once returned "out of memory" as its reason, audited like any refusal,
+ * and took a failed final message for "requestable"). */
+TEST(an_allocation_failure_is_an_error_never_a_refusal)
+{
+    setup();
+    sk_user_state_t st = {.user = "eve"};
+    sk_request_event_t c = rev(SK_REQ_CREATED, "r3", "eve", "eve", "app/read", HOUR);
+    sk_request_input_t in = {.event = &c, .origin = {"shiftkey.requests.v1", 0, 7},
+                             .now_ms = T0, .n_oncall = 1, .oncall = oncall};
+    sk_request_decision_t want;
+    sprintf_calls = sprintf_fail_at = 0;
+    CHECK_INT(sk_decide_request(rules, &in, &st, &arena, &want), 0);
+    CHECK(want.refused);
+    int n = sprintf_calls;
+    CHECK(n > 2);
+    for (int k = 1; k <= n; k++) {
+        sk_request_decision_t d;
+        sprintf_calls = 0;
+        sprintf_fail_at = k;
+        int rc = sk_decide_request(rules, &in, &st, &arena, &d);
+        if (rc != 0) {
+            CHECK_INT(rc, SK_ENOMEM);
+            continue;
+        }
+        CHECK(d.refused && !d.base.rejected); /* a trace line may be missing, no more */
+        CHECK_STR(d.base.audit.decision, "refused");
+        CHECK_STR(d.refuse_reason, want.refuse_reason);
+        CHECK_STR(d.base.audit.reason, want.base.audit.reason);
+    }
+    sprintf_fail_at = 0;
+}
+
 TEST(zz_cleanup) { teardown_all(); CHECK(1); }
 
 SK_TEST_MAIN(SK_TEST_CASE(self_service_auto_approve_grants_at_once),
@@ -556,4 +617,5 @@ SK_TEST_MAIN(SK_TEST_CASE(self_service_auto_approve_grants_at_once),
              SK_TEST_CASE(request_kinds_rounds_and_open_tasks_survive_storage),
              SK_TEST_CASE(command_task_and_audit_ids_are_deterministic),
              SK_TEST_CASE(a_comment_updates_the_task_and_changes_nothing),
+             SK_TEST_CASE(an_allocation_failure_is_an_error_never_a_refusal),
              SK_TEST_CASE(zz_cleanup))

@@ -575,6 +575,60 @@ TEST(invalid_results_are_rejected)
     CHECK(d.base.rejected);
 }
 
+/* 1 when s is well-formed UTF-8. */
+static bool utf8_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        int n = *p < 0x80 ? 0 : (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2
+                : (*p & 0xF8) == 0xF0 ? 3 : -1;
+        if (n < 0)
+            return false;
+        for (p++; n > 0; n--, p++)
+            if ((*p & 0xC0) != 0x80)
+                return false;
+    }
+    return true;
+}
+
+/* A provisioner's message may take the whole SK_TEXT_MAX the decoder allows;
+ * the task that quotes it behind a prefix must still decode (answer() checks
+ * every task on the wire), so its reason is cut, on a character boundary,
+ * with a marker. The audit reason likewise. */
+TEST(a_longest_message_is_cut_so_that_the_task_still_decodes)
+{
+    setup();
+    char msg[SK_TEXT_MAX + 1];
+    for (size_t i = 0; i + 1 < sizeof(msg); i += 2)
+        memcpy(&msg[i], "\xc3\xa9", 2); /* é, 2 bytes */
+    msg[SK_TEXT_MAX] = '\0';
+    const sk_task_t *t;
+    /* an automatic provisioner's FAILED: a PROVISIONING task without assignees */
+    sk_user_state_t st = {.user = "bob"};
+    sk_request_decision_t d = answer(&st, "0123456789abcdef0123456789abcdef", SK_PROV_FAILED,
+                                     "aws-connector", msg, T0);
+    CHECK_INT(d.base.n_tasks, 1);
+    t = &d.base.tasks[0];
+    CHECK(strlen(t->reason) <= SK_TEXT_MAX);
+    CHECK_CONTAINS(t->reason, "0123456789abcdef0123456789abcdef"); /* the prefix stays */
+    CHECK(utf8_ok(t->reason));
+    CHECK_CONTAINS(t->reason, " [truncated]");
+    CHECK(strlen(d.base.audit.reason) <= SK_TEXT_MAX);
+    CHECK(utf8_ok(d.base.audit.reason));
+    for (size_t i = 0; i < d.base.audit.n_trace; i++)
+        CHECK(strlen(d.base.audit.trace[i]) <= SK_TEXT_MAX);
+    /* a hand provisioner's FAILED on a request's PROVISIONING task */
+    sk_user_state_t bob = {.user = "bob"};
+    const char *task = provisioning_task(&bob, "h9", "app/byhand");
+    d = answer(&bob, task, SK_PROV_FAILED, "ann", msg, T0 + MIN);
+    CHECK_INT(d.base.n_tasks, 1);
+    CHECK(strlen(d.base.tasks[0].reason) <= SK_TEXT_MAX);
+    CHECK(utf8_ok(d.base.tasks[0].reason));
+    /* short text is left alone */
+    d = answer(&bob, task, SK_PROV_FAILED, "ann", "LDAP down", T0 + 2 * MIN);
+    CHECK(strstr(d.base.tasks[0].reason, "[truncated]") == NULL);
+}
+
 TEST(zz_cleanup)
 {
     sk_rules_destroy(rules);
@@ -597,4 +651,5 @@ SK_TEST_MAIN(SK_TEST_CASE(an_approved_hand_provisioned_request_opens_a_provision
              SK_TEST_CASE(a_retry_stops_when_confirmed_or_superseded),
              SK_TEST_CASE(a_failed_revoke_is_retried_until_confirmed_or_granted_again),
              SK_TEST_CASE(invalid_results_are_rejected),
+             SK_TEST_CASE(a_longest_message_is_cut_so_that_the_task_still_decodes),
              SK_TEST_CASE(zz_cleanup))

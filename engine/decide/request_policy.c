@@ -1,52 +1,30 @@
 /*
- * decide_policy.c — running a request's frozen policy (decide_request.h,
+ * request_policy.c — running a request's frozen policy (decide_request.h,
  * docs/requests-design.md "The decision"): conditions evaluated on the
  * subject's state, reviewers resolved from the directory and the
  * pre-resolved on-call lists, and what happens when every step passed —
  * the grant sources (one per entitlement of a profile, each capped), a
  * PROVISIONING task for hand-provisioned entitlements, or, for a
  * revocation proposal, the removal of every source of the entitlement.
- * Pure; shared state and helpers in decide_request_internal.h.
+ * Pure; below it only request_ctx.c and the common files.
  */
-#include "decide/decide_request_internal.h"
+#include "decide/request_policy.h"
 
 #include <string.h>
 
+#include "decide/followups.h"
 #include "rules/expr.h"
-
-/* ---- who the requester is ---- */
-
-int dr_on_call(const dr_ctx_t *c, const char *rotation_id)
-{
-    sk_ms_t now = c->in->now_ms;
-    for (size_t i = 0; i < c->old->n_shifts; i++) {
-        const sk_shift_t *sh = &c->old->shifts[i];
-        if (sh->status == SK_SHIFT_STATUS_OPEN && strcmp(sh->rotation, rotation_id) == 0 &&
-            sh->start_ms <= now && (sh->end_ms == SK_MS_NONE || now < sh->end_ms))
-            return 1;
-    }
-    return 0;
-}
 
 static int cb_on_call(void *user, const char *rotation_id)
 {
-    return dr_on_call(user, rotation_id);
+    return sk_rq_on_call(user, rotation_id);
 }
 
 static int cb_in_group(void *user, const char *group_id)
 {
-    const dr_ctx_t *c = user;
+    const sk_rq_ctx_t *c = user;
     const sk_group_t *g = sk_rules_group(c->rules, group_id);
     return c->requester && g && sk_rules_in_group(c->requester, g);
-}
-
-/* NULL when requestable now, else why not. */
-
-const sk_request_settings_t *dr_settings(const dr_ctx_t *c, const sk_request_state_t *rq)
-{
-    if (rq->target_kind == SK_TARGET_PROFILE)
-        return sk_rules_profile_request_settings(c->rules, rq->target);
-    return sk_rules_request_settings(c->rules, rq->target);
 }
 
 /* ---- reviewers and provisioners ---- */
@@ -56,7 +34,7 @@ static void add_id(const char **ids, size_t *n, const char *id, const char *requ
 {
     if (!self_ok && strcmp(id, requester) == 0)
         return;
-    if (!dr_has_id(ids, *n, id))
+    if (!sk_decide_has_id(ids, *n, id))
         ids[(*n)++] = id;
 }
 
@@ -68,7 +46,7 @@ static void add_group(const char **ids, size_t *n, const sk_group_t *g, const ch
 }
 
 /* The app of the entitlement a step is about (NULL for profiles). */
-static const sk_app_t *target_app(dr_ctx_t *c)
+static const sk_app_t *target_app(sk_rq_ctx_t *c)
 {
     const sk_entitlement_t *ent = c->rq->target_kind == SK_TARGET_ENTITLEMENT
                                       ? sk_rules_entitlement(c->rules, c->rq->target)
@@ -76,7 +54,7 @@ static const sk_app_t *target_app(dr_ctx_t *c)
     return ent ? sk_rules_app(c->rules, ent->app) : NULL;
 }
 
-int dr_reviewers(dr_ctx_t *c, const sk_reviewers_t *rv, const char ***out, size_t *n_out)
+int sk_rq_reviewers(sk_rq_ctx_t *c, const sk_reviewers_t *rv, const char ***out, size_t *n_out)
 {
     const char *me = c->old->user;
     bool self = rv->allow_self_approval != 0;
@@ -110,28 +88,10 @@ int dr_reviewers(dr_ctx_t *c, const sk_reviewers_t *rv, const char ***out, size_
     return 0;
 }
 
-const char **dr_provisioners(sk_arena_t *arena, const sk_request_settings_t *set, size_t *n_out)
-{
-    size_t cap = 1, n = 0;
-    for (size_t i = 0; i < set->n_provisioners; i++)
-        cap += set->provisioners[i].group ? set->provisioners[i].group->n_members : 1;
-    const char **ids = sk_arena_calloc(arena, cap, sizeof(*ids));
-    if (!ids)
-        return NULL;
-    for (size_t i = 0; i < set->n_provisioners; i++) {
-        const sk_principal_t *p = &set->provisioners[i];
-        if (p->person)
-            add_id(ids, &n, p->person->id, "", true);
-        add_group(ids, &n, p->group, "", true);
-    }
-    *n_out = n;
-    return ids;
-}
-
 /* ---- every step passed: grant, provision by hand, or revoke ---- */
 
 /* Adds (or replaces) a source in the new source table. */
-static int push_source(dr_ctx_t *c, const sk_grant_source_t *s)
+static int push_source(sk_rq_ctx_t *c, const sk_grant_source_t *s)
 {
     for (size_t i = 0; i < c->n_sources; i++) {
         sk_grant_source_t *o = &c->sources[i];
@@ -155,7 +115,7 @@ static int push_source(dr_ctx_t *c, const sk_grant_source_t *s)
     return 0;
 }
 
-int dr_grant_now(dr_ctx_t *c)
+int sk_rq_grant_now(sk_rq_ctx_t *c)
 {
     sk_request_state_t *rq = c->rq;
     const sk_entitlement_t *one = NULL;
@@ -172,23 +132,23 @@ int dr_grant_now(dr_ctx_t *c)
         n = 1;
     }
     if (n == 0)
-        return dr_close_request(c, SK_REQUEST_DENIED, SK_TASK_DENIED, "denied",
+        return sk_rq_close_request(c, SK_REQUEST_DENIED, SK_TASK_DENIED, "denied",
                                 sk_arena_sprintf(c->arena, "%s '%s' is no longer in the rules",
                                                  rq->target_kind == SK_TARGET_PROFILE
                                                      ? "profile" : "entitlement",
                                                  rq->target));
     for (size_t i = 0; i < n; i++) {
-        sk_ms_t dur = dr_ms_min(rq->duration_ms, ents[i]->max_duration_ms);
+        sk_ms_t dur = sk_decide_ms_min(rq->duration_ms, ents[i]->max_duration_ms);
         sk_grant_source_t s = {.ent_key = ents[i]->key,
                                .kind = rq->emergency ? SK_SOURCE_EMERGENCY : SK_SOURCE_REQUEST,
                                .id = rq->id, .rotation = "",
-                               .expires_ms = dr_ms_add(c->in->now_ms, dur)};
+                               .expires_ms = sk_decide_ms_add(c->in->now_ms, dur)};
         if (push_source(c, &s))
             return SK_ENOMEM;
         longest = dur > longest ? dur : longest;
         if (dur < rq->duration_ms)
-            dr_trace(c, sk_arena_sprintf(c->arena, "duration %s capped to the maximum %s of '%s'",
-                                         dr_fmt_dur(c, rq->duration_ms), dr_fmt_dur(c, dur),
+            sk_rq_trace(c, sk_arena_sprintf(c->arena, "duration %s capped to the maximum %s of '%s'",
+                                         sk_decide_fmt_dur(c->arena, rq->duration_ms), sk_decide_fmt_dur(c->arena, dur),
                                          ents[i]->key));
     }
     rq->status = SK_REQUEST_APPROVED;
@@ -199,25 +159,25 @@ int dr_grant_now(dr_ctx_t *c)
     if (prof)
         c->reason = sk_arena_sprintf(c->arena, "request '%s' approved (policy '%s'): %zu "
                                                "entitlement(s) of profile '%s' for up to %s",
-                                     rq->id, rq->policy, n, prof->id, dr_fmt_dur(c, longest));
+                                     rq->id, rq->policy, n, prof->id, sk_decide_fmt_dur(c->arena, longest));
     else
         c->reason = sk_arena_sprintf(c->arena, "request '%s' approved (policy '%s') for %s",
-                                     rq->id, rq->policy, dr_fmt_dur(c, longest));
-    dr_trace(c, c->reason);
+                                     rq->id, rq->policy, sk_decide_fmt_dur(c->arena, longest));
+    sk_rq_trace(c, c->reason);
     return 0;
 }
 
 /* Approved, but provisioned by hand: a PROVISIONING task for the
  * provisioners; the grant source waits for their PROVISIONED result. */
-static int start_provisioning(dr_ctx_t *c, const sk_request_settings_t *set)
+static int start_provisioning(sk_rq_ctx_t *c, const sk_request_settings_t *set)
 {
     sk_request_state_t *rq = c->rq;
     size_t n = 0;
-    const char **ids = dr_provisioners(c->arena, set, &n);
+    const char **ids = sk_decide_provisioners(c->arena, set, &n);
     if (!ids)
         return SK_ENOMEM;
     if (n == 0)
-        return dr_close_request(c, SK_REQUEST_DENIED, SK_TASK_DENIED, "denied",
+        return sk_rq_close_request(c, SK_REQUEST_DENIED, SK_TASK_DENIED, "denied",
                                 sk_arena_sprintf(c->arena, "denied: nobody can provision '%s' "
                                                            "(%s names no person)",
                                                  rq->target, set->declared_in));
@@ -231,12 +191,12 @@ static int start_provisioning(dr_ctx_t *c, const sk_request_settings_t *set)
     c->reason = sk_arena_sprintf(c->arena, "request '%s' approved (policy '%s'); '%s' is "
                                            "provisioned by hand: waiting for a provisioner (%s)",
                                  rq->id, rq->policy, rq->target, ids[0]);
-    dr_trace(c, c->reason);
-    return dr_task(c, SK_TASK_PROVISIONING, SK_TASK_CREATED, SK_TASK_OUTCOME_NONE, c->reason);
+    sk_rq_trace(c, c->reason);
+    return sk_rq_task(c, SK_TASK_PROVISIONING, SK_TASK_CREATED, SK_TASK_OUTCOME_NONE, c->reason);
 }
 
 /* A confirmed revocation: every source of the entitlement goes. */
-static int revoke_now(dr_ctx_t *c)
+static int revoke_now(sk_rq_ctx_t *c)
 {
     sk_request_state_t *rq = c->rq;
     size_t k = 0, gone = 0;
@@ -259,19 +219,19 @@ static int revoke_now(dr_ctx_t *c)
                      : sk_arena_sprintf(c->arena, "revocation '%s' confirmed (policy '%s'): '%s' "
                                                   "was no longer held",
                                         rq->id, rq->policy, rq->target);
-    dr_trace(c, c->reason);
+    sk_rq_trace(c, c->reason);
     return 0;
 }
 
-static int all_steps_passed(dr_ctx_t *c)
+static int all_steps_passed(sk_rq_ctx_t *c)
 {
     sk_request_state_t *rq = c->rq;
     if (rq->kind == SK_REQUEST_KIND_REVOCATION)
         return revoke_now(c);
-    const sk_request_settings_t *set = dr_settings(c, rq);
+    const sk_request_settings_t *set = sk_rq_settings(c, rq);
     if (set && set->provisioning == SK_PROVISIONING_MANUAL) {
         if (rq->target_kind == SK_TARGET_PROFILE)
-            return dr_close_request(c, SK_REQUEST_DENIED, SK_TASK_DENIED, "denied",
+            return sk_rq_close_request(c, SK_REQUEST_DENIED, SK_TASK_DENIED, "denied",
                                     sk_arena_sprintf(c->arena, "profile '%s' is provisioned by "
                                                                "hand: a whole profile cannot be "
                                                                "requested, request its "
@@ -279,21 +239,21 @@ static int all_steps_passed(dr_ctx_t *c)
                                                      rq->target));
         return start_provisioning(c, set);
     }
-    return dr_grant_now(c);
+    return sk_rq_grant_now(c);
 }
 
 /* ---- running the policy ---- */
 
 /* Waits at reviewers step st of c->rq (assignees resolved). */
-static int wait_at(dr_ctx_t *c, const sk_policy_step_t *st, bool rerun, bool reassigned)
+static int wait_at(sk_rq_ctx_t *c, const sk_policy_step_t *st, bool rerun, bool reassigned)
 {
     sk_request_state_t *rq = c->rq;
     c->word = "pending";
     c->reason = sk_arena_sprintf(c->arena, "waiting for %d approval(s) at step %d of policy '%s'",
                                  st->reviewers.approvals, rq->step + 1, rq->policy);
-    dr_trace(c, c->reason);
+    sk_rq_trace(c, c->reason);
     sk_task_state_t ts = !rerun ? SK_TASK_CREATED : reassigned ? SK_TASK_ASSIGNED : SK_TASK_UPDATED;
-    return dr_task(c, dr_task_kind(rq), ts, SK_TASK_OUTCOME_NONE, c->reason);
+    return sk_rq_task(c, sk_rq_task_kind(rq), ts, SK_TASK_OUTCOME_NONE, c->reason);
 }
 
 /* 1 when both lists hold the same ids (in any order). */
@@ -302,7 +262,7 @@ static bool same_ids(const char *const *a, size_t na, const char *const *b, size
     if (na != nb)
         return false;
     for (size_t i = 0; i < na; i++)
-        if (!dr_has_id(b, nb, a[i]))
+        if (!sk_decide_has_id(b, nb, a[i]))
             return false;
     return true;
 }
@@ -310,7 +270,7 @@ static bool same_ids(const char *const *a, size_t na, const char *const *b, size
 /* A reviewers step: resolve, then wait — or, for the step PROCESS_NOW
  * re-runs, keep its approvals and pass when they already suffice.
  * Sets *passed. */
-static int reviewers_step(dr_ctx_t *c, const sk_policy_step_t *st, bool *passed)
+static int reviewers_step(sk_rq_ctx_t *c, const sk_policy_step_t *st, bool *passed)
 {
     sk_request_state_t *rq = c->rq;
     const char **ids;
@@ -319,7 +279,7 @@ static int reviewers_step(dr_ctx_t *c, const sk_policy_step_t *st, bool *passed)
     const char *const *was = (const char *const *)rq->assignees;
     size_t n_was = rq->n_assignees;
     *passed = false;
-    if (dr_reviewers(c, &st->reviewers, &ids, &n))
+    if (sk_rq_reviewers(c, &st->reviewers, &ids, &n))
         return SK_ENOMEM;
     rq->assignees = ids;
     rq->n_assignees = n;
@@ -331,7 +291,7 @@ static int reviewers_step(dr_ctx_t *c, const sk_policy_step_t *st, bool *passed)
         rq->n_approvers = c->n_kept;
         if ((int)rq->n_approvers >= st->reviewers.approvals) {
             *passed = true;
-            return dr_task(c, dr_task_kind(rq), SK_TASK_CLOSED,
+            return sk_rq_task(c, sk_rq_task_kind(rq), SK_TASK_CLOSED,
                            rq->kind == SK_REQUEST_KIND_REVOCATION ? SK_TASK_CONFIRMED
                                                                   : SK_TASK_APPROVED,
                            sk_arena_sprintf(c->arena, "step %d already has %zu approval(s)",
@@ -339,36 +299,36 @@ static int reviewers_step(dr_ctx_t *c, const sk_policy_step_t *st, bool *passed)
         }
     }
     if (n == 0)
-        return dr_close_request(c, SK_REQUEST_DENIED, SK_TASK_DENIED, "denied",
+        return sk_rq_close_request(c, SK_REQUEST_DENIED, SK_TASK_DENIED, "denied",
                                 sk_arena_sprintf(c->arena, "denied: nobody can review step %d of "
                                                            "policy '%s'",
                                                  rq->step + 1, rq->policy));
     return wait_at(c, st, rerun, rerun && !same_ids(was, n_was, ids, n));
 }
 
-int dr_run_steps(dr_ctx_t *c)
+int sk_rq_run_steps(sk_rq_ctx_t *c)
 {
     sk_request_state_t *rq = c->rq;
     const sk_policy_t *pol = sk_rules_policy(c->rules, rq->policy);
     c->changed = true;
     if (!pol)
-        return dr_close_request(c, SK_REQUEST_DENIED, SK_TASK_DENIED, "denied",
+        return sk_rq_close_request(c, SK_REQUEST_DENIED, SK_TASK_DENIED, "denied",
                                 sk_arena_sprintf(c->arena, "policy '%s' is no longer in the rules",
                                                  rq->policy));
     for (; rq->step < (int)pol->n_steps; rq->step++) {
         const sk_policy_step_t *st = &pol->steps[rq->step];
         if (st->kind == SK_STEP_AUTO_APPROVE) {
-            dr_trace(c, sk_arena_sprintf(c->arena, "policy '%s' step %d: auto_approve", pol->id,
+            sk_rq_trace(c, sk_arena_sprintf(c->arena, "policy '%s' step %d: auto_approve", pol->id,
                                          rq->step + 1));
         } else if (st->kind == SK_STEP_CONDITION) {
             sk_expr_ctx_t x = {.user = c, .on_call = cb_on_call, .in_group = cb_in_group,
                                .duration_ms = rq->duration_ms, .emergency = rq->emergency};
             int v = sk_expr_eval(st->condition, &x);
-            dr_trace(c, sk_arena_sprintf(c->arena, "policy '%s' step %d: condition '%s' is %s",
+            sk_rq_trace(c, sk_arena_sprintf(c->arena, "policy '%s' step %d: condition '%s' is %s",
                                          pol->id, rq->step + 1, st->condition_text,
                                          v ? "true" : "false"));
             if (!v)
-                return dr_close_request(c, SK_REQUEST_DENIED, SK_TASK_DENIED, "denied",
+                return sk_rq_close_request(c, SK_REQUEST_DENIED, SK_TASK_DENIED, "denied",
                                         sk_arena_sprintf(c->arena,
                                                          "denied: condition '%s' of policy '%s' "
                                                          "step %d is false",
@@ -385,4 +345,3 @@ int dr_run_steps(dr_ctx_t *c)
     rq->n_approvers = 0;
     return all_steps_passed(c);
 }
-

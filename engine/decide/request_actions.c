@@ -1,6 +1,6 @@
 /*
- * decide_actions.c — the request actions after creation other than the
- * reviews (decide_request.c), each a small transition of the request acted
+ * request_actions.c — the request actions after creation other than the
+ * reviews (request.c), each a small transition of the request acted
  * on, audited with its actor (and comment, in the trace), and revocation
  * proposals:
  *
@@ -27,50 +27,52 @@
  * "Admin" is a member of the SK_ADMIN_GROUP group (decide_request.h). An
  * action a transition abandons the open task of closes it (CANCELLED).
  */
-#include "decide/decide_request_internal.h"
+#include "decide/request_actions.h"
+
+#include "decide/request_policy.h"
 
 #include <string.h>
 
-static bool is_requester(const dr_ctx_t *c)
+static bool is_requester(const sk_rq_ctx_t *c)
 {
     return strcmp(c->ev->actor, c->old->user) == 0;
 }
 
-static bool is_assignee(const dr_ctx_t *c)
+static bool is_assignee(const sk_rq_ctx_t *c)
 {
-    return dr_has_id(c->rq->assignees, c->rq->n_assignees, c->ev->actor);
+    return sk_decide_has_id(c->rq->assignees, c->rq->n_assignees, c->ev->actor);
 }
 
 /* Refuses the event: only `who` may do it. */
-static int refuse_actor(dr_ctx_t *c, const char *who)
+static int refuse_actor(sk_rq_ctx_t *c, const char *who)
 {
-    return dr_refuse(c, sk_arena_sprintf(c->arena, "%s of request '%s' by '%s' refused: only %s "
+    return sk_rq_refuse(c, sk_arena_sprintf(c->arena, "%s of request '%s' by '%s' refused: only %s "
                                                    "may do it",
                                          sk_request_event_type_name(c->ev->type), c->rq->id,
                                          c->ev->actor, who));
 }
 
 /* 1 when the actor is the requester, an assignee or an admin; else refuses. */
-static int involved(dr_ctx_t *c)
+static int involved(sk_rq_ctx_t *c)
 {
-    if (is_requester(c) || is_assignee(c) || dr_is_admin(c, c->ev->actor))
+    if (is_requester(c) || is_assignee(c) || sk_rq_is_admin(c, c->ev->actor))
         return 1;
     refuse_actor(c, "the requester, an assignee or an administrator");
     return 0;
 }
 
 /* COMMENTED / REMINDER_SENT: the open task is UPDATED; nothing changes. */
-static int note(dr_ctx_t *c, const char *word, const char *reason)
+static int note(sk_rq_ctx_t *c, const char *word, const char *reason)
 {
     c->word = word;
     c->reason = reason;
-    dr_trace(c, reason);
-    return dr_task(c, dr_task_kind(c->rq), SK_TASK_UPDATED, SK_TASK_OUTCOME_NONE, reason);
+    sk_rq_trace(c, reason);
+    return sk_rq_task(c, sk_rq_task_kind(c->rq), SK_TASK_UPDATED, SK_TASK_OUTCOME_NONE, reason);
 }
 
-int dr_on_commented(dr_ctx_t *c)
+int sk_rq_on_commented(sk_rq_ctx_t *c)
 {
-    if (!dr_need_open(c, true) || !involved(c))
+    if (!sk_rq_need_open(c, true) || !involved(c))
         return 0;
     const char *text = c->ev->comment && c->ev->comment[0] ? c->ev->comment : NULL;
     return note(c, "commented",
@@ -78,9 +80,9 @@ int dr_on_commented(dr_ctx_t *c)
                                  text ? ": " : "", text ? text : ""));
 }
 
-int dr_on_reminder(dr_ctx_t *c)
+int sk_rq_on_reminder(sk_rq_ctx_t *c)
 {
-    if (!dr_need_open(c, true) || !involved(c))
+    if (!sk_rq_need_open(c, true) || !involved(c))
         return 0;
     return note(c, "reminded",
                 sk_arena_sprintf(c->arena, "reminder sent by '%s' to %zu assignee(s)",
@@ -88,21 +90,21 @@ int dr_on_reminder(dr_ctx_t *c)
 }
 
 /* 1 when `who` may review the step st of c->rq, else refuses. */
-static int allowed_reviewer(dr_ctx_t *c, const sk_policy_step_t *st, const char *who)
+static int allowed_reviewer(sk_rq_ctx_t *c, const sk_policy_step_t *st, const char *who)
 {
     const char **ids;
     size_t n;
     if (strcmp(who, c->old->user) == 0 && !st->reviewers.allow_self_approval) {
-        dr_refuse(c, sk_arena_sprintf(c->arena, "'%s' may not review their own request '%s': "
+        sk_rq_refuse(c, sk_arena_sprintf(c->arena, "'%s' may not review their own request '%s': "
                                                 "step %d of policy '%s' does not allow "
                                                 "self-approval",
                                       who, c->rq->id, c->rq->step + 1, c->rq->policy));
         return 0;
     }
-    if (dr_reviewers(c, &st->reviewers, &ids, &n))
+    if (sk_rq_reviewers(c, &st->reviewers, &ids, &n))
         return -1;
-    if (!dr_has_id(ids, n, who)) {
-        dr_refuse(c, sk_arena_sprintf(c->arena, "'%s' is not an allowed reviewer of step %d of "
+    if (!sk_decide_has_id(ids, n, who)) {
+        sk_rq_refuse(c, sk_arena_sprintf(c->arena, "'%s' is not an allowed reviewer of step %d of "
                                                 "policy '%s'",
                                       who, c->rq->step + 1, c->rq->policy));
         return 0;
@@ -110,20 +112,20 @@ static int allowed_reviewer(dr_ctx_t *c, const sk_policy_step_t *st, const char 
     return 1;
 }
 
-int dr_on_reassigned(dr_ctx_t *c)
+int sk_rq_on_reassigned(sk_rq_ctx_t *c)
 {
     const char *to = c->ev->assignee, *actor = c->ev->actor;
     if (!to || !sk_id_valid(to, strlen(to)))
-        return dr_reject(c, SK_DL_INVALID, "REASSIGNED without a valid assignee");
-    if (!dr_need_open(c, false))
+        return sk_rq_reject(c, SK_DL_INVALID, "REASSIGNED without a valid assignee");
+    if (!sk_rq_need_open(c, false))
         return 0;
     sk_request_state_t *rq = c->rq;
-    const sk_policy_step_t *st = dr_current_step(c);
+    const sk_policy_step_t *st = sk_rq_current_step(c);
     bool assignee = is_assignee(c);
     if (!st)
-        return dr_refuse(c, sk_arena_sprintf(c->arena, "request '%s' waits at no reviewers step",
+        return sk_rq_refuse(c, sk_arena_sprintf(c->arena, "request '%s' waits at no reviewers step",
                                              rq->id));
-    if (!assignee && !dr_is_admin(c, actor))
+    if (!assignee && !sk_rq_is_admin(c, actor))
         return refuse_actor(c, "an assignee of the step or an administrator");
     int ok = allowed_reviewer(c, st, to);
     if (ok <= 0)
@@ -144,36 +146,36 @@ int dr_on_reassigned(dr_ctx_t *c)
     c->reason = sk_arena_sprintf(c->arena, "step %d of request '%s' reassigned %s '%s' to '%s'",
                                  rq->step + 1, rq->id,
                                  assignee ? "from" : "by the administrator", actor, to);
-    dr_trace(c, c->reason);
-    return dr_task(c, dr_task_kind(rq), SK_TASK_ASSIGNED, SK_TASK_OUTCOME_NONE, c->reason);
+    sk_rq_trace(c, c->reason);
+    return sk_rq_task(c, sk_rq_task_kind(rq), SK_TASK_ASSIGNED, SK_TASK_OUTCOME_NONE, c->reason);
 }
 
-int dr_on_process_now(dr_ctx_t *c)
+int sk_rq_on_process_now(sk_rq_ctx_t *c)
 {
-    if (!dr_need_open(c, false) || !involved(c))
+    if (!sk_rq_need_open(c, false) || !involved(c))
         return 0;
     sk_request_state_t *rq = c->rq;
     c->rerun_step = rq->step;
     c->kept_approvers = rq->approvers;
     c->n_kept = rq->n_approvers;
-    dr_trace(c, sk_arena_sprintf(c->arena, "processed now by '%s': step %d of policy '%s' "
+    sk_rq_trace(c, sk_arena_sprintf(c->arena, "processed now by '%s': step %d of policy '%s' "
                                            "evaluated again",
                                  c->ev->actor, rq->step + 1, rq->policy));
-    return dr_run_steps(c);
+    return sk_rq_run_steps(c);
 }
 
 /* The policy a HARD_RESET gives c->rq under the current rules, or NULL
  * after a refusal. */
-static const sk_policy_t *recomputed_policy(dr_ctx_t *c)
+static const sk_policy_t *recomputed_policy(sk_rq_ctx_t *c)
 {
     const sk_request_state_t *rq = c->rq;
-    const sk_request_settings_t *set = dr_settings(c, rq);
+    const sk_request_settings_t *set = sk_rq_settings(c, rq);
     const sk_policy_t *pol = !set ? NULL
                              : rq->kind == SK_REQUEST_KIND_REVOCATION ? set->revocation_policy
                              : rq->emergency ? set->emergency_policy
                                              : set->policy;
     if (!pol)
-        dr_refuse(c, sk_arena_sprintf(c->arena, "the rules (version %s) give '%s' no %s: "
+        sk_rq_refuse(c, sk_arena_sprintf(c->arena, "the rules (version %s) give '%s' no %s: "
                                                 "request '%s' cannot be reset",
                                       sk_rules_version(c->rules), rq->target,
                                       rq->kind == SK_REQUEST_KIND_REVOCATION ? "revocation_policy"
@@ -184,27 +186,27 @@ static const sk_policy_t *recomputed_policy(dr_ctx_t *c)
 }
 
 /* The policy a POLICY_CHANGED names, or NULL after a refusal. */
-static const sk_policy_t *named_policy(dr_ctx_t *c)
+static const sk_policy_t *named_policy(sk_rq_ctx_t *c)
 {
     const char *id = c->ev->policy;
     const sk_policy_t *pol = id && *id ? sk_rules_policy(c->rules, id) : NULL;
     if (!id || !*id)
-        dr_refuse(c, "POLICY_CHANGED names no policy");
+        sk_rq_refuse(c, "POLICY_CHANGED names no policy");
     else if (!pol)
-        dr_refuse(c, sk_arena_sprintf(c->arena, "policy '%s' is not in the rules (version %s); "
+        sk_rq_refuse(c, sk_arena_sprintf(c->arena, "policy '%s' is not in the rules (version %s); "
                                                 "the policy of request '%s' is unchanged",
                                       id, sk_rules_version(c->rules), c->rq->id));
     return pol;
 }
 
-int dr_on_restart(dr_ctx_t *c)
+int sk_rq_on_restart(sk_rq_ctx_t *c)
 {
-    if (!dr_need_open(c, false))
+    if (!sk_rq_need_open(c, false))
         return 0;
     sk_request_state_t *rq = c->rq;
     sk_request_event_type_t type = c->ev->type;
     const char *actor = c->ev->actor, *why;
-    bool admin = dr_is_admin(c, actor);
+    bool admin = sk_rq_is_admin(c, actor);
     const sk_policy_t *pol = sk_rules_policy(c->rules, rq->policy);
     if (type == SK_REQ_RESTARTED && !admin &&
         !(is_requester(c) && rq->kind == SK_REQUEST_KIND_ACCESS))
@@ -225,9 +227,9 @@ int dr_on_restart(dr_ctx_t *c)
     else
         why = sk_arena_sprintf(c->arena, "policy changed by '%s' from '%s' to '%s', step 1",
                                actor, rq->policy, pol->id);
-    if (!why || dr_abandon_task(c, why))
+    if (!why || sk_rq_abandon_task(c, why))
         return SK_ENOMEM;
-    dr_trace(c, why);
+    sk_rq_trace(c, why);
     if (type != SK_REQ_RESTARTED) {
         rq->policy = pol->id;
         rq->rules_version = sk_rules_version(c->rules);
@@ -236,48 +238,48 @@ int dr_on_restart(dr_ctx_t *c)
     rq->round = rq->round < SK_ROUND_MAX ? rq->round + 1 : SK_ROUND_MAX;
     rq->approvers = rq->assignees = NULL;
     rq->n_approvers = rq->n_assignees = 0;
-    return dr_run_steps(c);
+    return sk_rq_run_steps(c);
 }
 
-int dr_on_step_skipped(dr_ctx_t *c)
+int sk_rq_on_step_skipped(sk_rq_ctx_t *c)
 {
-    if (!dr_need_open(c, false))
+    if (!sk_rq_need_open(c, false))
         return 0;
     sk_request_state_t *rq = c->rq;
-    if (!dr_is_admin(c, c->ev->actor))
+    if (!sk_rq_is_admin(c, c->ev->actor))
         return refuse_actor(c, "an administrator");
-    if (!dr_current_step(c))
-        return dr_refuse(c, sk_arena_sprintf(c->arena, "request '%s' waits at no reviewers step",
+    if (!sk_rq_current_step(c))
+        return sk_rq_refuse(c, sk_arena_sprintf(c->arena, "request '%s' waits at no reviewers step",
                                              rq->id));
     const char *why = sk_arena_sprintf(c->arena, "step %d of policy '%s' skipped by the "
                                                  "administrator '%s'",
                                        rq->step + 1, rq->policy, c->ev->actor);
-    if (!why || dr_abandon_task(c, why))
+    if (!why || sk_rq_abandon_task(c, why))
         return SK_ENOMEM;
-    dr_trace(c, why);
+    sk_rq_trace(c, why);
     rq->step++;
     rq->approvers = rq->assignees = NULL;
     rq->n_approvers = rq->n_assignees = 0;
-    return dr_run_steps(c);
+    return sk_rq_run_steps(c);
 }
 
-int dr_on_deleted(dr_ctx_t *c)
+int sk_rq_on_deleted(sk_rq_ctx_t *c)
 {
     sk_request_state_t *rq = c->rq;
     if (!rq)
-        return dr_need_open(c, true); /* rejects: unknown request */
+        return sk_rq_need_open(c, true); /* rejects: unknown request */
     bool open = rq->status == SK_REQUEST_OPEN || rq->status == SK_REQUEST_PROVISIONING;
-    if (!dr_is_admin(c, c->ev->actor) &&
+    if (!sk_rq_is_admin(c, c->ev->actor) &&
         !(is_requester(c) && rq->status == SK_REQUEST_OPEN && rq->kind == SK_REQUEST_KIND_ACCESS))
         return refuse_actor(c, "an administrator, or the requester while it is OPEN");
     if (rq->kind == SK_REQUEST_KIND_REVOCATION && rq->status == SK_REQUEST_APPROVED)
-        return dr_refuse(c, sk_arena_sprintf(c->arena, "revocation '%s' is confirmed: it keeps "
+        return sk_rq_refuse(c, sk_arena_sprintf(c->arena, "revocation '%s' is confirmed: it keeps "
                                                        "the access revoked while remembered, "
                                                        "so it cannot be deleted",
                                              rq->id));
     const char *why = sk_arena_sprintf(c->arena, "request '%s' (%s) deleted by '%s'", rq->id,
                                        sk_request_status_name(rq->status), c->ev->actor);
-    if (!why || (open && dr_abandon_task(c, why)))
+    if (!why || (open && sk_rq_abandon_task(c, why)))
         return SK_ENOMEM;
     size_t idx = (size_t)(rq - c->requests);
     memmove(&c->requests[idx], &c->requests[idx + 1],
@@ -287,14 +289,14 @@ int dr_on_deleted(dr_ctx_t *c)
     c->changed = true;
     c->word = "deleted";
     c->reason = why;
-    dr_trace(c, why);
+    sk_rq_trace(c, why);
     return 0;
 }
 
 /* ---- revocation proposals ---- */
 
 /* NULL when c->ev may open a revocation of ent, else why not. */
-static const char *not_revocable(dr_ctx_t *c, const sk_entitlement_t *ent,
+static const char *not_revocable(sk_rq_ctx_t *c, const sk_entitlement_t *ent,
                                  const sk_request_settings_t *set)
 {
     bool held = false;
@@ -315,7 +317,7 @@ static const char *not_revocable(dr_ctx_t *c, const sk_entitlement_t *ent,
     return NULL;
 }
 
-int dr_on_revocation_proposed(dr_ctx_t *c)
+int sk_rq_on_revocation_proposed(sk_rq_ctx_t *c)
 {
     const sk_request_event_t *ev = c->ev;
     if (c->rq) {
@@ -325,18 +327,18 @@ int dr_on_revocation_proposed(dr_ctx_t *c)
         return 0;
     }
     if (ev->target_kind != SK_TARGET_ENTITLEMENT)
-        return dr_reject(c, SK_DL_INVALID, "a revocation names an entitlement, not a profile");
+        return sk_rq_reject(c, SK_DL_INVALID, "a revocation names an entitlement, not a profile");
     const sk_entitlement_t *ent = sk_rules_entitlement(c->rules, ev->target);
     if (!ent)
-        return dr_reject(c, SK_DL_UNKNOWN_REFERENCE,
+        return sk_rq_reject(c, SK_DL_UNKNOWN_REFERENCE,
                          sk_arena_sprintf(c->arena, "entitlement '%s' is not in the rules "
                                                     "(version %s)",
                                           ev->target, sk_rules_version(c->rules)));
     const sk_request_settings_t *set = sk_rules_request_settings(c->rules, ent->key);
     const char *why = not_revocable(c, ent, set);
     if (why) {
-        dr_refuse(c, why);
-        return dr_task(c, SK_TASK_REVOCATION, SK_TASK_CLOSED, SK_TASK_DENIED, why);
+        sk_rq_refuse(c, why);
+        return sk_rq_task(c, SK_TASK_REVOCATION, SK_TASK_CLOSED, SK_TASK_DENIED, why);
     }
     sk_request_state_t *rq = &c->requests[c->n_requests++];
     memset(rq, 0, sizeof(*rq));
@@ -351,9 +353,9 @@ int dr_on_revocation_proposed(dr_ctx_t *c)
     rq->created_ms = c->in->now_ms;
     c->rq = rq;
     c->changed = true;
-    dr_trace(c, sk_arena_sprintf(c->arena, "revocation '%s' of '%s' held by '%s' proposed by "
+    sk_rq_trace(c, sk_arena_sprintf(c->arena, "revocation '%s' of '%s' held by '%s' proposed by "
                                            "'%s': policy '%s' from %s",
                                  rq->id, rq->target, c->old->user, ev->actor, rq->policy,
                                  set->declared_in));
-    return dr_run_steps(c);
+    return sk_rq_run_steps(c);
 }

@@ -1,0 +1,282 @@
+/*
+ * commands.c — the GRANT / EXTEND / REVOKE commands between two source
+ * tables, their reasons and deterministic ids (see commands.h).
+ */
+#include "decide/commands.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
+#include <xxhash.h>
+
+/* Working memory of one computation. */
+typedef struct cmd_ctx {
+    const sk_decide_cmd_args_t *a;
+    const sk_user_state_t *old; /* a->before */
+    sk_arena_t *arena;
+} cmd_ctx_t;
+
+static const char *fmt_time(cmd_ctx_t *c, sk_ms_t t)
+{
+    return sk_decide_fmt_time(c->arena, t);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Every entitlement key that has a source before or after, sorted, unique. */
+static const char **entitlement_keys(cmd_ctx_t *c, const sk_decide_wanted_t *w,
+                                     size_t n_w, size_t *n_keys)
+{
+    size_t cap = c->old->n_sources + n_w, n = 0;
+    const char **keys = sk_arena_calloc(c->arena, cap + 1, sizeof(*keys));
+    if (!keys)
+        return NULL;
+    for (size_t i = 0; i < c->old->n_sources; i++)
+        keys[n++] = c->old->sources[i].ent_key;
+    for (size_t i = 0; i < n_w; i++)
+        keys[n++] = w[i].src.ent_key;
+    qsort(keys, n, sizeof(*keys), cmp_str);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || strcmp(keys[k - 1], keys[i]) != 0)
+            keys[k++] = keys[i];
+    *n_keys = k;
+    return keys;
+}
+
+/* The deterministic id of a command (commands.h): writes 32 hex chars and
+ * a NUL into out. */
+static void command_id(const sk_command_t *cmd, const char *ent_key, char out[33])
+{
+    XXH3_state_t st;
+    char num[32];
+    XXH3_128bits_reset(&st);
+    const char *action = sk_command_action_name(cmd->action);
+    XXH3_128bits_update(&st, action, strlen(action) + 1);
+    XXH3_128bits_update(&st, cmd->user, strlen(cmd->user) + 1);
+    XXH3_128bits_update(&st, ent_key, strlen(ent_key) + 1);
+    snprintf(num, sizeof(num), "%" PRId64, cmd->expires_at_ms);
+    XXH3_128bits_update(&st, num, strlen(num) + 1);
+    for (size_t i = 0; i < cmd->n_sources; i++) {
+        const sk_source_ref_t *s = &cmd->sources[i];
+        snprintf(num, sizeof(num), "%d:%" PRId64, (int)s->kind, s->expires_at_ms);
+        XXH3_128bits_update(&st, s->id, strlen(s->id) + 1);
+        XXH3_128bits_update(&st, num, strlen(num) + 1);
+    }
+    XXH128_hash_t h = XXH3_128bits_digest(&st);
+    snprintf(out, 33, "%016" PRIx64 "%016" PRIx64, (uint64_t)h.high64, (uint64_t)h.low64);
+}
+
+static int cmp_source_ref(const void *a, const void *b)
+{
+    const sk_source_ref_t *x = a, *y = b;
+    if (x->kind != y->kind)
+        return (int)x->kind - (int)y->kind;
+    return strcmp(x->id, y->id);
+}
+
+/* Fills the command's source list from sources of `ent` (either array), and
+ * flags the command emergency when an EMERGENCY source is among them: the
+ * one place every decider's commands get the flag. */
+static int command_sources(cmd_ctx_t *c, sk_command_t *cmd, const char *ent,
+                           const sk_decide_wanted_t *w, size_t n_w)
+{
+    size_t cap = n_w + c->old->n_sources, n = 0;
+    sk_source_ref_t *refs = sk_arena_calloc(c->arena, cap + 1, sizeof(*refs));
+    if (!refs)
+        return SK_ENOMEM;
+    if (cmd->action == SK_CMD_REVOKE) {
+        for (size_t i = 0; i < c->old->n_sources; i++) {
+            const sk_grant_source_t *s = &c->old->sources[i];
+            if (strcmp(s->ent_key, ent) == 0)
+                refs[n++] = (sk_source_ref_t){s->kind, s->id, s->rotation, s->expires_ms};
+        }
+    } else {
+        for (size_t i = 0; i < n_w; i++) {
+            const sk_grant_source_t *s = &w[i].src;
+            if (strcmp(s->ent_key, ent) == 0)
+                refs[n++] = (sk_source_ref_t){s->kind, s->id, s->rotation, s->expires_ms};
+        }
+    }
+    qsort(refs, n, sizeof(*refs), cmp_source_ref);
+    cmd->sources = refs;
+    cmd->n_sources = n;
+    for (size_t i = 0; i < n; i++)
+        cmd->emergency |= refs[i].kind == SK_SOURCE_EMERGENCY;
+    return 0;
+}
+
+/* The wanted source of `ent` with the latest expiry (for reasons/trace). */
+static const sk_decide_wanted_t *latest_wanted(const sk_decide_wanted_t *w, size_t n,
+                                            const char *ent)
+{
+    const sk_decide_wanted_t *best = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(w[i].src.ent_key, ent) == 0 &&
+            (!best || w[i].src.expires_ms > best->src.expires_ms))
+            best = &w[i];
+    return best;
+}
+
+/* Why the last source went: it expired, or its shift ended or was
+ * cancelled before the planned expiry. */
+static const char *revoke_reason(cmd_ctx_t *c, const sk_command_t *cmd, sk_ms_t old_exp)
+{
+    const sk_source_ref_t *last = cmd->n_sources ? &cmd->sources[0] : NULL;
+    for (size_t i = 1; i < cmd->n_sources; i++)
+        if (cmd->sources[i].expires_at_ms > last->expires_at_ms)
+            last = &cmd->sources[i];
+    if (!last || old_exp <= c->a->now_ms)
+        return sk_arena_sprintf(c->arena, "expired at %s; no source holds it any more",
+                                fmt_time(c, old_exp));
+    const sk_shift_t *sh = NULL;
+    for (size_t i = 0; i < c->old->n_shifts; i++)
+        if (strcmp(c->old->shifts[i].id, last->id) == 0)
+            sh = &c->old->shifts[i];
+    const sk_schedule_event_t *ev = c->a->event;
+    const char *what = ev && strcmp(ev->shift_id, last->id) == 0
+                           ? (ev->type == SK_SHIFT_CANCELLED ? "was cancelled"
+                              : ev->type == SK_SHIFT_ENDED   ? "ended"
+                                                             : "changed")
+                           : "no longer justifies it";
+    return sk_arena_sprintf(c->arena, "%s '%s'%s%s%s %s before its planned expiry %s; no other "
+                            "source holds it",
+                            sk_source_kind_name(last->kind), last->id,
+                            sh ? " in rotation '" : "", sh ? sh->rotation : "", sh ? "'" : "",
+                            what, fmt_time(c, old_exp));
+}
+
+static const char *command_reason(cmd_ctx_t *c, const sk_command_t *cmd,
+                                  const sk_decide_wanted_t *why, sk_ms_t old_exp)
+{
+    const sk_enrollment_edge_t *e = why ? why->edge : NULL;
+    switch (cmd->action) {
+    case SK_CMD_GRANT:
+        if (e)
+            return sk_arena_sprintf(c->arena,
+                                    "on call in rotation '%s' (shift '%s'): profile '%s' "
+                                    "via enrollment '%s'",
+                                    why->src.rotation, why->src.id, e->profile, e->enrollment);
+        return sk_arena_sprintf(c->arena, "held by %s '%s'",
+                                sk_source_kind_name(why->src.kind), why->src.id);
+    case SK_CMD_EXTEND:
+        return sk_arena_sprintf(c->arena, "expiry moved from %s to %s (%s '%s')",
+                                fmt_time(c, old_exp), fmt_time(c, cmd->expires_at_ms),
+                                sk_source_kind_name(why->src.kind), why->src.id);
+    default:
+        return revoke_reason(c, cmd, old_exp);
+    }
+}
+
+int sk_decide_commands_wanted(const sk_decide_cmd_args_t *a, const sk_decide_wanted_t *w,
+                              size_t n_w, sk_decision_t *out)
+{
+    cmd_ctx_t ctx = {.a = a, .old = a->before, .arena = a->arena};
+    cmd_ctx_t *c = &ctx;
+    size_t n_keys = 0;
+    assert(a->rules && a->user && a->before && a->arena && out);
+    const char **keys = entitlement_keys(c, w, n_w, &n_keys);
+    out->n_commands = 0;
+    if (!keys)
+        return SK_ENOMEM;
+    out->commands = sk_arena_calloc(c->arena, n_keys + 1, sizeof(sk_command_t));
+    if (!out->commands)
+        return SK_ENOMEM;
+    for (size_t k = 0; k < n_keys; k++) {
+        sk_ms_t old_exp = SK_MS_NONE, new_exp = SK_MS_NONE;
+        bool had = false, has = false;
+        for (size_t i = 0; i < c->old->n_sources; i++)
+            if (strcmp(c->old->sources[i].ent_key, keys[k]) == 0) {
+                old_exp = had ? sk_decide_ms_max(old_exp, c->old->sources[i].expires_ms)
+                              : c->old->sources[i].expires_ms;
+                had = true;
+            }
+        for (size_t i = 0; i < n_w; i++)
+            if (strcmp(w[i].src.ent_key, keys[k]) == 0) {
+                new_exp = has ? sk_decide_ms_max(new_exp, w[i].src.expires_ms) : w[i].src.expires_ms;
+                has = true;
+            }
+        sk_command_t *cmd = &out->commands[out->n_commands];
+        if (!had && has)
+            cmd->action = SK_CMD_GRANT;
+        else if (had && !has)
+            cmd->action = SK_CMD_REVOKE;
+        else if (had && has && old_exp != new_exp)
+            cmd->action = SK_CMD_EXTEND;
+        else
+            continue;
+        const sk_entitlement_t *ent = sk_rules_entitlement(c->a->rules, keys[k]);
+        cmd->user = c->a->user;
+        cmd->app = ent ? ent->app : keys[k];
+        cmd->entitlement = ent ? ent->id : "";
+        cmd->resource = ent ? ent->resource : "";
+        cmd->permission = ent ? ent->permission : "";
+        cmd->expires_at_ms = has ? new_exp : old_exp;
+        cmd->issued_at_ms = c->a->now_ms;
+        if (command_sources(c, cmd, keys[k], w, n_w))
+            return SK_ENOMEM;
+        const sk_decide_wanted_t *why = latest_wanted(w, n_w, keys[k]);
+        cmd->reason = command_reason(c, cmd, why, old_exp);
+        if (!cmd->reason)
+            return SK_ENOMEM;
+        command_id(cmd, keys[k], cmd->command_id);
+        if (a->trace)
+            sk_decide_trace_add(a->trace,
+                                sk_arena_sprintf(c->arena, "%s %s until %s: %s",
+                                                 sk_command_action_name(cmd->action), keys[k],
+                                                 fmt_time(c, cmd->expires_at_ms), cmd->reason));
+        out->n_commands++;
+    }
+    return 0;
+}
+
+int sk_decide_hold_command(const sk_rules_t *rules, const sk_user_state_t *st, const char *ent,
+                           sk_command_action_t action, sk_ms_t now, sk_arena_t *arena,
+                           sk_command_t **out)
+{
+    sk_grant_source_t *rest = sk_arena_calloc(arena, st->n_sources + 1, sizeof(*rest));
+    sk_user_state_t before = *st;
+    sk_decision_t tmp = {0};
+    size_t n = 0;
+    *out = NULL;
+    if (!rest)
+        return SK_ENOMEM;
+    for (size_t i = 0; i < st->n_sources; i++)
+        if (strcmp(st->sources[i].ent_key, ent) != 0)
+            rest[n++] = st->sources[i];
+    if (n == st->n_sources)
+        return 0;
+    before.sources = rest;
+    before.n_sources = n;
+    if (sk_decide_commands(rules, st->user, now, &before, st->sources, st->n_sources, arena,
+                           &tmp))
+        return SK_ENOMEM;
+    if (tmp.n_commands != 1 || tmp.commands[0].action != SK_CMD_GRANT)
+        return 0;
+    sk_command_t *cmd = &tmp.commands[0];
+    cmd->action = action;
+    command_id(cmd, ent, cmd->command_id);
+    *out = cmd;
+    return 0;
+}
+
+int sk_decide_commands(const sk_rules_t *rules, const char *user, sk_ms_t now_ms,
+                       const sk_user_state_t *before, const sk_grant_source_t *after,
+                       size_t n_after, sk_arena_t *arena, sk_decision_t *out)
+{
+    sk_decide_cmd_args_t a = {.rules = rules, .user = user, .now_ms = now_ms, .before = before,
+                              .arena = arena};
+    assert(rules && user && before && arena && out);
+    sk_decide_wanted_t *w = sk_arena_calloc(arena, n_after + 1, sizeof(*w));
+    if (!w)
+        return SK_ENOMEM;
+    for (size_t i = 0; i < n_after; i++)
+        w[i].src = after[i];
+    return sk_decide_commands_wanted(&a, w, n_after, out);
+}

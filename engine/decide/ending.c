@@ -1,0 +1,157 @@
+/* ending.c — the common ending of every decision (see ending.h). */
+#include "decide/ending.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
+#include <xxhash.h>
+
+#include "decide/followups.h"
+#include "decide/windows.h"
+
+void sk_decide_end_init(sk_decide_end_t *e, const sk_rules_t *rules, sk_ms_t now_ms,
+                        sk_arena_t *arena, const sk_user_state_t *old, sk_decision_t *d)
+{
+    memset(e, 0, sizeof(*e));
+    e->rules = rules;
+    e->now_ms = now_ms;
+    e->arena = arena;
+    e->old = old;
+    e->d = d;
+    e->wake = SK_MS_NONE;
+}
+
+/* The closing steps proper; lower e->wake. */
+static int closing_steps(sk_decide_end_t *e, bool retries_due)
+{
+    sk_decision_t *d = e->d;
+    size_t n_cmds = d->n_commands, n_tasks = d->n_tasks;
+    if (d->rejected)
+        return sk_decide_pending_wake(e->rules, e->now_ms, &d->state, e->arena, &e->wake);
+    if (sk_decide_deprovisioning(e->rules, e->now_ms, e->arena, d))
+        return SK_ENOMEM;
+    if (retries_due && sk_decide_retries(e->rules, e->now_ms, e->arena, d, &e->wake))
+        return SK_ENOMEM;
+    for (size_t i = 0; !retries_due && i < d->state.n_retries; i++)
+        e->wake = sk_decide_ms_min(e->wake, d->state.retries[i].next_ms);
+    for (size_t i = n_tasks; i < d->n_tasks; i++)
+        sk_decide_trace_add(&e->trace, d->tasks[i].reason);
+    for (size_t i = n_cmds; i < d->n_commands; i++)
+        sk_decide_trace_add(&e->trace, d->commands[i].reason);
+    int pruned = sk_decide_prune(e->rules, e->now_ms, &d->state, e->arena, &e->wake);
+    if (pruned < 0)
+        return SK_ENOMEM;
+    if (pruned > 0)
+        sk_decide_trace_add(&e->trace,
+                            sk_arena_sprintf(e->arena, "forgot %d closed request(s) older than "
+                                                       "the memory of %s",
+                                             pruned,
+                                             sk_decide_fmt_dur(e->arena, SK_SHIFT_MEMORY_MS)));
+    return 0;
+}
+
+int sk_decide_end_close(sk_decide_end_t *e, bool retries_due)
+{
+    sk_decision_t *d = e->d;
+    const sk_user_state_t *st = &d->state;
+    int rc;
+    assert(e->rules && e->arena && e->old && d);
+    if ((rc = closing_steps(e, retries_due)) != 0)
+        goto out;
+    sk_ms_t wake = sk_decide_ms_min(e->wake, sk_decide_next_window_start(e->rules, st->shifts,
+                                                                         st->n_shifts, e->now_ms));
+    for (size_t i = 0; i < st->n_sources; i++)
+        wake = sk_decide_ms_min(wake, st->sources[i].expires_ms);
+    e->wake = d->next_wake_ms = wake;
+    d->keep_until_ms = sk_state_awaits_people(st)
+                           ? SK_MS_NONE
+                           : sk_decide_ms_add(wake == SK_MS_NONE ? e->now_ms : wake,
+                                              SK_SHIFT_MEMORY_MS);
+    rc = sk_state_diff(e->arena, e->old, st, &d->diff) ? SK_ENOMEM : 0;
+out:
+    return rc;
+}
+
+const char *sk_decide_commands_word(const sk_decision_t *d)
+{
+    unsigned seen = 0;
+    for (size_t i = 0; i < d->n_commands; i++)
+        seen |= 1u << d->commands[i].action;
+    switch (seen) {
+    case 1u << SK_CMD_GRANT: return "granted";
+    case 1u << SK_CMD_REVOKE: return "revoked";
+    case 1u << SK_CMD_EXTEND: return "extended";
+    default: return "changed";
+    }
+}
+
+/* Bounds every free text of the decision (ending.h); SK_ENOMEM or 0. */
+static int bound_texts(sk_decide_end_t *e)
+{
+    sk_decision_t *d = e->d;
+    for (size_t i = 0; i < d->n_tasks; i++)
+        if (d->tasks[i].reason &&
+            !(d->tasks[i].reason = sk_decide_text_bound(e->arena, d->tasks[i].reason)))
+            return SK_ENOMEM;
+    for (size_t i = 0; i < d->n_commands; i++)
+        if (d->commands[i].reason &&
+            !(d->commands[i].reason = sk_decide_text_bound(e->arena, d->commands[i].reason)))
+            return SK_ENOMEM;
+    if (d->reject_reason && !(d->reject_reason = sk_decide_text_bound(e->arena, d->reject_reason)))
+        return SK_ENOMEM;
+    if (d->audit.reason && !(d->audit.reason = sk_decide_text_bound(e->arena, d->audit.reason)))
+        return SK_ENOMEM;
+    for (size_t i = 0; i < e->trace.n; i++)
+        if (!(e->trace.lines[i] = sk_decide_text_bound(e->arena, e->trace.lines[i])))
+            return SK_ENOMEM;
+    return 0;
+}
+
+static void audit_id(const sk_audit_t *a, const sk_origin_t *o, sk_ms_t id_tail, char out[33])
+{
+    char buf[96];
+    XXH3_state_t st;
+    XXH3_128bits_reset(&st);
+    XXH3_128bits_update(&st, a->user, strlen(a->user) + 1);
+    XXH3_128bits_update(&st, a->event_id, strlen(a->event_id) + 1);
+    if (id_tail == SK_MS_NONE)
+        snprintf(buf, sizeof(buf), "%s|%d|%" PRId64, o->topic ? o->topic : "", o->partition,
+                 o->offset);
+    else
+        snprintf(buf, sizeof(buf), "%s|%d|%" PRId64 "|%" PRId64, o->topic ? o->topic : "",
+                 o->partition, o->offset, id_tail);
+    XXH3_128bits_update(&st, buf, strlen(buf));
+    XXH128_hash_t h = XXH3_128bits_digest(&st);
+    snprintf(out, 33, "%016" PRIx64 "%016" PRIx64, (uint64_t)h.high64, (uint64_t)h.low64);
+}
+
+int sk_decide_end_audit(sk_decide_end_t *e, const sk_origin_t *origin, sk_ms_t id_tail)
+{
+    sk_decision_t *d = e->d;
+    sk_audit_t *a = &d->audit;
+    int rc = SK_ENOMEM;
+    assert(origin && a->user && a->event_id);
+    if (!a->decision || !a->reason || bound_texts(e))
+        goto out;
+    audit_id(a, origin, id_tail, a->audit_id);
+    a->at_ms = e->now_ms;
+    a->rules_version = sk_rules_version(e->rules);
+    a->origin = *origin;
+    const char **ids = sk_arena_calloc(e->arena, d->n_commands + 1, sizeof(*ids));
+    const char **tr = sk_arena_calloc(e->arena, e->trace.n + 1, sizeof(*tr));
+    if (!ids || !tr)
+        goto out;
+    for (size_t i = 0; i < d->n_commands; i++)
+        ids[i] = d->commands[i].command_id;
+    if (e->trace.n)
+        memcpy(tr, e->trace.lines, e->trace.n * sizeof(*tr));
+    a->command_ids = ids;
+    a->n_commands = d->n_commands;
+    a->trace = tr;
+    a->n_trace = e->trace.n;
+    rc = 0;
+out:
+    return rc;
+}
