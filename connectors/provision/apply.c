@@ -173,7 +173,7 @@ int sk_prov_expire(sk_prov_rt_t *rt, sk_ms_t now)
     for (size_t i = 0; i < rt->state.n_grants;) {
         sk_prov_grant_t *g = &rt->state.grants[i];
         char msg[1024] = "", pbuf[SK_ID_MAX + 1], t[40];
-        if (g->expires_at_ms > now || g->retry_at_ms > now) {
+        if (g->expires_at_ms + rt->expiry_grace_ms > now || g->retry_at_ms > now) {
             i++;
             continue;
         }

@@ -264,6 +264,7 @@ static int read_top(sk_prov_rt_t *rt)
     const char *rec = sk_prov_conf_get(c, SK_PROV_SEC_TOP, "reconcile", "report");
     const char *iv = sk_prov_conf_get(c, SK_PROV_SEC_TOP, "reconcile_interval", "5m");
     const char *ign = sk_prov_conf_get(c, SK_PROV_SEC_TOP, "reconcile_ignore", "");
+    const char *grace = sk_prov_conf_get(c, SK_PROV_SEC_TOP, "expiry_grace", "0");
     rt->provisioner = sk_prov_conf_get(c, SK_PROV_SEC_TOP, "provisioner", NULL);
     rt->user_default = sk_prov_conf_get(c, SK_PROV_SEC_TOP, "user_default", "id");
     if (!rt->provisioner || !sk_id_valid(rt->provisioner, strlen(rt->provisioner))) {
@@ -297,6 +298,11 @@ static int read_top(sk_prov_rt_t *rt)
     if (sk_duration_parse(iv, &rt->reconcile_interval_ms) != 0) {
         sk_prov_conf_error(c, sk_prov_conf_line(c, SK_PROV_SEC_TOP, "reconcile_interval"),
                            "reconcile_interval '%s': expected a duration such as 5m", iv);
+        bad++;
+    }
+    if (sk_duration_parse(grace, &rt->expiry_grace_ms) != 0 || rt->expiry_grace_ms > 3600000) {
+        sk_prov_conf_error(c, sk_prov_conf_line(c, SK_PROV_SEC_TOP, "expiry_grace"),
+                           "expiry_grace '%s': expected a duration up to 1h, such as 5s", grace);
         bad++;
     }
     if (strcmp(rt->user_default, "id") && strcmp(rt->user_default, "localpart") &&

@@ -39,7 +39,8 @@ typedef struct sk_prov_rt {
     const char *user_default; /* "id", "localpart" or "none" */
     sk_prov_reconcile_t reconcile;
     sk_ms_t reconcile_interval_ms;
-    sk_prov_names_t ignore; /* members reconciliation leaves alone */
+    sk_ms_t expiry_grace_ms; /* local expiry at expires_at + this */
+    sk_prov_names_t ignore;  /* members reconciliation leaves alone */
     sk_prov_state_t state;
     rd_kafka_t *consumer, *producer;
     rd_kafka_topic_t *results;
@@ -83,7 +84,8 @@ int sk_prov_serves(const sk_prov_rt_t *rt, const char *app);
  */
 int sk_prov_apply_command(sk_prov_rt_t *rt, const sk_command_t *cmd);
 
-/* Removes every grant whose expires_at has passed, reporting each. 0 or SK_EAGAIN. */
+/* Removes every grant whose expires_at (+ expiry_grace) has passed, reporting each. 0 or
+ * SK_EAGAIN. */
 int sk_prov_expire(sk_prov_rt_t *rt, sk_ms_t now);
 
 /* Compares the target with the state (report or remove strays). */
