@@ -10,6 +10,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/log.h"
 #include "runtime.h"
@@ -228,7 +229,7 @@ static int granted(const sk_prov_rt_t *rt, const char *object, const char *m)
 static int ignored(const sk_prov_rt_t *rt, const char *m)
 {
     for (size_t i = 0; i < rt->ignore.n; i++)
-        if (strcmp(rt->ignore.v[i], m) == 0)
+        if (strcasecmp(rt->ignore.v[i], m) == 0) /* DNs compare without case */
             return 1;
     return 0;
 }

@@ -311,9 +311,17 @@ static int read_top(sk_prov_rt_t *rt)
                            "user_default '%s': expected id, localpart or none", rt->user_default);
         bad++;
     }
+    /* ';' separates: DNs hold commas (and may hold spaces) */
     char *copy = strdup(ign), *save = NULL;
-    for (char *t = copy ? strtok_r(copy, ", ", &save) : NULL; t; t = strtok_r(NULL, ", ", &save))
-        sk_prov_names_add(&rt->ignore, t);
+    for (char *t = copy ? strtok_r(copy, ";", &save) : NULL; t; t = strtok_r(NULL, ";", &save)) {
+        while (*t == ' ' || *t == '\t')
+            t++;
+        size_t n = strlen(t);
+        while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'))
+            t[--n] = '\0';
+        if (n > 0)
+            sk_prov_names_add(&rt->ignore, t);
+    }
     free(copy);
     return bad ? -1 : 0;
 }

@@ -112,7 +112,7 @@ type = postgres
 state = {tmp}/{name}.state
 reconcile = {reconcile}
 reconcile_interval = 2s
-reconcile_ignore = skprov
+reconcile_ignore = skprov; postgres
 user_default = localpart
 
 [target]
@@ -355,6 +355,13 @@ sh/run = runners
               wait_until(lambda: "'bob' is a member of analyst but no command granted it"
                          in p_pg.text(), 15), p_pg.text()[-2000:])
         check("report only: bob is still a member", "bob" in pg.members("analyst"))
+        bob_dn = "uid=bob,ou=people,dc=example,dc=com"
+        ldap.modify("dn: %s\nchangetype: modify\nadd: member\nmember: %s\n" % (GROUP, bob_dn))
+        check("LDAP reconciliation reports a group member added by hand (the placeholder, "
+              "listed in reconcile_ignore, is not reported)",
+              wait_until(lambda: "'%s' is a member of %s but no command granted it" % (bob_dn, GROUP)
+                         in p_ldap.text(), 15)
+              and "'cn=placeholder" not in p_ldap.text(), p_ldap.text()[-2000:])
 
         # ---- the shift ends: removed everywhere, sessions ended ----
         sess = subprocess.Popen(["psql", "-h", pg.dir, "-p", str(pg.port), "-U", "alice", "-d",
