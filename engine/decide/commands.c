@@ -24,6 +24,33 @@ static const char *fmt_time(cmd_ctx_t *c, sk_ms_t t)
     return sk_decide_fmt_time(c->arena, t);
 }
 
+/*
+ * What the command of entitlement `key` acts on: app, entitlement, resource
+ * and permission from the rules in force; for an entitlement the rules no
+ * longer have, app and entitlement from the key ("app/entitlement") and
+ * resource and permission as the state remembered them while it was held
+ * (state.h "e:"), so that its REVOKE is still complete. SK_ENOMEM or 0.
+ */
+static int describe(cmd_ctx_t *c, sk_command_t *cmd, const char *key)
+{
+    const sk_entitlement_t *ent = sk_rules_entitlement(c->a->rules, key);
+    cmd->user = c->a->user;
+    if (ent) {
+        cmd->app = ent->app;
+        cmd->entitlement = ent->id;
+        cmd->resource = ent->resource;
+        cmd->permission = ent->permission;
+        return 0;
+    }
+    const char *slash = strchr(key, '/');
+    const sk_held_detail_t *was = c->old ? sk_state_held(c->old, key) : NULL;
+    cmd->app = slash ? sk_arena_strndup(c->arena, key, (size_t)(slash - key)) : key;
+    cmd->entitlement = slash ? slash + 1 : "";
+    cmd->resource = was ? was->resource : "";
+    cmd->permission = was ? was->permission : "";
+    return cmd->app ? 0 : SK_ENOMEM;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -211,12 +238,8 @@ int sk_decide_commands_wanted(const sk_decide_cmd_args_t *a, const sk_decide_wan
             cmd->action = SK_CMD_EXTEND;
         else
             continue;
-        const sk_entitlement_t *ent = sk_rules_entitlement(c->a->rules, keys[k]);
-        cmd->user = c->a->user;
-        cmd->app = ent ? ent->app : keys[k];
-        cmd->entitlement = ent ? ent->id : "";
-        cmd->resource = ent ? ent->resource : "";
-        cmd->permission = ent ? ent->permission : "";
+        if (describe(c, cmd, keys[k]))
+            return SK_ENOMEM;
         cmd->expires_at_ms = has ? new_exp : old_exp;
         cmd->issued_at_ms = c->a->now_ms;
         if (command_sources(c, cmd, keys[k], w, n_w))

@@ -33,7 +33,9 @@
 
 typedef enum sk_input_kind {
     SK_INPUT_SCHEDULE = 0, /* a record of shiftkey.schedule.v1 */
-    SK_INPUT_TIMER = 1     /* the user's durable timer fired */
+    SK_INPUT_TIMER = 1,    /* the user's durable timer fired */
+    SK_INPUT_RULES = 2     /* the rules in force changed: decide again (like a
+                              timer; audited with actor "rules") */
 } sk_input_kind_t;
 
 typedef struct sk_input {

@@ -52,13 +52,44 @@ static int closing_steps(sk_decide_end_t *e, bool retries_due)
     return 0;
 }
 
+/* d->state.held: the details of every entitlement its sources hold, from
+ * the rules in force, else (an entitlement the rules forgot) as remembered
+ * in the state before, so that a later REVOKE is complete (state.h "e:").
+ * An entitlement without resource and permission needs no field. */
+static int held_details(sk_decide_end_t *e)
+{
+    sk_user_state_t *st = &e->d->state;
+    sk_held_detail_t *h = sk_arena_calloc(e->arena, st->n_sources + 1, sizeof(*h));
+    size_t n = 0;
+    if (!h)
+        return SK_ENOMEM;
+    for (size_t i = 0; i < st->n_sources; i++) {
+        const char *key = st->sources[i].ent_key;
+        bool seen = false;
+        for (size_t j = 0; j < n && !seen; j++)
+            seen = strcmp(h[j].ent_key, key) == 0;
+        if (seen)
+            continue;
+        const sk_entitlement_t *ent = sk_rules_entitlement(e->rules, key);
+        const sk_held_detail_t *was = sk_state_held(e->old, key);
+        sk_held_detail_t now = {key, ent ? ent->resource : "", ent ? ent->permission : ""};
+        if (!ent && was)
+            now = *was;
+        if (now.resource[0] || now.permission[0]) /* nothing to remember otherwise */
+            h[n++] = now;
+    }
+    st->held = h;
+    st->n_held = n;
+    return 0;
+}
+
 int sk_decide_end_close(sk_decide_end_t *e, bool retries_due)
 {
     sk_decision_t *d = e->d;
     const sk_user_state_t *st = &d->state;
     int rc;
     assert(e->rules && e->arena && e->old && d);
-    if ((rc = closing_steps(e, retries_due)) != 0)
+    if ((rc = closing_steps(e, retries_due)) != 0 || (rc = held_details(e)) != 0)
         goto out;
     sk_ms_t wake = sk_decide_ms_min(e->wake, sk_decide_next_window_start(e->rules, st->shifts,
                                                                          st->n_shifts, e->now_ms));

@@ -40,7 +40,8 @@ void sk_decide_end_init(sk_decide_end_t *e, const sk_rules_t *rules, sk_ms_t now
  * (sk_decide_pending_wake). Otherwise: DEPROVISIONING tasks, the retries
  * that are due (when `retries_due`; a refusal changes nothing, so it only
  * reads their times and they wait for the timer), the new tasks and
- * commands traced, closed requests forgotten (traced). Then
+ * commands traced, closed requests forgotten (traced), the details of
+ * held entitlements kept (state.h "e:"). Then
  * d->next_wake_ms = the earliest of e->wake, those times, the next grant
  * window start of d->state's shifts and its sources' expiries;
  * d->keep_until_ms (SK_MS_NONE while the state awaits people, else

@@ -191,13 +191,21 @@ static size_t want_shift_sources(decide_ctx_t *c, const sk_shift_t *shifts,
     return n;
 }
 
-/* Sources of other kinds (requests, emergencies) stay until they expire. */
+/* Sources of other kinds (requests, emergencies) stay until they expire,
+ * or until the rules no longer have their entitlement: access no rule
+ * describes any more ends (fail closed; traced). */
 static size_t keep_other_sources(decide_ctx_t *c, sk_decide_wanted_t *w, size_t n)
 {
     for (size_t i = 0; i < c->old->n_sources; i++) {
         const sk_grant_source_t *s = &c->old->sources[i];
         if (s->kind == SK_SOURCE_SHIFT || s->expires_ms <= c->in->now_ms)
             continue;
+        if (!sk_rules_entitlement(c->rules, s->ent_key)) {
+            trace(c, sk_arena_sprintf(c->arena, "%s %s of %s ends: the rules in force no longer "
+                                                "have the entitlement",
+                                      sk_source_kind_name(s->kind), s->id, s->ent_key));
+            continue;
+        }
         w[n].src = *s;
         w[n].edge = NULL;
         n++;
@@ -219,6 +227,8 @@ static int fill_audit(decide_ctx_t *c, const char *ignored_why)
         a->actor = sk_arena_sprintf(c->arena, "connector:%s", ev->source);
     else if (c->in->kind == SK_INPUT_TIMER)
         a->actor = "timer";
+    else if (c->in->kind == SK_INPUT_RULES)
+        a->actor = sk_arena_sprintf(c->arena, "rules:%s", sk_rules_version(c->rules));
     else
         a->actor = sk_arena_sprintf(c->arena, "topic:%s", c->in->origin.topic);
     a->user = c->in->user;

@@ -220,6 +220,23 @@ static int parse_retry(sk_arena_t *a, const sk_state_field_t *f, sk_retry_t *r)
     return parse_ms(w[3], &r->next_ms);
 }
 
+/* Parses "e:<ent_key>" -> "<n> <resource><permission>" (n = resource bytes). */
+static int parse_held(sk_arena_t *a, const sk_state_field_t *f, sk_held_detail_t *h)
+{
+    size_t n = 0, i = 0;
+    while (i < f->value_len && f->value[i] >= '0' && f->value[i] <= '9' && i < 6)
+        n = n * 10 + (size_t)(f->value[i++] - '0');
+    if (i == 0 || i >= f->value_len || f->value[i] != ' ' || n > f->value_len - i - 1)
+        return -1;
+    i++;
+    h->ent_key = sk_arena_strndup(a, f->name + 2, f->name_len - 2);
+    h->resource = sk_arena_strndup(a, f->value + i, n);
+    h->permission = sk_arena_strndup(a, f->value + i + n, f->value_len - i - n);
+    if (!h->ent_key || !h->resource || !h->permission || strchr(h->ent_key, ' '))
+        return -1;
+    return 0;
+}
+
 int sk_state_parse(sk_arena_t *arena, const char *user,
                    const sk_state_field_t *fields, size_t n_fields,
                    sk_user_state_t *out, size_t *n_bad)
@@ -232,7 +249,9 @@ int sk_state_parse(sk_arena_t *arena, const char *user,
     out->requests = sk_arena_calloc(arena, n_fields + 1, sizeof(sk_request_state_t));
     out->open_tasks = sk_arena_calloc(arena, n_fields + 1, sizeof(sk_open_task_t));
     out->retries = sk_arena_calloc(arena, n_fields + 1, sizeof(sk_retry_t));
-    if (!out->shifts || !out->sources || !out->requests || !out->open_tasks || !out->retries)
+    out->held = sk_arena_calloc(arena, n_fields + 1, sizeof(sk_held_detail_t));
+    if (!out->shifts || !out->sources || !out->requests || !out->open_tasks || !out->retries ||
+        !out->held)
         return SK_ENOMEM;
     for (size_t i = 0; i < n_fields; i++) {
         const sk_state_field_t *f = &fields[i];
@@ -261,6 +280,10 @@ int sk_state_parse(sk_arena_t *arena, const char *user,
             rc = parse_retry(arena, f, &out->retries[out->n_retries]);
             if (rc == 0)
                 out->n_retries++;
+        } else if (f->name_len > 2 && f->name[0] == 'e' && f->name[1] == ':') {
+            rc = parse_held(arena, f, &out->held[out->n_held]);
+            if (rc == 0)
+                out->n_held++;
         }
         if (rc != 0)
             bad++;
@@ -324,7 +347,7 @@ static sk_state_field_t *state_fields(sk_arena_t *a, const sk_user_state_t *st,
                                       size_t *n_fields)
 {
     size_t n = st->n_shifts + st->n_sources + st->n_requests + st->n_open_tasks +
-               st->n_retries,
+               st->n_retries + st->n_held,
            k = 0;
     sk_state_field_t *f = sk_arena_calloc(a, n + 1, sizeof(*f));
     char start[24], end[24], upd[24], exp[24];
@@ -362,6 +385,12 @@ static sk_state_field_t *state_fields(sk_arena_t *a, const sk_user_state_t *st,
         f[k].name = sk_arena_sprintf(a, "r:%s", r->command_id);
         f[k].value = sk_arena_sprintf(a, "%s %s %d %s", r->ent_key,
                                       sk_command_action_name(r->action), r->attempt, exp);
+    }
+    for (size_t i = 0; i < st->n_held; i++, k++) {
+        const sk_held_detail_t *h = &st->held[i];
+        f[k].name = sk_arena_sprintf(a, "e:%s", h->ent_key);
+        f[k].value = sk_arena_sprintf(a, "%zu %s%s", strlen(h->resource), h->resource,
+                                      h->permission);
     }
     for (size_t i = 0; i < n; i++) {
         if (!f[i].name || !f[i].value)
@@ -437,6 +466,14 @@ const sk_retry_t *sk_state_retry(const sk_user_state_t *st, const char *command_
     for (size_t i = 0; i < st->n_retries; i++)
         if (strcmp(st->retries[i].command_id, command_id) == 0)
             return &st->retries[i];
+    return NULL;
+}
+
+const sk_held_detail_t *sk_state_held(const sk_user_state_t *st, const char *ent_key)
+{
+    for (size_t i = 0; i < st->n_held; i++)
+        if (strcmp(st->held[i].ent_key, ent_key) == 0)
+            return &st->held[i];
     return NULL;
 }
 

@@ -14,6 +14,7 @@
  *   "t:<task_id>"                 -> "<task_kind> <ent_key> <request_id|-> <created>
  *                                     <n> <assignee>..."
  *   "r:<command_id>"              -> "<ent_key> <action> <attempt> <next>"
+ *   "e:<ent_key>"                 -> "<n> <resource><permission>"
  * where kind is S (shift), R (request) or E (emergency) and times are ms.
  * A request's status is a word (OPEN, APPROVED, ...), target_kind E
  * (entitlement) or P (profile), step the 0-based index of the current step
@@ -52,6 +53,13 @@
  * when the entitlement is granted again or revoked anew): a FAILED
  * (retryable) answer arms it, and it is sent again under its own id while
  * the entitlement stays unheld.
+ *
+ * "e:" fields say what a held entitlement is (its resource and permission,
+ * n the byte length of the resource; both are free text and may hold
+ * spaces) while any source holds it, as the rules said when it was last
+ * decided, so that its REVOKE is complete even after a rules change forgot
+ * the entitlement (ending.c keeps them; commands.c reads them). An
+ * entitlement whose resource and permission are both empty has none.
  *
  * All memory of a parsed or computed state belongs to the arena it was made
  * in; nothing here does I/O.
@@ -150,6 +158,13 @@ typedef struct sk_retry {
     sk_ms_t next_ms;            /* when the next retry is due */
 } sk_retry_t;
 
+/* What a held entitlement is ("e:" fields). */
+typedef struct sk_held_detail {
+    const char *ent_key;    /* "app/entitlement" */
+    const char *resource;   /* as the rules said while it was held */
+    const char *permission;
+} sk_held_detail_t;
+
 typedef struct sk_user_state {
     const char *user;
     size_t n_shifts;
@@ -162,6 +177,8 @@ typedef struct sk_user_state {
     sk_open_task_t *open_tasks;
     size_t n_retries;           /* pending command retries ("r:") */
     sk_retry_t *retries;
+    size_t n_held;              /* details of held entitlements ("e:") */
+    sk_held_detail_t *held;
 } sk_user_state_t;
 
 /* A field of the user's hash, name and value as bytes (not NUL-terminated
@@ -211,5 +228,6 @@ const sk_shift_t *sk_state_shift(const sk_user_state_t *st, const char *id);
 const sk_request_state_t *sk_state_request(const sk_user_state_t *st, const char *id);
 const sk_open_task_t *sk_state_open_task(const sk_user_state_t *st, const char *id);
 const sk_retry_t *sk_state_retry(const sk_user_state_t *st, const char *command_id);
+const sk_held_detail_t *sk_state_held(const sk_user_state_t *st, const char *ent_key);
 
 #endif

@@ -540,13 +540,19 @@ int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
 
 int sk_apply_timer(sk_engine_t *e, int32_t p, const char *user, sk_ms_t now)
 {
+    return sk_apply_redecide(e, p, user, now, SK_INPUT_TIMER);
+}
+
+int sk_apply_redecide(sk_engine_t *e, int32_t p, const char *user, sk_ms_t now,
+                      sk_input_kind_t kind)
+{
     sk_user_state_t state;
     sk_decision_t d;
     bool applied = false;
     int rc;
 
     sk_arena_reset(&e->arena);
-    sk_input_t in = {.kind = SK_INPUT_TIMER, .user = user, .origin = {"", p, -1}, .now_ms = now};
+    sk_input_t in = {.kind = kind, .user = user, .origin = {"", p, -1}, .now_ms = now};
     if ((rc = sk_load_user(e->store, p, user, &e->arena, &state)) != 0)
         return rc;
     if ((rc = sk_decide(e->rules, &in, &state, &e->arena, &d)) != 0)

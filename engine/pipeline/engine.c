@@ -126,6 +126,7 @@ void sk_engine_destroy(sk_engine_t *e)
     sk_store_destroy(e->store);
     sk_codec_destroy(e->codec);
     sk_rules_destroy(e->rules);
+    sk_rules_destroy(e->sweep_from);
     sk_arena_fini(&e->arena);
     for (size_t i = 0; i < SK_ARRAY_LEN(e->strings); i++)
         free(e->strings[i]);
@@ -171,11 +172,30 @@ static void reload_rules(sk_engine_t *e)
             SK_ERROR("%s:%d:%d: %s", errs.items[i].file, errs.items[i].line,
                      errs.items[i].column, errs.items[i].message);
     } else {
-        sk_rules_destroy(e->rules);
+        /* the rules a pending sweep started from stay its baseline */
+        if (e->sweep_from)
+            sk_rules_destroy(e->rules);
+        else
+            e->sweep_from = e->rules;
         e->rules = r;
         log_rules(r, e->cfg.rules_path);
     }
     sk_rules_errors_fini(&errs);
+}
+
+/* Decides again the users a rules change touched (sweep.c); on failure the
+ * old rules are kept and the sweep is tried again at the next turn. */
+static void sweep_if_pending(sk_engine_t *e)
+{
+    if (!e->sweep_from || !sk_store_connected(e->store))
+        return;
+    int rc = sk_sweep_rules(e, e->sweep_from, sk_now_ms());
+    if (rc) {
+        SK_WARN("rules change not yet applied to every user (%s); trying again", sk_strerror(rc));
+        return;
+    }
+    sk_rules_destroy(e->sweep_from);
+    e->sweep_from = NULL;
 }
 
 /* Applies a batch of records, retrying through Redis outages until it is
@@ -247,6 +267,7 @@ int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atom
         }
         if (!sk_store_connected(e->store) && redis_recover(e, &backoff) != 0)
             continue; /* nothing is consumed while Redis is away */
+        sweep_if_pending(e);
         size_t n = poll_batch(e, msgs, max, 10);
         if (n) {
             (void)apply_with_retry(e, msgs, n, stop);

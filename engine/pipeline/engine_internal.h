@@ -61,6 +61,7 @@ struct sk_engine {
     sk_engine_config_t cfg;
     char *strings[16]; /* copies of cfg strings, freed at destroy */
     sk_rules_t *rules;
+    sk_rules_t *sweep_from; /* rules replaced by a reload whose sweep is not done; NULL */
     sk_codec_t *codec;
     sk_store_t *store;
     rd_kafka_t *consumer;
@@ -115,6 +116,16 @@ int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n);
 /* Decides + applies the timer of one user. Same return codes, and
  * SK_EFENCED when the partition was left to its new owner. */
 int sk_apply_timer(sk_engine_t *e, int32_t partition, const char *user, sk_ms_t now);
+/* The same for any input without a record (SK_INPUT_TIMER, SK_INPUT_RULES). */
+int sk_apply_redecide(sk_engine_t *e, int32_t partition, const char *user, sk_ms_t now,
+                      sk_input_kind_t kind);
+
+/* sweep.c: after the rules changed from `old` to e->rules, decides again,
+ * now, every user of the owned partitions whose state names an entitlement
+ * or rotation the change altered or removed (rules.h,
+ * sk_rules_entitlement_same). 0, or the first error (SK_EIO, SK_ENOMEM):
+ * then the caller keeps `old` and sweeps again later. */
+int sk_sweep_rules(sk_engine_t *e, const sk_rules_t *old, sk_ms_t now);
 
 /* timers.c: fires the timers due at `now` of the owned partitions (claiming
  * a partition first when needed; the rest of a partition left to a new

@@ -104,6 +104,18 @@ void sk_rules_stats(const sk_rules_t *rules, sk_rules_stats_t *out);
  * load and written into audit records so every decision names its rules. */
 const char *sk_rules_version(const sk_rules_t *rules);
 
+/*
+ * Comparing the rules in force with the ones they replace (a reload), so
+ * that the users a change touches are decided again at once:
+ * sk_rules_entitlement_same — 1 when `key` is an entitlement of both a and
+ * b with the same resource, permission and maximum duration, else 0;
+ * sk_rules_rotation_same — 1 when rotation `id` is in both and gives the
+ * same: the same edges in the same order (entitlements the same as above,
+ * lead, grace and escalation level), else 0. NULL rule sets have nothing.
+ */
+int sk_rules_entitlement_same(const sk_rules_t *a, const sk_rules_t *b, const char *key);
+int sk_rules_rotation_same(const sk_rules_t *a, const sk_rules_t *b, const char *id);
+
 /* Iteration over rotations in declaration order (for listings). */
 size_t sk_rules_rotation_count(const sk_rules_t *rules);
 const sk_rotation_t *sk_rules_rotation_at(const sk_rules_t *rules, size_t i);

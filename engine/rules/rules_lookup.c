@@ -119,3 +119,32 @@ sk_rules_profile_request_settings(const sk_rules_t *rules, const char *id)
     const sk_rules_access_t *a = sk_rules_access_of(rules);
     return a && id ? sk_strmap_get(&a->prof_req, id) : NULL;
 }
+
+/* ---- comparing two rule sets (a rules reload) ---- */
+
+static int same_str(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+int sk_rules_entitlement_same(const sk_rules_t *a, const sk_rules_t *b, const char *key)
+{
+    const sk_entitlement_t *x = sk_rules_entitlement(a, key), *y = sk_rules_entitlement(b, key);
+    return x && y && same_str(x->resource, y->resource) &&
+           same_str(x->permission, y->permission) && x->max_duration_ms == y->max_duration_ms;
+}
+
+int sk_rules_rotation_same(const sk_rules_t *a, const sk_rules_t *b, const char *id)
+{
+    const sk_rotation_t *x = sk_rules_rotation(a, id), *y = sk_rules_rotation(b, id);
+    if (!x || !y || x->n_edges != y->n_edges)
+        return 0;
+    for (size_t i = 0; i < x->n_edges; i++) {
+        const sk_enrollment_edge_t *p = &x->edges[i], *q = &y->edges[i];
+        if (strcmp(p->ent->key, q->ent->key) != 0 || !sk_rules_entitlement_same(a, b, p->ent->key) ||
+            p->grant_before_ms != q->grant_before_ms || p->revoke_after_ms != q->revoke_after_ms ||
+            p->max_escalation_level != q->max_escalation_level)
+            return 0;
+    }
+    return 1;
+}

@@ -9,7 +9,7 @@
  *
  * Invariants: parsing never fails on content (bad fields are skipped and
  * counted); every field is either parsed (a shift, source, request, open
- * task or retry) or counted bad; parsed records hold their ranges; the diff of the state against itself is
+ * task, retry or held entitlement's details) or counted bad; parsed records hold their ranges; the diff of the state against itself is
  * empty; the state's storage form (diff from an empty state) names each
  * field once and only fields that exist in the hash, so a later diff can
  * update or delete every field it read; and that storage form parses back,
@@ -84,11 +84,12 @@ static size_t split_fields(const uint8_t *data, size_t size, sk_state_field_t *f
     return n;
 }
 
-/* Fields a parsed state stands for: shifts, sources, requests, open tasks
- * and retries, one field each. */
+/* Fields a parsed state stands for: shifts, sources, requests, open tasks,
+ * retries and held entitlements' details, one field each. */
 static size_t n_parsed(const sk_user_state_t *st)
 {
-    return st->n_shifts + st->n_sources + st->n_requests + st->n_open_tasks + st->n_retries;
+    return st->n_shifts + st->n_sources + st->n_requests + st->n_open_tasks + st->n_retries +
+           st->n_held;
 }
 
 static void check_state(const sk_user_state_t *st)
@@ -121,6 +122,11 @@ static void check_state(const sk_user_state_t *st)
     for (size_t i = 0; i < st->n_retries; i++)
         FUZZ_CHECK(sk_state_retry(st, st->retries[i].command_id) != NULL, "retry %zu not found",
                    i);
+    for (size_t i = 0; i < st->n_held; i++) {
+        const sk_held_detail_t *h = &st->held[i];
+        FUZZ_CHECK(h->ent_key && h->resource && h->permission, "held %zu: NULL text", i);
+        FUZZ_CHECK(sk_state_held(st, h->ent_key) != NULL, "held %zu not found", i);
+    }
 }
 
 static void check_canonical(const sk_user_state_t *st, const sk_state_field_t *in,

@@ -2,7 +2,8 @@
  * test_faults.c — the engine under faults, over real parts: Redis
  * restarted in the middle of a stream (nothing lost, nothing doubled), a
  * rules reload that is accepted, and one that is refused whole while the
- * rules in force stay; a partition whose epoch vanished from Redis is
+ * rules in force stay; a reload that removes an entitlement or a rotation
+ * revokes what they gave at once, with complete commands; a partition whose epoch vanished from Redis is
  * claimed again and goes on; a partition claimed by another instance in the
  * middle of the stream is left to it while the others go on.
  */
@@ -136,6 +137,78 @@ TEST(rules_reload_accepted_then_refused_whole)
     CHECK_INT(sk_fx_reader_wait(commands, "r-user2", 1, 15000), 1);
 }
 
+/* Writes `text` to rules_dir/name; 0 or -1. */
+static int write_rules(const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", rules_dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fputs(text, f);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+/* The command of user for app/ent with this action among what the reader
+ * saw, waiting up to timeout_ms; NULL when none came. */
+static const sk_fx_record_t *wait_command(const char *user, sk_command_action_t action,
+                                          const char *ent, int timeout_ms)
+{
+    sk_ms_t deadline = sk_now_ms() + timeout_ms;
+    do {
+        const sk_fx_record_t *r[32];
+        size_t n = sk_fx_reader_get(commands, user, r, 32);
+        for (size_t i = 0; i < n; i++)
+            if (r[i]->cmd.action == action && strcmp(r[i]->cmd.entitlement, ent) == 0)
+                return r[i];
+        sleep_ms(50);
+    } while (sk_now_ms() < deadline);
+    return NULL;
+}
+
+#define SWEEP_RULES(ENTS, PROFILE_ENTS)                                                            \
+    "apps:\n  - id: sw\n    entitlements:\n" ENTS "rotations:\n  - id: sweep\nprofiles:\n"       \
+    "  - id: p-sweep\n    entitlements: [" PROFILE_ENTS "]\nenrollments:\n  - id: e-sweep\n"     \
+    "    rotations: [sweep]\n    profiles: [p-sweep]\n"
+#define ENT_GONE                                                                                   \
+    "      - id: gone\n        max_duration: 8h\n        resource: pg://prod/main db\n"          \
+    "        permission: SELECT\n"
+#define ENT_KEPT "      - id: kept\n        max_duration: 8h\n"
+
+TEST(rules_reload_that_removes_access_takes_it_back_at_once)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/broken.yaml", rules_dir);
+    unlink(path); /* the previous test left a rule set that is refused whole */
+    CHECK_INT(write_rules("sweep.yaml", SWEEP_RULES(ENT_GONE ENT_KEPT, "sw/gone, sw/kept")), 0);
+    eng.reload = 1;
+    sleep_ms(500);
+    sk_schedule_event_t a = started("sw1", "sweep-user", "sweep", sk_now_ms() + 3600000);
+    CHECK_INT(sk_fx_produce_event(&kafka, &a), 0);
+    CHECK(wait_command("sweep-user", SK_CMD_GRANT, "gone", 15000) != NULL);
+    CHECK(wait_command("sweep-user", SK_CMD_GRANT, "kept", 15000) != NULL);
+
+    /* the entitlement leaves the rules: its REVOKE comes now, not at the
+     * shift's end an hour away, and says what to revoke */
+    sk_ms_t t0 = sk_now_ms();
+    CHECK_INT(write_rules("sweep.yaml", SWEEP_RULES(ENT_KEPT, "sw/kept")), 0);
+    eng.reload = 1;
+    const sk_fx_record_t *r = wait_command("sweep-user", SK_CMD_REVOKE, "gone", 10000);
+    CHECK(r != NULL);
+    if (r) {
+        CHECK_STR(r->cmd.app, "sw");
+        CHECK_STR(r->cmd.resource, "pg://prod/main db");
+        CHECK_STR(r->cmd.permission, "SELECT");
+        CHECK(r->seen_ms - t0 < 10000);
+    }
+    CHECK(wait_command("sweep-user", SK_CMD_REVOKE, "kept", 500) == NULL);
+
+    /* the rotation leaves the rules: what it gave goes too */
+    CHECK_INT(write_rules("sweep.yaml", "apps:\n  - id: sw\n    entitlements:\n" ENT_KEPT), 0);
+    eng.reload = 1;
+    CHECK(wait_command("sweep-user", SK_CMD_REVOKE, "kept", 10000) != NULL);
+}
+
 /* The partition of user's state key, or -1. */
 static int partition_of(const char *user)
 {
@@ -227,6 +300,7 @@ TEST(z_teardown)
 
 SK_TEST_MAIN(SK_TEST_CASE(a_setup), SK_TEST_CASE(redis_restart_mid_stream_loses_and_doubles_nothing),
              SK_TEST_CASE(rules_reload_accepted_then_refused_whole),
+             SK_TEST_CASE(rules_reload_that_removes_access_takes_it_back_at_once),
              SK_TEST_CASE(x_a_partition_whose_epoch_vanished_is_claimed_again),
              SK_TEST_CASE(y_a_partition_fenced_mid_batch_is_left_to_its_new_owner),
              SK_TEST_CASE(z_teardown))
