@@ -148,8 +148,7 @@ static int run(exec_ctx_t *x, const sk_prov_op_t *op, const char *action, char *
         char *argv[] = {(char *)x->command, NULL};
         dup2(fds[1], 1);
         dup2(fds[1], 2);
-        close(fds[0]);
-        close(fds[1]);
+        closefrom(3); /* no Kafka or database sockets in the program */
         execve(x->command, argv, envp);
         _exit(127);
     }

@@ -48,18 +48,25 @@ typedef struct wh_buf {
 static void wh_destroy(void *ctx)
 {
     wh_ctx_t *w = ctx;
-    if (w)
-        memset(w->secret, 0, sizeof(w->secret));
+    if (!w)
+        return;
+    memset(w->secret, 0, sizeof(w->secret));
     free(w);
+    curl_global_cleanup();
 }
 
 static int wh_init(const sk_prov_conf_t *c, void **out)
 {
-    wh_ctx_t *w = calloc(1, sizeof(*w));
+    wh_ctx_t *w;
     const char *t, *b, *a;
     char *end;
-    if (!w)
+    /* before any thread (Kafka's are started later): libcurl's global state */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return -1;
+    if (!(w = calloc(1, sizeof(*w)))) {
+        curl_global_cleanup();
+        return -1;
+    }
     w->url = sk_prov_conf_get(c, SK_PROV_SEC_TARGET, "url", NULL);
     t = sk_prov_conf_get(c, SK_PROV_SEC_TARGET, "timeout", "10s");
     b = sk_prov_conf_get(c, SK_PROV_SEC_TARGET, "backoff", "1s");
