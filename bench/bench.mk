@@ -4,9 +4,10 @@
 # only to prove the benchmark works.
 
 BENCH_SRC := $(wildcard bench/bench_*.c)
-BENCH_OBJ := $(patsubst %.c,build/release/%.o,$(BENCH_SRC)) build/release/bench/sk_fixture.o
+BENCH_OBJ := $(patsubst %.c,build/release/%.o,$(BENCH_SRC)) build/release/bench/sk_fixture.o \
+             build/release/bench/sk_sign_fx.o
 
-build/release/bench/sk_fixture.o: tests/lib/sk_fixture.c
+build/release/bench/sk_%.o: tests/lib/sk_%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) $(PKG_CFLAGS) -Iengine -Itests/lib -MMD -MP -c $< -o $@
 

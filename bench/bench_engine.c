@@ -134,7 +134,7 @@ static int open_reader(bench_engine_ctx_t *x)
 
 int bench_engine_open(bench_engine_ctx_t *x, const bench_env_t *env)
 {
-    static const char *const pconf[] = {"linger.ms", "1", NULL};
+    static const char *const pconf[] = {"linger.ms", "1", "partitioner", "murmur2_random", NULL};
     /* the mock broker answers a fetch that finds no data only after
      * fetch.wait.max.ms, even if records arrive meanwhile (a real broker
      * answers as soon as they do): without a short wait, an engine that has

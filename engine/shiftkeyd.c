@@ -6,12 +6,14 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "pipeline/embedded.h"
 #include "pipeline/engine.h"
 #include "base/log.h"
+#include "base/keyfile.h"
 #include "base/topics.h"
 #include "base/version.h"
 
@@ -19,7 +21,7 @@
 
 typedef struct opts {
     const char *rules, *kafka, *bootstrap_file, *redis, *redis_user, *redis_password_file;
-    const char *redis_prefix, *group;
+    const char *redis_prefix, *group, *kafka_config_file;
     const char *topic[SK_TOPIC_COUNT]; /* base/topics.h */
     const char *log_level, *partitions, *timer_interval_ms, *batch_max;
     const char *kafka_props[MAX_KAFKA_PROPS];
@@ -48,6 +50,9 @@ static const option_row_t OPTIONS[] = {
     {"redis-password-file", "PATH", O(redis_password_file), NULL,
      "file holding the Redis password (or set SHIFTKEY_REDIS_PASSWORD)"},
     {"redis-prefix", "PREFIX", O(redis_prefix), "sk", "prefix of every Redis key"},
+    {"kafka-config-file", "PATH", O(kafka_config_file), NULL,
+     "file of librdkafka settings, NAME=VALUE a line (SASL/TLS credentials), mode 0600: "
+     "refused when others may read it; secrets never on the command line"},
     {"group", "ID", O(group), "shiftkey", "Kafka consumer group of the engine instances"},
 #define TOPIC_ROW(id, opt, name, doc) {opt, "TOPIC", O(topic[SK_TOPIC_##id]), name, doc},
     SK_TOPICS(TOPIC_ROW)
@@ -185,6 +190,8 @@ int main(int argc, char **argv)
     sk_engine_t *engine = NULL;
     char err[1024], host[256];
     char *password = NULL;
+    char *file_props[MAX_KAFKA_PROPS];
+    size_t n_file_props = 0;
     int partitions = 4, rc = 2, level;
 
     int p = parse(argc, argv, &o);
@@ -204,11 +211,36 @@ int main(int argc, char **argv)
                 o.redis);
         return 2;
     }
+    if (o.redis_password_file &&
+        sk_keyfile_check_private(o.redis_password_file, err, sizeof(err)) != 0) {
+        fprintf(stderr, "shiftkeyd: --redis-password-file: %s\n", err);
+        return 2;
+    }
     password = sk_store_password(o.redis_password_file);
     if (o.redis_password_file && !password) {
         fprintf(stderr, "shiftkeyd: cannot read the Redis password from %s\n",
                 o.redis_password_file);
         return 2;
+    }
+    if (o.redis_user && !password) {
+        fprintf(stderr, "shiftkeyd: --redis-user %s without a password: set "
+                        "--redis-password-file or SHIFTKEY_REDIS_PASSWORD\n",
+                o.redis_user);
+        return 2;
+    }
+    if (o.kafka_config_file) {
+        size_t before = o.n_kafka_props;
+        if (sk_keyfile_read_settings(o.kafka_config_file, file_props, MAX_KAFKA_PROPS,
+                                     &n_file_props, err, sizeof(err)) != 0) {
+            fprintf(stderr, "shiftkeyd: --kafka-config-file: %s\n", err);
+            goto out_free;
+        }
+        for (size_t i = 0; i < n_file_props && o.n_kafka_props < MAX_KAFKA_PROPS; i++)
+            o.kafka_props[o.n_kafka_props++] = file_props[i];
+        if (o.n_kafka_props - before != n_file_props) {
+            fprintf(stderr, "shiftkeyd: too many Kafka settings\n");
+            goto out_free;
+        }
     }
     cfg.redis.user = o.redis_user;
     cfg.redis.password = password;
@@ -264,6 +296,11 @@ int main(int argc, char **argv)
 out:
     sk_engine_destroy(engine);
     sk_embedded_stop(emb);
+out_free:
+    for (size_t i = 0; i < n_file_props; i++) {
+        sodium_memzero(file_props[i], strlen(file_props[i]));
+        free(file_props[i]);
+    }
     free(password);
     return rc;
 }

@@ -7,6 +7,10 @@
 # GRANT held by the request, REVOKE when its 10 s are over. With PostgreSQL
 # on the machine, shiftkey-provision applies the demo app's commands to a
 # private server and psql shows the role memberships (demo-provision.sh).
+# Signatures are on: the demo makes a key for each demo person (shiftkey
+# keygen, into build/run/keys) and runs the engine on a copy of the example
+# rules that declares their public keys (build/run/rules/signers.yaml); the
+# CLI signs every action with the key --as selects.
 # SHIFTKEY_DEMO_KEEP=1 keeps everything running after the demo (Ctrl-C stops).
 set -eu
 cd "$(dirname "$0")/.."
@@ -24,7 +28,8 @@ REDIS_PORT=$(free_port)
 pids=""
 cleanup() {
     prov_cleanup 2>/dev/null || true
-    pkill -f "watch commands --bootstrap-file $BOOT" 2>/dev/null || true
+    # by process id only: other checkouts on this machine run the same demo
+    [ -s "$RUN/watch.pid" ] && kill "$(cat "$RUN/watch.pid")" 2>/dev/null || true
     for p in $pids; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
 }
@@ -43,8 +48,24 @@ until redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; do
     sleep 0.1
 done
 
-say "starting shiftkeyd --kafka embedded --rules rules/examples"
-"$BIN/shiftkeyd" --kafka embedded --bootstrap-file "$BOOT" --rules rules/examples \
+say "demo keys: one per person (shiftkey keygen, 0600, in $RUN/keys), public keys in $RUN/rules/signers.yaml"
+rm -rf "$RUN/keys" "$RUN/rules"
+mkdir -p "$RUN/keys" && chmod 700 "$RUN/keys"
+cp -r rules/examples "$RUN/rules"
+export SHIFTKEY_KEY_DIR="$RUN/keys"
+{
+    echo "# written by scripts/demo.sh: the demo people's keys (shiftkey keygen)"
+    echo "signers:"
+    for p in alice bob carol dave erin frank; do
+        pub=$("$SK" keygen "$p@example.com" 2>/dev/null)
+        echo "  - id: $p@example.com"
+        echo "    public_keys: [\"$pub\"]"
+    done
+} >"$RUN/rules/signers.yaml"
+sed 's/^/    /' "$RUN/rules/signers.yaml" | head -6
+
+say "starting shiftkeyd --kafka embedded --rules $RUN/rules (signed actions only)"
+"$BIN/shiftkeyd" --kafka embedded --bootstrap-file "$BOOT" --rules "$RUN/rules" \
     --redis "127.0.0.1:$REDIS_PORT" --group shiftkey-demo &
 pids="$! $pids" # stopped newest first
 i=0
@@ -55,7 +76,10 @@ done
 sleep 1
 
 say "following the commands topic, as a provisioner would (shiftkey watch commands)"
-"$SK" watch commands --bootstrap-file "$BOOT" --from-beginning | sed -u "s/^/    [commands topic] /" &
+rm -f "$RUN/watch.pid"
+{ "$SK" watch commands --bootstrap-file "$BOOT" --from-beginning &
+  echo $! >"$RUN/watch.pid"
+  wait; } | sed -u "s/^/    [commands topic] /" &
 pids="$! $pids" # stopped newest first
 sleep 2
 

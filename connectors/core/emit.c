@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/keyfile.h"
 #include "codec/codec.h"
 
 struct sk_conn_emitter {
@@ -43,6 +44,9 @@ sk_conn_emitter_t *sk_conn_emitter_new(const char *brokers, const char *topic,
     const char *base[][2] = {{"bootstrap.servers", brokers},
                              {"enable.idempotence", "true"},
                              {"acks", "all"},
+                             /* the one partitioner of shiftkey: the engine refuses a
+                              * record off its key's murmur2 partition */
+                             {"partitioner", "murmur2_random"},
                              {"linger.ms", "5"},
                              {"message.timeout.ms", "30000"},
                              {"log_level", "3"}};
@@ -63,6 +67,26 @@ sk_conn_emitter_t *sk_conn_emitter_new(const char *brokers, const char *topic,
             snprintf(err, errlen, "--kafka-config %s: %s", name, e);
             goto fail_conf;
         }
+    }
+    /* credentials (SASL, TLS) from a file, never the command line */
+    const char *cred = getenv("SHIFTKEY_KAFKA_CONFIG_FILE");
+    if (cred && *cred) {
+        char *set[64];
+        size_t n_set = 0;
+        int bad = sk_keyfile_read_settings(cred, set, SK_ARRAY_LEN(set), &n_set, e, sizeof(e));
+        if (bad)
+            snprintf(err, errlen, "$SHIFTKEY_KAFKA_CONFIG_FILE: %s", e);
+        for (size_t i = 0; i < n_set; i++) {
+            char *eq = strchr(set[i], '=');
+            *eq = '\0';
+            if (!bad && rd_kafka_conf_set(conf, set[i], eq + 1, e, sizeof(e)) != RD_KAFKA_CONF_OK) {
+                snprintf(err, errlen, "$SHIFTKEY_KAFKA_CONFIG_FILE: %s: %s", set[i], e);
+                bad = 1;
+            }
+            free(set[i]);
+        }
+        if (bad)
+            goto fail_conf;
     }
     em->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof(e));
     if (!em->rk) {

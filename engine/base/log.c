@@ -20,15 +20,34 @@ int sk_log_level_parse(const char *name)
     return -1;
 }
 
+size_t sk_log_escape(const char *in, char *out, size_t out_len)
+{
+    size_t k = 0;
+    if (out_len == 0)
+        return 0;
+    for (; *in && k + 5 < out_len; in++) {
+        unsigned char c = (unsigned char)*in;
+        if (c == '\\' || c < 0x20 || c == 0x7f)
+            k += (size_t)snprintf(out + k, out_len - k, c == '\\' ? "\\\\" : "\\x%02x", c);
+        else
+            out[k++] = (char)c;
+    }
+    out[k] = '\0';
+    return k;
+}
+
 void sk_log(sk_log_level_t level, const char *fmt, ...)
 {
     static const char *const tags[] = {"DEBUG", "INFO ", "WARN ", "ERROR"};
-    char line[2048], ts[40];
+    char line[2048], safe[2048 * 2], ts[40];
     va_list ap;
     if (level < log_level)
         return;
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    fprintf(stderr, "%s %s %s\n", sk_ms_format(sk_now_ms(), ts, sizeof(ts)), tags[level], line);
+    /* one event, one line: free text (comments, reasons, record keys) cannot
+     * start a forged line of its own */
+    sk_log_escape(line, safe, sizeof(safe));
+    fprintf(stderr, "%s %s %s\n", sk_ms_format(sk_now_ms(), ts, sizeof(ts)), tags[level], safe);
 }

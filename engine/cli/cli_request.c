@@ -4,9 +4,9 @@
  * keyed by the requester, for the engine to decide. What comes after it
  * (approve, deny, ...) is `shiftkey task` (cli_task.c).
  *
- * Identity: --as names the actor and is trusted as given. This suits the
- * embedded default and tests; in production the events must come from an
- * authenticated front (SSO-backed CLI gateway, Slack app), not from here.
+ * Identity: the event is signed with the user's key (cli/cli_sign.h); --as
+ * only selects among the keys the user holds, and the actor is the key's
+ * signer. The engine refuses what is unsigned or signed by someone else.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -17,12 +17,15 @@
 #include <unistd.h>
 
 #include "cli/cli_shift.h"
+#include "cli/cli_sign.h"
 #include "cli/cli_task.h"
 #include "codec/codec.h"
 #include "rules/rules.h"
 
-static int publish(const char *brokers, const sk_request_event_t *ev)
+static int publish(const char *brokers, const sk_request_event_t *ev,
+                   const sk_signing_key_t *signer)
 {
+    sk_cli_record_t rec = {.key = ev->subject, .sign = signer};
     sk_codec_t *codec = sk_codec_new();
     sk_arena_t a;
     void *buf;
@@ -32,7 +35,11 @@ static int publish(const char *brokers, const sk_request_event_t *ev)
     if (!codec || sk_codec_encode_request(codec, ev, &a, &buf, &len) != 0)
         fprintf(stderr, "shiftkey: cannot encode the request event (ids: printable, no spaces)\n");
     else
-        rc = sk_cli_produce(brokers, sk_cli_topic(SK_TOPIC_REQUESTS), ev->subject, buf, len);
+    {
+        rec.val = buf;
+        rec.len = len;
+        rc = sk_cli_produce_many(brokers, sk_cli_topic(SK_TOPIC_REQUESTS), &rec, 1) ? 1 : 0;
+    }
     sk_arena_fini(&a);
     sk_codec_destroy(codec);
     return rc;
@@ -124,7 +131,8 @@ static void request_usage(FILE *out)
             "  --justification TEXT  why (shown to the reviewers, audited)\n"
             "  --emergency      break-glass: the emergency policy applies\n"
             "  --id ID          the request's id [req-<ms>-<pid>]\n"
-            "  --as USER        who asks (default $SHIFTKEY_USER, else $USER)\n"
+            "  --as USER        which of your keys asks (default $SHIFTKEY_USER, else your\n"
+            "                   only key; see shiftkey keygen); --key FILE: that key file\n"
             "  --wait SECONDS   wait for the outcome: exit 0 granted, 1 refused, denied,\n"
             "                   cancelled or not provisioned, 3 no outcome yet\n"
             "  --kafka BROKERS / --bootstrap-file F   as for `shiftkey shift`\n"
@@ -138,8 +146,10 @@ int sk_cli_request(int argc, char **argv)
         {"duration", 1, 0, 'd'}, {"justification", 1, 0, 'j'}, {"emergency", 0, 0, 'e'},
         {"as", 1, 0, 'a'},       {"id", 1, 0, 'i'},             {"wait", 1, 0, 'w'},
         {"kafka", 1, 0, 'k'},    {"bootstrap-file", 1, 0, 'b'}, {"help", 0, 0, 'h'},
-        {0, 0, 0, 0}};
-    const char *duration = NULL, *justification = "", *as = sk_cli_default_actor(), *id = NULL;
+        {"key", 1, 0, 'K'},      {0, 0, 0, 0}};
+    const char *duration = NULL, *justification = "", *as = NULL, *id = NULL, *key = NULL;
+    sk_signing_key_t signer;
+    char as_buf[SK_KEY_SIGNER_MAX + 1];
     const char *kafka = NULL, *bfile = NULL;
     int emergency = 0, wait_s = -1, c;
     char bs[1024], idbuf[64];
@@ -155,15 +165,20 @@ int sk_cli_request(int argc, char **argv)
         case 'w': wait_s = atoi(optarg); break;
         case 'k': kafka = optarg; break;
         case 'b': bfile = optarg; break;
+        case 'K': key = optarg; break;
         case 'h': request_usage(stdout); return 0;
         default: request_usage(stderr); return 2;
         }
     }
-    if (optind >= argc || !duration || sk_duration_parse(duration, &dur) != 0 || dur <= 0 || !as) {
-        fprintf(stderr, "shiftkey request: need APP/ENTITLEMENT, --duration (e.g. 2h) and a "
-                        "user (--as or $SHIFTKEY_USER)\n");
+    if (optind >= argc || !duration || sk_duration_parse(duration, &dur) != 0 || dur <= 0) {
+        fprintf(stderr, "shiftkey request: need APP/ENTITLEMENT and --duration (e.g. 2h)\n");
         return 2;
     }
+    int signer_rc = sk_cli_signer("shiftkey request", as, key, &signer);
+    if (signer_rc != 0)
+        return signer_rc;
+    snprintf(as_buf, sizeof(as_buf), "%s", signer.signer); /* outlives the wiped key */
+    as = as_buf;
     const char *brokers = sk_cli_bootstrap(kafka, bfile, bs, sizeof(bs));
     if (!brokers) {
         fprintf(stderr, "shiftkey: no Kafka address: pass --kafka, set SHIFTKEY_KAFKA, or start "
@@ -187,7 +202,9 @@ int sk_cli_request(int argc, char **argv)
     rd_kafka_t *reader = NULL;
     if (wait_s >= 0 && !(reader = outcome_reader(brokers)))
         return 1;
-    if (publish(brokers, &ev) != 0) {
+    int published = publish(brokers, &ev, &signer);
+    sk_keyfile_wipe(&signer);
+    if (published != 0) {
         if (reader)
             rd_kafka_destroy(reader);
         return 1;

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/keyhash.h"
+#include "cli/cli_sign.h"
 #include "codec/codec.h"
 #include "rules/rules.h"
 
@@ -98,8 +100,13 @@ int sk_cli_produce(const char *brokers, const char *topic, const char *key, cons
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof(errstr)) ||
+        rd_kafka_conf_set(conf, "partitioner", SK_PARTITIONER, errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr))) {
         fprintf(stderr, "shiftkey: %s\n", errstr);
+        rd_kafka_conf_destroy(conf);
+        return 1;
+    }
+    if (sk_cli_kafka_credentials(conf) != 0) {
         rd_kafka_conf_destroy(conf);
         return 1;
     }

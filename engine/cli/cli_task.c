@@ -22,7 +22,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/keyhash.h"
 #include "cli/cli_shift.h"
+#include "cli/cli_sign.h"
 #include "cli/cli_task.h"
 #include "codec/codec.h"
 #include "rules/rules.h"
@@ -59,9 +61,14 @@ size_t sk_cli_produce_many(const char *brokers, const char *topic, sk_cli_record
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof(errstr)) ||
+        rd_kafka_conf_set(conf, "partitioner", SK_PARTITIONER, errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "message.timeout.ms", "10000", errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr))) {
         fprintf(stderr, "shiftkey: %s\n", errstr);
+        rd_kafka_conf_destroy(conf);
+        return n;
+    }
+    if (sk_cli_kafka_credentials(conf) != 0) {
         rd_kafka_conf_destroy(conf);
         return n;
     }
@@ -73,12 +80,21 @@ size_t sk_cli_produce_many(const char *brokers, const char *topic, sk_cli_record
         return n;
     }
     for (size_t i = 0; i < n; i++) {
+        rd_kafka_headers_t *h = NULL;
+        if (recs[i].sign && !(h = sk_cli_sign_headers(recs[i].sign, topic, recs[i].key,
+                                                      recs[i].val, recs[i].len))) {
+            fprintf(stderr, "shiftkey: cannot sign the record for %s\n", recs[i].key);
+            continue;
+        }
         rd_kafka_resp_err_t err = rd_kafka_producev(
             rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(recs[i].key, strlen(recs[i].key)),
-            RD_KAFKA_V_VALUE((void *)recs[i].val, recs[i].len),
+            RD_KAFKA_V_VALUE((void *)recs[i].val, recs[i].len), RD_KAFKA_V_HEADERS(h),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&recs[i]), RD_KAFKA_V_END);
-        if (err)
+        if (err) {
+            if (h)
+                rd_kafka_headers_destroy(h); /* not taken over on failure */
             fprintf(stderr, "shiftkey: cannot publish to %s: %s\n", topic, rd_kafka_err2str(err));
+        }
     }
     rd_kafka_flush(rk, 12000);
     rd_kafka_destroy(rk);
@@ -197,7 +213,9 @@ static void verb_usage(const verb_t *v, FILE *out)
     fprintf(out, "  ID               a request id, or a task id from shiftkey task list\n"
                  "  --subject USER   whose access it is (the requester, the holder); default: read\n"
                  "                   from %s%s\n"
-                 "  --as USER        who acts (default $SHIFTKEY_USER, else $USER)%s\n"
+                 "  --as USER        which of your keys acts (default $SHIFTKEY_USER, else your\n"
+                 "                   only key; see shiftkey keygen)%s\n"
+                 "  --key FILE       the key file to sign with (or $SHIFTKEY_KEY)\n"
                  "  --comment TEXT   %s\n",
             sk_cli_topic(SK_TOPIC_TASKS), v->by_subject ? ", else the actor" : "",
             prov ? "; the provisioner" : "",
@@ -216,8 +234,9 @@ static void verb_usage(const verb_t *v, FILE *out)
 
 /* Options of one action. */
 typedef struct action_opts {
-    const char *subject, *as, *comment, *to, *policy, *duration_text, *kafka, *bfile;
+    const char *subject, *as, *comment, *to, *policy, *duration_text, *kafka, *bfile, *key;
     sk_ms_t duration;
+    sk_signing_key_t signer; /* the key acted with; as = signer.signer */
 } action_opts_t;
 
 /* Parses argv from optind 1 (argv[0] is the action). -1 to go on, else an
@@ -228,10 +247,9 @@ static int parse_action(const verb_t *v, int argc, char **argv, action_opts_t *o
         {"subject", 1, 0, 's'},  {"as", 1, 0, 'a'},       {"comment", 1, 0, 'c'},
         {"to", 1, 0, 't'},       {"policy", 1, 0, 'p'},   {"duration", 1, 0, 'd'},
         {"kafka", 1, 0, 'k'},    {"bootstrap-file", 1, 0, 'b'}, {"help", 0, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"key", 1, 0, 'K'},      {0, 0, 0, 0}};
     int c;
     memset(o, 0, sizeof(*o));
-    o->as = sk_cli_default_actor();
     o->comment = "";
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -244,6 +262,7 @@ static int parse_action(const verb_t *v, int argc, char **argv, action_opts_t *o
         case 'd': o->duration_text = optarg; break;
         case 'k': o->kafka = optarg; break;
         case 'b': o->bfile = optarg; break;
+        case 'K': o->key = optarg; break;
         case 'h': verb_usage(v, stdout); return 0;
         default:
             fprintf(stderr, "(see shiftkey task %s --help)\n", v->name);
@@ -253,8 +272,6 @@ static int parse_action(const verb_t *v, int argc, char **argv, action_opts_t *o
     const char *err = NULL;
     if (optind >= argc)
         err = v->on == ON_PROVISIONING ? "need one or more TASK_IDs" : "need one or more IDs";
-    else if (!o->as)
-        err = "who acts? pass --as USER or set $SHIFTKEY_USER";
     else if (((v->needs & NEED_TO) != 0) != (o->to != NULL))
         err = o->to ? "--to is for reassign only" : "need --to USER, the new reviewer";
     else if (((v->needs & NEED_POLICY) != 0) != (o->policy != NULL))
@@ -272,6 +289,11 @@ static int parse_action(const verb_t *v, int argc, char **argv, action_opts_t *o
                 v->name);
         return 2;
     }
+    /* who acts is whose key signs: --as only selects among the keys held */
+    int signer_rc = sk_cli_signer("shiftkey task", o->as, o->key, &o->signer);
+    if (signer_rc != 0)
+        return signer_rc;
+    o->as = o->signer.signer;
     return -1;
 }
 
@@ -286,18 +308,88 @@ typedef struct target_ref {
     const char *request_id; /* for request events */
     const char *task_id;    /* for provisioning results (command_id) */
     const char *subject;
+    char *owned_subject;    /* from SUBJECT/ID: freed by run_action */
 } target_ref_t;
 
 /* Resolves one ID with the tasks read (tasks may be NULL: not read).
  * 0, or 1 with the reason on stderr. */
+/* The latest task event with task id `id`, else of request `id` of
+ * `subject` (any subject when NULL). */
+static const sk_task_t *find_task(const sk_cli_tasks_t *t, const char *id, const char *subject)
+{
+    const sk_task_t *by_request = NULL;
+    for (size_t i = t->n; i-- > 0;) {
+        if (strcmp(t->v[i].task_id, id) == 0)
+            return &t->v[i];
+        if (!by_request && strcmp(t->v[i].request_id, id) == 0 &&
+            (!subject || strcmp(t->v[i].subject, subject) == 0))
+            by_request = &t->v[i];
+    }
+    return by_request;
+}
+
+/* How many distinct subjects have a request `id` (request ids are chosen
+ * by requesters and unique per subject only); the first two in names. */
+static size_t request_subjects(const sk_cli_tasks_t *t, const char *id, const char *names[2])
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (strcmp(t->v[i].request_id, id) != 0 || strcmp(t->v[i].task_id, id) == 0)
+            continue;
+        size_t k = 0;
+        for (size_t j = 0; j < i && k == 0; j++)
+            k = strcmp(t->v[j].request_id, id) == 0 &&
+                strcmp(t->v[j].subject, t->v[i].subject) == 0;
+        if (k)
+            continue;
+        if (n < 2)
+            names[n] = t->v[i].subject;
+        n++;
+    }
+    return n;
+}
+
+/*
+ * Resolves one ID with the tasks read (tasks may be NULL: not read). A
+ * request id names a request of one subject only: `SUBJECT/ID`, --subject,
+ * or an id only one subject uses; an id two subjects use is refused, never
+ * guessed. 0, or 1 with the reason on stderr.
+ */
 static int resolve(const verb_t *v, const action_opts_t *o, const sk_cli_tasks_t *tasks,
                    const char *id, target_ref_t *ref)
 {
-    const sk_task_t *t = tasks ? sk_cli_tasks_find(tasks, id) : NULL;
+    const char *subject = o->subject, *slash = strchr(id, '/');
+    const sk_task_t *t = tasks ? find_task(tasks, id, subject) : NULL;
+    if (!t && slash && slash != id && slash[1]) {
+        /* SUBJECT/ID */
+        char *subj = strndup(id, (size_t)(slash - id));
+        if (!subj || (subject && strcmp(subject, subj) != 0)) {
+            fprintf(stderr, "shiftkey task %s: '%s' names subject '%s' but --subject is '%s'\n",
+                    v->name, id, subj ? subj : "?", subject);
+            free(subj);
+            return 1;
+        }
+        ref->owned_subject = subj;
+        subject = subj;
+        id = slash + 1;
+        t = tasks ? find_task(tasks, id, subject) : NULL;
+    }
+    if (tasks && !subject && !(t && strcmp(t->task_id, id) == 0)) {
+        const char *names[2];
+        size_t n = request_subjects(tasks, id, names);
+        if (n > 1) {
+            fprintf(stderr,
+                    "shiftkey task %s: request id '%s' is used by %zu users (%s, %s%s): name "
+                    "the one you mean as SUBJECT/%s (or pass --subject USER); nothing sent "
+                    "for it\n",
+                    v->name, id, n, names[0], names[1], n > 2 ? ", ..." : "", id);
+            return 1;
+        }
+    }
     const int is_task = t && strcmp(t->task_id, id) == 0;
     ref->request_id = id;
     ref->task_id = id;
-    ref->subject = o->subject ? o->subject : t ? t->subject : v->by_subject ? o->as : NULL;
+    ref->subject = subject ? subject : t ? t->subject : v->by_subject ? o->as : NULL;
     const int manual = t && (t->kind == SK_TASK_PROVISIONING || t->kind == SK_TASK_DEPROVISIONING);
     if (is_task && manual != (v->on == ON_PROVISIONING)) {
         fprintf(stderr, "shiftkey task %s: task %s is a %s task: %s\n", v->name, id,
@@ -363,7 +455,7 @@ static int encode_action(sk_codec_t *codec, sk_arena_t *a, const verb_t *v,
     }
     if (rc != 0)
         return -1;
-    *rec = (sk_cli_record_t){.key = ref->subject, .val = buf, .len = len};
+    *rec = (sk_cli_record_t){.key = ref->subject, .val = buf, .len = len, .sign = &o->signer};
     return 0;
 }
 
@@ -423,12 +515,14 @@ static int run_action(const verb_t *v, int argc, char **argv)
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        target_ref_t ref;
+        target_ref_t ref = {0};
         if (resolve(v, &o, have_tasks ? &tasks : NULL, ids[i], &ref) != 0) {
+            free(ref.owned_subject);
             failed++;
             continue;
         }
         if (encode_action(codec, &a, v, &o, &ref, i, &recs[sent]) != 0) {
+            free(ref.owned_subject);
             fprintf(stderr, "shiftkey task %s: cannot encode the event for '%s' (ids: printable, "
                             "no spaces, at most 256 bytes; text at most 4096 bytes)\n", v->name,
                     ids[i]);
@@ -458,6 +552,8 @@ static int run_action(const verb_t *v, int argc, char **argv)
                    refs[i].subject, o.as);
     }
 out:
+    for (size_t i = 0; refs && i < sent; i++)
+        free(refs[i].owned_subject);
     free(names);
     free(refs);
     free(recs);
@@ -465,6 +561,7 @@ out:
     sk_codec_destroy(codec);
     if (have_tasks)
         sk_cli_tasks_free(&tasks);
+    sk_keyfile_wipe(&o.signer);
     return failed ? 1 : 0;
 }
 
@@ -505,7 +602,8 @@ static void revoke_usage(FILE *out)
             "entitlement's revocation policy decides; its reviewers answer with\n"
             "shiftkey task confirm|reject ID --subject USER.\n"
             "  --id ID          the proposal's id [rev-<ms>-<pid>]\n"
-            "  --as USER        who proposes (default $SHIFTKEY_USER, else $USER)\n"
+            "  --as USER        which of your keys proposes (default $SHIFTKEY_USER, else\n"
+            "                   your only key; see shiftkey keygen); --key FILE: that key file\n"
             "  --kafka BROKERS / --bootstrap-file F   as for shiftkey shift\n"
             "Exit status: 0 published, 1 not published, 2 usage error.\n",
             sk_cli_topic(SK_TOPIC_REQUESTS));
@@ -516,8 +614,10 @@ int sk_cli_revoke(int argc, char **argv)
     static const struct option longopts[] = {
         {"justification", 1, 0, 'j'}, {"comment", 1, 0, 'c'}, {"id", 1, 0, 'i'},
         {"as", 1, 0, 'a'},  {"kafka", 1, 0, 'k'}, {"bootstrap-file", 1, 0, 'b'},
-        {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-    const char *justification = "", *comment = "", *id = NULL, *as = sk_cli_default_actor();
+        {"help", 0, 0, 'h'}, {"key", 1, 0, 'K'}, {0, 0, 0, 0}};
+    const char *justification = "", *comment = "", *id = NULL, *as = NULL, *key = NULL;
+    sk_signing_key_t signer;
+    char as_buf[SK_KEY_SIGNER_MAX + 1];
     const char *kafka = NULL, *bfile = NULL;
     char bs[1024], idbuf[64];
     int c;
@@ -530,15 +630,21 @@ int sk_cli_revoke(int argc, char **argv)
         case 'a': as = optarg; break;
         case 'k': kafka = optarg; break;
         case 'b': bfile = optarg; break;
+        case 'K': key = optarg; break;
         case 'h': revoke_usage(stdout); return 0;
         default: revoke_usage(stderr); return 2;
         }
     }
-    if (argc - optind != 2 || !as) {
-        fprintf(stderr, "shiftkey revoke: need USER and APP/ENTITLEMENT (or a profile), and who "
-                        "proposes (--as or $SHIFTKEY_USER) (see shiftkey revoke --help)\n");
+    if (argc - optind != 2) {
+        fprintf(stderr, "shiftkey revoke: need USER and APP/ENTITLEMENT (or a profile) (see "
+                        "shiftkey revoke --help)\n");
         return 2;
     }
+    int signer_rc = sk_cli_signer("shiftkey revoke", as, key, &signer);
+    if (signer_rc != 0)
+        return signer_rc;
+    snprintf(as_buf, sizeof(as_buf), "%s", signer.signer); /* outlives the wiped key */
+    as = as_buf;
     const char *user = argv[optind], *target = argv[optind + 1];
     const char *brokers = need_brokers(kafka, bfile, bs, sizeof(bs));
     if (!brokers)
@@ -557,7 +663,7 @@ int sk_cli_revoke(int argc, char **argv)
         .comment = comment, .source = "cli", .occurred_at_ms = now};
     sk_codec_t *codec = sk_codec_new();
     sk_arena_t a;
-    sk_cli_record_t rec = {.key = user};
+    sk_cli_record_t rec = {.key = user, .sign = &signer};
     void *buf;
     int rc = 1;
     sk_arena_init(&a, 4096);
@@ -573,5 +679,6 @@ int sk_cli_revoke(int argc, char **argv)
     }
     sk_arena_fini(&a);
     sk_codec_destroy(codec);
+    sk_keyfile_wipe(&signer);
     return rc;
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "base/arena.h"
+#include "base/keyfile.h"
 #include "codec/event.h"
 
 #include "cli/cli_common.h"
@@ -25,9 +26,11 @@ typedef struct sk_cli_record {
     const void *val;
     size_t len;
     int ok; /* 1 once the broker acknowledged it */
+    const sk_signing_key_t *sign; /* signs it ("sk-sig" header) when not NULL */
 } sk_cli_record_t;
 
-/* Publishes n records on `topic` with one producer and waits (up to 10 s)
+/* Publishes n records on `topic` with one producer (murmur2 partitioner,
+ * each record signed by its `sign` key) and waits (up to 10 s)
  * for every acknowledgement. Sets recs[i].ok; returns the number that
  * failed, each with its reason on stderr (0: all acknowledged). */
 size_t sk_cli_produce_many(const char *brokers, const char *topic, sk_cli_record_t *recs,

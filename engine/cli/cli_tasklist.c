@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/cli_sign.h"
 #include "cli/cli_shift.h"
 #include "cli/cli_task.h"
 #include "codec/codec.h"
@@ -90,7 +91,8 @@ rd_kafka_t *sk_cli_consumer_new(const char *brokers, int partition_eof)
     rd_kafka_conf_set(conf, "enable.partition.eof", partition_eof ? "true" : "false", errstr,
                       sizeof(errstr));
     rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr))) {
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) ||
+        sk_cli_kafka_credentials(conf) != 0) {
         fprintf(stderr, "shiftkey: %s\n", errstr);
         rd_kafka_conf_destroy(conf);
         return NULL;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/cli_sign.h"
 #include "cli/cli_shift.h"
 #include "cli/cli_task.h"
 #include "codec/codec.h"
@@ -125,6 +126,10 @@ int sk_cli_watch(int argc, char **argv)
     rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
     rd_kafka_conf_set(conf, "auto.offset.reset", from_beginning ? "earliest" : "latest", errstr,
                       sizeof(errstr));
+    if (sk_cli_kafka_credentials(conf) != 0) {
+        rd_kafka_conf_destroy(conf);
+        return 1;
+    }
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
     if (!rk) {
         fprintf(stderr, "shiftkey watch: %s\n", errstr);

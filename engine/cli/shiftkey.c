@@ -10,6 +10,7 @@
 #include "cli/cli_common.h"
 #include "cli/cli_rules.h"
 #include "cli/cli_shift.h"
+#include "cli/cli_sign.h"
 
 static void usage(FILE *out)
 {
@@ -30,7 +31,8 @@ static void usage(FILE *out)
             "                       revocations: confirm, reject; provisioners: provisioned,\n"
             "                       wont-provision, deprovisioned\n"
             "  escalate ID...       the same as task escalate (make it an emergency request)\n"
-            "  revoke USER APP/ENT  propose removing a user's access\n\n"
+            "  revoke USER APP/ENT  propose removing a user's access\n"
+            "  keygen ID            create your signing key (0600) and print its public key\n\n"
             "global options (anywhere on the line; also $SHIFTKEY_<NAME>, as for shiftkeyd):\n"
             "  --schedule-topic, --requests-topic, --results-topic, --commands-topic,\n"
             "  --audit-topic, --deadletter-topic, --tasks-topic NAME   topics renamed for\n"
@@ -69,6 +71,8 @@ int main(int argc, char **argv)
         return sk_cli_task(argc - 1, argv + 1);
     if (strcmp(cmd, "escalate") == 0)
         return sk_cli_escalate(argc - 1, argv + 1);
+    if (strcmp(cmd, "keygen") == 0)
+        return sk_cli_keygen(argc - 1, argv + 1);
     if (strcmp(cmd, "revoke") == 0)
         return sk_cli_revoke(argc - 1, argv + 1);
     fprintf(stderr, "shiftkey: unknown command '%s' (see shiftkey --help)\n", cmd);

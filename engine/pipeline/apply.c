@@ -13,6 +13,7 @@
  * results (sk_decide_result).
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
@@ -20,6 +21,7 @@
 #include "decide/oncall_index.h"
 #include "pipeline/engine_internal.h"
 #include "pipeline/load.h"
+#include "pipeline/verify.h"
 
 /* The encoded outputs of one decision, in outbox form. */
 typedef struct staged {
@@ -46,6 +48,44 @@ static int stage(staged_t *st, sk_out_topic_t topic, const void *key, size_t key
     return 0;
 }
 
+/* A copy of n bytes in arena memory (n > 0), or NULL. */
+static void *copy_bytes(sk_arena_t *a, const void *b, size_t n)
+{
+    void *c = sk_arena_alloc(a, n);
+    if (c)
+        memcpy(c, b, n);
+    return c;
+}
+
+/* Stages an encoded output; one larger than SK_OUT_RECORD_MAX (no input
+ * should make one: decoded texts are bounded) is never staged, a notice
+ * naming it is (poison.c), so no record in an outbox can be too large for
+ * Kafka. 0 or SK_ENOMEM. */
+static int stage_bounded(sk_engine_t *e, staged_t *st, sk_out_topic_t topic, int32_t p,
+                         const void *key, size_t key_len, void *value, size_t len)
+{
+    const char *const names[SK_OUT_TOPIC_COUNT] = {e->cfg.commands_topic, e->cfg.audit_topic,
+                                                   e->cfg.deadletter_topic, e->cfg.tasks_topic};
+    sk_dead_letter_t dl;
+    if (len <= SK_OUT_RECORD_MAX)
+        return stage(st, topic, key, key_len, value, len);
+    sk_poison_refusal_t *r = sk_poison_refusal_new(names[topic], p, key, key_len, value, len,
+                                                   "larger than the engine's bound on an output");
+    int rc = r ? sk_poison_notice(&e->arena, r, &dl) : SK_ENOMEM;
+    if (rc == 0) {
+        dl.key = dl.key ? copy_bytes(&e->arena, dl.key, dl.key_len) : NULL;
+        dl.payload = copy_bytes(&e->arena, dl.payload, dl.payload_len);
+        if ((dl.key_len && !dl.key) || !dl.payload)
+            rc = SK_ENOMEM;
+    }
+    free(r);
+    if (rc == 0) {
+        SK_ERROR("partition %" PRId32 ": %s", p, dl.reason);
+        rc = sk_codec_encode_dead_letter(e->codec, &dl, &e->arena, &value, &len);
+    }
+    return rc ? rc : stage(st, SK_OUT_DEADLETTER, dl.key, dl.key_len, value, len);
+}
+
 /* Encodes the decision's records into outbox entries: commands, the dead
  * letter, the audit record, then tasks. Dead letters keep the original
  * record key; everything else is keyed by the subject user. */
@@ -55,24 +95,26 @@ static int stage_decision(sk_engine_t *e, const sk_decision_t *d, const sk_dead_
     void *buf;
     size_t len;
     int rc;
+    int32_t p = d->audit.origin.partition;
     for (size_t i = 0; i < d->n_commands; i++) {
         if ((rc = sk_codec_encode_command(e->codec, &d->commands[i], &e->arena, &buf, &len)) ||
-            (rc = stage(st, SK_OUT_COMMANDS, d->commands[i].user, strlen(d->commands[i].user),
-                        buf, len)))
+            (rc = stage_bounded(e, st, SK_OUT_COMMANDS, p, d->commands[i].user,
+                                strlen(d->commands[i].user), buf, len)))
             return rc;
     }
     if (dl) {
         if ((rc = sk_codec_encode_dead_letter(e->codec, dl, &e->arena, &buf, &len)) ||
-            (rc = stage(st, SK_OUT_DEADLETTER, dl->key, dl->key_len, buf, len)))
+            (rc = stage_bounded(e, st, SK_OUT_DEADLETTER, p, dl->key, dl->key_len, buf, len)))
             return rc;
     }
     if ((rc = sk_codec_encode_audit(e->codec, &d->audit, &e->arena, &buf, &len)) ||
-        (rc = stage(st, SK_OUT_AUDIT, d->audit.user, strlen(d->audit.user), buf, len)))
+        (rc =
+             stage_bounded(e, st, SK_OUT_AUDIT, p, d->audit.user, strlen(d->audit.user), buf, len)))
         return rc;
     for (size_t i = 0; i < d->n_tasks; i++) {
         const sk_task_t *t = &d->tasks[i];
         if ((rc = sk_codec_encode_task(e->codec, t, &e->arena, &buf, &len)) ||
-            (rc = stage(st, SK_OUT_TASKS, t->subject, strlen(t->subject), buf, len)))
+            (rc = stage_bounded(e, st, SK_OUT_TASKS, p, t->subject, strlen(t->subject), buf, len)))
             return rc;
     }
     return 0;
@@ -177,6 +219,9 @@ typedef struct item {
     sk_request_decision_t rd; /* request records: the decision with its tasks */
     int drc;               /* decode result */
     const char *reason;    /* decode failure */
+    const char *refused_actor;   /* refused by verify.c: the actor the record claims */
+    const char *refused_verdict; /* and why, e.g. "bad_signature" */
+    const char *refused_event;   /* and the event id it carries */
     size_t user_idx;       /* into the batch's distinct users */
     sk_decision_t d;
     sk_dead_letter_t dl;
@@ -195,6 +240,35 @@ static const char *keep_str(sk_engine_t *e, const char *s, bool *ok)
     if (s && !c)
         *ok = false;
     return c;
+}
+
+/* Refuses item it (decoded) as verify.c said: a dead letter, and an audit
+ * record that names the claimed actor and the signer (decide_item). */
+static int refuse_item(sk_engine_t *e, item_t *it, const sk_verify_t *v, const char *actor,
+                       const char *event_id)
+{
+    it->refused_event = event_id;
+    it->drc = SK_EINVAL; /* in.user stays the subject: the audit record names it */
+    it->user = NULL;
+    it->refused_actor = actor ? actor : "";
+    it->refused_verdict = v->verdict;
+    it->reason = sk_arena_sprintf(&e->arena, "identity refused (%s): %s; claimed actor '%.64s', "
+                                  "signer '%.64s'",
+                                  v->verdict, v->reason, it->refused_actor,
+                                  v->signer[0] ? v->signer : "(none)");
+    return it->reason ? 0 : SK_ENOMEM;
+}
+
+/* The identity checks of a decoded request or result (pipeline/verify.c). */
+static int verify_item(sk_engine_t *e, item_t *it, const char *actor, const char *event_id,
+                       sk_ms_t occurred_at_ms)
+{
+    sk_verify_t v;
+    int rc = sk_verify_identity(e, it->msg, it->user, actor, event_id, occurred_at_ms,
+                                it->in.now_ms, &v);
+    if (rc != 0 || v.accepted)
+        return rc;
+    return refuse_item(e, it, &v, actor, event_id);
 }
 
 /* Decodes a record of the requests topic into *it (see decode_item). */
@@ -231,7 +305,7 @@ static int decode_request(sk_engine_t *e, item_t *it, const char *key)
     if (!ok)
         return SK_ENOMEM;
     it->in.user = it->user = it->req.subject;
-    return 0;
+    return verify_item(e, it, it->req.actor, it->req.event_id, it->req.occurred_at_ms);
 }
 
 /* Decodes a record of the provisioning results topic into *it (see
@@ -262,7 +336,13 @@ static int decode_result(sk_engine_t *e, item_t *it, const char *key)
     if (!ok)
         return SK_ENOMEM;
     it->in.user = it->user = it->res.user;
-    return 0;
+    /* a result has no event id: the answer itself is the event */
+    const char *event_id = sk_arena_sprintf(&e->arena, "%s:%s:%lld", r.command_id,
+                                            sk_provisioning_status_name(r.result),
+                                            (long long)r.at_ms);
+    if (!event_id)
+        return SK_ENOMEM;
+    return verify_item(e, it, it->res.provisioner, event_id, r.at_ms);
 }
 
 /* Decodes one record into *it; the event's strings are copied because the
@@ -279,6 +359,17 @@ static int decode_item(sk_engine_t *e, item_t *it)
                           .user = key,
                           .origin = {rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset},
                           .now_ms = sk_now_ms()};
+    /* a record on another partition than its key's is never decided */
+    sk_verify_t v;
+    int rc = sk_verify_partition(e, msg, &v);
+    if (rc != 0)
+        return rc;
+    if (!v.accepted) {
+        it->drc = SK_EINVAL;
+        it->in.user = "";
+        it->reason = sk_arena_strdup(&e->arena, v.reason);
+        return it->reason ? 0 : SK_ENOMEM;
+    }
     if (it->topic == SK_IN_REQUESTS)
         return decode_request(e, it, key);
     if (it->topic == SK_IN_RESULTS)
@@ -325,6 +416,14 @@ static int decide_item(sk_engine_t *e, item_t *it, sk_user_state_t *states,
         rc = sk_decide_reject(e->rules, &it->in,
                               it->drc == SK_EPARSE ? SK_DL_UNDECODABLE : SK_DL_INVALID,
                               it->reason, &e->arena, &it->d);
+        if (rc == 0 && it->refused_actor) {
+            it->d.audit.actor = it->refused_actor;
+            it->d.audit.event_id = it->refused_event;
+            it->d.audit.decision =
+                sk_arena_sprintf(&e->arena, "refused_%s", it->refused_verdict);
+            if (!it->d.audit.decision)
+                return SK_ENOMEM;
+        }
     } else if (it->topic == SK_IN_REQUESTS) {
         sk_request_input_t rin = {.event = &it->req, .origin = it->in.origin,
                                   .now_ms = it->in.now_ms};
@@ -357,10 +456,14 @@ static int decide_item(sk_engine_t *e, item_t *it, sk_user_state_t *states,
         ((rc = sk_oncall_ops(&before, &it->d.state, &e->arena, &it->oncall, &it->n_oncall)) ||
          (rc = sk_oncall_view_apply(oncall, it->oncall, it->n_oncall))))
         return rc;
-    if (it->d.rejected)
+    if (it->d.rejected) {
         it->dl = (sk_dead_letter_t){it->in.now_ms, it->d.reject_kind, it->d.reject_reason,
                                     it->in.origin, it->msg->key, it->msg->key_len,
                                     it->msg->payload, it->msg->len};
+        /* a prefix, the length and a SHA-256: never the whole record */
+        if ((rc = sk_poison_bound_dead_letter(&e->arena, &it->dl)) != 0)
+            return rc;
+    }
     it->st = staged_new(&e->arena, it->d.n_commands + it->d.n_tasks + 2);
     if (!it->st)
         return SK_ENOMEM;
@@ -484,7 +587,7 @@ int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
         it->msg = msgs[i];
         it->topic = sk_in_topic_index(&e->cfg, rd_kafka_topic_name(msgs[i]->rkt));
         if (p < 0 || p >= SK_MAX_PARTITIONS || it->topic < 0 || !e->parts[p].owned ||
-            msgs[i]->offset <= e->parts[p].in[it->topic].applied_offset) {
+            e->parts[p].stopped || msgs[i]->offset <= e->parts[p].in[it->topic].applied_offset) {
             it->skip = true;
             continue;
         }

@@ -16,6 +16,64 @@
 #include "pipeline/engine_internal.h"
 #include "pipeline/kafka_conf.h"
 
+/* How long a revocation waits for Kafka to confirm what is staged before it
+ * lets the partitions go (the next owner re-sends the rest). */
+#define REVOKE_FLUSH_MS 5000
+
+/*
+ * Checks that the applied offset in Redis fits topic[p]: the next record to
+ * consume (applied + 1) must lie between the low and high watermarks. When
+ * it does not (the topic was recreated, the broker lost its data while
+ * Redis kept its state, or records were deleted before they were applied),
+ * consuming would skip records silently: the partition is stopped instead,
+ * with an ERROR line and an engine audit record saying what to do, and
+ * false is returned. Watermarks that cannot be read are logged, and the
+ * offset is taken as it is (true); *unreadable is then set, and the later
+ * partitions of the same assignment are not asked (one slow broker must not
+ * hold the assignment for seconds per partition).
+ */
+static bool offsets_fit(sk_engine_t *e, const char *topic, int32_t p, int64_t applied,
+                        bool *unreadable)
+{
+    int64_t lo = -1, hi = -1;
+    char why[900];
+    const char *prefix = e->cfg.redis.prefix ? e->cfg.redis.prefix : "sk";
+    rd_kafka_resp_err_t err =
+        *unreadable ? RD_KAFKA_RESP_ERR__TIMED_OUT
+                    : rd_kafka_query_watermark_offsets(e->consumer, topic, p, &lo, &hi, 2000);
+    if (err) {
+        *unreadable = true;
+        SK_WARN("%s[%" PRId32 "]: its watermarks cannot be read (%s): applied offset %" PRId64
+                " not checked against the topic",
+                topic, p, rd_kafka_err2str(err), applied);
+        return true;
+    }
+    if (applied + 1 <= hi && applied + 1 >= lo)
+        return true;
+    if (applied + 1 > hi)
+        snprintf(why, sizeof(why),
+                 "%s[%" PRId32 "]: the offset applied in Redis (%" PRId64 ") is beyond the end "
+                 "of the topic (offsets %" PRId64 "..%" PRId64 "): the topic was recreated, or "
+                 "the broker lost its data while Redis kept its state; consuming would skip "
+                 "its records. Partition %" PRId32 " is stopped. If the topic was recreated on "
+                 "purpose, delete the applied offset (redis-cli HDEL '%s:{p%" PRId32 "}:offsets' "
+                 "%s) and restart the engine to consume the new topic from its start; otherwise "
+                 "point the engine at the right cluster or Redis",
+                 topic, p, applied, lo, hi, p, prefix, p, topic);
+    else
+        snprintf(why, sizeof(why),
+                 "%s[%" PRId32 "]: records %" PRId64 "..%" PRId64 " were deleted before they "
+                 "were applied (the topic starts at %" PRId64 "; retention, or the topic was "
+                 "recreated). Partition %" PRId32 " is stopped. Recover those records or accept "
+                 "their loss (redis-cli HSET '%s:{p%" PRId32 "}:offsets' %s %" PRId64 ") and "
+                 "restart the engine",
+                 topic, p, applied + 1, lo - 1, lo, p, prefix, p, topic, lo - 1);
+    SK_ERROR("%s", why);
+    (void)sk_engine_audit(e, "partition_stopped", p, topic, why);
+    e->stats.partitions_stopped++;
+    return false;
+}
+
 /* On assignment: claim each partition, re-send its outbox and start after
  * its applied offset. On revocation: flush what is staged, then let go. */
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -27,6 +85,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
          * partition count): partition N of each comes together and is
          * claimed once */
         bool claimed[SK_MAX_PARTITIONS] = {false};
+        rd_kafka_topic_partition_list_t *paused = NULL;
+        bool unreadable = false; /* the watermarks: not asked again after a failure */
         e->n_partitions = 0; /* topics may have grown: read again when needed */
         for (int i = 0; i < parts->cnt; i++) {
             rd_kafka_topic_partition_t *tp = &parts->elems[i];
@@ -51,6 +111,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 sk_store_applied_offset(e->store, p, tp->topic, &applied) == 0 && applied >= 0) {
                 tp->offset = applied + 1;
                 e->parts[p].in[t].applied_offset = applied;
+                if (!e->parts[p].stopped && !offsets_fit(e, tp->topic, p, applied, &unreadable))
+                    e->parts[p].stopped = true;
             }
             if (applied >= 0)
                 SK_INFO("assigned %s[%" PRId32 "] epoch %" PRId64
@@ -61,8 +123,22 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                         tp->topic, p, e->parts[p].epoch);
         }
         rd_kafka_assign(rk, parts);
+        /* a stopped partition stays assigned (its timers and outbox go on)
+         * but nothing of it is consumed until the operator acted */
+        for (int i = 0; i < parts->cnt; i++) {
+            int32_t p = parts->elems[i].partition;
+            if (p < 0 || p >= SK_MAX_PARTITIONS || !e->parts[p].stopped)
+                continue;
+            if (!paused)
+                paused = rd_kafka_topic_partition_list_new(parts->cnt);
+            rd_kafka_topic_partition_list_add(paused, parts->elems[i].topic, p);
+        }
+        if (paused) {
+            rd_kafka_pause_partitions(rk, paused);
+            rd_kafka_topic_partition_list_destroy(paused);
+        }
     } else {
-        (void)sk_emit_flush_all(e);
+        (void)sk_emit_flush_within(e, -1, REVOKE_FLUSH_MS);
         for (int i = 0; i < parts->cnt; i++) {
             int32_t p = parts->elems[i].partition;
             if (p >= 0 && p < SK_MAX_PARTITIONS) {

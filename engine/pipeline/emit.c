@@ -4,7 +4,11 @@
  * (idempotent producer), and trims a partition's outbox by a chunk only once
  * every record of it, and of the chunks before it, was acknowledged. A
  * failed chunk makes the partition produce its outbox again from the head
- * (same bytes, same command ids). A crash anywhere re-sends what is staged
+ * (same bytes, same command ids). A record Kafka refuses for good (too
+ * large, invalid) is not produced again: a small dead-letter notice takes
+ * its place in the chunk (poison.c), with an ERROR line and an engine audit
+ * record, and the records behind it go on. Within a chunk, commands are
+ * produced first. A crash anywhere re-sends what is staged
  * on restart: commands are delivered at least once and never lost.
  *
  * Chunks are heap objects referenced by the delivery reports of their
@@ -18,6 +22,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/keyhash.h"
 #include "pipeline/engine_internal.h"
 #include "pipeline/kafka_conf.h"
 
@@ -27,23 +32,67 @@
 
 struct sk_chunk {
     sk_chunk_t *next;
-    size_t count;     /* outbox entries it covers, after the chunks before it */
-    size_t remaining; /* delivery reports still to come */
-    bool failed;
-    bool orphan;      /* no longer in a queue: free at the last report */
+    int32_t partition;            /* whose outbox */
+    size_t count;                 /* outbox entries it covers, after the chunks before it */
+    size_t remaining;             /* delivery reports still to come */
+    bool failed;                  /* a record may be cured by producing again: start over */
+    bool orphan;                  /* no longer in a queue: free at the last report */
+    bool noticed;                 /* its notices are produced: the reports to come are theirs */
+    sk_poison_refusal_t *refused; /* records refused for good, awaiting their notice */
 };
+
+static void chunk_free(sk_chunk_t *c)
+{
+    for (sk_poison_refusal_t *r = c->refused, *next; r; r = next) {
+        next = r->next;
+        free(r);
+    }
+    free(c);
+}
+
+/* Remembers that Kafka refused a record of chunk c for good: its notice is
+ * produced before the chunk is trimmed (retire). Out of memory, the chunk
+ * is produced again instead. */
+static void refused(sk_chunk_t *c, rd_kafka_resp_err_t err, const char *topic, const void *key,
+                    size_t key_len, const void *value, size_t value_len)
+{
+    sk_poison_refusal_t *r = sk_poison_refusal_new(topic, c->partition, key, key_len, value,
+                                                   value_len, rd_kafka_err2str(err));
+    if (!r) {
+        c->failed = true;
+        return;
+    }
+    r->next = c->refused;
+    c->refused = r;
+}
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     sk_chunk_t *c = m->_private;
+    bool purged =
+        m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
     (void)rk;
     (void)opaque;
-    if (m->err) {
+    if (!c) { /* an engine audit record (engine_audit.c): at most once */
+        if (m->err && !purged)
+            SK_WARN("engine audit record to %s failed: %s", rd_kafka_topic_name(m->rkt),
+                    rd_kafka_err2str(m->err));
+        return;
+    }
+    if (m->err && sk_poison_permanent(m->err) && !c->noticed) {
+        refused(c, m->err, rd_kafka_topic_name(m->rkt), m->key, m->key_len, m->payload, m->len);
+    } else if (m->err && sk_poison_permanent(m->err)) {
+        SK_ERROR("partition %" PRId32 ": the notice for a refused output was refused too "
+                 "(%s); dropped, see the ERROR before",
+                 c->partition, rd_kafka_err2str(m->err));
+    } else if (m->err) {
         c->failed = true;
-        SK_WARN("delivery to %s failed: %s", rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+        if (!purged)
+            SK_WARN("delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
+                    rd_kafka_err2str(m->err));
     }
     if (--c->remaining == 0 && c->orphan)
-        free(c);
+        chunk_free(c);
 }
 
 /* Drops partition p's chunks from its queue: those still awaiting reports
@@ -56,7 +105,7 @@ void sk_emit_forget(sk_engine_t *e, int32_t p)
         if (c->remaining)
             c->orphan = true;
         else
-            free(c);
+            chunk_free(c);
     }
     o->chunks = o->chunks_tail = NULL;
     o->inflight = 0;
@@ -71,6 +120,7 @@ int sk_emit_open(sk_engine_t *e, char *err, size_t err_len)
     if (rd_kafka_conf_set(conf, "bootstrap.servers", e->cfg.brokers, errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "client.id", e->cfg.client_id, errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof(errstr)) ||
+        rd_kafka_conf_set(conf, "partitioner", SK_PARTITIONER, errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "linger.ms", "1", errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "message.timeout.ms", "0", errstr, sizeof(errstr)) ||
         sk_kafka_conf_apply(conf, "producer", e->cfg.kafka_props, e->cfg.n_kafka_props, errstr,
@@ -99,7 +149,20 @@ void sk_emit_close(sk_engine_t *e)
         return;
     for (int32_t p = 0; p < SK_MAX_PARTITIONS; p++)
         sk_emit_forget(e, p);
-    rd_kafka_flush(e->producer, 10000); /* the last reports free the orphans */
+    /* what is in flight gets until the stop deadline (10 s when not
+     * stopping); the rest is purged: it stays staged in Redis and the next
+     * owner produces it (a purge serves the last reports, which free the
+     * orphans) */
+    sk_ms_t left = e->stop_deadline ? e->stop_deadline - sk_now_ms() : 10000;
+    rd_kafka_flush(e->producer, left > 0 ? (int)(left < 10000 ? left : 10000) : 0);
+    if (rd_kafka_outq_len(e->producer) > 0) {
+        SK_WARN("%d output records not confirmed by Kafka at exit: purged, they stay staged "
+                "and are produced by the next owner",
+                rd_kafka_outq_len(e->producer));
+        rd_kafka_purge(e->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        for (int i = 0; i < 20 && rd_kafka_outq_len(e->producer) > 0; i++)
+            rd_kafka_poll(e->producer, 50);
+    }
     for (int i = 0; i < SK_OUT_TOPIC_COUNT; i++)
         if (e->out_topics[i])
             rd_kafka_topic_destroy(e->out_topics[i]);
@@ -107,18 +170,72 @@ void sk_emit_close(sk_engine_t *e)
     e->producer = NULL;
 }
 
+/* Produces one outbox entry as a record of chunk c. 0 when queued; 1 when
+ * Kafka refused it at once for good (remembered in c: no report comes);
+ * SK_EIO for any other error. */
 static int produce_one(sk_engine_t *e, const sk_outbox_entry_t *o, sk_chunk_t *c)
 {
     for (;;) {
         if (rd_kafka_produce(e->out_topics[o->topic], RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
                              (void *)o->value, o->value_len, o->key, o->key_len, c) == 0)
             return 0;
-        if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            SK_WARN("produce failed: %s", rd_kafka_err2str(rd_kafka_last_error()));
+        rd_kafka_resp_err_t err = rd_kafka_last_error();
+        if (sk_poison_permanent(err)) {
+            refused(c, err, rd_kafka_topic_name(e->out_topics[o->topic]), o->key, o->key_len,
+                    o->value, o->value_len);
+            return 1;
+        }
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            SK_WARN("produce failed: %s", rd_kafka_err2str(err));
             return SK_EIO;
         }
         rd_kafka_poll(e->producer, 10);
     }
+}
+
+/*
+ * Produces the notices of chunk c's refused records (one small dead letter
+ * each, naming what was dropped) as records of the same chunk, so the chunk
+ * is trimmed only once they are acknowledged; each refusal is an ERROR line
+ * (the alert) and an engine audit record. 0, or SK_ENOMEM (the chunk is then
+ * produced again from the head).
+ */
+static int produce_notices(sk_engine_t *e, int32_t p, sk_chunk_t *c)
+{
+    sk_arena_t a;
+    int rc = 0;
+    sk_arena_init(&a, 8192);
+    c->noticed = true;
+    while (c->refused) {
+        sk_poison_refusal_t *r = c->refused;
+        sk_dead_letter_t dl;
+        void *buf;
+        size_t len;
+        sk_arena_reset(&a);
+        if ((rc = sk_poison_notice(&a, r, &dl)) != 0 ||
+            (rc = sk_codec_encode_dead_letter(e->codec, &dl, &a, &buf, &len)) != 0) {
+            c->failed = true;
+            goto out;
+        }
+        SK_ERROR("partition %" PRId32 ": %s", p, dl.reason);
+        (void)sk_engine_audit(e, "output_refused", p, r->topic_name, dl.reason);
+        e->stats.outputs_refused++;
+        sk_outbox_entry_t notice = {SK_OUT_DEADLETTER, dl.key, dl.key_len, buf, len};
+        c->remaining++;
+        int prc = produce_one(e, &notice, c);
+        if (prc != 0) {
+            c->remaining--;
+            if (prc < 0)
+                c->failed = true; /* produced again from the head, refused again, noticed */
+            else
+                SK_ERROR("partition %" PRId32 ": the notice was refused too; dropped", p);
+        }
+        c->refused = r->next;
+        free(r);
+    }
+out:
+    sk_arena_fini(&a);
+    return rc;
 }
 
 static void commit_offset(sk_engine_t *e, int32_t p)
@@ -141,8 +258,9 @@ static void commit_offset(sk_engine_t *e, int32_t p)
 }
 
 /* Trims partition p's outbox by each chunk at the head of its queue whose
- * records were all acknowledged. After a failed chunk the partition starts
- * over from the head of its outbox. 0, SK_EIO or SK_EFENCED. */
+ * records were all acknowledged, or refused for good and replaced by their
+ * acknowledged notices. After a failed chunk the partition starts over from
+ * the head of its outbox. 0, SK_EIO or SK_EFENCED. */
 static int retire(sk_engine_t *e, int32_t p)
 {
     sk_owned_t *o = &e->parts[p];
@@ -156,6 +274,11 @@ static int retire(sk_engine_t *e, int32_t p)
             o->dirty = true;
             return 0;
         }
+        if (c->refused) {
+            (void)produce_notices(e, p, c);
+            if (c->remaining || c->failed)
+                return 0; /* trimmed once the notices are acknowledged */
+        }
         sk_failpoint_before_trim(&e->failpoints);
         int rc = sk_store_outbox_trim(e->store, p, o->epoch, c->count);
         if (rc)
@@ -165,13 +288,16 @@ static int retire(sk_engine_t *e, int32_t p)
         o->chunks = c->next;
         if (!o->chunks)
             o->chunks_tail = NULL;
-        free(c);
+        chunk_free(c);
     }
     return 0;
 }
 
 /* Produces up to FLUSH_CHUNK newly staged entries of partition p as one
- * chunk. 0, SK_EIO or SK_ENOMEM. */
+ * chunk: its commands first, then the other records (audit, dead letters,
+ * tasks), each kind in outbox order, so a command never waits behind them.
+ * The chunk is trimmed as a whole, so the order of production changes
+ * nothing of what is staged. 0, SK_EIO or SK_ENOMEM. */
 static int produce_staged(sk_engine_t *e, int32_t p, sk_arena_t *a)
 {
     sk_owned_t *o = &e->parts[p];
@@ -189,13 +315,20 @@ static int produce_staged(sk_engine_t *e, int32_t p, sk_arena_t *a)
     sk_chunk_t *c = calloc(1, sizeof(*c));
     if (!c)
         return SK_ENOMEM;
+    c->partition = p;
     c->count = n;
-    for (size_t i = 0; i < n; i++) {
-        c->remaining++;
-        if ((rc = produce_one(e, &entries[i], c)) != 0) {
-            c->remaining--;
-            c->failed = true; /* retire() starts the partition over */
-            break;
+    for (int pass = 0; pass < 2 && !c->failed; pass++) {
+        for (size_t i = 0; i < n; i++) {
+            if ((entries[i].topic == SK_OUT_COMMANDS) != (pass == 0))
+                continue;
+            c->remaining++;
+            if ((rc = produce_one(e, &entries[i], c)) != 0) {
+                c->remaining--;
+                if (rc == 1)
+                    continue;     /* refused for good: its notice comes at retire */
+                c->failed = true; /* retire() starts the partition over */
+                break;
+            }
         }
     }
     if (o->chunks_tail)
@@ -204,7 +337,7 @@ static int produce_staged(sk_engine_t *e, int32_t p, sk_arena_t *a)
         o->chunks = c;
     o->chunks_tail = c;
     o->inflight += n;
-    if (c->remaining == 0 && c->failed)
+    if (c->remaining == 0)
         return retire(e, p);
     return 0;
 }
@@ -250,10 +383,12 @@ static bool drained(const sk_engine_t *e, int32_t p)
     return true;
 }
 
-/* Pumps until drained or the delivery timeout passes. */
-static int drain(sk_engine_t *e, int32_t p)
+/* Pumps until drained, or timeout_ms passed, or the stop deadline. */
+static int drain(sk_engine_t *e, int32_t p, int timeout_ms)
 {
-    sk_ms_t deadline = sk_now_ms() + DELIVERY_TIMEOUT_MS;
+    sk_ms_t deadline = sk_now_ms() + timeout_ms;
+    if (e->stop_deadline && deadline > e->stop_deadline)
+        deadline = e->stop_deadline;
     for (;;) {
         int rc = sk_emit_pump(e);
         if (rc)
@@ -261,8 +396,7 @@ static int drain(sk_engine_t *e, int32_t p)
         if (drained(e, p))
             return 0;
         if (sk_now_ms() >= deadline) {
-            SK_WARN("outputs not confirmed by Kafka within %d ms; they stay staged",
-                    DELIVERY_TIMEOUT_MS);
+            SK_WARN("outputs not confirmed by Kafka in time; they stay staged");
             return SK_EIO;
         }
         rd_kafka_poll(e->producer, 5);
@@ -272,7 +406,17 @@ static int drain(sk_engine_t *e, int32_t p)
 int sk_emit_flush_partition(sk_engine_t *e, int32_t p)
 {
     e->parts[p].dirty = true;
-    return drain(e, p);
+    return drain(e, p, DELIVERY_TIMEOUT_MS);
 }
 
-int sk_emit_flush_all(sk_engine_t *e) { return drain(e, -1); }
+int sk_emit_flush_all(sk_engine_t *e)
+{
+    return drain(e, -1, DELIVERY_TIMEOUT_MS);
+}
+
+int sk_emit_flush_within(sk_engine_t *e, int32_t p, int timeout_ms)
+{
+    if (p >= 0)
+        e->parts[p].dirty = true;
+    return drain(e, p, timeout_ms);
+}

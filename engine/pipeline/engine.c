@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "pipeline/engine_internal.h"
+#include "pipeline/verify.h"
 #include "base/log.h"
 #include "base/topics.h"
 
@@ -47,6 +48,7 @@ static void log_rules(const sk_rules_t *r, const char *path)
             "%zu enrollments (version %s)",
             path, st.files, st.apps, st.entitlements, st.rotations, st.profiles, st.enrollments,
             sk_rules_version(r));
+    sk_verify_announce(r);
 }
 
 sk_engine_t *sk_engine_new(const sk_engine_config_t *cfg, char *err, size_t err_len)
@@ -121,6 +123,8 @@ void sk_engine_destroy(sk_engine_t *e)
 {
     if (!e)
         return;
+    if (!e->stop_deadline)
+        e->stop_deadline = sk_now_ms() + SK_STOP_BUDGET_MS;
     sk_consume_close(e);
     sk_emit_close(e);
     sk_store_destroy(e->store);
@@ -165,13 +169,29 @@ static void reload_rules(sk_engine_t *e)
     sk_rules_errors_t errs;
     sk_rules_errors_init(&errs);
     sk_rules_t *r = sk_rules_load(e->cfg.rules_path, &errs);
+    char why[900];
     if (!r) {
         SK_ERROR("rules reload refused (%zu errors); the rules in force stay (version %s):",
                  errs.count, sk_rules_version(e->rules));
         for (size_t i = 0; i < errs.count; i++)
             SK_ERROR("%s:%d:%d: %s", errs.items[i].file, errs.items[i].line,
                      errs.items[i].column, errs.items[i].message);
+        if (errs.count)
+            snprintf(why, sizeof(why),
+                     "rules reload from %s refused (%zu errors; first: %s:%d:%d: %s); the "
+                     "rules in force stay",
+                     e->cfg.rules_path, errs.count, errs.items[0].file, errs.items[0].line,
+                     errs.items[0].column, errs.items[0].message);
+        else
+            snprintf(why, sizeof(why),
+                     "rules reload from %s refused (out of memory?); the "
+                     "rules in force stay",
+                     e->cfg.rules_path);
+        (void)sk_engine_audit(e, "rules_refused", -1, NULL, why);
     } else {
+        const char *old = sk_rules_version(e->rules);
+        snprintf(why, sizeof(why), "rules reloaded from %s: version %s replaces %s",
+                 e->cfg.rules_path, sk_rules_version(r), old);
         /* the rules a pending sweep started from stay its baseline */
         if (e->sweep_from)
             sk_rules_destroy(e->rules);
@@ -179,6 +199,7 @@ static void reload_rules(sk_engine_t *e)
             e->sweep_from = e->rules;
         e->rules = r;
         log_rules(r, e->cfg.rules_path);
+        (void)sk_engine_audit(e, "rules_reloaded", -1, NULL, why);
     }
     sk_rules_errors_fini(&errs);
 }
@@ -283,7 +304,10 @@ int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atom
         (void)sk_emit_pump(e);
     }
     free(msgs);
+    /* stopping: everything, Kafka's answers or not, within SK_STOP_BUDGET_MS
+     * (what is not confirmed stays staged for the next owner) */
+    e->stop_deadline = sk_now_ms() + SK_STOP_BUDGET_MS;
     if (sk_store_connected(e->store))
-        (void)sk_emit_flush_all(e);
+        (void)sk_emit_flush_within(e, -1, SK_STOP_BUDGET_MS - 2000);
     return 0;
 }

@@ -79,6 +79,8 @@ void sk_engine_destroy(sk_engine_t *e);
 typedef struct sk_engine_stats {
     uint64_t records, decisions, commands, dead_letters, duplicates_skipped;
     uint64_t timers_fired, outbox_produced, fenced;
+    uint64_t outputs_refused;    /* records Kafka refused for good, replaced by a notice */
+    uint64_t partitions_stopped; /* offsets that did not fit the topics */
 } sk_engine_stats_t;
 void sk_engine_stats(const sk_engine_t *e, sk_engine_stats_t *out);
 

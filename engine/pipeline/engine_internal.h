@@ -12,7 +12,10 @@
  *   kafka_conf.c  extra librdkafka settings (kafka_conf.h)
  *   failpoint.c   crashes on purpose, for the fault tests (failpoint.h)
  *   in_topic.c    input topic names <-> indexes (in_topic.h)
- *   emit.c        outbox -> Kafka, trims, input offset commits
+ *   poison.c      bounded dead letters, notices for refused outputs, SHA-256
+ *   engine_audit.c  audit records about the engine itself (reloads, stops)
+ *   emit.c        outbox -> Kafka, trims, input offset commits; a record
+ *                 Kafka refuses for good is replaced by a notice
  *   partition.c   claims a partition (then re-sends its outbox via emit.c);
  *                 the input topics' partition count
  *   apply.c       decode -> decide -> apply of a batch, and of a timer
@@ -52,6 +55,7 @@ typedef struct sk_owned {
     bool owned;
     int64_t epoch;        /* our claim in Redis */
     bool dirty;           /* outbox has entries not yet produced */
+    bool stopped;         /* offsets do not fit the topics: no input is consumed */
     sk_in_progress_t in[SK_IN_TOPIC_COUNT];
     sk_chunk_t *chunks, *chunks_tail; /* produced, awaiting acknowledgement, oldest first */
     size_t inflight;      /* outbox entries covered by those chunks */
@@ -74,7 +78,78 @@ struct sk_engine {
     sk_failpoints_t failpoints; /* fault tests only; all zero = off */
     sk_ms_t next_timer_scan;
     int32_t n_partitions;  /* of the input topics; 0 = not known yet (consume.c resets) */
+    sk_ms_t stop_deadline; /* once stopping: everything is let go by then (0: not stopping) */
 };
+
+/* How long stopping may take in all (drain, leave the group, close the
+ * producer): well under Kubernetes' 30 s grace, whatever Kafka does. */
+#define SK_STOP_BUDGET_MS 6000
+
+/* poison.c */
+/* Bytes of the original value, and of its key, a dead letter keeps. */
+#define SK_DL_PAYLOAD_MAX      8192
+#define SK_DL_PAYLOAD_MAX_TEXT "8192"
+#define SK_DL_KEY_MAX          1024
+#define SK_DL_KEY_MAX_TEXT     "1024"
+/* Bytes of reason text in a dead letter or an engine audit record. */
+#define SK_DL_REASON_MAX       1024
+/* Bytes of the value a notice for a refused output keeps. */
+#define SK_NOTICE_PREFIX_MAX   512
+/* An encoded output larger than this is never staged: a notice is staged
+ * instead (Kafka's default message.max.bytes is 1,000,000). */
+#define SK_OUT_RECORD_MAX      (256 * 1024)
+
+/* An output record Kafka refused for good, remembered until its notice is
+ * produced. Heap memory (sk_poison_refusal_new, free()). */
+typedef struct sk_poison_refusal {
+    struct sk_poison_refusal *next;
+    const char *topic_name; /* borrowed: the engine's configuration */
+    int32_t partition;      /* the input partition whose outbox held it */
+    sk_ms_t at_ms;
+    size_t key_len, value_len; /* original lengths */
+    char sha256[65];           /* of the whole value, hex */
+    char error[128];
+    size_t prefix_len;
+    unsigned char key[SK_DL_KEY_MAX];
+    unsigned char prefix[SK_NOTICE_PREFIX_MAX];
+} sk_poison_refusal_t;
+
+/* SHA-256 of len bytes as 64 lowercase hex digits and a NUL. */
+void sk_poison_sha256_hex(const void *buf, size_t len, char out[65]);
+/* The largest n <= max with s[0..n) not ending inside a UTF-8 character
+ * (len when len <= max). */
+size_t sk_poison_utf8_cut(const char *s, size_t len, size_t max);
+/* Bounds a dead letter in place: payload and key cut to their first
+ * SK_DL_PAYLOAD_MAX / SK_DL_KEY_MAX bytes, reason rewritten (arena memory,
+ * at most SK_DL_REASON_MAX bytes) to add the original value's length and
+ * SHA-256 (and the key's when it was cut). Bytes stay borrowed. 0 or
+ * SK_ENOMEM. */
+int sk_poison_bound_dead_letter(sk_arena_t *a, sk_dead_letter_t *dl);
+/* Copies what a notice needs of a refused output record (the SHA-256 of
+ * the value, bounded prefixes). NULL when out of memory. */
+sk_poison_refusal_t *sk_poison_refusal_new(const char *topic_name, int32_t partition,
+                                           const void *key, size_t key_len, const void *value,
+                                           size_t value_len, const char *error);
+/* Fills *dl with the notice for r (reason in arena memory; bytes borrowed
+ * from r). 0 or SK_ENOMEM. */
+int sk_poison_notice(sk_arena_t *a, const sk_poison_refusal_t *r, sk_dead_letter_t *dl);
+/* True for a Kafka error that refuses this record for good (too large,
+ * invalid); false for errors that retrying, or another record, may cure. */
+bool sk_poison_permanent(int kafka_err);
+
+/* engine_audit.c */
+/*
+ * sk_engine_audit — an audit record about the engine itself, on the audit
+ * topic, keyed "shiftkey-engine": decision = kind ("rules_reloaded",
+ * "rules_refused", "partition_stopped", "output_refused", "restored",
+ * "failed_closed", ...), origin = the partition (-1: none) and topic (NULL:
+ * ""), reason cut to SK_DL_REASON_MAX bytes, actor "engine:<client id>",
+ * the rules version in force. Produced at once, not through an outbox: at
+ * most once (the ERROR/INFO log line the caller writes is the other copy).
+ * Never blocks; 0, or SK_EIO/SK_ENOMEM (logged) when it cannot be queued.
+ */
+int sk_engine_audit(sk_engine_t *e, const char *kind, int32_t partition, const char *topic,
+                    const char *reason);
 
 /* emit.c */
 /* Creates the idempotent producer and the output topics' handles (with the
@@ -92,13 +167,15 @@ int sk_emit_pump(sk_engine_t *e);
  * acknowledged and trimmed, or 30 s passed. 0, SK_EIO. */
 int sk_emit_flush_partition(sk_engine_t *e, int32_t p);
 int sk_emit_flush_all(sk_engine_t *e);
+/* The same for at most timeout_ms (and never past e->stop_deadline). */
+int sk_emit_flush_within(sk_engine_t *e, int32_t p, int timeout_ms);
 /* Forgets partition p's chunks in flight (before it is reset or released). */
 void sk_emit_forget(sk_engine_t *e, int32_t p);
 
 /* partition.c */
-/* Claims partition p in Redis (a new epoch) and re-sends its outbox. 0, or
- * the store's error (the epoch is then 0: claim again before first use), or
- * the flush's. */
+/* Claims partition p in Redis (a new epoch) and marks its outbox to be
+ * re-sent by the next pumps (without waiting for Kafka). 0, or the store's
+ * error (the epoch is then 0: claim again before first use). */
 int sk_partition_take(sk_engine_t *e, int32_t p);
 /* Takes partition p unless we hold a claim already (the claim could not be
  * made at assignment if Redis was down then). Same return codes. */

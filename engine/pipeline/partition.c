@@ -16,7 +16,12 @@ int sk_partition_take(sk_engine_t *e, int32_t p)
         e->parts[p].epoch = 0; /* claim again before first use */
         return rc;
     }
-    return sk_emit_flush_partition(e, p); /* re-sends whatever a previous owner staged */
+    /* whatever a previous owner staged is produced by the next pumps, before
+     * anything staged after it (the outbox is read from its head); the claim
+     * does not wait for Kafka, so a partition whose outputs Kafka does not
+     * confirm never holds up the others */
+    e->parts[p].dirty = true;
+    return 0;
 }
 
 int sk_partition_ensure(sk_engine_t *e, int32_t p)

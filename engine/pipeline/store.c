@@ -769,3 +769,42 @@ int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const 
     *n = have;
     return rc;
 }
+
+/*
+ * Replay memory of signed input (pipeline/verify.c): SET NX with a TTL, the
+ * value naming the record (topic@offset) so that the same record consumed
+ * again after a crash is not mistaken for a replay of itself.
+ */
+int sk_store_seen_once(sk_store_t *s, int32_t partition, const char *user, const char *event_id,
+                       const char *tag, sk_ms_t ttl_ms, bool *first)
+{
+    char k[SK_ID_MAX * 2 + 64], ttl[24];
+    int rc = SK_EIO;
+    redisReply *r = NULL;
+    snprintf(k, sizeof(k), "%s:{p%" PRId32 "}:seen:%s %s", s->cfg.prefix, partition, user,
+             event_id);
+    snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_ms);
+    const char *set[] = {"SET", k, tag, "NX", "PX", ttl};
+    size_t set_lens[] = {3, strlen(k), strlen(tag), 2, 2, strlen(ttl)};
+    if (!(r = command(s, 6, set, set_lens)))
+        goto out;
+    if (r->type == REDIS_REPLY_STATUS) {
+        *first = true;
+        rc = 0;
+        goto out;
+    }
+    if (r->type != REDIS_REPLY_NIL)
+        goto out;
+    freeReplyObject(r);
+    const char *get[] = {"GET", k};
+    size_t get_lens[] = {3, strlen(k)};
+    if (!(r = command(s, 2, get, get_lens)))
+        goto out;
+    /* gone meanwhile (expired): the window is over, verify.c refuses it anyway */
+    *first = r->type == REDIS_REPLY_STRING && strcmp(r->str, tag) == 0;
+    rc = 0;
+out:
+    if (r)
+        freeReplyObject(r);
+    return rc;
+}

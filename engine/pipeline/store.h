@@ -193,6 +193,16 @@ int sk_store_oncall_read(sk_store_t *store, int32_t n_partitions, const char *co
                          size_t n_rotations, sk_arena_t *arena, sk_store_oncall_field_t **out,
                          size_t *n);
 
+/*
+ * sk_store_seen_once — the replay memory of signed input: *first = true
+ * when (partition, user, event_id) was not seen in the last ttl_ms, or was
+ * seen only as this very record (tag, e.g. "topic@offset": a record read
+ * again after a crash is not a replay of itself); false for a replay.
+ * Remembers it for ttl_ms. 0 or SK_EIO.
+ */
+int sk_store_seen_once(sk_store_t *store, int32_t partition, const char *user,
+                       const char *event_id, const char *tag, sk_ms_t ttl_ms, bool *first);
+
 /* Reads up to max staged entries, oldest first, into arena memory. */
 int sk_store_outbox_read(sk_store_t *store, int32_t partition, size_t max,
                          sk_arena_t *arena, sk_outbox_entry_t **out, size_t *n);

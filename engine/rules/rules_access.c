@@ -342,6 +342,8 @@ sk_rules_access_t *sk_rules_access_compile(const sk_rules_t *rules,
             sk_ac_policies(&c);
         if (!c.oom)
             sk_ac_requests(&c);
+        if (!c.oom)
+            sk_ac_signers(&c);
     }
     sk_strmap_fini(&c.rot_ids);
     sk_strmap_fini(&c.origin);

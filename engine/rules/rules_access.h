@@ -14,6 +14,7 @@
 
 #include "rules/rules_model.h"
 #include "rules/rules_pos.h"
+#include "rules/signers.h"
 
 /* Compile state, on the stack of sk_rules_access_compile(). */
 typedef struct ac {
@@ -70,5 +71,9 @@ void sk_ac_policies(ac_t *c);
 /* rules_request.c: compiles every `request:` block, then gives entitlements
  * without one the block of their first profile that has one. */
 void sk_ac_requests(ac_t *c);
+
+/* rules_signers.c: compiles `identity`, `signing_window` and `signers`
+ * (after the directory). */
+void sk_ac_signers(ac_t *c);
 
 #endif

@@ -171,6 +171,17 @@ static const cyaml_schema_value_t policy_entry = {
     CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, sk_raw_policy_t, policy_fields),
 };
 
+static const cyaml_schema_field_t signer_fields[] = {
+    OPT_STR("id", sk_raw_signer_t, id),
+    OPT_BOOL("front", sk_raw_signer_t, front),
+    OPT_SEQ("public_keys", sk_raw_signer_t, public_keys, &string_entry),
+    OPT_SEQ("vouches_for", sk_raw_signer_t, vouches_for, &string_entry),
+    CYAML_FIELD_END,
+};
+static const cyaml_schema_value_t signer_entry = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, sk_raw_signer_t, signer_fields),
+};
+
 static const cyaml_schema_field_t doc_fields[] = {
     OPT_SEQ("apps", sk_raw_doc_t, apps, &app_entry),
     OPT_SEQ("rotations", sk_raw_doc_t, rotations, &rot_entry),
@@ -179,6 +190,9 @@ static const cyaml_schema_field_t doc_fields[] = {
     OPT_SEQ("people", sk_raw_doc_t, people, &person_entry),
     OPT_SEQ("groups", sk_raw_doc_t, groups, &group_entry),
     OPT_SEQ("policies", sk_raw_doc_t, policies, &policy_entry),
+    OPT_STR("identity", sk_raw_doc_t, identity),
+    OPT_STR("signing_window", sk_raw_doc_t, signing_window),
+    OPT_SEQ("signers", sk_raw_doc_t, signers, &signer_entry),
     CYAML_FIELD_END,
 };
 static const cyaml_schema_value_t doc_schema = {
@@ -210,6 +224,8 @@ static const char *load_mapping_name(const cyaml_schema_field_t *fields)
         return "policy step";
     if (fields == policy_fields)
         return "policy";
+    if (fields == signer_fields)
+        return "signer";
     return "rule file (top level)";
 }
 

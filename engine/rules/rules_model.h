@@ -12,6 +12,7 @@
 
 #include "rules/expr.h"
 #include "rules/rules_pos.h"
+#include "rules/signers.h"
 
 struct sk_rules {
     sk_arena_t arena;       /* everything below points into it */
@@ -43,6 +44,7 @@ struct sk_rules_access {
     sk_expr_t **exprs; /* every compiled condition, freed on destroy */
     size_t n_exprs;
     size_t request_blocks;
+    sk_signers_t signers; /* rules_signers.c */
 };
 
 #endif

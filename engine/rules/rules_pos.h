@@ -155,6 +155,15 @@ typedef struct sk_raw_enroll {
     unsigned *max_escalation_level; /* NULL when absent */
 } sk_raw_enroll_t;
 
+typedef struct sk_raw_signer {
+    char *id;
+    bool *front; /* NULL when absent */
+    char **public_keys;
+    unsigned public_keys_count;
+    char **vouches_for;
+    unsigned vouches_for_count;
+} sk_raw_signer_t;
+
 typedef struct sk_raw_doc {
     sk_raw_app_t *apps;
     unsigned apps_count;
@@ -170,6 +179,9 @@ typedef struct sk_raw_doc {
     unsigned groups_count;
     sk_raw_policy_t *policies;
     unsigned policies_count;
+    char *identity, *signing_window; /* NULL when absent */
+    sk_raw_signer_t *signers;
+    unsigned signers_count;
 } sk_raw_doc_t;
 
 /* One rule file as loaded: its text, its position index, its raw data. */

@@ -58,6 +58,14 @@ check "shiftkeyd without --kafka is refused (2)" exits 2 "$SKD" --rules rules/ex
 check "the refusal says what to do" grep -q "kafka is required" "$tmp/err"
 check "shiftkeyd with an unknown flag is refused (2)" exits 2 "$SKD" --kafka embedded --frob 1
 check "shiftkeyd with a bad port is refused (2)" exits 2 "$SKD" --kafka embedded --redis 127.0.0.1:99999
+check "shiftkeyd --redis-user without a password is refused (2)" \
+    exits 2 env -u SHIFTKEY_REDIS_PASSWORD "$SKD" --kafka embedded --redis-user engine
+check "  ...and says what to set" grep -q "without a password" "$tmp/err"
+printf 'security.protocol=SASL_SSL\nsasl.password=secret\n' >"$tmp/kafka.conf"
+chmod 644 "$tmp/kafka.conf"
+check "shiftkeyd --kafka-config-file readable by others is refused (2)" \
+    exits 2 "$SKD" --kafka embedded --kafka-config-file "$tmp/kafka.conf"
+check "  ...and says chmod 600" grep -q "chmod 600" "$tmp/err"
 check "shiftkeyd with bad rules exits 1 and prints the errors" \
     exits 1 "$SKD" --kafka embedded --bootstrap-file "$tmp/b0" --rules "$tmp/bad"
 check "  ...with file:line:column" grep -q "apps.yaml:5:9" "$tmp/err"
@@ -66,7 +74,19 @@ check "  ...with file:line:column" grep -q "apps.yaml:5:9" "$tmp/err"
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$tmp" >/dev/null 2>&1 &
 pids="$pids $!"
-"$SKD" --kafka embedded --bootstrap-file "$tmp/boot" --rules rules/examples \
+# signatures on: a key per person who acts below (shiftkey keygen), declared
+# in a copy of the example rules; the CLI signs with the key --as selects
+cp -r rules/examples "$tmp/rules"
+export SHIFTKEY_KEY_DIR="$tmp/keys"
+{
+    echo "signers:"
+    for p in dave frank bob; do
+        echo "  - id: $p@example.com"
+        echo "    public_keys: [\"$("$SK" keygen "$p@example.com" 2>/dev/null)\"]"
+    done
+} >"$tmp/rules/signers.yaml"
+check "shiftkey keygen wrote 0600 key files" sh -c "test \"\$(stat -c %a $tmp/keys/dave@example.com.key)\" = 600"
+"$SKD" --kafka embedded --bootstrap-file "$tmp/boot" --rules "$tmp/rules" \
     --redis "127.0.0.1:$port" >"$tmp/engine.log" 2>&1 &
 pids="$pids $!"
 i=0
@@ -75,6 +95,16 @@ until grep -q "assigned shiftkey.schedule.v1" "$tmp/engine.log" 2>/dev/null || [
 done
 check "shiftkey shift started publishes (exit 0)" exits 0 "$SK" shift started --user cli-user \
     --rotation demo-secondary --id cli-1 --end +1h --bootstrap-file "$tmp/boot"
+printf 'client.id=cli-from-file\n' >"$tmp/cli-kafka.conf"
+chmod 644 "$tmp/cli-kafka.conf"
+check "the CLI refuses a Kafka credentials file others may read (1)" exits 1 env \
+    SHIFTKEY_KAFKA_CONFIG_FILE="$tmp/cli-kafka.conf" "$SK" shift started --user cli-user2 \
+    --rotation demo-secondary --id cli-2 --end +1h --bootstrap-file "$tmp/boot"
+check "  ...and says chmod 600" grep -q "chmod 600" "$tmp/err"
+chmod 600 "$tmp/cli-kafka.conf"
+check "the CLI reads a 0600 Kafka credentials file (exit 0)" exits 0 env \
+    SHIFTKEY_KAFKA_CONFIG_FILE="$tmp/cli-kafka.conf" "$SK" shift started --user cli-user2 \
+    --rotation demo-secondary --id cli-2 --end +1h --bootstrap-file "$tmp/boot"
 check "shiftkey watch sees the GRANT" sh -c "$SK watch commands --from-beginning --count 1 --timeout 15 -o json --bootstrap-file $tmp/boot | grep -q '\"action\":\"GRANT\",\"user\":\"cli-user\",\"app\":\"demo\",\"entitlement\":\"console\"'"
 check "shiftkey shift with a bad time is a usage error (2)" exits 2 "$SK" shift started \
     --user u --rotation demo-primary --id x --end tomorrowish --bootstrap-file "$tmp/boot"
@@ -110,6 +140,9 @@ check "a request the rules refuse (bob is not in platform-team): --wait exits 1"
     "$SK" request kubernetes-prod/edit --duration 1h --as bob@example.com --id cli-req-2 \
     --wait 30 --bootstrap-file "$tmp/boot"
 check "  ...and says why" grep -q "may not request" "$tmp/out"
+check "acting as someone whose key you do not hold is refused (1)" exits 1 "$SK" task approve \
+    cli-req-1 --subject dave@example.com --as erin@example.com --bootstrap-file "$tmp/boot"
+check "  ...and says so" grep -q "hold no key for 'erin@example.com'" "$tmp/err"
 check "shiftkey request without --duration is a usage error (2)" exits 2 "$SK" request \
     kubernetes-prod/edit --as dave@example.com --bootstrap-file "$tmp/boot"
 check "shiftkey task with an unknown action is a usage error (2)" exits 2 "$SK" task frob x \

@@ -44,6 +44,7 @@ import uuid
 
 sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sksign  # noqa: E402
 from test_engine_blackbox import (Reader, free_port, read_text, tail,  # noqa: E402
                                   wait_until)
 
@@ -194,6 +195,13 @@ def start_stack(tmp, engine_log, rules=RULES, help_checks=None):
     boot_file = os.path.join(tmp, "bootstrap")
     env = dict(os.environ)
     env["ASAN_OPTIONS"] = "detect_leaks=0"
+    # signatures on: a copy of the rules declaring a key (made by `shiftkey
+    # keygen`) for every person; the CLI holds them all in key_dir, so --as
+    # selects whose key signs
+    key_dir = os.path.join(tmp, "keys")
+    signed = os.path.join(tmp, "rules-signed")
+    sksign.signed_rules(SK, rules, signed, key_dir, sksign.people_of(rules))
+    rules = signed
     with open(engine_log, "wb") as err:
         procs["engine"] = engine = subprocess.Popen(
             [SHIFTKEYD, "--kafka", "embedded", "--bootstrap-file", boot_file, "--rules", rules,
@@ -206,6 +214,7 @@ def start_stack(tmp, engine_log, rules=RULES, help_checks=None):
         return None
     bootstrap = read_text(boot_file).strip()
     cli = Cli(boot_file)
+    cli.env["SHIFTKEY_KEY_DIR"] = key_dir
 
     reader = Reader(bootstrap, [T_COMMANDS, T_TASKS, T_REQUESTS, T_RESULTS])
     reader.consumer.close()  # replaced: refresh metadata often, the results topic may come later
@@ -358,6 +367,9 @@ def scenario(tmp, engine_log):
     # ---- the wire format of the other actions (the engine's answers are h1/h2's) ----
     w = "bb-w-%s" % nonce
     subj = "bb-nobody-%s@example.com" % nonce
+    # the requester's own actions are signed with the requester's key (the
+    # engine refuses them: nobody is not a signer of the rules)
+    sksign.keygen(SK, cli.env["SHIFTKEY_KEY_DIR"], subj)
     hexid = uuid.uuid4().hex
     actions = [
         (["task", "reassign", w, "--subject", subj, "--as", FRANK, "--to", ERIN],

@@ -329,7 +329,8 @@ def scenario(tmp, engine_log):
                  ok, "assigned %s, errors %s" % (sorted(reader.assigned), reader.errors[:3])):
         return False
 
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True,
+                         "partitioner": "murmur2_random"})
     procs["producer"] = producer
     delivery_errors = []
 

@@ -7,7 +7,9 @@ expected outcomes is produced with Python's confluent_kafka (Avro by
 python3-avro through tests/blackbox/skwire.py), while the engine is killed
 with SIGKILL at random moments and restarted, Redis is restarted and the
 broker set down and up. At the end every expected command must be on the commands topic and
-every expected review task on the tasks topic, every duplicate byte-identical
+every expected review task on the tasks topic, every poison input (about 1 MB
+of garbage, or a few bytes) dead-lettered with its length and SHA-256 and no
+more than 8 KiB of it, every duplicate byte-identical
 to its first copy, no unexpected command or task may exist, and Redis must
 hold exactly the expected grants, request sources and request statuses.
 
@@ -46,6 +48,8 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "blackbox"))
+import nacl.signing  # noqa: E402
+import sksign  # noqa: E402
 import skwire  # noqa: E402
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 
@@ -56,8 +60,14 @@ PARTITIONS = 8
 HOUR = 3600 * 1000
 T_SCHEDULE = "shiftkey.schedule.v1"
 T_REQUESTS = "shiftkey.requests.v1"
+# the front that signs the fault test's requests (tests/rules/chaos/signers.yaml);
+# a deterministic test key: seed = BLAKE2b-256 of the id
+CHAOS_FRONT = "chaos-front"
+CHAOS_FRONT_KEY = nacl.signing.SigningKey(hashlib.blake2b(CHAOS_FRONT.encode(),
+                                                          digest_size=32).digest())
 T_COMMANDS = "shiftkey.commands.v1"
 T_TASKS = "shiftkey.tasks.v1"
+T_DEADLETTER = "shiftkey.deadletter.v1"
 
 # shift scenario -> expected (action, entitlement of app) commands and the
 # entitlements of app held at the end
@@ -303,6 +313,44 @@ def requester_plan(users, n):
 SHIFT_EVENTS = {"active": 1, "timer": 1, "ended": 2, "overlap": 3}
 
 
+BIG_POISON = 1050000
+
+
+def poison_plan(events, n_big, n_garbage, seed):
+    """Event index -> the poison value produced just before that event (a
+    shift event, so it lands in a shift user's partition): n_big values of
+    BIG_POISON bytes or more, n_garbage small ones, none of them Avro."""
+    rnd = random.Random(seed + 7)
+    shifts = [i for i, e in enumerate(events) if e[0] == "shift"]
+    picks = rnd.sample(shifts, min(len(shifts), n_big + n_garbage))
+    plan = {}
+    for k, i in enumerate(picks):
+        size = BIG_POISON + rnd.randint(0, 1000) if k < n_big else rnd.randint(1, 300)
+        # first byte 0x01 is never our framing's magic 0x00
+        plan[i] = b"\x01" + rnd.randbytes(size - 1)
+    return plan
+
+
+def poison_figures(plan, dead):
+    """Which poison values are on the dead-letter topic: found by the
+    SHA-256 and the length their dead letter states."""
+    by_hash = {}
+    for v in plan.values():
+        by_hash["value %d bytes, sha256 %s" % (len(v), hashlib.sha256(v).hexdigest())] = v
+    found, largest, largest_payload = set(), 0, 0
+    for _, raw in dead:
+        largest = max(largest, len(raw))
+        _, dl = skwire.decode(raw)
+        for text, v in by_hash.items():
+            if text in dl["reason"]:
+                found.add(text)
+                largest_payload = max(largest_payload, len(dl["payload"]))
+                if dl["payload"] != v[:len(dl["payload"])]:
+                    found.discard(text)  # the prefix must be the value's own
+    return {"found": len(found), "largest": largest, "largest_payload": largest_payload,
+            "big": sum(1 for v in plan.values() if len(v) >= BIG_POISON)}
+
+
 def make_workload(users, requesters, seed):
     """The model and the input records as (stream, user, what, step): stream
     "shift" (what = scenario) or "request" (what = the user's request
@@ -384,7 +432,7 @@ def read_topics(bootstrap, topics, seconds):
         m = c.poll(0.2)
         if m is None or m.error():
             continue
-        out[m.topic()].append((m.key().decode(), m.value()))
+        out[m.topic()].append(((m.key() or b"").decode(errors="replace"), m.value()))
         idle_until = max(idle_until, time.time() + 1.0)
     c.close()
     return out
@@ -655,6 +703,11 @@ def main():
     ap.add_argument("--crash-after", type=int, default=5,
                     help="engine 0 exits right after its N-th applied record, then after "
                          "its N-th produced outbox chunk (0: never)")
+    ap.add_argument("--poison-big", type=int, default=2,
+                    help="inputs of about 1 MB of garbage mixed into the load (each keyed by "
+                         "a shift user, on its partition, before one of its events)")
+    ap.add_argument("--poison-garbage", type=int, default=6,
+                    help="small undecodable inputs mixed into the load likewise")
     ap.add_argument("--seed", type=int, default=int(time.time()))
     ap.add_argument("--plant", choices=["lost-request", "doubled-grant"],
                     help="plant a fault the checks must report, to see them fail: the first "
@@ -718,13 +771,20 @@ def run_once(args, seed, passed_before):
         t_start = now_ms()
         planted = []
         timers_from = t_start + int(duration * 1000) + 40000
+        poison = poison_plan(events, args.poison_big, args.poison_garbage, seed)
 
         def produce():
             p = Producer({"bootstrap.servers": rig.bootstrap, "enable.idempotence": True,
+                          "partitioner": "murmur2_random", "message.max.bytes": 2000000,
                           "log_level": 3})
             gap = duration / max(1, len(events))
-            for stream, user, what, step in events:
+            for i, (stream, user, what, step) in enumerate(events):
                 t = now_ms()
+                if i in poison:
+                    # before the user's event, in the user's partition: its
+                    # commands come behind the poison
+                    p.produce(T_SCHEDULE, key=user.encode(), value=poison[i])
+                    p.poll(0)
                 if args.plant == "lost-request" and stream == "request" and step == 0 and \
                         "resend" not in what and not planted:
                     planted.append(user)
@@ -738,13 +798,17 @@ def run_once(args, seed, passed_before):
                               value=skwire.encode("schedule_event", rec))
                 else:
                     if what[step] == "resend":
-                        value = last_sent[user]
+                        # the same signed bytes again: the engine refuses the replay
+                        value, env = last_sent[user]
                         produced["resent"] += 1
                     else:
                         value = skwire.encode("access_request_event",
                                               request_record(user, what[step], t))
-                        last_sent[user] = value
-                    p.produce(T_REQUESTS, key=user.encode(), value=value)
+                        env = sksign.envelope(CHAOS_FRONT_KEY, CHAOS_FRONT, T_REQUESTS, user,
+                                              value)
+                        last_sent[user] = (value, env)
+                    p.produce(T_REQUESTS, key=user.encode(), value=value,
+                              headers=[(sksign.HEADER, env)])
                 p.poll(0)
                 produced[stream] += 1
                 time.sleep(gap)
@@ -801,6 +865,8 @@ def run_once(args, seed, passed_before):
 
         if rig.broker.poll() is not None:
             return BROKER_CRASHED
+        dead = read_topics(rig.bootstrap, [T_DEADLETTER], 2.0)[T_DEADLETTER]
+        pf = poison_figures(poison, dead)
         if args.plant == "doubled-grant":
             plant_doubled_grant(rig.bootstrap, recs[T_COMMANDS])
             recs = read_topics(rig.bootstrap, [T_COMMANDS, T_TASKS], 2.0)
@@ -828,6 +894,10 @@ def run_once(args, seed, passed_before):
         print("tasks unexpected     %d" % f["tasks_unexpected"])
         print("task copies          %d (of which not byte-identical: %d)" % (
             f["task_copies"], f["task_different"]))
+        print("poison inputs        %d (%d of %d bytes or more, %d small garbage); "
+              "dead-lettered %d, largest dead letter %d bytes, largest payload kept %d bytes" % (
+                  len(poison), pf["big"], BIG_POISON, len(poison) - pf["big"], pf["found"],
+                  pf["largest"], pf["largest_payload"]))
         print("kills survived       %d (SIGKILL) + %d (failpoints: after apply, before trim)" % (
             rig.kills, rig.crashes))
         print("restarts, outages    %d redis-server restart(s), %d broker outage(s)" % (
@@ -835,6 +905,10 @@ def run_once(args, seed, passed_before):
         print()
         check(f["missing"] == 0, "every expected command is on the topic")
         check(f["unexpected"] == 0, "no command that should not exist")
+        check(pf["found"] == len(poison) and pf["largest_payload"] <= 8192 and
+              pf["largest"] <= 8192 + 2048,
+              "every poison input is dead-lettered with its length and SHA-256 and at most "
+              "8192 bytes of it, while every expected command is found")
         check(f["expiry_wrong"] == 0,
               "every request grant expires at its decision time + the (capped) duration")
         check(f["different"] == 0, "every duplicate is byte-identical to its first copy")

@@ -1,5 +1,7 @@
 /* sk_fixture.c — real Redis, mock Kafka and the engine for tests. */
 #include "sk_fixture.h"
+#include "base/keyhash.h"
+#include "sk_sign_fx.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -125,6 +127,9 @@ int sk_fx_kafka_start(sk_fx_kafka_t *k, int partitions)
     conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "bootstrap.servers", k->bootstraps, errstr, sizeof(errstr));
     rd_kafka_conf_set(conf, "linger.ms", "0", errstr, sizeof(errstr));
+    /* the one partitioner of shiftkey (base/keyhash.h): the engine refuses
+     * a record on another partition than its key's */
+    rd_kafka_conf_set(conf, "partitioner", SK_PARTITIONER, errstr, sizeof(errstr));
     k->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     return k->producer ? 0 : -1;
 }
@@ -143,6 +148,14 @@ void sk_fx_kafka_stop(sk_fx_kafka_t *k)
 int sk_fx_produce(sk_fx_kafka_t *k, const char *topic, const char *key, const void *val,
                   size_t len)
 {
+    /* signed input topics: signed by the test front (sk_sign_fx.h) */
+    if (strcmp(topic, "shiftkey.requests.v1") == 0 ||
+        strcmp(topic, "shiftkey.provisioning.results.v1") == 0) {
+        sk_signing_key_t front;
+        sk_fx_test_key(SK_FX_FRONT, &front);
+        return sk_fx_produce_signed(k, topic, key, val, len, &front, sk_now_ms(),
+                                    RD_KAFKA_PARTITION_UA);
+    }
     rd_kafka_resp_err_t err = rd_kafka_producev(
         k->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
         RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
@@ -206,12 +219,26 @@ static void *engine_main(void *arg)
 int sk_fx_engine_start(sk_fx_engine_t *fe, const char *brokers, int redis_port,
                        const char *rules, const char *group)
 {
+    return sk_fx_engine_start_with(fe, brokers, redis_port, rules, group, NULL, 0);
+}
+
+int sk_fx_engine_start_with(sk_fx_engine_t *fe, const char *brokers, int redis_port,
+                            const char *rules, const char *group, const char *const *extra,
+                            size_t n_extra)
+{
     char err[1024];
-    static const char *const props[] = {"consumer:session.timeout.ms=6000",
-                                        "consumer:heartbeat.interval.ms=500"};
-    sk_engine_config_t cfg = {.brokers = brokers, .rules_path = rules, .group_id = group,
+    const char *props[16] = {"consumer:session.timeout.ms=6000",
+                             "consumer:heartbeat.interval.ms=500"};
+    size_t n = 2;
+    for (size_t i = 0; i < n_extra && n < 16; i++)
+        props[n++] = extra[i];
+    sk_engine_config_t cfg = {.brokers = brokers,
+                              .rules_path = rules,
+                              .group_id = group,
                               .redis = {.host = "127.0.0.1", .port = redis_port},
-                              .timer_interval_ms = 100, .kafka_props = props, .n_kafka_props = 2};
+                              .timer_interval_ms = 100,
+                              .kafka_props = props,
+                              .n_kafka_props = n};
     memset(fe, 0, sizeof(*fe));
     fe->engine = sk_engine_new(&cfg, err, sizeof(err));
     if (!fe->engine) {

@@ -70,6 +70,10 @@ typedef struct sk_fx_engine {
 
 int sk_fx_engine_start(sk_fx_engine_t *fe, const char *brokers, int redis_port,
                        const char *rules, const char *group);
+/* The same with extra librdkafka settings ("producer:message.max.bytes=4096"). */
+int sk_fx_engine_start_with(sk_fx_engine_t *fe, const char *brokers, int redis_port,
+                            const char *rules, const char *group, const char *const *extra,
+                            size_t n_extra);
 void sk_fx_engine_stop(sk_fx_engine_t *fe);
 
 /* A record read back from an output topic, decoded. */

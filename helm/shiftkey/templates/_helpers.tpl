@@ -126,10 +126,8 @@ Checks of values that a wrong setting would only reveal at run time.
 {{- fail "rules is empty: give at least one rules file (rules: {NAME.yaml: CONTENT}) or existingRulesConfigMap" }}
 {{- end }}
 {{- end }}
-{{- range .Values.kafka.secretConfig }}
-{{- if not (and .name .secretName .secretKey) }}
-{{- fail "kafka.secretConfig: every entry needs name, secretName and secretKey" }}
-{{- end }}
+{{- if and .Values.kafka.configSecret (not .Values.kafka.configSecretKey) }}
+{{- fail "kafka.configSecretKey: name the key of kafka.configSecret that holds the settings" }}
 {{- end }}
 {{- end }}
 
