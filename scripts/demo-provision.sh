@@ -10,6 +10,17 @@ PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 PG_PORT=""
 PG_AS=""
 
+# prov_signer: the signer lines of the demo provisioner for signers.yaml
+# (a front answering as itself; fronts must name whom else they vouch for)
+prov_signer() {
+    rm -f "$RUN/provision-demo.key"
+    pub=$("$BIN/shiftkey" keygen demo-postgres --out "$RUN/provision-demo.key" 2>/dev/null)
+    echo "  - id: demo-postgres"
+    echo "    front: true"
+    echo "    public_keys: [\"$pub\"]"
+    echo "    vouches_for: [group:platform-team]"
+}
+
 pg_cmd() { if [ -n "$PG_AS" ]; then runuser -u "$PG_AS" -- "$@"; else "$@"; fi; }
 
 prov_start() {
@@ -45,6 +56,7 @@ prov_start() {
 provisioner = demo-postgres
 type = postgres
 state = $RUN/provision-demo.state
+signing_key_file = $RUN/provision-demo.key
 user_default = localpart
 reconcile = report
 

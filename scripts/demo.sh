@@ -10,7 +10,8 @@
 # Signatures are on: the demo makes a key for each demo person (shiftkey
 # keygen, into build/run/keys) and runs the engine on a copy of the example
 # rules that declares their public keys (build/run/rules/signers.yaml); the
-# CLI signs every action with the key --as selects.
+# CLI signs every action with the key --as selects, the provisioner its
+# results with its own key.
 # SHIFTKEY_DEMO_KEEP=1 keeps everything running after the demo (Ctrl-C stops).
 set -eu
 cd "$(dirname "$0")/.."
@@ -61,6 +62,7 @@ export SHIFTKEY_KEY_DIR="$RUN/keys"
         echo "  - id: $p@example.com"
         echo "    public_keys: [\"$pub\"]"
     done
+    prov_signer # the demo provisioner signs its results as itself
 } >"$RUN/rules/signers.yaml"
 sed 's/^/    /' "$RUN/rules/signers.yaml" | head -6
 

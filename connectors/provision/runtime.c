@@ -18,6 +18,8 @@
 
 #include "base/duration.h"
 #include "base/log.h"
+#include "base/keyhash.h"
+#include "codec/envelope.h"
 #include "runtime.h"
 
 #define PUBLISH_TIMEOUT_MS 35000 /* message.timeout.ms is 30 s */
@@ -83,13 +85,14 @@ static int kafka_open(sk_prov_rt_t *rt, char *err, size_t errlen)
     const sk_prov_opts_t *o = rt->o;
     char e[512];
     rd_kafka_conf_t *pc = rd_kafka_conf_new(), *cc = rd_kafka_conf_new();
-    const char *const pbase[][2] = {{"bootstrap.servers", o->brokers},
-                                    {"enable.idempotence", "true"},
-                                    {"acks", "all"},
-                                    {"linger.ms", "1"},
-                                    {"message.timeout.ms", "30000"},
-                                    {"partitioner", "murmur2_random"},
-                                    {"log_level", "3"}};
+    const char *const pbase[][2] = {
+        {"bootstrap.servers", o->brokers},
+        {"enable.idempotence", "true"},
+        {"acks", "all"},
+        {"linger.ms", "1"},
+        {"message.timeout.ms", "30000"},
+        {"partitioner", SK_PARTITIONER} /* the one partitioner: murmur2 */,
+        {"log_level", "3"}};
     const char *const cbase[][2] = {{"bootstrap.servers", o->brokers},
                                     {"group.id", o->group},
                                     {"enable.auto.commit", "false"},
@@ -148,13 +151,27 @@ int sk_prov_result_publish(sk_prov_rt_t *rt, const sk_provisioning_result_t *r)
         rc = SK_EINVAL;
         goto out;
     }
-    /* Signing (issue 11) goes here: an "sk-sig" header over (results topic,
-     * key = r->user, value = buf) with the provisioner's key, produced with
-     * rd_kafka_producev(RD_KAFKA_V_HEADERS(...)). Nothing is signed yet. */
     for (;;) {
+        unsigned char env[SK_ENVELOPE_MAX];
+        size_t env_len = 0;
+        rd_kafka_headers_t *hdrs = rd_kafka_headers_new(1);
+        if (rt->signing &&
+            (sk_envelope_sign(&rt->key, rt->o->results_topic, r->user, strlen(r->user), buf, len,
+                              sk_now_ms(), env, sizeof(env), &env_len) != 0 ||
+             rd_kafka_header_add(hdrs, SK_ENVELOPE_HEADER, -1, env, (ssize_t)env_len))) {
+            SK_ERROR("cannot sign the result of command %s for '%s'", r->command_id, r->user);
+            rd_kafka_headers_destroy(hdrs);
+            rc = SK_EINVAL;
+            goto out;
+        }
         rt->delivered = rt->failed = 0;
-        if (rd_kafka_produce(rt->results, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, buf, len,
-                             r->user, strlen(r->user), NULL) == 0) {
+        rd_kafka_resp_err_t perr = rd_kafka_producev(
+            rt->producer, RD_KAFKA_V_RKT(rt->results), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(buf, len),
+            RD_KAFKA_V_KEY(r->user, strlen(r->user)), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+        if (perr)
+            rd_kafka_headers_destroy(hdrs); /* else now owned by the message */
+        if (perr == RD_KAFKA_RESP_ERR_NO_ERROR) {
             /* wait in steps, so that SIGTERM is not held up by a broker away */
             sk_ms_t until = sk_now_ms() + PUBLISH_TIMEOUT_MS;
             while (!rt->delivered && !rt->failed && !stop_flag && sk_now_ms() < until)
@@ -265,7 +282,18 @@ static int read_top(sk_prov_rt_t *rt)
     const char *iv = sk_prov_conf_get(c, SK_PROV_SEC_TOP, "reconcile_interval", "5m");
     const char *ign = sk_prov_conf_get(c, SK_PROV_SEC_TOP, "reconcile_ignore", "");
     const char *grace = sk_prov_conf_get(c, SK_PROV_SEC_TOP, "expiry_grace", "0");
+    const char *key_file = sk_prov_conf_get(c, SK_PROV_SEC_TOP, "signing_key_file", NULL);
     rt->provisioner = sk_prov_conf_get(c, SK_PROV_SEC_TOP, "provisioner", NULL);
+    if (key_file) {
+        char err[512];
+        if (sk_keyfile_read(key_file, &rt->key, err, sizeof(err)) != 0) {
+            sk_prov_conf_error(c, sk_prov_conf_line(c, SK_PROV_SEC_TOP, "signing_key_file"),
+                               "signing_key_file: %s", err);
+            bad++;
+        } else {
+            rt->signing = true;
+        }
+    }
     rt->user_default = sk_prov_conf_get(c, SK_PROV_SEC_TOP, "user_default", "id");
     if (!rt->provisioner || !sk_id_valid(rt->provisioner, strlen(rt->provisioner))) {
         sk_prov_conf_error(c, sk_prov_conf_line(c, SK_PROV_SEC_TOP, "provisioner"),
@@ -448,6 +476,7 @@ static void stop(sk_prov_rt_t *rt)
     if (rt->metrics_fd >= 0)
         close(rt->metrics_fd);
     sk_codec_destroy(rt->codec);
+    sk_keyfile_wipe(&rt->key);
     sk_prov_state_fini(&rt->state);
     sk_prov_names_fini(&rt->ignore);
     sk_prov_conf_fini(&rt->conf);
@@ -533,9 +562,13 @@ int sk_prov_run(const sk_prov_opts_t *o, const char *conf_path)
         goto out;
     }
     SK_INFO("%s: provisioner '%s' (%s) started: %zu grants in its state, commands from %s, "
-            "results to %s",
+            "results to %s, %s%s",
             o->prog, rt.provisioner, rt.target->type, rt.state.n_grants, o->commands_topic,
-            o->results_topic);
+            o->results_topic,
+            rt.signing ? "signed by "
+                       : "UNSIGNED (no signing_key_file: an engine "
+                         "with identity: signed refuses them)",
+            rt.signing ? rt.key.signer : "");
     loop(&rt);
     SK_INFO("%s: stopped", o->prog);
     status = 0;

@@ -9,6 +9,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "base/arena.h"
+#include "base/keyfile.h"
 #include "codec/codec.h"
 #include "prov.h"
 
@@ -42,6 +43,8 @@ typedef struct sk_prov_rt {
     sk_ms_t expiry_grace_ms; /* local expiry at expires_at + this */
     sk_prov_names_t ignore;  /* members reconciliation leaves alone */
     sk_prov_state_t state;
+    sk_signing_key_t key; /* signs every result (signing_key_file) */
+    bool signing;
     rd_kafka_t *consumer, *producer;
     rd_kafka_topic_t *results;
     sk_codec_t *codec;
@@ -64,9 +67,10 @@ int sk_prov_stopping(void);
  * SK_EAGAIN when the process is stopping before it was acknowledged (the
  * caller then does not commit: the command comes again after a restart).
  *
- * Signing (issue 11) belongs here and only here: once the envelope API is
- * on main, the record gets an "sk-sig" header signed with the provisioner's
- * key over (topic, key, value) before it is produced.
+ * Signing (issue 11) happens here and only here: with signing_key_file,
+ * each attempt carries an SK_ENVELOPE_HEADER header, an Ed25519 signature
+ * over (results topic, key, value) made at that attempt (codec/envelope.h),
+ * so a retry after an outage is still inside the engine's signing window.
  */
 int sk_prov_result_publish(sk_prov_rt_t *rt, const sk_provisioning_result_t *r);
 

@@ -99,8 +99,9 @@ class Reader(threading.Thread):
 
 
 class Engine:
-    """redis-server + shiftkeyd --kafka embedded (one partition per topic:
-    see the note in test_provision.py) + a Reader of commands and results."""
+    """redis-server + shiftkeyd --kafka embedded (4 partitions per topic: the
+    engine refuses a result on another partition than murmur2 of its key)
+    + a Reader of commands and results."""
 
     def __init__(self, tmp, rules):
         self.tmp, self.rules, self.procs = tmp, rules, []
@@ -116,8 +117,7 @@ class Engine:
         time.sleep(0.2)
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
         self.engine = subprocess.Popen(
-            [SHIFTKEYD, "--kafka", "embedded", "--bootstrap-file", self.boot, "--partitions", "1",
-             "--rules", self.rules, "--redis", "127.0.0.1:%d" % rport, "--group", "prov-test"],
+            [SHIFTKEYD, "--kafka", "embedded", "--bootstrap-file", self.boot, "--rules", self.rules, "--redis", "127.0.0.1:%d" % rport, "--group", "prov-test"],
             stdout=open(self.log, "w"), stderr=subprocess.STDOUT, env=env)
         self.procs.append(self.engine)
         if not wait_until(lambda: os.path.exists(self.boot) and os.path.getsize(self.boot) > 0

@@ -6,13 +6,10 @@ webhook receiver (Python http.server checking the HMAC) and a program
 (exec target) are started on free loopback ports in a temporary folder,
 with shiftkeyd's embedded broker and a private redis-server. Shifts are
 played with the CLI; the effect is checked with psql and ldapsearch, the
-results with confluent_kafka + skwire.
-
-One partition per topic: the engine on main still produces with
-librdkafka's default partitioner while provisioners use murmur2 (the one
-partitioner of DESIGN.md, coming with the signing work of issue 11); with
-several partitions a result could land on another partition than its
-user's state. Ends with "N passed, N failed".
+results with confluent_kafka + skwire. Every provisioner signs its results
+with a key made by `shiftkey keygen` and declared in the test rules'
+signers (issue 11), and produces them with the murmur2 partitioner the
+engine checks. Ends with "N passed, N failed".
 """
 
 import hashlib
@@ -110,6 +107,7 @@ def pg_conf(tmp, pg, name="prov-pg", reconcile="report", role="analyst", port=No
 provisioner = {name}
 type = postgres
 state = {tmp}/{name}.state
+signing_key_file = {tmp}/prov-pg.key
 reconcile = {reconcile}
 reconcile_interval = 2s
 reconcile_ignore = skprov; postgres
@@ -130,6 +128,7 @@ def ldap_conf(tmp, ldap, group=GROUP, pw_file=None):
     return """provisioner = prov-ldap
 type = ldap
 state = {tmp}/prov-ldap.state
+signing_key_file = {tmp}/prov-ldap.key
 reconcile = report
 reconcile_interval = 2s
 reconcile_ignore = cn=placeholder,dc=example,dc=com
@@ -145,6 +144,28 @@ user_filter = (&(objectClass=inetOrgPerson)(uid=%s))
 [entitlements]
 dir/oncall = {group}
 """.format(tmp=tmp, url=ldap.url, pw=pw_file or os.path.join(tmp, "ldap.pass"), group=group)
+
+
+PROVISIONERS = ("prov-pg", "prov-ldap", "prov-hook", "prov-exec")
+
+
+def setup_rules(tmp):
+    """The test rules plus signers.yaml: each provisioner a front signing as
+    itself with a key made by `shiftkey keygen` (issue 11)."""
+    rules = os.path.join(tmp, "rules")
+    shutil.copytree(RULES, rules)
+    lines = ["groups:\n  - id: provisioners\nsigners:\n"]
+    for name in PROVISIONERS:
+        key = os.path.join(tmp, name + ".key")
+        r = subprocess.run([provfx.CLI, "keygen", name, "--out", key], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
+        if r.returncode != 0:
+            return None
+        lines.append("  - id: %s\n    front: true\n    public_keys: [\"%s\"]\n"
+                     "    vouches_for: [group:provisioners]\n" % (name, r.stdout.decode().strip()))
+    with open(os.path.join(rules, "signers.yaml"), "w") as f:
+        f.write("".join(lines))
+    return rules
 
 
 def setup_pg(tmp, pg):
@@ -209,16 +230,16 @@ def bad_configs(tmp, pg, ldap):
 
     rc, err = run("bad-role", pg_conf(tmp, pg, role="analyts"))
     check("postgres: unknown role → exit 1, file:line names it",
-          rc == 1 and "bad-role.conf:16: role 'analyts' does not exist on the server" in err, err)
+          rc == 1 and "bad-role.conf:17: role 'analyts' does not exist on the server" in err, err)
     rc, err = run("bad-port", pg_conf(tmp, pg, port=provfx.free_port()))
     check("postgres: unreachable server → exit 1 with the reason",
-          rc == 1 and "bad-port.conf:11: cannot connect to PostgreSQL" in err, err)
+          rc == 1 and "bad-port.conf:12: cannot connect to PostgreSQL" in err, err)
     loose = provfx.write_secret(os.path.join(tmp, "loose.pass"), "pgsecret", 0o644)
     rc, err = run("bad-mode", pg_conf(tmp, pg, pass_file=loose))
     check("secret file readable by others is refused",
           rc == 1 and "readable by others (mode 644)" in err, err)
     rc, err = run("bad-key", pg_conf(tmp, pg, extra_target="conninf = x\n"))
-    check("unknown key → file:line", rc == 1 and "bad-key.conf:14: unknown key 'conninf' in "
+    check("unknown key → file:line", rc == 1 and "bad-key.conf:15: unknown key 'conninf' in "
           "[target]" in err, err)
     text = pg_conf(tmp, pg).replace("user=skprov", "user=skprov password=pgsecret")
     rc, err = run("bad-pw", text)
@@ -228,11 +249,17 @@ def bad_configs(tmp, pg, ldap):
     check("ldap: a group that is not a DN → exit 1", rc == 1 and "'notadn' is not a DN" in err, err)
     rc, err = run("no-group", ldap_conf(tmp, ldap, group="cn=nosuch,ou=groups,dc=example,dc=com"))
     check("ldap: a group that does not exist → exit 1",
-          rc == 1 and "no-group.conf:17: 'cn=nosuch,ou=groups,dc=example,dc=com': No such "
+          rc == 1 and "no-group.conf:18: 'cn=nosuch,ou=groups,dc=example,dc=com': No such "
           "object" in err, err)
     wrong = provfx.write_secret(os.path.join(tmp, "wrong.pass"), "nope")
     rc, err = run("bad-bind", ldap_conf(tmp, ldap, pw_file=wrong))
     check("ldap: wrong bind password → exit 1", rc == 1 and "Invalid credentials" in err, err)
+    loose_key = os.path.join(tmp, "loose.key")
+    shutil.copy(os.path.join(tmp, "prov-pg.key"), loose_key)
+    os.chmod(loose_key, 0o644)
+    rc, err = run("bad-sigkey", pg_conf(tmp, pg).replace("prov-pg.key", "loose.key"))
+    check("a signing key file others may read is refused (file:line)",
+          rc == 1 and "bad-sigkey.conf:5: signing_key_file:" in err, err)
     p = provfx.Provisioner(tmp, "bad-start", pg_conf(tmp, pg, role="analyts"))
     ok = not p.start(os.path.join(tmp, "bootstrap"))
     check("postgres: a real start with a bad role exits 1", ok and p.proc.wait(10) == 1,
@@ -241,7 +268,7 @@ def bad_configs(tmp, pg, ldap):
 
 def main():
     tmp = provfx.tmpdir()
-    env = provfx.Engine(tmp, RULES)
+    env = provfx.Engine(tmp, setup_rules(tmp) or RULES)
     pg = provfx.Postgres(tmp)
     ldap = provfx.Slapd(tmp, "ldapsecret")
     hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HookHandler)
@@ -266,6 +293,7 @@ def main():
         p_hook = provfx.Provisioner(tmp, "prov-hook", """provisioner = prov-hook
 type = webhook
 state = {tmp}/prov-hook.state
+signing_key_file = {tmp}/prov-hook.key
 [target]
 url = http://127.0.0.1:{port}/shiftkey
 secret_file = {tmp}/hook.secret
@@ -277,6 +305,7 @@ hook/deploy = deployers
         p_exec = provfx.Provisioner(tmp, "prov-exec", """provisioner = prov-exec
 type = exec
 state = {tmp}/prov-exec.state
+signing_key_file = {tmp}/prov-exec.key
 user_default = localpart
 [target]
 command = {script}
@@ -336,6 +365,14 @@ sh/run = runners
         check("/metrics counts the results (Prometheus text)",
               b'shiftkey_prov_results_total{result="provisioned"} 1' in out
               and b"shiftkey_prov_grants 1" in out, out)
+
+        res = results(env, cid.get("pg", "?"), "PROVISIONED")
+        hdr = dict(res[0]["headers"]) if res else {}
+        check("results are signed: an sk-sig header naming the provisioner",
+              b"prov-pg" in hdr.get("sk-sig", b""), hdr)
+        check("the engine accepted the signed results (no dead letter)",
+              "dead letter shiftkey.provisioning.results.v1" not in open(env.log).read(),
+              open(env.log).read()[-2000:])
 
         # ---- the same command twice: applied once ----
         pg.psql("REVOKE analyst FROM alice")  # by hand: a second apply would show
