@@ -417,7 +417,8 @@ sh/run = runners
               wait_until(lambda: sess.poll() is not None, 10))
         if sess.poll() is None:
             sess.kill()
-        rv = {a: command(env, "alice@example.com", "REVOKE", a) for a in ("pg", "dir", "hook", "sh")}
+        rv = {a: wait_until(lambda a=a: command(env, "alice@example.com", "REVOKE", a), 20)
+              for a in ("pg", "dir", "hook", "sh")}  # the reader may lag the provisioners
         for app in ("pg", "dir", "hook", "sh"):
             c = rv[app]["rec"]["command_id"] if rv[app] else "?"
             check("%s: DEPROVISIONED for the REVOKE" % app,
