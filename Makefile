@@ -5,7 +5,7 @@
 #   build/test     -O1 -g with AddressSanitizer + UBSan, what `make test` uses
 
 CC      ?= cc
-PKGS    := rdkafka avro-c hiredis libcyaml libxxhash libsodium
+PKGS    := rdkafka avro-c hiredis libcyaml libxxhash libsodium libmicrohttpd jansson libcurl
 WARN    := -Wall -Wextra -Wstrict-prototypes -Wshadow -Wno-missing-field-initializers -Werror
 CSTD    := -std=c11 -D_GNU_SOURCE
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -22,7 +22,7 @@ TEST_LDFLAGS := -fsanitize=address,undefined
 LAYERS     := base codec rules decide pipeline
 ENGINE_SRC := $(foreach l,$(LAYERS),$(wildcard engine/$(l)/*.c))
 CLI_SRC    := $(wildcard engine/cli/*.c)
-SCHEMAS    := $(wildcard schemas/*.avsc)
+SCHEMAS    := $(wildcard schemas/*.avsc schemas/versions/*/*.avsc)
 GEN_SRC    := build/gen/schemas_embedded.c
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 INTEG_SRC  := $(wildcard tests/integration/test_*.c)
@@ -38,7 +38,8 @@ BINS      := build/bin/shiftkeyd build/bin/shiftkey
 TEST_BINS := $(patsubst tests/%.c,build/test/bin/%,$(UNIT_SRC) $(INTEG_SRC)) \
              build/test/bin/shiftkeyd build/test/bin/shiftkey
 
-.PHONY: all deps build test test-build run bench clean help format format-check check-layers
+.PHONY: all deps build test test-build run bench clean help format format-check check-layers \
+        schemas-check
 # keep objects of test binaries between runs
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -53,6 +54,7 @@ help:
 	@echo "make format   clang-format every C file (.clang-format)"
 	@echo "make format-check  fail on any file clang-format would change (part of make test)"
 	@echo "make check-layers  fail on an include that points up, a circle, an unprefixed symbol"
+	@echo "make schemas-check fail on a schema change that breaks backward or forward compatibility"
 	@echo "make clean    remove build/"
 
 deps:
@@ -123,6 +125,11 @@ format:
 
 format-check:
 	@clang-format --dry-run --Werror $(FORMAT_SRC) && echo "format-check: $(words $(FORMAT_SRC)) files as .clang-format says"
+
+# Refuses a schema change that breaks backward or forward compatibility
+# (schemas/README.md, "Evolution rules"); part of make test.
+schemas-check:
+	@/usr/bin/python3 scripts/schemas-check.py --self-test
 
 # The layers of engine/README.md, checked on the sources and the test objects.
 check-layers: $(TEST_OBJ) $(TEST_CLI_OBJ) build/test/engine/shiftkeyd.o

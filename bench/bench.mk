@@ -29,3 +29,16 @@ bench: deps bench-plot-deps
 	@$(MAKE) --no-print-directory build build/bench/bench
 	@BENCH_QUICK=$(BENCH_QUICK) build/bench/bench
 	@sh bench/plot.sh build/bench
+
+# `shiftkey replay` speed (bench/replay.sh): a synthetic recording decided
+# with the example rules and an edited copy side by side.
+build/bench/gen-recording: build/release/bench/gen_recording.o build/release/libsk.a
+	@mkdir -p $(dir $@)
+	$(CC) $^ $(PKG_LIBS) -o $@
+
+test-build: build/bench/gen-recording
+
+.PHONY: bench-replay
+bench-replay: build/bin/shiftkey build/bench/gen-recording
+	@sh bench/replay.sh
+bench: bench-replay

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pipeline/diag.h"
 #include "pipeline/embedded.h"
 #include "pipeline/engine.h"
 #include "base/log.h"
@@ -24,6 +25,7 @@ typedef struct opts {
     const char *redis_prefix, *group, *kafka_config_file;
     const char *topic[SK_TOPIC_COUNT]; /* base/topics.h */
     const char *log_level, *partitions, *timer_interval_ms, *batch_max;
+    const char *log_format, *diag_addr, *schema_dir, *schema_registry;
     const char *kafka_props[MAX_KAFKA_PROPS];
     size_t n_kafka_props;
 } opts_t;
@@ -60,6 +62,13 @@ static const option_row_t OPTIONS[] = {
     {"timer-interval-ms", "MS", O(timer_interval_ms), "200", "how often due timers are looked for"},
     {"batch-max", "N", O(batch_max), "500", "most records decided and applied as one pipelined batch"},
     {"log-level", "LEVEL", O(log_level), "info", "debug, info, warn or error"},
+    {"log-format", "FORMAT", O(log_format), "text", "text, or json (one object per line)"},
+    {"schema-dir", "DIR", O(schema_dir), NULL,
+     "more writer schemas of the input topics: DIR/[NAME/]ID.avsc (schema evolution)"},
+    {"schema-registry", "URL", O(schema_registry), NULL,
+     "schema registry (Confluent API) asked for schema ids nothing else knows, cached"},
+    {"diag-addr", "HOST:PORT", O(diag_addr), NULL,
+     "serve /metrics (Prometheus), /healthz and /readyz over HTTP here (off by default)"},
 };
 #undef O
 
@@ -188,6 +197,8 @@ int main(int argc, char **argv)
     sk_engine_config_t cfg = {0};
     sk_embedded_t *emb = NULL;
     sk_engine_t *engine = NULL;
+    sk_metrics_t *metrics = NULL;
+    sk_diag_t *diag = NULL;
     char err[1024], host[256];
     char *password = NULL;
     char *file_props[MAX_KAFKA_PROPS];
@@ -202,6 +213,12 @@ int main(int argc, char **argv)
         return 2;
     }
     sk_log_set_level((sk_log_level_t)level);
+    int json = 0;
+    if (sk_log_format_parse(o.log_format, &json) != 0) {
+        fprintf(stderr, "shiftkeyd: --log-format '%s': use text or json\n", o.log_format);
+        return 2;
+    }
+    sk_log_set_json(json);
     if (parse_int("partitions", o.partitions, 1, 1024, &partitions) ||
         parse_int("timer-interval-ms", o.timer_interval_ms, 10, 60000, &cfg.timer_interval_ms) ||
         parse_int("batch-max", o.batch_max, 1, 100000, &cfg.batch_max))
@@ -257,6 +274,8 @@ int main(int argc, char **argv)
     cfg.kafka_props = o.kafka_props;
     cfg.n_kafka_props = o.n_kafka_props;
     cfg.brokers = o.kafka;
+    cfg.schema_dir = o.schema_dir;
+    cfg.schema_registry = o.schema_registry;
 
     signal(SIGPIPE, SIG_IGN);
     if (strcmp(o.kafka, "embedded") == 0) {
@@ -272,6 +291,16 @@ int main(int argc, char **argv)
         cfg.fetch_wait_max_ms = 10;
         SK_INFO("embedded Kafka-protocol broker on %s (%d partitions per topic; address in %s)",
                 cfg.brokers, partitions, o.bootstrap_file);
+    }
+    if (o.diag_addr && *o.diag_addr) {
+        if (!(metrics = sk_metrics_new()) ||
+            !(diag = sk_diag_start(o.diag_addr, metrics, sk_diag_engine_ready, metrics, err,
+                                   sizeof(err)))) {
+            SK_ERROR("%s", metrics ? err : "out of memory");
+            goto out;
+        }
+        cfg.metrics = metrics;
+        SK_INFO("diagnostics on http://%s (/metrics, /healthz, /readyz)", o.diag_addr);
     }
     engine = sk_engine_new(&cfg, err, sizeof(err));
     if (!engine) {
@@ -295,6 +324,8 @@ int main(int argc, char **argv)
             (unsigned long long)st.dead_letters, (unsigned long long)st.timers_fired);
 out:
     sk_engine_destroy(engine);
+    sk_diag_stop(diag); /* after the engine: it reads the registry the engine writes */
+    sk_metrics_destroy(metrics);
     sk_embedded_stop(emb);
 out_free:
     for (size_t i = 0; i < n_file_props; i++) {

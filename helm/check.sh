@@ -7,6 +7,9 @@
 #   - Chart.yaml and values.yaml parse as YAML; Chart.yaml fields;
 #   - every .Values.x.y a template references exists in values.yaml, and every
 #     top-level value is used by some template;
+#   - probes on /healthz and /readyz, the metrics Service and ServiceMonitor,
+#     and the Grafana dashboard (JSON; every metric it queries is exported
+#     by engine/pipeline/engine_metrics.c);
 #   - secure defaults in values.yaml (non-root, read-only root FS, no
 #     capabilities, seccomp, no token automount, requests and limits, no
 #     password literal);
@@ -60,7 +63,8 @@ for name in sorted(os.listdir(tdir)):
     if os.path.isfile(path):
         templates[name] = open(path, encoding="utf-8").read()
 expected = ["_helpers.tpl", "deployment.yaml", "configmap-rules.yaml", "secret.yaml",
-            "serviceaccount.yaml", "poddisruptionbudget.yaml", "NOTES.txt"]
+            "serviceaccount.yaml", "poddisruptionbudget.yaml", "NOTES.txt",
+            "service-metrics.yaml", "servicemonitor.yaml", "configmap-dashboard.yaml"]
 for name in expected:
     check(name in templates, f"templates/{name} exists")
 
@@ -203,8 +207,39 @@ check("SHIFTKEY_REDIS_PASSWORD\n" not in dep and not re.search(r"SHIFTKEY_REDIS_
       "deployment passes the Redis password only as a file (SHIFTKEY_REDIS_PASSWORD_FILE)")
 check("checksum/rules" in dep and 'configmap-rules.yaml") . | sha256sum' in dep,
       "deployment has the checksum/rules annotation of the rules ConfigMap")
-check(not re.search(r"^\s*(livenessProbe|readinessProbe|startupProbe):", dep, re.M),
-      "no fake probes (shiftkeyd has no health endpoint yet)")
+# probes: HTTP on the diagnostics port, liveness /healthz, readiness /readyz
+probes = {k: (path, port) for k, path, port in re.findall(
+    r"^\s*(livenessProbe|readinessProbe):\s*\n\s*httpGet:\s*\n\s*path: (\S+)\s*\n\s*port: (\S+)", dep, re.M)}
+check(probes.get("livenessProbe") == ("/healthz", "metrics"), "liveness probe: GET /healthz on the metrics port",
+      repr(probes))
+check(probes.get("readinessProbe") == ("/readyz", "metrics"), "readiness probe: GET /readyz on the metrics port",
+      repr(probes))
+check(get("diag.enabled") is True and "SHIFTKEY_DIAG_ADDR" in dep and "containerPort: {{ .Values.diag.port }}" in dep,
+      "diagnostics on by default in the chart (SHIFTKEY_DIAG_ADDR, containerPort)")
+sm = templates.get("servicemonitor.yaml", "")
+check("path: /metrics" in sm and "port: metrics" in sm and "kind: ServiceMonitor" in sm,
+      "ServiceMonitor scrapes /metrics on the metrics port")
+check("targetPort: metrics" in templates.get("service-metrics.yaml", ""),
+      "metrics Service targets the metrics port")
+
+# ---------------------------------------------------------------- dashboard
+import json
+dpath = os.path.join(chart, "dashboards", "shiftkey.json")
+try:
+    dash = json.load(open(dpath, encoding="utf-8"))
+    check(isinstance(dash.get("panels"), list) and dash["panels"], "dashboards/shiftkey.json parses, has panels")
+except Exception as e:  # noqa: BLE001
+    dash = {}
+    check(False, "dashboards/shiftkey.json parses", str(e))
+check('.Files.Get "dashboards/shiftkey.json"' in templates.get("configmap-dashboard.yaml", ""),
+      "the dashboard ConfigMap ships dashboards/shiftkey.json")
+src = os.path.join(os.path.dirname(chart), "..", "engine", "pipeline", "engine_metrics.c")
+if os.path.exists(src):
+    known = set(re.findall(r'"(shiftkey_[a-z_]+)"', open(src, encoding="utf-8").read()))
+    exprs = [t["expr"] for p in dash.get("panels", []) for t in p.get("targets", [])]
+    used_m = {re.sub(r"_(bucket|sum|count)$", "", m) for e in exprs for m in re.findall(r"shiftkey_[a-z_]+", e)}
+    check(used_m and used_m <= known, f"every metric the dashboard queries ({len(used_m)}) is one the engine exports",
+          ", ".join(sorted(used_m - known)))
 
 # ---------------------------------------------------------------- rules
 rules = get("rules") or {}

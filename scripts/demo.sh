@@ -4,14 +4,17 @@
 # through the CLI, so you can watch GRANTs at shift start and REVOKEs at shift
 # end (one of them fired by the durable timer, with no end event at all);
 # then an access request approved from the CLI: request, open task, approval,
-# GRANT held by the request, REVOKE when its 10 s are over. With PostgreSQL
-# on the machine, shiftkey-provision applies the demo app's commands to a
-# private server and psql shows the role memberships (demo-provision.sh).
+# GRANT held by the request, REVOKE when its 10 s are over; then the Slack
+# app against a fake Slack (scripts/demo-slack.sh). With PostgreSQL on the
+# machine, shiftkey-provision applies the demo app's commands to a private
+# server and psql shows the role memberships (demo-provision.sh).
 # Signatures are on: the demo makes a key for each demo person (shiftkey
-# keygen, into build/run/keys) and runs the engine on a copy of the example
-# rules that declares their public keys (build/run/rules/signers.yaml); the
-# CLI signs every action with the key --as selects, the provisioner its
-# results with its own key.
+# keygen, into build/run/keys), one for the Slack app (a front vouching
+# for everyone) and one for the demo provisioner (a front answering as
+# itself), and runs the engine on a copy of the example rules that
+# declares their public keys (build/run/rules/signers.yaml); the CLI signs
+# every action with the key --as selects, shiftkey-slack with its front key,
+# the provisioner its results with its own.
 # SHIFTKEY_DEMO_KEEP=1 keeps everything running after the demo (Ctrl-C stops).
 set -eu
 cd "$(dirname "$0")/.."
@@ -63,6 +66,11 @@ export SHIFTKEY_KEY_DIR="$RUN/keys"
         echo "    public_keys: [\"$pub\"]"
     done
     prov_signer # the demo provisioner signs its results as itself
+    pub=$("$SK" keygen slack 2>/dev/null)
+    echo "  - id: slack # the Slack app (scripts/demo-slack.sh), a front"
+    echo "    front: true"
+    echo "    public_keys: [\"$pub\"]"
+    echo "    vouches_for: [everyone]"
 } >"$RUN/rules/signers.yaml"
 sed 's/^/    /' "$RUN/rules/signers.yaml" | head -6
 
@@ -141,6 +149,7 @@ sleep 10
 prov_show "now that nobody is on call: every membership taken away"
 say "state left in Redis (redis-cli --scan --pattern 'sk:*'):"
 redis-cli -p "$REDIS_PORT" --scan --pattern 'sk:*' | sort | sed 's/^/    /'
+BIN="$BIN" BOOT="$BOOT" RUN="$RUN" sh scripts/demo-slack.sh || echo "    (the Slack part of the demo failed)"
 if [ "${SHIFTKEY_DEMO_KEEP:-0}" = 1 ]; then
     say "still running; broker at $(cat "$BOOT"), redis at 127.0.0.1:$REDIS_PORT. Ctrl-C stops."
     wait

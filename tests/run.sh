@@ -42,6 +42,7 @@ run_part() { # name, command...
 
 run_part check-layers /usr/bin/python3 scripts/check-layers.py build/test
 run_part check-refs /usr/bin/python3 scripts/check-refs.py
+run_part schemas-check /usr/bin/python3 scripts/schemas-check.py --self-test
 run_part format-check sh -c 'make --no-print-directory format-check && echo "1 passed, 0 failed"'
 for t in build/test/bin/unit/test_*; do
     [ -x "$t" ] && run_part "unit-$(basename "$t")" "$t"
@@ -59,6 +60,8 @@ done
 run_part connectors-blackbox /usr/bin/python3 tests/connectors/test_connectors.py
 run_part provision-unit build/test/bin/provision/test_prov_unit
 run_part provision-blackbox /usr/bin/python3 tests/provision/test_provision.py
+run_part slack-unit build/test/bin/slack/test_slack_unit
+run_part slack-blackbox /usr/bin/python3 tests/slack/test_slack_app.py
 for t in tests/blackbox/test_*.sh; do
     [ -f "$t" ] && run_part "blackbox-$(basename "$t" .sh)" sh "$t"
 done

@@ -1,6 +1,8 @@
 /*
  * log.h — one line per event on stderr: "2026-11-23T10:00:00.123Z INFO  msg".
- * The level is set once at start-up (sk_log_set_level) before threads start.
+ * The level and the format are set once at start-up (sk_log_set_level,
+ * sk_log_set_json) before threads start. JSON lines (for log shippers):
+ *   {"ts":"2026-11-23T10:00:00.123Z","level":"info","msg":"..."}
  */
 #ifndef SK_LOG_H
 #define SK_LOG_H
@@ -10,6 +12,12 @@
 typedef enum sk_log_level { SK_LOG_DEBUG = 0, SK_LOG_INFO, SK_LOG_WARN, SK_LOG_ERROR } sk_log_level_t;
 
 void sk_log_set_level(sk_log_level_t level);
+
+/* json non-zero: one JSON object per line instead of text. */
+void sk_log_set_json(int json);
+
+/* Parses "text" or "json" into *json; 0, or -1 for anything else. */
+int sk_log_format_parse(const char *name, int *json);
 
 /* Parses "debug", "info", "warn" or "error"; -1 if none of them. */
 int sk_log_level_parse(const char *name);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cli_rulestest.h"
 #include "rules/rules.h"
 
 static void cli_rules_usage(FILE *out)
@@ -14,6 +15,7 @@ static void cli_rules_usage(FILE *out)
     fprintf(out,
             "usage: shiftkey rules check PATH\n"
             "       shiftkey rules show PATH\n"
+            "       shiftkey rules test DIR [TESTS...] [-v]\n"
             "\n"
             "PATH is a directory of *.yaml / *.yml rule files (one rule set)\n"
             "or a single rule file. The rule set is checked as a whole: any\n"
@@ -23,6 +25,7 @@ static void cli_rules_usage(FILE *out)
             "  check   validate and compile; print counts and the version\n"
             "  show    print each rotation and what being on call in it "
             "grants\n"
+            "  test    run test files (default DIR/tests) through the deciders\n"
             "\n"
             "exit status: 0 ok, 1 the rules have errors, 2 usage error\n"
             "reference: rules/README.md\n");
@@ -108,6 +111,10 @@ int sk_cli_rules(int argc, char **argv)
     sk_rules_t *rules = NULL;
 
     sk_rules_errors_init(&errs);
+    if (argc >= 2 && strcmp(argv[1], "test") == 0) {
+        rc = sk_cli_rules_test(argc - 1, argv + 1);
+        goto out;
+    }
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
             strcmp(argv[i], "help") == 0) {

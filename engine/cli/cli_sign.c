@@ -85,6 +85,7 @@ int sk_cli_key_load(const char *as, const char *key_file, sk_signing_key_t *k, c
                 return rc;
         }
     }
+    errno = 0; /* ENOENT below must come from this read, not from an earlier call */
     if (sk_keyfile_read(path, k, err, err_len) != 0) {
         if (as && *as && errno == ENOENT)
             snprintf(err, err_len,

@@ -8,6 +8,8 @@
 
 #include "base/version.h"
 #include "cli/cli_common.h"
+#include "cli/cli_explain.h"
+#include "cli/cli_replay.h"
 #include "cli/cli_rules.h"
 #include "cli/cli_shift.h"
 #include "cli/cli_sign.h"
@@ -19,6 +21,11 @@ static void usage(FILE *out)
             "commands:\n"
             "  rules check PATH     check a rule set; print every error as file:line:column\n"
             "  rules show PATH      what each rotation grants, with lead and grace times\n"
+            "  rules test DIR       run the rules' test files through the deciders\n"
+            "  explain USER [APP/ENT]  why USER has (or has not) an access: sources, rules,\n"
+            "                       expiry; what a request would do (--at TIME)\n"
+            "  replay --rules NEW   decide recorded input with the rules in force and NEW;\n"
+            "                       print who gains or loses what (exit 1 if anything differs)\n"
             "  shift EVENT ...      publish a shift event (scheduled, started, updated, ended,\n"
             "                       cancelled) on the schedule topic\n"
             "  watch [commands|deadletters|tasks]  follow the engine's output\n"
@@ -59,6 +66,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "rules") == 0)
         return sk_cli_rules(argc - 1, argv + 1);
+    if (strcmp(cmd, "explain") == 0)
+        return sk_cli_explain(argc - 1, argv + 1);
+    if (strcmp(cmd, "replay") == 0)
+        return sk_cli_replay(argc - 1, argv + 1);
     if (strcmp(cmd, "shift") == 0)
         return sk_cli_shift(argc - 1, argv + 1);
     if (strcmp(cmd, "watch") == 0)

@@ -109,6 +109,40 @@ int sk_codec_encode_provisioning_result(sk_codec_t *codec,
 /* Reads the schema id of a framed record; SK_EPARSE if not framed. */
 int sk_codec_schema_id(const void *buf, size_t len, int32_t *out_id);
 
+/*
+ * Schema evolution (codec_resolve.c). A record framed with another schema
+ * id than the one this build writes is read through that id's writer
+ * schema, resolved to the reader schema as Avro says (fields the writer
+ * lacks take the reader's defaults, fields the reader lacks are skipped,
+ * promotions apply). Writer schemas: the versions embedded from
+ * schemas/versions/NAME/ID.avsc, those added here, and those the lookup
+ * finds. A writer schema that cannot be resolved makes its records
+ * undecodable (SK_EPARSE) with a reason that says why.
+ */
+
+/*
+ * sk_codec_add_writer — registers the writer schema `json` under `id`. Its
+ * record name says which input it is a version of. 0, or SK_EINVAL with
+ * the reason when it cannot be resolved to the reader schema (the refusal
+ * is remembered for the id too), or SK_ENOMEM.
+ */
+int sk_codec_add_writer(sk_codec_t *codec, int32_t id, const char *json, char *reason,
+                        size_t reason_len);
+
+/*
+ * A lookup of unknown schema ids (an HTTP schema registry): 0 with *json
+ * (malloc'd, the caller frees) the writer schema; SK_ENOTFOUND when the
+ * registry does not know the id (a definite answer: cached like a
+ * refusal); any other code when it could not be asked (the record is
+ * undecodable with the reason, nothing is cached: the next record asks
+ * again). Called on the decoding thread.
+ */
+typedef int (*sk_codec_lookup_fn)(void *ctx, int32_t id, char **json, char *reason,
+                                  size_t reason_len);
+
+/* Sets the lookup (NULL: none); ctx is passed to it. */
+void sk_codec_set_lookup(sk_codec_t *codec, sk_codec_lookup_fn fn, void *ctx);
+
 
 /*
  * ---- internal to codec.c, decode.c and encode.c (define SK_CODEC_INTERNAL
@@ -137,10 +171,35 @@ typedef struct sk_codec_slot {
     avro_value_t value;        /* owned; reset before each use */
 } sk_codec_slot_t;
 
+typedef struct sk_codec_writer sk_codec_writer_t;
+
 struct sk_codec {
     sk_codec_slot_t slots[SK_CODEC_KIND_COUNT];
     avro_reader_t reader; /* memory reader, re-pointed per decode */
+    const char *reader_json[SK_CODEC_KIND_COUNT]; /* the embedded reader schemas */
+    sk_codec_writer_t *writers;                   /* other versions (codec_resolve.c) */
+    size_t n_writers, cap_writers;
+    sk_codec_lookup_fn lookup;
+    void *lookup_ctx;
 };
+
+/* Walks one value of schema s over a body of `len` bytes (of a framed
+ * record of `given` bytes) without reading it (codec_walk.c): every length,
+ * count, enum index and union branch checked against the bytes left. 0 and
+ * *end the bytes the value takes (the caller refuses trailing bytes), or
+ * SK_EPARSE with a reason naming the field. */
+int sk_codec_walk(avro_schema_t s, const uint8_t *body, size_t len, size_t given, size_t *end,
+                  char *reason, size_t reason_len);
+
+/* Reads a body framed with schema id `id`, not the slot's, through its
+ * writer schema into the slot's value (codec_resolve.c). Same contract as
+ * sk_codec_read_framed. */
+int sk_codec_read_other(sk_codec_t *codec, sk_codec_kind_t kind, int32_t id, const uint8_t *body,
+                        size_t len, size_t given, avro_value_t **out, char *reason,
+                        size_t reason_len);
+
+/* Frees every writer schema (sk_codec_destroy). */
+void sk_codec_writers_free(sk_codec_t *codec);
 
 /* Reads one framed record of `kind` into codec->slots[kind].value, after
  * checking the framing and walking the body against the schema (lengths,

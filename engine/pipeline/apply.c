@@ -473,6 +473,14 @@ static int decide_item(sk_engine_t *e, item_t *it, sk_user_state_t *states,
 static void note_applied(sk_engine_t *e, const item_t *it, bool applied)
 {
     int32_t p = it->msg->partition;
+    bool rq = it->drc == 0 && it->topic != SK_IN_SCHEDULE; /* it->rd is set */
+    sk_engine_metrics_decision(
+        &e->m, it->topic == SK_IN_REQUESTS ? "request" : rq ? "result" : "schedule",
+        it->in.origin.topic, applied, &it->d, rq && it->rd.refused, rq ? it->rd.refuse_reason : NULL,
+        rq && it->topic == SK_IN_REQUESTS ? sk_request_event_type_name(it->req.type) : "result",
+        rd_kafka_message_timestamp(it->msg, NULL), sk_now_ms());
+    sk_engine_metrics_identity(&e->m, it->topic == SK_IN_REQUESTS ? "request" : "result",
+                               it->refused_verdict);
     e->stats.records++;
     e->parts[p].in[it->topic].next_offset = it->msg->offset + 1;
     e->parts[p].in[it->topic].applied_offset = it->msg->offset;
@@ -682,6 +690,7 @@ int sk_apply_redecide(sk_engine_t *e, int32_t p, const char *user, sk_ms_t now,
         return rc;
     e->stats.timers_fired++;
     e->stats.commands += d.n_commands;
+    sk_engine_metrics_decision(&e->m, "timer", NULL, true, &d, false, NULL, NULL, SK_MS_NONE, now);
     if (st->n)
         e->parts[p].dirty = true;
     log_commands(&d);

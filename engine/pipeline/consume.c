@@ -175,6 +175,7 @@ int sk_consume_open(sk_engine_t *e, char *err, size_t err_len)
         rd_kafka_conf_set(conf, "fetch.wait.max.ms", v, errstr, sizeof(errstr));
     }
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_error_cb(conf, sk_engine_metrics_kafka_error);
     rd_kafka_conf_set_opaque(conf, e);
     e->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
     if (!e->consumer) {

@@ -130,6 +130,7 @@ int sk_emit_open(sk_engine_t *e, char *err, size_t err_len)
         return SK_EINVAL;
     }
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_error_cb(conf, sk_engine_metrics_kafka_error);
     rd_kafka_conf_set_opaque(conf, e);
     e->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (!e->producer) {

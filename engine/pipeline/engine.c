@@ -95,10 +95,14 @@ sk_engine_t *sk_engine_new(const sk_engine_config_t *cfg, char *err, size_t err_
         goto fail;
     }
     log_rules(e->rules, e->cfg.rules_path);
+    sk_engine_metrics_init(&e->m, cfg->metrics);
+    sk_engine_metrics_rules(&e->m, e->rules, true);
     if (!(e->codec = sk_codec_new())) {
         snprintf(err, err_len, "cannot parse the embedded Avro schemas");
         goto fail;
     }
+    if (sk_engine_schemas_open(e, cfg, err, err_len) != 0)
+        goto fail;
     if (!(e->store = sk_store_new(&cfg->redis))) {
         snprintf(err, err_len, "out of memory");
         goto fail;
@@ -129,6 +133,7 @@ void sk_engine_destroy(sk_engine_t *e)
     sk_emit_close(e);
     sk_store_destroy(e->store);
     sk_codec_destroy(e->codec);
+    sk_schema_registry_destroy(e->registry);
     sk_rules_destroy(e->rules);
     sk_rules_destroy(e->sweep_from);
     sk_arena_fini(&e->arena);
@@ -155,6 +160,7 @@ static int redis_recover(sk_engine_t *e, int *backoff_ms)
         *backoff_ms = BACKOFF_MIN_MS;
         return 0;
     }
+    sk_engine_metrics_redis_error(&e->m);
     if (!e->redis_down_logged)
         SK_WARN("%s; pausing, retrying with backoff up to %d ms", sk_store_last_error(e->store),
                 BACKOFF_MAX_MS);
@@ -173,6 +179,7 @@ static void reload_rules(sk_engine_t *e)
     if (!r) {
         SK_ERROR("rules reload refused (%zu errors); the rules in force stay (version %s):",
                  errs.count, sk_rules_version(e->rules));
+        sk_engine_metrics_rules(&e->m, e->rules, false);
         for (size_t i = 0; i < errs.count; i++)
             SK_ERROR("%s:%d:%d: %s", errs.items[i].file, errs.items[i].line,
                      errs.items[i].column, errs.items[i].message);
@@ -199,6 +206,7 @@ static void reload_rules(sk_engine_t *e)
             e->sweep_from = e->rules;
         e->rules = r;
         log_rules(r, e->cfg.rules_path);
+        sk_engine_metrics_rules(&e->m, r, true);
         (void)sk_engine_audit(e, "rules_reloaded", -1, NULL, why);
     }
     sk_rules_errors_fini(&errs);
@@ -302,6 +310,7 @@ int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atom
         }
         /* what was staged leaves at once; acknowledgements are not awaited */
         (void)sk_emit_pump(e);
+        sk_engine_metrics_sample(e, now);
     }
     free(msgs);
     /* stopping: everything, Kafka's answers or not, within SK_STOP_BUDGET_MS

@@ -28,6 +28,7 @@
 
 #include <signal.h>
 
+#include "base/metrics.h"
 #include "pipeline/store.h"
 
 typedef struct sk_engine_config {
@@ -49,6 +50,10 @@ typedef struct sk_engine_config {
     int fetch_wait_max_ms;        /* consumer fetch.wait.max.ms; 0 = librdkafka's */
     const char *const *kafka_props; /* extra librdkafka "name=value" settings */
     size_t n_kafka_props;
+    const char *schema_dir;       /* more writer schemas (schema_registry.h); NULL: none */
+    const char *schema_registry;  /* schema registry base URL for unknown ids; NULL: none */
+    sk_metrics_t *metrics;        /* where to report (engine_metrics.h); NULL = nowhere.
+                                     Borrowed: it must outlive the engine */
 } sk_engine_config_t;
 
 /* Defaults for every field left zero/NULL. */

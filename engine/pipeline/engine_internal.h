@@ -33,6 +33,8 @@
 #include "codec/codec.h"
 #include "decide/decide.h"
 #include "pipeline/engine.h"
+#include "pipeline/engine_metrics.h"
+#include "pipeline/schema_registry.h"
 #include "pipeline/failpoint.h"
 #include "pipeline/in_topic.h"
 #include "pipeline/store.h"
@@ -77,6 +79,8 @@ struct sk_engine {
     bool redis_down_logged;
     sk_failpoints_t failpoints; /* fault tests only; all zero = off */
     sk_ms_t next_timer_scan;
+    sk_schema_registry_t *registry; /* NULL without --schema-registry */
+    sk_engine_metrics_t m;  /* what it reports (engine_metrics.h); all NULL without a registry */
     int32_t n_partitions;  /* of the input topics; 0 = not known yet (consume.c resets) */
     sk_ms_t stop_deadline; /* once stopping: everything is let go by then (0: not stopping) */
 };
@@ -214,6 +218,14 @@ int sk_timers_fire(sk_engine_t *e, sk_ms_t now);
 /* Creates the consumer (manual commits, range assignment, the "consumer"
  * settings of cfg.kafka_props) and subscribes to the input topics;
  * partitions are claimed as they are assigned. 0, or SK_EINVAL with err. */
+/* Loads cfg->schema_dir into the codec and sets the schema registry
+ * lookup (schema_registry.c). 0, or SK_EINVAL with the reason in err. */
+int sk_engine_schemas_open(sk_engine_t *e, const sk_engine_config_t *cfg, char *err,
+                           size_t err_len);
+
+/* Samples the engine's state into its metrics, at most once a second. */
+void sk_engine_metrics_sample(sk_engine_t *e, sk_ms_t now);
+
 int sk_consume_open(sk_engine_t *e, char *err, size_t err_len);
 /* Leaves the group (the revocation flushes what is staged and commits) and
  * destroys the consumer. Safe when sk_consume_open failed or never ran. */

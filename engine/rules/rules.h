@@ -268,6 +268,17 @@ typedef struct sk_profile {
 /* The profile `id`; NULL when absent. */
 const sk_profile_t *sk_rules_profile(const sk_rules_t *rules, const char *id);
 
+/*
+ * Iteration in declaration order (files by name, then position), for
+ * front-ends that map their own user ids (a `slack:U…` platform id, an
+ * e-mail) to people or list what may be requested. `i` past the count (or
+ * a NULL rule set) gives NULL; what is returned is owned by the rule set.
+ */
+size_t sk_rules_person_count(const sk_rules_t *rules);
+const sk_person_t *sk_rules_person_at(const sk_rules_t *rules, size_t i);
+size_t sk_rules_entitlement_count(const sk_rules_t *rules);
+const sk_entitlement_t *sk_rules_entitlement_at(const sk_rules_t *rules, size_t i);
+
 /* Counts of the directory and policies (sk_rules_stats keeps its layout). */
 typedef struct sk_rules_access_stats {
     size_t people, groups, policies, request_blocks;

@@ -120,6 +120,30 @@ sk_rules_profile_request_settings(const sk_rules_t *rules, const char *id)
     return a && id ? sk_strmap_get(&a->prof_req, id) : NULL;
 }
 
+/* ---- iteration, for front-ends (the Slack app's user map and pickers) ---- */
+
+size_t sk_rules_person_count(const sk_rules_t *rules)
+{
+    const sk_rules_access_t *a = sk_rules_access_of(rules);
+    return a ? a->n_person : 0;
+}
+
+const sk_person_t *sk_rules_person_at(const sk_rules_t *rules, size_t i)
+{
+    const sk_rules_access_t *a = sk_rules_access_of(rules);
+    return a && i < a->n_person ? &a->person[i] : NULL;
+}
+
+size_t sk_rules_entitlement_count(const sk_rules_t *rules)
+{
+    return rules ? rules->n_ent : 0;
+}
+
+const sk_entitlement_t *sk_rules_entitlement_at(const sk_rules_t *rules, size_t i)
+{
+    return rules && i < rules->n_ent ? &rules->ent[i] : NULL;
+}
+
 /* ---- comparing two rule sets (a rules reload) ---- */
 
 static int same_str(const char *a, const char *b)

@@ -1,0 +1,328 @@
+/*
+ * test_slack_unit.c — the pure parts of shiftkey-slack: Slack signature
+ * verification (good, bad, stale, missing, constant length), the replay
+ * guard, the request-body parser (slash command, block action, view
+ * submission, malformed input), button values, the journal across a
+ * reopen (torn last line included), the secret files' mode check, and the
+ * Block Kit of a task (⚡, buttons, closed form without buttons).
+ */
+#include <fcntl.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "blocks.h"
+#include "journal.h"
+#include "payload.h"
+#include "shared.h"
+#include "sk_test.h"
+#include "verify.h"
+
+static const char *SECRET = "8f742231b10e8888abcd99yyyzzz85a5";
+
+/* Slack's documented example, then our own signing of any body. */
+static void sign(const char *ts, const char *body, char out[68])
+{
+    unsigned char mac[32];
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, (const unsigned char *)SECRET, strlen(SECRET));
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)"v0:", 3);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)ts, strlen(ts));
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)":", 1);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)body, strlen(body));
+    crypto_auth_hmacsha256_final(&st, mac);
+    strcpy(out, "v0=");
+    for (int i = 0; i < 32; i++)
+        sprintf(out + 3 + 2 * i, "%02x", mac[i]);
+}
+
+TEST(verify_slack_documented_example)
+{
+    /* https://api.slack.com/authentication/verifying-requests-from-slack */
+    const char *body =
+        "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id="
+        "G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-"
+        "collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F3977"
+        "00885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10"
+        "d2c447fce8b6703c";
+    char why[128];
+    CHECK_INT(sk_slack_verify(SECRET, strlen(SECRET), "1531420618",
+                              "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503",
+                              body, strlen(body), 1531420618 + 10, NULL, why, sizeof(why)),
+              0);
+}
+
+TEST(verify_refuses)
+{
+    const char *body = "command=%2Fshiftkey&user_id=U1&text=status";
+    char sig[68], why[128];
+    int64_t now = 1700000000;
+    sign("1700000000", body, sig);
+    CHECK_INT(sk_slack_verify(SECRET, strlen(SECRET), "1700000000", sig, body, strlen(body), now,
+                              NULL, why, sizeof(why)),
+              0);
+    /* one byte of the body changed */
+    CHECK_INT(sk_slack_verify(SECRET, strlen(SECRET), "1700000000", sig,
+                              "command=%2Fshiftkey&user_id=U2&text=status", strlen(body), now, NULL,
+                              why, sizeof(why)),
+              SK_EINVAL);
+    CHECK_CONTAINS(why, "bad signature");
+    /* 301 s later: stale */
+    CHECK_INT(sk_slack_verify(SECRET, strlen(SECRET), "1700000000", sig, body, strlen(body),
+                              now + 301, NULL, why, sizeof(why)),
+              SK_EINVAL);
+    CHECK_CONTAINS(why, "stale");
+    CHECK_INT(sk_slack_verify(SECRET, strlen(SECRET), NULL, sig, body, strlen(body), now, NULL, why,
+                              sizeof(why)),
+              SK_EINVAL);
+    CHECK_INT(sk_slack_verify(SECRET, strlen(SECRET), "1700000000", NULL, body, strlen(body), now,
+                              NULL, why, sizeof(why)),
+              SK_EINVAL);
+    CHECK_INT(sk_slack_verify(SECRET, strlen(SECRET), "17e8", sig, body, strlen(body), now, NULL,
+                              why, sizeof(why)),
+              SK_EINVAL);
+    sig[10] ^= 1; /* same length, one bit off */
+    CHECK_INT(sk_slack_verify(SECRET, strlen(SECRET), "1700000000", sig, body, strlen(body), now,
+                              NULL, why, sizeof(why)),
+              SK_EINVAL);
+    CHECK_INT(sk_slack_verify(SECRET, strlen(SECRET), "1700000000", "v0=00", body, strlen(body),
+                              now, NULL, why, sizeof(why)),
+              SK_EINVAL);
+    /* another secret */
+    sig[10] ^= 1;
+    CHECK_INT(sk_slack_verify("other", 5, "1700000000", sig, body, strlen(body), now, NULL, why,
+                              sizeof(why)),
+              SK_EINVAL);
+}
+
+TEST(replay_guard)
+{
+    static sk_slack_replay_t r;
+    sk_slack_replay_init(&r);
+    CHECK_INT(sk_slack_replay_seen(&r, "v0=aa", 1000, 1000), 0);
+    CHECK_INT(sk_slack_replay_seen(&r, "v0=aa", 1000, 1001), 1);
+    CHECK_INT(sk_slack_replay_seen(&r, "v0=bb", 1000, 1001), 0);
+    /* long after, the entry expired (its timestamp is refused as stale anyway) */
+    CHECK_INT(sk_slack_replay_seen(&r, "v0=aa", 1000, 1000 + 2 * SK_SLACK_MAX_SKEW_S + 1), 0);
+    sk_slack_replay_fini(&r);
+}
+
+static int parse(const char *body, sk_slack_input_t *in)
+{
+    char why[256];
+    return sk_slack_input_parse(body, strlen(body), in, why, sizeof(why));
+}
+
+TEST(parse_command)
+{
+    sk_slack_input_t *in = malloc(sizeof(*in));
+    CHECK_INT(parse("token=x&command=%2Fshiftkey&text=request+aws-prod%2Fadmin&user_id=U0DEV&"
+                    "trigger_id=1.2.3&response_url=http%3A%2F%2F127.0.0.1%3A9%2Fr%2F1",
+                    in),
+              0);
+    CHECK_INT(in->kind, SK_SLACK_IN_COMMAND);
+    CHECK_STR(in->command, "/shiftkey");
+    CHECK_STR(in->text, "request aws-prod/admin");
+    CHECK_STR(in->user_id, "U0DEV");
+    CHECK_STR(in->trigger_id, "1.2.3");
+    CHECK_STR(in->response_url, "http://127.0.0.1:9/r/1");
+    CHECK_INT(parse("command=%2Fshiftkey&text=x", in), SK_EPARSE); /* no user */
+    CHECK_INT(parse("command=%2Fshiftkey&user_id=U1&text=%zz", in), SK_EINVAL);
+    CHECK_INT(parse("command=%2Fshiftkey&user_id=U1&text=a%00b", in), SK_EINVAL);
+    CHECK_INT(parse("", in), SK_EPARSE);
+    free(in);
+}
+
+static char *form_payload(const char *json)
+{
+    size_t n = strlen(json);
+    char *out = malloc(8 + 3 * n + 1), *p = out;
+    p += sprintf(p, "payload=");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)json[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+            *p++ = (char)c;
+        else
+            p += sprintf(p, "%%%02X", c);
+    }
+    *p = '\0';
+    return out;
+}
+
+TEST(parse_interactions)
+{
+    sk_slack_input_t *in = malloc(sizeof(*in));
+    char *b = form_payload(
+        "{\"type\":\"block_actions\",\"user\":{\"id\":\"U0MGR\"},\"trigger_id\":\"t1\","
+        "\"response_url\":\"http://x/r\",\"container\":{\"channel_id\":\"D1\",\"message_ts\":"
+        "\"1.000100\"},\"actions\":[{\"action_id\":\"approve\",\"value\":\"t=T1&r=R1&s=dev&k=0\"}]}");
+    CHECK_INT(parse(b, in), 0);
+    CHECK_INT(in->kind, SK_SLACK_IN_BLOCK_ACTION);
+    CHECK_STR(in->action_id, "approve");
+    CHECK_STR(in->value, "t=T1&r=R1&s=dev&k=0");
+    CHECK_STR(in->channel, "D1");
+    CHECK_STR(in->ts, "1.000100");
+    free(b);
+    b = form_payload(
+        "{\"type\":\"view_submission\",\"user\":{\"id\":\"U0DEV\"},\"view\":{\"id\":\"V1\","
+        "\"callback_id\":\"request\",\"private_metadata\":\"\",\"state\":{\"values\":{"
+        "\"target\":{\"target\":{\"type\":\"static_select\",\"selected_option\":{\"value\":"
+        "\"pgdb/dba\"}}},\"duration\":{\"duration\":{\"type\":\"plain_text_input\",\"value\":"
+        "\"30m\"}},\"justification\":{\"justification\":{\"value\":\"incident 42\"}},"
+        "\"emergency\":{\"emergency\":{\"selected_options\":[{\"value\":\"emergency\"}]}}}}}}");
+    CHECK_INT(parse(b, in), 0);
+    CHECK_INT(in->kind, SK_SLACK_IN_VIEW_SUBMISSION);
+    CHECK_STR(in->callback_id, "request");
+    CHECK_STR(in->view_id, "V1");
+    CHECK_STR(in->target, "pgdb/dba");
+    CHECK_STR(in->duration, "30m");
+    CHECK_STR(in->justification, "incident 42");
+    CHECK_INT(in->emergency, 1);
+    free(b);
+    b = form_payload("{\"type\":\"block_actions\",\"user\":{\"id\":\"U1\"},\"actions\":[]}");
+    CHECK_INT(parse(b, in), SK_EINVAL);
+    free(b);
+    b = form_payload("{\"type\":\"shortcut\",\"user\":{\"id\":\"U1\"}}");
+    CHECK_INT(parse(b, in), SK_EPARSE);
+    free(b);
+    b = form_payload("[1,2");
+    CHECK_INT(parse(b, in), SK_EPARSE);
+    free(b);
+    b = form_payload("{\"type\":\"block_actions\",\"user\":{\"id\":7}}");
+    CHECK_INT(parse(b, in), SK_EINVAL);
+    free(b);
+    free(in);
+}
+
+TEST(task_ref_round_trip)
+{
+    sk_slack_task_ref_t r = {.kind = SK_TASK_PROVISIONING}, back;
+    char v[2048];
+    strcpy(r.task_id, "0123456789abcdef0123456789abcdef");
+    strcpy(r.request_id, "req&1=x");
+    strcpy(r.subject, "dev@example.com");
+    strcpy(r.target, "pgdb/dba");
+    CHECK_INT(sk_slack_task_ref_format(&r, v, sizeof(v)), 0);
+    CHECK_INT(sk_slack_task_ref_parse(v, &back), 0);
+    CHECK_STR(back.request_id, "req&1=x");
+    CHECK_STR(back.subject, "dev@example.com");
+    CHECK_STR(back.target, "pgdb/dba");
+    CHECK_INT(back.kind, SK_TASK_PROVISIONING);
+    CHECK_INT(sk_slack_task_ref_parse("t=a&s=b&k=9", &back), SK_EINVAL);
+    CHECK_INT(sk_slack_task_ref_parse("t=a&k=0", &back), SK_EINVAL);
+    CHECK_INT(sk_slack_task_ref_format(&r, v, 20), SK_EINVAL);
+}
+
+TEST(journal_survives_reopen)
+{
+    char path[] = "/tmp/sk-slack-journal-XXXXXX", err[256];
+    int fd = mkstemp(path);
+    const sk_slack_msg_t *m;
+    close(fd);
+    sk_slack_journal_t *j = sk_slack_journal_open(path, err, sizeof(err));
+    CHECK(j != NULL);
+    if (!j)
+        return;
+    CHECK_INT(sk_slack_journal_done(j, "T:a:0"), 0);
+    CHECK_INT(sk_slack_journal_mark(j, "T:a:0"), 0);
+    CHECK_INT(sk_slack_journal_add_msg(j, "a", "D1", "1.1"), 0);
+    CHECK_INT(sk_slack_journal_add_msg(j, "a", "D2", "2.2"), 0);
+    CHECK_INT(sk_slack_journal_set_reminders(j, "a", 2), 0);
+    CHECK_INT(sk_slack_journal_mark(j, "bad\tkey"), SK_EINVAL);
+    sk_slack_journal_close(j);
+    fd = open(path, O_WRONLY | O_APPEND);
+    CHECK(write(fd, "D\ttorn", 6) == 6); /* no newline: a crash mid-write */
+    close(fd);
+    j = sk_slack_journal_open(path, err, sizeof(err));
+    CHECK(j != NULL);
+    if (!j)
+        return;
+    CHECK_INT(sk_slack_journal_done(j, "T:a:0"), 1);
+    CHECK_INT(sk_slack_journal_done(j, "torn"), 0);
+    CHECK_INT(sk_slack_journal_msgs(j, "a", &m), 2);
+    CHECK_STR(m[1].channel, "D2");
+    CHECK_STR(m[1].ts, "2.2");
+    CHECK_INT(sk_slack_journal_reminders(j, "a"), 2);
+    sk_slack_journal_close(j);
+    unlink(path);
+}
+
+TEST(secret_files)
+{
+    char path[] = "/tmp/sk-slack-secret-XXXXXX", buf[64], err[256];
+    int fd = mkstemp(path);
+    CHECK(write(fd, "s3cret\n", 7) == 7);
+    close(fd);
+    chmod(path, 0600);
+    CHECK_INT(sk_slack_secret(path, "NOPE", 1, buf, sizeof(buf), err, sizeof(err)), 0);
+    CHECK_STR(buf, "s3cret");
+    chmod(path, 0644);
+    CHECK_INT(sk_slack_secret(path, "NOPE", 1, buf, sizeof(buf), err, sizeof(err)), -1);
+    CHECK_CONTAINS(err, "chmod 600");
+    CHECK(strstr(err, "s3cret") == NULL);
+    unlink(path);
+    setenv("SK_TEST_SECRET", "fromenv", 1);
+    CHECK_INT(sk_slack_secret(NULL, "SK_TEST_SECRET", 1, buf, sizeof(buf), err, sizeof(err)), 0);
+    CHECK_STR(buf, "fromenv");
+    CHECK_INT(sk_slack_secret(NULL, "SK_TEST_UNSET_X", 1, buf, sizeof(buf), err, sizeof(err)), -1);
+    CHECK_INT(sk_slack_secret(NULL, "SK_TEST_UNSET_X", 0, buf, sizeof(buf), err, sizeof(err)), 0);
+}
+
+TEST(blocks_of_a_task)
+{
+    const char *as[] = {"mgr@example.com"};
+    sk_slack_task_view_t v = {.task = {.task_id = "T1",
+                                       .kind = SK_TASK_REQUEST_REVIEW,
+                                       .state = SK_TASK_CREATED,
+                                       .outcome = SK_TASK_OUTCOME_NONE,
+                                       .request_id = "R1",
+                                       .subject = "dev@example.com",
+                                       .target = "pgdb/dba",
+                                       .step = 1,
+                                       .n_assignees = 1,
+                                       .assignees = as,
+                                       .emergency = true,
+                                       .reason = "review <needed>",
+                                       .at_ms = 1},
+                              .justification = "incident & more",
+                              .duration_ms = 1800000};
+    json_t *m = sk_slack_blocks_task(&v, SK_SLACK_NOTE_NEW, NULL);
+    char *s = json_dumps(m, 0);
+    CHECK_CONTAINS(s, "⚡");
+    CHECK_CONTAINS(s, "\"action_id\": \"approve\"");
+    CHECK_CONTAINS(s, "\"action_id\": \"deny\"");
+    CHECK_CONTAINS(s, "incident &amp; more");
+    CHECK_CONTAINS(s, "review &lt;needed&gt;");
+    CHECK_CONTAINS(s, "30m");
+    CHECK(strstr(s, "escalate") == NULL); /* already an emergency */
+    free(s);
+    json_decref(m);
+    v.task.state = SK_TASK_CLOSED;
+    v.task.outcome = SK_TASK_APPROVED;
+    v.task.reason = "approved by 'mgr@example.com'";
+    m = sk_slack_blocks_task(&v, SK_SLACK_NOTE_CLOSED, NULL);
+    s = json_dumps(m, 0);
+    CHECK_CONTAINS(s, "Approved");
+    CHECK_CONTAINS(s, "approved by");
+    CHECK(strstr(s, "\"actions\"") == NULL);
+    free(s);
+    json_decref(m);
+    char *subj, *text, *html;
+    CHECK_INT(sk_slack_mail_render(&v, SK_SLACK_NOTE_NEW, &subj, &text, &html), 0);
+    CHECK_CONTAINS(subj, "EMERGENCY");
+    CHECK_CONTAINS(text, "Justification: incident & more");
+    CHECK_CONTAINS(html, "incident &amp; more");
+    free(subj);
+    free(text);
+    free(html);
+}
+
+SK_TEST_MAIN(SK_TEST_CASE(verify_slack_documented_example), SK_TEST_CASE(verify_refuses),
+             SK_TEST_CASE(replay_guard), SK_TEST_CASE(parse_command),
+             SK_TEST_CASE(parse_interactions), SK_TEST_CASE(task_ref_round_trip),
+             SK_TEST_CASE(journal_survives_reopen), SK_TEST_CASE(secret_files),
+             SK_TEST_CASE(blocks_of_a_task))
