@@ -5,12 +5,16 @@
 # end (one of them fired by the durable timer, with no end event at all);
 # then an access request approved from the CLI: request, open task, approval,
 # GRANT held by the request, REVOKE when its 10 s are over; then the Slack
-# app against a fake Slack (scripts/demo-slack.sh).
+# app against a fake Slack (scripts/demo-slack.sh). With PostgreSQL on the
+# machine, shiftkey-provision applies the demo app's commands to a private
+# server and psql shows the role memberships (demo-provision.sh).
 # Signatures are on: the demo makes a key for each demo person (shiftkey
-# keygen, into build/run/keys) and one for the Slack app (a front vouching
-# for everyone), and runs the engine on a copy of the example rules that
+# keygen, into build/run/keys), one for the Slack app (a front vouching
+# for everyone) and one for the demo provisioner (a front answering as
+# itself), and runs the engine on a copy of the example rules that
 # declares their public keys (build/run/rules/signers.yaml); the CLI signs
-# every action with the key --as selects, shiftkey-slack with its front key.
+# every action with the key --as selects, shiftkey-slack with its front key,
+# the provisioner its results with its own.
 # SHIFTKEY_DEMO_KEEP=1 keeps everything running after the demo (Ctrl-C stops).
 set -eu
 cd "$(dirname "$0")/.."
@@ -27,6 +31,7 @@ free_port() {
 REDIS_PORT=$(free_port)
 pids=""
 cleanup() {
+    prov_cleanup 2>/dev/null || true
     # by process id only: other checkouts on this machine run the same demo
     [ -s "$RUN/watch.pid" ] && kill "$(cat "$RUN/watch.pid")" 2>/dev/null || true
     for p in $pids; do kill "$p" 2>/dev/null || true; done
@@ -35,6 +40,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 say() { printf '\n\033[1m--- %s\033[0m\n' "$*"; }
+. scripts/demo-provision.sh # PostgreSQL + shiftkey-provision: prov_start, prov_show
 
 say "starting redis-server on 127.0.0.1:$REDIS_PORT (data in $RUN, not persisted)"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$RUN" \
@@ -59,6 +65,7 @@ export SHIFTKEY_KEY_DIR="$RUN/keys"
         echo "  - id: $p@example.com"
         echo "    public_keys: [\"$pub\"]"
     done
+    prov_signer # the demo provisioner signs its results as itself
     pub=$("$SK" keygen slack 2>/dev/null)
     echo "  - id: slack # the Slack app (scripts/demo-slack.sh), a front"
     echo "    front: true"
@@ -86,12 +93,15 @@ rm -f "$RUN/watch.pid"
 pids="$! $pids" # stopped newest first
 sleep 2
 
+prov_start
+
 shift_event() { "$SK" shift "$@" --bootstrap-file "$BOOT" | sed 's/^/    [cli] /'; }
 
 say "alice's shift in demo-primary starts now and ends in 20 s"
 shift_event started --user alice@example.com --rotation demo-primary --id pd-alice-1 \
     --start now --end +20s
 sleep 3
+prov_show "while alice is on call: she holds demo/console and demo/deploy"
 say "bob is scheduled in demo-secondary from +4 s to +14 s (granted when it starts)"
 shift_event scheduled --user bob@example.com --rotation demo-secondary --id og-bob-1 \
     --start +4s --end +14s
@@ -103,6 +113,8 @@ sleep 4
 say "alice's demo-primary shift ends early (handover): only what demo-secondary does not cover is revoked"
 shift_event ended --user alice@example.com --rotation demo-primary --id pd-alice-1 \
     --start -9s --end now
+sleep 1
+prov_show "after the handover: demo/deploy revoked, demo/console still held by demo-secondary"
 say "carol's shift comes from an iCalendar feed, read by the iCal connector (shiftkey-ical)"
 ICAL="$BIN/shiftkey-ical --once --rotation demo-primary --state $RUN/ical.state --bootstrap-file $BOOT --url $RUN/demo.ics"
 rm -f "$RUN/ical.state"
@@ -134,6 +146,7 @@ say "dave's grant in Redis, held by the request (shiftkey grants dave@example.co
 "$SK" grants dave@example.com --redis "127.0.0.1:$REDIS_PORT" | sed 's/^/    [cli] /'
 say "no more events: dave's 10 s grant ends by the durable timer"
 sleep 10
+prov_show "now that nobody is on call: every membership taken away"
 say "state left in Redis (redis-cli --scan --pattern 'sk:*'):"
 redis-cli -p "$REDIS_PORT" --scan --pattern 'sk:*' | sort | sed 's/^/    /'
 BIN="$BIN" BOOT="$BOOT" RUN="$RUN" sh scripts/demo-slack.sh || echo "    (the Slack part of the demo failed)"

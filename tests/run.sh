@@ -58,6 +58,8 @@ for t in build/test/bin/connectors/test_*; do
     [ -x "$t" ] && run_part "connectors-$(basename "$t")" "$t"
 done
 run_part connectors-blackbox /usr/bin/python3 tests/connectors/test_connectors.py
+run_part provision-unit build/test/bin/provision/test_prov_unit
+run_part provision-blackbox /usr/bin/python3 tests/provision/test_provision.py
 run_part slack-unit build/test/bin/slack/test_slack_unit
 run_part slack-blackbox /usr/bin/python3 tests/slack/test_slack_app.py
 for t in tests/blackbox/test_*.sh; do
