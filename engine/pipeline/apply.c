@@ -155,10 +155,7 @@ static void state_lost(sk_engine_t *e, int32_t p)
  */
 static void let_go(sk_engine_t *e, int32_t p)
 {
-    SK_WARN("%s; leaving the partition to its new owner", sk_store_last_error(e->store));
-    sk_emit_forget(e, p);
-    e->parts[p].owned = false;
-    e->stats.fenced++;
+    sk_emit_let_go(e, p, sk_store_last_error(e->store));
 }
 
 /* Applies one input's writes (timers): a lost state stops the partition

@@ -364,10 +364,7 @@ int sk_emit_pump(sk_engine_t *e)
             rc = produce_staged(e, p, &a);
         }
         if (rc == SK_EFENCED) {
-            SK_WARN("partition %" PRId32 ": %s; leaving it to its new owner", p,
-                    sk_store_last_error(e->store));
-            sk_emit_forget(e, p);
-            o->owned = false;
+            sk_emit_let_go(e, p, sk_store_last_error(e->store));
             rc = 0;
         } else if (rc == SK_ENOTFOUND) {
             /* the trim found the state lost (flushed, replaced, failed over):
@@ -432,4 +429,12 @@ int sk_emit_flush_within(sk_engine_t *e, int32_t p, int timeout_ms)
     if (p >= 0)
         e->parts[p].dirty = true;
     return drain(e, p, timeout_ms);
+}
+
+void sk_emit_let_go(sk_engine_t *e, int32_t p, const char *why)
+{
+    SK_WARN("partition %" PRId32 ": %s; leaving it to its new owner", p, why);
+    sk_emit_forget(e, p);
+    e->parts[p].owned = false;
+    e->stats.fenced++;
 }

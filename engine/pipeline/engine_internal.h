@@ -185,6 +185,10 @@ int sk_emit_flush_all(sk_engine_t *e);
 int sk_emit_flush_within(sk_engine_t *e, int32_t p, int timeout_ms);
 /* Forgets partition p's chunks in flight (before it is reset or released). */
 void sk_emit_forget(sk_engine_t *e, int32_t p);
+/* Another instance owns partition p now (SK_EFENCED, found by any path):
+ * logs `why`, forgets its chunks (their trims are the new owner's), stops
+ * owning it and counts it in stats.fenced. The one way to let go. */
+void sk_emit_let_go(sk_engine_t *e, int32_t p, const char *why);
 
 /* ledger.c */
 /* Creates the changelog reader. 0, or SK_EINVAL with err. */

@@ -537,12 +537,9 @@ int sk_ledger_check(sk_engine_t *e)
             sk_emit_forget(e, parts[i]);
             o->lost = true;
         } else if (rcs[i] == SK_EFENCED) {
-            SK_WARN("partition %" PRId32 " fenced (epoch %" PRId64 "): leaving it to its new "
-                    "owner",
-                    parts[i], o->epoch);
-            sk_emit_forget(e, parts[i]);
-            o->owned = false;
-            e->stats.fenced++;
+            char why[96];
+            snprintf(why, sizeof(why), "fenced (our epoch %" PRId64 ")", o->epoch);
+            sk_emit_let_go(e, parts[i], why);
         }
     }
     return 0;
