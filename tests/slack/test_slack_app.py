@@ -701,6 +701,18 @@ def scenario(tmp, engine_log):
     check("--email-lookup: the clicker is found by the e-mail Slack reports (users.info) and "
           "approves", ok and fake.select("users.info"), (ok, answer_text(fake, url, 2)))
 
+    from prometheus_client.parser import text_string_to_metric_families
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % app.port, timeout=5) as r:
+        fams = {s.name + repr(sorted(s.labels.items())): s.value
+                for f in text_string_to_metric_families(r.read().decode()) for s in f.samples}
+    with urllib.request.urlopen("http://127.0.0.1:%d/readyz" % app.port, timeout=5) as r:
+        ready = r.status
+    key = lambda n, o: n + repr([("outcome", o)])
+    check("/metrics (parsed by prometheus_client) counts the requests since the restart and "
+          "the actions sent; /readyz 200",
+          fams.get(key("shiftkey_slack_requests_total", "accepted"), 0) >= 2
+          and fams.get(key("shiftkey_slack_actions_total", "sent"), 0) >= 2 and ready == 200,
+          fams)
     seen, bad = check_signatures(bootstrap, front_pub)
     check("every record shiftkey-slack produced (requests and results) is signed by the front "
           "'slack' over topic, key and value (verified with python3-nacl)", seen >= 10 and not bad,
