@@ -655,10 +655,13 @@ def scenario(tmp, engine_log):
                     and r["request_id"] == rid6)
     check("⚡ Escalate to emergency → ESCALATED (emergency) by the assignee",
           esc and esc[0]["emergency"] and esc[0]["actor"] == MGR, esc)
-    check("... the break-glass policy grants it and the security channel hears of it once",
+    check("... the break-glass policy grants it and the security channel hears of it once, "
+          "with the request's justification",
           wait_until(lambda: len(sec_posts()) > n_sec, time.time() + 20, 0.05)
           and not time.sleep(1.5) and len(sec_posts()) == n_sec + 1
-          and rid6 in sec_posts()[-1]["args"]["text"], sec_posts()[n_sec:])
+          and rid6 in sec_posts()[-1]["args"]["text"]
+          and ((esc[0]["justification"] if esc else "") or "listed") in sec_posts()[-1]["args"]["text"],
+          sec_posts()[n_sec:])
 
     # ---- revocation confirmed in Slack, deprovisioned in Slack ----
     p = subprocess.run([SK, "revoke", DEV, "pgdb/dba", "--as", MGR, "--id", "rev-slack-1",
