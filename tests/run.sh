@@ -2,7 +2,10 @@
 # Runs the whole suite from the repository root: unit tests, integration
 # tests (mock Kafka over TCP + a real redis-server), black-box tests (kcat,
 # Python's confluent_kafka and avro, redis-cli). Each part prints its own
-# "N passed, N failed"; this script adds them up and prints the total last.
+# "N passed, N failed"; this script adds them up and prints the total last,
+# after each part's wall time and the ten slowest parts (build/test/logs/
+# times.txt keeps "seconds part" per line; SK_BUILD_SECONDS, set by
+# `make test`, adds the build's time).
 set -u
 cd "$(dirname "$0")/.."
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
@@ -13,14 +16,24 @@ total_fail=0
 failed_parts=""
 log_dir=build/test/logs
 mkdir -p "$log_dir"
+times="$log_dir/times.txt"
+: >"$times"
+now_ms() { date +%s%3N; }
+suite_start=$(now_ms)
+secs() { # milliseconds -> "12.3"
+    echo "$1" | awk '{ printf "%.1f", $1 / 1000 }'
+}
 
 run_part() { # name, command...
     name=$1
     shift
     log="$log_dir/$name.log"
     echo "== $name"
+    t0=$(now_ms)
     "$@" >"$log" 2>&1
     rc=$?
+    took=$(secs $(($(now_ms) - t0)))
+    echo "$took $name" >>"$times"
     line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
     p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
     f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
@@ -33,10 +46,10 @@ run_part() { # name, command...
     total_fail=$((total_fail + f))
     if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ]; then
         failed_parts="$failed_parts $name"
-        echo "   FAILED (exit $rc): last lines of $log:"
+        echo "   FAILED (exit $rc, $took s): last lines of $log:"
         tail -n 40 "$log" | sed 's/^/   | /'
     else
-        echo "   $line"
+        echo "   $line ($took s)"
     fi
 }
 
@@ -72,6 +85,10 @@ run_part chaos-short /usr/bin/python3 tests/chaos/chaos.py --kills 3 --users 60 
 [ -f helm/check.sh ] && run_part helm-chart sh helm/check.sh
 
 echo
+echo "slowest parts (seconds):"
+sort -rn "$times" | head -n 10 | sed 's/^/   /'
+[ -n "${SK_BUILD_SECONDS:-}" ] && echo "build: ${SK_BUILD_SECONDS} s"
+echo "parts: $(secs $(($(now_ms) - suite_start))) s"
 [ -n "$failed_parts" ] && echo "failed parts:$failed_parts (logs in $log_dir)"
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ] && [ -z "$failed_parts" ]
