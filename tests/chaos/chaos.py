@@ -26,8 +26,8 @@ run on made-up topic contents with a lost request, a doubled GRANT, a wrong
 expiry and altered duplicates, and must report each of them; --plant puts
 a fault into a real run (a lost request, a doubled GRANT) to see it fail.
 
-    /usr/bin/python3 tests/chaos/chaos.py --kills 3 --users 60 --broker-outages 1 \
-        --flushalls 1 --redis-empties 1                                             # short
+    /usr/bin/python3 tests/chaos/chaos.py --kills 1 --users 40 --redis-restarts 1 \
+        --broker-outages 1 --flushalls 1 --redis-empties 1                          # short
     make chaos                                                                    # long
 
 Access never outlives its expiry by more than 5 s after a data loss, 15 s
