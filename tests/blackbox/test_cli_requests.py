@@ -47,7 +47,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import sksign  # noqa: E402
 import skproc  # noqa: E402
-from skproc import Reader, read_text, tail  # noqa: E402
+from skproc import Reader, free_port, read_text, tail  # noqa: E402,F401 (free_port: test_operate)
 from skproc import wait_deadline as wait_until  # noqa: E402  (absolute deadline)
 
 SK = os.environ.get("SK_CLI", os.path.join("build", "test", "bin", "shiftkey"))
