@@ -10,7 +10,8 @@
 # Two lanes run at once (one per core of a 2-core machine):
 #   - the quick lane (quick_lane below): parts that only compute, with no
 #     clock, process or server in what they assert (static checks, unit
-#     tests, the fuzz regression, the codec interop), in the background;
+#     tests, the fuzz regression, the codec interop, the CLI's replay and
+#     rules test), in the background;
 #   - the timed lane: every other part (integration, black-box, chaos,
 #     bench), one after the other in the foreground, printed as each ends.
 # The quick lane's parts are printed after the timed lane's, each with its
@@ -96,6 +97,8 @@ quick_lane() {
     done
     part fuzz-regression sh tests/fuzz/run-regression.sh
     part blackbox-test_skwire_interop /usr/bin/python3 tests/blackbox/test_skwire_interop.py
+    part blackbox-test_replay sh tests/blackbox/test_replay.sh
+    part blackbox-test_rules_test sh tests/blackbox/test_rules_test.sh
     for t in build/test/bin/connectors/test_*; do
         [ -x "$t" ] && part "connectors-$(basename "$t")" "$t"
     done
@@ -127,6 +130,7 @@ run_part provision-unit build/test/bin/provision/test_prov_unit
 run_part provision-blackbox /usr/bin/python3 tests/provision/test_provision.py
 run_part slack-blackbox /usr/bin/python3 tests/slack/test_slack_app.py
 for t in tests/blackbox/test_*.sh; do
+    case "$t" in */test_replay.sh | */test_rules_test.sh) continue ;; esac # quick lane
     [ -f "$t" ] && run_part "blackbox-$(basename "$t" .sh)" sh "$t"
 done
 # the short form of the fault test, every fault kind once (make chaos runs the long one)
