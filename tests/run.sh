@@ -7,16 +7,19 @@
 # times.txt keeps "seconds part" per line; SK_BUILD_SECONDS, set by
 # `make test`, adds the build's time).
 #
-# Two lanes run at once (one per core of a 2-core machine):
-#   - the quick lane (quick_lane below): parts that only compute, with no
-#     clock, process or server in what they assert (static checks, unit
-#     tests, the fuzz regression, the codec interop, the CLI's replay and
-#     rules test), in the background;
-#   - the timed lane: every other part (integration, black-box, chaos,
-#     bench), one after the other in the foreground, printed as each ends.
-# The quick lane's parts are printed after the timed lane's, each with its
-# log's last lines when it failed. SK_TEST_LANES=1 runs the quick lane
-# first, in the foreground, then the timed lane (nothing at once).
+# Three lanes run at once, each part of a lane after the other:
+#   - the quick lane (quick_lane below, in the background): parts that only
+#     compute, with no clock, process or server in what they assert (static
+#     checks, unit tests, the fuzz regression, the codec interop, the CLI's
+#     replay and rules test);
+#   - the io lane (io_lane, in the background): black-box tests with servers
+#     that poll for what they check with generous timeouts;
+#   - the timed lane (in the foreground, printed as each part ends): what
+#     asserts how soon something happens, or measures (integration tests,
+#     the provisioners, chaos-short, bench-quick).
+# The io and quick lanes' parts are printed after the timed lane's, each
+# with its log's last lines when it failed. SK_TEST_LANES=1 runs the quick,
+# io and timed lanes one after the other (nothing at once).
 set -u
 cd "$(dirname "$0")/.."
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
@@ -106,41 +109,54 @@ quick_lane() {
     [ -f helm/check.sh ] && part helm-chart sh helm/check.sh
 }
 
-if [ "${SK_TEST_LANES:-2}" = 1 ]; then
-    lane_mode=run
-    quick_lane
-    lane_mode=show
-    quick_lane
+# Parts that start servers and wait for what they check with generous
+# timeouts (seconds where a second would do): they only need the machine to
+# make progress, so they run beside the timed lane.
+io_lane() {
+    for t in tests/blackbox/test_*.py; do
+        case "$t" in */test_skwire_interop.py) continue ;; esac # quick lane
+        [ -f "$t" ] && part "blackbox-$(basename "$t" .py)" /usr/bin/python3 "$t"
+    done
+    part connectors-blackbox /usr/bin/python3 tests/connectors/test_connectors.py
+    part slack-blackbox /usr/bin/python3 tests/slack/test_slack_app.py
+    for t in tests/blackbox/test_*.sh; do
+        case "$t" in */test_replay.sh | */test_rules_test.sh) continue ;; esac # quick lane
+        [ -f "$t" ] && part "blackbox-$(basename "$t" .sh)" sh "$t"
+    done
+}
+
+if [ "${SK_TEST_LANES:-3}" = 1 ]; then
+    for lane_mode in run show; do
+        quick_lane
+    done
+    for lane_mode in run show; do
+        io_lane
+    done
 else
     lane_mode=run
     quick_lane &
     quick_pid=$!
+    io_lane &
+    io_pid=$!
 fi
 
-# the timed lane
+# the timed lane: what asserts how soon something happens (expiry within
+# 2 s, a restart within 5 s, the fault test's bounds) or measures (bench)
 for t in build/test/bin/integration/test_*; do
     [ -x "$t" ] && run_part "integration-$(basename "$t")" "$t"
-done
-for t in tests/blackbox/test_*.py; do
-    case "$t" in */test_skwire_interop.py) continue ;; esac # quick lane
-    [ -f "$t" ] && run_part "blackbox-$(basename "$t" .py)" /usr/bin/python3 "$t"
-done
-run_part connectors-blackbox /usr/bin/python3 tests/connectors/test_connectors.py
-run_part provision-unit build/test/bin/provision/test_prov_unit
-run_part provision-blackbox /usr/bin/python3 tests/provision/test_provision.py
-run_part slack-blackbox /usr/bin/python3 tests/slack/test_slack_app.py
-for t in tests/blackbox/test_*.sh; do
-    case "$t" in */test_replay.sh | */test_rules_test.sh) continue ;; esac # quick lane
-    [ -f "$t" ] && run_part "blackbox-$(basename "$t" .sh)" sh "$t"
 done
 # the short form of the fault test, every fault kind once (make chaos runs the long one)
 run_part chaos-short /usr/bin/python3 tests/chaos/chaos.py --kills 1 --users 40 --redis-restarts 1 \
     --broker-outages 1 --flushalls 1 --redis-empties 1
+# last, when the other lanes are usually done: its expiry checks allow 2-3 s
+run_part provision-unit build/test/bin/provision/test_prov_unit
+run_part provision-blackbox /usr/bin/python3 tests/provision/test_provision.py
 [ -x build/bench/bench ] && run_part bench-quick sh bench/run-quick.sh
 
-if [ "${SK_TEST_LANES:-2}" != 1 ]; then
-    wait "$quick_pid"
+if [ "${SK_TEST_LANES:-3}" != 1 ]; then
+    wait "$quick_pid" "$io_pid"
     lane_mode=show
+    io_lane
     quick_lane
 fi
 
