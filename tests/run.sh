@@ -12,11 +12,12 @@
 #     compute, with no clock, process or server in what they assert (static
 #     checks, unit tests, the fuzz regression, the codec interop, the CLI's
 #     replay and rules test);
-#   - the io lane (io_lane, in the background): black-box tests with servers
-#     that poll for what they check with generous timeouts;
+#   - the io lane (io_lane, in the background): tests with servers that poll
+#     for what they check with generous timeouts (the request and signature
+#     integration tests, the black-box tests), and bench-quick;
 #   - the timed lane (in the foreground, printed as each part ends): what
-#     asserts how soon something happens, or measures (integration tests,
-#     the provisioners, chaos-short, bench-quick).
+#     asserts how soon something happens (the other integration tests,
+#     chaos-short, the provisioners).
 # The io and quick lanes' parts are printed after the timed lane's, each
 # with its log's last lines when it failed. SK_TEST_LANES=1 runs the quick,
 # io and timed lanes one after the other (nothing at once).
@@ -82,7 +83,7 @@ run_part() { # name, command...: runs the part now and prints it
     show_part "$1"
 }
 
-part() { # name, command...: a part of the quick lane (run or shown, per $lane_mode)
+part() { # name, command...: a part of a background lane (run or shown, per $lane_mode)
     if [ "$lane_mode" = run ]; then
         run_only "$@"
     else
@@ -113,6 +114,9 @@ quick_lane() {
 # timeouts (seconds where a second would do): they only need the machine to
 # make progress, so they run beside the timed lane.
 io_lane() {
+    for t in build/test/bin/integration/test_requests build/test/bin/integration/test_signed; do
+        [ -x "$t" ] && part "integration-$(basename "$t")" "$t"
+    done
     for t in tests/blackbox/test_*.py; do
         case "$t" in */test_skwire_interop.py) continue ;; esac # quick lane
         [ -f "$t" ] && part "blackbox-$(basename "$t" .py)" /usr/bin/python3 "$t"
@@ -123,6 +127,9 @@ io_lane() {
         case "$t" in */test_replay.sh | */test_rules_test.sh) continue ;; esac # quick lane
         [ -f "$t" ] && part "blackbox-$(basename "$t" .sh)" sh "$t"
     done
+    # proves the benchmark works (numbers > 0, every timer fired within 20 s
+    # of its time); nothing about speed
+    [ -x build/bench/bench ] && part bench-quick sh bench/run-quick.sh
 }
 
 if [ "${SK_TEST_LANES:-3}" = 1 ]; then
@@ -141,17 +148,17 @@ else
 fi
 
 # the timed lane: what asserts how soon something happens (expiry within
-# 2 s, a restart within 5 s, the fault test's bounds) or measures (bench)
+# 2 s, a restart within 5 s, the fault test's bounds)
 for t in build/test/bin/integration/test_*; do
+    case "$t" in */test_requests | */test_signed) continue ;; esac # io lane
     [ -x "$t" ] && run_part "integration-$(basename "$t")" "$t"
 done
 # the short form of the fault test, every fault kind once (make chaos runs the long one)
 run_part chaos-short /usr/bin/python3 tests/chaos/chaos.py --kills 1 --users 40 --redis-restarts 1 \
-    --broker-outages 1 --flushalls 1 --redis-empties 1
+    --broker-outages 1 --flushalls 1 --redis-empties 1 --spare-s 20
 # last, when the other lanes are usually done: its expiry checks allow 2-3 s
 run_part provision-unit build/test/bin/provision/test_prov_unit
 run_part provision-blackbox /usr/bin/python3 tests/provision/test_provision.py
-[ -x build/bench/bench ] && run_part bench-quick sh bench/run-quick.sh
 
 if [ "${SK_TEST_LANES:-3}" != 1 ]; then
     wait "$quick_pid" "$io_pid"

@@ -319,8 +319,8 @@ sh/run = runners
         # exec is SIGKILLed below and pg restarted: a short session, so that the
         # next member's group join does not wait for the old one's 45 s default
         short = ("--kafka-config", "consumer:session.timeout.ms=6000")
-        started = [p_pg.start(boot, "--metrics", "127.0.0.1:%d" % mport, *short), p_ldap.start(boot),
-                   p_hook.start(boot), p_exec.start(boot, *short)]
+        started = [p_pg.start(boot, "--metrics", "127.0.0.1:%d" % mport, *short),
+                   p_ldap.start(boot), p_hook.start(boot), p_exec.start(boot, *short)]
         if not check("four provisioners started", all(started),
                      "\n".join(p.text() for p in provs)):
             return
