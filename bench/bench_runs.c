@@ -209,12 +209,15 @@ int bench_engine(const bench_env_t *env, bench_results_t *res)
         goto out;
     }
     long long cmds0 = bench_redis_commands(env->redis_port);
+    long long reqs0 = bench_redis_requests(env->redis_port);
     double cpu0 = bench_engine_cpu_s(x);
     if (run_saturation(x, &res->sat, 4000, env->quick ? 3 : 30, env->quick ? 40000 : 250000))
         goto out;
     res->engine_cpu_pct = 100 * (bench_engine_cpu_s(x) - cpu0) / res->sat.seconds;
     res->redis_cmds_per_event =
         (double)(bench_redis_commands(env->redis_port) - cmds0) / (double)res->sat.completed;
+    res->redis_requests_per_event =
+        (double)(bench_redis_requests(env->redis_port) - reqs0) / (double)res->sat.completed;
     if (run_rate(x, &res->r1k, 1000, env->quick ? 2 : 20) ||
         run_rate(x, &res->r10k, 10000, env->quick ? 1 : 10))
         goto out;
