@@ -664,6 +664,8 @@ int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
             note_applied(e, op_item[i], applied[i]);
             if (applied[i] && ops[i].seq > e->parts[p].seq)
                 e->parts[p].seq = ops[i].seq;
+            if (applied[i] && ops[i].user)
+                sk_timers_note(&e->parts[p], ops[i].next_wake_ms);
         } else if (rcs[i] == SK_EFENCED && e->parts[p].owned) {
             let_go(e, p);
         } else if (rcs[i] == SK_ENOTFOUND && e->parts[p].owned) {
@@ -725,6 +727,8 @@ int sk_apply_redecide(sk_engine_t *e, int32_t p, const char *user, sk_ms_t now,
     if ((rc = writes_of(&e->arena, &d.diff, oncall, n_oncall, st, &w)) != 0 ||
         (rc = apply_op(e, &w, &applied)) != 0)
         return rc;
+    if (applied)
+        sk_timers_note(&e->parts[p], wake);
     e->stats.timers_fired++;
     e->stats.commands += d.n_commands;
     sk_engine_metrics_decision(&e->m, "timer", NULL, true, &d, false, NULL, NULL, SK_MS_NONE, now);

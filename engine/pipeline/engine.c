@@ -289,6 +289,16 @@ static size_t poll_batch(sk_engine_t *e, rd_kafka_message_t **msgs, size_t max, 
     return n;
 }
 
+/* How long the poll may wait for input: 10 ms, or less when a timer of an
+ * owned partition falls due sooner. */
+static int poll_wait_ms(const sk_engine_t *e)
+{
+    sk_ms_t due = sk_timers_next_due(e), now = sk_now_ms();
+    if (due <= now)
+        return 0;
+    return due - now < 10 ? (int)(due - now) : 10;
+}
+
 int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
 {
     int backoff = BACKOFF_MIN_MS;
@@ -308,7 +318,7 @@ int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atom
          * dropped; from here on, the consumer delivers from the new place */
         for (int32_t p = 0; p < SK_MAX_PARTITIONS; p++)
             e->parts[p].stale_polled = false;
-        size_t n = poll_batch(e, msgs, max, 10);
+        size_t n = poll_batch(e, msgs, max, poll_wait_ms(e));
         if (n) {
             (void)apply_with_retry(e, msgs, n, stop);
             for (size_t i = 0; i < n; i++)
@@ -318,6 +328,8 @@ int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atom
         if (now >= e->next_timer_scan) {
             (void)sk_timers_fire(e, now);
             e->next_timer_scan = now + e->cfg.timer_interval_ms;
+        } else {
+            (void)sk_timers_fire_due(e, now); /* to the millisecond between scans */
         }
         /* what was staged leaves at once; acknowledgements are not awaited */
         (void)sk_emit_pump(e);

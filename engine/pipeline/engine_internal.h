@@ -70,7 +70,19 @@ typedef struct sk_owned {
     bool lost;                             /* Redis lost its state: restore before any other use */
     bool stale_polled;  /* restored and moved back: records already polled are dropped */
     bool failed_closed; /* lost, not restorable: the ledger's grants were revoked */
+    bool due_known;     /* next_due was read since the partition was claimed or fired */
+    sk_ms_t next_due;   /* earliest due time of its timers: early, never late (SK_MS_NONE) */
 } sk_owned_t;
+
+/* A step applied in partition p set a user's timer at `wake`: the
+ * partition's earliest due time moves up to it (timers.c sleeps until the
+ * earliest one). A removed timer leaves next_due early, which costs one
+ * read when it comes. */
+static inline void sk_timers_note(sk_owned_t *o, sk_ms_t wake)
+{
+    if (o->due_known && wake < o->next_due)
+        o->next_due = wake;
+}
 
 struct sk_engine {
     sk_engine_config_t cfg;
@@ -258,11 +270,18 @@ int sk_apply_redecide(sk_engine_t *e, int32_t partition, const char *user, sk_ms
  * then the caller keeps `old` and sweeps again later. */
 int sk_sweep_rules(sk_engine_t *e, const sk_rules_t *old, sk_ms_t now);
 
-/* timers.c: fires the timers due at `now` of the owned partitions (claiming
- * a partition first when needed; the rest of a partition left to a new
- * owner is skipped). 0, or the first other error of the store or apply
- * (what is left waits for the next scan). */
+/* timers.c: the scan, every --timer-interval-ms: checks the owned
+ * partitions against the ledger (restoring a lost one), claims those that
+ * need it and fires every timer due at `now`. 0, or the first other error
+ * of the store or apply (what is left waits for the next scan). */
 int sk_timers_fire(sk_engine_t *e, sk_ms_t now);
+/* Between scans: fires the timers due at `now` of the owned partitions
+ * whose earliest due time has come (reading it first where it is not
+ * known: one pipelined round trip). Same return codes. */
+int sk_timers_fire_due(sk_engine_t *e, sk_ms_t now);
+/* The earliest due time over the owned partitions as known (SK_MS_NONE:
+ * none; a partition whose due time is unknown counts as due now). */
+sk_ms_t sk_timers_next_due(const sk_engine_t *e);
 
 /* consume.c */
 /* Creates the consumer (manual commits, range assignment, the "consumer"

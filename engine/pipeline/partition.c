@@ -64,6 +64,7 @@ static int take(sk_engine_t *e, int32_t p, bool seek)
      * does not wait for Kafka, so a partition whose outputs Kafka does not
      * confirm never holds up the others */
     o->dirty = true;
+    o->due_known = false; /* its earliest timer is read again (timers.c) */
     return 0;
 }
 

@@ -776,6 +776,45 @@ out:
     return rc;
 }
 
+int sk_store_next_due_many(sk_store_t *s, size_t n, const int32_t *partitions, sk_ms_t *due)
+{
+    size_t sent = 0;
+    int rc = 0;
+    if (!s->rc) {
+        sk_store_set_err(s, "not connected to Redis");
+        return SK_EIO;
+    }
+    for (; sent < n; sent++) {
+        char k[128];
+        sk_store_key(s, k, sizeof(k), partitions[sent], "timers");
+        const char *argv[] = {"ZRANGE", k, "0", "0", "WITHSCORES"};
+        size_t lens[] = {6, strlen(k), 1, 1, 10};
+        if (redisAppendCommandArgv(s->rc, 5, argv, lens) != REDIS_OK) {
+            rc = SK_ENOMEM;
+            break;
+        }
+    }
+    for (size_t i = 0; i < sent; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
+            sk_store_set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+            sk_store_disconnect(s);
+            return SK_EIO;
+        }
+        due[i] = SK_MS_NONE;
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+            r->element[1]->type == REDIS_REPLY_STRING)
+            due[i] = (sk_ms_t)strtod(r->element[1]->str, NULL);
+        else if (r->type != REDIS_REPLY_ARRAY && rc == 0) {
+            sk_store_set_err(s, "ZRANGE of the timers of partition %" PRId32 ": %s", partitions[i],
+                             r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+            rc = SK_EIO;
+        }
+        freeReplyObject(r);
+    }
+    return rc;
+}
+
 int sk_store_scan_users(sk_store_t *s, const char *user, sk_arena_t *arena, int32_t **partitions,
                         const char ***users, size_t *n)
 {

@@ -276,6 +276,13 @@ int sk_store_outbox_read_from(sk_store_t *store, int32_t partition, size_t start
 int sk_store_outbox_trim(sk_store_t *store, int32_t partition, int64_t epoch, int64_t seq_floor,
                          size_t n);
 
+/*
+ * sk_store_next_due_many — the earliest due time of each of n partitions'
+ * timer sets (ZRANGE 0 0 WITHSCORES, pipelined: one round trip): due[i]
+ * for partitions[i], SK_MS_NONE when the set is empty. 0 or SK_EIO.
+ */
+int sk_store_next_due_many(sk_store_t *store, size_t n, const int32_t *partitions, sk_ms_t *due);
+
 /* Users whose timer is due at `now`, at most max, into arena memory. */
 int sk_store_due_users(sk_store_t *store, int32_t partition, sk_ms_t now, size_t max,
                        sk_arena_t *arena, const char ***users, size_t *n);
