@@ -79,6 +79,10 @@ sk_engine_t *sk_engine_new(const sk_engine_config_t *cfg, char *err, size_t err_
     e->cfg.kafka_props = NULL; /* applied at open below, not kept */
     sk_arena_init(&e->arena, 64 * 1024);
     sk_failpoint_init(&e->failpoints);
+    if (!(e->cache = sk_state_cache_new())) {
+        snprintf(err, err_len, "out of memory");
+        goto fail;
+    }
     if (!e->cfg.brokers || !e->cfg.rules_path) {
         snprintf(err, err_len, "both the Kafka brokers and the rules path are required");
         goto fail;
@@ -141,6 +145,7 @@ void sk_engine_destroy(sk_engine_t *e)
     sk_rules_destroy(e->rules);
     sk_rules_destroy(e->sweep_from);
     sk_arena_fini(&e->arena);
+    sk_state_cache_destroy(e->cache);
     for (size_t i = 0; i < SK_ARRAY_LEN(e->strings); i++)
         free(e->strings[i]);
     free(e);
@@ -161,6 +166,8 @@ static void sleep_ms(int ms)
 static int redis_recover(sk_engine_t *e, int *backoff_ms)
 {
     if (sk_store_connect(e->store) == 0) {
+        /* what happened while away is not known here: states are read again */
+        sk_state_cache_clear(e->cache, -1);
         if (e->redis_down_logged)
             SK_INFO("Redis is reachable again; resuming");
         e->redis_down_logged = false;

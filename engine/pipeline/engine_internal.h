@@ -10,12 +10,14 @@
  *                 a partition rebuilt from the changelog)
  *   load.c        users' states and the on-call index read through store.c
  *                 into the decision model (load.h)
+ *   state_cache.c the owned partitions' user hashes in memory (state_cache.h)
  *   kafka_conf.c  extra librdkafka settings (kafka_conf.h)
  *   failpoint.c   crashes on purpose, for the fault tests (failpoint.h)
  *   in_topic.c    input topic names <-> indexes (in_topic.h)
  *   poison.c      bounded dead letters, notices for refused outputs, SHA-256
  *   engine_audit.c  audit records about the engine itself (reloads, stops)
- *   emit.c        outbox -> Kafka, trims, input offset commits; a record
+ *   emit.c        outbox -> Kafka (from memory, read back only after a
+ *                 claim or a failure), trims, input offset commits; a record
  *                 Kafka refuses for good is replaced by a notice
  *   ledger.c      the changelog topic: each step's record, the check that
  *                 Redis is not behind it, and the restore of a partition
@@ -41,6 +43,7 @@
 #include "pipeline/failpoint.h"
 #include "pipeline/in_topic.h"
 #include "pipeline/store.h"
+#include "pipeline/state_cache.h"
 #include "rules/rules.h"
 
 #define SK_MAX_PARTITIONS 1024
@@ -54,6 +57,8 @@ typedef struct sk_in_progress {
 
 /* Records of one partition's outbox produced together (emit.c). */
 typedef struct sk_chunk sk_chunk_t;
+/* Staged entries of one partition not yet produced, in memory (emit.c). */
+typedef struct sk_outq sk_outq_t;
 
 /* A partition of the input topic this instance owns. */
 typedef struct sk_owned {
@@ -64,6 +69,8 @@ typedef struct sk_owned {
     sk_in_progress_t in[SK_IN_TOPIC_COUNT];
     sk_chunk_t *chunks, *chunks_tail; /* produced, awaiting acknowledgement, oldest first */
     size_t inflight;                  /* outbox entries covered by those chunks */
+    sk_outq_t *outq;  /* the outbox's entries past `inflight`, when outq_valid (emit.c) */
+    bool outq_valid;  /* outq is in step with the outbox: no read back needed */
     int64_t seq;      /* the step sequence known applied (Redis must hold at least it) */
     int64_t seq_next; /* the last one given to a step */
     int64_t ledger_off[SK_IN_TOPIC_COUNT]; /* applied offsets the next record states */
@@ -96,7 +103,8 @@ struct sk_engine {
     rd_kafka_topic_t *out_topics[SK_OUT_TOPIC_COUNT];
     rd_kafka_t *ledger; /* reads the changelog (no group), ledger.c */
     sk_owned_t parts[SK_MAX_PARTITIONS];
-    sk_arena_t arena; /* per record, reset before each */
+    sk_arena_t arena;        /* per record, reset before each */
+    sk_state_cache_t *cache; /* owned partitions' user hashes (state_cache.h) */
     sk_engine_stats_t stats;
     bool redis_down_logged;
     sk_failpoints_t failpoints; /* fault tests only; all zero = off */
@@ -195,8 +203,20 @@ int sk_emit_flush_partition(sk_engine_t *e, int32_t p);
 int sk_emit_flush_all(sk_engine_t *e);
 /* The same for at most timeout_ms (and never past e->stop_deadline). */
 int sk_emit_flush_within(sk_engine_t *e, int32_t p, int timeout_ms);
-/* Forgets partition p's chunks in flight (before it is reset or released). */
+/* Forgets partition p's chunks in flight and everything held in memory for
+ * it: its staged entries and its users' cached states (before it is reset
+ * or released, and after any doubt). */
 void sk_emit_forget(sk_engine_t *e, int32_t p);
+/*
+ * sk_emit_staged — partition p's step, applied by Redis, appended these n
+ * entries to its outbox: kept in memory (copies) and produced from there
+ * while the memory copy is in step with the outbox; otherwise (after a
+ * claim, a failed chunk, more than SK_OUTQ_MAX_BYTES waiting) the outbox is
+ * read back from Redis until its end.
+ */
+void sk_emit_staged(sk_engine_t *e, int32_t p, const sk_outbox_entry_t *out, size_t n);
+/* The outbox of p is read back from Redis from here on (a new claim). */
+void sk_emit_reread(sk_engine_t *e, int32_t p);
 /* Another instance owns partition p now (SK_EFENCED, found by any path):
  * logs `why`, forgets its chunks (their trims are the new owner's), stops
  * owning it and counts it in stats.fenced. The one way to let go. */

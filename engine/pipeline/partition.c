@@ -32,6 +32,10 @@ static int take(sk_engine_t *e, int32_t p, bool seek)
     sk_owned_t *o = &e->parts[p];
     int64_t ledger = 0, redis = 0, epoch = 0;
     int rc;
+    /* a claim (and a restore) starts from what Redis holds: the users'
+     * cached states and the staged entries in memory are dropped */
+    sk_state_cache_clear(e->cache, p);
+    sk_emit_reread(e, p);
     if ((rc = sk_ledger_tail(e, p, &ledger)) != 0) {
         o->epoch = 0; /* claim again before first use */
         return rc;

@@ -216,8 +216,9 @@ int sk_store_applied_offset(sk_store_t *store, int32_t partition, const char *to
 int sk_store_apply(sk_store_t *store, const sk_store_writes_t *w, bool *applied);
 
 /*
- * sk_store_apply_many — the same for n inputs, pipelined (one round trip),
- * in order. applied[i] and rcs[i] (0, SK_EFENCED, SK_ENOTFOUND or SK_EIO)
+ * sk_store_apply_many — the same for n inputs, in order: one script call
+ * per partition taking all of its inputs (one atomic step each, pipelined:
+ * one round trip for the batch). applied[i] and rcs[i] (0, SK_EFENCED, SK_ENOTFOUND or SK_EIO)
  * tell each one's fate. When Redis lost its script cache, the scripts are
  * loaded again and the refused inputs sent once more, in order; refused
  * again, they stay SK_EIO. Returns SK_EIO when the connection failed or the
