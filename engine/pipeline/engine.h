@@ -92,6 +92,7 @@ typedef struct sk_engine_stats {
     uint64_t restored_users;     /* users written back by those restores */
     uint64_t restore_ms_last;    /* how long the last one took (read + write), ms */
     uint64_t restore_ms_max;
+    sk_ms_t assigned_at_ms; /* wall clock when the last assignment began (0: none yet) */
 } sk_engine_stats_t;
 void sk_engine_stats(const sk_engine_t *e, sk_engine_stats_t *out);
 

@@ -240,6 +240,9 @@ int sk_ledger_stage(sk_engine_t *e, int32_t p, const char *user, const sk_user_s
 /* The last step sequence in changelog partition p (0 when it is empty).
  * 0, or SK_EIO when Kafka does not answer (logged). */
 int sk_ledger_tail(sk_engine_t *e, int32_t p, int64_t *seq);
+/* The same for n partitions at once (their last records read in one pass,
+ * not one after the other): seqs[i] for ps[i]. 0 or SK_EIO. */
+int sk_ledger_tail_many(sk_engine_t *e, const int32_t *ps, size_t n, int64_t *seqs);
 /*
  * sk_ledger_restore — rebuilds partition p in Redis from the changelog read
  * from its beginning to its end, under the new epoch `epoch`: users, their
@@ -261,6 +264,10 @@ int sk_ledger_check(sk_engine_t *e);
  * the partition from it first. 0, or the store's or the ledger's error (the
  * epoch is then 0: claim again before first use). */
 int sk_partition_take(sk_engine_t *e, int32_t p);
+/* Takes n partitions at once, as sk_partition_take each, with their
+ * changelogs read in one pass (the assignment: recovery time). rcs[i] for
+ * ps[i]. */
+void sk_partition_take_many(sk_engine_t *e, const int32_t *ps, size_t n, int *rcs);
 /* Takes partition p unless we hold a claim already (the claim could not be
  * made at assignment if Redis was down then) and its state is not lost; a
  * lost state is restored from the changelog (the consumer moved back).
