@@ -47,7 +47,8 @@ typedef struct sk_engine_config {
                                      restored from (compacted, partitions as the inputs') */
     const char *rules_path;       /* directory or file of YAML rules */
     sk_store_config_t redis;
-    int timer_interval_ms; /* how often due timers are looked for; default 200 */
+    int timer_interval_ms; /* the scan: ledger check, claims, all due timers; default 200
+                              (timers also fire as soon as due, between scans) */
     int batch_max; /* most records polled, decided and applied as one pipelined batch; default 500 */
     int fetch_wait_max_ms;          /* consumer fetch.wait.max.ms; 0 = librdkafka's */
     const char *const *kafka_props; /* extra librdkafka "name=value" settings */
