@@ -27,7 +27,8 @@
 #include "pipeline/kafka_conf.h"
 
 #define FLUSH_CHUNK         1000
-#define SK_OUTQ_MAX_BYTES   (32u * 1024 * 1024) /* per partition; past it, read back */
+#define SK_OUTQ_MAX_BYTES   (4u * 1024 * 1024) /* per partition; past it, read back */
+#define SK_OUTQ_KEEP_BYTES  (256u * 1024)      /* an empty queue keeps no more than this */
 #define MAX_INFLIGHT        5000 /* entries of one partition produced, not yet trimmed */
 #define DELIVERY_TIMEOUT_MS 30000
 
@@ -122,6 +123,16 @@ static int outq_take(sk_outq_t *q, size_t max, sk_arena_t *a, sk_outbox_entry_t 
     q->count -= k;
     *n = k;
     return 0;
+}
+
+/* After its entries were produced: an empty queue gives back a large buffer. */
+static void outq_shrink(sk_outq_t *q)
+{
+    if (q->count || q->cap <= SK_OUTQ_KEEP_BYTES)
+        return;
+    free(q->buf);
+    q->buf = NULL;
+    q->head = q->len = q->cap = 0;
 }
 
 void sk_emit_staged(sk_engine_t *e, int32_t p, const sk_outbox_entry_t *out, size_t n)
@@ -448,6 +459,8 @@ static int produce_staged(sk_engine_t *e, int32_t p, sk_arena_t *a)
             }
         }
     }
+    if (o->outq_valid)
+        outq_shrink(o->outq); /* its entries were copied by rd_kafka_produce */
     if (o->chunks_tail)
         o->chunks_tail->next = c;
     else

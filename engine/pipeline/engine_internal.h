@@ -211,7 +211,7 @@ void sk_emit_forget(sk_engine_t *e, int32_t p);
  * sk_emit_staged — partition p's step, applied by Redis, appended these n
  * entries to its outbox: kept in memory (copies) and produced from there
  * while the memory copy is in step with the outbox; otherwise (after a
- * claim, a failed chunk, more than SK_OUTQ_MAX_BYTES waiting) the outbox is
+ * claim, a failed chunk, more than 4 MiB waiting) the outbox is
  * read back from Redis until its end.
  */
 void sk_emit_staged(sk_engine_t *e, int32_t p, const sk_outbox_entry_t *out, size_t n);

@@ -260,6 +260,8 @@ int sk_state_cache_apply(sk_state_cache_t *c, const sk_store_hash_t *base,
     *link = e;
     c->bytes += e->bytes;
     if (c->bytes > SK_STATE_CACHE_MAX_BYTES)
-        sk_state_cache_clear(c, -1); /* fills again from the next steps */
+        sk_state_cache_clear(c, p); /* fills again from the next steps */
+    if (c->bytes > SK_STATE_CACHE_MAX_BYTES)
+        sk_state_cache_clear(c, -1);
     return 0;
 }

@@ -14,8 +14,10 @@
  * before its hash expires in Redis (the engine's clock and Redis' may
  * differ a little): Redis is read then.
  *
- * Memory: at most SK_STATE_CACHE_MAX_BYTES in all; past that it is emptied
- * and fills again from the next steps.
+ * Memory: at most SK_STATE_CACHE_MAX_BYTES in all; past that the partition
+ * that grew is emptied (all of them if that is not enough), and fills again
+ * from the next steps: the cache holds the users active lately, which are
+ * the ones a batch needs.
  */
 #ifndef SK_STATE_CACHE_H
 #define SK_STATE_CACHE_H
@@ -25,7 +27,7 @@
 #include "base/arena.h"
 #include "pipeline/store.h"
 
-#define SK_STATE_CACHE_MAX_BYTES (256u * 1024 * 1024)
+#define SK_STATE_CACHE_MAX_BYTES (64u * 1024 * 1024)
 
 typedef struct sk_state_cache sk_state_cache_t;
 
