@@ -17,6 +17,12 @@
 
 #define BENCH_PARTITIONS 16
 #define BENCH_RAW_TOPIC  "bench.raw"
+/* The raw Kafka pipe's topics, one per bench_mix_kind_t. */
+#define BENCH_RAW_TOPICS                                                                           \
+    {                                                                                              \
+        "bench.raw.in", "bench.raw.commands", "bench.raw.audit", "bench.raw.tasks",                \
+            "bench.raw.changelog"                                                                  \
+    }
 
 /* Latency samples of one run: when (seconds since the run started) and how
  * long (ms). Heap arrays owned by the struct. */
@@ -52,6 +58,10 @@ double bench_hwm_mb(void);
 long long bench_redis_used_memory(int port);
 /* redis INFO stats total_commands_processed, or -1. */
 long long bench_redis_commands(int port);
+/* Requests the engine sends itself (Redis runs no such command inside a
+ * script): calls of EVALSHA, HGETALL, LRANGE, ZRANGEBYSCORE and ZRANGE from
+ * INFO commandstats, or 0. */
+long long bench_redis_requests(int port);
 
 /* The shared setup every section may use. */
 typedef struct bench_env {
@@ -68,6 +78,52 @@ typedef struct bench_env {
 #define BENCH_PROFILES     500
 #define BENCH_APPS         50
 #define BENCH_ENTS_PER_APP 8
+
+/* ---- the pipeline's real record mix per event (bench_mix.c) ---- */
+
+#define BENCH_MIX_EVENTS 4  /* SCHEDULED, STARTED, UPDATED, ENDED of one user */
+#define BENCH_MIX_MAX    64 /* records of the cycle, all kinds */
+#define BENCH_MIX_FIELDS 16 /* state fields kept per event */
+
+typedef enum bench_mix_kind {
+    BENCH_MIX_INPUT,
+    BENCH_MIX_COMMAND,
+    BENCH_MIX_AUDIT,
+    BENCH_MIX_TASK,
+    BENCH_MIX_CHANGELOG,
+    BENCH_MIX_KINDS
+} bench_mix_kind_t;
+
+typedef struct bench_mix_rec {
+    bench_mix_kind_t kind;
+    char key[32];
+    size_t key_len;
+    unsigned char *val; /* heap, owned by the mix */
+    size_t len;
+} bench_mix_rec_t;
+
+/* One event of the cycle: its records recs[first .. first+n) (the input
+ * first), and the user's hash fields it writes (heap strings). */
+typedef struct bench_mix_event {
+    size_t first, n;
+    size_t n_set;
+    char *set_name[BENCH_MIX_FIELDS], *set_value[BENCH_MIX_FIELDS];
+} bench_mix_event_t;
+
+typedef struct bench_mix {
+    size_t n_events, n_recs;
+    bench_mix_event_t events[BENCH_MIX_EVENTS];
+    bench_mix_rec_t recs[BENCH_MIX_MAX];
+    double count[BENCH_MIX_KINDS], bytes[BENCH_MIX_KINDS]; /* over the cycle, key included */
+    double n_set, n_del, set_bytes;                        /* state writes over the cycle */
+} bench_mix_t;
+
+/* Decides the benchmark's cycle with its rules and encodes every record as
+ * the engine does. 0 or -1 (message on stderr); bench_mix_free after. */
+int bench_mix_build(const bench_env_t *env, bench_mix_t *m);
+void bench_mix_free(bench_mix_t *m);
+/* One line: records and bytes per event, by kind. */
+void bench_mix_describe(const bench_mix_t *m, char *buf, size_t len);
 
 /* ---- results ---- */
 
@@ -87,19 +143,26 @@ typedef struct bench_results {
     double load_before, load_after; /* 1-minute load average: other work on the machine */
     int fetch_wait_ms;              /* the engine consumer's fetch.wait.max.ms */
     /* raw Kafka pipe */
-    size_t kafka_records;
-    double kafka_record_bytes;
-    double kafka_produce_per_s;
-    double kafka_pipe_per_s; /* produced and consumed */
-    /* raw Redis, the engine's command mix */
+    size_t kafka_records, kafka_events; /* records through the pipe, events they make */
+    double kafka_record_bytes;          /* mean, key included */
+    double kafka_records_per_event;
+    double kafka_produce_per_s; /* events/s, produce only */
+    double kafka_pipe_per_s;    /* events/s, every record of the mix produced and read back */
+    char mix[256];              /* bench_mix_describe */
+    /* raw Redis: the least the design needs, one durable write per event */
     size_t redis_events;
-    double redis_pipelined_per_s;
-    double redis_serial_per_s; /* one event at a time, 2 round trips, as the engine */
+    double redis_pipelined_per_s; /* events/s, one atomic write each, pipelined */
+    double redis_bytes_per_event; /* sent in those writes */
+    double raw_limit_per_s;       /* the lower of the two raw figures */
+    const char *raw_limit_name;   /* "Kafka" or "Redis" */
     /* engine */
     bench_rate_run_t sat, r1k, r10k;
-    double engine_rss_mb;        /* this process' RSS growth with the engine in it */
-    double engine_cpu_pct;       /* engine thread CPU time / wall time, saturation run */
-    double redis_cmds_per_event; /* Redis commands (= round trips) per event, saturation */
+    double engine_rss_mb;            /* this process' RSS growth with the engine in it */
+    double engine_cpu_pct;           /* engine thread CPU time / wall time, saturation run */
+    double redis_cmds_per_event;     /* commands Redis ran per event (scripts' own included) */
+    double redis_requests_per_event; /* requests the engine sent per event (engine stats) */
+    double recovery_ms;              /* partitions assigned -> first command readable */
+    char recovery_what[128];         /* how it was measured */
     /* timers */
     size_t timers_pending, timers_fired, timers_expected;
     bench_pct_t timer_lat;

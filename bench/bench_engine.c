@@ -45,7 +45,9 @@ static long key_index(const void *key, size_t len, char kind)
 static void on_command(bench_engine_ctx_t *x, const rd_kafka_message_t *m)
 {
     long u = key_index(m->key, m->key_len, 'u');
+    int64_t none = 0;
     atomic_fetch_add(&x->commands_seen, 1);
+    atomic_compare_exchange_strong(&x->first_cmd_ms, &none, (int64_t)sk_now_ms());
     if (u >= 0 && u < BENCH_USERS) {
         uint64_t sent = atomic_exchange(&x->send_us[u], 0);
         bench_lat_t *lat = atomic_load(&x->lat);
@@ -139,14 +141,13 @@ int bench_engine_open(bench_engine_ctx_t *x, const bench_env_t *env)
      * answers as soon as they do): without a short wait, an engine that has
      * caught up waits up to 500 ms (the default) for its next records */
     const char *fw = getenv("BENCH_ENGINE_FETCH_WAIT_MS");
-    char fetch_wait[64];
-    snprintf(fetch_wait, sizeof(fetch_wait), "consumer:fetch.wait.max.ms=%s",
+    const char *lvl = getenv("BENCH_LOG_LEVEL");
+    snprintf(x->fetch_wait_prop, sizeof(x->fetch_wait_prop), "consumer:fetch.wait.max.ms=%s",
              fw && *fw ? fw : "10");
     x->fetch_wait_ms = atoi(fw && *fw ? fw : "10");
-    const char *eprops[] = {"consumer:session.timeout.ms=6000",
-                            "consumer:heartbeat.interval.ms=500", fetch_wait};
-    char err[1024];
-    const char *lvl = getenv("BENCH_LOG_LEVEL");
+    x->eprops[0] = "consumer:session.timeout.ms=6000";
+    x->eprops[1] = "consumer:heartbeat.interval.ms=500";
+    x->eprops[2] = x->fetch_wait_prop;
     x->env = env;
     sk_arena_init(&x->arena, 4096);
     sk_log_set_level(lvl && sk_log_level_parse(lvl) >= 0 ? (sk_log_level_t)sk_log_level_parse(lvl)
@@ -156,12 +157,19 @@ int bench_engine_open(bench_engine_ctx_t *x, const bench_env_t *env)
         open_reader(x) != 0)
         return -1;
     x->rss_before_mb = bench_rss_mb();
-    sk_engine_config_t cfg = {.brokers = env->brokers,
-                              .rules_path = env->rules_dir,
+    return bench_engine_start(x);
+}
+
+int bench_engine_start(bench_engine_ctx_t *x)
+{
+    char err[1024];
+    sk_engine_config_t cfg = {.brokers = x->env->brokers,
+                              .rules_path = x->env->rules_dir,
                               .group_id = "shiftkey-bench",
-                              .redis = {.host = "127.0.0.1", .port = env->redis_port},
-                              .kafka_props = eprops,
+                              .redis = {.host = "127.0.0.1", .port = x->env->redis_port},
+                              .kafka_props = x->eprops,
                               .n_kafka_props = 3};
+    x->stop = 0;
     if (!(x->engine = sk_engine_new(&cfg, err, sizeof(err)))) {
         fprintf(stderr, "bench: engine: %s\n", err);
         return -1;
@@ -171,6 +179,16 @@ int bench_engine_open(bench_engine_ctx_t *x, const bench_env_t *env)
     pthread_setname_np(x->engine_thread, "sk-engine"); /* for perf --comm */
     pthread_getcpuclockid(x->engine_thread, &x->engine_clock);
     return 0;
+}
+
+void bench_engine_stop(bench_engine_ctx_t *x)
+{
+    if (!x->engine)
+        return;
+    x->stop = 1;
+    pthread_join(x->engine_thread, NULL);
+    sk_engine_destroy(x->engine);
+    x->engine = NULL;
 }
 
 double bench_engine_cpu_s(const bench_engine_ctx_t *x)
@@ -183,12 +201,7 @@ double bench_engine_cpu_s(const bench_engine_ctx_t *x)
 
 void bench_engine_close(bench_engine_ctx_t *x)
 {
-    if (x->engine) {
-        x->stop = 1;
-        pthread_join(x->engine_thread, NULL);
-        sk_engine_destroy(x->engine);
-        x->engine = NULL;
-    }
+    bench_engine_stop(x);
     if (x->reader) {
         atomic_store(&x->reader_stop, 1);
         pthread_join(x->reader_thread, NULL);

@@ -37,6 +37,7 @@ typedef struct bench_engine_ctx {
                                               yield commands; 0 = none pending */
     _Atomic int64_t timer_due_ms[BENCH_TIMER_USERS_MAX]; /* 0 = fired or none */
     atomic_size_t audit_seen, commands_seen, timer_revokes;
+    _Atomic int64_t first_cmd_ms; /* wall clock of the first command read since it was 0 */
     /* reader thread */
     rd_kafka_t *reader;
     pthread_t reader_thread;
@@ -49,9 +50,17 @@ typedef struct bench_engine_ctx {
     double rss_before_mb;
     int fetch_wait_ms;
     clockid_t engine_clock; /* CPU time of the engine thread */
+    char fetch_wait_prop[64];
+    const char *eprops[3]; /* the engine's extra Kafka settings */
 } bench_engine_ctx_t;
 
 int bench_engine_open(bench_engine_ctx_t *x, const bench_env_t *env);
+/* Stops and destroys the engine (a clean stop: what is staged stays in
+ * the outboxes), leaving the producer and reader running. */
+void bench_engine_stop(bench_engine_ctx_t *x);
+/* Creates and starts the engine again (a new instance of the group).
+ * 0 or -1. */
+int bench_engine_start(bench_engine_ctx_t *x);
 void bench_engine_close(bench_engine_ctx_t *x);
 
 /* Produces the next event of the mix (round robin over the users, each user

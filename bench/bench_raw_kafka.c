@@ -1,9 +1,11 @@
 /*
- * bench_raw_kafka.c — the raw Kafka pipe, no shiftkey logic: plain
- * librdkafka produces records of the size and key spread of the benchmark's
- * events (a real encoded ScheduleEvent, keys over 100,000 users) to a topic
- * of the same mock broker, while a consumer reads them all back. The figure
- * is records/s through the pipe (first produce to last consume).
+ * bench_raw_kafka.c — the raw Kafka pipe for the pipeline's real record
+ * mix, no shiftkey logic: per event, plain librdkafka produces the input
+ * record and every output the engine produces for it (commands, audit,
+ * tasks, changelog: bench_mix.c, real encoded records of their real sizes),
+ * keys over 100,000 users, to topics of the same mock broker, while a
+ * consumer reads every record back. The figure is events/s through the pipe
+ * (first produce to last consume).
  */
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
@@ -12,7 +14,6 @@
 #include <string.h>
 
 #include "bench.h"
-#include "codec/codec.h"
 
 typedef struct pipe_reader {
     rd_kafka_t *rk;
@@ -55,68 +56,62 @@ static rd_kafka_t *client(rd_kafka_type_t type, const char *brokers, const char 
     return rk;
 }
 
-/* One encoded ScheduleEvent like the benchmark sends, into buf. */
-static size_t sample_event(char *buf, size_t cap)
+/* One topic per kind of record, as the engine has (bench.h's
+ * BENCH_RAW_TOPICS, created by bench_main.c), so no partition of the mock
+ * broker comes near its retention. */
+static const char *const raw_topics[BENCH_MIX_KINDS] = BENCH_RAW_TOPICS;
+
+static void assign_all(rd_kafka_t *rk)
 {
-    sk_codec_t *codec = sk_codec_new();
-    sk_arena_t a;
-    void *out = NULL;
-    size_t len = 0;
-    sk_ms_t now = sk_now_ms();
-    sk_schedule_event_t ev = {.event_id = "e-00000001",
-                              .type = SK_SHIFT_STARTED,
-                              .source = "pagerduty",
-                              .rotation = "rot-0042",
-                              .user = "u012345",
-                              .shift_id = "sh-12345-0",
-                              .start_ms = now - 60000,
-                              .end_ms = now + 8 * 3600000LL,
-                              .escalation_level = 1,
-                              .occurred_at_ms = now};
-    sk_arena_init(&a, 4096);
-    if (codec && sk_codec_encode_schedule(codec, &ev, &a, &out, &len) == 0 && len <= cap)
-        memcpy(buf, out, len);
-    else
-        len = 0;
-    sk_arena_fini(&a);
-    sk_codec_destroy(codec);
-    return len;
+    rd_kafka_topic_partition_list_t *l =
+        rd_kafka_topic_partition_list_new(BENCH_MIX_KINDS * BENCH_PARTITIONS);
+    for (int k = 0; k < BENCH_MIX_KINDS; k++)
+        for (int i = 0; i < BENCH_PARTITIONS; i++)
+            rd_kafka_topic_partition_list_add(l, raw_topics[k], i)->offset =
+                RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
 }
 
 int bench_raw_kafka(const bench_env_t *env, bench_results_t *res)
 {
-    static const char *const pconf[] = {"linger.ms", "5", "enable.idempotence", "true", NULL};
+    static const char *const pconf[] = {"linger.ms", "1", "enable.idempotence", "true", NULL};
     static const char *const cconf[] = {
         "group.id", "bench-raw", "enable.auto.commit", "false", "fetch.wait.max.ms", "10", NULL};
-    char val[1024];
-    size_t n = env->quick ? 20000 : 300000, len = sample_event(val, sizeof(val));
-    pipe_reader_t r = {.want = n};
+    bench_mix_t mix;
+    size_t events = env->quick ? 5000 : 100000, n = 0;
+    double bytes = 0;
+    pipe_reader_t r = {0};
     pthread_t th;
     int rc = -1;
-    if (!len)
+    if (bench_mix_build(env, &mix) != 0)
         return -1;
+    for (size_t i = 0; i < events; i++)
+        n += mix.events[i % mix.n_events].n;
+    r.want = n;
     rd_kafka_t *p = client(RD_KAFKA_PRODUCER, env->brokers, pconf);
     r.rk = client(RD_KAFKA_CONSUMER, env->brokers, cconf);
     if (!p || !r.rk)
         goto out;
     rd_kafka_poll_set_consumer(r.rk);
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(BENCH_PARTITIONS);
-    for (int i = 0; i < BENCH_PARTITIONS; i++)
-        rd_kafka_topic_partition_list_add(l, BENCH_RAW_TOPIC, i)->offset =
-            RD_KAFKA_OFFSET_BEGINNING;
-    rd_kafka_assign(r.rk, l);
-    rd_kafka_topic_partition_list_destroy(l);
+    assign_all(r.rk);
     pthread_create(&th, NULL, reader_main, &r);
     bench_sleep_us(1000000); /* the consumer connects and starts fetching */
     uint64_t t0 = bench_now_us();
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < events; i++) {
+        const bench_mix_event_t *ev = &mix.events[i % mix.n_events];
         char key[16];
         int klen = snprintf(key, sizeof(key), "u%06zu", (i * 7919) % 100000);
-        while (rd_kafka_producev(p, RD_KAFKA_V_TOPIC(BENCH_RAW_TOPIC), RD_KAFKA_V_KEY(key, klen),
-                                 RD_KAFKA_V_VALUE(val, len),
-                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                 RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
-            rd_kafka_poll(p, 1);
+        for (size_t k = ev->first; k < ev->first + ev->n; k++) {
+            const bench_mix_rec_t *rec = &mix.recs[k];
+            const char *topic = raw_topics[rec->kind];
+            bytes += (double)(rec->len + (size_t)klen);
+            while (rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, klen),
+                                     RD_KAFKA_V_VALUE(rec->val, rec->len),
+                                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                     RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                rd_kafka_poll(p, 1);
+        }
     }
     rd_kafka_flush(p, 60000);
     uint64_t t_prod = bench_now_us();
@@ -126,10 +121,13 @@ int bench_raw_kafka(const bench_env_t *env, bench_results_t *res)
     pthread_join(th, NULL);
     size_t got = atomic_load(&r.got);
     res->kafka_records = n;
-    res->kafka_record_bytes = (double)len + 7; /* + the key */
-    res->kafka_produce_per_s = (double)n / ((double)(t_prod - t0) / 1e6);
+    res->kafka_events = events;
+    res->kafka_record_bytes = bytes / (double)n;
+    res->kafka_records_per_event = (double)n / (double)events;
+    res->kafka_produce_per_s = (double)events / ((double)(t_prod - t0) / 1e6);
+    bench_mix_describe(&mix, res->mix, sizeof(res->mix));
     if (got == n)
-        res->kafka_pipe_per_s = (double)n / ((double)(r.last_us - t0) / 1e6);
+        res->kafka_pipe_per_s = (double)events / ((double)(r.last_us - t0) / 1e6);
     else
         fprintf(stderr, "raw kafka: consumed %zu of %zu records\n", got, n);
     rc = got == n ? 0 : -1;
@@ -140,5 +138,6 @@ out:
     }
     if (p)
         rd_kafka_destroy(p);
+    bench_mix_free(&mix);
     return rc;
 }

@@ -15,45 +15,53 @@ typedef struct target {
 static size_t targets(const bench_results_t *r, target_t *t)
 {
     size_t n = 0;
-    t[n++] = (target_t){"engine_throughput",
-                        ">= 100,000 schedule events/s end to end",
-                        r->sat.events_per_s,
-                        100000,
-                        1,
-                        "events/s"};
-    t[n++] = (target_t){"engine_vs_raw_redis",
-                        ">= 50 % of raw Redis (same command mix)",
-                        100 * r->ratio_redis,
-                        50,
+    double sustained = r->r10k.target_rate > 0 ? r->r10k.events_per_s / r->r10k.target_rate : 0;
+    t[n++] = (target_t){"engine_vs_raw_limit",
+                        ">= 70 % of the lower raw limit (same run)",
+                        r->raw_limit_per_s > 0 ? 100 * r->sat.events_per_s / r->raw_limit_per_s : 0,
+                        70,
                         1,
                         "%"};
-    t[n++] = (target_t){"p99_at_10000", "p99 <= 5 ms at 10,000/s", r->r10k.lat.p99, 5, 0, "ms"};
-    t[n++] =
-        (target_t){"p999_at_10000", "p99.9 <= 20 ms at 10,000/s", r->r10k.lat.p999, 20, 0, "ms"};
+    t[n++] = (target_t){"redis_commands_per_event",
+                        "Redis commands per event <= 1",
+                        r->redis_cmds_per_event,
+                        1,
+                        0,
+                        "cmd/event"};
+    t[n++] = (target_t){"p99_at_1000", "p99 <= 10 ms at 1,000/s", r->r1k.lat.p99, 10, 0, "ms"};
+    t[n++] = (target_t){"sustained_10000",
+                        "10,000/s sustained (>= 95 % of the rate decided)",
+                        100 * sustained,
+                        95,
+                        1,
+                        "%"};
+    t[n++] = (target_t){"p99_at_10000", "p99 <= 20 ms at 10,000/s", r->r10k.lat.p99, 20, 0, "ms"};
     t[n++] = (target_t){
-        "timer_p99", "timer p99 <= 1 s with 1,000,000 timers pending", r->timer_lat.p99, 1000, 0,
+        "timer_p99", "timer due -> REVOKE p99 <= 20 ms, 1,000,000 pending", r->timer_lat.p99, 20, 0,
         "ms"};
-    t[n++] = (target_t){
-        "engine_rss", "engine RSS <= 100 MB (1,000,000 active grants)", r->engine_rss_mb, 100, 0,
-        "MB"};
     t[n++] = (target_t){"redis_bytes_per_grant",
                         "Redis <= 300 bytes per active grant",
                         r->redis_bytes_per_grant,
                         300,
                         0,
                         "bytes"};
-    t[n++] = (target_t){"rules_compile",
-                        "10,000-profile rule set compiles in <= 1 s",
-                        r->rules_compile_s,
-                        1,
-                        0,
-                        "s"};
     t[n++] = (target_t){"decide",
                         "decision function >= 1,000,000 decisions/s (one core)",
                         r->decide_per_s,
                         1e6,
                         1,
                         "decisions/s"};
+    t[n++] = (target_t){
+        "recovery", "partitions assigned -> first command <= 1 s", r->recovery_ms, 1000, 0, "ms"};
+    t[n++] = (target_t){
+        "engine_rss", "engine RSS <= 100 MB (1,000,000 active grants)", r->engine_rss_mb, 100, 0,
+        "MB"};
+    t[n++] = (target_t){"rules_compile",
+                        "10,000-profile rule set compiles in <= 1 s",
+                        r->rules_compile_s,
+                        1,
+                        0,
+                        "s"};
     return n;
 }
 
@@ -82,20 +90,25 @@ void bench_report_table(const bench_results_t *r, FILE *o)
             "load average: %.2f before, %.2f after (2 cores: anything above ~0.3 before the"
             " run is other work competing with it)\n\n",
             r->load_before, r->load_after);
-    fprintf(o, "raw limits (no shiftkey logic)\n");
-    fprintf(o, "  %-26s %10.0f rec/s  (produce only %.0f rec/s; %zu records of %.0f B)\n",
-            "Kafka pipe", r->kafka_pipe_per_s, r->kafka_produce_per_s, r->kafka_records,
-            r->kafka_record_bytes);
-    fprintf(o, "  %-26s %10.0f ev/s   (%zu events, HGETALL + EVALSHA, LRANGE/LTRIM per 500)\n",
-            "Redis, pipelined", r->redis_pipelined_per_s, r->redis_events);
-    fprintf(o, "  %-26s %10.0f ev/s   (each command waits for its reply: 2 RTT/event)\n",
-            "Redis, serial", r->redis_serial_per_s);
+    fprintf(o, "raw limits (no shiftkey logic; %s)\n", r->mix[0] ? r->mix : "record mix not built");
+    fprintf(o,
+            "  %-26s %10.0f ev/s   (produce only %.0f ev/s; %zu records of %.0f B mean, %.2f per"
+            " event, produced and read back)\n",
+            "Kafka pipe, record mix", r->kafka_pipe_per_s, r->kafka_produce_per_s, r->kafka_records,
+            r->kafka_record_bytes, r->kafka_records_per_event);
+    fprintf(o,
+            "  %-26s %10.0f ev/s   (%zu events: one atomic write each, state + outbox, %.0f B,"
+            " pipelined)\n",
+            "Redis, least needed", r->redis_pipelined_per_s, r->redis_events,
+            r->redis_bytes_per_event);
+    fprintf(o, "  %-26s %10.0f ev/s   (%s)\n", "lower raw limit", r->raw_limit_per_s,
+            r->raw_limit_name ? r->raw_limit_name : "none");
     fprintf(o, "\nengine end to end (record produced -> first command readable)\n");
     row_lat(o, "saturation (4000 in flight)", &r->sat);
     fprintf(o,
-            "  %-26s engine thread on CPU %.0f %% of the time; %.2f Redis commands"
-            " (round trips) per event\n",
-            "", r->engine_cpu_pct, r->redis_cmds_per_event);
+            "  %-26s engine thread on CPU %.0f %% of the time; %.2f Redis commands per event"
+            " (scripts' own included), %.3f requests from the engine per event\n",
+            "", r->engine_cpu_pct, r->redis_cmds_per_event, r->redis_requests_per_event);
     row_lat(o, "fixed rate 1,000/s", &r->r1k);
     row_lat(o, "fixed rate 10,000/s", &r->r10k);
     fprintf(o, "  %-26s %zu pending, %zu/%zu fired: p50 %.0f  p99 %.0f  p99.9 %.0f  max %.0f ms\n",
@@ -111,12 +124,15 @@ void bench_report_table(const bench_results_t *r, FILE *o)
             "decision function", r->decide_per_s, r->decide_encode_per_s);
     fprintf(o, "  %-26s %10.3f s   (%zu profiles, %zu rotations)\n", "rules load + compile",
             r->rules_compile_s, r->rules_profiles, r->rules_rotations);
+    fprintf(o, "  %-26s %.0f ms (partitions assigned -> first command readable, %s)\n", "recovery",
+            r->recovery_ms, r->recovery_what[0] ? r->recovery_what : "not measured");
     fprintf(o,
             "\nratios\n  engine / raw Kafka pipe     %6.1f %%\n"
-            "  engine / raw Redis (pipel.) %6.1f %%\n"
-            "  engine / raw Redis (serial) %6.1f %%\n",
+            "  engine / raw Redis          %6.1f %%\n"
+            "  engine / lower raw limit    %6.1f %%  (%s)\n",
             100 * r->ratio_kafka, 100 * r->ratio_redis,
-            r->redis_serial_per_s > 0 ? 100 * r->sat.events_per_s / r->redis_serial_per_s : 0);
+            r->raw_limit_per_s > 0 ? 100 * r->sat.events_per_s / r->raw_limit_per_s : 0,
+            r->raw_limit_name ? r->raw_limit_name : "none");
     fprintf(o, "\ntargets (issue)\n");
     for (size_t i = 0; i < n; i++)
         fprintf(o, "  %-4s %-52s %14.2f %s\n", met(&t[i]) ? "met" : "NOT", t[i].goal, t[i].value,
@@ -160,19 +176,26 @@ int bench_report_json(const bench_results_t *r, const char *path)
             "  \"engine_fetch_wait_max_ms\": %d,\n",
             r->load_before, r->load_after, r->fetch_wait_ms);
     fprintf(f,
-            "  \"raw_kafka\": {\"records\": %zu, \"record_bytes\": %.0f, \"produce_per_s\": %.1f, "
-            "\"pipe_per_s\": %.1f},\n",
-            r->kafka_records, r->kafka_record_bytes, r->kafka_produce_per_s, r->kafka_pipe_per_s);
-    fprintf(f,
-            "  \"raw_redis\": {\"events\": %zu, \"pipelined_events_per_s\": %.1f, "
-            "\"serial_events_per_s\": %.1f},\n",
-            r->redis_events, r->redis_pipelined_per_s, r->redis_serial_per_s);
+            "  \"raw_kafka\": {\"records\": %zu, \"events\": %zu, \"record_bytes\": %.0f, "
+            "\"records_per_event\": %.2f, \"produce_events_per_s\": %.1f, "
+            "\"pipe_events_per_s\": %.1f},\n",
+            r->kafka_records, r->kafka_events, r->kafka_record_bytes, r->kafka_records_per_event,
+            r->kafka_produce_per_s, r->kafka_pipe_per_s);
+    fprintf(
+        f,
+        "  \"raw_redis\": {\"events\": %zu, \"pipelined_events_per_s\": %.1f, "
+        "\"bytes_per_event\": %.1f},\n  \"raw_limit\": {\"events_per_s\": %.1f, \"of\": \"%s\"},\n"
+        "  \"recovery_ms\": %.1f,\n",
+        r->redis_events, r->redis_pipelined_per_s, r->redis_bytes_per_event, r->raw_limit_per_s,
+        r->raw_limit_name ? r->raw_limit_name : "none", r->recovery_ms);
     fprintf(f, "  \"engine\": {\n");
     json_run(f, "saturation", &r->sat, ",");
     json_run(f, "rate_1000", &r->r1k, ",");
     json_run(f, "rate_10000", &r->r10k, ",");
-    fprintf(f, "    \"engine_thread_cpu_pct\": %.1f,\n    \"redis_commands_per_event\": %.2f,\n",
-            r->engine_cpu_pct, r->redis_cmds_per_event);
+    fprintf(f,
+            "    \"engine_thread_cpu_pct\": %.1f,\n    \"redis_commands_per_event\": %.2f,\n"
+            "    \"redis_requests_per_event\": %.3f,\n",
+            r->engine_cpu_pct, r->redis_cmds_per_event, r->redis_requests_per_event);
     fprintf(f, "    \"process_rss_growth_mb\": %.1f\n  },\n", r->engine_rss_mb);
     fprintf(f,
             "  \"timers\": {\"pending\": %zu, \"expected\": %zu, \"fired\": %zu, "

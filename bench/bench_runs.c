@@ -181,6 +181,37 @@ static int run_timers(bench_engine_ctx_t *x, bench_results_t *res)
     return 0;
 }
 
+/*
+ * Recovery: the engine is stopped (cleanly), 2,000 events are produced
+ * meanwhile, and a new instance starts: from its partitions' assignment
+ * (which claims each partition, re-sends its outbox and checks Redis
+ * against its changelog) to the first command readable.
+ */
+static int run_recovery(bench_engine_ctx_t *x, bench_results_t *res)
+{
+    size_t audit0 = atomic_load(&x->audit_seen), n = 2000;
+    sk_engine_stats_t st;
+    bench_engine_stop(x);
+    for (size_t i = 0; i < n; i++)
+        if (bench_engine_produce_next(x) != 0)
+            return -1;
+    rd_kafka_flush(x->producer, 10000);
+    bench_sleep_us(500000); /* the reader has seen every command before the stop */
+    atomic_store(&x->first_cmd_ms, 0);
+    if (bench_engine_start(x) != 0)
+        return -1;
+    double deadline = bench_now_s() + 60;
+    while (!atomic_load(&x->first_cmd_ms) && bench_now_s() < deadline)
+        bench_sleep_us(2000);
+    sk_engine_stats(x->engine, &st);
+    if (atomic_load(&x->first_cmd_ms) && st.assigned_at_ms)
+        res->recovery_ms = (double)(atomic_load(&x->first_cmd_ms) - st.assigned_at_ms);
+    snprintf(res->recovery_what, sizeof(res->recovery_what),
+             "a new instance, %d partitions, %zu events waiting", BENCH_PARTITIONS, n);
+    (void)bench_engine_wait_audit(x, audit0 + n, 60);
+    return res->recovery_ms > 0 ? 0 : -1;
+}
+
 static void write_tsv(const bench_env_t *env, const char *name, const bench_lat_t *l)
 {
     char path[512];
@@ -209,12 +240,15 @@ int bench_engine(const bench_env_t *env, bench_results_t *res)
         goto out;
     }
     long long cmds0 = bench_redis_commands(env->redis_port);
+    long long reqs0 = bench_redis_requests(env->redis_port);
     double cpu0 = bench_engine_cpu_s(x);
     if (run_saturation(x, &res->sat, 4000, env->quick ? 3 : 30, env->quick ? 40000 : 250000))
         goto out;
     res->engine_cpu_pct = 100 * (bench_engine_cpu_s(x) - cpu0) / res->sat.seconds;
     res->redis_cmds_per_event =
         (double)(bench_redis_commands(env->redis_port) - cmds0) / (double)res->sat.completed;
+    res->redis_requests_per_event =
+        (double)(bench_redis_requests(env->redis_port) - reqs0) / (double)res->sat.completed;
     if (run_rate(x, &res->r1k, 1000, env->quick ? 2 : 20) ||
         run_rate(x, &res->r10k, 10000, env->quick ? 1 : 10))
         goto out;
@@ -223,7 +257,7 @@ int bench_engine(const bench_env_t *env, bench_results_t *res)
         res->active_grants)
         res->redis_bytes_per_grant =
             (double)(bench_redis_used_memory(env->redis_port) - mem0) / (double)res->active_grants;
-    if (run_timers(x, res) != 0)
+    if (run_timers(x, res) != 0 || run_recovery(x, res) != 0)
         goto out;
     write_tsv(env, "lat_saturation.tsv", &res->sat.samples);
     write_tsv(env, "lat_1000.tsv", &res->r1k.samples);

@@ -147,6 +147,19 @@ long long bench_redis_commands(int port)
     return info_field(port, "stats", "total_commands_processed:");
 }
 
+long long bench_redis_requests(int port)
+{
+    static const char *const top[] = {
+        "cmdstat_evalsha:calls=", "cmdstat_hgetall:calls=", "cmdstat_lrange:calls=",
+        "cmdstat_zrangebyscore:calls=", "cmdstat_zrange:calls="};
+    long long sum = 0;
+    for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++) {
+        long long v = info_field(port, "commandstats", top[i]);
+        sum += v > 0 ? v : 0;
+    }
+    return sum;
+}
+
 long long bench_redis_used_memory(int port)
 {
     return info_field(port, "memory", "used_memory:");

@@ -60,7 +60,7 @@ static const option_row_t OPTIONS[] = {
     SK_TOPICS(TOPIC_ROW)
 #undef TOPIC_ROW
         {"timer-interval-ms", "MS", O(timer_interval_ms), "200",
-         "how often due timers are looked for"},
+         "how often partitions are checked and all due timers looked for (timers fire when due)"},
     {"batch-max", "N", O(batch_max), "500",
      "most records decided and applied as one pipelined batch"},
     {"log-level", "LEVEL", O(log_level), "info", "debug, info, warn or error"},

@@ -543,6 +543,66 @@ static int gather_users(sk_engine_t *e, item_t *items, size_t n, int32_t **parts
 }
 
 /*
+ * The states of the batch's distinct users: from the cache where it holds
+ * them, the others read from Redis in one pipelined round trip (none when
+ * all are cached). hashes[k] keeps the fields states[k] was parsed from:
+ * the base of the cache's entry after the user's first applied step.
+ */
+static int load_states(sk_engine_t *e, size_t n, const int32_t *parts, const char *const *users,
+                       sk_store_hash_t *hashes, sk_user_state_t *states)
+{
+    size_t *miss = sk_arena_calloc(&e->arena, n + 1, sizeof(*miss)), n_miss = 0;
+    int32_t *mp = sk_arena_calloc(&e->arena, n + 1, sizeof(*mp));
+    const char **mu = sk_arena_calloc(&e->arena, n + 1, sizeof(*mu));
+    sk_store_hash_t *read = sk_arena_calloc(&e->arena, n + 1, sizeof(*read));
+    sk_ms_t now = sk_now_ms();
+    int rc;
+    if (!miss || !mp || !mu || !read)
+        return SK_ENOMEM;
+    for (size_t k = 0; k < n; k++) {
+        bool hit = false;
+        if ((rc = sk_state_cache_get(e->cache, parts[k], users[k], now, &e->arena, &hashes[k],
+                                     &hit)) != 0)
+            return rc;
+        if (!hit) {
+            miss[n_miss] = k;
+            mp[n_miss] = parts[k];
+            mu[n_miss++] = users[k];
+        }
+    }
+    if (n_miss && (rc = sk_store_read_users(e->store, n_miss, mp, mu, &e->arena, read)) != 0)
+        return rc;
+    for (size_t i = 0; i < n_miss; i++)
+        hashes[miss[i]] = read[i];
+    for (size_t k = 0; k < n; k++)
+        if ((rc = sk_load_state(&e->arena, users[k], &hashes[k], &states[k])) != 0)
+            return rc;
+    return 0;
+}
+
+/*
+ * After an apply: a step Redis applied goes into the cache (and its
+ * outputs to the emitter's memory, in outbox order); a user whose step was
+ * skipped or refused is dropped from the cache, and not cached again in
+ * this batch (tainted[k]).
+ */
+static void note_step(sk_engine_t *e, const sk_store_writes_t *w, const sk_store_hash_t *base,
+                      bool applied, int rc, bool *tainted)
+{
+    if (rc == 0 && applied)
+        sk_emit_staged(e, w->partition, w->out, w->n_out);
+    if (!w->user)
+        return;
+    if (rc == 0 && applied && !*tainted) {
+        if (sk_state_cache_apply(e->cache, base, w) != 0)
+            *tainted = true;
+        return;
+    }
+    sk_state_cache_drop(e->cache, w->partition, w->user);
+    *tainted = true;
+}
+
+/*
  * Reads the on-call index of every rotation that an on_call reviewers step
  * of the batch's requests may name, for all partitions, into *view (one
  * pipelined round trip; none when no request of the batch can reach such a
@@ -580,6 +640,8 @@ int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
     const char **users;
     size_t n_users = 0, n_ops = 0;
     sk_user_state_t *states;
+    sk_store_hash_t *hashes;
+    bool *tainted, untainted = false;
     sk_oncall_view_t oncall;
     int rc;
 
@@ -624,9 +686,11 @@ int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
     if ((rc = gather_users(e, items, n, &parts, &users, &n_users)) != 0)
         return rc;
     states = sk_arena_calloc(&e->arena, n_users + 1, sizeof(*states));
-    if (!states)
+    hashes = sk_arena_calloc(&e->arena, n_users + 1, sizeof(*hashes));
+    tainted = sk_arena_calloc(&e->arena, n_users + 1, sizeof(*tainted));
+    if (!states || !hashes || !tainted)
         return SK_ENOMEM;
-    if (n_users && (rc = sk_load_users(e->store, n_users, parts, users, &e->arena, states)))
+    if (n_users && (rc = load_states(e, n_users, parts, users, hashes, states)) != 0)
         return rc;
     if ((rc = load_oncall(e, items, n, states, &oncall)) != 0)
         return rc;
@@ -666,10 +730,16 @@ int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
     rc = sk_store_apply_many(e->store, ops, n_ops, applied, rcs);
     for (size_t i = 0; i < n_ops; i++) {
         int32_t p = ops[i].partition;
+        size_t k = op_item[i]->user_idx;
+        /* ops[i].user is set only for a decided record, whose user_idx is */
+        note_step(e, &ops[i], ops[i].user ? &hashes[k] : NULL, applied[i], rcs[i],
+                  ops[i].user ? &tainted[k] : &untainted);
         if (rcs[i] == 0) {
             note_applied(e, op_item[i], applied[i]);
             if (applied[i] && ops[i].seq > e->parts[p].seq)
                 e->parts[p].seq = ops[i].seq;
+            if (applied[i] && ops[i].user)
+                sk_timers_note(&e->parts[p], ops[i].next_wake_ms);
         } else if (rcs[i] == SK_EFENCED && e->parts[p].owned) {
             let_go(e, p);
         } else if (rcs[i] == SK_ENOTFOUND && e->parts[p].owned) {
@@ -679,6 +749,8 @@ int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
             rc = SK_EIO;
         }
     }
+    if (rc == SK_EIO) /* what ran is not known: every state is read again */
+        sk_state_cache_clear(e->cache, -1);
     return rc;
 }
 
@@ -695,9 +767,11 @@ int sk_apply_redecide(sk_engine_t *e, int32_t p, const char *user, sk_ms_t now,
     bool applied = false;
     int rc;
 
+    sk_store_hash_t hash;
+    bool tainted = false;
     sk_arena_reset(&e->arena);
     sk_input_t in = {.kind = kind, .user = user, .origin = {"", p, -1}, .now_ms = now};
-    if ((rc = sk_load_user(e->store, p, user, &e->arena, &state)) != 0)
+    if ((rc = load_states(e, 1, &p, &user, &hash, &state)) != 0)
         return rc;
     if ((rc = sk_decide(e->rules, &in, &state, &e->arena, &d)) != 0)
         return rc;
@@ -728,9 +802,16 @@ int sk_apply_redecide(sk_engine_t *e, int32_t p, const char *user, sk_ms_t now,
                            .keep_until_ms = d.keep_until_ms,
                            .seq_floor = e->parts[p].seq,
                            .seq = seq};
-    if ((rc = writes_of(&e->arena, &d.diff, oncall, n_oncall, st, &w)) != 0 ||
-        (rc = apply_op(e, &w, &applied)) != 0)
+    if ((rc = writes_of(&e->arena, &d.diff, oncall, n_oncall, st, &w)) != 0)
         return rc;
+    rc = apply_op(e, &w, &applied);
+    note_step(e, &w, &hash, applied, rc, &tainted);
+    if (rc == SK_EIO)
+        sk_state_cache_clear(e->cache, -1);
+    if (rc)
+        return rc;
+    if (applied)
+        sk_timers_note(&e->parts[p], wake);
     e->stats.timers_fired++;
     e->stats.commands += d.n_commands;
     sk_engine_metrics_decision(&e->m, "timer", NULL, true, &d, false, NULL, NULL, SK_MS_NONE, now);

@@ -86,8 +86,26 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
          * claimed once */
         bool claimed[SK_MAX_PARTITIONS] = {false};
         rd_kafka_topic_partition_list_t *paused = NULL;
-        bool unreadable = false; /* the watermarks: not asked again after a failure */
-        e->n_partitions = 0;     /* topics may have grown: read again when needed */
+        bool unreadable = false;               /* the watermarks: not asked again after a failure */
+        e->n_partitions = 0;                   /* topics may have grown: read again when needed */
+        e->stats.assigned_at_ms = sk_now_ms(); /* recovery time is counted from here */
+        /* claim the partitions first, their changelogs read in one pass */
+        int32_t to_take[SK_MAX_PARTITIONS];
+        int take_rcs[SK_MAX_PARTITIONS];
+        size_t n_take = 0;
+        for (int i = 0; i < parts->cnt; i++) {
+            int32_t p = parts->elems[i].partition;
+            if (p < 0 || p >= SK_MAX_PARTITIONS ||
+                sk_in_topic_index(&e->cfg, parts->elems[i].topic) < 0 || claimed[p])
+                continue;
+            sk_emit_forget(e, p);
+            e->parts[p] = (sk_owned_t){.owned = true};
+            for (int k = 0; k < SK_IN_TOPIC_COUNT; k++)
+                e->parts[p].in[k].applied_offset = -1;
+            claimed[p] = true;
+            to_take[n_take++] = p;
+        }
+        sk_partition_take_many(e, to_take, n_take, take_rcs);
         for (int i = 0; i < parts->cnt; i++) {
             rd_kafka_topic_partition_t *tp = &parts->elems[i];
             int32_t p = tp->partition;
@@ -98,14 +116,6 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          "topic)",
                          tp->topic, p, SK_MAX_PARTITIONS);
                 continue;
-            }
-            if (!claimed[p]) {
-                sk_emit_forget(e, p);
-                e->parts[p] = (sk_owned_t){.owned = true};
-                for (int k = 0; k < SK_IN_TOPIC_COUNT; k++)
-                    e->parts[p].in[k].applied_offset = -1;
-                (void)sk_partition_take(e, p);
-                claimed[p] = true;
             }
             if (e->parts[p].epoch > 0 &&
                 sk_store_applied_offset(e->store, p, tp->topic, &applied) == 0 && applied >= 0) {

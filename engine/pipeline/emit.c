@@ -27,6 +27,8 @@
 #include "pipeline/kafka_conf.h"
 
 #define FLUSH_CHUNK         1000
+#define SK_OUTQ_MAX_BYTES   (4u * 1024 * 1024) /* per partition; past it, read back */
+#define SK_OUTQ_KEEP_BYTES  (256u * 1024)      /* an empty queue keeps no more than this */
 #define MAX_INFLIGHT        5000 /* entries of one partition produced, not yet trimmed */
 #define DELIVERY_TIMEOUT_MS 30000
 
@@ -40,6 +42,110 @@ struct sk_chunk {
     bool noticed;                 /* its notices are produced: the reports to come are theirs */
     sk_poison_refusal_t *refused; /* records refused for good, awaiting their notice */
 };
+
+/* Staged entries in outbox order, packed: topic (1 byte), key length and
+ * value length (4 bytes each, host order), key, value. Consumed from head. */
+struct sk_outq {
+    unsigned char *buf;
+    size_t head, len, cap;
+    size_t count; /* entries between head and len */
+};
+
+static void outq_drop(sk_owned_t *o)
+{
+    if (o->outq)
+        free(o->outq->buf);
+    free(o->outq);
+    o->outq = NULL;
+    o->outq_valid = false;
+}
+
+void sk_emit_reread(sk_engine_t *e, int32_t p)
+{
+    outq_drop(&e->parts[p]);
+}
+
+/* Appends one entry; false when out of memory or past SK_OUTQ_MAX_BYTES. */
+static bool outq_push(sk_outq_t *q, const sk_outbox_entry_t *x)
+{
+    size_t need = 9 + x->key_len + x->value_len;
+    if (q->head == q->len)
+        q->head = q->len = 0;
+    if (q->len + need > q->cap) {
+        if (q->head > 0) { /* move what is left to the front first */
+            memmove(q->buf, q->buf + q->head, q->len - q->head);
+            q->len -= q->head;
+            q->head = 0;
+        }
+        size_t cap = q->cap ? q->cap : 64 * 1024;
+        while (cap < q->len + need)
+            cap *= 2;
+        if (cap > SK_OUTQ_MAX_BYTES)
+            return false;
+        if (cap > q->cap) {
+            unsigned char *b = realloc(q->buf, cap);
+            if (!b)
+                return false;
+            q->buf = b;
+            q->cap = cap;
+        }
+    }
+    unsigned char *w = q->buf + q->len;
+    uint32_t kl = (uint32_t)x->key_len, vl = (uint32_t)x->value_len;
+    w[0] = (unsigned char)x->topic;
+    memcpy(w + 1, &kl, 4);
+    memcpy(w + 5, &vl, 4);
+    if (kl)
+        memcpy(w + 9, x->key, kl);
+    if (vl)
+        memcpy(w + 9 + kl, x->value, vl);
+    q->len += need;
+    q->count++;
+    return true;
+}
+
+/* Up to max entries from the head, pointing into q's buffer (valid until
+ * the next push), into arena memory; the head moves past them. */
+static int outq_take(sk_outq_t *q, size_t max, sk_arena_t *a, sk_outbox_entry_t **out, size_t *n)
+{
+    size_t k = q->count < max ? q->count : max;
+    *n = 0;
+    if (!(*out = sk_arena_calloc(a, k + 1, sizeof(**out))))
+        return SK_ENOMEM;
+    for (size_t i = 0; i < k; i++) {
+        const unsigned char *r = q->buf + q->head;
+        uint32_t kl, vl;
+        memcpy(&kl, r + 1, 4);
+        memcpy(&vl, r + 5, 4);
+        (*out)[i] = (sk_outbox_entry_t){(sk_out_topic_t)r[0], r + 9, kl, r + 9 + kl, vl};
+        q->head += 9 + (size_t)kl + vl;
+    }
+    q->count -= k;
+    *n = k;
+    return 0;
+}
+
+/* After its entries were produced: an empty queue gives back a large buffer. */
+static void outq_shrink(sk_outq_t *q)
+{
+    if (q->count || q->cap <= SK_OUTQ_KEEP_BYTES)
+        return;
+    free(q->buf);
+    q->buf = NULL;
+    q->head = q->len = q->cap = 0;
+}
+
+void sk_emit_staged(sk_engine_t *e, int32_t p, const sk_outbox_entry_t *out, size_t n)
+{
+    sk_owned_t *o = &e->parts[p];
+    if (!o->outq_valid)
+        return; /* read back from the outbox */
+    for (size_t i = 0; i < n; i++)
+        if (!outq_push(o->outq, &out[i])) {
+            outq_drop(o); /* Redis has it all: read back from there */
+            return;
+        }
+}
 
 static void chunk_free(sk_chunk_t *c)
 {
@@ -110,6 +216,8 @@ void sk_emit_forget(sk_engine_t *e, int32_t p)
     }
     o->chunks = o->chunks_tail = NULL;
     o->inflight = 0;
+    outq_drop(o);
+    sk_state_cache_clear(e->cache, p);
 }
 
 int sk_emit_open(sk_engine_t *e, char *err, size_t err_len)
@@ -311,11 +419,25 @@ static int produce_staged(sk_engine_t *e, int32_t p, sk_arena_t *a)
     size_t n = 0;
     int rc;
     if (o->inflight >= MAX_INFLIGHT)
-        return 0; /* let the acknowledgements catch up */
-    if ((rc = sk_store_outbox_read_from(e->store, p, o->inflight, FLUSH_CHUNK, a, &entries, &n)))
-        return rc;
-    if (n < FLUSH_CHUNK)
-        o->dirty = false; /* everything staged is produced or in this chunk */
+        return 0;        /* let the acknowledgements catch up */
+    if (o->outq_valid) { /* the steps' outputs, from memory */
+        if ((rc = outq_take(o->outq, FLUSH_CHUNK, a, &entries, &n)) != 0)
+            return rc;
+        if (o->outq->count == 0)
+            o->dirty = false;
+    } else { /* after a claim or a failure: read back from the outbox */
+        if ((rc =
+                 sk_store_outbox_read_from(e->store, p, o->inflight, FLUSH_CHUNK, a, &entries, &n)))
+            return rc;
+        if (n < FLUSH_CHUNK) {
+            o->dirty = false; /* everything staged is produced or in this chunk */
+            /* the outbox's end is reached: what the next steps stage is
+             * kept in memory from here on */
+            outq_drop(o);
+            if ((o->outq = calloc(1, sizeof(*o->outq))) != NULL)
+                o->outq_valid = true;
+        }
+    }
     if (n == 0)
         return 0;
     sk_chunk_t *c = calloc(1, sizeof(*c));
@@ -337,6 +459,8 @@ static int produce_staged(sk_engine_t *e, int32_t p, sk_arena_t *a)
             }
         }
     }
+    if (o->outq_valid)
+        outq_shrink(o->outq); /* its entries were copied by rd_kafka_produce */
     if (o->chunks_tail)
         o->chunks_tail->next = c;
     else

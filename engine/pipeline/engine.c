@@ -79,6 +79,10 @@ sk_engine_t *sk_engine_new(const sk_engine_config_t *cfg, char *err, size_t err_
     e->cfg.kafka_props = NULL; /* applied at open below, not kept */
     sk_arena_init(&e->arena, 64 * 1024);
     sk_failpoint_init(&e->failpoints);
+    if (!(e->cache = sk_state_cache_new())) {
+        snprintf(err, err_len, "out of memory");
+        goto fail;
+    }
     if (!e->cfg.brokers || !e->cfg.rules_path) {
         snprintf(err, err_len, "both the Kafka brokers and the rules path are required");
         goto fail;
@@ -141,6 +145,7 @@ void sk_engine_destroy(sk_engine_t *e)
     sk_rules_destroy(e->rules);
     sk_rules_destroy(e->sweep_from);
     sk_arena_fini(&e->arena);
+    sk_state_cache_destroy(e->cache);
     for (size_t i = 0; i < SK_ARRAY_LEN(e->strings); i++)
         free(e->strings[i]);
     free(e);
@@ -161,6 +166,8 @@ static void sleep_ms(int ms)
 static int redis_recover(sk_engine_t *e, int *backoff_ms)
 {
     if (sk_store_connect(e->store) == 0) {
+        /* what happened while away is not known here: states are read again */
+        sk_state_cache_clear(e->cache, -1);
         if (e->redis_down_logged)
             SK_INFO("Redis is reachable again; resuming");
         e->redis_down_logged = false;
@@ -289,6 +296,16 @@ static size_t poll_batch(sk_engine_t *e, rd_kafka_message_t **msgs, size_t max, 
     return n;
 }
 
+/* How long the poll may wait for input: 10 ms, or less when a timer of an
+ * owned partition falls due sooner. */
+static int poll_wait_ms(const sk_engine_t *e)
+{
+    sk_ms_t due = sk_timers_next_due(e), now = sk_now_ms();
+    if (due <= now)
+        return 0;
+    return due - now < 10 ? (int)(due - now) : 10;
+}
+
 int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
 {
     int backoff = BACKOFF_MIN_MS;
@@ -308,7 +325,7 @@ int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atom
          * dropped; from here on, the consumer delivers from the new place */
         for (int32_t p = 0; p < SK_MAX_PARTITIONS; p++)
             e->parts[p].stale_polled = false;
-        size_t n = poll_batch(e, msgs, max, 10);
+        size_t n = poll_batch(e, msgs, max, poll_wait_ms(e));
         if (n) {
             (void)apply_with_retry(e, msgs, n, stop);
             for (size_t i = 0; i < n; i++)
@@ -319,6 +336,8 @@ int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atom
         if (now >= e->next_timer_scan) {
             (void)sk_timers_fire(e, now);
             e->next_timer_scan = now + e->cfg.timer_interval_ms;
+        } else {
+            (void)sk_timers_fire_due(e, now); /* to the millisecond between scans */
         }
         /* what was staged leaves at once; acknowledgements are not awaited */
         (void)sk_emit_pump(e);

@@ -47,7 +47,8 @@ typedef struct sk_engine_config {
                                      restored from (compacted, partitions as the inputs') */
     const char *rules_path;       /* directory or file of YAML rules */
     sk_store_config_t redis;
-    int timer_interval_ms; /* how often due timers are looked for; default 200 */
+    int timer_interval_ms; /* the scan: ledger check, claims, all due timers; default 200
+                              (timers also fire as soon as due, between scans) */
     int batch_max; /* most records polled, decided and applied as one pipelined batch; default 500 */
     int fetch_wait_max_ms;          /* consumer fetch.wait.max.ms; 0 = librdkafka's */
     const char *const *kafka_props; /* extra librdkafka "name=value" settings */
@@ -92,6 +93,7 @@ typedef struct sk_engine_stats {
     uint64_t restored_users;     /* users written back by those restores */
     uint64_t restore_ms_last;    /* how long the last one took (read + write), ms */
     uint64_t restore_ms_max;
+    sk_ms_t assigned_at_ms; /* wall clock when the last assignment began (0: none yet) */
 } sk_engine_stats_t;
 void sk_engine_stats(const sk_engine_t *e, sk_engine_stats_t *out);
 

@@ -10,12 +10,14 @@
  *                 a partition rebuilt from the changelog)
  *   load.c        users' states and the on-call index read through store.c
  *                 into the decision model (load.h)
+ *   state_cache.c the owned partitions' user hashes in memory (state_cache.h)
  *   kafka_conf.c  extra librdkafka settings (kafka_conf.h)
  *   failpoint.c   crashes on purpose, for the fault tests (failpoint.h)
  *   in_topic.c    input topic names <-> indexes (in_topic.h)
  *   poison.c      bounded dead letters, notices for refused outputs, SHA-256
  *   engine_audit.c  audit records about the engine itself (reloads, stops)
- *   emit.c        outbox -> Kafka, trims, input offset commits; a record
+ *   emit.c        outbox -> Kafka (from memory, read back only after a
+ *                 claim or a failure), trims, input offset commits; a record
  *                 Kafka refuses for good is replaced by a notice
  *   ledger.c      the changelog topic: each step's record, the check that
  *                 Redis is not behind it, and the restore of a partition
@@ -41,6 +43,7 @@
 #include "pipeline/failpoint.h"
 #include "pipeline/in_topic.h"
 #include "pipeline/store.h"
+#include "pipeline/state_cache.h"
 #include "rules/rules.h"
 
 #define SK_MAX_PARTITIONS 1024
@@ -64,6 +67,8 @@ typedef struct sk_hold {
 
 /* Records of one partition's outbox produced together (emit.c). */
 typedef struct sk_chunk sk_chunk_t;
+/* Staged entries of one partition not yet produced, in memory (emit.c). */
+typedef struct sk_outq sk_outq_t;
 
 /* A partition of the input topic this instance owns. */
 typedef struct sk_owned {
@@ -74,14 +79,28 @@ typedef struct sk_owned {
     sk_in_progress_t in[SK_IN_TOPIC_COUNT];
     sk_chunk_t *chunks, *chunks_tail; /* produced, awaiting acknowledgement, oldest first */
     size_t inflight;                  /* outbox entries covered by those chunks */
+    sk_outq_t *outq;  /* the outbox's entries past `inflight`, when outq_valid (emit.c) */
+    bool outq_valid;  /* outq is in step with the outbox: no read back needed */
     int64_t seq;      /* the step sequence known applied (Redis must hold at least it) */
     int64_t seq_next; /* the last one given to a step */
     int64_t ledger_off[SK_IN_TOPIC_COUNT]; /* applied offsets the next record states */
     bool lost;                             /* Redis lost its state: restore before any other use */
     bool stale_polled;  /* restored and moved back: records already polled are dropped */
     bool failed_closed; /* lost, not restorable: the ledger's grants were revoked */
+    bool due_known;     /* next_due was read since the partition was claimed or fired */
+    sk_ms_t next_due;   /* earliest due time of its timers: early, never late (SK_MS_NONE) */
     sk_hold_t hold[SK_IN_TOPIC_COUNT]; /* hold.c */
 } sk_owned_t;
+
+/* A step applied in partition p set a user's timer at `wake`: the
+ * partition's earliest due time moves up to it (timers.c sleeps until the
+ * earliest one). A removed timer leaves next_due early, which costs one
+ * read when it comes. */
+static inline void sk_timers_note(sk_owned_t *o, sk_ms_t wake)
+{
+    if (o->due_known && wake < o->next_due)
+        o->next_due = wake;
+}
 
 struct sk_engine {
     sk_engine_config_t cfg;
@@ -95,7 +114,8 @@ struct sk_engine {
     rd_kafka_topic_t *out_topics[SK_OUT_TOPIC_COUNT];
     rd_kafka_t *ledger; /* reads the changelog (no group), ledger.c */
     sk_owned_t parts[SK_MAX_PARTITIONS];
-    sk_arena_t arena; /* per record, reset before each */
+    sk_arena_t arena;        /* per record, reset before each */
+    sk_state_cache_t *cache; /* owned partitions' user hashes (state_cache.h) */
     sk_engine_stats_t stats;
     bool redis_down_logged;
     sk_failpoints_t failpoints; /* fault tests only; all zero = off */
@@ -208,8 +228,20 @@ int sk_emit_flush_partition(sk_engine_t *e, int32_t p);
 int sk_emit_flush_all(sk_engine_t *e);
 /* The same for at most timeout_ms (and never past e->stop_deadline). */
 int sk_emit_flush_within(sk_engine_t *e, int32_t p, int timeout_ms);
-/* Forgets partition p's chunks in flight (before it is reset or released). */
+/* Forgets partition p's chunks in flight and everything held in memory for
+ * it: its staged entries and its users' cached states (before it is reset
+ * or released, and after any doubt). */
 void sk_emit_forget(sk_engine_t *e, int32_t p);
+/*
+ * sk_emit_staged — partition p's step, applied by Redis, appended these n
+ * entries to its outbox: kept in memory (copies) and produced from there
+ * while the memory copy is in step with the outbox; otherwise (after a
+ * claim, a failed chunk, more than 4 MiB waiting) the outbox is
+ * read back from Redis until its end.
+ */
+void sk_emit_staged(sk_engine_t *e, int32_t p, const sk_outbox_entry_t *out, size_t n);
+/* The outbox of p is read back from Redis from here on (a new claim). */
+void sk_emit_reread(sk_engine_t *e, int32_t p);
 /* Another instance owns partition p now (SK_EFENCED, found by any path):
  * logs `why`, forgets its chunks (their trims are the new owner's), stops
  * owning it and counts it in stats.fenced. The one way to let go. */
@@ -233,6 +265,9 @@ int sk_ledger_stage(sk_engine_t *e, int32_t p, const char *user, const sk_user_s
 /* The last step sequence in changelog partition p (0 when it is empty).
  * 0, or SK_EIO when Kafka does not answer (logged). */
 int sk_ledger_tail(sk_engine_t *e, int32_t p, int64_t *seq);
+/* The same for n partitions at once (their last records read in one pass,
+ * not one after the other): seqs[i] for ps[i]. 0 or SK_EIO. */
+int sk_ledger_tail_many(sk_engine_t *e, const int32_t *ps, size_t n, int64_t *seqs);
 /*
  * sk_ledger_restore — rebuilds partition p in Redis from the changelog read
  * from its beginning to its end, under the new epoch `epoch`: users, their
@@ -254,6 +289,10 @@ int sk_ledger_check(sk_engine_t *e);
  * the partition from it first. 0, or the store's or the ledger's error (the
  * epoch is then 0: claim again before first use). */
 int sk_partition_take(sk_engine_t *e, int32_t p);
+/* Takes n partitions at once, as sk_partition_take each, with their
+ * changelogs read in one pass (the assignment: recovery time). rcs[i] for
+ * ps[i]. */
+void sk_partition_take_many(sk_engine_t *e, const int32_t *ps, size_t n, int *rcs);
 /* Takes partition p unless we hold a claim already (the claim could not be
  * made at assignment if Redis was down then) and its state is not lost; a
  * lost state is restored from the changelog (the consumer moved back).
@@ -283,11 +322,18 @@ int sk_apply_redecide(sk_engine_t *e, int32_t partition, const char *user, sk_ms
  * then the caller keeps `old` and sweeps again later. */
 int sk_sweep_rules(sk_engine_t *e, const sk_rules_t *old, sk_ms_t now);
 
-/* timers.c: fires the timers due at `now` of the owned partitions (claiming
- * a partition first when needed; the rest of a partition left to a new
- * owner is skipped). 0, or the first other error of the store or apply
- * (what is left waits for the next scan). */
+/* timers.c: the scan, every --timer-interval-ms: checks the owned
+ * partitions against the ledger (restoring a lost one), claims those that
+ * need it and fires every timer due at `now`. 0, or the first other error
+ * of the store or apply (what is left waits for the next scan). */
 int sk_timers_fire(sk_engine_t *e, sk_ms_t now);
+/* Between scans: fires the timers due at `now` of the owned partitions
+ * whose earliest due time has come (reading it first where it is not
+ * known: one pipelined round trip). Same return codes. */
+int sk_timers_fire_due(sk_engine_t *e, sk_ms_t now);
+/* The earliest due time over the owned partitions as known (SK_MS_NONE:
+ * none; a partition whose due time is unknown counts as due now). */
+sk_ms_t sk_timers_next_due(const sk_engine_t *e);
 
 /* consume.c */
 /* Creates the consumer (manual commits, range assignment, the "consumer"

@@ -267,6 +267,69 @@ int sk_ledger_tail(sk_engine_t *e, int32_t p, int64_t *seq)
     return rc;
 }
 
+int sk_ledger_tail_many(sk_engine_t *e, const int32_t *ps, size_t n, int64_t *seqs)
+{
+    int64_t lo[SK_MAX_PARTITIONS], hi[SK_MAX_PARTITIONS];
+    bool want[SK_MAX_PARTITIONS] = {false};
+    replay_t r;
+    size_t waiting = 0;
+    int rc = 0;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n + 1);
+    for (size_t i = 0; i < n; i++) {
+        seqs[i] = 0;
+        if ((rc = watermarks(e, ps[i], &lo[i], &hi[i])) != 0) {
+            rd_kafka_topic_partition_list_destroy(l);
+            return rc;
+        }
+        if (hi[i] > lo[i]) { /* its last record, read with all the others' */
+            rd_kafka_topic_partition_list_add(l, e->cfg.changelog_topic, ps[i])->offset = hi[i] - 1;
+            want[i] = true;
+            waiting++;
+        }
+    }
+    rd_kafka_resp_err_t err = waiting ? rd_kafka_assign(e->ledger, l) : RD_KAFKA_RESP_ERR_NO_ERROR;
+    rd_kafka_topic_partition_list_destroy(l);
+    if (err) {
+        SK_ERROR("changelog %s: %s", e->cfg.changelog_topic, rd_kafka_err2str(err));
+        return SK_EIO;
+    }
+    sk_ms_t deadline = sk_now_ms() + LEDGER_TIMEOUT_MS;
+    while (rc == 0 && waiting > 0) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(e->ledger, 100);
+        if (!m) {
+            if (sk_now_ms() > deadline) {
+                SK_ERROR("changelog %s: %zu partitions' last records not read within %d ms",
+                         e->cfg.changelog_topic, waiting, LEDGER_TIMEOUT_MS);
+                rc = SK_EIO;
+            }
+            continue;
+        }
+        size_t i = 0;
+        while (i < n && ps[i] != m->partition)
+            i++;
+        if (i < n && want[i] && (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF || !m->err)) {
+            if (!m->err) {
+                replay_init(&r);
+                rc = replay_add(e, &r, m, false);
+                seqs[i] = r.seq;
+                replay_fini(&r);
+            }
+            want[i] = false;
+            waiting--;
+        } else if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            SK_WARN("changelog %s: %s", e->cfg.changelog_topic, rd_kafka_message_errstr(m));
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_assign(e->ledger, NULL);
+    /* a last record that could not be read (or a partition left short):
+     * the whole partition is read, as sk_ledger_tail does */
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (hi[i] > lo[i] && seqs[i] == 0)
+            rc = sk_ledger_tail(e, ps[i], &seqs[i]);
+    return rc;
+}
+
 /* The restore writes of the users of r (those whose state is not past its
  * keep-until) and their on-call index fields, in arena memory. */
 static int restore_writes(replay_t *r, sk_ms_t now, sk_store_restore_t *rs)

@@ -10,18 +10,23 @@ int sk_load_users(sk_store_t *store, size_t n, const int32_t *partitions, const 
         return SK_ENOMEM;
     if ((rc = sk_store_read_users(store, n, partitions, users, arena, h)) != 0)
         return rc;
-    for (size_t i = 0; i < n; i++) {
-        sk_state_field_t *f = sk_arena_calloc(arena, h[i].n_fields + 1, sizeof(*f));
-        const char *u = sk_arena_strdup(arena, users[i]);
-        if (!f || !u)
-            return SK_ENOMEM;
-        for (size_t k = 0; k < h[i].n_fields; k++)
-            f[k] = (sk_state_field_t){h[i].fields[k].name, h[i].fields[k].name_len,
-                                      h[i].fields[k].value, h[i].fields[k].value_len};
-        if ((rc = sk_state_parse(arena, u, f, h[i].n_fields, &out[i], NULL)) != 0)
+    for (size_t i = 0; i < n; i++)
+        if ((rc = sk_load_state(arena, users[i], &h[i], &out[i])) != 0)
             return rc;
-    }
     return 0;
+}
+
+int sk_load_state(sk_arena_t *arena, const char *user, const sk_store_hash_t *h,
+                  sk_user_state_t *out)
+{
+    sk_state_field_t *f = sk_arena_calloc(arena, h->n_fields + 1, sizeof(*f));
+    const char *u = sk_arena_strdup(arena, user);
+    if (!f || !u)
+        return SK_ENOMEM;
+    for (size_t k = 0; k < h->n_fields; k++)
+        f[k] = (sk_state_field_t){h->fields[k].name, h->fields[k].name_len, h->fields[k].value,
+                                  h->fields[k].value_len};
+    return sk_state_parse(arena, u, f, h->n_fields, out, NULL);
 }
 
 int sk_load_user(sk_store_t *store, int32_t partition, const char *user, sk_arena_t *arena,

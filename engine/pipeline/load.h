@@ -20,6 +20,11 @@
 int sk_load_users(sk_store_t *store, size_t n, const int32_t *partitions, const char *const *users,
                   sk_arena_t *arena, sk_user_state_t *out);
 
+/* The state of `user` from its hash fields `h` as read (or cached), copied
+ * into arena. 0 or SK_ENOMEM. */
+int sk_load_state(sk_arena_t *arena, const char *user, const sk_store_hash_t *h,
+                  sk_user_state_t *out);
+
 /* The same for one user. */
 int sk_load_user(sk_store_t *store, int32_t partition, const char *user, sk_arena_t *arena,
                  sk_user_state_t *out);

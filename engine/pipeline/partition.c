@@ -27,12 +27,18 @@ static int read_offsets(sk_engine_t *e, int32_t p)
 
 /* Claims p; restores it first when Redis is behind the ledger (the
  * changelog's last step, or the last one we know applied). */
-static int take(sk_engine_t *e, int32_t p, bool seek)
+static int take(sk_engine_t *e, int32_t p, bool seek, const int64_t *known_tail)
 {
     sk_owned_t *o = &e->parts[p];
     int64_t ledger = 0, redis = 0, epoch = 0;
     int rc;
-    if ((rc = sk_ledger_tail(e, p, &ledger)) != 0) {
+    /* a claim (and a restore) starts from what Redis holds: the users'
+     * cached states and the staged entries in memory are dropped */
+    sk_state_cache_clear(e->cache, p);
+    sk_emit_reread(e, p);
+    if (known_tail)
+        ledger = *known_tail;
+    else if ((rc = sk_ledger_tail(e, p, &ledger)) != 0) {
         o->epoch = 0; /* claim again before first use */
         return rc;
     }
@@ -64,19 +70,31 @@ static int take(sk_engine_t *e, int32_t p, bool seek)
      * does not wait for Kafka, so a partition whose outputs Kafka does not
      * confirm never holds up the others */
     o->dirty = true;
+    o->due_known = false; /* its earliest timer is read again (timers.c) */
     return 0;
 }
 
 int sk_partition_take(sk_engine_t *e, int32_t p)
 {
-    return take(e, p, false);
+    return take(e, p, false, NULL);
+}
+
+void sk_partition_take_many(sk_engine_t *e, const int32_t *ps, size_t n, int *rcs)
+{
+    int64_t seqs[SK_MAX_PARTITIONS];
+    int rc = n ? sk_ledger_tail_many(e, ps, n, seqs) : 0;
+    for (size_t i = 0; i < n; i++) {
+        rcs[i] = rc ? rc : take(e, ps[i], false, &seqs[i]);
+        if (rc)
+            e->parts[ps[i]].epoch = 0; /* claim again before first use */
+    }
 }
 
 int sk_partition_ensure(sk_engine_t *e, int32_t p)
 {
     if (e->parts[p].epoch > 0 && !e->parts[p].lost)
         return 0;
-    return take(e, p, true);
+    return take(e, p, true, NULL);
 }
 
 int sk_partition_count(sk_engine_t *e, int32_t *n)

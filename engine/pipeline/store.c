@@ -12,8 +12,7 @@
 /*
  * The fence every script starts with (KEYS[1] the epoch, KEYS[2] the
  * offsets hash with the step sequence in its field "#seq"; ARGV[1] our
- * epoch, ARGV[2] of the check script / ARGV[8] of the apply script the
- * sequence the ledger has reached). Three answers tell why a partition is
+ * epoch, ARGV[2] the sequence the ledger has reached). Three answers tell why a partition is
  * not ours to write, by the error's first word:
  *   NOEPOCH  no epoch at all: Redis lost or flushed its data;
  *   LOST     an epoch below ours, or a sequence below the ledger's: Redis
@@ -33,37 +32,67 @@
     "  return redis.error_reply('LOST step sequence is ' .. seq .. ', the ledger is at ' .. "      \
     "ARGV[" floor_argv "]) end\n"
 
-/* Applies one input atomically; see sk_store_apply. */
+/*
+ * Applies a partition's inputs of a batch atomically, in order; see
+ * sk_store_apply_many. KEYS[1..4] epoch, offsets, outbox, timers, then per
+ * input its user's hash and its on-call index hashes. ARGV[1] our epoch,
+ * ARGV[2] the ledger's sequence (the fence), ARGV[3] how many inputs, then
+ * per input: the KEYS index of its user's hash, topic ('' for a timer),
+ * offset, user, '1' when it has a user, timer due time and expiry ('-1':
+ * none), step sequence ('' none), then counted lists: fields to delete,
+ * field/value pairs to set, on-call index field/value pairs ('' deletes),
+ * outbox entries. Returns one integer per input: 1 applied, 0 skipped (its
+ * offset was applied before). The applied offsets and the step sequence are
+ * written once, and the outbox entries appended with one RPUSH per 1,000.
+ */
 static const char APPLY_LUA[] = FENCE_LUA(
-    "8") "if ARGV[2] ~= '' then\n"
-         "  local done = redis.call('HGET', KEYS[2], ARGV[2])\n"
-         "  if done and tonumber(done) >= tonumber(ARGV[3]) then return 0 end\n"
-         "  redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])\n"
-         "end\n"
-         "if ARGV[9] ~= '' then redis.call('HSET', KEYS[2], '#seq', ARGV[9]) end\n"
-         "local i = 10\n"
-         "local ndel = tonumber(ARGV[i]); i = i + 1\n"
-         "if ndel > 0 then redis.call('HDEL', KEYS[5], unpack(ARGV, i, i + ndel - 1)) end\n"
-         "i = i + ndel\n"
-         "local nset = tonumber(ARGV[i]); i = i + 1\n"
-         "if nset > 0 then redis.call('HSET', KEYS[5], unpack(ARGV, i, i + 2 * nset - 1)) end\n"
-         "i = i + 2 * nset\n"
-         "local nidx = tonumber(ARGV[i]); i = i + 1\n"
-         "for j = 1, nidx do\n"
-         "  if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[5 + j], ARGV[i])\n"
-         "  else redis.call('HSET', KEYS[5 + j], ARGV[i], ARGV[i + 1]) end\n"
-         "  i = i + 2\n"
-         "end\n"
-         "if ARGV[5] == '1' then\n"
-         "  if redis.call('EXISTS', KEYS[5]) == 1 then\n"
-         "    if ARGV[7] == '-1' then redis.call('PERSIST', KEYS[5])\n"
-         "    else redis.call('PEXPIREAT', KEYS[5], ARGV[7]) end\n"
+    "2") "local res, out, offs, seq = {}, {}, {}, nil\n"
+         "local i = 4\n"
+         "for op = 1, tonumber(ARGV[3]) do\n"
+         "  local kb, topic, off = tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2]\n"
+         "  local user, has, wake, keep, sq = ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], "
+         "ARGV[i + 7]\n"
+         "  i = i + 8\n"
+         "  local ndel = tonumber(ARGV[i]); local d0 = i + 1; i = d0 + ndel\n"
+         "  local nset = tonumber(ARGV[i]); local s0 = i + 1; i = s0 + 2 * nset\n"
+         "  local nidx = tonumber(ARGV[i]); local x0 = i + 1; i = x0 + 2 * nidx\n"
+         "  local nout = tonumber(ARGV[i]); local o0 = i + 1; i = o0 + nout\n"
+         "  local skip = false\n"
+         "  if topic ~= '' then\n"
+         "    local done = offs[topic]\n"
+         "    if done == nil then done = tonumber(redis.call('HGET', KEYS[2], topic) or '-1') end\n"
+         "    if done >= tonumber(off) then skip = true else offs[topic] = tonumber(off) end\n"
          "  end\n"
-         "  if ARGV[6] == '-1' then redis.call('ZREM', KEYS[4], ARGV[4])\n"
-         "  else redis.call('ZADD', KEYS[4], ARGV[6], ARGV[4]) end\n"
+         "  if skip then res[op] = 0 else\n"
+         "    if sq ~= '' then seq = sq end\n"
+         "    local uk = KEYS[kb]\n"
+         "    if ndel > 0 then redis.call('HDEL', uk, unpack(ARGV, d0, d0 + ndel - 1)) end\n"
+         "    if nset > 0 then redis.call('HSET', uk, unpack(ARGV, s0, s0 + 2 * nset - 1)) end\n"
+         "    for j = 0, nidx - 1 do\n"
+         "      local f, v = ARGV[x0 + 2 * j], ARGV[x0 + 2 * j + 1]\n"
+         "      if v == '' then redis.call('HDEL', KEYS[kb + 1 + j], f)\n"
+         "      else redis.call('HSET', KEYS[kb + 1 + j], f, v) end\n"
+         "    end\n"
+         "    if has == '1' then\n"
+         "      if redis.call('EXISTS', uk) == 1 then\n"
+         "        if keep == '-1' then redis.call('PERSIST', uk)\n"
+         "        else redis.call('PEXPIREAT', uk, keep) end\n"
+         "      end\n"
+         "      if wake == '-1' then redis.call('ZREM', KEYS[4], user)\n"
+         "      else redis.call('ZADD', KEYS[4], wake, user) end\n"
+         "    end\n"
+         "    for j = o0, o0 + nout - 1 do out[#out + 1] = ARGV[j] end\n"
+         "    res[op] = 1\n"
+         "  end\n"
          "end\n"
-         "if i <= #ARGV then redis.call('RPUSH', KEYS[3], unpack(ARGV, i, #ARGV)) end\n"
-         "return 1\n";
+         "local set = {}\n"
+         "for t, o in pairs(offs) do set[#set + 1] = t; set[#set + 1] = tostring(o) end\n"
+         "if seq then set[#set + 1] = '#seq'; set[#set + 1] = seq end\n"
+         "if #set > 0 then redis.call('HSET', KEYS[2], unpack(set)) end\n"
+         "for s = 1, #out, 1000 do\n"
+         "  redis.call('RPUSH', KEYS[3], unpack(out, s, math.min(s + 999, #out)))\n"
+         "end\n"
+         "return res\n";
 
 /* Trims the outbox if the caller still owns the partition: KEYS[1] epoch,
  * KEYS[2] offsets, KEYS[3] outbox; ARGV[1] epoch, ARGV[2] the ledger's
@@ -368,65 +397,86 @@ static char *pack_entry(sk_arena_t *a, const sk_outbox_entry_t *e, size_t *len)
     return (char *)p;
 }
 
-/* Builds the EVALSHA command of one apply into arena memory. Returns 0 or
- * SK_ENOMEM. argv[1] is the apply script's sha. */
-static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_store_writes_t *op,
-                      const char ***argv_out, size_t **lens_out, size_t *argc_out)
+/* The number of arguments the inputs w[idx[0..n)] of one partition add to
+ * the apply script's call (keys, then the rest). */
+static void apply_count(const sk_store_writes_t *w, const size_t *idx, size_t n, size_t *keys,
+                        size_t *args)
 {
-    size_t n_del = op->n_del, n_set = op->n_set;
-    /* EVALSHA sha numkeys + 5 keys + one per index write, 7 fixed ARGV,
-     * the counted lists (9 fixed ARGV) */
-    size_t n_idx = op->n_oncall;
-    size_t argc = 3 + 5 + n_idx + 9 + 1 + n_del + 1 + 2 * n_set + 1 + 2 * n_idx + op->n_out;
-    size_t i = 0;
+    *keys = 4;
+    *args = 3;
+    for (size_t k = 0; k < n; k++) {
+        const sk_store_writes_t *op = &w[idx[k]];
+        *keys += 1 + op->n_oncall;
+        *args += 8 + 4 + op->n_del + 2 * op->n_set + 2 * op->n_oncall + op->n_out;
+    }
+}
+
+/* Builds the EVALSHA of one partition's inputs w[idx[0..n)] (in order) into
+ * arena memory; see APPLY_LUA for the layout. 0 or SK_ENOMEM. */
+static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_store_writes_t *w, const size_t *idx,
+                      size_t n, const char ***argv_out, size_t **lens_out, size_t *argc_out)
+{
+    const sk_store_writes_t *first = &w[idx[0]];
+    size_t n_keys, n_args;
+    apply_count(w, idx, n, &n_keys, &n_args);
+    size_t argc = 3 + n_keys + n_args, i, key_no = 5;
     const char **argv = sk_arena_calloc(a, argc, sizeof(*argv));
     size_t *lens = sk_arena_calloc(a, argc, sizeof(*lens));
     if (!argv || !lens)
         return SK_ENOMEM;
-    argv[i++] = "EVALSHA";
-    argv[i++] = s->apply_sha;
-    argv[i++] = fmt_i64(a, 5 + (int64_t)n_idx);
+    argv[0] = "EVALSHA";
+    argv[1] = s->apply_sha;
+    argv[2] = fmt_i64(a, (int64_t)n_keys);
     static const char *const what[] = {"epoch", "offsets", "outbox", "timers"};
     for (size_t k = 0; k < 4; k++) {
         char kb[128];
-        sk_store_key(s, kb, sizeof(kb), op->partition, what[k]);
-        argv[i++] = sk_arena_strdup(a, kb);
+        sk_store_key(s, kb, sizeof(kb), first->partition, what[k]);
+        argv[3 + k] = sk_arena_strdup(a, kb);
     }
-    argv[i++] = sk_arena_sprintf(a, "%s:{p%" PRId32 "}:u:%s", s->cfg.prefix, op->partition,
-                                 op->user ? op->user : "");
-    for (size_t k = 0; k < n_idx; k++)
-        argv[i++] = sk_store_oncall_key(s, a, op->partition, op->oncall[k].rotation);
-    argv[i++] = fmt_i64(a, op->epoch);
-    argv[i++] = op->topic ? op->topic : "";
-    argv[i++] = fmt_i64(a, op->offset);
-    argv[i++] = op->user ? op->user : "";
-    argv[i++] = op->user ? "1" : "0";
-    argv[i++] = op->next_wake_ms == SK_MS_NONE ? "-1" : fmt_i64(a, op->next_wake_ms);
-    argv[i++] = op->keep_until_ms == SK_MS_NONE ? "-1" : fmt_i64(a, op->keep_until_ms);
-    argv[i++] = fmt_i64(a, op->seq_floor);
-    argv[i++] = op->seq > 0 ? fmt_i64(a, op->seq) : "";
-    argv[i++] = fmt_i64(a, (int64_t)n_del);
-    for (size_t k = 0; k < n_del; k++)
-        argv[i++] = op->del[k];
-    argv[i++] = fmt_i64(a, (int64_t)n_set);
-    for (size_t k = 0; k < n_set; k++) {
-        argv[i] = op->set[k].name;
-        lens[i++] = op->set[k].name_len;
-        argv[i] = op->set[k].value;
-        lens[i++] = op->set[k].value_len;
+    i = 3 + n_keys;
+    argv[i++] = fmt_i64(a, first->epoch);
+    argv[i++] = fmt_i64(a, first->seq_floor);
+    argv[i++] = fmt_i64(a, (int64_t)n);
+    for (size_t k = 0; k < n; k++) {
+        const sk_store_writes_t *op = &w[idx[k]];
+        size_t kb = key_no;
+        argv[3 + key_no - 1] = sk_arena_sprintf(a, "%s:{p%" PRId32 "}:u:%s", s->cfg.prefix,
+                                                op->partition, op->user ? op->user : "");
+        key_no++;
+        for (size_t j = 0; j < op->n_oncall; j++, key_no++)
+            argv[3 + key_no - 1] = sk_store_oncall_key(s, a, op->partition, op->oncall[j].rotation);
+        argv[i++] = fmt_i64(a, (int64_t)kb);
+        argv[i++] = op->topic ? op->topic : "";
+        argv[i++] = fmt_i64(a, op->offset);
+        argv[i++] = op->user ? op->user : "";
+        argv[i++] = op->user ? "1" : "0";
+        argv[i++] = op->next_wake_ms == SK_MS_NONE ? "-1" : fmt_i64(a, op->next_wake_ms);
+        argv[i++] = op->keep_until_ms == SK_MS_NONE ? "-1" : fmt_i64(a, op->keep_until_ms);
+        argv[i++] = op->seq > 0 ? fmt_i64(a, op->seq) : "";
+        argv[i++] = fmt_i64(a, (int64_t)op->n_del);
+        for (size_t j = 0; j < op->n_del; j++)
+            argv[i++] = op->del[j];
+        argv[i++] = fmt_i64(a, (int64_t)op->n_set);
+        for (size_t j = 0; j < op->n_set; j++) {
+            argv[i] = op->set[j].name;
+            lens[i++] = op->set[j].name_len;
+            argv[i] = op->set[j].value;
+            lens[i++] = op->set[j].value_len;
+        }
+        argv[i++] = fmt_i64(a, (int64_t)op->n_oncall);
+        for (size_t j = 0; j < op->n_oncall; j++) {
+            argv[i++] = op->oncall[j].field;
+            argv[i] = op->oncall[j].value ? op->oncall[j].value : "";
+            lens[i] = strlen(argv[i]);
+            i++;
+        }
+        argv[i++] = fmt_i64(a, (int64_t)op->n_out);
+        for (size_t j = 0; j < op->n_out; j++) {
+            argv[i] = pack_entry(a, &op->out[j], &lens[i]);
+            i++;
+        }
     }
-    argv[i++] = fmt_i64(a, (int64_t)n_idx);
-    for (size_t k = 0; k < n_idx; k++) {
-        argv[i++] = op->oncall[k].field;
-        argv[i] = op->oncall[k].value ? op->oncall[k].value : "";
-        lens[i] = strlen(argv[i]);
-        i++;
-    }
-    for (size_t k = 0; k < op->n_out; k++) {
-        argv[i] = pack_entry(a, &op->out[k], &lens[i]);
-        i++;
-    }
-    assert(i == argc);
+    assert(i == argc && key_no == n_keys + 1);
     for (size_t k = 0; k < i; k++) {
         if (!argv[k])
             return SK_ENOMEM;
@@ -462,16 +512,23 @@ static int fence_result(sk_store_t *s, int32_t p, int64_t epoch, const char *wha
     return SK_EIO;
 }
 
-/* Interprets the reply of one apply: 0 (with *applied), SK_EFENCED,
- * SK_ENOTFOUND or SK_EIO. */
-static int apply_result(sk_store_t *s, const sk_store_writes_t *op, const redisReply *r,
-                        bool *applied)
+/* Interprets the reply of one partition's apply, for its inputs
+ * idx[0..n): applied[] and rcs[] (0, SK_EFENCED, SK_ENOTFOUND or SK_EIO for
+ * all of them when the script refused). */
+static void apply_result(sk_store_t *s, const sk_store_writes_t *w, const size_t *idx, size_t n,
+                         const redisReply *r, bool *applied, int *rcs)
 {
-    if (r->type == REDIS_REPLY_INTEGER) {
-        *applied = r->integer == 1;
-        return 0;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == n) {
+        for (size_t k = 0; k < n; k++) {
+            const redisReply *x = r->element[k];
+            rcs[idx[k]] = x->type == REDIS_REPLY_INTEGER ? 0 : SK_EIO;
+            applied[idx[k]] = x->type == REDIS_REPLY_INTEGER && x->integer == 1;
+        }
+        return;
     }
-    return fence_result(s, op->partition, op->epoch, "apply script", r);
+    int rc = fence_result(s, w[idx[0]].partition, w[idx[0]].epoch, "apply script", r);
+    for (size_t k = 0; k < n; k++)
+        rcs[idx[k]] = rc;
 }
 
 int sk_store_apply(sk_store_t *s, const sk_store_writes_t *w, bool *applied)
@@ -481,31 +538,69 @@ int sk_store_apply(sk_store_t *s, const sk_store_writes_t *w, bool *applied)
     return rc;
 }
 
+/* The inputs idx[0..n) grouped by partition (and epoch, floor), each group
+ * in input order: group g is order[start[g] .. start[g + 1]). Arena memory.
+ * 0 or SK_ENOMEM. */
+static int group_inputs(sk_arena_t *a, const sk_store_writes_t *w, const size_t *idx, size_t n,
+                        size_t **order, size_t **start, size_t *n_groups)
+{
+    size_t *grp = sk_arena_calloc(a, n + 1, sizeof(*grp)),
+           *first = sk_arena_calloc(a, n + 1, sizeof(*first));
+    size_t *count = sk_arena_calloc(a, n + 2, sizeof(*count)), g = 0;
+    *order = sk_arena_calloc(a, n + 1, sizeof(**order));
+    *start = sk_arena_calloc(a, n + 2, sizeof(**start));
+    if (!grp || !first || !count || !*order || !*start)
+        return SK_ENOMEM;
+    for (size_t k = 0; k < n; k++) {
+        const sk_store_writes_t *x = &w[idx[k]];
+        size_t j = 0;
+        while (j < g && !(w[first[j]].partition == x->partition && w[first[j]].epoch == x->epoch &&
+                          w[first[j]].seq_floor == x->seq_floor))
+            j++;
+        if (j == g)
+            first[g++] = idx[k];
+        grp[k] = j;
+        count[j]++;
+    }
+    for (size_t j = 0; j < g; j++)
+        (*start)[j + 1] = (*start)[j] + count[j];
+    memset(count, 0, (g + 1) * sizeof(*count));
+    for (size_t k = 0; k < n; k++)
+        (*order)[(*start)[grp[k]] + count[grp[k]]++] = idx[k];
+    *n_groups = g;
+    return 0;
+}
+
 /*
- * Sends the inputs w[i] with i in idx[0..n) pipelined and reads their
- * replies into applied[] and rcs[]; an input refused with NOSCRIPT (not
- * run) gets SK_EAGAIN and sets *noscript. Returns SK_EIO when the connection failed (it
- * is closed), SK_ENOMEM, else 0.
+ * Sends the inputs w[i] with i in idx[0..n), one script call per partition
+ * (pipelined: one round trip), and reads their replies into applied[] and
+ * rcs[]; inputs refused with NOSCRIPT (not run) get SK_EAGAIN and set
+ * *noscript. Returns SK_EIO when the connection failed (it is closed),
+ * SK_ENOMEM, else 0.
  */
 static int apply_round(sk_store_t *s, const sk_store_writes_t *w, const size_t *idx, size_t n,
                        bool *applied, int *rcs, bool *noscript)
 {
     sk_arena_t a;
-    size_t sent = 0;
+    size_t sent = 0, *order, *start, n_groups = 0;
     int rc = 0;
     sk_arena_init(&a, 16384);
-    for (; sent < n; sent++) {
+    if ((rc = group_inputs(&a, w, idx, n, &order, &start, &n_groups)) != 0)
+        goto out;
+    for (; sent < n_groups; sent++) {
         const char **argv;
         size_t *lens, argc;
-        if ((rc = apply_argv(s, &a, &w[idx[sent]], &argv, &lens, &argc)) != 0)
+        if ((rc = apply_argv(s, &a, w, order + start[sent], start[sent + 1] - start[sent], &argv,
+                             &lens, &argc)) != 0)
             break;
         if (redisAppendCommandArgv(s->rc, (int)argc, argv, lens) != REDIS_OK) {
             rc = SK_ENOMEM;
             break;
         }
     }
-    for (size_t got = 0; got < sent; got++) {
-        size_t i = idx[got];
+    for (size_t g = 0; g < sent; g++) {
+        const size_t *gi = order + start[g];
+        size_t gn = start[g + 1] - start[g];
         redisReply *r = NULL;
         if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
             sk_store_set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
@@ -515,10 +610,11 @@ static int apply_round(sk_store_t *s, const sk_store_writes_t *w, const size_t *
         }
         if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
             sk_store_set_err(s, "apply script: %s", r->str);
-            rcs[i] = SK_EAGAIN;
+            for (size_t k = 0; k < gn; k++)
+                rcs[gi[k]] = SK_EAGAIN;
             *noscript = true;
         } else {
-            rcs[i] = apply_result(s, &w[i], r, &applied[i]);
+            apply_result(s, w, gi, gn, r, applied, rcs);
         }
         freeReplyObject(r);
     }
@@ -773,6 +869,45 @@ int sk_store_due_users(sk_store_t *s, int32_t partition, sk_ms_t now, size_t max
     rc = 0;
 out:
     freeReplyObject(r);
+    return rc;
+}
+
+int sk_store_next_due_many(sk_store_t *s, size_t n, const int32_t *partitions, sk_ms_t *due)
+{
+    size_t sent = 0;
+    int rc = 0;
+    if (!s->rc) {
+        sk_store_set_err(s, "not connected to Redis");
+        return SK_EIO;
+    }
+    for (; sent < n; sent++) {
+        char k[128];
+        sk_store_key(s, k, sizeof(k), partitions[sent], "timers");
+        const char *argv[] = {"ZRANGE", k, "0", "0", "WITHSCORES"};
+        size_t lens[] = {6, strlen(k), 1, 1, 10};
+        if (redisAppendCommandArgv(s->rc, 5, argv, lens) != REDIS_OK) {
+            rc = SK_ENOMEM;
+            break;
+        }
+    }
+    for (size_t i = 0; i < sent; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
+            sk_store_set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+            sk_store_disconnect(s);
+            return SK_EIO;
+        }
+        due[i] = SK_MS_NONE;
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+            r->element[1]->type == REDIS_REPLY_STRING)
+            due[i] = (sk_ms_t)strtod(r->element[1]->str, NULL);
+        else if (r->type != REDIS_REPLY_ARRAY && rc == 0) {
+            sk_store_set_err(s, "ZRANGE of the timers of partition %" PRId32 ": %s", partitions[i],
+                             r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+            rc = SK_EIO;
+        }
+        freeReplyObject(r);
+    }
     return rc;
 }
 

@@ -216,8 +216,9 @@ int sk_store_applied_offset(sk_store_t *store, int32_t partition, const char *to
 int sk_store_apply(sk_store_t *store, const sk_store_writes_t *w, bool *applied);
 
 /*
- * sk_store_apply_many — the same for n inputs, pipelined (one round trip),
- * in order. applied[i] and rcs[i] (0, SK_EFENCED, SK_ENOTFOUND or SK_EIO)
+ * sk_store_apply_many — the same for n inputs, in order: one script call
+ * per partition taking all of its inputs (one atomic step each, pipelined:
+ * one round trip for the batch). applied[i] and rcs[i] (0, SK_EFENCED, SK_ENOTFOUND or SK_EIO)
  * tell each one's fate. When Redis lost its script cache, the scripts are
  * loaded again and the refused inputs sent once more, in order; refused
  * again, they stay SK_EIO. Returns SK_EIO when the connection failed or the
@@ -275,6 +276,13 @@ int sk_store_outbox_read_from(sk_store_t *store, int32_t partition, size_t start
  * its state is not lost (the fence of sk_store_apply, same codes). */
 int sk_store_outbox_trim(sk_store_t *store, int32_t partition, int64_t epoch, int64_t seq_floor,
                          size_t n);
+
+/*
+ * sk_store_next_due_many — the earliest due time of each of n partitions'
+ * timer sets (ZRANGE 0 0 WITHSCORES, pipelined: one round trip): due[i]
+ * for partitions[i], SK_MS_NONE when the set is empty. 0 or SK_EIO.
+ */
+int sk_store_next_due_many(sk_store_t *store, size_t n, const int32_t *partitions, sk_ms_t *due);
 
 /* Users whose timer is due at `now`, at most max, into arena memory. */
 int sk_store_due_users(sk_store_t *store, int32_t partition, sk_ms_t now, size_t max,

@@ -3,10 +3,18 @@
  * to start, a source to expire) has one entry in its partition's sorted set,
  * scored by due time. Only the owner of a partition fires its timers, so a
  * timer fires once; a timer missed while the engine was down fires at the
- * first scan after start (catch-up). Each scan first checks that Redis
- * still holds every owned partition's state (ledger.c); a partition whose
- * state was lost is restored from the changelog, its timers with it, and
- * those already due fire in the same scan.
+ * first scan after start (catch-up).
+ *
+ * The engine knows each owned partition's earliest due time (read with one
+ * pipelined ZRANGE for all partitions whose time is unknown, and moved up
+ * by every step that sets an earlier timer: sk_timers_note), sleeps no
+ * longer than until the earliest one and fires a partition's timers as
+ * soon as it is due (sk_timers_fire_due), to the millisecond rather than at
+ * a fixed scan. The scan every --timer-interval-ms remains for what is not
+ * a timer: it first checks that Redis still holds every owned partition's
+ * state (ledger.c); a partition whose state was lost is restored from the
+ * changelog, its timers with it, and those already due fire in the same
+ * scan.
  */
 #include <inttypes.h>
 
@@ -14,6 +22,90 @@
 #include "base/log.h"
 
 #define DUE_BATCH 256
+
+/* Fires up to DUE_BATCH due timers of partition p; when fewer were due, its
+ * earliest due time is read again next. 0, SK_EIO, or another error of the
+ * store or apply (SK_EFENCED/SK_EAGAIN end the partition's turn, not an
+ * error). */
+static int fire_partition(sk_engine_t *e, int32_t p, sk_ms_t now, sk_arena_t *a)
+{
+    const char **users = NULL;
+    size_t n = 0;
+    int rc;
+    sk_arena_reset(a);
+    if ((rc = sk_store_due_users(e->store, p, now, DUE_BATCH, a, &users, &n)) != 0)
+        return rc;
+    for (size_t i = 0; i < n && e->parts[p].owned; i++) {
+        rc = sk_apply_timer(e, p, users[i], now);
+        if (rc == SK_EFENCED || rc == SK_EAGAIN)
+            return 0; /* left to its new owner, or lost: restored at the next scan */
+        if (rc)
+            return rc;
+    }
+    if (n < DUE_BATCH)
+        e->parts[p].due_known = false; /* all fired: the next one is read again */
+    return 0;
+}
+
+/* Reads the earliest due time of every owned, usable partition whose time
+ * is not known (one round trip). 0 or SK_EIO. */
+static int refresh_due(sk_engine_t *e)
+{
+    int32_t parts[SK_MAX_PARTITIONS];
+    sk_ms_t due[SK_MAX_PARTITIONS];
+    size_t n = 0;
+    for (int32_t p = 0; p < SK_MAX_PARTITIONS; p++) {
+        const sk_owned_t *o = &e->parts[p];
+        if (o->owned && !o->due_known && o->epoch > 0 && !o->lost)
+            parts[n++] = p;
+    }
+    if (n == 0)
+        return 0;
+    int rc = sk_store_next_due_many(e->store, n, parts, due);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        e->parts[parts[i]].next_due = due[i];
+        e->parts[parts[i]].due_known = true;
+    }
+    return 0;
+}
+
+sk_ms_t sk_timers_next_due(const sk_engine_t *e)
+{
+    sk_ms_t first = SK_MS_NONE;
+    for (int32_t p = 0; p < SK_MAX_PARTITIONS; p++) {
+        const sk_owned_t *o = &e->parts[p];
+        if (!o->owned || o->epoch <= 0 || o->lost)
+            continue;
+        if (!o->due_known)
+            return 0;
+        if (o->next_due < first)
+            first = o->next_due;
+    }
+    return first;
+}
+
+int sk_timers_fire_due(sk_engine_t *e, sk_ms_t now)
+{
+    sk_arena_t a;
+    int rc;
+    if ((rc = refresh_due(e)) != 0)
+        return rc;
+    if (sk_timers_next_due(e) > now)
+        return 0; /* nothing is due: no round trip */
+    sk_arena_init(&a, 16 * 1024);
+    for (int32_t p = 0; p < SK_MAX_PARTITIONS && rc == 0; p++) {
+        const sk_owned_t *o = &e->parts[p];
+        if (!(o->owned && o->epoch > 0 && !o->lost && o->due_known && o->next_due <= now))
+            continue;
+        rc = fire_partition(e, p, now, &a);
+        if (rc && sk_store_connected(e->store)) /* not a busy loop: tried again at scan pace */
+            e->parts[p].next_due = now + e->cfg.timer_interval_ms;
+    }
+    sk_arena_fini(&a);
+    return rc;
+}
 
 int sk_timers_fire(sk_engine_t *e, sk_ms_t now)
 {
@@ -36,20 +128,10 @@ int sk_timers_fire(sk_engine_t *e, sk_ms_t now)
             first_rc = first_rc ? first_rc : erc;
             continue;
         }
-        const char **users = NULL;
-        size_t n = 0;
-        sk_arena_reset(&a);
-        if ((rc = sk_store_due_users(e->store, p, now, DUE_BATCH, &a, &users, &n)) != 0)
+        if ((rc = fire_partition(e, p, now, &a)) != 0)
             goto out;
-        for (size_t i = 0; i < n && e->parts[p].owned; i++) {
-            rc = sk_apply_timer(e, p, users[i], now);
-            if (rc == SK_EFENCED || rc == SK_EAGAIN)
-                break; /* left to its new owner, or lost: restored at the next scan */
-            if (rc)
-                goto out;
-        }
-        rc = 0;
     }
+    rc = refresh_due(e);
 out:
     sk_arena_fini(&a);
     return rc ? rc : first_rc;

@@ -6,6 +6,7 @@
  * keeps a script) and a Redis restart.
  */
 #include <arpa/inet.h>
+#include <hiredis.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -92,6 +93,141 @@ TEST(apply_writes_state_timer_offset_and_outbox_atomically)
     if (st.n_sources == 1) {
         CHECK_STR(st.sources[0].ent_key, "x");
         CHECK_INT(st.sources[0].expires_ms, 100);
+    }
+    sk_arena_fini(&a);
+    sk_store_destroy(s);
+}
+
+/* EVALSHA calls the server has run (INFO commandstats), or -1. */
+static long long evalsha_calls(void)
+{
+    struct timeval tv = {1, 0};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", redis.port, tv);
+    long long v = -1;
+    redisReply *r = c && !c->err ? redisCommand(c, "INFO commandstats") : NULL;
+    const char *p =
+        r && r->type == REDIS_REPLY_STRING ? strstr(r->str, "cmdstat_evalsha:calls=") : NULL;
+    if (p)
+        v = strtoll(p + strlen("cmdstat_evalsha:calls="), NULL, 10);
+    if (r)
+        freeReplyObject(r);
+    if (c)
+        redisFree(c);
+    return v;
+}
+
+/* A batch of two partitions' inputs: one script call per partition, in
+ * order, a replayed offset in the middle skipped, the offsets and outputs
+ * written once and in order, and the other partition's fence apart. */
+TEST(a_batch_is_one_script_call_per_partition_in_order)
+{
+    sk_store_t *s = connect_store();
+    int64_t e5 = 0, e6 = 0;
+    if (!s)
+        return;
+    CHECK_INT(sk_store_claim(s, 11, &e5), 0);
+    CHECK_INT(sk_store_claim(s, 12, &e6), 0);
+    sk_store_field_t f1 = {"a", 1, "1", 1}, f2 = {"b", 1, "2", 1}, f3 = {"a", 1, "3", 1};
+    const char *del_b[] = {"b"};
+    sk_outbox_entry_t o1 = {SK_OUT_COMMANDS, "bo", 2, "one", 3},
+                      o2 = {SK_OUT_AUDIT, "bo", 2, "two", 3},
+                      o3 = {SK_OUT_COMMANDS, "bo", 2, "three", 5},
+                      o4 = {SK_OUT_COMMANDS, "cy", 2, "other", 5};
+    sk_ms_t keep = sk_now_ms() + 60000;
+    sk_store_writes_t w[5] = {{.partition = 11,
+                               .epoch = e5,
+                               .topic = "in",
+                               .offset = 20,
+                               .user = "bo",
+                               .n_set = 1,
+                               .set = &f1,
+                               .next_wake_ms = 500,
+                               .keep_until_ms = keep,
+                               .n_out = 1,
+                               .out = &o1,
+                               .seq = 1},
+                              {.partition = 12,
+                               .epoch = e6 - 1 /* not ours: fenced out, partition 5 unaffected */,
+                               .topic = "in",
+                               .offset = 7,
+                               .user = "cy",
+                               .n_set = 1,
+                               .set = &f1,
+                               .next_wake_ms = SK_MS_NONE,
+                               .keep_until_ms = SK_MS_NONE,
+                               .n_out = 1,
+                               .out = &o4},
+                              {.partition = 11,
+                               .epoch = e5,
+                               .topic = "in",
+                               .offset = 21,
+                               .user = "bo",
+                               .n_set = 1,
+                               .set = &f2,
+                               .next_wake_ms = 400,
+                               .keep_until_ms = keep,
+                               .n_out = 1,
+                               .out = &o2,
+                               .seq = 2},
+                              {.partition = 11,
+                               .epoch = e5,
+                               .topic = "in",
+                               .offset = 21 /* again */,
+                               .user = "bo",
+                               .n_set = 1,
+                               .set = &f3,
+                               .next_wake_ms = 1,
+                               .keep_until_ms = keep,
+                               .n_out = 1,
+                               .out = &o3,
+                               .seq = 3},
+                              {.partition = 11,
+                               .epoch = e5,
+                               .topic = "in",
+                               .offset = 22,
+                               .user = "bo",
+                               .n_del = 1,
+                               .del = del_b,
+                               .n_set = 1,
+                               .set = &f3,
+                               .next_wake_ms = 300,
+                               .keep_until_ms = keep,
+                               .n_out = 1,
+                               .out = &o3,
+                               .seq = 4}};
+    bool applied[5];
+    int rcs[5];
+    long long evalsha0 = evalsha_calls();
+    CHECK_INT(sk_store_apply_many(s, w, 5, applied, rcs), 0);
+    CHECK_INT(evalsha_calls() - evalsha0, 2); /* one call per partition */
+    CHECK_INT(rcs[0], 0);
+    CHECK_INT(rcs[1], SK_EFENCED);
+    CHECK_INT(rcs[2], 0);
+    CHECK_INT(rcs[3], 0);
+    CHECK_INT(rcs[4], 0);
+    CHECK(applied[0] && !applied[1] && applied[2] && !applied[3] && applied[4]);
+    /* the state: a=3 (last), b deleted by the last step; the timer its last */
+    CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p11}:u:bo"), 1);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p11}:u:bo b"), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p11}:u:bo a"), 1);
+    CHECK_INT(sk_fx_redis_int(&redis, "HGET sk:{p11}:u:bo a"), 3);
+    CHECK_INT(sk_fx_redis_int(&redis, "ZSCORE sk:{p11}:timers bo"), 300);
+    CHECK(sk_fx_redis_int(&redis, "PTTL sk:{p11}:u:bo") > 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HGET sk:{p11}:offsets in"), 22);
+    CHECK_INT(sk_fx_redis_int(&redis, "HGET sk:{p11}:offsets #seq"), 4);
+    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p12}:u:cy"), 0);
+    /* the outbox holds the applied steps' entries, in order */
+    sk_arena_t a;
+    sk_outbox_entry_t *out = NULL;
+    size_t n = 0;
+    sk_arena_init(&a, 4096);
+    CHECK_INT(sk_store_outbox_read(s, 11, 10, &a, &out, &n), 0);
+    CHECK_INT(n, 3);
+    if (n == 3) {
+        CHECK(out[0].value_len == 3 && memcmp(out[0].value, "one", 3) == 0);
+        CHECK(out[1].value_len == 3 && memcmp(out[1].value, "two", 3) == 0);
+        CHECK(out[2].value_len == 5 && memcmp(out[2].value, "three", 5) == 0);
+        CHECK_INT(out[1].topic, SK_OUT_AUDIT);
     }
     sk_arena_fini(&a);
     sk_store_destroy(s);
@@ -445,12 +581,13 @@ TEST(a_script_cache_that_keeps_failing_is_retried_once_then_an_io_error)
         CHECK_INT(rcs[1], SK_EIO);
         CHECK(!applied[0] && !applied[1]);
         CHECK_CONTAINS(sk_store_last_error(s), "NOSCRIPT");
-        /* both ops sent, the scripts reloaded once, both ops sent once more */
-        CHECK_INT(f.evalsha, 4);
+        /* both ops of the partition in one script call, the scripts
+         * reloaded once, the call sent once more */
+        CHECK_INT(f.evalsha, 2);
         CHECK_INT(f.script_loads, 8); /* four scripts, loaded at connect and once again */
         /* the outbox trim is bounded the same way */
         CHECK_INT(sk_store_outbox_trim(s, 1, 1, 0, 1), SK_EIO);
-        CHECK_INT(f.evalsha, 6);
+        CHECK_INT(f.evalsha, 4);
     }
     sk_store_destroy(s); /* closes the connection: the fake server ends */
     pthread_join(f.thread, NULL);
@@ -491,4 +628,5 @@ SK_TEST_MAIN(SK_TEST_CASE(a_setup),
              SK_TEST_CASE(redis_behind_the_ledger_is_lost_not_fenced),
              SK_TEST_CASE(restore_rebuilds_a_partition_but_keeps_its_outbox),
              SK_TEST_CASE(a_script_cache_that_keeps_failing_is_retried_once_then_an_io_error),
+             SK_TEST_CASE(a_batch_is_one_script_call_per_partition_in_order),
              SK_TEST_CASE(redis_restart_is_an_io_error_then_reconnects), SK_TEST_CASE(z_teardown))
