@@ -616,6 +616,119 @@ def test_rate_limits(env):
           rc == 1 and "2 requests (1 retried)" in log, log[-400:])
 
 
+def scrape(port):
+    """(/readyz status and body, {(name, sorted labels): value}) of a connector's
+    diag endpoint; the exposition parsed by prometheus_client (python3-prometheus-client,
+    not ours). (None, {}) while it does not answer."""
+    import urllib.error
+    import urllib.request
+    from prometheus_client.parser import text_string_to_metric_families
+    base = "http://127.0.0.1:%d" % port
+    try:
+        try:
+            with urllib.request.urlopen(base + "/readyz", timeout=2) as r:
+                ready = (r.status, r.read().decode())
+        except urllib.error.HTTPError as e:
+            ready = (e.code, e.read().decode())
+        with urllib.request.urlopen(base + "/metrics", timeout=2) as r:
+            text = r.read().decode()
+    except (OSError, urllib.error.URLError):
+        return None, {}
+    values = {}
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            values[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return ready, values
+
+
+def test_diag(env):
+    """A polling connector with --diag-addr: /metrics scraped while it runs (parsed by
+    prometheus_client), values change as polls succeed and fail; /readyz follows the
+    last poll and Kafka; /healthz answers."""
+    import urllib.request
+    t0 = now_ms() // 1000 * 1000
+    sid = "diag-sched"
+    key = {"SHIFTKEY_OPSGENIE_API_KEY": "k"}
+    env.write("og_%s.periods.json" % sid, og_truth([("r", [("quinn", t0 - HOUR, t0 + HOUR)])]))
+    env.write("faults", "429 retry-after 1\n")
+    port = free_port()
+    log = os.path.join(env.tmp, "diag.log")
+    args = [os.path.join(BIN, "shiftkey-opsgenie"), "--rotation", "diag", "--state",
+            os.path.join(env.tmp, "diag.state"), "--base-url", env.base, "--schedule-ids", sid,
+            "--bootstrap-file", env.boot, "--interval", "1s", "--http-attempts", "2",
+            "--http-backoff", "100ms", "--diag-addr", "127.0.0.1:%d" % port]
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(log, "w"),
+                         env=dict(os.environ, **key))
+
+    def v(name, **labels):
+        return vals.get((name, tuple(sorted(labels.items()))), 0)
+    try:
+        got = wait_until(lambda: (scrape(port)[0] or (0,))[0] == 200, 20, 0.2)
+        ready, vals = scrape(port)
+        check("diag: /readyz 200 once a poll succeeded and Kafka answered", got, (ready, log))
+        with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % port, timeout=2) as r:
+            check("diag: /healthz 200", r.status == 200)
+        check("diag: /metrics parses with prometheus_client; info names source and rotation",
+              v("shiftkey_connector_info", source="opsgenie", rotation="diag") == 1, vals)
+        check("diag: the 429 counted as a vendor API error by status, and its wait as a "
+              "rate-limit wait (>= 1 s)",
+              v("shiftkey_connector_vendor_api_errors_total", status="429") == 1
+              and v("shiftkey_connector_rate_limit_waits_total") == 1
+              and v("shiftkey_connector_rate_limit_wait_seconds_total") >= 1.0, vals)
+        check("diag: the poll counted ok, its STARTED published, last success set, Kafka up",
+              v("shiftkey_connector_polls_total", outcome="ok") >= 1
+              and v("shiftkey_connector_records_published_total", type="STARTED") == 1
+              and abs(v("shiftkey_connector_last_success_timestamp_seconds") - time.time()) < 60
+              and v("shiftkey_connector_kafka_up") == 1, vals)
+        last = v("shiftkey_connector_last_success_timestamp_seconds")
+        # the platform fails every request now: the poll fails, /readyz says so
+        env.write("faults", "500\n" * 40)
+        got = wait_until(lambda: (scrape(port)[0] or (0,))[0] == 503, 20, 0.2)
+        ready, vals = scrape(port)
+        check("diag: platform down → /readyz 503 naming the last poll, polls{platform_failed} "
+              "and vendor errors{500} counted",
+              got and "last poll" in ready[1]
+              and v("shiftkey_connector_polls_total", outcome="platform_failed") >= 1
+              and v("shiftkey_connector_vendor_api_errors_total", status="500") >= 2
+              and v("shiftkey_connector_last_poll_ok") == 0, (ready, vals))
+        env.write("faults", "")
+        got = wait_until(lambda: (scrape(port)[0] or (0,))[0] == 200 and scrape(port)[1].get(
+            ("shiftkey_connector_last_success_timestamp_seconds", ()), 0) > last, 20, 0.2)
+        ready, vals = scrape(port)
+        check("diag: the platform back → ready again, last success later than before",
+              got, (ready, vals))
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            rc = p.wait(15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            rc = -9
+    text = open(log).read()
+    check("diag: the connector stops on SIGTERM with exit 0, sanitizers quiet",
+          rc == 0 and "Sanitizer" not in text and "runtime error" not in text, text[-1500:])
+    # a connector whose polls succeed (nothing to send) but whose Kafka does not
+    # answer: not ready, and /readyz says it is Kafka
+    port2 = free_port()
+    dead = free_port()
+    env.write("og_diag-empty.periods.json", og_truth([]))
+    p = subprocess.Popen([os.path.join(BIN, "shiftkey-opsgenie"), "--rotation", "diag2", "--state",
+                          os.path.join(env.tmp, "diag2.state"), "--base-url", env.base,
+                          "--schedule-ids", "diag-empty", "--kafka", "127.0.0.1:%d" % dead,
+                          "--interval", "1s", "--diag-addr", "127.0.0.1:%d" % port2],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0", **key))
+    try:
+        got = wait_until(lambda: "Kafka" in ((scrape(port2)[0] or (0, ""))[1]), 20, 0.2)
+        ready, vals = scrape(port2)
+        check("diag: polls ok but Kafka unreachable → /readyz 503 naming Kafka, kafka_up 0",
+              got and ready and ready[0] == 503 and v("shiftkey_connector_kafka_up") == 0
+              and v("shiftkey_connector_polls_total", outcome="ok") >= 1, (ready, vals))
+    finally:
+        p.kill()
+        p.wait(5)
+
+
 def shift_dates(obj, delta):
     if isinstance(obj, dict):
         return {k: (iso_ms(parse_iso(v) + delta) if k in ("startDate", "endDate") else shift_dates(v, delta))
@@ -776,7 +889,7 @@ def main():
                      open(env.engine_log).read()[-800:] if os.path.exists(env.engine_log) else ""):
             return 1
         for test in (test_pagerduty, test_opsgenie, test_ical, test_end_to_end, test_opsgenie_window,
-                     test_rate_limits, test_jsm, test_pagerduty_null_and_check):
+                     test_rate_limits, test_jsm, test_pagerduty_null_and_check, test_diag):
             try:
                 test(env)
             except Exception as e:  # a crash of one part is one failure, the others still run

@@ -655,10 +655,13 @@ def scenario(tmp, engine_log):
                     and r["request_id"] == rid6)
     check("⚡ Escalate to emergency → ESCALATED (emergency) by the assignee",
           esc and esc[0]["emergency"] and esc[0]["actor"] == MGR, esc)
-    check("... the break-glass policy grants it and the security channel hears of it once",
+    check("... the break-glass policy grants it and the security channel hears of it once, "
+          "with the request's justification",
           wait_until(lambda: len(sec_posts()) > n_sec, time.time() + 20, 0.05)
           and not time.sleep(1.5) and len(sec_posts()) == n_sec + 1
-          and rid6 in sec_posts()[-1]["args"]["text"], sec_posts()[n_sec:])
+          and rid6 in sec_posts()[-1]["args"]["text"]
+          and ((esc[0]["justification"] if esc else "") or "listed") in sec_posts()[-1]["args"]["text"],
+          sec_posts()[n_sec:])
 
     # ---- revocation confirmed in Slack, deprovisioned in Slack ----
     p = subprocess.run([SK, "revoke", DEV, "pgdb/dba", "--as", MGR, "--id", "rev-slack-1",
@@ -701,6 +704,18 @@ def scenario(tmp, engine_log):
     check("--email-lookup: the clicker is found by the e-mail Slack reports (users.info) and "
           "approves", ok and fake.select("users.info"), (ok, answer_text(fake, url, 2)))
 
+    from prometheus_client.parser import text_string_to_metric_families
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % app.port, timeout=5) as r:
+        fams = {s.name + repr(sorted(s.labels.items())): s.value
+                for f in text_string_to_metric_families(r.read().decode()) for s in f.samples}
+    with urllib.request.urlopen("http://127.0.0.1:%d/readyz" % app.port, timeout=5) as r:
+        ready = r.status
+    key = lambda n, o: n + repr([("outcome", o)])
+    check("/metrics (parsed by prometheus_client) counts the requests since the restart and "
+          "the actions sent; /readyz 200",
+          fams.get(key("shiftkey_slack_requests_total", "accepted"), 0) >= 2
+          and fams.get(key("shiftkey_slack_actions_total", "sent"), 0) >= 2 and ready == 200,
+          fams)
     seen, bad = check_signatures(bootstrap, front_pub)
     check("every record shiftkey-slack produced (requests and results) is signed by the front "
           "'slack' over topic, key and value (verified with python3-nacl)", seen >= 10 and not bad,
