@@ -32,6 +32,15 @@
 #define MAX_INFLIGHT        5000 /* entries of one partition produced, not yet trimmed */
 #define DELIVERY_TIMEOUT_MS 30000
 
+/* A refused record that takes access away, copied until it is held (stuck.c). */
+typedef struct held_copy {
+    struct held_copy *next;
+    int topic;
+    size_t key_len, value_len;
+    char why[160];
+    unsigned char data[]; /* key, value */
+} held_copy_t;
+
 struct sk_chunk {
     sk_chunk_t *next;
     int32_t partition;            /* whose outbox */
@@ -41,6 +50,8 @@ struct sk_chunk {
     bool orphan;                  /* no longer in a queue: free at the last report */
     bool noticed;                 /* its notices are produced: the reports to come are theirs */
     sk_poison_refusal_t *refused; /* records refused for good, awaiting their notice */
+    held_copy_t *held;            /* refused commands that take access away, to hold */
+    uint64_t held_id;             /* a held record's retry (stuck.c), no outbox entries */
 };
 
 /* Staged entries in outbox order, packed: topic (1 byte), key length and
@@ -153,15 +164,37 @@ static void chunk_free(sk_chunk_t *c)
         next = r->next;
         free(r);
     }
+    for (held_copy_t *h = c->held, *next; h; h = next) {
+        next = h->next;
+        free(h);
+    }
     free(c);
 }
 
 /* Remembers that Kafka refused a record of chunk c for good: its notice is
- * produced before the chunk is trimmed (retire). Out of memory, the chunk
- * is produced again instead. */
-static void refused(sk_chunk_t *c, rd_kafka_resp_err_t err, const char *topic, const void *key,
-                    size_t key_len, const void *value, size_t value_len)
+ * produced before the chunk is trimmed (retire); a command that takes access
+ * away (sk_held_wanted) is held instead, never dropped. Out of memory, the
+ * chunk is produced again instead. */
+static void refused(sk_engine_t *e, sk_chunk_t *c, rd_kafka_resp_err_t err, const char *topic,
+                    const void *key, size_t key_len, const void *value, size_t value_len)
 {
+    int ti = strcmp(topic, e->cfg.commands_topic) == 0 ? SK_OUT_COMMANDS : -1;
+    if (ti == SK_OUT_COMMANDS && sk_held_wanted(e, ti, value, value_len)) {
+        held_copy_t *h = malloc(sizeof(*h) + key_len + value_len);
+        if (!h) {
+            c->failed = true;
+            return;
+        }
+        h->topic = ti;
+        h->key_len = key_len;
+        h->value_len = value_len;
+        snprintf(h->why, sizeof(h->why), "%s: %s", topic, rd_kafka_err2str(err));
+        memcpy(h->data, key, key_len);
+        memcpy(h->data + key_len, value, value_len);
+        h->next = c->held;
+        c->held = h;
+        return;
+    }
     sk_poison_refusal_t *r = sk_poison_refusal_new(topic, c->partition, key, key_len, value,
                                                    value_len, rd_kafka_err2str(err));
     if (!r) {
@@ -177,8 +210,13 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     sk_chunk_t *c = m->_private;
     bool purged =
         m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
+    sk_engine_t *e = opaque;
     (void)rk;
-    (void)opaque;
+    if (c && c->held_id) { /* a held record produced again (stuck.c) */
+        sk_held_report(e, c->held_id, purged ? RD_KAFKA_RESP_ERR__PURGE_QUEUE : m->err);
+        chunk_free(c);
+        return;
+    }
     if (!c) { /* produced outside the outbox, at most once: an engine audit
                  * record (engine_audit.c) or a fail-closed REVOKE (ledger.c) */
         if (m->err && !purged)
@@ -187,7 +225,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         return;
     }
     if (m->err && sk_poison_permanent(m->err) && !c->noticed) {
-        refused(c, m->err, rd_kafka_topic_name(m->rkt), m->key, m->key_len, m->payload, m->len);
+        refused(e, c, m->err, rd_kafka_topic_name(m->rkt), m->key, m->key_len, m->payload,
+                m->len);
     } else if (m->err && sk_poison_permanent(m->err)) {
         SK_ERROR("partition %" PRId32 ": the notice for a refused output was refused too "
                  "(%s); dropped, see the ERROR before",
@@ -281,6 +320,39 @@ void sk_emit_close(sk_engine_t *e)
     e->producer = NULL;
 }
 
+/* The refuse-takeaway failpoint (failpoint.h): true when this record is a
+ * command that takes access away and the failpoint still refuses one. */
+static bool refuse_by_failpoint(sk_engine_t *e, int topic, const void *value, size_t len)
+{
+    if (e->failpoints.refuse_takeaway <= 0 || !sk_held_wanted(e, topic, value, len))
+        return false;
+    e->failpoints.refuse_takeaway--;
+    return true;
+}
+
+int sk_emit_produce_held(sk_engine_t *e, int topic, int32_t p, const void *key, size_t key_len,
+                         const void *value, size_t value_len, uint64_t id)
+{
+    if (topic < 0 || topic >= SK_OUT_TOPIC_COUNT || !e->producer)
+        return RD_KAFKA_RESP_ERR__INVALID_ARG;
+    if (refuse_by_failpoint(e, topic, value, value_len))
+        return RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE;
+    sk_chunk_t *c = calloc(1, sizeof(*c));
+    if (!c)
+        return RD_KAFKA_RESP_ERR__FAIL;
+    c->partition = p;
+    c->held_id = id;
+    c->remaining = 1;
+    c->orphan = true;
+    if (rd_kafka_produce(e->out_topics[topic],
+                         topic == SK_OUT_CHANGELOG ? p : RD_KAFKA_PARTITION_UA,
+                         RD_KAFKA_MSG_F_COPY, (void *)value, value_len, key, key_len, c) != 0) {
+        free(c);
+        return rd_kafka_last_error();
+    }
+    return 0;
+}
+
 /* Produces one entry of partition p's outbox as a record of chunk c:
  * changelog records go to the changelog partition of the same number (the
  * ledger of p), the others by key. 0 when queued; 1 when Kafka refused it
@@ -290,12 +362,18 @@ static int produce_one(sk_engine_t *e, int32_t p, const sk_outbox_entry_t *o, sk
 {
     int32_t part = o->topic == SK_OUT_CHANGELOG ? p : RD_KAFKA_PARTITION_UA;
     for (;;) {
+        if (refuse_by_failpoint(e, o->topic, o->value, o->value_len)) {
+            refused(e, c, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE,
+                    rd_kafka_topic_name(e->out_topics[o->topic]), o->key, o->key_len, o->value,
+                    o->value_len);
+            return 1;
+        }
         if (rd_kafka_produce(e->out_topics[o->topic], part, RD_KAFKA_MSG_F_COPY, (void *)o->value,
                              o->value_len, o->key, o->key_len, c) == 0)
             return 0;
         rd_kafka_resp_err_t err = rd_kafka_last_error();
         if (sk_poison_permanent(err)) {
-            refused(c, err, rd_kafka_topic_name(e->out_topics[o->topic]), o->key, o->key_len,
+            refused(e, c, err, rd_kafka_topic_name(e->out_topics[o->topic]), o->key, o->key_len,
                     o->value, o->value_len);
             return 1;
         }
@@ -387,6 +465,17 @@ static int retire(sk_engine_t *e, int32_t p)
             sk_emit_forget(e, p);
             o->dirty = true;
             return 0;
+        }
+        /* refused commands that take access away are held (in Redis, fenced)
+         * before the chunk that staged them is trimmed */
+        while (c->held) {
+            held_copy_t *h = c->held;
+            int hrc = sk_held_keep(e, p, h->topic, h->data, h->key_len, h->data + h->key_len,
+                                   h->value_len, h->why, true);
+            if (hrc)
+                return hrc; /* kept in the chunk: tried again at the next pump */
+            c->held = h->next;
+            free(h);
         }
         if (c->refused) {
             (void)produce_notices(e, p, c);
@@ -502,6 +591,9 @@ int sk_emit_pump(sk_engine_t *e)
             commit_offset(e, p);
     }
     sk_arena_fini(&a);
+    /* held commands due for another try; a Redis error here is retried at
+     * the next pump (the delivered entry stays until it is removed) */
+    (void)sk_held_pump(e, sk_now_ms());
     return rc;
 }
 
