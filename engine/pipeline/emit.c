@@ -225,8 +225,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         return;
     }
     if (m->err && sk_poison_permanent(m->err) && !c->noticed) {
-        refused(e, c, m->err, rd_kafka_topic_name(m->rkt), m->key, m->key_len, m->payload,
-                m->len);
+        refused(e, c, m->err, rd_kafka_topic_name(m->rkt), m->key, m->key_len, m->payload, m->len);
     } else if (m->err && sk_poison_permanent(m->err)) {
         SK_ERROR("partition %" PRId32 ": the notice for a refused output was refused too "
                  "(%s); dropped, see the ERROR before",
@@ -345,8 +344,8 @@ int sk_emit_produce_held(sk_engine_t *e, int topic, int32_t p, const void *key, 
     c->remaining = 1;
     c->orphan = true;
     if (rd_kafka_produce(e->out_topics[topic],
-                         topic == SK_OUT_CHANGELOG ? p : RD_KAFKA_PARTITION_UA,
-                         RD_KAFKA_MSG_F_COPY, (void *)value, value_len, key, key_len, c) != 0) {
+                         topic == SK_OUT_CHANGELOG ? p : RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                         (void *)value, value_len, key, key_len, c) != 0) {
         free(c);
         return rd_kafka_last_error();
     }

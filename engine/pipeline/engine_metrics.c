@@ -57,9 +57,9 @@ void sk_engine_metrics_init(sk_engine_metrics_t *m, sk_metrics_t *r)
     m->partitions =
         sk_metrics_gauge(r, "shiftkey_partitions_owned", "Input partitions owned", NULL);
     m->redis_up = sk_metrics_gauge(r, "shiftkey_redis_up", "1 when Redis is connected", NULL);
-    m->held = sk_metrics_gauge(r, "shiftkey_commands_held",
-                               "Commands taking access away that Kafka refused, held and retried",
-                               NULL);
+    m->held =
+        sk_metrics_gauge(r, "shiftkey_commands_held",
+                         "Commands taking access away that Kafka refused, held and retried", NULL);
     m->kafka_up = sk_metrics_gauge(r, "shiftkey_kafka_up",
                                    "1 when the last probe of the brokers answered", NULL);
     m->redis_errors = sk_metrics_counter(r, "shiftkey_redis_errors_total",

@@ -48,8 +48,8 @@ int sk_store_rules_mark_set(sk_store_t *s, int32_t partition, int64_t epoch, con
     sk_store_key(s, kr, sizeof(kr), partition, "rules");
     snprintf(ep, sizeof(ep), "%" PRId64, epoch);
     const char *argv[] = {"EVAL", MARK_SET_LUA, "2", ke, kr, ep, version};
-    size_t lens[] = {4, sizeof(MARK_SET_LUA) - 1, 1, strlen(ke), strlen(kr), strlen(ep),
-                     strlen(version)};
+    size_t lens[] = {4,          sizeof(MARK_SET_LUA) - 1, 1, strlen(ke), strlen(kr),
+                     strlen(ep), strlen(version)};
     redisReply *r = sk_store_command(s, 7, argv, lens);
     if (!r)
         return SK_EIO;

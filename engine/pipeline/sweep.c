@@ -82,8 +82,7 @@ static int mark_swept(sk_engine_t *e, const sk_rules_t *old)
 {
     for (int32_t p = 0; p < SK_MAX_PARTITIONS; p++) {
         sk_owned_t *o = &e->parts[p];
-        if (!o->owned || o->epoch <= 0 || (!old && !o->rules_unknown) ||
-            (old && o->rules_unknown))
+        if (!o->owned || o->epoch <= 0 || (!old && !o->rules_unknown) || (old && o->rules_unknown))
             continue;
         int rc = sk_store_rules_mark_set(e->store, p, o->epoch, sk_rules_version(e->rules));
         if (rc && rc != SK_EFENCED)
@@ -122,8 +121,8 @@ static int sweep(sk_engine_t *e, const sk_rules_t *old, sk_ms_t now)
     if ((rc = mark_swept(e, old)) != 0)
         goto out;
     SK_INFO("rules %s -> %s: %zu user(s) decided again (of %zu with state)",
-            old ? sk_rules_version(old) : "unknown (partitions claimed)", sk_rules_version(e->rules),
-            redecided, n);
+            old ? sk_rules_version(old) : "unknown (partitions claimed)",
+            sk_rules_version(e->rules), redecided, n);
 out:
     sk_arena_fini(&a);
     return rc;

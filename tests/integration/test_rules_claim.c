@@ -33,7 +33,8 @@ static char dir1[128], dir3[128];
 #define RULES(ENTS, PROFILE_ENTS, ROTATIONS)                                                       \
     "apps:\n  - id: rc\n    entitlements:\n" ENTS ROTATIONS "profiles:\n"                          \
     "  - id: p-rc\n    entitlements: [" PROFILE_ENTS "]\n"
-#define ENROLL "rotations:\n  - id: rcrot\nenrollments:\n  - id: e-rc\n    rotations: [rcrot]\n    profiles: [p-rc]\n"
+#define ENROLL                                                                                     \
+    "rotations:\n  - id: rcrot\nenrollments:\n  - id: e-rc\n    rotations: [rcrot]\n    profiles: [p-rc]\n"
 #define ENT_GONE "      - id: gone\n        max_duration: 8h\n"
 #define ENT_KEPT "      - id: kept\n        max_duration: 8h\n"
 
@@ -95,8 +96,8 @@ TEST(b_rules_changed_while_down_revoke_at_the_claim)
 {
     CHECK_INT(sk_fx_engine_start(&eng_a, kafka.bootstraps, redis.port, dir1, "sk-rclaim"), 0);
     sk_ms_t now = sk_now_ms();
-    sk_schedule_event_t ev = {"rc1",  SK_SHIFT_STARTED, "test", "rcrot", "rc-user",
-                              "rc1",  now,              now + 3600000,   1, now};
+    sk_schedule_event_t ev = {"rc1", SK_SHIFT_STARTED, "test", "rcrot", "rc-user", "rc1",
+                              now,   now + 3600000,    1,      now};
     CHECK_INT(sk_fx_produce_event(&kafka, &ev), 0);
     CHECK(wait_command("rc-user", SK_CMD_GRANT, "gone", 20000) != NULL);
     CHECK(wait_command("rc-user", SK_CMD_GRANT, "kept", 5000) != NULL);
