@@ -42,6 +42,7 @@ typedef struct held_copy {
 } held_copy_t;
 
 struct sk_chunk {
+    sk_delivery_kind_t kind; /* SK_DELIVERY_CHUNK: first, see engine_internal.h */
     sk_chunk_t *next;
     int32_t partition;            /* whose outbox */
     size_t count;                 /* outbox entries it covers, after the chunks before it */
@@ -51,7 +52,6 @@ struct sk_chunk {
     bool noticed;                 /* its notices are produced: the reports to come are theirs */
     sk_poison_refusal_t *refused; /* records refused for good, awaiting their notice */
     held_copy_t *held;            /* refused commands that take access away, to hold */
-    uint64_t held_id;             /* a held record's retry (stuck.c), no outbox entries */
 };
 
 /* Staged entries in outbox order, packed: topic (1 byte), key length and
@@ -212,9 +212,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
     sk_engine_t *e = opaque;
     (void)rk;
-    if (c && c->held_id) { /* a held record produced again (stuck.c) */
-        sk_held_report(e, c->held_id, purged ? RD_KAFKA_RESP_ERR__PURGE_QUEUE : m->err);
-        chunk_free(c);
+    if (c && c->kind == SK_DELIVERY_HELD) { /* a held record produced again (stuck.c) */
+        sk_held_report(e, m->_private, purged ? RD_KAFKA_RESP_ERR__PURGE_QUEUE : m->err);
         return;
     }
     if (!c) { /* produced outside the outbox, at most once: an engine audit
@@ -319,39 +318,6 @@ void sk_emit_close(sk_engine_t *e)
     e->producer = NULL;
 }
 
-/* The refuse-takeaway failpoint (failpoint.h): true when this record is a
- * command that takes access away and the failpoint still refuses one. */
-static bool refuse_by_failpoint(sk_engine_t *e, int topic, const void *value, size_t len)
-{
-    if (e->failpoints.refuse_takeaway <= 0 || !sk_held_wanted(e, topic, value, len))
-        return false;
-    e->failpoints.refuse_takeaway--;
-    return true;
-}
-
-int sk_emit_produce_held(sk_engine_t *e, int topic, int32_t p, const void *key, size_t key_len,
-                         const void *value, size_t value_len, uint64_t id)
-{
-    if (topic < 0 || topic >= SK_OUT_TOPIC_COUNT || !e->producer)
-        return RD_KAFKA_RESP_ERR__INVALID_ARG;
-    if (refuse_by_failpoint(e, topic, value, value_len))
-        return RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE;
-    sk_chunk_t *c = calloc(1, sizeof(*c));
-    if (!c)
-        return RD_KAFKA_RESP_ERR__FAIL;
-    c->partition = p;
-    c->held_id = id;
-    c->remaining = 1;
-    c->orphan = true;
-    if (rd_kafka_produce(e->out_topics[topic],
-                         topic == SK_OUT_CHANGELOG ? p : RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
-                         (void *)value, value_len, key, key_len, c) != 0) {
-        free(c);
-        return rd_kafka_last_error();
-    }
-    return 0;
-}
-
 /* Produces one entry of partition p's outbox as a record of chunk c:
  * changelog records go to the changelog partition of the same number (the
  * ledger of p), the others by key. 0 when queued; 1 when Kafka refused it
@@ -361,7 +327,7 @@ static int produce_one(sk_engine_t *e, int32_t p, const sk_outbox_entry_t *o, sk
 {
     int32_t part = o->topic == SK_OUT_CHANGELOG ? p : RD_KAFKA_PARTITION_UA;
     for (;;) {
-        if (refuse_by_failpoint(e, o->topic, o->value, o->value_len)) {
+        if (sk_held_refuse_by_failpoint(e, o->topic, o->value, o->value_len)) {
             refused(e, c, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE,
                     rd_kafka_topic_name(e->out_topics[o->topic]), o->key, o->key_len, o->value,
                     o->value_len);
@@ -531,6 +497,7 @@ static int produce_staged(sk_engine_t *e, int32_t p, sk_arena_t *a)
     sk_chunk_t *c = calloc(1, sizeof(*c));
     if (!c)
         return SK_ENOMEM;
+    c->kind = SK_DELIVERY_CHUNK;
     c->partition = p;
     c->count = n;
     for (int pass = 0; pass < 2 && !c->failed; pass++) {

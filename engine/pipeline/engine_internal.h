@@ -73,6 +73,11 @@ typedef struct sk_outq sk_outq_t;
 /* A partition of the input topic this instance owns. */
 typedef struct sk_held sk_held_t; /* stuck.c */
 
+/* The first member of every opaque the engine gives a produced record
+ * (the delivery report's m->_private): whose record it is, so emit.c's
+ * report callback routes it (a chunk of an outbox, a held command). */
+typedef enum sk_delivery_kind { SK_DELIVERY_CHUNK = 1, SK_DELIVERY_HELD } sk_delivery_kind_t;
+
 typedef struct sk_owned {
     bool owned;
     int64_t epoch; /* our claim in Redis */
@@ -347,7 +352,10 @@ int sk_sweep_claimed(sk_engine_t *e, sk_ms_t now);
  * sk_held_load: the held list of a partition just claimed, into memory.
  * sk_held_pump: produces the entries due (backoff 1 s -> 60 s) and removes
  * those Kafka took (fenced; a Redis error is returned, retried next pump).
- * sk_held_report: the delivery report of entry id (0 or a Kafka error).
+ * sk_held_report: the delivery report of a held record (its ticket, the
+ * opaque it was produced with, is freed; err 0 or a Kafka error).
+ * sk_held_refuse_by_failpoint: true when the refuse-takeaway failpoint
+ * (failpoint.h) refuses this record (a command that takes access away).
  * sk_held_count: entries Kafka refused and has not yet taken.
  * sk_held_destroy: frees every entry (at engine destroy).
  */
@@ -356,14 +364,10 @@ int sk_held_keep(sk_engine_t *e, int32_t p, int topic, const void *key, size_t k
                  const void *value, size_t value_len, const char *why, bool persist);
 int sk_held_load(sk_engine_t *e, int32_t p);
 int sk_held_pump(sk_engine_t *e, sk_ms_t now);
-void sk_held_report(sk_engine_t *e, uint64_t id, int err);
+void sk_held_report(sk_engine_t *e, void *ticket, int err);
+bool sk_held_refuse_by_failpoint(sk_engine_t *e, int topic, const void *value, size_t len);
 size_t sk_held_count(const sk_engine_t *e);
 void sk_held_destroy(sk_engine_t *e);
-/* emit.c: produces one held record of partition p (changelog records to
- * partition p, others by key), its report going to sk_held_report(id).
- * 0 when queued, else the Kafka error. */
-int sk_emit_produce_held(sk_engine_t *e, int topic, int32_t p, const void *key, size_t key_len,
-                         const void *value, size_t value_len, uint64_t id);
 
 /* timers.c: the scan, every --timer-interval-ms: checks the owned
  * partitions against the ledger (restoring a lost one), claims those that

@@ -199,7 +199,7 @@ void sk_engine_metrics_sample(sk_engine_t *e, sk_ms_t now)
     }
     sk_metric_set(m->partitions, owned);
     sk_metric_set(m->outbox, (double)inflight);
-    sk_metric_set(m->held, (double)sk_held_count(e));
+    sk_metric_set(m->held, (double)e->stats.commands_held);
     sk_metric_set(m->redis_up, sk_store_connected(e->store) ? 1 : 0);
     sk_metric_add(m->timers, (double)(e->stats.timers_fired - m->last_timers));
     sk_metric_add(m->fenced, (double)(e->stats.fenced - m->last_fenced));

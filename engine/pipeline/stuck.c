@@ -64,6 +64,59 @@ bool sk_held_wanted(sk_engine_t *e, int topic, const void *value, size_t value_l
     return take_away;
 }
 
+bool sk_held_refuse_by_failpoint(sk_engine_t *e, int topic, const void *value, size_t len)
+{
+    if (e->failpoints.refuse_takeaway <= 0 || !sk_held_wanted(e, topic, value, len))
+        return false;
+    e->failpoints.refuse_takeaway--;
+    return true;
+}
+
+/* The opaque of a held record produced again: its entry's id (the entry
+ * may be gone when the report comes). Heap; freed by sk_held_report. */
+typedef struct held_ticket {
+    sk_delivery_kind_t kind; /* SK_DELIVERY_HELD: first, see engine_internal.h */
+    uint64_t id;
+} held_ticket_t;
+
+/* Produces entry h's record again (changelog records to partition p,
+ * others by key): 0 when queued, else the Kafka error. */
+static int produce(sk_engine_t *e, const sk_held_t *h)
+{
+    uint32_t kl = (uint32_t)h->blob[1] << 24 | (uint32_t)h->blob[2] << 16 |
+                  (uint32_t)h->blob[3] << 8 | h->blob[4];
+    int topic = h->blob[0];
+    if (5 + (size_t)kl > h->blob_len || topic >= SK_OUT_TOPIC_COUNT || !e->producer)
+        return RD_KAFKA_RESP_ERR__INVALID_ARG;
+    const unsigned char *key = h->blob + 5, *value = key + kl;
+    size_t value_len = h->blob_len - 5 - kl;
+    if (sk_held_refuse_by_failpoint(e, topic, value, value_len))
+        return RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE;
+    held_ticket_t *t = malloc(sizeof(*t));
+    if (!t)
+        return RD_KAFKA_RESP_ERR__FAIL;
+    t->kind = SK_DELIVERY_HELD;
+    t->id = h->id;
+    if (rd_kafka_produce(e->out_topics[topic],
+                         topic == SK_OUT_CHANGELOG ? h->partition : RD_KAFKA_PARTITION_UA,
+                         RD_KAFKA_MSG_F_COPY, (void *)value, value_len, (void *)key, kl, t) != 0) {
+        free(t);
+        return rd_kafka_last_error();
+    }
+    return 0;
+}
+
+/* A report for entry id: 0 taken, else a Kafka error. */
+static void report(sk_engine_t *e, uint64_t id, int err);
+
+void sk_held_report(sk_engine_t *e, void *ticket, int err)
+{
+    held_ticket_t *t = ticket;
+    uint64_t id = t->id;
+    free(t);
+    report(e, id, err);
+}
+
 static sk_held_t *find_blob(sk_engine_t *e, int32_t p, const void *blob, size_t len)
 {
     for (sk_held_t *h = e->held; h; h = h->next)
@@ -167,7 +220,7 @@ out:
     return rc;
 }
 
-void sk_held_report(sk_engine_t *e, uint64_t id, int err)
+static void report(sk_engine_t *e, uint64_t id, int err)
 {
     for (sk_held_t *h = e->held; h; h = h->next) {
         if (h->id != id)
@@ -220,16 +273,11 @@ int sk_held_pump(sk_engine_t *e, sk_ms_t now)
             continue;
         }
         if (!h->inflight && now >= h->next_try) {
-            uint32_t kl = (uint32_t)h->blob[1] << 24 | (uint32_t)h->blob[2] << 16 |
-                          (uint32_t)h->blob[3] << 8 | h->blob[4];
-            if (5 + (size_t)kl <= h->blob_len) {
-                int prc = sk_emit_produce_held(e, h->blob[0], h->partition, h->blob + 5, kl,
-                                               h->blob + 5 + kl, h->blob_len - 5 - kl, h->id);
-                if (prc == 0)
-                    h->inflight = true;
-                else
-                    sk_held_report(e, h->id, prc);
-            }
+            int prc = produce(e, h);
+            if (prc == 0)
+                h->inflight = true;
+            else
+                report(e, h->id, prc);
         }
         pp = &h->next;
     }

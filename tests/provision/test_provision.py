@@ -477,7 +477,8 @@ sh/run = runners
         # ---- reconciliation removes, when told to ----
         p_pg.stop()
         p_rm = provfx.Provisioner(tmp, "prov-pg", pg_conf(tmp, pg, reconcile="remove"))
-        check("restart with reconcile = remove", p_rm.start(boot))
+        check("restart with reconcile = remove",
+              p_rm.start(boot, "--metrics", "127.0.0.1:%d" % mport))
         provs[0] = p_rm
         check("reconciliation removes the membership nobody granted (bob)",
               wait_until(lambda: "bob" not in pg.members("analyst"), 15), pg.members("analyst"))
