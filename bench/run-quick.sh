@@ -19,8 +19,10 @@ BENCH_QUICK=1 BENCH_OUT=$out timeout 300 build/bench/bench
 rc=$?
 check "bench exits 0" "[ $rc -eq 0 ]"
 check "results.json is valid JSON" "python3 -m json.tool $out/results.json >/dev/null"
-for key in raw_kafka.pipe_per_s raw_kafka.produce_per_s raw_redis.pipelined_events_per_s \
-    raw_redis.serial_events_per_s engine.saturation.events_per_s \
+for key in raw_kafka.pipe_events_per_s raw_kafka.produce_events_per_s \
+    raw_kafka.records_per_event raw_redis.pipelined_events_per_s raw_redis.bytes_per_event \
+    raw_limit.events_per_s recovery_ms engine.redis_requests_per_event \
+    engine.saturation.events_per_s \
     engine.saturation.latency_ms.p99 engine.rate_1000.events_per_s \
     engine.rate_1000.latency_ms.p50 engine.rate_10000.events_per_s \
     engine.rate_10000.latency_ms.p99 timers.fired timers.due_to_revoke_ms.p50 \

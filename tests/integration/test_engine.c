@@ -3,6 +3,7 @@
  * librdkafka's mock cluster over TCP, the engine consuming them, state in a
  * real redis-server, commands read back from the commands topic.
  */
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -207,6 +208,60 @@ TEST(engine_down_across_due_time_revokes_within_5s_of_restart)
     }
 }
 
+static void *slow_scan_main(void *arg)
+{
+    sk_fx_engine_t *fe = arg;
+    sk_engine_run(fe->engine, &fe->stop, &fe->reload);
+    return NULL;
+}
+
+/* A timer fires when due, not at the next scan: with the scan every 60 s,
+ * a grant ending 1.5 s after it was given is still revoked long before the
+ * scan could have found it (the engine sleeps until the earliest due time). */
+TEST(timer_fires_when_due_not_at_the_next_scan)
+{
+    char err[512];
+    const char *props[] = {"consumer:session.timeout.ms=6000",
+                           "consumer:heartbeat.interval.ms=500"};
+    sk_engine_config_t cfg = {.brokers = kafka.bootstraps,
+                              .rules_path = RULES,
+                              .group_id = "sk-test",
+                              .redis = {.host = "127.0.0.1", .port = redis.port},
+                              .timer_interval_ms = 60000,
+                              .kafka_props = props,
+                              .n_kafka_props = 2};
+    sk_fx_engine_stop(&eng);
+    memset(&eng, 0, sizeof(eng));
+    eng.engine = sk_engine_new(&cfg, err, sizeof(err));
+    CHECK(eng.engine != NULL);
+    if (!eng.engine)
+        return;
+    CHECK_INT(pthread_create(&eng.thread, NULL, slow_scan_main, &eng), 0);
+    /* the shift must still be on when the engine decides it: wait for the
+     * assignment (its first scan ran at start, before it) */
+    sk_engine_stats_t st = {0};
+    for (int i = 0; i < 300 && !st.assigned_at_ms; i++) {
+        sleep_ms(50);
+        sk_engine_stats(eng.engine, &st);
+    }
+    CHECK(st.assigned_at_ms > 0);
+    sleep_ms(500);
+    sk_ms_t now = sk_now_ms(), end = now + 1500;
+    sk_schedule_event_t s = ev(SK_SHIFT_STARTED, "d1", "u-due", "secondary", "d1", now, end);
+    CHECK_INT(sk_fx_produce_event(&kafka, &s), 0);
+    CHECK_INT(sk_fx_reader_wait(commands, "u-due", 2, 20000), 2);
+    const sk_fx_record_t *r[4];
+    if (cmds("u-due", r, 4) == 2) {
+        CHECK_INT(r[0]->cmd.action, SK_CMD_GRANT);
+        CHECK_INT(r[1]->cmd.action, SK_CMD_REVOKE);
+        CHECK(r[1]->seen_ms >= end);
+        /* the scan runs at start and then 60 s later: far from this */
+        CHECK(r[1]->seen_ms - end < 20000);
+        fprintf(stderr, "  REVOKE seen %lld ms after due (scan every 60 s)\n",
+                (long long)(r[1]->seen_ms - end));
+    }
+}
+
 static int dl_with(const char *needle)
 {
     const sk_fx_record_t *r[64];
@@ -281,4 +336,4 @@ SK_TEST_MAIN(SK_TEST_CASE(a_setup_real_redis_and_mock_kafka),
              SK_TEST_CASE(duplicates_and_replays_send_no_second_command),
              SK_TEST_CASE(engine_down_across_due_time_revokes_within_5s_of_restart),
              SK_TEST_CASE(bad_records_become_dead_letters_and_the_engine_goes_on),
-             SK_TEST_CASE(z_teardown))
+             SK_TEST_CASE(timer_fires_when_due_not_at_the_next_scan), SK_TEST_CASE(z_teardown))
