@@ -16,24 +16,19 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import uuid
 
 sys.dont_write_bytecode = True
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 os.chdir(ROOT)
-sys.path.insert(0, os.path.join(ROOT, "tests", "blackbox"))
-import skwire  # noqa: E402
-
-from confluent_kafka import Consumer  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+import skproc  # noqa: E402  ports, waiting, redis-server, shiftkeyd, the reader
+from skproc import wait_until  # noqa: E402
 
 BIN = os.environ.get("SK_CONNECTORS_BIN", os.path.join("build", "test", "bin", "connectors"))
-SHIFTKEYD = os.environ.get("SK_SHIFTKEYD", os.path.join("build", "test", "bin", "shiftkeyd"))
 T_SCHEDULE = "shiftkey.schedule.v1"
 T_COMMANDS = "shiftkey.commands.v1"
 HOUR = 3600 * 1000
@@ -68,59 +63,11 @@ def iso_offset(ms, hours):
     return time.strftime("%Y-%m-%dT%H:%M:%S", t) + "%+03d:00" % hours
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_until(pred, timeout, step=0.05):
-    deadline = time.time() + timeout
-    while True:
-        v = pred()
-        if v or time.time() >= deadline:
-            return v
-        time.sleep(step)
-
-
-class Reader(threading.Thread):
-    """Every record of the topics, decoded, in arrival order."""
+class Reader(skproc.Reader):
+    """Every record of the topics, decoded, in arrival order; keys as text."""
 
     def __init__(self, bootstrap, topics):
-        super().__init__(daemon=True)
-        self.consumer = Consumer({"bootstrap.servers": bootstrap,
-                                  "group.id": "conn-test-" + uuid.uuid4().hex[:8],
-                                  "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                                  "topic.metadata.refresh.interval.ms": 1000})
-        self.topics = topics
-        self.lock = threading.Lock()
-        self.records = []
-        self.assigned = set()
-        self.stop = threading.Event()
-
-    def run(self):
-        def on_assign(c, parts):
-            with self.lock:
-                self.assigned.update((p.topic, p.partition) for p in parts)
-        self.consumer.subscribe(self.topics, on_assign=on_assign)
-        while not self.stop.is_set():
-            m = self.consumer.poll(0.05)
-            if m is None or m.error():
-                continue
-            try:
-                name, rec = skwire.decode(m.value() or b"")
-            except Exception as e:  # reported by the checks
-                name, rec = "error", {"error": str(e)}
-            with self.lock:
-                self.records.append({"topic": m.topic(), "key": (m.key() or b"").decode(),
-                                     "name": name, "rec": rec})
-        self.consumer.close()
-
-    def select(self, topic):
-        with self.lock:
-            return [r for r in self.records if r["topic"] == topic]
+        super().__init__(bootstrap, topics, text_keys=True)
 
 
 class Env:
@@ -131,45 +78,39 @@ class Env:
         os.makedirs(self.web)
 
     def start(self):
-        rport = free_port()
-        self.procs.append(subprocess.Popen(
-            ["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.tmp],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        self.boot = os.path.join(self.tmp, "bootstrap")
-        self.engine_log = os.path.join(self.tmp, "engine.log")
-        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
-        time.sleep(0.2)
-        self.procs.append(subprocess.Popen(
-            [SHIFTKEYD, "--kafka", "embedded", "--bootstrap-file", self.boot, "--rules",
-             "rules/examples", "--redis", "127.0.0.1:%d" % rport, "--group", "conn-test"],
-            stdout=open(self.engine_log, "w"), stderr=subprocess.STDOUT, env=env))
-        self.procs.append(subprocess.Popen(
-            ["/usr/bin/python3", os.path.join(ROOT, "tests", "connectors", "fake_platform.py"), self.web]))
-        ok = wait_until(lambda: os.path.exists(self.boot) and os.path.getsize(self.boot) > 0
-                        and os.path.exists(os.path.join(self.web, "port"))
-                        and "assigned " + T_SCHEDULE in open(self.engine_log).read(), 20, 0.1)
-        if not ok:
+        redis = skproc.Redis(self.tmp)
+        self.procs.append(redis)
+        if not redis.start():
             return False
-        with open(self.boot) as f:
-            self.bootstrap = f.read().strip()
+        self.engine_log = os.path.join(self.tmp, "engine.log")
+        daemon = skproc.Shiftkeyd(self.tmp, "rules/examples", redis.addr, "conn-test",
+                                  log=self.engine_log)
+        self.boot = daemon.boot
+        daemon.start()
+        self.procs.append(daemon)
+        self.fake = subprocess.Popen(
+            ["/usr/bin/python3", os.path.join(ROOT, "tests", "connectors", "fake_platform.py"), self.web])
+        if not (daemon.wait_assigned(T_SCHEDULE) and
+                wait_until(lambda: os.path.exists(os.path.join(self.web, "port")), 20, 0.05)):
+            return False
+        self.bootstrap = daemon.bootstrap
         with open(os.path.join(self.web, "port")) as f:
             self.base = "http://127.0.0.1:%s" % f.read().strip()
         self.reader = Reader(self.bootstrap, [T_SCHEDULE, T_COMMANDS])
         self.reader.start()
-        return wait_until(lambda: len(self.reader.assigned) >= 2, 20, 0.1)
+        return wait_until(lambda: len({t for t, _ in self.reader.assigned}) == 2, 20, 0.05)
 
     def stop(self):
         if hasattr(self, "reader"):
-            self.reader.stop.set()
-            self.reader.join(5)
-        for p in reversed(self.procs):
-            p.send_signal(signal.SIGTERM)
-        for p in reversed(self.procs):
+            self.reader.close()
+        if getattr(self, "fake", None) is not None:
+            self.fake.send_signal(signal.SIGTERM)
             try:
-                p.wait(5)
+                self.fake.wait(5)
             except subprocess.TimeoutExpired:
-                p.kill()
+                self.fake.kill()
+        for p in reversed(self.procs):
+            p.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def write(self, name, data):
