@@ -7,7 +7,9 @@
  * (same bytes, same command ids). A record Kafka refuses for good (too
  * large, invalid) is not produced again: a small dead-letter notice takes
  * its place in the chunk (poison.c), with an ERROR line and an engine audit
- * record, and the records behind it go on. Within a chunk, commands are
+ * record, and the records behind it go on — but a command that takes access
+ * away is held and produced again until Kafka takes it (stuck.c). Within a
+ * chunk, commands are
  * produced first. A crash anywhere re-sends what is staged
  * on restart: commands are delivered at least once and never lost.
  *
@@ -217,7 +219,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         return;
     }
     if (!c) { /* produced outside the outbox, at most once: an engine audit
-                 * record (engine_audit.c) or a fail-closed REVOKE (ledger.c) */
+                 * record (engine_audit.c) */
         if (m->err && !purged)
             SK_ERROR("record to %s outside the outbox failed: %s", rd_kafka_topic_name(m->rkt),
                      rd_kafka_err2str(m->err));
