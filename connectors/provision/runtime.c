@@ -233,7 +233,32 @@ static int metrics_open(sk_prov_rt_t *rt)
             return SK_ENOMEM;
     rt->fam[8] =
         sk_metrics_gauge(rt->reg, "shiftkey_prov_grants", "grants held (the state file)", NULL);
-    return rt->fam[8] ? 0 : SK_ENOMEM;
+    rt->fam[9] = sk_metrics_gauge(rt->reg, "shiftkey_prov_kafka_up",
+                                  "1 when the last probe of the brokers answered", NULL);
+    return rt->fam[8] && rt->fam[9] ? 0 : SK_ENOMEM;
+}
+
+/* Probes the brokers (a metadata request, 500 ms at most) into
+ * shiftkey_prov_kafka_up, which /readyz reads. */
+static void probe_kafka(sk_prov_rt_t *rt)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    if (!rt->reg)
+        return;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rt->producer, 0, NULL, &md, 500);
+    sk_metric_set(rt->fam[9], err ? 0 : 1);
+    if (md)
+        rd_kafka_metadata_destroy(md);
+}
+
+/* /readyz: ready while the brokers answer (the targets are checked at
+ * start, and each command's outcome is a result, not a readiness). */
+static int prov_ready(void *ctx, char *why, size_t why_len)
+{
+    if (sk_metrics_value(ctx, "shiftkey_prov_kafka_up") >= 1)
+        return 1;
+    snprintf(why, why_len, "Kafka brokers not answering");
+    return 0;
 }
 
 /* Adds to the registry what the counters of rt->m gained since the last
@@ -443,8 +468,9 @@ static int start(sk_prov_rt_t *rt, const char *conf_path)
             goto out;
         }
         metrics_sync(rt);
-        if (!(rt->diag =
-                  sk_diag_start(rt->o->metrics_addr, rt->reg, NULL, NULL, err, sizeof(err)))) {
+        probe_kafka(rt);
+        if (!(rt->diag = sk_diag_start(rt->o->metrics_addr, rt->reg, prov_ready, rt->reg, err,
+                                       sizeof(err)))) {
             fprintf(stderr, "%s: --metrics: %s\n", rt->o->prog, err);
             goto out;
         }
@@ -498,9 +524,13 @@ static int on_message(sk_prov_rt_t *rt, rd_kafka_message_t *m)
 
 static void loop(sk_prov_rt_t *rt)
 {
-    sk_ms_t next_reconcile = 0, next_log = sk_now_ms() + 60000;
+    sk_ms_t next_reconcile = 0, next_log = sk_now_ms() + 60000, next_probe = 0;
     while (!stop_flag) {
         sk_ms_t now = sk_now_ms();
+        if (now >= next_probe) { /* /readyz follows Kafka */
+            probe_kafka(rt);
+            next_probe = now + 5000;
+        }
         if (sk_prov_expire(rt, now) != 0)
             break;
         if (rt->reconcile != SK_PROV_RECONCILE_OFF && now >= next_reconcile) {

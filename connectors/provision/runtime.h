@@ -57,7 +57,7 @@ typedef struct sk_prov_rt {
     sk_prov_metrics_t m;
     sk_prov_metrics_t shown; /* what the registry holds of m */
     sk_metrics_t *reg;       /* --metrics: served by engine/pipeline/diag.c; else NULL */
-    sk_metric_t *fam[9];     /* results, the seven counters of m, grants (runtime.c) */
+    sk_metric_t *fam[10];    /* results, the seven counters of m, grants, kafka up (runtime.c) */
     sk_diag_t *diag;
 } sk_prov_rt_t;
 

@@ -118,6 +118,15 @@ fail:
     return NULL;
 }
 
+int sk_slack_publisher_ping(sk_slack_publisher_t *p, int timeout_ms)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(p->rk, 0, NULL, &md, timeout_ms);
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    return err ? -1 : 0;
+}
+
 void sk_slack_publisher_destroy(sk_slack_publisher_t *p)
 {
     if (!p)

@@ -42,6 +42,10 @@ sk_slack_publisher_t *sk_slack_publisher_new(const char *brokers, const char *re
                                              const sk_rules_t *rules, char *err, size_t err_len);
 void sk_slack_publisher_destroy(sk_slack_publisher_t *p);
 
+/* sk_slack_publisher_ping — whether the brokers answer a metadata request
+ * within timeout_ms: 0, or -1. Safe from any thread. */
+int sk_slack_publisher_ping(sk_slack_publisher_t *p, int timeout_ms);
+
 /*
  * sk_slack_action_publish — THE one place where the Slack app writes to
  * Kafka: signs (topic, key, value) with the front key — an `sk-sig` header

@@ -39,6 +39,7 @@ struct sk_slack_endpoint {
     sk_slack_publisher_t *pub;       /* the worker's */
     sk_metrics_t *reg;               /* /metrics (engine/pipeline/diag.c answers) */
     sk_metric_t *requests, *actions; /* {outcome}: accepted|refused, sent|failed */
+    sk_metric_t *kafka_up;           /* set by each /readyz */
 };
 
 typedef struct conn {
@@ -420,6 +421,26 @@ static enum MHD_Result on_post(sk_slack_endpoint_t *ep, struct MHD_Connection *c
     return ret;
 }
 
+/* /readyz: ready while the brokers answer (asked now, 500 ms at most) and
+ * the worker's queue has room; a Slack click that cannot reach Kafka must
+ * not be routed here. Runs on the HTTP server's threads. */
+static int endpoint_ready(void *ctx, char *why, size_t why_len)
+{
+    sk_slack_endpoint_t *ep = ctx;
+    int up = sk_slack_publisher_ping(ep->pub, 500) == 0;
+    sk_metric_set(ep->kafka_up, up ? 1 : 0);
+    pthread_mutex_lock(&ep->lock);
+    size_t queued = ep->queued;
+    pthread_mutex_unlock(&ep->lock);
+    if (!up)
+        snprintf(why, why_len, "Kafka brokers not answering");
+    else if (queued >= QUEUE_MAX)
+        snprintf(why, why_len, "the worker's queue is full (%zu)", queued);
+    else
+        return 1;
+    return 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
@@ -428,7 +449,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     conn_t *cc = *con_cls;
     (void)version;
     if (strcmp(method, "GET") == 0) {
-        int rc = sk_diag_answer(c, url, ep->reg, NULL, NULL);
+        int rc = sk_diag_answer(c, url, ep->reg, endpoint_ready, ep);
         return rc >= 0 ? (enum MHD_Result)rc : reply(c, 404, "text/plain", "not found\n");
     }
     if (strcmp(method, "POST") != 0)
@@ -495,7 +516,9 @@ sk_slack_endpoint_t *sk_slack_endpoint_start(const sk_slack_endpoint_cfg_t *cfg,
     ep->actions =
         sk_metrics_counter(ep->reg, "shiftkey_slack_actions_total",
                            "actions produced to Kafka, by outcome (sent, failed)", "outcome");
-    if (!ep->reg || !ep->requests || !ep->actions) {
+    ep->kafka_up = sk_metrics_gauge(ep->reg, "shiftkey_slack_kafka_up",
+                                    "1 when the brokers answered the last /readyz", NULL);
+    if (!ep->reg || !ep->requests || !ep->actions || !ep->kafka_up) {
         snprintf(err, err_len, "out of memory");
         goto fail;
     }

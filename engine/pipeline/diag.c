@@ -157,6 +157,8 @@ int sk_diag_engine_ready(void *ctx, char *why, size_t why_len)
         snprintf(why, why_len, "Redis not connected");
     else if (sk_metrics_value(reg, "shiftkey_kafka_up") < 1)
         snprintf(why, why_len, "Kafka brokers not answering");
+    else if (sk_metrics_value(reg, "shiftkey_commands_held") > 0)
+        snprintf(why, why_len, "a REVOKE/EXTEND refused by Kafka is held (shiftkey_commands_held)");
     else if (sk_metrics_value(reg, "shiftkey_partitions_owned") < 1)
         snprintf(why, why_len, "no partition claimed yet");
     else

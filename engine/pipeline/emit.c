@@ -7,7 +7,9 @@
  * (same bytes, same command ids). A record Kafka refuses for good (too
  * large, invalid) is not produced again: a small dead-letter notice takes
  * its place in the chunk (poison.c), with an ERROR line and an engine audit
- * record, and the records behind it go on. Within a chunk, commands are
+ * record, and the records behind it go on — but a command that takes access
+ * away is held and produced again until Kafka takes it (stuck.c). Within a
+ * chunk, commands are
  * produced first. A crash anywhere re-sends what is staged
  * on restart: commands are delivered at least once and never lost.
  *
@@ -32,7 +34,17 @@
 #define MAX_INFLIGHT        5000 /* entries of one partition produced, not yet trimmed */
 #define DELIVERY_TIMEOUT_MS 30000
 
+/* A refused record that takes access away, copied until it is held (stuck.c). */
+typedef struct held_copy {
+    struct held_copy *next;
+    int topic;
+    size_t key_len, value_len;
+    char why[160];
+    unsigned char data[]; /* key, value */
+} held_copy_t;
+
 struct sk_chunk {
+    sk_delivery_kind_t kind; /* SK_DELIVERY_CHUNK: first, see engine_internal.h */
     sk_chunk_t *next;
     int32_t partition;            /* whose outbox */
     size_t count;                 /* outbox entries it covers, after the chunks before it */
@@ -41,6 +53,7 @@ struct sk_chunk {
     bool orphan;                  /* no longer in a queue: free at the last report */
     bool noticed;                 /* its notices are produced: the reports to come are theirs */
     sk_poison_refusal_t *refused; /* records refused for good, awaiting their notice */
+    held_copy_t *held;            /* refused commands that take access away, to hold */
 };
 
 /* Staged entries in outbox order, packed: topic (1 byte), key length and
@@ -153,15 +166,37 @@ static void chunk_free(sk_chunk_t *c)
         next = r->next;
         free(r);
     }
+    for (held_copy_t *h = c->held, *next; h; h = next) {
+        next = h->next;
+        free(h);
+    }
     free(c);
 }
 
 /* Remembers that Kafka refused a record of chunk c for good: its notice is
- * produced before the chunk is trimmed (retire). Out of memory, the chunk
- * is produced again instead. */
-static void refused(sk_chunk_t *c, rd_kafka_resp_err_t err, const char *topic, const void *key,
-                    size_t key_len, const void *value, size_t value_len)
+ * produced before the chunk is trimmed (retire); a command that takes access
+ * away (sk_held_wanted) is held instead, never dropped. Out of memory, the
+ * chunk is produced again instead. */
+static void refused(sk_engine_t *e, sk_chunk_t *c, rd_kafka_resp_err_t err, const char *topic,
+                    const void *key, size_t key_len, const void *value, size_t value_len)
 {
+    int ti = strcmp(topic, e->cfg.commands_topic) == 0 ? SK_OUT_COMMANDS : -1;
+    if (ti == SK_OUT_COMMANDS && sk_held_wanted(e, ti, value, value_len)) {
+        held_copy_t *h = malloc(sizeof(*h) + key_len + value_len);
+        if (!h) {
+            c->failed = true;
+            return;
+        }
+        h->topic = ti;
+        h->key_len = key_len;
+        h->value_len = value_len;
+        snprintf(h->why, sizeof(h->why), "%s: %s", topic, rd_kafka_err2str(err));
+        memcpy(h->data, key, key_len);
+        memcpy(h->data + key_len, value, value_len);
+        h->next = c->held;
+        c->held = h;
+        return;
+    }
     sk_poison_refusal_t *r = sk_poison_refusal_new(topic, c->partition, key, key_len, value,
                                                    value_len, rd_kafka_err2str(err));
     if (!r) {
@@ -177,17 +212,21 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     sk_chunk_t *c = m->_private;
     bool purged =
         m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
+    sk_engine_t *e = opaque;
     (void)rk;
-    (void)opaque;
+    if (c && c->kind == SK_DELIVERY_HELD) { /* a held record produced again (stuck.c) */
+        sk_held_report(e, m->_private, purged ? RD_KAFKA_RESP_ERR__PURGE_QUEUE : m->err);
+        return;
+    }
     if (!c) { /* produced outside the outbox, at most once: an engine audit
-                 * record (engine_audit.c) or a fail-closed REVOKE (ledger.c) */
+                 * record (engine_audit.c) */
         if (m->err && !purged)
             SK_ERROR("record to %s outside the outbox failed: %s", rd_kafka_topic_name(m->rkt),
                      rd_kafka_err2str(m->err));
         return;
     }
     if (m->err && sk_poison_permanent(m->err) && !c->noticed) {
-        refused(c, m->err, rd_kafka_topic_name(m->rkt), m->key, m->key_len, m->payload, m->len);
+        refused(e, c, m->err, rd_kafka_topic_name(m->rkt), m->key, m->key_len, m->payload, m->len);
     } else if (m->err && sk_poison_permanent(m->err)) {
         SK_ERROR("partition %" PRId32 ": the notice for a refused output was refused too "
                  "(%s); dropped, see the ERROR before",
@@ -290,12 +329,18 @@ static int produce_one(sk_engine_t *e, int32_t p, const sk_outbox_entry_t *o, sk
 {
     int32_t part = o->topic == SK_OUT_CHANGELOG ? p : RD_KAFKA_PARTITION_UA;
     for (;;) {
+        if (sk_held_refuse_by_failpoint(e, o->topic, o->value, o->value_len)) {
+            refused(e, c, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE,
+                    rd_kafka_topic_name(e->out_topics[o->topic]), o->key, o->key_len, o->value,
+                    o->value_len);
+            return 1;
+        }
         if (rd_kafka_produce(e->out_topics[o->topic], part, RD_KAFKA_MSG_F_COPY, (void *)o->value,
                              o->value_len, o->key, o->key_len, c) == 0)
             return 0;
         rd_kafka_resp_err_t err = rd_kafka_last_error();
         if (sk_poison_permanent(err)) {
-            refused(c, err, rd_kafka_topic_name(e->out_topics[o->topic]), o->key, o->key_len,
+            refused(e, c, err, rd_kafka_topic_name(e->out_topics[o->topic]), o->key, o->key_len,
                     o->value, o->value_len);
             return 1;
         }
@@ -388,6 +433,17 @@ static int retire(sk_engine_t *e, int32_t p)
             o->dirty = true;
             return 0;
         }
+        /* refused commands that take access away are held (in Redis, fenced)
+         * before the chunk that staged them is trimmed */
+        while (c->held) {
+            held_copy_t *h = c->held;
+            int hrc = sk_held_keep(e, p, h->topic, h->data, h->key_len, h->data + h->key_len,
+                                   h->value_len, h->why, true);
+            if (hrc)
+                return hrc; /* kept in the chunk: tried again at the next pump */
+            c->held = h->next;
+            free(h);
+        }
         if (c->refused) {
             (void)produce_notices(e, p, c);
             if (c->remaining || c->failed)
@@ -443,6 +499,7 @@ static int produce_staged(sk_engine_t *e, int32_t p, sk_arena_t *a)
     sk_chunk_t *c = calloc(1, sizeof(*c));
     if (!c)
         return SK_ENOMEM;
+    c->kind = SK_DELIVERY_CHUNK;
     c->partition = p;
     c->count = n;
     for (int pass = 0; pass < 2 && !c->failed; pass++) {
@@ -502,6 +559,9 @@ int sk_emit_pump(sk_engine_t *e)
             commit_offset(e, p);
     }
     sk_arena_fini(&a);
+    /* held commands due for another try; a Redis error here is retried at
+     * the next pump (the delivered entry stays until it is removed) */
+    (void)sk_held_pump(e, sk_now_ms());
     return rc;
 }
 

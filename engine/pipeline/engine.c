@@ -139,6 +139,7 @@ void sk_engine_destroy(sk_engine_t *e)
     sk_consume_close(e);
     sk_ledger_close(e);
     sk_emit_close(e);
+    sk_held_destroy(e);
     sk_store_destroy(e->store);
     sk_codec_destroy(e->codec);
     sk_schema_registry_destroy(e->registry);
@@ -226,13 +227,21 @@ static void reload_rules(sk_engine_t *e)
     sk_rules_errors_fini(&errs);
 }
 
-/* Decides again the users a rules change touched (sweep.c); on failure the
- * old rules are kept and the sweep is tried again at the next turn. */
+/* Decides again the users of partitions claimed under other rules, and
+ * those a rules change touched (sweep.c); on failure the old rules are kept
+ * and the sweep is tried again at the next turn. */
 static void sweep_if_pending(sk_engine_t *e)
 {
-    if (!e->sweep_from || !sk_store_connected(e->store))
+    if (!sk_store_connected(e->store))
         return;
-    int rc = sk_sweep_rules(e, e->sweep_from, sk_now_ms());
+    /* partitions claimed whose state other rules decided, first */
+    int rc = sk_sweep_claimed(e, sk_now_ms());
+    if (rc)
+        SK_WARN("partitions claimed under other rules not yet swept (%s); trying again",
+                sk_strerror(rc));
+    if (!e->sweep_from)
+        return;
+    rc = sk_sweep_rules(e, e->sweep_from, sk_now_ms());
     if (rc) {
         SK_WARN("rules change not yet applied to every user (%s); trying again", sk_strerror(rc));
         return;

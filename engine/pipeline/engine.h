@@ -88,6 +88,7 @@ typedef struct sk_engine_stats {
     uint64_t records, decisions, commands, dead_letters, duplicates_skipped;
     uint64_t timers_fired, outbox_produced, fenced;
     uint64_t outputs_refused;    /* records Kafka refused for good, replaced by a notice */
+    uint64_t commands_held;      /* REVOKE/EXTENDs Kafka refused, held and retried (now) */
     uint64_t partitions_stopped; /* offsets that did not fit the topics */
     uint64_t restores;           /* partitions rebuilt from the changelog */
     uint64_t restored_users;     /* users written back by those restores */

@@ -71,6 +71,13 @@ typedef struct sk_chunk sk_chunk_t;
 typedef struct sk_outq sk_outq_t;
 
 /* A partition of the input topic this instance owns. */
+typedef struct sk_held sk_held_t; /* stuck.c */
+
+/* The first member of every opaque the engine gives a produced record
+ * (the delivery report's m->_private): whose record it is, so emit.c's
+ * report callback routes it (a chunk of an outbox, a held command). */
+typedef enum sk_delivery_kind { SK_DELIVERY_CHUNK = 1, SK_DELIVERY_HELD } sk_delivery_kind_t;
+
 typedef struct sk_owned {
     bool owned;
     int64_t epoch; /* our claim in Redis */
@@ -88,6 +95,7 @@ typedef struct sk_owned {
     bool stale_polled;  /* restored and moved back: records already polled are dropped */
     bool failed_closed; /* lost, not restorable: the ledger's grants were revoked */
     bool due_known;     /* next_due was read since the partition was claimed or fired */
+    bool rules_unknown; /* its state's rules mark differs from ours: swept (sweep.c) */
     sk_ms_t next_due;   /* earliest due time of its timers: early, never late (SK_MS_NONE) */
     sk_hold_t hold[SK_IN_TOPIC_COUNT]; /* hold.c */
 } sk_owned_t;
@@ -117,6 +125,8 @@ struct sk_engine {
     sk_arena_t arena;        /* per record, reset before each */
     sk_state_cache_t *cache; /* owned partitions' user hashes (state_cache.h) */
     sk_engine_stats_t stats;
+    sk_held_t *held;   /* commands that take access away, held (stuck.c) */
+    uint64_t held_ids; /* the last id given to a held entry */
     bool redis_down_logged;
     sk_failpoints_t failpoints; /* fault tests only; all zero = off */
     sk_ms_t next_timer_scan;
@@ -321,6 +331,43 @@ int sk_apply_redecide(sk_engine_t *e, int32_t partition, const char *user, sk_ms
  * sk_rules_entitlement_same). 0, or the first error (SK_EIO, SK_ENOMEM):
  * then the caller keeps `old` and sweeps again later. */
 int sk_sweep_rules(sk_engine_t *e, const sk_rules_t *old, sk_ms_t now);
+
+/* sweep.c: decides again, now, every user of each owned partition whose
+ * state was decided with other rules than e->rules (rules_unknown, set by
+ * the claim: a partition claimed after a rebalance, a restart with new
+ * rules or a restore from the changelog), then records the rules version
+ * with the partition (fenced). 0, or the first error: the partitions left
+ * keep rules_unknown and are swept again at the next turn. */
+int sk_sweep_claimed(sk_engine_t *e, sk_ms_t now);
+
+/*
+ * stuck.c — commands that take access away are never dropped:
+ * sk_held_wanted: true for a commands-topic record that is not a GRANT
+ * (or cannot be read), which must be held rather than dropped when refused.
+ * sk_held_keep: holds a copy of the record of partition p; persist writes
+ * it to the partition's held list in Redis first (fenced: 0, SK_EFENCED,
+ * SK_EIO, SK_ENOMEM), as for a refusal (ERROR line and audit
+ * `output_held`); without persist it is only queued to be produced at the
+ * next pump (the fail-closed REVOKEs). An identical entry is kept once.
+ * sk_held_load: the held list of a partition just claimed, into memory.
+ * sk_held_pump: produces the entries due (backoff 1 s -> 60 s) and removes
+ * those Kafka took (fenced; a Redis error is returned, retried next pump).
+ * sk_held_report: the delivery report of a held record (its ticket, the
+ * opaque it was produced with, is freed; err 0 or a Kafka error).
+ * sk_held_refuse_by_failpoint: true when the refuse-takeaway failpoint
+ * (failpoint.h) refuses this record (a command that takes access away).
+ * sk_held_count: entries Kafka refused and has not yet taken.
+ * sk_held_destroy: frees every entry (at engine destroy).
+ */
+bool sk_held_wanted(sk_engine_t *e, int topic, const void *value, size_t value_len);
+int sk_held_keep(sk_engine_t *e, int32_t p, int topic, const void *key, size_t key_len,
+                 const void *value, size_t value_len, const char *why, bool persist);
+int sk_held_load(sk_engine_t *e, int32_t p);
+int sk_held_pump(sk_engine_t *e, sk_ms_t now);
+void sk_held_report(sk_engine_t *e, void *ticket, int err);
+bool sk_held_refuse_by_failpoint(sk_engine_t *e, int topic, const void *value, size_t len);
+size_t sk_held_count(const sk_engine_t *e);
+void sk_held_destroy(sk_engine_t *e);
 
 /* timers.c: the scan, every --timer-interval-ms: checks the owned
  * partitions against the ledger (restoring a lost one), claims those that

@@ -57,6 +57,9 @@ void sk_engine_metrics_init(sk_engine_metrics_t *m, sk_metrics_t *r)
     m->partitions =
         sk_metrics_gauge(r, "shiftkey_partitions_owned", "Input partitions owned", NULL);
     m->redis_up = sk_metrics_gauge(r, "shiftkey_redis_up", "1 when Redis is connected", NULL);
+    m->held =
+        sk_metrics_gauge(r, "shiftkey_commands_held",
+                         "Commands taking access away that Kafka refused, held and retried", NULL);
     m->kafka_up = sk_metrics_gauge(r, "shiftkey_kafka_up",
                                    "1 when the last probe of the brokers answered", NULL);
     m->redis_errors = sk_metrics_counter(r, "shiftkey_redis_errors_total",
@@ -196,6 +199,7 @@ void sk_engine_metrics_sample(sk_engine_t *e, sk_ms_t now)
     }
     sk_metric_set(m->partitions, owned);
     sk_metric_set(m->outbox, (double)inflight);
+    sk_metric_set(m->held, (double)e->stats.commands_held);
     sk_metric_set(m->redis_up, sk_store_connected(e->store) ? 1 : 0);
     sk_metric_add(m->timers, (double)(e->stats.timers_fired - m->last_timers));
     sk_metric_add(m->fenced, (double)(e->stats.fenced - m->last_fenced));

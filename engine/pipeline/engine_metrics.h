@@ -20,6 +20,7 @@
  *   shiftkey_consumer_lag{topic,partition}        high watermark - next offset, owned partitions
  *   shiftkey_outbox_inflight                      outbox entries produced, not yet acknowledged
  *   shiftkey_partitions_owned, shiftkey_redis_up, shiftkey_kafka_up
+ *   shiftkey_commands_held                        REVOKE/EXTENDs Kafka refused, held and retried
  *   shiftkey_redis_errors_total, shiftkey_kafka_errors_total{client}
  *   shiftkey_rules_info{version} (1), shiftkey_rules_reloads_total{result} ok | refused
  */
@@ -38,7 +39,7 @@ typedef struct sk_engine_metrics {
     sk_metric_t *records, *decisions, *commands, *tasks, *dead_letters, *refused;
     sk_metric_t *timers, *fenced, *restores;
     sk_metric_t *timer_lateness, *latency;
-    sk_metric_t *lag, *outbox, *partitions, *redis_up, *kafka_up;
+    sk_metric_t *lag, *outbox, *partitions, *redis_up, *kafka_up, *held;
     sk_metric_t *redis_errors, *kafka_errors;
     sk_metric_t *rules_info, *reloads;
     uint64_t last_timers, last_fenced, last_restores; /* engine stats already counted */

@@ -21,6 +21,9 @@ void sk_failpoint_init(sk_failpoints_t *fp)
              fp->crash_before_trim > 0)
         SK_WARN("failpoint armed: exit after outbox flush %ld was produced, before the trim",
                 fp->crash_before_trim);
+    else if (sscanf(v, "refuse-takeaway:%ld", &fp->refuse_takeaway) == 1 && fp->refuse_takeaway > 0)
+        SK_WARN("failpoint armed: the next %ld REVOKE/EXTEND productions are refused for good",
+                fp->refuse_takeaway);
     else {
         *fp = (sk_failpoints_t){0}; /* e.g. crash-after-apply:-1 arms nothing */
         SK_WARN("SHIFTKEY_FAILPOINT '%s' not understood; ignored", v);

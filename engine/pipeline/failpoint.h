@@ -7,6 +7,9 @@
  * produced, and after the outbox was produced but before it was trimmed.
  * SHIFTKEY_FAILPOINT=crash-after-apply:N exits abruptly right after the N-th
  * applied record; crash-before-trim:N after the N-th produced outbox chunk.
+ * refuse-takeaway:N makes the next N productions of a command that takes
+ * access away (REVOKE, EXTEND) fail as Kafka refusing the record for good
+ * (MSG_SIZE_TOO_LARGE), to prove such a command is held, not dropped.
  */
 #ifndef SK_FAILPOINT_H
 #define SK_FAILPOINT_H
@@ -18,6 +21,7 @@ typedef struct sk_failpoints {
     long crash_after_apply; /* exit once this many records are applied */
     long crash_before_trim; /* exit before the trim of this outbox chunk */
     long flushes;           /* outbox chunks produced so far */
+    long refuse_takeaway;   /* REVOKE/EXTEND productions still to refuse (emit.c) */
 } sk_failpoints_t;
 
 /* Arms fp from $SHIFTKEY_FAILPOINT (a warning says what is armed, or that

@@ -25,9 +25,10 @@
  *
  * Where the ledger can be read but Redis refuses the restore (read-only,
  * out of memory, a denied command), the partition fails closed: a REVOKE
- * of every grant the ledger says is held is produced straight to the
- * commands topic (sk_decide_revoke_all: the ids a decision removing the
- * sources would give), loudly, once per loss;
+ * of every grant the ledger says is held goes to the commands topic
+ * through the held list (stuck.c: produced again until Kafka takes it;
+ * sk_decide_revoke_all: the ids a decision removing the sources would
+ * give), loudly, once per loss;
  * the partition stays stopped and the restore is tried again.
  */
 #include <inttypes.h>
@@ -386,10 +387,10 @@ static int restore_writes(replay_t *r, sk_ms_t now, sk_store_restore_t *rs)
     return 0;
 }
 
-/* Produces the REVOKEs of every entitlement `st` holds straight to the
- * commands topic (outside the outbox: Redis refuses writes). Returns how
- * many, or a negative error. */
-static int fail_closed_user(sk_engine_t *e, sk_arena_t *a, const sk_user_state_t *st)
+/* Holds the REVOKEs of every entitlement `st` holds for the commands topic
+ * (outside the outbox: Redis refuses writes; stuck.c produces them until
+ * Kafka takes them). Returns how many, or a negative error. */
+static int fail_closed_user(sk_engine_t *e, int32_t p, sk_arena_t *a, const sk_user_state_t *st)
 {
     sk_decision_t d = {0};
     void *buf;
@@ -403,11 +404,12 @@ static int fail_closed_user(sk_engine_t *e, sk_arena_t *a, const sk_user_state_t
                       "could not be restored from the changelog";
         if ((rc = sk_codec_encode_command(e->codec, cmd, a, &buf, &len)) != 0)
             return rc;
-        /* no chunk: the delivery report of a record outside the outbox is only logged */
-        if (rd_kafka_produce(e->out_topics[SK_OUT_COMMANDS], RD_KAFKA_PARTITION_UA,
-                             RD_KAFKA_MSG_F_COPY, buf, len, (void *)cmd->user, strlen(cmd->user),
-                             NULL) != 0)
-            return SK_EIO;
+        /* held (stuck.c): produced at the next pump and again with backoff until
+         * Kafka takes it, never fire-and-forget; in memory only, as Redis
+         * refuses writes (a new owner finds the loss and fails closed again) */
+        if ((rc = sk_held_keep(e, p, SK_OUT_COMMANDS, cmd->user, strlen(cmd->user), buf, len,
+                               "fail closed", false)) != 0)
+            return rc;
         SK_ERROR("REVOKE %s %s/%s held until %" PRId64 ": %s [%s]", cmd->user, cmd->app,
                  cmd->entitlement, cmd->expires_at_ms, cmd->reason, cmd->command_id);
     }
@@ -435,11 +437,12 @@ static int fail_closed(sk_engine_t *e, int32_t p, replay_t *r)
             return SK_ENOMEM;
         if (st.n_sources == 0)
             continue;
-        if ((rc = fail_closed_user(e, &r->arena, &st)) >= 0) {
+        if ((rc = fail_closed_user(e, p, &r->arena, &st)) >= 0) {
             sent += rc;
             rc = 0;
         }
     }
+    (void)sk_held_pump(e, sk_now_ms()); /* produced now; again until taken */
     rd_kafka_flush(e->producer, 5000);
     SK_ERROR("partition %" PRId32 ": FAILED CLOSED: %d REVOKEs sent for what %s says is held; "
              "the partition stays stopped until Redis accepts the restore",

@@ -5,6 +5,7 @@
  * of the input topics from the cluster's metadata.
  */
 #include <inttypes.h>
+#include <string.h>
 
 #include "base/log.h"
 #include "pipeline/engine_internal.h"
@@ -71,6 +72,17 @@ static int take(sk_engine_t *e, int32_t p, bool seek, const int64_t *known_tail)
      * confirm never holds up the others */
     o->dirty = true;
     o->due_known = false; /* its earliest timer is read again (timers.c) */
+    /* state decided with other rules (or rules unknown: a restore, an
+     * unreadable mark) is decided again before it is relied on (sweep.c) */
+    char mark[64];
+    if (sk_store_rules_mark_get(e->store, p, mark, sizeof(mark)) != 0 ||
+        strcmp(mark, sk_rules_version(e->rules)) != 0)
+        o->rules_unknown = true;
+    /* commands a previous owner held (Kafka refused them) go on being tried */
+    if ((rc = sk_held_load(e, p)) != 0) {
+        o->epoch = 0; /* claim again before first use */
+        return rc;
+    }
     return 0;
 }
 

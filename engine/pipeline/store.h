@@ -244,6 +244,30 @@ int sk_store_scan_users(sk_store_t *store, const char *user, sk_arena_t *arena,
                         int32_t **partitions, const char ***users, size_t *n);
 
 /*
+ * The rules version a partition's state was decided with (store_marks.c):
+ * sk_store_rules_mark_get copies it into buf ("" when none was recorded, or
+ * it does not fit len), 0 or SK_EIO; sk_store_rules_mark_set records it
+ * while `epoch` still owns the partition: 0, SK_EFENCED or SK_EIO.
+ */
+int sk_store_rules_mark_get(sk_store_t *store, int32_t partition, char *buf, size_t len);
+int sk_store_rules_mark_set(sk_store_t *store, int32_t partition, int64_t epoch,
+                            const char *version);
+
+/*
+ * A partition's held commands (store_held.c, see pipeline/stuck.c):
+ * sk_store_held_add appends a packed record unless the list has it,
+ * sk_store_held_del removes it, both only while `epoch` owns the partition
+ * (0, SK_EFENCED or SK_EIO); sk_store_held_read copies every record into
+ * arena memory (*blobs, *lens, *n): 0, SK_EIO or SK_ENOMEM.
+ */
+int sk_store_held_add(sk_store_t *store, int32_t partition, int64_t epoch, const void *blob,
+                      size_t len);
+int sk_store_held_del(sk_store_t *store, int32_t partition, int64_t epoch, const void *blob,
+                      size_t len);
+int sk_store_held_read(sk_store_t *store, int32_t partition, sk_arena_t *arena, void ***blobs,
+                       size_t **lens, size_t *n);
+
+/*
  * sk_store_oncall_read — the on-call index of the given rotations in
  * partitions 0..n_partitions-1 (all of them, owned or not), one HGETALL
  * each, pipelined in one round trip. *out gets every field (rotation

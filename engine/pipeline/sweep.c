@@ -7,8 +7,15 @@
  * more is revoked then, not at the user's next event; lead and grace
  * changes move the users' timers.
  *
- * Users are found with SCAN (a reload is rare; this is not the hot path)
- * and their states read in pipelined batches.
+ * The same sweep, of every user, runs for a partition claimed whose state
+ * was decided with other rules (sk_sweep_claimed): rules changed while the
+ * engine was down, a rebalance to an instance running newer rules, a
+ * restore from the changelog. Each partition records the rules version its
+ * users were last swept with (store_marks.c), written only once the sweep
+ * of the partition is done, so a crash in the middle sweeps again.
+ *
+ * Users are found with SCAN (a reload or a claim is rare; this is not the
+ * hot path) and their states read in pipelined batches.
  */
 #include <string.h>
 
@@ -18,9 +25,12 @@
 
 #define SWEEP_BATCH 256
 
-/* 1 when the state names something the change from old to now altered. */
+/* 1 when the state names something the change from old to now altered;
+ * always 1 when old is NULL (the rules it was decided with are unknown). */
 static int touched(const sk_rules_t *old, const sk_rules_t *now, const sk_user_state_t *st)
 {
+    if (!old)
+        return 1;
     for (size_t i = 0; i < st->n_sources; i++)
         if (!sk_rules_entitlement_same(old, now, st->sources[i].ent_key))
             return 1;
@@ -58,7 +68,32 @@ out:
     return rc;
 }
 
-int sk_sweep_rules(sk_engine_t *e, const sk_rules_t *old, sk_ms_t now)
+/* Whether the sweep covers partition p: owned, and for a sweep of claimed
+ * partitions (old == NULL) one whose rules are unknown. */
+static bool covers(const sk_engine_t *e, const sk_rules_t *old, int32_t p)
+{
+    return p >= 0 && p < SK_MAX_PARTITIONS && e->parts[p].owned &&
+           (old || e->parts[p].rules_unknown);
+}
+
+/* Records e->rules' version with every partition the sweep covered; a
+ * partition fenced meanwhile is its new owner's. */
+static int mark_swept(sk_engine_t *e, const sk_rules_t *old)
+{
+    for (int32_t p = 0; p < SK_MAX_PARTITIONS; p++) {
+        sk_owned_t *o = &e->parts[p];
+        if (!o->owned || o->epoch <= 0 || (!old && !o->rules_unknown) || (old && o->rules_unknown))
+            continue;
+        int rc = sk_store_rules_mark_set(e->store, p, o->epoch, sk_rules_version(e->rules));
+        if (rc && rc != SK_EFENCED)
+            return rc;
+        o->rules_unknown = false;
+    }
+    return 0;
+}
+
+/* The sweep of every user of the partitions it covers (see covers). */
+static int sweep(sk_engine_t *e, const sk_rules_t *old, sk_ms_t now)
 {
     sk_arena_t a;
     int32_t *parts = NULL, keep_p[SWEEP_BATCH];
@@ -69,7 +104,7 @@ int sk_sweep_rules(sk_engine_t *e, const sk_rules_t *old, sk_ms_t now)
     if ((rc = sk_store_scan_users(e->store, NULL, &a, &parts, &users, &n)) != 0)
         goto out;
     for (size_t i = 0; i <= n; i++) {
-        if (i < n && (parts[i] < 0 || parts[i] >= SK_MAX_PARTITIONS || !e->parts[parts[i]].owned))
+        if (i < n && !covers(e, old, parts[i]))
             continue;
         if (i < n) {
             if ((rc = sk_partition_ensure(e, parts[i])) != 0)
@@ -83,9 +118,25 @@ int sk_sweep_rules(sk_engine_t *e, const sk_rules_t *old, sk_ms_t now)
             k = 0;
         }
     }
-    SK_INFO("rules %s -> %s: %zu user(s) decided again (of %zu with state)", sk_rules_version(old),
+    if ((rc = mark_swept(e, old)) != 0)
+        goto out;
+    SK_INFO("rules %s -> %s: %zu user(s) decided again (of %zu with state)",
+            old ? sk_rules_version(old) : "unknown (partitions claimed)",
             sk_rules_version(e->rules), redecided, n);
 out:
     sk_arena_fini(&a);
     return rc;
+}
+
+int sk_sweep_rules(sk_engine_t *e, const sk_rules_t *old, sk_ms_t now)
+{
+    return sweep(e, old, now);
+}
+
+int sk_sweep_claimed(sk_engine_t *e, sk_ms_t now)
+{
+    bool any = false;
+    for (int32_t p = 0; p < SK_MAX_PARTITIONS && !any; p++)
+        any = e->parts[p].owned && e->parts[p].rules_unknown;
+    return any ? sweep(e, NULL, now) : 0;
 }

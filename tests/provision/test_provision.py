@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 
@@ -37,6 +38,15 @@ SECRET = "whsec-" + uuid.uuid4().hex
 
 passed = 0
 failed = 0
+
+
+def readyz(port):
+    """(status, body) of the provisioner's /readyz."""
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/readyz" % port, timeout=5) as r:
+            return r.status, r.read().decode(errors="replace")
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode(errors="replace")
 
 
 def check(name, ok, detail=""):
@@ -367,6 +377,7 @@ sh/run = runners
         check("/metrics counts the results (Prometheus text)",
               b'shiftkey_prov_results_total{result="provisioned"} 1' in out
               and b"shiftkey_prov_grants 1" in out, out)
+        check("/readyz 200 while the brokers answer", readyz(mport)[0] == 200, readyz(mport))
 
         res = results(env, cid.get("pg", "?"), "PROVISIONED")
         hdr = dict(res[0]["headers"]) if res else {}
@@ -468,7 +479,8 @@ sh/run = runners
         # ---- reconciliation removes, when told to ----
         p_pg.stop()
         p_rm = provfx.Provisioner(tmp, "prov-pg", pg_conf(tmp, pg, reconcile="remove"))
-        check("restart with reconcile = remove", p_rm.start(boot, *short))
+        check("restart with reconcile = remove",
+              p_rm.start(boot, "--metrics", "127.0.0.1:%d" % mport, *short))
         provs[0] = p_rm
         check("reconciliation removes the membership nobody granted (bob)",
               wait_until(lambda: "bob" not in pg.members("analyst"), 15), pg.members("analyst"))
@@ -545,6 +557,9 @@ sh/run = runners
                           and time.time(), 20)
         check("engine stopped, no REVOKE: carol removed from the role and the group at expires_at",
               gone and gone * 1000 - expires < 3000, (gone, expires))
+        nr = wait_until(lambda: readyz(mport)[0] == 503 and readyz(mport), 20)
+        check("/readyz 503 naming Kafka once the brokers (the engine's embedded one) are gone",
+              nr and "Kafka" in nr[1], nr)
         for p in provs:
             rc = p.stop()
             check("%s stops on SIGTERM with status 0 (sanitizers quiet)" % p.name,

@@ -705,6 +705,23 @@ def scenario(tmp, engine_log):
           fams.get(key("shiftkey_slack_requests_total", "accepted"), 0) >= 2
           and fams.get(key("shiftkey_slack_actions_total", "sent"), 0) >= 2 and ready == 200,
           fams)
+    # /readyz follows Kafka: an instance whose brokers do not answer is not ready
+    dead_dir = os.path.join(app.tmp, "dead")
+    os.makedirs(dead_dir, exist_ok=True)
+    dead_boot = os.path.join(dead_dir, "bootstrap")
+    with open(dead_boot, "w") as f:
+        f.write("127.0.0.1:1\n")
+    dead = App(dead_dir, dead_boot, app.fake, app.mailbox, app.rules, app.front_key)
+    started = dead.start()
+    status, body = None, ""
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/readyz" % dead.port, timeout=5) as r:
+            status = r.status
+    except urllib.error.HTTPError as err:
+        status, body = err.code, err.read().decode(errors="replace")
+    dead.stop()
+    check("/readyz 503 naming Kafka when the brokers do not answer",
+          started and status == 503 and "Kafka" in body, (started, status, body, tail(dead.log)))
     seen, bad = check_signatures(bootstrap, front_pub)
     check("every record shiftkey-slack produced (requests and results) is signed by the front "
           "'slack' over topic, key and value (verified with python3-nacl)", seen >= 10 and not bad,
