@@ -1,7 +1,6 @@
 /* arena.c — bump allocator; see arena.h for the contract. */
 #include "base/arena.h"
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,21 +92,4 @@ char *sk_arena_strndup(sk_arena_t *a, const char *s, size_t len)
 char *sk_arena_strdup(sk_arena_t *a, const char *s)
 {
     return sk_arena_strndup(a, s, strlen(s));
-}
-
-char *sk_arena_sprintf(sk_arena_t *a, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return NULL;
-    char *p = sk_arena_alloc(a, (size_t)n + 1);
-    if (!p)
-        return NULL;
-    va_start(ap, fmt);
-    vsnprintf(p, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return p;
 }

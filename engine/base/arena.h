@@ -39,7 +39,9 @@ char *sk_arena_strndup(sk_arena_t *a, const char *s, size_t len);
 /* Copies a NUL-terminated string. */
 char *sk_arena_strdup(sk_arena_t *a, const char *s);
 
-/* printf into the arena; returns NULL on failure. */
+/* printf into the arena; returns NULL on failure. Defined in strbuf.c: the
+ * usual conversions (%s %c %d %zu ...) are written by the string builder
+ * without vsnprintf, anything else by vsnprintf. */
 char *sk_arena_sprintf(sk_arena_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

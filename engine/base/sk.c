@@ -26,10 +26,61 @@ sk_ms_t sk_now_ms(void)
     return (sk_ms_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Two digits of v (0..99) at p. */
+static void put2(char *p, int v)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+}
+
+/* The civil date of days since 1970-01-01 (proleptic Gregorian; the
+ * well-known era algorithm: 400-year eras of 146,097 days, years counted
+ * from March so that the leap day ends the year). */
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const int64_t doe = z - era * 146097;                                 /* [0, 146096] */
+    const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+    const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);          /* [0, 365] */
+    const int64_t mp = (5 * doy + 2) / 153;                               /* [0, 11] */
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+/* Years 0000..9999 without gmtime_r and snprintf (the deciders format
+ * times in every reason and trace line): the same text, much faster. */
+#define MS_FAST_MIN (-62167219200000LL) /* 0000-01-01T00:00:00.000Z */
+
 const char *sk_ms_format(sk_ms_t t, char *buf, size_t len)
 {
     if (t == SK_MS_NONE) {
         snprintf(buf, len, "never");
+        return buf;
+    }
+    if (t >= MS_FAST_MIN && t <= SK_MS_MAX_INPUT && len >= 25) {
+        int64_t days = (t - MS_FAST_MIN) / 86400000 + MS_FAST_MIN / 86400000;
+        int64_t in_day = t - days * 86400000, y;
+        int m, d, secs = (int)(in_day / 1000), ms = (int)(in_day % 1000);
+        civil_from_days(days, &y, &m, &d);
+        put2(buf, (int)(y / 100));
+        put2(buf + 2, (int)(y % 100));
+        buf[4] = '-';
+        put2(buf + 5, m);
+        buf[7] = '-';
+        put2(buf + 8, d);
+        buf[10] = 'T';
+        put2(buf + 11, secs / 3600);
+        buf[13] = ':';
+        put2(buf + 14, secs / 60 % 60);
+        buf[16] = ':';
+        put2(buf + 17, secs % 60);
+        buf[19] = '.';
+        buf[20] = (char)('0' + ms / 100);
+        put2(buf + 21, ms % 100);
+        buf[23] = 'Z';
+        buf[24] = '\0';
         return buf;
     }
     time_t secs = (time_t)(t / 1000);

@@ -4,6 +4,8 @@
  */
 #include "decide/commands.h"
 
+#include "base/strbuf.h"
+
 #include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,11 +20,6 @@ typedef struct cmd_ctx {
     const sk_user_state_t *old; /* a->before */
     sk_arena_t *arena;
 } cmd_ctx_t;
-
-static const char *fmt_time(cmd_ctx_t *c, sk_ms_t t)
-{
-    return sk_decide_fmt_time(c->arena, t);
-}
 
 /*
  * What the command of entitlement `key` acts on: app, entitlement, resource
@@ -82,22 +79,29 @@ static const char **entitlement_keys(cmd_ctx_t *c, const sk_decide_wanted_t *w, 
 static void command_id(const sk_command_t *cmd, const char *ent_key, char out[33])
 {
     XXH3_state_t st;
-    char num[32];
+    char num[48];
+    size_t n;
     XXH3_128bits_reset(&st);
     const char *action = sk_command_action_name(cmd->action);
     XXH3_128bits_update(&st, action, strlen(action) + 1);
     XXH3_128bits_update(&st, cmd->user, strlen(cmd->user) + 1);
     XXH3_128bits_update(&st, ent_key, strlen(ent_key) + 1);
-    snprintf(num, sizeof(num), "%" PRId64, cmd->expires_at_ms);
-    XXH3_128bits_update(&st, num, strlen(num) + 1);
+    n = sk_fmt_i64(num, cmd->expires_at_ms); /* the hash takes numbers as text */
+    num[n++] = '\0';
+    XXH3_128bits_update(&st, num, n);
     for (size_t i = 0; i < cmd->n_sources; i++) {
         const sk_source_ref_t *s = &cmd->sources[i];
-        snprintf(num, sizeof(num), "%d:%" PRId64, (int)s->kind, s->expires_at_ms);
+        n = sk_fmt_i64(num, (int)s->kind);
+        num[n++] = ':';
+        n += sk_fmt_i64(num + n, s->expires_at_ms);
+        num[n++] = '\0';
         XXH3_128bits_update(&st, s->id, strlen(s->id) + 1);
-        XXH3_128bits_update(&st, num, strlen(num) + 1);
+        XXH3_128bits_update(&st, num, n);
     }
     XXH128_hash_t h = XXH3_128bits_digest(&st);
-    snprintf(out, 33, "%016" PRIx64 "%016" PRIx64, (uint64_t)h.high64, (uint64_t)h.low64);
+    sk_fmt_hex64(out, (uint64_t)h.high64);
+    sk_fmt_hex64(out + 16, (uint64_t)h.low64);
+    out[32] = '\0';
 }
 
 static int cmp_source_ref(const void *a, const void *b)
@@ -155,13 +159,18 @@ static const sk_decide_wanted_t *latest_wanted(const sk_decide_wanted_t *w, size
  * cancelled before the planned expiry. */
 static const char *revoke_reason(cmd_ctx_t *c, const sk_command_t *cmd, sk_ms_t old_exp)
 {
+    sk_strbuf_t b;
     const sk_source_ref_t *last = cmd->n_sources ? &cmd->sources[0] : NULL;
     for (size_t i = 1; i < cmd->n_sources; i++)
         if (cmd->sources[i].expires_at_ms > last->expires_at_ms)
             last = &cmd->sources[i];
-    if (!last || old_exp <= c->a->now_ms)
-        return sk_arena_sprintf(c->arena, "expired at %s; no source holds it any more",
-                                fmt_time(c, old_exp));
+    sk_strbuf_init(&b, c->arena);
+    if (!last || old_exp <= c->a->now_ms) {
+        sk_strbuf_str(&b, "expired at ");
+        sk_strbuf_time(&b, old_exp);
+        sk_strbuf_str(&b, "; no source holds it any more");
+        return sk_strbuf_finish(&b);
+    }
     const sk_shift_t *sh = NULL;
     for (size_t i = 0; i < c->old->n_shifts; i++)
         if (strcmp(c->old->shifts[i].id, last->id) == 0)
@@ -172,32 +181,91 @@ static const char *revoke_reason(cmd_ctx_t *c, const sk_command_t *cmd, sk_ms_t 
                               : ev->type == SK_SHIFT_ENDED   ? "ended"
                                                              : "changed")
                            : "no longer justifies it";
-    return sk_arena_sprintf(c->arena,
-                            "%s '%s'%s%s%s %s before its planned expiry %s; no other "
-                            "source holds it",
-                            sk_source_kind_name(last->kind), last->id, sh ? " in rotation '" : "",
-                            sh ? sh->rotation : "", sh ? "'" : "", what, fmt_time(c, old_exp));
+    /* "<kind> '<id>'[ in rotation '<rot>'] <what> before its planned expiry
+     * <time>; no other source holds it" */
+    sk_strbuf_str(&b, sk_source_kind_name(last->kind));
+    sk_strbuf_str(&b, " '");
+    sk_strbuf_str(&b, last->id);
+    sk_strbuf_chr(&b, '\'');
+    if (sh) {
+        sk_strbuf_str(&b, " in rotation '");
+        sk_strbuf_str(&b, sh->rotation);
+        sk_strbuf_chr(&b, '\'');
+    }
+    sk_strbuf_chr(&b, ' ');
+    sk_strbuf_str(&b, what);
+    sk_strbuf_str(&b, " before its planned expiry ");
+    sk_strbuf_time(&b, old_exp);
+    sk_strbuf_str(&b, "; no other source holds it");
+    return sk_strbuf_finish(&b);
 }
 
+/* The reason of a GRANT or EXTEND, or revoke_reason. Written with the
+ * string builder (base/strbuf.h), not printf: one of the few texts every
+ * decision with a command makes. */
 static const char *command_reason(cmd_ctx_t *c, const sk_command_t *cmd,
                                   const sk_decide_wanted_t *why, sk_ms_t old_exp)
 {
     const sk_enrollment_edge_t *e = why ? why->edge : NULL;
+    sk_strbuf_t b;
+    sk_strbuf_init(&b, c->arena);
     switch (cmd->action) {
     case SK_CMD_GRANT:
-        if (e)
-            return sk_arena_sprintf(c->arena,
-                                    "on call in rotation '%s' (shift '%s'): profile '%s' "
-                                    "via enrollment '%s'",
-                                    why->src.rotation, why->src.id, e->profile, e->enrollment);
-        return sk_arena_sprintf(c->arena, "held by %s '%s'", sk_source_kind_name(why->src.kind),
-                                why->src.id);
+        if (e) {
+            /* "on call in rotation '<rot>' (shift '<id>'): profile '<p>'
+             * via enrollment '<e>'" */
+            sk_strbuf_str(&b, "on call in rotation '");
+            sk_strbuf_str(&b, why->src.rotation);
+            sk_strbuf_str(&b, "' (shift '");
+            sk_strbuf_str(&b, why->src.id);
+            sk_strbuf_str(&b, "'): profile '");
+            sk_strbuf_str(&b, e->profile);
+            sk_strbuf_str(&b, "' via enrollment '");
+            sk_strbuf_str(&b, e->enrollment);
+            sk_strbuf_chr(&b, '\'');
+            break;
+        }
+        sk_strbuf_str(&b, "held by "); /* "held by <kind> '<id>'" */
+        sk_strbuf_str(&b, sk_source_kind_name(why->src.kind));
+        sk_strbuf_str(&b, " '");
+        sk_strbuf_str(&b, why->src.id);
+        sk_strbuf_chr(&b, '\'');
+        break;
     case SK_CMD_EXTEND:
-        return sk_arena_sprintf(c->arena, "expiry moved from %s to %s (%s '%s')",
-                                fmt_time(c, old_exp), fmt_time(c, cmd->expires_at_ms),
-                                sk_source_kind_name(why->src.kind), why->src.id);
+        /* "expiry moved from <time> to <time> (<kind> '<id>')" */
+        sk_strbuf_str(&b, "expiry moved from ");
+        sk_strbuf_time(&b, old_exp);
+        sk_strbuf_str(&b, " to ");
+        sk_strbuf_time(&b, cmd->expires_at_ms);
+        sk_strbuf_str(&b, " (");
+        sk_strbuf_str(&b, sk_source_kind_name(why->src.kind));
+        sk_strbuf_str(&b, " '");
+        sk_strbuf_str(&b, why->src.id);
+        sk_strbuf_str(&b, "')");
+        break;
     default: return revoke_reason(c, cmd, old_exp);
     }
+    return sk_strbuf_finish(&b);
+}
+
+/* The trace line of a command, written when the audit record is. */
+typedef struct cmd_line {
+    sk_command_action_t action;
+    const char *key, *reason;
+    sk_ms_t until;
+} cmd_line_t;
+
+/* "<ACTION> <key> until <time>: <reason>" */
+static void write_cmd_line(sk_strbuf_t *b, const void *args)
+{
+    const cmd_line_t *l = args;
+    sk_strbuf_str(b, sk_command_action_name(l->action));
+    sk_strbuf_chr(b, ' ');
+    sk_strbuf_str(b, l->key);
+    sk_strbuf_str(b, " until ");
+    sk_strbuf_time(b, l->until);
+    sk_strbuf_str(b, ": ");
+    sk_strbuf_str(b, l->reason);
 }
 
 int sk_decide_commands_wanted(const sk_decide_cmd_args_t *a, const sk_decide_wanted_t *w,
@@ -249,11 +317,12 @@ int sk_decide_commands_wanted(const sk_decide_cmd_args_t *a, const sk_decide_wan
         if (!cmd->reason)
             return SK_ENOMEM;
         command_id(cmd, keys[k], cmd->command_id);
-        if (a->trace)
-            sk_decide_trace_add(a->trace,
-                                sk_arena_sprintf(c->arena, "%s %s until %s: %s",
-                                                 sk_command_action_name(cmd->action), keys[k],
-                                                 fmt_time(c, cmd->expires_at_ms), cmd->reason));
+        if (a->trace) {
+            cmd_line_t *l = sk_arena_alloc(c->arena, sizeof(*l));
+            if (l)
+                *l = (cmd_line_t){cmd->action, keys[k], cmd->reason, cmd->expires_at_ms};
+            sk_decide_trace_lazy(a->trace, write_cmd_line, l);
+        }
         out->n_commands++;
     }
     return 0;

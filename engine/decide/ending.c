@@ -1,6 +1,8 @@
 /* ending.c — the common ending of every decision (see ending.h). */
 #include "decide/ending.h"
 
+#include "base/strbuf.h"
+
 #include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -134,28 +136,33 @@ static int bound_texts(sk_decide_end_t *e)
         return SK_ENOMEM;
     if (d->audit.reason && !(d->audit.reason = sk_decide_text_bound(e->arena, d->audit.reason)))
         return SK_ENOMEM;
-    for (size_t i = 0; i < e->trace.n; i++)
-        if (!(e->trace.lines[i] = sk_decide_text_bound(e->arena, e->trace.lines[i])))
-            return SK_ENOMEM;
-    return 0;
+    return 0; /* trace lines are bounded when they are written (sk_text_render) */
 }
 
 static void audit_id(const sk_audit_t *a, const sk_origin_t *o, sk_ms_t id_tail, char out[33])
 {
-    char buf[96];
+    sk_strbuf_t b; /* "<topic>|<partition>|<offset>[|<id_tail>]", hashed as text */
     XXH3_state_t st;
+    sk_strbuf_init(&b, NULL); /* short: stays in the builder, never allocates */
+    sk_strbuf_str(&b, o->topic ? o->topic : "");
+    sk_strbuf_chr(&b, '|');
+    sk_strbuf_i64(&b, o->partition);
+    sk_strbuf_chr(&b, '|');
+    sk_strbuf_i64(&b, o->offset);
+    if (id_tail != SK_MS_NONE) {
+        sk_strbuf_chr(&b, '|');
+        sk_strbuf_i64(&b, id_tail);
+    }
+    if (b.len > 95) /* what the fixed 96-byte buffer this replaces kept */
+        b.len = 95;
     XXH3_128bits_reset(&st);
     XXH3_128bits_update(&st, a->user, strlen(a->user) + 1);
     XXH3_128bits_update(&st, a->event_id, strlen(a->event_id) + 1);
-    if (id_tail == SK_MS_NONE)
-        snprintf(buf, sizeof(buf), "%s|%d|%" PRId64, o->topic ? o->topic : "", o->partition,
-                 o->offset);
-    else
-        snprintf(buf, sizeof(buf), "%s|%d|%" PRId64 "|%" PRId64, o->topic ? o->topic : "",
-                 o->partition, o->offset, id_tail);
-    XXH3_128bits_update(&st, buf, strlen(buf));
+    XXH3_128bits_update(&st, b.p, b.failed ? 0 : b.len);
     XXH128_hash_t h = XXH3_128bits_digest(&st);
-    snprintf(out, 33, "%016" PRIx64 "%016" PRIx64, (uint64_t)h.high64, (uint64_t)h.low64);
+    sk_fmt_hex64(out, (uint64_t)h.high64);
+    sk_fmt_hex64(out + 16, (uint64_t)h.low64);
+    out[32] = '\0';
 }
 
 int sk_decide_end_audit(sk_decide_end_t *e, const sk_origin_t *origin, sk_ms_t id_tail)
@@ -171,7 +178,7 @@ int sk_decide_end_audit(sk_decide_end_t *e, const sk_origin_t *origin, sk_ms_t i
     a->rules_version = sk_rules_version(e->rules);
     a->origin = *origin;
     const char **ids = sk_arena_calloc(e->arena, d->n_commands + 1, sizeof(*ids));
-    const char **tr = sk_arena_calloc(e->arena, e->trace.n + 1, sizeof(*tr));
+    sk_text_t *tr = sk_arena_calloc(e->arena, e->trace.n + 1, sizeof(*tr));
     if (!ids || !tr)
         goto out;
     for (size_t i = 0; i < d->n_commands; i++)

@@ -53,6 +53,32 @@ static int reject(decide_ctx_t *c, sk_dead_letter_kind_t kind, const char *reaso
     return 0;
 }
 
+/* The trace line of an applied event, written when the audit record is
+ * (the shift's fields copied: the table is compacted later). */
+typedef struct shift_line {
+    sk_shift_event_type_t type;
+    const char *id, *rotation;
+    int level;
+    sk_ms_t start, end;
+} shift_line_t;
+
+/* "<TYPE> shift '<id>' in rotation '<rot>' (level <n>): <start> -> <end>" */
+static void write_shift_line(sk_strbuf_t *b, const void *args)
+{
+    const shift_line_t *l = args;
+    sk_strbuf_str(b, sk_shift_event_type_name(l->type));
+    sk_strbuf_str(b, " shift '");
+    sk_strbuf_str(b, l->id);
+    sk_strbuf_str(b, "' in rotation '");
+    sk_strbuf_str(b, l->rotation);
+    sk_strbuf_str(b, "' (level ");
+    sk_strbuf_i64(b, l->level);
+    sk_strbuf_str(b, "): ");
+    sk_strbuf_time(b, l->start);
+    sk_strbuf_str(b, " -> ");
+    sk_strbuf_time(b, l->end);
+}
+
 /* Applies a schedule event to the copied shift table. Sets *ignored_why when
  * the event must not change anything (stale or for a closed shift). */
 static int apply_event(decide_ctx_t *c, sk_shift_t *shifts, size_t *n_shifts,
@@ -104,9 +130,10 @@ static int apply_event(decide_ctx_t *c, sk_shift_t *shifts, size_t *n_shifts,
     } else if (ev->type == SK_SHIFT_CANCELLED) {
         sh->status = SK_SHIFT_STATUS_CANCELLED;
     }
-    trace(c, sk_arena_sprintf(c->arena, "%s shift '%s' in rotation '%s' (level %d): %s -> %s",
-                              sk_shift_event_type_name(ev->type), sh->id, sh->rotation, sh->level,
-                              fmt_time(c, sh->start_ms), fmt_time(c, sh->end_ms)));
+    shift_line_t *l = sk_arena_alloc(c->arena, sizeof(*l));
+    if (l)
+        *l = (shift_line_t){ev->type, sh->id, sh->rotation, sh->level, sh->start_ms, sh->end_ms};
+    sk_decide_trace_lazy(&c->end.trace, write_shift_line, l);
     return 0;
 }
 

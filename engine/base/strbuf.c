@@ -1,0 +1,219 @@
+/* strbuf.c — a printf-free string builder (see strbuf.h). */
+#include "base/strbuf.h"
+
+#include <sys/types.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void sk_strbuf_init(sk_strbuf_t *b, sk_arena_t *arena)
+{
+    b->p = b->small;
+    b->len = 0;
+    b->cap = sizeof(b->small);
+    b->arena = arena;
+    b->failed = false;
+}
+
+/* Makes room for `more` bytes plus a NUL; false when it cannot (without
+ * an arena, the caller then appends what fits). */
+static bool reserve(sk_strbuf_t *b, size_t more)
+{
+    if (b->failed)
+        return false;
+    if (b->cap - b->len > more)
+        return true;
+    if (!b->arena)
+        return false;
+    size_t cap = b->cap * 2;
+    while (cap - b->len <= more) {
+        if (cap > SIZE_MAX / 2) {
+            b->failed = true;
+            return false;
+        }
+        cap *= 2;
+    }
+    char *p = sk_arena_alloc(b->arena, cap);
+    if (!p) {
+        b->failed = true;
+        return false;
+    }
+    memcpy(p, b->p, b->len);
+    b->p = p;
+    b->cap = cap;
+    return true;
+}
+
+void sk_strbuf_mem(sk_strbuf_t *b, const char *s, size_t n)
+{
+    if (!reserve(b, n)) {
+        if (b->failed)
+            return;
+        n = b->cap - b->len - 1; /* no arena: cut */
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+void sk_strbuf_str(sk_strbuf_t *b, const char *s)
+{
+    if (!s)
+        s = "(null)";
+    sk_strbuf_mem(b, s, strlen(s));
+}
+
+void sk_strbuf_chr(sk_strbuf_t *b, char c)
+{
+    sk_strbuf_mem(b, &c, 1);
+}
+
+size_t sk_fmt_i64(char *out, int64_t v)
+{
+    char tmp[24];
+    size_t n = 0, k = 0;
+    /* negate as unsigned: INT64_MIN has no positive int64 */
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        out[k++] = '-';
+    while (n)
+        out[k++] = tmp[--n];
+    return k;
+}
+
+void sk_fmt_hex64(char *out, uint64_t v)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 15; i >= 0; i--, v >>= 4)
+        out[i] = hex[v & 15];
+}
+
+void sk_strbuf_i64(sk_strbuf_t *b, int64_t v)
+{
+    if (reserve(b, 24)) {
+        b->len += sk_fmt_i64(b->p + b->len, v);
+        return;
+    }
+    char num[24];
+    sk_strbuf_mem(b, num, sk_fmt_i64(num, v));
+}
+
+void sk_strbuf_time(sk_strbuf_t *b, sk_ms_t t)
+{
+    char buf[40];
+    sk_ms_format(t, buf, sizeof(buf));
+    sk_strbuf_str(b, buf);
+}
+
+const char *sk_strbuf_peek(sk_strbuf_t *b)
+{
+    if (!reserve(b, 0))
+        return NULL;
+    b->p[b->len] = '\0';
+    return b->p;
+}
+
+char *sk_strbuf_finish(sk_strbuf_t *b)
+{
+    if (b->failed || !b->arena)
+        return NULL;
+    if (b->p != b->small) { /* already in the arena, with room for the NUL */
+        b->p[b->len] = '\0';
+        return b->p;
+    }
+    return sk_arena_strndup(b->arena, b->p, b->len);
+}
+
+/*
+ * The conversions the engine's messages use, written without vsnprintf
+ * (which formats into a string stream at a high fixed cost per call, and
+ * was called twice: once to measure): %s %c %d %i %u %ld %lu %lld %llu %zu
+ * %zd %% with no flags, width or precision. 0 on success; -1 when the
+ * format holds anything else, and the caller starts again with vsnprintf.
+ */
+static int fast_format(sk_strbuf_t *b, const char *fmt, va_list ap)
+{
+    for (const char *f = fmt; *f;) {
+        const char *pct = strchr(f, '%');
+        if (!pct) {
+            sk_strbuf_str(b, f);
+            break;
+        }
+        sk_strbuf_mem(b, f, (size_t)(pct - f));
+        f = pct + 1;
+        int lng = 0, size = 0;
+        while (*f == 'l' && lng < 2) {
+            lng++;
+            f++;
+        }
+        if (!lng && *f == 'z') {
+            size = 1;
+            f++;
+        }
+        switch (*f) {
+        case '%':
+            if (lng || size)
+                return -1;
+            sk_strbuf_chr(b, '%');
+            break;
+        case 's':
+            if (lng || size)
+                return -1;
+            sk_strbuf_str(b, va_arg(ap, const char *));
+            break;
+        case 'c':
+            if (lng || size)
+                return -1;
+            sk_strbuf_chr(b, (char)va_arg(ap, int));
+            break;
+        case 'd':
+        case 'i':
+            sk_strbuf_i64(b, size        ? (int64_t)va_arg(ap, ssize_t)
+                             : lng == 2 ? (int64_t)va_arg(ap, long long)
+                             : lng == 1 ? (int64_t)va_arg(ap, long)
+                                        : (int64_t)va_arg(ap, int));
+            break;
+        case 'u': {
+            unsigned long long u = size       ? (unsigned long long)va_arg(ap, size_t)
+                                   : lng == 2 ? va_arg(ap, unsigned long long)
+                                   : lng == 1 ? (unsigned long long)va_arg(ap, unsigned long)
+                                              : (unsigned long long)va_arg(ap, unsigned);
+            if (u > (unsigned long long)INT64_MAX)
+                return -1;
+            sk_strbuf_i64(b, (int64_t)u);
+            break;
+        }
+        default: return -1;
+        }
+        f++;
+    }
+    return 0;
+}
+
+char *sk_arena_sprintf(sk_arena_t *a, const char *fmt, ...)
+{
+    va_list ap;
+    sk_strbuf_t b;
+    sk_strbuf_init(&b, a);
+    va_start(ap, fmt);
+    int rc = fast_format(&b, fmt, ap);
+    va_end(ap);
+    if (rc == 0)
+        return sk_strbuf_finish(&b);
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return NULL;
+    char *p = sk_arena_alloc(a, (size_t)n + 1);
+    if (!p)
+        return NULL;
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
