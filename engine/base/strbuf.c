@@ -45,7 +45,7 @@ static bool reserve(sk_strbuf_t *b, size_t more)
     return true;
 }
 
-void sk_strbuf_mem(sk_strbuf_t *b, const char *s, size_t n)
+void sk_strbuf_mem_slow(sk_strbuf_t *b, const char *s, size_t n)
 {
     if (!reserve(b, n)) {
         if (b->failed)
@@ -56,33 +56,33 @@ void sk_strbuf_mem(sk_strbuf_t *b, const char *s, size_t n)
     b->len += n;
 }
 
-void sk_strbuf_str(sk_strbuf_t *b, const char *s)
-{
-    if (!s)
-        s = "(null)";
-    sk_strbuf_mem(b, s, strlen(s));
-}
-
-void sk_strbuf_chr(sk_strbuf_t *b, char c)
-{
-    sk_strbuf_mem(b, &c, 1);
-}
+/* "00" .. "99" */
+static const char DIGITS2[] = "00010203040506070809101112131415161718192021222324252627282930313233"
+                              "34353637383940414243444546474849505152535455565758596061626364656667"
+                              "6869707172737475767778798081828384858687888990919293949596979899";
 
 size_t sk_fmt_i64(char *out, int64_t v)
 {
     char tmp[24];
-    size_t n = 0, k = 0;
+    size_t n = sizeof(tmp), k = 0;
     /* negate as unsigned: INT64_MIN has no positive int64 */
     uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
+    while (u >= 100) { /* two digits a step */
+        unsigned d = (unsigned)(u % 100) * 2;
+        u /= 100;
+        tmp[--n] = DIGITS2[d + 1];
+        tmp[--n] = DIGITS2[d];
+    }
+    if (u >= 10) {
+        tmp[--n] = DIGITS2[u * 2 + 1];
+        tmp[--n] = DIGITS2[u * 2];
+    } else {
+        tmp[--n] = (char)('0' + u);
+    }
     if (v < 0)
         out[k++] = '-';
-    while (n)
-        out[k++] = tmp[--n];
-    return k;
+    memcpy(out + k, tmp + n, sizeof(tmp) - n);
+    return k + sizeof(tmp) - n;
 }
 
 void sk_fmt_hex64(char *out, uint64_t v)
@@ -92,14 +92,10 @@ void sk_fmt_hex64(char *out, uint64_t v)
         out[i] = hex[v & 15];
 }
 
-void sk_strbuf_i64(sk_strbuf_t *b, int64_t v)
+void sk_strbuf_i64_slow(sk_strbuf_t *b, int64_t v)
 {
-    if (reserve(b, 24)) {
-        b->len += sk_fmt_i64(b->p + b->len, v);
-        return;
-    }
     char num[24];
-    sk_strbuf_mem(b, num, sk_fmt_i64(num, v));
+    sk_strbuf_mem_slow(b, num, sk_fmt_i64(num, v));
 }
 
 void sk_strbuf_time(sk_strbuf_t *b, sk_ms_t t)
@@ -172,7 +168,7 @@ static int fast_format(sk_strbuf_t *b, const char *fmt, va_list ap)
             break;
         case 'd':
         case 'i':
-            sk_strbuf_i64(b, size        ? (int64_t)va_arg(ap, ssize_t)
+            sk_strbuf_i64(b, size       ? (int64_t)va_arg(ap, ssize_t)
                              : lng == 2 ? (int64_t)va_arg(ap, long long)
                              : lng == 1 ? (int64_t)va_arg(ap, long)
                                         : (int64_t)va_arg(ap, int));

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
 
 /* Working memory of one computation. */
@@ -48,9 +47,19 @@ static int describe(cmd_ctx_t *c, sk_command_t *cmd, const char *key)
     return cmd->app ? 0 : SK_ENOMEM;
 }
 
-static int cmp_str(const void *a, const void *b)
+/* Insertion sorts: a user holds a handful of entitlements and sources, and
+ * qsort's call per comparison cost more than the sorting. Stable, like
+ * glibc's qsort (a merge sort) on such arrays; equal elements do not occur
+ * (keys are made unique after, sources are unique per entitlement). */
+static void sort_strs(const char **v, size_t n)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    for (size_t i = 1; i < n; i++) {
+        const char *x = v[i];
+        size_t j = i;
+        for (; j > 0 && strcmp(v[j - 1], x) > 0; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
 }
 
 /* Every entitlement key that has a source before or after, sorted, unique. */
@@ -65,7 +74,7 @@ static const char **entitlement_keys(cmd_ctx_t *c, const sk_decide_wanted_t *w, 
         keys[n++] = c->old->sources[i].ent_key;
     for (size_t i = 0; i < n_w; i++)
         keys[n++] = w[i].src.ent_key;
-    qsort(keys, n, sizeof(*keys), cmp_str);
+    sort_strs(keys, n);
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (k == 0 || strcmp(keys[k - 1], keys[i]) != 0)
@@ -76,40 +85,84 @@ static const char **entitlement_keys(cmd_ctx_t *c, const sk_decide_wanted_t *w, 
 
 /* The deterministic id of a command (commands.h): writes 32 hex chars and
  * a NUL into out. */
-static void command_id(const sk_command_t *cmd, const char *ent_key, char out[33])
+/* Appends n bytes to the id's input in buf (cap bytes); false when full. */
+static bool id_put(char *buf, size_t cap, size_t *len, const void *p, size_t n)
 {
-    XXH3_state_t st;
+    if (cap - *len < n)
+        return false;
+    memcpy(buf + *len, p, n);
+    *len += n;
+    return true;
+}
+
+/* The bytes the id hashes, in order: action, user, entitlement, expiry
+ * (as decimal text) each NUL-ended, then per source its id and
+ * "<kind>:<expiry>", NUL-ended. Into buf; false when they do not fit. */
+static bool id_input(const sk_command_t *cmd, const char *ent_key, char *buf, size_t cap,
+                     size_t *len)
+{
     char num[48];
     size_t n;
-    XXH3_128bits_reset(&st);
     const char *action = sk_command_action_name(cmd->action);
-    XXH3_128bits_update(&st, action, strlen(action) + 1);
-    XXH3_128bits_update(&st, cmd->user, strlen(cmd->user) + 1);
-    XXH3_128bits_update(&st, ent_key, strlen(ent_key) + 1);
-    n = sk_fmt_i64(num, cmd->expires_at_ms); /* the hash takes numbers as text */
+    *len = 0;
+    if (!id_put(buf, cap, len, action, strlen(action) + 1) ||
+        !id_put(buf, cap, len, cmd->user, strlen(cmd->user) + 1) ||
+        !id_put(buf, cap, len, ent_key, strlen(ent_key) + 1))
+        return false;
+    n = sk_fmt_i64(num, cmd->expires_at_ms);
     num[n++] = '\0';
-    XXH3_128bits_update(&st, num, n);
+    if (!id_put(buf, cap, len, num, n))
+        return false;
     for (size_t i = 0; i < cmd->n_sources; i++) {
         const sk_source_ref_t *s = &cmd->sources[i];
         n = sk_fmt_i64(num, (int)s->kind);
         num[n++] = ':';
         n += sk_fmt_i64(num + n, s->expires_at_ms);
         num[n++] = '\0';
-        XXH3_128bits_update(&st, s->id, strlen(s->id) + 1);
-        XXH3_128bits_update(&st, num, n);
+        if (!id_put(buf, cap, len, s->id, strlen(s->id) + 1) || !id_put(buf, cap, len, num, n))
+            return false;
     }
-    XXH128_hash_t h = XXH3_128bits_digest(&st);
+    return true;
+}
+
+/* The deterministic id of a command (commands.h): writes 32 hex chars and
+ * a NUL into out. One XXH3-128 of id_input's bytes: hashed at once from a
+ * stack buffer, or (a command with many or long sources) in pieces from
+ * arena memory, which gives the same hash. */
+static int command_id(const sk_command_t *cmd, const char *ent_key, sk_arena_t *arena, char out[33])
+{
+    char small[512], *buf = small;
+    size_t len;
+    if (!id_input(cmd, ent_key, small, sizeof(small), &len)) {
+        size_t cap = strlen(cmd->user) + strlen(ent_key) + 96; /* + action, expiry */
+        for (size_t i = 0; i < cmd->n_sources; i++)
+            cap += strlen(cmd->sources[i].id) + 48;
+        if (!(buf = sk_arena_alloc(arena, cap)) || !id_input(cmd, ent_key, buf, cap, &len))
+            return SK_ENOMEM;
+    }
+    XXH128_hash_t h = XXH3_128bits(buf, len);
     sk_fmt_hex64(out, (uint64_t)h.high64);
     sk_fmt_hex64(out + 16, (uint64_t)h.low64);
     out[32] = '\0';
+    return 0;
 }
 
-static int cmp_source_ref(const void *a, const void *b)
+static int cmp_source_ref(const sk_source_ref_t *x, const sk_source_ref_t *y)
 {
-    const sk_source_ref_t *x = a, *y = b;
     if (x->kind != y->kind)
         return (int)x->kind - (int)y->kind;
     return strcmp(x->id, y->id);
+}
+
+static void sort_refs(sk_source_ref_t *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        sk_source_ref_t x = v[i];
+        size_t j = i;
+        for (; j > 0 && cmp_source_ref(&v[j - 1], &x) > 0; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
 }
 
 /* Fills the command's source list from sources of `ent` (either array), and
@@ -135,7 +188,7 @@ static int command_sources(cmd_ctx_t *c, sk_command_t *cmd, const char *ent,
                 refs[n++] = (sk_source_ref_t){s->kind, s->id, s->rotation, s->expires_ms};
         }
     }
-    qsort(refs, n, sizeof(*refs), cmp_source_ref);
+    sort_refs(refs, n);
     cmd->sources = refs;
     cmd->n_sources = n;
     for (size_t i = 0; i < n; i++)
@@ -316,7 +369,8 @@ int sk_decide_commands_wanted(const sk_decide_cmd_args_t *a, const sk_decide_wan
         cmd->reason = command_reason(c, cmd, why, old_exp);
         if (!cmd->reason)
             return SK_ENOMEM;
-        command_id(cmd, keys[k], cmd->command_id);
+        if (command_id(cmd, keys[k], c->arena, cmd->command_id))
+            return SK_ENOMEM;
         if (a->trace) {
             cmd_line_t *l = sk_arena_alloc(c->arena, sizeof(*l));
             if (l)
@@ -352,7 +406,8 @@ int sk_decide_hold_command(const sk_rules_t *rules, const sk_user_state_t *st, c
         return 0;
     sk_command_t *cmd = &tmp.commands[0];
     cmd->action = action;
-    command_id(cmd, ent, cmd->command_id);
+    if (command_id(cmd, ent, arena, cmd->command_id))
+        return SK_ENOMEM;
     *out = cmd;
     return 0;
 }

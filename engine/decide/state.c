@@ -507,12 +507,11 @@ static bool request_same(const void *px, const void *py)
 {
     const sk_request_state_t *x = px, *y = py;
     return x->status == y->status && x->target_kind == y->target_kind &&
-           x->duration_ms == y->duration_ms && x->emergency == y->emergency &&
-           x->step == y->step && x->created_ms == y->created_ms &&
-           x->updated_ms == y->updated_ms && x->kind == y->kind && x->round == y->round &&
-           x->n_approvers == y->n_approvers && x->n_assignees == y->n_assignees &&
-           same_s(x->target, y->target) && same_s(x->policy, y->policy) &&
-           same_s(x->rules_version, y->rules_version) &&
+           x->duration_ms == y->duration_ms && x->emergency == y->emergency && x->step == y->step &&
+           x->created_ms == y->created_ms && x->updated_ms == y->updated_ms && x->kind == y->kind &&
+           x->round == y->round && x->n_approvers == y->n_approvers &&
+           x->n_assignees == y->n_assignees && same_s(x->target, y->target) &&
+           same_s(x->policy, y->policy) && same_s(x->rules_version, y->rules_version) &&
            same_ids(x->approvers, y->approvers, x->n_approvers) &&
            same_ids(x->assignees, y->assignees, x->n_assignees);
 }
@@ -555,9 +554,10 @@ typedef struct field_kind {
     bool (*same)(const void *x, const void *y); /* x and y of the same key */
 } field_kind_t;
 
-#define KIND(n, v, type, fn, key, eq)                                                         \
-    {offsetof(sk_user_state_t, n), offsetof(sk_user_state_t, v), sizeof(type),                \
-     fn, key, eq}
+#define KIND(n, v, type, fn, key, eq)                                                              \
+    {                                                                                              \
+        offsetof(sk_user_state_t, n), offsetof(sk_user_state_t, v), sizeof(type), fn, key, eq      \
+    }
 
 /* In storage order: the order of the fields of sk_state_fields and of the
  * writes and deletes of sk_state_diff. */
@@ -565,8 +565,7 @@ static const field_kind_t KINDS[] = {
     KIND(n_shifts, shifts, sk_shift_t, shift_field, shift_key, shift_same),
     KIND(n_sources, sources, sk_grant_source_t, source_field, source_key, source_same),
     KIND(n_requests, requests, sk_request_state_t, request_field, request_key, request_same),
-    KIND(n_open_tasks, open_tasks, sk_open_task_t, open_task_field, open_task_key,
-         open_task_same),
+    KIND(n_open_tasks, open_tasks, sk_open_task_t, open_task_field, open_task_key, open_task_same),
     KIND(n_retries, retries, sk_retry_t, retry_field, retry_key, retry_same),
     KIND(n_held, held, sk_held_detail_t, held_field, held_key, held_same),
 };
