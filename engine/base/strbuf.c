@@ -81,15 +81,18 @@ size_t sk_fmt_i64(char *out, int64_t v)
     }
     if (v < 0)
         out[k++] = '-';
-    memcpy(out + k, tmp + n, sizeof(tmp) - n);
-    return k + sizeof(tmp) - n;
+    while (n < sizeof(tmp))
+        out[k++] = tmp[n++];
+    return k;
 }
 
 void sk_fmt_hex64(char *out, uint64_t v)
 {
     static const char hex[] = "0123456789abcdef";
-    for (int i = 15; i >= 0; i--, v >>= 4)
-        out[i] = hex[v & 15];
+    for (int i = 14; i >= 0; i -= 2, v >>= 8) { /* a byte a step */
+        out[i] = hex[(v >> 4) & 15];
+        out[i + 1] = hex[v & 15];
+    }
 }
 
 void sk_strbuf_i64_slow(sk_strbuf_t *b, int64_t v)

@@ -10,6 +10,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "base/strbuf.h"
 #include "decide/commands.h"
 #include "decide/ending.h"
 #include "decide/windows.h"
@@ -245,6 +246,17 @@ static size_t keep_other_sources(decide_ctx_t *c, sk_decide_wanted_t *w, size_t 
 
 /* ---- the decision ---- */
 
+/* prefix + s as an arena string (the actor of every schedule decision:
+ * not worth a printf). NULL when out of memory. */
+static const char *prefixed(sk_arena_t *arena, const char *prefix, const char *s)
+{
+    sk_strbuf_t b;
+    sk_strbuf_init(&b, arena);
+    sk_strbuf_str(&b, prefix);
+    sk_strbuf_str(&b, s);
+    return sk_strbuf_finish(&b);
+}
+
 /* The audit record: the decider's fields, then the common ending's. */
 static int fill_audit(decide_ctx_t *c, const char *ignored_why)
 {
@@ -254,7 +266,7 @@ static int fill_audit(decide_ctx_t *c, const char *ignored_why)
     bool changed = out->diff.n_set || out->diff.n_del;
 
     if (ev)
-        a->actor = sk_arena_sprintf(c->arena, "connector:%s", ev->source);
+        a->actor = prefixed(c->arena, "connector:", ev->source);
     else if (c->in->kind == SK_INPUT_TIMER)
         a->actor = "timer";
     else if (c->in->kind == SK_INPUT_RULES)

@@ -338,6 +338,11 @@ static int field_done(sk_state_field_t *f, char *name, sk_strbuf_t *value)
     return 0;
 }
 
+static char *shift_name(sk_arena_t *a, const void *item)
+{
+    return field_name(a, 's', ((const sk_shift_t *)item)->id);
+}
+
 /* "s:<id>" -> "<rotation> <start> <end|-> <level> <status> <updated>" */
 static int shift_field(sk_arena_t *a, const void *item, sk_state_field_t *f)
 {
@@ -355,14 +360,14 @@ static int shift_field(sk_arena_t *a, const void *item, sk_state_field_t *f)
     sk_strbuf_i64(&v, (int)sh->status);
     sk_strbuf_chr(&v, ' ');
     put_ms(&v, sh->updated_ms);
-    return field_done(f, field_name(a, 's', sh->id), &v);
+    return field_done(f, shift_name(a, sh), &v);
 }
 
 /* "g:<ent> <kind> <id>" -> "<expires> <rotation|->" */
-static int source_field(sk_arena_t *a, const void *item, sk_state_field_t *f)
+static char *source_name(sk_arena_t *a, const void *item)
 {
     const sk_grant_source_t *s = item;
-    sk_strbuf_t n, v;
+    sk_strbuf_t n;
     assert(s->kind < SK_SOURCE_KIND_COUNT);
     sk_strbuf_init(&n, a);
     sk_strbuf_str(&n, "g:");
@@ -371,11 +376,23 @@ static int source_field(sk_arena_t *a, const void *item, sk_state_field_t *f)
     sk_strbuf_chr(&n, SOURCE_KIND_CHAR[s->kind]);
     sk_strbuf_chr(&n, ' ');
     sk_strbuf_str(&n, s->id);
+    return sk_strbuf_finish(&n);
+}
+
+static int source_field(sk_arena_t *a, const void *item, sk_state_field_t *f)
+{
+    const sk_grant_source_t *s = item;
+    sk_strbuf_t v;
     sk_strbuf_init(&v, a);
     put_ms(&v, s->expires_ms);
     sk_strbuf_chr(&v, ' ');
     sk_strbuf_str(&v, s->rotation[0] ? s->rotation : "-");
-    return field_done(f, sk_strbuf_finish(&n), &v);
+    return field_done(f, source_name(a, s), &v);
+}
+
+static char *request_name(sk_arena_t *a, const void *item)
+{
+    return field_name(a, 'q', ((const sk_request_state_t *)item)->id);
 }
 
 /* "q:<id>" (layout in state.h) */
@@ -408,7 +425,12 @@ static int request_field(sk_arena_t *a, const void *item, sk_state_field_t *f)
         sk_strbuf_str(&v, rq->kind == SK_REQUEST_KIND_REVOCATION ? " R " : " A ");
         sk_strbuf_i64(&v, rq->round);
     }
-    return field_done(f, field_name(a, 'q', rq->id), &v);
+    return field_done(f, request_name(a, rq), &v);
+}
+
+static char *open_task_name(sk_arena_t *a, const void *item)
+{
+    return field_name(a, 't', ((const sk_open_task_t *)item)->id);
 }
 
 /* "t:<id>" -> "<kind> <ent_key> <request_id|-> <created> <n> <id>..." */
@@ -425,7 +447,12 @@ static int open_task_field(sk_arena_t *a, const void *item, sk_state_field_t *f)
     sk_strbuf_chr(&v, ' ');
     put_ms(&v, t->created_ms);
     put_id_list(&v, t->assignees, t->n_assignees);
-    return field_done(f, field_name(a, 't', t->id), &v);
+    return field_done(f, open_task_name(a, t), &v);
+}
+
+static char *retry_name(sk_arena_t *a, const void *item)
+{
+    return field_name(a, 'r', ((const sk_retry_t *)item)->command_id);
 }
 
 /* "r:<command_id>" -> "<ent_key> <action> <attempt> <next>" */
@@ -441,7 +468,12 @@ static int retry_field(sk_arena_t *a, const void *item, sk_state_field_t *f)
     sk_strbuf_i64(&v, r->attempt);
     sk_strbuf_chr(&v, ' ');
     put_ms(&v, r->next_ms);
-    return field_done(f, field_name(a, 'r', r->command_id), &v);
+    return field_done(f, retry_name(a, r), &v);
+}
+
+static char *held_name(sk_arena_t *a, const void *item)
+{
+    return field_name(a, 'e', ((const sk_held_detail_t *)item)->ent_key);
 }
 
 /* "e:<ent_key>" -> "<n> <resource><permission>" */
@@ -454,7 +486,7 @@ static int held_field(sk_arena_t *a, const void *item, sk_state_field_t *f)
     sk_strbuf_chr(&v, ' ');
     sk_strbuf_str(&v, h->resource);
     sk_strbuf_str(&v, h->permission);
-    return field_done(f, field_name(a, 'e', h->ent_key), &v);
+    return field_done(f, held_name(a, h), &v);
 }
 
 /*
@@ -462,8 +494,9 @@ static int held_field(sk_arena_t *a, const void *item, sk_state_field_t *f)
  * sk_state_diff walk them alike: where a kind's items are in a state, how
  * big one is, how it is written (`field`), which two items are stored
  * under the same field name (`same_key`, compared without writing the
- * names) and which two are stored alike (`same`: equal items write equal
- * fields; unequal ones may still, and are then compared as written).
+ * names) and which two are stored alike (`same`: true exactly when the
+ * two write the same value, so that the diff compares items, never
+ * written text).
  */
 static bool same_s(const char *x, const char *y)
 {
@@ -494,10 +527,16 @@ static bool source_key(const void *px, const void *py)
     const sk_grant_source_t *x = px, *y = py;
     return x->kind == y->kind && same_s(x->ent_key, y->ent_key) && same_s(x->id, y->id);
 }
+/* "" is written "-" (source_field, open_task_field). */
+static const char *dash(const char *s)
+{
+    return s[0] ? s : "-";
+}
+
 static bool source_same(const void *px, const void *py)
 {
     const sk_grant_source_t *x = px, *y = py;
-    return x->expires_ms == y->expires_ms && same_s(x->rotation, y->rotation);
+    return x->expires_ms == y->expires_ms && same_s(dash(x->rotation), dash(y->rotation));
 }
 static bool request_key(const void *x, const void *y)
 {
@@ -524,7 +563,7 @@ static bool open_task_same(const void *px, const void *py)
     const sk_open_task_t *x = px, *y = py;
     return x->kind == y->kind && x->created_ms == y->created_ms &&
            x->n_assignees == y->n_assignees && same_s(x->ent_key, y->ent_key) &&
-           same_s(x->request_id, y->request_id) &&
+           same_s(dash(x->request_id), dash(y->request_id)) &&
            same_ids(x->assignees, y->assignees, x->n_assignees);
 }
 static bool retry_key(const void *x, const void *y)
@@ -550,24 +589,28 @@ static bool held_same(const void *px, const void *py)
 typedef struct field_kind {
     size_t n_off, v_off, size; /* offsetof the count and the array in sk_user_state_t */
     int (*field)(sk_arena_t *a, const void *item, sk_state_field_t *f);
+    char *(*name)(sk_arena_t *a, const void *item); /* the field's name alone */
     bool (*same_key)(const void *x, const void *y);
     bool (*same)(const void *x, const void *y); /* x and y of the same key */
 } field_kind_t;
 
-#define KIND(n, v, type, fn, key, eq)                                                              \
+#define KIND(n, v, type, fn, name, key, eq)                                                        \
     {                                                                                              \
-        offsetof(sk_user_state_t, n), offsetof(sk_user_state_t, v), sizeof(type), fn, key, eq      \
+        offsetof(sk_user_state_t, n), offsetof(sk_user_state_t, v), sizeof(type), fn, name, key,   \
+            eq                                                                                     \
     }
 
 /* In storage order: the order of the fields of sk_state_fields and of the
  * writes and deletes of sk_state_diff. */
 static const field_kind_t KINDS[] = {
-    KIND(n_shifts, shifts, sk_shift_t, shift_field, shift_key, shift_same),
-    KIND(n_sources, sources, sk_grant_source_t, source_field, source_key, source_same),
-    KIND(n_requests, requests, sk_request_state_t, request_field, request_key, request_same),
-    KIND(n_open_tasks, open_tasks, sk_open_task_t, open_task_field, open_task_key, open_task_same),
-    KIND(n_retries, retries, sk_retry_t, retry_field, retry_key, retry_same),
-    KIND(n_held, held, sk_held_detail_t, held_field, held_key, held_same),
+    KIND(n_shifts, shifts, sk_shift_t, shift_field, shift_name, shift_key, shift_same),
+    KIND(n_sources, sources, sk_grant_source_t, source_field, source_name, source_key, source_same),
+    KIND(n_requests, requests, sk_request_state_t, request_field, request_name, request_key,
+         request_same),
+    KIND(n_open_tasks, open_tasks, sk_open_task_t, open_task_field, open_task_name, open_task_key,
+         open_task_same),
+    KIND(n_retries, retries, sk_retry_t, retry_field, retry_name, retry_key, retry_same),
+    KIND(n_held, held, sk_held_detail_t, held_field, held_name, held_key, held_same),
 };
 #define N_KINDS (sizeof(KINDS) / sizeof(KINDS[0]))
 
@@ -614,10 +657,9 @@ static const void *find_item(const field_kind_t *k, const sk_user_state_t *st, c
 
 /*
  * The diff compares items, not their written fields, and writes only what
- * changed: an item of `after` equal to the one of `before` under the same
- * name is unchanged (equal items write equal fields); an unequal one is
- * written, and both writings compared (they may still be equal). The
- * result is what comparing the two whole hashes field by field gives.
+ * changed: an item of `after` that the one of `before` under the same name
+ * is `same` as is unchanged; any other is written. The result is what
+ * comparing the two whole hashes field by field gives.
  */
 int sk_state_diff(sk_arena_t *arena, const sk_user_state_t *before, const sk_user_state_t *after,
                   sk_state_diff_t *out)
@@ -636,27 +678,20 @@ int sk_state_diff(sk_arena_t *arena, const sk_user_state_t *before, const sk_use
         const field_kind_t *kd = &KINDS[k];
         for (size_t i = 0; i < kind_count(kd, after); i++) {
             const void *x = kind_item(kd, after, i), *old = find_item(kd, before, x);
-            sk_state_field_t fx, fo;
             if (old && (old == x || kd->same(x, old)))
                 continue;
-            if (kd->field(arena, x, &fx) || (old && kd->field(arena, old, &fo)))
+            if (kd->field(arena, x, &out->set[out->n_set++]))
                 return SK_ENOMEM;
-            if (old && fo.value_len == fx.value_len &&
-                memcmp(fo.value, fx.value, fx.value_len) == 0)
-                continue;
-            out->set[out->n_set++] = fx;
         }
     }
     for (size_t k = 0; k < N_KINDS; k++) {
         const field_kind_t *kd = &KINDS[k];
         for (size_t i = 0; i < kind_count(kd, before); i++) {
             const void *y = kind_item(kd, before, i);
-            sk_state_field_t fy;
             if (find_item(kd, after, y))
                 continue;
-            if (kd->field(arena, y, &fy))
+            if (!(out->del[out->n_del++] = kd->name(arena, y)))
                 return SK_ENOMEM;
-            out->del[out->n_del++] = fy.name;
         }
     }
     return 0;
