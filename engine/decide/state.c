@@ -12,34 +12,66 @@
 
 static const char SOURCE_KIND_CHAR[] = "SRE"; /* by sk_source_kind_t */
 
-/* Splits s (len bytes) at spaces into at most max NUL-terminated arena
- * copies. Returns the number of parts, or -1 on allocation failure. */
+/* Splits s (len bytes) at spaces into at most max NUL-terminated parts,
+ * all in one arena copy of s. Returns the number of parts, max + 1 when
+ * there are more, or -1 on allocation failure. */
 static int split_words(sk_arena_t *a, const char *s, size_t len, char **parts, int max)
 {
     int n = 0;
     size_t i = 0;
+    char *copy = sk_arena_strndup(a, s, len);
+    if (!copy)
+        return -1;
     while (i < len && n < max) {
         size_t j = i;
-        while (j < len && s[j] != ' ')
+        while (j < len && copy[j] != ' ')
             j++;
-        parts[n] = sk_arena_strndup(a, s + i, j - i);
-        if (!parts[n])
-            return -1;
-        n++;
+        copy[j] = '\0'; /* the space, or the copy's own NUL */
+        parts[n++] = copy + i;
         i = j + 1;
     }
     return i < len ? max + 1 : n; /* max + 1: too many words */
 }
 
-static int parse_ms(const char *s, sk_ms_t *out)
+/* The number of space-separated words of s (len bytes), at least 1. */
+static int count_words(const char *s, size_t len)
 {
-    if (strcmp(s, "-") == 0) {
-        *out = SK_MS_NONE;
+    int n = 1;
+    for (size_t i = 0; i < len; i++)
+        n += s[i] == ' ';
+    return n;
+}
+
+/* strtoll(s, &end, 10) with *s and *end both '\0' required: the usual
+ * "-?[0-9]{1,18}" read directly, anything else (signs, spaces, overflow)
+ * by strtoll, so that both accept and refuse the same words. */
+static int parse_i64(const char *s, long long *out)
+{
+    const char *p = s + (*s == '-');
+    long long v = 0;
+    size_t n = 0;
+    while (p[n] >= '0' && p[n] <= '9' && n < 18)
+        v = v * 10 + (p[n++] - '0');
+    if (n > 0 && p[n] == '\0') {
+        *out = *s == '-' ? -v : v;
         return 0;
     }
     char *end;
-    long long v = strtoll(s, &end, 10);
+    long long w = strtoll(s, &end, 10);
     if (*s == '\0' || *end != '\0')
+        return -1;
+    *out = w;
+    return 0;
+}
+
+static int parse_ms(const char *s, sk_ms_t *out)
+{
+    long long v;
+    if (s[0] == '-' && s[1] == '\0') {
+        *out = SK_MS_NONE;
+        return 0;
+    }
+    if (parse_i64(s, &v))
         return -1;
     *out = (sk_ms_t)v;
     return 0;
@@ -117,9 +149,9 @@ static int parse_id_list(sk_arena_t *a, char **w, int n_w, int *i, const char **
 static int parse_request(sk_arena_t *a, const sk_state_field_t *f, sk_request_state_t *rq)
 {
     enum { FIXED = 10, MAXW = FIXED + 2 + 2 * 256 + 2 };
-    char **w = sk_arena_calloc(a, MAXW + 1, sizeof(*w));
-    int n, i = FIXED;
+    int n = count_words(f->value, f->value_len), i = FIXED;
     char *end;
+    char **w = sk_arena_alloc(a, ((size_t)(n < MAXW ? n : MAXW) + 1) * sizeof(*w));
     if (!w)
         return -1;
     n = split_words(a, f->value, f->value_len, w, MAXW);
@@ -169,8 +201,8 @@ static int parse_request(sk_arena_t *a, const sk_state_field_t *f, sk_request_st
 static int parse_open_task(sk_arena_t *a, const sk_state_field_t *f, sk_open_task_t *t)
 {
     enum { FIXED = 4, MAXW = FIXED + 1 + 256 };
-    char **w = sk_arena_calloc(a, MAXW + 1, sizeof(*w));
-    int n, i = FIXED;
+    int n = count_words(f->value, f->value_len), i = FIXED;
+    char **w = sk_arena_alloc(a, ((size_t)(n < MAXW ? n : MAXW) + 1) * sizeof(*w));
     if (!w)
         return -1;
     n = split_words(a, f->value, f->value_len, w, MAXW);
