@@ -16,7 +16,8 @@
 void sk_decide_end_init(sk_decide_end_t *e, const sk_rules_t *rules, sk_ms_t now_ms,
                         sk_arena_t *arena, const sk_user_state_t *old, sk_decision_t *d)
 {
-    memset(e, 0, sizeof(*e));
+    /* not memset: the trace's 64 slots are written before they are read */
+    e->trace.n = 0;
     e->rules = rules;
     e->now_ms = now_ms;
     e->arena = arena;

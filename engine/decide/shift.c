@@ -321,12 +321,17 @@ static int new_state(decide_ctx_t *c, sk_shift_t *shifts, size_t n_shifts,
 int sk_decide(const sk_rules_t *rules, const sk_input_t *in, const sk_user_state_t *state,
               sk_arena_t *arena, sk_decision_t *out)
 {
-    decide_ctx_t c = {.rules = rules, .in = in, .old = state, .arena = arena, .out = out};
+    decide_ctx_t c; /* not zero-filled: c.end's trace slots are written before read */
     const char *ignored_why = NULL;
     size_t n_shifts = state->n_shifts, n_w = 0;
     int rc = SK_ENOMEM;
 
     assert(rules && in && state && arena && out && in->user);
+    c.rules = rules;
+    c.in = in;
+    c.old = state;
+    c.arena = arena;
+    c.out = out;
     memset(out, 0, sizeof(*out));
     out->next_wake_ms = SK_MS_NONE;
     sk_decide_end_init(&c.end, rules, in->now_ms, arena, state, out);
