@@ -56,43 +56,91 @@ void sk_strbuf_mem_slow(sk_strbuf_t *b, const char *s, size_t n)
     b->len += n;
 }
 
+/* 10^0 .. 10^19 */
+static const uint64_t POW10[20] = {1ULL,
+                                   10ULL,
+                                   100ULL,
+                                   1000ULL,
+                                   10000ULL,
+                                   100000ULL,
+                                   1000000ULL,
+                                   10000000ULL,
+                                   100000000ULL,
+                                   1000000000ULL,
+                                   10000000000ULL,
+                                   100000000000ULL,
+                                   1000000000000ULL,
+                                   10000000000000ULL,
+                                   100000000000000ULL,
+                                   1000000000000000ULL,
+                                   10000000000000000ULL,
+                                   100000000000000000ULL,
+                                   1000000000000000000ULL,
+                                   10000000000000000000ULL};
+
 /* "00" .. "99" */
 static const char DIGITS2[] = "00010203040506070809101112131415161718192021222324252627282930313233"
                               "34353637383940414243444546474849505152535455565758596061626364656667"
                               "6869707172737475767778798081828384858687888990919293949596979899";
 
+/* Writes the n digits of u (n = its digit count, u < 10^9 when 32-bit
+ * arithmetic is used) ending at end, two a step. */
+static void put_digits32(char *end, uint32_t u, size_t n)
+{
+    while (n >= 2) {
+        uint32_t d = (u % 100) * 2;
+        u /= 100;
+        *--end = DIGITS2[d + 1];
+        *--end = DIGITS2[d];
+        n -= 2;
+    }
+    if (n)
+        *--end = (char)('0' + u);
+}
+
+/* The number of decimal digits of u (1..20): from its bit length
+ * (log10(2) ~ 1233 / 4096), corrected by one comparison. */
+static size_t digits_of(uint64_t u)
+{
+    if (u == 0)
+        return 1;
+    size_t t = (size_t)(64 - __builtin_clzll(u)) * 1233 >> 12;
+    return t - (u < POW10[t]) + 1;
+}
+
 size_t sk_fmt_i64(char *out, int64_t v)
 {
-    char tmp[24];
-    size_t n = sizeof(tmp), k = 0;
+    size_t k = 0;
     /* negate as unsigned: INT64_MIN has no positive int64 */
     uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    while (u >= 100) { /* two digits a step */
-        unsigned d = (unsigned)(u % 100) * 2;
-        u /= 100;
-        tmp[--n] = DIGITS2[d + 1];
-        tmp[--n] = DIGITS2[d];
-    }
-    if (u >= 10) {
-        tmp[--n] = DIGITS2[u * 2 + 1];
-        tmp[--n] = DIGITS2[u * 2];
-    } else {
-        tmp[--n] = (char)('0' + u);
-    }
     if (v < 0)
         out[k++] = '-';
-    while (n < sizeof(tmp))
-        out[k++] = tmp[n++];
-    return k;
+    size_t n = digits_of(u), len = k + n;
+    char *end = out + len;
+    /* times are 13 digits: the low 8 and the rest each in 32-bit arithmetic */
+    while (n > 9) {
+        uint32_t low = (uint32_t)(u % 100000000u);
+        u /= 100000000u;
+        put_digits32(end, low, 8);
+        end -= 8;
+        n -= 8;
+    }
+    put_digits32(end, (uint32_t)u, n);
+    return len;
 }
 
 void sk_fmt_hex64(char *out, uint64_t v)
 {
-    static const char hex[] = "0123456789abcdef";
-    for (int i = 14; i >= 0; i -= 2, v >>= 8) { /* a byte a step */
-        out[i] = hex[(v >> 4) & 15];
-        out[i + 1] = hex[v & 15];
-    }
+    static const char hex2[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+                               "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+                               "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+                               "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+                               "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+                               "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+                               "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+                               "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+    for (int i = 14; i >= 0; i -= 2, v >>= 8) /* a byte a step */
+        memcpy(out + i, hex2 + (v & 0xff) * 2, 2);
 }
 
 void sk_strbuf_i64_slow(sk_strbuf_t *b, int64_t v)
