@@ -47,6 +47,13 @@ static int describe(cmd_ctx_t *c, sk_command_t *cmd, const char *key)
     return cmd->app ? 0 : SK_ENOMEM;
 }
 
+/* Two entitlement keys are the same: often the same pointer (the rules'
+ * key, shared by every source made from it), compared first. */
+static inline bool same_key(const char *a, const char *b)
+{
+    return a == b || strcmp(a, b) == 0;
+}
+
 /* Insertion sorts: a user holds a handful of entitlements and sources, and
  * qsort's call per comparison cost more than the sorting. Stable, like
  * glibc's qsort (a merge sort) on such arrays; equal elements do not occur
@@ -77,7 +84,7 @@ static const char **entitlement_keys(cmd_ctx_t *c, const sk_decide_wanted_t *w, 
     sort_strs(keys, n);
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (k == 0 || strcmp(keys[k - 1], keys[i]) != 0)
+        if (k == 0 || !same_key(keys[k - 1], keys[i]))
             keys[k++] = keys[i];
     *n_keys = k;
     return keys;
@@ -178,13 +185,13 @@ static int command_sources(cmd_ctx_t *c, sk_command_t *cmd, const char *ent,
     if (cmd->action == SK_CMD_REVOKE) {
         for (size_t i = 0; i < c->old->n_sources; i++) {
             const sk_grant_source_t *s = &c->old->sources[i];
-            if (strcmp(s->ent_key, ent) == 0)
+            if (same_key(s->ent_key, ent))
                 refs[n++] = (sk_source_ref_t){s->kind, s->id, s->rotation, s->expires_ms};
         }
     } else {
         for (size_t i = 0; i < n_w; i++) {
             const sk_grant_source_t *s = &w[i].src;
-            if (strcmp(s->ent_key, ent) == 0)
+            if (same_key(s->ent_key, ent))
                 refs[n++] = (sk_source_ref_t){s->kind, s->id, s->rotation, s->expires_ms};
         }
     }
@@ -202,7 +209,7 @@ static const sk_decide_wanted_t *latest_wanted(const sk_decide_wanted_t *w, size
 {
     const sk_decide_wanted_t *best = NULL;
     for (size_t i = 0; i < n; i++)
-        if (strcmp(w[i].src.ent_key, ent) == 0 &&
+        if (same_key(w[i].src.ent_key, ent) &&
             (!best || w[i].src.expires_ms > best->src.expires_ms))
             best = &w[i];
     return best;
@@ -339,13 +346,13 @@ int sk_decide_commands_wanted(const sk_decide_cmd_args_t *a, const sk_decide_wan
         sk_ms_t old_exp = SK_MS_NONE, new_exp = SK_MS_NONE;
         bool had = false, has = false;
         for (size_t i = 0; i < c->old->n_sources; i++)
-            if (strcmp(c->old->sources[i].ent_key, keys[k]) == 0) {
+            if (same_key(c->old->sources[i].ent_key, keys[k])) {
                 old_exp = had ? sk_decide_ms_max(old_exp, c->old->sources[i].expires_ms)
                               : c->old->sources[i].expires_ms;
                 had = true;
             }
         for (size_t i = 0; i < n_w; i++)
-            if (strcmp(w[i].src.ent_key, keys[k]) == 0) {
+            if (same_key(w[i].src.ent_key, keys[k])) {
                 new_exp =
                     has ? sk_decide_ms_max(new_exp, w[i].src.expires_ms) : w[i].src.expires_ms;
                 has = true;
