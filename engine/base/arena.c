@@ -6,13 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct sk_arena_block {
-    sk_arena_block_t *next;
-    size_t size;
-    size_t used;
-    _Alignas(max_align_t) unsigned char data[];
-};
-
 void sk_arena_init(sk_arena_t *a, size_t block_size)
 {
     a->head = NULL;
@@ -45,7 +38,7 @@ void sk_arena_reset(sk_arena_t *a)
     a->head = b;
 }
 
-void *sk_arena_alloc(sk_arena_t *a, size_t n)
+void *sk_arena_alloc_block(sk_arena_t *a, size_t n)
 {
     const size_t align = _Alignof(max_align_t);
     size_t need = (n + align - 1) & ~(align - 1);
