@@ -1,18 +1,10 @@
 /* arena.c — bump allocator; see arena.h for the contract. */
 #include "base/arena.h"
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct sk_arena_block {
-    sk_arena_block_t *next;
-    size_t size;
-    size_t used;
-    _Alignas(max_align_t) unsigned char data[];
-};
 
 void sk_arena_init(sk_arena_t *a, size_t block_size)
 {
@@ -46,7 +38,7 @@ void sk_arena_reset(sk_arena_t *a)
     a->head = b;
 }
 
-void *sk_arena_alloc(sk_arena_t *a, size_t n)
+void *sk_arena_alloc_block(sk_arena_t *a, size_t n)
 {
     const size_t align = _Alignof(max_align_t);
     size_t need = (n + align - 1) & ~(align - 1);
@@ -93,21 +85,4 @@ char *sk_arena_strndup(sk_arena_t *a, const char *s, size_t len)
 char *sk_arena_strdup(sk_arena_t *a, const char *s)
 {
     return sk_arena_strndup(a, s, strlen(s));
-}
-
-char *sk_arena_sprintf(sk_arena_t *a, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return NULL;
-    char *p = sk_arena_alloc(a, (size_t)n + 1);
-    if (!p)
-        return NULL;
-    va_start(ap, fmt);
-    vsnprintf(p, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return p;
 }

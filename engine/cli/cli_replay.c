@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/strbuf.h"
 #include "base/strmap.h"
 #include "cli/cli_replay.h"
 #include "cli/cli_shift.h"
@@ -70,7 +71,17 @@ static void step_push(side_t *s, const char ***v, size_t *n, size_t *cap, const 
 static held_t *held_of(side_t *s, const char *user, const char *app, const char *ent)
 {
     char key[3 * SK_ID_MAX + 4];
-    snprintf(key, sizeof(key), "%s %s/%s", user, app, ent);
+    sk_strbuf_t b; /* "<user> <app>/<ent>", cut to the key's size */
+    sk_strbuf_init(&b, &s->step);
+    sk_strbuf_str(&b, user);
+    sk_strbuf_chr(&b, ' ');
+    sk_strbuf_str(&b, app);
+    sk_strbuf_chr(&b, '/');
+    sk_strbuf_str(&b, ent);
+    const char *full = sk_strbuf_peek(&b);
+    if (!full)
+        return NULL;
+    snprintf(key, sizeof(key), "%s", full);
     held_t *h = sk_strmap_get(&s->access, key);
     if (h)
         return h;
@@ -81,11 +92,75 @@ static held_t *held_of(side_t *s, const char *user, const char *app, const char 
     return sk_strmap_put(&s->access, k, h) == 0 ? h : NULL;
 }
 
+/* Signatures are cut where a 2,048-byte buffer once cut them. */
+#define SIG_MAX 2048
+
+/* A command's signature: "<ACTION padded to 6> <app>/<ent> to <user>
+ * until|at @<ms>" (the time made readable only when printed). */
+static void cmd_sig(sk_strbuf_t *b, const sk_command_t *c)
+{
+    const char *action = sk_command_action_name(c->action);
+    size_t n = strlen(action);
+    sk_strbuf_mem(b, action, n);
+    for (; n < 6; n++)
+        sk_strbuf_chr(b, ' ');
+    sk_strbuf_chr(b, ' ');
+    sk_strbuf_str(b, c->app);
+    sk_strbuf_chr(b, '/');
+    sk_strbuf_str(b, c->entitlement);
+    sk_strbuf_str(b, " to ");
+    sk_strbuf_str(b, c->user);
+    sk_strbuf_str(b, c->action == SK_CMD_REVOKE ? " at @" : " until @");
+    sk_strbuf_i64(b, c->action == SK_CMD_REVOKE ? c->issued_at_ms : c->expires_at_ms);
+}
+
+/* A task's signature: "<KIND> <STATE>[ <OUTCOME>] of <subject> for
+ * <target>[ request <id>] step <n> assignees [<a> <b>...]". */
+static void task_sig(sk_strbuf_t *b, const sk_task_t *k)
+{
+    sk_strbuf_str(b, sk_task_kind_name(k->kind));
+    sk_strbuf_chr(b, ' ');
+    sk_strbuf_str(b, sk_task_state_name(k->state));
+    if (k->outcome != SK_TASK_OUTCOME_NONE) {
+        sk_strbuf_chr(b, ' ');
+        sk_strbuf_str(b, sk_task_outcome_name(k->outcome));
+    }
+    sk_strbuf_str(b, " of ");
+    sk_strbuf_str(b, k->subject);
+    sk_strbuf_str(b, " for ");
+    sk_strbuf_str(b, k->target);
+    if (*k->request_id) {
+        sk_strbuf_str(b, " request ");
+        sk_strbuf_str(b, k->request_id);
+    }
+    sk_strbuf_str(b, " step ");
+    sk_strbuf_i64(b, k->step);
+    sk_strbuf_str(b, " assignees [");
+    for (size_t a = 0; a < k->n_assignees && b->len < SIG_MAX; a++) {
+        if (a)
+            sk_strbuf_chr(b, ' ');
+        sk_strbuf_str(b, k->assignees[a]);
+    }
+    if (b->len < SIG_MAX - 1)
+        sk_strbuf_chr(b, ']');
+}
+
+/* The signature in b, cut to SIG_MAX - 1 bytes, pushed on a step list. */
+static void sig_push(side_t *s, sk_strbuf_t *b, const char ***v, size_t *n, size_t *cap)
+{
+    const char *sig = sk_strbuf_peek(b);
+    if (!sig)
+        return;
+    if (b->len > SIG_MAX - 1)
+        b->p[SIG_MAX - 1] = '\0';
+    step_push(s, v, n, cap, sig);
+}
+
 static void side_sink(void *ctx, const sk_sim_out_t *o)
 {
     side_t *s = ctx;
     const sk_decision_t *d = o->d;
-    char sig[2048];
+    sk_strbuf_t b;
     for (size_t i = 0; i < d->n_commands; i++) {
         const sk_command_t *c = &d->commands[i];
         held_t *h = held_of(s, c->user, c->app, c->entitlement);
@@ -96,26 +171,15 @@ static void side_sink(void *ctx, const sk_sim_out_t *o)
             h->since = c->issued_at_ms;
             h->grants++;
         }
-        /* the time as ms after '@': made readable only when printed */
-        snprintf(sig, sizeof(sig), "%-6s %s/%s to %s %s @%lld", sk_command_action_name(c->action),
-                 c->app, c->entitlement, c->user, c->action == SK_CMD_REVOKE ? "at" : "until",
-                 (long long)(c->action == SK_CMD_REVOKE ? c->issued_at_ms : c->expires_at_ms));
-        step_push(s, &s->cmds, &s->n_step_cmds, &s->cap_cmds, sig);
+        sk_strbuf_init(&b, &s->step);
+        cmd_sig(&b, c);
+        sig_push(s, &b, &s->cmds, &s->n_step_cmds, &s->cap_cmds);
         s->n_cmds++;
     }
     for (size_t i = 0; i < d->n_tasks; i++) {
-        const sk_task_t *k = &d->tasks[i];
-        int n = snprintf(sig, sizeof(sig), "%s %s%s%s of %s for %s%s%s step %d assignees [",
-                         sk_task_kind_name(k->kind), sk_task_state_name(k->state),
-                         k->outcome == SK_TASK_OUTCOME_NONE ? "" : " ",
-                         k->outcome == SK_TASK_OUTCOME_NONE ? "" : sk_task_outcome_name(k->outcome),
-                         k->subject, k->target, *k->request_id ? " request " : "", k->request_id,
-                         k->step);
-        for (size_t a = 0; a < k->n_assignees && n > 0 && (size_t)n < sizeof(sig); a++)
-            n += snprintf(sig + n, sizeof(sig) - (size_t)n, "%s%s", a ? " " : "", k->assignees[a]);
-        if (n > 0 && (size_t)n < sizeof(sig) - 1)
-            snprintf(sig + n, sizeof(sig) - (size_t)n, "]");
-        step_push(s, &s->tasks, &s->n_step_tasks, &s->cap_tasks, sig);
+        sk_strbuf_init(&b, &s->step);
+        task_sig(&b, &d->tasks[i]);
+        sig_push(s, &b, &s->tasks, &s->n_step_tasks, &s->cap_tasks);
         s->n_tasks++;
     }
     if (d->rejected)

@@ -15,6 +15,8 @@
 #define SK_CODEC_INTERNAL
 #include "codec/codec.h"
 
+#include "base/strbuf.h"
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -94,14 +96,31 @@ static int walk_need(walk_t *w, int64_t n, const char *what)
     return 0;
 }
 
-/* Appends ".name" / "name" / "[i]" to the path; returns the old length. */
+/* Appends n bytes of s to the path, cut as snprintf would cut them. */
+static void path_put(walk_t *w, size_t *len, const char *s, size_t n)
+{
+    size_t room = sizeof w->path - 1 - *len;
+    n = n < room ? n : room;
+    memcpy(w->path + *len, s, n);
+    *len += n;
+    w->path[*len] = '\0';
+}
+
+/* Appends ".name" / "name" / "[i]" to the path; returns the old length.
+ * Without printf: it runs for every field of every record read. */
 static size_t walk_push(walk_t *w, const char *name, long index)
 {
-    size_t old = strlen(w->path);
-    if (name)
-        snprintf(w->path + old, sizeof w->path - old, "%s%s", old ? "." : "", name);
-    else
-        snprintf(w->path + old, sizeof w->path - old, "[%ld]", index);
+    size_t old = strlen(w->path), len = old;
+    if (name) {
+        if (old)
+            path_put(w, &len, ".", 1);
+        path_put(w, &len, name, strlen(name));
+    } else {
+        char num[24];
+        path_put(w, &len, "[", 1);
+        path_put(w, &len, num, sk_fmt_i64(num, index));
+        path_put(w, &len, "]", 1);
+    }
     return old;
 }
 

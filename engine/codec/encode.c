@@ -130,6 +130,25 @@ static void put_str_array(ectx_t *e, const char *name, const char *const *strs, 
     }
 }
 
+/* An array of texts, each written (sk_text_render) into arena first. */
+static void put_text_array(ectx_t *e, const char *name, const sk_text_t *texts, size_t n,
+                           sk_arena_t *arena)
+{
+    avro_value_t arr, item;
+    if (put_field(e, name, &arr) != 0)
+        return;
+    for (size_t i = 0; i < n && !e->rc; i++) {
+        const char *s = sk_text_render(&texts[i], arena);
+        if (!s) {
+            e->rc = SK_ENOMEM;
+            break;
+        }
+        put_check(e, avro_value_append(&arr, &item, NULL), name);
+        if (!e->rc)
+            put_check(e, avro_value_set_string(&item, s), name);
+    }
+}
+
 int sk_codec_encode_schedule(sk_codec_t *codec, const sk_schedule_event_t *ev, sk_arena_t *arena,
                              void **out, size_t *out_len)
 {
@@ -215,7 +234,7 @@ int sk_codec_encode_audit(sk_codec_t *codec, const sk_audit_t *audit, sk_arena_t
     put_str(&e, "reason", audit->reason);
     put_str(&e, "rules_version", audit->rules_version);
     put_origin(&e, &audit->origin);
-    put_str_array(&e, "trace", audit->trace, audit->trace ? audit->n_trace : 0);
+    put_text_array(&e, "trace", audit->trace, audit->trace ? audit->n_trace : 0, arena);
     put_str_array(&e, "command_ids", audit->command_ids,
                   audit->command_ids ? audit->n_commands : 0);
     if ((rc = e.rc))

@@ -12,11 +12,7 @@
 #include <stdbool.h>
 
 #include "base/sk.h"
-
-/* Longest free text a record may carry (a reason, a message, a comment,
- * resource, permission, topic), in bytes: the decoders refuse longer ones
- * (decode.c), so whatever makes a record bounds its text to this. */
-#define SK_TEXT_MAX 4096
+#include "codec/text.h" /* SK_TEXT_MAX, sk_text_t */
 
 /* ---- input: shiftkey.schedule.v1 (schemas/schedule_event.avsc) ---- */
 
@@ -108,7 +104,8 @@ typedef struct sk_audit {
     const char *rules_version;
     sk_origin_t origin;
     size_t n_trace;
-    const char *const *trace; /* rule path of each step, readable */
+    const sk_text_t *trace; /* rule path of each step, readable; written only
+                               when encoded (sk_text_render, codec/text.h) */
     size_t n_commands;
     const char *const *command_ids; /* commands this decision caused */
 } sk_audit_t;

@@ -4,12 +4,13 @@
  */
 #include "decide/commands.h"
 
+#include "base/strbuf.h"
+
 #include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
 
 /* Working memory of one computation. */
@@ -18,11 +19,6 @@ typedef struct cmd_ctx {
     const sk_user_state_t *old; /* a->before */
     sk_arena_t *arena;
 } cmd_ctx_t;
-
-static const char *fmt_time(cmd_ctx_t *c, sk_ms_t t)
-{
-    return sk_decide_fmt_time(c->arena, t);
-}
 
 /*
  * What the command of entitlement `key` acts on: app, entitlement, resource
@@ -51,9 +47,26 @@ static int describe(cmd_ctx_t *c, sk_command_t *cmd, const char *key)
     return cmd->app ? 0 : SK_ENOMEM;
 }
 
-static int cmp_str(const void *a, const void *b)
+/* Two entitlement keys are the same: often the same pointer (the rules'
+ * key, shared by every source made from it), compared first. */
+static inline bool same_key(const char *a, const char *b)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    return a == b || strcmp(a, b) == 0;
+}
+
+/* Insertion sorts: a user holds a handful of entitlements and sources, and
+ * qsort's call per comparison cost more than the sorting. Stable, like
+ * glibc's qsort (a merge sort) on such arrays; equal elements do not occur
+ * (keys are made unique after, sources are unique per entitlement). */
+static void sort_strs(const char **v, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        const char *x = v[i];
+        size_t j = i;
+        for (; j > 0 && strcmp(v[j - 1], x) > 0; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
 }
 
 /* Every entitlement key that has a source before or after, sorted, unique. */
@@ -68,10 +81,10 @@ static const char **entitlement_keys(cmd_ctx_t *c, const sk_decide_wanted_t *w, 
         keys[n++] = c->old->sources[i].ent_key;
     for (size_t i = 0; i < n_w; i++)
         keys[n++] = w[i].src.ent_key;
-    qsort(keys, n, sizeof(*keys), cmp_str);
+    sort_strs(keys, n);
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (k == 0 || strcmp(keys[k - 1], keys[i]) != 0)
+        if (k == 0 || !same_key(keys[k - 1], keys[i]))
             keys[k++] = keys[i];
     *n_keys = k;
     return keys;
@@ -79,33 +92,84 @@ static const char **entitlement_keys(cmd_ctx_t *c, const sk_decide_wanted_t *w, 
 
 /* The deterministic id of a command (commands.h): writes 32 hex chars and
  * a NUL into out. */
-static void command_id(const sk_command_t *cmd, const char *ent_key, char out[33])
+/* Appends n bytes to the id's input in buf (cap bytes); false when full. */
+static bool id_put(char *buf, size_t cap, size_t *len, const void *p, size_t n)
 {
-    XXH3_state_t st;
-    char num[32];
-    XXH3_128bits_reset(&st);
-    const char *action = sk_command_action_name(cmd->action);
-    XXH3_128bits_update(&st, action, strlen(action) + 1);
-    XXH3_128bits_update(&st, cmd->user, strlen(cmd->user) + 1);
-    XXH3_128bits_update(&st, ent_key, strlen(ent_key) + 1);
-    snprintf(num, sizeof(num), "%" PRId64, cmd->expires_at_ms);
-    XXH3_128bits_update(&st, num, strlen(num) + 1);
-    for (size_t i = 0; i < cmd->n_sources; i++) {
-        const sk_source_ref_t *s = &cmd->sources[i];
-        snprintf(num, sizeof(num), "%d:%" PRId64, (int)s->kind, s->expires_at_ms);
-        XXH3_128bits_update(&st, s->id, strlen(s->id) + 1);
-        XXH3_128bits_update(&st, num, strlen(num) + 1);
-    }
-    XXH128_hash_t h = XXH3_128bits_digest(&st);
-    snprintf(out, 33, "%016" PRIx64 "%016" PRIx64, (uint64_t)h.high64, (uint64_t)h.low64);
+    if (cap - *len < n)
+        return false;
+    memcpy(buf + *len, p, n);
+    *len += n;
+    return true;
 }
 
-static int cmp_source_ref(const void *a, const void *b)
+/* The bytes the id hashes, in order: action, user, entitlement, expiry
+ * (as decimal text) each NUL-ended, then per source its id and
+ * "<kind>:<expiry>", NUL-ended. Into buf; false when they do not fit. */
+static bool id_input(const sk_command_t *cmd, const char *ent_key, char *buf, size_t cap,
+                     size_t *len)
 {
-    const sk_source_ref_t *x = a, *y = b;
+    char num[48];
+    size_t n;
+    const char *action = sk_command_action_name(cmd->action);
+    *len = 0;
+    if (!id_put(buf, cap, len, action, strlen(action) + 1) ||
+        !id_put(buf, cap, len, cmd->user, strlen(cmd->user) + 1) ||
+        !id_put(buf, cap, len, ent_key, strlen(ent_key) + 1))
+        return false;
+    n = sk_fmt_i64(num, cmd->expires_at_ms);
+    num[n++] = '\0';
+    if (!id_put(buf, cap, len, num, n))
+        return false;
+    for (size_t i = 0; i < cmd->n_sources; i++) {
+        const sk_source_ref_t *s = &cmd->sources[i];
+        n = sk_fmt_i64(num, (int)s->kind);
+        num[n++] = ':';
+        n += sk_fmt_i64(num + n, s->expires_at_ms);
+        num[n++] = '\0';
+        if (!id_put(buf, cap, len, s->id, strlen(s->id) + 1) || !id_put(buf, cap, len, num, n))
+            return false;
+    }
+    return true;
+}
+
+/* The deterministic id of a command (commands.h): writes 32 hex chars and
+ * a NUL into out. One XXH3-128 of id_input's bytes: hashed at once from a
+ * stack buffer, or (a command with many or long sources) in pieces from
+ * arena memory, which gives the same hash. */
+static int command_id(const sk_command_t *cmd, const char *ent_key, sk_arena_t *arena, char out[33])
+{
+    char small[512], *buf = small;
+    size_t len;
+    if (!id_input(cmd, ent_key, small, sizeof(small), &len)) {
+        size_t cap = strlen(cmd->user) + strlen(ent_key) + 96; /* + action, expiry */
+        for (size_t i = 0; i < cmd->n_sources; i++)
+            cap += strlen(cmd->sources[i].id) + 48;
+        if (!(buf = sk_arena_alloc(arena, cap)) || !id_input(cmd, ent_key, buf, cap, &len))
+            return SK_ENOMEM;
+    }
+    XXH128_hash_t h = XXH3_128bits(buf, len);
+    sk_fmt_hex64(out, (uint64_t)h.high64);
+    sk_fmt_hex64(out + 16, (uint64_t)h.low64);
+    out[32] = '\0';
+    return 0;
+}
+
+static int cmp_source_ref(const sk_source_ref_t *x, const sk_source_ref_t *y)
+{
     if (x->kind != y->kind)
         return (int)x->kind - (int)y->kind;
     return strcmp(x->id, y->id);
+}
+
+static void sort_refs(sk_source_ref_t *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        sk_source_ref_t x = v[i];
+        size_t j = i;
+        for (; j > 0 && cmp_source_ref(&v[j - 1], &x) > 0; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
 }
 
 /* Fills the command's source list from sources of `ent` (either array), and
@@ -121,17 +185,17 @@ static int command_sources(cmd_ctx_t *c, sk_command_t *cmd, const char *ent,
     if (cmd->action == SK_CMD_REVOKE) {
         for (size_t i = 0; i < c->old->n_sources; i++) {
             const sk_grant_source_t *s = &c->old->sources[i];
-            if (strcmp(s->ent_key, ent) == 0)
+            if (same_key(s->ent_key, ent))
                 refs[n++] = (sk_source_ref_t){s->kind, s->id, s->rotation, s->expires_ms};
         }
     } else {
         for (size_t i = 0; i < n_w; i++) {
             const sk_grant_source_t *s = &w[i].src;
-            if (strcmp(s->ent_key, ent) == 0)
+            if (same_key(s->ent_key, ent))
                 refs[n++] = (sk_source_ref_t){s->kind, s->id, s->rotation, s->expires_ms};
         }
     }
-    qsort(refs, n, sizeof(*refs), cmp_source_ref);
+    sort_refs(refs, n);
     cmd->sources = refs;
     cmd->n_sources = n;
     for (size_t i = 0; i < n; i++)
@@ -145,7 +209,7 @@ static const sk_decide_wanted_t *latest_wanted(const sk_decide_wanted_t *w, size
 {
     const sk_decide_wanted_t *best = NULL;
     for (size_t i = 0; i < n; i++)
-        if (strcmp(w[i].src.ent_key, ent) == 0 &&
+        if (same_key(w[i].src.ent_key, ent) &&
             (!best || w[i].src.expires_ms > best->src.expires_ms))
             best = &w[i];
     return best;
@@ -155,13 +219,18 @@ static const sk_decide_wanted_t *latest_wanted(const sk_decide_wanted_t *w, size
  * cancelled before the planned expiry. */
 static const char *revoke_reason(cmd_ctx_t *c, const sk_command_t *cmd, sk_ms_t old_exp)
 {
+    sk_strbuf_t b;
     const sk_source_ref_t *last = cmd->n_sources ? &cmd->sources[0] : NULL;
     for (size_t i = 1; i < cmd->n_sources; i++)
         if (cmd->sources[i].expires_at_ms > last->expires_at_ms)
             last = &cmd->sources[i];
-    if (!last || old_exp <= c->a->now_ms)
-        return sk_arena_sprintf(c->arena, "expired at %s; no source holds it any more",
-                                fmt_time(c, old_exp));
+    sk_strbuf_init(&b, c->arena);
+    if (!last || old_exp <= c->a->now_ms) {
+        sk_strbuf_str(&b, "expired at ");
+        sk_strbuf_time(&b, old_exp);
+        sk_strbuf_str(&b, "; no source holds it any more");
+        return sk_strbuf_finish(&b);
+    }
     const sk_shift_t *sh = NULL;
     for (size_t i = 0; i < c->old->n_shifts; i++)
         if (strcmp(c->old->shifts[i].id, last->id) == 0)
@@ -172,32 +241,91 @@ static const char *revoke_reason(cmd_ctx_t *c, const sk_command_t *cmd, sk_ms_t 
                               : ev->type == SK_SHIFT_ENDED   ? "ended"
                                                              : "changed")
                            : "no longer justifies it";
-    return sk_arena_sprintf(c->arena,
-                            "%s '%s'%s%s%s %s before its planned expiry %s; no other "
-                            "source holds it",
-                            sk_source_kind_name(last->kind), last->id, sh ? " in rotation '" : "",
-                            sh ? sh->rotation : "", sh ? "'" : "", what, fmt_time(c, old_exp));
+    /* "<kind> '<id>'[ in rotation '<rot>'] <what> before its planned expiry
+     * <time>; no other source holds it" */
+    sk_strbuf_str(&b, sk_source_kind_name(last->kind));
+    sk_strbuf_str(&b, " '");
+    sk_strbuf_str(&b, last->id);
+    sk_strbuf_chr(&b, '\'');
+    if (sh) {
+        sk_strbuf_str(&b, " in rotation '");
+        sk_strbuf_str(&b, sh->rotation);
+        sk_strbuf_chr(&b, '\'');
+    }
+    sk_strbuf_chr(&b, ' ');
+    sk_strbuf_str(&b, what);
+    sk_strbuf_str(&b, " before its planned expiry ");
+    sk_strbuf_time(&b, old_exp);
+    sk_strbuf_str(&b, "; no other source holds it");
+    return sk_strbuf_finish(&b);
 }
 
+/* The reason of a GRANT or EXTEND, or revoke_reason. Written with the
+ * string builder (base/strbuf.h), not printf: one of the few texts every
+ * decision with a command makes. */
 static const char *command_reason(cmd_ctx_t *c, const sk_command_t *cmd,
                                   const sk_decide_wanted_t *why, sk_ms_t old_exp)
 {
     const sk_enrollment_edge_t *e = why ? why->edge : NULL;
+    sk_strbuf_t b;
+    sk_strbuf_init(&b, c->arena);
     switch (cmd->action) {
     case SK_CMD_GRANT:
-        if (e)
-            return sk_arena_sprintf(c->arena,
-                                    "on call in rotation '%s' (shift '%s'): profile '%s' "
-                                    "via enrollment '%s'",
-                                    why->src.rotation, why->src.id, e->profile, e->enrollment);
-        return sk_arena_sprintf(c->arena, "held by %s '%s'", sk_source_kind_name(why->src.kind),
-                                why->src.id);
+        if (e) {
+            /* "on call in rotation '<rot>' (shift '<id>'): profile '<p>'
+             * via enrollment '<e>'" */
+            sk_strbuf_str(&b, "on call in rotation '");
+            sk_strbuf_str(&b, why->src.rotation);
+            sk_strbuf_str(&b, "' (shift '");
+            sk_strbuf_str(&b, why->src.id);
+            sk_strbuf_str(&b, "'): profile '");
+            sk_strbuf_str(&b, e->profile);
+            sk_strbuf_str(&b, "' via enrollment '");
+            sk_strbuf_str(&b, e->enrollment);
+            sk_strbuf_chr(&b, '\'');
+            break;
+        }
+        sk_strbuf_str(&b, "held by "); /* "held by <kind> '<id>'" */
+        sk_strbuf_str(&b, sk_source_kind_name(why->src.kind));
+        sk_strbuf_str(&b, " '");
+        sk_strbuf_str(&b, why->src.id);
+        sk_strbuf_chr(&b, '\'');
+        break;
     case SK_CMD_EXTEND:
-        return sk_arena_sprintf(c->arena, "expiry moved from %s to %s (%s '%s')",
-                                fmt_time(c, old_exp), fmt_time(c, cmd->expires_at_ms),
-                                sk_source_kind_name(why->src.kind), why->src.id);
+        /* "expiry moved from <time> to <time> (<kind> '<id>')" */
+        sk_strbuf_str(&b, "expiry moved from ");
+        sk_strbuf_time(&b, old_exp);
+        sk_strbuf_str(&b, " to ");
+        sk_strbuf_time(&b, cmd->expires_at_ms);
+        sk_strbuf_str(&b, " (");
+        sk_strbuf_str(&b, sk_source_kind_name(why->src.kind));
+        sk_strbuf_str(&b, " '");
+        sk_strbuf_str(&b, why->src.id);
+        sk_strbuf_str(&b, "')");
+        break;
     default: return revoke_reason(c, cmd, old_exp);
     }
+    return sk_strbuf_finish(&b);
+}
+
+/* The trace line of a command, written when the audit record is. */
+typedef struct cmd_line {
+    sk_command_action_t action;
+    const char *key, *reason;
+    sk_ms_t until;
+} cmd_line_t;
+
+/* "<ACTION> <key> until <time>: <reason>" */
+static void write_cmd_line(sk_strbuf_t *b, const void *args)
+{
+    const cmd_line_t *l = args;
+    sk_strbuf_str(b, sk_command_action_name(l->action));
+    sk_strbuf_chr(b, ' ');
+    sk_strbuf_str(b, l->key);
+    sk_strbuf_str(b, " until ");
+    sk_strbuf_time(b, l->until);
+    sk_strbuf_str(b, ": ");
+    sk_strbuf_str(b, l->reason);
 }
 
 int sk_decide_commands_wanted(const sk_decide_cmd_args_t *a, const sk_decide_wanted_t *w,
@@ -218,13 +346,13 @@ int sk_decide_commands_wanted(const sk_decide_cmd_args_t *a, const sk_decide_wan
         sk_ms_t old_exp = SK_MS_NONE, new_exp = SK_MS_NONE;
         bool had = false, has = false;
         for (size_t i = 0; i < c->old->n_sources; i++)
-            if (strcmp(c->old->sources[i].ent_key, keys[k]) == 0) {
+            if (same_key(c->old->sources[i].ent_key, keys[k])) {
                 old_exp = had ? sk_decide_ms_max(old_exp, c->old->sources[i].expires_ms)
                               : c->old->sources[i].expires_ms;
                 had = true;
             }
         for (size_t i = 0; i < n_w; i++)
-            if (strcmp(w[i].src.ent_key, keys[k]) == 0) {
+            if (same_key(w[i].src.ent_key, keys[k])) {
                 new_exp =
                     has ? sk_decide_ms_max(new_exp, w[i].src.expires_ms) : w[i].src.expires_ms;
                 has = true;
@@ -248,12 +376,14 @@ int sk_decide_commands_wanted(const sk_decide_cmd_args_t *a, const sk_decide_wan
         cmd->reason = command_reason(c, cmd, why, old_exp);
         if (!cmd->reason)
             return SK_ENOMEM;
-        command_id(cmd, keys[k], cmd->command_id);
-        if (a->trace)
-            sk_decide_trace_add(a->trace,
-                                sk_arena_sprintf(c->arena, "%s %s until %s: %s",
-                                                 sk_command_action_name(cmd->action), keys[k],
-                                                 fmt_time(c, cmd->expires_at_ms), cmd->reason));
+        if (command_id(cmd, keys[k], c->arena, cmd->command_id))
+            return SK_ENOMEM;
+        if (a->trace) {
+            cmd_line_t *l = sk_arena_alloc(c->arena, sizeof(*l));
+            if (l)
+                *l = (cmd_line_t){cmd->action, keys[k], cmd->reason, cmd->expires_at_ms};
+            sk_decide_trace_lazy(a->trace, write_cmd_line, l);
+        }
         out->n_commands++;
     }
     return 0;
@@ -283,7 +413,8 @@ int sk_decide_hold_command(const sk_rules_t *rules, const sk_user_state_t *st, c
         return 0;
     sk_command_t *cmd = &tmp.commands[0];
     cmd->action = action;
-    command_id(cmd, ent, cmd->command_id);
+    if (command_id(cmd, ent, arena, cmd->command_id))
+        return SK_ENOMEM;
     *out = cmd;
     return 0;
 }

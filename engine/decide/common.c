@@ -6,35 +6,34 @@
 
 #include "codec/event.h"
 
+/* The next free slot, or NULL past the cap (where the last slot says so). */
+static sk_text_t *trace_slot(sk_decide_trace_t *t)
+{
+    if (t->n < SK_DECIDE_TRACE_MAX - 1)
+        return &t->lines[t->n++];
+    if (t->n == SK_DECIDE_TRACE_MAX - 1)
+        t->lines[t->n++] = sk_text_plain("(trace truncated)");
+    return NULL;
+}
+
 void sk_decide_trace_add(sk_decide_trace_t *t, const char *line)
 {
-    if (!line)
-        return;
-    if (t->n < SK_DECIDE_TRACE_MAX - 1)
-        t->lines[t->n++] = line;
-    else if (t->n == SK_DECIDE_TRACE_MAX - 1)
-        t->lines[t->n++] = "(trace truncated)";
+    sk_text_t *slot = line ? trace_slot(t) : NULL;
+    if (slot)
+        *slot = sk_text_plain(line);
+}
+
+void sk_decide_trace_lazy(sk_decide_trace_t *t, void (*write)(sk_strbuf_t *b, const void *args),
+                          const void *args)
+{
+    sk_text_t *slot = args ? trace_slot(t) : NULL;
+    if (slot)
+        *slot = (sk_text_t){NULL, write, args};
 }
 
 const char *sk_decide_text_bound(sk_arena_t *arena, const char *s)
 {
-    const size_t mark = sizeof(SK_DECIDE_TRUNCATED) - 1;
-    if (!s)
-        return NULL;
-    size_t len = strlen(s);
-    if (len <= SK_TEXT_MAX)
-        return s;
-    size_t cut = SK_TEXT_MAX - mark;
-    /* back to the first byte of a character: continuation bytes are
-     * 10xxxxxx (at most 3 of them in a row in UTF-8) */
-    while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
-        cut--;
-    char *p = sk_arena_alloc(arena, cut + mark + 1);
-    if (!p)
-        return NULL;
-    memcpy(p, s, cut);
-    memcpy(p + cut, SK_DECIDE_TRUNCATED, mark + 1);
-    return p;
+    return sk_text_bound(arena, s);
 }
 
 const char *sk_decide_fmt_time(sk_arena_t *arena, sk_ms_t t)

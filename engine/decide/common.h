@@ -14,6 +14,8 @@
 
 #include "base/arena.h"
 #include "base/sk.h"
+#include "base/strbuf.h"
+#include "codec/text.h"
 
 /* ---- saturating time arithmetic (times near the ends of int64 come from
  * input and must not wrap into the past or the future) ---- */
@@ -43,32 +45,43 @@ static inline sk_ms_t sk_decide_ms_sub(sk_ms_t a, sk_ms_t b)
 
 #define SK_DECIDE_TRACE_MAX 64
 
-/* The lines of one decision's audit trace; zero-initialised is empty. The
- * lines are borrowed (arena strings or literals). */
+/* The lines of one decision's audit trace; zero-initialised is empty. A
+ * line is a plain string (borrowed: an arena string or a literal) or a
+ * lazy text (codec/text.h) written only when the audit record is encoded,
+ * with its arguments in the decision's arena. */
 typedef struct sk_decide_trace {
-    const char *lines[SK_DECIDE_TRACE_MAX];
+    sk_text_t lines[SK_DECIDE_TRACE_MAX];
     size_t n;
 } sk_decide_trace_t;
 
 /*
- * sk_decide_trace_add — appends a line. A NULL line (an allocation that
- * failed) is skipped; past the cap the last slot says "(trace truncated)"
- * and later lines are dropped.
+ * sk_decide_trace_add — appends a plain line. A NULL line (an allocation
+ * that failed) is skipped; past the cap the last slot says "(trace
+ * truncated)" and later lines are dropped.
  */
 void sk_decide_trace_add(sk_decide_trace_t *t, const char *line);
+
+/*
+ * sk_decide_trace_lazy — appends a line that write(b, args) writes when the
+ * audit record is encoded; args must live as long as the decision (its
+ * arena). NULL args (an allocation that failed) is skipped, like a NULL
+ * line; the same cap.
+ */
+void sk_decide_trace_lazy(sk_decide_trace_t *t, void (*write)(sk_strbuf_t *b, const void *args),
+                          const void *args);
 
 /* ---- free text ---- */
 
 /* What a shortened text ends with. */
-#define SK_DECIDE_TRUNCATED " [truncated]"
+#define SK_DECIDE_TRUNCATED SK_TEXT_TRUNCATED
 
 /*
- * sk_decide_text_bound — s itself when it has at most SK_TEXT_MAX bytes
- * (codec/event.h), else an arena copy cut on a UTF-8 character boundary and
- * ended with SK_DECIDE_TRUNCATED, SK_TEXT_MAX bytes at most. So that every
- * record a decision makes decodes again (decode.c refuses longer text), and
- * the encoder never has to fail on a decision. NULL when s is NULL or the
- * copy cannot be allocated.
+ * sk_decide_text_bound — sk_text_bound (codec/text.h): s itself when it has
+ * at most SK_TEXT_MAX bytes, else an arena copy cut on a UTF-8 character
+ * boundary and ended with SK_DECIDE_TRUNCATED, SK_TEXT_MAX bytes at most.
+ * So that every record a decision makes decodes again (decode.c refuses
+ * longer text), and the encoder never has to fail on a decision. NULL when
+ * s is NULL or the copy cannot be allocated.
  */
 const char *sk_decide_text_bound(sk_arena_t *arena, const char *s);
 

@@ -70,10 +70,13 @@ typedef struct sk_decision {
  * sk_decide — decides one input. `state` is the user's current state (not
  * modified). Everything in *out is allocated from `arena` and borrows
  * strings from `in`, `state` and `rules`, so all of them must outlive the
- * use of *out. Every free text in *out (reasons, trace lines) is at most
- * SK_TEXT_MAX bytes (codec/event.h), cut with a marker when longer, so that
- * every record made from it decodes again. Returns 0 (also for a rejected
- * input), or SK_ENOMEM (never a decision made of a failed allocation).
+ * use of *out. Every free text in *out (reasons; trace lines when written)
+ * is at most SK_TEXT_MAX bytes (codec/text.h), cut with a marker when
+ * longer, so that every record made from it decodes again. The audit
+ * trace's lines are lazy texts: nothing formats them until the audit
+ * record is encoded (or sk_text_render reads one), which keeps text out
+ * of the hot path. Returns 0 (also for a rejected input), or SK_ENOMEM
+ * (never a decision made of a failed allocation).
  */
 int sk_decide(const sk_rules_t *rules, const sk_input_t *in, const sk_user_state_t *state,
               sk_arena_t *arena, sk_decision_t *out);

@@ -1,6 +1,8 @@
 /* ending.c — the common ending of every decision (see ending.h). */
 #include "decide/ending.h"
 
+#include "base/strbuf.h"
+
 #include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -14,7 +16,8 @@
 void sk_decide_end_init(sk_decide_end_t *e, const sk_rules_t *rules, sk_ms_t now_ms,
                         sk_arena_t *arena, const sk_user_state_t *old, sk_decision_t *d)
 {
-    memset(e, 0, sizeof(*e));
+    /* not memset: the trace's 64 slots are written before they are read */
+    e->trace.n = 0;
     e->rules = rules;
     e->now_ms = now_ms;
     e->arena = arena;
@@ -134,28 +137,44 @@ static int bound_texts(sk_decide_end_t *e)
         return SK_ENOMEM;
     if (d->audit.reason && !(d->audit.reason = sk_decide_text_bound(e->arena, d->audit.reason)))
         return SK_ENOMEM;
-    for (size_t i = 0; i < e->trace.n; i++)
-        if (!(e->trace.lines[i] = sk_decide_text_bound(e->arena, e->trace.lines[i])))
-            return SK_ENOMEM;
-    return 0;
+    return 0; /* trace lines are bounded when they are written (sk_text_render) */
 }
 
 static void audit_id(const sk_audit_t *a, const sk_origin_t *o, sk_ms_t id_tail, char out[33])
 {
-    char buf[96];
-    XXH3_state_t st;
-    XXH3_128bits_reset(&st);
-    XXH3_128bits_update(&st, a->user, strlen(a->user) + 1);
-    XXH3_128bits_update(&st, a->event_id, strlen(a->event_id) + 1);
-    if (id_tail == SK_MS_NONE)
-        snprintf(buf, sizeof(buf), "%s|%d|%" PRId64, o->topic ? o->topic : "", o->partition,
-                 o->offset);
-    else
-        snprintf(buf, sizeof(buf), "%s|%d|%" PRId64 "|%" PRId64, o->topic ? o->topic : "",
-                 o->partition, o->offset, id_tail);
-    XXH3_128bits_update(&st, buf, strlen(buf));
-    XXH128_hash_t h = XXH3_128bits_digest(&st);
-    snprintf(out, 33, "%016" PRIx64 "%016" PRIx64, (uint64_t)h.high64, (uint64_t)h.low64);
+    /* hashed: user and event id, NUL-ended, then
+     * "<topic>|<partition>|<offset>[|<id_tail>]" cut to 95 bytes (the fixed
+     * buffer it was once printed into) */
+    sk_strbuf_t b;
+    sk_strbuf_init(&b, NULL); /* no arena: cut at the builder's size */
+    sk_strbuf_str(&b, o->topic ? o->topic : "");
+    sk_strbuf_chr(&b, '|');
+    sk_strbuf_i64(&b, o->partition);
+    sk_strbuf_chr(&b, '|');
+    sk_strbuf_i64(&b, o->offset);
+    if (id_tail != SK_MS_NONE) {
+        sk_strbuf_chr(&b, '|');
+        sk_strbuf_i64(&b, id_tail);
+    }
+    size_t lu = strlen(a->user) + 1, le = strlen(a->event_id) + 1, lo = b.len > 95 ? 95 : b.len;
+    char small[512];
+    XXH128_hash_t h;
+    if (lu + le + lo <= sizeof(small)) { /* at once: the same hash as in pieces, faster */
+        memcpy(small, a->user, lu);
+        memcpy(small + lu, a->event_id, le);
+        memcpy(small + lu + le, b.p, lo);
+        h = XXH3_128bits(small, lu + le + lo);
+    } else {
+        XXH3_state_t st;
+        XXH3_128bits_reset(&st);
+        XXH3_128bits_update(&st, a->user, lu);
+        XXH3_128bits_update(&st, a->event_id, le);
+        XXH3_128bits_update(&st, b.p, lo);
+        h = XXH3_128bits_digest(&st);
+    }
+    sk_fmt_hex64(out, (uint64_t)h.high64);
+    sk_fmt_hex64(out + 16, (uint64_t)h.low64);
+    out[32] = '\0';
 }
 
 int sk_decide_end_audit(sk_decide_end_t *e, const sk_origin_t *origin, sk_ms_t id_tail)
@@ -171,7 +190,7 @@ int sk_decide_end_audit(sk_decide_end_t *e, const sk_origin_t *origin, sk_ms_t i
     a->rules_version = sk_rules_version(e->rules);
     a->origin = *origin;
     const char **ids = sk_arena_calloc(e->arena, d->n_commands + 1, sizeof(*ids));
-    const char **tr = sk_arena_calloc(e->arena, e->trace.n + 1, sizeof(*tr));
+    sk_text_t *tr = sk_arena_calloc(e->arena, e->trace.n + 1, sizeof(*tr));
     if (!ids || !tr)
         goto out;
     for (size_t i = 0; i < d->n_commands; i++)

@@ -6,7 +6,7 @@
  * deciders cannot drift apart. Not a public header. Pure.
  *
  * Use: sk_decide_end_init once the decision's output is cleared; trace
- * with sk_decide_trace_add(&e->trace, ...); set d->state (and commands,
+ * with sk_decide_trace_add(&e->trace, ...) or sk_decide_trace_lazy; set d->state (and commands,
  * tasks) to the decider's result; sk_decide_end_close; set the audit
  * record's actor, user, event_id, decision and reason; sk_decide_end_audit.
  */
@@ -52,8 +52,9 @@ int sk_decide_end_close(sk_decide_end_t *e, bool retries_due);
 
 /*
  * sk_decide_end_audit — bounds every free text of d (task and command
- * reasons, the reject reason, the audit reason and trace lines) with
- * sk_decide_text_bound, then completes d->audit, whose actor, user,
+ * reasons, the reject reason and the audit reason) with
+ * sk_decide_text_bound (trace lines are bounded when written,
+ * sk_text_render), then completes d->audit, whose actor, user,
  * event_id, decision and reason the decider set: audit_id (a 128-bit hash
  * of user, event_id, origin and, unless `id_tail` is SK_MS_NONE, id_tail),
  * at_ms, rules_version, origin, command ids and the trace. SK_ENOMEM when

@@ -6,6 +6,8 @@
  */
 #include "decide/followups.h"
 
+#include "base/strbuf.h"
+
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
@@ -89,7 +91,12 @@ static bool held(const sk_user_state_t *st, const char *ent)
 static const sk_request_settings_t *manual_settings(const sk_rules_t *rules, sk_arena_t *arena,
                                                     const sk_command_t *cmd, const char **key)
 {
-    *key = sk_arena_sprintf(arena, "%s/%s", cmd->app, cmd->entitlement);
+    sk_strbuf_t b; /* "<app>/<entitlement>" */
+    sk_strbuf_init(&b, arena);
+    sk_strbuf_str(&b, cmd->app);
+    sk_strbuf_chr(&b, '/');
+    sk_strbuf_str(&b, cmd->entitlement);
+    *key = sk_strbuf_finish(&b);
     const sk_request_settings_t *set = *key ? sk_rules_request_settings(rules, *key) : NULL;
     return set && set->provisioning == SK_PROVISIONING_MANUAL ? set : NULL;
 }

@@ -10,6 +10,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "base/strbuf.h"
 #include "decide/commands.h"
 #include "decide/ending.h"
 #include "decide/windows.h"
@@ -51,6 +52,32 @@ static int reject(decide_ctx_t *c, sk_dead_letter_kind_t kind, const char *reaso
     c->out->reject_kind = kind;
     c->out->reject_reason = reason ? reason : "rejected";
     return 0;
+}
+
+/* The trace line of an applied event, written when the audit record is
+ * (the shift's fields copied: the table is compacted later). */
+typedef struct shift_line {
+    sk_shift_event_type_t type;
+    const char *id, *rotation;
+    int level;
+    sk_ms_t start, end;
+} shift_line_t;
+
+/* "<TYPE> shift '<id>' in rotation '<rot>' (level <n>): <start> -> <end>" */
+static void write_shift_line(sk_strbuf_t *b, const void *args)
+{
+    const shift_line_t *l = args;
+    sk_strbuf_str(b, sk_shift_event_type_name(l->type));
+    sk_strbuf_str(b, " shift '");
+    sk_strbuf_str(b, l->id);
+    sk_strbuf_str(b, "' in rotation '");
+    sk_strbuf_str(b, l->rotation);
+    sk_strbuf_str(b, "' (level ");
+    sk_strbuf_i64(b, l->level);
+    sk_strbuf_str(b, "): ");
+    sk_strbuf_time(b, l->start);
+    sk_strbuf_str(b, " -> ");
+    sk_strbuf_time(b, l->end);
 }
 
 /* Applies a schedule event to the copied shift table. Sets *ignored_why when
@@ -104,9 +131,10 @@ static int apply_event(decide_ctx_t *c, sk_shift_t *shifts, size_t *n_shifts,
     } else if (ev->type == SK_SHIFT_CANCELLED) {
         sh->status = SK_SHIFT_STATUS_CANCELLED;
     }
-    trace(c, sk_arena_sprintf(c->arena, "%s shift '%s' in rotation '%s' (level %d): %s -> %s",
-                              sk_shift_event_type_name(ev->type), sh->id, sh->rotation, sh->level,
-                              fmt_time(c, sh->start_ms), fmt_time(c, sh->end_ms)));
+    shift_line_t *l = sk_arena_alloc(c->arena, sizeof(*l));
+    if (l)
+        *l = (shift_line_t){ev->type, sh->id, sh->rotation, sh->level, sh->start_ms, sh->end_ms};
+    sk_decide_trace_lazy(&c->end.trace, write_shift_line, l);
     return 0;
 }
 
@@ -218,6 +246,17 @@ static size_t keep_other_sources(decide_ctx_t *c, sk_decide_wanted_t *w, size_t 
 
 /* ---- the decision ---- */
 
+/* prefix + s as an arena string (the actor of every schedule decision:
+ * not worth a printf). NULL when out of memory. */
+static const char *prefixed(sk_arena_t *arena, const char *prefix, const char *s)
+{
+    sk_strbuf_t b;
+    sk_strbuf_init(&b, arena);
+    sk_strbuf_str(&b, prefix);
+    sk_strbuf_str(&b, s);
+    return sk_strbuf_finish(&b);
+}
+
 /* The audit record: the decider's fields, then the common ending's. */
 static int fill_audit(decide_ctx_t *c, const char *ignored_why)
 {
@@ -227,7 +266,7 @@ static int fill_audit(decide_ctx_t *c, const char *ignored_why)
     bool changed = out->diff.n_set || out->diff.n_del;
 
     if (ev)
-        a->actor = sk_arena_sprintf(c->arena, "connector:%s", ev->source);
+        a->actor = prefixed(c->arena, "connector:", ev->source);
     else if (c->in->kind == SK_INPUT_TIMER)
         a->actor = "timer";
     else if (c->in->kind == SK_INPUT_RULES)
@@ -282,12 +321,17 @@ static int new_state(decide_ctx_t *c, sk_shift_t *shifts, size_t n_shifts,
 int sk_decide(const sk_rules_t *rules, const sk_input_t *in, const sk_user_state_t *state,
               sk_arena_t *arena, sk_decision_t *out)
 {
-    decide_ctx_t c = {.rules = rules, .in = in, .old = state, .arena = arena, .out = out};
+    decide_ctx_t c; /* not zero-filled: c.end's trace slots are written before read */
     const char *ignored_why = NULL;
     size_t n_shifts = state->n_shifts, n_w = 0;
     int rc = SK_ENOMEM;
 
     assert(rules && in && state && arena && out && in->user);
+    c.rules = rules;
+    c.in = in;
+    c.old = state;
+    c.arena = arena;
+    c.out = out;
     memset(out, 0, sizeof(*out));
     out->next_wake_ms = SK_MS_NONE;
     sk_decide_end_init(&c.end, rules, in->now_ms, arena, state, out);

@@ -1,42 +1,77 @@
 /* state.c — a user's state to and from its Redis hash fields (see state.h). */
 #include "decide/state.h"
 
+#include "base/strbuf.h"
+
 #include <assert.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char SOURCE_KIND_CHAR[] = "SRE"; /* by sk_source_kind_t */
 
-/* Splits s (len bytes) at spaces into at most max NUL-terminated arena
- * copies. Returns the number of parts, or -1 on allocation failure. */
+/* Splits s (len bytes) at spaces into at most max NUL-terminated parts,
+ * all in one arena copy of s. Returns the number of parts, max + 1 when
+ * there are more, or -1 on allocation failure. */
 static int split_words(sk_arena_t *a, const char *s, size_t len, char **parts, int max)
 {
     int n = 0;
     size_t i = 0;
+    char *copy = sk_arena_strndup(a, s, len);
+    if (!copy)
+        return -1;
     while (i < len && n < max) {
         size_t j = i;
-        while (j < len && s[j] != ' ')
+        while (j < len && copy[j] != ' ')
             j++;
-        parts[n] = sk_arena_strndup(a, s + i, j - i);
-        if (!parts[n])
-            return -1;
-        n++;
+        copy[j] = '\0'; /* the space, or the copy's own NUL */
+        parts[n++] = copy + i;
         i = j + 1;
     }
     return i < len ? max + 1 : n; /* max + 1: too many words */
 }
 
-static int parse_ms(const char *s, sk_ms_t *out)
+/* The number of space-separated words of s (len bytes), at least 1. */
+static int count_words(const char *s, size_t len)
 {
-    if (strcmp(s, "-") == 0) {
-        *out = SK_MS_NONE;
+    int n = 1;
+    for (size_t i = 0; i < len; i++)
+        n += s[i] == ' ';
+    return n;
+}
+
+/* strtoll(s, &end, 10) with *s and *end both '\0' required: the usual
+ * "-?[0-9]{1,18}" read directly, anything else (signs, spaces, overflow)
+ * by strtoll, so that both accept and refuse the same words. */
+static int parse_i64(const char *s, long long *out)
+{
+    const char *p = s + (*s == '-');
+    long long v = 0;
+    size_t n = 0;
+    while (p[n] >= '0' && p[n] <= '9' && n < 18)
+        v = v * 10 + (p[n++] - '0');
+    if (n > 0 && p[n] == '\0') {
+        *out = *s == '-' ? -v : v;
         return 0;
     }
     char *end;
-    long long v = strtoll(s, &end, 10);
+    long long w = strtoll(s, &end, 10);
     if (*s == '\0' || *end != '\0')
+        return -1;
+    *out = w;
+    return 0;
+}
+
+static int parse_ms(const char *s, sk_ms_t *out)
+{
+    long long v;
+    if (s[0] == '-' && s[1] == '\0') {
+        *out = SK_MS_NONE;
+        return 0;
+    }
+    if (parse_i64(s, &v))
         return -1;
     *out = (sk_ms_t)v;
     return 0;
@@ -114,9 +149,9 @@ static int parse_id_list(sk_arena_t *a, char **w, int n_w, int *i, const char **
 static int parse_request(sk_arena_t *a, const sk_state_field_t *f, sk_request_state_t *rq)
 {
     enum { FIXED = 10, MAXW = FIXED + 2 + 2 * 256 + 2 };
-    char **w = sk_arena_calloc(a, MAXW + 1, sizeof(*w));
-    int n, i = FIXED;
+    int n = count_words(f->value, f->value_len), i = FIXED;
     char *end;
+    char **w = sk_arena_alloc(a, ((size_t)(n < MAXW ? n : MAXW) + 1) * sizeof(*w));
     if (!w)
         return -1;
     n = split_words(a, f->value, f->value_len, w, MAXW);
@@ -166,8 +201,8 @@ static int parse_request(sk_arena_t *a, const sk_state_field_t *f, sk_request_st
 static int parse_open_task(sk_arena_t *a, const sk_state_field_t *f, sk_open_task_t *t)
 {
     enum { FIXED = 4, MAXW = FIXED + 1 + 256 };
-    char **w = sk_arena_calloc(a, MAXW + 1, sizeof(*w));
-    int n, i = FIXED;
+    int n = count_words(f->value, f->value_len), i = FIXED;
+    char **w = sk_arena_alloc(a, ((size_t)(n < MAXW ? n : MAXW) + 1) * sizeof(*w));
     if (!w)
         return -1;
     n = split_words(a, f->value, f->value_len, w, MAXW);
@@ -288,149 +323,409 @@ int sk_state_parse(sk_arena_t *arena, const char *user, const sk_state_field_t *
     return 0;
 }
 
-static int fmt_ms(char *buf, size_t len, sk_ms_t t)
+/* ---- the storage form, written without printf (base/strbuf.h) ---- */
+
+/* A time field: "-" for SK_MS_NONE, else the number. */
+static void put_ms(sk_strbuf_t *b, sk_ms_t t)
 {
     if (t == SK_MS_NONE)
-        return snprintf(buf, len, "-");
-    return snprintf(buf, len, "%" PRId64, t);
+        sk_strbuf_chr(b, '-');
+    else
+        sk_strbuf_i64(b, t);
 }
 
-/* "<n> <id> <id>..." of a list of ids. */
-static char *fmt_id_list(sk_arena_t *a, const char *const *ids, size_t n)
+/* " <n> <id> <id>..." of a list of ids. */
+static void put_id_list(sk_strbuf_t *b, const char *const *ids, size_t n)
 {
-    char *s = sk_arena_sprintf(a, "%zu", n);
-    for (size_t i = 0; s && i < n; i++)
-        s = sk_arena_sprintf(a, "%s %s", s, ids[i]);
-    return s;
-}
-
-static char *fmt_request(sk_arena_t *a, const sk_request_state_t *rq)
-{
-    char dur[24], cre[24], upd[24];
-    assert(rq->status < SK_REQUEST_STATUS_COUNT);
-    fmt_ms(dur, sizeof(dur), rq->duration_ms);
-    fmt_ms(cre, sizeof(cre), rq->created_ms);
-    fmt_ms(upd, sizeof(upd), rq->updated_ms);
-    char *ap = fmt_id_list(a, rq->approvers, rq->n_approvers);
-    char *as = fmt_id_list(a, rq->assignees, rq->n_assignees);
-    if (!ap || !as)
-        return NULL;
-    char tail[32] = "";
-    if (rq->kind != SK_REQUEST_KIND_ACCESS || rq->round != 0)
-        snprintf(tail, sizeof(tail), " %c %d", rq->kind == SK_REQUEST_KIND_REVOCATION ? 'R' : 'A',
-                 rq->round);
-    return sk_arena_sprintf(a, "%s %c %s %s %d %s %s %d %s %s %s %s%s", REQUEST_STATUS[rq->status],
-                            rq->target_kind == SK_TARGET_PROFILE ? 'P' : 'E', rq->target, dur,
-                            rq->emergency ? 1 : 0, rq->policy, rq->rules_version, rq->step, cre,
-                            upd, ap, as, tail);
-}
-
-static char *fmt_open_task(sk_arena_t *a, const sk_open_task_t *t)
-{
-    char cre[24];
-    fmt_ms(cre, sizeof(cre), t->created_ms);
-    char *as = fmt_id_list(a, t->assignees, t->n_assignees);
-    if (!as)
-        return NULL;
-    return sk_arena_sprintf(a, "%s %s %s %s %s", sk_task_kind_name(t->kind), t->ent_key,
-                            t->request_id[0] ? t->request_id : "-", cre, as);
-}
-
-/* Serialises every field of st into a fresh array (n_fields = count). */
-static sk_state_field_t *state_fields(sk_arena_t *a, const sk_user_state_t *st, size_t *n_fields)
-{
-    size_t n = st->n_shifts + st->n_sources + st->n_requests + st->n_open_tasks + st->n_retries +
-               st->n_held,
-           k = 0;
-    sk_state_field_t *f = sk_arena_calloc(a, n + 1, sizeof(*f));
-    char start[24], end[24], upd[24], exp[24];
-    if (!f)
-        return NULL;
-    for (size_t i = 0; i < st->n_shifts; i++, k++) {
-        const sk_shift_t *sh = &st->shifts[i];
-        fmt_ms(start, sizeof(start), sh->start_ms);
-        fmt_ms(end, sizeof(end), sh->end_ms);
-        fmt_ms(upd, sizeof(upd), sh->updated_ms);
-        f[k].name = sk_arena_sprintf(a, "s:%s", sh->id);
-        f[k].value = sk_arena_sprintf(a, "%s %s %s %d %d %s", sh->rotation, start, end, sh->level,
-                                      (int)sh->status, upd);
-    }
-    for (size_t i = 0; i < st->n_sources; i++, k++) {
-        const sk_grant_source_t *s = &st->sources[i];
-        assert(s->kind < SK_SOURCE_KIND_COUNT);
-        fmt_ms(exp, sizeof(exp), s->expires_ms);
-        f[k].name = sk_arena_sprintf(a, "g:%s %c %s", s->ent_key, SOURCE_KIND_CHAR[s->kind], s->id);
-        f[k].value = sk_arena_sprintf(a, "%s %s", exp, s->rotation[0] ? s->rotation : "-");
-    }
-    for (size_t i = 0; i < st->n_requests; i++, k++) {
-        f[k].name = sk_arena_sprintf(a, "q:%s", st->requests[i].id);
-        f[k].value = fmt_request(a, &st->requests[i]);
-    }
-    for (size_t i = 0; i < st->n_open_tasks; i++, k++) {
-        f[k].name = sk_arena_sprintf(a, "t:%s", st->open_tasks[i].id);
-        f[k].value = fmt_open_task(a, &st->open_tasks[i]);
-    }
-    for (size_t i = 0; i < st->n_retries; i++, k++) {
-        const sk_retry_t *r = &st->retries[i];
-        fmt_ms(exp, sizeof(exp), r->next_ms);
-        f[k].name = sk_arena_sprintf(a, "r:%s", r->command_id);
-        f[k].value = sk_arena_sprintf(a, "%s %s %d %s", r->ent_key,
-                                      sk_command_action_name(r->action), r->attempt, exp);
-    }
-    for (size_t i = 0; i < st->n_held; i++, k++) {
-        const sk_held_detail_t *h = &st->held[i];
-        f[k].name = sk_arena_sprintf(a, "e:%s", h->ent_key);
-        f[k].value =
-            sk_arena_sprintf(a, "%zu %s%s", strlen(h->resource), h->resource, h->permission);
-    }
+    sk_strbuf_chr(b, ' ');
+    sk_strbuf_i64(b, (int64_t)n);
     for (size_t i = 0; i < n; i++) {
-        if (!f[i].name || !f[i].value)
-            return NULL;
-        f[i].name_len = strlen(f[i].name);
-        f[i].value_len = strlen(f[i].value);
+        sk_strbuf_chr(b, ' ');
+        sk_strbuf_str(b, ids[i]);
     }
-    *n_fields = n;
-    return f;
+}
+
+/* "<prefix><id>" as an arena string. */
+static char *field_name(sk_arena_t *a, char prefix, const char *id)
+{
+    size_t n = strlen(id);
+    char *p = sk_arena_alloc(a, n + 3);
+    if (!p)
+        return NULL;
+    p[0] = prefix;
+    p[1] = ':';
+    memcpy(p + 2, id, n + 1);
+    return p;
+}
+
+/* Sets f's name and value (with their lengths) from two finished builders;
+ * -1 when either failed. */
+static int field_done(sk_state_field_t *f, char *name, sk_strbuf_t *value)
+{
+    size_t value_len = value->len;
+    char *v = sk_strbuf_finish(value);
+    if (!name || !v)
+        return -1;
+    *f = (sk_state_field_t){name, strlen(name), v, value_len};
+    return 0;
+}
+
+static char *shift_name(sk_arena_t *a, const void *item)
+{
+    return field_name(a, 's', ((const sk_shift_t *)item)->id);
+}
+
+/* "s:<id>" -> "<rotation> <start> <end|-> <level> <status> <updated>" */
+static int shift_field(sk_arena_t *a, const void *item, sk_state_field_t *f)
+{
+    const sk_shift_t *sh = item;
+    sk_strbuf_t v;
+    sk_strbuf_init(&v, a);
+    sk_strbuf_str(&v, sh->rotation);
+    sk_strbuf_chr(&v, ' ');
+    put_ms(&v, sh->start_ms);
+    sk_strbuf_chr(&v, ' ');
+    put_ms(&v, sh->end_ms);
+    sk_strbuf_chr(&v, ' ');
+    sk_strbuf_i64(&v, sh->level);
+    sk_strbuf_chr(&v, ' ');
+    sk_strbuf_i64(&v, (int)sh->status);
+    sk_strbuf_chr(&v, ' ');
+    put_ms(&v, sh->updated_ms);
+    return field_done(f, shift_name(a, sh), &v);
+}
+
+/* "g:<ent> <kind> <id>" -> "<expires> <rotation|->" */
+static char *source_name(sk_arena_t *a, const void *item)
+{
+    const sk_grant_source_t *s = item;
+    sk_strbuf_t n;
+    assert(s->kind < SK_SOURCE_KIND_COUNT);
+    sk_strbuf_init(&n, a);
+    sk_strbuf_str(&n, "g:");
+    sk_strbuf_str(&n, s->ent_key);
+    sk_strbuf_chr(&n, ' ');
+    sk_strbuf_chr(&n, SOURCE_KIND_CHAR[s->kind]);
+    sk_strbuf_chr(&n, ' ');
+    sk_strbuf_str(&n, s->id);
+    return sk_strbuf_finish(&n);
+}
+
+static int source_field(sk_arena_t *a, const void *item, sk_state_field_t *f)
+{
+    const sk_grant_source_t *s = item;
+    sk_strbuf_t v;
+    sk_strbuf_init(&v, a);
+    put_ms(&v, s->expires_ms);
+    sk_strbuf_chr(&v, ' ');
+    sk_strbuf_str(&v, s->rotation[0] ? s->rotation : "-");
+    return field_done(f, source_name(a, s), &v);
+}
+
+static char *request_name(sk_arena_t *a, const void *item)
+{
+    return field_name(a, 'q', ((const sk_request_state_t *)item)->id);
+}
+
+/* "q:<id>" (layout in state.h) */
+static int request_field(sk_arena_t *a, const void *item, sk_state_field_t *f)
+{
+    const sk_request_state_t *rq = item;
+    sk_strbuf_t v;
+    assert(rq->status < SK_REQUEST_STATUS_COUNT);
+    sk_strbuf_init(&v, a);
+    sk_strbuf_str(&v, REQUEST_STATUS[rq->status]);
+    sk_strbuf_chr(&v, ' ');
+    sk_strbuf_chr(&v, rq->target_kind == SK_TARGET_PROFILE ? 'P' : 'E');
+    sk_strbuf_chr(&v, ' ');
+    sk_strbuf_str(&v, rq->target);
+    sk_strbuf_chr(&v, ' ');
+    put_ms(&v, rq->duration_ms);
+    sk_strbuf_str(&v, rq->emergency ? " 1 " : " 0 ");
+    sk_strbuf_str(&v, rq->policy);
+    sk_strbuf_chr(&v, ' ');
+    sk_strbuf_str(&v, rq->rules_version);
+    sk_strbuf_chr(&v, ' ');
+    sk_strbuf_i64(&v, rq->step);
+    sk_strbuf_chr(&v, ' ');
+    put_ms(&v, rq->created_ms);
+    sk_strbuf_chr(&v, ' ');
+    put_ms(&v, rq->updated_ms);
+    put_id_list(&v, rq->approvers, rq->n_approvers);
+    put_id_list(&v, rq->assignees, rq->n_assignees);
+    if (rq->kind != SK_REQUEST_KIND_ACCESS || rq->round != 0) {
+        sk_strbuf_str(&v, rq->kind == SK_REQUEST_KIND_REVOCATION ? " R " : " A ");
+        sk_strbuf_i64(&v, rq->round);
+    }
+    return field_done(f, request_name(a, rq), &v);
+}
+
+static char *open_task_name(sk_arena_t *a, const void *item)
+{
+    return field_name(a, 't', ((const sk_open_task_t *)item)->id);
+}
+
+/* "t:<id>" -> "<kind> <ent_key> <request_id|-> <created> <n> <id>..." */
+static int open_task_field(sk_arena_t *a, const void *item, sk_state_field_t *f)
+{
+    const sk_open_task_t *t = item;
+    sk_strbuf_t v;
+    sk_strbuf_init(&v, a);
+    sk_strbuf_str(&v, sk_task_kind_name(t->kind));
+    sk_strbuf_chr(&v, ' ');
+    sk_strbuf_str(&v, t->ent_key);
+    sk_strbuf_chr(&v, ' ');
+    sk_strbuf_str(&v, t->request_id[0] ? t->request_id : "-");
+    sk_strbuf_chr(&v, ' ');
+    put_ms(&v, t->created_ms);
+    put_id_list(&v, t->assignees, t->n_assignees);
+    return field_done(f, open_task_name(a, t), &v);
+}
+
+static char *retry_name(sk_arena_t *a, const void *item)
+{
+    return field_name(a, 'r', ((const sk_retry_t *)item)->command_id);
+}
+
+/* "r:<command_id>" -> "<ent_key> <action> <attempt> <next>" */
+static int retry_field(sk_arena_t *a, const void *item, sk_state_field_t *f)
+{
+    const sk_retry_t *r = item;
+    sk_strbuf_t v;
+    sk_strbuf_init(&v, a);
+    sk_strbuf_str(&v, r->ent_key);
+    sk_strbuf_chr(&v, ' ');
+    sk_strbuf_str(&v, sk_command_action_name(r->action));
+    sk_strbuf_chr(&v, ' ');
+    sk_strbuf_i64(&v, r->attempt);
+    sk_strbuf_chr(&v, ' ');
+    put_ms(&v, r->next_ms);
+    return field_done(f, retry_name(a, r), &v);
+}
+
+static char *held_name(sk_arena_t *a, const void *item)
+{
+    return field_name(a, 'e', ((const sk_held_detail_t *)item)->ent_key);
+}
+
+/* "e:<ent_key>" -> "<n> <resource><permission>" */
+static int held_field(sk_arena_t *a, const void *item, sk_state_field_t *f)
+{
+    const sk_held_detail_t *h = item;
+    sk_strbuf_t v;
+    sk_strbuf_init(&v, a);
+    sk_strbuf_i64(&v, (int64_t)strlen(h->resource));
+    sk_strbuf_chr(&v, ' ');
+    sk_strbuf_str(&v, h->resource);
+    sk_strbuf_str(&v, h->permission);
+    return field_done(f, held_name(a, h), &v);
+}
+
+/*
+ * The six kinds of fields as one table, so that sk_state_fields and
+ * sk_state_diff walk them alike: where a kind's items are in a state, how
+ * big one is, how it is written (`field`), which two items are stored
+ * under the same field name (`same_key`, compared without writing the
+ * names) and which two are stored alike (`same`: true exactly when the
+ * two write the same value, so that the diff compares items, never
+ * written text).
+ */
+static bool same_s(const char *x, const char *y)
+{
+    return x == y || strcmp(x, y) == 0;
+}
+
+static bool same_ids(const char *const *x, const char *const *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!same_s(x[i], y[i]))
+            return false;
+    return true;
+}
+
+static bool shift_key(const void *x, const void *y)
+{
+    return same_s(((const sk_shift_t *)x)->id, ((const sk_shift_t *)y)->id);
+}
+static bool shift_same(const void *px, const void *py)
+{
+    const sk_shift_t *x = px, *y = py;
+    return x->start_ms == y->start_ms && x->end_ms == y->end_ms && x->level == y->level &&
+           x->status == y->status && x->updated_ms == y->updated_ms &&
+           same_s(x->rotation, y->rotation);
+}
+static bool source_key(const void *px, const void *py)
+{
+    const sk_grant_source_t *x = px, *y = py;
+    return x->kind == y->kind && same_s(x->ent_key, y->ent_key) && same_s(x->id, y->id);
+}
+/* "" is written "-" (source_field, open_task_field). */
+static const char *dash(const char *s)
+{
+    return s[0] ? s : "-";
+}
+
+static bool source_same(const void *px, const void *py)
+{
+    const sk_grant_source_t *x = px, *y = py;
+    return x->expires_ms == y->expires_ms && same_s(dash(x->rotation), dash(y->rotation));
+}
+static bool request_key(const void *x, const void *y)
+{
+    return same_s(((const sk_request_state_t *)x)->id, ((const sk_request_state_t *)y)->id);
+}
+static bool request_same(const void *px, const void *py)
+{
+    const sk_request_state_t *x = px, *y = py;
+    return x->status == y->status && x->target_kind == y->target_kind &&
+           x->duration_ms == y->duration_ms && x->emergency == y->emergency && x->step == y->step &&
+           x->created_ms == y->created_ms && x->updated_ms == y->updated_ms && x->kind == y->kind &&
+           x->round == y->round && x->n_approvers == y->n_approvers &&
+           x->n_assignees == y->n_assignees && same_s(x->target, y->target) &&
+           same_s(x->policy, y->policy) && same_s(x->rules_version, y->rules_version) &&
+           same_ids(x->approvers, y->approvers, x->n_approvers) &&
+           same_ids(x->assignees, y->assignees, x->n_assignees);
+}
+static bool open_task_key(const void *x, const void *y)
+{
+    return same_s(((const sk_open_task_t *)x)->id, ((const sk_open_task_t *)y)->id);
+}
+static bool open_task_same(const void *px, const void *py)
+{
+    const sk_open_task_t *x = px, *y = py;
+    return x->kind == y->kind && x->created_ms == y->created_ms &&
+           x->n_assignees == y->n_assignees && same_s(x->ent_key, y->ent_key) &&
+           same_s(dash(x->request_id), dash(y->request_id)) &&
+           same_ids(x->assignees, y->assignees, x->n_assignees);
+}
+static bool retry_key(const void *x, const void *y)
+{
+    return same_s(((const sk_retry_t *)x)->command_id, ((const sk_retry_t *)y)->command_id);
+}
+static bool retry_same(const void *px, const void *py)
+{
+    const sk_retry_t *x = px, *y = py;
+    return x->action == y->action && x->attempt == y->attempt && x->next_ms == y->next_ms &&
+           same_s(x->ent_key, y->ent_key);
+}
+static bool held_key(const void *x, const void *y)
+{
+    return same_s(((const sk_held_detail_t *)x)->ent_key, ((const sk_held_detail_t *)y)->ent_key);
+}
+static bool held_same(const void *px, const void *py)
+{
+    const sk_held_detail_t *x = px, *y = py;
+    return same_s(x->resource, y->resource) && same_s(x->permission, y->permission);
+}
+
+typedef struct field_kind {
+    size_t n_off, v_off, size; /* offsetof the count and the array in sk_user_state_t */
+    int (*field)(sk_arena_t *a, const void *item, sk_state_field_t *f);
+    char *(*name)(sk_arena_t *a, const void *item); /* the field's name alone */
+    bool (*same_key)(const void *x, const void *y);
+    bool (*same)(const void *x, const void *y); /* x and y of the same key */
+} field_kind_t;
+
+#define KIND(n, v, type, fn, name, key, eq)                                                        \
+    {                                                                                              \
+        offsetof(sk_user_state_t, n), offsetof(sk_user_state_t, v), sizeof(type), fn, name, key,   \
+            eq                                                                                     \
+    }
+
+/* In storage order: the order of the fields of sk_state_fields and of the
+ * writes and deletes of sk_state_diff. */
+static const field_kind_t KINDS[] = {
+    KIND(n_shifts, shifts, sk_shift_t, shift_field, shift_name, shift_key, shift_same),
+    KIND(n_sources, sources, sk_grant_source_t, source_field, source_name, source_key, source_same),
+    KIND(n_requests, requests, sk_request_state_t, request_field, request_name, request_key,
+         request_same),
+    KIND(n_open_tasks, open_tasks, sk_open_task_t, open_task_field, open_task_name, open_task_key,
+         open_task_same),
+    KIND(n_retries, retries, sk_retry_t, retry_field, retry_name, retry_key, retry_same),
+    KIND(n_held, held, sk_held_detail_t, held_field, held_name, held_key, held_same),
+};
+#define N_KINDS (sizeof(KINDS) / sizeof(KINDS[0]))
+
+static size_t kind_count(const field_kind_t *k, const sk_user_state_t *st)
+{
+    return *(const size_t *)((const char *)st + k->n_off);
+}
+
+static const char *kind_item(const field_kind_t *k, const sk_user_state_t *st, size_t i)
+{
+    return *(const char *const *)((const char *)st + k->v_off) + i * k->size;
 }
 
 int sk_state_fields(sk_arena_t *arena, const sk_user_state_t *st, sk_state_field_t **out, size_t *n)
 {
+    size_t total = 0, m = 0;
     *n = 0;
-    *out = state_fields(arena, st, n);
-    return *out ? 0 : SK_ENOMEM;
+    *out = NULL;
+    for (size_t k = 0; k < N_KINDS; k++)
+        total += kind_count(&KINDS[k], st);
+    sk_state_field_t *f = sk_arena_calloc(arena, total + 1, sizeof(*f));
+    if (!f)
+        return SK_ENOMEM;
+    for (size_t k = 0; k < N_KINDS; k++)
+        for (size_t i = 0; i < kind_count(&KINDS[k], st); i++)
+            if (KINDS[k].field(arena, kind_item(&KINDS[k], st, i), &f[m++]))
+                return SK_ENOMEM;
+    *out = f;
+    *n = total;
+    return 0;
 }
 
-static const sk_state_field_t *find_field(const sk_state_field_t *f, size_t n,
-                                          const sk_state_field_t *want)
+/* The first item of kind k in st stored under the same name as x, or NULL. */
+static const void *find_item(const field_kind_t *k, const sk_user_state_t *st, const void *x)
 {
-    for (size_t i = 0; i < n; i++)
-        if (f[i].name_len == want->name_len && memcmp(f[i].name, want->name, want->name_len) == 0)
-            return &f[i];
+    size_t n = kind_count(k, st);
+    for (size_t i = 0; i < n; i++) {
+        const void *y = kind_item(k, st, i);
+        if (y == x || k->same_key(x, y))
+            return y;
+    }
     return NULL;
 }
 
+/*
+ * The diff compares items, not their written fields, and writes only what
+ * changed: an item of `after` that the one of `before` under the same name
+ * is `same` as is unchanged; any other is written. The result is what
+ * comparing the two whole hashes field by field gives.
+ */
 int sk_state_diff(sk_arena_t *arena, const sk_user_state_t *before, const sk_user_state_t *after,
                   sk_state_diff_t *out)
 {
     size_t nb = 0, na = 0;
-    sk_state_field_t *fb = state_fields(arena, before, &nb);
-    sk_state_field_t *fa = state_fields(arena, after, &na);
     memset(out, 0, sizeof(*out));
-    if (!fb || !fa)
-        return SK_ENOMEM;
+    for (size_t k = 0; k < N_KINDS; k++) {
+        nb += kind_count(&KINDS[k], before);
+        na += kind_count(&KINDS[k], after);
+    }
     out->set = sk_arena_calloc(arena, na + 1, sizeof(*out->set));
     out->del = sk_arena_calloc(arena, nb + 1, sizeof(*out->del));
     if (!out->set || !out->del)
         return SK_ENOMEM;
-    for (size_t i = 0; i < na; i++) {
-        const sk_state_field_t *old = find_field(fb, nb, &fa[i]);
-        if (!old || old->value_len != fa[i].value_len ||
-            memcmp(old->value, fa[i].value, fa[i].value_len) != 0)
-            out->set[out->n_set++] = fa[i];
+    for (size_t k = 0; k < N_KINDS; k++) {
+        const field_kind_t *kd = &KINDS[k];
+        for (size_t i = 0; i < kind_count(kd, after); i++) {
+            const void *x = kind_item(kd, after, i), *old = find_item(kd, before, x);
+            if (old && (old == x || kd->same(x, old)))
+                continue;
+            if (kd->field(arena, x, &out->set[out->n_set++]))
+                return SK_ENOMEM;
+        }
     }
-    for (size_t i = 0; i < nb; i++)
-        if (!find_field(fa, na, &fb[i]))
-            out->del[out->n_del++] = fb[i].name;
+    for (size_t k = 0; k < N_KINDS; k++) {
+        const field_kind_t *kd = &KINDS[k];
+        for (size_t i = 0; i < kind_count(kd, before); i++) {
+            const void *y = kind_item(kd, before, i);
+            if (find_item(kd, after, y))
+                continue;
+            if (!(out->del[out->n_del++] = kd->name(arena, y)))
+                return SK_ENOMEM;
+        }
+    }
     return 0;
 }
 

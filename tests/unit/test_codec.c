@@ -283,9 +283,9 @@ TEST(audit_encode)
 {
     fixture_t f;
     setup(&f);
-    static const char *const trace[] = {
-        "profile oncall-payments: auto-enrol rotation payments-primary",
-        "entitlement aws-prod/admin: max 12h"};
+    static const sk_text_t trace[] = {
+        {"profile oncall-payments: auto-enrol rotation payments-primary", NULL, NULL},
+        {"entitlement aws-prod/admin: max 12h", NULL, NULL}};
     static const char *const ids[] = {"0123456789abcdef0123456789abcdef"};
     sk_audit_t a = {
         .at_ms = T0,

@@ -3,6 +3,7 @@
  * grants at shift start, revokes at end, overlapping sources, lead and
  * grace, caps, overrides, duplicates, stale and invalid events.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "decide/decide.h"
@@ -123,6 +124,49 @@ TEST(overlapping_sources_revoke_only_when_the_last_one_ends)
     CHECK_STR(d.commands[0].entitlement, "read");
     CHECK_INT(d.commands[0].action, SK_CMD_REVOKE);
     CHECK_CONTAINS(d.commands[0].reason, "expired at");
+    CHECK_STR(d.audit.actor, "timer");
+}
+
+/* The audit trace is kept as lazy texts (codec/text.h) and written only
+ * when read; written, its lines and the reasons say what they always said,
+ * to the byte. */
+TEST(trace_lines_and_reasons_read_as_they_always_did)
+{
+    setup();
+    sk_user_state_t st = {.user = "carol"};
+    sk_schedule_event_t a = ev(SK_SHIFT_STARTED, "carol", "primary", "pa", T0, T0 + HOUR, T0);
+    sk_schedule_event_t b = ev(SK_SHIFT_STARTED, "carol", "secondary", "sb", T0, T0 + 2 * HOUR, T0);
+    sk_decision_t d = step(&st, &a, T0);
+    CHECK(d.audit.n_trace >= 3);
+    CHECK_STR(sk_text_render(&d.audit.trace[0], &arena),
+              "STARTED shift 'pa' in rotation 'primary' (level 1): 2027-01-15T08:00:00.000Z -> "
+              "2027-01-15T09:00:00.000Z");
+    const sk_command_t *r = find_cmd(&d, "read");
+    CHECK(r != NULL);
+    if (r) {
+        CHECK_CONTAINS(r->reason, "on call in rotation 'primary' (shift 'pa'): profile '");
+        char want[1024];
+        snprintf(want, sizeof(want), "GRANT app/read until 2027-01-15T09:00:00.000Z: %s",
+                 r->reason);
+        CHECK_STR(sk_text_render(&d.audit.trace[1], &arena), want);
+    }
+    d = step(&st, &b, T0);
+    CHECK_INT(d.n_commands, 1);
+    CHECK_STR(d.commands[0].reason, "expiry moved from 2027-01-15T09:00:00.000Z to "
+                                    "2027-01-15T10:00:00.000Z (SHIFT 'sb')");
+    CHECK_STR(d.audit.reason, d.commands[0].reason);
+    sk_schedule_event_t ae =
+        ev(SK_SHIFT_ENDED, "carol", "primary", "pa", T0, T0 + 30 * MIN, T0 + 30 * MIN);
+    d = step(&st, &ae, T0 + 30 * MIN);
+    CHECK_STR(d.commands[0].reason, "SHIFT 'pa' in rotation 'primary' ended before its planned "
+                                    "expiry 2027-01-15T09:00:00.000Z; no other source holds it");
+    CHECK_STR(sk_text_render(&d.audit.trace[d.audit.n_trace - 1], &arena),
+              "REVOKE app/write until 2027-01-15T09:00:00.000Z: SHIFT 'pa' in rotation 'primary' "
+              "ended before its planned expiry 2027-01-15T09:00:00.000Z; no other source holds "
+              "it");
+    d = step(&st, NULL, T0 + 2 * HOUR);
+    CHECK_STR(d.commands[0].reason,
+              "expired at 2027-01-15T10:00:00.000Z; no source holds it any more");
     CHECK_STR(d.audit.actor, "timer");
 }
 
@@ -335,6 +379,7 @@ TEST(zz_cleanup)
 SK_TEST_MAIN(SK_TEST_CASE(shift_start_grants_each_entitlement_until_shift_end),
              SK_TEST_CASE(shift_end_revokes_and_clears_the_timer),
              SK_TEST_CASE(overlapping_sources_revoke_only_when_the_last_one_ends),
+             SK_TEST_CASE(trace_lines_and_reasons_read_as_they_always_did),
              SK_TEST_CASE(entitlement_maximum_caps_the_grant),
              SK_TEST_CASE(future_shift_grants_at_start_minus_lead_and_revokes_after_grace),
              SK_TEST_CASE(override_moves_the_expiry_and_the_timer),

@@ -147,7 +147,8 @@ TEST(comments_and_reminders_by_requester_assignee_or_admin)
     d = act(&st, &e, T0 + MIN);
     bool traced = false;
     for (size_t i = 0; i < d.base.audit.n_trace; i++)
-        traced |= strstr(d.base.audit.trace[i], "checking with the team") != NULL;
+        traced |= strstr(sk_text_render(&d.base.audit.trace[i], &arena),
+                         "checking with the team") != NULL;
     CHECK(traced);
 }
 

@@ -122,7 +122,8 @@ TEST(a_duration_above_the_maximum_is_capped)
     CHECK_INT(d.base.commands[0].expires_at_ms, T0 + 8 * HOUR);
     bool capped = false;
     for (size_t i = 0; i < d.base.audit.n_trace; i++)
-        capped |= strstr(d.base.audit.trace[i], "capped to the maximum 8h") != NULL;
+        capped |= strstr(sk_text_render(&d.base.audit.trace[i], &arena),
+                         "capped to the maximum 8h") != NULL;
     CHECK(capped);
 }
 

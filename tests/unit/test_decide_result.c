@@ -756,7 +756,7 @@ TEST(a_longest_message_is_cut_so_that_the_task_still_decodes)
     CHECK(strlen(d.base.audit.reason) <= SK_TEXT_MAX);
     CHECK(utf8_ok(d.base.audit.reason));
     for (size_t i = 0; i < d.base.audit.n_trace; i++)
-        CHECK(strlen(d.base.audit.trace[i]) <= SK_TEXT_MAX);
+        CHECK(strlen(sk_text_render(&d.base.audit.trace[i], &arena)) <= SK_TEXT_MAX);
     /* a hand provisioner's FAILED on a request's PROVISIONING task */
     sk_user_state_t bob = {.user = "bob"};
     const char *task = provisioning_task(&bob, "h9", "app/byhand");
