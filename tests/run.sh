@@ -68,6 +68,9 @@ done
 # the short form of the fault test (make chaos runs the long one)
 run_part chaos-short /usr/bin/python3 tests/chaos/chaos.py --kills 3 --users 60 --broker-outages 1 \
     --flushalls 1 --redis-empties 1
+# the engine on a real Redis Cluster through a slot migration and a failover
+# (make cluster-test runs the long one)
+run_part redis-cluster /usr/bin/python3 tests/chaos/cluster.py
 [ -x build/bench/bench ] && run_part bench-quick sh bench/run-quick.sh
 [ -f helm/check.sh ] && run_part helm-chart sh helm/check.sh
 

@@ -40,6 +40,8 @@ typedef struct sk_store_config {
     const char *host;      /* default 127.0.0.1 */
     int port;              /* default 6379 */
     const char *unix_path; /* used instead of host:port when set */
+    const char *cluster;   /* "HOST:PORT[,…]": Redis Cluster seed nodes (store_route.h);
+                              NULL: one server at host:port or unix_path */
     const char *user;      /* ACL user for AUTH; NULL = "default" */
     const char *password;  /* NULL = no AUTH */
     const char *prefix;    /* key prefix, default "sk" */
@@ -141,9 +143,11 @@ typedef struct sk_store_restore {
 
 /*
  * sk_store_config_address — fills cfg's host/port or unix_path from
- * "HOST:PORT", "HOST" (port 6379) or "unix:PATH". The host is copied into
- * host_buf (host_len bytes), which must outlive cfg. 0, or SK_EINVAL for an
- * empty host, a host too long or a port outside 1..65535.
+ * "HOST:PORT", "HOST" (port 6379) or "unix:PATH", or its cluster seeds from
+ * "redis-cluster://HOST:PORT[,HOST:PORT…]" (host/port then name the first
+ * seed, for messages). The host is copied into host_buf (host_len bytes);
+ * unix_path and cluster point into address: both must outlive cfg. 0, or
+ * SK_EINVAL for an empty host, a host too long or a port outside 1..65535.
  */
 int sk_store_config_address(sk_store_config_t *cfg, const char *address, char *host_buf,
                             size_t host_len);
