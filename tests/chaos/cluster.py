@@ -177,7 +177,7 @@ class Cluster:
         self.cli(src, "CLUSTER", "SETSLOT", slot, "MIGRATING", dst_id)
         moved = 0
         while True:
-            keys = self.cli(src, "CLUSTER", "GETKEYSINSLOT", slot, batch).split()
+            keys = self.cli(src, "CLUSTER", "GETKEYSINSLOT", slot, batch).splitlines()
             if not keys:
                 break
             out = self.cli(src, "MIGRATE", "127.0.0.1", dst, "", 0, 5000, "KEYS", *keys)
@@ -214,7 +214,7 @@ class Cluster:
         """Every key matching pattern on every master."""
         out = []
         for n in self.masters():
-            out += self.cli(n["port"], "--scan", "--pattern", pattern).split()
+            out += self.cli(n["port"], "--scan", "--pattern", pattern).splitlines()
         return out
 
     def close(self):
@@ -333,7 +333,7 @@ def main():
         # the routing agrees with the cluster's own hash of every partition's tag
         rig = Rig(tmp, cluster)
         model, events = chaos.make_workload(args.users, args.requesters, args.seed)
-        duration = max(6.0, len(events) / 40.0)
+        duration = max(10.0, len(events) / 25.0)
         # the timers of the workload end after the faults, during the run
         timers_from = now_ms() + int((duration + 8 + (10 if args.kill else 0)) * 1000)
         produced = [0]
@@ -344,21 +344,26 @@ def main():
 
         # (a) a slot migration a third into the run
         slot = cluster.slot_of("sk:{p%d}:epoch" % MOVED_PARTITION)
-        time.sleep(duration / 3)
+        t_run = time.time()
+        time.sleep(duration * 0.25)
         src = cluster.owner(slot)
         dst = [n["port"] for n in cluster.masters() if n["port"] != src][0]
+        # the engine holds the partition and some of its users by then
+        Cluster.wait(lambda: int(cluster.cli(src, "CLUSTER", "COUNTKEYSINSLOT", slot)) >= 6,
+                     "partition %d's state in Redis" % MOVED_PARTITION, 30)
         log("migrating slot %d (partition %d) from %d to %d after %d records" % (
             slot, MOVED_PARTITION, src, dst, produced[0]))
         n_migrated = cluster.migrate_slot(slot, src, dst)
         log("slot %d migrated: %d keys moved" % (slot, n_migrated))
 
         # (b) a failover of another master two thirds into the run
-        time.sleep(duration / 3)
+        time.sleep(max(0.0, t_run + duration * 0.65 - time.time()))
         victim = [n["port"] for n in cluster.masters() if n["port"] not in (src, dst)][0]
         t0 = time.time()
         new_master = cluster.failover(victim)
+        n_at_failover = produced[0]
         log("CLUSTER FAILOVER: %d replaces %d after %d records (%.1f s)" % (
-            new_master, victim, produced[0], time.time() - t0))
+            new_master, victim, n_at_failover, time.time() - t0))
         killed = None
         if args.kill:
             time.sleep(duration / 6)
@@ -385,11 +390,14 @@ def main():
                            log)
         text = rig.engine_log()
         follows = len(re.findall(r"Redis Cluster: slot %d moved to" % slot, text))
+        # the failed-over master's slots of our partitions, followed to its replica
+        failover_follows = len(re.findall(r"Redis Cluster: slot \d+ moved to 127.0.0.1:%d\b" %
+                                          new_master, text))
         moved_keys = cluster.keys("sk:{p%d}:*" % MOVED_PARTITION)
         on_dst = int(cluster.cli(dst if dst != killed else cluster.owner(slot),
                                  "CLUSTER", "COUNTKEYSINSLOT", slot) or 0)
         on_src = int(cluster.cli(src, "CLUSTER", "COUNTKEYSINSLOT", slot) or 0)
-        spread = {n["port"]: len(cluster.cli(n["port"], "--scan", "--pattern", "sk:*").split())
+        spread = {n["port"]: len(cluster.cli(n["port"], "--scan", "--pattern", "sk:*").splitlines())
                   for n in cluster.masters()}
         print()
         print("records in           %d" % produced[0])
@@ -401,8 +409,9 @@ def main():
         print("migration            slot %d: %d keys moved %d -> %d; now %d keys there, %d left "
               "on %d; the engine followed the move %d time(s)" % (
                   slot, n_migrated, src, dst, on_dst, on_src, src, follows))
-        print("failover             %d -> %d%s" % (victim, new_master,
-                                                  ", master %d killed" % killed if killed else ""))
+        print("failover             %d -> %d after %d records, followed %d time(s)%s" % (
+            victim, new_master, n_at_failover, failover_follows,
+            ", master %d killed" % killed if killed else ""))
         print("keys per master      %s" % spread)
         print("run                  %.1f s" % (time.time() - t_begin))
         print()
@@ -419,6 +428,8 @@ def main():
         check(n_migrated > 0 and on_src == 0 and on_dst > 0 and len(moved_keys) == on_dst,
               "partition %d's keys all moved to the slot's new master" % MOVED_PARTITION)
         check(follows >= 1, "the engine followed the slot's move (MOVED)")
+        check(failover_follows >= 1 and n_at_failover < produced[0],
+              "the engine followed the failover to the new master, in the middle of the run")
         check(len(spread) == 3 and all(v > 0 for v in spread.values()),
               "every master holds state: partitions are routed to their slot's master")
         rig.engine.send_signal(signal.SIGTERM)
