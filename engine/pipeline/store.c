@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/log.h"
+
 /*
  * The fence every script starts with (KEYS[1] the epoch, KEYS[2] the
  * offsets hash with the step sequence in its field "#seq"; ARGV[1] our
@@ -114,6 +116,13 @@ void sk_store_destroy(sk_store_t *s)
     if (!s)
         return;
     sk_store_disconnect(s);
+    sk_route_stats_t st = {0};
+    if (s->route)
+        sk_route_stats(s->route, &st);
+    if (st.moved || st.ask || st.tryagain) /* what the cluster asked of us, for operators */
+        SK_INFO("Redis Cluster: %" PRIu64 " MOVED, %" PRIu64 " ASK and %" PRIu64
+                " TRYAGAIN answered; slot map read %" PRIu64 " times",
+                st.moved, st.ask, st.tryagain, st.refreshes);
     sk_route_destroy(s->route);
     free((char *)s->cfg.host);
     free((char *)s->cfg.unix_path);

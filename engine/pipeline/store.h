@@ -14,6 +14,11 @@
  *   <prefix>:{p<N>}:oncall:<rotation>
  *                              hash: the on-call index of the rotation
  *
+ * On a Redis Cluster (sk_store_config_t.cluster) each partition's
+ * commands go to the master of its slot (store_route.h); every function
+ * below works the same there, and an unreachable master is SK_EIO like a
+ * server down (the store is then disconnected, and reconnected whole).
+ *
  * The store moves bytes, not meaning: it writes and reads hash fields, and
  * knows nothing of the decision model. What the fields of a user's hash
  * mean is decide/state.h's; what the on-call index holds is

@@ -35,6 +35,7 @@ Prints the figures and ends with "N passed, N failed".
 """
 
 import argparse
+import json
 import os
 import random
 import re
@@ -55,6 +56,7 @@ from confluent_kafka import Producer  # noqa: E402
 
 ROOT = chaos.ROOT
 SHIFTKEYD = chaos.SHIFTKEYD
+SHIFTKEY = os.environ.get("SK_SHIFTKEY", os.path.join(ROOT, "build/test/bin/shiftkey"))
 BROKER = chaos.BROKER
 PARTITIONS = chaos.PARTITIONS
 MOVED_PARTITION = 3  # slot 3689: on the first master of `--cluster create`
@@ -146,6 +148,8 @@ class Cluster:
                 return False
         ns = [n for n in self.nodes() if not n["failed"]]
         masters = [n for n in ns if n["role"] == "master" and n["slots"]]
+        if any(self.procs[n["port"]].poll() is not None for n in masters):
+            return False  # a dead master not yet replaced
         replicas = [n for n in ns if n["role"] == "slave"]
         return len(masters) == 3 and len(replicas) >= len(self.alive()) - 3
 
@@ -238,10 +242,11 @@ class Rig:
             self.bootstrap = f.read().strip()
         self.log_path = os.path.join(tmp, "engine.log")
         seeds = ",".join("127.0.0.1:%d" % n["port"] for n in cluster.masters()[:2])
+        self.redis_url = "redis-cluster://" + seeds
         out = open(self.log_path, "a")
         self.engine = subprocess.Popen(
             [SHIFTKEYD, "--kafka", self.bootstrap, "--rules", chaos.RULES,
-             "--redis", "redis-cluster://" + seeds, "--group", "cluster",
+             "--redis", self.redis_url, "--group", "cluster",
              "--timer-interval-ms", "100",
              "--kafka-config", "consumer:session.timeout.ms=3000",
              "--kafka-config", "consumer:heartbeat.interval.ms=300"],
@@ -272,6 +277,22 @@ def redis_errors(cluster, model, say):
                 return "\n".join(cluster.keys(args[2]))
             return cluster.cli(cluster.masters()[0]["port"], *args, cluster=True)
     return chaos.redis_errors(View(), model, say)
+
+
+def outages(text):
+    """How long each of the engine's Redis outages lasted (ms), from its log:
+    the WARN that it pauses to the INFO that Redis is reachable again."""
+    def ms(line):
+        t = time.strptime(line[:19], "%Y-%m-%dT%H:%M:%S")
+        return int(time.mktime(t) * 1000) + int(line[20:23])
+    out, start = [], None
+    for line in text.splitlines():
+        if "; pausing, retrying with backoff" in line and start is None:
+            start = ms(line)
+        elif "Redis is reachable again" in line and start is not None:
+            out.append(ms(line) - start)
+            start = None
+    return out
 
 
 def produce(bootstrap, events, duration, timers_from, rnd, produced):
@@ -413,6 +434,11 @@ def main():
             victim, new_master, n_at_failover, failover_follows,
             ", master %d killed" % killed if killed else ""))
         print("keys per master      %s" % spread)
+        pauses = outages(text)
+        if pauses:
+            print("engine paused        %s ms (Redis unreachable until the slot map was whole "
+                  "again); %d partition restore(s) from the changelog" % (
+                      pauses, text.count("restored from")))
         print("run                  %.1f s" % (time.time() - t_begin))
         print()
         check(f["missing"] == 0, "every expected command is on the topic")
@@ -432,9 +458,30 @@ def main():
               "the engine followed the failover to the new master, in the middle of the run")
         check(len(spread) == 3 and all(v > 0 for v in spread.values()),
               "every master holds state: partitions are routed to their slot's master")
+        # a client of ours beside the engine: the CLI lists the grants of every
+        # master (SCAN on each, the users' hashes read by slot)
+        cli = subprocess.run([SHIFTKEY, "grants", "--redis", rig.redis_url, "-o", "json"],
+                             capture_output=True, text=True, timeout=60,
+                             env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
+        listed = {}
+        try:
+            for g in json.loads(cli.stdout or "null") or []:
+                listed.setdefault(g["user"], set()).add(g["entitlement"])
+        except ValueError:
+            listed = None
+        want = {u: g for u, g in model.grants.items() if g}
+        check(cli.returncode == 0 and listed == want,
+              "shiftkey grants --redis redis-cluster://... lists exactly the expected grants "
+              "(%d users; exit %d%s)" % (len(want), cli.returncode,
+                                         ", " + cli.stderr.strip()[:200] if cli.stderr else ""))
         rig.engine.send_signal(signal.SIGTERM)
         rc = rig.engine.wait(30)
         check(rc == 0, "SIGTERM: the engine exits 0 (%s)" % rc)
+        m = re.search(r"Redis Cluster: (\d+) MOVED, (\d+) ASK and (\d+) TRYAGAIN answered; "
+                      r"slot map read (\d+) times", rig.engine_log())
+        if m:
+            print("redirections         %s MOVED, %s ASK, %s TRYAGAIN; slot map read %s times "
+                  "(the engine's count at its stop)" % m.groups())
     finally:
         if checks["failed"] and rig:
             keep = os.path.join(ROOT, "build", "test", "logs")
