@@ -569,11 +569,13 @@ int sk_store_apply(sk_store_t *s, const sk_store_writes_t *w, bool *applied)
  * replies into applied[] and rcs[]; an input refused with NOSCRIPT (not
  * run) gets SK_EAGAIN and sets *noscript; on a Redis Cluster, one
  * redirected (not run: MOVED, ASK, TRYAGAIN, CLUSTERDOWN) gets SK_EAGAIN
- * and raises *redirect to the strongest sk_route_kind_t seen. Returns
- * SK_EIO when a connection failed (every one is closed), SK_ENOMEM, else 0.
+ * and raises *redirect to the strongest sk_route_kind_t seen; after an ASK,
+ * ask[i] (when ask is not NULL) is the node named, where the next round
+ * sends w[i] once, after ASKING. Returns SK_EIO when a connection failed
+ * (every one is closed), SK_ENOMEM, else 0.
  */
 static int apply_round(sk_store_t *s, const sk_store_writes_t *w, const size_t *idx, size_t n,
-                       bool *applied, int *rcs, bool *noscript, int *redirect)
+                       bool *applied, int *rcs, bool *noscript, int *redirect, redisContext **ask)
 {
     sk_arena_t a;
     size_t sent = 0;
@@ -581,20 +583,26 @@ static int apply_round(sk_store_t *s, const sk_store_writes_t *w, const size_t *
     sk_arena_init(&a, 16384);
     /* the connection each went to: a MOVED read meanwhile changes the map */
     redisContext **via = sk_arena_calloc(&a, n + 1, sizeof(*via));
-    if (!via) {
+    bool *asking = sk_arena_calloc(&a, n + 1, sizeof(*asking));
+    if (!via || !asking) {
         sk_arena_fini(&a);
         return SK_ENOMEM;
     }
     for (; sent < n; sent++) {
         const char **argv;
         size_t *lens, argc;
-        if ((rc = apply_argv(s, &a, &w[idx[sent]], &argv, &lens, &argc)) != 0)
+        size_t i = idx[sent];
+        if ((rc = apply_argv(s, &a, &w[i], &argv, &lens, &argc)) != 0)
             break;
-        if (!(via[sent] = sk_store_at(s, w[idx[sent]].partition))) {
+        if ((asking[sent] = ask && ask[i])) { /* once, to the node an ASK named */
+            via[sent] = ask[i];
+            ask[i] = NULL;
+        } else if (!(via[sent] = sk_store_at(s, w[i].partition))) {
             rc = SK_EIO; /* every connection is closed: nothing to read */
             goto out;
         }
-        if (redisAppendCommandArgv(via[sent], (int)argc, argv, lens) != REDIS_OK) {
+        if ((asking[sent] && redisAppendCommand(via[sent], "ASKING") != REDIS_OK) ||
+            redisAppendCommandArgv(via[sent], (int)argc, argv, lens) != REDIS_OK) {
             rc = SK_ENOMEM;
             break;
         }
@@ -603,6 +611,10 @@ static int apply_round(sk_store_t *s, const sk_store_writes_t *w, const size_t *
         size_t i = idx[got];
         redisReply *r = NULL;
         sk_route_kind_t kind;
+        if (asking[got] && redisGetReply(via[got], (void **)&r) == REDIS_OK && r) {
+            freeReplyObject(r); /* ASKING's OK */
+            r = NULL;
+        }
         if (redisGetReply(via[got], (void **)&r) != REDIS_OK || !r) {
             sk_store_set_err(s, "redis: %s",
                              via[got]->errstr[0] ? via[got]->errstr : "connection lost");
@@ -614,7 +626,8 @@ static int apply_round(sk_store_t *s, const sk_store_writes_t *w, const size_t *
             sk_store_set_err(s, "apply script: %s", r->str);
             rcs[i] = SK_EAGAIN;
             *noscript = true;
-        } else if (s->route && (kind = sk_route_reply_kind(s->route, r, NULL)) != SK_ROUTE_DONE) {
+        } else if (s->route && (kind = sk_route_reply_kind(s->route, r, ask ? &ask[i] : NULL)) !=
+                                   SK_ROUTE_DONE) {
             sk_store_set_err(s, "partition %" PRId32 ": %s", w[i].partition, r->str);
             rcs[i] = SK_EAGAIN;
             if ((int)kind > *redirect)
@@ -649,8 +662,9 @@ static int apply_many_cluster(sk_store_t *s, const sk_store_writes_t *w, size_t 
 {
     size_t *idx = malloc(n * sizeof(*idx));
     bool *done = calloc(n, sizeof(*done));
+    redisContext **ask = calloc(n, sizeof(*ask)); /* borrowed from the route */
     int rc = 0, retries = 0;
-    if (!idx || !done) {
+    if (!idx || !done || !ask) {
         rc = SK_ENOMEM;
         goto out;
     }
@@ -667,7 +681,7 @@ static int apply_many_cluster(sk_store_t *s, const sk_store_writes_t *w, size_t 
             break;
         bool noscript = false;
         int redirect = 0;
-        if ((rc = apply_round(s, w, idx, k, applied, rcs, &noscript, &redirect)) != 0)
+        if ((rc = apply_round(s, w, idx, k, applied, rcs, &noscript, &redirect, ask)) != 0)
             goto out;
         for (size_t j = 0; j < k; j++) {
             size_t i = idx[j];
@@ -690,8 +704,9 @@ static int apply_many_cluster(sk_store_t *s, const sk_store_writes_t *w, size_t 
         }
         if (noscript && (rc = load_scripts(s)) != 0)
             goto out;
-        if (redirect == SK_ROUTE_TRYAGAIN || redirect == SK_ROUTE_ASK) {
-            /* a slot half migrated: wait for the keys to move (10..200 ms) */
+        if (redirect == SK_ROUTE_TRYAGAIN) {
+            /* a slot half migrated: wait for the keys to move (10..200 ms);
+             * MOVED and ASK are sent again at once, to the node named */
             int ms = 10 * retries > 200 ? 200 : 10 * retries;
             struct timespec ts = {0, (long)ms * 1000000L};
             nanosleep(&ts, NULL);
@@ -703,6 +718,7 @@ out:
             rcs[i] = SK_EIO;
     free(idx);
     free(done);
+    free(ask);
     return rc;
 }
 
@@ -735,7 +751,7 @@ int sk_store_apply_many(sk_store_t *s, const sk_store_writes_t *w, size_t n, boo
      * stay SK_EIO: the caller retries later, with backoff. */
     for (int round = 0; round < 2; round++) {
         int redirect = 0; /* one server: never set */
-        if ((rc = apply_round(s, w, idx, n_idx, applied, rcs, &noscript, &redirect)) != 0 ||
+        if ((rc = apply_round(s, w, idx, n_idx, applied, rcs, &noscript, &redirect, NULL)) != 0 ||
             !noscript)
             goto out;
         if (round == 1 || (rc = load_scripts(s)) != 0) {

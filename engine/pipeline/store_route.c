@@ -297,6 +297,26 @@ static int refresh_from(sk_route_t *r, const char *host, int port)
     return rc;
 }
 
+/* Drops the nodes the map gives no slot (former masters, gone or demoted),
+ * so that the table never fills over a long life of failovers; the map is
+ * renumbered. Every connection is closed (sk_route_connect). */
+static void forget_idle_nodes(sk_route_t *r)
+{
+    int16_t renum[MAX_NODES];
+    size_t kept = 0;
+    for (size_t i = 0; i < r->n_nodes; i++) {
+        renum[i] = -1;
+        if (r->nodes[i].owned > 0) {
+            renum[i] = (int16_t)kept;
+            r->nodes[kept++] = r->nodes[i]; /* kept <= i: in place */
+        }
+    }
+    r->n_nodes = kept;
+    for (int k = 0; k < SK_ROUTE_SLOTS; k++)
+        if (r->owner[k] >= 0)
+            r->owner[k] = renum[r->owner[k]];
+}
+
 int sk_route_connect(sk_route_t *r)
 {
     char first_err[256] = "";
@@ -334,6 +354,7 @@ int sk_route_connect(sk_route_t *r)
             set_err(r, "no Redis Cluster node gave a slot map; first: %.200s", first_err);
         return SK_EIO;
     }
+    forget_idle_nodes(r);
     for (int k = 0; k < SK_ROUTE_SLOTS; k++)
         if (node_connect(r, r->owner[k]) != 0) {
             sk_route_close(r);

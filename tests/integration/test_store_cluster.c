@@ -510,6 +510,29 @@ TEST(d_a_half_migrated_slot_is_read_through_ask_and_written_after_it)
     sk_store_destroy(s);
 }
 
+TEST(d2_an_apply_whose_keys_all_migrated_follows_ask)
+{
+    if (!up)
+        return;
+    sk_store_t *s = cluster_store();
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    int slot = sk_route_partition_slot(6);
+    int src = owner_port(slot), dst = other_master(src);
+    migrate(slot, src, dst, NULL); /* every key moved, the slot not yet handed over */
+    CHECK_INT(node_int(src, "CLUSTER COUNTKEYSINSLOT %d", slot), 0);
+    bool applied = false;
+    /* the source answers ASK; the target runs it after ASKING (it holds every key) */
+    CHECK_INT(apply_one(s, 6, epochs[6], 2, "u6", "2", "out-2", &applied), 0);
+    CHECK(applied);
+    CHECK_INT(owner_port(slot), src); /* still the source's: no MOVED helped */
+    settle(slot, dst);
+    CHECK_INT(node_int(dst, "HGET sk:{p6}:offsets in"), 2);
+    CHECK_INT(node_int(dst, "LLEN sk:{p6}:outbox"), 2);
+    sk_store_destroy(s);
+}
+
 static int failed_over;
 static bool new_master_up(void)
 {
@@ -590,6 +613,7 @@ SK_TEST_MAIN(SK_TEST_CASE(a_cluster_starts), SK_TEST_CASE(the_address_names_the_
              SK_TEST_CASE(b_each_partition_lands_on_its_slots_master),
              SK_TEST_CASE(c_a_migrated_slot_is_followed),
              SK_TEST_CASE(d_a_half_migrated_slot_is_read_through_ask_and_written_after_it),
+             SK_TEST_CASE(d2_an_apply_whose_keys_all_migrated_follows_ask),
              SK_TEST_CASE(e_a_failover_loses_nothing),
              SK_TEST_CASE(f_a_killed_master_pauses_then_its_replica_serves),
              SK_TEST_CASE(z_cluster_stops))
