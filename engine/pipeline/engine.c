@@ -315,6 +315,7 @@ int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atom
                 rd_kafka_message_destroy(msgs[i]);
         }
         sk_ms_t now = sk_now_ms();
+        sk_hold_release_due(e, now);
         if (now >= e->next_timer_scan) {
             (void)sk_timers_fire(e, now);
             e->next_timer_scan = now + e->cfg.timer_interval_ms;

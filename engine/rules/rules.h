@@ -277,6 +277,12 @@ const sk_person_t *sk_rules_person_at(const sk_rules_t *rules, size_t i);
 size_t sk_rules_entitlement_count(const sk_rules_t *rules);
 const sk_entitlement_t *sk_rules_entitlement_at(const sk_rules_t *rules, size_t i);
 
+/* How long after a FAILED (retryable) result the first retry of the command
+ * is due (top-level `provisioning_retry`, default 1m; decide doubles it per
+ * retry). The default for a NULL rule set. */
+#define SK_PROVISIONING_RETRY_DEFAULT_MS (60LL * 1000)
+sk_ms_t sk_rules_provisioning_retry(const sk_rules_t *rules);
+
 /* Counts of the directory and policies (sk_rules_stats keeps its layout). */
 typedef struct sk_rules_access_stats {
     size_t people, groups, policies, request_blocks;

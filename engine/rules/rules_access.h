@@ -71,6 +71,10 @@ void sk_ac_policies(ac_t *c);
  * without one the block of their first profile that has one. */
 void sk_ac_requests(ac_t *c);
 
+/* rules_settings.c: compiles `provisioning_retry` (default
+ * SK_PROVISIONING_RETRY_DEFAULT_MS). */
+void sk_ac_settings(ac_t *c);
+
 /* rules_signers.c: compiles `identity`, `signing_window` and `signers`
  * (after the directory). */
 void sk_ac_signers(ac_t *c);

@@ -44,7 +44,8 @@ struct sk_rules_access {
     sk_expr_t **exprs; /* every compiled condition, freed on destroy */
     size_t n_exprs;
     size_t request_blocks;
-    sk_signers_t signers; /* rules_signers.c */
+    sk_signers_t signers;  /* rules_signers.c */
+    sk_ms_t retry_base_ms; /* provisioning_retry, rules_settings.c */
 };
 
 #endif

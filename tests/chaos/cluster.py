@@ -83,7 +83,7 @@ def bus_free_port():
 class Cluster:
     """Six redis-server processes joined into three masters with a replica each."""
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, node_timeout_ms):
         self.tmp = tmp
         self.ports = []
         while len(self.ports) < 6:
@@ -97,7 +97,7 @@ class Cluster:
             self.procs[p] = subprocess.Popen(
                 ["redis-server", "--port", str(p), "--bind", "127.0.0.1", "--dir", d,
                  "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                 "--cluster-node-timeout", "1500", "--save", "", "--appendonly", "no"],
+                 "--cluster-node-timeout", str(node_timeout_ms), "--save", "", "--appendonly", "no"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for p in self.ports:
             self.wait(lambda p=p: self.cli(p, "PING") == "PONG", "redis-server on %d" % p)
@@ -349,7 +349,9 @@ def main():
     try:
         log("seed %d, %d users, %d requesters%s" % (args.seed, args.users, args.requesters,
                                                     ", a master killed" if args.kill else ""))
-        cluster = Cluster(tmp)
+        # a long node timeout keeps a loaded machine's stalls from looking like
+        # failures; with --kill, a short one lets the replica take over soon
+        cluster = Cluster(tmp, 2000 if args.kill else 5000)
         log("cluster up: masters %s" % [n["port"] for n in cluster.masters()])
         # the routing agrees with the cluster's own hash of every partition's tag
         rig = Rig(tmp, cluster)

@@ -230,7 +230,7 @@ TEST(a_cluster_starts)
             dup2(devnull, 2);
             execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--dir",
                    dir, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                   "--cluster-node-timeout", "1500", "--save", "", "--appendonly", "no",
+                   "--cluster-node-timeout", "3000", "--save", "", "--appendonly", "no",
                    (char *)NULL);
             _exit(127);
         }
@@ -588,8 +588,8 @@ TEST(f_a_killed_master_pauses_then_its_replica_serves)
     CHECK(!applied);
     CHECK(!sk_store_connected(s));
     int tries = 0;
-    while (sk_store_connect(s) != 0 && tries++ < 100)
-        sleep_ms(100); /* until the replica took over */
+    while (sk_store_connect(s) != 0 && tries++ < 300)
+        sleep_ms(100); /* until the replica took over (node timeout 3 s) */
     CHECK(sk_store_connected(s));
     CHECK(new_master_up());
     CHECK_INT(apply_one(s, 2, epochs[2], 2, "u2", "2", "out-2", &applied), 0);

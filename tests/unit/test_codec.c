@@ -4,12 +4,15 @@
  * what is wrong (framing, truncation at every length, enum and union
  * ranges, trailing bytes, huge length prefixes, identifiers, times).
  *
- * Writes build/test/samples/{schedule,schedule_open,command,audit,
- * dead_letter,request,task,provisioning_result}.bin for
- * tests/blackbox/test_skwire_interop.py, and decodes
- * build/test/samples/py_schedule.bin and py_request.bin written by that
- * script when present. The malformed cases of the request, task and
- * provisioning-result records are in test_codec_request.c.
+ * Writes {schedule,schedule_open,command,audit,dead_letter,request,task,
+ * provisioning_result}.bin into the samples folder ($SK_SAMPLES_DIR, else
+ * build/test/samples), and decodes py_schedule.bin and py_request.bin from
+ * it. tests/blackbox/test_skwire_interop.py runs this binary itself with
+ * its own SK_SAMPLES_DIR, so neither test depends on the other having run;
+ * a missing Python sample is skipped here with a note the interop test
+ * fails on.
+ * The malformed cases of the request, task and provisioning-result records
+ * are in test_codec_request.c.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,8 +22,8 @@
 #include "codec/codec.h"
 #include "sk_test.h"
 
-#define SAMPLES "build/test/samples"
-#define T0      1767225600000LL /* 2026-01-01T00:00:00Z */
+#define SAMPLES "build/test/samples" /* unless SK_SAMPLES_DIR says another */
+#define T0      1767225600000LL      /* 2026-01-01T00:00:00Z */
 #define HOUR    3600000LL
 
 typedef struct fixture {
@@ -84,13 +87,32 @@ static sk_command_t sample_command(void)
     return c;
 }
 
+/* The samples folder: $SK_SAMPLES_DIR when set (the interop test's own), else SAMPLES. */
+static const char *samples_dir(void)
+{
+    const char *dir = getenv("SK_SAMPLES_DIR");
+    return dir && *dir ? dir : SAMPLES;
+}
+
+/* Opens samples_dir()/name for reading; NULL when absent, saying so (the
+ * interop test, which writes the file, fails on that note). */
+static FILE *open_python_sample(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", samples_dir(), name);
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        printf("  (no %s yet: tests/blackbox/test_skwire_interop.py writes it)\n", path);
+    return fp;
+}
+
 static void write_sample(const char *name, const void *buf, size_t len)
 {
-    char path[128];
+    char path[512];
     mkdir("build", 0777);
     mkdir("build/test", 0777);
-    mkdir(SAMPLES, 0777);
-    snprintf(path, sizeof path, SAMPLES "/%s", name);
+    mkdir(samples_dir(), 0777);
+    snprintf(path, sizeof path, "%s/%s", samples_dir(), name);
     FILE *fp = fopen(path, "wb");
     CHECK(fp != NULL);
     if (fp) {
@@ -705,10 +727,8 @@ TEST(decodes_python_sample)
 {
     fixture_t f;
     setup(&f);
-    FILE *fp = fopen(SAMPLES "/py_schedule.bin", "rb");
+    FILE *fp = open_python_sample("py_schedule.bin");
     if (!fp) {
-        printf("  (no " SAMPLES "/py_schedule.bin yet: run tests/blackbox/"
-               "test_skwire_interop.py once)\n");
         teardown(&f);
         return;
     }
@@ -805,6 +825,8 @@ TEST(task_round_trip)
                       .emergency = true,
                       .reason = "the account is frozen",
                       .at_ms = T0 + HOUR,
+                      .justification = "db down",
+                      .expires_ms = T0 + 2 * HOUR,
                   },
               got;
     void *buf = NULL;
@@ -831,6 +853,8 @@ TEST(task_round_trip)
     CHECK(got.emergency);
     CHECK_STR(got.reason, "the account is frozen");
     CHECK_INT(got.at_ms, T0 + HOUR);
+    CHECK_STR(got.justification, "db down");
+    CHECK_INT(got.expires_ms, T0 + 2 * HOUR);
     write_sample("task.bin", buf, len);
 
     /* An open task of an on-call grant: no outcome, no request, no step. */
@@ -850,6 +874,52 @@ TEST(task_round_trip)
     CHECK_INT(got.step, 0);
     CHECK_INT(got.n_assignees, 0);
     CHECK(!got.emergency);
+    teardown(&f);
+}
+
+/* The tasks topic's first version (1006) is still read: the same bytes
+ * without the two fields 1009 added, resolved to their defaults; and an
+ * EMERGENCY_GRANT record round-trips. */
+TEST(task_first_version_and_emergency_grant)
+{
+    fixture_t f;
+    setup(&f);
+    sk_task_t t = {.task_id = "g-1",
+                   .kind = SK_TASK_REQUEST_REVIEW,
+                   .state = SK_TASK_CLOSED,
+                   .outcome = SK_TASK_APPROVED,
+                   .request_id = "req-9",
+                   .subject = "alice@example.com",
+                   .target = "aws-prod/admin",
+                   .emergency = true,
+                   .reason = "approved",
+                   .at_ms = T0},
+              got;
+    void *buf = NULL;
+    size_t len = 0;
+    CHECK_INT(sk_codec_encode_task(f.codec, &t, &f.arena, &buf, &len), 0);
+    /* "" and null are one byte each at the end: drop them, frame as 1006 */
+    unsigned char *old = buf;
+    CHECK(len > 7 && old[len - 1] == 0 && old[len - 2] == 0);
+    old[4] = (unsigned char)(1006 & 0xff);
+    old[3] = (unsigned char)(1006 >> 8);
+    CHECK_INT(
+        sk_codec_decode_task(f.codec, old, len - 2, &f.arena, &got, f.reason, sizeof f.reason), 0);
+    CHECK_STR(got.task_id, "g-1");
+    CHECK_INT(got.outcome, SK_TASK_APPROVED);
+    CHECK_STR(got.justification, "");
+    CHECK(got.expires_ms == SK_MS_NONE);
+
+    t.kind = SK_TASK_EMERGENCY_GRANT;
+    t.justification = "prod down";
+    t.expires_ms = T0 + HOUR;
+    CHECK_INT(sk_codec_encode_task(f.codec, &t, &f.arena, &buf, &len), 0);
+    CHECK_INT(sk_codec_decode_task(f.codec, buf, len, &f.arena, &got, f.reason, sizeof f.reason),
+              0);
+    CHECK_INT(got.kind, SK_TASK_EMERGENCY_GRANT);
+    CHECK_STR(sk_task_kind_name(got.kind), "EMERGENCY_GRANT");
+    CHECK_STR(got.justification, "prod down");
+    CHECK_INT(got.expires_ms, T0 + HOUR);
     teardown(&f);
 }
 
@@ -900,10 +970,8 @@ TEST(decodes_python_request)
 {
     fixture_t f;
     setup(&f);
-    FILE *fp = fopen(SAMPLES "/py_request.bin", "rb");
+    FILE *fp = open_python_sample("py_request.bin");
     if (!fp) {
-        printf("  (no " SAMPLES "/py_request.bin yet: run tests/blackbox/"
-               "test_skwire_interop.py once)\n");
         teardown(&f);
         return;
     }
@@ -943,5 +1011,5 @@ SK_TEST_MAIN(SK_TEST_CASE(schedule_round_trip), SK_TEST_CASE(schedule_open_ended
              SK_TEST_CASE(invalid_identifiers_refused), SK_TEST_CASE(invalid_times_refused),
              SK_TEST_CASE(encoder_refuses_bad_enum), SK_TEST_CASE(random_bytes_never_crash),
              SK_TEST_CASE(decodes_python_sample), SK_TEST_CASE(request_round_trip),
-             SK_TEST_CASE(task_round_trip), SK_TEST_CASE(provisioning_result_round_trip),
-             SK_TEST_CASE(decodes_python_request))
+             SK_TEST_CASE(task_round_trip), SK_TEST_CASE(task_first_version_and_emergency_grant),
+             SK_TEST_CASE(provisioning_result_round_trip), SK_TEST_CASE(decodes_python_request))

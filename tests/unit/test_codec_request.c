@@ -279,7 +279,7 @@ TEST(request_framing_and_ranges_refused)
     /* Another record type handed to the request decoder. */
     CHECK_INT(enc_task(&f, &t), 0);
     CHECK_INT(dec_request(&f, &got), SK_EPARSE);
-    CHECK_STR(f.reason, "schema id 1006 is not a AccessRequestEvent (1005)");
+    CHECK_STR(f.reason, "schema id 1009 is not a AccessRequestEvent (1005)");
     f.buf = "{\"type\":\"CREATED\"}";
     f.len = strlen(f.buf);
     CHECK_INT(dec_request(&f, &got), SK_EPARSE);
@@ -609,9 +609,9 @@ TEST(task_content_refused)
     CHECK_INT(enc_task(&f, &t), 0);
     unsigned char *b = f.buf;
     size_t at = SK_WIRE_HEADER_LEN + 1 + strlen(t.task_id); /* kind */
-    b[at] = 2 * 4;
+    b[at] = 2 * 5;
     CHECK_INT(dec_task(&f, &got), SK_EPARSE);
-    CHECK_STR(f.reason, "field 'kind': enum index 4 out of range (0..3)");
+    CHECK_STR(f.reason, "field 'kind': enum index 5 out of range (0..4)");
     b[at] = 0;
     b[at + 1] = 2 * 4;
     CHECK_INT(dec_task(&f, &got), SK_EPARSE);
@@ -637,7 +637,8 @@ TEST(task_content_refused)
     t.reason = "";
     CHECK_INT(enc_task(&f, &t), 0);
     unsigned char *big = malloc(f.len + 16);
-    size_t tail = 1 /* array end */ + 1 /* emergency */ + 1 /* "" */ + varint_len(t.at_ms);
+    size_t tail = 1 /* array end */ + 1 /* emergency */ + 1 /* "" */ + varint_len(t.at_ms) +
+                  1 /* justification "" */ + 1 /* expires_at null */;
     size_t cnt = f.len - tail;
     memcpy(big, f.buf, cnt);
     size_t bn = cnt + put_varint(big + cnt, (int64_t)1 << 40);
