@@ -47,7 +47,8 @@ static const option_row_t OPTIONS[] = {
     {"bootstrap-file", "PATH", O(bootstrap_file), "shiftkey.bootstrap",
      "with --kafka embedded: where the broker's address is written for other clients"},
     {"partitions", "N", O(partitions), "4", "with --kafka embedded: partitions per topic"},
-    {"redis", "HOST:PORT|unix:PATH", O(redis), "127.0.0.1:6379", "Redis holding grant state"},
+    {"redis", "HOST:PORT|unix:PATH|redis-cluster://HOST:PORT,...", O(redis), "127.0.0.1:6379",
+     "Redis holding grant state (one server, or a Redis Cluster by its seed nodes)"},
     {"redis-user", "NAME", O(redis_user), NULL, "Redis ACL user (AUTH)"},
     {"redis-password-file", "PATH", O(redis_password_file), NULL,
      "file holding the Redis password (or set SHIFTKEY_REDIS_PASSWORD)"},
@@ -235,7 +236,9 @@ int main(int argc, char **argv)
         parse_int("batch-max", o.batch_max, 1, 100000, &cfg.batch_max))
         return 2;
     if (sk_store_config_address(&cfg.redis, o.redis, host, sizeof(host)) != 0) {
-        fprintf(stderr, "shiftkeyd: --redis '%s': use HOST:PORT (port 1-65535) or unix:PATH\n",
+        fprintf(stderr,
+                "shiftkeyd: --redis '%s': use HOST:PORT (port 1-65535), unix:PATH or "
+                "redis-cluster://HOST:PORT[,HOST:PORT...]\n",
                 o.redis);
         return 2;
     }

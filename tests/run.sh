@@ -123,6 +123,9 @@ io_lane() {
     done
     part connectors-blackbox /usr/bin/python3 tests/connectors/test_connectors.py
     part slack-blackbox /usr/bin/python3 tests/slack/test_slack_app.py
+    # the engine on a real Redis Cluster through a slot migration and a
+    # failover (make cluster-test runs the long one)
+    part redis-cluster /usr/bin/python3 tests/chaos/cluster.py
     for t in tests/blackbox/test_*.sh; do
         case "$t" in */test_replay.sh | */test_rules_test.sh) continue ;; esac # quick lane
         [ -f "$t" ] && part "blackbox-$(basename "$t" .sh)" sh "$t"

@@ -34,7 +34,7 @@ static void ex_usage(FILE *out)
     fprintf(
         out,
         "usage: shiftkey explain USER [APP/ENT|PROFILE] [--at TIME] [--duration D]\n"
-        "                        [--rules DIR] [--redis HOST:PORT|unix:PATH]\n"
+        "                        [--rules DIR] [--redis HOST:PORT|unix:PATH|redis-cluster://...]\n"
         "                        [--redis-prefix P] [--redis-user U] [--redis-password-file F]\n"
         "\n"
         "Why USER has (or has not) an access: which sources hold it and until when,\n"
@@ -292,7 +292,10 @@ int sk_cli_explain(int argc, char **argv)
     sk_store_config_t cfg = {.prefix = prefix, .user = ruser, .timeout_ms = 5000};
     redis = redis && *redis ? redis : "127.0.0.1:6379";
     if (sk_store_config_address(&cfg, redis, host, sizeof(host)) != 0) {
-        fprintf(stderr, "shiftkey explain: --redis '%s': use HOST:PORT or unix:PATH\n", redis);
+        fprintf(stderr,
+                "shiftkey explain: --redis '%s': use HOST:PORT, unix:PATH or "
+                "redis-cluster://HOST:PORT,...\n",
+                redis);
         rc = 2;
         goto out;
     }

@@ -17,7 +17,8 @@ static void grants_usage(FILE *out)
 {
     fprintf(
         out,
-        "usage: shiftkey grants [USER] [--redis HOST:PORT|unix:PATH] [--redis-prefix P] [-o json]\n\n"
+        "usage: shiftkey grants [USER] [--redis HOST:PORT|unix:PATH|redis-cluster://HOST:PORT,...]\n"
+        "                      [--redis-prefix P] [-o json]\n\n"
         "Lists the live grants in the engine's Redis: user, entitlement, expiry, and every\n"
         "source holding it (a shift, a request). The password comes from\n"
         "$SHIFTKEY_REDIS_PASSWORD or --redis-password-file; the user from --redis-user.\n"
@@ -93,7 +94,10 @@ int sk_cli_grants(int argc, char **argv)
     sk_store_config_t cfg = {.prefix = prefix, .user = ruser, .timeout_ms = 5000};
     redis = redis && *redis ? redis : "127.0.0.1:6379";
     if (sk_store_config_address(&cfg, redis, host, sizeof(host)) != 0) {
-        fprintf(stderr, "shiftkey grants: --redis '%s': use HOST:PORT or unix:PATH\n", redis);
+        fprintf(stderr,
+                "shiftkey grants: --redis '%s': use HOST:PORT, unix:PATH or "
+                "redis-cluster://HOST:PORT,...\n",
+                redis);
         return 2;
     }
     char *password = sk_store_password(pwfile);

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "base/log.h"
 
 /*
  * The fence every script starts with (KEYS[1] the epoch, KEYS[2] the
@@ -122,11 +125,15 @@ sk_store_t *sk_store_new(const sk_store_config_t *cfg)
     s->cfg.host = strdup(cfg->host ? cfg->host : "127.0.0.1");
     s->cfg.port = cfg->port ? cfg->port : 6379;
     s->cfg.unix_path = dup_or_null(cfg->unix_path);
+    s->cfg.cluster = dup_or_null(cfg->cluster);
+    s->slot = -1;
     s->cfg.user = dup_or_null(cfg->user);
     s->cfg.password = dup_or_null(cfg->password);
     s->cfg.prefix = strdup(cfg->prefix ? cfg->prefix : "sk");
     s->cfg.timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 2000;
-    if (!s->cfg.host || !s->cfg.prefix) {
+    if (s->cfg.cluster)
+        s->route = sk_route_new(s->cfg.cluster, s->cfg.user, s->cfg.password, s->cfg.timeout_ms);
+    if (!s->cfg.host || !s->cfg.prefix || (cfg->cluster && (!s->cfg.cluster || !s->route))) {
         sk_store_destroy(s);
         return NULL;
     }
@@ -137,10 +144,18 @@ void sk_store_destroy(sk_store_t *s)
 {
     if (!s)
         return;
-    if (s->rc)
-        redisFree(s->rc);
+    sk_store_disconnect(s);
+    sk_route_stats_t st = {0};
+    if (s->route)
+        sk_route_stats(s->route, &st);
+    if (st.moved || st.ask || st.tryagain) /* what the cluster asked of us, for operators */
+        SK_INFO("Redis Cluster: %" PRIu64 " MOVED, %" PRIu64 " ASK and %" PRIu64
+                " TRYAGAIN answered; slot map read %" PRIu64 " times",
+                st.moved, st.ask, st.tryagain, st.refreshes);
+    sk_route_destroy(s->route);
     free((char *)s->cfg.host);
     free((char *)s->cfg.unix_path);
+    free((char *)s->cfg.cluster);
     free((char *)s->cfg.user);
     free((char *)s->cfg.password);
     free((char *)s->cfg.prefix);
@@ -167,9 +182,32 @@ void sk_store_set_err(sk_store_t *s, const char *fmt, ...)
 
 void sk_store_disconnect(sk_store_t *s)
 {
-    if (s->rc)
+    if (s->route) /* every master's connection: the cluster is reconnected whole */
+        sk_route_close(s->route);
+    else if (s->rc)
         redisFree(s->rc);
     s->rc = NULL;
+    s->slot = -1;
+}
+
+redisContext *sk_store_at(sk_store_t *s, int32_t p)
+{
+    if (s->route && s->rc) {
+        s->slot = sk_route_partition_slot(p);
+        s->rc = sk_route_slot_node(s->route, s->slot);
+        if (!s->rc) {
+            sk_store_set_err(s, "Redis Cluster: no connection to the master of partition %" PRId32,
+                             p);
+            sk_store_disconnect(s);
+        }
+    }
+    return s->rc;
+}
+
+void sk_store_at_node(sk_store_t *s, redisContext *c)
+{
+    s->rc = c;
+    s->slot = -1;
 }
 
 /*
@@ -181,6 +219,16 @@ redisReply *sk_store_command(sk_store_t *s, int argc, const char **argv, const s
     if (!s->rc) {
         sk_store_set_err(s, "not connected to Redis");
         return NULL;
+    }
+    if (s->route && s->slot >= 0) { /* a partition's command: MOVED, ASK followed */
+        redisReply *r = sk_route_command(s->route, s->slot, argc, argv, lens);
+        if (!r) {
+            sk_store_set_err(s, "%s", sk_route_last_error(s->route));
+            sk_store_disconnect(s);
+        } else {
+            s->rc = sk_route_slot_node(s->route, s->slot); /* it may have moved */
+        }
+        return r;
     }
     redisReply *r = redisCommandArgv(s->rc, argc, argv, lens);
     if (!r) {
@@ -210,8 +258,9 @@ static int load_script(sk_store_t *s, const char *body, char sha[41])
     return rc;
 }
 
-/* Loads the scripts (again, after Redis lost its script cache). 0 or SK_EIO. */
-static int load_scripts(sk_store_t *s)
+/* Loads the scripts (again, after Redis lost its script cache) on the
+ * connection in use. 0 or SK_EIO. */
+static int load_scripts_here(sk_store_t *s)
 {
     if (load_script(s, APPLY_LUA, s->apply_sha) || load_script(s, TRIM_LUA, s->trim_sha) ||
         load_script(s, CHECK_LUA, s->check_sha) || load_script(s, CLAIM_LUA, s->claim_sha))
@@ -219,10 +268,42 @@ static int load_scripts(sk_store_t *s)
     return 0;
 }
 
+/* Loads the scripts on the one server, or on every master of the cluster
+ * (each has its own script cache; a promoted replica has none). 0 or SK_EIO;
+ * the connection in use is left to the next sk_store_at. */
+static int load_scripts(sk_store_t *s)
+{
+    int slot = s->slot;
+    if (!s->route)
+        return load_scripts_here(s);
+    for (size_t i = 0, n = sk_route_n_masters(s->route); i < n; i++) {
+        sk_store_at_node(s, sk_route_master(s->route, i));
+        if (!s->rc || load_scripts_here(s) != 0)
+            return SK_EIO;
+    }
+    if (slot >= 0) { /* back to the partition in use (evalsha sends again) */
+        s->slot = slot;
+        s->rc = sk_route_slot_node(s->route, slot);
+    }
+    return 0;
+}
+
 int sk_store_connect(sk_store_t *s)
 {
     struct timeval tv = {s->cfg.timeout_ms / 1000, (s->cfg.timeout_ms % 1000) * 1000};
     sk_store_disconnect(s);
+    if (s->route) { /* the slot map, every master (authenticated), the scripts on each */
+        if (sk_route_connect(s->route) != 0) {
+            sk_store_set_err(s, "%s", sk_route_last_error(s->route));
+            return SK_EIO;
+        }
+        if (load_scripts(s) != 0) {
+            sk_store_disconnect(s);
+            return SK_EIO;
+        }
+        s->err[0] = '\0';
+        return 0;
+    }
     s->rc = s->cfg.unix_path ? redisConnectUnixWithTimeout(s->cfg.unix_path, tv)
                              : redisConnectWithTimeout(s->cfg.host, s->cfg.port, tv);
     if (!s->rc || s->rc->err) {
@@ -299,6 +380,7 @@ int sk_store_claim_above(sk_store_t *s, int32_t partition, int64_t min_epoch, in
     snprintf(min, sizeof(min), "%" PRId64, min_epoch);
     const char *argv[] = {"EVALSHA", NULL, "2", ke, ko, min};
     size_t lens[] = {7, 40, 1, strlen(ke), strlen(ko), strlen(min)};
+    sk_store_at(s, partition);
     redisReply *r = evalsha(s, s->claim_sha, 6, argv, lens);
     if (!r)
         return SK_EIO;
@@ -324,6 +406,7 @@ int sk_store_applied_offset(sk_store_t *s, int32_t partition, const char *topic,
     sk_store_key(s, k, sizeof(k), partition, "offsets");
     const char *argv[] = {"HGET", k, topic};
     size_t lens[] = {4, strlen(k), strlen(topic)};
+    sk_store_at(s, partition);
     redisReply *r = sk_store_command(s, 3, argv, lens);
     if (!r)
         return SK_EIO;
@@ -573,37 +656,63 @@ static int group_inputs(sk_arena_t *a, const sk_store_writes_t *w, const size_t 
 
 /*
  * Sends the inputs w[i] with i in idx[0..n), one script call per partition
- * (pipelined: one round trip), and reads their replies into applied[] and
- * rcs[]; inputs refused with NOSCRIPT (not run) get SK_EAGAIN and set
- * *noscript. Returns SK_EIO when the connection failed (it is closed),
- * SK_ENOMEM, else 0.
+ * (group_inputs; pipelined: one round trip per node), and reads their
+ * replies into applied[] and rcs[]; a group refused with NOSCRIPT (not run)
+ * gets SK_EAGAIN and sets *noscript; on a Redis Cluster, a group redirected
+ * (not run: MOVED, ASK, TRYAGAIN, CLUSTERDOWN) gets SK_EAGAIN and raises
+ * *redirect to the strongest sk_route_kind_t seen; after an ASK, ask[i] of
+ * the group's first input i (when ask is not NULL) is the node named, where
+ * the next round sends the group once, after ASKING. Returns SK_EIO when a
+ * connection failed (every one is closed), SK_ENOMEM, else 0.
  */
 static int apply_round(sk_store_t *s, const sk_store_writes_t *w, const size_t *idx, size_t n,
-                       bool *applied, int *rcs, bool *noscript)
+                       bool *applied, int *rcs, bool *noscript, int *redirect, redisContext **ask)
 {
     sk_arena_t a;
     size_t sent = 0, *order, *start, n_groups = 0;
     int rc = 0;
     sk_arena_init(&a, 16384);
+    /* the connection each group went to: a MOVED read meanwhile changes the map */
+    redisContext **via = sk_arena_calloc(&a, n + 1, sizeof(*via));
+    bool *asking = sk_arena_calloc(&a, n + 1, sizeof(*asking));
+    if (!via || !asking) {
+        rc = SK_ENOMEM;
+        goto out;
+    }
     if ((rc = group_inputs(&a, w, idx, n, &order, &start, &n_groups)) != 0)
         goto out;
     for (; sent < n_groups; sent++) {
         const char **argv;
         size_t *lens, argc;
+        size_t i = order[start[sent]]; /* the group's first input */
         if ((rc = apply_argv(s, &a, w, order + start[sent], start[sent + 1] - start[sent], &argv,
                              &lens, &argc)) != 0)
             break;
-        if (redisAppendCommandArgv(s->rc, (int)argc, argv, lens) != REDIS_OK) {
+        if ((asking[sent] = ask && ask[i])) { /* once, to the node an ASK named */
+            via[sent] = ask[i];
+            ask[i] = NULL;
+        } else if (!(via[sent] = sk_store_at(s, w[i].partition))) {
+            rc = SK_EIO; /* every connection is closed: nothing to read */
+            goto out;
+        }
+        if ((asking[sent] && redisAppendCommand(via[sent], "ASKING") != REDIS_OK) ||
+            redisAppendCommandArgv(via[sent], (int)argc, argv, lens) != REDIS_OK) {
             rc = SK_ENOMEM;
             break;
         }
     }
     for (size_t g = 0; g < sent; g++) {
         const size_t *gi = order + start[g];
-        size_t gn = start[g + 1] - start[g];
+        size_t gn = start[g + 1] - start[g], i = gi[0];
         redisReply *r = NULL;
-        if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
-            sk_store_set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+        sk_route_kind_t kind;
+        if (asking[g] && redisGetReply(via[g], (void **)&r) == REDIS_OK && r) {
+            freeReplyObject(r); /* ASKING's OK */
+            r = NULL;
+        }
+        if (redisGetReply(via[g], (void **)&r) != REDIS_OK || !r) {
+            sk_store_set_err(s, "redis: %s",
+                             via[g]->errstr[0] ? via[g]->errstr : "connection lost");
             sk_store_disconnect(s);
             rc = SK_EIO;
             goto out;
@@ -613,6 +722,13 @@ static int apply_round(sk_store_t *s, const sk_store_writes_t *w, const size_t *
             for (size_t k = 0; k < gn; k++)
                 rcs[gi[k]] = SK_EAGAIN;
             *noscript = true;
+        } else if (s->route && (kind = sk_route_reply_kind(s->route, r, ask ? &ask[i] : NULL)) !=
+                                   SK_ROUTE_DONE) {
+            sk_store_set_err(s, "partition %" PRId32 ": %s", w[i].partition, r->str);
+            for (size_t k = 0; k < gn; k++)
+                rcs[gi[k]] = SK_EAGAIN;
+            if ((int)kind > *redirect)
+                *redirect = (int)kind;
         } else {
             apply_result(s, w, gi, gn, r, applied, rcs);
         }
@@ -620,6 +736,98 @@ static int apply_round(sk_store_t *s, const sk_store_writes_t *w, const size_t *
     }
 out:
     sk_arena_fini(&a);
+    return rc;
+}
+
+/* Redis Cluster: rounds of redirections or script loads one sk_store_apply_many waits
+ * through (TRYAGAIN and ASK last while a slot migrates) before it answers SK_EIO. */
+#define CLUSTER_RETRIES 40
+
+/* Whether every unanswered input before i of i's partition has i's epoch
+ * and floor, so i goes in the same script call as the oldest of them. */
+static bool same_run(const sk_store_writes_t *w, const bool *done, size_t i)
+{
+    for (size_t m = 0; m < i; m++)
+        if (!done[m] && w[m].partition == w[i].partition &&
+            (w[m].epoch != w[i].epoch || w[m].seq_floor != w[i].seq_floor))
+            return false;
+    return true;
+}
+
+/*
+ * sk_store_apply_many on a Redis Cluster: rounds, each sending the oldest
+ * unanswered inputs of every partition (one script call), pipelined across
+ * the masters. A
+ * partition's next input goes only once the one before it ran: an input
+ * redirected (MOVED, ASK, TRYAGAIN while its slot migrates) or refused
+ * with NOSCRIPT is sent again first, so a later one never runs before it
+ * (its applied offset would make the earlier input look done: lost). A
+ * partition refused otherwise stops there; its later inputs keep the
+ * refusal (SK_EFENCED, SK_ENOTFOUND) or SK_EIO (not sent). rcs[] start as
+ * SK_EIO. Returns as sk_store_apply_many.
+ */
+static int apply_many_cluster(sk_store_t *s, const sk_store_writes_t *w, size_t n, bool *applied,
+                              int *rcs)
+{
+    size_t *idx = malloc(n * sizeof(*idx));
+    bool *done = calloc(n, sizeof(*done));
+    redisContext **ask = calloc(n, sizeof(*ask)); /* borrowed from the route */
+    int rc = 0, retries = 0;
+    if (!idx || !done || !ask) {
+        rc = SK_ENOMEM;
+        goto out;
+    }
+    for (;;) {
+        size_t k = 0;
+        /* each partition's unanswered inputs up to the first of another
+         * epoch or floor: one script call (group_inputs), run whole or not */
+        for (size_t i = 0; i < n; i++)
+            if (!done[i] && same_run(w, done, i))
+                idx[k++] = i;
+        if (k == 0)
+            break;
+        bool noscript = false;
+        int redirect = 0;
+        if ((rc = apply_round(s, w, idx, k, applied, rcs, &noscript, &redirect, ask)) != 0)
+            goto out;
+        for (size_t j = 0; j < k; j++)
+            if (rcs[idx[j]] != SK_EAGAIN) /* not run: sent again next round */
+                done[idx[j]] = true;
+        for (size_t j = 0; j < k; j++) {
+            size_t i = idx[j];
+            if (rcs[i] == SK_EAGAIN)
+                continue;
+            for (size_t m = i + 1; rcs[i] != 0 && m < n; m++)
+                if (!done[m] && w[m].partition == w[i].partition) {
+                    done[m] = true;
+                    rcs[m] = rcs[i] == SK_EFENCED || rcs[i] == SK_ENOTFOUND ? rcs[i] : SK_EIO;
+                }
+        }
+        if (!noscript && !redirect)
+            continue;
+        if (redirect == SK_ROUTE_CLUSTERDOWN || ++retries > CLUSTER_RETRIES) {
+            if (redirect == SK_ROUTE_CLUSTERDOWN)
+                sk_store_disconnect(s); /* an outage: reconnected whole, with backoff */
+            rc = SK_EIO;
+            goto out;
+        }
+        if (noscript && (rc = load_scripts(s)) != 0)
+            goto out;
+        if (redirect == SK_ROUTE_TRYAGAIN) {
+            /* a slot half migrated: wait for the keys to move (10..200 ms);
+             * MOVED and ASK are sent again at once, to the node named */
+            int ms = 10 * retries > 200 ? 200 : 10 * retries;
+            struct timespec ts = {0, (long)ms * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+out:
+    for (size_t i = 0; i < n; i++)
+        if (rcs[i] == SK_EAGAIN)
+            rcs[i] = SK_EIO;
+    free(idx);
+    free(done);
+    free(ask);
     return rc;
 }
 
@@ -640,6 +848,8 @@ int sk_store_apply_many(sk_store_t *s, const sk_store_writes_t *w, size_t n, boo
     }
     if (n == 0)
         return 0;
+    if (s->route)
+        return apply_many_cluster(s, w, n, applied, rcs);
     if (!(idx = malloc(n * sizeof(*idx))))
         return SK_ENOMEM;
     for (size_t i = 0; i < n; i++)
@@ -649,7 +859,9 @@ int sk_store_apply_many(sk_store_t *s, const sk_store_writes_t *w, size_t n, boo
      * and send the refused inputs once more, in order. Refused again, they
      * stay SK_EIO: the caller retries later, with backoff. */
     for (int round = 0; round < 2; round++) {
-        if ((rc = apply_round(s, w, idx, n_idx, applied, rcs, &noscript)) != 0 || !noscript)
+        int redirect = 0; /* one server: never set */
+        if ((rc = apply_round(s, w, idx, n_idx, applied, rcs, &noscript, &redirect, NULL)) != 0 ||
+            !noscript)
             goto out;
         if (round == 1 || (rc = load_scripts(s)) != 0) {
             rc = SK_EIO;
@@ -679,27 +891,51 @@ int sk_store_read_users(sk_store_t *s, size_t n, const int32_t *partitions,
         sk_store_set_err(s, "not connected to Redis");
         return SK_EIO;
     }
+    /* the connection each went to; a redirected one (Redis Cluster) is
+     * asked again alone once every pipelined reply is read */
+    redisContext **via = sk_arena_calloc(arena, n + 1, sizeof(*via));
+    char **keys = sk_arena_calloc(arena, n + 1, sizeof(*keys));
+    if (!via || !keys)
+        return SK_ENOMEM;
     for (; sent < n; sent++) {
         char *k = sk_arena_sprintf(arena, "%s:{p%" PRId32 "}:u:%s", s->cfg.prefix, partitions[sent],
                                    users[sent]);
         const char *argv[] = {"HGETALL", k};
         size_t lens[] = {7, k ? strlen(k) : 0};
-        if (!k || redisAppendCommandArgv(s->rc, 2, argv, lens) != REDIS_OK) {
+        keys[sent] = k;
+        if (!(via[sent] = sk_store_at(s, partitions[sent])))
+            return SK_EIO; /* every connection is closed: nothing to read */
+        if (!k || redisAppendCommandArgv(via[sent], 2, argv, lens) != REDIS_OK) {
             rc = SK_ENOMEM;
             break;
         }
     }
     for (size_t i = 0; i < sent; i++) {
         redisReply *r = NULL;
-        if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
-            sk_store_set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+        if (redisGetReply(via[i], (void **)&r) != REDIS_OK || !r) {
+            sk_store_set_err(s, "redis: %s",
+                             via[i]->errstr[0] ? via[i]->errstr : "connection lost");
             sk_store_disconnect(s);
             return SK_EIO;
         }
-        int prc = rc ? rc : parse_hash_reply(s, r, users[i], arena, &out[i]);
+        if (s->route && sk_route_reply_kind(s->route, r, NULL) != SK_ROUTE_DONE)
+            via[i] = NULL; /* asked again below */
+        int prc = rc || !via[i] ? rc : parse_hash_reply(s, r, users[i], arena, &out[i]);
         freeReplyObject(r);
         if (prc && !rc)
             rc = prc;
+    }
+    for (size_t i = 0; i < sent && rc == 0; i++) {
+        if (via[i])
+            continue;
+        const char *argv[] = {"HGETALL", keys[i]};
+        size_t lens[] = {7, strlen(keys[i])};
+        sk_store_at(s, partitions[i]);
+        redisReply *r = sk_store_command(s, 2, argv, lens);
+        if (!r)
+            return SK_EIO;
+        rc = parse_hash_reply(s, r, users[i], arena, &out[i]);
+        freeReplyObject(r);
     }
     return rc;
 }
@@ -719,6 +955,7 @@ int sk_store_outbox_read_from(sk_store_t *s, int32_t partition, size_t start, si
     snprintf(stop, sizeof(stop), "%zu", start + (max ? max - 1 : 0));
     const char *argv[] = {"LRANGE", k, from, stop};
     size_t lens[] = {6, strlen(k), strlen(from), strlen(stop)};
+    sk_store_at(s, partition);
     redisReply *r = sk_store_command(s, 4, argv, lens);
     int rc = SK_EIO;
     *n = 0;
@@ -776,6 +1013,7 @@ int sk_store_outbox_trim(sk_store_t *s, int32_t partition, int64_t epoch, int64_
     const char *argv[] = {"EVALSHA", NULL, "3", ke, ko, kb, ep, fl, start};
     size_t lens[] = {7,          40,         1,          strlen(ke),   strlen(ko),
                      strlen(kb), strlen(ep), strlen(fl), strlen(start)};
+    sk_store_at(s, partition);
     redisReply *r = evalsha(s, s->trim_sha, 9, argv, lens);
     if (!r)
         return SK_EIO;
@@ -798,6 +1036,12 @@ int sk_store_check_many(sk_store_t *s, size_t n, const int32_t *partitions, cons
         return SK_EIO;
     }
     sk_arena_init(&a, 4096);
+    /* the connection each went to (Redis Cluster: the master of its slot) */
+    redisContext **via = sk_arena_calloc(&a, n + 1, sizeof(*via));
+    if (!via) {
+        rc = SK_ENOMEM;
+        goto out;
+    }
     for (int round = 0; round < 2; round++) {
         bool noscript = false;
         for (sent = 0; sent < n; sent++) {
@@ -812,22 +1056,28 @@ int sk_store_check_many(sk_store_t *s, size_t n, const int32_t *partitions, cons
             }
             const char *argv[] = {"EVALSHA", s->check_sha, "2", ke, ko, ep, fl};
             size_t lens[] = {7, 40, 1, strlen(ke), strlen(ko), strlen(ep), strlen(fl)};
-            if (redisAppendCommandArgv(s->rc, 7, argv, lens) != REDIS_OK) {
+            if (!(via[sent] = sk_store_at(s, partitions[sent]))) {
+                rc = SK_EIO; /* every connection is closed: nothing to read */
+                goto out;
+            }
+            if (redisAppendCommandArgv(via[sent], 7, argv, lens) != REDIS_OK) {
                 rc = SK_ENOMEM;
                 break;
             }
         }
         for (size_t i = 0; i < sent; i++) {
             redisReply *r = NULL;
-            if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
+            if (redisGetReply(via[i], (void **)&r) != REDIS_OK || !r) {
                 sk_store_set_err(s, "redis: %s",
-                                 s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+                                 via[i]->errstr[0] ? via[i]->errstr : "connection lost");
                 sk_store_disconnect(s);
                 rc = SK_EIO;
                 goto out;
             }
             if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0)
                 noscript = true;
+            else if (s->route && sk_route_reply_kind(s->route, r, NULL) != SK_ROUTE_DONE)
+                rcs[i] = SK_EIO; /* redirected (the map follows): checked next time */
             else
                 rcs[i] = r->type == REDIS_REPLY_INTEGER
                              ? 0
@@ -851,6 +1101,7 @@ int sk_store_due_users(sk_store_t *s, int32_t partition, sk_ms_t now, size_t max
     snprintf(maxb, sizeof(maxb), "%zu", max);
     const char *argv[] = {"ZRANGEBYSCORE", k, "-inf", nowb, "LIMIT", "0", maxb};
     size_t lens[] = {13, strlen(k), 4, strlen(nowb), 5, 1, strlen(maxb)};
+    sk_store_at(s, partition);
     redisReply *r = sk_store_command(s, 7, argv, lens);
     int rc = SK_EIO;
     *n = 0;
@@ -880,34 +1131,50 @@ int sk_store_next_due_many(sk_store_t *s, size_t n, const int32_t *partitions, s
         sk_store_set_err(s, "not connected to Redis");
         return SK_EIO;
     }
+    /* the connection each went to (Redis Cluster: the master of its slot) */
+    redisContext **via = calloc(n + 1, sizeof(*via));
+    if (!via)
+        return SK_ENOMEM;
     for (; sent < n; sent++) {
         char k[128];
         sk_store_key(s, k, sizeof(k), partitions[sent], "timers");
         const char *argv[] = {"ZRANGE", k, "0", "0", "WITHSCORES"};
         size_t lens[] = {6, strlen(k), 1, 1, 10};
-        if (redisAppendCommandArgv(s->rc, 5, argv, lens) != REDIS_OK) {
+        if (!(via[sent] = sk_store_at(s, partitions[sent]))) {
+            rc = SK_EIO; /* every connection is closed: nothing to read */
+            goto out;
+        }
+        if (redisAppendCommandArgv(via[sent], 5, argv, lens) != REDIS_OK) {
             rc = SK_ENOMEM;
             break;
         }
     }
     for (size_t i = 0; i < sent; i++) {
         redisReply *r = NULL;
-        if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
-            sk_store_set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
+        if (redisGetReply(via[i], (void **)&r) != REDIS_OK || !r) {
+            sk_store_set_err(s, "redis: %s",
+                             via[i]->errstr[0] ? via[i]->errstr : "connection lost");
             sk_store_disconnect(s);
-            return SK_EIO;
+            rc = SK_EIO;
+            goto out;
         }
         due[i] = SK_MS_NONE;
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
             r->element[1]->type == REDIS_REPLY_STRING)
             due[i] = (sk_ms_t)strtod(r->element[1]->str, NULL);
-        else if (r->type != REDIS_REPLY_ARRAY && rc == 0) {
+        else if (s->route && sk_route_reply_kind(s->route, r, NULL) != SK_ROUTE_DONE) {
+            /* redirected (the map follows): read again at the next scan */
+            sk_store_set_err(s, "timers of partition %" PRId32 ": %s", partitions[i], r->str);
+            rc = SK_EIO;
+        } else if (r->type != REDIS_REPLY_ARRAY && rc == 0) {
             sk_store_set_err(s, "ZRANGE of the timers of partition %" PRId32 ": %s", partitions[i],
                              r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
             rc = SK_EIO;
         }
         freeReplyObject(r);
     }
+out:
+    free(via);
     return rc;
 }
 
@@ -922,43 +1189,95 @@ int sk_store_scan_users(sk_store_t *s, const char *user, sk_arena_t *arena, int3
     *users = sk_arena_calloc(arena, cap, sizeof(**users));
     if (!match || !*partitions || !*users)
         return SK_ENOMEM;
-    do {
-        const char *argv[] = {"SCAN", cursor, "MATCH", match, "COUNT", "1000"};
-        size_t lens[] = {4, strlen(cursor), 5, strlen(match), 5, 4};
-        redisReply *r = sk_store_command(s, 6, argv, lens);
-        if (!r)
-            return SK_EIO;
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-            freeReplyObject(r);
-            return SK_EIO;
-        }
-        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
-        const redisReply *keys = r->element[1];
-        for (size_t i = 0; i < keys->elements; i++) {
-            const char *k = keys->element[i]->str, *tag = strstr(k, ":{p");
-            const char *u = tag ? strstr(tag, "}:u:") : NULL;
-            if (!u)
-                continue;
-            if (*n == cap) { /* grow: copy into a larger arena array */
-                int32_t *np = sk_arena_calloc(arena, cap * 2, sizeof(*np));
-                const char **nu = sk_arena_calloc(arena, cap * 2, sizeof(*nu));
-                if (!np || !nu) {
-                    freeReplyObject(r);
-                    return SK_ENOMEM;
-                }
-                memcpy(np, *partitions, cap * sizeof(*np));
-                memcpy(nu, *users, cap * sizeof(*nu));
-                *partitions = np;
-                *users = nu;
-                cap *= 2;
+    /* the one server, or every master of the cluster in turn */
+    size_t n_nodes = s->route ? sk_route_n_masters(s->route) : 1;
+    if (s->route && n_nodes == 0) {
+        sk_store_set_err(s, "not connected to Redis");
+        return SK_EIO;
+    }
+    for (size_t node = 0; node < n_nodes; node++) {
+        if (s->route)
+            sk_store_at_node(s, sk_route_master(s->route, node));
+        snprintf(cursor, sizeof(cursor), "0");
+        do {
+            const char *argv[] = {"SCAN", cursor, "MATCH", match, "COUNT", "1000"};
+            size_t lens[] = {4, strlen(cursor), 5, strlen(match), 5, 4};
+            redisReply *r = sk_store_command(s, 6, argv, lens);
+            if (!r)
+                return SK_EIO;
+            if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+                freeReplyObject(r);
+                return SK_EIO;
             }
-            (*partitions)[*n] = (int32_t)strtol(tag + 3, NULL, 10);
-            (*users)[*n] = sk_arena_strdup(arena, u + 4);
-            (*n)++;
-        }
-        freeReplyObject(r);
-    } while (strcmp(cursor, "0") != 0);
+            snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+            const redisReply *keys = r->element[1];
+            for (size_t i = 0; i < keys->elements; i++) {
+                const char *k = keys->element[i]->str, *tag = strstr(k, ":{p");
+                const char *u = tag ? strstr(tag, "}:u:") : NULL;
+                if (!u)
+                    continue;
+                if (*n == cap) { /* grow: copy into a larger arena array */
+                    int32_t *np = sk_arena_calloc(arena, cap * 2, sizeof(*np));
+                    const char **nu = sk_arena_calloc(arena, cap * 2, sizeof(*nu));
+                    if (!np || !nu) {
+                        freeReplyObject(r);
+                        return SK_ENOMEM;
+                    }
+                    memcpy(np, *partitions, cap * sizeof(*np));
+                    memcpy(nu, *users, cap * sizeof(*nu));
+                    *partitions = np;
+                    *users = nu;
+                    cap *= 2;
+                }
+                (*partitions)[*n] = (int32_t)strtol(tag + 3, NULL, 10);
+                (*users)[*n] = sk_arena_strdup(arena, u + 4);
+                (*n)++;
+            }
+            freeReplyObject(r);
+        } while (strcmp(cursor, "0") != 0);
+    }
     return 0;
+}
+
+/* Appends the fields of one HGETALL reply of rotation's on-call index to
+ * *out (have used, cap allocated); the first failure goes to *rc, after
+ * which nothing is added. */
+static void oncall_reply(sk_store_t *s, const redisReply *r, const char *rotation,
+                         sk_arena_t *arena, sk_store_oncall_field_t **out, size_t *have_p,
+                         size_t *cap_p, int *rc_p)
+{
+    size_t have = *have_p, cap = *cap_p;
+    int rc = *rc_p;
+    if (rc == 0 && r->type != REDIS_REPLY_ARRAY) {
+        sk_store_set_err(s, "HGETALL of the on-call index of %s: %s", rotation,
+                         r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+        rc = SK_EIO;
+    }
+    for (size_t f = 0; rc == 0 && f + 1 < r->elements; f += 2) {
+        if (have == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            sk_store_oncall_field_t *grown = sk_arena_calloc(arena, ncap, sizeof(*grown));
+            if (!grown) {
+                rc = SK_ENOMEM;
+                break;
+            }
+            if (have)
+                memcpy(grown, *out, have * sizeof(*grown));
+            *out = grown;
+            cap = ncap;
+        }
+        sk_store_oncall_field_t *e = &(*out)[have];
+        e->rotation = rotation;
+        e->field = sk_arena_strndup(arena, r->element[f]->str, r->element[f]->len);
+        e->value = sk_arena_strndup(arena, r->element[f + 1]->str, r->element[f + 1]->len);
+        if (!e->field || !e->value)
+            rc = SK_ENOMEM;
+        else
+            have++;
+    }
+    *have_p = have;
+    *cap_p = cap;
+    *rc_p = rc;
 }
 
 int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const *rotations,
@@ -975,56 +1294,51 @@ int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const 
         return SK_EIO;
     }
     const char **rot_of = sk_arena_calloc(arena, want + 1, sizeof(*rot_of));
-    if (!rot_of)
+    /* the connection and key of each (a redirected one is asked again alone) */
+    redisContext **via = sk_arena_calloc(arena, want + 1, sizeof(*via));
+    char **keys = sk_arena_calloc(arena, want + 1, sizeof(*keys));
+    if (!rot_of || !via || !keys)
         return SK_ENOMEM;
     for (int32_t p = 0; p < n_partitions && rc == 0; p++) {
         for (size_t r = 0; r < n_rotations; r++) {
             char *k = sk_store_oncall_key(s, arena, p, rotations[r]);
             const char *argv[] = {"HGETALL", k};
             size_t lens[] = {7, k ? strlen(k) : 0};
-            if (!k || redisAppendCommandArgv(s->rc, 2, argv, lens) != REDIS_OK) {
+            if (!(via[sent] = sk_store_at(s, p)))
+                return SK_EIO; /* every connection is closed: nothing to read */
+            if (!k || redisAppendCommandArgv(via[sent], 2, argv, lens) != REDIS_OK) {
                 rc = SK_ENOMEM;
                 break;
             }
+            keys[sent] = k;
             rot_of[sent++] = rotations[r];
         }
     }
-    for (size_t i = 0; i < sent; i++) {
-        redisReply *r = NULL;
-        if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
-            sk_store_set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
-            sk_store_disconnect(s);
-            return SK_EIO;
-        }
-        if (rc == 0 && r->type != REDIS_REPLY_ARRAY) {
-            sk_store_set_err(s, "HGETALL of the on-call index of %s: %s", rot_of[i],
-                             r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
-            rc = SK_EIO;
-        }
-        for (size_t f = 0; rc == 0 && f + 1 < r->elements; f += 2) {
-            if (have == cap) {
-                size_t ncap = cap ? cap * 2 : 64;
-                sk_store_oncall_field_t *grown = sk_arena_calloc(arena, ncap, sizeof(*grown));
-                if (!grown) {
-                    rc = SK_ENOMEM;
-                    break;
-                }
-                if (have)
-                    memcpy(grown, *out, have * sizeof(*grown));
-                *out = grown;
-                cap = ncap;
+    /* pass 0 reads the pipelined replies; pass 1 asks the redirected again */
+    for (size_t i = 0, pass = 0; pass < 2; i = 0, pass++)
+        for (; i < sent; i++) {
+            redisReply *r = NULL;
+            if (pass == 1 && via[i])
+                continue;
+            if (pass == 1) {
+                const char *argv[] = {"HGETALL", keys[i]};
+                size_t lens[] = {7, strlen(keys[i])};
+                sk_store_at(s, (int32_t)(i / n_rotations));
+                if (rc || !(r = sk_store_command(s, 2, argv, lens)))
+                    return rc ? rc : SK_EIO;
+            } else if (redisGetReply(via[i], (void **)&r) != REDIS_OK || !r) {
+                sk_store_set_err(s, "redis: %s",
+                                 via[i]->errstr[0] ? via[i]->errstr : "connection lost");
+                sk_store_disconnect(s);
+                return SK_EIO;
+            } else if (s->route && sk_route_reply_kind(s->route, r, NULL) != SK_ROUTE_DONE) {
+                via[i] = NULL;
+                freeReplyObject(r);
+                continue;
             }
-            sk_store_oncall_field_t *e = &(*out)[have];
-            e->rotation = rot_of[i];
-            e->field = sk_arena_strndup(arena, r->element[f]->str, r->element[f]->len);
-            e->value = sk_arena_strndup(arena, r->element[f + 1]->str, r->element[f + 1]->len);
-            if (!e->field || !e->value)
-                rc = SK_ENOMEM;
-            else
-                have++;
+            oncall_reply(s, r, rot_of[i], arena, out, &have, &cap, &rc);
+            freeReplyObject(r);
         }
-        freeReplyObject(r);
-    }
     *n = have;
     return rc;
 }
@@ -1045,6 +1359,7 @@ int sk_store_seen_once(sk_store_t *s, int32_t partition, const char *user, const
     snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_ms);
     const char *set[] = {"SET", k, tag, "NX", "PX", ttl};
     size_t set_lens[] = {3, strlen(k), strlen(tag), 2, 2, strlen(ttl)};
+    sk_store_at(s, partition);
     if (!(r = sk_store_command(s, 6, set, set_lens)))
         goto out;
     if (r->type == REDIS_REPLY_STATUS) {

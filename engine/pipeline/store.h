@@ -14,6 +14,11 @@
  *   <prefix>:{p<N>}:oncall:<rotation>
  *                              hash: the on-call index of the rotation
  *
+ * On a Redis Cluster (sk_store_config_t.cluster) each partition's
+ * commands go to the master of its slot (store_route.h); every function
+ * below works the same there, and an unreachable master is SK_EIO like a
+ * server down (the store is then disconnected, and reconnected whole).
+ *
  * The store moves bytes, not meaning: it writes and reads hash fields, and
  * knows nothing of the decision model. What the fields of a user's hash
  * mean is decide/state.h's; what the on-call index holds is
@@ -40,6 +45,8 @@ typedef struct sk_store_config {
     const char *host;      /* default 127.0.0.1 */
     int port;              /* default 6379 */
     const char *unix_path; /* used instead of host:port when set */
+    const char *cluster;   /* "HOST:PORT[,…]": Redis Cluster seed nodes (store_route.h);
+                              NULL: one server at host:port or unix_path */
     const char *user;      /* ACL user for AUTH; NULL = "default" */
     const char *password;  /* NULL = no AUTH */
     const char *prefix;    /* key prefix, default "sk" */
@@ -141,9 +148,11 @@ typedef struct sk_store_restore {
 
 /*
  * sk_store_config_address — fills cfg's host/port or unix_path from
- * "HOST:PORT", "HOST" (port 6379) or "unix:PATH". The host is copied into
- * host_buf (host_len bytes), which must outlive cfg. 0, or SK_EINVAL for an
- * empty host, a host too long or a port outside 1..65535.
+ * "HOST:PORT", "HOST" (port 6379) or "unix:PATH", or its cluster seeds from
+ * "redis-cluster://HOST:PORT[,HOST:PORT…]" (host/port then name the first
+ * seed, for messages). The host is copied into host_buf (host_len bytes);
+ * unix_path and cluster point into address: both must outlive cfg. 0, or
+ * SK_EINVAL for an empty host, a host too long or a port outside 1..65535.
  */
 int sk_store_config_address(sk_store_config_t *cfg, const char *address, char *host_buf,
                             size_t host_len);

@@ -8,6 +8,33 @@
 int sk_store_config_address(sk_store_config_t *cfg, const char *address, char *host_buf,
                             size_t host_len)
 {
+    static const char cluster[] = "redis-cluster://";
+    if (strncmp(address, cluster, sizeof(cluster) - 1) == 0) {
+        /* every seed is HOST:PORT (port given); the first one names the store */
+        const char *seeds = address + sizeof(cluster) - 1;
+        for (const char *s = seeds; s == seeds || *s; s += *s == ',') {
+            char one[300], scratch[256];
+            sk_store_config_t c = {0};
+            size_t len = strcspn(s, ",");
+            if (len == 0 || len >= sizeof(one))
+                return SK_EINVAL;
+            memcpy(one, s, len);
+            one[len] = '\0';
+            s += len;
+            if (!strchr(one, ':') || strncmp(one, "unix:", 5) == 0 ||
+                sk_store_config_address(&c, one, scratch, sizeof(scratch)) != 0 ||
+                (*s == ',' && s[1] == '\0'))
+                return SK_EINVAL;
+        }
+        char first[300];
+        size_t len = strcspn(seeds, ",");
+        memcpy(first, seeds, len);
+        first[len] = '\0';
+        if (sk_store_config_address(cfg, first, host_buf, host_len) != 0)
+            return SK_EINVAL;
+        cfg->cluster = seeds;
+        return 0;
+    }
     if (strncmp(address, "unix:", 5) == 0) {
         cfg->unix_path = address + 5;
         return *cfg->unix_path ? 0 : SK_EINVAL;

@@ -26,6 +26,7 @@ static int held_write(sk_store_t *s, int32_t p, int64_t epoch, const void *blob,
     sk_store_key(s, ke, sizeof(ke), p, "epoch");
     sk_store_key(s, kh, sizeof(kh), p, "held");
     snprintf(ep, sizeof(ep), "%" PRId64, epoch);
+    sk_store_at(s, p); /* Redis Cluster: the master of its slot */
     const char *argv[] = {"EVAL", HELD_LUA, "2", ke, kh, ep, blob, op};
     size_t lens[] = {4, sizeof(HELD_LUA) - 1, 1, strlen(ke), strlen(kh), strlen(ep), len, 3};
     redisReply *r = sk_store_command(s, 8, argv, lens);
@@ -54,6 +55,7 @@ int sk_store_held_read(sk_store_t *s, int32_t p, sk_arena_t *a, void ***blobs, s
 {
     char k[128];
     sk_store_key(s, k, sizeof(k), p, "held");
+    sk_store_at(s, p); /* Redis Cluster: the master of its slot */
     const char *argv[] = {"LRANGE", k, "0", "-1"};
     size_t alens[] = {6, strlen(k), 1, 2};
     redisReply *r = sk_store_command(s, 4, argv, alens);

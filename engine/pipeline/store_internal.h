@@ -9,10 +9,15 @@
 #include <hiredis.h>
 
 #include "pipeline/store.h"
+#include "pipeline/store_route.h"
 
 struct sk_store {
     sk_store_config_t cfg;
+    /* the connection in use: the one server's, or (Redis Cluster) the
+     * master chosen by the last sk_store_at, owned by route */
     redisContext *rc;
+    sk_route_t *route; /* Redis Cluster only, else NULL */
+    int slot;          /* Redis Cluster: the slot sk_store_command follows; -1 none */
     char apply_sha[41];
     char trim_sha[41];
     char check_sha[41];
@@ -29,6 +34,17 @@ void sk_store_disconnect(sk_store_t *s);
 /* Runs one command. Returns the reply (caller frees), or NULL after an I/O
  * failure, which closes the connection. Error replies are returned as such. */
 redisReply *sk_store_command(sk_store_t *s, int argc, const char **argv, const size_t *lens);
+
+/*
+ * sk_store_at — the connection for partition p's commands: the one server,
+ * or the master of p's slot (then also s->rc, with s->slot the slot whose
+ * MOVED/ASK sk_store_command follows). NULL when not connected.
+ */
+redisContext *sk_store_at(sk_store_t *s, int32_t p);
+
+/* Redis Cluster: sk_store_command follows no redirection, on connection c
+ * (a node-wide command: SCAN, SCRIPT LOAD). */
+void sk_store_at_node(sk_store_t *s, redisContext *c);
 
 /* "<prefix>:{p<p>}:<what>" into buf. */
 void sk_store_key(const sk_store_t *s, char *buf, size_t len, int32_t p, const char *what);

@@ -16,6 +16,7 @@ int sk_store_rules_mark_get(sk_store_t *s, int32_t partition, char *buf, size_t 
 {
     char k[128];
     sk_store_key(s, k, sizeof(k), partition, "rules");
+    sk_store_at(s, partition); /* Redis Cluster: the master of its slot */
     const char *argv[] = {"GET", k};
     size_t lens[] = {3, strlen(k)};
     redisReply *r = sk_store_command(s, 2, argv, lens);
@@ -47,6 +48,7 @@ int sk_store_rules_mark_set(sk_store_t *s, int32_t partition, int64_t epoch, con
     sk_store_key(s, ke, sizeof(ke), partition, "epoch");
     sk_store_key(s, kr, sizeof(kr), partition, "rules");
     snprintf(ep, sizeof(ep), "%" PRId64, epoch);
+    sk_store_at(s, partition); /* Redis Cluster: the master of its slot */
     const char *argv[] = {"EVAL", MARK_SET_LUA, "2", ke, kr, ep, version};
     size_t lens[] = {4,          sizeof(MARK_SET_LUA) - 1, 1, strlen(ke), strlen(kr),
                      strlen(ep), strlen(version)};

@@ -138,7 +138,7 @@ int sk_store_restore(sk_store_t *s, const sk_store_restore_t *rs)
     size_t sent = 0;
     int rc = SK_EIO;
     int32_t p = rs->partition;
-    if (!s->rc) {
+    if (!sk_store_at(s, p)) { /* every key of p is on one node */
         sk_store_set_err(s, "not connected to Redis");
         return SK_EIO;
     }
