@@ -313,6 +313,7 @@ int sk_codec_encode_task(sk_codec_t *codec, const sk_task_t *task, sk_arena_t *a
     put_bool(&e, "emergency", task->emergency);
     put_str(&e, "reason", task->reason);
     put_long(&e, "at", task->at_ms);
+    put_str(&e, "actor", task->actor ? task->actor : "");
     if ((rc = e.rc))
         goto out;
     rc = sk_codec_write_framed(codec, SK_CODEC_TASK, arena, out, out_len);

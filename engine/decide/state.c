@@ -245,8 +245,9 @@ int sk_state_parse(sk_arena_t *arena, const char *user, const sk_state_field_t *
     out->open_tasks = sk_arena_calloc(arena, n_fields + 1, sizeof(sk_open_task_t));
     out->retries = sk_arena_calloc(arena, n_fields + 1, sizeof(sk_retry_t));
     out->held = sk_arena_calloc(arena, n_fields + 1, sizeof(sk_held_detail_t));
+    out->campaign = sk_arena_calloc(arena, n_fields + 1, sizeof(sk_state_field_t));
     if (!out->shifts || !out->sources || !out->requests || !out->open_tasks || !out->retries ||
-        !out->held)
+        !out->held || !out->campaign)
         return SK_ENOMEM;
     for (size_t i = 0; i < n_fields; i++) {
         const sk_state_field_t *f = &fields[i];
@@ -279,6 +280,17 @@ int sk_state_parse(sk_arena_t *arena, const char *user, const sk_state_field_t *
             rc = parse_held(arena, f, &out->held[out->n_held]);
             if (rc == 0)
                 out->n_held++;
+        } else if (f->name_len > 2 && (f->name[0] == 'c' || f->name[0] == 'C') &&
+                   f->name[1] == ':') { /* campaign_state.h parses them */
+            sk_state_field_t *c = &out->campaign[out->n_campaign];
+            c->name = sk_arena_strndup(arena, f->name, f->name_len);
+            c->value = sk_arena_strndup(arena, f->value, f->value_len);
+            if (!c->name || !c->value)
+                return SK_ENOMEM;
+            c->name_len = f->name_len;
+            c->value_len = f->value_len;
+            out->n_campaign++;
+            rc = 0;
         }
         if (rc != 0)
             bad++;
@@ -340,7 +352,7 @@ static char *fmt_open_task(sk_arena_t *a, const sk_open_task_t *t)
 static sk_state_field_t *state_fields(sk_arena_t *a, const sk_user_state_t *st, size_t *n_fields)
 {
     size_t n = st->n_shifts + st->n_sources + st->n_requests + st->n_open_tasks + st->n_retries +
-               st->n_held,
+               st->n_held + st->n_campaign,
            k = 0;
     sk_state_field_t *f = sk_arena_calloc(a, n + 1, sizeof(*f));
     char start[24], end[24], upd[24], exp[24];
@@ -383,6 +395,8 @@ static sk_state_field_t *state_fields(sk_arena_t *a, const sk_user_state_t *st, 
         f[k].value =
             sk_arena_sprintf(a, "%zu %s%s", strlen(h->resource), h->resource, h->permission);
     }
+    for (size_t i = 0; i < st->n_campaign; i++, k++)
+        f[k] = st->campaign[i];
     for (size_t i = 0; i < n; i++) {
         if (!f[i].name || !f[i].value)
             return NULL;

@@ -1,7 +1,7 @@
 /*
  * test_codec_request.c — the wire format of issue 3's records:
- * AccessRequestEvent (shiftkey.requests.v1, 1005), TaskEvent
- * (shiftkey.tasks.v1, 1006) and ProvisioningResult
+ * AccessRequestEvent (shiftkey.requests.v1, 1009), TaskEvent
+ * (shiftkey.tasks.v1, 1010) and ProvisioningResult
  * (shiftkey.provisioning.results.v1, 1007). Every malformed case is refused
  * with the reason that names the field (framing, truncation at every
  * length, enum and union ranges, trailing bytes, huge lengths, identifiers,
@@ -279,7 +279,7 @@ TEST(request_framing_and_ranges_refused)
     /* Another record type handed to the request decoder. */
     CHECK_INT(enc_task(&f, &t), 0);
     CHECK_INT(dec_request(&f, &got), SK_EPARSE);
-    CHECK_STR(f.reason, "schema id 1006 is not a AccessRequestEvent (1005)");
+    CHECK_STR(f.reason, "schema id 1010 is not a AccessRequestEvent (1009)");
     f.buf = "{\"type\":\"CREATED\"}";
     f.len = strlen(f.buf);
     CHECK_INT(dec_request(&f, &got), SK_EPARSE);
@@ -716,7 +716,7 @@ TEST(provisioning_result_content_refused)
     sk_request_event_t ev = sample_request();
     CHECK_INT(enc_request(&f, &ev), 0);
     CHECK_INT(dec_result(&f, &got), SK_EPARSE);
-    CHECK_STR(f.reason, "schema id 1005 is not a ProvisioningResult (1007)");
+    CHECK_STR(f.reason, "schema id 1009 is not a ProvisioningResult (1007)");
     teardown(&f);
 }
 
