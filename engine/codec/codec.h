@@ -20,7 +20,7 @@ enum {
     SK_SCHEMA_ID_AUDIT = 1003,
     SK_SCHEMA_ID_DEAD_LETTER = 1004,
     SK_SCHEMA_ID_REQUEST = 1009, /* 1005 before issue 17 (schemas/versions/) */
-    SK_SCHEMA_ID_TASK = 1010, /* 1006 before issue 17 */
+    SK_SCHEMA_ID_TASK = 1010,    /* 1006 before issue 17 */
     SK_SCHEMA_ID_PROVISIONING_RESULT = 1007,
     SK_SCHEMA_ID_CHANGELOG = 1008
 };

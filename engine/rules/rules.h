@@ -293,7 +293,8 @@ typedef enum sk_campaign_end {
 /* Kinds of grants in scope (bits of sk_campaign_t.grants). */
 #define SK_CAMPAIGN_GRANTS_REQUESTS  1u /* held by an approved access request */
 #define SK_CAMPAIGN_GRANTS_EMERGENCY 2u /* held by an emergency request */
-#define SK_CAMPAIGN_GRANTS_MANUAL    4u /* of an entitlement provisioned by hand
+#define SK_CAMPAIGN_GRANTS_MANUAL                                                                  \
+    4u /* of an entitlement provisioned by hand
                                            (`provisioning: manual`), by a request */
 
 typedef struct sk_campaign {

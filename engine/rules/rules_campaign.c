@@ -106,8 +106,8 @@ static void ac_scope(ac_t *c, size_t fi, const char *path, const sk_raw_campaign
         const sk_profile_t *p = sk_strmap_get(&c->a->profiles, s->profiles[i]);
         if (!p) {
             if (c->check_refs)
-                sk_ac_unknown(c, fi, sk_ac_pos(c, fi, "%s.scope.profiles[%u]", path, i),
-                              "profile", s->profiles[i], where, &c->a->profiles);
+                sk_ac_unknown(c, fi, sk_ac_pos(c, fi, "%s.scope.profiles[%u]", path, i), "profile",
+                              s->profiles[i], where, &c->a->profiles);
             continue;
         }
         for (size_t j = 0; j < p->n_entitlements; j++)
@@ -144,8 +144,7 @@ static void ac_owners(ac_t *c, size_t fi, const char *path, const sk_raw_campaig
     char where[160];
     snprintf(where, sizeof(where), "in owners of campaign '%s'", k->id);
     if (rc->owners_count == 0)
-        sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s.id", path), "campaign '%s' needs owners",
-                    k->id);
+        sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s.id", path), "campaign '%s' needs owners", k->id);
     for (unsigned i = 0; owners && i < rc->owners_count; i++) {
         const sk_person_t *p = sk_strmap_get(&c->a->people, rc->owners[i]);
         if (p)
@@ -224,6 +223,11 @@ void sk_ac_campaigns(ac_t *c)
                 c->oom = 1;
             else
                 sk_ac_reviewers(c, fi, path, owner, rc->reviewers, &k->reviewers);
+            if (rc->reviewers && rc->reviewers->on_call)
+                sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s.reviewers.on_call", path),
+                            "campaign '%s': on_call reviewers are not supported in campaigns (a "
+                            "review outlives a shift): use users, group, manager or app_owner",
+                            k->id);
             if (rc->reviewers && rc->reviewers->allow_self_approval &&
                 *rc->reviewers->allow_self_approval)
                 sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s.reviewers.allow_self_approval", path),

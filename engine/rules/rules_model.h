@@ -44,7 +44,7 @@ struct sk_rules_access {
     sk_expr_t **exprs; /* every compiled condition, freed on destroy */
     size_t n_exprs;
     size_t request_blocks;
-    sk_signers_t signers; /* rules_signers.c */
+    sk_signers_t signers;  /* rules_signers.c */
     sk_strmap_t campaigns; /* id -> sk_campaign_t* (rules_campaign.c) */
     sk_campaign_t *campaign;
     size_t n_campaign;

@@ -292,12 +292,12 @@ TEST(request_framing_and_ranges_refused)
     unsigned char *b = f.buf;
     size_t at = request_type_at(&ev);
     CHECK_INT(b[at], 2 * SK_REQ_CREATED);
-    b[at] = 2 * 18;
+    b[at] = 2 * 22;
     CHECK_INT(dec_request(&f, &got), SK_EPARSE);
-    CHECK_STR(f.reason, "field 'type': enum index 18 out of range (0..17)");
-    b[at] = 2 * SK_REQ_REVOCATION_DENIED; /* the last symbol is fine */
+    CHECK_STR(f.reason, "field 'type': enum index 22 out of range (0..21)");
+    b[at] = 2 * SK_REQ_CAMPAIGN_CLOSED; /* the last symbol is fine */
     CHECK_INT(dec_request(&f, &got), 0);
-    CHECK_INT(got.type, SK_REQ_REVOCATION_DENIED);
+    CHECK_INT(got.type, SK_REQ_CAMPAIGN_CLOSED);
     b[at] = 2 * SK_REQ_CREATED;
 
     at = request_target_kind_at(&ev);
@@ -609,9 +609,9 @@ TEST(task_content_refused)
     CHECK_INT(enc_task(&f, &t), 0);
     unsigned char *b = f.buf;
     size_t at = SK_WIRE_HEADER_LEN + 1 + strlen(t.task_id); /* kind */
-    b[at] = 2 * 4;
+    b[at] = 2 * 5;
     CHECK_INT(dec_task(&f, &got), SK_EPARSE);
-    CHECK_STR(f.reason, "field 'kind': enum index 4 out of range (0..3)");
+    CHECK_STR(f.reason, "field 'kind': enum index 5 out of range (0..4)");
     b[at] = 0;
     b[at + 1] = 2 * 4;
     CHECK_INT(dec_task(&f, &got), SK_EPARSE);
@@ -619,9 +619,9 @@ TEST(task_content_refused)
     b[at + 1] = 2 * SK_TASK_CLOSED;
     CHECK_INT(b[at + 2], 2); /* outcome branch 1 */
     CHECK_INT(b[at + 3], 2 * SK_TASK_EXPIRED);
-    b[at + 3] = 2 * 7;
+    b[at + 3] = 2 * 10;
     CHECK_INT(dec_task(&f, &got), SK_EPARSE);
-    CHECK_STR(f.reason, "field 'outcome': enum index 7 out of range (0..6)");
+    CHECK_STR(f.reason, "field 'outcome': enum index 10 out of range (0..9)");
     b[at + 3] = 2 * SK_TASK_EXPIRED;
     b[at + 2] = 2 * 2;
     CHECK_INT(dec_task(&f, &got), SK_EPARSE);
@@ -637,7 +637,8 @@ TEST(task_content_refused)
     t.reason = "";
     CHECK_INT(enc_task(&f, &t), 0);
     unsigned char *big = malloc(f.len + 16);
-    size_t tail = 1 /* array end */ + 1 /* emergency */ + 1 /* "" */ + varint_len(t.at_ms);
+    size_t tail =
+        1 /* array end */ + 1 /* emergency */ + 1 /* "" */ + varint_len(t.at_ms) + 1 /* actor "" */;
     size_t cnt = f.len - tail;
     memcpy(big, f.buf, cnt);
     size_t bn = cnt + put_varint(big + cnt, (int64_t)1 << 40);
