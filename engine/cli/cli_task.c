@@ -155,6 +155,12 @@ static const verb_t verbs[] = {
      "confirm a proposed revocation (shiftkey revoke): the access is removed"},
     {"reject", ON_REQUEST, SK_REQ_REVOCATION_DENIED, 0, 0, "an assignee of the revocation",
      "deny a proposed revocation: the access stays"},
+    {"certify", ON_REQUEST, SK_REQ_REVIEW_CERTIFIED, 0, NEED_COMMENT,
+     "a reviewer of the access review or an owner of its campaign, never the holder",
+     "keep a grant under access review (campaigns; --reason says why)"},
+    {"revoke", ON_REQUEST, SK_REQ_REVIEW_REVOKED, 0, NEED_COMMENT,
+     "a reviewer of the access review or an owner of its campaign, never the holder",
+     "take a grant under access review away (campaigns; --reason says why)"},
     {"provisioned", ON_PROVISIONING, SK_PROV_PROVISIONED, 0, 0, "a provisioner of the entitlement",
      "report a manual provisioning task done: the access was given by hand"},
     {"wont-provision", ON_PROVISIONING, SK_PROV_WONT_PROVISION, 0, NEED_COMMENT,
@@ -247,17 +253,11 @@ typedef struct action_opts {
  * exit code. */
 static int parse_action(const verb_t *v, int argc, char **argv, action_opts_t *o)
 {
-    static const struct option longopts[] = {{"subject", 1, 0, 's'},
-                                             {"as", 1, 0, 'a'},
-                                             {"comment", 1, 0, 'c'},
-                                             {"to", 1, 0, 't'},
-                                             {"policy", 1, 0, 'p'},
-                                             {"duration", 1, 0, 'd'},
-                                             {"kafka", 1, 0, 'k'},
-                                             {"bootstrap-file", 1, 0, 'b'},
-                                             {"help", 0, 0, 'h'},
-                                             {"key", 1, 0, 'K'},
-                                             {0, 0, 0, 0}};
+    static const struct option longopts[] = {
+        {"subject", 1, 0, 's'},  {"as", 1, 0, 'a'},    {"comment", 1, 0, 'c'},
+        {"reason", 1, 0, 'c'},   {"to", 1, 0, 't'},    {"policy", 1, 0, 'p'},
+        {"duration", 1, 0, 'd'}, {"kafka", 1, 0, 'k'}, {"bootstrap-file", 1, 0, 'b'},
+        {"help", 0, 0, 'h'},     {"key", 1, 0, 'K'},   {0, 0, 0, 0}};
     int c;
     memset(o, 0, sizeof(*o));
     o->comment = "";
@@ -416,6 +416,16 @@ static int resolve(const verb_t *v, const action_opts_t *o, const sk_cli_tasks_t
                     v->name, id);
             return 1;
         }
+    } else if (is_task &&
+               (t->kind == SK_TASK_ACCESS_REVIEW) !=
+                   (v->type == SK_REQ_REVIEW_CERTIFIED || v->type == SK_REQ_REVIEW_REVOKED)) {
+        fprintf(stderr, "shiftkey task %s: task %s is a%s %s task: %s\n", v->name, id,
+                t->kind == SK_TASK_ACCESS_REVIEW ? "n" : "", sk_task_kind_name(t->kind),
+                t->kind == SK_TASK_ACCESS_REVIEW ? "answer it with shiftkey task certify or revoke"
+                                                 : "certify and revoke are for access reviews");
+        return 1;
+    } else if (is_task && t->kind == SK_TASK_ACCESS_REVIEW) {
+        ref->request_id = t->task_id; /* the review is named by its task id */
     } else if (is_task) {
         if (!t->request_id[0]) {
             fprintf(stderr,
