@@ -105,7 +105,9 @@ static const char *fmt_time(sk_ms_t t, char *buf, size_t len)
 
 static const char *fmt_dur(sk_ms_t ms, char *buf, size_t len)
 {
-    if (ms % (24 * 3600000LL) == 0)
+    if (ms == 0)
+        snprintf(buf, len, "0");
+    else if (ms % (24 * 3600000LL) == 0)
         snprintf(buf, len, "%" PRId64 "d", (int64_t)(ms / (24 * 3600000LL)));
     else if (ms % 3600000LL == 0)
         snprintf(buf, len, "%" PRId64 "h", (int64_t)(ms / 3600000LL));
