@@ -19,8 +19,9 @@ commands, tasks and audit topics. vault/admin is provisioned by hand (pat).
   - ann certifies bob's (`task certify --reason`), revokes carl's (`task
     revoke --reason` -> REVOKE and a DEPROVISIONING task for pat); ann's
     certification of her own access is refused (audit: self-review);
-  - shiftkeyd is SIGKILLed and started again mid-campaign: the items are
-    in Redis (redis-cli) and nothing is lost or taken twice;
+  - shiftkeyd is SIGKILLed and started again mid-campaign, then Redis is
+    flushed (restored from the changelog): the items are in Redis
+    (redis-cli) and nothing is lost or taken twice;
   - at the due time ann's item, still open, is revoked (REVOKE, task
     REVOKED by the end action); bob's stays certified (no REVOKE);
   - c-leave over vault/read (recurring by the rules' schedule, end action
@@ -270,6 +271,17 @@ def run(tmp, engine_log):
     base.procs["engine"] = eng.proc
     check("shiftkeyd started again is assigned every partition",
           wait_until(lambda: eng.assigned(mark), time.time() + 60, 0.1), read_text(engine_log)[-500:])
+
+    # ---- Redis loses everything mid-campaign: restored from the changelog ----
+    mark = len(read_text(engine_log))
+    rcli("flushall")
+    check("after FLUSHALL the engine restores its partitions from shiftkey.changelog.v1",
+          wait_until(lambda: "restored from shiftkey.changelog.v1" in read_text(engine_log)[mark:],
+                     time.time() + 30, 0.1), read_text(engine_log)[mark:][-500:])
+    items = [ln for ln in rcli("--scan", "--pattern", "sk:*u:ann@example.com").split() if ln]
+    check("  ...ann's open review item with it (redis-cli)",
+          items and re.search(r"^c:c-revoke \d+ vault/admin\n(OPEN) ", rcli("hgetall", items[0]),
+                              re.M), items)
 
     # ---- the due time: ann's open item revoked, bob's certified one kept ----
     start_ms = int(by[BOB]["request_id"].split("@")[1]) if BOB in by else 0
