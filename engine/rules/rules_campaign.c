@@ -40,6 +40,16 @@ static int parse_utc(const char *s, sk_ms_t *out)
     return 0;
 }
 
+/* "#name" (no spaces) or a Slack channel id (C or G, then capitals and
+ * digits). */
+static int channel_ok(const char *s)
+{
+    if (s[0] == '#')
+        return s[1] && !strpbrk(s, " \t");
+    return (s[0] == 'C' || s[0] == 'G') && strlen(s) >= 3 &&
+           strspn(s + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == strlen(s + 1);
+}
+
 /* Adds key to the scope list (no repeats). */
 static void scope_add(const char **ents, size_t *n, const char *key)
 {
@@ -184,10 +194,10 @@ static void ac_schedule(ac_t *c, size_t fi, const char *path, const sk_raw_campa
                     "bad end_action '%s' in campaign '%s' (expected leave or revoke)",
                     rc->end_action, k->id);
     k->slack_channel = sk_ac_str(c, rc->slack_channel);
-    if (rc->slack_channel && (rc->slack_channel[0] != '#' || strchr(rc->slack_channel, ' ')))
+    if (rc->slack_channel && !channel_ok(rc->slack_channel))
         sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s.slack_channel", path),
-                    "bad slack_channel '%s' in campaign '%s' (a channel name such as "
-                    "#access-review)",
+                    "bad slack_channel '%s' in campaign '%s' (a channel id such as C0123ABCD, "
+                    "or a name such as #access-review)",
                     rc->slack_channel, k->id);
 }
 
