@@ -75,6 +75,7 @@ static const char *kind_title(sk_task_kind_t k)
     case SK_TASK_PROVISIONING: return "Manual provisioning";
     case SK_TASK_DEPROVISIONING: return "Manual deprovisioning";
     case SK_TASK_REVOCATION: return "Revocation";
+    case SK_TASK_EMERGENCY_GRANT: return "Emergency grant";
     case SK_TASK_ACCESS_REVIEW: return "Access review campaign";
     default: return "Task";
     }
@@ -296,36 +297,26 @@ json_t *sk_slack_blocks_requester_grant(const sk_command_t *c)
     return simple(sb_take(&b));
 }
 
-json_t *sk_slack_blocks_security_grant(const sk_command_t *c)
+json_t *sk_slack_blocks_security_grant(const sk_slack_task_view_t *v, const sk_rules_t *rules)
 {
+    const sk_task_t *t = &v->task;
+    const char *why = t->justification && *t->justification ? t->justification : v->justification;
     sb_t b = {0};
-    sb_printf(&b, "⚡ *Emergency access %s*: `", c->action == SK_CMD_GRANT ? "granted" : "extended");
-    sb_esc(&b, c->app);
-    sb_printf(&b, "/");
-    sb_esc(&b, c->entitlement);
-    sb_printf(&b, "` to *");
-    sb_esc(&b, c->user);
-    sb_printf(&b, "* until ");
-    sb_expiry(&b, c->expires_at_ms);
-    sb_printf(&b, "\n_");
-    sb_esc(&b, c->reason);
-    sb_printf(&b, "_ (command `%s`)", c->command_id);
-    return simple(sb_take(&b));
-}
-
-json_t *sk_slack_blocks_security_task(const sk_task_t *t)
-{
-    sb_t b = {0};
-    sb_printf(&b, "⚡ *Emergency %s* %s: `", kind_title(t->kind),
-              t->state == SK_TASK_CLOSED ? outcome_label(t) : "opened");
+    sb_printf(&b, "⚡ *Emergency access granted*: `");
     sb_esc(&b, t->target);
-    sb_printf(&b, "` for *");
-    sb_esc(&b, t->subject);
-    sb_printf(&b, "* (request `");
-    sb_esc(&b, t->request_id);
-    sb_printf(&b, "`)\n_");
+    sb_printf(&b, "` to ");
+    sb_person(&b, rules, t->subject);
+    if (t->expires_ms > 0 && t->expires_ms != SK_MS_NONE) {
+        sb_printf(&b, " until ");
+        sb_expiry(&b, t->expires_ms);
+    }
+    sb_printf(&b, "\nJustification: ");
+    sb_esc(&b, why && *why ? why : "(none given)");
+    sb_printf(&b, "\n_");
     sb_esc(&b, t->reason);
-    sb_printf(&b, "_");
+    sb_printf(&b, "_ (request `");
+    sb_esc(&b, t->request_id);
+    sb_printf(&b, "`)");
     return simple(sb_take(&b));
 }
 
@@ -467,19 +458,24 @@ int sk_slack_mail_render(const sk_slack_task_view_t *v, sk_slack_note_t note, ch
 {
     const sk_task_t *t = &v->task;
     sb_t s = {0}, x = {0}, h = {0};
-    char dur[32];
+    char dur[32], until[40];
     const char *state = note == SK_SLACK_NOTE_CLOSED     ? outcome_label(t)
                         : note == SK_SLACK_NOTE_REMINDER ? "reminder"
                                                          : "needs you";
+    const char *why = t->justification && *t->justification ? t->justification
+                      : v->justification                    ? v->justification
+                                                            : "";
     fmt_duration(v->duration_ms, dur, sizeof(dur));
+    if (t->expires_ms > 0 && t->expires_ms != SK_MS_NONE) /* an EMERGENCY_GRANT record */
+        snprintf(dur, sizeof(dur), "until %s", sk_ms_format(t->expires_ms, until, sizeof(until)));
     sb_printf(&s, "%s[shiftkey] %s: %s for %s (%s)", t->emergency ? "⚡ EMERGENCY " : "",
               kind_title(t->kind), t->target, t->subject, state);
     sb_printf(&x, "%s%s: %s\n\nAccess: %s\nFor: %s\n", t->emergency ? "EMERGENCY " : "",
               kind_title(t->kind), state, t->target, t->subject);
     if (t->step > 0)
         sb_printf(&x, "Step: %d\n", (int)t->step);
-    sb_printf(&x, "Duration: %s\nJustification: %s\nRequest: %s\nTask: %s\n\n%s\n", dur,
-              v->justification ? v->justification : "", t->request_id, t->task_id, t->reason);
+    sb_printf(&x, "Duration: %s\nJustification: %s\nRequest: %s\nTask: %s\n\n%s\n", dur, why,
+              t->request_id, t->task_id, t->reason);
     if (note != SK_SLACK_NOTE_CLOSED)
         sb_printf(&x, "\nAct with: shiftkey task %s %s\n",
                   t->kind == SK_TASK_REQUEST_REVIEW   ? "approve|deny"
@@ -496,7 +492,7 @@ int sk_slack_mail_render(const sk_slack_task_view_t *v, sk_slack_note_t note, ch
     sb_esc(&h, t->subject);
     sb_printf(&h, "</td></tr><tr><td>Duration</td><td>%s</td></tr><tr><td>Justification</td><td>",
               dur);
-    sb_esc(&h, v->justification);
+    sb_esc(&h, why);
     sb_printf(&h, "</td></tr><tr><td>Task</td><td><code>");
     sb_esc(&h, t->task_id);
     sb_printf(&h, "</code></td></tr></table><p><i>");

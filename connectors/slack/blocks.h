@@ -36,10 +36,10 @@ json_t *sk_slack_blocks_update(const sk_task_t *t);
 json_t *sk_slack_blocks_requester_task(const sk_task_t *t);
 json_t *sk_slack_blocks_requester_grant(const sk_command_t *c);
 
-/* The security channel's notice of an emergency GRANT, or of an emergency
- * task (opened or closed). */
-json_t *sk_slack_blocks_security_grant(const sk_command_t *c);
-json_t *sk_slack_blocks_security_task(const sk_task_t *t);
+/* The security channel's notice of an emergency grant: v->task is an
+ * EMERGENCY_GRANT record (who, what, until, justification: the record's,
+ * else v->justification; the reason). */
+json_t *sk_slack_blocks_security_grant(const sk_slack_task_view_t *v, const sk_rules_t *rules);
 
 /* /shiftkey request: the modal (callback_id "request"). target fixed when
  * given (then the emergency toggle appears only if the entitlement has an

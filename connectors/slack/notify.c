@@ -322,6 +322,41 @@ static int tell_assignees(ntf_t *n, const sk_slack_task_view_t *v, sk_slack_note
     return DELIVERED;
 }
 
+/* The security channel's post and the security address's e-mail of an
+ * EMERGENCY_GRANT record: the one source of security notices (one record
+ * per grant, whatever approved it; its event key and the journal make it
+ * once across restarts and re-sent outboxes). */
+static int tell_security(ntf_t *n, const sk_slack_task_view_t *v, const char *key)
+{
+    const sk_slack_notifier_cfg_t *c = n->cfg;
+    char sub[700], err[512];
+    if (c->security_channel && *c->security_channel) {
+        snprintf(sub, sizeof(sub), "%s/security", key);
+        if (tell_once(n, c->security_channel, NULL, sk_slack_blocks_security_grant(v, c->rules),
+                      sub) != DELIVERED)
+            return RETRY;
+    }
+    snprintf(sub, sizeof(sub), "%s/security-mail", key);
+    if (c->security_email && *c->security_email && c->smtp && c->smtp->url && *c->smtp->url &&
+        !sk_slack_journal_done(c->journal, sub)) {
+        char *subject, *text, *html;
+        int rc;
+        if (sk_slack_mail_render(v, SK_SLACK_NOTE_CLOSED, &subject, &text, &html) != 0)
+            return RETRY;
+        rc = sk_slack_mail_send(c->smtp, c->security_email, subject, text, html, err, sizeof(err));
+        free(subject);
+        free(text);
+        free(html);
+        if (rc != 0) {
+            SK_WARN("shiftkey-slack: %s", err);
+            return RETRY;
+        }
+        if (sk_slack_journal_mark(c->journal, sub) != 0)
+            return RETRY;
+    }
+    return DELIVERED;
+}
+
 static const char *uid_of(void *ctx, const char *person)
 {
     ntf_t *n = ctx;
@@ -333,7 +368,6 @@ static int on_task(ntf_t *n, const sk_task_t *t)
     const sk_slack_notifier_cfg_t *c = n->cfg;
     sk_slack_task_view_t v;
     char key[600], sub[700];
-    const char *sec = c->security_channel && *c->security_channel ? c->security_channel : NULL;
     int r = DELIVERED;
 
     event_key(t, key, sizeof(key));
@@ -345,6 +379,8 @@ static int on_task(ntf_t *n, const sk_task_t *t)
         v.duration_ms = SK_MS_NONE;
     }
     v.task = *t;
+    if (t->justification && *t->justification)
+        v.justification = t->justification;
     if (t->state == SK_TASK_CREATED || t->state == SK_TASK_ASSIGNED)
         r = tell_assignees(n, &v, SK_SLACK_NOTE_NEW, key);
     else if (is_reminder(t))
@@ -356,11 +392,8 @@ static int on_task(ntf_t *n, const sk_task_t *t)
         snprintf(sub, sizeof(sub), "%s/requester", key);
         r = tell_once(n, NULL, t->subject, sk_slack_blocks_requester_task(t), sub);
     }
-    if (r == DELIVERED && sec && t->emergency &&
-        (t->state == SK_TASK_CREATED || t->state == SK_TASK_CLOSED)) {
-        snprintf(sub, sizeof(sub), "%s/security", key);
-        r = tell_once(n, sec, NULL, sk_slack_blocks_security_task(t), sub);
-    }
+    if (r == DELIVERED && t->kind == SK_TASK_EMERGENCY_GRANT)
+        r = tell_security(n, &v, key);
     if (r == DELIVERED && t->kind == SK_TASK_ACCESS_REVIEW && /* the campaign's channel */
         sk_slack_campaign_channel(c, t, uid_of, n, &n->arena) != 0)
         r = RETRY;
@@ -369,20 +402,17 @@ static int on_task(ntf_t *n, const sk_task_t *t)
     return r;
 }
 
+/* A GRANT held by a request: its requester hears of it. (Security hears
+ * of emergency grants from the tasks topic's EMERGENCY_GRANT records, not
+ * from here: a grant has one such record, but may have several commands.) */
 static int on_command(ntf_t *n, const sk_command_t *cmd)
 {
-    const char *sec = n->cfg->security_channel;
     char key[64];
     int from_request = 0;
     if (cmd->action == SK_CMD_REVOKE)
         return DELIVERED;
     for (size_t i = 0; i < cmd->n_sources; i++)
         from_request |= cmd->sources[i].kind != SK_SOURCE_SHIFT;
-    if (cmd->emergency && sec && *sec) {
-        snprintf(key, sizeof(key), "G:%s/security", cmd->command_id);
-        if (tell_once(n, sec, NULL, sk_slack_blocks_security_grant(cmd), key) != DELIVERED)
-            return RETRY;
-    }
     if (from_request && cmd->action == SK_CMD_GRANT) {
         snprintf(key, sizeof(key), "G:%s/requester", cmd->command_id);
         return tell_once(n, NULL, cmd->user, sk_slack_blocks_requester_grant(cmd), key);

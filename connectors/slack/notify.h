@@ -12,9 +12,11 @@
  *                             buttons gone, outcome and reason shown; the
  *                             requester hears of a denied/cancelled request
  *   GRANT of a request        a DM to the requester
- *   emergency                 ⚡ everywhere; every emergency GRANT (auto-
- *                             approved ones included) and emergency task in the
- *                             security channel
+ *   EMERGENCY_GRANT record    ⚡ everywhere; every emergency grant (auto-
+ *                             approved ones included: the engine publishes one
+ *                             such record per grant) posted once to the
+ *                             security channel and e-mailed to the security
+ *                             address when set
  *   open for long             automatic reminders (after --remind-after, then
  *                             every --remind-every), counted in the journal
  *
@@ -46,6 +48,7 @@ typedef struct sk_slack_notifier_cfg {
     int email_always;             /* e-mail people with a Slack id too */
     int email_lookup;             /* users.lookupByEmail for people without a slack: id */
     const char *security_channel; /* "" or NULL: none */
+    const char *security_email;   /* "" or NULL: none; needs smtp */
     sk_ms_t remind_after_ms;      /* 0: no automatic reminders */
     sk_ms_t remind_every_ms;      /* after the first; 0: only one */
     sk_slack_tasks_t *tasks;      /* updated from the tasks topic */

@@ -143,7 +143,9 @@ static int copy_task(sk_arena_t *a, const sk_task_t *t, sk_task_t *out)
     out->subject = sk_arena_strdup(a, t->subject);
     out->target = sk_arena_strdup(a, t->target);
     out->reason = sk_arena_strdup(a, t->reason ? t->reason : "");
-    if (!as || !out->task_id || !out->request_id || !out->subject || !out->target || !out->reason)
+    out->justification = sk_arena_strdup(a, t->justification ? t->justification : "");
+    if (!as || !out->task_id || !out->request_id || !out->subject || !out->target || !out->reason ||
+        !out->justification)
         return SK_ENOMEM;
     for (size_t i = 0; i < t->n_assignees; i++)
         if (!(as[i] = sk_arena_strdup(a, t->assignees[i])))

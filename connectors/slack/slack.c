@@ -31,6 +31,7 @@
 typedef struct opts {
     const char *rules, *kafka, *bootstrap_file, *listen, *api_url, *bot_token_file;
     const char *signing_secret_file, *state, *security_channel, *email_lookup, *smtp_url;
+    const char *security_email;
     const char *smtp_from, *smtp_user, *smtp_password_file, *email_always, *remind_after;
     const char *remind_every, *max_wait, *no_endpoint, *log_level, *front_key_file;
 } opts_t;
@@ -55,7 +56,9 @@ static const sk_cfg_row_t rows[] = {
     {"state", "FILE", O(state), "shiftkey-slack.journal",
      "the notifier's journal (messages per task, what was sent)"},
     {"security-channel", "CHANNEL", O(security_channel), NULL,
-     "channel id told of every emergency grant and task"},
+     "channel id told of every emergency grant (once per grant)"},
+    {"security-email", "ADDRESS", O(security_email), NULL,
+     "e-mail address told of every emergency grant (needs --smtp-url)"},
     {"email-lookup", NULL, O(email_lookup), NULL,
      "match people without a slack: id by e-mail (trusts Slack's e-mail)"},
     {"smtp-url", "URL", O(smtp_url), NULL,
@@ -255,6 +258,7 @@ int main(int argc, char **argv)
                                     .email_always = o.email_always != NULL,
                                     .email_lookup = o.email_lookup != NULL,
                                     .security_channel = o.security_channel,
+                                    .security_email = o.security_email,
                                     .remind_after_ms = remind_after,
                                     .remind_every_ms = remind_every,
                                     .tasks = &tasks,

@@ -19,8 +19,8 @@ enum {
     SK_SCHEMA_ID_COMMAND = 1002,
     SK_SCHEMA_ID_AUDIT = 1003,
     SK_SCHEMA_ID_DEAD_LETTER = 1004,
-    SK_SCHEMA_ID_REQUEST = 1009, /* 1005 before issue 17 (schemas/versions/) */
-    SK_SCHEMA_ID_TASK = 1010,    /* 1006 before issue 17 */
+    SK_SCHEMA_ID_REQUEST = 1010, /* 1005: before issue 17 (schemas/versions/) */
+    SK_SCHEMA_ID_TASK = 1011,    /* 1006, 1009: earlier versions (schemas/versions/) */
     SK_SCHEMA_ID_PROVISIONING_RESULT = 1007,
     SK_SCHEMA_ID_CHANGELOG = 1008
 };
@@ -114,7 +114,9 @@ int sk_codec_schema_id(const void *buf, size_t len, int32_t *out_id);
  * promotions apply). Writer schemas: the versions embedded from
  * schemas/versions/NAME/ID.avsc, those added here, and those the lookup
  * finds. A writer schema that cannot be resolved makes its records
- * undecodable (SK_EPARSE) with a reason that says why.
+ * undecodable (SK_EPARSE) with a reason that says why; an id only the
+ * lookup could answer, while it cannot, makes them SK_EAGAIN (not yet
+ * decodable: try again later).
  */
 
 /*
@@ -130,9 +132,10 @@ int sk_codec_add_writer(sk_codec_t *codec, int32_t id, const char *json, char *r
  * A lookup of unknown schema ids (an HTTP schema registry): 0 with *json
  * (malloc'd, the caller frees) the writer schema; SK_ENOTFOUND when the
  * registry does not know the id (a definite answer: cached like a
- * refusal); any other code when it could not be asked (the record is
- * undecodable with the reason, nothing is cached: the next record asks
- * again). Called on the decoding thread.
+ * refusal); any other code when it could not be asked (an outage: the
+ * decoder returns SK_EAGAIN with the reason — the record is not known to
+ * be bad, its caller waits and tries again; nothing is cached). Called on
+ * the decoding thread.
  */
 typedef int (*sk_codec_lookup_fn)(void *ctx, int32_t id, char **json, char *reason,
                                   size_t reason_len);

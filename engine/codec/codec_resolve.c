@@ -301,7 +301,7 @@ int sk_codec_read_other(sk_codec_t *c, sk_codec_kind_t kind, int32_t id, const u
                      "); the schema registry could not be asked: %s",
                      id, slot->name, slot->id, why);
             free(json);
-            return SK_EPARSE;
+            return SK_EAGAIN; /* an outage is no answer: the record may be good */
         }
         free(json);
     }

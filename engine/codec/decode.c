@@ -651,6 +651,26 @@ out:
     return rc;
 }
 
+/* expires_at: null (SK_MS_NONE), or a time 0..SK_MS_MAX_INPUT. */
+static int task_until(dctx_t *d, sk_task_t *t)
+{
+    int rc;
+    int present = 0;
+    avro_value_t branch;
+    t->expires_ms = SK_MS_NONE;
+    if ((rc = get_optional(d, "expires_at", &branch, &present)) || !present)
+        goto out;
+    if (avro_value_get_long(&branch, &t->expires_ms) != 0) {
+        rc = fail(d, SK_EPARSE, "expires_at", "not a long");
+        goto out;
+    }
+    if (t->expires_ms < 0 || t->expires_ms > SK_MS_MAX_INPUT)
+        rc = fail(d, SK_EINVAL, "expires_at", "%" PRId64 " is outside 0..%lld", t->expires_ms,
+                  (long long)SK_MS_MAX_INPUT);
+out:
+    return rc;
+}
+
 int sk_codec_decode_task(sk_codec_t *codec, const void *buf, size_t len, sk_arena_t *arena,
                          sk_task_t *out, char *reason, size_t reason_len)
 {
@@ -681,7 +701,8 @@ int sk_codec_decode_task(sk_codec_t *codec, const void *buf, size_t len, sk_aren
     }
     if ((rc = task_assignees(&d, &t)) || (rc = get_bool(&d, "emergency", &t.emergency)) ||
         (rc = get_text(&d, "reason", TEXT_ANY, &t.reason)) || (rc = get_time(&d, "at", &t.at_ms)) ||
-        (rc = get_text(&d, "actor", TEXT_ID_OR_EMPTY, &t.actor)))
+        (rc = get_text(&d, "justification", TEXT_ANY, &t.justification)) ||
+        (rc = task_until(&d, &t)) || (rc = get_text(&d, "actor", TEXT_ID_OR_EMPTY, &t.actor)))
         goto out;
     *out = t;
 out:

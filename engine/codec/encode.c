@@ -313,6 +313,12 @@ int sk_codec_encode_task(sk_codec_t *codec, const sk_task_t *task, sk_arena_t *a
     put_bool(&e, "emergency", task->emergency);
     put_str(&e, "reason", task->reason);
     put_long(&e, "at", task->at_ms);
+    put_str(&e, "justification", task->justification);
+    avro_value_t until;
+    int has_until = task->expires_ms > 0 && task->expires_ms != SK_MS_NONE;
+    put_optional(&e, "expires_at", has_until, &until);
+    if (!e.rc && has_until)
+        put_check(&e, avro_value_set_long(&until, task->expires_ms), "expires_at");
     put_str(&e, "actor", task->actor ? task->actor : "");
     if ((rc = e.rc))
         goto out;

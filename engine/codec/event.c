@@ -88,9 +88,9 @@ const char *sk_target_kind_name(sk_target_kind_t k)
 const char *sk_task_kind_name(sk_task_kind_t k)
 {
     static const char *const names[] = {
-        [SK_TASK_REQUEST_REVIEW] = "REQUEST_REVIEW", [SK_TASK_PROVISIONING] = "PROVISIONING",
-        [SK_TASK_DEPROVISIONING] = "DEPROVISIONING", [SK_TASK_REVOCATION] = "REVOCATION",
-        [SK_TASK_ACCESS_REVIEW] = "ACCESS_REVIEW",
+        [SK_TASK_REQUEST_REVIEW] = "REQUEST_REVIEW",   [SK_TASK_PROVISIONING] = "PROVISIONING",
+        [SK_TASK_DEPROVISIONING] = "DEPROVISIONING",   [SK_TASK_REVOCATION] = "REVOCATION",
+        [SK_TASK_EMERGENCY_GRANT] = "EMERGENCY_GRANT", [SK_TASK_ACCESS_REVIEW] = "ACCESS_REVIEW",
     };
     return (unsigned)k < SK_ARRAY_LEN(names) ? names[k] : "UNKNOWN";
 }

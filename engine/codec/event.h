@@ -196,11 +196,12 @@ typedef struct sk_request_event {
 /* ---- output: shiftkey.tasks.v1 (schemas/task_event.avsc) ---- */
 
 typedef enum sk_task_kind {
-    SK_TASK_REQUEST_REVIEW = 0, /* approve or deny a step of a request */
-    SK_TASK_PROVISIONING = 1,   /* give the access by hand */
-    SK_TASK_DEPROVISIONING = 2, /* take the access away by hand */
-    SK_TASK_REVOCATION = 3,     /* confirm or deny a proposed removal */
-    SK_TASK_ACCESS_REVIEW = 4,  /* certify or revoke a standing grant (campaign) */
+    SK_TASK_REQUEST_REVIEW = 0,  /* approve or deny a step of a request */
+    SK_TASK_PROVISIONING = 1,    /* give the access by hand */
+    SK_TASK_DEPROVISIONING = 2,  /* take the access away by hand */
+    SK_TASK_REVOCATION = 3,      /* confirm or deny a proposed removal */
+    SK_TASK_EMERGENCY_GRANT = 4, /* the record of a break-glass grant: CLOSED, APPROVED */
+    SK_TASK_ACCESS_REVIEW = 5,   /* certify or revoke a standing grant (campaign) */
     SK_TASK_KIND_COUNT
 } sk_task_kind_t;
 
@@ -250,6 +251,11 @@ typedef struct sk_task {
     bool emergency;
     const char *reason; /* one readable sentence */
     sk_ms_t at_ms;
+    /* EMERGENCY_GRANT only (schema 1009): the requester's justification
+     * (NULL or "" when none) and until when the grant holds (0 or
+     * SK_MS_NONE when none: null on the wire; decoded as SK_MS_NONE) */
+    const char *justification;
+    sk_ms_t expires_ms;
     const char *actor; /* the person who made this change; NULL or "" when the engine */
 } sk_task_t;
 

@@ -114,6 +114,33 @@ static int push_source(sk_rq_ctx_t *c, const sk_grant_source_t *s)
     return 0;
 }
 
+/* The tasks-topic record of an emergency grant (issue 13: every
+ * break-glass grant is heard of, auto-approved ones included): kind
+ * EMERGENCY_GRANT, CLOSED / APPROVED at once, no assignees; until = the
+ * latest expiry; the justification of the event that granted it when it
+ * carries one (CREATED, ESCALATED: the state never keeps free text). */
+static int emergency_record(sk_rq_ctx_t *c, sk_ms_t until)
+{
+    const sk_request_state_t *rq = c->rq;
+    const sk_request_event_t *ev = c->ev;
+    bool said =
+        ev && (ev->type == SK_REQ_CREATED || ev->type == SK_REQ_ESCALATED) && ev->justification;
+    sk_task_t t = {.task_id = sk_rq_task_id(c, rq, 0, "emergency-grant"),
+                   .kind = SK_TASK_EMERGENCY_GRANT,
+                   .state = SK_TASK_CLOSED,
+                   .outcome = SK_TASK_APPROVED,
+                   .request_id = rq->id,
+                   .subject = c->old->user,
+                   .target = rq->target,
+                   .step = 0,
+                   .emergency = true,
+                   .reason = c->reason,
+                   .at_ms = c->in->now_ms,
+                   .justification = said ? ev->justification : "",
+                   .expires_ms = until};
+    return sk_rq_task_raw(c, &t);
+}
+
 int sk_rq_grant_now(sk_rq_ctx_t *c)
 {
     sk_request_state_t *rq = c->rq;
@@ -167,7 +194,7 @@ int sk_rq_grant_now(sk_rq_ctx_t *c)
         c->reason = sk_arena_sprintf(c->arena, "request '%s' approved (policy '%s') for %s", rq->id,
                                      rq->policy, sk_decide_fmt_dur(c->arena, longest));
     sk_rq_trace(c, c->reason);
-    return 0;
+    return rq->emergency ? emergency_record(c, sk_decide_ms_add(c->in->now_ms, longest)) : 0;
 }
 
 /* Approved, but provisioned by hand: a PROVISIONING task for the

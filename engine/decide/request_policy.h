@@ -16,8 +16,9 @@
 int sk_rq_reviewers(sk_rq_ctx_t *c, const sk_reviewers_t *rv, const char ***ids, size_t *n);
 
 /* Adds c->rq's grant sources now (each capped by its entitlement's
- * max_duration) and marks it APPROVED; denies it when its target left the
- * rules. 0 or SK_ENOMEM. */
+ * max_duration) and marks it APPROVED; an emergency request also gets its
+ * EMERGENCY_GRANT task record (one per grant: the security channel's
+ * source). Denies it when its target left the rules. 0 or SK_ENOMEM. */
 int sk_rq_grant_now(sk_rq_ctx_t *c);
 
 /* Runs c->rq's frozen policy from its current step: waits at a reviewers

@@ -605,12 +605,18 @@ int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
         }
         if ((rc = sk_partition_ensure(e, p)) != 0)
             return rc;
-        if (e->parts[p].stale_polled) {
-            it->skip = true; /* restored and moved back: it comes again, in order */
+        if (e->parts[p].stale_polled || sk_hold_active(e, p, it->topic)) {
+            it->skip = true; /* restored or held, moved back: it comes again, in order */
             continue;
         }
         if ((rc = decode_item(e, it)) != 0)
             return rc;
+        if (it->drc == SK_EAGAIN) { /* no answer is not a bad record: hold (hold.c) */
+            it->skip = true;
+            (void)sk_hold_start(e, p, it->topic, msgs[i]->offset, it->reason);
+            continue;
+        }
+        sk_hold_ok(e, p, it->topic);
         for (int t = 0; t < SK_IN_TOPIC_COUNT; t++)
             e->parts[p].ledger_off[t] = e->parts[p].in[t].applied_offset;
     }

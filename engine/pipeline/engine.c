@@ -316,6 +316,7 @@ int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atom
                 rd_kafka_message_destroy(msgs[i]);
         }
         sk_ms_t now = sk_now_ms();
+        sk_hold_release_due(e, now);
         if (now >= e->next_timer_scan) {
             (void)sk_timers_fire(e, now);
             (void)sk_campaign_scan(e, now); /* a campaign's run starting */

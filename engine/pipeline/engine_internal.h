@@ -52,6 +52,16 @@ typedef struct sk_in_progress {
     bool commit_pending;
 } sk_in_progress_t;
 
+/* A topic-partition held back by a record that cannot be decided yet
+ * (hold.c): paused and moved back to it until `until`. */
+typedef struct sk_hold {
+    bool on;        /* paused now */
+    bool logged;    /* the outage was logged (once until a record decodes) */
+    int backoff_ms; /* the last wait; doubles per hold, 0 after a success */
+    int64_t offset; /* the record held */
+    sk_ms_t until;  /* resume then */
+} sk_hold_t;
+
 /* Records of one partition's outbox produced together (emit.c). */
 typedef struct sk_chunk sk_chunk_t;
 
@@ -70,6 +80,7 @@ typedef struct sk_owned {
     bool lost;                             /* Redis lost its state: restore before any other use */
     bool stale_polled;  /* restored and moved back: records already polled are dropped */
     bool failed_closed; /* lost, not restorable: the ledger's grants were revoked */
+    sk_hold_t hold[SK_IN_TOPIC_COUNT]; /* hold.c */
 } sk_owned_t;
 
 struct sk_engine {
@@ -99,6 +110,20 @@ struct sk_engine {
 /* How long stopping may take in all (drain, leave the group, close the
  * producer): well under Kubernetes' 30 s grace, whatever Kafka does. */
 #define SK_STOP_BUDGET_MS 6000
+
+/* hold.c — a record that cannot be decided yet (its decoder said
+ * SK_EAGAIN: the schema registry did not answer) holds its topic-partition
+ * instead of becoming a dead letter. */
+/* Holds topic t of partition p at offset (paused, moved back to it) for
+ * the next backoff (0.5 s doubling to 30 s); logs the outage once and
+ * counts shiftkey_input_records_total{outcome="held"}. Returns 0. */
+int sk_hold_start(sk_engine_t *e, int32_t p, int t, int64_t offset, const char *why);
+/* True while topic t of partition p is held: its polled records wait. */
+bool sk_hold_active(const sk_engine_t *e, int32_t p, int t);
+/* A record of topic t of partition p decoded: the backoff starts over. */
+void sk_hold_ok(sk_engine_t *e, int32_t p, int t);
+/* Resumes every hold whose wait is over (the engine loop, each turn). */
+void sk_hold_release_due(sk_engine_t *e, sk_ms_t now);
 
 /* poison.c */
 /* Bytes of the original value, and of its key, a dead letter keeps. */

@@ -33,7 +33,9 @@ void sk_schema_registry_destroy(sk_schema_registry_t *r);
 /*
  * sk_schema_registry_lookup — an sk_codec_lookup_fn (ctx: the registry):
  * GET <base>/schemas/ids/<id> with a 2 s timeout. 0 with *json the schema
- * (malloc'd); SK_ENOTFOUND on 404; SK_EIO with the reason otherwise.
+ * (malloc'd); SK_ENOTFOUND on 404 (a definite answer: its records are dead
+ * letters); SK_EIO with the reason otherwise — connect error, timeout, 5xx,
+ * a body that is not a schema: an outage, whose records wait (hold.c).
  */
 int sk_schema_registry_lookup(void *ctx, int32_t id, char **json, char *reason, size_t reason_len);
 

@@ -33,8 +33,8 @@ SCHEMA_IDS = {
     "command": 1002,
     "audit_record": 1003,
     "dead_letter": 1004,
-    "access_request_event": 1009,
-    "task_event": 1010,
+    "access_request_event": 1010,
+    "task_event": 1011,
     "provisioning_result": 1007,
 }
 NAMES_BY_ID = {v: k for k, v in SCHEMA_IDS.items()}
@@ -77,10 +77,18 @@ def encode(schema_name, record):
     """Framed bytes of `record` (a dict) written with schemas/SCHEMA_NAME.avsc.
 
     Raises avro.errors.AvroTypeException (or a subclass of ValueError) when
-    the record does not match the schema."""
+    the record does not match the schema. A top-level field the record
+    lacks takes the schema's default when it has one (a writer that predates
+    the field), so callers written for an earlier version keep working."""
+    sch = schema(schema_name)
+    if isinstance(record, dict):
+        missing = {f.name: f.default for f in sch.fields
+                   if f.name not in record and f.has_default}
+        if missing:
+            record = dict(record, **missing)
     buf = io.BytesIO()
     buf.write(struct.pack(">bI", MAGIC, SCHEMA_IDS[schema_name]))
-    avro.io.DatumWriter(schema(schema_name)).write(record, avro.io.BinaryEncoder(buf))
+    avro.io.DatumWriter(sch).write(record, avro.io.BinaryEncoder(buf))
     return buf.getvalue()
 
 

@@ -18,8 +18,12 @@ tests/schemas/evolution/ (see its README.md) and framed with their ids:
     field added (2002), the same schema under a new id (2003), and 2001's schema again under id 4001 known only to the
     registry: each grants the shift's access (GRANT on the commands topic);
   - a writer without `user` (2005), one with start as a string (4004, from
-    the registry) and an id nobody knows (4999): dead letters whose reason
-    says why; the registry is asked once per id.
+    the registry) and an id nobody knows (4999, the registry's 404): dead
+    letters whose reason says why; the registry is asked once per id;
+  - a registry outage (503, then connections closed without an answer) for
+    an id only it knows (4002): no dead letter, the record's partition is
+    held (asked again with backoff) while another partition's record is
+    decided; once the registry answers, the record is decided (GRANT).
 
 Prints "ok   ..." / "FAIL ..." per check and "N passed, N failed" last.
 """
@@ -54,8 +58,10 @@ def writer_schema(name):
 
 
 REGISTRY = {4001: writer_schema("2001_no_level.avsc"),
-            4004: writer_schema("2004_start_string.avsc")}
+            4004: writer_schema("2004_start_string.avsc"),
+            4002: writer_schema("2002_note_added.avsc")}
 asked = {}
+outage = {"mode": None}  # None: answer; "503": Service Unavailable; "drop": close, no answer
 
 
 class Registry(http.server.BaseHTTPRequestHandler):
@@ -64,7 +70,12 @@ class Registry(http.server.BaseHTTPRequestHandler):
         sid = int(parts[2]) if len(parts) == 3 and parts[:2] == ["schemas", "ids"] and \
             parts[2].isdigit() else -1
         asked[sid] = asked.get(sid, 0) + 1
-        if sid in REGISTRY:
+        if outage["mode"] == "drop":
+            self.close_connection = True
+            return  # nothing written: the client sees an empty reply
+        if outage["mode"] == "503":
+            body, code = json.dumps({"error_code": 50302, "message": "down"}), 503
+        elif sid in REGISTRY:
             body, code = json.dumps({"schema": REGISTRY[sid]}), 200
         else:
             body, code = json.dumps({"error_code": 40403, "message": "Schema not found"}), 404
@@ -153,6 +164,40 @@ def scenario(tmp, engine_log):
           dead_with("schema id 4999 is unknown to the schema registry"))
     check("the registry was asked once per id (4001, 4004, 4999)",
           asked.get(4001) == 1 and asked.get(4004) == 1 and asked.get(4999) == 1, asked)
+
+    # ---- a registry outage: the record waits, it is not a dead letter ----
+    from test_signature_interop import murmur2
+    held_user = "evo42@example.com"
+    part = lambda u: (murmur2(u.encode()) & 0x7fffffff) % base.PARTITIONS
+    other = next("evo-other%d@example.com" % i for i in range(100)
+                 if part("evo-other%d@example.com" % i) != part(held_user))
+    outage["mode"] = "503"
+    send("2002_note_added.avsc", 4002, held_user, "s-4002")
+    check("registry down (503): the engine asks again with backoff",
+          base.wait_until(lambda: asked.get(4002, 0) >= 3, time.time() + 20, 0.2), asked)
+    outage["mode"] = "drop"
+    n_asked = asked.get(4002, 0)
+    check("registry answering nothing (connection closed): asked again",
+          base.wait_until(lambda: asked.get(4002, 0) > n_asked, time.time() + 40, 0.2), asked)
+    send("2001_no_level.avsc", 2001, other, "s-other")
+    check("... meanwhile a record of another partition is decided (GRANT)",
+          wait_recs(st.reader, T_COMMANDS, lambda r: r["user"] == other and r["action"] == "GRANT",
+                    timeout=20))
+    held_dead = lambda: [r for r in dead.select(T_DEAD) if r["rec"] and "4002" in r["rec"]["reason"]]
+    check("... and the held record is no dead letter, nor decided",
+          not held_dead() and not [r for r in st.reader.select(T_COMMANDS)
+                                   if r["rec"] and r["rec"]["user"] == held_user], held_dead())
+    check("... the engine says the partition is held, not dead-lettered",
+          "held, not dead-lettered" in base.read_text(engine_log), base.tail(engine_log, 10))
+    outage["mode"] = None
+    got = wait_recs(st.reader, T_COMMANDS, lambda r: r["user"] == held_user
+                    and r["action"] == "GRANT" and r["app"] == "gcp-billing", timeout=45)
+    time.sleep(1)
+    grants = [(r["rec"]["app"], r["rec"]["entitlement"]) for r in st.reader.select(T_COMMANDS)
+              if r["rec"] and r["rec"]["user"] == held_user]
+    check("registry back: the held record is decided (its GRANTs, each once)",
+          got and len(grants) == len(set(grants)) == 2, (grants, base.tail(engine_log, 10)))
+    check("... still no dead letter for it", not held_dead(), held_dead())
     srv.shutdown()
     dead.stop.set()
     dead.join(5)

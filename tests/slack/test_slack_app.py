@@ -25,7 +25,10 @@ the topics with confluent_kafka + skwire.py:
   - a non-assignee's click refused (ephemeral answer, no event);
   - a repeated click: the same event id (the engine drops it);
   - Deny with a comment (modal) → DENIED with the comment, the requester told;
-  - an emergency request auto-granted → GRANT flagged → the security channel;
+  - an emergency request auto-granted → GRANT flagged and one EMERGENCY_GRANT
+    record on the tasks topic (who, justification, until) → exactly one post in
+    the security channel and one e-mail to --security-email, none again after
+    the app restarts;
   - manual provisioning: Provisioned pressed by the provisioner in Slack →
     PROVISIONED on the results topic → GRANT;
   - a reviewer without a Slack id → the e-mail (text + HTML) in the SMTP sink;
@@ -83,6 +86,7 @@ DEV, MGR, PAT, EVE, DEV2, NOSLACK = ("dev@example.com", "mgr@example.com", "pat@
                                      "eve@example.com", "dev2@example.com", "noslack@example.com")
 U = {DEV: "U0DEV", MGR: "U0MGR", PAT: "U0PAT", EVE: "U0EVE", DEV2: "U0DEV2"}
 SEC_CHANNEL = "C0SECURITY"
+SEC_EMAIL = "security-team@example.com"
 CAMPAIGN_CHANNEL = "C0CAMPAIGN"  # tests/slack/rules/campaigns.yaml
 REDIS_PORT = [0]  # set by start_engine
 
@@ -146,7 +150,7 @@ class App:
                 "--listen", "127.0.0.1:%d" % self.port, "--api-url", self.fake.url + "/api",
                 "--signing-secret-file", self.secret_file,
                 "--state", os.path.join(self.tmp, "slack.journal"),
-                "--security-channel", SEC_CHANNEL,
+                "--security-channel", SEC_CHANNEL, "--security-email", SEC_EMAIL,
                 "--smtp-url", "smtp://127.0.0.1:%d" % self.mailbox.port,
                 "--smtp-from", "shiftkey@example.com", "--remind-after", "8s",
                 "--remind-every", "0", "--max-wait", "5"] + list(extra)
@@ -511,11 +515,32 @@ def scenario(tmp, engine_log):
                    and r["emergency"])
     check("an emergency request from the modal is auto-granted (flagged; an EXTEND here, dev "
           "holds kube/edit already)", eg, eg)
-    sec = wait_until(lambda: fake.select("chat.postMessage", lambda c: c["args"].get("channel")
-                                         == SEC_CHANNEL), time.time() + 20, 0.05)
-    check("the emergency grant is posted to the security channel with ⚡",
-          sec and "Emergency access" in sec[0]["args"]["text"]
-          and "⚡" in sec[0]["args"]["text"] and DEV in sec[0]["args"]["text"], sec)
+    egt = wait_recs(reader, T_TASKS, lambda t: t["kind"] == "EMERGENCY_GRANT")
+    check("... and one EMERGENCY_GRANT record on the tasks topic: CLOSED / APPROVED, emergency, "
+          "the requester, the justification, until the grant's expiry",
+          len(egt) == 1 and egt[0]["state"] == "CLOSED" and egt[0]["outcome"] == "APPROVED"
+          and egt[0]["emergency"] and egt[0]["subject"] == DEV
+          and egt[0]["justification"] == "prod down" and eg
+          and egt[0]["expires_at"] == eg[0]["expires_at"] and egt[0]["assignees"] == [],
+          (egt, eg))
+    sec_posts = lambda: fake.select("chat.postMessage", lambda c: c["args"].get("channel")
+                                    == SEC_CHANNEL)
+    sec = wait_until(sec_posts, time.time() + 20, 0.05)
+    time.sleep(1.5)  # a second post (the GRANT command, a re-read) would come by now
+    check("the emergency grant is posted to the security channel once, with ⚡, who, "
+          "the justification",
+          sec and len(sec_posts()) == 1 and "Emergency access" in sec[0]["args"]["text"]
+          and "⚡" in sec[0]["args"]["text"] and DEV in sec[0]["args"]["text"]
+          and "prod down" in sec[0]["args"]["text"], sec_posts())
+    sec_mail = lambda: [m for m in mailbox.messages if SEC_EMAIL in m[0]]
+    smail = wait_until(sec_mail, time.time() + 20, 0.1)
+    smsg = email.message_from_bytes(smail[0][1]) if smail else None
+    subj = [ln for ln in smail[0][1].split(b"\r\n") if ln.startswith(b"Subject:")] if smail else []
+    kinds = sorted(p.get_content_type() for p in smsg.walk()) if smsg else []
+    check("... and e-mailed once to --security-email (text and HTML, the justification)",
+          smsg and len(sec_mail()) == 1 and subj and b"kube/edit" in subj[0]
+          and b"EMERGENCY" in subj[0] and b"prod down" in smail[0][1]
+          and "text/plain" in kinds and "text/html" in kinds, (smail, kinds))
 
     # ---- manual provisioning from Slack ----
     st, _ = app.submit(U[DEV], "request", {"target": "pgdb/dba", "duration": "20m",
@@ -630,6 +655,8 @@ def scenario(tmp, engine_log):
     again = fake.select("chat.postMessage")[calls_before:]
     check("after the restart (topics read again from the beginning) nothing is sent twice, "
           "no reminder repeated", again == [], again)
+    check("... the emergency grant's security post and e-mail not repeated either",
+          len(sec_posts()) == 1 and len(sec_mail()) == 1, (sec_posts(), len(sec_mail())))
     app.click(U[MGR], "approve", button_value(dm5[0], "approve") if dm5 else "")
     posted5 = {c["ts"] for c in dms_to(fake, U[MGR], lambda c: rid5 in c["args"]["text"])}
     upd5 = wait_until(lambda: {c["args"]["ts"] for c in fake.select(
@@ -671,9 +698,10 @@ def scenario(tmp, engine_log):
                     and r["request_id"] == rid6)
     check("⚡ Escalate to emergency → ESCALATED (emergency) by the assignee",
           esc and esc[0]["emergency"] and esc[0]["actor"] == MGR, esc)
-    check("... the break-glass policy grants it and the security channel hears of it",
-          wait_until(lambda: len(fake.select("chat.postMessage", lambda c: c["args"].get("channel")
-                                             == SEC_CHANNEL)) > n_sec, time.time() + 20, 0.05))
+    check("... the break-glass policy grants it and the security channel hears of it once",
+          wait_until(lambda: len(sec_posts()) > n_sec, time.time() + 20, 0.05)
+          and not time.sleep(1.5) and len(sec_posts()) == n_sec + 1
+          and rid6 in sec_posts()[-1]["args"]["text"], sec_posts()[n_sec:])
 
     # ---- revocation confirmed in Slack, deprovisioned in Slack ----
     p = subprocess.run([SK, "revoke", DEV, "pgdb/dba", "--as", MGR, "--id", "rev-slack-1",

@@ -805,6 +805,8 @@ TEST(task_round_trip)
                       .emergency = true,
                       .reason = "the account is frozen",
                       .at_ms = T0 + HOUR,
+                      .justification = "db down",
+                      .expires_ms = T0 + 2 * HOUR,
                   },
               got;
     void *buf = NULL;
@@ -831,6 +833,8 @@ TEST(task_round_trip)
     CHECK(got.emergency);
     CHECK_STR(got.reason, "the account is frozen");
     CHECK_INT(got.at_ms, T0 + HOUR);
+    CHECK_STR(got.justification, "db down");
+    CHECK_INT(got.expires_ms, T0 + 2 * HOUR);
     write_sample("task.bin", buf, len);
 
     /* An open task of an on-call grant: no outcome, no request, no step. */
@@ -850,6 +854,61 @@ TEST(task_round_trip)
     CHECK_INT(got.step, 0);
     CHECK_INT(got.n_assignees, 0);
     CHECK(!got.emergency);
+    teardown(&f);
+}
+
+/* The tasks topic's earlier versions (1006, 1009) are still read: the same
+ * bytes without the fields added since, resolved to their defaults; and an
+ * EMERGENCY_GRANT record round-trips. */
+TEST(task_first_version_and_emergency_grant)
+{
+    fixture_t f;
+    setup(&f);
+    sk_task_t t = {.task_id = "g-1",
+                   .kind = SK_TASK_REQUEST_REVIEW,
+                   .state = SK_TASK_CLOSED,
+                   .outcome = SK_TASK_APPROVED,
+                   .request_id = "req-9",
+                   .subject = "alice@example.com",
+                   .target = "aws-prod/admin",
+                   .emergency = true,
+                   .reason = "approved",
+                   .at_ms = T0},
+              got;
+    void *buf = NULL;
+    size_t len = 0;
+    CHECK_INT(sk_codec_encode_task(f.codec, &t, &f.arena, &buf, &len), 0);
+    /* justification "", expires_at null and actor "" (1011) are one byte
+     * each at the end: without the last one it is 1009, without the three
+     * it is 1006 */
+    unsigned char *old = buf;
+    CHECK(len > 8 && old[len - 1] == 0 && old[len - 2] == 0 && old[len - 3] == 0);
+    old[4] = (unsigned char)(1009 & 0xff);
+    old[3] = (unsigned char)(1009 >> 8);
+    CHECK_INT(
+        sk_codec_decode_task(f.codec, old, len - 1, &f.arena, &got, f.reason, sizeof f.reason), 0);
+    CHECK_STR(got.task_id, "g-1");
+    CHECK_STR(got.actor, "");
+    old[4] = (unsigned char)(1006 & 0xff);
+    old[3] = (unsigned char)(1006 >> 8);
+    CHECK_INT(
+        sk_codec_decode_task(f.codec, old, len - 3, &f.arena, &got, f.reason, sizeof f.reason), 0);
+    CHECK_STR(got.task_id, "g-1");
+    CHECK_INT(got.outcome, SK_TASK_APPROVED);
+    CHECK_STR(got.justification, "");
+    CHECK(got.expires_ms == SK_MS_NONE);
+    CHECK_STR(got.actor, "");
+
+    t.kind = SK_TASK_EMERGENCY_GRANT;
+    t.justification = "prod down";
+    t.expires_ms = T0 + HOUR;
+    CHECK_INT(sk_codec_encode_task(f.codec, &t, &f.arena, &buf, &len), 0);
+    CHECK_INT(sk_codec_decode_task(f.codec, buf, len, &f.arena, &got, f.reason, sizeof f.reason),
+              0);
+    CHECK_INT(got.kind, SK_TASK_EMERGENCY_GRANT);
+    CHECK_STR(sk_task_kind_name(got.kind), "EMERGENCY_GRANT");
+    CHECK_STR(got.justification, "prod down");
+    CHECK_INT(got.expires_ms, T0 + HOUR);
     teardown(&f);
 }
 
@@ -943,5 +1002,5 @@ SK_TEST_MAIN(SK_TEST_CASE(schedule_round_trip), SK_TEST_CASE(schedule_open_ended
              SK_TEST_CASE(invalid_identifiers_refused), SK_TEST_CASE(invalid_times_refused),
              SK_TEST_CASE(encoder_refuses_bad_enum), SK_TEST_CASE(random_bytes_never_crash),
              SK_TEST_CASE(decodes_python_sample), SK_TEST_CASE(request_round_trip),
-             SK_TEST_CASE(task_round_trip), SK_TEST_CASE(provisioning_result_round_trip),
-             SK_TEST_CASE(decodes_python_request))
+             SK_TEST_CASE(task_round_trip), SK_TEST_CASE(task_first_version_and_emergency_grant),
+             SK_TEST_CASE(provisioning_result_round_trip), SK_TEST_CASE(decodes_python_request))

@@ -158,12 +158,12 @@ TEST(incompatible_versions_are_refused_with_the_reason)
     sk_codec_destroy(c);
 }
 
-static int lookups;
+static int lookups, registry_back;
 static int lookup(void *ctx, int32_t id, char **json, char *reason, size_t len)
 {
     (void)ctx;
     lookups++;
-    if (id == 3001) {
+    if (id == 3001 || (id == 3003 && registry_back)) {
         *json = slurp(DIR "2001_no_level.avsc");
         return *json ? 0 : SK_EIO;
     }
@@ -193,10 +193,15 @@ TEST(the_lookup_is_asked_once_per_id)
     CHECK_INT(sk_codec_decode_schedule(c, buf, n, &ev, why, sizeof(why)), SK_EPARSE);
     CHECK_INT(lookups, 2); /* a definite answer is cached */
     buf[4] = 3003 & 0xff, buf[3] = 3003 >> 8;
-    CHECK_INT(sk_codec_decode_schedule(c, buf, n, &ev, why, sizeof(why)), SK_EPARSE);
+    /* an outage: not an answer, the record may be good (SK_EAGAIN, not a
+     * dead letter), asked again; once the registry answers, it is read */
+    CHECK_INT(sk_codec_decode_schedule(c, buf, n, &ev, why, sizeof(why)), SK_EAGAIN);
     CHECK_CONTAINS(why, "could not be asked: connection refused");
-    CHECK_INT(sk_codec_decode_schedule(c, buf, n, &ev, why, sizeof(why)), SK_EPARSE);
+    CHECK_INT(sk_codec_decode_schedule(c, buf, n, &ev, why, sizeof(why)), SK_EAGAIN);
     CHECK_INT(lookups, 4); /* a transient failure is asked again */
+    registry_back = 1;
+    CHECK_INT(sk_codec_decode_schedule(c, buf, n, &ev, why, sizeof(why)), 0);
+    CHECK_INT(lookups, 5);
     sk_codec_destroy(c);
 }
 

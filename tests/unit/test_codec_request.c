@@ -1,7 +1,7 @@
 /*
  * test_codec_request.c — the wire format of issue 3's records:
- * AccessRequestEvent (shiftkey.requests.v1, 1009), TaskEvent
- * (shiftkey.tasks.v1, 1010) and ProvisioningResult
+ * AccessRequestEvent (shiftkey.requests.v1, 1010), TaskEvent
+ * (shiftkey.tasks.v1, 1011) and ProvisioningResult
  * (shiftkey.provisioning.results.v1, 1007). Every malformed case is refused
  * with the reason that names the field (framing, truncation at every
  * length, enum and union ranges, trailing bytes, huge lengths, identifiers,
@@ -279,7 +279,7 @@ TEST(request_framing_and_ranges_refused)
     /* Another record type handed to the request decoder. */
     CHECK_INT(enc_task(&f, &t), 0);
     CHECK_INT(dec_request(&f, &got), SK_EPARSE);
-    CHECK_STR(f.reason, "schema id 1010 is not a AccessRequestEvent (1009)");
+    CHECK_STR(f.reason, "schema id 1011 is not a AccessRequestEvent (1010)");
     f.buf = "{\"type\":\"CREATED\"}";
     f.len = strlen(f.buf);
     CHECK_INT(dec_request(&f, &got), SK_EPARSE);
@@ -609,9 +609,9 @@ TEST(task_content_refused)
     CHECK_INT(enc_task(&f, &t), 0);
     unsigned char *b = f.buf;
     size_t at = SK_WIRE_HEADER_LEN + 1 + strlen(t.task_id); /* kind */
-    b[at] = 2 * 5;
+    b[at] = 2 * 6;
     CHECK_INT(dec_task(&f, &got), SK_EPARSE);
-    CHECK_STR(f.reason, "field 'kind': enum index 5 out of range (0..4)");
+    CHECK_STR(f.reason, "field 'kind': enum index 6 out of range (0..5)");
     b[at] = 0;
     b[at + 1] = 2 * 4;
     CHECK_INT(dec_task(&f, &got), SK_EPARSE);
@@ -637,8 +637,8 @@ TEST(task_content_refused)
     t.reason = "";
     CHECK_INT(enc_task(&f, &t), 0);
     unsigned char *big = malloc(f.len + 16);
-    size_t tail =
-        1 /* array end */ + 1 /* emergency */ + 1 /* "" */ + varint_len(t.at_ms) + 1 /* actor "" */;
+    size_t tail = 1 /* array end */ + 1 /* emergency */ + 1 /* "" */ + varint_len(t.at_ms) +
+                  1 /* justification "" */ + 1 /* expires_at null */ + 1 /* actor "" */;
     size_t cnt = f.len - tail;
     memcpy(big, f.buf, cnt);
     size_t bn = cnt + put_varint(big + cnt, (int64_t)1 << 40);
@@ -717,7 +717,7 @@ TEST(provisioning_result_content_refused)
     sk_request_event_t ev = sample_request();
     CHECK_INT(enc_request(&f, &ev), 0);
     CHECK_INT(dec_result(&f, &got), SK_EPARSE);
-    CHECK_STR(f.reason, "schema id 1009 is not a ProvisioningResult (1007)");
+    CHECK_STR(f.reason, "schema id 1010 is not a ProvisioningResult (1007)");
     teardown(&f);
 }
 

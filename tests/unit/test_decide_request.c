@@ -362,9 +362,19 @@ TEST(escalation_switches_to_the_emergency_policy_and_flags_the_grant)
         CHECK(d.base.commands[0].emergency);
         CHECK_INT(d.base.commands[0].sources[0].kind, SK_SOURCE_EMERGENCY);
     }
-    CHECK_INT(d.base.n_tasks, 1); /* the step-1 review closes */
+    CHECK_INT(d.base.n_tasks, 2); /* the step-1 review closes; the grant's record */
     CHECK_INT(d.base.tasks[0].outcome, SK_TASK_CANCELLED);
     CHECK(d.base.tasks[0].emergency);
+    if (d.base.n_tasks == 2) {
+        const sk_task_t *g = &d.base.tasks[1];
+        CHECK_INT(g->kind, SK_TASK_EMERGENCY_GRANT);
+        CHECK_INT(g->state, SK_TASK_CLOSED);
+        CHECK_INT(g->outcome, SK_TASK_APPROVED);
+        CHECK(g->emergency);
+        CHECK_STR(g->justification, "incident 42"); /* the ESCALATED event's */
+        CHECK(d.base.n_commands == 1 && g->expires_ms == d.base.commands[0].expires_at_ms);
+        CHECK(strcmp(g->task_id, d.base.tasks[0].task_id) != 0);
+    }
     CHECK_CONTAINS(d.base.audit.reason, "[emergency]");
     CHECK_STR(sk_state_request(&st, "e1")->policy, "break-glass");
     CHECK(sk_state_request(&st, "e1")->emergency);
@@ -381,6 +391,45 @@ TEST(escalation_switches_to_the_emergency_policy_and_flags_the_grant)
             CHECK(t.commands[0].emergency);
         }
     }
+}
+
+/* Issue 13: an auto-approved emergency request publishes one task record
+ * (EMERGENCY_GRANT, CLOSED / APPROVED, who, justification, until); a normal
+ * auto-approved one none; a replay of the same event decides nothing new. */
+TEST(an_auto_approved_emergency_grant_has_one_task_record)
+{
+    setup();
+    sk_user_state_t st = {.user = "bob"};
+    sk_request_event_t c = rev(SK_REQ_CREATED, "eg1", "bob", "bob", "app/write", HOUR);
+    c.emergency = true;
+    sk_request_decision_t d = act(&st, &c, T0);
+    CHECK(!d.base.rejected && !d.refused);
+    CHECK_INT(d.base.n_commands, 1);
+    CHECK_INT(d.base.n_tasks, 1);
+    if (d.base.n_tasks == 1 && d.base.n_commands == 1) {
+        const sk_task_t *g = &d.base.tasks[0];
+        CHECK(d.base.commands[0].emergency);
+        CHECK_INT(g->kind, SK_TASK_EMERGENCY_GRANT);
+        CHECK_INT(g->state, SK_TASK_CLOSED);
+        CHECK_INT(g->outcome, SK_TASK_APPROVED);
+        CHECK(g->emergency);
+        CHECK_STR(g->subject, "bob");
+        CHECK_STR(g->request_id, "eg1");
+        CHECK_STR(g->target, "app/write");
+        CHECK_STR(g->justification, "incident 42");
+        CHECK_INT(g->expires_ms, d.base.commands[0].expires_at_ms);
+        CHECK_INT(g->n_assignees, 0);
+        CHECK_CONTAINS(g->reason, "approved");
+        CHECK_INT(g->at_ms, T0);
+    }
+    /* the same CREATED again: a duplicate, no second record */
+    d = act(&st, &c, T0 + MIN);
+    CHECK_INT(d.base.n_tasks, 0);
+    /* a normal auto-approved request: no record */
+    sk_request_event_t n = rev(SK_REQ_CREATED, "ng1", "bob", "bob", "app/read", HOUR);
+    d = act(&st, &n, T0 + 2 * MIN);
+    CHECK_INT(d.base.n_commands, 1);
+    CHECK_INT(d.base.n_tasks, 0);
 }
 
 TEST(a_request_outlives_the_shift_holding_the_same_entitlement)
@@ -632,6 +681,7 @@ SK_TEST_MAIN(SK_TEST_CASE(self_service_auto_approve_grants_at_once),
              SK_TEST_CASE(on_call_reviewers_come_from_the_pre_resolved_list),
              SK_TEST_CASE(cancel_by_the_requester_closes_the_task),
              SK_TEST_CASE(escalation_switches_to_the_emergency_policy_and_flags_the_grant),
+             SK_TEST_CASE(an_auto_approved_emergency_grant_has_one_task_record),
              SK_TEST_CASE(a_request_outlives_the_shift_holding_the_same_entitlement),
              SK_TEST_CASE(request_state_survives_its_storage_form),
              SK_TEST_CASE(request_kinds_rounds_and_open_tasks_survive_storage),
