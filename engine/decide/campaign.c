@@ -155,7 +155,7 @@ static int set_run(sk_arena_t *arena, sk_reviews_t *r, const char *campaign, sk_
     for (size_t i = 0; i < r->n_runs; i++)
         if (strcmp(r->runs[i].campaign, campaign) == 0) {
             r->runs[i].run_ms = run_ms;
-            r->runs[i].pending = false;
+            r->runs[i].pending = r->runs[i].closed = false;
             return 0;
         }
     if (r->n_runs == r->cap_runs) {
@@ -168,7 +168,7 @@ static int set_run(sk_arena_t *arena, sk_reviews_t *r, const char *campaign, sk_
         r->runs = g;
         r->cap_runs = cap;
     }
-    r->runs[r->n_runs++] = (sk_review_run_t){campaign, run_ms, false};
+    r->runs[r->n_runs++] = (sk_review_run_t){campaign, run_ms, false, false};
     return 0;
 }
 

@@ -132,16 +132,24 @@ static int on_campaign(sk_rq_ctx_t *c, sk_reviews_t *r)
             it->due_ms = it->due_ms < now ? it->due_ms : now;
             n++;
         }
+        bool marked = false;
+        for (size_t i = 0; i < r->n_runs; i++)
+            if (strcmp(r->runs[i].campaign, k->id) == 0 && !r->runs[i].closed)
+                r->runs[i].closed = marked = true; /* another run may start now */
         c->word = "campaign_closed";
         c->reason =
             sk_arena_sprintf(c->arena, "campaign '%s' closed by '%s': %zu open item(s) end now",
                              k->id, ev->actor, n);
-        return n ? keep(c, r) : 0;
+        return n || marked ? keep(c, r) : 0;
     }
     sk_ms_t run = ev->occurred_at_ms, last = sk_reviews_run(r, k->id);
+    bool closed = false; /* ended by an owner: another run may start */
+    for (size_t i = 0; i < r->n_runs; i++)
+        if (strcmp(r->runs[i].campaign, k->id) == 0)
+            closed = r->runs[i].closed;
     if (last != SK_MS_NONE &&
         (last >= run ||
-         now < sk_decide_ms_add(sk_decide_ms_add(last, k->due_after_ms), k->grace_ms)))
+         (!closed && now < sk_decide_ms_add(sk_decide_ms_add(last, k->due_after_ms), k->grace_ms))))
         return sk_rq_refuse(c, sk_arena_sprintf(c->arena,
                                                 "refused: campaign '%s' has a run started %s that "
                                                 "is not over",
@@ -149,11 +157,11 @@ static int on_campaign(sk_rq_ctx_t *c, sk_reviews_t *r)
     bool found = false;
     for (size_t i = 0; i < r->n_runs; i++)
         if (strcmp(r->runs[i].campaign, k->id) == 0) {
-            r->runs[i] = (sk_review_run_t){k->id, run, true};
+            r->runs[i] = (sk_review_run_t){k->id, run, true, false};
             found = true;
         }
     if (!found)
-        r->runs[r->n_runs++] = (sk_review_run_t){k->id, run, true}; /* room: parse's extra */
+        r->runs[r->n_runs++] = (sk_review_run_t){k->id, run, true, false}; /* room: extra */
     c->word = "campaign_started";
     c->reason = sk_arena_sprintf(c->arena, "campaign '%s' run of %s started by '%s'", k->id,
                                  sk_decide_fmt_time(c->arena, run), ev->actor);

@@ -100,7 +100,8 @@ int sk_reviews_parse(sk_arena_t *arena, const sk_user_state_t *st, size_t extra,
                 return SK_ENOMEM;
             int nw = words(v, w, 3);
             r->pending = nw == 2 && strcmp(w[1], "pending") == 0;
-            rc = r->campaign[0] && !strchr(r->campaign, ' ') && (nw == 1 || r->pending)
+            r->closed = nw == 2 && strcmp(w[1], "closed") == 0;
+            rc = r->campaign[0] && !strchr(r->campaign, ' ') && (nw == 1 || r->pending || r->closed)
                      ? parse_ms(w[0], &r->run_ms)
                      : -1;
             if (rc == 0)
@@ -150,7 +151,9 @@ int sk_reviews_store(sk_arena_t *arena, const sk_reviews_t *r, sk_user_state_t *
     for (size_t i = 0; i < r->n_runs; i++, k++) {
         f[k].name = sk_arena_sprintf(arena, "C:%s", r->runs[i].campaign);
         f[k].value = sk_arena_sprintf(arena, "%" PRId64 "%s", r->runs[i].run_ms,
-                                      r->runs[i].pending ? " pending" : "");
+                                      r->runs[i].pending  ? " pending"
+                                      : r->runs[i].closed ? " closed"
+                                                          : "");
     }
     for (size_t i = 0; i < n; i++) {
         if (!f[i].name || !f[i].value)

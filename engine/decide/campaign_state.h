@@ -7,7 +7,7 @@
  * Field layout (values space-separated; ids never hold spaces):
  *   "c:<campaign> <run> <ent_key>" -> "<status> <due> <end> <sent> <decided|-> <decider|->
  *                                      <n> <assignee>..."
- *   "C:<campaign>"                 -> "<run>[ pending]"
+ *   "C:<campaign>"                 -> "<run>[ pending| closed]"
  * where run is the run's start (ms; it names the run), due and end (due +
  * grace: when the end action runs) are ms, sent the number of reminders
  * of the item's schedule already sent (sk_campaign_reminders), decided
@@ -15,7 +15,8 @@
  * latest run whose snapshot the user's state already took: a run is
  * snapshotted once per user, so access given later is not added to it;
  * "pending" marks a run an owner started (CAMPAIGN_STARTED) whose snapshot
- * the closing steps of the same decision take.
+ * the closing steps of the same decision take, "closed" one an owner ended
+ * (CAMPAIGN_CLOSED) before its time, so that another may start.
  *
  * Pure; everything parsed or made belongs to the arena given.
  */
@@ -55,6 +56,7 @@ typedef struct sk_review_run {
     const char *campaign;
     sk_ms_t run_ms; /* the latest run snapshotted */
     bool pending;   /* started by an owner, snapshot not taken yet */
+    bool closed;    /* ended by an owner before its end time */
 } sk_review_run_t;
 
 /* A user's reviews; arrays have room for `cap_*` entries. */

@@ -388,6 +388,13 @@ TEST(owner_starts_and_closes_a_run)
     a = task_of(&r.base, "vault-revoke", "vault/admin");
     CHECK(a && a->outcome == SK_TASK_REVOKED); /* its end action, now */
     CHECK_INT((int)r.base.n_commands, 1);
+    sk_user_state_t eve = {.user = "eve"}; /* no item: closed all the same */
+    r = act(&eve, SK_REQ_CAMPAIGN_STARTED, "vault-revoke", "olga", "", later);
+    r = act(&eve, SK_REQ_CAMPAIGN_CLOSED, "vault-revoke", "olga", "", later + 2 * HOUR);
+    r = act(&bob, SK_REQ_CAMPAIGN_STARTED, "vault-revoke", "olga", "", later + 3 * HOUR);
+    CHECK(!r.refused && !r.base.rejected); /* closed: another run may start */
+    r = act(&eve, SK_REQ_CAMPAIGN_STARTED, "vault-revoke", "olga", "", later + 3 * HOUR);
+    CHECK(!r.refused && !r.base.rejected);
 }
 
 TEST(state_round_trip)
