@@ -60,6 +60,18 @@ static sk_user_state_t holder(const char *user)
     return (sk_user_state_t){.user = user, .n_sources = 2, .sources = s};
 }
 
+/* st as read back from its stored fields (what a restarted engine reads). */
+static sk_user_state_t stored(const sk_user_state_t *st)
+{
+    sk_state_field_t *f = NULL;
+    size_t n = 0, bad = 0;
+    sk_user_state_t back;
+    CHECK_INT(sk_state_fields(&arena, st, &f, &n), 0);
+    CHECK_INT(sk_state_parse(&arena, st->user, f, n, &back, &bad), 0);
+    CHECK_INT((int)bad, 0);
+    return back;
+}
+
 /* The user's timer fires at now. */
 static sk_decision_t timer(sk_user_state_t *st, sk_ms_t now)
 {
@@ -339,6 +351,8 @@ TEST(reminders_once_each)
         CHECK(t && t->state == SK_TASK_UPDATED);
         if (t)
             CHECK_CONTAINS(t->reason, want[i]);
+        CHECK(d.next_wake_ms == (i + 1 < n ? times[i + 1] : T0 + 16 * DAY));
+        bob = stored(&bob);            /* an engine restarted: the state as Redis keeps it */
         d = timer(&bob, times[i] + 1); /* again at the same step: nothing */
         CHECK(task_of(&d, "vault-revoke", "vault/admin") == NULL);
     }
