@@ -110,9 +110,11 @@ test-build: $(TEST_BINS) $(BINS)
 
 # The whole suite: unit, integration (mock Kafka over TCP + real redis-server),
 # black-box (kcat, confluent_kafka, python3-avro, redis-cli).
+# tests/run.sh prints each part's wall time, the slowest ten and the build's.
 test: deps
-	@$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) test-build
-	@sh tests/run.sh
+	@t0=$$(date +%s); \
+	$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) test-build || exit 1; \
+	SK_BUILD_SECONDS=$$(($$(date +%s) - t0)) sh tests/run.sh
 
 run: deps
 	@$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) build connectors

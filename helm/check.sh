@@ -13,6 +13,11 @@
 #   - secure defaults in values.yaml (non-root, read-only root FS, no
 #     capabilities, seccomp, no token automount, requests and limits, no
 #     password literal);
+#   - the programs beside the engine (shiftkey-slack, shiftkey-provision, the
+#     on-call connectors): opt-in, their own selector labels, secrets as
+#     files only, probes on /healthz and /readyz, the security contexts, and
+#     every --option the templates pass is one the program's C option table
+#     has (connectors/*/);
 #   - the example rules: valid file names, YAML, survive the ConfigMap's
 #     literal block, and compile with `shiftkey rules check` when a CLI is
 #     found ($SHIFTKEY_CLI, build/bin/shiftkey or build/test/bin/shiftkey).
@@ -221,6 +226,67 @@ check("path: /metrics" in sm and "port: metrics" in sm and "kind: ServiceMonitor
       "ServiceMonitor scrapes /metrics on the metrics port")
 check("targetPort: metrics" in templates.get("service-metrics.yaml", ""),
       "metrics Service targets the metrics port")
+
+# ---------------------------------------------------------------- programs
+programs = {  # template -> (C sources whose option tables it may use, probe port)
+    "deployment-slack.yaml": (["connectors/slack/slack.c"], "http"),
+    "deployment-provision.yaml": (["connectors/provision/main.c"], "metrics"),
+    "deployment-oncall.yaml": (["connectors/core/runner.c", "connectors/pagerduty/pagerduty.c",
+                                "connectors/opsgenie/opsgenie.c", "connectors/jsm/jsm.c",
+                                "connectors/ical/ical.c"], "metrics"),
+}
+for name in list(programs) + ["service-slack.yaml", "ingress-slack.yaml", "servicemonitor-programs.yaml"]:
+    check(name in templates, f"templates/{name} exists")
+check(get("slack.enabled") is False and get("provisioners") == [] and get("oncallConnectors") == [],
+      "the programs are opt-in: slack.enabled false, provisioners and oncallConnectors empty")
+repo = os.path.normpath(os.path.join(chart, "..", ".."))
+for name, (sources, port) in programs.items():
+    t = templates.get(name, "")
+    pr = {k: (path, pt) for k, path, pt in re.findall(
+        r"^\s*(livenessProbe|readinessProbe):\s*\n\s*httpGet:\s*\n\s*path: (\S+)\s*\n\s*port: (\S+)", t, re.M)}
+    check(pr.get("livenessProbe") == ("/healthz", port) and pr.get("readinessProbe") == ("/readyz", port),
+          f"{name}: liveness /healthz and readiness /readyz on port {port}", repr(pr))
+    check('include "shiftkey.programSelectorLabels"' in t and 'include "shiftkey.selectorLabels"' not in t,
+          f"{name}: its own selector labels (no engine selector matches its pods)")
+    check("with .Values.securityContext" in t.replace("$.Values", ".Values")
+          and "with .Values.podSecurityContext" in t.replace("$.Values", ".Values"),
+          f"{name}: the pod and container security contexts")
+    check("secretKeyRef" not in t and not re.search(r"SHIFTKEY_\w*(TOKEN|SECRET|PASSWORD|API_KEY)\b", t),
+          f"{name}: no secret in the environment (files only)")
+    opts = set()
+    for src in sources:
+        path = os.path.join(repo, src)
+        if os.path.exists(path):
+            opts |= set(re.findall(r'^\s*\{"([a-z][a-z0-9-]*)",', open(path, encoding="utf-8").read(), re.M))
+    passed_opts = set(re.findall(r'(?<![\w-])--([a-z][a-z0-9-]*)=', t)) - {"kafka-config"}
+    if opts:
+        check(passed_opts and passed_opts <= opts,
+              f"{name}: the {len(passed_opts)} options it passes exist in {', '.join(os.path.basename(s) for s in sources)}",
+              ", ".join(sorted(passed_opts - opts)))
+slack_t = templates.get("deployment-slack.yaml", "")
+check(all(f"--{o}-file=/etc/shiftkey/slack/" in slack_t for o in ("signing-secret", "bot-token", "front-key"))
+      and slack_t.count("subPath:") == 3 and "defaultMode: 0440" in slack_t,
+      "shiftkey-slack: signing secret, bot token and front key from the Secret, each a file (subPath, 0440)")
+check("persistentVolumeClaim" in slack_t and get("slack.persistence.enabled") is True
+      and "type: Recreate" in slack_t and "replicas: 1" in slack_t,
+      "shiftkey-slack: one replica, its journal on a PersistentVolumeClaim by default (nothing sent twice)")
+ing = templates.get("ingress-slack.yaml", "")
+check("path: /slack/" in ing and "pathType: Prefix" in ing and "/metrics" not in ing.split("*/}}")[-1],
+      "the Slack Ingress routes /slack/ only (not /metrics nor the probes)")
+oc = templates.get("deployment-oncall.yaml", "")
+flags = dict(re.findall(r'"(pagerduty|opsgenie|jsm|ical)" "(--[a-z-]+)"', oc))
+check(set(flags) == {"pagerduty", "opsgenie", "jsm", "ical"}, "on-call connectors: a secret-file option per source",
+      repr(flags))
+for src, flag in flags.items():
+    cfile = os.path.join(repo, "connectors", src, src + ".c")
+    if os.path.exists(cfile):
+        check('{"%s",' % flag[2:] in open(cfile, encoding="utf-8").read(),
+              f"on-call connectors: {flag} is an option of shiftkey-{src}")
+check("--diag-addr=" in oc and "--metrics=" in templates.get("deployment-provision.yaml", ""),
+      "the provisioners and on-call connectors serve /metrics, /healthz, /readyz on diag.port")
+smp = templates.get("servicemonitor-programs.yaml", "")
+check("kind: ServiceMonitor" in smp and "port: metrics" in smp and "port: http" in smp,
+      "a ServiceMonitor scrapes the programs (metrics port; shiftkey-slack's http port)")
 
 # ---------------------------------------------------------------- dashboard
 import json

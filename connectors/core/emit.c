@@ -123,6 +123,15 @@ void sk_conn_emitter_destroy(sk_conn_emitter_t *em)
     free(em);
 }
 
+int sk_conn_emitter_ping(sk_conn_emitter_t *em, int timeout_ms)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(em->rk, 0, em->rkt, &md, timeout_ms);
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    return e == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : SK_EIO;
+}
+
 int sk_conn_emitter_send(sk_conn_emitter_t *em, const sk_conn_events_t *evs, int timeout_ms,
                          char *err, size_t errlen)
 {

@@ -20,6 +20,10 @@ sk_conn_emitter_t *sk_conn_emitter_new(const char *brokers, const char *topic,
                                        size_t errlen);
 void sk_conn_emitter_destroy(sk_conn_emitter_t *em);
 
+/* Asks the brokers for the topic's metadata, waiting up to timeout_ms:
+ * 0 when they answered, SK_EIO when not (for /readyz). */
+int sk_conn_emitter_ping(sk_conn_emitter_t *em, int timeout_ms);
+
 /*
  * sk_conn_emitter_send — encodes and produces every event, then waits up to
  * timeout_ms for all deliveries. Returns 0 when each was acknowledged;

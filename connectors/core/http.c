@@ -243,6 +243,13 @@ int sk_http_get(const sk_http_opts_t *o, const char *url, const char *const *hea
             snprintf(err, errlen, "GET %s: %s", shown, cerr[0] ? cerr : curl_easy_strerror(cc));
         else
             snprintf(err, errlen, "GET %s: HTTP %ld: %.300s", shown, status, b.p ? b.p : "");
+        char label[24];
+        snprintf(label, sizeof(label), "%ld", status);
+        sk_metric_add(o->errors, 1,
+                      is_file          ? "file"
+                      : cc != CURLE_OK ? "network"
+                      : status > 0     ? label
+                                       : "network");
         int retryable = !is_file && (cc != CURLE_OK || status == 429 || status >= 500);
         if (!retryable || attempt >= o->attempts)
             break;
@@ -256,8 +263,11 @@ int sk_http_get(const sk_http_opts_t *o, const char *url, const char *const *hea
                      " (the server asks to wait longer than --http-max-wait %d s)", o->max_wait_s);
             break;
         }
-        if (status == 429)
+        if (status == 429) {
             snprintf(err, errlen, "GET %s: HTTP 429 (rate limited)", shown);
+            sk_metric_add(o->rl_waits, 1);
+            sk_metric_add(o->rl_seconds, (double)wait_ms / 1000.0);
+        }
         fprintf(stderr, "%s: %s: retrying in %lld ms (%s; attempt %d of %d)\n", o->prog, err,
                 wait_ms, why, attempt, o->attempts);
         sleep_ms(wait_ms);

@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 
+#include "base/metrics.h"
 #include "base/sk.h"
 
 typedef struct sk_http_opts {
@@ -28,6 +29,9 @@ typedef struct sk_http_opts {
     int backoff_ms;   /* first backoff (no hint from the server); doubles */
     int max_wait_s;   /* longest wait honoured (a 429's hint or the backoff) */
     int timeout_s;    /* per request */
+    /* what it counts (conn_metrics.h; NULL: nothing): each failed attempt
+     * by status ("429", "network", "file"), 429s waited out and the time */
+    sk_metric_t *errors, *rl_waits, *rl_seconds;
 } sk_http_opts_t;
 
 typedef struct sk_http_resp {

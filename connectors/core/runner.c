@@ -7,8 +7,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "conn_metrics.h"
 #include "diff.h"
 #include "emit.h"
+#include "pipeline/diag.h"
 #include "state.h"
 
 #define DELIVERY_TIMEOUT_MS 35000 /* message.timeout.ms is 30 s (emit.c) */
@@ -16,7 +18,7 @@
 typedef struct core_opts {
     const char *rotation, *state, *kafka, *bootstrap_file, *topic, *user_map;
     const char *interval, *lookahead, *once, *verbose, *check, *max_end_share, *clock_offset;
-    const char *http_attempts, *http_backoff, *http_max_wait, *http_timeout;
+    const char *http_attempts, *http_backoff, *http_max_wait, *http_timeout, *diag_addr;
     sk_cfg_multi_t kafka_config;
 } core_opts_t;
 
@@ -57,6 +59,9 @@ static const sk_cfg_row_t CORE_ROWS[] = {
      "longest wait: a 429 asking for more fails "
      "the poll; backoffs are capped to it"},
     {"http-timeout", "DURATION", O(http_timeout), "30s", "per request"},
+    {"diag-addr", "HOST:PORT", O(diag_addr), NULL,
+     "serve /metrics, /healthz and /readyz (ready: the last poll succeeded and Kafka answers) "
+     "there, e.g. 127.0.0.1:9464 [off]"},
 };
 #undef O
 
@@ -131,6 +136,8 @@ typedef struct runner {
     sk_conn_state_t state;
     sk_conn_emitter_t *em;
     char state_path[1024];
+    sk_conn_metrics_t m; /* registry NULL without --diag-addr */
+    sk_diag_t *diag;
 } runner_t;
 
 /* Parses and checks the options. 0, 1 (help: exit 0), or -1 (usage: exit 2). */
@@ -199,6 +206,35 @@ static void log_events(const runner_t *r, const sk_conn_events_t *evs, const cha
     }
 }
 
+/* Kafka reachable? (the diag endpoint's readiness; only with --diag-addr) */
+static void probe_kafka(runner_t *r)
+{
+    if (r->m.reg && r->em)
+        sk_metric_set(r->m.kafka_up, sk_conn_emitter_ping(r->em, 2000) == 0 ? 1 : 0);
+}
+
+/* The metrics of one poll (not --check): its outcome, the events Kafka
+ * acknowledged (sent: the send returned 0; err: why the poll failed after
+ * the fetch), Kafka's reachability. */
+static void note_poll(runner_t *r, int fetched, bool sent, bool held, const char *err,
+                      const size_t count[SK_SHIFT_EVENT_TYPE_COUNT])
+{
+    const char *outcome = !fetched ? "platform_failed"
+                          : !sent  ? "send_failed"
+                          : err[0] ? "state_failed"
+                          : held   ? "held"
+                                   : "ok";
+    if (!r->m.reg)
+        return;
+    if (sent)
+        for (int t = 0; t < SK_SHIFT_EVENT_TYPE_COUNT; t++)
+            if (count[t])
+                sk_metric_add(r->m.published, (double)count[t],
+                              sk_shift_event_type_name((sk_shift_event_type_t)t));
+    sk_conn_metrics_poll(&r->m, outcome, fetched && !err[0], sk_now_ms());
+    probe_kafka(r);
+}
+
 /* One poll: fetch, diff, send, save (with --check: fetch, diff, print).
  * 0 ok, 1 failed. */
 static int poll_once(runner_t *r)
@@ -216,6 +252,7 @@ static int poll_once(runner_t *r)
                         .out = &shifts};
     char err[1024] = "";
     int fetched = r->src->fetch(r->src->opts.base, &p) == 0, rc = 1, check = r->o.check != NULL;
+    bool sent = false;
     if (!fetched)
         fprintf(stderr,
                 "%s: cannot read the platform: %s; nothing is ended for it, only ends due "
@@ -241,6 +278,7 @@ static int poll_once(runner_t *r)
     }
     if (sk_conn_emitter_send(r->em, &evs, DELIVERY_TIMEOUT_MS, err, sizeof(err)))
         goto out;
+    sent = true;
     if (sk_conn_state_save(r->state_path, r->src->name, r->o.rotation, &next, err, sizeof(err)))
         goto out;
     sk_conn_state_fini(&r->state);
@@ -251,6 +289,8 @@ out:;
     size_t count[SK_SHIFT_EVENT_TYPE_COUNT] = {0}, open = 0;
     for (size_t i = 0; i < evs.n; i++)
         count[evs.v[i].ev.type]++;
+    if (!check)
+        note_poll(r, fetched, sent, ds.held != 0, err, count);
     if (r->o.verbose && !check)
         log_events(r, &evs, err[0] ? "NOT sent:" : "sent", stderr);
     for (size_t i = 0; i < r->state.n; i++)
@@ -333,6 +373,19 @@ int sk_conn_main(const sk_conn_source_t *src, int argc, char **argv)
     }
     if (start(&r))
         goto out;
+    if (r.o.diag_addr && *r.o.diag_addr && !r.o.check) {
+        char err[512];
+        sk_conn_metrics_init(&r.m, src->name, r.o.rotation);
+        r.http.errors = r.m.api_errors;
+        r.http.rl_waits = r.m.rl_waits;
+        r.http.rl_seconds = r.m.rl_seconds;
+        if (!r.m.reg || !(r.diag = sk_diag_start(r.o.diag_addr, r.m.reg, sk_conn_metrics_ready,
+                                                 r.m.reg, err, sizeof(err)))) {
+            fprintf(stderr, "%s: %s\n", r.prog, r.m.reg ? err : "out of memory");
+            goto out;
+        }
+        fprintf(stderr, "%s: /metrics, /healthz and /readyz on %s\n", r.prog, r.o.diag_addr);
+    }
     if (r.o.once || r.o.check) {
         rc = poll_once(&r);
         goto out;
@@ -343,14 +396,21 @@ int sk_conn_main(const sk_conn_source_t *src, int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     while (!stop_flag) {
         poll_once(&r);
+        sk_ms_t probe = sk_now_ms() + 10000; /* /readyz follows Kafka between polls too */
         for (sk_ms_t until = sk_now_ms() + r.interval_ms; !stop_flag && sk_now_ms() < until;) {
             struct timespec ts = {0, 100 * 1000000L};
             nanosleep(&ts, NULL);
+            if (sk_now_ms() >= probe) {
+                probe_kafka(&r);
+                probe = sk_now_ms() + 10000;
+            }
         }
     }
     fprintf(stderr, "%s: stopped by a signal\n", r.prog);
     rc = 0;
 out:
+    sk_diag_stop(r.diag);
+    sk_conn_metrics_fini(&r.m);
     sk_conn_emitter_destroy(r.em);
     sk_conn_state_fini(&r.state);
     sk_conn_usermap_destroy(r.users);

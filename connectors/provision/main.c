@@ -36,7 +36,7 @@ static const sk_cfg_row_t ROWS[] = {
     {"kafka-config", "NAME=VALUE", O(kafka_config), NULL,
      "extra librdkafka setting; prefix consumer: or producer: for one client", 1},
     {"metrics", "IP:PORT", O(metrics), NULL,
-     "serve /metrics and /healthz there (e.g. 127.0.0.1:9464)"},
+     "serve /metrics, /healthz and /readyz there (HOST:PORT, e.g. 127.0.0.1:9464)"},
     {"log-level", "LEVEL", O(log_level), "info", "debug, info, warn or error"},
     {"check", NULL, O(check), NULL,
      "check the configuration and the target (server, every role or group), then exit"},

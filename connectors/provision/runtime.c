@@ -5,15 +5,12 @@
  * user's commands are applied in order), its result acknowledged by the
  * broker, and only then its offset committed.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "base/duration.h"
@@ -201,70 +198,63 @@ out:
     return rc;
 }
 
-/* ---- /metrics and /healthz ---- */
+/* ---- /metrics, /healthz and /readyz ---- */
 
-static int metrics_open(const char *addr)
+/* The seven plain counters of sk_prov_metrics_t, in the order of fam[1..7]. */
+static const struct {
+    const char *name, *help;
+} COUNTERS[] = {
+    {"shiftkey_prov_duplicates_total", "command ids answered again without applying"},
+    {"shiftkey_prov_skipped_total", "commands of apps not served, undecodable ones"},
+    {"shiftkey_prov_expired_total", "grants removed by local expiry"},
+    {"shiftkey_prov_strays_total", "memberships nobody granted, seen by reconciliation"},
+    {"shiftkey_prov_strays_removed_total", "strays removed (reconcile: remove)"},
+    {"shiftkey_prov_publish_retries_total", "results produced again while Kafka was away"},
+    {"shiftkey_prov_reconcile_runs_total", "reconciliation runs"},
+};
+
+static unsigned long *counter_of(sk_prov_metrics_t *m, size_t i)
 {
-    char host[64];
-    const char *colon = strrchr(addr, ':');
-    struct sockaddr_in sa = {.sin_family = AF_INET};
-    int fd, one = 1;
-    if (!colon || (size_t)(colon - addr) >= sizeof(host))
-        return -1;
-    snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
-    sa.sin_port = htons((uint16_t)atoi(colon + 1));
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
-        return -1;
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 8)) {
-        close(fd);
-        return -1;
-    }
-    return fd;
+    unsigned long *v[] = {&m->duplicates,     &m->skipped,         &m->expired,       &m->strays,
+                          &m->strays_removed, &m->publish_retries, &m->reconcile_runs};
+    return v[i];
 }
 
-/* Answers every waiting connection (short, blocking writes on loopback). */
-static void metrics_serve(sk_prov_rt_t *rt)
+/* The families (shiftkey_prov_*) in a new rt->reg: 0 or SK_ENOMEM. */
+static int metrics_open(sk_prov_rt_t *rt)
 {
-    int c;
-    while (rt->metrics_fd >= 0 && (c = accept(rt->metrics_fd, NULL, NULL)) >= 0) {
-        char req[512], body[2048];
-        struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
-        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        ssize_t n = recv(c, req, sizeof(req) - 1, 0);
-        req[n > 0 ? n : 0] = '\0';
-        int k = 0;
-        if (strncmp(req, "GET /metrics", 12) == 0) {
-            const sk_prov_metrics_t *m = &rt->m;
-            static const char *const names[] = {"provisioned", "wont_provision", "failed",
-                                                "deprovisioned"};
-            for (int i = 0; i < SK_PROV_STATUS_COUNT; i++)
-                k += snprintf(body + k, sizeof(body) - (size_t)k,
-                              "shiftkey_prov_results_total{result=\"%s\"} %lu\n", names[i],
-                              m->commands[i]);
-            k += snprintf(body + k, sizeof(body) - (size_t)k,
-                          "shiftkey_prov_duplicates_total %lu\nshiftkey_prov_skipped_total %lu\n"
-                          "shiftkey_prov_expired_total %lu\nshiftkey_prov_strays_total %lu\n"
-                          "shiftkey_prov_strays_removed_total %lu\n"
-                          "shiftkey_prov_publish_retries_total %lu\n"
-                          "shiftkey_prov_reconcile_runs_total %lu\nshiftkey_prov_grants %zu\n",
-                          m->duplicates, m->skipped, m->expired, m->strays, m->strays_removed,
-                          m->publish_retries, m->reconcile_runs, rt->state.n_grants);
-        } else if (strncmp(req, "GET /healthz", 12) == 0 || strncmp(req, "GET /readyz", 11) == 0) {
-            k = snprintf(body, sizeof(body), "ok\n");
-        }
-        char head[256];
-        int h = snprintf(head, sizeof(head),
-                         "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
-                         "Content-Length: %d\r\nConnection: close\r\n\r\n",
-                         k ? "200 OK" : "404 Not Found", k);
-        if (send(c, head, (size_t)h, MSG_NOSIGNAL) == h && k)
-            send(c, body, (size_t)k, MSG_NOSIGNAL);
-        close(c);
+    if (!(rt->reg = sk_metrics_new()) ||
+        !(rt->fam[0] = sk_metrics_counter(rt->reg, "shiftkey_prov_results_total",
+                                          "results published, by result", "result")))
+        return SK_ENOMEM;
+    for (size_t i = 0; i < SK_ARRAY_LEN(COUNTERS); i++)
+        if (!(rt->fam[1 + i] =
+                  sk_metrics_counter(rt->reg, COUNTERS[i].name, COUNTERS[i].help, NULL)))
+            return SK_ENOMEM;
+    rt->fam[8] =
+        sk_metrics_gauge(rt->reg, "shiftkey_prov_grants", "grants held (the state file)", NULL);
+    return rt->fam[8] ? 0 : SK_ENOMEM;
+}
+
+/* Adds to the registry what the counters of rt->m gained since the last
+ * call: the loop's thread counts, the server's thread (diag.c) only reads
+ * the registry, which has its own lock. */
+static void metrics_sync(sk_prov_rt_t *rt)
+{
+    static const char *const results[] = {"provisioned", "wont_provision", "failed",
+                                          "deprovisioned"};
+    if (!rt->reg)
+        return;
+    for (int i = 0; i < SK_PROV_STATUS_COUNT; i++) {
+        sk_metric_add(rt->fam[0], (double)(rt->m.commands[i] - rt->shown.commands[i]), results[i]);
+        rt->shown.commands[i] = rt->m.commands[i];
     }
+    for (size_t i = 0; i < SK_ARRAY_LEN(COUNTERS); i++) {
+        unsigned long *now = counter_of(&rt->m, i), *was = counter_of(&rt->shown, i);
+        sk_metric_add(rt->fam[1 + i], (double)(*now - *was));
+        *was = *now;
+    }
+    sk_metric_set(rt->fam[8], (double)rt->state.n_grants);
 }
 
 /* ---- start-up ---- */
@@ -447,10 +437,17 @@ static int start(sk_prov_rt_t *rt, const char *conf_path)
         fprintf(stderr, "%s: %s\n", rt->o->prog, err);
         goto out;
     }
-    if (rt->o->metrics_addr && (rt->metrics_fd = metrics_open(rt->o->metrics_addr)) < 0) {
-        fprintf(stderr, "%s: --metrics %s: cannot listen (expected IPv4:PORT, free)\n", rt->o->prog,
-                rt->o->metrics_addr);
-        goto out;
+    if (rt->o->metrics_addr) {
+        if (metrics_open(rt) != 0) {
+            fprintf(stderr, "%s: out of memory\n", rt->o->prog);
+            goto out;
+        }
+        metrics_sync(rt);
+        if (!(rt->diag =
+                  sk_diag_start(rt->o->metrics_addr, rt->reg, NULL, NULL, err, sizeof(err)))) {
+            fprintf(stderr, "%s: --metrics: %s\n", rt->o->prog, err);
+            goto out;
+        }
     }
     rc = 0;
 out:
@@ -473,8 +470,8 @@ static void stop(sk_prov_rt_t *rt)
     }
     if (rt->target && rt->tctx)
         rt->target->destroy(rt->tctx);
-    if (rt->metrics_fd >= 0)
-        close(rt->metrics_fd);
+    sk_diag_stop(rt->diag);
+    sk_metrics_destroy(rt->reg);
     sk_codec_destroy(rt->codec);
     sk_keyfile_wipe(&rt->key);
     sk_prov_state_fini(&rt->state);
@@ -511,7 +508,7 @@ static void loop(sk_prov_rt_t *rt)
             next_reconcile =
                 rt->reconcile_interval_ms > 0 ? now + rt->reconcile_interval_ms : SK_MS_NONE;
         }
-        metrics_serve(rt);
+        metrics_sync(rt);
         if (now >= next_log) {
             SK_INFO("%s: %zu grants held; results: %lu provisioned, %lu deprovisioned, %lu "
                     "failed, %lu won't provision; %lu expired locally, %lu strays",
@@ -546,7 +543,7 @@ static void loop(sk_prov_rt_t *rt)
 
 int sk_prov_run(const sk_prov_opts_t *o, const char *conf_path)
 {
-    sk_prov_rt_t rt = {.o = o, .metrics_fd = -1};
+    sk_prov_rt_t rt = {.o = o};
     struct sigaction sa = {.sa_handler = on_stop};
     int status = 1;
     sk_arena_init(&rt.arena, 16384);

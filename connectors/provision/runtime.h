@@ -10,7 +10,9 @@
 
 #include "base/arena.h"
 #include "base/keyfile.h"
+#include "base/metrics.h"
 #include "codec/codec.h"
+#include "pipeline/diag.h"
 #include "prov.h"
 
 typedef enum sk_prov_reconcile {
@@ -19,7 +21,8 @@ typedef enum sk_prov_reconcile {
     SK_PROV_RECONCILE_REMOVE
 } sk_prov_reconcile_t;
 
-/* Counters shown on /metrics and in the periodic log line. */
+/* Counters shown on /metrics (copied into the registry by the loop) and in
+ * the periodic log line. */
 typedef struct sk_prov_metrics {
     unsigned long commands[SK_PROV_STATUS_COUNT]; /* results by status, from commands */
     unsigned long duplicates;                     /* command ids answered again without applying */
@@ -52,7 +55,10 @@ typedef struct sk_prov_rt {
     size_t delivered, failed; /* delivery reports of the publish in progress */
     rd_kafka_resp_err_t delivery_err;
     sk_prov_metrics_t m;
-    int metrics_fd; /* listening socket of /metrics, or -1 */
+    sk_prov_metrics_t shown; /* what the registry holds of m */
+    sk_metrics_t *reg;       /* --metrics: served by engine/pipeline/diag.c; else NULL */
+    sk_metric_t *fam[9];     /* results, the seven counters of m, grants (runtime.c) */
+    sk_diag_t *diag;
 } sk_prov_rt_t;
 
 /* 1 once SIGTERM or SIGINT came. */

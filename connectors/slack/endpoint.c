@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "base/log.h"
 #include "blocks.h"
 #include "payload.h"
+#include "pipeline/diag.h"
 #include "verify.h"
 
 #define BODY_MAX  65536
@@ -36,8 +36,9 @@ struct sk_slack_endpoint {
     job_t *head, *tail;
     size_t queued;
     int stopping;
-    sk_slack_publisher_t *pub; /* the worker's */
-    atomic_long n_ok, n_refused, n_sent, n_failed;
+    sk_slack_publisher_t *pub;       /* the worker's */
+    sk_metrics_t *reg;               /* /metrics (engine/pipeline/diag.c answers) */
+    sk_metric_t *requests, *actions; /* {outcome}: accepted|refused, sent|failed */
 };
 
 typedef struct conn {
@@ -199,7 +200,7 @@ static void do_action(sk_slack_endpoint_t *ep, const sk_slack_input_t *in, const
                  "sent for `%s`.",
                  ref.task_id);
         tell(ep, in, text);
-        atomic_fetch_add(&ep->n_refused, 1);
+        sk_metric_add(ep->requests, 1, "refused");
         return;
     }
     if (needs_modal && !from_modal) {
@@ -213,7 +214,7 @@ static void do_action(sk_slack_endpoint_t *ep, const sk_slack_input_t *in, const
                            .duration_ms = duration};
     int again = 0;
     if (sk_slack_action_send(ep->pub, &a, &again, err, sizeof(err)) != 0) {
-        atomic_fetch_add(&ep->n_failed, 1);
+        sk_metric_add(ep->actions, 1, "failed");
         SK_WARN("shiftkey-slack: %s by %s on %s: %s", action, p->id, ref.task_id, err);
         snprintf(text, sizeof(text), "Not sent (%s); try again.", err);
         tell(ep, in, text);
@@ -225,7 +226,7 @@ static void do_action(sk_slack_endpoint_t *ep, const sk_slack_input_t *in, const
         tell(ep, in, text);
         return;
     }
-    atomic_fetch_add(&ep->n_sent, 1);
+    sk_metric_add(ep->actions, 1, "sent");
     SK_INFO("shiftkey-slack: %s by %s on task %s (request %s) sent", action, p->id, ref.task_id,
             ref.request_id);
     snprintf(text, sizeof(text),
@@ -245,11 +246,11 @@ static void do_submission(sk_slack_endpoint_t *ep, const sk_slack_input_t *in, c
         const char *target = in->target[0] ? in->target : in->private_metadata;
         if (sk_slack_request_send(ep->pub, p->id, target, d, in->justification, in->emergency,
                                   in->view_id, rid, err, sizeof(err)) != 0) {
-            atomic_fetch_add(&ep->n_failed, 1);
+            sk_metric_add(ep->actions, 1, "failed");
             snprintf(text, sizeof(text), "Your request for `%s` was not sent (%s); try again.",
                      target, err);
         } else {
-            atomic_fetch_add(&ep->n_sent, 1);
+            sk_metric_add(ep->actions, 1, "sent");
             SK_INFO("shiftkey-slack: request %s by %s for %s sent", rid, p->id, target);
             snprintf(text, sizeof(text),
                      "%sYour request `%s` for `%s` is sent. `/shiftkey "
@@ -360,7 +361,7 @@ static enum MHD_Result answer(sk_slack_endpoint_t *ep, struct MHD_Connection *c,
     int queued = 0;
     json_t *errs;
     if (!p && !ep->cfg->email_lookup) {
-        atomic_fetch_add(&ep->n_refused, 1);
+        sk_metric_add(ep->requests, 1, "refused");
         if (in->kind == SK_SLACK_IN_VIEW_SUBMISSION)
             return reply_json(c, json_pack("{s:s, s:{s:s}}", "response_action", "errors", "errors",
                                            "justification", unknown_text));
@@ -397,13 +398,13 @@ static enum MHD_Result on_post(sk_slack_endpoint_t *ep, struct MHD_Connection *c
         return reply(c, 413, "text/plain", "too large");
     if (sk_slack_verify(ep->cfg->signing_secret, strlen(ep->cfg->signing_secret), ts, sig,
                         cc->body ? cc->body : "", cc->len, now, &ts_v, why, sizeof(why)) != 0) {
-        atomic_fetch_add(&ep->n_refused, 1);
+        sk_metric_add(ep->requests, 1, "refused");
         SK_WARN("shiftkey-slack: refused a request: %s", why);
         return reply(c, 401, "text/plain", "invalid request signature");
     }
     seen = sk_slack_replay_seen(&ep->replay, sig, ts_v, now);
     if (seen) {
-        atomic_fetch_add(&ep->n_refused, 1);
+        sk_metric_add(ep->requests, 1, "refused");
         SK_WARN("shiftkey-slack: refused a request: %s",
                 seen == 1 ? "replayed" : "replay table full");
         return reply(c, 401, "text/plain", "replayed request");
@@ -415,7 +416,7 @@ static enum MHD_Result on_post(sk_slack_endpoint_t *ep, struct MHD_Connection *c
         SK_WARN("shiftkey-slack: bad request: %s", why);
         ret = reply(c, 400, "text/plain", why);
     } else {
-        atomic_fetch_add(&ep->n_ok, 1);
+        sk_metric_add(ep->requests, 1, "accepted");
         ret = answer(ep, c, in);
     }
     free(in);
@@ -428,20 +429,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
     sk_slack_endpoint_t *ep = cls;
     conn_t *cc = *con_cls;
-    char metrics[512];
     (void)version;
     if (strcmp(method, "GET") == 0) {
-        if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0)
-            return reply(c, 200, "text/plain", "ok\n");
-        if (strcmp(url, "/metrics") == 0) {
-            snprintf(metrics, sizeof(metrics),
-                     "shiftkey_slack_requests_accepted %ld\nshiftkey_slack_requests_refused %ld\n"
-                     "shiftkey_slack_actions_sent %ld\nshiftkey_slack_actions_failed %ld\n",
-                     atomic_load(&ep->n_ok), atomic_load(&ep->n_refused), atomic_load(&ep->n_sent),
-                     atomic_load(&ep->n_failed));
-            return reply(c, 200, "text/plain; version=0.0.4", metrics);
-        }
-        return reply(c, 404, "text/plain", "not found\n");
+        int rc = sk_diag_answer(c, url, ep->reg, NULL, NULL);
+        return rc >= 0 ? (enum MHD_Result)rc : reply(c, 404, "text/plain", "not found\n");
     }
     if (strcmp(method, "POST") != 0)
         return reply(c, 405, "text/plain", "method not allowed\n");
@@ -500,6 +491,17 @@ sk_slack_endpoint_t *sk_slack_endpoint_start(const sk_slack_endpoint_cfg_t *cfg,
     sk_slack_replay_init(&ep->replay);
     pthread_mutex_init(&ep->lock, NULL);
     pthread_cond_init(&ep->cond, NULL);
+    ep->reg = sk_metrics_new();
+    ep->requests =
+        sk_metrics_counter(ep->reg, "shiftkey_slack_requests_total",
+                           "requests from Slack, by outcome (accepted, refused)", "outcome");
+    ep->actions =
+        sk_metrics_counter(ep->reg, "shiftkey_slack_actions_total",
+                           "actions produced to Kafka, by outcome (sent, failed)", "outcome");
+    if (!ep->reg || !ep->requests || !ep->actions) {
+        snprintf(err, err_len, "out of memory");
+        goto fail;
+    }
     if (colon && colon != cfg->listen)
         snprintf(host, sizeof(host), "%.*s", (int)(colon - cfg->listen), cfg->listen);
     if (port <= 0 || port > 65535 || inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
@@ -552,5 +554,6 @@ void sk_slack_endpoint_stop(sk_slack_endpoint_t *ep)
     pthread_cond_destroy(&ep->cond);
     pthread_mutex_destroy(&ep->lock);
     sk_slack_replay_fini(&ep->replay);
+    sk_metrics_destroy(ep->reg);
     free(ep);
 }

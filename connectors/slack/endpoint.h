@@ -18,7 +18,9 @@
  * saw them (a non-assignee is told and nothing is sent); the engine
  * checks again.
  *
- * GET /healthz and /readyz answer 200; GET /metrics gives counters.
+ * GET /healthz, /readyz and /metrics are answered by engine/pipeline/diag.c
+ * (sk_diag_answer): shiftkey_slack_requests_total{outcome} (accepted,
+ * refused) and shiftkey_slack_actions_total{outcome} (sent, failed).
  */
 #ifndef SK_SLACK_ENDPOINT_H
 #define SK_SLACK_ENDPOINT_H

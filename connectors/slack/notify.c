@@ -459,8 +459,12 @@ static int on_record(ntf_t *n, const rd_kafka_message_t *m)
         if (sk_slack_journal_done(n->cfg->journal, key))
             return DELIVERED; /* notified before (a restart, a re-sent outbox) */
         /* the request's CREATED is on the requests topic before its first
-         * task: wait a little for it (justification, duration) */
-        for (int i = 0; i < 30 && t.request_id[0] && t.state != SK_TASK_CLOSED &&
+         * task: wait a little for it (justification, duration); so too for
+         * an emergency grant whose record carries no justification (one
+         * granted by a review: the engine keeps no free text) */
+        bool want = t.state != SK_TASK_CLOSED ||
+                    (t.kind == SK_TASK_EMERGENCY_GRANT && !(t.justification && *t.justification));
+        for (int i = 0; i < 30 && t.request_id[0] && want &&
                         sk_slack_tasks_get(n->cfg->tasks, NULL, t.request_id, &n->arena,
                                            &(sk_slack_task_view_t){0}) != 0;
              i++)

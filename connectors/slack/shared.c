@@ -58,7 +58,11 @@ int sk_slack_secret(const char *path, const char *env, int required, char *buf, 
             snprintf(err, err_len, "%s: %s", path, strerror(errno));
             goto out;
         }
-        if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+        /* group read stays allowed, as for key files (base/keyfile.c):
+         * Kubernetes mounts secrets 0440 for the pod's fsGroup (the chart
+         * mounts each with subPath: a file, not the symlink O_NOFOLLOW
+         * refuses); others, and the group writing, are refused */
+        if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IRWXO | S_IWGRP | S_IXGRP))) {
             snprintf(err, err_len, "%s: readable by others (mode %03o): chmod 600 %s", path,
                      (unsigned)(st.st_mode & 0777), path);
             goto out;

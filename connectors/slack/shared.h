@@ -32,8 +32,9 @@ const sk_person_t *sk_slack_dir_by_email(const sk_rules_t *rules, const char *em
 
 /*
  * sk_slack_secret — reads a secret: from the file `path` when set (first
- * line, newline removed; refused when it is not a regular file or grants
- * any permission to group or others: "chmod 600 PATH"), else from the
+ * line, newline removed; refused when it is not a regular file, a
+ * symlink, or grants others any permission or the group more than read —
+ * Kubernetes' 0440 for fsGroup passes: "chmod 600 PATH"), else from the
  * environment variable env. Never from argv. 0, or -1 with the reason in
  * err (which never contains the secret). required=0: an absent secret is
  * 0 with buf "".

@@ -101,10 +101,12 @@ int sk_decide_revoke_all(const sk_rules_t *rules, const sk_user_state_t *state, 
 /* Retries of a command an automatic provisioner answered FAILED
  * (retryable; sk_decide_result schedules the first, decide_request.h): at
  * most SK_RETRY_MAX, the k-th (k from 0) due SK_RETRY_BASE_MS << k after
- * the previous answer or retry, at most SK_RETRY_CAP_MS. Every decision of
- * the user makes the retries that are due (the closing steps, followups.h). */
+ * the previous answer or retry, at most SK_RETRY_CAP_MS. The base is the
+ * rules' `provisioning_retry` (tests set it low), by default 1 min. Every
+ * decision of the user makes the retries that are due (the closing steps,
+ * followups.h). */
 #define SK_RETRY_MAX     5
-#define SK_RETRY_BASE_MS (60LL * 1000)
+#define SK_RETRY_BASE_MS SK_PROVISIONING_RETRY_DEFAULT_MS
 #define SK_RETRY_CAP_MS  (3600LL * 1000)
 
 #endif

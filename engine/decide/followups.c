@@ -13,9 +13,9 @@
 #include "decide/commands.h"
 #include "decide/decide_request.h" /* SK_ADMIN_GROUP, SK_RETRY_* */
 
-sk_ms_t sk_decide_retry_delay(int attempt)
+sk_ms_t sk_decide_retry_delay(const sk_rules_t *rules, int attempt)
 {
-    sk_ms_t d = SK_RETRY_BASE_MS;
+    sk_ms_t d = sk_rules_provisioning_retry(rules);
     for (int i = 0; i < attempt && d < SK_RETRY_CAP_MS; i++)
         d *= 2;
     return d < SK_RETRY_CAP_MS ? d : SK_RETRY_CAP_MS;
@@ -380,7 +380,7 @@ int sk_decide_retries(const sk_rules_t *rules, sk_ms_t now_ms, sk_arena_t *arena
         if (!cmd->reason)
             return SK_ENOMEM;
         cmds[nc++] = *cmd;
-        r.next_ms = sk_decide_ms_add(now_ms, sk_decide_retry_delay(r.attempt));
+        r.next_ms = sk_decide_ms_add(now_ms, sk_decide_retry_delay(rules, r.attempt));
         *wake = r.next_ms < *wake ? r.next_ms : *wake;
         keep[k++] = r;
     }

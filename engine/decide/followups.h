@@ -68,8 +68,9 @@ int sk_decide_pending_wake(const sk_rules_t *rules, sk_ms_t now_ms, const sk_use
                            sk_arena_t *arena, sk_ms_t *wake);
 
 /* How long before retry number `attempt` (0 = the first) of a failed
- * command: SK_RETRY_BASE_MS doubled per attempt, at most SK_RETRY_CAP_MS. */
-sk_ms_t sk_decide_retry_delay(int attempt);
+ * command: the rules' provisioning_retry (sk_rules_provisioning_retry,
+ * default SK_RETRY_BASE_MS) doubled per attempt, at most SK_RETRY_CAP_MS. */
+sk_ms_t sk_decide_retry_delay(const sk_rules_t *rules, int attempt);
 
 /*
  * sk_decide_provisioners — the provisioners of `set` as person ids

@@ -216,16 +216,16 @@ static int schedule_retry(sk_rq_ctx_t *c, const sk_provisioning_result_t *r, boo
             continue;
         /* a REVOKE this user's decisions remembered: its first retry */
         m->attempt = 0;
-        m->next_ms = sk_decide_ms_add(c->in->now_ms, sk_decide_retry_delay(0));
+        m->next_ms = sk_decide_ms_add(c->in->now_ms, sk_decide_retry_delay(c->rules, 0));
         *done = true;
         c->changed = true;
         c->word = "retry_scheduled";
-        c->reason =
-            sk_arena_sprintf(c->arena,
-                             "'%s' reports FAILED (retryable) for REVOKE of "
-                             "'%s' (command %s)%s: retry 1 of %d in %s",
-                             r->provisioner, m->ent_key, r->command_id, with_message(c, r),
-                             SK_RETRY_MAX, sk_decide_fmt_dur(c->arena, sk_decide_retry_delay(0)));
+        c->reason = sk_arena_sprintf(
+            c->arena,
+            "'%s' reports FAILED (retryable) for REVOKE of "
+            "'%s' (command %s)%s: retry 1 of %d in %s",
+            r->provisioner, m->ent_key, r->command_id, with_message(c, r), SK_RETRY_MAX,
+            sk_decide_fmt_dur(c->arena, sk_decide_retry_delay(c->rules, 0)));
         sk_rq_trace(c, c->reason);
         return 0;
     }
@@ -248,7 +248,8 @@ static int schedule_retry(sk_rq_ctx_t *c, const sk_provisioning_result_t *r, boo
                        .ent_key = ent,
                        .action = action,
                        .attempt = 0,
-                       .next_ms = sk_decide_ms_add(c->in->now_ms, sk_decide_retry_delay(0))};
+                       .next_ms =
+                           sk_decide_ms_add(c->in->now_ms, sk_decide_retry_delay(c->rules, 0))};
     *done = true;
     c->changed = true;
     c->word = "retry_scheduled";
@@ -257,7 +258,7 @@ static int schedule_retry(sk_rq_ctx_t *c, const sk_provisioning_result_t *r, boo
                                  "(command %s)%s: retry 1 of %d in %s",
                                  r->provisioner, sk_command_action_name(action), ent, r->command_id,
                                  with_message(c, r), SK_RETRY_MAX,
-                                 sk_decide_fmt_dur(c->arena, sk_decide_retry_delay(0)));
+                                 sk_decide_fmt_dur(c->arena, sk_decide_retry_delay(c->rules, 0)));
     sk_rq_trace(c, c->reason);
     return 0;
 }

@@ -35,24 +35,14 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
     return ok;
 }
 
-static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
-                              const char *method, const char *version, const char *upload,
-                              size_t *upload_len, void **con_cls)
+int sk_diag_answer(struct MHD_Connection *c, const char *url, sk_metrics_t *reg,
+                   sk_diag_ready_fn ready, void *ctx)
 {
-    sk_diag_t *d = cls;
-    static char notfound[] = "not found: try /metrics, /healthz or /readyz\n";
-    static char badmethod[] = "only GET\n";
     static char ok[] = "ok\n";
-    (void)version;
-    (void)upload;
-    (void)upload_len;
-    (void)con_cls;
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-        return reply(c, 405, TEXT_PLAIN, badmethod, strlen(badmethod), MHD_RESPMEM_PERSISTENT);
     if (strcmp(url, "/metrics") == 0) {
         char *body;
         size_t len;
-        if (sk_metrics_write(d->reg, &body, &len) != 0)
+        if (sk_metrics_write(reg, &body, &len) != 0)
             return MHD_NO;
         return reply(c, 200, PROM_TEXT, body, len, MHD_RESPMEM_MUST_FREE);
     }
@@ -60,7 +50,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return reply(c, 200, TEXT_PLAIN, ok, strlen(ok), MHD_RESPMEM_PERSISTENT);
     if (strcmp(url, "/readyz") == 0) {
         char why[256] = "";
-        if (!d->ready || d->ready(d->ctx, why, sizeof(why)))
+        if (!ready || ready(ctx, why, sizeof(why)))
             return reply(c, 200, TEXT_PLAIN, ok, strlen(ok), MHD_RESPMEM_PERSISTENT);
         size_t n = strlen(why);
         char *body = malloc(n + 13);
@@ -69,6 +59,25 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         n = (size_t)snprintf(body, n + 13, "not ready: %s\n", why);
         return reply(c, 503, TEXT_PLAIN, body, n, MHD_RESPMEM_MUST_FREE);
     }
+    return -1;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_len, void **con_cls)
+{
+    sk_diag_t *d = cls;
+    static char notfound[] = "not found: try /metrics, /healthz or /readyz\n";
+    static char badmethod[] = "only GET\n";
+    (void)version;
+    (void)upload;
+    (void)upload_len;
+    (void)con_cls;
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return reply(c, 405, TEXT_PLAIN, badmethod, strlen(badmethod), MHD_RESPMEM_PERSISTENT);
+    int rc = sk_diag_answer(c, url, d->reg, d->ready, d->ctx);
+    if (rc >= 0)
+        return (enum MHD_Result)rc;
     return reply(c, 404, TEXT_PLAIN, notfound, strlen(notfound), MHD_RESPMEM_PERSISTENT);
 }
 

@@ -3,7 +3,10 @@
  * (libmicrohttpd, its own thread): GET /metrics (the registry's Prometheus
  * text exposition), /healthz (200 while the process serves) and /readyz
  * (200 when the program's ready check says so, else 503 with the reason).
- * Off unless started (shiftkeyd --diag-addr HOST:PORT).
+ * Off unless started (shiftkeyd --diag-addr HOST:PORT). Every long-running
+ * program serves these paths through this file: shiftkeyd, the on-call
+ * connectors and shiftkey-provision with sk_diag_start, shiftkey-slack
+ * beside its own requests with sk_diag_answer.
  */
 #ifndef SK_DIAG_H
 #define SK_DIAG_H
@@ -13,6 +16,7 @@
 #include "base/metrics.h"
 
 typedef struct sk_diag sk_diag_t;
+struct MHD_Connection; /* libmicrohttpd's */
 
 /* Ready check, called on the server's thread: 1 ready, 0 not (why filled
  * with a short reason). It may only read thread-safe state (the registry). */
@@ -25,6 +29,16 @@ typedef int (*sk_diag_ready_fn)(void *ctx, char *why, size_t why_len);
  */
 sk_diag_t *sk_diag_start(const char *addr, sk_metrics_t *reg, sk_diag_ready_fn ready, void *ctx,
                          char *err, size_t err_len);
+
+/*
+ * sk_diag_answer — for a program with a libmicrohttpd server of its own:
+ * queues the answer to GET url on connection c when url is /metrics (reg's
+ * exposition), /healthz or /readyz (ready as above) and returns MHD_YES or
+ * MHD_NO (libmicrohttpd's result); returns -1, queuing nothing, for any
+ * other url. Called on that server's thread; reg is borrowed.
+ */
+int sk_diag_answer(struct MHD_Connection *c, const char *url, sk_metrics_t *reg,
+                   sk_diag_ready_fn ready, void *ctx);
 
 /* Stops serving and frees everything; NULL is fine. */
 void sk_diag_stop(sk_diag_t *d);

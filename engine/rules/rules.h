@@ -277,6 +277,12 @@ const sk_person_t *sk_rules_person_at(const sk_rules_t *rules, size_t i);
 size_t sk_rules_entitlement_count(const sk_rules_t *rules);
 const sk_entitlement_t *sk_rules_entitlement_at(const sk_rules_t *rules, size_t i);
 
+/* How long after a FAILED (retryable) result the first retry of the command
+ * is due (top-level `provisioning_retry`, default 1m; decide doubles it per
+ * retry). The default for a NULL rule set. */
+#define SK_PROVISIONING_RETRY_DEFAULT_MS (60LL * 1000)
+sk_ms_t sk_rules_provisioning_retry(const sk_rules_t *rules);
+
 /* ==== access review campaigns (issue 17, `campaigns:`, rules_campaign.c) ====
  *
  * A campaign asks reviewers to certify or revoke standing access held by
@@ -293,9 +299,8 @@ typedef enum sk_campaign_end {
 /* Kinds of grants in scope (bits of sk_campaign_t.grants). */
 #define SK_CAMPAIGN_GRANTS_REQUESTS  1u /* held by an approved access request */
 #define SK_CAMPAIGN_GRANTS_EMERGENCY 2u /* held by an emergency request */
-#define SK_CAMPAIGN_GRANTS_MANUAL                                                                  \
-    4u /* of an entitlement provisioned by hand
-                                           (`provisioning: manual`), by a request */
+/* of an entitlement provisioned by hand (`provisioning: manual`), held by a request */
+#define SK_CAMPAIGN_GRANTS_MANUAL    4u
 
 typedef struct sk_campaign {
     const char *id;

@@ -329,6 +329,8 @@ sk_rules_access_t *sk_rules_access_compile(const sk_rules_t *rules, const sk_rul
         if (!c.oom)
             sk_ac_signers(&c);
         if (!c.oom)
+            sk_ac_settings(&c);
+        if (!c.oom)
             sk_ac_campaigns(&c);
     }
     sk_strmap_fini(&c.rot_ids);
@@ -394,6 +396,8 @@ void sk_rules_access_hash(const sk_rules_access_t *a, void *xxh3_state)
     XXH3_state_t *st = xxh3_state;
 
     ac_hash_str(st, "access-v1");
+    if (a->retry_base_ms != SK_PROVISIONING_RETRY_DEFAULT_MS) /* older versions stay as they were */
+        ac_hash_num(st, a->retry_base_ms);
     for (size_t i = 0; i < a->n_person; i++) {
         const sk_person_t *p = &a->person[i];
         ac_hash_str(st, p->id);

@@ -71,6 +71,10 @@ void sk_ac_policies(ac_t *c);
  * without one the block of their first profile that has one. */
 void sk_ac_requests(ac_t *c);
 
+/* rules_settings.c: compiles `provisioning_retry` (default
+ * SK_PROVISIONING_RETRY_DEFAULT_MS). */
+void sk_ac_settings(ac_t *c);
+
 /* rules_request.c: compiles a `reviewers:` block at `path` of file fi into
  * rv; `owner` names its owner in messages ("policy 'p'", "campaign 'c'"). */
 void sk_ac_reviewers(ac_t *c, size_t fi, const char *path, const char *owner,

@@ -217,6 +217,7 @@ static const cyaml_schema_field_t doc_fields[] = {
     OPT_SEQ("policies", sk_raw_doc_t, policies, &policy_entry),
     OPT_STR("identity", sk_raw_doc_t, identity),
     OPT_STR("signing_window", sk_raw_doc_t, signing_window),
+    OPT_STR("provisioning_retry", sk_raw_doc_t, provisioning_retry),
     OPT_SEQ("signers", sk_raw_doc_t, signers, &signer_entry),
     OPT_SEQ("campaigns", sk_raw_doc_t, campaigns, &campaign_entry),
     CYAML_FIELD_END,

@@ -199,6 +199,7 @@ typedef struct sk_raw_doc {
     sk_raw_policy_t *policies;
     unsigned policies_count;
     char *identity, *signing_window; /* NULL when absent */
+    char *provisioning_retry;        /* NULL when absent */
     sk_raw_signer_t *signers;
     unsigned signers_count;
     sk_raw_campaign_t *campaigns;

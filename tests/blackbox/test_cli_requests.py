@@ -44,9 +44,11 @@ import uuid
 
 sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import sksign  # noqa: E402
-from test_engine_blackbox import (Reader, free_port, read_text, tail,  # noqa: E402
-                                  wait_until)
+import skproc  # noqa: E402
+from skproc import Reader, free_port, read_text, tail  # noqa: E402,F401 (free_port: test_operate)
+from skproc import wait_deadline as wait_until  # noqa: E402  (absolute deadline)
 
 SK = os.environ.get("SK_CLI", os.path.join("build", "test", "bin", "shiftkey"))
 SHIFTKEYD = os.environ.get("SK_SHIFTKEYD", os.path.join("build", "test", "bin", "shiftkeyd"))
@@ -180,21 +182,12 @@ def start_stack(tmp, engine_log, rules=RULES, help_checks=None):
     of the commands, tasks, requests and provisioning results topics (kept
     in procs for main() to stop). help_checks(cli), when given, runs while
     the reader starts. Returns a Stack, or None when setup failed."""
-    port = free_port()
-    procs["redis"] = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def rcli(*args):
-        p = subprocess.run(["redis-cli", "-p", str(port)] + list(args), stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=5)
-        return p.stdout.decode("utf-8", "replace") if p.returncode == 0 else None
-    if not check("redis-server answers PING",
-                 wait_until(lambda: (rcli("ping") or "").strip() == "PONG", time.time() + 10, 0.1)):
+    redis = skproc.Redis(tmp)
+    ok = redis.start()
+    procs["redis"] = redis.proc
+    rcli = redis.cli
+    if not check("redis-server answers PING", ok):
         return None
-    boot_file = os.path.join(tmp, "bootstrap")
-    env = dict(os.environ)
-    env["ASAN_OPTIONS"] = "detect_leaks=0"
     # signatures on: a copy of the rules declaring a key (made by `shiftkey
     # keygen`) for every person; the CLI holds them all in key_dir, so --as
     # selects whose key signs
@@ -202,27 +195,18 @@ def start_stack(tmp, engine_log, rules=RULES, help_checks=None):
     signed = os.path.join(tmp, "rules-signed")
     sksign.signed_rules(SK, rules, signed, key_dir, sksign.people_of(rules))
     rules = signed
-    with open(engine_log, "wb") as err:
-        procs["engine"] = engine = subprocess.Popen(
-            [SHIFTKEYD, "--kafka", "embedded", "--bootstrap-file", boot_file, "--rules", rules,
-             "--redis", "127.0.0.1:%d" % port, "--partitions", str(PARTITIONS), "--group", "bbcli",
-             "--timer-interval-ms", "100"], stdout=subprocess.DEVNULL, stderr=err, env=env)
-    ok = wait_until(lambda: len(set(re.findall(r"assigned %s\[(\d+)\]" % re.escape(T_REQUESTS),
-                                               read_text(engine_log)))) == PARTITIONS
-                    or engine.poll() is not None, time.time() + 20, 0.1)
-    if not check("shiftkeyd is assigned the requests topic", ok and engine.poll() is None):
+    daemon = skproc.Shiftkeyd(tmp, rules, redis.addr, "bbcli", log=engine_log,
+                              extra=["--partitions", str(PARTITIONS), "--timer-interval-ms", "100"])
+    procs["engine"] = daemon.start()
+    if not check("shiftkeyd is assigned the requests topic",
+                 daemon.wait_assigned(T_REQUESTS, PARTITIONS, 20)):
         return None
-    bootstrap = read_text(boot_file).strip()
-    cli = Cli(boot_file)
+    bootstrap = daemon.bootstrap
+    cli = Cli(daemon.boot)
     cli.env["SHIFTKEY_KEY_DIR"] = key_dir
 
-    reader = Reader(bootstrap, [T_COMMANDS, T_TASKS, T_REQUESTS, T_RESULTS])
-    reader.consumer.close()  # replaced: refresh metadata often, the results topic may come later
-    from confluent_kafka import Consumer
-    reader.consumer = Consumer({
-        "bootstrap.servers": bootstrap, "group.id": "bbcli-" + uuid.uuid4().hex[:8],
-        "auto.offset.reset": "earliest", "enable.auto.commit": False,
-        "topic.metadata.refresh.interval.ms": 500})
+    # metadata refreshed often: the results topic may come later
+    reader = Reader(bootstrap, [T_COMMANDS, T_TASKS, T_REQUESTS, T_RESULTS], refresh_ms=500)
     procs["reader"] = reader
     reader.start()
     if help_checks:

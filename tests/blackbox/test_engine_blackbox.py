@@ -33,19 +33,22 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 
 sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import skwire  # noqa: E402
+# the shared helpers (tests/lib/skproc.py); the other black-box tests import
+# them from here. wait_until here takes an absolute deadline (time.time() + s).
+from skproc import Reader, free_port, read_text, tail  # noqa: E402,F401
+from skproc import wait_deadline as wait_until  # noqa: E402
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition  # noqa: E402
+from confluent_kafka import Producer  # noqa: E402
 
 SHIFTKEYD = os.environ.get("SK_SHIFTKEYD", os.path.join("build", "test", "bin", "shiftkeyd"))
 RULES = os.path.join("rules", "examples")
@@ -77,24 +80,6 @@ def now_ms():
     return int(time.time() * 1000)
 
 
-def wait_until(pred, deadline, step=0.05):
-    """Polls pred() until it returns a true value or time.time() passes
-    deadline (an absolute time); returns the last value of pred()."""
-    while True:
-        v = pred()
-        if v or time.time() >= deadline:
-            return v
-        time.sleep(step)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def run(argv, timeout=10):
     """(exit status, stdout) of a short command; never raises on failure."""
     try:
@@ -102,102 +87,6 @@ def run(argv, timeout=10):
     except (OSError, subprocess.TimeoutExpired) as e:
         return -1, ("%s: %s" % (type(e).__name__, e)).encode()
     return p.returncode, p.stdout
-
-
-def tail(path, n=60):
-    try:
-        with open(path, "rb") as f:
-            lines = f.read().decode("utf-8", "replace").splitlines()
-    except OSError as e:
-        return "(cannot read %s: %s)" % (path, e)
-    return "\n".join(lines[-n:])
-
-
-def read_text(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-
-
-class Reader(threading.Thread):
-    """Consumes the output topics in the background with confluent_kafka and
-    keeps every record with its arrival time (time.time()). It assigns every
-    partition itself, from the beginning, instead of joining a consumer group:
-    the mock cluster's group join can take tens of seconds on a loaded
-    machine, which made the tests flaky. A topic not there yet is assigned
-    when the metadata shows it."""
-
-    def __init__(self, bootstrap, topics):
-        super().__init__(daemon=True)
-        self.consumer = Consumer({
-            "bootstrap.servers": bootstrap,
-            "group.id": "bb-reader-" + uuid.uuid4().hex[:8],
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-            "topic.metadata.refresh.interval.ms": 1000,
-        })
-        self.topics = topics
-        self.lock = threading.Lock()
-        self.records = []  # dicts: topic, partition, offset, key, value, at, name, rec, error
-        self.assigned = set()
-        self.stop = threading.Event()
-        self.errors = []
-
-    def _on_assign(self, consumer, partitions):
-        with self.lock:
-            for p in partitions:
-                self.assigned.add((p.topic, p.partition))
-
-    def _assign_new(self):
-        """Assigns the partitions of every topic the metadata shows that is
-        not assigned yet; returns True when every topic is assigned."""
-        try:
-            md = self.consumer.list_topics(timeout=2)
-        except Exception as e:  # the broker may still be starting
-            with self.lock:
-                self.errors.append("metadata: %s" % e)
-            return False
-        new = []
-        for t in self.topics:
-            tm = md.topics.get(t)
-            if tm is None or tm.error is not None or not tm.partitions:
-                continue
-            new += [TopicPartition(t, p, OFFSET_BEGINNING) for p in sorted(tm.partitions)
-                    if (t, p) not in self.assigned]
-        if new:
-            self.consumer.incremental_assign(new)
-            self._on_assign(self.consumer, new)
-        with self.lock:
-            return len({t for t, _ in self.assigned}) == len(self.topics)
-
-    def run(self):
-        complete, next_look = False, 0.0
-        while not self.stop.is_set():
-            if not complete and time.time() >= next_look:
-                complete, next_look = self._assign_new(), time.time() + 0.5
-            m = self.consumer.poll(0.05)
-            if m is None:
-                continue
-            if m.error():
-                with self.lock:
-                    self.errors.append(str(m.error()))
-                continue
-            r = {"topic": m.topic(), "partition": m.partition(), "offset": m.offset(),
-                 "key": m.key(), "value": m.value(), "at": time.time(),
-                 "name": None, "rec": None, "error": None}
-            try:
-                r["name"], r["rec"] = skwire.decode(m.value() or b"")
-            except Exception as e:  # kept: a check reports it
-                r["error"] = "%s: %s" % (type(e).__name__, e)
-            with self.lock:
-                self.records.append(r)
-        self.consumer.close()
-
-    def select(self, topic, pred=lambda r: True):
-        with self.lock:
-            return [r for r in self.records if r["topic"] == topic and pred(r)]
 
 
 def commands_for(reader, user, action=None):

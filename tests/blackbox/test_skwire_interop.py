@@ -1,32 +1,35 @@
 #!/usr/bin/python3
 """Interop of the C codec (engine/codec/codec.c, avro-c) with python3-avro.
 
-Run from the repository root with /usr/bin/python3, after the C unit test
-build/test/bin/unit/test_codec (or any build of tests/unit/test_codec.c) has
-written build/test/samples/*.bin:
+Run from the repository root with /usr/bin/python3 after `make test-build`.
+It first runs the C unit test build/test/bin/unit/test_codec ($SK_CODEC_TEST_BIN)
+with SK_SAMPLES_DIR set to a folder of its own, where the C encoder writes its
+samples (*.bin); so it does not depend on any other test having run. Then:
 
   - Python decodes every sample the C encoder wrote and checks each field
     (ScheduleEvent, Command, AuditRecord, DeadLetter, AccessRequestEvent,
     TaskEvent, ProvisioningResult);
   - Python encodes the same ScheduleEvent, AccessRequestEvent, TaskEvent and
     ProvisioningResult as the C samples: byte-identical;
-  - Python writes build/test/samples/py_schedule.bin and py_request.bin,
-    which the C test cases `decodes_python_sample` and
-    `decodes_python_request` decode; when the C test binary is built, it is
-    run here on those files so the loop closes in one run;
+  - Python writes py_schedule.bin and py_request.bin into the same folder,
+    and the C test cases `decodes_python_sample` and `decodes_python_request`
+    are run on them (their "(no ... yet)" note of a missing file fails here),
+    so the loop closes in one run;
   - framing errors are refused.
 
 Ends with "N passed, N failed"; exit status 1 on any failure.
 """
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import skwire  # noqa: E402
 
-SAMPLES = os.path.join("build", "test", "samples")
+SAMPLES = tempfile.mkdtemp(prefix="sk-samples-")
 C_TEST = os.environ.get("SK_CODEC_TEST_BIN",
                         os.path.join("build", "test", "bin", "unit", "test_codec"))
 T0 = 1767225600000  # 2026-01-01T00:00:00Z, as in tests/unit/test_codec.c
@@ -63,10 +66,25 @@ def expect_raises(fn, needle):
     raise AssertionError("no error raised (expected one containing %r)" % needle)
 
 
+def run_c_test(*args):
+    """Runs the C codec test (all cases, or the named one) on SAMPLES."""
+    if not os.access(C_TEST, os.X_OK):
+        raise AssertionError("%s not built: run make test-build" % C_TEST)
+    env = dict(os.environ, SK_SAMPLES_DIR=SAMPLES)
+    return subprocess.run([C_TEST] + list(args), capture_output=True, text=True,
+                          timeout=120, env=env)
+
+
+def c_writes_samples():
+    out = run_c_test()
+    if out.returncode != 0 or " 0 failed" not in out.stdout:
+        raise AssertionError("C test_codec failed:\n%s%s" % (out.stdout[-3000:], out.stderr[-3000:]))
+
+
 def sample(name):
     path = os.path.join(SAMPLES, name)
     if not os.path.exists(path):
-        raise AssertionError("%s missing: run the C unit test test_codec first" % path)
+        raise AssertionError("%s missing: the C test did not write it" % path)
     with open(path, "rb") as f:
         return f.read()
 
@@ -155,13 +173,8 @@ def python_round_trip_and_sample():
 
 
 def c_decodes_python_sample():
-    if not os.access(C_TEST, os.X_OK):
-        print("     (%s not built: the C side is checked on its next run)" % C_TEST)
-        return
-    out = subprocess.run([C_TEST, "decodes_python_sample"], capture_output=True,
-                         text=True, timeout=60)
-    if out.returncode != 0 or "1 passed, 0 failed" not in out.stdout \
-            or "no build/test/samples" in out.stdout:
+    out = run_c_test("decodes_python_sample")
+    if out.returncode != 0 or "1 passed, 0 failed" not in out.stdout or "(no " in out.stdout:
         raise AssertionError("C decoder refused py_schedule.bin:\n%s%s"
                              % (out.stdout, out.stderr))
 
@@ -236,13 +249,8 @@ def python_request_sample():
 
 
 def c_decodes_python_request():
-    if not os.access(C_TEST, os.X_OK):
-        print("     (%s not built: the C side is checked on its next run)" % C_TEST)
-        return
-    out = subprocess.run([C_TEST, "decodes_python_request"], capture_output=True,
-                         text=True, timeout=60)
-    if out.returncode != 0 or "1 passed, 0 failed" not in out.stdout \
-            or "no build/test/samples" in out.stdout:
+    out = run_c_test("decodes_python_request")
+    if out.returncode != 0 or "1 passed, 0 failed" not in out.stdout or "(no " in out.stdout:
         raise AssertionError("C decoder refused py_request.bin:\n%s%s"
                              % (out.stdout, out.stderr))
 
@@ -273,6 +281,7 @@ def framing_refused():
     expect_raises(lambda: skwire.decode(good[:-3]), "not a valid schedule_event")
 
 
+check("C test_codec writes its samples", c_writes_samples)
 check("decodes C schedule sample", c_schedule)
 check("decodes C open-ended schedule sample", c_schedule_open)
 check("decodes C command sample", c_command)
@@ -289,5 +298,6 @@ check("C decodes py_request.bin", c_decodes_python_request)
 check("refuses bad request records", new_schemas_refused_by_python)
 check("refuses bad framing", framing_refused)
 
+shutil.rmtree(SAMPLES, ignore_errors=True)
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)

@@ -1,7 +1,9 @@
 # Fault tests: the engine killed with SIGKILL under a load of shift events
 # and access requests, Redis restarted, the broker set down, two instances
 # trading partitions. `make test` runs a short form (tests/run.sh, part
-# chaos-short: 60 users, 30 of them with requests); `make chaos` the long one
+# chaos-short: every fault kind once, 40 users, 20 of them with requests,
+# 20 s of spare time instead of 40 s before the timers);
+# `make chaos` the long one
 # (400 users, 200 with requests; --requesters N sets another number).
 
 build/test/bin/chaos/mock_broker: tests/chaos/mock_broker.c

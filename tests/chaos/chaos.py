@@ -26,8 +26,8 @@ run on made-up topic contents with a lost request, a doubled GRANT, a wrong
 expiry and altered duplicates, and must report each of them; --plant puts
 a fault into a real run (a lost request, a doubled GRANT) to see it fail.
 
-    /usr/bin/python3 tests/chaos/chaos.py --kills 3 --users 60 --broker-outages 1 \
-        --flushalls 1 --redis-empties 1                                             # short
+    /usr/bin/python3 tests/chaos/chaos.py --kills 1 --users 40 --redis-restarts 1 \
+        --broker-outages 1 --flushalls 1 --redis-empties 1 --spare-s 20             # short
     make chaos                                                                    # long
 
 Access never outlives its expiry by more than 5 s after a data loss, 15 s
@@ -780,6 +780,9 @@ def main():
     ap.add_argument("--redis-empties", type=int, default=0,
                     help="Redis replaced by an empty one mid-run (restored from the changelog)")
     ap.add_argument("--two-instances", action="store_true")
+    ap.add_argument("--spare-s", type=int, default=40,
+                    help="seconds of spare time planned after the faults, before the "
+                         "workload's timers (the short form in make test: 20)")
     ap.add_argument("--crash-after", type=int, default=5,
                     help="engine 0 exits right after its N-th applied record, then after "
                          "its N-th produced outbox chunk (0: never)")
@@ -884,7 +887,7 @@ def run_once(args, seed, passed_before):
         # the workload's timers end after the faults (probes and the wait
         # before a data loss make that phase longer), during the run; the
         # faults never run into them (faults_until)
-        timers_from = (t_start + int(duration * 1000) + 40000 + 7000 * len(faults) +
+        timers_from = (t_start + int(duration * 1000) + args.spare_s * 1000 + 7000 * len(faults) +
                        20000 * len(losses))
         faults_until = timers_from - 15000
         poison = poison_plan(events, args.poison_big, args.poison_garbage, seed)

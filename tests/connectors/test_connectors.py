@@ -16,24 +16,19 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import uuid
 
 sys.dont_write_bytecode = True
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 os.chdir(ROOT)
-sys.path.insert(0, os.path.join(ROOT, "tests", "blackbox"))
-import skwire  # noqa: E402
-
-from confluent_kafka import Consumer  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+import skproc  # noqa: E402  ports, waiting, redis-server, shiftkeyd, the reader
+from skproc import wait_until  # noqa: E402
 
 BIN = os.environ.get("SK_CONNECTORS_BIN", os.path.join("build", "test", "bin", "connectors"))
-SHIFTKEYD = os.environ.get("SK_SHIFTKEYD", os.path.join("build", "test", "bin", "shiftkeyd"))
 T_SCHEDULE = "shiftkey.schedule.v1"
 T_COMMANDS = "shiftkey.commands.v1"
 HOUR = 3600 * 1000
@@ -68,59 +63,11 @@ def iso_offset(ms, hours):
     return time.strftime("%Y-%m-%dT%H:%M:%S", t) + "%+03d:00" % hours
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_until(pred, timeout, step=0.05):
-    deadline = time.time() + timeout
-    while True:
-        v = pred()
-        if v or time.time() >= deadline:
-            return v
-        time.sleep(step)
-
-
-class Reader(threading.Thread):
-    """Every record of the topics, decoded, in arrival order."""
+class Reader(skproc.Reader):
+    """Every record of the topics, decoded, in arrival order; keys as text."""
 
     def __init__(self, bootstrap, topics):
-        super().__init__(daemon=True)
-        self.consumer = Consumer({"bootstrap.servers": bootstrap,
-                                  "group.id": "conn-test-" + uuid.uuid4().hex[:8],
-                                  "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                                  "topic.metadata.refresh.interval.ms": 1000})
-        self.topics = topics
-        self.lock = threading.Lock()
-        self.records = []
-        self.assigned = set()
-        self.stop = threading.Event()
-
-    def run(self):
-        def on_assign(c, parts):
-            with self.lock:
-                self.assigned.update((p.topic, p.partition) for p in parts)
-        self.consumer.subscribe(self.topics, on_assign=on_assign)
-        while not self.stop.is_set():
-            m = self.consumer.poll(0.05)
-            if m is None or m.error():
-                continue
-            try:
-                name, rec = skwire.decode(m.value() or b"")
-            except Exception as e:  # reported by the checks
-                name, rec = "error", {"error": str(e)}
-            with self.lock:
-                self.records.append({"topic": m.topic(), "key": (m.key() or b"").decode(),
-                                     "name": name, "rec": rec})
-        self.consumer.close()
-
-    def select(self, topic):
-        with self.lock:
-            return [r for r in self.records if r["topic"] == topic]
+        super().__init__(bootstrap, topics, text_keys=True)
 
 
 class Env:
@@ -131,45 +78,39 @@ class Env:
         os.makedirs(self.web)
 
     def start(self):
-        rport = free_port()
-        self.procs.append(subprocess.Popen(
-            ["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.tmp],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        self.boot = os.path.join(self.tmp, "bootstrap")
-        self.engine_log = os.path.join(self.tmp, "engine.log")
-        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
-        time.sleep(0.2)
-        self.procs.append(subprocess.Popen(
-            [SHIFTKEYD, "--kafka", "embedded", "--bootstrap-file", self.boot, "--rules",
-             "rules/examples", "--redis", "127.0.0.1:%d" % rport, "--group", "conn-test"],
-            stdout=open(self.engine_log, "w"), stderr=subprocess.STDOUT, env=env))
-        self.procs.append(subprocess.Popen(
-            ["/usr/bin/python3", os.path.join(ROOT, "tests", "connectors", "fake_platform.py"), self.web]))
-        ok = wait_until(lambda: os.path.exists(self.boot) and os.path.getsize(self.boot) > 0
-                        and os.path.exists(os.path.join(self.web, "port"))
-                        and "assigned " + T_SCHEDULE in open(self.engine_log).read(), 20, 0.1)
-        if not ok:
+        redis = skproc.Redis(self.tmp)
+        self.procs.append(redis)
+        if not redis.start():
             return False
-        with open(self.boot) as f:
-            self.bootstrap = f.read().strip()
+        self.engine_log = os.path.join(self.tmp, "engine.log")
+        daemon = skproc.Shiftkeyd(self.tmp, "rules/examples", redis.addr, "conn-test",
+                                  log=self.engine_log)
+        self.boot = daemon.boot
+        daemon.start()
+        self.procs.append(daemon)
+        self.fake = subprocess.Popen(
+            ["/usr/bin/python3", os.path.join(ROOT, "tests", "connectors", "fake_platform.py"), self.web])
+        if not (daemon.wait_assigned(T_SCHEDULE) and
+                wait_until(lambda: os.path.exists(os.path.join(self.web, "port")), 20, 0.05)):
+            return False
+        self.bootstrap = daemon.bootstrap
         with open(os.path.join(self.web, "port")) as f:
             self.base = "http://127.0.0.1:%s" % f.read().strip()
         self.reader = Reader(self.bootstrap, [T_SCHEDULE, T_COMMANDS])
         self.reader.start()
-        return wait_until(lambda: len(self.reader.assigned) >= 2, 20, 0.1)
+        return wait_until(lambda: len({t for t, _ in self.reader.assigned}) == 2, 20, 0.05)
 
     def stop(self):
         if hasattr(self, "reader"):
-            self.reader.stop.set()
-            self.reader.join(5)
-        for p in reversed(self.procs):
-            p.send_signal(signal.SIGTERM)
-        for p in reversed(self.procs):
+            self.reader.close()
+        if getattr(self, "fake", None) is not None:
+            self.fake.send_signal(signal.SIGTERM)
             try:
-                p.wait(5)
+                self.fake.wait(5)
             except subprocess.TimeoutExpired:
-                p.kill()
+                self.fake.kill()
+        for p in reversed(self.procs):
+            p.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def write(self, name, data):
@@ -616,6 +557,119 @@ def test_rate_limits(env):
           rc == 1 and "2 requests (1 retried)" in log, log[-400:])
 
 
+def scrape(port):
+    """(/readyz status and body, {(name, sorted labels): value}) of a connector's
+    diag endpoint; the exposition parsed by prometheus_client (python3-prometheus-client,
+    not ours). (None, {}) while it does not answer."""
+    import urllib.error
+    import urllib.request
+    from prometheus_client.parser import text_string_to_metric_families
+    base = "http://127.0.0.1:%d" % port
+    try:
+        try:
+            with urllib.request.urlopen(base + "/readyz", timeout=2) as r:
+                ready = (r.status, r.read().decode())
+        except urllib.error.HTTPError as e:
+            ready = (e.code, e.read().decode())
+        with urllib.request.urlopen(base + "/metrics", timeout=2) as r:
+            text = r.read().decode()
+    except (OSError, urllib.error.URLError):
+        return None, {}
+    values = {}
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            values[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return ready, values
+
+
+def test_diag(env):
+    """A polling connector with --diag-addr: /metrics scraped while it runs (parsed by
+    prometheus_client), values change as polls succeed and fail; /readyz follows the
+    last poll and Kafka; /healthz answers."""
+    import urllib.request
+    t0 = now_ms() // 1000 * 1000
+    sid = "diag-sched"
+    key = {"SHIFTKEY_OPSGENIE_API_KEY": "k"}
+    env.write("og_%s.periods.json" % sid, og_truth([("r", [("quinn", t0 - HOUR, t0 + HOUR)])]))
+    env.write("faults", "429 retry-after 1\n")
+    port = free_port()
+    log = os.path.join(env.tmp, "diag.log")
+    args = [os.path.join(BIN, "shiftkey-opsgenie"), "--rotation", "diag", "--state",
+            os.path.join(env.tmp, "diag.state"), "--base-url", env.base, "--schedule-ids", sid,
+            "--bootstrap-file", env.boot, "--interval", "1s", "--http-attempts", "2",
+            "--http-backoff", "100ms", "--diag-addr", "127.0.0.1:%d" % port]
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(log, "w"),
+                         env=dict(os.environ, **key))
+
+    def v(name, **labels):
+        return vals.get((name, tuple(sorted(labels.items()))), 0)
+    try:
+        got = wait_until(lambda: (scrape(port)[0] or (0,))[0] == 200, 20, 0.2)
+        ready, vals = scrape(port)
+        check("diag: /readyz 200 once a poll succeeded and Kafka answered", got, (ready, log))
+        with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % port, timeout=2) as r:
+            check("diag: /healthz 200", r.status == 200)
+        check("diag: /metrics parses with prometheus_client; info names source and rotation",
+              v("shiftkey_connector_info", source="opsgenie", rotation="diag") == 1, vals)
+        check("diag: the 429 counted as a vendor API error by status, and its wait as a "
+              "rate-limit wait (>= 1 s)",
+              v("shiftkey_connector_vendor_api_errors_total", status="429") == 1
+              and v("shiftkey_connector_rate_limit_waits_total") == 1
+              and v("shiftkey_connector_rate_limit_wait_seconds_total") >= 1.0, vals)
+        check("diag: the poll counted ok, its STARTED published, last success set, Kafka up",
+              v("shiftkey_connector_polls_total", outcome="ok") >= 1
+              and v("shiftkey_connector_records_published_total", type="STARTED") == 1
+              and abs(v("shiftkey_connector_last_success_timestamp_seconds") - time.time()) < 60
+              and v("shiftkey_connector_kafka_up") == 1, vals)
+        last = v("shiftkey_connector_last_success_timestamp_seconds")
+        # the platform fails every request now: the poll fails, /readyz says so
+        env.write("faults", "500\n" * 40)
+        got = wait_until(lambda: (scrape(port)[0] or (0,))[0] == 503, 20, 0.2)
+        ready, vals = scrape(port)
+        check("diag: platform down → /readyz 503 naming the last poll, polls{platform_failed} "
+              "and vendor errors{500} counted",
+              got and "last poll" in ready[1]
+              and v("shiftkey_connector_polls_total", outcome="platform_failed") >= 1
+              and v("shiftkey_connector_vendor_api_errors_total", status="500") >= 2
+              and v("shiftkey_connector_last_poll_ok") == 0, (ready, vals))
+        env.write("faults", "")
+        got = wait_until(lambda: (scrape(port)[0] or (0,))[0] == 200 and scrape(port)[1].get(
+            ("shiftkey_connector_last_success_timestamp_seconds", ()), 0) > last, 20, 0.2)
+        ready, vals = scrape(port)
+        check("diag: the platform back → ready again, last success later than before",
+              got, (ready, vals))
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            rc = p.wait(15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            rc = -9
+    text = open(log).read()
+    check("diag: the connector stops on SIGTERM with exit 0, sanitizers quiet",
+          rc == 0 and "Sanitizer" not in text and "runtime error" not in text, text[-1500:])
+    # a connector whose polls succeed (nothing to send) but whose Kafka does not
+    # answer: not ready, and /readyz says it is Kafka
+    port2 = free_port()
+    dead = free_port()
+    env.write("og_diag-empty.periods.json", og_truth([]))
+    p = subprocess.Popen([os.path.join(BIN, "shiftkey-opsgenie"), "--rotation", "diag2", "--state",
+                          os.path.join(env.tmp, "diag2.state"), "--base-url", env.base,
+                          "--schedule-ids", "diag-empty", "--kafka", "127.0.0.1:%d" % dead,
+                          "--interval", "1s", "--diag-addr", "127.0.0.1:%d" % port2],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0", **key))
+    try:
+        got = wait_until(lambda: "Kafka" in ((scrape(port2)[0] or (0, ""))[1]), 20, 0.2)
+        ready, vals = scrape(port2)
+        check("diag: polls ok but Kafka unreachable → /readyz 503 naming Kafka, kafka_up 0",
+              got and ready and ready[0] == 503 and v("shiftkey_connector_kafka_up") == 0
+              and v("shiftkey_connector_polls_total", outcome="ok") >= 1, (ready, vals))
+    finally:
+        p.kill()
+        p.wait(5)
+
+
 def shift_dates(obj, delta):
     if isinstance(obj, dict):
         return {k: (iso_ms(parse_iso(v) + delta) if k in ("startDate", "endDate") else shift_dates(v, delta))
@@ -776,7 +830,7 @@ def main():
                      open(env.engine_log).read()[-800:] if os.path.exists(env.engine_log) else ""):
             return 1
         for test in (test_pagerduty, test_opsgenie, test_ical, test_end_to_end, test_opsgenie_window,
-                     test_rate_limits, test_jsm, test_pagerduty_null_and_check):
+                     test_rate_limits, test_jsm, test_pagerduty_null_and_check, test_diag):
             try:
                 test(env)
             except Exception as e:  # a crash of one part is one failure, the others still run

@@ -1,7 +1,8 @@
 """provfx — fixtures of the provisioner tests: real servers from Debian on
 free loopback ports in temporary folders (PostgreSQL, slapd, redis-server),
 shiftkeyd with its embedded broker, a reader of the topics (confluent_kafka
-+ tests/blackbox/skwire.py), and shiftkey-provision processes.
++ tests/blackbox/skwire.py), and shiftkey-provision processes. Ports,
+waiting, redis-server, shiftkeyd and the reader come from tests/lib/skproc.py.
 
 PostgreSQL refuses to run as root: as root, initdb and postgres run as the
 `postgres` user the Debian package creates (else `nobody`) through runuser.
@@ -12,43 +13,22 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
-import time
-import uuid
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "tests", "blackbox"))
-import skwire  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+import skproc  # noqa: E402
+from skproc import free_port, wait_until  # noqa: E402,F401 (test_provision uses them)
 
-from confluent_kafka import Consumer, Producer  # noqa: E402
+from confluent_kafka import Producer  # noqa: E402
 
 PROV = os.environ.get("SK_PROVISION", os.path.join(ROOT, "build", "test", "bin", "provision",
                                                    "shiftkey-provision"))
-SHIFTKEYD = os.environ.get("SK_SHIFTKEYD", os.path.join(ROOT, "build", "test", "bin", "shiftkeyd"))
 CLI = os.environ.get("SK_CLI", os.path.join(ROOT, "build", "test", "bin", "shiftkey"))
 T_COMMANDS = "shiftkey.commands.v1"
 T_RESULTS = "shiftkey.provisioning.results.v1"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_until(pred, timeout, step=0.1):
-    deadline = time.time() + timeout
-    while True:
-        v = pred()
-        if v or time.time() >= deadline:
-            return v
-        time.sleep(step)
 
 
 def write_secret(path, text, mode=0o600):
@@ -58,44 +38,11 @@ def write_secret(path, text, mode=0o600):
     return path
 
 
-class Reader(threading.Thread):
-    """Every record of the topics, decoded, in arrival order."""
+class Reader(skproc.Reader):
+    """Every record of the topics, decoded, in arrival order; keys as text."""
 
     def __init__(self, bootstrap, topics):
-        super().__init__(daemon=True)
-        self.consumer = Consumer({"bootstrap.servers": bootstrap,
-                                  "group.id": "prov-test-" + uuid.uuid4().hex[:8],
-                                  "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                                  "topic.metadata.refresh.interval.ms": 1000})
-        self.topics = topics
-        self.lock = threading.Lock()
-        self.records = []
-        self.assigned = set()
-        self.stop = threading.Event()
-
-    def run(self):
-        def on_assign(c, parts):
-            with self.lock:
-                self.assigned.update((p.topic, p.partition) for p in parts)
-        self.consumer.subscribe(self.topics, on_assign=on_assign)
-        while not self.stop.is_set():
-            m = self.consumer.poll(0.05)
-            if m is None or m.error():
-                continue
-            try:
-                name, rec = skwire.decode(m.value() or b"")
-            except Exception as e:  # reported by the checks
-                name, rec = "error", {"error": str(e)}
-            with self.lock:
-                self.records.append({"topic": m.topic(), "key": (m.key() or b"").decode(),
-                                     "name": name, "rec": rec, "raw": m.value(),
-                                     "headers": m.headers() or []})
-        self.consumer.close()
-
-    def select(self, topic, **match):
-        with self.lock:
-            recs = [r for r in self.records if r["topic"] == topic]
-        return [r for r in recs if all(r["rec"].get(k) == v for k, v in match.items())]
+        super().__init__(bootstrap, topics, text_keys=True)
 
 
 class Engine:
@@ -109,25 +56,19 @@ class Engine:
         self.log = os.path.join(tmp, "engine.log")
 
     def start(self):
-        rport = free_port()
-        self.procs.append(subprocess.Popen(
-            ["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.tmp],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        time.sleep(0.2)
-        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
-        self.engine = subprocess.Popen(
-            [SHIFTKEYD, "--kafka", "embedded", "--bootstrap-file", self.boot, "--rules", self.rules, "--redis", "127.0.0.1:%d" % rport, "--group", "prov-test"],
-            stdout=open(self.log, "w"), stderr=subprocess.STDOUT, env=env)
-        self.procs.append(self.engine)
-        if not wait_until(lambda: os.path.exists(self.boot) and os.path.getsize(self.boot) > 0
-                          and "assigned " in open(self.log).read(), 30):
+        redis = skproc.Redis(self.tmp)
+        self.procs.append(redis)
+        if not redis.start():
             return False
-        with open(self.boot) as f:
-            self.bootstrap = f.read().strip()
+        self.daemon = skproc.Shiftkeyd(self.tmp, self.rules, redis.addr, "prov-test", log=self.log)
+        self.engine = self.daemon.start()
+        self.procs.append(self.daemon)
+        if not self.daemon.wait_assigned("shiftkey.schedule.v1"):
+            return False
+        self.bootstrap = self.daemon.bootstrap
         self.reader = Reader(self.bootstrap, [T_COMMANDS, T_RESULTS])
         self.reader.start()
-        return wait_until(lambda: len(self.reader.assigned) >= 2, 20)
+        return wait_until(lambda: len({t for t, _ in self.reader.assigned}) == 2, 20)
 
     def cli(self, *args):
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
@@ -148,16 +89,9 @@ class Engine:
 
     def stop(self):
         if hasattr(self, "reader"):
-            self.reader.stop.set()
-            self.reader.join(5)
+            self.reader.close()
         for p in reversed(self.procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in reversed(self.procs):
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+            p.stop()
 
 
 def pg_bindir():

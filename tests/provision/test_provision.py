@@ -316,9 +316,11 @@ sh/run = runners
 """.format(tmp=tmp, script=exec_script(tmp)), env={"EXEC_SECRET": "s3cret"})
         provs = [p_pg, p_ldap, p_hook, p_exec]
         mport = provfx.free_port()
-        short = ("--kafka-config", "consumer:session.timeout.ms=6000")  # SIGKILLed below
-        started = [p_pg.start(boot, "--metrics", "127.0.0.1:%d" % mport), p_ldap.start(boot),
-                   p_hook.start(boot), p_exec.start(boot, *short)]
+        # exec is SIGKILLed below and pg restarted: a short session, so that the
+        # next member's group join does not wait for the old one's 45 s default
+        short = ("--kafka-config", "consumer:session.timeout.ms=6000")
+        started = [p_pg.start(boot, "--metrics", "127.0.0.1:%d" % mport, *short),
+                   p_ldap.start(boot), p_hook.start(boot), p_exec.start(boot, *short)]
         if not check("four provisioners started", all(started),
                      "\n".join(p.text() for p in provs)):
             return
@@ -466,18 +468,11 @@ sh/run = runners
         # ---- reconciliation removes, when told to ----
         p_pg.stop()
         p_rm = provfx.Provisioner(tmp, "prov-pg", pg_conf(tmp, pg, reconcile="remove"))
-        check("restart with reconcile = remove", p_rm.start(boot))
+        check("restart with reconcile = remove", p_rm.start(boot, *short))
         provs[0] = p_rm
         check("reconciliation removes the membership nobody granted (bob)",
               wait_until(lambda: "bob" not in pg.members("analyst"), 15), pg.members("analyst"))
 
-        # ---- the engine's retry after FAILED (1 min backoff) ----
-        ok = wait_until(lambda: results(env, dcid, "PROVISIONED"), max(5, 100 - (time.time() - t_down)),
-                        0.5)
-        check("after PostgreSQL returned, the engine's retry (same command id) → PROVISIONED",
-              ok and "dave" in pg.members("analyst"), (results(env, dcid), pg.members("analyst")))
-
-        # ---- answers of the webhook receiver and the program ----
         def produce_grant(user, app, ent):
             cid_ = uuid.uuid4().hex
             now_ = int(time.time() * 1000)
@@ -486,6 +481,19 @@ sh/run = runners
                 "entitlement": ent, "resource": "", "permission": "", "expires_at": now_ + 600000,
                 "issued_at": now_, "reason": "test", "emergency": False, "sources": []}))
             return cid_
+
+        # the restarted provisioner consumes again (before carol's short shift below)
+        c0 = produce_grant("erin@example.com", "pg", "analyst")
+        check("after the restart a GRANT is applied again (PROVISIONED)",
+              wait_until(lambda: results(env, c0, "PROVISIONED"), 60), results(env, c0))
+
+        # ---- the engine's retry after FAILED (provisioning_retry: 3s in the rules, doubling) ----
+        ok = wait_until(lambda: results(env, dcid, "PROVISIONED"), max(5, 90 - (time.time() - t_down)),
+                        0.5)
+        check("after PostgreSQL returned, the engine's retry (same command id) → PROVISIONED",
+              ok and "dave" in pg.members("analyst"), (results(env, dcid), pg.members("analyst")))
+
+        # ---- answers of the webhook receiver and the program ----
         c1 = produce_grant("frank@example.com", "hook", "deploy")
         r1 = wait_until(lambda: results(env, c1), 20)
         check("webhook: the receiver's own verdict in a 2xx body → WONT_PROVISION with its message",

@@ -53,7 +53,6 @@ import hashlib
 import hmac
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -68,11 +67,13 @@ sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "blackbox"))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import sksign  # noqa: E402
+import skproc  # noqa: E402
 from fake_slack import FakeSlack  # noqa: E402
-from test_engine_blackbox import Reader, free_port, read_text, tail, wait_until  # noqa: E402
+from skproc import Reader, free_port, read_text, tail  # noqa: E402
+from skproc import wait_deadline as wait_until  # noqa: E402  (absolute deadline)
 
-SHIFTKEYD = os.environ.get("SK_SHIFTKEYD", os.path.join("build", "test", "bin", "shiftkeyd"))
 SK = os.environ.get("SK_CLI", os.path.join("build", "test", "bin", "shiftkey"))
 APP = os.environ.get("SK_SLACK", os.path.join("build", "test", "bin", "connectors",
                                               "shiftkey-slack"))
@@ -271,31 +272,19 @@ def wait_dm(fake, user, pred=lambda c: True, n=1, timeout=20):
 
 
 def start_engine(tmp, engine_log, rules):
-    port = free_port()
-    REDIS_PORT[0] = port
-    procs["redis"] = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ok = wait_until(lambda: subprocess.run(["redis-cli", "-p", str(port), "ping"],
-                                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-                    .stdout.strip() == b"PONG", time.time() + 10, 0.1)
+    redis = skproc.Redis(tmp)
+    ok = redis.start()
+    procs["redis"] = redis.proc
+    REDIS_PORT[0] = redis.port
     if not check("redis-server answers PING", ok):
         return None
-    boot_file = os.path.join(tmp, "bootstrap")
-    env = dict(os.environ)
-    env["ASAN_OPTIONS"] = "detect_leaks=0"
-    with open(engine_log, "wb") as err:
-        procs["engine"] = engine = subprocess.Popen(
-            [SHIFTKEYD, "--kafka", "embedded", "--bootstrap-file", boot_file, "--rules", rules,
-             "--redis", "127.0.0.1:%d" % port, "--partitions", str(PARTITIONS), "--group",
-             "bbslack", "--timer-interval-ms", "100"],
-            stdout=subprocess.DEVNULL, stderr=err, env=env)
-    ok = wait_until(lambda: len(set(re.findall(r"assigned %s\[(\d+)\]" % re.escape(T_REQUESTS),
-                                               read_text(engine_log)))) == PARTITIONS
-                    or engine.poll() is not None, time.time() + 30, 0.1)
-    if not check("shiftkeyd is up and assigned the requests topic", ok and engine.poll() is None):
+    daemon = skproc.Shiftkeyd(tmp, rules, redis.addr, "bbslack", log=engine_log,
+                              extra=["--partitions", str(PARTITIONS), "--timer-interval-ms", "100"])
+    procs["engine"] = daemon.start()
+    if not check("shiftkeyd is up and assigned the requests topic",
+                 daemon.wait_assigned(T_REQUESTS, PARTITIONS)):
         return None
-    return boot_file
+    return daemon.boot
 
 
 def signed_setup(tmp):
@@ -698,10 +687,13 @@ def scenario(tmp, engine_log):
                     and r["request_id"] == rid6)
     check("⚡ Escalate to emergency → ESCALATED (emergency) by the assignee",
           esc and esc[0]["emergency"] and esc[0]["actor"] == MGR, esc)
-    check("... the break-glass policy grants it and the security channel hears of it once",
+    check("... the break-glass policy grants it and the security channel hears of it once, "
+          "with the request's justification",
           wait_until(lambda: len(sec_posts()) > n_sec, time.time() + 20, 0.05)
           and not time.sleep(1.5) and len(sec_posts()) == n_sec + 1
-          and rid6 in sec_posts()[-1]["args"]["text"], sec_posts()[n_sec:])
+          and rid6 in sec_posts()[-1]["args"]["text"]
+          and ((esc[0]["justification"] if esc else "") or "listed") in sec_posts()[-1]["args"]["text"],
+          sec_posts()[n_sec:])
 
     # ---- revocation confirmed in Slack, deprovisioned in Slack ----
     p = subprocess.run([SK, "revoke", DEV, "pgdb/dba", "--as", MGR, "--id", "rev-slack-1",
@@ -744,6 +736,18 @@ def scenario(tmp, engine_log):
     check("--email-lookup: the clicker is found by the e-mail Slack reports (users.info) and "
           "approves", ok and fake.select("users.info"), (ok, answer_text(fake, url, 2)))
 
+    from prometheus_client.parser import text_string_to_metric_families
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % app.port, timeout=5) as r:
+        fams = {s.name + repr(sorted(s.labels.items())): s.value
+                for f in text_string_to_metric_families(r.read().decode()) for s in f.samples}
+    with urllib.request.urlopen("http://127.0.0.1:%d/readyz" % app.port, timeout=5) as r:
+        ready = r.status
+    key = lambda n, o: n + repr([("outcome", o)])
+    check("/metrics (parsed by prometheus_client) counts the requests since the restart and "
+          "the actions sent; /readyz 200",
+          fams.get(key("shiftkey_slack_requests_total", "accepted"), 0) >= 2
+          and fams.get(key("shiftkey_slack_actions_total", "sent"), 0) >= 2 and ready == 200,
+          fams)
     seen, bad = check_signatures(bootstrap, front_pub)
     check("every record shiftkey-slack produced (requests and results) is signed by the front "
           "'slack' over topic, key and value (verified with python3-nacl)", seen >= 10 and not bad,

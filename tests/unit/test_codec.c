@@ -4,12 +4,15 @@
  * what is wrong (framing, truncation at every length, enum and union
  * ranges, trailing bytes, huge length prefixes, identifiers, times).
  *
- * Writes build/test/samples/{schedule,schedule_open,command,audit,
- * dead_letter,request,task,provisioning_result}.bin for
- * tests/blackbox/test_skwire_interop.py, and decodes
- * build/test/samples/py_schedule.bin and py_request.bin written by that
- * script when present. The malformed cases of the request, task and
- * provisioning-result records are in test_codec_request.c.
+ * Writes {schedule,schedule_open,command,audit,dead_letter,request,task,
+ * provisioning_result}.bin into the samples folder ($SK_SAMPLES_DIR, else
+ * build/test/samples), and decodes py_schedule.bin and py_request.bin from
+ * it. tests/blackbox/test_skwire_interop.py runs this binary itself with
+ * its own SK_SAMPLES_DIR, so neither test depends on the other having run;
+ * a missing Python sample is skipped here with a note the interop test
+ * fails on.
+ * The malformed cases of the request, task and provisioning-result records
+ * are in test_codec_request.c.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,8 +22,8 @@
 #include "codec/codec.h"
 #include "sk_test.h"
 
-#define SAMPLES "build/test/samples"
-#define T0      1767225600000LL /* 2026-01-01T00:00:00Z */
+#define SAMPLES "build/test/samples" /* unless SK_SAMPLES_DIR says another */
+#define T0      1767225600000LL      /* 2026-01-01T00:00:00Z */
 #define HOUR    3600000LL
 
 typedef struct fixture {
@@ -84,13 +87,32 @@ static sk_command_t sample_command(void)
     return c;
 }
 
+/* The samples folder: $SK_SAMPLES_DIR when set (the interop test's own), else SAMPLES. */
+static const char *samples_dir(void)
+{
+    const char *dir = getenv("SK_SAMPLES_DIR");
+    return dir && *dir ? dir : SAMPLES;
+}
+
+/* Opens samples_dir()/name for reading; NULL when absent, saying so (the
+ * interop test, which writes the file, fails on that note). */
+static FILE *open_python_sample(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", samples_dir(), name);
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        printf("  (no %s yet: tests/blackbox/test_skwire_interop.py writes it)\n", path);
+    return fp;
+}
+
 static void write_sample(const char *name, const void *buf, size_t len)
 {
-    char path[128];
+    char path[512];
     mkdir("build", 0777);
     mkdir("build/test", 0777);
-    mkdir(SAMPLES, 0777);
-    snprintf(path, sizeof path, SAMPLES "/%s", name);
+    mkdir(samples_dir(), 0777);
+    snprintf(path, sizeof path, "%s/%s", samples_dir(), name);
     FILE *fp = fopen(path, "wb");
     CHECK(fp != NULL);
     if (fp) {
@@ -705,10 +727,8 @@ TEST(decodes_python_sample)
 {
     fixture_t f;
     setup(&f);
-    FILE *fp = fopen(SAMPLES "/py_schedule.bin", "rb");
+    FILE *fp = open_python_sample("py_schedule.bin");
     if (!fp) {
-        printf("  (no " SAMPLES "/py_schedule.bin yet: run tests/blackbox/"
-               "test_skwire_interop.py once)\n");
         teardown(&f);
         return;
     }
@@ -959,10 +979,8 @@ TEST(decodes_python_request)
 {
     fixture_t f;
     setup(&f);
-    FILE *fp = fopen(SAMPLES "/py_request.bin", "rb");
+    FILE *fp = open_python_sample("py_request.bin");
     if (!fp) {
-        printf("  (no " SAMPLES "/py_request.bin yet: run tests/blackbox/"
-               "test_skwire_interop.py once)\n");
         teardown(&f);
         return;
     }

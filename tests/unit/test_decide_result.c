@@ -6,7 +6,11 @@
  * answer, DEPROVISIONING tasks when such a grant ends and their answers,
  * and results of automatic provisioners.
  */
+#include <dirent.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "codec/codec.h"
 #include "decide/decide_request.h"
@@ -504,6 +508,90 @@ TEST(a_retryable_failure_is_retried_with_backoff_then_given_up)
     CHECK_INT(st.n_retries, 0);
 }
 
+/* RULES plus one more file holding `extra`, loaded from a temporary folder
+ * of links (removed again); errors into *errs. The caller destroys both. */
+static sk_rules_t *rules_plus(const char *extra, sk_rules_errors_t *errs)
+{
+    char dir[] = "/tmp/sk-rules-XXXXXX", path[PATH_MAX + 300], abs[PATH_MAX];
+    sk_rules_errors_init(errs);
+    if (!mkdtemp(dir) || !realpath(RULES, abs))
+        return NULL;
+    DIR *d = opendir(abs);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char to[PATH_MAX + 300];
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", abs, e->d_name);
+        snprintf(to, sizeof to, "%s/%s", dir, e->d_name);
+        CHECK_INT(symlink(path, to), 0);
+    }
+    if (d)
+        closedir(d);
+    snprintf(path, sizeof path, "%s/zz-settings.yaml", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs(extra, f);
+        fclose(f);
+    }
+    sk_rules_t *r = sk_rules_load(dir, errs);
+    d = opendir(dir);
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+    return r;
+}
+
+TEST(provisioning_retry_of_the_rules_sets_the_first_wait)
+{
+    setup();
+    sk_rules_errors_t errs;
+    sk_rules_t *fast = rules_plus("provisioning_retry: 3s\n", &errs);
+    CHECK(fast != NULL);
+    CHECK_INT((int)errs.count, 0);
+    sk_rules_errors_fini(&errs);
+    if (!fast)
+        return;
+    CHECK_INT(sk_rules_provisioning_retry(rules), SK_RETRY_BASE_MS);
+    CHECK_INT(sk_rules_provisioning_retry(fast), 3000);
+    CHECK(strcmp(sk_rules_version(fast), sk_rules_version(rules)) != 0);
+    sk_rules_t *saved = rules;
+    rules = fast; /* the helpers decide with `rules` */
+    sk_user_state_t st = {.user = "bob"};
+    const char *cmd = read_granted(&st, "g1");
+    sk_request_decision_t d = failed_retryable(&st, cmd, T0 + 1000);
+    CHECK_STR(d.base.audit.decision, "retry_scheduled");
+    CHECK_CONTAINS(d.base.audit.reason, "retry 1 of 5 in 3"); /* 3s or 3000ms */
+    CHECK_INT(d.base.next_wake_ms, T0 + 1000 + 3000);
+    sk_decision_t t = timer(&st, T0 + 4000);
+    CHECK_INT(t.n_commands, 1);
+    CHECK_INT(t.next_wake_ms, T0 + 4000 + 6000); /* doubled */
+    rules = saved;
+    sk_rules_destroy(fast);
+    /* refused like every bad setting: the whole rule set, with the place */
+    const char *bad[] = {"provisioning_retry: 0\n", "provisioning_retry: 2h\n",
+                         "provisioning_retry: soon\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        sk_rules_t *r = rules_plus(bad[i], &errs);
+        CHECK(r == NULL);
+        CHECK_INT((int)errs.count, 1);
+        if (errs.count) {
+            CHECK_CONTAINS(errs.items[0].message, "bad provisioning_retry");
+            CHECK_CONTAINS(errs.items[0].file, "zz-settings.yaml");
+            CHECK_INT(errs.items[0].line, 1);
+        }
+        sk_rules_errors_fini(&errs);
+        sk_rules_destroy(r);
+    }
+}
+
 TEST(a_retry_stops_when_confirmed_or_superseded)
 {
     setup();
@@ -700,6 +788,7 @@ SK_TEST_MAIN(SK_TEST_CASE(an_approved_hand_provisioned_request_opens_a_provision
              SK_TEST_CASE(wont_deprovision_closes_with_a_warning),
              SK_TEST_CASE(results_of_automatic_provisioners_are_audited),
              SK_TEST_CASE(a_retryable_failure_is_retried_with_backoff_then_given_up),
+             SK_TEST_CASE(provisioning_retry_of_the_rules_sets_the_first_wait),
              SK_TEST_CASE(a_retry_stops_when_confirmed_or_superseded),
              SK_TEST_CASE(a_failed_revoke_is_retried_until_confirmed_or_granted_again),
              SK_TEST_CASE(invalid_results_are_rejected),

@@ -142,3 +142,49 @@ otherwise print as 1.048576e+06).
 {{- else }}{{ . }}
 {{- end }}
 {{- end }}
+
+{{/*
+The programs beside the engine (shiftkey-slack, shiftkey-provision, the
+on-call connectors): their own name, labels and selector, so that no
+selector of the engine (Deployment, PodDisruptionBudget, metrics Service)
+matches their pods. Called with (dict "root" $ "program" "slack").
+*/}}
+{{- define "shiftkey.programName" -}}
+{{- printf "%s-%s" (include "shiftkey.fullname" .root) .program | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "shiftkey.programSelectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-%s" (include "shiftkey.name" .root) .program | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- end }}
+
+{{- define "shiftkey.programLabels" -}}
+helm.sh/chart: {{ include "shiftkey.chart" .root }}
+{{ include "shiftkey.programSelectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/component: {{ .component }}
+app.kubernetes.io/part-of: shiftkey
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+shiftkey.io/metrics: programs
+{{- end }}
+
+{{/*
+The image of the programs: programsImage, its tag defaulting to appVersion.
+*/}}
+{{- define "shiftkey.programsImage" -}}
+{{- if .Values.programsImage.digest }}
+{{- printf "%s@%s" .Values.programsImage.repository .Values.programsImage.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.programsImage.repository (default .Chart.AppVersion .Values.programsImage.tag | toString) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The Kafka settings every program shares, as container args:
+--kafka-config NAME=VALUE for each kafka.config entry.
+*/}}
+{{- define "shiftkey.programKafkaArgs" -}}
+{{- range $name, $value := .Values.kafka.config }}
+- {{ printf "--kafka-config=%s=%s" $name (include "shiftkey.scalar" $value) | quote }}
+{{- end }}
+{{- end }}
