@@ -25,9 +25,11 @@ commands, tasks and audit topics. vault/admin is provisioned by hand (pat).
   - at the due time ann's item, still open, is revoked (REVOKE, task
     REVOKED by the end action); bob's stays certified (no REVOKE);
   - c-leave over vault/read (recurring by the rules' schedule, end action
-    leave): the run that started before bob and dave were given vault/read
+    leave): the run that started before bob, dave and gus got vault/read
     has no item (the snapshot is frozen at the start), the next run starts
-    by itself with their grants, left open and closed LEFT at its end;
+    by itself with their grants; hal certifies gus's with the bulk form
+    (`task certify --campaign`), the others are left open and closed LEFT
+    at its end;
   - `campaign report` of each: the CSV rows read with Python's csv and the
     printed SHA-256 checked with hashlib; `campaign list` and `show`.
 """
@@ -55,10 +57,11 @@ RULES = os.path.join("tests", "blackbox", "rules", "campaign")
 PARTITIONS = 4
 T_COMMANDS, T_TASKS, T_AUDIT = "shiftkey.commands.v1", "shiftkey.tasks.v1", "shiftkey.audit.v1"
 ANN, BOB, CARL, DAVE = "ann@example.com", "bob@example.com", "carl@example.com", "dave@example.com"
+GUS, HAL = "gus@example.com", "hal@example.com"
 PAT, OLGA = "pat@example.com", "olga@example.com"
 ENT = "vault/admin"
 REVOKE_DUE_S = 40  # c-revoke: due this long after `campaign start`
-LEAVE_EVERY_S, LEAVE_DUE_S = 40, 15  # c-leave: a run every 40 s, due 15 s after its start
+LEAVE_EVERY_S, LEAVE_DUE_S = 40, 20  # c-leave: a run every 40 s, due 20 s after its start
 
 CAMPAIGNS = """# written by tests/blackbox/test_campaign.py
 campaigns:
@@ -190,7 +193,7 @@ def run(tmp, engine_log):
 
     # ---- bob and dave hold vault/read; bob, carl and ann vault/admin, given by hand ----
     granted_at = {}
-    for who in (BOB, DAVE):
+    for who in (BOB, DAVE, GUS):
         rid = "read-" + who.split("@")[0]
         rc, out, err = cli.run("request", "vault/read", "--duration", "1h", "--as", who, "--id", rid)
         g = wait_recs(reader, T_COMMANDS, lambda c: c["action"] == "GRANT" and c["user"] == who)
@@ -278,10 +281,12 @@ def run(tmp, engine_log):
     check("after FLUSHALL the engine restores its partitions from shiftkey.changelog.v1",
           wait_until(lambda: "restored from shiftkey.changelog.v1" in read_text(engine_log)[mark:],
                      time.time() + 30, 0.1), read_text(engine_log)[mark:][-500:])
-    items = [ln for ln in rcli("--scan", "--pattern", "sk:*u:ann@example.com").split() if ln]
+    def ann_item():
+        keys = [ln for ln in rcli("--scan", "--pattern", "sk:*u:ann@example.com").split() if ln]
+        return keys and re.search(r"^c:c-revoke \d+ vault/admin\n(OPEN) ",
+                                  rcli("hgetall", keys[0]), re.M)
     check("  ...ann's open review item with it (redis-cli)",
-          items and re.search(r"^c:c-revoke \d+ vault/admin\n(OPEN) ", rcli("hgetall", items[0]),
-                              re.M), items)
+          wait_until(ann_item, time.time() + 30, 0.2))
 
     # ---- the due time: ann's open item revoked, bob's certified one kept ----
     start_ms = int(by[BOB]["request_id"].split("@")[1]) if BOB in by else 0
@@ -304,28 +309,46 @@ def run(tmp, engine_log):
           reviews(reader, "c-revoke"))
 
     # ---- c-leave: a run before the grants had none; the next one starts by itself ----
-    first_bob = wait_recs(reader, T_TASKS, lambda t: t["kind"] == "ACCESS_REVIEW" and t[
-        "request_id"].startswith("c-leave@") and t["subject"] == BOB, timeout=LEAVE_EVERY_S + 20)
-    run_id = first_bob[0]["request_id"] if first_bob else "c-leave@0"
+    def fresh_run():
+        """The latest c-leave run with gus's item and time left to act on it."""
+        runs = {t["request_id"] for t in reviews(reader, "c-leave", lambda t: t["subject"] == GUS
+                                                 and t["state"] == "CREATED")}
+        ok = [r for r in runs if int(r.split("@")[1]) / 1000.0 + LEAVE_DUE_S - 8 > time.time()]
+        return max(ok) if ok else None
+    run_id = wait_until(fresh_run, time.time() + LEAVE_EVERY_S + 30, 0.1) or "c-leave@0"
     run_ms = int(run_id.split("@")[1])
     lead = int((t_rules - 10) * 1000) // 1000 * 1000
-    check("c-leave's run with bob's vault/read started by the schedule after bob's GRANT",
-          first_bob and (run_ms - lead) % (LEAVE_EVERY_S * 1000) == 0
-          and run_ms >= granted_at[BOB] * 1000 - 1000, (run_id, granted_at))
-    earlier = reviews(reader, "c-leave", lambda t: int(t["request_id"].split("@")[1]) < run_ms)
-    check("  ...the runs before it had no item (a snapshot is frozen at its start)", not earlier,
-          earlier)
+    check("a c-leave run with their vault/read started by the schedule after the GRANTs",
+          run_ms and (run_ms - lead) % (LEAVE_EVERY_S * 1000) == 0
+          and run_ms >= granted_at[GUS] * 1000 - 1000, (run_id, granted_at))
+    earlier = reviews(reader, "c-leave", lambda t: int(t["request_id"].split("@")[1]) <
+                      granted_at[BOB] * 1000 - 1000)
+    check("  ...the runs that started before the GRANTs had no item (a snapshot is frozen at "
+          "its start)", not earlier, earlier)
     created = reviews(reader, "c-leave", lambda t: t["request_id"] == run_id
                       and t["state"] == "CREATED")
-    check("  ...items of the holders of vault/read, bob and dave, reviewed by their manager mia",
-          sorted(t["subject"] for t in created) == sorted([BOB, DAVE])
-          and all(t["assignees"] == ["mia@example.com"] for t in created), created)
+    mgr = {t["subject"]: t["assignees"] for t in created}
+    check("  ...items of the holders of vault/read, each reviewed by their manager",
+          mgr == {BOB: ["mia@example.com"], DAVE: ["mia@example.com"], GUS: [HAL]}, created)
+    rc, out, err = cli.run("task", "certify", "--campaign", "c-leave", "--as", HAL, "--reason",
+                           "bulk: my team still needs it")
+    check("hal: task certify --campaign c-leave (the bulk form) sends his one open review",
+          rc == 0 and out.count(": sent") == 1 and "of %s as %s" % (GUS, HAL) in out, out + err)
+    g = wait_recs(reader, T_TASKS, lambda t: t["request_id"] == run_id and t["subject"] == GUS
+                  and t["state"] == "CLOSED")
+    check("  ...gus's review closes CERTIFIED by hal", g and g[0]["outcome"] == "CERTIFIED"
+          and g[0]["actor"] == HAL, g)
+    rc, out, err = cli.run("task", "certify", "--campaign", "c-leave", "--as", HAL, "--reason",
+                           "again")
+    check("  ...again: nothing open is assigned to hal any more (exit 0, nothing sent)",
+          rc == 0 and "no open review of campaign c-leave is assigned to " + HAL in out, out + err)
     closed = wait_recs(reader, T_TASKS, lambda t: t["request_id"] == run_id
-                       and t["state"] == "CLOSED", n=2, timeout=LEAVE_DUE_S + 20)
-    check("  ...left open, closed LEFT at its end (end action leave)",
+                       and t["subject"] in (BOB, DAVE) and t["state"] == "CLOSED", n=2,
+                       timeout=LEAVE_DUE_S + 20)
+    check("  ...bob's and dave's left open, closed LEFT at its end (end action leave)",
           len(closed) == 2 and all(t["outcome"] == "LEFT" for t in closed), closed)
-    check("  ...and no REVOKE to bob or dave", not recs(
-        reader, T_COMMANDS, lambda r: r["action"] == "REVOKE" and r["user"] in (BOB, DAVE)))
+    check("  ...and no REVOKE to bob, dave or gus", not recs(
+        reader, T_COMMANDS, lambda r: r["action"] == "REVOKE" and r["user"] in (BOB, DAVE, GUS)))
 
     # ---- reports ----
     out_csv = os.path.join(tmp, "c-revoke.csv")
@@ -361,9 +384,10 @@ def run(tmp, engine_log):
     if rc == 0 and os.path.exists(leave_csv):
         with open(leave_csv, newline="") as f:
             lrows = list(csv.DictReader(f))
-    check("campaign report c-leave --run: bob and dave left",
-          rc == 0 and sorted((r["holder"], r["decision"]) for r in lrows)
-          == sorted([(BOB, "left"), (DAVE, "left")]), out + err)
+    check("campaign report c-leave --run: bob and dave left, gus certified by hal",
+          rc == 0 and sorted((r["holder"], r["decision"], r["reviewer"]) for r in lrows)
+          == sorted([(BOB, "left", "(end action)"), (DAVE, "left", "(end action)"),
+                     (GUS, "certified", HAL)]), out + err)
     rc, out, err = cli.run("campaign", "show", "c-revoke", "--rules", rules)
     check("campaign show c-revoke: owners, scope, channel and the run's items",
           rc == 0 and "owners: " + OLGA in out and "slack channel: #vault-review" in out
