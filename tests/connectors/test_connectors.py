@@ -26,7 +26,7 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 os.chdir(ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 import skproc  # noqa: E402  ports, waiting, redis-server, shiftkeyd, the reader
-from skproc import wait_until  # noqa: E402
+from skproc import free_port, wait_until  # noqa: E402
 
 BIN = os.environ.get("SK_CONNECTORS_BIN", os.path.join("build", "test", "bin", "connectors"))
 T_SCHEDULE = "shiftkey.schedule.v1"
