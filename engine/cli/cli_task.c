@@ -26,7 +26,7 @@
 #include "cli/cli_shift.h"
 #include "cli/cli_sign.h"
 #include "cli/cli_task.h"
-#include "cli/cli_campaign.h"
+#include "cli/cli_review.h"
 #include "codec/codec.h"
 #include "rules/rules.h"
 
@@ -548,7 +548,7 @@ static int run_action(const verb_t *v, int argc, char **argv)
             return 1;
         }
         have_tasks = 1;
-        picked = sk_cli_campaign_open_reviews(&tasks, o.campaign, o.as, ids, n, &n);
+        picked = sk_cli_review_open(&tasks, o.campaign, o.as, ids, n, &n);
         if (!picked || n == 0) {
             printf("%s: no open review of campaign %s is assigned to %s\n", v->name, o.campaign,
                    o.as);
