@@ -16,6 +16,8 @@
 # every action with the key --as selects, shiftkey-slack with its front key,
 # the provisioner its results with its own.
 # SHIFTKEY_DEMO_KEEP=1 keeps everything running after the demo (Ctrl-C stops).
+# SHIFTKEY_DEMO_CAMPAIGN=1 adds an access review campaign at the end
+# (scripts/demo-campaign.sh).
 set -eu
 cd "$(dirname "$0")/.."
 RUN=build/run
@@ -41,6 +43,7 @@ trap cleanup EXIT INT TERM
 
 say() { printf '\n\033[1m--- %s\033[0m\n' "$*"; }
 . scripts/demo-provision.sh # PostgreSQL + shiftkey-provision: prov_start, prov_show
+. scripts/demo-campaign.sh  # SHIFTKEY_DEMO_CAMPAIGN=1: campaign_rules, campaign_demo
 
 say "starting redis-server on 127.0.0.1:$REDIS_PORT (data in $RUN, not persisted)"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$RUN" \
@@ -73,6 +76,7 @@ export SHIFTKEY_KEY_DIR="$RUN/keys"
     echo "    vouches_for: [everyone]"
 } >"$RUN/rules/signers.yaml"
 sed 's/^/    /' "$RUN/rules/signers.yaml" | head -6
+[ "${SHIFTKEY_DEMO_CAMPAIGN:-0}" = 1 ] && campaign_rules "$RUN/rules"
 
 say "starting shiftkeyd --kafka embedded --rules $RUN/rules (signed actions only)"
 "$BIN/shiftkeyd" --kafka embedded --bootstrap-file "$BOOT" --rules "$RUN/rules" \
@@ -150,6 +154,7 @@ prov_show "now that nobody is on call: every membership taken away"
 say "state left in Redis (redis-cli --scan --pattern 'sk:*'):"
 redis-cli -p "$REDIS_PORT" --scan --pattern 'sk:*' | sort | sed 's/^/    /'
 BIN="$BIN" BOOT="$BOOT" RUN="$RUN" sh scripts/demo-slack.sh || echo "    (the Slack part of the demo failed)"
+[ "${SHIFTKEY_DEMO_CAMPAIGN:-0}" = 1 ] && campaign_demo
 if [ "${SHIFTKEY_DEMO_KEEP:-0}" = 1 ]; then
     say "still running; broker at $(cat "$BOOT"), redis at 127.0.0.1:$REDIS_PORT. Ctrl-C stops."
     wait

@@ -48,6 +48,8 @@ static const row_t rows[] = {
     {"provisioned", 1, SK_PROV_PROVISIONED, 0, SK_TASK_PROVISIONING},
     {"wont_provision", 1, SK_PROV_WONT_PROVISION, 1, SK_TASK_PROVISIONING},
     {"deprovisioned", 1, SK_PROV_DEPROVISIONED, 0, SK_TASK_DEPROVISIONING},
+    {"certify", 0, SK_REQ_REVIEW_CERTIFIED, 1, SK_TASK_ACCESS_REVIEW},
+    {"revoke_access", 0, SK_REQ_REVIEW_REVOKED, 1, SK_TASK_ACCESS_REVIEW},
 };
 
 static const row_t *find(const char *action)
@@ -278,20 +280,21 @@ int sk_slack_action_send(sk_slack_publisher_t *p, const sk_slack_action_t *a, in
         memcpy(res.command_id, a->ref->task_id, 33);
         rc = sk_codec_encode_provisioning_result(p->codec, &res, &arena, &buf, &len);
     } else {
-        sk_request_event_t ev = {.event_id = id,
-                                 .type = (sk_request_event_type_t)r->type,
-                                 .request_id = a->ref->request_id,
-                                 .actor = a->actor,
-                                 .subject = a->ref->subject,
-                                 .target_kind = SK_TARGET_ENTITLEMENT,
-                                 .target = a->ref->target,
-                                 .duration_ms = r->type == SK_REQ_DURATION_CHANGED ? a->duration_ms
-                                                                                   : SK_MS_NONE,
-                                 .justification = "",
-                                 .emergency = r->type == SK_REQ_ESCALATED,
-                                 .comment = a->comment,
-                                 .source = "slack",
-                                 .occurred_at_ms = sk_now_ms()};
+        sk_request_event_t ev = {
+            .event_id = id,
+            .type = (sk_request_event_type_t)r->type,
+            /* an access review is named by its task id */
+            .request_id = r->kind == SK_TASK_ACCESS_REVIEW ? a->ref->task_id : a->ref->request_id,
+            .actor = a->actor,
+            .subject = a->ref->subject,
+            .target_kind = SK_TARGET_ENTITLEMENT,
+            .target = a->ref->target,
+            .duration_ms = r->type == SK_REQ_DURATION_CHANGED ? a->duration_ms : SK_MS_NONE,
+            .justification = "",
+            .emergency = r->type == SK_REQ_ESCALATED,
+            .comment = a->comment,
+            .source = "slack",
+            .occurred_at_ms = sk_now_ms()};
         if (!a->ref->request_id[0]) {
             snprintf(err, err_len, "the task belongs to no request");
             goto out;

@@ -76,6 +76,7 @@ static const char *kind_title(sk_task_kind_t k)
     case SK_TASK_DEPROVISIONING: return "Manual deprovisioning";
     case SK_TASK_REVOCATION: return "Revocation";
     case SK_TASK_EMERGENCY_GRANT: return "Emergency grant";
+    case SK_TASK_ACCESS_REVIEW: return "Access review campaign";
     default: return "Task";
     }
 }
@@ -91,6 +92,9 @@ static const char *outcome_label(const sk_task_t *t)
     case SK_TASK_CONFIRMED: return "✅ Revocation confirmed";
     case SK_TASK_CANCELLED: return "➖ Cancelled";
     case SK_TASK_EXPIRED: return "⌛ Expired";
+    case SK_TASK_CERTIFIED: return "✅ Certified";
+    case SK_TASK_REVOKED: return "🗑️ Revoked";
+    case SK_TASK_LEFT: return "➖ Left as it was";
     default: return "Closed";
     }
 }
@@ -133,10 +137,13 @@ static char *task_text(const sk_slack_task_view_t *v, sk_slack_note_t note, cons
     case SK_TASK_PROVISIONING: sb_printf(&b, "Give `"); break;
     case SK_TASK_DEPROVISIONING: sb_printf(&b, "Take away `"); break;
     case SK_TASK_REVOCATION: sb_printf(&b, "Remove `"); break;
+    case SK_TASK_ACCESS_REVIEW: sb_printf(&b, "Keep `"); break;
     default: sb_printf(&b, "Access to `"); break;
     }
     sb_esc(&b, t->target);
-    sb_printf(&b, t->kind == SK_TASK_REQUEST_REVIEW ? "` for " : "` %s ",
+    sb_printf(&b,
+              t->kind == SK_TASK_REQUEST_REVIEW || t->kind == SK_TASK_ACCESS_REVIEW ? "` for "
+                                                                                    : "` %s ",
               t->kind == SK_TASK_PROVISIONING ? "to" : "from");
     sb_person(&b, rules, t->subject);
     if (t->step > 0)
@@ -203,6 +210,10 @@ static json_t *task_buttons(const sk_task_t *t)
     case SK_TASK_REVOCATION:
         json_array_append_new(els, button("confirm", "Confirm revocation", "danger", value));
         json_array_append_new(els, button("reject", "Deny revocation…", NULL, value));
+        break;
+    case SK_TASK_ACCESS_REVIEW:
+        json_array_append_new(els, button("certify", "Certify…", "primary", value));
+        json_array_append_new(els, button("revoke_access", "Revoke…", "danger", value));
         break;
     default: break;
     }
@@ -394,11 +405,17 @@ json_t *sk_slack_blocks_action_modal(const char *action, const char *value)
         json_array_append_new(blocks,
                               input("duration", "New duration (e.g. 1h)", text_input(0, "1h"), 0));
     } else {
-        int required = strcmp(action, "wont_provision") == 0;
-        title = strcmp(action, "deny") == 0     ? "Deny the request"
-                : strcmp(action, "reject") == 0 ? "Deny the revocation"
-                                                : "Won't provision";
-        submit = strcmp(action, "wont_provision") == 0 ? "Refuse" : "Deny";
+        int review = strcmp(action, "certify") == 0 || strcmp(action, "revoke_access") == 0;
+        int required = strcmp(action, "wont_provision") == 0 || review;
+        title = strcmp(action, "deny") == 0            ? "Deny the request"
+                : strcmp(action, "reject") == 0        ? "Deny the revocation"
+                : strcmp(action, "certify") == 0       ? "Certify the access"
+                : strcmp(action, "revoke_access") == 0 ? "Revoke the access"
+                                                       : "Won't provision";
+        submit = strcmp(action, "wont_provision") == 0 ? "Refuse"
+                 : strcmp(action, "certify") == 0      ? "Certify"
+                 : review                              ? "Revoke"
+                                                       : "Deny";
         json_array_append_new(blocks, input("comment", required ? "Why (required)" : "Comment",
                                             text_input(1, "optional"), !required));
     }

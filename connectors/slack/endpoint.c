@@ -330,7 +330,10 @@ static json_t *check_submission(sk_slack_endpoint_t *ep, const sk_slack_input_t 
     if (strcmp(in->callback_id, "duration") == 0 && !in->duration[0])
         return json_pack("{s:s, s:{s:s}}", "response_action", "errors", "errors", "duration",
                          "Give the new duration");
-    if (strcmp(in->callback_id, "wont_provision") == 0 && !in->comment[0])
+    if ((strcmp(in->callback_id, "wont_provision") == 0 ||
+         strcmp(in->callback_id, "certify") == 0 ||
+         strcmp(in->callback_id, "revoke_access") == 0) &&
+        !in->comment[0])
         return json_pack("{s:s, s:{s:s}}", "response_action", "errors", "errors", "comment",
                          "Say why");
     if (strcmp(in->callback_id, "request") == 0) {

@@ -12,6 +12,7 @@
 
 #include "base/log.h"
 #include "blocks.h"
+#include "channel.h"
 #include "codec/codec.h"
 
 typedef struct ntf {
@@ -269,7 +270,8 @@ static void event_key(const sk_task_t *t, char *out, size_t len)
 
 static int is_reminder(const sk_task_t *t)
 {
-    return t->state == SK_TASK_UPDATED && t->reason && strncmp(t->reason, "reminder sent", 13) == 0;
+    /* "reminder sent by ..." (task remind), "reminder: access review ..." (campaigns) */
+    return t->state == SK_TASK_UPDATED && t->reason && strncmp(t->reason, "reminder", 8) == 0;
 }
 
 /* Updates (closed) or replies under (updated) every message of the task. */
@@ -355,6 +357,12 @@ static int tell_security(ntf_t *n, const sk_slack_task_view_t *v, const char *ke
     return DELIVERED;
 }
 
+static const char *uid_of(void *ctx, const char *person)
+{
+    ntf_t *n = ctx;
+    return slack_user(n, sk_rules_person(n->cfg->rules, person));
+}
+
 static int on_task(ntf_t *n, const sk_task_t *t)
 {
     const sk_slack_notifier_cfg_t *c = n->cfg;
@@ -386,6 +394,9 @@ static int on_task(ntf_t *n, const sk_task_t *t)
     }
     if (r == DELIVERED && t->kind == SK_TASK_EMERGENCY_GRANT)
         r = tell_security(n, &v, key);
+    if (r == DELIVERED && t->kind == SK_TASK_ACCESS_REVIEW && /* the campaign's channel */
+        sk_slack_campaign_channel(c, t, uid_of, n, &n->arena) != 0)
+        r = RETRY;
     if (r == DELIVERED && sk_slack_journal_mark(c->journal, key) != 0)
         r = RETRY;
     return r;

@@ -26,6 +26,7 @@
 #include "cli/cli_shift.h"
 #include "cli/cli_sign.h"
 #include "cli/cli_task.h"
+#include "cli/cli_review.h"
 #include "codec/codec.h"
 #include "rules/rules.h"
 
@@ -155,6 +156,12 @@ static const verb_t verbs[] = {
      "confirm a proposed revocation (shiftkey revoke): the access is removed"},
     {"reject", ON_REQUEST, SK_REQ_REVOCATION_DENIED, 0, 0, "an assignee of the revocation",
      "deny a proposed revocation: the access stays"},
+    {"certify", ON_REQUEST, SK_REQ_REVIEW_CERTIFIED, 0, NEED_COMMENT,
+     "a reviewer of the access review or an owner of its campaign, never the holder",
+     "keep a grant under access review (campaigns; --reason says why)"},
+    {"revoke", ON_REQUEST, SK_REQ_REVIEW_REVOKED, 0, NEED_COMMENT,
+     "a reviewer of the access review or an owner of its campaign, never the holder",
+     "take a grant under access review away (campaigns; --reason says why)"},
     {"provisioned", ON_PROVISIONING, SK_PROV_PROVISIONED, 0, 0, "a provisioner of the entitlement",
      "report a manual provisioning task done: the access was given by hand"},
     {"wont-provision", ON_PROVISIONING, SK_PROV_WONT_PROVISION, 0, NEED_COMMENT,
@@ -230,6 +237,10 @@ static void verb_usage(const verb_t *v, FILE *out)
         fprintf(out, "  --policy POLICY  a policy id of the rules (policies.yaml)\n");
     if (v->needs & NEED_DURATION)
         fprintf(out, "  --duration D     the new duration: 90s, 15m, 2h, 1d\n");
+    if (v->type == SK_REQ_REVIEW_CERTIFIED || v->type == SK_REQ_REVIEW_REVOKED)
+        fprintf(out, "  --reason TEXT    the same as --comment\n"
+                     "  --campaign C     also every open review of campaign C assigned to you\n"
+                     "                   (the bulk form; IDs may then be left out)\n");
     fprintf(out, "  --kafka BROKERS / --bootstrap-file F   as for shiftkey shift\n"
                  "The engine decides: an action by someone not allowed is refused and audited.\n"
                  "Exit status: 0 every event published, 1 one or more not published or an ID\n"
@@ -239,6 +250,7 @@ static void verb_usage(const verb_t *v, FILE *out)
 /* Options of one action. */
 typedef struct action_opts {
     const char *subject, *as, *comment, *to, *policy, *duration_text, *kafka, *bfile, *key;
+    const char *campaign; /* certify / revoke: every open review of it assigned to --as */
     sk_ms_t duration;
     sk_signing_key_t signer; /* the key acted with; as = signer.signer */
 } action_opts_t;
@@ -250,6 +262,7 @@ static int parse_action(const verb_t *v, int argc, char **argv, action_opts_t *o
     static const struct option longopts[] = {{"subject", 1, 0, 's'},
                                              {"as", 1, 0, 'a'},
                                              {"comment", 1, 0, 'c'},
+                                             {"reason", 1, 0, 'c'},
                                              {"to", 1, 0, 't'},
                                              {"policy", 1, 0, 'p'},
                                              {"duration", 1, 0, 'd'},
@@ -257,6 +270,7 @@ static int parse_action(const verb_t *v, int argc, char **argv, action_opts_t *o
                                              {"bootstrap-file", 1, 0, 'b'},
                                              {"help", 0, 0, 'h'},
                                              {"key", 1, 0, 'K'},
+                                             {"campaign", 1, 0, 'G'},
                                              {0, 0, 0, 0}};
     int c;
     memset(o, 0, sizeof(*o));
@@ -273,12 +287,16 @@ static int parse_action(const verb_t *v, int argc, char **argv, action_opts_t *o
         case 'k': o->kafka = optarg; break;
         case 'b': o->bfile = optarg; break;
         case 'K': o->key = optarg; break;
+        case 'G': o->campaign = optarg; break;
         case 'h': verb_usage(v, stdout); return 0;
         default: fprintf(stderr, "(see shiftkey task %s --help)\n", v->name); return 2;
         }
     }
     const char *err = NULL;
-    if (optind >= argc)
+    bool review = v->type == SK_REQ_REVIEW_CERTIFIED || v->type == SK_REQ_REVIEW_REVOKED;
+    if (o->campaign && (!review || v->on != ON_REQUEST))
+        err = "--campaign is for certify and revoke only";
+    else if (optind >= argc && !o->campaign)
         err = v->on == ON_PROVISIONING ? "need one or more TASK_IDs" : "need one or more IDs";
     else if (((v->needs & NEED_TO) != 0) != (o->to != NULL))
         err = o->to ? "--to is for reassign only" : "need --to USER, the new reviewer";
@@ -416,6 +434,16 @@ static int resolve(const verb_t *v, const action_opts_t *o, const sk_cli_tasks_t
                     v->name, id);
             return 1;
         }
+    } else if (is_task &&
+               (t->kind == SK_TASK_ACCESS_REVIEW) !=
+                   (v->type == SK_REQ_REVIEW_CERTIFIED || v->type == SK_REQ_REVIEW_REVOKED)) {
+        fprintf(stderr, "shiftkey task %s: task %s is a%s %s task: %s\n", v->name, id,
+                t->kind == SK_TASK_ACCESS_REVIEW ? "n" : "", sk_task_kind_name(t->kind),
+                t->kind == SK_TASK_ACCESS_REVIEW ? "answer it with shiftkey task certify or revoke"
+                                                 : "certify and revoke are for access reviews");
+        return 1;
+    } else if (is_task && t->kind == SK_TASK_ACCESS_REVIEW) {
+        ref->request_id = t->task_id; /* the review is named by its task id */
     } else if (is_task) {
         if (!t->request_id[0]) {
             fprintf(stderr,
@@ -508,11 +536,28 @@ static int run_action(const verb_t *v, int argc, char **argv)
     const char *brokers = need_brokers(o.kafka, o.bfile, bs, sizeof(bs));
     if (!brokers)
         return 2;
-    char **ids = argv + optind;
+    char **ids = argv + optind, **picked = NULL;
     size_t n = (size_t)(argc - optind), failed = 0, sent = 0;
     sk_cli_tasks_t tasks;
     int have_tasks = 0;
-    if (needs_lookup(v, &o, (int)n, ids)) {
+    if (o.campaign) { /* the bulk form: every open review of the campaign assigned to --as */
+        if (sk_cli_tasks_read(brokers, 10000, &tasks) != 0) {
+            sk_cli_tasks_free(&tasks);
+            fprintf(stderr, "shiftkey task %s: cannot read %s; nothing sent\n", v->name,
+                    sk_cli_topic(SK_TOPIC_TASKS));
+            return 1;
+        }
+        have_tasks = 1;
+        picked = sk_cli_review_open(&tasks, o.campaign, o.as, ids, n, &n);
+        if (!picked || n == 0) {
+            printf("%s: no open review of campaign %s is assigned to %s\n", v->name, o.campaign,
+                   o.as);
+            free(picked);
+            sk_cli_tasks_free(&tasks);
+            return picked ? 0 : 1;
+        }
+        ids = picked;
+    } else if (needs_lookup(v, &o, (int)n, ids)) {
         have_tasks = sk_cli_tasks_read(brokers, 10000, &tasks) == 0;
         if (!have_tasks) {
             sk_cli_tasks_free(&tasks);
@@ -585,6 +630,7 @@ out:
     sk_codec_destroy(codec);
     if (have_tasks)
         sk_cli_tasks_free(&tasks);
+    free(picked);
     sk_keyfile_wipe(&o.signer);
     return failed ? 1 : 0;
 }

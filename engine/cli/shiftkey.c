@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/version.h"
+#include "cli/cli_campaign.h"
 #include "cli/cli_common.h"
 #include "cli/cli_explain.h"
 #include "cli/cli_replay.h"
@@ -36,10 +37,12 @@ static void usage(FILE *out)
             "                       duration, reassign, delete, restart, hard-reset,\n"
             "                       change-policy, skip-step, process-now, remind; on\n"
             "                       revocations: confirm, reject; provisioners: provisioned,\n"
-            "                       wont-provision, deprovisioned\n"
+            "                       wont-provision, deprovisioned; access reviews: certify,\n"
+            "                       revoke (--reason)\n"
             "  escalate ID...       the same as task escalate (make it an emergency request)\n"
             "  revoke USER APP/ENT  propose removing a user's access\n"
-            "  keygen ID            create your signing key (0600) and print its public key\n\n"
+            "  keygen ID            create your signing key (0600) and print its public key\n"
+            "  campaign list|show|start|close|report ID   access review campaigns\n\n"
             "global options (anywhere on the line; also $SHIFTKEY_<NAME>, as for shiftkeyd):\n"
             "  --schedule-topic, --requests-topic, --results-topic, --commands-topic,\n"
             "  --audit-topic, --deadletter-topic, --tasks-topic NAME   topics renamed for\n"
@@ -86,6 +89,8 @@ int main(int argc, char **argv)
         return sk_cli_keygen(argc - 1, argv + 1);
     if (strcmp(cmd, "revoke") == 0)
         return sk_cli_revoke(argc - 1, argv + 1);
+    if (strcmp(cmd, "campaign") == 0)
+        return sk_cli_campaign(argc - 1, argv + 1);
     fprintf(stderr, "shiftkey: unknown command '%s' (see shiftkey --help)\n", cmd);
     return 2;
 }

@@ -702,7 +702,7 @@ int sk_codec_decode_task(sk_codec_t *codec, const void *buf, size_t len, sk_aren
     if ((rc = task_assignees(&d, &t)) || (rc = get_bool(&d, "emergency", &t.emergency)) ||
         (rc = get_text(&d, "reason", TEXT_ANY, &t.reason)) || (rc = get_time(&d, "at", &t.at_ms)) ||
         (rc = get_text(&d, "justification", TEXT_ANY, &t.justification)) ||
-        (rc = task_until(&d, &t)))
+        (rc = task_until(&d, &t)) || (rc = get_text(&d, "actor", TEXT_ID_OR_EMPTY, &t.actor)))
         goto out;
     *out = t;
 out:

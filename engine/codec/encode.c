@@ -338,6 +338,7 @@ int sk_codec_encode_task(sk_codec_t *codec, const sk_task_t *task, sk_arena_t *a
     put_optional(&e, "expires_at", has_until, &until);
     if (!e.rc && has_until)
         put_check(&e, avro_value_set_long(&until, task->expires_ms), "expires_at");
+    put_str(&e, "actor", task->actor ? task->actor : "");
     if ((rc = e.rc))
         goto out;
     rc = sk_codec_write_framed(codec, SK_CODEC_TASK, arena, out, out_len);

@@ -68,6 +68,10 @@ const char *sk_request_event_type_name(sk_request_event_type_t t)
         [SK_REQ_REVOCATION_PROPOSED] = "REVOCATION_PROPOSED",
         [SK_REQ_REVOCATION_CONFIRMED] = "REVOCATION_CONFIRMED",
         [SK_REQ_REVOCATION_DENIED] = "REVOCATION_DENIED",
+        [SK_REQ_REVIEW_CERTIFIED] = "REVIEW_CERTIFIED",
+        [SK_REQ_REVIEW_REVOKED] = "REVIEW_REVOKED",
+        [SK_REQ_CAMPAIGN_STARTED] = "CAMPAIGN_STARTED",
+        [SK_REQ_CAMPAIGN_CLOSED] = "CAMPAIGN_CLOSED",
     };
     return (unsigned)t < SK_ARRAY_LEN(names) ? names[t] : "UNKNOWN";
 }
@@ -86,7 +90,7 @@ const char *sk_task_kind_name(sk_task_kind_t k)
     static const char *const names[] = {
         [SK_TASK_REQUEST_REVIEW] = "REQUEST_REVIEW",   [SK_TASK_PROVISIONING] = "PROVISIONING",
         [SK_TASK_DEPROVISIONING] = "DEPROVISIONING",   [SK_TASK_REVOCATION] = "REVOCATION",
-        [SK_TASK_EMERGENCY_GRANT] = "EMERGENCY_GRANT",
+        [SK_TASK_EMERGENCY_GRANT] = "EMERGENCY_GRANT", [SK_TASK_ACCESS_REVIEW] = "ACCESS_REVIEW",
     };
     return (unsigned)k < SK_ARRAY_LEN(names) ? names[k] : "UNKNOWN";
 }
@@ -108,7 +112,8 @@ const char *sk_task_outcome_name(sk_task_outcome_t o)
         [SK_TASK_APPROVED] = "APPROVED",       [SK_TASK_DENIED] = "DENIED",
         [SK_TASK_PROVISIONED] = "PROVISIONED", [SK_TASK_WONT_PROVISION] = "WONT_PROVISION",
         [SK_TASK_CONFIRMED] = "CONFIRMED",     [SK_TASK_CANCELLED] = "CANCELLED",
-        [SK_TASK_EXPIRED] = "EXPIRED",
+        [SK_TASK_EXPIRED] = "EXPIRED",         [SK_TASK_CERTIFIED] = "CERTIFIED",
+        [SK_TASK_REVOKED] = "REVOKED",         [SK_TASK_LEFT] = "LEFT",
     };
     if (o == SK_TASK_OUTCOME_NONE)
         return "NONE";

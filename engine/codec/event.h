@@ -154,6 +154,10 @@ typedef enum sk_request_event_type {
     SK_REQ_REVOCATION_PROPOSED = 15,  /* removal of subject's access to target */
     SK_REQ_REVOCATION_CONFIRMED = 16, /* the proposal is confirmed: revoke */
     SK_REQ_REVOCATION_DENIED = 17,    /* the proposal is denied: access stays */
+    SK_REQ_REVIEW_CERTIFIED = 18,     /* access review: the grant stays (comment: why) */
+    SK_REQ_REVIEW_REVOKED = 19,       /* access review: the grant goes (comment: why) */
+    SK_REQ_CAMPAIGN_STARTED = 20,     /* an owner starts a run of campaign request_id */
+    SK_REQ_CAMPAIGN_CLOSED = 21,      /* an owner ends the open run of campaign request_id */
     SK_REQ_EVENT_TYPE_COUNT
 } sk_request_event_type_t;
 
@@ -194,6 +198,7 @@ typedef enum sk_task_kind {
     SK_TASK_DEPROVISIONING = 2,  /* take the access away by hand */
     SK_TASK_REVOCATION = 3,      /* confirm or deny a proposed removal */
     SK_TASK_EMERGENCY_GRANT = 4, /* the record of a break-glass grant: CLOSED, APPROVED */
+    SK_TASK_ACCESS_REVIEW = 5,   /* certify or revoke a standing grant (campaign) */
     SK_TASK_KIND_COUNT
 } sk_task_kind_t;
 
@@ -218,6 +223,9 @@ typedef enum sk_task_outcome {
     SK_TASK_CONFIRMED = 4,
     SK_TASK_CANCELLED = 5,
     SK_TASK_EXPIRED = 6,
+    SK_TASK_CERTIFIED = 7, /* access review: kept */
+    SK_TASK_REVOKED = 8,   /* access review: taken away */
+    SK_TASK_LEFT = 9,      /* access review: open at the end, left as it was */
     SK_TASK_OUTCOME_COUNT
 } sk_task_outcome_t;
 
@@ -245,6 +253,7 @@ typedef struct sk_task {
      * SK_MS_NONE when none: null on the wire; decoded as SK_MS_NONE) */
     const char *justification;
     sk_ms_t expires_ms;
+    const char *actor; /* the person who made this change; NULL or "" when the engine */
 } sk_task_t;
 
 /* ---- input: shiftkey.provisioning.results.v1 (schemas/provisioning_result.avsc) ---- */

@@ -10,6 +10,7 @@
 #define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
 
+#include "decide/campaign.h"
 #include "decide/followups.h"
 #include "decide/windows.h"
 
@@ -32,7 +33,14 @@ static int closing_steps(sk_decide_end_t *e, bool retries_due)
     sk_decision_t *d = e->d;
     size_t n_cmds = d->n_commands, n_tasks = d->n_tasks;
     if (d->rejected)
-        return sk_decide_pending_wake(e->rules, e->now_ms, &d->state, e->arena, &e->wake);
+        return sk_decide_pending_wake(e->rules, e->now_ms, &d->state, e->arena, &e->wake) ||
+                       sk_campaign_pending_wake(e->now_ms, &d->state, e->arena, &e->wake)
+                   ? SK_ENOMEM
+                   : 0;
+    /* before the deprovisioning step: a review's REVOKE of an entitlement
+     * provisioned by hand opens its DEPROVISIONING task there */
+    if (sk_campaign_followups(e->rules, e->now_ms, e->arena, e->old, d, &e->trace, &e->wake))
+        return SK_ENOMEM;
     if (sk_decide_deprovisioning(e->rules, e->now_ms, e->arena, d))
         return SK_ENOMEM;
     if (retries_due && sk_decide_retries(e->rules, e->now_ms, e->arena, d, &e->wake))

@@ -12,6 +12,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "decide/campaign_actions.h"
 #include "decide/request_actions.h"
 #include "decide/request_policy.h"
 
@@ -385,6 +386,10 @@ static int dispatch(sk_rq_ctx_t *c)
     case SK_REQ_STEP_SKIPPED: return sk_rq_on_step_skipped(c);
     case SK_REQ_DELETED: return sk_rq_on_deleted(c);
     case SK_REQ_REVOCATION_PROPOSED: return sk_rq_on_revocation_proposed(c);
+    case SK_REQ_REVIEW_CERTIFIED:
+    case SK_REQ_REVIEW_REVOKED:
+    case SK_REQ_CAMPAIGN_STARTED:
+    case SK_REQ_CAMPAIGN_CLOSED: return sk_campaign_on_event(c);
     default:
         c->word = "not_supported";
         c->reason = sk_arena_sprintf(c->arena, "%s is not supported yet; nothing changed",

@@ -271,6 +271,10 @@ static int new_state(sk_rq_ctx_t *c)
     d->state.n_open_tasks = c->n_open_tasks;
     d->state.retries = c->retries;
     d->state.n_retries = c->n_retries;
+    if (c->campaign) {
+        d->state.campaign = c->campaign;
+        d->state.n_campaign = c->n_campaign;
+    }
     return sk_decide_commands(c->rules, c->old->user, c->in->now_ms, c->old, c->sources,
                               c->n_sources, c->arena, d);
 }

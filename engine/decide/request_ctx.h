@@ -46,6 +46,9 @@ typedef struct sk_rq_ctx {
     int rerun_step;              /* PROCESS_NOW: the step re-run, else -1 */
     const char **kept_approvers; /* its approvals, kept */
     size_t n_kept;
+    struct sk_state_field *campaign; /* the new access review fields, when set
+                                        (campaign_actions.c); else the old */
+    size_t n_campaign;
 } sk_rq_ctx_t;
 
 /* ---- lifecycle ---- */

@@ -315,6 +315,8 @@ static int new_state(decide_ctx_t *c, sk_shift_t *shifts, size_t n_shifts,
     st->open_tasks = state->open_tasks;
     st->n_retries = state->n_retries;
     st->retries = state->retries;
+    st->n_campaign = state->n_campaign; /* the closing steps change them (campaign.h) */
+    st->campaign = state->campaign;
     return 0;
 }
 

@@ -280,8 +280,9 @@ int sk_state_parse(sk_arena_t *arena, const char *user, const sk_state_field_t *
     out->open_tasks = sk_arena_calloc(arena, n_fields + 1, sizeof(sk_open_task_t));
     out->retries = sk_arena_calloc(arena, n_fields + 1, sizeof(sk_retry_t));
     out->held = sk_arena_calloc(arena, n_fields + 1, sizeof(sk_held_detail_t));
+    out->campaign = sk_arena_calloc(arena, n_fields + 1, sizeof(sk_state_field_t));
     if (!out->shifts || !out->sources || !out->requests || !out->open_tasks || !out->retries ||
-        !out->held)
+        !out->held || !out->campaign)
         return SK_ENOMEM;
     for (size_t i = 0; i < n_fields; i++) {
         const sk_state_field_t *f = &fields[i];
@@ -314,6 +315,17 @@ int sk_state_parse(sk_arena_t *arena, const char *user, const sk_state_field_t *
             rc = parse_held(arena, f, &out->held[out->n_held]);
             if (rc == 0)
                 out->n_held++;
+        } else if (f->name_len > 2 && (f->name[0] == 'c' || f->name[0] == 'C') &&
+                   f->name[1] == ':') { /* campaign_state.h parses them */
+            sk_state_field_t *c = &out->campaign[out->n_campaign];
+            c->name = sk_arena_strndup(arena, f->name, f->name_len);
+            c->value = sk_arena_strndup(arena, f->value, f->value_len);
+            if (!c->name || !c->value)
+                return SK_ENOMEM;
+            c->name_len = f->name_len;
+            c->value_len = f->value_len;
+            out->n_campaign++;
+            rc = 0;
         }
         if (rc != 0)
             bad++;
@@ -522,7 +534,7 @@ static int held_field(sk_arena_t *a, const void *item, sk_state_field_t *f)
 }
 
 /*
- * The six kinds of fields as one table, so that sk_state_fields and
+ * The seven kinds of fields as one table, so that sk_state_fields and
  * sk_state_diff walk them alike: where a kind's items are in a state, how
  * big one is, how it is written (`field`), which two items are stored
  * under the same field name (`same_key`, compared without writing the
@@ -618,6 +630,29 @@ static bool held_same(const void *px, const void *py)
     return same_s(x->resource, y->resource) && same_s(x->permission, y->permission);
 }
 
+/* "c:..." and "C:..." (campaign_state.h): kept as stored, written as read */
+static char *campaign_name(sk_arena_t *a, const void *item)
+{
+    const sk_state_field_t *c = item;
+    return sk_arena_strndup(a, c->name, c->name_len);
+}
+static int campaign_field(sk_arena_t *a, const void *item, sk_state_field_t *f)
+{
+    (void)a;
+    *f = *(const sk_state_field_t *)item;
+    return 0;
+}
+static bool campaign_key(const void *px, const void *py)
+{
+    const sk_state_field_t *x = px, *y = py;
+    return x->name_len == y->name_len && memcmp(x->name, y->name, x->name_len) == 0;
+}
+static bool campaign_same(const void *px, const void *py)
+{
+    const sk_state_field_t *x = px, *y = py;
+    return x->value_len == y->value_len && memcmp(x->value, y->value, x->value_len) == 0;
+}
+
 typedef struct field_kind {
     size_t n_off, v_off, size; /* offsetof the count and the array in sk_user_state_t */
     int (*field)(sk_arena_t *a, const void *item, sk_state_field_t *f);
@@ -643,6 +678,8 @@ static const field_kind_t KINDS[] = {
          open_task_same),
     KIND(n_retries, retries, sk_retry_t, retry_field, retry_name, retry_key, retry_same),
     KIND(n_held, held, sk_held_detail_t, held_field, held_name, held_key, held_same),
+    KIND(n_campaign, campaign, sk_state_field_t, campaign_field, campaign_name, campaign_key,
+         campaign_same),
 };
 #define N_KINDS (sizeof(KINDS) / sizeof(KINDS[0]))
 

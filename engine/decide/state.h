@@ -15,6 +15,8 @@
  *                                     <n> <assignee>..."
  *   "r:<command_id>"              -> "<ent_key> <action> <attempt> <next>"
  *   "e:<ent_key>"                 -> "<n> <resource><permission>"
+ *   "c:..." and "C:..."           -> access review items and runs (issue 17;
+ *                                    layout in decide/campaign_state.h)
  * where kind is S (shift), R (request) or E (emergency) and times are ms.
  * A request's status is a word (OPEN, APPROVED, ...), target_kind E
  * (entitlement) or P (profile), step the 0-based index of the current step
@@ -179,6 +181,9 @@ typedef struct sk_user_state {
     sk_retry_t *retries;
     size_t n_held; /* details of held entitlements ("e:") */
     sk_held_detail_t *held;
+    size_t n_campaign; /* access review fields ("c:" items, "C:" runs), kept
+                          here as stored; campaign_state.h reads and writes them */
+    struct sk_state_field *campaign;
 } sk_user_state_t;
 
 /* A field of the user's hash, name and value as bytes (not NUL-terminated

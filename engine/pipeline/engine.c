@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pipeline/campaign_scan.h"
 #include "pipeline/engine_internal.h"
 #include "pipeline/verify.h"
 #include "base/log.h"
@@ -344,6 +345,7 @@ int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atom
         sk_hold_release_due(e, now);
         if (now >= e->next_timer_scan) {
             (void)sk_timers_fire(e, now);
+            (void)sk_campaign_scan(e, now); /* a campaign's run starting */
             e->next_timer_scan = now + e->cfg.timer_interval_ms;
         } else {
             (void)sk_timers_fire_due(e, now); /* to the millisecond between scans */

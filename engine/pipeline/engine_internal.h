@@ -130,6 +130,7 @@ struct sk_engine {
     bool redis_down_logged;
     sk_failpoints_t failpoints; /* fault tests only; all zero = off */
     sk_ms_t next_timer_scan;
+    sk_ms_t campaign_next_scan;     /* campaign_scan.c */
     sk_schema_registry_t *registry; /* NULL without --schema-registry */
     sk_engine_metrics_t m; /* what it reports (engine_metrics.h); all NULL without a registry */
     int32_t n_partitions;  /* of the input topics; 0 = not known yet (consume.c resets) */

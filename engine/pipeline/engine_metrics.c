@@ -108,6 +108,10 @@ const char *sk_engine_metrics_refusal_class(const char *r)
         {"waits at no reviewers step", "no_review_step"},
         {"is not in the rules", "unknown_policy"},
         {"no emergency_policy", "no_emergency_policy"},
+        {"(self-review)", "self_review"}, /* access reviews (decide/campaign_actions.c) */
+        {"nor an owner of campaign", "not_allowed"},
+        {"is not an owner of campaign", "not_allowed"},
+        {"is closed (", "closed"},
     };
     for (size_t i = 0; r && i < SK_ARRAY_LEN(classes); i++)
         if (strstr(r, classes[i].needle))

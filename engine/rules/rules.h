@@ -283,6 +283,60 @@ const sk_entitlement_t *sk_rules_entitlement_at(const sk_rules_t *rules, size_t 
 #define SK_PROVISIONING_RETRY_DEFAULT_MS (60LL * 1000)
 sk_ms_t sk_rules_provisioning_retry(const sk_rules_t *rules);
 
+/* ==== access review campaigns (issue 17, `campaigns:`, rules_campaign.c) ====
+ *
+ * A campaign asks reviewers to certify or revoke standing access held by
+ * requests: its scope names entitlements (directly, by app, or by profile)
+ * and the kinds of grants; its schedule gives the first start, how long a
+ * run lasts until due, an optional grace of daily overdue reminders, and an
+ * optional recurrence. Owned by the rule set like everything above. */
+
+typedef enum sk_campaign_end {
+    SK_CAMPAIGN_END_LEAVE = 0, /* items still open at the end stay as they are */
+    SK_CAMPAIGN_END_REVOKE = 1 /* items still open at the end are revoked */
+} sk_campaign_end_t;
+
+/* Kinds of grants in scope (bits of sk_campaign_t.grants). */
+#define SK_CAMPAIGN_GRANTS_REQUESTS  1u /* held by an approved access request */
+#define SK_CAMPAIGN_GRANTS_EMERGENCY 2u /* held by an emergency request */
+/* of an entitlement provisioned by hand (`provisioning: manual`), held by a request */
+#define SK_CAMPAIGN_GRANTS_MANUAL    4u
+
+typedef struct sk_campaign {
+    const char *id;
+    const char *name; /* may be "" */
+    size_t n_owners;  /* >= 1 */
+    const sk_person_t *const *owners;
+    size_t n_ents; /* entitlement keys in scope, no repeats, >= 1 */
+    const char *const *ents;
+    unsigned grants;          /* SK_CAMPAIGN_GRANTS_* bits, never 0 */
+    sk_ms_t older_than_ms;    /* 0: any age; else only requests at least this old */
+    sk_reviewers_t reviewers; /* the request-policy reviewer kinds; the holder
+                                 never reviews their own access */
+    sk_ms_t start_ms;         /* first run's start (absolute) */
+    sk_ms_t due_after_ms;     /* > 0: a run is due this long after its start */
+    sk_ms_t grace_ms;         /* >= 0: overdue time before the end action runs */
+    sk_ms_t every_ms;         /* 0: one run; else a new run this often */
+    sk_campaign_end_t end_action;
+    const char *slack_channel; /* "" when none */
+} sk_campaign_t;
+
+/* The campaigns in declaration order; NULL past the count. */
+size_t sk_rules_campaign_count(const sk_rules_t *rules);
+const sk_campaign_t *sk_rules_campaign_at(const sk_rules_t *rules, size_t i);
+/* The campaign `id`; NULL when absent. */
+const sk_campaign_t *sk_rules_campaign(const sk_rules_t *rules, const char *id);
+/* 1 when ent_key is in the campaign's scope of entitlements. */
+int sk_campaign_covers(const sk_campaign_t *c, const char *ent_key);
+/* 1 when person id `who` is an owner of c. */
+int sk_campaign_is_owner(const sk_campaign_t *c, const char *who);
+/* The start of the latest run of c started at or before now, or SK_MS_NONE
+ * when none has started yet. */
+sk_ms_t sk_campaign_run_at(const sk_campaign_t *c, sk_ms_t now);
+/* The start of the first run of c after now, or SK_MS_NONE (no recurrence
+ * left). */
+sk_ms_t sk_campaign_next_run(const sk_campaign_t *c, sk_ms_t now);
+
 /* Counts of the directory and policies (sk_rules_stats keeps its layout). */
 typedef struct sk_rules_access_stats {
     size_t people, groups, policies, request_blocks;

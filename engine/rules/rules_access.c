@@ -310,6 +310,7 @@ sk_rules_access_t *sk_rules_access_compile(const sk_rules_t *rules, const sk_rul
     sk_strmap_init(&a->ent_req);
     sk_strmap_init(&a->prof_req);
     sk_strmap_init(&a->profiles);
+    sk_strmap_init(&a->campaigns);
     sk_arena_init(&c.tmp, 4096);
     sk_strmap_init(&c.origin);
     sk_strmap_init(&c.rot_ids);
@@ -329,6 +330,8 @@ sk_rules_access_t *sk_rules_access_compile(const sk_rules_t *rules, const sk_rul
             sk_ac_signers(&c);
         if (!c.oom)
             sk_ac_settings(&c);
+        if (!c.oom)
+            sk_ac_campaigns(&c);
     }
     sk_strmap_fini(&c.rot_ids);
     sk_strmap_fini(&c.origin);
@@ -355,6 +358,7 @@ void sk_rules_access_destroy(sk_rules_access_t *a)
     sk_strmap_fini(&a->ent_req);
     sk_strmap_fini(&a->prof_req);
     sk_strmap_fini(&a->profiles);
+    sk_strmap_fini(&a->campaigns);
     sk_arena_fini(&a->arena);
     free(a);
 }
@@ -441,4 +445,5 @@ void sk_rules_access_hash(const sk_rules_access_t *a, void *xxh3_state)
         }
         ac_hash_num(st, (long long)sum);
     }
+    sk_ac_campaigns_hash(a, st);
 }

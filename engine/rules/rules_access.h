@@ -75,6 +75,15 @@ void sk_ac_requests(ac_t *c);
  * SK_PROVISIONING_RETRY_DEFAULT_MS). */
 void sk_ac_settings(ac_t *c);
 
+/* rules_request.c: compiles a `reviewers:` block at `path` of file fi into
+ * rv; `owner` names its owner in messages ("policy 'p'", "campaign 'c'"). */
+void sk_ac_reviewers(ac_t *c, size_t fi, const char *path, const char *owner,
+                     const sk_raw_reviewers_t *rr, sk_reviewers_t *rv);
+/* rules_campaign.c: compiles the `campaigns` sections (after the directory,
+ * policies and request blocks). */
+void sk_ac_campaigns(ac_t *c);
+/* rules_campaign.c: feeds the campaigns into the rule set version. */
+void sk_ac_campaigns_hash(const sk_rules_access_t *a, void *xxh3_state);
 /* rules_signers.c: compiles `identity`, `signing_window` and `signers`
  * (after the directory). */
 void sk_ac_signers(ac_t *c);

@@ -178,6 +178,35 @@ static const cyaml_schema_value_t signer_entry = {
     CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, sk_raw_signer_t, signer_fields),
 };
 
+static const cyaml_schema_field_t campaign_scope_fields[] = {
+    OPT_SEQ("apps", sk_raw_campaign_scope_t, apps, &string_entry),
+    OPT_SEQ("entitlements", sk_raw_campaign_scope_t, entitlements, &string_entry),
+    OPT_SEQ("profiles", sk_raw_campaign_scope_t, profiles, &string_entry),
+    OPT_SEQ("grants", sk_raw_campaign_scope_t, grants, &string_entry),
+    OPT_STR("older_than", sk_raw_campaign_scope_t, older_than),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t campaign_fields[] = {
+    OPT_STR("id", sk_raw_campaign_t, id),
+    OPT_STR("name", sk_raw_campaign_t, name),
+    OPT_SEQ("owners", sk_raw_campaign_t, owners, &string_entry),
+    CYAML_FIELD_MAPPING_PTR("scope", CYAML_FLAG_OPTIONAL, sk_raw_campaign_t, scope,
+                            campaign_scope_fields),
+    CYAML_FIELD_MAPPING_PTR("reviewers", CYAML_FLAG_OPTIONAL, sk_raw_campaign_t, reviewers,
+                            reviewers_fields),
+    OPT_STR("start", sk_raw_campaign_t, start),
+    OPT_STR("due_after", sk_raw_campaign_t, due_after),
+    OPT_STR("grace", sk_raw_campaign_t, grace),
+    OPT_STR("every", sk_raw_campaign_t, every),
+    OPT_STR("end_action", sk_raw_campaign_t, end_action),
+    OPT_STR("slack_channel", sk_raw_campaign_t, slack_channel),
+    CYAML_FIELD_END,
+};
+static const cyaml_schema_value_t campaign_entry = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, sk_raw_campaign_t, campaign_fields),
+};
+
 static const cyaml_schema_field_t doc_fields[] = {
     OPT_SEQ("apps", sk_raw_doc_t, apps, &app_entry),
     OPT_SEQ("rotations", sk_raw_doc_t, rotations, &rot_entry),
@@ -190,6 +219,7 @@ static const cyaml_schema_field_t doc_fields[] = {
     OPT_STR("signing_window", sk_raw_doc_t, signing_window),
     OPT_STR("provisioning_retry", sk_raw_doc_t, provisioning_retry),
     OPT_SEQ("signers", sk_raw_doc_t, signers, &signer_entry),
+    OPT_SEQ("campaigns", sk_raw_doc_t, campaigns, &campaign_entry),
     CYAML_FIELD_END,
 };
 static const cyaml_schema_value_t doc_schema = {
@@ -223,6 +253,10 @@ static const char *load_mapping_name(const cyaml_schema_field_t *fields)
         return "policy";
     if (fields == signer_fields)
         return "signer";
+    if (fields == campaign_fields)
+        return "campaign";
+    if (fields == campaign_scope_fields)
+        return "campaign scope";
     return "rule file (top level)";
 }
 

@@ -46,6 +46,9 @@ struct sk_rules_access {
     size_t request_blocks;
     sk_signers_t signers;  /* rules_signers.c */
     sk_ms_t retry_base_ms; /* provisioning_retry, rules_settings.c */
+    sk_strmap_t campaigns; /* id -> sk_campaign_t* (rules_campaign.c) */
+    sk_campaign_t *campaign;
+    size_t n_campaign;
 };
 
 #endif

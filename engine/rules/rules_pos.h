@@ -161,6 +161,28 @@ typedef struct sk_raw_signer {
     unsigned vouches_for_count;
 } sk_raw_signer_t;
 
+/* A `campaigns:` entry (access review campaigns, rules_campaign.c). */
+typedef struct sk_raw_campaign_scope {
+    char **apps;
+    unsigned apps_count;
+    char **entitlements;
+    unsigned entitlements_count;
+    char **profiles;
+    unsigned profiles_count;
+    char **grants;
+    unsigned grants_count;
+    char *older_than;
+} sk_raw_campaign_scope_t;
+
+typedef struct sk_raw_campaign {
+    char *id, *name;
+    char **owners;
+    unsigned owners_count;
+    sk_raw_campaign_scope_t *scope; /* NULL when absent */
+    sk_raw_reviewers_t *reviewers;  /* NULL when absent */
+    char *start, *due_after, *grace, *every, *end_action, *slack_channel;
+} sk_raw_campaign_t;
+
 typedef struct sk_raw_doc {
     sk_raw_app_t *apps;
     unsigned apps_count;
@@ -180,6 +202,8 @@ typedef struct sk_raw_doc {
     char *provisioning_retry;        /* NULL when absent */
     sk_raw_signer_t *signers;
     unsigned signers_count;
+    sk_raw_campaign_t *campaigns;
+    unsigned campaigns_count;
 } sk_raw_doc_t;
 
 /* One rule file as loaded: its text, its position index, its raw data. */

@@ -90,13 +90,13 @@ static void ac_condition(ac_t *c, size_t fi, const char *path, const char *polic
         sk_expr_refs(e, ac_expr_ref, &x);
 }
 
-static void ac_reviewers(ac_t *c, size_t fi, const char *path, const char *policy,
-                         const sk_raw_reviewers_t *rr, sk_reviewers_t *rv)
+void sk_ac_reviewers(ac_t *c, size_t fi, const char *path, const char *owner,
+                     const sk_raw_reviewers_t *rr, sk_reviewers_t *rv)
 {
     const sk_person_t **users = sk_ac_calloc(c, rr->users_count, sizeof(*users));
-    char where[128];
+    char where[160];
 
-    snprintf(where, sizeof(where), "in reviewers of policy '%s'", policy);
+    snprintf(where, sizeof(where), "in reviewers of %s", owner);
     for (unsigned k = 0; users && k < rr->users_count; k++) {
         const sk_person_t *p = sk_strmap_get(&c->a->people, rr->users[k]);
         if (p)
@@ -124,12 +124,12 @@ static void ac_reviewers(ac_t *c, size_t fi, const char *path, const char *polic
     rv->approvals = rr->approvals ? *rr->approvals : 1;
     if (rv->approvals < 1)
         sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s.reviewers.approvals", path),
-                    "approvals must be at least 1 (got %d) in policy '%s'", rv->approvals, policy);
+                    "approvals must be at least 1 (got %d) in %s", rv->approvals, owner);
     if (rr->users_count == 0 && !rr->group && !rv->manager && !rv->app_owner && !rr->on_call)
         sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s.reviewers", path),
-                    "reviewers of policy '%s' name nobody: set users, group, "
+                    "reviewers of %s name nobody: set users, group, "
                     "manager, app_owner or on_call",
-                    policy);
+                    owner);
 }
 
 static void ac_step(ac_t *c, size_t fi, const char *path, const char *policy,
@@ -155,8 +155,12 @@ static void ac_step(ac_t *c, size_t fi, const char *path, const char *policy,
     } else if (rs->condition) {
         ac_condition(c, fi, path, policy, rs->condition, st);
     } else {
+        const char *owner = sk_arena_sprintf(&c->tmp, "policy '%s'", policy);
         st->kind = SK_STEP_REVIEWERS;
-        ac_reviewers(c, fi, path, policy, rs->reviewers, &st->reviewers);
+        if (!owner)
+            c->oom = 1;
+        else
+            sk_ac_reviewers(c, fi, path, owner, rs->reviewers, &st->reviewers);
     }
 }
 

@@ -33,8 +33,8 @@ SCHEMA_IDS = {
     "command": 1002,
     "audit_record": 1003,
     "dead_letter": 1004,
-    "access_request_event": 1005,
-    "task_event": 1009,
+    "access_request_event": 1010,
+    "task_event": 1011,
     "provisioning_result": 1007,
 }
 NAMES_BY_ID = {v: k for k, v in SCHEMA_IDS.items()}

@@ -194,7 +194,7 @@ C_TASK = {
     "target": "aws-prod/admin", "step": 2,
     "assignees": ["bob@example.com", "carol@example.com"], "emergency": True,
     "reason": "the account is frozen", "at": T0 + HOUR, "justification": "db down",
-    "expires_at": T0 + 2 * HOUR,
+    "expires_at": T0 + 2 * HOUR, "actor": "",
 }
 
 C_PROVISIONING_RESULT = {
@@ -214,7 +214,7 @@ PY_REQUEST = {
 
 def c_request():
     data = sample("request.bin")
-    expect_eq(data[:5], b"\x00\x00\x00\x03\xed", "header (id 1005)")
+    expect_eq(data[:5], b"\x00\x00\x00\x03\xf2", "header (id 1010)")
     expect_eq(skwire.decode(data), ("access_request_event", C_REQUEST), "record")
     expect_eq(skwire.encode("access_request_event", C_REQUEST), data,
               "Python's bytes vs the C encoder's")
@@ -222,7 +222,7 @@ def c_request():
 
 def c_task():
     data = sample("task.bin")
-    expect_eq(data[:5], b"\x00\x00\x00\x03\xf1", "header (id 1009)")
+    expect_eq(data[:5], b"\x00\x00\x00\x03\xf3", "header (id 1011)")
     expect_eq(skwire.decode(data), ("task_event", C_TASK), "record")
     expect_eq(skwire.encode("task_event", C_TASK), data, "Python's bytes vs the C encoder's")
 

@@ -10,6 +10,11 @@ and answers as Slack documents it:
   POST /api/views.open          {"trigger_id","view"} -> {"ok":true,"view":{"id":"V<n>",...}}
   POST /api/users.info          {"user": U}         -> {"ok":true,"user":{"id":U,"profile":{"email":..}}}
   POST /api/users.lookupByEmail {"email": E}        -> {"ok":true,"user":{"id":U}} or users_not_found
+  POST /api/conversations.invite {"channel": C, "users": "U1,U2"}
+                                -> {"ok":true,"channel":{"id":C}}, or already_in_channel when
+                                   every user is a member already (members kept per channel)
+  POST /api/conversations.setTopic {"channel": C, "topic": T}
+                                -> {"ok":true,"channel":{"id":C,"topic":{"value":T}}}
   POST /response/<id>           anything            -> 200 "ok" (a response_url)
 
   GET  /_calls                                      -> every call recorded (JSON)
@@ -40,6 +45,8 @@ class FakeSlack:
         self.limit = 0
         self.retry_after = 1
         self.echo = echo
+        self.members = {}     # channel -> set of user ids (conversations.invite)
+        self.topics = {}      # channel -> topic (conversations.setTopic)
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -154,6 +161,26 @@ class FakeSlack:
             view = dict(args.get("view") or {})
             view["id"] = "V%d" % n
             return self._send(h, 200, {"ok": True, "view": view})
+        if method == "conversations.invite":
+            ch, users = args.get("channel"), [u for u in str(args.get("users", "")).split(",") if u]
+            if not ch or not users:
+                return self._send(h, 200, {"ok": False, "error": "no_user" if ch else
+                                           "channel_not_found"})
+            with self.lock:
+                have = self.members.setdefault(ch, set())
+                new = [u for u in users if u not in have]
+                have.update(users)
+            if not new:
+                return self._send(h, 200, {"ok": False, "error": "already_in_channel"})
+            return self._send(h, 200, {"ok": True, "channel": {"id": ch}})
+        if method == "conversations.setTopic":
+            ch = args.get("channel")
+            if not ch:
+                return self._send(h, 200, {"ok": False, "error": "channel_not_found"})
+            with self.lock:
+                self.topics[ch] = args.get("topic", "")
+            return self._send(h, 200, {"ok": True, "channel": {"id": ch, "topic": {
+                "value": args.get("topic", "")}}})
         if method == "users.info":
             u = args.get("user")
             if u not in self.emails:
@@ -172,7 +199,11 @@ class FakeSlack:
         text = args.get("text") or ""
         if method == "views.open":
             text = "modal %s" % (args.get("view") or {}).get("callback_id")
+        if method == "conversations.setTopic":
+            text = args.get("topic") or ""
         where = args.get("channel") or args.get("users") or ""
+        if method == "conversations.invite":
+            text = "users %s" % args.get("users")
         extra = " ts=%s" % args["ts"] if "ts" in args else ""
         buttons = []
         for b in args.get("blocks") or []:

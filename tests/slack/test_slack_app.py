@@ -88,6 +88,8 @@ DEV, MGR, PAT, EVE, DEV2, NOSLACK = ("dev@example.com", "mgr@example.com", "pat@
 U = {DEV: "U0DEV", MGR: "U0MGR", PAT: "U0PAT", EVE: "U0EVE", DEV2: "U0DEV2"}
 SEC_CHANNEL = "C0SECURITY"
 SEC_EMAIL = "security-team@example.com"
+CAMPAIGN_CHANNEL = "C0CAMPAIGN"  # tests/slack/rules/campaigns.yaml
+REDIS_PORT = [0]  # set by start_engine
 
 passed = 0
 failed = 0
@@ -273,6 +275,7 @@ def start_engine(tmp, engine_log, rules):
     redis = skproc.Redis(tmp)
     ok = redis.start()
     procs["redis"] = redis.proc
+    REDIS_PORT[0] = redis.port
     if not check("redis-server answers PING", ok):
         return None
     daemon = skproc.Shiftkeyd(tmp, rules, redis.addr, "bbslack", log=engine_log,
@@ -547,6 +550,46 @@ def scenario(tmp, engine_log):
           wait_until(lambda: fake.select("chat.update", lambda c: c["args"].get("channel")
                                          == "D" + U[PAT] and "Provisioned" in c["args"]["text"]),
                      time.time() + 20, 0.05))
+
+    # ---- an access review campaign over pgdb/dba (dev holds it now) ----
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
+    p = subprocess.run([SK, "campaign", "start", "slack-review", "--as", MGR, "--redis",
+                        "127.0.0.1:%d" % REDIS_PORT[0], "--bootstrap-file", boot_file],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=30)
+    rv = wait_recs(reader, T_TASKS, lambda t: t["kind"] == "ACCESS_REVIEW" and t["subject"] == DEV
+                   and t["request_id"].startswith("slack-review@"))
+    rdm = wait_dm(fake, U[MGR], lambda c: "Access review campaign" in c["args"].get("text", ""))
+    check("campaign start → an ACCESS_REVIEW DM to the reviewer (dev's manager) with Certify… "
+          "and Revoke…", p.returncode == 0 and rv and rdm and button_value(rdm[0], "certify")
+          and button_value(rdm[0], "revoke_access"), (p.stdout, p.stderr, rdm))
+    inv = wait_until(lambda: fake.select("conversations.invite", lambda c: c["args"].get(
+        "channel") == CAMPAIGN_CHANNEL), time.time() + 20, 0.05) or []
+    check("the campaign's channel gets its owner and the reviewer (conversations.invite, once)",
+          [c["args"]["users"] for c in inv] == [U[MGR]], inv)
+    v = button_value(rdm[0], "certify") if rdm else ""
+    nviews = len(fake.select("views.open"))
+    app.click(U[MGR], "certify", v)
+    views = wait_until(lambda: len(fake.select("views.open")) > nviews and fake.select("views.open"),
+                       time.time() + 10, 0.05)
+    meta = views[-1]["args"]["view"]["private_metadata"] if views else ""
+    check("Certify… opens a modal asking for the reason",
+          views and views[-1]["args"]["view"]["callback_id"] == "certify", views[-1:])
+    st, text = app.submit(U[MGR], "certify", {"comment": ""}, metadata=meta)
+    check("  ...an empty reason is refused in the modal", st == 200 and "errors" in text, text)
+    st, text = app.submit(U[MGR], "certify", {"comment": "still the DBA on call"}, metadata=meta)
+    cert = wait_recs(reader, T_REQUESTS, lambda r: r["type"] == "REVIEW_CERTIFIED")
+    check("  ...the submission → REVIEW_CERTIFIED on the review's task id, by mgr, with the reason",
+          cert and rv and cert[0]["request_id"] == rv[0]["task_id"] and cert[0]["actor"] == MGR
+          and cert[0]["comment"] == "still the DBA on call" and cert[0]["source"] == "slack", cert)
+    closed = wait_recs(reader, T_TASKS, lambda t: rv and t["task_id"] == rv[0]["task_id"]
+                       and t["state"] == "CLOSED")
+    check("  ...the review closes CERTIFIED and the DM is updated",
+          closed and closed[0]["outcome"] == "CERTIFIED" and wait_until(
+              lambda: fake.select("chat.update", lambda c: "Certified" in c["args"]["text"]),
+              time.time() + 20, 0.05), closed)
+    check("every item decided: the channel's topic reads Completed (conversations.setTopic)",
+          wait_until(lambda: fake.topics.get(CAMPAIGN_CHANNEL, "").startswith(
+              "Completed: access review slack-review"), time.time() + 20, 0.05), fake.topics)
 
     # ---- e-mail for a reviewer without a Slack id ----
     st, _ = app.submit(U[DEV2], "request", {"target": "kube/edit", "duration": "5m",

@@ -877,8 +877,8 @@ TEST(task_round_trip)
     teardown(&f);
 }
 
-/* The tasks topic's first version (1006) is still read: the same bytes
- * without the two fields 1009 added, resolved to their defaults; and an
+/* The tasks topic's earlier versions (1006, 1009) are still read: the same
+ * bytes without the fields added since, resolved to their defaults; and an
  * EMERGENCY_GRANT record round-trips. */
 TEST(task_first_version_and_emergency_grant)
 {
@@ -898,17 +898,26 @@ TEST(task_first_version_and_emergency_grant)
     void *buf = NULL;
     size_t len = 0;
     CHECK_INT(sk_codec_encode_task(f.codec, &t, &f.arena, &buf, &len), 0);
-    /* "" and null are one byte each at the end: drop them, frame as 1006 */
+    /* justification "", expires_at null and actor "" (1011) are one byte
+     * each at the end: without the last one it is 1009, without the three
+     * it is 1006 */
     unsigned char *old = buf;
-    CHECK(len > 7 && old[len - 1] == 0 && old[len - 2] == 0);
+    CHECK(len > 8 && old[len - 1] == 0 && old[len - 2] == 0 && old[len - 3] == 0);
+    old[4] = (unsigned char)(1009 & 0xff);
+    old[3] = (unsigned char)(1009 >> 8);
+    CHECK_INT(
+        sk_codec_decode_task(f.codec, old, len - 1, &f.arena, &got, f.reason, sizeof f.reason), 0);
+    CHECK_STR(got.task_id, "g-1");
+    CHECK_STR(got.actor, "");
     old[4] = (unsigned char)(1006 & 0xff);
     old[3] = (unsigned char)(1006 >> 8);
     CHECK_INT(
-        sk_codec_decode_task(f.codec, old, len - 2, &f.arena, &got, f.reason, sizeof f.reason), 0);
+        sk_codec_decode_task(f.codec, old, len - 3, &f.arena, &got, f.reason, sizeof f.reason), 0);
     CHECK_STR(got.task_id, "g-1");
     CHECK_INT(got.outcome, SK_TASK_APPROVED);
     CHECK_STR(got.justification, "");
     CHECK(got.expires_ms == SK_MS_NONE);
+    CHECK_STR(got.actor, "");
 
     t.kind = SK_TASK_EMERGENCY_GRANT;
     t.justification = "prod down";

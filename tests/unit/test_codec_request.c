@@ -1,7 +1,7 @@
 /*
  * test_codec_request.c — the wire format of issue 3's records:
- * AccessRequestEvent (shiftkey.requests.v1, 1005), TaskEvent
- * (shiftkey.tasks.v1, 1006) and ProvisioningResult
+ * AccessRequestEvent (shiftkey.requests.v1, 1010), TaskEvent
+ * (shiftkey.tasks.v1, 1011) and ProvisioningResult
  * (shiftkey.provisioning.results.v1, 1007). Every malformed case is refused
  * with the reason that names the field (framing, truncation at every
  * length, enum and union ranges, trailing bytes, huge lengths, identifiers,
@@ -279,7 +279,7 @@ TEST(request_framing_and_ranges_refused)
     /* Another record type handed to the request decoder. */
     CHECK_INT(enc_task(&f, &t), 0);
     CHECK_INT(dec_request(&f, &got), SK_EPARSE);
-    CHECK_STR(f.reason, "schema id 1009 is not a AccessRequestEvent (1005)");
+    CHECK_STR(f.reason, "schema id 1011 is not a AccessRequestEvent (1010)");
     f.buf = "{\"type\":\"CREATED\"}";
     f.len = strlen(f.buf);
     CHECK_INT(dec_request(&f, &got), SK_EPARSE);
@@ -292,12 +292,12 @@ TEST(request_framing_and_ranges_refused)
     unsigned char *b = f.buf;
     size_t at = request_type_at(&ev);
     CHECK_INT(b[at], 2 * SK_REQ_CREATED);
-    b[at] = 2 * 18;
+    b[at] = 2 * 22;
     CHECK_INT(dec_request(&f, &got), SK_EPARSE);
-    CHECK_STR(f.reason, "field 'type': enum index 18 out of range (0..17)");
-    b[at] = 2 * SK_REQ_REVOCATION_DENIED; /* the last symbol is fine */
+    CHECK_STR(f.reason, "field 'type': enum index 22 out of range (0..21)");
+    b[at] = 2 * SK_REQ_CAMPAIGN_CLOSED; /* the last symbol is fine */
     CHECK_INT(dec_request(&f, &got), 0);
-    CHECK_INT(got.type, SK_REQ_REVOCATION_DENIED);
+    CHECK_INT(got.type, SK_REQ_CAMPAIGN_CLOSED);
     b[at] = 2 * SK_REQ_CREATED;
 
     at = request_target_kind_at(&ev);
@@ -609,9 +609,9 @@ TEST(task_content_refused)
     CHECK_INT(enc_task(&f, &t), 0);
     unsigned char *b = f.buf;
     size_t at = SK_WIRE_HEADER_LEN + 1 + strlen(t.task_id); /* kind */
-    b[at] = 2 * 5;
+    b[at] = 2 * 6;
     CHECK_INT(dec_task(&f, &got), SK_EPARSE);
-    CHECK_STR(f.reason, "field 'kind': enum index 5 out of range (0..4)");
+    CHECK_STR(f.reason, "field 'kind': enum index 6 out of range (0..5)");
     b[at] = 0;
     b[at + 1] = 2 * 4;
     CHECK_INT(dec_task(&f, &got), SK_EPARSE);
@@ -619,9 +619,9 @@ TEST(task_content_refused)
     b[at + 1] = 2 * SK_TASK_CLOSED;
     CHECK_INT(b[at + 2], 2); /* outcome branch 1 */
     CHECK_INT(b[at + 3], 2 * SK_TASK_EXPIRED);
-    b[at + 3] = 2 * 7;
+    b[at + 3] = 2 * 10;
     CHECK_INT(dec_task(&f, &got), SK_EPARSE);
-    CHECK_STR(f.reason, "field 'outcome': enum index 7 out of range (0..6)");
+    CHECK_STR(f.reason, "field 'outcome': enum index 10 out of range (0..9)");
     b[at + 3] = 2 * SK_TASK_EXPIRED;
     b[at + 2] = 2 * 2;
     CHECK_INT(dec_task(&f, &got), SK_EPARSE);
@@ -638,7 +638,7 @@ TEST(task_content_refused)
     CHECK_INT(enc_task(&f, &t), 0);
     unsigned char *big = malloc(f.len + 16);
     size_t tail = 1 /* array end */ + 1 /* emergency */ + 1 /* "" */ + varint_len(t.at_ms) +
-                  1 /* justification "" */ + 1 /* expires_at null */;
+                  1 /* justification "" */ + 1 /* expires_at null */ + 1 /* actor "" */;
     size_t cnt = f.len - tail;
     memcpy(big, f.buf, cnt);
     size_t bn = cnt + put_varint(big + cnt, (int64_t)1 << 40);
@@ -717,7 +717,7 @@ TEST(provisioning_result_content_refused)
     sk_request_event_t ev = sample_request();
     CHECK_INT(enc_request(&f, &ev), 0);
     CHECK_INT(dec_result(&f, &got), SK_EPARSE);
-    CHECK_STR(f.reason, "schema id 1005 is not a ProvisioningResult (1007)");
+    CHECK_STR(f.reason, "schema id 1010 is not a ProvisioningResult (1007)");
     teardown(&f);
 }
 
