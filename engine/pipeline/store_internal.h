@@ -1,6 +1,7 @@
 /*
- * store_internal.h — what store.c shares with store_restore.c (the rebuild
- * of a partition from the changelog): the store object and a few helpers.
+ * store_internal.h — what store.c shares with store_apply.c (the atomic
+ * apply), store_restore.c (the rebuild of a partition from the changelog)
+ * and the other store_*.c: the store object and a few helpers.
  * Not an API: everything else uses store.h.
  */
 #ifndef SK_STORE_INTERNAL_H
@@ -51,5 +52,17 @@ void sk_store_key(const sk_store_t *s, char *buf, size_t len, int32_t p, const c
 
 /* The on-call index hash of a rotation in partition p, in arena memory. */
 char *sk_store_oncall_key(const sk_store_t *s, sk_arena_t *a, int32_t p, const char *rotation);
+
+/* Loads the store's scripts (every master of a cluster). 0 or SK_EIO. */
+int sk_store_load_scripts(sk_store_t *s);
+
+/* The meaning of a reply of a fenced script that did not answer an
+ * integer: SK_EFENCED, SK_ENOTFOUND (NOEPOCH, LOST: state lost) or SK_EIO,
+ * with the error text set. */
+int sk_store_fence_result(sk_store_t *s, int32_t p, int64_t epoch, const char *what,
+                          const redisReply *r);
+
+/* v in decimal, in arena memory (NULL when out of memory). */
+char *sk_store_fmt_i64(sk_arena_t *a, int64_t v);
 
 #endif

@@ -1,0 +1,415 @@
+/*
+ * store_apply.c — the atomic apply (sk_store_apply, sk_store_apply_many):
+ * each partition's inputs of a batch as one EVALSHA of the apply script
+ * (APPLY_LUA in store.c: fence, offsets, the users' fields, timers, the
+ * on-call index and the outbox), pipelined across partitions; on a Redis
+ * Cluster, each partition's call routed to its slot's master, redirected
+ * and sent again whole. The rest of the store is store.c.
+ */
+#include <assert.h>
+#include <hiredis.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pipeline/store_internal.h"
+
+/* Serialises an outbox entry: topic byte, 4-byte big-endian key length, key, value. */
+static char *pack_entry(sk_arena_t *a, const sk_outbox_entry_t *e, size_t *len)
+{
+    *len = 5 + e->key_len + e->value_len;
+    unsigned char *p = sk_arena_alloc(a, *len);
+    if (!p)
+        return NULL;
+    p[0] = (unsigned char)e->topic;
+    p[1] = (unsigned char)(e->key_len >> 24);
+    p[2] = (unsigned char)(e->key_len >> 16);
+    p[3] = (unsigned char)(e->key_len >> 8);
+    p[4] = (unsigned char)e->key_len;
+    if (e->key_len)
+        memcpy(p + 5, e->key, e->key_len);
+    if (e->value_len)
+        memcpy(p + 5 + e->key_len, e->value, e->value_len);
+    return (char *)p;
+}
+
+/* The number of arguments the inputs w[idx[0..n)] of one partition add to
+ * the apply script's call (keys, then the rest). */
+static void apply_count(const sk_store_writes_t *w, const size_t *idx, size_t n, size_t *keys,
+                        size_t *args)
+{
+    *keys = 4;
+    *args = 3;
+    for (size_t k = 0; k < n; k++) {
+        const sk_store_writes_t *op = &w[idx[k]];
+        *keys += 1 + op->n_oncall;
+        *args += 8 + 4 + op->n_del + 2 * op->n_set + 2 * op->n_oncall + op->n_out;
+    }
+}
+
+/* Builds the EVALSHA of one partition's inputs w[idx[0..n)] (in order) into
+ * arena memory; see APPLY_LUA for the layout. 0 or SK_ENOMEM. */
+static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_store_writes_t *w, const size_t *idx,
+                      size_t n, const char ***argv_out, size_t **lens_out, size_t *argc_out)
+{
+    const sk_store_writes_t *first = &w[idx[0]];
+    size_t n_keys, n_args;
+    apply_count(w, idx, n, &n_keys, &n_args);
+    size_t argc = 3 + n_keys + n_args, i, key_no = 5;
+    const char **argv = sk_arena_calloc(a, argc, sizeof(*argv));
+    size_t *lens = sk_arena_calloc(a, argc, sizeof(*lens));
+    if (!argv || !lens)
+        return SK_ENOMEM;
+    argv[0] = "EVALSHA";
+    argv[1] = s->apply_sha;
+    argv[2] = sk_store_fmt_i64(a, (int64_t)n_keys);
+    static const char *const what[] = {"epoch", "offsets", "outbox", "timers"};
+    for (size_t k = 0; k < 4; k++) {
+        char kb[128];
+        sk_store_key(s, kb, sizeof(kb), first->partition, what[k]);
+        argv[3 + k] = sk_arena_strdup(a, kb);
+    }
+    i = 3 + n_keys;
+    argv[i++] = sk_store_fmt_i64(a, first->epoch);
+    argv[i++] = sk_store_fmt_i64(a, first->seq_floor);
+    argv[i++] = sk_store_fmt_i64(a, (int64_t)n);
+    for (size_t k = 0; k < n; k++) {
+        const sk_store_writes_t *op = &w[idx[k]];
+        size_t kb = key_no;
+        argv[3 + key_no - 1] = sk_arena_sprintf(a, "%s:{p%" PRId32 "}:u:%s", s->cfg.prefix,
+                                                op->partition, op->user ? op->user : "");
+        key_no++;
+        for (size_t j = 0; j < op->n_oncall; j++, key_no++)
+            argv[3 + key_no - 1] = sk_store_oncall_key(s, a, op->partition, op->oncall[j].rotation);
+        argv[i++] = sk_store_fmt_i64(a, (int64_t)kb);
+        argv[i++] = op->topic ? op->topic : "";
+        argv[i++] = sk_store_fmt_i64(a, op->offset);
+        argv[i++] = op->user ? op->user : "";
+        argv[i++] = op->user ? "1" : "0";
+        argv[i++] = op->next_wake_ms == SK_MS_NONE ? "-1" : sk_store_fmt_i64(a, op->next_wake_ms);
+        argv[i++] = op->keep_until_ms == SK_MS_NONE ? "-1" : sk_store_fmt_i64(a, op->keep_until_ms);
+        argv[i++] = op->seq > 0 ? sk_store_fmt_i64(a, op->seq) : "";
+        argv[i++] = sk_store_fmt_i64(a, (int64_t)op->n_del);
+        for (size_t j = 0; j < op->n_del; j++)
+            argv[i++] = op->del[j];
+        argv[i++] = sk_store_fmt_i64(a, (int64_t)op->n_set);
+        for (size_t j = 0; j < op->n_set; j++) {
+            argv[i] = op->set[j].name;
+            lens[i++] = op->set[j].name_len;
+            argv[i] = op->set[j].value;
+            lens[i++] = op->set[j].value_len;
+        }
+        argv[i++] = sk_store_fmt_i64(a, (int64_t)op->n_oncall);
+        for (size_t j = 0; j < op->n_oncall; j++) {
+            argv[i++] = op->oncall[j].field;
+            argv[i] = op->oncall[j].value ? op->oncall[j].value : "";
+            lens[i] = strlen(argv[i]);
+            i++;
+        }
+        argv[i++] = sk_store_fmt_i64(a, (int64_t)op->n_out);
+        for (size_t j = 0; j < op->n_out; j++) {
+            argv[i] = pack_entry(a, &op->out[j], &lens[i]);
+            i++;
+        }
+    }
+    assert(i == argc && key_no == n_keys + 1);
+    for (size_t k = 0; k < i; k++) {
+        if (!argv[k])
+            return SK_ENOMEM;
+        if (!lens[k])
+            lens[k] = strlen(argv[k]);
+    }
+    *argv_out = argv;
+    *lens_out = lens;
+    *argc_out = argc;
+    return 0;
+}
+
+/* Interprets the reply of one partition's apply, for its inputs
+ * idx[0..n): applied[] and rcs[] (0, SK_EFENCED, SK_ENOTFOUND or SK_EIO for
+ * all of them when the script refused). */
+static void apply_result(sk_store_t *s, const sk_store_writes_t *w, const size_t *idx, size_t n,
+                         const redisReply *r, bool *applied, int *rcs)
+{
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == n) {
+        for (size_t k = 0; k < n; k++) {
+            const redisReply *x = r->element[k];
+            rcs[idx[k]] = x->type == REDIS_REPLY_INTEGER ? 0 : SK_EIO;
+            applied[idx[k]] = x->type == REDIS_REPLY_INTEGER && x->integer == 1;
+        }
+        return;
+    }
+    int rc = sk_store_fence_result(s, w[idx[0]].partition, w[idx[0]].epoch, "apply script", r);
+    for (size_t k = 0; k < n; k++)
+        rcs[idx[k]] = rc;
+}
+
+int sk_store_apply(sk_store_t *s, const sk_store_writes_t *w, bool *applied)
+{
+    int rc = 0;
+    (void)sk_store_apply_many(s, w, 1, applied, &rc);
+    return rc;
+}
+
+/* The inputs idx[0..n) grouped by partition (and epoch, floor), each group
+ * in input order: group g is order[start[g] .. start[g + 1]). Arena memory.
+ * 0 or SK_ENOMEM. */
+static int group_inputs(sk_arena_t *a, const sk_store_writes_t *w, const size_t *idx, size_t n,
+                        size_t **order, size_t **start, size_t *n_groups)
+{
+    size_t *grp = sk_arena_calloc(a, n + 1, sizeof(*grp)),
+           *first = sk_arena_calloc(a, n + 1, sizeof(*first));
+    size_t *count = sk_arena_calloc(a, n + 2, sizeof(*count)), g = 0;
+    *order = sk_arena_calloc(a, n + 1, sizeof(**order));
+    *start = sk_arena_calloc(a, n + 2, sizeof(**start));
+    if (!grp || !first || !count || !*order || !*start)
+        return SK_ENOMEM;
+    for (size_t k = 0; k < n; k++) {
+        const sk_store_writes_t *x = &w[idx[k]];
+        size_t j = 0;
+        while (j < g && !(w[first[j]].partition == x->partition && w[first[j]].epoch == x->epoch &&
+                          w[first[j]].seq_floor == x->seq_floor))
+            j++;
+        if (j == g)
+            first[g++] = idx[k];
+        grp[k] = j;
+        count[j]++;
+    }
+    for (size_t j = 0; j < g; j++)
+        (*start)[j + 1] = (*start)[j] + count[j];
+    memset(count, 0, (g + 1) * sizeof(*count));
+    for (size_t k = 0; k < n; k++)
+        (*order)[(*start)[grp[k]] + count[grp[k]]++] = idx[k];
+    *n_groups = g;
+    return 0;
+}
+
+/*
+ * Sends the inputs w[i] with i in idx[0..n), one script call per partition
+ * (group_inputs; pipelined: one round trip per node), and reads their
+ * replies into applied[] and rcs[]; a group refused with NOSCRIPT (not run)
+ * gets SK_EAGAIN and sets *noscript; on a Redis Cluster, a group redirected
+ * (not run: MOVED, ASK, TRYAGAIN, CLUSTERDOWN) gets SK_EAGAIN and raises
+ * *redirect to the strongest sk_route_kind_t seen; after an ASK, ask[i] of
+ * the group's first input i (when ask is not NULL) is the node named, where
+ * the next round sends the group once, after ASKING. Returns SK_EIO when a
+ * connection failed (every one is closed), SK_ENOMEM, else 0.
+ */
+static int apply_round(sk_store_t *s, const sk_store_writes_t *w, const size_t *idx, size_t n,
+                       bool *applied, int *rcs, bool *noscript, int *redirect, redisContext **ask)
+{
+    sk_arena_t a;
+    size_t sent = 0, *order, *start, n_groups = 0;
+    int rc = 0;
+    sk_arena_init(&a, 16384);
+    /* the connection each group went to: a MOVED read meanwhile changes the map */
+    redisContext **via = sk_arena_calloc(&a, n + 1, sizeof(*via));
+    bool *asking = sk_arena_calloc(&a, n + 1, sizeof(*asking));
+    if (!via || !asking) {
+        rc = SK_ENOMEM;
+        goto out;
+    }
+    if ((rc = group_inputs(&a, w, idx, n, &order, &start, &n_groups)) != 0)
+        goto out;
+    for (; sent < n_groups; sent++) {
+        const char **argv;
+        size_t *lens, argc;
+        size_t i = order[start[sent]]; /* the group's first input */
+        if ((rc = apply_argv(s, &a, w, order + start[sent], start[sent + 1] - start[sent], &argv,
+                             &lens, &argc)) != 0)
+            break;
+        if ((asking[sent] = ask && ask[i])) { /* once, to the node an ASK named */
+            via[sent] = ask[i];
+            ask[i] = NULL;
+        } else if (!(via[sent] = sk_store_at(s, w[i].partition))) {
+            rc = SK_EIO; /* every connection is closed: nothing to read */
+            goto out;
+        }
+        if ((asking[sent] && redisAppendCommand(via[sent], "ASKING") != REDIS_OK) ||
+            redisAppendCommandArgv(via[sent], (int)argc, argv, lens) != REDIS_OK) {
+            rc = SK_ENOMEM;
+            break;
+        }
+    }
+    for (size_t g = 0; g < sent; g++) {
+        const size_t *gi = order + start[g];
+        size_t gn = start[g + 1] - start[g], i = gi[0];
+        redisReply *r = NULL;
+        sk_route_kind_t kind;
+        if (asking[g] && redisGetReply(via[g], (void **)&r) == REDIS_OK && r) {
+            freeReplyObject(r); /* ASKING's OK */
+            r = NULL;
+        }
+        if (redisGetReply(via[g], (void **)&r) != REDIS_OK || !r) {
+            sk_store_set_err(s, "redis: %s",
+                             via[g]->errstr[0] ? via[g]->errstr : "connection lost");
+            sk_store_disconnect(s);
+            rc = SK_EIO;
+            goto out;
+        }
+        if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+            sk_store_set_err(s, "apply script: %s", r->str);
+            for (size_t k = 0; k < gn; k++)
+                rcs[gi[k]] = SK_EAGAIN;
+            *noscript = true;
+        } else if (s->route && (kind = sk_route_reply_kind(s->route, r, ask ? &ask[i] : NULL)) !=
+                                   SK_ROUTE_DONE) {
+            sk_store_set_err(s, "partition %" PRId32 ": %s", w[i].partition, r->str);
+            for (size_t k = 0; k < gn; k++)
+                rcs[gi[k]] = SK_EAGAIN;
+            if ((int)kind > *redirect)
+                *redirect = (int)kind;
+        } else {
+            apply_result(s, w, gi, gn, r, applied, rcs);
+        }
+        freeReplyObject(r);
+    }
+out:
+    sk_arena_fini(&a);
+    return rc;
+}
+
+/* Redis Cluster: rounds of redirections or script loads one sk_store_apply_many waits
+ * through (TRYAGAIN and ASK last while a slot migrates) before it answers SK_EIO. */
+#define CLUSTER_RETRIES 40
+
+/* Whether every unanswered input before i of i's partition has i's epoch
+ * and floor, so i goes in the same script call as the oldest of them. */
+static bool same_run(const sk_store_writes_t *w, const bool *done, size_t i)
+{
+    for (size_t m = 0; m < i; m++)
+        if (!done[m] && w[m].partition == w[i].partition &&
+            (w[m].epoch != w[i].epoch || w[m].seq_floor != w[i].seq_floor))
+            return false;
+    return true;
+}
+
+/*
+ * sk_store_apply_many on a Redis Cluster: rounds, each sending the oldest
+ * unanswered inputs of every partition (one script call), pipelined across
+ * the masters. A
+ * partition's next input goes only once the one before it ran: an input
+ * redirected (MOVED, ASK, TRYAGAIN while its slot migrates) or refused
+ * with NOSCRIPT is sent again first, so a later one never runs before it
+ * (its applied offset would make the earlier input look done: lost). A
+ * partition refused otherwise stops there; its later inputs keep the
+ * refusal (SK_EFENCED, SK_ENOTFOUND) or SK_EIO (not sent). rcs[] start as
+ * SK_EIO. Returns as sk_store_apply_many.
+ */
+static int apply_many_cluster(sk_store_t *s, const sk_store_writes_t *w, size_t n, bool *applied,
+                              int *rcs)
+{
+    size_t *idx = malloc(n * sizeof(*idx));
+    bool *done = calloc(n, sizeof(*done));
+    redisContext **ask = calloc(n, sizeof(*ask)); /* borrowed from the route */
+    int rc = 0, retries = 0;
+    if (!idx || !done || !ask) {
+        rc = SK_ENOMEM;
+        goto out;
+    }
+    for (;;) {
+        size_t k = 0;
+        /* each partition's unanswered inputs up to the first of another
+         * epoch or floor: one script call (group_inputs), run whole or not */
+        for (size_t i = 0; i < n; i++)
+            if (!done[i] && same_run(w, done, i))
+                idx[k++] = i;
+        if (k == 0)
+            break;
+        bool noscript = false;
+        int redirect = 0;
+        if ((rc = apply_round(s, w, idx, k, applied, rcs, &noscript, &redirect, ask)) != 0)
+            goto out;
+        for (size_t j = 0; j < k; j++)
+            if (rcs[idx[j]] != SK_EAGAIN) /* not run: sent again next round */
+                done[idx[j]] = true;
+        for (size_t j = 0; j < k; j++) {
+            size_t i = idx[j];
+            if (rcs[i] == SK_EAGAIN)
+                continue;
+            for (size_t m = i + 1; rcs[i] != 0 && m < n; m++)
+                if (!done[m] && w[m].partition == w[i].partition) {
+                    done[m] = true;
+                    rcs[m] = rcs[i] == SK_EFENCED || rcs[i] == SK_ENOTFOUND ? rcs[i] : SK_EIO;
+                }
+        }
+        if (!noscript && !redirect)
+            continue;
+        if (redirect == SK_ROUTE_CLUSTERDOWN || ++retries > CLUSTER_RETRIES) {
+            if (redirect == SK_ROUTE_CLUSTERDOWN)
+                sk_store_disconnect(s); /* an outage: reconnected whole, with backoff */
+            rc = SK_EIO;
+            goto out;
+        }
+        if (noscript && (rc = sk_store_load_scripts(s)) != 0)
+            goto out;
+        if (redirect == SK_ROUTE_TRYAGAIN) {
+            /* a slot half migrated: wait for the keys to move (10..200 ms);
+             * MOVED and ASK are sent again at once, to the node named */
+            int ms = 10 * retries > 200 ? 200 : 10 * retries;
+            struct timespec ts = {0, (long)ms * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+out:
+    for (size_t i = 0; i < n; i++)
+        if (rcs[i] == SK_EAGAIN)
+            rcs[i] = SK_EIO;
+    free(idx);
+    free(done);
+    free(ask);
+    return rc;
+}
+
+int sk_store_apply_many(sk_store_t *s, const sk_store_writes_t *w, size_t n, bool *applied,
+                        int *rcs)
+{
+    size_t *idx = NULL, n_idx = n;
+    bool noscript = false;
+    int rc = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        rcs[i] = SK_EIO;
+        applied[i] = false;
+    }
+    if (!s->rc) {
+        sk_store_set_err(s, "not connected to Redis");
+        return SK_EIO;
+    }
+    if (n == 0)
+        return 0;
+    if (s->route)
+        return apply_many_cluster(s, w, n, applied, rcs);
+    if (!(idx = malloc(n * sizeof(*idx))))
+        return SK_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
+    /* at most two rounds: Redis may have lost its script cache (restart,
+     * failover, SCRIPT FLUSH) since we loaded the scripts; load them again
+     * and send the refused inputs once more, in order. Refused again, they
+     * stay SK_EIO: the caller retries later, with backoff. */
+    for (int round = 0; round < 2; round++) {
+        int redirect = 0; /* one server: never set */
+        if ((rc = apply_round(s, w, idx, n_idx, applied, rcs, &noscript, &redirect, NULL)) != 0 ||
+            !noscript)
+            goto out;
+        if (round == 1 || (rc = sk_store_load_scripts(s)) != 0) {
+            rc = SK_EIO;
+            goto out;
+        }
+        noscript = false;
+        size_t k = 0;
+        for (size_t j = 0; j < n_idx; j++)
+            if (rcs[idx[j]] == SK_EAGAIN)
+                idx[k++] = idx[j];
+        n_idx = k;
+    }
+out:
+    for (size_t i = 0; i < n; i++)
+        if (rcs[i] == SK_EAGAIN)
+            rcs[i] = SK_EIO;
+    free(idx);
+    return rc;
+}
