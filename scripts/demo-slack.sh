@@ -35,7 +35,7 @@ trap stop EXIT INT TERM
 say "the Slack app: a fake Slack Web API on 127.0.0.1:$FAKE_PORT prints what it receives"
 mkfifo "$RUN/fake.fifo" "$RUN/app.fifo"
 sed -u 's/^/    [fake Slack] /' <"$RUN/fake.fifo" &
-/usr/bin/python3 tests/slack/fake_slack.py "$FAKE_PORT" --token xoxb-demo >"$RUN/fake.fifo" 2>&1 &
+/usr/bin/python3 tests/slack/fake_slack.py "$FAKE_PORT" --token xoxb-demo --channel demo-review=C0DEMOREVIEW >"$RUN/fake.fifo" 2>&1 &
 spids="$! $spids"
 sed -u 's/^/    [shiftkey-slack] /' <"$RUN/app.fifo" &
 RULES=rules/examples

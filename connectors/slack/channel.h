@@ -3,9 +3,9 @@
  * the campaign's owners and the reviewers of its items are added to it
  * (conversations.invite), and its topic reads "Completed" once every item
  * of a run is decided or ended (conversations.setTopic). The channel is
- * the campaign's `slack_channel` in the rules, passed to Slack as written
- * (Slack's API takes the channel id, C…: give that in the rules for a real
- * workspace).
+ * the campaign's `slack_channel` in the rules: a channel id (C…) is passed
+ * as written; a name (#x) is looked up once with conversations.list, since
+ * those two methods take ids only (scopes channels:read, groups:read).
  */
 #ifndef SK_SLACK_CHANNEL_H
 #define SK_SLACK_CHANNEL_H

@@ -15,6 +15,13 @@ and answers as Slack documents it:
                                    every user is a member already (members kept per channel)
   POST /api/conversations.setTopic {"channel": C, "topic": T}
                                 -> {"ok":true,"channel":{"id":C,"topic":{"value":T}}}
+  POST /api/conversations.list  {"types","exclude_archived","limit","cursor"}
+                                -> {"ok":true,"channels":[{"id":C,"name":N},...],
+                                    "response_metadata":{"next_cursor":"..." or ""}}
+                                   (the channels given as FakeSlack(channels={N: C}), `limit`
+                                   per page, cursor pagination as Slack documents it)
+  conversations.invite and conversations.setTopic take a channel id only: a
+  name ("#x" or "x") answers channel_not_found, as Slack does.
   POST /response/<id>           anything            -> 200 "ok" (a response_url)
 
   GET  /_calls                                      -> every call recorded (JSON)
@@ -23,8 +30,8 @@ A wrong or missing bot token answers {"ok":false,"error":"invalid_auth"}.
 Rate limits: FakeSlack.ratelimit(n, retry_after) makes the next n API calls
 answer HTTP 429 with a Retry-After header, as Slack does.
 
-Standalone (make run): python3 fake_slack.py PORT [--token T] prints each
-call on one line as it arrives.
+Standalone (make run): python3 fake_slack.py PORT [--token T] [--channel NAME=ID]...
+prints each call on one line as it arrives.
 """
 
 import json
@@ -35,8 +42,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class FakeSlack:
-    def __init__(self, port=0, token="xoxb-test", emails=None, echo=None):
+    def __init__(self, port=0, token="xoxb-test", emails=None, echo=None, channels=None):
         self.token = token
+        self.channels = dict(channels or {})  # channel name -> id (conversations.list)
         self.emails = dict(emails or {})  # Slack user id -> e-mail
         self.lock = threading.Lock()
         self.calls = []       # dicts: method, args, auth, at, status
@@ -161,6 +169,18 @@ class FakeSlack:
             view = dict(args.get("view") or {})
             view["id"] = "V%d" % n
             return self._send(h, 200, {"ok": True, "view": view})
+        if method == "conversations.list":
+            names = sorted(self.channels)
+            start = int(args.get("cursor") or 0)
+            limit = max(1, min(int(args.get("limit") or 100), 1000))
+            page = [{"id": self.channels[nm], "name": nm} for nm in names[start:start + limit]]
+            nxt = str(start + limit) if start + limit < len(names) else ""
+            return self._send(h, 200, {"ok": True, "channels": page,
+                                       "response_metadata": {"next_cursor": nxt}})
+        if method in ("conversations.invite", "conversations.setTopic") and \
+                args.get("channel") and args["channel"] not in self.channels.values() and \
+                not str(args["channel"])[:1] in ("C", "G"):
+            return self._send(h, 200, {"ok": False, "error": "channel_not_found"})
         if method == "conversations.invite":
             ch, users = args.get("channel"), [u for u in str(args.get("users", "")).split(",") if u]
             if not ch or not users:
@@ -218,7 +238,13 @@ def main():
     token = "xoxb-demo"
     if "--token" in sys.argv:
         token = sys.argv[sys.argv.index("--token") + 1]
-    fake = FakeSlack(port, token=token, echo=lambda s: print("fake Slack: " + s, flush=True))
+    channels = {}  # --channel NAME=ID, repeated
+    for i, a in enumerate(sys.argv):
+        if a == "--channel" and i + 1 < len(sys.argv) and "=" in sys.argv[i + 1]:
+            name, cid = sys.argv[i + 1].split("=", 1)
+            channels[name.lstrip("#")] = cid
+    fake = FakeSlack(port, token=token, echo=lambda s: print("fake Slack: " + s, flush=True),
+                     channels=channels)
     print("fake Slack listening on %s" % fake.url, flush=True)
     try:
         fake.server.serve_forever()

@@ -88,7 +88,11 @@ DEV, MGR, PAT, EVE, DEV2, NOSLACK = ("dev@example.com", "mgr@example.com", "pat@
 U = {DEV: "U0DEV", MGR: "U0MGR", PAT: "U0PAT", EVE: "U0EVE", DEV2: "U0DEV2"}
 SEC_CHANNEL = "C0SECURITY"
 SEC_EMAIL = "security-team@example.com"
-CAMPAIGN_CHANNEL = "C0CAMPAIGN"  # tests/slack/rules/campaigns.yaml
+CAMPAIGN_CHANNEL = "C0CAMPAIGN"  # "#access-reviews" in tests/slack/rules/campaigns.yaml
+# the workspace's channels as conversations.list pages them: the campaign's
+# on the second page of 200
+CHANNELS = dict([("aa-%03d" % i, "C0FILL%03d" % i) for i in range(250)] +
+                [("access-reviews", CAMPAIGN_CHANNEL)])
 REDIS_PORT = [0]  # set by start_engine
 
 passed = 0
@@ -351,7 +355,7 @@ def scenario(tmp, engine_log):
     reader = Reader(bootstrap, [T_COMMANDS, T_TASKS, T_REQUESTS])
     procs["reader"] = reader
     reader.start()
-    fake = FakeSlack(token=TOKEN).start()
+    fake = FakeSlack(token=TOKEN, channels=CHANNELS).start()
     procs["fake"] = fake
     mailbox = Mailbox()
     procs["mailbox"] = mailbox
@@ -566,6 +570,12 @@ def scenario(tmp, engine_log):
         "channel") == CAMPAIGN_CHANNEL), time.time() + 20, 0.05) or []
     check("the campaign's channel gets its owner and the reviewer (conversations.invite, once)",
           [c["args"]["users"] for c in inv] == [U[MGR]], inv)
+    lists = fake.select("conversations.list")
+    check("the channel named #access-reviews is looked up by name (conversations.list, paged "
+          "with its cursor) and only its id is given to Slack",
+          len(lists) >= 2 and lists[1]["args"].get("cursor") and not fake.select(
+              "conversations.invite", lambda c: str(c["args"].get("channel", "")).startswith("#")),
+          [c["args"] for c in lists])
     v = button_value(rdm[0], "certify") if rdm else ""
     nviews = len(fake.select("views.open"))
     app.click(U[MGR], "certify", v)
