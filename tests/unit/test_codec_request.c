@@ -704,9 +704,12 @@ TEST(provisioning_result_content_refused)
     CHECK_INT(enc_result(&f, &r), 0);
     unsigned char *b = f.buf;
     size_t at = SK_WIRE_HEADER_LEN + 1 + 32; /* result */
-    b[at] = 2 * 4;
+    b[at] = 2 * 5;
     CHECK_INT(dec_result(&f, &got), SK_EPARSE);
-    CHECK_STR(f.reason, "field 'result': enum index 4 out of range (0..3)");
+    CHECK_STR(f.reason, "field 'result': enum index 5 out of range (0..4)");
+    b[at] = 2 * SK_PROV_FOUND; /* FOUND must name its entitlement */
+    CHECK_INT(dec_result(&f, &got), SK_EINVAL);
+    CHECK_STR(f.reason, "field 'entitlement': empty with the result FOUND (only FOUND names one)");
     b[at] = 2 * SK_PROV_PROVISIONED;
     b[at + 1] = 0xff;
     CHECK_INT(dec_result(&f, &got), SK_EPARSE);
@@ -717,7 +720,7 @@ TEST(provisioning_result_content_refused)
     sk_request_event_t ev = sample_request();
     CHECK_INT(enc_request(&f, &ev), 0);
     CHECK_INT(dec_result(&f, &got), SK_EPARSE);
-    CHECK_STR(f.reason, "schema id 1010 is not a ProvisioningResult (1007)");
+    CHECK_STR(f.reason, "schema id 1010 is not a ProvisioningResult (1012)");
     teardown(&f);
 }
 
