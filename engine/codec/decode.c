@@ -742,8 +742,12 @@ int sk_codec_decode_provisioning_result(sk_codec_t *codec, const void *buf, size
         (rc = get_text(&d, "entitlement", TEXT_ANY, &r.entitlement)) ||
         (rc = get_time(&d, "at", &r.at_ms)))
         goto out;
-    if ((r.result == SK_PROV_FOUND) != (r.entitlement[0] != '\0')) {
-        rc = fail(&d, SK_EINVAL, "entitlement", "%s with the result %s (only FOUND names one)",
+    /* FOUND names the entitlement found; DEPROVISIONED may (a stray that
+     * reconciliation removed); no other result names one */
+    if (r.result == SK_PROV_FOUND ? !r.entitlement[0]
+                                  : r.entitlement[0] && r.result != SK_PROV_DEPROVISIONED) {
+        rc = fail(&d, SK_EINVAL, "entitlement",
+                  "%s with the result %s (FOUND names one, DEPROVISIONED may)",
                   r.entitlement[0] ? "set" : "empty", sk_provisioning_status_name(r.result));
         goto out;
     }

@@ -278,9 +278,10 @@ typedef struct sk_provisioning_result {
     sk_provisioning_status_t result;
     bool retryable; /* FAILED only */
     const char *provisioner;
-    const char *user;        /* subject; also the record key */
-    const char *message;     /* "" when none */
-    const char *entitlement; /* FOUND only: "app/entitlement"; "" otherwise (1012) */
+    const char *user;    /* subject; also the record key */
+    const char *message; /* "" when none */
+    const char
+        *entitlement; /* FOUND, or a stray DEPROVISIONED: "app/entitlement"; else "" (1012) */
     sk_ms_t at_ms;
 } sk_provisioning_result_t;
 

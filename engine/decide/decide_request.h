@@ -122,7 +122,10 @@ typedef struct sk_result_input {
  *     "found"; the same finding again is audited "ignored" and changes
  *     nothing; an entitlement the rules lack is refused. Any revoke of the
  *     entitlement (a campaign's, a confirmed revocation) removes the source
- *     and sends REVOKE when nothing else holds it.
+ *     and sends REVOKE when nothing else holds it. DEPROVISIONED naming an
+ *     entitlement (a stray reconciliation removed) drops this
+ *     provisioner's FOUND source of it (the usual REVOKE follows when
+ *     nothing else holds it; "ignored" when there is none).
  *
  * Rejected (dead letter, SK_DL_INVALID): user not state->user, provisioner
  * not a valid id, unknown status, empty command_id, FOUND without an

@@ -349,12 +349,39 @@ static int on_found(sk_rq_ctx_t *c, const sk_provisioning_result_t *r)
     return 0;
 }
 
+/* DEPROVISIONED naming an entitlement: reconciliation removed a stray; the
+ * FOUND source this provisioner reported for it, if any, goes. */
+static int on_stray_removed(sk_rq_ctx_t *c, const sk_provisioning_result_t *r)
+{
+    size_t k = 0, gone = 0;
+    for (size_t i = 0; i < c->n_sources; i++) {
+        const sk_grant_source_t *s = &c->sources[i];
+        if (s->kind == SK_SOURCE_FOUND && strcmp(s->ent_key, r->entitlement) == 0 &&
+            strcmp(s->id, r->provisioner) == 0) {
+            gone++;
+            continue;
+        }
+        c->sources[k++] = *s;
+    }
+    c->n_sources = k;
+    c->changed |= gone > 0;
+    c->word = gone ? "deprovisioned" : "ignored";
+    c->reason = sk_arena_sprintf(c->arena, "'%s' removed '%s' from '%s' (reconciliation)%s%s",
+                                 r->provisioner, r->entitlement, c->old->user, with_message(c, r),
+                                 gone ? ": the found access is no longer recorded"
+                                      : "; nothing was recorded");
+    sk_rq_trace(c, c->reason);
+    return 0;
+}
+
 /* ---- the decision ---- */
 
 static int on_result(sk_rq_ctx_t *c, const sk_provisioning_result_t *r)
 {
     if (r->result == SK_PROV_FOUND)
         return on_found(c, r);
+    if (r->result == SK_PROV_DEPROVISIONED && r->entitlement && r->entitlement[0])
+        return on_stray_removed(c, r);
     for (size_t i = 0; i < c->n_requests; i++) {
         sk_request_state_t *rq = &c->requests[i];
         if (rq->kind != SK_REQUEST_KIND_ACCESS || rq->status == SK_REQUEST_OPEN)

@@ -111,6 +111,19 @@ def command(env, user, action, app):
     return recs[-1] if recs else None
 
 
+def grants(env, user):
+    """`shiftkey grants USER` against the engine's Redis: its output lines."""
+    r = subprocess.run([provfx.CLI, "grants", user, "--redis", env.redis_addr],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"), timeout=30)
+    return r.stdout.decode()
+
+
+def found_results(env, user, status):
+    return [r for r in env.reader.select(T_RESULTS, user=user, result=status)
+            if r["rec"].get("entitlement")]
+
+
 def pg_conf(tmp, pg, name="prov-pg", reconcile="report", role="analyst", port=None,
             pass_file=None, extra_target=""):
     return """# PostgreSQL provisioner of the test
@@ -130,6 +143,9 @@ terminate_sessions = yes
 {extra}
 [entitlements]
 pg/analyst = {role}
+
+[users]
+bob@example.com = bob
 """.format(name=name, tmp=tmp, reconcile=reconcile, port=port or pg.port,
            pw=pass_file or os.path.join(tmp, "pg.pass"), role=role, extra=extra_target)
 
@@ -405,6 +421,26 @@ sh/run = runners
               wait_until(lambda: "'bob' is a member of analyst but no command granted it"
                          in p_pg.text(), 15), p_pg.text()[-2000:])
         check("report only: bob is still a member", "bob" in pg.members("analyst"))
+        # ---- issue 17: the stray comes to the engine as FOUND, recorded once ----
+        fr = wait_until(lambda: found_results(env, "bob@example.com", "FOUND"), 15)
+        fhdr = dict(fr[0]["headers"]) if fr else {}
+        check("the stray is published as a FOUND result (user from [users], entitlement "
+              "pg/analyst), signed by prov-pg",
+              fr and fr[0]["rec"]["entitlement"] == "pg/analyst"
+              and fr[0]["rec"]["provisioner"] == "prov-pg"
+              and b"prov-pg" in fhdr.get("sk-sig", b""), fr)
+        check("the engine records it as a FOUND grant source (shiftkey grants: no expiry)",
+              wait_until(lambda: "FOUND" in grants(env, "bob@example.com"), 20),
+              grants(env, "bob@example.com") + open(env.log).read()[-2000:])
+        again = wait_until(lambda: len(found_results(env, "bob@example.com", "FOUND")) >= 2
+                           and time.sleep(1) is None, 15)
+        gl = [x for x in grants(env, "bob@example.com").splitlines() if "pg/analyst" in x]
+        check("the next reconciliation run reports it again (same command_id); the engine "
+              "keeps one source, granted nothing",
+              again and len({r["rec"]["command_id"] for r in
+                             found_results(env, "bob@example.com", "FOUND")}) == 1
+              and len(gl) == 1 and "no expiry (found outside shiftkey)" in gl[0]
+              and "prov-pg" in gl[0] and not command(env, "bob@example.com", "GRANT", "pg"), gl)
         bob_dn = "uid=bob,ou=people,dc=example,dc=com"
         ldap.modify("dn: %s\nchangetype: modify\nadd: member\nmember: %s\n" % (GROUP, bob_dn))
         check("LDAP reconciliation reports a group member added by hand (the placeholder, "
@@ -484,6 +520,11 @@ sh/run = runners
         provs[0] = p_rm
         check("reconciliation removes the membership nobody granted (bob)",
               wait_until(lambda: "bob" not in pg.members("analyst"), 15), pg.members("analyst"))
+        check("the removal is published (DEPROVISIONED naming pg/analyst); the engine drops "
+              "the FOUND source",
+              wait_until(lambda: found_results(env, "bob@example.com", "DEPROVISIONED"), 15)
+              and wait_until(lambda: "FOUND" not in grants(env, "bob@example.com"), 20),
+              grants(env, "bob@example.com"))
 
         def produce_grant(user, app, ent):
             cid_ = uuid.uuid4().hex

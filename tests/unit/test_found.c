@@ -64,10 +64,12 @@ static void check_commands_wire(const sk_command_t *cmds, size_t n)
     }
 }
 
-/* pgprov reports `ent` FOUND for st's user at now; the new state replaces *st. */
-static sk_request_decision_t found(sk_user_state_t *st, const char *ent, sk_ms_t now)
+/* pgprov reports `ent` `status` (FOUND, or DEPROVISIONED of a stray) for
+ * st's user at now; the new state replaces *st. */
+static sk_request_decision_t stray(sk_user_state_t *st, sk_provisioning_status_t status,
+                                   const char *ent, sk_ms_t now)
 {
-    sk_provisioning_result_t r = {.result = SK_PROV_FOUND,
+    sk_provisioning_result_t r = {.result = status,
                                   .provisioner = "pgprov",
                                   .user = st->user,
                                   .message = "member of role pg_read_all_data",
@@ -83,6 +85,11 @@ static sk_request_decision_t found(sk_user_state_t *st, const char *ent, sk_ms_t
     if (!d.base.rejected && !d.refused)
         *st = d.base.state;
     return d;
+}
+
+static sk_request_decision_t found(sk_user_state_t *st, const char *ent, sk_ms_t now)
+{
+    return stray(st, SK_PROV_FOUND, ent, now);
 }
 
 static sk_decision_t timer(sk_user_state_t *st, sk_ms_t now)
@@ -180,6 +187,24 @@ TEST(found_records_a_source_once)
     sk_decision_t t = timer(&bob, T0 - DAY + 300 * DAY);
     CHECK_INT((int)count_sources(&bob, "pg/read", SK_SOURCE_FOUND), 1);
     CHECK_INT((int)t.n_commands, 0);
+}
+
+TEST(stray_removed_drops_the_source)
+{
+    setup();
+    sk_user_state_t bob = {.user = "bob"};
+    found(&bob, "pg/read", T0);
+    sk_request_decision_t d = stray(&bob, SK_PROV_DEPROVISIONED, "pg/write", T0 + HOUR);
+    CHECK_STR(d.base.audit.decision, "ignored"); /* not the one found */
+    CHECK_INT((int)count_sources(&bob, "pg/read", SK_SOURCE_FOUND), 1);
+    d = stray(&bob, SK_PROV_DEPROVISIONED, "pg/read", T0 + HOUR);
+    /* the source goes; with nothing else holding it, the usual REVOKE follows
+     * (the provisioner answers it DEPROVISIONED: idempotent by effect) */
+    CHECK_STR(d.base.audit.decision, "revoked");
+    CHECK_INT((int)d.base.n_commands, 1);
+    CHECK(d.base.n_commands && d.base.commands[0].action == SK_CMD_REVOKE);
+    CHECK_INT((int)bob.n_sources, 0);
+    CHECK(d.base.keep_until_ms != SK_MS_NONE); /* nothing keeps the key any more */
 }
 
 TEST(bad_found_results_refused)
@@ -296,7 +321,8 @@ TEST(bad_grant_kind_refused)
     rmdir(dir);
 }
 
-SK_TEST_MAIN(SK_TEST_CASE(found_records_a_source_once), SK_TEST_CASE(bad_found_results_refused),
+SK_TEST_MAIN(SK_TEST_CASE(found_records_a_source_once),
+             SK_TEST_CASE(stray_removed_drops_the_source), SK_TEST_CASE(bad_found_results_refused),
              SK_TEST_CASE(request_over_found_access_sends_nothing),
              SK_TEST_CASE(campaign_found_reviews_and_revokes),
              SK_TEST_CASE(campaign_found_ignores_other_grants),
