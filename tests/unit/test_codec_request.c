@@ -2,7 +2,7 @@
  * test_codec_request.c — the wire format of issue 3's records:
  * AccessRequestEvent (shiftkey.requests.v1, 1010), TaskEvent
  * (shiftkey.tasks.v1, 1011) and ProvisioningResult
- * (shiftkey.provisioning.results.v1, 1007). Every malformed case is refused
+ * (shiftkey.provisioning.results.v1, 1012). Every malformed case is refused
  * with the reason that names the field (framing, truncation at every
  * length, enum and union ranges, trailing bytes, huge lengths, identifiers,
  * text sizes, times, durations, the fields some types require), and
