@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <xxhash.h>
 
 #include "base/log.h"
 #include "runtime.h"
@@ -234,8 +235,59 @@ static int ignored(const sk_prov_rt_t *rt, const char *m)
     return 0;
 }
 
-/* Reconciles one object: strays reported or removed. */
-static void reconcile_object(sk_prov_rt_t *rt, const char *object)
+/* The shiftkey user whose principal on the target is m, into buf: the
+ * [users] entry naming m, else m itself when principals are user ids
+ * (user_default = id); NULL when m cannot be told (localpart, none). */
+static const char *user_of(const sk_prov_rt_t *rt, const char *m, char *buf, size_t len)
+{
+    for (size_t i = 0; i < rt->conf.n_kv; i++) {
+        const sk_prov_kv_t *kv = &rt->conf.kv[i];
+        if (kv->section == SK_PROV_SEC_USERS && strcmp(kv->value, m) == 0)
+            return kv->key;
+    }
+    if (strcmp(rt->user_default, "id") != 0 || !sk_id_valid(m, strlen(m)))
+        return NULL;
+    snprintf(buf, len, "%s", m);
+    return buf;
+}
+
+/* Tells the engine about stray m of object (entitlement ent), issue 17:
+ * FOUND when it is reported (the engine brings it into access reviews),
+ * DEPROVISIONED with the entitlement when it was removed (the engine drops
+ * what it recorded). The command_id is this provisioner's id of the
+ * finding: the same stray gives the same id at every run (the engine
+ * records it once). */
+static void report_stray(sk_prov_rt_t *rt, sk_provisioning_status_t s, const char *ent,
+                         const char *object, const char *m)
+{
+    char ubuf[SK_ID_MAX + 1], id[33], msg[1024];
+    const char *user = user_of(rt, m, ubuf, sizeof(ubuf));
+    if (!user) {
+        SK_WARN("%s: reconcile: '%s' of %s is no shiftkey user ([users], user_default = id); "
+                "not reported to the engine",
+                rt->provisioner, m, object);
+        return;
+    }
+    char key[4 * SK_ID_MAX + 24]; /* ids hold no newline */
+    int klen = snprintf(key, sizeof(key), "%s\n%s\n%s\n%s", sk_provisioning_status_name(s),
+                        rt->provisioner, user, ent);
+    XXH128_hash_t h = XXH3_128bits(key, klen > 0 && (size_t)klen < sizeof(key) ? (size_t)klen : 0);
+    sk_fmt_hex64(id, (uint64_t)h.high64);
+    sk_fmt_hex64(id + 16, (uint64_t)h.low64);
+    id[32] = '\0';
+    snprintf(msg, sizeof(msg), "reconcile: '%s' was a member of %s but no command granted it%s", m,
+             object, s == SK_PROV_FOUND ? "" : "; removed");
+    sk_provisioning_result_t r = result_of(rt, id, user, s, false, msg);
+    r.entitlement = ent;
+    if (sk_prov_result_publish(rt, &r) != 0)
+        return;
+    rt->m.commands[s]++;
+    SK_INFO("%s: reconcile: reported to the engine: %s %s for %s (command %s)", rt->provisioner,
+            sk_provisioning_status_name(s), ent, user, id);
+}
+
+/* Reconciles one object (of entitlement ent): strays reported or removed. */
+static void reconcile_object(sk_prov_rt_t *rt, const char *ent, const char *object)
 {
     sk_prov_names_t have = {0};
     char msg[1024] = "";
@@ -252,6 +304,7 @@ static void reconcile_object(sk_prov_rt_t *rt, const char *object)
             SK_WARN("%s: reconcile: '%s' is a member of %s but no command granted it (reported; "
                     "reconcile = remove would take it away)",
                     rt->provisioner, m, object);
+            report_stray(rt, SK_PROV_FOUND, ent, object, m);
             continue;
         }
         sk_prov_op_t op = {.action = "RECONCILE",
@@ -265,6 +318,7 @@ static void reconcile_object(sk_prov_rt_t *rt, const char *object)
             rt->m.strays_removed++;
             SK_WARN("%s: reconcile: removed '%s' from %s: no command granted it", rt->provisioner,
                     m, object);
+            report_stray(rt, SK_PROV_DEPROVISIONED, ent, object, m);
         } else {
             SK_WARN("%s: reconcile: cannot remove '%s' from %s: %s", rt->provisioner, m, object,
                     msg);
@@ -305,7 +359,7 @@ void sk_prov_reconcile_run(sk_prov_rt_t *rt)
         for (size_t k = 0; k < i && !seen; k++)
             seen = rt->conf.kv[k].section == SK_PROV_SEC_ENTITLEMENTS &&
                    strcmp(rt->conf.kv[k].value, kv->value) == 0;
-        if (!seen)
-            reconcile_object(rt, kv->value);
+        if (!seen) /* an object of several entitlements is reported as the first */
+            reconcile_object(rt, kv->key, kv->value);
     }
 }

@@ -266,8 +266,8 @@ static int prov_ready(void *ctx, char *why, size_t why_len)
  * the registry, which has its own lock. */
 static void metrics_sync(sk_prov_rt_t *rt)
 {
-    static const char *const results[] = {"provisioned", "wont_provision", "failed",
-                                          "deprovisioned"};
+    static const char *const results[SK_PROV_STATUS_COUNT] = {"provisioned", "wont_provision",
+                                                              "failed", "deprovisioned", "found"};
     if (!rt->reg)
         return;
     for (int i = 0; i < SK_PROV_STATUS_COUNT; i++) {

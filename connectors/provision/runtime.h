@@ -24,7 +24,7 @@ typedef enum sk_prov_reconcile {
 /* Counters shown on /metrics (copied into the registry by the loop) and in
  * the periodic log line. */
 typedef struct sk_prov_metrics {
-    unsigned long commands[SK_PROV_STATUS_COUNT]; /* results by status, from commands */
+    unsigned long commands[SK_PROV_STATUS_COUNT]; /* results by status (FOUND: reconciliation) */
     unsigned long duplicates;                     /* command ids answered again without applying */
     unsigned long skipped; /* commands of apps not served, undecodable ones */
     unsigned long expired; /* grants removed by local expiry */

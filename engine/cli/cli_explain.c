@@ -100,12 +100,15 @@ static void explain_request(const ex_t *x, const sk_request_state_t *r)
 static void explain_ent(const ex_t *x, const sk_user_state_t *st, const char *ent)
 {
     sk_ms_t until = SK_MS_NONE;
+    bool held = false;
     char b[64];
     for (size_t i = 0; i < st->n_sources; i++)
         if (!strcmp(st->sources[i].ent_key, ent) && st->sources[i].expires_ms > x->at &&
-            (until == SK_MS_NONE || st->sources[i].expires_ms > until))
+            (!held || st->sources[i].expires_ms > until)) {
             until = st->sources[i].expires_ms;
-    if (until == SK_MS_NONE)
+            held = true;
+        }
+    if (!held)
         printf("%s: not held\n", ent);
     else
         printf("%s: HELD until %s\n", ent, when(until, x->at, b, sizeof(b)));
@@ -117,8 +120,13 @@ static void explain_ent(const ex_t *x, const sk_user_state_t *st, const char *en
                when(g->expires_ms, x->at, b, sizeof(b)));
         if (g->kind == SK_SOURCE_SHIFT)
             explain_shift(x, st, g);
-        const sk_request_state_t *r =
-            g->kind != SK_SOURCE_SHIFT ? sk_state_request(st, g->id) : NULL;
+        if (g->kind == SK_SOURCE_FOUND)
+            printf("      found outside shiftkey by provisioner '%s' (reconciliation); an "
+                   "access review or a revoke takes it away\n",
+                   g->id);
+        const sk_request_state_t *r = g->kind == SK_SOURCE_REQUEST || g->kind == SK_SOURCE_EMERGENCY
+                                          ? sk_state_request(st, g->id)
+                                          : NULL;
         if (r)
             explain_request(x, r);
     }

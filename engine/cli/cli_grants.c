@@ -56,8 +56,14 @@ static void print_sources(const sk_user_state_t *st, int json, sk_ms_t now, int 
             sk_cli_json_str(stdout, g->id);
             printf(",\"rotation\":");
             sk_cli_json_str(stdout, g->rotation);
-            printf(",\"expires_at\":%" PRId64 "}", g->expires_ms);
+            if (g->expires_ms == SK_MS_NONE) /* found outside shiftkey: no expiry */
+                printf(",\"expires_at\":null}");
+            else
+                printf(",\"expires_at\":%" PRId64 "}", g->expires_ms);
             *first = 0;
+        } else if (g->expires_ms == SK_MS_NONE) {
+            printf("%-28s %-28s %-10s %-28s no expiry (found outside shiftkey)\n", st->user,
+                   g->ent_key, sk_source_kind_name(g->kind), g->id);
         } else {
             printf("%-28s %-28s %-10s %-28s until %s (%+" PRId64 " s)\n", st->user, g->ent_key,
                    sk_source_kind_name(g->kind), g->id, sk_ms_format(g->expires_ms, t, sizeof(t)),

@@ -248,7 +248,7 @@ static int codec_check_enums(sk_codec_t *c)
            enum_matches(avro_schema_record_field_get(c->slots[SK_CODEC_COMMAND].schema, "action"),
                         SK_CMD_ACTION_COUNT, action_name) &&
            ref &&
-           enum_matches(avro_schema_record_field_get(ref, "kind"), SK_SOURCE_KIND_COUNT,
+           enum_matches(avro_schema_record_field_get(ref, "kind"), SK_SOURCE_WIRE_COUNT,
                         kind_name) &&
            enum_matches(avro_schema_record_field_get(c->slots[SK_CODEC_DEAD_LETTER].schema, "kind"),
                         SK_DL_KIND_COUNT, dl_name) &&

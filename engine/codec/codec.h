@@ -19,9 +19,9 @@ enum {
     SK_SCHEMA_ID_COMMAND = 1002,
     SK_SCHEMA_ID_AUDIT = 1003,
     SK_SCHEMA_ID_DEAD_LETTER = 1004,
-    SK_SCHEMA_ID_REQUEST = 1010, /* 1005: before issue 17 (schemas/versions/) */
-    SK_SCHEMA_ID_TASK = 1011,    /* 1006, 1009: earlier versions (schemas/versions/) */
-    SK_SCHEMA_ID_PROVISIONING_RESULT = 1007,
+    SK_SCHEMA_ID_REQUEST = 1010,             /* 1005: before issue 17 (schemas/versions/) */
+    SK_SCHEMA_ID_TASK = 1011,                /* 1006, 1009: earlier versions (schemas/versions/) */
+    SK_SCHEMA_ID_PROVISIONING_RESULT = 1012, /* 1007: before FOUND (schemas/versions/) */
     SK_SCHEMA_ID_CHANGELOG = 1008
 };
 

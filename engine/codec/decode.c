@@ -268,7 +268,7 @@ static int command_source(dctx_t *d, sk_source_ref_t *ref)
 {
     int rc;
     int kind = 0;
-    if ((rc = get_enum(d, "kind", SK_SOURCE_KIND_COUNT, &kind)) ||
+    if ((rc = get_enum(d, "kind", SK_SOURCE_WIRE_COUNT, &kind)) ||
         (rc = get_text(d, "id", TEXT_ID, &ref->id)) ||
         (rc = get_text(d, "rotation", TEXT_ID_OR_EMPTY, &ref->rotation)) ||
         (rc = get_long(d, "expires_at", 0, &ref->expires_at_ms)))
@@ -738,8 +738,19 @@ int sk_codec_decode_provisioning_result(sk_codec_t *codec, const void *buf, size
     }
     if ((rc = get_text(&d, "provisioner", TEXT_ID, &r.provisioner)) ||
         (rc = get_text(&d, "user", TEXT_ID, &r.user)) ||
-        (rc = get_text(&d, "message", TEXT_ANY, &r.message)) || (rc = get_time(&d, "at", &r.at_ms)))
+        (rc = get_text(&d, "message", TEXT_ANY, &r.message)) ||
+        (rc = get_text(&d, "entitlement", TEXT_ANY, &r.entitlement)) ||
+        (rc = get_time(&d, "at", &r.at_ms)))
         goto out;
+    /* FOUND names the entitlement found; DEPROVISIONED may (a stray that
+     * reconciliation removed); no other result names one */
+    if (r.result == SK_PROV_FOUND ? !r.entitlement[0]
+                                  : r.entitlement[0] && r.result != SK_PROV_DEPROVISIONED) {
+        rc = fail(&d, SK_EINVAL, "entitlement",
+                  "%s with the result %s (FOUND names one, DEPROVISIONED may)",
+                  r.entitlement[0] ? "set" : "empty", sk_provisioning_status_name(r.result));
+        goto out;
+    }
     memcpy(r.command_id, id, 33);
     *out = r;
 out:

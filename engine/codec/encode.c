@@ -182,7 +182,7 @@ static void put_sources(ectx_t *e, const sk_source_ref_t *refs, size_t n)
     for (size_t i = 0; i < n && !e->rc; i++) {
         put_check(e, avro_value_append(&arr, &item, NULL), "sources");
         ectx_t sub = {.rec = &item, .what = "SourceRef", .rc = e->rc};
-        put_enum(&sub, "kind", (int)refs[i].kind, SK_SOURCE_KIND_COUNT);
+        put_enum(&sub, "kind", (int)refs[i].kind, SK_SOURCE_WIRE_COUNT);
         put_str(&sub, "id", refs[i].id);
         put_str(&sub, "rotation", refs[i].rotation);
         put_long(&sub, "expires_at", refs[i].expires_at_ms);
@@ -361,6 +361,7 @@ int sk_codec_encode_provisioning_result(sk_codec_t *codec, const sk_provisioning
     put_str(&e, "provisioner", res->provisioner);
     put_str(&e, "user", res->user);
     put_str(&e, "message", res->message);
+    put_str(&e, "entitlement", res->entitlement ? res->entitlement : "");
     put_long(&e, "at", res->at_ms);
     if ((rc = e.rc))
         goto out;

@@ -33,6 +33,7 @@ const char *sk_source_kind_name(sk_source_kind_t k)
         [SK_SOURCE_SHIFT] = "SHIFT",
         [SK_SOURCE_REQUEST] = "REQUEST",
         [SK_SOURCE_EMERGENCY] = "EMERGENCY",
+        [SK_SOURCE_FOUND] = "FOUND",
     };
     return (unsigned)k < SK_ARRAY_LEN(names) ? names[k] : "UNKNOWN";
 }
@@ -127,6 +128,7 @@ const char *sk_provisioning_status_name(sk_provisioning_status_t s)
         [SK_PROV_WONT_PROVISION] = "WONT_PROVISION",
         [SK_PROV_FAILED] = "FAILED",
         [SK_PROV_DEPROVISIONED] = "DEPROVISIONED",
+        [SK_PROV_FOUND] = "FOUND",
     };
     return (unsigned)s < SK_ARRAY_LEN(names) ? names[s] : "UNKNOWN";
 }

@@ -55,7 +55,11 @@ typedef enum sk_source_kind {
     SK_SOURCE_SHIFT = 0,
     SK_SOURCE_REQUEST = 1,
     SK_SOURCE_EMERGENCY = 2,
+    /* found outside shiftkey by a provisioner's reconciliation: never on
+     * a command (schemas/command.avsc has the kinds below it), no expiry */
+    SK_SOURCE_FOUND = 3,
     SK_SOURCE_KIND_COUNT
+#define SK_SOURCE_WIRE_COUNT SK_SOURCE_FOUND /* the kinds a Command's SourceRef carries */
 } sk_source_kind_t;
 
 const char *sk_source_kind_name(sk_source_kind_t k);
@@ -263,6 +267,7 @@ typedef enum sk_provisioning_status {
     SK_PROV_WONT_PROVISION = 1, /* refused for good */
     SK_PROV_FAILED = 2,         /* not done; see retryable */
     SK_PROV_DEPROVISIONED = 3,  /* access taken away */
+    SK_PROV_FOUND = 4,          /* held outside shiftkey, found by reconciliation (1012) */
     SK_PROV_STATUS_COUNT
 } sk_provisioning_status_t;
 
@@ -275,6 +280,8 @@ typedef struct sk_provisioning_result {
     const char *provisioner;
     const char *user;    /* subject; also the record key */
     const char *message; /* "" when none */
+    const char
+        *entitlement; /* FOUND, or a stray DEPROVISIONED: "app/entitlement"; else "" (1012) */
     sk_ms_t at_ms;
 } sk_provisioning_result_t;
 

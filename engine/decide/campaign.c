@@ -133,7 +133,7 @@ static const char **reviewers(const sk_rules_t *rules, const sk_campaign_t *c, c
 static int in_scope(const sk_rules_t *rules, const sk_campaign_t *c, const sk_user_state_t *held,
                     const sk_grant_source_t *s, sk_ms_t now)
 {
-    if (s->kind != SK_SOURCE_REQUEST && s->kind != SK_SOURCE_EMERGENCY)
+    if (s->kind == SK_SOURCE_SHIFT)
         return 0; /* on-call access is reviewed by its rotation */
     if (!sk_campaign_covers(c, s->ent_key))
         return 0;
@@ -141,7 +141,8 @@ static int in_scope(const sk_rules_t *rules, const sk_campaign_t *c, const sk_us
     bool manual = set && set->provisioning == SK_PROVISIONING_MANUAL;
     bool kind = (s->kind == SK_SOURCE_REQUEST && (c->grants & SK_CAMPAIGN_GRANTS_REQUESTS)) ||
                 (s->kind == SK_SOURCE_EMERGENCY && (c->grants & SK_CAMPAIGN_GRANTS_EMERGENCY)) ||
-                (manual && (c->grants & SK_CAMPAIGN_GRANTS_MANUAL));
+                (s->kind == SK_SOURCE_FOUND && (c->grants & SK_CAMPAIGN_GRANTS_FOUND)) ||
+                (manual && s->kind != SK_SOURCE_FOUND && (c->grants & SK_CAMPAIGN_GRANTS_MANUAL));
     if (!kind)
         return 0;
     const sk_request_state_t *rq = sk_state_request(held, s->id);
@@ -243,13 +244,12 @@ int sk_campaign_revoke(const sk_rules_t *rules, sk_ms_t now, sk_arena_t *arena, 
         return SK_ENOMEM;
     for (size_t i = 0; i < st->n_sources; i++) {
         const sk_grant_source_t *s = &st->sources[i];
-        if (strcmp(s->ent_key, ent_key) == 0 &&
-            (s->kind == SK_SOURCE_REQUEST || s->kind == SK_SOURCE_EMERGENCY))
+        if (strcmp(s->ent_key, ent_key) == 0 && s->kind != SK_SOURCE_SHIFT)
             continue;
         kept[n++] = *s;
     }
     if (n == st->n_sources)
-        return 0; /* not held by a request any more: nothing to take */
+        return 0; /* not held by a request or found any more: nothing to take */
     memset(&extra, 0, sizeof(extra));
     if (sk_decide_commands(rules, st->user, now, st, kept, n, arena, &extra))
         return SK_ENOMEM;

@@ -30,7 +30,8 @@ size_t sk_campaign_reminders(sk_ms_t run_ms, sk_ms_t due_ms, sk_ms_t end_ms, sk_
  * from run_ms), with reviewers resolved for user (never user; the owners when
  * nobody else), one CREATED ACCESS_REVIEW task each appended to *tasks, and
  * records run_ms as the user's latest run of c. Grants in scope: held by a
- * request source (REQUEST or EMERGENCY) of the kinds c->grants names, old
+ * request source (REQUEST or EMERGENCY) or found outside shiftkey (FOUND)
+ * of the kinds c->grants names, old
  * enough by c->older_than_ms (the request's creation in `held`). r needs room
  * for the items (sk_reviews_parse's extra). Returns the number of items made,
  * or SK_ENOMEM.
@@ -40,7 +41,7 @@ int sk_campaign_snapshot(const sk_rules_t *rules, const sk_campaign_t *c, sk_ms_
                          sk_reviews_t *r, sk_task_t **tasks, size_t *n_tasks);
 
 /*
- * sk_campaign_revoke — takes every request source (REQUEST, EMERGENCY) of
+ * sk_campaign_revoke — takes every request or found source (REQUEST, EMERGENCY, FOUND) of
  * ent_key out of st->sources (an arena copy) and appends the commands that
  * follow (a REVOKE when nothing else holds it) to d->commands. Returns 0 or
  * SK_ENOMEM.

@@ -38,14 +38,14 @@ static bool is_assignee(const sk_review_item_t *it, const char *who)
     return false;
 }
 
-/* Takes the request sources of ent_key out of c's new source table. */
+/* Takes the request and found sources of ent_key out of c's new source
+ * table (an on-call shift's is its rotation's to end). */
 static void drop_sources(sk_rq_ctx_t *c, const char *ent_key)
 {
     size_t n = 0;
     for (size_t i = 0; i < c->n_sources; i++) {
         const sk_grant_source_t *s = &c->sources[i];
-        if (strcmp(s->ent_key, ent_key) == 0 &&
-            (s->kind == SK_SOURCE_REQUEST || s->kind == SK_SOURCE_EMERGENCY))
+        if (strcmp(s->ent_key, ent_key) == 0 && s->kind != SK_SOURCE_SHIFT)
             continue;
         c->sources[n++] = *s;
     }

@@ -185,7 +185,7 @@ static int command_sources(cmd_ctx_t *c, sk_command_t *cmd, const char *ent,
     if (cmd->action == SK_CMD_REVOKE) {
         for (size_t i = 0; i < c->old->n_sources; i++) {
             const sk_grant_source_t *s = &c->old->sources[i];
-            if (same_key(s->ent_key, ent))
+            if (same_key(s->ent_key, ent) && s->kind != SK_SOURCE_FOUND)
                 refs[n++] = (sk_source_ref_t){s->kind, s->id, s->rotation, s->expires_ms};
         }
     } else {
@@ -209,7 +209,7 @@ static const sk_decide_wanted_t *latest_wanted(const sk_decide_wanted_t *w, size
 {
     const sk_decide_wanted_t *best = NULL;
     for (size_t i = 0; i < n; i++)
-        if (same_key(w[i].src.ent_key, ent) &&
+        if (same_key(w[i].src.ent_key, ent) && w[i].src.kind != SK_SOURCE_FOUND &&
             (!best || w[i].src.expires_ms > best->src.expires_ms))
             best = &w[i];
     return best;
@@ -224,6 +224,8 @@ static const char *revoke_reason(cmd_ctx_t *c, const sk_command_t *cmd, sk_ms_t 
     for (size_t i = 1; i < cmd->n_sources; i++)
         if (cmd->sources[i].expires_at_ms > last->expires_at_ms)
             last = &cmd->sources[i];
+    if (!last && old_exp == SK_MS_NONE)
+        return "access found outside shiftkey is taken away; no source holds it any more";
     sk_strbuf_init(&b, c->arena);
     if (!last || old_exp <= c->a->now_ms) {
         sk_strbuf_str(&b, "expired at ");
@@ -343,24 +345,38 @@ int sk_decide_commands_wanted(const sk_decide_cmd_args_t *a, const sk_decide_wan
     if (!out->commands)
         return SK_ENOMEM;
     for (size_t k = 0; k < n_keys; k++) {
+        /* expiries over the sources with one; found access (F) has none
+         * and exists already: it never makes a GRANT or EXTEND, and its
+         * end, with no other source left, makes a REVOKE */
         sk_ms_t old_exp = SK_MS_NONE, new_exp = SK_MS_NONE;
-        bool had = false, has = false;
-        for (size_t i = 0; i < c->old->n_sources; i++)
-            if (same_key(c->old->sources[i].ent_key, keys[k])) {
-                old_exp = had ? sk_decide_ms_max(old_exp, c->old->sources[i].expires_ms)
-                              : c->old->sources[i].expires_ms;
-                had = true;
+        bool had = false, has = false, found_had = false, found_has = false;
+        for (size_t i = 0; i < c->old->n_sources; i++) {
+            const sk_grant_source_t *s = &c->old->sources[i];
+            if (!same_key(s->ent_key, keys[k]))
+                continue;
+            if (s->kind == SK_SOURCE_FOUND) {
+                found_had = true;
+                continue;
             }
-        for (size_t i = 0; i < n_w; i++)
-            if (same_key(w[i].src.ent_key, keys[k])) {
-                new_exp =
-                    has ? sk_decide_ms_max(new_exp, w[i].src.expires_ms) : w[i].src.expires_ms;
-                has = true;
+            old_exp = had ? sk_decide_ms_max(old_exp, s->expires_ms) : s->expires_ms;
+            had = true;
+        }
+        for (size_t i = 0; i < n_w; i++) {
+            const sk_grant_source_t *s = &w[i].src;
+            if (!same_key(s->ent_key, keys[k]))
+                continue;
+            if (s->kind == SK_SOURCE_FOUND) {
+                found_has = true;
+                continue;
             }
+            new_exp = has ? sk_decide_ms_max(new_exp, s->expires_ms) : s->expires_ms;
+            has = true;
+        }
         sk_command_t *cmd = &out->commands[out->n_commands];
-        if (!had && has)
+        bool held = had || found_had, holds = has || found_has;
+        if (!held && has)
             cmd->action = SK_CMD_GRANT;
-        else if (had && !has)
+        else if (held && !holds)
             cmd->action = SK_CMD_REVOKE;
         else if (had && has && old_exp != new_exp)
             cmd->action = SK_CMD_EXTEND;
@@ -368,7 +384,7 @@ int sk_decide_commands_wanted(const sk_decide_cmd_args_t *a, const sk_decide_wan
             continue;
         if (describe(c, cmd, keys[k]))
             return SK_ENOMEM;
-        cmd->expires_at_ms = has ? new_exp : old_exp;
+        cmd->expires_at_ms = has ? new_exp : had ? old_exp : c->a->now_ms;
         cmd->issued_at_ms = c->a->now_ms;
         if (command_sources(c, cmd, keys[k], w, n_w))
             return SK_ENOMEM;

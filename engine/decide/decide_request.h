@@ -116,9 +116,20 @@ typedef struct sk_result_input {
  *     PROVISIONING task without assignees (request_id "", target
  *     "command:<command_id>") whose reason names the command and the
  *     message, so that notifiers surface it.
+ *   - FOUND answers no command: reconciliation found the user holding
+ *     result->entitlement outside shiftkey. It adds a FOUND source (id the
+ *     provisioner, no expiry, no command: the access exists), audited
+ *     "found"; the same finding again is audited "ignored" and changes
+ *     nothing; an entitlement the rules lack is refused. Any revoke of the
+ *     entitlement (a campaign's, a confirmed revocation) removes the source
+ *     and sends REVOKE when nothing else holds it. DEPROVISIONED naming an
+ *     entitlement (a stray reconciliation removed) drops this
+ *     provisioner's FOUND source of it (the usual REVOKE follows when
+ *     nothing else holds it; "ignored" when there is none).
  *
  * Rejected (dead letter, SK_DL_INVALID): user not state->user, provisioner
- * not a valid id, unknown status, empty command_id. The audit record's
+ * not a valid id, unknown status, empty command_id, FOUND without an
+ * entitlement. The audit record's
  * actor is the provisioner and its event_id the command_id. Same ownership
  * and return values as sk_decide_request (strings also borrow from
  * in->result).

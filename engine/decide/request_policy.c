@@ -89,8 +89,7 @@ int sk_rq_reviewers(sk_rq_ctx_t *c, const sk_reviewers_t *rv, const char ***out,
 
 /* ---- every step passed: grant, provision by hand, or revoke ---- */
 
-/* Adds (or replaces) a source in the new source table. */
-static int push_source(sk_rq_ctx_t *c, const sk_grant_source_t *s)
+int sk_rq_push_source(sk_rq_ctx_t *c, const sk_grant_source_t *s)
 {
     for (size_t i = 0; i < c->n_sources; i++) {
         sk_grant_source_t *o = &c->sources[i];
@@ -170,7 +169,7 @@ int sk_rq_grant_now(sk_rq_ctx_t *c)
                                .id = rq->id,
                                .rotation = "",
                                .expires_ms = sk_decide_ms_add(c->in->now_ms, dur)};
-        if (push_source(c, &s))
+        if (sk_rq_push_source(c, &s))
             return SK_ENOMEM;
         longest = dur > longest ? dur : longest;
         if (dur < rq->duration_ms)

@@ -21,6 +21,11 @@ int sk_rq_reviewers(sk_rq_ctx_t *c, const sk_reviewers_t *rv, const char ***ids,
  * source). Denies it when its target left the rules. 0 or SK_ENOMEM. */
 int sk_rq_grant_now(sk_rq_ctx_t *c);
 
+/* Adds s to c's new source table, or replaces the one of the same kind,
+ * entitlement and id. s's strings must outlive the decision (arena or
+ * rules). 0, or SK_ENOMEM. */
+int sk_rq_push_source(sk_rq_ctx_t *c, const sk_grant_source_t *s);
+
 /* Runs c->rq's frozen policy from its current step: waits at a reviewers
  * step, denies on a false condition, and when every step passed grants,
  * starts provisioning by hand, or (a revocation proposal) revokes.

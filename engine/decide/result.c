@@ -9,6 +9,10 @@
  *   - anything else: a command handled by an automatic provisioner (its
  *     retries are scheduled here and made by the closing steps,
  *     followups.c).
+ * A FOUND result answers no command: a provisioner's reconciliation found
+ * the user holding an entitlement outside shiftkey; it is kept as a source
+ * of kind F (no expiry, no GRANT: the access exists), so that access review
+ * campaigns see it and a revoke takes it away.
  * Built on the request deciders' working memory (request_ctx.c).
  */
 #include "decide/decide_request.h"
@@ -305,10 +309,79 @@ static int on_automatic(sk_rq_ctx_t *c, const sk_provisioning_result_t *r)
     return sk_rq_task_raw(c, &t);
 }
 
+/* ---- access found by reconciliation ---- */
+
+static int on_found(sk_rq_ctx_t *c, const sk_provisioning_result_t *r)
+{
+    const sk_entitlement_t *ent = sk_rules_entitlement(c->rules, r->entitlement);
+    if (!ent)
+        return sk_rq_refuse(c, sk_arena_sprintf(c->arena,
+                                                "'%s' reports '%s' found for '%s', an "
+                                                "entitlement the rules do not have; refused",
+                                                r->provisioner, r->entitlement, c->old->user));
+    for (size_t i = 0; i < c->n_sources; i++) {
+        const sk_grant_source_t *s = &c->sources[i];
+        if (s->kind == SK_SOURCE_FOUND && strcmp(s->ent_key, ent->key) == 0 &&
+            strcmp(s->id, r->provisioner) == 0) {
+            c->word = "ignored";
+            c->reason =
+                sk_arena_sprintf(c->arena, "'%s' found '%s' for '%s' again: already recorded",
+                                 r->provisioner, ent->key, c->old->user);
+            sk_rq_trace(c, c->reason);
+            return 0;
+        }
+    }
+    /* the provisioner's id is kept in the new state: copied to the arena */
+    sk_grant_source_t s = {.ent_key = ent->key,
+                           .kind = SK_SOURCE_FOUND,
+                           .id = sk_arena_strdup(c->arena, r->provisioner),
+                           .rotation = "",
+                           .expires_ms = SK_MS_NONE};
+    if (!s.id || sk_rq_push_source(c, &s))
+        return SK_ENOMEM;
+    c->changed = true;
+    c->word = "found";
+    c->reason = sk_arena_sprintf(c->arena,
+                                 "'%s' found '%s' held by '%s' outside shiftkey%s: recorded "
+                                 "for access review (no expiry; a revoke takes it away)",
+                                 r->provisioner, ent->key, c->old->user, with_message(c, r));
+    sk_rq_trace(c, c->reason);
+    return 0;
+}
+
+/* DEPROVISIONED naming an entitlement: reconciliation removed a stray; the
+ * FOUND source this provisioner reported for it, if any, goes. */
+static int on_stray_removed(sk_rq_ctx_t *c, const sk_provisioning_result_t *r)
+{
+    size_t k = 0, gone = 0;
+    for (size_t i = 0; i < c->n_sources; i++) {
+        const sk_grant_source_t *s = &c->sources[i];
+        if (s->kind == SK_SOURCE_FOUND && strcmp(s->ent_key, r->entitlement) == 0 &&
+            strcmp(s->id, r->provisioner) == 0) {
+            gone++;
+            continue;
+        }
+        c->sources[k++] = *s;
+    }
+    c->n_sources = k;
+    c->changed |= gone > 0;
+    c->word = gone ? "deprovisioned" : "ignored";
+    c->reason = sk_arena_sprintf(c->arena, "'%s' removed '%s' from '%s' (reconciliation)%s%s",
+                                 r->provisioner, r->entitlement, c->old->user, with_message(c, r),
+                                 gone ? ": the found access is no longer recorded"
+                                      : "; nothing was recorded");
+    sk_rq_trace(c, c->reason);
+    return 0;
+}
+
 /* ---- the decision ---- */
 
 static int on_result(sk_rq_ctx_t *c, const sk_provisioning_result_t *r)
 {
+    if (r->result == SK_PROV_FOUND)
+        return on_found(c, r);
+    if (r->result == SK_PROV_DEPROVISIONED && r->entitlement && r->entitlement[0])
+        return on_stray_removed(c, r);
     for (size_t i = 0; i < c->n_requests; i++) {
         sk_request_state_t *rq = &c->requests[i];
         if (rq->kind != SK_REQUEST_KIND_ACCESS || rq->status == SK_REQUEST_OPEN)
@@ -349,6 +422,8 @@ static int valid_result(sk_rq_ctx_t *c, const sk_provisioning_result_t *r)
         why = "unknown provisioning result";
     else if (!r->command_id[0] || !sk_id_valid(r->command_id, strnlen(r->command_id, 33)))
         why = "missing or invalid command_id";
+    else if (r->result == SK_PROV_FOUND && (!r->entitlement || !r->entitlement[0]))
+        why = "FOUND without an entitlement";
     if (why)
         sk_rq_reject(c, SK_DL_INVALID, why);
     return why == NULL;

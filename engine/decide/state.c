@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char SOURCE_KIND_CHAR[] = "SRE"; /* by sk_source_kind_t */
+static const char SOURCE_KIND_CHAR[] = "SREF"; /* by sk_source_kind_t */
 
 /* Splits s (len bytes) at spaces into at most max NUL-terminated parts,
  * all in one arena copy of s. Returns the number of parts, max + 1 when
@@ -810,6 +810,9 @@ bool sk_state_awaits_people(const sk_user_state_t *st)
 {
     if (st->n_open_tasks)
         return true;
+    for (size_t i = 0; i < st->n_sources; i++)
+        if (st->sources[i].kind == SK_SOURCE_FOUND)
+            return true;
     for (size_t i = 0; i < st->n_requests; i++)
         if (st->requests[i].status == SK_REQUEST_OPEN ||
             st->requests[i].status == SK_REQUEST_PROVISIONING)

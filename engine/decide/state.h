@@ -17,7 +17,9 @@
  *   "e:<ent_key>"                 -> "<n> <resource><permission>"
  *   "c:..." and "C:..."           -> access review items and runs (issue 17;
  *                                    layout in decide/campaign_state.h)
- * where kind is S (shift), R (request) or E (emergency) and times are ms.
+ * where kind is S (shift), R (request), E (emergency) or F (found outside
+ * shiftkey by a provisioner's reconciliation: src_id is the provisioner,
+ * expires "-") and times are ms.
  * A request's status is a word (OPEN, APPROVED, ...), target_kind E
  * (entitlement) or P (profile), step the 0-based index of the current step
  * of the frozen policy; free text (justification, comments) is never stored.
@@ -230,8 +232,10 @@ int sk_state_fields(sk_arena_t *arena, const sk_user_state_t *st, sk_state_field
 /*
  * sk_state_awaits_people — true when the state holds something only a person
  * can end: a request waiting for reviewers (OPEN) or provisioners
- * (PROVISIONING), or an open task outside requests ("t:"). Such a state must
- * not expire with its key: a pending review would vanish without a trace.
+ * (PROVISIONING), an open task outside requests ("t:"), or access found
+ * outside shiftkey (an F source: only a revoke or a provisioner ends it).
+ * Such a state must not expire with its key: a pending review would vanish
+ * without a trace.
  */
 bool sk_state_awaits_people(const sk_user_state_t *st);
 

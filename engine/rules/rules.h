@@ -301,6 +301,8 @@ typedef enum sk_campaign_end {
 #define SK_CAMPAIGN_GRANTS_EMERGENCY 2u /* held by an emergency request */
 /* of an entitlement provisioned by hand (`provisioning: manual`), held by a request */
 #define SK_CAMPAIGN_GRANTS_MANUAL    4u
+/* found outside shiftkey by a provisioner's reconciliation (F sources) */
+#define SK_CAMPAIGN_GRANTS_FOUND     8u
 
 typedef struct sk_campaign {
     const char *id;

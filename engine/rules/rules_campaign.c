@@ -133,10 +133,13 @@ static void ac_scope(ac_t *c, size_t fi, const char *path, const sk_raw_campaign
             k->grants |= SK_CAMPAIGN_GRANTS_EMERGENCY;
         else if (strcmp(g, "manual") == 0)
             k->grants |= SK_CAMPAIGN_GRANTS_MANUAL;
+        else if (strcmp(g, "found") == 0)
+            k->grants |= SK_CAMPAIGN_GRANTS_FOUND;
         else
             sk_ac_error(c, fi, sk_ac_pos(c, fi, "%s.scope.grants[%u]", path, i),
-                        "unknown grant kind '%s' %s (expected requests, emergency or manual)", g,
-                        where);
+                        "unknown grant kind '%s' %s (expected requests, emergency, manual or "
+                        "found)",
+                        g, where);
     }
     if (s->older_than)
         k->older_than_ms = ac_dur(c, fi, path, "scope.older_than", s->older_than, k->id, 0);

@@ -35,7 +35,7 @@ SCHEMA_IDS = {
     "dead_letter": 1004,
     "access_request_event": 1010,
     "task_event": 1011,
-    "provisioning_result": 1007,
+    "provisioning_result": 1012,
 }
 NAMES_BY_ID = {v: k for k, v in SCHEMA_IDS.items()}
 

@@ -200,7 +200,7 @@ C_TASK = {
 C_PROVISIONING_RESULT = {
     "command_id": "0123456789abcdef0123456789abcdef", "result": "FAILED", "retryable": True,
     "provisioner": "aws-iam", "user": "alice@example.com",
-    "message": "throttled by IAM; will retry", "at": T0 + 1500,
+    "message": "throttled by IAM; will retry", "entitlement": "", "at": T0 + 1500,
 }
 
 PY_REQUEST = {
@@ -229,7 +229,7 @@ def c_task():
 
 def c_provisioning_result():
     data = sample("provisioning_result.bin")
-    expect_eq(data[:5], b"\x00\x00\x00\x03\xef", "header (id 1007)")
+    expect_eq(data[:5], b"\x00\x00\x00\x03\xf4", "header (id 1012)")
     expect_eq(skwire.decode(data), ("provisioning_result", C_PROVISIONING_RESULT), "record")
     expect_eq(skwire.encode("provisioning_result", C_PROVISIONING_RESULT), data,
               "Python's bytes vs the C encoder's")

@@ -58,6 +58,7 @@ class Engine:
     def start(self):
         redis = skproc.Redis(self.tmp)
         self.procs.append(redis)
+        self.redis_addr = redis.addr
         if not redis.start():
             return False
         self.daemon = skproc.Shiftkeyd(self.tmp, self.rules, redis.addr, "prov-test", log=self.log)

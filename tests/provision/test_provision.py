@@ -9,7 +9,12 @@ played with the CLI; the effect is checked with psql and ldapsearch, the
 results with confluent_kafka + skwire. Every provisioner signs its results
 with a key made by `shiftkey keygen` and declared in the test rules'
 signers (issue 11), and produces them with the murmur2 partitioner the
-engine checks. Ends with "N passed, N failed".
+engine checks. Issue 17: a role membership added by hand is published as a
+signed FOUND result, recorded once by the engine (`shiftkey grants`), comes
+into the access review campaign found-pg (started by its owner olga), whose
+revoke by the reviewer dba sends REVOKE and takes bob out of the role;
+added again and removed by `reconcile = remove`, it is reported
+DEPROVISIONED and dropped by the engine. Ends with "N passed, N failed".
 """
 
 import hashlib
@@ -111,6 +116,19 @@ def command(env, user, action, app):
     return recs[-1] if recs else None
 
 
+def grants(env, user):
+    """`shiftkey grants USER` against the engine's Redis: its output lines."""
+    r = subprocess.run([provfx.CLI, "grants", user, "--redis", env.redis_addr],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"), timeout=30)
+    return r.stdout.decode()
+
+
+def found_results(env, user, status):
+    return [r for r in env.reader.select(T_RESULTS, user=user, result=status)
+            if r["rec"].get("entitlement")]
+
+
 def pg_conf(tmp, pg, name="prov-pg", reconcile="report", role="analyst", port=None,
             pass_file=None, extra_target=""):
     return """# PostgreSQL provisioner of the test
@@ -130,6 +148,9 @@ terminate_sessions = yes
 {extra}
 [entitlements]
 pg/analyst = {role}
+
+[users]
+bob@example.com = bob
 """.format(name=name, tmp=tmp, reconcile=reconcile, port=port or pg.port,
            pw=pass_file or os.path.join(tmp, "pg.pass"), role=role, extra=extra_target)
 
@@ -173,9 +194,49 @@ def setup_rules(tmp):
             return None
         lines.append("  - id: %s\n    front: true\n    public_keys: [\"%s\"]\n"
                      "    vouches_for: [group:provisioners]\n" % (name, r.stdout.decode().strip()))
+    # issue 17: a campaign over access found by reconciliation, started by its
+    # owner olga and reviewed by the app owner dba, each signing with a key of
+    # their own (the CLI's --as)
+    key_dir = os.path.join(tmp, "keys")
+    for person in ("dba", "olga"):
+        r = subprocess.run([provfx.CLI, "keygen", person, "--key-dir", key_dir],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
+        if r.returncode != 0:
+            return None
+        lines.append("  - id: %s\n    public_keys: [\"%s\"]\n" % (person, r.stdout.decode().strip()))
     with open(os.path.join(rules, "signers.yaml"), "w") as f:
         f.write("".join(lines))
+    with open(os.path.join(rules, "found.yaml"), "w") as f:
+        f.write(FOUND_CAMPAIGN)
     return rules
+
+
+FOUND_CAMPAIGN = """# written by tests/provision/test_provision.py (issue 17)
+people:
+  - id: dba
+  - id: olga
+campaigns:
+  - id: found-pg
+    owners: [olga]
+    scope:
+      apps: [pg]
+      grants: [found]
+    reviewers:
+      app_owner: true
+    start: 2099-01-01T00:00:00Z      # started by its owner (campaign start)
+    due_after: 1h
+    end_action: revoke
+"""
+
+
+def signed_cli(env, tmp, *args):
+    """The CLI with the people's keys (SHIFTKEY_KEY_DIR): (status, stdout + stderr)."""
+    r = subprocess.run([provfx.CLI] + list(args) + ["--kafka", env.bootstrap],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60,
+                       env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0",
+                                SHIFTKEY_KEY_DIR=os.path.join(tmp, "keys")))
+    return r.returncode, r.stdout.decode() + r.stderr.decode()
 
 
 def setup_pg(tmp, pg):
@@ -405,6 +466,51 @@ sh/run = runners
               wait_until(lambda: "'bob' is a member of analyst but no command granted it"
                          in p_pg.text(), 15), p_pg.text()[-2000:])
         check("report only: bob is still a member", "bob" in pg.members("analyst"))
+        # ---- issue 17: the stray comes to the engine as FOUND, recorded once ----
+        fr = wait_until(lambda: found_results(env, "bob@example.com", "FOUND"), 15)
+        fhdr = dict(fr[0]["headers"]) if fr else {}
+        check("the stray is published as a FOUND result (user from [users], entitlement "
+              "pg/analyst), signed by prov-pg",
+              fr and fr[0]["rec"]["entitlement"] == "pg/analyst"
+              and fr[0]["rec"]["provisioner"] == "prov-pg"
+              and b"prov-pg" in fhdr.get("sk-sig", b""), fr)
+        check("the engine records it as a FOUND grant source (shiftkey grants: no expiry)",
+              wait_until(lambda: "FOUND" in grants(env, "bob@example.com"), 20),
+              grants(env, "bob@example.com") + open(env.log).read()[-2000:])
+        again = wait_until(lambda: len(found_results(env, "bob@example.com", "FOUND")) >= 2
+                           and time.sleep(1) is None, 15)
+        gl = [x for x in grants(env, "bob@example.com").splitlines() if "pg/analyst" in x]
+        check("the next reconciliation run reports it again (same command_id); the engine "
+              "keeps one source, granted nothing",
+              again and len({r["rec"]["command_id"] for r in
+                             found_results(env, "bob@example.com", "FOUND")}) == 1
+              and len(gl) == 1 and "no expiry (found outside shiftkey)" in gl[0]
+              and "prov-pg" in gl[0] and not command(env, "bob@example.com", "GRANT", "pg"), gl)
+        # ---- a campaign over found access: reviewed, revoked, taken away ----
+        rc, out = signed_cli(env, tmp, "campaign", "start", "found-pg", "--as", "olga", "--redis",
+                             env.redis_addr)
+        check("olga: campaign start found-pg (scope grants: [found])", rc == 0, out)
+        tid = []
+
+        def review_task():
+            rc_, out_ = signed_cli(env, tmp, "task", "list", "--assignee", "dba")
+            tid[:] = [w for ln in out_.splitlines() if "ACCESS_REVIEW" in ln
+                      and "bob@example.com" in ln for w in ln.split() if w.startswith("rv-")]
+            return tid
+        check("an ACCESS_REVIEW task of bob's found pg/analyst, assigned to the app owner dba",
+              wait_until(review_task, 30), signed_cli(env, tmp, "task", "list")[1])
+        rc, out = signed_cli(env, tmp, "task", "revoke", tid[0] if tid else "rv-none", "--as", "dba",
+                             "--reason", "nobody granted this")
+        check("dba: task revoke of the review exits 0", rc == 0, out)
+        rvk = wait_until(lambda: command(env, "bob@example.com", "REVOKE", "pg"), 30)
+        check("the revoke sends REVOKE of pg/analyst to bob (no source on the command)",
+              rvk and rvk["rec"]["entitlement"] == "analyst" and rvk["rec"]["sources"] == [], rvk)
+        check("psql: the provisioner took bob out of analyst",
+              wait_until(lambda: "bob" not in pg.members("analyst"), 20), pg.members("analyst"))
+        check("DEPROVISIONED for that REVOKE; the engine holds nothing for bob any more",
+              rvk and wait_until(lambda: results(env, rvk["rec"]["command_id"], "DEPROVISIONED"), 20)
+              and "FOUND" not in grants(env, "bob@example.com"), grants(env, "bob@example.com"))
+        pg.psql("GRANT analyst TO bob")  # by hand again: for reconcile = remove below
         bob_dn = "uid=bob,ou=people,dc=example,dc=com"
         ldap.modify("dn: %s\nchangetype: modify\nadd: member\nmember: %s\n" % (GROUP, bob_dn))
         check("LDAP reconciliation reports a group member added by hand (the placeholder, "
@@ -484,6 +590,11 @@ sh/run = runners
         provs[0] = p_rm
         check("reconciliation removes the membership nobody granted (bob)",
               wait_until(lambda: "bob" not in pg.members("analyst"), 15), pg.members("analyst"))
+        check("the removal is published (DEPROVISIONED naming pg/analyst); the engine drops "
+              "the FOUND source",
+              wait_until(lambda: found_results(env, "bob@example.com", "DEPROVISIONED"), 15)
+              and wait_until(lambda: "FOUND" not in grants(env, "bob@example.com"), 20),
+              grants(env, "bob@example.com"))
 
         def produce_grant(user, app, ent):
             cid_ = uuid.uuid4().hex

@@ -963,14 +963,37 @@ TEST(provisioning_result_round_trip)
     CHECK_STR(got.message, r.message);
     CHECK_INT(got.at_ms, T0 + 1500);
     write_sample("provisioning_result.bin", buf, len);
+    CHECK_STR(got.entitlement, "");
+    {
+        /* the first version (1007) is still read: the same bytes without
+         * the entitlement "" (one byte before the varint of "at") */
+        unsigned char *old = malloc(len);
+        size_t at_len = 1;
+        for (uint64_t z = (uint64_t)(T0 + 1500) << 1; z >= 0x80; z >>= 7)
+            at_len++;
+        memcpy(old, buf, len - at_len - 1);
+        memcpy(old + len - at_len - 1, (unsigned char *)buf + len - at_len, at_len);
+        CHECK_INT(((unsigned char *)buf)[len - at_len - 1], 0);
+        old[4] = (unsigned char)(1007 & 0xff);
+        old[3] = (unsigned char)(1007 >> 8);
+        CHECK_INT(sk_codec_decode_provisioning_result(f.codec, old, len - 1, &got, f.reason,
+                                                      sizeof f.reason),
+                  0);
+        CHECK_INT(got.at_ms, T0 + 1500);
+        CHECK_STR(got.entitlement, "");
+        CHECK_STR(got.message, r.message);
+        free(old);
+    }
     for (int s = 0; s < SK_PROV_STATUS_COUNT; s++) {
         r.result = (sk_provisioning_status_t)s;
         r.retryable = s == SK_PROV_FAILED;
+        r.entitlement = s == SK_PROV_FOUND ? "pg/read" : ""; /* FOUND names one (1012) */
         CHECK_INT(sk_codec_encode_provisioning_result(f.codec, &r, &f.arena, &buf, &len), 0);
         CHECK_INT(
             sk_codec_decode_provisioning_result(f.codec, buf, len, &got, f.reason, sizeof f.reason),
             0);
         CHECK_INT(got.result, s);
+        CHECK_STR(got.entitlement, r.entitlement);
     }
     teardown(&f);
 }

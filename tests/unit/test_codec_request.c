@@ -2,7 +2,7 @@
  * test_codec_request.c — the wire format of issue 3's records:
  * AccessRequestEvent (shiftkey.requests.v1, 1010), TaskEvent
  * (shiftkey.tasks.v1, 1011) and ProvisioningResult
- * (shiftkey.provisioning.results.v1, 1007). Every malformed case is refused
+ * (shiftkey.provisioning.results.v1, 1012). Every malformed case is refused
  * with the reason that names the field (framing, truncation at every
  * length, enum and union ranges, trailing bytes, huge lengths, identifiers,
  * text sizes, times, durations, the fields some types require), and
@@ -704,9 +704,14 @@ TEST(provisioning_result_content_refused)
     CHECK_INT(enc_result(&f, &r), 0);
     unsigned char *b = f.buf;
     size_t at = SK_WIRE_HEADER_LEN + 1 + 32; /* result */
-    b[at] = 2 * 4;
+    b[at] = 2 * 5;
     CHECK_INT(dec_result(&f, &got), SK_EPARSE);
-    CHECK_STR(f.reason, "field 'result': enum index 4 out of range (0..3)");
+    CHECK_STR(f.reason, "field 'result': enum index 5 out of range (0..4)");
+    b[at] = 2 * SK_PROV_FOUND; /* FOUND must name its entitlement */
+    CHECK_INT(dec_result(&f, &got), SK_EINVAL);
+    CHECK_STR(
+        f.reason,
+        "field 'entitlement': empty with the result FOUND (FOUND names one, DEPROVISIONED may)");
     b[at] = 2 * SK_PROV_PROVISIONED;
     b[at + 1] = 0xff;
     CHECK_INT(dec_result(&f, &got), SK_EPARSE);
@@ -717,7 +722,7 @@ TEST(provisioning_result_content_refused)
     sk_request_event_t ev = sample_request();
     CHECK_INT(enc_request(&f, &ev), 0);
     CHECK_INT(dec_result(&f, &got), SK_EPARSE);
-    CHECK_STR(f.reason, "schema id 1010 is not a ProvisioningResult (1007)");
+    CHECK_STR(f.reason, "schema id 1010 is not a ProvisioningResult (1012)");
     teardown(&f);
 }
 
