@@ -335,6 +335,7 @@ static int decode_result(sk_engine_t *e, item_t *it, const char *key)
     it->res.provisioner = keep_str(e, r.provisioner, &ok);
     it->res.user = keep_str(e, r.user, &ok);
     it->res.message = keep_str(e, r.message, &ok);
+    it->res.entitlement = keep_str(e, r.entitlement, &ok); /* FOUND (1012) */
     if (!ok)
         return SK_ENOMEM;
     it->in.user = it->user = it->res.user;
