@@ -11,6 +11,7 @@
  */
 #include <dirent.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,15 +232,33 @@ static int run_request(rt_t *t, yaml_node_t *n, const char *what)
     return sk_sim_request(t->sim, &ev, t->at);
 }
 
+/* The command id a rules test gives a FOUND result that names none: 32 hex
+ * digits from its user, entitlement and provisioner (FNV-1a, two seeds), the
+ * same for the same finding, as a provisioner's stable id is. */
+static void found_id(const char *user, const char *access, const char *as, char out[33])
+{
+    uint64_t h[2] = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL};
+    const char *parts[] = {user, "\n", access, "\n", as};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < SK_ARRAY_LEN(parts); i++)
+            for (const char *c = parts[i]; *c; c++)
+                h[k] = (h[k] ^ (unsigned char)*c) * 0x100000001b3ULL;
+    snprintf(out, 33, "%016llx%016llx", (unsigned long long)h[0], (unsigned long long)h[1]);
+}
+
 /* result: {user, access | task, status, as, retryable, message}: answers the
- * last command of user/access issued so far (or the named task id). */
+ * last command of user/access issued so far (or the named task id); status
+ * found (a provisioner's reconciliation found `access` held outside
+ * shiftkey) needs `access` and answers no command. */
 static int run_result(rt_t *t, yaml_node_t *n, const char *last_cmd)
 {
-    static const char *const names[] = {"provisioned", "wont-provision", "failed", "deprovisioned"};
+    static const char *const names[] = {"provisioned", "wont-provision", "failed", "deprovisioned",
+                                        "found"};
     const char *user = field(t, n, "user", true), *status = field(t, n, "status", true),
                *as = field(t, n, "as", true), *task = field(t, n, "task", false),
-               *retry = field(t, n, "retryable", false);
-    sk_provisioning_result_t r = {.at_ms = t->at, .message = ""};
+               *retry = field(t, n, "retryable", false), *access = field(t, n, "access", false);
+    sk_provisioning_result_t r = {.at_ms = t->at, .message = "", .entitlement = ""};
+    char fid[33];
     if (!user || !status || !as)
         return 0;
     r.result = SK_PROV_STATUS_COUNT;
@@ -247,9 +266,26 @@ static int run_result(rt_t *t, yaml_node_t *n, const char *last_cmd)
         if (strcmp(status, names[i]) == 0)
             r.result = (sk_provisioning_status_t)i;
     if (r.result == SK_PROV_STATUS_COUNT) {
-        rt_fail(t, n, "unknown status '%s' (provisioned, wont-provision, failed, deprovisioned)",
+        rt_fail(t, n,
+                "unknown status '%s' (provisioned, wont-provision, failed, deprovisioned, found)",
                 status);
         return 0;
+    }
+    if (r.result == SK_PROV_DEPROVISIONED && access && !task && !last_cmd) {
+        r.entitlement = access; /* a stray removed by reconciliation: no command */
+        found_id(user, access, as, fid);
+        task = fid;
+    }
+    if (r.result == SK_PROV_FOUND) {
+        if (!access || !strchr(access, '/')) {
+            rt_fail(t, n, "a found result names what was found: 'access: app/entitlement'");
+            return 0;
+        }
+        r.entitlement = access;
+        if (!task) {
+            found_id(user, access, as, fid);
+            task = fid;
+        }
     }
     const char *cmd = task ? task : last_cmd;
     if (!cmd || strlen(cmd) != 32) {

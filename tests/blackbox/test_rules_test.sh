@@ -30,6 +30,12 @@ check "wrong outcome: refused, not pending" grep -q \
     "^$f:14: expected request f2 of bob@example.com pending, got no such request" "$tmp/out"
 check "malformed step named with its line" grep -q "^$f:17: unknown shift event 'begun'" "$tmp/out"
 check "summary line" grep -q "^0 passed, 3 failed$" "$tmp/out"
+check "found access (a reconciliation's FOUND) sends nothing, its removal a REVOKE" \
+    "$SK" rules test tests/rules/found tests/rules/rules_test/found.yaml
+sed '/status: found/,/no_commands/d' tests/rules/rules_test/found.yaml >"$tmp/unfound.yaml"
+"$SK" rules test tests/rules/found "$tmp/unfound.yaml" >"$tmp/out2" 2>&1
+check "without the FOUND result the removal revokes nothing: the test fails" grep -q \
+    "expected revoked pg/write to bob, got no command" "$tmp/out2"
 check "rules that do not load: exit 1" sh -c "! $SK rules test tests/rules/syntax"
 check "usage error: exit 2" sh -c "$SK rules test; test \$? -eq 2"
 cat "$tmp/out"
