@@ -212,6 +212,16 @@ void sk_store_at_node(sk_store_t *s, redisContext *c)
     s->slot = -1;
 }
 
+redisReply *sk_store_reply(sk_store_t *s, redisContext *c)
+{
+    redisReply *r = NULL;
+    if (redisGetReply(c, (void **)&r) == REDIS_OK && r)
+        return r;
+    sk_store_set_err(s, "redis: %s", c->errstr[0] ? c->errstr : "connection lost");
+    sk_store_disconnect(s);
+    return NULL;
+}
+
 /*
  * Runs one command. Returns the reply (caller frees), or NULL after an I/O
  * failure, which closes the connection. Error replies are returned as such.
@@ -515,13 +525,9 @@ int sk_store_read_users(sk_store_t *s, size_t n, const int32_t *partitions,
         }
     }
     for (size_t i = 0; i < sent; i++) {
-        redisReply *r = NULL;
-        if (redisGetReply(via[i], (void **)&r) != REDIS_OK || !r) {
-            sk_store_set_err(s, "redis: %s",
-                             via[i]->errstr[0] ? via[i]->errstr : "connection lost");
-            sk_store_disconnect(s);
+        redisReply *r = sk_store_reply(s, via[i]);
+        if (!r)
             return SK_EIO;
-        }
         if (s->route && sk_route_reply_kind(s->route, r, NULL) != SK_ROUTE_DONE)
             via[i] = NULL; /* asked again below */
         int prc = rc || !via[i] ? rc : parse_hash_reply(s, r, users[i], arena, &out[i]);
@@ -672,11 +678,8 @@ int sk_store_check_many(sk_store_t *s, size_t n, const int32_t *partitions, cons
             }
         }
         for (size_t i = 0; i < sent; i++) {
-            redisReply *r = NULL;
-            if (redisGetReply(via[i], (void **)&r) != REDIS_OK || !r) {
-                sk_store_set_err(s, "redis: %s",
-                                 via[i]->errstr[0] ? via[i]->errstr : "connection lost");
-                sk_store_disconnect(s);
+            redisReply *r = sk_store_reply(s, via[i]);
+            if (!r) {
                 rc = SK_EIO;
                 goto out;
             }
@@ -756,11 +759,8 @@ int sk_store_next_due_many(sk_store_t *s, size_t n, const int32_t *partitions, s
         }
     }
     for (size_t i = 0; i < sent; i++) {
-        redisReply *r = NULL;
-        if (redisGetReply(via[i], (void **)&r) != REDIS_OK || !r) {
-            sk_store_set_err(s, "redis: %s",
-                             via[i]->errstr[0] ? via[i]->errstr : "connection lost");
-            sk_store_disconnect(s);
+        redisReply *r = sk_store_reply(s, via[i]);
+        if (!r) {
             rc = SK_EIO;
             goto out;
         }
@@ -932,10 +932,7 @@ int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const 
                 sk_store_at(s, (int32_t)(i / n_rotations));
                 if (rc || !(r = sk_store_command(s, 2, argv, lens)))
                     return rc ? rc : SK_EIO;
-            } else if (redisGetReply(via[i], (void **)&r) != REDIS_OK || !r) {
-                sk_store_set_err(s, "redis: %s",
-                                 via[i]->errstr[0] ? via[i]->errstr : "connection lost");
-                sk_store_disconnect(s);
+            } else if (!(r = sk_store_reply(s, via[i]))) {
                 return SK_EIO;
             } else if (s->route && sk_route_reply_kind(s->route, r, NULL) != SK_ROUTE_DONE) {
                 via[i] = NULL;

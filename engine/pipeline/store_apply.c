@@ -242,10 +242,7 @@ static int apply_round(sk_store_t *s, const sk_store_writes_t *w, const size_t *
             freeReplyObject(r); /* ASKING's OK */
             r = NULL;
         }
-        if (redisGetReply(via[g], (void **)&r) != REDIS_OK || !r) {
-            sk_store_set_err(s, "redis: %s",
-                             via[g]->errstr[0] ? via[g]->errstr : "connection lost");
-            sk_store_disconnect(s);
+        if (!(r = sk_store_reply(s, via[g]))) {
             rc = SK_EIO;
             goto out;
         }

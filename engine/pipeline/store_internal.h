@@ -47,6 +47,11 @@ redisContext *sk_store_at(sk_store_t *s, int32_t p);
  * (a node-wide command: SCAN, SCRIPT LOAD). */
 void sk_store_at_node(sk_store_t *s, redisContext *c);
 
+/* The next reply on connection c (pipelined; caller frees), or NULL after
+ * an I/O failure: the error text set ("redis: ...") and the store
+ * disconnected (every connection, on a cluster). */
+redisReply *sk_store_reply(sk_store_t *s, redisContext *c);
+
 /* "<prefix>:{p<p>}:<what>" into buf. */
 void sk_store_key(const sk_store_t *s, char *buf, size_t len, int32_t p, const char *what);
 

@@ -22,12 +22,9 @@ static int read_replies(sk_store_t *s, size_t n, const char *what)
 {
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
-        redisReply *r = NULL;
-        if (redisGetReply(s->rc, (void **)&r) != REDIS_OK || !r) {
-            sk_store_set_err(s, "redis: %s", s->rc->errstr[0] ? s->rc->errstr : "connection lost");
-            sk_store_disconnect(s);
+        redisReply *r = sk_store_reply(s, s->rc);
+        if (!r)
             return SK_EIO;
-        }
         if (r->type == REDIS_REPLY_ERROR && rc == 0) {
             sk_store_set_err(s, "%s: %s", what, r->str);
             rc = SK_EIO;
