@@ -152,21 +152,11 @@ static int write_rules(const char *name, const char *text)
     return fclose(f) == 0 ? 0 : -1;
 }
 
-/* The command of user for app/ent with this action among what the reader
- * saw, waiting up to timeout_ms; NULL when none came. */
+/* The command of user for ent with this action, waiting up to timeout_ms. */
 static const sk_fx_record_t *wait_command(const char *user, sk_command_action_t action,
                                           const char *ent, int timeout_ms)
 {
-    sk_ms_t deadline = sk_now_ms() + timeout_ms;
-    do {
-        const sk_fx_record_t *r[32];
-        size_t n = sk_fx_reader_get(commands, user, r, 32);
-        for (size_t i = 0; i < n; i++)
-            if (r[i]->cmd.action == action && strcmp(r[i]->cmd.entitlement, ent) == 0)
-                return r[i];
-        sleep_ms(50);
-    } while (sk_now_ms() < deadline);
-    return NULL;
+    return sk_fx_reader_wait_command(commands, user, action, ent, timeout_ms);
 }
 
 #define SWEEP_RULES(ENTS, PROFILE_ENTS)                                                            \

@@ -59,16 +59,7 @@ static int write_rules(const char *dir, const char *text)
 static const sk_fx_record_t *wait_command(const char *user, sk_command_action_t action,
                                           const char *ent, int timeout_ms)
 {
-    sk_ms_t deadline = sk_now_ms() + timeout_ms;
-    do {
-        const sk_fx_record_t *r[32];
-        size_t n = sk_fx_reader_get(commands, user, r, 32);
-        for (size_t i = 0; i < n; i++)
-            if (r[i]->cmd.action == action && strcmp(r[i]->cmd.entitlement, ent) == 0)
-                return r[i];
-        sleep_ms(50);
-    } while (sk_now_ms() < deadline);
-    return NULL;
+    return sk_fx_reader_wait_command(commands, user, action, ent, timeout_ms);
 }
 
 static int partition_of(const char *user)

@@ -387,6 +387,22 @@ size_t sk_fx_reader_wait(sk_fx_reader_t *r, const char *user, size_t n, int time
     }
 }
 
+const sk_fx_record_t *sk_fx_reader_wait_command(sk_fx_reader_t *r, const char *user,
+                                                sk_command_action_t action, const char *ent,
+                                                int timeout_ms)
+{
+    sk_ms_t deadline = sk_now_ms() + timeout_ms;
+    do {
+        const sk_fx_record_t *got[32];
+        size_t n = sk_fx_reader_get(r, user, got, 32);
+        for (size_t i = 0; i < n; i++)
+            if (got[i]->cmd.action == action && strcmp(got[i]->cmd.entitlement, ent) == 0)
+                return got[i];
+        sleep_ms(50);
+    } while (sk_now_ms() < deadline);
+    return NULL;
+}
+
 size_t sk_fx_reader_get(sk_fx_reader_t *r, const char *user, const sk_fx_record_t **out, size_t max)
 {
     size_t k = 0;

@@ -96,6 +96,11 @@ void sk_fx_reader_destroy(sk_fx_reader_t *r);
 /* Waits until at least n records for `user` (key) are there, up to
  * timeout_ms. Returns how many there are. Records stay owned by the reader. */
 size_t sk_fx_reader_wait(sk_fx_reader_t *r, const char *user, size_t n, int timeout_ms);
+/* A commands reader's command to `user` with this action on entitlement
+ * `ent`, waiting up to timeout_ms; NULL when none came. Owned by the reader. */
+const sk_fx_record_t *sk_fx_reader_wait_command(sk_fx_reader_t *r, const char *user,
+                                                sk_command_action_t action, const char *ent,
+                                                int timeout_ms);
 size_t sk_fx_reader_get(sk_fx_reader_t *r, const char *user, const sk_fx_record_t **out,
                         size_t max);
 
