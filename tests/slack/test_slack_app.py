@@ -779,6 +779,82 @@ def scenario(tmp, engine_log):
     check("every record shiftkey-slack produced (requests and results) is signed by the front "
           "'slack' over topic, key and value (verified with python3-nacl)", seen >= 10 and not bad,
           (seen, bad[:3]))
+    return refused_grant(tmp, rules, fake, mailbox, front_key)
+
+
+# An entitlement granted at once whose GRANT is larger than the engine's
+# producer takes (message.max.bytes below): Kafka refuses it for good.
+REFUSED_RULES = """# refused.yaml — written by test_slack_app.py: vault/arn's resource makes
+# its GRANT larger than the engine's producer takes
+apps:
+  - id: vault
+    owner: dev-team
+    entitlements:
+      - id: arn
+        permission: read
+        resource: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:%s"
+        max_duration: 1h
+        request:
+          self_service: true
+          requestable_by: [group:dev-team]
+          policy: at-once
+policies:
+  - id: at-once
+    steps:
+      - auto_approve: true
+"""
+
+
+def refused_grant(tmp, rules, fake, mailbox, front_key):
+    """A GRANT Kafka refuses for good: the engine (its producer limited to
+    6,000 bytes) drops it for a dead-letter notice; the Slack app tells the
+    requester by DM, once, not again after a restart. Its own redis-server,
+    engine and app: a limited producer in the main engine would refuse more."""
+    from skproc import Redis
+    T_DEAD = "shiftkey.deadletter.v1"
+    work = os.path.join(tmp, "refused")
+    os.makedirs(work)
+    rules2 = os.path.join(work, "rules")
+    shutil.copytree(rules, rules2)
+    with open(os.path.join(rules2, "refused.yaml"), "w") as f:
+        f.write(REFUSED_RULES % ("x" * 3900))  # the decoders take 4,096
+    redis = Redis(work)
+    ok = redis.start()
+    procs["redis2"] = redis.proc
+    daemon = skproc.Shiftkeyd(work, rules2, redis.addr, "bbslack-refused",
+                              log=os.path.join(work, "shiftkeyd.stderr"),
+                              extra=["--partitions", str(PARTITIONS), "--kafka-config",
+                                     "producer:message.max.bytes=4000"])
+    procs["engine2"] = daemon.start()
+    if not check("a second engine (producer: message.max.bytes=4000) is up",
+                 ok and daemon.wait_assigned(T_REQUESTS, PARTITIONS), tail(daemon.log)):
+        return False
+    reader = Reader(daemon.bootstrap, [T_COMMANDS, T_DEAD])
+    procs["reader2"] = reader
+    reader.start()
+    app = App(work, daemon.boot, fake, mailbox, rules2, front_key)
+    procs["app2"] = app
+    if not check("... with its own shiftkey-slack", app.start(), tail(app.log)):
+        return False
+    refused_dm = lambda: dms_to(fake, U[DEV], lambda c: "vault/arn" in c["args"].get("text", ""))
+    st, text = app.submit(U[DEV], "request", {"target": "vault/arn", "duration": "10m",
+                                              "justification": "rotate the key"})
+    notice = wait_recs(reader, T_DEAD, lambda r: r["origin"]["topic"] == T_COMMANDS
+                       and "refused by Kafka for good" in r["reason"], timeout=30)
+    check("dev requests vault/arn (auto-approved) in Slack; its GRANT is too large for the "
+          "engine's producer: a dead-letter notice names the commands topic, no GRANT",
+          st == 200 and notice and "Message size too large" in notice[0]["reason"]
+          and not recs(reader, T_COMMANDS, lambda r: r["app"] == "vault"), (st, text, notice))
+    dm = wait_until(refused_dm, time.time() + 20, 0.05)
+    time.sleep(1.5)  # a second DM (a re-read, another record) would come by now
+    check("the requester is told by DM, once, that the access was not given (Kafka's error, "
+          "the command id)", dm and len(refused_dm()) == 1
+          and "was not given" in dm[0]["args"]["text"]
+          and "Message size too large" in dm[0]["args"]["text"], refused_dm())
+    app.stop()
+    check("shiftkey-slack restarts on the same journal", app.start(), tail(app.log))
+    time.sleep(4)  # the dead-letter topic is read again from its beginning
+    check("... and does not tell the requester again", len(refused_dm()) == 1, refused_dm())
     return True
 
 
@@ -799,10 +875,12 @@ def main():
         app = procs.get("app")
         if app:
             app.stop()
+        if procs.get("app2"):
+            procs["app2"].stop()
         if failed:
             print("--- shiftkey-slack log:\n" + (tail(app.log, 80) if app else ""))
             print("--- shiftkeyd log:\n" + tail(engine_log, 40))
-        for k in ("reader",):
+        for k in ("reader", "reader2"):
             r = procs.get(k)
             if r:
                 r.stop.set()
@@ -811,7 +889,7 @@ def main():
             procs["fake"].stop()
         if procs.get("mailbox"):
             procs["mailbox"].stop()
-        for k in ("engine", "redis"):
+        for k in ("engine", "redis", "engine2", "redis2"):
             p = procs.get(k)
             if p is not None and p.poll() is None:
                 p.kill()
