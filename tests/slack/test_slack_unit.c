@@ -4,8 +4,9 @@
  * guard, the request-body parser (slash command, block action, view
  * submission, malformed input), button values, the journal across a
  * reopen (torn last line included), the secret files' mode check, the
- * Block Kit of a task (⚡, buttons, closed form without buttons), and the
- * refused GRANT read from the engine's dead-letter notice.
+ * Block Kit of a task (⚡, buttons, closed form without buttons), the
+ * refused GRANT read from the engine's dead-letter notice, and e-mail
+ * subjects as RFC 2047 encoded-words.
  */
 #include <fcntl.h>
 #include <jansson.h>
@@ -19,6 +20,7 @@
 #include "blocks.h"
 #include "codec/codec.h"
 #include "journal.h"
+#include "mail.h"
 #include "payload.h"
 #include "refused.h"
 #include "shared.h"
@@ -402,8 +404,78 @@ TEST(refused_grant_from_its_notice)
     sk_codec_destroy(codec);
 }
 
+/* Decodes a Subject value as sk_slack_mail_subject writes it: every line
+ * within 76 characters (the first after "Subject: "), every word
+ * =?UTF-8?B?...?= whose bytes end on a whole character; their bytes joined
+ * into out. 0, or -1 when any of that does not hold. */
+static int decode_subject(const char *v, char *out, size_t len)
+{
+    size_t k = 0, line = strlen("Subject: ");
+    const char *p = v;
+    while (*p) {
+        const char *end = strstr(p, "\r\n ");
+        size_t wl = end ? (size_t)(end - p) : strlen(p);
+        unsigned char bin[128];
+        size_t bl = 0;
+        if (line + wl > 76 || wl < 12 || strncmp(p, "=?UTF-8?B?", 10) != 0 ||
+            strncmp(p + wl - 2, "?=", 2) != 0 ||
+            sodium_base642bin(bin, sizeof(bin), p + 10, wl - 12, NULL, &bl, NULL,
+                              sodium_base64_VARIANT_ORIGINAL) != 0 ||
+            k + bl >= len)
+            return -1;
+        for (size_t i = bl; i > 0 && i + 4 > bl; i--) /* the last character is whole */
+            if ((bin[i - 1] & 0xc0) != 0x80) {
+                size_t need = bin[i - 1] >= 0xf0   ? 4
+                              : bin[i - 1] >= 0xe0 ? 3
+                              : bin[i - 1] >= 0xc0 ? 2
+                                                   : 1;
+                if (bl - (i - 1) != need)
+                    return -1;
+                break;
+            }
+        memcpy(out + k, bin, bl);
+        k += bl;
+        p += wl;
+        if (end)
+            p += 3;
+        line = 1;
+    }
+    out[k] = '\0';
+    return 0;
+}
+
+TEST(mail_subject_rfc2047)
+{
+    char v[SK_SLACK_SUBJECT_OUT], back[SK_SLACK_SUBJECT_OUT], long_s[600];
+    const char *em = "⚡ EMERGENCY [shiftkey] Emergency grant: kube/edit for dev@example.com "
+                     "(Approved) — zoë's ünïcödé 日本語 text";
+    sk_slack_mail_subject("[shiftkey] Access review: kube/edit for dev (needs you)", v);
+    CHECK_STR(v, "[shiftkey] Access review: kube/edit for dev (needs you)"); /* ASCII as is */
+    sk_slack_mail_subject("evil\r\nBcc: x@y\tz", v);
+    CHECK_STR(v, "evil  Bcc: x@y z"); /* no header injection */
+    sk_slack_mail_subject(em, v);
+    CHECK(strncmp(v, "=?UTF-8?B?", 10) == 0);
+    CHECK(strstr(v, "\r\n =?UTF-8?B?") != NULL); /* folded: several words */
+    for (const char *p = v; *p; p++)
+        CHECK(*p > 0 && (*p >= 0x20 || *p == '\r' || *p == '\n'));
+    CHECK_INT(decode_subject(v, back, sizeof(back)), 0);
+    CHECK_STR(back, em);
+    /* a long subject is cut before a character, never inside one */
+    size_t n = 0;
+    while (n + 3 < sizeof(long_s) - 1) {
+        memcpy(long_s + n, "語", 3);
+        n += 3;
+    }
+    long_s[n] = '\0';
+    sk_slack_mail_subject(long_s, v);
+    CHECK_INT(decode_subject(v, back, sizeof(back)), 0);
+    CHECK_INT(strlen(back), SK_SLACK_SUBJECT_MAX / 3 * 3);
+    CHECK(strncmp(back, long_s, strlen(back)) == 0);
+}
+
 SK_TEST_MAIN(SK_TEST_CASE(verify_slack_documented_example), SK_TEST_CASE(verify_refuses),
              SK_TEST_CASE(replay_guard), SK_TEST_CASE(parse_command),
              SK_TEST_CASE(parse_interactions), SK_TEST_CASE(task_ref_round_trip),
              SK_TEST_CASE(journal_survives_reopen), SK_TEST_CASE(secret_files),
-             SK_TEST_CASE(blocks_of_a_task), SK_TEST_CASE(refused_grant_from_its_notice))
+             SK_TEST_CASE(blocks_of_a_task), SK_TEST_CASE(refused_grant_from_its_notice),
+             SK_TEST_CASE(mail_subject_rfc2047))
