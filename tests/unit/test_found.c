@@ -255,6 +255,58 @@ TEST(campaign_found_reviews_and_revokes)
     CHECK_INT((int)count_sources(&bob, "pg/read", SK_SOURCE_FOUND), 1);
 }
 
+/* A stale FOUND (reported by a reconciliation that ran before the REVOKE
+ * was applied, read after the revoke) re-records the source; the
+ * provisioner's DEPROVISIONED answer to that REVOKE then drops it, since the
+ * access it confirms removed is the access the FOUND reported. */
+TEST(stale_found_dropped_by_the_revokes_answer)
+{
+    sk_dfx_setup(&fx);
+    sk_user_state_t bob = {.user = "bob"};
+    found(&bob, "pg/read", T0 - DAY);
+    sk_decision_t d = timer(&bob, T0);
+    const sk_task_t *r = review_of(&d, "pg/read");
+    CHECK(r != NULL);
+    if (!r)
+        return;
+    sk_request_decision_t a =
+        act(&bob, SK_REQ_REVIEW_REVOKED, r->task_id, "ann", "", "nobody granted this", T0 + HOUR);
+    CHECK_INT((int)a.base.n_commands, 1);
+    if (a.base.n_commands != 1)
+        return;
+    char revoke_id[sizeof(a.base.commands[0].command_id)];
+    snprintf(revoke_id, sizeof(revoke_id), "%s", a.base.commands[0].command_id);
+    found(&bob, "pg/read", T0 + HOUR + 1); /* the stale report */
+    CHECK_INT((int)count_sources(&bob, "pg/read", SK_SOURCE_FOUND), 1);
+    /* an answer to another command keeps it */
+    sk_provisioning_result_t res = {.result = SK_PROV_DEPROVISIONED,
+                                    .provisioner = "pgprov",
+                                    .user = "bob",
+                                    .message = "",
+                                    .entitlement = "",
+                                    .at_ms = T0 + HOUR + 2};
+    snprintf(res.command_id, sizeof(res.command_id), "%s", "ffeeddccbbaa99887766554433221100");
+    sk_result_input_t in = {
+        .result = &res, .origin = {"shiftkey.provisioning.results.v1", 0, 4}, .now_ms = res.at_ms};
+    sk_request_decision_t x;
+    CHECK_INT(sk_decide_result(fx.rules, &in, &bob, &fx.arena, &x), 0);
+    if (!x.base.rejected && !x.refused)
+        bob = x.base.state;
+    CHECK_INT((int)count_sources(&bob, "pg/read", SK_SOURCE_FOUND), 1);
+    snprintf(res.command_id, sizeof(res.command_id), "%s", revoke_id);
+    in.origin.offset = 5;
+    CHECK_INT(sk_decide_result(fx.rules, &in, &bob, &fx.arena, &x), 0);
+    CHECK(!x.base.rejected && !x.refused);
+    bob = x.base.state;
+    CHECK_INT((int)count_sources(&bob, "pg/read", SK_SOURCE_FOUND), 0);
+    /* the entitlement lost its last source: REVOKE again (idempotent by
+     * effect, as for a stray's removal) */
+    CHECK_INT((int)x.base.n_commands, 1);
+    CHECK(x.base.n_commands == 1 && x.base.commands[0].action == SK_CMD_REVOKE);
+    bob = stored(&bob);
+    CHECK_INT((int)count_sources(&bob, "pg/read", SK_SOURCE_FOUND), 0);
+}
+
 TEST(campaign_found_ignores_other_grants)
 {
     sk_dfx_setup(&fx);
@@ -312,5 +364,6 @@ SK_TEST_MAIN(SK_TEST_CASE(found_records_a_source_once),
              SK_TEST_CASE(stray_removed_drops_the_source), SK_TEST_CASE(bad_found_results_refused),
              SK_TEST_CASE(request_over_found_access_sends_nothing),
              SK_TEST_CASE(campaign_found_reviews_and_revokes),
+             SK_TEST_CASE(stale_found_dropped_by_the_revokes_answer),
              SK_TEST_CASE(campaign_found_ignores_other_grants),
              SK_TEST_CASE(bad_grant_kind_refused), SK_TEST_CASE(teardown))
