@@ -42,3 +42,12 @@ test-build: build/bench/gen-recording
 bench-replay: build/bin/shiftkey build/bench/gen-recording
 	@sh bench/replay.sh
 bench: bench-replay
+
+# The golden check of the deciders and the encoder (bench/golden.c): a
+# recording decided in memory, every output hashed (bench/README.md).
+GOLDEN_CLI_OBJ := $(filter-out build/release/engine/cli/shiftkey.o,$(REL_CLI_OBJ))
+build/bench/golden: build/release/bench/golden.o $(GOLDEN_CLI_OBJ) build/release/libsk.a
+	@mkdir -p $(dir $@)
+	$(CC) $^ $(PKG_LIBS) -o $@
+
+test-build: build/bench/golden
