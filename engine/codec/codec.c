@@ -353,6 +353,8 @@ sk_codec_t *sk_codec_new(void)
         fprintf(stderr, "shiftkey: codec: enum symbols in schemas/ differ from event.h\n");
         goto fail;
     }
+    if (sk_codec_direct_check(c) != 0)
+        goto fail;
     if (!(c->reader = avro_reader_memory(empty, 0)))
         goto fail;
     c->out_cap = 16 * 1024;

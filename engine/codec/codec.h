@@ -186,9 +186,9 @@ typedef struct sk_codec_writer sk_codec_writer_t;
 
 struct sk_codec {
     sk_codec_slot_t slots[SK_CODEC_KIND_COUNT];
-    avro_reader_t reader;                         /* memory reader, re-pointed per decode */
-    avro_writer_t writer;                         /* memory writer over `out`, re-pointed */
-    char *out;                                    /* scratch of the writer (malloc'd) */
+    avro_reader_t reader; /* memory reader, re-pointed per decode */
+    avro_writer_t writer; /* memory writer over `out`, re-pointed */
+    char *out;            /* scratch of the writer (malloc'd) */
     size_t out_cap;
     const char *reader_json[SK_CODEC_KIND_COUNT]; /* the embedded reader schemas */
     sk_codec_writer_t *writers;                   /* other versions (codec_resolve.c) */
@@ -231,6 +231,21 @@ avro_value_t *sk_codec_value_for_write(sk_codec_t *codec, sk_codec_kind_t kind);
  * non-zero when the record has no such field. */
 int sk_codec_field(sk_codec_t *codec, sk_codec_kind_t kind, avro_value_t *rec, const char *name,
                    avro_value_t *out);
+
+/* The generic (avro-c value) encoders of the records encode_direct.c
+ * writes directly: the same contract and, by test, the same bytes
+ * (encode.c). */
+int sk_codec_encode_command_generic(sk_codec_t *codec, const sk_command_t *cmd, sk_arena_t *arena,
+                                    void **out, size_t *out_len);
+int sk_codec_encode_audit_generic(sk_codec_t *codec, const sk_audit_t *audit, sk_arena_t *arena,
+                                  void **out, size_t *out_len);
+int sk_codec_encode_task_generic(sk_codec_t *codec, const sk_task_t *task, sk_arena_t *arena,
+                                 void **out, size_t *out_len);
+
+/* 0 when the Command, AuditRecord and TaskEvent schemas have the fields,
+ * order and types encode_direct.c writes; else SK_EINVAL with a message
+ * on stderr (sk_codec_new then fails). */
+int sk_codec_direct_check(const sk_codec_t *codec);
 
 /* Writes header + codec->slots[kind].value into arena memory. */
 int sk_codec_write_framed(sk_codec_t *codec, sk_codec_kind_t kind, sk_arena_t *arena, void **out,
