@@ -79,16 +79,19 @@ static void sink(void *ctx, const sk_sim_out_t *o)
         put_encoded(g, sk_codec_encode_task(g->codec, &d->tasks[i], &g->scratch, &buf, &len), buf,
                     len);
     put_encoded(g, sk_codec_encode_audit(g->codec, &d->audit, &g->scratch, &buf, &len), buf, len);
-    put_i64(g, (int64_t)d->diff.n_set);
-    for (size_t i = 0; i < d->diff.n_set; i++) {
-        put(g, d->diff.set[i].name, d->diff.set[i].name_len);
+    sk_state_diff_t diff = d->diff; /* its writes written, as the apply step does */
+    if (sk_state_diff_write(&diff) != 0)
+        g->failed = 1;
+    put_i64(g, (int64_t)diff.n_set);
+    for (size_t i = 0; diff.set && i < diff.n_set; i++) {
+        put(g, diff.set[i].name, diff.set[i].name_len);
         put_str(g, "=");
-        put(g, d->diff.set[i].value, d->diff.set[i].value_len);
+        put(g, diff.set[i].value, diff.set[i].value_len);
         put_str(g, ";");
     }
-    put_i64(g, (int64_t)d->diff.n_del);
-    for (size_t i = 0; i < d->diff.n_del; i++)
-        put_str(g, d->diff.del[i]);
+    put_i64(g, (int64_t)diff.n_del);
+    for (size_t i = 0; i < diff.n_del; i++)
+        put_str(g, diff.del[i]);
     put_i64(g, d->next_wake_ms);
     put_i64(g, d->keep_until_ms);
 }

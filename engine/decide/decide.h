@@ -54,7 +54,8 @@ typedef struct sk_decision {
     const char *reject_reason;
 
     sk_user_state_t state; /* the user's state after the decision */
-    sk_state_diff_t diff;  /* fields to write / delete to get there */
+    sk_state_diff_t diff;  /* fields to write / delete to get there; the writes
+                              are written by sk_state_diff_write (state.h) */
     size_t n_commands;
     sk_command_t *commands; /* in a stable order (entitlement key) */
     size_t n_tasks;

@@ -111,7 +111,7 @@ int sk_decide_end_close(sk_decide_end_t *e, bool retries_due)
         sk_state_awaits_people(st)
             ? SK_MS_NONE
             : sk_decide_ms_add(wake == SK_MS_NONE ? e->now_ms : wake, SK_SHIFT_MEMORY_MS);
-    rc = sk_state_diff(e->arena, e->old, st, &d->diff) ? SK_ENOMEM : 0;
+    rc = sk_state_diff_lazy(e->arena, e->old, st, &d->diff) ? SK_ENOMEM : 0;
 out:
     return rc;
 }

@@ -181,12 +181,12 @@ static int apply_op(sk_engine_t *e, sk_store_writes_t *w, bool *applied)
  * The other fields of *w (partition, epoch, input, user, times) are the
  * caller's. Arrays in arena memory; strings borrowed. 0 or SK_ENOMEM.
  */
-static int writes_of(sk_arena_t *a, const sk_state_diff_t *diff, const sk_oncall_op_t *oncall,
+static int writes_of(sk_arena_t *a, sk_state_diff_t *diff, const sk_oncall_op_t *oncall,
                      size_t n_oncall, const staged_t *st, sk_store_writes_t *w)
 {
     sk_store_field_t *set = sk_arena_calloc(a, diff->n_set + 1, sizeof(*set));
     sk_store_oncall_field_t *idx = sk_arena_calloc(a, n_oncall + 1, sizeof(*idx));
-    if (!set || !idx)
+    if (!set || !idx || sk_state_diff_write(diff) != 0) /* decide leaves them unwritten */
         return SK_ENOMEM;
     for (size_t k = 0; k < diff->n_set; k++)
         set[k] = (sk_store_field_t){diff->set[k].name, diff->set[k].name_len, diff->set[k].value,

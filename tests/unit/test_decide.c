@@ -307,6 +307,7 @@ TEST(state_survives_its_storage_form)
     sk_user_state_t st = {.user = "mo"}, back;
     sk_schedule_event_t s = ev(SK_SHIFT_STARTED, "mo", "primary", "m1", T0, SK_MS_NONE, T0);
     sk_decision_t d = step(&st, &s, T0);
+    CHECK_INT(sk_state_diff_write(&d.diff), 0); /* decide leaves the writes unwritten */
     size_t bad = 9;
     CHECK_INT(d.commands[0].expires_at_ms, T0 + 8 * HOUR); /* open-ended: capped */
     CHECK_INT(sk_state_parse(&arena, "mo", d.diff.set, d.diff.n_set, &back, &bad), 0);
@@ -357,6 +358,7 @@ TEST(requests_open_tasks_and_retries_are_carried_over)
     sk_schedule_event_t e = ev(SK_SHIFT_STARTED, "alice", "primary", "s1", T0, T0 + HOUR, T0);
     sk_decision_t d = step(&st, &e, T0);
     CHECK_INT(d.n_commands, 2);
+    CHECK_INT(sk_state_diff_write(&d.diff), 0); /* decide leaves the writes unwritten */
     CHECK_INT(st.n_requests + st.n_open_tasks + st.n_retries, 3);
     for (size_t i = 0; i < d.diff.n_set; i++)
         CHECK(d.diff.set[i].name[0] == 's' || d.diff.set[i].name[0] == 'g');
