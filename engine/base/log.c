@@ -15,6 +15,11 @@ void sk_log_set_level(sk_log_level_t level)
     log_level = level;
 }
 
+int sk_log_enabled(sk_log_level_t level)
+{
+    return level >= log_level;
+}
+
 void sk_log_set_json(int json)
 {
     log_json = json;

@@ -222,7 +222,10 @@ int sk_codec_encode_command_generic(sk_codec_t *codec, const sk_command_t *cmd, 
     put_str(&e, "permission", cmd->permission);
     put_long(&e, "expires_at", cmd->expires_at_ms);
     put_long(&e, "issued_at", cmd->issued_at_ms);
-    put_str(&e, "reason", cmd->reason);
+    const char *reason = sk_command_reason(cmd, arena);
+    if (!reason && !e.rc)
+        e.rc = SK_ENOMEM;
+    put_str(&e, "reason", reason);
     put_bool(&e, "emergency", cmd->emergency);
     put_sources(&e, cmd->sources, cmd->sources ? cmd->n_sources : 0);
     if ((rc = e.rc))
@@ -249,7 +252,10 @@ int sk_codec_encode_audit_generic(sk_codec_t *codec, const sk_audit_t *audit, sk
     put_str(&e, "user", audit->user);
     put_str(&e, "event_id", audit->event_id);
     put_str(&e, "decision", audit->decision);
-    put_str(&e, "reason", audit->reason);
+    const char *reason = sk_audit_reason(audit, arena);
+    if (!reason && !e.rc)
+        e.rc = SK_ENOMEM;
+    put_str(&e, "reason", reason);
     put_str(&e, "rules_version", audit->rules_version);
     put_origin(&e, &audit->origin);
     put_text_array(&e, "trace", audit->trace, audit->trace ? audit->n_trace : 0, arena);

@@ -228,7 +228,12 @@ int sk_codec_encode_command(sk_codec_t *codec, const sk_command_t *cmd, sk_arena
     sk_avro_out_str(&o, cmd->permission);
     sk_avro_out_long(&o, cmd->expires_at_ms);
     sk_avro_out_long(&o, cmd->issued_at_ms);
-    sk_avro_out_str(&o, cmd->reason);
+    const char *reason = sk_command_reason(cmd, arena);
+    if (!reason) {
+        rc = SK_ENOMEM;
+        goto out;
+    }
+    sk_avro_out_str(&o, reason);
     sk_avro_out_bool(&o, cmd->emergency);
     if (n) {
         sk_avro_out_long(&o, (int64_t)n);
@@ -259,7 +264,12 @@ int sk_codec_encode_audit(sk_codec_t *codec, const sk_audit_t *audit, sk_arena_t
     sk_avro_out_str(&o, audit->user);
     sk_avro_out_str(&o, audit->event_id);
     sk_avro_out_str(&o, audit->decision);
-    sk_avro_out_str(&o, audit->reason);
+    const char *reason = sk_audit_reason(audit, arena);
+    if (!reason) {
+        rc = SK_ENOMEM;
+        goto out;
+    }
+    sk_avro_out_str(&o, reason);
     sk_avro_out_str(&o, audit->rules_version);
     sk_avro_out_str(&o, audit->origin.topic);
     sk_avro_out_long(&o, audit->origin.partition);

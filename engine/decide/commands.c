@@ -13,11 +13,22 @@
 #include <string.h>
 #include <xxhash.h>
 
+/* The decimal text of the last numbers an id hashed: the commands of one
+ * computation mostly carry the same expiries (one shift's end), so each is
+ * written once, not once per command and source. */
+typedef struct num_memo {
+    int64_t v[2];
+    char s[2][24];
+    size_t n[2]; /* 0: the slot is empty */
+    unsigned next;
+} num_memo_t;
+
 /* Working memory of one computation. */
 typedef struct cmd_ctx {
     const sk_decide_cmd_args_t *a;
     const sk_user_state_t *old; /* a->before */
     sk_arena_t *arena;
+    num_memo_t memo;
 } cmd_ctx_t;
 
 /*
@@ -102,11 +113,29 @@ static bool id_put(char *buf, size_t cap, size_t *len, const void *p, size_t n)
     return true;
 }
 
+/* Writes v in decimal into out (24 bytes), from the memo when it is there
+ * (m may be NULL); returns the length. */
+static size_t fmt_num(num_memo_t *m, char *out, int64_t v)
+{
+    if (!m)
+        return sk_fmt_i64(out, v);
+    for (unsigned i = 0; i < 2; i++)
+        if (m->n[i] && m->v[i] == v) {
+            memcpy(out, m->s[i], m->n[i]);
+            return m->n[i];
+        }
+    unsigned i = m->next++ & 1;
+    m->v[i] = v;
+    m->n[i] = sk_fmt_i64(m->s[i], v);
+    memcpy(out, m->s[i], m->n[i]);
+    return m->n[i];
+}
+
 /* The bytes the id hashes, in order: action, user, entitlement, expiry
  * (as decimal text) each NUL-ended, then per source its id and
  * "<kind>:<expiry>", NUL-ended. Into buf; false when they do not fit. */
-static bool id_input(const sk_command_t *cmd, const char *ent_key, char *buf, size_t cap,
-                     size_t *len)
+static bool id_input(const sk_command_t *cmd, const char *ent_key, num_memo_t *memo, char *buf,
+                     size_t cap, size_t *len)
 {
     char num[48];
     size_t n;
@@ -116,7 +145,7 @@ static bool id_input(const sk_command_t *cmd, const char *ent_key, char *buf, si
         !id_put(buf, cap, len, cmd->user, strlen(cmd->user) + 1) ||
         !id_put(buf, cap, len, ent_key, strlen(ent_key) + 1))
         return false;
-    n = sk_fmt_i64(num, cmd->expires_at_ms);
+    n = fmt_num(memo, num, cmd->expires_at_ms);
     num[n++] = '\0';
     if (!id_put(buf, cap, len, num, n))
         return false;
@@ -124,7 +153,7 @@ static bool id_input(const sk_command_t *cmd, const char *ent_key, char *buf, si
         const sk_source_ref_t *s = &cmd->sources[i];
         n = sk_fmt_i64(num, (int)s->kind);
         num[n++] = ':';
-        n += sk_fmt_i64(num + n, s->expires_at_ms);
+        n += fmt_num(memo, num + n, s->expires_at_ms);
         num[n++] = '\0';
         if (!id_put(buf, cap, len, s->id, strlen(s->id) + 1) || !id_put(buf, cap, len, num, n))
             return false;
@@ -136,15 +165,16 @@ static bool id_input(const sk_command_t *cmd, const char *ent_key, char *buf, si
  * a NUL into out. One XXH3-128 of id_input's bytes: hashed at once from a
  * stack buffer, or (a command with many or long sources) in pieces from
  * arena memory, which gives the same hash. */
-static int command_id(const sk_command_t *cmd, const char *ent_key, sk_arena_t *arena, char out[33])
+static int command_id(const sk_command_t *cmd, const char *ent_key, num_memo_t *memo,
+                      sk_arena_t *arena, char out[33])
 {
     char small[512], *buf = small;
     size_t len;
-    if (!id_input(cmd, ent_key, small, sizeof(small), &len)) {
+    if (!id_input(cmd, ent_key, memo, small, sizeof(small), &len)) {
         size_t cap = strlen(cmd->user) + strlen(ent_key) + 96; /* + action, expiry */
         for (size_t i = 0; i < cmd->n_sources; i++)
             cap += strlen(cmd->sources[i].id) + 48;
-        if (!(buf = sk_arena_alloc(arena, cap)) || !id_input(cmd, ent_key, buf, cap, &len))
+        if (!(buf = sk_arena_alloc(arena, cap)) || !id_input(cmd, ent_key, memo, buf, cap, &len))
             return SK_ENOMEM;
     }
     XXH128_hash_t h = XXH3_128bits(buf, len);
@@ -215,23 +245,98 @@ static const sk_decide_wanted_t *latest_wanted(const sk_decide_wanted_t *w, size
     return best;
 }
 
-/* Why the last source went: it expired, or its shift ended or was
- * cancelled before the planned expiry. */
-static const char *revoke_reason(cmd_ctx_t *c, const sk_command_t *cmd, sk_ms_t old_exp)
+/* ---- reasons: lazy texts (codec/text.h), written only when encoded or
+ * shown; what they need is chosen now, and borrowed (every string lives in
+ * the rules, the input or the states, as long as the decision) ---- */
+
+/* The reason of a command, as one of the sentences below. */
+typedef struct reason_args {
+    enum { R_ENROLLED, R_HELD, R_EXTENDED, R_EXPIRED, R_ENDED_EARLY } form;
+    sk_source_kind_t kind;
+    const char *id, *rotation; /* the source; its shift's rotation (or NULL) */
+    const char *profile, *via; /* R_ENROLLED: profile and enrollment */
+    const char *what;          /* R_ENDED_EARLY: what the shift did */
+    sk_ms_t from, to;          /* R_EXTENDED: old and new expiry; else from */
+} reason_args_t;
+
+static void write_reason(sk_strbuf_t *b, const void *args)
 {
-    sk_strbuf_t b;
+    const reason_args_t *r = args;
+    switch (r->form) {
+    case R_ENROLLED:
+        /* "on call in rotation '<rot>' (shift '<id>'): profile '<p>' via
+         * enrollment '<e>'" */
+        sk_strbuf_str(b, "on call in rotation '");
+        sk_strbuf_str(b, r->rotation);
+        sk_strbuf_str(b, "' (shift '");
+        sk_strbuf_str(b, r->id);
+        sk_strbuf_str(b, "'): profile '");
+        sk_strbuf_str(b, r->profile);
+        sk_strbuf_str(b, "' via enrollment '");
+        sk_strbuf_str(b, r->via);
+        sk_strbuf_chr(b, '\'');
+        break;
+    case R_HELD: /* "held by <kind> '<id>'" */
+        sk_strbuf_str(b, "held by ");
+        sk_strbuf_str(b, sk_source_kind_name(r->kind));
+        sk_strbuf_str(b, " '");
+        sk_strbuf_str(b, r->id);
+        sk_strbuf_chr(b, '\'');
+        break;
+    case R_EXTENDED: /* "expiry moved from <time> to <time> (<kind> '<id>')" */
+        sk_strbuf_str(b, "expiry moved from ");
+        sk_strbuf_time(b, r->from);
+        sk_strbuf_str(b, " to ");
+        sk_strbuf_time(b, r->to);
+        sk_strbuf_str(b, " (");
+        sk_strbuf_str(b, sk_source_kind_name(r->kind));
+        sk_strbuf_str(b, " '");
+        sk_strbuf_str(b, r->id);
+        sk_strbuf_str(b, "')");
+        break;
+    case R_EXPIRED:
+        sk_strbuf_str(b, "expired at ");
+        sk_strbuf_time(b, r->from);
+        sk_strbuf_str(b, "; no source holds it any more");
+        break;
+    case R_ENDED_EARLY:
+        /* "<kind> '<id>'[ in rotation '<rot>'] <what> before its planned
+         * expiry <time>; no other source holds it" */
+        sk_strbuf_str(b, sk_source_kind_name(r->kind));
+        sk_strbuf_str(b, " '");
+        sk_strbuf_str(b, r->id);
+        sk_strbuf_chr(b, '\'');
+        if (r->rotation) {
+            sk_strbuf_str(b, " in rotation '");
+            sk_strbuf_str(b, r->rotation);
+            sk_strbuf_chr(b, '\'');
+        }
+        sk_strbuf_chr(b, ' ');
+        sk_strbuf_str(b, r->what);
+        sk_strbuf_str(b, " before its planned expiry ");
+        sk_strbuf_time(b, r->from);
+        sk_strbuf_str(b, "; no other source holds it");
+        break;
+    }
+}
+
+/* Why the last source went: it expired, or its shift ended or was
+ * cancelled before the planned expiry. Fills r; false when the reason is
+ * the fixed sentence of found access (*plain set). */
+static bool revoke_reason(cmd_ctx_t *c, const sk_command_t *cmd, sk_ms_t old_exp, reason_args_t *r,
+                          const char **plain)
+{
     const sk_source_ref_t *last = cmd->n_sources ? &cmd->sources[0] : NULL;
     for (size_t i = 1; i < cmd->n_sources; i++)
         if (cmd->sources[i].expires_at_ms > last->expires_at_ms)
             last = &cmd->sources[i];
-    if (!last && old_exp == SK_MS_NONE)
-        return "access found outside shiftkey is taken away; no source holds it any more";
-    sk_strbuf_init(&b, c->arena);
+    if (!last && old_exp == SK_MS_NONE) {
+        *plain = "access found outside shiftkey is taken away; no source holds it any more";
+        return false;
+    }
     if (!last || old_exp <= c->a->now_ms) {
-        sk_strbuf_str(&b, "expired at ");
-        sk_strbuf_time(&b, old_exp);
-        sk_strbuf_str(&b, "; no source holds it any more");
-        return sk_strbuf_finish(&b);
+        *r = (reason_args_t){.form = R_EXPIRED, .from = old_exp};
+        return true;
     }
     const sk_shift_t *sh = NULL;
     for (size_t i = 0; i < c->old->n_shifts; i++)
@@ -243,77 +348,61 @@ static const char *revoke_reason(cmd_ctx_t *c, const sk_command_t *cmd, sk_ms_t 
                               : ev->type == SK_SHIFT_ENDED   ? "ended"
                                                              : "changed")
                            : "no longer justifies it";
-    /* "<kind> '<id>'[ in rotation '<rot>'] <what> before its planned expiry
-     * <time>; no other source holds it" */
-    sk_strbuf_str(&b, sk_source_kind_name(last->kind));
-    sk_strbuf_str(&b, " '");
-    sk_strbuf_str(&b, last->id);
-    sk_strbuf_chr(&b, '\'');
-    if (sh) {
-        sk_strbuf_str(&b, " in rotation '");
-        sk_strbuf_str(&b, sh->rotation);
-        sk_strbuf_chr(&b, '\'');
-    }
-    sk_strbuf_chr(&b, ' ');
-    sk_strbuf_str(&b, what);
-    sk_strbuf_str(&b, " before its planned expiry ");
-    sk_strbuf_time(&b, old_exp);
-    sk_strbuf_str(&b, "; no other source holds it");
-    return sk_strbuf_finish(&b);
+    *r = (reason_args_t){.form = R_ENDED_EARLY,
+                         .kind = last->kind,
+                         .id = last->id,
+                         .rotation = sh ? sh->rotation : NULL,
+                         .what = what,
+                         .from = old_exp};
+    return true;
 }
 
-/* The reason of a GRANT or EXTEND, or revoke_reason. Written with the
- * string builder (base/strbuf.h), not printf: one of the few texts every
- * decision with a command makes. */
-static const char *command_reason(cmd_ctx_t *c, const sk_command_t *cmd,
-                                  const sk_decide_wanted_t *why, sk_ms_t old_exp)
+/* The reason of a GRANT or EXTEND, or revoke_reason, as a lazy text into
+ * cmd->reason_lazy (cmd->reason stays NULL), or a fixed sentence into
+ * cmd->reason. SK_ENOMEM or 0. */
+static int command_reason(cmd_ctx_t *c, sk_command_t *cmd, const sk_decide_wanted_t *why,
+                          sk_ms_t old_exp)
 {
     const sk_enrollment_edge_t *e = why ? why->edge : NULL;
-    sk_strbuf_t b;
-    sk_strbuf_init(&b, c->arena);
+    reason_args_t r;
+    const char *plain = NULL;
     switch (cmd->action) {
     case SK_CMD_GRANT:
-        if (e) {
-            /* "on call in rotation '<rot>' (shift '<id>'): profile '<p>'
-             * via enrollment '<e>'" */
-            sk_strbuf_str(&b, "on call in rotation '");
-            sk_strbuf_str(&b, why->src.rotation);
-            sk_strbuf_str(&b, "' (shift '");
-            sk_strbuf_str(&b, why->src.id);
-            sk_strbuf_str(&b, "'): profile '");
-            sk_strbuf_str(&b, e->profile);
-            sk_strbuf_str(&b, "' via enrollment '");
-            sk_strbuf_str(&b, e->enrollment);
-            sk_strbuf_chr(&b, '\'');
-            break;
-        }
-        sk_strbuf_str(&b, "held by "); /* "held by <kind> '<id>'" */
-        sk_strbuf_str(&b, sk_source_kind_name(why->src.kind));
-        sk_strbuf_str(&b, " '");
-        sk_strbuf_str(&b, why->src.id);
-        sk_strbuf_chr(&b, '\'');
+        if (e)
+            r = (reason_args_t){.form = R_ENROLLED,
+                                .id = why->src.id,
+                                .rotation = why->src.rotation,
+                                .profile = e->profile,
+                                .via = e->enrollment};
+        else
+            r = (reason_args_t){.form = R_HELD, .kind = why->src.kind, .id = why->src.id};
         break;
     case SK_CMD_EXTEND:
-        /* "expiry moved from <time> to <time> (<kind> '<id>')" */
-        sk_strbuf_str(&b, "expiry moved from ");
-        sk_strbuf_time(&b, old_exp);
-        sk_strbuf_str(&b, " to ");
-        sk_strbuf_time(&b, cmd->expires_at_ms);
-        sk_strbuf_str(&b, " (");
-        sk_strbuf_str(&b, sk_source_kind_name(why->src.kind));
-        sk_strbuf_str(&b, " '");
-        sk_strbuf_str(&b, why->src.id);
-        sk_strbuf_str(&b, "')");
+        r = (reason_args_t){.form = R_EXTENDED,
+                            .kind = why->src.kind,
+                            .id = why->src.id,
+                            .from = old_exp,
+                            .to = cmd->expires_at_ms};
         break;
-    default: return revoke_reason(c, cmd, old_exp);
+    default:
+        if (!revoke_reason(c, cmd, old_exp, &r, &plain)) {
+            cmd->reason = plain; /* a fixed sentence: nothing to write */
+            return 0;
+        }
     }
-    return sk_strbuf_finish(&b);
+    reason_args_t *args = sk_arena_alloc(c->arena, sizeof(*args));
+    if (!args)
+        return SK_ENOMEM;
+    *args = r;
+    cmd->reason_lazy = (sk_text_t){NULL, write_reason, args};
+    return 0;
 }
 
 /* The trace line of a command, written when the audit record is. */
 typedef struct cmd_line {
     sk_command_action_t action;
-    const char *key, *reason;
+    const char *key;
+    sk_text_t reason;
     sk_ms_t until;
 } cmd_line_t;
 
@@ -327,7 +416,7 @@ static void write_cmd_line(sk_strbuf_t *b, const void *args)
     sk_strbuf_str(b, " until ");
     sk_strbuf_time(b, l->until);
     sk_strbuf_str(b, ": ");
-    sk_strbuf_str(b, l->reason);
+    sk_text_append(b, &l->reason);
 }
 
 int sk_decide_commands_wanted(const sk_decide_cmd_args_t *a, const sk_decide_wanted_t *w,
@@ -389,15 +478,16 @@ int sk_decide_commands_wanted(const sk_decide_cmd_args_t *a, const sk_decide_wan
         if (command_sources(c, cmd, keys[k], w, n_w))
             return SK_ENOMEM;
         const sk_decide_wanted_t *why = latest_wanted(w, n_w, keys[k]);
-        cmd->reason = command_reason(c, cmd, why, old_exp);
-        if (!cmd->reason)
+        if (command_reason(c, cmd, why, old_exp))
             return SK_ENOMEM;
-        if (command_id(cmd, keys[k], c->arena, cmd->command_id))
+        if (command_id(cmd, keys[k], &c->memo, c->arena, cmd->command_id))
             return SK_ENOMEM;
         if (a->trace) {
             cmd_line_t *l = sk_arena_alloc(c->arena, sizeof(*l));
             if (l)
-                *l = (cmd_line_t){cmd->action, keys[k], cmd->reason, cmd->expires_at_ms};
+                *l = (cmd_line_t){cmd->action, keys[k],
+                                  cmd->reason ? sk_text_plain(cmd->reason) : cmd->reason_lazy,
+                                  cmd->expires_at_ms};
             sk_decide_trace_lazy(a->trace, write_cmd_line, l);
         }
         out->n_commands++;
@@ -429,7 +519,7 @@ int sk_decide_hold_command(const sk_rules_t *rules, const sk_user_state_t *st, c
         return 0;
     sk_command_t *cmd = &tmp.commands[0];
     cmd->action = action;
-    if (command_id(cmd, ent, arena, cmd->command_id))
+    if (command_id(cmd, ent, NULL, arena, cmd->command_id))
         return SK_ENOMEM;
     *out = cmd;
     return 0;

@@ -205,14 +205,17 @@ typedef struct sk_state_field {
  * decision function itself do not format them. */
 typedef struct sk_state_diff {
     size_t n_set;
-    sk_state_field_t *set; /* fields to write (NUL-terminated copies); NULL
-                              while not written yet (sk_state_diff_write) */
+    /* the fields to write (NUL-terminated copies); NULL while not written
+     * yet (sk_state_diff_write) */
+    sk_state_field_t *set;
     size_t n_del;
-    const char **del;  /* field names to delete (always written) */
-    const void **items; /* the changed items `set` is written from, in order;
-                           they belong to the `after` state (borrowed) */
-    const unsigned char *item_kinds; /* each item's kind (internal to state.c) */
-    sk_arena_t *arena;               /* where the diff was made and `set` goes */
+    const char **del; /* field names to delete (always written) */
+    /* the changed items `set` is written from, in order, borrowed from the
+     * `after` state; each item's kind (internal to state.c); the arena the
+     * diff was made in, where `set` goes */
+    const void **items;
+    const unsigned char *item_kinds;
+    sk_arena_t *arena;
 } sk_state_diff_t;
 
 /*

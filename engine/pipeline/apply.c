@@ -120,14 +120,15 @@ static int stage_decision(sk_engine_t *e, const sk_decision_t *d, const sk_dead_
     return 0;
 }
 
-static void log_commands(const sk_decision_t *d)
+static void log_commands(const sk_decision_t *d, sk_arena_t *a)
 {
     char t[40];
-    for (size_t i = 0; i < d->n_commands; i++) {
+    for (size_t i = 0; sk_log_enabled(SK_LOG_INFO) && i < d->n_commands; i++) {
         const sk_command_t *c = &d->commands[i];
+        const char *why = sk_command_reason(c, a); /* decide leaves it lazy */
         SK_INFO("%-6s %s %s/%s %s %s: %s [%s]", sk_command_action_name(c->action), c->user, c->app,
                 c->entitlement, c->action == SK_CMD_REVOKE ? "held until" : "until",
-                sk_ms_format(c->expires_at_ms, t, sizeof(t)), c->reason, c->command_id);
+                sk_ms_format(c->expires_at_ms, t, sizeof(t)), why ? why : "", c->command_id);
     }
 }
 
@@ -513,7 +514,7 @@ static void note_applied(sk_engine_t *e, const item_t *it, bool applied)
         SK_INFO("provisioning result %s for %s (%s by %s): %s: %s", it->res.command_id,
                 it->res.user, sk_provisioning_status_name(it->res.result), it->res.provisioner,
                 it->d.audit.decision, it->d.audit.reason);
-    log_commands(&it->d);
+    log_commands(&it->d, &e->arena);
 }
 
 /* Distinct (partition, user) pairs of the batch, for one pipelined load. */
@@ -818,6 +819,6 @@ int sk_apply_redecide(sk_engine_t *e, int32_t p, const char *user, sk_ms_t now,
     sk_engine_metrics_decision(&e->m, "timer", NULL, true, &d, false, NULL, NULL, SK_MS_NONE, now);
     if (st->n)
         e->parts[p].dirty = true;
-    log_commands(&d);
+    log_commands(&d, &e->arena);
     return 0;
 }
