@@ -21,7 +21,7 @@
 #include "codec/codec.h"
 
 typedef struct golden {
-    XXH3_state_t *h;
+    XXH3_state_t *hash;
     sk_codec_t *codec;
     sk_arena_t scratch;
     size_t decisions, commands, tasks, bytes;
@@ -30,7 +30,7 @@ typedef struct golden {
 
 static void put(golden_t *g, const void *p, size_t n)
 {
-    XXH3_128bits_update(g->h, p, n);
+    XXH3_128bits_update(g->hash, p, n);
     g->bytes += n;
 }
 
@@ -127,14 +127,14 @@ int main(int argc, char **argv)
     sk_rules_errors_t errs;
     sk_rules_t *rules = NULL;
     sk_sim_t *sim = NULL;
-    golden_t g = {.h = XXH3_createState(), .codec = sk_codec_new()};
+    golden_t g = {.hash = XXH3_createState(), .codec = sk_codec_new()};
     sk_rules_errors_init(&errs);
     sk_arena_init(&g.scratch, 64 * 1024);
     if (argc != 3) {
         fprintf(stderr, "usage: golden RULES_DIR RECORDING\n");
         goto out;
     }
-    if (!g.h || !g.codec || !(rules = sk_rules_load(argv[1], &errs))) {
+    if (!g.hash || !g.codec || !(rules = sk_rules_load(argv[1], &errs))) {
         sk_rules_errors_print(&errs, stderr);
         goto out;
     }
@@ -143,13 +143,13 @@ int main(int argc, char **argv)
     sk_recs_sort(&recs);
     if (!(sim = sk_sim_new(rules, sink, &g)))
         goto out;
-    XXH3_128bits_reset(g.h);
+    XXH3_128bits_reset(g.hash);
     for (size_t i = 0; i < recs.n; i++)
         if (decide(&g, sim, &recs.v[i]) != 0)
             goto out;
     if (recs.n && sk_sim_advance(sim, recs.v[recs.n - 1].ts_ms) != 0)
         goto out;
-    XXH128_hash_t h = XXH3_128bits_digest(g.h);
+    XXH128_hash_t h = XXH3_128bits_digest(g.hash);
     printf("%zu records, %zu decisions, %zu commands, %zu tasks, %zu bytes hashed: "
            "%016llx%016llx%s\n",
            recs.n, g.decisions, g.commands, g.tasks, g.bytes, (unsigned long long)h.high64,
@@ -162,7 +162,7 @@ out:
     sk_codec_destroy(g.codec);
     sk_arena_fini(&g.scratch);
     sk_rules_errors_fini(&errs);
-    if (g.h)
-        XXH3_freeState(g.h);
+    if (g.hash)
+        XXH3_freeState(g.hash);
     return rc;
 }
