@@ -197,6 +197,34 @@ static int put_enum(sk_avro_out_t *o, const char *what, int x, int count)
     return 0;
 }
 
+/*
+ * A text (a reason, a trace line) written straight into the record: a lazy
+ * one is written in a builder on the stack (its inline buffer; a longer
+ * text goes to arena memory) and copied once, with no arena string in
+ * between; a plain one as it is. Cut as sk_text_render cuts (the same
+ * bytes). SK_ENOMEM or 0.
+ */
+static int put_text(sk_avro_out_t *o, const sk_text_t *t, sk_arena_t *arena)
+{
+    if (!t->write || t->s) { /* plain (or empty) */
+        const char *s = t->s ? sk_text_bound(arena, t->s) : "";
+        if (!s)
+            return SK_ENOMEM;
+        sk_avro_out_str(o, s);
+        return 0;
+    }
+    sk_strbuf_t b;
+    sk_strbuf_init(&b, arena);
+    t->write(&b, t->args);
+    const char *s = sk_strbuf_peek(&b);
+    if (s && b.len > SK_TEXT_MAX)
+        s = sk_text_bound(arena, s);
+    if (!s)
+        return SK_ENOMEM;
+    sk_avro_out_mem(o, s, b.len > SK_TEXT_MAX ? strlen(s) : b.len);
+    return 0;
+}
+
 /* An array of n strings (NULL items written as ""). */
 static void put_str_array(sk_avro_out_t *o, const char *const *s, size_t n)
 {
@@ -228,12 +256,10 @@ int sk_codec_encode_command(sk_codec_t *codec, const sk_command_t *cmd, sk_arena
     sk_avro_out_str(&o, cmd->permission);
     sk_avro_out_long(&o, cmd->expires_at_ms);
     sk_avro_out_long(&o, cmd->issued_at_ms);
-    const char *reason = sk_command_reason(cmd, arena);
-    if (!reason) {
-        rc = SK_ENOMEM;
+    if (cmd->reason) /* else written when read: sk_command_reason, here straight */
+        sk_avro_out_str(&o, cmd->reason);
+    else if ((rc = put_text(&o, &cmd->reason_lazy, arena)))
         goto out;
-    }
-    sk_avro_out_str(&o, reason);
     sk_avro_out_bool(&o, cmd->emergency);
     if (n) {
         sk_avro_out_long(&o, (int64_t)n);
@@ -264,26 +290,19 @@ int sk_codec_encode_audit(sk_codec_t *codec, const sk_audit_t *audit, sk_arena_t
     sk_avro_out_str(&o, audit->user);
     sk_avro_out_str(&o, audit->event_id);
     sk_avro_out_str(&o, audit->decision);
-    const char *reason = sk_audit_reason(audit, arena);
-    if (!reason) {
-        rc = SK_ENOMEM;
+    if (audit->reason) /* as a command's reason */
+        sk_avro_out_str(&o, audit->reason);
+    else if ((rc = put_text(&o, &audit->reason_lazy, arena)))
         goto out;
-    }
-    sk_avro_out_str(&o, reason);
     sk_avro_out_str(&o, audit->rules_version);
     sk_avro_out_str(&o, audit->origin.topic);
     sk_avro_out_long(&o, audit->origin.partition);
     sk_avro_out_long(&o, audit->origin.offset);
     if (n) {
         sk_avro_out_long(&o, (int64_t)n);
-        for (size_t i = 0; i < n; i++) {
-            const char *s = sk_text_render(&audit->trace[i], arena);
-            if (!s) {
-                rc = SK_ENOMEM;
+        for (size_t i = 0; i < n; i++)
+            if ((rc = put_text(&o, &audit->trace[i], arena)))
                 goto out;
-            }
-            sk_avro_out_str(&o, s);
-        }
     }
     sk_avro_out_long(&o, 0);
     put_str_array(&o, audit->command_ids, audit->command_ids ? audit->n_commands : 0);
