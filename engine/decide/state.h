@@ -236,6 +236,14 @@ int sk_state_diff(sk_arena_t *arena, const sk_user_state_t *before, const sk_use
                   sk_state_diff_t *out);
 
 /*
+ * sk_state_fields — every field of st in its storage form (the whole hash,
+ * as the changelog keeps it), NUL-terminated copies in `arena`. 0 or
+ * SK_ENOMEM.
+ */
+int sk_state_fields(sk_arena_t *arena, const sk_user_state_t *st, sk_state_field_t **out,
+                    size_t *n);
+
+/*
  * sk_state_diff_lazy — sk_state_diff with the writes not written yet:
  * out->n_set and out->items say what changed, out->set is NULL until
  * sk_state_diff_write (deletes are written). The items are borrowed from
@@ -253,14 +261,6 @@ int sk_state_diff_lazy(sk_arena_t *arena, const sk_user_state_t *before,
  * stays NULL).
  */
 int sk_state_diff_write(sk_state_diff_t *diff);
-
-/*
- * sk_state_fields — every field of st in its storage form (the whole hash,
- * as the changelog keeps it), NUL-terminated copies in `arena`. 0 or
- * SK_ENOMEM.
- */
-int sk_state_fields(sk_arena_t *arena, const sk_user_state_t *st, sk_state_field_t **out,
-                    size_t *n);
 
 /*
  * sk_state_awaits_people — true when the state holds something only a person
