@@ -15,11 +15,6 @@ void sk_log_set_level(sk_log_level_t level)
     log_level = level;
 }
 
-int sk_log_enabled(sk_log_level_t level)
-{
-    return level >= log_level;
-}
-
 void sk_log_set_json(int json)
 {
     log_json = json;
@@ -50,6 +45,11 @@ static void json_escape(const char *in, char *out, size_t len)
         }
     }
     out[k] = '\0';
+}
+
+int sk_log_enabled(sk_log_level_t level)
+{
+    return level >= log_level;
 }
 
 int sk_log_level_parse(const char *name)

@@ -18,8 +18,7 @@ typedef enum sk_log_level {
 
 void sk_log_set_level(sk_log_level_t level);
 
-/* Whether a line of `level` is written: for a caller that would make the
- * line's text only to log it (a command's reason is written when read). */
+/* True when lines of this level are written (to skip building costly ones). */
 int sk_log_enabled(sk_log_level_t level);
 
 /* json non-zero: one JSON object per line instead of text. */
