@@ -65,40 +65,62 @@ static inline bool same_key(const char *a, const char *b)
     return a == b || strcmp(a, b) == 0;
 }
 
-/* Insertion sorts: a user holds a handful of entitlements and sources, and
- * qsort's call per comparison cost more than the sorting. Stable, like
- * glibc's qsort (a merge sort) on such arrays; equal elements do not occur
- * (keys are made unique after, sources are unique per entitlement). */
-static void sort_strs(const char **v, size_t n)
+/* The sorts here are insertion sorts: a user holds a handful of
+ * entitlements and sources, and qsort's call per comparison cost more than
+ * the sorting. Stable, like glibc's qsort (a merge sort) on such arrays:
+ * of equal keys the first given stays first (keys are made unique after;
+ * sources are unique per entitlement). */
+
+/* The entitlement keys of a computation: every key that has a source
+ * before or after, sorted, unique (keys), and for each source, the index
+ * of its key there (old_k for the sources before, w_k for the wanted
+ * ones), so that the loops below compare indexes, not strings. */
+typedef struct key_set {
+    const char **keys;
+    size_t n;
+    size_t *old_k, *w_k;
+} key_set_t;
+
+/* One key with where it came from: i < n_old a source before, else the
+ * wanted source i - n_old. */
+typedef struct key_ref {
+    const char *key;
+    size_t from;
+} key_ref_t;
+
+static int key_cmp(const char *a, const char *b)
 {
-    for (size_t i = 1; i < n; i++) {
-        const char *x = v[i];
-        size_t j = i;
-        for (; j > 0 && strcmp(v[j - 1], x) > 0; j--)
-            v[j] = v[j - 1];
-        v[j] = x;
-    }
+    return a == b ? 0 : strcmp(a, b);
 }
 
-/* Every entitlement key that has a source before or after, sorted, unique. */
-static const char **entitlement_keys(cmd_ctx_t *c, const sk_decide_wanted_t *w, size_t n_w,
-                                     size_t *n_keys)
+static int entitlement_keys(cmd_ctx_t *c, const sk_decide_wanted_t *w, size_t n_w, key_set_t *ks)
 {
-    size_t cap = c->old->n_sources + n_w, n = 0;
-    const char **keys = sk_arena_calloc(c->arena, cap + 1, sizeof(*keys));
-    if (!keys)
-        return NULL;
-    for (size_t i = 0; i < c->old->n_sources; i++)
-        keys[n++] = c->old->sources[i].ent_key;
+    size_t n_old = c->old->n_sources, n = n_old + n_w;
+    key_ref_t *r = sk_arena_alloc(c->arena, (n + 1) * sizeof(*r));
+    ks->keys = sk_arena_calloc(c->arena, n + 1, sizeof(*ks->keys));
+    ks->old_k = sk_arena_alloc(c->arena, (n + 1) * sizeof(*ks->old_k));
+    ks->n = 0;
+    if (!r || !ks->keys || !ks->old_k)
+        return SK_ENOMEM;
+    ks->w_k = ks->old_k + n_old;
+    for (size_t i = 0; i < n_old; i++)
+        r[i] = (key_ref_t){c->old->sources[i].ent_key, i};
     for (size_t i = 0; i < n_w; i++)
-        keys[n++] = w[i].src.ent_key;
-    sort_strs(keys, n);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (k == 0 || !same_key(keys[k - 1], keys[i]))
-            keys[k++] = keys[i];
-    *n_keys = k;
-    return keys;
+        r[n_old + i] = (key_ref_t){w[i].src.ent_key, n_old + i};
+    /* insertion sort, stable: a user holds a handful of sources */
+    for (size_t i = 1; i < n; i++) {
+        key_ref_t x = r[i];
+        size_t j = i;
+        for (; j > 0 && key_cmp(r[j - 1].key, x.key) > 0; j--)
+            r[j] = r[j - 1];
+        r[j] = x;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (ks->n == 0 || !same_key(ks->keys[ks->n - 1], r[i].key))
+            ks->keys[ks->n++] = r[i].key;
+        ks->old_k[r[i].from] = ks->n - 1; /* old_k and w_k are one array */
+    }
+    return 0;
 }
 
 /* The deterministic id of a command (commands.h): writes 32 hex chars and
@@ -205,7 +227,7 @@ static void sort_refs(sk_source_ref_t *v, size_t n)
 /* Fills the command's source list from sources of `ent` (either array), and
  * flags the command emergency when an EMERGENCY source is among them: the
  * one place every decider's commands get the flag. */
-static int command_sources(cmd_ctx_t *c, sk_command_t *cmd, const char *ent,
+static int command_sources(cmd_ctx_t *c, sk_command_t *cmd, const key_set_t *ks, size_t k,
                            const sk_decide_wanted_t *w, size_t n_w)
 {
     size_t cap = n_w + c->old->n_sources, n = 0;
@@ -215,13 +237,13 @@ static int command_sources(cmd_ctx_t *c, sk_command_t *cmd, const char *ent,
     if (cmd->action == SK_CMD_REVOKE) {
         for (size_t i = 0; i < c->old->n_sources; i++) {
             const sk_grant_source_t *s = &c->old->sources[i];
-            if (same_key(s->ent_key, ent) && s->kind != SK_SOURCE_FOUND)
+            if (ks->old_k[i] == k && s->kind != SK_SOURCE_FOUND)
                 refs[n++] = (sk_source_ref_t){s->kind, s->id, s->rotation, s->expires_ms};
         }
     } else {
         for (size_t i = 0; i < n_w; i++) {
             const sk_grant_source_t *s = &w[i].src;
-            if (same_key(s->ent_key, ent))
+            if (ks->w_k[i] == k)
                 refs[n++] = (sk_source_ref_t){s->kind, s->id, s->rotation, s->expires_ms};
         }
     }
@@ -235,11 +257,11 @@ static int command_sources(cmd_ctx_t *c, sk_command_t *cmd, const char *ent,
 
 /* The wanted source of `ent` with the latest expiry (for reasons/trace). */
 static const sk_decide_wanted_t *latest_wanted(const sk_decide_wanted_t *w, size_t n,
-                                               const char *ent)
+                                               const key_set_t *ks, size_t k)
 {
     const sk_decide_wanted_t *best = NULL;
     for (size_t i = 0; i < n; i++)
-        if (same_key(w[i].src.ent_key, ent) && w[i].src.kind != SK_SOURCE_FOUND &&
+        if (ks->w_k[i] == k && w[i].src.kind != SK_SOURCE_FOUND &&
             (!best || w[i].src.expires_ms > best->src.expires_ms))
             best = &w[i];
     return best;
@@ -424,12 +446,13 @@ int sk_decide_commands_wanted(const sk_decide_cmd_args_t *a, const sk_decide_wan
 {
     cmd_ctx_t ctx = {.a = a, .old = a->before, .arena = a->arena};
     cmd_ctx_t *c = &ctx;
-    size_t n_keys = 0;
+    key_set_t ks;
     assert(a->rules && a->user && a->before && a->arena && out);
-    const char **keys = entitlement_keys(c, w, n_w, &n_keys);
     out->n_commands = 0;
-    if (!keys)
+    if (entitlement_keys(c, w, n_w, &ks))
         return SK_ENOMEM;
+    const char **keys = ks.keys;
+    size_t n_keys = ks.n;
     out->commands = sk_arena_calloc(c->arena, n_keys + 1, sizeof(sk_command_t));
     if (!out->commands)
         return SK_ENOMEM;
@@ -441,7 +464,7 @@ int sk_decide_commands_wanted(const sk_decide_cmd_args_t *a, const sk_decide_wan
         bool had = false, has = false, found_had = false, found_has = false;
         for (size_t i = 0; i < c->old->n_sources; i++) {
             const sk_grant_source_t *s = &c->old->sources[i];
-            if (!same_key(s->ent_key, keys[k]))
+            if (ks.old_k[i] != k)
                 continue;
             if (s->kind == SK_SOURCE_FOUND) {
                 found_had = true;
@@ -452,7 +475,7 @@ int sk_decide_commands_wanted(const sk_decide_cmd_args_t *a, const sk_decide_wan
         }
         for (size_t i = 0; i < n_w; i++) {
             const sk_grant_source_t *s = &w[i].src;
-            if (!same_key(s->ent_key, keys[k]))
+            if (ks.w_k[i] != k)
                 continue;
             if (s->kind == SK_SOURCE_FOUND) {
                 found_has = true;
@@ -475,9 +498,9 @@ int sk_decide_commands_wanted(const sk_decide_cmd_args_t *a, const sk_decide_wan
             return SK_ENOMEM;
         cmd->expires_at_ms = has ? new_exp : had ? old_exp : c->a->now_ms;
         cmd->issued_at_ms = c->a->now_ms;
-        if (command_sources(c, cmd, keys[k], w, n_w))
+        if (command_sources(c, cmd, &ks, k, w, n_w))
             return SK_ENOMEM;
-        const sk_decide_wanted_t *why = latest_wanted(w, n_w, keys[k]);
+        const sk_decide_wanted_t *why = latest_wanted(w, n_w, &ks, k);
         if (command_reason(c, cmd, why, old_exp))
             return SK_ENOMEM;
         if (command_id(cmd, keys[k], &c->memo, c->arena, cmd->command_id))
