@@ -51,3 +51,12 @@ build/bench/golden: build/release/bench/golden.o $(GOLDEN_CLI_OBJ) build/release
 	$(CC) $^ $(PKG_LIBS) -o $@
 
 test-build: build/bench/golden
+
+# The decision function and the encoding under callgrind (bench/prof_decide.c).
+build/bench/prof-decide: build/release/bench/prof_decide.o build/release/bench/bench_rules.o \
+                         build/release/bench/bench_util.o build/release/bench/sk_fixture.o \
+                         build/release/bench/sk_sign_fx.o build/release/libsk.a
+	@mkdir -p $(dir $@)
+	$(CC) $^ $(PKG_LIBS) -o $@
+
+test-build: build/bench/prof-decide
