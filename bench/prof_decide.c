@@ -41,8 +41,8 @@ static size_t loop(const fixture_t *fx, const sk_rules_t *rules, sk_codec_t *cod
         for (size_t i = 0; codec && i < d.n_commands; i++, bytes += len)
             if (sk_codec_encode_command(codec, &d.commands[i], a, &buf, &len))
                 abort();
-        if (codec && (sk_codec_encode_audit(codec, &d.audit, a, &buf, &len) ||
-                      sk_state_diff_write(&d.diff)))
+        if (codec &&
+            (sk_codec_encode_audit(codec, &d.audit, a, &buf, &len) || sk_state_diff_write(&d.diff)))
             abort();
         bytes += codec ? len : 0;
     }
@@ -50,14 +50,14 @@ static size_t loop(const fixture_t *fx, const sk_rules_t *rules, sk_codec_t *cod
 }
 
 __attribute__((noinline)) static size_t loop_decide(const fixture_t *fx, const sk_rules_t *r,
-                                                     sk_ms_t now, size_t n, sk_arena_t *a)
+                                                    sk_ms_t now, size_t n, sk_arena_t *a)
 {
     return loop(fx, r, NULL, now, n, a);
 }
 
 __attribute__((noinline)) static size_t loop_encode(const fixture_t *fx, const sk_rules_t *r,
-                                                     sk_codec_t *c, sk_ms_t now, size_t n,
-                                                     sk_arena_t *a)
+                                                    sk_codec_t *c, sk_ms_t now, size_t n,
+                                                    sk_arena_t *a)
 {
     return loop(fx, r, c, now, n, a);
 }
