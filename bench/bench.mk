@@ -42,3 +42,21 @@ test-build: build/bench/gen-recording
 bench-replay: build/bin/shiftkey build/bench/gen-recording
 	@sh bench/replay.sh
 bench: bench-replay
+
+# The golden check of the deciders and the encoder (bench/golden.c): a
+# recording decided in memory, every output hashed (bench/README.md).
+GOLDEN_CLI_OBJ := $(filter-out build/release/engine/cli/shiftkey.o,$(REL_CLI_OBJ))
+build/bench/golden: build/release/bench/golden.o $(GOLDEN_CLI_OBJ) build/release/libsk.a
+	@mkdir -p $(dir $@)
+	$(CC) $^ $(PKG_LIBS) -o $@
+
+test-build: build/bench/golden
+
+# The decision function and the encoding under callgrind (bench/prof_decide.c).
+build/bench/prof-decide: build/release/bench/prof_decide.o build/release/bench/bench_rules.o \
+                         build/release/bench/bench_util.o build/release/bench/sk_fixture.o \
+                         build/release/bench/sk_sign_fx.o build/release/libsk.a
+	@mkdir -p $(dir $@)
+	$(CC) $^ $(PKG_LIBS) -o $@
+
+test-build: build/bench/prof-decide

@@ -3,7 +3,9 @@
  * a realistic mix (SCHEDULED and STARTED on an empty state, UPDATED and ENDED
  * on the state a STARTED left), with the benchmark's rule set. A second
  * figure adds what apply.c does next on the same thread: encoding the
- * commands and the audit record as Avro. Time is this thread's CPU time, not
+ * commands and the audit record as Avro (which writes the reasons and the
+ * audit trace, lazy in the decision) and writing the state diff's fields
+ * (sk_state_diff_write, also lazy). Time is this thread's CPU time, not
  * the wall clock: the machine may be shared, and one thread cannot use more
  * than one core.
  */
@@ -103,7 +105,8 @@ static double run(const fixture_t *fx, const sk_rules_t *rules, sk_codec_t *code
                 for (size_t i = 0; i < d.n_commands; i++)
                     if (sk_codec_encode_command(codec, &d.commands[i], &a, &buf, &len))
                         goto fail;
-                if (sk_codec_encode_audit(codec, &d.audit, &a, &buf, &len))
+                if (sk_codec_encode_audit(codec, &d.audit, &a, &buf, &len) ||
+                    sk_state_diff_write(&d.diff))
                     goto fail;
             }
         }

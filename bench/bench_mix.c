@@ -75,9 +75,11 @@ static int add_changelog(bench_mix_t *m, sk_codec_t *codec, sk_arena_t *a,
 }
 
 /* Keeps the diff's field writes of event i (names and values, as bytes). */
-static int keep_diff(bench_mix_t *m, size_t i, const sk_state_diff_t *diff)
+static int keep_diff(bench_mix_t *m, size_t i, sk_state_diff_t *diff)
 {
     bench_mix_event_t *ev = &m->events[i];
+    if (sk_state_diff_write(diff) != 0) /* decide leaves the writes unwritten */
+        return -1;
     for (size_t k = 0; k < diff->n_set && ev->n_set < BENCH_MIX_FIELDS; k++) {
         char *name = strndup(diff->set[k].name, diff->set[k].name_len);
         char *value = strndup(diff->set[k].value, diff->set[k].value_len);

@@ -152,6 +152,10 @@ void sk_strbuf_i64_slow(sk_strbuf_t *b, int64_t v)
 void sk_strbuf_time(sk_strbuf_t *b, sk_ms_t t)
 {
     char buf[40];
+    if (!b->failed && b->cap - b->len > sizeof(buf)) { /* formatted in place */
+        b->len += strlen(sk_ms_format(t, b->p + b->len, sizeof(buf)));
+        return;
+    }
     sk_ms_format(t, buf, sizeof(buf));
     sk_strbuf_str(b, buf);
 }

@@ -272,10 +272,15 @@ static int field_put(sim_user_t *u, const char *name, size_t name_len, const cha
     return 0;
 }
 
-/* Applies a decision's state diff to u's fields, as Redis would. */
-static int apply_diff(sim_user_t *u, const sk_state_diff_t *diff)
+/* Applies a decision's state diff to u's fields, as Redis would (its
+ * writes written first, into the decision's arena: decide leaves them
+ * unwritten). */
+static int apply_diff(sim_user_t *u, const sk_state_diff_t *lazy)
 {
+    sk_state_diff_t written = *lazy, *diff = &written;
     int rc;
+    if ((rc = sk_state_diff_write(diff)) != 0)
+        return rc;
     for (size_t i = 0; i < diff->n_del; i++)
         if ((rc = field_put(u, diff->del[i], strlen(diff->del[i]), NULL, 0)) != 0)
             return rc;

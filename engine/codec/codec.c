@@ -120,19 +120,64 @@ avro_value_t *sk_codec_value_for_write(sk_codec_t *codec, sk_codec_kind_t kind)
     return &codec->slots[kind].value;
 }
 
+int sk_codec_field(sk_codec_t *codec, sk_codec_kind_t kind, avro_value_t *rec, const char *name,
+                   avro_value_t *out)
+{
+    sk_codec_field_slot_t *c = codec->slots[kind].fields;
+    size_t h = ((uintptr_t)name >> 3) & (SK_CODEC_FIELD_CACHE - 1);
+    for (size_t i = 0; i < SK_CODEC_FIELD_CACHE; i++, h = (h + 1) & (SK_CODEC_FIELD_CACHE - 1)) {
+        if (c[h].name == name)
+            return avro_value_get_by_index(rec, c[h].index, out, NULL);
+        if (!c[h].name) {
+            size_t index;
+            if (avro_value_get_by_name(rec, name, out, &index) != 0)
+                return -1;
+            c[h] = (sk_codec_field_slot_t){name, index};
+            return 0;
+        }
+    }
+    return avro_value_get_by_name(rec, name, out, NULL); /* full: never with our records */
+}
+
+/*
+ * The body is written once into the codec's scratch buffer through one
+ * reused memory writer, then copied behind the header into the arena: no
+ * sizing pass over the value (avro_value_sizeof walks it as far as a
+ * write does) and no writer allocated per record. A record larger than
+ * the scratch is sized once and the scratch grown to fit it.
+ */
 int sk_codec_write_framed(sk_codec_t *codec, sk_codec_kind_t kind, sk_arena_t *arena, void **out,
                           size_t *out_len)
 {
     int rc = SK_EINVAL;
     sk_codec_slot_t *slot = &codec->slots[kind];
-    avro_writer_t writer = NULL;
     size_t size = 0;
     uint8_t *buf;
 
-    if (avro_value_sizeof(&slot->value, &size) != 0) {
-        fprintf(stderr, "shiftkey: codec: sizing %s: %s\n", slot->name, avro_strerror());
-        goto out;
+    avro_writer_memory_set_dest(codec->writer, codec->out, (int64_t)codec->out_cap);
+    if (avro_value_write(codec->writer, &slot->value) != 0) {
+        if (avro_value_sizeof(&slot->value, &size) != 0) {
+            fprintf(stderr, "shiftkey: codec: sizing %s: %s\n", slot->name, avro_strerror());
+            goto out;
+        }
+        if (size <= codec->out_cap) { /* it fitted: another failure */
+            fprintf(stderr, "shiftkey: codec: writing %s: %s\n", slot->name, avro_strerror());
+            goto out;
+        }
+        char *bigger = realloc(codec->out, size);
+        if (!bigger) {
+            rc = SK_ENOMEM;
+            goto out;
+        }
+        codec->out = bigger;
+        codec->out_cap = size;
+        avro_writer_memory_set_dest(codec->writer, codec->out, (int64_t)codec->out_cap);
+        if (avro_value_write(codec->writer, &slot->value) != 0) {
+            fprintf(stderr, "shiftkey: codec: writing %s: %s\n", slot->name, avro_strerror());
+            goto out;
+        }
     }
+    size = (size_t)avro_writer_tell(codec->writer);
     if (!(buf = sk_arena_alloc(arena, SK_WIRE_HEADER_LEN + size))) {
         rc = SK_ENOMEM;
         goto out;
@@ -142,20 +187,11 @@ int sk_codec_write_framed(sk_codec_t *codec, sk_codec_kind_t kind, sk_arena_t *a
     buf[2] = (uint8_t)((uint32_t)slot->id >> 16);
     buf[3] = (uint8_t)((uint32_t)slot->id >> 8);
     buf[4] = (uint8_t)slot->id;
-    if (!(writer = avro_writer_memory((const char *)buf + SK_WIRE_HEADER_LEN, (int64_t)size))) {
-        rc = SK_ENOMEM;
-        goto out;
-    }
-    if (avro_value_write(writer, &slot->value) != 0 || avro_writer_tell(writer) != (int64_t)size) {
-        fprintf(stderr, "shiftkey: codec: writing %s: %s\n", slot->name, avro_strerror());
-        goto out;
-    }
+    memcpy(buf + SK_WIRE_HEADER_LEN, codec->out, size);
     *out = buf;
     *out_len = SK_WIRE_HEADER_LEN + size;
     rc = 0;
 out:
-    if (writer)
-        avro_writer_free(writer);
     return rc;
 }
 
@@ -317,7 +353,12 @@ sk_codec_t *sk_codec_new(void)
         fprintf(stderr, "shiftkey: codec: enum symbols in schemas/ differ from event.h\n");
         goto fail;
     }
+    if (sk_codec_direct_check(c) != 0)
+        goto fail;
     if (!(c->reader = avro_reader_memory(empty, 0)))
+        goto fail;
+    c->out_cap = 16 * 1024;
+    if (!(c->out = malloc(c->out_cap)) || !(c->writer = avro_writer_memory(c->out, 0)))
         goto fail;
     return c;
 fail:
@@ -340,6 +381,9 @@ void sk_codec_destroy(sk_codec_t *codec)
     }
     if (codec->reader)
         avro_reader_free(codec->reader);
+    if (codec->writer)
+        avro_writer_free(codec->writer);
+    free(codec->out);
     sk_codec_writers_free(codec);
     free(codec);
 }

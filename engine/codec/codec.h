@@ -171,6 +171,16 @@ typedef enum sk_codec_kind {
     SK_CODEC_KIND_COUNT
 } sk_codec_kind_t;
 
+/* Field indexes of a slot's record, resolved once by name: keyed by the
+ * address of the name (the encoders pass string literals), so a lookup is
+ * a pointer compare, not avro-c's hash of the name per field per record. */
+#define SK_CODEC_FIELD_CACHE 32 /* a power of two, above any record's field count */
+
+typedef struct sk_codec_field_slot {
+    const char *name; /* NULL: free */
+    size_t index;
+} sk_codec_field_slot_t;
+
 /* One schema: parsed once, its generic value reused by every call. */
 typedef struct sk_codec_slot {
     const char *name;          /* record name, e.g. "ScheduleEvent" */
@@ -178,13 +188,17 @@ typedef struct sk_codec_slot {
     avro_schema_t schema;      /* owned */
     avro_value_iface_t *iface; /* owned */
     avro_value_t value;        /* owned; reset before each use */
+    sk_codec_field_slot_t fields[SK_CODEC_FIELD_CACHE];
 } sk_codec_slot_t;
 
 typedef struct sk_codec_writer sk_codec_writer_t;
 
 struct sk_codec {
     sk_codec_slot_t slots[SK_CODEC_KIND_COUNT];
-    avro_reader_t reader;                         /* memory reader, re-pointed per decode */
+    avro_reader_t reader; /* memory reader, re-pointed per decode */
+    avro_writer_t writer; /* memory writer over `out`, re-pointed */
+    char *out;            /* scratch of the writer (malloc'd) */
+    size_t out_cap;
     const char *reader_json[SK_CODEC_KIND_COUNT]; /* the embedded reader schemas */
     sk_codec_writer_t *writers;                   /* other versions (codec_resolve.c) */
     size_t n_writers, cap_writers;
@@ -219,6 +233,28 @@ int sk_codec_read_framed(sk_codec_t *codec, sk_codec_kind_t kind, const void *bu
 
 /* Resets and returns the reusable value of `kind`, to be filled. */
 avro_value_t *sk_codec_value_for_write(sk_codec_t *codec, sk_codec_kind_t kind);
+
+/* The field `name` of the record value `rec` of slot `kind` into *out,
+ * its index resolved once per name pointer (see sk_codec_field_slot_t).
+ * `name` must stay valid as long as the codec (a string literal). 0, or
+ * non-zero when the record has no such field. */
+int sk_codec_field(sk_codec_t *codec, sk_codec_kind_t kind, avro_value_t *rec, const char *name,
+                   avro_value_t *out);
+
+/* The generic (avro-c value) encoders of the records encode_direct.c
+ * writes directly: the same contract and, by test, the same bytes
+ * (encode.c). */
+int sk_codec_encode_command_generic(sk_codec_t *codec, const sk_command_t *cmd, sk_arena_t *arena,
+                                    void **out, size_t *out_len);
+int sk_codec_encode_audit_generic(sk_codec_t *codec, const sk_audit_t *audit, sk_arena_t *arena,
+                                  void **out, size_t *out_len);
+int sk_codec_encode_task_generic(sk_codec_t *codec, const sk_task_t *task, sk_arena_t *arena,
+                                 void **out, size_t *out_len);
+
+/* 0 when the Command, AuditRecord and TaskEvent schemas have the fields,
+ * order and types encode_direct.c writes; else SK_EINVAL with a message
+ * on stderr (sk_codec_new then fails). */
+int sk_codec_direct_check(const sk_codec_t *codec);
 
 /* Writes header + codec->slots[kind].value into arena memory. */
 int sk_codec_write_framed(sk_codec_t *codec, sk_codec_kind_t kind, sk_arena_t *arena, void **out,

@@ -2,11 +2,17 @@
  * encode.c — the structs of event.h → framed Avro bytes (see codec.h).
  *
  * Each encoder resets the codec's reusable avro value of its schema, sets
- * every field by name (avro_value_set_string and _set_bytes copy, so the
- * caller's strings are only read), then sk_codec_write_framed() sizes the
- * value, allocates header + body from the arena and writes both. The same
+ * every field (by an index resolved once per field name, sk_codec_field;
+ * avro_value_set_string and _set_bytes copy, so the caller's strings are
+ * only read), then sk_codec_write_framed() writes the value through the
+ * codec's one memory writer and copies header + body into the arena. The same
  * input always gives the same bytes: no field depends on time or order of
  * calls, so a re-sent command is byte-identical.
+ *
+ * Command, AuditRecord and TaskEvent, written for every event, are
+ * encoded straight to Avro binary by encode_direct.c; their generic
+ * encoders here (sk_codec_encode_*_generic) are the reference the unit
+ * tests hold those to, byte for byte.
  *
  * Encoders refuse (SK_EINVAL) what a decoder would have to reject as
  * undecodable: an enum value out of range, a negative array length. NULL
@@ -25,13 +31,16 @@ typedef struct ectx {
     avro_value_t *rec;
     const char *what; /* record name, for the message on stderr */
     int rc;
+    sk_codec_t *codec; /* a top-level record: its field indexes are cached */
+    sk_codec_kind_t kind;
 } ectx_t;
 
 static int put_field(ectx_t *e, const char *name, avro_value_t *out)
 {
     if (e->rc)
         return e->rc;
-    if (avro_value_get_by_name(e->rec, name, out, NULL) != 0) {
+    if (e->codec ? sk_codec_field(e->codec, e->kind, e->rec, name, out) != 0
+                 : avro_value_get_by_name(e->rec, name, out, NULL) != 0) {
         fprintf(stderr, "shiftkey: codec: %s has no field '%s'\n", e->what, name);
         e->rc = SK_EINVAL;
     }
@@ -154,7 +163,10 @@ int sk_codec_encode_schedule(sk_codec_t *codec, const sk_schedule_event_t *ev, s
 {
     int rc;
     avro_value_t end;
-    ectx_t e = {.rec = sk_codec_value_for_write(codec, SK_CODEC_SCHEDULE), .what = "ScheduleEvent"};
+    ectx_t e = {.rec = sk_codec_value_for_write(codec, SK_CODEC_SCHEDULE),
+                .what = "ScheduleEvent",
+                .codec = codec,
+                .kind = SK_CODEC_SCHEDULE};
     put_str(&e, "event_id", ev->event_id);
     put_enum(&e, "type", (int)ev->type, SK_SHIFT_EVENT_TYPE_COUNT);
     put_str(&e, "source", ev->source);
@@ -190,12 +202,15 @@ static void put_sources(ectx_t *e, const sk_source_ref_t *refs, size_t n)
     }
 }
 
-int sk_codec_encode_command(sk_codec_t *codec, const sk_command_t *cmd, sk_arena_t *arena,
-                            void **out, size_t *out_len)
+int sk_codec_encode_command_generic(sk_codec_t *codec, const sk_command_t *cmd, sk_arena_t *arena,
+                                    void **out, size_t *out_len)
 {
     int rc;
     char id[sizeof cmd->command_id];
-    ectx_t e = {.rec = sk_codec_value_for_write(codec, SK_CODEC_COMMAND), .what = "Command"};
+    ectx_t e = {.rec = sk_codec_value_for_write(codec, SK_CODEC_COMMAND),
+                .what = "Command",
+                .codec = codec,
+                .kind = SK_CODEC_COMMAND};
     memcpy(id, cmd->command_id, sizeof id - 1);
     id[sizeof id - 1] = '\0'; /* never read past the fixed buffer */
     put_str(&e, "command_id", id);
@@ -207,7 +222,10 @@ int sk_codec_encode_command(sk_codec_t *codec, const sk_command_t *cmd, sk_arena
     put_str(&e, "permission", cmd->permission);
     put_long(&e, "expires_at", cmd->expires_at_ms);
     put_long(&e, "issued_at", cmd->issued_at_ms);
-    put_str(&e, "reason", cmd->reason);
+    const char *reason = sk_command_reason(cmd, arena);
+    if (!reason && !e.rc)
+        e.rc = SK_ENOMEM;
+    put_str(&e, "reason", reason);
     put_bool(&e, "emergency", cmd->emergency);
     put_sources(&e, cmd->sources, cmd->sources ? cmd->n_sources : 0);
     if ((rc = e.rc))
@@ -217,12 +235,15 @@ out:
     return rc;
 }
 
-int sk_codec_encode_audit(sk_codec_t *codec, const sk_audit_t *audit, sk_arena_t *arena, void **out,
-                          size_t *out_len)
+int sk_codec_encode_audit_generic(sk_codec_t *codec, const sk_audit_t *audit, sk_arena_t *arena,
+                                  void **out, size_t *out_len)
 {
     int rc;
     char id[sizeof audit->audit_id];
-    ectx_t e = {.rec = sk_codec_value_for_write(codec, SK_CODEC_AUDIT), .what = "AuditRecord"};
+    ectx_t e = {.rec = sk_codec_value_for_write(codec, SK_CODEC_AUDIT),
+                .what = "AuditRecord",
+                .codec = codec,
+                .kind = SK_CODEC_AUDIT};
     memcpy(id, audit->audit_id, sizeof id - 1);
     id[sizeof id - 1] = '\0';
     put_str(&e, "audit_id", id);
@@ -231,7 +252,10 @@ int sk_codec_encode_audit(sk_codec_t *codec, const sk_audit_t *audit, sk_arena_t
     put_str(&e, "user", audit->user);
     put_str(&e, "event_id", audit->event_id);
     put_str(&e, "decision", audit->decision);
-    put_str(&e, "reason", audit->reason);
+    const char *reason = sk_audit_reason(audit, arena);
+    if (!reason && !e.rc)
+        e.rc = SK_ENOMEM;
+    put_str(&e, "reason", reason);
     put_str(&e, "rules_version", audit->rules_version);
     put_origin(&e, &audit->origin);
     put_text_array(&e, "trace", audit->trace, audit->trace ? audit->n_trace : 0, arena);
@@ -249,7 +273,10 @@ int sk_codec_encode_dead_letter(sk_codec_t *codec, const sk_dead_letter_t *dl, s
 {
     int rc;
     avro_value_t key, payload;
-    ectx_t e = {.rec = sk_codec_value_for_write(codec, SK_CODEC_DEAD_LETTER), .what = "DeadLetter"};
+    ectx_t e = {.rec = sk_codec_value_for_write(codec, SK_CODEC_DEAD_LETTER),
+                .what = "DeadLetter",
+                .codec = codec,
+                .kind = SK_CODEC_DEAD_LETTER};
     put_long(&e, "at", dl->at_ms);
     put_enum(&e, "kind", (int)dl->kind, SK_DL_KIND_COUNT);
     put_str(&e, "reason", dl->reason);
@@ -281,7 +308,9 @@ int sk_codec_encode_request(sk_codec_t *codec, const sk_request_event_t *ev, sk_
     int rc;
     avro_value_t dur;
     ectx_t e = {.rec = sk_codec_value_for_write(codec, SK_CODEC_REQUEST),
-                .what = "AccessRequestEvent"};
+                .what = "AccessRequestEvent",
+                .codec = codec,
+                .kind = SK_CODEC_REQUEST};
     put_str(&e, "event_id", ev->event_id);
     put_enum(&e, "type", (int)ev->type, SK_REQ_EVENT_TYPE_COUNT);
     put_str(&e, "request_id", ev->request_id);
@@ -306,13 +335,16 @@ out:
     return rc;
 }
 
-int sk_codec_encode_task(sk_codec_t *codec, const sk_task_t *task, sk_arena_t *arena, void **out,
-                         size_t *out_len)
+int sk_codec_encode_task_generic(sk_codec_t *codec, const sk_task_t *task, sk_arena_t *arena,
+                                 void **out, size_t *out_len)
 {
     int rc;
     avro_value_t outcome;
     int has_outcome = task->outcome != SK_TASK_OUTCOME_NONE;
-    ectx_t e = {.rec = sk_codec_value_for_write(codec, SK_CODEC_TASK), .what = "TaskEvent"};
+    ectx_t e = {.rec = sk_codec_value_for_write(codec, SK_CODEC_TASK),
+                .what = "TaskEvent",
+                .codec = codec,
+                .kind = SK_CODEC_TASK};
     put_str(&e, "task_id", task->task_id);
     put_enum(&e, "kind", (int)task->kind, SK_TASK_KIND_COUNT);
     put_enum(&e, "state", (int)task->state, SK_TASK_STATE_COUNT);
@@ -352,7 +384,9 @@ int sk_codec_encode_provisioning_result(sk_codec_t *codec, const sk_provisioning
     int rc;
     char id[sizeof res->command_id];
     ectx_t e = {.rec = sk_codec_value_for_write(codec, SK_CODEC_PROVISIONING_RESULT),
-                .what = "ProvisioningResult"};
+                .what = "ProvisioningResult",
+                .codec = codec,
+                .kind = SK_CODEC_PROVISIONING_RESULT};
     memcpy(id, res->command_id, sizeof id - 1);
     id[sizeof id - 1] = '\0'; /* never read past the fixed buffer */
     put_str(&e, "command_id", id);

@@ -1,5 +1,6 @@
 /*
- * event.c — names of the enums of event.h. Each name is the symbol of the
+ * event.c — names of the enums of event.h, and the reasons of a command
+ * and an audit record written when read. Each name is the symbol of the
  * same enum in the schemas/ files (sk_codec_new() checks that they agree), so
  * logs, the CLI and the wire all spell a value the same way.
  */
@@ -131,4 +132,14 @@ const char *sk_provisioning_status_name(sk_provisioning_status_t s)
         [SK_PROV_FOUND] = "FOUND",
     };
     return (unsigned)s < SK_ARRAY_LEN(names) ? names[s] : "UNKNOWN";
+}
+
+const char *sk_command_reason(const sk_command_t *c, sk_arena_t *arena)
+{
+    return c->reason ? c->reason : sk_text_render(&c->reason_lazy, arena);
+}
+
+const char *sk_audit_reason(const sk_audit_t *a, sk_arena_t *arena)
+{
+    return a->reason ? a->reason : sk_text_render(&a->reason_lazy, arena);
 }

@@ -82,7 +82,9 @@ typedef struct sk_command {
     const char *permission;
     sk_ms_t expires_at_ms; /* GRANT/EXTEND: new expiry; REVOKE: old expiry */
     sk_ms_t issued_at_ms;
-    const char *reason; /* one readable sentence */
+    const char *reason;    /* one readable sentence; NULL when the deciders left it
+                               as reason_lazy (read both with sk_command_reason) */
+    sk_text_t reason_lazy; /* the sentence written when read (codec/text.h) */
     bool emergency;
     size_t n_sources;
     const sk_source_ref_t *sources; /* sources holding it after this command */
@@ -100,11 +102,12 @@ typedef struct sk_origin {
 typedef struct sk_audit {
     char audit_id[33]; /* deterministic, like command ids */
     sk_ms_t at_ms;
-    const char *actor;    /* "connector:pagerduty", "timer", ... */
-    const char *user;     /* subject */
-    const char *event_id; /* "" for timers */
-    const char *decision; /* "granted", "revoked", "no_change", "rejected", ... */
-    const char *reason;
+    const char *actor;     /* "connector:pagerduty", "timer", ... */
+    const char *user;      /* subject */
+    const char *event_id;  /* "" for timers */
+    const char *decision;  /* "granted", "revoked", "no_change", "rejected", ... */
+    const char *reason;    /* NULL when left as reason_lazy (sk_audit_reason) */
+    sk_text_t reason_lazy; /* as a command's (the first command's reason) */
     const char *rules_version;
     sk_origin_t origin;
     size_t n_trace;
@@ -113,6 +116,16 @@ typedef struct sk_audit {
     size_t n_commands;
     const char *const *command_ids; /* commands this decision caused */
 } sk_audit_t;
+
+/*
+ * sk_command_reason / sk_audit_reason — the record's reason: `reason`
+ * itself, or `reason_lazy` written into `arena` (sk_text_render: at most
+ * SK_TEXT_MAX bytes; "" when neither is set). The deciders leave the
+ * reasons of the commands they compute lazy, so that only what is encoded
+ * or shown is ever written. NULL only when the arena is out of memory.
+ */
+const char *sk_command_reason(const sk_command_t *c, sk_arena_t *arena);
+const char *sk_audit_reason(const sk_audit_t *a, sk_arena_t *arena);
 
 /* ---- output: shiftkey.deadletter.v1 (schemas/dead_letter.avsc) ---- */
 

@@ -38,6 +38,16 @@ static inline sk_text_t sk_text_plain(const char *s)
     return (sk_text_t){s, NULL, NULL};
 }
 
+/* Appends the text to b, unbounded (the caller bounds what it makes of
+ * it, e.g. a trace line holding the text is cut when it is rendered). */
+static inline void sk_text_append(sk_strbuf_t *b, const sk_text_t *t)
+{
+    if (t->s)
+        sk_strbuf_str(b, t->s);
+    else if (t->write)
+        t->write(b, t->args);
+}
+
 /*
  * sk_text_render — the text as a string of at most SK_TEXT_MAX bytes: the
  * plain string itself when short enough, else written (or copied) into

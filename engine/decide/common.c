@@ -23,6 +23,13 @@ void sk_decide_trace_add(sk_decide_trace_t *t, const char *line)
         *slot = sk_text_plain(line);
 }
 
+void sk_decide_trace_text(sk_decide_trace_t *t, sk_text_t text)
+{
+    sk_text_t *slot = text.s || text.write ? trace_slot(t) : NULL;
+    if (slot)
+        *slot = text;
+}
+
 void sk_decide_trace_lazy(sk_decide_trace_t *t, void (*write)(sk_strbuf_t *b, const void *args),
                           const void *args)
 {

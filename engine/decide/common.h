@@ -61,6 +61,10 @@ typedef struct sk_decide_trace {
  */
 void sk_decide_trace_add(sk_decide_trace_t *t, const char *line);
 
+/* sk_decide_trace_text — appends a text as it is, plain or lazy (a
+ * command's reason); an empty one is skipped. The same cap. */
+void sk_decide_trace_text(sk_decide_trace_t *t, sk_text_t text);
+
 /*
  * sk_decide_trace_lazy — appends a line that write(b, args) writes when the
  * audit record is encoded; args must live as long as the decision (its

@@ -54,7 +54,8 @@ typedef struct sk_decision {
     const char *reject_reason;
 
     sk_user_state_t state; /* the user's state after the decision */
-    sk_state_diff_t diff;  /* fields to write / delete to get there */
+    sk_state_diff_t diff;  /* fields to write / delete to get there; the writes
+                              are written by sk_state_diff_write (state.h) */
     size_t n_commands;
     sk_command_t *commands; /* in a stable order (entitlement key) */
     size_t n_tasks;
@@ -72,10 +73,14 @@ typedef struct sk_decision {
  * strings from `in`, `state` and `rules`, so all of them must outlive the
  * use of *out. Every free text in *out (reasons; trace lines when written)
  * is at most SK_TEXT_MAX bytes (codec/text.h), cut with a marker when
- * longer, so that every record made from it decodes again. The audit
- * trace's lines are lazy texts: nothing formats them until the audit
- * record is encoded (or sk_text_render reads one), which keeps text out
- * of the hot path. Returns 0 (also for a rejected input), or SK_ENOMEM
+ * longer, so that every record made from it decodes again. Text is kept
+ * out of the hot path: the audit trace's lines, the reasons of the
+ * commands computed from sources (reason_lazy; and the audit reason that
+ * repeats the first one) and the state diff's field writes are written
+ * only when read — when the records are encoded (or sk_command_reason,
+ * sk_audit_reason, sk_text_render read them) and when the apply step
+ * stores the diff (sk_state_diff_write), into `arena`, which must still
+ * be alive then. Returns 0 (also for a rejected input), or SK_ENOMEM
  * (never a decision made of a failed allocation).
  */
 int sk_decide(const sk_rules_t *rules, const sk_input_t *in, const sk_user_state_t *state,

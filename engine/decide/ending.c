@@ -49,8 +49,12 @@ static int closing_steps(sk_decide_end_t *e, bool retries_due)
         e->wake = sk_decide_ms_min(e->wake, d->state.retries[i].next_ms);
     for (size_t i = n_tasks; i < d->n_tasks; i++)
         sk_decide_trace_add(&e->trace, d->tasks[i].reason);
-    for (size_t i = n_cmds; i < d->n_commands; i++)
-        sk_decide_trace_add(&e->trace, d->commands[i].reason);
+    for (size_t i = n_cmds; i < d->n_commands; i++) {
+        if (d->commands[i].reason)
+            sk_decide_trace_add(&e->trace, d->commands[i].reason);
+        else /* a reason left lazy (commands.c) */
+            sk_decide_trace_text(&e->trace, d->commands[i].reason_lazy);
+    }
     int pruned = sk_decide_prune(e->rules, e->now_ms, &d->state, e->arena, &e->wake);
     if (pruned < 0)
         return SK_ENOMEM;
@@ -111,7 +115,7 @@ int sk_decide_end_close(sk_decide_end_t *e, bool retries_due)
         sk_state_awaits_people(st)
             ? SK_MS_NONE
             : sk_decide_ms_add(wake == SK_MS_NONE ? e->now_ms : wake, SK_SHIFT_MEMORY_MS);
-    rc = sk_state_diff(e->arena, e->old, st, &d->diff) ? SK_ENOMEM : 0;
+    rc = sk_state_diff_lazy(e->arena, e->old, st, &d->diff) ? SK_ENOMEM : 0;
 out:
     return rc;
 }
@@ -191,7 +195,8 @@ int sk_decide_end_audit(sk_decide_end_t *e, const sk_origin_t *origin, sk_ms_t i
     sk_audit_t *a = &d->audit;
     int rc = SK_ENOMEM;
     assert(origin && a->user && a->event_id);
-    if (!a->decision || !a->reason || bound_texts(e))
+    if (!a->decision || (!a->reason && !a->reason_lazy.s && !a->reason_lazy.write) ||
+        bound_texts(e))
         goto out;
     audit_id(a, origin, id_tail, a->audit_id);
     a->at_ms = e->now_ms;

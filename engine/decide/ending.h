@@ -46,7 +46,7 @@ void sk_decide_end_init(sk_decide_end_t *e, const sk_rules_t *rules, sk_ms_t now
  * window start of d->state's shifts and its sources' expiries;
  * d->keep_until_ms (SK_MS_NONE while the state awaits people, else
  * SK_SHIFT_MEMORY_MS after the wake-up, or after now without one); d->diff
- * from e->old to d->state. Returns 0 or SK_ENOMEM.
+ * from e->old to d->state, its writes not written (sk_state_diff_lazy). Returns 0 or SK_ENOMEM.
  */
 int sk_decide_end_close(sk_decide_end_t *e, bool retries_due);
 

@@ -131,14 +131,16 @@ static int open_deprovisioning(const sk_request_settings_t *set, const char *key
                      .assignees = (const char *const *)ids,
                      .emergency = cmd->emergency,
                      .at_ms = now};
-    t->reason = sk_arena_sprintf(arena,
-                                 "take '%s' away from '%s' by hand (%s: provisioning "
-                                 "manual)%s: %s",
-                                 key, cmd->user, set->declared_in,
-                                 n ? ""
-                                   : " — the rules name no provisioner who can: an "
-                                     "administrator (group " SK_ADMIN_GROUP ") must",
-                                 cmd->reason);
+    const char *why = sk_command_reason(cmd, arena);
+    t->reason = !why ? NULL
+                     : sk_arena_sprintf(arena,
+                                        "take '%s' away from '%s' by hand (%s: provisioning "
+                                        "manual)%s: %s",
+                                        key, cmd->user, set->declared_in,
+                                        n ? ""
+                                          : " — the rules name no provisioner who can: an "
+                                            "administrator (group " SK_ADMIN_GROUP ") must",
+                                        why);
     return ids && id && t->reason ? 0 : SK_ENOMEM;
 }
 
@@ -380,10 +382,12 @@ int sk_decide_retries(const sk_rules_t *rules, sk_ms_t now_ms, sk_arena_t *arena
             continue;
         }
         r.attempt++;
-        cmd->reason = sk_arena_sprintf(arena,
-                                       "retry %d of %d of command %s after a FAILED "
-                                       "(retryable) result: %s",
-                                       r.attempt, SK_RETRY_MAX, r.command_id, cmd->reason);
+        const char *why = sk_command_reason(cmd, arena);
+        cmd->reason = !why ? NULL
+                           : sk_arena_sprintf(arena,
+                                              "retry %d of %d of command %s after a FAILED "
+                                              "(retryable) result: %s",
+                                              r.attempt, SK_RETRY_MAX, r.command_id, why);
         if (!cmd->reason)
             return SK_ENOMEM;
         cmds[nc++] = *cmd;

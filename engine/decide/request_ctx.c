@@ -297,7 +297,8 @@ static int fill_audit(sk_rq_ctx_t *c)
         a->reason = out->refuse_reason;
     } else if (out->base.n_commands) {
         a->decision = sk_decide_commands_word(&out->base);
-        a->reason = c->reason ? c->reason : out->base.commands[0].reason;
+        a->reason = c->reason ? c->reason : sk_command_reason(&out->base.commands[0], c->arena);
+        c->enomem |= !a->reason;
     } else {
         a->decision = c->word ? c->word : "no_change";
         a->reason = c->reason ? c->reason : "nothing to change";

@@ -282,9 +282,11 @@ static int fill_audit(decide_ctx_t *c, const char *ignored_why)
                                     : "no_change";
     a->reason = out->rejected     ? out->reject_reason
                 : ignored_why     ? ignored_why
-                : out->n_commands ? out->commands[0].reason
+                : out->n_commands ? out->commands[0].reason /* NULL: lazy, as the command's */
                 : changed         ? "state updated; no access change yet"
                                   : "nothing to change";
+    if (!out->rejected && !ignored_why && out->n_commands)
+        a->reason_lazy = out->commands[0].reason_lazy;
     if (!a->actor)
         return SK_ENOMEM;
     /* a timer has no offset: its time tells its audit records apart */

@@ -725,23 +725,26 @@ static const void *find_item(const field_kind_t *k, const sk_user_state_t *st, c
 }
 
 /*
- * The diff compares items, not their written fields, and writes only what
+ * The diff compares items, not their written fields, and keeps only what
  * changed: an item of `after` that the one of `before` under the same name
- * is `same` as is unchanged; any other is written. The result is what
- * comparing the two whole hashes field by field gives.
+ * is `same` as is unchanged; any other is to be written. The result is
+ * what comparing the two whole hashes field by field gives.
  */
-int sk_state_diff(sk_arena_t *arena, const sk_user_state_t *before, const sk_user_state_t *after,
-                  sk_state_diff_t *out)
+int sk_state_diff_lazy(sk_arena_t *arena, const sk_user_state_t *before,
+                       const sk_user_state_t *after, sk_state_diff_t *out)
 {
     size_t nb = 0, na = 0;
+    unsigned char *kinds;
     memset(out, 0, sizeof(*out));
+    out->arena = arena;
     for (size_t k = 0; k < N_KINDS; k++) {
         nb += kind_count(&KINDS[k], before);
         na += kind_count(&KINDS[k], after);
     }
-    out->set = sk_arena_calloc(arena, na + 1, sizeof(*out->set));
+    out->items = sk_arena_alloc(arena, (na + 1) * sizeof(*out->items));
+    out->item_kinds = kinds = sk_arena_alloc(arena, na + 1);
     out->del = sk_arena_calloc(arena, nb + 1, sizeof(*out->del));
-    if (!out->set || !out->del)
+    if (!out->items || !kinds || !out->del)
         return SK_ENOMEM;
     for (size_t k = 0; k < N_KINDS; k++) {
         const field_kind_t *kd = &KINDS[k];
@@ -749,8 +752,8 @@ int sk_state_diff(sk_arena_t *arena, const sk_user_state_t *before, const sk_use
             const void *x = kind_item(kd, after, i), *old = find_item(kd, before, x);
             if (old && (old == x || kd->same(x, old)))
                 continue;
-            if (kd->field(arena, x, &out->set[out->n_set++]))
-                return SK_ENOMEM;
+            kinds[out->n_set] = (unsigned char)k;
+            out->items[out->n_set++] = x;
         }
     }
     for (size_t k = 0; k < N_KINDS; k++) {
@@ -764,6 +767,32 @@ int sk_state_diff(sk_arena_t *arena, const sk_user_state_t *before, const sk_use
         }
     }
     return 0;
+}
+
+int sk_state_diff_write(sk_state_diff_t *diff)
+{
+    if (diff->set || diff->n_set == 0)
+        return 0;
+    assert(diff->items && diff->item_kinds && diff->arena);
+    sk_state_field_t *set = sk_arena_calloc(diff->arena, diff->n_set + 1, sizeof(*set));
+    if (!set)
+        return SK_ENOMEM;
+    for (size_t i = 0; i < diff->n_set; i++)
+        if (KINDS[diff->item_kinds[i]].field(diff->arena, diff->items[i], &set[i]))
+            return SK_ENOMEM;
+    diff->set = set;
+    return 0;
+}
+
+int sk_state_diff(sk_arena_t *arena, const sk_user_state_t *before, const sk_user_state_t *after,
+                  sk_state_diff_t *out)
+{
+    int rc = sk_state_diff_lazy(arena, before, after, out);
+    if (rc != 0)
+        return rc;
+    if (out->n_set == 0) /* written, though empty: never NULL */
+        return (out->set = sk_arena_calloc(arena, 1, sizeof(*out->set))) ? 0 : SK_ENOMEM;
+    return sk_state_diff_write(out);
 }
 
 const sk_shift_t *sk_state_shift(const sk_user_state_t *st, const char *id)

@@ -197,12 +197,25 @@ typedef struct sk_state_field {
     size_t value_len;
 } sk_state_field_t;
 
-/* The change that turns one stored state into another. */
+/* The change that turns one stored state into another. The fields to
+ * write may be written only when they are read, like the audit trace
+ * (codec/text.h): a decision says which items changed (n_set of them,
+ * `items`), and the apply step writes them (sk_state_diff_write), so a
+ * decision that is never stored (replay, rules test, explain) and the
+ * decision function itself do not format them. */
 typedef struct sk_state_diff {
     size_t n_set;
-    sk_state_field_t *set; /* fields to write (NUL-terminated copies) */
+    /* the fields to write (NUL-terminated copies); NULL while not written
+     * yet (sk_state_diff_write) */
+    sk_state_field_t *set;
     size_t n_del;
-    const char **del; /* field names to delete */
+    const char **del; /* field names to delete (always written) */
+    /* the changed items `set` is written from, in order, borrowed from the
+     * `after` state; each item's kind (internal to state.c); the arena the
+     * diff was made in, where `set` goes */
+    const void **items;
+    const unsigned char *item_kinds;
+    sk_arena_t *arena;
 } sk_state_diff_t;
 
 /*
@@ -216,7 +229,8 @@ int sk_state_parse(sk_arena_t *arena, const char *user, const sk_state_field_t *
 
 /*
  * sk_state_diff — the field writes and deletes that turn `before` into
- * `after`. Allocates from `arena`. Returns 0 or SK_ENOMEM.
+ * `after`, every field written. Allocates from `arena`. Returns 0 or
+ * SK_ENOMEM.
  */
 int sk_state_diff(sk_arena_t *arena, const sk_user_state_t *before, const sk_user_state_t *after,
                   sk_state_diff_t *out);
@@ -228,6 +242,25 @@ int sk_state_diff(sk_arena_t *arena, const sk_user_state_t *before, const sk_use
  */
 int sk_state_fields(sk_arena_t *arena, const sk_user_state_t *st, sk_state_field_t **out,
                     size_t *n);
+
+/*
+ * sk_state_diff_lazy — sk_state_diff with the writes not written yet:
+ * out->n_set and out->items say what changed, out->set is NULL until
+ * sk_state_diff_write (deletes are written). The items are borrowed from
+ * `after`, which must outlive the diff. What the deciders return
+ * (decide.h). Returns 0 or SK_ENOMEM.
+ */
+int sk_state_diff_lazy(sk_arena_t *arena, const sk_user_state_t *before,
+                       const sk_user_state_t *after, sk_state_diff_t *out);
+
+/*
+ * sk_state_diff_write — writes diff->set from its items, into the arena
+ * the diff was made in (nothing when written already or when nothing
+ * changed): the same fields sk_state_diff writes. That arena and the
+ * items' state must still be alive. Returns 0 or SK_ENOMEM (diff->set
+ * stays NULL).
+ */
+int sk_state_diff_write(sk_state_diff_t *diff);
 
 /*
  * sk_state_awaits_people — true when the state holds something only a person

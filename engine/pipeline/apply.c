@@ -120,14 +120,15 @@ static int stage_decision(sk_engine_t *e, const sk_decision_t *d, const sk_dead_
     return 0;
 }
 
-static void log_commands(const sk_decision_t *d)
+static void log_commands(const sk_decision_t *d, sk_arena_t *a)
 {
     char t[40];
-    for (size_t i = 0; i < d->n_commands; i++) {
+    for (size_t i = 0; sk_log_enabled(SK_LOG_INFO) && i < d->n_commands; i++) {
         const sk_command_t *c = &d->commands[i];
+        const char *why = sk_command_reason(c, a); /* decide leaves it lazy */
         SK_INFO("%-6s %s %s/%s %s %s: %s [%s]", sk_command_action_name(c->action), c->user, c->app,
                 c->entitlement, c->action == SK_CMD_REVOKE ? "held until" : "until",
-                sk_ms_format(c->expires_at_ms, t, sizeof(t)), c->reason, c->command_id);
+                sk_ms_format(c->expires_at_ms, t, sizeof(t)), why ? why : "", c->command_id);
     }
 }
 
@@ -181,12 +182,12 @@ static int apply_op(sk_engine_t *e, sk_store_writes_t *w, bool *applied)
  * The other fields of *w (partition, epoch, input, user, times) are the
  * caller's. Arrays in arena memory; strings borrowed. 0 or SK_ENOMEM.
  */
-static int writes_of(sk_arena_t *a, const sk_state_diff_t *diff, const sk_oncall_op_t *oncall,
+static int writes_of(sk_arena_t *a, sk_state_diff_t *diff, const sk_oncall_op_t *oncall,
                      size_t n_oncall, const staged_t *st, sk_store_writes_t *w)
 {
     sk_store_field_t *set = sk_arena_calloc(a, diff->n_set + 1, sizeof(*set));
     sk_store_oncall_field_t *idx = sk_arena_calloc(a, n_oncall + 1, sizeof(*idx));
-    if (!set || !idx)
+    if (!set || !idx || sk_state_diff_write(diff) != 0) /* decide leaves them unwritten */
         return SK_ENOMEM;
     for (size_t k = 0; k < diff->n_set; k++)
         set[k] = (sk_store_field_t){diff->set[k].name, diff->set[k].name_len, diff->set[k].value,
@@ -513,7 +514,7 @@ static void note_applied(sk_engine_t *e, const item_t *it, bool applied)
         SK_INFO("provisioning result %s for %s (%s by %s): %s: %s", it->res.command_id,
                 it->res.user, sk_provisioning_status_name(it->res.result), it->res.provisioner,
                 it->d.audit.decision, it->d.audit.reason);
-    log_commands(&it->d);
+    log_commands(&it->d, &e->arena);
 }
 
 /* Distinct (partition, user) pairs of the batch, for one pipelined load. */
@@ -818,6 +819,6 @@ int sk_apply_redecide(sk_engine_t *e, int32_t p, const char *user, sk_ms_t now,
     sk_engine_metrics_decision(&e->m, "timer", NULL, true, &d, false, NULL, NULL, SK_MS_NONE, now);
     if (st->n)
         e->parts[p].dirty = true;
-    log_commands(&d);
+    log_commands(&d, &e->arena);
     return 0;
 }

@@ -47,6 +47,13 @@ static const sk_command_t *find_cmd(const sk_decision_t *d, const char *ent)
     return NULL;
 }
 
+/* A decided command's reason: the deciders leave it lazy, so it is written
+ * here, into the decision's arena (the one its diff was made in). */
+static const char *reason(const sk_decision_t *d, const sk_command_t *c)
+{
+    return sk_command_reason(c, d->diff.arena);
+}
+
 TEST(shift_start_grants_each_entitlement_until_shift_end)
 {
     sk_dfx_setup(&fx);
@@ -83,7 +90,7 @@ TEST(shift_end_revokes_and_clears_the_timer)
     CHECK_INT(d.n_commands, 2);
     CHECK_INT(d.commands[0].action, SK_CMD_REVOKE);
     CHECK_INT(d.commands[1].action, SK_CMD_REVOKE);
-    CHECK_CONTAINS(d.commands[0].reason,
+    CHECK_CONTAINS(reason(&d, &d.commands[0]),
                    "SHIFT 's1' in rotation 'primary' ended before its planned expiry");
     CHECK_INT(st.n_sources, 0);
     CHECK_INT(d.next_wake_ms, SK_MS_NONE);
@@ -114,7 +121,7 @@ TEST(overlapping_sources_revoke_only_when_the_last_one_ends)
     CHECK_INT(d.n_commands, 1);
     CHECK_STR(d.commands[0].entitlement, "read");
     CHECK_INT(d.commands[0].action, SK_CMD_REVOKE);
-    CHECK_CONTAINS(d.commands[0].reason, "expired at");
+    CHECK_CONTAINS(reason(&d, &d.commands[0]), "expired at");
     CHECK_STR(d.audit.actor, "timer");
 }
 
@@ -132,10 +139,11 @@ TEST(trace_lines_and_reasons_read_as_they_always_did)
     CHECK_STR(sk_text_render(&d.audit.trace[0], &fx.arena),
               "STARTED shift 'pa' in rotation 'primary' (level 1): 2027-01-15T08:00:00.000Z -> "
               "2027-01-15T09:00:00.000Z");
-    const sk_command_t *r = find_cmd(&d, "read");
+    sk_command_t *r = (sk_command_t *)find_cmd(&d, "read"); /* reason written below */
     CHECK(r != NULL);
     if (r) {
-        CHECK_CONTAINS(r->reason, "on call in rotation 'primary' (shift 'pa'): profile '");
+        CHECK_CONTAINS(r->reason = reason(&d, r),
+                       "on call in rotation 'primary' (shift 'pa'): profile '");
         char want[1024];
         snprintf(want, sizeof(want), "GRANT app/read until 2027-01-15T09:00:00.000Z: %s",
                  r->reason);
@@ -143,12 +151,13 @@ TEST(trace_lines_and_reasons_read_as_they_always_did)
     }
     d = step(&st, &b, T0);
     CHECK_INT(d.n_commands, 1);
-    CHECK_STR(d.commands[0].reason, "expiry moved from 2027-01-15T09:00:00.000Z to "
-                                    "2027-01-15T10:00:00.000Z (SHIFT 'sb')");
-    CHECK_STR(d.audit.reason, d.commands[0].reason);
+    CHECK_STR(reason(&d, &d.commands[0]), "expiry moved from 2027-01-15T09:00:00.000Z to "
+                                          "2027-01-15T10:00:00.000Z (SHIFT 'sb')");
+    CHECK_STR(sk_audit_reason(&d.audit, d.diff.arena), reason(&d, &d.commands[0]));
     sk_schedule_event_t ae =
         ev(SK_SHIFT_ENDED, "carol", "primary", "pa", T0, T0 + 30 * MIN, T0 + 30 * MIN);
     d = step(&st, &ae, T0 + 30 * MIN);
+    d.commands[0].reason = reason(&d, &d.commands[0]); /* written from reason_lazy */
     CHECK_STR(d.commands[0].reason, "SHIFT 'pa' in rotation 'primary' ended before its planned "
                                     "expiry 2027-01-15T09:00:00.000Z; no other source holds it");
     CHECK_STR(sk_text_render(&d.audit.trace[d.audit.n_trace - 1], &fx.arena),
@@ -156,7 +165,7 @@ TEST(trace_lines_and_reasons_read_as_they_always_did)
               "ended before its planned expiry 2027-01-15T09:00:00.000Z; no other source holds "
               "it");
     d = step(&st, NULL, T0 + 2 * HOUR);
-    CHECK_STR(d.commands[0].reason,
+    CHECK_STR(reason(&d, &d.commands[0]),
               "expired at 2027-01-15T10:00:00.000Z; no source holds it any more");
     CHECK_STR(d.audit.actor, "timer");
 }
@@ -298,6 +307,7 @@ TEST(state_survives_its_storage_form)
     sk_user_state_t st = {.user = "mo"}, back;
     sk_schedule_event_t s = ev(SK_SHIFT_STARTED, "mo", "primary", "m1", T0, SK_MS_NONE, T0);
     sk_decision_t d = step(&st, &s, T0);
+    CHECK_INT(sk_state_diff_write(&d.diff), 0); /* decide leaves the writes unwritten */
     size_t bad = 9;
     CHECK_INT(d.commands[0].expires_at_ms, T0 + 8 * HOUR); /* open-ended: capped */
     CHECK_INT(sk_state_parse(&fx.arena, "mo", d.diff.set, d.diff.n_set, &back, &bad), 0);
@@ -342,6 +352,7 @@ TEST(requests_open_tasks_and_retries_are_carried_over)
     sk_schedule_event_t e = ev(SK_SHIFT_STARTED, "alice", "primary", "s1", T0, T0 + HOUR, T0);
     sk_decision_t d = step(&st, &e, T0);
     CHECK_INT(d.n_commands, 2);
+    CHECK_INT(sk_state_diff_write(&d.diff), 0); /* decide leaves the writes unwritten */
     CHECK_INT(st.n_requests + st.n_open_tasks + st.n_retries, 3);
     for (size_t i = 0; i < d.diff.n_set; i++)
         CHECK(d.diff.set[i].name[0] == 's' || d.diff.set[i].name[0] == 'g');

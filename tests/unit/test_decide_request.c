@@ -449,7 +449,7 @@ TEST(a_request_outlives_the_shift_holding_the_same_entitlement)
     sd = shift(&st, NULL, T0 + 7 * HOUR);
     CHECK_INT(sd.n_commands, 1);
     CHECK_INT(sd.commands[0].action, SK_CMD_REVOKE);
-    CHECK_CONTAINS(sd.commands[0].reason, "expired at");
+    CHECK_CONTAINS(sk_command_reason(&sd.commands[0], sd.diff.arena), "expired at");
 }
 
 TEST(request_state_survives_its_storage_form)

@@ -60,6 +60,7 @@ TEST(a_held_entitlement_remembers_its_resource_and_permission)
     sk_decision_t d = decide(fx.rules, SK_INPUT_SCHEDULE, &e, &st, T0);
     CHECK_INT(d.n_commands, 2);
     bool found = false;
+    CHECK_INT(sk_state_diff_write(&d.diff), 0); /* decide leaves the writes unwritten */
     for (size_t i = 0; i < d.diff.n_set; i++)
         if (strcmp(d.diff.set[i].name, "e:db/ro") == 0) {
             CHECK_STR(d.diff.set[i].value, "17 pg://prod/main dbSELECT");
