@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bench_engine.h"
+#include "codec/state_pack.h"
 
 #define DAY_MS (24LL * 3600 * 1000)
 
@@ -83,7 +84,8 @@ static int run_rate(bench_engine_ctx_t *x, bench_rate_run_t *run, double rate, d
     return 0;
 }
 
-/* Counts "g:" fields (grant sources) and user hashes under sk:*:u:*. */
+/* Counts "g:" fields (grant sources) in the users' packed values under sk:*:u:*,
+ * and the users. */
 static int count_grants(int port, size_t *grants, size_t *users)
 {
     struct timeval tv = {10, 0};
@@ -103,15 +105,27 @@ static int count_grants(int port, size_t *grants, size_t *users)
         snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
         redisReply *keys = r->element[1];
         for (size_t i = 0; i < keys->elements; i++)
-            redisAppendCommand(c, "HKEYS %b", keys->element[i]->str, keys->element[i]->len);
+            redisAppendCommand(c, "GET %b", keys->element[i]->str, keys->element[i]->len);
         for (size_t i = 0; i < keys->elements; i++) {
             redisReply *h = NULL;
+            sk_arena_t a;
+            sk_packed_field_t *f = NULL;
+            size_t n = 0;
             if (redisGetReply(c, (void **)&h) != REDIS_OK || !h)
                 break;
             (*users)++;
-            for (size_t j = 0; h->type == REDIS_REPLY_ARRAY && j < h->elements; j++)
-                if (strncmp(h->element[j]->str, "g:", 2) == 0)
-                    (*grants)++;
+            sk_arena_init(&a, 4096); /* the user's packed value (codec/state_pack.h) */
+            if (h->type == REDIS_REPLY_STRING &&
+                sk_state_unpack(&a, h->str, h->len, &f, &n, NULL) == 0)
+                for (size_t j = 0; j < n; j++)
+                    if (strncmp(f[j].name, "g:", 2) == 0)
+                        (*grants)++;
+            if (getenv("LAYOUT_DUMP") && *users <= 3 && h->type == REDIS_REPLY_STRING) {
+                redisReply *m = redisCommand(c, "MEMORY USAGE %b", keys->element[i]->str, keys->element[i]->len);
+                fprintf(stderr, "DUMP %s len=%zu mem=%lld fields=%zu\n", keys->element[i]->str, h->len, m ? m->integer : -1, n);
+                for (size_t j = 0; j < n; j++) fprintf(stderr, "   %s = %s\n", f[j].name, f[j].value);
+            }
+            sk_arena_fini(&a);
             freeReplyObject(h);
         }
         freeReplyObject(r);

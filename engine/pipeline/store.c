@@ -32,34 +32,40 @@
     "if tonumber(cur) < tonumber(ARGV[1]) then\n"                                                  \
     "  return redis.error_reply('LOST epoch went back from ' .. ARGV[1] .. ' to ' .. cur) end\n"   \
     "if cur ~= ARGV[1] then return redis.error_reply('FENCED epoch is ' .. cur) end\n"             \
-    "local seq = tonumber(redis.call('HGET', KEYS[2], '#seq') or '0')\n"                           \
+    "local mark = redis.call('HMGET', KEYS[2], '#seq', '#layout')\n"                               \
+    "if mark[2] ~= '" SK_STORE_LAYOUT "' then\n"                                                   \
+    "  return redis.error_reply('LOST layout: the partition is not in layout " SK_STORE_LAYOUT     \
+    " (users as packed strings)') end\n"                                                           \
+    "local seq = tonumber(mark[1] or '0')\n"                                                       \
     "if seq < tonumber(ARGV[" floor_argv "]) then\n"                                               \
     "  return redis.error_reply('LOST step sequence is ' .. seq .. ', the ledger is at ' .. "      \
     "ARGV[" floor_argv "]) end\n"
 
 /*
  * Applies a partition's inputs of a batch atomically, in order; see
- * sk_store_apply_many. KEYS[1..4] epoch, offsets, outbox, timers, then per
- * input its user's hash and its on-call index hashes. ARGV[1] our epoch,
+ * sk_store_apply_many. KEYS[1..5] epoch, offsets, outbox, timers, on-call
+ * index, then per input with a user its user's key. ARGV[1] our epoch,
  * ARGV[2] the ledger's sequence (the fence), ARGV[3] how many inputs, then
- * per input: the KEYS index of its user's hash, topic ('' for a timer),
- * offset, user, '1' when it has a user, timer due time and expiry ('-1':
- * none), step sequence ('' none), then counted lists: fields to delete,
- * field/value pairs to set, on-call index field/value pairs ('' deletes),
+ * per input: the KEYS index of its user's key (0: none), topic ('' for a
+ * timer), offset, user, what happens to the user's value ('k' kept, 's'
+ * set, 'd' deleted), the value, timer due time ('-1': none), step sequence
+ * ('' none), then counted lists: on-call index field/value pairs ('' deletes),
  * outbox entries. Returns one integer per input: 1 applied, 0 skipped (its
- * offset was applied before). The applied offsets and the step sequence are
- * written once, and the outbox entries appended with one RPUSH per 1,000.
+ * offset was applied before). The inputs are gathered first (a user's or a
+ * field's last write wins), then each kind written once for the partition:
+ * one MSET of the users' values and one DEL, one ZADD and one ZREM of the
+ * timers, one HSET and one HDEL of the on-call index, one HSET of the
+ * offsets and the step sequence, one RPUSH of the outbox (each per 1,000
+ * arguments).
  */
 static const char APPLY_LUA[] = FENCE_LUA(
     "2") "local res, out, offs, seq = {}, {}, {}, nil\n"
+         "local val, uks, wake, who, idx, fields = {}, {}, {}, {}, {}, {}\n"
          "local i = 4\n"
          "for op = 1, tonumber(ARGV[3]) do\n"
-         "  local kb, topic, off = tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2]\n"
-         "  local user, has, wake, keep, sq = ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], "
-         "ARGV[i + 7]\n"
+         "  local kb, topic, off, user = tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]\n"
+         "  local vop, v, wk, sq = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]\n"
          "  i = i + 8\n"
-         "  local ndel = tonumber(ARGV[i]); local d0 = i + 1; i = d0 + ndel\n"
-         "  local nset = tonumber(ARGV[i]); local s0 = i + 1; i = s0 + 2 * nset\n"
          "  local nidx = tonumber(ARGV[i]); local x0 = i + 1; i = x0 + 2 * nidx\n"
          "  local nout = tonumber(ARGV[i]); local o0 = i + 1; i = o0 + nout\n"
          "  local skip = false\n"
@@ -70,33 +76,55 @@ static const char APPLY_LUA[] = FENCE_LUA(
          "  end\n"
          "  if skip then res[op] = 0 else\n"
          "    if sq ~= '' then seq = sq end\n"
-         "    local uk = KEYS[kb]\n"
-         "    if ndel > 0 then redis.call('HDEL', uk, unpack(ARGV, d0, d0 + ndel - 1)) end\n"
-         "    if nset > 0 then redis.call('HSET', uk, unpack(ARGV, s0, s0 + 2 * nset - 1)) end\n"
-         "    for j = 0, nidx - 1 do\n"
-         "      local f, v = ARGV[x0 + 2 * j], ARGV[x0 + 2 * j + 1]\n"
-         "      if v == '' then redis.call('HDEL', KEYS[kb + 1 + j], f)\n"
-         "      else redis.call('HSET', KEYS[kb + 1 + j], f, v) end\n"
-         "    end\n"
-         "    if has == '1' then\n"
-         "      if redis.call('EXISTS', uk) == 1 then\n"
-         "        if keep == '-1' then redis.call('PERSIST', uk)\n"
-         "        else redis.call('PEXPIREAT', uk, keep) end\n"
+         "    if kb > 0 then\n"
+         "      local uk = KEYS[kb]\n"
+         "      if vop ~= 'k' then\n"
+         "        if val[uk] == nil then uks[#uks + 1] = uk end\n"
+         "        if vop == 's' then val[uk] = v else val[uk] = false end\n"
          "      end\n"
-         "      if wake == '-1' then redis.call('ZREM', KEYS[4], user)\n"
-         "      else redis.call('ZADD', KEYS[4], wake, user) end\n"
+         "      if wake[user] == nil then who[#who + 1] = user end\n"
+         "      wake[user] = wk\n"
+         "    end\n"
+         "    for j = 0, nidx - 1 do\n"
+         "      local f = ARGV[x0 + 2 * j]\n"
+         "      if idx[f] == nil then fields[#fields + 1] = f end\n"
+         "      idx[f] = ARGV[x0 + 2 * j + 1]\n"
          "    end\n"
          "    for j = o0, o0 + nout - 1 do out[#out + 1] = ARGV[j] end\n"
          "    res[op] = 1\n"
          "  end\n"
          "end\n"
+         "local function each(cmd, key, list)\n"
+         "  for s = 1, #list, 1000 do\n"
+         "    local e = math.min(s + 999, #list)\n"
+         "    if key then redis.call(cmd, key, unpack(list, s, e))\n"
+         "    else redis.call(cmd, unpack(list, s, e)) end\n"
+         "  end\n"
+         "end\n"
+         "local mset, del, zadd, zrem, hset, hdel = {}, {}, {}, {}, {}, {}\n"
+         "for _, k in ipairs(uks) do\n"
+         "  if val[k] then mset[#mset + 1] = k; mset[#mset + 1] = val[k]\n"
+         "  else del[#del + 1] = k end\n"
+         "end\n"
+         "for _, u in ipairs(who) do\n"
+         "  if wake[u] == '-1' then zrem[#zrem + 1] = u\n"
+         "  else zadd[#zadd + 1] = wake[u]; zadd[#zadd + 1] = u end\n"
+         "end\n"
+         "for _, f in ipairs(fields) do\n"
+         "  if idx[f] == '' then hdel[#hdel + 1] = f\n"
+         "  else hset[#hset + 1] = f; hset[#hset + 1] = idx[f] end\n"
+         "end\n"
+         "each('MSET', nil, mset)\n"
+         "each('DEL', nil, del)\n"
+         "each('ZADD', KEYS[4], zadd)\n"
+         "each('ZREM', KEYS[4], zrem)\n"
+         "each('HSET', KEYS[5], hset)\n"
+         "each('HDEL', KEYS[5], hdel)\n"
          "local set = {}\n"
          "for t, o in pairs(offs) do set[#set + 1] = t; set[#set + 1] = tostring(o) end\n"
          "if seq then set[#set + 1] = '#seq'; set[#set + 1] = seq end\n"
-         "if #set > 0 then redis.call('HSET', KEYS[2], unpack(set)) end\n"
-         "for s = 1, #out, 1000 do\n"
-         "  redis.call('RPUSH', KEYS[3], unpack(out, s, math.min(s + 999, #out)))\n"
-         "end\n"
+         "each('HSET', KEYS[2], set)\n"
+         "each('RPUSH', KEYS[3], out)\n"
          "return res\n";
 
 /* Trims the outbox if the caller still owns the partition: KEYS[1] epoch,
@@ -108,10 +136,15 @@ static const char TRIM_LUA[] = FENCE_LUA("2") "redis.call('LTRIM', KEYS[3], ARGV
 /* The fence alone (sk_store_check_many): KEYS and ARGV as the trim's. */
 static const char CHECK_LUA[] = FENCE_LUA("2") "return 1\n";
 
-/* A claim: a new epoch, at least ARGV[1]; returns it and the sequence. */
+/* A claim: a new epoch, at least ARGV[1]; returns it and the sequence. A
+ * partition that has never been written (no offsets hash) is marked with
+ * the layout; one written before without the mark (the old layout) is
+ * left unmarked, so the fence refuses it as lost and it is rebuilt. */
 static const char CLAIM_LUA[] =
     "local e = redis.call('INCR', KEYS[1])\n"
     "if e < tonumber(ARGV[1]) then e = tonumber(ARGV[1]); redis.call('SET', KEYS[1], e) end\n"
+    "if redis.call('EXISTS', KEYS[2]) == 0 then\n"
+    "  redis.call('HSET', KEYS[2], '#layout', '" SK_STORE_LAYOUT "') end\n"
     "return {e, tonumber(redis.call('HGET', KEYS[2], '#seq') or '0')}\n";
 
 static char *dup_or_null(const char *s)
@@ -433,32 +466,25 @@ int sk_store_applied_offset(sk_store_t *s, int32_t partition, const char *topic,
     return rc;
 }
 
-/* Copies an HGETALL reply of a user's hash into *out (fields NUL-terminated
- * copies in arena). 0, SK_EIO (an error reply) or SK_ENOMEM. */
-static int parse_hash_reply(sk_store_t *s, const redisReply *r, const char *user, sk_arena_t *arena,
-                            sk_store_hash_t *out)
+/* Copies a GET reply of a user's key into *out (arena memory; len 0 when
+ * there is none). 0, SK_EIO (an error reply: a key of another type) or
+ * SK_ENOMEM. */
+static int value_reply(sk_store_t *s, const redisReply *r, const char *user, sk_arena_t *arena,
+                       sk_store_value_t *out)
 {
-    *out = (sk_store_hash_t){0};
-    if (r->type != REDIS_REPLY_ARRAY) {
-        sk_store_set_err(s, "HGETALL of user %s: %s", user,
+    *out = (sk_store_value_t){0};
+    if (r->type == REDIS_REPLY_NIL)
+        return 0;
+    if (r->type != REDIS_REPLY_STRING) {
+        sk_store_set_err(s, "GET of user %s: %s", user,
                          r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
         return SK_EIO;
     }
-    size_t n = r->elements / 2;
-    sk_store_field_t *f = sk_arena_calloc(arena, n + 1, sizeof(*f));
-    if (!f)
+    void *b = sk_arena_alloc(arena, r->len + 1);
+    if (!b)
         return SK_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        const redisReply *kr = r->element[2 * i], *vr = r->element[2 * i + 1];
-        f[i].name = sk_arena_strndup(arena, kr->str, kr->len);
-        f[i].name_len = kr->len;
-        f[i].value = sk_arena_strndup(arena, vr->str, vr->len);
-        f[i].value_len = vr->len;
-        if (!f[i].name || !f[i].value)
-            return SK_ENOMEM;
-    }
-    out->fields = f;
-    out->n_fields = n;
+    memcpy(b, r->str, r->len);
+    *out = (sk_store_value_t){b, r->len};
     return 0;
 }
 
@@ -467,10 +493,14 @@ char *sk_store_fmt_i64(sk_arena_t *a, int64_t v)
     return sk_arena_sprintf(a, "%" PRId64, v);
 }
 
-/* The on-call index hash of a rotation in partition p, in arena memory. */
-char *sk_store_oncall_key(const sk_store_t *s, sk_arena_t *a, int32_t p, const char *rotation)
+char *sk_store_oncall_key(const sk_store_t *s, sk_arena_t *a, int32_t p)
 {
-    return sk_arena_sprintf(a, "%s:{p%" PRId32 "}:oncall:%s", s->cfg.prefix, p, rotation);
+    return sk_arena_sprintf(a, "%s:{p%" PRId32 "}:oncall", s->cfg.prefix, p);
+}
+
+char *sk_store_oncall_field(sk_arena_t *a, const char *rotation, const char *field)
+{
+    return sk_arena_sprintf(a, "%s %s", rotation, field);
 }
 
 /* The meaning of a reply of a fenced script that did not answer an
@@ -497,7 +527,7 @@ int sk_store_fence_result(sk_store_t *s, int32_t p, int64_t epoch, const char *w
 }
 
 int sk_store_read_users(sk_store_t *s, size_t n, const int32_t *partitions,
-                        const char *const *users, sk_arena_t *arena, sk_store_hash_t *out)
+                        const char *const *users, sk_arena_t *arena, sk_store_value_t *out)
 {
     size_t sent = 0;
     int rc = 0;
@@ -514,8 +544,8 @@ int sk_store_read_users(sk_store_t *s, size_t n, const int32_t *partitions,
     for (; sent < n; sent++) {
         char *k = sk_arena_sprintf(arena, "%s:{p%" PRId32 "}:u:%s", s->cfg.prefix, partitions[sent],
                                    users[sent]);
-        const char *argv[] = {"HGETALL", k};
-        size_t lens[] = {7, k ? strlen(k) : 0};
+        const char *argv[] = {"GET", k};
+        size_t lens[] = {3, k ? strlen(k) : 0};
         keys[sent] = k;
         if (!(via[sent] = sk_store_at(s, partitions[sent])))
             return SK_EIO; /* every connection is closed: nothing to read */
@@ -530,7 +560,7 @@ int sk_store_read_users(sk_store_t *s, size_t n, const int32_t *partitions,
             return SK_EIO;
         if (s->route && sk_route_reply_kind(s->route, r, NULL) != SK_ROUTE_DONE)
             via[i] = NULL; /* asked again below */
-        int prc = rc || !via[i] ? rc : parse_hash_reply(s, r, users[i], arena, &out[i]);
+        int prc = rc || !via[i] ? rc : value_reply(s, r, users[i], arena, &out[i]);
         freeReplyObject(r);
         if (prc && !rc)
             rc = prc;
@@ -538,13 +568,13 @@ int sk_store_read_users(sk_store_t *s, size_t n, const int32_t *partitions,
     for (size_t i = 0; i < sent && rc == 0; i++) {
         if (via[i])
             continue;
-        const char *argv[] = {"HGETALL", keys[i]};
-        size_t lens[] = {7, strlen(keys[i])};
+        const char *argv[] = {"GET", keys[i]};
+        size_t lens[] = {3, strlen(keys[i])};
         sk_store_at(s, partitions[i]);
         redisReply *r = sk_store_command(s, 2, argv, lens);
         if (!r)
             return SK_EIO;
-        rc = parse_hash_reply(s, r, users[i], arena, &out[i]);
+        rc = value_reply(s, r, users[i], arena, &out[i]);
         freeReplyObject(r);
     }
     return rc;
@@ -845,21 +875,41 @@ int sk_store_scan_users(sk_store_t *s, const char *user, sk_arena_t *arena, int3
     return 0;
 }
 
-/* Appends the fields of one HGETALL reply of rotation's on-call index to
- * *out (have used, cap allocated); the first failure goes to *rc, after
- * which nothing is added. */
-static void oncall_reply(sk_store_t *s, const redisReply *r, const char *rotation,
-                         sk_arena_t *arena, sk_store_oncall_field_t **out, size_t *have_p,
-                         size_t *cap_p, int *rc_p)
+/* The rotation of `rotations` that an index field "<rotation> <field>"
+ * belongs to, and *rest its field; NULL when none of them. */
+static const char *oncall_rotation(const char *f, size_t len, const char *const *rotations,
+                                   size_t n_rotations, const char **rest)
+{
+    for (size_t r = 0; r < n_rotations; r++) {
+        size_t rl = strlen(rotations[r]);
+        if (len > rl + 1 && f[rl] == ' ' && memcmp(f, rotations[r], rl) == 0) {
+            *rest = f + rl + 1;
+            return rotations[r];
+        }
+    }
+    return NULL;
+}
+
+/* Appends the fields of the given rotations in one HGETALL reply of a
+ * partition's on-call index to *out (have used, cap allocated); the first
+ * failure goes to *rc, after which nothing is added. */
+static void oncall_reply(sk_store_t *s, const redisReply *r, const char *const *rotations,
+                         size_t n_rotations, sk_arena_t *arena, sk_store_oncall_field_t **out,
+                         size_t *have_p, size_t *cap_p, int *rc_p)
 {
     size_t have = *have_p, cap = *cap_p;
     int rc = *rc_p;
     if (rc == 0 && r->type != REDIS_REPLY_ARRAY) {
-        sk_store_set_err(s, "HGETALL of the on-call index of %s: %s", rotation,
+        sk_store_set_err(s, "HGETALL of the on-call index: %s",
                          r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
         rc = SK_EIO;
     }
     for (size_t f = 0; rc == 0 && f + 1 < r->elements; f += 2) {
+        const char *rest = NULL;
+        const char *rot = oncall_rotation(r->element[f]->str, r->element[f]->len, rotations,
+                                          n_rotations, &rest);
+        if (!rot)
+            continue;
         if (have == cap) {
             size_t ncap = cap ? cap * 2 : 64;
             sk_store_oncall_field_t *grown = sk_arena_calloc(arena, ncap, sizeof(*grown));
@@ -873,8 +923,9 @@ static void oncall_reply(sk_store_t *s, const redisReply *r, const char *rotatio
             cap = ncap;
         }
         sk_store_oncall_field_t *e = &(*out)[have];
-        e->rotation = rotation;
-        e->field = sk_arena_strndup(arena, r->element[f]->str, r->element[f]->len);
+        e->rotation = rot;
+        e->field = sk_arena_strndup(arena, rest,
+                                    r->element[f]->len - (size_t)(rest - r->element[f]->str));
         e->value = sk_arena_strndup(arena, r->element[f + 1]->str, r->element[f + 1]->len);
         if (!e->field || !e->value)
             rc = SK_ENOMEM;
@@ -890,7 +941,7 @@ int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const 
                          size_t n_rotations, sk_arena_t *arena, sk_store_oncall_field_t **out,
                          size_t *n)
 {
-    size_t sent = 0, want = (size_t)(n_partitions > 0 ? n_partitions : 0) * n_rotations;
+    size_t sent = 0, want = (size_t)(n_partitions > 0 ? n_partitions : 0);
     size_t cap = 0, have = 0;
     int rc = 0;
     *out = NULL;
@@ -899,26 +950,24 @@ int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const 
         sk_store_set_err(s, "not connected to Redis");
         return SK_EIO;
     }
-    const char **rot_of = sk_arena_calloc(arena, want + 1, sizeof(*rot_of));
+    if (n_rotations == 0)
+        return 0;
     /* the connection and key of each (a redirected one is asked again alone) */
     redisContext **via = sk_arena_calloc(arena, want + 1, sizeof(*via));
     char **keys = sk_arena_calloc(arena, want + 1, sizeof(*keys));
-    if (!rot_of || !via || !keys)
+    if (!via || !keys)
         return SK_ENOMEM;
     for (int32_t p = 0; p < n_partitions && rc == 0; p++) {
-        for (size_t r = 0; r < n_rotations; r++) {
-            char *k = sk_store_oncall_key(s, arena, p, rotations[r]);
-            const char *argv[] = {"HGETALL", k};
-            size_t lens[] = {7, k ? strlen(k) : 0};
-            if (!(via[sent] = sk_store_at(s, p)))
-                return SK_EIO; /* every connection is closed: nothing to read */
-            if (!k || redisAppendCommandArgv(via[sent], 2, argv, lens) != REDIS_OK) {
-                rc = SK_ENOMEM;
-                break;
-            }
-            keys[sent] = k;
-            rot_of[sent++] = rotations[r];
+        char *k = sk_store_oncall_key(s, arena, p);
+        const char *argv[] = {"HGETALL", k};
+        size_t lens[] = {7, k ? strlen(k) : 0};
+        if (!(via[sent] = sk_store_at(s, p)))
+            return SK_EIO; /* every connection is closed: nothing to read */
+        if (!k || redisAppendCommandArgv(via[sent], 2, argv, lens) != REDIS_OK) {
+            rc = SK_ENOMEM;
+            break;
         }
+        keys[sent++] = k;
     }
     /* pass 0 reads the pipelined replies; pass 1 asks the redirected again */
     for (size_t i = 0, pass = 0; pass < 2; i = 0, pass++)
@@ -929,7 +978,7 @@ int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const 
             if (pass == 1) {
                 const char *argv[] = {"HGETALL", keys[i]};
                 size_t lens[] = {7, strlen(keys[i])};
-                sk_store_at(s, (int32_t)(i / n_rotations));
+                sk_store_at(s, (int32_t)i);
                 if (rc || !(r = sk_store_command(s, 2, argv, lens)))
                     return rc ? rc : SK_EIO;
             } else if (!(r = sk_store_reply(s, via[i]))) {
@@ -939,7 +988,7 @@ int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const 
                 freeReplyObject(r);
                 continue;
             }
-            oncall_reply(s, r, rot_of[i], arena, out, &have, &cap, &rc);
+            oncall_reply(s, r, rotations, n_rotations, arena, out, &have, &cap, &rc);
             freeReplyObject(r);
         }
     *n = have;
