@@ -84,52 +84,59 @@ static int run_rate(bench_engine_ctx_t *x, bench_rate_run_t *run, double rate, d
     return 0;
 }
 
-/* Counts "g:" fields (grant sources) in the users' packed values under sk:*:u:*,
- * and the users. */
+/* Counts "g:" fields (grant sources) in the users' packed values (the
+ * partitions' users hashes sk:{pN}:users), and the users. */
 static int count_grants(int port, size_t *grants, size_t *users)
 {
     struct timeval tv = {10, 0};
     redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
-    char cursor[32] = "0";
     *grants = *users = 0;
     if (!c || c->err)
         return -1;
-    do {
-        redisReply *r = redisCommand(c, "SCAN %s MATCH sk:*:u:* COUNT 1000", cursor);
-        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-            if (r)
-                freeReplyObject(r);
-            redisFree(c);
-            return -1;
-        }
-        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
-        redisReply *keys = r->element[1];
-        for (size_t i = 0; i < keys->elements; i++)
-            redisAppendCommand(c, "GET %b", keys->element[i]->str, keys->element[i]->len);
-        for (size_t i = 0; i < keys->elements; i++) {
-            redisReply *h = NULL;
-            sk_arena_t a;
-            sk_packed_field_t *f = NULL;
-            size_t n = 0;
-            if (redisGetReply(c, (void **)&h) != REDIS_OK || !h)
-                break;
-            (*users)++;
-            sk_arena_init(&a, 4096); /* the user's packed value (codec/state_pack.h) */
-            if (h->type == REDIS_REPLY_STRING &&
-                sk_state_unpack(&a, h->str, h->len, &f, &n, NULL) == 0)
-                for (size_t j = 0; j < n; j++)
-                    if (strncmp(f[j].name, "g:", 2) == 0)
-                        (*grants)++;
-            if (getenv("LAYOUT_DUMP") && *users <= 3 && h->type == REDIS_REPLY_STRING) {
-                redisReply *m = redisCommand(c, "MEMORY USAGE %b", keys->element[i]->str, keys->element[i]->len);
-                fprintf(stderr, "DUMP %s len=%zu mem=%lld fields=%zu\n", keys->element[i]->str, h->len, m ? m->integer : -1, n);
-                for (size_t j = 0; j < n; j++) fprintf(stderr, "   %s = %s\n", f[j].name, f[j].value);
+    for (int p = 0; p < BENCH_PARTITIONS; p++) {
+        char cursor[32] = "0";
+        do {
+            redisReply *r =
+                redisCommand(c, "HSCAN sk:{p%d}:users %s COUNT 1000", p, cursor);
+            if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+                if (r)
+                    freeReplyObject(r);
+                redisFree(c);
+                return -1;
             }
-            sk_arena_fini(&a);
-            freeReplyObject(h);
+            snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+            const redisReply *kv = r->element[1];
+            for (size_t i = 0; i + 1 < kv->elements; i += 2) {
+                const redisReply *v = kv->element[i + 1];
+                sk_arena_t a;
+                sk_packed_field_t *f = NULL;
+                size_t n = 0;
+                (*users)++;
+                sk_arena_init(&a, 4096); /* the user's packed value (codec/state_pack.h) */
+                if (sk_state_unpack(&a, v->str, v->len, &f, &n, NULL) == 0)
+                    for (size_t j = 0; j < n; j++)
+                        if (strncmp(f[j].name, "g:", 2) == 0)
+                            (*grants)++;
+                sk_arena_fini(&a);
+            }
+            freeReplyObject(r);
+        } while (strcmp(cursor, "0") != 0);
+    }
+    if (getenv("LAYOUT_DUMP")) {
+        long long tm = 0, om = 0, tn = 0, on = 0, ob = 0, um = 0;
+        for (int p = 0; p < 16; p++) {
+            redisReply *x;
+            x = redisCommand(c, "MEMORY USAGE sk:{p%d}:timers SAMPLES 0", p); tm += x && x->type == REDIS_REPLY_INTEGER ? x->integer : 0; if (x) freeReplyObject(x);
+            x = redisCommand(c, "MEMORY USAGE sk:{p%d}:oncall SAMPLES 0", p); om += x && x->type == REDIS_REPLY_INTEGER ? x->integer : 0; if (x) freeReplyObject(x);
+            x = redisCommand(c, "MEMORY USAGE sk:{p%d}:users SAMPLES 0", p); um += x && x->type == REDIS_REPLY_INTEGER ? x->integer : 0; if (x) freeReplyObject(x);
+            x = redisCommand(c, "ZCARD sk:{p%d}:timers", p); tn += x ? x->integer : 0; if (x) freeReplyObject(x);
+            x = redisCommand(c, "HLEN sk:{p%d}:oncall", p); on += x ? x->integer : 0; if (x) freeReplyObject(x);
+            x = redisCommand(c, "LLEN sk:{p%d}:outbox", p); ob += x ? x->integer : 0; if (x) freeReplyObject(x);
         }
-        freeReplyObject(r);
-    } while (strcmp(cursor, "0") != 0);
+        redisReply *x = redisCommand(c, "DBSIZE");
+        fprintf(stderr, "DUMP2 users=%zu (%lld B) grants=%zu timers=%lld (%lld B) oncall=%lld (%lld B) outbox=%lld dbsize=%lld\n", *users, um, *grants, tn, tm, on, om, ob, x ? x->integer : -1);
+        if (x) freeReplyObject(x);
+    }
     redisFree(c);
     return 0;
 }

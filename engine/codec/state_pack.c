@@ -4,10 +4,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <zlib.h>
 
-#define TIME_DIGITS 13
-#define TOKEN 0xFF /* a time follows, as a varint above the base */
-#define RAW 0xFE   /* the value is stored as it is (it holds 0xFE or 0xFF) */
+#define ENC_STORED 0
+#define ENC_DEFLATE 1
+
+/* deflate's parameters: a 1 KiB window and small tables (a state is a few
+ * hundred bytes: a larger window finds nothing more), level 6. */
+#define Z_LEVEL 6
+#define Z_WBITS 10
+#define Z_MEMLEVEL 2
+
+/* A body larger than this is never packed or unpacked (a state is bounded
+ * by its fields, each by SK_ID_MAX or SK_TEXT_MAX; this is far above). */
+#define BODY_MAX (64u * 1024 * 1024)
 
 static size_t varint_put(unsigned char *p, uint64_t v)
 {
@@ -35,159 +45,98 @@ static bool varint_get(const unsigned char **p, const unsigned char *end, uint64
     return false;
 }
 
-static bool is_digit(unsigned char c)
+/* Raw-deflates in[0..n) into out (room for cap bytes): the bytes written,
+ * or 0 when it does not fit (or zlib fails: the caller stores instead). */
+static size_t deflate_into(unsigned char *out, size_t cap, const unsigned char *in, size_t n)
 {
-    return c >= '0' && c <= '9';
-}
-
-/* Whether s[i..] starts a time token of s[0..n): 13 digits, the first not
- * '0', no digit just before or after. *t gets its value. */
-static bool time_at(const unsigned char *s, size_t n, size_t i, uint64_t *t)
-{
-    if (i + TIME_DIGITS > n || s[i] == '0' || (i > 0 && is_digit(s[i - 1])) ||
-        (i + TIME_DIGITS < n && is_digit(s[i + TIME_DIGITS])))
-        return false;
-    uint64_t v = 0;
-    for (size_t k = 0; k < TIME_DIGITS; k++) {
-        if (!is_digit(s[i + k]))
-            return false;
-        v = v * 10 + (uint64_t)(s[i + k] - '0');
-    }
-    *t = v;
-    return true;
-}
-
-static bool needs_raw(const unsigned char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] == TOKEN || s[i] == RAW)
-            return true;
-    return false;
-}
-
-/* Packs value s[0..n) at out (room for n + 1 bytes: a token is never longer
- * than its 13 digits); returns the bytes written. */
-static size_t pack_value(unsigned char *out, const unsigned char *s, size_t n, uint64_t base)
-{
-    size_t o = 0;
-    uint64_t t;
-    if (needs_raw(s, n)) {
-        out[o++] = RAW;
-        memcpy(out + o, s, n);
-        return o + n;
-    }
-    for (size_t i = 0; i < n;) {
-        if (base && time_at(s, n, i, &t) && t >= base) {
-            out[o++] = TOKEN;
-            o += varint_put(out + o, t - base);
-            i += TIME_DIGITS;
-        } else {
-            out[o++] = s[i++];
-        }
-    }
-    return o;
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    if (deflateInit2(&z, Z_LEVEL, Z_DEFLATED, -Z_WBITS, Z_MEMLEVEL, Z_DEFAULT_STRATEGY) != Z_OK)
+        return 0;
+    z.next_in = (unsigned char *)in;
+    z.avail_in = (uInt)n;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    int rc = deflate(&z, Z_FINISH);
+    size_t len = cap - z.avail_out;
+    deflateEnd(&z);
+    return rc == Z_STREAM_END ? len : 0;
 }
 
 int sk_state_pack(sk_arena_t *arena, const sk_packed_field_t *f, size_t n, sk_ms_t keep_until_ms,
                   void **out, size_t *len)
 {
-    uint64_t base = 0, t;
-    size_t cap = 1 + 2 * 10;
-    for (size_t i = 0; i < n; i++) {
-        const unsigned char *v = (const unsigned char *)f[i].value;
-        cap += 2 * 10 + f[i].name_len + f[i].value_len + 1;
-        if (needs_raw(v, f[i].value_len))
-            continue;
-        for (size_t k = 0; k < f[i].value_len; k++)
-            if (time_at(v, f[i].value_len, k, &t) && (base == 0 || t < base))
-                base = t;
-    }
-    unsigned char *p = sk_arena_alloc(arena, cap), *tmp = NULL;
-    if (!p)
+    size_t body_len = 0;
+    for (size_t i = 0; i < n; i++)
+        body_len += 2 * 10 + f[i].name_len + f[i].value_len;
+    if (body_len > BODY_MAX)
         return SK_ENOMEM;
-    size_t o = 0;
+    /* header (at most 1 + 3 varints + 1) then the body, stored or deflated */
+    size_t cap = 1 + 3 * 10 + 1 + body_len;
+    unsigned char *body = sk_arena_alloc(arena, body_len + 1), *p = sk_arena_alloc(arena, cap);
+    if (!body || !p)
+        return SK_ENOMEM;
+    size_t b = 0, o = 0;
+    for (size_t i = 0; i < n; i++) {
+        b += varint_put(body + b, f[i].name_len);
+        memcpy(body + b, f[i].name, f[i].name_len);
+        b += f[i].name_len;
+        b += varint_put(body + b, f[i].value_len);
+        memcpy(body + b, f[i].value, f[i].value_len);
+        b += f[i].value_len;
+    }
     p[o++] = SK_STATE_PACK_VERSION;
     o += varint_put(p + o, keep_until_ms == SK_MS_NONE ? 0 : (uint64_t)keep_until_ms + 1);
-    o += varint_put(p + o, base ? base + 1 : 0);
     o += varint_put(p + o, n);
-    for (size_t i = 0; i < n; i++) {
-        o += varint_put(p + o, f[i].name_len);
-        memcpy(p + o, f[i].name, f[i].name_len);
-        o += f[i].name_len;
-        if (!(tmp = sk_arena_alloc(arena, f[i].value_len + 1)))
-            return SK_ENOMEM;
-        size_t vl = pack_value(tmp, (const unsigned char *)f[i].value, f[i].value_len, base);
-        o += varint_put(p + o, vl);
-        memcpy(p + o, tmp, vl);
-        o += vl;
-    }
+    o += varint_put(p + o, b);
+    /* deflated only when that is smaller (a tiny state is stored as it is) */
+    size_t z = b > 16 ? deflate_into(p + o + 1, b - 1, body, b) : 0;
+    p[o++] = z ? ENC_DEFLATE : ENC_STORED;
+    if (!z)
+        memcpy(p + o, body, b);
     *out = p;
-    *len = o;
+    *len = o + (z ? z : b);
     return 0;
 }
 
-/* Unpacks a value v[0..n) into arena memory (NUL-terminated). NULL when it
- * is damaged (*bad) or out of memory. */
-static char *unpack_value(sk_arena_t *arena, const unsigned char *v, size_t n, uint64_t base,
-                          size_t *out_len, bool *bad)
+/* Inflates in[0..n) into out, which must come out exactly `want` bytes. */
+static bool inflate_exact(unsigned char *out, size_t want, const unsigned char *in, size_t n)
 {
-    if (n > 0 && v[0] == RAW) {
-        *out_len = n - 1;
-        return sk_arena_strndup(arena, (const char *)v + 1, n - 1);
-    }
-    size_t full = 0;
-    const unsigned char *p = v, *end = v + n;
-    uint64_t d;
-    while (p < end) { /* the unpacked length first */
-        if (*p++ != TOKEN) {
-            full++;
-            continue;
-        }
-        if (!base || !varint_get(&p, end, &d) || d >= 10000000000000ULL - base) {
-            *bad = true;
-            return NULL;
-        }
-        full += TIME_DIGITS;
-    }
-    char *s = sk_arena_alloc(arena, full + 1);
-    if (!s)
-        return NULL;
-    size_t o = 0;
-    for (p = v; p < end;) {
-        if (*p != TOKEN) {
-            s[o++] = (char)*p++;
-            continue;
-        }
-        p++;
-        (void)varint_get(&p, end, &d);
-        uint64_t t = base + d;
-        for (int k = TIME_DIGITS - 1; k >= 0; k--, t /= 10)
-            s[o + (size_t)k] = (char)('0' + t % 10);
-        o += TIME_DIGITS;
-    }
-    s[o] = '\0';
-    *out_len = o;
-    return s;
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    if (inflateInit2(&z, -15) != Z_OK)
+        return false;
+    z.next_in = (unsigned char *)in;
+    z.avail_in = (uInt)n;
+    z.next_out = out;
+    z.avail_out = (uInt)want;
+    int rc = inflate(&z, Z_FINISH);
+    bool ok = rc == Z_STREAM_END && z.avail_out == 0 && z.avail_in == 0;
+    inflateEnd(&z);
+    return ok;
 }
 
-/* Reads the header: version, keep, base, field count. false when damaged. */
-static bool header(const unsigned char **p, const unsigned char *end, sk_ms_t *keep, uint64_t *base,
-                   uint64_t *count)
+/* Reads the header: version, keep, count, body length, encoding. false
+ * when damaged. */
+static bool header(const unsigned char **p, const unsigned char *end, sk_ms_t *keep,
+                   uint64_t *count, uint64_t *body_len, int *enc)
 {
-    uint64_t k, b;
+    uint64_t k;
     if (*p >= end || *(*p)++ != SK_STATE_PACK_VERSION || !varint_get(p, end, &k) ||
-        !varint_get(p, end, &b) || !varint_get(p, end, count) || k > (uint64_t)INT64_MAX)
+        !varint_get(p, end, count) || !varint_get(p, end, body_len) || *p >= end ||
+        k > (uint64_t)INT64_MAX || *body_len > BODY_MAX)
         return false;
+    *enc = *(*p)++;
     *keep = k == 0 ? SK_MS_NONE : (sk_ms_t)(k - 1);
-    *base = b ? b - 1 : 0;
-    return true;
+    return *enc == ENC_STORED || *enc == ENC_DEFLATE;
 }
 
 int sk_state_pack_keep_until(const void *bytes, size_t len, sk_ms_t *keep_until_ms)
 {
     const unsigned char *p = bytes;
-    uint64_t base, count;
-    return header(&p, p + len, keep_until_ms, &base, &count) ? 0 : SK_EPARSE;
+    uint64_t count, body_len;
+    int enc;
+    return header(&p, p + len, keep_until_ms, &count, &body_len, &enc) ? 0 : SK_EPARSE;
 }
 
 int sk_state_unpack(sk_arena_t *arena, const void *bytes, size_t len, sk_packed_field_t **f,
@@ -195,10 +144,22 @@ int sk_state_unpack(sk_arena_t *arena, const void *bytes, size_t len, sk_packed_
 {
     const unsigned char *p = bytes, *end = p + len, *q;
     sk_ms_t keep;
-    uint64_t base, nl, vl, want;
+    uint64_t want, body_len, nl, vl;
     size_t count = 0;
-    if (!header(&p, end, &keep, &base, &want))
+    int enc;
+    if (!header(&p, end, &keep, &want, &body_len, &enc))
         return SK_EPARSE;
+    if (enc == ENC_STORED && (uint64_t)(end - p) != body_len)
+        return SK_EPARSE;
+    if (enc == ENC_DEFLATE) {
+        unsigned char *body = sk_arena_alloc(arena, body_len + 1);
+        if (!body)
+            return SK_ENOMEM;
+        if (!inflate_exact(body, body_len, p, (size_t)(end - p)))
+            return SK_EPARSE;
+        p = body;
+        end = body + body_len;
+    }
     /* count the fields and check every length before taking any */
     for (q = p; q < end; count++) {
         if (!varint_get(&q, end, &nl) || nl > (uint64_t)(end - q))
@@ -208,7 +169,7 @@ int sk_state_unpack(sk_arena_t *arena, const void *bytes, size_t len, sk_packed_
             return SK_EPARSE;
         q += vl;
     }
-    if (count != want) /* cut short at a field's end, or trailing bytes */
+    if (count != want) /* a body that does not hold what the header says */
         return SK_EPARSE;
     if (keep_until_ms)
         *keep_until_ms = keep;
@@ -218,16 +179,14 @@ int sk_state_unpack(sk_arena_t *arena, const void *bytes, size_t len, sk_packed_
     if (!out)
         return SK_ENOMEM;
     for (size_t i = 0; i < count; i++) {
-        bool bad = false;
         (void)varint_get(&p, end, &nl);
         out[i].name = sk_arena_strndup(arena, (const char *)p, nl);
         out[i].name_len = nl;
         p += nl;
         (void)varint_get(&p, end, &vl);
-        out[i].value = unpack_value(arena, p, vl, base, &out[i].value_len, &bad);
+        out[i].value = sk_arena_strndup(arena, (const char *)p, vl);
+        out[i].value_len = vl;
         p += vl;
-        if (bad)
-            return SK_EPARSE;
         if (!out[i].name || !out[i].value)
             return SK_ENOMEM;
     }

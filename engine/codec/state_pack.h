@@ -6,23 +6,21 @@
  * through sk_state_unpack (the black-box tests decode the same documented
  * format on their own, tests/lib/skproc.py).
  *
- * Format (version 1), all integers unsigned LEB128 varints ("v"):
+ * Format (version 1), integers as unsigned LEB128 varints ("v"):
  *
  *   0x01                      version byte
  *   v keep                    0: never dropped; else keep_until_ms + 1
- *   v base                    the time base: 0, or the smallest time token
- *                             of the values (see below) + 1
  *   v count                   the number of fields
- *   then per field, in order:
- *   v name_len, name bytes, v value_len, value bytes (packed, see below)
+ *   v body_len                the body's length, unpacked
+ *   1 byte encoding           0: the body follows as it is; 1: the body
+ *                             follows raw-deflated (RFC 1951, no zlib or gzip
+ *                             header), used whenever that is shorter
+ *   body: per field, in order: v name_len, name bytes, v value_len, value bytes
  *
- * A packed value is the field's text with every time token — a run of 13
- * decimal digits, not preceded or followed by a digit, without a leading
- * zero (a time in ms between 2001 and 2286) — replaced by the byte 0xFF and
- * v (time - base). 0xFF never occurs in UTF-8 text, and a value holding a
- * 0xFF byte already is stored with the escape 0xFE first (the rest of the
- * value then raw). So the text of each field is exactly what decide/state.h
- * documents, only its times are written in ~4 bytes instead of 13.
+ * The names and values are exactly decide/state.h's fields (text); deflate
+ * takes out what repeats in them (a shift id in its s: and g: fields, an
+ * entitlement in its g:, e: and r: fields, the leading digits of times):
+ * a bench user of 300-550 bytes of fields packs into 110-190.
  *
  * Pure: no I/O. Ownership is said at each function.
  */
@@ -56,8 +54,9 @@ int sk_state_pack(sk_arena_t *arena, const sk_packed_field_t *f, size_t n, sk_ms
  * sk_state_unpack — the fields and keep_until of a packed value: *f gets an
  * array of *n fields whose names and values are NUL-terminated copies in
  * arena (f or keep_until_ms may be NULL to read only the other). 0,
- * SK_EPARSE (not a packed value of a known version, or cut short: nothing
- * is returned) or SK_ENOMEM.
+ * SK_EPARSE (not a packed value of a known version, cut short, or a body
+ * that does not inflate to what its header says: nothing is returned) or
+ * SK_ENOMEM.
  */
 int sk_state_unpack(sk_arena_t *arena, const void *bytes, size_t len, sk_packed_field_t **f,
                     size_t *n, sk_ms_t *keep_until_ms);

@@ -43,27 +43,26 @@
 
 /*
  * Applies a partition's inputs of a batch atomically, in order; see
- * sk_store_apply_many. KEYS[1..5] epoch, offsets, outbox, timers, on-call
- * index, then per input with a user its user's key. ARGV[1] our epoch,
- * ARGV[2] the ledger's sequence (the fence), ARGV[3] how many inputs, then
- * per input: the KEYS index of its user's key (0: none), topic ('' for a
- * timer), offset, user, what happens to the user's value ('k' kept, 's'
- * set, 'd' deleted), the value, timer due time ('-1': none), step sequence
- * ('' none), then counted lists: on-call index field/value pairs ('' deletes),
- * outbox entries. Returns one integer per input: 1 applied, 0 skipped (its
- * offset was applied before). The inputs are gathered first (a user's or a
- * field's last write wins), then each kind written once for the partition:
- * one MSET of the users' values and one DEL, one ZADD and one ZREM of the
- * timers, one HSET and one HDEL of the on-call index, one HSET of the
- * offsets and the step sequence, one RPUSH of the outbox (each per 1,000
- * arguments).
+ * sk_store_apply_many. KEYS[1..6] epoch, offsets, outbox, timers, on-call
+ * index, users. ARGV[1] our epoch, ARGV[2] the ledger's sequence (the
+ * fence), ARGV[3] how many inputs, then per input: '1' when it has a user,
+ * topic ('' for a timer), offset, user, what happens to the user's value
+ * ('k' kept, 's' set, 'd' deleted), the value, timer due time ('-1':
+ * none), step sequence ('' none), then counted lists: on-call index
+ * field/value pairs ('' deletes), outbox entries. Returns one integer per
+ * input: 1 applied, 0 skipped (its offset was applied before). The inputs
+ * are gathered first (a user's or a field's last write wins), then each
+ * kind written once for the partition: one HSET of the users' values and
+ * one HDEL, one ZADD and one ZREM of the timers, one HSET and one HDEL of
+ * the on-call index, one HSET of the offsets and the step sequence, one
+ * RPUSH of the outbox (each per 1,000 arguments).
  */
 static const char APPLY_LUA[] = FENCE_LUA(
     "2") "local res, out, offs, seq = {}, {}, {}, nil\n"
          "local val, uks, wake, who, idx, fields = {}, {}, {}, {}, {}, {}\n"
          "local i = 4\n"
          "for op = 1, tonumber(ARGV[3]) do\n"
-         "  local kb, topic, off, user = tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]\n"
+         "  local has, topic, off, user = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]\n"
          "  local vop, v, wk, sq = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]\n"
          "  i = i + 8\n"
          "  local nidx = tonumber(ARGV[i]); local x0 = i + 1; i = x0 + 2 * nidx\n"
@@ -76,11 +75,10 @@ static const char APPLY_LUA[] = FENCE_LUA(
          "  end\n"
          "  if skip then res[op] = 0 else\n"
          "    if sq ~= '' then seq = sq end\n"
-         "    if kb > 0 then\n"
-         "      local uk = KEYS[kb]\n"
+         "    if has == '1' then\n"
          "      if vop ~= 'k' then\n"
-         "        if val[uk] == nil then uks[#uks + 1] = uk end\n"
-         "        if vop == 's' then val[uk] = v else val[uk] = false end\n"
+         "        if val[user] == nil then uks[#uks + 1] = user end\n"
+         "        if vop == 's' then val[user] = v else val[user] = false end\n"
          "      end\n"
          "      if wake[user] == nil then who[#who + 1] = user end\n"
          "      wake[user] = wk\n"
@@ -96,15 +94,13 @@ static const char APPLY_LUA[] = FENCE_LUA(
          "end\n"
          "local function each(cmd, key, list)\n"
          "  for s = 1, #list, 1000 do\n"
-         "    local e = math.min(s + 999, #list)\n"
-         "    if key then redis.call(cmd, key, unpack(list, s, e))\n"
-         "    else redis.call(cmd, unpack(list, s, e)) end\n"
+         "    redis.call(cmd, key, unpack(list, s, math.min(s + 999, #list)))\n"
          "  end\n"
          "end\n"
-         "local mset, del, zadd, zrem, hset, hdel = {}, {}, {}, {}, {}, {}\n"
-         "for _, k in ipairs(uks) do\n"
-         "  if val[k] then mset[#mset + 1] = k; mset[#mset + 1] = val[k]\n"
-         "  else del[#del + 1] = k end\n"
+         "local uset, udel, zadd, zrem, hset, hdel = {}, {}, {}, {}, {}, {}\n"
+         "for _, u in ipairs(uks) do\n"
+         "  if val[u] then uset[#uset + 1] = u; uset[#uset + 1] = val[u]\n"
+         "  else udel[#udel + 1] = u end\n"
          "end\n"
          "for _, u in ipairs(who) do\n"
          "  if wake[u] == '-1' then zrem[#zrem + 1] = u\n"
@@ -114,8 +110,8 @@ static const char APPLY_LUA[] = FENCE_LUA(
          "  if idx[f] == '' then hdel[#hdel + 1] = f\n"
          "  else hset[#hset + 1] = f; hset[#hset + 1] = idx[f] end\n"
          "end\n"
-         "each('MSET', nil, mset)\n"
-         "each('DEL', nil, del)\n"
+         "each('HSET', KEYS[6], uset)\n"
+         "each('HDEL', KEYS[6], udel)\n"
          "each('ZADD', KEYS[4], zadd)\n"
          "each('ZREM', KEYS[4], zrem)\n"
          "each('HSET', KEYS[5], hset)\n"
@@ -466,9 +462,9 @@ int sk_store_applied_offset(sk_store_t *s, int32_t partition, const char *topic,
     return rc;
 }
 
-/* Copies a GET reply of a user's key into *out (arena memory; len 0 when
- * there is none). 0, SK_EIO (an error reply: a key of another type) or
- * SK_ENOMEM. */
+/* Copies an HGET reply of a user's value into *out (arena memory; len 0
+ * when there is none). 0, SK_EIO (an error reply: a key of another type)
+ * or SK_ENOMEM. */
 static int value_reply(sk_store_t *s, const redisReply *r, const char *user, sk_arena_t *arena,
                        sk_store_value_t *out)
 {
@@ -476,7 +472,7 @@ static int value_reply(sk_store_t *s, const redisReply *r, const char *user, sk_
     if (r->type == REDIS_REPLY_NIL)
         return 0;
     if (r->type != REDIS_REPLY_STRING) {
-        sk_store_set_err(s, "GET of user %s: %s", user,
+        sk_store_set_err(s, "HGET of user %s: %s", user,
                          r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
         return SK_EIO;
     }
@@ -542,14 +538,13 @@ int sk_store_read_users(sk_store_t *s, size_t n, const int32_t *partitions,
     if (!via || !keys)
         return SK_ENOMEM;
     for (; sent < n; sent++) {
-        char *k = sk_arena_sprintf(arena, "%s:{p%" PRId32 "}:u:%s", s->cfg.prefix, partitions[sent],
-                                   users[sent]);
-        const char *argv[] = {"GET", k};
-        size_t lens[] = {3, k ? strlen(k) : 0};
+        char *k = sk_arena_sprintf(arena, "%s:{p%" PRId32 "}:users", s->cfg.prefix, partitions[sent]);
+        const char *argv[] = {"HGET", k, users[sent]};
+        size_t lens[] = {4, k ? strlen(k) : 0, strlen(users[sent])};
         keys[sent] = k;
         if (!(via[sent] = sk_store_at(s, partitions[sent])))
             return SK_EIO; /* every connection is closed: nothing to read */
-        if (!k || redisAppendCommandArgv(via[sent], 2, argv, lens) != REDIS_OK) {
+        if (!k || redisAppendCommandArgv(via[sent], 3, argv, lens) != REDIS_OK) {
             rc = SK_ENOMEM;
             break;
         }
@@ -568,10 +563,10 @@ int sk_store_read_users(sk_store_t *s, size_t n, const int32_t *partitions,
     for (size_t i = 0; i < sent && rc == 0; i++) {
         if (via[i])
             continue;
-        const char *argv[] = {"GET", keys[i]};
-        size_t lens[] = {3, strlen(keys[i])};
+        const char *argv[] = {"HGET", keys[i], users[i]};
+        size_t lens[] = {4, strlen(keys[i]), strlen(users[i])};
         sk_store_at(s, partitions[i]);
-        redisReply *r = sk_store_command(s, 2, argv, lens);
+        redisReply *r = sk_store_command(s, 3, argv, lens);
         if (!r)
             return SK_EIO;
         rc = value_reply(s, r, users[i], arena, &out[i]);
@@ -814,12 +809,75 @@ out:
     return rc;
 }
 
+/* Appends (p, user) to the arrays *partitions and *users (*n used, *cap
+ * allocated, doubled when full). 0 or SK_ENOMEM. */
+static int add_user(sk_arena_t *arena, int32_t p, const char *user, size_t len,
+                    int32_t **partitions, const char ***users, size_t *n, size_t *cap)
+{
+    if (*n == *cap) { /* grow: copy into a larger arena array */
+        int32_t *np = sk_arena_calloc(arena, *cap * 2, sizeof(*np));
+        const char **nu = sk_arena_calloc(arena, *cap * 2, sizeof(*nu));
+        if (!np || !nu)
+            return SK_ENOMEM;
+        memcpy(np, *partitions, *cap * sizeof(*np));
+        memcpy(nu, *users, *cap * sizeof(*nu));
+        *partitions = np;
+        *users = nu;
+        *cap *= 2;
+    }
+    (*partitions)[*n] = p;
+    if (!((*users)[*n] = sk_arena_strndup(arena, user, len)))
+        return SK_ENOMEM;
+    (*n)++;
+    return 0;
+}
+
+/* The users of one partition's users hash `key` (partition p), or only
+ * `user` when not NULL, appended (add_user): HSCAN. 0, SK_EIO or SK_ENOMEM. */
+static int scan_hash(sk_store_t *s, const char *key, int32_t p, const char *user, sk_arena_t *arena,
+                     int32_t **partitions, const char ***users, size_t *n, size_t *cap)
+{
+    char cursor[32] = "0";
+    int rc = 0;
+    if (user) {
+        const char *argv[] = {"HEXISTS", key, user};
+        size_t lens[] = {7, strlen(key), strlen(user)};
+        redisReply *r = sk_store_command(s, 3, argv, lens);
+        if (!r)
+            return SK_EIO;
+        if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
+            rc = add_user(arena, p, user, strlen(user), partitions, users, n, cap);
+        else if (r->type != REDIS_REPLY_INTEGER)
+            rc = SK_EIO;
+        freeReplyObject(r);
+        return rc;
+    }
+    do {
+        const char *argv[] = {"HSCAN", key, cursor, "COUNT", "1000"};
+        size_t lens[] = {5, strlen(key), strlen(cursor), 5, 4};
+        redisReply *r = sk_store_command(s, 5, argv, lens);
+        if (!r)
+            return SK_EIO;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            freeReplyObject(r);
+            return SK_EIO;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+        const redisReply *kv = r->element[1];
+        for (size_t i = 0; rc == 0 && i + 1 < kv->elements; i += 2)
+            rc = add_user(arena, p, kv->element[i]->str, kv->element[i]->len, partitions, users,
+                          n, cap);
+        freeReplyObject(r);
+    } while (rc == 0 && strcmp(cursor, "0") != 0);
+    return rc;
+}
+
 int sk_store_scan_users(sk_store_t *s, const char *user, sk_arena_t *arena, int32_t **partitions,
                         const char ***users, size_t *n)
 {
     char cursor[32] = "0";
     size_t cap = 64;
-    char *match = sk_arena_sprintf(arena, "%s:{p*}:u:%s", s->cfg.prefix, user ? user : "*");
+    char *match = sk_arena_sprintf(arena, "%s:{p*}:users", s->cfg.prefix);
     *n = 0;
     *partitions = sk_arena_calloc(arena, cap, sizeof(**partitions));
     *users = sk_arena_calloc(arena, cap, sizeof(**users));
@@ -839,6 +897,7 @@ int sk_store_scan_users(sk_store_t *s, const char *user, sk_arena_t *arena, int3
             const char *argv[] = {"SCAN", cursor, "MATCH", match, "COUNT", "1000"};
             size_t lens[] = {4, strlen(cursor), 5, strlen(match), 5, 4};
             redisReply *r = sk_store_command(s, 6, argv, lens);
+            int rc = 0;
             if (!r)
                 return SK_EIO;
             if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
@@ -847,29 +906,15 @@ int sk_store_scan_users(sk_store_t *s, const char *user, sk_arena_t *arena, int3
             }
             snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
             const redisReply *keys = r->element[1];
-            for (size_t i = 0; i < keys->elements; i++) {
+            for (size_t i = 0; rc == 0 && i < keys->elements; i++) {
                 const char *k = keys->element[i]->str, *tag = strstr(k, ":{p");
-                const char *u = tag ? strstr(tag, "}:u:") : NULL;
-                if (!u)
-                    continue;
-                if (*n == cap) { /* grow: copy into a larger arena array */
-                    int32_t *np = sk_arena_calloc(arena, cap * 2, sizeof(*np));
-                    const char **nu = sk_arena_calloc(arena, cap * 2, sizeof(*nu));
-                    if (!np || !nu) {
-                        freeReplyObject(r);
-                        return SK_ENOMEM;
-                    }
-                    memcpy(np, *partitions, cap * sizeof(*np));
-                    memcpy(nu, *users, cap * sizeof(*nu));
-                    *partitions = np;
-                    *users = nu;
-                    cap *= 2;
-                }
-                (*partitions)[*n] = (int32_t)strtol(tag + 3, NULL, 10);
-                (*users)[*n] = sk_arena_strdup(arena, u + 4);
-                (*n)++;
+                if (tag && strcmp(strchr(tag, '}') ? strchr(tag, '}') : "", "}:users") == 0)
+                    rc = scan_hash(s, k, (int32_t)strtol(tag + 3, NULL, 10), user, arena,
+                                   partitions, users, n, &cap);
             }
             freeReplyObject(r);
+            if (rc)
+                return rc;
         } while (strcmp(cursor, "0") != 0);
     }
     return 0;

@@ -15,9 +15,9 @@
  *   <prefix>:{p<N>}:timers     sorted set: user -> due time (ms): the
  *                              earlier of its next wake-up and the time its
  *                              state may be dropped (the engine deletes it
- *                              then: user keys have no TTL)
- *   <prefix>:{p<N>}:u:<user>   string: the user's state, packed
- *                              (codec/state_pack.h), no TTL
+ *                              then: a hash field has no TTL)
+ *   <prefix>:{p<N>}:users      hash: user -> the user's state, packed
+ *                              (codec/state_pack.h); no TTL
  *   <prefix>:{p<N>}:oncall     hash: the partition's on-call index, field
  *                              "<rotation> <field>" (decide/oncall_index.h)
  *
@@ -87,13 +87,13 @@ typedef struct sk_outbox_entry {
 typedef sk_packed_field_t sk_store_field_t;
 
 /* A user's value as read: the packed bytes (codec/state_pack.h) in arena
- * memory; len 0 when the user has no key. */
+ * memory; len 0 when the user has none. */
 typedef struct sk_store_value {
     const void *bytes;
     size_t len;
 } sk_store_value_t;
 
-/* What a step does to the user's key. */
+/* What a step does to the user's value. */
 typedef enum sk_store_value_op {
     SK_STORE_VALUE_KEEP = 0, /* unchanged: not written */
     SK_STORE_VALUE_SET = 1,  /* written whole (value, value_len) */
@@ -121,8 +121,8 @@ typedef struct sk_store_writes {
     int64_t epoch;     /* our claim; the writes are refused under another */
     const char *topic; /* input topic; NULL for a timer */
     int64_t offset;    /* input offset; ignored for timers */
-    const char *user;  /* NULL: no user key or timer is touched (dead letters) */
-    sk_store_value_op_t value_op; /* what happens to the user's key */
+    const char *user;  /* NULL: no user value or timer is touched (dead letters) */
+    sk_store_value_op_t value_op; /* what happens to the user's value */
     const void *value;            /* SK_STORE_VALUE_SET: the packed state */
     size_t value_len;
     sk_ms_t next_wake_ms; /* the user's timer; SK_MS_NONE removes it */
@@ -138,7 +138,7 @@ typedef struct sk_store_writes {
 /* One user as the changelog has it, for sk_store_restore. */
 typedef struct sk_store_restore_user {
     const char *user;
-    const void *value; /* the packed state; value_len 0: no key (a timer alone is still set) */
+    const void *value; /* the packed state; value_len 0: none (a timer alone is still set) */
     size_t value_len;
     sk_ms_t next_wake_ms; /* SK_MS_NONE: no timer */
 } sk_store_restore_user_t;
@@ -238,8 +238,8 @@ int sk_store_apply(sk_store_t *store, const sk_store_writes_t *w, bool *applied)
 /*
  * sk_store_apply_many — the same for n inputs, in order: one script call
  * per partition taking all of its inputs (pipelined: one round trip for
- * the batch), which writes each kind once for all of them (one MSET of the
- * users' last values, one DEL, one ZADD and one ZREM of the timers, one
+ * the batch), which writes each kind once for all of them (one HSET of the
+ * users' last values and one HDEL, one ZADD and one ZREM of the timers, one
  * HSET and one HDEL of the on-call index, the offsets, the outbox). applied[i] and rcs[i] (0, SK_EFENCED, SK_ENOTFOUND or SK_EIO)
  * tell each one's fate. When Redis lost its script cache, the scripts are
  * loaded again and the refused inputs sent once more, in order; refused
@@ -251,17 +251,18 @@ int sk_store_apply(sk_store_t *store, const sk_store_writes_t *w, bool *applied)
 int sk_store_apply_many(sk_store_t *store, const sk_store_writes_t *w, size_t n, bool *applied,
                         int *rcs);
 
-/* Reads n users' packed values pipelined (one GET each, one round trip):
- * out[i] for users[i] in partitions[i] (len 0 when the user has no key),
- * copied into arena. A key of another type (a hash of the old layout) is
- * SK_EIO. 0, SK_EIO or SK_ENOMEM. */
+/* Reads n users' packed values pipelined (one HGET each, one round trip):
+ * out[i] for users[i] in partitions[i] (len 0 when the user has none),
+ * copied into arena. A users key of another type is SK_EIO. 0, SK_EIO or
+ * SK_ENOMEM. */
 int sk_store_read_users(sk_store_t *store, size_t n, const int32_t *partitions,
                         const char *const *users, sk_arena_t *arena, sk_store_value_t *out);
 
 /*
  * sk_store_scan_users — every user with state, or only `user` when not NULL,
- * found with SCAN (for operators' tools, not the hot path): their
- * partitions and ids, in arena memory. 0 or SK_EIO.
+ * found with SCAN (the partitions' users hashes) and HSCAN (for operators'
+ * tools, not the hot path): their partitions and ids, in arena memory. 0,
+ * SK_EIO or SK_ENOMEM.
  */
 int sk_store_scan_users(sk_store_t *store, const char *user, sk_arena_t *arena,
                         int32_t **partitions, const char ***users, size_t *n);

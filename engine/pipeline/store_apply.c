@@ -40,11 +40,10 @@ static char *pack_entry(sk_arena_t *a, const sk_outbox_entry_t *e, size_t *len)
 static void apply_count(const sk_store_writes_t *w, const size_t *idx, size_t n, size_t *keys,
                         size_t *args)
 {
-    *keys = 5;
+    *keys = 6;
     *args = 3;
     for (size_t k = 0; k < n; k++) {
         const sk_store_writes_t *op = &w[idx[k]];
-        *keys += op->user ? 1 : 0;
         *args += 8 + 2 + 2 * op->n_oncall + op->n_out;
     }
 }
@@ -57,7 +56,7 @@ static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_store_writes_t *w, 
     const sk_store_writes_t *first = &w[idx[0]];
     size_t n_keys, n_args;
     apply_count(w, idx, n, &n_keys, &n_args);
-    size_t argc = 3 + n_keys + n_args, i, key_no = 6;
+    size_t argc = 3 + n_keys + n_args, i;
     const char **argv = sk_arena_calloc(a, argc, sizeof(*argv));
     size_t *lens = sk_arena_calloc(a, argc, sizeof(*lens));
     bool *sized = sk_arena_calloc(a, argc, sizeof(*sized)); /* lens[k] given (may be 0) */
@@ -66,13 +65,12 @@ static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_store_writes_t *w, 
     argv[0] = "EVALSHA";
     argv[1] = s->apply_sha;
     argv[2] = sk_store_fmt_i64(a, (int64_t)n_keys);
-    static const char *const what[] = {"epoch", "offsets", "outbox", "timers"};
-    for (size_t k = 0; k < 4; k++) {
+    static const char *const what[] = {"epoch", "offsets", "outbox", "timers", "oncall", "users"};
+    for (size_t k = 0; k < 6; k++) {
         char kb[128];
         sk_store_key(s, kb, sizeof(kb), first->partition, what[k]);
         argv[3 + k] = sk_arena_strdup(a, kb);
     }
-    argv[3 + 4] = sk_store_oncall_key(s, a, first->partition);
     i = 3 + n_keys;
     argv[i++] = sk_store_fmt_i64(a, first->epoch);
     argv[i++] = sk_store_fmt_i64(a, first->seq_floor);
@@ -80,10 +78,7 @@ static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_store_writes_t *w, 
     for (size_t k = 0; k < n; k++) {
         const sk_store_writes_t *op = &w[idx[k]];
         static const char *const vops[] = {"k", "s", "d"};
-        argv[i++] = op->user ? sk_store_fmt_i64(a, (int64_t)key_no) : "0";
-        if (op->user)
-            argv[3 + key_no++ - 1] = sk_arena_sprintf(a, "%s:{p%" PRId32 "}:u:%s", s->cfg.prefix,
-                                                      op->partition, op->user);
+        argv[i++] = op->user ? "1" : "0";
         argv[i++] = op->topic ? op->topic : "";
         argv[i++] = sk_store_fmt_i64(a, op->offset);
         argv[i++] = op->user ? op->user : "";
@@ -104,7 +99,7 @@ static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_store_writes_t *w, 
             sized[i++] = true;
         }
     }
-    assert(i == argc && key_no == n_keys + 1);
+    assert(i == argc);
     for (size_t k = 0; k < i; k++) {
         if (!argv[k])
             return SK_ENOMEM;

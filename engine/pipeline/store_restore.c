@@ -88,15 +88,13 @@ static int append(sk_store_t *s, size_t argc, const char **argv, size_t *lens)
 static int restore_user(sk_store_t *s, sk_arena_t *a, int32_t p, const sk_store_restore_user_t *u,
                         size_t *sent)
 {
-    char *k = sk_arena_sprintf(a, "%s:{p%" PRId32 "}:u:%s", s->cfg.prefix, p, u->user);
-    char timers[128];
+    char timers[128], k[128];
     sk_store_key(s, timers, sizeof(timers), p, "timers");
-    if (!k)
-        return SK_ENOMEM;
+    sk_store_key(s, k, sizeof(k), p, "users");
     if (u->value_len) {
-        const char *argv[] = {"SET", k, u->value};
-        size_t lens[] = {3, strlen(k), u->value_len};
-        if (redisAppendCommandArgv(s->rc, 3, argv, lens) != REDIS_OK)
+        const char *argv[] = {"HSET", k, u->user, u->value};
+        size_t lens[] = {4, strlen(k), strlen(u->user), u->value_len};
+        if (redisAppendCommandArgv(s->rc, 4, argv, lens) != REDIS_OK)
             return SK_ENOMEM;
         (*sent)++;
     }

@@ -288,10 +288,9 @@ def scenario(tmp, engine_log):
         waiter_out = waiter.communicate()[0].decode("utf-8", "replace")
     check("request --wait exits 0 and prints the GRANT",
           waiter.returncode == 0 and ("GRANT %s for %s" % (ENT, DAVE)) in waiter_out, waiter_out)
-    key = (rcli("--scan", "--pattern", "sk:*:u:%s" % DAVE) or "").strip()
-    fields = (rcli("hkeys", key) or "") if key else ""
+    fields = skproc.redis_user_state(redis.port, DAVE) or {}
     check("redis-cli: dave's state holds the request and its grant source",
-          ("q:%s" % r1) in fields and ("g:%s R %s" % (ENT, r1)) in fields, "%r %r" % (key, fields))
+          ("q:%s" % r1) in fields and ("g:%s R %s" % (ENT, r1)) in fields, "%r" % fields)
     closed = wait_recs(reader, T_TASKS, lambda t: t["task_id"] == task1 and t["state"] == "CLOSED")
     check("the task closes APPROVED", closed and closed[0]["outcome"] == "APPROVED", closed)
     rc, out, _ = cli.run("task", "list")

@@ -21,7 +21,8 @@ python3-confluent-kafka, python3-avro (via skwire.py), kcat and redis-cli:
     reason names the rotation / the framing, key and payload unchanged;
   - kcat: the four topics exist; every user with a decision has audit
     records; one audit record decodes with a decision and a trace;
-  - redis-cli: the active user's state key and timer (sk:{pN}:u:<user>,
+  - redis-cli: the active user's state key (one packed string, decoded by
+    skproc.unpack_state) and timer (sk:{pN}:u:<user>,
     sk:{pN}:timers), positive TTL;
   - SIGTERM: exit status 0 within 10 s, no sanitizer report.
 
@@ -45,7 +46,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import skwire  # noqa: E402
 # the shared helpers (tests/lib/skproc.py); the other black-box tests import
 # them from here. wait_until here takes an absolute deadline (time.time() + s).
-from skproc import Reader, free_port, read_text, tail  # noqa: E402,F401
+from skproc import Reader, free_port, read_text, redis_user_state, tail  # noqa: E402,F401
 from skproc import wait_deadline as wait_until  # noqa: E402
 
 from confluent_kafka import Producer  # noqa: E402
@@ -328,12 +329,17 @@ def scenario(tmp, engine_log):
           len(ukeys) == 1 and re.match(r"^sk:\{p\d+\}:u:", ukeys[0]), "scan gave %s" % ukeys)
     ukey = ukeys[0] if ukeys else "sk:{p?}:u:" + uc
     ttl = rcli("TTL", ukey)
-    check("redis: TTL of %s is positive" % ukey, ttl is not None and ttl.lstrip("-").isdigit()
-          and int(ttl) > 0, "TTL %r" % ttl)
-    fields = (rcli("HKEYS", ukey) or "").split("\n")
-    check("redis: %s holds the shift and the demo/console source" % ukey,
-          any(f.startswith("s:") and "sh-c" in f for f in fields)
-          and any(f.startswith("g:demo/console") for f in fields), "fields %s" % fields)
+    check("redis: %s has no TTL (its timer drops it)" % ukey, ttl == "-1", "TTL %r" % ttl)
+    try:
+        state = redis_user_state(port, uc) or {}
+    except ValueError as e:
+        state = {"(damaged)": str(e)}
+    fields = sorted(state)
+    check("redis: %s holds the shift and the demo/console source (one packed value)" % ukey,
+          rcli("TYPE", ukey) == "string"
+          and any(f.startswith("s:") and "sh-c" in f for f in fields)
+          and any(f.startswith("g:demo/console") and state[f].split(" ")[0] == str(c_end)
+                  for f in fields), "fields %s" % state)
     tkeys = (rcli("--scan", "--pattern", "sk:*:timers") or "").split()
     holder = [(k, rcli("ZSCORE", k, uc)) for k in tkeys]
     holder = [(k, s) for k, s in holder if s]

@@ -63,8 +63,10 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "blackbox"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 import nacl.signing  # noqa: E402
 import sksign  # noqa: E402
+import skproc  # noqa: E402 (unpack_state: a user's packed value in Redis)
 import skwire  # noqa: E402
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 
@@ -596,22 +598,24 @@ def evaluate(model, cmd_recs, task_recs, t0, t1, say):
 
 
 def redis_errors(rig, model, say):
-    """Users whose Redis hash is not what the model says: the entitlements
+    """Users whose Redis state is not what the model says: the entitlements
     held (g: fields), exactly the expected request sources (kind R, the
     request id) and every request APPROVED (q: fields). Returns how many."""
     wrong = 0
     for u in model.label:
         ents, req_sources, statuses = set(), set(), {}
-        for k in rig.redis_cli("--scan", "--pattern", "sk:*:u:%s" % u).split():
-            lines = rig.redis_cli("HGETALL", k).split("\n")
-            for name, value in zip(lines[0::2], lines[1::2]):
-                if name.startswith("g:"):
-                    ent, kind, sid = name[2:].split(" ")
-                    ents.add(ent)
-                    if kind != "S":
-                        req_sources.add((ent, kind, sid))
-                elif name.startswith("q:"):
-                    statuses[name[2:]] = value.split(" ")[0]
+        try:
+            state = skproc.redis_user_state(rig.redis_port, u) or {}
+        except ValueError as e:
+            state = {"(damaged)": str(e)}
+        for name, value in state.items():
+            if name.startswith("g:"):
+                ent, kind, sid = name[2:].split(" ")
+                ents.add(ent)
+                if kind != "S":
+                    req_sources.add((ent, kind, sid))
+            elif name.startswith("q:"):
+                statuses[name[2:]] = value.split(" ")[0]
         reqs = model.requests[u]
         want_sources = {(ent, "R", rid) for rid, (ent, _, _) in reqs.items()}
         want_statuses = {rid: "APPROVED" for rid in reqs}

@@ -131,8 +131,8 @@ TEST(apply_writes_state_timer_offset_and_outbox_atomically)
     CHECK(applied);
     CHECK_STR(read_field(s, 3, "ana", "g:x S 1"), "100 r");
     CHECK_INT(sk_fx_redis_int(&redis, "ZSCORE sk:{p3}:timers ana"), 1234);
-    /* one string, no TTL: the user's timer drops it (apply.c) */
-    CHECK_INT(sk_fx_redis_int(&redis, "PTTL sk:{p3}:u:ana"), -1);
+    /* one field of the partition's users hash, no TTL: the user's timer drops it (apply.c) */
+    CHECK_INT(sk_fx_redis_int(&redis, "PTTL sk:{p3}:users"), -1);
     CHECK_INT(sk_store_applied_offset(s, 3, "in", &off), 0);
     CHECK_INT(off, 10);
     CHECK_INT(sk_fx_redis_int(&redis, "LLEN sk:{p3}:outbox"), 1);
@@ -242,11 +242,11 @@ TEST(a_batch_is_one_script_call_per_partition_in_order)
     set_value(&w[4], "a", "3", keep);
     bool applied[5];
     int rcs[5];
-    long long evalsha0 = evalsha_calls(), mset0 = calls_of("mset"), zadd0 = calls_of("zadd");
+    long long evalsha0 = evalsha_calls(), hset0 = calls_of("hset"), zadd0 = calls_of("zadd");
     CHECK_INT(sk_store_apply_many(s, w, 5, applied, rcs), 0);
     CHECK_INT(evalsha_calls() - evalsha0, 2); /* one call per partition */
-    CHECK_INT(calls_of("mset") - mset0, 1);   /* the users' values written once */
-    CHECK_INT(calls_of("zadd") - zadd0, 1);   /* and the timers */
+    CHECK_INT(calls_of("hset") - hset0, 2);   /* the users' values once, the offsets */
+    CHECK_INT(calls_of("zadd") - zadd0, 1);   /* and the timers once */
     CHECK_INT(rcs[0], 0);
     CHECK_INT(rcs[1], SK_EFENCED);
     CHECK_INT(rcs[2], 0);
@@ -259,7 +259,7 @@ TEST(a_batch_is_one_script_call_per_partition_in_order)
     CHECK_INT(sk_fx_redis_int(&redis, "ZSCORE sk:{p11}:timers bo"), 300);
     CHECK_INT(sk_fx_redis_int(&redis, "HGET sk:{p11}:offsets in"), 22);
     CHECK_INT(sk_fx_redis_int(&redis, "HGET sk:{p11}:offsets #seq"), 4);
-    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p12}:u:cy"), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p12}:users cy"), 0);
     /* the outbox holds the applied steps' entries, in order */
     sk_arena_t a;
     sk_outbox_entry_t *out = NULL;
@@ -278,8 +278,8 @@ TEST(a_batch_is_one_script_call_per_partition_in_order)
 }
 
 /* Many users of one partition in one call: each kind of write is one
- * command for all of them (MSET, DEL, ZADD, ZREM, the on-call index's HSET
- * and HDEL), and a kept value is not written. */
+ * command for all of them (the users hash's HSET and HDEL, ZADD, ZREM,
+ * the on-call index's HSET and HDEL), and a kept value is not written. */
 TEST(a_batch_writes_each_kind_once_for_its_users)
 {
     sk_store_t *s = connect_store();
@@ -293,8 +293,7 @@ TEST(a_batch_writes_each_kind_once_for_its_users)
     if (!s)
         return;
     CHECK_INT(sk_store_claim(s, 14, &epoch), 0);
-    CHECK_INT(sk_fx_redis_int(&redis, "SET sk:{p14}:u:u1 x"), -1);
-    CHECK_INT(sk_fx_redis_int(&redis, "SET sk:{p14}:u:u3 x"), -1);
+    CHECK_INT(sk_fx_redis_int(&redis, "HSET sk:{p14}:users u1 x u3 x"), 2);
     CHECK_INT(sk_fx_redis_int(&redis, "HSET sk:{p14}:oncall %s %s", "primary u3 s3", "1 2"), 1);
     for (int i = 0; i < N; i++) {
         snprintf(users[i], sizeof(users[i]), "u%d", i);
@@ -321,19 +320,20 @@ TEST(a_batch_writes_each_kind_once_for_its_users)
     CHECK_INT(sk_store_apply_many(s, w, N, applied, rcs), 0);
     for (int c = 0; c < 9; c++)
         after[c] = calls_of(cmds[c]);
-    CHECK_INT(after[0] - before[0], 1); /* MSET of the 10 set */
-    CHECK_INT(after[1] - before[1], 1); /* DEL of the 20 deleted */
+    CHECK_INT(after[0] - before[0], 0); /* no MSET: the users are one hash */
+    CHECK_INT(after[1] - before[1], 0); /* no DEL */
     CHECK_INT(after[2] - before[2], 1); /* ZADD of the 20 with a timer */
     CHECK_INT(after[3] - before[3], 1); /* ZREM of the 20 without */
-    CHECK_INT(after[4] - before[4], 2); /* HSET of the index, HSET of the offsets */
-    CHECK_INT(after[5] - before[5], 1); /* HDEL of the index */
+    CHECK_INT(after[4] - before[4], 3); /* HSET of the 10 users, the index, the offsets */
+    CHECK_INT(after[5] - before[5], 2); /* HDEL of the 20 users deleted, of the index */
     CHECK_INT(after[6] - before[6], 0); /* no outbox entries: no RPUSH */
     CHECK_INT(after[7] - before[7], 0); /* no SET per user */
     CHECK_INT(after[8] - before[8], 1); /* the topic's applied offset, once */
     CHECK(applied[0] && applied[N - 1] && rcs[0] == 0 && rcs[N - 1] == 0);
     CHECK_STR(read_field(s, 14, "u4", "g:x S 1"), "u4");
-    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p14}:u:u1"), 0);
-    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p14}:u:u3"), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p14}:users u1"), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p14}:users u3"), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p14}:users"), N / 4);
     CHECK_INT(sk_fx_redis_int(&redis, "ZSCORE sk:{p14}:timers u4"), 1004);
     CHECK_INT(sk_fx_redis_int(&redis, "ZCARD sk:{p14}:timers"), N / 2);
     CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p14}:oncall"), N - N / 4);
@@ -354,6 +354,7 @@ TEST(a_partition_of_the_old_layout_is_refused_as_lost)
         return;
     CHECK_INT(sk_fx_redis_int(&redis, "HSET sk:{p13}:offsets in 5 #seq 3"), 2);
     CHECK_INT(sk_fx_redis_int(&redis, "HSET sk:{p13}:u:old g:x 1"), 1);
+    CHECK_INT(sk_fx_redis_int(&redis, "HSET sk:{p13}:oncall:primary %s %s", "old s1", "1 2"), 1);
     CHECK_INT(sk_store_claim(s, 13, &epoch), 0);
     CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p13}:offsets #layout"), 0);
     sk_store_writes_t op = {.partition = 13,
@@ -367,19 +368,21 @@ TEST(a_partition_of_the_old_layout_is_refused_as_lost)
     CHECK_CONTAINS(sk_store_last_error(s), "LOST layout");
     CHECK(!applied);
     CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p13}:u:old"), 1); /* untouched */
-    /* a user key of another type is an error, never an empty state */
+    /* a users key of another type is an error, never an empty state */
     const char *who = "old";
     int32_t p = 13;
     sk_arena_t a;
     sk_store_value_t v;
     sk_arena_init(&a, 1024);
+    CHECK_INT(sk_fx_redis_int(&redis, "SET sk:{p13}:users x"), -1);
     CHECK_INT(sk_store_read_users(s, 1, &p, &who, &a, &v), SK_EIO);
     sk_arena_fini(&a);
     /* rebuilt (here: from nothing), it is marked and written again */
     sk_store_restore_t rs = {.partition = 13, .epoch = epoch + 1, .seq = 3};
     CHECK_INT(sk_store_restore(s, &rs), 0);
     CHECK_INT(sk_fx_redis_int(&redis, "HGET sk:{p13}:offsets #layout"), 2);
-    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p13}:u:old"), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p13}:u:old"), 0); /* the old keys are gone */
+    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p13}:oncall:primary"), 0);
     op.epoch = epoch + 1;
     CHECK_INT(sk_store_apply(s, &op, &applied), 0);
     CHECK(applied);
@@ -409,7 +412,7 @@ TEST(a_state_keeps_its_keep_until_in_its_value_not_a_ttl)
                             .next_wake_ms = 1234};
     set_value(&op, "g:x S 1", "100 r", sk_now_ms() + 60000);
     CHECK_INT(sk_store_apply(s, &op, &applied), 0);
-    CHECK_INT(sk_fx_redis_int(&redis, "PTTL sk:{p7}:u:cy"), -1);
+    CHECK_INT(sk_fx_redis_int(&redis, "PTTL sk:{p7}:users"), -1);
     CHECK_INT(sk_load_user(s, 7, "cy", &a, &st), 0);
     CHECK_INT(st.n_sources, 1);
     /* past its keep-until, the value reads as an empty state (as a TTL
@@ -418,14 +421,14 @@ TEST(a_state_keeps_its_keep_until_in_its_value_not_a_ttl)
     set_value(&op, "g:x S 1", "100 r", sk_now_ms() - 1);
     CHECK_INT(sk_store_apply(s, &op, &applied), 0);
     CHECK(applied);
-    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p7}:u:cy"), 1);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p7}:users cy"), 1);
     CHECK_INT(sk_load_user(s, 7, "cy", &a, &st), 0);
     CHECK_INT(st.n_sources, 0);
-    /* and a delete removes the key */
+    /* and a delete removes it */
     op.offset = 3;
     op.value_op = SK_STORE_VALUE_DEL;
     CHECK_INT(sk_store_apply(s, &op, &applied), 0);
-    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p7}:u:cy"), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p7}:users cy"), 0);
     sk_arena_fini(&a);
     sk_store_destroy(s);
 }
@@ -479,7 +482,7 @@ TEST(a_former_owner_is_fenced)
                             .next_wake_ms = SK_MS_NONE};
     set_value(&op, "g:z S 1", "1 r", sk_now_ms() + 60000);
     CHECK_INT(sk_store_apply(old_owner, &op, &applied), SK_EFENCED);
-    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p5}:u:bo"), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p5}:users bo"), 0);
     CHECK_INT(sk_store_outbox_trim(old_owner, 5, e_old, 0, 1), SK_EFENCED);
     op.epoch = e_new;
     CHECK_INT(sk_store_apply(new_owner, &op, &applied), 0);
@@ -527,7 +530,7 @@ TEST(a_lost_epoch_is_told_apart_from_a_newer_owner)
                             .next_wake_ms = SK_MS_NONE};
     CHECK_INT(sk_store_apply(s, &op, &applied), SK_ENOTFOUND);
     CHECK(!applied);
-    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p9}:u:di"), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p9}:users di"), 0);
     /* claimed again, the same op goes through */
     CHECK_INT(sk_store_claim(s, 9, &op.epoch), 0);
     CHECK_INT(sk_store_apply(s, &op, &applied), 0);
@@ -596,7 +599,7 @@ TEST(restore_rebuilds_a_partition_but_keeps_its_outbox)
         return;
     sk_arena_init(&a, 4096);
     CHECK_INT(sk_fx_redis_int(&redis, "SET sk:{p12}:epoch 3"), -1);
-    CHECK_INT(sk_fx_redis_int(&redis, "HSET sk:{p12}:u:stale x y"), 1);
+    CHECK_INT(sk_fx_redis_int(&redis, "HSET sk:{p12}:users stale y"), 1);
     CHECK_INT(sk_fx_redis_int(&redis, "RPUSH sk:{p12}:outbox staged"), 1);
     sk_store_field_t f[2] = {{"g:a/b S s1", 10, "999 primary", 11}, {"s:s1", 4, "primary 1 2", 11}};
     void *packed = NULL;
@@ -618,7 +621,7 @@ TEST(restore_rebuilds_a_partition_but_keeps_its_outbox)
                              .offsets = offs};
     CHECK_INT(sk_store_restore(s, &rs), 0);
     CHECK_INT(sk_fx_redis_int(&redis, "GET sk:{p12}:epoch"), 9);
-    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p12}:u:stale"), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p12}:users stale"), 0);
     CHECK_INT(sk_fx_redis_int(&redis, "LLEN sk:{p12}:outbox"), 1);
     CHECK_INT(sk_fx_redis_int(&redis, "HGET sk:{p12}:offsets in"), 41);
     CHECK_INT(sk_fx_redis_int(&redis, "HGET sk:{p12}:offsets #seq"), 77);

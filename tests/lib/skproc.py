@@ -13,6 +13,9 @@ and tests/slack/test_slack_app.py:
                                (start, wait_assigned, bootstrap, stop)
   Reader(bootstrap, topics)    every record of the topics, decoded with
                                tests/blackbox/skwire.py, in arrival order
+  unpack_state(raw)            a user's Redis value (bytes) as (keep_until_ms, fields)
+  redis_user_state(port, user) the user's fields in Redis ({name: value}; None: no key),
+                               read with redis-cli and decoded by unpack_state
 
 Nothing here sleeps a fixed time where a condition can be polled. Every
 process started is the caller's to stop (each class has stop()).
@@ -27,6 +30,7 @@ import sys
 import threading
 import time
 import uuid
+import zlib
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "blackbox"))
@@ -249,3 +253,66 @@ class Reader(threading.Thread):
     def close(self):
         self.stop.set()
         self.join(5)
+
+
+def _varint(raw, i):
+    v, shift = 0, 0
+    while True:
+        if i >= len(raw) or shift > 63:
+            raise ValueError("varint cut short")
+        b = raw[i]
+        i += 1
+        v |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return v, i
+
+
+def unpack_state(raw):
+    """A user's state as the engine stores it in Redis: one string value,
+    packed as engine/codec/state_pack.h documents it (written from that
+    text, not from the C code): version byte 1, varints keep (0: none, else
+    keep_until_ms + 1), field count and body length, an encoding byte (0 the
+    body as it is, 1 raw deflate), then the body: per field a varint length
+    and the name, a varint length and the value. Returns (keep_until_ms or
+    None, [(name, value), ...]) with text decoded as UTF-8; raises
+    ValueError on anything else."""
+    if not raw or raw[0] != 1:
+        raise ValueError("not a packed state (version byte %r)" % raw[:1])
+    keep, i = _varint(raw, 1)
+    count, i = _varint(raw, i)
+    body_len, i = _varint(raw, i)
+    if i >= len(raw) or raw[i] not in (0, 1):
+        raise ValueError("unknown encoding")
+    body = raw[i + 1:] if raw[i] == 0 else zlib.decompress(raw[i + 1:], -15)
+    if len(body) != body_len:
+        raise ValueError("body of %d bytes, the header says %d" % (len(body), body_len))
+    fields, j = [], 0
+    while j < len(body):
+        n, j = _varint(body, j)
+        name, j = body[j:j + n], j + n
+        n, j = _varint(body, j)
+        value, j = body[j:j + n], j + n
+        fields.append((name.decode("utf-8"), value.decode("utf-8")))
+    if j != len(body) or len(fields) != count:
+        raise ValueError("fields do not match the header")
+    return (keep - 1 if keep else None), fields
+
+
+def redis_user_state(port, user, prefix="sk"):
+    """The user's fields in the Redis at `port` as {name: value}, read with
+    redis-cli (SCAN for <prefix>:{p*}:u:<user>, GET) and decoded with
+    unpack_state; None when the user has no key, or its state is past its
+    keep-until (the engine reads it so; its timer deletes the key)."""
+    keys = subprocess.run(["redis-cli", "-p", str(port), "--scan", "--pattern",
+                           "%s:{p*}:u:%s" % (prefix, user)],
+                          stdout=subprocess.PIPE, timeout=10).stdout.split()
+    if not keys:
+        return None
+    # redis-cli writes a bulk string raw (not a tty), then a newline
+    raw = subprocess.run(["redis-cli", "-p", str(port), "GET", keys[0]],
+                         stdout=subprocess.PIPE, timeout=10).stdout
+    if not raw.endswith(b"\n") or len(raw) < 2:
+        return None
+    keep, fields = unpack_state(raw[:-1])
+    return None if keep is not None and keep <= time.time() * 1000 else dict(fields)

@@ -1,7 +1,7 @@
 /* test_state_pack.c — a user's state as one packed value (codec/state_pack.h):
- * fields and keep-until round trip byte for byte, times written short,
- * text that looks like a time but is not one kept as it is, bytes 0xFE and
- * 0xFF kept, damaged values refused whole. */
+ * fields and keep-until round trip byte for byte (deflated, or stored when
+ * tiny), a bench user's state packed to less than half, any bytes kept,
+ * damaged values refused whole. */
 #include <string.h>
 
 #include "sk_test.h"
@@ -35,25 +35,31 @@ static size_t round_trip(const sk_packed_field_t *f, size_t n, sk_ms_t keep)
     return len;
 }
 
-TEST(a_state_round_trips_and_its_times_are_short)
+TEST(a_state_round_trips_and_packs_to_less_than_half)
 {
+    /* a user of the benchmark: a closed and an open shift, two grants,
+     * what they are, and two REVOKE memos */
     sk_packed_field_t f[] = {
-        F("s:sh-11585-2896", "rot-0185 1796161114991 1796189974991 1 0 1796161174991"),
-        F("g:app011/ent07 S sh-11585-2896", "1796189974991 rot-0185"),
-        F("e:app011/ent07", "33 arn:aws:iam::000000000011:role/R7assume-role"),
-        F("q:r1", "OPEN E app/ent 3600000 0 pol v1 0 1796161114991 1796161114991 0 1 ana"),
+        F("s:sh-62966-15741", "rot-0166 1796161055684 1796161235684 1 1 1796161235684"),
+        F("s:sh-62966-15742", "rot-0166 1796168466748 1796197266748 1 0 1796161266748"),
+        F("g:app045/ent04 S sh-62966-15742", "1796197266748 rot-0166"),
+        F("g:app020/ent04 S sh-62966-15742", "1796197266748 rot-0166"),
+        F("e:app045/ent04", "33 arn:aws:iam::000000000045:role/R4assume-role"),
+        F("e:app020/ent04", "33 arn:aws:iam::000000000020:role/R4assume-role"),
+        F("r:97b07c8b0d077404ba7e5bb807a11152", "app020/ent02 REVOKE 0 -"),
+        F("r:58cd76f12c280569b5a3f1d854e1980d", "app020/ent03 REVOKE 0 -"),
     };
     size_t text = 0;
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < 8; i++)
         text += f[i].name_len + f[i].value_len;
-    size_t len = round_trip(f, 4, 1796200000000);
-    /* six times of 13 digits, each written in 2..5 bytes (the header and
-     * the lengths take some of it back) */
-    CHECK(len + 6 * 5 < text);
-    round_trip(f, 4, SK_MS_NONE);
+    size_t len = round_trip(f, 8, 1796200000000);
+    CHECK(len * 2 < text);
+    round_trip(f, 8, SK_MS_NONE);
+    round_trip(f, 1, 7); /* small: stored as it is */
+    round_trip(f, 0, SK_MS_NONE);
 }
 
-TEST(what_only_looks_like_a_time_is_kept_as_it_is)
+TEST(numbers_and_empty_strings_are_kept_as_they_are)
 {
     sk_packed_field_t f[] = {
         F("a", "0796161114991 179616111499 17961611149911 x1796161114991"),
@@ -81,16 +87,22 @@ TEST(a_damaged_value_is_refused_whole)
     sk_arena_t a;
     void *b = NULL;
     size_t len = 0, n = 0;
-    sk_packed_field_t f[] = {F("g:x S 1", "1796189974991 r"), F("s:1", "r 1796161114991 - 1 0 1")};
+    sk_packed_field_t f[] = {F("g:x S 1", "1796189974991 r"), F("s:1", "r 1796161114991 - 1 0 1"),
+                             F("g:y S 1", "1796189974991 r")};
     sk_packed_field_t *got = NULL;
     sk_ms_t keep;
     sk_arena_init(&a, 4096);
-    CHECK_INT(sk_state_pack(&a, f, 2, SK_MS_NONE, &b, &len), 0);
+    CHECK_INT(sk_state_pack(&a, f, 3, SK_MS_NONE, &b, &len), 0);
     /* every cut short is refused, never half a state */
     for (size_t cut = 0; cut < len; cut++)
         CHECK_INT(sk_state_unpack(&a, b, cut, &got, &n, &keep), SK_EPARSE);
-    /* another version, and a value of the old text layout */
+    /* a flipped byte in the deflated body, another version, a value of
+     * the old text layout */
     unsigned char *p = b;
+    p[len - 3] ^= 0x5A;
+    CHECK_INT(sk_state_unpack(&a, b, len, &got, &n, &keep), SK_EPARSE);
+    p[len - 3] ^= 0x5A;
+    CHECK_INT(sk_state_unpack(&a, b, len, &got, &n, &keep), 0);
     p[0] = 2;
     CHECK_INT(sk_state_unpack(&a, b, len, &got, &n, &keep), SK_EPARSE);
     CHECK_INT(sk_state_unpack(&a, "g:x S 1", 7, &got, &n, &keep), SK_EPARSE);
@@ -98,6 +110,6 @@ TEST(a_damaged_value_is_refused_whole)
     sk_arena_fini(&a);
 }
 
-SK_TEST_MAIN(SK_TEST_CASE(a_state_round_trips_and_its_times_are_short),
-             SK_TEST_CASE(what_only_looks_like_a_time_is_kept_as_it_is),
+SK_TEST_MAIN(SK_TEST_CASE(a_state_round_trips_and_packs_to_less_than_half),
+             SK_TEST_CASE(numbers_and_empty_strings_are_kept_as_they_are),
              SK_TEST_CASE(bytes_fe_and_ff_are_kept), SK_TEST_CASE(a_damaged_value_is_refused_whole))
