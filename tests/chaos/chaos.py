@@ -875,7 +875,7 @@ def run_once(args, seed, passed_before):
                                    value=skwire.encode("schedule_event", rec))
             probe_producer.flush(10)
             while now_ms() < min(t + lead, faults_until):
-                if rig.redis_cli("--scan", "--pattern", "sk:*:u:%s" % user):
+                if skproc.redis_user_key(rig.redis_port, user):
                     probes[user] = kind
                     model.add_shift_user(user, "timer")
                     # the fault comes PROBE_AFTER_MS before the shift's end

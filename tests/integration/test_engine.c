@@ -69,7 +69,9 @@ TEST(shift_start_grants_and_shift_end_revokes)
         CHECK_STR(r[i]->cmd.user, "u-start");
     }
     /* the grant is in Redis, with a TTL, and the timer is set */
-    CHECK(sk_fx_redis_int(&redis, "KEYS sk:*:u:u-start") == 1);
+    CHECK(sk_fx_redis_int(&redis, "EVAL %s 0",
+                          "local n = 0 for _, k in ipairs(redis.call('KEYS', 'sk:*:users')) do "
+                          "n = n + redis.call('HEXISTS', k, 'u-start') end return n") == 1);
     sk_schedule_event_t e = ev(SK_SHIFT_ENDED, "e2", "u-start", "primary", "s1", now, sk_now_ms());
     CHECK_INT(sk_fx_produce_event(&kafka, &e), 0);
     CHECK_INT(sk_fx_reader_wait(commands, "u-start", 4, 15000), 4);

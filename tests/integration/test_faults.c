@@ -103,7 +103,10 @@ TEST(redis_restart_mid_stream_loses_and_doubles_nothing)
             if (strcmp(r[a]->cmd.command_id, r[b]->cmd.command_id) == 0)
                 CHECK(r[a]->raw_len == r[b]->raw_len &&
                       memcmp(r[a]->raw, r[b]->raw, r[a]->raw_len) == 0);
-    CHECK_INT(sk_fx_redis_int(&redis, "EVAL %s 0", "return #redis.call('KEYS','sk:*:u:f-*')"),
+    CHECK_INT(sk_fx_redis_int(&redis, "EVAL %s 0",
+                              "local n = 0 for _, k in ipairs(redis.call('KEYS', 'sk:*:users')) do "
+                              "for _, u in ipairs(redis.call('HKEYS', k)) do "
+                              "if string.sub(u, 1, 2) == 'f-' then n = n + 1 end end end return n"),
               USERS);
 }
 

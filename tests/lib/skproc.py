@@ -14,7 +14,9 @@ and tests/slack/test_slack_app.py:
   Reader(bootstrap, topics)    every record of the topics, decoded with
                                tests/blackbox/skwire.py, in arrival order
   unpack_state(raw)            a user's Redis value (bytes) as (keep_until_ms, fields)
-  redis_user_state(port, user) the user's fields in Redis ({name: value}; None: no key),
+  redis_user_key(port, user)   the partition's users hash that holds the user (or None)
+  redis_user_packed(port, user) (keep_until_ms, {name: value}) of the user in Redis
+  redis_user_state(port, user) the user's fields as the engine reads them (None: none),
                                read with redis-cli and decoded by unpack_state
 
 Nothing here sleeps a fixed time where a condition can be polled. Every
@@ -299,20 +301,42 @@ def unpack_state(raw):
     return (keep - 1 if keep else None), fields
 
 
-def redis_user_state(port, user, prefix="sk"):
-    """The user's fields in the Redis at `port` as {name: value}, read with
-    redis-cli (SCAN for <prefix>:{p*}:u:<user>, GET) and decoded with
-    unpack_state; None when the user has no key, or its state is past its
-    keep-until (the engine reads it so; its timer deletes the key)."""
+def redis_user_key(port, user, prefix="sk"):
+    """The partition's users hash (<prefix>:{pN}:users) in the Redis at
+    `port` that holds `user`, found with redis-cli (SCAN, HEXISTS); None
+    when no partition holds the user."""
     keys = subprocess.run(["redis-cli", "-p", str(port), "--scan", "--pattern",
-                           "%s:{p*}:u:%s" % (prefix, user)],
-                          stdout=subprocess.PIPE, timeout=10).stdout.split()
-    if not keys:
+                           "%s:{p*}:users" % prefix],
+                          stdout=subprocess.PIPE, timeout=10).stdout.decode().split()
+    for k in sorted(keys):
+        got = subprocess.run(["redis-cli", "-p", str(port), "HEXISTS", k, user],
+                             stdout=subprocess.PIPE, timeout=10).stdout.strip()
+        if got == b"1":
+            return k
+    return None
+
+
+def redis_user_packed(port, user, prefix="sk"):
+    """(keep_until_ms or None, {name: value}) of `user` in its partition's
+    users hash (redis_user_key), read with redis-cli HGET and decoded with
+    unpack_state, whatever its keep-until; None when the user has none."""
+    key = redis_user_key(port, user, prefix)
+    if key is None:
         return None
     # redis-cli writes a bulk string raw (not a tty), then a newline
-    raw = subprocess.run(["redis-cli", "-p", str(port), "GET", keys[0]],
+    raw = subprocess.run(["redis-cli", "-p", str(port), "HGET", key, user],
                          stdout=subprocess.PIPE, timeout=10).stdout
     if not raw.endswith(b"\n") or len(raw) < 2:
         return None
     keep, fields = unpack_state(raw[:-1])
-    return None if keep is not None and keep <= time.time() * 1000 else dict(fields)
+    return keep, dict(fields)
+
+
+def redis_user_state(port, user, prefix="sk"):
+    """The user's fields in the Redis at `port` as {name: value}
+    (redis_user_packed); None when the user has none, or its state is past
+    its keep-until (the engine reads it so; its timer deletes it)."""
+    got = redis_user_packed(port, user, prefix)
+    if got is None or (got[0] is not None and got[0] <= time.time() * 1000):
+        return None
+    return got[1]
