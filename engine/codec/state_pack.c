@@ -194,3 +194,61 @@ int sk_state_unpack(sk_arena_t *arena, const void *bytes, size_t len, sk_packed_
     *n = count;
     return 0;
 }
+
+#define WINDOW 0xFF
+
+/* A time of the window text at *s (digits, at most 18, no sign); false
+ * when none. */
+static bool window_time(const char **s, uint64_t *t)
+{
+    size_t n = 0;
+    *t = 0;
+    for (; (*s)[n] >= '0' && (*s)[n] <= '9' && n < 18; n++)
+        *t = *t * 10 + (uint64_t)((*s)[n] - '0');
+    if (n == 0 || (n > 1 && (*s)[0] == '0'))
+        return false;
+    *s += n;
+    return true;
+}
+
+int sk_window_pack(sk_arena_t *arena, const char *text, const void **out, size_t *len)
+{
+    const char *s = text;
+    uint64_t start, end = 0;
+    bool open_ended = false, ok = window_time(&s, &start) && *s++ == ' ';
+    if (ok && s[0] == '-' && s[1] == '\0')
+        open_ended = true;
+    else
+        ok = ok && window_time(&s, &end) && *s == '\0' && end >= start;
+    if (!ok) { /* not a window: as it is */
+        *out = text;
+        *len = strlen(text);
+        return 0;
+    }
+    unsigned char *p = sk_arena_alloc(arena, 1 + 2 * 10);
+    if (!p)
+        return SK_ENOMEM;
+    size_t o = 0;
+    p[o++] = WINDOW;
+    o += varint_put(p + o, start);
+    o += varint_put(p + o, open_ended ? 0 : end - start + 1);
+    *out = p;
+    *len = o;
+    return 0;
+}
+
+char *sk_window_unpack(sk_arena_t *arena, const void *bytes, size_t len)
+{
+    const unsigned char *p = bytes, *end = p + len;
+    uint64_t start, span;
+    if (len == 0 || p[0] != WINDOW)
+        return sk_arena_strndup(arena, bytes, len);
+    p++;
+    if (!varint_get(&p, end, &start) || !varint_get(&p, end, &span) || p != end ||
+        start > (uint64_t)INT64_MAX || (span && span - 1 > (uint64_t)INT64_MAX - start))
+        return NULL;
+    if (span == 0)
+        return sk_arena_sprintf(arena, "%llu -", (unsigned long long)start);
+    return sk_arena_sprintf(arena, "%llu %llu", (unsigned long long)start,
+                            (unsigned long long)(start + span - 1));
+}

@@ -65,4 +65,19 @@ int sk_state_unpack(sk_arena_t *arena, const void *bytes, size_t len, sk_packed_
  * unpacking the fields; SK_EPARSE for a damaged value. */
 int sk_state_pack_keep_until(const void *bytes, size_t len, sk_ms_t *keep_until_ms);
 
+/*
+ * The value of an on-call index field (decide/oncall_index.h: the text
+ * "<start_ms> <end_ms|->") as stored: the byte 0xFF, v start, v (end -
+ * start + 1) or 0 for "-" (about 10 bytes instead of 27, which Redis keeps
+ * in 16 bytes instead of 32). Any other text is stored as it is (text never
+ * starts with 0xFF).
+ *
+ * sk_window_pack — the stored form of `text` into *out (arena memory, *len
+ * bytes). 0 or SK_ENOMEM.
+ * sk_window_unpack — the text of a stored value (NUL-terminated, arena
+ * memory); NULL when out of memory or damaged.
+ */
+int sk_window_pack(sk_arena_t *arena, const char *text, const void **out, size_t *len);
+char *sk_window_unpack(sk_arena_t *arena, const void *bytes, size_t len);
+
 #endif

@@ -971,9 +971,9 @@ static void oncall_reply(sk_store_t *s, const redisReply *r, const char *const *
         e->rotation = rot;
         e->field = sk_arena_strndup(arena, rest,
                                     r->element[f]->len - (size_t)(rest - r->element[f]->str));
-        e->value = sk_arena_strndup(arena, r->element[f + 1]->str, r->element[f + 1]->len);
+        e->value = sk_window_unpack(arena, r->element[f + 1]->str, r->element[f + 1]->len);
         if (!e->field || !e->value)
-            rc = SK_ENOMEM;
+            rc = SK_ENOMEM; /* (or a damaged value: read as out of memory, retried) */
         else
             have++;
     }

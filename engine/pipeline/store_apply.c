@@ -91,7 +91,15 @@ static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_store_writes_t *w, 
         argv[i++] = sk_store_fmt_i64(a, (int64_t)op->n_oncall);
         for (size_t j = 0; j < op->n_oncall; j++) {
             argv[i++] = sk_store_oncall_field(a, op->oncall[j].rotation, op->oncall[j].field);
-            argv[i++] = op->oncall[j].value ? op->oncall[j].value : "";
+            if (!op->oncall[j].value) { /* '' deletes */
+                argv[i++] = "";
+                continue;
+            }
+            const void *v = NULL; /* the stored form of the index value (state_pack.h) */
+            if (sk_window_pack(a, op->oncall[j].value, &v, &lens[i]) != 0)
+                return SK_ENOMEM;
+            argv[i] = v;
+            sized[i++] = true;
         }
         argv[i++] = sk_store_fmt_i64(a, (int64_t)op->n_out);
         for (size_t j = 0; j < op->n_out; j++) {

@@ -133,10 +133,17 @@ int sk_store_restore(sk_store_t *s, const sk_store_restore_t *rs)
             goto out;
     for (size_t i = 0; i < rs->n_oncall; i++) {
         const sk_store_oncall_field_t *o = &rs->oncall[i];
+        const void *v = NULL; /* the stored form of the index value (state_pack.h) */
+        size_t vlen = 0;
         const char *argv[] = {"HSET", sk_store_oncall_key(s, &a, p),
-                              sk_store_oncall_field(&a, o->rotation, o->field), o->value};
+                              sk_store_oncall_field(&a, o->rotation, o->field), NULL};
         size_t lens[4] = {0};
-        if (!argv[1] || !argv[2] || !o->value || (rc = append(s, 4, argv, lens)))
+        rc = SK_ENOMEM;
+        if (!argv[1] || !argv[2] || !o->value || sk_window_pack(&a, o->value, &v, &vlen) != 0)
+            goto out;
+        argv[3] = v;
+        lens[3] = vlen;
+        if ((rc = append(s, 4, argv, lens)))
             goto out;
         sent++;
     }

@@ -110,6 +110,32 @@ TEST(a_damaged_value_is_refused_whole)
     sk_arena_fini(&a);
 }
 
+TEST(an_on_call_window_is_stored_short_and_reads_back_as_its_text)
+{
+    sk_arena_t a;
+    sk_arena_init(&a, 4096);
+    const char *texts[] = {"1796161149165 1796193669165", "1796161149165 -", "0 0", "5 6",
+                           "100 -", "7 5" /* ends before it starts: as it is */,
+                           "01 2", "x y", "", "1 2 3", "1796161149165"};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        const void *v = NULL;
+        size_t len = 0;
+        CHECK_INT(sk_window_pack(&a, texts[i], &v, &len), 0);
+        if (i < 5)
+            CHECK(len <= 13 && ((const unsigned char *)v)[0] == 0xFF);
+        else
+            CHECK(len == strlen(texts[i]) && memcmp(v, texts[i], len) == 0);
+        const char *back = sk_window_unpack(&a, v, len);
+        CHECK(back != NULL);
+        if (back)
+            CHECK_STR(back, texts[i]);
+    }
+    const unsigned char bad[] = {0xFF, 0x80};
+    CHECK(sk_window_unpack(&a, bad, sizeof(bad)) == NULL);
+    sk_arena_fini(&a);
+}
+
 SK_TEST_MAIN(SK_TEST_CASE(a_state_round_trips_and_packs_to_less_than_half),
              SK_TEST_CASE(numbers_and_empty_strings_are_kept_as_they_are),
-             SK_TEST_CASE(bytes_fe_and_ff_are_kept), SK_TEST_CASE(a_damaged_value_is_refused_whole))
+             SK_TEST_CASE(bytes_fe_and_ff_are_kept), SK_TEST_CASE(a_damaged_value_is_refused_whole),
+             SK_TEST_CASE(an_on_call_window_is_stored_short_and_reads_back_as_its_text))
