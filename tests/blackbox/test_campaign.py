@@ -48,8 +48,8 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sksign  # noqa: E402
-import skproc  # noqa: E402 (tests/lib, on the path through test_cli_requests)
-import test_cli_requests as base  # noqa: E402
+import test_cli_requests as base  # noqa: E402 (puts tests/lib on the path)
+import skproc  # noqa: E402,I100
 from test_cli_requests import check  # noqa: E402
 from test_engine_blackbox import Reader, free_port, read_text, wait_until  # noqa: E402
 
