@@ -59,8 +59,8 @@ long long bench_redis_used_memory(int port);
 /* redis INFO stats total_commands_processed, or -1. */
 long long bench_redis_commands(int port);
 /* Requests the engine sends itself (Redis runs no such command inside a
- * script): calls of EVALSHA, HGETALL, LRANGE, ZRANGEBYSCORE and ZRANGE from
- * INFO commandstats, or 0. */
+ * script but a claim's one HGET): calls of EVALSHA, HGET (a user's state),
+ * LRANGE, ZRANGEBYSCORE and ZRANGE from INFO commandstats, or 0. */
 long long bench_redis_requests(int port);
 
 /* The shared setup every section may use. */

@@ -122,21 +122,6 @@ static int count_grants(int port, size_t *grants, size_t *users)
             freeReplyObject(r);
         } while (strcmp(cursor, "0") != 0);
     }
-    if (getenv("LAYOUT_DUMP")) {
-        long long tm = 0, om = 0, tn = 0, on = 0, ob = 0, um = 0;
-        for (int p = 0; p < 16; p++) {
-            redisReply *x;
-            x = redisCommand(c, "MEMORY USAGE sk:{p%d}:timers SAMPLES 0", p); tm += x && x->type == REDIS_REPLY_INTEGER ? x->integer : 0; if (x) freeReplyObject(x);
-            x = redisCommand(c, "MEMORY USAGE sk:{p%d}:oncall SAMPLES 0", p); om += x && x->type == REDIS_REPLY_INTEGER ? x->integer : 0; if (x) freeReplyObject(x);
-            x = redisCommand(c, "MEMORY USAGE sk:{p%d}:users SAMPLES 0", p); um += x && x->type == REDIS_REPLY_INTEGER ? x->integer : 0; if (x) freeReplyObject(x);
-            x = redisCommand(c, "ZCARD sk:{p%d}:timers", p); tn += x ? x->integer : 0; if (x) freeReplyObject(x);
-            x = redisCommand(c, "HLEN sk:{p%d}:oncall", p); on += x ? x->integer : 0; if (x) freeReplyObject(x);
-            x = redisCommand(c, "LLEN sk:{p%d}:outbox", p); ob += x ? x->integer : 0; if (x) freeReplyObject(x);
-        }
-        redisReply *x = redisCommand(c, "DBSIZE");
-        fprintf(stderr, "DUMP2 users=%zu (%lld B) grants=%zu timers=%lld (%lld B) oncall=%lld (%lld B) outbox=%lld dbsize=%lld\n", *users, um, *grants, tn, tm, on, om, ob, x ? x->integer : -1);
-        if (x) freeReplyObject(x);
-    }
     redisFree(c);
     return 0;
 }

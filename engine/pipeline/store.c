@@ -26,13 +26,17 @@
  *   FENCED   an epoch above ours: another instance claimed the partition.
  * NOEPOCH and LOST both mean "state lost: restore it from the changelog".
  */
-#define FENCE_LUA(floor_argv)                                                                      \
+#define FENCE_LUA(floor_argv) FENCE_LUA_WITH(floor_argv, "{}")
+
+/* The fence, reading with the same HMGET the offsets hash's fields named
+ * by the Lua table `extra` (into mark[3], mark[4], ...). */
+#define FENCE_LUA_WITH(floor_argv, extra)                                                          \
     "local cur = redis.call('GET', KEYS[1])\n"                                                     \
     "if not cur then return redis.error_reply('NOEPOCH the partition has no epoch') end\n"         \
     "if tonumber(cur) < tonumber(ARGV[1]) then\n"                                                  \
     "  return redis.error_reply('LOST epoch went back from ' .. ARGV[1] .. ' to ' .. cur) end\n"   \
     "if cur ~= ARGV[1] then return redis.error_reply('FENCED epoch is ' .. cur) end\n"             \
-    "local mark = redis.call('HMGET', KEYS[2], '#seq', '#layout')\n"                               \
+    "local mark = redis.call('HMGET', KEYS[2], '#seq', '#layout', unpack(" extra "))\n"            \
     "if mark[2] ~= '" SK_STORE_LAYOUT "' then\n"                                                   \
     "  return redis.error_reply('LOST layout: the partition is not in layout " SK_STORE_LAYOUT     \
     " (users as packed strings)') end\n"                                                           \
@@ -50,17 +54,28 @@
  * ('k' kept, 's' set, 'd' deleted), the value, timer due time ('-1':
  * none), step sequence ('' none), then counted lists: on-call index
  * field/value pairs ('' deletes), outbox entries. Returns one integer per
- * input: 1 applied, 0 skipped (its offset was applied before). The inputs
- * are gathered first (a user's or a field's last write wins), then each
- * kind written once for the partition: one HSET of the users' values and
+ * input: 1 applied, 0 skipped (its offset was applied before). The
+ * inputs' applied offsets are read with the fence (one HMGET); the inputs
+ * are gathered (a user's or a field's last write wins), then each kind
+ * written once for the partition: one HSET of the users' values and
  * one HDEL, one ZADD and one ZREM of the timers, one HSET and one HDEL of
  * the on-call index, one HSET of the offsets and the step sequence, one
  * RPUSH of the outbox (each per 1,000 arguments).
  */
-static const char APPLY_LUA[] = FENCE_LUA(
-    "2") "local res, out, offs, seq = {}, {}, {}, nil\n"
-         "local val, uks, wake, who, idx, fields = {}, {}, {}, {}, {}, {}\n"
-         "local i = 4\n"
+static const char APPLY_LUA[] =
+    /* the inputs' topics first: their applied offsets come with the fence's HMGET */
+    "local topics, seen = {}, {}\n"
+    "do local i = 4\n"
+    "  for op = 1, tonumber(ARGV[3]) do\n"
+    "    local t = ARGV[i + 1]\n"
+    "    if t ~= '' and not seen[t] then topics[#topics + 1] = t; seen[t] = true end\n"
+    "    i = i + 8; i = i + 1 + 2 * tonumber(ARGV[i]); i = i + 1 + tonumber(ARGV[i])\n"
+    "  end\n"
+    "end\n" FENCE_LUA_WITH("2", "topics") "local res, out, offs, seq = {}, {}, {}, nil\n"
+    "local done0 = {}\n"
+    "for k, t in ipairs(topics) do done0[t] = tonumber(mark[2 + k] or '-1') end\n"
+    "local val, uks, wake, who, idx, fields = {}, {}, {}, {}, {}, {}\n"
+    "local i = 4\n"
          "for op = 1, tonumber(ARGV[3]) do\n"
          "  local has, topic, off, user = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]\n"
          "  local vop, v, wk, sq = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]\n"
@@ -69,8 +84,7 @@ static const char APPLY_LUA[] = FENCE_LUA(
          "  local nout = tonumber(ARGV[i]); local o0 = i + 1; i = o0 + nout\n"
          "  local skip = false\n"
          "  if topic ~= '' then\n"
-         "    local done = offs[topic]\n"
-         "    if done == nil then done = tonumber(redis.call('HGET', KEYS[2], topic) or '-1') end\n"
+         "    local done = offs[topic] or done0[topic]\n"
          "    if done >= tonumber(off) then skip = true else offs[topic] = tonumber(off) end\n"
          "  end\n"
          "  if skip then res[op] = 0 else\n"
