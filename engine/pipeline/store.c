@@ -47,8 +47,10 @@
 
 /*
  * Applies a partition's inputs of a batch atomically, in order; see
- * sk_store_apply_many. KEYS[1..6] epoch, offsets, outbox, timers, on-call
- * index, users. ARGV[1] our epoch, ARGV[2] the ledger's sequence (the
+ * sk_store_apply_many. KEYS[1..4] epoch, offsets, outbox, timers, then
+ * the users hash when an input has a user, then the on-call index when an
+ * input writes it (on a Redis Cluster, a key named but absent on the node
+ * importing the slot would be TRYAGAIN until the migration ends). ARGV[1] our epoch, ARGV[2] the ledger's sequence (the
  * fence), ARGV[3] how many inputs, then per input: '1' when it has a user,
  * topic ('' for a timer), offset, user, what happens to the user's value
  * ('k' kept, 's' set, 'd' deleted), the value, timer due time ('-1':
@@ -64,13 +66,17 @@
  */
 static const char APPLY_LUA[] =
     /* the inputs' topics first: their applied offsets come with the fence's HMGET */
-    "local topics, seen = {}, {}\n"
-    "do local i = 4\n"
+    "local topics, seen, UK, XK = {}, {}, nil, nil\n"
+    "do local i, nk = 4, 5\n"
     "  for op = 1, tonumber(ARGV[3]) do\n"
     "    local t = ARGV[i + 1]\n"
     "    if t ~= '' and not seen[t] then topics[#topics + 1] = t; seen[t] = true end\n"
-    "    i = i + 8; i = i + 1 + 2 * tonumber(ARGV[i]); i = i + 1 + tonumber(ARGV[i])\n"
+    "    if ARGV[i] == '1' then UK = true end\n"
+    "    i = i + 8; if tonumber(ARGV[i]) > 0 then XK = true end\n"
+    "    i = i + 1 + 2 * tonumber(ARGV[i]); i = i + 1 + tonumber(ARGV[i])\n"
     "  end\n"
+    "  if UK then UK = KEYS[nk]; nk = nk + 1 end\n"
+    "  if XK then XK = KEYS[nk] end\n"
     "end\n" FENCE_LUA_WITH("2", "topics") "local res, out, offs, seq = {}, {}, {}, nil\n"
     "local done0 = {}\n"
     "for k, t in ipairs(topics) do done0[t] = tonumber(mark[2 + k] or '-1') end\n"
@@ -124,12 +130,12 @@ static const char APPLY_LUA[] =
          "  if idx[f] == '' then hdel[#hdel + 1] = f\n"
          "  else hset[#hset + 1] = f; hset[#hset + 1] = idx[f] end\n"
          "end\n"
-         "each('HSET', KEYS[6], uset)\n"
-         "each('HDEL', KEYS[6], udel)\n"
+         "each('HSET', UK, uset)\n"
+         "each('HDEL', UK, udel)\n"
          "each('ZADD', KEYS[4], zadd)\n"
          "each('ZREM', KEYS[4], zrem)\n"
-         "each('HSET', KEYS[5], hset)\n"
-         "each('HDEL', KEYS[5], hdel)\n"
+         "each('HSET', XK, hset)\n"
+         "each('HDEL', XK, hdel)\n"
          "local set = {}\n"
          "for t, o in pairs(offs) do set[#set + 1] = t; set[#set + 1] = tostring(o) end\n"
          "if seq then set[#set + 1] = '#seq'; set[#set + 1] = seq end\n"

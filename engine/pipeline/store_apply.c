@@ -40,12 +40,16 @@ static char *pack_entry(sk_arena_t *a, const sk_outbox_entry_t *e, size_t *len)
 static void apply_count(const sk_store_writes_t *w, const size_t *idx, size_t n, size_t *keys,
                         size_t *args)
 {
-    *keys = 6;
+    bool users = false, index = false;
+    *keys = 4;
     *args = 3;
     for (size_t k = 0; k < n; k++) {
         const sk_store_writes_t *op = &w[idx[k]];
         *args += 8 + 2 + 2 * op->n_oncall + op->n_out;
+        users = users || op->user;
+        index = index || op->n_oncall > 0;
     }
+    *keys += (users ? 1 : 0) + (index ? 1 : 0);
 }
 
 /* Builds the EVALSHA of one partition's inputs w[idx[0..n)] (in order) into
@@ -65,11 +69,19 @@ static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_store_writes_t *w, 
     argv[0] = "EVALSHA";
     argv[1] = s->apply_sha;
     argv[2] = sk_store_fmt_i64(a, (int64_t)n_keys);
-    static const char *const what[] = {"epoch", "offsets", "outbox", "timers", "oncall", "users"};
-    for (size_t k = 0; k < 6; k++) {
+    /* the users hash and the on-call index only when written (apply_count) */
+    static const char *const what[] = {"epoch", "offsets", "outbox", "timers", "users", "oncall"};
+    bool named[6] = {true, true, true, true, false, false};
+    for (size_t k = 0; k < n; k++) {
+        named[4] = named[4] || w[idx[k]].user;
+        named[5] = named[5] || w[idx[k]].n_oncall > 0;
+    }
+    for (size_t k = 0, key = 0; k < 6; k++) {
         char kb[128];
+        if (!named[k])
+            continue;
         sk_store_key(s, kb, sizeof(kb), first->partition, what[k]);
-        argv[3 + k] = sk_arena_strdup(a, kb);
+        argv[3 + key++] = sk_arena_strdup(a, kb);
     }
     i = 3 + n_keys;
     argv[i++] = sk_store_fmt_i64(a, first->epoch);
