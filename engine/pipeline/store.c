@@ -482,9 +482,8 @@ int sk_store_applied_offset(sk_store_t *s, int32_t partition, const char *topic,
     return rc;
 }
 
-/* Copies an HGET reply of a user's value into *out (arena memory; len 0
- * when there is none). 0, SK_EIO (an error reply: a key of another type)
- * or SK_ENOMEM. */
+/* Copies one user's value of an HMGET reply into *out (arena memory; len
+ * 0 when there is none). 0, SK_EIO (not a string) or SK_ENOMEM. */
 static int value_reply(sk_store_t *s, const redisReply *r, const char *user, sk_arena_t *arena,
                        sk_store_value_t *out)
 {
@@ -492,7 +491,7 @@ static int value_reply(sk_store_t *s, const redisReply *r, const char *user, sk_
     if (r->type == REDIS_REPLY_NIL)
         return 0;
     if (r->type != REDIS_REPLY_STRING) {
-        sk_store_set_err(s, "HGET of user %s: %s", user,
+        sk_store_set_err(s, "the value of user %s: %s", user,
                          r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
         return SK_EIO;
     }
@@ -542,54 +541,110 @@ int sk_store_fence_result(sk_store_t *s, int32_t p, int64_t epoch, const char *w
     return SK_EIO;
 }
 
+/* The HMGET of the users users[who[0..m)] of partition p, into arena
+ * memory (*argc arguments). NULL when out of memory. */
+static const char **read_argv(sk_store_t *s, sk_arena_t *arena, int32_t p,
+                              const char *const *users, const size_t *who, size_t m,
+                              size_t **lens, int *argc)
+{
+    const char **argv = sk_arena_calloc(arena, m + 2, sizeof(*argv));
+    *lens = sk_arena_calloc(arena, m + 2, sizeof(**lens));
+    if (!argv || !*lens ||
+        !(argv[1] = sk_arena_sprintf(arena, "%s:{p%" PRId32 "}:users", s->cfg.prefix, p)))
+        return NULL;
+    argv[0] = "HMGET";
+    for (size_t j = 0; j < m; j++)
+        argv[2 + j] = users[who[j]];
+    for (size_t j = 0; j < m + 2; j++)
+        (*lens)[j] = strlen(argv[j]);
+    *argc = (int)(m + 2);
+    return argv;
+}
+
+/* The values of one HMGET reply for users[who[0..m)] into out[]. 0, SK_EIO
+ * (an error reply, or not m values) or SK_ENOMEM. */
+static int read_reply(sk_store_t *s, const redisReply *r, const char *const *users,
+                      const size_t *who, size_t m, sk_arena_t *arena, sk_store_value_t *out)
+{
+    int rc = 0;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != m) {
+        sk_store_set_err(s, "HMGET of the users of %s...: %s", users[who[0]],
+                         r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+        return SK_EIO;
+    }
+    for (size_t j = 0; rc == 0 && j < m; j++)
+        rc = value_reply(s, r->element[j], users[who[j]], arena, &out[who[j]]);
+    return rc;
+}
+
 int sk_store_read_users(sk_store_t *s, size_t n, const int32_t *partitions,
                         const char *const *users, sk_arena_t *arena, sk_store_value_t *out)
 {
-    size_t sent = 0;
+    size_t sent = 0, n_groups = 0;
     int rc = 0;
     if (!s->rc) {
         sk_store_set_err(s, "not connected to Redis");
         return SK_EIO;
     }
-    /* the connection each went to; a redirected one (Redis Cluster) is
-     * asked again alone once every pipelined reply is read */
+    /* one HMGET per partition: group g asks for users[order[start[g] ..
+     * start[g + 1])]; the connection each went to, and a redirected one
+     * (Redis Cluster) asked again alone once every pipelined reply is read */
+    size_t *order = sk_arena_calloc(arena, n + 1, sizeof(*order));
+    size_t *start = sk_arena_calloc(arena, n + 2, sizeof(*start));
+    int32_t *gp = sk_arena_calloc(arena, n + 1, sizeof(*gp));
+    bool *done = sk_arena_calloc(arena, n + 1, sizeof(*done));
     redisContext **via = sk_arena_calloc(arena, n + 1, sizeof(*via));
-    char **keys = sk_arena_calloc(arena, n + 1, sizeof(*keys));
-    if (!via || !keys)
+    if (!order || !start || !gp || !done || !via)
         return SK_ENOMEM;
-    for (; sent < n; sent++) {
-        char *k = sk_arena_sprintf(arena, "%s:{p%" PRId32 "}:users", s->cfg.prefix, partitions[sent]);
-        const char *argv[] = {"HGET", k, users[sent]};
-        size_t lens[] = {4, k ? strlen(k) : 0, strlen(users[sent])};
-        keys[sent] = k;
-        if (!(via[sent] = sk_store_at(s, partitions[sent])))
+    for (size_t i = 0, k = 0; i < n; i++) { /* by partition, in first-seen order */
+        if (done[i])
+            continue;
+        gp[n_groups] = partitions[i];
+        start[n_groups] = k;
+        for (size_t j = i; j < n; j++)
+            if (!done[j] && partitions[j] == partitions[i]) {
+                done[j] = true;
+                order[k++] = j;
+            }
+        start[++n_groups] = k;
+    }
+    for (; sent < n_groups; sent++) {
+        size_t *lens, m = start[sent + 1] - start[sent];
+        int argc;
+        const char **argv = read_argv(s, arena, gp[sent], users, order + start[sent], m, &lens,
+                                      &argc);
+        if (!(via[sent] = sk_store_at(s, gp[sent])))
             return SK_EIO; /* every connection is closed: nothing to read */
-        if (!k || redisAppendCommandArgv(via[sent], 3, argv, lens) != REDIS_OK) {
+        if (!argv || redisAppendCommandArgv(via[sent], argc, argv, lens) != REDIS_OK) {
             rc = SK_ENOMEM;
             break;
         }
     }
-    for (size_t i = 0; i < sent; i++) {
-        redisReply *r = sk_store_reply(s, via[i]);
+    for (size_t g = 0; g < sent; g++) {
+        size_t m = start[g + 1] - start[g];
+        redisReply *r = sk_store_reply(s, via[g]);
         if (!r)
             return SK_EIO;
         if (s->route && sk_route_reply_kind(s->route, r, NULL) != SK_ROUTE_DONE)
-            via[i] = NULL; /* asked again below */
-        int prc = rc || !via[i] ? rc : value_reply(s, r, users[i], arena, &out[i]);
+            via[g] = NULL; /* asked again below */
+        int prc = rc || !via[g] ? rc : read_reply(s, r, users, order + start[g], m, arena, out);
         freeReplyObject(r);
         if (prc && !rc)
             rc = prc;
     }
-    for (size_t i = 0; i < sent && rc == 0; i++) {
-        if (via[i])
+    for (size_t g = 0; g < sent && rc == 0; g++) {
+        size_t *lens, m = start[g + 1] - start[g];
+        int argc;
+        if (via[g])
             continue;
-        const char *argv[] = {"HGET", keys[i], users[i]};
-        size_t lens[] = {4, strlen(keys[i]), strlen(users[i])};
-        sk_store_at(s, partitions[i]);
-        redisReply *r = sk_store_command(s, 3, argv, lens);
+        const char **argv = read_argv(s, arena, gp[g], users, order + start[g], m, &lens, &argc);
+        if (!argv)
+            return SK_ENOMEM;
+        sk_store_at(s, gp[g]);
+        redisReply *r = sk_store_command(s, argc, argv, lens);
         if (!r)
             return SK_EIO;
-        rc = value_reply(s, r, users[i], arena, &out[i]);
+        rc = read_reply(s, r, users, order + start[g], m, arena, out);
         freeReplyObject(r);
     }
     return rc;

@@ -251,7 +251,7 @@ int sk_store_apply(sk_store_t *store, const sk_store_writes_t *w, bool *applied)
 int sk_store_apply_many(sk_store_t *store, const sk_store_writes_t *w, size_t n, bool *applied,
                         int *rcs);
 
-/* Reads n users' packed values pipelined (one HGET each, one round trip):
+/* Reads n users' packed values pipelined (one HMGET per partition, one round trip):
  * out[i] for users[i] in partitions[i] (len 0 when the user has none),
  * copied into arena. A users key of another type is SK_EIO. 0, SK_EIO or
  * SK_ENOMEM. */

@@ -341,6 +341,18 @@ TEST(a_batch_writes_each_kind_once_for_its_users)
     CHECK_INT(sk_fx_redis_int(&redis, "ZCARD sk:{p14}:timers"), N / 2);
     CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p14}:oncall"), N - N / 4);
     CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p14}:oncall %s", "primary u3 s3"), 0);
+    /* the states of several users of two partitions: one HMGET per partition */
+    const char *who[] = {"u4", "ana", "u1", "u8", "nobody"};
+    int32_t wp[] = {14, 3, 14, 14, 3};
+    sk_store_value_t v[5];
+    sk_arena_t a;
+    sk_arena_init(&a, 4096);
+    long long hmget0 = calls_of("hmget");
+    CHECK_INT(sk_store_read_users(s, 5, wp, who, &a, v), 0);
+    CHECK_INT(calls_of("hmget") - hmget0, 2);
+    CHECK(v[0].len > 0 && v[1].len > 0 && v[2].len == 0 && v[3].len > 0 && v[4].len == 0);
+    CHECK_STR(read_field(s, 14, "u8", "g:x S 1"), "u8");
+    sk_arena_fini(&a);
     sk_store_destroy(s);
 }
 
