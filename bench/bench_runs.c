@@ -96,8 +96,7 @@ static int count_grants(int port, size_t *grants, size_t *users)
     for (int p = 0; p < BENCH_PARTITIONS; p++) {
         char cursor[32] = "0";
         do {
-            redisReply *r =
-                redisCommand(c, "HSCAN sk:{p%d}:users %s COUNT 1000", p, cursor);
+            redisReply *r = redisCommand(c, "HSCAN sk:{p%d}:users %s COUNT 1000", p, cursor);
             if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
                 if (r)
                     freeReplyObject(r);

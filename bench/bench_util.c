@@ -150,7 +150,7 @@ long long bench_redis_commands(int port)
 long long bench_redis_requests(int port)
 {
     static const char *const top[] = {"cmdstat_evalsha:calls=", "cmdstat_lrange:calls=",
-                                       "cmdstat_zrangebyscore:calls=", "cmdstat_zrange:calls="};
+                                      "cmdstat_zrangebyscore:calls=", "cmdstat_zrange:calls="};
     long long sum = 0;
     for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++) {
         long long v = info_field(port, "commandstats", top[i]);

@@ -6,13 +6,13 @@
 #include <string.h>
 #include <zlib.h>
 
-#define ENC_STORED 0
+#define ENC_STORED  0
 #define ENC_DEFLATE 1
 
 /* deflate's parameters: a 1 KiB window and small tables (a state is a few
  * hundred bytes: a larger window finds nothing more), level 6. */
-#define Z_LEVEL 6
-#define Z_WBITS 10
+#define Z_LEVEL    6
+#define Z_WBITS    10
 #define Z_MEMLEVEL 2
 
 /* A body larger than this is never packed or unpacked (a state is bounded

@@ -77,71 +77,73 @@ static const char APPLY_LUA[] =
     "  end\n"
     "  if UK then UK = KEYS[nk]; nk = nk + 1 end\n"
     "  if XK then XK = KEYS[nk] end\n"
-    "end\n" FENCE_LUA_WITH("2", "topics") "local res, out, offs, seq = {}, {}, {}, nil\n"
-    "local done0 = {}\n"
-    "for k, t in ipairs(topics) do done0[t] = tonumber(mark[2 + k] or '-1') end\n"
-    "local val, uks, wake, who, idx, fields = {}, {}, {}, {}, {}, {}\n"
-    "local i = 4\n"
-         "for op = 1, tonumber(ARGV[3]) do\n"
-         "  local has, topic, off, user = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]\n"
-         "  local vop, v, wk, sq = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]\n"
-         "  i = i + 8\n"
-         "  local nidx = tonumber(ARGV[i]); local x0 = i + 1; i = x0 + 2 * nidx\n"
-         "  local nout = tonumber(ARGV[i]); local o0 = i + 1; i = o0 + nout\n"
-         "  local skip = false\n"
-         "  if topic ~= '' then\n"
-         "    local done = offs[topic] or done0[topic]\n"
-         "    if done >= tonumber(off) then skip = true else offs[topic] = tonumber(off) end\n"
-         "  end\n"
-         "  if skip then res[op] = 0 else\n"
-         "    if sq ~= '' then seq = sq end\n"
-         "    if has == '1' then\n"
-         "      if vop ~= 'k' then\n"
-         "        if val[user] == nil then uks[#uks + 1] = user end\n"
-         "        if vop == 's' then val[user] = v else val[user] = false end\n"
-         "      end\n"
-         "      if wake[user] == nil then who[#who + 1] = user end\n"
-         "      wake[user] = wk\n"
-         "    end\n"
-         "    for j = 0, nidx - 1 do\n"
-         "      local f = ARGV[x0 + 2 * j]\n"
-         "      if idx[f] == nil then fields[#fields + 1] = f end\n"
-         "      idx[f] = ARGV[x0 + 2 * j + 1]\n"
-         "    end\n"
-         "    for j = o0, o0 + nout - 1 do out[#out + 1] = ARGV[j] end\n"
-         "    res[op] = 1\n"
-         "  end\n"
-         "end\n"
-         "local function each(cmd, key, list)\n"
-         "  for s = 1, #list, 1000 do\n"
-         "    redis.call(cmd, key, unpack(list, s, math.min(s + 999, #list)))\n"
-         "  end\n"
-         "end\n"
-         "local uset, udel, zadd, zrem, hset, hdel = {}, {}, {}, {}, {}, {}\n"
-         "for _, u in ipairs(uks) do\n"
-         "  if val[u] then uset[#uset + 1] = u; uset[#uset + 1] = val[u]\n"
-         "  else udel[#udel + 1] = u end\n"
-         "end\n"
-         "for _, u in ipairs(who) do\n"
-         "  if wake[u] == '-1' then zrem[#zrem + 1] = u\n"
-         "  else zadd[#zadd + 1] = wake[u]; zadd[#zadd + 1] = u end\n"
-         "end\n"
-         "for _, f in ipairs(fields) do\n"
-         "  if idx[f] == '' then hdel[#hdel + 1] = f\n"
-         "  else hset[#hset + 1] = f; hset[#hset + 1] = idx[f] end\n"
-         "end\n"
-         "each('HSET', UK, uset)\n"
-         "each('HDEL', UK, udel)\n"
-         "each('ZADD', KEYS[4], zadd)\n"
-         "each('ZREM', KEYS[4], zrem)\n"
-         "each('HSET', XK, hset)\n"
-         "each('HDEL', XK, hdel)\n"
-         "local set = {}\n"
-         "for t, o in pairs(offs) do set[#set + 1] = t; set[#set + 1] = tostring(o) end\n"
-         "if seq then set[#set + 1] = '#seq'; set[#set + 1] = seq end\n"
-         "each('HSET', KEYS[2], set)\n"
-         "each('RPUSH', KEYS[3], out)\n"
-         "return res\n";
+    "end\n" FENCE_LUA_WITH(
+        "2",
+        "topics") "local res, out, offs, seq = {}, {}, {}, nil\n"
+                  "local done0 = {}\n"
+                  "for k, t in ipairs(topics) do done0[t] = tonumber(mark[2 + k] or '-1') end\n"
+                  "local val, uks, wake, who, idx, fields = {}, {}, {}, {}, {}, {}\n"
+                  "local i = 4\n"
+                  "for op = 1, tonumber(ARGV[3]) do\n"
+                  "  local has, topic, off, user = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]\n"
+                  "  local vop, v, wk, sq = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]\n"
+                  "  i = i + 8\n"
+                  "  local nidx = tonumber(ARGV[i]); local x0 = i + 1; i = x0 + 2 * nidx\n"
+                  "  local nout = tonumber(ARGV[i]); local o0 = i + 1; i = o0 + nout\n"
+                  "  local skip = false\n"
+                  "  if topic ~= '' then\n"
+                  "    local done = offs[topic] or done0[topic]\n"
+                  "    if done >= tonumber(off) then skip = true else offs[topic] = tonumber(off) end\n"
+                  "  end\n"
+                  "  if skip then res[op] = 0 else\n"
+                  "    if sq ~= '' then seq = sq end\n"
+                  "    if has == '1' then\n"
+                  "      if vop ~= 'k' then\n"
+                  "        if val[user] == nil then uks[#uks + 1] = user end\n"
+                  "        if vop == 's' then val[user] = v else val[user] = false end\n"
+                  "      end\n"
+                  "      if wake[user] == nil then who[#who + 1] = user end\n"
+                  "      wake[user] = wk\n"
+                  "    end\n"
+                  "    for j = 0, nidx - 1 do\n"
+                  "      local f = ARGV[x0 + 2 * j]\n"
+                  "      if idx[f] == nil then fields[#fields + 1] = f end\n"
+                  "      idx[f] = ARGV[x0 + 2 * j + 1]\n"
+                  "    end\n"
+                  "    for j = o0, o0 + nout - 1 do out[#out + 1] = ARGV[j] end\n"
+                  "    res[op] = 1\n"
+                  "  end\n"
+                  "end\n"
+                  "local function each(cmd, key, list)\n"
+                  "  for s = 1, #list, 1000 do\n"
+                  "    redis.call(cmd, key, unpack(list, s, math.min(s + 999, #list)))\n"
+                  "  end\n"
+                  "end\n"
+                  "local uset, udel, zadd, zrem, hset, hdel = {}, {}, {}, {}, {}, {}\n"
+                  "for _, u in ipairs(uks) do\n"
+                  "  if val[u] then uset[#uset + 1] = u; uset[#uset + 1] = val[u]\n"
+                  "  else udel[#udel + 1] = u end\n"
+                  "end\n"
+                  "for _, u in ipairs(who) do\n"
+                  "  if wake[u] == '-1' then zrem[#zrem + 1] = u\n"
+                  "  else zadd[#zadd + 1] = wake[u]; zadd[#zadd + 1] = u end\n"
+                  "end\n"
+                  "for _, f in ipairs(fields) do\n"
+                  "  if idx[f] == '' then hdel[#hdel + 1] = f\n"
+                  "  else hset[#hset + 1] = f; hset[#hset + 1] = idx[f] end\n"
+                  "end\n"
+                  "each('HSET', UK, uset)\n"
+                  "each('HDEL', UK, udel)\n"
+                  "each('ZADD', KEYS[4], zadd)\n"
+                  "each('ZREM', KEYS[4], zrem)\n"
+                  "each('HSET', XK, hset)\n"
+                  "each('HDEL', XK, hdel)\n"
+                  "local set = {}\n"
+                  "for t, o in pairs(offs) do set[#set + 1] = t; set[#set + 1] = tostring(o) end\n"
+                  "if seq then set[#set + 1] = '#seq'; set[#set + 1] = seq end\n"
+                  "each('HSET', KEYS[2], set)\n"
+                  "each('RPUSH', KEYS[3], out)\n"
+                  "return res\n";
 
 /* Trims the outbox if the caller still owns the partition: KEYS[1] epoch,
  * KEYS[2] offsets, KEYS[3] outbox; ARGV[1] epoch, ARGV[2] the ledger's
@@ -543,9 +545,8 @@ int sk_store_fence_result(sk_store_t *s, int32_t p, int64_t epoch, const char *w
 
 /* The HMGET of the users users[who[0..m)] of partition p, into arena
  * memory (*argc arguments). NULL when out of memory. */
-static const char **read_argv(sk_store_t *s, sk_arena_t *arena, int32_t p,
-                              const char *const *users, const size_t *who, size_t m,
-                              size_t **lens, int *argc)
+static const char **read_argv(sk_store_t *s, sk_arena_t *arena, int32_t p, const char *const *users,
+                              const size_t *who, size_t m, size_t **lens, int *argc)
 {
     const char **argv = sk_arena_calloc(arena, m + 2, sizeof(*argv));
     *lens = sk_arena_calloc(arena, m + 2, sizeof(**lens));
@@ -611,8 +612,8 @@ int sk_store_read_users(sk_store_t *s, size_t n, const int32_t *partitions,
     for (; sent < n_groups; sent++) {
         size_t *lens, m = start[sent + 1] - start[sent];
         int argc;
-        const char **argv = read_argv(s, arena, gp[sent], users, order + start[sent], m, &lens,
-                                      &argc);
+        const char **argv =
+            read_argv(s, arena, gp[sent], users, order + start[sent], m, &lens, &argc);
         if (!(via[sent] = sk_store_at(s, gp[sent])))
             return SK_EIO; /* every connection is closed: nothing to read */
         if (!argv || redisAppendCommandArgv(via[sent], argc, argv, lens) != REDIS_OK) {
@@ -940,8 +941,8 @@ static int scan_hash(sk_store_t *s, const char *key, int32_t p, const char *user
         snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
         const redisReply *kv = r->element[1];
         for (size_t i = 0; rc == 0 && i + 1 < kv->elements; i += 2)
-            rc = add_user(arena, p, kv->element[i]->str, kv->element[i]->len, partitions, users,
-                          n, cap);
+            rc = add_user(arena, p, kv->element[i]->str, kv->element[i]->len, partitions, users, n,
+                          cap);
         freeReplyObject(r);
     } while (rc == 0 && strcmp(cursor, "0") != 0);
     return rc;
@@ -1026,8 +1027,8 @@ static void oncall_reply(sk_store_t *s, const redisReply *r, const char *const *
     }
     for (size_t f = 0; rc == 0 && f + 1 < r->elements; f += 2) {
         const char *rest = NULL;
-        const char *rot = oncall_rotation(r->element[f]->str, r->element[f]->len, rotations,
-                                          n_rotations, &rest);
+        const char *rot =
+            oncall_rotation(r->element[f]->str, r->element[f]->len, rotations, n_rotations, &rest);
         if (!rot)
             continue;
         if (have == cap) {
@@ -1044,8 +1045,8 @@ static void oncall_reply(sk_store_t *s, const redisReply *r, const char *const *
         }
         sk_store_oncall_field_t *e = &(*out)[have];
         e->rotation = rot;
-        e->field = sk_arena_strndup(arena, rest,
-                                    r->element[f]->len - (size_t)(rest - r->element[f]->str));
+        e->field =
+            sk_arena_strndup(arena, rest, r->element[f]->len - (size_t)(rest - r->element[f]->str));
         e->value = sk_window_unpack(arena, r->element[f + 1]->str, r->element[f + 1]->len);
         if (!e->field || !e->value)
             rc = SK_ENOMEM; /* (or a damaged value: read as out of memory, retried) */

@@ -118,10 +118,10 @@ typedef struct sk_store_oncall_field {
  */
 typedef struct sk_store_writes {
     int32_t partition;
-    int64_t epoch;     /* our claim; the writes are refused under another */
-    const char *topic; /* input topic; NULL for a timer */
-    int64_t offset;    /* input offset; ignored for timers */
-    const char *user;  /* NULL: no user value or timer is touched (dead letters) */
+    int64_t epoch;                /* our claim; the writes are refused under another */
+    const char *topic;            /* input topic; NULL for a timer */
+    int64_t offset;               /* input offset; ignored for timers */
+    const char *user;             /* NULL: no user value or timer is touched (dead letters) */
     sk_store_value_op_t value_op; /* what happens to the user's value */
     const void *value;            /* SK_STORE_VALUE_SET: the packed state */
     size_t value_len;

@@ -325,7 +325,7 @@ def scenario(tmp, engine_log):
           and ents(grants_c[:1]) == ["demo/console"] and grants_c[0]["rec"]["expires_at"] == c_end,
           "got %s" % [(r["rec"]["action"], r["rec"]["entitlement"]) for r in grants_c])
 
-    ukey = redis_user_key(port, uc) or "sk:{p?}:users"
+    ukey = (redis_user_key(port, uc) or (0, "sk:{p?}:users"))[1]
     check("redis: a users hash sk:{pN}:users holds %s while the grant is active" % uc,
           re.match(r"^sk:\{p\d+\}:users$", ukey), "found %s" % ukey)
     ttl = rcli("TTL", ukey)

@@ -18,7 +18,7 @@ Requests (rules: tests/rules/chaos/requests.yaml): every requester asks for
 req/auto (auto-approved: one GRANT at once); every second one also asks for
 req/reviewed (one reviewer) and that reviewer approves it (a CREATED and a
 CLOSED/APPROVED task, then one GRANT). Half of the requesters are shift
-users as well, so one user's hash is changed from both input topics. A
+users as well, so one user's state is changed from both input topics. A
 request's expiry depends on the engine's clock: request commands are matched
 on (action, entitlement, request sources) and their expires_at must be
 issued_at + the (capped) duration. Before the run, the checks themselves are
@@ -597,15 +597,17 @@ def evaluate(model, cmd_recs, task_recs, t0, t1, say):
     return f
 
 
-def redis_errors(rig, model, say):
+def redis_errors(rig, model, say, ports=None):
     """Users whose Redis state is not what the model says: the entitlements
     held (g: fields), exactly the expected request sources (kind R, the
-    request id) and every request APPROVED (q: fields). Returns how many."""
+    request id) and every request APPROVED (q: fields), read with redis-cli
+    from rig's Redis (or `ports`: a cluster's masters) and decoded by
+    skproc. Returns how many."""
     wrong = 0
     for u in model.label:
         ents, req_sources, statuses = set(), set(), {}
         try:
-            state = skproc.redis_user_state(rig.redis_port, u) or {}
+            state = skproc.redis_user_state(ports or rig.redis_port, u) or {}
         except ValueError as e:
             state = {"(damaged)": str(e)}
         for name, value in state.items():

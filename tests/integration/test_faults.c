@@ -302,7 +302,8 @@ static void data_loss_during_a_shift(fault_t fault, const char *user, const char
     CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p%d}:users %s", p, user), 0);
     /* detected without any new input, and restored */
     sk_ms_t deadline = sk_now_ms() + 10000;
-    while (sk_fx_redis_int(&redis, "HEXISTS sk:{p%d}:users %s", p, user) != 1 && sk_now_ms() < deadline)
+    while (sk_fx_redis_int(&redis, "HEXISTS sk:{p%d}:users %s", p, user) != 1 &&
+           sk_now_ms() < deadline)
         sleep_ms(20);
     sk_ms_t back = sk_now_ms();
     do { /* the engine counts the restore right after its writes */
@@ -374,7 +375,8 @@ TEST(x_state_lost_and_not_restorable_fails_closed)
     /* Redis takes writes again: the partition is restored and goes on */
     CHECK_INT(sk_fx_redis_int(&redis, "REPLICAOF NO ONE"), -1);
     deadline = sk_now_ms() + 10000;
-    while (sk_fx_redis_int(&redis, "HEXISTS sk:{p%d}:users fc-user", p) != 1 && sk_now_ms() < deadline)
+    while (sk_fx_redis_int(&redis, "HEXISTS sk:{p%d}:users fc-user", p) != 1 &&
+           sk_now_ms() < deadline)
         sleep_ms(50);
     CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p%d}:users fc-user", p), 1);
 }

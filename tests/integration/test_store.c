@@ -313,24 +313,24 @@ TEST(a_batch_writes_each_kind_once_for_its_users)
         else if (i % 4 == 1 || i % 4 == 3)
             w[i].value_op = SK_STORE_VALUE_DEL;
     }
-    const char *cmds[] = {"mset", "del", "zadd", "zrem", "hset", "hdel", "rpush", "set", "hget",
-                          "hmget", "get"};
+    const char *cmds[] = {"mset",  "del", "zadd", "zrem",  "hset", "hdel",
+                          "rpush", "set", "hget", "hmget", "get"};
     long long before[11], after[11];
     for (int c = 0; c < 11; c++)
         before[c] = calls_of(cmds[c]);
     CHECK_INT(sk_store_apply_many(s, w, N, applied, rcs), 0);
     for (int c = 0; c < 11; c++)
         after[c] = calls_of(cmds[c]);
-    CHECK_INT(after[0] - before[0], 0); /* no MSET: the users are one hash */
-    CHECK_INT(after[1] - before[1], 0); /* no DEL */
-    CHECK_INT(after[2] - before[2], 1); /* ZADD of the 20 with a timer */
-    CHECK_INT(after[3] - before[3], 1); /* ZREM of the 20 without */
-    CHECK_INT(after[4] - before[4], 3); /* HSET of the 10 users, the index, the offsets */
-    CHECK_INT(after[5] - before[5], 2); /* HDEL of the 20 users deleted, of the index */
-    CHECK_INT(after[6] - before[6], 0); /* no outbox entries: no RPUSH */
-    CHECK_INT(after[7] - before[7], 0); /* no SET per user */
-    CHECK_INT(after[8] - before[8], 0); /* the topic's applied offset came with the fence */
-    CHECK_INT(after[9] - before[9], 1); /* the fence: HMGET of #seq, #layout, the topic */
+    CHECK_INT(after[0] - before[0], 0);   /* no MSET: the users are one hash */
+    CHECK_INT(after[1] - before[1], 0);   /* no DEL */
+    CHECK_INT(after[2] - before[2], 1);   /* ZADD of the 20 with a timer */
+    CHECK_INT(after[3] - before[3], 1);   /* ZREM of the 20 without */
+    CHECK_INT(after[4] - before[4], 3);   /* HSET of the 10 users, the index, the offsets */
+    CHECK_INT(after[5] - before[5], 2);   /* HDEL of the 20 users deleted, of the index */
+    CHECK_INT(after[6] - before[6], 0);   /* no outbox entries: no RPUSH */
+    CHECK_INT(after[7] - before[7], 0);   /* no SET per user */
+    CHECK_INT(after[8] - before[8], 0);   /* the topic's applied offset came with the fence */
+    CHECK_INT(after[9] - before[9], 1);   /* the fence: HMGET of #seq, #layout, the topic */
     CHECK_INT(after[10] - before[10], 1); /* and GET of the epoch: 8 commands for 40 inputs */
     CHECK(applied[0] && applied[N - 1] && rcs[0] == 0 && rcs[N - 1] == 0);
     CHECK_STR(read_field(s, 14, "u4", "g:x S 1"), "u4");

@@ -14,7 +14,7 @@ and tests/slack/test_slack_app.py:
   Reader(bootstrap, topics)    every record of the topics, decoded with
                                tests/blackbox/skwire.py, in arrival order
   unpack_state(raw)            a user's Redis value (bytes) as (keep_until_ms, fields)
-  redis_user_key(port, user)   the partition's users hash that holds the user (or None)
+  redis_user_key(port, user)   (port, the partition's users hash) holding the user, or None
   redis_user_packed(port, user) (keep_until_ms, {name: value}) of the user in Redis
   redis_user_state(port, user) the user's fields as the engine reads them (None: none),
                                read with redis-cli and decoded by unpack_state
@@ -302,29 +302,33 @@ def unpack_state(raw):
 
 
 def redis_user_key(port, user, prefix="sk"):
-    """The partition's users hash (<prefix>:{pN}:users) in the Redis at
-    `port` that holds `user`, found with redis-cli (SCAN, HEXISTS); None
-    when no partition holds the user."""
-    keys = subprocess.run(["redis-cli", "-p", str(port), "--scan", "--pattern",
-                           "%s:{p*}:users" % prefix],
-                          stdout=subprocess.PIPE, timeout=10).stdout.decode().split()
-    for k in sorted(keys):
-        got = subprocess.run(["redis-cli", "-p", str(port), "HEXISTS", k, user],
-                             stdout=subprocess.PIPE, timeout=10).stdout.strip()
-        if got == b"1":
-            return k
+    """(port, key): the partition's users hash (<prefix>:{pN}:users) that
+    holds `user`, found with redis-cli (SCAN, HEXISTS) on the Redis at
+    `port`, or on each of a list of ports (a Redis Cluster's masters: a
+    partition's keys are all on its slot's master); None when no partition
+    holds the user."""
+    for p in (port if isinstance(port, (list, tuple)) else [port]):
+        keys = subprocess.run(["redis-cli", "-p", str(p), "--scan", "--pattern",
+                               "%s:{p*}:users" % prefix],
+                              stdout=subprocess.PIPE, timeout=10).stdout.decode().split()
+        for k in sorted(keys):
+            got = subprocess.run(["redis-cli", "-p", str(p), "HEXISTS", k, user],
+                                 stdout=subprocess.PIPE, timeout=10).stdout.strip()
+            if got == b"1":
+                return p, k
     return None
 
 
 def redis_user_packed(port, user, prefix="sk"):
     """(keep_until_ms or None, {name: value}) of `user` in its partition's
-    users hash (redis_user_key), read with redis-cli HGET and decoded with
-    unpack_state, whatever its keep-until; None when the user has none."""
-    key = redis_user_key(port, user, prefix)
-    if key is None:
+    users hash (redis_user_key: `port` one port or a cluster's masters),
+    read with redis-cli HGET and decoded with unpack_state, whatever its
+    keep-until; None when the user has none."""
+    found = redis_user_key(port, user, prefix)
+    if found is None:
         return None
     # redis-cli writes a bulk string raw (not a tty), then a newline
-    raw = subprocess.run(["redis-cli", "-p", str(port), "HGET", key, user],
+    raw = subprocess.run(["redis-cli", "-p", str(found[0]), "HGET", found[1], user],
                          stdout=subprocess.PIPE, timeout=10).stdout
     if not raw.endswith(b"\n") or len(raw) < 2:
         return None

@@ -17,11 +17,8 @@ static bool holds(const sk_store_value_t *v, const char *s)
  * bytes, whatever they hold). */
 static sk_store_writes_t step(int32_t p, const char *user, sk_store_value_op_t op, const char *v)
 {
-    return (sk_store_writes_t){.partition = p,
-                               .user = user,
-                               .value_op = op,
-                               .value = v,
-                               .value_len = v ? strlen(v) : 0};
+    return (sk_store_writes_t){
+        .partition = p, .user = user, .value_op = op, .value = v, .value_len = v ? strlen(v) : 0};
 }
 
 TEST(a_step_replaces_the_value_and_a_kept_one_takes_its_base)

@@ -7,7 +7,10 @@
 #include "sk_test.h"
 #include "codec/state_pack.h"
 
-#define F(n, v) {n, strlen(n), v, strlen(v)}
+#define F(n, v)                                                                                    \
+    {                                                                                              \
+        n, strlen(n), v, strlen(v)                                                                 \
+    }
 
 /* Packs f[0..n) with keep, unpacks it and checks every field came back. */
 static size_t round_trip(const sk_packed_field_t *f, size_t n, sk_ms_t keep)
@@ -63,7 +66,7 @@ TEST(numbers_and_empty_strings_are_kept_as_they_are)
 {
     sk_packed_field_t f[] = {
         F("a", "0796161114991 179616111499 17961611149911 x1796161114991"),
-        F("b", "1796161114991"),       /* the base */
+        F("b", "1796161114991"),               /* the base */
         F("c", "1000000000000 9999999999999"), /* below the base; the largest */
         F("d", ""),
         F("", "no name"),
@@ -114,9 +117,17 @@ TEST(an_on_call_window_is_stored_short_and_reads_back_as_its_text)
 {
     sk_arena_t a;
     sk_arena_init(&a, 4096);
-    const char *texts[] = {"1796161149165 1796193669165", "1796161149165 -", "0 0", "5 6",
-                           "100 -", "7 5" /* ends before it starts: as it is */,
-                           "01 2", "x y", "", "1 2 3", "1796161149165"};
+    const char *texts[] = {"1796161149165 1796193669165",
+                           "1796161149165 -",
+                           "0 0",
+                           "5 6",
+                           "100 -",
+                           "7 5" /* ends before it starts: as it is */,
+                           "01 2",
+                           "x y",
+                           "",
+                           "1 2 3",
+                           "1796161149165"};
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
         const void *v = NULL;
         size_t len = 0;
