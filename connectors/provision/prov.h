@@ -140,6 +140,25 @@ typedef struct sk_prov_target {
     void (*destroy)(void *ctx);
 } sk_prov_target_t;
 
+/*
+ * sk_prov_send_fn — the one call of a target that hands an operation over
+ * (exec: a program; webhook: an HTTP endpoint): op as `action` (GRANT,
+ * EXTEND or REVOKE). Returns as grant does; msg filled.
+ */
+typedef int (*sk_prov_send_fn)(void *ctx, const sk_prov_op_t *op, const char *action, char *msg,
+                               size_t msg_len);
+
+/*
+ * The grant and revoke of such a target (target_send.c): grant sends
+ * op->action and names op->principal the member when done; revoke sends
+ * REVOKE, and an answer "won't" is a failure (SK_EINVAL), since access is
+ * never kept because a target refused to take it away.
+ */
+int sk_prov_send_grant(sk_prov_send_fn send, void *ctx, const sk_prov_op_t *op, char *member,
+                       size_t member_len, char *msg, size_t msg_len);
+int sk_prov_send_revoke(sk_prov_send_fn send, void *ctx, const sk_prov_op_t *op, char *msg,
+                        size_t msg_len);
+
 extern const sk_prov_target_t sk_prov_target_pg;
 extern const sk_prov_target_t sk_prov_target_ldap;
 extern const sk_prov_target_t sk_prov_target_webhook;

@@ -101,8 +101,9 @@ static void env_add(char (*env)[1200], int *n, const char *k, const char *v)
 }
 
 /* Runs the program for op as action; returns 0, SK_EAGAIN, SK_EINVAL or SK_PROV_WONT. */
-static int run(exec_ctx_t *x, const sk_prov_op_t *op, const char *action, char *msg, size_t len)
+static int run(void *ctx, const sk_prov_op_t *op, const char *action, char *msg, size_t len)
 {
+    exec_ctx_t *x = ctx;
     char env[16][1200], exp[32], out[4096];
     char *envp[17];
     const char *slash = strchr(op->ent, '/');
@@ -194,16 +195,12 @@ static int run(exec_ctx_t *x, const sk_prov_op_t *op, const char *action, char *
 static int exec_grant(void *ctx, const sk_prov_op_t *op, char *member, size_t member_len, char *msg,
                       size_t msg_len)
 {
-    int rc = run(ctx, op, op->action, msg, msg_len);
-    if (rc == 0)
-        snprintf(member, member_len, "%s", op->principal);
-    return rc;
+    return sk_prov_send_grant(run, ctx, op, member, member_len, msg, msg_len);
 }
 
 static int exec_revoke(void *ctx, const sk_prov_op_t *op, char *msg, size_t msg_len)
 {
-    int rc = run(ctx, op, "REVOKE", msg, msg_len);
-    return rc == SK_PROV_WONT ? SK_EINVAL : rc;
+    return sk_prov_send_revoke(run, ctx, op, msg, msg_len);
 }
 
 const sk_prov_target_t sk_prov_target_exec = {.type = "exec",

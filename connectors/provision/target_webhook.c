@@ -188,8 +188,9 @@ static int verdict(const wh_buf_t *b, char *msg, size_t len)
 }
 
 /* POSTs op as action, with retries. 0, SK_EAGAIN, SK_EINVAL or SK_PROV_WONT. */
-static int post(wh_ctx_t *w, const sk_prov_op_t *op, const char *action, char *msg, size_t len)
+static int post(void *ctx, const sk_prov_op_t *op, const char *action, char *msg, size_t len)
 {
+    wh_ctx_t *w = ctx;
     char *body = body_of(op, action);
     int rc = SK_EAGAIN;
     sk_ms_t wait = w->backoff_ms;
@@ -256,16 +257,12 @@ static int post(wh_ctx_t *w, const sk_prov_op_t *op, const char *action, char *m
 static int wh_grant(void *ctx, const sk_prov_op_t *op, char *member, size_t member_len, char *msg,
                     size_t msg_len)
 {
-    int rc = post(ctx, op, op->action, msg, msg_len);
-    if (rc == 0)
-        snprintf(member, member_len, "%s", op->principal);
-    return rc;
+    return sk_prov_send_grant(post, ctx, op, member, member_len, msg, msg_len);
 }
 
 static int wh_revoke(void *ctx, const sk_prov_op_t *op, char *msg, size_t msg_len)
 {
-    int rc = post(ctx, op, "REVOKE", msg, msg_len);
-    return rc == SK_PROV_WONT ? SK_EINVAL : rc;
+    return sk_prov_send_revoke(post, ctx, op, msg, msg_len);
 }
 
 const sk_prov_target_t sk_prov_target_webhook = {.type = "webhook",

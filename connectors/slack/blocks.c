@@ -297,6 +297,30 @@ json_t *sk_slack_blocks_requester_grant(const sk_command_t *c)
     return simple(sb_take(&b));
 }
 
+json_t *sk_slack_blocks_requester_refused(const sk_slack_refused_t *r)
+{
+    sb_t b = {0};
+    sb_printf(&b, "⛔ Your access to `");
+    if (*r->app || *r->entitlement) {
+        sb_esc(&b, r->app);
+        sb_printf(&b, "/");
+        sb_esc(&b, r->entitlement);
+    } else
+        sb_printf(&b, "an entitlement");
+    sb_printf(&b, "` was not given: shiftkey decided to grant it, but Kafka refused the grant "
+                  "command for good");
+    if (*r->error) {
+        sb_printf(&b, " (");
+        sb_esc(&b, r->error);
+        sb_printf(&b, ")");
+    }
+    sb_printf(&b, ", so no provisioner received it. The operators were alerted; ask them before "
+                  "requesting again (command `");
+    sb_esc(&b, r->command_id);
+    sb_printf(&b, "`).");
+    return simple(sb_take(&b));
+}
+
 json_t *sk_slack_blocks_security_grant(const sk_slack_task_view_t *v, const sk_rules_t *rules)
 {
     const sk_task_t *t = &v->task;

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "codec/event.h"
+#include "refused.h"
 #include "rules/rules.h"
 #include "shared.h"
 
@@ -35,6 +36,10 @@ json_t *sk_slack_blocks_update(const sk_task_t *t);
  * or granted (a GRANT command held by a request). */
 json_t *sk_slack_blocks_requester_task(const sk_task_t *t);
 json_t *sk_slack_blocks_requester_grant(const sk_command_t *c);
+
+/* What the user hears of a GRANT Kafka refused for good (refused.h): the
+ * access was decided but not given; the operators were alerted. */
+json_t *sk_slack_blocks_requester_refused(const sk_slack_refused_t *r);
 
 /* The security channel's notice of an emergency grant: v->task is an
  * EMERGENCY_GRANT record (who, what, until, justification: the record's,

@@ -15,6 +15,7 @@
 #include "blocks.h"
 #include "payload.h"
 #include "pipeline/diag.h"
+#include "ready.h"
 #include "verify.h"
 
 #define BODY_MAX  65536
@@ -39,7 +40,8 @@ struct sk_slack_endpoint {
     sk_slack_publisher_t *pub;       /* the worker's */
     sk_metrics_t *reg;               /* /metrics (engine/pipeline/diag.c answers) */
     sk_metric_t *requests, *actions; /* {outcome}: accepted|refused, sent|failed */
-    sk_metric_t *kafka_up;           /* set by each /readyz */
+    sk_metric_t *kafka_up;           /* set by each check of ready */
+    sk_slack_ready_t *ready;         /* the brokers' state, checked in the background */
 };
 
 typedef struct conn {
@@ -424,23 +426,21 @@ static enum MHD_Result on_post(sk_slack_endpoint_t *ep, struct MHD_Connection *c
     return ret;
 }
 
-/* /readyz: ready while the brokers answer (asked now, 500 ms at most) and
- * the worker's queue has room; a Slack click that cannot reach Kafka must
- * not be routed here. Runs on the HTTP server's threads. */
+/* /readyz: ready while the brokers answer (as the background check last
+ * found, ready.h: never waiting on Kafka here) and the worker's queue has
+ * room; a Slack click that cannot reach Kafka must not be routed here.
+ * Runs on the HTTP server's threads. */
 static int endpoint_ready(void *ctx, char *why, size_t why_len)
 {
     sk_slack_endpoint_t *ep = ctx;
-    int up = sk_slack_publisher_ping(ep->pub, 500) == 0;
-    sk_metric_set(ep->kafka_up, up ? 1 : 0);
+    if (!sk_slack_ready_kafka(ep->ready, why, why_len))
+        return 0;
     pthread_mutex_lock(&ep->lock);
     size_t queued = ep->queued;
     pthread_mutex_unlock(&ep->lock);
-    if (!up)
-        snprintf(why, why_len, "Kafka brokers not answering");
-    else if (queued >= QUEUE_MAX)
-        snprintf(why, why_len, "the worker's queue is full (%zu)", queued);
-    else
+    if (queued < QUEUE_MAX)
         return 1;
+    snprintf(why, why_len, "the worker's queue is full (%zu)", queued);
     return 0;
 }
 
@@ -519,8 +519,9 @@ sk_slack_endpoint_t *sk_slack_endpoint_start(const sk_slack_endpoint_cfg_t *cfg,
     ep->actions =
         sk_metrics_counter(ep->reg, "shiftkey_slack_actions_total",
                            "actions produced to Kafka, by outcome (sent, failed)", "outcome");
-    ep->kafka_up = sk_metrics_gauge(ep->reg, "shiftkey_slack_kafka_up",
-                                    "1 when the brokers answered the last /readyz", NULL);
+    ep->kafka_up =
+        sk_metrics_gauge(ep->reg, "shiftkey_slack_kafka_up",
+                         "1 when the brokers answered the last check (each second)", NULL);
     if (!ep->reg || !ep->requests || !ep->actions || !ep->kafka_up) {
         snprintf(err, err_len, "out of memory");
         goto fail;
@@ -537,6 +538,11 @@ sk_slack_endpoint_t *sk_slack_endpoint_start(const sk_slack_endpoint_cfg_t *cfg,
                                      cfg->front_key, cfg->rules, err, err_len);
     if (!ep->pub)
         goto fail;
+    ep->ready = sk_slack_ready_start(ep->pub, 1000, ep->kafka_up);
+    if (!ep->ready) {
+        snprintf(err, err_len, "cannot start the Kafka check's thread");
+        goto fail;
+    }
     if (pthread_create(&ep->worker, NULL, worker_main, ep) != 0) {
         snprintf(err, err_len, "cannot start the worker thread");
         goto fail;
@@ -569,6 +575,7 @@ void sk_slack_endpoint_stop(sk_slack_endpoint_t *ep)
     pthread_mutex_unlock(&ep->lock);
     if (ep->worker_started)
         pthread_join(ep->worker, NULL);
+    sk_slack_ready_stop(ep->ready); /* before the publisher it asks */
     for (job_t *j = ep->head, *nx; j; j = nx) {
         nx = j->next;
         free(j);

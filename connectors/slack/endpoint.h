@@ -20,7 +20,9 @@
  *
  * GET /healthz, /readyz and /metrics are answered by engine/pipeline/diag.c
  * (sk_diag_answer): shiftkey_slack_requests_total{outcome} (accepted,
- * refused) and shiftkey_slack_actions_total{outcome} (sent, failed).
+ * refused), shiftkey_slack_actions_total{outcome} (sent, failed) and
+ * shiftkey_slack_kafka_up. /readyz reads the brokers' state a background
+ * check keeps (ready.h), so it never waits on Kafka.
  */
 #ifndef SK_SLACK_ENDPOINT_H
 #define SK_SLACK_ENDPOINT_H

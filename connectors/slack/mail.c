@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "base/sk.h"
 
 typedef struct src {
@@ -34,10 +36,60 @@ static void flat(char *out, size_t len, const char *s)
     out[k] = '\0';
 }
 
+/* Raw bytes per encoded-word: 36 bytes are 48 base64 characters, and the
+ * word's 60 characters fit a first line after "Subject: " in 76. */
+#define WORD_BYTES 36
+
+/* The length of s's first n bytes cut back to the start of a UTF-8
+ * character (n when s[n] starts one or ends s). */
+static size_t char_cut(const unsigned char *s, size_t len, size_t n)
+{
+    if (n >= len)
+        return len;
+    while (n > 0 && (s[n] & 0xc0) == 0x80)
+        n--;
+    return n;
+}
+
+void sk_slack_mail_subject(const char *subject, char out[SK_SLACK_SUBJECT_OUT])
+{
+    unsigned char raw[SK_SLACK_SUBJECT_MAX + 1];
+    size_t n = 0, k = 0;
+    int ascii = 1;
+    for (const char *p = subject ? subject : ""; *p && n < SK_SLACK_SUBJECT_MAX; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '\r' || c == '\n' || c == '\t')
+            c = ' '; /* no header injection through a task's text */
+        raw[n++] = c;
+        ascii &= c >= 0x20 && c < 0x7f;
+    }
+    while (subject && n > 0 && ((unsigned char)subject[n] & 0xc0) == 0x80)
+        n--; /* cut inside a character: not that character */
+    raw[n] = '\0';
+    if (ascii) {
+        memcpy(out, raw, n + 1);
+        return;
+    }
+    for (size_t at = 0; at < n;) {
+        size_t take = char_cut(raw + at, n - at, WORD_BYTES);
+        if (take == 0) /* not UTF-8 (a continuation byte run): bytes as they are */
+            take = n - at < WORD_BYTES ? n - at : WORD_BYTES;
+        if (at)
+            k += (size_t)snprintf(out + k, SK_SLACK_SUBJECT_OUT - k, "\r\n ");
+        k += (size_t)snprintf(out + k, SK_SLACK_SUBJECT_OUT - k, "=?UTF-8?B?");
+        sodium_bin2base64(out + k, SK_SLACK_SUBJECT_OUT - k, raw + at, take,
+                          sodium_base64_VARIANT_ORIGINAL);
+        k += strlen(out + k);
+        k += (size_t)snprintf(out + k, SK_SLACK_SUBJECT_OUT - k, "?=");
+        at += take;
+    }
+    out[k] = '\0';
+}
+
 int sk_slack_mail_send(const sk_slack_smtp_t *smtp, const char *to, const char *subject,
                        const char *text, const char *html, char *err, size_t err_len)
 {
-    char subj[512], rcpt[320], from[320], date[64], boundary[64];
+    char subj[SK_SLACK_SUBJECT_OUT], rcpt[320], from[320], date[64], boundary[64];
     char *msg = NULL;
     size_t cap;
     struct curl_slist *rcpts = NULL;
@@ -48,19 +100,18 @@ int sk_slack_mail_send(const sk_slack_smtp_t *smtp, const char *to, const char *
     time_t now = time(NULL);
     struct tm tm;
 
-    flat(subj, sizeof(subj), subject);
+    sk_slack_mail_subject(subject, subj);
     flat(rcpt, sizeof(rcpt), to);
     flat(from, sizeof(from), smtp->from);
     gmtime_r(&now, &tm);
     strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
     snprintf(boundary, sizeof(boundary), "sk-%lld-%d", (long long)now, rand());
-    cap = strlen(text) + strlen(html) + 2048;
+    cap = strlen(text) + strlen(html) + sizeof(subj) + 2048;
     msg = malloc(cap);
     if (!msg) {
         snprintf(err, err_len, "out of memory");
         goto out;
     }
-    /* Subject as RFC 2047 UTF-8 base64 would be nicer; UTF-8 raw is accepted widely */
     snprintf(msg, cap,
              "Date: %s\r\nFrom: %s\r\nTo: %s\r\nSubject: %s\r\nMIME-Version: 1.0\r\n"
              "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n"

@@ -17,12 +17,12 @@
 
 typedef struct ntf {
     const sk_slack_notifier_cfg_t *cfg;
-    rd_kafka_t *main_rk; /* tasks + commands */
+    rd_kafka_t *main_rk; /* tasks + commands + dead letters */
     rd_kafka_t *req_rk;  /* requests: what each request said */
     sk_codec_t *codec;
-    sk_arena_t arena; /* per record */
-    sk_strmap_t dm;   /* Slack user id -> DM channel id (heap strings) */
-    int assigned[3];
+    sk_arena_t arena;       /* per record */
+    sk_strmap_t dm;         /* Slack user id -> DM channel id (heap strings) */
+    int assigned[4];        /* tasks, commands, requests, dead letters */
     int n_task_parts;       /* partitions of the tasks topic */
     unsigned char eof[256]; /* tasks partitions read to their end once */
     int n_eof;              /* == n_task_parts: caught up (reminders may run) */
@@ -420,6 +420,25 @@ static int on_command(ntf_t *n, const sk_command_t *cmd)
     return DELIVERED;
 }
 
+/* A GRANT Kafka refused for good (its dead-letter notice, refused.h):
+ * the user hears once that the access was not given. */
+static int on_dead_letter(ntf_t *n, const sk_dead_letter_t *dl)
+{
+    sk_slack_refused_t r;
+    char key[160];
+    int rc = sk_slack_refused_grant(dl, n->cfg->commands_topic, &n->arena, &r);
+    if (rc == SK_ENOMEM)
+        return RETRY;
+    if (rc != 1)
+        return DELIVERED;
+    snprintf(key, sizeof(key), "N:%.64s/requester", r.command_id);
+    if (sk_slack_journal_done(n->cfg->journal, key))
+        return DELIVERED;
+    SK_INFO("shiftkey-slack: telling %s that the GRANT %s was refused by Kafka", r.user,
+            r.command_id);
+    return tell_once(n, NULL, r.user, sk_slack_blocks_requester_refused(&r), key);
+}
+
 /* Reads what the requests topic has now (CREATED, REVOCATION_PROPOSED:
  * justification, duration). */
 static void drain_requests(ntf_t *n, int wait_ms)
@@ -439,7 +458,7 @@ static void drain_requests(ntf_t *n, int wait_ms)
     }
 }
 
-/* One record of the tasks or commands topic. */
+/* One record of the tasks, commands or dead-letter topic. */
 static int on_record(ntf_t *n, const rd_kafka_message_t *m)
 {
     int32_t id;
@@ -477,6 +496,13 @@ static int on_record(ntf_t *n, const rd_kafka_message_t *m)
                                     sizeof(why)) != 0)
             return DELIVERED;
         return on_command(n, &c);
+    }
+    if (id == SK_SCHEMA_ID_DEAD_LETTER) {
+        sk_dead_letter_t dl;
+        if (sk_codec_decode_dead_letter(n->codec, m->payload, m->len, &n->arena, &dl, why,
+                                        sizeof(why)) != 0)
+            return DELIVERED;
+        return on_dead_letter(n, &dl);
     }
     return DELIVERED;
 }
@@ -536,9 +562,10 @@ int sk_slack_notifier_run(const sk_slack_notifier_cfg_t *cfg)
     }
     while (!*cfg->stop) {
         sk_ms_t now = sk_now_ms();
-        if (!n.assigned[0] || !n.assigned[1]) {
+        if (!n.assigned[0] || !n.assigned[1] || !n.assigned[3]) {
             assign_topic(n.main_rk, cfg->tasks_topic, &n.assigned[0], &n.n_task_parts);
             assign_topic(n.main_rk, cfg->commands_topic, &n.assigned[1], NULL);
+            assign_topic(n.main_rk, cfg->deadletter_topic, &n.assigned[3], NULL);
         }
         drain_requests(&n, 0);
         if (!held)

@@ -1,7 +1,8 @@
 /*
  * notify.h — shiftkey → Slack and e-mail: reads shiftkey.tasks.v1 (and the
  * commands topic for grants, the requests topic for what each request
- * said) and tells the people concerned.
+ * said, the dead-letter topic for grants Kafka refused) and tells the
+ * people concerned.
  *
  *   task CREATED / ASSIGNED   a DM with the buttons to each assignee (their
  *                             `slack:` id, or users.lookupByEmail when
@@ -12,6 +13,8 @@
  *                             buttons gone, outcome and reason shown; the
  *                             requester hears of a denied/cancelled request
  *   GRANT of a request        a DM to the requester
+ *   GRANT refused by Kafka    a DM to its user that the access was not given
+ *                             (the engine's dead-letter notice, refused.h)
  *   EMERGENCY_GRANT record    ⚡ everywhere; every emergency grant (auto-
  *                             approved ones included: the engine publishes one
  *                             such record per grant) posted once to the
@@ -41,7 +44,7 @@
 
 typedef struct sk_slack_notifier_cfg {
     const char *brokers;
-    const char *tasks_topic, *commands_topic, *requests_topic;
+    const char *tasks_topic, *commands_topic, *requests_topic, *deadletter_topic;
     const sk_rules_t *rules;
     const sk_slack_api_t *api;
     const sk_slack_smtp_t *smtp;  /* url "" or NULL: no e-mail */

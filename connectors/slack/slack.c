@@ -252,6 +252,7 @@ int main(int argc, char **argv)
                                     .tasks_topic = sk_topic_env_name(SK_TOPIC_TASKS),
                                     .commands_topic = sk_topic_env_name(SK_TOPIC_COMMANDS),
                                     .requests_topic = t_req,
+                                    .deadletter_topic = sk_topic_env_name(SK_TOPIC_DEADLETTER),
                                     .rules = rules,
                                     .api = &api,
                                     .smtp = &smtp,

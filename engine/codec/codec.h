@@ -68,6 +68,15 @@ int sk_codec_decode_dead_letter(sk_codec_t *codec, const void *buf, size_t len, 
                                 sk_dead_letter_t *out, char *reason, size_t reason_len);
 
 /*
+ * The action of a framed Command record, read without the decoder's limits
+ * on the other fields (a command the engine produced is read back whatever
+ * the length of its resource or reason). 0, or SK_EPARSE / SK_EINVAL
+ * (reason filled) when the record or its action cannot be read.
+ */
+int sk_codec_command_action(sk_codec_t *codec, const void *buf, size_t len,
+                            sk_command_action_t *out, char *reason, size_t reason_len);
+
+/*
  * Access requests (shiftkey.requests.v1, AccessRequestEvent) and provisioning
  * results (shiftkey.provisioning.results.v1, ProvisioningResult) are engine
  * inputs, decoded like ScheduleEvent: strings are borrowed from the codec,

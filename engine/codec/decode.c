@@ -355,6 +355,20 @@ out:
     return rc;
 }
 
+int sk_codec_command_action(sk_codec_t *codec, const void *buf, size_t len,
+                            sk_command_action_t *out, char *reason, size_t reason_len)
+{
+    int rc, action = 0;
+    avro_value_t *rec = NULL;
+    dctx_t d = {.prefix = "", .reason = reason, .reason_len = reason_len};
+    if ((rc = sk_codec_read_framed(codec, SK_CODEC_COMMAND, buf, len, &rec, reason, reason_len)))
+        return rc;
+    d.rec = rec;
+    if ((rc = get_enum(&d, "action", SK_CMD_ACTION_COUNT, &action)) == 0)
+        *out = (sk_command_action_t)action;
+    return rc;
+}
+
 /* ---- DeadLetter ---- */
 
 /* Copies bytes field value `v` into the arena (never NULL on success). */

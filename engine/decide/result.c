@@ -267,13 +267,49 @@ static int schedule_retry(sk_rq_ctx_t *c, const sk_provisioning_result_t *r, boo
     return 0;
 }
 
+/* Drops the FOUND sources of `ent` that `provisioner` reported; returns
+ * how many went. */
+static size_t drop_found(sk_rq_ctx_t *c, const char *ent, const char *provisioner)
+{
+    size_t k = 0, gone = 0;
+    for (size_t i = 0; i < c->n_sources; i++) {
+        const sk_grant_source_t *s = &c->sources[i];
+        if (s->kind == SK_SOURCE_FOUND && strcmp(s->ent_key, ent) == 0 &&
+            strcmp(s->id, provisioner) == 0) {
+            gone++;
+            continue;
+        }
+        c->sources[k++] = *s;
+    }
+    c->n_sources = k;
+    c->changed |= gone > 0;
+    return gone;
+}
+
+/* The entitlement of the remembered REVOKE `id` (a memo or its retry), or
+ * NULL. */
+static const char *revoke_of(const sk_rq_ctx_t *c, const char *id)
+{
+    for (size_t i = 0; i < c->n_retries; i++)
+        if (c->retries[i].action == SK_CMD_REVOKE && strcmp(c->retries[i].command_id, id) == 0)
+            return c->retries[i].ent_key;
+    return NULL;
+}
+
 static int on_automatic(sk_rq_ctx_t *c, const sk_provisioning_result_t *r)
 {
     const char *status = sk_provisioning_status_name(r->result), *msg = with_message(c, r);
     if (r->result == SK_PROV_PROVISIONED || r->result == SK_PROV_DEPROVISIONED) {
+        /* A REVOKE confirmed: access this provisioner found for that
+         * entitlement is gone too, even when its report was read after the
+         * revoke (a reconciliation that ran before the REVOKE was applied)
+         * and recorded it again. */
+        const char *ent = r->result == SK_PROV_DEPROVISIONED ? revoke_of(c, r->command_id) : NULL;
+        size_t gone = ent ? drop_found(c, ent, r->provisioner) : 0;
         c->word = "confirmed";
-        c->reason = sk_arena_sprintf(c->arena, "'%s' confirms command %s: %s%s", r->provisioner,
-                                     r->command_id, status, msg);
+        c->reason = sk_arena_sprintf(c->arena, "'%s' confirms command %s: %s%s%s", r->provisioner,
+                                     r->command_id, status, msg,
+                                     gone ? "; the access it found is no longer recorded" : "");
         sk_rq_trace(c, c->reason);
         drop_retry(c, r->command_id);
         return 0;
@@ -353,18 +389,7 @@ static int on_found(sk_rq_ctx_t *c, const sk_provisioning_result_t *r)
  * FOUND source this provisioner reported for it, if any, goes. */
 static int on_stray_removed(sk_rq_ctx_t *c, const sk_provisioning_result_t *r)
 {
-    size_t k = 0, gone = 0;
-    for (size_t i = 0; i < c->n_sources; i++) {
-        const sk_grant_source_t *s = &c->sources[i];
-        if (s->kind == SK_SOURCE_FOUND && strcmp(s->ent_key, r->entitlement) == 0 &&
-            strcmp(s->id, r->provisioner) == 0) {
-            gone++;
-            continue;
-        }
-        c->sources[k++] = *s;
-    }
-    c->n_sources = k;
-    c->changed |= gone > 0;
+    size_t gone = drop_found(c, r->entitlement, r->provisioner);
     c->word = gone ? "deprovisioned" : "ignored";
     c->reason = sk_arena_sprintf(c->arena, "'%s' removed '%s' from '%s' (reconciliation)%s%s",
                                  r->provisioner, r->entitlement, c->old->user, with_message(c, r),

@@ -52,16 +52,14 @@ bool sk_held_wanted(sk_engine_t *e, int topic, const void *value, size_t value_l
 {
     if (topic != SK_OUT_COMMANDS)
         return false;
-    sk_arena_t a;
-    sk_command_t cmd;
+    sk_command_action_t action;
     char reason[128];
-    sk_arena_init(&a, 4096);
-    /* a command that cannot be read is held too: when in doubt, keep it */
-    bool take_away = sk_codec_decode_command(e->codec, value, value_len, &a, &cmd, reason,
-                                             sizeof(reason)) != 0 ||
-                     cmd.action != SK_CMD_GRANT;
-    sk_arena_fini(&a);
-    return take_away;
+    /* only the action is read (a GRANT with a resource over the decoder's
+     * input limits is still a GRANT); a command whose action cannot be read
+     * is held: when in doubt, keep it */
+    return sk_codec_command_action(e->codec, value, value_len, &action, reason, sizeof(reason)) !=
+               0 ||
+           action != SK_CMD_GRANT;
 }
 
 bool sk_held_refuse_by_failpoint(sk_engine_t *e, int topic, const void *value, size_t len)

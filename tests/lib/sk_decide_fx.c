@@ -5,6 +5,35 @@
 
 #include "sk_test.h"
 
+/* The arena's block size: a case's decisions fit in a few blocks. */
+#define SK_DFX_ARENA_BLOCK 65536
+
+void sk_dfx_setup(sk_dfx_t *fx)
+{
+    if (!fx->rules && fx->rules_path)
+        fx->rules = sk_dfx_load_rules(fx->rules_path);
+    if (!fx->other && fx->other_path)
+        fx->other = sk_dfx_load_rules(fx->other_path);
+    sk_arena_fini(&fx->arena);
+    sk_arena_init(&fx->arena, SK_DFX_ARENA_BLOCK);
+}
+
+sk_codec_t *sk_dfx_codec(sk_dfx_t *fx)
+{
+    if (!fx->codec)
+        fx->codec = sk_codec_new();
+    return fx->codec;
+}
+
+void sk_dfx_teardown(sk_dfx_t *fx)
+{
+    sk_rules_destroy(fx->rules);
+    sk_rules_destroy(fx->other);
+    sk_codec_destroy(fx->codec);
+    sk_arena_fini(&fx->arena);
+    *fx = (sk_dfx_t){.rules_path = fx->rules_path, .other_path = fx->other_path};
+}
+
 sk_rules_t *sk_dfx_load_rules(const char *path)
 {
     sk_rules_errors_t errs;
@@ -16,16 +45,17 @@ sk_rules_t *sk_dfx_load_rules(const char *path)
     return rules;
 }
 
-void sk_dfx_check_tasks_wire(sk_codec_t *codec, sk_arena_t *arena, const sk_task_t *tasks, size_t n)
+void sk_dfx_check_tasks_wire(sk_dfx_t *fx, const sk_task_t *tasks, size_t n)
 {
     char why[256] = "";
+    sk_codec_t *codec = sk_dfx_codec(fx);
     CHECK(codec != NULL);
     for (size_t i = 0; codec && i < n; i++) {
         void *buf = NULL;
         size_t len = 0;
         sk_task_t back;
-        CHECK_INT(sk_codec_encode_task(codec, &tasks[i], arena, &buf, &len), 0);
-        int rc = sk_codec_decode_task(codec, buf, len, arena, &back, why, sizeof(why));
+        CHECK_INT(sk_codec_encode_task(codec, &tasks[i], &fx->arena, &buf, &len), 0);
+        int rc = sk_codec_decode_task(codec, buf, len, &fx->arena, &back, why, sizeof(why));
         if (rc != 0)
             fprintf(stderr, "  task %s (%s): %s\n", tasks[i].task_id,
                     sk_task_kind_name(tasks[i].kind), why);

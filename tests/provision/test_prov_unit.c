@@ -2,8 +2,9 @@
  * test_prov_unit.c — the provisioner's pieces without Kafka or servers:
  * the configuration file (errors as file:line), secrets (0600 files or the
  * environment), the state file (round trip, atomic replace, another
- * provisioner's file refused, old command ids forgotten) and the exec
- * target's exit-status protocol.
+ * provisioner's file refused, old command ids forgotten), the exec
+ * target's exit-status protocol and the grant/revoke shared by the exec and
+ * webhook targets.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -242,6 +243,8 @@ TEST(exec_target_exit_statuses)
     op.principal = "wont";
     CHECK_INT(sk_prov_target_exec.grant(ctx, &op, member, sizeof(member), msg, sizeof(msg)),
               SK_PROV_WONT);
+    /* a revoke answered "won't" failed: access is never kept that way */
+    CHECK_INT(sk_prov_target_exec.revoke(ctx, &op, msg, sizeof(msg)), SK_EINVAL);
     op.principal = "bad";
     CHECK_INT(sk_prov_target_exec.grant(ctx, &op, member, sizeof(member), msg, sizeof(msg)),
               SK_EINVAL);
@@ -251,6 +254,41 @@ TEST(exec_target_exit_statuses)
     CHECK_CONTAINS(msg, "killed after 1000 ms");
     sk_prov_target_exec.destroy(ctx);
     sk_prov_conf_fini(&c);
+}
+
+/* A send (prov.h) that answers *ctx and records what it was asked. */
+static char sent_action[16];
+static int fake_send(void *ctx, const sk_prov_op_t *op, const char *action, char *msg, size_t len)
+{
+    snprintf(sent_action, sizeof(sent_action), "%s", action);
+    snprintf(msg, len, "asked %s for %s", action, op->principal);
+    return *(int *)ctx;
+}
+
+/* The grant and revoke of the targets that hand operations over (exec,
+ * webhook): one copy of what their answers mean. */
+TEST(send_targets_grant_and_revoke)
+{
+    sk_prov_op_t op = {.action = "EXTEND", .principal = "alice", .ent = "a/b", .object = "o"};
+    char member[64], msg[128];
+    int answer = 0;
+    strcpy(member, "-");
+    CHECK_INT(sk_prov_send_grant(fake_send, &answer, &op, member, sizeof(member), msg, sizeof(msg)),
+              0);
+    CHECK_STR(sent_action, "EXTEND");
+    CHECK_STR(member, "alice");
+    CHECK_STR(msg, "asked EXTEND for alice");
+    answer = SK_PROV_WONT;
+    strcpy(member, "-");
+    CHECK_INT(sk_prov_send_grant(fake_send, &answer, &op, member, sizeof(member), msg, sizeof(msg)),
+              SK_PROV_WONT);
+    CHECK_STR(member, "-"); /* not granted: no member */
+    CHECK_INT(sk_prov_send_revoke(fake_send, &answer, &op, msg, sizeof(msg)), SK_EINVAL);
+    CHECK_STR(sent_action, "REVOKE");
+    answer = SK_EAGAIN;
+    CHECK_INT(sk_prov_send_revoke(fake_send, &answer, &op, msg, sizeof(msg)), SK_EAGAIN);
+    answer = 0;
+    CHECK_INT(sk_prov_send_revoke(fake_send, &answer, &op, msg, sizeof(msg)), 0);
 }
 
 static int setup(void)
@@ -273,7 +311,8 @@ int main(int argc, char **argv)
                                            SK_TEST_CASE(conf_errors_name_file_and_line),
                                            SK_TEST_CASE(secrets_from_0600_files_or_the_environment),
                                            SK_TEST_CASE(state_file_round_trip),
-                                           SK_TEST_CASE(exec_target_exit_statuses)};
+                                           SK_TEST_CASE(exec_target_exit_statuses),
+                                           SK_TEST_CASE(send_targets_grant_and_revoke)};
     if (setup() != 0)
         return 1;
     int rc = sk_test_run(__FILE__, cases, SK_ARRAY_LEN(cases), argc, argv);

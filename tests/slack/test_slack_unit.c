@@ -3,8 +3,10 @@
  * verification (good, bad, stale, missing, constant length), the replay
  * guard, the request-body parser (slash command, block action, view
  * submission, malformed input), button values, the journal across a
- * reopen (torn last line included), the secret files' mode check, and the
- * Block Kit of a task (⚡, buttons, closed form without buttons).
+ * reopen (torn last line included), the secret files' mode check, the
+ * Block Kit of a task (⚡, buttons, closed form without buttons), the
+ * refused GRANT read from the engine's dead-letter notice, and e-mail
+ * subjects as RFC 2047 encoded-words.
  */
 #include <fcntl.h>
 #include <jansson.h>
@@ -16,8 +18,11 @@
 #include <unistd.h>
 
 #include "blocks.h"
+#include "codec/codec.h"
 #include "journal.h"
+#include "mail.h"
 #include "payload.h"
+#include "refused.h"
 #include "shared.h"
 #include "sk_test.h"
 #include "verify.h"
@@ -321,8 +326,156 @@ TEST(blocks_of_a_task)
     free(html);
 }
 
+/* The engine's notice of a record Kafka refused: its reason as
+ * pipeline/poison.c writes it, its payload the record's first `cut` bytes. */
+static sk_dead_letter_t notice(const char *topic, const void *value, size_t len, size_t cut)
+{
+    return (sk_dead_letter_t){
+        .kind = SK_DL_INVALID,
+        .reason = "output refused by Kafka for good (Broker: Message size too large): a 4144-byte "
+                  "record for shiftkey.commands.v1, key 'bob' (3 bytes), value sha256 00, was "
+                  "dropped; this notice stands for it (payload: its first 512 bytes)",
+        .origin = {topic, 1, -1},
+        .key = "bob",
+        .key_len = 3,
+        .payload = value,
+        .payload_len = cut < len ? cut : len};
+}
+
+TEST(refused_grant_from_its_notice)
+{
+    sk_codec_t *codec = sk_codec_new();
+    sk_arena_t a;
+    sk_slack_refused_t r;
+    sk_command_t cmd = {.command_id = "0123456789abcdef0123456789abcdef",
+                        .action = SK_CMD_GRANT,
+                        .user = "bob",
+                        .app = "vault",
+                        .entitlement = "arn",
+                        .resource = "arn:aws:secretsmanager:eu-west-1:1:secret:x",
+                        .permission = "read",
+                        .expires_at_ms = 1800000000000LL,
+                        .issued_at_ms = 1800000000000LL,
+                        .reason = "held by REQUEST 'r1'"};
+    void *buf = NULL;
+    size_t len = 0;
+    sk_arena_init(&a, 4096);
+    CHECK(codec != NULL);
+    if (!codec)
+        return;
+    CHECK_INT(sk_codec_encode_command(codec, &cmd, &a, &buf, &len), 0);
+    sk_dead_letter_t dl = notice("shiftkey.commands.v1", buf, len, 512);
+    CHECK_INT(sk_slack_refused_grant(&dl, "shiftkey.commands.v1", &a, &r), 1);
+    CHECK_STR(r.command_id, cmd.command_id);
+    CHECK_STR(r.user, "bob");
+    CHECK_STR(r.app, "vault");
+    CHECK_STR(r.entitlement, "arn");
+    CHECK_STR(r.error, "Broker: Message size too large");
+    json_t *m = sk_slack_blocks_requester_refused(&r);
+    const char *text = json_string_value(json_object_get(m, "text"));
+    CHECK_CONTAINS(text, "`vault/arn` was not given");
+    CHECK_CONTAINS(text, "Broker: Message size too large");
+    CHECK_CONTAINS(text, cmd.command_id);
+    json_decref(m);
+    /* cut inside the app: the user from the record, the entitlement unknown */
+    dl = notice("shiftkey.commands.v1", buf, len, 5 + 33 + 1 + 4 + 3);
+    CHECK_INT(sk_slack_refused_grant(&dl, "shiftkey.commands.v1", &a, &r), 1);
+    CHECK_STR(r.user, "bob");
+    CHECK_STR(r.app, "");
+    /* cut inside the user: the notice's key names them */
+    dl = notice("shiftkey.commands.v1", buf, len, 5 + 33 + 1 + 2);
+    CHECK_INT(sk_slack_refused_grant(&dl, "shiftkey.commands.v1", &a, &r), 1);
+    CHECK_STR(r.user, "bob");
+    /* cut before the action, another topic, an input's dead letter: not one */
+    dl = notice("shiftkey.commands.v1", buf, len, 5 + 33);
+    CHECK_INT(sk_slack_refused_grant(&dl, "shiftkey.commands.v1", &a, &r), 0);
+    dl = notice("shiftkey.changelog.v1", buf, len, 512);
+    CHECK_INT(sk_slack_refused_grant(&dl, "shiftkey.commands.v1", &a, &r), 0);
+    dl = notice("shiftkey.commands.v1", "not avro", 8, 512);
+    CHECK_INT(sk_slack_refused_grant(&dl, "shiftkey.commands.v1", &a, &r), 0);
+    /* a REVOKE or an EXTEND is held by the engine, never noticed: not told */
+    for (int act = SK_CMD_REVOKE; act <= SK_CMD_EXTEND; act++) {
+        cmd.action = (sk_command_action_t)act;
+        CHECK_INT(sk_codec_encode_command(codec, &cmd, &a, &buf, &len), 0);
+        dl = notice("shiftkey.commands.v1", buf, len, 512);
+        CHECK_INT(sk_slack_refused_grant(&dl, "shiftkey.commands.v1", &a, &r), 0);
+    }
+    sk_arena_fini(&a);
+    sk_codec_destroy(codec);
+}
+
+/* Decodes a Subject value as sk_slack_mail_subject writes it: every line
+ * within 76 characters (the first after "Subject: "), every word
+ * =?UTF-8?B?...?= whose bytes end on a whole character; their bytes joined
+ * into out. 0, or -1 when any of that does not hold. */
+static int decode_subject(const char *v, char *out, size_t len)
+{
+    size_t k = 0, line = strlen("Subject: ");
+    const char *p = v;
+    while (*p) {
+        const char *end = strstr(p, "\r\n ");
+        size_t wl = end ? (size_t)(end - p) : strlen(p);
+        unsigned char bin[128];
+        size_t bl = 0;
+        if (line + wl > 76 || wl < 12 || strncmp(p, "=?UTF-8?B?", 10) != 0 ||
+            strncmp(p + wl - 2, "?=", 2) != 0 ||
+            sodium_base642bin(bin, sizeof(bin), p + 10, wl - 12, NULL, &bl, NULL,
+                              sodium_base64_VARIANT_ORIGINAL) != 0 ||
+            k + bl >= len)
+            return -1;
+        for (size_t i = bl; i > 0 && i + 4 > bl; i--) /* the last character is whole */
+            if ((bin[i - 1] & 0xc0) != 0x80) {
+                size_t need = bin[i - 1] >= 0xf0   ? 4
+                              : bin[i - 1] >= 0xe0 ? 3
+                              : bin[i - 1] >= 0xc0 ? 2
+                                                   : 1;
+                if (bl - (i - 1) != need)
+                    return -1;
+                break;
+            }
+        memcpy(out + k, bin, bl);
+        k += bl;
+        p += wl;
+        if (end)
+            p += 3;
+        line = 1;
+    }
+    out[k] = '\0';
+    return 0;
+}
+
+TEST(mail_subject_rfc2047)
+{
+    char v[SK_SLACK_SUBJECT_OUT], back[SK_SLACK_SUBJECT_OUT], long_s[600];
+    const char *em = "⚡ EMERGENCY [shiftkey] Emergency grant: kube/edit for dev@example.com "
+                     "(Approved) — zoë's ünïcödé 日本語 text";
+    sk_slack_mail_subject("[shiftkey] Access review: kube/edit for dev (needs you)", v);
+    CHECK_STR(v, "[shiftkey] Access review: kube/edit for dev (needs you)"); /* ASCII as is */
+    sk_slack_mail_subject("evil\r\nBcc: x@y\tz", v);
+    CHECK_STR(v, "evil  Bcc: x@y z"); /* no header injection */
+    sk_slack_mail_subject(em, v);
+    CHECK(strncmp(v, "=?UTF-8?B?", 10) == 0);
+    CHECK(strstr(v, "\r\n =?UTF-8?B?") != NULL); /* folded: several words */
+    for (const char *p = v; *p; p++)
+        CHECK(*p > 0 && (*p >= 0x20 || *p == '\r' || *p == '\n'));
+    CHECK_INT(decode_subject(v, back, sizeof(back)), 0);
+    CHECK_STR(back, em);
+    /* a long subject is cut before a character, never inside one */
+    size_t n = 0;
+    while (n + 3 < sizeof(long_s) - 1) {
+        memcpy(long_s + n, "語", 3);
+        n += 3;
+    }
+    long_s[n] = '\0';
+    sk_slack_mail_subject(long_s, v);
+    CHECK_INT(decode_subject(v, back, sizeof(back)), 0);
+    CHECK_INT(strlen(back), SK_SLACK_SUBJECT_MAX / 3 * 3);
+    CHECK(strncmp(back, long_s, strlen(back)) == 0);
+}
+
 SK_TEST_MAIN(SK_TEST_CASE(verify_slack_documented_example), SK_TEST_CASE(verify_refuses),
              SK_TEST_CASE(replay_guard), SK_TEST_CASE(parse_command),
              SK_TEST_CASE(parse_interactions), SK_TEST_CASE(task_ref_round_trip),
              SK_TEST_CASE(journal_survives_reopen), SK_TEST_CASE(secret_files),
-             SK_TEST_CASE(blocks_of_a_task))
+             SK_TEST_CASE(blocks_of_a_task), SK_TEST_CASE(refused_grant_from_its_notice),
+             SK_TEST_CASE(mail_subject_rfc2047))

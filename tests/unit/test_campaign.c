@@ -27,34 +27,18 @@
 #define HOUR  3600000LL
 #define DAY   (24 * HOUR)
 
-static sk_rules_t *rules;
-static sk_arena_t arena;
-static sk_codec_t *codec;
+static sk_dfx_t fx = {.rules_path = RULES};
 
-static void setup(void)
+/* The last case: frees what the cases share (the sanitizer's leak check). */
+TEST(teardown)
 {
-    if (!rules)
-        rules = sk_dfx_load_rules(RULES);
-    if (!codec)
-        codec = sk_codec_new();
-    sk_arena_fini(&arena);
-    sk_arena_init(&arena, 65536);
-}
-
-/* Frees what the cases share (the sanitizer's leak check). */
-static void teardown(void)
-{
-    sk_rules_destroy(rules);
-    sk_codec_destroy(codec);
-    sk_arena_fini(&arena);
-    rules = NULL;
-    codec = NULL;
+    sk_dfx_teardown(&fx);
 }
 
 /* `user` holding vault/admin and vault/read by requests since long ago. */
 static sk_user_state_t holder(const char *user)
 {
-    sk_grant_source_t *s = sk_arena_calloc(&arena, 2, sizeof(*s));
+    sk_grant_source_t *s = sk_arena_calloc(&fx.arena, 2, sizeof(*s));
     s[0] = (sk_grant_source_t){"vault/admin", SK_SOURCE_REQUEST, "req-a", "", T0 + 80 * DAY};
     s[1] = (sk_grant_source_t){"vault/read", SK_SOURCE_REQUEST, "req-r", "", T0 + 80 * DAY};
     return (sk_user_state_t){.user = user, .n_sources = 2, .sources = s};
@@ -66,8 +50,8 @@ static sk_user_state_t stored(const sk_user_state_t *st)
     sk_state_field_t *f = NULL;
     size_t n = 0, bad = 0;
     sk_user_state_t back;
-    CHECK_INT(sk_state_fields(&arena, st, &f, &n), 0);
-    CHECK_INT(sk_state_parse(&arena, st->user, f, n, &back, &bad), 0);
+    CHECK_INT(sk_state_fields(&fx.arena, st, &f, &n), 0);
+    CHECK_INT(sk_state_parse(&fx.arena, st->user, f, n, &back, &bad), 0);
     CHECK_INT((int)bad, 0);
     return back;
 }
@@ -78,8 +62,8 @@ static sk_decision_t timer(sk_user_state_t *st, sk_ms_t now)
     sk_decision_t d;
     sk_input_t in = {
         .kind = SK_INPUT_TIMER, .user = st->user, .origin = {"", 0, -1}, .now_ms = now};
-    CHECK_INT(sk_decide(rules, &in, st, &arena, &d), 0);
-    sk_dfx_check_tasks_wire(codec, &arena, d.tasks, d.n_tasks);
+    CHECK_INT(sk_decide(fx.rules, &in, st, &fx.arena, &d), 0);
+    sk_dfx_check_tasks_wire(&fx, d.tasks, d.n_tasks);
     if (!d.rejected)
         *st = d.state;
     return d;
@@ -89,7 +73,7 @@ static sk_request_decision_t act(sk_user_state_t *st, sk_request_event_type_t ty
                                  const char *actor, const char *comment, sk_ms_t now)
 {
     sk_request_decision_t d;
-    sk_request_event_t e = {.event_id = sk_arena_sprintf(&arena, "ev-%lld", (long long)now),
+    sk_request_event_t e = {.event_id = sk_arena_sprintf(&fx.arena, "ev-%lld", (long long)now),
                             .type = type,
                             .request_id = id,
                             .actor = actor,
@@ -102,8 +86,8 @@ static sk_request_decision_t act(sk_user_state_t *st, sk_request_event_type_t ty
                             .source = "test",
                             .occurred_at_ms = now};
     sk_request_input_t in = {.event = &e, .origin = {"shiftkey.requests.v1", 0, 7}, .now_ms = now};
-    CHECK_INT(sk_decide_request(rules, &in, st, &arena, &d), 0);
-    sk_dfx_check_tasks_wire(codec, &arena, d.base.tasks, d.base.n_tasks);
+    CHECK_INT(sk_decide_request(fx.rules, &in, st, &fx.arena, &d), 0);
+    sk_dfx_check_tasks_wire(&fx, d.base.tasks, d.base.n_tasks);
     if (!d.base.rejected && !d.refused)
         *st = d.base.state;
     return d;
@@ -132,10 +116,10 @@ static size_t count_kind(const sk_decision_t *d, sk_task_kind_t k)
 
 TEST(rules_compile_campaigns)
 {
-    setup();
-    const sk_campaign_t *r = sk_rules_campaign(rules, "vault-revoke");
-    const sk_campaign_t *l = sk_rules_campaign(rules, "vault-leave");
-    CHECK_INT((int)sk_rules_campaign_count(rules), 2);
+    sk_dfx_setup(&fx);
+    const sk_campaign_t *r = sk_rules_campaign(fx.rules, "vault-revoke");
+    const sk_campaign_t *l = sk_rules_campaign(fx.rules, "vault-leave");
+    CHECK_INT((int)sk_rules_campaign_count(fx.rules), 2);
     CHECK(r && l);
     if (!r || !l)
         return;
@@ -197,7 +181,7 @@ static char *load_errors(const char *yaml)
 
 TEST(bad_campaign_rules_refused_with_place)
 {
-    setup();
+    sk_dfx_setup(&fx);
     char *e = load_errors(BAD_BASE "    scope: {entitlements: [vault/admn]}\n"
                                    "    reviewers: {users: [olga]}\n"
                                    "    start: 2027-01-15T08:00:00Z\n"
@@ -233,7 +217,7 @@ TEST(bad_campaign_rules_refused_with_place)
 
 TEST(start_snapshots_grants_in_scope_once)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t bob = holder("bob");
     sk_decision_t d = timer(&bob, T0 - 1);
     CHECK_INT((int)count_kind(&d, SK_TASK_ACCESS_REVIEW), 0); /* not started yet */
@@ -257,7 +241,7 @@ TEST(start_snapshots_grants_in_scope_once)
 
 TEST(holder_never_reviews_own_access)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t ann = holder("ann"); /* ann owns the app */
     sk_decision_t d = timer(&ann, T0);
     const sk_task_t *a = task_of(&d, "vault-revoke", "vault/admin");
@@ -274,7 +258,7 @@ TEST(holder_never_reviews_own_access)
 
 TEST(certify_revoke_and_who_may)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t bob = holder("bob");
     sk_decision_t d = timer(&bob, T0);
     const sk_task_t *a = task_of(&d, "vault-revoke", "vault/admin");
@@ -310,7 +294,7 @@ TEST(certify_revoke_and_who_may)
 
 TEST(end_actions_revoke_and_leave)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t dave = holder("dave");
     sk_decision_t d = timer(&dave, T0);
     d = timer(&dave, T0 + 14 * DAY); /* vault-leave's end (no grace): left */
@@ -334,7 +318,7 @@ TEST(end_actions_revoke_and_leave)
 
 TEST(reminders_once_each)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t bob = holder("bob");
     sk_ms_t times[SK_CAMPAIGN_REMINDERS_MAX];
     size_t n = sk_campaign_reminders(T0, T0 + 14 * DAY, T0 + 16 * DAY, times);
@@ -367,7 +351,7 @@ TEST(reminders_once_each)
 
 TEST(recurring_campaign_starts_again)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t bob = holder("bob");
     timer(&bob, T0);
     timer(&bob, T0 + 16 * DAY); /* both runs over */
@@ -381,7 +365,7 @@ TEST(recurring_campaign_starts_again)
 
 TEST(owner_starts_and_closes_a_run)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t bob = holder("bob");
     sk_decision_t d = timer(&bob, T0);
     const sk_task_t *c = task_of(&d, "vault-revoke", "vault/admin");
@@ -413,23 +397,23 @@ TEST(owner_starts_and_closes_a_run)
 
 TEST(state_round_trip)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t bob = holder("bob");
     timer(&bob, T0);
     sk_state_field_t *f;
     size_t n, bad = 9;
     sk_user_state_t back;
-    CHECK_INT(sk_state_fields(&arena, &bob, &f, &n), 0);
-    CHECK_INT(sk_state_parse(&arena, "bob", f, n, &back, &bad), 0);
+    CHECK_INT(sk_state_fields(&fx.arena, &bob, &f, &n), 0);
+    CHECK_INT(sk_state_parse(&fx.arena, "bob", f, n, &back, &bad), 0);
     CHECK_INT((int)bad, 0);
     CHECK_INT((int)back.n_campaign, 5); /* three items, two runs */
     sk_reviews_t r;
-    CHECK_INT(sk_reviews_parse(&arena, &back, 0, &r, &bad), 0);
+    CHECK_INT(sk_reviews_parse(&fx.arena, &back, 0, &r, &bad), 0);
     CHECK_INT((int)bad, 0);
     CHECK_INT((int)r.n_items, 3);
     CHECK_INT((int)r.n_runs, 2);
     sk_state_diff_t diff;
-    CHECK_INT(sk_state_diff(&arena, &bob, &back, &diff), 0);
+    CHECK_INT(sk_state_diff(&fx.arena, &bob, &back, &diff), 0);
     CHECK_INT((int)(diff.n_set + diff.n_del), 0);
 }
 

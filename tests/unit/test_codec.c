@@ -279,6 +279,37 @@ TEST(command_round_trip)
     teardown(&f);
 }
 
+/* A command read back for its action alone (the engine's held commands):
+ * a GRANT whose resource is over the decoder's input limit is still read as
+ * a GRANT; a record that is no Command is refused. */
+TEST(command_action_without_limits)
+{
+    fixture_t f;
+    setup(&f);
+    sk_command_t cmd = sample_command(), got;
+    char *big = sk_arena_alloc(&f.arena, 9001);
+    memset(big, 'r', 9000);
+    big[9000] = '\0';
+    cmd.resource = big;
+    void *buf = NULL;
+    size_t len = 0;
+    sk_command_action_t action = SK_CMD_REVOKE;
+    CHECK_INT(sk_codec_encode_command(f.codec, &cmd, &f.arena, &buf, &len), 0);
+    CHECK(sk_codec_decode_command(f.codec, buf, len, &f.arena, &got, f.reason, sizeof f.reason) !=
+          0); /* over SK_TEXT_MAX as an input */
+    CHECK_INT(sk_codec_command_action(f.codec, buf, len, &action, f.reason, sizeof f.reason), 0);
+    CHECK_INT(action, SK_CMD_GRANT);
+    cmd.action = SK_CMD_EXTEND;
+    CHECK_INT(sk_codec_encode_command(f.codec, &cmd, &f.arena, &buf, &len), 0);
+    CHECK_INT(sk_codec_command_action(f.codec, buf, len, &action, f.reason, sizeof f.reason), 0);
+    CHECK_INT(action, SK_CMD_EXTEND);
+    CHECK(sk_codec_command_action(f.codec, buf, len - 1, &action, f.reason, sizeof f.reason) != 0);
+    static const unsigned char junk[] = {0, 0, 0, 0, 1, 2, 3};
+    CHECK(sk_codec_command_action(f.codec, junk, sizeof junk, &action, f.reason, sizeof f.reason) !=
+          0);
+    teardown(&f);
+}
+
 TEST(audit_encode)
 {
     fixture_t f;
@@ -1034,11 +1065,11 @@ TEST(decodes_python_request)
 }
 
 SK_TEST_MAIN(SK_TEST_CASE(schedule_round_trip), SK_TEST_CASE(schedule_open_ended),
-             SK_TEST_CASE(command_round_trip), SK_TEST_CASE(audit_encode),
-             SK_TEST_CASE(dead_letter_round_trip), SK_TEST_CASE(encoding_is_deterministic),
-             SK_TEST_CASE(framing_refused), SK_TEST_CASE(truncated_at_every_length),
-             SK_TEST_CASE(enum_index_out_of_range), SK_TEST_CASE(union_branch_out_of_range),
-             SK_TEST_CASE(trailing_bytes_refused),
+             SK_TEST_CASE(command_round_trip), SK_TEST_CASE(command_action_without_limits),
+             SK_TEST_CASE(audit_encode), SK_TEST_CASE(dead_letter_round_trip),
+             SK_TEST_CASE(encoding_is_deterministic), SK_TEST_CASE(framing_refused),
+             SK_TEST_CASE(truncated_at_every_length), SK_TEST_CASE(enum_index_out_of_range),
+             SK_TEST_CASE(union_branch_out_of_range), SK_TEST_CASE(trailing_bytes_refused),
              SK_TEST_CASE(huge_length_prefix_allocates_nothing),
              SK_TEST_CASE(invalid_identifiers_refused), SK_TEST_CASE(invalid_times_refused),
              SK_TEST_CASE(encoder_refuses_bad_enum), SK_TEST_CASE(random_bytes_never_crash),

@@ -15,16 +15,7 @@
 #define MIN   60000LL
 #define HOUR  (60 * MIN)
 
-static sk_rules_t *rules;
-static sk_arena_t arena;
-
-static void setup(void)
-{
-    if (!rules)
-        rules = sk_dfx_load_rules(RULES);
-    sk_arena_fini(&arena);
-    sk_arena_init(&arena, 65536);
-}
+static sk_dfx_t fx = {.rules_path = RULES};
 
 static sk_schedule_event_t ev(sk_shift_event_type_t type, const char *user, const char *rot,
                               const char *shift, sk_ms_t start, sk_ms_t end, sk_ms_t at)
@@ -41,7 +32,7 @@ static sk_decision_t step(sk_user_state_t *st, const sk_schedule_event_t *e, sk_
                      .user = e ? e->user : st->user,
                      .origin = {"t", 0, e ? 1 : -1},
                      .now_ms = now};
-    int rc = sk_decide(rules, &in, st, &arena, &d);
+    int rc = sk_decide(fx.rules, &in, st, &fx.arena, &d);
     CHECK_INT(rc, 0);
     if (!d.rejected)
         *st = d.state;
@@ -58,7 +49,7 @@ static const sk_command_t *find_cmd(const sk_decision_t *d, const char *ent)
 
 TEST(shift_start_grants_each_entitlement_until_shift_end)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "alice"};
     sk_schedule_event_t e = ev(SK_SHIFT_STARTED, "alice", "primary", "s1", T0, T0 + HOUR, T0);
     sk_decision_t d = step(&st, &e, T0);
@@ -82,7 +73,7 @@ TEST(shift_start_grants_each_entitlement_until_shift_end)
 
 TEST(shift_end_revokes_and_clears_the_timer)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     sk_schedule_event_t s = ev(SK_SHIFT_STARTED, "bob", "primary", "s1", T0, T0 + HOUR, T0);
     step(&st, &s, T0);
@@ -101,7 +92,7 @@ TEST(shift_end_revokes_and_clears_the_timer)
 
 TEST(overlapping_sources_revoke_only_when_the_last_one_ends)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "carol"};
     sk_schedule_event_t a = ev(SK_SHIFT_STARTED, "carol", "primary", "pa", T0, T0 + HOUR, T0);
     sk_schedule_event_t b = ev(SK_SHIFT_STARTED, "carol", "secondary", "sb", T0, T0 + 2 * HOUR, T0);
@@ -132,13 +123,13 @@ TEST(overlapping_sources_revoke_only_when_the_last_one_ends)
  * to the byte. */
 TEST(trace_lines_and_reasons_read_as_they_always_did)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "carol"};
     sk_schedule_event_t a = ev(SK_SHIFT_STARTED, "carol", "primary", "pa", T0, T0 + HOUR, T0);
     sk_schedule_event_t b = ev(SK_SHIFT_STARTED, "carol", "secondary", "sb", T0, T0 + 2 * HOUR, T0);
     sk_decision_t d = step(&st, &a, T0);
     CHECK(d.audit.n_trace >= 3);
-    CHECK_STR(sk_text_render(&d.audit.trace[0], &arena),
+    CHECK_STR(sk_text_render(&d.audit.trace[0], &fx.arena),
               "STARTED shift 'pa' in rotation 'primary' (level 1): 2027-01-15T08:00:00.000Z -> "
               "2027-01-15T09:00:00.000Z");
     const sk_command_t *r = find_cmd(&d, "read");
@@ -148,7 +139,7 @@ TEST(trace_lines_and_reasons_read_as_they_always_did)
         char want[1024];
         snprintf(want, sizeof(want), "GRANT app/read until 2027-01-15T09:00:00.000Z: %s",
                  r->reason);
-        CHECK_STR(sk_text_render(&d.audit.trace[1], &arena), want);
+        CHECK_STR(sk_text_render(&d.audit.trace[1], &fx.arena), want);
     }
     d = step(&st, &b, T0);
     CHECK_INT(d.n_commands, 1);
@@ -160,7 +151,7 @@ TEST(trace_lines_and_reasons_read_as_they_always_did)
     d = step(&st, &ae, T0 + 30 * MIN);
     CHECK_STR(d.commands[0].reason, "SHIFT 'pa' in rotation 'primary' ended before its planned "
                                     "expiry 2027-01-15T09:00:00.000Z; no other source holds it");
-    CHECK_STR(sk_text_render(&d.audit.trace[d.audit.n_trace - 1], &arena),
+    CHECK_STR(sk_text_render(&d.audit.trace[d.audit.n_trace - 1], &fx.arena),
               "REVOKE app/write until 2027-01-15T09:00:00.000Z: SHIFT 'pa' in rotation 'primary' "
               "ended before its planned expiry 2027-01-15T09:00:00.000Z; no other source holds "
               "it");
@@ -172,7 +163,7 @@ TEST(trace_lines_and_reasons_read_as_they_always_did)
 
 TEST(entitlement_maximum_caps_the_grant)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "dave"};
     sk_schedule_event_t e = ev(SK_SHIFT_STARTED, "dave", "capped", "c1", T0, T0 + HOUR, T0);
     sk_decision_t d = step(&st, &e, T0);
@@ -190,7 +181,7 @@ TEST(entitlement_maximum_caps_the_grant)
 
 TEST(future_shift_grants_at_start_minus_lead_and_revokes_after_grace)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "erin"};
     sk_ms_t start = T0 + 10 * MIN, end = T0 + HOUR;
     sk_schedule_event_t e = ev(SK_SHIFT_SCHEDULED, "erin", "lead", "l1", start, end, T0);
@@ -209,7 +200,7 @@ TEST(future_shift_grants_at_start_minus_lead_and_revokes_after_grace)
 
 TEST(override_moves_the_expiry_and_the_timer)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "frank"};
     sk_schedule_event_t s = ev(SK_SHIFT_STARTED, "frank", "secondary", "o1", T0, T0 + HOUR, T0);
     step(&st, &s, T0);
@@ -224,7 +215,7 @@ TEST(override_moves_the_expiry_and_the_timer)
 
 TEST(the_same_event_twice_gives_no_second_command)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "gina"};
     sk_schedule_event_t s = ev(SK_SHIFT_STARTED, "gina", "primary", "d1", T0, T0 + HOUR, T0);
     sk_decision_t d1 = step(&st, &s, T0);
@@ -237,7 +228,7 @@ TEST(the_same_event_twice_gives_no_second_command)
 
 TEST(command_ids_are_deterministic)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t a = {.user = "hank"}, b = {.user = "hank"};
     sk_schedule_event_t s = ev(SK_SHIFT_STARTED, "hank", "primary", "x1", T0, T0 + HOUR, T0);
     sk_decision_t d1 = step(&a, &s, T0);
@@ -254,7 +245,7 @@ TEST(command_ids_are_deterministic)
 
 TEST(unknown_rotation_is_rejected_with_a_reason)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "ivan"};
     sk_schedule_event_t s = ev(SK_SHIFT_STARTED, "ivan", "nope", "n1", T0, T0 + HOUR, T0);
     sk_decision_t d = step(&st, &s, T0);
@@ -267,7 +258,7 @@ TEST(unknown_rotation_is_rejected_with_a_reason)
 
 TEST(start_after_end_is_rejected)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "jill"};
     sk_schedule_event_t s = ev(SK_SHIFT_STARTED, "jill", "primary", "b1", T0 + HOUR, T0, T0);
     sk_decision_t d = step(&st, &s, T0);
@@ -278,7 +269,7 @@ TEST(start_after_end_is_rejected)
 
 TEST(events_for_an_ended_shift_are_ignored)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "kim"};
     sk_schedule_event_t s = ev(SK_SHIFT_STARTED, "kim", "primary", "k1", T0, T0 + HOUR, T0);
     sk_schedule_event_t e = ev(SK_SHIFT_ENDED, "kim", "primary", "k1", T0, T0 + MIN, T0 + MIN);
@@ -291,7 +282,7 @@ TEST(events_for_an_ended_shift_are_ignored)
 
 TEST(cancelled_shift_revokes_at_once)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "lee"};
     sk_schedule_event_t s = ev(SK_SHIFT_STARTED, "lee", "lead", "c1", T0, T0 + HOUR, T0);
     sk_schedule_event_t c = ev(SK_SHIFT_CANCELLED, "lee", "lead", "c1", T0, T0 + HOUR, T0 + MIN);
@@ -303,13 +294,13 @@ TEST(cancelled_shift_revokes_at_once)
 
 TEST(state_survives_its_storage_form)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "mo"}, back;
     sk_schedule_event_t s = ev(SK_SHIFT_STARTED, "mo", "primary", "m1", T0, SK_MS_NONE, T0);
     sk_decision_t d = step(&st, &s, T0);
     size_t bad = 9;
     CHECK_INT(d.commands[0].expires_at_ms, T0 + 8 * HOUR); /* open-ended: capped */
-    CHECK_INT(sk_state_parse(&arena, "mo", d.diff.set, d.diff.n_set, &back, &bad), 0);
+    CHECK_INT(sk_state_parse(&fx.arena, "mo", d.diff.set, d.diff.n_set, &back, &bad), 0);
     CHECK_INT(bad, 0);
     CHECK_INT(back.n_shifts, 1);
     CHECK_INT(back.n_sources, 2);
@@ -322,19 +313,13 @@ TEST(state_survives_its_storage_form)
 
 TEST(times_near_the_end_of_int64_do_not_wrap)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "max"};
     sk_schedule_event_t s =
         ev(SK_SHIFT_SCHEDULED, "max", "lead", "m1", INT64_MAX - 1000, SK_MS_NONE, T0);
     sk_decision_t d = step(&st, &s, T0); /* UBSan stops the test on overflow */
     CHECK_INT(d.n_commands, 0);
     CHECK_INT(d.next_wake_ms, INT64_MAX - 2000); /* start - 1 s lead */
-}
-
-static void teardown_all(void)
-{
-    sk_rules_destroy(rules);
-    sk_arena_fini(&arena);
 }
 
 static sk_state_field_t field(const char *name, const char *value)
@@ -344,7 +329,7 @@ static sk_state_field_t field(const char *name, const char *value)
 
 TEST(requests_open_tasks_and_retries_are_carried_over)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_state_field_t f[] = {
         field("q:r1", "OPEN E app/write 3600000 0 two-step v1 0 1 2 0 1 ann"),
         field("t:0123456789abcdef0123456789abcdef", "DEPROVISIONING app/read - 5 1 ann"),
@@ -352,7 +337,7 @@ TEST(requests_open_tasks_and_retries_are_carried_over)
     };
     sk_user_state_t st;
     size_t bad = 9;
-    CHECK_INT(sk_state_parse(&arena, "alice", f, 3, &st, &bad), 0);
+    CHECK_INT(sk_state_parse(&fx.arena, "alice", f, 3, &st, &bad), 0);
     CHECK_INT(bad, 0);
     sk_schedule_event_t e = ev(SK_SHIFT_STARTED, "alice", "primary", "s1", T0, T0 + HOUR, T0);
     sk_decision_t d = step(&st, &e, T0);
@@ -372,7 +357,7 @@ TEST(requests_open_tasks_and_retries_are_carried_over)
 
 TEST(zz_cleanup)
 {
-    teardown_all();
+    sk_dfx_teardown(&fx);
     CHECK(1);
 }
 

@@ -21,25 +21,7 @@
 #define HOUR  (60 * MIN)
 #define DAY   (24 * HOUR)
 
-static sk_rules_t *rules;
-static sk_arena_t arena;
-static sk_codec_t *codec;
-
-/* Every task a decision makes must be valid on the wire: encode, decode. */
-static void check_wire(const sk_task_t *tasks, size_t n)
-{
-    if (!codec)
-        codec = sk_codec_new();
-    sk_dfx_check_tasks_wire(codec, &arena, tasks, n);
-}
-
-static void setup(void)
-{
-    if (!rules)
-        rules = sk_dfx_load_rules(RULES);
-    sk_arena_fini(&arena);
-    sk_arena_init(&arena, 65536);
-}
+static sk_dfx_t fx = {.rules_path = RULES};
 
 static sk_request_event_t ev(sk_request_event_type_t type, const char *req, const char *actor,
                              const char *subject, const char *target)
@@ -70,8 +52,8 @@ static sk_request_decision_t act(sk_user_state_t *st, const sk_request_event_t *
                              .now_ms = now,
                              .n_oncall = 1,
                              .oncall = oncall};
-    CHECK_INT(sk_decide_request(rules, &in, st, &arena, &d), 0);
-    check_wire(d.base.tasks, d.base.n_tasks);
+    CHECK_INT(sk_decide_request(fx.rules, &in, st, &fx.arena, &d), 0);
+    sk_dfx_check_tasks_wire(&fx, d.base.tasks, d.base.n_tasks);
     if (!d.base.rejected)
         *st = d.base.state;
     return d;
@@ -85,8 +67,8 @@ static sk_decision_t schedule(sk_user_state_t *st, const sk_schedule_event_t *e,
                      .user = st->user,
                      .origin = {"t", 0, e ? 1 : -1},
                      .now_ms = now};
-    CHECK_INT(sk_decide(rules, &in, st, &arena, &d), 0);
-    check_wire(d.tasks, d.n_tasks);
+    CHECK_INT(sk_decide(fx.rules, &in, st, &fx.arena, &d), 0);
+    sk_dfx_check_tasks_wire(&fx, d.tasks, d.n_tasks);
     if (!d.rejected)
         *st = d.state;
     return d;
@@ -118,7 +100,7 @@ static bool nothing_changed(const sk_request_decision_t *d)
 
 TEST(comments_and_reminders_by_requester_assignee_or_admin)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = two_step("c1");
     static const char *const ok[] = {"bob", "ann", "root"};
     for (size_t i = 0; i < 3; i++) {
@@ -147,7 +129,7 @@ TEST(comments_and_reminders_by_requester_assignee_or_admin)
     d = act(&st, &e, T0 + MIN);
     bool traced = false;
     for (size_t i = 0; i < d.base.audit.n_trace; i++)
-        traced |= strstr(sk_text_render(&d.base.audit.trace[i], &arena),
+        traced |= strstr(sk_text_render(&d.base.audit.trace[i], &fx.arena),
                          "checking with the team") != NULL;
     CHECK(traced);
 }
@@ -156,7 +138,7 @@ TEST(comments_and_reminders_by_requester_assignee_or_admin)
 
 TEST(reassignment_within_the_allowed_reviewers)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = two_step("r1");
     sk_request_decision_t d = by(&st, SK_REQ_APPROVED, "r1", "ann", T0 + MIN); /* to step 2 */
     CHECK_INT(sk_state_request(&st, "r1")->n_assignees, 3);                    /* ann carl dana */
@@ -205,7 +187,7 @@ TEST(reassignment_within_the_allowed_reviewers)
 
 TEST(process_now_re_resolves_reviewers_and_keeps_approvals)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     sk_request_event_t c = ev(SK_REQ_CREATED, "p1", "bob", "bob", "app/pair");
     act(&st, &c, T0);
@@ -240,7 +222,7 @@ TEST(process_now_re_resolves_reviewers_and_keeps_approvals)
 
 TEST(restart_goes_back_to_step_one_with_a_new_task)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     sk_request_event_t c = ev(SK_REQ_CREATED, "s1", "bob", "bob", "app/write");
     sk_request_decision_t d = act(&st, &c, T0);
@@ -269,8 +251,8 @@ TEST(restart_goes_back_to_step_one_with_a_new_task)
     sk_user_state_t empty = {.user = "bob"}, back;
     sk_state_diff_t all;
     size_t bad = 9;
-    CHECK_INT(sk_state_diff(&arena, &empty, &st, &all), 0);
-    CHECK_INT(sk_state_parse(&arena, "bob", all.set, all.n_set, &back, &bad), 0);
+    CHECK_INT(sk_state_diff(&fx.arena, &empty, &st, &all), 0);
+    CHECK_INT(sk_state_parse(&fx.arena, "bob", all.set, all.n_set, &back, &bad), 0);
     CHECK_INT(bad, 0);
     CHECK_INT(sk_state_request(&back, "s1")->round, 1);
     /* the admin may restart too */
@@ -281,7 +263,7 @@ TEST(restart_goes_back_to_step_one_with_a_new_task)
 
 TEST(hard_reset_and_policy_change_are_for_administrators)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = two_step("h1");
     sk_request_decision_t d = by(&st, SK_REQ_HARD_RESET, "h1", "bob", T0 + MIN);
     CHECK(d.refused);
@@ -292,7 +274,7 @@ TEST(hard_reset_and_policy_change_are_for_administrators)
     CHECK_INT(d.base.n_tasks, 2); /* the old task closes, the new one opens */
     CHECK_INT(d.base.tasks[0].outcome, SK_TASK_CANCELLED);
     CHECK_STR(sk_state_request(&st, "h1")->policy, "two-step");
-    CHECK_STR(sk_state_request(&st, "h1")->rules_version, sk_rules_version(rules));
+    CHECK_STR(sk_state_request(&st, "h1")->rules_version, sk_rules_version(fx.rules));
     /* POLICY_CHANGED */
     sk_request_event_t e = ev(SK_REQ_POLICY_CHANGED, "h1", "root", "bob", "");
     d = act(&st, &e, T0 + 2 * MIN);
@@ -318,7 +300,7 @@ TEST(hard_reset_and_policy_change_are_for_administrators)
 
 TEST(an_administrator_skips_a_step)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = two_step("k1");
     sk_request_decision_t d = by(&st, SK_REQ_STEP_SKIPPED, "k1", "ann", T0 + MIN);
     CHECK(d.refused);
@@ -336,7 +318,7 @@ TEST(an_administrator_skips_a_step)
 
 TEST(delete_by_the_requester_while_open_or_by_an_administrator)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = two_step("d1");
     sk_request_decision_t d = by(&st, SK_REQ_DELETED, "d1", "ann", T0 + MIN);
     CHECK(d.refused);
@@ -390,7 +372,7 @@ static sk_request_decision_t on_eve(sk_user_state_t *st, sk_request_event_type_t
 
 TEST(a_confirmed_revocation_revokes_and_stays_revoked)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = eve_with_logs();
     sk_request_decision_t d = on_eve(&st, SK_REQ_REVOCATION_PROPOSED, "v1", "bob", "app/logs", T0);
     CHECK(!d.refused && !d.base.rejected);
@@ -435,7 +417,7 @@ TEST(a_confirmed_revocation_revokes_and_stays_revoked)
 
 TEST(a_denied_revocation_keeps_the_access)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = eve_with_logs();
     on_eve(&st, SK_REQ_REVOCATION_PROPOSED, "v2", "dana", "app/logs", T0);
     sk_request_decision_t d = on_eve(&st, SK_REQ_DENIED, "v2", "carl", "", T0 + MIN);
@@ -456,7 +438,7 @@ TEST(a_denied_revocation_keeps_the_access)
 
 TEST(a_revocation_is_refused_without_a_policy_a_holder_or_a_known_actor)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = eve_with_logs();
     sk_request_decision_t d =
         on_eve(&st, SK_REQ_REVOCATION_PROPOSED, "v3", "mallory", "app/logs", T0);
@@ -479,7 +461,7 @@ TEST(a_revocation_is_refused_without_a_policy_a_holder_or_a_known_actor)
 
 TEST(revoking_a_hand_provisioned_grant_opens_a_deprovisioning_task)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "eve"};
     sk_request_event_t c = ev(SK_REQ_CREATED, "h1", "eve", "eve", "app/vault");
     sk_request_decision_t d = act(&st, &c, T0);
@@ -490,7 +472,7 @@ TEST(revoking_a_hand_provisioned_grant_opens_a_deprovisioning_task)
                                   .at_ms = T0};
     snprintf(r.command_id, sizeof(r.command_id), "%s", d.base.tasks[0].task_id);
     sk_result_input_t in = {.result = &r, .now_ms = T0 + MIN};
-    CHECK_INT(sk_decide_result(rules, &in, &st, &arena, &d), 0);
+    CHECK_INT(sk_decide_result(fx.rules, &in, &st, &fx.arena, &d), 0);
     st = d.base.state;
     CHECK_INT(st.n_sources, 1);
     d = on_eve(&st, SK_REQ_REVOCATION_PROPOSED, "x1", "dana", "app/vault", T0 + 2 * MIN);
@@ -507,7 +489,7 @@ TEST(revoking_a_hand_provisioned_grant_opens_a_deprovisioning_task)
 
 TEST(a_profile_request_grants_each_entitlement_capped)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "eve"};
     sk_request_event_t c = ev(SK_REQ_CREATED, "b1", "eve", "eve", "p-bundle");
     c.target_kind = SK_TARGET_PROFILE;
@@ -549,7 +531,7 @@ TEST(a_profile_request_grants_each_entitlement_capped)
 
 TEST(closed_requests_are_forgotten_after_the_memory)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = two_step("z1");
     sk_request_decision_t d = by(&st, SK_REQ_DENIED, "z1", "ann", T0 + MIN);
     CHECK_INT(d.base.next_wake_ms, T0 + MIN + SK_SHIFT_MEMORY_MS);
@@ -581,7 +563,7 @@ TEST(closed_requests_are_forgotten_after_the_memory)
 
 TEST(a_confirmed_revocation_is_remembered_while_the_shift_it_revoked_is)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = eve_with_logs(); /* shift until T0 + 4h */
     on_eve(&st, SK_REQ_REVOCATION_PROPOSED, "v7", "bob", "app/logs", T0);
     sk_request_decision_t d = on_eve(&st, SK_REQ_REVOCATION_CONFIRMED, "v7", "ann", "", T0 + MIN);
@@ -597,9 +579,7 @@ TEST(a_confirmed_revocation_is_remembered_while_the_shift_it_revoked_is)
 
 TEST(zz_cleanup)
 {
-    sk_rules_destroy(rules);
-    sk_arena_fini(&arena);
-    sk_codec_destroy(codec);
+    sk_dfx_teardown(&fx);
     CHECK(1);
 }
 

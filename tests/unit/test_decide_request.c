@@ -17,16 +17,7 @@
 #define MIN   60000LL
 #define HOUR  (60 * MIN)
 
-static sk_rules_t *rules;
-static sk_arena_t arena;
-
-static void setup(void)
-{
-    if (!rules)
-        rules = sk_dfx_load_rules(RULES);
-    sk_arena_fini(&arena);
-    sk_arena_init(&arena, 65536);
-}
+static sk_dfx_t fx = {.rules_path = RULES};
 
 static sk_request_event_t rev(sk_request_event_type_t type, const char *req, const char *actor,
                               const char *subject, const char *target, sk_ms_t dur)
@@ -57,7 +48,7 @@ static sk_request_decision_t act(sk_user_state_t *st, const sk_request_event_t *
                              .now_ms = now,
                              .n_oncall = 1,
                              .oncall = oncall};
-    CHECK_INT(sk_decide_request(rules, &in, st, &arena, &d), 0);
+    CHECK_INT(sk_decide_request(fx.rules, &in, st, &fx.arena, &d), 0);
     if (!d.base.rejected)
         *st = d.base.state;
     return d;
@@ -72,7 +63,7 @@ static sk_decision_t shift(sk_user_state_t *st, const sk_schedule_event_t *e, sk
                      .user = st->user,
                      .origin = {"t", 0, e ? 1 : -1},
                      .now_ms = now};
-    CHECK_INT(sk_decide(rules, &in, st, &arena, &d), 0);
+    CHECK_INT(sk_decide(fx.rules, &in, st, &fx.arena, &d), 0);
     if (!d.rejected)
         *st = d.state;
     return d;
@@ -86,7 +77,7 @@ static sk_schedule_event_t sev(sk_shift_event_type_t type, const char *user, sk_
 
 TEST(self_service_auto_approve_grants_at_once)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     sk_request_event_t c = rev(SK_REQ_CREATED, "r1", "bob", "bob", "app/read", 2 * HOUR);
     sk_request_decision_t d = act(&st, &c, T0);
@@ -114,7 +105,7 @@ TEST(self_service_auto_approve_grants_at_once)
 
 TEST(a_duration_above_the_maximum_is_capped)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     sk_request_event_t c = rev(SK_REQ_CREATED, "r2", "bob", "bob", "app/read", 24 * HOUR);
     sk_request_decision_t d = act(&st, &c, T0);
@@ -122,14 +113,14 @@ TEST(a_duration_above_the_maximum_is_capped)
     CHECK_INT(d.base.commands[0].expires_at_ms, T0 + 8 * HOUR);
     bool capped = false;
     for (size_t i = 0; i < d.base.audit.n_trace; i++)
-        capped |= strstr(sk_text_render(&d.base.audit.trace[i], &arena),
+        capped |= strstr(sk_text_render(&d.base.audit.trace[i], &fx.arena),
                          "capped to the maximum 8h") != NULL;
     CHECK(capped);
 }
 
 TEST(not_requestable_is_refused_with_a_reason_not_dead_lettered)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "eve"};
     sk_request_event_t c = rev(SK_REQ_CREATED, "r3", "eve", "eve", "app/read", HOUR);
     sk_request_decision_t d = act(&st, &c, T0);
@@ -156,7 +147,7 @@ TEST(not_requestable_is_refused_with_a_reason_not_dead_lettered)
 
 TEST(not_self_service_and_a_hand_provisioned_profile_are_refused)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "eve"};
     sk_request_event_t a = rev(SK_REQ_CREATED, "r30", "eve", "eve", "app/nonself", HOUR);
     sk_request_decision_t d = act(&st, &a, T0);
@@ -175,7 +166,7 @@ TEST(not_self_service_and_a_hand_provisioned_profile_are_refused)
 
 TEST(an_unknown_entitlement_or_request_is_dead_lettered)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     sk_request_event_t c = rev(SK_REQ_CREATED, "r4", "bob", "bob", "app/nope", HOUR);
     sk_request_decision_t d = act(&st, &c, T0);
@@ -193,7 +184,7 @@ TEST(an_unknown_entitlement_or_request_is_dead_lettered)
 
 TEST(a_condition_is_evaluated_on_the_request)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     sk_request_event_t ok = rev(SK_REQ_CREATED, "c1", "bob", "bob", "app/short", 30 * MIN);
     sk_request_event_t no = rev(SK_REQ_CREATED, "c2", "bob", "bob", "app/short", 2 * HOUR);
@@ -214,7 +205,7 @@ TEST(a_condition_is_evaluated_on_the_request)
 
 TEST(two_step_deny_at_step_one_never_asks_step_two)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     sk_request_event_t c = rev(SK_REQ_CREATED, "w1", "bob", "bob", "app/write", HOUR);
     sk_request_decision_t d = act(&st, &c, T0);
@@ -250,7 +241,7 @@ TEST(two_step_deny_at_step_one_never_asks_step_two)
 
 TEST(two_step_approvals_grant_after_the_last_step)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     sk_request_event_t c = rev(SK_REQ_CREATED, "w2", "bob", "bob", "app/write", HOUR);
     act(&st, &c, T0);
@@ -272,7 +263,7 @@ TEST(two_step_approvals_grant_after_the_last_step)
 
 TEST(an_unassigned_reviewer_is_refused_and_audited)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     sk_request_event_t c = rev(SK_REQ_CREATED, "w3", "bob", "bob", "app/write", HOUR);
     act(&st, &c, T0);
@@ -292,7 +283,7 @@ TEST(an_unassigned_reviewer_is_refused_and_audited)
 
 TEST(self_approval_is_refused_unless_the_step_allows_it)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     sk_request_event_t c = rev(SK_REQ_CREATED, "w4", "bob", "bob", "app/write", HOUR);
     act(&st, &c, T0);
@@ -313,7 +304,7 @@ TEST(self_approval_is_refused_unless_the_step_allows_it)
 
 TEST(on_call_reviewers_come_from_the_pre_resolved_list)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "eve"};
     sk_request_event_t c = rev(SK_REQ_CREATED, "a1", "eve", "eve", "app/admin", 3 * HOUR);
     sk_request_decision_t d = act(&st, &c, T0);
@@ -334,7 +325,7 @@ TEST(on_call_reviewers_come_from_the_pre_resolved_list)
 
 TEST(cancel_by_the_requester_closes_the_task)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     sk_request_event_t c = rev(SK_REQ_CREATED, "w5", "bob", "bob", "app/write", HOUR);
     act(&st, &c, T0);
@@ -351,7 +342,7 @@ TEST(cancel_by_the_requester_closes_the_task)
 
 TEST(escalation_switches_to_the_emergency_policy_and_flags_the_grant)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     sk_request_event_t c = rev(SK_REQ_CREATED, "e1", "bob", "bob", "app/write", HOUR);
     act(&st, &c, T0);
@@ -399,7 +390,7 @@ TEST(escalation_switches_to_the_emergency_policy_and_flags_the_grant)
  * auto-approved one none; a replay of the same event decides nothing new. */
 TEST(an_auto_approved_emergency_grant_has_one_task_record)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     sk_request_event_t c = rev(SK_REQ_CREATED, "eg1", "bob", "bob", "app/write", HOUR);
     c.emergency = true;
@@ -435,7 +426,7 @@ TEST(an_auto_approved_emergency_grant_has_one_task_record)
 
 TEST(a_request_outlives_the_shift_holding_the_same_entitlement)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     sk_schedule_event_t s = sev(SK_SHIFT_STARTED, "bob", T0, T0 + 2 * HOUR, T0);
     sk_decision_t sd = shift(&st, &s, T0);
@@ -463,7 +454,7 @@ TEST(a_request_outlives_the_shift_holding_the_same_entitlement)
 
 TEST(request_state_survives_its_storage_form)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"}, back;
     sk_request_event_t c = rev(SK_REQ_CREATED, "w6", "bob", "bob", "app/write", HOUR);
     sk_request_event_t g = rev(SK_REQ_CREATED, "g6", "bob", "bob", "app/read", HOUR);
@@ -474,9 +465,9 @@ TEST(request_state_survives_its_storage_form)
     sk_user_state_t empty = {.user = "bob"};
     sk_state_diff_t all;
     size_t bad = 9;
-    CHECK_INT(sk_state_diff(&arena, &empty, &st, &all), 0);
+    CHECK_INT(sk_state_diff(&fx.arena, &empty, &st, &all), 0);
     CHECK_INT(all.n_set, 3); /* q:w6, q:g6, the read source */
-    CHECK_INT(sk_state_parse(&arena, "bob", all.set, all.n_set, &back, &bad), 0);
+    CHECK_INT(sk_state_parse(&fx.arena, "bob", all.set, all.n_set, &back, &bad), 0);
     CHECK_INT(bad, 0);
     CHECK_INT(back.n_requests, 2);
     const sk_request_state_t *w = sk_state_request(&back, "w6");
@@ -487,17 +478,17 @@ TEST(request_state_survives_its_storage_form)
         CHECK_INT(w->n_assignees, 3);
         CHECK_INT(w->n_approvers, 0);
         CHECK_STR(w->policy, "two-step");
-        CHECK_STR(w->rules_version, sk_rules_version(rules));
+        CHECK_STR(w->rules_version, sk_rules_version(fx.rules));
         CHECK_INT(w->duration_ms, HOUR);
         CHECK_INT(w->updated_ms, T0 + MIN);
     }
     sk_state_diff_t none;
-    CHECK_INT(sk_state_diff(&arena, &st, &back, &none), 0);
+    CHECK_INT(sk_state_diff(&fx.arena, &st, &back, &none), 0);
     CHECK_INT(none.n_set + none.n_del, 0);
     /* a damaged request field is skipped and counted */
     sk_user_state_t damaged;
     sk_state_field_t f = {"q:x", 3, "OPEN E app/write", 16};
-    CHECK_INT(sk_state_parse(&arena, "bob", &f, 1, &damaged, &bad), 0);
+    CHECK_INT(sk_state_parse(&fx.arena, "bob", &f, 1, &damaged, &bad), 0);
     CHECK_INT(damaged.n_requests, 0);
     CHECK_INT(bad, 1);
     /* a duplicate CREATED changes nothing */
@@ -512,7 +503,7 @@ static sk_state_field_t field(const char *name, const char *value)
 
 TEST(request_kinds_rounds_and_open_tasks_survive_storage)
 {
-    setup();
+    sk_dfx_setup(&fx);
     const char *old_value = "OPEN E app/write 3600000 0 two-step v1 0 1 2 0 0";
     sk_state_field_t f[] = {
         field("q:old", old_value), /* written before kinds and rounds */
@@ -527,7 +518,7 @@ TEST(request_kinds_rounds_and_open_tasks_survive_storage)
     };
     sk_user_state_t st, back;
     size_t bad = 0;
-    CHECK_INT(sk_state_parse(&arena, "bob", f, 9, &st, &bad), 0);
+    CHECK_INT(sk_state_parse(&fx.arena, "bob", f, 9, &st, &bad), 0);
     CHECK_INT(bad, 3);
     CHECK_INT(st.n_retries, 2);
     const sk_retry_t *r = sk_state_retry(&st, "0123456789abcdef0123456789abcdef");
@@ -551,20 +542,20 @@ TEST(request_kinds_rounds_and_open_tasks_survive_storage)
     }
     sk_user_state_t empty = {.user = "bob"};
     sk_state_diff_t all, none;
-    CHECK_INT(sk_state_diff(&arena, &empty, &st, &all), 0);
+    CHECK_INT(sk_state_diff(&fx.arena, &empty, &st, &all), 0);
     CHECK_INT(all.n_set, 6);
     for (size_t i = 0; i < all.n_set; i++)
         if (strcmp(all.set[i].name, "q:old") == 0)
             CHECK_STR(all.set[i].value, old_value); /* stored as it was */
-    CHECK_INT(sk_state_parse(&arena, "bob", all.set, all.n_set, &back, &bad), 0);
+    CHECK_INT(sk_state_parse(&fx.arena, "bob", all.set, all.n_set, &back, &bad), 0);
     CHECK_INT(bad, 0);
-    CHECK_INT(sk_state_diff(&arena, &st, &back, &none), 0);
+    CHECK_INT(sk_state_diff(&fx.arena, &st, &back, &none), 0);
     CHECK_INT(none.n_set + none.n_del, 0);
 }
 
 TEST(command_task_and_audit_ids_are_deterministic)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t a = {.user = "bob"}, b = {.user = "bob"};
     sk_request_event_t c = rev(SK_REQ_CREATED, "k1", "bob", "bob", "app/read", HOUR);
     sk_request_decision_t d1 = act(&a, &c, T0);
@@ -581,7 +572,7 @@ TEST(command_task_and_audit_ids_are_deterministic)
 
 TEST(a_comment_updates_the_task_and_changes_nothing)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     sk_request_event_t c = rev(SK_REQ_CREATED, "u1", "bob", "bob", "app/write", HOUR);
     act(&st, &c, T0);
@@ -593,12 +584,6 @@ TEST(a_comment_updates_the_task_and_changes_nothing)
     CHECK_INT(d.base.n_tasks, 1);
     CHECK_INT(d.base.tasks[0].state, SK_TASK_UPDATED);
     CHECK_INT(d.base.diff.n_set + d.base.diff.n_del, 0);
-}
-
-static void teardown_all(void)
-{
-    sk_rules_destroy(rules);
-    sk_arena_fini(&arena);
 }
 
 /* The test binary is linked with -Wl,--wrap=sk_arena_sprintf (Makefile):
@@ -632,7 +617,7 @@ char *__wrap_sk_arena_sprintf(sk_arena_t *a, const char *fmt, ...)
  * and took a failed final message for "requestable"). */
 TEST(an_allocation_failure_is_an_error_never_a_refusal)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "eve"};
     sk_request_event_t c = rev(SK_REQ_CREATED, "r3", "eve", "eve", "app/read", HOUR);
     sk_request_input_t in = {.event = &c,
@@ -642,7 +627,7 @@ TEST(an_allocation_failure_is_an_error_never_a_refusal)
                              .oncall = oncall};
     sk_request_decision_t want;
     sprintf_calls = sprintf_fail_at = 0;
-    CHECK_INT(sk_decide_request(rules, &in, &st, &arena, &want), 0);
+    CHECK_INT(sk_decide_request(fx.rules, &in, &st, &fx.arena, &want), 0);
     CHECK(want.refused);
     int n = sprintf_calls;
     CHECK(n > 2);
@@ -650,7 +635,7 @@ TEST(an_allocation_failure_is_an_error_never_a_refusal)
         sk_request_decision_t d;
         sprintf_calls = 0;
         sprintf_fail_at = k;
-        int rc = sk_decide_request(rules, &in, &st, &arena, &d);
+        int rc = sk_decide_request(fx.rules, &in, &st, &fx.arena, &d);
         if (rc != 0) {
             CHECK_INT(rc, SK_ENOMEM);
             continue;
@@ -665,7 +650,7 @@ TEST(an_allocation_failure_is_an_error_never_a_refusal)
 
 TEST(zz_cleanup)
 {
-    teardown_all();
+    sk_dfx_teardown(&fx);
     CHECK(1);
 }
 

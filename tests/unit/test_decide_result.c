@@ -22,25 +22,7 @@
 #define MIN   60000LL
 #define HOUR  (60 * MIN)
 
-static sk_rules_t *rules;
-static sk_arena_t arena;
-static sk_codec_t *codec;
-
-/* Every task a decision makes must be valid on the wire: encode, decode. */
-static void check_wire(const sk_task_t *tasks, size_t n)
-{
-    if (!codec)
-        codec = sk_codec_new();
-    sk_dfx_check_tasks_wire(codec, &arena, tasks, n);
-}
-
-static void setup(void)
-{
-    if (!rules)
-        rules = sk_dfx_load_rules(RULES);
-    sk_arena_fini(&arena);
-    sk_arena_init(&arena, 65536);
-}
+static sk_dfx_t fx = {.rules_path = RULES};
 
 /* Creates request `id` of `user` for `target` (1h) at T0. */
 static sk_request_decision_t create(sk_user_state_t *st, const char *id, const char *target)
@@ -59,8 +41,8 @@ static sk_request_decision_t create(sk_user_state_t *st, const char *id, const c
                             .occurred_at_ms = T0};
     sk_request_input_t in = {.event = &e, .origin = {"shiftkey.requests.v1", 0, 1}, .now_ms = T0};
     sk_request_decision_t d;
-    CHECK_INT(sk_decide_request(rules, &in, st, &arena, &d), 0);
-    check_wire(d.base.tasks, d.base.n_tasks);
+    CHECK_INT(sk_decide_request(fx.rules, &in, st, &fx.arena, &d), 0);
+    sk_dfx_check_tasks_wire(&fx, d.base.tasks, d.base.n_tasks);
     if (!d.base.rejected)
         *st = d.base.state;
     return d;
@@ -77,8 +59,8 @@ static sk_request_decision_t answer(sk_user_state_t *st, const char *command_id,
     sk_result_input_t in = {
         .result = &r, .origin = {"shiftkey.provisioning.results.v1", 0, 9}, .now_ms = now};
     sk_request_decision_t d;
-    CHECK_INT(sk_decide_result(rules, &in, st, &arena, &d), 0);
-    check_wire(d.base.tasks, d.base.n_tasks);
+    CHECK_INT(sk_decide_result(fx.rules, &in, st, &fx.arena, &d), 0);
+    sk_dfx_check_tasks_wire(&fx, d.base.tasks, d.base.n_tasks);
     if (!d.base.rejected)
         *st = d.base.state;
     return d;
@@ -90,8 +72,8 @@ static sk_decision_t timer(sk_user_state_t *st, sk_ms_t now)
     sk_decision_t d;
     sk_input_t in = {
         .kind = SK_INPUT_TIMER, .user = st->user, .origin = {"", 0, -1}, .now_ms = now};
-    CHECK_INT(sk_decide(rules, &in, st, &arena, &d), 0);
-    check_wire(d.tasks, d.n_tasks);
+    CHECK_INT(sk_decide(fx.rules, &in, st, &fx.arena, &d), 0);
+    sk_dfx_check_tasks_wire(&fx, d.tasks, d.n_tasks);
     if (!d.rejected)
         *st = d.state;
     return d;
@@ -103,8 +85,8 @@ static sk_user_state_t stored(const sk_user_state_t *st)
     sk_user_state_t empty = {.user = st->user}, back;
     sk_state_diff_t all;
     size_t bad = 9;
-    CHECK_INT(sk_state_diff(&arena, &empty, st, &all), 0);
-    CHECK_INT(sk_state_parse(&arena, st->user, all.set, all.n_set, &back, &bad), 0);
+    CHECK_INT(sk_state_diff(&fx.arena, &empty, st, &all), 0);
+    CHECK_INT(sk_state_parse(&fx.arena, st->user, all.set, all.n_set, &back, &bad), 0);
     CHECK_INT(bad, 0);
     return back;
 }
@@ -120,7 +102,7 @@ static const char *provisioning_task(sk_user_state_t *st, const char *id, const 
 
 TEST(an_approved_hand_provisioned_request_opens_a_provisioning_task)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     sk_request_decision_t d = create(&st, "h1", "app/byhand");
     CHECK(!d.refused);
@@ -151,7 +133,7 @@ TEST(an_approved_hand_provisioned_request_opens_a_provisioning_task)
 
 TEST(wont_provision_closes_with_the_reason_and_grants_nothing)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     const char *task = provisioning_task(&st, "h2", "app/byhand");
     sk_request_decision_t d =
@@ -173,7 +155,7 @@ TEST(wont_provision_closes_with_the_reason_and_grants_nothing)
 
 TEST(provisioned_grants_from_the_answer_and_closes_the_task)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     const char *task = provisioning_task(&st, "h3", "app/byhand");
     sk_request_decision_t d = answer(&st, task, SK_PROV_PROVISIONED, "ann", "done", T0 + 10 * MIN);
@@ -202,7 +184,7 @@ TEST(provisioned_grants_from_the_answer_and_closes_the_task)
 
 TEST(the_requester_may_cancel_while_waiting_for_a_provisioner)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     const char *task = provisioning_task(&st, "h6", "app/byhand");
     sk_request_event_t x = {.event_id = "re-2",
@@ -218,7 +200,7 @@ TEST(the_requester_may_cancel_while_waiting_for_a_provisioner)
                             .occurred_at_ms = T0 + MIN};
     sk_request_input_t in = {.event = &x, .now_ms = T0 + MIN};
     sk_request_decision_t d;
-    CHECK_INT(sk_decide_request(rules, &in, &st, &arena, &d), 0);
+    CHECK_INT(sk_decide_request(fx.rules, &in, &st, &fx.arena, &d), 0);
     st = d.base.state;
     CHECK_STR(d.base.audit.decision, "cancelled");
     CHECK_INT(d.base.n_tasks, 1);
@@ -233,7 +215,7 @@ TEST(the_requester_may_cancel_while_waiting_for_a_provisioner)
 
 TEST(only_a_listed_provisioner_may_answer)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     const char *task = provisioning_task(&st, "h4", "app/byhand");
     sk_request_decision_t d = answer(&st, task, SK_PROV_PROVISIONED, "eve", "", T0 + MIN);
@@ -255,7 +237,7 @@ TEST(only_a_listed_provisioner_may_answer)
 
 TEST(failed_leaves_the_task_open_with_the_message)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     const char *task = provisioning_task(&st, "h5", "app/byhand");
     sk_request_decision_t d = answer(&st, task, SK_PROV_FAILED, "ann", "LDAP down", T0 + MIN);
@@ -283,7 +265,7 @@ static void vault_granted(sk_user_state_t *eve, const char *id)
 
 TEST(a_hand_provisioned_grant_that_expires_opens_a_deprovisioning_task)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t eve = {.user = "eve"};
     vault_granted(&eve, "v3");
     sk_decision_t e = timer(&eve, T0 + MIN + HOUR);
@@ -329,7 +311,7 @@ TEST(a_hand_provisioned_grant_that_expires_opens_a_deprovisioning_task)
 
 TEST(with_no_provisioner_an_administrator_closes_a_deprovisioning_task)
 {
-    setup();
+    sk_dfx_setup(&fx);
     /* eve holds app/orphan (its provisioner group emptied since) */
     sk_grant_source_t src = {.ent_key = "app/orphan",
                              .kind = SK_SOURCE_REQUEST,
@@ -358,7 +340,7 @@ TEST(with_no_provisioner_an_administrator_closes_a_deprovisioning_task)
 
 TEST(wont_deprovision_closes_with_a_warning)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t eve = {.user = "eve"};
     vault_granted(&eve, "v4");
     sk_decision_t e = timer(&eve, T0 + MIN + HOUR);
@@ -378,7 +360,7 @@ TEST(wont_deprovision_closes_with_a_warning)
 
 TEST(results_of_automatic_provisioners_are_audited)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     const char *cmd = "0123456789abcdef0123456789abcdef";
     sk_request_decision_t d = answer(&st, cmd, SK_PROV_PROVISIONED, "aws-connector", "", T0);
@@ -413,8 +395,8 @@ static sk_request_decision_t failed_retryable(sk_user_state_t *st, const char *c
     snprintf(r.command_id, sizeof(r.command_id), "%s", command_id);
     sk_result_input_t in = {.result = &r, .now_ms = now};
     sk_request_decision_t d;
-    CHECK_INT(sk_decide_result(rules, &in, st, &arena, &d), 0);
-    check_wire(d.base.tasks, d.base.n_tasks);
+    CHECK_INT(sk_decide_result(fx.rules, &in, st, &fx.arena, &d), 0);
+    sk_dfx_check_tasks_wire(&fx, d.base.tasks, d.base.n_tasks);
     if (!d.base.rejected)
         *st = d.base.state;
     return d;
@@ -437,15 +419,15 @@ static const char *read_granted(sk_user_state_t *st, const char *id)
                             .occurred_at_ms = T0};
     sk_request_input_t in = {.event = &e, .now_ms = T0};
     sk_request_decision_t d;
-    CHECK_INT(sk_decide_request(rules, &in, st, &arena, &d), 0);
+    CHECK_INT(sk_decide_request(fx.rules, &in, st, &fx.arena, &d), 0);
     *st = d.base.state;
     CHECK_INT(d.base.n_commands, 1);
-    return d.base.n_commands ? sk_arena_strdup(&arena, d.base.commands[0].command_id) : "";
+    return d.base.n_commands ? sk_arena_strdup(&fx.arena, d.base.commands[0].command_id) : "";
 }
 
 TEST(a_retryable_failure_is_retried_with_backoff_then_given_up)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     const char *cmd = read_granted(&st, "g1");
     sk_request_decision_t d = failed_retryable(&st, cmd, T0 + 1000);
@@ -471,11 +453,11 @@ TEST(a_retryable_failure_is_retried_with_backoff_then_given_up)
                             .source = "test",
                             .occurred_at_ms = T0 + 3000};
     sk_request_input_t xin = {.event = &x, .now_ms = T0 + 3000};
-    CHECK_INT(sk_decide_request(rules, &xin, &st, &arena, &d), 0);
+    CHECK_INT(sk_decide_request(fx.rules, &xin, &st, &fx.arena, &d), 0);
     CHECK(d.refused);
     CHECK_INT(d.base.next_wake_ms, T0 + 1000 + MIN);
     x.request_id = "nope"; /* and so does a rejected one */
-    CHECK_INT(sk_decide_request(rules, &xin, &st, &arena, &d), 0);
+    CHECK_INT(sk_decide_request(fx.rules, &xin, &st, &fx.arena, &d), 0);
     CHECK(d.base.rejected);
     CHECK_INT(d.base.next_wake_ms, T0 + 1000 + MIN);
     sk_user_state_t back = stored(&st);
@@ -551,7 +533,7 @@ static sk_rules_t *rules_plus(const char *extra, sk_rules_errors_t *errs)
 
 TEST(provisioning_retry_of_the_rules_sets_the_first_wait)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_rules_errors_t errs;
     sk_rules_t *fast = rules_plus("provisioning_retry: 3s\n", &errs);
     CHECK(fast != NULL);
@@ -559,11 +541,11 @@ TEST(provisioning_retry_of_the_rules_sets_the_first_wait)
     sk_rules_errors_fini(&errs);
     if (!fast)
         return;
-    CHECK_INT(sk_rules_provisioning_retry(rules), SK_RETRY_BASE_MS);
+    CHECK_INT(sk_rules_provisioning_retry(fx.rules), SK_RETRY_BASE_MS);
     CHECK_INT(sk_rules_provisioning_retry(fast), 3000);
-    CHECK(strcmp(sk_rules_version(fast), sk_rules_version(rules)) != 0);
-    sk_rules_t *saved = rules;
-    rules = fast; /* the helpers decide with `rules` */
+    CHECK(strcmp(sk_rules_version(fast), sk_rules_version(fx.rules)) != 0);
+    sk_rules_t *saved = fx.rules;
+    fx.rules = fast; /* the helpers decide with fx.rules */
     sk_user_state_t st = {.user = "bob"};
     const char *cmd = read_granted(&st, "g1");
     sk_request_decision_t d = failed_retryable(&st, cmd, T0 + 1000);
@@ -573,7 +555,7 @@ TEST(provisioning_retry_of_the_rules_sets_the_first_wait)
     sk_decision_t t = timer(&st, T0 + 4000);
     CHECK_INT(t.n_commands, 1);
     CHECK_INT(t.next_wake_ms, T0 + 4000 + 6000); /* doubled */
-    rules = saved;
+    fx.rules = saved;
     sk_rules_destroy(fast);
     /* refused like every bad setting: the whole rule set, with the place */
     const char *bad[] = {"provisioning_retry: 0\n", "provisioning_retry: 2h\n",
@@ -594,7 +576,7 @@ TEST(provisioning_retry_of_the_rules_sets_the_first_wait)
 
 TEST(a_retry_stops_when_confirmed_or_superseded)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     const char *cmd = read_granted(&st, "g2");
     failed_retryable(&st, cmd, T0 + 1000);
@@ -618,7 +600,7 @@ TEST(a_retry_stops_when_confirmed_or_superseded)
                             .source = "test",
                             .occurred_at_ms = T0 + 4000};
     sk_request_input_t in = {.event = &e, .now_ms = T0 + 4000};
-    CHECK_INT(sk_decide_request(rules, &in, &st, &arena, &d), 0);
+    CHECK_INT(sk_decide_request(fx.rules, &in, &st, &fx.arena, &d), 0);
     st = d.base.state;
     CHECK_INT(d.base.n_commands, 1); /* the EXTEND */
     sk_decision_t t = timer(&st, T0 + 3000 + MIN);
@@ -633,7 +615,7 @@ TEST(a_retry_stops_when_confirmed_or_superseded)
 
 TEST(a_failed_revoke_is_retried_until_confirmed_or_granted_again)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     read_granted(&st, "g4");
     sk_ms_t end = T0 + 8 * HOUR;
@@ -642,7 +624,7 @@ TEST(a_failed_revoke_is_retried_until_confirmed_or_granted_again)
     if (t.n_commands != 1)
         return;
     CHECK_INT(t.commands[0].action, SK_CMD_REVOKE);
-    const char *revoke = sk_arena_strdup(&arena, t.commands[0].command_id);
+    const char *revoke = sk_arena_strdup(&fx.arena, t.commands[0].command_id);
     /* remembered, without a wake-up of its own */
     CHECK_INT(st.n_retries, 1);
     const sk_retry_t *m = sk_state_retry(&st, revoke);
@@ -685,7 +667,7 @@ TEST(a_failed_revoke_is_retried_until_confirmed_or_granted_again)
                             .source = "test",
                             .occurred_at_ms = end + MIN};
     sk_request_input_t in = {.event = &e, .now_ms = end + MIN};
-    CHECK_INT(sk_decide_request(rules, &in, &eve, &arena, &d), 0);
+    CHECK_INT(sk_decide_request(fx.rules, &in, &eve, &fx.arena, &d), 0);
     eve = d.base.state;
     CHECK_INT(d.base.n_commands, 1); /* the GRANT */
     CHECK_INT(eve.n_retries, 0);
@@ -693,7 +675,7 @@ TEST(a_failed_revoke_is_retried_until_confirmed_or_granted_again)
 
 TEST(invalid_results_are_rejected)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "bob"};
     sk_request_decision_t d = answer(&st, "abc", SK_PROV_PROVISIONED, "", "", T0);
     CHECK(d.base.rejected);
@@ -705,7 +687,7 @@ TEST(invalid_results_are_rejected)
                                   .at_ms = T0};
     snprintf(r.command_id, sizeof(r.command_id), "abc");
     sk_result_input_t in = {.result = &r, .now_ms = T0};
-    CHECK_INT(sk_decide_result(rules, &in, &st, &arena, &d), 0);
+    CHECK_INT(sk_decide_result(fx.rules, &in, &st, &fx.arena, &d), 0);
     CHECK(d.base.rejected);
     CHECK_STR(d.base.audit.decision, "rejected");
     d = answer(&st, "", SK_PROV_PROVISIONED, "ann", "", T0);
@@ -737,7 +719,7 @@ static bool utf8_ok(const char *s)
  * with a marker. The audit reason likewise. */
 TEST(a_longest_message_is_cut_so_that_the_task_still_decodes)
 {
-    setup();
+    sk_dfx_setup(&fx);
     char msg[SK_TEXT_MAX + 1];
     for (size_t i = 0; i + 1 < sizeof(msg); i += 2)
         memcpy(&msg[i], "\xc3\xa9", 2); /* é, 2 bytes */
@@ -756,7 +738,7 @@ TEST(a_longest_message_is_cut_so_that_the_task_still_decodes)
     CHECK(strlen(d.base.audit.reason) <= SK_TEXT_MAX);
     CHECK(utf8_ok(d.base.audit.reason));
     for (size_t i = 0; i < d.base.audit.n_trace; i++)
-        CHECK(strlen(sk_text_render(&d.base.audit.trace[i], &arena)) <= SK_TEXT_MAX);
+        CHECK(strlen(sk_text_render(&d.base.audit.trace[i], &fx.arena)) <= SK_TEXT_MAX);
     /* a hand provisioner's FAILED on a request's PROVISIONING task */
     sk_user_state_t bob = {.user = "bob"};
     const char *task = provisioning_task(&bob, "h9", "app/byhand");
@@ -771,9 +753,7 @@ TEST(a_longest_message_is_cut_so_that_the_task_still_decodes)
 
 TEST(zz_cleanup)
 {
-    sk_rules_destroy(rules);
-    sk_arena_fini(&arena);
-    sk_codec_destroy(codec);
+    sk_dfx_teardown(&fx);
     CHECK(1);
 }
 

@@ -14,18 +14,9 @@
 #define T0   1800000000000LL
 #define HOUR 3600000LL
 
-static sk_rules_t *before, *after;
-static sk_arena_t arena;
-
-static void setup(void)
-{
-    if (!before)
-        before = sk_dfx_load_rules("tests/rules/change_before");
-    if (!after)
-        after = sk_dfx_load_rules("tests/rules/change_after");
-    sk_arena_fini(&arena);
-    sk_arena_init(&arena, 65536);
-}
+/* fx.rules: the rules before the change; fx.other: after it */
+static sk_dfx_t fx = {.rules_path = "tests/rules/change_before",
+                      .other_path = "tests/rules/change_after"};
 
 static sk_decision_t decide(const sk_rules_t *r, sk_input_kind_t kind, const sk_schedule_event_t *e,
                             const sk_user_state_t *st, sk_ms_t now)
@@ -36,7 +27,7 @@ static sk_decision_t decide(const sk_rules_t *r, sk_input_kind_t kind, const sk_
                      .user = st->user,
                      .origin = {"t", 0, e ? 1 : -1},
                      .now_ms = now};
-    CHECK_INT(sk_decide(r, &in, st, &arena, &d), 0);
+    CHECK_INT(sk_decide(r, &in, st, &fx.arena, &d), 0);
     return d;
 }
 
@@ -50,23 +41,23 @@ static const sk_command_t *find(const sk_decision_t *d, sk_command_action_t a, c
 
 TEST(what_two_rule_sets_say_alike)
 {
-    setup();
-    CHECK(before && after);
-    CHECK_INT(sk_rules_entitlement_same(before, before, "db/ro"), 1);
-    CHECK_INT(sk_rules_entitlement_same(before, after, "db/ro"), 0); /* gone */
-    CHECK_INT(sk_rules_entitlement_same(before, after, "db/rw"), 1);
-    CHECK_INT(sk_rules_rotation_same(before, after, "ops"), 0); /* gives less */
-    CHECK_INT(sk_rules_rotation_same(before, after, "dev"), 1);
-    CHECK_INT(sk_rules_rotation_same(before, after, "nope"), 0);
+    sk_dfx_setup(&fx);
+    CHECK(fx.rules && fx.other);
+    CHECK_INT(sk_rules_entitlement_same(fx.rules, fx.rules, "db/ro"), 1);
+    CHECK_INT(sk_rules_entitlement_same(fx.rules, fx.other, "db/ro"), 0); /* gone */
+    CHECK_INT(sk_rules_entitlement_same(fx.rules, fx.other, "db/rw"), 1);
+    CHECK_INT(sk_rules_rotation_same(fx.rules, fx.other, "ops"), 0); /* gives less */
+    CHECK_INT(sk_rules_rotation_same(fx.rules, fx.other, "dev"), 1);
+    CHECK_INT(sk_rules_rotation_same(fx.rules, fx.other, "nope"), 0);
 }
 
 TEST(a_held_entitlement_remembers_its_resource_and_permission)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "ann"};
     sk_schedule_event_t e = {"e1", SK_SHIFT_STARTED, "test", "ops", "ann", "s1",
                              T0,   T0 + HOUR,        1,      T0};
-    sk_decision_t d = decide(before, SK_INPUT_SCHEDULE, &e, &st, T0);
+    sk_decision_t d = decide(fx.rules, SK_INPUT_SCHEDULE, &e, &st, T0);
     CHECK_INT(d.n_commands, 2);
     bool found = false;
     for (size_t i = 0; i < d.diff.n_set; i++)
@@ -79,7 +70,7 @@ TEST(a_held_entitlement_remembers_its_resource_and_permission)
     CHECK(found);
     sk_user_state_t back;
     size_t bad = 9;
-    CHECK_INT(sk_state_parse(&arena, "ann", d.diff.set, d.diff.n_set, &back, &bad), 0);
+    CHECK_INT(sk_state_parse(&fx.arena, "ann", d.diff.set, d.diff.n_set, &back, &bad), 0);
     CHECK_INT(bad, 0);
     CHECK_INT(back.n_held, 1);
     const sk_held_detail_t *h = sk_state_held(&back, "db/ro");
@@ -89,13 +80,13 @@ TEST(a_held_entitlement_remembers_its_resource_and_permission)
 
 TEST(rules_that_forgot_an_entitlement_revoke_it_completely)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t st = {.user = "ann"};
     sk_schedule_event_t e = {"e1", SK_SHIFT_STARTED, "test", "ops", "ann", "s1",
                              T0,   T0 + HOUR,        1,      T0};
-    sk_decision_t d = decide(before, SK_INPUT_SCHEDULE, &e, &st, T0);
+    sk_decision_t d = decide(fx.rules, SK_INPUT_SCHEDULE, &e, &st, T0);
     st = d.state;
-    d = decide(after, SK_INPUT_RULES, NULL, &st, T0 + 1000);
+    d = decide(fx.other, SK_INPUT_RULES, NULL, &st, T0 + 1000);
     const sk_command_t *r = find(&d, SK_CMD_REVOKE, "ro");
     CHECK(r != NULL);
     if (r) {
@@ -110,14 +101,14 @@ TEST(rules_that_forgot_an_entitlement_revoke_it_completely)
 
 TEST(a_request_source_of_a_forgotten_entitlement_ends)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_grant_source_t src = {"db/ro", SK_SOURCE_REQUEST, "req-1", "", T0 + 4 * HOUR};
     sk_held_detail_t held = {"db/ro", "pg://prod/main db", "SELECT"};
     sk_user_state_t st = {
         .user = "bob", .n_sources = 1, .sources = &src, .n_held = 1, .held = &held};
-    sk_decision_t d = decide(before, SK_INPUT_RULES, NULL, &st, T0);
+    sk_decision_t d = decide(fx.rules, SK_INPUT_RULES, NULL, &st, T0);
     CHECK_INT(d.n_commands, 0); /* the rules still have it: nothing changes */
-    d = decide(after, SK_INPUT_RULES, NULL, &st, T0);
+    d = decide(fx.other, SK_INPUT_RULES, NULL, &st, T0);
     const sk_command_t *r = find(&d, SK_CMD_REVOKE, "ro");
     CHECK(r != NULL);
     if (r)
@@ -127,9 +118,7 @@ TEST(a_request_source_of_a_forgotten_entitlement_ends)
 
 TEST(z_teardown)
 {
-    sk_rules_destroy(before);
-    sk_rules_destroy(after);
-    sk_arena_fini(&arena);
+    sk_dfx_teardown(&fx);
 }
 
 SK_TEST_MAIN(SK_TEST_CASE(what_two_rule_sets_say_alike),

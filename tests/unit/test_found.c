@@ -26,27 +26,12 @@
 #define HOUR  3600000LL
 #define DAY   (24 * HOUR)
 
-static sk_rules_t *rules;
-static sk_arena_t arena;
-static sk_codec_t *codec;
+static sk_dfx_t fx = {.rules_path = RULES};
 
-static void setup(void)
+/* The last case: frees what the cases share (the sanitizer's leak check). */
+TEST(teardown)
 {
-    if (!rules)
-        rules = sk_dfx_load_rules(RULES);
-    if (!codec)
-        codec = sk_codec_new();
-    sk_arena_fini(&arena);
-    sk_arena_init(&arena, 65536);
-}
-
-static void teardown(void)
-{
-    sk_rules_destroy(rules);
-    sk_codec_destroy(codec);
-    sk_arena_fini(&arena);
-    rules = NULL;
-    codec = NULL;
+    sk_dfx_teardown(&fx);
 }
 
 /* Every command must encode and decode on the wire (a FOUND source never
@@ -58,9 +43,11 @@ static void check_commands_wire(const sk_command_t *cmds, size_t n)
         size_t len = 0;
         char why[256] = "";
         sk_command_t back;
-        CHECK_INT(sk_codec_encode_command(codec, &cmds[i], &arena, &buf, &len), 0);
+        CHECK_INT(sk_codec_encode_command(sk_dfx_codec(&fx), &cmds[i], &fx.arena, &buf, &len), 0);
         if (buf)
-            CHECK_INT(sk_codec_decode_command(codec, buf, len, &arena, &back, why, sizeof(why)), 0);
+            CHECK_INT(sk_codec_decode_command(sk_dfx_codec(&fx), buf, len, &fx.arena, &back, why,
+                                              sizeof(why)),
+                      0);
     }
 }
 
@@ -79,8 +66,8 @@ static sk_request_decision_t stray(sk_user_state_t *st, sk_provisioning_status_t
     sk_result_input_t in = {
         .result = &r, .origin = {"shiftkey.provisioning.results.v1", 0, 3}, .now_ms = now};
     sk_request_decision_t d;
-    CHECK_INT(sk_decide_result(rules, &in, st, &arena, &d), 0);
-    sk_dfx_check_tasks_wire(codec, &arena, d.base.tasks, d.base.n_tasks);
+    CHECK_INT(sk_decide_result(fx.rules, &in, st, &fx.arena, &d), 0);
+    sk_dfx_check_tasks_wire(&fx, d.base.tasks, d.base.n_tasks);
     check_commands_wire(d.base.commands, d.base.n_commands);
     if (!d.base.rejected && !d.refused)
         *st = d.base.state;
@@ -97,8 +84,8 @@ static sk_decision_t timer(sk_user_state_t *st, sk_ms_t now)
     sk_decision_t d;
     sk_input_t in = {
         .kind = SK_INPUT_TIMER, .user = st->user, .origin = {"", 0, -1}, .now_ms = now};
-    CHECK_INT(sk_decide(rules, &in, st, &arena, &d), 0);
-    sk_dfx_check_tasks_wire(codec, &arena, d.tasks, d.n_tasks);
+    CHECK_INT(sk_decide(fx.rules, &in, st, &fx.arena, &d), 0);
+    sk_dfx_check_tasks_wire(&fx, d.tasks, d.n_tasks);
     check_commands_wire(d.commands, d.n_commands);
     if (!d.rejected)
         *st = d.state;
@@ -110,7 +97,7 @@ static sk_request_decision_t act(sk_user_state_t *st, sk_request_event_type_t ty
                                  sk_ms_t now)
 {
     sk_request_decision_t d;
-    sk_request_event_t e = {.event_id = sk_arena_sprintf(&arena, "ev-%lld", (long long)now),
+    sk_request_event_t e = {.event_id = sk_arena_sprintf(&fx.arena, "ev-%lld", (long long)now),
                             .type = type,
                             .request_id = id,
                             .actor = actor,
@@ -123,8 +110,8 @@ static sk_request_decision_t act(sk_user_state_t *st, sk_request_event_type_t ty
                             .source = "test",
                             .occurred_at_ms = now};
     sk_request_input_t in = {.event = &e, .origin = {"shiftkey.requests.v1", 0, 7}, .now_ms = now};
-    CHECK_INT(sk_decide_request(rules, &in, st, &arena, &d), 0);
-    sk_dfx_check_tasks_wire(codec, &arena, d.base.tasks, d.base.n_tasks);
+    CHECK_INT(sk_decide_request(fx.rules, &in, st, &fx.arena, &d), 0);
+    sk_dfx_check_tasks_wire(&fx, d.base.tasks, d.base.n_tasks);
     check_commands_wire(d.base.commands, d.base.n_commands);
     if (!d.base.rejected && !d.refused)
         *st = d.base.state;
@@ -146,8 +133,8 @@ static sk_user_state_t stored(const sk_user_state_t *st)
     sk_state_field_t *f = NULL;
     size_t n = 0, bad = 0;
     sk_user_state_t back;
-    CHECK_INT(sk_state_fields(&arena, st, &f, &n), 0);
-    CHECK_INT(sk_state_parse(&arena, st->user, f, n, &back, &bad), 0);
+    CHECK_INT(sk_state_fields(&fx.arena, st, &f, &n), 0);
+    CHECK_INT(sk_state_parse(&fx.arena, st->user, f, n, &back, &bad), 0);
     CHECK_INT((int)bad, 0);
     return back;
 }
@@ -164,7 +151,7 @@ static const sk_task_t *review_of(const sk_decision_t *d, const char *ent)
 
 TEST(found_records_a_source_once)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t bob = {.user = "bob"};
     sk_request_decision_t d = found(&bob, "pg/read", T0 - DAY);
     CHECK(!d.refused && !d.base.rejected);
@@ -191,7 +178,7 @@ TEST(found_records_a_source_once)
 
 TEST(stray_removed_drops_the_source)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t bob = {.user = "bob"};
     found(&bob, "pg/read", T0);
     sk_request_decision_t d = stray(&bob, SK_PROV_DEPROVISIONED, "pg/write", T0 + HOUR);
@@ -209,7 +196,7 @@ TEST(stray_removed_drops_the_source)
 
 TEST(bad_found_results_refused)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t bob = {.user = "bob"};
     sk_request_decision_t d = found(&bob, "pg/admin", T0);
     CHECK(d.refused);
@@ -222,7 +209,7 @@ TEST(bad_found_results_refused)
 
 TEST(request_over_found_access_sends_nothing)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t bob = {.user = "bob"};
     found(&bob, "pg/read", T0 - DAY);
     sk_request_decision_t d = act(&bob, SK_REQ_CREATED, "rq-1", "bob", "pg/read", "", T0 - DAY);
@@ -238,7 +225,7 @@ TEST(request_over_found_access_sends_nothing)
 
 TEST(campaign_found_reviews_and_revokes)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t bob = {.user = "bob"};
     found(&bob, "pg/read", T0 - DAY);
     sk_decision_t d = timer(&bob, T0);
@@ -268,9 +255,61 @@ TEST(campaign_found_reviews_and_revokes)
     CHECK_INT((int)count_sources(&bob, "pg/read", SK_SOURCE_FOUND), 1);
 }
 
+/* A stale FOUND (reported by a reconciliation that ran before the REVOKE
+ * was applied, read after the revoke) re-records the source; the
+ * provisioner's DEPROVISIONED answer to that REVOKE then drops it, since the
+ * access it confirms removed is the access the FOUND reported. */
+TEST(stale_found_dropped_by_the_revokes_answer)
+{
+    sk_dfx_setup(&fx);
+    sk_user_state_t bob = {.user = "bob"};
+    found(&bob, "pg/read", T0 - DAY);
+    sk_decision_t d = timer(&bob, T0);
+    const sk_task_t *r = review_of(&d, "pg/read");
+    CHECK(r != NULL);
+    if (!r)
+        return;
+    sk_request_decision_t a =
+        act(&bob, SK_REQ_REVIEW_REVOKED, r->task_id, "ann", "", "nobody granted this", T0 + HOUR);
+    CHECK_INT((int)a.base.n_commands, 1);
+    if (a.base.n_commands != 1)
+        return;
+    char revoke_id[sizeof(a.base.commands[0].command_id)];
+    snprintf(revoke_id, sizeof(revoke_id), "%s", a.base.commands[0].command_id);
+    found(&bob, "pg/read", T0 + HOUR + 1); /* the stale report */
+    CHECK_INT((int)count_sources(&bob, "pg/read", SK_SOURCE_FOUND), 1);
+    /* an answer to another command keeps it */
+    sk_provisioning_result_t res = {.result = SK_PROV_DEPROVISIONED,
+                                    .provisioner = "pgprov",
+                                    .user = "bob",
+                                    .message = "",
+                                    .entitlement = "",
+                                    .at_ms = T0 + HOUR + 2};
+    snprintf(res.command_id, sizeof(res.command_id), "%s", "ffeeddccbbaa99887766554433221100");
+    sk_result_input_t in = {
+        .result = &res, .origin = {"shiftkey.provisioning.results.v1", 0, 4}, .now_ms = res.at_ms};
+    sk_request_decision_t x;
+    CHECK_INT(sk_decide_result(fx.rules, &in, &bob, &fx.arena, &x), 0);
+    if (!x.base.rejected && !x.refused)
+        bob = x.base.state;
+    CHECK_INT((int)count_sources(&bob, "pg/read", SK_SOURCE_FOUND), 1);
+    snprintf(res.command_id, sizeof(res.command_id), "%s", revoke_id);
+    in.origin.offset = 5;
+    CHECK_INT(sk_decide_result(fx.rules, &in, &bob, &fx.arena, &x), 0);
+    CHECK(!x.base.rejected && !x.refused);
+    bob = x.base.state;
+    CHECK_INT((int)count_sources(&bob, "pg/read", SK_SOURCE_FOUND), 0);
+    /* the entitlement lost its last source: REVOKE again (idempotent by
+     * effect, as for a stray's removal) */
+    CHECK_INT((int)x.base.n_commands, 1);
+    CHECK(x.base.n_commands == 1 && x.base.commands[0].action == SK_CMD_REVOKE);
+    bob = stored(&bob);
+    CHECK_INT((int)count_sources(&bob, "pg/read", SK_SOURCE_FOUND), 0);
+}
+
 TEST(campaign_found_ignores_other_grants)
 {
-    setup();
+    sk_dfx_setup(&fx);
     sk_user_state_t bob = {.user = "bob"};
     act(&bob, SK_REQ_CREATED, "rq-1", "bob", "pg/read", "", T0 - HOUR);
     CHECK_INT((int)count_sources(&bob, "pg/read", SK_SOURCE_REQUEST), 1);
@@ -280,7 +319,7 @@ TEST(campaign_found_ignores_other_grants)
 
 TEST(bad_grant_kind_refused)
 {
-    setup();
+    sk_dfx_setup(&fx);
     char dir[] = "/tmp/sk-found-XXXXXX", path[64];
     sk_rules_errors_t errs;
     FILE *f;
@@ -325,5 +364,6 @@ SK_TEST_MAIN(SK_TEST_CASE(found_records_a_source_once),
              SK_TEST_CASE(stray_removed_drops_the_source), SK_TEST_CASE(bad_found_results_refused),
              SK_TEST_CASE(request_over_found_access_sends_nothing),
              SK_TEST_CASE(campaign_found_reviews_and_revokes),
+             SK_TEST_CASE(stale_found_dropped_by_the_revokes_answer),
              SK_TEST_CASE(campaign_found_ignores_other_grants),
              SK_TEST_CASE(bad_grant_kind_refused), SK_TEST_CASE(teardown))
