@@ -5,7 +5,7 @@
 #   build/test     -O1 -g with AddressSanitizer + UBSan, what `make test` uses
 
 CC      ?= cc
-PKGS    := rdkafka avro-c hiredis libcyaml libxxhash libsodium libmicrohttpd jansson libcurl
+PKGS    := rdkafka avro-c hiredis libcyaml libxxhash libsodium libmicrohttpd jansson libcurl zlib
 WARN    := -Wall -Wextra -Wstrict-prototypes -Wshadow -Wno-missing-field-initializers -Werror
 CSTD    := -std=c11 -D_GNU_SOURCE
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -58,9 +58,10 @@ double bench_hwm_mb(void);
 long long bench_redis_used_memory(int port);
 /* redis INFO stats total_commands_processed, or -1. */
 long long bench_redis_commands(int port);
-/* Requests the engine sends itself (Redis runs no such command inside a
- * script): calls of EVALSHA, HGETALL, LRANGE, ZRANGEBYSCORE and ZRANGE from
- * INFO commandstats, or 0. */
+/* Requests the engine sends itself: calls of EVALSHA, LRANGE, ZRANGEBYSCORE,
+ * ZRANGE and HMGET (the states of a partition's users) from INFO
+ * commandstats, less one HMGET per EVALSHA (each fenced script runs one of
+ * its own), or 0. */
 long long bench_redis_requests(int port);
 
 /* The shared setup every section may use. */

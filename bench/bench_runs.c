@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bench_engine.h"
+#include "codec/state_pack.h"
 
 #define DAY_MS (24LL * 3600 * 1000)
 
@@ -83,39 +84,43 @@ static int run_rate(bench_engine_ctx_t *x, bench_rate_run_t *run, double rate, d
     return 0;
 }
 
-/* Counts "g:" fields (grant sources) and user hashes under sk:*:u:*. */
+/* Counts "g:" fields (grant sources) in the users' packed values (the
+ * partitions' users hashes sk:{pN}:users), and the users. */
 static int count_grants(int port, size_t *grants, size_t *users)
 {
     struct timeval tv = {10, 0};
     redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
-    char cursor[32] = "0";
     *grants = *users = 0;
     if (!c || c->err)
         return -1;
-    do {
-        redisReply *r = redisCommand(c, "SCAN %s MATCH sk:*:u:* COUNT 1000", cursor);
-        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-            if (r)
-                freeReplyObject(r);
-            redisFree(c);
-            return -1;
-        }
-        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
-        redisReply *keys = r->element[1];
-        for (size_t i = 0; i < keys->elements; i++)
-            redisAppendCommand(c, "HKEYS %b", keys->element[i]->str, keys->element[i]->len);
-        for (size_t i = 0; i < keys->elements; i++) {
-            redisReply *h = NULL;
-            if (redisGetReply(c, (void **)&h) != REDIS_OK || !h)
-                break;
-            (*users)++;
-            for (size_t j = 0; h->type == REDIS_REPLY_ARRAY && j < h->elements; j++)
-                if (strncmp(h->element[j]->str, "g:", 2) == 0)
-                    (*grants)++;
-            freeReplyObject(h);
-        }
-        freeReplyObject(r);
-    } while (strcmp(cursor, "0") != 0);
+    for (int p = 0; p < BENCH_PARTITIONS; p++) {
+        char cursor[32] = "0";
+        do {
+            redisReply *r = redisCommand(c, "HSCAN sk:{p%d}:users %s COUNT 1000", p, cursor);
+            if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+                if (r)
+                    freeReplyObject(r);
+                redisFree(c);
+                return -1;
+            }
+            snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+            const redisReply *kv = r->element[1];
+            for (size_t i = 0; i + 1 < kv->elements; i += 2) {
+                const redisReply *v = kv->element[i + 1];
+                sk_arena_t a;
+                sk_packed_field_t *f = NULL;
+                size_t n = 0;
+                (*users)++;
+                sk_arena_init(&a, 4096); /* the user's packed value (codec/state_pack.h) */
+                if (sk_state_unpack(&a, v->str, v->len, &f, &n, NULL) == 0)
+                    for (size_t j = 0; j < n; j++)
+                        if (strncmp(f[j].name, "g:", 2) == 0)
+                            (*grants)++;
+                sk_arena_fini(&a);
+            }
+            freeReplyObject(r);
+        } while (strcmp(cursor, "0") != 0);
+    }
     redisFree(c);
     return 0;
 }

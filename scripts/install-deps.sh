@@ -9,7 +9,7 @@ set -eu
 PKGS="build-essential pkg-config librdkafka-dev libavro-dev libhiredis-dev
 libcyaml-dev libyaml-dev libxxhash-dev redis-server redis-tools kcat
 python3 python3-confluent-kafka python3-avro python3-nacl libsodium-dev gnuplot-nox clang-format
-libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev python3-prometheus-client"
+libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev python3-prometheus-client zlib1g-dev"
 [ $# -gt 0 ] && PKGS="$*"
 missing=""
 for p in $PKGS; do

@@ -193,7 +193,7 @@ static int what_if(ex_t *x, const char *target, sk_ms_t duration)
     return 0;
 }
 
-/* Loads USER's hash and the on-call index of every rotation into the sim.
+/* Loads USER's state and the on-call index of every rotation into the sim.
  * The partition count is read off the users in Redis (the highest
  * partition with state). 0, or 1 with the reason on stderr. */
 static int ex_load(ex_t *x, sk_store_t *store, sk_arena_t *a)
@@ -201,11 +201,14 @@ static int ex_load(ex_t *x, sk_store_t *store, sk_arena_t *a)
     int32_t *parts = NULL, *all_parts = NULL, n_parts = 0;
     const char **users = NULL, **all = NULL;
     size_t n = 0, n_all = 0, n_idx = 0;
-    sk_store_hash_t h = {0};
+    sk_store_value_t v = {0};
+    sk_packed_field_t *pf = NULL;
+    size_t n_pf = 0;
+    sk_ms_t keep = SK_MS_NONE;
     sk_store_oncall_field_t *idx = NULL;
     if (sk_store_scan_users(store, x->user, a, &parts, &users, &n) != 0 ||
         sk_store_scan_users(store, NULL, a, &all_parts, &all, &n_all) != 0 ||
-        (n && sk_store_read_users(store, 1, parts, users, a, &h) != 0)) {
+        (n && sk_store_read_users(store, 1, parts, users, a, &v) != 0)) {
         fprintf(stderr, "shiftkey explain: %s\n", sk_store_last_error(store));
         return 1;
     }
@@ -224,14 +227,19 @@ static int ex_load(ex_t *x, sk_store_t *store, sk_arena_t *a)
     for (size_t i = 0; i < n_idx; i++)
         if (sk_sim_load_oncall(x->sim, idx[i].rotation, idx[i].field, idx[i].value) != 0)
             return 1;
-    sk_state_field_t *f = sk_arena_calloc(a, h.n_fields + 1, sizeof(*f));
+    if (v.len && sk_state_unpack(a, v.bytes, v.len, &pf, &n_pf, &keep) != 0) {
+        fprintf(stderr, "shiftkey explain: the state of %s in Redis is damaged\n", x->user);
+        return 1;
+    }
+    if (keep != SK_MS_NONE && keep <= sk_now_ms())
+        n_pf = 0; /* past its keep-until: dropped, as the engine reads it */
+    sk_state_field_t *f = sk_arena_calloc(a, n_pf + 1, sizeof(*f));
     if (!f)
         return 1;
-    for (size_t i = 0; i < h.n_fields; i++)
-        f[i] = (sk_state_field_t){h.fields[i].name, h.fields[i].name_len, h.fields[i].value,
-                                  h.fields[i].value_len};
+    for (size_t i = 0; i < n_pf; i++)
+        f[i] = (sk_state_field_t){pf[i].name, pf[i].name_len, pf[i].value, pf[i].value_len};
     /* the timer at --at: what the engine will have decided by then */
-    return sk_sim_load_user(x->sim, x->user, f, h.n_fields, x->at) ? 1 : 0;
+    return sk_sim_load_user(x->sim, x->user, f, n_pf, x->at) ? 1 : 0;
 }
 
 int sk_cli_explain(int argc, char **argv)

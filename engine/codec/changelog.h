@@ -10,7 +10,7 @@
 
 #include "codec/codec.h"
 
-/* One field of the user's hash, as bytes (lengths rule). */
+/* One field of the user's state (decide/state.h), as bytes (lengths rule). */
 typedef struct sk_changelog_field {
     const char *name;
     size_t name_len;

@@ -3,10 +3,11 @@
  * reviewers step `on_call: <rotation>` is resolved with (docs/reliability.md,
  * "The on-call index").
  *
- * Storage (store.c): per partition and rotation one Redis hash
- *   <prefix>:{p<N>}:oncall:<rotation>
- *     field "<user> <shift_id>" -> value "<start_ms> <end_ms|->"
- * with one field per OPEN shift of a user of partition N in that rotation.
+ * Storage (store.c): per partition one Redis hash
+ *   <prefix>:{p<N>}:oncall
+ *     field "<rotation> <user> <shift_id>" -> value "<start_ms> <end_ms|->"
+ * (the value stored short, codec/state_pack.h sk_window_pack) with one
+ * field per OPEN shift of a user of partition N in a rotation.
  * It is written by the same atomic apply script as the user's state, from
  * the difference between the user's state before and after a decision
  * (sk_oncall_ops): a field appears when a shift becomes open (or its window

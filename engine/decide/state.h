@@ -1,7 +1,15 @@
 /*
  * state.h — one user's live state as the decision function sees it: the
  * shifts known for the user and the sources that hold each grant. Also its
- * storage form: the fields of the user's Redis hash (apply.c stores them).
+ * storage form: the fields below (sk_state_fields), which apply.c packs
+ * whole into one value with the state's keep-until (codec/state_pack.h,
+ * the one pack and unpack every reader uses) and stores as the user's
+ * field of its partition's users hash (pipeline/store.h). No TTL: the
+ * user's timer comes at the keep-until and deletes the value, and a value
+ * past it reads as an empty state (pipeline/load.c). A Redis written in the
+ * older layout (a hash per user, these fields as its fields) is refused as
+ * lost and rebuilt from the changelog (store.h, "#layout"). The changelog
+ * keeps these same fields.
  *
  * Field layout (values are space-separated; identifiers never hold spaces,
  * see sk_id_valid):
@@ -188,7 +196,7 @@ typedef struct sk_user_state {
     struct sk_state_field *campaign;
 } sk_user_state_t;
 
-/* A field of the user's hash, name and value as bytes (not NUL-terminated
+/* A field of the user's state, name and value as bytes (not NUL-terminated
  * when read from Redis; the lengths rule). */
 typedef struct sk_state_field {
     const char *name;
@@ -219,7 +227,7 @@ typedef struct sk_state_diff {
 } sk_state_diff_t;
 
 /*
- * sk_state_parse — builds the state of `user` from its hash fields. Strings
+ * sk_state_parse — builds the state of `user` from its fields. Strings
  * are copied into `arena`. A field that cannot be parsed is skipped and
  * counted in *n_bad (may be NULL), so one damaged field cannot block a user.
  * Returns 0 or SK_ENOMEM.
@@ -236,7 +244,7 @@ int sk_state_diff(sk_arena_t *arena, const sk_user_state_t *before, const sk_use
                   sk_state_diff_t *out);
 
 /*
- * sk_state_fields — every field of st in its storage form (the whole hash,
+ * sk_state_fields — every field of st in its storage form (the whole state,
  * as the changelog keeps it), NUL-terminated copies in `arena`. 0 or
  * SK_ENOMEM.
  */

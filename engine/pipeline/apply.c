@@ -2,8 +2,9 @@
  * apply.c — input records through decode -> decide -> apply, a polled batch
  * at a time: the users' states are loaded in one pipelined round trip, the
  * records decided in order on in-memory state, and each decision turned
- * into plain store writes (writes_of: the user's hash fields, on-call index
- * fields, and its outputs encoded as outbox records), which the same atomic
+ * into plain store writes (user_value: the user's state packed whole, and
+ * its timer; writes_of: on-call index fields, and its outputs encoded as
+ * outbox records), which the same atomic
  * script applies with the offset (one pipelined round trip for the batch).
  * Timers take the same path one user at a time.
  *
@@ -177,27 +178,75 @@ static int apply_op(sk_engine_t *e, sk_store_writes_t *w, bool *applied)
 }
 
 /*
- * The store writes of a decision, as plain data (store.h): the state diff's
- * field deletes and sets, the on-call index writes and the staged outputs.
- * The other fields of *w (partition, epoch, input, user, times) are the
- * caller's. Arrays in arena memory; strings borrowed. 0 or SK_ENOMEM.
+ * The user's value after a step, for the store: *w's value_op and value
+ * and its timer (next_wake_ms). The state `after` is packed whole
+ * (codec/state_pack.h) with its keep-until; the key is deleted when the
+ * state is empty or already past its keep-until at `now` (as a TTL would
+ * have dropped it), and kept unwritten when the step changed nothing
+ * (`diff` empty, the same keep-until) or packs to the same bytes. The
+ * timer is the earlier of next_wake and the keep-until while the key
+ * stays (sk_timers_due). *cur is the user's value before the step and
+ * becomes the one after. Arena memory. 0 or SK_ENOMEM.
  */
-static int writes_of(sk_arena_t *a, sk_state_diff_t *diff, const sk_oncall_op_t *oncall,
-                     size_t n_oncall, const staged_t *st, sk_store_writes_t *w)
+static int user_value(sk_arena_t *a, const sk_user_state_t *after, const sk_state_diff_t *diff,
+                      sk_ms_t keep, sk_ms_t next_wake, sk_ms_t now, sk_store_value_t *cur,
+                      sk_store_writes_t *w)
 {
-    sk_store_field_t *set = sk_arena_calloc(a, diff->n_set + 1, sizeof(*set));
-    sk_store_oncall_field_t *idx = sk_arena_calloc(a, n_oncall + 1, sizeof(*idx));
-    if (!set || !idx || sk_state_diff_write(diff) != 0) /* decide leaves them unwritten */
+    sk_ms_t cur_keep = SK_MS_NONE;
+    sk_state_field_t *sf = NULL;
+    size_t n = 0;
+    int rc;
+    bool had = cur->len > 0;
+    if (had && sk_state_pack_keep_until(cur->bytes, cur->len, &cur_keep) != 0)
+        cur_keep = SK_MS_NONE - 1; /* damaged: differs from any keep-until */
+    bool expired = keep != SK_MS_NONE && keep <= now;
+    w->value_op = SK_STORE_VALUE_KEEP;
+    w->next_wake_ms = next_wake;
+    if (!expired && had && diff->n_set == 0 && diff->n_del == 0 && cur_keep == keep) {
+        w->next_wake_ms = sk_timers_due(next_wake, keep);
+        return 0; /* nothing changed */
+    }
+    if (!expired && (rc = sk_state_fields(a, after, &sf, &n)) != 0)
+        return rc;
+    if (expired || n == 0) {
+        if (had)
+            w->value_op = SK_STORE_VALUE_DEL;
+        *cur = (sk_store_value_t){0};
+        return 0;
+    }
+    sk_store_field_t *f = sk_arena_calloc(a, n, sizeof(*f));
+    void *packed;
+    size_t len;
+    if (!f)
         return SK_ENOMEM;
-    for (size_t k = 0; k < diff->n_set; k++)
-        set[k] = (sk_store_field_t){diff->set[k].name, diff->set[k].name_len, diff->set[k].value,
-                                    diff->set[k].value_len};
+    for (size_t k = 0; k < n; k++)
+        f[k] = (sk_store_field_t){sf[k].name, sf[k].name_len, sf[k].value, sf[k].value_len};
+    if ((rc = sk_state_pack(a, f, n, keep, &packed, &len)) != 0)
+        return rc;
+    w->next_wake_ms = sk_timers_due(next_wake, keep);
+    if (had && cur->len == len && memcmp(cur->bytes, packed, len) == 0)
+        return 0; /* the same bytes */
+    w->value_op = SK_STORE_VALUE_SET;
+    w->value = packed;
+    w->value_len = len;
+    *cur = (sk_store_value_t){packed, len};
+    return 0;
+}
+
+/*
+ * The store writes of a decision, as plain data (store.h): the on-call
+ * index writes and the staged outputs (the user's value is user_value's;
+ * the other fields of *w are the caller's). Arrays in arena memory;
+ * strings borrowed. 0 or SK_ENOMEM.
+ */
+static int writes_of(sk_arena_t *a, const sk_oncall_op_t *oncall, size_t n_oncall,
+                     const staged_t *st, sk_store_writes_t *w)
+{
+    sk_store_oncall_field_t *idx = sk_arena_calloc(a, n_oncall + 1, sizeof(*idx));
+    if (!idx)
+        return SK_ENOMEM;
     for (size_t k = 0; k < n_oncall; k++)
         idx[k] = (sk_store_oncall_field_t){oncall[k].rotation, oncall[k].field, oncall[k].value};
-    w->n_del = diff->n_del;
-    w->del = diff->del;
-    w->n_set = diff->n_set;
-    w->set = set;
     w->n_oncall = n_oncall;
     w->oncall = idx;
     w->n_out = st->n;
@@ -547,24 +596,24 @@ static int gather_users(sk_engine_t *e, item_t *items, size_t n, int32_t **parts
 /*
  * The states of the batch's distinct users: from the cache where it holds
  * them, the others read from Redis in one pipelined round trip (none when
- * all are cached). hashes[k] keeps the fields states[k] was parsed from:
+ * all are cached). values[k] keeps the value states[k] was parsed from:
  * the base of the cache's entry after the user's first applied step.
  */
 static int load_states(sk_engine_t *e, size_t n, const int32_t *parts, const char *const *users,
-                       sk_store_hash_t *hashes, sk_user_state_t *states)
+                       sk_store_value_t *values, sk_user_state_t *states)
 {
     size_t *miss = sk_arena_calloc(&e->arena, n + 1, sizeof(*miss)), n_miss = 0;
     int32_t *mp = sk_arena_calloc(&e->arena, n + 1, sizeof(*mp));
     const char **mu = sk_arena_calloc(&e->arena, n + 1, sizeof(*mu));
-    sk_store_hash_t *read = sk_arena_calloc(&e->arena, n + 1, sizeof(*read));
+    sk_store_value_t *read = sk_arena_calloc(&e->arena, n + 1, sizeof(*read));
     sk_ms_t now = sk_now_ms();
     int rc;
     if (!miss || !mp || !mu || !read)
         return SK_ENOMEM;
     for (size_t k = 0; k < n; k++) {
         bool hit = false;
-        if ((rc = sk_state_cache_get(e->cache, parts[k], users[k], now, &e->arena, &hashes[k],
-                                     &hit)) != 0)
+        if ((rc = sk_state_cache_get(e->cache, parts[k], users[k], &e->arena, &values[k], &hit)) !=
+            0)
             return rc;
         if (!hit) {
             miss[n_miss] = k;
@@ -575,9 +624,9 @@ static int load_states(sk_engine_t *e, size_t n, const int32_t *parts, const cha
     if (n_miss && (rc = sk_store_read_users(e->store, n_miss, mp, mu, &e->arena, read)) != 0)
         return rc;
     for (size_t i = 0; i < n_miss; i++)
-        hashes[miss[i]] = read[i];
+        values[miss[i]] = read[i];
     for (size_t k = 0; k < n; k++)
-        if ((rc = sk_load_state(&e->arena, users[k], &hashes[k], &states[k])) != 0)
+        if ((rc = sk_load_state(&e->arena, users[k], &values[k], now, &states[k])) != 0)
             return rc;
     return 0;
 }
@@ -588,7 +637,7 @@ static int load_states(sk_engine_t *e, size_t n, const int32_t *parts, const cha
  * skipped or refused is dropped from the cache, and not cached again in
  * this batch (tainted[k]).
  */
-static void note_step(sk_engine_t *e, const sk_store_writes_t *w, const sk_store_hash_t *base,
+static void note_step(sk_engine_t *e, const sk_store_writes_t *w, const sk_store_value_t *base,
                       bool applied, int rc, bool *tainted)
 {
     if (rc == 0 && applied)
@@ -642,7 +691,7 @@ int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
     const char **users;
     size_t n_users = 0, n_ops = 0;
     sk_user_state_t *states;
-    sk_store_hash_t *hashes;
+    sk_store_value_t *values, *cur;
     bool *tainted, untainted = false;
     sk_oncall_view_t oncall;
     int rc;
@@ -688,12 +737,15 @@ int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
     if ((rc = gather_users(e, items, n, &parts, &users, &n_users)) != 0)
         return rc;
     states = sk_arena_calloc(&e->arena, n_users + 1, sizeof(*states));
-    hashes = sk_arena_calloc(&e->arena, n_users + 1, sizeof(*hashes));
+    values = sk_arena_calloc(&e->arena, n_users + 1, sizeof(*values));
+    cur = sk_arena_calloc(&e->arena, n_users + 1, sizeof(*cur));
     tainted = sk_arena_calloc(&e->arena, n_users + 1, sizeof(*tainted));
-    if (!states || !hashes || !tainted)
+    if (!states || !values || !cur || !tainted)
         return SK_ENOMEM;
-    if (n_users && (rc = load_states(e, n_users, parts, users, hashes, states)) != 0)
+    if (n_users && (rc = load_states(e, n_users, parts, users, values, states)) != 0)
         return rc;
+    if (n_users)
+        memcpy(cur, values, n_users * sizeof(*cur));
     if ((rc = load_oncall(e, items, n, states, &oncall)) != 0)
         return rc;
     for (size_t i = 0; i < n; i++) {
@@ -720,11 +772,13 @@ int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
                                          .offset = it->msg->offset,
                                          .user = it->d.rejected ? NULL : it->in.user,
                                          .next_wake_ms = it->d.next_wake_ms,
-                                         .keep_until_ms = it->d.keep_until_ms,
                                          .seq_floor = e->parts[p].seq,
                                          .seq = seq};
-        if ((rc = writes_of(&e->arena, &it->d.diff, it->oncall, it->n_oncall, it->st,
-                            &ops[n_ops])) != 0)
+        if ((!it->d.rejected &&
+             (rc = user_value(&e->arena, &states[it->user_idx], &it->d.diff, it->d.keep_until_ms,
+                              it->d.next_wake_ms, it->in.now_ms, &cur[it->user_idx],
+                              &ops[n_ops])) != 0) ||
+            (rc = writes_of(&e->arena, it->oncall, it->n_oncall, it->st, &ops[n_ops])) != 0)
             return rc;
         op_item[n_ops++] = it;
     }
@@ -734,7 +788,7 @@ int sk_apply_batch(sk_engine_t *e, rd_kafka_message_t *const *msgs, size_t n)
         int32_t p = ops[i].partition;
         size_t k = op_item[i]->user_idx;
         /* ops[i].user is set only for a decided record, whose user_idx is */
-        note_step(e, &ops[i], ops[i].user ? &hashes[k] : NULL, applied[i], rcs[i],
+        note_step(e, &ops[i], ops[i].user ? &values[k] : NULL, applied[i], rcs[i],
                   ops[i].user ? &tainted[k] : &untainted);
         if (rcs[i] == 0) {
             note_applied(e, op_item[i], applied[i]);
@@ -769,12 +823,13 @@ int sk_apply_redecide(sk_engine_t *e, int32_t p, const char *user, sk_ms_t now,
     bool applied = false;
     int rc;
 
-    sk_store_hash_t hash;
+    sk_store_value_t value, cur;
     bool tainted = false;
     sk_arena_reset(&e->arena);
     sk_input_t in = {.kind = kind, .user = user, .origin = {"", p, -1}, .now_ms = now};
-    if ((rc = load_states(e, 1, &p, &user, &hash, &state)) != 0)
+    if ((rc = load_states(e, 1, &p, &user, &value, &state)) != 0)
         return rc;
+    cur = value;
     if ((rc = sk_decide(e->rules, &in, &state, &e->arena, &d)) != 0)
         return rc;
     sk_oncall_op_t *oncall = NULL;
@@ -800,20 +855,19 @@ int sk_apply_redecide(sk_engine_t *e, int32_t p, const char *user, sk_ms_t now,
                            .topic = NULL,
                            .offset = -1,
                            .user = user,
-                           .next_wake_ms = wake,
-                           .keep_until_ms = d.keep_until_ms,
                            .seq_floor = e->parts[p].seq,
                            .seq = seq};
-    if ((rc = writes_of(&e->arena, &d.diff, oncall, n_oncall, st, &w)) != 0)
+    if ((rc = user_value(&e->arena, &d.state, &d.diff, d.keep_until_ms, wake, now, &cur, &w)) ||
+        (rc = writes_of(&e->arena, oncall, n_oncall, st, &w)) != 0)
         return rc;
     rc = apply_op(e, &w, &applied);
-    note_step(e, &w, &hash, applied, rc, &tainted);
+    note_step(e, &w, &value, applied, rc, &tainted);
     if (rc == SK_EIO)
         sk_state_cache_clear(e->cache, -1);
     if (rc)
         return rc;
     if (applied)
-        sk_timers_note(&e->parts[p], wake);
+        sk_timers_note(&e->parts[p], w.next_wake_ms);
     e->stats.timers_fired++;
     e->stats.commands += d.n_commands;
     sk_engine_metrics_decision(&e->m, "timer", NULL, true, &d, false, NULL, NULL, SK_MS_NONE, now);

@@ -110,6 +110,15 @@ static inline void sk_timers_note(sk_owned_t *o, sk_ms_t wake)
         o->next_due = wake;
 }
 
+/* A user's timer: the earlier of its next wake-up and the time its state
+ * may be dropped (keep_until), since user keys have no TTL: the timer that
+ * comes at keep_until finds the state expired and deletes its key
+ * (apply.c). SK_MS_NONE when neither. */
+static inline sk_ms_t sk_timers_due(sk_ms_t next_wake, sk_ms_t keep_until)
+{
+    return keep_until < next_wake ? keep_until : next_wake;
+}
+
 struct sk_engine {
     sk_engine_config_t cfg;
     char *strings[16]; /* copies of cfg strings, freed at destroy */

@@ -351,6 +351,9 @@ static int restore_writes(replay_t *r, sk_ms_t now, sk_store_restore_t *rs)
             continue; /* forgotten, as its key would have expired */
         sk_store_field_t *f = sk_arena_calloc(a, rec->n_fields + 1, sizeof(*f));
         sk_state_field_t *sf = sk_arena_calloc(a, rec->n_fields + 1, sizeof(*sf));
+        sk_store_restore_user_t *u = &users[rs->n_users++];
+        void *packed = NULL;
+        size_t packed_len = 0;
         if (!f || !sf)
             return SK_ENOMEM;
         for (size_t k = 0; k < rec->n_fields; k++) {
@@ -359,8 +362,11 @@ static int restore_writes(replay_t *r, sk_ms_t now, sk_store_restore_t *rs)
             sf[k] = (sk_state_field_t){rec->fields[k].name, rec->fields[k].name_len,
                                        rec->fields[k].value, rec->fields[k].value_len};
         }
-        users[rs->n_users++] = (sk_store_restore_user_t){rec->user, rec->n_fields, f,
-                                                         rec->next_wake_ms, rec->keep_until_ms};
+        if (rec->n_fields &&
+            sk_state_pack(a, f, rec->n_fields, rec->keep_until_ms, &packed, &packed_len) != 0)
+            return SK_ENOMEM;
+        *u = (sk_store_restore_user_t){rec->user, packed, packed_len,
+                                       sk_timers_due(rec->next_wake_ms, rec->keep_until_ms)};
         none.user = rec->user;
         if (sk_state_parse(a, rec->user, sf, rec->n_fields, &st, NULL) != 0 ||
             sk_oncall_ops(&none, &st, a, &ops, &n_ops) != 0)

@@ -1,32 +1,50 @@
 /* load.c — users' states and the on-call index from the store (see load.h). */
 #include "pipeline/load.h"
 
+#include "base/log.h"
+
 int sk_load_users(sk_store_t *store, size_t n, const int32_t *partitions, const char *const *users,
                   sk_arena_t *arena, sk_user_state_t *out)
 {
-    sk_store_hash_t *h = sk_arena_calloc(arena, n + 1, sizeof(*h));
+    sk_store_value_t *v = sk_arena_calloc(arena, n + 1, sizeof(*v));
+    sk_ms_t now = sk_now_ms();
     int rc;
-    if (!h)
+    if (!v)
         return SK_ENOMEM;
-    if ((rc = sk_store_read_users(store, n, partitions, users, arena, h)) != 0)
+    if ((rc = sk_store_read_users(store, n, partitions, users, arena, v)) != 0)
         return rc;
     for (size_t i = 0; i < n; i++)
-        if ((rc = sk_load_state(arena, users[i], &h[i], &out[i])) != 0)
+        if ((rc = sk_load_state(arena, users[i], &v[i], now, &out[i])) != 0)
             return rc;
     return 0;
 }
 
-int sk_load_state(sk_arena_t *arena, const char *user, const sk_store_hash_t *h,
+int sk_load_state(sk_arena_t *arena, const char *user, const sk_store_value_t *v, sk_ms_t now,
                   sk_user_state_t *out)
 {
-    sk_state_field_t *f = sk_arena_calloc(arena, h->n_fields + 1, sizeof(*f));
+    sk_packed_field_t *pf = NULL;
+    size_t n = 0;
+    sk_ms_t keep = SK_MS_NONE;
     const char *u = sk_arena_strdup(arena, user);
-    if (!f || !u)
+    int rc;
+    if (!u)
         return SK_ENOMEM;
-    for (size_t k = 0; k < h->n_fields; k++)
-        f[k] = (sk_state_field_t){h->fields[k].name, h->fields[k].name_len, h->fields[k].value,
-                                  h->fields[k].value_len};
-    return sk_state_parse(arena, u, f, h->n_fields, out, NULL);
+    if (v->len && (rc = sk_state_unpack(arena, v->bytes, v->len, &pf, &n, &keep)) != 0) {
+        if (rc != SK_EPARSE)
+            return rc;
+        SK_WARN("the state of user %s in Redis is damaged (%zu bytes that do not unpack): "
+                "read as empty",
+                user, v->len);
+        n = 0;
+    }
+    if (keep != SK_MS_NONE && keep <= now)
+        n = 0; /* past its keep-until: dropped (its timer deletes the key) */
+    sk_state_field_t *f = sk_arena_calloc(arena, n + 1, sizeof(*f));
+    if (!f)
+        return SK_ENOMEM;
+    for (size_t k = 0; k < n; k++)
+        f[k] = (sk_state_field_t){pf[k].name, pf[k].name_len, pf[k].value, pf[k].value_len};
+    return sk_state_parse(arena, u, f, n, out, NULL);
 }
 
 int sk_load_user(sk_store_t *store, int32_t partition, const char *user, sk_arena_t *arena,

@@ -1,4 +1,4 @@
-/* state_cache.c — owned partitions' user hashes in memory (see state_cache.h). */
+/* state_cache.c — owned partitions' users' packed values in memory (see state_cache.h). */
 #include "pipeline/state_cache.h"
 
 #include <stdint.h>
@@ -7,19 +7,14 @@
 
 #include "pipeline/engine_internal.h"
 
-/* How long before its expiry in Redis an entry is no longer used. */
-#define EXPIRY_MARGIN_MS 1000
-
-/* One user's hash: a single heap block (this struct, the field array, the
- * strings), replaced as a whole by each step. */
+/* One user's value: a single heap block (this struct, the user's id, the
+ * packed value as Redis holds it), replaced as a whole by each step. */
 typedef struct entry {
     struct entry *next;
     uint64_t hash;
-    sk_ms_t keep_until; /* SK_MS_NONE: the hash does not expire */
-    size_t bytes;       /* of the block */
-    size_t n_fields;
-    sk_store_field_t *fields;
-    char *user;
+    uint32_t bytes; /* of the block */
+    uint32_t len;   /* of the value; 0: the user has no key */
+    char data[];    /* the user's id, NUL, then the value */
 } entry_t;
 
 /* A partition's entries: chained buckets, doubled when full. */
@@ -86,7 +81,7 @@ static entry_t **find(table_t *t, const char *user, uint64_t h)
     if (!t || !t->n_buckets)
         return NULL;
     entry_t **link = &t->buckets[h & (t->n_buckets - 1)];
-    while (*link && !((*link)->hash == h && strcmp((*link)->user, user) == 0))
+    while (*link && !((*link)->hash == h && strcmp((*link)->data, user) == 0))
         link = &(*link)->next;
     return link;
 }
@@ -111,33 +106,21 @@ void sk_state_cache_drop(sk_state_cache_t *c, int32_t p, const char *user)
         unlink_free(c, t, link);
 }
 
-int sk_state_cache_get(sk_state_cache_t *c, int32_t p, const char *user, sk_ms_t now,
-                       sk_arena_t *arena, sk_store_hash_t *out, bool *hit)
+int sk_state_cache_get(sk_state_cache_t *c, int32_t p, const char *user, sk_arena_t *arena,
+                       sk_store_value_t *out, bool *hit)
 {
     *hit = false;
     if (!c || p < 0 || p >= SK_MAX_PARTITIONS)
         return 0;
-    table_t *t = c->parts[p];
-    entry_t **link = find(t, user, hash_str(user));
+    entry_t **link = find(c->parts[p], user, hash_str(user));
     if (!link || !*link)
         return 0;
     entry_t *e = *link;
-    if (e->keep_until != SK_MS_NONE && now + EXPIRY_MARGIN_MS >= e->keep_until) {
-        unlink_free(c, t, link); /* Redis expires it (or is about to): read it there */
-        return 0;
-    }
-    sk_store_field_t *f = sk_arena_calloc(arena, e->n_fields + 1, sizeof(*f));
-    if (!f)
+    void *b = sk_arena_alloc(arena, e->len + 1);
+    if (!b)
         return SK_ENOMEM;
-    for (size_t i = 0; i < e->n_fields; i++) {
-        f[i].name = sk_arena_strndup(arena, e->fields[i].name, e->fields[i].name_len);
-        f[i].value = sk_arena_strndup(arena, e->fields[i].value, e->fields[i].value_len);
-        f[i].name_len = e->fields[i].name_len;
-        f[i].value_len = e->fields[i].value_len;
-        if (!f[i].name || !f[i].value)
-            return SK_ENOMEM;
-    }
-    *out = (sk_store_hash_t){f, e->n_fields};
+    memcpy(b, e->data + strlen(e->data) + 1, e->len);
+    *out = (sk_store_value_t){b, e->len};
     *hit = true;
     return 0;
 }
@@ -161,72 +144,26 @@ static int grow(table_t *t)
     return 0;
 }
 
-static bool named(const char *name, size_t len, const char *const *names, size_t n)
+/* A new entry of `user` holding value[0..len). NULL when out of memory. */
+static entry_t *build(const char *user, const void *value, size_t len, uint64_t h)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0)
-            return true;
-    return false;
-}
-
-static bool set_names(const char *name, size_t len, const sk_store_field_t *set, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (set[i].name_len == len && memcmp(set[i].name, name, len) == 0)
-            return true;
-    return false;
-}
-
-/* A new entry: `from`'s fields less w's deletes and sets, then w's sets. */
-static entry_t *build(const sk_store_field_t *from, size_t n_from, const sk_store_writes_t *w,
-                      uint64_t h)
-{
-    size_t n = 0, bytes = sizeof(entry_t) + strlen(w->user) + 1;
-    for (size_t i = 0; i < n_from; i++)
-        if (!named(from[i].name, from[i].name_len, w->del, w->n_del) &&
-            !set_names(from[i].name, from[i].name_len, w->set, w->n_set)) {
-            n++;
-            bytes += from[i].name_len + from[i].value_len + 2;
-        }
-    for (size_t i = 0; i < w->n_set; i++)
-        bytes += w->set[i].name_len + w->set[i].value_len + 2;
-    n += w->n_set;
-    bytes += n * sizeof(sk_store_field_t) + sizeof(void *);
+    size_t ul = strlen(user), bytes = sizeof(entry_t) + ul + 1 + len;
+    if (bytes > UINT32_MAX)
+        return NULL;
     entry_t *e = malloc(bytes);
     if (!e)
         return NULL;
-    char *s = (char *)(e + 1);
-    e->fields = (sk_store_field_t *)(void *)(((uintptr_t)s + sizeof(void *) - 1) &
-                                             ~(uintptr_t)(sizeof(void *) - 1));
-    s = (char *)(e->fields + n);
-    e->n_fields = 0;
-    for (size_t i = 0; i < n_from + w->n_set; i++) {
-        const sk_store_field_t *f = i < n_from ? &from[i] : &w->set[i - n_from];
-        if (i < n_from && (named(f->name, f->name_len, w->del, w->n_del) ||
-                           set_names(f->name, f->name_len, w->set, w->n_set)))
-            continue;
-        sk_store_field_t *o = &e->fields[e->n_fields++];
-        memcpy(s, f->name, f->name_len);
-        s[f->name_len] = '\0';
-        o->name = s;
-        o->name_len = f->name_len;
-        s += f->name_len + 1;
-        memcpy(s, f->value, f->value_len);
-        s[f->value_len] = '\0';
-        o->value = s;
-        o->value_len = f->value_len;
-        s += f->value_len + 1;
-    }
-    e->user = s;
-    strcpy(s, w->user);
+    memcpy(e->data, user, ul + 1);
+    if (len)
+        memcpy(e->data + ul + 1, value, len);
     e->hash = h;
-    e->bytes = bytes;
-    e->keep_until = w->keep_until_ms;
+    e->bytes = (uint32_t)bytes;
+    e->len = (uint32_t)len;
     e->next = NULL;
     return e;
 }
 
-int sk_state_cache_apply(sk_state_cache_t *c, const sk_store_hash_t *base,
+int sk_state_cache_apply(sk_state_cache_t *c, const sk_store_value_t *base,
                          const sk_store_writes_t *w)
 {
     int32_t p = w->partition;
@@ -240,9 +177,15 @@ int sk_state_cache_apply(sk_state_cache_t *c, const sk_store_hash_t *base,
         sk_state_cache_drop(c, p, w->user);
         return SK_ENOMEM;
     }
-    entry_t **link = find(t, w->user, h), *old = *link;
-    entry_t *e = old ? build(old->fields, old->n_fields, w, h)
-                     : build(base ? base->fields : NULL, base ? base->n_fields : 0, w, h);
+    entry_t **link = find(t, w->user, h), *old = *link, *e;
+    if (w->value_op == SK_STORE_VALUE_KEEP && old)
+        return 0; /* unchanged */
+    if (w->value_op == SK_STORE_VALUE_SET)
+        e = build(w->user, w->value, w->value_len, h);
+    else if (w->value_op == SK_STORE_VALUE_DEL)
+        e = build(w->user, NULL, 0, h);
+    else
+        e = build(w->user, base ? base->bytes : NULL, base ? base->len : 0, h);
     if (!e) {
         if (old)
             unlink_free(c, t, link);

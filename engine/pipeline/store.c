@@ -26,78 +26,124 @@
  *   FENCED   an epoch above ours: another instance claimed the partition.
  * NOEPOCH and LOST both mean "state lost: restore it from the changelog".
  */
-#define FENCE_LUA(floor_argv)                                                                      \
+#define FENCE_LUA(floor_argv) FENCE_LUA_WITH(floor_argv, "{}")
+
+/* The fence, reading with the same HMGET the offsets hash's fields named
+ * by the Lua table `extra` (into mark[3], mark[4], ...). */
+#define FENCE_LUA_WITH(floor_argv, extra)                                                          \
     "local cur = redis.call('GET', KEYS[1])\n"                                                     \
     "if not cur then return redis.error_reply('NOEPOCH the partition has no epoch') end\n"         \
     "if tonumber(cur) < tonumber(ARGV[1]) then\n"                                                  \
     "  return redis.error_reply('LOST epoch went back from ' .. ARGV[1] .. ' to ' .. cur) end\n"   \
     "if cur ~= ARGV[1] then return redis.error_reply('FENCED epoch is ' .. cur) end\n"             \
-    "local seq = tonumber(redis.call('HGET', KEYS[2], '#seq') or '0')\n"                           \
+    "local mark = redis.call('HMGET', KEYS[2], '#seq', '#layout', unpack(" extra "))\n"            \
+    "if mark[2] ~= '" SK_STORE_LAYOUT "' then\n"                                                   \
+    "  return redis.error_reply('LOST layout: the partition is not in layout " SK_STORE_LAYOUT     \
+    " (users as packed strings)') end\n"                                                           \
+    "local seq = tonumber(mark[1] or '0')\n"                                                       \
     "if seq < tonumber(ARGV[" floor_argv "]) then\n"                                               \
     "  return redis.error_reply('LOST step sequence is ' .. seq .. ', the ledger is at ' .. "      \
     "ARGV[" floor_argv "]) end\n"
 
 /*
  * Applies a partition's inputs of a batch atomically, in order; see
- * sk_store_apply_many. KEYS[1..4] epoch, offsets, outbox, timers, then per
- * input its user's hash and its on-call index hashes. ARGV[1] our epoch,
- * ARGV[2] the ledger's sequence (the fence), ARGV[3] how many inputs, then
- * per input: the KEYS index of its user's hash, topic ('' for a timer),
- * offset, user, '1' when it has a user, timer due time and expiry ('-1':
- * none), step sequence ('' none), then counted lists: fields to delete,
- * field/value pairs to set, on-call index field/value pairs ('' deletes),
- * outbox entries. Returns one integer per input: 1 applied, 0 skipped (its
- * offset was applied before). The applied offsets and the step sequence are
- * written once, and the outbox entries appended with one RPUSH per 1,000.
+ * sk_store_apply_many. KEYS[1..4] epoch, offsets, outbox, timers, then
+ * the users hash when an input has a user, then the on-call index when an
+ * input writes it (on a Redis Cluster, a key named but absent on the node
+ * importing the slot would be TRYAGAIN until the migration ends). ARGV[1] our epoch, ARGV[2] the ledger's sequence (the
+ * fence), ARGV[3] how many inputs, then per input: '1' when it has a user,
+ * topic ('' for a timer), offset, user, what happens to the user's value
+ * ('k' kept, 's' set, 'd' deleted), the value, timer due time ('-1':
+ * none), step sequence ('' none), then counted lists: on-call index
+ * field/value pairs ('' deletes), outbox entries. Returns one integer per
+ * input: 1 applied, 0 skipped (its offset was applied before). The
+ * inputs' applied offsets are read with the fence (one HMGET); the inputs
+ * are gathered (a user's or a field's last write wins), then each kind
+ * written once for the partition: one HSET of the users' values and
+ * one HDEL, one ZADD and one ZREM of the timers, one HSET and one HDEL of
+ * the on-call index, one HSET of the offsets and the step sequence, one
+ * RPUSH of the outbox (each per 1,000 arguments).
  */
-static const char APPLY_LUA[] = FENCE_LUA(
-    "2") "local res, out, offs, seq = {}, {}, {}, nil\n"
-         "local i = 4\n"
-         "for op = 1, tonumber(ARGV[3]) do\n"
-         "  local kb, topic, off = tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2]\n"
-         "  local user, has, wake, keep, sq = ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], "
-         "ARGV[i + 7]\n"
-         "  i = i + 8\n"
-         "  local ndel = tonumber(ARGV[i]); local d0 = i + 1; i = d0 + ndel\n"
-         "  local nset = tonumber(ARGV[i]); local s0 = i + 1; i = s0 + 2 * nset\n"
-         "  local nidx = tonumber(ARGV[i]); local x0 = i + 1; i = x0 + 2 * nidx\n"
-         "  local nout = tonumber(ARGV[i]); local o0 = i + 1; i = o0 + nout\n"
-         "  local skip = false\n"
-         "  if topic ~= '' then\n"
-         "    local done = offs[topic]\n"
-         "    if done == nil then done = tonumber(redis.call('HGET', KEYS[2], topic) or '-1') end\n"
-         "    if done >= tonumber(off) then skip = true else offs[topic] = tonumber(off) end\n"
-         "  end\n"
-         "  if skip then res[op] = 0 else\n"
-         "    if sq ~= '' then seq = sq end\n"
-         "    local uk = KEYS[kb]\n"
-         "    if ndel > 0 then redis.call('HDEL', uk, unpack(ARGV, d0, d0 + ndel - 1)) end\n"
-         "    if nset > 0 then redis.call('HSET', uk, unpack(ARGV, s0, s0 + 2 * nset - 1)) end\n"
-         "    for j = 0, nidx - 1 do\n"
-         "      local f, v = ARGV[x0 + 2 * j], ARGV[x0 + 2 * j + 1]\n"
-         "      if v == '' then redis.call('HDEL', KEYS[kb + 1 + j], f)\n"
-         "      else redis.call('HSET', KEYS[kb + 1 + j], f, v) end\n"
-         "    end\n"
-         "    if has == '1' then\n"
-         "      if redis.call('EXISTS', uk) == 1 then\n"
-         "        if keep == '-1' then redis.call('PERSIST', uk)\n"
-         "        else redis.call('PEXPIREAT', uk, keep) end\n"
-         "      end\n"
-         "      if wake == '-1' then redis.call('ZREM', KEYS[4], user)\n"
-         "      else redis.call('ZADD', KEYS[4], wake, user) end\n"
-         "    end\n"
-         "    for j = o0, o0 + nout - 1 do out[#out + 1] = ARGV[j] end\n"
-         "    res[op] = 1\n"
-         "  end\n"
-         "end\n"
-         "local set = {}\n"
-         "for t, o in pairs(offs) do set[#set + 1] = t; set[#set + 1] = tostring(o) end\n"
-         "if seq then set[#set + 1] = '#seq'; set[#set + 1] = seq end\n"
-         "if #set > 0 then redis.call('HSET', KEYS[2], unpack(set)) end\n"
-         "for s = 1, #out, 1000 do\n"
-         "  redis.call('RPUSH', KEYS[3], unpack(out, s, math.min(s + 999, #out)))\n"
-         "end\n"
-         "return res\n";
+static const char APPLY_LUA[] =
+    /* the inputs' topics first: their applied offsets come with the fence's HMGET */
+    "local topics, seen, UK, XK = {}, {}, nil, nil\n"
+    "do local i, nk = 4, 5\n"
+    "  for op = 1, tonumber(ARGV[3]) do\n"
+    "    local t = ARGV[i + 1]\n"
+    "    if t ~= '' and not seen[t] then topics[#topics + 1] = t; seen[t] = true end\n"
+    "    if ARGV[i] == '1' then UK = true end\n"
+    "    i = i + 8; if tonumber(ARGV[i]) > 0 then XK = true end\n"
+    "    i = i + 1 + 2 * tonumber(ARGV[i]); i = i + 1 + tonumber(ARGV[i])\n"
+    "  end\n"
+    "  if UK then UK = KEYS[nk]; nk = nk + 1 end\n"
+    "  if XK then XK = KEYS[nk] end\n"
+    "end\n" FENCE_LUA_WITH(
+        "2",
+        "topics") "local res, out, offs, seq = {}, {}, {}, nil\n"
+                  "local done0 = {}\n"
+                  "for k, t in ipairs(topics) do done0[t] = tonumber(mark[2 + k] or '-1') end\n"
+                  "local val, uks, wake, who, idx, fields = {}, {}, {}, {}, {}, {}\n"
+                  "local i = 4\n"
+                  "for op = 1, tonumber(ARGV[3]) do\n"
+                  "  local has, topic, off, user = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]\n"
+                  "  local vop, v, wk, sq = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]\n"
+                  "  i = i + 8\n"
+                  "  local nidx = tonumber(ARGV[i]); local x0 = i + 1; i = x0 + 2 * nidx\n"
+                  "  local nout = tonumber(ARGV[i]); local o0 = i + 1; i = o0 + nout\n"
+                  "  local skip = false\n"
+                  "  if topic ~= '' then\n"
+                  "    local done = offs[topic] or done0[topic]\n"
+                  "    if done >= tonumber(off) then skip = true else offs[topic] = tonumber(off) end\n"
+                  "  end\n"
+                  "  if skip then res[op] = 0 else\n"
+                  "    if sq ~= '' then seq = sq end\n"
+                  "    if has == '1' then\n"
+                  "      if vop ~= 'k' then\n"
+                  "        if val[user] == nil then uks[#uks + 1] = user end\n"
+                  "        if vop == 's' then val[user] = v else val[user] = false end\n"
+                  "      end\n"
+                  "      if wake[user] == nil then who[#who + 1] = user end\n"
+                  "      wake[user] = wk\n"
+                  "    end\n"
+                  "    for j = 0, nidx - 1 do\n"
+                  "      local f = ARGV[x0 + 2 * j]\n"
+                  "      if idx[f] == nil then fields[#fields + 1] = f end\n"
+                  "      idx[f] = ARGV[x0 + 2 * j + 1]\n"
+                  "    end\n"
+                  "    for j = o0, o0 + nout - 1 do out[#out + 1] = ARGV[j] end\n"
+                  "    res[op] = 1\n"
+                  "  end\n"
+                  "end\n"
+                  "local function each(cmd, key, list)\n"
+                  "  for s = 1, #list, 1000 do\n"
+                  "    redis.call(cmd, key, unpack(list, s, math.min(s + 999, #list)))\n"
+                  "  end\n"
+                  "end\n"
+                  "local uset, udel, zadd, zrem, hset, hdel = {}, {}, {}, {}, {}, {}\n"
+                  "for _, u in ipairs(uks) do\n"
+                  "  if val[u] then uset[#uset + 1] = u; uset[#uset + 1] = val[u]\n"
+                  "  else udel[#udel + 1] = u end\n"
+                  "end\n"
+                  "for _, u in ipairs(who) do\n"
+                  "  if wake[u] == '-1' then zrem[#zrem + 1] = u\n"
+                  "  else zadd[#zadd + 1] = wake[u]; zadd[#zadd + 1] = u end\n"
+                  "end\n"
+                  "for _, f in ipairs(fields) do\n"
+                  "  if idx[f] == '' then hdel[#hdel + 1] = f\n"
+                  "  else hset[#hset + 1] = f; hset[#hset + 1] = idx[f] end\n"
+                  "end\n"
+                  "each('HSET', UK, uset)\n"
+                  "each('HDEL', UK, udel)\n"
+                  "each('ZADD', KEYS[4], zadd)\n"
+                  "each('ZREM', KEYS[4], zrem)\n"
+                  "each('HSET', XK, hset)\n"
+                  "each('HDEL', XK, hdel)\n"
+                  "local set = {}\n"
+                  "for t, o in pairs(offs) do set[#set + 1] = t; set[#set + 1] = tostring(o) end\n"
+                  "if seq then set[#set + 1] = '#seq'; set[#set + 1] = seq end\n"
+                  "each('HSET', KEYS[2], set)\n"
+                  "each('RPUSH', KEYS[3], out)\n"
+                  "return res\n";
 
 /* Trims the outbox if the caller still owns the partition: KEYS[1] epoch,
  * KEYS[2] offsets, KEYS[3] outbox; ARGV[1] epoch, ARGV[2] the ledger's
@@ -108,10 +154,15 @@ static const char TRIM_LUA[] = FENCE_LUA("2") "redis.call('LTRIM', KEYS[3], ARGV
 /* The fence alone (sk_store_check_many): KEYS and ARGV as the trim's. */
 static const char CHECK_LUA[] = FENCE_LUA("2") "return 1\n";
 
-/* A claim: a new epoch, at least ARGV[1]; returns it and the sequence. */
+/* A claim: a new epoch, at least ARGV[1]; returns it and the sequence. A
+ * partition that has never been written (no offsets hash) is marked with
+ * the layout; one written before without the mark (the old layout) is
+ * left unmarked, so the fence refuses it as lost and it is rebuilt. */
 static const char CLAIM_LUA[] =
     "local e = redis.call('INCR', KEYS[1])\n"
     "if e < tonumber(ARGV[1]) then e = tonumber(ARGV[1]); redis.call('SET', KEYS[1], e) end\n"
+    "if redis.call('EXISTS', KEYS[2]) == 0 then\n"
+    "  redis.call('HSET', KEYS[2], '#layout', '" SK_STORE_LAYOUT "') end\n"
     "return {e, tonumber(redis.call('HGET', KEYS[2], '#seq') or '0')}\n";
 
 static char *dup_or_null(const char *s)
@@ -433,32 +484,24 @@ int sk_store_applied_offset(sk_store_t *s, int32_t partition, const char *topic,
     return rc;
 }
 
-/* Copies an HGETALL reply of a user's hash into *out (fields NUL-terminated
- * copies in arena). 0, SK_EIO (an error reply) or SK_ENOMEM. */
-static int parse_hash_reply(sk_store_t *s, const redisReply *r, const char *user, sk_arena_t *arena,
-                            sk_store_hash_t *out)
+/* Copies one user's value of an HMGET reply into *out (arena memory; len
+ * 0 when there is none). 0, SK_EIO (not a string) or SK_ENOMEM. */
+static int value_reply(sk_store_t *s, const redisReply *r, const char *user, sk_arena_t *arena,
+                       sk_store_value_t *out)
 {
-    *out = (sk_store_hash_t){0};
-    if (r->type != REDIS_REPLY_ARRAY) {
-        sk_store_set_err(s, "HGETALL of user %s: %s", user,
+    *out = (sk_store_value_t){0};
+    if (r->type == REDIS_REPLY_NIL)
+        return 0;
+    if (r->type != REDIS_REPLY_STRING) {
+        sk_store_set_err(s, "the value of user %s: %s", user,
                          r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
         return SK_EIO;
     }
-    size_t n = r->elements / 2;
-    sk_store_field_t *f = sk_arena_calloc(arena, n + 1, sizeof(*f));
-    if (!f)
+    void *b = sk_arena_alloc(arena, r->len + 1);
+    if (!b)
         return SK_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        const redisReply *kr = r->element[2 * i], *vr = r->element[2 * i + 1];
-        f[i].name = sk_arena_strndup(arena, kr->str, kr->len);
-        f[i].name_len = kr->len;
-        f[i].value = sk_arena_strndup(arena, vr->str, vr->len);
-        f[i].value_len = vr->len;
-        if (!f[i].name || !f[i].value)
-            return SK_ENOMEM;
-    }
-    out->fields = f;
-    out->n_fields = n;
+    memcpy(b, r->str, r->len);
+    *out = (sk_store_value_t){b, r->len};
     return 0;
 }
 
@@ -467,10 +510,14 @@ char *sk_store_fmt_i64(sk_arena_t *a, int64_t v)
     return sk_arena_sprintf(a, "%" PRId64, v);
 }
 
-/* The on-call index hash of a rotation in partition p, in arena memory. */
-char *sk_store_oncall_key(const sk_store_t *s, sk_arena_t *a, int32_t p, const char *rotation)
+char *sk_store_oncall_key(const sk_store_t *s, sk_arena_t *a, int32_t p)
 {
-    return sk_arena_sprintf(a, "%s:{p%" PRId32 "}:oncall:%s", s->cfg.prefix, p, rotation);
+    return sk_arena_sprintf(a, "%s:{p%" PRId32 "}:oncall", s->cfg.prefix, p);
+}
+
+char *sk_store_oncall_field(sk_arena_t *a, const char *rotation, const char *field)
+{
+    return sk_arena_sprintf(a, "%s %s", rotation, field);
 }
 
 /* The meaning of a reply of a fenced script that did not answer an
@@ -496,55 +543,109 @@ int sk_store_fence_result(sk_store_t *s, int32_t p, int64_t epoch, const char *w
     return SK_EIO;
 }
 
-int sk_store_read_users(sk_store_t *s, size_t n, const int32_t *partitions,
-                        const char *const *users, sk_arena_t *arena, sk_store_hash_t *out)
+/* The HMGET of the users users[who[0..m)] of partition p, into arena
+ * memory (*argc arguments). NULL when out of memory. */
+static const char **read_argv(sk_store_t *s, sk_arena_t *arena, int32_t p, const char *const *users,
+                              const size_t *who, size_t m, size_t **lens, int *argc)
 {
-    size_t sent = 0;
+    const char **argv = sk_arena_calloc(arena, m + 2, sizeof(*argv));
+    *lens = sk_arena_calloc(arena, m + 2, sizeof(**lens));
+    if (!argv || !*lens ||
+        !(argv[1] = sk_arena_sprintf(arena, "%s:{p%" PRId32 "}:users", s->cfg.prefix, p)))
+        return NULL;
+    argv[0] = "HMGET";
+    for (size_t j = 0; j < m; j++)
+        argv[2 + j] = users[who[j]];
+    for (size_t j = 0; j < m + 2; j++)
+        (*lens)[j] = strlen(argv[j]);
+    *argc = (int)(m + 2);
+    return argv;
+}
+
+/* The values of one HMGET reply for users[who[0..m)] into out[]. 0, SK_EIO
+ * (an error reply, or not m values) or SK_ENOMEM. */
+static int read_reply(sk_store_t *s, const redisReply *r, const char *const *users,
+                      const size_t *who, size_t m, sk_arena_t *arena, sk_store_value_t *out)
+{
+    int rc = 0;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != m) {
+        sk_store_set_err(s, "HMGET of the users of %s...: %s", users[who[0]],
+                         r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+        return SK_EIO;
+    }
+    for (size_t j = 0; rc == 0 && j < m; j++)
+        rc = value_reply(s, r->element[j], users[who[j]], arena, &out[who[j]]);
+    return rc;
+}
+
+int sk_store_read_users(sk_store_t *s, size_t n, const int32_t *partitions,
+                        const char *const *users, sk_arena_t *arena, sk_store_value_t *out)
+{
+    size_t sent = 0, n_groups = 0;
     int rc = 0;
     if (!s->rc) {
         sk_store_set_err(s, "not connected to Redis");
         return SK_EIO;
     }
-    /* the connection each went to; a redirected one (Redis Cluster) is
-     * asked again alone once every pipelined reply is read */
+    /* one HMGET per partition: group g asks for users[order[start[g] ..
+     * start[g + 1])]; the connection each went to, and a redirected one
+     * (Redis Cluster) asked again alone once every pipelined reply is read */
+    size_t *order = sk_arena_calloc(arena, n + 1, sizeof(*order));
+    size_t *start = sk_arena_calloc(arena, n + 2, sizeof(*start));
+    int32_t *gp = sk_arena_calloc(arena, n + 1, sizeof(*gp));
+    bool *done = sk_arena_calloc(arena, n + 1, sizeof(*done));
     redisContext **via = sk_arena_calloc(arena, n + 1, sizeof(*via));
-    char **keys = sk_arena_calloc(arena, n + 1, sizeof(*keys));
-    if (!via || !keys)
+    if (!order || !start || !gp || !done || !via)
         return SK_ENOMEM;
-    for (; sent < n; sent++) {
-        char *k = sk_arena_sprintf(arena, "%s:{p%" PRId32 "}:u:%s", s->cfg.prefix, partitions[sent],
-                                   users[sent]);
-        const char *argv[] = {"HGETALL", k};
-        size_t lens[] = {7, k ? strlen(k) : 0};
-        keys[sent] = k;
-        if (!(via[sent] = sk_store_at(s, partitions[sent])))
+    for (size_t i = 0, k = 0; i < n; i++) { /* by partition, in first-seen order */
+        if (done[i])
+            continue;
+        gp[n_groups] = partitions[i];
+        start[n_groups] = k;
+        for (size_t j = i; j < n; j++)
+            if (!done[j] && partitions[j] == partitions[i]) {
+                done[j] = true;
+                order[k++] = j;
+            }
+        start[++n_groups] = k;
+    }
+    for (; sent < n_groups; sent++) {
+        size_t *lens, m = start[sent + 1] - start[sent];
+        int argc;
+        const char **argv =
+            read_argv(s, arena, gp[sent], users, order + start[sent], m, &lens, &argc);
+        if (!(via[sent] = sk_store_at(s, gp[sent])))
             return SK_EIO; /* every connection is closed: nothing to read */
-        if (!k || redisAppendCommandArgv(via[sent], 2, argv, lens) != REDIS_OK) {
+        if (!argv || redisAppendCommandArgv(via[sent], argc, argv, lens) != REDIS_OK) {
             rc = SK_ENOMEM;
             break;
         }
     }
-    for (size_t i = 0; i < sent; i++) {
-        redisReply *r = sk_store_reply(s, via[i]);
+    for (size_t g = 0; g < sent; g++) {
+        size_t m = start[g + 1] - start[g];
+        redisReply *r = sk_store_reply(s, via[g]);
         if (!r)
             return SK_EIO;
         if (s->route && sk_route_reply_kind(s->route, r, NULL) != SK_ROUTE_DONE)
-            via[i] = NULL; /* asked again below */
-        int prc = rc || !via[i] ? rc : parse_hash_reply(s, r, users[i], arena, &out[i]);
+            via[g] = NULL; /* asked again below */
+        int prc = rc || !via[g] ? rc : read_reply(s, r, users, order + start[g], m, arena, out);
         freeReplyObject(r);
         if (prc && !rc)
             rc = prc;
     }
-    for (size_t i = 0; i < sent && rc == 0; i++) {
-        if (via[i])
+    for (size_t g = 0; g < sent && rc == 0; g++) {
+        size_t *lens, m = start[g + 1] - start[g];
+        int argc;
+        if (via[g])
             continue;
-        const char *argv[] = {"HGETALL", keys[i]};
-        size_t lens[] = {7, strlen(keys[i])};
-        sk_store_at(s, partitions[i]);
-        redisReply *r = sk_store_command(s, 2, argv, lens);
+        const char **argv = read_argv(s, arena, gp[g], users, order + start[g], m, &lens, &argc);
+        if (!argv)
+            return SK_ENOMEM;
+        sk_store_at(s, gp[g]);
+        redisReply *r = sk_store_command(s, argc, argv, lens);
         if (!r)
             return SK_EIO;
-        rc = parse_hash_reply(s, r, users[i], arena, &out[i]);
+        rc = read_reply(s, r, users, order + start[g], m, arena, out);
         freeReplyObject(r);
     }
     return rc;
@@ -784,12 +885,75 @@ out:
     return rc;
 }
 
+/* Appends (p, user) to the arrays *partitions and *users (*n used, *cap
+ * allocated, doubled when full). 0 or SK_ENOMEM. */
+static int add_user(sk_arena_t *arena, int32_t p, const char *user, size_t len,
+                    int32_t **partitions, const char ***users, size_t *n, size_t *cap)
+{
+    if (*n == *cap) { /* grow: copy into a larger arena array */
+        int32_t *np = sk_arena_calloc(arena, *cap * 2, sizeof(*np));
+        const char **nu = sk_arena_calloc(arena, *cap * 2, sizeof(*nu));
+        if (!np || !nu)
+            return SK_ENOMEM;
+        memcpy(np, *partitions, *cap * sizeof(*np));
+        memcpy(nu, *users, *cap * sizeof(*nu));
+        *partitions = np;
+        *users = nu;
+        *cap *= 2;
+    }
+    (*partitions)[*n] = p;
+    if (!((*users)[*n] = sk_arena_strndup(arena, user, len)))
+        return SK_ENOMEM;
+    (*n)++;
+    return 0;
+}
+
+/* The users of one partition's users hash `key` (partition p), or only
+ * `user` when not NULL, appended (add_user): HSCAN. 0, SK_EIO or SK_ENOMEM. */
+static int scan_hash(sk_store_t *s, const char *key, int32_t p, const char *user, sk_arena_t *arena,
+                     int32_t **partitions, const char ***users, size_t *n, size_t *cap)
+{
+    char cursor[32] = "0";
+    int rc = 0;
+    if (user) {
+        const char *argv[] = {"HEXISTS", key, user};
+        size_t lens[] = {7, strlen(key), strlen(user)};
+        redisReply *r = sk_store_command(s, 3, argv, lens);
+        if (!r)
+            return SK_EIO;
+        if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
+            rc = add_user(arena, p, user, strlen(user), partitions, users, n, cap);
+        else if (r->type != REDIS_REPLY_INTEGER)
+            rc = SK_EIO;
+        freeReplyObject(r);
+        return rc;
+    }
+    do {
+        const char *argv[] = {"HSCAN", key, cursor, "COUNT", "1000"};
+        size_t lens[] = {5, strlen(key), strlen(cursor), 5, 4};
+        redisReply *r = sk_store_command(s, 5, argv, lens);
+        if (!r)
+            return SK_EIO;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            freeReplyObject(r);
+            return SK_EIO;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+        const redisReply *kv = r->element[1];
+        for (size_t i = 0; rc == 0 && i + 1 < kv->elements; i += 2)
+            rc = add_user(arena, p, kv->element[i]->str, kv->element[i]->len, partitions, users, n,
+                          cap);
+        freeReplyObject(r);
+    } while (rc == 0 && strcmp(cursor, "0") != 0);
+    return rc;
+}
+
 int sk_store_scan_users(sk_store_t *s, const char *user, sk_arena_t *arena, int32_t **partitions,
                         const char ***users, size_t *n)
 {
     char cursor[32] = "0";
     size_t cap = 64;
-    char *match = sk_arena_sprintf(arena, "%s:{p*}:u:%s", s->cfg.prefix, user ? user : "*");
+    char *match = sk_arena_sprintf(arena, "%s:{p*}:users", s->cfg.prefix);
     *n = 0;
     *partitions = sk_arena_calloc(arena, cap, sizeof(**partitions));
     *users = sk_arena_calloc(arena, cap, sizeof(**users));
@@ -809,6 +973,7 @@ int sk_store_scan_users(sk_store_t *s, const char *user, sk_arena_t *arena, int3
             const char *argv[] = {"SCAN", cursor, "MATCH", match, "COUNT", "1000"};
             size_t lens[] = {4, strlen(cursor), 5, strlen(match), 5, 4};
             redisReply *r = sk_store_command(s, 6, argv, lens);
+            int rc = 0;
             if (!r)
                 return SK_EIO;
             if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
@@ -817,49 +982,55 @@ int sk_store_scan_users(sk_store_t *s, const char *user, sk_arena_t *arena, int3
             }
             snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
             const redisReply *keys = r->element[1];
-            for (size_t i = 0; i < keys->elements; i++) {
+            for (size_t i = 0; rc == 0 && i < keys->elements; i++) {
                 const char *k = keys->element[i]->str, *tag = strstr(k, ":{p");
-                const char *u = tag ? strstr(tag, "}:u:") : NULL;
-                if (!u)
-                    continue;
-                if (*n == cap) { /* grow: copy into a larger arena array */
-                    int32_t *np = sk_arena_calloc(arena, cap * 2, sizeof(*np));
-                    const char **nu = sk_arena_calloc(arena, cap * 2, sizeof(*nu));
-                    if (!np || !nu) {
-                        freeReplyObject(r);
-                        return SK_ENOMEM;
-                    }
-                    memcpy(np, *partitions, cap * sizeof(*np));
-                    memcpy(nu, *users, cap * sizeof(*nu));
-                    *partitions = np;
-                    *users = nu;
-                    cap *= 2;
-                }
-                (*partitions)[*n] = (int32_t)strtol(tag + 3, NULL, 10);
-                (*users)[*n] = sk_arena_strdup(arena, u + 4);
-                (*n)++;
+                if (tag && strcmp(strchr(tag, '}') ? strchr(tag, '}') : "", "}:users") == 0)
+                    rc = scan_hash(s, k, (int32_t)strtol(tag + 3, NULL, 10), user, arena,
+                                   partitions, users, n, &cap);
             }
             freeReplyObject(r);
+            if (rc)
+                return rc;
         } while (strcmp(cursor, "0") != 0);
     }
     return 0;
 }
 
-/* Appends the fields of one HGETALL reply of rotation's on-call index to
- * *out (have used, cap allocated); the first failure goes to *rc, after
- * which nothing is added. */
-static void oncall_reply(sk_store_t *s, const redisReply *r, const char *rotation,
-                         sk_arena_t *arena, sk_store_oncall_field_t **out, size_t *have_p,
-                         size_t *cap_p, int *rc_p)
+/* The rotation of `rotations` that an index field "<rotation> <field>"
+ * belongs to, and *rest its field; NULL when none of them. */
+static const char *oncall_rotation(const char *f, size_t len, const char *const *rotations,
+                                   size_t n_rotations, const char **rest)
+{
+    for (size_t r = 0; r < n_rotations; r++) {
+        size_t rl = strlen(rotations[r]);
+        if (len > rl + 1 && f[rl] == ' ' && memcmp(f, rotations[r], rl) == 0) {
+            *rest = f + rl + 1;
+            return rotations[r];
+        }
+    }
+    return NULL;
+}
+
+/* Appends the fields of the given rotations in one HGETALL reply of a
+ * partition's on-call index to *out (have used, cap allocated); the first
+ * failure goes to *rc, after which nothing is added. */
+static void oncall_reply(sk_store_t *s, const redisReply *r, const char *const *rotations,
+                         size_t n_rotations, sk_arena_t *arena, sk_store_oncall_field_t **out,
+                         size_t *have_p, size_t *cap_p, int *rc_p)
 {
     size_t have = *have_p, cap = *cap_p;
     int rc = *rc_p;
     if (rc == 0 && r->type != REDIS_REPLY_ARRAY) {
-        sk_store_set_err(s, "HGETALL of the on-call index of %s: %s", rotation,
+        sk_store_set_err(s, "HGETALL of the on-call index: %s",
                          r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
         rc = SK_EIO;
     }
     for (size_t f = 0; rc == 0 && f + 1 < r->elements; f += 2) {
+        const char *rest = NULL;
+        const char *rot =
+            oncall_rotation(r->element[f]->str, r->element[f]->len, rotations, n_rotations, &rest);
+        if (!rot)
+            continue;
         if (have == cap) {
             size_t ncap = cap ? cap * 2 : 64;
             sk_store_oncall_field_t *grown = sk_arena_calloc(arena, ncap, sizeof(*grown));
@@ -873,11 +1044,12 @@ static void oncall_reply(sk_store_t *s, const redisReply *r, const char *rotatio
             cap = ncap;
         }
         sk_store_oncall_field_t *e = &(*out)[have];
-        e->rotation = rotation;
-        e->field = sk_arena_strndup(arena, r->element[f]->str, r->element[f]->len);
-        e->value = sk_arena_strndup(arena, r->element[f + 1]->str, r->element[f + 1]->len);
+        e->rotation = rot;
+        e->field =
+            sk_arena_strndup(arena, rest, r->element[f]->len - (size_t)(rest - r->element[f]->str));
+        e->value = sk_window_unpack(arena, r->element[f + 1]->str, r->element[f + 1]->len);
         if (!e->field || !e->value)
-            rc = SK_ENOMEM;
+            rc = SK_ENOMEM; /* (or a damaged value: read as out of memory, retried) */
         else
             have++;
     }
@@ -890,7 +1062,7 @@ int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const 
                          size_t n_rotations, sk_arena_t *arena, sk_store_oncall_field_t **out,
                          size_t *n)
 {
-    size_t sent = 0, want = (size_t)(n_partitions > 0 ? n_partitions : 0) * n_rotations;
+    size_t sent = 0, want = (size_t)(n_partitions > 0 ? n_partitions : 0);
     size_t cap = 0, have = 0;
     int rc = 0;
     *out = NULL;
@@ -899,26 +1071,24 @@ int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const 
         sk_store_set_err(s, "not connected to Redis");
         return SK_EIO;
     }
-    const char **rot_of = sk_arena_calloc(arena, want + 1, sizeof(*rot_of));
+    if (n_rotations == 0)
+        return 0;
     /* the connection and key of each (a redirected one is asked again alone) */
     redisContext **via = sk_arena_calloc(arena, want + 1, sizeof(*via));
     char **keys = sk_arena_calloc(arena, want + 1, sizeof(*keys));
-    if (!rot_of || !via || !keys)
+    if (!via || !keys)
         return SK_ENOMEM;
     for (int32_t p = 0; p < n_partitions && rc == 0; p++) {
-        for (size_t r = 0; r < n_rotations; r++) {
-            char *k = sk_store_oncall_key(s, arena, p, rotations[r]);
-            const char *argv[] = {"HGETALL", k};
-            size_t lens[] = {7, k ? strlen(k) : 0};
-            if (!(via[sent] = sk_store_at(s, p)))
-                return SK_EIO; /* every connection is closed: nothing to read */
-            if (!k || redisAppendCommandArgv(via[sent], 2, argv, lens) != REDIS_OK) {
-                rc = SK_ENOMEM;
-                break;
-            }
-            keys[sent] = k;
-            rot_of[sent++] = rotations[r];
+        char *k = sk_store_oncall_key(s, arena, p);
+        const char *argv[] = {"HGETALL", k};
+        size_t lens[] = {7, k ? strlen(k) : 0};
+        if (!(via[sent] = sk_store_at(s, p)))
+            return SK_EIO; /* every connection is closed: nothing to read */
+        if (!k || redisAppendCommandArgv(via[sent], 2, argv, lens) != REDIS_OK) {
+            rc = SK_ENOMEM;
+            break;
         }
+        keys[sent++] = k;
     }
     /* pass 0 reads the pipelined replies; pass 1 asks the redirected again */
     for (size_t i = 0, pass = 0; pass < 2; i = 0, pass++)
@@ -929,7 +1099,7 @@ int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const 
             if (pass == 1) {
                 const char *argv[] = {"HGETALL", keys[i]};
                 size_t lens[] = {7, strlen(keys[i])};
-                sk_store_at(s, (int32_t)(i / n_rotations));
+                sk_store_at(s, (int32_t)i);
                 if (rc || !(r = sk_store_command(s, 2, argv, lens)))
                     return rc ? rc : SK_EIO;
             } else if (!(r = sk_store_reply(s, via[i]))) {
@@ -939,7 +1109,7 @@ int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const 
                 freeReplyObject(r);
                 continue;
             }
-            oncall_reply(s, r, rot_of[i], arena, out, &have, &cap, &rc);
+            oncall_reply(s, r, rotations, n_rotations, arena, out, &have, &cap, &rc);
             freeReplyObject(r);
         }
     *n = have;

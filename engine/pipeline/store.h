@@ -5,25 +5,32 @@
  * stage the outputs atomically, and the layout works on Redis Cluster:
  *
  *   <prefix>:{p<N>}:epoch      owner epoch (INCR on every assignment)
- *   <prefix>:{p<N>}:offsets    hash: input topic -> last applied offset, and
+ *   <prefix>:{p<N>}:offsets    hash: input topic -> last applied offset,
  *                              "#seq" -> the last step sequence applied
- *                              (the ledger's, see pipeline/ledger.c)
+ *                              (the ledger's, see pipeline/ledger.c), and
+ *                              "#layout" -> "2", the layout below (a
+ *                              partition without it is refused as lost and
+ *                              rebuilt from the changelog: see the fence)
  *   <prefix>:{p<N>}:outbox     list: staged output records, oldest first
- *   <prefix>:{p<N>}:timers     sorted set: user -> due time (ms)
- *   <prefix>:{p<N>}:u:<user>   hash: the user's state, with a TTL
- *   <prefix>:{p<N>}:oncall:<rotation>
- *                              hash: the on-call index of the rotation
+ *   <prefix>:{p<N>}:timers     sorted set: user -> due time (ms): the
+ *                              earlier of its next wake-up and the time its
+ *                              state may be dropped (the engine deletes it
+ *                              then: a hash field has no TTL)
+ *   <prefix>:{p<N>}:users      hash: user -> the user's state, packed
+ *                              (codec/state_pack.h); no TTL
+ *   <prefix>:{p<N>}:oncall     hash: the partition's on-call index, field
+ *                              "<rotation> <field>" (decide/oncall_index.h)
  *
  * On a Redis Cluster (sk_store_config_t.cluster) each partition's
  * commands go to the master of its slot (store_route.h); every function
  * below works the same there, and an unreachable master is SK_EIO like a
  * server down (the store is then disconnected, and reconnected whole).
  *
- * The store moves bytes, not meaning: it writes and reads hash fields, and
- * knows nothing of the decision model. What the fields of a user's hash
- * mean is decide/state.h's; what the on-call index holds is
- * decide/oncall_index.h's; load.h reads both back into that model, and
- * apply.c turns a decision into an sk_store_writes_t.
+ * The store moves bytes, not meaning: it writes and reads a user's packed
+ * value whole, and knows nothing of the decision model. What the packed
+ * fields mean is decide/state.h's (packed by codec/state_pack.h); what the
+ * on-call index holds is decide/oncall_index.h's; load.h reads both back
+ * into that model, and apply.c turns a decision into an sk_store_writes_t.
  *
  * Errors: SK_EIO means the connection failed (it is closed; call
  * sk_store_connect again, with backoff); SK_EFENCED means another instance
@@ -40,6 +47,7 @@
 
 #include "base/arena.h"
 #include "base/sk.h"
+#include "codec/state_pack.h"
 
 typedef struct sk_store_config {
     const char *host;      /* default 127.0.0.1 */
@@ -74,47 +82,51 @@ typedef struct sk_outbox_entry {
     size_t value_len;
 } sk_outbox_entry_t;
 
-/* One field of a hash: name and value as bytes (not NUL-terminated). */
-typedef struct sk_store_field {
-    const char *name;
-    size_t name_len;
-    const char *value;
-    size_t value_len;
-} sk_store_field_t;
+/* One field of a user's state: name and value as bytes (not
+ * NUL-terminated), the unit codec/state_pack.h packs. */
+typedef sk_packed_field_t sk_store_field_t;
 
-/* A user's hash as read: its fields, in arena memory. */
-typedef struct sk_store_hash {
-    sk_store_field_t *fields;
-    size_t n_fields;
-} sk_store_hash_t;
+/* A user's value as read: the packed bytes (codec/state_pack.h) in arena
+ * memory; len 0 when the user has none. */
+typedef struct sk_store_value {
+    const void *bytes;
+    size_t len;
+} sk_store_value_t;
 
-/* One field of a partition's on-call index hash <prefix>:{p<N>}:oncall:<rotation>
- * (NUL-terminated strings). As a write, a NULL value deletes the field; read
+/* What a step does to the user's value. */
+typedef enum sk_store_value_op {
+    SK_STORE_VALUE_KEEP = 0, /* unchanged: not written */
+    SK_STORE_VALUE_SET = 1,  /* written whole (value, value_len) */
+    SK_STORE_VALUE_DEL = 2   /* the state is empty (or may be dropped): deleted */
+} sk_store_value_op_t;
+
+/* One field of the on-call index of a rotation, stored in the partition's
+ * hash <prefix>:{p<N>}:oncall as "<rotation> <field>" (NUL-terminated
+ * strings). As a write, a NULL value deletes the field; read
  * back, value is never NULL. */
 typedef struct sk_store_oncall_field {
-    const char *rotation; /* which hash */
+    const char *rotation; /* which rotation */
     const char *field;
     const char *value;
 } sk_store_oncall_field_t;
 
 /*
  * Everything one input changes in its partition, applied atomically by
- * sk_store_apply: plain hash writes, built by the caller (apply.c) from a
- * decision. Every pointer is borrowed for the duration of the call.
+ * sk_store_apply: the user's packed value whole, built by the caller
+ * (apply.c) from a decision. Every pointer is borrowed for the duration of
+ * the call.
  */
 typedef struct sk_store_writes {
     int32_t partition;
-    int64_t epoch;     /* our claim; the writes are refused under another */
-    const char *topic; /* input topic; NULL for a timer */
-    int64_t offset;    /* input offset; ignored for timers */
-    const char *user;  /* NULL: no user hash, TTL or timer is touched (dead letters) */
-    size_t n_del;      /* fields of the user's hash to delete (first) */
-    const char *const *del;
-    size_t n_set; /* fields of the user's hash to set (then) */
-    const sk_store_field_t *set;
-    sk_ms_t next_wake_ms;  /* the user's timer; SK_MS_NONE removes it */
-    sk_ms_t keep_until_ms; /* the user's hash expires then; SK_MS_NONE: never */
-    size_t n_oncall;       /* on-call index writes, in order */
+    int64_t epoch;                /* our claim; the writes are refused under another */
+    const char *topic;            /* input topic; NULL for a timer */
+    int64_t offset;               /* input offset; ignored for timers */
+    const char *user;             /* NULL: no user value or timer is touched (dead letters) */
+    sk_store_value_op_t value_op; /* what happens to the user's value */
+    const void *value;            /* SK_STORE_VALUE_SET: the packed state */
+    size_t value_len;
+    sk_ms_t next_wake_ms; /* the user's timer; SK_MS_NONE removes it */
+    size_t n_oncall;      /* on-call index writes, in order */
     const sk_store_oncall_field_t *oncall;
     size_t n_out; /* records appended to the outbox, in order */
     const sk_outbox_entry_t *out;
@@ -126,10 +138,9 @@ typedef struct sk_store_writes {
 /* One user as the changelog has it, for sk_store_restore. */
 typedef struct sk_store_restore_user {
     const char *user;
-    size_t n_fields; /* 0: no hash (a timer alone is still set) */
-    const sk_store_field_t *fields;
-    sk_ms_t next_wake_ms;  /* SK_MS_NONE: no timer */
-    sk_ms_t keep_until_ms; /* SK_MS_NONE: no expiry */
+    const void *value; /* the packed state; value_len 0: none (a timer alone is still set) */
+    size_t value_len;
+    sk_ms_t next_wake_ms; /* SK_MS_NONE: no timer */
 } sk_store_restore_user_t;
 
 /* A partition's state rebuilt from the changelog. Pointers borrowed. */
@@ -201,8 +212,8 @@ int sk_store_check_many(sk_store_t *store, size_t n, const int32_t *partitions,
 /*
  * sk_store_restore — rebuilds a partition: deletes its epoch, then every
  * key of it but the outbox (whatever is staged is still re-sent), writes
- * the users' hashes, expiries and timers, the on-call index, the applied
- * offsets and the step sequence, and sets the epoch last, so a restore cut
+ * the users' values and timers, the on-call index, the applied offsets,
+ * the step sequence and the layout mark, and sets the epoch last, so a restore cut
  * short reads as lost and is made again. 0, SK_EIO or SK_ENOMEM.
  */
 int sk_store_restore(sk_store_t *store, const sk_store_restore_t *restore);
@@ -215,7 +226,7 @@ int sk_store_applied_offset(sk_store_t *store, int32_t partition, const char *to
  * sk_store_apply — one atomic step: checks the epoch and the step
  * sequence (seq_floor), skips the input if its
  * offset was applied already (*applied = false), else writes the user's
- * hash fields, the on-call index fields, the hash's TTL, the timer, the
+ * value (or deletes it), the on-call index fields, the timer, the
  * applied offset, the step sequence (seq, when not 0), and appends the
  * outbox entries (*applied = true). Returns
  * 0, SK_EFENCED (another owner's epoch), SK_ENOTFOUND (no epoch in Redis),
@@ -226,8 +237,10 @@ int sk_store_apply(sk_store_t *store, const sk_store_writes_t *w, bool *applied)
 
 /*
  * sk_store_apply_many — the same for n inputs, in order: one script call
- * per partition taking all of its inputs (one atomic step each, pipelined:
- * one round trip for the batch). applied[i] and rcs[i] (0, SK_EFENCED, SK_ENOTFOUND or SK_EIO)
+ * per partition taking all of its inputs (pipelined: one round trip for
+ * the batch), which writes each kind once for all of them (one HSET of the
+ * users' last values and one HDEL, one ZADD and one ZREM of the timers, one
+ * HSET and one HDEL of the on-call index, the offsets, the outbox). applied[i] and rcs[i] (0, SK_EFENCED, SK_ENOTFOUND or SK_EIO)
  * tell each one's fate. When Redis lost its script cache, the scripts are
  * loaded again and the refused inputs sent once more, in order; refused
  * again, they stay SK_EIO. Returns SK_EIO when the connection failed or the
@@ -238,16 +251,18 @@ int sk_store_apply(sk_store_t *store, const sk_store_writes_t *w, bool *applied)
 int sk_store_apply_many(sk_store_t *store, const sk_store_writes_t *w, size_t n, bool *applied,
                         int *rcs);
 
-/* Reads n users' hashes pipelined (one round trip): out[i] for users[i] in
- * partitions[i] (no fields when the user has none), copied into arena.
- * 0, SK_EIO or SK_ENOMEM. */
+/* Reads n users' packed values pipelined (one HMGET per partition, one round trip):
+ * out[i] for users[i] in partitions[i] (len 0 when the user has none),
+ * copied into arena. A users key of another type is SK_EIO. 0, SK_EIO or
+ * SK_ENOMEM. */
 int sk_store_read_users(sk_store_t *store, size_t n, const int32_t *partitions,
-                        const char *const *users, sk_arena_t *arena, sk_store_hash_t *out);
+                        const char *const *users, sk_arena_t *arena, sk_store_value_t *out);
 
 /*
  * sk_store_scan_users — every user with state, or only `user` when not NULL,
- * found with SCAN (for operators' tools, not the hot path): their
- * partitions and ids, in arena memory. 0 or SK_EIO.
+ * found with SCAN (the partitions' users hashes) and HSCAN (for operators'
+ * tools, not the hot path): their partitions and ids, in arena memory. 0,
+ * SK_EIO or SK_ENOMEM.
  */
 int sk_store_scan_users(sk_store_t *store, const char *user, sk_arena_t *arena,
                         int32_t **partitions, const char ***users, size_t *n);
@@ -279,7 +294,8 @@ int sk_store_held_read(sk_store_t *store, int32_t partition, sk_arena_t *arena, 
 /*
  * sk_store_oncall_read — the on-call index of the given rotations in
  * partitions 0..n_partitions-1 (all of them, owned or not), one HGETALL
- * each, pipelined in one round trip. *out gets every field (rotation
+ * of each partition's index hash, pipelined in one round trip, keeping the
+ * fields of those rotations. *out gets every field (rotation
  * borrowed from `rotations`, field and value copied), in arena memory.
  * 0, SK_EIO or SK_ENOMEM.
  */

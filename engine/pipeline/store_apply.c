@@ -1,8 +1,8 @@
 /*
  * store_apply.c — the atomic apply (sk_store_apply, sk_store_apply_many):
  * each partition's inputs of a batch as one EVALSHA of the apply script
- * (APPLY_LUA in store.c: fence, offsets, the users' fields, timers, the
- * on-call index and the outbox), pipelined across partitions; on a Redis
+ * (APPLY_LUA in store.c: fence, offsets, the users' packed values, timers,
+ * the on-call index and the outbox), pipelined across partitions; on a Redis
  * Cluster, each partition's call routed to its slot's master, redirected
  * and sent again whole. The rest of the store is store.c.
  */
@@ -40,13 +40,16 @@ static char *pack_entry(sk_arena_t *a, const sk_outbox_entry_t *e, size_t *len)
 static void apply_count(const sk_store_writes_t *w, const size_t *idx, size_t n, size_t *keys,
                         size_t *args)
 {
+    bool users = false, index = false;
     *keys = 4;
     *args = 3;
     for (size_t k = 0; k < n; k++) {
         const sk_store_writes_t *op = &w[idx[k]];
-        *keys += 1 + op->n_oncall;
-        *args += 8 + 4 + op->n_del + 2 * op->n_set + 2 * op->n_oncall + op->n_out;
+        *args += 8 + 2 + 2 * op->n_oncall + op->n_out;
+        users = users || op->user;
+        index = index || op->n_oncall > 0;
     }
+    *keys += (users ? 1 : 0) + (index ? 1 : 0);
 }
 
 /* Builds the EVALSHA of one partition's inputs w[idx[0..n)] (in order) into
@@ -57,19 +60,28 @@ static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_store_writes_t *w, 
     const sk_store_writes_t *first = &w[idx[0]];
     size_t n_keys, n_args;
     apply_count(w, idx, n, &n_keys, &n_args);
-    size_t argc = 3 + n_keys + n_args, i, key_no = 5;
+    size_t argc = 3 + n_keys + n_args, i;
     const char **argv = sk_arena_calloc(a, argc, sizeof(*argv));
     size_t *lens = sk_arena_calloc(a, argc, sizeof(*lens));
-    if (!argv || !lens)
+    bool *sized = sk_arena_calloc(a, argc, sizeof(*sized)); /* lens[k] given (may be 0) */
+    if (!argv || !lens || !sized)
         return SK_ENOMEM;
     argv[0] = "EVALSHA";
     argv[1] = s->apply_sha;
     argv[2] = sk_store_fmt_i64(a, (int64_t)n_keys);
-    static const char *const what[] = {"epoch", "offsets", "outbox", "timers"};
-    for (size_t k = 0; k < 4; k++) {
+    /* the users hash and the on-call index only when written (apply_count) */
+    static const char *const what[] = {"epoch", "offsets", "outbox", "timers", "users", "oncall"};
+    bool named[6] = {true, true, true, true, false, false};
+    for (size_t k = 0; k < n; k++) {
+        named[4] = named[4] || w[idx[k]].user;
+        named[5] = named[5] || w[idx[k]].n_oncall > 0;
+    }
+    for (size_t k = 0, key = 0; k < 6; k++) {
         char kb[128];
+        if (!named[k])
+            continue;
         sk_store_key(s, kb, sizeof(kb), first->partition, what[k]);
-        argv[3 + k] = sk_arena_strdup(a, kb);
+        argv[3 + key++] = sk_arena_strdup(a, kb);
     }
     i = 3 + n_keys;
     argv[i++] = sk_store_fmt_i64(a, first->epoch);
@@ -77,48 +89,41 @@ static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_store_writes_t *w, 
     argv[i++] = sk_store_fmt_i64(a, (int64_t)n);
     for (size_t k = 0; k < n; k++) {
         const sk_store_writes_t *op = &w[idx[k]];
-        size_t kb = key_no;
-        argv[3 + key_no - 1] = sk_arena_sprintf(a, "%s:{p%" PRId32 "}:u:%s", s->cfg.prefix,
-                                                op->partition, op->user ? op->user : "");
-        key_no++;
-        for (size_t j = 0; j < op->n_oncall; j++, key_no++)
-            argv[3 + key_no - 1] = sk_store_oncall_key(s, a, op->partition, op->oncall[j].rotation);
-        argv[i++] = sk_store_fmt_i64(a, (int64_t)kb);
+        static const char *const vops[] = {"k", "s", "d"};
+        argv[i++] = op->user ? "1" : "0";
         argv[i++] = op->topic ? op->topic : "";
         argv[i++] = sk_store_fmt_i64(a, op->offset);
         argv[i++] = op->user ? op->user : "";
-        argv[i++] = op->user ? "1" : "0";
+        argv[i++] = vops[op->user ? op->value_op : SK_STORE_VALUE_KEEP];
+        argv[i] = op->value_op == SK_STORE_VALUE_SET && op->value ? op->value : "";
+        lens[i] = op->value_op == SK_STORE_VALUE_SET ? op->value_len : 0;
+        sized[i++] = true;
         argv[i++] = op->next_wake_ms == SK_MS_NONE ? "-1" : sk_store_fmt_i64(a, op->next_wake_ms);
-        argv[i++] = op->keep_until_ms == SK_MS_NONE ? "-1" : sk_store_fmt_i64(a, op->keep_until_ms);
         argv[i++] = op->seq > 0 ? sk_store_fmt_i64(a, op->seq) : "";
-        argv[i++] = sk_store_fmt_i64(a, (int64_t)op->n_del);
-        for (size_t j = 0; j < op->n_del; j++)
-            argv[i++] = op->del[j];
-        argv[i++] = sk_store_fmt_i64(a, (int64_t)op->n_set);
-        for (size_t j = 0; j < op->n_set; j++) {
-            argv[i] = op->set[j].name;
-            lens[i++] = op->set[j].name_len;
-            argv[i] = op->set[j].value;
-            lens[i++] = op->set[j].value_len;
-        }
         argv[i++] = sk_store_fmt_i64(a, (int64_t)op->n_oncall);
         for (size_t j = 0; j < op->n_oncall; j++) {
-            argv[i++] = op->oncall[j].field;
-            argv[i] = op->oncall[j].value ? op->oncall[j].value : "";
-            lens[i] = strlen(argv[i]);
-            i++;
+            argv[i++] = sk_store_oncall_field(a, op->oncall[j].rotation, op->oncall[j].field);
+            if (!op->oncall[j].value) { /* '' deletes */
+                argv[i++] = "";
+                continue;
+            }
+            const void *v = NULL; /* the stored form of the index value (state_pack.h) */
+            if (sk_window_pack(a, op->oncall[j].value, &v, &lens[i]) != 0)
+                return SK_ENOMEM;
+            argv[i] = v;
+            sized[i++] = true;
         }
         argv[i++] = sk_store_fmt_i64(a, (int64_t)op->n_out);
         for (size_t j = 0; j < op->n_out; j++) {
             argv[i] = pack_entry(a, &op->out[j], &lens[i]);
-            i++;
+            sized[i++] = true;
         }
     }
-    assert(i == argc && key_no == n_keys + 1);
+    assert(i == argc);
     for (size_t k = 0; k < i; k++) {
         if (!argv[k])
             return SK_ENOMEM;
-        if (!lens[k])
+        if (!sized[k])
             lens[k] = strlen(argv[k]);
     }
     *argv_out = argv;

@@ -12,6 +12,12 @@
 #include "pipeline/store.h"
 #include "pipeline/store_route.h"
 
+/* The layout of a partition's keys (store.h), kept in its offsets hash as
+ * "#layout": a partition without it was written by an older engine (users
+ * as hashes, one on-call hash per rotation) and is refused by the fence
+ * as lost, then rebuilt from the changelog. */
+#define SK_STORE_LAYOUT "2"
+
 struct sk_store {
     sk_store_config_t cfg;
     /* the connection in use: the one server's, or (Redis Cluster) the
@@ -55,8 +61,12 @@ redisReply *sk_store_reply(sk_store_t *s, redisContext *c);
 /* "<prefix>:{p<p>}:<what>" into buf. */
 void sk_store_key(const sk_store_t *s, char *buf, size_t len, int32_t p, const char *what);
 
-/* The on-call index hash of a rotation in partition p, in arena memory. */
-char *sk_store_oncall_key(const sk_store_t *s, sk_arena_t *a, int32_t p, const char *rotation);
+/* The on-call index hash of partition p, in arena memory. */
+char *sk_store_oncall_key(const sk_store_t *s, sk_arena_t *a, int32_t p);
+
+/* The field of the partition's on-call index that holds a rotation's
+ * field: "<rotation> <field>", in arena memory. */
+char *sk_store_oncall_field(sk_arena_t *a, const char *rotation, const char *field);
 
 /* Loads the store's scripts (every master of a cluster). 0 or SK_EIO. */
 int sk_store_load_scripts(sk_store_t *s);

@@ -84,39 +84,19 @@ static int append(sk_store_t *s, size_t argc, const char **argv, size_t *lens)
     return redisAppendCommandArgv(s->rc, (int)argc, argv, lens) == REDIS_OK ? 0 : SK_ENOMEM;
 }
 
-/* The writes of one restored user: its hash, expiry and timer. */
+/* The writes of one restored user: its value and its timer. */
 static int restore_user(sk_store_t *s, sk_arena_t *a, int32_t p, const sk_store_restore_user_t *u,
                         size_t *sent)
 {
-    char *k = sk_arena_sprintf(a, "%s:{p%" PRId32 "}:u:%s", s->cfg.prefix, p, u->user);
-    char timers[128];
+    char timers[128], k[128];
     sk_store_key(s, timers, sizeof(timers), p, "timers");
-    if (!k)
-        return SK_ENOMEM;
-    if (u->n_fields) {
-        size_t argc = 2 + 2 * u->n_fields, i = 0;
-        const char **argv = sk_arena_calloc(a, argc, sizeof(*argv));
-        size_t *lens = sk_arena_calloc(a, argc, sizeof(*lens));
-        if (!argv || !lens)
-            return SK_ENOMEM;
-        argv[i++] = "HSET";
-        argv[i++] = k;
-        for (size_t f = 0; f < u->n_fields; f++) {
-            argv[i] = u->fields[f].name;
-            lens[i++] = u->fields[f].name_len;
-            argv[i] = u->fields[f].value;
-            lens[i++] = u->fields[f].value_len;
-        }
-        if (append(s, argc, argv, lens))
+    sk_store_key(s, k, sizeof(k), p, "users");
+    if (u->value_len) {
+        const char *argv[] = {"HSET", k, u->user, u->value};
+        size_t lens[] = {4, strlen(k), strlen(u->user), u->value_len};
+        if (redisAppendCommandArgv(s->rc, 4, argv, lens) != REDIS_OK)
             return SK_ENOMEM;
         (*sent)++;
-        if (u->keep_until_ms != SK_MS_NONE) {
-            const char *eargv[] = {"PEXPIREAT", k, fmt_i64(a, u->keep_until_ms)};
-            size_t elens[3] = {0};
-            if (!eargv[2] || append(s, 3, eargv, elens))
-                return SK_ENOMEM;
-            (*sent)++;
-        }
     }
     if (u->next_wake_ms != SK_MS_NONE) {
         const char *zargv[] = {"ZADD", timers, fmt_i64(a, u->next_wake_ms), u->user};
@@ -153,15 +133,22 @@ int sk_store_restore(sk_store_t *s, const sk_store_restore_t *rs)
             goto out;
     for (size_t i = 0; i < rs->n_oncall; i++) {
         const sk_store_oncall_field_t *o = &rs->oncall[i];
-        const char *argv[] = {"HSET", sk_store_oncall_key(s, &a, p, o->rotation), o->field,
-                              o->value};
+        const void *v = NULL; /* the stored form of the index value (state_pack.h) */
+        size_t vlen = 0;
+        const char *argv[] = {"HSET", sk_store_oncall_key(s, &a, p),
+                              sk_store_oncall_field(&a, o->rotation, o->field), NULL};
         size_t lens[4] = {0};
-        if (!argv[1] || !o->value || (rc = append(s, 4, argv, lens)))
+        rc = SK_ENOMEM;
+        if (!argv[1] || !argv[2] || !o->value || sk_window_pack(&a, o->value, &v, &vlen) != 0)
+            goto out;
+        argv[3] = v;
+        lens[3] = vlen;
+        if ((rc = append(s, 4, argv, lens)))
             goto out;
         sent++;
     }
     {
-        size_t argc = 4 + 2 * rs->n_offsets, i = 0;
+        size_t argc = 6 + 2 * rs->n_offsets, i = 0;
         const char **argv = sk_arena_calloc(&a, argc, sizeof(*argv));
         size_t *lens = sk_arena_calloc(&a, argc, sizeof(*lens));
         rc = SK_ENOMEM;
@@ -171,6 +158,8 @@ int sk_store_restore(sk_store_t *s, const sk_store_restore_t *rs)
         argv[i++] = ko;
         argv[i++] = "#seq";
         argv[i++] = fmt_i64(&a, rs->seq);
+        argv[i++] = "#layout";
+        argv[i++] = SK_STORE_LAYOUT;
         for (size_t k = 0; k < rs->n_offsets; k++) {
             argv[i++] = rs->topics[k];
             argv[i++] = fmt_i64(&a, rs->offsets[k]);

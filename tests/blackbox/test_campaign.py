@@ -48,7 +48,8 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sksign  # noqa: E402
-import test_cli_requests as base  # noqa: E402
+import test_cli_requests as base  # noqa: E402 (puts tests/lib on the path)
+import skproc  # noqa: E402,I100
 from test_cli_requests import check  # noqa: E402
 from test_engine_blackbox import Reader, free_port, read_text, wait_until  # noqa: E402
 
@@ -263,10 +264,12 @@ def run(tmp, engine_log):
     check("  ...and refused: self-review (audit)", a, a)
 
     # ---- the engine restarted mid-campaign ----
-    items = [ln for ln in rcli("--scan", "--pattern", "sk:*u:ann@example.com").split() if ln]
-    fields = rcli("hgetall", items[0]) if items else ""
+    def ann_item():
+        fields = skproc.redis_user_state(port, ANN) or {}
+        return [f for f, v in fields.items()
+                if re.match(r"^c:c-revoke \d+ vault/admin$", f) and v.startswith("OPEN ")]
     check("ann's review item is in Redis (redis-cli: c:c-revoke ... vault/admin OPEN)",
-          re.search(r"^c:c-revoke \d+ vault/admin\n(OPEN) ", fields, re.M), fields)
+          ann_item(), skproc.redis_user_state(port, ANN))
     eng.proc.send_signal(signal.SIGKILL)
     eng.proc.wait(5)
     mark = len(read_text(engine_log))
@@ -281,10 +284,6 @@ def run(tmp, engine_log):
     check("after FLUSHALL the engine restores its partitions from shiftkey.changelog.v1",
           wait_until(lambda: "restored from shiftkey.changelog.v1" in read_text(engine_log)[mark:],
                      time.time() + 30, 0.1), read_text(engine_log)[mark:][-500:])
-    def ann_item():
-        keys = [ln for ln in rcli("--scan", "--pattern", "sk:*u:ann@example.com").split() if ln]
-        return keys and re.search(r"^c:c-revoke \d+ vault/admin\n(OPEN) ",
-                                  rcli("hgetall", keys[0]), re.M)
     check("  ...ann's open review item with it (redis-cli)",
           wait_until(ann_item, time.time() + 30, 0.2))
 

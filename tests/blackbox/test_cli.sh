@@ -112,7 +112,7 @@ check "shiftkey shift without --user is a usage error (2)" exits 2 "$SK" shift s
     --rotation demo-primary --id x --bootstrap-file "$tmp/boot"
 check "shiftkey shift without a broker address says how to get one (2)" \
     sh -c "cd $tmp && SHIFTKEY_KAFKA= $(pwd)/$SK shift started --user u --rotation r --id x 2>&1; test \$? -eq 2"
-check "redis-cli sees the user's state" sh -c "redis-cli -p $port --scan --pattern 'sk:*:u:cli-user' | grep -q cli-user"
+check "redis-cli sees the user's state (a field of its partition's users hash)" sh -c "for k in \$(redis-cli -p $port --scan --pattern 'sk:*:users'); do redis-cli -p $port hexists \$k cli-user; done | grep -q 1"
 check "shiftkey grants lists the grant and its shift source" sh -c \
     "$SK grants cli-user --redis 127.0.0.1:$port | grep -E '^cli-user +demo/console +SHIFT +cli-1 +until '"
 check "shiftkey grants -o json is JSON a script can read" sh -c \

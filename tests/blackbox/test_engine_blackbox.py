@@ -21,8 +21,9 @@ python3-confluent-kafka, python3-avro (via skwire.py), kcat and redis-cli:
     reason names the rotation / the framing, key and payload unchanged;
   - kcat: the four topics exist; every user with a decision has audit
     records; one audit record decodes with a decision and a trace;
-  - redis-cli: the active user's state key and timer (sk:{pN}:u:<user>,
-    sk:{pN}:timers), positive TTL;
+  - redis-cli: the active user's state (a packed value in its partition's
+    users hash, decoded by skproc.unpack_state) and timer (sk:{pN}:users,
+    sk:{pN}:timers), no TTL;
   - SIGTERM: exit status 0 within 10 s, no sanitizer report.
 
 Prints one line per check ("ok   ..." / "FAIL ...") and ends with
@@ -46,6 +47,7 @@ import skwire  # noqa: E402
 # the shared helpers (tests/lib/skproc.py); the other black-box tests import
 # them from here. wait_until here takes an absolute deadline (time.time() + s).
 from skproc import Reader, free_port, read_text, tail  # noqa: E402,F401
+from skproc import redis_user_key, redis_user_packed, redis_user_state  # noqa: E402
 from skproc import wait_deadline as wait_until  # noqa: E402
 
 from confluent_kafka import Producer  # noqa: E402
@@ -323,17 +325,21 @@ def scenario(tmp, engine_log):
           and ents(grants_c[:1]) == ["demo/console"] and grants_c[0]["rec"]["expires_at"] == c_end,
           "got %s" % [(r["rec"]["action"], r["rec"]["entitlement"]) for r in grants_c])
 
-    ukeys = (rcli("--scan", "--pattern", "sk:*:u:%s" % uc) or "").split()
-    check("redis: state key sk:{pN}:u:%s exists while the grant is active" % uc,
-          len(ukeys) == 1 and re.match(r"^sk:\{p\d+\}:u:", ukeys[0]), "scan gave %s" % ukeys)
-    ukey = ukeys[0] if ukeys else "sk:{p?}:u:" + uc
+    ukey = (redis_user_key(port, uc) or (0, "sk:{p?}:users"))[1]
+    check("redis: a users hash sk:{pN}:users holds %s while the grant is active" % uc,
+          re.match(r"^sk:\{p\d+\}:users$", ukey), "found %s" % ukey)
     ttl = rcli("TTL", ukey)
-    check("redis: TTL of %s is positive" % ukey, ttl is not None and ttl.lstrip("-").isdigit()
-          and int(ttl) > 0, "TTL %r" % ttl)
-    fields = (rcli("HKEYS", ukey) or "").split("\n")
-    check("redis: %s holds the shift and the demo/console source" % ukey,
+    check("redis: %s has no TTL (the user's timer drops its state)" % ukey, ttl == "-1",
+          "TTL %r" % ttl)
+    try:
+        state = redis_user_state(port, uc) or {}
+    except ValueError as e:
+        state = {"(damaged)": str(e)}
+    fields = sorted(state)
+    check("redis: %s's packed value holds the shift and the demo/console source" % uc,
           any(f.startswith("s:") and "sh-c" in f for f in fields)
-          and any(f.startswith("g:demo/console") for f in fields), "fields %s" % fields)
+          and any(f.startswith("g:demo/console") and state[f].split(" ")[0] == str(c_end)
+                  for f in fields), "fields %s" % state)
     tkeys = (rcli("--scan", "--pattern", "sk:*:timers") or "").split()
     holder = [(k, rcli("ZSCORE", k, uc)) for k in tkeys]
     holder = [(k, s) for k, s in holder if s]
@@ -394,9 +400,14 @@ def scenario(tmp, engine_log):
                    & {r["rec"]["command_id"] for r in grants_a}),
           "%s" % [r["rec"]["command_id"] for r in revokes_a])
     tkeys = (rcli("--scan", "--pattern", "sk:*:timers") or "").split()
-    left_timers = [k for k in tkeys if rcli("ZSCORE", k, ua)]
-    check("redis: after the REVOKE no timer is left for %s" % ua, not left_timers,
-          "still in %s" % left_timers)
+    left_timers = [(k, rcli("ZSCORE", k, ua)) for k in tkeys if rcli("ZSCORE", k, ua)]
+    packed = redis_user_packed(port, ua)
+    keep = packed[0] if packed else None
+    check("redis: after the REVOKE the one timer left for %s is its state's keep-until "
+          "(the state's key has no TTL: that timer drops it)" % ua,
+          keep is not None and len(left_timers) == 1
+          and int(float(left_timers[0][1])) == keep and keep > a_end,
+          "timers %s, keep-until %s" % (left_timers, keep))
 
     # ---- case B: the secondary's end revokes demo/console ----
     # Nothing may revoke demo/console before the secondary shift ends.

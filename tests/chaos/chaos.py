@@ -18,7 +18,7 @@ Requests (rules: tests/rules/chaos/requests.yaml): every requester asks for
 req/auto (auto-approved: one GRANT at once); every second one also asks for
 req/reviewed (one reviewer) and that reviewer approves it (a CREATED and a
 CLOSED/APPROVED task, then one GRANT). Half of the requesters are shift
-users as well, so one user's hash is changed from both input topics. A
+users as well, so one user's state is changed from both input topics. A
 request's expiry depends on the engine's clock: request commands are matched
 on (action, entitlement, request sources) and their expires_at must be
 issued_at + the (capped) duration. Before the run, the checks themselves are
@@ -63,8 +63,10 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "blackbox"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 import nacl.signing  # noqa: E402
 import sksign  # noqa: E402
+import skproc  # noqa: E402 (unpack_state: a user's packed value in Redis)
 import skwire  # noqa: E402
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 
@@ -595,23 +597,27 @@ def evaluate(model, cmd_recs, task_recs, t0, t1, say):
     return f
 
 
-def redis_errors(rig, model, say):
-    """Users whose Redis hash is not what the model says: the entitlements
+def redis_errors(rig, model, say, ports=None):
+    """Users whose Redis state is not what the model says: the entitlements
     held (g: fields), exactly the expected request sources (kind R, the
-    request id) and every request APPROVED (q: fields). Returns how many."""
+    request id) and every request APPROVED (q: fields), read with redis-cli
+    from rig's Redis (or `ports`: a cluster's masters) and decoded by
+    skproc. Returns how many."""
     wrong = 0
     for u in model.label:
         ents, req_sources, statuses = set(), set(), {}
-        for k in rig.redis_cli("--scan", "--pattern", "sk:*:u:%s" % u).split():
-            lines = rig.redis_cli("HGETALL", k).split("\n")
-            for name, value in zip(lines[0::2], lines[1::2]):
-                if name.startswith("g:"):
-                    ent, kind, sid = name[2:].split(" ")
-                    ents.add(ent)
-                    if kind != "S":
-                        req_sources.add((ent, kind, sid))
-                elif name.startswith("q:"):
-                    statuses[name[2:]] = value.split(" ")[0]
+        try:
+            state = skproc.redis_user_state(ports or rig.redis_port, u) or {}
+        except ValueError as e:
+            state = {"(damaged)": str(e)}
+        for name, value in state.items():
+            if name.startswith("g:"):
+                ent, kind, sid = name[2:].split(" ")
+                ents.add(ent)
+                if kind != "S":
+                    req_sources.add((ent, kind, sid))
+            elif name.startswith("q:"):
+                statuses[name[2:]] = value.split(" ")[0]
         reqs = model.requests[u]
         want_sources = {(ent, "R", rid) for rid, (ent, _, _) in reqs.items()}
         want_statuses = {rid: "APPROVED" for rid in reqs}
@@ -871,7 +877,7 @@ def run_once(args, seed, passed_before):
                                    value=skwire.encode("schedule_event", rec))
             probe_producer.flush(10)
             while now_ms() < min(t + lead, faults_until):
-                if rig.redis_cli("--scan", "--pattern", "sk:*:u:%s" % user):
+                if skproc.redis_user_key(rig.redis_port, user):
                     probes[user] = kind
                     model.add_shift_user(user, "timer")
                     # the fault comes PROBE_AFTER_MS before the shift's end

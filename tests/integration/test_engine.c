@@ -10,6 +10,8 @@
 
 #include "sk_fixture.h"
 #include "sk_test.h"
+#include "base/keyhash.h"
+#include "codec/state_pack.h"
 
 #define RULES "tests/rules/engine"
 #define PARTS 4
@@ -69,7 +71,9 @@ TEST(shift_start_grants_and_shift_end_revokes)
         CHECK_STR(r[i]->cmd.user, "u-start");
     }
     /* the grant is in Redis, with a TTL, and the timer is set */
-    CHECK(sk_fx_redis_int(&redis, "KEYS sk:*:u:u-start") == 1);
+    CHECK(sk_fx_redis_int(&redis, "EVAL %s 0",
+                          "local n = 0 for _, k in ipairs(redis.call('KEYS', 'sk:*:users')) do "
+                          "n = n + redis.call('HEXISTS', k, 'u-start') end return n") == 1);
     sk_schedule_event_t e = ev(SK_SHIFT_ENDED, "e2", "u-start", "primary", "s1", now, sk_now_ms());
     CHECK_INT(sk_fx_produce_event(&kafka, &e), 0);
     CHECK_INT(sk_fx_reader_wait(commands, "u-start", 4, 15000), 4);
@@ -317,6 +321,49 @@ TEST(bad_records_become_dead_letters_and_the_engine_goes_on)
     sk_codec_destroy(codec);
 }
 
+/* Writes user's state as a closed shift, packed with keep_until `keep`, and
+ * its timer at `due`, straight into Redis (the engine is stopped). */
+static void put_state(const char *user, sk_ms_t keep, sk_ms_t due)
+{
+    int32_t p = sk_keyhash_partition(user, strlen(user), PARTS);
+    sk_arena_t a;
+    char value[128];
+    sk_ms_t t = sk_now_ms() - 3600000;
+    snprintf(value, sizeof(value), "primary %lld %lld 1 1 %lld", (long long)t, (long long)t + 60000,
+             (long long)t + 60000);
+    sk_packed_field_t f = {"s:old", 5, value, strlen(value)};
+    void *b = NULL;
+    size_t len = 0;
+    sk_arena_init(&a, 1024);
+    CHECK_INT(sk_state_pack(&a, &f, 1, keep, &b, &len), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HSET sk:{p%d}:users %s %b", (int)p, user, b, len), 1);
+    CHECK_INT(sk_fx_redis_int(&redis, "ZADD sk:{p%d}:timers %lld %s", (int)p, (long long)due, user),
+              1);
+    sk_arena_fini(&a);
+}
+
+/* User keys have no TTL: a state's keep-until is in its value, and its
+ * timer comes then and deletes it; a state whose keep-until is ahead stays. */
+TEST(a_state_is_deleted_by_its_timer_at_its_keep_until_not_before)
+{
+    sk_fx_engine_stop(&eng);
+    sk_ms_t now = sk_now_ms();
+    put_state("u-keep-gone", now + 1000, now + 1000);
+    put_state("u-keep-kept", now + 600000, now + 600000);
+    int32_t pg = sk_keyhash_partition("u-keep-gone", 11, PARTS),
+            pk = sk_keyhash_partition("u-keep-kept", 11, PARTS);
+    CHECK_INT(sk_fx_engine_start(&eng, kafka.bootstraps, redis.port, RULES, "sk-test"), 0);
+    sk_ms_t deadline = now + 15000;
+    while (sk_fx_redis_int(&redis, "HEXISTS sk:{p%d}:users u-keep-gone", (int)pg) == 1 &&
+           sk_now_ms() < deadline)
+        sleep_ms(50);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p%d}:users u-keep-gone", (int)pg), 0);
+    CHECK(sk_now_ms() >= now + 1000); /* not before its keep-until */
+    CHECK_INT(sk_fx_redis_int(&redis, "ZSCORE sk:{p%d}:timers u-keep-gone", (int)pg), -1);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p%d}:users u-keep-kept", (int)pk), 1);
+    CHECK_INT(sk_fx_redis_int(&redis, "ZSCORE sk:{p%d}:timers u-keep-kept", (int)pk), now + 600000);
+}
+
 TEST(z_teardown)
 {
     sk_fx_reader_destroy(commands);
@@ -336,4 +383,6 @@ SK_TEST_MAIN(SK_TEST_CASE(a_setup_real_redis_and_mock_kafka),
              SK_TEST_CASE(duplicates_and_replays_send_no_second_command),
              SK_TEST_CASE(engine_down_across_due_time_revokes_within_5s_of_restart),
              SK_TEST_CASE(bad_records_become_dead_letters_and_the_engine_goes_on),
-             SK_TEST_CASE(timer_fires_when_due_not_at_the_next_scan), SK_TEST_CASE(z_teardown))
+             SK_TEST_CASE(timer_fires_when_due_not_at_the_next_scan),
+             SK_TEST_CASE(a_state_is_deleted_by_its_timer_at_its_keep_until_not_before),
+             SK_TEST_CASE(z_teardown))

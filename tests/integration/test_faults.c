@@ -103,7 +103,10 @@ TEST(redis_restart_mid_stream_loses_and_doubles_nothing)
             if (strcmp(r[a]->cmd.command_id, r[b]->cmd.command_id) == 0)
                 CHECK(r[a]->raw_len == r[b]->raw_len &&
                       memcmp(r[a]->raw, r[b]->raw, r[a]->raw_len) == 0);
-    CHECK_INT(sk_fx_redis_int(&redis, "EVAL %s 0", "return #redis.call('KEYS','sk:*:u:f-*')"),
+    CHECK_INT(sk_fx_redis_int(&redis, "EVAL %s 0",
+                              "local n = 0 for _, k in ipairs(redis.call('KEYS', 'sk:*:users')) do "
+                              "for _, u in ipairs(redis.call('HKEYS', k)) do "
+                              "if string.sub(u, 1, 2) == 'f-' then n = n + 1 end end end return n"),
               USERS);
 }
 
@@ -206,7 +209,7 @@ TEST(rules_reload_that_removes_access_takes_it_back_at_once)
 static int partition_of(const char *user)
 {
     for (int p = 0; p < PARTS; p++)
-        if (sk_fx_redis_int(&redis, "EXISTS sk:{p%d}:u:%s", p, user) == 1)
+        if (sk_fx_redis_int(&redis, "HEXISTS sk:{p%d}:users %s", p, user) == 1)
             return p;
     return -1;
 }
@@ -296,10 +299,11 @@ static void data_loss_during_a_shift(fault_t fault, const char *user, const char
         CHECK_INT(system(cmd), 0);
         CHECK_INT(sk_fx_redis_start_on(&redis, redis.port), 0);
     }
-    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p%d}:u:%s", p, user), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p%d}:users %s", p, user), 0);
     /* detected without any new input, and restored */
     sk_ms_t deadline = sk_now_ms() + 10000;
-    while (sk_fx_redis_int(&redis, "EXISTS sk:{p%d}:u:%s", p, user) != 1 && sk_now_ms() < deadline)
+    while (sk_fx_redis_int(&redis, "HEXISTS sk:{p%d}:users %s", p, user) != 1 &&
+           sk_now_ms() < deadline)
         sleep_ms(20);
     sk_ms_t back = sk_now_ms();
     do { /* the engine counts the restore right after its writes */
@@ -310,7 +314,7 @@ static void data_loss_during_a_shift(fault_t fault, const char *user, const char
             fault == FAULT_FLUSHALL ? "FLUSHALL" : "Redis replaced by an empty one",
             (long long)(back - t0), (unsigned long long)st.restore_ms_last,
             (unsigned long long)(st.restores - restores));
-    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p%d}:u:%s", p, user), 1);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p%d}:users %s", p, user), 1);
     CHECK(st.restores > restores);
     CHECK(sk_fx_redis_int(&redis, "ZSCORE sk:{p%d}:timers %s", p, user) > 0);
     CHECK(cli_lists_grant(user));
@@ -371,9 +375,10 @@ TEST(x_state_lost_and_not_restorable_fails_closed)
     /* Redis takes writes again: the partition is restored and goes on */
     CHECK_INT(sk_fx_redis_int(&redis, "REPLICAOF NO ONE"), -1);
     deadline = sk_now_ms() + 10000;
-    while (sk_fx_redis_int(&redis, "EXISTS sk:{p%d}:u:fc-user", p) != 1 && sk_now_ms() < deadline)
+    while (sk_fx_redis_int(&redis, "HEXISTS sk:{p%d}:users fc-user", p) != 1 &&
+           sk_now_ms() < deadline)
         sleep_ms(50);
-    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p%d}:u:fc-user", p), 1);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p%d}:users fc-user", p), 1);
 }
 
 TEST(y_a_partition_fenced_mid_batch_is_left_to_its_new_owner)

@@ -62,7 +62,7 @@ static int revokes_of(const char *user, sk_ms_t *last)
 static int partition_of(const char *user)
 {
     for (int p = 0; p < PARTS; p++)
-        if (sk_fx_redis_int(&redis, "EXISTS sk:{p%d}:u:%s", p, user) == 1)
+        if (sk_fx_redis_int(&redis, "HEXISTS sk:{p%d}:users %s", p, user) == 1)
             return p;
     return -1;
 }

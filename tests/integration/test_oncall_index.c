@@ -272,7 +272,6 @@ TEST(the_apply_script_writes_the_index_and_every_partition_is_read_back)
                             .offset = 1,
                             .user = "xena",
                             .next_wake_ms = SK_MS_NONE,
-                            .keep_until_ms = sk_now_ms() + 60000,
                             .n_oncall = 2,
                             .oncall = w1};
     CHECK_INT(sk_store_apply(s, &op, &applied), 0);
@@ -284,23 +283,24 @@ TEST(the_apply_script_writes_the_index_and_every_partition_is_read_back)
                              .offset = 1,
                              .user = "yuri",
                              .next_wake_ms = SK_MS_NONE,
-                             .keep_until_ms = sk_now_ms() + 60000,
                              .n_oncall = 1,
                              .oncall = w2};
     CHECK_INT(sk_store_apply(s, &op2, &applied), 0);
-    CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p1}:oncall:primary"), 1);
-    CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p3}:oncall:primary"), 1);
+    /* one index hash per partition, "<rotation> <field>" */
+    CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p1}:oncall"), 2);
+    CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p3}:oncall"), 1);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p1}:oncall %s", "primary xena s1"), 1);
     /* a replay of the same offset changes nothing; a fenced epoch neither */
     sk_store_oncall_field_t del[] = {{"primary", "xena s1", NULL}};
     op.oncall = del;
     op.n_oncall = 1;
     CHECK_INT(sk_store_apply(s, &op, &applied), 0);
     CHECK(!applied);
-    CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p1}:oncall:primary"), 1);
+    CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p1}:oncall"), 2);
     op.offset = 2;
     op.epoch = e1 - 1;
     CHECK_INT(sk_store_apply(s, &op, &applied), SK_EFENCED);
-    CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p1}:oncall:primary"), 1);
+    CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p1}:oncall"), 2);
 
     sk_arena_t a;
     sk_arena_init(&a, 4096);
@@ -316,10 +316,16 @@ TEST(the_apply_script_writes_the_index_and_every_partition_is_read_back)
     op.epoch = e1;
     CHECK_INT(sk_store_apply(s, &op, &applied), 0);
     CHECK(applied);
-    CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p1}:oncall:primary"), 0);
-    CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p1}:oncall:backup"), 1);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p1}:oncall %s", "primary xena s1"), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p1}:oncall %s", "backup xena s2"), 1);
     CHECK_INT(sk_store_oncall_read(s, 4, rots, 1, &a, &f, &n), 0);
     CHECK(n == 1 && strcmp(f[0].field, "yuri s9") == 0);
+    /* the backup rotation's fields are read only when asked for */
+    const char *rots2[] = {"backup", "primary"};
+    CHECK_INT(sk_store_oncall_read(s, 4, rots2, 2, &a, &f, &n), 0);
+    CHECK_INT(n, 2);
+    CHECK(n == 2 && find_field(f, n, "xena s2") &&
+          strcmp(find_field(f, n, "xena s2")->rotation, "backup") == 0);
     sk_arena_fini(&a);
     sk_store_destroy(s);
 }

@@ -52,7 +52,7 @@ static sk_schedule_event_t shift(sk_shift_event_type_t type, const char *id, con
 static int partition_of(const char *user)
 {
     for (int p = 0; p < PARTS; p++)
-        if (sk_fx_redis_int(&redis, "EXISTS sk:{p%d}:u:%s", p, user) == 1)
+        if (sk_fx_redis_int(&redis, "HEXISTS sk:{p%d}:users %s", p, user) == 1)
             return p;
     return -1;
 }

@@ -178,8 +178,10 @@ TEST(an_on_call_reviewers_step_asks_whoever_is_on_call)
     CHECK_INT(sk_fx_reader_wait(commands, "dana", 1, 15000), 1);
     CHECK_INT(sk_fx_redis_int(&redis, "EVAL %s 0",
                               "local n = 0 for _, k in ipairs("
-                              "redis.call('KEYS', 'sk:{p*}:oncall:primary')) do "
-                              "n = n + redis.call('HLEN', k) end return n"),
+                              "redis.call('KEYS', 'sk:{p*}:oncall')) do "
+                              "for _, f in ipairs(redis.call('HKEYS', k)) do "
+                              "if string.sub(f, 1, 8) == 'primary ' then n = n + 1 end end end "
+                              "return n"),
               1);
     /* carl asks for app/admin, reviewed by whoever is on call in primary */
     sk_request_event_t c =

@@ -264,8 +264,8 @@ TEST(a_record_on_the_wrong_partition_is_a_dead_letter_and_state_stays_single)
     CHECK_INT(sk_fx_produce_signed(&kafka, T_REQ, user, buf, len, &k_carl, sk_now_ms(), right), 0);
     CHECK(audited(user, "wp-2", "granted"));
     CHECK_INT(wait_commands_of(user, "r-part", 1), 1);
-    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p%d}:u:%s", (int)wrong, user), 0);
-    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p%d}:u:%s", (int)right, user), 1);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p%d}:users %s", (int)wrong, user), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p%d}:users %s", (int)right, user), 1);
     /* a shift event on the wrong partition too (schedule topic) */
     sk_schedule_event_t ev = {.event_id = "wp-s1",
                               .type = SK_SHIFT_STARTED,
@@ -284,7 +284,7 @@ TEST(a_record_on_the_wrong_partition_is_a_dead_letter_and_state_stays_single)
                                    sk_now_ms(), (dr + 1) % PARTS),
               0);
     CHECK(dead_letter("dana", "maps to partition", NULL));
-    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p%d}:u:dana", (int)((dr + 1) % PARTS)), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p%d}:users dana", (int)((dr + 1) % PARTS)), 0);
     sk_codec_destroy(codec);
     sk_arena_fini(&a);
 }

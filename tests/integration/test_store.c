@@ -1,6 +1,7 @@
 /*
  * test_store.c — the Redis layer against a real redis-server: the atomic
- * apply (state, timer, offset, outbox), duplicate offsets, owner-epoch
+ * apply (the user's packed value, timer, offset, outbox; each kind written
+ * once per batch), the old layout refused as lost, duplicate offsets, owner-epoch
  * fencing and a lost epoch told apart, outbox read and trim, script cache
  * loss (reloaded once, and a bounded retry against a fake server that never
  * keeps a script) and a Redis restart.
@@ -34,29 +35,86 @@ static sk_store_t *connect_store(void)
     return s;
 }
 
-/* One apply of a state diff setting `field` = `value` for user "ana". */
+static sk_arena_t pack_arena; /* the packed values the tests write */
+
+/* A user's state of one field, packed (codec/state_pack.h), as a write. */
+static void set_value(sk_store_writes_t *w, const char *field, const char *value, sk_ms_t keep)
+{
+    sk_store_field_t f = {field, strlen(field), value, strlen(value)};
+    void *b = NULL;
+    size_t len = 0;
+    CHECK_INT(sk_state_pack(&pack_arena, &f, 1, keep, &b, &len), 0);
+    w->value_op = SK_STORE_VALUE_SET;
+    w->value = b;
+    w->value_len = len;
+}
+
+/* The value of `field` in the user's packed value in Redis (a static copy;
+ * "" when the field is absent, "(none)" without a key, "(damaged)"). */
+static const char *read_field(sk_store_t *s, int32_t p, const char *user, const char *field)
+{
+    static char buf[256];
+    sk_arena_t a;
+    sk_store_value_t v = {0};
+    sk_packed_field_t *f = NULL;
+    size_t n = 0;
+    sk_arena_init(&a, 4096);
+    snprintf(buf, sizeof(buf), "(none)");
+    if (sk_store_read_users(s, 1, &p, &user, &a, &v) == 0 && v.len) {
+        snprintf(buf, sizeof(buf), "(damaged)");
+        if (sk_state_unpack(&a, v.bytes, v.len, &f, &n, NULL) == 0) {
+            buf[0] = '\0';
+            for (size_t i = 0; i < n; i++)
+                if (strcmp(f[i].name, field) == 0)
+                    snprintf(buf, sizeof(buf), "%s", f[i].value);
+        }
+    }
+    sk_arena_fini(&a);
+    return buf;
+}
+
+/* How many times the server ran `cmd` (INFO commandstats), or -1. */
+static long long calls_of(const char *cmd)
+{
+    struct timeval tv = {1, 0};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", redis.port, tv);
+    char key[64];
+    long long v = 0;
+    redisReply *r = c && !c->err ? redisCommand(c, "INFO commandstats") : NULL;
+    snprintf(key, sizeof(key), "cmdstat_%s:calls=", cmd);
+    const char *p = r && r->type == REDIS_REPLY_STRING ? strstr(r->str, key) : NULL;
+    if (!r || r->type != REDIS_REPLY_STRING)
+        v = -1;
+    else if (p)
+        v = strtoll(p + strlen(key), NULL, 10);
+    if (r)
+        freeReplyObject(r);
+    if (c)
+        redisFree(c);
+    return v;
+}
+
+/* One apply setting the state of user "ana" to one field `field` = `value`. */
 static int apply_one(sk_store_t *s, int64_t epoch, int64_t offset, const char *field,
                      const char *value, const char *out, bool *applied)
 {
-    sk_store_field_t set = {field, strlen(field), value, strlen(value)};
     sk_outbox_entry_t e = {SK_OUT_COMMANDS, "ana", 3, out, strlen(out)};
     sk_store_writes_t w = {.partition = 3,
                            .epoch = epoch,
                            .topic = "in",
                            .offset = offset,
                            .user = "ana",
-                           .n_set = 1,
-                           .set = &set,
                            .next_wake_ms = 1234,
-                           .keep_until_ms = sk_now_ms() + 60000,
                            .n_out = 1,
                            .out = &e};
+    set_value(&w, field, value, sk_now_ms() + 60000);
     return sk_store_apply(s, &w, applied);
 }
 
 TEST(a_setup)
 {
     CHECK_INT(sk_fx_redis_start(&redis), 0);
+    sk_arena_init(&pack_arena, 4096);
 }
 
 TEST(apply_writes_state_timer_offset_and_outbox_atomically)
@@ -71,9 +129,10 @@ TEST(apply_writes_state_timer_offset_and_outbox_atomically)
     CHECK(epoch >= 1);
     CHECK_INT(apply_one(s, epoch, 10, "g:x S 1", "100 r", "cmd-1", &applied), 0);
     CHECK(applied);
-    CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p3}:u:ana"), 1);
+    CHECK_STR(read_field(s, 3, "ana", "g:x S 1"), "100 r");
     CHECK_INT(sk_fx_redis_int(&redis, "ZSCORE sk:{p3}:timers ana"), 1234);
-    CHECK(sk_fx_redis_int(&redis, "PTTL sk:{p3}:u:ana") > 0);
+    /* one field of the partition's users hash, no TTL: the user's timer drops it (apply.c) */
+    CHECK_INT(sk_fx_redis_int(&redis, "PTTL sk:{p3}:users"), -1);
     CHECK_INT(sk_store_applied_offset(s, 3, "in", &off), 0);
     CHECK_INT(off, 10);
     CHECK_INT(sk_fx_redis_int(&redis, "LLEN sk:{p3}:outbox"), 1);
@@ -81,7 +140,7 @@ TEST(apply_writes_state_timer_offset_and_outbox_atomically)
     /* the same offset again changes nothing and stages nothing */
     CHECK_INT(apply_one(s, epoch, 10, "g:y S 2", "200 r", "cmd-dup", &applied), 0);
     CHECK(!applied);
-    CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p3}:u:ana"), 1);
+    CHECK_STR(read_field(s, 3, "ana", "g:x S 1"), "100 r");
     CHECK_INT(sk_fx_redis_int(&redis, "LLEN sk:{p3}:outbox"), 1);
 
     /* the state reads back through sk_load_user */
@@ -127,8 +186,6 @@ TEST(a_batch_is_one_script_call_per_partition_in_order)
         return;
     CHECK_INT(sk_store_claim(s, 11, &e5), 0);
     CHECK_INT(sk_store_claim(s, 12, &e6), 0);
-    sk_store_field_t f1 = {"a", 1, "1", 1}, f2 = {"b", 1, "2", 1}, f3 = {"a", 1, "3", 1};
-    const char *del_b[] = {"b"};
     sk_outbox_entry_t o1 = {SK_OUT_COMMANDS, "bo", 2, "one", 3},
                       o2 = {SK_OUT_AUDIT, "bo", 2, "two", 3},
                       o3 = {SK_OUT_COMMANDS, "bo", 2, "three", 5},
@@ -139,10 +196,7 @@ TEST(a_batch_is_one_script_call_per_partition_in_order)
                                .topic = "in",
                                .offset = 20,
                                .user = "bo",
-                               .n_set = 1,
-                               .set = &f1,
                                .next_wake_ms = 500,
-                               .keep_until_ms = keep,
                                .n_out = 1,
                                .out = &o1,
                                .seq = 1},
@@ -151,10 +205,7 @@ TEST(a_batch_is_one_script_call_per_partition_in_order)
                                .topic = "in",
                                .offset = 7,
                                .user = "cy",
-                               .n_set = 1,
-                               .set = &f1,
                                .next_wake_ms = SK_MS_NONE,
-                               .keep_until_ms = SK_MS_NONE,
                                .n_out = 1,
                                .out = &o4},
                               {.partition = 11,
@@ -162,10 +213,7 @@ TEST(a_batch_is_one_script_call_per_partition_in_order)
                                .topic = "in",
                                .offset = 21,
                                .user = "bo",
-                               .n_set = 1,
-                               .set = &f2,
                                .next_wake_ms = 400,
-                               .keep_until_ms = keep,
                                .n_out = 1,
                                .out = &o2,
                                .seq = 2},
@@ -174,10 +222,7 @@ TEST(a_batch_is_one_script_call_per_partition_in_order)
                                .topic = "in",
                                .offset = 21 /* again */,
                                .user = "bo",
-                               .n_set = 1,
-                               .set = &f3,
                                .next_wake_ms = 1,
-                               .keep_until_ms = keep,
                                .n_out = 1,
                                .out = &o3,
                                .seq = 3},
@@ -186,36 +231,35 @@ TEST(a_batch_is_one_script_call_per_partition_in_order)
                                .topic = "in",
                                .offset = 22,
                                .user = "bo",
-                               .n_del = 1,
-                               .del = del_b,
-                               .n_set = 1,
-                               .set = &f3,
                                .next_wake_ms = 300,
-                               .keep_until_ms = keep,
                                .n_out = 1,
                                .out = &o3,
                                .seq = 4}};
+    set_value(&w[0], "a", "1", keep);
+    set_value(&w[1], "a", "1", keep);
+    set_value(&w[2], "b", "2", keep);
+    set_value(&w[3], "a", "skipped", keep);
+    set_value(&w[4], "a", "3", keep);
     bool applied[5];
     int rcs[5];
-    long long evalsha0 = evalsha_calls();
+    long long evalsha0 = evalsha_calls(), hset0 = calls_of("hset"), zadd0 = calls_of("zadd");
     CHECK_INT(sk_store_apply_many(s, w, 5, applied, rcs), 0);
     CHECK_INT(evalsha_calls() - evalsha0, 2); /* one call per partition */
+    CHECK_INT(calls_of("hset") - hset0, 2);   /* the users' values once, the offsets */
+    CHECK_INT(calls_of("zadd") - zadd0, 1);   /* and the timers once */
     CHECK_INT(rcs[0], 0);
     CHECK_INT(rcs[1], SK_EFENCED);
     CHECK_INT(rcs[2], 0);
     CHECK_INT(rcs[3], 0);
     CHECK_INT(rcs[4], 0);
     CHECK(applied[0] && !applied[1] && applied[2] && !applied[3] && applied[4]);
-    /* the state: a=3 (last), b deleted by the last step; the timer its last */
-    CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p11}:u:bo"), 1);
-    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p11}:u:bo b"), 0);
-    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p11}:u:bo a"), 1);
-    CHECK_INT(sk_fx_redis_int(&redis, "HGET sk:{p11}:u:bo a"), 3);
+    /* the state: the last applied value whole (a=3, no b); the timer its last */
+    CHECK_STR(read_field(s, 11, "bo", "a"), "3");
+    CHECK_STR(read_field(s, 11, "bo", "b"), "");
     CHECK_INT(sk_fx_redis_int(&redis, "ZSCORE sk:{p11}:timers bo"), 300);
-    CHECK(sk_fx_redis_int(&redis, "PTTL sk:{p11}:u:bo") > 0);
     CHECK_INT(sk_fx_redis_int(&redis, "HGET sk:{p11}:offsets in"), 22);
     CHECK_INT(sk_fx_redis_int(&redis, "HGET sk:{p11}:offsets #seq"), 4);
-    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p12}:u:cy"), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p12}:users cy"), 0);
     /* the outbox holds the applied steps' entries, in order */
     sk_arena_t a;
     sk_outbox_entry_t *out = NULL;
@@ -233,32 +277,174 @@ TEST(a_batch_is_one_script_call_per_partition_in_order)
     sk_store_destroy(s);
 }
 
-TEST(a_state_waiting_for_people_never_expires)
+/* Many users of one partition in one call: each kind of write is one
+ * command for all of them (the users hash's HSET and HDEL, ZADD, ZREM,
+ * the on-call index's HSET and HDEL), and a kept value is not written. */
+TEST(a_batch_writes_each_kind_once_for_its_users)
+{
+    sk_store_t *s = connect_store();
+    int64_t epoch = 0;
+    enum { N = 40 };
+    sk_store_writes_t w[N];
+    sk_store_oncall_field_t idx[N];
+    char users[N][16], fields[N][32];
+    bool applied[N];
+    int rcs[N];
+    if (!s)
+        return;
+    CHECK_INT(sk_store_claim(s, 14, &epoch), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HSET sk:{p14}:users u1 x u3 x"), 2);
+    CHECK_INT(sk_fx_redis_int(&redis, "HSET sk:{p14}:oncall %s %s", "primary u3 s3", "1 2"), 1);
+    for (int i = 0; i < N; i++) {
+        snprintf(users[i], sizeof(users[i]), "u%d", i);
+        snprintf(fields[i], sizeof(fields[i]), "%s s%d", users[i], i);
+        idx[i] = (sk_store_oncall_field_t){"primary", fields[i], i % 4 == 3 ? NULL : "1 2"};
+        w[i] = (sk_store_writes_t){.partition = 14,
+                                   .epoch = epoch,
+                                   .topic = "in",
+                                   .offset = 100 + i,
+                                   .user = users[i],
+                                   .next_wake_ms = i % 2 ? SK_MS_NONE : 1000 + i,
+                                   .n_oncall = 1,
+                                   .oncall = &idx[i],
+                                   .seq = 10 + i};
+        if (i % 4 == 0)
+            set_value(&w[i], "g:x S 1", users[i], SK_MS_NONE);
+        else if (i % 4 == 1 || i % 4 == 3)
+            w[i].value_op = SK_STORE_VALUE_DEL;
+    }
+    const char *cmds[] = {"mset",  "del", "zadd", "zrem",  "hset", "hdel",
+                          "rpush", "set", "hget", "hmget", "get"};
+    long long before[11], after[11];
+    for (int c = 0; c < 11; c++)
+        before[c] = calls_of(cmds[c]);
+    CHECK_INT(sk_store_apply_many(s, w, N, applied, rcs), 0);
+    for (int c = 0; c < 11; c++)
+        after[c] = calls_of(cmds[c]);
+    CHECK_INT(after[0] - before[0], 0);   /* no MSET: the users are one hash */
+    CHECK_INT(after[1] - before[1], 0);   /* no DEL */
+    CHECK_INT(after[2] - before[2], 1);   /* ZADD of the 20 with a timer */
+    CHECK_INT(after[3] - before[3], 1);   /* ZREM of the 20 without */
+    CHECK_INT(after[4] - before[4], 3);   /* HSET of the 10 users, the index, the offsets */
+    CHECK_INT(after[5] - before[5], 2);   /* HDEL of the 20 users deleted, of the index */
+    CHECK_INT(after[6] - before[6], 0);   /* no outbox entries: no RPUSH */
+    CHECK_INT(after[7] - before[7], 0);   /* no SET per user */
+    CHECK_INT(after[8] - before[8], 0);   /* the topic's applied offset came with the fence */
+    CHECK_INT(after[9] - before[9], 1);   /* the fence: HMGET of #seq, #layout, the topic */
+    CHECK_INT(after[10] - before[10], 1); /* and GET of the epoch: 8 commands for 40 inputs */
+    CHECK(applied[0] && applied[N - 1] && rcs[0] == 0 && rcs[N - 1] == 0);
+    CHECK_STR(read_field(s, 14, "u4", "g:x S 1"), "u4");
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p14}:users u1"), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p14}:users u3"), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p14}:users"), N / 4);
+    CHECK_INT(sk_fx_redis_int(&redis, "ZSCORE sk:{p14}:timers u4"), 1004);
+    CHECK_INT(sk_fx_redis_int(&redis, "ZCARD sk:{p14}:timers"), N / 2);
+    CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p14}:oncall"), N - N / 4);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p14}:oncall %s", "primary u3 s3"), 0);
+    /* the states of several users of two partitions: one HMGET per partition */
+    const char *who[] = {"u4", "ana", "u1", "u8", "nobody"};
+    int32_t wp[] = {14, 3, 14, 14, 3};
+    sk_store_value_t v[5];
+    sk_arena_t a;
+    sk_arena_init(&a, 4096);
+    long long hmget0 = calls_of("hmget");
+    CHECK_INT(sk_store_read_users(s, 5, wp, who, &a, v), 0);
+    CHECK_INT(calls_of("hmget") - hmget0, 2);
+    CHECK(v[0].len > 0 && v[1].len > 0 && v[2].len == 0 && v[3].len > 0 && v[4].len == 0);
+    CHECK_STR(read_field(s, 14, "u8", "g:x S 1"), "u8");
+    sk_arena_fini(&a);
+    sk_store_destroy(s);
+}
+
+/* A partition written by an engine before the packed layout (users as
+ * hashes; no "#layout" mark) is refused as lost, so it is rebuilt from the
+ * changelog (ledger.c) before anything reads or writes it; a partition
+ * never written is marked by its first claim. */
+TEST(a_partition_of_the_old_layout_is_refused_as_lost)
+{
+    sk_store_t *s = connect_store();
+    int64_t epoch = 0;
+    bool applied = true;
+    if (!s)
+        return;
+    CHECK_INT(sk_fx_redis_int(&redis, "HSET sk:{p13}:offsets in 5 #seq 3"), 2);
+    CHECK_INT(sk_fx_redis_int(&redis, "HSET sk:{p13}:u:old g:x 1"), 1);
+    CHECK_INT(sk_fx_redis_int(&redis, "HSET sk:{p13}:oncall:primary %s %s", "old s1", "1 2"), 1);
+    CHECK_INT(sk_store_claim(s, 13, &epoch), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p13}:offsets #layout"), 0);
+    sk_store_writes_t op = {.partition = 13,
+                            .epoch = epoch,
+                            .topic = "in",
+                            .offset = 6,
+                            .user = "old",
+                            .next_wake_ms = SK_MS_NONE};
+    set_value(&op, "g:x S 1", "1 r", SK_MS_NONE);
+    CHECK_INT(sk_store_apply(s, &op, &applied), SK_ENOTFOUND);
+    CHECK_CONTAINS(sk_store_last_error(s), "LOST layout");
+    CHECK(!applied);
+    CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p13}:u:old"), 1); /* untouched */
+    /* a users key of another type is an error, never an empty state */
+    const char *who = "old";
+    int32_t p = 13;
+    sk_arena_t a;
+    sk_store_value_t v;
+    sk_arena_init(&a, 1024);
+    CHECK_INT(sk_fx_redis_int(&redis, "SET sk:{p13}:users x"), -1);
+    CHECK_INT(sk_store_read_users(s, 1, &p, &who, &a, &v), SK_EIO);
+    sk_arena_fini(&a);
+    /* rebuilt (here: from nothing), it is marked and written again */
+    sk_store_restore_t rs = {.partition = 13, .epoch = epoch + 1, .seq = 3};
+    CHECK_INT(sk_store_restore(s, &rs), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HGET sk:{p13}:offsets #layout"), 2);
+    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p13}:u:old"), 0); /* the old keys are gone */
+    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p13}:oncall:primary"), 0);
+    op.epoch = epoch + 1;
+    CHECK_INT(sk_store_apply(s, &op, &applied), 0);
+    CHECK(applied);
+    CHECK_STR(read_field(s, 13, "old", "g:x S 1"), "1 r");
+    /* a fresh partition: marked at its first claim */
+    CHECK_INT(sk_store_claim(s, 15, &epoch), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HGET sk:{p15}:offsets #layout"), 2);
+    sk_store_destroy(s);
+}
+
+TEST(a_state_keeps_its_keep_until_in_its_value_not_a_ttl)
 {
     sk_store_t *s = connect_store();
     int64_t epoch = 0;
     bool applied = false;
+    sk_arena_t a;
+    sk_user_state_t st;
     if (!s)
         return;
+    sk_arena_init(&a, 4096);
     CHECK_INT(sk_store_claim(s, 7, &epoch), 0);
-    sk_store_field_t f = {"g:x S 1", 7, "100 r", 5};
     sk_store_writes_t op = {.partition = 7,
                             .epoch = epoch,
                             .topic = "in",
                             .offset = 1,
                             .user = "cy",
-                            .n_set = 1,
-                            .set = &f,
-                            .next_wake_ms = 1234,
-                            .keep_until_ms = sk_now_ms() + 60000};
+                            .next_wake_ms = 1234};
+    set_value(&op, "g:x S 1", "100 r", sk_now_ms() + 60000);
     CHECK_INT(sk_store_apply(s, &op, &applied), 0);
-    CHECK(sk_fx_redis_int(&redis, "PTTL sk:{p7}:u:cy") > 0);
-    /* keep_until SK_MS_NONE (a review waits for people): the TTL goes */
+    CHECK_INT(sk_fx_redis_int(&redis, "PTTL sk:{p7}:users"), -1);
+    CHECK_INT(sk_load_user(s, 7, "cy", &a, &st), 0);
+    CHECK_INT(st.n_sources, 1);
+    /* past its keep-until, the value reads as an empty state (as a TTL
+     * would have dropped it) even before its timer deletes the key */
     op.offset = 2;
-    op.keep_until_ms = SK_MS_NONE;
+    set_value(&op, "g:x S 1", "100 r", sk_now_ms() - 1);
     CHECK_INT(sk_store_apply(s, &op, &applied), 0);
     CHECK(applied);
-    CHECK_INT(sk_fx_redis_int(&redis, "PTTL sk:{p7}:u:cy"), -1);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p7}:users cy"), 1);
+    CHECK_INT(sk_load_user(s, 7, "cy", &a, &st), 0);
+    CHECK_INT(st.n_sources, 0);
+    /* and a delete removes it */
+    op.offset = 3;
+    op.value_op = SK_STORE_VALUE_DEL;
+    CHECK_INT(sk_store_apply(s, &op, &applied), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p7}:users cy"), 0);
+    sk_arena_fini(&a);
     sk_store_destroy(s);
 }
 
@@ -303,18 +489,15 @@ TEST(a_former_owner_is_fenced)
     CHECK_INT(sk_store_claim(old_owner, 5, &e_old), 0);
     CHECK_INT(sk_store_claim(new_owner, 5, &e_new), 0);
     CHECK(e_new > e_old);
-    sk_store_field_t set = {"g:z S 1", 7, "1 r", 3};
     sk_store_writes_t op = {.partition = 5,
                             .epoch = e_old,
                             .topic = "in",
                             .offset = 1,
                             .user = "bo",
-                            .n_set = 1,
-                            .set = &set,
-                            .next_wake_ms = SK_MS_NONE,
-                            .keep_until_ms = sk_now_ms() + 60000};
+                            .next_wake_ms = SK_MS_NONE};
+    set_value(&op, "g:z S 1", "1 r", sk_now_ms() + 60000);
     CHECK_INT(sk_store_apply(old_owner, &op, &applied), SK_EFENCED);
-    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p5}:u:bo"), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p5}:users bo"), 0);
     CHECK_INT(sk_store_outbox_trim(old_owner, 5, e_old, 0, 1), SK_EFENCED);
     op.epoch = e_new;
     CHECK_INT(sk_store_apply(new_owner, &op, &applied), 0);
@@ -338,8 +521,7 @@ TEST(lost_script_cache_is_reloaded)
                             .topic = "in",
                             .offset = 1,
                             .user = "cy",
-                            .next_wake_ms = SK_MS_NONE,
-                            .keep_until_ms = sk_now_ms() + 60000};
+                            .next_wake_ms = SK_MS_NONE};
     CHECK_INT(sk_store_apply(s, &op, &applied), 0);
     CHECK(applied);
     sk_store_destroy(s);
@@ -360,11 +542,10 @@ TEST(a_lost_epoch_is_told_apart_from_a_newer_owner)
                             .topic = "in",
                             .offset = 1,
                             .user = "di",
-                            .next_wake_ms = SK_MS_NONE,
-                            .keep_until_ms = sk_now_ms() + 60000};
+                            .next_wake_ms = SK_MS_NONE};
     CHECK_INT(sk_store_apply(s, &op, &applied), SK_ENOTFOUND);
     CHECK(!applied);
-    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p9}:u:di"), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p9}:users di"), 0);
     /* claimed again, the same op goes through */
     CHECK_INT(sk_store_claim(s, 9, &op.epoch), 0);
     CHECK_INT(sk_store_apply(s, &op, &applied), 0);
@@ -389,7 +570,6 @@ TEST(redis_behind_the_ledger_is_lost_not_fenced)
                             .offset = 1,
                             .user = "el",
                             .next_wake_ms = SK_MS_NONE,
-                            .keep_until_ms = SK_MS_NONE,
                             .seq_floor = 0,
                             .seq = 5};
     CHECK_INT(sk_store_apply(s, &op, &applied), 0);
@@ -427,17 +607,20 @@ TEST(restore_rebuilds_a_partition_but_keeps_its_outbox)
 {
     sk_store_t *s = connect_store();
     sk_arena_t a;
-    sk_store_hash_t h[1];
+    sk_store_value_t h[1];
     const char *who[1] = {"fa"};
     int32_t pp[1] = {12};
     if (!s)
         return;
     sk_arena_init(&a, 4096);
     CHECK_INT(sk_fx_redis_int(&redis, "SET sk:{p12}:epoch 3"), -1);
-    CHECK_INT(sk_fx_redis_int(&redis, "HSET sk:{p12}:u:stale x y"), 1);
+    CHECK_INT(sk_fx_redis_int(&redis, "HSET sk:{p12}:users stale y"), 1);
     CHECK_INT(sk_fx_redis_int(&redis, "RPUSH sk:{p12}:outbox staged"), 1);
     sk_store_field_t f[2] = {{"g:a/b S s1", 10, "999 primary", 11}, {"s:s1", 4, "primary 1 2", 11}};
-    sk_store_restore_user_t u = {"fa", 2, f, 123456, SK_MS_NONE};
+    void *packed = NULL;
+    size_t packed_len = 0;
+    CHECK_INT(sk_state_pack(&a, f, 2, SK_MS_NONE, &packed, &packed_len), 0);
+    sk_store_restore_user_t u = {"fa", packed, packed_len, 123456};
     sk_store_oncall_field_t idx = {"primary", "fa s1", "1 2"};
     const char *topics[1] = {"in"};
     int64_t offs[1] = {41};
@@ -453,14 +636,17 @@ TEST(restore_rebuilds_a_partition_but_keeps_its_outbox)
                              .offsets = offs};
     CHECK_INT(sk_store_restore(s, &rs), 0);
     CHECK_INT(sk_fx_redis_int(&redis, "GET sk:{p12}:epoch"), 9);
-    CHECK_INT(sk_fx_redis_int(&redis, "EXISTS sk:{p12}:u:stale"), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p12}:users stale"), 0);
     CHECK_INT(sk_fx_redis_int(&redis, "LLEN sk:{p12}:outbox"), 1);
     CHECK_INT(sk_fx_redis_int(&redis, "HGET sk:{p12}:offsets in"), 41);
     CHECK_INT(sk_fx_redis_int(&redis, "HGET sk:{p12}:offsets #seq"), 77);
     CHECK_INT(sk_fx_redis_int(&redis, "ZSCORE sk:{p12}:timers fa"), 123456);
-    CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p12}:oncall:primary"), 1);
+    CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p12}:oncall"), 1);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p12}:oncall %s", "primary fa s1"), 1);
+    CHECK_INT(sk_fx_redis_int(&redis, "HGET sk:{p12}:offsets #layout"), 2);
     CHECK_INT(sk_store_read_users(s, 1, pp, who, &a, h), 0);
-    CHECK_INT(h[0].n_fields, 2);
+    CHECK(h[0].len == packed_len && memcmp(h[0].bytes, packed, packed_len) == 0);
+    CHECK_STR(read_field(s, 12, "fa", "s:s1"), "primary 1 2");
     sk_arena_fini(&a);
     sk_store_destroy(s);
 }
@@ -567,15 +753,13 @@ TEST(a_script_cache_that_keeps_failing_is_retried_once_then_an_io_error)
                                      .topic = "in",
                                      .offset = 1,
                                      .user = "ed",
-                                     .next_wake_ms = SK_MS_NONE,
-                                     .keep_until_ms = SK_MS_NONE},
+                                     .next_wake_ms = SK_MS_NONE},
                                     {.partition = 1,
                                      .epoch = 1,
                                      .topic = "in",
                                      .offset = 2,
                                      .user = "ed",
-                                     .next_wake_ms = SK_MS_NONE,
-                                     .keep_until_ms = SK_MS_NONE}};
+                                     .next_wake_ms = SK_MS_NONE}};
         CHECK_INT(sk_store_apply_many(s, ops, 2, applied, rcs), SK_EIO);
         CHECK_INT(rcs[0], SK_EIO);
         CHECK_INT(rcs[1], SK_EIO);
@@ -622,11 +806,13 @@ TEST(z_teardown)
 SK_TEST_MAIN(SK_TEST_CASE(a_setup),
              SK_TEST_CASE(apply_writes_state_timer_offset_and_outbox_atomically),
              SK_TEST_CASE(outbox_reads_in_order_and_trims_exactly_what_was_sent),
-             SK_TEST_CASE(a_state_waiting_for_people_never_expires),
+             SK_TEST_CASE(a_state_keeps_its_keep_until_in_its_value_not_a_ttl),
              SK_TEST_CASE(a_former_owner_is_fenced), SK_TEST_CASE(lost_script_cache_is_reloaded),
              SK_TEST_CASE(a_lost_epoch_is_told_apart_from_a_newer_owner),
              SK_TEST_CASE(redis_behind_the_ledger_is_lost_not_fenced),
              SK_TEST_CASE(restore_rebuilds_a_partition_but_keeps_its_outbox),
              SK_TEST_CASE(a_script_cache_that_keeps_failing_is_retried_once_then_an_io_error),
              SK_TEST_CASE(a_batch_is_one_script_call_per_partition_in_order),
+             SK_TEST_CASE(a_batch_writes_each_kind_once_for_its_users),
+             SK_TEST_CASE(a_partition_of_the_old_layout_is_refused_as_lost),
              SK_TEST_CASE(redis_restart_is_an_io_error_then_reconnects), SK_TEST_CASE(z_teardown))

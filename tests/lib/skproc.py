@@ -13,6 +13,11 @@ and tests/slack/test_slack_app.py:
                                (start, wait_assigned, bootstrap, stop)
   Reader(bootstrap, topics)    every record of the topics, decoded with
                                tests/blackbox/skwire.py, in arrival order
+  unpack_state(raw)            a user's Redis value (bytes) as (keep_until_ms, fields)
+  redis_user_key(port, user)   (port, the partition's users hash) holding the user, or None
+  redis_user_packed(port, user) (keep_until_ms, {name: value}) of the user in Redis
+  redis_user_state(port, user) the user's fields as the engine reads them (None: none),
+                               read with redis-cli and decoded by unpack_state
 
 Nothing here sleeps a fixed time where a condition can be polled. Every
 process started is the caller's to stop (each class has stop()).
@@ -27,6 +32,7 @@ import sys
 import threading
 import time
 import uuid
+import zlib
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "blackbox"))
@@ -249,3 +255,92 @@ class Reader(threading.Thread):
     def close(self):
         self.stop.set()
         self.join(5)
+
+
+def _varint(raw, i):
+    v, shift = 0, 0
+    while True:
+        if i >= len(raw) or shift > 63:
+            raise ValueError("varint cut short")
+        b = raw[i]
+        i += 1
+        v |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return v, i
+
+
+def unpack_state(raw):
+    """A user's state as the engine stores it in Redis: one string value,
+    packed as engine/codec/state_pack.h documents it (written from that
+    text, not from the C code): version byte 1, varints keep (0: none, else
+    keep_until_ms + 1), field count and body length, an encoding byte (0 the
+    body as it is, 1 raw deflate), then the body: per field a varint length
+    and the name, a varint length and the value. Returns (keep_until_ms or
+    None, [(name, value), ...]) with text decoded as UTF-8; raises
+    ValueError on anything else."""
+    if not raw or raw[0] != 1:
+        raise ValueError("not a packed state (version byte %r)" % raw[:1])
+    keep, i = _varint(raw, 1)
+    count, i = _varint(raw, i)
+    body_len, i = _varint(raw, i)
+    if i >= len(raw) or raw[i] not in (0, 1):
+        raise ValueError("unknown encoding")
+    body = raw[i + 1:] if raw[i] == 0 else zlib.decompress(raw[i + 1:], -15)
+    if len(body) != body_len:
+        raise ValueError("body of %d bytes, the header says %d" % (len(body), body_len))
+    fields, j = [], 0
+    while j < len(body):
+        n, j = _varint(body, j)
+        name, j = body[j:j + n], j + n
+        n, j = _varint(body, j)
+        value, j = body[j:j + n], j + n
+        fields.append((name.decode("utf-8"), value.decode("utf-8")))
+    if j != len(body) or len(fields) != count:
+        raise ValueError("fields do not match the header")
+    return (keep - 1 if keep else None), fields
+
+
+def redis_user_key(port, user, prefix="sk"):
+    """(port, key): the partition's users hash (<prefix>:{pN}:users) that
+    holds `user`, found with redis-cli (SCAN, HEXISTS) on the Redis at
+    `port`, or on each of a list of ports (a Redis Cluster's masters: a
+    partition's keys are all on its slot's master); None when no partition
+    holds the user."""
+    for p in (port if isinstance(port, (list, tuple)) else [port]):
+        keys = subprocess.run(["redis-cli", "-p", str(p), "--scan", "--pattern",
+                               "%s:{p*}:users" % prefix],
+                              stdout=subprocess.PIPE, timeout=10).stdout.decode().split()
+        for k in sorted(keys):
+            got = subprocess.run(["redis-cli", "-p", str(p), "HEXISTS", k, user],
+                                 stdout=subprocess.PIPE, timeout=10).stdout.strip()
+            if got == b"1":
+                return p, k
+    return None
+
+
+def redis_user_packed(port, user, prefix="sk"):
+    """(keep_until_ms or None, {name: value}) of `user` in its partition's
+    users hash (redis_user_key: `port` one port or a cluster's masters),
+    read with redis-cli HGET and decoded with unpack_state, whatever its
+    keep-until; None when the user has none."""
+    found = redis_user_key(port, user, prefix)
+    if found is None:
+        return None
+    # redis-cli writes a bulk string raw (not a tty), then a newline
+    raw = subprocess.run(["redis-cli", "-p", str(found[0]), "HGET", found[1], user],
+                         stdout=subprocess.PIPE, timeout=10).stdout
+    if not raw.endswith(b"\n") or len(raw) < 2:
+        return None
+    keep, fields = unpack_state(raw[:-1])
+    return keep, dict(fields)
+
+
+def redis_user_state(port, user, prefix="sk"):
+    """The user's fields in the Redis at `port` as {name: value}
+    (redis_user_packed); None when the user has none, or its state is past
+    its keep-until (the engine reads it so; its timer deletes it)."""
+    got = redis_user_packed(port, user, prefix)
+    if got is None or (got[0] is not None and got[0] <= time.time() * 1000):
+        return None
+    return got[1]
