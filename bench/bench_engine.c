@@ -153,9 +153,12 @@ int bench_engine_open(bench_engine_ctx_t *x, const bench_env_t *env)
     sk_log_set_level(lvl && sk_log_level_parse(lvl) >= 0 ? (sk_log_level_t)sk_log_level_parse(lvl)
                                                          : SK_LOG_INFO);
     if (!(x->codec = sk_codec_new()) ||
-        !(x->producer = kafka_client(RD_KAFKA_PRODUCER, env->brokers, pconf)) ||
-        open_reader(x) != 0)
+        !(x->producer = kafka_client(RD_KAFKA_PRODUCER, env->brokers, pconf)))
         return -1;
+    bench_cpu_claim(env->cpu, BENCH_CPU_PRODUCER); /* this thread and the producer's */
+    if (open_reader(x) != 0)
+        return -1;
+    bench_cpu_claim(env->cpu, BENCH_CPU_READER);
     x->rss_before_mb = bench_rss_mb();
     return bench_engine_start(x);
 }

@@ -50,6 +50,9 @@ typedef struct bench_engine_ctx {
     double rss_before_mb;
     int fetch_wait_ms;
     clockid_t engine_clock; /* CPU time of the engine thread */
+    /* at the start of the run being measured (bench_runs.c) */
+    sk_engine_stats_t stats0;
+    double cpu0[BENCH_CPU_PARTS];
     char fetch_wait_prop[64];
     const char *eprops[3]; /* the engine's extra Kafka settings */
 } bench_engine_ctx_t;

@@ -201,6 +201,8 @@ int main(void)
     res.load_before = loadavg1();
     env.brokers = broker.bootstraps;
     env.redis_port = redis.port;
+    env.cpu = bench_cpu_new(broker.pid, redis.pid);
+    bench_cpu_claim(env.cpu, BENCH_CPU_PRODUCER); /* this thread produces */
     if (bench_rules_write(env.rules_dir, BENCH_APPS, BENCH_ENTS_PER_APP, BENCH_ROTATIONS,
                           BENCH_PROFILES) != 0) {
         failed = 1;
@@ -238,6 +240,7 @@ int main(void)
         printf("bench: wrote %s\n", cmd);
     }
 out:
+    bench_cpu_destroy(env.cpu);
     sk_fx_redis_stop(&redis);
     broker_stop(&broker);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", env.tmp_dir);

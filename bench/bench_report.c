@@ -79,6 +79,30 @@ static void row_lat(FILE *o, const char *name, const bench_rate_run_t *r)
             r->lat.max, r->lat.n);
 }
 
+/* CPU µs per event by part, their sum and the bound BENCH_CORES cores allow. */
+static void row_cpu(FILE *o, const char *what, const bench_cpu_use_t *c)
+{
+    fprintf(o, "  %-26s CPU µs/event:", what);
+    for (int p = 0; p < BENCH_CPU_PARTS; p++)
+        if (c->us[p] >= 0.05)
+            fprintf(o, " %s %.1f,", bench_cpu_part_name((bench_cpu_part_t)p), c->us[p]);
+    fprintf(o, " total %.1f -> %d cores allow %.0f ev/s\n", c->total_us, BENCH_CORES,
+            c->bound_per_s);
+}
+
+/* Where the engine loop's time went in a run, and the batches it saw. */
+static void row_loop(FILE *o, const bench_rate_run_t *r)
+{
+    fprintf(o,
+            "  %-26s loop: %.0f batches of %.1f records (1: %.0f %%, 2-9: %.0f %%, 10-99: %.0f %%,"
+            " 100+: %.0f %%, full: %.0f %%); wall µs/event: input wait %.1f, apply %.1f,"
+            " timers %.1f, emit %.1f; %.3f commits/event\n",
+            "", r->batches, r->batch_mean, r->batch_pct[0], r->batch_pct[1], r->batch_pct[2],
+            r->batch_pct[3], r->batch_pct[4], r->turn_us[0], r->turn_us[1], r->turn_us[2],
+            r->turn_us[3], r->commits_per_event);
+    row_cpu(o, "", &r->cpu);
+}
+
 void bench_report_table(const bench_results_t *r, FILE *o)
 {
     target_t t[16];
@@ -96,6 +120,7 @@ void bench_report_table(const bench_results_t *r, FILE *o)
             " event, produced and read back)\n",
             "Kafka pipe, record mix", r->kafka_pipe_per_s, r->kafka_produce_per_s, r->kafka_records,
             r->kafka_record_bytes, r->kafka_records_per_event);
+    row_cpu(o, "", &r->kafka_cpu);
     fprintf(o,
             "  %-26s %10.0f ev/s   (%zu events: one atomic write each, state + outbox, %.0f B,"
             " pipelined)\n",
@@ -109,8 +134,11 @@ void bench_report_table(const bench_results_t *r, FILE *o)
             "  %-26s engine thread on CPU %.0f %% of the time; %.2f Redis commands per event"
             " (scripts' own included), %.3f requests from the engine per event\n",
             "", r->engine_cpu_pct, r->redis_cmds_per_event, r->redis_requests_per_event);
+    row_loop(o, &r->sat);
     row_lat(o, "fixed rate 1,000/s", &r->r1k);
+    row_loop(o, &r->r1k);
     row_lat(o, "fixed rate 10,000/s", &r->r10k);
+    row_loop(o, &r->r10k);
     fprintf(o, "  %-26s %zu pending, %zu/%zu fired: p50 %.0f  p99 %.0f  p99.9 %.0f  max %.0f ms\n",
             "timers (due -> REVOKE)", r->timers_pending, r->timers_fired, r->timers_expected,
             r->timer_lat.p50, r->timer_lat.p99, r->timer_lat.p999, r->timer_lat.max);

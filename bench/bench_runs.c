@@ -20,8 +20,35 @@ static void run_begin(bench_engine_ctx_t *x, bench_rate_run_t *run, double rate,
     memset(run, 0, sizeof(*run));
     run->target_rate = rate;
     bench_lat_init(&run->samples, cap);
+    sk_engine_stats(x->engine, &x->stats0);
+    bench_cpu_sample(x->env->cpu, x->cpu0);
     x->run_t0_us = bench_now_us();
     atomic_store(&x->lat, &run->samples);
+}
+
+/* The engine loop's and the CPU's figures of the run, from the deltas
+ * since run_begin (per decided event). */
+static void run_loop_figures(bench_engine_ctx_t *x, bench_rate_run_t *run)
+{
+    sk_engine_stats_t s1, *s0 = &x->stats0;
+    double cpu1[BENCH_CPU_PARTS], ev = run->completed ? (double)run->completed : 1;
+    sk_engine_stats(x->engine, &s1);
+    bench_cpu_sample(x->env->cpu, cpu1);
+    bench_cpu_per_event(x->cpu0, cpu1, run->completed, &run->cpu);
+    run->batches = (double)(s1.loop_batches - s0->loop_batches);
+    run->batch_mean = run->batches > 0
+                          ? (double)(s1.loop_batch_records - s0->loop_batch_records) / run->batches
+                          : 0;
+    for (int i = 0; i < 5; i++)
+        run->batch_pct[i] =
+            run->batches > 0
+                ? 100 * (double)(s1.loop_batch_hist[i] - s0->loop_batch_hist[i]) / run->batches
+                : 0;
+    run->turn_us[0] = (double)(s1.loop_us_poll - s0->loop_us_poll) / ev;
+    run->turn_us[1] = (double)(s1.loop_us_apply - s0->loop_us_apply) / ev;
+    run->turn_us[2] = (double)(s1.loop_us_timers - s0->loop_us_timers) / ev;
+    run->turn_us[3] = (double)(s1.loop_us_pump - s0->loop_us_pump) / ev;
+    run->commits_per_event = (double)(s1.offset_commits - s0->offset_commits) / ev;
 }
 
 /* Waits for the run's decisions, then computes its figures. */
@@ -38,6 +65,7 @@ static void run_end(bench_engine_ctx_t *x, bench_rate_run_t *run, size_t audit0,
     run->events_per_s = (double)run->completed / secs;
     run->commands_per_s = (double)(atomic_load(&x->commands_seen) - cmds0) / secs;
     bench_lat_summary(&run->samples, &run->lat);
+    run_loop_figures(x, run);
     if (got < want)
         fprintf(stderr, "bench: run at %.0f/s: %zu of %zu decisions seen\n", run->target_rate,
                 run->completed, run->events);

@@ -409,6 +409,7 @@ static void commit_offset(sk_engine_t *e, int32_t p)
         rd_kafka_topic_partition_list_add(l, sk_in_topic_name(&e->cfg, t), p)->offset =
             o->in[t].next_offset;
         rd_kafka_resp_err_t err = rd_kafka_commit(e->consumer, l, 1 /* async */);
+        e->stats.offset_commits++;
         if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
             SK_DEBUG("offset commit of partition %" PRId32 ": %s", p, rd_kafka_err2str(err));
         rd_kafka_topic_partition_list_destroy(l);
