@@ -175,8 +175,10 @@ typedef struct bench_rate_run {
     double seconds;
     double events_per_s; /* completed / seconds */
     double commands_per_s;
-    bench_pct_t lat; /* record produced -> first command readable, ms */
+    bench_pct_t lat; /* record produced (the produce call) -> first command readable, ms */
     bench_lat_t samples;
+    bench_pct_t lat_kafka; /* record in Kafka (acknowledged to the producer) -> the same */
+    bench_lat_t samples_kafka;
     /* the engine's loop over the run (sk_engine_stats deltas, engine.c) */
     double batches, batch_mean; /* batches polled, records per batch */
     double batch_pct[5];        /* % of batches of 1, 2-9, 10-99, 100 to max-1, max records */
@@ -205,7 +207,10 @@ typedef struct bench_results {
     double raw_limit_per_s;       /* the lower of the two raw figures */
     const char *raw_limit_name;   /* "Kafka" or "Redis" */
     /* engine */
-    bench_rate_run_t sat, r1k, r10k;
+    bench_rate_run_t sat;   /* closed loop, 4,000 events in flight */
+    bench_rate_run_t burst; /* above capacity, no window: as the raw pipe (the saturation
+                               figure held against the raw limit) */
+    bench_rate_run_t r1k, r10k;
     double engine_rss_mb;            /* this process' RSS growth with the engine in it */
     double engine_cpu_pct;           /* engine thread CPU time / wall time, saturation run */
     double redis_cmds_per_event;     /* commands Redis ran per event (scripts' own included) */
@@ -226,7 +231,9 @@ typedef struct bench_results {
     /* decide */
     double decide_per_s;
     double decide_encode_per_s;
-    /* ratios */
+    /* ratios: of saturation_per_s, the unpaced run's figure (the closed
+     * loop's when the unpaced run has none) */
+    double saturation_per_s;
     double ratio_kafka, ratio_redis;
 } bench_results_t;
 

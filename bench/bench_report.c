@@ -18,7 +18,7 @@ static size_t targets(const bench_results_t *r, target_t *t)
     double sustained = r->r10k.target_rate > 0 ? r->r10k.events_per_s / r->r10k.target_rate : 0;
     t[n++] = (target_t){"engine_vs_raw_limit",
                         ">= 70 % of the lower raw limit (same run)",
-                        r->raw_limit_per_s > 0 ? 100 * r->sat.events_per_s / r->raw_limit_per_s : 0,
+                        r->raw_limit_per_s > 0 ? 100 * r->saturation_per_s / r->raw_limit_per_s : 0,
                         70,
                         1,
                         "%"};
@@ -28,14 +28,24 @@ static size_t targets(const bench_results_t *r, target_t *t)
                         1,
                         0,
                         "cmd/event"};
-    t[n++] = (target_t){"p99_at_1000", "p99 <= 10 ms at 1,000/s", r->r1k.lat.p99, 10, 0, "ms"};
+    t[n++] = (target_t){"p99_at_1000", "p99 <= 10 ms at 1,000/s (record in Kafka)",
+                        r->r1k.lat_kafka.p99, 10, 0, "ms"};
+    t[n++] = (target_t){"p99_at_1000_from_produce", "p99 <= 10 ms at 1,000/s (from the produce call)",
+                        r->r1k.lat.p99, 10, 0, "ms"};
     t[n++] = (target_t){"sustained_10000",
                         "10,000/s sustained (>= 95 % of the rate decided)",
                         100 * sustained,
                         95,
                         1,
                         "%"};
-    t[n++] = (target_t){"p99_at_10000", "p99 <= 20 ms at 10,000/s", r->r10k.lat.p99, 20, 0, "ms"};
+    t[n++] = (target_t){"p99_at_10000", "p99 <= 20 ms at 10,000/s (record in Kafka)",
+                        r->r10k.lat_kafka.p99, 20, 0, "ms"};
+    t[n++] = (target_t){"p99_at_10000_from_produce",
+                        "p99 <= 20 ms at 10,000/s (from the produce call)",
+                        r->r10k.lat.p99,
+                        20,
+                        0,
+                        "ms"};
     t[n++] = (target_t){
         "timer_p99", "timer due -> REVOKE p99 <= 20 ms, 1,000,000 pending", r->timer_lat.p99, 20, 0,
         "ms"};
@@ -77,6 +87,12 @@ static void row_lat(FILE *o, const char *name, const bench_rate_run_t *r)
             "  (n=%zu)\n",
             name, r->events_per_s, r->commands_per_s, r->lat.p50, r->lat.p99, r->lat.p999,
             r->lat.max, r->lat.n);
+    if (r->lat_kafka.n)
+        fprintf(o,
+                "  %-26s from the record in Kafka (its delivery report):       p50 %7.2f  p99 %8.2f"
+                "  p99.9 %8.2f  max %8.2f ms  (n=%zu)\n",
+                "", r->lat_kafka.p50, r->lat_kafka.p99, r->lat_kafka.p999, r->lat_kafka.max,
+                r->lat_kafka.n);
 }
 
 /* CPU µs per event by part, their sum and the bound BENCH_CORES cores allow. */
@@ -129,7 +145,13 @@ void bench_report_table(const bench_results_t *r, FILE *o)
     fprintf(o, "  %-26s %10.0f ev/s   (%s)\n", "lower raw limit", r->raw_limit_per_s,
             r->raw_limit_name ? r->raw_limit_name : "none");
     fprintf(o, "\nengine end to end (record produced -> first command readable)\n");
-    row_lat(o, "saturation (4000 in flight)", &r->sat);
+    row_lat(o, "saturation, unpaced", &r->burst);
+    fprintf(o,
+            "  %-26s (%zu events produced at once, as the raw pipe: the figure held against the"
+            " raw limit)\n",
+            "", r->burst.events);
+    row_loop(o, &r->burst);
+    row_lat(o, "closed loop, 4000 in flight", &r->sat);
     fprintf(o,
             "  %-26s engine thread on CPU %.0f %% of the time; %.2f Redis commands per event"
             " (scripts' own included), %.3f requests from the engine per event\n",
@@ -159,7 +181,7 @@ void bench_report_table(const bench_results_t *r, FILE *o)
             "  engine / raw Redis          %6.1f %%\n"
             "  engine / lower raw limit    %6.1f %%  (%s)\n",
             100 * r->ratio_kafka, 100 * r->ratio_redis,
-            r->raw_limit_per_s > 0 ? 100 * r->sat.events_per_s / r->raw_limit_per_s : 0,
+            r->raw_limit_per_s > 0 ? 100 * r->saturation_per_s / r->raw_limit_per_s : 0,
             r->raw_limit_name ? r->raw_limit_name : "none");
     fprintf(o, "\ntargets (issue)\n");
     for (size_t i = 0; i < n; i++)
@@ -176,6 +198,17 @@ static void json_pct(FILE *f, const char *name, const bench_pct_t *p, const char
             name, p->n, p->p50, p->p99, p->p999, p->max, p->mean, end);
 }
 
+/* "cpu_us_per_event": {part: µs, ..., "total": µs, "bound_per_s": n} */
+static void json_cpu(FILE *f, const bench_cpu_use_t *c)
+{
+    static const char *const keys[BENCH_CPU_PARTS] = {"broker",       "redis",    "engine",
+                                                      "engine_kafka", "producer", "reader"};
+    fprintf(f, "\"cpu_us_per_event\": {");
+    for (int p = 0; p < BENCH_CPU_PARTS; p++)
+        fprintf(f, "\"%s\": %.2f, ", keys[p], c->us[p]);
+    fprintf(f, "\"total\": %.2f, \"bound_per_s\": %.1f}", c->total_us, c->bound_per_s);
+}
+
 static void json_run(FILE *f, const char *name, const bench_rate_run_t *r, const char *end)
 {
     fprintf(f,
@@ -183,8 +216,17 @@ static void json_run(FILE *f, const char *name, const bench_rate_run_t *r, const
             "\"seconds\": %.3f, \"events_per_s\": %.1f, \"commands_per_s\": %.1f, ",
             name, r->target_rate, r->events, r->completed, r->seconds, r->events_per_s,
             r->commands_per_s);
-    json_pct(f, "latency_ms", &r->lat, "}");
-    fprintf(f, "%s\n", end);
+    json_pct(f, "latency_ms", &r->lat, ", ");
+    json_pct(f, "latency_in_kafka_ms", &r->lat_kafka, ", ");
+    fprintf(f,
+            "\"loop\": {\"batches\": %.0f, \"batch_mean\": %.2f, \"batch_pct\": [%.1f, %.1f, %.1f, "
+            "%.1f, %.1f], \"wall_us_per_event\": {\"input_wait\": %.2f, \"apply\": %.2f, "
+            "\"timers\": %.2f, \"emit\": %.2f}, \"commits_per_event\": %.4f}, ",
+            r->batches, r->batch_mean, r->batch_pct[0], r->batch_pct[1], r->batch_pct[2],
+            r->batch_pct[3], r->batch_pct[4], r->turn_us[0], r->turn_us[1], r->turn_us[2],
+            r->turn_us[3], r->commits_per_event);
+    json_cpu(f, &r->cpu);
+    fprintf(f, "}%s\n", end);
 }
 
 int bench_report_json(const bench_results_t *r, const char *path)
@@ -206,9 +248,11 @@ int bench_report_json(const bench_results_t *r, const char *path)
     fprintf(f,
             "  \"raw_kafka\": {\"records\": %zu, \"events\": %zu, \"record_bytes\": %.0f, "
             "\"records_per_event\": %.2f, \"produce_events_per_s\": %.1f, "
-            "\"pipe_events_per_s\": %.1f},\n",
+            "\"pipe_events_per_s\": %.1f, ",
             r->kafka_records, r->kafka_events, r->kafka_record_bytes, r->kafka_records_per_event,
             r->kafka_produce_per_s, r->kafka_pipe_per_s);
+    json_cpu(f, &r->kafka_cpu);
+    fprintf(f, "},\n");
     fprintf(
         f,
         "  \"raw_redis\": {\"events\": %zu, \"pipelined_events_per_s\": %.1f, "
@@ -218,6 +262,7 @@ int bench_report_json(const bench_results_t *r, const char *path)
         r->raw_limit_name ? r->raw_limit_name : "none", r->recovery_ms);
     fprintf(f, "  \"engine\": {\n");
     json_run(f, "saturation", &r->sat, ",");
+    json_run(f, "burst", &r->burst, ",");
     json_run(f, "rate_1000", &r->r1k, ",");
     json_run(f, "rate_10000", &r->r10k, ",");
     fprintf(f,

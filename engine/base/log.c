@@ -47,6 +47,11 @@ static void json_escape(const char *in, char *out, size_t len)
     out[k] = '\0';
 }
 
+int sk_log_enabled(sk_log_level_t level)
+{
+    return level >= log_level;
+}
+
 int sk_log_level_parse(const char *name)
 {
     static const char *const names[] = {"debug", "info", "warn", "error"};

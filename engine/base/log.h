@@ -18,6 +18,9 @@ typedef enum sk_log_level {
 
 void sk_log_set_level(sk_log_level_t level);
 
+/* True when lines of this level are written (to skip building costly ones). */
+int sk_log_enabled(sk_log_level_t level);
+
 /* json non-zero: one JSON object per line instead of text. */
 void sk_log_set_json(int json);
 

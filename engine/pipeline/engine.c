@@ -324,6 +324,32 @@ static uint64_t mono_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+#define SUMMARY_INTERVAL_MS 60000
+
+/* Once a minute, when anything was decided: one INFO line with what the
+ * minute did (the per-command lines are DEBUG, apply.c). */
+static void log_summary(sk_engine_t *e, sk_ms_t now)
+{
+    sk_engine_stats_t *s = &e->stats, *l = &e->summary_last;
+    if (!e->summary_at) {
+        e->summary_at = now;
+        *l = *s;
+        return;
+    }
+    if (now - e->summary_at < SUMMARY_INTERVAL_MS)
+        return;
+    if (s->records != l->records || s->timers_fired != l->timers_fired)
+        SK_INFO("last %.0f s: %" PRIu64 " records, %" PRIu64 " decisions (%" PRIu64
+                " dead letters, %" PRIu64 " duplicates skipped), %" PRIu64 " timers fired, %" PRIu64
+                " commands, %" PRIu64 " output records produced",
+                (double)(now - e->summary_at) / 1000.0, s->records - l->records,
+                s->decisions - l->decisions, s->dead_letters - l->dead_letters,
+                s->duplicates_skipped - l->duplicates_skipped, s->timers_fired - l->timers_fired,
+                s->commands - l->commands, s->outbox_produced - l->outbox_produced);
+    e->summary_at = now;
+    *l = *s;
+}
+
 /* Counts a polled batch of n records in the histogram of stats.loop_batch_hist. */
 static void count_batch(sk_engine_stats_t *st, size_t n, size_t max)
 {
@@ -375,6 +401,7 @@ int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atom
         /* what was staged leaves at once; acknowledgements are not awaited */
         (void)sk_emit_pump(e);
         sk_engine_metrics_sample(e, now);
+        log_summary(e, now);
         uint64_t t4 = mono_us();
         e->stats.loop_turns++;
         e->stats.loop_us_poll += t1 - t0;
