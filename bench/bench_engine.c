@@ -7,6 +7,9 @@
  * stores the time in send_us[user]; the reader takes it back (exchange with
  * 0) at the first command keyed by that user, so each such event gives one
  * sample: record produced -> first command readable on the commands topic.
+ * A second sample starts when Kafka acknowledged the record (the
+ * producer's delivery report, served at once by a thread of its own): the
+ * record in Kafka -> the same command, without the producer's linger.
  * A user's next event is 100,000 events later, so samples cannot mix.
  */
 #include "bench_engine.h"
@@ -166,12 +169,16 @@ static int open_reader(bench_engine_ctx_t *x)
 int bench_engine_open(bench_engine_ctx_t *x, const bench_env_t *env)
 {
     const char *linger = getenv("BENCH_PRODUCER_LINGER_MS");
-    const char *const pconf[] = {
-        "linger.ms", linger && *linger ? linger : "5", "partitioner", "murmur2_random", NULL};
-    /* the mock broker answers a fetch that finds no data only after
+    const char *const pconf[] = {"linger.ms", linger && *linger ? linger : "5", "partitioner",
+                                 "murmur2_random", NULL};
+    /* the producer lingers 5 ms, as the connectors do (connectors/core/
+     * emit.c) and librdkafka by default: the mock broker hands out one
+     * message set per partition per fetch, so the open loop's records must
+     * come in sets as a real source sends them (bench/README.md).
+     * The mock broker answers a fetch that finds no data only after
      * fetch.wait.max.ms, even if records arrive meanwhile (a real broker
-     * answers as soon as they do): without a short wait, an engine that has
-     * caught up waits up to 500 ms (the default) for its next records */
+     * answers as soon as they do): the engine and the reader wait 1 ms (an
+     * idle fetch costs the mock little: no log is searched) */
     const char *fw = getenv("BENCH_ENGINE_FETCH_WAIT_MS");
     const char *lvl = getenv("BENCH_LOG_LEVEL");
     snprintf(x->fetch_wait_prop, sizeof(x->fetch_wait_prop), "consumer:fetch.wait.max.ms=%s",

@@ -35,7 +35,7 @@ typedef struct bench_engine_ctx {
     /* shared with the reader thread */
     _Atomic uint64_t send_us[BENCH_USERS];               /* produce time of an event that should
                                               yield commands; 0 = none pending */
-    _Atomic uint64_t acked_us[BENCH_USERS]; /* when Kafka acknowledged that event (the
+    _Atomic uint64_t acked_us[BENCH_USERS];              /* when Kafka acknowledged that event (the
                                               producer's delivery report); 0 = not yet */
     _Atomic int64_t timer_due_ms[BENCH_TIMER_USERS_MAX]; /* 0 = fired or none */
     atomic_size_t audit_seen, commands_seen, timer_revokes;

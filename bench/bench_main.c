@@ -219,8 +219,8 @@ int main(void)
     if (wanted(sections, "engine"))
         failed |= section("engine", bench_engine, &env, &res, true) != 0;
     res.load_after = loadavg1();
-    res.saturation_per_s = res.burst.events_per_s > 0 ? res.burst.events_per_s
-                                                       : res.sat.events_per_s;
+    res.saturation_per_s =
+        res.burst.events_per_s > 0 ? res.burst.events_per_s : res.sat.events_per_s;
     if (res.kafka_pipe_per_s > 0)
         res.ratio_kafka = res.saturation_per_s / res.kafka_pipe_per_s;
     if (res.redis_pipelined_per_s > 0)

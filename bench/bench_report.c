@@ -28,18 +28,27 @@ static size_t targets(const bench_results_t *r, target_t *t)
                         1,
                         0,
                         "cmd/event"};
-    t[n++] = (target_t){"p99_at_1000", "p99 <= 10 ms at 1,000/s (record in Kafka)",
-                        r->r1k.lat_kafka.p99, 10, 0, "ms"};
-    t[n++] = (target_t){"p99_at_1000_from_produce", "p99 <= 10 ms at 1,000/s (from the produce call)",
-                        r->r1k.lat.p99, 10, 0, "ms"};
+    t[n++] = (target_t){
+        "p99_at_1000", "p99 <= 10 ms at 1,000/s (record in Kafka)", r->r1k.lat_kafka.p99, 10, 0,
+        "ms"};
+    t[n++] = (target_t){"p99_at_1000_from_produce",
+                        "p99 <= 10 ms at 1,000/s (from the produce call)",
+                        r->r1k.lat.p99,
+                        10,
+                        0,
+                        "ms"};
     t[n++] = (target_t){"sustained_10000",
                         "10,000/s sustained (>= 95 % of the rate decided)",
                         100 * sustained,
                         95,
                         1,
                         "%"};
-    t[n++] = (target_t){"p99_at_10000", "p99 <= 20 ms at 10,000/s (record in Kafka)",
-                        r->r10k.lat_kafka.p99, 20, 0, "ms"};
+    t[n++] = (target_t){"p99_at_10000",
+                        "p99 <= 20 ms at 10,000/s (record in Kafka)",
+                        r->r10k.lat_kafka.p99,
+                        20,
+                        0,
+                        "ms"};
     t[n++] = (target_t){"p99_at_10000_from_produce",
                         "p99 <= 20 ms at 10,000/s (from the produce call)",
                         r->r10k.lat.p99,

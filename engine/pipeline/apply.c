@@ -133,8 +133,8 @@ static void log_commands(const sk_decision_t *d)
     for (size_t i = 0; i < d->n_commands; i++) {
         const sk_command_t *c = &d->commands[i];
         SK_DEBUG("%-6s %s %s/%s %s %s: %s [%s]", sk_command_action_name(c->action), c->user, c->app,
-                c->entitlement, c->action == SK_CMD_REVOKE ? "held until" : "until",
-                sk_ms_format(c->expires_at_ms, t, sizeof(t)), c->reason, c->command_id);
+                 c->entitlement, c->action == SK_CMD_REVOKE ? "held until" : "until",
+                 sk_ms_format(c->expires_at_ms, t, sizeof(t)), c->reason, c->command_id);
     }
 }
 

@@ -130,8 +130,8 @@ struct sk_engine {
     bool redis_down_logged;
     sk_failpoints_t failpoints; /* fault tests only; all zero = off */
     sk_ms_t next_timer_scan;
-    sk_ms_t next_commit_ms; /* input offsets are committed then (emit.c) */
-    sk_ms_t summary_at;     /* the last INFO summary (engine.c), 0: none yet */
+    sk_ms_t next_commit_ms;         /* input offsets are committed then (emit.c) */
+    sk_ms_t summary_at;             /* the last INFO summary (engine.c), 0: none yet */
     sk_engine_stats_t summary_last; /* the stats then */
     sk_ms_t campaign_next_scan;     /* campaign_scan.c */
     sk_schema_registry_t *registry; /* NULL without --schema-registry */
