@@ -185,6 +185,8 @@ typedef struct bench_rate_run {
     double turn_us[4];          /* the loop's wall µs per decided event: waiting for input,
                                    decode/decide/apply, timers, produce/trim/commit */
     double commits_per_event;   /* offset commits sent per decided event */
+    double work_hist[5];        /* the loop's turns whose work took < 1, 1-5, 5-20, 20-100,
+                                   >= 100 ms (counts) */
     bench_cpu_use_t cpu;        /* CPU per decided event, per part */
 } bench_rate_run_t;
 
@@ -220,6 +222,7 @@ typedef struct bench_results {
     /* timers */
     size_t timers_pending, timers_fired, timers_expected;
     bench_pct_t timer_lat;
+    bench_rate_run_t timers_run; /* the engine's loop and CPU during the timer run */
     bench_lat_t timer_samples;
     double redis_bytes_per_timer;
     /* state size */

@@ -125,6 +125,11 @@ static void row_loop(FILE *o, const bench_rate_run_t *r)
             "", r->batches, r->batch_mean, r->batch_pct[0], r->batch_pct[1], r->batch_pct[2],
             r->batch_pct[3], r->batch_pct[4], r->turn_us[0], r->turn_us[1], r->turn_us[2],
             r->turn_us[3], r->commits_per_event);
+    fprintf(o,
+            "  %-26s turns by their work (input wait excluded): < 1 ms %.0f, 1-5 ms %.0f, 5-20 ms"
+            " %.0f, 20-100 ms %.0f, >= 100 ms %.0f\n",
+            "", r->work_hist[0], r->work_hist[1], r->work_hist[2], r->work_hist[3],
+            r->work_hist[4]);
     row_cpu(o, "", &r->cpu);
 }
 
@@ -173,6 +178,7 @@ void bench_report_table(const bench_results_t *r, FILE *o)
     fprintf(o, "  %-26s %zu pending, %zu/%zu fired: p50 %.0f  p99 %.0f  p99.9 %.0f  max %.0f ms\n",
             "timers (due -> REVOKE)", r->timers_pending, r->timers_fired, r->timers_expected,
             r->timer_lat.p50, r->timer_lat.p99, r->timer_lat.p999, r->timer_lat.max);
+    row_loop(o, &r->timers_run);
     fprintf(o,
             "  %-26s %zu active grants over %zu users: %.0f B/grant in Redis, %.0f B/timer;"
             " process RSS +%.0f MB\n",

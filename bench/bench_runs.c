@@ -51,6 +51,8 @@ static void run_loop_figures(bench_engine_ctx_t *x, bench_rate_run_t *run)
     run->turn_us[2] = (double)(s1.loop_us_timers - s0->loop_us_timers) / ev;
     run->turn_us[3] = (double)(s1.loop_us_pump - s0->loop_us_pump) / ev;
     run->commits_per_event = (double)(s1.offset_commits - s0->offset_commits) / ev;
+    for (int i = 0; i < 5; i++)
+        run->work_hist[i] = (double)(s1.loop_work_hist[i] - s0->loop_work_hist[i]);
 }
 
 /* Waits for the run's decisions, then computes its figures. */
@@ -212,6 +214,8 @@ static int run_timers(bench_engine_ctx_t *x, bench_results_t *res)
     res->redis_bytes_per_timer = (double)(m1 - m0) / (double)pending;
     bench_lat_init(&res->timer_samples, (size_t)n);
     x->timer_lat = &res->timer_samples;
+    sk_engine_stats(x->engine, &x->stats0);
+    bench_cpu_sample(x->env->cpu, x->cpu0);
     x->run_t0_us = bench_now_us();
     sk_ms_t base = sk_now_ms() + lead;
     for (int t = 0; t < n; t++)
@@ -222,6 +226,8 @@ static int run_timers(bench_engine_ctx_t *x, bench_results_t *res)
     while (atomic_load(&x->timer_revokes) < (size_t)n && bench_now_s() < deadline)
         bench_sleep_us(20000);
     x->timer_lat = NULL;
+    res->timers_run.completed = (size_t)n;
+    run_loop_figures(x, &res->timers_run);
     res->timers_expected = (size_t)n;
     res->timers_fired = atomic_load(&x->timer_revokes);
     bench_lat_summary(&res->timer_samples, &res->timer_lat);

@@ -408,6 +408,12 @@ int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atom
         e->stats.loop_us_apply += t2 - t1;
         e->stats.loop_us_timers += t3 - t2;
         e->stats.loop_us_pump += t4 - t3;
+        uint64_t work = t4 - t1;
+        e->stats.loop_work_hist[work < 1000     ? 0
+                                : work < 5000   ? 1
+                                : work < 20000  ? 2
+                                : work < 100000 ? 3
+                                                : 4]++;
     }
     free(msgs);
     /* stopping: everything, Kafka's answers or not, within SK_STOP_BUDGET_MS
