@@ -206,6 +206,7 @@ typedef struct bench_results {
     size_t redis_events;
     double redis_pipelined_per_s; /* events/s, one atomic write each, pipelined */
     double redis_bytes_per_event; /* sent in those writes */
+    bench_cpu_use_t redis_cpu;    /* CPU per event of those writes (redis-server, client) */
     double raw_limit_per_s;       /* the lower of the two raw figures */
     const char *raw_limit_name;   /* "Kafka" or "Redis" */
     /* engine */
@@ -238,6 +239,10 @@ typedef struct bench_results {
      * loop's when the unpaced run has none) */
     double saturation_per_s;
     double ratio_kafka, ratio_redis;
+    /* raw pipe's CPU per event / the unpaced run's: the share of the raw
+     * pipe's rate the engine's pipeline can reach on the same cores,
+     * whatever else loads them (0: not measured) */
+    double ratio_cpu;
 } bench_results_t;
 
 /* ---- sections; each returns 0 or -1 (message on stderr) ---- */

@@ -225,6 +225,8 @@ int main(void)
         res.ratio_kafka = res.saturation_per_s / res.kafka_pipe_per_s;
     if (res.redis_pipelined_per_s > 0)
         res.ratio_redis = res.saturation_per_s / res.redis_pipelined_per_s;
+    if (res.kafka_cpu.total_us > 0 && res.burst.cpu.total_us > 0)
+        res.ratio_cpu = res.kafka_cpu.total_us / res.burst.cpu.total_us;
     /* the engine is held against the lower of the two raw limits */
     res.raw_limit_name =
         res.kafka_pipe_per_s > 0 &&

@@ -22,6 +22,12 @@ static size_t targets(const bench_results_t *r, target_t *t)
                         70,
                         1,
                         "%"};
+    t[n++] = (target_t){"engine_vs_raw_cpu",
+                        ">= 70 % of the raw pipe by CPU per event (load-independent)",
+                        100 * r->ratio_cpu,
+                        70,
+                        1,
+                        "%"};
     t[n++] = (target_t){"redis_commands_per_event",
                         "Redis commands per event <= 1",
                         r->redis_cmds_per_event,
@@ -156,6 +162,7 @@ void bench_report_table(const bench_results_t *r, FILE *o)
             " pipelined)\n",
             "Redis, least needed", r->redis_pipelined_per_s, r->redis_events,
             r->redis_bytes_per_event);
+    row_cpu(o, "", &r->redis_cpu);
     fprintf(o, "  %-26s %10.0f ev/s   (%s)\n", "lower raw limit", r->raw_limit_per_s,
             r->raw_limit_name ? r->raw_limit_name : "none");
     fprintf(o, "\nengine end to end (record produced -> first command readable)\n");
@@ -194,10 +201,14 @@ void bench_report_table(const bench_results_t *r, FILE *o)
     fprintf(o,
             "\nratios\n  engine / raw Kafka pipe     %6.1f %%\n"
             "  engine / raw Redis          %6.1f %%\n"
-            "  engine / lower raw limit    %6.1f %%  (%s)\n",
+            "  engine / lower raw limit    %6.1f %%  (%s)\n"
+            "  by CPU per event            %6.1f %%  (raw pipe %.1f µs / unpaced engine run %.1f"
+            " µs: the share of the pipe's rate the engine can reach on the same cores, whatever"
+            " else runs)\n",
             100 * r->ratio_kafka, 100 * r->ratio_redis,
             r->raw_limit_per_s > 0 ? 100 * r->saturation_per_s / r->raw_limit_per_s : 0,
-            r->raw_limit_name ? r->raw_limit_name : "none");
+            r->raw_limit_name ? r->raw_limit_name : "none", 100 * r->ratio_cpu,
+            r->kafka_cpu.total_us, r->burst.cpu.total_us);
     fprintf(o, "\ntargets (issue)\n");
     for (size_t i = 0; i < n; i++)
         fprintf(o, "  %-4s %-52s %14.2f %s\n", met(&t[i]) ? "met" : "NOT", t[i].goal, t[i].value,
@@ -268,13 +279,15 @@ int bench_report_json(const bench_results_t *r, const char *path)
             r->kafka_produce_per_s, r->kafka_pipe_per_s);
     json_cpu(f, &r->kafka_cpu);
     fprintf(f, "},\n");
-    fprintf(
-        f,
-        "  \"raw_redis\": {\"events\": %zu, \"pipelined_events_per_s\": %.1f, "
-        "\"bytes_per_event\": %.1f},\n  \"raw_limit\": {\"events_per_s\": %.1f, \"of\": \"%s\"},\n"
-        "  \"recovery_ms\": %.1f,\n",
-        r->redis_events, r->redis_pipelined_per_s, r->redis_bytes_per_event, r->raw_limit_per_s,
-        r->raw_limit_name ? r->raw_limit_name : "none", r->recovery_ms);
+    fprintf(f,
+            "  \"raw_redis\": {\"events\": %zu, \"pipelined_events_per_s\": %.1f, "
+            "\"bytes_per_event\": %.1f, ",
+            r->redis_events, r->redis_pipelined_per_s, r->redis_bytes_per_event);
+    json_cpu(f, &r->redis_cpu);
+    fprintf(f,
+            "},\n  \"raw_limit\": {\"events_per_s\": %.1f, \"of\": \"%s\"},\n"
+            "  \"recovery_ms\": %.1f,\n",
+            r->raw_limit_per_s, r->raw_limit_name ? r->raw_limit_name : "none", r->recovery_ms);
     fprintf(f, "  \"engine\": {\n");
     json_run(f, "saturation", &r->sat, ",");
     json_run(f, "burst", &r->burst, ",");
@@ -298,8 +311,10 @@ int bench_report_json(const bench_results_t *r, const char *path)
             r->rules_profiles, r->rules_rotations, r->rules_compile_s);
     fprintf(f, "  \"decide\": {\"decisions_per_s\": %.1f, \"with_encode_per_s\": %.1f},\n",
             r->decide_per_s, r->decide_encode_per_s);
-    fprintf(f, "  \"ratios\": {\"engine_vs_raw_kafka\": %.4f, \"engine_vs_raw_redis\": %.4f},\n",
-            r->ratio_kafka, r->ratio_redis);
+    fprintf(f,
+            "  \"ratios\": {\"engine_vs_raw_kafka\": %.4f, \"engine_vs_raw_redis\": %.4f, "
+            "\"engine_vs_raw_kafka_cpu\": %.4f},\n",
+            r->ratio_kafka, r->ratio_redis, r->ratio_cpu);
     fprintf(f, "  \"targets\": [\n");
     for (size_t i = 0; i < n; i++)
         fprintf(f,
