@@ -552,32 +552,47 @@ static int produce_staged(sk_engine_t *e, int32_t p, sk_arena_t *a)
 }
 
 /* One pass of sk_emit_pump; force_commit: the offsets are committed now. */
+/* What a partition's produce or retire returned: a newer owner is left the
+ * partition, a lost state stops it until its restore (both then 0). */
+static int settle(sk_engine_t *e, int32_t p, int rc)
+{
+    if (rc == SK_EFENCED) {
+        sk_emit_let_go(e, p, sk_store_last_error(e->store));
+        return 0;
+    }
+    if (rc == SK_ENOTFOUND) {
+        /* the trim found the state lost (flushed, replaced, failed over):
+         * the partition is restored before anything else uses it */
+        SK_ERROR("%s", sk_store_last_error(e->store));
+        sk_emit_forget(e, p);
+        e->parts[p].lost = true;
+        return 0;
+    }
+    return rc;
+}
+
 static int pump(sk_engine_t *e, bool force_commit)
 {
     sk_arena_t a;
     int rc = 0;
     rd_kafka_poll(e->producer, 0); /* serve delivery reports */
     sk_arena_init(&a, 64 * 1024);
+    /* what was staged leaves first; the trims of what Kafka acknowledged
+     * (a Redis round trip each) come after it, not in front of it. A
+     * partition whose oldest chunk failed waits for retire() below, which
+     * makes it produce its outbox again from the head. */
     for (int32_t p = 0; p < SK_MAX_PARTITIONS && rc != SK_EIO; p++) {
         sk_owned_t *o = &e->parts[p];
-        if (!o->owned || o->lost)
+        if (!o->owned || o->lost || !o->dirty ||
+            (o->chunks && o->chunks->remaining == 0 && o->chunks->failed))
             continue; /* a lost partition waits for its restore */
-        rc = retire(e, p);
-        if (rc == 0 && o->dirty) {
-            sk_arena_reset(&a);
-            rc = produce_staged(e, p, &a);
-        }
-        if (rc == SK_EFENCED) {
-            sk_emit_let_go(e, p, sk_store_last_error(e->store));
-            rc = 0;
-        } else if (rc == SK_ENOTFOUND) {
-            /* the trim found the state lost (flushed, replaced, failed over):
-             * the partition is restored before anything else uses it */
-            SK_ERROR("%s", sk_store_last_error(e->store));
-            sk_emit_forget(e, p);
-            o->lost = true;
-            rc = 0;
-        }
+        sk_arena_reset(&a);
+        rc = settle(e, p, produce_staged(e, p, &a));
+    }
+    for (int32_t p = 0; p < SK_MAX_PARTITIONS && rc != SK_EIO; p++) {
+        sk_owned_t *o = &e->parts[p];
+        if (o->owned && !o->lost)
+            rc = settle(e, p, retire(e, p));
     }
     sk_arena_fini(&a);
     commit_offsets(e, force_commit);
