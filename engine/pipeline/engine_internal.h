@@ -232,10 +232,10 @@ int sk_emit_open(sk_engine_t *e, char *err, size_t err_len);
  * and destroys the producer. Nothing is trimmed: what was not trimmed is
  * re-sent by the next owner. Safe when sk_emit_open failed or never ran. */
 void sk_emit_close(sk_engine_t *e);
-/* One pass, without blocking: serves delivery reports, trims what was
- * acknowledged, produces what was staged since, commits the input offsets
- * of all partitions in one request at most once a second (a hint only:
- * Redis holds the applied offsets). 0 or SK_EIO (Redis). */
+/* One pass, without blocking: serves delivery reports, produces what was
+ * staged since, then trims what was acknowledged, commits the input
+ * offsets of all partitions in one request at most once a second (a hint
+ * only: Redis holds the applied offsets). 0 or SK_EIO (Redis). */
 int sk_emit_pump(sk_engine_t *e);
 /* Pumps until everything staged for partition p (or all owned ones) is
  * acknowledged and trimmed, or 30 s passed, committing the input offsets
