@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #define BENCH_PARTITIONS 16
 #define BENCH_RAW_TOPIC  "bench.raw"
@@ -64,11 +65,51 @@ long long bench_redis_commands(int port);
  * its own), or 0. */
 long long bench_redis_requests(int port);
 
+/* ---- CPU time per part (bench_cpu.c) ---- */
+
+#define BENCH_CORES 2 /* of the machine the figures are for */
+
+typedef enum bench_cpu_part {
+    BENCH_CPU_BROKER,       /* the mock broker (child process) */
+    BENCH_CPU_REDIS,        /* redis-server */
+    BENCH_CPU_ENGINE,       /* the thread named "sk-engine" */
+    BENCH_CPU_ENGINE_KAFKA, /* the engine's librdkafka threads (consumer, producer, ledger) */
+    BENCH_CPU_PRODUCER,     /* the bench's producer: main thread + its client's threads */
+    BENCH_CPU_READER,       /* the bench's reader thread + its client's threads */
+    BENCH_CPU_PARTS
+} bench_cpu_part_t;
+
+/* Which thread is whose (opaque; bench_cpu_new / bench_cpu_destroy). */
+typedef struct bench_cpu bench_cpu_t;
+
+/* CPU per decided (or piped) event over one run. */
+typedef struct bench_cpu_use {
+    double us[BENCH_CPU_PARTS]; /* CPU µs per event, per part */
+    double total_us;            /* their sum */
+    double bound_per_s;         /* BENCH_CORES cores / total_us: events/s the machine allows */
+} bench_cpu_use_t;
+
+/* Accounts the two child processes as wholes and this process per thread.
+ * NULL when out of memory (then samples are all 0). */
+bench_cpu_t *bench_cpu_new(pid_t broker, pid_t redis);
+void bench_cpu_destroy(bench_cpu_t *c);
+/* Every thread of this process not given to a part yet becomes part's
+ * (call right after creating a client or a thread). */
+void bench_cpu_claim(bench_cpu_t *c, bench_cpu_part_t part);
+/* CPU seconds used so far by each part; threads nobody claimed are the
+ * engine's ("sk-engine", or its librdkafka clients'). */
+void bench_cpu_sample(const bench_cpu_t *c, double s[BENCH_CPU_PARTS]);
+/* (s1 - s0) per event into *out. */
+void bench_cpu_per_event(const double s0[BENCH_CPU_PARTS], const double s1[BENCH_CPU_PARTS],
+                         size_t events, bench_cpu_use_t *out);
+const char *bench_cpu_part_name(bench_cpu_part_t p);
+
 /* The shared setup every section may use. */
 typedef struct bench_env {
     bool quick;
     const char *brokers; /* mock cluster bootstraps */
     int redis_port;
+    bench_cpu_t *cpu;    /* CPU accounting (bench_cpu.c); sections claim their threads */
     char out_dir[256];   /* build/bench */
     char tmp_dir[256];   /* generated rules etc. */
     char rules_dir[300]; /* the benchmark's rule set (200 rotations, 500 profiles) */
@@ -135,8 +176,19 @@ typedef struct bench_rate_run {
     double seconds;
     double events_per_s; /* completed / seconds */
     double commands_per_s;
-    bench_pct_t lat; /* record produced -> first command readable, ms */
+    bench_pct_t lat; /* record produced (the produce call) -> first command readable, ms */
     bench_lat_t samples;
+    bench_pct_t lat_kafka; /* record in Kafka (acknowledged to the producer) -> the same */
+    bench_lat_t samples_kafka;
+    /* the engine's loop over the run (sk_engine_stats deltas, engine.c) */
+    double batches, batch_mean; /* batches polled, records per batch */
+    double batch_pct[5];        /* % of batches of 1, 2-9, 10-99, 100 to max-1, max records */
+    double turn_us[4];          /* the loop's wall µs per decided event: waiting for input,
+                                   decode/decide/apply, timers, produce/trim/commit */
+    double commits_per_event;   /* offset commits sent per decided event */
+    double work_hist[5];        /* the loop's turns whose work took < 1, 1-5, 5-20, 20-100,
+                                   >= 100 ms (counts) */
+    bench_cpu_use_t cpu;        /* CPU per decided event, per part */
 } bench_rate_run_t;
 
 typedef struct bench_results {
@@ -150,14 +202,19 @@ typedef struct bench_results {
     double kafka_produce_per_s; /* events/s, produce only */
     double kafka_pipe_per_s;    /* events/s, every record of the mix produced and read back */
     char mix[256];              /* bench_mix_describe */
+    bench_cpu_use_t kafka_cpu;  /* CPU per event through the pipe, per part */
     /* raw Redis: the least the design needs, one durable write per event */
     size_t redis_events;
     double redis_pipelined_per_s; /* events/s, one atomic write each, pipelined */
     double redis_bytes_per_event; /* sent in those writes */
+    bench_cpu_use_t redis_cpu;    /* CPU per event of those writes (redis-server, client) */
     double raw_limit_per_s;       /* the lower of the two raw figures */
     const char *raw_limit_name;   /* "Kafka" or "Redis" */
     /* engine */
-    bench_rate_run_t sat, r1k, r10k;
+    bench_rate_run_t sat;   /* closed loop, 4,000 events in flight */
+    bench_rate_run_t burst; /* above capacity, no window: as the raw pipe (the saturation
+                               figure held against the raw limit) */
+    bench_rate_run_t r1k, r10k;
     double engine_rss_mb;            /* this process' RSS growth with the engine in it */
     double engine_cpu_pct;           /* engine thread CPU time / wall time, saturation run */
     double redis_cmds_per_event;     /* commands Redis ran per event (scripts' own included) */
@@ -167,6 +224,7 @@ typedef struct bench_results {
     /* timers */
     size_t timers_pending, timers_fired, timers_expected;
     bench_pct_t timer_lat;
+    bench_rate_run_t timers_run; /* the engine's loop and CPU during the timer run */
     bench_lat_t timer_samples;
     double redis_bytes_per_timer;
     /* state size */
@@ -178,8 +236,14 @@ typedef struct bench_results {
     /* decide */
     double decide_per_s;
     double decide_encode_per_s;
-    /* ratios */
+    /* ratios: of saturation_per_s, the unpaced run's figure (the closed
+     * loop's when the unpaced run has none) */
+    double saturation_per_s;
     double ratio_kafka, ratio_redis;
+    /* raw pipe's CPU per event / the unpaced run's: the share of the raw
+     * pipe's rate the engine's pipeline can reach on the same cores,
+     * whatever else loads them (0: not measured) */
+    double ratio_cpu;
 } bench_results_t;
 
 /* ---- sections; each returns 0 or -1 (message on stderr) ---- */

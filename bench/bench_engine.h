@@ -35,6 +35,8 @@ typedef struct bench_engine_ctx {
     /* shared with the reader thread */
     _Atomic uint64_t send_us[BENCH_USERS];               /* produce time of an event that should
                                               yield commands; 0 = none pending */
+    _Atomic uint64_t acked_us[BENCH_USERS];              /* when Kafka acknowledged that event (the
+                                              producer's delivery report); 0 = not yet */
     _Atomic int64_t timer_due_ms[BENCH_TIMER_USERS_MAX]; /* 0 = fired or none */
     atomic_size_t audit_seen, commands_seen, timer_revokes;
     _Atomic int64_t first_cmd_ms; /* wall clock of the first command read since it was 0 */
@@ -44,12 +46,18 @@ typedef struct bench_engine_ctx {
     atomic_int reader_stop;
     sk_codec_t *reader_codec;
     /* the run being measured; written by the reader only while set */
-    _Atomic(bench_lat_t *) lat;
+    _Atomic(bench_lat_t *) lat;       /* from the produce call */
+    _Atomic(bench_lat_t *) lat_kafka; /* from the delivery report: the record in Kafka */
+    pthread_t dr_thread;              /* serves the producer's delivery reports at once */
+    atomic_int dr_stop;
     uint64_t run_t0_us;
     bench_lat_t *timer_lat;
     double rss_before_mb;
     int fetch_wait_ms;
     clockid_t engine_clock; /* CPU time of the engine thread */
+    /* at the start of the run being measured (bench_runs.c) */
+    sk_engine_stats_t stats0;
+    double cpu0[BENCH_CPU_PARTS];
     char fetch_wait_prop[64];
     const char *eprops[3]; /* the engine's extra Kafka settings */
 } bench_engine_ctx_t;

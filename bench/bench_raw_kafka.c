@@ -89,14 +89,18 @@ int bench_raw_kafka(const bench_env_t *env, bench_results_t *res)
     for (size_t i = 0; i < events; i++)
         n += mix.events[i % mix.n_events].n;
     r.want = n;
+    double cpu0[BENCH_CPU_PARTS], cpu1[BENCH_CPU_PARTS];
     rd_kafka_t *p = client(RD_KAFKA_PRODUCER, env->brokers, pconf);
+    bench_cpu_claim(env->cpu, BENCH_CPU_PRODUCER);
     r.rk = client(RD_KAFKA_CONSUMER, env->brokers, cconf);
     if (!p || !r.rk)
         goto out;
     rd_kafka_poll_set_consumer(r.rk);
     assign_all(r.rk);
     pthread_create(&th, NULL, reader_main, &r);
+    bench_cpu_claim(env->cpu, BENCH_CPU_READER);
     bench_sleep_us(1000000); /* the consumer connects and starts fetching */
+    bench_cpu_sample(env->cpu, cpu0);
     uint64_t t0 = bench_now_us();
     for (size_t i = 0; i < events; i++) {
         const bench_mix_event_t *ev = &mix.events[i % mix.n_events];
@@ -117,9 +121,11 @@ int bench_raw_kafka(const bench_env_t *env, bench_results_t *res)
     uint64_t t_prod = bench_now_us();
     for (int i = 0; i < 600 && atomic_load(&r.got) < n; i++)
         bench_sleep_us(100000);
+    bench_cpu_sample(env->cpu, cpu1); /* the idle wait after the last record is small */
     atomic_store(&r.stop, 1);
     pthread_join(th, NULL);
     size_t got = atomic_load(&r.got);
+    bench_cpu_per_event(cpu0, cpu1, events, &res->kafka_cpu);
     res->kafka_records = n;
     res->kafka_events = events;
     res->kafka_record_bytes = bytes / (double)n;

@@ -148,8 +148,12 @@ int bench_raw_redis(const bench_env_t *env, bench_results_t *res)
         if (expect_ok(redisCommand(x.c, "SET raw:{p%d}:epoch 1", p), "SET"))
             goto out;
     size_t n = env->quick ? 10000 : 200000;
+    double cpu0[BENCH_CPU_PARTS], cpu1[BENCH_CPU_PARTS];
     res->redis_events = n;
+    bench_cpu_sample(env->cpu, cpu0);
     res->redis_pipelined_per_s = run(&x, n);
+    bench_cpu_sample(env->cpu, cpu1);
+    bench_cpu_per_event(cpu0, cpu1, n, &res->redis_cpu);
     res->redis_bytes_per_event = x.bytes / (double)n;
     rc = res->redis_pipelined_per_s > 0 ? 0 : -1;
     expect_ok(redisCommand(x.c, "FLUSHALL"), "FLUSHALL");

@@ -22,10 +22,13 @@ check "results.json is valid JSON" "python3 -m json.tool $out/results.json >/dev
 for key in raw_kafka.pipe_events_per_s raw_kafka.produce_events_per_s \
     raw_kafka.records_per_event raw_redis.pipelined_events_per_s raw_redis.bytes_per_event \
     raw_limit.events_per_s recovery_ms engine.redis_requests_per_event \
-    engine.saturation.events_per_s \
+    engine.saturation.events_per_s engine.burst.events_per_s \
     engine.saturation.latency_ms.p99 engine.rate_1000.events_per_s \
-    engine.rate_1000.latency_ms.p50 engine.rate_10000.events_per_s \
-    engine.rate_10000.latency_ms.p99 timers.fired timers.due_to_revoke_ms.p50 \
+    engine.rate_1000.latency_ms.p50 engine.rate_1000.latency_in_kafka_ms.p50 \
+    engine.rate_10000.events_per_s engine.rate_10000.latency_ms.p99 \
+    engine.burst.cpu_us_per_event.broker engine.burst.cpu_us_per_event.engine \
+    engine.burst.cpu_us_per_event.total engine.burst.loop.batches \
+    raw_kafka.cpu_us_per_event.total timers.fired timers.due_to_revoke_ms.p50 \
     state.active_grants state.redis_bytes_per_grant rules_compile.seconds \
     decide.decisions_per_s decide.with_encode_per_s ratios.engine_vs_raw_kafka \
     ratios.engine_vs_raw_redis; do

@@ -121,15 +121,22 @@ static int stage_decision(sk_engine_t *e, const sk_decision_t *d, const sk_dead_
     return 0;
 }
 
+/* One DEBUG line per command. Not INFO: every command is on the commands
+ * topic and its decision on the audit topic (Kafka is the audit trail); at
+ * thousands of commands a second an INFO line each was most of the log's
+ * volume and a write(2) each on the engine's thread. engine.c logs an INFO
+ * summary a minute instead. */
 static void log_commands(const sk_decision_t *d, sk_arena_t *a)
 {
     char t[40];
-    for (size_t i = 0; sk_log_enabled(SK_LOG_INFO) && i < d->n_commands; i++) {
+    if (!sk_log_enabled(SK_LOG_DEBUG))
+        return;
+    for (size_t i = 0; i < d->n_commands; i++) {
         const sk_command_t *c = &d->commands[i];
         const char *why = sk_command_reason(c, a); /* decide leaves it lazy */
-        SK_INFO("%-6s %s %s/%s %s %s: %s [%s]", sk_command_action_name(c->action), c->user, c->app,
-                c->entitlement, c->action == SK_CMD_REVOKE ? "held until" : "until",
-                sk_ms_format(c->expires_at_ms, t, sizeof(t)), why ? why : "", c->command_id);
+        SK_DEBUG("%-6s %s %s/%s %s %s: %s [%s]", sk_command_action_name(c->action), c->user, c->app,
+                 c->entitlement, c->action == SK_CMD_REVOKE ? "held until" : "until",
+                 sk_ms_format(c->expires_at_ms, t, sizeof(t)), why ? why : "", c->command_id);
     }
 }
 

@@ -316,6 +316,49 @@ static int poll_wait_ms(const sk_engine_t *e)
     return due - now < 10 ? (int)(due - now) : 10;
 }
 
+/* Monotonic microseconds, for the loop's own accounting (stats.loop_us_*). */
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+#define SUMMARY_INTERVAL_MS 60000
+
+/* Once a minute, when anything was decided: one INFO line with what the
+ * minute did (the per-command lines are DEBUG, apply.c). */
+static void log_summary(sk_engine_t *e, sk_ms_t now)
+{
+    sk_engine_stats_t *s = &e->stats, *l = &e->summary_last;
+    if (!e->summary_at) {
+        e->summary_at = now;
+        *l = *s;
+        return;
+    }
+    if (now - e->summary_at < SUMMARY_INTERVAL_MS)
+        return;
+    if (s->records != l->records || s->timers_fired != l->timers_fired)
+        SK_INFO("last %.0f s: %" PRIu64 " records, %" PRIu64 " decisions (%" PRIu64
+                " dead letters, %" PRIu64 " duplicates skipped), %" PRIu64 " timers fired, %" PRIu64
+                " commands, %" PRIu64 " output records produced",
+                (double)(now - e->summary_at) / 1000.0, s->records - l->records,
+                s->decisions - l->decisions, s->dead_letters - l->dead_letters,
+                s->duplicates_skipped - l->duplicates_skipped, s->timers_fired - l->timers_fired,
+                s->commands - l->commands, s->outbox_produced - l->outbox_produced);
+    e->summary_at = now;
+    *l = *s;
+}
+
+/* Counts a polled batch of n records in the histogram of stats.loop_batch_hist. */
+static void count_batch(sk_engine_stats_t *st, size_t n, size_t max)
+{
+    int b = n == 1 ? 0 : n < 10 ? 1 : n < 100 ? 2 : n < max ? 3 : 4;
+    st->loop_batches++;
+    st->loop_batch_records += n;
+    st->loop_batch_hist[b]++;
+}
+
 int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
 {
     int backoff = BACKOFF_MIN_MS;
@@ -335,12 +378,16 @@ int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atom
          * dropped; from here on, the consumer delivers from the new place */
         for (int32_t p = 0; p < SK_MAX_PARTITIONS; p++)
             e->parts[p].stale_polled = false;
+        uint64_t t0 = mono_us();
         size_t n = poll_batch(e, msgs, max, poll_wait_ms(e));
+        uint64_t t1 = mono_us();
         if (n) {
+            count_batch(&e->stats, n, max);
             (void)apply_with_retry(e, msgs, n, stop);
             for (size_t i = 0; i < n; i++)
                 rd_kafka_message_destroy(msgs[i]);
         }
+        uint64_t t2 = mono_us();
         sk_ms_t now = sk_now_ms();
         sk_hold_release_due(e, now);
         if (now >= e->next_timer_scan) {
@@ -350,9 +397,23 @@ int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atom
         } else {
             (void)sk_timers_fire_due(e, now); /* to the millisecond between scans */
         }
+        uint64_t t3 = mono_us();
         /* what was staged leaves at once; acknowledgements are not awaited */
         (void)sk_emit_pump(e);
         sk_engine_metrics_sample(e, now);
+        log_summary(e, now);
+        uint64_t t4 = mono_us();
+        e->stats.loop_turns++;
+        e->stats.loop_us_poll += t1 - t0;
+        e->stats.loop_us_apply += t2 - t1;
+        e->stats.loop_us_timers += t3 - t2;
+        e->stats.loop_us_pump += t4 - t3;
+        uint64_t work = t4 - t1;
+        e->stats.loop_work_hist[work < 1000     ? 0
+                                : work < 5000   ? 1
+                                : work < 20000  ? 2
+                                : work < 100000 ? 3
+                                                : 4]++;
     }
     free(msgs);
     /* stopping: everything, Kafka's answers or not, within SK_STOP_BUDGET_MS

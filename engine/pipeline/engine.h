@@ -95,6 +95,15 @@ typedef struct sk_engine_stats {
     uint64_t restore_ms_last;    /* how long the last one took (read + write), ms */
     uint64_t restore_ms_max;
     sk_ms_t assigned_at_ms; /* wall clock when the last assignment began (0: none yet) */
+    /* the loop (engine.c), for benchmarks: its turns, the batches polled
+     * and their records (batches of 1, 2-9, 10-99, 100 to batch_max - 1,
+     * batch_max records), the wall time of each part of a turn in µs, and
+     * the offset commits sent (emit.c) */
+    uint64_t loop_turns, loop_batches, loop_batch_records, loop_batch_hist[5];
+    uint64_t loop_us_poll, loop_us_apply, loop_us_timers, loop_us_pump;
+    uint64_t loop_work_hist[5]; /* turns whose work (all but the wait for input) took
+                                   < 1 ms, 1-5 ms, 5-20 ms, 20-100 ms, >= 100 ms */
+    uint64_t offset_commits;
 } sk_engine_stats_t;
 void sk_engine_stats(const sk_engine_t *e, sk_engine_stats_t *out);
 

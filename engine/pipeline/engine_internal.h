@@ -139,6 +139,9 @@ struct sk_engine {
     bool redis_down_logged;
     sk_failpoints_t failpoints; /* fault tests only; all zero = off */
     sk_ms_t next_timer_scan;
+    sk_ms_t next_commit_ms;         /* input offsets are committed then (emit.c) */
+    sk_ms_t summary_at;             /* the last INFO summary (engine.c), 0: none yet */
+    sk_engine_stats_t summary_last; /* the stats then */
     sk_ms_t campaign_next_scan;     /* campaign_scan.c */
     sk_schema_registry_t *registry; /* NULL without --schema-registry */
     sk_engine_metrics_t m; /* what it reports (engine_metrics.h); all NULL without a registry */
@@ -238,12 +241,14 @@ int sk_emit_open(sk_engine_t *e, char *err, size_t err_len);
  * and destroys the producer. Nothing is trimmed: what was not trimmed is
  * re-sent by the next owner. Safe when sk_emit_open failed or never ran. */
 void sk_emit_close(sk_engine_t *e);
-/* One pass, without blocking: serves delivery reports, trims what was
- * acknowledged, produces what was staged since, commits input offsets.
- * 0 or SK_EIO (Redis). */
+/* One pass, without blocking: serves delivery reports, produces what was
+ * staged since, then trims what was acknowledged, commits the input
+ * offsets of all partitions in one request at most once a second (a hint
+ * only: Redis holds the applied offsets). 0 or SK_EIO (Redis). */
 int sk_emit_pump(sk_engine_t *e);
 /* Pumps until everything staged for partition p (or all owned ones) is
- * acknowledged and trimmed, or 30 s passed. 0, SK_EIO. */
+ * acknowledged and trimmed, or 30 s passed, committing the input offsets
+ * at each pass. 0, SK_EIO. */
 int sk_emit_flush_partition(sk_engine_t *e, int32_t p);
 int sk_emit_flush_all(sk_engine_t *e);
 /* The same for at most timeout_ms (and never past e->stop_deadline). */

@@ -80,6 +80,64 @@ TEST(shift_start_grants_and_shift_end_revokes)
     CHECK_INT(count_action("u-start", SK_CMD_REVOKE), 2);
 }
 
+/* Records of the schedule topic not yet committed by `group`: the sum over
+ * its partitions of the end offset minus the committed one (read with a
+ * client of that group that never joins it); -1 when Kafka does not say. */
+static int64_t uncommitted(const char *group)
+{
+    char err[256];
+    int64_t behind = 0;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", kafka.bootstraps, err, sizeof(err));
+    rd_kafka_conf_set(conf, "group.id", group, err, sizeof(err));
+    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err));
+    rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+    if (!c)
+        return -1;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(PARTS);
+    for (int p = 0; p < PARTS; p++)
+        rd_kafka_topic_partition_list_add(l, "shiftkey.schedule.v1", p);
+    if (rd_kafka_committed(c, l, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        behind = -1;
+    for (int p = 0; p < PARTS && behind >= 0; p++) {
+        int64_t lo, hi, at = l->elems[p].offset;
+        if (rd_kafka_query_watermark_offsets(c, "shiftkey.schedule.v1", p, &lo, &hi, 5000))
+            behind = -1;
+        else
+            behind += hi - (at >= 0 ? at : 0);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_destroy(c);
+    return behind;
+}
+
+/* Input offsets are committed for all partitions in one request a second
+ * (emit.c), and at a stop whatever the interval: the group's committed
+ * offsets reach the topic's end within a few seconds, and right after a
+ * stop. */
+TEST(offsets_committed_once_a_second_and_at_stop)
+{
+    sk_ms_t now = sk_now_ms();
+    int64_t behind = -1;
+    sk_schedule_event_t s =
+        ev(SK_SHIFT_STARTED, "c1", "u-commit", "primary", "c1", now, now + 3600000);
+    CHECK_INT(sk_fx_produce_event(&kafka, &s), 0);
+    CHECK_INT(sk_fx_reader_wait(commands, "u-commit", 2, 15000), 2);
+    for (int i = 0; i < 50 && behind != 0; i++) {
+        sleep_ms(100);
+        behind = uncommitted("sk-test");
+    }
+    CHECK_INT(behind, 0);
+    /* a record applied just before a stop is committed by the stop */
+    sk_schedule_event_t e = ev(SK_SHIFT_ENDED, "c2", "u-commit", "primary", "c1", now, sk_now_ms());
+    CHECK_INT(sk_fx_produce_event(&kafka, &e), 0);
+    CHECK_INT(sk_fx_reader_wait(commands, "u-commit", 4, 15000), 4);
+    sk_fx_engine_stop(&eng);
+    behind = uncommitted("sk-test");
+    CHECK_INT(behind, 0);
+    CHECK_INT(sk_fx_engine_start(&eng, kafka.bootstraps, redis.port, RULES, "sk-test"), 0);
+}
+
 TEST(overlapping_rotations_keep_the_shared_entitlement)
 {
     sk_ms_t now = sk_now_ms();
@@ -376,6 +434,7 @@ TEST(z_teardown)
 
 SK_TEST_MAIN(SK_TEST_CASE(a_setup_real_redis_and_mock_kafka),
              SK_TEST_CASE(shift_start_grants_and_shift_end_revokes),
+             SK_TEST_CASE(offsets_committed_once_a_second_and_at_stop),
              SK_TEST_CASE(overlapping_rotations_keep_the_shared_entitlement),
              SK_TEST_CASE(timer_revokes_when_no_end_event_arrives_within_2s),
              SK_TEST_CASE(future_shift_grants_at_start_minus_lead_not_before),
