@@ -140,7 +140,7 @@ struct sk_engine {
     bool redis_down_logged;
     sk_failpoints_t failpoints; /* fault tests only; all zero = off */
     sk_ms_t next_timer_scan;
-    sk_keep_sweep_t keep_sweep; /* keep_sweep.c */
+    sk_keep_sweep_t keep_sweep;     /* keep_sweep.c */
     sk_ms_t next_commit_ms;         /* input offsets are committed then (emit.c) */
     sk_ms_t summary_at;             /* the last INFO summary (engine.c), 0: none yet */
     sk_engine_stats_t summary_last; /* the stats then */
