@@ -188,6 +188,8 @@ typedef struct bench_rate_run {
     double commits_per_event;   /* offset commits sent per decided event */
     double work_hist[5];        /* the loop's turns whose work took < 1, 1-5, 5-20, 20-100,
                                    >= 100 ms (counts) */
+    double slow[3];             /* turns whose apply, timers or emit part took >= 20 ms */
+    double poll_over;           /* polls returned >= 5 ms after their timeout */
     bench_cpu_use_t cpu;        /* CPU per decided event, per part */
 } bench_rate_run_t;
 
@@ -227,6 +229,12 @@ typedef struct bench_results {
     bench_rate_run_t timers_run; /* the engine's loop and CPU during the timer run */
     bench_lat_t timer_samples;
     double redis_bytes_per_timer;
+    /* the engine's side of the timer run: timers by how late their apply
+     * ended (sk_engine_stats_t.timer_late_hist), and those the scan fired */
+    double timer_late[6], timer_wake[6], timers_by_scan;
+    /* due -> the engine's produce call (the record's CreateTime), and from
+     * that call -> read by the bench's reader (producer, broker, fetch) */
+    bench_pct_t timer_produced_lat, timer_read_lat;
     /* state size */
     size_t active_grants, users_with_state;
     double redis_bytes_per_grant;

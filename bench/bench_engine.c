@@ -77,9 +77,14 @@ static void on_command(bench_engine_ctx_t *x, const rd_kafka_message_t *m)
         cmd.action == SK_CMD_REVOKE) {
         int64_t due = atomic_exchange(&x->timer_due_ms[t], 0);
         sk_ms_t now = sk_now_ms();
+        double at = (double)(bench_now_us() - x->run_t0_us) / 1e6;
+        int64_t produced = rd_kafka_message_timestamp(m, NULL);
         if (due && x->timer_lat)
-            bench_lat_add(x->timer_lat, (double)(bench_now_us() - x->run_t0_us) / 1e6,
-                          (double)(now - due));
+            bench_lat_add(x->timer_lat, at, (double)(now - due));
+        if (due && produced > 0 && x->timer_lat_produced && x->timer_lat_read) {
+            bench_lat_add(x->timer_lat_produced, at, (double)(produced - due));
+            bench_lat_add(x->timer_lat_read, at, (double)(now - produced));
+        }
         atomic_fetch_add(&x->timer_revokes, 1);
     }
     sk_arena_fini(&a);

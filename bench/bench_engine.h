@@ -52,6 +52,9 @@ typedef struct bench_engine_ctx {
     atomic_int dr_stop;
     uint64_t run_t0_us;
     bench_lat_t *timer_lat;
+    /* the same REVOKEs split at the engine's produce call (the record's
+     * CreateTime): due -> produced, produced -> read */
+    bench_lat_t *timer_lat_produced, *timer_lat_read;
     double rss_before_mb;
     int fetch_wait_ms;
     clockid_t engine_clock; /* CPU time of the engine thread */

@@ -133,9 +133,10 @@ static void row_loop(FILE *o, const bench_rate_run_t *r)
             r->turn_us[3], r->commits_per_event);
     fprintf(o,
             "  %-26s turns by their work (input wait excluded): < 1 ms %.0f, 1-5 ms %.0f, 5-20 ms"
-            " %.0f, 20-100 ms %.0f, >= 100 ms %.0f\n",
-            "", r->work_hist[0], r->work_hist[1], r->work_hist[2], r->work_hist[3],
-            r->work_hist[4]);
+            " %.0f, 20-100 ms %.0f, >= 100 ms %.0f; >= 20 ms in apply %.0f, timers %.0f, emit %.0f;"
+            " polls >= 5 ms past their timeout %.0f\n",
+            "", r->work_hist[0], r->work_hist[1], r->work_hist[2], r->work_hist[3], r->work_hist[4],
+            r->slow[0], r->slow[1], r->slow[2], r->poll_over);
     row_cpu(o, "", &r->cpu);
 }
 
@@ -185,6 +186,21 @@ void bench_report_table(const bench_results_t *r, FILE *o)
     fprintf(o, "  %-26s %zu pending, %zu/%zu fired: p50 %.0f  p99 %.0f  p99.9 %.0f  max %.0f ms\n",
             "timers (due -> REVOKE)", r->timers_pending, r->timers_fired, r->timers_expected,
             r->timer_lat.p50, r->timer_lat.p99, r->timer_lat.p999, r->timer_lat.max);
+    fprintf(o,
+            "  %-26s engine: applied after due < 1 ms %.0f, 1-5 %.0f, 5-10 %.0f, 10-20 %.0f,"
+            " 20-50 %.0f, >= 50 ms %.0f; %.0f fired by the scan\n",
+            "", r->timer_late[0], r->timer_late[1], r->timer_late[2], r->timer_late[3],
+            r->timer_late[4], r->timer_late[5], r->timers_by_scan);
+    fprintf(o,
+            "  %-26s engine: began firing after due < 1 ms %.0f, 1-5 %.0f, 5-10 %.0f,"
+            " 10-20 %.0f, 20-50 %.0f, >= 50 ms %.0f\n",
+            "", r->timer_wake[0], r->timer_wake[1], r->timer_wake[2], r->timer_wake[3],
+            r->timer_wake[4], r->timer_wake[5]);
+    fprintf(o,
+            "  %-26s due -> the engine's produce call p50 %.0f  p99 %.0f  max %.0f ms; that call ->"
+            " read p50 %.0f  p99 %.0f  max %.0f ms\n",
+            "", r->timer_produced_lat.p50, r->timer_produced_lat.p99, r->timer_produced_lat.max,
+            r->timer_read_lat.p50, r->timer_read_lat.p99, r->timer_read_lat.max);
     row_loop(o, &r->timers_run);
     fprintf(o,
             "  %-26s %zu active grants over %zu users: %.0f B/grant in Redis, %.0f B/timer;"
@@ -302,6 +318,13 @@ int bench_report_json(const bench_results_t *r, const char *path)
             "  \"timers\": {\"pending\": %zu, \"expected\": %zu, \"fired\": %zu, "
             "\"redis_bytes_per_timer\": %.1f, ",
             r->timers_pending, r->timers_expected, r->timers_fired, r->redis_bytes_per_timer);
+    fprintf(f,
+            "\"applied_after_due_ms\": {\"lt1\": %.0f, \"1_5\": %.0f, \"5_10\": %.0f, "
+            "\"10_20\": %.0f, \"20_50\": %.0f, \"ge50\": %.0f}, \"fired_by_scan\": %.0f, ",
+            r->timer_late[0], r->timer_late[1], r->timer_late[2], r->timer_late[3],
+            r->timer_late[4], r->timer_late[5], r->timers_by_scan);
+    json_pct(f, "due_to_produced_ms", &r->timer_produced_lat, ", ");
+    json_pct(f, "produced_to_read_ms", &r->timer_read_lat, ", ");
     json_pct(f, "due_to_revoke_ms", &r->timer_lat, "},\n");
     fprintf(f,
             "  \"state\": {\"active_grants\": %zu, \"users\": %zu, "

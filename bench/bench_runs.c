@@ -54,6 +54,9 @@ static void run_loop_figures(bench_engine_ctx_t *x, bench_rate_run_t *run)
     run->commits_per_event = (double)(s1.offset_commits - s0->offset_commits) / ev;
     for (int i = 0; i < 5; i++)
         run->work_hist[i] = (double)(s1.loop_work_hist[i] - s0->loop_work_hist[i]);
+    for (int i = 0; i < 3; i++)
+        run->slow[i] = (double)(s1.loop_slow[i] - s0->loop_slow[i]);
+    run->poll_over = (double)(s1.loop_poll_over - s0->loop_poll_over);
 }
 
 /* Waits for the run's decisions, then computes its figures. */
@@ -219,6 +222,11 @@ static int run_timers(bench_engine_ctx_t *x, bench_results_t *res)
     res->redis_bytes_per_timer = (double)(m1 - m0) / (double)pending;
     bench_lat_init(&res->timer_samples, (size_t)n);
     x->timer_lat = &res->timer_samples;
+    bench_lat_t produced, read;
+    bench_lat_init(&produced, (size_t)n);
+    bench_lat_init(&read, (size_t)n);
+    x->timer_lat_produced = &produced;
+    x->timer_lat_read = &read;
     sk_engine_stats(x->engine, &x->stats0);
     bench_cpu_sample(x->env->cpu, x->cpu0);
     x->run_t0_us = bench_now_us();
@@ -231,10 +239,22 @@ static int run_timers(bench_engine_ctx_t *x, bench_results_t *res)
     while (atomic_load(&x->timer_revokes) < (size_t)n && bench_now_s() < deadline)
         bench_sleep_us(20000);
     x->timer_lat = NULL;
+    x->timer_lat_produced = x->timer_lat_read = NULL;
+    bench_lat_summary(&produced, &res->timer_produced_lat);
+    bench_lat_summary(&read, &res->timer_read_lat);
+    bench_lat_fini(&produced);
+    bench_lat_fini(&read);
     res->timers_run.completed = (size_t)n;
     run_loop_figures(x, &res->timers_run);
     res->timers_expected = (size_t)n;
     res->timers_fired = atomic_load(&x->timer_revokes);
+    sk_engine_stats_t s1;
+    sk_engine_stats(x->engine, &s1);
+    for (int i = 0; i < 6; i++) {
+        res->timer_late[i] = (double)(s1.timer_late_hist[i] - x->stats0.timer_late_hist[i]);
+        res->timer_wake[i] = (double)(s1.timer_wake_hist[i] - x->stats0.timer_wake_hist[i]);
+    }
+    res->timers_by_scan = (double)(s1.timers_by_scan - x->stats0.timers_by_scan);
     bench_lat_summary(&res->timer_samples, &res->timer_lat);
     res->timers_pending += (size_t)n;
     return 0;

@@ -379,8 +379,10 @@ int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atom
         for (int32_t p = 0; p < SK_MAX_PARTITIONS; p++)
             e->parts[p].stale_polled = false;
         uint64_t t0 = mono_us();
-        size_t n = poll_batch(e, msgs, max, poll_wait_ms(e));
+        int wait_ms = poll_wait_ms(e);
+        size_t n = poll_batch(e, msgs, max, wait_ms);
         uint64_t t1 = mono_us();
+        e->stats.loop_poll_over += t1 - t0 >= (uint64_t)wait_ms * 1000 + 5000;
         if (n) {
             count_batch(&e->stats, n, max);
             (void)apply_with_retry(e, msgs, n, stop);
@@ -409,6 +411,9 @@ int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atom
         e->stats.loop_us_apply += t2 - t1;
         e->stats.loop_us_timers += t3 - t2;
         e->stats.loop_us_pump += t4 - t3;
+        e->stats.loop_slow[0] += t2 - t1 >= 20000;
+        e->stats.loop_slow[1] += t3 - t2 >= 20000;
+        e->stats.loop_slow[2] += t4 - t3 >= 20000;
         uint64_t work = t4 - t1;
         e->stats.loop_work_hist[work < 1000     ? 0
                                 : work < 5000   ? 1

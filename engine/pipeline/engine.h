@@ -103,7 +103,17 @@ typedef struct sk_engine_stats {
     uint64_t loop_us_poll, loop_us_apply, loop_us_timers, loop_us_pump;
     uint64_t loop_work_hist[5]; /* turns whose work (all but the wait for input) took
                                    < 1 ms, 1-5 ms, 5-20 ms, 20-100 ms, >= 100 ms */
+    uint64_t loop_slow[3];      /* turns whose apply, timers or emit part alone took >= 20 ms */
+    uint64_t loop_poll_over;    /* polls that returned >= 5 ms after their timeout (the
+                                   thread got no core in time, or the client held it) */
     uint64_t offset_commits;
+    /* timers fired (timers.c) by how late their apply ended after the
+     * partition's earliest due time (an upper bound of each one's own
+     * lateness): < 1, 1-5, 5-10, 10-20, 20-50, >= 50 ms; and how many of
+     * them the --timer-interval-ms scan fired rather than the due-time wake;
+     * timer_wake_hist: the same buckets for when the loop began to fire the
+     * partition's due timers (found late), before their apply */
+    uint64_t timer_late_hist[6], timer_wake_hist[6], timers_by_scan;
 } sk_engine_stats_t;
 void sk_engine_stats(const sk_engine_t *e, sk_engine_stats_t *out);
 

@@ -308,6 +308,8 @@ TEST(timer_fires_when_due_not_at_the_next_scan)
     }
     CHECK(st.assigned_at_ms > 0);
     sleep_ms(500);
+    sk_engine_stats_t st0;
+    sk_engine_stats(eng.engine, &st0);
     sk_ms_t now = sk_now_ms(), end = now + 1500;
     sk_schedule_event_t s = ev(SK_SHIFT_STARTED, "d1", "u-due", "secondary", "d1", now, end);
     CHECK_INT(sk_fx_produce_event(&kafka, &s), 0);
@@ -322,6 +324,18 @@ TEST(timer_fires_when_due_not_at_the_next_scan)
         fprintf(stderr, "  REVOKE seen %lld ms after due (scan every 60 s)\n",
                 (long long)(r[1]->seen_ms - end));
     }
+    /* the engine counted it: fired by the due-time wake, not the scan, and
+     * once in each lateness histogram */
+    sk_engine_stats(eng.engine, &st);
+    uint64_t late = 0, wake = 0;
+    for (int i = 0; i < 6; i++) {
+        late += st.timer_late_hist[i] - st0.timer_late_hist[i];
+        wake += st.timer_wake_hist[i] - st0.timer_wake_hist[i];
+    }
+    CHECK(st.timers_fired - st0.timers_fired >= 1);
+    CHECK_INT((long long)late, (long long)(st.timers_fired - st0.timers_fired));
+    CHECK_INT((long long)wake, (long long)late);
+    CHECK_INT((long long)(st.timers_by_scan - st0.timers_by_scan), 0);
 }
 
 static int dl_with(const char *needle)
