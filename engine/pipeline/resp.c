@@ -54,6 +54,11 @@ static void put_header(sk_resp_t *b, char c, size_t v)
 
 void sk_resp_begin(sk_resp_t *b, size_t argc)
 {
+    if (b->cap > SK_RESP_KEEP) { /* one huge call does not pin its memory */
+        free(b->buf);
+        b->buf = NULL;
+        b->cap = 0;
+    }
     b->len = 0;
     b->n = 0;
     b->argc = argc;

@@ -30,8 +30,11 @@ void sk_resp_init(sk_resp_t *b);
 /* Frees the buffer; b may be initialised again. */
 void sk_resp_fini(sk_resp_t *b);
 
+/* A buffer larger than this is freed at the next begin, not kept. */
+#define SK_RESP_KEEP (8u << 20)
+
 /* Starts a command of argc arguments, dropping what the buffer held (its
- * memory is kept). */
+ * memory is kept up to SK_RESP_KEEP). */
 void sk_resp_begin(sk_resp_t *b, size_t argc);
 
 /* Appends an argument of n bytes (binary, may be 0). */

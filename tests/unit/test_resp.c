@@ -2,8 +2,9 @@
  * test_resp.c — the apply call's RESP writer (pipeline/resp.h) writes the
  * bytes hiredis' own redisFormatCommandArgv writes for the same argument
  * list: empty, binary (NUL, CR LF), large (past the first growth),
- * integers at the edges of int64; the buffer is reused across commands, and
- * a command whose argument count differs from the one announced is refused.
+ * integers at the edges of int64; the buffer is reused across commands (one
+ * past SK_RESP_KEEP is not kept), and a command whose argument count differs
+ * from the one announced is refused.
  */
 #include <hiredis.h>
 #include <inttypes.h>
@@ -100,5 +101,28 @@ TEST(a_miscounted_command_is_refused)
     sk_resp_fini(&b);
 }
 
+TEST(a_huge_command_is_written_then_not_kept)
+{
+    sk_resp_t b;
+    size_t len = 0, huge = SK_RESP_KEEP + 1;
+    char *p;
+    sk_resp_init(&b);
+    sk_resp_begin(&b, 1);
+    CHECK((p = sk_resp_arg_open(&b, huge)) != NULL);
+    if (p)
+        memset(p, 'x', huge);
+    const char *cmd = sk_resp_end(&b, &len);
+    CHECK(cmd && len > huge && memcmp(cmd, "*1\r\n$8388609\r\nxx", 16) == 0);
+    CHECK(b.cap > SK_RESP_KEEP);
+    sk_resp_begin(&b, 1); /* the next command starts a small buffer */
+    CHECK(b.cap <= 4096);
+    sk_resp_str(&b, "PING");
+    const char *ping[] = {"PING"};
+    size_t ping_len[] = {4};
+    CHECK(same_as_hiredis(&b, 1, ping, ping_len));
+    sk_resp_fini(&b);
+}
+
 SK_TEST_MAIN(SK_TEST_CASE(arguments_of_every_kind_are_hiredis_bytes),
-             SK_TEST_CASE(a_miscounted_command_is_refused))
+             SK_TEST_CASE(a_miscounted_command_is_refused),
+             SK_TEST_CASE(a_huge_command_is_written_then_not_kept))
