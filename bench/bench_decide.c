@@ -7,7 +7,7 @@
  * audit trace, lazy in the decision) and writing the state diff's fields
  * (sk_state_diff_write, also lazy). Time is this thread's CPU time, not
  * the wall clock: the machine may be shared, and one thread cannot use more
- * than one core.
+ * than one core; each figure is the best of several windows.
  */
 #include <stdio.h>
 #include <string.h>
@@ -137,9 +137,22 @@ int bench_decide(const bench_env_t *env, bench_results_t *res)
     }
     if (build(&fx, rules, &keep, now) != 0)
         goto out;
-    double secs = env->quick ? 0.3 : 3.0;
-    res->decide_per_s = run(&fx, rules, NULL, now, secs);
-    res->decide_encode_per_s = run(&fx, rules, codec, now, secs);
+    /* The best of several windows of the thread's CPU time (as the rules
+     * compile takes the best of 3): on a shared virtual machine one window
+     * moves by +-30 % with the neighbours' work (cache, frequency), while
+     * the instruction count per decision (bench/prof_decide.c) does not. */
+    int windows = env->quick ? 2 : 5;
+    double secs = env->quick ? 0.15 : 0.6;
+    res->decide_per_s = res->decide_encode_per_s = 0;
+    for (int w = 0; w < windows; w++) {
+        double d = run(&fx, rules, NULL, now, secs), de = run(&fx, rules, codec, now, secs);
+        if (d < 0 || de < 0) {
+            res->decide_per_s = res->decide_encode_per_s = -1;
+            break;
+        }
+        res->decide_per_s = d > res->decide_per_s ? d : res->decide_per_s;
+        res->decide_encode_per_s = de > res->decide_encode_per_s ? de : res->decide_encode_per_s;
+    }
     rc = res->decide_per_s > 0 && res->decide_encode_per_s > 0 ? 0 : -1;
 out:
     sk_rules_destroy(rules);

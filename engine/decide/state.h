@@ -5,8 +5,10 @@
  * whole into one value with the state's keep-until (codec/state_pack.h,
  * the one pack and unpack every reader uses) and stores as the user's
  * field of its partition's users hash (pipeline/store.h). No TTL: the
- * user's timer comes at the keep-until and deletes the value, and a value
- * past it reads as an empty state (pipeline/load.c). A Redis written in the
+ * user's timer is its next real wake-up only; a value past its keep-until
+ * reads as an empty state (pipeline/load.c) until the engine's slow
+ * keep-until sweep deletes it (pipeline/keep_sweep.c): when it goes
+ * changes memory only, never behaviour. A Redis written in the
  * older layout (a hash per user, these fields as its fields) is refused as
  * lost and rebuilt from the changelog (store.h, "#layout"). The changelog
  * keeps these same fields.

@@ -191,8 +191,10 @@ static int apply_op(sk_engine_t *e, sk_store_writes_t *w, bool *applied)
  * state is empty or already past its keep-until at `now` (as a TTL would
  * have dropped it), and kept unwritten when the step changed nothing
  * (`diff` empty, the same keep-until) or packs to the same bytes. The
- * timer is the earlier of next_wake and the keep-until while the key
- * stays (sk_timers_due). *cur is the user's value before the step and
+ * timer is next_wake alone: a value past its keep-until is deleted by the
+ * keep-until sweep (keep_sweep.c), and reads as empty until then (no
+ * timer member for the keep-until alone: 104 bytes a user). *cur is the
+ * user's value before the step and
  * becomes the one after. Arena memory. 0 or SK_ENOMEM.
  */
 static int user_value(sk_arena_t *a, const sk_user_state_t *after, const sk_state_diff_t *diff,
@@ -210,7 +212,6 @@ static int user_value(sk_arena_t *a, const sk_user_state_t *after, const sk_stat
     w->value_op = SK_STORE_VALUE_KEEP;
     w->next_wake_ms = next_wake;
     if (!expired && had && diff->n_set == 0 && diff->n_del == 0 && cur_keep == keep) {
-        w->next_wake_ms = sk_timers_due(next_wake, keep);
         return 0; /* nothing changed */
     }
     if (!expired && (rc = sk_state_fields(a, after, &sf, &n)) != 0)
@@ -230,7 +231,6 @@ static int user_value(sk_arena_t *a, const sk_user_state_t *after, const sk_stat
         f[k] = (sk_store_field_t){sf[k].name, sf[k].name_len, sf[k].value, sf[k].value_len};
     if ((rc = sk_state_pack(a, f, n, keep, &packed, &len)) != 0)
         return rc;
-    w->next_wake_ms = sk_timers_due(next_wake, keep);
     if (had && cur->len == len && memcmp(cur->bytes, packed, len) == 0)
         return 0; /* the same bytes */
     w->value_op = SK_STORE_VALUE_SET;

@@ -390,6 +390,7 @@ int sk_engine_run(sk_engine_t *e, volatile sig_atomic_t *stop, volatile sig_atom
         uint64_t t2 = mono_us();
         sk_ms_t now = sk_now_ms();
         sk_hold_release_due(e, now);
+        sk_keep_sweep(e, now); /* states past their keep-until leave Redis */
         if (now >= e->next_timer_scan) {
             (void)sk_timers_fire(e, now);
             (void)sk_campaign_scan(e, now); /* a campaign's run starting */

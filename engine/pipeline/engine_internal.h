@@ -110,14 +110,15 @@ static inline void sk_timers_note(sk_owned_t *o, sk_ms_t wake)
         o->next_due = wake;
 }
 
-/* A user's timer: the earlier of its next wake-up and the time its state
- * may be dropped (keep_until), since user keys have no TTL: the timer that
- * comes at keep_until finds the state expired and deletes its key
- * (apply.c). SK_MS_NONE when neither. */
-static inline sk_ms_t sk_timers_due(sk_ms_t next_wake, sk_ms_t keep_until)
-{
-    return keep_until < next_wake ? keep_until : next_wake;
-}
+/* Where the keep-until sweep is (keep_sweep.c): users' values past their
+ * keep-until are deleted by it, not by a timer (a user's timer is its next
+ * real wake-up only). */
+typedef struct sk_keep_sweep {
+    sk_ms_t next_ms;   /* the next chunk not before */
+    int32_t partition; /* the partition being swept (from here on: the next owned) */
+    uint64_t cursor;   /* its HSCAN cursor, 0: from the start */
+    uint64_t swept;    /* states deleted since start */
+} sk_keep_sweep_t;
 
 struct sk_engine {
     sk_engine_config_t cfg;
@@ -139,6 +140,7 @@ struct sk_engine {
     bool redis_down_logged;
     sk_failpoints_t failpoints; /* fault tests only; all zero = off */
     sk_ms_t next_timer_scan;
+    sk_keep_sweep_t keep_sweep;     /* keep_sweep.c */
     sk_ms_t next_commit_ms;         /* input offsets are committed then (emit.c) */
     sk_ms_t summary_at;             /* the last INFO summary (engine.c), 0: none yet */
     sk_engine_stats_t summary_last; /* the stats then */
@@ -396,6 +398,10 @@ int sk_timers_fire_due(sk_engine_t *e, sk_ms_t now);
 /* The earliest due time over the owned partitions as known (SK_MS_NONE:
  * none; a partition whose due time is unknown counts as due now). */
 sk_ms_t sk_timers_next_due(const sk_engine_t *e);
+
+/* keep_sweep.c: one chunk of the sweep of states past their keep-until,
+ * when its time has come (a no-op otherwise); never fails the loop. */
+void sk_keep_sweep(sk_engine_t *e, sk_ms_t now);
 
 /* consume.c */
 /* Creates the consumer (manual commits, range assignment, the "consumer"

@@ -365,8 +365,7 @@ static int restore_writes(replay_t *r, sk_ms_t now, sk_store_restore_t *rs)
         if (rec->n_fields &&
             sk_state_pack(a, f, rec->n_fields, rec->keep_until_ms, &packed, &packed_len) != 0)
             return SK_ENOMEM;
-        *u = (sk_store_restore_user_t){rec->user, packed, packed_len,
-                                       sk_timers_due(rec->next_wake_ms, rec->keep_until_ms)};
+        *u = (sk_store_restore_user_t){rec->user, packed, packed_len, rec->next_wake_ms};
         none.user = rec->user;
         if (sk_state_parse(a, rec->user, sf, rec->n_fields, &st, NULL) != 0 ||
             sk_oncall_ops(&none, &st, a, &ops, &n_ops) != 0)

@@ -38,7 +38,7 @@ int sk_load_state(sk_arena_t *arena, const char *user, const sk_store_value_t *v
         n = 0;
     }
     if (keep != SK_MS_NONE && keep <= now)
-        n = 0; /* past its keep-until: dropped (its timer deletes the key) */
+        n = 0; /* past its keep-until: dropped (the keep-until sweep deletes it) */
     sk_state_field_t *f = sk_arena_calloc(arena, n + 1, sizeof(*f));
     if (!f)
         return SK_ENOMEM;

@@ -6,7 +6,8 @@
  * partition while our epoch stands, so what our own applies wrote is what
  * Redis holds. The cache is only ever filled from an applied step (the
  * value it wrote, or the one it started from when it wrote none). User
- * keys have no TTL (their timer deletes them), so an entry is exactly
+ * keys have no TTL (the keep-until sweep deletes them, and drops their
+ * entries here), so an entry is exactly
  * Redis' value until the next step; a value past its keep-until reads as
  * an empty state wherever it comes from (load.h).
  *

@@ -12,12 +12,13 @@
  *                              partition without it is refused as lost and
  *                              rebuilt from the changelog: see the fence)
  *   <prefix>:{p<N>}:outbox     list: staged output records, oldest first
- *   <prefix>:{p<N>}:timers     sorted set: user -> due time (ms): the
- *                              earlier of its next wake-up and the time its
- *                              state may be dropped (the engine deletes it
- *                              then: a hash field has no TTL)
+ *   <prefix>:{p<N>}:timers     sorted set: user -> due time (ms) of its
+ *                              next wake-up; none for the time its state
+ *                              may be dropped alone
  *   <prefix>:{p<N>}:users      hash: user -> the user's state, packed
- *                              (codec/state_pack.h); no TTL
+ *                              (codec/state_pack.h); no TTL: a value past
+ *                              its keep-until reads as empty and the
+ *                              engine's sweep deletes it (keep_sweep.c)
  *   <prefix>:{p<N>}:oncall     hash: the partition's on-call index, field
  *                              "<rotation> <field>" (decide/oncall_index.h)
  *
@@ -276,6 +277,17 @@ int sk_store_scan_users(sk_store_t *store, const char *user, sk_arena_t *arena,
 int sk_store_rules_mark_get(sk_store_t *store, int32_t partition, char *buf, size_t len);
 int sk_store_rules_mark_set(sk_store_t *store, int32_t partition, int64_t epoch,
                             const char *version);
+
+/*
+ * sk_store_keep_sweep — one chunk of partition p's users hash (HSCAN from
+ * *cursor, about `count` fields), deleting the values whose packed
+ * keep-until is at or before `now` (store_keep.c), only while `epoch` owns
+ * the partition. *cursor becomes the next one (0: the scan is done); the
+ * users deleted go to *users (*n, NUL-terminated copies in arena). 0,
+ * SK_EFENCED, SK_EIO or SK_ENOMEM.
+ */
+int sk_store_keep_sweep(sk_store_t *store, int32_t partition, int64_t epoch, uint64_t *cursor,
+                        size_t count, sk_ms_t now, sk_arena_t *arena, char ***users, size_t *n);
 
 /*
  * A partition's held commands (store_held.c, see pipeline/stuck.c):

@@ -380,7 +380,8 @@ TEST(bad_records_become_dead_letters_and_the_engine_goes_on)
 }
 
 /* Writes user's state as a closed shift, packed with keep_until `keep`, and
- * its timer at `due`, straight into Redis (the engine is stopped). */
+ * its timer at `due` (none when SK_MS_NONE), straight into Redis (the
+ * engine is stopped). */
 static void put_state(const char *user, sk_ms_t keep, sk_ms_t due)
 {
     int32_t p = sk_keyhash_partition(user, strlen(user), PARTS);
@@ -395,31 +396,57 @@ static void put_state(const char *user, sk_ms_t keep, sk_ms_t due)
     sk_arena_init(&a, 1024);
     CHECK_INT(sk_state_pack(&a, &f, 1, keep, &b, &len), 0);
     CHECK_INT(sk_fx_redis_int(&redis, "HSET sk:{p%d}:users %s %b", (int)p, user, b, len), 1);
-    CHECK_INT(sk_fx_redis_int(&redis, "ZADD sk:{p%d}:timers %lld %s", (int)p, (long long)due, user),
-              1);
+    if (due != SK_MS_NONE)
+        CHECK_INT(
+            sk_fx_redis_int(&redis, "ZADD sk:{p%d}:timers %lld %s", (int)p, (long long)due, user),
+            1);
     sk_arena_fini(&a);
 }
 
-/* User keys have no TTL: a state's keep-until is in its value, and its
- * timer comes then and deletes it; a state whose keep-until is ahead stays. */
-TEST(a_state_is_deleted_by_its_timer_at_its_keep_until_not_before)
+/* User keys have no TTL and a keep-until alone sets no timer: a state past
+ * its keep-until is deleted by the engine's sweep (keep_sweep.c), never
+ * before its keep-until; one whose keep-until is ahead stays, and so does
+ * an older engine's timer at a keep-until (it finds the state expired and
+ * deletes it). A user whose shift the engine closed keeps its state with
+ * a keep-until and no timer member. */
+TEST(a_state_past_its_keep_until_is_deleted_by_the_sweep_never_before)
 {
     sk_fx_engine_stop(&eng);
     sk_ms_t now = sk_now_ms();
-    put_state("u-keep-gone", now + 1000, now + 1000);
-    put_state("u-keep-kept", now + 600000, now + 600000);
+    put_state("u-keep-gone", now + 1500, SK_MS_NONE);
+    put_state("u-keep-kept", now + 600000, SK_MS_NONE);
+    put_state("u-keep-timer", now + 1000, now + 1000); /* an older engine's timer */
     int32_t pg = sk_keyhash_partition("u-keep-gone", 11, PARTS),
-            pk = sk_keyhash_partition("u-keep-kept", 11, PARTS);
+            pk = sk_keyhash_partition("u-keep-kept", 11, PARTS),
+            pt = sk_keyhash_partition("u-keep-timer", 12, PARTS);
     CHECK_INT(sk_fx_engine_start(&eng, kafka.bootstraps, redis.port, RULES, "sk-test"), 0);
     sk_ms_t deadline = now + 15000;
+    bool early = false;
     while (sk_fx_redis_int(&redis, "HEXISTS sk:{p%d}:users u-keep-gone", (int)pg) == 1 &&
            sk_now_ms() < deadline)
-        sleep_ms(50);
+        sleep_ms(20);
+    early = sk_now_ms() < now + 1500;
     CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p%d}:users u-keep-gone", (int)pg), 0);
-    CHECK(sk_now_ms() >= now + 1000); /* not before its keep-until */
+    CHECK(!early); /* not before its keep-until */
     CHECK_INT(sk_fx_redis_int(&redis, "ZSCORE sk:{p%d}:timers u-keep-gone", (int)pg), -1);
+    while (sk_fx_redis_int(&redis, "HEXISTS sk:{p%d}:users u-keep-timer", (int)pt) == 1 &&
+           sk_now_ms() < deadline)
+        sleep_ms(20);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p%d}:users u-keep-timer", (int)pt), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "ZSCORE sk:{p%d}:timers u-keep-timer", (int)pt), -1);
     CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p%d}:users u-keep-kept", (int)pk), 1);
-    CHECK_INT(sk_fx_redis_int(&redis, "ZSCORE sk:{p%d}:timers u-keep-kept", (int)pk), now + 600000);
+    CHECK_INT(sk_fx_redis_int(&redis, "ZSCORE sk:{p%d}:timers u-keep-kept", (int)pk), -1);
+    /* a shift the engine opens and closes: the state stays, no timer member */
+    sk_schedule_event_t st =
+        ev(SK_SHIFT_STARTED, "k1", "u-keep-shift", "primary", "k1", now, now + 600000);
+    sk_schedule_event_t en =
+        ev(SK_SHIFT_ENDED, "k2", "u-keep-shift", "primary", "k1", now, sk_now_ms());
+    int32_t ps = sk_keyhash_partition("u-keep-shift", 12, PARTS);
+    CHECK_INT(sk_fx_produce_event(&kafka, &st), 0);
+    CHECK_INT(sk_fx_produce_event(&kafka, &en), 0);
+    CHECK_INT(sk_fx_reader_wait(commands, "u-keep-shift", 4, 15000), 4);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p%d}:users u-keep-shift", (int)ps), 1);
+    CHECK_INT(sk_fx_redis_int(&redis, "ZSCORE sk:{p%d}:timers u-keep-shift", (int)ps), -1);
 }
 
 TEST(z_teardown)
@@ -443,5 +470,5 @@ SK_TEST_MAIN(SK_TEST_CASE(a_setup_real_redis_and_mock_kafka),
              SK_TEST_CASE(engine_down_across_due_time_revokes_within_5s_of_restart),
              SK_TEST_CASE(bad_records_become_dead_letters_and_the_engine_goes_on),
              SK_TEST_CASE(timer_fires_when_due_not_at_the_next_scan),
-             SK_TEST_CASE(a_state_is_deleted_by_its_timer_at_its_keep_until_not_before),
+             SK_TEST_CASE(a_state_past_its_keep_until_is_deleted_by_the_sweep_never_before),
              SK_TEST_CASE(z_teardown))

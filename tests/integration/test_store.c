@@ -131,7 +131,7 @@ TEST(apply_writes_state_timer_offset_and_outbox_atomically)
     CHECK(applied);
     CHECK_STR(read_field(s, 3, "ana", "g:x S 1"), "100 r");
     CHECK_INT(sk_fx_redis_int(&redis, "ZSCORE sk:{p3}:timers ana"), 1234);
-    /* one field of the partition's users hash, no TTL: the user's timer drops it (apply.c) */
+    /* one field of the partition's users hash, no TTL: the keep-until sweep drops it */
     CHECK_INT(sk_fx_redis_int(&redis, "PTTL sk:{p3}:users"), -1);
     CHECK_INT(sk_store_applied_offset(s, 3, "in", &off), 0);
     CHECK_INT(off, 10);
@@ -431,7 +431,7 @@ TEST(a_state_keeps_its_keep_until_in_its_value_not_a_ttl)
     CHECK_INT(sk_load_user(s, 7, "cy", &a, &st), 0);
     CHECK_INT(st.n_sources, 1);
     /* past its keep-until, the value reads as an empty state (as a TTL
-     * would have dropped it) even before its timer deletes the key */
+     * would have dropped it) even before the keep-until sweep deletes it */
     op.offset = 2;
     set_value(&op, "g:x S 1", "100 r", sk_now_ms() - 1);
     CHECK_INT(sk_store_apply(s, &op, &applied), 0);
@@ -526,6 +526,61 @@ TEST(binary_empty_and_large_outputs_cross_the_wire_intact)
     sk_arena_fini(&a);
 out:
     free(big);
+    sk_store_destroy(s);
+}
+
+/* The keep-until sweep (store_keep.c) reads the packed keep-until in Lua:
+ * it deletes exactly the values at or past it, in HSCAN chunks, keeps
+ * those ahead, never-dropped ones and values it cannot read, and does
+ * nothing for an epoch that is not the owner's. */
+TEST(the_keep_until_sweep_deletes_only_states_past_their_keep_until)
+{
+    sk_store_t *s = connect_store();
+    int64_t epoch = 0;
+    bool applied = false;
+    sk_arena_t a;
+    char **users = NULL;
+    size_t n = 0, gone = 0;
+    uint64_t cursor = 0;
+    if (!s)
+        return;
+    sk_arena_init(&a, 4096);
+    CHECK_INT(sk_store_claim(s, 4, &epoch), 0);
+    sk_ms_t now = sk_now_ms();
+    static const char *const names[] = {"past", "at", "ahead", "never"};
+    sk_ms_t keeps[] = {now - 86400000, now, now + 1, SK_MS_NONE};
+    for (int i = 0; i < 600; i++) { /* past listpack's 512: a hash HSCAN walks in chunks */
+        char user[32];
+        snprintf(user, sizeof(user), "%s-%d", names[i % 4], i);
+        sk_store_writes_t op = {.partition = 4,
+                                .epoch = epoch,
+                                .topic = "in",
+                                .offset = i + 1,
+                                .user = user,
+                                .next_wake_ms = SK_MS_NONE};
+        set_value(&op, "g:x S 1", "100 r", keeps[i % 4]);
+        CHECK_INT(sk_store_apply(s, &op, &applied), 0);
+    }
+    CHECK_INT(sk_fx_redis_int(&redis, "HSET sk:{p4}:users odd not-a-packed-state"), 1);
+    CHECK_INT(sk_store_keep_sweep(s, 4, epoch + 1, &cursor, 10, now, &a, &users, &n), SK_EFENCED);
+    CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p4}:users"), 601);
+    int rounds = 0;
+    do {
+        CHECK_INT(sk_store_keep_sweep(s, 4, epoch, &cursor, 10, now, &a, &users, &n), 0);
+        for (size_t i = 0; i < n; i++)
+            CHECK(strncmp(users[i], "past-", 5) == 0 || strncmp(users[i], "at-", 3) == 0);
+        gone += n;
+    } while (++rounds < 1000 && cursor != 0);
+    fprintf(stderr, "  keep-until sweep: %d chunks of COUNT 10\n", rounds);
+    CHECK(rounds > 2); /* in chunks */
+    CHECK_INT(gone, 300);
+    CHECK_INT(sk_fx_redis_int(&redis, "HLEN sk:{p4}:users"), 301);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p4}:users past-0"), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p4}:users at-1"), 0);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p4}:users ahead-2"), 1);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p4}:users never-3"), 1);
+    CHECK_INT(sk_fx_redis_int(&redis, "HEXISTS sk:{p4}:users odd"), 1);
+    sk_arena_fini(&a);
     sk_store_destroy(s);
 }
 
@@ -858,6 +913,7 @@ SK_TEST_MAIN(SK_TEST_CASE(a_setup),
              SK_TEST_CASE(outbox_reads_in_order_and_trims_exactly_what_was_sent),
              SK_TEST_CASE(binary_empty_and_large_outputs_cross_the_wire_intact),
              SK_TEST_CASE(a_state_keeps_its_keep_until_in_its_value_not_a_ttl),
+             SK_TEST_CASE(the_keep_until_sweep_deletes_only_states_past_their_keep_until),
              SK_TEST_CASE(a_former_owner_is_fenced), SK_TEST_CASE(lost_script_cache_is_reloaded),
              SK_TEST_CASE(a_lost_epoch_is_told_apart_from_a_newer_owner),
              SK_TEST_CASE(redis_behind_the_ledger_is_lost_not_fenced),

@@ -339,7 +339,7 @@ def redis_user_packed(port, user, prefix="sk"):
 def redis_user_state(port, user, prefix="sk"):
     """The user's fields in the Redis at `port` as {name: value}
     (redis_user_packed); None when the user has none, or its state is past
-    its keep-until (the engine reads it so; its timer deletes it)."""
+    its keep-until (the engine reads it so; its keep-until sweep deletes it)."""
     got = redis_user_packed(port, user, prefix)
     if got is None or (got[0] is not None and got[0] <= time.time() * 1000):
         return None
