@@ -180,6 +180,7 @@ sk_store_t *sk_store_new(const sk_store_config_t *cfg)
     s->cfg.unix_path = dup_or_null(cfg->unix_path);
     s->cfg.cluster = dup_or_null(cfg->cluster);
     s->slot = -1;
+    sk_resp_init(&s->apply_cmd);
     s->cfg.user = dup_or_null(cfg->user);
     s->cfg.password = dup_or_null(cfg->password);
     s->cfg.prefix = strdup(cfg->prefix ? cfg->prefix : "sk");
@@ -212,6 +213,7 @@ void sk_store_destroy(sk_store_t *s)
     free((char *)s->cfg.user);
     free((char *)s->cfg.password);
     free((char *)s->cfg.prefix);
+    sk_resp_fini(&s->apply_cmd);
     free(s);
 }
 

@@ -16,13 +16,13 @@
 
 #include "pipeline/store_internal.h"
 
-/* Serialises an outbox entry: topic byte, 4-byte big-endian key length, key, value. */
-static char *pack_entry(sk_arena_t *a, const sk_outbox_entry_t *e, size_t *len)
+/* Writes an outbox entry as one argument of the call: topic byte, 4-byte
+ * big-endian key length, key, value (APPLY_LUA reads it so). */
+static void put_entry(sk_resp_t *b, const sk_outbox_entry_t *e)
 {
-    *len = 5 + e->key_len + e->value_len;
-    unsigned char *p = sk_arena_alloc(a, *len);
+    unsigned char *p = sk_resp_arg_open(b, 5 + e->key_len + e->value_len);
     if (!p)
-        return NULL;
+        return; /* remembered: sk_resp_end answers NULL */
     p[0] = (unsigned char)e->topic;
     p[1] = (unsigned char)(e->key_len >> 24);
     p[2] = (unsigned char)(e->key_len >> 16);
@@ -32,7 +32,19 @@ static char *pack_entry(sk_arena_t *a, const sk_outbox_entry_t *e, size_t *len)
         memcpy(p + 5, e->key, e->key_len);
     if (e->value_len)
         memcpy(p + 5 + e->key_len, e->value, e->value_len);
-    return (char *)p;
+}
+
+/* Writes the on-call index field "<rotation> <field>" as one argument
+ * (sk_store_oncall_field's text). */
+static void put_oncall_field(sk_resp_t *b, const char *rotation, const char *field)
+{
+    size_t rl = strlen(rotation), fl = strlen(field);
+    char *p = sk_resp_arg_open(b, rl + 1 + fl);
+    if (!p)
+        return;
+    memcpy(p, rotation, rl);
+    p[rl] = ' ';
+    memcpy(p + rl + 1, field, fl);
 }
 
 /* The number of arguments the inputs w[idx[0..n)] of one partition add to
@@ -52,23 +64,25 @@ static void apply_count(const sk_store_writes_t *w, const size_t *idx, size_t n,
     *keys += (users ? 1 : 0) + (index ? 1 : 0);
 }
 
-/* Builds the EVALSHA of one partition's inputs w[idx[0..n)] (in order) into
- * arena memory; see APPLY_LUA for the layout. 0 or SK_ENOMEM. */
-static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_store_writes_t *w, const size_t *idx,
-                      size_t n, const char ***argv_out, size_t **lens_out, size_t *argc_out)
+/*
+ * Writes the EVALSHA of one partition's inputs w[idx[0..n)] (in order) as
+ * RESP into s->apply_cmd (see APPLY_LUA for the layout): the bytes go to
+ * hiredis as they are (redisAppendFormattedCommand), the same command
+ * redisAppendCommandArgv would send for the argument list. `a` holds the
+ * packed on-call values meanwhile. On success *cmd (*len bytes, owned by
+ * the store, valid until the next call) and 0; else SK_ENOMEM.
+ */
+static int apply_cmd(sk_store_t *s, sk_arena_t *a, const sk_store_writes_t *w, const size_t *idx,
+                     size_t n, const char **cmd, size_t *len)
 {
     const sk_store_writes_t *first = &w[idx[0]];
+    sk_resp_t *b = &s->apply_cmd;
     size_t n_keys, n_args;
     apply_count(w, idx, n, &n_keys, &n_args);
-    size_t argc = 3 + n_keys + n_args, i;
-    const char **argv = sk_arena_calloc(a, argc, sizeof(*argv));
-    size_t *lens = sk_arena_calloc(a, argc, sizeof(*lens));
-    bool *sized = sk_arena_calloc(a, argc, sizeof(*sized)); /* lens[k] given (may be 0) */
-    if (!argv || !lens || !sized)
-        return SK_ENOMEM;
-    argv[0] = "EVALSHA";
-    argv[1] = s->apply_sha;
-    argv[2] = sk_store_fmt_i64(a, (int64_t)n_keys);
+    sk_resp_begin(b, 3 + n_keys + n_args);
+    sk_resp_str(b, "EVALSHA");
+    sk_resp_str(b, s->apply_sha);
+    sk_resp_i64(b, (int64_t)n_keys);
     /* the users hash and the on-call index only when written (apply_count) */
     static const char *const what[] = {"epoch", "offsets", "outbox", "timers", "users", "oncall"};
     bool named[6] = {true, true, true, true, false, false};
@@ -76,59 +90,55 @@ static int apply_argv(sk_store_t *s, sk_arena_t *a, const sk_store_writes_t *w, 
         named[4] = named[4] || w[idx[k]].user;
         named[5] = named[5] || w[idx[k]].n_oncall > 0;
     }
-    for (size_t k = 0, key = 0; k < 6; k++) {
+    for (size_t k = 0; k < 6; k++) {
         char kb[128];
         if (!named[k])
             continue;
         sk_store_key(s, kb, sizeof(kb), first->partition, what[k]);
-        argv[3 + key++] = sk_arena_strdup(a, kb);
+        sk_resp_str(b, kb);
     }
-    i = 3 + n_keys;
-    argv[i++] = sk_store_fmt_i64(a, first->epoch);
-    argv[i++] = sk_store_fmt_i64(a, first->seq_floor);
-    argv[i++] = sk_store_fmt_i64(a, (int64_t)n);
+    sk_resp_i64(b, first->epoch);
+    sk_resp_i64(b, first->seq_floor);
+    sk_resp_i64(b, (int64_t)n);
     for (size_t k = 0; k < n; k++) {
         const sk_store_writes_t *op = &w[idx[k]];
         static const char *const vops[] = {"k", "s", "d"};
-        argv[i++] = op->user ? "1" : "0";
-        argv[i++] = op->topic ? op->topic : "";
-        argv[i++] = sk_store_fmt_i64(a, op->offset);
-        argv[i++] = op->user ? op->user : "";
-        argv[i++] = vops[op->user ? op->value_op : SK_STORE_VALUE_KEEP];
-        argv[i] = op->value_op == SK_STORE_VALUE_SET && op->value ? op->value : "";
-        lens[i] = op->value_op == SK_STORE_VALUE_SET ? op->value_len : 0;
-        sized[i++] = true;
-        argv[i++] = op->next_wake_ms == SK_MS_NONE ? "-1" : sk_store_fmt_i64(a, op->next_wake_ms);
-        argv[i++] = op->seq > 0 ? sk_store_fmt_i64(a, op->seq) : "";
-        argv[i++] = sk_store_fmt_i64(a, (int64_t)op->n_oncall);
+        sk_resp_str(b, op->user ? "1" : "0");
+        sk_resp_str(b, op->topic ? op->topic : "");
+        sk_resp_i64(b, op->offset);
+        sk_resp_str(b, op->user ? op->user : "");
+        sk_resp_str(b, vops[op->user ? op->value_op : SK_STORE_VALUE_KEEP]);
+        if (op->value_op == SK_STORE_VALUE_SET && op->value)
+            sk_resp_arg(b, op->value, op->value_len);
+        else
+            sk_resp_arg(b, "", 0);
+        if (op->next_wake_ms == SK_MS_NONE)
+            sk_resp_str(b, "-1");
+        else
+            sk_resp_i64(b, op->next_wake_ms);
+        if (op->seq > 0)
+            sk_resp_i64(b, op->seq);
+        else
+            sk_resp_arg(b, "", 0);
+        sk_resp_i64(b, (int64_t)op->n_oncall);
         for (size_t j = 0; j < op->n_oncall; j++) {
-            argv[i++] = sk_store_oncall_field(a, op->oncall[j].rotation, op->oncall[j].field);
+            put_oncall_field(b, op->oncall[j].rotation, op->oncall[j].field);
             if (!op->oncall[j].value) { /* '' deletes */
-                argv[i++] = "";
+                sk_resp_arg(b, "", 0);
                 continue;
             }
             const void *v = NULL; /* the stored form of the index value (state_pack.h) */
-            if (sk_window_pack(a, op->oncall[j].value, &v, &lens[i]) != 0)
+            size_t vl = 0;
+            if (sk_window_pack(a, op->oncall[j].value, &v, &vl) != 0)
                 return SK_ENOMEM;
-            argv[i] = v;
-            sized[i++] = true;
+            sk_resp_arg(b, v, vl);
         }
-        argv[i++] = sk_store_fmt_i64(a, (int64_t)op->n_out);
-        for (size_t j = 0; j < op->n_out; j++) {
-            argv[i] = pack_entry(a, &op->out[j], &lens[i]);
-            sized[i++] = true;
-        }
+        sk_resp_i64(b, (int64_t)op->n_out);
+        for (size_t j = 0; j < op->n_out; j++)
+            put_entry(b, &op->out[j]);
     }
-    assert(i == argc);
-    for (size_t k = 0; k < i; k++) {
-        if (!argv[k])
-            return SK_ENOMEM;
-        if (!sized[k])
-            lens[k] = strlen(argv[k]);
-    }
-    *argv_out = argv;
-    *lens_out = lens;
-    *argc_out = argc;
+    if (!(*cmd = sk_resp_end(b, len)))
+        return SK_ENOMEM; /* a miscount would be a bug here, not a lack of memory */
     return 0;
 }
 
@@ -219,11 +229,11 @@ static int apply_round(sk_store_t *s, const sk_store_writes_t *w, const size_t *
     if ((rc = group_inputs(&a, w, idx, n, &order, &start, &n_groups)) != 0)
         goto out;
     for (; sent < n_groups; sent++) {
-        const char **argv;
-        size_t *lens, argc;
+        const char *cmd;
+        size_t len;
         size_t i = order[start[sent]]; /* the group's first input */
-        if ((rc = apply_argv(s, &a, w, order + start[sent], start[sent + 1] - start[sent], &argv,
-                             &lens, &argc)) != 0)
+        if ((rc = apply_cmd(s, &a, w, order + start[sent], start[sent + 1] - start[sent], &cmd,
+                            &len)) != 0)
             break;
         if ((asking[sent] = ask && ask[i])) { /* once, to the node an ASK named */
             via[sent] = ask[i];
@@ -233,7 +243,7 @@ static int apply_round(sk_store_t *s, const sk_store_writes_t *w, const size_t *
             goto out;
         }
         if ((asking[sent] && redisAppendCommand(via[sent], "ASKING") != REDIS_OK) ||
-            redisAppendCommandArgv(via[sent], (int)argc, argv, lens) != REDIS_OK) {
+            redisAppendFormattedCommand(via[sent], cmd, len) != REDIS_OK) {
             rc = SK_ENOMEM;
             break;
         }

@@ -9,6 +9,7 @@
 
 #include <hiredis.h>
 
+#include "pipeline/resp.h"
 #include "pipeline/store.h"
 #include "pipeline/store_route.h"
 
@@ -30,6 +31,7 @@ struct sk_store {
     char check_sha[41];
     char claim_sha[41];
     char err[256];
+    sk_resp_t apply_cmd; /* the apply call's RESP, rebuilt per call (store_apply.c) */
 };
 
 /* Sets the text sk_store_last_error returns. */

@@ -479,6 +479,56 @@ TEST(outbox_reads_in_order_and_trims_exactly_what_was_sent)
     sk_store_destroy(s);
 }
 
+/* The apply call is written as RESP by the store itself (pipeline/resp.c):
+ * outbox entries whose keys and values hold what the protocol frames with
+ * (NUL, CR LF, '$', '*'), an empty one and one of 300 kB reach Redis intact
+ * and read back byte for byte, in order. */
+TEST(binary_empty_and_large_outputs_cross_the_wire_intact)
+{
+    sk_store_t *s = connect_store();
+    bool applied = false;
+    sk_arena_t a;
+    sk_outbox_entry_t *got = NULL;
+    size_t n = 0, big_len = 300 * 1024;
+    char *big = malloc(big_len);
+    static const char bin_key[] = {'k', '\0', '\r', '\n', '$', '2'};
+    static const char bin_val[] = {'*', '3', '\r', '\n', '\0', (char)0xff, '\r'};
+    CHECK(s != NULL && big != NULL);
+    if (!s || !big)
+        goto out;
+    for (size_t i = 0; i < big_len; i++)
+        big[i] = (char)(i * 7 + 1);
+    sk_outbox_entry_t e[] = {{SK_OUT_COMMANDS, bin_key, sizeof(bin_key), bin_val, sizeof(bin_val)},
+                             {SK_OUT_AUDIT, "", 0, "", 0},
+                             {SK_OUT_TASKS, "bo", 2, big, big_len}};
+    sk_store_writes_t w = {.partition = 8,
+                           .epoch = 0,
+                           .topic = "in",
+                           .offset = 1,
+                           .user = "bo",
+                           .next_wake_ms = SK_MS_NONE,
+                           .n_out = 3,
+                           .out = e};
+    CHECK_INT(sk_store_claim(s, 8, &w.epoch), 0);
+    set_value(&w, "g:x S 1", "100 r", sk_now_ms() + 60000);
+    CHECK_INT(sk_store_apply(s, &w, &applied), 0);
+    CHECK(applied);
+    CHECK_STR(read_field(s, 8, "bo", "g:x S 1"), "100 r");
+    sk_arena_init(&a, 4096);
+    CHECK_INT(sk_store_outbox_read(s, 8, 10, &a, &got, &n), 0);
+    CHECK_INT(n, 3);
+    for (size_t i = 0; i < n && i < 3; i++) {
+        CHECK_INT(got[i].topic, e[i].topic);
+        CHECK(got[i].key_len == e[i].key_len && memcmp(got[i].key, e[i].key, e[i].key_len) == 0);
+        CHECK(got[i].value_len == e[i].value_len &&
+              memcmp(got[i].value, e[i].value, e[i].value_len) == 0);
+    }
+    sk_arena_fini(&a);
+out:
+    free(big);
+    sk_store_destroy(s);
+}
+
 /* The keep-until sweep (store_keep.c) reads the packed keep-until in Lua:
  * it deletes exactly the values at or past it, in HSCAN chunks, keeps
  * those ahead, never-dropped ones and values it cannot read, and does
@@ -861,6 +911,7 @@ TEST(z_teardown)
 SK_TEST_MAIN(SK_TEST_CASE(a_setup),
              SK_TEST_CASE(apply_writes_state_timer_offset_and_outbox_atomically),
              SK_TEST_CASE(outbox_reads_in_order_and_trims_exactly_what_was_sent),
+             SK_TEST_CASE(binary_empty_and_large_outputs_cross_the_wire_intact),
              SK_TEST_CASE(a_state_keeps_its_keep_until_in_its_value_not_a_ttl),
              SK_TEST_CASE(the_keep_until_sweep_deletes_only_states_past_their_keep_until),
              SK_TEST_CASE(a_former_owner_is_fenced), SK_TEST_CASE(lost_script_cache_is_reloaded),
