@@ -40,8 +40,9 @@ TEST_BINS := $(patsubst tests/%.c,build/test/bin/%,$(UNIT_SRC) $(INTEG_SRC)) \
 
 .PHONY: all deps build test test-build run bench clean help format format-check check-layers \
         schemas-check
-# keep objects of test binaries between runs
-.SECONDARY:
+# keep objects between runs (not .SECONDARY for all targets: with it a new
+# engine/*.c was left out of a libsk.a newer than the file)
+.PRECIOUS: build/%.o
 .DEFAULT_GOAL := all
 
 all: deps build
