@@ -275,6 +275,14 @@ redisReply *sk_store_reply(sk_store_t *s, redisContext *c)
     return NULL;
 }
 
+int sk_store_append_at(sk_store_t *s, int32_t p, redisContext **via, int argc, const char **argv,
+                       const size_t *lens)
+{
+    if (!(*via = sk_store_at(s, p)))
+        return SK_EIO;
+    return argv && redisAppendCommandArgv(*via, argc, argv, lens) == REDIS_OK ? 0 : SK_ENOMEM;
+}
+
 /*
  * Runs one command. Returns the reply (caller frees), or NULL after an I/O
  * failure, which closes the connection. Error replies are returned as such.
@@ -612,16 +620,14 @@ int sk_store_read_users(sk_store_t *s, size_t n, const int32_t *partitions,
         start[++n_groups] = k;
     }
     for (; sent < n_groups; sent++) {
-        size_t *lens, m = start[sent + 1] - start[sent];
+        size_t *lens = NULL, m = start[sent + 1] - start[sent];
         int argc;
         const char **argv =
             read_argv(s, arena, gp[sent], users, order + start[sent], m, &lens, &argc);
-        if (!(via[sent] = sk_store_at(s, gp[sent])))
+        if ((rc = sk_store_append_at(s, gp[sent], &via[sent], argc, argv, lens)) == SK_EIO)
             return SK_EIO; /* every connection is closed: nothing to read */
-        if (!argv || redisAppendCommandArgv(via[sent], argc, argv, lens) != REDIS_OK) {
-            rc = SK_ENOMEM;
+        if (rc)
             break;
-        }
     }
     for (size_t g = 0; g < sent; g++) {
         size_t m = start[g + 1] - start[g];
@@ -771,14 +777,10 @@ int sk_store_check_many(sk_store_t *s, size_t n, const int32_t *partitions, cons
             }
             const char *argv[] = {"EVALSHA", s->check_sha, "2", ke, ko, ep, fl};
             size_t lens[] = {7, 40, 1, strlen(ke), strlen(ko), strlen(ep), strlen(fl)};
-            if (!(via[sent] = sk_store_at(s, partitions[sent]))) {
-                rc = SK_EIO; /* every connection is closed: nothing to read */
-                goto out;
-            }
-            if (redisAppendCommandArgv(via[sent], 7, argv, lens) != REDIS_OK) {
-                rc = SK_ENOMEM;
+            if ((rc = sk_store_append_at(s, partitions[sent], &via[sent], 7, argv, lens)) == SK_EIO)
+                goto out; /* every connection is closed: nothing to read */
+            if (rc)
                 break;
-            }
         }
         for (size_t i = 0; i < sent; i++) {
             redisReply *r = sk_store_reply(s, via[i]);
@@ -852,14 +854,10 @@ int sk_store_next_due_many(sk_store_t *s, size_t n, const int32_t *partitions, s
         sk_store_key(s, k, sizeof(k), partitions[sent], "timers");
         const char *argv[] = {"ZRANGE", k, "0", "0", "WITHSCORES"};
         size_t lens[] = {6, strlen(k), 1, 1, 10};
-        if (!(via[sent] = sk_store_at(s, partitions[sent]))) {
-            rc = SK_EIO; /* every connection is closed: nothing to read */
-            goto out;
-        }
-        if (redisAppendCommandArgv(via[sent], 5, argv, lens) != REDIS_OK) {
-            rc = SK_ENOMEM;
+        if ((rc = sk_store_append_at(s, partitions[sent], &via[sent], 5, argv, lens)) == SK_EIO)
+            goto out; /* every connection is closed: nothing to read */
+        if (rc)
             break;
-        }
     }
     for (size_t i = 0; i < sent; i++) {
         redisReply *r = sk_store_reply(s, via[i]);
@@ -1084,12 +1082,10 @@ int sk_store_oncall_read(sk_store_t *s, int32_t n_partitions, const char *const 
         char *k = sk_store_oncall_key(s, arena, p);
         const char *argv[] = {"HGETALL", k};
         size_t lens[] = {7, k ? strlen(k) : 0};
-        if (!(via[sent] = sk_store_at(s, p)))
+        if ((rc = sk_store_append_at(s, p, &via[sent], 2, k ? argv : NULL, lens)) == SK_EIO)
             return SK_EIO; /* every connection is closed: nothing to read */
-        if (!k || redisAppendCommandArgv(via[sent], 2, argv, lens) != REDIS_OK) {
-            rc = SK_ENOMEM;
+        if (rc)
             break;
-        }
         keys[sent++] = k;
     }
     /* pass 0 reads the pipelined replies; pass 1 asks the redirected again */

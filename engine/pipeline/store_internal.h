@@ -60,6 +60,14 @@ void sk_store_at_node(sk_store_t *s, redisContext *c);
  * disconnected (every connection, on a cluster). */
 redisReply *sk_store_reply(sk_store_t *s, redisContext *c);
 
+/* Appends one pipelined command for partition p on the connection that
+ * serves it (Redis Cluster: the master of its slot), which *via is set to:
+ * 0; SK_EIO when no connection is left (nothing to read back); SK_ENOMEM
+ * when argv is NULL (the caller's allocation failed) or hiredis could not
+ * append (what was appended before is still to be read). */
+int sk_store_append_at(sk_store_t *s, int32_t p, redisContext **via, int argc, const char **argv,
+                       const size_t *lens);
+
 /* "<prefix>:{p<p>}:<what>" into buf. */
 void sk_store_key(const sk_store_t *s, char *buf, size_t len, int32_t p, const char *what);
 
