@@ -62,3 +62,14 @@ void sk_dfx_check_tasks_wire(sk_dfx_t *fx, const sk_task_t *tasks, size_t n)
         CHECK_INT(rc, 0);
     }
 }
+
+sk_user_state_t sk_dfx_stored(sk_dfx_t *fx, const sk_user_state_t *st)
+{
+    sk_state_field_t *f = NULL;
+    size_t n = 0, bad = 0;
+    sk_user_state_t back = {.user = st->user};
+    CHECK_INT(sk_state_fields(&fx->arena, st, &f, &n), 0);
+    CHECK_INT(sk_state_parse(&fx->arena, st->user, f, n, &back, &bad), 0);
+    CHECK_INT((int)bad, 0);
+    return back;
+}

@@ -16,6 +16,7 @@
 
 #include "base/arena.h"
 #include "codec/codec.h"
+#include "decide/state.h"
 #include "rules/rules.h"
 
 typedef struct sk_dfx {
@@ -60,5 +61,12 @@ sk_rules_t *sk_dfx_load_rules(const char *path);
  * Scratch memory comes from fx->arena.
  */
 void sk_dfx_check_tasks_wire(sk_dfx_t *fx, const sk_task_t *tasks, size_t n);
+
+/*
+ * sk_dfx_stored — st as read back from its stored fields (what a restarted
+ * engine reads: sk_state_fields then sk_state_parse), CHECKing that both
+ * succeed and no field is refused. Memory from fx->arena.
+ */
+sk_user_state_t sk_dfx_stored(sk_dfx_t *fx, const sk_user_state_t *st);
 
 #endif

@@ -44,18 +44,6 @@ static sk_user_state_t holder(const char *user)
     return (sk_user_state_t){.user = user, .n_sources = 2, .sources = s};
 }
 
-/* st as read back from its stored fields (what a restarted engine reads). */
-static sk_user_state_t stored(const sk_user_state_t *st)
-{
-    sk_state_field_t *f = NULL;
-    size_t n = 0, bad = 0;
-    sk_user_state_t back;
-    CHECK_INT(sk_state_fields(&fx.arena, st, &f, &n), 0);
-    CHECK_INT(sk_state_parse(&fx.arena, st->user, f, n, &back, &bad), 0);
-    CHECK_INT((int)bad, 0);
-    return back;
-}
-
 /* The user's timer fires at now. */
 static sk_decision_t timer(sk_user_state_t *st, sk_ms_t now)
 {
@@ -336,8 +324,8 @@ TEST(reminders_once_each)
         if (t)
             CHECK_CONTAINS(t->reason, want[i]);
         CHECK(d.next_wake_ms == (i + 1 < n ? times[i + 1] : T0 + 16 * DAY));
-        bob = stored(&bob);            /* an engine restarted: the state as Redis keeps it */
-        d = timer(&bob, times[i] + 1); /* again at the same step: nothing */
+        bob = sk_dfx_stored(&fx, &bob); /* an engine restarted: the state as Redis keeps it */
+        d = timer(&bob, times[i] + 1);  /* again at the same step: nothing */
         CHECK(task_of(&d, "vault-revoke", "vault/admin") == NULL);
     }
     /* several missed (engine down): only the latest is sent */
@@ -400,12 +388,8 @@ TEST(state_round_trip)
     sk_dfx_setup(&fx);
     sk_user_state_t bob = holder("bob");
     timer(&bob, T0);
-    sk_state_field_t *f;
-    size_t n, bad = 9;
-    sk_user_state_t back;
-    CHECK_INT(sk_state_fields(&fx.arena, &bob, &f, &n), 0);
-    CHECK_INT(sk_state_parse(&fx.arena, "bob", f, n, &back, &bad), 0);
-    CHECK_INT((int)bad, 0);
+    size_t bad = 9;
+    sk_user_state_t back = sk_dfx_stored(&fx, &bob);
     CHECK_INT((int)back.n_campaign, 5); /* three items, two runs */
     sk_reviews_t r;
     CHECK_INT(sk_reviews_parse(&fx.arena, &back, 0, &r, &bad), 0);

@@ -127,18 +127,6 @@ static size_t count_sources(const sk_user_state_t *st, const char *ent, sk_sourc
     return n;
 }
 
-/* st as read back from its stored fields (what a restarted engine reads). */
-static sk_user_state_t stored(const sk_user_state_t *st)
-{
-    sk_state_field_t *f = NULL;
-    size_t n = 0, bad = 0;
-    sk_user_state_t back;
-    CHECK_INT(sk_state_fields(&fx.arena, st, &f, &n), 0);
-    CHECK_INT(sk_state_parse(&fx.arena, st->user, f, n, &back, &bad), 0);
-    CHECK_INT((int)bad, 0);
-    return back;
-}
-
 static const sk_task_t *review_of(const sk_decision_t *d, const char *ent)
 {
     for (size_t i = 0; i < d->n_tasks; i++)
@@ -168,7 +156,7 @@ TEST(found_records_a_source_once)
     CHECK(d.base.diff.n_set == 0 && d.base.diff.n_del == 0 && d.base.n_commands == 0);
     CHECK_INT((int)count_sources(&bob, "pg/read", SK_SOURCE_FOUND), 1);
     /* stored and read back, and kept by time */
-    bob = stored(&bob);
+    bob = sk_dfx_stored(&fx, &bob);
     CHECK_INT((int)count_sources(&bob, "pg/read", SK_SOURCE_FOUND), 1);
     CHECK(bob.n_sources == 1 && bob.sources[0].expires_ms == SK_MS_NONE);
     sk_decision_t t = timer(&bob, T0 - DAY + 300 * DAY);
@@ -303,7 +291,7 @@ TEST(stale_found_dropped_by_the_revokes_answer)
      * effect, as for a stray's removal) */
     CHECK_INT((int)x.base.n_commands, 1);
     CHECK(x.base.n_commands == 1 && x.base.commands[0].action == SK_CMD_REVOKE);
-    bob = stored(&bob);
+    bob = sk_dfx_stored(&fx, &bob);
     CHECK_INT((int)count_sources(&bob, "pg/read", SK_SOURCE_FOUND), 0);
 }
 
